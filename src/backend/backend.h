@@ -1,0 +1,88 @@
+/*
+ * backend.h -- the small interface every session back-end implements.
+ *
+ * A back-end finds the real remote-desktop sessions of one server (xrdp,
+ * later X2Go, TigerVNC, xrdp 0.10) and acts on them.  It speaks in
+ * rdms_session records, not CIM: the provider (src/ops) turns a session into
+ * a Win32_VirtualDesktopSession instance.  Actions are given a session that
+ * the caller has just re-enumerated, never one from an older listing, so a
+ * recycled pid is not acted on.
+ *
+ * Every action returns WBEM_S_NO_ERROR only when it has confirmed the effect
+ * on the real system; otherwise a WBEM_E_* code and a message in ERR.
+ */
+#ifndef RDMS_BACKEND_H
+#define RDMS_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../cim/wbem.h"
+#include "../config/config.h"
+
+/* WTS_CONNECTSTATE_CLASS values used for ConnectState. */
+enum wts_connect_state {
+	WTS_ACTIVE = 0, WTS_CONNECTED = 1, WTS_CONNECT_QUERY = 2, WTS_SHADOW = 3,
+	WTS_DISCONNECTED = 4, WTS_IDLE = 5, WTS_LISTEN = 6, WTS_RESET = 7,
+	WTS_DOWN = 8, WTS_INIT = 9,
+};
+
+/* "Active", "Disconnected", ... for a WTS state; "Unknown" otherwise. */
+const char *wts_state_name(uint32_t state);
+
+struct rdms_backend;
+
+typedef struct rdms_session {
+	uint32_t id;               /* SessionId: stable for the session's life */
+	uint32_t connect_state;    /* enum wts_connect_state */
+	uid_t    uid;              /* the session's Unix account */
+	char     user[256];        /* account name as the system knows it */
+	char     client[256];      /* ClientMachineName; "" while disconnected */
+	const struct rdms_backend *backend;
+
+	/* back-end details: shown by `rdms list`, used by the actions */
+	char     kind[16];         /* "Xorg", "Xvnc", ... */
+	int      display;          /* X display number, -1 when unknown */
+	pid_t    server_pid;       /* the X server */
+	pid_t    wm_pid;           /* the session's window manager / start script */
+	pid_t    conn_pid;         /* the server process serving the client; 0 when none */
+} rdms_session;
+
+typedef struct rdms_session_list {
+	rdms_session *items;
+	size_t        count;
+	size_t        cap;
+} rdms_session_list;
+
+/* Appends a zeroed session and returns it, or NULL on allocation failure. */
+rdms_session *rdms_session_list_add(rdms_session_list *l);
+void rdms_session_list_free(rdms_session_list *l);
+
+typedef struct rdms_backend {
+	const char *name;          /* "xrdp" */
+	/* True when this server is installed/running here (a missing one is not an error). */
+	bool     (*available)(const rdms_config *cfg);
+	/* Appends the back-end's current sessions to OUT. */
+	uint32_t (*enumerate)(const rdms_config *cfg, rdms_session_list *out,
+	                      rdms_error *err);
+	/* Drops the client, keeps the session (WBEM_E_INVALID_OPERATION when not connected). */
+	uint32_t (*disconnect)(const rdms_config *cfg, const rdms_session *s,
+	                       rdms_error *err);
+	/* Ends the session and its processes. */
+	uint32_t (*logoff)(const rdms_config *cfg, const rdms_session *s,
+	                   rdms_error *err);
+	/* Shows a dialog on the session's display as its user; fire-and-forget. */
+	uint32_t (*send_message)(const rdms_config *cfg, const rdms_session *s,
+	                         const char *title, const char *message,
+	                         rdms_error *err);
+} rdms_backend;
+
+/* The back-ends compiled in, NULL-terminated. */
+extern const rdms_backend *const rdms_backends[];
+
+/* The back-end named NAME, or NULL. */
+const rdms_backend *rdms_backend_find(const char *name);
+
+#endif

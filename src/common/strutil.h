@@ -1,0 +1,30 @@
+/*
+ * strutil.h -- small string helpers shared by every layer.
+ */
+#ifndef RDMS_STRUTIL_H
+#define RDMS_STRUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Copies SRC into DST of SIZE bytes, always terminated; false when truncated. */
+bool str_copy(char *dst, size_t size, const char *src);
+/* ASCII case-insensitive equality. */
+bool str_ieq(const char *a, const char *b);
+
+/* A growable, always-terminated byte buffer. */
+typedef struct strbuf {
+	char  *data;
+	size_t len;
+	size_t cap;
+	bool   failed;   /* an allocation failed; further appends are ignored */
+} strbuf;
+
+void strbuf_append(strbuf *b, const char *s, size_t n);
+void strbuf_puts(strbuf *b, const char *s);
+void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Hands over the text (caller frees); NULL when an allocation failed. */
+char *strbuf_take(strbuf *b);
+void strbuf_free(strbuf *b);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * config.h -- rdmsd.conf: `key = value` lines, `#` comments, no sections.
+ *
+ * One table in config.c lists every key with its type, default and the
+ * member it fills; the parser, the defaults and rdmsd.conf(5) follow it.
+ * Unknown keys, bad values and over-long lines are errors naming the file,
+ * line and key -- a daemon must not start on a config it misread.
+ */
+#ifndef RDMS_CONFIG_H
+#define RDMS_CONFIG_H
+
+#include <stdbool.h>
+
+#include "../cim/wbem.h"
+
+#define RDMS_DEFAULT_CONFIG "/etc/rdms/rdmsd.conf"
+
+typedef struct rdms_config {
+	/* how sessions are described */
+	char vm_name[256];          /* VMName; default: this host's name */
+	char vm_host_name[256];     /* VMHostName; default: vm_name */
+	char collection_id[256];    /* CollectionId; default "default" */
+	char domain_name[256];      /* DomainName of local accounts; default: short host name */
+	char admin_group[64];       /* default "rdms-admins" */
+	char backends[128];         /* comma list; default "xrdp" */
+
+	/* the xrdp back-end */
+	char xrdp_sockdir[256];     /* default /run/xrdp/sockdir */
+	char xrdp_log[256];         /* default /var/log/xrdp.log */
+	char proc_root[256];        /* default /proc (tests point it elsewhere) */
+	int  logoff_grace_ms;       /* WM SIGTERM to X server SIGTERM; default 2000 */
+	int  message_timeout_s;     /* how long a SendMessage dialog stays; default 60 */
+
+	/* the daemon */
+	char listen_address[64];    /* default 127.0.0.1 */
+	int  http_port;             /* WS-Man over HTTP; default 5985, 0 = off */
+	int  https_port;            /* WS-Man over HTTPS; default 5986, 0 = off */
+	int  cimxml_http_port;      /* default 5988 */
+	int  cimxml_https_port;     /* default 5989 */
+	bool allow_remote_http;     /* serve plain HTTP beyond loopback; default false */
+	char tls_cert[256];
+	char tls_key[256];
+	char socket_path[256];      /* default /run/rdms/rdmsd.sock */
+	char audit_db[256];         /* default /var/lib/rdms/audit.db */
+	char pam_service[64];       /* default "rdms" */
+	int  max_envelope_size;     /* bytes; default 153600 (WinRM's default 150 KiB) */
+	int  enumeration_timeout_s; /* enumeration contexts expire; default 60 */
+} rdms_config;
+
+/* Fills CFG with the defaults (host names looked up now). */
+void rdms_config_defaults(rdms_config *cfg);
+
+/*
+ * Reads PATH over the defaults in CFG.  A missing file is an error only when
+ * REQUIRED.  Errors: WBEM_E_INVALID_PARAMETER with "PATH:LINE: ...".
+ */
+uint32_t rdms_config_load(rdms_config *cfg, const char *path, bool required,
+                          rdms_error *err);
+/* Parses TEXT (LEN bytes) as config; NAME labels errors. */
+uint32_t rdms_config_parse(rdms_config *cfg, const char *text, size_t len,
+                           const char *name, rdms_error *err);
+
+/* True when back-end NAME is listed in cfg->backends. */
+bool rdms_config_backend_enabled(const rdms_config *cfg, const char *name);
+
+#endif

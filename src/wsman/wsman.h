@@ -1,0 +1,36 @@
+/*
+ * wsman.h -- the WS-Management front end (protocols.md section 1): turns a
+ * SOAP request into calls on the operation layer and the result into the
+ * SOAP reply or fault.  It knows nothing of sockets, TLS or passwords: the
+ * transport hands it the body and an authenticated caller.
+ */
+#ifndef RDMS_WSMAN_H
+#define RDMS_WSMAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../ops/ops.h"
+
+typedef struct wsman_service wsman_service;   /* enumeration contexts, replay cache */
+
+typedef struct wsman_reply {
+	int   http_status;    /* 200, 400, 413 or 500 (fault) */
+	char *body;           /* malloc'd; the caller frees */
+	size_t len;
+} wsman_reply;
+
+wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg);
+void wsman_service_free(wsman_service *s);
+
+/* True when BODY is an Identify request (served without authentication). */
+bool wsman_is_identify(const char *body, size_t len);
+
+/*
+ * Handles one request.  WHO is NULL only for an unauthenticated Identify.
+ * Always fills OUT (a fault for anything it cannot serve).
+ */
+void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
+                  size_t len, wsman_reply *out);
+
+#endif
