@@ -30,6 +30,7 @@ typedef struct rdms_config {
 	char proc_root[256];        /* default /proc (tests point it elsewhere) */
 	int  logoff_grace_ms;       /* WM SIGTERM to X server SIGTERM; default 2000 */
 	int  message_timeout_s;     /* how long a SendMessage dialog stays; default 60 */
+	char fixture_file[256];     /* sessions for the fixture back-end (benchmarks, unit tests) */
 
 	/* the daemon */
 	char listen_address[64];    /* default 127.0.0.1 */

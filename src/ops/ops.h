@@ -86,7 +86,10 @@ uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
                         const char *method, const rdms_param *in, size_t nin,
                         uint32_t *return_value, rdms_error *err);
 
-/* Fresh sessions of all back-ends, unfiltered (for `rdms list` details). */
+/* The Win32_VirtualDesktopSession instance describing S on this host. */
+cim_instance *rdms_op_instance(const rdms_provider *p, const rdms_session *s);
+
+/* Fresh sessions of all back-ends that WHO may see (for `rdms list` details). */
 uint32_t rdms_op_sessions(rdms_provider *p, const rdms_caller *who,
                           rdms_session_list *out, rdms_error *err);
 

@@ -1,0 +1,82 @@
+# rdms -- top-level entry points (see README.md).
+#
+#   make          build build/rdms and build/rdmsd
+#   make run      install what is needed, build, run rdmsd in the foreground
+#                 (with the xrdp lab it serves started beside it)
+#   make check    install what is needed, build, run every test
+#   make bench    print the benchmark figures
+#   make install  install programs, man pages, unit, PAM file, default config
+#
+# `make run` and `make check` need root on Debian 12: they apt-get install
+# the build dependencies and the real servers and clients the tests drive.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON      ?= meson
+NINJA      ?= ninja
+
+# Build dependencies, then what the tests run for real.
+BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev \
+	libxml2-dev libmicrohttpd-dev libgnutls28-dev libpam0g-dev libsqlite3-dev \
+	libcurl4-openssl-dev
+TEST_DEPS = valgrind python3 procps iproute2 curl sqlite3 passwd \
+	xrdp xorgxrdp tigervnc-standalone-server tigervnc-tools xvfb freerdp2-x11 \
+	x11-utils x11-xserver-utils xauth twm xdotool \
+	wsl python3-winrm sblim-wbemcli
+
+.PHONY: all build asan deps run check unit valgrind e2e bench install lint clean
+
+all: build
+
+$(BUILD)/build.ninja:
+	$(MESON) setup $(BUILD) --buildtype=debugoptimized
+
+$(ASAN_BUILD)/build.ninja:
+	$(MESON) setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+
+build: $(BUILD)/build.ninja
+	$(NINJA) -C $(BUILD)
+
+asan: $(ASAN_BUILD)/build.ninja
+	$(NINJA) -C $(ASAN_BUILD)
+
+# Installs only what is missing, so a second run is quick.
+deps:
+	@missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+run: deps build
+	tests/e2e/lab.sh start
+	@echo "rdms: serving this host's xrdp sessions; try: $(BUILD)/rdms --direct list"
+	$(BUILD)/rdmsd --foreground
+
+check: deps build asan
+	bash tests/run_all.sh
+
+unit: asan
+	$(MESON) test -C $(ASAN_BUILD) --suite unit --print-errorlogs
+
+valgrind: build
+	$(MESON) test -C $(BUILD) --suite unit --setup valgrind --print-errorlogs
+
+e2e: build
+	bash tests/e2e/run.sh
+
+bench: build
+	bash bench/run.sh
+
+install: build
+	$(MESON) install -C $(BUILD)
+
+lint: build
+	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,performance,portability \
+		--inline-suppr -Isrc -I$(BUILD) src
+	run-clang-tidy -quiet -p $(BUILD) 'src/' >/dev/null || clang-tidy -p $(BUILD) $$(git ls-files 'src/*.c')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

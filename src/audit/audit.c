@@ -1,0 +1,335 @@
+/*
+ * audit.c -- the audit trail in SQLite (audit.h).
+ *
+ * The daemon shares one connection between its connection threads; a mutex
+ * keeps a statement's bind-step-reset sequence whole.  Each INSERT runs in
+ * SQLite's autocommit mode, so sqlite3_step() returning SQLITE_DONE means
+ * committed -- and with journal_mode=WAL plus synchronous=FULL, fsync'ed.
+ * WAL lets `rdms audit` read while the daemon writes, and busy_timeout
+ * covers a second writer process (another rdmsd, a direct-mode CLI).
+ *
+ * Times are stored as text in one fixed UTC format, so that comparing
+ * strings compares times and `--since` is a plain indexed range query.
+ */
+#include "audit.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "../common/log.h"
+#include "../common/strutil.h"
+
+#define BUSY_TIMEOUT_MS 10000
+
+struct audit_db {
+	sqlite3         *db;
+	sqlite3_stmt    *insert;
+	pthread_mutex_t  lock;
+	char             path[PATH_MAX];
+};
+
+static const char schema_sql[] =
+	"PRAGMA journal_mode=WAL;"
+	"PRAGMA synchronous=FULL;"
+	"CREATE TABLE IF NOT EXISTS audit ("
+	" id       INTEGER PRIMARY KEY,"
+	" time     TEXT    NOT NULL,"
+	" user     TEXT    NOT NULL,"
+	" uid      INTEGER NOT NULL,"
+	" source   TEXT    NOT NULL,"
+	" protocol TEXT    NOT NULL,"
+	" target   TEXT    NOT NULL,"
+	" method   TEXT    NOT NULL,"
+	" result   INTEGER NOT NULL,"
+	" detail   TEXT    NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS audit_time ON audit(time);";
+
+static const char insert_sql[] =
+	"INSERT INTO audit (time, user, uid, source, protocol, target, method, result, detail)"
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);";
+
+static const char select_sql[] =
+	"SELECT id, time, user, uid, source, protocol, target, method, result, detail"
+	" FROM audit WHERE time >= ?1 ORDER BY id;";
+
+/* Creates the directory holding PATH when it is missing (one level). */
+static void make_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (!str_copy(dir, sizeof dir, path))
+		return;
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", dir, strerror(errno));
+}
+
+void audit_close(audit_db *a)
+{
+	if (a == NULL)
+		return;
+	sqlite3_finalize(a->insert);
+	sqlite3_close(a->db);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+audit_db *audit_open(const char *path, rdms_error *err)
+{
+	audit_db *a = calloc(1, sizeof *a);
+	char *msg = NULL;
+	int rc;
+
+	if (a == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&a->lock, NULL);
+	if (!str_copy(a->path, sizeof a->path, path)) {
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "audit database path too long");
+		audit_close(a);
+		return NULL;
+	}
+	make_parent_dir(path);
+	rc = sqlite3_open_v2(path, &a->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+	                     NULL);
+	if (rc == SQLITE_OK) {
+		/* Who did what to whose session is private: root only. */
+		if (chmod(path, 0600) != 0)
+			log_warn("cannot chmod %s: %s", path, strerror(errno));
+		sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(a->db, schema_sql, NULL, NULL, &msg);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(a->db, insert_sql, -1, &a->insert, NULL);
+	if (rc != SQLITE_OK) {
+		rdms_fail(err, WBEM_E_FAILED, "audit database %s: %s", path,
+		          msg != NULL ? msg : a->db != NULL ? sqlite3_errmsg(a->db)
+		                                            : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		audit_close(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* Now as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+static void utc_now(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	         tm.tm_sec, ts.tv_nsec / 1000000L);
+}
+
+static const char *or_dash(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : "-";
+}
+
+int audit_record(void *ctx, const rdms_audit_event *ev)
+{
+	audit_db *a = ctx;
+	const rdms_caller *who = ev->caller;
+	char now[40];
+	int rc;
+
+	utc_now(now, sizeof now);
+	pthread_mutex_lock(&a->lock);
+	sqlite3_bind_text(a->insert, 1, now, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->insert, 2, who != NULL ? or_dash(who->user) : "-", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(a->insert, 3, who != NULL ? (sqlite3_int64)who->uid : -1);
+	sqlite3_bind_text(a->insert, 4, or_dash(who != NULL ? who->source : NULL), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->insert, 5, or_dash(who != NULL ? who->protocol : NULL), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->insert, 6, or_dash(ev->target), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(a->insert, 7, or_dash(ev->method), -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(a->insert, 8, (sqlite3_int64)ev->result);
+	sqlite3_bind_text(a->insert, 9, ev->detail != NULL ? ev->detail : "", -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(a->insert);
+	if (rc != SQLITE_DONE)
+		log_warn("audit database %s: cannot record %s on %s: %s", a->path,
+		         or_dash(ev->method), or_dash(ev->target), sqlite3_errmsg(a->db));
+	sqlite3_reset(a->insert);
+	sqlite3_clear_bindings(a->insert);
+	pthread_mutex_unlock(&a->lock);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Reads exactly N decimal digits at *P into *OUT; advances *P. */
+static bool digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*out = v;
+	return true;
+}
+
+static bool expect(const char **p, char c)
+{
+	if (**p != c)
+		return false;
+	(*p)++;
+	return true;
+}
+
+/* Parses the "HH:MM[:SS[.fff]]" part. */
+static bool parse_clock(const char **p, struct tm *tm)
+{
+	if (!digits(p, 2, &tm->tm_hour) || !expect(p, ':') || !digits(p, 2, &tm->tm_min))
+		return false;
+	if (**p != ':')
+		return true;
+	(*p)++;
+	if (!digits(p, 2, &tm->tm_sec))
+		return false;
+	if (**p == '.') {
+		(*p)++;
+		if (**p < '0' || **p > '9')
+			return false;
+		while (**p >= '0' && **p <= '9')
+			(*p)++;   /* fractions do not matter at one-second resolution */
+	}
+	return true;
+}
+
+/* Parses "", "Z" or "+HH:MM"/"-HH:MM" into seconds east of UTC. */
+static bool parse_zone(const char **p, long *offset)
+{
+	int sign, hh, mm;
+
+	*offset = 0;
+	if (**p == '\0')
+		return true;
+	if (**p == 'Z' || **p == 'z') {
+		(*p)++;
+		return true;
+	}
+	if (**p != '+' && **p != '-')
+		return false;
+	sign = **p == '-' ? -1 : 1;
+	(*p)++;
+	if (!digits(p, 2, &hh))
+		return false;
+	(void)expect(p, ':');
+	if (!digits(p, 2, &mm) || hh > 23 || mm > 59)
+		return false;
+	*offset = sign * (hh * 3600L + mm * 60L);
+	return true;
+}
+
+uint32_t audit_normalize_time(const char *text, char *out, size_t size,
+                              rdms_error *err)
+{
+	const char *p = text;
+	struct tm tm = { 0 }, back;
+	long offset = 0;
+	time_t t;
+	bool ok;
+
+	ok = digits(&p, 4, &tm.tm_year) && expect(&p, '-') && digits(&p, 2, &tm.tm_mon) &&
+	     expect(&p, '-') && digits(&p, 2, &tm.tm_mday);
+	if (ok && (*p == 'T' || *p == 't' || *p == ' ')) {
+		p++;
+		ok = parse_clock(&p, &tm);
+	}
+	ok = ok && parse_zone(&p, &offset) && *p == '\0';
+	if (!ok)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "bad time '%s' at column %zu: expected YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM]",
+		                 text, (size_t)(p - text) + 1);
+	/* timegm() normalises 2024-02-30 to March; a round trip catches it. */
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	back = tm;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || tm.tm_mday != back.tm_mday || tm.tm_mon != back.tm_mon ||
+	    tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min || back.tm_sec > 59)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "no such time: '%s'", text);
+	t -= offset;
+	gmtime_r(&t, &tm);
+	if (size < 20)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "time buffer too small");
+	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	return WBEM_S_NO_ERROR;
+}
+
+static void row_entry(sqlite3_stmt *st, audit_entry *e)
+{
+	e->id = sqlite3_column_int64(st, 0);
+	e->time = (const char *)sqlite3_column_text(st, 1);
+	e->user = (const char *)sqlite3_column_text(st, 2);
+	e->uid = sqlite3_column_int64(st, 3);
+	e->source = (const char *)sqlite3_column_text(st, 4);
+	e->protocol = (const char *)sqlite3_column_text(st, 5);
+	e->target = (const char *)sqlite3_column_text(st, 6);
+	e->method = (const char *)sqlite3_column_text(st, 7);
+	e->result = (uint32_t)sqlite3_column_int64(st, 8);
+	e->detail = (const char *)sqlite3_column_text(st, 9);
+}
+
+uint32_t audit_query(const char *db_path, const char *since, audit_row_fn fn,
+                     void *ctx, rdms_error *err)
+{
+	char from[32] = "";
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct stat sb;
+	uint32_t ret = WBEM_S_NO_ERROR;
+	int rc;
+
+	if (since != NULL && audit_normalize_time(since, from, sizeof from, err) != 0)
+		return err != NULL ? err->code : WBEM_E_INVALID_PARAMETER;
+	if (stat(db_path, &sb) != 0)
+		return rdms_fail(err, errno == ENOENT ? WBEM_E_NOT_FOUND : WBEM_E_ACCESS_DENIED,
+		                 "audit database %s: %s", db_path, strerror(errno));
+	rc = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+		rc = sqlite3_prepare_v2(db, select_sql, -1, &st, NULL);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+		audit_entry e;
+
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		row_entry(st, &e);
+		if (fn(ctx, &e) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		ret = rdms_fail(err, WBEM_E_FAILED, "audit database %s: %s", db_path,
+		                db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return ret;
+}

@@ -1,0 +1,75 @@
+/*
+ * audit.h -- the audit trail of method calls: an SQLite database.
+ *
+ * rdmsd opens the database once and passes audit_record() as the
+ * operation layer's audit hook (rdms_provider.audit); each event is
+ * inserted and committed with synchronous=FULL before the hook returns, so
+ * an acknowledged Logoff is on disk even if the machine dies right after.
+ * `rdms audit [--since T] [--json]` reads it back through audit_query().
+ *
+ * Table `audit`: id, time (ISO 8601 UTC, "2024-05-01T12:00:00.123Z"),
+ * user, uid, source, protocol, target, method, result (integer: the
+ * HRESULT-level failure or the ReturnValue), detail.
+ */
+#ifndef RDMS_AUDIT_H
+#define RDMS_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../cim/wbem.h"
+#include "../ops/ops.h"
+
+typedef struct audit_db audit_db;
+
+/*
+ * Opens (creating file, table and parent directory as needed) the database
+ * at PATH for writing.  The file is made mode 0600.  NULL with ERR set on
+ * failure.
+ */
+audit_db *audit_open(const char *path, rdms_error *err);
+void audit_close(audit_db *db);
+
+/*
+ * An rdms_audit_fn: CTX is the audit_db.  Returns 0 once the event is
+ * committed, -1 (after logging why) when it could not be stored.
+ * Thread-safe.
+ */
+int audit_record(void *ctx, const rdms_audit_event *ev);
+
+/* One stored event, as audit_query() hands it over (valid during the call). */
+typedef struct audit_entry {
+	long long   id;
+	const char *time;
+	const char *user;
+	long long   uid;
+	const char *source;
+	const char *protocol;
+	const char *target;
+	const char *method;
+	uint32_t    result;
+	const char *detail;
+} audit_entry;
+
+/* Called per entry, oldest first; a non-zero return stops the query. */
+typedef int (*audit_row_fn)(void *ctx, const audit_entry *e);
+
+/*
+ * Reads the database at DB_PATH (read-only) and calls FN for every event at
+ * or after SINCE (see audit_normalize_time; NULL: all events).
+ * WBEM_E_INVALID_PARAMETER for a bad SINCE, WBEM_E_NOT_FOUND when there is
+ * no database, WBEM_E_FAILED for other database errors.
+ */
+uint32_t audit_query(const char *db_path, const char *since, audit_row_fn fn,
+                     void *ctx, rdms_error *err);
+
+/*
+ * Turns TEXT -- "YYYY-MM-DD", optionally followed by 'T' or ' ' and
+ * "HH:MM[:SS[.fff]]", optionally followed by 'Z' or an offset "+HH:MM" /
+ * "-HH:MM" (no zone means UTC) -- into the UTC form the database compares,
+ * "YYYY-MM-DDTHH:MM:SS", in OUT (at least 20 bytes).
+ */
+uint32_t audit_normalize_time(const char *text, char *out, size_t size,
+                              rdms_error *err);
+
+#endif

@@ -1,0 +1,56 @@
+/*
+ * backend.c -- the table of compiled-in back-ends and the helpers every
+ * back-end shares (the session list, WTS state names).
+ */
+#include "backend.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xrdp/xrdp_internal.h"
+
+const rdms_backend *const rdms_backends[] = { &rdms_backend_xrdp, NULL };
+
+const rdms_backend *rdms_backend_find(const char *name)
+{
+	for (size_t i = 0; rdms_backends[i] != NULL; i++)
+		if (strcmp(rdms_backends[i]->name, name) == 0)
+			return rdms_backends[i];
+	return NULL;
+}
+
+const char *wts_state_name(uint32_t state)
+{
+	static const char *const names[] = {
+		[WTS_ACTIVE] = "Active", [WTS_CONNECTED] = "Connected",
+		[WTS_CONNECT_QUERY] = "ConnectQuery", [WTS_SHADOW] = "Shadow",
+		[WTS_DISCONNECTED] = "Disconnected", [WTS_IDLE] = "Idle",
+		[WTS_LISTEN] = "Listen", [WTS_RESET] = "Reset",
+		[WTS_DOWN] = "Down", [WTS_INIT] = "Init",
+	};
+
+	return state < sizeof names / sizeof names[0] ? names[state] : "Unknown";
+}
+
+rdms_session *rdms_session_list_add(rdms_session_list *l)
+{
+	if (l->count == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		rdms_session *v = realloc(l->items, cap * sizeof *v);
+
+		if (v == NULL)
+			return NULL;
+		l->items = v;
+		l->cap = cap;
+	}
+	memset(&l->items[l->count], 0, sizeof l->items[l->count]);
+	l->items[l->count].display = -1;
+	return &l->items[l->count++];
+}
+
+void rdms_session_list_free(rdms_session_list *l)
+{
+	free(l->items);
+	l->items = NULL;
+	l->count = l->cap = 0;
+}

@@ -1,0 +1,355 @@
+/*
+ * xrdp_scan.c -- the sessions of xrdp 0.9, read from the process table.
+ *
+ * sesman forks one process per session and that pid is the SessionId it
+ * reports (backends.md §3.3).  So a session is a child of a main sesman
+ * (a process named xrdp-sesman whose parent has another name) that is
+ * itself named xrdp-sesman.  Its children are the X server (Xorg or Xvnc,
+ * whose ":N" argument is the display), xrdp-chansrv and the window manager
+ * (any other child: startwm.sh exec'd into the WM; its pid is not
+ * predictable).  The user is the real uid of the X server.
+ *
+ * One pass over ROOT reads every /proc/PID/stat (pid, comm, state, ppid):
+ * about 3 us a process, and the whole tree is then known without a second
+ * look.  Processes that vanish during the pass are skipped, not errors.
+ */
+#include "xrdp_internal.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../common/strutil.h"
+
+uint32_t xrdp_parse_stat(const char *text, xrdp_proc *p, rdms_error *err)
+{
+	const char *open, *close;
+	char *end;
+	long pid, ppid;
+	size_t n;
+
+	errno = 0;
+	pid = strtol(text, &end, 10);
+	if (end == text || errno != 0 || pid <= 0 || pid > INT_MAX || *end != ' ')
+		return rdms_fail(err, WBEM_E_FAILED, "stat: bad pid at column 1");
+	open = end + 1;
+	if (*open != '(')
+		return rdms_fail(err, WBEM_E_FAILED, "stat: expected '(' at column %zu",
+		    (size_t)(open - text) + 1);
+	close = strrchr(open, ')');
+	if (close == NULL)
+		return rdms_fail(err, WBEM_E_FAILED, "stat: no ')' after the command name");
+	n = (size_t)(close - open - 1);
+	if (n >= sizeof p->comm)
+		n = sizeof p->comm - 1;
+	if (close[1] != ' ' || close[2] == '\0' || close[3] != ' ')
+		return rdms_fail(err, WBEM_E_FAILED, "stat: no state after the command name");
+	errno = 0;
+	ppid = strtol(close + 4, &end, 10);
+	if (end == close + 4 || errno != 0 || ppid < 0 || ppid > INT_MAX)
+		return rdms_fail(err, WBEM_E_FAILED, "stat: bad parent pid at column %zu",
+		    (size_t)(close + 4 - text) + 1);
+	p->pid = (pid_t)pid;
+	p->ppid = (pid_t)ppid;
+	p->state = close[2];
+	memcpy(p->comm, open + 1, n);
+	p->comm[n] = '\0';
+	return WBEM_S_NO_ERROR;
+}
+
+uint32_t xrdp_parse_status(const char *text, char *state, uid_t *uid,
+                           rdms_error *err)
+{
+	const char *s = strstr(text, "\nState:");
+	const char *u = strstr(text, "\nUid:");
+	unsigned long v;
+	char *end;
+
+	if (strncmp(text, "State:", 6) == 0)
+		s = text - 1;
+	if (s == NULL)
+		return rdms_fail(err, WBEM_E_FAILED, "status: no State line");
+	s += 7;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!isupper((unsigned char)*s))
+		return rdms_fail(err, WBEM_E_FAILED, "status: bad State value");
+	if (u == NULL)
+		return rdms_fail(err, WBEM_E_FAILED, "status: no Uid line");
+	errno = 0;
+	v = strtoul(u + 5, &end, 10);
+	if (end == u + 5 || errno != 0 || v > UINT32_MAX - 1 ||
+	    (*end != '\t' && *end != ' ' && *end != '\n' && *end != '\0'))
+		return rdms_fail(err, WBEM_E_FAILED, "status: bad Uid value");
+	*state = *s;
+	*uid = (uid_t)v;
+	return WBEM_S_NO_ERROR;
+}
+
+/* Calls FN on each NUL-separated argument; stops when it returns >= 0. */
+static int cmdline_find(const char *cmdline, size_t len,
+                        int (*fn)(const char *arg, const char *next))
+{
+	const char *p = cmdline, *end = cmdline + len, *next;
+	int r;
+
+	while (p < end) {
+		const char *nul = memchr(p, '\0', (size_t)(end - p));
+
+		if (nul == NULL)
+			return -1;     /* unterminated last argument: ignore it */
+		next = nul + 1 < end && memchr(nul + 1, '\0', (size_t)(end - nul - 1)) ? nul + 1 : NULL;
+		if ((r = fn(p, next)) >= 0)
+			return r;
+		p = nul + 1;
+	}
+	return -1;
+}
+
+/* A decimal 0..65535 that is all of S, or -1. */
+static int small_number(const char *s)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (!isdigit((unsigned char)*s) || (v = v * 10 + (*s - '0')) > 65535)
+			return -1;
+	}
+	return (int)v;
+}
+
+static int display_arg(const char *arg, const char *next)
+{
+	(void)next;
+	return arg[0] == ':' ? small_number(arg + 1) : -1;
+}
+
+static int rfbport_arg(const char *arg, const char *next)
+{
+	if (next != NULL && strcmp(arg, "-rfbport") == 0)
+		return small_number(next);
+	return -1;
+}
+
+int xrdp_cmdline_display(const char *cmdline, size_t len)
+{
+	return cmdline_find(cmdline, len, display_arg);
+}
+
+int xrdp_cmdline_rfbport(const char *cmdline, size_t len)
+{
+	return cmdline_find(cmdline, len, rfbport_arg);
+}
+
+ssize_t xrdp_read_proc_file(const char *root, pid_t pid, const char *name,
+                            char *buf, size_t size)
+{
+	char path[PATH_MAX];
+	size_t len = 0;
+	ssize_t r;
+	int fd;
+
+	if (size == 0)
+		return -1;
+	if ((size_t)snprintf(path, sizeof path, "%s/%d/%s", root, (int)pid, name) >= sizeof path)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while (len < size - 1) {
+		r = read(fd, buf + len, size - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+static bool read_stat(const char *root, pid_t pid, xrdp_proc *p)
+{
+	char buf[1024];
+
+	return xrdp_read_proc_file(root, pid, "stat", buf, sizeof buf) > 0 &&
+	    xrdp_parse_stat(buf, p, NULL) == WBEM_S_NO_ERROR && p->pid == pid;
+}
+
+bool xrdp_pid_alive(const char *root, pid_t pid)
+{
+	char buf[2048], state;
+	uid_t uid;
+
+	if (pid <= 0 || xrdp_read_proc_file(root, pid, "status", buf, sizeof buf) <= 0 ||
+	    xrdp_parse_status(buf, &state, &uid, NULL) != WBEM_S_NO_ERROR)
+		return false;
+	return state != 'Z' && state != 'X';
+}
+
+bool xrdp_pid_matches(const char *root, pid_t pid, pid_t ppid, const char *comm)
+{
+	xrdp_proc p;
+
+	return pid > 0 && read_stat(root, pid, &p) && p.ppid == ppid &&
+	    p.state != 'Z' && p.state != 'X' && (comm == NULL || strcmp(p.comm, comm) == 0);
+}
+
+void xrdp_proctab_free(xrdp_proctab *t)
+{
+	free(t->v);
+	t->v = NULL;
+	t->n = t->cap = 0;
+}
+
+static xrdp_proc *proctab_add(xrdp_proctab *t)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		xrdp_proc *v = realloc(t->v, cap * sizeof *v);
+
+		if (v == NULL)
+			return NULL;
+		t->v = v;
+		t->cap = cap;
+	}
+	return &t->v[t->n++];
+}
+
+uint32_t xrdp_proctab_read(const char *root, xrdp_proctab *t, rdms_error *err)
+{
+	DIR *d = opendir(root);
+	struct dirent *de;
+	xrdp_proc p;
+
+	if (d == NULL)
+		return rdms_fail(err, WBEM_E_FAILED, "cannot read %s: %s", root, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		xrdp_proc *slot;
+		char *end;
+		long pid;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || errno != 0 || pid <= 0 || pid > INT_MAX)
+			continue;
+		if (!read_stat(root, (pid_t)pid, &p))
+			continue;      /* gone meanwhile */
+		if ((slot = proctab_add(t)) == NULL) {
+			closedir(d);
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory reading %s", root);
+		}
+		*slot = p;
+	}
+	closedir(d);
+	return WBEM_S_NO_ERROR;
+}
+
+const xrdp_proc *xrdp_proctab_get(const xrdp_proctab *t, pid_t pid)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].pid == pid)
+			return &t->v[i];
+	return NULL;
+}
+
+bool xrdp_proc_is_main(const xrdp_proctab *t, const xrdp_proc *p, const char *comm)
+{
+	const xrdp_proc *parent;
+
+	if (strcmp(p->comm, comm) != 0 || p->state == 'Z' || p->state == 'X')
+		return false;
+	parent = xrdp_proctab_get(t, p->ppid);
+	return parent == NULL || strcmp(parent->comm, comm) != 0;
+}
+
+static bool is_session(const xrdp_proctab *t, const xrdp_proc *p)
+{
+	const xrdp_proc *parent;
+
+	if (strcmp(p->comm, "xrdp-sesman") != 0 || p->state == 'Z' || p->state == 'X')
+		return false;
+	parent = xrdp_proctab_get(t, p->ppid);
+	return parent != NULL && xrdp_proc_is_main(t, parent, "xrdp-sesman");
+}
+
+/* The account name of UID, or the number when it has none. */
+static void user_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res != NULL)
+		str_copy(buf, size, pw.pw_name);
+	else
+		snprintf(buf, size, "%lu", (unsigned long)uid);
+}
+
+/* Fills S from the children of session process SID; false without an X server. */
+static bool session_children(const char *root, const xrdp_proctab *t, pid_t sid,
+                             rdms_session *s)
+{
+	char buf[4096], state;
+	ssize_t len;
+
+	s->server_pid = s->wm_pid = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const xrdp_proc *c = &t->v[i];
+
+		if (c->ppid != sid || c->state == 'Z' || c->state == 'X')
+			continue;
+		if (strcmp(c->comm, "Xorg") == 0 || strcmp(c->comm, "Xvnc") == 0) {
+			if (s->server_pid == 0) {
+				s->server_pid = c->pid;
+				str_copy(s->kind, sizeof s->kind, c->comm);
+			}
+		} else if (strcmp(c->comm, "xrdp-chansrv") != 0 && s->wm_pid == 0) {
+			s->wm_pid = c->pid;
+		}
+	}
+	if (s->server_pid == 0)
+		return false;
+	len = xrdp_read_proc_file(root, s->server_pid, "cmdline", buf, sizeof buf);
+	s->display = len > 0 ? xrdp_cmdline_display(buf, (size_t)len) : -1;
+	if (s->display < 0)
+		return false;
+	if (xrdp_read_proc_file(root, s->server_pid, "status", buf, sizeof buf) <= 0 ||
+	    xrdp_parse_status(buf, &state, &s->uid, NULL) != WBEM_S_NO_ERROR ||
+	    state == 'Z')
+		return false;
+	return true;
+}
+
+uint32_t xrdp_scan_sessions(const char *root, const xrdp_proctab *t,
+                            rdms_session_list *out, rdms_error *err)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const xrdp_proc *p = &t->v[i];
+		rdms_session tmp, *s;
+
+		if (!is_session(t, p))
+			continue;
+		memset(&tmp, 0, sizeof tmp);
+		if (!session_children(root, t, p->pid, &tmp))
+			continue;    /* starting or ending: no X server to act on */
+		tmp.id = (uint32_t)p->pid;
+		tmp.connect_state = WTS_DISCONNECTED;
+		user_name(tmp.uid, tmp.user, sizeof tmp.user);
+		tmp.backend = &rdms_backend_xrdp;
+		if ((s = rdms_session_list_add(out)) == NULL)
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory listing sessions");
+		*s = tmp;
+	}
+	return WBEM_S_NO_ERROR;
+}

@@ -1,0 +1,74 @@
+/*
+ * cli.h -- the `rdms` command: its options, the two ways it reaches the
+ * sessions (in-process back-ends with --direct, or rdmsd over WS-Man), and
+ * the commands and printers.
+ */
+#ifndef RDMS_CLI_H
+#define RDMS_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../client/client.h"
+#include "../config/config.h"
+#include "../ops/ops.h"
+
+/* Exit status: 0 success, 1 the operation failed, 2 bad usage. */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+typedef struct cli_options {
+	const char *command;
+	const char *config_path;
+	bool        config_given;
+	bool        direct;
+	bool        json;
+	bool        mof;
+	bool        help;
+	bool        debug;
+	const char *host_url;
+	const char *user;
+	bool        insecure;
+	const char *title;
+	const char *message;
+	const char *since;
+	const char *args[4];    /* positional arguments after the command */
+	int         nargs;
+} cli_options;
+
+typedef struct cli_ctx {
+	cli_options    opt;
+	rdms_config    cfg;
+	rdms_provider  provider;   /* --direct */
+	rdms_caller    caller;     /* --direct */
+	rdms_client   *client;     /* otherwise */
+	char          *password;
+} cli_ctx;
+
+typedef struct cli_command {
+	const char *name;
+	const char *usage;      /* arguments after the name */
+	const char *summary;
+	const char *windows;    /* the Windows tool it stands for, or NULL */
+	int         min_args, max_args;
+	bool        needs_sessions;
+	int       (*run)(cli_ctx *ctx);
+} cli_command;
+
+/* cli_args.c: parses argv into OPT; on error prints one line and returns CLI_USAGE. */
+int cli_parse_args(int argc, char **argv, cli_options *opt);
+const cli_command *cli_find_command(const char *name);
+extern const cli_command cli_commands[];
+void cli_print_help(FILE *f, const cli_command *cmd);
+
+/* Prints "rdms: NAME (0xCODE): message" for ERR and returns CLI_FAILED. */
+int cli_report(const rdms_error *err);
+
+/* cli_output.c */
+void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q);
+void cli_print_json_list(FILE *f, const cim_instance_list *l, const wql_query *q);
+void cli_print_json_instance(FILE *f, const cim_instance *inst, const wql_query *q);
+void cli_print_instance(FILE *f, const cim_instance *inst);
+void cli_print_sessions(FILE *f, const cim_instance_list *l, const rdms_session_list *sl);
+void cli_json_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,154 @@
+/*
+ * cli_args.c -- command-line parsing for `rdms`, and its help texts.
+ *
+ * Options may stand before or after the command (GNU getopt permutes);
+ * every mistake gets one precise line and exit status 2.
+ */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "../common/log.h"
+
+enum { OPT_CONFIG = 256, OPT_DIRECT, OPT_JSON, OPT_MOF, OPT_HOST, OPT_INSECURE,
+       OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION };
+
+static const struct option long_options[] = {
+	{ "config",   required_argument, NULL, OPT_CONFIG },
+	{ "direct",   no_argument,       NULL, OPT_DIRECT },
+	{ "json",     no_argument,       NULL, OPT_JSON },
+	{ "mof",      no_argument,       NULL, OPT_MOF },
+	{ "host",     required_argument, NULL, OPT_HOST },
+	{ "user",     required_argument, NULL, 'u' },
+	{ "insecure", no_argument,       NULL, OPT_INSECURE },
+	{ "title",    required_argument, NULL, OPT_TITLE },
+	{ "message",  required_argument, NULL, OPT_MESSAGE },
+	{ "since",    required_argument, NULL, OPT_SINCE },
+	{ "debug",    no_argument,       NULL, OPT_DEBUG },
+	{ "help",     no_argument,       NULL, 'h' },
+	{ "version",  no_argument,       NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: WBEM_E_INVALID_PARAMETER (0x80041008): ", log_progname());
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (try 'rdms --help')\n");
+	return CLI_USAGE;
+}
+
+/* Options that only one command takes. */
+static int check_command_options(const cli_options *o)
+{
+	const char *c = o->command;
+
+	if ((o->title || o->message) && strcmp(c, "message") != 0)
+		return usage_error("--title and --message belong to 'rdms message', not '%s'", c);
+	if (o->mof && strcmp(c, "class") != 0)
+		return usage_error("--mof belongs to 'rdms class', not '%s'", c);
+	if (o->since && strcmp(c, "audit") != 0)
+		return usage_error("--since belongs to 'rdms audit', not '%s'", c);
+	if (strcmp(c, "message") == 0 && !o->help && (!o->title || !o->message))
+		return usage_error("%s needs both --title T and --message M", "rdms message");
+	if (o->direct && o->host_url)
+		return usage_error("%s: --direct and --host exclude each other", c);
+	return CLI_OK;
+}
+
+int cli_parse_args(int argc, char **argv, cli_options *o)
+{
+	const cli_command *cmd;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->config_path = RDMS_DEFAULT_CONFIG;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":u:h", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_CONFIG: o->config_path = optarg; o->config_given = true; break;
+		case OPT_DIRECT: o->direct = true; break;
+		case OPT_JSON: o->json = true; break;
+		case OPT_MOF: o->mof = true; break;
+		case OPT_HOST: o->host_url = optarg; break;
+		case 'u': o->user = optarg; break;
+		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_TITLE: o->title = optarg; break;
+		case OPT_MESSAGE: o->message = optarg; break;
+		case OPT_SINCE: o->since = optarg; break;
+		case OPT_DEBUG: o->debug = true; break;
+		case 'h': o->help = true; break;
+		case OPT_VERSION: o->command = "version"; return CLI_OK;
+		case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+		default: return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc) {
+		if (o->help) {
+			o->command = "help";
+			return CLI_OK;
+		}
+		return usage_error("%s", "missing command");
+	}
+	o->command = argv[optind++];
+	cmd = cli_find_command(o->command);
+	if (cmd == NULL)
+		return usage_error("unknown command '%s'", o->command);
+	while (optind < argc) {
+		if (o->nargs == (int)(sizeof o->args / sizeof o->args[0]))
+			return usage_error("too many arguments for '%s'", o->command);
+		o->args[o->nargs++] = argv[optind++];
+	}
+	if (o->help)
+		return CLI_OK;
+	if (o->nargs < cmd->min_args)
+		return usage_error("'%s' needs more arguments", o->command);
+	if (o->nargs > cmd->max_args)
+		return usage_error("too many arguments for '%s'", o->command);
+	return check_command_options(o);
+}
+
+const cli_command *cli_find_command(const char *name)
+{
+	for (const cli_command *c = cli_commands; c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static const char common_options[] =
+	"Options for every command:\n"
+	"  --json           print JSON objects keyed by the class's property names\n"
+	"  --direct         act on this host's sessions in-process (root only; troubleshooting)\n"
+	"  --host URL       talk to a remote WS-Management endpoint (https://host:5986/wsman)\n"
+	"  -u, --user USER  user for --host (password from RDMS_PASSWORD or a prompt)\n"
+	"  --insecure       with --host: do not verify the TLS certificate\n"
+	"  --config FILE    configuration (default " RDMS_DEFAULT_CONFIG ")\n"
+	"  -h, --help       this help\n";
+
+void cli_print_help(FILE *f, const cli_command *cmd)
+{
+	if (cmd != NULL) {
+		fprintf(f, "usage: rdms %s %s\n\n%s", cmd->name, cmd->usage, cmd->summary);
+		if (cmd->windows)
+			fprintf(f, " (Windows: %s)", cmd->windows);
+		fprintf(f, "\n\nID is a SessionId; PATH is an object path such as\n"
+		        "  Win32_VirtualDesktopSession.VMHostName=\"h1\",SessionId=3\n\n%s",
+		        common_options);
+		return;
+	}
+	fprintf(f, "usage: rdms [options] COMMAND [arguments]\n\n"
+	        "Manage this host's remote-desktop sessions as Win32_VirtualDesktopSession\n"
+	        "instances (namespace root/cimv2/rdms).\n\nCommands:\n");
+	for (const cli_command *c = cli_commands; c->name != NULL; c++)
+		fprintf(f, "  %-10s %-28s %s\n", c->name, c->usage, c->summary);
+	fprintf(f, "\n%s\nExit status: 0 on success; 1 when the operation returned a WMI error\n"
+	        "(named on stderr); 2 for a usage error.  See rdms(1).\n", common_options);
+}

@@ -1,0 +1,278 @@
+/*
+ * config.c -- rdmsd.conf.
+ *
+ * The key table below is the only list of settings: the parser, the defaults
+ * and the man page rdmsd.conf(5) follow it.  A setting is `key = value` on
+ * one line; `#` starts a comment line; values may be double-quoted to keep
+ * leading/trailing blanks.  Anything else is an error naming file and line.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "../common/strutil.h"
+
+enum key_type { KEY_STRING, KEY_INT, KEY_BOOL };
+
+struct config_key {
+	const char   *name;
+	enum key_type type;
+	size_t        offset;
+	size_t        size;      /* string capacity */
+	long          min, max;  /* integer range */
+};
+
+#define STR(field)  { #field, KEY_STRING, offsetof(rdms_config, field), sizeof(((rdms_config *)0)->field), 0, 0 }
+#define INT(field, lo, hi) { #field, KEY_INT, offsetof(rdms_config, field), 0, lo, hi }
+#define BOOL(field) { #field, KEY_BOOL, offsetof(rdms_config, field), 0, 0, 1 }
+
+static const struct config_key keys[] = {
+	STR(vm_name),
+	STR(vm_host_name),
+	STR(collection_id),
+	STR(domain_name),
+	STR(admin_group),
+	STR(backends),
+	STR(xrdp_sockdir),
+	STR(xrdp_log),
+	STR(proc_root),
+	INT(logoff_grace_ms, 0, 60000),
+	INT(message_timeout_s, 1, 86400),
+	STR(fixture_file),
+	STR(listen_address),
+	INT(http_port, 0, 65535),
+	INT(https_port, 0, 65535),
+	INT(cimxml_http_port, 0, 65535),
+	INT(cimxml_https_port, 0, 65535),
+	BOOL(allow_remote_http),
+	STR(tls_cert),
+	STR(tls_key),
+	STR(socket_path),
+	STR(audit_db),
+	STR(pam_service),
+	INT(max_envelope_size, 8192, 16777216),
+	INT(enumeration_timeout_s, 1, 86400),
+};
+
+void rdms_config_defaults(rdms_config *cfg)
+{
+	char host[256] = "localhost";
+	char *dot;
+
+	memset(cfg, 0, sizeof *cfg);
+	if (gethostname(host, sizeof host - 1) != 0)
+		str_copy(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	str_copy(cfg->vm_name, sizeof cfg->vm_name, host);
+	str_copy(cfg->vm_host_name, sizeof cfg->vm_host_name, host);
+	/* Windows shows local accounts under the machine's short name. */
+	dot = strchr(host, '.');
+	if (dot != NULL)
+		*dot = '\0';
+	str_copy(cfg->domain_name, sizeof cfg->domain_name, host);
+	str_copy(cfg->collection_id, sizeof cfg->collection_id, "default");
+	str_copy(cfg->admin_group, sizeof cfg->admin_group, "rdms-admins");
+	str_copy(cfg->backends, sizeof cfg->backends, "xrdp");
+	str_copy(cfg->xrdp_sockdir, sizeof cfg->xrdp_sockdir, "/run/xrdp/sockdir");
+	str_copy(cfg->xrdp_log, sizeof cfg->xrdp_log, "/var/log/xrdp.log");
+	str_copy(cfg->proc_root, sizeof cfg->proc_root, "/proc");
+	cfg->logoff_grace_ms = 2000;
+	cfg->message_timeout_s = 60;
+	str_copy(cfg->listen_address, sizeof cfg->listen_address, "127.0.0.1");
+	cfg->http_port = 5985;
+	cfg->https_port = 5986;
+	cfg->cimxml_http_port = 5988;
+	cfg->cimxml_https_port = 5989;
+	str_copy(cfg->socket_path, sizeof cfg->socket_path, "/run/rdms/rdmsd.sock");
+	str_copy(cfg->audit_db, sizeof cfg->audit_db, "/var/lib/rdms/audit.db");
+	str_copy(cfg->pam_service, sizeof cfg->pam_service, "rdms");
+	cfg->max_envelope_size = 153600;
+	cfg->enumeration_timeout_s = 60;
+}
+
+static const struct config_key *find_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* Trims blanks in place at both ends; returns the new start. */
+static char *trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
+static uint32_t set_value(rdms_config *cfg, const struct config_key *k, char *value,
+                          const char *where, rdms_error *err)
+{
+	char *field = (char *)cfg + k->offset;
+	size_t n = strlen(value);
+
+	if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+		value[n - 1] = '\0';
+		value++;
+	} else if (value[0] == '"') {
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "%s: unterminated quoted value for %s", where, k->name);
+	}
+	switch (k->type) {
+	case KEY_STRING:
+		if (!str_copy(field, k->size, value))
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "%s: value of %s is longer than %zu bytes",
+			                 where, k->name, k->size - 1);
+		return WBEM_S_NO_ERROR;
+	case KEY_INT: {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0')
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "%s: %s needs an integer, not '%s'", where, k->name, value);
+		if (v < k->min || v > k->max)
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "%s: %s must be between %ld and %ld", where, k->name,
+			                 k->min, k->max);
+		*(int *)field = (int)v;
+		return WBEM_S_NO_ERROR;
+	}
+	case KEY_BOOL:
+		if (strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
+		    strcmp(value, "1") == 0)
+			*(bool *)field = true;
+		else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 ||
+		         strcmp(value, "0") == 0)
+			*(bool *)field = false;
+		else
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "%s: %s needs true or false, not '%s'", where, k->name, value);
+		return WBEM_S_NO_ERROR;
+	}
+	return WBEM_E_FAILED;
+}
+
+static uint32_t parse_line(rdms_config *cfg, char *line, const char *where,
+                           rdms_error *err)
+{
+	char *eq, *name, *value;
+	const struct config_key *k;
+
+	line = trim(line);
+	if (*line == '\0' || *line == '#' || *line == ';')
+		return WBEM_S_NO_ERROR;
+	eq = strchr(line, '=');
+	if (eq == NULL)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "%s: expected 'key = value'", where);
+	*eq = '\0';
+	name = trim(line);
+	value = trim(eq + 1);
+	if (*name == '\0')
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s: missing key before '='", where);
+	k = find_key(name);
+	if (k == NULL)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s: unknown key '%s'", where, name);
+	return set_value(cfg, k, value, where, err);
+}
+
+uint32_t rdms_config_parse(rdms_config *cfg, const char *text, size_t len,
+                           const char *name, rdms_error *err)
+{
+	char line[1024];
+	char where[512];
+	size_t lineno = 0, pos = 0;
+
+	while (pos < len) {
+		size_t start = pos, n;
+		uint32_t rc;
+
+		while (pos < len && text[pos] != '\n')
+			pos++;
+		n = pos - start;
+		lineno++;
+		if (pos < len)
+			pos++;   /* the newline */
+		snprintf(where, sizeof where, "%s:%zu", name, lineno);
+		if (n >= sizeof line)
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "%s: line longer than %zu bytes", where, sizeof line - 1);
+		if (memchr(text + start, '\0', n) != NULL)
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s: NUL byte in line", where);
+		memcpy(line, text + start, n);
+		line[n] = '\0';
+		rc = parse_line(cfg, line, where, err);
+		if (rc != WBEM_S_NO_ERROR)
+			return rc;
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+uint32_t rdms_config_load(rdms_config *cfg, const char *path, bool required,
+                          rdms_error *err)
+{
+	FILE *f = fopen(path, "r");
+	char *text;
+	long size;
+	uint32_t rc;
+
+	if (f == NULL) {
+		if (errno == ENOENT && !required)
+			return WBEM_S_NO_ERROR;
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s: %s", path, strerror(errno));
+	}
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > 1 << 20 ||
+	    fseek(f, 0, SEEK_SET) != 0) {
+		fclose(f);
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "%s: unreadable or larger than 1 MiB", path);
+	}
+	text = malloc((size_t)size + 1);
+	if (text == NULL) {
+		fclose(f);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	if (fread(text, 1, (size_t)size, f) != (size_t)size) {
+		free(text);
+		fclose(f);
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s: read error", path);
+	}
+	fclose(f);
+	rc = rdms_config_parse(cfg, text, (size_t)size, path, err);
+	free(text);
+	return rc;
+}
+
+bool rdms_config_backend_enabled(const rdms_config *cfg, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = cfg->backends;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *start = p;
+		while (*p != '\0' && *p != ',' && *p != ' ')
+			p++;
+		if ((size_t)(p - start) == n && strncmp(start, name, n) == 0)
+			return true;
+	}
+	return false;
+}

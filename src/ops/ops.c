@@ -1,0 +1,350 @@
+/*
+ * ops.c -- enumerate, get, query and invoke: the one operation layer.
+ *
+ * Every front end comes through here, so the rules live here once:
+ *  - the namespace and class must be ours (WBEM_E_INVALID_NAMESPACE/CLASS);
+ *  - sessions are read fresh from the back-ends for each operation, and an
+ *    action is given the session from that fresh read;
+ *  - authorisation: an admin (root or admin_group) sees and acts on every
+ *    session, anyone else on sessions of their own uid only;
+ *  - every method call, refused or not, goes to the audit hook before the
+ *    result is returned; nothing is touched while a request is invalid.
+ */
+#include "ops.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/log.h"
+#include "../schema/schema.h"
+#include "provider.h"
+
+/* Longest Title and Message accepted by SendMessage, in bytes. */
+#define MAX_TITLE   1024
+#define MAX_MESSAGE 8192
+
+static uint32_t check_class(const char *ns, const char *class_name, rdms_error *err)
+{
+	const cim_class *cls = rdms_session_class();
+
+	if (ns != NULL && *ns != '\0' && !cim_namespace_equal(ns, cls->namespace_))
+		return rdms_fail(err, WBEM_E_INVALID_NAMESPACE,
+		                 "namespace %s is not served here (only %s)", ns, cls->namespace_);
+	if (class_name == NULL || strcasecmp(class_name, cls->name) != 0)
+		return rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
+		                 class_name ? class_name : "(none)", cls->namespace_);
+	return WBEM_S_NO_ERROR;
+}
+
+static bool may_see(const rdms_caller *who, const rdms_session *s)
+{
+	return who->is_admin || s->uid == who->uid;
+}
+
+uint32_t rdms_op_sessions(rdms_provider *p, const rdms_caller *who,
+                          rdms_session_list *out, rdms_error *err)
+{
+	rdms_session_list all = { 0 };
+
+	for (size_t i = 0; i < p->nbackends; i++) {
+		uint32_t rc = p->backends[i]->enumerate(p->cfg, &all, err);
+
+		if (rc != WBEM_S_NO_ERROR) {
+			rdms_session_list_free(&all);
+			return rc;
+		}
+	}
+	for (size_t i = 0; i < all.count; i++) {
+		rdms_session *s;
+
+		if (!may_see(who, &all.items[i]))
+			continue;
+		s = rdms_session_list_add(out);
+		if (s == NULL) {
+			rdms_session_list_free(&all);
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		}
+		*s = all.items[i];
+	}
+	rdms_session_list_free(&all);
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t sessions_to_instances(rdms_provider *p, const rdms_session_list *sl,
+                                      const wql_query *q, cim_instance_list *out,
+                                      rdms_error *err)
+{
+	for (size_t i = 0; i < sl->count; i++) {
+		cim_instance *inst = rdms_session_instance(p->cfg, &sl->items[i]);
+
+		if (inst == NULL)
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		if (q != NULL && !wql_match(q, inst)) {
+			cim_instance_free(inst);
+			continue;
+		}
+		if (!cim_instance_list_push(out, inst)) {
+			cim_instance_free(inst);
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		}
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
+                           const char *ns, const char *class_name,
+                           cim_instance_list *out, rdms_error *err)
+{
+	rdms_session_list sl = { 0 };
+	uint32_t rc = check_class(ns, class_name, err);
+
+	if (rc == WBEM_S_NO_ERROR)
+		rc = rdms_op_sessions(p, who, &sl, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = sessions_to_instances(p, &sl, NULL, out, err);
+	rdms_session_list_free(&sl);
+	if (rc != WBEM_S_NO_ERROR)
+		cim_instance_list_free(out);
+	return rc;
+}
+
+uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
+                       const char *ns, const char *wql, wql_query **query,
+                       cim_instance_list *out, rdms_error *err)
+{
+	rdms_session_list sl = { 0 };
+	wql_query *q = NULL;
+	uint32_t rc;
+
+	*query = NULL;
+	rc = wql_parse(wql, rdms_schema_find, &q, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = check_class(ns, wql_class(q)->name, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = rdms_op_sessions(p, who, &sl, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = sessions_to_instances(p, &sl, q, out, err);
+	rdms_session_list_free(&sl);
+	if (rc != WBEM_S_NO_ERROR) {
+		cim_instance_list_free(out);
+		wql_free(q);
+		return rc;
+	}
+	*query = q;
+	return WBEM_S_NO_ERROR;
+}
+
+/*
+ * Resolves PATH to a fresh session.  Not visible to a non-admin caller is
+ * WBEM_E_ACCESS_DENIED when the session exists, so that an admin reading
+ * the audit can tell a refused attempt from a typo.
+ */
+static uint32_t resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                        rdms_session *found, rdms_error *err)
+{
+	const cim_class *cls = rdms_session_class();
+	cim_value keys[2] = { cim_null(CIM_TYPE_STRING), cim_null(CIM_TYPE_UINT32) };
+	rdms_caller admin = *who;
+	rdms_session_list sl = { 0 };
+	const cim_value *host, *id;
+	uint32_t rc;
+
+	if (path->namespace_ != NULL && !cim_namespace_equal(path->namespace_, cls->namespace_))
+		return rdms_fail(err, WBEM_E_INVALID_NAMESPACE,
+		                 "namespace %s is not served here (only %s)",
+		                 path->namespace_, cls->namespace_);
+	if (path->class_name == NULL || strcasecmp(path->class_name, cls->name) != 0)
+		return rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
+		                 path->class_name ? path->class_name : "(none)", cls->namespace_);
+	rc = cim_path_bind(path, cls, keys, err);
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	/* cim_path_bind gives the keys in class order: VMHostName, SessionId. */
+	host = &keys[0];
+	id = &keys[1];
+	if (strcasecmp(host->u.str, p->cfg->vm_host_name) != 0) {
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
+		               (unsigned)id->u.u32, host->u.str);
+		goto out;
+	}
+	admin.is_admin = true;
+	rc = rdms_op_sessions(p, &admin, &sl, err);
+	if (rc != WBEM_S_NO_ERROR)
+		goto out;
+	rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
+	               (unsigned)id->u.u32, host->u.str);
+	for (size_t i = 0; i < sl.count; i++) {
+		if (sl.items[i].id != id->u.u32)
+			continue;
+		if (!may_see(who, &sl.items[i])) {
+			rc = rdms_fail(err, WBEM_E_ACCESS_DENIED,
+			               "%s may not act on session %u of %s", who->user,
+			               (unsigned)id->u.u32, sl.items[i].user);
+			break;
+		}
+		*found = sl.items[i];
+		rdms_error_clear(err);
+		rc = WBEM_S_NO_ERROR;
+		break;
+	}
+out:
+	rdms_session_list_free(&sl);
+	cim_value_clear(&keys[0]);
+	cim_value_clear(&keys[1]);
+	return rc;
+}
+
+uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
+                     const cim_path *path, cim_instance **out, rdms_error *err)
+{
+	rdms_session s;
+	uint32_t rc = resolve(p, who, path, &s, err);
+
+	*out = NULL;
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	*out = rdms_session_instance(p->cfg, &s);
+	if (*out == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	return WBEM_S_NO_ERROR;
+}
+
+/* Valid UTF-8 without C0 controls other than tab and newline. */
+static bool printable_utf8(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n;
+
+		if (*p < 0x80) {
+			if (*p < 0x20 && *p != '\t' && *p != '\n')
+				return false;
+			p++;
+			continue;
+		}
+		if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
+			n = 1;
+		else if ((*p & 0xF0) == 0xE0)
+			n = 2;
+		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
+			n = 3;
+		else
+			return false;
+		p++;
+		while (n-- > 0) {
+			if ((*p & 0xC0) != 0x80)
+				return false;
+			p++;
+		}
+	}
+	return true;
+}
+
+/* Checks IN against M's [in] parameters; fills ARGS (by parameter order). */
+static uint32_t check_params(const cim_method *m, const rdms_param *in, size_t nin,
+                             const char **args, rdms_error *err)
+{
+	for (size_t i = 0; i < m->nparams; i++)
+		args[i] = NULL;
+	for (size_t i = 0; i < nin; i++) {
+		const cim_parameter *par = cim_method_parameter(m, in[i].name);
+		size_t idx = (size_t)(par - m->params);
+
+		if (par == NULL || !par->is_in)
+			return rdms_fail(err, WBEM_E_INVALID_METHOD_PARAMETERS,
+			                 "%s has no input parameter %s", m->name, in[i].name);
+		if (args[idx] != NULL)
+			return rdms_fail(err, WBEM_E_INVALID_METHOD_PARAMETERS,
+			                 "parameter %s given twice", par->name);
+		if (in[i].value.type != par->type)
+			return rdms_fail(err, WBEM_E_TYPE_MISMATCH, "parameter %s is %s, not %s",
+			                 par->name, cim_type_name(par->type),
+			                 cim_type_name(in[i].value.type));
+		if (in[i].value.is_null)
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "parameter %s must not be NULL", par->name);
+		args[idx] = in[i].value.u.str;
+	}
+	for (size_t i = 0; i < m->nparams; i++)
+		if (m->params[i].is_in && args[i] == NULL)
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "%s needs parameter %s", m->name, m->params[i].name);
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t check_message(const char *title, const char *message, rdms_error *err)
+{
+	if (strlen(title) > MAX_TITLE)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "Title is longer than %d bytes", MAX_TITLE);
+	if (strlen(message) > MAX_MESSAGE)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "Message is longer than %d bytes", MAX_MESSAGE);
+	if (!printable_utf8(title) || !printable_utf8(message))
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "Title and Message must be UTF-8 text without control characters");
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t run_method(rdms_provider *p, const cim_method *m, const rdms_session *s,
+                           const char **args, rdms_error *err)
+{
+	const rdms_backend *b = s->backend;
+
+	switch (m - rdms_session_class()->methods) {
+	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_DISCONNECT:
+		return b->disconnect(p->cfg, s, err);
+	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_LOGOFF:
+		return b->logoff(p->cfg, s, err);
+	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE:
+		/* SendMessage(Title, Message): arguments in MOF parameter order. */
+		return b->send_message(p->cfg, s, args[0], args[1], err);
+	}
+	return rdms_fail(err, WBEM_E_METHOD_NOT_IMPLEMENTED, "%s is not implemented", m->name);
+}
+
+static void audit(rdms_provider *p, const rdms_caller *who, const char *target,
+                  const char *method, uint32_t result, const rdms_error *err)
+{
+	rdms_audit_event ev = {
+		.caller = who, .target = target, .method = method, .result = result,
+		.detail = result != WBEM_S_NO_ERROR && err != NULL ? err->message : "",
+	};
+
+	if (p->audit != NULL && p->audit(p->audit_ctx, &ev) != 0)
+		log_warn("audit record for %s on %s could not be written", method, target);
+}
+
+uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
+                        const cim_path *path, const char *path_text,
+                        const char *method, const rdms_param *in, size_t nin,
+                        uint32_t *return_value, rdms_error *err)
+{
+	const cim_method *m = cim_class_method(rdms_session_class(), method);
+	const char *args[8];
+	rdms_session s;
+	uint32_t rc;
+
+	*return_value = WBEM_E_FAILED;
+	if (m == NULL)
+		rc = rdms_fail(err, WBEM_E_INVALID_METHOD, "class %s has no method %s",
+		               rdms_session_class()->name, method);
+	else if (m->nparams > sizeof args / sizeof args[0])
+		rc = rdms_fail(err, WBEM_E_INVALID_METHOD, "method %s has too many parameters", method);
+	else
+		rc = check_params(m, in, nin, args, err);
+	if (rc == WBEM_S_NO_ERROR &&
+	    m - rdms_session_class()->methods == RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE)
+		rc = check_message(args[0], args[1], err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = resolve(p, who, path, &s, err);
+	if (rc != WBEM_S_NO_ERROR) {
+		audit(p, who, path_text, m ? m->name : method, rc, err);
+		return rc;
+	}
+	*return_value = run_method(p, m, &s, args, err);
+	audit(p, who, path_text, m->name, *return_value, err);
+	return WBEM_S_NO_ERROR;
+}

@@ -1,0 +1,1009 @@
+/*
+ * wsman_parse.c -- a SOAP request body to a wsman_request.
+ *
+ * libxml2 builds the tree (no network, no DTD: a DOCTYPE stops the parser,
+ * so external entities and entity expansion never happen; depth bounded).
+ * Every element is recognised by namespace URI and local name, never by
+ * prefix, because clients use s/env/none, wsa/a, wsman/w ... as they like.
+ *
+ * Everything that can be wrong with the request itself is found here, so
+ * that a malformed request faults before the operation layer is called.
+ * What needs the class (typing selectors and arguments) is checked in
+ * wsman.c, still before anything runs.  Strings are copied into the
+ * request's arena; the XML tree is freed before returning.
+ */
+#include "wsman_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+#include <libxml/xmlerror.h>
+
+#include "../cim/path.h"
+
+/* ---- arena -------------------------------------------------------------- */
+
+struct wsman_arena_blk {
+	struct wsman_arena_blk *next;
+	size_t used, cap;
+	char data[];
+};
+
+char *wsman_arena_strndup(wsman_arena *a, const char *s, size_t n)
+{
+	struct wsman_arena_blk *b = a->head;
+
+	if (b == NULL || b->cap - b->used < n + 1) {
+		size_t cap = n + 1 > 2048 ? n + 1 : 2048;
+		b = malloc(sizeof *b + cap);
+		if (b == NULL)
+			return NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->next = a->head;
+		a->head = b;
+	}
+	char *p = b->data + b->used;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	b->used += n + 1;
+	return p;
+}
+
+void wsman_arena_free(wsman_arena *a)
+{
+	while (a->head != NULL) {
+		struct wsman_arena_blk *n = a->head->next;
+		free(a->head);
+		a->head = n;
+	}
+}
+
+bool wsman_fail(wsman_fault *f, uint32_t code, const char *subcode,
+                const char *detail, const char *fmt, ...)
+{
+	va_list ap;
+
+	memset(f, 0, sizeof *f);
+	f->code = code;
+	f->subcode = subcode;
+	f->detail = detail;
+	va_start(ap, fmt);
+	vsnprintf(f->reason, sizeof f->reason, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* ---- safe XML reading --------------------------------------------------- */
+
+/* SAX hook for <!DOCTYPE: refuse any DTD before its content is read. */
+static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext,
+                       const xmlChar *sys)
+{
+	xmlParserCtxtPtr c = ctx;
+
+	(void)name; (void)ext; (void)sys;
+	c->_private = (void *)refuse_dtd;
+	xmlStopParser(c);
+}
+
+static bool depth_ok(const xmlNode *root)
+{
+	const xmlNode *n = root;
+	int depth = 1;
+
+	/* Iterative pre-order walk: a hostile tree must not cost stack. */
+	while (n != NULL) {
+		if (n->children != NULL && n->type == XML_ELEMENT_NODE) {
+			if (++depth > WSMAN_MAX_DEPTH)
+				return false;
+			n = n->children;
+			continue;
+		}
+		while (n != NULL && n->next == NULL) {
+			n = n->parent;
+			depth--;
+			if (n == root || depth <= 0)
+				return true;
+		}
+		if (n == NULL || n == root)
+			return true;
+		n = n->next;
+	}
+	return true;
+}
+
+xmlDoc *wsman_xml_read(const char *body, size_t len, wsman_fault *f)
+{
+	xmlParserCtxtPtr ctxt;
+	xmlDoc *doc;
+	const unsigned char *u = (const unsigned char *)body;
+
+	if (len == 0) {
+		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
+		           NULL, "the request body is empty");
+		f->http_status = 400;
+		return NULL;
+	}
+	if (len > INT_MAX)
+		return wsman_fail(f, WBEM_E_TOO_MUCH_DATA, NULL, "MaxEnvelopeSize",
+		                  "the request is too large"), NULL;
+	/* UTF-16/32 byte order marks or a leading NUL: not UTF-8. */
+	if ((len >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) || (u[0] == 0xFF && u[1] == 0xFE)))
+	    || u[0] == 0)
+		return wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit",
+		                  "CharacterSet", "only UTF-8 requests are supported"), NULL;
+
+	ctxt = xmlNewParserCtxt();
+	if (ctxt == NULL)
+		return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory"), NULL;
+	ctxt->sax->internalSubset = refuse_dtd;
+	doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL,
+	                        XML_PARSE_NONET | XML_PARSE_NOCDATA |
+	                        XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (ctxt->_private == (void *)refuse_dtd) {
+		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
+		           NULL, "DTDs (<!DOCTYPE>) are not allowed in a request");
+		f->http_status = 400;
+		goto fail;
+	}
+	if (doc == NULL || !ctxt->wellFormed) {
+		const xmlError *e = xmlCtxtGetLastError(ctxt);
+		char msg[200] = "not well-formed";
+
+		if (e != NULL && e->message != NULL) {
+			snprintf(msg, sizeof msg, "%s", e->message);
+			msg[strcspn(msg, "\n")] = '\0';
+		}
+		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
+		           NULL, "the request is not well-formed XML: %s at line %d, column %d",
+		           msg, e != NULL ? e->line : 0, e != NULL ? e->int2 : 0);
+		f->http_status = 400;
+		goto fail;
+	}
+	if (doc->encoding != NULL && strcasecmp((const char *)doc->encoding, "UTF-8") != 0
+	    && strcasecmp((const char *)doc->encoding, "UTF8") != 0) {
+		wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit", "CharacterSet",
+		           "character set %.40s is not supported; use UTF-8",
+		           (const char *)doc->encoding);
+		goto fail;
+	}
+	if (!depth_ok(xmlDocGetRootElement(doc))) {
+		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
+		           NULL, "the request nests elements deeper than %d levels",
+		           WSMAN_MAX_DEPTH);
+		f->http_status = 400;
+		goto fail;
+	}
+	xmlFreeParserCtxt(ctxt);
+	return doc;
+fail:
+	if (doc != NULL)
+		xmlFreeDoc(doc);
+	xmlFreeParserCtxt(ctxt);
+	return NULL;
+}
+
+/* ---- tree helpers ------------------------------------------------------- */
+
+bool wsman_is(const xmlNode *node, const char *ns, const char *local)
+{
+	return node != NULL && node->type == XML_ELEMENT_NODE && node->ns != NULL
+	    && strcmp((const char *)node->ns->href, ns) == 0
+	    && strcmp((const char *)node->name, local) == 0;
+}
+
+static bool in_ns(const xmlNode *node, const char *ns)
+{
+	return node->ns != NULL && strcmp((const char *)node->ns->href, ns) == 0;
+}
+
+xmlNode *wsman_next_elem(const xmlNode *node)
+{
+	for (node = node->next; node != NULL; node = node->next)
+		if (node->type == XML_ELEMENT_NODE)
+			return (xmlNode *)node;
+	return NULL;
+}
+
+xmlNode *wsman_first_elem(const xmlNode *node)
+{
+	for (node = node->children; node != NULL; node = node->next)
+		if (node->type == XML_ELEMENT_NODE)
+			return (xmlNode *)node;
+	return NULL;
+}
+
+static bool is_xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool only_space(const char *s)
+{
+	for (; *s; s++)
+		if (!is_xml_space(*s))
+			return false;
+	return true;
+}
+
+/* "{ns}name" of NODE for messages. */
+static const char *qname(const xmlNode *n)
+{
+	static _Thread_local char buf[160];
+
+	snprintf(buf, sizeof buf, "%s%s%s", n->ns ? (const char *)n->ns->prefix : "",
+	         n->ns && n->ns->prefix ? ":" : "", (const char *)n->name);
+	return buf;
+}
+
+/*
+ * The character data of element N (its text children), copied into the
+ * arena and, when TRIM, without surrounding white space.  Element children
+ * are an error: every element we read for text is a simple type.
+ */
+static const char *elem_text(wsman_request *r, const xmlNode *n, bool trim,
+                             wsman_fault *f)
+{
+	const xmlNode *c;
+	const char *s = "";
+	size_t count = 0;
+
+	for (c = n->children; c != NULL; c = c->next) {
+		if (c->type == XML_ELEMENT_NODE) {
+			wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
+			           NULL, "element %s must contain text only", qname(n));
+			return NULL;
+		}
+		if (c->type == XML_TEXT_NODE) {
+			s = (const char *)c->content;
+			count++;
+		}
+	}
+	if (count > 1) {
+		/* Text split by comments: join it. */
+		xmlChar *all = xmlNodeGetContent(n);
+		const char *out;
+
+		if (all == NULL)
+			goto oom;
+		out = wsman_arena_strndup(&r->arena, (const char *)all, strlen((char *)all));
+		xmlFree(all);
+		if (out == NULL)
+			goto oom;
+		s = out;
+	}
+	size_t len = strlen(s);
+	if (trim) {
+		while (len > 0 && is_xml_space(*s)) {
+			s++;
+			len--;
+		}
+		while (len > 0 && is_xml_space(s[len - 1]))
+			len--;
+	}
+	s = wsman_arena_strndup(&r->arena, s, len);
+	if (s == NULL)
+		goto oom;
+	return s;
+oom:
+	wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
+	return NULL;
+}
+
+static bool must_understand(const xmlNode *n)
+{
+	xmlChar *v = xmlGetNsProp(n, (const xmlChar *)"mustUnderstand",
+	                          (const xmlChar *)NS_SOAP);
+	bool yes;
+
+	if (v == NULL)
+		return false;
+	yes = strcmp((char *)v, "true") == 0 || strcmp((char *)v, "1") == 0;
+	xmlFree(v);
+	return yes;
+}
+
+static bool not_understood(const xmlNode *n, wsman_fault *f)
+{
+	wsman_fail(f, WBEM_E_NOT_SUPPORTED, "s:MustUnderstand", NULL,
+	           "the header %s is marked mustUnderstand but is not supported", qname(n));
+	/* Static strings only: the tree is freed before the fault is written. */
+	f->nu_ns = NULL;
+	f->nu_name = NULL;
+	return false;
+}
+
+/* Decimal in [MIN, MAX] with nothing else around it but white space. */
+static bool parse_count(const char *s, unsigned long min, unsigned long max,
+                        unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	while (is_xml_space(*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return false;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	while (is_xml_space(*end))
+		end++;
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool is_identifier(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return false;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+static bool is_namespace_text(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '/' && *s != '\\')
+			return false;
+	return true;
+}
+
+/* ---- selectors ---------------------------------------------------------- */
+
+/*
+ * A wsman:SelectorSet into SEL/N; __cimnamespace goes to *NS when NS is
+ * given, otherwise it is an ordinary selector.
+ */
+static bool parse_selectors(wsman_request *r, const xmlNode *set, wsman_selector *sel,
+                            size_t *n, const char **ns, wsman_fault *f)
+{
+	const xmlNode *c;
+
+	for (c = wsman_first_elem(set); c != NULL; c = wsman_next_elem(c)) {
+		xmlChar *name;
+		const char *value, *nm;
+
+		if (!wsman_is(c, NS_WSMAN, "Selector"))
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "UnexpectedSelectors",
+			                  "unexpected element %s in the SelectorSet", qname(c));
+		name = xmlGetProp(c, (const xmlChar *)"Name");
+		if (name == NULL || *name == '\0' || strlen((char *)name) > 128) {
+			xmlFree(name);
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "InsufficientSelectors",
+			                  "a Selector has no (or an over-long) Name attribute");
+		}
+		nm = wsman_arena_strndup(&r->arena, (char *)name, strlen((char *)name));
+		xmlFree(name);
+		if (nm == NULL)
+			return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
+		if (wsman_first_elem(c) != NULL)
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "TypeMismatch",
+			                  "selector %s: reference values are not supported", nm);
+		value = elem_text(r, c, true, f);
+		if (value == NULL)
+			return false;
+		if (ns != NULL && strcasecmp(nm, "__cimnamespace") == 0) {
+			if (*ns != NULL)
+				return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH,
+				                  "wsman:InvalidSelectors", "DuplicateSelectors",
+				                  "selector __cimnamespace is given twice");
+			*ns = value;
+			continue;
+		}
+		for (size_t i = 0; i < *n; i++)
+			if (strcasecmp(sel[i].name, nm) == 0)
+				return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH,
+				                  "wsman:InvalidSelectors", "DuplicateSelectors",
+				                  "selector %s is given twice", nm);
+		if (*n == WSMAN_MAX_SELECTORS)
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "UnexpectedSelectors", "more than %d selectors",
+			                  WSMAN_MAX_SELECTORS);
+		sel[*n].name = nm;
+		sel[*n].value = value;
+		(*n)++;
+	}
+	return true;
+}
+
+/* ---- header ------------------------------------------------------------- */
+
+typedef struct header_seen {
+	bool selectors;
+	const char *cimns;    /* __cimnamespace selector */
+} header_seen;
+
+/* Stores the text of a once-only header into *DST. */
+static bool header_once(wsman_request *r, const xmlNode *h, const char **dst,
+                        size_t maxlen, wsman_fault *f)
+{
+	const char *v;
+
+	if (*dst != NULL)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
+		                  "wsa:InvalidMessageInformationHeader", NULL,
+		                  "header %s is given twice", qname(h));
+	v = elem_text(r, h, true, f);
+	if (v == NULL)
+		return false;
+	if (*v == '\0' || strlen(v) > maxlen)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
+		                  "wsa:InvalidMessageInformationHeader", NULL,
+		                  "header %s is empty or longer than %zu characters",
+		                  qname(h), maxlen);
+	*dst = v;
+	return true;
+}
+
+static bool parse_wsman_header(wsman_request *r, const xmlNode *h, header_seen *seen,
+                               wsman_fault *f)
+{
+	const char *name = (const char *)h->name;
+
+	if (strcmp(name, "ResourceURI") == 0)
+		return header_once(r, h, &r->resource_uri, 2048, f);
+	if (strcmp(name, "SelectorSet") == 0) {
+		if (seen->selectors)
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "DuplicateSelectors", "two SelectorSet headers");
+		seen->selectors = true;
+		return parse_selectors(r, h, r->sel, &r->nsel, &seen->cimns, f);
+	}
+	if (strcmp(name, "MaxEnvelopeSize") == 0) {
+		const char *v = elem_text(r, h, true, f);
+		unsigned long n;
+
+		if (v == NULL)
+			return false;
+		if (r->max_envelope != 0)
+			return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
+			                  "wsa:InvalidMessageInformationHeader", NULL,
+			                  "header MaxEnvelopeSize is given twice");
+		if (!parse_count(v, 1, INT_MAX, &n))
+			return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidParameter",
+			                  NULL, "MaxEnvelopeSize '%.40s' is not a positive integer", v);
+		if (n < WSMAN_MIN_ENVELOPE)
+			return wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit",
+			                  "MinimumEnvelopeLimit",
+			                  "MaxEnvelopeSize %lu is below the minimum of %d", n,
+			                  WSMAN_MIN_ENVELOPE);
+		r->max_envelope = (long)n;
+		return true;
+	}
+	if (strcmp(name, "FragmentTransfer") == 0) {
+		if (must_understand(h))
+			return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wsman:UnsupportedFeature",
+			                  "FragmentLevelAccess",
+			                  "fragment transfer is not supported");
+		return true;
+	}
+	/* Processed (as no-ops) whatever their mustUnderstand says. */
+	static const char *const known[] = {
+		"OperationTimeout", "Locale", "OptionSet", "RequestEPR", "RequestTotalItemsCountEstimate",
+	};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(name, known[i]) == 0)
+			return true;
+	return must_understand(h) ? not_understood(h, f) : true;
+}
+
+static bool parse_header(wsman_request *r, const xmlNode *header, header_seen *seen,
+                         wsman_fault *f)
+{
+	static const char *const ms_known[] = {
+		"DataLocale", "SessionId", "OperationID", "SequenceId", "CompressionType",
+	};
+	static const char *const wsa_known[] = {
+		"To", "ReplyTo", "FaultTo", "From", "RelatesTo",
+	};
+	const xmlNode *h;
+
+	for (h = wsman_first_elem(header); h != NULL; h = wsman_next_elem(h)) {
+		const char *name = (const char *)h->name;
+		bool known = false;
+
+		if (in_ns(h, NS_WSA)) {
+			if (strcmp(name, "Action") == 0) {
+				if (!header_once(r, h, &r->action, 2048, f))
+					return false;
+				continue;
+			}
+			if (strcmp(name, "MessageID") == 0) {
+				if (!header_once(r, h, &r->message_id, WSMAN_MAX_ID_LEN, f))
+					return false;
+				continue;
+			}
+			for (size_t i = 0; i < sizeof wsa_known / sizeof wsa_known[0]; i++)
+				known = known || strcmp(name, wsa_known[i]) == 0;
+		} else if (in_ns(h, NS_WSMAN)) {
+			if (!parse_wsman_header(r, h, seen, f))
+				return false;
+			continue;
+		} else if (in_ns(h, NS_MSWSMAN)) {
+			for (size_t i = 0; i < sizeof ms_known / sizeof ms_known[0]; i++)
+				known = known || strcmp(name, ms_known[i]) == 0;
+		} else if (in_ns(h, NS_WSMB)) {
+			/* PolymorphismMode etc.: the class has no subclasses, so any mode holds. */
+			known = true;
+		}
+		if (!known && must_understand(h))
+			return not_understood(h, f);
+	}
+	return true;
+}
+
+/* ---- ResourceURI -------------------------------------------------------- */
+
+static bool prefix_ci(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static bool parse_resource_uri(wsman_request *r, const char *cimns, wsman_fault *f)
+{
+	const char *uri = r->resource_uri, *rest, *slash;
+
+	if (prefix_ci(uri, URI_WMI_PREFIX)) {
+		rest = uri + strlen(URI_WMI_PREFIX);
+		slash = strrchr(rest, '/');
+		if (slash == NULL || slash == rest || slash[1] == '\0')
+			goto unknown;
+		r->ns = wsman_arena_strndup(&r->arena, rest, (size_t)(slash - rest));
+		r->class_name = slash + 1;
+		if (r->ns == NULL)
+			return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
+		if (!is_namespace_text(r->ns))
+			goto unknown;
+		if (strcmp(r->class_name, "*") == 0) {
+			r->uri_kind = WSMAN_URI_WILDCARD;
+			r->class_name = NULL;
+		} else {
+			r->uri_kind = WSMAN_URI_WMI;
+			if (!is_identifier(r->class_name))
+				goto unknown;
+		}
+		if (cimns != NULL && !cim_namespace_equal(cimns, r->ns))
+			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
+			                  "UnexpectedSelectors",
+			                  "the resource URI and __cimnamespace selector attempted "
+			                  "to use different namespaces (%.100s, %.100s)", r->ns, cimns);
+		return true;
+	}
+	if (prefix_ci(uri, URI_DMTF_PREFIX)) {
+		r->uri_kind = WSMAN_URI_DMTF;
+		r->class_name = uri + strlen(URI_DMTF_PREFIX);
+		if (!is_identifier(r->class_name))
+			goto unknown;
+		if (cimns == NULL)
+			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
+			                  "InsufficientSelectors",
+			                  "the __cimnamespace selector is required with ResourceURI %.300s",
+			                  uri);
+		r->ns = cimns;
+		if (!is_namespace_text(r->ns))
+			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsa:DestinationUnreachable",
+			                  "InvalidResourceURI", "invalid namespace '%.100s'", r->ns);
+		return true;
+	}
+	if (prefix_ci(uri, URI_CIMXML_PREFIX)) {
+		rest = uri + strlen(URI_CIMXML_PREFIX);
+		if (strcmp(rest, "*") != 0)
+			goto unknown;
+		r->uri_kind = WSMAN_URI_CLASSDEF;
+		if (cimns == NULL)
+			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
+			                  "InsufficientSelectors",
+			                  "the __cimnamespace selector is required for class requests");
+		r->ns = cimns;
+		return true;
+	}
+unknown:
+	return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
+	                  "InvalidResourceURI", "no resource is served at ResourceURI %.300s",
+	                  uri);
+}
+
+/* ---- bodies ------------------------------------------------------------- */
+
+static bool schema_error(wsman_fault *f, const char *what)
+{
+	return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
+	                  NULL, "%s", what);
+}
+
+static bool parse_filter(wsman_request *r, const xmlNode *n, wsman_fault *f)
+{
+	xmlChar *dialect = xmlGetProp(n, (const xmlChar *)"Dialect");
+	bool ok = true;
+
+	if (r->filter != WSMAN_FILTER_NONE) {
+		xmlFree(dialect);
+		return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
+		                  "the Enumerate request has two filters");
+	}
+	if (dialect == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_QUERY_TYPE,
+		                  "wsen:FilterDialectRequestedUnavailable", NULL,
+		                  "the filter has no Dialect attribute");
+	if (strcmp((char *)dialect, DIALECT_WQL) == 0 || strcmp((char *)dialect, DIALECT_CQL) == 0) {
+		r->filter = WSMAN_FILTER_WQL;
+		r->filter_text = elem_text(r, n, true, f);
+		if (r->filter_text == NULL)
+			ok = false;
+		else if (*r->filter_text == '\0')
+			ok = wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
+			                "the WQL filter is empty");
+	} else if (strcmp((char *)dialect, DIALECT_SELECTOR) == 0) {
+		const xmlNode *set = wsman_first_elem(n);
+
+		r->filter = WSMAN_FILTER_SELECTOR;
+		if (set == NULL || !wsman_is(set, NS_WSMAN, "SelectorSet") || wsman_next_elem(set))
+			ok = wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
+			                "a selector filter must hold one wsman:SelectorSet");
+		else
+			ok = parse_selectors(r, set, r->fsel, &r->nfsel, NULL, f);
+	} else if (strcmp((char *)dialect, DIALECT_ASSOC) == 0) {
+		r->filter = WSMAN_FILTER_ASSOC;
+	} else {
+		ok = wsman_fail(f, WBEM_E_INVALID_QUERY_TYPE,
+		                "wsen:FilterDialectRequestedUnavailable", NULL,
+		                "filter dialect %.200s is not supported", (char *)dialect);
+	}
+	xmlFree(dialect);
+	return ok;
+}
+
+static bool parse_enumerate(wsman_request *r, const xmlNode *body_elem, wsman_fault *f)
+{
+	const xmlNode *c;
+	bool have_mode = false;
+
+	if (!wsman_is(body_elem, NS_WSEN, "Enumerate"))
+		return schema_error(f, "the body of an Enumerate request must be wsen:Enumerate");
+	for (c = wsman_first_elem(body_elem); c != NULL; c = wsman_next_elem(c)) {
+		const char *name = (const char *)c->name;
+
+		if (in_ns(c, NS_WSMAN) && strcmp(name, "OptimizeEnumeration") == 0) {
+			r->optimize = true;
+		} else if (in_ns(c, NS_WSMAN) && strcmp(name, "MaxElements") == 0) {
+			const char *v = elem_text(r, c, true, f);
+			unsigned long n;
+
+			if (v == NULL)
+				return false;
+			if (r->max_elements != 0 || !parse_count(v, 1, WSMAN_MAX_ELEMENTS, &n))
+				return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidParameter",
+				                  "InvalidValue",
+				                  "MaxElements '%.40s' is not a count from 1 to %d "
+				                  "(or is given twice)", v, WSMAN_MAX_ELEMENTS);
+			r->max_elements = (uint32_t)n;
+		} else if (in_ns(c, NS_WSMAN) && strcmp(name, "EnumerationMode") == 0) {
+			const char *v = elem_text(r, c, true, f);
+
+			if (v == NULL)
+				return false;
+			if (have_mode)
+				return schema_error(f, "EnumerationMode is given twice");
+			have_mode = true;
+			if (strcmp(v, "EnumerateObject") == 0)
+				r->mode = WSMAN_MODE_OBJECT;
+			else if (strcmp(v, "EnumerateEPR") == 0)
+				r->mode = WSMAN_MODE_EPR;
+			else if (strcmp(v, "EnumerateObjectAndEPR") == 0)
+				r->mode = WSMAN_MODE_OBJECT_EPR;
+			else
+				return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wsman:UnsupportedFeature",
+				                  "EnumerationMode",
+				                  "EnumerationMode '%.60s' is not supported", v);
+		} else if ((in_ns(c, NS_WSMAN) || in_ns(c, NS_WSEN)) && strcmp(name, "Filter") == 0) {
+			if (!parse_filter(r, c, f))
+				return false;
+		}
+		/* wsen:Expires, wsen:EndTo and unknown extensions: nothing to do. */
+	}
+	return true;
+}
+
+static bool parse_context(wsman_request *r, const xmlNode *body_elem, const char *what,
+                          wsman_fault *f)
+{
+	const xmlNode *c;
+
+	if (!wsman_is(body_elem, NS_WSEN, what)) {
+		char msg[96];
+
+		snprintf(msg, sizeof msg, "the body of a %s request must be wsen:%s", what, what);
+		return schema_error(f, msg);
+	}
+	for (c = wsman_first_elem(body_elem); c != NULL; c = wsman_next_elem(c)) {
+		const char *name = (const char *)c->name;
+
+		if (!in_ns(c, NS_WSEN))
+			continue;
+		if (strcmp(name, "EnumerationContext") == 0) {
+			const char *v = elem_text(r, c, true, f);
+
+			if (v == NULL)
+				return false;
+			if (r->context != NULL)
+				return schema_error(f, "EnumerationContext is given twice");
+			r->context = v;
+		} else if (strcmp(name, "MaxElements") == 0 || strcmp(name, "MaxCharacters") == 0) {
+			const char *v = elem_text(r, c, true, f);
+			unsigned long n;
+
+			if (v == NULL)
+				return false;
+			if (!parse_count(v, 1, name[3] == 'E' ? WSMAN_MAX_ELEMENTS : INT_MAX, &n))
+				return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidParameter",
+				                  "InvalidValue", "%s '%.40s' is not a positive count",
+				                  name, v);
+			if (name[3] == 'E')
+				r->max_elements = (uint32_t)n;
+			else
+				r->max_chars = n;
+		}
+	}
+	if (r->context == NULL || *r->context == '\0' || strlen(r->context) > WSMAN_MAX_ID_LEN)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsen:InvalidEnumerationContext",
+		                  NULL, "the %s request has no valid EnumerationContext", what);
+	return true;
+}
+
+/* True when NS is a URI of the request's class: the one sent or either form. */
+static bool class_namespace(const wsman_request *r, const char *ns)
+{
+	char buf[512];
+
+	if (strcasecmp(ns, r->resource_uri) == 0)
+		return true;
+	snprintf(buf, sizeof buf, "%s%s", URI_DMTF_PREFIX, r->class_name);
+	if (strcasecmp(ns, buf) == 0)
+		return true;
+	snprintf(buf, sizeof buf, "%s%s/%s", URI_WMI_PREFIX, r->ns, r->class_name);
+	return strcasecmp(ns, buf) == 0;
+}
+
+static bool is_nil(const xmlNode *n)
+{
+	xmlChar *v = xmlGetNsProp(n, (const xmlChar *)"nil", (const xmlChar *)NS_XSI);
+	bool yes = v != NULL && (strcmp((char *)v, "true") == 0 || strcmp((char *)v, "1") == 0);
+
+	xmlFree(v);
+	return yes;
+}
+
+static bool parse_invoke_body(wsman_request *r, const xmlNode *in, wsman_fault *f)
+{
+	const xmlNode *c;
+	char want[160];
+
+	if (in == NULL)
+		return true;     /* the MI client sends an empty body for no arguments */
+	snprintf(want, sizeof want, "%s_INPUT", r->method);
+	if (strcasecmp((const char *)in->name, want) != 0 || in->ns == NULL
+	    || !class_namespace(r, (const char *)in->ns->href))
+		return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS, "wsman:InvalidParameter",
+		                  NULL, "the body must be <%s> in the namespace of the "
+		                  "ResourceURI, not %s", want, qname(in));
+	if (wsman_next_elem(in) != NULL)
+		return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS, "wsman:InvalidParameter",
+		                  NULL, "the body holds more than the %s element", want);
+	for (c = in->children; c != NULL; c = c->next) {
+		if (c->type == XML_TEXT_NODE && !only_space((const char *)c->content))
+			return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS,
+			                  "wsman:InvalidParameter", NULL,
+			                  "text outside a parameter element in %s", want);
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (c->ns == NULL || strcmp((const char *)c->ns->href, (const char *)in->ns->href) != 0)
+			return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS,
+			                  "wsman:InvalidParameter", NULL,
+			                  "parameter %s is not in the namespace of %s", qname(c), want);
+		for (size_t i = 0; i < r->nargs; i++)
+			if (strcasecmp(r->args[i].name, (const char *)c->name) == 0)
+				return wsman_fail(f, WBEM_E_INVALID_DUPLICATE_PARAMETER,
+				                  "wsman:InvalidParameter", NULL,
+				                  "parameter %s is given twice", (const char *)c->name);
+		if (r->nargs == WSMAN_MAX_PARAMS)
+			return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS,
+			                  "wsman:InvalidParameter", NULL, "too many parameters");
+		wsman_arg *a = &r->args[r->nargs];
+		a->name = wsman_arena_strndup(&r->arena, (const char *)c->name,
+		                              strlen((const char *)c->name));
+		if (a->name == NULL)
+			return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
+		if (is_nil(c)) {
+			a->value = NULL;
+		} else {
+			if (wsman_first_elem(c) != NULL)
+				return wsman_fail(f, WBEM_E_TYPE_MISMATCH, "wsman:InvalidParameter",
+				                  NULL, "parameter %s must be a simple value", a->name);
+			a->value = elem_text(r, c, false, f);
+			if (a->value == NULL)
+				return false;
+		}
+		r->nargs++;
+	}
+	return true;
+}
+
+/* The method of a custom action: "{ResourceURI}/{Method}". */
+static bool parse_method_action(wsman_request *r, wsman_fault *f)
+{
+	const char *slash = strrchr(r->action, '/');
+	size_t plen;
+
+	if (r->class_name == NULL || slash == NULL || !is_identifier(slash + 1))
+		goto unsupported;
+	plen = (size_t)(slash - r->action);
+	if (!(strlen(r->resource_uri) == plen && strncasecmp(r->action, r->resource_uri, plen) == 0)) {
+		/* Accept the other URI form of the same class: its last segment is the class. */
+		const char *cls = slash;
+		while (cls > r->action && cls[-1] != '/')
+			cls--;
+		if (cls == r->action || (size_t)(slash - cls) != strlen(r->class_name)
+		    || strncasecmp(cls, r->class_name, (size_t)(slash - cls)) != 0
+		    || !(prefix_ci(r->action, URI_WMI_PREFIX) || prefix_ci(r->action, URI_DMTF_PREFIX)))
+			goto unsupported;
+	}
+	r->method = slash + 1;
+	r->op = WSMAN_OP_INVOKE;
+	return true;
+unsupported:
+	return wsman_fail(f, WBEM_E_INVALID_METHOD, "wsa:ActionNotSupported", NULL,
+	                  "the action %.300s is not supported", r->action);
+}
+
+static bool classify_action(wsman_request *r, wsman_fault *f)
+{
+	static const struct { const char *uri; wsman_op op; } ops[] = {
+		{ ACTION_GET, WSMAN_OP_GET }, { ACTION_ENUMERATE, WSMAN_OP_ENUMERATE },
+		{ ACTION_PULL, WSMAN_OP_PULL }, { ACTION_RELEASE, WSMAN_OP_RELEASE },
+	};
+
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (strcmp(r->action, ops[i].uri) == 0) {
+			r->op = ops[i].op;
+			return true;
+		}
+	if (prefix_ci(r->action, NS_WXF "/") || prefix_ci(r->action, NS_WSEN "/")
+	    || prefix_ci(r->action, "http://schemas.xmlsoap.org/ws/2004/08/eventing/"))
+		return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wsa:ActionNotSupported", NULL,
+		                  "the action %.300s is not supported (the class is read-only "
+		                  "and has no events)", r->action);
+	r->op = WSMAN_OP_INVOKE;   /* refined once the ResourceURI is known */
+	return true;
+}
+
+/* Per-operation checks of the URI kind. */
+static bool check_uri_for_op(wsman_request *r, wsman_fault *f)
+{
+	if (r->uri_kind == WSMAN_URI_WILDCARD && r->op != WSMAN_OP_ENUMERATE)
+		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
+		                  "InvalidResourceURI",
+		                  "the wildcard ResourceURI serves only WQL enumerations");
+	if (r->uri_kind == WSMAN_URI_WILDCARD && r->filter != WSMAN_FILTER_WQL)
+		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
+		                  "InvalidResourceURI",
+		                  "the wildcard ResourceURI needs a WQL filter naming the class");
+	if (r->uri_kind == WSMAN_URI_CLASSDEF && r->op == WSMAN_OP_INVOKE)
+		return wsman_fail(f, WBEM_E_INVALID_METHOD, "wsa:ActionNotSupported", NULL,
+		                  "class definitions have no methods to invoke");
+	if (r->uri_kind == WSMAN_URI_CLASSDEF && r->op == WSMAN_OP_ENUMERATE
+	    && r->filter != WSMAN_FILTER_NONE)
+		return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
+		                  "class enumerations take no filter");
+	return true;
+}
+
+static bool parse_envelope(wsman_request *r, const xmlNode *env, wsman_fault *f)
+{
+	const xmlNode *c, *header = NULL, *body = NULL, *be;
+	header_seen seen = { 0 };
+
+	if (!wsman_is(env, NS_SOAP, "Envelope")) {
+		if (strcmp((const char *)env->name, "Envelope") == 0)
+			return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "s:VersionMismatch", NULL,
+			                  "the envelope is not in the SOAP 1.2 namespace");
+		return schema_error(f, "the root element is not a SOAP 1.2 Envelope");
+	}
+	for (c = wsman_first_elem(env); c != NULL; c = wsman_next_elem(c)) {
+		if (wsman_is(c, NS_SOAP, "Header") && header == NULL && body == NULL)
+			header = c;
+		else if (wsman_is(c, NS_SOAP, "Body") && body == NULL)
+			body = c;
+		else
+			return schema_error(f, "the Envelope must hold one optional Header and one Body");
+	}
+	if (body == NULL)
+		return schema_error(f, "the Envelope has no Body");
+	if (header != NULL && !parse_header(r, header, &seen, f))
+		return false;
+	be = wsman_first_elem(body);
+
+	if (r->action == NULL) {
+		if (be != NULL && wsman_is(be, NS_WSMID, "Identify") && wsman_next_elem(be) == NULL) {
+			r->op = WSMAN_OP_IDENTIFY;
+			return true;
+		}
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsa:MessageInformationHeaderRequired",
+		                  NULL, "the request has no wsa:Action header");
+	}
+	if (r->message_id == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsa:MessageInformationHeaderRequired",
+		                  NULL, "the request has no wsa:MessageID header");
+	if (!classify_action(r, f))
+		return false;
+
+	if (r->op == WSMAN_OP_PULL || r->op == WSMAN_OP_RELEASE) {
+		/* The ResourceURI of a Pull repeats the Enumerate's; the context decides. */
+		if (be == NULL)
+			return schema_error(f, "the Pull/Release request has an empty body");
+		return parse_context(r, be, r->op == WSMAN_OP_PULL ? "Pull" : "Release", f);
+	}
+	if (r->resource_uri == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
+		                  "InvalidResourceURI", "the request has no wsman:ResourceURI header");
+	if (!parse_resource_uri(r, seen.cimns, f))
+		return false;
+	if (r->op == WSMAN_OP_INVOKE) {
+		if (r->uri_kind == WSMAN_URI_CLASSDEF || r->uri_kind == WSMAN_URI_WILDCARD)
+			return check_uri_for_op(r, f);
+		if (!parse_method_action(r, f))
+			return false;
+		if (!parse_invoke_body(r, be, f))
+			return false;
+	} else if (r->op == WSMAN_OP_ENUMERATE) {
+		if (be == NULL)
+			return schema_error(f, "the Enumerate request has an empty body");
+		if (!parse_enumerate(r, be, f))
+			return false;
+	}
+	return check_uri_for_op(r, f);
+}
+
+bool wsman_parse(const char *body, size_t len, wsman_request *req, wsman_fault *f)
+{
+	xmlDoc *doc = wsman_xml_read(body, len, f);
+	bool ok;
+
+	if (doc == NULL)
+		return false;
+	ok = parse_envelope(req, xmlDocGetRootElement(doc), f);
+	xmlFreeDoc(doc);
+	return ok;
+}
+
+void wsman_request_free(wsman_request *req)
+{
+	wsman_arena_free(&req->arena);
+}
+
+bool wsman_is_identify(const char *body, size_t len)
+{
+	wsman_request r = { 0 };
+	wsman_fault f;
+	bool yes;
+
+	yes = wsman_parse(body, len, &r, &f) && r.op == WSMAN_OP_IDENTIFY;
+	wsman_request_free(&r);
+	return yes;
+}

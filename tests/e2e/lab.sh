@@ -1,0 +1,249 @@
+#!/bin/bash
+# lab.sh -- a real xrdp 0.9 server on this machine, for rdms's end-to-end
+# tests, its benchmark and `make run`.
+#
+#   lab.sh start                 users, lab configs, Xvfb (client screen),
+#                                xrdp-sesman and xrdp in the foreground
+#   lab.sh connect NAME USER [xfreerdp args...]
+#                                an xfreerdp client drawing on the lab's Xvfb;
+#                                its PID goes to $RUN/client-NAME.pid and its
+#                                exit status, once it ends, to client-NAME.rc
+#   lab.sh sessions              sessions of the lab's sesman, from /proc
+#   lab.sh status                what runs, and the sessions
+#   lab.sh stop                  log every session off (backends.md P8), then
+#                                stop what `start`/`connect` started, by PID
+#   lab.sh env                   shell assignments for other scripts (eval)
+#
+# Everything lives under $RDMS_E2E_DIR (default /tmp/rdms-e2e): configs in
+# etc/, logs in log/, PID files in run/ (mode 1777: session processes run as
+# the test users, P15) and the rdms config, rdms.conf, that points rdms at the
+# lab's xrdp log.  Outside it the lab uses what xrdp itself uses:
+# /run/xrdp/sockdir, /tmp/.X11-unix, the test users' homes, ports 3350/3389
+# on loopback.  Processes are only ever signalled by the PIDs recorded here,
+# never by name or process group (P7).
+#
+# Test users are rdmstest1..rdmstestN (N = $RDMS_E2E_USERS, default 2), with
+# password Rdms-Test-K; `lab.sh password USER` prints it.
+set -u
+
+LAB=${RDMS_E2E_DIR:-/tmp/rdms-e2e}
+RUN=$LAB/run
+LOGD=$LAB/log
+ETC=$LAB/etc
+CLIENT_DISPLAY=${RDMS_E2E_CLIENT_DISPLAY:-:99}
+NUSERS=${RDMS_E2E_USERS:-2}
+SOCKDIR=/run/xrdp/sockdir
+
+die() { echo "lab.sh: $*" >&2; exit 1; }
+# wait_for SECONDS CMD...: poll every 0.1 s until CMD succeeds
+wait_for() {
+	local limit=$(( $1 * 10 )) i=0; shift
+	while ! "$@" >/dev/null 2>&1; do
+		i=$((i + 1)); [ $i -ge $limit ] && return 1; sleep 0.1
+	done
+}
+# alive PID: running and not a zombie (P11)
+alive() {
+	[ -n "${1:-}" ] && [ -r "/proc/$1/status" ] &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+pid_of() { cat "$RUN/$1.pid" 2>/dev/null; }
+# children PID: direct children of PID, from /proc (no pgrep: no name matching)
+children() {
+	local t
+	for t in /proc/"$1"/task/*/children; do cat "$t" 2>/dev/null; done | tr ' ' '\n' | grep .
+}
+comm_of() { cat "/proc/$1/comm" 2>/dev/null; }
+
+# spawn NAME CMD...: start CMD in the background in its own session, record
+# its PID in $RUN/NAME.pid and, when it ends, its status in $RUN/NAME.rc
+spawn() {
+	local name=$1; shift
+	rm -f "$RUN/$name.pid" "$RUN/$name.rc"
+	setsid bash -c '"$@" & echo $! > "'"$RUN/$name"'.pid"; wait $!; echo $? > "'"$RUN/$name"'.rc"' \
+		_ "$@" > "$LOGD/$name.log" 2>&1 < /dev/null &
+	wait_for 5 test -s "$RUN/$name.pid" || die "could not start $name"
+}
+
+password() { echo "Rdms-Test-${1#rdmstest}"; }
+
+setup_users() {
+	local i u
+	for i in $(seq 1 "$NUSERS"); do
+		u=rdmstest$i
+		id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u" || die "useradd $u"
+		echo "$u:$(password $u)" | chpasswd || die "chpasswd $u"
+		# the session lives as long as this exec'd WM (sesman waits for it)
+		cat > "/home/$u/startwm.sh" <<-'EOF'
+		#!/bin/sh
+		xsetroot -solid '#336699' 2>/dev/null
+		exec twm
+		EOF
+		# twm must not place windows interactively: it grabs the server (P2)
+		printf 'RandomPlacement\nNoGrabServer\nUsePPosition "on"\n' > "/home/$u/.twmrc"
+		chmod 755 "/home/$u/startwm.sh"
+		chown "$u:" "/home/$u/startwm.sh" "/home/$u/.twmrc"
+	done
+}
+
+setup_configs() {
+	# loopback only, logs in the lab, no syslog; xrdp reads the sesman port
+	# from /etc/xrdp/sesman.ini whatever --config says (P14), so keep 3350
+	sed -e 's|^port=3389|port=tcp://.:3389|' \
+	    -e "s|^LogFile=xrdp.log|LogFile=$LOGD/xrdp.log|" \
+	    -e 's|^EnableSyslog=true|EnableSyslog=false|' \
+	    -e 's|^LogLevel=INFO|LogLevel=DEBUG|' \
+	    /etc/xrdp/xrdp.ini > "$ETC/xrdp.ini" || die "xrdp.ini"
+	sed -e "s|^LogFile=xrdp-sesman.log|LogFile=$LOGD/xrdp-sesman.log|" \
+	    -e 's|^EnableSyslog=true|EnableSyslog=false|' \
+	    -e 's|^LogLevel=INFO|LogLevel=DEBUG|' \
+	    /etc/xrdp/sesman.ini > "$ETC/sesman.ini" || die "sesman.ini"
+	grep -q "^LogFile=$LOGD/xrdp.log" "$ETC/xrdp.ini" || die "could not redirect the xrdp log"
+	cat > "$LAB/rdms.conf" <<-EOF
+	# rdms configuration for the end-to-end lab (written by lab.sh)
+	vm_name = e2e-vm
+	vm_host_name = e2e-host
+	collection_id = e2e-collection
+	domain_name = E2EDOM
+	xrdp_log = $LOGD/xrdp.log
+	xrdp_sockdir = $SOCKDIR
+	logoff_grace_ms = 2000
+	message_timeout_s = 60
+	EOF
+}
+
+listening() {
+	# sesman binds [::1]:3350 (or 127.0.0.1), xrdp 127.0.0.1:3389
+	local t
+	t=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+	# local port in hex after the colon, state 0A = LISTEN
+	echo "$t" | awk '$4 == "0A" && $2 ~ /:0D16$/ {a=1} END {exit !a}' &&
+		echo "$t" | awk '$4 == "0A" && $2 ~ /:0D3D$/ {a=1} END {exit !a}'
+}
+
+do_start() {
+	mkdir -p "$RUN" "$LOGD" "$ETC" || die "cannot create $LAB"
+	chmod 1777 "$RUN"
+	if alive "$(pid_of sesman)" && alive "$(pid_of xrdp)"; then
+		echo "lab already running in $LAB"
+		return 0
+	fi
+	listening && die "ports 3350/3389 are already in use by another xrdp; not starting"
+	setup_users
+	setup_configs
+	mkdir -p "$SOCKDIR" && chmod 3777 "$SOCKDIR"
+	: > "$LOGD/xrdp.log"; : > "$LOGD/xrdp-sesman.log"
+	rm -f "$RUN"/*.pid "$RUN"/*.rc
+
+	if ! alive "$(pid_of xvfb)"; then
+		[ -e "/tmp/.X11-unix/X${CLIENT_DISPLAY#:}" ] &&
+			die "display $CLIENT_DISPLAY is in use (set RDMS_E2E_CLIENT_DISPLAY)"
+		spawn xvfb Xvfb "$CLIENT_DISPLAY" -screen 0 1280x1024x24 -nolisten tcp
+		wait_for 10 test -S "/tmp/.X11-unix/X${CLIENT_DISPLAY#:}" || die "Xvfb did not start"
+	fi
+	spawn sesman xrdp-sesman --nodaemon --config "$ETC/sesman.ini"
+	spawn xrdp xrdp --nodaemon --config "$ETC/xrdp.ini"
+	wait_for 10 listening || die "xrdp/sesman did not start listening (see $LOGD)"
+	echo "lab started in $LAB (sesman $(pid_of sesman), xrdp $(pid_of xrdp), Xvfb $CLIENT_DISPLAY)"
+}
+
+# connect NAME USER [xfreerdp args...]
+do_connect() {
+	local name=$1 u=$2; shift 2
+	alive "$(pid_of xrdp)" || die "the lab is not running"
+	spawn "client-$name" env DISPLAY="$CLIENT_DISPLAY" xfreerdp /v:127.0.0.1:3389 \
+		/u:"$u" /p:"$(password "$u")" /cert:ignore /log-level:WARN "$@"
+	pid_of "client-$name"
+}
+
+# The sesman session processes: children of the main sesman named xrdp-sesman.
+session_pids() {
+	local m p
+	m=$(pid_of sesman)
+	alive "$m" || return 0
+	for p in $(children "$m"); do
+		[ "$(comm_of "$p")" = xrdp-sesman ] && alive "$p" && echo "$p"
+	done
+}
+# x_server_of SID: the Xorg/Xvnc child of a session process
+x_server_of() {
+	local p
+	for p in $(children "$1"); do
+		case $(comm_of "$p") in Xorg|Xvnc) echo "$p"; return;; esac
+	done
+}
+
+do_sessions() {
+	local s x
+	printf '%-8s %-11s %-5s %-8s %s\n' SID USER KIND XSERVER DISPLAY
+	for s in $(session_pids); do
+		x=$(x_server_of "$s")
+		[ -n "$x" ] || continue
+		printf '%-8s %-11s %-5s %-8s %s\n' "$s" "$(stat -c %U "/proc/$x")" "$(comm_of "$x")" "$x" \
+			"$(tr '\0' ' ' < "/proc/$x/cmdline" | awk '{print $2}')"
+	done
+}
+
+do_status() {
+	local p
+	for p in xvfb sesman xrdp; do
+		if alive "$(pid_of $p)"; then echo "$p: running ($(pid_of $p))"; else echo "$p: stopped"; fi
+	done
+	do_sessions
+}
+
+# stop_pid PID: SIGTERM, wait up to 5 s, then SIGKILL
+stop_pid() {
+	alive "$1" || return 0
+	kill -TERM "$1" 2>/dev/null
+	wait_for 5 eval '! alive '"$1" || { echo "  $1 ($(comm_of "$1")) ignored SIGTERM: SIGKILL"; kill -KILL "$1" 2>/dev/null; }
+}
+
+do_stop() {
+	local s x p f m
+	[ -d "$RUN" ] || { echo "no lab in $LAB"; return 0; }
+	# 1. log off every session (sesman leaves them running when it stops, P8):
+	#    SIGTERM the X server, never the session process or a group (P6, P7)
+	for s in $(session_pids); do
+		x=$(x_server_of "$s")
+		[ -n "$x" ] && kill -TERM "$x" 2>/dev/null
+	done
+	for s in $(session_pids); do
+		wait_for 10 eval '! alive '"$s" || {
+			x=$(x_server_of "$s"); echo "  session $s did not end; SIGKILL its X server $x"
+			[ -n "$x" ] && kill -KILL "$x" 2>/dev/null
+		}
+	done
+	# 2. the clients and whatever else was spawned by name
+	for f in "$RUN"/client-*.pid "$RUN"/extra-*.pid; do
+		[ -e "$f" ] && stop_pid "$(cat "$f")"
+	done
+	# 3. xrdp: per-connection children first, then the listener
+	m=$(pid_of xrdp)
+	if alive "$m"; then
+		for p in $(children "$m"); do [ "$(comm_of "$p")" = xrdp ] && stop_pid "$p"; done
+		stop_pid "$m"
+	fi
+	stop_pid "$(pid_of sesman)"
+	stop_pid "$(pid_of xvfb)"
+	echo "lab stopped"
+}
+
+do_env() {
+	echo "LAB=$LAB RUN=$RUN LOGD=$LOGD CLIENT_DISPLAY=$CLIENT_DISPLAY RDMS_CONF=$LAB/rdms.conf"
+	echo "SESMAN_PID=$(pid_of sesman) XRDP_PID=$(pid_of xrdp)"
+}
+
+[ "$(id -u)" = 0 ] || die "needs root (creates users, runs xrdp)"
+case "${1:-}" in
+	start) do_start ;;
+	stop) do_stop ;;
+	status) do_status ;;
+	sessions) do_sessions ;;
+	connect) [ $# -ge 3 ] || die "usage: lab.sh connect NAME USER [xfreerdp args...]"
+		shift; do_connect "$@" ;;
+	password) [ $# -eq 2 ] || die "usage: lab.sh password USER"; password "$2" ;;
+	env) do_env ;;
+	*) echo "usage: lab.sh start|stop|status|sessions|connect NAME USER [args]|password USER|env" >&2
+	   exit 2 ;;
+esac

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# run_all.sh -- every test of rdms, as `make check` runs them:
+#   1. unit tests under ASan+UBSan (build-asan)
+#   2. the same unit tests under valgrind (build)
+#   3. end-to-end tests on a real xrdp server with real clients (tests/e2e/run.sh)
+# Each stage's own summary is printed; the last line adds them all up as
+# "N passed, M failed" and the exit status is non-zero if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+ASAN_BUILD=${ASAN_BUILD:-build-asan}
+total_pass=0
+total_fail=0
+
+# count_meson LOGDIR: adds the results in meson's testlog.json to the totals.
+count_meson() {
+	local counts
+	counts=$(python3 - "$1/meson-logs/testlog.json" <<'PY'
+import json, sys
+p = f = 0
+try:
+    for line in open(sys.argv[1]):
+        r = json.loads(line).get("result")
+        if r in ("OK", "EXPECTEDFAIL"): p += 1
+        elif r != "SKIP": f += 1
+except OSError:
+    f += 1
+print(p, f)
+PY
+)
+	total_pass=$((total_pass + ${counts% *}))
+	total_fail=$((total_fail + ${counts#* }))
+}
+
+echo "=== unit tests (ASan+UBSan)"
+meson test -C "$ASAN_BUILD" --suite unit --print-errorlogs
+count_meson "$ASAN_BUILD"
+
+echo "=== unit tests (valgrind)"
+meson test -C "$BUILD" --suite unit --setup valgrind --print-errorlogs
+count_meson "$BUILD"
+
+echo "=== end-to-end tests"
+e2e_log=$(mktemp)
+bash tests/e2e/run.sh 2>&1 | tee "$e2e_log"
+e2e_rc=${PIPESTATUS[0]}
+line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$e2e_log" | tail -n 1)
+if [ -n "$line" ]; then
+	p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
+fi
+if [ "$e2e_rc" -ne 0 ] && { [ -z "$line" ] || [ "${f:-0}" -eq 0 ]; }; then
+	echo "end-to-end run failed (exit $e2e_rc)"
+	total_fail=$((total_fail + 1))
+fi
+rm -f "$e2e_log"
+
+echo
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,128 @@
+/*
+ * test_config.c -- rdmsd.conf parsing: defaults, every kind of value, and
+ * malformed files that must be refused with file and line.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config/config.h"
+
+static uint32_t parse(rdms_config *c, const char *text, rdms_error *e)
+{
+	rdms_config_defaults(c);
+	return rdms_config_parse(c, text, strlen(text), "test.conf", e);
+}
+
+static void test_defaults(void)
+{
+	rdms_config c;
+	char host[256] = "";
+
+	rdms_config_defaults(&c);
+	gethostname(host, sizeof host - 1);
+	CHECK_STR(c.vm_name, host);
+	CHECK_STR(c.vm_host_name, host);
+	CHECK_STR(c.collection_id, "default");
+	CHECK_STR(c.admin_group, "rdms-admins");
+	CHECK_STR(c.listen_address, "127.0.0.1");
+	CHECK_EQ(c.http_port, 5985);
+	CHECK_EQ(c.https_port, 5986);
+	CHECK_EQ(c.cimxml_http_port, 5988);
+	CHECK_EQ(c.cimxml_https_port, 5989);
+	CHECK_STR(c.socket_path, "/run/rdms/rdmsd.sock");
+	CHECK_STR(c.pam_service, "rdms");
+	CHECK(!c.allow_remote_http);
+	CHECK(rdms_config_backend_enabled(&c, "xrdp"));
+	CHECK(!rdms_config_backend_enabled(&c, "fixture"));
+	CHECK(strchr(c.domain_name, '.') == NULL);
+}
+
+static void test_values(void)
+{
+	rdms_config c;
+	rdms_error e = { 0 };
+
+	CHECK_EQ(parse(&c, "# comment\n\n vm_host_name = hv1.example.com \n"
+	               "collection_id=\"  Pool 1 \"\r\nhttp_port = 15985\n"
+	               "allow_remote_http = yes\nbackends = xrdp, fixture\n; old-style comment\n", &e), 0);
+	CHECK_STR(c.vm_host_name, "hv1.example.com");
+	CHECK_STR(c.collection_id, "  Pool 1 ");
+	CHECK_EQ(c.http_port, 15985);
+	CHECK(c.allow_remote_http);
+	CHECK(rdms_config_backend_enabled(&c, "fixture"));
+	CHECK(rdms_config_backend_enabled(&c, "xrdp"));
+	CHECK(!rdms_config_backend_enabled(&c, "xrd"));
+	CHECK_EQ(parse(&c, "http_port = 0", &e), 0);   /* 0 turns a listener off */
+	CHECK_EQ(c.http_port, 0);
+	CHECK_EQ(parse(&c, "", &e), 0);
+}
+
+static void test_malformed(void)
+{
+	static const struct { const char *text; const char *needle; } bad[] = {
+		{ "bogus = 1\n", "test.conf:1: unknown key 'bogus'" },
+		{ "\n\nhttp_port = x\n", "test.conf:3: http_port needs an integer" },
+		{ "http_port = 70000", "between 0 and 65535" },
+		{ "http_port = 80 80", "needs an integer" },
+		{ "http_port =", "needs an integer" },
+		{ "allow_remote_http = maybe", "needs true or false" },
+		{ "vm_name", "test.conf:1: expected 'key = value'" },
+		{ "= x", "missing key" },
+		{ "vm_name = \"unterminated", "unterminated quoted value" },
+		{ "admin_group = aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "longer than 63 bytes" },
+		{ "message_timeout_s = 0", "between 1 and 86400" },
+		{ "max_envelope_size = 10", "between 8192" },
+	};
+	rdms_config c;
+	rdms_error e;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&e, 0, sizeof e);
+		CHECK_EQ(parse(&c, bad[i].text, &e), WBEM_E_INVALID_PARAMETER);
+		if (strstr(e.message, bad[i].needle) == NULL) {
+			fprintf(stderr, "message '%s' lacks '%s'\n", e.message, bad[i].needle);
+			CHECK(!"message names what and where");
+		}
+	}
+	/* a NUL byte and an over-long line */
+	char text[2048];
+	memset(text, 'a', sizeof text);
+	memcpy(text, "vm_name = ", 10);
+	rdms_config_defaults(&c);
+	CHECK_EQ(rdms_config_parse(&c, text, sizeof text, "x", &e), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(e.message, "line longer") != NULL);
+	CHECK_EQ(rdms_config_parse(&c, "vm_name = a\0b", 13, "x", &e), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(e.message, "NUL") != NULL);
+}
+
+static void test_files(void)
+{
+	rdms_config c;
+	rdms_error e = { 0 };
+	char path[] = "/tmp/rdms-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	fputs("vm_name = from-file\n", f);
+	fclose(f);
+	rdms_config_defaults(&c);
+	CHECK_EQ(rdms_config_load(&c, path, true, &e), 0);
+	CHECK_STR(c.vm_name, "from-file");
+	unlink(path);
+	CHECK_EQ(rdms_config_load(&c, path, false, &e), 0);   /* optional and missing */
+	CHECK_EQ(rdms_config_load(&c, path, true, &e), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(e.message, path) != NULL);
+	CHECK_EQ(rdms_config_load(&c, "/", true, &e), WBEM_E_INVALID_PARAMETER);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_values();
+	test_malformed();
+	test_files();
+	return check_summary("config");
+}

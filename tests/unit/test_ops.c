@@ -1,0 +1,233 @@
+/*
+ * test_ops.c -- the operation layer over the fixture back-end: class and
+ * namespace checks, the authorisation rule, method parameters, audit, and
+ * that nothing is touched when a request is invalid or refused.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "ops/ops.h"
+#include "schema/schema.h"
+
+static char fixture[64];
+static rdms_config cfg;
+static rdms_provider prov;
+static int audit_calls;
+static rdms_audit_event last;
+static char last_target[256], last_method[64];
+
+static int record(void *ctx, const rdms_audit_event *ev)
+{
+	audit_calls++;
+	last = *ev;
+	snprintf(last_target, sizeof last_target, "%s", ev->target);
+	snprintf(last_method, sizeof last_method, "%s", ev->method);
+	return 0;
+}
+
+static void write_fixture(void)
+{
+	FILE *f = fopen(fixture, "w");
+
+	/* uid of root is 0; "nobody" exists on Debian (65534) */
+	fputs("# id user state client\n"
+	      "101 root 0 PC-ROOT\n"
+	      "102 nobody 0 PC-NOBODY\n"
+	      "103 nobody 4 -\n"
+	      "104 EXAMPLE\\carol 0 10.0.0.5\n", f);
+	fclose(f);
+}
+
+static rdms_caller admin = { .uid = 0, .user = "root", .is_admin = true,
+                             .protocol = "test", .source = "unit" };
+static rdms_caller nobody = { .uid = 65534, .user = "nobody", .is_admin = false,
+                              .protocol = "test", .source = "unit" };
+
+static cim_path path_of(const char *text)
+{
+	cim_path p;
+	rdms_error e;
+
+	memset(&p, 0, sizeof p);
+	if (cim_path_parse(text, &p, &e) != 0)
+		fprintf(stderr, "path %s: %s\n", text, e.message);
+	return p;
+}
+
+static size_t count_sessions(void)
+{
+	cim_instance_list l = { 0 };
+	rdms_error e;
+	size_t n;
+
+	rdms_op_enumerate(&prov, &admin, NULL, "Win32_VirtualDesktopSession", &l, &e);
+	n = l.count;
+	cim_instance_list_free(&l);
+	return n;
+}
+
+static void test_enumerate(void)
+{
+	cim_instance_list l = { 0 };
+	rdms_error e = { 0 };
+
+	CHECK_EQ(rdms_op_enumerate(&prov, &admin, "root/cimv2/rdms", "Win32_VirtualDesktopSession", &l, &e), 0);
+	CHECK_EQ(l.count, 4);
+	if (l.count == 4) {
+		const cim_instance *i = l.items[0];
+		CHECK_EQ(cim_instance_get(i, "SessionId")->u.u32, 101);
+		CHECK_STR(cim_instance_get(i, "VMHostName")->u.str, "hv1");
+		CHECK_STR(cim_instance_get(i, "VMName")->u.str, "vm1");
+		CHECK_STR(cim_instance_get(i, "CollectionId")->u.str, "Pool1");
+		CHECK_STR(cim_instance_get(i, "DomainName")->u.str, "LOCALDOM");
+		CHECK_STR(cim_instance_get(i, "ClientMachineName")->u.str, "PC-ROOT");
+		CHECK_STR(cim_instance_get(l.items[2], "ClientMachineName")->u.str, "");
+		CHECK_EQ(cim_instance_get(l.items[2], "ConnectState")->u.u32, 4);
+		/* DOMAIN\user accounts carry their domain */
+		CHECK_STR(cim_instance_get(l.items[3], "UserName")->u.str, "carol");
+		CHECK_STR(cim_instance_get(l.items[3], "DomainName")->u.str, "EXAMPLE");
+	}
+	cim_instance_list_free(&l);
+	CHECK_EQ(rdms_op_enumerate(&prov, &nobody, "ROOT\\CIMV2\\RDMS", "win32_virtualdesktopsession", &l, &e), 0);
+	CHECK_EQ(l.count, 2);   /* only nobody's own sessions */
+	cim_instance_list_free(&l);
+	CHECK_EQ(rdms_op_enumerate(&prov, &admin, "root/cimv2", "Win32_VirtualDesktopSession", &l, &e),
+	         WBEM_E_INVALID_NAMESPACE);
+	CHECK_EQ(rdms_op_enumerate(&prov, &admin, NULL, "Win32_Process", &l, &e), WBEM_E_INVALID_CLASS);
+	CHECK(strstr(e.message, "Win32_Process") != NULL);
+}
+
+static void test_query_and_get(void)
+{
+	cim_instance_list l = { 0 };
+	rdms_error e = { 0 };
+	wql_query *q = NULL;
+	cim_instance *inst = NULL;
+	cim_path p;
+
+	CHECK_EQ(rdms_op_query(&prov, &admin, NULL,
+	         "SELECT SessionId FROM Win32_VirtualDesktopSession WHERE ConnectState = 0 AND UserName LIKE 'n%'",
+	         &q, &l, &e), 0);
+	CHECK_EQ(l.count, 1);
+	CHECK(q != NULL && wql_selects(q, RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID));
+	CHECK(q != NULL && !wql_selects(q, RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME));
+	cim_instance_list_free(&l);
+	wql_free(q);
+	CHECK_EQ(rdms_op_query(&prov, &nobody, NULL, "SELECT * FROM Win32_VirtualDesktopSession", &q, &l, &e), 0);
+	CHECK_EQ(l.count, 2);
+	cim_instance_list_free(&l);
+	wql_free(q);
+	CHECK_EQ(rdms_op_query(&prov, &admin, NULL, "SELECT * FROM Win32_VirtualDesktopSession WHERE", &q, &l, &e),
+	         WBEM_E_INVALID_QUERY);
+	CHECK(q == NULL);
+	CHECK_EQ(rdms_op_query(&prov, &admin, NULL, "SELECT * FROM Nope", &q, &l, &e), WBEM_E_INVALID_CLASS);
+
+	p = path_of("Win32_VirtualDesktopSession.SessionId=102,VMHostName=\"HV1\"");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), 0);
+	CHECK(inst != NULL && cim_instance_get(inst, "SessionId")->u.u32 == 102);
+	cim_instance_free(inst);
+	cim_path_free(&p);
+	p = path_of("Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"hv1\"");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), WBEM_E_ACCESS_DENIED);
+	CHECK(inst == NULL);
+	cim_path_free(&p);
+	p = path_of("Win32_VirtualDesktopSession.SessionId=7,VMHostName=\"hv1\"");
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
+	CHECK_STR(e.message, "no session 7 on host hv1");
+	cim_path_free(&p);
+	p = path_of("Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"other\"");
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
+	cim_path_free(&p);
+	p = path_of("Win32_VirtualDesktopSession.SessionId=101");
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_INVALID_OBJECT_PATH);
+	cim_path_free(&p);
+	p = path_of("//./root/default:Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"hv1\"");
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_INVALID_NAMESPACE);
+	cim_path_free(&p);
+}
+
+static uint32_t invoke(const rdms_caller *who, const char *path, const char *method,
+                       const rdms_param *in, size_t nin, uint32_t *rv, rdms_error *e)
+{
+	cim_path p = path_of(path);
+	uint32_t rc = rdms_op_invoke(&prov, who, &p, path, method, in, nin, rv, e);
+
+	cim_path_free(&p);
+	return rc;
+}
+
+static void test_invoke(void)
+{
+	const char *p101 = "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=101";
+	const char *p102 = "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=102";
+	const char *p103 = "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=103";
+	rdms_param msg[2] = { { "Title", cim_string("T") }, { "Message", cim_string("M") } };
+	rdms_param wrong[1] = { { "Colour", cim_string("red") } };
+	rdms_param badtype[2] = { { "Title", cim_u32(1) }, { "Message", cim_string("M") } };
+	rdms_param ctl[2] = { { "Title", cim_string("T\x1b[2J") }, { "Message", cim_string("M") } };
+	rdms_error e = { 0 };
+	uint32_t rv;
+	int before;
+
+	/* refused and invalid requests: audited, nothing touched */
+	before = audit_calls;
+	CHECK_EQ(invoke(&nobody, p101, "Disconnect", NULL, 0, &rv, &e), WBEM_E_ACCESS_DENIED);
+	CHECK_EQ(audit_calls, before + 1);
+	CHECK_EQ(last.result, WBEM_E_ACCESS_DENIED);
+	CHECK_STR(last_method, "Disconnect");
+	CHECK_STR(last_target, p101);
+	CHECK_STR(last.caller->user, "nobody");
+	CHECK_EQ(invoke(&admin, p101, "Reboot", NULL, 0, &rv, &e), WBEM_E_INVALID_METHOD);
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", msg, 1, &rv, &e), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(e.message, "Message") != NULL);
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", wrong, 1, &rv, &e), WBEM_E_INVALID_METHOD_PARAMETERS);
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", badtype, 2, &rv, &e), WBEM_E_TYPE_MISMATCH);
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", ctl, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(invoke(&admin, p101, "Disconnect", msg, 2, &rv, &e), WBEM_E_INVALID_METHOD_PARAMETERS);
+	CHECK_EQ(invoke(&admin, "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=999",
+	                "Logoff", NULL, 0, &rv, &e), WBEM_E_NOT_FOUND);
+	CHECK_EQ(count_sessions(), 4);
+
+	/* the real thing: owner acts on own session, admin on anyone's */
+	CHECK_EQ(invoke(&nobody, p102, "sendmessage", msg, 2, &rv, &e), 0);
+	CHECK_EQ(rv, 0);
+	CHECK_EQ(invoke(&nobody, p102, "Disconnect", NULL, 0, &rv, &e), 0);
+	CHECK_EQ(rv, 0);
+	CHECK_EQ(last.result, 0);
+	CHECK_EQ(invoke(&nobody, p102, "Disconnect", NULL, 0, &rv, &e), 0);
+	CHECK_EQ(rv, WBEM_E_INVALID_OPERATION);   /* already disconnected: never a silent 0 */
+	CHECK_EQ(last.result, WBEM_E_INVALID_OPERATION);
+	CHECK_EQ(invoke(&admin, p103, "Logoff", NULL, 0, &rv, &e), 0);
+	CHECK_EQ(rv, 0);
+	CHECK_EQ(count_sessions(), 3);
+	for (int i = 0; i < 2; i++) {
+		cim_value_clear(&msg[i].value);
+		cim_value_clear(&badtype[i].value);
+		cim_value_clear(&ctl[i].value);
+	}
+	cim_value_clear(&wrong[0].value);
+}
+
+int main(void)
+{
+	snprintf(fixture, sizeof fixture, "/tmp/rdms-test-ops-%d", (int)getpid());
+	write_fixture();
+	rdms_config_defaults(&cfg);
+	strcpy(cfg.backends, "fixture");
+	strcpy(cfg.fixture_file, fixture);
+	strcpy(cfg.vm_host_name, "hv1");
+	strcpy(cfg.vm_name, "vm1");
+	strcpy(cfg.collection_id, "Pool1");
+	strcpy(cfg.domain_name, "LOCALDOM");
+	rdms_provider_init(&prov, &cfg);
+	prov.audit = record;
+	CHECK_EQ(prov.nbackends, 1);
+	test_enumerate();
+	test_query_and_get();
+	test_invoke();
+	unlink(fixture);
+	return check_summary("ops");
+}
