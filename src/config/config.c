@@ -47,6 +47,7 @@ static const struct config_key keys[] = {
 	INT(message_timeout_s, 1, 86400),
 	STR(fixture_file),
 	STR(listen_address),
+	STR(https_listen_address),
 	INT(http_port, 0, 65535),
 	INT(https_port, 0, 65535),
 	INT(cimxml_http_port, 0, 65535),

@@ -34,6 +34,7 @@ typedef struct rdms_config {
 
 	/* the daemon */
 	char listen_address[64];    /* default 127.0.0.1 */
+	char https_listen_address[64]; /* HTTPS; default "" = every address */
 	int  http_port;             /* WS-Man over HTTP; default 5985, 0 = off */
 	int  https_port;            /* WS-Man over HTTPS; default 5986, 0 = off */
 	int  cimxml_http_port;      /* default 5988 */

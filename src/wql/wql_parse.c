@@ -268,7 +268,12 @@ static uint32_t read_operand(parser *p, operand *o)
 	} else if (!is_literal(p->tok.kind)) {
 		return unexpected(p, NULL);
 	}
-	return advance(p);
+	if ((rc = advance(p)) != 0) {
+		/* On failure the operand owns nothing, so callers can just return. */
+		free(o->str);
+		o->str = NULL;
+	}
+	return rc;
 }
 
 static uint32_t new_node(parser *p, uint8_t kind, int a, int b, int *out)

@@ -311,13 +311,16 @@ static bool must_understand(const xmlNode *n)
 	return yes;
 }
 
-static bool not_understood(const xmlNode *n, wsman_fault *f)
+static bool not_understood(wsman_request *r, const xmlNode *n, wsman_fault *f)
 {
 	wsman_fail(f, WBEM_E_NOT_SUPPORTED, "s:MustUnderstand", NULL,
 	           "the header %s is marked mustUnderstand but is not supported", qname(n));
-	/* Static strings only: the tree is freed before the fault is written. */
-	f->nu_ns = NULL;
-	f->nu_name = NULL;
+	/* Copies: the tree is freed before the fault is written. */
+	f->nu_name = wsman_arena_strndup(&r->arena, (const char *)n->name,
+	                                 strlen((const char *)n->name));
+	if (n->ns != NULL)
+		f->nu_ns = wsman_arena_strndup(&r->arena, (const char *)n->ns->href,
+		                               strlen((const char *)n->ns->href));
 	return false;
 }
 
@@ -501,7 +504,7 @@ static bool parse_wsman_header(wsman_request *r, const xmlNode *h, header_seen *
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (strcmp(name, known[i]) == 0)
 			return true;
-	return must_understand(h) ? not_understood(h, f) : true;
+	return must_understand(h) ? not_understood(r, h, f) : true;
 }
 
 static bool parse_header(wsman_request *r, const xmlNode *header, header_seen *seen,
@@ -544,7 +547,7 @@ static bool parse_header(wsman_request *r, const xmlNode *header, header_seen *s
 			known = true;
 		}
 		if (!known && must_understand(h))
-			return not_understood(h, f);
+			return not_understood(r, h, f);
 	}
 	return true;
 }

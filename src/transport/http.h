@@ -1,0 +1,77 @@
+/*
+ * http.h -- rdmsd's transport: the HTTP, HTTPS and Unix-socket listeners,
+ * authentication and the admin check, in front of the protocol layers.
+ *
+ * A protocol front end registers an endpoint (a URL path and a handler).
+ * The transport reads the request body (bounded by max_envelope_size),
+ * identifies the caller -- Basic credentials checked by PAM on TCP, the
+ * peer's uid from SO_PEERCRED on the Unix socket -- and calls the handler
+ * with an rdms_caller.  Nothing above this layer sees sockets, TLS or
+ * passwords.
+ *
+ * Listening sockets are opened by transport_bind() before the daemon forks
+ * (so "port in use" reaches the terminal) and outlive transport_stop(), so
+ * a config reload restarts the servers without refusing connections.
+ */
+#ifndef RDMS_TRANSPORT_HTTP_H
+#define RDMS_TRANSPORT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../auth/authz.h"
+#include "../auth/pam_auth.h"
+#include "../cim/wbem.h"
+#include "../config/config.h"
+#include "../ops/ops.h"
+
+typedef struct http_reply {
+	int         status;         /* HTTP status */
+	char       *body;           /* malloc'd, handed to the transport; may be NULL */
+	size_t      len;
+	const char *content_type;   /* static text */
+} http_reply;
+
+typedef struct http_endpoint {
+	const char *path;   /* "/wsman"; "/wsman/" matches too */
+	/* True when BODY may be served without credentials (WS-Man Identify). */
+	bool (*anonymous)(const char *body, size_t len);
+	/* Serves one request; WHO is NULL only for an anonymous one. */
+	void (*handle)(void *ctx, const rdms_caller *who, const char *body,
+	               size_t len, http_reply *out);
+	void *ctx;
+} http_endpoint;
+
+/* What the servers need while running; must outlive transport_stop(). */
+typedef struct transport_env {
+	const rdms_config   *cfg;
+	pam_auth            *pam;
+	authz               *authz;
+	const http_endpoint *endpoints;
+	size_t               nendpoints;
+} transport_env;
+
+typedef struct transport transport;
+
+transport *transport_new(void);
+
+/*
+ * Opens the listening sockets CFG asks for (HTTP on listen_address,
+ * HTTPS on https_listen_address, the Unix socket) and loads or creates
+ * the TLS certificate.  Sockets whose address did not change since the
+ * last call are kept; a socket that cannot be replaced keeps the old one.
+ * Errors name the listener, e.g. "HTTP 127.0.0.1:5985: address already
+ * in use".
+ */
+uint32_t transport_bind(transport *t, const rdms_config *cfg, rdms_error *err);
+
+/* Starts serving on every bound socket (threads: call after forking). */
+uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err);
+
+/* Stops the servers (requests in progress finish); sockets stay open. */
+void transport_stop(transport *t);
+
+/* Stops, closes every socket and removes the Unix socket file. */
+void transport_free(transport *t);
+
+#endif
