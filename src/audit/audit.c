@@ -30,7 +30,7 @@
 
 #define BUSY_TIMEOUT_MS 10000
 
-struct audit_db {
+struct rdms_audit_db {
 	sqlite3         *db;
 	sqlite3_stmt    *insert;
 	pthread_mutex_t  lock;
@@ -77,7 +77,7 @@ static void make_parent_dir(const char *path)
 		log_warn("cannot create %s: %s", dir, strerror(errno));
 }
 
-void audit_close(audit_db *a)
+void rdms_audit_close(rdms_audit_db *a)
 {
 	if (a == NULL)
 		return;
@@ -87,9 +87,9 @@ void audit_close(audit_db *a)
 	free(a);
 }
 
-audit_db *audit_open(const char *path, rdms_error *err)
+rdms_audit_db *rdms_audit_open(const char *path, rdms_error *err)
 {
-	audit_db *a = calloc(1, sizeof *a);
+	rdms_audit_db *a = calloc(1, sizeof *a);
 	char *msg = NULL;
 	int rc;
 
@@ -100,7 +100,7 @@ audit_db *audit_open(const char *path, rdms_error *err)
 	pthread_mutex_init(&a->lock, NULL);
 	if (!str_copy(a->path, sizeof a->path, path)) {
 		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "audit database path too long");
-		audit_close(a);
+		rdms_audit_close(a);
 		return NULL;
 	}
 	make_parent_dir(path);
@@ -121,7 +121,7 @@ audit_db *audit_open(const char *path, rdms_error *err)
 		          msg != NULL ? msg : a->db != NULL ? sqlite3_errmsg(a->db)
 		                                            : sqlite3_errstr(rc));
 		sqlite3_free(msg);
-		audit_close(a);
+		rdms_audit_close(a);
 		return NULL;
 	}
 	return a;
@@ -145,11 +145,11 @@ static const char *or_dash(const char *s)
 	return s != NULL && s[0] != '\0' ? s : "-";
 }
 
-int audit_record(void *ctx, const rdms_audit_event *ev)
+int rdms_audit_record(void *ctx, const rdms_audit_event *ev)
 {
-	audit_db *a = ctx;
+	rdms_audit_db *a = ctx;
 	const rdms_caller *who = ev->caller;
-	char now[40];
+	char now[80];
 	int rc;
 
 	utc_now(now, sizeof now);
@@ -241,7 +241,7 @@ static bool parse_zone(const char **p, long *offset)
 	return true;
 }
 
-uint32_t audit_normalize_time(const char *text, char *out, size_t size,
+uint32_t rdms_audit_normalize_time(const char *text, char *out, size_t size,
                               rdms_error *err)
 {
 	const char *p = text;
@@ -278,7 +278,7 @@ uint32_t audit_normalize_time(const char *text, char *out, size_t size,
 	return WBEM_S_NO_ERROR;
 }
 
-static void row_entry(sqlite3_stmt *st, audit_entry *e)
+static void row_entry(sqlite3_stmt *st, rdms_audit_entry *e)
 {
 	e->id = sqlite3_column_int64(st, 0);
 	e->time = (const char *)sqlite3_column_text(st, 1);
@@ -292,7 +292,7 @@ static void row_entry(sqlite3_stmt *st, audit_entry *e)
 	e->detail = (const char *)sqlite3_column_text(st, 9);
 }
 
-uint32_t audit_query(const char *db_path, const char *since, audit_row_fn fn,
+uint32_t rdms_audit_query(const char *db_path, const char *since, rdms_audit_row_fn fn,
                      void *ctx, rdms_error *err)
 {
 	char from[32] = "";
@@ -302,7 +302,7 @@ uint32_t audit_query(const char *db_path, const char *since, audit_row_fn fn,
 	uint32_t ret = WBEM_S_NO_ERROR;
 	int rc;
 
-	if (since != NULL && audit_normalize_time(since, from, sizeof from, err) != 0)
+	if (since != NULL && rdms_audit_normalize_time(since, from, sizeof from, err) != 0)
 		return err != NULL ? err->code : WBEM_E_INVALID_PARAMETER;
 	if (stat(db_path, &sb) != 0)
 		return rdms_fail(err, errno == ENOENT ? WBEM_E_NOT_FOUND : WBEM_E_ACCESS_DENIED,
@@ -315,7 +315,7 @@ uint32_t audit_query(const char *db_path, const char *since, audit_row_fn fn,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
 	while (rc == SQLITE_OK || rc == SQLITE_ROW) {
-		audit_entry e;
+		rdms_audit_entry e;
 
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW)

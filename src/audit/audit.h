@@ -1,15 +1,19 @@
 /*
  * audit.h -- the audit trail of method calls: an SQLite database.
  *
- * rdmsd opens the database once and passes audit_record() as the
+ * rdmsd opens the database once and passes rdms_audit_record() as the
  * operation layer's audit hook (rdms_provider.audit); each event is
  * inserted and committed with synchronous=FULL before the hook returns, so
  * an acknowledged Logoff is on disk even if the machine dies right after.
- * `rdms audit [--since T] [--json]` reads it back through audit_query().
+ * `rdms audit [--since T] [--json]` reads it back through rdms_audit_query().
  *
  * Table `audit`: id, time (ISO 8601 UTC, "2024-05-01T12:00:00.123Z"),
  * user, uid, source, protocol, target, method, result (integer: the
  * HRESULT-level failure or the ReturnValue), detail.
+ *
+ * Every name carries the rdms_ prefix: libpam loads libaudit, whose
+ * audit_open() and audit_close() an unprefixed function of ours would
+ * replace inside PAM's own calls.
  */
 #ifndef RDMS_AUDIT_H
 #define RDMS_AUDIT_H
@@ -20,25 +24,25 @@
 #include "../cim/wbem.h"
 #include "../ops/ops.h"
 
-typedef struct audit_db audit_db;
+typedef struct rdms_audit_db rdms_audit_db;
 
 /*
  * Opens (creating file, table and parent directory as needed) the database
  * at PATH for writing.  The file is made mode 0600.  NULL with ERR set on
  * failure.
  */
-audit_db *audit_open(const char *path, rdms_error *err);
-void audit_close(audit_db *db);
+rdms_audit_db *rdms_audit_open(const char *path, rdms_error *err);
+void rdms_audit_close(rdms_audit_db *db);
 
 /*
- * An rdms_audit_fn: CTX is the audit_db.  Returns 0 once the event is
+ * An rdms_audit_fn: CTX is the rdms_audit_db.  Returns 0 once the event is
  * committed, -1 (after logging why) when it could not be stored.
  * Thread-safe.
  */
-int audit_record(void *ctx, const rdms_audit_event *ev);
+int rdms_audit_record(void *ctx, const rdms_audit_event *ev);
 
-/* One stored event, as audit_query() hands it over (valid during the call). */
-typedef struct audit_entry {
+/* One stored event, as rdms_audit_query() hands it over (valid during the call). */
+typedef struct rdms_audit_entry {
 	long long   id;
 	const char *time;
 	const char *user;
@@ -49,18 +53,18 @@ typedef struct audit_entry {
 	const char *method;
 	uint32_t    result;
 	const char *detail;
-} audit_entry;
+} rdms_audit_entry;
 
 /* Called per entry, oldest first; a non-zero return stops the query. */
-typedef int (*audit_row_fn)(void *ctx, const audit_entry *e);
+typedef int (*rdms_audit_row_fn)(void *ctx, const rdms_audit_entry *e);
 
 /*
  * Reads the database at DB_PATH (read-only) and calls FN for every event at
- * or after SINCE (see audit_normalize_time; NULL: all events).
+ * or after SINCE (see rdms_audit_normalize_time; NULL: all events).
  * WBEM_E_INVALID_PARAMETER for a bad SINCE, WBEM_E_NOT_FOUND when there is
  * no database, WBEM_E_FAILED for other database errors.
  */
-uint32_t audit_query(const char *db_path, const char *since, audit_row_fn fn,
+uint32_t rdms_audit_query(const char *db_path, const char *since, rdms_audit_row_fn fn,
                      void *ctx, rdms_error *err);
 
 /*
@@ -69,7 +73,7 @@ uint32_t audit_query(const char *db_path, const char *since, audit_row_fn fn,
  * "-HH:MM" (no zone means UTC) -- into the UTC form the database compares,
  * "YYYY-MM-DDTHH:MM:SS", in OUT (at least 20 bytes).
  */
-uint32_t audit_normalize_time(const char *text, char *out, size_t size,
+uint32_t rdms_audit_normalize_time(const char *text, char *out, size_t size,
                               rdms_error *err);
 
 #endif

@@ -3,13 +3,15 @@
  * back-end shares (the session list, WTS state names).
  */
 #include "backend.h"
+#include "fixture/fixture.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "xrdp/xrdp_internal.h"
 
-const rdms_backend *const rdms_backends[] = { &rdms_backend_xrdp, NULL };
+/* The fixture back-end is listed but never enabled by default (config `backends`). */
+const rdms_backend *const rdms_backends[] = { &rdms_backend_xrdp, &rdms_backend_fixture, NULL };
 
 const rdms_backend *rdms_backend_find(const char *name)
 {

@@ -110,7 +110,9 @@ static void put_quals(strbuf *b, const cim_qualifier *q, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		strbuf_printf(b, "%s%s", first ? "[" : ", ", q[i].name);
 		first = false;
-		if (q[i].type == CIM_TYPE_BOOLEAN && strcmp(q[i].value, "true") == 0)
+		/* A flag, or a hand-built qualifier without a value, is just its name. */
+		if (q[i].value == NULL ||
+		    (q[i].type == CIM_TYPE_BOOLEAN && strcmp(q[i].value, "true") == 0))
 			continue;
 		strbuf_puts(b, "(");
 		if (q[i].type == CIM_TYPE_STRING || q[i].type == CIM_TYPE_DATETIME)

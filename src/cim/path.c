@@ -699,6 +699,10 @@ uint32_t cim_path_bind(const cim_path *p, const cim_class *cls, cim_value *keys,
 	uint32_t rc;
 
 	rdms_error_clear(err);
+	/* Typed NULLs first, so the caller may clear KEYS whatever happens. */
+	for (size_t i = 0, k = 0; i < cls->nprops; i++)
+		if (cls->props[i].is_key)
+			keys[k++] = cim_null(cls->props[i].type);
 	if (p->namespace_ != NULL && cls->namespace_ != NULL &&
 	    !cim_namespace_equal(p->namespace_, cls->namespace_))
 		return rdms_fail(err, WBEM_E_INVALID_NAMESPACE,
@@ -707,9 +711,6 @@ uint32_t cim_path_bind(const cim_path *p, const cim_class *cls, cim_value *keys,
 	if (p->class_name == NULL || strcasecmp(p->class_name, cls->name) != 0)
 		return rdms_fail(err, WBEM_E_INVALID_CLASS, "path names class %s, expected %s",
 		                 p->class_name ? p->class_name : "(none)", cls->name);
-	for (size_t i = 0, k = 0; i < cls->nprops; i++)
-		if (cls->props[i].is_key)
-			keys[k++] = cim_null(cls->props[i].type);
 	if ((seen = calloc(nk + 1, sizeof *seen)) == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	rc = bind_keys(p, cls, keys, seen, err);

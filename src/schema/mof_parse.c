@@ -655,15 +655,15 @@ static bool parse_one_qual(struct parser *ps, struct qlist *ql)
 		if (qlist_find(ql, name))
 			return FAIL(ps, WBEMMOF_E_DUPLICATE_QUALIFIER, "duplicate qualifier %s", name);
 	}
-	size_t cap = ql->cap;
-	if ((p = grow(ql->v, &cap, ql->n + 1, sizeof *ql->v)) == NULL)
+	/* v and pos grow in step; each keeps its new block even if the other fails. */
+	size_t vcap = ql->cap, pcap = ql->cap;
+	if ((p = grow(ql->v, &vcap, ql->n + 1, sizeof *ql->v)) == NULL)
 		return oom(ps);
 	ql->v = p;
-	cap = ql->cap;
-	if ((p = grow(ql->pos, &cap, ql->n + 1, sizeof *ql->pos)) == NULL)
+	if ((p = grow(ql->pos, &pcap, ql->n + 1, sizeof *ql->pos)) == NULL)
 		return oom(ps);
 	ql->pos = p;
-	ql->cap = cap;
+	ql->cap = vcap;
 	q = &ql->v[ql->n];
 	memset(q, 0, sizeof *q);
 	ql->pos[ql->n][0] = ps->tok.line;

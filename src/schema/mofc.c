@@ -116,7 +116,7 @@ static void put_quals(FILE *f, const char *name, const cim_qualifier *q, size_t 
 
 static void put_methods(FILE *f, size_t ci, const cim_class *c)
 {
-	char name[64];
+	char name[96];   /* "c%zu_m%zu_p%zu_quals" with three 20-digit numbers */
 
 	for (size_t m = 0; m < c->nmethods; m++) {
 		const cim_method *me = &c->methods[m];
@@ -162,7 +162,7 @@ static void put_methods(FILE *f, size_t ci, const cim_class *c)
 
 static void put_class(FILE *f, size_t ci, const cim_class *c)
 {
-	char name[64];
+	char name[96];   /* "c%zu_m%zu_p%zu_quals" with three 20-digit numbers */
 
 	fprintf(f, "\n/* ---- %s ---- */\n\n", c->name);
 	snprintf(name, sizeof name, "c%zu_quals", ci);

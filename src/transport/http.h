@@ -25,20 +25,32 @@
 #include "../config/config.h"
 #include "../ops/ops.h"
 
+typedef struct http_request {
+	const char *body;     /* NUL-terminated; LEN excludes the NUL */
+	size_t      len;
+	void       *conn;     /* the transport's; use http_header() */
+} http_request;
+
+/* The value of request header NAME (case-insensitive), or NULL. */
+const char *http_header(const http_request *req, const char *name);
+
 typedef struct http_reply {
 	int         status;         /* HTTP status */
 	char       *body;           /* malloc'd, handed to the transport; may be NULL */
 	size_t      len;
 	const char *content_type;   /* static text */
+	const char *header_name;    /* one more response header (CIMError), or NULL */
+	const char *header_value;   /* valid until the handler's caller returns */
 } http_reply;
 
 typedef struct http_endpoint {
-	const char *path;   /* "/wsman"; "/wsman/" matches too */
+	const char *path;       /* "/wsman"; "/wsman/" matches too */
+	const char *protocol;   /* rdms_caller.protocol over TCP: "wsman", "cimxml" */
 	/* True when BODY may be served without credentials (WS-Man Identify). */
 	bool (*anonymous)(const char *body, size_t len);
 	/* Serves one request; WHO is NULL only for an anonymous one. */
-	void (*handle)(void *ctx, const rdms_caller *who, const char *body,
-	               size_t len, http_reply *out);
+	void (*handle)(void *ctx, const rdms_caller *who, const http_request *req,
+	               http_reply *out);
 	void *ctx;
 } http_endpoint;
 

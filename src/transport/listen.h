@@ -27,5 +27,7 @@ int listen_unix(const char *path, rdms_error *err);
 
 /* "192.0.2.1:5985", "[2001:db8::1]:5986" or "unix" for SA into BUF. */
 void sockaddr_text(const struct sockaddr *sa, char *buf, size_t size);
+/* The address alone: "192.0.2.1", "2001:db8::1" (PAM's RHOST). */
+void sockaddr_host(const struct sockaddr *sa, char *buf, size_t size);
 
 #endif

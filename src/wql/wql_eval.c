@@ -3,8 +3,9 @@
  *
  * wql_match() follows the branch program built by wql_parse.c: it starts
  * at q->entry, evaluates one leaf test, and jumps to on_true or on_false
- * until it reaches WQL_ACCEPT or WQL_REJECT.  The compiler only ever jumps
- * to tests laid out earlier, so the loop ends after at most ntests steps.
+ * until it reaches WQL_ACCEPT or WQL_REJECT.  Tests are numbered in query
+ * order and every jump goes to a test further right (the next operand of an
+ * AND/OR), so the loop ends after at most ntests steps.
  * Leaf tests read the instance value by index and compare it with a
  * literal already in the property's type; nothing allocates.
  *

@@ -276,7 +276,7 @@ static uint32_t read_operand(parser *p, operand *o)
 	return rc;
 }
 
-static uint32_t new_node(parser *p, uint8_t kind, int a, int b, int *out)
+static void new_node(parser *p, uint8_t kind, int a, int b, int *out)
 {
 	/* Cannot overflow: leaves are capped at WQL_MAX_TERMS, inner nodes are fewer. */
 	pnode *n = &p->nodes[p->nnodes];
@@ -286,7 +286,6 @@ static uint32_t new_node(parser *p, uint8_t kind, int a, int b, int *out)
 	n->a = (int16_t)a;
 	n->b = (int16_t)b;
 	*out = (int)p->nnodes++;
-	return 0;
 }
 
 /* Takes a new test slot and a leaf node for it. */
@@ -412,7 +411,7 @@ static uint32_t parse_like(parser *p, const operand *prop, size_t like_col, int 
 {
 	char name[MAX_NAME + 1];
 	operand lit;
-	wql_test *t;
+	wql_test *t = NULL;
 	uint32_t rc;
 
 	if (prop->type != CIM_TYPE_STRING && prop->type != CIM_TYPE_DATETIME) {
@@ -445,7 +444,7 @@ static uint32_t parse_like(parser *p, const operand *prop, size_t like_col, int 
 static uint32_t parse_is(parser *p, const operand *prop, int *node)
 {
 	bool neg = false;
-	wql_test *t;
+	wql_test *t = NULL;
 	uint32_t rc;
 
 	if (p->tok.kind == WQL_T_NOT) {
@@ -468,7 +467,7 @@ static uint32_t parse_is(parser *p, const operand *prop, int *node)
 static uint32_t build_compare(parser *p, const operand *prop, wql_op op, size_t op_col,
                               const operand *lit, int *node)
 {
-	wql_test *t;
+	wql_test *t = NULL;
 	uint32_t rc;
 
 	if (lit->tok.kind == WQL_T_NULL && op != WQL_OP_EQ && op != WQL_OP_NE)
@@ -610,7 +609,7 @@ static uint32_t parse_or(parser *p, int *node)
 /*
  * Turns the tree under IDX into jump targets: the subtree is entered at
  * the returned test and leaves to T when it holds, to F when not.  The
- * right operand is laid out first so the left one knows where to go.
+ * right operand is compiled first so the left one knows where to go.
  * Depth is bounded by the tree size (at most 2 * WQL_MAX_TERMS nodes).
  */
 static int32_t compile(parser *p, int idx, int32_t t, int32_t f)
@@ -639,6 +638,7 @@ static int32_t compile(parser *p, int idx, int32_t t, int32_t f)
 
 static uint32_t parse_where(parser *p)
 {
+	wql_test *shrunk;
 	int root;
 	uint32_t rc;
 
@@ -654,6 +654,10 @@ static uint32_t parse_where(parser *p)
 	if ((rc = parse_or(p, &root)) != 0)
 		return rc;
 	p->q->entry = compile(p, root, WQL_ACCEPT, WQL_REJECT);
+	/* Give back the unused slots; keeping the larger block is harmless. */
+	shrunk = realloc(p->q->tests, p->q->ntests * sizeof *p->q->tests);
+	if (shrunk != NULL)
+		p->q->tests = shrunk;
 	return 0;
 }
 

@@ -103,8 +103,8 @@ typedef enum wsman_op {
 typedef enum wsman_uri_kind {
 	WSMAN_URI_WMI,        /* .../wmi/<ns>/<Class> */
 	WSMAN_URI_DMTF,       /* .../cim-schema/2/<Class> + __cimnamespace */
-	WSMAN_URI_WILDCARD,   /* .../wmi/<ns>/* (WQL enumerations) */
-	WSMAN_URI_CLASSDEF,   /* .../cim-xml/2/cim-schema/2/* (Get-CimClass) */
+	WSMAN_URI_WILDCARD,   /* .../wmi/<ns>/"*" (WQL enumerations) */
+	WSMAN_URI_CLASSDEF,   /* .../cim-xml/2/cim-schema/2/"*" (Get-CimClass) */
 } wsman_uri_kind;
 
 typedef enum wsman_mode {
@@ -183,7 +183,11 @@ void wsman_request_free(wsman_request *req);
  * forbidden control characters become '?'. */
 void wsman_escape(strbuf *b, const char *s, bool attr);
 
-/* <s:Envelope ...><s:Header>...</s:Header><s:Body> */
+/*
+ * <s:Envelope ...><s:Header>...</s:Header><s:Body>; ACTION NULL leaves the
+ * addressing headers out (IdentifyResponse).  The envelope binds the
+ * prefixes s, wsa, wsen and wsman (EPR selectors must use wsman:, 1.5).
+ */
 void wsman_write_head(strbuf *b, const char *action, const char *relates_to);
 /* </s:Body></s:Envelope> */
 void wsman_write_tail(strbuf *b);
@@ -194,7 +198,6 @@ typedef struct wsman_render {
 	const char      *ns_selector; /* __cimnamespace value for EPRs (DMTF form) or NULL */
 	const wql_query *query;       /* projection, or NULL for every property */
 	wsman_mode       mode;
-	const char      *item_ns;     /* namespace prefix of Item: "wsman" or "wsen" */
 } wsman_render;
 
 void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,

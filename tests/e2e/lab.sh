@@ -87,12 +87,12 @@ setup_users() {
 }
 
 setup_configs() {
-	# loopback only, logs in the lab, no syslog; xrdp reads the sesman port
+	# loopback only, logs in the lab, no syslog (xrdp at its usual INFO
+	# level, which keeps the client names rdms reads; sesman at DEBUG); xrdp reads the sesman port
 	# from /etc/xrdp/sesman.ini whatever --config says (P14), so keep 3350
 	sed -e 's|^port=3389|port=tcp://.:3389|' \
 	    -e "s|^LogFile=xrdp.log|LogFile=$LOGD/xrdp.log|" \
 	    -e 's|^EnableSyslog=true|EnableSyslog=false|' \
-	    -e 's|^LogLevel=INFO|LogLevel=DEBUG|' \
 	    /etc/xrdp/xrdp.ini > "$ETC/xrdp.ini" || die "xrdp.ini"
 	sed -e "s|^LogFile=xrdp-sesman.log|LogFile=$LOGD/xrdp-sesman.log|" \
 	    -e 's|^EnableSyslog=true|EnableSyslog=false|' \

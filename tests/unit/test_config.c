@@ -3,6 +3,7 @@
  * malformed files that must be refused with file and line.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 

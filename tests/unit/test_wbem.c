@@ -2,6 +2,7 @@
  * test_wbem.c -- the one WMI error table: names, values, CIM status and
  * WS-Man subcodes, against the values of rdms-class.md section 4.
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "cim/wbem.h"

@@ -484,6 +484,29 @@ static void test_malformed(void)
 	CHECK_EQ(strlen(big), 16385);
 	bad(big, WBEM_E_QUOTA_VIOLATION, 16385, "16384", __LINE__);
 
+	/* exactly 16384 bytes is still fine */
+	n = (size_t)snprintf(big, WQL_MAX_QUERY_TEST, SEL "UserName = '");
+	memset(big + n, 'x', 16383 - n);
+	big[16383] = '\'';
+	big[16384] = '\0';
+	{
+		wql_query *q;
+		rdms_error err;
+
+		CHECK_EQ(wql_parse(big, lookup, &q, &err), 0);
+		wql_free(q);
+	}
+
+	/* names longer than 255 characters are "too wide" */
+	n = (size_t)snprintf(big, WQL_MAX_QUERY_TEST, SEL);
+	memset(big + n, 'P', 256);
+	snprintf(big + n + 256, WQL_MAX_QUERY_TEST - n - 256, " = 1");
+	bad(big, WBEM_E_PROPERTY_NAME_TOO_WIDE, 49, "255", __LINE__);
+	n = (size_t)snprintf(big, WQL_MAX_QUERY_TEST, "SELECT * FROM ");
+	memset(big + n, 'C', 300);
+	big[n + 300] = '\0';
+	bad(big, WBEM_E_CLASS_NAME_TOO_WIDE, 15, "255", __LINE__);
+
 	/* a NOT chain is a loop, not recursion: long but legal */
 	n = (size_t)snprintf(big, WQL_MAX_QUERY_TEST, SEL);
 	for (int i = 0; i < 2000; i++)
@@ -511,6 +534,105 @@ static void test_malformed(void)
 		CHECK_EQ(wql_parse("SELECT * FROM X", lookup, NULL, &err), WBEM_E_INVALID_PARAMETER);
 		CHECK_EQ(wql_parse("SELECT * FROM Nope", lookup, &q, NULL), WBEM_E_INVALID_CLASS);
 	}
+}
+
+/*
+ * Random boolean trees over predicates of known truth, printed with only
+ * the parentheses precedence requires (plus some extra ones), must give
+ * the same answer as evaluating the tree directly.
+ */
+static unsigned rng_state = 12345;
+
+static unsigned rng(unsigned n)
+{
+	rng_state = rng_state * 1103515245u + 12345u;
+	return (rng_state >> 16) % n;
+}
+
+static const struct {
+	const char *text;
+	bool        truth;
+} leaves[] = {
+	{ "SessionId = 1", true },        { "SessionId = 2", false },
+	{ "UserName LIKE 'u%'", true },   { "DomainName IS NULL", false },
+	{ "CollectionId IS NULL", true }, { "'U' = UserName", true },
+	{ "SessionId > 5", false },       { "VMHostName <> 'h'", false },
+	{ "CollectionId = 'p'", false },  { "NOT CollectionId = 'p'", true },
+};
+
+enum { G_LEAF, G_AND, G_OR };
+
+static void append(char *buf, size_t size, const char *s)
+{
+	strncat(buf, s, size - strlen(buf) - 1);
+}
+
+static bool gen_expr(char *buf, size_t size, int depth, int *kind);
+
+/* One operand of an AND/OR; an OR under AND gets the parentheses it needs. */
+static bool gen_operand(char *buf, size_t size, int depth, int parent)
+{
+	size_t n = strlen(buf);
+	int kind;
+	bool v = gen_expr(buf, size, depth, &kind);
+
+	if (parent == G_AND && kind == G_OR && strlen(buf) + 2 < size) {
+		memmove(buf + n + 1, buf + n, strlen(buf + n) + 1);
+		buf[n] = '(';
+		append(buf, size, ")");
+	}
+	return v;
+}
+
+/* Appends an expression to BUF; returns its value; *KIND gets its top operator. */
+static bool gen_expr(char *buf, size_t size, int depth, int *kind)
+{
+	bool neg = rng(4) == 0, paren, l, r;
+	int op = depth <= 0 || rng(3) == 0 ? G_LEAF : (rng(2) ? G_AND : G_OR);
+
+	if (neg)
+		append(buf, size, "NOT ");
+	if (op == G_LEAF) {
+		unsigned i = rng(sizeof leaves / sizeof leaves[0]);
+
+		append(buf, size, leaves[i].text);
+		*kind = G_LEAF;
+		return leaves[i].truth != neg;
+	}
+	/* Always parenthesise under NOT; otherwise only when needed or by chance. */
+	paren = neg || rng(4) == 0;
+	if (paren)
+		append(buf, size, "(");
+	l = gen_operand(buf, size, depth - 1, op);
+	append(buf, size, op == G_AND ? " AND " : " OR ");
+	r = gen_operand(buf, size, depth - 1, op);
+	if (paren)
+		append(buf, size, ")");
+	*kind = paren ? G_LEAF : op;
+	return (op == G_AND ? (l && r) : (l || r)) != neg;
+}
+
+static void test_random_trees(void)
+{
+	cim_instance *s = session("h", 1, 0, "u", "d", NULL, NULL);
+	char buf[8192];
+	int agree = 0;
+
+	for (int i = 0; i < 2000; i++) {
+		int kind;
+		bool want;
+
+		snprintf(buf, sizeof buf, SEL);
+		want = gen_expr(buf, sizeof buf, 5, &kind);
+		if (run(buf, s) == (int)want) {
+			agree++;
+		} else {
+			fprintf(stderr, "random tree disagrees (want %d): %s\n", want, buf);
+			break;
+		}
+	}
+	CHECK_EQ(agree, 2000);
+	cim_instance_free(s);
 }
 
 /* Every prefix of valid queries must parse or fail cleanly (ASan watches). */
@@ -558,6 +680,7 @@ int main(void)
 	test_like();
 	test_typed();
 	test_malformed();
+	test_random_trees();
 	test_prefixes();
 	return check_summary("wql");
 }

@@ -1,0 +1,335 @@
+/*
+ * cimxml.c -- the CIM-XML front end: a parsed request (cimxml_parse.c) is
+ * run on the operation layer and answered in DSP0201 form (cimxml_write.c).
+ *
+ * The operation layer owns every rule about namespaces, classes, keys,
+ * authorisation and audit; this file only maps intrinsic methods onto it:
+ *   EnumerateInstances(Names), GetInstance, ExecQuery -> rdms_op_enumerate/get/query
+ *   extrinsic METHODCALL (Disconnect, Logoff, SendMessage) -> rdms_op_invoke
+ *   GetClass, EnumerateClasses(Names) -> the schema table directly, since a
+ *   class declaration is public and needs no session data.
+ * Each operation writes its IRETURNVALUE contents into a buffer of its own,
+ * so that a failure half-way leaves nothing of it in the reply but <ERROR>.
+ *
+ * LocalOnly and DeepInheritance change nothing here: the served classes
+ * have neither superclasses nor subclasses.  IncludeQualifiers on instances
+ * is deprecated in DSP0200 and ignored; IncludeClassOrigin adds CLASSORIGIN.
+ */
+#include "cimxml_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/parser.h>
+
+#include "../common/log.h"
+#include "../schema/schema.h"
+
+typedef struct cimxml_ctx {
+	rdms_provider     *p;
+	const rdms_config *cfg;
+	const rdms_caller *who;
+	const cimxml_call *call;
+} cimxml_ctx;
+
+static uint32_t nomem(rdms_error *err)
+{
+	return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+}
+
+/*
+ * *SHOW gets, for each property of C, whether the call's PropertyList names
+ * it; NULL (every property) when the call has no list.  Names the class does
+ * not have are ignored, as DSP0200 asks.
+ */
+static uint32_t property_filter(const cim_class *c, const cimxml_call *call, bool **show,
+                                rdms_error *err)
+{
+	*show = NULL;
+	if (!call->has_property_list)
+		return WBEM_S_NO_ERROR;
+	if ((*show = calloc(c->nprops + 1, sizeof **show)) == NULL)
+		return nomem(err);
+	for (size_t i = 0; i < call->nproperties; i++) {
+		size_t idx;
+
+		if (cim_class_property(c, call->property_list[i], &idx) != NULL)
+			(*show)[idx] = true;
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+/* ---- instances ------------------------------------------------------------ */
+
+static uint32_t op_enumerate(cimxml_ctx *x, strbuf *ret, rdms_error *err)
+{
+	cim_instance_list l = { 0 };
+	bool *show = NULL;
+	uint32_t rc;
+
+	rc = rdms_op_enumerate(x->p, x->who, x->call->ns, x->call->class_name, &l, err);
+	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < l.count; i++) {
+		const cim_instance *inst = l.items[i];
+
+		if (x->call->op == CIMXML_OP_ENUMERATE_INSTANCE_NAMES) {
+			cimxml_write_instancename(ret, inst);
+			continue;
+		}
+		if (i == 0 && (rc = property_filter(inst->cls, x->call, &show, err)) != 0)
+			break;
+		strbuf_puts(ret, "<VALUE.NAMEDINSTANCE>");
+		cimxml_write_instancename(ret, inst);
+		cimxml_write_instance(ret, inst, show, x->call->include_class_origin);
+		strbuf_puts(ret, "</VALUE.NAMEDINSTANCE>");
+	}
+	free(show);
+	cim_instance_list_free(&l);
+	return rc;
+}
+
+static uint32_t op_get_instance(cimxml_ctx *x, strbuf *ret, rdms_error *err)
+{
+	cim_instance *inst = NULL;
+	bool *show = NULL;
+	uint32_t rc;
+
+	rc = rdms_op_get(x->p, x->who, &x->call->path, &inst, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = property_filter(inst->cls, x->call, &show, err);
+	if (rc == WBEM_S_NO_ERROR)
+		cimxml_write_instance(ret, inst, show, x->call->include_class_origin);
+	free(show);
+	cim_instance_free(inst);
+	return rc;
+}
+
+/* VALUE.OBJECTWITHPATH: the full instance path (host, namespace, keys) and INST. */
+static void write_object_with_path(cimxml_ctx *x, strbuf *ret, const cim_instance *inst,
+                                   const bool *show)
+{
+	const char *ns = inst->cls->namespace_ ? inst->cls->namespace_ : x->call->ns;
+
+	strbuf_puts(ret, "<VALUE.OBJECTWITHPATH><INSTANCEPATH><NAMESPACEPATH><HOST>");
+	cimxml_escape(ret, x->cfg->vm_host_name);
+	strbuf_puts(ret, "</HOST>");
+	cimxml_write_localnamespacepath(ret, ns);
+	strbuf_puts(ret, "</NAMESPACEPATH>");
+	cimxml_write_instancename(ret, inst);
+	strbuf_puts(ret, "</INSTANCEPATH>");
+	cimxml_write_instance(ret, inst, show, false);
+	strbuf_puts(ret, "</VALUE.OBJECTWITHPATH>");
+}
+
+static uint32_t op_exec_query(cimxml_ctx *x, strbuf *ret, rdms_error *err)
+{
+	cim_instance_list l = { 0 };
+	wql_query *q = NULL;
+	bool *show = NULL;
+	uint32_t rc;
+
+	if (strcasecmp(x->call->query_language, "WQL") != 0)
+		return rdms_fail(err, WBEM_E_INVALID_QUERY_TYPE,
+		                 "query language %.40s is not supported; use WQL",
+		                 x->call->query_language);
+	rc = rdms_op_query(x->p, x->who, x->call->ns, x->call->query, &q, &l, err);
+	if (rc == WBEM_S_NO_ERROR && !wql_selects_all(q)) {
+		const cim_class *c = wql_class(q);
+
+		if ((show = calloc(c->nprops + 1, sizeof *show)) == NULL)
+			rc = nomem(err);
+		for (size_t i = 0; show != NULL && i < c->nprops; i++)
+			show[i] = wql_selects(q, i);
+	}
+	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < l.count; i++)
+		write_object_with_path(x, ret, l.items[i], show);
+	free(show);
+	wql_free(q);
+	cim_instance_list_free(&l);
+	return rc;
+}
+
+/* ---- classes -------------------------------------------------------------- */
+
+static const char *class_namespace(const cim_class *c)
+{
+	return c->namespace_ != NULL ? c->namespace_ : rdms_schema_namespace;
+}
+
+static bool namespace_served(const char *ns)
+{
+	if (cim_namespace_equal(ns, rdms_schema_namespace))
+		return true;
+	for (size_t i = 0; i < rdms_schema_nclasses; i++)
+		if (cim_namespace_equal(ns, class_namespace(rdms_schema_classes[i])))
+			return true;
+	return false;
+}
+
+/* The class NAME in namespace NS: WBEM_E_INVALID_NAMESPACE / _CLASS otherwise. */
+static uint32_t find_class(const char *ns, const char *name, const cim_class **out,
+                           rdms_error *err)
+{
+	const cim_class *c = rdms_schema_find(name);
+
+	*out = NULL;
+	if (!namespace_served(ns))
+		return rdms_fail(err, WBEM_E_INVALID_NAMESPACE,
+		                 "namespace %s is not served here (only %s)", ns, rdms_schema_namespace);
+	if (name == NULL)
+		return WBEM_S_NO_ERROR;
+	if (c == NULL || !cim_namespace_equal(ns, class_namespace(c)))
+		return rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s", name, ns);
+	*out = c;
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t op_get_class(cimxml_ctx *x, strbuf *ret, rdms_error *err)
+{
+	const cim_class *c;
+	bool *show = NULL;
+	uint32_t rc = find_class(x->call->ns, x->call->class_name, &c, err);
+
+	if (rc == WBEM_S_NO_ERROR)
+		rc = property_filter(c, x->call, &show, err);
+	if (rc == WBEM_S_NO_ERROR)
+		cimxml_write_class(ret, c, x->call->include_qualifiers,
+		                   x->call->include_class_origin, show);
+	free(show);
+	return rc;
+}
+
+/* True when C is a subclass of BASE (NULL: the root) that the call lists. */
+static bool listed(const cim_class *c, const cim_class *base, bool deep)
+{
+	const char *super = c->superclass;
+
+	if (base == NULL)
+		return deep || super == NULL;
+	/* Walk up the chain; bounded, so a cycle in a bad MOF cannot hang us. */
+	for (int depth = 0; super != NULL && depth < 32; depth++) {
+		const cim_class *parent;
+
+		if (strcasecmp(super, base->name) == 0)
+			return true;
+		if (!deep || (parent = rdms_schema_find(super)) == NULL)
+			return false;
+		super = parent->superclass;
+	}
+	return false;
+}
+
+static uint32_t op_enumerate_classes(cimxml_ctx *x, strbuf *ret, rdms_error *err)
+{
+	const cim_class *base;
+	uint32_t rc = find_class(x->call->ns, x->call->class_name, &base, err);
+
+	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < rdms_schema_nclasses; i++) {
+		const cim_class *c = rdms_schema_classes[i];
+
+		if (!cim_namespace_equal(x->call->ns, class_namespace(c))
+		    || !listed(c, base, x->call->deep_inheritance))
+			continue;
+		if (x->call->op == CIMXML_OP_ENUMERATE_CLASSES) {
+			cimxml_write_class(ret, c, x->call->include_qualifiers,
+			                   x->call->include_class_origin, NULL);
+		} else {
+			strbuf_puts(ret, "<CLASSNAME NAME=\"");
+			cimxml_escape(ret, c->name);
+			strbuf_puts(ret, "\"/>");
+		}
+	}
+	return rc;
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+static uint32_t run_intrinsic(cimxml_ctx *x, strbuf *ret, rdms_error *err)
+{
+	switch (x->call->op) {
+	case CIMXML_OP_ENUMERATE_INSTANCES:
+	case CIMXML_OP_ENUMERATE_INSTANCE_NAMES:
+		return op_enumerate(x, ret, err);
+	case CIMXML_OP_GET_INSTANCE:
+		return op_get_instance(x, ret, err);
+	case CIMXML_OP_EXEC_QUERY:
+		return op_exec_query(x, ret, err);
+	case CIMXML_OP_GET_CLASS:
+		return op_get_class(x, ret, err);
+	case CIMXML_OP_ENUMERATE_CLASSES:
+	case CIMXML_OP_ENUMERATE_CLASS_NAMES:
+		return op_enumerate_classes(x, ret, err);
+	default:
+		return rdms_fail(err, WBEM_E_NOT_SUPPORTED, "%s is not supported", x->call->method);
+	}
+}
+
+/* The response element's contents: IRETURNVALUE, RETURNVALUE or ERROR. */
+static void run(cimxml_ctx *x, strbuf *b)
+{
+	const cimxml_call *call = x->call;
+	rdms_error err = { 0 };
+	strbuf ret = { 0 };
+	uint32_t rc, rv = 0;
+
+	if (call->intrinsic)
+		rc = run_intrinsic(x, &ret, &err);
+	else
+		rc = rdms_op_invoke(x->p, x->who, &call->path, call->path_text, call->method,
+		                    call->params, call->nparams, &rv, &err);
+	if (rc == WBEM_S_NO_ERROR && ret.failed)
+		rc = nomem(&err);
+	if (rc != WBEM_S_NO_ERROR) {
+		log_debug("cimxml: %s from %s: %s", call->method, x->who->user, err.message);
+		cimxml_write_error(b, rc, err.message);
+	} else if (call->intrinsic) {
+		strbuf_puts(b, "<IRETURNVALUE>");
+		if (ret.data != NULL)
+			strbuf_append(b, ret.data, ret.len);
+		strbuf_puts(b, "</IRETURNVALUE>");
+	} else {
+		/* ReturnValue is the method's uint32 result: 0 or a WBEM_E_* code. */
+		strbuf_printf(b, "<RETURNVALUE PARAMTYPE=\"uint32\"><VALUE>%u</VALUE></RETURNVALUE>",
+		              (unsigned)rv);
+	}
+	strbuf_free(&ret);
+}
+
+void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
+                   const cimxml_request *req, cimxml_reply *out)
+{
+	size_t max = cfg != NULL && cfg->max_envelope_size > 0 ? (size_t)cfg->max_envelope_size : 0;
+	cimxml_call call;
+	cimxml_status st;
+	strbuf b = { 0 };
+
+	memset(out, 0, sizeof *out);
+	/* Idempotent; the daemon should also call it once before its threads start. */
+	xmlInitParser();
+	if (!cimxml_parse(req, max, &call, &st) && st.http_status != 200) {
+		log_debug("cimxml: request refused (%d %s): %s", st.http_status,
+		          st.cim_error ? st.cim_error : "-", st.err.message);
+		out->http_status = st.http_status;
+		out->cim_error = st.cim_error;
+		cimxml_call_free(&call);
+		return;
+	}
+	cimxml_write_begin(&b, call.message_id);
+	cimxml_write_response_begin(&b, call.intrinsic, call.method);
+	if (st.err.code != WBEM_S_NO_ERROR) {
+		log_debug("cimxml: %s refused: %s", call.method, st.err.message);
+		cimxml_write_error(&b, st.err.code, st.err.message);
+	} else {
+		cimxml_ctx x = { .p = p, .cfg = cfg, .who = who, .call = &call };
+
+		run(&x, &b);
+	}
+	cimxml_write_response_end(&b, call.intrinsic);
+	cimxml_write_end(&b);
+	cimxml_call_free(&call);
+	out->len = b.len;
+	out->body = strbuf_take(&b);
+	out->http_status = out->body != NULL ? 200 : 500;
+	if (out->body == NULL)
+		out->len = 0;
+}

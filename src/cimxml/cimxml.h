@@ -1,0 +1,36 @@
+/*
+ * cimxml.h -- the CIM-XML front end (DSP0200 operations over HTTP, DSP0201
+ * representation; protocols.md section 2): `POST /cimom` requests from
+ * wbemcli and pywbem become calls on the operation layer.  Like the WS-Man
+ * front end it knows nothing of sockets or passwords: the transport hands it
+ * the CIM headers, the body and an authenticated caller.
+ */
+#ifndef RDMS_CIMXML_H
+#define RDMS_CIMXML_H
+
+#include <stddef.h>
+
+#include "../ops/ops.h"
+
+/* The CIM-specific HTTP request headers (NULL when absent). */
+typedef struct cimxml_request {
+	const char *cim_operation;   /* "MethodCall" */
+	const char *cim_method;      /* "EnumerateInstances", "Disconnect", ... */
+	const char *cim_object;      /* URL-encoded namespace or namespace:path */
+	const char *content_type;
+	const char *body;
+	size_t      len;
+} cimxml_request;
+
+typedef struct cimxml_reply {
+	int         http_status;     /* 200 (also for CIM errors), 400, 406, 413, 501 */
+	const char *cim_error;       /* value of the CIMError: header, or NULL */
+	char       *body;            /* malloc'd; the caller frees (may be NULL) */
+	size_t      len;
+} cimxml_reply;
+
+/* Handles one request; always fills OUT. WHO is the authenticated caller. */
+void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
+                   const cimxml_request *req, cimxml_reply *out);
+
+#endif

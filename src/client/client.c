@@ -1,0 +1,699 @@
+/*
+ * client.c -- the WS-Management client behind `rdms` (see client.h).
+ *
+ * It sends what a WinRM client sends (the WMI ResourceURI form, optimized
+ * enumeration plus Pulls, WQL on the wildcard URI, custom-action invoke) so
+ * that it works against rdmsd and against Windows alike, and reads replies
+ * with the same hardened libxml2 reader and namespace-URI matching as the
+ * server (src/wsman).  The transport is libcurl: the daemon's Unix socket
+ * (the daemon identifies us by peer credentials) or an http(s) URL with
+ * preemptive Basic authentication.
+ *
+ * A SOAP fault becomes an rdms_error: the WMI code comes from the
+ * MSFT_WmiError error_Code, else a WSManFault Code that is a WMI code,
+ * else the CIM status, else the subcode; the text from s:Reason.
+ */
+#include "client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+#include <libxml/parser.h>
+
+#include "../common/strutil.h"
+#include "../wsman/wsman_internal.h"
+
+#define DEFAULT_SOCKET   "/run/rdms/rdmsd.sock"
+#define MAX_REPLY        (256u << 20)    /* bytes of one reply we accept */
+#define PAGE_ELEMENTS    "1000"
+#define ENVELOPE_SIZE    "512000"        /* what PowerShell asks for */
+#define MAX_PULLS        1000000
+
+#define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
+
+struct rdms_client {
+	CURL              *curl;
+	struct curl_slist *headers;
+	char              *url;
+	strbuf             reply;
+	bool               reply_too_big;
+	char               errbuf[CURL_ERROR_SIZE];
+};
+
+/* ---- transport ---------------------------------------------------------- */
+
+static size_t on_data(char *data, size_t size, size_t n, void *arg)
+{
+	rdms_client *c = arg;
+	size_t len = size * n;
+
+	if (c->reply.len + len > MAX_REPLY) {
+		c->reply_too_big = true;
+		return 0;
+	}
+	strbuf_append(&c->reply, data, len);
+	return c->reply.failed ? 0 : len;
+}
+
+/* URL with "/wsman" added when it names no path. */
+static char *endpoint_url(const char *url)
+{
+	const char *host = strstr(url, "://");
+	size_t n = strlen(url);
+	char *s;
+
+	if (host == NULL || strchr(host + 3, '/') != NULL)
+		return strdup(url);
+	s = malloc(n + sizeof "/wsman");
+	if (s != NULL) {
+		memcpy(s, url, n);
+		memcpy(s + n, "/wsman", sizeof "/wsman");
+	}
+	return s;
+}
+
+rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
+{
+	static bool curl_ready;
+	rdms_client *c;
+	CURLcode rc = CURLE_OK;
+
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+			rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "cannot initialise libcurl");
+			return NULL;
+		}
+		xmlInitParser();
+		curl_ready = true;
+	}
+	if (o->url != NULL && strncasecmp(o->url, "http://", 7) != 0
+	    && strncasecmp(o->url, "https://", 8) != 0) {
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		          "host URL %s must start with http:// or https://", o->url);
+		return NULL;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL || (c->curl = curl_easy_init()) == NULL)
+		goto oom;
+	c->url = o->url != NULL ? endpoint_url(o->url) : strdup("http://localhost/wsman");
+	c->headers = curl_slist_append(NULL, "Content-Type: application/soap+xml;charset=UTF-8");
+	if (c->url == NULL || c->headers == NULL)
+		goto oom;
+	/* No "Expect: 100-continue" round trip before each body. */
+	struct curl_slist *h = curl_slist_append(c->headers, "Expect:");
+	if (h == NULL)
+		goto oom;
+	c->headers = h;
+
+	rc |= curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc |= curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->headers);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "rdms/" "0.1");
+	rc |= curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 30L);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 300L);
+	if (o->url == NULL) {
+		rc |= curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH,
+		                       o->socket_path != NULL ? o->socket_path : DEFAULT_SOCKET);
+	} else if (o->user != NULL) {
+		rc |= curl_easy_setopt(c->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_USERNAME, o->user);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_PASSWORD,
+		                       o->password != NULL ? o->password : "");
+	}
+	if (o->insecure) {
+		rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (rc != CURLE_OK) {
+		rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "libcurl rejected an option");
+		rdms_client_free(c);
+		return NULL;
+	}
+	return c;
+oom:
+	rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	rdms_client_free(c);
+	return NULL;
+}
+
+void rdms_client_free(rdms_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->curl != NULL)
+		curl_easy_cleanup(c->curl);
+	curl_slist_free_all(c->headers);
+	free(c->url);
+	strbuf_free(&c->reply);
+	free(c);
+}
+
+/* ---- faults ------------------------------------------------------------- */
+
+/* The first element below N (depth first) whose local name is NAME. */
+static xmlNode *find_desc(const xmlNode *n, const char *name)
+{
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		xmlNode *hit;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (strcmp((const char *)c->name, name) == 0)
+			return c;
+		if ((hit = find_desc(c, name)) != NULL)
+			return hit;
+	}
+	return NULL;
+}
+
+static bool node_u32(const xmlNode *n, uint32_t *out)
+{
+	xmlChar *t = xmlNodeGetContent(n);
+	char *end;
+	unsigned long long v;
+	bool ok = false;
+
+	if (t != NULL) {
+		v = strtoull((char *)t, &end, 10);
+		while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+			end++;
+		ok = end != (char *)t && *end == '\0' && v <= UINT32_MAX;
+		if (ok)
+			*out = (uint32_t)v;
+		xmlFree(t);
+	}
+	return ok;
+}
+
+static uint32_t code_from_cim_status(uint32_t st)
+{
+	static const struct { uint32_t st, code; } map[] = {
+		{ 1, WBEM_E_FAILED }, { 2, WBEM_E_ACCESS_DENIED }, { 3, WBEM_E_INVALID_NAMESPACE },
+		{ 4, WBEM_E_INVALID_PARAMETER }, { 5, WBEM_E_INVALID_CLASS }, { 6, WBEM_E_NOT_FOUND },
+		{ 7, WBEM_E_NOT_SUPPORTED }, { 12, WBEM_E_INVALID_PROPERTY },
+		{ 13, WBEM_E_TYPE_MISMATCH }, { 14, WBEM_E_INVALID_QUERY_TYPE },
+		{ 15, WBEM_E_INVALID_QUERY }, { 16, WBEM_E_METHOD_NOT_IMPLEMENTED },
+		{ 17, WBEM_E_INVALID_METHOD },
+	};
+
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (map[i].st == st)
+			return map[i].code;
+	return WBEM_E_FAILED;
+}
+
+static uint32_t code_from_subcode(const char *qname)
+{
+	static const struct { const char *local; uint32_t code; } map[] = {
+		{ "DestinationUnreachable", WBEM_E_NOT_FOUND },
+		{ "InvalidSelectors", WBEM_E_INVALID_OBJECT_PATH },
+		{ "AccessDenied", WBEM_E_ACCESS_DENIED },
+		{ "ActionNotSupported", WBEM_E_INVALID_METHOD },
+		{ "CannotProcessFilter", WBEM_E_INVALID_QUERY },
+		{ "FilterDialectRequestedUnavailable", WBEM_E_INVALID_QUERY_TYPE },
+		{ "InvalidEnumerationContext", WBEM_E_INVALID_CONTEXT },
+		{ "EncodingLimit", WBEM_E_TOO_MUCH_DATA },
+		{ "InvalidParameter", WBEM_E_INVALID_PARAMETER },
+		{ "UnsupportedFeature", WBEM_E_NOT_SUPPORTED },
+		{ "TimedOut", WBEM_E_TIMED_OUT },
+		{ "QuotaLimit", WBEM_E_QUOTA_VIOLATION },
+	};
+	const char *local = strchr(qname, ':');
+
+	local = local != NULL ? local + 1 : qname;
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(map[i].local, local) == 0)
+			return map[i].code;
+	return WBEM_E_FAILED;
+}
+
+/* The WMI code of the WSManFault elements under DETAIL that is one, or 0. */
+static uint32_t wsman_fault_code(const xmlNode *n)
+{
+	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+		uint32_t code;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		if (wsman_is(c, NS_WSMANFAULT, "WSManFault")) {
+			xmlChar *v = xmlGetProp(c, (const xmlChar *)"Code");
+			unsigned long long u = v != NULL ? strtoull((char *)v, NULL, 10) : 0;
+
+			xmlFree(v);
+			if (u <= UINT32_MAX && wbem_failed((uint32_t)u) && wbem_lookup((uint32_t)u))
+				return (uint32_t)u;
+		}
+		if ((code = wsman_fault_code(c)) != 0)
+			return code;
+	}
+	return 0;
+}
+
+static uint32_t fault_error(const xmlNode *fault, rdms_error *err)
+{
+	xmlNode *detail = find_desc(fault, "Detail"), *n;
+	xmlNode *reason = find_desc(fault, "Reason");
+	xmlNode *subcode = find_desc(fault, "Subcode");
+	xmlChar *text = reason != NULL ? xmlNodeGetContent(reason) : NULL;
+	uint32_t code = 0, v;
+
+	if (detail != NULL) {
+		if ((n = find_desc(detail, "error_Code")) != NULL && node_u32(n, &v) && wbem_failed(v))
+			code = v;
+		if (code == 0)
+			code = wsman_fault_code(detail);
+		if (code == 0 && (n = find_desc(detail, "CIMStatusCode")) != NULL && node_u32(n, &v))
+			code = code_from_cim_status(v);
+	}
+	if (code == 0 && subcode != NULL && (n = find_desc(subcode, "Value")) != NULL) {
+		xmlChar *q = xmlNodeGetContent(n);
+
+		code = code_from_subcode(q != NULL ? (char *)q : "");
+		xmlFree(q);
+	}
+	if (code == 0)
+		code = WBEM_E_FAILED;
+	if (text != NULL) {
+		char *s = (char *)text;
+		/* One line of text: trim and fold white space runs. */
+		while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+			s++;
+		size_t len = strlen(s);
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+			s[--len] = '\0';
+		for (char *p = s; *p; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+		rdms_fail(err, code, "%s", *s ? s : wbem_name(code));
+	} else {
+		rdms_fail(err, code, "%s", wbem_name(code));
+	}
+	xmlFree(text);
+	return code;
+}
+
+/*
+ * POSTs BODY and returns the reply's SOAP Body element in *BODY_ELEM (the
+ * document in *DOC, which the caller frees), or a WMI code with ERR set.
+ */
+static uint32_t post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_elem,
+                     rdms_error *err)
+{
+	wsman_fault f;
+	xmlNode *root, *n;
+	long status = 0;
+	CURLcode rc;
+
+	*doc = NULL;
+	if (req->failed)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	strbuf_free(&c->reply);
+	c->reply_too_big = false;
+	c->errbuf[0] = '\0';
+	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
+	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)req->len);
+	rc = curl_easy_perform(c->curl);
+	if (c->reply_too_big)
+		return rdms_fail(err, WBEM_E_TOO_MUCH_DATA, "the reply from %s is larger than %u MiB",
+		                 c->url, MAX_REPLY >> 20);
+	if (rc != CURLE_OK)
+		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "cannot talk to %s: %s", c->url,
+		                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status == 401)
+		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s refused the credentials (HTTP 401)",
+		                 c->url);
+	*doc = c->reply.len > 0 ? wsman_xml_read(c->reply.data, c->reply.len, &f) : NULL;
+	if (*doc == NULL)
+		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE,
+		                 "%s answered HTTP %ld without a SOAP reply", c->url, status);
+	root = xmlDocGetRootElement(*doc);
+	*body_elem = NULL;
+	if (wsman_is(root, NS_SOAP, "Envelope"))
+		for (n = wsman_first_elem(root); n != NULL; n = wsman_next_elem(n))
+			if (wsman_is(n, NS_SOAP, "Body"))
+				*body_elem = n;
+	if (*body_elem == NULL)
+		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "%s answered HTTP %ld without a "
+		                 "SOAP envelope", c->url, status);
+	n = wsman_first_elem(*body_elem);
+	if (n != NULL && wsman_is(n, NS_SOAP, "Fault"))
+		return fault_error(n, err);
+	if (status != 200)
+		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "%s answered HTTP %ld", c->url,
+		                 status);
+	return WBEM_S_NO_ERROR;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* The WMI-form ResourceURI of CLS (or the wildcard URI when CLS is NULL). */
+static char *resource_uri(const char *ns, const cim_class *cls)
+{
+	strbuf b = { 0 };
+
+	strbuf_puts(&b, URI_WMI_PREFIX);
+	for (const char *p = ns; *p; p++)
+		strbuf_append(&b, *p == '\\' ? "/" : p, 1);
+	strbuf_puts(&b, "/");
+	strbuf_puts(&b, cls != NULL ? cls->name : "*");
+	return strbuf_take(&b);
+}
+
+static void envelope_head(strbuf *b, const rdms_client *c, const char *action,
+                          const char *uri, const cim_path *path)
+{
+	char id[48];
+
+	wsman_uuid(id, sizeof id);
+	PUTS(b, "<s:Envelope xmlns:s=\"" NS_SOAP "\" xmlns:wsa=\"" NS_WSA
+	        "\" xmlns:wsman=\"" NS_WSMAN "\" xmlns:wsen=\"" NS_WSEN "\"><s:Header><wsa:To>");
+	wsman_escape(b, c->url, false);
+	PUTS(b, "</wsa:To><wsman:ResourceURI s:mustUnderstand=\"true\">");
+	wsman_escape(b, uri, false);
+	PUTS(b, "</wsman:ResourceURI><wsa:ReplyTo><wsa:Address s:mustUnderstand=\"true\">"
+	        URI_ANONYMOUS "</wsa:Address></wsa:ReplyTo><wsa:Action s:mustUnderstand=\"true\">");
+	wsman_escape(b, action, false);
+	PUTS(b, "</wsa:Action><wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">" ENVELOPE_SIZE
+	        "</wsman:MaxEnvelopeSize><wsa:MessageID>");
+	strbuf_puts(b, id);
+	PUTS(b, "</wsa:MessageID><wsman:Locale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>"
+	        "<wsman:OperationTimeout>PT300S</wsman:OperationTimeout>");
+	if (path != NULL && path->nkeys > 0) {
+		PUTS(b, "<wsman:SelectorSet>");
+		for (size_t i = 0; i < path->nkeys; i++) {
+			char buf[64];
+			const cim_value *v = &path->keys[i].value;
+
+			PUTS(b, "<wsman:Selector Name=\"");
+			wsman_escape(b, path->keys[i].name, true);
+			PUTS(b, "\">");
+			if (v->type == CIM_TYPE_STRING || v->type == CIM_TYPE_DATETIME)
+				wsman_escape(b, v->u.str != NULL ? v->u.str : "", false);
+			else
+				wsman_escape(b, cim_value_text(v, buf, sizeof buf), false);
+			PUTS(b, "</wsman:Selector>");
+		}
+		PUTS(b, "</wsman:SelectorSet>");
+	}
+	PUTS(b, "</s:Header><s:Body>");
+}
+
+static void envelope_tail(strbuf *b)
+{
+	PUTS(b, "</s:Body></s:Envelope>");
+}
+
+/* ---- instances ---------------------------------------------------------- */
+
+static bool is_nil(const xmlNode *n)
+{
+	xmlChar *v = xmlGetNsProp(n, (const xmlChar *)"nil", (const xmlChar *)NS_XSI);
+	bool yes = v != NULL && (strcmp((char *)v, "true") == 0 || strcmp((char *)v, "1") == 0);
+
+	xmlFree(v);
+	return yes;
+}
+
+/* Reads one instance element of CLS (properties it does not know are skipped). */
+static uint32_t read_instance(const xmlNode *e, const cim_class *cls, cim_instance **out,
+                              rdms_error *err)
+{
+	cim_instance *inst = cim_instance_new(cls);
+
+	*out = NULL;
+	if (inst == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	for (xmlNode *p = wsman_first_elem(e); p != NULL; p = wsman_next_elem(p)) {
+		const cim_property *prop = cim_class_property(cls, (const char *)p->name, NULL);
+		const xmlNode *src = p;
+		cim_value v;
+		xmlChar *text;
+		char what[160];
+		uint32_t rc;
+
+		if (prop == NULL || p->ns == NULL || e->ns == NULL
+		    || strcmp((char *)p->ns->href, (char *)e->ns->href) != 0 || is_nil(p))
+			continue;
+		if (prop->type == CIM_TYPE_DATETIME && wsman_first_elem(p) != NULL)
+			src = wsman_first_elem(p);    /* <cim:Datetime> or <cim:Interval> */
+		text = xmlNodeGetContent(src);
+		if (text == NULL) {
+			cim_instance_free(inst);
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		}
+		snprintf(what, sizeof what, "property %s in the reply", prop->name);
+		rc = cim_value_parse(prop->type, (char *)text, what, &v, err);
+		xmlFree(text);
+		if (rc == WBEM_S_NO_ERROR)
+			rc = cim_instance_set(inst, prop->name, v, err);
+		if (rc != WBEM_S_NO_ERROR) {
+			cim_instance_free(inst);
+			return rc;
+		}
+	}
+	*out = inst;
+	return WBEM_S_NO_ERROR;
+}
+
+/* Appends the instances of CLS among the children of ITEMS to OUT. */
+static uint32_t read_items(const xmlNode *items, const cim_class *cls,
+                           cim_instance_list *out, rdms_error *err)
+{
+	for (xmlNode *e = wsman_first_elem(items); e != NULL; e = wsman_next_elem(e)) {
+		const xmlNode *obj = e;
+		cim_instance *inst;
+		uint32_t rc;
+
+		if (wsman_is(e, NS_WSMAN, "Item"))
+			obj = wsman_first_elem(e);    /* EnumerateObjectAndEPR */
+		if (obj == NULL || strcasecmp((const char *)obj->name, cls->name) != 0)
+			continue;
+		rc = read_instance(obj, cls, &inst, err);
+		if (rc != WBEM_S_NO_ERROR)
+			return rc;
+		if (!cim_instance_list_push(out, inst)) {
+			cim_instance_free(inst);
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		}
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+/* ---- operations --------------------------------------------------------- */
+
+/*
+ * Reads an EnumerateResponse or PullResponse: items into OUT, the next
+ * context into *CTX (malloc'd, NULL when the sequence ended).
+ */
+static uint32_t read_page(const xmlNode *body, const char *resp, const char *items_ns,
+                          const cim_class *cls, cim_instance_list *out, char **ctx,
+                          rdms_error *err)
+{
+	xmlNode *r = wsman_first_elem(body);
+	bool end = false;
+
+	*ctx = NULL;
+	if (!wsman_is(r, NS_WSEN, resp))
+		return rdms_fail(err, WBEM_E_INVALID_STREAM, "the reply is not a wsen:%s", resp);
+	for (xmlNode *n = wsman_first_elem(r); n != NULL; n = wsman_next_elem(n)) {
+		if (wsman_is(n, NS_WSEN, "EnumerationContext")) {
+			xmlChar *t = xmlNodeGetContent(n);
+			char *s = t != NULL ? (char *)t : "";
+
+			s += strspn(s, " \t\r\n");
+			free(*ctx);
+			*ctx = *s ? strndup(s, strcspn(s, " \t\r\n")) : NULL;
+			xmlFree(t);
+		} else if (wsman_is(n, items_ns, "Items")) {
+			uint32_t rc = read_items(n, cls, out, err);
+			if (rc != WBEM_S_NO_ERROR) {
+				free(*ctx);
+				*ctx = NULL;
+				return rc;
+			}
+		} else if (wsman_is(n, items_ns, "EndOfSequence")) {
+			end = true;
+		}
+	}
+	if (end) {
+		free(*ctx);
+		*ctx = NULL;
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
+                          cim_instance_list *out, rdms_error *err)
+{
+	char *uri = resource_uri(cls->namespace_, wql != NULL ? NULL : cls);
+	char *ctx = NULL;
+	strbuf b = { 0 };
+	xmlDoc *doc;
+	xmlNode *body;
+	uint32_t rc;
+
+	if (uri == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	envelope_head(&b, c, ACTION_ENUMERATE, uri, NULL);
+	PUTS(&b, "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>"
+	         PAGE_ELEMENTS "</wsman:MaxElements>");
+	if (wql != NULL) {
+		PUTS(&b, "<wsman:Filter Dialect=\"" DIALECT_WQL "\">");
+		wsman_escape(&b, wql, false);
+		PUTS(&b, "</wsman:Filter>");
+	}
+	PUTS(&b, "</wsen:Enumerate>");
+	envelope_tail(&b);
+	rc = post(c, &b, &doc, &body, err);
+	strbuf_free(&b);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = read_page(body, "EnumerateResponse", NS_WSMAN, cls, out, &ctx, err);
+	xmlFreeDoc(doc);
+
+	for (int pulls = 0; rc == WBEM_S_NO_ERROR && ctx != NULL; pulls++) {
+		if (pulls == MAX_PULLS) {
+			rc = rdms_fail(err, WBEM_E_INVALID_STREAM, "the enumeration does not end");
+			break;
+		}
+		envelope_head(&b, c, ACTION_PULL, uri, NULL);
+		PUTS(&b, "<wsen:Pull><wsen:EnumerationContext>");
+		wsman_escape(&b, ctx, false);
+		PUTS(&b, "</wsen:EnumerationContext><wsen:MaxElements>" PAGE_ELEMENTS
+		         "</wsen:MaxElements></wsen:Pull>");
+		envelope_tail(&b);
+		free(ctx);
+		ctx = NULL;
+		rc = post(c, &b, &doc, &body, err);
+		strbuf_free(&b);
+		if (rc == WBEM_S_NO_ERROR)
+			rc = read_page(body, "PullResponse", NS_WSEN, cls, out, &ctx, err);
+		xmlFreeDoc(doc);
+	}
+	free(ctx);
+	free(uri);
+	return rc;
+}
+
+uint32_t rdms_client_enumerate(rdms_client *c, const cim_class *cls,
+                               cim_instance_list *out, rdms_error *err)
+{
+	return enumerate(c, cls, NULL, out, err);
+}
+
+uint32_t rdms_client_query(rdms_client *c, const cim_class *cls, const char *wql,
+                           cim_instance_list *out, rdms_error *err)
+{
+	return enumerate(c, cls, wql, out, err);
+}
+
+uint32_t rdms_client_get(rdms_client *c, const cim_class *cls, const cim_path *path,
+                         cim_instance **out, rdms_error *err)
+{
+	char *uri = resource_uri(path->namespace_ != NULL ? path->namespace_ : cls->namespace_,
+	                         cls);
+	strbuf b = { 0 };
+	xmlDoc *doc;
+	xmlNode *body, *e;
+	uint32_t rc;
+
+	*out = NULL;
+	if (uri == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	envelope_head(&b, c, ACTION_GET, uri, path);
+	envelope_tail(&b);
+	rc = post(c, &b, &doc, &body, err);
+	strbuf_free(&b);
+	free(uri);
+	if (rc == WBEM_S_NO_ERROR) {
+		e = wsman_first_elem(body);
+		if (e == NULL || strcasecmp((const char *)e->name, cls->name) != 0)
+			rc = rdms_fail(err, WBEM_E_INVALID_STREAM,
+			               "the GetResponse holds no %s instance", cls->name);
+		else
+			rc = read_instance(e, cls, out, err);
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+static void write_args(strbuf *b, const char *uri, const char *method,
+                       const rdms_param *in, size_t nin)
+{
+	PUTS(b, "<p:");
+	strbuf_puts(b, method);
+	PUTS(b, "_INPUT xmlns:p=\"");
+	wsman_escape(b, uri, true);
+	PUTS(b, "\" xmlns:xsi=\"" NS_XSI "\">");
+	for (size_t i = 0; i < nin; i++) {
+		char buf[64];
+		const cim_value *v = &in[i].value;
+
+		PUTS(b, "<p:");
+		strbuf_puts(b, in[i].name);
+		if (v->is_null) {
+			PUTS(b, " xsi:nil=\"true\"/>");
+			continue;
+		}
+		PUTS(b, ">");
+		if (v->type == CIM_TYPE_STRING || v->type == CIM_TYPE_DATETIME)
+			wsman_escape(b, v->u.str != NULL ? v->u.str : "", false);
+		else
+			wsman_escape(b, cim_value_text(v, buf, sizeof buf), false);
+		PUTS(b, "</p:");
+		strbuf_puts(b, in[i].name);
+		PUTS(b, ">");
+	}
+	PUTS(b, "</p:");
+	strbuf_puts(b, method);
+	PUTS(b, "_INPUT>");
+}
+
+uint32_t rdms_client_invoke(rdms_client *c, const cim_class *cls, const cim_path *path,
+                            const char *method, const rdms_param *in, size_t nin,
+                            uint32_t *rv, rdms_error *err)
+{
+	char *uri = resource_uri(path->namespace_ != NULL ? path->namespace_ : cls->namespace_,
+	                         cls);
+	strbuf b = { 0 }, action = { 0 };
+	xmlDoc *doc = NULL;
+	xmlNode *body, *e, *r;
+	char want[160];
+	uint32_t rc;
+
+	*rv = WBEM_E_FAILED;
+	if (uri == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	strbuf_puts(&action, uri);
+	strbuf_puts(&action, "/");
+	strbuf_puts(&action, method);
+	if (action.failed) {
+		free(uri);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	envelope_head(&b, c, action.data, uri, path);
+	write_args(&b, uri, method, in, nin);
+	envelope_tail(&b);
+	rc = post(c, &b, &doc, &body, err);
+	strbuf_free(&b);
+	strbuf_free(&action);
+	free(uri);
+	if (rc == WBEM_S_NO_ERROR) {
+		snprintf(want, sizeof want, "%s_OUTPUT", method);
+		e = wsman_first_elem(body);
+		r = e != NULL && strcasecmp((const char *)e->name, want) == 0
+		    ? find_desc(e, "ReturnValue") : NULL;
+		if (r == NULL || !node_u32(r, rv))
+			rc = rdms_fail(err, WBEM_E_INVALID_STREAM,
+			               "the reply holds no %s with a ReturnValue", want);
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}

@@ -1,0 +1,422 @@
+/*
+ * rdmsd.c -- the rdms daemon: Win32_VirtualDesktopSession over
+ * WS-Management, on HTTP (loopback), HTTPS and a local Unix socket.
+ *
+ * The pieces, in the order a request meets them:
+ *   transport (src/transport)  listeners, TLS, Basic/PAM, SO_PEERCRED,
+ *                              admin check (src/auth)
+ *   wsman     (src/wsman)      SOAP in, SOAP out
+ *   ops       (src/ops)        the operation layer and its back-ends;
+ *                              method calls go to the audit hook
+ *   audit     (src/audit)      SQLite, committed before the reply
+ *
+ * This file only wires them together and runs the process: options,
+ * config, daemonising, signals.  Sockets are opened before the fork, so a
+ * port in use or a bad config is reported on the terminal with a non-zero
+ * exit; the parent also waits until the child is serving (or has failed).
+ * The main thread then only waits for signals: SIGHUP reloads the config
+ * (servers restart on the same sockets, which are replaced only when their
+ * address changed), SIGTERM and SIGINT stop cleanly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../audit/audit.h"
+#include "../auth/authz.h"
+#include "../auth/pam_auth.h"
+#include "../common/log.h"
+#include "../common/strutil.h"
+#include "../config/config.h"
+#include "../ops/ops.h"
+#include "../transport/http.h"
+#include "../wsman/wsman.h"
+
+#ifndef RDMS_VERSION
+#define RDMS_VERSION "unknown"
+#endif
+
+#define PAM_CACHE_TTL_S   60
+#define PAM_FAIL_DELAY_MS 1500
+#define AUTHZ_TTL_S       10
+#define SOAP_TYPE         "application/soap+xml;charset=UTF-8"
+
+struct options {
+	const char *config;      /* NULL: the default, which may be missing */
+	const char *pid_file;
+	bool        foreground;
+	bool        debug;
+};
+
+struct rdmsd {
+	struct options  opt;
+	rdms_config     cfg;
+	rdms_provider   provider;
+	wsman_service  *wsman;
+	rdms_audit_db       *audit;
+	pam_auth       *pam;
+	authz          *authz;
+	transport      *transport;
+	http_endpoint   endpoints[1];
+};
+
+/* ---- options and config ------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: rdmsd [--config FILE] [--foreground] [--debug] [--pid-file FILE]\n"
+	        "             [--help] [--version]\n"
+	        "  -c, --config FILE    configuration (default " RDMS_DEFAULT_CONFIG ")\n"
+	        "  -f, --foreground     stay in the foreground, log to stderr\n"
+	        "  -d, --debug          log every request\n"
+	        "  -p, --pid-file FILE  write the daemon's pid to FILE\n"
+	        "  -h, --help           this text\n"
+	        "  -V, --version        the version\n");
+}
+
+static void parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "pid-file", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "c:fdp:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 'd': o->debug = true; break;
+		case 'p': o->pid_file = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("rdmsd %s\n", RDMS_VERSION); exit(0);
+		default: usage(stderr); exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "rdmsd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* Reads the config into CFG; false (with ERR) when it is unusable. */
+static bool load_config(const struct options *o, rdms_config *cfg, rdms_error *err)
+{
+	rdms_config_defaults(cfg);
+	return rdms_config_load(cfg, o->config != NULL ? o->config : RDMS_DEFAULT_CONFIG,
+	                        o->config != NULL, err) == WBEM_S_NO_ERROR;
+}
+
+/* ---- the WS-Man endpoint ------------------------------------------------ */
+
+static void serve_wsman(void *ctx, const rdms_caller *who, const http_request *req,
+                        http_reply *out)
+{
+	wsman_reply wr = { 0 };
+
+	wsman_handle(ctx, who, req->body, req->len, &wr);
+	out->status = wr.http_status;
+	out->body = wr.body;
+	out->len = wr.len;
+	out->content_type = SOAP_TYPE;
+}
+
+/* ---- services: what a reload rebuilds ----------------------------------- */
+
+static bool services_up(struct rdmsd *d, rdms_error *err)
+{
+	transport_env env;
+
+	rdms_provider_init(&d->provider, &d->cfg);
+	d->provider.audit = rdms_audit_record;
+	d->provider.audit_ctx = d->audit;
+	if (d->provider.nbackends == 0)
+		log_warn("no session back-end is available (backends = %s)", d->cfg.backends);
+	d->wsman = wsman_service_new(&d->provider, &d->cfg);
+	if (d->wsman == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "cannot create the WS-Management service");
+		return false;
+	}
+	d->endpoints[0] = (http_endpoint){ .path = "/wsman", .protocol = "wsman",
+	                                   .anonymous = wsman_is_identify,
+	                                   .handle = serve_wsman, .ctx = d->wsman };
+	env = (transport_env){ .cfg = &d->cfg, .pam = d->pam, .authz = d->authz,
+	                       .endpoints = d->endpoints,
+	                       .nendpoints = sizeof d->endpoints / sizeof d->endpoints[0] };
+	return transport_start(d->transport, &env, err) == WBEM_S_NO_ERROR;
+}
+
+static void services_down(struct rdmsd *d)
+{
+	transport_stop(d->transport);
+	wsman_service_free(d->wsman);
+	d->wsman = NULL;
+}
+
+/* Opens the audit database and the PAM checker that CFG names. */
+static bool open_state(struct rdmsd *d, rdms_error *err)
+{
+	d->audit = rdms_audit_open(d->cfg.audit_db, err);
+	if (d->audit == NULL)
+		return false;
+	d->pam = pam_auth_new(d->cfg.pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
+	d->authz = authz_new(AUTHZ_TTL_S);
+	if (d->pam == NULL || d->authz == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Switches to FRESH's audit database and PAM service where they changed;
+ * one that cannot be opened is kept, and FRESH is corrected to say so.
+ */
+static void swap_state(struct rdmsd *d, rdms_config *fresh)
+{
+	rdms_error err = { 0 };
+
+	if (strcmp(fresh->audit_db, d->cfg.audit_db) != 0) {
+		rdms_audit_db *a = rdms_audit_open(fresh->audit_db, &err);
+
+		if (a != NULL) {
+			rdms_audit_close(d->audit);
+			d->audit = a;
+		} else {
+			log_warn("reload: %s; still auditing to %s", err.message, d->cfg.audit_db);
+			str_copy(fresh->audit_db, sizeof fresh->audit_db, d->cfg.audit_db);
+		}
+	}
+	if (strcmp(fresh->pam_service, d->cfg.pam_service) != 0) {
+		pam_auth *pa = pam_auth_new(fresh->pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
+
+		if (pa != NULL) {
+			pam_auth_free(d->pam);
+			d->pam = pa;
+		} else {
+			str_copy(fresh->pam_service, sizeof fresh->pam_service, d->cfg.pam_service);
+		}
+	}
+	pam_auth_flush(d->pam);
+	authz_flush(d->authz);
+}
+
+/*
+ * SIGHUP: a config that does not load changes nothing.  Otherwise the
+ * servers stop (requests in progress finish), the new config replaces the
+ * old, sockets whose address changed are reopened, and serving resumes.
+ * Enumeration contexts of the old WS-Man service are dropped.
+ */
+static void reload(struct rdmsd *d)
+{
+	rdms_config fresh;
+	rdms_error err = { 0 };
+
+	if (!load_config(&d->opt, &fresh, &err)) {
+		log_warn("reload: %s; keeping the running config", err.message);
+		return;
+	}
+	services_down(d);
+	swap_state(d, &fresh);
+	d->cfg = fresh;
+	if (transport_bind(d->transport, &d->cfg, &err) != 0)
+		log_warn("reload: %s", err.message);
+	rdms_error_clear(&err);
+	if (!services_up(d, &err))
+		log_warn("reload: %s", err.message);
+	else
+		log_info("configuration reloaded");
+}
+
+/* ---- process ------------------------------------------------------------ */
+
+/* Copies stderr lines to syslog once the daemon has left the terminal. */
+static void *syslog_pump(void *arg)
+{
+	FILE *in = fdopen((int)(intptr_t)arg, "r");
+	char line[2048];
+
+	if (in == NULL)
+		return NULL;
+	while (fgets(line, sizeof line, in) != NULL) {
+		size_t n = strlen(line);
+		int prio = LOG_NOTICE;
+
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		if (strstr(line, ": fatal: ") != NULL)
+			prio = LOG_CRIT;
+		else if (strstr(line, ": debug: ") != NULL)
+			prio = LOG_DEBUG;
+		syslog(prio, "%s", line);
+	}
+	fclose(in);
+	return NULL;
+}
+
+static void stderr_to_syslog(void)
+{
+	pthread_t th;
+	int p[2];
+
+	openlog("rdmsd", LOG_PID, LOG_DAEMON);
+	if (pipe2(p, O_CLOEXEC) != 0)
+		return;
+	if (pthread_create(&th, NULL, syslog_pump, (void *)(intptr_t)p[0]) != 0) {
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	pthread_detach(th);
+	dup2(p[1], STDERR_FILENO);
+	close(p[1]);
+}
+
+/*
+ * Double fork.  The original process waits for one byte on a pipe: the
+ * daemon writes it once it serves, and a daemon that fails first just
+ * exits, so the caller of `rdmsd` sees the failure in the exit status.
+ * Returns the pipe's write end, to be passed to report_ready().
+ */
+static int daemonize(void)
+{
+	int p[2], fd;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		fatal("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0) {
+		close(p[1]);
+		waitpid(pid, NULL, 0);
+		exit(read(p[0], &c, 1) == 1 && c == 'R' ? 0 : 1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		fatal("setsid: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		fatal("chdir /: %s", strerror(errno));
+	umask(022);
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+	}
+	return p[1];
+}
+
+static void report_ready(int fd)
+{
+	if (fd < 0)
+		return;
+	stderr_to_syslog();
+	if (write(fd, "R", 1) != 1)
+		log_warn("cannot tell the starting process that rdmsd is ready");
+	close(fd);
+}
+
+static void write_pid_file(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		log_warn("pid file %s: %s", path, strerror(errno));
+		return;
+	}
+	fprintf(f, "%ld\n", (long)getpid());
+	fclose(f);
+}
+
+/* Blocks the signals the main thread waits for, in every later thread. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void wait_for_signals(struct rdmsd *d, const sigset_t *set)
+{
+	for (;;) {
+		int sig = 0;
+
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: reloading %s",
+			         d->opt.config != NULL ? d->opt.config : RDMS_DEFAULT_CONFIG);
+			reload(d);
+			continue;
+		}
+		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		return;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct rdmsd d;
+	rdms_error err = { 0 };
+	sigset_t set;
+	int ready_fd = -1;
+
+	parse_options(argc, argv, &d.opt);
+	log_init("rdmsd", d.opt.debug);
+	if (!load_config(&d.opt, &d.cfg, &err))
+		fatal("%s", err.message);
+	d.transport = transport_new();
+	if (d.transport == NULL)
+		fatal("out of memory");
+	if (transport_bind(d.transport, &d.cfg, &err) != 0)
+		fatal("%s", err.message);
+	if (!d.opt.foreground)
+		ready_fd = daemonize();
+	block_signals(&set);
+	if (!open_state(&d, &err) || !services_up(&d, &err))
+		fatal("%s", err.message);
+	if (d.opt.pid_file != NULL)
+		write_pid_file(d.opt.pid_file);
+	log_info("rdmsd %s ready", RDMS_VERSION);
+	report_ready(ready_fd);
+
+	wait_for_signals(&d, &set);
+
+	services_down(&d);
+	transport_free(d.transport);
+	rdms_audit_close(d.audit);
+	pam_auth_free(d.pam);
+	authz_free(d.authz);
+	if (d.opt.pid_file != NULL)
+		unlink(d.opt.pid_file);
+	log_info("stopped");
+	return 0;
+}

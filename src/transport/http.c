@@ -1,0 +1,591 @@
+/*
+ * http.c -- the HTTP(S) and Unix-socket servers on libmicrohttpd (http.h).
+ *
+ * Each listener is one MHD daemon in thread-per-connection mode: a failed
+ * login is answered only after a delay (pam_auth.h), and that sleep must
+ * stall only the connection that earned it.  Connections are capped
+ * (CONN_LIMIT, PER_IP_LIMIT) and idle ones time out, so the thread count
+ * stays bounded.
+ *
+ * A request goes through three calls of the access handler:
+ *   begin   -- path (404), method (405) and declared length (413) are
+ *              checked before any body is read;
+ *   body    -- chunks are appended up to max_envelope_size, the rest is
+ *              drained and answered with 413;
+ *   finish  -- the caller is identified and the endpoint's handler runs.
+ * Credentials are checked only once the body is in, because an Identify
+ * request (recognisable only by its body) needs none.
+ *
+ * Who the caller is:
+ *   Unix socket: the peer's uid (SO_PEERCRED), no password; protocol "local".
+ *   TCP:         Basic credentials, checked by PAM; protocol of the endpoint.
+ * Plain HTTP is served on loopback only unless allow_remote_http is set
+ * (transport_bind refuses otherwise), so Basic passwords cross the network
+ * only inside TLS by default.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "../auth/basic.h"
+#include "../common/log.h"
+#include "../common/strutil.h"
+#include "listen.h"
+#include "tls.h"
+
+#define CONN_LIMIT      128
+#define PER_IP_LIMIT    32
+#define CONN_TIMEOUT_S  60
+#define TLS_PRIORITIES  "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
+#define BASIC_CHALLENGE "Basic realm=\"WSMAN\""
+
+enum listener_kind { LISTEN_HTTP, LISTEN_HTTPS, LISTEN_UNIX, LISTEN_KINDS };
+
+static const char *const kind_name[LISTEN_KINDS] = { "HTTP", "HTTPS", "Unix socket" };
+
+struct listener {
+	enum listener_kind  kind;
+	char                address[256];   /* TCP address, or the socket path */
+	int                 port;
+	int                 fd;             /* -1: off */
+	bool                loopback;
+	struct MHD_Daemon  *mhd;
+	transport          *t;
+};
+
+struct transport {
+	struct listener l[LISTEN_KINDS];
+	char           *cert_pem;
+	char           *key_pem;
+	transport_env   env;
+};
+
+/* One request's state, from the first call of the handler to completion. */
+struct request {
+	const http_endpoint *ep;
+	strbuf               body;
+	bool                 too_large;
+	bool                 answered;      /* a response is queued already */
+	char                 source[96];
+	rdms_caller          who;
+};
+
+transport *transport_new(void)
+{
+	transport *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return NULL;
+	for (int k = 0; k < LISTEN_KINDS; k++) {
+		t->l[k].kind = (enum listener_kind)k;
+		t->l[k].fd = -1;
+		t->l[k].t = t;
+	}
+	return t;
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+/* Queues STATUS with BODY (malloc'd, taken over; may be NULL). */
+static enum MHD_Result respond(struct MHD_Connection *c, struct request *r, int status,
+                               char *body, size_t len, const char *ctype,
+                               const char *hname, const char *hvalue)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ok;
+
+	if (body != NULL && len > 0) {
+		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	} else {
+		free(body);
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	if (ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (hname != NULL)
+		MHD_add_response_header(resp, hname, hvalue);
+	ok = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	r->answered = true;
+	log_debug("%s -> %d", r->source, status);
+	return ok;
+}
+
+/* A short plain-text error page. */
+static enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r, int status,
+                                    const char *text, const char *hname, const char *hvalue)
+{
+	char *body = strdup(text);
+
+	return respond(c, r, status, body, body != NULL ? strlen(body) : 0,
+	               "text/plain;charset=UTF-8", hname, hvalue);
+}
+
+static enum MHD_Result challenge(struct MHD_Connection *c, struct request *r)
+{
+	return respond(c, r, MHD_HTTP_UNAUTHORIZED, NULL, 0, NULL,
+	               MHD_HTTP_HEADER_WWW_AUTHENTICATE, BASIC_CHALLENGE);
+}
+
+/* ---- identifying the caller ---------------------------------------------- */
+
+/* USER made safe for one log line: no control or non-ASCII bytes. */
+static void log_safe(const char *user, char *out, size_t size)
+{
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)user; *p != '\0'; p++) {
+		if (o + 5 >= size)
+			break;
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'')
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+	}
+	out[o] = '\0';
+}
+
+/* The Unix-socket peer, by its uid; 0 or the HTTP status to answer. */
+static int peer_caller(struct listener *l, struct MHD_Connection *c, struct request *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const transport_env *env = &l->t->env;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (ci == NULL || getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+		log_warn("Unix socket: cannot read peer credentials: %s", strerror(errno));
+		return MHD_HTTP_FORBIDDEN;
+	}
+	snprintf(r->source, sizeof r->source, "uid %u", (unsigned)cred.uid);
+	if (!authz_user_name(cred.uid, r->who.user, sizeof r->who.user)) {
+		log_warn("Unix socket: uid %u has no user name; refused", (unsigned)cred.uid);
+		return MHD_HTTP_FORBIDDEN;
+	}
+	r->who.uid = cred.uid;
+	r->who.is_admin = authz_is_admin(env->authz, env->cfg->admin_group, r->who.user,
+	                                 cred.uid);
+	r->who.protocol = "local";
+	r->who.source = r->source;
+	return 0;
+}
+
+/* Basic credentials checked by PAM; 0 or the HTTP status to answer. */
+static int basic_caller(struct listener *l, struct MHD_Connection *c, struct request *r,
+                        const char *value, size_t vlen, const char *rhost)
+{
+	const transport_env *env = &l->t->env;
+	basic_cred cred;
+	rdms_error err = { 0 };
+	char safe[300];
+	uint32_t rc;
+
+	switch (basic_parse(value, vlen, &cred, &err)) {
+	case BASIC_OK:
+		break;
+	case BASIC_OTHER_SCHEME:
+		log_debug("%s: %s", r->source, err.message);
+		return MHD_HTTP_UNAUTHORIZED;
+	case BASIC_MALFORMED:
+		log_warn("%s %s: bad Authorization header: %s", kind_name[l->kind], r->source,
+		         err.message);
+		return MHD_HTTP_BAD_REQUEST;
+	}
+	rc = pam_auth_check(env->pam, cred.user, cred.password, rhost, r->who.user,
+	                    sizeof r->who.user, &r->who.uid, &err);
+	if (rc != 0) {
+		log_safe(cred.user, safe, sizeof safe);
+		log_warn("%s %s: login failed for '%s': %s", kind_name[l->kind], r->source,
+		         safe, err.message);
+		basic_cred_wipe(&cred);
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	basic_cred_wipe(&cred);
+	r->who.is_admin = authz_is_admin(env->authz, env->cfg->admin_group, r->who.user,
+	                                 r->who.uid);
+	r->who.protocol = r->ep->protocol;
+	r->who.source = r->source;
+	return 0;
+}
+
+/*
+ * Identifies the caller of R.  Returns 0 with *WHO set (NULL for an
+ * anonymous request), or the HTTP status to answer.
+ */
+static int identify(struct listener *l, struct MHD_Connection *c, struct request *r,
+                    const rdms_caller **who)
+{
+	const union MHD_ConnectionInfo *ci;
+	const char *value = NULL;
+	size_t vlen = 0;
+	char rhost[64];
+	int status;
+
+	*who = NULL;
+	if (l->kind == LISTEN_UNIX) {
+		status = peer_caller(l, c, r);
+		if (status == 0)
+			*who = &r->who;
+		return status;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_host(ci != NULL ? ci->client_addr : NULL, rhost, sizeof rhost);
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+	                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION),
+	                                  &value, &vlen) != MHD_YES) {
+		if (r->ep->anonymous != NULL && r->ep->anonymous(r->body.data, r->body.len))
+			return 0;
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	status = basic_caller(l, c, r, value, vlen, rhost);
+	if (status == 0)
+		*who = &r->who;
+	return status;
+}
+
+/* ---- the three steps of a request ---------------------------------------- */
+
+const char *http_header(const http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+static const http_endpoint *find_endpoint(const transport_env *env, const char *url)
+{
+	for (size_t i = 0; i < env->nendpoints; i++) {
+		const char *path = env->endpoints[i].path;
+		size_t n = strlen(path);
+
+		if (strncmp(url, path, n) == 0 && (url[n] == '\0' || strcmp(url + n, "/") == 0))
+			return &env->endpoints[i];
+	}
+	return NULL;
+}
+
+static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
+                             const char *url, const char *method, void **con_cls)
+{
+	const transport_env *env = &l->t->env;
+	const union MHD_ConnectionInfo *ci;
+	struct request *r = calloc(1, sizeof *r);
+	const char *clen;
+
+	if (r == NULL)
+		return MHD_NO;
+	*con_cls = r;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_text(ci != NULL ? ci->client_addr : NULL, r->source, sizeof r->source);
+	log_debug("%s %s: %s %s", kind_name[l->kind], r->source, method, url);
+	r->ep = find_endpoint(env, url);
+	if (r->ep == NULL)
+		return respond_text(c, r, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
+		return respond_text(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST is served\n",
+		                    MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
+	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen != NULL && strtoull(clen, NULL, 10) > (unsigned long long)env->cfg->max_envelope_size)
+		return respond_text(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large\n",
+		                    NULL, NULL);
+	return MHD_YES;
+}
+
+static void take_body(const transport_env *env, struct request *r, const char *data,
+                      size_t n)
+{
+	if (r->too_large || r->answered)
+		return;
+	if (r->body.len + n > (size_t)env->cfg->max_envelope_size) {
+		r->too_large = true;
+		strbuf_free(&r->body);
+		return;
+	}
+	strbuf_append(&r->body, data, n);
+}
+
+static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
+                              struct request *r)
+{
+	http_reply reply = { 0 };
+	http_request req;
+	const rdms_caller *who;
+	int status;
+
+	if (r->too_large)
+		return respond_text(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large\n",
+		                    NULL, NULL);
+	if (r->body.failed)
+		return respond_text(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n",
+		                    NULL, NULL);
+	status = identify(l, c, r, &who);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		return challenge(c, r);
+	if (status != 0)
+		return respond_text(c, r, status, status == MHD_HTTP_BAD_REQUEST ?
+		                    "malformed Authorization header\n" : "forbidden\n", NULL, NULL);
+	req.body = r->body.data != NULL ? r->body.data : "";
+	req.len = r->body.len;
+	req.conn = c;
+	r->ep->handle(r->ep->ctx, who, &req, &reply);
+	if (who != NULL)
+		log_debug("%s: served %s (uid %u%s)", r->source, who->user, (unsigned)who->uid,
+		          who->is_admin ? ", admin" : "");
+	return respond(c, r, reply.status, reply.body, reply.len, reply.content_type,
+	               reply.header_name, reply.header_value);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *data, size_t *size, void **con_cls)
+{
+	struct listener *l = cls;
+	struct request *r = *con_cls;
+
+	(void)version;
+	if (r == NULL)
+		return begin(l, c, url, method, con_cls);
+	if (*size > 0) {
+		take_body(&l->t->env, r, data, *size);
+		*size = 0;
+		return MHD_YES;
+	}
+	if (r->answered)
+		return MHD_YES;
+	return finish(l, c, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode why)
+{
+	struct request *r = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)why;
+	if (r == NULL)
+		return;
+	strbuf_free(&r->body);
+	explicit_bzero(r, sizeof *r);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_warn("libmicrohttpd: %s", msg);
+}
+
+/* ---- listeners ----------------------------------------------------------- */
+
+/* The address and port CFG wants for listener KIND; false when off. */
+static bool wanted(const rdms_config *cfg, enum listener_kind kind, const char **address,
+                   int *port)
+{
+	switch (kind) {
+	case LISTEN_HTTP:
+		*address = cfg->listen_address;
+		*port = cfg->http_port;
+		return *port > 0;
+	case LISTEN_HTTPS:
+		*address = cfg->https_listen_address;
+		*port = cfg->https_port;
+		return *port > 0;
+	default:
+		*address = cfg->socket_path;
+		*port = 0;
+		return cfg->socket_path[0] != '\0';
+	}
+}
+
+static void close_listener(struct listener *l)
+{
+	if (l->fd < 0)
+		return;
+	close(l->fd);
+	if (l->kind == LISTEN_UNIX)
+		unlink(l->address);
+	l->fd = -1;
+	l->address[0] = '\0';
+	l->port = 0;
+}
+
+/* Makes listener L match CFG; keeps the old socket if a new one fails. */
+static uint32_t bind_one(struct listener *l, const rdms_config *cfg, rdms_error *err)
+{
+	const char *address;
+	int port, fd;
+	bool on = wanted(cfg, l->kind, &address, &port), loopback = false;
+
+	if (!on) {
+		close_listener(l);
+		return WBEM_S_NO_ERROR;
+	}
+	if (l->fd < 0 || strcmp(l->address, address) != 0 || l->port != port) {
+		fd = l->kind == LISTEN_UNIX ? listen_unix(address, err)
+		                            : listen_tcp(address, port, &loopback, err);
+		if (fd < 0) {
+			/* Prefix the listener: "HTTPS *:5986: address already in use". */
+			char msg[sizeof err->message];
+
+			if (err != NULL) {
+				str_copy(msg, sizeof msg, err->message);
+				rdms_fail(err, err->code, "%s %s", kind_name[l->kind], msg);
+			}
+			return WBEM_E_FAILED;
+		}
+		close_listener(l);
+		l->fd = fd;
+		l->loopback = loopback;
+		str_copy(l->address, sizeof l->address, address);
+		l->port = port;
+	}
+	if (l->kind == LISTEN_HTTP && !l->loopback && !cfg->allow_remote_http) {
+		close_listener(l);
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "refusing plain HTTP on non-loopback address '%s': passwords would "
+		                 "cross the network in clear; use HTTPS, a loopback listen_address, "
+		                 "http_port = 0, or allow_remote_http = true", address);
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+uint32_t transport_bind(transport *t, const rdms_config *cfg, rdms_error *err)
+{
+	uint32_t first = WBEM_S_NO_ERROR;
+	rdms_error e = { 0 };
+
+	for (int k = 0; k < LISTEN_KINDS; k++) {
+		uint32_t rc = bind_one(&t->l[k], cfg, &e);
+
+		if (rc != 0 && first == 0) {
+			first = rc;
+			if (err != NULL)
+				*err = e;
+		} else if (rc != 0) {
+			log_warn("%s", e.message);
+		}
+	}
+	if (t->l[LISTEN_HTTPS].fd >= 0) {
+		char *cert, *key;
+		uint32_t rc = tls_load(cfg, &cert, &key, &e);
+
+		if (rc == 0) {
+			free(t->cert_pem);
+			if (t->key_pem != NULL)
+				explicit_bzero(t->key_pem, strlen(t->key_pem));
+			free(t->key_pem);
+			t->cert_pem = cert;
+			t->key_pem = key;
+		} else if (t->cert_pem == NULL) {
+			/* No certificate at all: HTTPS cannot run. */
+			close_listener(&t->l[LISTEN_HTTPS]);
+		}
+		if (rc != 0 && first == 0) {
+			first = rc;
+			if (err != NULL)
+				*err = e;
+		} else if (rc != 0) {
+			log_warn("%s", e.message);
+		}
+	}
+	return first;
+}
+
+static struct MHD_Daemon *start_one(struct listener *l)
+{
+	struct MHD_OptionItem opt[10];
+	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+	                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	int n = 0;
+
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, l->fd, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+	                                    (intptr_t)on_completed, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S, NULL };
+	if (l->kind != LISTEN_UNIX)
+		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		                                    PER_IP_LIMIT, NULL };
+	if (l->kind == LISTEN_HTTPS) {
+		flags |= MHD_USE_TLS;
+		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, l->t->cert_pem };
+		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, l->t->key_pem };
+		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
+		                                    (void *)TLS_PRIORITIES };
+	}
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	/* The logger goes first, or MHD reports option errors on stderr itself. */
+	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	                        MHD_OPTION_ARRAY, opt, MHD_OPTION_END);
+}
+
+uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err)
+{
+	t->env = *env;
+	for (int k = 0; k < LISTEN_KINDS; k++) {
+		struct listener *l = &t->l[k];
+
+		if (l->fd < 0 || l->mhd != NULL)
+			continue;
+		l->mhd = start_one(l);
+		if (l->mhd == NULL) {
+			transport_stop(t);
+			return rdms_fail(err, WBEM_E_FAILED, "%s %s: cannot start the HTTP server",
+			                 kind_name[k], l->address);
+		}
+		if (l->kind == LISTEN_UNIX)
+			log_info("serving %s %s", kind_name[k], l->address);
+		else
+			log_info("serving %s on %s:%d%s", kind_name[k],
+			         l->address[0] != '\0' ? l->address : "*", l->port,
+			         l->loopback ? " (loopback)" : "");
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+void transport_stop(transport *t)
+{
+	for (int k = 0; k < LISTEN_KINDS; k++) {
+		struct listener *l = &t->l[k];
+
+		if (l->mhd == NULL)
+			continue;
+		/* Quiescing first keeps MHD from closing our listening socket. */
+		MHD_quiesce_daemon(l->mhd);
+		MHD_stop_daemon(l->mhd);
+		l->mhd = NULL;
+	}
+}
+
+void transport_free(transport *t)
+{
+	if (t == NULL)
+		return;
+	transport_stop(t);
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		close_listener(&t->l[k]);
+	free(t->cert_pem);
+	if (t->key_pem != NULL)
+		explicit_bzero(t->key_pem, strlen(t->key_pem));
+	free(t->key_pem);
+	free(t);
+}

@@ -1,0 +1,761 @@
+/*
+ * wsman.c -- the WS-Management service: one request in, one reply out.
+ *
+ *   wsman_handle: size check -> wsman_parse (all request-level checks) ->
+ *                 authentication check -> replay cache -> dispatch -> reply
+ *
+ * The dispatchers turn a parsed request into calls on the operation layer
+ * (src/ops), which does authorisation, audit and the back-end work, and
+ * turn the result or the WBEM code into a reply or a fault.  What needs the
+ * class -- typing selectors and method arguments -- is checked here against
+ * the generated schema table before the operation layer is called, so a
+ * malformed request never reaches a back-end.
+ *
+ * Faults use the one error table (wbem_codes.def) for HRESULT, CIM status
+ * and subcode; the few overrides are the ones protocols.md 1.7 gives
+ * (e.g. "not found" through the DMTF URI form is InvalidSelectors).
+ */
+#include "wsman_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "../cim/path.h"
+#include "../schema/schema.h"
+
+#define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
+
+/* Room left in an envelope for the enumeration wrapper around the items. */
+#define ENUM_OVERHEAD 320
+
+struct wsman_service {
+	rdms_provider     *provider;
+	const rdms_config *cfg;
+	long               max_envelope;   /* default reply limit and request limit */
+	char               machine[256];
+	wsman_enum_table   enums;
+	wsman_replay      *replay;
+};
+
+/* What one request's handler needs. */
+typedef struct wsman_call {
+	wsman_service     *s;
+	const rdms_caller *who;
+	const char        *owner;
+	wsman_request     *r;
+	size_t             limit;          /* reply size limit (MaxEnvelopeSize) */
+} wsman_call;
+
+wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg)
+{
+	wsman_service *s = calloc(1, sizeof *s);
+
+	if (s == NULL)
+		return NULL;
+	xmlInitParser();
+	s->provider = p;
+	s->cfg = cfg;
+	s->max_envelope = cfg != NULL && cfg->max_envelope_size > 0 ? cfg->max_envelope_size
+	                                                            : 153600;
+	if (gethostname(s->machine, sizeof s->machine) != 0)
+		strcpy(s->machine, "localhost");
+	s->machine[sizeof s->machine - 1] = '\0';
+	wsman_enum_init(&s->enums, cfg != NULL ? cfg->enumeration_timeout_s : 60);
+	s->replay = wsman_replay_new(1024, 16u << 20, 300);
+	if (s->replay == NULL) {
+		wsman_enum_destroy(&s->enums);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void wsman_service_free(wsman_service *s)
+{
+	if (s == NULL)
+		return;
+	wsman_enum_destroy(&s->enums);
+	wsman_replay_free(s->replay);
+	free(s);
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static bool oom(wsman_fault *f)
+{
+	return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
+}
+
+/* A fault for a failure reported by the operation layer. */
+static bool op_fault(const wsman_request *r, uint32_t code, const rdms_error *err,
+                     wsman_fault *f)
+{
+	const wbem_code *wc = wbem_lookup(code);
+	const char *sub = NULL, *detail = NULL;
+
+	if (code == WBEM_E_NOT_FOUND && r->uri_kind == WSMAN_URI_DMTF)
+		sub = "wsman:InvalidSelectors";     /* what the MI client expects (4.4) */
+	else if (code == WBEM_E_INVALID_CLASS || code == WBEM_E_INVALID_NAMESPACE)
+		detail = "InvalidResourceURI";
+	else if (code == WBEM_E_INVALID_OBJECT_PATH)
+		detail = "InvalidValue";
+	return wsman_fail(f, code, sub, detail, "%s",
+	                  err->message[0] != '\0' ? err->message
+	                  : wc != NULL ? wc->text : "the operation failed");
+}
+
+static const cim_class *resolve_class(const wsman_request *r, const char *name,
+                                      wsman_fault *f)
+{
+	const cim_class *cls = rdms_schema_find(name);
+
+	if (cls == NULL) {
+		wsman_fail(f, WBEM_E_INVALID_CLASS, NULL, "InvalidResourceURI",
+		           "class %.100s does not exist in namespace %.100s", name, r->ns);
+		return NULL;
+	}
+	if (!cim_namespace_equal(r->ns, cls->namespace_)) {
+		wsman_fail(f, WBEM_E_INVALID_NAMESPACE, NULL, "InvalidResourceURI",
+		           "namespace %.100s does not exist (class %s is in %s)", r->ns,
+		           cls->name, cls->namespace_);
+		return NULL;
+	}
+	return cls;
+}
+
+/*
+ * The object path the selectors name: every key exactly once, nothing else,
+ * each value of the key's type.  PATH is filled for the operation layer,
+ * which checks it again (cim_path_bind) as it does for every front end.
+ */
+static bool build_path(const wsman_request *r, const cim_class *cls, cim_path *path,
+                       wsman_fault *f)
+{
+	rdms_error err = { 0 };
+
+	for (size_t i = 0; i < r->nsel; i++) {
+		const cim_property *p = cim_class_property(cls, r->sel[i].name, NULL);
+
+		if (p == NULL || !p->is_key)
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "UnexpectedSelectors", "selector %.100s is not a key of %s",
+			                  r->sel[i].name, cls->name);
+	}
+	for (size_t k = 0; k < cls->nprops; k++) {
+		bool given = false;
+
+		if (!cls->props[k].is_key)
+			continue;
+		for (size_t i = 0; i < r->nsel && !given; i++)
+			given = strcasecmp(r->sel[i].name, cls->props[k].name) == 0;
+		if (!given)
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "InsufficientSelectors", "the key selector %s is missing",
+			                  cls->props[k].name);
+	}
+	path->namespace_ = strdup(r->ns);
+	path->class_name = strdup(cls->name);
+	path->keys = calloc(r->nsel ? r->nsel : 1, sizeof *path->keys);
+	if (path->namespace_ == NULL || path->class_name == NULL || path->keys == NULL)
+		return oom(f);
+	for (size_t i = 0; i < r->nsel; i++) {
+		const cim_property *p = cim_class_property(cls, r->sel[i].name, NULL);
+		cim_keybinding *kb = &path->keys[i];
+		char what[160];
+
+		kb->name = strdup(p->name);
+		if (kb->name == NULL)
+			return oom(f);
+		path->nkeys = i + 1;
+		snprintf(what, sizeof what, "selector %s", p->name);
+		if (cim_value_parse(p->type, r->sel[i].value, what, &kb->value, &err) != 0)
+			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+			                  "TypeMismatch", "%s", err.message);
+	}
+	return true;
+}
+
+/* Finishes a successful reply: EncodingLimit when it outgrew the envelope. */
+static bool finish(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	if (b->failed)
+		return oom(f);
+	if (b->len > c->limit)
+		return wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit",
+		                  "MaxEnvelopeSize",
+		                  "the reply (%zu bytes) exceeds MaxEnvelopeSize (%zu bytes)",
+		                  b->len, c->limit);
+	return true;
+}
+
+static char *response_action(const char *action)
+{
+	size_t n = strlen(action);
+	char *s = malloc(n + sizeof "Response");
+
+	if (s != NULL) {
+		memcpy(s, action, n);
+		memcpy(s + n, "Response", sizeof "Response");
+	}
+	return s;
+}
+
+/* ---- Get ---------------------------------------------------------------- */
+
+static const char *selector(const wsman_request *r, const char *name)
+{
+	for (size_t i = 0; i < r->nsel; i++)
+		if (strcasecmp(r->sel[i].name, name) == 0)
+			return r->sel[i].value;
+	return NULL;
+}
+
+/* Get-CimClass: the class as CIM-XML. */
+static bool do_get_class(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	const char *name = selector(r, "ClassName");
+	const cim_class *cls;
+
+	if (name == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+		                  "InsufficientSelectors", "the ClassName selector is missing");
+	if (r->nsel != 1)
+		return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+		                  "UnexpectedSelectors",
+		                  "a class request takes only __cimnamespace and ClassName");
+	cls = resolve_class(r, name, f);
+	if (cls == NULL)
+		return false;
+	wsman_write_head(b, ACTION_GET "Response", r->message_id);
+	wsman_write_class(b, cls);
+	wsman_write_tail(b);
+	return finish(c, b, f);
+}
+
+static bool do_get(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	const cim_class *cls;
+	cim_path path = { 0 };
+	cim_instance *inst = NULL;
+	rdms_error err = { 0 };
+	uint32_t code;
+	bool ok = false;
+
+	if (r->uri_kind == WSMAN_URI_CLASSDEF)
+		return do_get_class(c, b, f);
+	cls = resolve_class(r, r->class_name, f);
+	if (cls == NULL)
+		return false;
+	if (!build_path(r, cls, &path, f))
+		goto out;
+	code = rdms_op_get(c->s->provider, c->who, &path, &inst, &err);
+	if (code != 0 || inst == NULL) {
+		op_fault(r, code != 0 ? code : WBEM_E_FAILED, &err, f);
+		goto out;
+	}
+	wsman_write_head(b, ACTION_GET "Response", r->message_id);
+	wsman_write_instance(b, inst, r->resource_uri, NULL);
+	wsman_write_tail(b);
+	ok = finish(c, b, f);
+out:
+	cim_instance_free(inst);
+	cim_path_free(&path);
+	return ok;
+}
+
+/* ---- Invoke ------------------------------------------------------------- */
+
+static bool type_args(const wsman_request *r, const cim_method *m, rdms_param *params,
+                      size_t *n, wsman_fault *f)
+{
+	rdms_error err = { 0 };
+
+	for (size_t i = 0; i < r->nargs; i++) {
+		const cim_parameter *p = cim_method_parameter(m, r->args[i].name);
+		char what[160];
+
+		if (p == NULL || !p->is_in)
+			return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS, "wsman:InvalidParameter",
+			                  NULL, "%.100s is not an input parameter of %s",
+			                  r->args[i].name, m->name);
+		params[i].name = p->name;
+		*n = i + 1;
+		if (r->args[i].value == NULL) {
+			params[i].value = cim_null(p->type);
+			continue;
+		}
+		snprintf(what, sizeof what, "parameter %s", p->name);
+		if (cim_value_parse(p->type, r->args[i].value, what, &params[i].value, &err) != 0) {
+			params[i].value = cim_null(p->type);
+			return wsman_fail(f, err.code ? err.code : WBEM_E_TYPE_MISMATCH,
+			                  "wsman:InvalidParameter", NULL, "%s", err.message);
+		}
+	}
+	return true;
+}
+
+static bool do_invoke(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	const cim_class *cls;
+	const cim_method *m;
+	cim_path path = { 0 };
+	rdms_param params[WSMAN_MAX_PARAMS];
+	size_t nparams = 0;
+	rdms_error err = { 0 };
+	uint32_t code, rv = 0;
+	char *path_text = NULL, *action = NULL;
+	bool ok = false;
+
+	cls = resolve_class(r, r->class_name, f);
+	if (cls == NULL)
+		return false;
+	m = cim_class_method(cls, r->method);
+	if (m == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_METHOD, "wsa:ActionNotSupported", NULL,
+		                  "%.100s is not a method of %s", r->method, cls->name);
+	if (!build_path(r, cls, &path, f) || !type_args(r, m, params, &nparams, f))
+		goto out;
+	path_text = cim_path_format(&path);
+	action = response_action(r->action);
+	if (path_text == NULL || action == NULL) {
+		oom(f);
+		goto out;
+	}
+	code = rdms_op_invoke(c->s->provider, c->who, &path, path_text, m->name,
+	                      params, nparams, &rv, &err);
+	if (code != 0) {
+		op_fault(r, code, &err, f);
+		goto out;
+	}
+	wsman_write_head(b, action, r->message_id);
+	PUTS(b, "<p:");
+	strbuf_puts(b, m->name);
+	PUTS(b, "_OUTPUT xmlns:p=\"");
+	wsman_escape(b, r->resource_uri, true);
+	PUTS(b, "\"><p:ReturnValue>");
+	strbuf_printf(b, "%u", (unsigned)rv);
+	PUTS(b, "</p:ReturnValue></p:");
+	strbuf_puts(b, m->name);
+	PUTS(b, "_OUTPUT>");
+	wsman_write_tail(b);
+	ok = finish(c, b, f);
+out:
+	for (size_t i = 0; i < nparams; i++)
+		cim_value_clear(&params[i].value);
+	free(path_text);
+	free(action);
+	cim_path_free(&path);
+	return ok;
+}
+
+/* ---- Enumerate, Pull, Release ------------------------------------------- */
+
+static size_t ctx_total(const wsman_enum_ctx *x)
+{
+	return x->classes != NULL ? x->nclasses : x->items.count;
+}
+
+/*
+ * Appends the items of X from its position: at most MAX, and only as many
+ * as fit in BUDGET bytes.  Returns how many were written.
+ */
+static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budget)
+{
+	wsman_render rd = { x->uri, x->ns_selector, x->query, x->mode };
+	size_t start = b->len, n = 0;
+
+	while (n < max && x->pos < ctx_total(x) && !b->failed) {
+		size_t before = b->len;
+
+		if (x->classes != NULL)
+			wsman_write_class(b, x->classes[x->pos]);
+		else
+			wsman_write_item(b, x->items.items[x->pos], &rd);
+		if (b->failed)
+			break;
+		if (b->len - start > budget) {
+			b->len = before;
+			b->data[before] = '\0';
+			break;
+		}
+		x->pos++;
+		n++;
+	}
+	return n;
+}
+
+/* Bytes an item list may take in a reply whose envelope so far is USED. */
+static size_t items_budget(const wsman_call *c, size_t used)
+{
+	size_t room = c->limit > used + ENUM_OVERHEAD ? c->limit - used - ENUM_OVERHEAD : 0;
+
+	if (c->r->max_chars != 0 && c->r->max_chars < room)
+		room = c->r->max_chars;
+	return room;
+}
+
+static bool too_big_item(wsman_fault *f, size_t limit)
+{
+	return wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit", "MaxEnvelopeSize",
+	                  "the next item does not fit in MaxEnvelopeSize (%zu bytes)", limit);
+}
+
+/* The classes a class enumeration lists (Get-CimClass without a name: all). */
+static bool class_list(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	const char *name = selector(r, "ClassName");
+
+	if (r->nsel > (name != NULL ? 1u : 0u))
+		return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+		                  "UnexpectedSelectors",
+		                  "a class request takes only __cimnamespace and ClassName");
+	x->classes = calloc(rdms_schema_nclasses ? rdms_schema_nclasses : 1, sizeof *x->classes);
+	if (x->classes == NULL)
+		return oom(f);
+	if (name != NULL) {
+		const cim_class *cls = resolve_class(r, name, f);
+		if (cls == NULL)
+			return false;
+		x->classes[x->nclasses++] = cls;
+		return true;
+	}
+	for (size_t i = 0; i < rdms_schema_nclasses; i++)
+		if (cim_namespace_equal(r->ns, rdms_schema_classes[i]->namespace_))
+			x->classes[x->nclasses++] = rdms_schema_classes[i];
+	if (x->nclasses == 0)
+		return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, NULL, "InvalidResourceURI",
+		                  "namespace %.100s does not exist", r->ns);
+	return true;
+}
+
+/* The typed values of a selector filter, checked before anything runs. */
+static bool filter_values(const wsman_request *r, const cim_class *cls, cim_value *vals,
+                          size_t *idx, wsman_fault *f)
+{
+	rdms_error err = { 0 };
+
+	for (size_t i = 0; i < r->nfsel; i++) {
+		const cim_property *p = cim_class_property(cls, r->fsel[i].name, &idx[i]);
+		char what[160];
+
+		if (p == NULL)
+			return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
+			                  "selector filter: %.100s is not a property of %s",
+			                  r->fsel[i].name, cls->name);
+		snprintf(what, sizeof what, "selector filter %s", p->name);
+		if (cim_value_parse(p->type, r->fsel[i].value, what, &vals[i], &err) != 0)
+			return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
+			                  "%s", err.message);
+	}
+	return true;
+}
+
+static bool value_matches(const cim_value *have, const cim_value *want)
+{
+	if (have->is_null)
+		return false;
+	if (have->type == CIM_TYPE_STRING && want->type == CIM_TYPE_STRING)
+		return strcasecmp(have->u.str, want->u.str) == 0;
+	return cim_value_equal(have, want);
+}
+
+/* Drops the instances that do not match every selector of the filter. */
+static void apply_selector_filter(cim_instance_list *l, const cim_value *vals,
+                                  const size_t *idx, size_t n)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < l->count; i++) {
+		bool match = true;
+
+		for (size_t k = 0; k < n && match; k++)
+			match = value_matches(&l->items[i]->values[idx[k]], &vals[k]);
+		if (match)
+			l->items[keep++] = l->items[i];
+		else
+			cim_instance_free(l->items[i]);
+	}
+	l->count = keep;
+}
+
+/* Runs the enumeration or query and fills X with its result. */
+static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	rdms_error err = { 0 };
+	const cim_class *cls = NULL;
+	uint32_t code;
+
+	if (r->uri_kind == WSMAN_URI_CLASSDEF)
+		return class_list(c, x, f);
+	if (r->class_name != NULL && (cls = resolve_class(r, r->class_name, f)) == NULL)
+		return false;
+	x->uri = strdup(r->resource_uri);
+	if (r->uri_kind == WSMAN_URI_DMTF && (x->ns_selector = strdup(r->ns)) == NULL)
+		return oom(f);
+	if (x->uri == NULL)
+		return oom(f);
+
+	if (r->filter == WSMAN_FILTER_WQL) {
+		code = rdms_op_query(c->s->provider, c->who, r->ns, r->filter_text, &x->query,
+		                     &x->items, &err);
+		if (code != 0)
+			return op_fault(r, code, &err, f);
+		const cim_class *qc = x->query != NULL ? wql_class(x->query) : NULL;
+		if (qc == NULL)
+			return wsman_fail(f, WBEM_E_FAILED, NULL, NULL, "the query has no class");
+		if (cls != NULL && strcasecmp(qc->name, cls->name) != 0)
+			return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
+			                  "the query selects from %s but the ResourceURI names %s",
+			                  qc->name, cls->name);
+		if (cls == NULL) {
+			/* Wildcard URI: the instances' own URI, in the WMI form. */
+			free(x->uri);
+			x->uri = malloc(strlen(URI_WMI_PREFIX) + strlen(r->ns) + strlen(qc->name) + 2);
+			if (x->uri == NULL)
+				return oom(f);
+			sprintf(x->uri, "%s%s/%s", URI_WMI_PREFIX, r->ns, qc->name);
+		}
+		return true;
+	}
+	if (r->filter == WSMAN_FILTER_ASSOC)
+		return true;    /* the class has no associations */
+	if (r->filter == WSMAN_FILTER_SELECTOR) {
+		cim_value vals[WSMAN_MAX_SELECTORS];
+		size_t idx[WSMAN_MAX_SELECTORS];
+		bool ok;
+
+		for (size_t i = 0; i < r->nfsel; i++)
+			vals[i] = cim_null(CIM_TYPE_NONE);
+		ok = filter_values(r, cls, vals, idx, f);
+		if (ok) {
+			code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name,
+			                         &x->items, &err);
+			if (code != 0)
+				ok = op_fault(r, code, &err, f);
+			else
+				apply_selector_filter(&x->items, vals, idx, r->nfsel);
+		}
+		for (size_t i = 0; i < r->nfsel; i++)
+			cim_value_clear(&vals[i]);
+		return ok;
+	}
+	code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name, &x->items, &err);
+	return code == 0 ? true : op_fault(r, code, &err, f);
+}
+
+static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	wsman_enum_ctx *x = wsman_enum_new(c->owner);
+	strbuf items = { 0 };
+	bool done = false;
+
+	if (x == NULL)
+		return oom(f);
+	x->mode = r->mode;
+	if (!collect(c, x, f))
+		goto fail;
+	wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
+	PUTS(b, "<wsen:EnumerateResponse>");
+	if (r->optimize) {
+		size_t max = r->max_elements != 0 ? r->max_elements : 1;
+		size_t n = render_items(&items, x, max, items_budget(c, b->len));
+
+		if (items.failed) {
+			oom(f);
+			goto fail;
+		}
+		if (n == 0 && x->pos < ctx_total(x) && max > 0) {
+			too_big_item(f, c->limit);
+			goto fail;
+		}
+		done = x->pos >= ctx_total(x);
+	}
+	if (done) {
+		PUTS(b, "<wsen:EnumerationContext/>");
+	} else {
+		if (!wsman_enum_put(&c->s->enums, x, f))
+			goto fail;
+		PUTS(b, "<wsen:EnumerationContext>");
+		strbuf_puts(b, x->id);
+		PUTS(b, "</wsen:EnumerationContext>");
+	}
+	if (r->optimize) {
+		PUTS(b, "<wsman:Items>");
+		if (items.data != NULL)
+			strbuf_append(b, items.data, items.len);
+		PUTS(b, "</wsman:Items>");
+		if (done)
+			PUTS(b, "<wsman:EndOfSequence/>");
+	}
+	PUTS(b, "</wsen:EnumerateResponse>");
+	wsman_write_tail(b);
+	strbuf_free(&items);
+	if (done)
+		wsman_enum_ctx_free(x);
+	/* X, if listed, stays listed even if this reply fails: it expires. */
+	return finish(c, b, f);
+fail:
+	strbuf_free(&items);
+	wsman_enum_ctx_free(x);
+	return false;
+}
+
+static bool bad_context(wsman_fault *f, const char *id)
+{
+	return wsman_fail(f, WBEM_E_INVALID_CONTEXT, "wsen:InvalidEnumerationContext", NULL,
+	                  "enumeration context %.100s is unknown, expired or finished", id);
+}
+
+static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	wsman_enum_ctx *x = wsman_enum_take(&c->s->enums, r->context, c->owner);
+	strbuf items = { 0 };
+	size_t max, n;
+	bool done;
+
+	if (x == NULL)
+		return bad_context(f, r->context);
+	max = r->max_elements != 0 ? r->max_elements : 1;
+	wsman_write_head(b, ACTION_PULL "Response", r->message_id);
+	PUTS(b, "<wsen:PullResponse>");
+	n = render_items(&items, x, max, items_budget(c, b->len));
+	if (items.failed || (n == 0 && x->pos < ctx_total(x))) {
+		bool no_memory = items.failed;
+
+		strbuf_free(&items);
+		wsman_enum_return(&c->s->enums, x);   /* the client may retry with more room */
+		return no_memory ? oom(f) : too_big_item(f, c->limit);
+	}
+	done = x->pos >= ctx_total(x);
+	if (!done) {
+		PUTS(b, "<wsen:EnumerationContext>");
+		strbuf_puts(b, x->id);
+		PUTS(b, "</wsen:EnumerationContext>");
+	}
+	PUTS(b, "<wsen:Items>");
+	if (items.data != NULL)
+		strbuf_append(b, items.data, items.len);
+	PUTS(b, "</wsen:Items>");
+	if (done)
+		PUTS(b, "<wsen:EndOfSequence/>");
+	PUTS(b, "</wsen:PullResponse>");
+	wsman_write_tail(b);
+	strbuf_free(&items);
+	if (done)
+		wsman_enum_ctx_free(x);
+	else
+		wsman_enum_return(&c->s->enums, x);
+	return finish(c, b, f);
+}
+
+static bool do_release(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	wsman_enum_ctx *x = wsman_enum_take(&c->s->enums, c->r->context, c->owner);
+
+	if (x == NULL)
+		return bad_context(f, c->r->context);
+	wsman_enum_ctx_free(x);
+	wsman_write_head(b, ACTION_RELEASE "Response", c->r->message_id);
+	wsman_write_tail(b);
+	return finish(c, b, f);
+}
+
+/* ---- the entry point ---------------------------------------------------- */
+
+static bool dispatch(wsman_call *c, strbuf *b, wsman_fault *f)
+{
+	switch (c->r->op) {
+	case WSMAN_OP_GET:       return do_get(c, b, f);
+	case WSMAN_OP_ENUMERATE: return do_enumerate(c, b, f);
+	case WSMAN_OP_PULL:      return do_pull(c, b, f);
+	case WSMAN_OP_RELEASE:   return do_release(c, b, f);
+	case WSMAN_OP_INVOKE:    return do_invoke(c, b, f);
+	case WSMAN_OP_IDENTIFY:  break;
+	}
+	return wsman_fail(f, WBEM_E_FAILED, NULL, NULL, "unexpected operation");
+}
+
+static void take_reply(wsman_reply *out, strbuf *b, int status)
+{
+	out->http_status = status;
+	out->len = b->len;
+	out->body = strbuf_take(b);
+	if (out->body == NULL)
+		out->len = 0;
+}
+
+void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
+                  size_t len, wsman_reply *out)
+{
+	wsman_request r = { 0 };
+	wsman_fault f = { 0 };
+	strbuf b = { 0 };
+	char owner[300];
+	uint64_t token = 0;
+	bool cached;
+
+	memset(out, 0, sizeof *out);
+	if (len > (size_t)s->max_envelope) {
+		wsman_fail(&f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit", "MaxEnvelopeSize",
+		           "the request (%zu bytes) exceeds the maximum envelope size (%ld bytes)",
+		           len, s->max_envelope);
+		f.http_status = 413;
+		wsman_write_fault(out, &f, NULL, s->machine);
+		return;
+	}
+	if (!wsman_parse(body, len, &r, &f))
+		goto fault;
+	if (r.op == WSMAN_OP_IDENTIFY) {
+		wsman_write_identify(&b, who != NULL);
+		take_reply(out, &b, 200);
+		if (out->body == NULL) {
+			oom(&f);
+			goto fault;
+		}
+		goto done;
+	}
+	if (who == NULL) {
+		wsman_fail(&f, WBEM_E_ACCESS_DENIED, NULL, NULL,
+		           "authentication is required for everything but Identify");
+		goto fault;
+	}
+	snprintf(owner, sizeof owner, "%lu:%s", (unsigned long)who->uid, who->user);
+	/* Get is idempotent; everything else has effects or state and is replayed. */
+	cached = r.op != WSMAN_OP_GET;
+	if (cached && wsman_replay_begin(s->replay, owner, r.message_id,
+	                                 wsman_hash(body, len, 0), out, &token))
+		goto done;
+
+	wsman_call c = {
+		.s = s, .who = who, .owner = owner, .r = &r,
+		.limit = (size_t)(r.max_envelope != 0 ? r.max_envelope : s->max_envelope),
+	};
+	if (dispatch(&c, &b, &f)) {
+		take_reply(out, &b, 200);
+		if (out->body == NULL)
+			oom(&f);
+	}
+	if (out->body == NULL) {
+		strbuf_free(&b);
+		wsman_write_fault(out, &f, r.message_id, s->machine);
+	}
+	if (cached)
+		wsman_replay_finish(s->replay, token, out);
+	goto done;
+fault:
+	strbuf_free(&b);
+	wsman_write_fault(out, &f, r.message_id, s->machine);
+done:
+	wsman_request_free(&r);
+}

@@ -1,0 +1,260 @@
+/*
+ * test_audit.c -- the audit database: recording, concurrent writers, the
+ * reader and its --since times.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../src/audit/audit.h"
+#include "check.h"
+
+#define THREADS      8
+#define PER_THREAD   25
+
+static char dir[] = "/tmp/rdms-test-audit-XXXXXX";
+static char db_path[256];
+
+struct collected {
+	int       count;
+	long long last_id;
+	bool      ordered;
+	int       per_user[THREADS + 1];
+	char      first_time[40];
+	char      first_user[64];
+	char      first_source[64];
+	char      first_protocol[16];
+	char      first_target[128];
+	char      first_method[32];
+	char      first_detail[64];
+	long long first_uid;
+	uint32_t  first_result;
+	int       stop_after;   /* 0: never */
+};
+
+static int collect(void *ctx, const rdms_audit_entry *e)
+{
+	struct collected *c = ctx;
+	int t;
+
+	if (c->count == 0) {
+		snprintf(c->first_time, sizeof c->first_time, "%s", e->time);
+		snprintf(c->first_user, sizeof c->first_user, "%s", e->user);
+		snprintf(c->first_source, sizeof c->first_source, "%s", e->source);
+		snprintf(c->first_protocol, sizeof c->first_protocol, "%s", e->protocol);
+		snprintf(c->first_target, sizeof c->first_target, "%s", e->target);
+		snprintf(c->first_method, sizeof c->first_method, "%s", e->method);
+		snprintf(c->first_detail, sizeof c->first_detail, "%s", e->detail);
+		c->first_uid = e->uid;
+		c->first_result = e->result;
+		c->ordered = true;
+	}
+	if (e->id <= c->last_id)
+		c->ordered = false;
+	c->last_id = e->id;
+	if (sscanf(e->user, "user%d", &t) == 1 && t >= 0 && t <= THREADS)
+		c->per_user[t]++;
+	c->count++;
+	return c->stop_after != 0 && c->count >= c->stop_after;
+}
+
+static void test_record_and_read(void)
+{
+	rdms_error err = { 0 };
+	rdms_audit_db *db = rdms_audit_open(db_path, &err);
+	rdms_caller who = { .uid = 1001, .user = "alice", .is_admin = false,
+	                    .protocol = "wsman", .source = "192.0.2.7:50123" };
+	rdms_audit_event ev = { &who, "Win32_VirtualDesktopSession.VMHostName=\"h1\",SessionId=3",
+	                        "Logoff", 0x80041003u, "access denied" };
+	struct collected c = { 0 };
+	struct stat sb;
+
+	CHECK(db != NULL);
+	if (db == NULL) {
+		fprintf(stderr, "%s\n", err.message);
+		return;
+	}
+	CHECK(stat(db_path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+	CHECK_EQ(rdms_audit_record(db, &ev), 0);
+	/* Missing caller fields are stored as "-", never NULL. */
+	ev.caller = NULL;
+	ev.method = "Disconnect";
+	ev.result = 0;
+	ev.detail = NULL;
+	CHECK_EQ(rdms_audit_record(db, &ev), 0);
+	rdms_audit_close(db);
+
+	CHECK_EQ(rdms_audit_query(db_path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 2);
+	CHECK_STR(c.first_user, "alice");
+	CHECK_EQ(c.first_uid, 1001);
+	CHECK_STR(c.first_source, "192.0.2.7:50123");
+	CHECK_STR(c.first_protocol, "wsman");
+	CHECK_STR(c.first_target, "Win32_VirtualDesktopSession.VMHostName=\"h1\",SessionId=3");
+	CHECK_STR(c.first_method, "Logoff");
+	CHECK_EQ(c.first_result, 0x80041003u);   /* above INT32_MAX: stored unsigned */
+	CHECK_STR(c.first_detail, "access denied");
+	/* "2026-11-25T09:55:36.123Z" */
+	CHECK_EQ(strlen(c.first_time), 24);
+	CHECK_EQ(c.first_time[10], 'T');
+	CHECK_EQ(c.first_time[23], 'Z');
+}
+
+struct writer {
+	int       n;
+	rdms_audit_db *db;    /* shared, or NULL: open an own connection (another process) */
+	int       fails;
+};
+
+static void *write_events(void *arg)
+{
+	struct writer *w = arg;
+	rdms_error err = { 0 };
+	rdms_audit_db *db = w->db != NULL ? w->db : rdms_audit_open(db_path, &err);
+	rdms_caller who = { .uid = (uid_t)(2000 + w->n), .protocol = "local", .source = "uid 0" };
+	rdms_audit_event ev = { &who, "Win32_VirtualDesktopSession.VMHostName=\"h\",SessionId=1",
+	                        "SendMessage", 0, "" };
+
+	if (db == NULL) {
+		w->fails = PER_THREAD;
+		return NULL;
+	}
+	snprintf(who.user, sizeof who.user, "user%d", w->n);
+	for (int i = 0; i < PER_THREAD; i++)
+		if (rdms_audit_record(db, &ev) != 0)
+			w->fails++;
+	if (w->db == NULL)
+		rdms_audit_close(db);
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	rdms_error err = { 0 };
+	rdms_audit_db *shared = rdms_audit_open(db_path, &err);
+	pthread_t th[THREADS];
+	struct writer w[THREADS];
+	struct collected c = { 0 };
+	int fails = 0;
+
+	CHECK(shared != NULL);
+	if (shared == NULL)
+		return;
+	/* Half the threads share the daemon's handle, half have their own. */
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct writer){ .n = i + 1, .db = i % 2 == 0 ? shared : NULL };
+		pthread_create(&th[i], NULL, write_events, &w[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		fails += w[i].fails;
+	}
+	rdms_audit_close(shared);
+	CHECK_EQ(fails, 0);
+	CHECK_EQ(rdms_audit_query(db_path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 2 + THREADS * PER_THREAD);
+	CHECK(c.ordered);
+	for (int i = 1; i <= THREADS; i++)
+		CHECK_EQ(c.per_user[i], PER_THREAD);
+}
+
+static void test_since(void)
+{
+	rdms_error err = { 0 };
+	struct collected c = { 0 };
+
+	/* Everything was written just now. */
+	CHECK_EQ(rdms_audit_query(db_path, "2000-01-01", collect, &c, &err), 0);
+	CHECK_EQ(c.count, 2 + THREADS * PER_THREAD);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(rdms_audit_query(db_path, "2999-01-01T00:00:00Z", collect, &c, &err), 0);
+	CHECK_EQ(c.count, 0);
+	/* The callback can stop early. */
+	memset(&c, 0, sizeof c);
+	c.stop_after = 5;
+	CHECK_EQ(rdms_audit_query(db_path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 5);
+	/* Bad times and missing databases. */
+	CHECK_EQ(rdms_audit_query(db_path, "yesterday", collect, &c, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "yesterday") != NULL);
+	CHECK_EQ(rdms_audit_query("/nonexistent/dir/audit.db", NULL, collect, &c, &err),
+	         WBEM_E_NOT_FOUND);
+}
+
+static void test_normalize_time(void)
+{
+	char out[32];
+	rdms_error err = { 0 };
+
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01", out, sizeof out, &err), 0);
+	CHECK_STR(out, "2024-05-01T00:00:00");
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T12:34", out, sizeof out, &err), 0);
+	CHECK_STR(out, "2024-05-01T12:34:00");
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01 12:34:56.789Z", out, sizeof out, &err), 0);
+	CHECK_STR(out, "2024-05-01T12:34:56");
+	/* Offsets are turned into UTC, across a day and a year boundary. */
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T01:00:00+02:00", out, sizeof out, &err), 0);
+	CHECK_STR(out, "2024-04-30T23:00:00");
+	CHECK_EQ(rdms_audit_normalize_time("2023-12-31T23:30:00-0100", out, sizeof out, &err), 0);
+	CHECK_STR(out, "2024-01-01T00:30:00");
+	CHECK_EQ(rdms_audit_normalize_time("2024-02-29", out, sizeof out, &err), 0);
+
+	CHECK_EQ(rdms_audit_normalize_time("", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-5-1", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "column 6") != NULL);
+	CHECK_EQ(rdms_audit_normalize_time("2023-02-29", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-13-01", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T24:00", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T12:60", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T12", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T12:00:00.", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T12:00:00+25:00", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01T12:00:00Zjunk", out, sizeof out, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_audit_normalize_time("2024-05-01'; DROP TABLE audit;--", out, sizeof out, &err),
+	         WBEM_E_INVALID_PARAMETER);
+}
+
+static void test_open_errors(void)
+{
+	rdms_error err = { 0 };
+	char notdb[300];
+	FILE *f;
+
+	/* A file that is not a database is refused with its name. */
+	snprintf(notdb, sizeof notdb, "%s/not-a-db", dir);
+	f = fopen(notdb, "w");
+	CHECK(f != NULL);
+	if (f != NULL) {
+		fputs("this is not an SQLite database, just some text long enough to matter\n", f);
+		fclose(f);
+	}
+	CHECK(rdms_audit_open(notdb, &err) == NULL);
+	CHECK(strstr(err.message, "not-a-db") != NULL);
+	unlink(notdb);
+	/* An unusable directory. */
+	CHECK(rdms_audit_open("/proc/nonexistent/x/audit.db", &err) == NULL);
+	CHECK_EQ(err.code, WBEM_E_FAILED);
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	snprintf(db_path, sizeof db_path, "%s/sub/audit.db", dir);   /* sub/ is created */
+	test_record_and_read();
+	test_concurrent();
+	test_since();
+	test_normalize_time();
+	test_open_errors();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return check_summary("audit");
+}
