@@ -44,13 +44,18 @@ echo "=== end-to-end tests"
 e2e_log=$(mktemp)
 bash tests/e2e/run.sh 2>&1 | tee "$e2e_log"
 e2e_rc=${PIPESTATUS[0]}
-line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$e2e_log" | tail -n 1)
-if [ -n "$line" ]; then
-	p=${line%% passed*}; f=${line#*, }; f=${f%% failed*}
-	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-fi
-if [ "$e2e_rc" -ne 0 ] && { [ -z "$line" ] || [ "${f:-0}" -eq 0 ]; }; then
+# every e2e program ends with its own "N passed, M failed" line: add them up
+e2e_pass=0 e2e_fail=0 e2e_lines=0
+while read -r p _ f _; do
+	e2e_pass=$((e2e_pass + p)); e2e_fail=$((e2e_fail + ${f%,})); e2e_lines=$((e2e_lines + 1))
+done < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$e2e_log")
+total_pass=$((total_pass + e2e_pass)); total_fail=$((total_fail + e2e_fail))
+if [ "$e2e_rc" -ne 0 ] && [ "$e2e_fail" -eq 0 ]; then
 	echo "end-to-end run failed (exit $e2e_rc)"
+	total_fail=$((total_fail + 1))
+fi
+if [ "$e2e_lines" -eq 0 ]; then
+	echo "end-to-end run printed no result"
 	total_fail=$((total_fail + 1))
 fi
 rm -f "$e2e_log"

@@ -304,7 +304,7 @@ static int cmd_class(cli_ctx *ctx)
 	print_qualifiers(stdout, c->quals, c->nquals);
 	printf("\n  properties:\n");
 	for (size_t i = 0; i < c->nprops; i++)
-		printf("    %-8s %-18s%s\n", cim_type_name(c->props[i].type), c->props[i].name,
+		printf("    %-8s %s%s\n", cim_type_name(c->props[i].type), c->props[i].name,
 		       c->props[i].is_key ? " [key]" : "");
 	printf("  methods:\n");
 	for (size_t i = 0; i < c->nmethods; i++) {

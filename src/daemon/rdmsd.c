@@ -1,11 +1,13 @@
 /*
  * rdmsd.c -- the rdms daemon: Win32_VirtualDesktopSession over
- * WS-Management, on HTTP (loopback), HTTPS and a local Unix socket.
+ * WS-Management and CIM-XML, on HTTP (loopback), HTTPS and a local Unix
+ * socket.
  *
  * The pieces, in the order a request meets them:
  *   transport (src/transport)  listeners, TLS, Basic/PAM, SO_PEERCRED,
  *                              admin check (src/auth)
- *   wsman     (src/wsman)      SOAP in, SOAP out
+ *   wsman     (src/wsman)      POST /wsman: SOAP in, SOAP out
+ *   cimxml    (src/cimxml)     POST /cimom: CIM-XML in and out
  *   ops       (src/ops)        the operation layer and its back-ends;
  *                              method calls go to the audit hook
  *   audit     (src/audit)      SQLite, committed before the reply
@@ -32,9 +34,12 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <libxml/parser.h>
+
 #include "../audit/audit.h"
 #include "../auth/authz.h"
 #include "../auth/pam_auth.h"
+#include "../cimxml/cimxml.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "../config/config.h"
@@ -50,6 +55,7 @@
 #define PAM_FAIL_DELAY_MS 1500
 #define AUTHZ_TTL_S       10
 #define SOAP_TYPE         "application/soap+xml;charset=UTF-8"
+#define CIMXML_TYPE       "application/xml; charset=\"utf-8\""
 
 struct options {
 	const char *config;      /* NULL: the default, which may be missing */
@@ -67,7 +73,6 @@ struct rdmsd {
 	pam_auth       *pam;
 	authz          *authz;
 	transport      *transport;
-	http_endpoint   endpoints[1];
 };
 
 /* ---- options and config ------------------------------------------------- */
@@ -124,19 +129,60 @@ static bool load_config(const struct options *o, rdms_config *cfg, rdms_error *e
 	                        o->config != NULL, err) == WBEM_S_NO_ERROR;
 }
 
-/* ---- the WS-Man endpoint ------------------------------------------------ */
+/* ---- the protocol endpoints --------------------------------------------- */
 
+/*
+ * The handlers take the daemon, not the service, as context: a reload
+ * replaces the services while the transport (stopped meanwhile) keeps its
+ * endpoint table.
+ */
 static void serve_wsman(void *ctx, const rdms_caller *who, const http_request *req,
                         http_reply *out)
 {
+	struct rdmsd *d = ctx;
 	wsman_reply wr = { 0 };
 
-	wsman_handle(ctx, who, req->body, req->len, &wr);
+	wsman_handle(d->wsman, who, req->body, req->len, &wr);
 	out->status = wr.http_status;
 	out->body = wr.body;
 	out->len = wr.len;
 	out->content_type = SOAP_TYPE;
 }
+
+static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *req,
+                         http_reply *out)
+{
+	struct rdmsd *d = ctx;
+	cimxml_request cr = {
+		.cim_operation = http_header(req, "CIMOperation"),
+		.cim_method = http_header(req, "CIMMethod"),
+		.cim_object = http_header(req, "CIMObject"),
+		.content_type = http_header(req, "Content-Type"),
+		.body = req->body,
+		.len = req->len,
+	};
+	cimxml_reply rep = { 0 };
+
+	cimxml_handle(&d->provider, &d->cfg, who, &cr, &rep);
+	out->status = rep.http_status;
+	out->body = rep.body;
+	out->len = rep.len;
+	out->content_type = rep.body != NULL ? CIMXML_TYPE : NULL;
+	/* DSP0200: every answer says it is a MethodResponse. */
+	out->extra[0].name = "CIMOperation";
+	out->extra[0].value = "MethodResponse";
+	out->extra[1].name = rep.cim_error != NULL ? "CIMError" : NULL;
+	out->extra[1].value = rep.cim_error;
+}
+
+static struct rdmsd daemon_state;
+
+static const http_endpoint endpoints[] = {
+	{ .path = "/wsman", .protocol = "wsman", .anonymous = wsman_is_identify,
+	  .handle = serve_wsman, .ctx = &daemon_state },
+	{ .path = "/cimom", .protocol = "cimxml", .anonymous = NULL,
+	  .handle = serve_cimxml, .ctx = &daemon_state },
+};
 
 /* ---- services: what a reload rebuilds ----------------------------------- */
 
@@ -154,12 +200,7 @@ static bool services_up(struct rdmsd *d, rdms_error *err)
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "cannot create the WS-Management service");
 		return false;
 	}
-	d->endpoints[0] = (http_endpoint){ .path = "/wsman", .protocol = "wsman",
-	                                   .anonymous = wsman_is_identify,
-	                                   .handle = serve_wsman, .ctx = d->wsman };
-	env = (transport_env){ .cfg = &d->cfg, .pam = d->pam, .authz = d->authz,
-	                       .endpoints = d->endpoints,
-	                       .nendpoints = sizeof d->endpoints / sizeof d->endpoints[0] };
+	env = (transport_env){ .cfg = &d->cfg, .pam = d->pam, .authz = d->authz };
 	return transport_start(d->transport, &env, err) == WBEM_S_NO_ERROR;
 }
 
@@ -384,39 +425,42 @@ static void wait_for_signals(struct rdmsd *d, const sigset_t *set)
 
 int main(int argc, char **argv)
 {
-	static struct rdmsd d;
+	struct rdmsd *const d = &daemon_state;
 	rdms_error err = { 0 };
 	sigset_t set;
 	int ready_fd = -1;
 
-	parse_options(argc, argv, &d.opt);
-	log_init("rdmsd", d.opt.debug);
-	if (!load_config(&d.opt, &d.cfg, &err))
+	parse_options(argc, argv, &d->opt);
+	log_init("rdmsd", d->opt.debug);
+	if (!load_config(&d->opt, &d->cfg, &err))
 		fatal("%s", err.message);
-	d.transport = transport_new();
-	if (d.transport == NULL)
+	/* libxml2's global state, before any thread can parse. */
+	xmlInitParser();
+	d->transport = transport_new(endpoints, sizeof endpoints / sizeof endpoints[0]);
+	if (d->transport == NULL)
 		fatal("out of memory");
-	if (transport_bind(d.transport, &d.cfg, &err) != 0)
+	if (transport_bind(d->transport, &d->cfg, &err) != 0)
 		fatal("%s", err.message);
-	if (!d.opt.foreground)
+	if (!d->opt.foreground)
 		ready_fd = daemonize();
 	block_signals(&set);
-	if (!open_state(&d, &err) || !services_up(&d, &err))
+	if (!open_state(d, &err) || !services_up(d, &err))
 		fatal("%s", err.message);
-	if (d.opt.pid_file != NULL)
-		write_pid_file(d.opt.pid_file);
+	if (d->opt.pid_file != NULL)
+		write_pid_file(d->opt.pid_file);
 	log_info("rdmsd %s ready", RDMS_VERSION);
 	report_ready(ready_fd);
 
-	wait_for_signals(&d, &set);
+	wait_for_signals(d, &set);
 
-	services_down(&d);
-	transport_free(d.transport);
-	rdms_audit_close(d.audit);
-	pam_auth_free(d.pam);
-	authz_free(d.authz);
-	if (d.opt.pid_file != NULL)
-		unlink(d.opt.pid_file);
+	services_down(d);
+	transport_free(d->transport);
+	rdms_audit_close(d->audit);
+	pam_auth_free(d->pam);
+	authz_free(d->authz);
+	if (d->opt.pid_file != NULL)
+		unlink(d->opt.pid_file);
+	xmlCleanupParser();
 	log_info("stopped");
 	return 0;
 }

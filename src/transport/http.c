@@ -1,6 +1,12 @@
 /*
  * http.c -- the HTTP(S) and Unix-socket servers on libmicrohttpd (http.h).
  *
+ * Listeners: WS-Management over HTTP and HTTPS (http_port, https_port),
+ * CIM-XML over HTTP and HTTPS (cimxml_http_port, cimxml_https_port) and the
+ * Unix socket.  A TCP listener serves the endpoints of its protocol only
+ * and is opened only when such an endpoint exists; the Unix socket serves
+ * them all.
+ *
  * Each listener is one MHD daemon in thread-per-connection mode: a failed
  * login is answered only after a delay (pam_auth.h), and that sleep must
  * stall only the connection that earned it.  Connections are capped
@@ -8,8 +14,8 @@
  * stays bounded.
  *
  * A request goes through three calls of the access handler:
- *   begin   -- path (404), method (405) and declared length (413) are
- *              checked before any body is read;
+ *   begin   -- path (404), method (405; 501 for M-POST) and declared
+ *              length (413) are checked before any body is read;
  *   body    -- chunks are appended up to max_envelope_size, the rest is
  *              drained and answered with 413;
  *   finish  -- the caller is identified and the endpoint's handler runs.
@@ -47,9 +53,23 @@
 #define TLS_PRIORITIES  "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
 #define BASIC_CHALLENGE "Basic realm=\"WSMAN\""
 
-enum listener_kind { LISTEN_HTTP, LISTEN_HTTPS, LISTEN_UNIX, LISTEN_KINDS };
+enum listener_kind {
+	LISTEN_HTTP, LISTEN_HTTPS, LISTEN_CIMXML_HTTP, LISTEN_CIMXML_HTTPS, LISTEN_UNIX,
+	LISTEN_KINDS
+};
 
-static const char *const kind_name[LISTEN_KINDS] = { "HTTP", "HTTPS", "Unix socket" };
+static const struct {
+	const char *name;
+	const char *protocol;   /* endpoints served; NULL: all */
+	bool        tls;
+	bool        plain_tcp;  /* loopback only, unless allow_remote_http */
+} kinds[LISTEN_KINDS] = {
+	[LISTEN_HTTP]         = { "HTTP", "wsman", false, true },
+	[LISTEN_HTTPS]        = { "HTTPS", "wsman", true, false },
+	[LISTEN_CIMXML_HTTP]  = { "CIM-XML HTTP", "cimxml", false, true },
+	[LISTEN_CIMXML_HTTPS] = { "CIM-XML HTTPS", "cimxml", true, false },
+	[LISTEN_UNIX]         = { "Unix socket", NULL, false, false },
+};
 
 struct listener {
 	enum listener_kind  kind;
@@ -62,10 +82,12 @@ struct listener {
 };
 
 struct transport {
-	struct listener l[LISTEN_KINDS];
-	char           *cert_pem;
-	char           *key_pem;
-	transport_env   env;
+	struct listener      l[LISTEN_KINDS];
+	const http_endpoint *endpoints;
+	size_t               nendpoints;
+	char                *cert_pem;
+	char                *key_pem;
+	transport_env        env;
 };
 
 /* One request's state, from the first call of the handler to completion. */
@@ -78,12 +100,14 @@ struct request {
 	rdms_caller          who;
 };
 
-transport *transport_new(void)
+transport *transport_new(const http_endpoint *endpoints, size_t n)
 {
 	transport *t = calloc(1, sizeof *t);
 
 	if (t == NULL)
 		return NULL;
+	t->endpoints = endpoints;
+	t->nendpoints = n;
 	for (int k = 0; k < LISTEN_KINDS; k++) {
 		t->l[k].kind = (enum listener_kind)k;
 		t->l[k].fd = -1;
@@ -94,32 +118,43 @@ transport *transport_new(void)
 
 /* ---- responses ----------------------------------------------------------- */
 
-/* Queues STATUS with BODY (malloc'd, taken over; may be NULL). */
-static enum MHD_Result respond(struct MHD_Connection *c, struct request *r, int status,
-                               char *body, size_t len, const char *ctype,
-                               const char *hname, const char *hvalue)
+/* Queues STATUS with BODY (malloc'd, taken over; may be NULL) and headers. */
+static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r,
+                                     http_reply *reply)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ok;
 
-	if (body != NULL && len > 0) {
-		resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (reply->body != NULL && reply->len > 0) {
+		resp = MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
 	} else {
-		free(body);
+		free(reply->body);
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	if (ctype != NULL)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	if (hname != NULL)
-		MHD_add_response_header(resp, hname, hvalue);
-	ok = MHD_queue_response(c, (unsigned)status, resp);
+	if (reply->content_type != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	for (size_t i = 0; i < sizeof reply->extra / sizeof reply->extra[0]; i++)
+		if (reply->extra[i].name != NULL && reply->extra[i].value != NULL)
+			MHD_add_response_header(resp, reply->extra[i].name, reply->extra[i].value);
+	ok = MHD_queue_response(c, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
 	r->answered = true;
-	log_debug("%s -> %d", r->source, status);
+	log_debug("%s -> %d", r->source, reply->status);
 	return ok;
 }
+
+/* The same for a transport-made answer. */
+static enum MHD_Result respond(struct MHD_Connection *c, struct request *r, int status,
+                               char *body, size_t len, const char *ctype,
+                               const char *hname, const char *hvalue)
+{
+	http_reply reply = { status, body, len, ctype, { { hname, hvalue }, { NULL, NULL } } };
+
+	return respond_reply(c, r, &reply);
+}
+
 
 /* A short plain-text error page. */
 static enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r, int status,
@@ -198,7 +233,7 @@ static int basic_caller(struct listener *l, struct MHD_Connection *c, struct req
 		log_debug("%s: %s", r->source, err.message);
 		return MHD_HTTP_UNAUTHORIZED;
 	case BASIC_MALFORMED:
-		log_warn("%s %s: bad Authorization header: %s", kind_name[l->kind], r->source,
+		log_warn("%s %s: bad Authorization header: %s", kinds[l->kind].name, r->source,
 		         err.message);
 		return MHD_HTTP_BAD_REQUEST;
 	}
@@ -206,7 +241,7 @@ static int basic_caller(struct listener *l, struct MHD_Connection *c, struct req
 	                    sizeof r->who.user, &r->who.uid, &err);
 	if (rc != 0) {
 		log_safe(cred.user, safe, sizeof safe);
-		log_warn("%s %s: login failed for '%s': %s", kind_name[l->kind], r->source,
+		log_warn("%s %s: login failed for '%s': %s", kinds[l->kind].name, r->source,
 		         safe, err.message);
 		basic_cred_wipe(&cred);
 		return MHD_HTTP_UNAUTHORIZED;
@@ -261,14 +296,23 @@ const char *http_header(const http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-static const http_endpoint *find_endpoint(const transport_env *env, const char *url)
+/* True when listener kind K serves endpoints of PROTOCOL. */
+static bool serves(enum listener_kind k, const char *protocol)
 {
-	for (size_t i = 0; i < env->nendpoints; i++) {
-		const char *path = env->endpoints[i].path;
+	return kinds[k].protocol == NULL || strcmp(kinds[k].protocol, protocol) == 0;
+}
+
+static const http_endpoint *find_endpoint(const struct listener *l, const char *url)
+{
+	const transport *t = l->t;
+
+	for (size_t i = 0; i < t->nendpoints; i++) {
+		const char *path = t->endpoints[i].path;
 		size_t n = strlen(path);
 
-		if (strncmp(url, path, n) == 0 && (url[n] == '\0' || strcmp(url + n, "/") == 0))
-			return &env->endpoints[i];
+		if (serves(l->kind, t->endpoints[i].protocol) && strncmp(url, path, n) == 0 &&
+		    (url[n] == '\0' || strcmp(url + n, "/") == 0))
+			return &t->endpoints[i];
 	}
 	return NULL;
 }
@@ -286,10 +330,14 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	*con_cls = r;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	sockaddr_text(ci != NULL ? ci->client_addr : NULL, r->source, sizeof r->source);
-	log_debug("%s %s: %s %s", kind_name[l->kind], r->source, method, url);
-	r->ep = find_endpoint(env, url);
+	log_debug("%s %s: %s %s", kinds[l->kind].name, r->source, method, url);
+	r->ep = find_endpoint(l, url);
 	if (r->ep == NULL)
 		return respond_text(c, r, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
+	/* DSP0200's extension-framework M-POST: not supported, and it says so. */
+	if (strcmp(method, "M-POST") == 0)
+		return respond_text(c, r, MHD_HTTP_NOT_IMPLEMENTED, "M-POST is not supported\n",
+		                    NULL, NULL);
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return respond_text(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST is served\n",
 		                    MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
@@ -340,8 +388,7 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 	if (who != NULL)
 		log_debug("%s: served %s (uid %u%s)", r->source, who->user, (unsigned)who->uid,
 		          who->is_admin ? ", admin" : "");
-	return respond(c, r, reply.status, reply.body, reply.len, reply.content_type,
-	               reply.header_name, reply.header_value);
+	return respond_reply(c, r, &reply);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -395,24 +442,31 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- listeners ----------------------------------------------------------- */
 
-/* The address and port CFG wants for listener KIND; false when off. */
-static bool wanted(const rdms_config *cfg, enum listener_kind kind, const char **address,
-                   int *port)
+/* True when some endpoint is served by listener kind K. */
+static bool has_endpoints(const transport *t, enum listener_kind k)
 {
+	for (size_t i = 0; i < t->nendpoints; i++)
+		if (serves(k, t->endpoints[i].protocol))
+			return true;
+	return false;
+}
+
+/* The address and port CFG wants for listener KIND; false when off. */
+static bool wanted(const transport *t, const rdms_config *cfg, enum listener_kind kind,
+                   const char **address, int *port)
+{
+	*address = kinds[kind].tls ? cfg->https_listen_address : cfg->listen_address;
 	switch (kind) {
-	case LISTEN_HTTP:
-		*address = cfg->listen_address;
-		*port = cfg->http_port;
-		return *port > 0;
-	case LISTEN_HTTPS:
-		*address = cfg->https_listen_address;
-		*port = cfg->https_port;
-		return *port > 0;
+	case LISTEN_HTTP:         *port = cfg->http_port; break;
+	case LISTEN_HTTPS:        *port = cfg->https_port; break;
+	case LISTEN_CIMXML_HTTP:  *port = cfg->cimxml_http_port; break;
+	case LISTEN_CIMXML_HTTPS: *port = cfg->cimxml_https_port; break;
 	default:
 		*address = cfg->socket_path;
 		*port = 0;
-		return cfg->socket_path[0] != '\0';
+		return cfg->socket_path[0] != '\0' && has_endpoints(t, kind);
 	}
+	return *port > 0 && has_endpoints(t, kind);
 }
 
 static void close_listener(struct listener *l)
@@ -432,7 +486,7 @@ static uint32_t bind_one(struct listener *l, const rdms_config *cfg, rdms_error 
 {
 	const char *address;
 	int port, fd;
-	bool on = wanted(cfg, l->kind, &address, &port), loopback = false;
+	bool on = wanted(l->t, cfg, l->kind, &address, &port), loopback = false;
 
 	if (!on) {
 		close_listener(l);
@@ -447,7 +501,7 @@ static uint32_t bind_one(struct listener *l, const rdms_config *cfg, rdms_error 
 
 			if (err != NULL) {
 				str_copy(msg, sizeof msg, err->message);
-				rdms_fail(err, err->code, "%s %s", kind_name[l->kind], msg);
+				rdms_fail(err, err->code, "%s %s", kinds[l->kind].name, msg);
 			}
 			return WBEM_E_FAILED;
 		}
@@ -457,12 +511,13 @@ static uint32_t bind_one(struct listener *l, const rdms_config *cfg, rdms_error 
 		str_copy(l->address, sizeof l->address, address);
 		l->port = port;
 	}
-	if (l->kind == LISTEN_HTTP && !l->loopback && !cfg->allow_remote_http) {
+	if (kinds[l->kind].plain_tcp && !l->loopback && !cfg->allow_remote_http) {
 		close_listener(l);
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-		                 "refusing plain HTTP on non-loopback address '%s': passwords would "
-		                 "cross the network in clear; use HTTPS, a loopback listen_address, "
-		                 "http_port = 0, or allow_remote_http = true", address);
+		                 "%s: refusing plain HTTP on non-loopback address '%s': passwords "
+		                 "would cross the network in clear; use HTTPS, a loopback "
+		                 "listen_address, port 0, or allow_remote_http = true",
+		                 kinds[l->kind].name, address);
 	}
 	return WBEM_S_NO_ERROR;
 }
@@ -483,7 +538,7 @@ uint32_t transport_bind(transport *t, const rdms_config *cfg, rdms_error *err)
 			log_warn("%s", e.message);
 		}
 	}
-	if (t->l[LISTEN_HTTPS].fd >= 0) {
+	if (t->l[LISTEN_HTTPS].fd >= 0 || t->l[LISTEN_CIMXML_HTTPS].fd >= 0) {
 		char *cert, *key;
 		uint32_t rc = tls_load(cfg, &cert, &key, &e);
 
@@ -497,6 +552,7 @@ uint32_t transport_bind(transport *t, const rdms_config *cfg, rdms_error *err)
 		} else if (t->cert_pem == NULL) {
 			/* No certificate at all: HTTPS cannot run. */
 			close_listener(&t->l[LISTEN_HTTPS]);
+			close_listener(&t->l[LISTEN_CIMXML_HTTPS]);
 		}
 		if (rc != 0 && first == 0) {
 			first = rc;
@@ -524,7 +580,7 @@ static struct MHD_Daemon *start_one(struct listener *l)
 	if (l->kind != LISTEN_UNIX)
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		                                    PER_IP_LIMIT, NULL };
-	if (l->kind == LISTEN_HTTPS) {
+	if (kinds[l->kind].tls) {
 		flags |= MHD_USE_TLS;
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, l->t->cert_pem };
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, l->t->key_pem };
@@ -550,12 +606,12 @@ uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err
 		if (l->mhd == NULL) {
 			transport_stop(t);
 			return rdms_fail(err, WBEM_E_FAILED, "%s %s: cannot start the HTTP server",
-			                 kind_name[k], l->address);
+			                 kinds[k].name, l->address);
 		}
 		if (l->kind == LISTEN_UNIX)
-			log_info("serving %s %s", kind_name[k], l->address);
+			log_info("serving %s %s", kinds[k].name, l->address);
 		else
-			log_info("serving %s on %s:%d%s", kind_name[k],
+			log_info("serving %s on %s:%d%s", kinds[k].name,
 			         l->address[0] != '\0' ? l->address : "*", l->port,
 			         l->loopback ? " (loopback)" : "");
 	}

@@ -39,13 +39,21 @@ typedef struct http_reply {
 	char       *body;           /* malloc'd, handed to the transport; may be NULL */
 	size_t      len;
 	const char *content_type;   /* static text */
-	const char *header_name;    /* one more response header (CIMError), or NULL */
-	const char *header_value;   /* valid until the handler's caller returns */
+	struct {
+		const char *name;       /* more response headers (CIMOperation, */
+		const char *value;      /* CIMError); NULL name: unused */
+	} extra[2];
 } http_reply;
 
+/*
+ * A protocol front end.  Its PROTOCOL picks the TCP listeners that serve it
+ * ("wsman": http_port/https_port, "cimxml": cimxml_http_port/
+ * cimxml_https_port) and is rdms_caller.protocol there; the Unix socket
+ * serves every endpoint.
+ */
 typedef struct http_endpoint {
 	const char *path;       /* "/wsman"; "/wsman/" matches too */
-	const char *protocol;   /* rdms_caller.protocol over TCP: "wsman", "cimxml" */
+	const char *protocol;   /* "wsman" or "cimxml" */
 	/* True when BODY may be served without credentials (WS-Man Identify). */
 	bool (*anonymous)(const char *body, size_t len);
 	/* Serves one request; WHO is NULL only for an anonymous one. */
@@ -59,18 +67,17 @@ typedef struct transport_env {
 	const rdms_config   *cfg;
 	pam_auth            *pam;
 	authz               *authz;
-	const http_endpoint *endpoints;
-	size_t               nendpoints;
 } transport_env;
 
 typedef struct transport transport;
 
-transport *transport_new(void);
+/* A transport for the N ENDPOINTS (kept by reference, for its lifetime). */
+transport *transport_new(const http_endpoint *endpoints, size_t n);
 
 /*
- * Opens the listening sockets CFG asks for (HTTP on listen_address,
- * HTTPS on https_listen_address, the Unix socket) and loads or creates
- * the TLS certificate.  Sockets whose address did not change since the
+ * Opens the listening sockets CFG asks for -- plain HTTP on listen_address,
+ * HTTPS on https_listen_address, for each protocol that has an endpoint,
+ * and the Unix socket -- and loads or creates the TLS certificate.  Sockets whose address did not change since the
  * last call are kept; a socket that cannot be replaced keeps the old one.
  * Errors name the listener, e.g. "HTTP 127.0.0.1:5985: address already
  * in use".

@@ -21,7 +21,29 @@
 
 #include "../cim/wbem.h"
 
-#define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
+/*
+ * The writer's hot path: an append that stays inline while the buffer has
+ * room (an enumeration makes millions of small appends).  A failed strbuf
+ * keeps its capacity and its flag, so writing into the room it has is
+ * harmless and strbuf_take still reports the failure.
+ */
+static inline void put(strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n < b->cap) {
+		memcpy(b->data + b->len, s, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} else {
+		strbuf_append(b, s, n);
+	}
+}
+
+static inline void put_str(strbuf *b, const char *s)
+{
+	put(b, s, strlen(s));
+}
+
+#define PUTS(b, s) put((b), (s), sizeof(s) - 1)
 
 /* Length of the valid UTF-8 sequence at S (1..4), or 0 when invalid. */
 static size_t utf8_len(const unsigned char *s)
@@ -93,11 +115,11 @@ void wsman_escape(strbuf *b, const char *s, bool attr)
 		} else {
 			rep = "?";      /* C0 control characters cannot appear in XML 1.0 */
 		}
-		strbuf_append(b, (const char *)run, (size_t)(p - run));
-		strbuf_puts(b, rep);
+		put(b, (const char *)run, (size_t)(p - run));
+		put_str(b, rep);
 		run = ++p;
 	}
-	strbuf_append(b, (const char *)run, (size_t)(p - run));
+	put(b, (const char *)run, (size_t)(p - run));
 }
 
 static void put_u32(strbuf *b, uint32_t v)
@@ -108,7 +130,7 @@ static void put_u32(strbuf *b, uint32_t v)
 		*--p = (char)('0' + v % 10);
 		v /= 10;
 	} while (v != 0);
-	strbuf_append(b, p, (size_t)(e - p));
+	put(b, p, (size_t)(e - p));
 }
 
 void wsman_uuid(char *buf, size_t size)
@@ -151,7 +173,7 @@ static void write_head_ex(strbuf *b, const char *action, const char *relates_to,
 		wsman_escape(b, action, false);
 		wsman_uuid(id, sizeof id);
 		PUTS(b, "</wsa:Action><wsa:MessageID>");
-		strbuf_puts(b, id);
+		put_str(b, id);
 		PUTS(b, "</wsa:MessageID><wsa:To>" URI_ANONYMOUS "</wsa:To>");
 		if (relates_to != NULL) {
 			PUTS(b, "<wsa:RelatesTo>");
@@ -160,7 +182,7 @@ static void write_head_ex(strbuf *b, const char *action, const char *relates_to,
 		}
 	}
 	if (extra_header != NULL)
-		strbuf_puts(b, extra_header);
+		put_str(b, extra_header);
 	PUTS(b, "</s:Header><s:Body>");
 }
 
@@ -200,14 +222,14 @@ static void write_value(strbuf *b, const cim_value *v)
 		}
 		break;
 	case CIM_TYPE_BOOLEAN:
-		strbuf_puts(b, v->u.boolean ? "true" : "false");
+		put_str(b, v->u.boolean ? "true" : "false");
 		break;
 	case CIM_TYPE_DATETIME: {
 		const char *s = v->u.str != NULL ? v->u.str : "";
 		bool iv = is_interval(s);
-		strbuf_puts(b, iv ? "<cim:Interval>" : "<cim:Datetime>");
+		put_str(b, iv ? "<cim:Interval>" : "<cim:Datetime>");
 		wsman_escape(b, s, false);
-		strbuf_puts(b, iv ? "</cim:Interval>" : "</cim:Datetime>");
+		put_str(b, iv ? "</cim:Interval>" : "</cim:Datetime>");
 		break;
 	}
 	case CIM_TYPE_NONE:
@@ -221,11 +243,11 @@ void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 	const cim_class *cls = inst->cls;
 
 	PUTS(b, "<p:");
-	strbuf_puts(b, cls->name);
+	put_str(b, cls->name);
 	PUTS(b, " xmlns:p=\"");
 	wsman_escape(b, uri, true);
 	PUTS(b, "\" xmlns:xsi=\"" NS_XSI "\" xmlns:cim=\"" NS_CIM "\" xsi:type=\"p:");
-	strbuf_puts(b, cls->name);
+	put_str(b, cls->name);
 	PUTS(b, "_Type\">");
 	for (size_t i = 0; i < cls->nprops; i++) {
 		const cim_value *v = &inst->values[i];
@@ -234,7 +256,7 @@ void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 		if (query != NULL && !wql_selects(query, i))
 			continue;
 		PUTS(b, "<p:");
-		strbuf_puts(b, name);
+		put_str(b, name);
 		if (v->is_null) {
 			PUTS(b, " xsi:nil=\"true\"/>");
 			continue;
@@ -242,11 +264,11 @@ void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 		PUTS(b, ">");
 		write_value(b, v);
 		PUTS(b, "</p:");
-		strbuf_puts(b, name);
+		put_str(b, name);
 		PUTS(b, ">");
 	}
 	PUTS(b, "</p:");
-	strbuf_puts(b, cls->name);
+	put_str(b, cls->name);
 	PUTS(b, ">");
 }
 
@@ -263,7 +285,7 @@ void wsman_write_epr(strbuf *b, const cim_instance *inst, const char *uri,
 		if (!cls->props[i].is_key)
 			continue;
 		PUTS(b, "<wsman:Selector Name=\"");
-		strbuf_puts(b, cls->props[i].name);
+		put_str(b, cls->props[i].name);
 		PUTS(b, "\">");
 		write_value(b, &inst->values[i]);
 		PUTS(b, "</wsman:Selector>");
@@ -301,10 +323,10 @@ static void write_qualifier(strbuf *b, const char *name, cim_type type, const ch
 	PUTS(b, "<QUALIFIER NAME=\"");
 	wsman_escape(b, name, true);
 	PUTS(b, "\" TYPE=\"");
-	strbuf_puts(b, cim_type_name(type != CIM_TYPE_NONE ? type : CIM_TYPE_STRING));
+	put_str(b, cim_type_name(type != CIM_TYPE_NONE ? type : CIM_TYPE_STRING));
 	PUTS(b, "\"><VALUE>");
 	if (type == CIM_TYPE_BOOLEAN)
-		strbuf_puts(b, value == NULL || strcasecmp(value, "false") != 0 ? "TRUE" : "FALSE");
+		put_str(b, value == NULL || strcasecmp(value, "false") != 0 ? "TRUE" : "FALSE");
 	else
 		wsman_escape(b, value != NULL ? value : "", false);
 	PUTS(b, "</VALUE></QUALIFIER>");
@@ -340,7 +362,7 @@ void wsman_write_class(strbuf *b, const cim_class *cls)
 		PUTS(b, "<PROPERTY NAME=\"");
 		wsman_escape(b, p->name, true);
 		PUTS(b, "\" TYPE=\"");
-		strbuf_puts(b, cim_type_name(p->type));
+		put_str(b, cim_type_name(p->type));
 		PUTS(b, "\">");
 		if (p->is_key && !has_qualifier(p->quals, p->nquals, "key"))
 			write_qualifier(b, "Key", CIM_TYPE_BOOLEAN, "true");
@@ -353,7 +375,7 @@ void wsman_write_class(strbuf *b, const cim_class *cls)
 		PUTS(b, "<METHOD NAME=\"");
 		wsman_escape(b, m->name, true);
 		PUTS(b, "\" TYPE=\"");
-		strbuf_puts(b, cim_type_name(m->return_type));
+		put_str(b, cim_type_name(m->return_type));
 		PUTS(b, "\">");
 		write_qualifiers(b, m->quals, m->nquals);
 		for (size_t j = 0; j < m->nparams; j++) {
@@ -362,7 +384,7 @@ void wsman_write_class(strbuf *b, const cim_class *cls)
 			PUTS(b, "<PARAMETER NAME=\"");
 			wsman_escape(b, p->name, true);
 			PUTS(b, "\" TYPE=\"");
-			strbuf_puts(b, cim_type_name(p->type));
+			put_str(b, cim_type_name(p->type));
 			PUTS(b, "\">");
 			if (p->is_in && !has_qualifier(p->quals, p->nquals, "in"))
 				write_qualifier(b, "In", CIM_TYPE_BOOLEAN, "true");
@@ -443,7 +465,7 @@ static void write_wmi_error(strbuf *b, uint32_t code, int cim_status,
 	PUTS(b, "</p:CIMStatusCode><p:Message xsi:type=\"cim:cimString\">");
 	wsman_escape(b, reason, false);
 	PUTS(b, "</p:Message><p:MessageID xsi:type=\"cim:cimString\">");
-	strbuf_puts(b, hr);
+	put_str(b, hr);
 	PUTS(b, "</p:MessageID><p:PerceivedSeverity xsi:type=\"cim:cimUnsignedShort\">0"
 	        "</p:PerceivedSeverity><p:error_Category xsi:type=\"cim:cimUnsignedInt\">");
 	put_u32(b, error_category(cim_status));

@@ -35,7 +35,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -237,6 +239,21 @@ void xrdp_tcp_free(xrdp_tcp_table *t)
 	t->n = t->cap = 0;
 }
 
+static bool tcp_add(xrdp_tcp_table *t, const xrdp_tcp_ent *e)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		xrdp_tcp_ent *v = realloc(t->v, cap * sizeof *v);
+
+		if (v == NULL)
+			return false;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = *e;
+	return true;
+}
+
 static uint32_t tcp_read_one(const char *path, bool v6, xrdp_tcp_table *t,
                              rdms_error *err)
 {
@@ -252,18 +269,10 @@ static uint32_t tcp_read_one(const char *path, bool v6, xrdp_tcp_table *t,
 			continue;
 		if (e.st != XRDP_TCP_ESTABLISHED && e.st != XRDP_TCP_LISTEN)
 			continue;
-		if (t->n == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 64;
-			xrdp_tcp_ent *v = realloc(t->v, cap * sizeof *v);
-
-			if (v == NULL) {
-				free(buf);
-				return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory reading %s", path);
-			}
-			t->v = v;
-			t->cap = cap;
+		if (!tcp_add(t, &e)) {
+			free(buf);
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory reading %s", path);
 		}
-		t->v[t->n++] = e;
 	}
 	free(buf);
 	return WBEM_S_NO_ERROR;
@@ -308,6 +317,21 @@ typedef struct fd_owner {
 	size_t         n, cap;
 } fd_owner;
 
+static bool owner_add(fd_owner *o, unsigned long ino)
+{
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		unsigned long *v = realloc(o->inodes, cap * sizeof *v);
+
+		if (v == NULL)
+			return false;
+		o->inodes = v;
+		o->cap = cap;
+	}
+	o->inodes[o->n++] = ino;
+	return true;
+}
+
 /* The socket inodes among ROOT/PID/fd. */
 static void fd_sockets(const char *root, fd_owner *o)
 {
@@ -328,16 +352,8 @@ static void fd_sockets(const char *root, fd_owner *o)
 			continue;
 		link[n] = '\0';
 		ino = strtoul(link + 8, NULL, 10);
-		if (o->n == o->cap) {
-			size_t cap = o->cap ? o->cap * 2 : 16;
-			unsigned long *v = realloc(o->inodes, cap * sizeof *v);
-
-			if (v == NULL)
-				break;
-			o->inodes = v;
-			o->cap = cap;
-		}
-		o->inodes[o->n++] = ino;
+		if (!owner_add(o, ino))
+			break;
 	}
 	closedir(d);
 }
@@ -348,6 +364,95 @@ static bool owns(const fd_owner *o, unsigned long ino)
 		if (o->inodes[i] == ino)
 			return true;
 	return false;
+}
+
+/* An AF_INET/AF_INET6 address as tcp_addr prints it (v4-mapped as v4). */
+static void sockaddr_text(const struct sockaddr_storage *ss, char *buf, size_t size,
+                          unsigned *port)
+{
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, buf, (socklen_t)size);
+		*port = ntohs(a->sin_port);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+		struct in_addr a4;
+
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			memcpy(&a4, &a->sin6_addr.s6_addr[12], sizeof a4);
+			inet_ntop(AF_INET, &a4, buf, (socklen_t)size);
+		} else {
+			inet_ntop(AF_INET6, &a->sin6_addr, buf, (socklen_t)size);
+		}
+		*port = ntohs(a->sin6_port);
+	}
+}
+
+/*
+ * The fast route, for root on the live system: a copy of each of the xrdp
+ * process's descriptors (pidfd_getfd, Linux 5.6) tells its inode and, for
+ * TCP, both addresses, with no walk of the kernel's whole TCP hash -- which
+ * is what reading /proc/net/tcp costs (5 ms each, tcp and tcp6, on a large
+ * host).  The copies are closed at once; holding one for microseconds does
+ * nothing to xrdp.  Returns false when the route is closed (not root, an
+ * old kernel, a seccomp policy): the caller then reads the tables.
+ */
+static bool fd_sockets_pidfd(const char *root, fd_owner *o, xrdp_tcp_table *tt)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int pfd;
+	bool ok = true;
+
+	if ((pfd = (int)pidfd_open(o->pid, 0)) < 0)
+		return errno == ESRCH;      /* gone: nothing to see, not a failure */
+	snprintf(path, sizeof path, "%s/%d/fd", root, (int)o->pid);
+	if ((d = opendir(path)) == NULL) {
+		close(pfd);
+		return errno == ENOENT;
+	}
+	while (ok && (de = readdir(d)) != NULL) {
+		struct sockaddr_storage la, ra;
+		socklen_t ll = sizeof la, rl = sizeof ra, ol = sizeof(int);
+		int target, fd, dom = 0, proto = 0, listening = 0;
+		xrdp_tcp_ent e;
+		struct stat st;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		target = atoi(de->d_name);
+		if ((fd = pidfd_getfd(pfd, target, 0)) < 0) {
+			ok = errno == EBADF;        /* closed meanwhile */
+			continue;
+		}
+		if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			close(fd);
+			continue;
+		}
+		ok = owner_add(o, (unsigned long)st.st_ino);
+		getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &ol);
+		ol = sizeof(int);
+		getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &ol);
+		ol = sizeof(int);
+		getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
+		memset(&e, 0, sizeof e);
+		if ((dom == AF_INET || dom == AF_INET6) && proto == IPPROTO_TCP &&
+		    getsockname(fd, (struct sockaddr *)&la, &ll) == 0 &&
+		    (listening || getpeername(fd, (struct sockaddr *)&ra, &rl) == 0)) {
+			sockaddr_text(&la, e.laddr, sizeof e.laddr, &e.lport);
+			if (!listening)
+				sockaddr_text(&ra, e.raddr, sizeof e.raddr, &e.rport);
+			e.st = listening ? XRDP_TCP_LISTEN : XRDP_TCP_ESTABLISHED;
+			e.inode = (unsigned long)st.st_ino;
+			ok = ok && tcp_add(tt, &e);
+		}
+		close(fd);
+	}
+	closedir(d);
+	close(pfd);
+	return ok;
 }
 
 /* The peer of unix socket INO from sock_diag, or 0.  NLFD: a NETLINK_SOCK_DIAG socket. */
@@ -455,13 +560,22 @@ static unsigned vnc_port(const rdms_config *cfg, const rdms_session *s)
 	return p > 0 ? (unsigned)p : 5900u + (unsigned)s->display;
 }
 
-/* Xvnc: ESTABLISHED on the VNC port; xrdp's end is the mirror entry. */
+/* Xvnc: ESTABLISHED on the VNC port; xrdp's end is the mirror entry, or
+ * the entry itself when it is the connecting side. */
 static void tcp_match(const xrdp_tcp_table *tt, rdms_session *s, found *f)
 {
 	for (size_t k = 0; k < tt->n; k++) {
 		const xrdp_tcp_ent *e = &tt->v[k];
 
-		if (e->st != XRDP_TCP_ESTABLISHED || e->lport != f->vnc_port)
+		if (e->st != XRDP_TCP_ESTABLISHED)
+			continue;
+		if (e->rport == f->vnc_port && e->lport != f->vnc_port) {
+			/* xrdp's end (all the pidfd route sees) */
+			s->connect_state = WTS_ACTIVE;
+			f->xrdp_inode = e->inode;
+			return;
+		}
+		if (e->lport != f->vnc_port)
 			continue;
 		s->connect_state = WTS_ACTIVE;
 		for (size_t j = 0; j < tt->n; j++) {
@@ -491,10 +605,16 @@ static void owners_free(owners *o)
 	o->n = 0;
 }
 
+/*
+ * Reads the xrdp processes' sockets.  With TT non-NULL it tries the pidfd
+ * route and fills TT with their TCP sockets; *FAST tells whether it could.
+ */
 static uint32_t owners_read(const char *root, const xrdp_proctab *t, owners *o,
-                            rdms_error *err)
+                            xrdp_tcp_table *tt, bool *fast, rdms_error *err)
 {
 	size_t cap = 0;
+
+	*fast = tt != NULL;
 
 	memset(o, 0, sizeof *o);
 	for (int pass = 0; pass < 2; pass++) {
@@ -518,7 +638,10 @@ static uint32_t owners_read(const char *root, const xrdp_proctab *t, owners *o,
 			}
 			memset(&o->v[o->n], 0, sizeof o->v[o->n]);
 			o->v[o->n].pid = p->pid;
-			fd_sockets(root, &o->v[o->n]);
+			if (*fast && !fd_sockets_pidfd(root, &o->v[o->n], tt))
+				*fast = false;
+			if (!*fast)
+				fd_sockets(root, &o->v[o->n]);
 			o->n++;
 		}
 		if (pass == 0)
@@ -572,19 +695,10 @@ static void client_addr(const owners *o, const xrdp_tcp_table *tt, const fd_owne
 }
 
 /* For the attached sessions: the serving xrdp child and the client's address. */
-static uint32_t find_owners(const rdms_config *cfg, const xrdp_proctab *t,
-                            const xrdp_tcp_table *tt, rdms_session_list *l,
-                            size_t first, const found *f, xrdp_conn *conns,
-                            rdms_error *err)
+static void find_owners(const owners *o, const xrdp_tcp_table *tt, rdms_session_list *l,
+                        size_t first, const found *f, xrdp_conn *conns)
 {
-	owners o;
 	int nlfd = -1;
-	uint32_t rc;
-
-	if ((rc = owners_read(cfg->proc_root, t, &o, err)) != WBEM_S_NO_ERROR) {
-		owners_free(&o);
-		return rc;
-	}
 	for (size_t i = first; i < l->count; i++) {
 		rdms_session *s = &l->items[i];
 		const found *fi = &f[i - first];
@@ -598,15 +712,13 @@ static uint32_t find_owners(const rdms_config *cfg, const xrdp_proctab *t,
 				nlfd = diag_socket();
 			ino = nlfd >= 0 ? unix_peer(nlfd, fi->x_inode) : 0;
 		}
-		if ((c = child_owning(&o, ino)) == NULL)
+		if ((c = child_owning(o, ino)) == NULL)
 			continue;
 		s->conn_pid = c->pid;
-		client_addr(&o, tt, c, &conns[i - first]);
+		client_addr(o, tt, c, &conns[i - first]);
 	}
 	if (nlfd >= 0)
 		close(nlfd);
-	owners_free(&o);
-	return WBEM_S_NO_ERROR;
 }
 
 uint32_t xrdp_state_fill(const rdms_config *cfg, const xrdp_proctab *t,
@@ -616,7 +728,9 @@ uint32_t xrdp_state_fill(const rdms_config *cfg, const xrdp_proctab *t,
 	size_t n = l->count - first;
 	struct unix_ctx uc;
 	xrdp_tcp_table tt = { 0 };
-	bool any_xorg = false, any_active = false;
+	bool any_xorg = false, any_active = false, fast = false;
+	bool live = strcmp(cfg->proc_root, "/proc") == 0;
+	owners o = { 0 };
 	found *f;
 	uint32_t rc = WBEM_S_NO_ERROR;
 
@@ -643,17 +757,28 @@ uint32_t xrdp_state_fill(const rdms_config *cfg, const xrdp_proctab *t,
 		uc.plen = strlen(uc.prefix);
 		unix_each(cfg->proc_root, unix_match, &uc);
 	}
-	/* the TCP tables serve Xvnc state and every client address */
-	if ((rc = xrdp_tcp_read(cfg->proc_root, &tt, err)) != WBEM_S_NO_ERROR)
+	/*
+	 * The TCP view serves the Xvnc state and every client address: the
+	 * xrdp processes' own sockets when pidfd_getfd works (only on the real
+	 * /proc), else the system's tables.
+	 */
+	if ((rc = owners_read(cfg->proc_root, t, &o, live ? &tt : NULL, &fast, err)) !=
+	    WBEM_S_NO_ERROR)
 		goto out;
+	if (!fast) {
+		tt.n = 0;
+		if ((rc = xrdp_tcp_read(cfg->proc_root, &tt, err)) != WBEM_S_NO_ERROR)
+			goto out;
+	}
 	for (size_t i = first; i < l->count; i++) {
 		if (f[i - first].vnc_port != 0)
 			tcp_match(&tt, &l->items[i], &f[i - first]);
 		any_active |= l->items[i].connect_state == WTS_ACTIVE;
 	}
 	if (any_active)
-		rc = find_owners(cfg, t, &tt, l, first, f, conns, err);
+		find_owners(&o, &tt, l, first, f, conns);
 out:
+	owners_free(&o);
 	xrdp_tcp_free(&tt);
 	free(f);
 	return rc;
