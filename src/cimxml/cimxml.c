@@ -304,7 +304,7 @@ void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *
 	strbuf b = { 0 };
 
 	memset(out, 0, sizeof *out);
-	/* Idempotent; the daemon should also call it once before its threads start. */
+	/* A no-op after the first call; rdmsd makes that before its threads start. */
 	xmlInitParser();
 	if (!cimxml_parse(req, max, &call, &st) && st.http_status != 200) {
 		log_debug("cimxml: request refused (%d %s): %s", st.http_status,

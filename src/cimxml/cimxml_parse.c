@@ -139,12 +139,21 @@ static char *get_attr(pctx *c, const xmlNode *n, const char *name)
 	return dup_xml(c, x);
 }
 
-/* The character content of N (malloc'd, "" when empty). */
+/*
+ * The character content of N (malloc'd, "" when empty).  VALUE and KEYVALUE
+ * are #PCDATA: an element inside is a CIM error (NULL, not an allocation
+ * failure).
+ */
 static char *get_text(pctx *c, const xmlNode *n)
 {
-	xmlChar *x = xmlNodeGetContent(n);
+	xmlChar *x;
 
-	if (x == NULL) {
+	if (skip_to_element(n->children) != NULL) {
+		cim_fail(c, WBEM_E_INVALID_PARAMETER, "<%s> may hold only text, not <%s>",
+		         elem_name(n), elem_name(skip_to_element(n->children)));
+		return NULL;
+	}
+	if ((x = xmlNodeGetContent(n)) == NULL) {
 		char *s = strdup("");
 
 		if (s == NULL)

@@ -129,6 +129,14 @@ void cimxml_escape(strbuf *b, const char *text)
 	}
 }
 
+/* <ELEMENT ATTR="value"> with VALUE escaped. */
+static void open_tag(strbuf *b, const char *element, const char *attr, const char *value)
+{
+	strbuf_printf(b, "<%s %s=\"", element, attr);
+	cimxml_escape(b, value);
+	strbuf_puts(b, "\">");
+}
+
 /* ---- envelope ------------------------------------------------------------ */
 
 void cimxml_write_begin(strbuf *b, const char *message_id)
@@ -146,9 +154,7 @@ void cimxml_write_end(strbuf *b)
 
 void cimxml_write_response_begin(strbuf *b, bool intrinsic, const char *method)
 {
-	strbuf_puts(b, intrinsic ? "<IMETHODRESPONSE NAME=\"" : "<METHODRESPONSE NAME=\"");
-	cimxml_escape(b, method);
-	strbuf_puts(b, "\">");
+	open_tag(b, intrinsic ? "IMETHODRESPONSE" : "METHODRESPONSE", "NAME", method);
 }
 
 void cimxml_write_response_end(strbuf *b, bool intrinsic)
@@ -221,17 +227,14 @@ void cimxml_write_instancename(strbuf *b, const cim_instance *inst)
 {
 	const cim_class *c = inst->cls;
 
-	strbuf_puts(b, "<INSTANCENAME CLASSNAME=\"");
-	cimxml_escape(b, c->name);
-	strbuf_puts(b, "\">");
+	open_tag(b, "INSTANCENAME", "CLASSNAME", c->name);
 	for (size_t i = 0; i < c->nprops; i++) {
 		const cim_value *v = &inst->values[i];
 
 		if (!c->props[i].is_key)
 			continue;
-		strbuf_puts(b, "<KEYBINDING NAME=\"");
-		cimxml_escape(b, c->props[i].name);
-		strbuf_printf(b, "\"><KEYVALUE VALUETYPE=\"%s\">", valuetype(c->props[i].type));
+		open_tag(b, "KEYBINDING", "NAME", c->props[i].name);
+		strbuf_printf(b, "<KEYVALUE VALUETYPE=\"%s\">", valuetype(c->props[i].type));
 		if (!v->is_null)
 			write_text_value(b, v);
 		strbuf_puts(b, "</KEYVALUE></KEYBINDING>");
@@ -257,9 +260,7 @@ void cimxml_write_instance(strbuf *b, const cim_instance *inst, const bool *show
 {
 	const cim_class *c = inst->cls;
 
-	strbuf_puts(b, "<INSTANCE CLASSNAME=\"");
-	cimxml_escape(b, c->name);
-	strbuf_puts(b, "\">");
+	open_tag(b, "INSTANCE", "CLASSNAME", c->name);
 	for (size_t i = 0; i < c->nprops; i++) {
 		const cim_value *v = &inst->values[i];
 

@@ -118,7 +118,7 @@ transport *transport_new(const http_endpoint *endpoints, size_t n)
 
 /* ---- responses ----------------------------------------------------------- */
 
-/* Queues STATUS with BODY (malloc'd, taken over; may be NULL) and headers. */
+/* Queues REPLY; its body (malloc'd, may be NULL) is taken over. */
 static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r,
                                      http_reply *reply)
 {
@@ -127,6 +127,8 @@ static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r
 
 	if (reply->body != NULL && reply->len > 0) {
 		resp = MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
+		if (resp == NULL)
+			free(reply->body);
 	} else {
 		free(reply->body);
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -154,7 +156,6 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct request *r, int 
 
 	return respond_reply(c, r, &reply);
 }
-
 
 /* A short plain-text error page. */
 static enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r, int status,

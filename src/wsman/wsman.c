@@ -25,6 +25,7 @@
 #include <libxml/parser.h>
 
 #include "../cim/path.h"
+#include "../cimxml/cimxml_internal.h"
 #include "../schema/schema.h"
 
 #define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
@@ -204,6 +205,15 @@ static char *response_action(const char *action)
 	return s;
 }
 
+/*
+ * A class definition is answered in CIM-XML (MS-WSMV 3.1.4.1.38, 3.1.4.2),
+ * so the CIM-XML front end's writer serves both protocols.
+ */
+static void write_class(strbuf *b, const cim_class *cls)
+{
+	cimxml_write_class(b, cls, true, false, NULL);
+}
+
 /* ---- Get ---------------------------------------------------------------- */
 
 static const char *selector(const wsman_request *r, const char *name)
@@ -232,7 +242,7 @@ static bool do_get_class(wsman_call *c, strbuf *b, wsman_fault *f)
 	if (cls == NULL)
 		return false;
 	wsman_write_head(b, ACTION_GET "Response", r->message_id);
-	wsman_write_class(b, cls);
+	write_class(b, cls);
 	wsman_write_tail(b);
 	return finish(c, b, f);
 }
@@ -375,7 +385,7 @@ static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budg
 		size_t before = b->len;
 
 		if (x->classes != NULL)
-			wsman_write_class(b, x->classes[x->pos]);
+			write_class(b, x->classes[x->pos]);
 		else
 			wsman_write_item(b, x->items.items[x->pos], &rd);
 		if (b->failed)
@@ -552,12 +562,53 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 	return code == 0 ? true : op_fault(r, code, &err, f);
 }
 
+/*
+ * Items are written straight into the reply, after a context element whose
+ * text is a placeholder of the id's fixed length: the id exists only once
+ * we know items remain, and copying megabytes of items to put the context
+ * first would cost more than patching it in afterwards.
+ */
+#define CTX_OPEN   "<wsen:EnumerationContext>"
+#define CTX_CLOSE  "</wsen:EnumerationContext>"
+#define CTX_ID_LEN 41           /* "uuid:" + 36, as wsman_uuid writes it */
+
+static size_t put_ctx_placeholder(strbuf *b)
+{
+	size_t at = b->len;
+	char pad[CTX_ID_LEN];
+
+	memset(pad, 'x', sizeof pad);
+	PUTS(b, CTX_OPEN);
+	strbuf_append(b, pad, sizeof pad);
+	PUTS(b, CTX_CLOSE);
+	return at;
+}
+
+/* Replaces the placeholder context at AT with REP (shorter or equal). */
+static void splice_ctx(strbuf *b, size_t at, const char *rep)
+{
+	size_t old = sizeof CTX_OPEN - 1 + CTX_ID_LEN + sizeof CTX_CLOSE - 1;
+	size_t n = strlen(rep);
+
+	if (b->failed || b->data == NULL)
+		return;
+	memcpy(b->data + at, rep, n);
+	memmove(b->data + at + n, b->data + at + old, b->len - at - old + 1);
+	b->len -= old - n;
+}
+
+static void fill_ctx(strbuf *b, size_t at, const char *id)
+{
+	if (!b->failed && b->data != NULL && strlen(id) == CTX_ID_LEN)
+		memcpy(b->data + at + sizeof CTX_OPEN - 1, id, CTX_ID_LEN);
+}
+
 static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
 	wsman_enum_ctx *x = wsman_enum_new(c->owner);
-	strbuf items = { 0 };
-	bool done = false;
+	size_t at, max = r->max_elements != 0 ? r->max_elements : 1;
+	bool done;
 
 	if (x == NULL)
 		return oom(f);
@@ -566,46 +617,45 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 		goto fail;
 	wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
 	PUTS(b, "<wsen:EnumerateResponse>");
-	if (r->optimize) {
-		size_t max = r->max_elements != 0 ? r->max_elements : 1;
-		size_t n = render_items(&items, x, max, items_budget(c, b->len));
-
-		if (items.failed) {
-			oom(f);
+	if (!r->optimize) {
+		if (!wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
-		}
-		if (n == 0 && x->pos < ctx_total(x) && max > 0) {
+		PUTS(b, CTX_OPEN);
+		strbuf_puts(b, x->id);
+		PUTS(b, CTX_CLOSE "</wsen:EnumerateResponse>");
+		wsman_write_tail(b);
+		return finish(c, b, f);
+	}
+	at = put_ctx_placeholder(b);
+	PUTS(b, "<wsman:Items>");
+	if (render_items(b, x, max, items_budget(c, b->len)) == 0 && x->pos < ctx_total(x)) {
+		if (!b->failed)
 			too_big_item(f, c->limit);
-			goto fail;
-		}
-		done = x->pos >= ctx_total(x);
+		else
+			oom(f);
+		goto fail;
+	}
+	done = x->pos >= ctx_total(x);
+	PUTS(b, "</wsman:Items>");
+	if (done)
+		PUTS(b, "<wsman:EndOfSequence/>");
+	PUTS(b, "</wsen:EnumerateResponse>");
+	wsman_write_tail(b);
+	if (b->failed) {
+		oom(f);
+		goto fail;
 	}
 	if (done) {
-		PUTS(b, "<wsen:EnumerationContext/>");
+		splice_ctx(b, at, "<wsen:EnumerationContext/>");
+		wsman_enum_ctx_free(x);
 	} else {
 		if (!wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
-		PUTS(b, "<wsen:EnumerationContext>");
-		strbuf_puts(b, x->id);
-		PUTS(b, "</wsen:EnumerationContext>");
+		fill_ctx(b, at, x->id);
 	}
-	if (r->optimize) {
-		PUTS(b, "<wsman:Items>");
-		if (items.data != NULL)
-			strbuf_append(b, items.data, items.len);
-		PUTS(b, "</wsman:Items>");
-		if (done)
-			PUTS(b, "<wsman:EndOfSequence/>");
-	}
-	PUTS(b, "</wsen:EnumerateResponse>");
-	wsman_write_tail(b);
-	strbuf_free(&items);
-	if (done)
-		wsman_enum_ctx_free(x);
 	/* X, if listed, stays listed even if this reply fails: it expires. */
 	return finish(c, b, f);
 fail:
-	strbuf_free(&items);
 	wsman_enum_ctx_free(x);
 	return false;
 }
@@ -620,42 +670,38 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
 	wsman_enum_ctx *x = wsman_enum_take(&c->s->enums, r->context, c->owner);
-	strbuf items = { 0 };
-	size_t max, n;
+	size_t at, pos, max = r->max_elements != 0 ? r->max_elements : 1;
 	bool done;
 
 	if (x == NULL)
 		return bad_context(f, r->context);
-	max = r->max_elements != 0 ? r->max_elements : 1;
+	pos = x->pos;
 	wsman_write_head(b, ACTION_PULL "Response", r->message_id);
 	PUTS(b, "<wsen:PullResponse>");
-	n = render_items(&items, x, max, items_budget(c, b->len));
-	if (items.failed || (n == 0 && x->pos < ctx_total(x))) {
-		bool no_memory = items.failed;
+	at = put_ctx_placeholder(b);
+	PUTS(b, "<wsen:Items>");
+	if ((render_items(b, x, max, items_budget(c, b->len)) == 0 && x->pos < ctx_total(x))
+	    || b->failed) {
+		bool no_memory = b->failed;
 
-		strbuf_free(&items);
+		x->pos = pos;
 		wsman_enum_return(&c->s->enums, x);   /* the client may retry with more room */
 		return no_memory ? oom(f) : too_big_item(f, c->limit);
 	}
 	done = x->pos >= ctx_total(x);
-	if (!done) {
-		PUTS(b, "<wsen:EnumerationContext>");
-		strbuf_puts(b, x->id);
-		PUTS(b, "</wsen:EnumerationContext>");
-	}
-	PUTS(b, "<wsen:Items>");
-	if (items.data != NULL)
-		strbuf_append(b, items.data, items.len);
 	PUTS(b, "</wsen:Items>");
 	if (done)
 		PUTS(b, "<wsen:EndOfSequence/>");
 	PUTS(b, "</wsen:PullResponse>");
 	wsman_write_tail(b);
-	strbuf_free(&items);
-	if (done)
+	if (done) {
+		/* No context after the end: wsl pulls while one is there. */
+		splice_ctx(b, at, "");
 		wsman_enum_ctx_free(x);
-	else
+	} else {
+		fill_ctx(b, at, x->id);
 		wsman_enum_return(&c->s->enums, x);
+	}
 	return finish(c, b, f);
 }
 

@@ -206,8 +206,6 @@ void wsman_write_epr(strbuf *b, const cim_instance *inst, const char *uri,
                      const char *ns_selector);
 /* One enumeration item in the mode of R. */
 void wsman_write_item(strbuf *b, const cim_instance *inst, const wsman_render *r);
-/* The class as CIM-XML <CLASS> (the Get-CimClass answer, MS-WSMV 3.1.4.2). */
-void wsman_write_class(strbuf *b, const cim_class *cls);
 void wsman_write_identify(strbuf *b, bool authenticated);
 /* A complete fault envelope into OUT. */
 void wsman_write_fault(wsman_reply *out, const wsman_fault *f,

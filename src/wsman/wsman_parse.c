@@ -446,11 +446,15 @@ static bool header_once(wsman_request *r, const xmlNode *h, const char **dst,
 	v = elem_text(r, h, true, f);
 	if (v == NULL)
 		return false;
-	if (*v == '\0' || strlen(v) > maxlen)
+	/* wsl sends an empty MessageID when uuidgen (uuid-runtime) is missing. */
+	if (*v == '\0')
 		return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
 		                  "wsa:InvalidMessageInformationHeader", NULL,
-		                  "header %s is empty or longer than %zu characters",
-		                  qname(h), maxlen);
+		                  "header %s is empty", qname(h));
+	if (strlen(v) > maxlen)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
+		                  "wsa:InvalidMessageInformationHeader", NULL,
+		                  "header %s is longer than %zu characters", qname(h), maxlen);
 	*dst = v;
 	return true;
 }

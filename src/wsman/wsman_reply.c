@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/random.h>
 
 #include "../cim/wbem.h"
@@ -314,88 +313,6 @@ void wsman_write_item(strbuf *b, const cim_instance *inst, const wsman_render *r
 		PUTS(b, "</wsman:Item>");
 		break;
 	}
-}
-
-/* ---- classes (CIM-XML, DSP0201) ----------------------------------------- */
-
-static void write_qualifier(strbuf *b, const char *name, cim_type type, const char *value)
-{
-	PUTS(b, "<QUALIFIER NAME=\"");
-	wsman_escape(b, name, true);
-	PUTS(b, "\" TYPE=\"");
-	put_str(b, cim_type_name(type != CIM_TYPE_NONE ? type : CIM_TYPE_STRING));
-	PUTS(b, "\"><VALUE>");
-	if (type == CIM_TYPE_BOOLEAN)
-		put_str(b, value == NULL || strcasecmp(value, "false") != 0 ? "TRUE" : "FALSE");
-	else
-		wsman_escape(b, value != NULL ? value : "", false);
-	PUTS(b, "</VALUE></QUALIFIER>");
-}
-
-static bool has_qualifier(const cim_qualifier *q, size_t n, const char *name)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcasecmp(q[i].name, name) == 0)
-			return true;
-	return false;
-}
-
-static void write_qualifiers(strbuf *b, const cim_qualifier *q, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		write_qualifier(b, q[i].name, q[i].type, q[i].value);
-}
-
-void wsman_write_class(strbuf *b, const cim_class *cls)
-{
-	PUTS(b, "<CLASS NAME=\"");
-	wsman_escape(b, cls->name, true);
-	if (cls->superclass != NULL) {
-		PUTS(b, "\" SUPERCLASS=\"");
-		wsman_escape(b, cls->superclass, true);
-	}
-	PUTS(b, "\">");
-	write_qualifiers(b, cls->quals, cls->nquals);
-	for (size_t i = 0; i < cls->nprops; i++) {
-		const cim_property *p = &cls->props[i];
-
-		PUTS(b, "<PROPERTY NAME=\"");
-		wsman_escape(b, p->name, true);
-		PUTS(b, "\" TYPE=\"");
-		put_str(b, cim_type_name(p->type));
-		PUTS(b, "\">");
-		if (p->is_key && !has_qualifier(p->quals, p->nquals, "key"))
-			write_qualifier(b, "Key", CIM_TYPE_BOOLEAN, "true");
-		write_qualifiers(b, p->quals, p->nquals);
-		PUTS(b, "</PROPERTY>");
-	}
-	for (size_t i = 0; i < cls->nmethods; i++) {
-		const cim_method *m = &cls->methods[i];
-
-		PUTS(b, "<METHOD NAME=\"");
-		wsman_escape(b, m->name, true);
-		PUTS(b, "\" TYPE=\"");
-		put_str(b, cim_type_name(m->return_type));
-		PUTS(b, "\">");
-		write_qualifiers(b, m->quals, m->nquals);
-		for (size_t j = 0; j < m->nparams; j++) {
-			const cim_parameter *p = &m->params[j];
-
-			PUTS(b, "<PARAMETER NAME=\"");
-			wsman_escape(b, p->name, true);
-			PUTS(b, "\" TYPE=\"");
-			put_str(b, cim_type_name(p->type));
-			PUTS(b, "\">");
-			if (p->is_in && !has_qualifier(p->quals, p->nquals, "in"))
-				write_qualifier(b, "In", CIM_TYPE_BOOLEAN, "true");
-			if (p->is_out && !has_qualifier(p->quals, p->nquals, "out"))
-				write_qualifier(b, "Out", CIM_TYPE_BOOLEAN, "true");
-			write_qualifiers(b, p->quals, p->nquals);
-			PUTS(b, "</PARAMETER>");
-		}
-		PUTS(b, "</METHOD>");
-	}
-	PUTS(b, "</CLASS>");
 }
 
 /* ---- Identify ----------------------------------------------------------- */

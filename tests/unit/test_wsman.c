@@ -1002,6 +1002,10 @@ static void test_malformed(wsman_service *s)
 		           "wsa:InvalidMessageInformationHeader", WBEM_E_INVALID_PARAMETER);
 		strbuf_free(&b);
 	}
+	fault_text(s, "empty MessageID (wsl without uuidgen)", ENV_OPEN "<s:Header><wsa:Action>"
+	           ACTION_GET "</wsa:Action><wsa:MessageID></wsa:MessageID><wsman:ResourceURI>" URI_WMI
+	           "</wsman:ResourceURI>" SEL2 "</s:Header><s:Body/></s:Envelope>", 500,
+	           "wsa:InvalidMessageInformationHeader", WBEM_E_INVALID_PARAMETER);
 	fault_built(s, "Action with markup", build("<x/>", URI_WMI, SEL2, ""), 500,
 	            "wsman:SchemaValidationError", WBEM_E_INVALID_PARAMETER);
 
@@ -1411,10 +1415,39 @@ static void *responder_main(void *arg)
 	return NULL;
 }
 
+static bool responder_start(responder *rs, wsman_service *s, const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	memset(rs, 0, sizeof *rs);
+	rs->svc = s;
+	unlink(sock);
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock) >= (int)sizeof sa.sun_path)
+		return false;
+	rs->fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (rs->fd < 0 || bind(rs->fd, (struct sockaddr *)&sa, sizeof sa) != 0
+	    || listen(rs->fd, 8) != 0)
+		return false;
+	return pthread_create(&rs->thread, NULL, responder_main, rs) == 0;
+}
+
+/* Stops the responder with an empty connection. */
+static void responder_stop(responder *rs, const char *sock)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int k = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	if (connect(k, (struct sockaddr *)&sa, sizeof sa) == 0)
+		close(k);
+	pthread_join(rs->thread, NULL);
+	close(rs->fd);
+	unlink(sock);
+}
+
 static void test_client(wsman_service *s, const char *sock)
 {
-	responder rs = { .svc = s };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	responder rs;
 	rdms_client_options o = { .socket_path = sock };
 	rdms_error err = { 0 };
 	rdms_client *c;
@@ -1425,13 +1458,10 @@ static void test_client(wsman_service *s, const char *sock)
 	uint32_t rv = 99;
 	int before;
 
-	unlink(sock);
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock) >= (int)sizeof sa.sun_path)
+	if (!responder_start(&rs, s, sock)) {
+		CHECK(!"responder");
 		return;
-	rs.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CHECK(bind(rs.fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-	CHECK(listen(rs.fd, 8) == 0);
-	pthread_create(&rs.thread, NULL, responder_main, &rs);
+	}
 
 	c = rdms_client_new(&o, &err);
 	CHECK(c != NULL);
@@ -1490,47 +1520,30 @@ static void test_client(wsman_service *s, const char *sock)
 	CHECK(rdms_client_new(&bad, &err) == NULL);
 	CHECK_EQ(err.code, WBEM_E_INVALID_PARAMETER);
 
-	/* stop the responder: an empty connection */
-	{
-		int k = socket(AF_UNIX, SOCK_STREAM, 0);
-		if (connect(k, (struct sockaddr *)&sa, sizeof sa) == 0)
-			close(k);
-		pthread_join(rs.thread, NULL);
-	}
-	close(rs.fd);
-	unlink(sock);
+	responder_stop(&rs, sock);
 	CHECK(rs.served >= 8);
 }
 
 /* The client paging through many sessions. */
 static void test_client_many(wsman_service *s, const char *sock, int n)
 {
-	responder rs = { .svc = s };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	responder rs;
 	rdms_client_options o = { .socket_path = sock };
 	rdms_error err = { 0 };
 	cim_instance_list l = { 0 };
 	rdms_client *c;
 
-	unlink(sock);
-	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock) >= (int)sizeof sa.sun_path)
+	if (!responder_start(&rs, s, sock)) {
+		CHECK(!"responder");
 		return;
-	rs.fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CHECK(bind(rs.fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-	CHECK(listen(rs.fd, 8) == 0);
-	pthread_create(&rs.thread, NULL, responder_main, &rs);
+	}
 	c = rdms_client_new(&o, &err);
 	CHECK_EQ(rdms_client_enumerate(c, rdms_schema_find("Win32_VirtualDesktopSession"), &l, &err), 0);
 	CHECK_EQ(l.count, (size_t)n);
 	CHECK(rs.served >= 2);   /* Enumerate and at least one Pull */
 	cim_instance_list_free(&l);
 	rdms_client_free(c);
-	int k = socket(AF_UNIX, SOCK_STREAM, 0);
-	if (connect(k, (struct sockaddr *)&sa, sizeof sa) == 0)
-		close(k);
-	pthread_join(rs.thread, NULL);
-	close(rs.fd);
-	unlink(sock);
+	responder_stop(&rs, sock);
 }
 
 int main(void)
