@@ -51,9 +51,7 @@ deps:
 	fi
 
 run: deps build
-	tests/e2e/lab.sh start
-	@echo "rdms: serving this host's xrdp sessions; try: $(BUILD)/rdms --direct list"
-	$(BUILD)/rdmsd --foreground
+	bash scripts/run.sh
 
 check: deps build asan
 	bash tests/run_all.sh

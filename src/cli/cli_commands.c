@@ -10,7 +10,9 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../audit/audit.h"
 #include "../schema/schema.h"
 
 static const cim_class *session_class(void)
@@ -318,6 +320,78 @@ static int cmd_class(cli_ctx *ctx)
 	return CLI_OK;
 }
 
+struct audit_print {
+	bool   json;
+	size_t rows;
+};
+
+static int print_audit_row(void *vctx, const rdms_audit_entry *e)
+{
+	struct audit_print *ap = vctx;
+	const wbem_code *code = wbem_lookup(e->result);
+	const char *name = code != NULL ? code->name : "";
+
+	if (!ap->json) {
+		printf("%-24s %-10s %-7s %-22s %-11s 0x%08X %-26s %s%s%s\n", e->time, e->user,
+		       e->protocol, e->source, e->method, (unsigned)e->result, name, e->target,
+		       e->detail[0] ? "  -- " : "", e->detail);
+		ap->rows++;
+		return 0;
+	}
+	fputs(ap->rows++ == 0 ? "[" : ",\n ", stdout);
+	printf("{\"id\": %lld, \"time\": ", e->id);
+	cli_json_string(stdout, e->time);
+	printf(", \"user\": ");
+	cli_json_string(stdout, e->user);
+	printf(", \"uid\": %lld, \"source\": ", e->uid);
+	cli_json_string(stdout, e->source);
+	printf(", \"protocol\": ");
+	cli_json_string(stdout, e->protocol);
+	printf(", \"target\": ");
+	cli_json_string(stdout, e->target);
+	printf(", \"method\": ");
+	cli_json_string(stdout, e->method);
+	printf(", \"result\": %u, \"result_name\": ", (unsigned)e->result);
+	cli_json_string(stdout, name);
+	printf(", \"detail\": ");
+	cli_json_string(stdout, e->detail);
+	putchar('}');
+	return 0;
+}
+
+/* The audit trail is root's file (mode 0600): admins read it as root. */
+static int cmd_audit(cli_ctx *ctx)
+{
+	struct audit_print ap = { .json = ctx->opt.json, .rows = 0 };
+	rdms_error err = { 0 };
+	uint32_t rc;
+
+	if (geteuid() != 0) {
+		rdms_fail(&err, WBEM_E_ACCESS_DENIED,
+		          "the audit trail %s is readable by root only", ctx->cfg.audit_db);
+		return cli_report(&err);
+	}
+	if (ctx->opt.since != NULL) {
+		char since[32];
+
+		if (rdms_audit_normalize_time(ctx->opt.since, since, sizeof since, &err) != 0)
+			return cli_report(&err);
+	}
+	if (access(ctx->cfg.audit_db, R_OK) != 0) {
+		rdms_fail(&err, WBEM_E_NOT_FOUND, "no audit trail at %s", ctx->cfg.audit_db);
+		return cli_report(&err);
+	}
+	if (!ap.json)
+		printf("%-24s %-10s %-7s %-22s %-11s %-10s %-26s %s\n", "TIME", "USER", "PROTO",
+		       "SOURCE", "METHOD", "RESULT", "", "TARGET");
+	rc = rdms_audit_query(ctx->cfg.audit_db, ctx->opt.since, print_audit_row, &ap, &err);
+	if (rc != WBEM_S_NO_ERROR)
+		return cli_report(&err);
+	if (ap.json)
+		puts(ap.rows == 0 ? "[]" : "]");
+	return CLI_OK;
+}
+
 const cli_command cli_commands[] = {
 	{ "list", "[--json]", "list this host's sessions", "qwinsta", 0, 0, true, cmd_list },
 	{ "query", "\"SELECT ... FROM Win32_VirtualDesktopSession [WHERE ...]\" [--json]",
@@ -331,5 +405,7 @@ const cli_command cli_commands[] = {
 	  1, 1, true, cmd_message },
 	{ "class", "[--mof] [--json]", "show the class definition", NULL, 0, 0, false,
 	  cmd_class },
+	{ "audit", "[--since T] [--json]", "show the audit trail of method calls (root)",
+	  NULL, 0, 0, false, cmd_audit },
 	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
 };

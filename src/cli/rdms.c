@@ -92,6 +92,12 @@ static int setup_client(cli_ctx *ctx)
 		o.password = ctx->password;
 	} else {
 		o.socket_path = ctx->cfg.socket_path;
+		if (access(o.socket_path, F_OK) != 0) {
+			rdms_fail(&err, WBEM_E_TRANSPORT_FAILURE,
+			          "rdmsd is not running here (no socket %s); start it, or use "
+			          "--direct as root, or --host URL", o.socket_path);
+			return cli_report(&err);
+		}
 	}
 	ctx->client = rdms_client_new(&o, &err);
 	if (ctx->client == NULL)
