@@ -230,13 +230,7 @@ typedef struct capture {
 
 static const char *captures_dir(void)
 {
-	static const char *const dirs[] = { SOURCE_ROOT "/tests/captures", "/work/shared/spec/captures" };
-	struct stat st;
-
-	for (size_t i = 0; i < 2; i++)
-		if (stat(dirs[i], &st) == 0)
-			return dirs[i];
-	return dirs[1];
+	return SOURCE_ROOT "/tests/captures";
 }
 
 static void header(const char *raw, const char *name, char *out, size_t size)
