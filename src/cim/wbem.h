@@ -14,7 +14,7 @@
 
 /* Values above INT_MAX make this a GNU C enum of type unsigned int. */
 enum wbem_status {
-#define X(name, value, cim, subcode, text) name = value,
+#define X(name, value, cim, subcode, text) name = (value),
 #include "wbem_codes.def"
 #undef X
 };

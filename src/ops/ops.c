@@ -172,22 +172,18 @@ static uint32_t resolve(rdms_provider *p, const rdms_caller *who, const cim_path
 	rc = rdms_op_sessions(p, &admin, &sl, err);
 	if (rc != WBEM_S_NO_ERROR)
 		goto out;
-	rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
-	               (unsigned)id->u.u32, host->u.str);
-	for (size_t i = 0; i < sl.count; i++) {
-		if (sl.items[i].id != id->u.u32)
-			continue;
-		if (!may_see(who, &sl.items[i])) {
-			rc = rdms_fail(err, WBEM_E_ACCESS_DENIED,
-			               "%s may not act on session %u of %s", who->user,
-			               (unsigned)id->u.u32, sl.items[i].user);
-			break;
-		}
-		*found = sl.items[i];
-		rdms_error_clear(err);
-		rc = WBEM_S_NO_ERROR;
-		break;
-	}
+	const rdms_session *match = NULL;
+	for (size_t i = 0; i < sl.count && match == NULL; i++)
+		if (sl.items[i].id == id->u.u32)
+			match = &sl.items[i];
+	if (match == NULL)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
+		               (unsigned)id->u.u32, host->u.str);
+	else if (!may_see(who, match))
+		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s may not act on session %u of %s",
+		               who->user, (unsigned)id->u.u32, match->user);
+	else
+		*found = *match;
 out:
 	rdms_session_list_free(&sl);
 	cim_value_clear(&keys[0]);
@@ -250,11 +246,12 @@ static uint32_t check_params(const cim_method *m, const rdms_param *in, size_t n
 		args[i] = NULL;
 	for (size_t i = 0; i < nin; i++) {
 		const cim_parameter *par = cim_method_parameter(m, in[i].name);
-		size_t idx = (size_t)(par - m->params);
+		size_t idx;
 
 		if (par == NULL || !par->is_in)
 			return rdms_fail(err, WBEM_E_INVALID_METHOD_PARAMETERS,
 			                 "%s has no input parameter %s", m->name, in[i].name);
+		idx = (size_t)(par - m->params);
 		if (args[idx] != NULL)
 			return rdms_fail(err, WBEM_E_INVALID_METHOD_PARAMETERS,
 			                 "parameter %s given twice", par->name);
@@ -293,6 +290,9 @@ static uint32_t run_method(rdms_provider *p, const cim_method *m, const rdms_ses
 {
 	const rdms_backend *b = s->backend;
 
+	if (b == NULL)
+		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE, "session %u has no back-end",
+		                 (unsigned)s->id);
 	switch (m - rdms_session_class()->methods) {
 	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_DISCONNECT:
 		return b->disconnect(p->cfg, s, err);
@@ -317,31 +317,45 @@ static void audit(rdms_provider *p, const rdms_caller *who, const char *target,
 		log_warn("audit record for %s on %s could not be written", method, target);
 }
 
+/* Everything that can be known wrong before a session is looked up. */
+static uint32_t check_call(const cim_method *m, const char *method, const rdms_param *in,
+                           size_t nin, const char **args, size_t nargs, rdms_error *err)
+{
+	uint32_t rc;
+
+	if (m == NULL)
+		return rdms_fail(err, WBEM_E_INVALID_METHOD, "class %s has no method %s",
+		                 rdms_session_class()->name, method);
+	if (m->nparams > nargs)
+		return rdms_fail(err, WBEM_E_INVALID_METHOD,
+		                 "method %s has too many parameters", method);
+	rc = check_params(m, in, nin, args, err);
+	if (rc != WBEM_S_NO_ERROR ||
+	    m - rdms_session_class()->methods != RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE)
+		return rc;
+	/* check_params saw both [in] strings; the MOF order is Title, Message. */
+	if (m->nparams != 2 || args[0] == NULL || args[1] == NULL)
+		return rdms_fail(err, WBEM_E_INVALID_METHOD_PARAMETERS,
+		                 "SendMessage takes Title and Message");
+	return check_message(args[0], args[1], err);
+}
+
 uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
                         const cim_path *path, const char *path_text,
                         const char *method, const rdms_param *in, size_t nin,
                         uint32_t *return_value, rdms_error *err)
 {
 	const cim_method *m = cim_class_method(rdms_session_class(), method);
-	const char *args[8];
-	rdms_session s;
+	const char *args[8] = { NULL };
+	rdms_session s = { 0 };
 	uint32_t rc;
 
 	*return_value = WBEM_E_FAILED;
-	if (m == NULL)
-		rc = rdms_fail(err, WBEM_E_INVALID_METHOD, "class %s has no method %s",
-		               rdms_session_class()->name, method);
-	else if (m->nparams > sizeof args / sizeof args[0])
-		rc = rdms_fail(err, WBEM_E_INVALID_METHOD, "method %s has too many parameters", method);
-	else
-		rc = check_params(m, in, nin, args, err);
-	if (rc == WBEM_S_NO_ERROR &&
-	    m - rdms_session_class()->methods == RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE)
-		rc = check_message(args[0], args[1], err);
+	rc = check_call(m, method, in, nin, args, sizeof args / sizeof args[0], err);
 	if (rc == WBEM_S_NO_ERROR)
 		rc = resolve(p, who, path, &s, err);
-	if (rc != WBEM_S_NO_ERROR) {
-		audit(p, who, path_text, m ? m->name : method, rc, err);
+	if (rc != WBEM_S_NO_ERROR || m == NULL) {
+		audit(p, who, path_text, m != NULL ? m->name : method, rc, err);
 		return rc;
 	}
 	*return_value = run_method(p, m, &s, args, err);
