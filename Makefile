@@ -5,6 +5,7 @@
 #                 (with the xrdp lab it serves started beside it)
 #   make check    install what is needed, build, run every test
 #   make bench    print the benchmark figures
+#   make fuzz     run every libFuzzer target for 30 s (fuzz-long: an hour each)
 #   make install  install programs, man pages, unit, PAM file, default config
 #
 # `make run` and `make check` need root on Debian 12: they apt-get install
@@ -19,12 +20,19 @@ NINJA      ?= ninja
 BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev \
 	libxml2-dev libmicrohttpd-dev libgnutls28-dev libpam0g-dev libsqlite3-dev \
 	libcurl4-openssl-dev
-TEST_DEPS = valgrind python3 procps iproute2 curl sqlite3 passwd \
+TEST_DEPS = clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlite3 passwd \
 	xrdp xorgxrdp tigervnc-standalone-server tigervnc-tools xvfb freerdp2-x11 \
 	x11-utils x11-xserver-utils xauth twm xdotool \
-	wsl python3-winrm sblim-wbemcli
+	wsl uuid-runtime xsltproc python3-winrm sblim-wbemcli
+# The X2Go server behind its own sshd and its client (tests/e2e/x2go_lab.sh).
+# Installed without failing `deps`: where they cannot be had, the X2Go e2e
+# test reports itself skipped instead.
+X2GO_TEST_DEPS = x2goserver x2goserver-xsession openssh-server openssh-client \
+	pyhoca-cli python3-x2go nxproxy
+# What `make bench` drives rdmsd with (bench/wsman_bench.sh).
+BENCH_DEPS = wrk curl sqlite3 passwd iproute2
 
-.PHONY: all build asan deps run check unit valgrind e2e bench install lint clean
+.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench install lint clean
 
 all: build
 
@@ -42,12 +50,20 @@ asan: $(ASAN_BUILD)/build.ninja
 
 # Installs only what is missing, so a second run is quick.
 deps:
-	@missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+	@missing=$$(for p in $(BUILD_DEPS) $(TEST_DEPS) $(BENCH_DEPS); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+	@missing=$$(for p in $(X2GO_TEST_DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; } >/dev/null || \
+			echo "deps: X2Go packages unavailable; its e2e test will be skipped"; \
 	fi
 
 run: deps build
@@ -65,7 +81,14 @@ valgrind: build
 e2e: build
 	bash tests/e2e/run.sh
 
-bench: build
+# fuzz/run.sh builds the targets itself (clang, ASan+UBSan) in build-fuzz.
+fuzz:
+	bash fuzz/run.sh
+
+fuzz-long:
+	bash fuzz/run.sh 3600
+
+bench: deps build
 	bash bench/run.sh
 
 install: build
@@ -77,4 +100,4 @@ lint: build
 	run-clang-tidy -quiet -p $(BUILD) 'src/' >/dev/null || clang-tidy -p $(BUILD) $$(git ls-files 'src/*.c')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -66,9 +66,12 @@ static bool all_digits(const char *s)
 }
 
 /*
- * Turns ID or PATH into an object path.  A bare id is unambiguous in
- * direct mode (this host's VMHostName); through rdmsd the host is found by
- * listing, and an id held by several hosts is refused.
+ * Turns ID or PATH into an object path.  A bare id is unambiguous on this
+ * host -- in direct mode and through the local rdmsd, which reads the same
+ * config -- so it takes this host's VMHostName, and a refused attempt on
+ * someone else's session reaches the operation layer and its audit trail.
+ * With --host the remote host's name is found by listing, and an id held
+ * by several hosts is refused.
  */
 static uint32_t target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_error *err)
 {
@@ -83,7 +86,7 @@ static uint32_t target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_
 	if (strlen(arg) > 10 || strtoull(arg, NULL, 10) > UINT32_MAX)
 		return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
 		                 "session id %s is out of range for uint32", arg);
-	if (ctx->opt.direct) {
+	if (ctx->opt.host_url == NULL) {
 		size_t need = strlen(ctx->cfg.vm_host_name) * 2 + 96;
 		char *p = malloc(need), *o;
 
