@@ -4,6 +4,11 @@
 #   1. WQL evaluation rate over 100,000 in-memory instances (bench_wql)
 #   2. enumerate time of this host's real xrdp sessions (bench_enumerate),
 #      with a lab of real sessions started by tests/e2e/bench.sh when root
+#   3. rdmsd's request figures over WS-Man and CIM-XML with 10,000 fixture
+#      sessions: Get, Enumerate, Invoke, RSS, first request (wsman_bench.sh;
+#      root only, it creates a temporary PAM account)
+#   4. X2Go listing time for 1, 10 and 50 sessions (bench_x2go): the session
+#      database read, state files and enumerate on synthesized fixtures
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -17,3 +22,13 @@ if [ -x tests/e2e/bench.sh ] && [ "$(id -u)" -eq 0 ]; then
 else
 	"$BUILD/bench/bench_enumerate"
 fi
+
+echo "=== rdmsd requests (WS-Management, CIM-XML)"
+if [ "$(id -u)" -eq 0 ]; then
+	BUILD=$BUILD bash bench/wsman_bench.sh
+else
+	echo "skipped: bench/wsman_bench.sh needs root (it creates a PAM account)"
+fi
+
+echo "=== X2Go listing (synthesized database, state files, fixture /proc)"
+"$BUILD/bench/bench_x2go"

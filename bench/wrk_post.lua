@@ -35,7 +35,9 @@ end
 
 if string.find(body, "@@ID@@", 1, true) then
 	local counter = 0
-	local prefix = "uuid:00000000-0000-4000-8000-"
+	-- BENCH_NONCE differs per wrk run: a later run must not reuse the ids
+	-- of an earlier one, whose replies the replay cache still holds.
+	local prefix = "uuid:00000000-" .. (os.getenv("BENCH_NONCE") or "0000") .. "-4000-8000-"
 	local threads = 0
 
 	function setup(thread)

@@ -21,7 +21,7 @@ static rdms_caller nobody = { .uid = 65534, .user = "nobody", .is_admin = false,
                               .source = "fuzz" };
 const rdms_caller *const fuzz_callers[2] = { &admin, &nobody };
 
-static char dir[64], file[96];
+static char dir[256], file[300];
 static const rdms_backend readonly;
 
 /* Session 2 is root's, 3 nobody's (disconnected), 4 an unknown account's. */
@@ -60,6 +60,7 @@ static uint32_t ro_act(const rdms_config *cfg, const rdms_session *s, rdms_error
 
 static uint32_t ro_logoff(const rdms_config *cfg, const rdms_session *s, rdms_error *err)
 {
+	(void)err;
 	FUZZ_CHECK(cfg == &fuzz_cfg && s != NULL && s->backend == &readonly);
 	return WBEM_S_NO_ERROR;
 }
@@ -97,7 +98,10 @@ void fuzz_provider_init(const char *protocol)
 {
 	FILE *f;
 
-	snprintf(dir, sizeof dir, "%s", "/tmp/rdms-fuzz-XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+
+	/* fuzz/run.sh points TMPDIR at its work directory, which it removes. */
+	snprintf(dir, sizeof dir, "%s/rdms-fuzz-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		exit(2);

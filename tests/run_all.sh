@@ -2,7 +2,8 @@
 # run_all.sh -- every test of rdms, as `make check` runs them:
 #   1. unit tests under ASan+UBSan (build-asan)
 #   2. the same unit tests under valgrind (build)
-#   3. end-to-end tests on a real xrdp server with real clients (tests/e2e/run.sh)
+#   3. every libFuzzer target for 30 s, each counted as one test (fuzz/run.sh)
+#   4. end-to-end tests on a real xrdp server with real clients (tests/e2e/run.sh)
 # Each stage's own summary is printed; the last line adds them all up as
 # "N passed, M failed" and the exit status is non-zero if anything failed.
 set -u
@@ -39,6 +40,18 @@ count_meson "$ASAN_BUILD"
 echo "=== unit tests (valgrind)"
 meson test -C "$BUILD" --suite unit --setup valgrind --print-errorlogs
 count_meson "$BUILD"
+
+echo "=== fuzz targets (30 s each)"
+fuzz_log=$(mktemp)
+bash fuzz/run.sh "${FUZZ_SECONDS:-30}" 2>&1 | tee "$fuzz_log"
+# its last line is "N passed, M failed"; no such line is one failure
+if read -r p _ f _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$fuzz_log" | tail -1); then
+	total_pass=$((total_pass + p)); total_fail=$((total_fail + ${f%,}))
+else
+	echo "fuzz run printed no result"
+	total_fail=$((total_fail + 1))
+fi
+rm -f "$fuzz_log"
 
 echo "=== end-to-end tests"
 e2e_log=$(mktemp)

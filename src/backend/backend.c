@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "x2go/x2go_internal.h"
 #include "xrdp/xrdp_internal.h"
 
 /* The fixture back-end is listed but never enabled by default (config `backends`). */
-const rdms_backend *const rdms_backends[] = { &rdms_backend_xrdp, &rdms_backend_fixture, NULL };
+const rdms_backend *const rdms_backends[] = { &rdms_backend_xrdp, &rdms_backend_x2go,
+                                              &rdms_backend_fixture, NULL };
 
 const rdms_backend *rdms_backend_find(const char *name)
 {

@@ -77,6 +77,14 @@ typedef struct rdms_backend {
 	uint32_t (*send_message)(const rdms_config *cfg, const rdms_session *s,
 	                         const char *title, const char *message,
 	                         rdms_error *err);
+	/*
+	 * Optional: fills OUT with the current session ID, read as freshly as
+	 * enumerate would; WBEM_E_NOT_FOUND when this back-end has none.  A Get
+	 * or a method call then costs one look-up instead of copying every
+	 * session (NULL: the operation layer enumerates and searches).
+	 */
+	uint32_t (*find)(const rdms_config *cfg, uint32_t id, rdms_session *out,
+	                 rdms_error *err);
 } rdms_backend;
 
 /* The back-ends compiled in, NULL-terminated. */

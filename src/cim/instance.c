@@ -1,25 +1,75 @@
 /*
  * instance.c -- instances of a class, and lists of them.
+ *
+ * Every instance is one block (cim_instance_new_packed):
+ *   [cim_instance][values: nprops + 1][string bytes]
+ * The hidden values[nprops] entry holds the end of the block in u.str, so
+ * that a string pointing inside the block is known not to be free()d on
+ * its own; a string set later with cim_instance_set is an ordinary one.
+ * cim_instance_new makes the same block with no string bytes.
  */
 #include "instance.h"
 
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
-cim_instance *cim_instance_new(const cim_class *cls)
+/* True when INST's value V points into INST's own block. */
+static bool packed_string(const cim_instance *inst, const cim_value *v)
 {
-	cim_instance *inst = malloc(sizeof *inst);
+	const cim_value *end = &inst->values[inst->cls->nprops];
 
+	if (v->u.str == NULL || (v->type != CIM_TYPE_STRING && v->type != CIM_TYPE_DATETIME))
+		return false;
+	/* Addresses as integers: the string may be another object altogether. */
+	return (uintptr_t)v->u.str >= (uintptr_t)(end + 1) &&
+	       (uintptr_t)v->u.str < (uintptr_t)end->u.str;
+}
+
+/* Clears property V of INST, which may be a packed string. */
+static void value_release(cim_instance *inst, cim_value *v)
+{
+	if (packed_string(inst, v))
+		*v = cim_null(v->type);
+	else
+		cim_value_clear(v);
+}
+
+cim_instance *cim_instance_new_packed(const cim_class *cls, const char *const *text)
+{
+	size_t n = cls->nprops, bytes = sizeof(cim_instance) + (n + 1) * sizeof(cim_value);
+	cim_instance *inst;
+	char *p;
+
+	for (size_t i = 0; text != NULL && i < n; i++)
+		if (cls->props[i].type == CIM_TYPE_STRING && text[i] != NULL)
+			bytes += strlen(text[i]) + 1;
+	inst = malloc(bytes);
 	if (inst == NULL)
 		return NULL;
 	inst->cls = cls;
-	inst->values = calloc(cls->nprops ? cls->nprops : 1, sizeof *inst->values);
-	if (inst->values == NULL) {
-		free(inst);
-		return NULL;
-	}
-	for (size_t i = 0; i < cls->nprops; i++)
+	inst->values = (cim_value *)(inst + 1);
+	p = (char *)&inst->values[n + 1];
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+
 		inst->values[i] = cim_null(cls->props[i].type);
+		if (text == NULL || text[i] == NULL || cls->props[i].type != CIM_TYPE_STRING)
+			continue;
+		len = strlen(text[i]) + 1;
+		memcpy(p, text[i], len);
+		inst->values[i].is_null = false;
+		inst->values[i].u.str = p;
+		p += len;
+	}
+	inst->values[n] = cim_null(CIM_TYPE_NONE);
+	inst->values[n].u.str = p;    /* the end of the block */
 	return inst;
+}
+
+cim_instance *cim_instance_new(const cim_class *cls)
+{
+	return cim_instance_new_packed(cls, NULL);
 }
 
 void cim_instance_free(cim_instance *inst)
@@ -27,8 +77,7 @@ void cim_instance_free(cim_instance *inst)
 	if (inst == NULL)
 		return;
 	for (size_t i = 0; i < inst->cls->nprops; i++)
-		cim_value_clear(&inst->values[i]);
-	free(inst->values);
+		value_release(inst, &inst->values[i]);
 	free(inst);
 }
 
@@ -63,7 +112,7 @@ uint32_t cim_instance_set(cim_instance *inst, const char *name, cim_value v,
 		return rdms_fail(err, WBEM_E_TYPE_MISMATCH, "property %s is %s, not %s",
 		                 p->name, cim_type_name(p->type), cim_type_name(v.type));
 	}
-	cim_value_clear(&inst->values[i]);
+	value_release(inst, &inst->values[i]);
 	inst->values[i] = v;
 	return WBEM_S_NO_ERROR;
 }

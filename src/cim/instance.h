@@ -17,6 +17,15 @@ typedef struct cim_instance {
 /* A new instance with every property NULL; NULL on allocation failure. */
 cim_instance *cim_instance_new(const cim_class *cls);
 void cim_instance_free(cim_instance *inst);
+/*
+ * A new instance whose string properties are TEXT[i] (one entry per class
+ * property; NULL or a non-string property: left NULL; TEXT NULL: none), made in a single
+ * allocation with its values and strings -- an enumeration of thousands
+ * of sessions then costs one malloc per instance instead of one per
+ * string.  It is used like any other: cim_instance_set and
+ * cim_instance_free know such strings.  NULL on allocation failure.
+ */
+cim_instance *cim_instance_new_packed(const cim_class *cls, const char *const *text);
 cim_instance *cim_instance_dup(const cim_instance *inst);
 
 /*

@@ -21,6 +21,8 @@ const char *log_progname(void)
 	return prog;
 }
 
+/* The attribute lets clang check callers' formats (and accept vfprintf here). */
+__attribute__((format(printf, 2, 0)))
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", prog, level);

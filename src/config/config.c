@@ -46,6 +46,9 @@ static const struct config_key keys[] = {
 	INT(logoff_grace_ms, 0, 60000),
 	INT(message_timeout_s, 1, 86400),
 	STR(fixture_file),
+	STR(x2go_db),
+	STR(x2go_sqlconf),
+	STR(x2go_tmpdir),
 	STR(listen_address),
 	STR(https_listen_address),
 	INT(http_port, 0, 65535),
@@ -80,10 +83,13 @@ void rdms_config_defaults(rdms_config *cfg)
 	str_copy(cfg->domain_name, sizeof cfg->domain_name, host);
 	str_copy(cfg->collection_id, sizeof cfg->collection_id, "default");
 	str_copy(cfg->admin_group, sizeof cfg->admin_group, "rdms-admins");
-	str_copy(cfg->backends, sizeof cfg->backends, "xrdp");
+	str_copy(cfg->backends, sizeof cfg->backends, "xrdp, x2go");
 	str_copy(cfg->xrdp_sockdir, sizeof cfg->xrdp_sockdir, "/run/xrdp/sockdir");
 	str_copy(cfg->xrdp_log, sizeof cfg->xrdp_log, "/var/log/xrdp.log");
 	str_copy(cfg->proc_root, sizeof cfg->proc_root, "/proc");
+	str_copy(cfg->x2go_db, sizeof cfg->x2go_db, "/var/lib/x2go/x2go_sessions");
+	str_copy(cfg->x2go_sqlconf, sizeof cfg->x2go_sqlconf, "/etc/x2go/x2gosql/sql");
+	str_copy(cfg->x2go_tmpdir, sizeof cfg->x2go_tmpdir, "/tmp");
 	cfg->logoff_grace_ms = 2000;
 	cfg->message_timeout_s = 60;
 	str_copy(cfg->listen_address, sizeof cfg->listen_address, "127.0.0.1");

@@ -22,7 +22,7 @@ typedef struct rdms_config {
 	char collection_id[256];    /* CollectionId; default "default" */
 	char domain_name[256];      /* DomainName of local accounts; default: short host name */
 	char admin_group[64];       /* default "rdms-admins" */
-	char backends[128];         /* comma list; default "xrdp" */
+	char backends[128];         /* comma list; default "xrdp, x2go" */
 
 	/* the xrdp back-end */
 	char xrdp_sockdir[256];     /* default /run/xrdp/sockdir */
@@ -31,6 +31,11 @@ typedef struct rdms_config {
 	int  logoff_grace_ms;       /* WM SIGTERM to X server SIGTERM; default 2000 */
 	int  message_timeout_s;     /* how long a SendMessage dialog stays; default 60 */
 	char fixture_file[256];     /* sessions for the fixture back-end (benchmarks, unit tests) */
+
+	/* the X2Go back-end */
+	char x2go_db[256];          /* session database; default /var/lib/x2go/x2go_sessions */
+	char x2go_sqlconf[256];     /* its backend= file; default /etc/x2go/x2gosql/sql */
+	char x2go_tmpdir[256];      /* root of the .x2go-USER session dirs; default /tmp */
 
 	/* the daemon */
 	char listen_address[64];    /* default 127.0.0.1 */

@@ -74,30 +74,30 @@ static void split_account(const char *account, const char *default_domain,
 	}
 }
 
+/*
+ * The instance and all its strings are one allocation (an enumeration of
+ * 10,000 sessions would otherwise make 80,000 small ones).
+ */
 cim_instance *rdms_session_instance(const rdms_config *cfg, const rdms_session *s)
 {
-	cim_instance *inst = cim_instance_new(rdms_session_class());
+	const cim_class *cls = rdms_session_class();
+	const char *text[RDMS_WIN32_VIRTUALDESKTOPSESSION_NPROPS] = { NULL };
 	char user[256], domain[256];
+	cim_instance *inst;
 	cim_value *v;
 
+	split_account(s->user, cfg->domain_name, user, sizeof user, domain, sizeof domain);
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME] = cfg->vm_host_name;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME] = cfg->vm_name;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME] = user;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME] = domain;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID] = cfg->collection_id;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_CLIENTMACHINENAME] = s->client;
+	inst = cim_instance_new_packed(cls, text);
 	if (inst == NULL)
 		return NULL;
 	v = inst->values;
-	split_account(s->user, cfg->domain_name, user, sizeof user, domain, sizeof domain);
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME] = cim_string(cfg->vm_host_name);
 	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID] = cim_u32(s->id);
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME] = cim_string(cfg->vm_name);
 	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE] = cim_u32(s->connect_state);
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME] = cim_string(user);
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME] = cim_string(domain);
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID] = cim_string(cfg->collection_id);
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_CLIENTMACHINENAME] = cim_string(s->client);
-	for (size_t i = 0; i < inst->cls->nprops; i++) {
-		/* cim_string() gives NULL only when strdup failed. */
-		if (v[i].type == CIM_TYPE_STRING && v[i].is_null) {
-			cim_instance_free(inst);
-			return NULL;
-		}
-	}
 	return inst;
 }

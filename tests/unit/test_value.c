@@ -107,10 +107,49 @@ static void test_instances(void)
 	cim_instance_free(NULL);
 }
 
+/* One-block instances: strings inside the block are never freed on their own. */
+static void test_packed_instances(void)
+{
+	const cim_class *cls = rdms_schema_find("Win32_VirtualDesktopSession");
+	const char *text[64] = { NULL };
+	rdms_error e = { 0 };
+	size_t user, id;
+	cim_instance *i, *copy;
+
+	CHECK(cls != NULL && cls->nprops <= 64);
+	if (cls == NULL || cls->nprops > 64)
+		return;
+	CHECK(cim_class_property(cls, "UserName", &user) != NULL);
+	CHECK(cim_class_property(cls, "SessionId", &id) != NULL);
+	text[user] = "alice";
+	text[id] = "not a string property: ignored";
+	i = cim_instance_new_packed(cls, text);
+	CHECK(i != NULL);
+	if (i == NULL)
+		return;
+	CHECK_STR(cim_instance_get(i, "UserName")->u.str, "alice");
+	CHECK(!cim_instance_get(i, "UserName")->is_null);
+	CHECK(cim_instance_get(i, "SessionId")->is_null);
+	CHECK(cim_instance_get(i, "ClientMachineName")->is_null);
+	copy = cim_instance_dup(i);
+	CHECK(copy != NULL);
+	/* Replacing a packed string must not free() it (ASan would say so). */
+	CHECK_EQ(cim_instance_set(i, "UserName", cim_string("bob"), &e), 0);
+	CHECK_STR(cim_instance_get(i, "UserName")->u.str, "bob");
+	CHECK_EQ(cim_instance_set(i, "UserName", cim_string("carol"), &e), 0);
+	CHECK_STR(cim_instance_get(copy, "UserName")->u.str, "alice");
+	cim_instance_free(i);
+	cim_instance_free(copy);
+	i = cim_instance_new_packed(cls, NULL);
+	CHECK(i != NULL && cim_instance_get(i, "UserName")->is_null);
+	cim_instance_free(i);
+}
+
 int main(void)
 {
 	test_parse();
 	test_text_and_equality();
 	test_instances();
+	test_packed_instances();
 	return check_summary("value");
 }

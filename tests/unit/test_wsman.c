@@ -94,7 +94,8 @@ static uint32_t cb_send(const rdms_config *cfg, const rdms_session *s, const cha
 }
 
 static const rdms_backend counting = {
-	"fixture", cb_available, cb_enumerate, cb_disconnect, cb_logoff, cb_send,
+	.name = "fixture", .available = cb_available, .enumerate = cb_enumerate,
+	.disconnect = cb_disconnect, .logoff = cb_logoff, .send_message = cb_send,
 };
 
 static rdms_caller admin = { .uid = 0, .user = "root", .is_admin = true,

@@ -129,30 +129,30 @@ static void test_status(void)
 	uid_t uid = 0;
 	rdms_error err = { 0 };
 
-	CHECK_EQ(xrdp_parse_status("Name:\tXorg\nState:\tS (sleeping)\nUid:\t1001\t1001\t1001\t1001\n",
+	CHECK_EQ(rdms_proc_parse_status("Name:\tXorg\nState:\tS (sleeping)\nUid:\t1001\t1001\t1001\t1001\n",
 	    &state, &uid, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(state, 'S');
 	CHECK_EQ(uid, 1001);
-	CHECK_EQ(xrdp_parse_status("State:\tZ (zombie)\nUid:\t0\t0\t0\t0\n", &state, &uid, &err),
+	CHECK_EQ(rdms_proc_parse_status("State:\tZ (zombie)\nUid:\t0\t0\t0\t0\n", &state, &uid, &err),
 	    WBEM_S_NO_ERROR);
 	CHECK_EQ(state, 'Z');
-	CHECK_EQ(xrdp_parse_status("Name:\tx\nUid:\t1\n", &state, &uid, &err), WBEM_E_FAILED);
+	CHECK_EQ(rdms_proc_parse_status("Name:\tx\nUid:\t1\n", &state, &uid, &err), WBEM_E_FAILED);
 	CHECK(strstr(err.message, "State") != NULL);
-	CHECK_EQ(xrdp_parse_status("Name:\tx\nState:\tS\n", &state, &uid, &err), WBEM_E_FAILED);
+	CHECK_EQ(rdms_proc_parse_status("Name:\tx\nState:\tS\n", &state, &uid, &err), WBEM_E_FAILED);
 	CHECK(strstr(err.message, "Uid") != NULL);
-	CHECK_EQ(xrdp_parse_status("Name:\tx\nState:\t?\nUid:\t1\n", &state, &uid, &err), WBEM_E_FAILED);
-	CHECK_EQ(xrdp_parse_status("Name:\tx\nState:\tS\nUid:\tabc\n", &state, &uid, &err), WBEM_E_FAILED);
-	CHECK_EQ(xrdp_parse_status("", &state, &uid, &err), WBEM_E_FAILED);
+	CHECK_EQ(rdms_proc_parse_status("Name:\tx\nState:\t?\nUid:\t1\n", &state, &uid, &err), WBEM_E_FAILED);
+	CHECK_EQ(rdms_proc_parse_status("Name:\tx\nState:\tS\nUid:\tabc\n", &state, &uid, &err), WBEM_E_FAILED);
+	CHECK_EQ(rdms_proc_parse_status("", &state, &uid, &err), WBEM_E_FAILED);
 }
 
 static void test_cmdline(void)
 {
-	CHECK_EQ(xrdp_cmdline_display(CMD("/usr/lib/xorg/Xorg\0:11\0-auth\0.Xauthority")), 11);
-	CHECK_EQ(xrdp_cmdline_display(CMD("Xvnc\0-auth\0x\0:10")), 10);
-	CHECK_EQ(xrdp_cmdline_display(CMD("Xvnc\0:abc\0:\0-x")), -1);
-	CHECK_EQ(xrdp_cmdline_display(CMD("Xvnc\0:99999999")), -1);
-	CHECK_EQ(xrdp_cmdline_display("Xorg\0:1", 7), -1);       /* unterminated */
-	CHECK_EQ(xrdp_cmdline_display("", 0), -1);
+	CHECK_EQ(rdms_cmdline_display(CMD("/usr/lib/xorg/Xorg\0:11\0-auth\0.Xauthority")), 11);
+	CHECK_EQ(rdms_cmdline_display(CMD("Xvnc\0-auth\0x\0:10")), 10);
+	CHECK_EQ(rdms_cmdline_display(CMD("Xvnc\0:abc\0:\0-x")), -1);
+	CHECK_EQ(rdms_cmdline_display(CMD("Xvnc\0:99999999")), -1);
+	CHECK_EQ(rdms_cmdline_display("Xorg\0:1", 7), -1);       /* unterminated */
+	CHECK_EQ(rdms_cmdline_display("", 0), -1);
 	CHECK_EQ(xrdp_cmdline_rfbport(CMD("Xvnc\0:10\0-rfbport\0005999\0-bs")), 5999);
 	CHECK_EQ(xrdp_cmdline_rfbport(CMD("Xvnc\0:10\0-rfbport")), -1);
 	CHECK_EQ(xrdp_cmdline_rfbport(CMD("Xvnc\0:10")), -1);
@@ -551,7 +551,7 @@ static void test_common(void)
 	CHECK_STR(wts_state_name(10), "Unknown");
 	CHECK_STR(wts_state_name(0xffffffffu), "Unknown");
 	CHECK(rdms_backend_find("xrdp") == &rdms_backend_xrdp);
-	CHECK(rdms_backend_find("x2go") == NULL);
+	CHECK(rdms_backend_find("no-such-server") == NULL);
 	CHECK(rdms_backends[0] == &rdms_backend_xrdp);
 	for (int i = 0; i < 100; i++) {
 		rdms_session *s = rdms_session_list_add(&l);

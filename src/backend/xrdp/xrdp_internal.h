@@ -19,7 +19,9 @@
  *   xrdp.c         the rdms_backend object and enumerate
  *
  * Every path starts at cfg->proc_root or cfg->xrdp_sockdir, so the unit
- * tests run the same code on fixture trees.
+ * tests run the same code on fixture trees.  Reading /proc (../proc.c) and
+ * running programs as the session's user (../userexec.c: the SendMessage
+ * dialog) are shared with the other back-ends.
  */
 #ifndef RDMS_BACKEND_XRDP_INTERNAL_H
 #define RDMS_BACKEND_XRDP_INTERNAL_H
@@ -30,6 +32,8 @@
 #include <sys/types.h>
 
 #include "../backend.h"
+#include "../proc.h"
+#include "../userexec.h"
 
 extern const rdms_backend rdms_backend_xrdp;
 
@@ -52,11 +56,6 @@ typedef struct xrdp_proctab {
  * comm may hold spaces and parentheses, so it ends at the LAST ')'.
  */
 uint32_t xrdp_parse_stat(const char *text, xrdp_proc *p, rdms_error *err);
-/* From /proc/PID/status: the State letter and the real Uid. */
-uint32_t xrdp_parse_status(const char *text, char *state, uid_t *uid,
-                           rdms_error *err);
-/* The X display ":N" among the NUL-separated argv in CMDLINE (LEN bytes), or -1. */
-int xrdp_cmdline_display(const char *cmdline, size_t len);
 /* The value of "-rfbport P" in CMDLINE, or -1. */
 int xrdp_cmdline_rfbport(const char *cmdline, size_t len);
 
@@ -67,11 +66,6 @@ const xrdp_proc *xrdp_proctab_get(const xrdp_proctab *t, pid_t pid);
 /* True for a "main" process named COMM: its parent has another name. */
 bool xrdp_proc_is_main(const xrdp_proctab *t, const xrdp_proc *p, const char *comm);
 
-/* Reads ROOT/PID/NAME into BUF (NUL-terminated); bytes read or -1. */
-ssize_t xrdp_read_proc_file(const char *root, pid_t pid, const char *name,
-                            char *buf, size_t size);
-/* True when PID under ROOT exists and is not a zombie (P11). */
-bool xrdp_pid_alive(const char *root, pid_t pid);
 /* True when PID's parent is PPID and its comm is COMM (NULL: any). */
 bool xrdp_pid_matches(const char *root, pid_t pid, pid_t ppid, const char *comm);
 
@@ -199,7 +193,7 @@ uint32_t xrdp_send_message(const rdms_config *cfg, const rdms_session *s,
                            rdms_error *err);
 
 /* Longest Title / Message accepted by SendMessage, in bytes. */
-#define XRDP_MAX_TITLE   256
-#define XRDP_MAX_MESSAGE 4096
+#define XRDP_MAX_TITLE   RDMS_MESSAGE_MAX_TITLE
+#define XRDP_MAX_MESSAGE RDMS_MESSAGE_MAX_TEXT
 
 #endif

@@ -64,136 +64,24 @@ uint32_t xrdp_parse_stat(const char *text, xrdp_proc *p, rdms_error *err)
 	return WBEM_S_NO_ERROR;
 }
 
-uint32_t xrdp_parse_status(const char *text, char *state, uid_t *uid,
-                           rdms_error *err)
-{
-	const char *s = strstr(text, "\nState:");
-	const char *u = strstr(text, "\nUid:");
-	unsigned long v;
-	char *end;
-
-	if (strncmp(text, "State:", 6) == 0)
-		s = text - 1;
-	if (s == NULL)
-		return rdms_fail(err, WBEM_E_FAILED, "status: no State line");
-	s += 7;
-	while (*s == ' ' || *s == '\t')
-		s++;
-	if (!isupper((unsigned char)*s))
-		return rdms_fail(err, WBEM_E_FAILED, "status: bad State value");
-	if (u == NULL)
-		return rdms_fail(err, WBEM_E_FAILED, "status: no Uid line");
-	errno = 0;
-	v = strtoul(u + 5, &end, 10);
-	if (end == u + 5 || errno != 0 || v > UINT32_MAX - 1 ||
-	    (*end != '\t' && *end != ' ' && *end != '\n' && *end != '\0'))
-		return rdms_fail(err, WBEM_E_FAILED, "status: bad Uid value");
-	*state = *s;
-	*uid = (uid_t)v;
-	return WBEM_S_NO_ERROR;
-}
-
-/* Calls FN on each NUL-separated argument; stops when it returns >= 0. */
-static int cmdline_find(const char *cmdline, size_t len,
-                        int (*fn)(const char *arg, const char *next))
-{
-	const char *p = cmdline, *end = cmdline + len, *next;
-	int r;
-
-	while (p < end) {
-		const char *nul = memchr(p, '\0', (size_t)(end - p));
-
-		if (nul == NULL)
-			return -1;     /* unterminated last argument: ignore it */
-		next = nul + 1 < end && memchr(nul + 1, '\0', (size_t)(end - nul - 1)) ? nul + 1 : NULL;
-		if ((r = fn(p, next)) >= 0)
-			return r;
-		p = nul + 1;
-	}
-	return -1;
-}
-
-/* A decimal 0..65535 that is all of S, or -1. */
-static int small_number(const char *s)
-{
-	long v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (!isdigit((unsigned char)*s) || (v = v * 10 + (*s - '0')) > 65535)
-			return -1;
-	}
-	return (int)v;
-}
-
-static int display_arg(const char *arg, const char *next)
-{
-	(void)next;
-	return arg[0] == ':' ? small_number(arg + 1) : -1;
-}
-
 static int rfbport_arg(const char *arg, const char *next)
 {
 	if (next != NULL && strcmp(arg, "-rfbport") == 0)
-		return small_number(next);
+		return rdms_decimal_u16(next);
 	return -1;
-}
-
-int xrdp_cmdline_display(const char *cmdline, size_t len)
-{
-	return cmdline_find(cmdline, len, display_arg);
 }
 
 int xrdp_cmdline_rfbport(const char *cmdline, size_t len)
 {
-	return cmdline_find(cmdline, len, rfbport_arg);
-}
-
-ssize_t xrdp_read_proc_file(const char *root, pid_t pid, const char *name,
-                            char *buf, size_t size)
-{
-	char path[PATH_MAX];
-	size_t len = 0;
-	ssize_t r;
-	int fd;
-
-	if (size == 0)
-		return -1;
-	if ((size_t)snprintf(path, sizeof path, "%s/%d/%s", root, (int)pid, name) >= sizeof path)
-		return -1;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	while (len < size - 1) {
-		r = read(fd, buf + len, size - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return (ssize_t)len;
+	return rdms_cmdline_find(cmdline, len, rfbport_arg);
 }
 
 static bool read_stat(const char *root, pid_t pid, xrdp_proc *p)
 {
 	char buf[1024];
 
-	return xrdp_read_proc_file(root, pid, "stat", buf, sizeof buf) > 0 &&
+	return rdms_proc_read(root, pid, "stat", buf, sizeof buf) > 0 &&
 	    xrdp_parse_stat(buf, p, NULL) == WBEM_S_NO_ERROR && p->pid == pid;
-}
-
-bool xrdp_pid_alive(const char *root, pid_t pid)
-{
-	char buf[2048], state;
-	uid_t uid;
-
-	if (pid <= 0 || xrdp_read_proc_file(root, pid, "status", buf, sizeof buf) <= 0 ||
-	    xrdp_parse_status(buf, &state, &uid, NULL) != WBEM_S_NO_ERROR)
-		return false;
-	return state != 'Z' && state != 'X';
 }
 
 bool xrdp_pid_matches(const char *root, pid_t pid, pid_t ppid, const char *comm)
@@ -320,12 +208,12 @@ static bool session_children(const char *root, const xrdp_proctab *t, pid_t sid,
 	}
 	if (s->server_pid == 0)
 		return false;
-	len = xrdp_read_proc_file(root, s->server_pid, "cmdline", buf, sizeof buf);
-	s->display = len > 0 ? xrdp_cmdline_display(buf, (size_t)len) : -1;
+	len = rdms_proc_read(root, s->server_pid, "cmdline", buf, sizeof buf);
+	s->display = len > 0 ? rdms_cmdline_display(buf, (size_t)len) : -1;
 	if (s->display < 0)
 		return false;
-	if (xrdp_read_proc_file(root, s->server_pid, "status", buf, sizeof buf) <= 0 ||
-	    xrdp_parse_status(buf, &state, &s->uid, NULL) != WBEM_S_NO_ERROR ||
+	if (rdms_proc_read(root, s->server_pid, "status", buf, sizeof buf) <= 0 ||
+	    rdms_proc_parse_status(buf, &state, &s->uid, NULL) != WBEM_S_NO_ERROR ||
 	    state == 'Z')
 		return false;
 	return true;

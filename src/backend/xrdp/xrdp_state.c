@@ -554,7 +554,7 @@ static void unix_match(const xrdp_unix_ent *e, void *vctx)
 static unsigned vnc_port(const rdms_config *cfg, const rdms_session *s)
 {
 	char buf[4096];
-	ssize_t len = xrdp_read_proc_file(cfg->proc_root, s->server_pid, "cmdline", buf, sizeof buf);
+	ssize_t len = rdms_proc_read(cfg->proc_root, s->server_pid, "cmdline", buf, sizeof buf);
 	int p = len > 0 ? xrdp_cmdline_rfbport(buf, (size_t)len) : -1;
 
 	return p > 0 ? (unsigned)p : 5900u + (unsigned)s->display;

@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# bench/wsman_bench.sh -- rdmsd's request figures over WS-Management and
+# CIM-XML (issue 3 item 8, issue 4 item 5).  A benchmark, not a test: it
+# prints figures and the targets next to them; it fails only when rdmsd
+# cannot be set up or answers wrongly.
+#
+# What it does, all on loopback and inside a temporary directory:
+#   - writes a fixture of $BENCH_SESSIONS (10,000) sessions and a config
+#     (backends = fixture, free test ports, audit DB and socket in the temp
+#     dir) and creates a PAM account with a random password in a temporary
+#     admin group, so requests take the realistic path: HTTP Basic, PAM
+#     (verified-credential cache), the admin-group check;
+#   - starts `rdmsd --foreground` and times the first successful Get;
+#   - Get by key with wrk (bench/wrk_post.lua): 1 connection/1 thread and 8
+#     connections/2 threads, keep-alive; req/s, p50/p99 and rdmsd's CPU time
+#     per request;
+#   - Enumerate of every session (optimized, MaxElements = all, one reply),
+#     over HTTP with Basic and over the Unix socket, curl, $BENCH_ENUM_RUNS
+#     runs each;
+#   - Invoke SendMessage (fixture back-end) with a fresh MessageID each, so
+#     every call runs and writes its audit row (SQLite WAL, synchronous=FULL:
+#     one fsync per call, serialised -- this figure is the disk's);
+#   - CIM-XML EnumerateInstances of every session (curl) and GetInstance
+#     (wrk);
+#   - VmRSS/VmHWM of rdmsd idle, after the enumerations and at the end.
+# Every figure is the median of its runs.  Needs root (useradd, PAM file),
+# wrk and curl (`make bench` installs them: BENCH_DEPS); installs nothing.
+# Cleans up on any exit: stops the rdmsd it started (by PID), removes the
+# account, the group, a PAM file it created and the temp dir.
+#
+# Environment: BUILD (build), RDMSD ($BUILD/rdmsd), BENCH_SESSIONS (10000),
+# BENCH_DURATION (5 s per wrk run), BENCH_RUNS (3 wrk runs per figure),
+# BENCH_ENUM_RUNS (20).
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+RDMSD=${RDMSD:-$BUILD/rdmsd}
+N=${BENCH_SESSIONS:-10000}
+DUR=${BENCH_DURATION:-5}
+RUNS=${BENCH_RUNS:-3}
+ENUM_RUNS=${BENCH_ENUM_RUNS:-20}
+LUA=$ROOT/bench/wrk_post.lua
+
+BUSER=rdmsbench
+BGROUP=rdms-bench-admins
+PAM_SERVICE=rdms-bench
+PAM_FILE=/etc/pam.d/$PAM_SERVICE
+VMHOST=bench-host
+CLASS=Win32_VirtualDesktopSession
+URI=http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/$CLASS
+SOAP_TYPE='application/soap+xml;charset=UTF-8'
+CIM_TYPE='application/xml; charset="utf-8"'
+
+die() { echo "wsman_bench: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "needs root (creates a PAM account); run: sudo make bench"
+command -v wrk >/dev/null || die "wrk is missing (make bench installs BENCH_DEPS)"
+command -v curl >/dev/null || die "curl is missing"
+[ -x "$RDMSD" ] || die "$RDMSD is not built (make build)"
+RDMSD=$(cd "$(dirname "$RDMSD")" && pwd)/$(basename "$RDMSD")
+
+# ---- clean-up: only what this script made ----------------------------------
+TMP=
+PID=
+MADE_USER=0
+MADE_GROUP=0
+MADE_PAM=0
+cleanup() {
+	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
+		kill -TERM "$PID" 2>/dev/null
+		for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$PID" 2>/dev/null && kill -KILL "$PID" 2>/dev/null
+		wait "$PID" 2>/dev/null
+	fi
+	[ "$MADE_USER" = 1 ] && userdel "$BUSER" >/dev/null 2>&1
+	[ "$MADE_GROUP" = 1 ] && groupdel "$BGROUP" >/dev/null 2>&1
+	[ "$MADE_PAM" = 1 ] && rm -f "$PAM_FILE"
+	[ -n "$TMP" ] && rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+TMP=$(mktemp -d /tmp/rdms-bench.XXXXXX)
+chmod 755 "$TMP"
+
+# ---- helpers -----------------------------------------------------------------
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$(shuf -i 20000-60000 -n 1)
+		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+	done
+	die "no free port"
+}
+
+now_ns() { date +%s%N; }
+
+# median of the numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
+	else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# wrk's "123.45us" / "1.20ms" / "1.01s" in milliseconds
+to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
+	if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
+	printf "%.3f", n }'; }
+
+# rdmsd's CPU time (user + system) in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
+
+mem() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; }   # kB
+
+# ---- account, PAM, fixture, config -------------------------------------------
+id "$BUSER" >/dev/null 2>&1 && die "user $BUSER exists already (left by an earlier run? userdel $BUSER)"
+if ! getent group "$BGROUP" >/dev/null; then
+	groupadd "$BGROUP" || die "groupadd $BGROUP"
+	MADE_GROUP=1
+fi
+useradd -M -s /usr/sbin/nologin -G "$BGROUP" "$BUSER" || die "useradd $BUSER"
+MADE_USER=1
+PASS="B-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+echo "$BUSER:$PASS" | chpasswd || die "chpasswd"
+if [ ! -e "$PAM_FILE" ]; then
+	cp "$ROOT/dist/pam.d/rdms" "$PAM_FILE" || die "cannot write $PAM_FILE"
+	MADE_PAM=1
+fi
+AUTH="Basic $(printf '%s:%s' "$BUSER" "$PASS" | base64 -w0)"
+
+FIXTURE=$TMP/sessions.txt
+awk -v n="$N" -v u="$BUSER" 'BEGIN { for (i = 1; i <= n; i++)
+	if (i % 4) printf "%d %s 0 client-%d\n", i, u, i; else printf "%d %s 4 -\n", i, u }' >"$FIXTURE"
+
+HTTP_PORT=$(free_port)
+CIM_PORT=$(free_port)
+while [ "$CIM_PORT" = "$HTTP_PORT" ]; do CIM_PORT=$(free_port); done
+SOCK=$TMP/run/rdmsd.sock
+cat >"$TMP/rdmsd.conf" <<EOF
+backends = fixture
+fixture_file = $FIXTURE
+vm_host_name = $VMHOST
+admin_group = $BGROUP
+pam_service = $PAM_SERVICE
+listen_address = 127.0.0.1
+http_port = $HTTP_PORT
+https_port = 0
+cimxml_http_port = $CIM_PORT
+cimxml_https_port = 0
+socket_path = $SOCK
+audit_db = $TMP/state/audit.db
+EOF
+
+# ---- request bodies ------------------------------------------------------------
+KEY=$(( N / 2 ))
+ws_header() {   # ACTION [MessageID]
+	printf '<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:wsen="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header><wsa:Action s:mustUnderstand="true">%s</wsa:Action><wsa:To s:mustUnderstand="true">http://127.0.0.1:%s/wsman</wsa:To><wsman:ResourceURI s:mustUnderstand="true">%s</wsman:ResourceURI><wsa:MessageID s:mustUnderstand="true">%s</wsa:MessageID><wsa:ReplyTo><wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo><wsman:MaxEnvelopeSize s:mustUnderstand="true">%s</wsman:MaxEnvelopeSize>' \
+		"$1" "$HTTP_PORT" "$URI" "${2:-@@ID@@}" "${3:-153600}"
+}
+SELECTORS="<wsman:SelectorSet><wsman:Selector Name=\"VMHostName\">$VMHOST</wsman:Selector><wsman:Selector Name=\"SessionId\">$KEY</wsman:Selector></wsman:SelectorSet>"
+
+{ ws_header http://schemas.xmlsoap.org/ws/2004/09/transfer/Get uuid:6d3b1c2e-0000-4000-8000-000000000001
+  printf '%s</s:Header><s:Body/></s:Envelope>' "$SELECTORS"; } >"$TMP/get.xml"
+
+{ ws_header http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate @@ID@@ 1000000000
+  printf '</s:Header><s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>%d</wsman:MaxElements></wsen:Enumerate></s:Body></s:Envelope>' "$N"
+} >"$TMP/enum.tmpl"
+
+{ ws_header "$URI/SendMessage"
+  printf '%s</s:Header><s:Body><p:SendMessage_INPUT xmlns:p="%s"><p:Title>bench</p:Title><p:Message>rdms benchmark</p:Message></p:SendMessage_INPUT></s:Body></s:Envelope>' "$SELECTORS" "$URI"
+} >"$TMP/invoke.xml"
+
+CIM_LNS='<LOCALNAMESPACEPATH><NAMESPACE NAME="root"></NAMESPACE><NAMESPACE NAME="cimv2"></NAMESPACE><NAMESPACE NAME="rdms"></NAMESPACE></LOCALNAMESPACEPATH>'
+printf '<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="4711" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="EnumerateInstances">%s<IPARAMVALUE NAME="ClassName"><CLASSNAME NAME="%s"/></IPARAMVALUE><IPARAMVALUE NAME="LocalOnly"><VALUE>FALSE</VALUE></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>' \
+	"$CIM_LNS" "$CLASS" >"$TMP/cim-ei.xml"
+printf '<?xml version="1.0" encoding="utf-8" ?><CIM CIMVERSION="2.0" DTDVERSION="2.0"><MESSAGE ID="4712" PROTOCOLVERSION="1.0"><SIMPLEREQ><IMETHODCALL NAME="GetInstance">%s<IPARAMVALUE NAME="LocalOnly"><VALUE>FALSE</VALUE></IPARAMVALUE><IPARAMVALUE NAME="InstanceName"><INSTANCENAME CLASSNAME="%s"><KEYBINDING NAME="VMHostName"><KEYVALUE VALUETYPE="string">%s</KEYVALUE></KEYBINDING><KEYBINDING NAME="SessionId"><KEYVALUE VALUETYPE="numeric">%d</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE></IMETHODCALL></SIMPLEREQ></MESSAGE></CIM>' \
+	"$CIM_LNS" "$CLASS" "$VMHOST" "$KEY" >"$TMP/cim-gi.xml"
+CIM_HDRS='CIMProtocolVersion: 1.0|CIMOperation: MethodCall|CIMObject: root%2Fcimv2%2Frdms'
+
+post_get() {   # -> HTTP status of one Get over HTTP with Basic
+	curl -s -o "$TMP/get.out" -w '%{http_code}' -H "Content-Type: $SOAP_TYPE" \
+		-H "Authorization: $AUTH" --data-binary "@$TMP/get.xml" \
+		"http://127.0.0.1:$HTTP_PORT/wsman" 2>/dev/null
+}
+
+# ---- start, first request ------------------------------------------------------
+echo "rdms benchmark: $N fixture sessions, $(nproc) CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  rdmsd: $RDMSD"
+T0=$(now_ns)
+"$RDMSD" --config "$TMP/rdmsd.conf" --foreground >"$TMP/rdmsd.log" 2>&1 &
+PID=$!
+code=000
+for _ in $(seq 20000); do
+	code=$(post_get)
+	[ "$code" = 200 ] && break
+	kill -0 "$PID" 2>/dev/null || { cat "$TMP/rdmsd.log" >&2; die "rdmsd exited"; }
+done
+T1=$(now_ns)
+[ "$code" = 200 ] || { cat "$TMP/rdmsd.log" >&2; die "no successful Get after start (HTTP $code)"; }
+grep -q "<p:SessionId>$KEY</p:SessionId>" "$TMP/get.out" || die "Get answered without session $KEY"
+FIRST_MS=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
+sleep 0.5
+RSS_IDLE=$(mem VmRSS)
+HWM_IDLE=$(mem VmHWM)
+echo "  first successful Get (HTTP + Basic/PAM, fixture read) $FIRST_MS ms after exec"
+
+# ---- wrk runs ------------------------------------------------------------------
+# wrk_run NAME THREADS CONNS BODY PATH CTYPE [HEADERS]: RUNS runs, results in
+# $TMP/NAME.runs as "req/s p50_ms p99_ms errors cpu_us_per_req".
+wrk_run() {
+	local name=$1 t=$2 c=$3 body=$4 path=$5 ctype=$6 hdrs=${7:-} out
+	: >"$TMP/$name.runs"
+	for r in $(seq "$RUNS"); do
+		local c0 c1
+		c0=$(cpu_ticks)
+		out=$(BENCH_NONCE=$(printf '%04x' $((RANDOM))) BENCH_BODY=$body BENCH_PATH=$path BENCH_AUTH=$AUTH BENCH_CTYPE=$ctype \
+			BENCH_HDRS=$hdrs wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$LUA" \
+			"http://127.0.0.1:$([ "$path" = /cimom ] && echo "$CIM_PORT" || echo "$HTTP_PORT")" 2>&1)
+		c1=$(cpu_ticks)
+		echo "$out" >"$TMP/$name.$r.wrk"
+		local rps p50 p99 reqs errs
+		rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+		reqs=$(awk '/requests in/ { print $1 }' <<<"$out")
+		p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+		p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+		errs=$(awk '/Non-2xx/ { print $NF } /Socket errors/ { e += 1 } END { }' <<<"$out")
+		[ -n "$errs" ] || errs=0
+		[ -n "$rps" ] || { echo "$out" >&2; die "wrk $name failed"; }
+		echo "$rps $p50 $p99 $errs $(awk -v a="$c0" -v b="$c1" -v n="$reqs" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')" >>"$TMP/$name.runs"
+	done
+}
+col() { awk -v c="$2" '{ print $c }' "$TMP/$1.runs" | median; }
+
+echo "  Get by key (wrk, ${DUR}s x $RUNS runs each) ..."
+wrk_run get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+wrk_run get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+
+# ---- enumerations (curl, one reply with every session) -------------------------
+# enum_runs NAME COUNT_PATTERN CURL-ARGS...: ENUM_RUNS timed runs (ms) in
+# $TMP/NAME.runs, rdmsd's CPU time per run (ms) in $TMP/NAME.cpu (wall
+# time on a busy 2-CPU machine says as much about the neighbours); the
+# first reply must hold N items.
+enum_runs() {
+	local name=$1 pat=$2 t got c0
+	shift 2
+	: >"$TMP/$name.runs"
+	c0=$(cpu_ticks)
+	for r in $(seq "$ENUM_RUNS"); do
+		sed "s/@@ID@@/uuid:6d3b1c2e-0000-4000-8000-$(printf '%012d' "$r")/" "$TMP/enum.tmpl" >"$TMP/enum.xml"
+		t=$(curl -s -o "$TMP/$name.out" -w '%{http_code} %{time_total}' "$@")
+		[ "${t%% *}" = 200 ] || { head -c 2000 "$TMP/$name.out" >&2; die "$name: HTTP ${t%% *}"; }
+		echo "${t#* }" | awk '{ printf "%.3f\n", $1 * 1000 }' >>"$TMP/$name.runs"
+		if [ "$r" = 1 ]; then
+			got=$(grep -o "$pat" "$TMP/$name.out" | wc -l)
+			[ "$got" = "$N" ] || die "$name: $got items instead of $N"
+		fi
+	done
+	awk -v a="$c0" -v b="$(cpu_ticks)" -v n="$ENUM_RUNS" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.1f\n", (b - a) / hz * 1000 / n }' >"$TMP/$name.cpu"
+}
+
+echo "  Enumerate of $N (curl, $ENUM_RUNS runs each) ..."
+enum_runs enum_http '<p:SessionId>' -H "Content-Type: $SOAP_TYPE" -H "Authorization: $AUTH" \
+	--data-binary "@$TMP/enum.xml" "http://127.0.0.1:$HTTP_PORT/wsman"
+enum_runs enum_unix '<p:SessionId>' -H "Content-Type: $SOAP_TYPE" --unix-socket "$SOCK" \
+	--data-binary "@$TMP/enum.xml" "http://localhost/wsman"
+ENUM_BYTES=$(stat -c %s "$TMP/enum_http.out")
+enum_runs cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" -H "Authorization: $AUTH" \
+	-H "CIMProtocolVersion: 1.0" -H "CIMOperation: MethodCall" -H "CIMMethod: EnumerateInstances" \
+	-H "CIMObject: root%2Fcimv2%2Frdms" --data-binary "@$TMP/cim-ei.xml" "http://127.0.0.1:$CIM_PORT/cimom"
+RSS_ENUM=$(mem VmRSS)
+HWM_ENUM=$(mem VmHWM)
+
+# ---- CIM-XML GetInstance, Invoke -------------------------------------------------
+echo "  CIM-XML GetInstance, Invoke SendMessage (wrk) ..."
+wrk_run cim_gi1 1 1 "$TMP/cim-gi.xml" /cimom "$CIM_TYPE" "$CIM_HDRS|CIMMethod: GetInstance"
+wrk_run cim_gi8 2 8 "$TMP/cim-gi.xml" /cimom "$CIM_TYPE" "$CIM_HDRS|CIMMethod: GetInstance"
+ROWS0=$(sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev/null || echo 0)
+wrk_run inv1 1 1 "$TMP/invoke.xml" /wsman "$SOAP_TYPE"
+wrk_run inv8 2 8 "$TMP/invoke.xml" /wsman "$SOAP_TYPE"
+ROWS1=$(sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev/null || echo "?")
+INV_REQS=$(cat "$TMP"/inv[18].*.wrk | awk '/requests in/ { n += $1 } END { print n + 0 }')
+RSS_END=$(mem VmRSS)
+HWM_END=$(mem VmHWM)
+grep -q "ReturnValue>0<" <(curl -s -H "Content-Type: $SOAP_TYPE" -H "Authorization: $AUTH" \
+	--data-binary @<(sed 's/@@ID@@/uuid:6d3b1c2e-0000-4000-8000-ffffffffffff/' "$TMP/invoke.xml") \
+	"http://127.0.0.1:$HTTP_PORT/wsman") || die "SendMessage did not return 0"
+
+# ---- the table -------------------------------------------------------------------
+mb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+row() { printf '  %-44s %22s   %s\n' "$1" "$2" "$3"; }
+wrk_row() {   # NAME LABEL TARGET
+	local errs
+	errs=$(awk '{ e += $4 } END { print e + 0 }' "$TMP/$1.runs")
+	row "$2" "$(printf '%8.0f req/s' "$(col "$1" 1)")" "$3"
+	row "    p50 / p99" "$(printf '%.3f / %.3f ms' "$(col "$1" 2)" "$(col "$1" 3)")" ""
+	row "    rdmsd CPU per request" "$(printf '%.1f us' "$(col "$1" 5)")" ""
+	[ "$errs" = 0 ] || row "    non-2xx answers (all runs)" "$errs" "!"
+}
+echo
+echo "rdms benchmark results (medians; wrk runs of ${DUR}s x $RUNS, enumerations x $ENUM_RUNS)"
+printf '  %-44s %22s   %s\n' "figure" "rdmsd" "target (OMI)"
+row "start to first successful Get" "$FIRST_MS ms" ""
+wrk_row get1 "WS-Man Get, 1 connection (wrk -t1 -c1)" ">= 15,000 (OMI 5,600)"
+wrk_row get8 "WS-Man Get, 8 connections (wrk -t2 -c8)" ">= 50,000, p99 <= 1 ms (OMI 11,600, 1.5 ms)"
+row "WS-Man Enumerate $N, HTTP+Basic" "$(printf '%.2f ms' "$(median <"$TMP/enum_http.runs")")" "<= 15 ms (OMI 77-90 ms)"
+row "    rdmsd CPU per enumeration (mean)" "$(cat "$TMP/enum_http.cpu") ms" ""
+row "WS-Man Enumerate $N, Unix socket" "$(printf '%.2f ms' "$(median <"$TMP/enum_unix.runs")")" ""
+row "    reply size" "$(awk -v b="$ENUM_BYTES" 'BEGIN { printf "%.2f MB", b / 1e6 }')" ""
+row "CIM-XML EnumerateInstances $N" "$(printf '%.2f ms' "$(median <"$TMP/cim_ei.runs")")" ""
+row "    rdmsd CPU per enumeration (mean)" "$(cat "$TMP/cim_ei.cpu") ms" ""
+wrk_row cim_gi1 "CIM-XML GetInstance, 1 connection" ""
+wrk_row cim_gi8 "CIM-XML GetInstance, 8 connections" ""
+wrk_row inv1 "Invoke SendMessage, 1 connection" "audited, fsync each"
+wrk_row inv8 "Invoke SendMessage, 8 connections" "audited, fsync each"
+row "    audit rows written by the Invoke runs" "$(( ROWS1 - ROWS0 ))" "(wrk counted $INV_REQS)"
+row "RSS idle (VmRSS / VmHWM)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE")" ""
+row "RSS after enumerations (VmRSS / VmHWM)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM")" "<= 16 MiB"
+row "RSS at the end (VmRSS / VmHWM)" "$(mb "$RSS_END") / $(mb "$HWM_END")" ""
