@@ -31,6 +31,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "../common/xml_read.h"
 #include "../schema/schema.h"
 
 /* The parse in progress. */
@@ -163,30 +164,6 @@ static char *get_text(pctx *c, const xmlNode *n)
 	return dup_xml(c, x);
 }
 
-/* Bounds nesting without recursion, before anything walks the tree. */
-static bool depth_ok(const xmlNode *root)
-{
-	const xmlNode *n = root;
-	int depth = 1;
-
-	while (n != NULL) {
-		if (n->type == XML_ELEMENT_NODE && n->children != NULL) {
-			if (++depth > CIMXML_MAX_DEPTH)
-				return false;
-			n = n->children;
-			continue;
-		}
-		while (n != root && n->next == NULL) {
-			n = n->parent;
-			depth--;
-		}
-		if (n == root)
-			return true;
-		n = n->next;
-	}
-	return true;
-}
-
 /* ---- step 1: headers ----------------------------------------------------- */
 
 /* True when the media type of CT is application/xml or text/xml. */
@@ -223,59 +200,33 @@ static bool check_transport(pctx *c, const cimxml_request *req, size_t max_len)
 
 /* ---- step 2: XML --------------------------------------------------------- */
 
-/* SAX internalSubset hook: any DOCTYPE ends the parse (no DTD, no entities). */
-static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext, const xmlChar *sys)
-{
-	xmlParserCtxtPtr p = ctx;
-
-	(void)name; (void)ext; (void)sys;
-	p->_private = (void *)refuse_dtd;
-	xmlStopParser(p);
-}
-
+/* The shared safe reader (src/common/xml_read.c), its refusals as DSP0200 errors. */
 static xmlDoc *read_xml(pctx *c, const char *body, size_t len)
 {
-	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-	xmlDoc *doc;
+	xml_read_error why;
+	char msg[300];
+	xmlDoc *doc = xml_read_safe(body, len, CIMXML_MAX_DEPTH, &why, msg, sizeof msg);
 
-	if (ctxt == NULL) {
+	switch (why) {
+	case XML_READ_OK:
+		return doc;
+	case XML_READ_NO_MEMORY:
 		c->oom = true;
 		http_fail(c, 500, NULL, "out of memory");
-		return NULL;
+		break;
+	case XML_READ_TOO_LARGE:
+		http_fail(c, CIMXML_HTTP_TOO_LARGE, NULL, "%s", msg);
+		break;
+	case XML_READ_TOO_DEEP:
+		http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_NOT_VALID, "%s", msg);
+		break;
+	case XML_READ_EMPTY:
+	case XML_READ_NOT_UTF8:
+	case XML_READ_DTD:
+	case XML_READ_MALFORMED:
+		http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_NOT_WELL_FORMED, "%s", msg);
+		break;
 	}
-	ctxt->sax->internalSubset = refuse_dtd;
-	doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL,
-	                        XML_PARSE_NONET | XML_PARSE_NOCDATA |
-	                        XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (ctxt->_private == (void *)refuse_dtd) {
-		http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_NOT_WELL_FORMED,
-		          "a DTD (<!DOCTYPE>) is not allowed in a request");
-		goto fail;
-	}
-	if (doc == NULL || !ctxt->wellFormed) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-		char msg[200] = "not well-formed";
-
-		if (e != NULL && e->message != NULL) {
-			snprintf(msg, sizeof msg, "%s", e->message);
-			msg[strcspn(msg, "\n")] = '\0';
-		}
-		http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_NOT_WELL_FORMED,
-		          "the request is not well-formed XML: %s at line %d, column %d",
-		          msg, e != NULL ? e->line : 0, e != NULL ? e->int2 : 0);
-		goto fail;
-	}
-	if (!depth_ok(xmlDocGetRootElement(doc))) {
-		http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_NOT_VALID,
-		          "the request nests elements deeper than %d levels", CIMXML_MAX_DEPTH);
-		goto fail;
-	}
-	xmlFreeParserCtxt(ctxt);
-	return doc;
-fail:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
 	return NULL;
 }
 

@@ -27,6 +27,7 @@
 #include <libxml/xmlerror.h>
 
 #include "../cim/path.h"
+#include "../common/xml_read.h"
 
 /* ---- arena -------------------------------------------------------------- */
 
@@ -83,111 +84,34 @@ bool wsman_fail(wsman_fault *f, uint32_t code, const char *subcode,
 
 /* ---- safe XML reading --------------------------------------------------- */
 
-/* SAX hook for <!DOCTYPE: refuse any DTD before its content is read. */
-static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext,
-                       const xmlChar *sys)
-{
-	xmlParserCtxtPtr c = ctx;
-
-	(void)name; (void)ext; (void)sys;
-	c->_private = (void *)refuse_dtd;
-	xmlStopParser(c);
-}
-
-static bool depth_ok(const xmlNode *root)
-{
-	const xmlNode *n = root;
-	int depth = 1;
-
-	/* Iterative pre-order walk: a hostile tree must not cost stack. */
-	while (n != NULL) {
-		if (n->children != NULL && n->type == XML_ELEMENT_NODE) {
-			if (++depth > WSMAN_MAX_DEPTH)
-				return false;
-			n = n->children;
-			continue;
-		}
-		while (n != NULL && n->next == NULL) {
-			n = n->parent;
-			depth--;
-			if (n == root || depth <= 0)
-				return true;
-		}
-		if (n == NULL || n == root)
-			return true;
-		n = n->next;
-	}
-	return true;
-}
-
+/* The shared safe reader (src/common/xml_read.c), its refusals as WS-Man faults. */
 xmlDoc *wsman_xml_read(const char *body, size_t len, wsman_fault *f)
 {
-	xmlParserCtxtPtr ctxt;
-	xmlDoc *doc;
-	const unsigned char *u = (const unsigned char *)body;
+	xml_read_error why;
+	char msg[300];
+	xmlDoc *doc = xml_read_safe(body, len, WSMAN_MAX_DEPTH, &why, msg, sizeof msg);
 
-	if (len == 0) {
-		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
-		           NULL, "the request body is empty");
+	switch (why) {
+	case XML_READ_OK:
+		return doc;
+	case XML_READ_TOO_LARGE:
+		wsman_fail(f, WBEM_E_TOO_MUCH_DATA, NULL, "MaxEnvelopeSize", "%s", msg);
+		break;
+	case XML_READ_NOT_UTF8:
+		wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit", "CharacterSet", "%s", msg);
+		break;
+	case XML_READ_NO_MEMORY:
+		wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "%s", msg);
+		break;
+	case XML_READ_EMPTY:
+	case XML_READ_DTD:
+	case XML_READ_MALFORMED:
+	case XML_READ_TOO_DEEP:
+		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError", NULL,
+		           "%s", msg);
 		f->http_status = 400;
-		return NULL;
+		break;
 	}
-	if (len > INT_MAX)
-		return wsman_fail(f, WBEM_E_TOO_MUCH_DATA, NULL, "MaxEnvelopeSize",
-		                  "the request is too large"), NULL;
-	/* UTF-16/32 byte order marks or a leading NUL: not UTF-8. */
-	if ((len >= 2 && ((u[0] == 0xFE && u[1] == 0xFF) || (u[0] == 0xFF && u[1] == 0xFE)))
-	    || u[0] == 0)
-		return wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit",
-		                  "CharacterSet", "only UTF-8 requests are supported"), NULL;
-
-	ctxt = xmlNewParserCtxt();
-	if (ctxt == NULL)
-		return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory"), NULL;
-	ctxt->sax->internalSubset = refuse_dtd;
-	doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL,
-	                        XML_PARSE_NONET | XML_PARSE_NOCDATA |
-	                        XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (ctxt->_private == (void *)refuse_dtd) {
-		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
-		           NULL, "DTDs (<!DOCTYPE>) are not allowed in a request");
-		f->http_status = 400;
-		goto fail;
-	}
-	if (doc == NULL || !ctxt->wellFormed) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-		char msg[200] = "not well-formed";
-
-		if (e != NULL && e->message != NULL) {
-			snprintf(msg, sizeof msg, "%s", e->message);
-			msg[strcspn(msg, "\n")] = '\0';
-		}
-		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
-		           NULL, "the request is not well-formed XML: %s at line %d, column %d",
-		           msg, e != NULL ? e->line : 0, e != NULL ? e->int2 : 0);
-		f->http_status = 400;
-		goto fail;
-	}
-	if (doc->encoding != NULL && strcasecmp((const char *)doc->encoding, "UTF-8") != 0
-	    && strcasecmp((const char *)doc->encoding, "UTF8") != 0) {
-		wsman_fail(f, WBEM_E_TOO_MUCH_DATA, "wsman:EncodingLimit", "CharacterSet",
-		           "character set %.40s is not supported; use UTF-8",
-		           (const char *)doc->encoding);
-		goto fail;
-	}
-	if (!depth_ok(xmlDocGetRootElement(doc))) {
-		wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
-		           NULL, "the request nests elements deeper than %d levels",
-		           WSMAN_MAX_DEPTH);
-		f->http_status = 400;
-		goto fail;
-	}
-	xmlFreeParserCtxt(ctxt);
-	return doc;
-fail:
-	if (doc != NULL)
-		xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
 	return NULL;
 }
 
