@@ -3,6 +3,7 @@
  * back-end shares (the session list, WTS state names).
  */
 #include "backend.h"
+#include "../common/array.h"
 #include "fixture/fixture.h"
 
 #include <stdlib.h>
@@ -38,15 +39,8 @@ const char *wts_state_name(uint32_t state)
 
 rdms_session *rdms_session_list_add(rdms_session_list *l)
 {
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		rdms_session *v = realloc(l->items, cap * sizeof *v);
-
-		if (v == NULL)
-			return NULL;
-		l->items = v;
-		l->cap = cap;
-	}
+	if (!array_reserve(&l->items, l->count, &l->cap, sizeof *l->items, 16))
+		return NULL;
 	memset(&l->items[l->count], 0, sizeof l->items[l->count]);
 	l->items[l->count].display = -1;
 	return &l->items[l->count++];

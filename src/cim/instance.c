@@ -9,6 +9,7 @@
  * cim_instance_new makes the same block with no string bytes.
  */
 #include "instance.h"
+#include "../common/array.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -128,15 +129,8 @@ const cim_value *cim_instance_get(const cim_instance *inst, const char *name)
 
 bool cim_instance_list_push(cim_instance_list *l, cim_instance *inst)
 {
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		cim_instance **items = realloc(l->items, cap * sizeof *items);
-
-		if (items == NULL)
-			return false;
-		l->items = items;
-		l->cap = cap;
-	}
+	if (!array_reserve(&l->items, l->count, &l->cap, sizeof *l->items, 16))
+		return false;
 	l->items[l->count++] = inst;
 	return true;
 }

@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "../../common/array.h"
 #include "../../common/log.h"
 #include "../../common/strutil.h"
 #include "../userexec.h"
@@ -55,15 +56,8 @@ void x2go_rows_free(x2go_rows *r)
 
 static x2go_row *rows_add(x2go_rows *r)
 {
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
-		x2go_row *v = realloc(r->v, cap * sizeof *v);
-
-		if (v == NULL)
-			return NULL;
-		r->v = v;
-		r->cap = cap;
-	}
+	if (!array_reserve(&r->v, r->n, &r->cap, sizeof *r->v, 16))
+		return NULL;
 	memset(&r->v[r->n], 0, sizeof r->v[r->n]);
 	return &r->v[r->n++];
 }

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../common/array.h"
 #include "../../common/strutil.h"
 
 /* A name logged more than this long after its connection pairs with nothing. */
@@ -117,16 +118,9 @@ static void on_connection(scan *sc, const char *p, long long when)
 	    !take_uint(sp + 6, 65535, &c.port))
 		return;
 	c.when = when;
-	if (sc->n == sc->cap) {
-		size_t cap = sc->cap ? sc->cap * 2 : 32;
-		pending *q = realloc(sc->q, cap * sizeof *q);
-
-		if (q == NULL) {
-			sc->oom = true;
-			return;
-		}
-		sc->q = q;
-		sc->cap = cap;
+	if (!array_reserve(&sc->q, sc->n, &sc->cap, sizeof *sc->q, 32)) {
+		sc->oom = true;
+		return;
 	}
 	sc->q[sc->n++] = c;
 }
@@ -147,16 +141,10 @@ static void on_name(scan *sc, const char *p, long long when)
 		len--;
 	if (len == 0)
 		return;
-	if (sc->out->nnames == sc->out->capnames) {
-		size_t cap = sc->out->capnames ? sc->out->capnames * 2 : 32;
-		xrdp_log_name *v = realloc(sc->out->names, cap * sizeof *v);
-
-		if (v == NULL) {
-			sc->oom = true;
-			return;
-		}
-		sc->out->names = v;
-		sc->out->capnames = cap;
+	if (!array_reserve(&sc->out->names, sc->out->nnames, &sc->out->capnames,
+	                   sizeof *sc->out->names, 32)) {
+		sc->oom = true;
+		return;
 	}
 	nm = &sc->out->names[sc->out->nnames++];
 	str_copy(nm->addr, sizeof nm->addr, c->addr);
@@ -193,16 +181,10 @@ static void on_peer(scan *sc, const char *p)
 		return;
 	pe.xrdp_pid = (pid_t)a;
 	pe.x_pid = (pid_t)b;
-	if (sc->out->npeers == sc->out->cappeers) {
-		size_t cap = sc->out->cappeers ? sc->out->cappeers * 2 : 16;
-		xrdp_log_peer *v = realloc(sc->out->peers, cap * sizeof *v);
-
-		if (v == NULL) {
-			sc->oom = true;
-			return;
-		}
-		sc->out->peers = v;
-		sc->out->cappeers = cap;
+	if (!array_reserve(&sc->out->peers, sc->out->npeers, &sc->out->cappeers,
+	                   sizeof *sc->out->peers, 16)) {
+		sc->oom = true;
+		return;
 	}
 	sc->out->peers[sc->out->npeers++] = pe;
 }

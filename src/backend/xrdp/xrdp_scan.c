@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../common/array.h"
 #include "../../common/strutil.h"
 
 uint32_t xrdp_parse_stat(const char *text, xrdp_proc *p, rdms_error *err)
@@ -101,15 +102,8 @@ void xrdp_proctab_free(xrdp_proctab *t)
 
 static xrdp_proc *proctab_add(xrdp_proctab *t)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		xrdp_proc *v = realloc(t->v, cap * sizeof *v);
-
-		if (v == NULL)
-			return NULL;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (!array_reserve(&t->v, t->n, &t->cap, sizeof *t->v, 256))
+		return NULL;
 	return &t->v[t->n++];
 }
 

@@ -41,6 +41,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "../../common/array.h"
 #include "../../common/strutil.h"
 
 /* ---- parsers ------------------------------------------------------------ */
@@ -241,15 +242,8 @@ void xrdp_tcp_free(xrdp_tcp_table *t)
 
 static bool tcp_add(xrdp_tcp_table *t, const xrdp_tcp_ent *e)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		xrdp_tcp_ent *v = realloc(t->v, cap * sizeof *v);
-
-		if (v == NULL)
-			return false;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (!array_reserve(&t->v, t->n, &t->cap, sizeof *t->v, 64))
+		return false;
 	t->v[t->n++] = *e;
 	return true;
 }
@@ -319,15 +313,8 @@ typedef struct fd_owner {
 
 static bool owner_add(fd_owner *o, unsigned long ino)
 {
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 16;
-		unsigned long *v = realloc(o->inodes, cap * sizeof *v);
-
-		if (v == NULL)
-			return false;
-		o->inodes = v;
-		o->cap = cap;
-	}
+	if (!array_reserve(&o->inodes, o->n, &o->cap, sizeof *o->inodes, 16))
+		return false;
 	o->inodes[o->n++] = ino;
 	return true;
 }
@@ -627,15 +614,8 @@ static uint32_t owners_read(const char *root, const xrdp_proctab *t, owners *o,
 
 			if (pass == 0 ? !is_main : !is_child)
 				continue;
-			if (o->n == cap) {
-				size_t nc = cap ? cap * 2 : 8;
-				fd_owner *v = realloc(o->v, nc * sizeof *v);
-
-				if (v == NULL)
-					return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-				o->v = v;
-				cap = nc;
-			}
+			if (!array_reserve(&o->v, o->n, &cap, sizeof *o->v, 8))
+				return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 			memset(&o->v[o->n], 0, sizeof o->v[o->n]);
 			o->v[o->n].pid = p->pid;
 			if (*fast && !fd_sockets_pidfd(root, &o->v[o->n], tt))
