@@ -8,17 +8,27 @@
  *                              admin check (src/auth)
  *   wsman     (src/wsman)      POST /wsman: SOAP in, SOAP out
  *   cimxml    (src/cimxml)     POST /cimom: CIM-XML in and out
- *   ops       (src/ops)        the operation layer and its back-ends;
- *                              method calls go to the audit hook
+ *   ops       (src/ops)        the operation layer; method calls go to the
+ *                              audit hook
+ *   privsep   (src/privsep)    back-ends, PAM and audit behind a narrow IPC
  *   audit     (src/audit)      SQLite, committed before the reply
  *
- * This file only wires them together and runs the process: options,
- * config, daemonising, signals.  Sockets are opened before the fork, so a
- * port in use or a bad config is reported on the terminal with a non-zero
- * exit; the parent also waits until the child is serving (or has failed).
- * The main thread then only waits for signals: SIGHUP reloads the config
- * (servers restart on the same sockets, which are replaced only when their
- * address changed), SIGTERM and SIGINT stop cleanly.
+ * Two processes (privsep.h).  rdmsd starts as root, reads the config,
+ * opens the listening sockets and loads the TLS key, then forks the
+ * network process ("net"), which drops to the `rdms` user for good and
+ * serves everything above the privsep line.  The first process stays root
+ * as "priv": it runs PAM, the session back-ends and the audit database for
+ * net, and otherwise only supervises:
+ *   - SIGHUP reloads: a config that loads replaces the old one, net is
+ *     stopped (requests in progress finish), sockets whose address changed
+ *     are reopened, and a new net starts with the new config.  Connections
+ *     that arrive meanwhile wait in the listen queue.
+ *   - SIGTERM and SIGINT stop net, then priv.
+ *   - net exiting on its own stops priv with status 1, so a supervisor
+ *     (systemd) restarts the pair; net gets SIGTERM when priv dies.
+ * Sockets are opened before the daemon forks, so a port in use or a bad
+ * config is reported on the terminal with a non-zero exit; the starting
+ * process also waits until net is serving (or has failed).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -45,6 +58,7 @@
 #include "../common/strutil.h"
 #include "../config/config.h"
 #include "../ops/ops.h"
+#include "../privsep/privsep.h"
 #include "../transport/http.h"
 #include "../wsman/wsman.h"
 
@@ -57,6 +71,7 @@
 #define AUTHZ_TTL_S       10
 #define SOAP_TYPE         "application/soap+xml;charset=UTF-8"
 #define CIMXML_TYPE       "application/xml; charset=\"utf-8\""
+#define NET_STOP_MS       10000   /* then SIGKILL */
 
 struct options {
 	const char *config;      /* NULL: the default, which may be missing */
@@ -68,12 +83,25 @@ struct options {
 struct rdmsd {
 	struct options  opt;
 	rdms_config     cfg;
-	rdms_provider   provider;
+	transport      *transport;   /* sockets: bound by priv, served by net */
+	int             log_pipe[2]; /* daemon mode: stderr lines for syslog */
+
+	/* priv: root */
+	priv_user       user;        /* who net becomes */
+	rdms_provider   backends;    /* the real session back-ends */
+	rdms_audit_db  *audit;
+	pam_auth       *pam;         /* PAM itself: pam_auth_verify */
+	priv_env        env;
+	priv_server    *priv;
+	pid_t           net_pid;
+	int             net_pidfd;
+
+	/* net: the rdms user */
+	priv_client    *client;
+	rdms_provider   provider;    /* the proxy back-end and audit hook */
 	wsman_service  *wsman;
-	rdms_audit_db       *audit;
-	pam_auth       *pam;
+	pam_auth       *cache;       /* verified credentials; misses go to priv */
 	authz          *authz;
-	transport      *transport;
 };
 
 /* ---- options and config ------------------------------------------------- */

@@ -66,6 +66,8 @@ wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg)
 		strcpy(s->machine, "localhost");
 	s->machine[sizeof s->machine - 1] = '\0';
 	wsman_enum_init(&s->enums, cfg != NULL ? cfg->enumeration_timeout_s : 60);
+	if (cfg != NULL && cfg->max_enumerations_per_user > 0)
+		s->enums.per_user = (size_t)cfg->max_enumerations_per_user;
 	s->replay = wsman_replay_new(1024, 16u << 20, 300);
 	if (s->replay == NULL) {
 		wsman_enum_destroy(&s->enums);

@@ -7,8 +7,8 @@
  * items are to be written.  It belongs to the caller who opened it: another
  * user's Pull of the same id gets InvalidEnumerationContext, exactly as an
  * unknown id, so ids reveal nothing.  Contexts expire enumeration_timeout_s
- * after their last use and each caller may hold only WSMAN_CTX_PER_USER, so
- * clients that never finish cannot pin memory.
+ * after their last use and each caller may hold only per_user of them
+ * (max_enumerations_per_user), so clients that never finish cannot pin memory.
  *
  * A Pull takes its context out of the table while it writes the reply and
  * puts it back if items remain; a concurrent Pull of the same context then
@@ -33,6 +33,7 @@ void wsman_enum_init(wsman_enum_table *t, int timeout_s)
 	t->head = NULL;
 	t->count = 0;
 	t->timeout_s = timeout_s > 0 ? timeout_s : 60;
+	t->per_user = WSMAN_CTX_PER_USER;
 }
 
 void wsman_enum_destroy(wsman_enum_table *t)
@@ -102,7 +103,7 @@ bool wsman_enum_put(wsman_enum_table *t, wsman_enum_ctx *c, wsman_fault *f)
 	for (wsman_enum_ctx *o = t->head; o != NULL; o = o->next)
 		if (strcmp(o->owner, c->owner) == 0)
 			mine++;
-	if (mine >= WSMAN_CTX_PER_USER || t->count >= WSMAN_CTX_TOTAL) {
+	if (mine >= t->per_user || t->count >= WSMAN_CTX_TOTAL) {
 		pthread_mutex_unlock(&t->lock);
 		return wsman_fail(f, WBEM_E_QUOTA_VIOLATION, "wsman:QuotaLimit", NULL,
 		                  "too many open enumerations (%zu for this user); finish or "

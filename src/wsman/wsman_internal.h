@@ -66,7 +66,7 @@
 #define WSMAN_MAX_ID_LEN       256    /* MessageID, EnumerationContext */
 #define WSMAN_MIN_ENVELOPE     8192   /* MaxEnvelopeSize below this: EncodingLimit */
 #define WSMAN_MAX_ELEMENTS     1000000
-#define WSMAN_CTX_PER_USER     32     /* open enumeration contexts per caller */
+#define WSMAN_CTX_PER_USER     32     /* default max_enumerations_per_user */
 #define WSMAN_CTX_TOTAL        2048
 
 /* ---- a per-request string arena ----------------------------------------- */
@@ -234,6 +234,7 @@ typedef struct wsman_enum_table {
 	wsman_enum_ctx *head;
 	size_t          count;
 	int             timeout_s;
+	size_t          per_user;   /* contexts one caller may hold; default WSMAN_CTX_PER_USER */
 } wsman_enum_table;
 
 void wsman_enum_init(wsman_enum_table *t, int timeout_s);
