@@ -135,6 +135,16 @@ static enum basic_status parse(const char *value, size_t len, basic_cred *out,
 	const char *why;
 	enum basic_status st;
 
+	/*
+	 * The scheme is a token, compared case-insensitively (RFC 7235).  It is
+	 * looked at first: a Negotiate or Kerberos token is often longer than
+	 * any Basic header, and it still deserves the Basic challenge.
+	 */
+	if (len < 5 || strncasecmp(value, "Basic", 5) != 0 ||
+	    (len > 5 && value[5] != ' ' && value[5] != '\t')) {
+		rdms_fail(err, WBEM_E_ACCESS_DENIED, "authentication scheme is not Basic");
+		return BASIC_OTHER_SCHEME;
+	}
 	if (len > BASIC_MAX_HEADER) {
 		rdms_fail(err, WBEM_E_INVALID_PARAMETER,
 		          "Authorization header is longer than %d bytes", BASIC_MAX_HEADER);
@@ -143,12 +153,6 @@ static enum basic_status parse(const char *value, size_t len, basic_cred *out,
 	if (memchr(value, '\0', len) != NULL) {
 		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "Authorization header contains a NUL byte");
 		return BASIC_MALFORMED;
-	}
-	/* The scheme is a token, compared case-insensitively (RFC 7235). */
-	if (len < 5 || strncasecmp(value, "Basic", 5) != 0 ||
-	    (len > 5 && value[5] != ' ' && value[5] != '\t')) {
-		rdms_fail(err, WBEM_E_ACCESS_DENIED, "authentication scheme is not Basic");
-		return BASIC_OTHER_SCHEME;
 	}
 	start = 5;
 	while (start < len && (value[start] == ' ' || value[start] == '\t'))

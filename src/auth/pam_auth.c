@@ -6,7 +6,9 @@
  * neither passwords nor hashes that could be attacked offline with a table
  * prepared in advance.  PAM modules are not all thread-safe, so PAM calls
  * are serialised by one mutex; the cache has its own, and the delay after
- * a failure runs with no lock held.
+ * a failure runs with no lock held.  In rdmsd the cache and the delay live
+ * in the unprivileged network process, whose cache misses go to a verifier
+ * that asks the privileged process, where pam_auth_verify() runs PAM.
  */
 #include "pam_auth.h"
 
@@ -44,6 +46,8 @@ struct pam_auth {
 	pthread_mutex_t    cache_lock;
 	pthread_mutex_t    pam_lock;
 	struct cache_entry cache[CACHE_SLOTS];
+	pam_verify_fn      verify;     /* cache misses; pam_auth_verify by default */
+	void              *verify_ctx;
 };
 
 static time_t now_s(void)
@@ -70,6 +74,12 @@ pam_auth *pam_auth_new(const char *service, int cache_ttl_s, int fail_delay_ms)
 	pthread_mutex_init(&pa->cache_lock, NULL);
 	pthread_mutex_init(&pa->pam_lock, NULL);
 	return pa;
+}
+
+void pam_auth_set_verifier(pam_auth *pa, pam_verify_fn fn, void *ctx)
+{
+	pa->verify = fn;
+	pa->verify_ctx = ctx;
 }
 
 void pam_auth_free(pam_auth *pa)
@@ -260,6 +270,21 @@ static void fail_delay(const pam_auth *pa)
 		;
 }
 
+uint32_t pam_auth_verify(pam_auth *pa, const char *user, const char *password,
+                         const char *rhost, char *canon, size_t canon_size,
+                         uid_t *uid, rdms_error *err)
+{
+	uint32_t rc;
+
+	pthread_mutex_lock(&pa->pam_lock);
+	rc = pam_verify(pa, user, password, rhost, canon, canon_size, err);
+	pthread_mutex_unlock(&pa->pam_lock);
+	if (rc == WBEM_S_NO_ERROR && !lookup_uid(canon, uid))
+		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED,
+		               "PAM accepted '%s' but it has no passwd entry", canon);
+	return rc;
+}
+
 uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
                         const char *rhost, char *canon, size_t canon_size,
                         uid_t *uid, rdms_error *err)
@@ -270,12 +295,10 @@ uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
 
 	if (have_digest && cache_lookup(pa, digest, canon, canon_size, uid))
 		return WBEM_S_NO_ERROR;
-	pthread_mutex_lock(&pa->pam_lock);
-	rc = pam_verify(pa, user, password, rhost, canon, canon_size, err);
-	pthread_mutex_unlock(&pa->pam_lock);
-	if (rc == WBEM_S_NO_ERROR && !lookup_uid(canon, uid))
-		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED,
-		               "PAM accepted '%s' but it has no passwd entry", canon);
+	if (pa->verify != NULL)
+		rc = pa->verify(pa->verify_ctx, user, password, rhost, canon, canon_size, uid, err);
+	else
+		rc = pam_auth_verify(pa, user, password, rhost, canon, canon_size, uid, err);
 	if (rc != WBEM_S_NO_ERROR) {
 		explicit_bzero(digest, sizeof digest);
 		fail_delay(pa);

@@ -43,4 +43,24 @@ uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
                         const char *rhost, char *canon, size_t canon_size,
                         uid_t *uid, rdms_error *err);
 
+/*
+ * What a credential that is not in the cache goes to: by default
+ * pam_auth_verify() in this process.  Under privilege separation the
+ * network process, which cannot run PAM, sets a function that asks the
+ * privileged one; the cache and the failure delay stay on this side.
+ */
+typedef uint32_t (*pam_verify_fn)(void *ctx, const char *user, const char *password,
+                                  const char *rhost, char *canon, size_t canon_size,
+                                  uid_t *uid, rdms_error *err);
+void pam_auth_set_verifier(pam_auth *pa, pam_verify_fn fn, void *ctx);
+
+/*
+ * One PAM transaction for USER/PASSWORD and the uid of the account PAM
+ * settled on: no cache and no failure delay.  Serialised on PA.  Returns
+ * like pam_auth_check().
+ */
+uint32_t pam_auth_verify(pam_auth *pa, const char *user, const char *password,
+                         const char *rhost, char *canon, size_t canon_size,
+                         uid_t *uid, rdms_error *err);
+
 #endif

@@ -82,7 +82,8 @@ xmlDoc *xml_read_safe(const char *body, size_t len, int max_depth,
 	if (ctxt->_private == (void *)refuse_dtd) {
 		refuse(why, XML_READ_DTD, msg, msgsize,
 		       "a DTD (<!DOCTYPE>) is not allowed in a request");
-	} else if (doc == NULL || !ctxt->wellFormed) {
+	} else if (doc == NULL || !ctxt->wellFormed || !ctxt->nsWellFormed) {
+		/* nsWellFormed: an undeclared prefix is an error of XML Namespaces. */
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
 		char what[200] = "not well-formed";
 

@@ -62,6 +62,11 @@ static const struct config_key keys[] = {
 	STR(audit_db),
 	STR(pam_service),
 	INT(max_envelope_size, 8192, 16777216),
+	INT(max_connections, 1, 10000),
+	INT(max_connections_per_ip, 1, 10000),
+	INT(request_timeout_s, 1, 3600),
+	INT(idle_timeout_s, 1, 3600),
+	INT(max_enumerations_per_user, 1, 2048),
 	INT(enumeration_timeout_s, 1, 86400),
 };
 
@@ -101,6 +106,11 @@ void rdms_config_defaults(rdms_config *cfg)
 	str_copy(cfg->audit_db, sizeof cfg->audit_db, "/var/lib/rdms/audit.db");
 	str_copy(cfg->pam_service, sizeof cfg->pam_service, "rdms");
 	cfg->max_envelope_size = 153600;
+	cfg->max_connections = 128;
+	cfg->max_connections_per_ip = 32;
+	cfg->request_timeout_s = 60;
+	cfg->idle_timeout_s = 60;
+	cfg->max_enumerations_per_user = 32;
 	cfg->enumeration_timeout_s = 60;
 }
 

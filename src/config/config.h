@@ -51,6 +51,11 @@ typedef struct rdms_config {
 	char audit_db[256];         /* default /var/lib/rdms/audit.db */
 	char pam_service[64];       /* default "rdms" */
 	int  max_envelope_size;     /* bytes; default 153600 (WinRM's default 150 KiB) */
+	int  max_connections;       /* open connections per listener; default 128 */
+	int  max_connections_per_ip; /* per client address and listener; default 32 */
+	int  request_timeout_s;     /* to send a whole request; default 60 */
+	int  idle_timeout_s;        /* a connection without traffic closes; default 60 */
+	int  max_enumerations_per_user; /* open WS-Man enumeration contexts; default 32 */
 	int  enumeration_timeout_s; /* enumeration contexts expire; default 60 */
 } rdms_config;
 

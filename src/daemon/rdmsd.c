@@ -213,32 +213,83 @@ static const http_endpoint endpoints[] = {
 	  .handle = serve_cimxml, .ctx = &daemon_state },
 };
 
-/* ---- services: what a reload rebuilds ----------------------------------- */
+/* ---- net: the unprivileged process ------------------------------------- */
 
-static bool services_up(struct rdmsd *d, rdms_error *err)
+/* Builds net's services on the proxies to priv and starts serving. */
+static bool services_up(struct rdmsd *d, const int fds[PRIV_CHANNELS], rdms_error *err)
 {
 	transport_env env;
 
-	rdms_provider_init(&d->provider, &d->cfg);
-	d->provider.audit = rdms_audit_record;
-	d->provider.audit_ctx = d->audit;
-	if (d->provider.nbackends == 0)
-		log_warn("no session back-end is available (backends = %s)", d->cfg.backends);
+	d->client = priv_client_new(fds, d->backends.backends, d->backends.nbackends);
+	d->cache = pam_auth_new(d->cfg.pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
+	d->authz = authz_new(AUTHZ_TTL_S);
+	if (d->client == NULL || d->cache == NULL || d->authz == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return false;
+	}
+	pam_auth_set_verifier(d->cache, priv_proxy_verify, d->client);
+	priv_proxy_provider(&d->provider, &d->cfg, d->client);
 	d->wsman = wsman_service_new(&d->provider, &d->cfg);
 	if (d->wsman == NULL) {
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "cannot create the WS-Management service");
 		return false;
 	}
-	env = (transport_env){ .cfg = &d->cfg, .pam = d->pam, .authz = d->authz };
+	env = (transport_env){ .cfg = &d->cfg, .pam = d->cache, .authz = d->authz };
 	return transport_start(d->transport, &env, err) == WBEM_S_NO_ERROR;
 }
 
-static void services_down(struct rdmsd *d)
+/* Waits for SIGTERM or SIGINT (SIGHUP is priv's: it restarts net). */
+static void net_wait(void)
 {
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	while (sigwait(&set, &sig) != 0)
+		;
+}
+
+/*
+ * The network process, right after fork: drop privileges, serve, tell
+ * priv through READY_FD, serve until told to stop.  Never returns.
+ */
+static _Noreturn void net_main(struct rdmsd *d, const int fds[PRIV_CHANNELS], int ready_fd)
+{
+	int keep[PRIV_CHANNELS + 2];
+	size_t n = 0;
+	rdms_error err = { 0 };
+
+	for (int i = 0; i < PRIV_CHANNELS; i++)
+		keep[n++] = fds[i];
+	keep[n++] = ready_fd;
+	keep[n++] = d->log_pipe[1];
+	if (priv_drop(&d->user, keep, n, getppid(), &err) != WBEM_S_NO_ERROR)
+		fatal("network process: %s", err.message);
+	/* libxml2's global state, before any thread can parse. */
+	xmlInitParser();
+	if (!services_up(d, fds, &err))
+		fatal("%s", err.message);
+	log_info("network process %ld serving as uid %u", (long)getpid(), (unsigned)getuid());
+	/* From here on, errors go where priv's go (syslog in daemon mode). */
+	if (d->log_pipe[1] >= 0) {
+		dup2(d->log_pipe[1], STDERR_FILENO);
+		close(d->log_pipe[1]);
+	}
+	if (write(ready_fd, "R", 1) != 1)
+		fatal("cannot tell the privileged process that serving started");
+	close(ready_fd);
+
+	net_wait();
 	transport_stop(d->transport);
 	wsman_service_free(d->wsman);
-	d->wsman = NULL;
+	xmlCleanupParser();
+	/* The sockets are priv's to close (and the Unix socket's file to remove). */
+	exit(0);
 }
+
+/* ---- priv: the privileged process --------------------------------------- */
 
 /* Opens the audit database and the PAM checker that CFG names. */
 static bool open_state(struct rdmsd *d, rdms_error *err)
@@ -246,9 +297,8 @@ static bool open_state(struct rdmsd *d, rdms_error *err)
 	d->audit = rdms_audit_open(d->cfg.audit_db, err);
 	if (d->audit == NULL)
 		return false;
-	d->pam = pam_auth_new(d->cfg.pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
-	d->authz = authz_new(AUTHZ_TTL_S);
-	if (d->pam == NULL || d->authz == NULL) {
+	d->pam = pam_auth_new(d->cfg.pam_service, 0, 0);
+	if (d->pam == NULL) {
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		return false;
 	}
@@ -275,7 +325,7 @@ static void swap_state(struct rdmsd *d, rdms_config *fresh)
 		}
 	}
 	if (strcmp(fresh->pam_service, d->cfg.pam_service) != 0) {
-		pam_auth *pa = pam_auth_new(fresh->pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
+		pam_auth *pa = pam_auth_new(fresh->pam_service, 0, 0);
 
 		if (pa != NULL) {
 			pam_auth_free(d->pam);
@@ -284,35 +334,112 @@ static void swap_state(struct rdmsd *d, rdms_config *fresh)
 			str_copy(fresh->pam_service, sizeof fresh->pam_service, d->cfg.pam_service);
 		}
 	}
-	pam_auth_flush(d->pam);
-	authz_flush(d->authz);
+}
+
+static void net_stop(struct rdmsd *d);
+
+/*
+ * Forks net with the current config and serves it; returns once net is
+ * serving, false (with ERR) when it could not start.
+ */
+static bool net_start(struct rdmsd *d, rdms_error *err)
+{
+	priv_channels ch;
+	int ready[2];
+	char c;
+	pid_t pid;
+	bool ok;
+
+	rdms_provider_init(&d->backends, &d->cfg);
+	if (d->backends.nbackends == 0)
+		log_warn("no session back-end is available (backends = %s)", d->cfg.backends);
+	if (!priv_channels_open(&ch, err))
+		return false;
+	if (pipe2(ready, O_CLOEXEC) != 0) {
+		priv_channels_close(ch.priv);
+		priv_channels_close(ch.net);
+		rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno));
+		return false;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(ready[0]);
+		priv_channels_close(ch.priv);
+		net_main(d, ch.net, ready[1]);
+	}
+	close(ready[1]);
+	priv_channels_close(ch.net);
+	if (pid < 0) {
+		close(ready[0]);
+		priv_channels_close(ch.priv);
+		rdms_fail(err, WBEM_E_FAILED, "fork: %s", strerror(errno));
+		return false;
+	}
+	d->net_pid = pid;
+	d->net_pidfd = pidfd_open(pid, 0);
+	if (d->net_pidfd < 0)
+		rdms_fail(err, WBEM_E_FAILED, "pidfd_open: %s", strerror(errno));
+	d->env = (priv_env){ .provider = &d->backends, .audit = d->audit, .pam = d->pam };
+	d->priv = priv_server_start(ch.priv, &d->env, err);
+	ok = d->priv != NULL && d->net_pidfd >= 0;
+	/* net writes one byte once it serves, or exits (end of file) */
+	if (ok && (read(ready[0], &c, 1) != 1 || c != 'R'))
+		ok = rdms_fail(err, WBEM_E_FAILED, "the network process did not start") == 0;
+	close(ready[0]);
+	if (!ok)
+		net_stop(d);
+	return ok;
+}
+
+/* Stops net (SIGTERM, after NET_STOP_MS SIGKILL) and the channels' threads. */
+static void net_stop(struct rdmsd *d)
+{
+	struct pollfd pf = { d->net_pidfd, POLLIN, 0 };
+	int status;
+
+	if (d->net_pid > 0) {
+		kill(d->net_pid, SIGTERM);
+		if (d->net_pidfd >= 0 && poll(&pf, 1, NET_STOP_MS) == 0) {
+			log_warn("network process %ld does not stop; killing it", (long)d->net_pid);
+			kill(d->net_pid, SIGKILL);
+		}
+		while (waitpid(d->net_pid, &status, 0) < 0 && errno == EINTR)
+			;
+		d->net_pid = 0;
+	}
+	if (d->net_pidfd >= 0)
+		close(d->net_pidfd);
+	d->net_pidfd = -1;
+	priv_server_stop(d->priv);
+	d->priv = NULL;
 }
 
 /*
- * SIGHUP: a config that does not load changes nothing.  Otherwise the
- * servers stop (requests in progress finish), the new config replaces the
- * old, sockets whose address changed are reopened, and serving resumes.
- * Enumeration contexts of the old WS-Man service are dropped.
+ * SIGHUP: a config that does not load changes nothing.  Otherwise net
+ * stops, the new config replaces the old, sockets whose address changed
+ * are reopened, and a new net starts.  False when it could not.
  */
-static void reload(struct rdmsd *d)
+static bool reload(struct rdmsd *d)
 {
 	rdms_config fresh;
 	rdms_error err = { 0 };
 
 	if (!load_config(&d->opt, &fresh, &err)) {
 		log_warn("reload: %s; keeping the running config", err.message);
-		return;
+		return true;
 	}
-	services_down(d);
+	net_stop(d);
 	swap_state(d, &fresh);
 	d->cfg = fresh;
 	if (transport_bind(d->transport, &d->cfg, &err) != 0)
 		log_warn("reload: %s", err.message);
 	rdms_error_clear(&err);
-	if (!services_up(d, &err))
+	if (!net_start(d, &err)) {
 		log_warn("reload: %s", err.message);
-	else
-		log_info("configuration reloaded");
+		return false;
+	}
+	log_info("configuration reloaded");
+	return true;
 }
 
 /* ---- process ------------------------------------------------------------ */
@@ -360,22 +487,19 @@ static void *syslog_pump(void *arg)
 	return NULL;
 }
 
-static void stderr_to_syslog(void)
+/*
+ * From now on priv's stderr goes to syslog through D's log pipe (made
+ * before net was forked, so net's later stderr goes there too).
+ */
+static void stderr_to_syslog(struct rdmsd *d)
 {
 	pthread_t th;
-	int p[2];
 
 	openlog("rdmsd", LOG_PID, LOG_DAEMON);
-	if (pipe2(p, O_CLOEXEC) != 0)
+	if (pthread_create(&th, NULL, syslog_pump, (void *)(intptr_t)d->log_pipe[0]) != 0)
 		return;
-	if (pthread_create(&th, NULL, syslog_pump, (void *)(intptr_t)p[0]) != 0) {
-		close(p[0]);
-		close(p[1]);
-		return;
-	}
 	pthread_detach(th);
-	dup2(p[1], STDERR_FILENO);
-	close(p[1]);
+	dup2(d->log_pipe[1], STDERR_FILENO);
 }
 
 /*
@@ -420,11 +544,11 @@ static int daemonize(void)
 	return p[1];
 }
 
-static void report_ready(int fd)
+static void report_ready(struct rdmsd *d, int fd)
 {
 	if (fd < 0)
 		return;
-	stderr_to_syslog();
+	stderr_to_syslog(d);
 	if (write(fd, "R", 1) != 1)
 		log_warn("cannot tell the starting process that rdmsd is ready");
 	close(fd);
@@ -453,22 +577,51 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void wait_for_signals(struct rdmsd *d, const sigset_t *set)
+/*
+ * priv's main loop: signals (as a signalfd) and net's exit (its pidfd).
+ * Returns the exit status: 0 when told to stop, 1 when net ended or could
+ * not be restarted.
+ */
+static int supervise(struct rdmsd *d, const sigset_t *set)
 {
-	for (;;) {
-		int sig = 0;
+	int sfd = signalfd(-1, set, SFD_CLOEXEC);
 
-		if (sigwait(set, &sig) != 0)
+	if (sfd < 0)
+		fatal("signalfd: %s", strerror(errno));
+	for (;;) {
+		struct pollfd pf[2] = { { sfd, POLLIN, 0 }, { d->net_pidfd, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+		int status = 0;
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll: %s", strerror(errno));
+		}
+		if (pf[1].revents != 0) {
+			while (waitpid(d->net_pid, &status, 0) < 0 && errno == EINTR)
+				;
+			d->net_pid = 0;
+			log_warn("network process %s %d; stopping",
+			         WIFSIGNALED(status) ? "killed by signal" : "exited with status",
+			         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+			break;
+		}
+		if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
 			continue;
-		if (sig == SIGHUP) {
+		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reloading %s",
 			         d->opt.config != NULL ? d->opt.config : RDMS_DEFAULT_CONFIG);
-			reload(d);
-			continue;
+			if (reload(d))
+				continue;
+			break;
 		}
-		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-		return;
+		log_info("%s: stopping", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+		close(sfd);
+		return 0;
 	}
+	close(sfd);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -476,40 +629,46 @@ int main(int argc, char **argv)
 	struct rdmsd *const d = &daemon_state;
 	rdms_error err = { 0 };
 	sigset_t set;
-	int ready_fd = -1;
+	int ready_fd = -1, status;
 
 	parse_options(argc, argv, &d->opt);
 	tune_malloc();
 	log_init("rdmsd", d->opt.debug);
+	d->log_pipe[0] = d->log_pipe[1] = -1;
+	d->net_pidfd = -1;
 	if (!load_config(&d->opt, &d->cfg, &err))
 		fatal("%s", err.message);
-	/* libxml2's global state, before any thread can parse. */
-	xmlInitParser();
 	d->transport = transport_new(endpoints, sizeof endpoints / sizeof endpoints[0]);
 	if (d->transport == NULL)
 		fatal("out of memory");
 	if (transport_bind(d->transport, &d->cfg, &err) != 0)
 		fatal("%s", err.message);
-	if (!d->opt.foreground)
+	if (priv_user_get(&d->user, &err) != WBEM_S_NO_ERROR)
+		fatal("%s", err.message);
+	if (!d->user.drop)
+		log_warn("not started as root: nothing to separate, the network process keeps uid %u",
+		         (unsigned)d->user.uid);
+	if (!d->opt.foreground) {
 		ready_fd = daemonize();
+		if (pipe2(d->log_pipe, O_CLOEXEC) != 0)
+			fatal("pipe: %s", strerror(errno));
+	}
 	block_signals(&set);
-	if (!open_state(d, &err) || !services_up(d, &err))
+	if (!open_state(d, &err) || !net_start(d, &err))
 		fatal("%s", err.message);
 	if (d->opt.pid_file != NULL)
 		write_pid_file(d->opt.pid_file);
 	log_info("rdmsd %s ready", RDMS_VERSION);
-	report_ready(ready_fd);
+	report_ready(d, ready_fd);
 
-	wait_for_signals(d, &set);
+	status = supervise(d, &set);
 
-	services_down(d);
+	net_stop(d);
 	transport_free(d->transport);
 	rdms_audit_close(d->audit);
 	pam_auth_free(d->pam);
-	authz_free(d->authz);
 	if (d->opt.pid_file != NULL)
 		unlink(d->opt.pid_file);
-	xmlCleanupParser();
 	log_info("stopped");
-	return 0;
+	return status;
 }

@@ -144,6 +144,28 @@ uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
 	return rc;
 }
 
+uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
+                                const char *ns, const char *class_name,
+                                rdms_instance_fn fn, void *ctx, rdms_error *err)
+{
+	rdms_session_list sl = { 0 };
+	uint32_t rc = check_class(ns, class_name, err);
+
+	if (rc == WBEM_S_NO_ERROR)
+		rc = rdms_op_sessions(p, who, &sl, err);
+	/* One instance alive at a time: malloc hands the same block back each turn. */
+	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < sl.count; i++) {
+		cim_instance *inst = rdms_session_instance(p->cfg, &sl.items[i]);
+
+		if (inst == NULL)
+			rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		else
+			rc = fn(ctx, inst, sl.count - i, err);
+	}
+	rdms_session_list_free(&sl);
+	return rc;
+}
+
 uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
                        const char *ns, const char *wql, wql_query **query,
                        cim_instance_list *out, rdms_error *err)
@@ -232,7 +254,7 @@ uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
 	return WBEM_S_NO_ERROR;
 }
 
-/* Valid UTF-8 without C0 controls other than tab and newline. */
+/* Valid UTF-8 without control characters: C0 but tab and newline, DEL, C1. */
 static bool printable_utf8(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -241,11 +263,14 @@ static bool printable_utf8(const char *s)
 		int n;
 
 		if (*p < 0x80) {
-			if (*p < 0x20 && *p != '\t' && *p != '\n')
+			if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
 				return false;
 			p++;
 			continue;
 		}
+		/* C2 80..C2 9F: the C1 controls (CSI, NEL ...) are controls too. */
+		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+			return false;
 		if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
 			n = 1;
 		else if ((*p & 0xF0) == 0xE0)

@@ -66,6 +66,24 @@ uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
                            const char *ns, const char *class_name,
                            cim_instance_list *out, rdms_error *err);
 
+/*
+ * Called by rdms_op_enumerate_each for each instance, in the order
+ * rdms_op_enumerate lists them; it owns INST.  LEFT counts the instances
+ * still to come, this one included (for sizing a reply).  A nonzero return
+ * (a WBEM_E_* code, ERR filled) stops the enumeration with that code.
+ */
+typedef uint32_t (*rdms_instance_fn)(void *ctx, cim_instance *inst, size_t left,
+                                     rdms_error *err);
+
+/*
+ * rdms_op_enumerate without the list: each instance goes to FN as soon as
+ * it exists, so a front end can write 10,000 of them without holding them
+ * all.  Nothing reaches FN when the namespace, class or back-ends fail.
+ */
+uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
+                                const char *ns, const char *class_name,
+                                rdms_instance_fn fn, void *ctx, rdms_error *err);
+
 /* The instance PATH names; WBEM_E_NOT_FOUND when absent or not visible. */
 uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
                      const cim_path *path, cim_instance **out, rdms_error *err);

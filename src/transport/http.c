@@ -10,8 +10,17 @@
  * Each listener is one MHD daemon in thread-per-connection mode: a failed
  * login is answered only after a delay (pam_auth.h), and that sleep must
  * stall only the connection that earned it.  Connections are capped
- * (CONN_LIMIT, PER_IP_LIMIT) and idle ones time out, so the thread count
- * stays bounded.
+ * (max_connections, max_connections_per_ip) and idle ones time out
+ * (idle_timeout_s), so the thread count stays bounded.
+ *
+ * MHD's time-out is one of inactivity: a client sending a byte a second
+ * would hold its connection (and thread) for ever.  So each connection also
+ * has a deadline, request_timeout_s after it opened or after its previous
+ * reply, by which its whole request must be in; a reaper thread shuts down
+ * the socket of a connection past it, and MHD then closes it as it would a
+ * connection the client dropped.  The deadline is lifted while the request
+ * is being answered (a PAM delay or a big enumeration is not the client's
+ * slowness).
  *
  * A request goes through three calls of the access handler:
  *   begin   -- path (404), method (405; 501 for M-POST) and declared
@@ -32,11 +41,14 @@
 #include "http.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -47,9 +59,6 @@
 #include "listen.h"
 #include "tls.h"
 
-#define CONN_LIMIT      128
-#define PER_IP_LIMIT    32
-#define CONN_TIMEOUT_S  60
 #define TLS_PRIORITIES  "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
 #define BASIC_CHALLENGE "Basic realm=\"WSMAN\""
 
@@ -81,6 +90,16 @@ struct listener {
 	transport          *t;
 };
 
+/* One open connection and its request deadline (see reaper()). */
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int                fd;
+	int64_t            deadline;       /* CLOCK_MONOTONIC ms; 0: none */
+	bool               cut;            /* shut down by the reaper */
+	const char        *kind;
+	char               source[96];
+};
+
 struct transport {
 	struct listener      l[LISTEN_KINDS];
 	const http_endpoint *endpoints;
@@ -88,6 +107,15 @@ struct transport {
 	char                *cert_pem;
 	char                *key_pem;
 	transport_env        env;
+
+	/* the request deadlines: every open connection, and the reaper */
+	pthread_mutex_t      watch_lock;
+	pthread_cond_t       watch_cond;
+	struct conn_watch   *watches;
+	pthread_t            reaper;
+	bool                 reaper_running;
+	bool                 reaper_stop;
+	bool                 reaper_idle;  /* waiting without a deadline */
 };
 
 /* One request's state, from the first call of the handler to completion. */
@@ -100,6 +128,176 @@ struct request {
 	rdms_caller          who;
 };
 
+/* ---- request deadlines ---------------------------------------------------- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool watch_init(transport *t)
+{
+	pthread_condattr_t attr;
+	bool ok;
+
+	if (pthread_condattr_init(&attr) != 0)
+		return false;
+	ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0
+	  && pthread_cond_init(&t->watch_cond, &attr) == 0;
+	pthread_condattr_destroy(&attr);
+	if (ok && pthread_mutex_init(&t->watch_lock, NULL) != 0) {
+		pthread_cond_destroy(&t->watch_cond);
+		ok = false;
+	}
+	return ok;
+}
+
+/* Arms (ARM) or lifts the deadline of W; the lock is held. */
+static void watch_arm(transport *t, struct conn_watch *w, bool arm)
+{
+	if (w->cut)
+		return;
+	w->deadline = arm ? now_ms() + (int64_t)t->env.cfg->request_timeout_s * 1000 : 0;
+	if (arm && t->reaper_idle) {
+		t->reaper_idle = false;
+		pthread_cond_signal(&t->watch_cond);
+	}
+}
+
+/* The same for connection C, found through its socket context. */
+static void watch_set(transport *t, struct MHD_Connection *c, bool arm)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn_watch *w = ci != NULL ? ci->socket_context : NULL;
+
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&t->watch_lock);
+	watch_arm(t, w, arm);
+	pthread_mutex_unlock(&t->watch_lock);
+}
+
+/* Shuts down every connection past its deadline; returns the next deadline. */
+static int64_t reap(transport *t, int64_t now)
+{
+	int64_t next = 0;
+
+	for (struct conn_watch *w = t->watches; w != NULL; w = w->next) {
+		if (w->deadline == 0)
+			continue;
+		if (w->deadline > now) {
+			if (next == 0 || w->deadline < next)
+				next = w->deadline;
+			continue;
+		}
+		log_warn("%s %s: no complete request within %d s; connection closed", w->kind,
+		         w->source, t->env.cfg->request_timeout_s);
+		/* MHD sees end-of-file and closes; the fd stays MHD's to close. */
+		shutdown(w->fd, SHUT_RDWR);
+		w->deadline = 0;
+		w->cut = true;
+	}
+	return next;
+}
+
+static void *reaper(void *arg)
+{
+	transport *t = arg;
+
+	pthread_mutex_lock(&t->watch_lock);
+	while (!t->reaper_stop) {
+		int64_t next = reap(t, now_ms());
+
+		t->reaper_idle = next == 0;
+		if (next == 0) {
+			pthread_cond_wait(&t->watch_cond, &t->watch_lock);
+		} else {
+			struct timespec ts = { (time_t)(next / 1000), (long)(next % 1000) * 1000000 };
+
+			pthread_cond_timedwait(&t->watch_cond, &t->watch_lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&t->watch_lock);
+	return NULL;
+}
+
+/*
+ * MHD's connection notice: a connection is listed, with its deadline armed,
+ * from its start (before the TLS handshake) until MHD has finished with it
+ * but not yet closed its socket.
+ */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+	struct listener *l = cls;
+	transport *t = l->t;
+	struct conn_watch *w;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ca =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+		*socket_context = NULL;
+		if (fd == NULL || (w = calloc(1, sizeof *w)) == NULL)
+			return;   /* unwatched: the idle time-out still applies */
+		w->fd = fd->connect_fd;
+		w->kind = kinds[l->kind].name;
+		sockaddr_text(ca != NULL ? ca->client_addr : NULL, w->source, sizeof w->source);
+		pthread_mutex_lock(&t->watch_lock);
+		w->next = t->watches;
+		if (t->watches != NULL)
+			t->watches->prev = w;
+		t->watches = w;
+		watch_arm(t, w, true);
+		pthread_mutex_unlock(&t->watch_lock);
+		*socket_context = w;
+		return;
+	}
+	w = *socket_context;
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&t->watch_lock);
+	if (w->prev != NULL)
+		w->prev->next = w->next;
+	else
+		t->watches = w->next;
+	if (w->next != NULL)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&t->watch_lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+static uint32_t reaper_start(transport *t, rdms_error *err)
+{
+	if (t->reaper_running)
+		return WBEM_S_NO_ERROR;
+	t->reaper_stop = false;
+	if (pthread_create(&t->reaper, NULL, reaper, t) != 0)
+		return rdms_fail(err, WBEM_E_FAILED, "cannot start the request timer thread");
+	t->reaper_running = true;
+	return WBEM_S_NO_ERROR;
+}
+
+/* After the MHD daemons stopped: no connection is left to watch. */
+static void reaper_stop(transport *t)
+{
+	if (!t->reaper_running)
+		return;
+	pthread_mutex_lock(&t->watch_lock);
+	t->reaper_stop = true;
+	pthread_cond_signal(&t->watch_cond);
+	pthread_mutex_unlock(&t->watch_lock);
+	pthread_join(t->reaper, NULL);
+	t->reaper_running = false;
+}
+
 transport *transport_new(const http_endpoint *endpoints, size_t n)
 {
 	transport *t = calloc(1, sizeof *t);
@@ -108,6 +306,10 @@ transport *transport_new(const http_endpoint *endpoints, size_t n)
 		return NULL;
 	t->endpoints = endpoints;
 	t->nendpoints = n;
+	if (!watch_init(t)) {
+		free(t);
+		return NULL;
+	}
 	for (int k = 0; k < LISTEN_KINDS; k++) {
 		t->l[k].kind = (enum listener_kind)k;
 		t->l[k].fd = -1;
@@ -370,6 +572,8 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 	const rdms_caller *who;
 	int status;
 
+	/* The request is in: what follows is our time, not the client's. */
+	watch_set(l->t, c, false);
 	if (r->too_large)
 		return respond_text(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large\n",
 		                    NULL, NULL);
@@ -415,11 +619,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode why)
 {
+	struct listener *l = cls;
 	struct request *r = *con_cls;
 
-	(void)cls;
-	(void)c;
 	(void)why;
+	/* A kept-alive connection has the same time again for its next request. */
+	watch_set(l->t, c, true);
 	if (r == NULL)
 		return;
 	strbuf_free(&r->body);
@@ -568,19 +773,24 @@ uint32_t transport_bind(transport *t, const rdms_config *cfg, rdms_error *err)
 
 static struct MHD_Daemon *start_one(struct listener *l)
 {
-	struct MHD_OptionItem opt[10];
+	const rdms_config *cfg = l->t->env.cfg;
+	struct MHD_OptionItem opt[12];
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 	                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	int n = 0;
 
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, l->fd, NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
-	                                    (intptr_t)on_completed, NULL };
-	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT, NULL };
-	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, CONN_TIMEOUT_S, NULL };
+	                                    (intptr_t)on_completed, l };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
+	                                    (intptr_t)on_connection, l };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+	                                    cfg->max_connections, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+	                                    cfg->idle_timeout_s, NULL };
 	if (l->kind != LISTEN_UNIX)
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		                                    PER_IP_LIMIT, NULL };
+		                                    cfg->max_connections_per_ip, NULL };
 	if (kinds[l->kind].tls) {
 		flags |= MHD_USE_TLS;
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, l->t->cert_pem };
@@ -598,6 +808,8 @@ static struct MHD_Daemon *start_one(struct listener *l)
 uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err)
 {
 	t->env = *env;
+	if (reaper_start(t, err) != WBEM_S_NO_ERROR)
+		return WBEM_E_FAILED;
 	for (int k = 0; k < LISTEN_KINDS; k++) {
 		struct listener *l = &t->l[k];
 
@@ -631,6 +843,7 @@ void transport_stop(transport *t)
 		MHD_stop_daemon(l->mhd);
 		l->mhd = NULL;
 	}
+	reaper_stop(t);
 }
 
 void transport_free(transport *t)
@@ -644,5 +857,7 @@ void transport_free(transport *t)
 	if (t->key_pem != NULL)
 		explicit_bzero(t->key_pem, strlen(t->key_pem));
 	free(t->key_pem);
+	pthread_cond_destroy(&t->watch_cond);
+	pthread_mutex_destroy(&t->watch_lock);
 	free(t);
 }

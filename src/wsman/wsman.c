@@ -419,6 +419,83 @@ static bool too_big_item(wsman_fault *f, size_t limit)
 	                  "the next item does not fit in MaxEnvelopeSize (%zu bytes)", limit);
 }
 
+/*
+ * An optimized enumeration without a filter is written while the operation
+ * layer hands over each instance (rdms_op_enumerate_each), instead of
+ * listing them all first: with 10,000 sessions that list is 4 MB built,
+ * touched and freed again for every request.  The rules are render_items'
+ * (at most MAX items, within BUDGET bytes); once the reply is full the
+ * remaining instances go into the context's list for the Pulls, so a
+ * context holds exactly what render_items would have left in it.
+ */
+typedef struct enum_stream {
+	strbuf        *b;
+	wsman_enum_ctx *x;
+	wsman_render   rd;
+	size_t         max, budget, start;   /* as render_items */
+	size_t         written;
+	bool           full;                 /* the reply is full: keep the rest */
+	bool           used;                 /* collect() streamed into it */
+} enum_stream;
+
+/*
+ * After the first item: room for LEFT more of about its size (+1/8, as
+ * names differ in length), so a 6 MB reply is not grown by doubling --
+ * copying it at each step and leaving up to half of it unused.  Only a
+ * hint: if it fails or falls short, strbuf grows as usual.
+ */
+static void reserve_items(strbuf *b, size_t item, size_t left, size_t budget_left)
+{
+	size_t want = left > 0 && item <= (SIZE_MAX / 2) / left ? (item + item / 8) * left : 0;
+	char *p;
+
+	if (want > budget_left)
+		want = budget_left;
+	want += 512;    /* the closing elements */
+	if (b->failed || b->data == NULL || b->cap - b->len > want)
+		return;
+	p = realloc(b->data, b->len + want + 1);
+	if (p == NULL)
+		return;
+	b->data = p;
+	b->cap = b->len + want + 1;
+}
+
+static uint32_t stream_item(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
+{
+	enum_stream *st = ctx;
+	strbuf *b = st->b;
+
+	if (b->failed) {        /* do_enumerate faults with out-of-memory */
+		cim_instance_free(inst);
+		return WBEM_S_NO_ERROR;
+	}
+	if (!st->full && st->written < st->max) {
+		size_t before = b->len;
+
+		wsman_write_item(b, inst, &st->rd);
+		if (b->failed) {
+			cim_instance_free(inst);
+			return WBEM_S_NO_ERROR;
+		}
+		if (b->len - st->start <= st->budget) {
+			if (++st->written == 1 && left > 1)
+				reserve_items(b, b->len - before, left - 1,
+				              st->budget - (b->len - st->start));
+			cim_instance_free(inst);
+			return WBEM_S_NO_ERROR;
+		}
+		b->len = before;
+		b->data[before] = '\0';
+	}
+	st->full = true;
+	if (!cim_instance_list_push(&st->x->items, inst)) {
+		cim_instance_free(inst);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	return WBEM_S_NO_ERROR;
+}
+
 /* The classes a class enumeration lists (Get-CimClass without a name: all). */
 static bool class_list(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 {
@@ -498,8 +575,11 @@ static void apply_selector_filter(cim_instance_list *l, const cim_value *vals,
 	l->count = keep;
 }
 
-/* Runs the enumeration or query and fills X with its result. */
-static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
+/*
+ * Runs the enumeration or query and fills X with its result.  With ST, a
+ * plain enumeration streams into the reply instead (ST->used says so).
+ */
+static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_stream *st)
 {
 	const wsman_request *r = c->r;
 	rdms_error err = { 0 };
@@ -560,7 +640,15 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 			cim_value_clear(&vals[i]);
 		return ok;
 	}
-	code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name, &x->items, &err);
+	if (st != NULL) {
+		st->rd = (wsman_render){ x->uri, x->ns_selector, x->query, x->mode };
+		st->used = true;
+		code = rdms_op_enumerate_each(c->s->provider, c->who, r->ns, cls->name,
+		                              stream_item, st, &err);
+	} else {
+		code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name,
+		                         &x->items, &err);
+	}
 	return code == 0 ? true : op_fault(r, code, &err, f);
 }
 
@@ -609,28 +697,38 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
 	wsman_enum_ctx *x = wsman_enum_new(c->owner);
-	size_t at, max = r->max_elements != 0 ? r->max_elements : 1;
+	size_t at, n, max = r->max_elements != 0 ? r->max_elements : 1;
+	enum_stream st = { 0 };
 	bool done;
 
 	if (x == NULL)
 		return oom(f);
 	x->mode = r->mode;
-	if (!collect(c, x, f))
-		goto fail;
-	wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
-	PUTS(b, "<wsen:EnumerateResponse>");
 	if (!r->optimize) {
-		if (!wsman_enum_put(&c->s->enums, x, f))
+		if (!collect(c, x, f, NULL) || !wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
+		wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
+		PUTS(b, "<wsen:EnumerateResponse>");
 		PUTS(b, CTX_OPEN);
 		strbuf_puts(b, x->id);
 		PUTS(b, CTX_CLOSE "</wsen:EnumerateResponse>");
 		wsman_write_tail(b);
 		return finish(c, b, f);
 	}
+	/* The reply starts before the enumeration runs: items may stream into it. */
+	wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
+	PUTS(b, "<wsen:EnumerateResponse>");
 	at = put_ctx_placeholder(b);
 	PUTS(b, "<wsman:Items>");
-	if (render_items(b, x, max, items_budget(c, b->len)) == 0 && x->pos < ctx_total(x)) {
+	st.b = b;
+	st.x = x;
+	st.max = max;
+	st.start = b->len;
+	st.budget = items_budget(c, b->len);
+	if (!collect(c, x, f, &st))
+		goto fail;
+	n = st.used ? st.written : render_items(b, x, max, st.budget);
+	if (n == 0 && x->pos < ctx_total(x)) {
 		if (!b->failed)
 			too_big_item(f, c->limit);
 		else

@@ -540,11 +540,17 @@ void wsman_write_fault(wsman_reply *out, const wsman_fault *f,
 	if (subcode == NULL)
 		subcode = wc != NULL && wc->wsman_subcode != NULL ? wc->wsman_subcode
 		                                                  : "wsman:InternalError";
-	if (strcmp(subcode, "s:MustUnderstand") == 0 && f->nu_name != NULL) {
+	if (strcmp(subcode, "s:MustUnderstand") == 0 && f->nu_name != NULL &&
+	    (f->nu_ns == NULL || f->nu_ns[0] == '\0')) {
+		/* A header in no namespace: an unprefixed QName (xmlns:nu="" is not XML). */
+		PUTS(&nu, "<s:NotUnderstood qname=\"");
+		wsman_escape(&nu, f->nu_name, true);
+		PUTS(&nu, "\"/>");
+	} else if (strcmp(subcode, "s:MustUnderstand") == 0 && f->nu_name != NULL) {
 		PUTS(&nu, "<s:NotUnderstood qname=\"nu:");
 		wsman_escape(&nu, f->nu_name, true);
 		PUTS(&nu, "\" xmlns:nu=\"");
-		wsman_escape(&nu, f->nu_ns != NULL ? f->nu_ns : "", true);
+		wsman_escape(&nu, f->nu_ns, true);
 		PUTS(&nu, "\"/>");
 	}
 	write_head_ex(&b, fault_action(subcode), relates_to, nu.data);

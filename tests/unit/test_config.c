@@ -38,6 +38,54 @@ static void test_defaults(void)
 	CHECK(rdms_config_backend_enabled(&c, "xrdp"));
 	CHECK(!rdms_config_backend_enabled(&c, "fixture"));
 	CHECK(strchr(c.domain_name, '.') == NULL);
+	/* the limits: safe defaults */
+	CHECK_EQ(c.max_envelope_size, 153600);
+	CHECK_EQ(c.max_connections, 128);
+	CHECK_EQ(c.max_connections_per_ip, 32);
+	CHECK_EQ(c.request_timeout_s, 60);
+	CHECK_EQ(c.idle_timeout_s, 60);
+	CHECK_EQ(c.max_enumerations_per_user, 32);
+	CHECK_EQ(c.enumeration_timeout_s, 60);
+}
+
+/* The limits take values in their range and nothing outside it. */
+static void test_limits(void)
+{
+	static const struct { const char *text; const char *needle; } bad[] = {
+		{ "max_connections = 0", "max_connections must be between 1 and 10000" },
+		{ "max_connections = 10001", "between 1 and 10000" },
+		{ "max_connections_per_ip = 0", "max_connections_per_ip must be between 1" },
+		{ "request_timeout_s = 0", "request_timeout_s must be between 1 and 3600" },
+		{ "request_timeout_s = 3601", "between 1 and 3600" },
+		{ "idle_timeout_s = -1", "idle_timeout_s must be between 1 and 3600" },
+		{ "idle_timeout_s = 1s", "idle_timeout_s needs an integer" },
+		{ "max_enumerations_per_user = 0", "between 1 and 2048" },
+		{ "max_enumerations_per_user = 2049", "between 1 and 2048" },
+		{ "enumeration_timeout_s = 0", "between 1 and 86400" },
+		{ "max_envelope_size = 16777217", "between 8192 and 16777216" },
+	};
+	rdms_config c;
+	rdms_error e = { 0 };
+
+	CHECK_EQ(parse(&c, "max_connections = 1\nmax_connections_per_ip = 10000\n"
+	               "request_timeout_s = 3600\nidle_timeout_s = 1\n"
+	               "max_enumerations_per_user = 2048\nenumeration_timeout_s = 86400\n"
+	               "max_envelope_size = 8192\n", &e), 0);
+	CHECK_EQ(c.max_connections, 1);
+	CHECK_EQ(c.max_connections_per_ip, 10000);
+	CHECK_EQ(c.request_timeout_s, 3600);
+	CHECK_EQ(c.idle_timeout_s, 1);
+	CHECK_EQ(c.max_enumerations_per_user, 2048);
+	CHECK_EQ(c.enumeration_timeout_s, 86400);
+	CHECK_EQ(c.max_envelope_size, 8192);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&e, 0, sizeof e);
+		CHECK_EQ(parse(&c, bad[i].text, &e), WBEM_E_INVALID_PARAMETER);
+		if (strstr(e.message, bad[i].needle) == NULL) {
+			fprintf(stderr, "message '%s' lacks '%s'\n", e.message, bad[i].needle);
+			CHECK(!"message names the limit and its range");
+		}
+	}
 }
 
 static void test_values(void)
@@ -123,6 +171,7 @@ int main(void)
 {
 	test_defaults();
 	test_values();
+	test_limits();
 	test_malformed();
 	test_files();
 	return check_summary("config");

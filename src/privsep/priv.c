@@ -1,0 +1,390 @@
+/*
+ * priv.c -- the privileged side of rdmsd (privsep.h): requests from the
+ * network process, served as root.
+ *
+ * One thread per channel reads a request, checks it completely (wire.c),
+ * does the one thing it names and answers.  Nothing here trusts the
+ * network process: a session to act on is looked up again, fresh, in the
+ * back-end the request names, and acted on only when it is still the
+ * session the request describes (same uid, same X server).  A message's
+ * size is bounded by the wire; its text is checked by the back-end that
+ * shows it (rdms_message_check), here, before it reaches xmessage.
+ * The PAM check has no cache and no delay here: both live in the network
+ * process, so a client guessing passwords stalls its own connection only,
+ * never a channel that other requests need.
+ */
+#include "privsep.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/strutil.h"
+
+struct slot {
+	priv_server *s;
+	int          fd;
+	pthread_t    thread;
+	bool         started;
+};
+
+struct priv_server {
+	priv_env    env;
+	struct slot slot[PRIV_CHANNELS];
+};
+
+/* ---- replies ------------------------------------------------------------- */
+
+static bool reply_done(int fd, uint32_t id, uint32_t rc, const char *error, void *buf)
+{
+	priv_done d = { .rc = rc };
+	rdms_error err = { 0 };
+
+	str_copy(d.error, sizeof d.error, rc != WBEM_S_NO_ERROR ? error : "");
+	if (!priv_send(fd, buf, priv_encode_done(buf, PRIV_MSG_MAX, id, &d), &err)) {
+		log_warn("%s", err.message);
+		return false;
+	}
+	return true;
+}
+
+/* A request that failed its checks: logged, and answered as an error. */
+static bool refuse(int fd, uint32_t id, const rdms_error *err, void *buf)
+{
+	log_warn("refused a request of the network process: %s", err->message);
+	return reply_done(fd, id, err->code != 0 ? err->code : WBEM_E_INVALID_PARAMETER,
+	                  err->message, buf);
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+/* Session ID, read fresh from back-end B. */
+static uint32_t lookup(const rdms_config *cfg, const rdms_backend *b, uint32_t id,
+                       rdms_session *out, rdms_error *err)
+{
+	rdms_session_list l = { 0 };
+	uint32_t rc;
+
+	if (b->find != NULL)
+		return b->find(cfg, id, out, err);
+	rc = b->enumerate(cfg, &l, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = WBEM_E_NOT_FOUND;
+	for (size_t k = 0; rc == WBEM_E_NOT_FOUND && k < l.count; k++) {
+		if (l.items[k].id == id) {
+			*out = l.items[k];
+			rc = WBEM_S_NO_ERROR;
+		}
+	}
+	rdms_session_list_free(&l);
+	return rc;
+}
+
+/*
+ * Sends L[FROM..] in as few SESSIONS messages as fit; ORIGIN[k] is the
+ * back-end index of session k.  False when FD failed.
+ */
+static bool send_sessions(int fd, uint32_t id, const rdms_session_list *l,
+                          const uint8_t *origin, void *buf)
+{
+	rdms_error err = { 0 };
+	priv_batch b;
+
+	priv_batch_begin(&b, buf, PRIV_MSG_MAX, id);
+	for (size_t k = 0; k < l->count; k++) {
+		if (priv_batch_add(&b, &l->items[k], origin[k]))
+			continue;
+		/* Full: send it and start the next (a session always fits an empty batch). */
+		if (!priv_send(fd, buf, priv_batch_end(&b), &err))
+			goto fail;
+		priv_batch_begin(&b, buf, PRIV_MSG_MAX, id);
+		if (!priv_batch_add(&b, &l->items[k], origin[k])) {
+			rdms_fail(&err, WBEM_E_FAILED, "session %u does not fit a message",
+			          (unsigned)l->items[k].id);
+			goto fail;
+		}
+	}
+	if (b.count > 0 && !priv_send(fd, buf, priv_batch_end(&b), &err))
+		goto fail;
+	return true;
+fail:
+	log_warn("%s", err.message);
+	return false;
+}
+
+static bool do_enumerate(const priv_env *env, int fd, uint32_t id, void *buf)
+{
+	const rdms_provider *p = env->provider;
+	rdms_session_list l = { 0 };
+	uint8_t *origin = NULL;
+	rdms_error err = { 0 };
+	uint32_t rc = WBEM_S_NO_ERROR;
+	size_t from = 0;
+	bool ok;
+
+	for (size_t i = 0; i < p->nbackends && rc == WBEM_S_NO_ERROR; i++) {
+		uint8_t *o;
+
+		rc = p->backends[i]->enumerate(p->cfg, &l, &err);
+		o = realloc(origin, l.count > 0 ? l.count : 1);
+		if (o == NULL) {
+			rc = rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+			break;
+		}
+		origin = o;
+		memset(origin + from, (int)i, l.count - from);
+		from = l.count;
+	}
+	ok = rc != WBEM_S_NO_ERROR || send_sessions(fd, id, &l, origin, buf);
+	free(origin);
+	rdms_session_list_free(&l);
+	return ok && reply_done(fd, id, rc, err.message, buf);
+}
+
+static bool do_find(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                    void *buf)
+{
+	const rdms_provider *pr = env->provider;
+	rdms_session_list l = { 0 };
+	rdms_error err = { 0 };
+	uint32_t sid, rc = WBEM_E_NOT_FOUND;
+	uint8_t origin = 0;
+	bool ok = true;
+
+	if (priv_decode_find(p, len, &sid, &err) != WBEM_S_NO_ERROR)
+		return refuse(fd, id, &err, buf);
+	/* In enumeration order: the first back-end that has it, as ops.c does. */
+	for (size_t i = 0; i < pr->nbackends && rc == WBEM_E_NOT_FOUND; i++) {
+		rdms_session s;
+
+		rdms_error_clear(&err);
+		rc = lookup(pr->cfg, pr->backends[i], sid, &s, &err);
+		if (rc == WBEM_S_NO_ERROR) {
+			rdms_session *slot = rdms_session_list_add(&l);
+
+			if (slot == NULL)
+				rc = rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+			else
+				*slot = s;
+			origin = (uint8_t)i;
+		}
+	}
+	if (rc == WBEM_E_NOT_FOUND && err.code == 0)
+		rdms_fail(&err, rc, "no session %u", (unsigned)sid);
+	if (rc == WBEM_S_NO_ERROR)
+		ok = send_sessions(fd, id, &l, &origin, buf);
+	rdms_session_list_free(&l);
+	return ok && reply_done(fd, id, rc, err.message, buf);
+}
+
+static uint32_t act(const priv_env *env, const priv_act *a, rdms_error *err)
+{
+	const rdms_provider *p = env->provider;
+	const rdms_backend *b;
+	rdms_session s;
+	uint32_t rc;
+
+	if (a->backend >= p->nbackends)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "privsep: ACT message: back-end %u out of range (%zu back-ends)",
+		                 (unsigned)a->backend, p->nbackends);
+	b = p->backends[a->backend];
+	rc = lookup(p->cfg, b, a->id, &s, err);
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	if (s.uid != (uid_t)a->uid || s.server_pid != (pid_t)a->server_pid)
+		return rdms_fail(err, WBEM_E_NOT_FOUND,
+		                 "session %u changed while the call was made", (unsigned)a->id);
+	s.backend = b;
+	log_debug("privsep: %s session %u (%s, uid %u)",
+	          a->action == PRIV_DISCONNECT ? "disconnect" :
+	          a->action == PRIV_LOGOFF ? "log off" : "message to",
+	          (unsigned)s.id, b->name, (unsigned)s.uid);
+	switch (a->action) {
+	case PRIV_DISCONNECT:
+		return b->disconnect(p->cfg, &s, err);
+	case PRIV_LOGOFF:
+		return b->logoff(p->cfg, &s, err);
+	default:
+		return b->send_message(p->cfg, &s, a->title, a->text, err);
+	}
+}
+
+static bool do_act(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                   void *buf)
+{
+	priv_act *a = malloc(sizeof *a);   /* 9 KiB of text: not on a thread's stack */
+	rdms_error err = { 0 };
+	uint32_t rc;
+
+	if (a == NULL)
+		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
+	if (priv_decode_act(p, len, a, &err) != WBEM_S_NO_ERROR) {
+		free(a);
+		return refuse(fd, id, &err, buf);
+	}
+	rc = act(env, a, &err);
+	free(a);
+	return reply_done(fd, id, rc, err.message, buf);
+}
+
+/* ---- authentication and audit -------------------------------------------- */
+
+static bool do_auth(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                    void *buf)
+{
+	priv_auth a;
+	priv_auth_reply r = { 0 };
+	rdms_error err = { 0 };
+	uid_t uid = 0;
+	bool ok;
+
+	if (priv_decode_auth(p, len, &a, &err) != WBEM_S_NO_ERROR) {
+		explicit_bzero(&a, sizeof a);
+		return refuse(fd, id, &err, buf);
+	}
+	r.rc = pam_auth_verify(env->pam, a.user, a.password, a.rhost[0] != '\0' ? a.rhost : NULL,
+	                       r.user, sizeof r.user, &uid, &err);
+	explicit_bzero(&a, sizeof a);
+	r.uid = (uint32_t)uid;
+	if (r.rc != WBEM_S_NO_ERROR) {
+		r.user[0] = '\0';
+		str_copy(r.error, sizeof r.error, err.message);
+	}
+	ok = priv_send(fd, buf, priv_encode_auth_reply(buf, PRIV_MSG_MAX, id, &r), &err);
+	if (!ok)
+		log_warn("%s", err.message);
+	return ok;
+}
+
+static bool do_audit(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                     void *buf)
+{
+	priv_audit *a = malloc(sizeof *a);
+	rdms_error err = { 0 };
+	rdms_caller who = { 0 };
+	rdms_audit_event ev;
+	int rc = 0;
+
+	if (a == NULL)
+		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
+	if (priv_decode_audit(p, len, a, &err) != WBEM_S_NO_ERROR) {
+		free(a);
+		return refuse(fd, id, &err, buf);
+	}
+	who.uid = (uid_t)a->uid;
+	str_copy(who.user, sizeof who.user, a->user);
+	who.protocol = a->protocol;
+	who.source = a->source;
+	ev = (rdms_audit_event){ .caller = &who, .target = a->target, .method = a->method,
+	                         .result = a->result, .detail = a->detail };
+	if (env->audit != NULL)
+		rc = rdms_audit_record(env->audit, &ev);
+	free(a);
+	return reply_done(fd, id, rc == 0 ? WBEM_S_NO_ERROR : WBEM_E_FAILED,
+	                  "the audit record could not be written", buf);
+}
+
+/* ---- the channels -------------------------------------------------------- */
+
+bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void *reply)
+{
+	const unsigned char *payload = (const unsigned char *)msg + PRIV_HEADER_SIZE;
+	rdms_error err = { 0 };
+	priv_header h;
+
+	if (priv_decode_header(msg, n, &h, &err) != WBEM_S_NO_ERROR)
+		return refuse(fd, h.id, &err, reply);
+	switch (h.type) {
+	case PRIV_AUTH:
+		return do_auth(env, fd, h.id, payload, h.len, reply);
+	case PRIV_ENUMERATE:
+		if (priv_decode_empty(payload, h.len, PRIV_ENUMERATE, &err) != WBEM_S_NO_ERROR)
+			return refuse(fd, h.id, &err, reply);
+		return do_enumerate(env, fd, h.id, reply);
+	case PRIV_FIND:
+		return do_find(env, fd, h.id, payload, h.len, reply);
+	case PRIV_ACT:
+		return do_act(env, fd, h.id, payload, h.len, reply);
+	case PRIV_AUDIT:
+		return do_audit(env, fd, h.id, payload, h.len, reply);
+	default:
+		rdms_fail(&err, WBEM_E_INVALID_PARAMETER, "privsep: %s is not a request",
+		          priv_type_name(h.type));
+		return refuse(fd, h.id, &err, reply);
+	}
+}
+
+static void *serve_channel(void *arg)
+{
+	struct slot *sl = arg;
+	unsigned char *req = malloc(PRIV_MSG_MAX), *reply = malloc(PRIV_MSG_MAX);
+	bool ok = req != NULL && reply != NULL;
+
+	if (!ok)
+		log_warn("privsep: out of memory; a channel is not served");
+	while (ok) {
+		rdms_error err = { 0 };
+		priv_header h;
+		size_t n;
+		uint32_t rc = priv_recv(sl->fd, req, &n, &h, &err);
+
+		if (rc == WBEM_E_FAILED)
+			break;   /* the network process is gone (or the socket broke) */
+		if (rc != WBEM_S_NO_ERROR)
+			ok = refuse(sl->fd, h.id, &err, reply);
+		else
+			ok = priv_serve_one(&sl->s->env, sl->fd, req, n, reply);
+		explicit_bzero(req, n);   /* it may have held a password */
+	}
+	free(req);
+	free(reply);
+	return NULL;
+}
+
+priv_server *priv_server_start(const int fds[PRIV_CHANNELS], const priv_env *env,
+                               rdms_error *err)
+{
+	priv_server *s = calloc(1, sizeof *s);
+
+	if (s == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	s->env = *env;
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
+		s->slot[i].s = s;
+		s->slot[i].fd = fds[i];
+	}
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
+		int e = pthread_create(&s->slot[i].thread, NULL, serve_channel, &s->slot[i]);
+
+		if (e != 0) {
+			rdms_fail(err, WBEM_E_FAILED, "privsep: cannot start a thread: %s", strerror(e));
+			/* Wake the threads already waiting, so stop can join them. */
+			for (int k = 0; k < i; k++)
+				shutdown(s->slot[k].fd, SHUT_RDWR);
+			priv_server_stop(s);
+			return NULL;
+		}
+		s->slot[i].started = true;
+	}
+	return s;
+}
+
+void priv_server_stop(priv_server *s)
+{
+	if (s == NULL)
+		return;
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
+		if (s->slot[i].started)
+			pthread_join(s->slot[i].thread, NULL);
+		if (s->slot[i].fd >= 0)
+			close(s->slot[i].fd);
+	}
+	free(s);
+}

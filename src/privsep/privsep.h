@@ -1,0 +1,294 @@
+/*
+ * privsep.h -- rdmsd's privilege separation: the whole vocabulary of the
+ * two processes and of the messages between them.
+ *
+ * rdmsd starts as root, opens what needs root (listening sockets, the TLS
+ * key, the audit database, PAM) and forks:
+ *
+ *   priv  (root)   the parent.  Runs PAM, the real session back-ends (they
+ *                  read other users' /proc, signal their processes, run
+ *                  xmessage as them) and the audit database.  It never
+ *                  sees HTTP or XML: only the messages below.
+ *   net   (rdms)   the child.  Drops to the `rdms` system user with no
+ *                  capabilities and no way back, then serves HTTP/TLS,
+ *                  WS-Man, CIM-XML and the operation layer.  Its back-end
+ *                  is a proxy, its audit hook and PAM check are requests.
+ *
+ * They talk over PRIV_CHANNELS socketpairs (SOCK_SEQPACKET: one message is
+ * one datagram, never merged or split).  A channel carries one exchange at
+ * a time: a request from net, then replies from priv ending with the final
+ * one.  Several channels let several requests run at once without any
+ * demultiplexing; priv serves each channel with one thread.
+ *
+ * A message is a 12-byte header {u16 type, u16 zero, u32 id, u32 length of
+ * the payload} and a payload of fixed-order fields: integers in host order
+ * (both ends are the same program on the same machine) and strings as a
+ * u16 length and that many bytes, no NUL among them.  Decoding checks
+ * everything -- the datagram's size against the header, the type, every
+ * string's length against its field's limit, every enum's range, that the
+ * payload is consumed exactly -- and says what was wrong and where.  priv
+ * answers an invalid request with a PRIV_DONE error and keeps serving.
+ *
+ * What a compromised net process can still do through priv: check
+ * passwords (each failure is delayed on the net side, PAM's own throttling
+ * applies), list sessions, act on sessions that exist (Disconnect, Logoff,
+ * a message dialog of bounded size), and add audit records.  Not: run
+ * commands of its choosing, read or write files, signal other processes.
+ */
+#ifndef RDMS_PRIVSEP_H
+#define RDMS_PRIVSEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "../audit/audit.h"
+#include "../auth/pam_auth.h"
+#include "../backend/backend.h"
+#include "../cim/wbem.h"
+#include "../ops/ops.h"
+
+/* The unprivileged account of the net process. */
+#define PRIV_USER         "rdms"
+/* Channels, hence requests priv serves at once. */
+#define PRIV_CHANNELS     8
+/* Largest message, header included. */
+#define PRIV_MSG_MAX      65536
+#define PRIV_HEADER_SIZE  12
+
+/* Field limits, in bytes without the terminating NUL. */
+#define PRIV_USER_MAX     255
+#define PRIV_PASSWORD_MAX 511
+#define PRIV_HOST_MAX     63
+#define PRIV_ERROR_MAX    511
+#define PRIV_KIND_MAX     15
+#define PRIV_CLIENT_MAX   255
+#define PRIV_TITLE_MAX    1024
+#define PRIV_TEXT_MAX     8192
+#define PRIV_SOURCE_MAX   95
+#define PRIV_PROTO_MAX    15
+#define PRIV_TARGET_MAX   4095
+#define PRIV_METHOD_MAX   31
+
+enum priv_type {
+	PRIV_AUTH = 1,     /* net -> priv: priv_auth */
+	PRIV_AUTH_REPLY,   /* priv -> net: priv_auth_reply (final) */
+	PRIV_ENUMERATE,    /* net -> priv: empty; replies SESSIONS..., DONE */
+	PRIV_FIND,         /* net -> priv: u32 SessionId; replies SESSIONS (0/1), DONE */
+	PRIV_SESSIONS,     /* priv -> net: a batch of sessions, more replies follow */
+	PRIV_ACT,          /* net -> priv: priv_act; replies DONE */
+	PRIV_AUDIT,        /* net -> priv: priv_audit; replies DONE once committed */
+	PRIV_DONE,         /* priv -> net: priv_done (final) */
+	PRIV_TYPE_END
+};
+
+/* The name of message type T for diagnostics ("AUTH"; "?" when unknown). */
+const char *priv_type_name(unsigned t);
+
+enum priv_action { PRIV_DISCONNECT = 0, PRIV_LOGOFF, PRIV_MESSAGE, PRIV_ACTION_END };
+
+typedef struct priv_header {
+	uint16_t type;     /* enum priv_type */
+	uint32_t id;       /* request id, echoed in every reply */
+	uint32_t len;      /* payload bytes after the header */
+} priv_header;
+
+typedef struct priv_auth {
+	char user[PRIV_USER_MAX + 1];
+	char password[PRIV_PASSWORD_MAX + 1];
+	char rhost[PRIV_HOST_MAX + 1];       /* "" when unknown */
+} priv_auth;
+
+typedef struct priv_auth_reply {
+	uint32_t rc;                          /* 0 or WBEM_E_ACCESS_DENIED */
+	uint32_t uid;
+	char     user[PRIV_USER_MAX + 1];     /* the name PAM settled on */
+	char     error[PRIV_ERROR_MAX + 1];
+} priv_auth_reply;
+
+typedef struct priv_act {
+	uint8_t  action;                      /* enum priv_action */
+	uint8_t  backend;                     /* index in priv's back-end list */
+	uint32_t id;                          /* SessionId */
+	uint32_t uid;                         /* the session's, as net saw it */
+	int32_t  server_pid;                  /* likewise: a changed session is not acted on */
+	char     title[PRIV_TITLE_MAX + 1];   /* PRIV_MESSAGE only, else "" */
+	char     text[PRIV_TEXT_MAX + 1];
+} priv_act;
+
+typedef struct priv_audit {
+	uint32_t uid;
+	uint32_t result;
+	char     user[PRIV_USER_MAX + 1];
+	char     source[PRIV_SOURCE_MAX + 1];
+	char     protocol[PRIV_PROTO_MAX + 1];
+	char     target[PRIV_TARGET_MAX + 1];
+	char     method[PRIV_METHOD_MAX + 1];
+	char     detail[PRIV_ERROR_MAX + 1];
+} priv_audit;
+
+typedef struct priv_done {
+	uint32_t rc;
+	char     error[PRIV_ERROR_MAX + 1];
+} priv_done;
+
+/* ---- the wire (wire.c): every function bounds-checks, none allocates ----- */
+
+/*
+ * Encoders write header and payload into BUF (SIZE bytes) and return the
+ * message's length, or 0 when it does not fit.  Strings longer than their
+ * field's limit are an encoding failure too (0), never cut silently.
+ */
+size_t priv_encode_auth(void *buf, size_t size, uint32_t id, const priv_auth *m);
+size_t priv_encode_auth_reply(void *buf, size_t size, uint32_t id, const priv_auth_reply *m);
+size_t priv_encode_empty(void *buf, size_t size, uint32_t id, enum priv_type type);
+size_t priv_encode_find(void *buf, size_t size, uint32_t id, uint32_t session_id);
+size_t priv_encode_act(void *buf, size_t size, uint32_t id, const priv_act *m);
+size_t priv_encode_audit(void *buf, size_t size, uint32_t id, const priv_audit *m);
+size_t priv_encode_done(void *buf, size_t size, uint32_t id, const priv_done *m);
+
+/*
+ * A PRIV_SESSIONS message under construction: begin, add sessions until
+ * one does not fit (false: send what there is and begin again), end.
+ * BACKEND is the session's back-end index.
+ */
+typedef struct priv_batch {
+	unsigned char *buf;
+	size_t         size;
+	size_t         len;
+	uint32_t       count;
+} priv_batch;
+
+void priv_batch_begin(priv_batch *b, void *buf, size_t size, uint32_t id);
+bool priv_batch_add(priv_batch *b, const rdms_session *s, uint8_t backend);
+/* The finished message's length. */
+size_t priv_batch_end(priv_batch *b);
+
+/*
+ * Checks the header of the N-byte message MSG: long enough, a known type,
+ * the reserved field zero, the length equal to what follows.  Fills H.
+ */
+uint32_t priv_decode_header(const void *msg, size_t n, priv_header *h, rdms_error *err);
+
+/* Decoders take the payload (after the header) of LEN bytes. */
+uint32_t priv_decode_auth(const void *p, size_t len, priv_auth *m, rdms_error *err);
+uint32_t priv_decode_auth_reply(const void *p, size_t len, priv_auth_reply *m,
+                                rdms_error *err);
+uint32_t priv_decode_empty(const void *p, size_t len, enum priv_type type, rdms_error *err);
+uint32_t priv_decode_find(const void *p, size_t len, uint32_t *session_id, rdms_error *err);
+uint32_t priv_decode_act(const void *p, size_t len, priv_act *m, rdms_error *err);
+uint32_t priv_decode_audit(const void *p, size_t len, priv_audit *m, rdms_error *err);
+uint32_t priv_decode_done(const void *p, size_t len, priv_done *m, rdms_error *err);
+
+/*
+ * Appends the sessions of a PRIV_SESSIONS payload to OUT; each session's
+ * back-end is BACKENDS[index] (an index >= NBACKENDS is an error).  On
+ * error OUT keeps only what it had before.
+ */
+uint32_t priv_decode_sessions(const void *p, size_t len, const rdms_backend *const *backends,
+                              size_t nbackends, rdms_session_list *out, rdms_error *err);
+
+/* One message on FD (whole or not at all); false with ERR on failure. */
+bool priv_send(int fd, const void *msg, size_t len, rdms_error *err);
+/*
+ * Receives one message into BUF (PRIV_MSG_MAX bytes) and checks its header.
+ * 0 with *N its size; WBEM_E_FAILED at end of file (ERR says "closed") or
+ * on a socket error; WBEM_E_INVALID_PARAMETER for a bad header or a message
+ * larger than PRIV_MSG_MAX.
+ */
+uint32_t priv_recv(int fd, void *buf, size_t *n, priv_header *h, rdms_error *err);
+
+/* ---- the channels --------------------------------------------------------- */
+
+typedef struct priv_channels {
+	int priv[PRIV_CHANNELS];   /* priv's ends */
+	int net[PRIV_CHANNELS];    /* net's ends */
+} priv_channels;
+
+/* PRIV_CHANNELS socketpairs, close-on-exec; false with ERR. */
+bool priv_channels_open(priv_channels *c, rdms_error *err);
+/* Closes the ends in FDS (-1 skipped) and marks them -1. */
+void priv_channels_close(int fds[PRIV_CHANNELS]);
+
+/* ---- priv: the privileged server (priv.c) --------------------------------- */
+
+typedef struct priv_env {
+	const rdms_provider *provider;   /* the real back-ends */
+	rdms_audit_db       *audit;
+	pam_auth            *pam;        /* pam_auth_verify: no cache, no delay */
+} priv_env;
+
+typedef struct priv_server priv_server;
+
+/*
+ * Serves the FDS (priv's ends, taken over) with one thread each.  ENV must
+ * stay valid until priv_server_stop().  NULL with ERR on failure.
+ */
+priv_server *priv_server_start(const int fds[PRIV_CHANNELS], const priv_env *env,
+                               rdms_error *err);
+/*
+ * Waits for every channel thread -- each ends when net closes its end,
+ * that is when the net process has exited -- and closes the channels.
+ */
+void priv_server_stop(priv_server *s);
+
+/*
+ * Serves one request MSG of N bytes (as received) and sends the replies on
+ * FD; REPLY is a PRIV_MSG_MAX scratch buffer.  The body of each channel
+ * thread, exposed for the unit tests.  False only when FD failed.
+ */
+bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void *reply);
+
+/* ---- net: the proxies of the unprivileged process (proxy.c) --------------- */
+
+typedef struct priv_client priv_client;
+
+/*
+ * The client of the FDS (net's ends, taken over).  BACKENDS names priv's
+ * back-ends in priv's order (their names are all that is used: sessions
+ * carry proxies of the same names).  NULL when out of memory.
+ */
+priv_client *priv_client_new(const int fds[PRIV_CHANNELS], const rdms_backend *const *backends,
+                             size_t nbackends);
+void priv_client_free(priv_client *c);
+
+/*
+ * Makes P a provider whose only back-end forwards to priv, and whose audit
+ * hook is priv_proxy_audit.  C must outlive P.
+ */
+void priv_proxy_provider(rdms_provider *p, const rdms_config *cfg, priv_client *c);
+
+/* An rdms_audit_fn (CTX: the priv_client): committed by priv before it returns 0. */
+int priv_proxy_audit(void *ctx, const rdms_audit_event *ev);
+
+/* A pam_verify_fn (CTX: the priv_client): PAM runs in priv. */
+uint32_t priv_proxy_verify(void *ctx, const char *user, const char *password,
+                           const char *rhost, char *canon, size_t canon_size, uid_t *uid,
+                           rdms_error *err);
+
+/* ---- dropping privileges (drop.c) ----------------------------------------- */
+
+typedef struct priv_user {
+	bool  drop;      /* false: rdmsd was not started as root, nothing to drop */
+	uid_t uid;
+	gid_t gid;
+} priv_user;
+
+/*
+ * The account net runs as.  As root: PRIV_USER, created (useradd --system)
+ * when missing.  Otherwise the current ids, and DROP false.
+ */
+uint32_t priv_user_get(priv_user *u, rdms_error *err);
+
+/*
+ * In the freshly forked net process: closes every inherited descriptor but
+ * stdio, listening sockets and KEEP (N of them), becomes U for good
+ * (groups, gid, uid), sets no_new_privs, and checks that root cannot be
+ * regained and no capability is left.  Then asks for SIGTERM when priv
+ * dies.  PRIV_PID is priv's pid.
+ */
+uint32_t priv_drop(const priv_user *u, const int *keep, size_t n, pid_t priv_pid,
+                   rdms_error *err);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * proxy.c -- the network process's side of privilege separation
+ * (privsep.h): a session back-end, an audit hook and a PAM check that are
+ * requests to the privileged process.
+ *
+ * The operation layer keeps working as it does with real back-ends: its
+ * provider has one back-end, "privsep", whose enumerate and find ask priv
+ * for the sessions of all real back-ends at once (one round trip, sessions
+ * in batches).  Each session it hands out points to a proxy named after
+ * the real back-end that found it ("xrdp", "x2go", ...), so `rdms list`
+ * and the actions know where it came from; an action on it sends priv that
+ * back-end's index and the session's identity.
+ *
+ * The back-end interface has no context argument, so the client lives in
+ * one static pointer: there is one net process and one client in it.
+ *
+ * A broken channel -- priv gone, or a reply that is not what was asked
+ * for -- leaves the channel out of step with its requests, so the process
+ * stops (fatal); systemd restarts the pair.
+ */
+#include "privsep.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/strutil.h"
+
+#define MAX_BACKENDS 8
+
+struct priv_client {
+	int                 fd[PRIV_CHANNELS];
+	unsigned char      *buf[PRIV_CHANNELS];   /* PRIV_MSG_MAX each */
+	bool                busy[PRIV_CHANNELS];
+	pthread_mutex_t     lock;
+	pthread_cond_t      freed;
+	uint32_t            next_id;
+	char                names[MAX_BACKENDS][16];
+	rdms_backend        named[MAX_BACKENDS];  /* what sessions point to */
+	const rdms_backend *named_ptr[MAX_BACKENDS];
+	size_t              nnamed;
+};
+
+static priv_client *client;
+
+/* One request/reply exchange on a channel held for its duration. */
+struct exchange {
+	priv_client   *c;
+	int            ch;
+	uint32_t       id;
+	unsigned char *buf;
+};
+
+static void exchange_begin(priv_client *c, struct exchange *x)
+{
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		for (int i = 0; i < PRIV_CHANNELS; i++) {
+			if (!c->busy[i]) {
+				c->busy[i] = true;
+				*x = (struct exchange){ c, i, ++c->next_id, c->buf[i] };
+				pthread_mutex_unlock(&c->lock);
+				return;
+			}
+		}
+		pthread_cond_wait(&c->freed, &c->lock);
+	}
+}
+
+static void exchange_end(struct exchange *x)
+{
+	pthread_mutex_lock(&x->c->lock);
+	x->c->busy[x->ch] = false;
+	pthread_cond_signal(&x->c->freed);
+	pthread_mutex_unlock(&x->c->lock);
+}
+
+/* Sends the LEN-byte request in X's buffer (0: it did not fit). */
+static uint32_t exchange_send(struct exchange *x, size_t len, rdms_error *err)
+{
+	if (len == 0)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "privsep: the request does not fit in a message");
+	if (!priv_send(x->c->fd[x->ch], x->buf, len, err))
+		fatal("lost the privileged process: %s", err->message);
+	return WBEM_S_NO_ERROR;
+}
+
+/* The next reply of X, into X's buffer; any surprise is fatal. */
+static void exchange_recv(struct exchange *x, priv_header *h)
+{
+	rdms_error err = { 0 };
+	size_t n;
+
+	if (priv_recv(x->c->fd[x->ch], x->buf, &n, h, &err) != WBEM_S_NO_ERROR)
+		fatal("lost the privileged process: %s", err.message);
+	if (h->id != x->id)
+		fatal("privsep: reply %u to request %u", (unsigned)h->id, (unsigned)x->id);
+}
+
+static const unsigned char *payload(const struct exchange *x)
+{
+	return x->buf + PRIV_HEADER_SIZE;
+}
+
+/* Reads a PRIV_DONE reply already received; its rc (and ERR when not 0). */
+static uint32_t take_done(struct exchange *x, const priv_header *h, rdms_error *err)
+{
+	priv_done d;
+	rdms_error e = { 0 };
+
+	if (h->type != PRIV_DONE)
+		fatal("privsep: %s where DONE was due", priv_type_name(h->type));
+	if (priv_decode_done(payload(x), h->len, &d, &e) != WBEM_S_NO_ERROR)
+		fatal("%s", e.message);
+	if (d.rc != WBEM_S_NO_ERROR)
+		rdms_fail(err, d.rc, "%s", d.error);
+	return d.rc;
+}
+
+/*
+ * Sends the request in X (LEN bytes) and collects SESSIONS replies into OUT
+ * up to DONE.  On failure OUT keeps only what it had.
+ */
+static uint32_t collect(struct exchange *x, size_t len, rdms_session_list *out,
+                        rdms_error *err)
+{
+	size_t start = out->count;
+	uint32_t rc = exchange_send(x, len, err), failed = WBEM_S_NO_ERROR;
+	priv_header h;
+
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	for (;;) {
+		rdms_error e = { 0 };
+
+		exchange_recv(x, &h);
+		if (h.type != PRIV_SESSIONS)
+			break;
+		if (failed != WBEM_S_NO_ERROR)
+			continue;   /* read on to DONE, so the channel stays in step */
+		rc = priv_decode_sessions(payload(x), h.len, x->c->named_ptr, x->c->nnamed, out, &e);
+		if (rc == WBEM_E_OUT_OF_MEMORY) {
+			failed = rc;
+			*err = e;
+		} else if (rc != WBEM_S_NO_ERROR) {
+			fatal("%s", e.message);
+		}
+	}
+	rc = take_done(x, &h, err);
+	if (failed != WBEM_S_NO_ERROR)
+		rc = failed;
+	if (rc != WBEM_S_NO_ERROR)
+		out->count = start;
+	return rc;
+}
+
+/* ---- the back-end -------------------------------------------------------- */
+
+static uint32_t proxy_enumerate(const rdms_config *cfg, rdms_session_list *out,
+                                rdms_error *err)
+{
+	struct exchange x;
+	uint32_t rc;
+
+	(void)cfg;
+	exchange_begin(client, &x);
+	rc = collect(&x, priv_encode_empty(x.buf, PRIV_MSG_MAX, x.id, PRIV_ENUMERATE), out, err);
+	exchange_end(&x);
+	return rc;
+}
+
+static uint32_t proxy_find(const rdms_config *cfg, uint32_t id, rdms_session *out,
+                           rdms_error *err)
+{
+	rdms_session_list l = { 0 };
+	struct exchange x;
+	uint32_t rc;
+
+	(void)cfg;
+	exchange_begin(client, &x);
+	rc = collect(&x, priv_encode_find(x.buf, PRIV_MSG_MAX, x.id, id), &l, err);
+	exchange_end(&x);
+	if (rc == WBEM_S_NO_ERROR && l.count != 1)
+		rc = rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
+		               "privsep: %zu sessions found for SessionId %u", l.count, (unsigned)id);
+	if (rc == WBEM_S_NO_ERROR)
+		*out = l.items[0];
+	rdms_session_list_free(&l);
+	return rc;
+}
+
+static uint32_t proxy_act(const rdms_session *s, enum priv_action action, const char *title,
+                          const char *text, rdms_error *err)
+{
+	const priv_client *c = client;
+	size_t backend = 0;
+	priv_act *a;
+	struct exchange x;
+	priv_header h;
+	uint32_t rc;
+
+	while (backend < c->nnamed && c->named_ptr[backend] != s->backend)
+		backend++;
+	if (backend == c->nnamed)
+		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
+		                 "session %u was not found through the privileged process",
+		                 (unsigned)s->id);
+	a = calloc(1, sizeof *a);
+	if (a == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	a->action = (uint8_t)action;
+	a->backend = (uint8_t)backend;
+	a->id = s->id;
+	a->uid = (uint32_t)s->uid;
+	a->server_pid = (int32_t)s->server_pid;
+	/* The operation layer bounds both far below the wire's limits. */
+	if (!str_copy(a->title, sizeof a->title, title) ||
+	    !str_copy(a->text, sizeof a->text, text)) {
+		free(a);
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "Title or Message is too long");
+	}
+	exchange_begin(client, &x);
+	rc = exchange_send(&x, priv_encode_act(x.buf, PRIV_MSG_MAX, x.id, a), err);
+	free(a);
+	if (rc == WBEM_S_NO_ERROR) {
+		exchange_recv(&x, &h);
+		rc = take_done(&x, &h, err);
+	}
+	exchange_end(&x);
+	return rc;
+}
+
+static uint32_t proxy_disconnect(const rdms_config *cfg, const rdms_session *s,
+                                 rdms_error *err)
+{
+	(void)cfg;
+	return proxy_act(s, PRIV_DISCONNECT, "", "", err);
+}
+
+static uint32_t proxy_logoff(const rdms_config *cfg, const rdms_session *s, rdms_error *err)
+{
+	(void)cfg;
+	return proxy_act(s, PRIV_LOGOFF, "", "", err);
+}
+
+static uint32_t proxy_send_message(const rdms_config *cfg, const rdms_session *s,
+                                   const char *title, const char *message, rdms_error *err)
+{
+	(void)cfg;
+	return proxy_act(s, PRIV_MESSAGE, title, message, err);
+}
+
+static const rdms_backend proxy_all = {
+	.name = "privsep",
+	.enumerate = proxy_enumerate,
+	.disconnect = proxy_disconnect,
+	.logoff = proxy_logoff,
+	.send_message = proxy_send_message,
+	.find = proxy_find,
+};
+
+priv_client *priv_client_new(const int fds[PRIV_CHANNELS], const rdms_backend *const *backends,
+                             size_t nbackends)
+{
+	priv_client *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
+		c->fd[i] = fds[i];
+		c->buf[i] = malloc(PRIV_MSG_MAX);
+		if (c->buf[i] == NULL) {
+			priv_client_free(c);
+			return NULL;
+		}
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->freed, NULL);
+	for (size_t i = 0; i < nbackends && i < MAX_BACKENDS; i++) {
+		str_copy(c->names[i], sizeof c->names[i], backends[i]->name);
+		c->named[i] = proxy_all;
+		c->named[i].name = c->names[i];
+		c->named_ptr[i] = &c->named[i];
+		c->nnamed++;
+	}
+	return c;
+}
+
+void priv_client_free(priv_client *c)
+{
+	if (c == NULL)
+		return;
+	if (client == c)
+		client = NULL;
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
+		free(c->buf[i]);
+		if (c->fd[i] >= 0)
+			close(c->fd[i]);
+	}
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->freed);
+	free(c);
+}
+
+void priv_proxy_provider(rdms_provider *p, const rdms_config *cfg, priv_client *c)
+{
+	client = c;
+	memset(p, 0, sizeof *p);
+	p->cfg = cfg;
+	if (c->nnamed > 0)
+		p->backends[p->nbackends++] = &proxy_all;
+	p->audit = priv_proxy_audit;
+	p->audit_ctx = c;
+}
+
+/* ---- audit and PAM ------------------------------------------------------- */
+
+int priv_proxy_audit(void *ctx, const rdms_audit_event *ev)
+{
+	priv_client *c = ctx;
+	const rdms_caller *who = ev->caller;
+	priv_audit *a = calloc(1, sizeof *a);
+	rdms_error err = { 0 };
+	struct exchange x;
+	priv_header h;
+	uint32_t rc;
+
+	if (a == NULL)
+		return -1;
+	a->uid = (uint32_t)who->uid;
+	a->result = ev->result;
+	/* A target longer than the field is recorded cut, not lost. */
+	str_copy(a->user, sizeof a->user, who->user);
+	str_copy(a->source, sizeof a->source, who->source != NULL ? who->source : "");
+	str_copy(a->protocol, sizeof a->protocol, who->protocol != NULL ? who->protocol : "");
+	str_copy(a->target, sizeof a->target, ev->target != NULL ? ev->target : "");
+	str_copy(a->method, sizeof a->method, ev->method != NULL ? ev->method : "?");
+	str_copy(a->detail, sizeof a->detail, ev->detail != NULL ? ev->detail : "");
+	exchange_begin(c, &x);
+	rc = exchange_send(&x, priv_encode_audit(x.buf, PRIV_MSG_MAX, x.id, a), &err);
+	free(a);
+	if (rc == WBEM_S_NO_ERROR) {
+		exchange_recv(&x, &h);
+		rc = take_done(&x, &h, &err);
+	}
+	exchange_end(&x);
+	if (rc != WBEM_S_NO_ERROR)
+		log_warn("audit: %s", err.message);
+	return rc == WBEM_S_NO_ERROR ? 0 : -1;
+}
+
+uint32_t priv_proxy_verify(void *ctx, const char *user, const char *password,
+                           const char *rhost, char *canon, size_t canon_size, uid_t *uid,
+                           rdms_error *err)
+{
+	priv_client *c = ctx;
+	priv_auth a = { 0 };
+	priv_auth_reply r;
+	rdms_error e = { 0 };
+	struct exchange x;
+	priv_header h;
+	size_t len = 0;
+
+	if (str_copy(a.user, sizeof a.user, user) &&
+	    str_copy(a.password, sizeof a.password, password))
+		str_copy(a.rhost, sizeof a.rhost, rhost != NULL ? rhost : "");
+	else
+		a.user[0] = '\0';
+	exchange_begin(c, &x);
+	if (a.user[0] != '\0')
+		len = priv_encode_auth(x.buf, PRIV_MSG_MAX, x.id, &a);
+	explicit_bzero(&a, sizeof a);
+	if (len == 0) {
+		exchange_end(&x);
+		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "user name or password too long");
+	}
+	exchange_send(&x, len, err);
+	explicit_bzero(x.buf, len);
+	exchange_recv(&x, &h);
+	if (h.type != PRIV_AUTH_REPLY)
+		fatal("privsep: %s where AUTH_REPLY was due", priv_type_name(h.type));
+	if (priv_decode_auth_reply(payload(&x), h.len, &r, &e) != WBEM_S_NO_ERROR)
+		fatal("%s", e.message);
+	exchange_end(&x);
+	if (r.rc != WBEM_S_NO_ERROR)
+		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s", r.error);
+	if (!str_copy(canon, canon_size, r.user))
+		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "user name too long");
+	*uid = (uid_t)r.uid;
+	return WBEM_S_NO_ERROR;
+}

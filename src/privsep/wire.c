@@ -1,0 +1,585 @@
+/*
+ * wire.c -- the messages between rdmsd's two processes (privsep.h).
+ *
+ * A writer appends fields to a fixed buffer and remembers when one did not
+ * fit; a reader takes fields from a payload and stops at the first bad
+ * one, recording which field of which message and why.  Every message's
+ * encoder and decoder list the same fields in the same order, side by
+ * side, so a change to one that the other does not follow is easy to see
+ * (and the round-trip unit tests catch it).
+ */
+#include "privsep.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *const type_names[PRIV_TYPE_END] = {
+	[PRIV_AUTH] = "AUTH", [PRIV_AUTH_REPLY] = "AUTH_REPLY",
+	[PRIV_ENUMERATE] = "ENUMERATE", [PRIV_FIND] = "FIND", [PRIV_SESSIONS] = "SESSIONS",
+	[PRIV_ACT] = "ACT", [PRIV_AUDIT] = "AUDIT", [PRIV_DONE] = "DONE",
+};
+
+const char *priv_type_name(unsigned t)
+{
+	return t > 0 && t < PRIV_TYPE_END ? type_names[t] : "?";
+}
+
+/* ---- writing ------------------------------------------------------------- */
+
+struct writer {
+	unsigned char *buf;
+	size_t         size;
+	size_t         len;
+	bool           bad;    /* something did not fit */
+};
+
+static void put(struct writer *w, const void *p, size_t n)
+{
+	if (w->bad || n > w->size - w->len) {
+		w->bad = true;
+		return;
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+}
+
+static void put_u8(struct writer *w, uint8_t v) { put(w, &v, sizeof v); }
+static void put_u16(struct writer *w, uint16_t v) { put(w, &v, sizeof v); }
+static void put_u32(struct writer *w, uint32_t v) { put(w, &v, sizeof v); }
+static void put_i32(struct writer *w, int32_t v) { put(w, &v, sizeof v); }
+
+/* A string of at most MAX bytes; a longer one spoils the message. */
+static void put_str(struct writer *w, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n > max) {
+		w->bad = true;
+		return;
+	}
+	put_u16(w, (uint16_t)n);
+	put(w, s, n);
+}
+
+/* Starts a message of TYPE; the payload length is filled in by finish(). */
+static void start(struct writer *w, void *buf, size_t size, uint32_t id, enum priv_type type)
+{
+	*w = (struct writer){ .buf = buf, .size = size };
+	put_u16(w, (uint16_t)type);
+	put_u16(w, 0);
+	put_u32(w, id);
+	put_u32(w, 0);
+}
+
+static size_t finish(struct writer *w)
+{
+	uint32_t len;
+
+	if (w->bad || w->len > PRIV_MSG_MAX)
+		return 0;
+	len = (uint32_t)(w->len - PRIV_HEADER_SIZE);
+	memcpy(w->buf + 8, &len, sizeof len);
+	return w->len;
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+struct reader {
+	const unsigned char *p;
+	size_t               left;
+	const char          *msg;    /* message name, for errors */
+	rdms_error          *err;
+	bool                 bad;
+};
+
+static void reader_init(struct reader *r, const void *p, size_t len, const char *msg,
+                        rdms_error *err)
+{
+	*r = (struct reader){ .p = p, .left = len, .msg = msg, .err = err };
+}
+
+/* Records the first error only: it is the one that explains the rest. */
+__attribute__((format(printf, 2, 3)))
+static void bad(struct reader *r, const char *fmt, ...);
+
+static void bad(struct reader *r, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (r->bad)
+		return;
+	r->bad = true;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	rdms_fail(r->err, WBEM_E_INVALID_PARAMETER, "privsep: %s message: %s", r->msg, what);
+}
+
+static bool get(struct reader *r, const char *field, void *out, size_t n)
+{
+	if (r->bad)
+		return false;
+	if (n > r->left) {
+		bad(r, "truncated at %s (%zu bytes left, %zu needed)", field, r->left, n);
+		return false;
+	}
+	memcpy(out, r->p, n);
+	r->p += n;
+	r->left -= n;
+	return true;
+}
+
+static uint8_t get_u8(struct reader *r, const char *field)
+{
+	uint8_t v = 0;
+
+	get(r, field, &v, sizeof v);
+	return v;
+}
+
+static uint32_t get_u32(struct reader *r, const char *field)
+{
+	uint32_t v = 0;
+
+	get(r, field, &v, sizeof v);
+	return v;
+}
+
+static int32_t get_i32(struct reader *r, const char *field)
+{
+	int32_t v = 0;
+
+	get(r, field, &v, sizeof v);
+	return v;
+}
+
+/* A string into OUT (SIZE bytes: its limit is SIZE - 1). */
+static void get_str(struct reader *r, const char *field, char *out, size_t size)
+{
+	uint16_t n = 0;
+
+	out[0] = '\0';
+	if (!get(r, field, &n, sizeof n))
+		return;
+	if (n > size - 1) {
+		bad(r, "%s is %u bytes long, at most %zu allowed", field, (unsigned)n, size - 1);
+		return;
+	}
+	if (n > r->left) {
+		bad(r, "truncated in %s (%zu of %u bytes)", field, r->left, (unsigned)n);
+		return;
+	}
+	if (memchr(r->p, '\0', n) != NULL) {
+		bad(r, "%s contains a NUL byte", field);
+		return;
+	}
+	get(r, field, out, n);
+	out[n] = '\0';
+}
+
+/* The last check of every decoder: no error and nothing left over. */
+static uint32_t done(struct reader *r)
+{
+	if (!r->bad && r->left != 0)
+		bad(r, "%zu unexpected bytes after the last field", r->left);
+	return r->bad ? WBEM_E_INVALID_PARAMETER : WBEM_S_NO_ERROR;
+}
+
+/* ---- the header ---------------------------------------------------------- */
+
+uint32_t priv_decode_header(const void *msg, size_t n, priv_header *h, rdms_error *err)
+{
+	const unsigned char *m = msg;
+	uint16_t reserved;
+
+	memset(h, 0, sizeof *h);
+	if (n < PRIV_HEADER_SIZE)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "privsep: message of %zu bytes is shorter than its header", n);
+	if (n > PRIV_MSG_MAX)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "privsep: message of %zu bytes is over the limit of %d", n,
+		                 PRIV_MSG_MAX);
+	memcpy(&h->type, m, 2);
+	memcpy(&reserved, m + 2, 2);
+	memcpy(&h->id, m + 4, 4);
+	memcpy(&h->len, m + 8, 4);
+	if (h->type == 0 || h->type >= PRIV_TYPE_END)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "privsep: unknown message type %u",
+		                 (unsigned)h->type);
+	if (reserved != 0)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "privsep: %s message: reserved header field is %u, not 0",
+		                 priv_type_name(h->type), (unsigned)reserved);
+	if (h->len != n - PRIV_HEADER_SIZE)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "privsep: %s message: header says %u payload bytes, %zu arrived",
+		                 priv_type_name(h->type), (unsigned)h->len, n - PRIV_HEADER_SIZE);
+	return WBEM_S_NO_ERROR;
+}
+
+/* ---- the messages -------------------------------------------------------- */
+
+size_t priv_encode_auth(void *buf, size_t size, uint32_t id, const priv_auth *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_AUTH);
+	put_str(&w, m->user, PRIV_USER_MAX);
+	put_str(&w, m->password, PRIV_PASSWORD_MAX);
+	put_str(&w, m->rhost, PRIV_HOST_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_auth(const void *p, size_t len, priv_auth *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "AUTH", err);
+	get_str(&r, "user", m->user, sizeof m->user);
+	get_str(&r, "password", m->password, sizeof m->password);
+	get_str(&r, "rhost", m->rhost, sizeof m->rhost);
+	if (!r.bad && m->user[0] == '\0')
+		bad(&r, "user is empty");
+	return done(&r);
+}
+
+size_t priv_encode_auth_reply(void *buf, size_t size, uint32_t id, const priv_auth_reply *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_AUTH_REPLY);
+	put_u32(&w, m->rc);
+	put_u32(&w, m->uid);
+	put_str(&w, m->user, PRIV_USER_MAX);
+	put_str(&w, m->error, PRIV_ERROR_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_auth_reply(const void *p, size_t len, priv_auth_reply *m,
+                                rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "AUTH_REPLY", err);
+	m->rc = get_u32(&r, "rc");
+	m->uid = get_u32(&r, "uid");
+	get_str(&r, "user", m->user, sizeof m->user);
+	get_str(&r, "error", m->error, sizeof m->error);
+	if (!r.bad && m->rc == WBEM_S_NO_ERROR && m->user[0] == '\0')
+		bad(&r, "a successful check names no user");
+	return done(&r);
+}
+
+size_t priv_encode_empty(void *buf, size_t size, uint32_t id, enum priv_type type)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, type);
+	return finish(&w);
+}
+
+uint32_t priv_decode_empty(const void *p, size_t len, enum priv_type type, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, priv_type_name(type), err);
+	return done(&r);
+}
+
+size_t priv_encode_find(void *buf, size_t size, uint32_t id, uint32_t session_id)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_FIND);
+	put_u32(&w, session_id);
+	return finish(&w);
+}
+
+uint32_t priv_decode_find(const void *p, size_t len, uint32_t *session_id, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "FIND", err);
+	*session_id = get_u32(&r, "session id");
+	return done(&r);
+}
+
+size_t priv_encode_act(void *buf, size_t size, uint32_t id, const priv_act *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_ACT);
+	put_u8(&w, m->action);
+	put_u8(&w, m->backend);
+	put_u32(&w, m->id);
+	put_u32(&w, m->uid);
+	put_i32(&w, m->server_pid);
+	put_str(&w, m->title, PRIV_TITLE_MAX);
+	put_str(&w, m->text, PRIV_TEXT_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_act(const void *p, size_t len, priv_act *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "ACT", err);
+	m->action = get_u8(&r, "action");
+	m->backend = get_u8(&r, "backend");
+	m->id = get_u32(&r, "session id");
+	m->uid = get_u32(&r, "uid");
+	m->server_pid = get_i32(&r, "server pid");
+	get_str(&r, "title", m->title, sizeof m->title);
+	get_str(&r, "message", m->text, sizeof m->text);
+	if (!r.bad && m->action >= PRIV_ACTION_END)
+		bad(&r, "action %u out of range", (unsigned)m->action);
+	if (!r.bad && m->action != PRIV_MESSAGE && (m->title[0] != '\0' || m->text[0] != '\0'))
+		bad(&r, "title and message given for an action that is not a message");
+	return done(&r);
+}
+
+size_t priv_encode_audit(void *buf, size_t size, uint32_t id, const priv_audit *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_AUDIT);
+	put_u32(&w, m->uid);
+	put_u32(&w, m->result);
+	put_str(&w, m->user, PRIV_USER_MAX);
+	put_str(&w, m->source, PRIV_SOURCE_MAX);
+	put_str(&w, m->protocol, PRIV_PROTO_MAX);
+	put_str(&w, m->target, PRIV_TARGET_MAX);
+	put_str(&w, m->method, PRIV_METHOD_MAX);
+	put_str(&w, m->detail, PRIV_ERROR_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_audit(const void *p, size_t len, priv_audit *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "AUDIT", err);
+	m->uid = get_u32(&r, "uid");
+	m->result = get_u32(&r, "result");
+	get_str(&r, "user", m->user, sizeof m->user);
+	get_str(&r, "source", m->source, sizeof m->source);
+	get_str(&r, "protocol", m->protocol, sizeof m->protocol);
+	get_str(&r, "target", m->target, sizeof m->target);
+	get_str(&r, "method", m->method, sizeof m->method);
+	get_str(&r, "detail", m->detail, sizeof m->detail);
+	if (!r.bad && m->method[0] == '\0')
+		bad(&r, "method is empty");
+	return done(&r);
+}
+
+size_t priv_encode_done(void *buf, size_t size, uint32_t id, const priv_done *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_DONE);
+	put_u32(&w, m->rc);
+	put_str(&w, m->error, PRIV_ERROR_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_done(const void *p, size_t len, priv_done *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "DONE", err);
+	m->rc = get_u32(&r, "rc");
+	get_str(&r, "error", m->error, sizeof m->error);
+	return done(&r);
+}
+
+/* ---- session batches ----------------------------------------------------- */
+
+/*
+ * A batch is a u32 count and that many records of these fields; the
+ * smallest record (empty strings) has SESSION_MIN bytes.
+ */
+#define SESSION_MIN (3 * 4 + 1 + 4 * 4 + 3 * 2)
+
+static void put_session(struct writer *w, const rdms_session *s, uint8_t backend)
+{
+	put_u32(w, s->id);
+	put_u32(w, s->connect_state);
+	put_u32(w, (uint32_t)s->uid);
+	put_u8(w, backend);
+	put_i32(w, s->display);
+	put_i32(w, s->server_pid);
+	put_i32(w, s->wm_pid);
+	put_i32(w, s->conn_pid);
+	put_str(w, s->kind, PRIV_KIND_MAX);
+	put_str(w, s->user, PRIV_USER_MAX);
+	put_str(w, s->client, PRIV_CLIENT_MAX);
+}
+
+static void get_session(struct reader *r, rdms_session *s, const rdms_backend *const *backends,
+                        size_t nbackends)
+{
+	uint8_t backend;
+
+	s->id = get_u32(r, "session id");
+	s->connect_state = get_u32(r, "connect state");
+	s->uid = (uid_t)get_u32(r, "uid");
+	backend = get_u8(r, "backend");
+	s->display = get_i32(r, "display");
+	s->server_pid = get_i32(r, "server pid");
+	s->wm_pid = get_i32(r, "window manager pid");
+	s->conn_pid = get_i32(r, "connection pid");
+	get_str(r, "kind", s->kind, sizeof s->kind);
+	get_str(r, "user", s->user, sizeof s->user);
+	get_str(r, "client", s->client, sizeof s->client);
+	if (r->bad)
+		return;
+	if (s->connect_state > WTS_INIT)
+		bad(r, "session %u: connect state %u out of range", (unsigned)s->id,
+		    (unsigned)s->connect_state);
+	else if (backend >= nbackends)
+		bad(r, "session %u: back-end %u out of range (%zu back-ends)", (unsigned)s->id,
+		    (unsigned)backend, nbackends);
+	else
+		s->backend = backends[backend];
+}
+
+void priv_batch_begin(priv_batch *b, void *buf, size_t size, uint32_t id)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_SESSIONS);
+	put_u32(&w, 0);
+	*b = (priv_batch){ .buf = buf, .size = w.bad ? 0 : size, .len = w.len };
+}
+
+bool priv_batch_add(priv_batch *b, const rdms_session *s, uint8_t backend)
+{
+	struct writer w = { .buf = b->buf, .size = b->size < PRIV_MSG_MAX ? b->size : PRIV_MSG_MAX,
+	                    .len = b->len };
+
+	put_session(&w, s, backend);
+	if (w.bad)
+		return false;
+	b->len = w.len;
+	b->count++;
+	return true;
+}
+
+size_t priv_batch_end(priv_batch *b)
+{
+	struct writer w = { .buf = b->buf, .size = b->size, .len = b->len };
+
+	if (b->size == 0)
+		return 0;
+	memcpy(b->buf + PRIV_HEADER_SIZE, &b->count, sizeof b->count);
+	return finish(&w);
+}
+
+uint32_t priv_decode_sessions(const void *p, size_t len, const rdms_backend *const *backends,
+                              size_t nbackends, rdms_session_list *out, rdms_error *err)
+{
+	size_t start_count = out->count;
+	struct reader r;
+	uint32_t count;
+
+	reader_init(&r, p, len, "SESSIONS", err);
+	count = get_u32(&r, "count");
+	/* A count that the payload cannot hold is refused before any allocation. */
+	if (!r.bad && count > r.left / SESSION_MIN)
+		bad(&r, "%u sessions cannot fit in %zu bytes", (unsigned)count, r.left);
+	for (uint32_t i = 0; i < count && !r.bad; i++) {
+		rdms_session *s = rdms_session_list_add(out);
+
+		if (s == NULL) {
+			out->count = start_count;
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		}
+		get_session(&r, s, backends, nbackends);
+	}
+	if (done(&r) != WBEM_S_NO_ERROR) {
+		out->count = start_count;
+		return WBEM_E_INVALID_PARAMETER;
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+/* ---- the socket ---------------------------------------------------------- */
+
+bool priv_send(int fd, const void *msg, size_t len, rdms_error *err)
+{
+	ssize_t n;
+
+	if (len == 0) {
+		rdms_fail(err, WBEM_E_FAILED, "privsep: a message did not fit in %d bytes",
+		          PRIV_MSG_MAX);
+		return false;
+	}
+	do
+		n = send(fd, msg, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		rdms_fail(err, WBEM_E_FAILED, "privsep: send: %s",
+		          n < 0 ? strerror(errno) : "short write");
+		return false;
+	}
+	return true;
+}
+
+uint32_t priv_recv(int fd, void *buf, size_t *n, priv_header *h, rdms_error *err)
+{
+	struct iovec iov = { buf, PRIV_MSG_MAX };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t got;
+
+	*n = 0;
+	do
+		got = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (got < 0 && errno == EINTR);
+	if (got < 0)
+		return rdms_fail(err, WBEM_E_FAILED, "privsep: receive: %s", strerror(errno));
+	if (got == 0)
+		return rdms_fail(err, WBEM_E_FAILED, "privsep: the other process closed the channel");
+	/* No descriptors are ever passed: with no control buffer the kernel
+	 * drops any that arrive anyway and says so with MSG_CTRUNC. */
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "privsep: message over the limit of %d bytes", PRIV_MSG_MAX);
+	*n = (size_t)got;
+	return priv_decode_header(buf, *n, h, err);
+}
+
+/* ---- channels ------------------------------------------------------------ */
+
+bool priv_channels_open(priv_channels *c, rdms_error *err)
+{
+	for (int i = 0; i < PRIV_CHANNELS; i++)
+		c->priv[i] = c->net[i] = -1;
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+			rdms_fail(err, WBEM_E_FAILED, "privsep: socketpair: %s", strerror(errno));
+			priv_channels_close(c->priv);
+			priv_channels_close(c->net);
+			return false;
+		}
+		c->priv[i] = sv[0];
+		c->net[i] = sv[1];
+	}
+	return true;
+}
+
+void priv_channels_close(int fds[PRIV_CHANNELS])
+{
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		fds[i] = -1;
+	}
+}

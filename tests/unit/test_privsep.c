@@ -1,0 +1,608 @@
+/*
+ * test_privsep.c -- the messages between rdmsd's two processes, and the
+ * two ends talking over real socketpairs.
+ *
+ * Wire: every message survives a round trip; a header that lies, a type
+ * that does not exist, a string over its limit or with a NUL byte, an enum
+ * out of range, a payload cut at any byte or followed by extra bytes is
+ * refused with a message naming what was wrong; random bytes never crash
+ * a decoder.
+ *
+ * Ends: the privileged server on the fixture back-end, the proxies of the
+ * network process in front of it: an enumeration of 3,000 sessions (many
+ * batches) arrives whole and equal; an action reaches the back-end and a
+ * changed session is not acted on; audit records are committed; malformed
+ * requests written straight to a channel get an error reply and the
+ * channel goes on serving.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "backend/fixture/fixture.h"
+#include "check.h"
+#include "privsep/privsep.h"
+
+static unsigned char buf[PRIV_MSG_MAX], out[PRIV_MSG_MAX];
+
+static const unsigned char *pl(const void *msg)
+{
+	return (const unsigned char *)msg + PRIV_HEADER_SIZE;
+}
+
+/* Every shorter cut of MSG (N bytes) and one extra byte: all refused. */
+typedef uint32_t (*decode_fn)(const void *p, size_t len, rdms_error *err);
+
+static int cuts_refused(const unsigned char *msg, size_t n, decode_fn fn)
+{
+	static unsigned char copy[PRIV_MSG_MAX + 1];
+	rdms_error err;
+	int bad = 0;
+
+	for (size_t k = PRIV_HEADER_SIZE; k < n; k++) {
+		err = (rdms_error){ 0 };
+		if (fn(pl(msg), k - PRIV_HEADER_SIZE, &err) == WBEM_S_NO_ERROR)
+			bad++;
+		else if (strstr(err.message, "privsep: ") == NULL)
+			bad++;
+	}
+	memcpy(copy, msg, n);
+	copy[n] = 0;
+	if (fn(pl(copy), n + 1 - PRIV_HEADER_SIZE, &err) == WBEM_S_NO_ERROR ||
+	    strstr(err.message, "unexpected bytes") == NULL)
+		bad++;
+	return bad;
+}
+
+static priv_auth g_auth;
+static uint32_t dec_auth(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_auth(p, len, &g_auth, err);
+}
+
+static priv_act g_act;
+static uint32_t dec_act(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_act(p, len, &g_act, err);
+}
+
+static priv_audit g_audit;
+static uint32_t dec_audit(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_audit(p, len, &g_audit, err);
+}
+
+static priv_done g_done;
+static uint32_t dec_done(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_done(p, len, &g_done, err);
+}
+
+static priv_auth_reply g_reply;
+static uint32_t dec_reply(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_auth_reply(p, len, &g_reply, err);
+}
+
+static const rdms_backend *const test_backends[] = { &rdms_backend_fixture };
+
+static uint32_t dec_sessions(const void *p, size_t len, rdms_error *err)
+{
+	rdms_session_list l = { 0 };
+	uint32_t rc = priv_decode_sessions(p, len, test_backends, 1, &l, err);
+
+	if (rc != WBEM_S_NO_ERROR && l.count != 0)
+		rc = WBEM_S_NO_ERROR;   /* a failure must leave the list as it was */
+	rdms_session_list_free(&l);
+	return rc;
+}
+
+/* ---- header ---------------------------------------------------------------- */
+
+static void test_header(void)
+{
+	rdms_error err = { 0 };
+	priv_header h;
+	size_t n = priv_encode_find(buf, sizeof buf, 42, 7);
+	uint16_t v16;
+	uint32_t v32;
+
+	CHECK_EQ(n, PRIV_HEADER_SIZE + 4);
+	CHECK_EQ(priv_decode_header(buf, n, &h, &err), 0);
+	CHECK_EQ(h.type, PRIV_FIND);
+	CHECK_EQ(h.id, 42);
+	CHECK_EQ(h.len, 4);
+
+	CHECK_EQ(priv_decode_header(buf, 11, &h, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "shorter than its header") != NULL);
+	CHECK_EQ(priv_decode_header(buf, 0, &h, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(priv_decode_header(buf, PRIV_MSG_MAX + 1, &h, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "over the limit") != NULL);
+	/* the length field must match what arrived, both ways */
+	CHECK_EQ(priv_decode_header(buf, n - 1, &h, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "header says 4 payload bytes, 3 arrived") != NULL);
+	v32 = 1000;
+	memcpy(buf + 8, &v32, 4);
+	CHECK_EQ(priv_decode_header(buf, n, &h, &err), WBEM_E_INVALID_PARAMETER);
+	n = priv_encode_find(buf, sizeof buf, 42, 7);
+	/* unknown types */
+	v16 = 0;
+	memcpy(buf, &v16, 2);
+	CHECK_EQ(priv_decode_header(buf, n, &h, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "unknown message type 0") != NULL);
+	v16 = PRIV_TYPE_END;
+	memcpy(buf, &v16, 2);
+	CHECK_EQ(priv_decode_header(buf, n, &h, &err), WBEM_E_INVALID_PARAMETER);
+	v16 = 0xffff;
+	memcpy(buf, &v16, 2);
+	CHECK_EQ(priv_decode_header(buf, n, &h, &err), WBEM_E_INVALID_PARAMETER);
+	/* the reserved field */
+	n = priv_encode_find(buf, sizeof buf, 42, 7);
+	v16 = 1;
+	memcpy(buf + 2, &v16, 2);
+	CHECK_EQ(priv_decode_header(buf, n, &h, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "reserved") != NULL);
+	CHECK_STR(priv_type_name(PRIV_AUDIT), "AUDIT");
+	CHECK_STR(priv_type_name(0), "?");
+	CHECK_STR(priv_type_name(999), "?");
+}
+
+/* ---- each message ------------------------------------------------------------ */
+
+static void test_auth(void)
+{
+	priv_auth a = { .user = "alice", .password = "s3cret:with:colons", .rhost = "192.0.2.1" };
+	priv_auth_reply r = { .rc = 0, .uid = 1000, .user = "alice" }, r2;
+	rdms_error err = { 0 };
+	size_t n = priv_encode_auth(buf, sizeof buf, 1, &a);
+	uint16_t big = 300;
+
+	CHECK(n > PRIV_HEADER_SIZE);
+	CHECK_EQ(priv_decode_auth(pl(buf), n - PRIV_HEADER_SIZE, &g_auth, &err), 0);
+	CHECK_STR(g_auth.user, "alice");
+	CHECK_STR(g_auth.password, "s3cret:with:colons");
+	CHECK_STR(g_auth.rhost, "192.0.2.1");
+	CHECK_EQ(cuts_refused(buf, n, dec_auth), 0);
+
+	/* a user name longer than its field: refused, naming the field */
+	memcpy(buf + PRIV_HEADER_SIZE, &big, 2);
+	CHECK_EQ(priv_decode_auth(pl(buf), n - PRIV_HEADER_SIZE, &g_auth, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "AUTH message: user is 300 bytes long, at most 255") != NULL);
+	/* a NUL inside a string */
+	n = priv_encode_auth(buf, sizeof buf, 1, &a);
+	buf[PRIV_HEADER_SIZE + 2 + 1] = '\0';
+	CHECK_EQ(priv_decode_auth(pl(buf), n - PRIV_HEADER_SIZE, &g_auth, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "user contains a NUL byte") != NULL);
+	/* an empty user is not a request */
+	a.user[0] = '\0';
+	n = priv_encode_auth(buf, sizeof buf, 1, &a);
+	CHECK_EQ(priv_decode_auth(pl(buf), n - PRIV_HEADER_SIZE, &g_auth, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	/* encoders refuse what would not decode */
+	memset(a.password, 'x', sizeof a.password - 1);
+	a.password[sizeof a.password - 1] = '\0';
+	strcpy(a.user, "alice");
+	CHECK(priv_encode_auth(buf, sizeof buf, 1, &a) > 0);   /* exactly at the limit */
+	CHECK_EQ(priv_encode_auth(buf, 20, 1, &a), 0);          /* buffer too small */
+
+	n = priv_encode_auth_reply(buf, sizeof buf, 2, &r);
+	CHECK_EQ(priv_decode_auth_reply(pl(buf), n - PRIV_HEADER_SIZE, &r2, &err), 0);
+	CHECK_EQ(r2.uid, 1000);
+	CHECK_STR(r2.user, "alice");
+	CHECK_EQ(cuts_refused(buf, n, dec_reply), 0);
+	r.user[0] = '\0';
+	n = priv_encode_auth_reply(buf, sizeof buf, 2, &r);
+	CHECK_EQ(priv_decode_auth_reply(pl(buf), n - PRIV_HEADER_SIZE, &r2, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "names no user") != NULL);
+}
+
+static void test_act(void)
+{
+	priv_act a = { .action = PRIV_MESSAGE, .backend = 0, .id = 5, .uid = 1000,
+	               .server_pid = 4242, .title = "Maintenance", .text = "Back at 10:00\n" };
+	rdms_error err = { 0 };
+	size_t n = priv_encode_act(buf, sizeof buf, 9, &a);
+
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err), 0);
+	CHECK_EQ(g_act.action, PRIV_MESSAGE);
+	CHECK_EQ(g_act.id, 5);
+	CHECK_EQ(g_act.server_pid, 4242);
+	CHECK_STR(g_act.text, "Back at 10:00\n");
+	CHECK_EQ(cuts_refused(buf, n, dec_act), 0);
+
+	buf[PRIV_HEADER_SIZE] = PRIV_ACTION_END;
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "action 3 out of range") != NULL);
+	buf[PRIV_HEADER_SIZE] = 0xff;
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	/* text riding on a Logoff */
+	a.action = PRIV_LOGOFF;
+	n = priv_encode_act(buf, sizeof buf, 9, &a);
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "not a message") != NULL);
+	/* the largest dialog fits, one byte more does not encode */
+	a.action = PRIV_MESSAGE;
+	memset(a.title, 'T', PRIV_TITLE_MAX);
+	a.title[PRIV_TITLE_MAX] = '\0';
+	memset(a.text, 'M', PRIV_TEXT_MAX);
+	a.text[PRIV_TEXT_MAX] = '\0';
+	n = priv_encode_act(buf, sizeof buf, 9, &a);
+	CHECK(n > 0);
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err), 0);
+	CHECK_EQ(strlen(g_act.text), PRIV_TEXT_MAX);
+}
+
+static void test_audit_done_find(void)
+{
+	priv_audit a = { .uid = 7, .result = 0x80041002, .user = "bob", .source = "uid 7",
+	                 .protocol = "local", .target = "Win32_VirtualDesktopSession.SessionId=1",
+	                 .method = "Logoff", .detail = "no session 1" };
+	priv_done d = { .rc = WBEM_E_NOT_FOUND, .error = "no session 9" };
+	rdms_error err = { 0 };
+	size_t n = priv_encode_audit(buf, sizeof buf, 3, &a);
+	uint32_t sid = 0;
+
+	CHECK_EQ(priv_decode_audit(pl(buf), n - PRIV_HEADER_SIZE, &g_audit, &err), 0);
+	CHECK_STR(g_audit.method, "Logoff");
+	CHECK_STR(g_audit.target, "Win32_VirtualDesktopSession.SessionId=1");
+	CHECK_EQ(g_audit.result, 0x80041002);
+	CHECK_EQ(cuts_refused(buf, n, dec_audit), 0);
+	a.method[0] = '\0';
+	n = priv_encode_audit(buf, sizeof buf, 3, &a);
+	CHECK_EQ(priv_decode_audit(pl(buf), n - PRIV_HEADER_SIZE, &g_audit, &err),
+	         WBEM_E_INVALID_PARAMETER);
+
+	n = priv_encode_done(buf, sizeof buf, 4, &d);
+	CHECK_EQ(priv_decode_done(pl(buf), n - PRIV_HEADER_SIZE, &g_done, &err), 0);
+	CHECK_EQ(g_done.rc, WBEM_E_NOT_FOUND);
+	CHECK_STR(g_done.error, "no session 9");
+	CHECK_EQ(cuts_refused(buf, n, dec_done), 0);
+
+	n = priv_encode_find(buf, sizeof buf, 5, 77);
+	CHECK_EQ(priv_decode_find(pl(buf), 4, &sid, &err), 0);
+	CHECK_EQ(sid, 77);
+	CHECK_EQ(priv_decode_find(pl(buf), 3, &sid, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "truncated at session id") != NULL);
+	n = priv_encode_empty(buf, sizeof buf, 6, PRIV_ENUMERATE);
+	CHECK_EQ(n, PRIV_HEADER_SIZE);
+	CHECK_EQ(priv_decode_empty(pl(buf), 0, PRIV_ENUMERATE, &err), 0);
+	CHECK_EQ(priv_decode_empty(pl(buf), 1, PRIV_ENUMERATE, &err), WBEM_E_INVALID_PARAMETER);
+}
+
+static rdms_session sample(uint32_t id)
+{
+	rdms_session s = { .id = id, .connect_state = id % 2 ? WTS_ACTIVE : WTS_DISCONNECTED,
+	                   .uid = 1000 + id, .display = 10 + (int)id, .server_pid = 100,
+	                   .wm_pid = 101, .conn_pid = 0 };
+
+	snprintf(s.kind, sizeof s.kind, "Xorg");
+	snprintf(s.user, sizeof s.user, "user%u", (unsigned)id);
+	snprintf(s.client, sizeof s.client, id % 2 ? "PC-%u" : "", (unsigned)id);
+	return s;
+}
+
+static void test_sessions(void)
+{
+	rdms_session_list l = { 0 };
+	rdms_error err = { 0 };
+	priv_batch b;
+	rdms_session s = sample(1);
+	size_t n, batches = 0, total = 0;
+	uint32_t huge = 0xffffffff;
+
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	CHECK(priv_batch_add(&b, &s, 0));
+	s = sample(2);
+	CHECK(priv_batch_add(&b, &s, 0));
+	n = priv_batch_end(&b);
+	CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l, &err), 0);
+	CHECK_EQ(l.count, 2);
+	CHECK_EQ(l.items[0].id, 1);
+	CHECK_STR(l.items[0].client, "PC-1");
+	CHECK_STR(l.items[1].client, "");
+	CHECK_EQ(l.items[1].connect_state, WTS_DISCONNECTED);
+	CHECK_EQ(l.items[1].uid, 1002);
+	CHECK_EQ(l.items[1].display, 12);
+	CHECK(l.items[1].backend == &rdms_backend_fixture);
+	CHECK_EQ(cuts_refused(buf, n, dec_sessions), 0);
+
+	/* a back-end index priv never gave, a state that does not exist */
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	priv_batch_add(&b, &s, 1);
+	n = priv_batch_end(&b);
+	CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "back-end 1 out of range") != NULL);
+	CHECK_EQ(l.count, 2);   /* unchanged */
+	s.connect_state = 10;
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	priv_batch_add(&b, &s, 0);
+	n = priv_batch_end(&b);
+	CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "connect state 10 out of range") != NULL);
+	/* a count the payload cannot hold is refused before allocating */
+	memcpy(buf + PRIV_HEADER_SIZE, &huge, 4);
+	CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "cannot fit") != NULL);
+	CHECK_EQ(l.count, 2);
+	rdms_session_list_free(&l);
+
+	/* many sessions: each batch within PRIV_MSG_MAX, all of them arrive */
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	for (uint32_t i = 0; i < 5000; i++) {
+		s = sample(i);
+		memset(s.user, 'u', PRIV_USER_MAX);
+		s.user[PRIV_USER_MAX] = '\0';
+		if (priv_batch_add(&b, &s, 0))
+			continue;
+		n = priv_batch_end(&b);
+		CHECK(n <= PRIV_MSG_MAX);
+		batches++;
+		total += b.count;
+		CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l,
+		                              &err), 0);
+		priv_batch_begin(&b, buf, sizeof buf, 8);
+		CHECK(priv_batch_add(&b, &s, 0));
+	}
+	n = priv_batch_end(&b);
+	total += b.count;
+	CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l, &err), 0);
+	CHECK_EQ(total, 5000);
+	CHECK_EQ(l.count, 5000);
+	CHECK(batches > 10);
+	CHECK_EQ(l.items[4999].id, 4999);
+	rdms_session_list_free(&l);
+}
+
+/* Random bytes into every decoder: only refusals, no crash (ASan watches). */
+static void test_random(void)
+{
+	rdms_session_list l = { 0 };
+	unsigned seed = 12345;
+	int accepted_headers = 0;
+
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(rand_r(&seed) % 200);
+		rdms_error err = { 0 };
+		priv_header h;
+		uint32_t sid;
+
+		for (size_t i = 0; i < n; i++)
+			buf[i] = (unsigned char)rand_r(&seed);
+		if (round % 2 && n >= PRIV_HEADER_SIZE) {
+			/* make the header plausible, so the payload decoders are reached */
+			uint16_t t = (uint16_t)(1 + round % (PRIV_TYPE_END - 1)), z = 0;
+			uint32_t len = (uint32_t)(n - PRIV_HEADER_SIZE);
+
+			memcpy(buf, &t, 2);
+			memcpy(buf + 2, &z, 2);
+			memcpy(buf + 8, &len, 4);
+		}
+		if (priv_decode_header(buf, n, &h, &err) != WBEM_S_NO_ERROR)
+			continue;
+		accepted_headers++;
+		priv_decode_auth(pl(buf), h.len, &g_auth, &err);
+		priv_decode_auth_reply(pl(buf), h.len, &g_reply, &err);
+		priv_decode_act(pl(buf), h.len, &g_act, &err);
+		priv_decode_audit(pl(buf), h.len, &g_audit, &err);
+		priv_decode_done(pl(buf), h.len, &g_done, &err);
+		priv_decode_find(pl(buf), h.len, &sid, &err);
+		priv_decode_sessions(pl(buf), h.len, test_backends, 1, &l, &err);
+		rdms_session_list_free(&l);
+	}
+	CHECK(accepted_headers > 1000);
+}
+
+/* ---- both ends ------------------------------------------------------------ */
+
+static char fixture_path[64];
+static rdms_config cfg;
+
+static void write_fixture(int n)
+{
+	FILE *f = fopen(fixture_path, "w");
+
+	for (int i = 1; i <= n; i++)
+		fprintf(f, "%d %s %d %s\n", i, i % 2 ? "root" : "nobody", i % 3 ? 0 : 4,
+		        i % 3 ? "PC" : "-");
+	fclose(f);
+}
+
+static int count_row(void *ctx, const rdms_audit_entry *e)
+{
+	int *rows = ctx;
+
+	if (strcmp(e->method, "Logoff") == 0 && strcmp(e->user, "root") == 0)
+		(*rows)++;
+	return 0;
+}
+
+/* One request written raw to FD; the type and rc of the final reply. */
+static uint16_t raw_request(int fd, const void *msg, size_t n, uint32_t *rc, char *why,
+                            size_t whysize)
+{
+	rdms_error err = { 0 };
+	priv_header h = { 0 };
+	priv_done d = { 0 };
+	size_t got;
+
+	if (send(fd, msg, n, 0) != (ssize_t)n)
+		return 0;
+	do {
+		if (priv_recv(fd, out, &got, &h, &err) != WBEM_S_NO_ERROR)
+			return 0;
+	} while (h.type == PRIV_SESSIONS);
+	if (h.type == PRIV_DONE && priv_decode_done(pl(out), h.len, &d, &err) == 0) {
+		*rc = d.rc;
+		snprintf(why, whysize, "%s", d.error);
+	}
+	return h.type;
+}
+
+static void test_ends(void)
+{
+	const rdms_backend *backends[] = { &rdms_backend_fixture };
+	rdms_provider real = { 0 }, proxy;
+	rdms_session_list direct = { 0 }, via = { 0 };
+	rdms_caller root = { .uid = 0, .user = "root", .is_admin = true, .protocol = "local",
+	                     .source = "uid 0" };
+	rdms_audit_event ev = { .caller = &root, .target = "x.SessionId=1", .method = "Logoff",
+	                        .result = 0, .detail = "" };
+	char dbdir[] = "/tmp/test_privsep.XXXXXX", db[128], why[512];
+	rdms_audit_db *audit;
+	priv_channels ch, ch2;
+	priv_server *srv, *srv2;
+	priv_client *cl;
+	priv_env env;
+	rdms_error err = { 0 };
+	rdms_session s;
+	uint32_t rc = 0;
+	size_t n;
+	int rows = 0;
+	priv_act act = { .action = PRIV_DISCONNECT };
+
+	snprintf(fixture_path, sizeof fixture_path, "/tmp/test_privsep_%d.txt", (int)getpid());
+	write_fixture(3000);
+	rdms_config_defaults(&cfg);
+	snprintf(cfg.backends, sizeof cfg.backends, "fixture");
+	snprintf(cfg.fixture_file, sizeof cfg.fixture_file, "%s", fixture_path);
+	real.cfg = &cfg;
+	real.backends[0] = &rdms_backend_fixture;
+	real.nbackends = 1;
+	CHECK(mkdtemp(dbdir) != NULL);
+	snprintf(db, sizeof db, "%s/audit.db", dbdir);
+	audit = rdms_audit_open(db, &err);
+	CHECK(audit != NULL);
+
+	/* one server for the proxies, one for raw requests */
+	CHECK(priv_channels_open(&ch, &err));
+	CHECK(priv_channels_open(&ch2, &err));
+	env = (priv_env){ .provider = &real, .audit = audit, .pam = NULL };
+	srv = priv_server_start(ch.priv, &env, &err);
+	srv2 = priv_server_start(ch2.priv, &env, &err);
+	CHECK(srv != NULL && srv2 != NULL);
+	{
+		int raw = ch2.net[0];
+
+		cl = priv_client_new(ch.net, backends, 1);
+		CHECK(cl != NULL);
+		priv_proxy_provider(&proxy, &cfg, cl);
+		CHECK_EQ(proxy.nbackends, 1);
+
+		/* the same 3,000 sessions, through many batches */
+		CHECK_EQ(rdms_backend_fixture.enumerate(&cfg, &direct, &err), 0);
+		CHECK_EQ(proxy.backends[0]->enumerate(&cfg, &via, &err), 0);
+		CHECK_EQ(via.count, 3000);
+		CHECK_EQ(direct.count, via.count);
+		for (size_t i = 0; i < via.count && i < direct.count; i++) {
+			if (via.items[i].id != direct.items[i].id ||
+			    via.items[i].uid != direct.items[i].uid ||
+			    via.items[i].connect_state != direct.items[i].connect_state ||
+			    strcmp(via.items[i].user, direct.items[i].user) != 0 ||
+			    strcmp(via.items[i].client, direct.items[i].client) != 0) {
+				CHECK(!"a session changed on the way");
+				break;
+			}
+		}
+		CHECK_STR(via.items[0].backend->name, "fixture");
+		CHECK(via.items[0].backend != &rdms_backend_fixture);   /* a proxy of it */
+
+		/* find, and an action on what was found */
+		CHECK_EQ(proxy.backends[0]->find(&cfg, 2999, &s, &err), 0);
+		CHECK_EQ(s.id, 2999);
+		CHECK_EQ(s.connect_state, WTS_ACTIVE);
+		CHECK_EQ(proxy.backends[0]->find(&cfg, 5000, &s, &err), WBEM_E_NOT_FOUND);
+		CHECK_EQ(proxy.backends[0]->find(&cfg, 1, &s, &err), 0);
+		CHECK_EQ(s.backend->disconnect(&cfg, &s, &err), 0);
+		CHECK_EQ(proxy.backends[0]->find(&cfg, 1, &s, &err), 0);
+		CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+		/* a session that is not what the caller saw any more: not acted on */
+		CHECK_EQ(proxy.backends[0]->find(&cfg, 4, &s, &err), 0);
+		s.uid = 12345;
+		CHECK_EQ(s.backend->logoff(&cfg, &s, &err), WBEM_E_NOT_FOUND);
+		CHECK(strstr(err.message, "changed") != NULL);
+		CHECK_EQ(proxy.backends[0]->find(&cfg, 4, &s, &err), 0);
+
+		/* audit, committed */
+		CHECK_EQ(priv_proxy_audit(cl, &ev), 0);
+
+		/* raw, malformed requests: an error reply each, and the channel serves on */
+		n = priv_encode_find(buf, sizeof buf, 77, 1);
+		buf[2] = 1;   /* reserved field */
+		CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+		CHECK_EQ(rc, WBEM_E_INVALID_PARAMETER);
+		CHECK(strstr(why, "reserved") != NULL);
+		n = priv_encode_done(buf, sizeof buf, 78, &(priv_done){ 0 });
+		CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+		CHECK(strstr(why, "DONE is not a request") != NULL);
+		n = priv_encode_act(buf, sizeof buf, 79, &act);
+		buf[PRIV_HEADER_SIZE + 1] = 5;   /* back-end index */
+		CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+		CHECK(strstr(why, "back-end 5 out of range") != NULL);
+		n = priv_encode_find(buf, sizeof buf, 80, 1);
+		CHECK_EQ(raw_request(raw, buf, n - 1, &rc, why, sizeof why), PRIV_DONE);
+		CHECK(strstr(why, "payload bytes") != NULL);
+		CHECK_EQ(raw_request(raw, "abc", 3, &rc, why, sizeof why), PRIV_DONE);
+		CHECK(strstr(why, "shorter than its header") != NULL);
+		{
+			/* larger than any message may be */
+			static unsigned char big[PRIV_MSG_MAX + 100];
+
+			n = priv_encode_find(big, sizeof big, 81, 1);
+			CHECK_EQ(raw_request(raw, big, sizeof big, &rc, why, sizeof why), PRIV_DONE);
+			CHECK(strstr(why, "over the limit") != NULL);
+		}
+		/* an AUTH that fails its checks never reaches PAM (there is none here) */
+		n = priv_encode_auth(buf, sizeof buf, 82, &(priv_auth){ .user = "x" });
+		buf[PRIV_HEADER_SIZE] = 0xff;
+		CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+		CHECK_EQ(rc, WBEM_E_INVALID_PARAMETER);
+		/* still serving: a good request on the same channel */
+		n = priv_encode_find(buf, sizeof buf, 83, 3);
+		CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+		CHECK_EQ(rc, 0);
+	}
+	/* closing net's ends ends priv's threads */
+	priv_client_free(cl);
+	priv_channels_close(ch2.net);
+	priv_server_stop(srv);
+	priv_server_stop(srv2);
+	rdms_audit_close(audit);
+	CHECK_EQ(rdms_audit_query(db, NULL, count_row, &rows, &err), 0);
+	CHECK_EQ(rows, 1);
+	rdms_session_list_free(&direct);
+	rdms_session_list_free(&via);
+	unlink(fixture_path);
+	{
+		char p[160];
+
+		snprintf(p, sizeof p, "%s-wal", db);
+		unlink(p);
+		snprintf(p, sizeof p, "%s-shm", db);
+		unlink(p);
+	}
+	unlink(db);
+	rmdir(dbdir);
+}
+
+int main(void)
+{
+	test_header();
+	test_auth();
+	test_act();
+	test_audit_done_find();
+	test_sessions();
+	test_random();
+	test_ends();
+	return check_summary("privsep");
+}
