@@ -62,6 +62,14 @@ static void test_other_schemes(void)
 	/* "Basicx" is another token, not Basic. */
 	CHECK_EQ(parse("BasicYWxpY2U6c2VjcmV0", &c, &e), BASIC_OTHER_SCHEME);
 	CHECK_EQ(basic_parse(NULL, 0, &c, &e), BASIC_OTHER_SCHEME);
+
+	/* Regression (hostile suite): a long Negotiate token is another scheme
+	 * (401 with the Basic challenge), not a malformed Basic header (400). */
+	char big[BASIC_MAX_HEADER + 200];
+	memcpy(big, "Negotiate ", 10);
+	memset(big + 10, 'A', sizeof big - 11);
+	big[sizeof big - 1] = '\0';
+	CHECK_EQ(parse(big, &c, &e), BASIC_OTHER_SCHEME);
 }
 
 static void test_bad_base64(void)

@@ -168,6 +168,10 @@ static void test_invoke(void)
 	rdms_param wrong[1] = { { "Colour", cim_string("red") } };
 	rdms_param badtype[2] = { { "Title", cim_u32(1) }, { "Message", cim_string("M") } };
 	rdms_param ctl[2] = { { "Title", cim_string("T\x1b[2J") }, { "Message", cim_string("M") } };
+	/* Regression (hostile suite): DEL and C1 controls (U+0085, U+009B) are controls too. */
+	rdms_param c1[2] = { { "Title", cim_string("T") }, { "Message", cim_string("a\xc2\x9b" "2J") } };
+	rdms_param del[2] = { { "Title", cim_string("T\x7f") }, { "Message", cim_string("M") } };
+	rdms_param nel[2] = { { "Title", cim_string("T") }, { "Message", cim_string("a\xc2\x85" "b") } };
 	rdms_error e = { 0 };
 	uint32_t rv;
 	int before;
@@ -186,6 +190,9 @@ static void test_invoke(void)
 	CHECK_EQ(invoke(&admin, p101, "SendMessage", wrong, 1, &rv, &e), WBEM_E_INVALID_METHOD_PARAMETERS);
 	CHECK_EQ(invoke(&admin, p101, "SendMessage", badtype, 2, &rv, &e), WBEM_E_TYPE_MISMATCH);
 	CHECK_EQ(invoke(&admin, p101, "SendMessage", ctl, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", c1, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", del, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", nel, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
 	CHECK_EQ(invoke(&admin, p101, "Disconnect", msg, 2, &rv, &e), WBEM_E_INVALID_METHOD_PARAMETERS);
 	CHECK_EQ(invoke(&admin, "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=999",
 	                "Logoff", NULL, 0, &rv, &e), WBEM_E_NOT_FOUND);
@@ -207,6 +214,9 @@ static void test_invoke(void)
 		cim_value_clear(&msg[i].value);
 		cim_value_clear(&badtype[i].value);
 		cim_value_clear(&ctl[i].value);
+		cim_value_clear(&c1[i].value);
+		cim_value_clear(&del[i].value);
+		cim_value_clear(&nel[i].value);
 	}
 	cim_value_clear(&wrong[0].value);
 }
