@@ -9,6 +9,13 @@
  * a failure runs with no lock held.  In rdmsd the cache and the delay live
  * in the unprivileged network process, whose cache misses go to a verifier
  * that asks the privileged process, where pam_auth_verify() runs PAM.
+ *
+ * Cache misses are checked one at a time, and each looks at the cache
+ * again once its turn comes: when the entry of a busy client expires, its
+ * requests in flight (hundreds, with as many connections) then wait for
+ * the first one's PAM check and find the new entry, instead of each
+ * running PAM in turn -- which stalled every request for seconds, once a
+ * minute, under bench/soak.sh.
  */
 #include "pam_auth.h"
 
@@ -45,6 +52,7 @@ struct pam_auth {
 	unsigned char      salt[32];
 	pthread_mutex_t    cache_lock;
 	pthread_mutex_t    pam_lock;
+	pthread_mutex_t    miss_lock;  /* one cache miss checked at a time */
 	struct cache_entry cache[CACHE_SLOTS];
 	pam_verify_fn      verify;     /* cache misses; pam_auth_verify by default */
 	void              *verify_ctx;
@@ -73,6 +81,7 @@ pam_auth *pam_auth_new(const char *service, int cache_ttl_s, int fail_delay_ms)
 	pa->fail_delay_ms = fail_delay_ms;
 	pthread_mutex_init(&pa->cache_lock, NULL);
 	pthread_mutex_init(&pa->pam_lock, NULL);
+	pthread_mutex_init(&pa->miss_lock, NULL);
 	return pa;
 }
 
@@ -88,6 +97,7 @@ void pam_auth_free(pam_auth *pa)
 		return;
 	pthread_mutex_destroy(&pa->cache_lock);
 	pthread_mutex_destroy(&pa->pam_lock);
+	pthread_mutex_destroy(&pa->miss_lock);
 	explicit_bzero(pa, sizeof *pa);
 	free(pa);
 }
@@ -295,17 +305,24 @@ uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
 
 	if (have_digest && cache_lookup(pa, digest, canon, canon_size, uid))
 		return WBEM_S_NO_ERROR;
+	pthread_mutex_lock(&pa->miss_lock);
+	if (have_digest && cache_lookup(pa, digest, canon, canon_size, uid)) {
+		pthread_mutex_unlock(&pa->miss_lock);
+		explicit_bzero(digest, sizeof digest);
+		return WBEM_S_NO_ERROR;
+	}
 	if (pa->verify != NULL)
 		rc = pa->verify(pa->verify_ctx, user, password, rhost, canon, canon_size, uid, err);
 	else
 		rc = pam_auth_verify(pa, user, password, rhost, canon, canon_size, uid, err);
+	if (rc == WBEM_S_NO_ERROR && have_digest)
+		cache_store(pa, digest, canon, *uid);
+	pthread_mutex_unlock(&pa->miss_lock);
 	if (rc != WBEM_S_NO_ERROR) {
 		explicit_bzero(digest, sizeof digest);
 		fail_delay(pa);
 		return rc;
 	}
-	if (have_digest)
-		cache_store(pa, digest, canon, *uid);
 	explicit_bzero(digest, sizeof digest);
 	return WBEM_S_NO_ERROR;
 }

@@ -1,0 +1,239 @@
+#!/usr/bin/python3
+"""test_privsep.py -- rdmsd's privilege separation, on a running daemon.
+
+Uses the lab of test_rdmsd_auth.py (accounts with random passwords, a test
+PAM service, the fixture back-end, free loopback ports) and checks:
+
+- two processes: the one started (priv) runs as root; its child (net) is
+  the one that serves -- found from the listening HTTP port with `ss -ltnp`
+  -- and runs as the `rdms` user: all four uids and gids, no supplementary
+  groups, no capabilities (CapEff, CapPrm, CapInh, CapAmb all 0),
+  no_new_privs set, and not dumpable (its /proc files are root's);
+- net holds nothing of priv's: no regular file open (the audit database,
+  the fixture file) and no shared mapping of the audit database;
+- everything still works through the privileged side: PAM (a good and a
+  bad password over HTTP), enumeration as admin and as a user, Disconnect
+  reaching the back-end, and the audit record of it;
+- SIGHUP starts a new net process (still `rdms`, still serving);
+- SIGKILL of net makes priv exit non-zero and remove its socket; SIGTERM of
+  priv (in a second daemon) stops both.
+
+Output: one PASS/FAIL line per check, and last `N passed, M failed`.
+Needs root.  Exit status 0 only when nothing failed.
+"""
+import http.client
+import os
+import pwd
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_rdmsd_auth as lab_mod  # noqa: E402  (the shared lab: accounts, config, daemon)
+
+check, log = lab_mod.check, lab_mod.log
+ADMIN, USER = lab_mod.ADMIN, lab_mod.USER
+PRIV_USER = "rdms"
+
+
+def status_of(pid):
+    """/proc/PID/status as a dict of field -> text, or {} when gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except OSError:
+        return {}
+
+
+def listeners(port):
+    """PIDs that have the TCP listener on PORT (ss -ltnp)."""
+    out = subprocess.run(["ss", "-Hltnp", "sport = :%d" % port], capture_output=True,
+                         text=True).stdout
+    return sorted({int(p) for p in re.findall(r"pid=(\d+)", out)})
+
+
+def children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def net_pid(lab):
+    """The network process: the child of rdmsd that listens on lab.http."""
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        kids = [p for p in children(lab.proc.pid) if p in listeners(lab.http)]
+        if len(kids) == 1:
+            return kids[0]
+        time.sleep(0.1)
+    return None
+
+
+def wait_gone(pid, seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not os.path.exists("/proc/%d" % pid) or status_of(pid).get("State", "").startswith("Z"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def enumerate_users(lab, user):
+    c = http.client.HTTPConnection("127.0.0.1", lab.http, timeout=15)
+    st, _, body, _ = lab_mod.post(c, lab_mod.ENUMERATE, lab_mod.basic(user, lab.pw[user]))
+    c.close()
+    return st, lab_mod.session_users(body)
+
+
+# ---- the checks ----------------------------------------------------------------
+
+def test_processes(lab):
+    log("two processes")
+    rdms = pwd.getpwnam(PRIV_USER)
+    priv = lab.proc.pid
+    pst = status_of(priv)
+    check("priv (the process started) runs as root",
+          pst.get("Uid", "").split() == ["0"] * 4, pst.get("Uid"))
+    net = net_pid(lab)
+    check("the HTTP listener is served by a child of priv", net is not None,
+          "listeners %s, children %s" % (listeners(lab.http), children(priv)))
+    if net is None:
+        return None
+    st = status_of(net)
+    check("net's uids are all rdms (%d)" % rdms.pw_uid,
+          st.get("Uid", "").split() == [str(rdms.pw_uid)] * 4, st.get("Uid"))
+    check("net's gids are all rdms's group",
+          st.get("Gid", "").split() == [str(rdms.pw_gid)] * 4, st.get("Gid"))
+    check("net has no supplementary groups", st.get("Groups", "x").strip() == "",
+          st.get("Groups"))
+    for cap in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+        check("net's %s is 0" % cap, int(st.get(cap, "1"), 16) == 0, st.get(cap))
+    check("net has no_new_privs", st.get("NoNewPrivs") == "1", st.get("NoNewPrivs"))
+    check("net is not dumpable (its /proc files are root's)",
+          os.stat("/proc/%d/status" % net).st_uid == 0)
+    check("the Unix socket is served by net too",
+          str(net) in subprocess.run(["ss", "-Hlxp"], capture_output=True, text=True).stdout)
+
+    fds = []
+    for fd in os.listdir("/proc/%d/fd" % net):
+        try:
+            fds.append(os.readlink("/proc/%d/fd/%s" % (net, fd)))
+        except OSError:
+            pass
+    files = [t for t in fds if t.startswith("/") and t not in ("/dev/null", lab.logf)]
+    check("net holds no file of priv's open (audit database, fixture)", files == [], files)
+    with open("/proc/%d/maps" % net) as f:
+        maps = f.read()
+    check("net has no mapping of the audit database", "audit.db" not in maps)
+    pfds = [os.readlink("/proc/%d/fd/%s" % (priv, fd)) for fd in os.listdir("/proc/%d/fd" % priv)]
+    check("priv holds the audit database", any(t == lab.audit for t in pfds), pfds)
+    return net
+
+
+def test_service(lab):
+    log("serving through the privileged side")
+    st, users = enumerate_users(lab, ADMIN)
+    check("PAM through priv: the admin's password works, sees every session",
+          st == 200 and users == sorted([ADMIN, USER, USER]), "%s %s" % (st, users))
+    st, users = enumerate_users(lab, USER)
+    check("the user sees their own sessions", st == 200 and users == [USER, USER],
+          "%s %s" % (st, users))
+    c = http.client.HTTPConnection("127.0.0.1", lab.http, timeout=15)
+    st, _, _, _ = lab_mod.post(c, lab_mod.ENUMERATE, lab_mod.basic(USER, "wrong"))
+    check("a wrong password is refused (401)", st == 401, st)
+    c = http.client.HTTPConnection("127.0.0.1", lab.http, timeout=15)
+    st, _, body, _ = lab_mod.post(c, lab_mod.disconnect(1), lab_mod.basic(ADMIN, lab.pw[ADMIN]))
+    check("Disconnect through priv succeeds", st == 200, "%s %s" % (st, body[:300]))
+    with open(lab.fixture) as f:
+        line = [ln for ln in f if ln.startswith("1 ")]
+    check("... and reached the back-end (fixture file rewritten by root)",
+          line and line[0].split()[2] == "4", line)
+    db = sqlite3.connect("file:%s?mode=ro" % lab.audit, uri=True)
+    rows = db.execute("SELECT user, method, result FROM audit WHERE method = 'Disconnect'"
+                      " ORDER BY id DESC LIMIT 1").fetchall()
+    db.close()
+    check("... and is in the audit database", rows == [(ADMIN, "Disconnect", 0)], rows)
+    check("nothing was refused on the privsep channels",
+          "refused a request of the network process" not in lab.log())
+
+
+def test_reload(lab, net):
+    log("SIGHUP")
+    lab.proc.send_signal(signal.SIGHUP)
+    check("the old net process ends", wait_gone(net, 10))
+    new = net_pid(lab)
+    check("a new net process serves", new is not None and new != net, new)
+    if new is not None:
+        st = status_of(new)
+        check("... as rdms with no capabilities",
+              st.get("Uid", "").split()[0] == str(pwd.getpwnam(PRIV_USER).pw_uid) and
+              int(st.get("CapEff", "1"), 16) == 0, st.get("Uid"))
+    st, users = enumerate_users(lab, ADMIN)
+    check("... and answers", st == 200, st)
+    return new
+
+
+def test_kill_net(lab, net):
+    log("net dies")
+    os.kill(net, signal.SIGKILL)
+    try:
+        rc = lab.proc.wait(10)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check("killing net makes priv exit", rc is not None, rc)
+    check("... with a non-zero status", rc not in (None, 0), rc)
+    check("... logging why", "network process killed by signal 9" in lab.log())
+    check("... and removing the socket", not os.path.exists(lab.sock))
+
+
+def test_term_priv(lab):
+    log("SIGTERM")
+    if not check("rdmsd starts again", lab.start(), lab.log()[-2000:]):
+        return
+    net = net_pid(lab)
+    lab.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = lab.proc.wait(15)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check("SIGTERM to priv: exit status 0", rc == 0, rc)
+    check("... and net is gone too", net is not None and wait_gone(net, 5), net)
+
+
+def main():
+    if os.geteuid() != 0:
+        log("test_privsep: needs root")
+        return 1
+    if not os.access(lab_mod.RDMSD, os.X_OK):
+        log("test_privsep: %s is not built" % lab_mod.RDMSD)
+        return 1
+    lab = lab_mod.Lab()
+    try:
+        lab.accounts()
+        lab.write_config()
+        if not check("rdmsd starts", lab.start(), lab.log()):
+            return 1
+        net = test_processes(lab)
+        test_service(lab)
+        if net is not None:
+            net = test_reload(lab, net)
+        if net is not None:
+            test_kill_net(lab, net)
+        test_term_priv(lab)
+    except Exception as e:   # report, then clean up
+        check("test_privsep ran without an exception", False, repr(e))
+    finally:
+        if lab_mod.failed:
+            log("---- rdmsd log ----\n" + lab.log()[-4000:])
+        lab.cleanup()
+    log("%d passed, %d failed" % (lab_mod.passed, lab_mod.failed))
+    return 0 if lab_mod.failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
