@@ -52,3 +52,24 @@ void rdms_session_list_free(rdms_session_list *l)
 	l->items = NULL;
 	l->count = l->cap = 0;
 }
+
+uint32_t rdms_backend_lookup(const rdms_backend *b, const rdms_config *cfg, uint32_t id,
+                             rdms_session *out, rdms_error *err)
+{
+	rdms_session_list l = { 0 };
+	uint32_t rc;
+
+	if (b->find != NULL)
+		return b->find(cfg, id, out, err);
+	rc = b->enumerate(cfg, &l, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = WBEM_E_NOT_FOUND;
+	for (size_t k = 0; rc == WBEM_E_NOT_FOUND && k < l.count; k++) {
+		if (l.items[k].id == id) {
+			*out = l.items[k];
+			rc = WBEM_S_NO_ERROR;
+		}
+	}
+	rdms_session_list_free(&l);
+	return rc;
+}

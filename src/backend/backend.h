@@ -87,6 +87,13 @@ typedef struct rdms_backend {
 	                 rdms_error *err);
 } rdms_backend;
 
+/*
+ * Session ID of back-end B into OUT: B's find hook when it has one, else a
+ * search of a fresh enumeration.  WBEM_E_NOT_FOUND when B has no such session.
+ */
+uint32_t rdms_backend_lookup(const rdms_backend *b, const rdms_config *cfg, uint32_t id,
+                             rdms_session *out, rdms_error *err);
+
 /* The back-ends compiled in, NULL-terminated. */
 extern const rdms_backend *const rdms_backends[];
 

@@ -82,24 +82,8 @@ static uint32_t find_session(rdms_provider *p, uint32_t id, rdms_session *out,
                              rdms_error *err)
 {
 	for (size_t i = 0; i < p->nbackends; i++) {
-		const rdms_backend *b = p->backends[i];
-		rdms_session_list l = { 0 };
-		uint32_t rc;
+		uint32_t rc = rdms_backend_lookup(p->backends[i], p->cfg, id, out, err);
 
-		if (b->find != NULL) {
-			rc = b->find(p->cfg, id, out, err);
-		} else {
-			rc = b->enumerate(p->cfg, &l, err);
-			if (rc == WBEM_S_NO_ERROR)
-				rc = WBEM_E_NOT_FOUND;
-			for (size_t k = 0; rc == WBEM_E_NOT_FOUND && k < l.count; k++) {
-				if (l.items[k].id == id) {
-					*out = l.items[k];
-					rc = WBEM_S_NO_ERROR;
-				}
-			}
-			rdms_session_list_free(&l);
-		}
 		if (rc != WBEM_E_NOT_FOUND)
 			return rc;
 	}

@@ -62,28 +62,6 @@ static bool refuse(int fd, uint32_t id, const rdms_error *err, void *buf)
 
 /* ---- sessions ------------------------------------------------------------ */
 
-/* Session ID, read fresh from back-end B. */
-static uint32_t lookup(const rdms_config *cfg, const rdms_backend *b, uint32_t id,
-                       rdms_session *out, rdms_error *err)
-{
-	rdms_session_list l = { 0 };
-	uint32_t rc;
-
-	if (b->find != NULL)
-		return b->find(cfg, id, out, err);
-	rc = b->enumerate(cfg, &l, err);
-	if (rc == WBEM_S_NO_ERROR)
-		rc = WBEM_E_NOT_FOUND;
-	for (size_t k = 0; rc == WBEM_E_NOT_FOUND && k < l.count; k++) {
-		if (l.items[k].id == id) {
-			*out = l.items[k];
-			rc = WBEM_S_NO_ERROR;
-		}
-	}
-	rdms_session_list_free(&l);
-	return rc;
-}
-
 /*
  * Sends L[FROM..] in as few SESSIONS messages as fit; ORIGIN[k] is the
  * back-end index of session k.  False when FD failed.
@@ -162,7 +140,7 @@ static bool do_find(const priv_env *env, int fd, uint32_t id, const void *p, siz
 		rdms_session s;
 
 		rdms_error_clear(&err);
-		rc = lookup(pr->cfg, pr->backends[i], sid, &s, &err);
+		rc = rdms_backend_lookup(pr->backends[i], pr->cfg, sid, &s, &err);
 		if (rc == WBEM_S_NO_ERROR) {
 			rdms_session *slot = rdms_session_list_add(&l);
 
@@ -193,7 +171,7 @@ static uint32_t act(const priv_env *env, const priv_act *a, rdms_error *err)
 		                 "privsep: ACT message: back-end %u out of range (%zu back-ends)",
 		                 (unsigned)a->backend, p->nbackends);
 	b = p->backends[a->backend];
-	rc = lookup(p->cfg, b, a->id, &s, err);
+	rc = rdms_backend_lookup(b, p->cfg, a->id, &s, err);
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;
 	if (s.uid != (uid_t)a->uid || s.server_pid != (pid_t)a->server_pid)
