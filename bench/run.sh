@@ -9,6 +9,8 @@
 #      root only, it creates a temporary PAM account)
 #   4. X2Go listing time for 1, 10 and 50 sessions (bench_x2go): the session
 #      database read, state files and enumerate on synthesized fixtures
+# The 10-minute soak on 1,000 connections (bench/soak.sh) is not run here:
+# `make soak` runs it.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

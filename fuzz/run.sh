@@ -15,7 +15,7 @@
 # PASS/FAIL line per target with its runs and coverage, then
 # "N passed, M failed"; the exit status is non-zero when any failed.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 BUILD=${FUZZ_BUILD:-build-fuzz}
 JOBS=${FUZZ_JOBS:-2}
 ALL="wql path mof config basic wsman cimxml"
@@ -44,6 +44,7 @@ max_len() {
 
 fail_all() {
 	echo "fuzz: $1"
+	# shellcheck disable=SC2086 # one word per target
 	set -- $targets
 	echo "0 passed, $# failed"
 	exit 1
@@ -111,7 +112,8 @@ for t in $targets; do
 		for a in "$dir"/artifacts/*; do
 			[ -f "$a" ] || continue
 			cp "$a" "$BUILD/artifacts/$t-$(basename "$a")"
-			echo "    input saved as $BUILD/artifacts/$t-$(basename "$a")"
+			echo "    input saved as $BUILD/artifacts/$t-$(basename "$a");" \
+				"reproduce: $BUILD/fuzz/fuzz_$t $BUILD/artifacts/$t-$(basename "$a")"
 		done
 		cp "$dir/log" "$BUILD/artifacts/$t.log"
 		echo "    log: $BUILD/artifacts/$t.log"

@@ -42,6 +42,19 @@ for f in tests/captures/*.req; do
 	sed -n 's/.*<wsman:Filter[^>]*>\([^<]*\)<.*/\1/p' "$f" | sed 's/&lt;/</g; s/&gt;/>/g;
 		s/&quot;/"/g; s/&apos;/'"'"'/g; s/&amp;/\&/g' > "$tmp/wql/capture-$n"
 done
+# Enumerate, Pull twice, Release on one service ("$CONTEXT": see fuzz_wsman.c).
+cap=tests/captures
+enum=$(body $cap/wsl-enumerate-wql-optimized.req |
+	sed 's|<wsman:MaxElements>50<|<wsman:MaxElements>1<|; s| WHERE UserName=.alice.||')
+# shellcheck disable=SC2016 # $CONTEXT is literal
+pull=$(body $cap/wsl-pull.req | sed 's|uuid:EnumerateEPR-[0-9a-f-]*|$CONTEXT|;
+	s|</wsen:EnumerationContext>|&<wsen:MaxElements>1</wsen:MaxElements>|')
+pull2=$(echo "$pull" | sed 's|0b9d5469-|1b9d5469-|')
+release=$(echo "$pull" | sed 's|enumeration/Pull<|enumeration/Release<|; s|wsen:Pull>|wsen:Release>|g;
+	s|<wsen:MaxElements>1</wsen:MaxElements>||; s|0b9d5469-|2b9d5469-|')
+printf '%s<!--next-->%s<!--next-->%s<!--next-->%s<!--next-->%s' "$enum" "$pull" "$pull" \
+	"$pull2" "$release" > "$tmp/wsman/chain-enumerate-pull-release"
+printf '%s<!--next-->%s' "$enum" "$release" > "$tmp/wsman/chain-enumerate-release"
 cp schema/RDManagement.mof "$tmp/mof/RDManagement.mof"
 cp dist/rdmsd.conf "$tmp/config/rdmsd.conf"
 
