@@ -51,10 +51,12 @@ static const char *const status_names[] = {
 
 const char *cimxml_status_name(int cim_status)
 {
-	if (cim_status > 0 && (size_t)cim_status < sizeof status_names / sizeof status_names[0]
-	    && status_names[cim_status] != NULL)
-		return status_names[cim_status];
-	return status_names[1];
+	const size_t n = sizeof status_names / sizeof status_names[0];
+	size_t i = cim_status > 0 ? (size_t)cim_status : 1;
+
+	if (i >= n || status_names[i] == NULL)
+		i = 1;   /* CIM_ERR_FAILED */
+	return status_names[i];
 }
 
 int cimxml_cim_status(uint32_t code)

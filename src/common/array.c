@@ -22,7 +22,8 @@ bool array_reserve(void *items, size_t n, size_t *cap, size_t size, size_t initi
 	grown = realloc(old, want * size);
 	if (grown == NULL)
 		return false;
+	/* The caller's pointer now owns GROWN. */
 	memcpy(items, &grown, sizeof grown);
 	*cap = want;
-	return true;
+	return true;   // cppcheck-suppress memleak
 }
