@@ -13,10 +13,11 @@ ASAN_BUILD=${ASAN_BUILD:-build-asan}
 total_pass=0
 total_fail=0
 
-# count_meson LOGDIR: adds the results in meson's testlog.json to the totals.
+# count_meson LOG: adds the results in one of meson's testlog*.json files to
+# the totals (a run with --setup NAME writes testlog-NAME.json).
 count_meson() {
 	local counts
-	counts=$(python3 - "$1/meson-logs/testlog.json" <<'PY'
+	counts=$(python3 - "$1" <<'PY'
 import json, sys
 p = f = 0
 try:
@@ -35,11 +36,11 @@ PY
 
 echo "=== unit tests (ASan+UBSan)"
 meson test -C "$ASAN_BUILD" --suite unit --print-errorlogs
-count_meson "$ASAN_BUILD"
+count_meson "$ASAN_BUILD/meson-logs/testlog.json"
 
 echo "=== unit tests (valgrind)"
 meson test -C "$BUILD" --suite unit --setup valgrind --print-errorlogs
-count_meson "$BUILD"
+count_meson "$BUILD/meson-logs/testlog-valgrind.json"
 
 echo "=== fuzz targets (30 s each)"
 fuzz_log=$(mktemp)
