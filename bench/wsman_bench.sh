@@ -22,7 +22,8 @@
 #     one fsync per call, serialised -- this figure is the disk's);
 #   - CIM-XML EnumerateInstances of every session (curl) and GetInstance
 #     (wrk);
-#   - VmRSS/VmHWM of rdmsd idle, after the enumerations and at the end.
+#   - VmRSS/VmHWM of rdmsd idle, after the enumerations and at the end
+#     (CPU and memory are summed over both rdmsd processes: priv and net).
 # Every figure is the median of its runs.  Needs root (useradd, PAM file),
 # wrk and curl (`make bench` installs them: BENCH_DEPS); installs nothing.
 # Cleans up on any exit: stops the rdmsd it started (by PID), removes the
@@ -105,10 +106,27 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
 	if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
 	printf "%.3f", n }'; }
 
-# rdmsd's CPU time (user + system) in clock ticks
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
+# rdmsd's processes: the one started (the root "priv" process) and its
+# children (the unprivileged network process that parses and answers).
+rdmsd_pids() { echo "$PID" $(cat /proc/"$PID"/task/*/children 2>/dev/null); }
 
-mem() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; }   # kB
+# rdmsd's CPU time (user + system) in clock ticks, all its processes
+cpu_ticks() {
+	local p t=0
+	for p in $(rdmsd_pids); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
+
+# a /proc status figure in kB, summed over rdmsd's processes
+mem() {
+	local p m=0
+	for p in $(rdmsd_pids); do
+		m=$((m + $(awk -v k="$1:" '$1 == k { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+	done
+	echo "$m"
+}
 
 # ---- account, PAM, fixture, config -------------------------------------------
 id "$BUSER" >/dev/null 2>&1 && die "user $BUSER exists already (left by an earlier run? userdel $BUSER)"
