@@ -21,6 +21,8 @@
 
 #include "../common/strutil.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +360,32 @@ static uint32_t type_mismatch(parser *p, const operand *prop, const operand *lit
 	                 name, literal_kind(lit->tok.kind), lit->tok.col);
 }
 
+/*
+ * A quoted number for an integer property ("SessionId = '3'", as PowerShell
+ * -Filter users often write it): WMI converts the text to the property's
+ * type, so we do too; text that is not a whole decimal number stays a
+ * type mismatch.
+ */
+static uint32_t fill_quoted_integer(parser *p, const operand *prop, const operand *lit,
+                                    wql_test *t)
+{
+	operand num = *lit;
+	const char *s = lit->str;
+	char *end;
+	long long v;
+
+	if (s == NULL || !(isdigit((unsigned char)s[0]) ||
+	                   ((s[0] == '-' || s[0] == '+') && isdigit((unsigned char)s[1]))))
+		return type_mismatch(p, prop, lit);
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE)
+		return type_mismatch(p, prop, lit);
+	num.tok.kind = WQL_T_INTEGER;
+	num.tok.num = v;
+	return fill_integer(p, prop, &num, t);
+}
+
 /* Fills test T for PROP OP LIT (LIT not NULL), converting LIT to PROP's type. */
 static uint32_t fill_compare(parser *p, const operand *prop, wql_op op, size_t op_col,
                              const operand *lit, wql_test *t)
@@ -378,7 +406,7 @@ static uint32_t fill_compare(parser *p, const operand *prop, wql_op op, size_t o
 	case CIM_TYPE_UINT32:
 	case CIM_TYPE_SINT32:
 		if (lit->tok.kind == WQL_T_STRING)
-			return type_mismatch(p, prop, lit);
+			return fill_quoted_integer(p, prop, lit, t);
 		if (is_bool_lit && op != WQL_OP_EQ && op != WQL_OP_NE)
 			break;
 		return fill_integer(p, prop, lit, t);

@@ -168,6 +168,10 @@ static void test_spec_examples(void)
 	             "Win32_VirtualDesktopSession", b), 1);
 	CHECK_EQ(run(SEL "VMHostName = \"rdvh1.contoso.com\" AND SessionId = 3", a), 1);
 	CHECK_EQ(run(SEL "VMHostName = \"rdvh1.contoso.com\" AND SessionId = 3", b), 0);
+	/* A quoted number for an integer property converts, as in WMI (PowerShell -Filter). */
+	CHECK_EQ(run(SEL "SessionId = '3'", a), 1);
+	CHECK_EQ(run(SEL "SessionId = \"4\"", b), 0);
+	CHECK_EQ(run(SEL "SessionId < '+4'", a), 1);
 	CHECK_EQ(run(SEL "ConnectState = 4", a), 1);
 	CHECK_EQ(run(SEL "ConnectState = 4", b), 0);
 	CHECK_EQ(run(SEL "ConnectState <> 0 OR UserName LIKE \"adm%\"", a), 1);
@@ -405,7 +409,10 @@ static void test_malformed(void)
 	BAD(SEL "UserName", WBEM_E_INVALID_QUERY, 57, "comparison operator");
 	BAD(SEL "UserName =", WBEM_E_INVALID_QUERY, 59, "literal");
 	BAD(SEL "UserName = 5", WBEM_E_INVALID_QUERY, 60, "type mismatch");
-	BAD(SEL "SessionId = '5'", WBEM_E_INVALID_QUERY, 61, "type mismatch");
+	BAD(SEL "SessionId = 'five'", WBEM_E_INVALID_QUERY, 61, "type mismatch");
+	BAD(SEL "SessionId = '5x'", WBEM_E_INVALID_QUERY, 61, "type mismatch");
+	BAD(SEL "SessionId = ''", WBEM_E_INVALID_QUERY, 61, "type mismatch");
+	BAD(SEL "SessionId = '-1'", WBEM_E_INVALID_QUERY, 61, "out of range");
 	BAD(SEL "UserName = TRUE", WBEM_E_INVALID_QUERY, 60, "type mismatch");
 	BAD(SEL "UserName = DomainName", WBEM_E_INVALID_QUERY, 60, "property-to-property");
 	BAD(SEL "1 = 1", WBEM_E_INVALID_QUERY, 51, "needs a property");
