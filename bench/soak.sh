@@ -100,9 +100,7 @@ TMP=
 PID=
 SAMPLER=
 WRK=
-MADE_USER=0
-MADE_GROUP=0
-MADE_PAM=0
+. "$ROOT/bench/lib.sh"
 cleanup() {
 	if [ -n "$WRK" ] && kill -0 "$WRK" 2>/dev/null; then
 		kill -TERM "$WRK" 2>/dev/null
@@ -112,16 +110,8 @@ cleanup() {
 		kill -TERM "$SAMPLER" 2>/dev/null
 		wait "$SAMPLER" 2>/dev/null
 	fi
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID" 2>/dev/null
-		for _ in $(seq 150); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$PID" 2>/dev/null && kill -KILL "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
-	[ "$MADE_USER" = 1 ] && userdel "$BUSER" >/dev/null 2>&1
-	[ "$MADE_GROUP" = 1 ] && groupdel "$BGROUP" >/dev/null 2>&1
-	[ "$MADE_PAM" = 1 ] && rm -f "$PAM_FILE"
-	[ -n "$TMP" ] && rm -rf "$TMP"
+	bench_stop_rdmsd
+	bench_remove_made
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -130,15 +120,6 @@ TMP=$(mktemp -d /tmp/rdms-soak.XXXXXX)
 chmod 755 "$TMP"
 
 # ---- helpers -----------------------------------------------------------------
-free_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$(shuf -i 20000-60000 -n 1)
-		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
-	done
-	die "no free port"
-}
-
 # rdmsd's processes: the one started, and its children (the network
 # process of a privilege-separated build).
 procs() {
@@ -166,15 +147,6 @@ snapshot() {
 	done
 }
 
-# CPU time (user + system) of rdmsd's processes, in clock ticks.
-cpu_ticks() {
-	local p t=0
-	for p in $(procs); do
-		t=$(( t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0) ))
-	done
-	echo "$t"
-}
-
 # The kernel's count of connections dropped because a listen queue was
 # full (system-wide; on an otherwise idle loopback, rdmsd's).
 listen_drops() { nstat -asz TcpExtListenDrops 2>/dev/null | awk '$1 == "TcpExtListenDrops" { print $2 }'; }
@@ -182,24 +154,10 @@ audit_rows() { sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---- account, PAM, fixture, config -------------------------------------------
-id "$BUSER" >/dev/null 2>&1 && die "user $BUSER exists already (left by an earlier run? userdel $BUSER)"
-if ! getent group "$BGROUP" >/dev/null; then
-	groupadd "$BGROUP" || die "groupadd $BGROUP"
-	MADE_GROUP=1
-fi
-useradd -M -s /usr/sbin/nologin -G "$BGROUP" "$BUSER" || die "useradd $BUSER"
-MADE_USER=1
-PASS="S-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-echo "$BUSER:$PASS" | chpasswd || die "chpasswd"
-if [ ! -e "$PAM_FILE" ]; then
-	cp "$ROOT/dist/pam.d/rdms" "$PAM_FILE" || die "cannot write $PAM_FILE"
-	MADE_PAM=1
-fi
-AUTH="Basic $(printf '%s:%s' "$BUSER" "$PASS" | base64 -w0)"
+bench_make_account
 
 FIXTURE=$TMP/sessions.txt
-awk -v n="$N" -v u="$BUSER" 'BEGIN { for (i = 1; i <= n; i++)
-	if (i % 4) printf "%d %s 0 client-%d\n", i, u, i; else printf "%d %s 4 -\n", i, u }' >"$FIXTURE"
+bench_fixture "$N" "$FIXTURE"
 
 HTTP_PORT=$(free_port)
 SOCK=$TMP/run/rdmsd.sock

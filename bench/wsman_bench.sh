@@ -64,20 +64,10 @@ RDMSD=$(cd "$(dirname "$RDMSD")" && pwd)/$(basename "$RDMSD")
 # ---- clean-up: only what this script made ----------------------------------
 TMP=
 PID=
-MADE_USER=0
-MADE_GROUP=0
-MADE_PAM=0
+. "$ROOT/bench/lib.sh"
 cleanup() {
-	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID" 2>/dev/null
-		for _ in $(seq 100); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$PID" 2>/dev/null && kill -KILL "$PID" 2>/dev/null
-		wait "$PID" 2>/dev/null
-	fi
-	[ "$MADE_USER" = 1 ] && userdel "$BUSER" >/dev/null 2>&1
-	[ "$MADE_GROUP" = 1 ] && groupdel "$BGROUP" >/dev/null 2>&1
-	[ "$MADE_PAM" = 1 ] && rm -f "$PAM_FILE"
-	[ -n "$TMP" ] && rm -rf "$TMP"
+	bench_stop_rdmsd
+	bench_remove_made
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -86,15 +76,6 @@ TMP=$(mktemp -d /tmp/rdms-bench.XXXXXX)
 chmod 755 "$TMP"
 
 # ---- helpers -----------------------------------------------------------------
-free_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$(shuf -i 20000-60000 -n 1)
-		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
-	done
-	die "no free port"
-}
-
 now_ns() { date +%s%N; }
 
 # median of the numbers on stdin
@@ -106,19 +87,6 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
 	if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
 	printf "%.3f", n }'; }
 
-# rdmsd's processes: the one started (the root "priv" process) and its
-# children (the unprivileged network process that parses and answers).
-rdmsd_pids() { echo "$PID" $(cat /proc/"$PID"/task/*/children 2>/dev/null); }
-
-# rdmsd's CPU time (user + system) in clock ticks, all its processes
-cpu_ticks() {
-	local p t=0
-	for p in $(rdmsd_pids); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-	done
-	echo "$t"
-}
-
 # a /proc status figure in kB, summed over rdmsd's processes
 mem() {
 	local p m=0
@@ -129,24 +97,10 @@ mem() {
 }
 
 # ---- account, PAM, fixture, config -------------------------------------------
-id "$BUSER" >/dev/null 2>&1 && die "user $BUSER exists already (left by an earlier run? userdel $BUSER)"
-if ! getent group "$BGROUP" >/dev/null; then
-	groupadd "$BGROUP" || die "groupadd $BGROUP"
-	MADE_GROUP=1
-fi
-useradd -M -s /usr/sbin/nologin -G "$BGROUP" "$BUSER" || die "useradd $BUSER"
-MADE_USER=1
-PASS="B-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-echo "$BUSER:$PASS" | chpasswd || die "chpasswd"
-if [ ! -e "$PAM_FILE" ]; then
-	cp "$ROOT/dist/pam.d/rdms" "$PAM_FILE" || die "cannot write $PAM_FILE"
-	MADE_PAM=1
-fi
-AUTH="Basic $(printf '%s:%s' "$BUSER" "$PASS" | base64 -w0)"
+bench_make_account
 
 FIXTURE=$TMP/sessions.txt
-awk -v n="$N" -v u="$BUSER" 'BEGIN { for (i = 1; i <= n; i++)
-	if (i % 4) printf "%d %s 0 client-%d\n", i, u, i; else printf "%d %s 4 -\n", i, u }' >"$FIXTURE"
+bench_fixture "$N" "$FIXTURE"
 
 HTTP_PORT=$(free_port)
 CIM_PORT=$(free_port)

@@ -1,0 +1,74 @@
+# bench/lib.sh -- what the rdmsd benchmarks (wsman_bench.sh, soak.sh) share:
+# a temporary PAM account in a temporary admin group, a fixture of sessions,
+# free loopback ports, stopping the rdmsd they started, and clean-up of
+# exactly what they made.  Sourced, not run.  The caller sets ROOT, BUSER,
+# BGROUP, PAM_FILE, TMP and PID, and defines die().
+
+MADE_USER=0
+MADE_GROUP=0
+MADE_PAM=0
+
+# Stops the rdmsd this script started (by PID): TERM, up to 15 s, then KILL.
+bench_stop_rdmsd() {
+	[ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null || return 0
+	kill -TERM "$PID" 2>/dev/null
+	for _ in $(seq 150); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$PID" 2>/dev/null && kill -KILL "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+}
+
+# Removes the account, group and PAM file this script made, and TMP.
+bench_remove_made() {
+	[ "$MADE_USER" = 1 ] && userdel "$BUSER" >/dev/null 2>&1
+	[ "$MADE_GROUP" = 1 ] && groupdel "$BGROUP" >/dev/null 2>&1
+	[ "$MADE_PAM" = 1 ] && rm -f "$PAM_FILE"
+	[ -n "${TMP:-}" ] && rm -rf "$TMP"
+}
+
+# Creates BUSER (random password) in BGROUP and the PAM service file; sets
+# PASS and AUTH (the Basic header value).
+bench_make_account() {
+	id "$BUSER" >/dev/null 2>&1 && die "user $BUSER exists already (left by an earlier run? userdel $BUSER)"
+	if ! getent group "$BGROUP" >/dev/null; then
+		groupadd "$BGROUP" || die "groupadd $BGROUP"
+		MADE_GROUP=1
+	fi
+	useradd -M -s /usr/sbin/nologin -G "$BGROUP" "$BUSER" || die "useradd $BUSER"
+	MADE_USER=1
+	PASS="B-$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
+	echo "$BUSER:$PASS" | chpasswd || die "chpasswd"
+	if [ ! -e "$PAM_FILE" ]; then
+		cp "$ROOT/dist/pam.d/rdms" "$PAM_FILE" || die "cannot write $PAM_FILE"
+		MADE_PAM=1
+	fi
+	AUTH="Basic $(printf '%s:%s' "$BUSER" "$PASS" | base64 -w0)"
+}
+
+# bench_fixture N FILE: N sessions of BUSER, three in four connected.
+bench_fixture() {
+	awk -v n="$1" -v u="$BUSER" 'BEGIN { for (i = 1; i <= n; i++)
+		if (i % 4) printf "%d %s 0 client-%d\n", i, u, i; else printf "%d %s 4 -\n", i, u }' >"$2"
+}
+
+# A TCP port nobody listens on.
+free_port() {
+	local p
+	for _ in $(seq 200); do
+		p=$(shuf -i 20000-60000 -n 1)
+		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
+	done
+	die "no free port"
+}
+
+# rdmsd's processes: the one started (the root "priv" process) and its
+# children (the unprivileged network process that parses and answers).
+rdmsd_pids() { echo "$PID" $(cat /proc/"$PID"/task/*/children 2>/dev/null); }
+
+# rdmsd's CPU time (user + system) in clock ticks, all its processes.
+cpu_ticks() {
+	local p t=0
+	for p in $(rdmsd_pids); do
+		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$t"
+}
