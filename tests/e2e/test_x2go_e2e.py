@@ -69,44 +69,11 @@ def check(what, cond, detail=""):
     return cond
 
 
-def wait_for(seconds, pred, step=0.1):
-    end = time.monotonic() + seconds
-    while True:
-        v = pred()
-        if v or time.monotonic() >= end:
-            return v
-        time.sleep(step)
+# The /proc helpers and the polling loop are test_xrdp_e2e's.
+from test_xrdp_e2e import alive, children, read, wait_for  # noqa: E402
 
 
 # ---- the system's own view ---------------------------------------------------
-
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-
-
-def alive(pid):
-    st = read("/proc/%d/status" % pid) if pid else None
-    if st is None:
-        return False
-    for line in st.splitlines():
-        if line.startswith("State:"):
-            return line.split()[1] not in ("Z", "X")
-    return False
-
-
-def children(pid):
-    out = []
-    try:
-        for t in os.listdir("/proc/%d/task" % pid):
-            out += [int(x) for x in (read("/proc/%d/task/%s/children" % (pid, t)) or "").split()]
-    except OSError:
-        pass
-    return out
-
 
 def comm(pid):
     return (read("/proc/%d/comm" % pid) or "").strip()
