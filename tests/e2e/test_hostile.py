@@ -1435,11 +1435,8 @@ def main():
         check("the suite ran in under 90 s", time.monotonic() - started < 90,
               "%.1f s" % (time.monotonic() - started))
     finally:
-        if lab_mod.failed:
-            log("---- rdmsd log ----\n" + lab.log()[-4000:])
-        lab.cleanup()
-    log("%d passed, %d failed" % (lab_mod.passed, lab_mod.failed))
-    return 0 if lab_mod.failed == 0 else 1
+        lab_mod.close_lab(lab)
+    return lab_mod.summary()
 
 
 if __name__ == "__main__":

@@ -228,11 +228,8 @@ def main():
     except Exception as e:   # report, then clean up
         check("test_privsep ran without an exception", False, repr(e))
     finally:
-        if lab_mod.failed:
-            log("---- rdmsd log ----\n" + lab.log()[-4000:])
-        lab.cleanup()
-    log("%d passed, %d failed" % (lab_mod.passed, lab_mod.failed))
-    return 0 if lab_mod.failed == 0 else 1
+        lab_mod.close_lab(lab)
+    return lab_mod.summary()
 
 
 if __name__ == "__main__":

@@ -505,6 +505,19 @@ def test_signals(lab):
     check("SIGTERM: the socket file is removed", not os.path.exists(lab.sock))
 
 
+def close_lab(lab):
+    """Shows rdmsd's log when anything failed, then removes the lab."""
+    if failed:
+        log("---- rdmsd log ----\n" + lab.log()[-4000:])
+    lab.cleanup()
+
+
+def summary():
+    """Prints the closing "N passed, M failed" line; returns the exit status."""
+    log("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
 def main():
     if os.geteuid() != 0:
         log("test_rdmsd_auth: needs root")
@@ -525,11 +538,8 @@ def main():
             except Exception as e:   # a crash of one group must not hide the others
                 check("%s ran without an exception" % t.__name__, False, repr(e))
     finally:
-        if failed:
-            log("---- rdmsd log ----\n" + lab.log()[-4000:])
-        lab.cleanup()
-    log("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+        close_lab(lab)
+    return summary()
 
 
 if __name__ == "__main__":
