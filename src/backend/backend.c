@@ -73,3 +73,18 @@ uint32_t rdms_backend_lookup(const rdms_backend *b, const rdms_config *cfg, uint
 	rdms_session_list_free(&l);
 	return rc;
 }
+
+uint32_t rdms_backend_each(const rdms_backend *b, const rdms_config *cfg, rdms_session_fn fn,
+                           void *ctx, rdms_error *err)
+{
+	rdms_session_list l = { 0 };
+	uint32_t rc;
+
+	if (b->each != NULL)
+		return b->each(cfg, fn, ctx, err);
+	rc = b->enumerate(cfg, &l, err);
+	for (size_t k = 0; rc == WBEM_S_NO_ERROR && k < l.count; k++)
+		rc = fn(ctx, &l.items[k], err);
+	rdms_session_list_free(&l);
+	return rc;
+}

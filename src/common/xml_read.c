@@ -4,6 +4,8 @@
 #include "xml_read.h"
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -47,6 +49,60 @@ int xml_depth_ok(const xmlNode *root, int max_depth)
 	return 1;
 }
 
+/*
+ * A parser context per thread, reused: creating one (SAX table, name
+ * dictionary, input and node stacks) costs as much as parsing a WS-Man
+ * Get.  The dictionary keeps the names of every document parsed with it,
+ * so a context whose dictionary has grown past DICT_LIMIT names (a client
+ * sending ever new element names) is dropped and made anew.
+ */
+#define DICT_LIMIT 4096
+
+static pthread_key_t ctxt_key;
+static pthread_once_t ctxt_once = PTHREAD_ONCE_INIT;
+
+static void free_ctxt(void *p)
+{
+	xmlFreeParserCtxt(p);
+}
+
+static void make_key(void)
+{
+	if (pthread_key_create(&ctxt_key, free_ctxt) != 0)
+		abort();
+}
+
+static xmlParserCtxtPtr thread_ctxt(void)
+{
+	xmlParserCtxtPtr c;
+
+	pthread_once(&ctxt_once, make_key);
+	c = pthread_getspecific(ctxt_key);
+	if (c == NULL) {
+		c = xmlNewParserCtxt();
+		if (c == NULL)
+			return NULL;
+		if (pthread_setspecific(ctxt_key, c) != 0) {
+			xmlFreeParserCtxt(c);
+			return NULL;
+		}
+	} else {
+		xmlCtxtReset(c);
+	}
+	c->_private = NULL;
+	c->sax->internalSubset = refuse_dtd;
+	return c;
+}
+
+/* After a parse: keeps the context for the next, unless its dictionary is too big. */
+static void release_ctxt(xmlParserCtxtPtr c)
+{
+	if (c->dict != NULL && xmlDictSize(c->dict) > DICT_LIMIT) {
+		pthread_setspecific(ctxt_key, NULL);
+		xmlFreeParserCtxt(c);
+	}
+}
+
 static xmlDoc *refuse(xml_read_error *why, xml_read_error reason, char *msg,
                       size_t msgsize, const char *text)
 {
@@ -72,10 +128,9 @@ xmlDoc *xml_read_safe(const char *body, size_t len, int max_depth,
 	    || u[0] == 0)
 		return refuse(why, XML_READ_NOT_UTF8, msg, msgsize,
 		              "only UTF-8 requests are supported");
-	ctxt = xmlNewParserCtxt();
+	ctxt = thread_ctxt();
 	if (ctxt == NULL)
 		return refuse(why, XML_READ_NO_MEMORY, msg, msgsize, "out of memory");
-	ctxt->sax->internalSubset = refuse_dtd;
 	doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL,
 	                        XML_PARSE_NONET | XML_PARSE_NOCDATA |
 	                        XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
@@ -104,7 +159,7 @@ xmlDoc *xml_read_safe(const char *body, size_t len, int max_depth,
 		*why = XML_READ_TOO_DEEP;
 		snprintf(msg, msgsize, "the request nests elements deeper than %d levels", max_depth);
 	}
-	xmlFreeParserCtxt(ctxt);
+	release_ctxt(ctxt);
 	if (*why != XML_READ_OK && doc != NULL) {
 		xmlFreeDoc(doc);
 		doc = NULL;
