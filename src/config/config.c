@@ -68,6 +68,7 @@ static const struct config_key keys[] = {
 	INT(idle_timeout_s, 1, 3600),
 	INT(max_enumerations_per_user, 1, 2048),
 	INT(enumeration_timeout_s, 1, 86400),
+	INT(session_cache_ms, 0, 60000),
 };
 
 void rdms_config_defaults(rdms_config *cfg)
@@ -112,6 +113,7 @@ void rdms_config_defaults(rdms_config *cfg)
 	cfg->idle_timeout_s = 60;
 	cfg->max_enumerations_per_user = 32;
 	cfg->enumeration_timeout_s = 60;
+	cfg->session_cache_ms = 500;
 }
 
 static const struct config_key *find_key(const char *name)

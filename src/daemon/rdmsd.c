@@ -229,6 +229,12 @@ static bool services_up(struct rdmsd *d, const int fds[PRIV_CHANNELS], rdms_erro
 	}
 	pam_auth_set_verifier(d->cache, priv_proxy_verify, d->client);
 	priv_proxy_provider(&d->provider, &d->cfg, d->client);
+	/* Reads share a snapshot of priv's sessions (session_cache.h). */
+	if (d->cfg.session_cache_ms > 0 &&
+	    (d->provider.cache = rdms_session_cache_new()) == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return false;
+	}
 	d->wsman = wsman_service_new(&d->provider, &d->cfg);
 	if (d->wsman == NULL) {
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "cannot create the WS-Management service");
@@ -284,6 +290,7 @@ static _Noreturn void net_main(struct rdmsd *d, const int fds[PRIV_CHANNELS], in
 	net_wait();
 	transport_stop(d->transport);
 	wsman_service_free(d->wsman);
+	rdms_session_cache_free(d->provider.cache);
 	xmlCleanupParser();
 	/* The sockets are priv's to close (and the Unix socket's file to remove). */
 	exit(0);

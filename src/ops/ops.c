@@ -4,7 +4,9 @@
  * Every front end comes through here, so the rules live here once:
  *  - the namespace and class must be ours (WBEM_E_INVALID_NAMESPACE/CLASS);
  *  - sessions are read fresh from the back-ends for each operation, and an
- *    action is given the session from that fresh read;
+ *    action is given the session from that fresh read; only reads (Get,
+ *    Enumerate, queries) may come from the provider's session cache, which
+ *    every action invalidates (session_cache.h);
  *  - authorisation: an admin (root or admin_group) sees and acts on every
  *    session, anyone else on sessions of their own uid only;
  *  - every method call, refused or not, goes to the audit hook before the
@@ -43,15 +45,70 @@ static bool may_see(const rdms_caller *who, const rdms_session *s)
 }
 
 /*
+ * Visible sessions from the cache's snapshot, one at a time: no list.  For
+ * a non-admin a first pass counts what they may see, so LEFT is exact.
+ */
+typedef uint32_t (*visible_fn)(void *ctx, const rdms_session *s, size_t left,
+                               rdms_error *err);
+
+static uint32_t each_cached(rdms_provider *p, const rdms_caller *who, visible_fn fn, void *ctx,
+                            rdms_error *err)
+{
+	rdms_snapshot *snap;
+	size_t n, left;
+	uint32_t rc = rdms_session_cache_get(p->cache, p->cfg, p->backends, p->nbackends,
+	                                     &snap, err);
+
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	n = rdms_snapshot_count(snap);
+	left = n;
+	if (!who->is_admin) {
+		left = 0;
+		for (size_t i = 0; i < n; i++)
+			left += rdms_snapshot_uid(snap, i) == who->uid;
+	}
+	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < n; i++) {
+		rdms_session s;
+
+		if (!who->is_admin && rdms_snapshot_uid(snap, i) != who->uid)
+			continue;
+		rdms_snapshot_at(snap, i, &s);
+		rc = fn(ctx, &s, left--, err);
+	}
+	rdms_snapshot_release(snap);
+	return rc;
+}
+
+/*
  * The back-ends append straight to OUT, which is then filtered in place:
  * with 10,000 sessions of ~600 bytes each, a second list would copy 6 MB
  * more per request.  On failure OUT is left as it was given.
  */
+/* visible_fn: appends S to the list CTX. */
+static uint32_t add_to_list(void *ctx, const rdms_session *s, size_t left, rdms_error *err)
+{
+	rdms_session *slot = rdms_session_list_add(ctx);
+
+	(void)left;
+	if (slot == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	*slot = *s;
+	return WBEM_S_NO_ERROR;
+}
+
 uint32_t rdms_op_sessions(rdms_provider *p, const rdms_caller *who,
                           rdms_session_list *out, rdms_error *err)
 {
 	size_t start = out->count, keep;
 
+	if (p->cache != NULL) {
+		uint32_t rc = each_cached(p, who, add_to_list, out, err);
+
+		if (rc != WBEM_S_NO_ERROR)
+			out->count = start;
+		return rc;
+	}
 	for (size_t i = 0; i < p->nbackends; i++) {
 		uint32_t rc = p->backends[i]->enumerate(p->cfg, out, err);
 
@@ -72,6 +129,22 @@ uint32_t rdms_op_sessions(rdms_provider *p, const rdms_caller *who,
 	return WBEM_S_NO_ERROR;
 }
 
+/* Every session WHO may see to FN: from the cache, or from a fresh list. */
+static uint32_t each_visible(rdms_provider *p, const rdms_caller *who, visible_fn fn, void *ctx,
+                             rdms_error *err)
+{
+	rdms_session_list sl = { 0 };
+	uint32_t rc;
+
+	if (p->cache != NULL)
+		return each_cached(p, who, fn, ctx, err);
+	rc = rdms_op_sessions(p, who, &sl, err);
+	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < sl.count; i++)
+		rc = fn(ctx, &sl.items[i], sl.count - i, err);
+	rdms_session_list_free(&sl);
+	return rc;
+}
+
 /*
  * Fresh session ID from the first back-end that has it, in the order an
  * enumeration lists them.  A back-end with a find hook looks up that one
@@ -90,23 +163,45 @@ static uint32_t find_session(rdms_provider *p, uint32_t id, rdms_session *out,
 	return WBEM_E_NOT_FOUND;
 }
 
-static uint32_t sessions_to_instances(rdms_provider *p, const rdms_session_list *sl,
-                                      const wql_query *q, cim_instance_list *out,
-                                      rdms_error *err)
+/* Session ID from the cache's snapshot; WBEM_E_NOT_FOUND when it has none. */
+static uint32_t find_cached(rdms_provider *p, uint32_t id, rdms_session *out, rdms_error *err)
 {
-	for (size_t i = 0; i < sl->count; i++) {
-		cim_instance *inst = rdms_session_instance(p->cfg, &sl->items[i]);
+	rdms_snapshot *snap;
+	uint32_t rc = rdms_session_cache_get(p->cache, p->cfg, p->backends, p->nbackends,
+	                                     &snap, err);
 
-		if (inst == NULL)
-			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		if (q != NULL && !wql_match(q, inst)) {
-			cim_instance_free(inst);
-			continue;
-		}
-		if (!cim_instance_list_push(out, inst)) {
-			cim_instance_free(inst);
-			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		}
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	rc = rdms_snapshot_find(snap, id, out) ? (uint32_t)WBEM_S_NO_ERROR
+	                                       : (uint32_t)WBEM_E_NOT_FOUND;
+	rdms_snapshot_release(snap);
+	return rc;
+}
+
+/* What collect_instance needs: the provider, an optional filter, the list. */
+struct collect {
+	rdms_provider     *p;
+	const wql_query   *q;
+	cim_instance_list *out;
+};
+
+/* visible_fn: the instance of S onto the list, when it matches the query. */
+static uint32_t collect_instance(void *ctx, const rdms_session *s, size_t left,
+                                 rdms_error *err)
+{
+	struct collect *c = ctx;
+	cim_instance *inst = rdms_session_instance(c->p->cfg, s);
+
+	(void)left;
+	if (inst == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	if (c->q != NULL && !wql_match(c->q, inst)) {
+		cim_instance_free(inst);
+		return WBEM_S_NO_ERROR;
+	}
+	if (!cim_instance_list_push(c->out, inst)) {
+		cim_instance_free(inst);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	}
 	return WBEM_S_NO_ERROR;
 }
@@ -115,38 +210,44 @@ uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
                            const char *ns, const char *class_name,
                            cim_instance_list *out, rdms_error *err)
 {
-	rdms_session_list sl = { 0 };
+	struct collect c = { p, NULL, out };
 	uint32_t rc = check_class(ns, class_name, err);
 
 	if (rc == WBEM_S_NO_ERROR)
-		rc = rdms_op_sessions(p, who, &sl, err);
-	if (rc == WBEM_S_NO_ERROR)
-		rc = sessions_to_instances(p, &sl, NULL, out, err);
-	rdms_session_list_free(&sl);
+		rc = each_visible(p, who, collect_instance, &c, err);
 	if (rc != WBEM_S_NO_ERROR)
 		cim_instance_list_free(out);
 	return rc;
+}
+
+/* What stream_instance needs: the provider and the caller's function. */
+struct stream {
+	rdms_provider   *p;
+	rdms_instance_fn fn;
+	void            *ctx;
+};
+
+/* visible_fn: the instance of S to the front end's function. */
+static uint32_t stream_instance(void *ctx, const rdms_session *s, size_t left, rdms_error *err)
+{
+	struct stream *st = ctx;
+	cim_instance *inst = rdms_session_instance(st->p->cfg, s);
+
+	if (inst == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	return st->fn(st->ctx, inst, left, err);
 }
 
 uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 const char *ns, const char *class_name,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err)
 {
-	rdms_session_list sl = { 0 };
+	struct stream st = { p, fn, ctx };
 	uint32_t rc = check_class(ns, class_name, err);
 
-	if (rc == WBEM_S_NO_ERROR)
-		rc = rdms_op_sessions(p, who, &sl, err);
 	/* One instance alive at a time: malloc hands the same block back each turn. */
-	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < sl.count; i++) {
-		cim_instance *inst = rdms_session_instance(p->cfg, &sl.items[i]);
-
-		if (inst == NULL)
-			rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		else
-			rc = fn(ctx, inst, sl.count - i, err);
-	}
-	rdms_session_list_free(&sl);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = each_visible(p, who, stream_instance, &st, err);
 	return rc;
 }
 
@@ -154,19 +255,17 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
                        const char *ns, const char *wql, wql_query **query,
                        cim_instance_list *out, rdms_error *err)
 {
-	rdms_session_list sl = { 0 };
 	wql_query *q = NULL;
+	struct collect c = { p, NULL, out };
 	uint32_t rc;
 
 	*query = NULL;
 	rc = wql_parse(wql, rdms_schema_find, &q, err);
 	if (rc == WBEM_S_NO_ERROR)
 		rc = check_class(ns, wql_class(q)->name, err);
+	c.q = q;
 	if (rc == WBEM_S_NO_ERROR)
-		rc = rdms_op_sessions(p, who, &sl, err);
-	if (rc == WBEM_S_NO_ERROR)
-		rc = sessions_to_instances(p, &sl, q, out, err);
-	rdms_session_list_free(&sl);
+		rc = each_visible(p, who, collect_instance, &c, err);
 	if (rc != WBEM_S_NO_ERROR) {
 		cim_instance_list_free(out);
 		wql_free(q);
@@ -177,12 +276,13 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
 }
 
 /*
- * Resolves PATH to a fresh session.  Not visible to a non-admin caller is
+ * Resolves PATH to a session: fresh from the back-ends when FRESH (every
+ * action), else possibly from the cache (session_cache.h).  Not visible to a non-admin caller is
  * WBEM_E_ACCESS_DENIED when the session exists, so that an admin reading
  * the audit can tell a refused attempt from a typo.
  */
 static uint32_t resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
-                        rdms_session *found, rdms_error *err)
+                        bool fresh, rdms_session *found, rdms_error *err)
 {
 	const cim_class *cls = rdms_session_class();
 	cim_value keys[2] = { cim_null(CIM_TYPE_STRING), cim_null(CIM_TYPE_UINT32) };
@@ -208,7 +308,8 @@ static uint32_t resolve(rdms_provider *p, const rdms_caller *who, const cim_path
 		               (unsigned)id->u.u32, host->u.str);
 		goto out;
 	}
-	rc = find_session(p, id->u.u32, &match, err);
+	rc = fresh || p->cache == NULL ? find_session(p, id->u.u32, &match, err)
+	                               : find_cached(p, id->u.u32, &match, err);
 	if (rc == WBEM_E_NOT_FOUND)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
 		               (unsigned)id->u.u32, host->u.str);
@@ -227,7 +328,7 @@ uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
                      const cim_path *path, cim_instance **out, rdms_error *err)
 {
 	rdms_session s;
-	uint32_t rc = resolve(p, who, path, &s, err);
+	uint32_t rc = resolve(p, who, path, false, &s, err);
 
 	*out = NULL;
 	if (rc != WBEM_S_NO_ERROR)
@@ -388,12 +489,14 @@ uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
 	*return_value = WBEM_E_FAILED;
 	rc = check_call(m, method, in, nin, args, sizeof args / sizeof args[0], err);
 	if (rc == WBEM_S_NO_ERROR)
-		rc = resolve(p, who, path, &s, err);
+		rc = resolve(p, who, path, true, &s, err);
 	if (rc != WBEM_S_NO_ERROR || m == NULL) {
 		audit(p, who, path_text, m != NULL ? m->name : method, rc, err);
 		return rc;
 	}
 	*return_value = run_method(p, m, &s, args, err);
+	if (p->cache != NULL)
+		rdms_session_cache_invalidate(p->cache);
 	audit(p, who, path_text, m->name, *return_value, err);
 	return WBEM_S_NO_ERROR;
 }

@@ -21,6 +21,7 @@
 #include "../cim/path.h"
 #include "../config/config.h"
 #include "../wql/wql.h"
+#include "session_cache.h"
 
 typedef struct rdms_caller {
 	uid_t       uid;
@@ -47,6 +48,8 @@ typedef struct rdms_provider {
 	size_t              nbackends;
 	rdms_audit_fn       audit;
 	void               *audit_ctx;
+	/* rdmsd: reads may come from this snapshot (session_cache.h); NULL: always fresh */
+	rdms_session_cache *cache;
 } rdms_provider;
 
 /* A named method argument. */

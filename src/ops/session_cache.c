@@ -1,0 +1,379 @@
+/*
+ * session_cache.c -- see session_cache.h.
+ */
+#include "session_cache.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../common/array.h"
+
+/* Back-ends a snapshot can tell apart (rdmsd has one proxy per real one). */
+#define MAX_ORIGINS 32
+
+/* One session, compactly: its strings are in the snapshot's pool. */
+struct entry {
+	uint32_t id;
+	uint32_t connect_state;
+	uid_t    uid;
+	int32_t  display;
+	pid_t    server_pid, wm_pid, conn_pid;
+	uint32_t str;          /* offset of "user\0client\0kind\0" in the pool */
+	uint8_t  origin;       /* index in origins[] */
+	uint8_t  user_len, client_len, kind_len;
+};
+
+/* SessionId -> position, sorted by (id, pos): find is a binary search. */
+struct key {
+	uint32_t id;
+	uint32_t pos;
+};
+
+struct rdms_snapshot {
+	atomic_int          refs;
+	uint64_t            taken_ms;    /* when its reading began */
+	unsigned            generation;  /* the cache's generation then */
+	struct entry       *e;
+	size_t              n, cap;
+	char               *pool;
+	size_t              pool_len, pool_cap;
+	struct key         *index;
+	const rdms_backend *origins[MAX_ORIGINS];
+	size_t              norigins;
+};
+
+struct rdms_session_cache {
+	pthread_mutex_t lock;
+	pthread_cond_t  refreshed;
+	rdms_snapshot  *current;     /* the cache's own reference, or NULL */
+	bool            refreshing;
+	unsigned        generation;  /* bumped by every invalidation */
+
+	/* The refresher thread, started on first need, and what it reads. */
+	pthread_t       worker;
+	bool            worker_up, stop, wanted;
+	pthread_cond_t  wake;
+	const rdms_config         *cfg;
+	const rdms_backend *const *b;
+	size_t                     nb;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void snapshot_free(rdms_snapshot *s)
+{
+	free(s->e);
+	free(s->pool);
+	free(s->index);
+	free(s);
+}
+
+void rdms_snapshot_release(rdms_snapshot *s)
+{
+	if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
+		snapshot_free(s);
+}
+
+/* ---- building a snapshot ------------------------------------------------ */
+
+static bool pool_add(rdms_snapshot *s, const char *text, size_t len)
+{
+	while (s->pool_len + len + 1 > s->pool_cap) {
+		size_t cap = s->pool_cap != 0 ? s->pool_cap * 2 : 16384;
+		char *p = realloc(s->pool, cap);
+
+		if (p == NULL)
+			return false;
+		s->pool = p;
+		s->pool_cap = cap;
+	}
+	memcpy(s->pool + s->pool_len, text, len);
+	s->pool[s->pool_len + len] = '\0';
+	s->pool_len += len + 1;
+	return true;
+}
+
+static int origin_of(rdms_snapshot *s, const rdms_backend *b)
+{
+	for (size_t i = 0; i < s->norigins; i++)
+		if (s->origins[i] == b)
+			return (int)i;
+	if (s->norigins == MAX_ORIGINS)
+		return -1;
+	s->origins[s->norigins] = b;
+	return (int)s->norigins++;
+}
+
+/* rdms_session_fn: appends one session. */
+static uint32_t add_session(void *ctx, const rdms_session *in, rdms_error *err)
+{
+	rdms_snapshot *s = ctx;
+	size_t user = strnlen(in->user, sizeof in->user - 1);
+	size_t client = strnlen(in->client, sizeof in->client - 1);
+	size_t kind = strnlen(in->kind, sizeof in->kind - 1);
+	int origin = origin_of(s, in->backend);
+	struct entry *e;
+
+	if (origin < 0)
+		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
+		                 "sessions come from more than %d back-ends", MAX_ORIGINS);
+	if (s->n >= UINT32_MAX || s->pool_len > UINT32_MAX - 1024 ||
+	    !array_reserve(&s->e, s->n, &s->cap, sizeof *s->e, 256))
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	e = &s->e[s->n];
+	*e = (struct entry){
+		.id = in->id, .connect_state = in->connect_state, .uid = in->uid,
+		.display = in->display, .server_pid = in->server_pid, .wm_pid = in->wm_pid,
+		.conn_pid = in->conn_pid, .str = (uint32_t)s->pool_len, .origin = (uint8_t)origin,
+		.user_len = (uint8_t)user, .client_len = (uint8_t)client, .kind_len = (uint8_t)kind,
+	};
+	if (!pool_add(s, in->user, user) || !pool_add(s, in->client, client) ||
+	    !pool_add(s, in->kind, kind))
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	s->n++;
+	return WBEM_S_NO_ERROR;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+/* Reads every back-end into a new snapshot (no lock held). */
+static uint32_t snapshot_take(const rdms_config *cfg, const rdms_backend *const *b, size_t nb,
+                              unsigned generation, rdms_snapshot **out, rdms_error *err)
+{
+	rdms_snapshot *s = calloc(1, sizeof *s);
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (s == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	atomic_init(&s->refs, 1);
+	s->taken_ms = now_ms();
+	s->generation = generation;
+	for (size_t i = 0; i < nb && rc == WBEM_S_NO_ERROR; i++)
+		rc = rdms_backend_each(b[i], cfg, add_session, s, err);
+	if (rc == WBEM_S_NO_ERROR && s->n > 0) {
+		s->index = malloc(s->n * sizeof *s->index);
+		if (s->index == NULL)
+			rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	if (rc != WBEM_S_NO_ERROR) {
+		snapshot_free(s);
+		return rc;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		s->index[i] = (struct key){ s->e[i].id, (uint32_t)i };
+	if (s->n > 0)
+		qsort(s->index, s->n, sizeof *s->index, key_cmp);
+	*out = s;
+	return WBEM_S_NO_ERROR;
+}
+
+/* ---- the cache ------------------------------------------------------------ */
+
+rdms_session_cache *rdms_session_cache_new(void)
+{
+	rdms_session_cache *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->refreshed, NULL);
+	pthread_cond_init(&c->wake, NULL);
+	return c;
+}
+
+void rdms_session_cache_free(rdms_session_cache *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stop = true;
+	pthread_cond_signal(&c->wake);
+	pthread_mutex_unlock(&c->lock);
+	if (c->worker_up)
+		pthread_join(c->worker, NULL);
+	rdms_snapshot_release(c->current);
+	pthread_mutex_destroy(&c->lock);
+	pthread_cond_destroy(&c->refreshed);
+	pthread_cond_destroy(&c->wake);
+	free(c);
+}
+
+void rdms_session_cache_invalidate(rdms_session_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->generation++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Installs a finished read (lock held): FRESH, or nothing after a failure. */
+static void finish_refresh(rdms_session_cache *c, uint32_t rc, rdms_snapshot *fresh)
+{
+	c->refreshing = false;
+	if (rc == WBEM_S_NO_ERROR) {
+		rdms_snapshot_release(c->current);
+		/* Invalidated while it was read: it serves the reader that asked, not the next. */
+		c->current = fresh;
+	}
+	pthread_cond_broadcast(&c->refreshed);
+}
+
+/*
+ * The refresher: reads the back-ends whenever a reader found the snapshot
+ * stale but still young enough to serve meanwhile, so that under steady
+ * load no request waits for a read of every session.
+ */
+static void *refresher(void *arg)
+{
+	rdms_session_cache *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	while (!c->stop) {
+		rdms_snapshot *fresh = NULL;
+		rdms_error err = { 0 };
+		unsigned generation;
+		uint32_t rc;
+
+		if (!c->wanted) {
+			pthread_cond_wait(&c->wake, &c->lock);
+			continue;
+		}
+		c->wanted = false;
+		generation = c->generation;
+		pthread_mutex_unlock(&c->lock);
+		rc = snapshot_take(c->cfg, c->b, c->nb, generation, &fresh, &err);
+		pthread_mutex_lock(&c->lock);
+		finish_refresh(c, rc, fresh);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* Asks the refresher for a new snapshot (lock held); false when it cannot run. */
+static bool refresh_behind(rdms_session_cache *c)
+{
+	if (!c->worker_up) {
+		if (pthread_create(&c->worker, NULL, refresher, c) != 0)
+			return false;
+		c->worker_up = true;
+	}
+	c->refreshing = true;
+	c->wanted = true;
+	pthread_cond_signal(&c->wake);
+	return true;
+}
+
+uint32_t rdms_session_cache_get(rdms_session_cache *c, const rdms_config *cfg,
+                                const rdms_backend *const *b, size_t nb,
+                                rdms_snapshot **out, rdms_error *err)
+{
+	rdms_snapshot *fresh = NULL;
+	unsigned generation;
+	uint32_t rc;
+
+	pthread_mutex_lock(&c->lock);
+	c->cfg = cfg;
+	c->b = b;
+	c->nb = nb;
+	for (;;) {
+		const rdms_snapshot *s = c->current;
+		uint64_t ttl = (uint64_t)cfg->session_cache_ms;
+		uint64_t age = s != NULL ? now_ms() - s->taken_ms : 0;
+		bool valid = s != NULL && s->generation == c->generation;
+
+		/*
+		 * Young: serve it.  Stale but under twice the age: serve it while the
+		 * refresher reads anew (or already does).  Older, or invalidated by a
+		 * method: this reader waits for a fresh one (reading it itself).
+		 */
+		if (valid && (age < ttl || (age < 2 * ttl && (c->refreshing || refresh_behind(c))))) {
+			atomic_fetch_add(&c->current->refs, 1);
+			*out = c->current;
+			pthread_mutex_unlock(&c->lock);
+			return WBEM_S_NO_ERROR;
+		}
+		if (!c->refreshing)
+			break;
+		pthread_cond_wait(&c->refreshed, &c->lock);
+	}
+	c->refreshing = true;
+	generation = c->generation;
+	pthread_mutex_unlock(&c->lock);
+
+	rc = snapshot_take(cfg, b, nb, generation, &fresh, err);
+
+	pthread_mutex_lock(&c->lock);
+	if (rc == WBEM_S_NO_ERROR) {
+		atomic_fetch_add(&fresh->refs, 1);
+		*out = fresh;
+	}
+	finish_refresh(c, rc, fresh);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* ---- reading a snapshot ----------------------------------------------------- */
+
+size_t rdms_snapshot_count(const rdms_snapshot *s)
+{
+	return s->n;
+}
+
+uid_t rdms_snapshot_uid(const rdms_snapshot *s, size_t i)
+{
+	return s->e[i].uid;
+}
+
+void rdms_snapshot_at(const rdms_snapshot *s, size_t i, rdms_session *out)
+{
+	const struct entry *e = &s->e[i];
+	const char *str = s->pool + e->str;
+
+	out->id = e->id;
+	out->connect_state = e->connect_state;
+	out->uid = e->uid;
+	out->backend = s->origins[e->origin];
+	out->display = e->display;
+	out->server_pid = e->server_pid;
+	out->wm_pid = e->wm_pid;
+	out->conn_pid = e->conn_pid;
+	memcpy(out->user, str, (size_t)e->user_len + 1);
+	str += e->user_len + 1;
+	memcpy(out->client, str, (size_t)e->client_len + 1);
+	str += e->client_len + 1;
+	memcpy(out->kind, str, (size_t)e->kind_len + 1);
+}
+
+bool rdms_snapshot_find(const rdms_snapshot *s, uint32_t id, rdms_session *out)
+{
+	size_t lo = 0, hi = s->n;
+
+	/* The first key with this id: the lowest position, as enumeration order wants. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->index[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->n || s->index[lo].id != id)
+		return false;
+	rdms_snapshot_at(s, s->index[lo].pos, out);
+	return true;
+}

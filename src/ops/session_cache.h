@@ -1,0 +1,60 @@
+/*
+ * session_cache.h -- a short-lived snapshot of every back-end's sessions,
+ * shared by rdmsd's request threads for what only reads them (Get,
+ * Enumerate, queries).
+ *
+ * Reading the sessions is what a Get costs most: a scan of /proc and the
+ * servers' state for xrdp and X2Go, and in rdmsd a round trip to the
+ * privileged process.  A monitoring tool polling a host, or a fleet broker
+ * asking for one session after another, would pay it on every request.
+ * So reads may be answered from a snapshot at most session_cache_ms old
+ * (rdmsd.conf(5); 0 turns it off).  Methods never are: an action reads its
+ * session fresh (the owner decides the authorisation), and afterwards the
+ * snapshot is invalidated, so a read that follows an action through the
+ * same rdmsd sees its effect.  Changes made elsewhere (a client that drops,
+ * a new login) show within session_cache_ms.
+ *
+ * One thread refreshes at a time; readers meanwhile keep using the previous
+ * snapshot unless it was invalidated.  A snapshot stays alive while any
+ * reader holds it.  It stores sessions compactly (no 570-byte rdms_session
+ * per entry) with an index by SessionId.
+ */
+#ifndef RDMS_SESSION_CACHE_H
+#define RDMS_SESSION_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../backend/backend.h"
+#include "../cim/wbem.h"
+#include "../config/config.h"
+
+typedef struct rdms_session_cache rdms_session_cache;
+typedef struct rdms_snapshot rdms_snapshot;
+
+rdms_session_cache *rdms_session_cache_new(void);
+void rdms_session_cache_free(rdms_session_cache *c);
+
+/* Sessions may have changed (a method ran): the next read takes a fresh snapshot. */
+void rdms_session_cache_invalidate(rdms_session_cache *c);
+
+/*
+ * A snapshot of the NB back-ends in B, no older than CFG's session_cache_ms
+ * (or the one being replaced while another thread refreshes), in *OUT with
+ * a reference the caller releases.  Fails as the back-ends fail.
+ */
+uint32_t rdms_session_cache_get(rdms_session_cache *c, const rdms_config *cfg,
+                                const rdms_backend *const *b, size_t nb,
+                                rdms_snapshot **out, rdms_error *err);
+void rdms_snapshot_release(rdms_snapshot *s);
+
+size_t rdms_snapshot_count(const rdms_snapshot *s);
+/* The owner of session I (for filtering before expanding it). */
+uid_t rdms_snapshot_uid(const rdms_snapshot *s, size_t i);
+/* Session I, in enumeration order, into OUT. */
+void rdms_snapshot_at(const rdms_snapshot *s, size_t i, rdms_session *out);
+/* The first session (in enumeration order) with SessionId ID; false when none. */
+bool rdms_snapshot_find(const rdms_snapshot *s, uint32_t id, rdms_session *out);
+
+#endif

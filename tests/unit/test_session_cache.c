@@ -1,0 +1,291 @@
+/*
+ * test_session_cache.c -- the snapshot that rdmsd's reads share
+ * (src/ops/session_cache.c), over two in-test back-ends that count how
+ * often they are read: order and look-up, the age limit, the refresher
+ * behind a stale snapshot, invalidation, failures, and through the
+ * operation layer that Gets may use it while methods never do.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "check.h"
+#include "ops/ops.h"
+
+static atomic_int reads_a, reads_b, finds_a, acts_a;
+static bool fail_b;
+static uint32_t state_of_7 = WTS_ACTIVE;
+
+static uint32_t walk(rdms_session_fn fn, void *ctx, const rdms_backend *self, const uint32_t *ids,
+                     size_t n, uid_t uid, rdms_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		rdms_session s = { 0 };
+		uint32_t rc;
+
+		s.id = ids[i];
+		s.uid = uid;
+		s.connect_state = ids[i] == 7 ? state_of_7 : WTS_DISCONNECTED;
+		snprintf(s.user, sizeof s.user, "user%u", (unsigned)uid);
+		snprintf(s.client, sizeof s.client, "client-%u", (unsigned)ids[i]);
+		snprintf(s.kind, sizeof s.kind, "K%u", (unsigned)ids[i]);
+		s.display = (int)ids[i] + 10;
+		s.server_pid = 1000 + (pid_t)ids[i];
+		s.backend = self;
+		rc = fn(ctx, &s, err);
+		if (rc != WBEM_S_NO_ERROR)
+			return rc;
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+extern const rdms_backend backend_a, backend_b;
+
+static uint32_t each_a(const rdms_config *cfg, rdms_session_fn fn, void *ctx, rdms_error *err)
+{
+	static const uint32_t ids[] = { 9, 7, 3 };
+
+	(void)cfg;
+	reads_a++;
+	return walk(fn, ctx, &backend_a, ids, 3, 0, err);
+}
+
+/* B has no each hook: rdms_backend_each falls back on enumerate. */
+static uint32_t enumerate_b(const rdms_config *cfg, rdms_session_list *out, rdms_error *err)
+{
+	static const uint32_t ids[] = { 5, 7 };
+
+	(void)cfg;
+	reads_b++;
+	if (fail_b)
+		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE, "b is broken");
+	for (size_t i = 0; i < 2; i++) {
+		rdms_session *s = rdms_session_list_add(out);
+
+		if (s == NULL)
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		s->id = ids[i];
+		s->uid = 65534;
+		snprintf(s->user, sizeof s->user, "nobody");
+		s->backend = &backend_b;
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t find_a(const rdms_config *cfg, uint32_t id, rdms_session *out, rdms_error *err)
+{
+	(void)cfg;
+	(void)err;
+	finds_a++;
+	if (id != 7 && id != 9 && id != 3)
+		return WBEM_E_NOT_FOUND;
+	memset(out, 0, sizeof *out);
+	out->id = id;
+	out->connect_state = id == 7 ? state_of_7 : WTS_DISCONNECTED;
+	snprintf(out->user, sizeof out->user, "user0");
+	out->backend = &backend_a;
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t disconnect_a(const rdms_config *cfg, const rdms_session *s, rdms_error *err)
+{
+	(void)cfg;
+	(void)s;
+	(void)err;
+	acts_a++;
+	state_of_7 = WTS_DISCONNECTED;
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t enumerate_a(const rdms_config *cfg, rdms_session_list *out, rdms_error *err)
+{
+	(void)cfg;
+	(void)out;
+	return rdms_fail(err, WBEM_E_FAILED, "the cache must use each");
+}
+
+const rdms_backend backend_a = { .name = "a", .enumerate = enumerate_a, .each = each_a,
+                                 .find = find_a, .disconnect = disconnect_a };
+const rdms_backend backend_b = { .name = "b", .enumerate = enumerate_b };
+static const rdms_backend *const both[] = { &backend_a, &backend_b };
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void test_contents(rdms_config *cfg)
+{
+	rdms_session_cache *c = rdms_session_cache_new();
+	rdms_snapshot *s = NULL;
+	rdms_session x;
+	rdms_error err = { 0 };
+
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_snapshot_count(s), 5);
+	rdms_snapshot_at(s, 0, &x);
+	CHECK_EQ(x.id, 9);
+	CHECK_STR(x.user, "user0");
+	CHECK_STR(x.client, "client-9");
+	CHECK_STR(x.kind, "K9");
+	CHECK_EQ(x.display, 19);
+	CHECK_EQ(x.server_pid, 1009);
+	CHECK(x.backend == &backend_a);
+	rdms_snapshot_at(s, 4, &x);
+	CHECK_EQ(x.id, 7);
+	CHECK(x.backend == &backend_b);
+	CHECK_EQ(rdms_snapshot_uid(s, 3), 65534);
+	/* 7 is in both: the first in enumeration order (back-end a) wins. */
+	CHECK(rdms_snapshot_find(s, 7, &x));
+	CHECK(x.backend == &backend_a);
+	CHECK_EQ(x.connect_state, WTS_ACTIVE);
+	CHECK(rdms_snapshot_find(s, 5, &x) && x.backend == &backend_b);
+	CHECK(!rdms_snapshot_find(s, 4, &x));
+	CHECK(!rdms_snapshot_find(s, 0, &x));
+	CHECK(!rdms_snapshot_find(s, 10, &x));
+	rdms_snapshot_release(s);
+	rdms_session_cache_free(c);
+}
+
+static void test_age_and_invalidation(rdms_config *cfg)
+{
+	rdms_session_cache *c = rdms_session_cache_new();
+	rdms_snapshot *s1 = NULL, *s2 = NULL, *s3 = NULL;
+	rdms_error err = { 0 };
+	int r0;
+
+	cfg->session_cache_ms = 200;
+	r0 = reads_a;
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s1, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(reads_a - r0, 1);   /* the second read was served from the first */
+	CHECK(s1 == s2);
+	rdms_snapshot_release(s2);
+
+	/* Invalidated: the next read is fresh, the old snapshot stays usable. */
+	rdms_session_cache_invalidate(c);
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(reads_a - r0, 2);
+	CHECK(s1 != s2);
+	CHECK_EQ(rdms_snapshot_count(s1), 5);
+	rdms_snapshot_release(s1);
+
+	/* Stale (over 200 ms) but young (under 400): served, refreshed behind. */
+	sleep_ms(250);
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s3, &err), WBEM_S_NO_ERROR);
+	CHECK(s3 == s2);
+	rdms_snapshot_release(s3);
+	for (int i = 0; i < 200 && reads_a - r0 < 3; i++)
+		sleep_ms(5);
+	CHECK_EQ(reads_a - r0, 3);
+	for (int i = 0; i < 200; i++) {   /* until the refresher installed it */
+		CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s3, &err), WBEM_S_NO_ERROR);
+		rdms_snapshot_release(s3);
+		if (s3 != s2)
+			break;
+		sleep_ms(5);
+	}
+	CHECK(s3 != s2);
+	rdms_snapshot_release(s2);
+
+	/* Old (over twice the age): this reader reads itself. */
+	sleep_ms(450);
+	r0 = reads_a;
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s1, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(reads_a - r0, 1);
+	rdms_snapshot_release(s1);
+	rdms_session_cache_free(c);
+	cfg->session_cache_ms = 60000;
+}
+
+static void test_failure(rdms_config *cfg)
+{
+	rdms_session_cache *c = rdms_session_cache_new();
+	rdms_snapshot *s = NULL;
+	rdms_error err = { 0 };
+
+	fail_b = true;
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s, &err), WBEM_E_PROVIDER_FAILURE);
+	CHECK_STR(err.message, "b is broken");
+	CHECK(s == NULL);
+	fail_b = false;
+	rdms_error_clear(&err);
+	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s, &err), WBEM_S_NO_ERROR);
+	CHECK(s != NULL && rdms_snapshot_count(s) == 5);
+	rdms_snapshot_release(s);
+	rdms_session_cache_free(c);
+}
+
+/* Through the operation layer: Get from the snapshot, methods fresh and invalidating. */
+static void test_ops(rdms_config *cfg)
+{
+	rdms_provider p = { 0 };
+	rdms_caller admin = { .uid = 0, .user = "root", .is_admin = true,
+	                      .protocol = "test", .source = "unit" };
+	rdms_caller nobody = { .uid = 65534, .user = "nobody", .protocol = "test", .source = "unit" };
+	const char *text = "Win32_VirtualDesktopSession.SessionId=7,VMHostName=\"unit-host\"";
+	cim_path path = { 0 };
+	cim_instance *inst = NULL;
+	cim_instance_list l = { 0 };
+	rdms_error err = { 0 };
+	uint32_t rv = 1;
+	int r0, f0;
+
+	p.cfg = cfg;
+	p.backends[p.nbackends++] = &backend_a;
+	p.backends[p.nbackends++] = &backend_b;
+	p.cache = rdms_session_cache_new();
+	CHECK_EQ(cim_path_parse(text, &path, &err), WBEM_S_NO_ERROR);
+
+	r0 = reads_a;
+	f0 = finds_a;
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(rdms_op_get(&p, &admin, &path, &inst, &err), WBEM_S_NO_ERROR);
+		cim_instance_free(inst);
+	}
+	CHECK_EQ(reads_a - r0, 1);
+	CHECK_EQ(finds_a - f0, 0);
+	CHECK_EQ(rdms_op_enumerate(&p, &nobody, NULL, "Win32_VirtualDesktopSession", &l, &err),
+	         WBEM_S_NO_ERROR);
+	CHECK_EQ(l.count, 2);   /* only nobody's own, from the same snapshot */
+	cim_instance_list_free(&l);
+	CHECK_EQ(reads_a - r0, 1);
+
+	/* A method reads its session fresh (find), then invalidates. */
+	CHECK_EQ(rdms_op_invoke(&p, &admin, &path, text, "Disconnect", NULL, 0, &rv, &err),
+	         WBEM_S_NO_ERROR);
+	CHECK_EQ(rv, 0);
+	CHECK_EQ(acts_a, 1);
+	CHECK_EQ(finds_a - f0, 1);
+	CHECK_EQ(rdms_op_get(&p, &admin, &path, &inst, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(reads_a - r0, 2);
+	if (inst != NULL) {
+		const cim_value *v = cim_instance_get(inst, "ConnectState");
+
+		CHECK(v != NULL && v->u.u32 == WTS_DISCONNECTED);
+	}
+	cim_instance_free(inst);
+
+	/* The owner rule still holds on cached reads. */
+	CHECK_EQ(rdms_op_get(&p, &nobody, &path, &inst, &err), WBEM_E_ACCESS_DENIED);
+	CHECK(inst == NULL);
+	cim_path_free(&path);
+	rdms_session_cache_free(p.cache);
+}
+
+int main(void)
+{
+	rdms_config cfg;
+
+	rdms_config_defaults(&cfg);
+	snprintf(cfg.vm_host_name, sizeof cfg.vm_host_name, "unit-host");
+	cfg.session_cache_ms = 60000;
+	test_contents(&cfg);
+	test_age_and_invalidation(&cfg);
+	test_failure(&cfg);
+	test_ops(&cfg);
+	return check_summary("session_cache");
+}
