@@ -22,8 +22,11 @@
 #     one fsync per call, serialised -- this figure is the disk's);
 #   - CIM-XML EnumerateInstances of every session (curl) and GetInstance
 #     (wrk);
-#   - VmRSS/VmHWM of rdmsd idle, after the enumerations and at the end
-#     (CPU and memory are summed over both rdmsd processes: priv and net).
+#   - VmRSS/VmHWM/PSS of rdmsd idle, after the enumerations and at the end
+#     (CPU and memory are summed over both rdmsd processes: priv and net);
+#   - last, Get again with session_cache_ms = 0 (every read goes to the
+#     back-ends through the privileged process), to show what the session
+#     snapshot saves.
 # Every figure is the median of its runs.  Needs root (useradd, PAM file),
 # wrk and curl (`make bench` installs them: BENCH_DEPS); installs nothing.
 # Cleans up on any exit: stops the rdmsd it started (by PID), removes the
@@ -92,6 +95,17 @@ mem() {
 	local p m=0
 	for p in $(rdmsd_pids); do
 		m=$((m + $(awk -v k="$1:" '$1 == k { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
+	done
+	echo "$m"
+}
+
+# PSS in kB summed over rdmsd's processes: each shares libraries with the
+# other (and with every process on the host), which VmRSS counts in full
+# for both; PSS counts a shared page in proportion.
+pss() {
+	local p m=0
+	for p in $(rdmsd_pids); do
+		m=$((m + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
 	done
 	echo "$m"
 }
@@ -172,6 +186,7 @@ FIRST_MS=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
 sleep 0.5
 RSS_IDLE=$(mem VmRSS)
 HWM_IDLE=$(mem VmHWM)
+PSS_IDLE=$(pss)
 echo "  first successful Get (HTTP + Basic/PAM, fixture read) $FIRST_MS ms after exec"
 
 # ---- wrk runs ------------------------------------------------------------------
@@ -241,6 +256,7 @@ enum_runs cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" -H "Author
 	-H "CIMObject: root%2Fcimv2%2Frdms" --data-binary "@$TMP/cim-ei.xml" "http://127.0.0.1:$CIM_PORT/cimom"
 RSS_ENUM=$(mem VmRSS)
 HWM_ENUM=$(mem VmHWM)
+PSS_ENUM=$(pss)
 
 # ---- CIM-XML GetInstance, Invoke -------------------------------------------------
 echo "  CIM-XML GetInstance, Invoke SendMessage (wrk) ..."
@@ -253,9 +269,26 @@ ROWS1=$(sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev/null |
 INV_REQS=$(cat "$TMP"/inv[18].*.wrk | awk '/requests in/ { n += $1 } END { print n + 0 }')
 RSS_END=$(mem VmRSS)
 HWM_END=$(mem VmHWM)
+PSS_END=$(pss)
 grep -q "ReturnValue>0<" <(curl -s -H "Content-Type: $SOAP_TYPE" -H "Authorization: $AUTH" \
 	--data-binary @<(sed 's/@@ID@@/uuid:6d3b1c2e-0000-4000-8000-ffffffffffff/' "$TMP/invoke.xml") \
 	"http://127.0.0.1:$HTTP_PORT/wsman") || die "SendMessage did not return 0"
+
+# ---- Get with every read fresh (session_cache_ms = 0) ---------------------------
+# rdmsd answers reads from a snapshot at most session_cache_ms old
+# (rdmsd.conf(5)); this is what a Get costs when it reads the session
+# through the privileged process each time.
+echo "  Get by key with session_cache_ms = 0 (wrk) ..."
+bench_stop_rdmsd
+echo "session_cache_ms = 0" >>"$TMP/rdmsd.conf"
+"$RDMSD" --config "$TMP/rdmsd.conf" --foreground >>"$TMP/rdmsd.log" 2>&1 &
+PID=$!
+for _ in $(seq 20000); do
+	[ "$(post_get)" = 200 ] && break
+	kill -0 "$PID" 2>/dev/null || { cat "$TMP/rdmsd.log" >&2; die "rdmsd exited"; }
+done
+wrk_run nc_get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+wrk_run nc_get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 
 # ---- the table -------------------------------------------------------------------
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
@@ -280,11 +313,15 @@ row "WS-Man Enumerate $N, Unix socket" "$(printf '%.2f ms' "$(median <"$TMP/enum
 row "    reply size" "$(awk -v b="$ENUM_BYTES" 'BEGIN { printf "%.2f MB", b / 1e6 }')" ""
 row "CIM-XML EnumerateInstances $N" "$(printf '%.2f ms' "$(median <"$TMP/cim_ei.runs")")" ""
 row "    rdmsd CPU per enumeration (mean)" "$(cat "$TMP/cim_ei.cpu") ms" ""
+wrk_row nc_get1 "WS-Man Get, 1 conn., session_cache_ms = 0" ""
+wrk_row nc_get8 "WS-Man Get, 8 conn., session_cache_ms = 0" ""
 wrk_row cim_gi1 "CIM-XML GetInstance, 1 connection" ""
 wrk_row cim_gi8 "CIM-XML GetInstance, 8 connections" ""
 wrk_row inv1 "Invoke SendMessage, 1 connection" "audited, fsync each"
 wrk_row inv8 "Invoke SendMessage, 8 connections" "audited, fsync each"
 row "    audit rows written by the Invoke runs" "$(( ROWS1 - ROWS0 ))" "(wrk counted $INV_REQS)"
-row "RSS idle (VmRSS / VmHWM)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE")" ""
-row "RSS after enumerations (VmRSS / VmHWM)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM")" "<= 16 MiB"
-row "RSS at the end (VmRSS / VmHWM)" "$(mb "$RSS_END") / $(mb "$HWM_END")" ""
+row "RSS idle (VmRSS / VmHWM / PSS)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE") / $(mb "$PSS_IDLE")" ""
+row "RSS after enumerations (VmRSS / VmHWM / PSS)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM") / $(mb "$PSS_ENUM")" "<= 16 MiB"
+row "RSS at the end (VmRSS / VmHWM / PSS)" "$(mb "$RSS_END") / $(mb "$HWM_END") / $(mb "$PSS_END")" ""
+echo "  (VmRSS and VmHWM are summed over rdmsd's two processes, each counting the"
+echo "   shared libraries in full; PSS splits shared pages among their users)"
