@@ -9,6 +9,11 @@
  * session the request describes (same uid, same X server).  A message's
  * size is bounded by the wire; its text is checked by the back-end that
  * shows it (rdms_message_check), here, before it reaches xmessage.
+ * Sessions are streamed: each back-end hands them one at a time
+ * (rdms_backend_each) into the batch being filled, and a full batch is sent
+ * at once, so no list of them is built whatever their number.  A back-end
+ * failing after some batches went out still ends the reply with a DONE
+ * carrying its error, and net drops what it got.
  * The PAM check has no cache and no delay here: both live in the network
  * process, so a client guessing passwords stalls its own connection only,
  * never a channel that other requests need.
@@ -63,78 +68,96 @@ static bool refuse(int fd, uint32_t id, const rdms_error *err, void *buf)
 /* ---- sessions ------------------------------------------------------------ */
 
 /*
- * Sends L[FROM..] in as few SESSIONS messages as fit; ORIGIN[k] is the
- * back-end index of session k.  False when FD failed.
+ * Sessions on their way to net: each is added to the batch in BUF, and a
+ * full batch is sent before the next is begun, so no list of them is ever
+ * built (10,000 sessions would be 6 MB).
  */
-static bool send_sessions(int fd, uint32_t id, const rdms_session_list *l,
-                          const uint8_t *origin, void *buf)
-{
-	rdms_error err = { 0 };
+struct stream {
+	int        fd;
+	uint32_t   id;
+	void      *buf;        /* PRIV_MSG_MAX bytes */
 	priv_batch b;
+	uint8_t    origin;     /* the back-end index the sessions are sent with */
+	bool       broken;     /* FD failed: nothing more can be sent */
+};
 
-	priv_batch_begin(&b, buf, PRIV_MSG_MAX, id);
-	for (size_t k = 0; k < l->count; k++) {
-		if (priv_batch_add(&b, &l->items[k], origin[k]))
-			continue;
-		/* Full: send it and start the next (a session always fits an empty batch). */
-		if (!priv_send(fd, buf, priv_batch_end(&b), &err))
-			goto fail;
-		priv_batch_begin(&b, buf, PRIV_MSG_MAX, id);
-		if (!priv_batch_add(&b, &l->items[k], origin[k])) {
-			rdms_fail(&err, WBEM_E_FAILED, "session %u does not fit a message",
-			          (unsigned)l->items[k].id);
-			goto fail;
-		}
+static void stream_begin(struct stream *st, int fd, uint32_t id, void *buf)
+{
+	*st = (struct stream){ .fd = fd, .id = id, .buf = buf };
+	priv_batch_begin(&st->b, buf, PRIV_MSG_MAX, id);
+}
+
+/* Sends the batch when it holds any session; false (BROKEN set, ERR) when FD failed. */
+static bool stream_flush(struct stream *st, rdms_error *err)
+{
+	if (st->b.count > 0 && !priv_send(st->fd, st->buf, priv_batch_end(&st->b), err)) {
+		st->broken = true;
+		return false;
 	}
-	if (b.count > 0 && !priv_send(fd, buf, priv_batch_end(&b), &err))
-		goto fail;
+	priv_batch_begin(&st->b, st->buf, PRIV_MSG_MAX, st->id);
 	return true;
-fail:
-	log_warn("%s", err.message);
-	return false;
+}
+
+/* An rdms_session_fn (CTX: the stream). */
+static uint32_t stream_add(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct stream *st = ctx;
+
+	if (priv_batch_add(&st->b, s, st->origin))
+		return WBEM_S_NO_ERROR;
+	/* Full: send it and start the next (a session always fits an empty batch). */
+	if (!stream_flush(st, err))
+		return err->code;
+	if (!priv_batch_add(&st->b, s, st->origin))
+		return rdms_fail(err, WBEM_E_FAILED, "privsep: session %u does not fit a message",
+		                 (unsigned)s->id);
+	return WBEM_S_NO_ERROR;
+}
+
+/*
+ * The final reply of a stream: the last batch, then DONE with RC.  After a
+ * failure the batches already sent are followed by DONE carrying the error
+ * (net then drops them).  False when FD failed.
+ */
+static bool stream_end(struct stream *st, uint32_t rc, const rdms_error *err)
+{
+	rdms_error e = { 0 };
+
+	if (!st->broken && rc == WBEM_S_NO_ERROR)
+		stream_flush(st, &e);
+	if (st->broken) {
+		log_warn("%s", e.code != 0 ? e.message : err->message);
+		return false;
+	}
+	return reply_done(st->fd, st->id, rc, err->message, st->buf);
 }
 
 static bool do_enumerate(const priv_env *env, int fd, uint32_t id, void *buf)
 {
 	const rdms_provider *p = env->provider;
-	rdms_session_list l = { 0 };
-	uint8_t *origin = NULL;
 	rdms_error err = { 0 };
 	uint32_t rc = WBEM_S_NO_ERROR;
-	size_t from = 0;
-	bool ok;
+	struct stream st;
 
+	stream_begin(&st, fd, id, buf);
 	for (size_t i = 0; i < p->nbackends && rc == WBEM_S_NO_ERROR; i++) {
-		uint8_t *o;
-
-		rc = p->backends[i]->enumerate(p->cfg, &l, &err);
-		o = realloc(origin, l.count > 0 ? l.count : 1);
-		if (o == NULL) {
-			rc = rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-			break;
-		}
-		origin = o;
-		memset(origin + from, (int)i, l.count - from);
-		from = l.count;
+		st.origin = (uint8_t)i;
+		rc = rdms_backend_each(p->backends[i], p->cfg, stream_add, &st, &err);
 	}
-	ok = rc != WBEM_S_NO_ERROR || send_sessions(fd, id, &l, origin, buf);
-	free(origin);
-	rdms_session_list_free(&l);
-	return ok && reply_done(fd, id, rc, err.message, buf);
+	return stream_end(&st, rc, &err);
 }
 
 static bool do_find(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
                     void *buf)
 {
 	const rdms_provider *pr = env->provider;
-	rdms_session_list l = { 0 };
 	rdms_error err = { 0 };
 	uint32_t sid, rc = WBEM_E_NOT_FOUND;
-	uint8_t origin = 0;
-	bool ok = true;
+	struct stream st;
 
 	if (priv_decode_find(p, len, &sid, &err) != WBEM_S_NO_ERROR)
 		return refuse(fd, id, &err, buf);
+	stream_begin(&st, fd, id, buf);
 	/* In enumeration order: the first back-end that has it, as ops.c does. */
 	for (size_t i = 0; i < pr->nbackends && rc == WBEM_E_NOT_FOUND; i++) {
 		rdms_session s;
@@ -142,21 +165,13 @@ static bool do_find(const priv_env *env, int fd, uint32_t id, const void *p, siz
 		rdms_error_clear(&err);
 		rc = rdms_backend_lookup(pr->backends[i], pr->cfg, sid, &s, &err);
 		if (rc == WBEM_S_NO_ERROR) {
-			rdms_session *slot = rdms_session_list_add(&l);
-
-			if (slot == NULL)
-				rc = rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-			else
-				*slot = s;
-			origin = (uint8_t)i;
+			st.origin = (uint8_t)i;
+			rc = stream_add(&st, &s, &err);
 		}
 	}
 	if (rc == WBEM_E_NOT_FOUND && err.code == 0)
 		rdms_fail(&err, rc, "no session %u", (unsigned)sid);
-	if (rc == WBEM_S_NO_ERROR)
-		ok = send_sessions(fd, id, &l, &origin, buf);
-	rdms_session_list_free(&l);
-	return ok && reply_done(fd, id, rc, err.message, buf);
+	return stream_end(&st, rc, &err);
 }
 
 static uint32_t act(const priv_env *env, const priv_act *a, rdms_error *err)

@@ -4,9 +4,10 @@
  * requests to the privileged process.
  *
  * The operation layer keeps working as it does with real back-ends: its
- * provider has one back-end, "privsep", whose enumerate and find ask priv
- * for the sessions of all real back-ends at once (one round trip, sessions
- * in batches).  Each session it hands out points to a proxy named after
+ * provider has one back-end, "privsep", whose enumerate, each and find ask
+ * priv for the sessions of all real back-ends at once (one round trip,
+ * sessions in batches; each hands them on batch by batch, never holding
+ * them all).  Each session it hands out points to a proxy named after
  * the real back-end that found it ("xrdp", "x2go", ...), so `rdms list`
  * and the actions know where it came from; an action on it sends priv that
  * back-end's index and the session's identity.
@@ -121,14 +122,38 @@ static uint32_t take_done(struct exchange *x, const priv_header *h, rdms_error *
 }
 
 /*
- * Sends the request in X (LEN bytes) and collects SESSIONS replies into OUT
- * up to DONE.  On failure OUT keeps only what it had.
+ * Where the sessions of SESSIONS replies go: decoded into LIST (appended);
+ * with FN, each is then handed to FN and LIST emptied, so a walk holds one
+ * batch at a time, not every session.
  */
-static uint32_t collect(struct exchange *x, size_t len, rdms_session_list *out,
-                        rdms_error *err)
+struct sink {
+	rdms_session_list *list;
+	rdms_session_fn    fn;     /* NULL: the sessions stay in LIST */
+	void              *ctx;
+};
+
+/* The sessions of LIST to K's FN, in order; FN's error stops them. LIST is emptied. */
+static uint32_t hand_over(const struct sink *k, rdms_error *err)
 {
-	size_t start = out->count;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	for (size_t i = 0; i < k->list->count && rc == WBEM_S_NO_ERROR; i++)
+		rc = k->fn(k->ctx, &k->list->items[i], err);
+	k->list->count = 0;
+	return rc;
+}
+
+/*
+ * Sends the request in X (LEN bytes) and takes the SESSIONS replies into K
+ * up to DONE.  Once K fails (out of memory, or FN's error) the rest is read
+ * and dropped, so the channel stays in step, and that error is returned;
+ * otherwise DONE's.  Without FN, on failure K's list keeps only what it had.
+ */
+static uint32_t receive(struct exchange *x, size_t len, const struct sink *k, rdms_error *err)
+{
+	size_t start = k->list->count;
 	uint32_t rc = exchange_send(x, len, err), failed = WBEM_S_NO_ERROR;
+	rdms_error ignored = { 0 };
 	priv_header h;
 
 	if (rc != WBEM_S_NO_ERROR)
@@ -141,34 +166,65 @@ static uint32_t collect(struct exchange *x, size_t len, rdms_session_list *out,
 			break;
 		if (failed != WBEM_S_NO_ERROR)
 			continue;   /* read on to DONE, so the channel stays in step */
-		rc = priv_decode_sessions(payload(x), h.len, x->c->named_ptr, x->c->nnamed, out, &e);
+		rc = priv_decode_sessions(payload(x), h.len, x->c->named_ptr, x->c->nnamed, k->list, &e);
 		if (rc == WBEM_E_OUT_OF_MEMORY) {
 			failed = rc;
 			*err = e;
 		} else if (rc != WBEM_S_NO_ERROR) {
 			fatal("%s", e.message);
+		} else if (k->fn != NULL) {
+			failed = hand_over(k, err);
 		}
 	}
-	rc = take_done(x, &h, err);
+	rc = take_done(x, &h, failed != WBEM_S_NO_ERROR ? &ignored : err);
 	if (failed != WBEM_S_NO_ERROR)
 		rc = failed;
 	if (rc != WBEM_S_NO_ERROR)
-		out->count = start;
+		k->list->count = start;
 	return rc;
 }
 
 /* ---- the back-end -------------------------------------------------------- */
 
-static uint32_t proxy_enumerate(const rdms_config *cfg, rdms_session_list *out,
-                                rdms_error *err)
+/* An ENUMERATE exchange: every session of priv's back-ends, into K. */
+static uint32_t enumerate_into(const struct sink *k, rdms_error *err)
 {
 	struct exchange x;
 	uint32_t rc;
 
-	(void)cfg;
 	exchange_begin(client, &x);
-	rc = collect(&x, priv_encode_empty(x.buf, PRIV_MSG_MAX, x.id, PRIV_ENUMERATE), out, err);
+	rc = receive(&x, priv_encode_empty(x.buf, PRIV_MSG_MAX, x.id, PRIV_ENUMERATE), k, err);
 	exchange_end(&x);
+	return rc;
+}
+
+static uint32_t proxy_enumerate(const rdms_config *cfg, rdms_session_list *out,
+                                rdms_error *err)
+{
+	struct sink k = { .list = out };
+
+	(void)cfg;
+	return enumerate_into(&k, err);
+}
+
+/*
+ * Every session of priv's back-ends to FN, batch by batch as they arrive:
+ * one batch (at most a message's worth of sessions) is held at a time.  A
+ * failure in priv after some batches went out reaches the caller as an
+ * error after FN has seen those sessions, so the caller drops what it made
+ * of them.  FN runs while the walk holds a channel, so it must not wait for
+ * another request to priv (every channel might be held by such walks).
+ */
+static uint32_t proxy_each(const rdms_config *cfg, rdms_session_fn fn, void *ctx,
+                           rdms_error *err)
+{
+	rdms_session_list batch = { 0 };
+	struct sink k = { .list = &batch, .fn = fn, .ctx = ctx };
+	uint32_t rc;
+
+	(void)cfg;
+	rc = enumerate_into(&k, err);
+	rdms_session_list_free(&batch);
 	return rc;
 }
 
@@ -176,12 +232,13 @@ static uint32_t proxy_find(const rdms_config *cfg, uint32_t id, rdms_session *ou
                            rdms_error *err)
 {
 	rdms_session_list l = { 0 };
+	struct sink k = { .list = &l };
 	struct exchange x;
 	uint32_t rc;
 
 	(void)cfg;
 	exchange_begin(client, &x);
-	rc = collect(&x, priv_encode_find(x.buf, PRIV_MSG_MAX, x.id, id), &l, err);
+	rc = receive(&x, priv_encode_find(x.buf, PRIV_MSG_MAX, x.id, id), &k, err);
 	exchange_end(&x);
 	if (rc == WBEM_S_NO_ERROR && l.count != 1)
 		rc = rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
@@ -260,6 +317,7 @@ static const rdms_backend proxy_all = {
 	.logoff = proxy_logoff,
 	.send_message = proxy_send_message,
 	.find = proxy_find,
+	.each = proxy_each,
 };
 
 priv_client *priv_client_new(const int fds[PRIV_CHANNELS], const rdms_backend *const *backends,

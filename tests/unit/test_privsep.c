@@ -13,7 +13,9 @@
  * batches) arrives whole and equal; an action reaches the back-end and a
  * changed session is not acted on; audit records are committed; malformed
  * requests written straight to a channel get an error reply and the
- * channel goes on serving.
+ * channel goes on serving.  Streaming: priv sends batches as a back-end
+ * walks its sessions, the proxy's each hands them on as they arrive; an
+ * error of the walker or of a later back-end leaves the channel in step.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -427,6 +429,9 @@ static int count_row(void *ctx, const rdms_audit_entry *e)
 	return 0;
 }
 
+/* SESSIONS messages before the final reply of the last raw_request. */
+static size_t raw_batches;
+
 /* One request written raw to FD; the type and rc of the final reply. */
 static uint16_t raw_request(int fd, const void *msg, size_t n, uint32_t *rc, char *why,
                             size_t whysize)
@@ -436,12 +441,16 @@ static uint16_t raw_request(int fd, const void *msg, size_t n, uint32_t *rc, cha
 	priv_done d = { 0 };
 	size_t got;
 
+	raw_batches = 0;
 	if (send(fd, msg, n, 0) != (ssize_t)n)
 		return 0;
-	do {
+	for (;;) {
 		if (priv_recv(fd, out, &got, &h, &err) != WBEM_S_NO_ERROR)
 			return 0;
-	} while (h.type == PRIV_SESSIONS);
+		if (h.type != PRIV_SESSIONS)
+			break;
+		raw_batches++;
+	}
 	if (h.type == PRIV_DONE && priv_decode_done(pl(out), h.len, &d, &err) == 0) {
 		*rc = d.rc;
 		snprintf(why, whysize, "%s", d.error);
@@ -595,6 +604,163 @@ static void test_ends(void)
 	rmdir(dbdir);
 }
 
+/* ---- streaming ------------------------------------------------------------ */
+
+/* A second back-end for priv: session 7001, or an error while flaky_fails. */
+static bool flaky_fails;
+
+static uint32_t flaky_enumerate(const rdms_config *c, rdms_session_list *l, rdms_error *err);
+
+static const rdms_backend flaky = { .name = "flaky", .enumerate = flaky_enumerate };
+
+static uint32_t flaky_enumerate(const rdms_config *c, rdms_session_list *l, rdms_error *err)
+{
+	rdms_session *s;
+
+	if (flaky_fails)
+		return rdms_fail(err, WBEM_E_FAILED, "flaky: the server went away");
+	s = rdms_session_list_add(l);
+	if (s == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	*s = sample(7001);
+	s->backend = &flaky;
+	return WBEM_S_NO_ERROR;
+}
+
+/* An rdms_session_fn that keeps a copy of each session; fails at number STOP_AT. */
+struct walk {
+	rdms_session_list seen;
+	size_t            stop_at;    /* 0: never */
+};
+
+static uint32_t record(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct walk *w = ctx;
+	rdms_session *copy;
+
+	if (w->stop_at != 0 && w->seen.count + 1 == w->stop_at)
+		return rdms_fail(err, WBEM_E_FAILED, "stopped at session %u", (unsigned)s->id);
+	copy = rdms_session_list_add(&w->seen);
+	if (copy == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	*copy = *s;
+	return WBEM_S_NO_ERROR;
+}
+
+/* W saw the sessions of L, in order, each pointing to the same back-end. */
+static bool walked_as_listed(const struct walk *w, const rdms_session_list *l)
+{
+	if (w->seen.count != l->count)
+		return false;
+	for (size_t i = 0; i < l->count; i++) {
+		const rdms_session *a = &w->seen.items[i], *b = &l->items[i];
+
+		if (a->id != b->id || a->uid != b->uid || a->connect_state != b->connect_state ||
+		    a->backend != b->backend || strcmp(a->user, b->user) != 0 ||
+		    strcmp(a->client, b->client) != 0 || strcmp(a->kind, b->kind) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * priv streams an enumeration batch by batch, back-end after back-end; the
+ * proxy's each hands the sessions on as they come.  FN's error and a
+ * back-end's failure after some batches both end the walk with the channel
+ * still in step.
+ */
+static void test_stream(void)
+{
+	const rdms_backend *backends[] = { &rdms_backend_fixture, &flaky };
+	rdms_provider real = { .cfg = &cfg, .backends = { &rdms_backend_fixture, &flaky },
+	                       .nbackends = 2 }, proxy;
+	rdms_session_list direct = { 0 }, via = { 0 };
+	struct walk w = { 0 };
+	priv_channels ch, ch2;
+	priv_server *srv, *srv2;
+	priv_client *cl;
+	priv_env env = { .provider = &real };
+	rdms_error err = { 0 };
+	rdms_session s;
+	char why[512];
+	uint32_t rc = 0;
+	size_t n;
+
+	write_fixture(3000);
+	CHECK(priv_channels_open(&ch, &err));
+	CHECK(priv_channels_open(&ch2, &err));
+	srv = priv_server_start(ch.priv, &env, &err);
+	srv2 = priv_server_start(ch2.priv, &env, &err);
+	CHECK(srv != NULL && srv2 != NULL);
+	cl = priv_client_new(ch.net, backends, 2);
+	CHECK(cl != NULL);
+	priv_proxy_provider(&proxy, &cfg, cl);
+
+	/* each: enumerate's sessions in its order, pointing to the same named proxies */
+	CHECK_EQ(proxy.backends[0]->enumerate(&cfg, &via, &err), 0);
+	CHECK_EQ(via.count, 3001);
+	CHECK_EQ(rdms_backend_each(proxy.backends[0], &cfg, record, &w, &err), 0);
+	CHECK(walked_as_listed(&w, &via));
+	CHECK_EQ(rdms_backend_fixture.enumerate(&cfg, &direct, &err), 0);
+	CHECK_EQ(direct.count, 3000);
+	for (size_t i = 0; i < direct.count && i < w.seen.count; i++)
+		if (w.seen.items[i].id != direct.items[i].id ||
+		    strcmp(w.seen.items[i].client, direct.items[i].client) != 0) {
+			CHECK(!"a session changed on the way");
+			break;
+		}
+	if (w.seen.count == 3001) {
+		CHECK_STR(w.seen.items[0].backend->name, "fixture");
+		CHECK_STR(w.seen.items[3000].backend->name, "flaky");
+		CHECK(w.seen.items[3000].backend != &flaky);   /* a proxy of it */
+		CHECK(w.seen.items[3000].backend != w.seen.items[0].backend);
+		CHECK_EQ(w.seen.items[3000].display, 7011);
+	}
+	rdms_session_list_free(&w.seen);
+
+	/* FN's error stops the walk; the rest is read, so the channel stays in step */
+	w = (struct walk){ .stop_at = 10 };
+	CHECK_EQ(proxy.backends[0]->each(&cfg, record, &w, &err), WBEM_E_FAILED);
+	CHECK_STR(err.message, "stopped at session 10");
+	CHECK_EQ(w.seen.count, 9);
+	rdms_session_list_free(&w.seen);
+	CHECK_EQ(proxy.backends[0]->find(&cfg, 2999, &s, &err), 0);   /* out of step: fatal */
+	CHECK_EQ(s.id, 2999);
+
+	/* a back-end failing after batches went out: DONE carries its error */
+	flaky_fails = true;
+	n = priv_encode_empty(buf, sizeof buf, 90, PRIV_ENUMERATE);
+	CHECK_EQ(raw_request(ch2.net[0], buf, n, &rc, why, sizeof why), PRIV_DONE);
+	CHECK_EQ(rc, WBEM_E_FAILED);
+	CHECK_STR(why, "flaky: the server went away");
+	CHECK(raw_batches >= 2);
+	/* net drops them: enumerate leaves OUT as it was, each returns the error */
+	CHECK_EQ(proxy.backends[0]->enumerate(&cfg, &via, &err), WBEM_E_FAILED);
+	CHECK_STR(err.message, "flaky: the server went away");
+	CHECK_EQ(via.count, 3001);
+	w = (struct walk){ 0 };
+	CHECK_EQ(proxy.backends[0]->each(&cfg, record, &w, &err), WBEM_E_FAILED);
+	CHECK_STR(err.message, "flaky: the server went away");
+	CHECK(w.seen.count > 0 && w.seen.count < 3000);   /* full batches only */
+	rdms_session_list_free(&w.seen);
+	/* FN's error is the one returned, not DONE's */
+	w = (struct walk){ .stop_at = 5 };
+	CHECK_EQ(proxy.backends[0]->each(&cfg, record, &w, &err), WBEM_E_FAILED);
+	CHECK_STR(err.message, "stopped at session 5");
+	rdms_session_list_free(&w.seen);
+	flaky_fails = false;
+	CHECK_EQ(proxy.backends[0]->find(&cfg, 7001, &s, &err), 0);
+	CHECK_STR(s.backend->name, "flaky");
+
+	priv_client_free(cl);
+	priv_channels_close(ch2.net);
+	priv_server_stop(srv);
+	priv_server_stop(srv2);
+	rdms_session_list_free(&direct);
+	rdms_session_list_free(&via);
+	unlink(fixture_path);
+}
+
 int main(void)
 {
 	test_header();
@@ -604,5 +770,6 @@ int main(void)
 	test_sessions();
 	test_random();
 	test_ends();
+	test_stream();
 	return check_summary("privsep");
 }

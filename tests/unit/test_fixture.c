@@ -1,0 +1,286 @@
+/*
+ * test_fixture.c -- the file-fed back-end on its own: parsing (comments,
+ * "-" for no client, user names to uids), its error messages, enumerate,
+ * each (enumerate's order; FN's error stops the walk and is returned), find
+ * (the first of a repeated SessionId), Disconnect and Logoff rewriting the
+ * file, the cache following the file, and what 10,000 sessions cost.
+ */
+#include <malloc.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/fixture/fixture.h"
+#include "check.h"
+
+static char path[64];
+static rdms_config cfg;
+
+static void write_file(const char *text)
+{
+	char tmp[80];
+	FILE *f;
+
+	/* a new inode each time, so the cache sees a new file whatever the clock */
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	f = fopen(tmp, "w");
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0) {
+		perror(tmp);
+		exit(2);
+	}
+}
+
+static void read_file(char *out, size_t size)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f != NULL ? fread(out, 1, size - 1, f) : 0;
+
+	out[n] = '\0';
+	if (f != NULL)
+		fclose(f);
+}
+
+/* Records each session it is given; fails with WBEM_E_FAILED at number STOP_AT. */
+struct walk {
+	rdms_session_list seen;
+	size_t            stop_at;    /* 0: never */
+};
+
+static uint32_t record(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct walk *w = ctx;
+	rdms_session *copy;
+
+	if (w->stop_at != 0 && w->seen.count + 1 == w->stop_at)
+		return rdms_fail(err, WBEM_E_FAILED, "stopped at session %u", (unsigned)s->id);
+	copy = rdms_session_list_add(&w->seen);
+	if (copy == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	*copy = *s;
+	return WBEM_S_NO_ERROR;
+}
+
+static bool same_session(const rdms_session *a, const rdms_session *b)
+{
+	return a->id == b->id && a->connect_state == b->connect_state && a->uid == b->uid &&
+	       strcmp(a->user, b->user) == 0 && strcmp(a->client, b->client) == 0 &&
+	       strcmp(a->kind, b->kind) == 0 && a->backend == b->backend &&
+	       a->display == b->display && a->server_pid == b->server_pid &&
+	       a->wm_pid == b->wm_pid && a->conn_pid == b->conn_pid;
+}
+
+/* each hands out what enumerate lists, in the same order. */
+static bool each_matches_enumerate(void)
+{
+	rdms_session_list l = { 0 };
+	struct walk w = { 0 };
+	rdms_error err = { 0 };
+	bool same;
+
+	same = rdms_backend_fixture.enumerate(&cfg, &l, &err) == WBEM_S_NO_ERROR &&
+	       rdms_backend_fixture.each(&cfg, record, &w, &err) == WBEM_S_NO_ERROR &&
+	       l.count == w.seen.count;
+	for (size_t i = 0; same && i < l.count; i++)
+		same = same_session(&l.items[i], &w.seen.items[i]);
+	rdms_session_list_free(&l);
+	rdms_session_list_free(&w.seen);
+	return same;
+}
+
+static const char sample[] =
+	"# id user state client\n"
+	"\n"
+	"   # an indented comment\n"
+	"101 root 0 PC-ROOT\n"
+	"\t102  nobody\t4 -\n"
+	"103 no-such-user-here 0 10.0.0.5\r\n"
+	"104 root 0 PC-2\n"
+	"102 root 0 LATER\n";
+
+static void test_parse(void)
+{
+	rdms_session_list l = { 0 };
+	rdms_error err = { 0 };
+	struct passwd *pw = getpwnam("nobody");
+	uid_t nobody = pw != NULL ? pw->pw_uid : (uid_t)-1;   /* before getpwnam runs again */
+
+	write_file(sample);
+	CHECK_EQ(rdms_backend_fixture.enumerate(&cfg, &l, &err), 0);
+	CHECK_EQ(l.count, 5);
+	if (l.count == 5) {
+		CHECK_EQ(l.items[0].id, 101);
+		CHECK_STR(l.items[0].user, "root");
+		CHECK_EQ(l.items[0].uid, 0);
+		CHECK_STR(l.items[0].client, "PC-ROOT");
+		CHECK_STR(l.items[0].kind, "fixture");
+		CHECK_EQ(l.items[0].display, -1);
+		CHECK(l.items[0].backend == &rdms_backend_fixture);
+		CHECK_EQ(l.items[1].connect_state, WTS_DISCONNECTED);
+		CHECK_STR(l.items[1].client, "");
+		CHECK_EQ(l.items[1].uid, nobody);
+		CHECK_EQ(l.items[2].uid, (uid_t)-1);
+		CHECK_STR(l.items[2].client, "10.0.0.5");
+		CHECK_STR(l.items[3].user, "root");
+		CHECK_EQ(l.items[3].uid, 0);
+		CHECK_STR(l.items[4].client, "LATER");
+	}
+	rdms_session_list_free(&l);
+	CHECK(each_matches_enumerate());
+}
+
+static void test_errors(void)
+{
+	rdms_session_list l = { 0 };
+	struct walk w = { 0 };
+	rdms_error err = { 0 };
+	char line[600], expect[160];
+
+	write_file("1 root 0 PC\n2 root 0\n");
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), WBEM_E_PROVIDER_FAILURE);
+	CHECK_STR(err.message, "fixture line 2: expected 'id user state client'");
+	CHECK_EQ(w.seen.count, 0);   /* a bad file hands out nothing */
+	write_file("1 root 10 PC\n");
+	CHECK_EQ(rdms_backend_fixture.enumerate(&cfg, &l, &err), WBEM_E_PROVIDER_FAILURE);
+	CHECK_STR(err.message, "fixture line 1: expected 'id user state client'");
+	CHECK_EQ(l.count, 0);
+	write_file("# x\n1 root 0 PC extra\n");
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), WBEM_E_PROVIDER_FAILURE);
+	CHECK_STR(err.message, "fixture line 2: expected 'id user state client'");
+	write_file("4294967296 root 0 PC\n");
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), WBEM_E_PROVIDER_FAILURE);
+	/* a user name longer than rdms_session's field */
+	memset(line, 'u', sizeof line);
+	memcpy(line, "1 ", 2);
+	snprintf(line + 2 + 256, sizeof line - 258, " 0 PC\n");
+	write_file(line);
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), WBEM_E_PROVIDER_FAILURE);
+	/* a missing file */
+	unlink(path);
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), WBEM_E_PROVIDER_FAILURE);
+	snprintf(expect, sizeof expect, "fixture %s: No such file or directory", path);
+	CHECK_STR(err.message, expect);
+	CHECK_EQ(w.seen.count, 0);
+	/* an empty file: no sessions, no error */
+	write_file("# nothing\n");
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), 0);
+	CHECK_EQ(w.seen.count, 0);
+	rdms_session_list_free(&w.seen);
+}
+
+static void test_each(void)
+{
+	struct walk w = { .stop_at = 3 };
+	rdms_error err = { 0 };
+
+	write_file(sample);
+	/* FN's error stops the walk there and is what each returns */
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), WBEM_E_FAILED);
+	CHECK_STR(err.message, "stopped at session 103");
+	CHECK_EQ(w.seen.count, 2);
+	rdms_session_list_free(&w.seen);
+	/* the same through the generic walk */
+	w = (struct walk){ .stop_at = 1 };
+	CHECK_EQ(rdms_backend_each(&rdms_backend_fixture, &cfg, record, &w, &err), WBEM_E_FAILED);
+	CHECK_STR(err.message, "stopped at session 101");
+	CHECK_EQ(w.seen.count, 0);
+	w = (struct walk){ 0 };
+	CHECK_EQ(rdms_backend_each(&rdms_backend_fixture, &cfg, record, &w, &err), 0);
+	CHECK_EQ(w.seen.count, 5);
+	rdms_session_list_free(&w.seen);
+}
+
+static void test_find_and_act(void)
+{
+	rdms_error err = { 0 };
+	rdms_session s;
+	char text[512];
+
+	write_file(sample);
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 102, &s, &err), 0);
+	CHECK_STR(s.user, "nobody");   /* the first line of a repeated id */
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 7, &s, &err), WBEM_E_NOT_FOUND);
+	CHECK_STR(err.message, "no session 7");
+
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 101, &s, &err), 0);
+	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), 0);
+	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), WBEM_E_INVALID_OPERATION);
+	CHECK_STR(err.message, "session 101 is not connected");
+	CHECK_EQ(rdms_backend_fixture.send_message(&cfg, &s, "T", "M", &err), 0);
+	read_file(text, sizeof text);
+	CHECK_STR(text, "101 root 4 -\n102 nobody 4 -\n103 no-such-user-here 0 10.0.0.5\n"
+	                "104 root 0 PC-2\n102 root 0 LATER\n");
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 101, &s, &err), 0);
+	CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+	CHECK_STR(s.client, "");
+
+	/* Logoff drops the line: the last one takes its place */
+	CHECK_EQ(rdms_backend_fixture.logoff(&cfg, &s, &err), 0);
+	read_file(text, sizeof text);
+	CHECK_STR(text, "102 root 0 LATER\n102 nobody 4 -\n103 no-such-user-here 0 10.0.0.5\n"
+	                "104 root 0 PC-2\n");
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 101, &s, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 102, &s, &err), 0);
+	CHECK_STR(s.user, "root");
+	CHECK(each_matches_enumerate());
+	s.id = 999;
+	CHECK_EQ(rdms_backend_fixture.logoff(&cfg, &s, &err), WBEM_E_NOT_FOUND);
+
+	/* the cache follows the file */
+	write_file("5 root 0 A\n");
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 102, &s, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 5, &s, &err), 0);
+	CHECK_STR(s.client, "A");
+}
+
+/* Heap in use (glibc's arena and its mmapped chunks); 0 under a sanitizer's allocator. */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 m = mallinfo2();
+
+	return m.uordblks + m.hblkhd;
+}
+
+static void test_many(void)
+{
+	FILE *f = fopen(path, "w");
+	struct walk w = { 0 };
+	rdms_error err = { 0 };
+	rdms_session s;
+	size_t before, after;
+
+	for (int i = 1; i <= 10000; i++)
+		fprintf(f, i % 4 ? "%d root 0 client-%d\n" : "%d root 4 -\n", i, i);
+	fclose(f);
+	before = heap_in_use();
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 10000, &s, &err), 0);   /* loads the cache */
+	after = heap_in_use();
+	if (before > 0 && after > before) {
+		printf("fixture: 10,000 sessions cached in %zu bytes\n", after - before);
+		CHECK(after - before < 1024 * 1024);
+	}
+	CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 9999, &s, &err), 0);
+	CHECK_STR(s.client, "client-9999");
+	CHECK_EQ(rdms_backend_fixture.each(&cfg, record, &w, &err), 0);
+	CHECK_EQ(w.seen.count, 10000);
+	CHECK(w.seen.count == 10000 && w.seen.items[9999].id == 10000);
+	rdms_session_list_free(&w.seen);
+	CHECK(each_matches_enumerate());
+}
+
+int main(void)
+{
+	snprintf(path, sizeof path, "/tmp/rdms-test-fixture-%d", (int)getpid());
+	rdms_config_defaults(&cfg);
+	snprintf(cfg.fixture_file, sizeof cfg.fixture_file, "%s", path);
+	getpwnam("root");   /* NSS sets itself up once, outside the figures */
+	test_parse();
+	test_errors();
+	test_each();
+	test_find_and_act();
+	test_many();
+	unlink(path);
+	return check_summary("fixture");
+}
