@@ -175,10 +175,11 @@ static uint32_t snapshot_take(const rdms_config *cfg, const rdms_backend *const 
 		snapshot_free(s);
 		return rc;
 	}
-	for (size_t i = 0; i < s->n; i++)
-		s->index[i] = (struct key){ s->e[i].id, (uint32_t)i };
-	if (s->n > 0)
+	if (s->index != NULL) {
+		for (size_t i = 0; i < s->n; i++)
+			s->index[i] = (struct key){ s->e[i].id, (uint32_t)i };
 		qsort(s->index, s->n, sizeof *s->index, key_cmp);
+	}
 	*out = s;
 	return WBEM_S_NO_ERROR;
 }
