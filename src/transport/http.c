@@ -41,6 +41,7 @@
 #include "http.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -236,6 +237,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	struct listener *l = cls;
 	transport *t = l->t;
 	struct conn_watch *w;
+	bool idle;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *fd =
@@ -269,9 +271,18 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		t->watches = w->next;
 	if (w->next != NULL)
 		w->next->prev = w->prev;
+	idle = t->watches == NULL;
 	pthread_mutex_unlock(&t->watch_lock);
 	free(w);
 	*socket_context = NULL;
+	/*
+	 * The last connection is gone: give back what glibc keeps of freed
+	 * memory (each connection thread has an arena of its own, and a big
+	 * enumeration's buffers or a burst of connections leave megabytes
+	 * there).  Cheap next to a connection's life, and only when idle.
+	 */
+	if (idle)
+		malloc_trim(0);
 }
 
 static uint32_t reaper_start(transport *t, rdms_error *err)
