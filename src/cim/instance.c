@@ -36,36 +36,58 @@ static void value_release(cim_instance *inst, cim_value *v)
 		cim_value_clear(v);
 }
 
-cim_instance *cim_instance_new_packed(const cim_class *cls, const char *const *text)
+/* Length of string property I of TEXT: LEN[i], or measured when LEN is NULL. */
+static inline size_t text_len(const char *const *text, const size_t *len, size_t i)
 {
+	return len != NULL ? len[i] : strlen(text[i]);
+}
+
+/*
+ * Kept tight (no cim_null call per property, a pass each to size, to set
+ * the NULLs and to copy the strings): an enumeration makes and frees an
+ * instance per session.
+ */
+cim_instance *cim_instance_new_packed_n(const cim_class *cls, const char *const *text,
+                                        const size_t *len)
+{
+	const cim_property *props = cls->props;
 	size_t n = cls->nprops, bytes = sizeof(cim_instance) + (n + 1) * sizeof(cim_value);
 	cim_instance *inst;
+	cim_value *values;
 	char *p;
 
 	for (size_t i = 0; text != NULL && i < n; i++)
-		if (cls->props[i].type == CIM_TYPE_STRING && text[i] != NULL)
-			bytes += strlen(text[i]) + 1;
+		if (text[i] != NULL && props[i].type == CIM_TYPE_STRING)
+			bytes += text_len(text, len, i) + 1;
 	inst = malloc(bytes);
 	if (inst == NULL)
 		return NULL;
+	values = (cim_value *)(inst + 1);
 	inst->cls = cls;
-	inst->values = (cim_value *)(inst + 1);
-	p = (char *)&inst->values[n + 1];
-	for (size_t i = 0; i < n; i++) {
-		size_t len;
+	inst->values = values;
+	for (size_t i = 0; i < n; i++)
+		values[i] = (cim_value){ .type = props[i].type, .is_null = true };
+	p = (char *)&values[n + 1];
+	for (size_t i = 0; text != NULL && i < n; i++) {
+		size_t k;
 
-		inst->values[i] = cim_null(cls->props[i].type);
-		if (text == NULL || text[i] == NULL || cls->props[i].type != CIM_TYPE_STRING)
+		if (text[i] == NULL || props[i].type != CIM_TYPE_STRING)
 			continue;
-		len = strlen(text[i]) + 1;
-		memcpy(p, text[i], len);
-		inst->values[i].is_null = false;
-		inst->values[i].u.str = p;
-		p += len;
+		k = text_len(text, len, i);
+		memcpy(p, text[i], k);
+		p[k] = '\0';
+		values[i].is_null = false;
+		values[i].u.str = p;
+		p += k + 1;
 	}
-	inst->values[n] = cim_null(CIM_TYPE_NONE);
-	inst->values[n].u.str = p;    /* the end of the block */
+	values[n] = (cim_value){ .type = CIM_TYPE_NONE, .is_null = true };
+	values[n].u.str = p;    /* the end of the block */
 	return inst;
+}
+
+cim_instance *cim_instance_new_packed(const cim_class *cls, const char *const *text)
+{
+	return cim_instance_new_packed_n(cls, text, NULL);
 }
 
 cim_instance *cim_instance_new(const cim_class *cls)
@@ -75,10 +97,20 @@ cim_instance *cim_instance_new(const cim_class *cls)
 
 void cim_instance_free(cim_instance *inst)
 {
+	const cim_value *v, *end;
+	uintptr_t lo, hi;
+
 	if (inst == NULL)
 		return;
-	for (size_t i = 0; i < inst->cls->nprops; i++)
-		value_release(inst, &inst->values[i]);
+	/* What value_release does, without clearing what goes with the block. */
+	v = inst->values;
+	end = v + inst->cls->nprops;
+	lo = (uintptr_t)(end + 1);
+	hi = (uintptr_t)end->u.str;
+	for (; v < end; v++)
+		if ((v->type == CIM_TYPE_STRING || v->type == CIM_TYPE_DATETIME) && !v->is_null &&
+		    ((uintptr_t)v->u.str < lo || (uintptr_t)v->u.str >= hi))
+			free(v->u.str);
 	free(inst);
 }
 
@@ -95,6 +127,23 @@ cim_instance *cim_instance_dup(const cim_instance *inst)
 		}
 	}
 	return copy;
+}
+
+size_t cim_instance_text_bytes(const cim_instance *inst)
+{
+	const cim_value *v = inst->values, *end = v + inst->cls->nprops;
+	uintptr_t lo = (uintptr_t)(end + 1), hi = (uintptr_t)end->u.str;
+	size_t n = (size_t)(hi - lo);    /* the packed strings */
+
+	/* packed_string's test, inline: this runs for every instance written. */
+	for (; v < end; v++) {
+		uintptr_t s = (uintptr_t)v->u.str;
+
+		if ((v->type == CIM_TYPE_STRING || v->type == CIM_TYPE_DATETIME) && s != 0 &&
+		    (s < lo || s >= hi))
+			n += strlen(v->u.str) + 1;
+	}
+	return n;
 }
 
 uint32_t cim_instance_set(cim_instance *inst, const char *name, cim_value v,

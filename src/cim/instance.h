@@ -26,7 +26,23 @@ void cim_instance_free(cim_instance *inst);
  * cim_instance_free know such strings.  NULL on allocation failure.
  */
 cim_instance *cim_instance_new_packed(const cim_class *cls, const char *const *text);
+/*
+ * The same with the lengths known: string property i is the LEN[i] bytes
+ * at TEXT[i] (no terminator needed; NULL TEXT[i]: left NULL), so a caller
+ * that has them (the provider, for every session of an enumeration)
+ * spares a strlen per string.  LEN NULL: TEXT's strings are terminated
+ * and measured here.
+ */
+cim_instance *cim_instance_new_packed_n(const cim_class *cls, const char *const *text,
+                                        const size_t *len);
 cim_instance *cim_instance_dup(const cim_instance *inst);
+
+/*
+ * At least the bytes of all of INST's string and datetime values (NULL or
+ * not), terminators included: what a writer reserves before escaping them,
+ * known for a packed instance without measuring each string.
+ */
+size_t cim_instance_text_bytes(const cim_instance *inst);
 
 /*
  * Sets property NAME to V, taking ownership of V's memory.  Fails (and frees

@@ -8,8 +8,10 @@
  *   extrinsic METHODCALL (Disconnect, Logoff, SendMessage) -> rdms_op_invoke
  *   GetClass, EnumerateClasses(Names) -> the schema table directly, since a
  *   class declaration is public and needs no session data.
- * Each operation writes its IRETURNVALUE contents into a buffer of its own,
- * so that a failure half-way leaves nothing of it in the reply but <ERROR>.
+ * Each operation writes its IRETURNVALUE contents straight into the reply;
+ * a failure half-way takes the reply back, leaving nothing of it but <ERROR>.
+ * EnumerateInstances(Names) writes each instance as the operation layer
+ * makes it (rdms_op_enumerate_each), with no list of them all.
  *
  * LocalOnly and DeepInheritance change nothing here: the served classes
  * have neither superclasses nor subclasses.  IncludeQualifiers on instances
@@ -17,6 +19,7 @@
  */
 #include "cimxml_internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +28,8 @@
 
 #include "../common/log.h"
 #include "../schema/schema.h"
+
+#define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
 
 typedef struct cimxml_ctx {
 	rdms_provider     *p;
@@ -62,29 +67,65 @@ static uint32_t property_filter(const cim_class *c, const cimxml_call *call, boo
 
 /* ---- instances ------------------------------------------------------------ */
 
+/* What enumerate_one needs: the call, the reply, the property filter. */
+struct enum_out {
+	const cimxml_call *call;
+	strbuf            *ret;
+	bool              *show;        /* made for the first instance */
+	size_t             count;
+};
+
+/*
+ * After the first item: room for LEFT more of about its size (+1/8, as
+ * names differ in length), so that a reply of megabytes is not grown by
+ * doubling, copying it at each step.  Only a hint: strbuf grows as usual
+ * if it fails or falls short.
+ */
+static void reserve_items(strbuf *b, size_t item, size_t left)
+{
+	size_t want = left > 0 && item <= (SIZE_MAX / 4) / left ? (item + item / 8) * left : 0;
+	char *p;
+
+	if (want == 0 || b->failed || b->data == NULL || b->cap - b->len > want + 512)
+		return;
+	p = realloc(b->data, b->len + want + 512);
+	if (p == NULL)
+		return;
+	b->data = p;
+	b->cap = b->len + want + 512;
+}
+
+/* rdms_instance_fn: writes INST as VALUE.NAMEDINSTANCE or INSTANCENAME as it comes. */
+static uint32_t enumerate_one(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
+{
+	struct enum_out *e = ctx;
+	strbuf *ret = e->ret;
+	size_t before = ret->len;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (e->call->op == CIMXML_OP_ENUMERATE_INSTANCE_NAMES) {
+		cimxml_write_instancename(ret, inst);
+	} else if (e->count > 0 || (rc = property_filter(inst->cls, e->call, &e->show, err)) == 0) {
+		PUTS(ret, "<VALUE.NAMEDINSTANCE>");
+		cimxml_write_instancename(ret, inst);
+		cimxml_write_instance(ret, inst, e->show, e->call->include_class_origin);
+		PUTS(ret, "</VALUE.NAMEDINSTANCE>");
+	}
+	if (e->count++ == 0 && left > 1)
+		reserve_items(ret, ret->len - before, left - 1);
+	cim_instance_free(inst);
+	return rc;
+}
+
+/* Instances are written as the operation layer makes them: no list of 10,000. */
 static uint32_t op_enumerate(cimxml_ctx *x, strbuf *ret, rdms_error *err)
 {
-	cim_instance_list l = { 0 };
-	bool *show = NULL;
+	struct enum_out e = { .call = x->call, .ret = ret };
 	uint32_t rc;
 
-	rc = rdms_op_enumerate(x->p, x->who, x->call->ns, x->call->class_name, &l, err);
-	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < l.count; i++) {
-		const cim_instance *inst = l.items[i];
-
-		if (x->call->op == CIMXML_OP_ENUMERATE_INSTANCE_NAMES) {
-			cimxml_write_instancename(ret, inst);
-			continue;
-		}
-		if (i == 0 && (rc = property_filter(inst->cls, x->call, &show, err)) != 0)
-			break;
-		strbuf_puts(ret, "<VALUE.NAMEDINSTANCE>");
-		cimxml_write_instancename(ret, inst);
-		cimxml_write_instance(ret, inst, show, x->call->include_class_origin);
-		strbuf_puts(ret, "</VALUE.NAMEDINSTANCE>");
-	}
-	free(show);
-	cim_instance_list_free(&l);
+	rc = rdms_op_enumerate_each(x->p, x->who, x->call->ns, x->call->class_name,
+	                            enumerate_one, &e, err);
+	free(e.show);
 	return rc;
 }
 
@@ -264,35 +305,54 @@ static uint32_t run_intrinsic(cimxml_ctx *x, strbuf *ret, rdms_error *err)
 	}
 }
 
-/* The response element's contents: IRETURNVALUE, RETURNVALUE or ERROR. */
+/*
+ * Takes B back to its first AT bytes, so that an error can be written
+ * instead.  A failed allocation since then is forgotten too (a failed
+ * strbuf keeps its text), unless B had failed already (WAS_FAILED).
+ */
+static void rewind_to(strbuf *b, size_t at, bool was_failed)
+{
+	if (b->data == NULL)
+		return;
+	b->len = at;
+	b->data[at] = '\0';
+	b->failed = was_failed;
+}
+
+/*
+ * The response element's contents: IRETURNVALUE, RETURNVALUE or ERROR.  An
+ * intrinsic operation writes straight into B, after "<IRETURNVALUE>": an
+ * enumeration is megabytes, not to be copied once more.  If it fails, B is
+ * taken back and gets the ERROR alone.
+ */
 static void run(cimxml_ctx *x, strbuf *b)
 {
 	const cimxml_call *call = x->call;
 	rdms_error err = { 0 };
-	strbuf ret = { 0 };
+	size_t at = b->len;
+	bool was_failed = b->failed;
 	uint32_t rc, rv = 0;
 
-	if (call->intrinsic)
-		rc = run_intrinsic(x, &ret, &err);
-	else
+	if (call->intrinsic) {
+		strbuf_puts(b, "<IRETURNVALUE>");
+		rc = run_intrinsic(x, b, &err);
+	} else {
 		rc = rdms_op_invoke(x->p, x->who, &call->path, call->path_text, call->method,
 		                    call->params, call->nparams, &rv, &err);
-	if (rc == WBEM_S_NO_ERROR && ret.failed)
+	}
+	if (rc == WBEM_S_NO_ERROR && b->failed)
 		rc = nomem(&err);
 	if (rc != WBEM_S_NO_ERROR) {
 		log_debug("cimxml: %s from %s: %s", call->method, x->who->user, err.message);
+		rewind_to(b, at, was_failed);
 		cimxml_write_error(b, rc, err.message);
 	} else if (call->intrinsic) {
-		strbuf_puts(b, "<IRETURNVALUE>");
-		if (ret.data != NULL)
-			strbuf_append(b, ret.data, ret.len);
 		strbuf_puts(b, "</IRETURNVALUE>");
 	} else {
 		/* ReturnValue is the method's uint32 result: 0 or a WBEM_E_* code. */
 		strbuf_printf(b, "<RETURNVALUE PARAMTYPE=\"uint32\"><VALUE>%u</VALUE></RETURNVALUE>",
 		              (unsigned)rv);
 	}
-	strbuf_free(&ret);
 }
 
 void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,

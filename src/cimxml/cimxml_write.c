@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "../cim/wbem.h"
+#include "../common/strbuf_raw.h"
 
 /* DSP0200 status names, indexed by status code. */
 static const char *const status_names[] = {
@@ -101,44 +102,77 @@ static size_t utf8_char(const unsigned char *s)
 	return n;
 }
 
-void cimxml_escape(strbuf *b, const char *text)
+/* Escaping makes at most this many bytes of one ("&quot;", "&apos;"). */
+#define ESC_MAX 6
+
+/*
+ * Bytes copied as they are: ASCII from 0x20 but & < > " and '.  A table
+ * lets the common case (names, numbers, host names) cost one load per
+ * byte: an EnumerateInstances of 10,000 sessions escapes ~150,000 strings.
+ */
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char plain_byte[256] = {
+	[0x20] = 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,    /* " & ' */
+	[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,    /* < > */
+	[0x40] = P16, P16, P16, P16,
+};
+#undef P16
+
+/* Appends TEXT (NULL: "") to O, escaped as cimxml_escape does; returns the end. */
+static char *escape_to(char *o, const char *text)
 {
 	const unsigned char *s = (const unsigned char *)(text ? text : "");
+	const char *rep;
+	size_t n;
 
-	while (*s != '\0') {
-		const unsigned char *run = s;
-		size_t n;
+	for (;;) {
+		unsigned c = *s;
 
-		/* Plain ASCII is copied a run at a time, not byte by byte: an
-		 * EnumerateInstances of 10,000 sessions escapes ~150,000 strings. */
-		while (*s >= 0x20 && *s < 0x80 && *s != '&' && *s != '<' && *s != '>' &&
-		       *s != '"' && *s != '\'')
-			s++;
-		if (s != run)
-			strbuf_append(b, (const char *)run, (size_t)(s - run));
-		if (*s == '\0')
-			break;
-		switch (*s) {
-		case '&':  strbuf_puts(b, "&amp;");  s++; continue;
-		case '<':  strbuf_puts(b, "&lt;");   s++; continue;
-		case '>':  strbuf_puts(b, "&gt;");   s++; continue;
-		case '"':  strbuf_puts(b, "&quot;"); s++; continue;
-		case '\'': strbuf_puts(b, "&apos;"); s++; continue;
-		/* As references so that attribute normalisation keeps them. */
-		case '\t': strbuf_puts(b, "&#9;");   s++; continue;
-		case '\n': strbuf_puts(b, "&#10;");  s++; continue;
-		case '\r': strbuf_puts(b, "&#13;");  s++; continue;
+		while (plain_byte[c]) {
+			*o++ = (char)c;
+			c = *++s;
 		}
-		n = *s < 0x20 ? 0 : utf8_char(s);
-		if (n == 0) {
-			/* XML 1.0 cannot carry it at all: U+FFFD REPLACEMENT CHARACTER. */
-			strbuf_puts(b, "\xEF\xBF\xBD");
-			s++;
+		switch (c) {
+		case '\0': return o;
+		case '&':  rep = "&amp;";  n = 5; break;
+		case '<':  rep = "&lt;";   n = 4; break;
+		case '>':  rep = "&gt;";   n = 4; break;
+		case '"':  rep = "&quot;"; n = 6; break;
+		case '\'': rep = "&apos;"; n = 6; break;
+		/* As references so that attribute normalisation keeps them. */
+		case '\t': rep = "&#9;";   n = 4; break;
+		case '\n': rep = "&#10;";  n = 5; break;
+		case '\r': rep = "&#13;";  n = 5; break;
+		default:
+			n = c < 0x20 ? 0 : utf8_char(s);
+			if (n == 0) {
+				/* XML 1.0 cannot carry it at all: U+FFFD REPLACEMENT CHARACTER. */
+				rep = "\xEF\xBF\xBD";
+				n = 3;
+				break;
+			}
+			memcpy(o, s, n);
+			o += n;
+			s += n;
 			continue;
 		}
-		strbuf_append(b, (const char *)s, n);
-		s += n;
+		memcpy(o, rep, n);
+		o += n;
+		s++;
 	}
+}
+
+void cimxml_escape(strbuf *b, const char *text)
+{
+	size_t n = text != NULL ? strlen(text) : 0;
+	char *o;
+
+	if (n > SIZE_MAX / (4 * ESC_MAX)) {
+		b->failed = true;
+		return;
+	}
+	if ((o = strbuf_room(b, n * ESC_MAX)) != NULL)
+		strbuf_done(b, escape_to(o, text));
 }
 
 /* <ELEMENT ATTR="value"> with VALUE escaped. */
@@ -229,33 +263,75 @@ static const char *valuetype(cim_type t)
 	}
 }
 
-static void write_text_value(strbuf *b, const cim_value *v)
-{
-	char buf[64];
+/* Bytes value_to() writes for a value that is not text, at most ("-2147483648"). */
+#define VALUE_MAX 16
 
+/* Bytes value_to() may write for V. */
+static size_t value_room(const cim_value *v)
+{
 	if (v->type == CIM_TYPE_STRING || v->type == CIM_TYPE_DATETIME)
-		cimxml_escape(b, v->u.str);
-	else
-		cimxml_escape(b, cim_value_text(v, buf, sizeof buf));
+		return v->u.str != NULL ? ESC_MAX * strlen(v->u.str) : 0;
+	return VALUE_MAX;
 }
 
-void cimxml_write_instancename(strbuf *b, const cim_instance *inst)
+/* The same for all of INST's values: every string escaped at its worst. */
+static size_t values_room(const cim_instance *inst)
 {
-	const cim_class *c = inst->cls;
+	size_t text = cim_instance_text_bytes(inst);
 
-	open_tag(b, "INSTANCENAME", "CLASSNAME", c->name);
-	for (size_t i = 0; i < c->nprops; i++) {
-		const cim_value *v = &inst->values[i];
+	if (text > SIZE_MAX / (8 * ESC_MAX))
+		return SIZE_MAX / 2;    /* strbuf_room fails */
+	return ESC_MAX * text + VALUE_MAX * inst->cls->nprops;
+}
 
-		if (!c->props[i].is_key)
-			continue;
-		open_tag(b, "KEYBINDING", "NAME", c->props[i].name);
-		strbuf_printf(b, "<KEYVALUE VALUETYPE=\"%s\">", valuetype(c->props[i].type));
-		if (!v->is_null)
-			write_text_value(b, v);
-		strbuf_puts(b, "</KEYVALUE></KEYBINDING>");
+/* V in decimal at O; returns the end. */
+static char *u32_to(char *o, uint32_t v)
+{
+	size_t n = 1;
+	char *e;
+
+	for (uint32_t x = v; x >= 10; x /= 10)
+		n++;
+	e = o + n;
+	do {
+		*--e = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return o + n;
+}
+
+/*
+ * The text of V (not NULL) at O, as cim_value_text gives it and escaped;
+ * returns the end.  value_room(V) bytes must be free at O.
+ */
+static char *value_to(char *o, const cim_value *v)
+{
+	switch (v->type) {
+	case CIM_TYPE_STRING:
+	case CIM_TYPE_DATETIME:
+		return escape_to(o, v->u.str);
+	case CIM_TYPE_UINT32:
+		return u32_to(o, v->u.u32);
+	case CIM_TYPE_SINT32:
+		if (v->u.s32 >= 0)
+			return u32_to(o, (uint32_t)v->u.s32);
+		*o++ = '-';
+		return u32_to(o, (uint32_t)0 - (uint32_t)v->u.s32);
+	case CIM_TYPE_BOOLEAN:
+		memcpy(o, v->u.boolean ? "TRUE" : "FALSE", v->u.boolean ? 4 : 5);
+		return o + (v->u.boolean ? 4 : 5);
+	case CIM_TYPE_NONE:
+		break;
 	}
-	strbuf_puts(b, "</INSTANCENAME>");
+	return o;
+}
+
+static void write_text_value(strbuf *b, const cim_value *v)
+{
+	char *o = strbuf_room(b, value_room(v));
+
+	if (o != NULL)
+		strbuf_done(b, value_to(o, v));
 }
 
 /* NAME="n" TYPE="t" [CLASSORIGIN="c"] of a property, method or parameter. */
@@ -273,11 +349,263 @@ static void name_type(strbuf *b, const char *name, cim_type type, const char *or
 	}
 }
 
+/*
+ * The text every INSTANCE and INSTANCENAME of one class share, as
+ * fragments of one buffer, made by the same calls as the long way below:
+ * "<INSTANCE CLASSNAME=..>", each property's "<PROPERTY ..><VALUE>" and
+ * "<PROPERTY ..></PROPERTY>" (NULL), "</VALUE></PROPERTY>", "</INSTANCE>",
+ * and for the name "<INSTANCENAME ..>", each key's "<KEYBINDING ..>
+ * <KEYVALUE ..>", "</KEYVALUE></KEYBINDING>", "</INSTANCENAME>".  Joins
+ * pair the end of one value with the start of the next, so an instance
+ * with every property set is nprops + 1 copies and its values.  An
+ * EnumerateInstances writes thousands of instances of one class, so each
+ * thread keeps the last template it built (fixed-size: an exiting thread
+ * leaves nothing behind); a class too large for it is written the long way.
+ */
+#define TMPL_TEXT  8192
+#define TMPL_PROPS 64
+/* Fragments are copied in blocks of this size (frag_to). */
+#define FRAG_BLOCK 32
+
+typedef struct frag {
+	uint16_t off, len;
+} frag;
+
+struct cim_tmpl {
+	const cim_class *cls;
+	bool             class_origin;   /* the PROPERTY fragments carry CLASSORIGIN */
+	size_t           inst_fixed;     /* fragment bytes of one INSTANCE, at most */
+	size_t           name_fixed;     /* of one INSTANCENAME */
+	frag             inst_head, inst_tail, val_close;
+	frag             prop_val[TMPL_PROPS], prop_nil[TMPL_PROPS];
+	frag             join[TMPL_PROPS + 1];
+	size_t           nkeys;
+	uint16_t         key[TMPL_PROPS];            /* property index of each key */
+	frag             key_join[TMPL_PROPS + 1];   /* around the key values */
+	char             text[TMPL_TEXT + FRAG_BLOCK];   /* the block copy may read past the end */
+};
+
+static _Thread_local struct cim_tmpl tmpl;
+
+/*
+ * F's text at O, returning the end.  It is copied in blocks of FRAG_BLOCK
+ * bytes, which the compiler makes a few moves each instead of a call; the
+ * bytes after F's end are overwritten by what follows (the reservation
+ * leaves FRAG_BLOCK spare, the template's text FRAG_BLOCK readable).
+ */
+static inline char *frag_to(char *o, const struct cim_tmpl *t, frag f)
+{
+	const char *s = t->text + f.off;
+
+	for (size_t k = 0; k < f.len; k += FRAG_BLOCK)
+		memcpy(o + k, s + k, FRAG_BLOCK);
+	return o + f.len;
+}
+
+/* Moves PIECE's text (and A's, B's before it) to T's text as *F; false when it does not fit. */
+static bool tmpl_take(struct cim_tmpl *t, size_t *used, frag *f, const frag *a, strbuf *piece,
+                      const frag *b)
+{
+	size_t n = (a ? a->len : 0) + piece->len + (b ? b->len : 0);
+	char *o = t->text + *used;
+	bool ok = !piece->failed && *used + n <= TMPL_TEXT;
+
+	if (ok) {
+		if (a != NULL)
+			o = (char *)memcpy(o, t->text + a->off, a->len) + a->len;
+		if (piece->len > 0)
+			o = (char *)memcpy(o, piece->data, piece->len) + piece->len;
+		if (b != NULL)
+			memcpy(o, t->text + b->off, b->len);
+		f->off = (uint16_t)*used;
+		f->len = (uint16_t)n;
+		*used += n;
+	}
+	piece->len = 0;
+	return ok;
+}
+
+/* The INSTANCE fragments of property I. */
+static bool tmpl_property(struct cim_tmpl *t, size_t *used, size_t i, strbuf *piece)
+{
+	const cim_class *c = t->cls;
+	bool ok;
+
+	strbuf_puts(piece, "<PROPERTY");
+	name_type(piece, c->props[i].name, c->props[i].type, t->class_origin ? c->name : NULL);
+	strbuf_puts(piece, "><VALUE>");
+	ok = tmpl_take(t, used, &t->prop_val[i], NULL, piece, NULL);
+	strbuf_puts(piece, "<PROPERTY");
+	name_type(piece, c->props[i].name, c->props[i].type, t->class_origin ? c->name : NULL);
+	strbuf_puts(piece, "></PROPERTY>");
+	return tmpl_take(t, used, &t->prop_nil[i], NULL, piece, NULL) && ok;
+}
+
+/* The INSTANCENAME fragments: KEY_JOIN[k] comes before key k's value, [nkeys] last. */
+static bool tmpl_name(struct cim_tmpl *t, size_t *used, strbuf *piece)
+{
+	const cim_class *c = t->cls;
+	frag head, open, close, tail;
+	bool ok;
+
+	open_tag(piece, "INSTANCENAME", "CLASSNAME", c->name);
+	ok = tmpl_take(t, used, &head, NULL, piece, NULL);
+	strbuf_puts(piece, "</KEYVALUE></KEYBINDING>");
+	ok = tmpl_take(t, used, &close, NULL, piece, NULL) && ok;
+	strbuf_puts(piece, "</INSTANCENAME>");
+	ok = tmpl_take(t, used, &tail, NULL, piece, NULL) && ok;
+	t->nkeys = 0;
+	for (size_t i = 0; ok && i < c->nprops; i++) {
+		if (!c->props[i].is_key)
+			continue;
+		open_tag(piece, "KEYBINDING", "NAME", c->props[i].name);
+		strbuf_printf(piece, "<KEYVALUE VALUETYPE=\"%s\">", valuetype(c->props[i].type));
+		ok = tmpl_take(t, used, &open, NULL, piece, NULL) &&
+		     tmpl_take(t, used, &t->key_join[t->nkeys], t->nkeys == 0 ? &head : &close,
+		               piece, &open);
+		t->key[t->nkeys++] = (uint16_t)i;
+	}
+	ok = ok && tmpl_take(t, used, &t->key_join[t->nkeys], t->nkeys == 0 ? &head : &close,
+	                     piece, &tail);
+	t->name_fixed = FRAG_BLOCK;
+	for (size_t k = 0; ok && k <= t->nkeys; k++)
+		t->name_fixed += t->key_join[k].len;
+	return ok;
+}
+
+/* T's fragments for C; false when they do not fit. */
+static bool tmpl_build(struct cim_tmpl *t, const cim_class *c, bool class_origin)
+{
+	strbuf piece = { 0 };
+	size_t used = 0, n = c->nprops;
+	bool ok;
+
+	t->cls = c;
+	t->class_origin = class_origin;
+	open_tag(&piece, "INSTANCE", "CLASSNAME", c->name);
+	ok = tmpl_take(t, &used, &t->inst_head, NULL, &piece, NULL);
+	strbuf_puts(&piece, "</INSTANCE>");
+	ok = tmpl_take(t, &used, &t->inst_tail, NULL, &piece, NULL) && ok;
+	strbuf_puts(&piece, "</VALUE></PROPERTY>");
+	ok = tmpl_take(t, &used, &t->val_close, NULL, &piece, NULL) && ok;
+	t->inst_fixed = (size_t)t->inst_head.len + t->inst_tail.len + FRAG_BLOCK;
+	for (size_t i = 0; ok && i < n; i++) {
+		size_t set;
+
+		ok = tmpl_property(t, &used, i, &piece);
+		set = (size_t)t->prop_val[i].len + t->val_close.len;
+		t->inst_fixed += set > t->prop_nil[i].len ? set : t->prop_nil[i].len;
+	}
+	for (size_t i = 0; ok && i <= n; i++)
+		ok = tmpl_take(t, &used, &t->join[i], i == 0 ? &t->inst_head : &t->val_close, &piece,
+		               i == n ? &t->inst_tail : &t->prop_val[i]);
+	ok = ok && tmpl_name(t, &used, &piece);
+	strbuf_free(&piece);
+	return ok;
+}
+
+/*
+ * The template of C, or NULL when it cannot be kept.  CLASS_ORIGIN matters
+ * only to the INSTANCE fragments (FOR_INSTANCE).
+ */
+static const struct cim_tmpl *cim_tmpl(const cim_class *c, bool class_origin, bool for_instance)
+{
+	struct cim_tmpl *t = &tmpl;
+
+	if (t->cls == c && (!for_instance || t->class_origin == class_origin))
+		return t;
+	t->cls = NULL;
+	if (c->nprops > TMPL_PROPS || !tmpl_build(t, c, class_origin)) {
+		t->cls = NULL;
+		return NULL;
+	}
+	return t;
+}
+
+static void write_instancename_tmpl(strbuf *b, const struct cim_tmpl *t,
+                                    const cim_instance *inst)
+{
+	char *o;
+
+	if ((o = strbuf_room(b, t->name_fixed + values_room(inst))) == NULL)
+		return;
+	for (size_t k = 0; k < t->nkeys; k++) {
+		const cim_value *v = &inst->values[t->key[k]];
+
+		o = frag_to(o, t, t->key_join[k]);
+		if (!v->is_null)
+			o = value_to(o, v);
+	}
+	strbuf_done(b, frag_to(o, t, t->key_join[t->nkeys]));
+}
+
+void cimxml_write_instancename(strbuf *b, const cim_instance *inst)
+{
+	const cim_class *c = inst->cls;
+	const struct cim_tmpl *t = cim_tmpl(c, false, false);
+
+	if (t != NULL) {
+		write_instancename_tmpl(b, t, inst);
+		return;
+	}
+	/* The long way: a class too large for the template. */
+	open_tag(b, "INSTANCENAME", "CLASSNAME", c->name);
+	for (size_t i = 0; i < c->nprops; i++) {
+		const cim_value *v = &inst->values[i];
+
+		if (!c->props[i].is_key)
+			continue;
+		open_tag(b, "KEYBINDING", "NAME", c->props[i].name);
+		strbuf_printf(b, "<KEYVALUE VALUETYPE=\"%s\">", valuetype(c->props[i].type));
+		if (!v->is_null)
+			write_text_value(b, v);
+		strbuf_puts(b, "</KEYVALUE></KEYBINDING>");
+	}
+	strbuf_puts(b, "</INSTANCENAME>");
+}
+
+static void write_instance_tmpl(strbuf *b, const struct cim_tmpl *t, const cim_instance *inst,
+                                const bool *show)
+{
+	const cim_value *v = inst->values;
+	size_t n = inst->cls->nprops;
+	bool whole = show == NULL;
+	char *o;
+
+	for (size_t i = 0; i < n && whole; i++)
+		whole = !v[i].is_null;
+	if ((o = strbuf_room(b, t->inst_fixed + values_room(inst))) == NULL)
+		return;
+	if (whole) {
+		for (size_t i = 0; i < n; i++)
+			o = value_to(frag_to(o, t, t->join[i]), &v[i]);
+		strbuf_done(b, frag_to(o, t, t->join[n]));
+		return;
+	}
+	o = frag_to(o, t, t->inst_head);
+	for (size_t i = 0; i < n; i++) {
+		if (show != NULL && !show[i])
+			continue;
+		/* A NULL property has no VALUE (DSP0201); wbemcli prints "Name=". */
+		if (v[i].is_null)
+			o = frag_to(o, t, t->prop_nil[i]);
+		else
+			o = frag_to(value_to(frag_to(o, t, t->prop_val[i]), &v[i]), t, t->val_close);
+	}
+	strbuf_done(b, frag_to(o, t, t->inst_tail));
+}
+
 void cimxml_write_instance(strbuf *b, const cim_instance *inst, const bool *show,
                            bool class_origin)
 {
 	const cim_class *c = inst->cls;
+	const struct cim_tmpl *t = cim_tmpl(c, class_origin, true);
 
+	if (t != NULL) {
+		write_instance_tmpl(b, t, inst, show);
+		return;
+	}
+	/* The long way: a class too large for the template. */
 	open_tag(b, "INSTANCE", "CLASSNAME", c->name);
 	for (size_t i = 0; i < c->nprops; i++) {
 		const cim_value *v = &inst->values[i];

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "../common/log.h"
-#include "../common/strutil.h"
 #include "../schema/schema.h"
 
 void rdms_provider_init(rdms_provider *p, const rdms_config *cfg)
@@ -41,63 +40,82 @@ const cim_class *rdms_session_class(void)
 	return &rdms_class_Win32_VirtualDesktopSession;
 }
 
+/* At most this many bytes of a user or domain name (the old 256-byte buffers). */
+#define NAME_MAX_BYTES 255
+
+/* N bytes at P, clamped to NAME_MAX_BYTES. */
+static void span(const char **text, size_t *len, const char *p, size_t n)
+{
+	*text = p;
+	*len = n < NAME_MAX_BYTES ? n : NAME_MAX_BYTES;
+}
+
 /*
  * Splits an account name into the UserName and DomainName Windows would
  * show: user@REALM and DOMAIN\user carry their domain, a local account
- * gets the configured domain (the host's short name by default).
+ * gets the configured domain (the host's short name by default).  The
+ * parts are spans of ACCOUNT (or DEFAULT_DOMAIN), not copies: the instance
+ * copies them once.
  */
 static void split_account(const char *account, const char *default_domain,
-                          char *user, size_t usize, char *domain, size_t dsize)
+                          const char **user, size_t *ulen, const char **domain, size_t *dlen)
 {
-	const char *at = strchr(account, '@');
-	const char *bs = strchr(account, '\\');
+	size_t n = strlen(account);
+	const char *bs = memchr(account, '\\', n);
+	const char *at = memchr(account, '@', n);
 
 	if (bs != NULL && bs != account && bs[1] != '\0') {
-		size_t n = (size_t)(bs - account);
-
-		str_copy(user, usize, bs + 1);
-		if (n >= dsize)
-			n = dsize - 1;
-		memcpy(domain, account, n);
-		domain[n] = '\0';
+		span(user, ulen, bs + 1, n - (size_t)(bs + 1 - account));
+		span(domain, dlen, account, (size_t)(bs - account));
 	} else if (at != NULL && at != account && at[1] != '\0') {
-		size_t n = (size_t)(at - account);
-
-		str_copy(domain, dsize, at + 1);
-		if (n >= usize)
-			n = usize - 1;
-		memcpy(user, account, n);
-		user[n] = '\0';
+		span(domain, dlen, at + 1, n - (size_t)(at + 1 - account));
+		span(user, ulen, account, (size_t)(at - account));
 	} else {
-		str_copy(user, usize, account);
-		str_copy(domain, dsize, default_domain);
+		span(user, ulen, account, n);
+		span(domain, dlen, default_domain, strlen(default_domain));
 	}
+}
+
+/* V, a NULL uint32 of a new instance, becomes X. */
+static void set_u32(cim_value *v, uint32_t x)
+{
+	v->is_null = false;
+	v->u.u32 = x;
 }
 
 /*
  * The instance and all its strings are one allocation (an enumeration of
- * 10,000 sessions would otherwise make 80,000 small ones).
+ * 10,000 sessions would otherwise make 80,000 small ones), and each string
+ * is copied once, from where it is, with its length measured once.
  */
 cim_instance *rdms_session_instance(const rdms_config *cfg, const rdms_session *s)
 {
-	const cim_class *cls = rdms_session_class();
+	enum {
+		P_HOST = RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME,
+		P_VM = RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME,
+		P_USER = RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME,
+		P_DOMAIN = RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME,
+		P_COLLECTION = RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID,
+		P_CLIENT = RDMS_WIN32_VIRTUALDESKTOPSESSION_CLIENTMACHINENAME,
+	};
 	const char *text[RDMS_WIN32_VIRTUALDESKTOPSESSION_NPROPS] = { NULL };
-	char user[256], domain[256];
+	size_t len[RDMS_WIN32_VIRTUALDESKTOPSESSION_NPROPS] = { 0 };
 	cim_instance *inst;
-	cim_value *v;
 
-	split_account(s->user, cfg->domain_name, user, sizeof user, domain, sizeof domain);
-	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME] = cfg->vm_host_name;
-	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME] = cfg->vm_name;
-	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME] = user;
-	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME] = domain;
-	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID] = cfg->collection_id;
-	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_CLIENTMACHINENAME] = s->client;
-	inst = cim_instance_new_packed(cls, text);
+	split_account(s->user, cfg->domain_name, &text[P_USER], &len[P_USER], &text[P_DOMAIN],
+	              &len[P_DOMAIN]);
+	text[P_HOST] = cfg->vm_host_name;
+	len[P_HOST] = strlen(cfg->vm_host_name);
+	text[P_VM] = cfg->vm_name;
+	len[P_VM] = strlen(cfg->vm_name);
+	text[P_COLLECTION] = cfg->collection_id;
+	len[P_COLLECTION] = strlen(cfg->collection_id);
+	text[P_CLIENT] = s->client;
+	len[P_CLIENT] = strlen(s->client);
+	inst = cim_instance_new_packed_n(rdms_session_class(), text, len);
 	if (inst == NULL)
 		return NULL;
-	v = inst->values;
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID] = cim_u32(s->id);
-	v[RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE] = cim_u32(s->connect_state);
+	set_u32(&inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID], s->id);
+	set_u32(&inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE], s->connect_state);
 	return inst;
 }

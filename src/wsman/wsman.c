@@ -434,9 +434,13 @@ typedef struct enum_stream {
 	wsman_render   rd;
 	size_t         max, budget, start;   /* as render_items */
 	size_t         written;
+	size_t         ctx_at;               /* the context placeholder (put_ctx_placeholder) */
+	bool           ctx_empty;            /* ...made empty before the items (expect_all) */
 	bool           full;                 /* the reply is full: keep the rest */
 	bool           used;                 /* collect() streamed into it */
 } enum_stream;
+
+static void expect_all(enum_stream *st);
 
 /*
  * After the first item: room for LEFT more of about its size (+1/8, as
@@ -470,6 +474,8 @@ static uint32_t stream_item(void *ctx, cim_instance *inst, size_t left, rdms_err
 		cim_instance_free(inst);
 		return WBEM_S_NO_ERROR;
 	}
+	if (st->written == 0 && !st->full && left <= st->max)
+		expect_all(st);
 	if (!st->full && st->written < st->max) {
 		size_t before = b->len;
 
@@ -693,6 +699,40 @@ static void fill_ctx(strbuf *b, size_t at, const char *id)
 		memcpy(b->data + at + sizeof CTX_OPEN - 1, id, CTX_ID_LEN);
 }
 
+#define CTX_EMPTY "<wsen:EnumerationContext/>"
+
+/*
+ * Before the first item, when every item is expected to fit (no more than
+ * MaxElements): the context at ST->ctx_at becomes the empty element now,
+ * while only "<wsman:Items>" follows it, instead of moving megabytes of
+ * items to splice it once they are written.  If they do not fit after all,
+ * unexpect_all puts the placeholder back.
+ */
+static void expect_all(enum_stream *st)
+{
+	if (st->ctx_empty || st->b->failed || st->b->len != st->start)
+		return;
+	splice_ctx(st->b, st->ctx_at, CTX_EMPTY);
+	st->start = st->b->len;
+	st->ctx_empty = true;
+}
+
+/* The placeholder back in place of the empty context at AT (the reply was full after all). */
+static void unexpect_all(strbuf *b, size_t at)
+{
+	char ph[sizeof CTX_OPEN - 1 + CTX_ID_LEN + sizeof CTX_CLOSE - 1];
+	size_t empty = sizeof CTX_EMPTY - 1, grow = sizeof ph - empty;
+
+	memcpy(ph, CTX_OPEN, sizeof CTX_OPEN - 1);
+	memset(ph + sizeof CTX_OPEN - 1, 'x', CTX_ID_LEN);
+	memcpy(ph + sizeof CTX_OPEN - 1 + CTX_ID_LEN, CTX_CLOSE, sizeof CTX_CLOSE - 1);
+	strbuf_append(b, ph, grow);     /* room and the terminator: the text after AT moves over it */
+	if (b->failed)
+		return;
+	memmove(b->data + at + sizeof ph, b->data + at + empty, b->len - grow - at - empty);
+	memcpy(b->data + at, ph, sizeof ph);
+}
+
 static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
@@ -725,8 +765,11 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 	st.max = max;
 	st.start = b->len;
 	st.budget = items_budget(c, b->len);
+	st.ctx_at = at;
 	if (!collect(c, x, f, &st))
 		goto fail;
+	if (!st.used && ctx_total(x) - x->pos <= max)
+		expect_all(&st);
 	n = st.used ? st.written : render_items(b, x, max, st.budget);
 	if (n == 0 && x->pos < ctx_total(x)) {
 		if (!b->failed)
@@ -746,11 +789,14 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 		goto fail;
 	}
 	if (done) {
-		splice_ctx(b, at, "<wsen:EnumerationContext/>");
+		if (!st.ctx_empty)
+			splice_ctx(b, at, CTX_EMPTY);
 		wsman_enum_ctx_free(x);
 	} else {
 		if (!wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
+		if (st.ctx_empty)
+			unexpect_all(b, at);
 		fill_ctx(b, at, x->id);
 	}
 	/* X, if listed, stays listed even if this reply fails: it expires. */

@@ -19,6 +19,7 @@
 #include <sys/random.h>
 
 #include "../cim/wbem.h"
+#include "../common/strbuf_raw.h"
 
 /*
  * The writer's hot path: an append that stays inline while the buffer has
@@ -85,63 +86,116 @@ static const unsigned char plain_byte[256] = {
 };
 #undef P16
 
-void wsman_escape(strbuf *b, const char *s, bool attr)
+/*
+ * What is written most (escaped text, instances) goes through the cursor
+ * of strbuf_raw.h: the most a piece can take is reserved once, then its
+ * bytes are stored with no check per byte.  Escaping makes at most
+ * ESC_MAX bytes of one ("&quot;").
+ */
+#define ESC_MAX 6
+
+/* Appends S to O, escaped as wsman_escape does; returns the end. */
+static char *escape_to(char *o, const char *s, bool attr)
 {
-	const unsigned char *p = (const unsigned char *)s, *run = p;
+	const unsigned char *p = (const unsigned char *)s;
 
 	for (;;) {
-		unsigned c;
-		const char *rep;
+		unsigned c = *p;
+		size_t n;
 
-		while (plain_byte[*p])
-			p++;
-		c = *p;
-		if (c == 0)
-			break;
-		if (c >= 0x80) {
-			size_t n = utf8_len(p);
-			if (n != 0) {
-				p += n;
-				continue;
-			}
-			rep = "?";
-		} else if (c == '<') {
-			rep = "&lt;";
-		} else if (c == '>') {
-			rep = "&gt;";
-		} else if (c == '&') {
-			rep = "&amp;";
-		} else if (c == '"') {
-			if (!attr) {
-				p++;
-				continue;
-			}
-			rep = "&quot;";
-		} else if (c == '\t' || c == '\n' || c == '\r') {
-			if (!attr) {
-				p++;
-				continue;
-			}
-			rep = c == '\t' ? "&#9;" : c == '\n' ? "&#10;" : "&#13;";
-		} else {
-			rep = "?";      /* C0 control characters cannot appear in XML 1.0 */
+		/* Names, numbers, host names and URIs are all plain bytes. */
+		while (plain_byte[c]) {
+			*o++ = (char)c;
+			c = *++p;
 		}
-		put(b, (const char *)run, (size_t)(p - run));
-		put_str(b, rep);
-		run = ++p;
+		if (c == 0)
+			return o;
+		p++;
+		if (c >= 0x80) {
+			n = utf8_len(p - 1);
+			if (n == 0) {
+				*o++ = '?';
+				continue;
+			}
+			*o++ = (char)c;
+			while (--n > 0)
+				*o++ = (char)*p++;
+			continue;
+		}
+		switch (c) {
+		case '<':
+			memcpy(o, "&lt;", 4);
+			o += 4;
+			break;
+		case '>':
+			memcpy(o, "&gt;", 4);
+			o += 4;
+			break;
+		case '&':
+			memcpy(o, "&amp;", 5);
+			o += 5;
+			break;
+		case '"':
+			if (attr) {
+				memcpy(o, "&quot;", 6);
+				o += 6;
+			} else {
+				*o++ = '"';
+			}
+			break;
+		case '\t':
+		case '\n':
+		case '\r':
+			if (!attr) {
+				*o++ = (char)c;
+			} else {
+				n = c == '\t' ? 4 : 5;
+				memcpy(o, c == '\t' ? "&#9;" : c == '\n' ? "&#10;" : "&#13;", n);
+				o += n;
+			}
+			break;
+		default:
+			*o++ = '?';     /* C0 control characters cannot appear in XML 1.0 */
+			break;
+		}
 	}
-	put(b, (const char *)run, (size_t)(p - run));
+}
+
+void wsman_escape(strbuf *b, const char *s, bool attr)
+{
+	size_t n = strlen(s);
+	char *o;
+
+	if (n > SIZE_MAX / (4 * ESC_MAX)) {
+		b->failed = true;
+		return;
+	}
+	if ((o = strbuf_room(b, n * ESC_MAX)) != NULL)
+		strbuf_done(b, escape_to(o, s, attr));
+}
+
+/* V in decimal at O; returns the end. */
+static char *u32_to(char *o, uint32_t v)
+{
+	size_t n = 1;
+	char *e;
+
+	for (uint32_t x = v; x >= 10; x /= 10)
+		n++;
+	e = o + n;
+	do {
+		*--e = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return o + n;
 }
 
 static void put_u32(strbuf *b, uint32_t v)
 {
-	char tmp[12], *e = tmp + sizeof tmp, *p = e;
+	char *o = strbuf_room(b, 10);
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	put(b, p, (size_t)(e - p));
+	if (o != NULL)
+		strbuf_done(b, u32_to(o, v));
 }
 
 void wsman_uuid(char *buf, size_t size)
@@ -226,123 +280,291 @@ static bool is_interval(const char *s)
 	return strlen(s) == 25 && s[21] == ':';
 }
 
-static void write_value(strbuf *b, const cim_value *v)
+/* Bytes value_to() writes for a value besides escaped text (datetime tags, numbers). */
+#define VALUE_MAX 32
+
+/* Bytes value_to() may write for V. */
+static size_t value_room(const cim_value *v)
 {
 	switch (v->type) {
 	case CIM_TYPE_STRING:
-		wsman_escape(b, v->u.str != NULL ? v->u.str : "", false);
-		break;
-	case CIM_TYPE_UINT32:
-		put_u32(b, v->u.u32);
-		break;
-	case CIM_TYPE_SINT32:
-		if (v->u.s32 < 0) {
-			PUTS(b, "-");
-			put_u32(b, (uint32_t)0 - (uint32_t)v->u.s32);
-		} else {
-			put_u32(b, (uint32_t)v->u.s32);
-		}
-		break;
-	case CIM_TYPE_BOOLEAN:
-		put_str(b, v->u.boolean ? "true" : "false");
-		break;
-	case CIM_TYPE_DATETIME: {
-		const char *s = v->u.str != NULL ? v->u.str : "";
-		bool iv = is_interval(s);
-		put_str(b, iv ? "<cim:Interval>" : "<cim:Datetime>");
-		wsman_escape(b, s, false);
-		put_str(b, iv ? "</cim:Interval>" : "</cim:Datetime>");
-		break;
-	}
-	case CIM_TYPE_NONE:
-		break;
+		return v->u.str != NULL ? ESC_MAX * strlen(v->u.str) : 0;
+	case CIM_TYPE_DATETIME:
+		return sizeof "<cim:Interval></cim:Interval>" +
+		       (v->u.str != NULL ? ESC_MAX * strlen(v->u.str) : 0);
+	default:
+		return 16;
 	}
 }
 
 /*
- * The text every instance of one class written with one ResourceURI
- * shares: the opening element with its namespace declarations (the URI
- * escaped), "<p:Name" and "</p:Name>" of each property, the closing
- * element.  An enumeration writes thousands of instances of one class, so
- * each thread keeps the last one it built (fixed-size, so an exiting
- * connection thread leaves nothing behind); what does not fit is written
- * the long way.
+ * V's text at O (NULL or not: an EPR selector writes what it holds);
+ * returns the end.  value_room(V) bytes must be free at O.
  */
-#define TMPL_TEXT  4096
+static char *value_to(char *o, const cim_value *v)
+{
+	const char *s;
+
+	switch (v->type) {
+	case CIM_TYPE_STRING:
+		return escape_to(o, v->u.str != NULL ? v->u.str : "", false);
+	case CIM_TYPE_UINT32:
+		return u32_to(o, v->u.u32);
+	case CIM_TYPE_SINT32:
+		if (v->u.s32 >= 0)
+			return u32_to(o, (uint32_t)v->u.s32);
+		*o++ = '-';
+		return u32_to(o, (uint32_t)0 - (uint32_t)v->u.s32);
+	case CIM_TYPE_BOOLEAN:
+		memcpy(o, v->u.boolean ? "true" : "false", v->u.boolean ? 4 : 5);
+		return o + (v->u.boolean ? 4 : 5);
+	case CIM_TYPE_DATETIME:
+		s = v->u.str != NULL ? v->u.str : "";
+		if (is_interval(s)) {
+			memcpy(o, "<cim:Interval>", 14);
+			o = escape_to(o + 14, s, false);
+			memcpy(o, "</cim:Interval>", 15);
+		} else {
+			memcpy(o, "<cim:Datetime>", 14);
+			o = escape_to(o + 14, s, false);
+			memcpy(o, "</cim:Datetime>", 15);
+		}
+		return o + 15;
+	case CIM_TYPE_NONE:
+		break;
+	}
+	return o;
+}
+
+/*
+ * Bytes value_to() may write for all of INST's values: every string
+ * escaped at its worst, and room for a number or datetime tags each.
+ */
+static size_t values_room(const cim_instance *inst)
+{
+	size_t text = cim_instance_text_bytes(inst);
+
+	if (text > SIZE_MAX / (8 * ESC_MAX))
+		return SIZE_MAX / 2;    /* strbuf_room fails */
+	return ESC_MAX * text + VALUE_MAX * inst->cls->nprops;
+}
+
+static void write_value(strbuf *b, const cim_value *v)
+{
+	char *o = strbuf_room(b, value_room(v));
+
+	if (o != NULL)
+		strbuf_done(b, value_to(o, v));
+}
+
+/*
+ * The text every instance of one class written with one ResourceURI
+ * shares, as fragments of one buffer: the opening element with its
+ * namespace declarations (the URI escaped), each property's "<p:Name>",
+ * "<p:Name xsi:nil=\"true\"/>" and "</p:Name>", the closing element, and
+ * the EPR's constant parts.  An instance with every property set, written
+ * whole, takes nprops + 1 "joins": the head and the first "<p:Name>", each
+ * "</p:Name><p:Next>", the last "</p:Name>" and the tail.  An enumeration
+ * writes thousands of instances of one class, so each thread keeps the
+ * last template it built (fixed-size, so an exiting connection thread
+ * leaves nothing behind); what does not fit is written the long way.
+ */
+#define TMPL_TEXT  8192
 #define TMPL_URI   512
 #define TMPL_PROPS 64
+/* Fragments are copied in blocks of this size (frag_to). */
+#define FRAG_BLOCK 32
+
+typedef struct frag {
+	uint16_t off, len;
+} frag;
 
 struct instance_tmpl {
 	const cim_class *cls;
 	char             uri[TMPL_URI];
-	char             text[TMPL_TEXT];
-	uint16_t         head_len;                   /* text[0, head_len) */
-	uint16_t         lt[TMPL_PROPS], lt_len[TMPL_PROPS];     /* "<p:Name" */
-	uint16_t         end[TMPL_PROPS], end_len[TMPL_PROPS];   /* "</p:Name>" */
-	uint16_t         tail, tail_len;             /* "</p:Class>" */
+	size_t           fixed;        /* bytes of the fragments any one instance takes, at most */
+	frag             head, tail;
+	frag             open[TMPL_PROPS], nil[TMPL_PROPS], close[TMPL_PROPS];
+	frag             join[TMPL_PROPS + 1];
+	frag             epr_head, sel[TMPL_PROPS], sel_close, epr_tail;
+	size_t           epr_fixed;    /* the same for an EPR */
+	char             text[TMPL_TEXT + FRAG_BLOCK];   /* the block copy may read past the end */
 };
 
 static _Thread_local struct instance_tmpl tmpl;
 
-/* Appends S to T's text; false when it does not fit. */
-static bool tmpl_add(strbuf *t, uint16_t *off, uint16_t *len, const char *s, size_t n)
+/*
+ * F's text at O, returning the end.  It is copied in blocks of FRAG_BLOCK
+ * bytes, which the compiler makes a few moves each instead of a call; the
+ * bytes after F's end are overwritten by what follows (the reservation
+ * leaves FRAG_BLOCK spare, the template's text FRAG_BLOCK readable).
+ */
+static inline char *frag_to(char *o, const struct instance_tmpl *t, frag f)
 {
-	if (t->len + n >= TMPL_TEXT)
+	const char *s = t->text + f.off;
+
+	for (size_t k = 0; k < f.len; k += FRAG_BLOCK)
+		memcpy(o + k, s + k, FRAG_BLOCK);
+	return o + f.len;
+}
+
+/* Moves the text of PIECE to T's text as fragment *F; false when it does not fit. */
+static bool tmpl_take(struct instance_tmpl *t, size_t *used, frag *f, strbuf *piece)
+{
+	bool ok = !piece->failed && *used + piece->len <= TMPL_TEXT;
+
+	if (ok) {
+		memcpy(t->text + *used, piece->data, piece->len);
+		f->off = (uint16_t)*used;
+		f->len = (uint16_t)piece->len;
+		*used += piece->len;
+	}
+	piece->len = 0;
+	return ok;
+}
+
+/* Fragment *F made of A followed by B (both already in T's text). */
+static bool tmpl_join(struct instance_tmpl *t, size_t *used, frag *f, frag a, frag b)
+{
+	if (*used + a.len + b.len > TMPL_TEXT)
 		return false;
-	*off = (uint16_t)t->len;
-	*len = (uint16_t)n;
-	strbuf_append(t, s, n);
-	return !t->failed;
+	memcpy(t->text + *used, t->text + a.off, a.len);
+	memcpy(t->text + *used + a.len, t->text + b.off, b.len);
+	f->off = (uint16_t)*used;
+	f->len = (uint16_t)(a.len + b.len);
+	*used += f->len;
+	return true;
+}
+
+/* The fragments of the element "<p:NAME>" and its value, as the long way writes them. */
+static bool tmpl_property(struct instance_tmpl *t, size_t *used, size_t i, const char *name,
+                          strbuf *piece)
+{
+	bool ok;
+
+	PUTS(piece, "<p:");
+	put_str(piece, name);
+	PUTS(piece, ">");
+	ok = tmpl_take(t, used, &t->open[i], piece);
+	PUTS(piece, "<p:");
+	put_str(piece, name);
+	PUTS(piece, " xsi:nil=\"true\"/>");
+	ok = tmpl_take(t, used, &t->nil[i], piece) && ok;
+	PUTS(piece, "</p:");
+	put_str(piece, name);
+	PUTS(piece, ">");
+	return tmpl_take(t, used, &t->close[i], piece) && ok;
+}
+
+/* The EPR's fragments: everything but the key values and the __cimnamespace selector. */
+static bool tmpl_epr(struct instance_tmpl *t, size_t *used, const cim_class *cls,
+                     const char *uri, strbuf *piece)
+{
+	bool ok;
+
+	PUTS(piece, "<wsa:EndpointReference><wsa:Address>" URI_ANONYMOUS
+	            "</wsa:Address><wsa:ReferenceParameters><wsman:ResourceURI>");
+	wsman_escape(piece, uri, false);
+	PUTS(piece, "</wsman:ResourceURI><wsman:SelectorSet>");
+	ok = tmpl_take(t, used, &t->epr_head, piece);
+	PUTS(piece, "</wsman:Selector>");
+	ok = tmpl_take(t, used, &t->sel_close, piece) && ok;
+	PUTS(piece, "</wsman:SelectorSet></wsa:ReferenceParameters></wsa:EndpointReference>");
+	ok = tmpl_take(t, used, &t->epr_tail, piece) && ok;
+	t->epr_fixed = (size_t)t->epr_head.len + t->epr_tail.len + FRAG_BLOCK;
+	for (size_t i = 0; ok && i < cls->nprops; i++) {
+		if (!cls->props[i].is_key)
+			continue;
+		PUTS(piece, "<wsman:Selector Name=\"");
+		put_str(piece, cls->props[i].name);
+		PUTS(piece, "\">");
+		ok = tmpl_take(t, used, &t->sel[i], piece);
+		t->epr_fixed += (size_t)t->sel[i].len + t->sel_close.len;
+	}
+	return ok;
+}
+
+/* T's fragments for CLS and URI; false when they do not fit. */
+static bool tmpl_build(struct instance_tmpl *t, const cim_class *cls, const char *uri)
+{
+	strbuf piece = { 0 };
+	size_t used = 0, n = cls->nprops;
+	bool ok;
+
+	PUTS(&piece, "<p:");
+	put_str(&piece, cls->name);
+	PUTS(&piece, " xmlns:p=\"");
+	wsman_escape(&piece, uri, true);
+	PUTS(&piece, "\" xmlns:xsi=\"" NS_XSI "\" xmlns:cim=\"" NS_CIM "\" xsi:type=\"p:");
+	put_str(&piece, cls->name);
+	PUTS(&piece, "_Type\">");
+	ok = tmpl_take(t, &used, &t->head, &piece);
+	PUTS(&piece, "</p:");
+	put_str(&piece, cls->name);
+	PUTS(&piece, ">");
+	ok = tmpl_take(t, &used, &t->tail, &piece) && ok;
+	t->fixed = (size_t)t->head.len + t->tail.len + FRAG_BLOCK;
+	for (size_t i = 0; ok && i < n; i++) {
+		size_t both;
+
+		ok = tmpl_property(t, &used, i, cls->props[i].name, &piece);
+		both = (size_t)t->open[i].len + t->close[i].len;
+		t->fixed += both > t->nil[i].len ? both : t->nil[i].len;
+	}
+	for (size_t i = 0; ok && i <= n; i++)
+		ok = tmpl_join(t, &used, &t->join[i], i == 0 ? t->head : t->close[i - 1],
+		               i == n ? t->tail : t->open[i]);
+	ok = ok && tmpl_epr(t, &used, cls, uri, &piece);
+	strbuf_free(&piece);
+	return ok;
 }
 
 /* The template of CLS and URI, or NULL when it cannot be kept. */
 static const struct instance_tmpl *instance_tmpl(const cim_class *cls, const char *uri)
 {
 	struct instance_tmpl *t = &tmpl;
-	strbuf txt = { 0 }, piece = { 0 };
-	bool ok;
 
 	if (t->cls == cls && strcmp(t->uri, uri) == 0)
 		return t;
 	if (cls->nprops > TMPL_PROPS || strlen(uri) >= sizeof t->uri)
 		return NULL;
 	t->cls = NULL;
-	PUTS(&txt, "<p:");
-	put_str(&txt, cls->name);
-	PUTS(&txt, " xmlns:p=\"");
-	wsman_escape(&txt, uri, true);
-	PUTS(&txt, "\" xmlns:xsi=\"" NS_XSI "\" xmlns:cim=\"" NS_CIM "\" xsi:type=\"p:");
-	put_str(&txt, cls->name);
-	PUTS(&txt, "_Type\">");
-	ok = !txt.failed && txt.len < TMPL_TEXT;
-	t->head_len = (uint16_t)txt.len;
-	for (size_t i = 0; ok && i < cls->nprops; i++) {
-		piece.len = 0;
-		PUTS(&piece, "<p:");
-		put_str(&piece, cls->props[i].name);
-		ok = !piece.failed && tmpl_add(&txt, &t->lt[i], &t->lt_len[i], piece.data, piece.len);
-		piece.len = 0;
-		PUTS(&piece, "</p:");
-		put_str(&piece, cls->props[i].name);
-		PUTS(&piece, ">");
-		ok = ok && !piece.failed &&
-		     tmpl_add(&txt, &t->end[i], &t->end_len[i], piece.data, piece.len);
+	if (!tmpl_build(t, cls, uri))
+		return NULL;
+	str_copy(t->uri, sizeof t->uri, uri);
+	t->cls = cls;
+	return t;
+}
+
+/* INST with template T: one reservation, then the fragments and values. */
+static void write_instance_tmpl(strbuf *b, const struct instance_tmpl *t,
+                                const cim_instance *inst, const wql_query *query)
+{
+	const cim_value *v = inst->values;
+	size_t n = inst->cls->nprops;
+	bool whole = query == NULL;
+	char *o;
+
+	for (size_t i = 0; i < n && whole; i++)
+		whole = !v[i].is_null;
+	if ((o = strbuf_room(b, t->fixed + values_room(inst))) == NULL)
+		return;
+	if (whole) {
+		for (size_t i = 0; i < n; i++)
+			o = value_to(frag_to(o, t, t->join[i]), &v[i]);
+		strbuf_done(b, frag_to(o, t, t->join[n]));
+		return;
 	}
-	if (ok) {
-		piece.len = 0;
-		PUTS(&piece, "</p:");
-		put_str(&piece, cls->name);
-		PUTS(&piece, ">");
-		ok = !piece.failed && tmpl_add(&txt, &t->tail, &t->tail_len, piece.data, piece.len);
+	o = frag_to(o, t, t->head);
+	for (size_t i = 0; i < n; i++) {
+		if (query != NULL && !wql_selects(query, i))
+			continue;
+		if (v[i].is_null)
+			o = frag_to(o, t, t->nil[i]);
+		else
+			o = frag_to(value_to(frag_to(o, t, t->open[i]), &v[i]), t, t->close[i]);
 	}
-	if (ok) {
-		memcpy(t->text, txt.data, txt.len);
-		str_copy(t->uri, sizeof t->uri, uri);
-		t->cls = cls;
-	}
-	strbuf_free(&txt);
-	strbuf_free(&piece);
-	return ok ? t : NULL;
+	strbuf_done(b, frag_to(o, t, t->tail));
 }
 
 void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
@@ -352,22 +574,7 @@ void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 	const struct instance_tmpl *t = instance_tmpl(cls, uri);
 
 	if (t != NULL) {
-		put(b, t->text, t->head_len);
-		for (size_t i = 0; i < cls->nprops; i++) {
-			const cim_value *v = &inst->values[i];
-
-			if (query != NULL && !wql_selects(query, i))
-				continue;
-			put(b, t->text + t->lt[i], t->lt_len[i]);
-			if (v->is_null) {
-				PUTS(b, " xsi:nil=\"true\"/>");
-				continue;
-			}
-			PUTS(b, ">");
-			write_value(b, v);
-			put(b, t->text + t->end[i], t->end_len[i]);
-		}
-		put(b, t->text + t->tail, t->tail_len);
+		write_instance_tmpl(b, t, inst, query);
 		return;
 	}
 	/* The long way: a class or URI too large for the template. */
@@ -402,11 +609,41 @@ void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 	PUTS(b, ">");
 }
 
+/* The EPR of INST with template T; NS_SELECTOR as wsman_write_epr. */
+static void write_epr_tmpl(strbuf *b, const struct instance_tmpl *t, const cim_instance *inst,
+                           const char *ns_selector)
+{
+	static const char ns_open[] = "<wsman:Selector Name=\"__cimnamespace\">";
+	const cim_class *cls = inst->cls;
+	size_t need = t->epr_fixed + values_room(inst);
+	char *o;
+
+	if (ns_selector != NULL)
+		need += sizeof ns_open + t->sel_close.len + ESC_MAX * strlen(ns_selector);
+	if ((o = strbuf_room(b, need)) == NULL)
+		return;
+	o = frag_to(o, t, t->epr_head);
+	for (size_t i = 0; i < cls->nprops; i++)
+		if (cls->props[i].is_key)
+			o = frag_to(value_to(frag_to(o, t, t->sel[i]), &inst->values[i]), t,
+			            t->sel_close);
+	if (ns_selector != NULL) {
+		memcpy(o, ns_open, sizeof ns_open - 1);
+		o = frag_to(escape_to(o + sizeof ns_open - 1, ns_selector, false), t, t->sel_close);
+	}
+	strbuf_done(b, frag_to(o, t, t->epr_tail));
+}
+
 void wsman_write_epr(strbuf *b, const cim_instance *inst, const char *uri,
                      const char *ns_selector)
 {
 	const cim_class *cls = inst->cls;
+	const struct instance_tmpl *t = instance_tmpl(cls, uri);
 
+	if (t != NULL) {
+		write_epr_tmpl(b, t, inst, ns_selector);
+		return;
+	}
 	PUTS(b, "<wsa:EndpointReference><wsa:Address>" URI_ANONYMOUS
 	        "</wsa:Address><wsa:ReferenceParameters><wsman:ResourceURI>");
 	wsman_escape(b, uri, false);
