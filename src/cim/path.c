@@ -568,7 +568,7 @@ static uint32_t convert_key(const cim_property *p, const cim_value *v, cim_value
 	char what[300];
 	uint32_t rc;
 
-	snprintf(what, sizeof what, "key %s", p->name);
+	str_join(what, sizeof what, "key ", p->name);
 	if (v->is_null)
 		return rdms_fail(err, WBEM_E_ILLEGAL_NULL, "key %s is NULL", p->name);
 	switch (p->type) {

@@ -105,3 +105,19 @@ void strbuf_free(strbuf *b)
 	b->len = b->cap = 0;
 	b->failed = false;
 }
+
+char *str_join(char *dst, size_t size, const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+
+	if (size == 0)
+		return dst;
+	if (na >= size)
+		na = size - 1;
+	memcpy(dst, a, na);
+	if (nb >= size - na)
+		nb = size - na - 1;
+	memcpy(dst + na, b, nb);
+	dst[na + nb] = '\0';
+	return dst;
+}

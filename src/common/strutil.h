@@ -11,6 +11,9 @@
 bool str_copy(char *dst, size_t size, const char *src);
 /* ASCII case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
+/* A then B into DST (SIZE bytes), cut to fit; DST.  For labels such as
+ * "key SessionId" built on every request: snprintf costs ten times more. */
+char *str_join(char *dst, size_t size, const char *a, const char *b);
 
 /* A growable, always-terminated byte buffer. */
 typedef struct strbuf {

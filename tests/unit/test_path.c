@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "cim/path.h"
+#include "common/strutil.h"
 #include "schema/schema.h"
 
 #define VDS "Win32_VirtualDesktopSession"
@@ -481,8 +482,21 @@ static void test_mutations(void)
 	CHECK_EQ(fine, total);
 }
 
+/* str_join builds the "key NAME" labels of bind's messages. */
+static void test_str_join(void)
+{
+	char buf[8];
+
+	CHECK_STR(str_join(buf, sizeof buf, "key ", "Id"), "key Id");
+	CHECK_STR(str_join(buf, sizeof buf, "key ", "SessionId"), "key Ses");
+	CHECK_STR(str_join(buf, sizeof buf, "selector ", "X"), "selecto");
+	CHECK_STR(str_join(buf, sizeof buf, "", ""), "");
+	CHECK_STR(str_join(buf, 1, "a", "b"), "");
+}
+
 int main(void)
 {
+	test_str_join();
 	test_parse_basic();
 	test_prefixes();
 	test_bind();
