@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "../cim/wbem.h"
+#include "../common/frag.h"
 #include "../common/strbuf_raw.h"
 
 /* DSP0200 status names, indexed by status code. */
@@ -362,14 +363,8 @@ static void name_type(strbuf *b, const char *name, cim_type type, const char *or
  * thread keeps the last template it built (fixed-size: an exiting thread
  * leaves nothing behind); a class too large for it is written the long way.
  */
-#define TMPL_TEXT  8192
+#define TMPL_TEXT  FRAG_TEXT
 #define TMPL_PROPS 64
-/* Fragments are copied in blocks of this size (frag_to). */
-#define FRAG_BLOCK 32
-
-typedef struct frag {
-	uint16_t off, len;
-} frag;
 
 struct cim_tmpl {
 	const cim_class *cls;
@@ -387,44 +382,6 @@ struct cim_tmpl {
 
 static _Thread_local struct cim_tmpl tmpl;
 
-/*
- * F's text at O, returning the end.  It is copied in blocks of FRAG_BLOCK
- * bytes, which the compiler makes a few moves each instead of a call; the
- * bytes after F's end are overwritten by what follows (the reservation
- * leaves FRAG_BLOCK spare, the template's text FRAG_BLOCK readable).
- */
-static inline char *frag_to(char *o, const struct cim_tmpl *t, frag f)
-{
-	const char *s = t->text + f.off;
-
-	for (size_t k = 0; k < f.len; k += FRAG_BLOCK)
-		memcpy(o + k, s + k, FRAG_BLOCK);
-	return o + f.len;
-}
-
-/* Moves PIECE's text (and A's, B's before it) to T's text as *F; false when it does not fit. */
-static bool tmpl_take(struct cim_tmpl *t, size_t *used, frag *f, const frag *a, strbuf *piece,
-                      const frag *b)
-{
-	size_t n = (a ? a->len : 0) + piece->len + (b ? b->len : 0);
-	char *o = t->text + *used;
-	bool ok = !piece->failed && *used + n <= TMPL_TEXT;
-
-	if (ok) {
-		if (a != NULL)
-			o = (char *)memcpy(o, t->text + a->off, a->len) + a->len;
-		if (piece->len > 0)
-			o = (char *)memcpy(o, piece->data, piece->len) + piece->len;
-		if (b != NULL)
-			memcpy(o, t->text + b->off, b->len);
-		f->off = (uint16_t)*used;
-		f->len = (uint16_t)n;
-		*used += n;
-	}
-	piece->len = 0;
-	return ok;
-}
-
 /* The INSTANCE fragments of property I. */
 static bool tmpl_property(struct cim_tmpl *t, size_t *used, size_t i, strbuf *piece)
 {
@@ -434,11 +391,11 @@ static bool tmpl_property(struct cim_tmpl *t, size_t *used, size_t i, strbuf *pi
 	strbuf_puts(piece, "<PROPERTY");
 	name_type(piece, c->props[i].name, c->props[i].type, t->class_origin ? c->name : NULL);
 	strbuf_puts(piece, "><VALUE>");
-	ok = tmpl_take(t, used, &t->prop_val[i], NULL, piece, NULL);
+	ok = frag_take(t->text, used, &t->prop_val[i], NULL, piece, NULL);
 	strbuf_puts(piece, "<PROPERTY");
 	name_type(piece, c->props[i].name, c->props[i].type, t->class_origin ? c->name : NULL);
 	strbuf_puts(piece, "></PROPERTY>");
-	return tmpl_take(t, used, &t->prop_nil[i], NULL, piece, NULL) && ok;
+	return frag_take(t->text, used, &t->prop_nil[i], NULL, piece, NULL) && ok;
 }
 
 /* The INSTANCENAME fragments: KEY_JOIN[k] comes before key k's value, [nkeys] last. */
@@ -449,23 +406,23 @@ static bool tmpl_name(struct cim_tmpl *t, size_t *used, strbuf *piece)
 	bool ok;
 
 	open_tag(piece, "INSTANCENAME", "CLASSNAME", c->name);
-	ok = tmpl_take(t, used, &head, NULL, piece, NULL);
+	ok = frag_take(t->text, used, &head, NULL, piece, NULL);
 	strbuf_puts(piece, "</KEYVALUE></KEYBINDING>");
-	ok = tmpl_take(t, used, &close, NULL, piece, NULL) && ok;
+	ok = frag_take(t->text, used, &close, NULL, piece, NULL) && ok;
 	strbuf_puts(piece, "</INSTANCENAME>");
-	ok = tmpl_take(t, used, &tail, NULL, piece, NULL) && ok;
+	ok = frag_take(t->text, used, &tail, NULL, piece, NULL) && ok;
 	t->nkeys = 0;
 	for (size_t i = 0; ok && i < c->nprops; i++) {
 		if (!c->props[i].is_key)
 			continue;
 		open_tag(piece, "KEYBINDING", "NAME", c->props[i].name);
 		strbuf_printf(piece, "<KEYVALUE VALUETYPE=\"%s\">", valuetype(c->props[i].type));
-		ok = tmpl_take(t, used, &open, NULL, piece, NULL) &&
-		     tmpl_take(t, used, &t->key_join[t->nkeys], t->nkeys == 0 ? &head : &close,
+		ok = frag_take(t->text, used, &open, NULL, piece, NULL) &&
+		     frag_take(t->text, used, &t->key_join[t->nkeys], t->nkeys == 0 ? &head : &close,
 		               piece, &open);
 		t->key[t->nkeys++] = (uint16_t)i;
 	}
-	ok = ok && tmpl_take(t, used, &t->key_join[t->nkeys], t->nkeys == 0 ? &head : &close,
+	ok = ok && frag_take(t->text, used, &t->key_join[t->nkeys], t->nkeys == 0 ? &head : &close,
 	                     piece, &tail);
 	t->name_fixed = FRAG_BLOCK;
 	for (size_t k = 0; ok && k <= t->nkeys; k++)
@@ -483,11 +440,11 @@ static bool tmpl_build(struct cim_tmpl *t, const cim_class *c, bool class_origin
 	t->cls = c;
 	t->class_origin = class_origin;
 	open_tag(&piece, "INSTANCE", "CLASSNAME", c->name);
-	ok = tmpl_take(t, &used, &t->inst_head, NULL, &piece, NULL);
+	ok = frag_take(t->text, &used, &t->inst_head, NULL, &piece, NULL);
 	strbuf_puts(&piece, "</INSTANCE>");
-	ok = tmpl_take(t, &used, &t->inst_tail, NULL, &piece, NULL) && ok;
+	ok = frag_take(t->text, &used, &t->inst_tail, NULL, &piece, NULL) && ok;
 	strbuf_puts(&piece, "</VALUE></PROPERTY>");
-	ok = tmpl_take(t, &used, &t->val_close, NULL, &piece, NULL) && ok;
+	ok = frag_take(t->text, &used, &t->val_close, NULL, &piece, NULL) && ok;
 	t->inst_fixed = (size_t)t->inst_head.len + t->inst_tail.len + FRAG_BLOCK;
 	for (size_t i = 0; ok && i < n; i++) {
 		size_t set;
@@ -497,7 +454,7 @@ static bool tmpl_build(struct cim_tmpl *t, const cim_class *c, bool class_origin
 		t->inst_fixed += set > t->prop_nil[i].len ? set : t->prop_nil[i].len;
 	}
 	for (size_t i = 0; ok && i <= n; i++)
-		ok = tmpl_take(t, &used, &t->join[i], i == 0 ? &t->inst_head : &t->val_close, &piece,
+		ok = frag_take(t->text, &used, &t->join[i], i == 0 ? &t->inst_head : &t->val_close, &piece,
 		               i == n ? &t->inst_tail : &t->prop_val[i]);
 	ok = ok && tmpl_name(t, &used, &piece);
 	strbuf_free(&piece);
@@ -532,11 +489,11 @@ static void write_instancename_tmpl(strbuf *b, const struct cim_tmpl *t,
 	for (size_t k = 0; k < t->nkeys; k++) {
 		const cim_value *v = &inst->values[t->key[k]];
 
-		o = frag_to(o, t, t->key_join[k]);
+		o = frag_to(o, t->text, t->key_join[k]);
 		if (!v->is_null)
 			o = value_to(o, v);
 	}
-	strbuf_done(b, frag_to(o, t, t->key_join[t->nkeys]));
+	strbuf_done(b, frag_to(o, t->text, t->key_join[t->nkeys]));
 }
 
 void cimxml_write_instancename(strbuf *b, const cim_instance *inst)
@@ -578,21 +535,21 @@ static void write_instance_tmpl(strbuf *b, const struct cim_tmpl *t, const cim_i
 		return;
 	if (whole) {
 		for (size_t i = 0; i < n; i++)
-			o = value_to(frag_to(o, t, t->join[i]), &v[i]);
-		strbuf_done(b, frag_to(o, t, t->join[n]));
+			o = value_to(frag_to(o, t->text, t->join[i]), &v[i]);
+		strbuf_done(b, frag_to(o, t->text, t->join[n]));
 		return;
 	}
-	o = frag_to(o, t, t->inst_head);
+	o = frag_to(o, t->text, t->inst_head);
 	for (size_t i = 0; i < n; i++) {
 		if (show != NULL && !show[i])
 			continue;
 		/* A NULL property has no VALUE (DSP0201); wbemcli prints "Name=". */
 		if (v[i].is_null)
-			o = frag_to(o, t, t->prop_nil[i]);
+			o = frag_to(o, t->text, t->prop_nil[i]);
 		else
-			o = frag_to(value_to(frag_to(o, t, t->prop_val[i]), &v[i]), t, t->val_close);
+			o = frag_to(value_to(frag_to(o, t->text, t->prop_val[i]), &v[i]), t->text, t->val_close);
 	}
-	strbuf_done(b, frag_to(o, t, t->inst_tail));
+	strbuf_done(b, frag_to(o, t->text, t->inst_tail));
 }
 
 void cimxml_write_instance(strbuf *b, const cim_instance *inst, const bool *show,

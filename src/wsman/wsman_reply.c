@@ -19,6 +19,7 @@
 #include <sys/random.h>
 
 #include "../cim/wbem.h"
+#include "../common/frag.h"
 #include "../common/strbuf_raw.h"
 
 /*
@@ -369,15 +370,9 @@ static void write_value(strbuf *b, const cim_value *v)
  * last template it built (fixed-size, so an exiting connection thread
  * leaves nothing behind); what does not fit is written the long way.
  */
-#define TMPL_TEXT  8192
+#define TMPL_TEXT  FRAG_TEXT
 #define TMPL_URI   512
 #define TMPL_PROPS 64
-/* Fragments are copied in blocks of this size (frag_to). */
-#define FRAG_BLOCK 32
-
-typedef struct frag {
-	uint16_t off, len;
-} frag;
 
 struct instance_tmpl {
 	const cim_class *cls;
@@ -392,36 +387,6 @@ struct instance_tmpl {
 };
 
 static _Thread_local struct instance_tmpl tmpl;
-
-/*
- * F's text at O, returning the end.  It is copied in blocks of FRAG_BLOCK
- * bytes, which the compiler makes a few moves each instead of a call; the
- * bytes after F's end are overwritten by what follows (the reservation
- * leaves FRAG_BLOCK spare, the template's text FRAG_BLOCK readable).
- */
-static inline char *frag_to(char *o, const struct instance_tmpl *t, frag f)
-{
-	const char *s = t->text + f.off;
-
-	for (size_t k = 0; k < f.len; k += FRAG_BLOCK)
-		memcpy(o + k, s + k, FRAG_BLOCK);
-	return o + f.len;
-}
-
-/* Moves the text of PIECE to T's text as fragment *F; false when it does not fit. */
-static bool tmpl_take(struct instance_tmpl *t, size_t *used, frag *f, strbuf *piece)
-{
-	bool ok = !piece->failed && *used + piece->len <= TMPL_TEXT;
-
-	if (ok) {
-		memcpy(t->text + *used, piece->data, piece->len);
-		f->off = (uint16_t)*used;
-		f->len = (uint16_t)piece->len;
-		*used += piece->len;
-	}
-	piece->len = 0;
-	return ok;
-}
 
 /* Fragment *F made of A followed by B (both already in T's text). */
 static bool tmpl_join(struct instance_tmpl *t, size_t *used, frag *f, frag a, frag b)
@@ -445,15 +410,15 @@ static bool tmpl_property(struct instance_tmpl *t, size_t *used, size_t i, const
 	PUTS(piece, "<p:");
 	put_str(piece, name);
 	PUTS(piece, ">");
-	ok = tmpl_take(t, used, &t->open[i], piece);
+	ok = frag_take(t->text, used, &t->open[i], NULL, piece, NULL);
 	PUTS(piece, "<p:");
 	put_str(piece, name);
 	PUTS(piece, " xsi:nil=\"true\"/>");
-	ok = tmpl_take(t, used, &t->nil[i], piece) && ok;
+	ok = frag_take(t->text, used, &t->nil[i], NULL, piece, NULL) && ok;
 	PUTS(piece, "</p:");
 	put_str(piece, name);
 	PUTS(piece, ">");
-	return tmpl_take(t, used, &t->close[i], piece) && ok;
+	return frag_take(t->text, used, &t->close[i], NULL, piece, NULL) && ok;
 }
 
 /* The EPR's fragments: everything but the key values and the __cimnamespace selector. */
@@ -466,11 +431,11 @@ static bool tmpl_epr(struct instance_tmpl *t, size_t *used, const cim_class *cls
 	            "</wsa:Address><wsa:ReferenceParameters><wsman:ResourceURI>");
 	wsman_escape(piece, uri, false);
 	PUTS(piece, "</wsman:ResourceURI><wsman:SelectorSet>");
-	ok = tmpl_take(t, used, &t->epr_head, piece);
+	ok = frag_take(t->text, used, &t->epr_head, NULL, piece, NULL);
 	PUTS(piece, "</wsman:Selector>");
-	ok = tmpl_take(t, used, &t->sel_close, piece) && ok;
+	ok = frag_take(t->text, used, &t->sel_close, NULL, piece, NULL) && ok;
 	PUTS(piece, "</wsman:SelectorSet></wsa:ReferenceParameters></wsa:EndpointReference>");
-	ok = tmpl_take(t, used, &t->epr_tail, piece) && ok;
+	ok = frag_take(t->text, used, &t->epr_tail, NULL, piece, NULL) && ok;
 	t->epr_fixed = (size_t)t->epr_head.len + t->epr_tail.len + FRAG_BLOCK;
 	for (size_t i = 0; ok && i < cls->nprops; i++) {
 		if (!cls->props[i].is_key)
@@ -478,7 +443,7 @@ static bool tmpl_epr(struct instance_tmpl *t, size_t *used, const cim_class *cls
 		PUTS(piece, "<wsman:Selector Name=\"");
 		put_str(piece, cls->props[i].name);
 		PUTS(piece, "\">");
-		ok = tmpl_take(t, used, &t->sel[i], piece);
+		ok = frag_take(t->text, used, &t->sel[i], NULL, piece, NULL);
 		t->epr_fixed += (size_t)t->sel[i].len + t->sel_close.len;
 	}
 	return ok;
@@ -498,11 +463,11 @@ static bool tmpl_build(struct instance_tmpl *t, const cim_class *cls, const char
 	PUTS(&piece, "\" xmlns:xsi=\"" NS_XSI "\" xmlns:cim=\"" NS_CIM "\" xsi:type=\"p:");
 	put_str(&piece, cls->name);
 	PUTS(&piece, "_Type\">");
-	ok = tmpl_take(t, &used, &t->head, &piece);
+	ok = frag_take(t->text, &used, &t->head, NULL, &piece, NULL);
 	PUTS(&piece, "</p:");
 	put_str(&piece, cls->name);
 	PUTS(&piece, ">");
-	ok = tmpl_take(t, &used, &t->tail, &piece) && ok;
+	ok = frag_take(t->text, &used, &t->tail, NULL, &piece, NULL) && ok;
 	t->fixed = (size_t)t->head.len + t->tail.len + FRAG_BLOCK;
 	for (size_t i = 0; ok && i < n; i++) {
 		size_t both;
@@ -551,20 +516,20 @@ static void write_instance_tmpl(strbuf *b, const struct instance_tmpl *t,
 		return;
 	if (whole) {
 		for (size_t i = 0; i < n; i++)
-			o = value_to(frag_to(o, t, t->join[i]), &v[i]);
-		strbuf_done(b, frag_to(o, t, t->join[n]));
+			o = value_to(frag_to(o, t->text, t->join[i]), &v[i]);
+		strbuf_done(b, frag_to(o, t->text, t->join[n]));
 		return;
 	}
-	o = frag_to(o, t, t->head);
+	o = frag_to(o, t->text, t->head);
 	for (size_t i = 0; i < n; i++) {
 		if (query != NULL && !wql_selects(query, i))
 			continue;
 		if (v[i].is_null)
-			o = frag_to(o, t, t->nil[i]);
+			o = frag_to(o, t->text, t->nil[i]);
 		else
-			o = frag_to(value_to(frag_to(o, t, t->open[i]), &v[i]), t, t->close[i]);
+			o = frag_to(value_to(frag_to(o, t->text, t->open[i]), &v[i]), t->text, t->close[i]);
 	}
-	strbuf_done(b, frag_to(o, t, t->tail));
+	strbuf_done(b, frag_to(o, t->text, t->tail));
 }
 
 void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
@@ -622,16 +587,16 @@ static void write_epr_tmpl(strbuf *b, const struct instance_tmpl *t, const cim_i
 		need += sizeof ns_open + t->sel_close.len + ESC_MAX * strlen(ns_selector);
 	if ((o = strbuf_room(b, need)) == NULL)
 		return;
-	o = frag_to(o, t, t->epr_head);
+	o = frag_to(o, t->text, t->epr_head);
 	for (size_t i = 0; i < cls->nprops; i++)
 		if (cls->props[i].is_key)
-			o = frag_to(value_to(frag_to(o, t, t->sel[i]), &inst->values[i]), t,
+			o = frag_to(value_to(frag_to(o, t->text, t->sel[i]), &inst->values[i]), t->text,
 			            t->sel_close);
 	if (ns_selector != NULL) {
 		memcpy(o, ns_open, sizeof ns_open - 1);
-		o = frag_to(escape_to(o + sizeof ns_open - 1, ns_selector, false), t, t->sel_close);
+		o = frag_to(escape_to(o + sizeof ns_open - 1, ns_selector, false), t->text, t->sel_close);
 	}
-	strbuf_done(b, frag_to(o, t, t->epr_tail));
+	strbuf_done(b, frag_to(o, t->text, t->epr_tail));
 }
 
 void wsman_write_epr(strbuf *b, const cim_instance *inst, const char *uri,
