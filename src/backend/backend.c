@@ -53,25 +53,36 @@ void rdms_session_list_free(rdms_session_list *l)
 	l->count = l->cap = 0;
 }
 
+/* What match_id looks for, and where it puts it. */
+struct lookup {
+	uint32_t      id;
+	rdms_session *out;
+};
+
+/* rdms_session_fn: stops the walk (WBEM_S_FALSE) at the session sought. */
+static uint32_t match_id(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct lookup *l = ctx;
+
+	(void)err;
+	if (s->id != l->id)
+		return WBEM_S_NO_ERROR;
+	*l->out = *s;
+	return WBEM_S_FALSE;
+}
+
 uint32_t rdms_backend_lookup(const rdms_backend *b, const rdms_config *cfg, uint32_t id,
                              rdms_session *out, rdms_error *err)
 {
-	rdms_session_list l = { 0 };
+	struct lookup l = { id, out };
 	uint32_t rc;
 
 	if (b->find != NULL)
 		return b->find(cfg, id, out, err);
-	rc = b->enumerate(cfg, &l, err);
-	if (rc == WBEM_S_NO_ERROR)
-		rc = WBEM_E_NOT_FOUND;
-	for (size_t k = 0; rc == WBEM_E_NOT_FOUND && k < l.count; k++) {
-		if (l.items[k].id == id) {
-			*out = l.items[k];
-			rc = WBEM_S_NO_ERROR;
-		}
-	}
-	rdms_session_list_free(&l);
-	return rc;
+	rc = rdms_backend_each(b, cfg, match_id, &l, err);
+	if (rc == WBEM_S_FALSE)
+		return WBEM_S_NO_ERROR;
+	return rc == WBEM_S_NO_ERROR ? (uint32_t)WBEM_E_NOT_FOUND : rc;
 }
 
 uint32_t rdms_backend_each(const rdms_backend *b, const rdms_config *cfg, rdms_session_fn fn,

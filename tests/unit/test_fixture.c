@@ -14,6 +14,7 @@
 
 #include "backend/fixture/fixture.h"
 #include "check.h"
+#include "session_walk.h"
 
 static char path[64];
 static rdms_config cfg;
@@ -40,26 +41,6 @@ static void read_file(char *out, size_t size)
 	out[n] = '\0';
 	if (f != NULL)
 		fclose(f);
-}
-
-/* Records each session it is given; fails with WBEM_E_FAILED at number STOP_AT. */
-struct walk {
-	rdms_session_list seen;
-	size_t            stop_at;    /* 0: never */
-};
-
-static uint32_t record(void *ctx, const rdms_session *s, rdms_error *err)
-{
-	struct walk *w = ctx;
-	rdms_session *copy;
-
-	if (w->stop_at != 0 && w->seen.count + 1 == w->stop_at)
-		return rdms_fail(err, WBEM_E_FAILED, "stopped at session %u", (unsigned)s->id);
-	copy = rdms_session_list_add(&w->seen);
-	if (copy == NULL)
-		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	*copy = *s;
-	return WBEM_S_NO_ERROR;
 }
 
 static bool same_session(const rdms_session *a, const rdms_session *b)

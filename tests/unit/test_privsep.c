@@ -25,6 +25,7 @@
 
 #include "backend/fixture/fixture.h"
 #include "check.h"
+#include "session_walk.h"
 #include "privsep/privsep.h"
 
 static unsigned char buf[PRIV_MSG_MAX], out[PRIV_MSG_MAX];
@@ -624,26 +625,6 @@ static uint32_t flaky_enumerate(const rdms_config *c, rdms_session_list *l, rdms
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	*s = sample(7001);
 	s->backend = &flaky;
-	return WBEM_S_NO_ERROR;
-}
-
-/* An rdms_session_fn that keeps a copy of each session; fails at number STOP_AT. */
-struct walk {
-	rdms_session_list seen;
-	size_t            stop_at;    /* 0: never */
-};
-
-static uint32_t record(void *ctx, const rdms_session *s, rdms_error *err)
-{
-	struct walk *w = ctx;
-	rdms_session *copy;
-
-	if (w->stop_at != 0 && w->seen.count + 1 == w->stop_at)
-		return rdms_fail(err, WBEM_E_FAILED, "stopped at session %u", (unsigned)s->id);
-	copy = rdms_session_list_add(&w->seen);
-	if (copy == NULL)
-		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	*copy = *s;
 	return WBEM_S_NO_ERROR;
 }
 
