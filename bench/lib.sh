@@ -64,6 +64,18 @@ free_port() {
 # children (the unprivileged network process that parses and answers).
 rdmsd_pids() { echo "$PID" $(cat /proc/"$PID"/task/*/children 2>/dev/null); }
 
+# proc_sum FILE KEY: KEY's figure in /proc/PID/FILE (kB for status's VmRSS
+# and VmHWM, smaps_rollup's Pss), summed over rdmsd's processes.  VmRSS
+# counts the libraries both processes share in full for each; PSS splits
+# a shared page among its users.
+proc_sum() {
+	local p m=0
+	for p in $(rdmsd_pids); do
+		m=$((m + $(awk -v k="$2:" '$1 == k { print $2 }' "/proc/$p/$1" 2>/dev/null || echo 0)))
+	done
+	echo "$m"
+}
+
 # rdmsd's CPU time (user + system) in clock ticks, all its processes.
 cpu_ticks() {
 	local p t=0

@@ -90,26 +90,6 @@ to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
 	if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;
 	printf "%.3f", n }'; }
 
-# a /proc status figure in kB, summed over rdmsd's processes
-mem() {
-	local p m=0
-	for p in $(rdmsd_pids); do
-		m=$((m + $(awk -v k="$1:" '$1 == k { print $2 }' "/proc/$p/status" 2>/dev/null || echo 0)))
-	done
-	echo "$m"
-}
-
-# PSS in kB summed over rdmsd's processes: each shares libraries with the
-# other (and with every process on the host), which VmRSS counts in full
-# for both; PSS counts a shared page in proportion.
-pss() {
-	local p m=0
-	for p in $(rdmsd_pids); do
-		m=$((m + $(awk '$1 == "Pss:" { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)))
-	done
-	echo "$m"
-}
-
 # ---- account, PAM, fixture, config -------------------------------------------
 bench_make_account
 
@@ -184,9 +164,9 @@ T1=$(now_ns)
 grep -q "<p:SessionId>$KEY</p:SessionId>" "$TMP/get.out" || die "Get answered without session $KEY"
 FIRST_MS=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.1f", (b - a) / 1e6 }')
 sleep 0.5
-RSS_IDLE=$(mem VmRSS)
-HWM_IDLE=$(mem VmHWM)
-PSS_IDLE=$(pss)
+RSS_IDLE=$(proc_sum status VmRSS)
+HWM_IDLE=$(proc_sum status VmHWM)
+PSS_IDLE=$(proc_sum smaps_rollup Pss)
 echo "  first successful Get (HTTP + Basic/PAM, fixture read) $FIRST_MS ms after exec"
 
 # ---- wrk runs ------------------------------------------------------------------
@@ -259,9 +239,9 @@ ENUM_BYTES=$(stat -c %s "$TMP/enum_http.out")
 enum_runs cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" -H "Authorization: $AUTH" \
 	-H "CIMProtocolVersion: 1.0" -H "CIMOperation: MethodCall" -H "CIMMethod: EnumerateInstances" \
 	-H "CIMObject: root%2Fcimv2%2Frdms" --data-binary "@$TMP/cim-ei.xml" "http://127.0.0.1:$CIM_PORT/cimom"
-RSS_ENUM=$(mem VmRSS)
-HWM_ENUM=$(mem VmHWM)
-PSS_ENUM=$(pss)
+RSS_ENUM=$(proc_sum status VmRSS)
+HWM_ENUM=$(proc_sum status VmHWM)
+PSS_ENUM=$(proc_sum smaps_rollup Pss)
 
 # ---- CIM-XML GetInstance, Invoke -------------------------------------------------
 echo "  CIM-XML GetInstance, Invoke SendMessage (wrk) ..."
@@ -272,9 +252,9 @@ wrk_run inv1 1 1 "$TMP/invoke.xml" /wsman "$SOAP_TYPE"
 wrk_run inv8 2 8 "$TMP/invoke.xml" /wsman "$SOAP_TYPE"
 ROWS1=$(sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev/null || echo "?")
 INV_REQS=$(cat "$TMP"/inv[18].*.wrk | awk '/requests in/ { n += $1 } END { print n + 0 }')
-RSS_END=$(mem VmRSS)
-HWM_END=$(mem VmHWM)
-PSS_END=$(pss)
+RSS_END=$(proc_sum status VmRSS)
+HWM_END=$(proc_sum status VmHWM)
+PSS_END=$(proc_sum smaps_rollup Pss)
 grep -q "ReturnValue>0<" <(curl -s -H "Content-Type: $SOAP_TYPE" -H "Authorization: $AUTH" \
 	--data-binary @<(sed 's/@@ID@@/uuid:6d3b1c2e-0000-4000-8000-ffffffffffff/' "$TMP/invoke.xml") \
 	"http://127.0.0.1:$HTTP_PORT/wsman") || die "SendMessage did not return 0"
