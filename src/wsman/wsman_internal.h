@@ -23,6 +23,7 @@
 #include <libxml/tree.h>
 
 #include "../common/strutil.h"
+#include "../common/xml_read.h"
 #include "wsman.h"
 
 /* ---- namespaces (matched by URI, never by prefix) ----------------------- */
@@ -160,11 +161,14 @@ typedef struct wsman_request {
 /*
  * Reads an XML document safely: no network, no DTD (any DOCTYPE is refused,
  * so XXE and entity expansion cannot happen), bounded depth, UTF-8 only.
- * NULL with F set (HTTP 400 or EncodingLimit) on failure.
+ * NULL with F set (HTTP 400 or EncodingLimit) on failure.  wsman_parse
+ * reads requests into the light tree of xml_read.h; the client reads
+ * replies as a libxml2 document.
  */
+xml_tree *wsman_tree_read(const char *body, size_t len, wsman_fault *f);
 xmlDoc *wsman_xml_read(const char *body, size_t len, wsman_fault *f);
 
-/* True when NODE is an element named LOCAL in namespace NS. */
+/* The client's libxml2 tree: true when NODE is an element named LOCAL in namespace NS. */
 bool wsman_is(const xmlNode *node, const char *ns, const char *local);
 /* First element child of NODE, or the next element sibling. */
 xmlNode *wsman_first_elem(const xmlNode *node);

@@ -1,10 +1,11 @@
 /*
  * wsman_parse.c -- a SOAP request body to a wsman_request.
  *
- * libxml2 builds the tree (no network, no DTD: a DOCTYPE stops the parser,
- * so external entities and entity expansion never happen; depth bounded).
- * Every element is recognised by namespace URI and local name, never by
- * prefix, because clients use s/env/none, wsa/a, wsman/w ... as they like.
+ * libxml2's SAX2 parser builds a light tree (src/common/xml_read.c: no
+ * network, no DTD: a DOCTYPE stops the parser, so external entities and
+ * entity expansion never happen; depth bounded).  Every element is
+ * recognised by namespace URI and local name, never by prefix, because
+ * clients use s/env/none, wsa/a, wsman/w ... as they like.
  *
  * Everything that can be wrong with the request itself is found here, so
  * that a malformed request faults before the operation layer is called.
@@ -23,11 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/parser.h>
-#include <libxml/xmlerror.h>
-
 #include "../cim/path.h"
-#include "../common/xml_read.h"
 
 /* ---- arena -------------------------------------------------------------- */
 
@@ -84,16 +81,12 @@ bool wsman_fail(wsman_fault *f, uint32_t code, const char *subcode,
 
 /* ---- safe XML reading --------------------------------------------------- */
 
-/* The shared safe reader (src/common/xml_read.c), its refusals as WS-Man faults. */
-xmlDoc *wsman_xml_read(const char *body, size_t len, wsman_fault *f)
+/* A refusal of the shared safe reader (src/common/xml_read.c) as a WS-Man fault. */
+static void read_fault(xml_read_error why, const char *msg, wsman_fault *f)
 {
-	xml_read_error why;
-	char msg[300];
-	xmlDoc *doc = xml_read_safe(body, len, WSMAN_MAX_DEPTH, &why, msg, sizeof msg);
-
 	switch (why) {
 	case XML_READ_OK:
-		return doc;
+		break;
 	case XML_READ_TOO_LARGE:
 		wsman_fail(f, WBEM_E_TOO_MUCH_DATA, NULL, "MaxEnvelopeSize", "%s", msg);
 		break;
@@ -112,21 +105,36 @@ xmlDoc *wsman_xml_read(const char *body, size_t len, wsman_fault *f)
 		f->http_status = 400;
 		break;
 	}
-	return NULL;
+}
+
+xml_tree *wsman_tree_read(const char *body, size_t len, wsman_fault *f)
+{
+	xml_read_error why;
+	char msg[300];
+	xml_tree *t = xml_tree_read(body, len, WSMAN_MAX_DEPTH, &why, msg, sizeof msg);
+
+	read_fault(why, msg, f);
+	return t;
+}
+
+xmlDoc *wsman_xml_read(const char *body, size_t len, wsman_fault *f)
+{
+	xml_read_error why;
+	char msg[300];
+	xmlDoc *doc = xml_read_safe(body, len, WSMAN_MAX_DEPTH, &why, msg, sizeof msg);
+
+	read_fault(why, msg, f);
+	return doc;
 }
 
 /* ---- tree helpers ------------------------------------------------------- */
 
+/* The client's libxml2 tree (src/client): */
 bool wsman_is(const xmlNode *node, const char *ns, const char *local)
 {
 	return node != NULL && node->type == XML_ELEMENT_NODE && node->ns != NULL
 	    && strcmp((const char *)node->ns->href, ns) == 0
 	    && strcmp((const char *)node->name, local) == 0;
-}
-
-static bool in_ns(const xmlNode *node, const char *ns)
-{
-	return node->ns != NULL && strcmp((const char *)node->ns->href, ns) == 0;
 }
 
 xmlNode *wsman_next_elem(const xmlNode *node)
@@ -145,6 +153,12 @@ xmlNode *wsman_first_elem(const xmlNode *node)
 	return NULL;
 }
 
+/* The request's light tree: */
+static bool in_ns(const xml_node *node, const char *ns)
+{
+	return node->uri != NULL && strcmp(node->uri, ns) == 0;
+}
+
 static bool is_xml_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -158,53 +172,42 @@ static bool only_space(const char *s)
 	return true;
 }
 
-/* "{ns}name" of NODE for messages. */
-static const char *qname(const xmlNode *n)
+/*
+ * "prefix:name" of element N for messages.  An element in a default
+ * namespace has always printed as "(null)name" (glibc's rendering of the
+ * NULL prefix the libxml2 tree gave): kept so that messages stay the same.
+ */
+static const char *qname(const xml_node *n)
 {
 	static _Thread_local char buf[160];
+	const char *prefix = n->uri == NULL ? "" : n->prefix != NULL ? n->prefix : "(null)";
 
-	snprintf(buf, sizeof buf, "%s%s%s", n->ns ? (const char *)n->ns->prefix : "",
-	         n->ns && n->ns->prefix ? ":" : "", (const char *)n->name);
+	snprintf(buf, sizeof buf, "%s%s%s", prefix, n->uri && n->prefix ? ":" : "", n->name);
 	return buf;
 }
 
 /*
- * The character data of element N (its text children), copied into the
- * arena and, when TRIM, without surrounding white space.  Element children
- * are an error: every element we read for text is a simple type.
+ * The character data of element N, copied into the arena and, when TRIM,
+ * without surrounding white space.  Element children are an error: every
+ * element we read for text is a simple type.  The tree joins adjacent
+ * text (also across comments), so there is at most one text child.
  */
-static const char *elem_text(wsman_request *r, const xmlNode *n, bool trim,
+static const char *elem_text(wsman_request *r, const xml_node *n, bool trim,
                              wsman_fault *f)
 {
-	const xmlNode *c;
+	const xml_node *c;
 	const char *s = "";
-	size_t count = 0;
+	size_t len = 0;
 
 	for (c = n->children; c != NULL; c = c->next) {
-		if (c->type == XML_ELEMENT_NODE) {
+		if (c->name != NULL) {
 			wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
 			           NULL, "element %s must contain text only", qname(n));
 			return NULL;
 		}
-		if (c->type == XML_TEXT_NODE) {
-			s = (const char *)c->content;
-			count++;
-		}
+		s = c->text;
+		len = c->len;
 	}
-	if (count > 1) {
-		/* Text split by comments: join it. */
-		xmlChar *all = xmlNodeGetContent(n);
-		const char *out;
-
-		if (all == NULL)
-			goto oom;
-		out = wsman_arena_strndup(&r->arena, (const char *)all, strlen((char *)all));
-		xmlFree(all);
-		if (out == NULL)
-			goto oom;
-		s = out;
-	}
-	size_t len = strlen(s);
 	if (trim) {
 		while (len > 0 && is_xml_space(*s)) {
 			s++;
@@ -215,36 +218,29 @@ static const char *elem_text(wsman_request *r, const xmlNode *n, bool trim,
 	}
 	s = wsman_arena_strndup(&r->arena, s, len);
 	if (s == NULL)
-		goto oom;
+		wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
 	return s;
-oom:
-	wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
-	return NULL;
 }
 
-static bool must_understand(const xmlNode *n)
+/* True for "true" and "1": xsi:nil and s:mustUnderstand. */
+static bool is_true(const char *v)
 {
-	xmlChar *v = xmlGetNsProp(n, (const xmlChar *)"mustUnderstand",
-	                          (const xmlChar *)NS_SOAP);
-	bool yes;
-
-	if (v == NULL)
-		return false;
-	yes = strcmp((char *)v, "true") == 0 || strcmp((char *)v, "1") == 0;
-	xmlFree(v);
-	return yes;
+	return v != NULL && (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
-static bool not_understood(wsman_request *r, const xmlNode *n, wsman_fault *f)
+static bool must_understand(const xml_node *n)
+{
+	return is_true(xml_node_attr_ns(n, "mustUnderstand", NS_SOAP));
+}
+
+static bool not_understood(wsman_request *r, const xml_node *n, wsman_fault *f)
 {
 	wsman_fail(f, WBEM_E_NOT_SUPPORTED, "s:MustUnderstand", NULL,
 	           "the header %s is marked mustUnderstand but is not supported", qname(n));
 	/* Copies: the tree is freed before the fault is written. */
-	f->nu_name = wsman_arena_strndup(&r->arena, (const char *)n->name,
-	                                 strlen((const char *)n->name));
-	if (n->ns != NULL)
-		f->nu_ns = wsman_arena_strndup(&r->arena, (const char *)n->ns->href,
-		                               strlen((const char *)n->ns->href));
+	f->nu_name = wsman_arena_strndup(&r->arena, n->name, strlen(n->name));
+	if (n->uri != NULL)
+		f->nu_ns = wsman_arena_strndup(&r->arena, n->uri, strlen(n->uri));
 	return false;
 }
 
@@ -295,31 +291,27 @@ static bool is_namespace_text(const char *s)
  * A wsman:SelectorSet into SEL/N; __cimnamespace goes to *NS when NS is
  * given, otherwise it is an ordinary selector.
  */
-static bool parse_selectors(wsman_request *r, const xmlNode *set, wsman_selector *sel,
+static bool parse_selectors(wsman_request *r, const xml_node *set, wsman_selector *sel,
                             size_t *n, const char **ns, wsman_fault *f)
 {
-	const xmlNode *c;
+	const xml_node *c;
 
-	for (c = wsman_first_elem(set); c != NULL; c = wsman_next_elem(c)) {
-		xmlChar *name;
-		const char *value, *nm;
+	for (c = xml_node_first_elem(set); c != NULL; c = xml_node_next_elem(c)) {
+		const char *name, *value, *nm;
 
-		if (!wsman_is(c, NS_WSMAN, "Selector"))
+		if (!xml_node_is(c, NS_WSMAN, "Selector"))
 			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
 			                  "UnexpectedSelectors",
 			                  "unexpected element %s in the SelectorSet", qname(c));
-		name = xmlGetProp(c, (const xmlChar *)"Name");
-		if (name == NULL || *name == '\0' || strlen((char *)name) > 128) {
-			xmlFree(name);
+		name = xml_node_attr(c, "Name");
+		if (name == NULL || *name == '\0' || strlen(name) > 128)
 			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
 			                  "InsufficientSelectors",
 			                  "a Selector has no (or an over-long) Name attribute");
-		}
-		nm = wsman_arena_strndup(&r->arena, (char *)name, strlen((char *)name));
-		xmlFree(name);
+		nm = wsman_arena_strndup(&r->arena, name, strlen(name));
 		if (nm == NULL)
 			return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
-		if (wsman_first_elem(c) != NULL)
+		if (xml_node_first_elem(c) != NULL)
 			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
 			                  "TypeMismatch",
 			                  "selector %s: reference values are not supported", nm);
@@ -358,7 +350,7 @@ typedef struct header_seen {
 } header_seen;
 
 /* Stores the text of a once-only header into *DST. */
-static bool header_once(wsman_request *r, const xmlNode *h, const char **dst,
+static bool header_once(wsman_request *r, const xml_node *h, const char **dst,
                         size_t maxlen, wsman_fault *f)
 {
 	const char *v;
@@ -383,10 +375,10 @@ static bool header_once(wsman_request *r, const xmlNode *h, const char **dst,
 	return true;
 }
 
-static bool parse_wsman_header(wsman_request *r, const xmlNode *h, header_seen *seen,
+static bool parse_wsman_header(wsman_request *r, const xml_node *h, header_seen *seen,
                                wsman_fault *f)
 {
-	const char *name = (const char *)h->name;
+	const char *name = h->name;
 
 	if (strcmp(name, "ResourceURI") == 0)
 		return header_once(r, h, &r->resource_uri, 2048, f);
@@ -435,7 +427,7 @@ static bool parse_wsman_header(wsman_request *r, const xmlNode *h, header_seen *
 	return must_understand(h) ? not_understood(r, h, f) : true;
 }
 
-static bool parse_header(wsman_request *r, const xmlNode *header, header_seen *seen,
+static bool parse_header(wsman_request *r, const xml_node *header, header_seen *seen,
                          wsman_fault *f)
 {
 	static const char *const ms_known[] = {
@@ -444,10 +436,10 @@ static bool parse_header(wsman_request *r, const xmlNode *header, header_seen *s
 	static const char *const wsa_known[] = {
 		"To", "ReplyTo", "FaultTo", "From", "RelatesTo",
 	};
-	const xmlNode *h;
+	const xml_node *h;
 
-	for (h = wsman_first_elem(header); h != NULL; h = wsman_next_elem(h)) {
-		const char *name = (const char *)h->name;
+	for (h = xml_node_first_elem(header); h != NULL; h = xml_node_next_elem(h)) {
+		const char *name = h->name;
 		bool known = false;
 
 		if (in_ns(h, NS_WSA)) {
@@ -559,21 +551,19 @@ static bool schema_error(wsman_fault *f, const char *what)
 	                  NULL, "%s", what);
 }
 
-static bool parse_filter(wsman_request *r, const xmlNode *n, wsman_fault *f)
+static bool parse_filter(wsman_request *r, const xml_node *n, wsman_fault *f)
 {
-	xmlChar *dialect = xmlGetProp(n, (const xmlChar *)"Dialect");
+	const char *dialect = xml_node_attr(n, "Dialect");
 	bool ok = true;
 
-	if (r->filter != WSMAN_FILTER_NONE) {
-		xmlFree(dialect);
+	if (r->filter != WSMAN_FILTER_NONE)
 		return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
 		                  "the Enumerate request has two filters");
-	}
 	if (dialect == NULL)
 		return wsman_fail(f, WBEM_E_INVALID_QUERY_TYPE,
 		                  "wsen:FilterDialectRequestedUnavailable", NULL,
 		                  "the filter has no Dialect attribute");
-	if (strcmp((char *)dialect, DIALECT_WQL) == 0 || strcmp((char *)dialect, DIALECT_CQL) == 0) {
+	if (strcmp(dialect, DIALECT_WQL) == 0 || strcmp(dialect, DIALECT_CQL) == 0) {
 		r->filter = WSMAN_FILTER_WQL;
 		r->filter_text = elem_text(r, n, true, f);
 		if (r->filter_text == NULL)
@@ -581,35 +571,34 @@ static bool parse_filter(wsman_request *r, const xmlNode *n, wsman_fault *f)
 		else if (*r->filter_text == '\0')
 			ok = wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
 			                "the WQL filter is empty");
-	} else if (strcmp((char *)dialect, DIALECT_SELECTOR) == 0) {
-		const xmlNode *set = wsman_first_elem(n);
+	} else if (strcmp(dialect, DIALECT_SELECTOR) == 0) {
+		const xml_node *set = xml_node_first_elem(n);
 
 		r->filter = WSMAN_FILTER_SELECTOR;
-		if (set == NULL || !wsman_is(set, NS_WSMAN, "SelectorSet") || wsman_next_elem(set))
+		if (set == NULL || !xml_node_is(set, NS_WSMAN, "SelectorSet") || xml_node_next_elem(set))
 			ok = wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
 			                "a selector filter must hold one wsman:SelectorSet");
 		else
 			ok = parse_selectors(r, set, r->fsel, &r->nfsel, NULL, f);
-	} else if (strcmp((char *)dialect, DIALECT_ASSOC) == 0) {
+	} else if (strcmp(dialect, DIALECT_ASSOC) == 0) {
 		r->filter = WSMAN_FILTER_ASSOC;
 	} else {
 		ok = wsman_fail(f, WBEM_E_INVALID_QUERY_TYPE,
 		                "wsen:FilterDialectRequestedUnavailable", NULL,
-		                "filter dialect %.200s is not supported", (char *)dialect);
+		                "filter dialect %.200s is not supported", dialect);
 	}
-	xmlFree(dialect);
 	return ok;
 }
 
-static bool parse_enumerate(wsman_request *r, const xmlNode *body_elem, wsman_fault *f)
+static bool parse_enumerate(wsman_request *r, const xml_node *body_elem, wsman_fault *f)
 {
-	const xmlNode *c;
+	const xml_node *c;
 	bool have_mode = false;
 
-	if (!wsman_is(body_elem, NS_WSEN, "Enumerate"))
+	if (!xml_node_is(body_elem, NS_WSEN, "Enumerate"))
 		return schema_error(f, "the body of an Enumerate request must be wsen:Enumerate");
-	for (c = wsman_first_elem(body_elem); c != NULL; c = wsman_next_elem(c)) {
-		const char *name = (const char *)c->name;
+	for (c = xml_node_first_elem(body_elem); c != NULL; c = xml_node_next_elem(c)) {
+		const char *name = c->name;
 
 		if (in_ns(c, NS_WSMAN) && strcmp(name, "OptimizeEnumeration") == 0) {
 			r->optimize = true;
@@ -652,19 +641,19 @@ static bool parse_enumerate(wsman_request *r, const xmlNode *body_elem, wsman_fa
 	return true;
 }
 
-static bool parse_context(wsman_request *r, const xmlNode *body_elem, const char *what,
+static bool parse_context(wsman_request *r, const xml_node *body_elem, const char *what,
                           wsman_fault *f)
 {
-	const xmlNode *c;
+	const xml_node *c;
 
-	if (!wsman_is(body_elem, NS_WSEN, what)) {
+	if (!xml_node_is(body_elem, NS_WSEN, what)) {
 		char msg[96];
 
 		snprintf(msg, sizeof msg, "the body of a %s request must be wsen:%s", what, what);
 		return schema_error(f, msg);
 	}
-	for (c = wsman_first_elem(body_elem); c != NULL; c = wsman_next_elem(c)) {
-		const char *name = (const char *)c->name;
+	for (c = xml_node_first_elem(body_elem); c != NULL; c = xml_node_next_elem(c)) {
+		const char *name = c->name;
 
 		if (!in_ns(c, NS_WSEN))
 			continue;
@@ -712,59 +701,53 @@ static bool class_namespace(const wsman_request *r, const char *ns)
 	return strcasecmp(ns, buf) == 0;
 }
 
-static bool is_nil(const xmlNode *n)
+static bool is_nil(const xml_node *n)
 {
-	xmlChar *v = xmlGetNsProp(n, (const xmlChar *)"nil", (const xmlChar *)NS_XSI);
-	bool yes = v != NULL && (strcmp((char *)v, "true") == 0 || strcmp((char *)v, "1") == 0);
-
-	xmlFree(v);
-	return yes;
+	return is_true(xml_node_attr_ns(n, "nil", NS_XSI));
 }
 
-static bool parse_invoke_body(wsman_request *r, const xmlNode *in, wsman_fault *f)
+static bool parse_invoke_body(wsman_request *r, const xml_node *in, wsman_fault *f)
 {
-	const xmlNode *c;
+	const xml_node *c;
 	char want[160];
 
 	if (in == NULL)
 		return true;     /* the MI client sends an empty body for no arguments */
 	snprintf(want, sizeof want, "%s_INPUT", r->method);
-	if (strcasecmp((const char *)in->name, want) != 0 || in->ns == NULL
-	    || !class_namespace(r, (const char *)in->ns->href))
+	if (strcasecmp(in->name, want) != 0 || in->uri == NULL || !class_namespace(r, in->uri))
 		return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS, "wsman:InvalidParameter",
 		                  NULL, "the body must be <%s> in the namespace of the "
 		                  "ResourceURI, not %s", want, qname(in));
-	if (wsman_next_elem(in) != NULL)
+	if (xml_node_next_elem(in) != NULL)
 		return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS, "wsman:InvalidParameter",
 		                  NULL, "the body holds more than the %s element", want);
 	for (c = in->children; c != NULL; c = c->next) {
-		if (c->type == XML_TEXT_NODE && !only_space((const char *)c->content))
+		if (c->name == NULL && !only_space(c->text))
 			return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS,
 			                  "wsman:InvalidParameter", NULL,
 			                  "text outside a parameter element in %s", want);
-		if (c->type != XML_ELEMENT_NODE)
+		if (c->name == NULL)
 			continue;
-		if (c->ns == NULL || strcmp((const char *)c->ns->href, (const char *)in->ns->href) != 0)
+		if (c->uri == NULL || strcmp(c->uri, in->uri) != 0)
 			return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS,
 			                  "wsman:InvalidParameter", NULL,
 			                  "parameter %s is not in the namespace of %s", qname(c), want);
 		for (size_t i = 0; i < r->nargs; i++)
-			if (strcasecmp(r->args[i].name, (const char *)c->name) == 0)
+			if (strcasecmp(r->args[i].name, c->name) == 0)
 				return wsman_fail(f, WBEM_E_INVALID_DUPLICATE_PARAMETER,
 				                  "wsman:InvalidParameter", NULL,
-				                  "parameter %s is given twice", (const char *)c->name);
+				                  "parameter %s is given twice", c->name);
 		if (r->nargs == WSMAN_MAX_PARAMS)
 			return wsman_fail(f, WBEM_E_INVALID_METHOD_PARAMETERS,
 			                  "wsman:InvalidParameter", NULL, "too many parameters");
 		wsman_arg *a = &r->args[r->nargs];
-		a->name = wsman_arena_strndup(&r->arena, (const char *)c->name,
-		                              strlen((const char *)c->name));
+		a->name = wsman_arena_strndup(&r->arena, c->name, strlen(c->name));
 		if (a->name == NULL)
 			return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
 		if (is_nil(c)) {
 			a->value = NULL;
 		} else {
-			if (wsman_first_elem(c) != NULL)
+			if (xml_node_first_elem(c) != NULL)
 				return wsman_fail(f, WBEM_E_TYPE_MISMATCH, "wsman:InvalidParameter",
 				                  NULL, "parameter %s must be a simple value", a->name);
 			a->value = elem_text(r, c, false, f);
@@ -845,21 +828,21 @@ static bool check_uri_for_op(wsman_request *r, wsman_fault *f)
 	return true;
 }
 
-static bool parse_envelope(wsman_request *r, const xmlNode *env, wsman_fault *f)
+static bool parse_envelope(wsman_request *r, const xml_node *env, wsman_fault *f)
 {
-	const xmlNode *c, *header = NULL, *body = NULL, *be;
+	const xml_node *c, *header = NULL, *body = NULL, *be;
 	header_seen seen = { 0 };
 
-	if (!wsman_is(env, NS_SOAP, "Envelope")) {
-		if (strcmp((const char *)env->name, "Envelope") == 0)
+	if (!xml_node_is(env, NS_SOAP, "Envelope")) {
+		if (strcmp(env->name, "Envelope") == 0)
 			return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "s:VersionMismatch", NULL,
 			                  "the envelope is not in the SOAP 1.2 namespace");
 		return schema_error(f, "the root element is not a SOAP 1.2 Envelope");
 	}
-	for (c = wsman_first_elem(env); c != NULL; c = wsman_next_elem(c)) {
-		if (wsman_is(c, NS_SOAP, "Header") && header == NULL && body == NULL)
+	for (c = xml_node_first_elem(env); c != NULL; c = xml_node_next_elem(c)) {
+		if (xml_node_is(c, NS_SOAP, "Header") && header == NULL && body == NULL)
 			header = c;
-		else if (wsman_is(c, NS_SOAP, "Body") && body == NULL)
+		else if (xml_node_is(c, NS_SOAP, "Body") && body == NULL)
 			body = c;
 		else
 			return schema_error(f, "the Envelope must hold one optional Header and one Body");
@@ -868,10 +851,10 @@ static bool parse_envelope(wsman_request *r, const xmlNode *env, wsman_fault *f)
 		return schema_error(f, "the Envelope has no Body");
 	if (header != NULL && !parse_header(r, header, &seen, f))
 		return false;
-	be = wsman_first_elem(body);
+	be = xml_node_first_elem(body);
 
 	if (r->action == NULL) {
-		if (be != NULL && wsman_is(be, NS_WSMID, "Identify") && wsman_next_elem(be) == NULL) {
+		if (be != NULL && xml_node_is(be, NS_WSMID, "Identify") && xml_node_next_elem(be) == NULL) {
 			r->op = WSMAN_OP_IDENTIFY;
 			return true;
 		}
@@ -913,13 +896,13 @@ static bool parse_envelope(wsman_request *r, const xmlNode *env, wsman_fault *f)
 
 bool wsman_parse(const char *body, size_t len, wsman_request *req, wsman_fault *f)
 {
-	xmlDoc *doc = wsman_xml_read(body, len, f);
+	xml_tree *t = wsman_tree_read(body, len, f);
 	bool ok;
 
-	if (doc == NULL)
+	if (t == NULL)
 		return false;
-	ok = parse_envelope(req, xmlDocGetRootElement(doc), f);
-	xmlFreeDoc(doc);
+	ok = parse_envelope(req, xml_tree_root(t), f);
+	xml_tree_free(t);
 	return ok;
 }
 

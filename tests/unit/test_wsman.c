@@ -13,6 +13,7 @@
  * socket (test scaffolding only; rdmsd uses libmicrohttpd).
  */
 #include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "backend/fixture/fixture.h"
 #include "client/client.h"
 #include "cim/path.h"
+#include "common/xml_read.h"
 #include "schema/schema.h"
 #include "wsman/wsman.h"
 #include "wsman/wsman_internal.h"
@@ -1265,6 +1267,243 @@ static void test_malformed(wsman_service *s)
 
 /* ---- replay protection -------------------------------------------------- */
 
+/* ---- the light tree reader (src/common/xml_read.c) ---------------------- */
+
+#define NS_A "urn:a"
+#define NS_B "urn:b"
+
+/* xml_tree_read of TEXT (LEN bytes, or strlen when 0) with MAX_DEPTH; *WHY and MSG set. */
+static xml_tree *tree_of(const char *text, size_t len, int max_depth, xml_read_error *why,
+                         char *msg, size_t msgsize)
+{
+	return xml_tree_read(text, len ? len : strlen(text), max_depth, why, msg, msgsize);
+}
+
+/* Both readers refuse TEXT for WANT with the same message, which contains PART. */
+static void tree_refuses(const char *label, const char *text, size_t len, int max_depth,
+                         xml_read_error want, const char *part)
+{
+	xml_read_error why = XML_READ_OK, why_doc = XML_READ_OK;
+	char msg[300] = "", msg_doc[300] = "";
+	xml_tree *t = tree_of(text, len, max_depth, &why, msg, sizeof msg);
+	xmlDoc *d = xml_read_safe(text, len ? len : strlen(text), max_depth, &why_doc,
+	                          msg_doc, sizeof msg_doc);
+
+	if (t != NULL || why != want || strstr(msg, part) == NULL)
+		fprintf(stderr, "tree reader, %s: %d \"%s\"\n", label, why, msg);
+	CHECK(t == NULL);
+	CHECK_EQ(why, want);
+	CHECK(strstr(msg, part) != NULL);
+	CHECK(d == NULL);
+	CHECK_EQ(why_doc, why);
+	CHECK_STR(msg_doc, msg);
+	xml_tree_free(t);
+	xmlFreeDoc(d);
+}
+
+/* The text of the only child of N ("" when none), checking there is at most one. */
+static const char *only_text(const xml_node *n)
+{
+	if (n == NULL || n->children == NULL)
+		return "";
+	CHECK(n->children->next == NULL);
+	CHECK(n->children->name == NULL);
+	return n->children->text;
+}
+
+static void test_tree_refusals(void)
+{
+	strbuf b = { 0 };
+
+	tree_refuses("empty", "", 0, 32, XML_READ_EMPTY, "the request body is empty");
+	CHECK(xml_tree_read("<a/>", (size_t)INT_MAX + 1, 32, &(xml_read_error){ 0 },
+	                    (char[64]){ 0 }, 64) == NULL);
+	tree_refuses("UTF-16 BOM", "\xff\xfe<\0a\0/\0>\0", 10, 32, XML_READ_NOT_UTF8,
+	             "only UTF-8 requests are supported");
+	tree_refuses("UTF-16BE BOM", "\xfe\xff\0<\0a\0/\0>", 10, 32, XML_READ_NOT_UTF8, "UTF-8");
+	tree_refuses("leading NUL", "\0<a/>", 5, 32, XML_READ_NOT_UTF8, "UTF-8");
+	tree_refuses("Latin-1", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>", 0, 32,
+	             XML_READ_NOT_UTF8, "character set ISO-8859-1 is not supported; use UTF-8");
+	tree_refuses("UTF-16 without BOM", "<\0a\0/\0>\0", 8, 32, XML_READ_MALFORMED,
+	             "StartTag: invalid element name at line 1, column 2");
+	tree_refuses("internal DTD", "<!DOCTYPE a [<!ENTITY e \"x\">]><a>&e;</a>", 0, 32,
+	             XML_READ_DTD, "a DTD (<!DOCTYPE>) is not allowed in a request");
+	tree_refuses("external DTD", "<!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a/>", 0, 32,
+	             XML_READ_DTD, "DTD");
+	tree_refuses("not XML", "hello", 0, 32, XML_READ_MALFORMED,
+	             "the request is not well-formed XML: Start tag expected, '<' not found "
+	             "at line 1, column 1");
+	tree_refuses("unclosed", "<a><b></a>", 0, 32, XML_READ_MALFORMED,
+	             "Premature end of data in tag a line 1 at line 1, column 11");
+	tree_refuses("undefined entity", "<a>&foo;</a>", 0, 32, XML_READ_MALFORMED,
+	             "Entity 'foo' not defined");
+	tree_refuses("undeclared prefix", "<p:a/>", 0, 32, XML_READ_MALFORMED,
+	             "Namespace prefix p on a is not defined");
+	tree_refuses("undeclared attribute prefix", "<a p:x=\"1\"/>", 0, 32, XML_READ_MALFORMED,
+	             "Namespace prefix p for x on a is not defined");
+	tree_refuses("attribute twice by URI", "<a xmlns:p=\"" NS_A "\" xmlns:q=\"" NS_A "\" "
+	             "p:x=\"1\" q:x=\"2\"/>", 0, 32, XML_READ_MALFORMED, "redefined");
+	/* libxml2's xml:id checks are the last error after a namespace error. */
+	tree_refuses("xml:id after a namespace error", "<a><p:b/><c xml:id=\"1 x\"/></a>", 0, 32,
+	             XML_READ_MALFORMED, "xml:id : attribute value 1 x is not an NCName");
+	tree_refuses("xml:id twice after a namespace error",
+	             "<a><p:b/><c xml:id=\"i\"/><c xml:id=\"i\"/></a>", 0, 32,
+	             XML_READ_MALFORMED, "ID i already defined");
+	tree_refuses("namespace error after xml:id", "<a><c xml:id=\"1\"/><p:b/></a>", 0, 32,
+	             XML_READ_MALFORMED, "Namespace prefix p on b is not defined");
+
+	/* Depth: the root is level 1; text, comments and PIs are a level below their element. */
+	tree_refuses("element at 4", "<a><b><c><d/></c></b></a>", 0, 3, XML_READ_TOO_DEEP,
+	             "the request nests elements deeper than 3 levels");
+	tree_refuses("text at 4", "<a><b><c>x</c></b></a>", 0, 3, XML_READ_TOO_DEEP, "deeper");
+	tree_refuses("white space at 4", "<a><b><c> </c></b></a>", 0, 3, XML_READ_TOO_DEEP, "deeper");
+	tree_refuses("empty CDATA at 4", "<a><b><c><![CDATA[]]></c></b></a>", 0, 3,
+	             XML_READ_TOO_DEEP, "deeper");
+	tree_refuses("comment at 4", "<a><b><c><!--x--></c></b></a>", 0, 3, XML_READ_TOO_DEEP,
+	             "deeper");
+	tree_refuses("PI at 4", "<a><b><c><?p x?></c></b></a>", 0, 3, XML_READ_TOO_DEEP, "deeper");
+	/* Too deep and not well-formed further on: not well-formed, as before. */
+	tree_refuses("deep, then malformed", "<a><b><c><d/></c></b></a><e/>", 0, 3,
+	             XML_READ_MALFORMED, "Extra content at the end of the document");
+	tree_refuses("deep, then Latin-1", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+	             "<a><b><c><d/></c></b></a>", 0, 3, XML_READ_NOT_UTF8, "ISO-8859-1");
+	/* libxml2's own limit (256) comes first: a fatal error. */
+	for (int i = 0; i < 300; i++)
+		strbuf_puts(&b, "<a>");
+	tree_refuses("depth 300", b.data, b.len, 32, XML_READ_MALFORMED, "Excessive depth");
+	strbuf_free(&b);
+}
+
+static void test_tree_nodes(void)
+{
+	xml_read_error why;
+	char msg[300];
+	const xml_node *r, *c;
+	xml_tree *t, *t2;
+	strbuf b = { 0 };
+
+	/* Within the limit; comments and PIs outside the root; a UTF-8 BOM and declaration. */
+	t = tree_of("\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"utf-8\"?><!--c--><?p?>"
+	            "<a><b><c/></b></a><!--c-->", 0, 3, &why, msg, sizeof msg);
+	CHECK(t != NULL);
+	CHECK_EQ(why, XML_READ_OK);
+	xml_tree_free(t);
+
+	/* Namespaces by URI, whatever the prefix; the default namespace; none. */
+	t = tree_of("<x:a xmlns:x=\"" NS_A "\" xmlns=\"" NS_B "\"><y:b xmlns:y=\"" NS_A "\"/>"
+	            "<c/><d xmlns=\"\"/></x:a>", 0, 32, &why, msg, sizeof msg);
+	CHECK(t != NULL);
+	r = t ? xml_tree_root(t) : NULL;
+	CHECK(xml_node_is(r, NS_A, "a"));
+	CHECK(!xml_node_is(r, NS_B, "a"));
+	CHECK_STR(r ? r->prefix : NULL, "x");
+	c = r ? xml_node_first_elem(r) : NULL;
+	CHECK(xml_node_is(c, NS_A, "b"));
+	c = c ? xml_node_next_elem(c) : NULL;
+	CHECK(xml_node_is(c, NS_B, "c"));
+	CHECK(c != NULL && c->prefix == NULL);
+	c = c ? xml_node_next_elem(c) : NULL;
+	CHECK(c != NULL && c->uri == NULL && strcmp(c->name, "d") == 0);
+	CHECK(!xml_node_is(c, "", "d"));
+	CHECK(c != NULL && xml_node_next_elem(c) == NULL);
+	xml_tree_free(t);
+
+	/* Attributes with and without a namespace; namespace declarations are none. */
+	t = tree_of("<a xmlns:p=\"" NS_A "\" xmlns:q=\"" NS_B "\" n=\"plain\" p:n=\"in a\" "
+	            "q:m=\"in b\" e=\"\" r=\"&amp;&#x41;&lt;&#38;#38;\tx&#10;\"/>", 0, 32,
+	            &why, msg, sizeof msg);
+	CHECK(t != NULL);
+	r = t ? xml_tree_root(t) : NULL;
+	CHECK_EQ(r ? r->nattrs : 0, 5);
+	CHECK_STR(xml_node_attr(r, "n"), "plain");              /* the first, any namespace */
+	CHECK_STR(xml_node_attr(r, "m"), "in b");
+	CHECK_STR(xml_node_attr_ns(r, "n", NS_A), "in a");
+	CHECK_STR(xml_node_attr_ns(r, "n", NULL), "plain");
+	CHECK(xml_node_attr_ns(r, "m", NULL) == NULL);
+	CHECK(xml_node_attr_ns(r, "m", NS_A) == NULL);
+	CHECK(xml_node_attr(r, "xmlns") == NULL && xml_node_attr(r, "p") == NULL);
+	CHECK_STR(xml_node_attr(r, "e"), "");
+	CHECK_STR(xml_node_attr(r, "r"), "&A<&#38; x\n");     /* white space normalised */
+	xml_tree_free(t);
+
+	/* Text: references, CDATA, comments and PIs in between make one node. */
+	t = tree_of("<a>x&amp;y&#x41;<![CDATA[<b>&amp;]]><!--c-->z<?p q?> </a>", 0, 32,
+	            &why, msg, sizeof msg);
+	CHECK(t != NULL);
+	r = t ? xml_tree_root(t) : NULL;
+	CHECK_STR(only_text(r), "x&yA<b>&amp;z ");
+	CHECK_EQ(r && r->children ? r->children->len : 0, 14);
+	xml_tree_free(t);
+	t = tree_of("<a> <b/>t<c>u</c> </a>", 0, 32, &why, msg, sizeof msg);
+	r = t ? xml_tree_root(t) : NULL;
+	c = r ? r->children : NULL;
+	CHECK(c != NULL && c->name == NULL && strcmp(c->text, " ") == 0);
+	c = c ? c->next : NULL;
+	CHECK(c != NULL && c->name != NULL && strcmp(c->name, "b") == 0 && c->children == NULL);
+	c = c ? c->next : NULL;
+	CHECK(c != NULL && c->name == NULL && strcmp(c->text, "t") == 0 && c->parent == r);
+	c = c ? c->next : NULL;
+	CHECK_STR(only_text(c), "u");
+	c = c ? c->next : NULL;
+	CHECK(c != NULL && c->name == NULL && strcmp(c->text, " ") == 0 && c->next == NULL);
+	xml_tree_free(t);
+
+	/* Text in many chunks, beyond the arena's first block. */
+	strbuf_puts(&b, "<a>");
+	for (int i = 0; i < 20000; i++)
+		strbuf_puts(&b, i % 3 ? "abcdefgh" : "&amp;<![CDATA[--]]><!---->");
+	strbuf_puts(&b, "</a>");
+	t = tree_of(b.data, b.len, 32, &why, msg, sizeof msg);
+	r = t ? xml_tree_root(t) : NULL;
+	CHECK(r != NULL && r->children != NULL && r->children->len == 6667 * 3 + 13333 * 8);
+	CHECK(r != NULL && r->children != NULL && strlen(r->children->text) == r->children->len);
+	CHECK(r != NULL && r->children != NULL && strncmp(r->children->text, "&--abcdefgh", 11) == 0);
+	strbuf_free(&b);
+
+	/* Many attributes and elements; a second tree while the first is alive. */
+	strbuf_puts(&b, "<a");
+	for (int i = 0; i < 5000; i++)
+		strbuf_printf(&b, " n%d=\"%d\"", i, i);
+	strbuf_puts(&b, ">");
+	for (int i = 0; i < 5000; i++)
+		strbuf_printf(&b, "<e i=\"%d\">%d</e>", i, i);
+	strbuf_puts(&b, "</a>");
+	t2 = tree_of(b.data, b.len, 32, &why, msg, sizeof msg);
+	strbuf_free(&b);
+	r = t2 ? xml_tree_root(t2) : NULL;
+	CHECK_EQ(r ? r->nattrs : 0, 5000);
+	CHECK_STR(r ? xml_node_attr(r, "n4999") : NULL, "4999");
+	c = r ? xml_node_first_elem(r) : NULL;
+	for (int i = 0; i < 4999 && c != NULL; i++)
+		c = xml_node_next_elem(c);
+	CHECK_STR(c ? xml_node_attr(c, "i") : NULL, "4999");
+	CHECK_STR(only_text(c), "4999");
+	xml_tree_free(t);
+	xml_tree_free(t2);
+	/* The thread's spare block again. */
+	t = tree_of("<a>x</a>", 0, 32, &why, msg, sizeof msg);
+	CHECK_STR(t ? only_text(xml_tree_root(t)) : NULL, "x");
+	xml_tree_free(t);
+	xml_tree_free(NULL);
+}
+
+/* A default-namespace header's name in the message, as the libxml2 tree printed it. */
+static void test_tree_wsman(void)
+{
+	static const char req[] = ENV_OPEN "<s:Header><wsa:Action>" ACTION_GET "</wsa:Action>"
+		"<wsa:MessageID>1</wsa:MessageID><X xmlns=\"urn:x\" s:mustUnderstand=\"1\"/>"
+		"</s:Header><s:Body/></s:Envelope>";
+	wsman_request r = { 0 };
+	wsman_fault f;
+
+	CHECK(!wsman_parse(req, sizeof req - 1, &r, &f));
+	CHECK_STR(f.subcode, "s:MustUnderstand");
+	CHECK_STR(f.nu_ns, "urn:x");
+	CHECK_STR(f.nu_name, "X");
+	CHECK_STR(f.reason, "the header (null)X is marked mustUnderstand but is not supported");
+	wsman_request_free(&r);
+}
+
 static void test_replay(wsman_service *s)
 {
 	char *req = build(URI_WMI "/SendMessage", URI_WMI, SEL2,
@@ -1577,6 +1816,9 @@ int main(void)
 	CHECK(s != NULL && s_many != NULL && s_short != NULL);
 
 	test_writer();
+	test_tree_refusals();
+	test_tree_nodes();
+	test_tree_wsman();
 	test_captures(s);
 	test_capture_dir(s);
 	test_mi_client(s);
