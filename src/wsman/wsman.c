@@ -174,7 +174,7 @@ static bool build_path(const wsman_request *r, const cim_class *cls, cim_path *p
 		if (kb->name == NULL)
 			return oom(f);
 		path->nkeys = i + 1;
-		snprintf(what, sizeof what, "selector %s", p->name);
+		str_join(what, sizeof what, "selector ", p->name);
 		if (cim_value_parse(p->type, r->sel[i].value, what, &kb->value, &err) != 0)
 			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
 			                  "TypeMismatch", "%s", err.message);
@@ -302,7 +302,7 @@ static bool type_args(const wsman_request *r, const cim_method *m, rdms_param *p
 			params[i].value = cim_null(p->type);
 			continue;
 		}
-		snprintf(what, sizeof what, "parameter %s", p->name);
+		str_join(what, sizeof what, "parameter ", p->name);
 		if (cim_value_parse(p->type, r->args[i].value, what, &params[i].value, &err) != 0) {
 			params[i].value = cim_null(p->type);
 			return wsman_fail(f, err.code ? err.code : WBEM_E_TYPE_MISMATCH,
@@ -545,7 +545,7 @@ static bool filter_values(const wsman_request *r, const cim_class *cls, cim_valu
 			return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
 			                  "selector filter: %.100s is not a property of %s",
 			                  r->fsel[i].name, cls->name);
-		snprintf(what, sizeof what, "selector filter %s", p->name);
+		str_join(what, sizeof what, "selector filter ", p->name);
 		if (cim_value_parse(p->type, r->fsel[i].value, what, &vals[i], &err) != 0)
 			return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
 			                  "%s", err.message);
