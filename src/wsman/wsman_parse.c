@@ -180,9 +180,11 @@ static bool only_space(const char *s)
 static const char *qname(const xml_node *n)
 {
 	static _Thread_local char buf[160];
-	const char *prefix = n->uri == NULL ? "" : n->prefix != NULL ? n->prefix : "(null)";
 
-	snprintf(buf, sizeof buf, "%s%s%s", prefix, n->uri && n->prefix ? ":" : "", n->name);
+	/* In a default namespace (no prefix) the name is written bare. */
+	if (n->prefix == NULL)
+		return n->name;
+	snprintf(buf, sizeof buf, "%s:%s", n->prefix, n->name);
 	return buf;
 }
 
