@@ -10,6 +10,8 @@
 #include <time.h>
 
 #include "../common/array.h"
+#include "../common/id_index.h"
+#include "../common/strutil.h"
 
 /* Back-ends a snapshot can tell apart (rdmsd has one proxy per real one). */
 #define MAX_ORIGINS 32
@@ -26,21 +28,14 @@ struct entry {
 	uint8_t  user_len, client_len, kind_len;
 };
 
-/* SessionId -> position, sorted by (id, pos): find is a binary search. */
-struct key {
-	uint32_t id;
-	uint32_t pos;
-};
-
 struct rdms_snapshot {
 	atomic_int          refs;
 	uint64_t            taken_ms;    /* when its reading began */
 	unsigned            generation;  /* the cache's generation then */
 	struct entry       *e;
 	size_t              n, cap;
-	char               *pool;
-	size_t              pool_len, pool_cap;
-	struct key         *index;
+	strbuf              pool;        /* the entries' strings, each NUL-terminated */
+	id_key             *index;       /* SessionId -> position in e */
 	const rdms_backend *origins[MAX_ORIGINS];
 	size_t              norigins;
 };
@@ -72,7 +67,7 @@ static uint64_t now_ms(void)
 static void snapshot_free(rdms_snapshot *s)
 {
 	free(s->e);
-	free(s->pool);
+	strbuf_free(&s->pool);
 	free(s->index);
 	free(s);
 }
@@ -85,21 +80,12 @@ void rdms_snapshot_release(rdms_snapshot *s)
 
 /* ---- building a snapshot ------------------------------------------------ */
 
+/* TEXT (LEN bytes) and its terminator onto S's pool. */
 static bool pool_add(rdms_snapshot *s, const char *text, size_t len)
 {
-	while (s->pool_len + len + 1 > s->pool_cap) {
-		size_t cap = s->pool_cap != 0 ? s->pool_cap * 2 : 16384;
-		char *p = realloc(s->pool, cap);
-
-		if (p == NULL)
-			return false;
-		s->pool = p;
-		s->pool_cap = cap;
-	}
-	memcpy(s->pool + s->pool_len, text, len);
-	s->pool[s->pool_len + len] = '\0';
-	s->pool_len += len + 1;
-	return true;
+	strbuf_append(&s->pool, text, len);
+	strbuf_append(&s->pool, "", 1);
+	return !s->pool.failed;
 }
 
 static int origin_of(rdms_snapshot *s, const rdms_backend *b)
@@ -126,14 +112,14 @@ static uint32_t add_session(void *ctx, const rdms_session *in, rdms_error *err)
 	if (origin < 0)
 		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
 		                 "sessions come from more than %d back-ends", MAX_ORIGINS);
-	if (s->n >= UINT32_MAX || s->pool_len > UINT32_MAX - 1024 ||
+	if (s->n >= UINT32_MAX || s->pool.len > UINT32_MAX - 1024 ||
 	    !array_reserve(&s->e, s->n, &s->cap, sizeof *s->e, 256))
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	e = &s->e[s->n];
 	*e = (struct entry){
 		.id = in->id, .connect_state = in->connect_state, .uid = in->uid,
 		.display = in->display, .server_pid = in->server_pid, .wm_pid = in->wm_pid,
-		.conn_pid = in->conn_pid, .str = (uint32_t)s->pool_len, .origin = (uint8_t)origin,
+		.conn_pid = in->conn_pid, .str = (uint32_t)s->pool.len, .origin = (uint8_t)origin,
 		.user_len = (uint8_t)user, .client_len = (uint8_t)client, .kind_len = (uint8_t)kind,
 	};
 	if (!pool_add(s, in->user, user) || !pool_add(s, in->client, client) ||
@@ -141,15 +127,6 @@ static uint32_t add_session(void *ctx, const rdms_session *in, rdms_error *err)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	s->n++;
 	return WBEM_S_NO_ERROR;
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-	const struct key *x = a, *y = b;
-
-	if (x->id != y->id)
-		return x->id < y->id ? -1 : 1;
-	return (x->pos > y->pos) - (x->pos < y->pos);
 }
 
 /* Reads every back-end into a new snapshot (no lock held). */
@@ -177,8 +154,8 @@ static uint32_t snapshot_take(const rdms_config *cfg, const rdms_backend *const 
 	}
 	if (s->index != NULL) {
 		for (size_t i = 0; i < s->n; i++)
-			s->index[i] = (struct key){ s->e[i].id, (uint32_t)i };
-		qsort(s->index, s->n, sizeof *s->index, key_cmp);
+			s->index[i] = (id_key){ s->e[i].id, (uint32_t)i };
+		id_index_sort(s->index, s->n);
 	}
 	*out = s;
 	return WBEM_S_NO_ERROR;
@@ -343,7 +320,7 @@ uid_t rdms_snapshot_uid(const rdms_snapshot *s, size_t i)
 void rdms_snapshot_at(const rdms_snapshot *s, size_t i, rdms_session *out)
 {
 	const struct entry *e = &s->e[i];
-	const char *str = s->pool + e->str;
+	const char *str = s->pool.data + e->str;
 
 	out->id = e->id;
 	out->connect_state = e->connect_state;
@@ -362,19 +339,11 @@ void rdms_snapshot_at(const rdms_snapshot *s, size_t i, rdms_session *out)
 
 bool rdms_snapshot_find(const rdms_snapshot *s, uint32_t id, rdms_session *out)
 {
-	size_t lo = 0, hi = s->n;
+	uint32_t pos;
 
-	/* The first key with this id: the lowest position, as enumeration order wants. */
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->index[mid].id < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == s->n || s->index[lo].id != id)
+	/* The first with this id: the lowest position, as enumeration order wants. */
+	if (s->index == NULL || !id_index_find(s->index, s->n, id, &pos))
 		return false;
-	rdms_snapshot_at(s, s->index[lo].pos, out);
+	rdms_snapshot_at(s, pos, out);
 	return true;
 }
