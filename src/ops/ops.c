@@ -80,11 +80,6 @@ static uint32_t each_cached(rdms_provider *p, const rdms_caller *who, visible_fn
 	return rc;
 }
 
-/*
- * The back-ends append straight to OUT, which is then filtered in place:
- * with 10,000 sessions of ~600 bytes each, a second list would copy 6 MB
- * more per request.  On failure OUT is left as it was given.
- */
 /* visible_fn: appends S to the list CTX. */
 static uint32_t add_to_list(void *ctx, const rdms_session *s, size_t left, rdms_error *err)
 {
@@ -97,6 +92,12 @@ static uint32_t add_to_list(void *ctx, const rdms_session *s, size_t left, rdms_
 	return WBEM_S_NO_ERROR;
 }
 
+/*
+ * The sessions WHO may see, appended to OUT: from the cache's snapshot, or
+ * else the back-ends append straight to OUT, which is then filtered in
+ * place (with 10,000 sessions of ~600 bytes each, a second list would copy
+ * 6 MB more per request).  On failure OUT is left as it was given.
+ */
 uint32_t rdms_op_sessions(rdms_provider *p, const rdms_caller *who,
                           rdms_session_list *out, rdms_error *err)
 {
@@ -277,9 +278,9 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
 
 /*
  * Resolves PATH to a session: fresh from the back-ends when FRESH (every
- * action), else possibly from the cache (session_cache.h).  Not visible to a non-admin caller is
- * WBEM_E_ACCESS_DENIED when the session exists, so that an admin reading
- * the audit can tell a refused attempt from a typo.
+ * action), else possibly from the cache (session_cache.h).  Not visible to
+ * a non-admin caller is WBEM_E_ACCESS_DENIED when the session exists, so
+ * that an admin reading the audit can tell a refused attempt from a typo.
  */
 static uint32_t resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
                         bool fresh, rdms_session *found, rdms_error *err)
