@@ -50,6 +50,29 @@ bench_fixture() {
 		if (i % 4) printf "%d %s 0 client-%d\n", i, u, i; else printf "%d %s 4 -\n", i, u }' >"$2"
 }
 
+# bench_config FILE HTTP_PORT CIM_PORT: the rdmsd.conf both benchmarks
+# start from -- the fixture back-end on $FIXTURE, WS-Man on HTTP_PORT and
+# CIM-XML on CIM_PORT (0: none) on loopback, no HTTPS, the socket and the
+# audit database in TMP, PAM and the admin group of the account made
+# above; sets SOCK.  The caller appends what it needs besides.
+bench_config() {
+	SOCK=$TMP/run/rdmsd.sock
+	cat >"$1" <<EOF
+backends = fixture
+fixture_file = $FIXTURE
+vm_host_name = $VMHOST
+admin_group = $BGROUP
+pam_service = $PAM_SERVICE
+listen_address = 127.0.0.1
+http_port = $2
+https_port = 0
+cimxml_http_port = $3
+cimxml_https_port = 0
+socket_path = $SOCK
+audit_db = $TMP/state/audit.db
+EOF
+}
+
 # A TCP port nobody listens on.
 free_port() {
 	local p

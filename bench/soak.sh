@@ -160,20 +160,8 @@ FIXTURE=$TMP/sessions.txt
 bench_fixture "$N" "$FIXTURE"
 
 HTTP_PORT=$(free_port)
-SOCK=$TMP/run/rdmsd.sock
-cat >"$TMP/rdmsd.conf" <<EOF
-backends = fixture
-fixture_file = $FIXTURE
-vm_host_name = $VMHOST
-admin_group = $BGROUP
-pam_service = $PAM_SERVICE
-listen_address = 127.0.0.1
-http_port = $HTTP_PORT
-https_port = 0
-cimxml_http_port = 0
-cimxml_https_port = 0
-socket_path = $SOCK
-audit_db = $TMP/state/audit.db
+bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" 0
+cat >>"$TMP/rdmsd.conf" <<EOF
 max_connections = $(( CONNS + 64 ))
 max_connections_per_ip = $(( CONNS + 64 ))
 EOF

@@ -99,21 +99,7 @@ bench_fixture "$N" "$FIXTURE"
 HTTP_PORT=$(free_port)
 CIM_PORT=$(free_port)
 while [ "$CIM_PORT" = "$HTTP_PORT" ]; do CIM_PORT=$(free_port); done
-SOCK=$TMP/run/rdmsd.sock
-cat >"$TMP/rdmsd.conf" <<EOF
-backends = fixture
-fixture_file = $FIXTURE
-vm_host_name = $VMHOST
-admin_group = $BGROUP
-pam_service = $PAM_SERVICE
-listen_address = 127.0.0.1
-http_port = $HTTP_PORT
-https_port = 0
-cimxml_http_port = $CIM_PORT
-cimxml_https_port = 0
-socket_path = $SOCK
-audit_db = $TMP/state/audit.db
-EOF
+bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" "$CIM_PORT"
 
 # ---- request bodies ------------------------------------------------------------
 KEY=$(( N / 2 ))
