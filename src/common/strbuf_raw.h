@@ -13,35 +13,12 @@
 #ifndef RDMS_STRBUF_RAW_H
 #define RDMS_STRBUF_RAW_H
 
-#include <stdint.h>
-#include <stdlib.h>
-
 #include "strutil.h"
 
-/* The slow half of strbuf_room: grows B by doubling; NULL once B has failed. */
+/* The slow half of strbuf_room: strbuf_reserve's growth; NULL once B has failed. */
 static inline char *strbuf_grow_raw(strbuf *b, size_t n)
 {
-	size_t need, cap;
-	char *p;
-
-	if (b->failed)
-		return NULL;
-	if (n > SIZE_MAX / 4 - b->len) {
-		b->failed = true;
-		return NULL;
-	}
-	need = b->len + n + 1;
-	cap = b->cap != 0 ? b->cap : 64;
-	while (cap < need)
-		cap *= 2;
-	p = realloc(b->data, cap);
-	if (p == NULL) {
-		b->failed = true;
-		return NULL;
-	}
-	b->data = p;
-	b->cap = cap;
-	return p + b->len;
+	return strbuf_reserve(b, n) ? b->data + b->len : NULL;
 }
 
 /* Where N more bytes (and the terminator) can be written to B, or NULL. */

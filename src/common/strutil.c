@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -29,13 +30,18 @@ bool str_ieq(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
-static bool strbuf_reserve(strbuf *b, size_t extra)
+bool strbuf_reserve(strbuf *b, size_t extra)
 {
 	size_t need;
 	char *p;
 
 	if (b->failed)
 		return false;
+	/* A size that doubling could not reach without overflowing is a failure. */
+	if (extra > SIZE_MAX / 4 - b->len) {
+		b->failed = true;
+		return false;
+	}
 	need = b->len + extra + 1;
 	if (need <= b->cap)
 		return true;

@@ -23,6 +23,8 @@ typedef struct strbuf {
 	bool   failed;   /* an allocation failed; further appends are ignored */
 } strbuf;
 
+/* Room for EXTRA more bytes and the terminator (growing by doubling); false once B failed. */
+bool strbuf_reserve(strbuf *b, size_t extra);
 void strbuf_append(strbuf *b, const char *s, size_t n);
 void strbuf_puts(strbuf *b, const char *s);
 void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
