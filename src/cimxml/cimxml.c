@@ -75,26 +75,6 @@ struct enum_out {
 	size_t             count;
 };
 
-/*
- * After the first item: room for LEFT more of about its size (+1/8, as
- * names differ in length), so that a reply of megabytes is not grown by
- * doubling, copying it at each step.  Only a hint: strbuf grows as usual
- * if it fails or falls short.
- */
-static void reserve_items(strbuf *b, size_t item, size_t left)
-{
-	size_t want = left > 0 && item <= (SIZE_MAX / 4) / left ? (item + item / 8) * left : 0;
-	char *p;
-
-	if (want == 0 || b->failed || b->data == NULL || b->cap - b->len > want + 512)
-		return;
-	p = realloc(b->data, b->len + want + 512);
-	if (p == NULL)
-		return;
-	b->data = p;
-	b->cap = b->len + want + 512;
-}
-
 /* rdms_instance_fn: writes INST as VALUE.NAMEDINSTANCE or INSTANCENAME as it comes. */
 static uint32_t enumerate_one(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
 {
@@ -112,7 +92,7 @@ static uint32_t enumerate_one(void *ctx, cim_instance *inst, size_t left, rdms_e
 		PUTS(ret, "</VALUE.NAMEDINSTANCE>");
 	}
 	if (e->count++ == 0 && left > 1)
-		reserve_items(ret, ret->len - before, left - 1);
+		strbuf_expect(ret, ret->len - before, left - 1, SIZE_MAX);
 	cim_instance_free(inst);
 	return rc;
 }

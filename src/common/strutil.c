@@ -58,6 +58,23 @@ bool strbuf_reserve(strbuf *b, size_t extra)
 	return true;
 }
 
+void strbuf_expect(strbuf *b, size_t item, size_t left, size_t limit)
+{
+	size_t want = left > 0 && item <= (SIZE_MAX / 4) / left ? (item + item / 8) * left : 0;
+	char *p;
+
+	if (want > limit)
+		want = limit;
+	want += 512;    /* what closes the reply */
+	if (b->failed || b->data == NULL || b->cap - b->len > want)
+		return;
+	p = realloc(b->data, b->len + want + 1);
+	if (p == NULL)
+		return;
+	b->data = p;
+	b->cap = b->len + want + 1;
+}
+
 void strbuf_append(strbuf *b, const char *s, size_t n)
 {
 	if (!strbuf_reserve(b, n))

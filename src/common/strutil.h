@@ -25,6 +25,13 @@ typedef struct strbuf {
 
 /* Room for EXTRA more bytes and the terminator (growing by doubling); false once B failed. */
 bool strbuf_reserve(strbuf *b, size_t extra);
+/*
+ * A hint after the first of many items: room at once for LEFT more of
+ * about ITEM bytes each (+1/8, as names differ in length; at most LIMIT)
+ * and 512 for what closes the reply, so a reply of megabytes is not grown
+ * by doubling, copying it at each step.  Failure is left to the appends.
+ */
+void strbuf_expect(strbuf *b, size_t item, size_t left, size_t limit);
 void strbuf_append(strbuf *b, const char *s, size_t n);
 void strbuf_puts(strbuf *b, const char *s);
 void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -442,29 +442,6 @@ typedef struct enum_stream {
 
 static void expect_all(enum_stream *st);
 
-/*
- * After the first item: room for LEFT more of about its size (+1/8, as
- * names differ in length), so a 6 MB reply is not grown by doubling --
- * copying it at each step and leaving up to half of it unused.  Only a
- * hint: if it fails or falls short, strbuf grows as usual.
- */
-static void reserve_items(strbuf *b, size_t item, size_t left, size_t budget_left)
-{
-	size_t want = left > 0 && item <= (SIZE_MAX / 2) / left ? (item + item / 8) * left : 0;
-	char *p;
-
-	if (want > budget_left)
-		want = budget_left;
-	want += 512;    /* the closing elements */
-	if (b->failed || b->data == NULL || b->cap - b->len > want)
-		return;
-	p = realloc(b->data, b->len + want + 1);
-	if (p == NULL)
-		return;
-	b->data = p;
-	b->cap = b->len + want + 1;
-}
-
 static uint32_t stream_item(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
 {
 	enum_stream *st = ctx;
@@ -486,7 +463,7 @@ static uint32_t stream_item(void *ctx, cim_instance *inst, size_t left, rdms_err
 		}
 		if (b->len - st->start <= st->budget) {
 			if (++st->written == 1 && left > 1)
-				reserve_items(b, b->len - before, left - 1,
+				strbuf_expect(b, b->len - before, left - 1,
 				              st->budget - (b->len - st->start));
 			cim_instance_free(inst);
 			return WBEM_S_NO_ERROR;
