@@ -167,7 +167,7 @@ int main(int argc, char **argv)
 		cfg.session_cache_ms = 0;
 	rdms_provider_init(&p, &cfg);
 	/* As rdmsd sets its provider up (src/daemon/rdmsd.c). */
-	if (cfg.session_cache_ms > 0 && (p.cache = rdms_session_cache_new()) == NULL) {
+	if (cfg.session_cache_ms > 0 && (p.cache = rdms_session_cache_new(&cfg, p.backends, p.nbackends)) == NULL) {
 		fprintf(stderr, "bench_wsman: no memory for the session cache\n");
 		return 1;
 	}

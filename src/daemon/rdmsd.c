@@ -231,7 +231,8 @@ static bool services_up(struct rdmsd *d, const int fds[PRIV_CHANNELS], rdms_erro
 	priv_proxy_provider(&d->provider, &d->cfg, d->client);
 	/* Reads share a snapshot of priv's sessions (session_cache.h). */
 	if (d->cfg.session_cache_ms > 0 &&
-	    (d->provider.cache = rdms_session_cache_new()) == NULL) {
+	    (d->provider.cache = rdms_session_cache_new(&d->cfg, d->provider.backends,
+	                                                d->provider.nbackends)) == NULL) {
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		return false;
 	}

@@ -56,8 +56,7 @@ static uint32_t each_cached(rdms_provider *p, const rdms_caller *who, visible_fn
 {
 	rdms_snapshot *snap;
 	size_t n, left;
-	uint32_t rc = rdms_session_cache_get(p->cache, p->cfg, p->backends, p->nbackends,
-	                                     &snap, err);
+	uint32_t rc = rdms_session_cache_get(p->cache, &snap, err);
 
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;
@@ -168,8 +167,7 @@ static uint32_t find_session(rdms_provider *p, uint32_t id, rdms_session *out,
 static uint32_t find_cached(rdms_provider *p, uint32_t id, rdms_session *out, rdms_error *err)
 {
 	rdms_snapshot *snap;
-	uint32_t rc = rdms_session_cache_get(p->cache, p->cfg, p->backends, p->nbackends,
-	                                     &snap, err);
+	uint32_t rc = rdms_session_cache_get(p->cache, &snap, err);
 
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;

@@ -47,13 +47,15 @@ struct rdms_session_cache {
 	bool            refreshing;
 	unsigned        generation;  /* bumped by every invalidation */
 
-	/* The refresher thread, started on first need, and what it reads. */
-	pthread_t       worker;
-	bool            worker_up, stop, wanted;
-	pthread_cond_t  wake;
+	/* What it reads. */
 	const rdms_config         *cfg;
 	const rdms_backend *const *b;
 	size_t                     nb;
+
+	/* The refresher thread, started on first need. */
+	pthread_t       worker;
+	bool            worker_up, stop, wanted;
+	pthread_cond_t  wake;
 };
 
 static uint64_t now_ms(void)
@@ -130,8 +132,8 @@ static uint32_t add_session(void *ctx, const rdms_session *in, rdms_error *err)
 }
 
 /* Reads every back-end into a new snapshot (no lock held). */
-static uint32_t snapshot_take(const rdms_config *cfg, const rdms_backend *const *b, size_t nb,
-                              unsigned generation, rdms_snapshot **out, rdms_error *err)
+static uint32_t snapshot_take(const rdms_session_cache *c, unsigned generation,
+                              rdms_snapshot **out, rdms_error *err)
 {
 	rdms_snapshot *s = calloc(1, sizeof *s);
 	uint32_t rc = WBEM_S_NO_ERROR;
@@ -141,8 +143,8 @@ static uint32_t snapshot_take(const rdms_config *cfg, const rdms_backend *const 
 	atomic_init(&s->refs, 1);
 	s->taken_ms = now_ms();
 	s->generation = generation;
-	for (size_t i = 0; i < nb && rc == WBEM_S_NO_ERROR; i++)
-		rc = rdms_backend_each(b[i], cfg, add_session, s, err);
+	for (size_t i = 0; i < c->nb && rc == WBEM_S_NO_ERROR; i++)
+		rc = rdms_backend_each(c->b[i], c->cfg, add_session, s, err);
 	if (rc == WBEM_S_NO_ERROR && s->n > 0) {
 		s->index = malloc(s->n * sizeof *s->index);
 		if (s->index == NULL)
@@ -163,12 +165,16 @@ static uint32_t snapshot_take(const rdms_config *cfg, const rdms_backend *const 
 
 /* ---- the cache ------------------------------------------------------------ */
 
-rdms_session_cache *rdms_session_cache_new(void)
+rdms_session_cache *rdms_session_cache_new(const rdms_config *cfg, const rdms_backend *const *b,
+                                           size_t nb)
 {
 	rdms_session_cache *c = calloc(1, sizeof *c);
 
 	if (c == NULL)
 		return NULL;
+	c->cfg = cfg;
+	c->b = b;
+	c->nb = nb;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->refreshed, NULL);
 	pthread_cond_init(&c->wake, NULL);
@@ -234,7 +240,7 @@ static void *refresher(void *arg)
 		c->wanted = false;
 		generation = c->generation;
 		pthread_mutex_unlock(&c->lock);
-		rc = snapshot_take(c->cfg, c->b, c->nb, generation, &fresh, &err);
+		rc = snapshot_take(c, generation, &fresh, &err);
 		pthread_mutex_lock(&c->lock);
 		finish_refresh(c, rc, fresh);
 	}
@@ -256,21 +262,16 @@ static bool refresh_behind(rdms_session_cache *c)
 	return true;
 }
 
-uint32_t rdms_session_cache_get(rdms_session_cache *c, const rdms_config *cfg,
-                                const rdms_backend *const *b, size_t nb,
-                                rdms_snapshot **out, rdms_error *err)
+uint32_t rdms_session_cache_get(rdms_session_cache *c, rdms_snapshot **out, rdms_error *err)
 {
 	rdms_snapshot *fresh = NULL;
 	unsigned generation;
 	uint32_t rc;
 
 	pthread_mutex_lock(&c->lock);
-	c->cfg = cfg;
-	c->b = b;
-	c->nb = nb;
 	for (;;) {
 		const rdms_snapshot *s = c->current;
-		uint64_t ttl = (uint64_t)cfg->session_cache_ms;
+		uint64_t ttl = (uint64_t)c->cfg->session_cache_ms;
 		uint64_t age = s != NULL ? now_ms() - s->taken_ms : 0;
 		bool valid = s != NULL && s->generation == c->generation;
 
@@ -293,7 +294,7 @@ uint32_t rdms_session_cache_get(rdms_session_cache *c, const rdms_config *cfg,
 	generation = c->generation;
 	pthread_mutex_unlock(&c->lock);
 
-	rc = snapshot_take(cfg, b, nb, generation, &fresh, err);
+	rc = snapshot_take(c, generation, &fresh, err);
 
 	pthread_mutex_lock(&c->lock);
 	if (rc == WBEM_S_NO_ERROR) {

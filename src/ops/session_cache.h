@@ -33,20 +33,23 @@
 typedef struct rdms_session_cache rdms_session_cache;
 typedef struct rdms_snapshot rdms_snapshot;
 
-rdms_session_cache *rdms_session_cache_new(void);
+/*
+ * A cache of the NB back-ends in B, read with CFG (whose session_cache_ms
+ * is the age limit); all three must outlive the cache.
+ */
+rdms_session_cache *rdms_session_cache_new(const rdms_config *cfg, const rdms_backend *const *b,
+                                           size_t nb);
 void rdms_session_cache_free(rdms_session_cache *c);
 
 /* Sessions may have changed (a method ran): the next read takes a fresh snapshot. */
 void rdms_session_cache_invalidate(rdms_session_cache *c);
 
 /*
- * A snapshot of the NB back-ends in B, no older than CFG's session_cache_ms
- * (or the one being replaced while another thread refreshes), in *OUT with
- * a reference the caller releases.  Fails as the back-ends fail.
+ * A snapshot of the back-ends no older than session_cache_ms (or the one
+ * being replaced while another thread refreshes), in *OUT with a reference
+ * the caller releases.  Fails as the back-ends fail.
  */
-uint32_t rdms_session_cache_get(rdms_session_cache *c, const rdms_config *cfg,
-                                const rdms_backend *const *b, size_t nb,
-                                rdms_snapshot **out, rdms_error *err);
+uint32_t rdms_session_cache_get(rdms_session_cache *c, rdms_snapshot **out, rdms_error *err);
 void rdms_snapshot_release(rdms_snapshot *s);
 
 size_t rdms_snapshot_count(const rdms_snapshot *s);

@@ -119,12 +119,12 @@ static void sleep_ms(int ms)
 
 static void test_contents(rdms_config *cfg)
 {
-	rdms_session_cache *c = rdms_session_cache_new();
+	rdms_session_cache *c = rdms_session_cache_new(cfg, both, 2);
 	rdms_snapshot *s = NULL;
 	rdms_session x;
 	rdms_error err = { 0 };
 
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, &s, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(rdms_snapshot_count(s), 5);
 	rdms_snapshot_at(s, 0, &x);
 	CHECK_EQ(x.id, 9);
@@ -152,22 +152,22 @@ static void test_contents(rdms_config *cfg)
 
 static void test_age_and_invalidation(rdms_config *cfg)
 {
-	rdms_session_cache *c = rdms_session_cache_new();
+	rdms_session_cache *c = rdms_session_cache_new(cfg, both, 2);
 	rdms_snapshot *s1 = NULL, *s2 = NULL, *s3 = NULL;
 	rdms_error err = { 0 };
 	int r0;
 
 	cfg->session_cache_ms = 200;
 	r0 = reads_a;
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s1, &err), WBEM_S_NO_ERROR);
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, &s1, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(reads_a - r0, 1);   /* the second read was served from the first */
 	CHECK(s1 == s2);
 	rdms_snapshot_release(s2);
 
 	/* Invalidated: the next read is fresh, the old snapshot stays usable. */
 	rdms_session_cache_invalidate(c);
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(reads_a - r0, 2);
 	CHECK(s1 != s2);
 	CHECK_EQ(rdms_snapshot_count(s1), 5);
@@ -175,14 +175,14 @@ static void test_age_and_invalidation(rdms_config *cfg)
 
 	/* Stale (over 200 ms) but young (under 400): served, refreshed behind. */
 	sleep_ms(250);
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s3, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, &s3, &err), WBEM_S_NO_ERROR);
 	CHECK(s3 == s2);
 	rdms_snapshot_release(s3);
 	for (int i = 0; i < 200 && reads_a - r0 < 3; i++)
 		sleep_ms(5);
 	CHECK_EQ(reads_a - r0, 3);
 	for (int i = 0; i < 200; i++) {   /* until the refresher installed it */
-		CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s3, &err), WBEM_S_NO_ERROR);
+		CHECK_EQ(rdms_session_cache_get(c, &s3, &err), WBEM_S_NO_ERROR);
 		rdms_snapshot_release(s3);
 		if (s3 != s2)
 			break;
@@ -194,7 +194,7 @@ static void test_age_and_invalidation(rdms_config *cfg)
 	/* Old (over twice the age): this reader reads itself. */
 	sleep_ms(450);
 	r0 = reads_a;
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s1, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, &s1, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(reads_a - r0, 1);
 	rdms_snapshot_release(s1);
 	rdms_session_cache_free(c);
@@ -203,17 +203,17 @@ static void test_age_and_invalidation(rdms_config *cfg)
 
 static void test_failure(rdms_config *cfg)
 {
-	rdms_session_cache *c = rdms_session_cache_new();
+	rdms_session_cache *c = rdms_session_cache_new(cfg, both, 2);
 	rdms_snapshot *s = NULL;
 	rdms_error err = { 0 };
 
 	fail_b = true;
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s, &err), WBEM_E_PROVIDER_FAILURE);
+	CHECK_EQ(rdms_session_cache_get(c, &s, &err), WBEM_E_PROVIDER_FAILURE);
 	CHECK_STR(err.message, "b is broken");
 	CHECK(s == NULL);
 	fail_b = false;
 	rdms_error_clear(&err);
-	CHECK_EQ(rdms_session_cache_get(c, cfg, both, 2, &s, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rdms_session_cache_get(c, &s, &err), WBEM_S_NO_ERROR);
 	CHECK(s != NULL && rdms_snapshot_count(s) == 5);
 	rdms_snapshot_release(s);
 	rdms_session_cache_free(c);
@@ -237,7 +237,7 @@ static void test_ops(rdms_config *cfg)
 	p.cfg = cfg;
 	p.backends[p.nbackends++] = &backend_a;
 	p.backends[p.nbackends++] = &backend_b;
-	p.cache = rdms_session_cache_new();
+	p.cache = rdms_session_cache_new(cfg, p.backends, p.nbackends);
 	CHECK_EQ(cim_path_parse(text, &path, &err), WBEM_S_NO_ERROR);
 
 	r0 = reads_a;
