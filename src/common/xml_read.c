@@ -61,56 +61,85 @@ int xml_depth_ok(const xmlNode *root, int max_depth)
 }
 
 /*
- * A parser context per thread, reused: creating one (SAX table, name
- * dictionary, input and node stacks) costs as much as parsing a WS-Man
- * Get.  The dictionary keeps the names of every document parsed with it,
- * so a context whose dictionary has grown past DICT_LIMIT names (a client
- * sending ever new element names) is dropped and made anew.
+ * What a thread keeps between parses: a parser context for each reader,
+ * reused (creating one -- SAX table, name dictionary, input and node
+ * stacks -- costs as much as parsing a WS-Man Get), and the tree reader's
+ * spare arena block.  A context's dictionary keeps the names of every
+ * document parsed with it, so one whose dictionary has grown past
+ * DICT_LIMIT names (a client sending ever new element names) is dropped
+ * and made anew.
  */
 #define DICT_LIMIT 4096
 
-static pthread_key_t ctxt_key;
-static pthread_once_t ctxt_once = PTHREAD_ONCE_INIT;
+struct tree_blk;
 
-static void free_ctxt(void *p)
+struct thread_xml {
+	xmlParserCtxtPtr  dom;     /* xml_read_safe's */
+	xmlParserCtxtPtr  tree;    /* xml_tree_read's (its own SAX table) */
+	struct tree_blk  *spare;
+};
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_once = PTHREAD_ONCE_INIT;
+
+static void free_thread_xml(void *p)
 {
-	xmlFreeParserCtxt(p);
+	struct thread_xml *x = p;
+
+	if (x->dom != NULL)
+		xmlFreeParserCtxt(x->dom);
+	if (x->tree != NULL)
+		xmlFreeParserCtxt(x->tree);
+	free(x->spare);
+	free(x);
 }
 
 static void make_key(void)
 {
-	if (pthread_key_create(&ctxt_key, free_ctxt) != 0)
+	if (pthread_key_create(&thread_key, free_thread_xml) != 0)
 		abort();
 }
 
-static xmlParserCtxtPtr thread_ctxt(void)
+/* This thread's keepings, made on first use; NULL when out of memory. */
+static struct thread_xml *thread_xml(void)
 {
-	xmlParserCtxtPtr c;
+	struct thread_xml *x;
 
-	pthread_once(&ctxt_once, make_key);
-	c = pthread_getspecific(ctxt_key);
-	if (c == NULL) {
-		c = xmlNewParserCtxt();
-		if (c == NULL)
+	pthread_once(&thread_once, make_key);
+	x = pthread_getspecific(thread_key);
+	if (x == NULL) {
+		x = calloc(1, sizeof *x);
+		if (x == NULL)
 			return NULL;
-		if (pthread_setspecific(ctxt_key, c) != 0) {
-			xmlFreeParserCtxt(c);
+		if (pthread_setspecific(thread_key, x) != 0) {
+			free(x);
 			return NULL;
 		}
-	} else {
-		xmlCtxtReset(c);
 	}
-	c->sax->internalSubset = refuse_dtd;
-	return c;
+	return x;
 }
 
-/* After a parse: keeps the context for the next, unless its dictionary is too big. */
-static void release_ctxt(xmlParserCtxtPtr c)
+/* After a parse: drops *C when its dictionary has grown too big. */
+static void drop_if_big(xmlParserCtxtPtr *c)
 {
-	if (c->dict != NULL && xmlDictSize(c->dict) > DICT_LIMIT) {
-		pthread_setspecific(ctxt_key, NULL);
-		xmlFreeParserCtxt(c);
+	if ((*c)->dict != NULL && xmlDictSize((*c)->dict) > DICT_LIMIT) {
+		xmlFreeParserCtxt(*c);
+		*c = NULL;
 	}
+}
+
+/* The thread's DOM context, reset for a parse, or NULL. */
+static xmlParserCtxtPtr thread_ctxt(struct thread_xml *x)
+{
+	if (x->dom == NULL) {
+		x->dom = xmlNewParserCtxt();
+		if (x->dom == NULL)
+			return NULL;
+	} else {
+		xmlCtxtReset(x->dom);
+	}
+	x->dom->sax->internalSubset = refuse_dtd;
+	return x->dom;
 }
 
 static xml_read_error refuse(xml_read_error reason, char *msg, size_t msgsize,
@@ -180,13 +209,15 @@ xmlDoc *xml_read_safe(const char *body, size_t len, int max_depth,
                       xml_read_error *why, char *msg, size_t msgsize)
 {
 	parse_state st = { false };
-	xmlParserCtxtPtr ctxt;
+	struct thread_xml *x;
+	xmlParserCtxtPtr ctxt = NULL;
 	xmlDoc *doc;
 
 	*why = precheck(body, len, msg, msgsize);
 	if (*why != XML_READ_OK)
 		return NULL;
-	ctxt = thread_ctxt();
+	if ((x = thread_xml()) != NULL)
+		ctxt = thread_ctxt(x);
 	if (ctxt == NULL) {
 		*why = refuse(XML_READ_NO_MEMORY, msg, msgsize, "out of memory");
 		return NULL;
@@ -205,7 +236,7 @@ xmlDoc *xml_read_safe(const char *body, size_t len, int max_depth,
 		if (*why == XML_READ_OK && !xml_depth_ok(xmlDocGetRootElement(doc), max_depth))
 			*why = too_deep(msg, msgsize, max_depth);
 	}
-	release_ctxt(ctxt);
+	drop_if_big(&x->dom);
 	if (*why != XML_READ_OK && doc != NULL) {
 		xmlFreeDoc(doc);
 		doc = NULL;
@@ -237,12 +268,6 @@ struct xml_tree {
 	xml_node   *root;
 	xmlDictPtr  dict;      /* the names */
 };
-
-/* The tree reader's per-thread parser context (own SAX table) and spare block. */
-typedef struct tree_reader {
-	xmlParserCtxtPtr ctxt;
-	tree_blk        *spare;
-} tree_reader;
 
 typedef struct tree_builder {
 	parse_state      st;          /* first: what refuse_dtd sees through ctxt->_private */
@@ -597,52 +622,24 @@ static const xmlSAXHandler tree_sax = {
 	.serror = count_error,
 };
 
-static pthread_key_t tree_key;
-static pthread_once_t tree_once = PTHREAD_ONCE_INIT;
-
-static void free_tree_reader(void *p)
+/* The thread's keepings with a tree context ready for a parse, or NULL. */
+static struct thread_xml *thread_tree_reader(void)
 {
-	tree_reader *r = p;
+	struct thread_xml *x = thread_xml();
 
-	if (r->ctxt != NULL)
-		xmlFreeParserCtxt(r->ctxt);
-	free(r->spare);
-	free(r);
-}
-
-static void make_tree_key(void)
-{
-	if (pthread_key_create(&tree_key, free_tree_reader) != 0)
-		abort();
-}
-
-/* The thread's reader with a context ready for a parse, or NULL. */
-static tree_reader *thread_tree_reader(void)
-{
-	tree_reader *r;
-
-	pthread_once(&tree_once, make_tree_key);
-	r = pthread_getspecific(tree_key);
-	if (r == NULL) {
-		r = calloc(1, sizeof *r);
-		if (r == NULL)
+	if (x == NULL)
+		return NULL;
+	if (x->tree == NULL) {
+		x->tree = xmlNewParserCtxt();
+		if (x->tree == NULL)
 			return NULL;
-		if (pthread_setspecific(tree_key, r) != 0) {
-			free(r);
-			return NULL;
-		}
+		*x->tree->sax = tree_sax;
 	}
-	if (r->ctxt == NULL) {
-		r->ctxt = xmlNewParserCtxt();
-		if (r->ctxt == NULL)
-			return NULL;
-		*r->ctxt->sax = tree_sax;
-	}
-	return r;
+	return x;
 }
 
 /* A tree in the thread's spare block or a new one. */
-static xml_tree *new_tree(tree_reader *r)
+static xml_tree *new_tree(struct thread_xml *r)
 {
 	tree_blk *k = r->spare;
 	xml_tree *t;
@@ -662,14 +659,14 @@ static xml_tree *new_tree(tree_reader *r)
 
 void xml_tree_free(xml_tree *t)
 {
-	tree_reader *r;
+	struct thread_xml *r;
 	tree_blk *k, *next;
 
 	if (t == NULL)
 		return;
 	if (t->dict != NULL)
 		xmlDictFree(t->dict);
-	r = pthread_getspecific(tree_key);
+	r = pthread_getspecific(thread_key);
 	for (k = t->blocks; k != NULL; k = next) {
 		next = k->next;
 		if (next == NULL && r != NULL && r->spare == NULL && k->cap == TREE_BLOCK)
@@ -712,7 +709,7 @@ xml_tree *xml_tree_read(const char *body, size_t len, int max_depth,
                         xml_read_error *why, char *msg, size_t msgsize)
 {
 	tree_builder b;
-	tree_reader *r;
+	struct thread_xml *r;
 
 	*why = precheck(body, len, msg, msgsize);
 	if (*why != XML_READ_OK)
@@ -723,7 +720,7 @@ xml_tree *xml_tree_read(const char *body, size_t len, int max_depth,
 		*why = refuse(XML_READ_NO_MEMORY, msg, msgsize, "out of memory");
 		return NULL;
 	}
-	b.ctxt = r->ctxt;
+	b.ctxt = r->tree;
 	if (xmlDictReference(b.ctxt->dict) != 0) {
 		xml_tree_free(b.tree);
 		*why = refuse(XML_READ_NO_MEMORY, msg, msgsize, "out of memory");
@@ -738,10 +735,7 @@ xml_tree *xml_tree_read(const char *body, size_t len, int max_depth,
 	*why = tree_verdict(&b, max_depth, msg, msgsize);
 	if (b.ids != NULL)
 		xmlHashFree(b.ids, NULL);
-	if (b.ctxt->dict != NULL && xmlDictSize(b.ctxt->dict) > DICT_LIMIT) {
-		xmlFreeParserCtxt(b.ctxt);
-		r->ctxt = NULL;
-	}
+	drop_if_big(&r->tree);
 	if (*why != XML_READ_OK) {
 		xml_tree_free(b.tree);
 		return NULL;
