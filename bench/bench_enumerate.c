@@ -15,29 +15,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "backend/backend.h"
 #include "cim/instance.h"
 #include "config/config.h"
 #include "ops/ops.h"
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void report(const char *what, double *t, int n, size_t found)
 {
-	qsort(t, (size_t)n, sizeof *t, cmp_double);
+	bench_sort(t, n);
 	printf("%-34s %3zu sessions  median %7.3f ms  p90 %7.3f ms  max %7.3f ms  (%d runs)\n",
 	    what, found, t[n / 2], t[(n * 9) / 10], t[n - 1], n);
 }
@@ -49,14 +35,14 @@ static int bench_backend(const rdms_config *cfg, const rdms_backend *b, int n, d
 	size_t found = 0, active = 0;
 
 	for (int i = 0; i < n; i++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (b->enumerate(cfg, &l, &err) != WBEM_S_NO_ERROR) {
 			fprintf(stderr, "bench_enumerate: %s: %s\n", wbem_name(err.code), err.message);
 			rdms_session_list_free(&l);
 			return 1;
 		}
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 		found = l.count;
 		active = 0;
 		for (size_t k = 0; k < l.count; k++)
@@ -84,7 +70,7 @@ static int bench_ops(const rdms_config *cfg, int n, double *t)
 	strcpy(who.user, "root");
 	rdms_provider_init(&p, cfg);
 	for (int i = 0; i < n; i++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (rdms_op_enumerate(&p, &who, NULL, "Win32_VirtualDesktopSession", &out, &err) !=
 		    WBEM_S_NO_ERROR) {
@@ -93,7 +79,7 @@ static int bench_ops(const rdms_config *cfg, int n, double *t)
 			cim_instance_list_free(&out);
 			return 1;
 		}
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 		found = out.count;
 		cim_instance_list_free(&out);
 	}

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_time.h"
 #include "cim/instance.h"
 #include "schema/schema.h"
 #include "wql/wql.h"
@@ -32,24 +33,9 @@ static const char *const queries[] = {
 };
 #define NQUERIES (sizeof queries / sizeof queries[0])
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(double *v, size_t n)
 {
-	qsort(v, n, sizeof *v, cmp_double);
+	bench_sort(v, (int)n);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
@@ -117,13 +103,13 @@ int main(void)
 			return 1;
 		}
 		for (int r = 0; r < RUNS; r++) {
-			double t0 = now(), dt;
+			double t0 = (bench_now_ms() / 1e3), dt;
 
 			matches = 0;
 			for (int pass = 0; pass < PASSES; pass++)
 				for (size_t i = 0; i < NINST; i++)
 					matches += wql_match(q, insts[i]);
-			dt = now() - t0;
+			dt = (bench_now_ms() / 1e3) - t0;
 			rates[r] = (double)NINST * PASSES / (dt > 0 ? dt : 1e-9);
 			all[nall++] = rates[r];
 		}

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
 #include "cimxml/cimxml.h"
 #include "config/config.h"
 #include "ops/ops.h"
@@ -76,24 +77,9 @@ static const char cim_gi_body[] =
 	         "</KEYBINDING><KEYBINDING NAME=\"SessionId\"><KEYVALUE VALUETYPE=\"numeric\">5000"
 	         "</KEYVALUE></KEYBINDING></INSTANCENAME></IPARAMVALUE>");
 
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	bench_sort(v, n);
 	return v[n / 2];
 }
 
@@ -179,7 +165,7 @@ int main(int argc, char **argv)
 
 	/* Get: must answer 200 with the session, then timed in batches. */
 	for (int b = 0; b < 9; b++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		for (int i = 0; i < iters / 9; i++) {
 			wsman_reply r = { 0 };
@@ -192,13 +178,13 @@ int main(int argc, char **argv)
 			}
 			free(r.body);
 		}
-		batch[b] = (now_us() - t0) / (iters / 9);
+		batch[b] = (bench_now_us() - t0) / (iters / 9);
 	}
 	printf("wsman_handle Get by key        %8.2f us per request (%d sessions)\n",
 	       median(batch, 9), sessions);
 
 	for (int b = 0; b < 9; b++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		for (int i = 0; i < iters / 9; i++) {
 			wsman_request req;
@@ -211,7 +197,7 @@ int main(int argc, char **argv)
 			}
 			wsman_request_free(&req);
 		}
-		batch[b] = (now_us() - t0) / (iters / 9);
+		batch[b] = (bench_now_us() - t0) / (iters / 9);
 	}
 	printf("  of which wsman_parse         %8.2f us per request\n", median(batch, 9));
 
@@ -234,9 +220,9 @@ int main(int argc, char **argv)
 			memcpy(mid, num, 4);
 			memmove(mid + 4, mid + 5, strlen(mid + 5) + 1);
 		}
-		t0 = now_us();
+		t0 = bench_now_us();
 		wsman_handle(s, &who, enum_body, strlen(enum_body), &r);
-		enums[i] = (now_us() - t0) / 1000;
+		enums[i] = (bench_now_us() - t0) / 1000;
 		if (r.http_status != 200) {
 			fprintf(stderr, "bench_wsman: Enumerate answered %d:\n%.2000s\n", r.http_status,
 			        r.body != NULL ? r.body : "");
@@ -249,7 +235,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 20; i++) {
 		rdms_error err = { 0 };
 		size_t n = 0;
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		if (rdms_op_enumerate_each(&p, &who, NULL, "Win32_VirtualDesktopSession",
 		                           drop_instance, &n, &err) != 0 || n != (size_t)sessions) {
@@ -257,30 +243,30 @@ int main(int argc, char **argv)
 			        err.message);
 			return 1;
 		}
-		enums[i] = (now_us() - t0) / 1000;
+		enums[i] = (bench_now_us() - t0) / 1000;
 	}
 	printf("  of which operation layer     %8.2f ms (instances made and freed, not written)\n",
 	       median(enums, 20));
 
 	who.protocol = "cimxml";
 	for (int b = 0; b < 9; b++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		for (int i = 0; i < iters / 36 + 1; i++)
 			if (!cim_call(&p, &cfg, &who, "GetInstance", cim_gi_body, sizeof cim_gi_body - 1,
 			              "<PROPERTY NAME=\"SessionId\" TYPE=\"uint32\"><VALUE>5000<"))
 				return 1;
-		batch[b] = (now_us() - t0) / (iters / 36 + 1);
+		batch[b] = (bench_now_us() - t0) / (iters / 36 + 1);
 	}
 	printf("cimxml_handle GetInstance      %8.2f us per request\n", median(batch, 9));
 
 	for (int i = 0; i < 20; i++) {
-		double t0 = now_us();
+		double t0 = bench_now_us();
 
 		if (!cim_call(&p, &cfg, &who, "EnumerateInstances", cim_ei_body,
 		              sizeof cim_ei_body - 1, "<VALUE.NAMEDINSTANCE>"))
 			return 1;
-		enums[i] = (now_us() - t0) / 1000;
+		enums[i] = (bench_now_us() - t0) / 1000;
 	}
 	printf("cimxml_handle EnumerateInstances %d %6.2f ms per request\n", sessions,
 	       median(enums, 20));

@@ -32,30 +32,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_time.h"
 #include "backend/backend.h"
 #include "backend/x2go/x2go_internal.h"
 #include "config/config.h"
 
 static char dir[64];
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void report(const char *what, int sessions, double *t, int n)
 {
-	qsort(t, (size_t)n, sizeof *t, cmp_double);
+	bench_sort(t, n);
 	printf("  %-12s %3d sessions  median %7.3f ms  p90 %7.3f ms  (%d runs)\n",
 	    what, sessions, t[n / 2], t[(n * 9) / 10], n);
 }
@@ -173,16 +159,16 @@ static int bench(int n, const char *user, uid_t uid, int iters, double *t)
 		return 1;
 	}
 	for (int i = 0; i < iters; i++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (x2go_db_read(cfg.x2go_db, X2GO_DB_BUSY_MS, &rows, &err) != WBEM_S_NO_ERROR)
 			goto fail;
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 		x2go_rows_free(&rows);
 	}
 	report("db", n, t, iters);
 	for (int i = 0; i < iters; i++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 		size_t live = 0;
 
 		if (x2go_db_read(cfg.x2go_db, X2GO_DB_BUSY_MS, &rows, &err) != WBEM_S_NO_ERROR)
@@ -195,7 +181,7 @@ static int bench(int n, const char *user, uid_t uid, int iters, double *t)
 			    NULL) == WBEM_S_NO_ERROR)
 				live++;
 		}
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 		x2go_rows_free(&rows);
 		if (live != (size_t)n) {
 			fprintf(stderr, "bench_x2go: %zu state files read, expected %d\n", live, n);
@@ -204,11 +190,11 @@ static int bench(int n, const char *user, uid_t uid, int iters, double *t)
 	}
 	report("db + state", n, t, iters);
 	for (int i = 0; i < iters; i++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 
 		if (rdms_backend_x2go.enumerate(&cfg, &l, &err) != WBEM_S_NO_ERROR)
 			goto fail;
-		t[i] = now_ms() - t0;
+		t[i] = bench_now_ms() - t0;
 		if (l.count != (size_t)n) {
 			fprintf(stderr, "bench_x2go: enumerate found %zu sessions, expected %d\n", l.count, n);
 			rdms_session_list_free(&l);
