@@ -19,7 +19,7 @@ NINJA      ?= ninja
 
 # Build dependencies, then what the tests run for real.
 BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev \
-	libxml2-dev libmicrohttpd-dev libgnutls28-dev libpam0g-dev libsqlite3-dev \
+	libxml2-dev libmicrohttpd-dev libgnutls28-dev nettle-dev libpam0g-dev libsqlite3-dev \
 	libcurl4-openssl-dev
 TEST_DEPS = clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlite3 passwd \
 	xrdp xorgxrdp tigervnc-standalone-server tigervnc-tools xvfb freerdp2-x11 \

@@ -28,8 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
+#include <nettle/sha2.h>
 #include <security/pam_appl.h>
 
 #include "../common/strutil.h"
@@ -109,25 +108,23 @@ void pam_auth_flush(pam_auth *pa)
 	pthread_mutex_unlock(&pa->cache_lock);
 }
 
-/* The salted digest of USER and PASSWORD; false when hashing failed. */
+/*
+ * The salted digest of USER and PASSWORD.  Nettle (what GnuTLS hashes with)
+ * rather than GnuTLS itself: rdmsd's root process checks passwords through
+ * this file and does not load the TLS library.
+ */
 static bool cred_digest(const pam_auth *pa, const char *user, const char *password,
                         unsigned char out[DIGEST_LEN])
 {
-	size_t ulen = strlen(user), plen = strlen(password);
-	size_t n = sizeof pa->salt + ulen + 1 + plen;
-	unsigned char *buf = malloc(n);
-	int rc;
+	struct sha256_ctx ctx;
 
-	if (buf == NULL)
-		return false;
-	memcpy(buf, pa->salt, sizeof pa->salt);
-	memcpy(buf + sizeof pa->salt, user, ulen);
-	buf[sizeof pa->salt + ulen] = '\0';
-	memcpy(buf + sizeof pa->salt + ulen + 1, password, plen);
-	rc = gnutls_hash_fast(GNUTLS_DIG_SHA256, buf, n, out);
-	explicit_bzero(buf, n);
-	free(buf);
-	return rc == 0;
+	sha256_init(&ctx);
+	sha256_update(&ctx, sizeof pa->salt, pa->salt);
+	sha256_update(&ctx, strlen(user) + 1, (const uint8_t *)user);   /* with its NUL */
+	sha256_update(&ctx, strlen(password), (const uint8_t *)password);
+	sha256_digest(&ctx, DIGEST_LEN, out);
+	explicit_bzero(&ctx, sizeof ctx);
+	return true;
 }
 
 /* Compares without an early exit, so timing tells nothing about a digest. */

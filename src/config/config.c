@@ -71,6 +71,33 @@ static const struct config_key keys[] = {
 	INT(session_cache_ms, 0, 60000),
 };
 
+bool rdms_config_valid(const rdms_config *cfg)
+{
+	const char *base = (const char *)cfg;
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		const struct config_key *k = &keys[i];
+		int v;
+
+		if (k->type == KEY_STRING) {
+			if (memchr(base + k->offset, '\0', k->size) == NULL)
+				return false;
+			continue;
+		}
+		if (k->type == KEY_BOOL) {
+			unsigned char b = (unsigned char)base[k->offset];
+
+			if (b > 1)
+				return false;
+			continue;
+		}
+		memcpy(&v, base + k->offset, sizeof v);
+		if (v < k->min || v > k->max)
+			return false;
+	}
+	return true;
+}
+
 void rdms_config_defaults(rdms_config *cfg)
 {
 	char host[256] = "localhost";

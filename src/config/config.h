@@ -73,6 +73,13 @@ uint32_t rdms_config_load(rdms_config *cfg, const char *path, bool required,
 uint32_t rdms_config_parse(rdms_config *cfg, const char *text, size_t len,
                            const char *name, rdms_error *err);
 
+/*
+ * True when every string of CFG ends within its array and every integer is
+ * in its key's range: a config that came from elsewhere in memory (rdmsd's
+ * handoff to its network process) is as sound as a parsed one.
+ */
+bool rdms_config_valid(const rdms_config *cfg);
+
 /* True when back-end NAME is listed in cfg->backends. */
 bool rdms_config_backend_enabled(const rdms_config *cfg, const char *name);
 

@@ -3,7 +3,8 @@
  * WS-Management and CIM-XML, on HTTP (loopback), HTTPS and a local Unix
  * socket.
  *
- * The pieces, in the order a request meets them:
+ * The pieces, in the order a request meets them (all in rdmsd-net up to
+ * privsep; the rest here):
  *   transport (src/transport)  listeners, TLS, Basic/PAM, SO_PEERCRED,
  *                              admin check (src/auth)
  *   wsman     (src/wsman)      POST /wsman: SOAP in, SOAP out
@@ -13,27 +14,32 @@
  *   privsep   (src/privsep)    back-ends, PAM and audit behind a narrow IPC
  *   audit     (src/audit)      SQLite, committed before the reply
  *
- * Two processes (privsep.h).  rdmsd starts as root, reads the config,
- * opens the listening sockets and loads the TLS key, then forks the
- * network process ("net"), which drops to the `rdms` user for good and
- * serves everything above the privsep line.  The first process stays root
- * as "priv": it runs PAM, the session back-ends and the audit database for
- * net, and otherwise only supervises:
+ * Two processes (privsep.h), two programs.  rdmsd starts as root, reads
+ * the config and opens the listening sockets, then starts the network
+ * process ("net", the program rdmsd-net: rdmsd_net.c, handed what it needs
+ * by handoff.h), which loads the TLS key, drops to the `rdms` user for
+ * good and serves everything above the privsep line.  This process stays
+ * root as "priv": it runs PAM, the session back-ends and the audit
+ * database for net, and otherwise only supervises.  It is linked without
+ * the HTTP, TLS and XML libraries: none of that code runs as root.
+ *
  *   - SIGHUP reloads: a config that loads replaces the old one, net is
  *     stopped (requests in progress finish), sockets whose address changed
  *     are reopened, and a new net starts with the new config.  Connections
- *     that arrive meanwhile wait in the listen queue.
+ *     that arrive meanwhile wait in the listen queue.  A net that cannot
+ *     start on the new config (a bad TLS certificate, say) is started
+ *     again on the old one.
  *   - SIGTERM and SIGINT stop net, then priv.
  *   - net exiting on its own stops priv with status 1, so a supervisor
  *     (systemd) restarts the pair; net gets SIGTERM when priv dies.
- * Sockets are opened before the daemon forks, so a port in use or a bad
- * config is reported on the terminal with a non-zero exit; the starting
- * process also waits until net is serving (or has failed).
+ * Sockets are opened before net starts, so a port in use or a bad config
+ * is reported on the terminal with a non-zero exit; the starting process
+ * also waits until net is serving (or has failed: net's stderr says why).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <malloc.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -48,30 +54,27 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <libxml/parser.h>
-
 #include "../audit/audit.h"
-#include "../auth/authz.h"
 #include "../auth/pam_auth.h"
-#include "../cimxml/cimxml.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "../config/config.h"
-#include "../ops/ops.h"
+#include "../ops/provider.h"
 #include "../privsep/privsep.h"
-#include "../transport/http.h"
-#include "../wsman/wsman.h"
+#include "../transport/listen.h"
+#include "handoff.h"
+#include "malloc_tune.h"
 
 #ifndef RDMS_VERSION
 #define RDMS_VERSION "unknown"
 #endif
 
-#define PAM_CACHE_TTL_S   60
-#define PAM_FAIL_DELAY_MS 1500
-#define AUTHZ_TTL_S       10
-#define SOAP_TYPE         "application/soap+xml;charset=UTF-8"
-#define CIMXML_TYPE       "application/xml; charset=\"utf-8\""
 #define NET_STOP_MS       10000   /* then SIGKILL */
+#define NET_PROGRAM_NAME  "rdmsd-net"
+/* Where `make install` puts rdmsd-net (meson.build defines it). */
+#ifndef RDMS_NET_PROGRAM
+#define RDMS_NET_PROGRAM  "/usr/local/libexec/rdms/" NET_PROGRAM_NAME
+#endif
 
 struct options {
 	const char *config;      /* NULL: the default, which may be missing */
@@ -83,10 +86,10 @@ struct options {
 struct rdmsd {
 	struct options  opt;
 	rdms_config     cfg;
-	transport      *transport;   /* sockets: bound by priv, served by net */
+	listen_set      sockets;     /* bound here, served by net */
 	int             log_pipe[2]; /* daemon mode: stderr lines for syslog */
+	char            net_program[PATH_MAX];
 
-	/* priv: root */
 	priv_user       user;        /* who net becomes */
 	rdms_provider   backends;    /* the real session back-ends */
 	rdms_audit_db  *audit;
@@ -95,13 +98,6 @@ struct rdmsd {
 	priv_server    *priv;
 	pid_t           net_pid;
 	int             net_pidfd;
-
-	/* net: the rdms user */
-	priv_client    *client;
-	rdms_provider   provider;    /* the proxy back-end and audit hook */
-	wsman_service  *wsman;
-	pam_auth       *cache;       /* verified credentials; misses go to priv */
-	authz          *authz;
 };
 
 /* ---- options and config ------------------------------------------------- */
@@ -158,143 +154,92 @@ static bool load_config(const struct options *o, rdms_config *cfg, rdms_error *e
 	                        o->config != NULL, err) == WBEM_S_NO_ERROR;
 }
 
-/* ---- the protocol endpoints --------------------------------------------- */
-
-/*
- * The handlers take the daemon, not the service, as context: a reload
- * replaces the services while the transport (stopped meanwhile) keeps its
- * endpoint table.
- */
-static void serve_wsman(void *ctx, const rdms_caller *who, const http_request *req,
-                        http_reply *out)
-{
-	struct rdmsd *d = ctx;
-	wsman_reply wr = { 0 };
-
-	wsman_handle(d->wsman, who, req->body, req->len, &wr);
-	out->status = wr.http_status;
-	out->body = wr.body;
-	out->len = wr.len;
-	out->content_type = SOAP_TYPE;
-}
-
-static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *req,
-                         http_reply *out)
-{
-	struct rdmsd *d = ctx;
-	cimxml_request cr = {
-		.cim_operation = http_header(req, "CIMOperation"),
-		.cim_method = http_header(req, "CIMMethod"),
-		.cim_object = http_header(req, "CIMObject"),
-		.content_type = http_header(req, "Content-Type"),
-		.body = req->body,
-		.len = req->len,
-	};
-	cimxml_reply rep = { 0 };
-
-	cimxml_handle(&d->provider, &d->cfg, who, &cr, &rep);
-	out->status = rep.http_status;
-	out->body = rep.body;
-	out->len = rep.len;
-	out->content_type = rep.body != NULL ? CIMXML_TYPE : NULL;
-	/* DSP0200: every answer says it is a MethodResponse. */
-	out->extra[0].name = "CIMOperation";
-	out->extra[0].value = "MethodResponse";
-	out->extra[1].name = rep.cim_error != NULL ? "CIMError" : NULL;
-	out->extra[1].value = rep.cim_error;
-}
-
 static struct rdmsd daemon_state;
 
-static const http_endpoint endpoints[] = {
-	{ .path = "/wsman", .protocol = "wsman", .anonymous = wsman_is_identify,
-	  .handle = serve_wsman, .ctx = &daemon_state },
-	{ .path = "/cimom", .protocol = "cimxml", .anonymous = NULL,
-	  .handle = serve_cimxml, .ctx = &daemon_state },
-};
+/* ---- the network process ------------------------------------------------ */
 
-/* ---- net: the unprivileged process ------------------------------------- */
-
-/* Builds net's services on the proxies to priv and starts serving. */
-static bool services_up(struct rdmsd *d, const int fds[PRIV_CHANNELS], rdms_error *err)
+/*
+ * rdmsd-net beside this program (a build tree, or both in one directory),
+ * else where `make install` put it.  Looked up once, at start.
+ */
+static bool find_net_program(struct rdmsd *d)
 {
-	transport_env env;
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash;
 
-	d->client = priv_client_new(fds, d->backends.backends, d->backends.nbackends);
-	d->cache = pam_auth_new(d->cfg.pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
-	d->authz = authz_new(AUTHZ_TTL_S);
-	if (d->client == NULL || d->cache == NULL || d->authz == NULL) {
-		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		return false;
+	if (n > 0) {
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash != NULL) {
+			slash[1] = '\0';
+			if ((size_t)snprintf(d->net_program, sizeof d->net_program, "%s%s", self,
+			                     NET_PROGRAM_NAME) < sizeof d->net_program &&
+			    access(d->net_program, X_OK) == 0)
+				return true;
+		}
 	}
-	pam_auth_set_verifier(d->cache, priv_proxy_verify, d->client);
-	priv_proxy_provider(&d->provider, &d->cfg, d->client);
-	/* Reads share a snapshot of priv's sessions (session_cache.h). */
-	if (d->cfg.session_cache_ms > 0 &&
-	    (d->provider.cache = rdms_session_cache_new(&d->cfg, d->provider.backends,
-	                                                d->provider.nbackends)) == NULL) {
-		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		return false;
-	}
-	d->wsman = wsman_service_new(&d->provider, &d->cfg);
-	if (d->wsman == NULL) {
-		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "cannot create the WS-Management service");
-		return false;
-	}
-	env = (transport_env){ .cfg = &d->cfg, .pam = d->cache, .authz = d->authz };
-	return transport_start(d->transport, &env, err) == WBEM_S_NO_ERROR;
+	str_copy(d->net_program, sizeof d->net_program, RDMS_NET_PROGRAM);
+	return access(d->net_program, X_OK) == 0;
 }
 
-/* Waits for SIGTERM or SIGINT (SIGHUP is priv's: it restarts net). */
-static void net_wait(void)
+/* What net is started with: the current config, sockets and channels. */
+static void make_handoff(const struct rdmsd *d, const int channels[PRIV_CHANNELS],
+                         int ready_fd, net_handoff *h)
 {
-	sigset_t set;
-	int sig = 0;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	while (sigwait(&set, &sig) != 0)
-		;
+	memset(h, 0, sizeof *h);
+	net_handoff_seal(h);
+	h->debug = d->opt.debug;
+	h->user = d->user;
+	h->cfg = d->cfg;
+	h->sockets = d->sockets;
+	for (int i = 0; i < PRIV_CHANNELS; i++)
+		h->channels[i] = channels[i];
+	h->ready_fd = ready_fd;
+	h->log_fd = d->log_pipe[1];
+	for (size_t i = 0; i < d->backends.nbackends && i < HANDOFF_BACKENDS; i++) {
+		str_copy(h->backends[i], sizeof h->backends[i], d->backends.backends[i]->name);
+		h->nbackends++;
+	}
 }
 
 /*
- * The network process, right after fork: drop privileges, serve, tell
- * priv through READY_FD, serve until told to stop.  Never returns.
+ * In the forked child: hands H over through a pipe and becomes rdmsd-net.
+ * Only async-signal-safe calls (priv has threads).  Never returns.
  */
-static _Noreturn void net_main(struct rdmsd *d, const int fds[PRIV_CHANNELS], int ready_fd)
+static _Noreturn void exec_net(const char *program, const net_handoff *h, const int pipe_fd[2])
 {
-	int keep[PRIV_CHANNELS + 2];
-	size_t n = 0;
-	rdms_error err = { 0 };
+	static const char failed[] = "rdmsd: cannot start the network process " NET_PROGRAM_NAME "\n";
+	int fds[PRIV_CHANNELS + 2 + LISTEN_KINDS];
+	size_t n = net_handoff_fds(h, fds, sizeof fds / sizeof fds[0]);
+	char arg[16];
+	char *argv[] = { NET_PROGRAM_NAME, arg, NULL };
+	int v = pipe_fd[0], len = 0;
+	char digits[16];
 
-	for (int i = 0; i < PRIV_CHANNELS; i++)
-		keep[n++] = fds[i];
-	keep[n++] = ready_fd;
-	keep[n++] = d->log_pipe[1];
-	if (priv_drop(&d->user, keep, n, getppid(), &err) != WBEM_S_NO_ERROR)
-		fatal("network process: %s", err.message);
-	/* libxml2's global state, before any thread can parse. */
-	xmlInitParser();
-	if (!services_up(d, fds, &err))
-		fatal("%s", err.message);
-	log_info("network process %ld serving as uid %u", (long)getpid(), (unsigned)getuid());
-	/* From here on, errors go where priv's go (syslog in daemon mode). */
-	if (d->log_pipe[1] >= 0) {
-		dup2(d->log_pipe[1], STDERR_FILENO);
-		close(d->log_pipe[1]);
-	}
-	if (write(ready_fd, "R", 1) != 1)
-		fatal("cannot tell the privileged process that serving started");
-	close(ready_fd);
+	/* the descriptor's number as the argument, without snprintf */
+	do {
+		digits[len++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	for (int i = 0; i < len; i++)
+		arg[i] = digits[len - 1 - i];
+	arg[len] = '\0';
 
-	net_wait();
-	transport_stop(d->transport);
-	wsman_service_free(d->wsman);
-	rdms_session_cache_free(d->provider.cache);
-	xmlCleanupParser();
-	/* The sockets are priv's to close (and the Unix socket's file to remove). */
-	exit(0);
+	if (!net_handoff_send(pipe_fd[1], h))
+		goto fail;
+	close(pipe_fd[1]);
+	/* What net keeps across exec; everything else is close-on-exec. */
+	for (size_t i = 0; i < n; i++)
+		if (fcntl(fds[i], F_SETFD, 0) != 0)
+			goto fail;
+	if (fcntl(pipe_fd[0], F_SETFD, 0) != 0)
+		goto fail;
+	execv(program, argv);
+fail:
+	if (write(STDERR_FILENO, failed, sizeof failed - 1) < 0)
+		_exit(127);
+	_exit(127);
 }
 
 /* ---- priv: the privileged process --------------------------------------- */
@@ -353,7 +298,8 @@ static void net_stop(struct rdmsd *d);
 static bool net_start(struct rdmsd *d, rdms_error *err)
 {
 	priv_channels ch;
-	int ready[2];
+	net_handoff h;
+	int ready[2], hand[2];
 	char c;
 	pid_t pid;
 	bool ok;
@@ -366,22 +312,28 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	if (pipe2(ready, O_CLOEXEC) != 0) {
 		priv_channels_close(ch.priv);
 		priv_channels_close(ch.net);
-		rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno));
-		return false;
+		return rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno)) == 0;
 	}
-	pid = fork();
-	if (pid == 0) {
+	if (pipe2(hand, O_CLOEXEC) != 0) {
 		close(ready[0]);
+		close(ready[1]);
 		priv_channels_close(ch.priv);
-		net_main(d, ch.net, ready[1]);
+		priv_channels_close(ch.net);
+		return rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno)) == 0;
 	}
+	make_handoff(d, ch.net, ready[1], &h);
+	pid = fork();
+	if (pid == 0)
+		exec_net(d->net_program, &h, hand);
+	close(hand[0]);
+	close(hand[1]);
 	close(ready[1]);
 	priv_channels_close(ch.net);
+	explicit_bzero(&h, sizeof h);
 	if (pid < 0) {
 		close(ready[0]);
 		priv_channels_close(ch.priv);
-		rdms_fail(err, WBEM_E_FAILED, "fork: %s", strerror(errno));
-		return false;
+		return rdms_fail(err, WBEM_E_FAILED, "fork: %s", strerror(errno)) == 0;
 	}
 	d->net_pid = pid;
 	d->net_pidfd = pidfd_open(pid, 0);
@@ -429,7 +381,7 @@ static void net_stop(struct rdmsd *d)
  */
 static bool reload(struct rdmsd *d)
 {
-	rdms_config fresh;
+	rdms_config fresh, old = d->cfg;
 	rdms_error err = { 0 };
 
 	if (!load_config(&d->opt, &fresh, &err)) {
@@ -439,37 +391,30 @@ static bool reload(struct rdmsd *d)
 	net_stop(d);
 	swap_state(d, &fresh);
 	d->cfg = fresh;
-	if (transport_bind(d->transport, &d->cfg, &err) != 0)
+	if (listen_set_bind(&d->sockets, &d->cfg, &err) != 0)
+		log_warn("reload: %s", err.message);
+	rdms_error_clear(&err);
+	if (net_start(d, &err)) {
+		log_info("configuration reloaded");
+		return true;
+	}
+	log_warn("reload: %s; going back to the previous config", err.message);
+	rdms_error_clear(&err);
+	/* The audit database and PAM service stay what swap_state made them. */
+	str_copy(old.audit_db, sizeof old.audit_db, d->cfg.audit_db);
+	str_copy(old.pam_service, sizeof old.pam_service, d->cfg.pam_service);
+	d->cfg = old;
+	if (listen_set_bind(&d->sockets, &d->cfg, &err) != 0)
 		log_warn("reload: %s", err.message);
 	rdms_error_clear(&err);
 	if (!net_start(d, &err)) {
 		log_warn("reload: %s", err.message);
 		return false;
 	}
-	log_info("configuration reloaded");
 	return true;
 }
 
 /* ---- process ------------------------------------------------------------ */
-
-/*
- * glibc's malloc tuned for a daemon that answers mostly small requests and
- * now and then an enumeration of thousands of sessions (megabytes of
- * instances and reply text, freed right after):
- *  - a fixed mmap threshold: blocks of 128 KiB and more (session lists,
- *    reply buffers) are mmap'ed and go back to the system when freed;
- *    the default threshold grows after each such free, until the next big
- *    reply stays in the heap for good;
- *  - two arenas instead of 8 per core: every connection has its thread,
- *    and each arena keeps the memory it once held.
- * Together they keep RSS near its idle size after an enumeration.
- */
-static void tune_malloc(void)
-{
-	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
-	mallopt(M_ARENA_MAX, 2);
-}
 
 /* Copies stderr lines to syslog once the daemon has left the terminal. */
 static void *syslog_pump(void *arg)
@@ -497,7 +442,7 @@ static void *syslog_pump(void *arg)
 
 /*
  * From now on priv's stderr goes to syslog through D's log pipe (made
- * before net was forked, so net's later stderr goes there too).
+ * before net was started, which sends its later stderr there too).
  */
 static void stderr_to_syslog(struct rdmsd *d)
 {
@@ -640,16 +585,17 @@ int main(int argc, char **argv)
 	int ready_fd = -1, status;
 
 	parse_options(argc, argv, &d->opt);
-	tune_malloc();
+	rdms_tune_malloc();
 	log_init("rdmsd", d->opt.debug);
 	d->log_pipe[0] = d->log_pipe[1] = -1;
 	d->net_pidfd = -1;
 	if (!load_config(&d->opt, &d->cfg, &err))
 		fatal("%s", err.message);
-	d->transport = transport_new(endpoints, sizeof endpoints / sizeof endpoints[0]);
-	if (d->transport == NULL)
-		fatal("out of memory");
-	if (transport_bind(d->transport, &d->cfg, &err) != 0)
+	if (!find_net_program(d))
+		fatal("cannot find the network process program %s (beside rdmsd or at %s)",
+		      NET_PROGRAM_NAME, RDMS_NET_PROGRAM);
+	listen_set_init(&d->sockets);
+	if (listen_set_bind(&d->sockets, &d->cfg, &err) != 0)
 		fatal("%s", err.message);
 	if (priv_user_get(&d->user, &err) != WBEM_S_NO_ERROR)
 		fatal("%s", err.message);
@@ -672,7 +618,7 @@ int main(int argc, char **argv)
 	status = supervise(d, &set);
 
 	net_stop(d);
-	transport_free(d->transport);
+	listen_set_close(&d->sockets);
 	rdms_audit_close(d->audit);
 	pam_auth_free(d->pam);
 	if (d->opt.pid_file != NULL)

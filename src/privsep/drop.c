@@ -1,9 +1,9 @@
 /*
  * drop.c -- how the network process stops being root (privsep.h).
  *
- * It is forked from the privileged process, so it starts with a copy of
- * everything that process had open.  Before anything else it gives back
- * what it must not keep:
+ * It is started by the privileged process, and whatever that process had
+ * open without close-on-exec would reach it.  Before anything else it
+ * gives back what it must not keep:
  *   - descriptors: only stdio, the listening sockets (which it serves) and
  *     the ones its caller names survive -- not the audit database, not a
  *     back-end's files;

@@ -2,17 +2,19 @@
  * privsep.h -- rdmsd's privilege separation: the whole vocabulary of the
  * two processes and of the messages between them.
  *
- * rdmsd starts as root, opens what needs root (listening sockets, the TLS
- * key, the audit database, PAM) and forks:
+ * rdmsd starts as root, opens what needs root (listening sockets, the
+ * audit database, PAM) and starts the program rdmsd-net (handoff.h):
  *
- *   priv  (root)   the parent.  Runs PAM, the real session back-ends (they
- *                  read other users' /proc, signal their processes, run
- *                  xmessage as them) and the audit database.  It never
- *                  sees HTTP or XML: only the messages below.
- *   net   (rdms)   the child.  Drops to the `rdms` system user with no
- *                  capabilities and no way back, then serves HTTP/TLS,
- *                  WS-Man, CIM-XML and the operation layer.  Its back-end
- *                  is a proxy, its audit hook and PAM check are requests.
+ *   priv  (root)   the parent, rdmsd.  Runs PAM, the real session back-ends
+ *                  (they read other users' /proc, signal their processes,
+ *                  run xmessage as them) and the audit database.  It never
+ *                  sees HTTP or XML -- it does not even link the libraries
+ *                  -- only the messages below.
+ *   net   (rdms)   the child, rdmsd-net.  Loads the TLS key, drops to the
+ *                  `rdms` system user with no capabilities and no way back,
+ *                  then serves HTTP/TLS, WS-Man, CIM-XML and the operation
+ *                  layer.  Its back-end is a proxy, its audit hook and PAM
+ *                  check are requests.
  *
  * They talk over PRIV_CHANNELS socketpairs (SOCK_SEQPACKET: one message is
  * one datagram, never merged or split).  A channel carries one exchange at
@@ -282,7 +284,7 @@ typedef struct priv_user {
 uint32_t priv_user_get(priv_user *u, rdms_error *err);
 
 /*
- * In the freshly forked net process: closes every inherited descriptor but
+ * In the freshly started net process: closes every inherited descriptor but
  * stdio, listening sockets and KEEP (N of them), becomes U for good
  * (groups, gid, uid), sets no_new_privs, and checks that root cannot be
  * regained and no capability is left.  Then asks for SIGTERM when priv

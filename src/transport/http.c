@@ -63,30 +63,10 @@
 #define TLS_PRIORITIES  "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
 #define BASIC_CHALLENGE "Basic realm=\"WSMAN\""
 
-enum listener_kind {
-	LISTEN_HTTP, LISTEN_HTTPS, LISTEN_CIMXML_HTTP, LISTEN_CIMXML_HTTPS, LISTEN_UNIX,
-	LISTEN_KINDS
-};
-
-static const struct {
-	const char *name;
-	const char *protocol;   /* endpoints served; NULL: all */
-	bool        tls;
-	bool        plain_tcp;  /* loopback only, unless allow_remote_http */
-} kinds[LISTEN_KINDS] = {
-	[LISTEN_HTTP]         = { "HTTP", "wsman", false, true },
-	[LISTEN_HTTPS]        = { "HTTPS", "wsman", true, false },
-	[LISTEN_CIMXML_HTTP]  = { "CIM-XML HTTP", "cimxml", false, true },
-	[LISTEN_CIMXML_HTTPS] = { "CIM-XML HTTPS", "cimxml", true, false },
-	[LISTEN_UNIX]         = { "Unix socket", NULL, false, false },
-};
-
+/* A socket of priv's listen_set (listen.h), and the server on it. */
 struct listener {
-	enum listener_kind  kind;
-	char                address[256];   /* TCP address, or the socket path */
-	int                 port;
-	int                 fd;             /* -1: off */
-	bool                loopback;
+	enum listen_kind    kind;
+	listen_socket       sock;           /* fd -1: not served */
 	struct MHD_Daemon  *mhd;
 	transport          *t;
 };
@@ -249,7 +229,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (fd == NULL || (w = calloc(1, sizeof *w)) == NULL)
 			return;   /* unwatched: the idle time-out still applies */
 		w->fd = fd->connect_fd;
-		w->kind = kinds[l->kind].name;
+		w->kind = listen_kinds[l->kind].name;
 		sockaddr_text(ca != NULL ? ca->client_addr : NULL, w->source, sizeof w->source);
 		pthread_mutex_lock(&t->watch_lock);
 		w->next = t->watches;
@@ -309,22 +289,56 @@ static void reaper_stop(transport *t)
 	t->reaper_running = false;
 }
 
-transport *transport_new(const http_endpoint *endpoints, size_t n)
+/* True when listener kind K serves endpoints of PROTOCOL. */
+static bool serves(enum listen_kind k, const char *protocol)
+{
+	return listen_kinds[k].protocol == NULL || strcmp(listen_kinds[k].protocol, protocol) == 0;
+}
+
+/* True when some endpoint is served by listener kind K. */
+static bool has_endpoints(const transport *t, enum listen_kind k)
+{
+	for (size_t i = 0; i < t->nendpoints; i++)
+		if (serves(k, t->endpoints[i].protocol))
+			return true;
+	return false;
+}
+
+/* Takes over the certificate and key (tls.h) when a TLS listener is served. */
+static uint32_t load_tls(transport *t, const rdms_config *cfg, rdms_error *err)
+{
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		if (listen_kinds[k].tls && t->l[k].sock.fd >= 0)
+			return tls_load(cfg, &t->cert_pem, &t->key_pem, err);
+	return WBEM_S_NO_ERROR;
+}
+
+transport *transport_new(const http_endpoint *endpoints, size_t n, const listen_set *sockets,
+                         const rdms_config *cfg, rdms_error *err)
 {
 	transport *t = calloc(1, sizeof *t);
 
-	if (t == NULL)
+	if (t == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		return NULL;
+	}
 	t->endpoints = endpoints;
 	t->nendpoints = n;
 	if (!watch_init(t)) {
 		free(t);
+		rdms_fail(err, WBEM_E_FAILED, "cannot set up the request timers");
 		return NULL;
 	}
 	for (int k = 0; k < LISTEN_KINDS; k++) {
-		t->l[k].kind = (enum listener_kind)k;
-		t->l[k].fd = -1;
+		t->l[k].kind = (enum listen_kind)k;
+		t->l[k].sock = sockets->s[k];
+		if (!has_endpoints(t, (enum listen_kind)k))
+			t->l[k].sock.fd = -1;
 		t->l[k].t = t;
+	}
+	if (load_tls(t, cfg, err) != WBEM_S_NO_ERROR) {
+		transport_free(t);
+		return NULL;
 	}
 	return t;
 }
@@ -447,7 +461,7 @@ static int basic_caller(struct listener *l, struct MHD_Connection *c, struct req
 		log_debug("%s: %s", r->source, err.message);
 		return MHD_HTTP_UNAUTHORIZED;
 	case BASIC_MALFORMED:
-		log_warn("%s %s: bad Authorization header: %s", kinds[l->kind].name, r->source,
+		log_warn("%s %s: bad Authorization header: %s", listen_kinds[l->kind].name, r->source,
 		         err.message);
 		return MHD_HTTP_BAD_REQUEST;
 	}
@@ -455,7 +469,7 @@ static int basic_caller(struct listener *l, struct MHD_Connection *c, struct req
 	                    sizeof r->who.user, &r->who.uid, &err);
 	if (rc != 0) {
 		log_safe(cred.user, safe, sizeof safe);
-		log_warn("%s %s: login failed for '%s': %s", kinds[l->kind].name, r->source,
+		log_warn("%s %s: login failed for '%s': %s", listen_kinds[l->kind].name, r->source,
 		         safe, err.message);
 		basic_cred_wipe(&cred);
 		return MHD_HTTP_UNAUTHORIZED;
@@ -510,12 +524,6 @@ const char *http_header(const http_request *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-/* True when listener kind K serves endpoints of PROTOCOL. */
-static bool serves(enum listener_kind k, const char *protocol)
-{
-	return kinds[k].protocol == NULL || strcmp(kinds[k].protocol, protocol) == 0;
-}
-
 static const http_endpoint *find_endpoint(const struct listener *l, const char *url)
 {
 	const transport *t = l->t;
@@ -544,7 +552,7 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	*con_cls = r;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	sockaddr_text(ci != NULL ? ci->client_addr : NULL, r->source, sizeof r->source);
-	log_debug("%s %s: %s %s", kinds[l->kind].name, r->source, method, url);
+	log_debug("%s %s: %s %s", listen_kinds[l->kind].name, r->source, method, url);
 	r->ep = find_endpoint(l, url);
 	if (r->ep == NULL)
 		return respond_text(c, r, MHD_HTTP_NOT_FOUND, "not found\n", NULL, NULL);
@@ -659,129 +667,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- listeners ----------------------------------------------------------- */
 
-/* True when some endpoint is served by listener kind K. */
-static bool has_endpoints(const transport *t, enum listener_kind k)
-{
-	for (size_t i = 0; i < t->nendpoints; i++)
-		if (serves(k, t->endpoints[i].protocol))
-			return true;
-	return false;
-}
-
-/* The address and port CFG wants for listener KIND; false when off. */
-static bool wanted(const transport *t, const rdms_config *cfg, enum listener_kind kind,
-                   const char **address, int *port)
-{
-	*address = kinds[kind].tls ? cfg->https_listen_address : cfg->listen_address;
-	switch (kind) {
-	case LISTEN_HTTP:         *port = cfg->http_port; break;
-	case LISTEN_HTTPS:        *port = cfg->https_port; break;
-	case LISTEN_CIMXML_HTTP:  *port = cfg->cimxml_http_port; break;
-	case LISTEN_CIMXML_HTTPS: *port = cfg->cimxml_https_port; break;
-	default:
-		*address = cfg->socket_path;
-		*port = 0;
-		return cfg->socket_path[0] != '\0' && has_endpoints(t, kind);
-	}
-	return *port > 0 && has_endpoints(t, kind);
-}
-
-static void close_listener(struct listener *l)
-{
-	if (l->fd < 0)
-		return;
-	close(l->fd);
-	if (l->kind == LISTEN_UNIX)
-		unlink(l->address);
-	l->fd = -1;
-	l->address[0] = '\0';
-	l->port = 0;
-}
-
-/* Makes listener L match CFG; keeps the old socket if a new one fails. */
-static uint32_t bind_one(struct listener *l, const rdms_config *cfg, rdms_error *err)
-{
-	const char *address;
-	int port, fd;
-	bool on = wanted(l->t, cfg, l->kind, &address, &port), loopback = false;
-
-	if (!on) {
-		close_listener(l);
-		return WBEM_S_NO_ERROR;
-	}
-	if (l->fd < 0 || strcmp(l->address, address) != 0 || l->port != port) {
-		fd = l->kind == LISTEN_UNIX ? listen_unix(address, err)
-		                            : listen_tcp(address, port, &loopback, err);
-		if (fd < 0) {
-			/* Prefix the listener: "HTTPS *:5986: address already in use". */
-			char msg[sizeof err->message];
-
-			if (err != NULL) {
-				str_copy(msg, sizeof msg, err->message);
-				rdms_fail(err, err->code, "%s %s", kinds[l->kind].name, msg);
-			}
-			return WBEM_E_FAILED;
-		}
-		close_listener(l);
-		l->fd = fd;
-		l->loopback = loopback;
-		str_copy(l->address, sizeof l->address, address);
-		l->port = port;
-	}
-	if (kinds[l->kind].plain_tcp && !l->loopback && !cfg->allow_remote_http) {
-		close_listener(l);
-		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-		                 "%s: refusing plain HTTP on non-loopback address '%s': passwords "
-		                 "would cross the network in clear; use HTTPS, a loopback "
-		                 "listen_address, port 0, or allow_remote_http = true",
-		                 kinds[l->kind].name, address);
-	}
-	return WBEM_S_NO_ERROR;
-}
-
-uint32_t transport_bind(transport *t, const rdms_config *cfg, rdms_error *err)
-{
-	uint32_t first = WBEM_S_NO_ERROR;
-	rdms_error e = { 0 };
-
-	for (int k = 0; k < LISTEN_KINDS; k++) {
-		uint32_t rc = bind_one(&t->l[k], cfg, &e);
-
-		if (rc != 0 && first == 0) {
-			first = rc;
-			if (err != NULL)
-				*err = e;
-		} else if (rc != 0) {
-			log_warn("%s", e.message);
-		}
-	}
-	if (t->l[LISTEN_HTTPS].fd >= 0 || t->l[LISTEN_CIMXML_HTTPS].fd >= 0) {
-		char *cert, *key;
-		uint32_t rc = tls_load(cfg, &cert, &key, &e);
-
-		if (rc == 0) {
-			free(t->cert_pem);
-			if (t->key_pem != NULL)
-				explicit_bzero(t->key_pem, strlen(t->key_pem));
-			free(t->key_pem);
-			t->cert_pem = cert;
-			t->key_pem = key;
-		} else if (t->cert_pem == NULL) {
-			/* No certificate at all: HTTPS cannot run. */
-			close_listener(&t->l[LISTEN_HTTPS]);
-			close_listener(&t->l[LISTEN_CIMXML_HTTPS]);
-		}
-		if (rc != 0 && first == 0) {
-			first = rc;
-			if (err != NULL)
-				*err = e;
-		} else if (rc != 0) {
-			log_warn("%s", e.message);
-		}
-	}
-	return first;
-}
-
 static struct MHD_Daemon *start_one(struct listener *l)
 {
 	const rdms_config *cfg = l->t->env.cfg;
@@ -790,7 +675,7 @@ static struct MHD_Daemon *start_one(struct listener *l)
 	                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	int n = 0;
 
-	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, l->fd, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, l->sock.fd, NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 	                                    (intptr_t)on_completed, l };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
@@ -802,7 +687,7 @@ static struct MHD_Daemon *start_one(struct listener *l)
 	if (l->kind != LISTEN_UNIX)
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		                                    cfg->max_connections_per_ip, NULL };
-	if (kinds[l->kind].tls) {
+	if (listen_kinds[l->kind].tls) {
 		flags |= MHD_USE_TLS;
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, l->t->cert_pem };
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, l->t->key_pem };
@@ -824,20 +709,20 @@ uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err
 	for (int k = 0; k < LISTEN_KINDS; k++) {
 		struct listener *l = &t->l[k];
 
-		if (l->fd < 0 || l->mhd != NULL)
+		if (l->sock.fd < 0 || l->mhd != NULL)
 			continue;
 		l->mhd = start_one(l);
 		if (l->mhd == NULL) {
 			transport_stop(t);
 			return rdms_fail(err, WBEM_E_FAILED, "%s %s: cannot start the HTTP server",
-			                 kinds[k].name, l->address);
+			                 listen_kinds[k].name, l->sock.address);
 		}
 		if (l->kind == LISTEN_UNIX)
-			log_info("serving %s %s", kinds[k].name, l->address);
+			log_info("serving %s %s", listen_kinds[k].name, l->sock.address);
 		else
-			log_info("serving %s on %s:%d%s", kinds[k].name,
-			         l->address[0] != '\0' ? l->address : "*", l->port,
-			         l->loopback ? " (loopback)" : "");
+			log_info("serving %s on %s:%d%s", listen_kinds[k].name,
+			         l->sock.address[0] != '\0' ? l->sock.address : "*", l->sock.port,
+			         l->sock.loopback ? " (loopback)" : "");
 	}
 	return WBEM_S_NO_ERROR;
 }
@@ -862,8 +747,6 @@ void transport_free(transport *t)
 	if (t == NULL)
 		return;
 	transport_stop(t);
-	for (int k = 0; k < LISTEN_KINDS; k++)
-		close_listener(&t->l[k]);
 	free(t->cert_pem);
 	if (t->key_pem != NULL)
 		explicit_bzero(t->key_pem, strlen(t->key_pem));

@@ -9,9 +9,10 @@
  * with an rdms_caller.  Nothing above this layer sees sockets, TLS or
  * passwords.
  *
- * Listening sockets are opened by transport_bind() before the daemon forks
- * (so "port in use" reaches the terminal) and outlive transport_stop(), so
- * a config reload restarts the servers without refusing connections.
+ * The listening sockets are not the transport's: the privileged process
+ * opens them (listen.h) before it starts the network process (so "port in
+ * use" reaches the terminal) and keeps them across config reloads, so a
+ * new network process takes over without refusing connections.
  */
 #ifndef RDMS_TRANSPORT_HTTP_H
 #define RDMS_TRANSPORT_HTTP_H
@@ -24,6 +25,7 @@
 #include "../cim/wbem.h"
 #include "../config/config.h"
 #include "../ops/ops.h"
+#include "listen.h"
 
 typedef struct http_request {
 	const char *body;     /* NUL-terminated; LEN excludes the NUL */
@@ -71,26 +73,25 @@ typedef struct transport_env {
 
 typedef struct transport transport;
 
-/* A transport for the N ENDPOINTS (kept by reference, for its lifetime). */
-transport *transport_new(const http_endpoint *endpoints, size_t n);
-
 /*
- * Opens the listening sockets CFG asks for -- plain HTTP on listen_address,
- * HTTPS on https_listen_address, for each protocol that has an endpoint,
- * and the Unix socket -- and loads or creates the TLS certificate.  Sockets whose address did not change since the
- * last call are kept; a socket that cannot be replaced keeps the old one.
- * Errors name the listener, e.g. "HTTP 127.0.0.1:5985: address already
- * in use".
+ * A transport for the N ENDPOINTS (kept by reference, for its lifetime) on
+ * the open sockets of SOCKETS that serve one of their protocols; the
+ * sockets stay the caller's to close.  When an HTTPS listener is among
+ * them, the TLS certificate and key that CFG names are loaded (or, when
+ * none is configured, created on first use: tls.h), so this runs before
+ * the process gives up root.  NULL with ERR when the certificate cannot be
+ * had.
  */
-uint32_t transport_bind(transport *t, const rdms_config *cfg, rdms_error *err);
+transport *transport_new(const http_endpoint *endpoints, size_t n, const listen_set *sockets,
+                         const rdms_config *cfg, rdms_error *err);
 
-/* Starts serving on every bound socket (threads: call after forking). */
+/* Starts serving (threads: call once the process is what it will stay). */
 uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err);
 
 /* Stops the servers (requests in progress finish); sockets stay open. */
 void transport_stop(transport *t);
 
-/* Stops, closes every socket and removes the Unix socket file. */
+/* Stops and frees T (the sockets stay open). */
 void transport_free(transport *t);
 
 #endif

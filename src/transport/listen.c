@@ -3,8 +3,8 @@
  *
  * The daemon opens its sockets itself rather than letting libmicrohttpd do
  * it: the errors can then name the listener and the address, they happen
- * before the daemon forks, and the sockets survive a server restart on
- * SIGHUP.
+ * in the privileged process before the network process starts, and the
+ * sockets survive a restart of the network process on SIGHUP.
  */
 #include "listen.h"
 
@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "../common/log.h"
 #include "../common/strutil.h"
 
 /*
@@ -213,4 +214,127 @@ int listen_unix(const char *path, rdms_error *err)
 		return -1;
 	}
 	return fd;
+}
+
+/* ---- the listeners of the config ------------------------------------------ */
+
+const listen_kind_info listen_kinds[LISTEN_KINDS] = {
+	[LISTEN_HTTP]         = { "HTTP", "wsman", false, true },
+	[LISTEN_HTTPS]        = { "HTTPS", "wsman", true, false },
+	[LISTEN_CIMXML_HTTP]  = { "CIM-XML HTTP", "cimxml", false, true },
+	[LISTEN_CIMXML_HTTPS] = { "CIM-XML HTTPS", "cimxml", true, false },
+	[LISTEN_UNIX]         = { "Unix socket", NULL, false, false },
+};
+
+void listen_set_init(listen_set *set)
+{
+	memset(set, 0, sizeof *set);
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		set->s[k].fd = -1;
+}
+
+/* The address and port CFG wants for listener KIND; false when off. */
+static bool wanted(const rdms_config *cfg, enum listen_kind kind, const char **address,
+                   int *port)
+{
+	*address = listen_kinds[kind].tls ? cfg->https_listen_address : cfg->listen_address;
+	switch (kind) {
+	case LISTEN_HTTP:         *port = cfg->http_port; break;
+	case LISTEN_HTTPS:        *port = cfg->https_port; break;
+	case LISTEN_CIMXML_HTTP:  *port = cfg->cimxml_http_port; break;
+	case LISTEN_CIMXML_HTTPS: *port = cfg->cimxml_https_port; break;
+	default:
+		*address = cfg->socket_path;
+		*port = 0;
+		return cfg->socket_path[0] != '\0';
+	}
+	return *port > 0;
+}
+
+static void close_socket(listen_socket *s, enum listen_kind kind)
+{
+	if (s->fd < 0)
+		return;
+	close(s->fd);
+	if (kind == LISTEN_UNIX)
+		unlink(s->address);
+	s->fd = -1;
+	s->address[0] = '\0';
+	s->port = 0;
+}
+
+/* Makes socket KIND of SET match CFG; keeps the old socket if a new one fails. */
+static uint32_t bind_one(listen_set *set, enum listen_kind kind, const rdms_config *cfg,
+                         rdms_error *err)
+{
+	listen_socket *s = &set->s[kind];
+	const char *address;
+	int port, fd;
+	bool loopback = false;
+
+	if (!wanted(cfg, kind, &address, &port)) {
+		close_socket(s, kind);
+		return WBEM_S_NO_ERROR;
+	}
+	if (s->fd < 0 || strcmp(s->address, address) != 0 || s->port != port) {
+		fd = kind == LISTEN_UNIX ? listen_unix(address, err)
+		                         : listen_tcp(address, port, &loopback, err);
+		if (fd < 0) {
+			/* Prefix the listener: "HTTPS *:5986: address already in use". */
+			char msg[sizeof err->message];
+
+			if (err != NULL) {
+				str_copy(msg, sizeof msg, err->message);
+				rdms_fail(err, err->code, "%s %s", listen_kinds[kind].name, msg);
+			}
+			return WBEM_E_FAILED;
+		}
+		close_socket(s, kind);
+		s->fd = fd;
+		s->loopback = loopback;
+		str_copy(s->address, sizeof s->address, address);
+		s->port = port;
+	}
+	if (listen_kinds[kind].plain_tcp && !s->loopback && !cfg->allow_remote_http) {
+		close_socket(s, kind);
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "%s: refusing plain HTTP on non-loopback address '%s': passwords "
+		                 "would cross the network in clear; use HTTPS, a loopback "
+		                 "listen_address, port 0, or allow_remote_http = true",
+		                 listen_kinds[kind].name, address);
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+uint32_t listen_set_bind(listen_set *set, const rdms_config *cfg, rdms_error *err)
+{
+	uint32_t first = WBEM_S_NO_ERROR;
+	rdms_error e = { 0 };
+
+	for (int k = 0; k < LISTEN_KINDS; k++) {
+		uint32_t rc = bind_one(set, (enum listen_kind)k, cfg, &e);
+
+		if (rc != 0 && first == 0) {
+			first = rc;
+			if (err != NULL)
+				*err = e;
+		} else if (rc != 0) {
+			log_warn("%s", e.message);
+		}
+	}
+	return first;
+}
+
+bool listen_set_has_tls(const listen_set *set)
+{
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		if (listen_kinds[k].tls && set->s[k].fd >= 0)
+			return true;
+	return false;
+}
+
+void listen_set_close(listen_set *set)
+{
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		close_socket(&set->s[k], (enum listen_kind)k);
 }

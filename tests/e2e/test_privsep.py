@@ -14,7 +14,11 @@ PAM service, the fixture back-end, free loopback ports) and checks:
 - everything still works through the privileged side: PAM (a good and a
   bad password over HTTP), enumeration as admin and as a user, Disconnect
   reaching the back-end, and the audit record of it;
-- SIGHUP starts a new net process (still `rdms`, still serving);
+- priv is linked without the network-facing libraries: its memory maps no
+  libxml2, libmicrohttpd, GnuTLS or libcurl; net is the program rdmsd-net;
+- SIGHUP starts a new net process (still `rdms`, still serving); a SIGHUP
+  whose config names a certificate that cannot be loaded starts net again
+  on the previous config, which still serves HTTP and HTTPS;
 - SIGKILL of net makes priv exit non-zero and remove its socket; SIGTERM of
   priv (in a second daemon) stops both.
 
@@ -23,6 +27,7 @@ Needs root.  Exit status 0 only when nothing failed.
 """
 import http.client
 import os
+import ssl
 import pwd
 import re
 import signal
@@ -132,6 +137,16 @@ def test_processes(lab):
     check("net has no mapping of the audit database", "audit.db" not in maps)
     pfds = [os.readlink("/proc/%d/fd/%s" % (priv, fd)) for fd in os.listdir("/proc/%d/fd" % priv)]
     check("priv holds the audit database", any(t == lab.audit for t in pfds), pfds)
+
+    check("net is the program rdmsd-net",
+          os.path.basename(os.readlink("/proc/%d/exe" % net)) == "rdmsd-net",
+          os.readlink("/proc/%d/exe" % net))
+    with open("/proc/%d/maps" % priv) as f:
+        pmaps = f.read()
+    for lib in ("libxml2", "libmicrohttpd", "libgnutls", "libcurl"):
+        check("priv (root) does not map %s" % lib, lib not in pmaps)
+    check("... but net does (libxml2, libmicrohttpd)",
+          "libxml2" in maps and "libmicrohttpd" in maps)
     return net
 
 
@@ -175,6 +190,48 @@ def test_reload(lab, net):
               int(st.get("CapEff", "1"), 16) == 0, st.get("Uid"))
     st, users = enumerate_users(lab, ADMIN)
     check("... and answers", st == 200, st)
+    return new
+
+
+def https_answers(lab):
+    """Status of an anonymous Identify over HTTPS (certificate not checked)."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c = http.client.HTTPSConnection("127.0.0.1", lab.https, timeout=15, context=ctx)
+    try:
+        st, _, _, _ = lab_mod.post(c, lab_mod.IDENTIFY, None)
+    except OSError as e:
+        return repr(e)
+    finally:
+        c.close()
+    return st
+
+
+def test_reload_bad_tls(lab, net):
+    log("SIGHUP with a certificate that cannot be loaded")
+    with open(lab.conf) as f:
+        good = f.read()
+    missing = os.path.join(lab.dir, "missing")
+    with open(lab.conf, "a") as f:
+        f.write("tls_cert = %s-cert.pem\ntls_key = %s-key.pem\n" % (missing, missing))
+    lab.proc.send_signal(signal.SIGHUP)
+    end = time.monotonic() + 15
+    while time.monotonic() < end and "going back to the previous config" not in lab.log():
+        time.sleep(0.1)
+    with open(lab.conf, "w") as f:
+        f.write(good)
+    text = lab.log()
+    check("net cannot start on it, and priv says so",
+          "going back to the previous config" in text, text[-1500:])
+    check("... naming the certificate", missing + "-cert.pem" in text)
+    check("priv is still running", lab.proc.poll() is None, lab.proc.poll())
+    new = net_pid(lab)
+    check("a net process on the previous config serves", new is not None and new != net, new)
+    st, users = enumerate_users(lab, ADMIN)
+    check("... HTTP answers", st == 200, st)
+    st = https_answers(lab)
+    check("... HTTPS answers with the previous certificate", st == 200, st)
     return new
 
 
@@ -222,6 +279,8 @@ def main():
         test_service(lab)
         if net is not None:
             net = test_reload(lab, net)
+        if net is not None:
+            net = test_reload_bad_tls(lab, net)
         if net is not None:
             test_kill_net(lab, net)
         test_term_priv(lab)

@@ -167,9 +167,39 @@ static void test_files(void)
 	CHECK_EQ(rdms_config_load(&c, "/", true, &e), WBEM_E_INVALID_PARAMETER);
 }
 
+/* rdms_config_valid: a config from memory (rdmsd's handoff) is checked like a parsed one. */
+static void test_valid(void)
+{
+	static const char text[] = "http_port = 65535\nsession_cache_ms = 0\n";
+	rdms_config cfg;
+	rdms_error err = { 0 };
+
+	rdms_config_defaults(&cfg);
+	CHECK(rdms_config_valid(&cfg));
+	CHECK(rdms_config_parse(&cfg, text, strlen(text), "t", &err) == 0);
+	CHECK(rdms_config_valid(&cfg));
+	cfg.http_port = 65536;
+	CHECK(!rdms_config_valid(&cfg));
+	cfg.http_port = -1;
+	CHECK(!rdms_config_valid(&cfg));
+	rdms_config_defaults(&cfg);
+	cfg.max_connections = 0;                 /* below its minimum of 1 */
+	CHECK(!rdms_config_valid(&cfg));
+	rdms_config_defaults(&cfg);
+	memset(cfg.pam_service, 'x', sizeof cfg.pam_service);   /* no NUL */
+	CHECK(!rdms_config_valid(&cfg));
+	rdms_config_defaults(&cfg);
+	memset(cfg.vm_name, 'x', sizeof cfg.vm_name);
+	CHECK(!rdms_config_valid(&cfg));
+	rdms_config_defaults(&cfg);
+	memset(&cfg.allow_remote_http, 2, 1);    /* not a bool's value */
+	CHECK(!rdms_config_valid(&cfg));
+}
+
 int main(void)
 {
 	test_defaults();
+	test_valid();
 	test_values();
 	test_limits();
 	test_malformed();

@@ -1,0 +1,228 @@
+/*
+ * rdmsd_net.c -- rdmsd's network process (rdmsd-net): HTTP, HTTPS and the
+ * Unix socket, WS-Management and CIM-XML, the operation layer.
+ *
+ * Started only by rdmsd (the privileged process, rdmsd.c), which execs it
+ * as root with a handoff (handoff.h) on the descriptor named by its one
+ * argument.  As root it still loads (or, on first start, creates) the TLS
+ * certificate and key; then it drops to the `rdms` user for good
+ * (privsep.h) and serves until SIGTERM.  Sessions, PAM and the audit trail
+ * are requests to priv over the privsep channels.  It tells priv it is
+ * serving by writing "R" to the ready descriptor; if it exits before, priv
+ * reports that it could not start (this process's stderr says why).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+
+#include "../auth/authz.h"
+#include "../auth/pam_auth.h"
+#include "../cimxml/cimxml.h"
+#include "../common/log.h"
+#include "../ops/ops.h"
+#include "../ops/session_cache.h"
+#include "../privsep/privsep.h"
+#include "../transport/http.h"
+#include "../wsman/wsman.h"
+#include "handoff.h"
+#include "malloc_tune.h"
+
+#define PAM_CACHE_TTL_S   60
+#define PAM_FAIL_DELAY_MS 1500
+#define AUTHZ_TTL_S       10
+#define SOAP_TYPE         "application/soap+xml;charset=UTF-8"
+#define CIMXML_TYPE       "application/xml; charset=\"utf-8\""
+
+struct net {
+	net_handoff     h;
+	transport      *transport;
+	const rdms_backend *backends[HANDOFF_BACKENDS];   /* priv's, by name */
+	priv_client    *client;
+	rdms_provider   provider;    /* the proxy back-end and audit hook */
+	wsman_service  *wsman;
+	pam_auth       *cache;       /* verified credentials; misses go to priv */
+	authz          *authz;
+};
+
+static struct net net_state;
+
+/* ---- the protocol endpoints --------------------------------------------- */
+
+static void serve_wsman(void *ctx, const rdms_caller *who, const http_request *req,
+                        http_reply *out)
+{
+	struct net *d = ctx;
+	wsman_reply wr = { 0 };
+
+	wsman_handle(d->wsman, who, req->body, req->len, &wr);
+	out->status = wr.http_status;
+	out->body = wr.body;
+	out->len = wr.len;
+	out->content_type = SOAP_TYPE;
+}
+
+static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *req,
+                         http_reply *out)
+{
+	struct net *d = ctx;
+	cimxml_request cr = {
+		.cim_operation = http_header(req, "CIMOperation"),
+		.cim_method = http_header(req, "CIMMethod"),
+		.cim_object = http_header(req, "CIMObject"),
+		.content_type = http_header(req, "Content-Type"),
+		.body = req->body,
+		.len = req->len,
+	};
+	cimxml_reply rep = { 0 };
+
+	cimxml_handle(&d->provider, &d->h.cfg, who, &cr, &rep);
+	out->status = rep.http_status;
+	out->body = rep.body;
+	out->len = rep.len;
+	out->content_type = rep.body != NULL ? CIMXML_TYPE : NULL;
+	/* DSP0200: every answer says it is a MethodResponse. */
+	out->extra[0].name = "CIMOperation";
+	out->extra[0].value = "MethodResponse";
+	out->extra[1].name = rep.cim_error != NULL ? "CIMError" : NULL;
+	out->extra[1].value = rep.cim_error;
+}
+
+static const http_endpoint endpoints[] = {
+	{ .path = "/wsman", .protocol = "wsman", .anonymous = wsman_is_identify,
+	  .handle = serve_wsman, .ctx = &net_state },
+	{ .path = "/cimom", .protocol = "cimxml", .anonymous = NULL,
+	  .handle = serve_cimxml, .ctx = &net_state },
+};
+
+/* ---- start-up ----------------------------------------------------------- */
+
+/* The handoff's descriptor: the program's one argument. */
+static int handoff_fd(int argc, char **argv)
+{
+	char *end;
+	long fd;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("rdmsd-net %s\n", RDMS_VERSION);
+		exit(0);
+	}
+	if (argc != 2 || argv[1][0] == '\0')
+		goto usage;
+	errno = 0;
+	fd = strtol(argv[1], &end, 10);
+	if (errno == 0 && *end == '\0' && fd > STDERR_FILENO && fd < INT_MAX)
+		return (int)fd;
+usage:
+	fprintf(stderr, "rdmsd-net: the network process of rdmsd(8), started by rdmsd only\n");
+	exit(2);
+}
+
+/* priv's back-ends, by the names the handoff lists. */
+static bool find_backends(struct net *d, rdms_error *err)
+{
+	for (uint32_t i = 0; i < d->h.nbackends; i++) {
+		d->backends[i] = rdms_backend_find(d->h.backends[i]);
+		if (d->backends[i] == NULL)
+			return rdms_fail(err, WBEM_E_FAILED, "unknown back-end '%s' in the handoff",
+			                 d->h.backends[i]) == 0;
+	}
+	return true;
+}
+
+/* Builds the services on the proxies to priv and starts serving. */
+static bool services_up(struct net *d, rdms_error *err)
+{
+	const rdms_config *cfg = &d->h.cfg;
+	transport_env env;
+
+	d->client = priv_client_new(d->h.channels, d->backends, d->h.nbackends);
+	d->cache = pam_auth_new(cfg->pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
+	d->authz = authz_new(AUTHZ_TTL_S);
+	if (d->client == NULL || d->cache == NULL || d->authz == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
+	pam_auth_set_verifier(d->cache, priv_proxy_verify, d->client);
+	priv_proxy_provider(&d->provider, cfg, d->client);
+	/* Reads share a snapshot of priv's sessions (session_cache.h). */
+	if (cfg->session_cache_ms > 0 &&
+	    (d->provider.cache = rdms_session_cache_new(cfg, d->provider.backends,
+	                                                d->provider.nbackends)) == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
+	d->wsman = wsman_service_new(&d->provider, cfg);
+	if (d->wsman == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY,
+		                 "cannot create the WS-Management service") == 0;
+	env = (transport_env){ .cfg = cfg, .pam = d->cache, .authz = d->authz };
+	return transport_start(d->transport, &env, err) == WBEM_S_NO_ERROR;
+}
+
+/* Waits for SIGTERM or SIGINT (blocked in every thread). */
+static void wait_for_stop(const sigset_t *set)
+{
+	int sig = 0;
+
+	while (sigwait(set, &sig) != 0)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	struct net *const d = &net_state;
+	int fd = handoff_fd(argc, argv);
+	int keep[PRIV_CHANNELS + 2 + LISTEN_KINDS];
+	rdms_error err = { 0 };
+	sigset_t set;
+	size_t n;
+
+	rdms_tune_malloc();
+	log_init("rdmsd", false);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);   /* priv's: it restarts this process */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (!net_handoff_receive(fd, &d->h, &err))
+		fatal("network process: %s", err.message);
+	close(fd);
+	log_init("rdmsd", d->h.debug);
+	if (!find_backends(d, &err))
+		fatal("network process: %s", err.message);
+	/* Still root: the TLS key may be readable by root only. */
+	d->transport = transport_new(endpoints, sizeof endpoints / sizeof endpoints[0],
+	                             &d->h.sockets, &d->h.cfg, &err);
+	if (d->transport == NULL)
+		fatal("%s", err.message);
+	n = net_handoff_fds(&d->h, keep, sizeof keep / sizeof keep[0]);
+	if (priv_drop(&d->h.user, keep, n, getppid(), &err) != WBEM_S_NO_ERROR)
+		fatal("network process: %s", err.message);
+	/* libxml2's global state, before any thread can parse. */
+	xmlInitParser();
+	if (!services_up(d, &err))
+		fatal("%s", err.message);
+	log_info("network process %ld serving as uid %u", (long)getpid(), (unsigned)getuid());
+	/* From here on, errors go where priv's go (syslog in daemon mode). */
+	if (d->h.log_fd >= 0) {
+		dup2(d->h.log_fd, STDERR_FILENO);
+		close(d->h.log_fd);
+	}
+	if (write(d->h.ready_fd, "R", 1) != 1)
+		fatal("cannot tell the privileged process that serving started");
+	close(d->h.ready_fd);
+
+	sigdelset(&set, SIGHUP);
+	wait_for_stop(&set);
+	transport_stop(d->transport);
+	wsman_service_free(d->wsman);
+	rdms_session_cache_free(d->provider.cache);
+	transport_free(d->transport);
+	xmlCleanupParser();
+	/* The sockets are priv's to close (and the Unix socket's file to remove). */
+	return 0;
+}
