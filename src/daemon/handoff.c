@@ -76,9 +76,14 @@ bool net_handoff_receive(int fd, net_handoff *h, rdms_error *err)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			rdms_fail(err, WBEM_E_FAILED, "the handoff from rdmsd is %s after %zu of %zu "
-			          "bytes", r < 0 ? strerror(errno) : "cut short", got, sizeof *h);
+		if (r < 0) {
+			rdms_fail(err, WBEM_E_FAILED, "cannot read the handoff from rdmsd: %s",
+			          strerror(errno));
+			return false;
+		}
+		if (r == 0) {
+			rdms_fail(err, WBEM_E_FAILED, "the handoff from rdmsd is cut short after %zu "
+			          "of %zu bytes", got, sizeof *h);
 			return false;
 		}
 		got += (size_t)r;
