@@ -62,6 +62,7 @@
 
 #define TLS_PRIORITIES  "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
 #define BASIC_CHALLENGE "Basic realm=\"WSMAN\""
+#define SOURCE_TEXT     96   /* "[v6 address]:port" */
 
 /* A socket of priv's listen_set (listen.h), and the server on it. */
 struct listener {
@@ -78,7 +79,7 @@ struct conn_watch {
 	int64_t            deadline;       /* CLOCK_MONOTONIC ms; 0: none */
 	bool               cut;            /* shut down by the reaper */
 	const char        *kind;
-	char               source[96];
+	char               source[SOURCE_TEXT];
 };
 
 struct transport {
@@ -105,7 +106,7 @@ struct request {
 	strbuf               body;
 	bool                 too_large;
 	bool                 answered;      /* a response is queued already */
-	char                 source[96];
+	char                 source[SOURCE_TEXT];
 	rdms_caller          who;
 };
 
@@ -550,8 +551,16 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	if (r == NULL)
 		return MHD_NO;
 	*con_cls = r;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	sockaddr_text(ci != NULL ? ci->client_addr : NULL, r->source, sizeof r->source);
+	/* The connection's address text, made once when it opened (on_connection). */
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci != NULL && ci->socket_context != NULL) {
+		const struct conn_watch *w = ci->socket_context;
+
+		memcpy(r->source, w->source, sizeof r->source);
+	} else {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		sockaddr_text(ci != NULL ? ci->client_addr : NULL, r->source, sizeof r->source);
+	}
 	log_debug("%s %s: %s %s", listen_kinds[l->kind].name, r->source, method, url);
 	r->ep = find_endpoint(l, url);
 	if (r->ep == NULL)

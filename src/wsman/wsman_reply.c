@@ -199,18 +199,35 @@ static void put_u32(strbuf *b, uint32_t v)
 		strbuf_done(b, u32_to(o, v));
 }
 
+/*
+ * 16 random bytes into R; false when there is no entropy source.  Drawn
+ * from a per-thread pool refilled 512 bytes at a time: a getrandom call per
+ * reply was a system call on every Get.  MessageIDs need to be unique, not
+ * secret, so bytes waiting in a pool are fine.
+ */
+static bool random16(unsigned char r[16])
+{
+	static _Thread_local unsigned char pool[512];
+	static _Thread_local size_t left;
+
+	if (left < 16) {
+		ssize_t n = getrandom(pool, sizeof pool, 0);
+
+		if (n < 16)
+			return false;
+		left = (size_t)n;
+	}
+	left -= 16;
+	memcpy(r, pool + left, 16);
+	explicit_bzero(pool + left, 16);   /* a byte goes out once */
+	return true;
+}
+
 void wsman_uuid(char *buf, size_t size)
 {
 	unsigned char r[16];
-	size_t got = 0;
 
-	while (got < sizeof r) {
-		ssize_t n = getrandom(r + got, sizeof r - got, 0);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got < sizeof r) {
+	if (!random16(r)) {
 		/* No entropy source: still unique enough for a MessageID. */
 		static _Thread_local unsigned long counter;
 		unsigned long v = ++counter ^ (unsigned long)(uintptr_t)&counter;
