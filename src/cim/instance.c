@@ -178,7 +178,8 @@ const cim_value *cim_instance_get(const cim_instance *inst, const char *name)
 
 bool cim_instance_list_push(cim_instance_list *l, cim_instance *inst)
 {
-	if (!array_reserve(&l->items, l->count, &l->cap, sizeof *l->items, 16))
+	/* the list holds pointers: an element is a cim_instance *, not the struct */
+	if (!array_reserve(&l->items, l->count, &l->cap, sizeof(cim_instance *), 16))
 		return false;
 	l->items[l->count++] = inst;
 	return true;

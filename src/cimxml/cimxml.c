@@ -211,8 +211,14 @@ static uint32_t op_get_class(cimxml_ctx *x, strbuf *ret, rdms_error *err)
 	bool *show = NULL;
 	uint32_t rc = find_class(x->call->ns, x->call->class_name, &c, err);
 
-	if (rc == WBEM_S_NO_ERROR)
-		rc = property_filter(c, x->call, &show, err);
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	/* C is NULL only for a NULL name (the root), which check_required
+	 * refuses for GetClass; said here so nothing below depends on that */
+	if (c == NULL)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+		                 "GetClass needs the parameter ClassName");
+	rc = property_filter(c, x->call, &show, err);
 	if (rc == WBEM_S_NO_ERROR)
 		cimxml_write_class(ret, c, x->call->include_qualifiers,
 		                   x->call->include_class_origin, show);

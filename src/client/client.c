@@ -312,6 +312,7 @@ static uint32_t post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 	CURLcode rc;
 
 	*doc = NULL;
+	*body_elem = NULL;      /* both outputs defined on every return */
 	if (req->failed)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	strbuf_free(&c->reply);
@@ -335,7 +336,6 @@ static uint32_t post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE,
 		                 "%s answered HTTP %ld without a SOAP reply", c->url, status);
 	root = xmlDocGetRootElement(*doc);
-	*body_elem = NULL;
 	if (wsman_is(root, NS_SOAP, "Envelope"))
 		for (n = wsman_first_elem(root); n != NULL; n = wsman_next_elem(n))
 			if (wsman_is(n, NS_SOAP, "Body"))

@@ -21,6 +21,7 @@
  */
 #include "privsep.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -148,9 +149,21 @@ static uint32_t unmap_shared(rdms_error *err)
 		return rdms_fail(err, WBEM_E_FAILED, "/proc/self/maps: %s", strerror(errno));
 	/* Collected first: unmapping while reading would change the file. */
 	while (getline(&line, &cap, f) > 0) {
-		char perms[8];
+		/* "LO-HI PERMS ...", LO and HI in hex, PERMS like "rw-s" */
+		char *end;
+		const char *perms;
 
-		if (sscanf(line, "%lx-%lx %7s", &lo[n], &hi[n], perms) != 3 || perms[3] != 's')
+		if (!isxdigit((unsigned char)line[0]))
+			continue;
+		errno = 0;
+		lo[n] = strtoul(line, &end, 16);
+		if (*end != '-' || !isxdigit((unsigned char)end[1]))
+			continue;
+		hi[n] = strtoul(end + 1, &end, 16);
+		if (errno != 0 || *end != ' ')
+			continue;
+		perms = end + 1;
+		if (strnlen(perms, 4) < 4 || perms[3] != 's')
 			continue;
 		if (++n == sizeof lo / sizeof lo[0])
 			break;

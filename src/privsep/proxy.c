@@ -240,11 +240,14 @@ static uint32_t proxy_find(const rdms_config *cfg, uint32_t id, rdms_session *ou
 	exchange_begin(client, &x);
 	rc = receive(&x, priv_encode_find(x.buf, PRIV_MSG_MAX, x.id, id), &k, err);
 	exchange_end(&x);
-	if (rc == WBEM_S_NO_ERROR && l.count != 1)
-		rc = rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
-		               "privsep: %zu sessions found for SessionId %u", l.count, (unsigned)id);
-	if (rc == WBEM_S_NO_ERROR)
-		*out = l.items[0];
+	if (rc == WBEM_S_NO_ERROR) {
+		if (l.count == 1)
+			*out = l.items[0];
+		else
+			rc = rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
+			               "privsep: %zu sessions found for SessionId %u", l.count,
+			               (unsigned)id);
+	}
 	rdms_session_list_free(&l);
 	return rc;
 }

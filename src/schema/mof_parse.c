@@ -1014,7 +1014,8 @@ static cim_class *new_class(struct parser *ps)
 		FAIL(ps, WBEMMOF_E_OUT_OF_RANGE, "too many classes");
 		return NULL;
 	}
-	v = realloc(ps->out->classes, (ps->out->nclasses + 1) * sizeof *v);
+	/* the schema holds pointers: an element is a cim_class *, not the struct */
+	v = realloc(ps->out->classes, (ps->out->nclasses + 1) * sizeof(cim_class *));
 	if (v == NULL) {
 		oom(ps);
 		return NULL;

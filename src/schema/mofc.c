@@ -11,7 +11,9 @@
  * output files are removed again when writing fails, so the build never
  * picks up half a table.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,17 +375,43 @@ static bool write_props(FILE *f, const char *input, const mof_schema *s)
 
 /* ---- main -------------------------------------------------------------------------- */
 
-/* Prints ERR as "mofc: FILE:LINE:COL: message (WBEMMOF_E_...)". */
+/* The number PREFIX introduces at *P, moving *P past it; false if there is
+ * none or it does not fit an int. */
+static bool take_number(const char **p, const char *prefix, int *out)
+{
+	size_t n = strlen(prefix);
+	char *end;
+	long v;
+
+	if (strncmp(*p, prefix, n) != 0 || !isdigit((unsigned char)(*p)[n]))
+		return false;
+	errno = 0;
+	v = strtol(*p + n, &end, 10);
+	if (errno != 0 || v > INT_MAX)
+		return false;
+	*out = (int)v;
+	*p = end;
+	return true;
+}
+
+/* Prints ERR as "mofc: FILE:LINE:COL: message (WBEMMOF_E_...)"; the parser
+ * words its location as "line L, column C: message". */
 static void report(const char *input, const rdms_error *err)
 {
-	int line = 0, col = 0, used = 0;
+	const char *msg = err->message;
+	int line = 0, col = 0;
 
-	if (sscanf(err->message, "line %d, column %d: %n", &line, &col, &used) >= 2 && used > 0)
-		fprintf(stderr, "%s: %s:%d:%d: %s (%s)\n", progname, input, line, col,
-		        err->message + used, wbem_name(err->code));
-	else
+	if (take_number(&msg, "line ", &line) && take_number(&msg, ", column ", &col) &&
+	    *msg == ':') {
+		msg++;
+		while (isspace((unsigned char)*msg))
+			msg++;
+		fprintf(stderr, "%s: %s:%d:%d: %s (%s)\n", progname, input, line, col, msg,
+		        wbem_name(err->code));
+	} else {
 		fprintf(stderr, "%s: %s: %s (%s)\n", progname, input, err->message,
 		        wbem_name(err->code));
+	}
 }
 
 static bool finish(FILE *f, const char *path, bool ok)

@@ -79,12 +79,14 @@ static uint32_t compile_set(const char *pat, size_t *i, size_t col, uint8_t *set
 uint32_t wql_like_compile(const char *pattern, size_t col, wql_like_pat *out,
                           rdms_error *err)
 {
-	size_t n = strlen(pattern), nbrackets = 0, i = 0;
+	size_t n, nbrackets = 0, i = 0;
 	uint32_t rc;
 
 	memset(out, 0, sizeof *out);
-	for (size_t k = 0; k < n; k++)
-		nbrackets += pattern[k] == '[';
+	/* One pass for the length and the sets, so the count visibly covers
+	 * every '[' the loop below meets. */
+	for (n = 0; pattern[n] != '\0'; n++)
+		nbrackets += pattern[n] == '[';
 	out->elems = malloc((n + 1) * sizeof *out->elems);
 	if (nbrackets > 0)
 		out->sets = calloc(nbrackets, sizeof *out->sets);

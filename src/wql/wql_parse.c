@@ -295,9 +295,12 @@ static uint32_t new_leaf(parser *p, size_t col, wql_test **t, int *node)
 {
 	wql_query *q = p->q;
 
-	if (q->ntests >= WQL_MAX_TERMS)
-		return rdms_fail(p->err, WBEM_E_QUOTA_VIOLATION,
-		                 "more than %d terms in WHERE (at column %zu)", WQL_MAX_TERMS, col);
+	if (q->ntests >= WQL_MAX_TERMS) {
+		/* the code spelled out: callers use *T whenever this returns 0 */
+		rdms_fail(p->err, WBEM_E_QUOTA_VIOLATION,
+		          "more than %d terms in WHERE (at column %zu)", WQL_MAX_TERMS, col);
+		return WBEM_E_QUOTA_VIOLATION;
+	}
 	*t = &q->tests[q->ntests];
 	memset(*t, 0, sizeof **t);
 	new_node(p, N_LEAF, (int)q->ntests, -1, node);

@@ -489,7 +489,9 @@ static bool class_list(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 		return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
 		                  "UnexpectedSelectors",
 		                  "a class request takes only __cimnamespace and ClassName");
-	x->classes = calloc(rdms_schema_nclasses ? rdms_schema_nclasses : 1, sizeof *x->classes);
+	/* an array of pointers into the schema, not of classes */
+	x->classes = calloc(rdms_schema_nclasses ? rdms_schema_nclasses : 1,
+	                    sizeof(const cim_class *));
 	if (x->classes == NULL)
 		return oom(f);
 	if (name != NULL) {
@@ -601,6 +603,12 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_strea
 		}
 		return true;
 	}
+	/* Only a WQL filter names its own class: check_uri_for_op refuses the
+	 * wildcard URI without one, so CLS is set from here on. */
+	if (cls == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
+		                  "InvalidResourceURI",
+		                  "the wildcard ResourceURI needs a WQL filter naming the class");
 	if (r->filter == WSMAN_FILTER_ASSOC)
 		return true;    /* the class has no associations */
 	if (r->filter == WSMAN_FILTER_SELECTOR) {

@@ -44,13 +44,31 @@ void xrdp_log_free(xrdp_log_info *li)
 	memset(li, 0, sizeof *li);
 }
 
-/* "[20261125-09:50:26]" at the start of LINE -> seconds, or -1. */
+/* The N digits at P as a number; false unless all N are digits. */
+static bool fixed_digits(const char *p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)p[i]))
+			return false;       /* also stops at the NUL */
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "[20261125-09:50:26]" at the start of LINE -> seconds, or -1.  Parsed by
+ * position: xrdp writes the stamp with fixed widths. */
 static long long line_time(const char *line)
 {
 	struct tm tm;
 	int y, mo, d, h, mi, s;
 
-	if (sscanf(line, "[%4d%2d%2d-%2d:%2d:%2d]", &y, &mo, &d, &h, &mi, &s) != 6)
+	if (line[0] != '[' || !fixed_digits(line + 1, 4, &y) || !fixed_digits(line + 5, 2, &mo) ||
+	    !fixed_digits(line + 7, 2, &d) || line[9] != '-' || !fixed_digits(line + 10, 2, &h) ||
+	    line[12] != ':' || !fixed_digits(line + 13, 2, &mi) || line[15] != ':' ||
+	    !fixed_digits(line + 16, 2, &s))
 		return -1;
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
@@ -173,8 +191,7 @@ static void on_peer(scan *sc, const char *p)
 
 	if (xp == NULL || xs == NULL || ip == NULL || cp == NULL)
 		return;
-	if (sscanf(xp, "%u", &a) != 1 || sscanf(xs, "%u", &b) != 1 || a == 0 || b == 0 ||
-	    a > 0x7fffffff || b > 0x7fffffff ||
+	if (!take_uint(xp, 0x7fffffff, &a) || !take_uint(xs, 0x7fffffff, &b) || a == 0 || b == 0 ||
 	    !take_addr(ip, strcspn(ip, " \r\n"), pe.addr, sizeof pe.addr))
 		return;
 	if (!take_uint(cp, 65535, &pe.port))

@@ -36,6 +36,7 @@ uint32_t xrdp_parse_stat(const char *text, xrdp_proc *p, rdms_error *err)
 	long pid, ppid;
 	size_t n;
 
+	memset(p, 0, sizeof *p);    /* defined on a failure too: pid 0 is no process */
 	errno = 0;
 	pid = strtol(text, &end, 10);
 	if (end == text || errno != 0 || pid <= 0 || pid > INT_MAX || *end != ' ')

@@ -81,6 +81,7 @@ uint32_t xrdp_parse_unix_line(const char *line, xrdp_unix_ent *e, rdms_error *er
 	char *end;
 	size_t n;
 
+	e->st = 0;      /* no state until the line parses: callers test it first */
 	if ((p = hex_field(p, 16, ":", &ino)) == NULL)
 		return rdms_fail(err, WBEM_E_FAILED, "net/unix: bad slot address at column 1");
 	p++;
@@ -162,6 +163,7 @@ uint32_t xrdp_parse_tcp_line(const char *line, bool v6, xrdp_tcp_ent *e,
 	unsigned long st, ino;
 	char *end;
 
+	e->st = 0;      /* no TCP state until the line parses: callers test it first */
 	errno = 0;
 	(void)strtoul(p, &end, 10);
 	if (end == p || *end != ':')
@@ -257,7 +259,7 @@ static uint32_t tcp_read_one(const char *path, bool v6, xrdp_tcp_table *t,
 
 	if (buf == NULL)
 		return WBEM_S_NO_ERROR;     /* no IPv6, say */
-	line = strtok_r(buf, "\n", &save);     /* the header */
+	(void)strtok_r(buf, "\n", &save);     /* skips the header */
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
 		if (xrdp_parse_tcp_line(line, v6, &e, NULL) != WBEM_S_NO_ERROR)
 			continue;
@@ -295,7 +297,7 @@ static bool unix_each(const char *root, void (*fn)(const xrdp_unix_ent *, void *
 	snprintf(path, sizeof path, "%s/net/unix", root);
 	if ((buf = read_all(path, &len)) == NULL)
 		return false;
-	line = strtok_r(buf, "\n", &save);     /* the header */
+	(void)strtok_r(buf, "\n", &save);     /* skips the header */
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL)
 		if (xrdp_parse_unix_line(line, &e, NULL) == WBEM_S_NO_ERROR)
 			fn(&e, ctx);
@@ -403,14 +405,19 @@ static bool fd_sockets_pidfd(const char *root, fd_owner *o, xrdp_tcp_table *tt)
 	while (ok && (de = readdir(d)) != NULL) {
 		struct sockaddr_storage la, ra;
 		socklen_t ll = sizeof la, rl = sizeof ra, ol = sizeof(int);
-		int target, fd, dom = 0, proto = 0, listening = 0;
+		int fd, dom = 0, proto = 0, listening = 0;
 		xrdp_tcp_ent e;
 		struct stat st;
+		char *end;
+		long target;
 
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		target = atoi(de->d_name);
-		if ((fd = pidfd_getfd(pfd, target, 0)) < 0) {
+		errno = 0;
+		target = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || errno != 0 || target > INT_MAX)
+			continue;
+		if ((fd = pidfd_getfd(pfd, (int)target, 0)) < 0) {
 			ok = errno == EBADF;        /* closed meanwhile */
 			continue;
 		}
@@ -425,6 +432,9 @@ static bool fd_sockets_pidfd(const char *root, fd_owner *o, xrdp_tcp_table *tt)
 		ol = sizeof(int);
 		getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
 		memset(&e, 0, sizeof e);
+		/* the analyzer cannot see getsockname/getpeername fill these */
+		memset(&la, 0, sizeof la);
+		memset(&ra, 0, sizeof ra);
 		if ((dom == AF_INET || dom == AF_INET6) && proto == IPPROTO_TCP &&
 		    getsockname(fd, (struct sockaddr *)&la, &ll) == 0 &&
 		    (listening || getpeername(fd, (struct sockaddr *)&ra, &rl) == 0)) {
