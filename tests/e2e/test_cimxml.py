@@ -22,7 +22,6 @@ Needs root.  Exit status 0 only when nothing failed.
 """
 import http.client
 import os
-import sqlite3
 import ssl
 import subprocess
 import sys
@@ -30,9 +29,10 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import e2e_common as common        # noqa: E402  (check/log/summary, the built binaries)
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the shared lab: accounts, config, daemon)
+from e2e_common import check, free_port, log  # noqa: E402
 
-check, log = lab_mod.check, lab_mod.log
 ADMIN, USER, VMHOST, CLASS = lab_mod.ADMIN, lab_mod.USER, lab_mod.VMHOST, lab_mod.CLASS
 NS = "root/cimv2/rdms"
 WBEMCLI = "wbemcli"
@@ -43,7 +43,7 @@ class Lab(lab_mod.Lab):
 
     def __init__(self):
         super().__init__()
-        self.cim_http, self.cim_https = lab_mod.free_port(), lab_mod.free_port()
+        self.cim_http, self.cim_https = free_port(), free_port()
 
     def write_config(self, http_port=None):
         super().write_config(http_port)
@@ -254,13 +254,8 @@ def test_raw(lab):
 
 def test_audit(lab):
     log("audit")
-    try:
-        db = sqlite3.connect("file:%s?mode=ro" % lab.audit, uri=True)
-        rows = db.execute("SELECT user, protocol, target, method, result FROM audit"
-                          " ORDER BY id").fetchall()
-        db.close()
-    except sqlite3.Error as e:
-        check("audit database readable", False, e)
+    rows = lab_mod.read_audit(lab, "user, protocol, target, method, result")
+    if rows is None:
         return
     cim = [r for r in rows if r[1] == "cimxml"]
     check("every CIM-XML method call is audited with protocol cimxml",
@@ -273,29 +268,19 @@ def test_audit(lab):
 
 
 def main():
-    if os.geteuid() != 0:
-        log("test_cimxml: needs root")
-        return 1
-    if not os.access(lab_mod.RDMSD, os.X_OK):
-        log("test_cimxml: %s is not built" % lab_mod.RDMSD)
+    if not common.ready("test_cimxml", [common.RDMSD]):
         return 1
     if subprocess.run(["sh", "-c", "command -v " + WBEMCLI], capture_output=True).returncode:
         log("test_cimxml: wbemcli is not installed (apt-get install sblim-wbemcli)")
         return 1
     lab = Lab()
     try:
-        lab.accounts()
-        lab.write_config()
-        if not check("rdmsd starts", lab.start(), lab.log()):
+        if not lab.setup():
             return 1
-        for t in (test_reads, test_errors, test_methods, test_raw, test_audit):
-            try:
-                t(lab)
-            except Exception as e:   # a crash of one group must not hide the others
-                check("%s ran without an exception" % t.__name__, False, repr(e))
+        common.run_groups((test_reads, test_errors, test_methods, test_raw, test_audit), lab)
     finally:
         lab_mod.close_lab(lab)
-    return lab_mod.summary()
+    return common.summary()
 
 
 if __name__ == "__main__":

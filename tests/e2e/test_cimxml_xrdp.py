@@ -34,20 +34,19 @@ Output: one PASS/FAIL line per check, and last `N passed, M failed`.
 Needs root.  Exit status 0 only when nothing failed.
 """
 import os
-import shutil
 import sys
-import time
 import traceback
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import test_rdmsd_auth as lab_mod  # noqa: E402  (accounts, config, daemon, counters)
+import e2e_common as common        # noqa: E402  (check/log/summary, /proc, polling)
+import test_rdmsd_auth as lab_mod  # noqa: E402  (accounts, config, daemon)
 import test_xrdp_e2e as xe         # noqa: E402  (the xrdp lab: /proc truth, clients)
 import test_wsman_e2e as we        # noqa: E402  (the rdmsd lab on the xrdp back-end)
 import test_cimxml as cx           # noqa: E402  (wbemcli and raw CIM-XML requests)
+from e2e_common import alive, check, log, wait_for, window_on  # noqa: E402
 
-check, log = lab_mod.check, lab_mod.log
 ADMIN, CLASS, NS = lab_mod.ADMIN, lab_mod.CLASS, cx.NS
 U1, U2 = we.U1, we.U2               # U1 owns the session, U2 is "someone else"
 VMHOST = xe.VMHOST
@@ -108,7 +107,7 @@ def wait_session(lab, user):
             if s.get("UserName") == user and s.get("ConnectState") == str(ACTIVE):
                 return sid
         return None
-    sid = xe.wait_for(30, active, step=0.3)
+    sid = wait_for(30, active, step=0.3)
     if sid:
         lab.sessions[sid] = user
     return sid
@@ -166,7 +165,7 @@ def test_reads(lab, sid, t):
         check("ecn over %s: names %s" % (proto, CLASS),
               rc == 0 and any(l.endswith(":" + CLASS) for l in lines), (rc, lines, err))
     check("SessionId %d is the sesman session process of %s's X server %d"
-          % (sid, U1, t[sid]["xpid"]), t[sid]["user"] == U1 and xe.alive(t[sid]["xpid"]))
+          % (sid, U1, t[sid]["xpid"]), t[sid]["user"] == U1 and alive(t[sid]["xpid"]))
     s = sessions(lab, U1)
     check("ei as the owner %s (not an admin): their session" % U1,
           s is not None and sorted(s) == [sid], repr(s))
@@ -253,10 +252,10 @@ def test_errors(lab, sid, t, audit):
     check("gi of someone else's session by %s: exit 16, (2) CIM_ERR_ACCESS_DENIED" % U2,
           rc == 16 and "(2) CIM_ERR_ACCESS_DENIED" in err and not lines, (rc, lines, err))
     check("nothing was done: %d still Active, X server and xfreerdp running" % sid,
-          in_state(lab, sid, ACTIVE) and xe.alive(t[sid]["xpid"]) and
+          in_state(lab, sid, ACTIVE) and alive(t[sid]["xpid"]) and
           xe.client_rc(lab.clients_of[sid]) is None)
     check("no window from the refused SendMessage",
-          not xe.window_on(U1, t[sid]["display"], NOT_YOURS))
+          not window_on(U1, t[sid]["display"], NOT_YOURS))
 
 
 def test_disconnect(lab, sid, t, audit):
@@ -267,9 +266,9 @@ def test_disconnect(lab, sid, t, audit):
     check("admin: cm Disconnect over HTTPS: ReturnValue 0", rc == 0 and rv == 0, (rc, rv, err))
     code = we.client_gone(client)
     check("the real xfreerdp (%s) exited with 12" % client, code == 12, repr(code))
-    check("session process %d survives" % sid, xe.alive(sid))
-    check("%s server %d survives" % (t[sid]["kind"], t[sid]["xpid"]), xe.alive(t[sid]["xpid"]))
-    s = xe.wait_for(5, lambda: in_state(lab, sid, DISCONNECTED), step=0.3)
+    check("session process %d survives" % sid, alive(sid))
+    check("%s server %d survives" % (t[sid]["kind"], t[sid]["xpid"]), alive(t[sid]["xpid"]))
+    s = wait_for(5, lambda: in_state(lab, sid, DISCONNECTED), step=0.3)
     expect_session("ei: %d is ConnectState 4 with no client" % sid, s, sid, DISCONNECTED, "")
     st, objs, _ = query(lab, ADMIN, "SELECT SessionId FROM %s WHERE ConnectState = 4" % CLASS,
                         https=True)
@@ -300,9 +299,9 @@ def test_logoff(lab, sid, t, audit):
     client = lab.clients_of[sid]
     rc, rv, err = cm(lab, U1, sid, "Logoff")
     check("owner: cm Logoff returns 0", rc == 0 and rv == 0, (rc, rv, err))
-    check("session process %d is gone" % sid, xe.wait_for(10, lambda: not xe.alive(sid)))
+    check("session process %d is gone" % sid, wait_for(10, lambda: not alive(sid)))
     check("%s server %d is gone" % (t[sid]["kind"], t[sid]["xpid"]),
-          xe.wait_for(10, lambda: not xe.alive(t[sid]["xpid"])))
+          wait_for(10, lambda: not alive(t[sid]["xpid"])))
     code = we.client_gone(client)
     check("its xfreerdp (%s) exited (%r)" % (client, code), code is not None)
     s = sessions(lab)
@@ -340,49 +339,21 @@ def scenario(lab):
             check("a test group ran without an exception", False, traceback.format_exc(limit=3))
 
 
+def adopt_u1_sessions(lab):
+    """A session that rdmsd never showed (a failed start, say) is ours all
+    the same: there were none before, and only U1 connects here."""
+    for sid, info in xe.truth().items():
+        if info.get("user") == U1:
+            lab.sessions.setdefault(sid, U1)
+
+
 def main():
-    if os.geteuid() != 0:
-        log("test_cimxml_xrdp: needs root")
+    if not common.ready("test_cimxml_xrdp", [common.RDMS, common.RDMSD],
+                        [cx.WBEMCLI, "xfreerdp", "xdotool", "setpriv"]):
         return 1
-    for path in (lab_mod.RDMS, lab_mod.RDMSD):
-        if not os.access(path, os.X_OK):
-            log("test_cimxml_xrdp: %s is not built" % path)
-            return 1
-    for tool in (cx.WBEMCLI, "xfreerdp", "xdotool", "setpriv"):
-        if shutil.which(tool) is None:
-            log("test_cimxml_xrdp: %s is not installed" % tool)
-            return 1
-    if not xe.alive(xe.lab_pid("sesman")) or not xe.alive(xe.lab_pid("xrdp")):
-        check("the xrdp lab is running (tests/e2e/lab.sh start)", False)
-        return finish()
-    if xe.truth():
-        check("no xrdp sessions left over before the test", False, repr(xe.truth()))
-        return finish()
-    t0 = time.monotonic()
-    lab = we.Lab()
-    try:
-        lab.accounts()
-        lab.write_config()
-        scenario(lab)
-    except Exception:
-        check("the test ran without an exception", False, traceback.format_exc(limit=5))
-    finally:
-        if lab_mod.failed:
-            log("---- rdmsd log ----\n" + lab.log()[-4000:])
-        # a session that rdmsd never showed (a failed start, say) is ours
-        # all the same: there were none before, and only U1 connects here
-        for sid, info in xe.truth().items():
-            if info.get("user") == U1:
-                lab.sessions.setdefault(sid, U1)
-        lab.cleanup()
-        check("cleanup: no xrdp sessions left", not xe.truth(), repr(xe.truth()))
-        log("elapsed %.1f s" % (time.monotonic() - t0))
-    return finish()
-
-
-def finish():
-    log("%d passed, %d failed" % (lab_mod.passed, lab_mod.failed))
-    return 0 if lab_mod.failed == 0 and lab_mod.passed > 0 else 1
+    if not we.xrdp_lab_ready():
+        return common.finish()
+    return we.run_scenario(we.Lab, scenario, before_cleanup=adopt_u1_sessions)
 
 
 if __name__ == "__main__":

@@ -35,11 +35,12 @@ from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import e2e_common as common        # noqa: E402  (check/log/summary, the built binaries)
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the shared lab: accounts, config, daemon)
 import test_hostile as hostile     # noqa: E402  (envelopes, process tree)
+from e2e_common import check, log  # noqa: E402
 
 hostile.own_accounts("c")
-check, log = lab_mod.check, lab_mod.log
 ADMIN, VMHOST, CLASS = lab_mod.ADMIN, lab_mod.VMHOST, lab_mod.CLASS
 THREADS, PER_THREAD = 4, 2500         # calls per round at most: one session each
 KILL_AFTER = (0.8, 1.7)               # seconds into the burst, one per round
@@ -193,17 +194,11 @@ def alive(pid):
 
 
 def main():
-    if os.geteuid() != 0:
-        log("test_crash: needs root")
-        return 1
-    if not os.access(lab_mod.RDMSD, os.X_OK):
-        log("test_crash: %s is not built" % lab_mod.RDMSD)
+    if not common.ready("test_crash", [common.RDMSD]):
         return 1
     lab = Lab()
     try:
-        lab.accounts()
-        lab.write_config()
-        if not check("rdmsd starts", lab.start(), lab.log()):
+        if not lab.setup():
             return 1
         for n, after in enumerate(KILL_AFTER, 1):
             try:
@@ -219,7 +214,7 @@ def main():
         check("rdmsd stops cleanly on SIGTERM", rc == 0, rc)
     finally:
         lab_mod.close_lab(lab)
-    return lab_mod.summary()
+    return common.summary()
 
 
 if __name__ == "__main__":

@@ -52,7 +52,9 @@ from xml.sax.saxutils import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import e2e_common as common        # noqa: E402  (check/log/summary, the built binaries)
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the shared lab: accounts, config, daemon)
+from e2e_common import check, log  # noqa: E402
 
 
 def own_accounts(tag):
@@ -66,7 +68,6 @@ def own_accounts(tag):
 
 if __name__ == "__main__":
     own_accounts("h")
-check, log = lab_mod.check, lab_mod.log
 ADMIN, USER, VMHOST, CLASS = lab_mod.ADMIN, lab_mod.USER, lab_mod.VMHOST, lab_mod.CLASS
 MAX_ENVELOPE = lab_mod.MAX_ENVELOPE
 REQUEST_TIMEOUT, IDLE_TIMEOUT = 3, 10
@@ -1390,18 +1391,12 @@ def fixture_hash(lab):
 
 
 def main():
-    if os.geteuid() != 0:
-        log("test_hostile: needs root")
-        return 1
-    if not os.access(lab_mod.RDMSD, os.X_OK):
-        log("test_hostile: %s is not built" % lab_mod.RDMSD)
+    if not common.ready("test_hostile", [common.RDMSD]):
         return 1
     started = time.monotonic()
     lab = Lab()
     try:
-        lab.accounts()
-        lab.write_config()
-        if not check("rdmsd starts", lab.start(), lab.log()):
+        if not lab.setup():
             return 1
         root = lab.proc.pid
         fixture_before = fixture_hash(lab)
@@ -1419,11 +1414,8 @@ def main():
               % (base[0], after[0], RSS_SLACK_KIB), after[0] <= base[0] + RSS_SLACK_KIB)
         check("open descriptors did not grow (%d -> %d)" % (base[1], after[1]),
               after[1] <= base[1])
-        for group in (test_slow_clients, test_connection_limits, test_enumeration_quota):
-            try:
-                group(lab)
-            except Exception as e:   # a crash of one group must not hide the others
-                check("%s ran without an exception" % group.__name__, False, repr(e))
+        common.run_groups((test_slow_clients, test_connection_limits, test_enumeration_quota),
+                          lab)
         check("rdmsd is still running at the end", lab.proc.poll() is None, lab.proc.returncode)
         check("the fixture file is unchanged (nothing was executed)",
               fixture_hash(lab) == fixture_before)
@@ -1436,7 +1428,7 @@ def main():
               "%.1f s" % (time.monotonic() - started))
     finally:
         lab_mod.close_lab(lab)
-    return lab_mod.summary()
+    return common.summary()
 
 
 if __name__ == "__main__":

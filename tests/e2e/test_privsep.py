@@ -37,9 +37,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_common as common        # noqa: E402  (check/log/summary, the built binaries)
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the shared lab: accounts, config, daemon)
+from e2e_common import check, log  # noqa: E402
 
-check, log = lab_mod.check, lab_mod.log
 ADMIN, USER = lab_mod.ADMIN, lab_mod.USER
 PRIV_USER = "rdms"
 
@@ -263,17 +264,11 @@ def test_term_priv(lab):
 
 
 def main():
-    if os.geteuid() != 0:
-        log("test_privsep: needs root")
-        return 1
-    if not os.access(lab_mod.RDMSD, os.X_OK):
-        log("test_privsep: %s is not built" % lab_mod.RDMSD)
+    if not common.ready("test_privsep", [common.RDMSD]):
         return 1
     lab = lab_mod.Lab()
     try:
-        lab.accounts()
-        lab.write_config()
-        if not check("rdmsd starts", lab.start(), lab.log()):
+        if not lab.setup():
             return 1
         net = test_processes(lab)
         test_service(lab)
@@ -288,7 +283,7 @@ def main():
         check("test_privsep ran without an exception", False, repr(e))
     finally:
         lab_mod.close_lab(lab)
-    return lab_mod.summary()
+    return common.summary()
 
 
 if __name__ == "__main__":

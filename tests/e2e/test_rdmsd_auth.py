@@ -40,11 +40,9 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-RDMS = os.environ.get("RDMS_BIN", os.path.join(ROOT, "build", "rdms"))
-RDMSD = os.environ.get("RDMSD_BIN",
-                       os.path.join(os.path.dirname(os.path.abspath(RDMS)), "rdmsd"))
+import e2e_common as common  # (the PASS/FAIL counters)
+from e2e_common import ROOT, RDMSD, check, free_port, log, summary
+
 PAM_SERVICE = "rdms-e2e-auth"
 PAM_FILE = "/etc/pam.d/" + PAM_SERVICE
 ADMIN_GROUP = "rdms-e2e-admins"
@@ -54,23 +52,6 @@ MAX_ENVELOPE = 16384
 SOAP_TYPE = "application/soap+xml;charset=UTF-8"
 CLASS = "Win32_VirtualDesktopSession"
 WMI_URI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/"
-
-passed = failed = 0
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        log("  PASS: " + what)
-    else:
-        failed += 1
-        log("  FAIL: " + what + (" -- " + str(detail) if detail else ""))
-    return cond
 
 
 # ---- SOAP requests ---------------------------------------------------------
@@ -152,12 +133,6 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(15)
         self.sock.connect(self.unix_path)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def curl(args, body, as_user=None):
@@ -261,6 +236,25 @@ class Lab:
         if self.created_pam:
             os.unlink(PAM_FILE)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def setup(self):
+        """accounts(), write_config() and start(); checks that rdmsd started."""
+        self.accounts()
+        self.write_config()
+        return check("rdmsd starts", self.start(), self.log())
+
+
+def read_audit(lab, columns):
+    """COLUMNS of every row of LAB's audit database, oldest first; None (and a
+    failed check) when it cannot be read."""
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % lab.audit, uri=True)
+        rows = db.execute("SELECT %s FROM audit ORDER BY id" % columns).fetchall()
+        db.close()
+    except sqlite3.Error as e:
+        check("audit database readable", False, e)
+        return None
+    return rows
 
 
 # ---- the checks -------------------------------------------------------------
@@ -411,13 +405,8 @@ def test_audit(lab):
     st, _, body, _ = post(c, disconnect(2), basic(USER, lab.pw[USER]))
     check("rdmsusr's Disconnect of their own session succeeds", st == 200, "%s %s" % (st, body[:300]))
     c.close()
-    try:
-        db = sqlite3.connect("file:%s?mode=ro" % lab.audit, uri=True)
-        rows = db.execute("SELECT time, user, uid, source, protocol, target, method, result, detail"
-                          " FROM audit ORDER BY id").fetchall()
-        db.close()
-    except sqlite3.Error as e:
-        check("audit database readable", False, e)
+    rows = read_audit(lab, "time, user, uid, source, protocol, target, method, result, detail")
+    if rows is None:
         return
     mine = [r for r in rows if r[1] == USER and r[6] == "Disconnect"]
     check("both method calls are in the audit database", len(mine) >= 2, rows)
@@ -507,36 +496,20 @@ def test_signals(lab):
 
 def close_lab(lab):
     """Shows rdmsd's log when anything failed, then removes the lab."""
-    if failed:
+    if common.failed:
         log("---- rdmsd log ----\n" + lab.log()[-4000:])
     lab.cleanup()
 
 
-def summary():
-    """Prints the closing "N passed, M failed" line; returns the exit status."""
-    log("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
-
-
 def main():
-    if os.geteuid() != 0:
-        log("test_rdmsd_auth: needs root")
-        return 1
-    if not os.access(RDMSD, os.X_OK):
-        log("test_rdmsd_auth: %s is not built" % RDMSD)
+    if not common.ready("test_rdmsd_auth", [RDMSD]):
         return 1
     lab = Lab()
     try:
-        lab.accounts()
-        lab.write_config()
-        if not check("rdmsd starts", lab.start(), lab.log()):
+        if not lab.setup():
             return 1
-        for t in (test_anonymous, test_passwords, test_https, test_unix_socket,
-                  test_protocol_errors, test_audit, test_cimxml, test_signals):
-            try:
-                t(lab)
-            except Exception as e:   # a crash of one group must not hide the others
-                check("%s ran without an exception" % t.__name__, False, repr(e))
+        common.run_groups((test_anonymous, test_passwords, test_https, test_unix_socket,
+                           test_protocol_errors, test_audit, test_cimxml, test_signals), lab)
     finally:
         close_lab(lab)
     return summary()

@@ -27,9 +27,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import test_rdmsd_auth as lab_mod  # noqa: E402  (check/log/summary, the built rdmsd)
+from e2e_common import RDMSD, check, log, summary  # noqa: E402
 
-check, log = lab_mod.check, lab_mod.log
 EXPOSURE_MAX = 4.0
 
 
@@ -40,12 +39,12 @@ def analyze(*args):
 
 
 def main():
-    build = os.path.dirname(os.path.abspath(lab_mod.RDMSD))
+    build = os.path.dirname(os.path.abspath(RDMSD))
     rendered = os.path.join(build, "rdmsd.service")
     if not check("meson rendered the unit", os.path.exists(rendered), rendered):
-        return lab_mod.summary()
+        return summary()
     if not check("systemd-analyze is installed", shutil.which("systemd-analyze") is not None):
-        return lab_mod.summary()
+        return summary()
     with open(rendered) as f:
         text = f.read()
     exec_start = re.search(r"^ExecStart=(\S+)(.*)$", text, re.M)
@@ -60,7 +59,7 @@ def main():
     try:
         unit = os.path.join(tmp, "rdmsd.service")
         with open(unit, "w") as f:
-            f.write(text.replace(exec_start.group(1), os.path.abspath(lab_mod.RDMSD))
+            f.write(text.replace(exec_start.group(1), os.path.abspath(RDMSD))
                     if exec_start else text)
         rc, out = analyze("verify", "--man=no", unit)
         check("systemd-analyze verify accepts the unit without a message",
@@ -82,7 +81,7 @@ def main():
             log("  (exposure %s %s)" % (m.group(1), m.group(2)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return lab_mod.summary()
+    return summary()
 
 
 if __name__ == "__main__":

@@ -60,12 +60,13 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import e2e_common as common        # noqa: E402  (check/log/summary, /proc, polling)
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the rdmsd lab: accounts, config, daemon)
 import test_xrdp_e2e as xe         # noqa: E402  (the xrdp lab: /proc truth, clients)
+from e2e_common import (RDMS, RDMSD, alive, check, finish, log, wait_for,  # noqa: E402
+                        window_on)
 
-check, log = lab_mod.check, lab_mod.log
 ADMIN, USER, CLASS = lab_mod.ADMIN, lab_mod.USER, lab_mod.CLASS
-RDMS = lab_mod.RDMS
 U1, U2 = "rdmstest1", "rdmstest2"           # lab.sh's users, sessions s1 and s2
 VMHOST = xe.VMHOST
 NS = "root/cimv2/rdms"
@@ -132,14 +133,14 @@ class Lab(lab_mod.Lab):
         for sid in self.mine():
             subprocess.run([RDMS, "--direct", "--config", xe.CONF, "logoff", str(sid)],
                            capture_output=True, timeout=60)
-        xe.wait_for(10, lambda: not self.mine())
+        wait_for(10, lambda: not self.mine())
         for name in self.clients:
             pid = xe.lab_pid("client-" + name)
-            if xe.alive(pid):
+            if alive(pid):
                 os.kill(pid, 15)
-                if not xe.wait_for(5, lambda: not xe.alive(pid)):
+                if not wait_for(5, lambda: not alive(pid)):
                     os.kill(pid, 9)
-            if xe.wait_for(5, lambda: not xe.alive(pid)):
+            if wait_for(5, lambda: not alive(pid)):
                 # gone: its PID file must not point lab.sh stop at a reused PID
                 for ext in (".pid", ".rc"):
                     try:
@@ -380,7 +381,7 @@ def active_session(lab, user):
 def wait_session(lab, user):
     """The SessionId of USER's session once it is enumerated Active; noted
     as one of ours, for the clean-up."""
-    sid = xe.wait_for(30, lambda: active_session(lab, user), step=0.3)
+    sid = wait_for(30, lambda: active_session(lab, user), step=0.3)
     if sid:
         lab.sessions[sid] = user
     return sid
@@ -388,12 +389,12 @@ def wait_session(lab, user):
 
 def client_gone(name):
     """The exit status of client NAME once it has ended (None: still running)."""
-    xe.wait_for(15, lambda: xe.client_rc(name) is not None)
+    wait_for(15, lambda: xe.client_rc(name) is not None)
     return xe.client_rc(name)
 
 
 def window(user, display, title):
-    return bool(xe.wait_for(10, lambda: xe.window_on(user, display, title), step=0.3))
+    return bool(wait_for(10, lambda: window_on(user, display, title), step=0.3))
 
 
 class Audit:
@@ -639,8 +640,8 @@ def lifecycle_disconnected(lab, sid, t, client):
     kind, xpid = t[sid]["kind"], t[sid]["xpid"]
     code = client_gone(client)
     check("the real xfreerdp (%s) exited with 12" % client, code == 12, repr(code))
-    check("session process %d survives" % sid, xe.alive(sid))
-    check("%s server %d survives" % (kind, xpid), xe.alive(xpid))
+    check("session process %d survives" % sid, alive(sid))
+    check("%s server %d survives" % (kind, xpid), alive(xpid))
     s = ws_sessions(lab).get(sid)
     check("over WS-Man %d is ConnectState 4 with no client" % sid,
           s is not None and s["ConnectState"] == "4" and not s.get("ClientMachineName"),
@@ -893,10 +894,10 @@ def test_refused_callers(lab, s1, s2, t, audit):
                  [(U2, "wsman", s1, m, E_ACCESS_DENIED)
                   for m in ("Disconnect", "Logoff", "SendMessage")])
     check("%d untouched: Active, X server and xfreerdp alive" % s1,
-          state(lab, s1) == ACTIVE and xe.alive(xpid) and
-          xe.alive(xe.lab_pid("client-" + client)) and xe.client_rc(client) is None)
+          state(lab, s1) == ACTIVE and alive(xpid) and
+          alive(xe.lab_pid("client-" + client)) and xe.client_rc(client) is None)
     check("no message window from the refused SendMessage",
-          not xe.window_on(U1, t[s1]["display"], "must not appear"))
+          not window_on(U1, t[s1]["display"], "must not appear"))
 
     log("-- a re-sent refused invoke (same MessageID) is answered from the replay cache")
     audit.mark()
@@ -1067,9 +1068,9 @@ def test_admin(lab, s1, s2, t, audit):
 
 def session_ended(lab, sid, t):
     info = t[sid]
-    check("session process %d is gone" % sid, xe.wait_for(10, lambda: not xe.alive(sid)))
+    check("session process %d is gone" % sid, wait_for(10, lambda: not alive(sid)))
     check("%s server %d is gone" % (info["kind"], info["xpid"]),
-          xe.wait_for(10, lambda: not xe.alive(info["xpid"])))
+          wait_for(10, lambda: not alive(info["xpid"])))
     check("%d no longer enumerated" % sid, sid not in ws_sessions(lab))
 
 
@@ -1251,26 +1252,24 @@ def scenario(lab):
     check("no sessions left over WS-Man", ws_sessions(lab) == {})
 
 
-def main():
-    if os.geteuid() != 0:
-        log("test_wsman_e2e: needs root")
-        return 1
-    for path in (RDMS, lab_mod.RDMSD):
-        if not os.access(path, os.X_OK):
-            log("test_wsman_e2e: %s is not built" % path)
-            return 1
-    for tool in ("wslenum", "uuidgen", "xsltproc", "curl", "xfreerdp", "runuser"):
-        if shutil.which(tool) is None:
-            log("test_wsman_e2e: %s is not installed" % tool)
-            return 1
-    if not xe.alive(xe.lab_pid("sesman")) or not xe.alive(xe.lab_pid("xrdp")):
+def xrdp_lab_ready():
+    """Checks that lab.sh's xrdp lab runs and holds no sessions."""
+    if not alive(xe.lab_pid("sesman")) or not alive(xe.lab_pid("xrdp")):
         check("the xrdp lab is running (tests/e2e/lab.sh start)", False)
-        return finish()
+        return False
     if xe.truth():
         check("no xrdp sessions left over before the test", False, repr(xe.truth()))
-        return finish()
+        return False
+    return True
+
+
+def run_scenario(make_lab, scenario, before_cleanup=None):
+    """SCENARIO(lab) on a new MAKE_LAB() (accounts and config written; an
+    exception is a failed check); then rdmsd's log when anything failed,
+    BEFORE_CLEANUP(lab), the lab's cleanup, checked against /proc, and the
+    time taken.  Returns finish()."""
     t0 = time.monotonic()
-    lab = Lab()
+    lab = make_lab()
     try:
         lab.accounts()
         lab.write_config()
@@ -1278,17 +1277,23 @@ def main():
     except Exception:
         check("the test ran without an exception", False, traceback.format_exc(limit=5))
     finally:
-        if lab_mod.failed:
+        if common.failed:
             log("---- rdmsd log ----\n" + lab.log()[-4000:])
+        if before_cleanup is not None:
+            before_cleanup(lab)
         lab.cleanup()
         check("cleanup: no xrdp sessions left", not xe.truth(), repr(xe.truth()))
         log("elapsed %.1f s" % (time.monotonic() - t0))
     return finish()
 
 
-def finish():
-    log("%d passed, %d failed" % (lab_mod.passed, lab_mod.failed))
-    return 0 if lab_mod.failed == 0 and lab_mod.passed > 0 else 1
+def main():
+    if not common.ready("test_wsman_e2e", [RDMS, RDMSD],
+                        ["wslenum", "uuidgen", "xsltproc", "curl", "xfreerdp", "runuser"]):
+        return 1
+    if not xrdp_lab_ready():
+        return finish()
+    return run_scenario(Lab, scenario)
 
 
 if __name__ == "__main__":

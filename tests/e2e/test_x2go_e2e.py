@@ -35,11 +35,11 @@ import tempfile
 import threading
 import time
 
+import e2e_common as common
+from e2e_common import (RDMS, RDMSD, alive, check, children, comm, finish, log, read,
+                        wait_for, window_on)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-RDMS = os.environ.get("RDMS_BIN", os.path.join(ROOT, "build", "rdms"))
-RDMSD = os.environ.get("RDMSD_BIN",
-                       os.path.join(os.path.dirname(os.path.abspath(RDMS)), "rdmsd"))
 X2GOLAB = os.path.join(HERE, "x2go_lab.sh")
 XRDPLAB = os.path.join(HERE, "lab.sh")
 E2E = os.environ.get("RDMS_E2E_DIR", "/tmp/rdms-e2e")
@@ -51,33 +51,8 @@ RUSER = "rdmstest1"
 VMHOST = "e2e-host"
 ACTIVE, DISCONNECTED = 0, 4
 
-passed = failed = 0
 
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        log("  PASS: " + what)
-    else:
-        failed += 1
-        log("  FAIL: " + what + (" -- " + str(detail) if detail else ""))
-    return cond
-
-
-# The /proc helpers and the polling loop are test_xrdp_e2e's.
-from test_xrdp_e2e import alive, children, read, wait_for  # noqa: E402
-
-
-# ---- the system's own view ---------------------------------------------------
-
-def comm(pid):
-    return (read("/proc/%d/comm" % pid) or "").strip()
-
+# ---- the system's own view (read, alive, children, comm: e2e_common) ----------
 
 def cmdline(pid):
     return (read("/proc/%d/cmdline" % pid) or "").split("\0")
@@ -111,18 +86,6 @@ def agent_auth(pid):
 
 def nxproxy_of(client_pid):
     return [c for c in children(client_pid) if comm(c) == "nxproxy"]
-
-
-def window_on(user, display, xauth, title):
-    env = {"DISPLAY": ":%d" % display, "XAUTHORITY": xauth, "HOME": "/home/" + user,
-           "PATH": "/usr/bin:/bin"}
-    try:
-        p = subprocess.run(["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups",
-                            "xdotool", "search", "--name", "^%s$" % title],
-                           env=env, capture_output=True, text=True, timeout=5)
-        return p.stdout.split()
-    except subprocess.TimeoutExpired:
-        return []
 
 
 def lab_pid(run, name):
@@ -324,7 +287,7 @@ def scenario_message(r, sid, name, display):
     rc, out, err = r.run("message", str(sid), "--title", "X2Go E2E", "--message",
                          "Hello from rdms.\n-display :0 is not an option")
     check("message %d returns 0" % sid, rc == 0, "rc=%d %s" % (rc, err))
-    w = wait_for(10, lambda: window_on(XUSER, display, agent_auth(sid), "X2Go E2E"), step=0.3)
+    w = wait_for(10, lambda: window_on(XUSER, display, "X2Go E2E", xauth=agent_auth(sid)), step=0.3)
     check("a window titled 'X2Go E2E' is on the session's display :%d" % display, bool(w))
     check("the session is still Active", (r.session(sid) or {}).get("ConnectState") == ACTIVE)
 
@@ -464,8 +427,7 @@ def skip(why):
 
 
 def main():
-    if os.geteuid() != 0:
-        log("test_x2go_e2e: needs root")
+    if not common.ready("test_x2go_e2e"):
         return 1
     for b in (RDMS, RDMSD):
         if not os.access(b, os.X_OK):
@@ -517,16 +479,11 @@ def main():
         for k, s in (r.sessions() or {}).items():
             if s["UserName"] == RUSER:
                 r.run("logoff", str(k))
-        if failed and getattr(labs, "rdmsd_log", None):
+        if common.failed and getattr(labs, "rdmsd_log", None):
             log("---- rdmsd log ----\n" + (read(labs.rdmsd_log) or "")[-3000:])
         labs.stop()
         log("elapsed %.1f s" % (time.monotonic() - t0))
     return finish()
-
-
-def finish():
-    print("%d passed, %d failed" % (passed, failed), flush=True)
-    return 0 if failed == 0 and passed > 0 else 1
 
 
 if __name__ == "__main__":

@@ -19,13 +19,14 @@ import subprocess
 import sys
 import time
 
+from e2e_common import (RDMS, alive, check, children, comm, finish, log, read, wait_for,
+                        window_on)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 LAB = os.environ.get("RDMS_E2E_DIR", "/tmp/rdms-e2e")
 RUN = os.path.join(LAB, "run")
 CONF = os.path.join(LAB, "rdms.conf")
 LABSH = os.path.join(HERE, "lab.sh")
-RDMS = os.environ.get("RDMS_BIN", os.path.join(ROOT, "build", "rdms"))
 CLASS = "Win32_VirtualDesktopSession"
 PROPS = {"SessionId", "VMHostName", "VMName", "ConnectState", "UserName",
          "DomainName", "CollectionId", "ClientMachineName"}
@@ -33,70 +34,8 @@ PROPS = {"SessionId", "VMHostName", "VMName", "ConnectState", "UserName",
 VM, VMHOST, COLL, DOM = "e2e-vm", "e2e-host", "e2e-collection", "E2EDOM"
 ACTIVE, DISCONNECTED = 0, 4
 
-passed = failed = 0
 
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(what, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        log("  PASS: " + what)
-    else:
-        failed += 1
-        log("  FAIL: " + what + (" -- " + detail if detail else ""))
-    return cond
-
-
-def wait_for(seconds, pred, step=0.1):
-    end = time.monotonic() + seconds
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= end:
-            return v
-        time.sleep(step)
-
-
-# ---- the system's own view --------------------------------------------------
-
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-
-
-def alive(pid):
-    """Running and not a zombie (backends.md P11)."""
-    st = read("/proc/%d/status" % pid) if pid else None
-    if st is None:
-        return False
-    for line in st.splitlines():
-        if line.startswith("State:"):
-            return line.split()[1] not in ("Z", "X")
-    return False
-
-
-def children(pid):
-    out = []
-    try:
-        for t in os.listdir("/proc/%d/task" % pid):
-            c = read("/proc/%d/task/%s/children" % (pid, t)) or ""
-            out += [int(x) for x in c.split()]
-    except OSError:
-        pass
-    return out
-
-
-def comm(pid):
-    return (read("/proc/%d/comm" % pid) or "").strip()
-
+# ---- the system's own view (read, alive, children, comm: e2e_common) ---------
 
 def lab_pid(name):
     v = read(os.path.join(RUN, name + ".pid"))
@@ -185,19 +124,6 @@ def attached_session(user):
         if s["UserName"] == user and s["ConnectState"] == ACTIVE:
             return sid
     return None
-
-
-def window_on(user, display, title):
-    """The X window called TITLE on :DISPLAY, asked as USER (P10: with a timeout)."""
-    env = {"DISPLAY": ":%d" % display, "XAUTHORITY": "/home/%s/.Xauthority" % user,
-           "HOME": "/home/" + user, "PATH": "/usr/bin:/bin"}
-    try:
-        p = subprocess.run(["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups",
-                            "xdotool", "search", "--name", "^%s$" % title],
-                           env=env, capture_output=True, text=True, timeout=5)
-        return p.stdout.split()
-    except subprocess.TimeoutExpired:
-        return []
 
 
 # ---- scenarios ----------------------------------------------------------------
@@ -388,11 +314,6 @@ def main():
     check("list is empty at the end", v == [], err or repr(v))
     log("elapsed %.1f s" % (time.monotonic() - t0))
     return finish()
-
-
-def finish():
-    print("%d passed, %d failed" % (passed, failed), flush=True)
-    return 0 if failed == 0 and passed > 0 else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,155 @@
+"""e2e_common.py -- what the e2e programs here share, in one place: the
+built binaries, the PASS/FAIL counters with check/log/summary/finish, the
+start of a main() (root, binaries, tools), groups of checks run one after
+another, polling, a free port, /proc readers and a window lookup.
+
+Not a test itself.  Importing it does no work beyond reading $RDMS_BIN and
+$RDMSD_BIN.  The counters are this module's: every program counts into the
+same two, whichever of the other test_*.py modules its checks live in, and
+its summary() prints them.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RDMS = os.environ.get("RDMS_BIN", os.path.join(ROOT, "build", "rdms"))
+RDMSD = os.environ.get("RDMSD_BIN",
+                       os.path.join(os.path.dirname(os.path.abspath(RDMS)), "rdmsd"))
+
+# Read them as e2e_common.passed / .failed: a name imported with `from` would
+# keep the value it had then.
+passed = failed = 0
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def check(what, cond, detail=""):
+    """Counts and prints one check ("  PASS: WHAT" or "  FAIL: WHAT -- DETAIL");
+    returns COND."""
+    global passed, failed
+    if cond:
+        passed += 1
+        log("  PASS: " + what)
+    else:
+        failed += 1
+        log("  FAIL: " + what + (" -- " + str(detail) if detail else ""))
+    return cond
+
+
+def summary(require_pass=False):
+    """Prints the closing "N passed, M failed" line; returns the exit status:
+    0 when nothing failed (and, with REQUIRE_PASS, something passed)."""
+    log("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 and (passed > 0 or not require_pass) else 1
+
+
+def finish():
+    """summary() where a run in which nothing passed fails too."""
+    return summary(require_pass=True)
+
+
+def ready(name, built=(), tools=()):
+    """The start of program NAME's main(): True when it runs as root, every
+    file of BUILT is executable and every command of TOOLS is on PATH; else
+    logs the first thing missing ("NAME: needs root", "NAME: X is not built",
+    "NAME: X is not installed") and returns False."""
+    if os.geteuid() != 0:
+        log("%s: needs root" % name)
+        return False
+    for path in built:
+        if not os.access(path, os.X_OK):
+            log("%s: %s is not built" % (name, path))
+            return False
+    for tool in tools:
+        if shutil.which(tool) is None:
+            log("%s: %s is not installed" % (name, tool))
+            return False
+    return True
+
+
+def run_groups(groups, *args):
+    """Calls every group of checks with ARGS; one that raises is a failed
+    check and does not stop the others."""
+    for group in groups:
+        try:
+            group(*args)
+        except Exception as e:   # a crash of one group must not hide the others
+            check("%s ran without an exception" % group.__name__, False, repr(e))
+
+
+def wait_for(seconds, pred, step=0.1):
+    """PRED() once it is true, polled every STEP seconds for SECONDS at the
+    most; else its last (false) value."""
+    end = time.monotonic() + seconds
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= end:
+            return v
+        time.sleep(step)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- the system's own view: /proc -------------------------------------------
+
+def read(path):
+    """The text of PATH, or None when it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def alive(pid):
+    """Running and not a zombie (backends.md P11)."""
+    st = read("/proc/%d/status" % pid) if pid else None
+    if st is None:
+        return False
+    for line in st.splitlines():
+        if line.startswith("State:"):
+            return line.split()[1] not in ("Z", "X")
+    return False
+
+
+def children(pid):
+    """The children of every thread of PID."""
+    out = []
+    try:
+        for t in os.listdir("/proc/%d/task" % pid):
+            c = read("/proc/%d/task/%s/children" % (pid, t)) or ""
+            out += [int(x) for x in c.split()]
+    except OSError:
+        pass
+    return out
+
+
+def comm(pid):
+    return (read("/proc/%d/comm" % pid) or "").strip()
+
+
+def window_on(user, display, title, xauth=None):
+    """The X window called TITLE on :DISPLAY, asked as USER with XAUTH
+    (default ~USER/.Xauthority) (P10: with a timeout)."""
+    env = {"DISPLAY": ":%d" % display,
+           "XAUTHORITY": xauth if xauth is not None else "/home/%s/.Xauthority" % user,
+           "HOME": "/home/" + user, "PATH": "/usr/bin:/bin"}
+    try:
+        p = subprocess.run(["setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups",
+                            "xdotool", "search", "--name", "^%s$" % title],
+                           env=env, capture_output=True, text=True, timeout=5)
+        return p.stdout.split()
+    except subprocess.TimeoutExpired:
+        return []
