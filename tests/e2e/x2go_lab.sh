@@ -40,32 +40,9 @@ PACKAGES="x2goserver x2goserver-xsession openssh-server openssh-client pyhoca-cl
 	nxproxy xvfb twm x11-utils xauth xdotool sqlite3"
 
 die() { echo "x2go_lab.sh: $*" >&2; exit 1; }
-wait_for() {
-	local limit=$(( $1 * 10 )) i=0; shift
-	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -ge $limit ] && return 1; sleep 0.1
-	done
-}
-alive() {
-	[ -n "${1:-}" ] && [ -r "/proc/$1/status" ] &&
-		! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-pid_of() { cat "$RUN/$1.pid" 2>/dev/null; }
-children() {
-	local t
-	for t in /proc/"$1"/task/*/children; do cat "$t" 2>/dev/null; done | tr ' ' '\n' | grep .
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lab_lib.sh"
 setting() { sed -n "s/^$1=//p" "$LAB/env" 2>/dev/null; }
 
-# spawn NAME CMD...: start CMD in the background in its own session; PID to
-# $RUN/NAME.pid, exit status (once it ends) to $RUN/NAME.rc
-spawn() {
-	local name=$1; shift
-	rm -f "$RUN/$name.pid" "$RUN/$name.rc"
-	setsid bash -c '"$@" & echo $! > "'"$RUN/$name"'.pid"; wait $!; echo $? > "'"$RUN/$name"'.rc"' \
-		_ "$@" > "$LOGD/$name.log" 2>&1 < /dev/null &
-	wait_for 5 test -s "$RUN/$name.pid" || die "could not start $name"
-}
 
 missing_packages() {
 	local p
@@ -179,12 +156,6 @@ lab_rows() {   # agent_pid|session_id|uname of the lab users' unfinished session
 	users=$(echo $USERS | sed "s/ /','/g")
 	sqlite3 -readonly -separator '|' "$DB" "select ifnull(agent_pid,''), session_id, uname from sessions
 		where uname in ('$users') and status != 'F'" 2>/dev/null
-}
-
-stop_pid() {
-	alive "$1" || return 0
-	kill -TERM "$1" 2>/dev/null
-	wait_for 5 eval '! alive '"$1" || kill -KILL "$1" 2>/dev/null
 }
 
 do_stop() {
