@@ -71,6 +71,26 @@ static const struct config_key keys[] = {
 	INT(session_cache_ms, 0, 60000),
 };
 
+uint64_t rdms_config_layout(void)
+{
+	uint64_t h = 14695981039346656037ull;   /* FNV-1a */
+	const unsigned char *p;
+
+#define MIX(v) do { h ^= (uint64_t)(v); h *= 1099511628211ull; } while (0)
+	MIX(sizeof(rdms_config));
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		for (p = (const unsigned char *)keys[i].name; *p != '\0'; p++)
+			MIX(*p);
+		MIX(keys[i].type);
+		MIX(keys[i].offset);
+		MIX(keys[i].size);
+		MIX((uint64_t)keys[i].min);
+		MIX((uint64_t)keys[i].max);
+	}
+#undef MIX
+	return h;
+}
+
 bool rdms_config_valid(const rdms_config *cfg)
 {
 	const char *base = (const char *)cfg;

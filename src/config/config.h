@@ -10,6 +10,7 @@
 #define RDMS_CONFIG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../cim/wbem.h"
 
@@ -72,6 +73,13 @@ uint32_t rdms_config_load(rdms_config *cfg, const char *path, bool required,
 /* Parses TEXT (LEN bytes) as config; NAME labels errors. */
 uint32_t rdms_config_parse(rdms_config *cfg, const char *text, size_t len,
                            const char *name, rdms_error *err);
+
+/*
+ * A fingerprint of rdms_config's layout (every key's name, type, offset,
+ * size and range, and the struct's size): two programs agree on it only
+ * when they would read the same bytes the same way.
+ */
+uint64_t rdms_config_layout(void);
 
 /*
  * True when every string of CFG ends within its array and every integer is

@@ -23,6 +23,7 @@ void net_handoff_seal(net_handoff *h)
 	memset(h->version, 0, sizeof h->version);
 	strncpy(h->version, RDMS_VERSION, sizeof h->version - 1);
 	h->size = (uint32_t)sizeof *h;
+	h->config_layout = rdms_config_layout();
 }
 
 size_t net_handoff_fds(const net_handoff *h, int *fds, size_t max)
@@ -93,7 +94,7 @@ bool net_handoff_receive(int fd, net_handoff *h, rdms_error *err)
 		return false;
 	}
 	if (!terminated(h->version, sizeof h->version) || strcmp(h->version, RDMS_VERSION) != 0 ||
-	    h->size != sizeof *h) {
+	    h->size != sizeof *h || h->config_layout != rdms_config_layout()) {
 		rdms_fail(err, WBEM_E_FAILED, "rdmsd and rdmsd-net are from different builds "
 		          "(rdmsd-net is %s); restart rdmsd", RDMS_VERSION);
 		return false;

@@ -12,8 +12,9 @@
  * priv forks, and the child writes one net_handoff into a pipe and execs
  * rdmsd-net with the pipe's read end; the descriptors the handoff names
  * are inherited.  Both programs come from one build: the handoff carries
- * the version and its own size, and net refuses one that does not match
- * (an rdmsd-net upgraded under a running rdmsd says so and stops).
+ * the version, its own size and a fingerprint of the config's layout, and
+ * net refuses one that does not match (an rdmsd-net upgraded under a
+ * running rdmsd says so and stops).
  */
 #ifndef RDMS_DAEMON_HANDOFF_H
 #define RDMS_DAEMON_HANDOFF_H
@@ -33,6 +34,7 @@ typedef struct net_handoff {
 	char        magic[8];         /* "rdmsnet" */
 	char        version[32];      /* RDMS_VERSION */
 	uint32_t    size;             /* sizeof (net_handoff) */
+	uint64_t    config_layout;    /* rdms_config_layout() */
 	bool        debug;            /* --debug */
 	priv_user   user;             /* who net becomes */
 	rdms_config cfg;
@@ -44,7 +46,7 @@ typedef struct net_handoff {
 	char        backends[HANDOFF_BACKENDS][HANDOFF_BACKEND_NAME];
 } net_handoff;
 
-/* Sets H's magic, version and size (the rest is the caller's). */
+/* Sets H's magic, version, size and config layout (the rest is the caller's). */
 void net_handoff_seal(net_handoff *h);
 
 /*

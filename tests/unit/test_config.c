@@ -176,6 +176,9 @@ static void test_valid(void)
 
 	rdms_config_defaults(&cfg);
 	CHECK(rdms_config_valid(&cfg));
+	/* the layout fingerprint is a constant of the build */
+	CHECK(rdms_config_layout() == rdms_config_layout());
+	CHECK(rdms_config_layout() != 0);
 	CHECK(rdms_config_parse(&cfg, text, strlen(text), "t", &err) == 0);
 	CHECK(rdms_config_valid(&cfg));
 	cfg.http_port = 65536;

@@ -101,6 +101,11 @@ static void test_refused(const int fds[2])
 	h.size = (uint32_t)sizeof h - 8;
 	refused(&h, 0, "different builds");
 
+	/* same version and size, another config layout (a field moved) */
+	make(&h, fds);
+	h.config_layout ^= 1;
+	refused(&h, 0, "different builds");
+
 	make(&h, fds);
 	memset(h.version, 'v', sizeof h.version);   /* unterminated */
 	refused(&h, 0, "different builds");
