@@ -113,7 +113,7 @@ void pam_auth_flush(pam_auth *pa)
  * rather than GnuTLS itself: rdmsd's root process checks passwords through
  * this file and does not load the TLS library.
  */
-static bool cred_digest(const pam_auth *pa, const char *user, const char *password,
+static void cred_digest(const pam_auth *pa, const char *user, const char *password,
                         unsigned char out[DIGEST_LEN])
 {
 	struct sha256_ctx ctx;
@@ -124,7 +124,6 @@ static bool cred_digest(const pam_auth *pa, const char *user, const char *passwo
 	sha256_update(&ctx, strlen(password), (const uint8_t *)password);
 	sha256_digest(&ctx, DIGEST_LEN, out);
 	explicit_bzero(&ctx, sizeof ctx);
-	return true;
 }
 
 /* Compares without an early exit, so timing tells nothing about a digest. */
@@ -297,9 +296,11 @@ uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
                         uid_t *uid, rdms_error *err)
 {
 	unsigned char digest[DIGEST_LEN];
-	bool have_digest = pa->ttl_s > 0 && cred_digest(pa, user, password, digest);
+	bool have_digest = pa->ttl_s > 0;   /* a checker without a cache hashes nothing */
 	uint32_t rc;
 
+	if (have_digest)
+		cred_digest(pa, user, password, digest);
 	if (have_digest && cache_lookup(pa, digest, canon, canon_size, uid))
 		return WBEM_S_NO_ERROR;
 	pthread_mutex_lock(&pa->miss_lock);
