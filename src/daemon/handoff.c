@@ -65,6 +65,20 @@ static bool terminated(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
+/* The config sound, the back-end names and socket addresses terminated. */
+static bool well_formed(const net_handoff *h)
+{
+	if (!rdms_config_valid(&h->cfg) || h->nbackends > HANDOFF_BACKENDS)
+		return false;
+	for (uint32_t i = 0; i < h->nbackends; i++)
+		if (!terminated(h->backends[i], sizeof h->backends[i]))
+			return false;
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		if (!terminated(h->sockets.s[k].address, sizeof h->sockets.s[k].address))
+			return false;
+	return true;
+}
+
 bool net_handoff_receive(int fd, net_handoff *h, rdms_error *err)
 {
 	char *p = (char *)h;
@@ -99,20 +113,10 @@ bool net_handoff_receive(int fd, net_handoff *h, rdms_error *err)
 		          "(rdmsd-net is %s); restart rdmsd", RDMS_VERSION);
 		return false;
 	}
-	if (!rdms_config_valid(&h->cfg) || h->nbackends > HANDOFF_BACKENDS) {
+	if (!well_formed(h)) {
 		rdms_fail(err, WBEM_E_FAILED, "the handoff from rdmsd is malformed");
 		return false;
 	}
-	for (uint32_t i = 0; i < h->nbackends; i++)
-		if (!terminated(h->backends[i], sizeof h->backends[i])) {
-			rdms_fail(err, WBEM_E_FAILED, "the handoff from rdmsd is malformed");
-			return false;
-		}
-	for (int k = 0; k < LISTEN_KINDS; k++)
-		if (!terminated(h->sockets.s[k].address, sizeof h->sockets.s[k].address)) {
-			rdms_fail(err, WBEM_E_FAILED, "the handoff from rdmsd is malformed");
-			return false;
-		}
 	nfds = net_handoff_fds(h, fds, sizeof fds / sizeof fds[0]);
 	for (size_t i = 0; i < nfds; i++)
 		if (fds[i] < 0 || fcntl(fds[i], F_GETFD) < 0) {

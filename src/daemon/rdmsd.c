@@ -204,27 +204,18 @@ static void make_handoff(const struct rdmsd *d, const int channels[PRIV_CHANNELS
 }
 
 /*
- * In the forked child: hands H over through a pipe and becomes rdmsd-net.
- * Only async-signal-safe calls (priv has threads).  Never returns.
+ * In the forked child: hands H over through the pipe PIPE_FD and becomes
+ * rdmsd-net, whose one argument ARG names the pipe's read end.  Only
+ * async-signal-safe calls (priv has threads).  Never returns.
  */
-static _Noreturn void exec_net(const char *program, const net_handoff *h, const int pipe_fd[2])
+static _Noreturn void exec_net(const char *program, const net_handoff *h, const int pipe_fd[2],
+                               char *arg)
 {
 	static const char failed[] = "rdmsd: cannot start the network process " NET_PROGRAM_NAME "\n";
 	int fds[PRIV_CHANNELS + 2 + LISTEN_KINDS];
 	size_t n = net_handoff_fds(h, fds, sizeof fds / sizeof fds[0]);
-	char arg[16];
 	char *argv[] = { NET_PROGRAM_NAME, arg, NULL };
-	int v = pipe_fd[0], len = 0;
-	char digits[16];
-
-	/* the descriptor's number as the argument, without snprintf */
-	do {
-		digits[len++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	for (int i = 0; i < len; i++)
-		arg[i] = digits[len - 1 - i];
-	arg[len] = '\0';
+	ssize_t ignored;
 
 	if (!net_handoff_send(pipe_fd[1], h))
 		goto fail;
@@ -237,8 +228,8 @@ static _Noreturn void exec_net(const char *program, const net_handoff *h, const 
 		goto fail;
 	execv(program, argv);
 fail:
-	if (write(STDERR_FILENO, failed, sizeof failed - 1) < 0)
-		_exit(127);
+	ignored = write(STDERR_FILENO, failed, sizeof failed - 1);
+	(void)ignored;
 	_exit(127);
 }
 
@@ -300,7 +291,7 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	priv_channels ch;
 	net_handoff h;
 	int ready[2], hand[2];
-	char c;
+	char c, arg[16];
 	pid_t pid;
 	bool ok;
 
@@ -322,9 +313,10 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 		return rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno)) == 0;
 	}
 	make_handoff(d, ch.net, ready[1], &h);
+	snprintf(arg, sizeof arg, "%d", hand[0]);   /* before fork: the child may not */
 	pid = fork();
 	if (pid == 0)
-		exec_net(d->net_program, &h, hand);
+		exec_net(d->net_program, &h, hand, arg);
 	close(hand[0]);
 	close(hand[1]);
 	close(ready[1]);
@@ -379,6 +371,16 @@ static void net_stop(struct rdmsd *d)
  * stops, the new config replaces the old, sockets whose address changed
  * are reopened, and a new net starts.  False when it could not.
  */
+/* Reopens the sockets whose address changed in d->cfg and starts net on it. */
+static bool rebind_and_start(struct rdmsd *d, rdms_error *err)
+{
+	rdms_error e = { 0 };
+
+	if (listen_set_bind(&d->sockets, &d->cfg, &e) != 0)
+		log_warn("reload: %s", e.message);
+	return net_start(d, err);
+}
+
 static bool reload(struct rdmsd *d)
 {
 	rdms_config fresh, old = d->cfg;
@@ -391,10 +393,7 @@ static bool reload(struct rdmsd *d)
 	net_stop(d);
 	swap_state(d, &fresh);
 	d->cfg = fresh;
-	if (listen_set_bind(&d->sockets, &d->cfg, &err) != 0)
-		log_warn("reload: %s", err.message);
-	rdms_error_clear(&err);
-	if (net_start(d, &err)) {
+	if (rebind_and_start(d, &err)) {
 		log_info("configuration reloaded");
 		return true;
 	}
@@ -404,10 +403,7 @@ static bool reload(struct rdmsd *d)
 	str_copy(old.audit_db, sizeof old.audit_db, d->cfg.audit_db);
 	str_copy(old.pam_service, sizeof old.pam_service, d->cfg.pam_service);
 	d->cfg = old;
-	if (listen_set_bind(&d->sockets, &d->cfg, &err) != 0)
-		log_warn("reload: %s", err.message);
-	rdms_error_clear(&err);
-	if (!net_start(d, &err)) {
+	if (!rebind_and_start(d, &err)) {
 		log_warn("reload: %s", err.message);
 		return false;
 	}

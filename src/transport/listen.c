@@ -325,14 +325,6 @@ uint32_t listen_set_bind(listen_set *set, const rdms_config *cfg, rdms_error *er
 	return first;
 }
 
-bool listen_set_has_tls(const listen_set *set)
-{
-	for (int k = 0; k < LISTEN_KINDS; k++)
-		if (listen_kinds[k].tls && set->s[k].fd >= 0)
-			return true;
-	return false;
-}
-
 void listen_set_close(listen_set *set)
 {
 	for (int k = 0; k < LISTEN_KINDS; k++)

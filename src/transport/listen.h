@@ -82,9 +82,6 @@ void listen_set_init(listen_set *set);
  */
 uint32_t listen_set_bind(listen_set *set, const rdms_config *cfg, rdms_error *err);
 
-/* True when an HTTPS listener is open (a certificate is needed). */
-bool listen_set_has_tls(const listen_set *set);
-
 /* Closes every socket and removes the Unix socket's file. */
 void listen_set_close(listen_set *set);
 
