@@ -173,38 +173,16 @@ int rdms_audit_record(void *ctx, const rdms_audit_event *ev)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Reads exactly N decimal digits at *P into *OUT; advances *P. */
-static bool digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if ((*p)[i] < '0' || (*p)[i] > '9')
-			return false;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	*out = v;
-	return true;
-}
-
-static bool expect(const char **p, char c)
-{
-	if (**p != c)
-		return false;
-	(*p)++;
-	return true;
-}
-
 /* Parses the "HH:MM[:SS[.fff]]" part. */
 static bool parse_clock(const char **p, struct tm *tm)
 {
-	if (!digits(p, 2, &tm->tm_hour) || !expect(p, ':') || !digits(p, 2, &tm->tm_min))
+	if (!str_take_digits(p, 2, &tm->tm_hour) || !str_take_char(p, ':') ||
+	    !str_take_digits(p, 2, &tm->tm_min))
 		return false;
 	if (**p != ':')
 		return true;
 	(*p)++;
-	if (!digits(p, 2, &tm->tm_sec))
+	if (!str_take_digits(p, 2, &tm->tm_sec))
 		return false;
 	if (**p == '.') {
 		(*p)++;
@@ -232,10 +210,10 @@ static bool parse_zone(const char **p, long *offset)
 		return false;
 	sign = **p == '-' ? -1 : 1;
 	(*p)++;
-	if (!digits(p, 2, &hh))
+	if (!str_take_digits(p, 2, &hh))
 		return false;
-	(void)expect(p, ':');
-	if (!digits(p, 2, &mm) || hh > 23 || mm > 59)
+	(void)str_take_char(p, ':');
+	if (!str_take_digits(p, 2, &mm) || hh > 23 || mm > 59)
 		return false;
 	*offset = sign * (hh * 3600L + mm * 60L);
 	return true;
@@ -250,8 +228,9 @@ uint32_t rdms_audit_normalize_time(const char *text, char *out, size_t size,
 	time_t t;
 	bool ok;
 
-	ok = digits(&p, 4, &tm.tm_year) && expect(&p, '-') && digits(&p, 2, &tm.tm_mon) &&
-	     expect(&p, '-') && digits(&p, 2, &tm.tm_mday);
+	ok = str_take_digits(&p, 4, &tm.tm_year) && str_take_char(&p, '-') &&
+	     str_take_digits(&p, 2, &tm.tm_mon) && str_take_char(&p, '-') &&
+	     str_take_digits(&p, 2, &tm.tm_mday);
 	if (ok && (*p == 'T' || *p == 't' || *p == ' ')) {
 		p++;
 		ok = parse_clock(&p, &tm);

@@ -11,6 +11,14 @@
 bool str_copy(char *dst, size_t size, const char *src);
 /* ASCII case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
+/*
+ * Cursor reading of fixed-layout text (time stamps): exactly N decimal
+ * digits at *P into *OUT, or the character C at *P; each advances *P past
+ * what it read and returns false (leaving *P) when the text is otherwise.
+ */
+bool str_take_digits(const char **p, int n, int *out);
+bool str_take_char(const char **p, char c);
+
 /* A then B into DST (SIZE bytes), cut to fit; DST.  For labels such as
  * "key SessionId" built on every request: snprintf costs ten times more. */
 char *str_join(char *dst, size_t size, const char *a, const char *b);

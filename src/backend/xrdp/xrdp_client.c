@@ -44,31 +44,18 @@ void xrdp_log_free(xrdp_log_info *li)
 	memset(li, 0, sizeof *li);
 }
 
-/* The N digits at P as a number; false unless all N are digits. */
-static bool fixed_digits(const char *p, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)p[i]))
-			return false;       /* also stops at the NUL */
-		v = v * 10 + (p[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /* "[20261125-09:50:26]" at the start of LINE -> seconds, or -1.  Parsed by
  * position: xrdp writes the stamp with fixed widths. */
 static long long line_time(const char *line)
 {
 	struct tm tm;
 	int y, mo, d, h, mi, s;
+	const char *p = line;
 
-	if (line[0] != '[' || !fixed_digits(line + 1, 4, &y) || !fixed_digits(line + 5, 2, &mo) ||
-	    !fixed_digits(line + 7, 2, &d) || line[9] != '-' || !fixed_digits(line + 10, 2, &h) ||
-	    line[12] != ':' || !fixed_digits(line + 13, 2, &mi) || line[15] != ':' ||
-	    !fixed_digits(line + 16, 2, &s))
+	if (!str_take_char(&p, '[') || !str_take_digits(&p, 4, &y) ||
+	    !str_take_digits(&p, 2, &mo) || !str_take_digits(&p, 2, &d) ||
+	    !str_take_char(&p, '-') || !str_take_digits(&p, 2, &h) || !str_take_char(&p, ':') ||
+	    !str_take_digits(&p, 2, &mi) || !str_take_char(&p, ':') || !str_take_digits(&p, 2, &s))
 		return -1;
 	memset(&tm, 0, sizeof tm);
 	tm.tm_year = y - 1900;
