@@ -58,16 +58,17 @@ def main():
     tmp = tempfile.mkdtemp(prefix="rdms-unit-")
     try:
         unit = os.path.join(tmp, "rdmsd.service")
+        local = (text.replace(exec_start.group(1), os.path.abspath(RDMSD))
+                 if exec_start else text)
         with open(unit, "w") as f:
-            f.write(text.replace(exec_start.group(1), os.path.abspath(RDMSD))
-                    if exec_start else text)
+            f.write(local)
         rc, out = analyze("verify", "--man=no", unit)
         check("systemd-analyze verify accepts the unit without a message",
               rc == 0 and out == "", "rc %d: %s" % (rc, out))
 
         bad = os.path.join(tmp, "rdmsd-bad.service")
         with open(bad, "w") as f:
-            f.write(open(unit).read().replace("NoNewPrivileges=", "NoNewPrivilegez="))
+            f.write(local.replace("NoNewPrivileges=", "NoNewPrivilegez="))
         rc, out = analyze("verify", "--man=no", bad)
         check("... and the same check reports a misspelt key",
               "Unknown key" in out and "NoNewPrivilegez" in out, out)
