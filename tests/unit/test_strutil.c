@@ -1,0 +1,148 @@
+/*
+ * test_strutil.c -- strbuf growth (small, and past the size where a buffer
+ * moves to huge-page-aligned memory), strbuf_expect, the fixed-layout
+ * digit readers and str_join.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/common/strbuf_raw.h"
+#include "../../src/common/strutil.h"
+#include "check.h"
+
+#define MiB ((size_t)1 << 20)
+
+/* Appends "0123456789" until B holds at least N bytes; false on failure. */
+static bool fill(strbuf *b, size_t n)
+{
+	while (b->len < n && !b->failed)
+		strbuf_append(b, "0123456789", 10);
+	return !b->failed;
+}
+
+/* Every byte of B is the digit pattern fill() wrote. */
+static bool pattern_intact(const strbuf *b)
+{
+	for (size_t i = 0; i < b->len; i++)
+		if (b->data[i] != (char)('0' + i % 10))
+			return false;
+	return b->data[b->len] == '\0';
+}
+
+static void test_small_growth(void)
+{
+	strbuf b = { 0 };
+
+	strbuf_puts(&b, "abc");
+	strbuf_printf(&b, "-%d-", 42);
+	CHECK_STR(b.data, "abc-42-");
+	CHECK_EQ(b.len, 7);
+	CHECK(b.cap >= 8 && b.cap < MiB);
+	char *s = strbuf_take(&b);
+	CHECK_STR(s, "abc-42-");
+	CHECK(b.data == NULL && b.len == 0 && b.cap == 0);
+	free(s);
+}
+
+/* Growing across the big-buffer size keeps the text; the big buffer is in
+ * whole, aligned huge pages, and free() takes it. */
+static void test_big_growth(void)
+{
+	strbuf b = { 0 };
+
+	CHECK(fill(&b, 5 * MiB + 7));
+	CHECK(pattern_intact(&b));
+	CHECK_EQ((uintptr_t)b.data % (2 * MiB), 0);
+	CHECK_EQ(b.cap % (2 * MiB), 0);
+	CHECK(b.cap > b.len);
+	strbuf_free(&b);
+	CHECK(b.data == NULL && !b.failed);
+}
+
+/* strbuf_expect reserves the whole expected reply at once; writes through
+ * strbuf_room then need no growth, and the text before stays. */
+static void test_expect(void)
+{
+	strbuf b = { 0 };
+
+	CHECK(fill(&b, 1000));
+	strbuf_expect(&b, 600, 10000, SIZE_MAX);
+	CHECK(b.cap >= b.len + 600 * 10000);
+	CHECK_EQ((uintptr_t)b.data % (2 * MiB), 0);
+	CHECK(pattern_intact(&b));
+	char *before = b.data;
+	CHECK(fill(&b, 6 * MiB));
+	CHECK(b.data == before);        /* no move: the room was there */
+	CHECK(pattern_intact(&b));
+
+	/* The LIMIT caps the hint. */
+	strbuf c = { 0 };
+	strbuf_puts(&c, "x");
+	strbuf_expect(&c, 600, 10000, 4096);
+	CHECK(c.cap < MiB);
+	CHECK(c.cap >= 4096);
+	strbuf_free(&c);
+
+	/* A hint that would overflow is ignored, not a failure. */
+	strbuf_expect(&b, SIZE_MAX / 2, 10, SIZE_MAX);
+	CHECK(!b.failed);
+
+	char *raw = strbuf_room(&b, 3);
+	CHECK(raw != NULL);
+	if (raw != NULL) {
+		size_t len = b.len;
+		*raw++ = '0' + len % 10;
+		*raw++ = '0' + (len + 1) % 10;
+		strbuf_done(&b, raw);
+	}
+	CHECK(pattern_intact(&b));
+	char *s = strbuf_take(&b);
+	CHECK(s != NULL);
+	free(s);
+}
+
+/* A reservation doubling cannot reach fails the buffer, which stays failed. */
+static void test_failure(void)
+{
+	strbuf b = { 0 };
+
+	strbuf_puts(&b, "ok");
+	CHECK(!strbuf_reserve(&b, SIZE_MAX - 4));
+	CHECK(b.failed);
+	strbuf_puts(&b, "more");
+	CHECK_EQ(b.len, 2);
+	CHECK(strbuf_take(&b) == NULL);
+	CHECK(b.data == NULL && !b.failed);
+}
+
+static void test_digits_and_join(void)
+{
+	const char *p = "2026-12-05x";
+	int y = 0, m = 0, d = 0;
+	char buf[8];
+
+	CHECK(str_take_digits(&p, 4, &y) && str_take_char(&p, '-'));
+	CHECK(str_take_digits(&p, 2, &m) && str_take_char(&p, '-'));
+	CHECK(str_take_digits(&p, 2, &d));
+	CHECK(y == 2026 && m == 12 && d == 5);
+	CHECK(!str_take_char(&p, '-'));
+	CHECK(!str_take_digits(&p, 1, &d));          /* 'x' */
+	p = "12";
+	CHECK(!str_take_digits(&p, 3, &d));          /* stops at the NUL */
+	CHECK_STR(str_join(buf, sizeof buf, "key ", "Id"), "key Id");
+	CHECK_STR(str_join(buf, sizeof buf, "key ", "SessionId"), "key Ses");
+	CHECK(!str_copy(buf, sizeof buf, "longer than eight"));
+	CHECK_STR(buf, "longer ");
+	CHECK(str_ieq("SessionId", "SESSIONID"));
+}
+
+int main(void)
+{
+	test_small_growth();
+	test_big_growth();
+	test_expect();
+	test_failure();
+	test_digits_and_join();
+	return check_summary("strutil");
+}
