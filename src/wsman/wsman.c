@@ -30,6 +30,8 @@
 
 #define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
 
+#define REPLY_START 2048
+
 /* Room left in an envelope for the enumeration wrapper around the items. */
 #define ENUM_OVERHEAD 320
 
@@ -914,6 +916,9 @@ void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
 	                                 wsman_hash(body, len, 0), out, &token))
 		goto done;
 
+	/* Room for a whole Get reply (~1.1 KB) or a fault at once, not by doubling
+	 * from 64 bytes; an enumeration grows it (strbuf_expect). */
+	strbuf_reserve(&b, REPLY_START);
 	wsman_call c = {
 		.s = s, .who = who, .owner = owner, .r = &r,
 		.limit = (size_t)(r.max_envelope != 0 ? r.max_envelope : s->max_envelope),
