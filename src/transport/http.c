@@ -9,9 +9,7 @@
  *
  * Each listener is one MHD daemon in thread-per-connection mode: a failed
  * login is answered only after a delay (pam_auth.h), and that sleep must
- * stall only the connection that earned it.  MHD's "turbo" reads a kept-alive
- * connection's next request before polling for it: three system calls a
- * request instead of four, and some 4 us less per Get (bench/).  Connections are capped
+ * stall only the connection that earned it.  Connections are capped
  * (max_connections, max_connections_per_ip) and idle ones time out
  * (idle_timeout_s), so the thread count stays bounded.
  *
@@ -683,7 +681,7 @@ static struct MHD_Daemon *start_one(struct listener *l)
 	const rdms_config *cfg = l->t->env.cfg;
 	struct MHD_OptionItem opt[12];
 	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
+	                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	int n = 0;
 
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, l->sock.fd, NULL };
