@@ -24,9 +24,13 @@
 #     (wrk);
 #   - VmRSS/VmHWM/PSS of rdmsd idle, after the enumerations and at the end
 #     (CPU and memory are summed over both rdmsd processes: priv and net);
-#   - last, Get again with session_cache_ms = 0 (every read goes to the
+#   - Get again with session_cache_ms = 0 (every read goes to the
 #     back-ends through the privileged process), to show what the session
-#     snapshot saves.
+#     snapshot saves;
+#   - last, the transport floor: the same Get wrk runs against
+#     bench/http_floor, libmicrohttpd in rdmsd's mode answering rdmsd's own
+#     Get reply with no work at all -- what this machine's loopback, CPUs
+#     and client allow, for reading the Get figures (it moves with the host).
 # Every figure is the median of its runs.  Needs root (useradd, PAM file),
 # wrk and curl (`make bench` installs them: BENCH_DEPS); installs nothing.
 # Cleans up on any exit: stops the rdmsd it started (by PID), removes the
@@ -40,6 +44,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD=${BUILD:-build}
 RDMSD=${RDMSD:-$BUILD/rdmsd}
+FLOOR=${FLOOR:-$BUILD/bench/http_floor}
 N=${BENCH_SESSIONS:-10000}
 DUR=${BENCH_DURATION:-5}
 RUNS=${BENCH_RUNS:-3}
@@ -62,13 +67,16 @@ die() { echo "wsman_bench: $*" >&2; exit 1; }
 command -v wrk >/dev/null || die "wrk is missing (make bench installs BENCH_DEPS)"
 command -v curl >/dev/null || die "curl is missing"
 [ -x "$RDMSD" ] || die "$RDMSD is not built (make build)"
+[ -x "$FLOOR" ] || die "$FLOOR is not built (make build)"
 RDMSD=$(cd "$(dirname "$RDMSD")" && pwd)/$(basename "$RDMSD")
 
 # ---- clean-up: only what this script made ----------------------------------
 TMP=
 PID=
+FLOOR_PID=
 . "$ROOT/bench/lib.sh"
 cleanup() {
+	[ -n "$FLOOR_PID" ] && kill -TERM "$FLOOR_PID" 2>/dev/null && wait "$FLOOR_PID" 2>/dev/null
 	bench_stop_rdmsd
 	bench_remove_made
 }
@@ -166,7 +174,7 @@ wrk_run() {
 		c0=$(cpu_ticks)
 		out=$(BENCH_NONCE=$(printf '%04x' $((RANDOM))) BENCH_BODY=$body BENCH_PATH=$path BENCH_AUTH=$AUTH BENCH_CTYPE=$ctype \
 			BENCH_HDRS=$hdrs wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$LUA" \
-			"http://127.0.0.1:$([ "$path" = /cimom ] && echo "$CIM_PORT" || echo "$HTTP_PORT")" 2>&1)
+			"http://127.0.0.1:${WRK_PORT:-$([ "$path" = /cimom ] && echo "$CIM_PORT" || echo "$HTTP_PORT")}" 2>&1)
 		c1=$(cpu_ticks)
 		echo "$out" >"$TMP/$name.$r.wrk"
 		local rps p50 p99 reqs errs
@@ -261,6 +269,28 @@ done
 wrk_run nc_get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 wrk_run nc_get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 
+# ---- the transport floor -----------------------------------------------------------
+# The Get runs again, against a server that only answers (bench/http_floor.c).
+# cpu_ticks counts the processes of $PID, so PID names the floor meanwhile.
+echo "  transport floor: the same Get runs against http_floor (wrk) ..."
+bench_stop_rdmsd
+FLOOR_PORT=$(free_port)
+"$FLOOR" "$FLOOR_PORT" "$TMP/get.out" &
+FLOOR_PID=$!
+for _ in $(seq 200); do
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$TMP/get.xml" \
+		"http://127.0.0.1:$FLOOR_PORT/wsman" 2>/dev/null)" = 200 ] && break
+	kill -0 "$FLOOR_PID" 2>/dev/null || die "http_floor exited"
+	sleep 0.05
+done
+PID=$FLOOR_PID
+WRK_PORT=$FLOOR_PORT wrk_run floor1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+WRK_PORT=$FLOOR_PORT wrk_run floor8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+PID=
+kill -TERM "$FLOOR_PID" 2>/dev/null
+wait "$FLOOR_PID" 2>/dev/null
+FLOOR_PID=
+
 # ---- the table -------------------------------------------------------------------
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 row() { printf '  %-44s %22s   %s\n' "$1" "$2" "$3"; }
@@ -269,7 +299,7 @@ wrk_row() {   # NAME LABEL TARGET
 	errs=$(awk '{ e += $4 } END { print e + 0 }' "$TMP/$1.runs")
 	row "$2" "$(printf '%8.0f req/s' "$(col "$1" 1)")" "$3"
 	row "    p50 / p99" "$(printf '%.3f / %.3f ms' "$(col "$1" 2)" "$(col "$1" 3)")" ""
-	row "    rdmsd CPU per request" "$(printf '%.1f us' "$(col "$1" 5)")" ""
+	row "    server CPU per request" "$(printf '%.1f us' "$(col "$1" 5)")" ""
 	[ "$errs" = 0 ] || row "    non-2xx answers (all runs)" "$errs" "!"
 }
 echo
@@ -278,6 +308,10 @@ printf '  %-44s %22s   %s\n' "figure" "rdmsd" "target (OMI)"
 row "start to first successful Get" "$FIRST_MS ms" ""
 wrk_row get1 "WS-Man Get, 1 connection (wrk -t1 -c1)" ">= 15,000 (OMI 5,600)"
 wrk_row get8 "WS-Man Get, 8 connections (wrk -t2 -c8)" ">= 50,000, p99 <= 1 ms (OMI 11,600, 1.5 ms)"
+wrk_row floor1 "  transport floor, 1 connection (http_floor)" "no work: MHD in rdmsd's mode"
+wrk_row floor8 "  transport floor, 8 connections (http_floor)" ""
+row "  Get on 8 connections as a share of the floor" \
+	"$(awk -v a="$(col get8 1)" -v b="$(col floor8 1)" 'BEGIN { printf "%.0f %%", (b > 0 ? 100 * a / b : 0) }')" ""
 row "WS-Man Enumerate $N, HTTP+Basic" "$(printf '%.2f ms' "$(median <"$TMP/enum_http.runs")")" "<= 15 ms (OMI 77-90 ms)"
 row "    rdmsd CPU per enumeration (mean)" "$(cat "$TMP/enum_http.cpu") ms" ""
 row "WS-Man Enumerate $N, Unix socket" "$(printf '%.2f ms' "$(median <"$TMP/enum_unix.runs")")" ""
