@@ -277,12 +277,15 @@ bench_stop_rdmsd
 FLOOR_PORT=$(free_port)
 "$FLOOR" "$FLOOR_PORT" "$TMP/get.out" &
 FLOOR_PID=$!
+code=000
 for _ in $(seq 200); do
-	[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$TMP/get.xml" \
-		"http://127.0.0.1:$FLOOR_PORT/wsman" 2>/dev/null)" = 200 ] && break
+	code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$TMP/get.xml" \
+		"http://127.0.0.1:$FLOOR_PORT/wsman" 2>/dev/null)
+	[ "$code" = 200 ] && break
 	kill -0 "$FLOOR_PID" 2>/dev/null || die "http_floor exited"
 	sleep 0.05
 done
+[ "$code" = 200 ] || die "http_floor does not answer (HTTP $code)"
 PID=$FLOOR_PID
 WRK_PORT=$FLOOR_PORT wrk_run floor1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 WRK_PORT=$FLOOR_PORT wrk_run floor8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"

@@ -916,8 +916,8 @@ void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
 	                                 wsman_hash(body, len, 0), out, &token))
 		goto done;
 
-	/* Room for a whole Get reply (~1.1 KB) or a fault at once, not by doubling
-	 * from 64 bytes; an enumeration grows it (strbuf_expect). */
+	/* Room for a whole Get reply (~1.1 KB) or a method's output at once, not
+	 * by doubling from 64 bytes; an enumeration grows it (strbuf_expect). */
 	strbuf_reserve(&b, REPLY_START);
 	wsman_call c = {
 		.s = s, .who = who, .owner = owner, .r = &r,
