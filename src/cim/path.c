@@ -370,6 +370,28 @@ static uint32_t parse_keys(struct pstate *ps, cim_path *out)
 	}
 }
 
+/*
+ * A path is taken only if its canonical text (cim_path_format: keys in
+ * double quotes, '"' and '\\' escaped) fits PATH_MAX_LEN as well: a
+ * single-quoted value full of '"' is shorter than its canonical form, and
+ * every path rdms writes (replies, the audit trail) must parse again.
+ */
+static uint32_t check_canonical_length(const cim_path *p, rdms_error *err)
+{
+	char *text = cim_path_format(p);
+	size_t n;
+
+	if (text == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	n = strlen(text);
+	free(text);
+	if (n > PATH_MAX_LEN)
+		return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
+		                 "object path longer than %d characters once its quotes are escaped (%zu)",
+		                 PATH_MAX_LEN, n);
+	return WBEM_S_NO_ERROR;
+}
+
 uint32_t cim_path_parse(const char *text, cim_path *out, rdms_error *err)
 {
 	struct pstate ps = { .s = text, .i = 0, .err = err };
@@ -421,6 +443,8 @@ uint32_t cim_path_parse(const char *text, cim_path *out, rdms_error *err)
 	} else if (cur(&ps) != '\0') {
 		rc = syntax(&ps, ps.i, "expected '.' or '=' after the class name");
 	}
+	if (rc == WBEM_S_NO_ERROR)
+		rc = check_canonical_length(out, err);
 	if (rc == WBEM_S_NO_ERROR)
 		return rc;
 fail:

@@ -494,10 +494,45 @@ static void test_str_join(void)
 	CHECK_STR(str_join(buf, 1, "a", "b"), "");
 }
 
+/* A single-quoted value full of '"' is shorter than its canonical form
+ * (each '"' escaped): it is taken only while that form fits the limit, so
+ * whatever cim_path_format writes parses again (found by fuzz_path). */
+static void test_canonical_length(void)
+{
+	static char text[8200];
+	cim_path p, q;
+	rdms_error err = { 0 };
+	size_t quotes;
+	char *again;
+
+	for (int round = 0; round < 2; round++) {
+		/* C.K='""...""': 7 + quotes + 1 characters; canonical 8 + 2 * quotes */
+		quotes = round == 0 ? 4090 : 5000;
+		memcpy(text, "C.K='", 5);
+		memset(text + 5, '"', quotes);
+		memcpy(text + 5 + quotes, "'", 2);
+		if (round == 0) {
+			CHECK_EQ(cim_path_parse(text, &p, &err), 0);
+			again = cim_path_format(&p);
+			CHECK(again != NULL && strlen(again) <= 8192);
+			CHECK_EQ(cim_path_parse(again, &q, &err), 0);
+			CHECK_STR(q.keys[0].value.u.str, p.keys[0].value.u.str);
+			cim_path_free(&q);
+			cim_path_free(&p);
+			free(again);
+		} else {
+			CHECK_EQ(cim_path_parse(text, &p, &err), WBEM_E_INVALID_OBJECT_PATH);
+			CHECK(strstr(err.message, "once its quotes are escaped") != NULL);
+			CHECK(p.class_name == NULL && p.keys == NULL);
+		}
+	}
+}
+
 int main(void)
 {
 	test_str_join();
 	test_parse_basic();
+	test_canonical_length();
 	test_prefixes();
 	test_bind();
 	test_instance_path();
