@@ -75,8 +75,13 @@ TMP=
 PID=
 FLOOR_PID=
 . "$ROOT/bench/lib.sh"
-cleanup() {
+# Stops the http_floor this script started (by PID), if it runs.
+stop_floor() {
 	[ -n "$FLOOR_PID" ] && kill -TERM "$FLOOR_PID" 2>/dev/null && wait "$FLOOR_PID" 2>/dev/null
+	FLOOR_PID=
+}
+cleanup() {
+	stop_floor
 	bench_stop_rdmsd
 	bench_remove_made
 }
@@ -290,9 +295,7 @@ PID=$FLOOR_PID
 WRK_PORT=$FLOOR_PORT wrk_run floor1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 WRK_PORT=$FLOOR_PORT wrk_run floor8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 PID=
-kill -TERM "$FLOOR_PID" 2>/dev/null
-wait "$FLOOR_PID" 2>/dev/null
-FLOOR_PID=
+stop_floor
 
 # ---- the table -------------------------------------------------------------------
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
