@@ -3,6 +3,7 @@
 # test against it, stop it again (sessions logged off first), and exit
 # non-zero when anything failed.  Needs root and a built rdms ($RDMS_BIN,
 # default build/rdms).  A lab that was already running is left running.
+# RDMS_E2E_ONLY (a space-separated list of test file names) limits the run.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -23,7 +24,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 rc=0
+# RDMS_E2E_ONLY="test_a.py test_b.py" runs just those (for working on one)
 for t in "$HERE"/test_*.py; do
+	case " ${RDMS_E2E_ONLY:-$(basename "$t")} " in *" $(basename "$t") "*) ;; *) continue;; esac
 	echo "=== $(basename "$t")"
 	timeout 300 "$PY" "$t" || rc=1
 done
