@@ -10,6 +10,9 @@
 #                                exit status, once it ends, to client-NAME.rc
 #   lab.sh sessions              sessions of the lab's sesman, from /proc
 #   lab.sh status                what runs, and the sessions
+#   lab.sh restart-sesman        stop sesman and start it again; its sessions
+#                                live on as PID 1's children (P8), and their
+#                                pids are kept in $RUN/orphans for `stop`
 #   lab.sh stop                  log every session off (backends.md P8), then
 #                                stop what `start`/`connect` started, by PID
 #   lab.sh env                   shell assignments for other scripts (eval)
@@ -105,7 +108,7 @@ do_start() {
 	setup_configs
 	mkdir -p "$SOCKDIR" && chmod 3777 "$SOCKDIR"
 	: > "$LOGD/xrdp.log"; : > "$LOGD/xrdp-sesman.log"
-	rm -f "$RUN"/*.pid "$RUN"/*.rc
+	rm -f "$RUN"/*.pid "$RUN"/*.rc "$RUN/orphans"
 
 	if ! alive "$(pid_of xvfb)"; then
 		[ -e "/tmp/.X11-unix/X${CLIENT_DISPLAY#:}" ] &&
@@ -137,6 +140,15 @@ session_pids() {
 		[ "$(comm_of "$p")" = xrdp-sesman ] && alive "$p" && echo "$p"
 	done
 }
+# The sessions a sesman restart left behind (recorded by restart-sesman),
+# while they still are session processes.
+orphan_pids() {
+	local p
+	[ -f "$RUN/orphans" ] || return 0
+	for p in $(sort -u "$RUN/orphans"); do
+		[ "$(comm_of "$p")" = xrdp-sesman ] && alive "$p" && echo "$p"
+	done
+}
 # x_server_of SID: the Xorg/Xvnc child of a session process
 x_server_of() {
 	local p
@@ -148,7 +160,7 @@ x_server_of() {
 do_sessions() {
 	local s x
 	printf '%-8s %-11s %-5s %-8s %s\n' SID USER KIND XSERVER DISPLAY
-	for s in $(session_pids); do
+	for s in $(session_pids) $(orphan_pids); do
 		x=$(x_server_of "$s")
 		[ -n "$x" ] || continue
 		printf '%-8s %-11s %-5s %-8s %s\n' "$s" "$(stat -c %U "/proc/$x")" "$(comm_of "$x")" "$x" \
@@ -169,11 +181,11 @@ do_stop() {
 	[ -d "$RUN" ] || { echo "no lab in $LAB"; return 0; }
 	# 1. log off every session (sesman leaves them running when it stops, P8):
 	#    SIGTERM the X server, never the session process or a group (P6, P7)
-	for s in $(session_pids); do
+	for s in $(session_pids) $(orphan_pids); do
 		x=$(x_server_of "$s")
 		[ -n "$x" ] && kill -TERM "$x" 2>/dev/null
 	done
-	for s in $(session_pids); do
+	for s in $(session_pids) $(orphan_pids); do
 		wait_for 10 eval '! alive '"$s" || {
 			x=$(x_server_of "$s"); echo "  session $s did not end; SIGKILL its X server $x"
 			[ -n "$x" ] && kill -KILL "$x" 2>/dev/null
@@ -194,6 +206,16 @@ do_stop() {
 	echo "lab stopped"
 }
 
+do_restart_sesman() {
+	local s
+	alive "$(pid_of sesman)" || die "sesman is not running"
+	for s in $(session_pids); do echo "$s" >> "$RUN/orphans"; done
+	stop_pid "$(pid_of sesman)"
+	spawn sesman xrdp-sesman --nodaemon --config "$ETC/sesman.ini"
+	wait_for 10 listening || die "sesman did not listen again (see $LOGD)"
+	echo "sesman restarted ($(pid_of sesman)); sessions left behind: $(orphan_pids | tr '\n' ' ')"
+}
+
 do_env() {
 	echo "LAB=$LAB RUN=$RUN LOGD=$LOGD CLIENT_DISPLAY=$CLIENT_DISPLAY RDMS_CONF=$LAB/rdms.conf"
 	echo "SESMAN_PID=$(pid_of sesman) XRDP_PID=$(pid_of xrdp)"
@@ -205,10 +227,11 @@ case "${1:-}" in
 	stop) do_stop ;;
 	status) do_status ;;
 	sessions) do_sessions ;;
+	restart-sesman) do_restart_sesman ;;
 	connect) [ $# -ge 3 ] || die "usage: lab.sh connect NAME USER [xfreerdp args...]"
 		shift; do_connect "$@" ;;
 	password) [ $# -eq 2 ] || die "usage: lab.sh password USER"; password "$2" ;;
 	env) do_env ;;
-	*) echo "usage: lab.sh start|stop|status|sessions|connect NAME USER [args]|password USER|env" >&2
+	*) echo "usage: lab.sh start|stop|status|sessions|restart-sesman|connect NAME USER [args]|password USER|env" >&2
 	   exit 2 ;;
 esac

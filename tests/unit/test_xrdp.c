@@ -374,6 +374,13 @@ static void build_tree(void)
 	proc(600, "xrdp-sesman", 'S', 100, 0, CMD("xrdp-sesman"));
 	proc(601, "twm", 'S', 600, 0, CMD("twm"));
 	proc(700, "Xvnc", 'S', 1, 0, CMD("Xvnc\0:13"));    /* not sesman's */
+	/* left behind by a sesman restart: its session process is now PID 1's (P8) */
+	proc(800, "xrdp-sesman", 'S', 1, 0, CMD("xrdp-sesman"));
+	proc(801, "Xorg", 'S', 800, 1001, CMD("/usr/lib/xorg/Xorg\0:14\0-auth\0.Xauthority"));
+	proc(802, "twm", 'S', 800, 1001, CMD("twm"));
+	/* the same shape made by a user: no session (not root's) */
+	proc(900, "xrdp-sesman", 'S', 1, 1002, CMD("xrdp-sesman"));
+	proc(901, "Xorg", 'S', 900, 1002, CMD("Xorg\0:15"));
 	/* xrdp main + children serving the two sessions */
 	proc(400, "xrdp", 'S', 1, 0, CMD("xrdp\0--nodaemon"));
 	proc(401, "xrdp", 'S', 400, 0, CMD("xrdp\0--nodaemon"));
@@ -441,7 +448,7 @@ static void test_enumerate(void)
 	rdms_config cfg;
 	rdms_session_list l = { 0 };
 	rdms_error err = { 0 };
-	const rdms_session *a, *b;
+	const rdms_session *a, *b, *o;
 	rdms_session *pre;
 
 	fixture_config(&cfg);
@@ -449,12 +456,25 @@ static void test_enumerate(void)
 	pre = rdms_session_list_add(&l);
 	CHECK(pre != NULL);
 	CHECK_EQ(rdms_backend_xrdp.enumerate(&cfg, &l, &err), WBEM_S_NO_ERROR);
-	CHECK_EQ(l.count, 3);
+	CHECK_EQ(l.count, 4);
 	a = by_id(&l, 200);
 	b = by_id(&l, 300);
 	CHECK(a != NULL && b != NULL);
 	CHECK(by_id(&l, 500) == NULL);      /* zombie */
 	CHECK(by_id(&l, 600) == NULL);      /* no X server */
+	CHECK(by_id(&l, 100) == NULL);      /* the main sesman */
+	CHECK(by_id(&l, 900) == NULL);      /* a user's look-alike */
+	/* the orphan of a sesman restart is listed, disconnected, and can be acted on */
+	o = by_id(&l, 800);
+	CHECK(o != NULL);
+	if (o != NULL) {
+		CHECK_STR(o->kind, "Xorg");
+		CHECK_EQ(o->display, 14);
+		CHECK_EQ(o->server_pid, 801);
+		CHECK_EQ(o->wm_pid, 802);
+		CHECK_EQ(o->uid, 1001);
+		CHECK_EQ(o->connect_state, WTS_DISCONNECTED);
+	}
 	if (a != NULL) {
 		CHECK_STR(a->kind, "Xorg");
 		CHECK_EQ(a->display, 10);

@@ -2,12 +2,19 @@
  * xrdp_scan.c -- the sessions of xrdp 0.9, read from the process table.
  *
  * sesman forks one process per session and that pid is the SessionId it
- * reports (backends.md §3.3).  So a session is a child of a main sesman
- * (a process named xrdp-sesman whose parent has another name) that is
- * itself named xrdp-sesman.  Its children are the X server (Xorg or Xvnc,
- * whose ":N" argument is the display), xrdp-chansrv and the window manager
- * (any other child: startwm.sh exec'd into the WM; its pid is not
+ * reports (backends.md §3.3).  So a session is a root process named
+ * xrdp-sesman with an X server among its children (Xorg or Xvnc, whose
+ * ":N" argument is the display); its other children are xrdp-chansrv and
+ * the window manager (startwm.sh exec'd into the WM; its pid is not
  * predictable).  The user is the real uid of the X server.
+ *
+ * Its parent is normally the main sesman, but not always: when sesman is
+ * stopped or restarted its sessions live on as children of PID 1 (P8), and
+ * those are the sessions an admin most needs to see and log off.  So the
+ * parent is not part of the test; a main sesman never has an X server
+ * child, and the session process must be root's (sesman's session process
+ * stays root to close PAM), so no user can pass a process of their own off
+ * as a session.
  *
  * One pass over ROOT reads every /proc/PID/stat (pid, comm, state, ppid):
  * about 3 us a process, and the whole tree is then known without a second
@@ -157,14 +164,17 @@ bool xrdp_proc_is_main(const xrdp_proctab *t, const xrdp_proc *p, const char *co
 	return parent == NULL || strcmp(parent->comm, comm) != 0;
 }
 
-static bool is_session(const xrdp_proctab *t, const xrdp_proc *p)
+/* A candidate session process: live, named xrdp-sesman, running as root.
+ * session_children then requires its X server. */
+static bool is_session(const char *root, const xrdp_proc *p)
 {
-	const xrdp_proc *parent;
+	char buf[1024], state;
+	uid_t uid;
 
 	if (strcmp(p->comm, "xrdp-sesman") != 0 || p->state == 'Z' || p->state == 'X')
 		return false;
-	parent = xrdp_proctab_get(t, p->ppid);
-	return parent != NULL && xrdp_proc_is_main(t, parent, "xrdp-sesman");
+	return rdms_proc_read(root, p->pid, "status", buf, sizeof buf) > 0 &&
+	    rdms_proc_parse_status(buf, &state, &uid, NULL) == WBEM_S_NO_ERROR && uid == 0;
 }
 
 /* The account name of UID, or the number when it has none. */
@@ -221,7 +231,7 @@ uint32_t xrdp_scan_sessions(const char *root, const xrdp_proctab *t,
 		const xrdp_proc *p = &t->v[i];
 		rdms_session tmp, *s;
 
-		if (!is_session(t, p))
+		if (!is_session(root, p))
 			continue;
 		memset(&tmp, 0, sizeof tmp);
 		if (!session_children(root, t, p->pid, &tmp))
