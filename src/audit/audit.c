@@ -1,12 +1,16 @@
 /*
  * audit.c -- the audit trail in SQLite (audit.h).
  *
- * The daemon shares one connection between its connection threads; a mutex
- * keeps a statement's bind-step-reset sequence whole.  Each INSERT runs in
- * SQLite's autocommit mode, so sqlite3_step() returning SQLITE_DONE means
- * committed -- and with journal_mode=WAL plus synchronous=FULL, fsync'ed.
- * WAL lets `rdms audit` read while the daemon writes, and busy_timeout
- * covers a second writer process (another rdmsd, a direct-mode CLI).
+ * The daemon shares one connection between its threads, and commits by
+ * group: a caller queues its event and waits; whoever finds no commit under
+ * way becomes the leader, takes every queued event, inserts them in one
+ * transaction and commits it -- with journal_mode=WAL plus synchronous=FULL
+ * that is one fsync for the whole group -- then tells each caller its own
+ * outcome.  Events queued meanwhile go in the next group.  So concurrent
+ * method calls share an fsync, and still no caller returns before its own
+ * row is on disk (a kill -9 loses no acknowledged event).  WAL lets `rdms
+ * audit` read while the daemon writes, and busy_timeout covers a second
+ * writer process (another rdmsd, a direct-mode CLI).
  *
  * Times are stored as text in one fixed UTC format, so that comparing
  * strings compares times and `--since` is a plain indexed range query.
@@ -30,11 +34,25 @@
 
 #define BUSY_TIMEOUT_MS 10000
 
+/* A caller's event, queued on its own stack until a leader has committed it. */
+struct audit_waiter {
+	const rdms_audit_event *ev;
+	char                    now[80];
+	bool                    done;
+	bool                    stored;
+	struct audit_waiter    *next;
+};
+
 struct rdms_audit_db {
-	sqlite3         *db;
-	sqlite3_stmt    *insert;
-	pthread_mutex_t  lock;
-	char             path[PATH_MAX];
+	sqlite3             *db;
+	sqlite3_stmt        *insert, *begin, *commit, *rollback;
+	pthread_mutex_t      lock;       /* the queue and the counters */
+	pthread_cond_t       committed;  /* a group is done */
+	struct audit_waiter *queue, **queue_tail;
+	bool                 leading;    /* a group is being written */
+	size_t               queued;     /* waiting for the next group */
+	unsigned long long   groups, events;
+	char                 path[PATH_MAX];
 };
 
 static const char schema_sql[] =
@@ -82,7 +100,11 @@ void rdms_audit_close(rdms_audit_db *a)
 	if (a == NULL)
 		return;
 	sqlite3_finalize(a->insert);
+	sqlite3_finalize(a->begin);
+	sqlite3_finalize(a->commit);
+	sqlite3_finalize(a->rollback);
 	sqlite3_close(a->db);
+	pthread_cond_destroy(&a->committed);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -98,6 +120,8 @@ rdms_audit_db *rdms_audit_open(const char *path, rdms_error *err)
 		return NULL;
 	}
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->committed, NULL);
+	a->queue_tail = &a->queue;
 	if (!str_copy(a->path, sizeof a->path, path)) {
 		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "audit database path too long");
 		rdms_audit_close(a);
@@ -116,6 +140,13 @@ rdms_audit_db *rdms_audit_open(const char *path, rdms_error *err)
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(a->db, insert_sql, -1, &a->insert, NULL);
+	/* IMMEDIATE: the write lock is taken (or waited for) at BEGIN */
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(a->db, "BEGIN IMMEDIATE;", -1, &a->begin, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(a->db, "COMMIT;", -1, &a->commit, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(a->db, "ROLLBACK;", -1, &a->rollback, NULL);
 	if (rc != SQLITE_OK) {
 		rdms_fail(err, WBEM_E_FAILED, "audit database %s: %s", path,
 		          msg != NULL ? msg : a->db != NULL ? sqlite3_errmsg(a->db)
@@ -145,32 +176,109 @@ static const char *or_dash(const char *s)
 	return s != NULL && s[0] != '\0' ? s : "-";
 }
 
+/* Runs a statement without results; true when it finished. */
+static bool run_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE;
+}
+
+/* Inserts W's event into the open transaction; true when it went in. */
+static bool insert_event(rdms_audit_db *a, const struct audit_waiter *w)
+{
+	const rdms_audit_event *ev = w->ev;
+	const rdms_caller *who = ev->caller;
+	int rc;
+
+	sqlite3_bind_text(a->insert, 1, w->now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->insert, 2, who != NULL ? or_dash(who->user) : "-", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(a->insert, 3, who != NULL ? (sqlite3_int64)who->uid : -1);
+	sqlite3_bind_text(a->insert, 4, or_dash(who != NULL ? who->source : NULL), -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->insert, 5, or_dash(who != NULL ? who->protocol : NULL), -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->insert, 6, or_dash(ev->target), -1, SQLITE_STATIC);
+	sqlite3_bind_text(a->insert, 7, or_dash(ev->method), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(a->insert, 8, (sqlite3_int64)ev->result);
+	sqlite3_bind_text(a->insert, 9, ev->detail != NULL ? ev->detail : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(a->insert);
+	sqlite3_reset(a->insert);
+	sqlite3_clear_bindings(a->insert);
+	return rc == SQLITE_DONE;
+}
+
+/*
+ * Writes the group G (the leader's, taken off the queue) in one transaction
+ * and marks each event stored when the transaction committed with it in.
+ * Called without the lock: only the leader touches the connection.
+ */
+static void write_group(rdms_audit_db *a, struct audit_waiter *g)
+{
+	bool ok = run_once(a->begin);
+
+	for (struct audit_waiter *w = g; ok && w != NULL; w = w->next)
+		w->stored = insert_event(a, w);
+	if (ok && !run_once(a->commit)) {
+		ok = false;
+		run_once(a->rollback);
+	}
+	for (struct audit_waiter *w = g; w != NULL; w = w->next) {
+		if (!ok)
+			w->stored = false;
+		if (!w->stored)
+			log_warn("audit database %s: cannot record %s on %s: %s", a->path,
+			         or_dash(w->ev->method), or_dash(w->ev->target), sqlite3_errmsg(a->db));
+	}
+}
+
 int rdms_audit_record(void *ctx, const rdms_audit_event *ev)
 {
 	rdms_audit_db *a = ctx;
-	const rdms_caller *who = ev->caller;
-	char now[80];
-	int rc;
+	struct audit_waiter me = { .ev = ev };
 
-	utc_now(now, sizeof now);
+	utc_now(me.now, sizeof me.now);
 	pthread_mutex_lock(&a->lock);
-	sqlite3_bind_text(a->insert, 1, now, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(a->insert, 2, who != NULL ? or_dash(who->user) : "-", -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(a->insert, 3, who != NULL ? (sqlite3_int64)who->uid : -1);
-	sqlite3_bind_text(a->insert, 4, or_dash(who != NULL ? who->source : NULL), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(a->insert, 5, or_dash(who != NULL ? who->protocol : NULL), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(a->insert, 6, or_dash(ev->target), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(a->insert, 7, or_dash(ev->method), -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(a->insert, 8, (sqlite3_int64)ev->result);
-	sqlite3_bind_text(a->insert, 9, ev->detail != NULL ? ev->detail : "", -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(a->insert);
-	if (rc != SQLITE_DONE)
-		log_warn("audit database %s: cannot record %s on %s: %s", a->path,
-		         or_dash(ev->method), or_dash(ev->target), sqlite3_errmsg(a->db));
-	sqlite3_reset(a->insert);
-	sqlite3_clear_bindings(a->insert);
+	*a->queue_tail = &me;
+	a->queue_tail = &me.next;
+	a->queued++;
+	while (!me.done) {
+		struct audit_waiter *g, *next;
+		size_t n = 0;
+
+		if (a->leading) {
+			pthread_cond_wait(&a->committed, &a->lock);
+			continue;
+		}
+		/* lead: take the whole queue (ours is in it) and write it */
+		a->leading = true;
+		g = a->queue;
+		a->queue = NULL;
+		a->queue_tail = &a->queue;
+		a->queued = 0;
+		pthread_mutex_unlock(&a->lock);
+		write_group(a, g);
+		pthread_mutex_lock(&a->lock);
+		for (struct audit_waiter *w = g; w != NULL; w = next, n++) {
+			next = w->next;     /* W may return (and its stack go) once done */
+			w->done = true;
+		}
+		a->groups++;
+		a->events += n;
+		a->leading = false;
+		pthread_cond_broadcast(&a->committed);
+	}
 	pthread_mutex_unlock(&a->lock);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return me.stored ? 0 : -1;
+}
+
+void rdms_audit_stats(rdms_audit_db *a, rdms_audit_counts *out)
+{
+	pthread_mutex_lock(&a->lock);
+	out->groups = a->groups;
+	out->events = a->events;
+	out->queued = a->queued;
+	out->writing = a->leading;
+	pthread_mutex_unlock(&a->lock);
 }
 
 /* Parses the "HH:MM[:SS[.fff]]" part. */

@@ -5,6 +5,7 @@
  * operation layer's audit hook (rdms_provider.audit); each event is
  * inserted and committed with synchronous=FULL before the hook returns, so
  * an acknowledged Logoff is on disk even if the machine dies right after.
+ * Events recorded at the same time share one commit (group commit).
  * `rdms audit [--since T] [--json]` reads it back through rdms_audit_query().
  *
  * Table `audit`: id, time (ISO 8601 UTC, "2024-05-01T12:00:00.123Z"),
@@ -18,6 +19,7 @@
 #ifndef RDMS_AUDIT_H
 #define RDMS_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,6 +42,16 @@ void rdms_audit_close(rdms_audit_db *db);
  * Thread-safe.
  */
 int rdms_audit_record(void *ctx, const rdms_audit_event *ev);
+
+/* Group commit at work (audit.c): concurrent callers share a group. */
+typedef struct rdms_audit_counts {
+	unsigned long long groups;   /* transactions committed, so fsyncs */
+	unsigned long long events;   /* the events they held */
+	size_t             queued;   /* events waiting for the next group now */
+	bool               writing;  /* a group is being written now */
+} rdms_audit_counts;
+
+void rdms_audit_stats(rdms_audit_db *db, rdms_audit_counts *out);
 
 /* One stored event, as rdms_audit_query() hands it over (valid during the call). */
 typedef struct rdms_audit_entry {

@@ -615,6 +615,12 @@ int main(int argc, char **argv)
 
 	net_stop(d);
 	listen_set_close(&d->sockets);
+	if (d->audit != NULL) {
+		rdms_audit_counts n;
+
+		rdms_audit_stats(d->audit, &n);
+		log_info("audit: %llu events recorded in %llu commits", n.events, n.groups);
+	}
 	rdms_audit_close(d->audit);
 	pam_auth_free(d->pam);
 	if (d->opt.pid_file != NULL)

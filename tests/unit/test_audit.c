@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "../../src/audit/audit.h"
 #include "check.h"
 
@@ -161,6 +163,77 @@ static void test_concurrent(void)
 		CHECK_EQ(c.per_user[i], PER_THREAD);
 }
 
+struct grouped {
+	rdms_audit_db *db;
+	int            n;
+	int            rc;
+};
+
+static void *record_one(void *arg)
+{
+	struct grouped *g = arg;
+	rdms_caller who = { .uid = 1000, .protocol = "wsman", .source = "127.0.0.1" };
+	rdms_audit_event ev = { .caller = &who, .target = "t", .method = "Logoff" };
+
+	snprintf(who.user, sizeof who.user, "user%d", g->n);
+	g->rc = rdms_audit_record(g->db, &ev);
+	return NULL;
+}
+
+/*
+ * Group commit, made deterministic: another connection holds the write
+ * lock, so the first caller (the leader) waits in BEGIN while the others
+ * queue up behind it; once the lock is let go the leader commits its own
+ * event and the next leader all the others at once: THREADS events in 2
+ * transactions, each caller told it is stored, every row there.
+ */
+static void test_group_commit(void)
+{
+	rdms_error err = { 0 };
+	char path[300];
+	rdms_audit_db *db;
+	sqlite3 *blocker = NULL;
+	pthread_t th[THREADS];
+	struct grouped g[THREADS];
+	struct collected c = { 0 };
+	rdms_audit_counts n = { 0 };
+
+	snprintf(path, sizeof path, "%s/group.db", dir);
+	db = rdms_audit_open(path, &err);
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK_EQ(sqlite3_open(path, &blocker), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE;", NULL, NULL, NULL), SQLITE_OK);
+	g[0] = (struct grouped){ .db = db, .n = 1 };
+	pthread_create(&th[0], NULL, record_one, &g[0]);
+	for (int i = 0; i < 1000 && !(rdms_audit_stats(db, &n), n.writing); i++)
+		usleep(10000);      /* until the leader has taken its group */
+	CHECK(n.writing && n.queued == 0);
+	for (int i = 1; i < THREADS; i++) {
+		g[i] = (struct grouped){ .db = db, .n = i + 1 };
+		pthread_create(&th[i], NULL, record_one, &g[i]);
+	}
+	for (int i = 0; i < 1000 && (rdms_audit_stats(db, &n), n.queued < THREADS - 1); i++)
+		usleep(10000);
+	CHECK_EQ(n.queued, THREADS - 1);
+	CHECK_EQ(n.groups, 0);          /* nothing is acknowledged before its commit */
+	CHECK_EQ(sqlite3_exec(blocker, "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ(g[i].rc, 0);
+	}
+	rdms_audit_stats(db, &n);
+	CHECK_EQ(n.groups, 2);
+	CHECK_EQ(n.events, THREADS);
+	rdms_audit_close(db);
+	sqlite3_close(blocker);
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, THREADS);
+	for (int i = 1; i <= THREADS; i++)
+		CHECK_EQ(c.per_user[i], 1);
+}
+
 static void test_since(void)
 {
 	rdms_error err = { 0 };
@@ -250,6 +323,7 @@ int main(void)
 	snprintf(db_path, sizeof db_path, "%s/sub/audit.db", dir);   /* sub/ is created */
 	test_record_and_read();
 	test_concurrent();
+	test_group_commit();
 	test_since();
 	test_normalize_time();
 	test_open_errors();
