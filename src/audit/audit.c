@@ -420,3 +420,11 @@ uint32_t rdms_audit_query(const char *db_path, const char *since, rdms_audit_row
 	sqlite3_close(db);
 	return ret;
 }
+
+uint32_t rdms_audit_read(void *ctx, const char *since, rdms_audit_row_fn fn, void *fn_ctx,
+                         rdms_error *err)
+{
+	const rdms_config *cfg = ctx;
+
+	return rdms_audit_query(cfg->audit_db, since, fn, fn_ctx, err);
+}

@@ -53,22 +53,7 @@ typedef struct rdms_audit_counts {
 
 void rdms_audit_stats(rdms_audit_db *db, rdms_audit_counts *out);
 
-/* One stored event, as rdms_audit_query() hands it over (valid during the call). */
-typedef struct rdms_audit_entry {
-	long long   id;
-	const char *time;
-	const char *user;
-	long long   uid;
-	const char *source;
-	const char *protocol;
-	const char *target;
-	const char *method;
-	uint32_t    result;
-	const char *detail;
-} rdms_audit_entry;
-
-/* Called per entry, oldest first; a non-zero return stops the query. */
-typedef int (*rdms_audit_row_fn)(void *ctx, const rdms_audit_entry *e);
+/* rdms_audit_entry and rdms_audit_row_fn are the operation layer's (ops.h). */
 
 /*
  * Reads the database at DB_PATH (read-only) and calls FN for every event at
@@ -78,6 +63,10 @@ typedef int (*rdms_audit_row_fn)(void *ctx, const rdms_audit_entry *e);
  */
 uint32_t rdms_audit_query(const char *db_path, const char *since, rdms_audit_row_fn fn,
                      void *ctx, rdms_error *err);
+
+/* An rdms_audit_read_fn (CTX: the rdms_config whose audit_db is read). */
+uint32_t rdms_audit_read(void *ctx, const char *since, rdms_audit_row_fn fn, void *fn_ctx,
+                         rdms_error *err);
 
 /*
  * Turns TEXT -- "YYYY-MM-DD", optionally followed by 'T' or ' ' and

@@ -42,6 +42,10 @@ typedef struct rdms_session {
 	char     client[256];      /* ClientMachineName; "" while disconnected */
 	const struct rdms_backend *backend;
 
+	/* what quser shows beside the class (RDMS_SessionDetail) */
+	int64_t  logon_time;       /* when the session began, Unix seconds; 0 when unknown */
+	char     client_addr[48];  /* the client's IP address; "" while disconnected or unknown */
+
 	/* back-end details: shown by `rdms list`, used by the actions */
 	char     kind[16];         /* "Xorg", "Xvnc", ... */
 	int      display;          /* X display number, -1 when unknown */
@@ -59,6 +63,9 @@ typedef struct rdms_session_list {
 /* Appends a zeroed session and returns it, or NULL on allocation failure. */
 rdms_session *rdms_session_list_add(rdms_session_list *l);
 void rdms_session_list_free(rdms_session_list *l);
+
+/* RDMS_SessionDetail.IdleTime of a session whose idle time is unknown. */
+#define RDMS_IDLE_UNKNOWN UINT32_MAX
 
 /*
  * Called with each session of a walk (rdms_backend_each); S is valid for the
@@ -98,6 +105,21 @@ typedef struct rdms_backend {
 	 */
 	uint32_t (*each)(const rdms_config *cfg, rdms_session_fn fn, void *ctx,
 	                 rdms_error *err);
+	/*
+	 * Optional: whether the server runs now (its sessions can be reached);
+	 * when not, WHY (SIZE bytes) says what is missing, e.g. "xrdp-sesman is
+	 * not running".  NULL: taken as running whenever it is available.
+	 */
+	bool     (*running)(const rdms_config *cfg, char *why, size_t size);
+	/*
+	 * Optional: the seconds since the last keyboard or pointer input of
+	 * each of the N sessions S (all of this back-end, as enumerated) into
+	 * IDLE, RDMS_IDLE_UNKNOWN where it cannot be told.  Costly (it asks each
+	 * session's X server), so only RDMS_SessionDetail calls it.  NULL:
+	 * every idle time is unknown.
+	 */
+	void     (*idle)(const rdms_config *cfg, const rdms_session *s, size_t n,
+	                 uint32_t *idle);
 } rdms_backend;
 
 /*

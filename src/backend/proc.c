@@ -168,3 +168,69 @@ void rdms_sleep_ms(int ms)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
+
+bool rdms_proc_parse_starttime(const char *text, unsigned long long *ticks)
+{
+	/* the command name may hold spaces and ')': the fields follow the last ')' */
+	const char *p = strrchr(text, ')');
+	char *end;
+
+	if (p == NULL || p[1] != ' ')
+		return false;
+	p += 2;
+	/* after ") " come fields 3 (state) to 21; the start time is field 22 */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return false;
+		p++;
+	}
+	if (!isdigit((unsigned char)*p))
+		return false;
+	errno = 0;
+	*ticks = strtoull(p, &end, 10);
+	return errno == 0 && (*end == ' ' || *end == '\n' || *end == '\0');
+}
+
+bool rdms_proc_parse_btime(const char *text, long long *btime)
+{
+	const char *p = strncmp(text, "btime ", 6) == 0 ? text : strstr(text, "\nbtime ");
+	char *end;
+
+	if (p == NULL)
+		return false;
+	p += *p == '\n' ? 7 : 6;
+	errno = 0;
+	*btime = strtoll(p, &end, 10);
+	return errno == 0 && end != p && *btime > 0 && (*end == '\n' || *end == '\0');
+}
+
+/* ROOT/stat's boot time; -1 when it cannot be read. */
+static long long boot_time(const char *root)
+{
+	char path[PATH_MAX], buf[8192];
+	long long btime = -1;
+	FILE *f;
+	size_t n;
+
+	if ((size_t)snprintf(path, sizeof path, "%s/stat", root) >= sizeof path ||
+	    (f = fopen(path, "re")) == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return rdms_proc_parse_btime(buf, &btime) ? btime : -1;
+}
+
+int64_t rdms_proc_start_time(const char *root, pid_t pid)
+{
+	char buf[1024];
+	unsigned long long ticks;
+	long long btime = boot_time(root);
+	long hz = sysconf(_SC_CLK_TCK);
+
+	if (btime < 0 || hz <= 0 || rdms_proc_read(root, pid, "stat", buf, sizeof buf) <= 0 ||
+	    !rdms_proc_parse_starttime(buf, &ticks))
+		return 0;
+	return (int64_t)btime + (int64_t)(ticks / (unsigned long long)hz);
+}

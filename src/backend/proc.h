@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../cim/wbem.h"
@@ -39,6 +40,16 @@ const char *rdms_cmdline_option(const char *cmdline, size_t len, const char *opt
 int rdms_cmdline_display(const char *cmdline, size_t len);
 /* A decimal 0..65535 that is all of S, or -1. */
 int rdms_decimal_u16(const char *s);
+
+/*
+ * From the text of /proc/PID/stat: the process's start time, field 22, in
+ * clock ticks after boot.  False when the text is not a stat line.
+ */
+bool rdms_proc_parse_starttime(const char *text, unsigned long long *ticks);
+/* From the text of /proc/stat: the boot time ("btime"), Unix seconds. */
+bool rdms_proc_parse_btime(const char *text, long long *btime);
+/* When PID under ROOT started, Unix seconds; 0 when it cannot be told. */
+int64_t rdms_proc_start_time(const char *root, pid_t pid);
 
 /* For the actions, which poll the system until they see their effect. */
 long long rdms_now_ms(void);          /* CLOCK_MONOTONIC */

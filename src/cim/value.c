@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 static const char *const type_names[] = {
@@ -142,6 +143,79 @@ bool cim_datetime_valid(const char *s)
 	for (int i = 22; i < 25; i++)
 		if (!isdigit((unsigned char)s[i]))
 			return false;
+	return true;
+}
+
+/* N digits of S as a number; false when one is not a digit. */
+static bool digits(const char *s, int n, long long *out)
+{
+	*out = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		*out = *out * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+bool cim_datetime_from_unix(int64_t t, char out[CIM_DATETIME_SIZE])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+		return false;
+	snprintf(out, CIM_DATETIME_SIZE, "%04u%02u%02u%02u%02u%02u.000000+000",
+	         (unsigned)(tm.tm_year + 1900) % 10000u, (unsigned)(tm.tm_mon + 1) % 100u,
+	         (unsigned)tm.tm_mday % 100u, (unsigned)tm.tm_hour % 100u,
+	         (unsigned)tm.tm_min % 100u, (unsigned)tm.tm_sec % 100u);
+	return true;
+}
+
+bool cim_datetime_to_unix(const char *s, int64_t *t)
+{
+	long long year, mon, day, hour, min, sec, off;
+	struct tm tm = { 0 };
+	time_t u;
+
+	if (!cim_datetime_valid(s) || s[21] == ':' || !digits(s, 4, &year) ||
+	    !digits(s + 4, 2, &mon) || !digits(s + 6, 2, &day) || !digits(s + 8, 2, &hour) ||
+	    !digits(s + 10, 2, &min) || !digits(s + 12, 2, &sec) || !digits(s + 22, 3, &off) ||
+	    mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+		return false;
+	tm.tm_year = (int)year - 1900;
+	tm.tm_mon = (int)mon - 1;
+	tm.tm_mday = (int)day;
+	tm.tm_hour = (int)hour;
+	tm.tm_min = (int)min;
+	tm.tm_sec = (int)sec;
+	u = timegm(&tm);
+	/* the offset is the local time's minutes east of UTC */
+	*t = (int64_t)u - (s[21] == '+' ? 1 : -1) * off * 60;
+	return true;
+}
+
+void cim_interval_from_seconds(uint64_t seconds, char out[CIM_DATETIME_SIZE])
+{
+	uint64_t days = seconds / 86400;
+
+	if (days > 99999999u)
+		days = 99999999u;
+	snprintf(out, CIM_DATETIME_SIZE, "%08llu%02u%02u%02u.000000:000",
+	         (unsigned long long)days % 100000000u,
+	         (unsigned)(seconds / 3600 % 24), (unsigned)(seconds / 60 % 60),
+	         (unsigned)(seconds % 60));
+}
+
+bool cim_interval_to_seconds(const char *s, uint64_t *seconds)
+{
+	long long days, hour, min, sec;
+
+	if (!cim_datetime_valid(s) || s[21] != ':' || !digits(s, 8, &days) ||
+	    !digits(s + 8, 2, &hour) || !digits(s + 10, 2, &min) || !digits(s + 12, 2, &sec) ||
+	    hour > 23 || min > 59 || sec > 59)
+		return false;
+	*seconds = (uint64_t)(((days * 24 + hour) * 60 + min) * 60 + sec);
 	return true;
 }
 

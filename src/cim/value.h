@@ -63,6 +63,17 @@ uint32_t cim_value_parse(cim_type t, const char *text, const char *what,
 /* Checks a DMTF datetime string (timestamp or interval form). */
 bool cim_datetime_valid(const char *s);
 
+/* Bytes of a DMTF datetime with its terminator. */
+#define CIM_DATETIME_SIZE 26
+/* Unix time T as a DMTF timestamp in UTC ("20240501120000.000000+000"); false out of range. */
+bool cim_datetime_from_unix(int64_t t, char out[CIM_DATETIME_SIZE]);
+/* A DMTF timestamp (any offset, no '*') as Unix time; false for anything else. */
+bool cim_datetime_to_unix(const char *s, int64_t *t);
+/* SECONDS as a DMTF interval ("00000001020304.000000:000": 1 day 02:03:04). */
+void cim_interval_from_seconds(uint64_t seconds, char out[CIM_DATETIME_SIZE]);
+/* A DMTF interval (no '*') as seconds, fractions dropped; false for anything else. */
+bool cim_interval_to_seconds(const char *s, uint64_t *seconds);
+
 /*
  * Text form for output: decimal integers, "TRUE"/"FALSE", the string as is;
  * NULL values give "".  Writes into BUF (always terminated) and returns it.

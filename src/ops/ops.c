@@ -26,16 +26,19 @@
 #define MAX_TITLE   1024
 #define MAX_MESSAGE 8192
 
-static uint32_t check_class(const char *ns, const char *class_name, rdms_error *err)
+/* The provider of CLASS_NAME in namespace NS (NULL: the default). */
+static uint32_t find_provider(const char *ns, const char *class_name,
+                              const rdms_class_provider **out, rdms_error *err)
 {
-	const cim_class *cls = rdms_session_class();
+	const cim_class *any = rdms_session_class();
 
-	if (ns != NULL && *ns != '\0' && !cim_namespace_equal(ns, cls->namespace_))
+	*out = NULL;
+	if (ns != NULL && *ns != '\0' && !cim_namespace_equal(ns, any->namespace_))
 		return rdms_fail(err, WBEM_E_INVALID_NAMESPACE,
-		                 "namespace %s is not served here (only %s)", ns, cls->namespace_);
-	if (class_name == NULL || strcasecmp(class_name, cls->name) != 0)
+		                 "namespace %s is not served here (only %s)", ns, any->namespace_);
+	if (class_name == NULL || (*out = rdms_class_provider_find(class_name)) == NULL)
 		return rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
-		                 class_name ? class_name : "(none)", cls->namespace_);
+		                 class_name ? class_name : "(none)", any->namespace_);
 	return WBEM_S_NO_ERROR;
 }
 
@@ -48,11 +51,8 @@ static bool may_see(const rdms_caller *who, const rdms_session *s)
  * Visible sessions from the cache's snapshot, one at a time: no list.  For
  * a non-admin a first pass counts what they may see, so LEFT is exact.
  */
-typedef uint32_t (*visible_fn)(void *ctx, const rdms_session *s, size_t left,
-                               rdms_error *err);
-
-static uint32_t each_cached(rdms_provider *p, const rdms_caller *who, visible_fn fn, void *ctx,
-                            rdms_error *err)
+static uint32_t each_cached(rdms_provider *p, const rdms_caller *who, rdms_visible_fn fn,
+                            void *ctx, rdms_error *err)
 {
 	rdms_snapshot *snap;
 	size_t n, left;
@@ -79,7 +79,7 @@ static uint32_t each_cached(rdms_provider *p, const rdms_caller *who, visible_fn
 	return rc;
 }
 
-/* visible_fn: appends S to the list CTX. */
+/* rdms_visible_fn: appends S to the list CTX. */
 static uint32_t add_to_list(void *ctx, const rdms_session *s, size_t left, rdms_error *err)
 {
 	rdms_session *slot = rdms_session_list_add(ctx);
@@ -129,9 +129,8 @@ uint32_t rdms_op_sessions(rdms_provider *p, const rdms_caller *who,
 	return WBEM_S_NO_ERROR;
 }
 
-/* Every session WHO may see to FN: from the cache, or from a fresh list. */
-static uint32_t each_visible(rdms_provider *p, const rdms_caller *who, visible_fn fn, void *ctx,
-                             rdms_error *err)
+uint32_t rdms_each_visible(rdms_provider *p, const rdms_caller *who, rdms_visible_fn fn,
+                           void *ctx, rdms_error *err)
 {
 	rdms_session_list sl = { 0 };
 	uint32_t rc;
@@ -177,23 +176,18 @@ static uint32_t find_cached(rdms_provider *p, uint32_t id, rdms_session *out, rd
 	return rc;
 }
 
-/* What collect_instance needs: the provider, an optional filter, the list. */
+/* What collect_instance needs: an optional filter and the list. */
 struct collect {
-	rdms_provider     *p;
 	const wql_query   *q;
 	cim_instance_list *out;
 };
 
-/* visible_fn: the instance of S onto the list, when it matches the query. */
-static uint32_t collect_instance(void *ctx, const rdms_session *s, size_t left,
-                                 rdms_error *err)
+/* rdms_instance_fn: INST onto the list, when it matches the query. */
+static uint32_t collect_instance(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
 {
 	struct collect *c = ctx;
-	cim_instance *inst = rdms_session_instance(c->p->cfg, s);
 
 	(void)left;
-	if (inst == NULL)
-		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	if (c->q != NULL && !wql_match(c->q, inst)) {
 		cim_instance_free(inst);
 		return WBEM_S_NO_ERROR;
@@ -209,44 +203,26 @@ uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
                            const char *ns, const char *class_name,
                            cim_instance_list *out, rdms_error *err)
 {
-	struct collect c = { p, NULL, out };
-	uint32_t rc = check_class(ns, class_name, err);
+	struct collect c = { NULL, out };
+	const rdms_class_provider *cp;
+	uint32_t rc = find_provider(ns, class_name, &cp, err);
 
 	if (rc == WBEM_S_NO_ERROR)
-		rc = each_visible(p, who, collect_instance, &c, err);
+		rc = cp->each(p, who, collect_instance, &c, err);
 	if (rc != WBEM_S_NO_ERROR)
 		cim_instance_list_free(out);
 	return rc;
-}
-
-/* What stream_instance needs: the provider and the caller's function. */
-struct stream {
-	rdms_provider   *p;
-	rdms_instance_fn fn;
-	void            *ctx;
-};
-
-/* visible_fn: the instance of S to the front end's function. */
-static uint32_t stream_instance(void *ctx, const rdms_session *s, size_t left, rdms_error *err)
-{
-	struct stream *st = ctx;
-	cim_instance *inst = rdms_session_instance(st->p->cfg, s);
-
-	if (inst == NULL)
-		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	return st->fn(st->ctx, inst, left, err);
 }
 
 uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 const char *ns, const char *class_name,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err)
 {
-	struct stream st = { p, fn, ctx };
-	uint32_t rc = check_class(ns, class_name, err);
+	const rdms_class_provider *cp;
+	uint32_t rc = find_provider(ns, class_name, &cp, err);
 
-	/* One instance alive at a time: malloc hands the same block back each turn. */
 	if (rc == WBEM_S_NO_ERROR)
-		rc = each_visible(p, who, stream_instance, &st, err);
+		rc = cp->each(p, who, fn, ctx, err);
 	return rc;
 }
 
@@ -255,16 +231,17 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
                        cim_instance_list *out, rdms_error *err)
 {
 	wql_query *q = NULL;
-	struct collect c = { p, NULL, out };
+	struct collect c = { NULL, out };
+	const rdms_class_provider *cp = NULL;
 	uint32_t rc;
 
 	*query = NULL;
 	rc = wql_parse(wql, rdms_schema_find, &q, err);
 	if (rc == WBEM_S_NO_ERROR)
-		rc = check_class(ns, wql_class(q)->name, err);
+		rc = find_provider(ns, wql_class(q)->name, &cp, err);
 	c.q = q;
 	if (rc == WBEM_S_NO_ERROR)
-		rc = each_visible(p, who, collect_instance, &c, err);
+		rc = cp->each(p, who, collect_instance, &c, err);
 	if (rc != WBEM_S_NO_ERROR) {
 		cim_instance_list_free(out);
 		wql_free(q);
@@ -280,10 +257,9 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
  * a non-admin caller is WBEM_E_ACCESS_DENIED when the session exists, so
  * that an admin reading the audit can tell a refused attempt from a typo.
  */
-static uint32_t resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
-                        bool fresh, rdms_session *found, rdms_error *err)
+uint32_t rdms_resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                      const cim_class *cls, bool fresh, rdms_session *found, rdms_error *err)
 {
-	const cim_class *cls = rdms_session_class();
 	cim_value keys[2] = { cim_null(CIM_TYPE_STRING), cim_null(CIM_TYPE_UINT32) };
 	rdms_session match;
 	const cim_value *host, *id;
@@ -323,19 +299,83 @@ out:
 	return rc;
 }
 
+/* What match_keys looks for (the keys of a path, in class order), and where it puts it. */
+struct key_match {
+	const cim_value *keys;
+	size_t           nkeys;
+	cim_instance    *found;
+};
+
+/* rdms_instance_fn: keeps the instance whose keys are those sought, and stops. */
+static uint32_t match_keys(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
+{
+	struct key_match *m = ctx;
+	size_t k = 0;
+
+	(void)left;
+	(void)err;
+	for (size_t i = 0; i < inst->cls->nprops && k < m->nkeys; i++) {
+		const cim_value *v = &inst->values[i], *want = &m->keys[k];
+
+		if (!inst->cls->props[i].is_key)
+			continue;
+		k++;
+		if (v->is_null || (v->type == CIM_TYPE_STRING ? strcasecmp(v->u.str, want->u.str) != 0
+		                                              : !cim_value_equal(v, want))) {
+			cim_instance_free(inst);
+			return WBEM_S_NO_ERROR;
+		}
+	}
+	m->found = inst;
+	return WBEM_S_FALSE;
+}
+
+/* The instance of CP's class whose keys PATH gives, among what CP lists. */
+static uint32_t get_listed(rdms_provider *p, const rdms_caller *who,
+                           const rdms_class_provider *cp, const cim_path *path,
+                           cim_instance **out, rdms_error *err)
+{
+	cim_value keys[8];
+	size_t nkeys = cim_class_nkeys(cp->cls);
+	struct key_match m = { keys, nkeys, NULL };
+	uint32_t rc;
+
+	if (nkeys > sizeof keys / sizeof keys[0])
+		return rdms_fail(err, WBEM_E_FAILED, "class %s has too many keys", cp->cls->name);
+	for (size_t i = 0; i < nkeys; i++)
+		keys[i] = cim_null(CIM_TYPE_NONE);
+	rc = cim_path_bind(path, cp->cls, keys, err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = cp->each(p, who, match_keys, &m, err);
+	if (rc == WBEM_S_FALSE)
+		rc = WBEM_S_NO_ERROR;
+	if (rc == WBEM_S_NO_ERROR && m.found == NULL) {
+		char *text = cim_path_format(path);
+
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no instance %s", text != NULL ? text : "");
+		free(text);
+	}
+	for (size_t i = 0; i < nkeys; i++)
+		cim_value_clear(&keys[i]);
+	if (rc != WBEM_S_NO_ERROR)
+		cim_instance_free(m.found);
+	else
+		*out = m.found;
+	return rc;
+}
+
 uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
                      const cim_path *path, cim_instance **out, rdms_error *err)
 {
-	rdms_session s;
-	uint32_t rc = resolve(p, who, path, false, &s, err);
+	const rdms_class_provider *cp;
+	uint32_t rc = find_provider(path->namespace_, path->class_name, &cp, err);
 
 	*out = NULL;
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;
-	*out = rdms_session_instance(p->cfg, &s);
-	if (*out == NULL)
-		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	return WBEM_S_NO_ERROR;
+	if (cp->get != NULL)
+		return cp->get(p, who, path, out, err);
+	return get_listed(p, who, cp, path, out, err);
 }
 
 /* Valid UTF-8 without control characters: C0 but tab and newline, DEL, C1. */
@@ -440,8 +480,8 @@ static uint32_t run_method(rdms_provider *p, const cim_method *m, const rdms_ses
 	return rdms_fail(err, WBEM_E_METHOD_NOT_IMPLEMENTED, "%s is not implemented", m->name);
 }
 
-static void audit(rdms_provider *p, const rdms_caller *who, const char *target,
-                  const char *method, uint32_t result, const rdms_error *err)
+void rdms_ops_audit(rdms_provider *p, const rdms_caller *who, const char *target,
+                    const char *method, uint32_t result, const rdms_error *err)
 {
 	rdms_audit_event ev = {
 		.caller = who, .target = target, .method = method, .result = result,
@@ -453,14 +493,15 @@ static void audit(rdms_provider *p, const rdms_caller *who, const char *target,
 }
 
 /* Everything that can be known wrong before a session is looked up. */
-static uint32_t check_call(const cim_method *m, const char *method, const rdms_param *in,
-                           size_t nin, const char **args, size_t nargs, rdms_error *err)
+static uint32_t check_call(const cim_class *cls, const cim_method *m, const char *method,
+                           const rdms_param *in, size_t nin, const char **args, size_t nargs,
+                           rdms_error *err)
 {
 	uint32_t rc;
 
 	if (m == NULL)
 		return rdms_fail(err, WBEM_E_INVALID_METHOD, "class %s has no method %s",
-		                 rdms_session_class()->name, method);
+		                 cls->name, method);
 	if (m->nparams > nargs)
 		return rdms_fail(err, WBEM_E_INVALID_METHOD,
 		                 "method %s has too many parameters", method);
@@ -480,22 +521,26 @@ uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
                         const char *method, const rdms_param *in, size_t nin,
                         uint32_t *return_value, rdms_error *err)
 {
-	const cim_method *m = cim_class_method(rdms_session_class(), method);
+	/* only the sessions have methods; another class's path is told so */
+	const rdms_class_provider *cp =
+		path->class_name != NULL ? rdms_class_provider_find(path->class_name) : NULL;
+	const cim_class *cls = cp != NULL ? cp->cls : rdms_session_class();
+	const cim_method *m = cim_class_method(cls, method);
 	const char *args[8] = { NULL };
 	rdms_session s = { 0 };
 	uint32_t rc;
 
 	*return_value = WBEM_E_FAILED;
-	rc = check_call(m, method, in, nin, args, sizeof args / sizeof args[0], err);
+	rc = check_call(cls, m, method, in, nin, args, sizeof args / sizeof args[0], err);
 	if (rc == WBEM_S_NO_ERROR)
-		rc = resolve(p, who, path, true, &s, err);
+		rc = rdms_resolve(p, who, path, rdms_session_class(), true, &s, err);
 	if (rc != WBEM_S_NO_ERROR || m == NULL) {
-		audit(p, who, path_text, m != NULL ? m->name : method, rc, err);
+		rdms_ops_audit(p, who, path_text, m != NULL ? m->name : method, rc, err);
 		return rc;
 	}
 	*return_value = run_method(p, m, &s, args, err);
 	if (p->cache != NULL)
 		rdms_session_cache_invalidate(p->cache);
-	audit(p, who, path_text, m->name, *return_value, err);
+	rdms_ops_audit(p, who, path_text, m->name, *return_value, err);
 	return WBEM_S_NO_ERROR;
 }

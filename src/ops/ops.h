@@ -42,12 +42,58 @@ typedef struct rdms_audit_event {
 
 typedef int (*rdms_audit_fn)(void *ctx, const rdms_audit_event *ev);
 
+/* One stored audit event (RDMS_AuditRecord), valid during the call it is handed to. */
+typedef struct rdms_audit_entry {
+	long long   id;
+	const char *time;      /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+	const char *user;
+	long long   uid;
+	const char *source;
+	const char *protocol;
+	const char *target;
+	const char *method;
+	uint32_t    result;
+	const char *detail;
+} rdms_audit_entry;
+
+/* Called per entry, oldest first; a non-zero return stops the reading. */
+typedef int (*rdms_audit_row_fn)(void *ctx, const rdms_audit_entry *e);
+
+/*
+ * Reads the audit trail: every event at or after SINCE (NULL: all) to FN.
+ * In-process that is the database (audit.h); in rdmsd's network process a
+ * request to priv, which owns it.
+ */
+typedef uint32_t (*rdms_audit_read_fn)(void *ctx, const char *since, rdms_audit_row_fn fn,
+                                       void *fn_ctx, rdms_error *err);
+
+/* Back-ends a provider can serve (and RDMS_Backend list). */
+#define RDMS_MAX_BACKENDS 8
+
+/* One back-end the configuration enables, as RDMS_Backend shows it. */
+typedef struct rdms_backend_status {
+	char name[32];
+	bool served;         /* available here: rdmsd reads its sessions */
+	bool running;        /* its server runs now */
+	char reason[256];    /* why not, when not served or not running */
+} rdms_backend_status;
+
+/* The state of every back-end the config enables into OUT (MAX), their number in *N. */
+typedef uint32_t (*rdms_status_fn)(void *ctx, rdms_backend_status *out, size_t max, size_t *n,
+                                   rdms_error *err);
+
 typedef struct rdms_provider {
 	const rdms_config  *cfg;
-	const rdms_backend *backends[8];   /* enabled and available, NULL-terminated */
+	const rdms_backend *backends[RDMS_MAX_BACKENDS];   /* enabled and available, NULL-terminated */
 	size_t              nbackends;
 	rdms_audit_fn       audit;
 	void               *audit_ctx;
+	/* RDMS_Backend: rdms_provider_status (in-process) unless set otherwise */
+	rdms_status_fn      status;
+	void               *status_ctx;
+	/* RDMS_AuditRecord: NULL where the audit trail cannot be read */
+	rdms_audit_read_fn  audit_read;
+	void               *audit_read_ctx;
 	/* rdmsd: reads may come from this snapshot (session_cache.h); NULL: always fresh */
 	rdms_session_cache *cache;
 } rdms_provider;
@@ -60,6 +106,22 @@ typedef struct rdms_param {
 
 /* Picks the back-ends CFG enables that are available here. */
 void rdms_provider_init(rdms_provider *p, const rdms_config *cfg);
+
+/*
+ * An rdms_status_fn (CTX: the provider): each back-end P's config enables,
+ * served (in P's list) or not, and whether its server runs, asked now.
+ */
+uint32_t rdms_provider_status(void *ctx, rdms_backend_status *out, size_t max, size_t *n,
+                              rdms_error *err);
+
+/*
+ * Logs what changed in P's back-ends since LAST (N of them; *N 0 at the
+ * first call, which logs every one): which are served, which skipped and
+ * why, which run.  LAST then holds the state now.  rdmsd calls it at start
+ * and every few seconds.
+ */
+void rdms_provider_report(rdms_provider *p, rdms_backend_status last[RDMS_MAX_BACKENDS],
+                          size_t *n);
 
 /*
  * Sessions the caller may see, as instances of CLASS_NAME in namespace NS

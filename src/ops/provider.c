@@ -1,6 +1,7 @@
 /*
- * provider.c -- the Win32_VirtualDesktopSession provider: which back-ends
- * serve this host, and how a back-end session becomes a class instance.
+ * provider.c -- the table of class providers (provider.h), and the
+ * Win32_VirtualDesktopSession provider: which back-ends serve this host,
+ * and how a back-end session becomes a class instance.
  *
  * Property positions come from the generated schema_props.h, so a change of
  * the MOF that this mapping does not follow fails to compile.
@@ -8,6 +9,7 @@
 #include "provider.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "../common/log.h"
 #include "../schema/schema.h"
@@ -16,6 +18,8 @@ void rdms_provider_init(rdms_provider *p, const rdms_config *cfg)
 {
 	memset(p, 0, sizeof *p);
 	p->cfg = cfg;
+	p->status = rdms_provider_status;
+	p->status_ctx = p;
 	for (size_t i = 0; rdms_backends[i] != NULL; i++) {
 		const rdms_backend *b = rdms_backends[i];
 
@@ -118,4 +122,64 @@ cim_instance *rdms_session_instance(const rdms_config *cfg, const rdms_session *
 	set_u32(&inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID], s->id);
 	set_u32(&inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE], s->connect_state);
 	return inst;
+}
+
+/* ---- the class provider --------------------------------------------------- */
+
+/* What stream_instance needs: the provider and the caller's function. */
+struct stream {
+	rdms_provider   *p;
+	rdms_instance_fn fn;
+	void            *ctx;
+};
+
+/* rdms_visible_fn: the instance of S to the front end's function. */
+static uint32_t stream_instance(void *ctx, const rdms_session *s, size_t left, rdms_error *err)
+{
+	struct stream *st = ctx;
+	cim_instance *inst = rdms_session_instance(st->p->cfg, s);
+
+	if (inst == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	return st->fn(st->ctx, inst, left, err);
+}
+
+/* One instance alive at a time: malloc hands the same block back each turn. */
+static uint32_t sessions_each(rdms_provider *p, const rdms_caller *who, rdms_instance_fn fn,
+                              void *ctx, rdms_error *err)
+{
+	struct stream st = { p, fn, ctx };
+
+	return rdms_each_visible(p, who, stream_instance, &st, err);
+}
+
+static uint32_t sessions_get(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                             cim_instance **out, rdms_error *err)
+{
+	rdms_session s;
+	uint32_t rc = rdms_resolve(p, who, path, rdms_session_class(), false, &s, err);
+
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	*out = rdms_session_instance(p->cfg, &s);
+	if (*out == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	return WBEM_S_NO_ERROR;
+}
+
+const rdms_class_provider rdms_session_provider = {
+	&rdms_class_Win32_VirtualDesktopSession, sessions_each, sessions_get,
+};
+
+static const rdms_class_provider *const class_providers[] = {
+	&rdms_session_provider, &rdms_detail_provider, &rdms_backend_provider,
+	&rdms_audit_provider,
+};
+
+const rdms_class_provider *rdms_class_provider_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof class_providers / sizeof class_providers[0]; i++)
+		if (strcasecmp(class_providers[i]->cls->name, name) == 0)
+			return class_providers[i];
+	return NULL;
 }

@@ -1,16 +1,69 @@
 /*
- * provider.h -- internal to the operation layer: the class this host serves
- * and the mapping from back-end sessions to its instances.
+ * provider.h -- internal to the operation layer: the classes this host
+ * serves, each by a class provider, and what the providers share.
+ *
+ * Every class of the schema that rdms serves has one entry in one table
+ * (provider.c); ops.c finds the class there for every operation, whatever
+ * the front end, so enumerate, get and query work the same on each:
+ *   Win32_VirtualDesktopSession  provider.c: the sessions themselves
+ *   RDMS_SessionDetail           detail.c:   quser's columns per session
+ *   RDMS_Backend                 status.c:   which servers are served and run
+ *   RDMS_AuditRecord             audit_records.c: the audit trail (admins)
+ * The session classes see what the caller may see (rdms_each_visible,
+ * rdms_resolve), so their authorisation is the sessions' own.
  */
 #ifndef RDMS_OPS_PROVIDER_H
 #define RDMS_OPS_PROVIDER_H
 
 #include "ops.h"
 
+typedef struct rdms_class_provider {
+	const cim_class *cls;
+	/* Every instance WHO may see, to FN (which owns each), in enumeration order. */
+	uint32_t (*each)(rdms_provider *p, const rdms_caller *who, rdms_instance_fn fn, void *ctx,
+	                 rdms_error *err);
+	/*
+	 * The instance PATH (of this class) names, WBEM_E_NOT_FOUND when absent
+	 * or not visible.  NULL: found among what each lists.
+	 */
+	uint32_t (*get)(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+	                cim_instance **out, rdms_error *err);
+} rdms_class_provider;
+
+/* The provider of class NAME (case-insensitive), or NULL when it is not served. */
+const rdms_class_provider *rdms_class_provider_find(const char *name);
+
+extern const rdms_class_provider rdms_session_provider;   /* provider.c */
+extern const rdms_class_provider rdms_detail_provider;    /* detail.c */
+extern const rdms_class_provider rdms_backend_provider;   /* status.c */
+extern const rdms_class_provider rdms_audit_provider;     /* audit_records.c */
+
 /* Win32_VirtualDesktopSession, from the generated table. */
 const cim_class *rdms_session_class(void);
 
 /* The instance describing S on this host; NULL on allocation failure. */
 cim_instance *rdms_session_instance(const rdms_config *cfg, const rdms_session *s);
+
+/* ---- shared by the providers (ops.c) ------------------------------------- */
+
+/* Called with each session a walk finds visible; LEFT counts those still to come. */
+typedef uint32_t (*rdms_visible_fn)(void *ctx, const rdms_session *s, size_t left,
+                                    rdms_error *err);
+
+/* Every session WHO may see to FN: from the provider's cache, or fresh. */
+uint32_t rdms_each_visible(rdms_provider *p, const rdms_caller *who, rdms_visible_fn fn,
+                           void *ctx, rdms_error *err);
+
+/*
+ * The session PATH names, PATH being of session class CLS (its keys
+ * VMHostName and SessionId): fresh from the back-ends when FRESH (every
+ * action), else possibly from the cache.  The authorisation rule of ops.c.
+ */
+uint32_t rdms_resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                      const cim_class *cls, bool fresh, rdms_session *found, rdms_error *err);
+
+/* Hands the audit hook one event (a method call, or a refused read). */
+void rdms_ops_audit(rdms_provider *p, const rdms_caller *who, const char *target,
+                    const char *method, uint32_t result, const rdms_error *err);
 
 #endif

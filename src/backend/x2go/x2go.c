@@ -10,12 +10,18 @@
  */
 #include "x2go_internal.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../common/log.h"
+#include "../../common/strutil.h"
+#include "../proc.h"
+#include "../xidle.h"
 
 static bool x2go_available(const rdms_config *cfg)
 {
@@ -90,6 +96,61 @@ out:
 	return rc;
 }
 
+/* True when ARG is (a path of) X2Go's daemon. */
+static bool is_cleansessions(const char *arg)
+{
+	const char *base = strrchr(arg, '/');
+
+	return strcmp(base != NULL ? base + 1 : arg, "x2gocleansessions") == 0;
+}
+
+/*
+ * X2Go has no listener of its own (sessions start over SSH); its server is
+ * x2gocleansessions, the daemon x2goserver.service runs, which keeps the
+ * session database and ends what is left of finished sessions.
+ */
+static bool x2go_running(const rdms_config *cfg, char *why, size_t size)
+{
+	DIR *d = opendir(cfg->proc_root);
+	struct dirent *e;
+	bool found = false;
+
+	if (d == NULL) {
+		str_copy(why, size, "cannot read the process table");
+		return false;
+	}
+	while (!found && (e = readdir(d)) != NULL) {
+		char cmdline[512], *end;
+		long pid = strtol(e->d_name, &end, 10);
+		ssize_t n;
+
+		if (!isdigit((unsigned char)e->d_name[0]) || *end != '\0' || pid <= 0 || pid > INT_MAX)
+			continue;
+		n = rdms_proc_read(cfg->proc_root, (pid_t)pid, "cmdline", cmdline, sizeof cmdline);
+		/* the daemon itself, or perl running it: the first two arguments */
+		found = n > 0 && (is_cleansessions(cmdline) ||
+		                  (strlen(cmdline) + 1 < (size_t)n &&
+		                   is_cleansessions(cmdline + strlen(cmdline) + 1)));
+	}
+	closedir(d);
+	if (!found)
+		str_copy(why, size, "x2gocleansessions (X2Go's server daemon) is not running");
+	return found;
+}
+
+/* Each agent's X server is asked as the session's user, with the agent's own cookie. */
+static void x2go_idle(const rdms_config *cfg, const rdms_session *s, size_t n, uint32_t *idle)
+{
+	for (size_t i = 0; i < n; i++) {
+		x2go_agent a;
+
+		idle[i] = RDMS_IDLE_UNKNOWN;
+		if (x2go_agent_read(cfg->proc_root, s[i].server_pid, &a, NULL) == WBEM_S_NO_ERROR &&
+		    a.uid == s[i].uid)
+			idle[i] = rdms_x_idle(&s[i], a.xauth[0] != '\0' ? a.xauth : NULL);
+	}
+}
+
 const rdms_backend rdms_backend_x2go = {
 	.name = "x2go",
 	.available = x2go_available,
@@ -98,4 +159,6 @@ const rdms_backend rdms_backend_x2go = {
 	.logoff = x2go_logoff,
 	.send_message = x2go_send_message,
 	.find = x2go_find,
+	.running = x2go_running,
+	.idle = x2go_idle,
 };

@@ -119,6 +119,13 @@ typedef struct x2go_agent {
 	char  xauth[256];          /* the -auth file; "" when absent or not absolute */
 } x2go_agent;
 
+/*
+ * When session SESSION (a session name, USER-DISPLAY-EPOCH_st...) began:
+ * the Unix time in its name, which unlike the database's local times has no
+ * time-zone doubt (x2go.md §4); 0 when the name holds none.
+ */
+int64_t x2go_session_epoch(const char *session);
+
 /* Reads the x2goagent PID under ROOT; WBEM_E_NOT_FOUND when it is gone or is no X2Go agent. */
 uint32_t x2go_agent_read(const char *root, pid_t pid, x2go_agent *a, rdms_error *err);
 /* The same from a cmdline (LEN bytes, NUL-separated). */

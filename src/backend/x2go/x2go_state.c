@@ -198,6 +198,23 @@ static bool user_uid(const char *name, uid_t *uid, uid_cache *c)
 	return c->found;
 }
 
+int64_t x2go_session_epoch(const char *session)
+{
+	/* USER-DISPLAY-EPOCH_stTYPE...: USER may hold '-', so from the "_st" back */
+	const char *st = strstr(session, "_st"), *p;
+	int64_t t = 0;
+
+	if (st == NULL)
+		return 0;
+	for (p = st; p > session && p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	if (p == st || p == session || p[-1] != '-' || st - p > 12)
+		return 0;
+	for (; p < st; p++)
+		t = t * 10 + (*p - '0');
+	return t;
+}
+
 static bool listed(const rdms_session_list *l, size_t first, uint32_t id)
 {
 	for (size_t i = first; i < l->count; i++)
@@ -243,8 +260,11 @@ static bool live_session(const rdms_config *cfg, const x2go_row *r, rdms_session
 	t->uid = uid;
 	str_copy(t->user, sizeof t->user, r->user);
 	/* the database keeps the last address; nobody is there while suspended */
-	if (t->connect_state == WTS_ACTIVE)
+	if (t->connect_state == WTS_ACTIVE) {
 		str_copy(t->client, sizeof t->client, r->client);
+		str_copy(t->client_addr, sizeof t->client_addr, r->client);
+	}
+	t->logon_time = x2go_session_epoch(r->session);
 	t->backend = &rdms_backend_x2go;
 	str_copy(t->kind, sizeof t->kind, "x2goagent");
 	t->display = r->display;

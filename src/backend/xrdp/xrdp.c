@@ -15,6 +15,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../common/strutil.h"
+#include "../xidle.h"
+
 static bool xrdp_available(const rdms_config *cfg)
 {
 	struct stat st;
@@ -45,12 +48,55 @@ static uint32_t xrdp_enumerate(const rdms_config *cfg, rdms_session_list *out,
 	if ((rc = xrdp_state_fill(cfg, &t, out, first, conns, err)) != WBEM_S_NO_ERROR)
 		goto out;
 	xrdp_client_fill(cfg, &t, out, first, conns);
+	/* the X server starts with the session and outlives reconnects */
+	for (size_t i = first; i < out->count; i++)
+		out->items[i].logon_time = rdms_proc_start_time(cfg->proc_root,
+		                                                out->items[i].server_pid);
 out:
 	if (rc != WBEM_S_NO_ERROR)
 		out->count = first;     /* all or nothing */
 	free(conns);
 	xrdp_proctab_free(&t);
 	return rc;
+}
+
+/* True when T has a main process named COMM (one whose parent has another name). */
+static bool has_main(const xrdp_proctab *t, const char *comm)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (xrdp_proc_is_main(t, &t->v[i], comm))
+			return true;
+	return false;
+}
+
+/* Sessions need sesman (it starts and keeps them) and xrdp (clients reach them through it). */
+static bool xrdp_running(const rdms_config *cfg, char *why, size_t size)
+{
+	xrdp_proctab t = { 0 };
+	rdms_error err = { 0 };
+	bool sesman, xrdp;
+
+	if (xrdp_proctab_read(cfg->proc_root, &t, &err) != WBEM_S_NO_ERROR) {
+		str_copy(why, size, err.message);
+		return false;
+	}
+	sesman = has_main(&t, "xrdp-sesman");
+	xrdp = has_main(&t, "xrdp");
+	xrdp_proctab_free(&t);
+	if (!sesman)
+		str_copy(why, size, xrdp ? "xrdp-sesman is not running"
+		                         : "xrdp and xrdp-sesman are not running");
+	else if (!xrdp)
+		str_copy(why, size, "xrdp is not running: clients cannot connect");
+	return sesman && xrdp;
+}
+
+/* Every session's X server is asked as the session's user, with sesman's cookie. */
+static void xrdp_idle(const rdms_config *cfg, const rdms_session *s, size_t n, uint32_t *idle)
+{
+	(void)cfg;
+	for (size_t i = 0; i < n; i++)
+		idle[i] = rdms_x_idle(&s[i], NULL);
 }
 
 const rdms_backend rdms_backend_xrdp = {
@@ -60,4 +106,6 @@ const rdms_backend rdms_backend_xrdp = {
 	.disconnect = xrdp_disconnect,
 	.logoff = xrdp_logoff,
 	.send_message = xrdp_send_message,
+	.running = xrdp_running,
+	.idle = xrdp_idle,
 };

@@ -312,6 +312,7 @@ void xrdp_client_fill(const rdms_config *cfg, const xrdp_proctab *t,
 
 	for (size_t i = first; i < l->count; i++) {
 		l->items[i].client[0] = '\0';
+		l->items[i].client_addr[0] = '\0';
 		any |= l->items[i].connect_state == WTS_ACTIVE;
 	}
 	if (!any)
@@ -336,6 +337,7 @@ void xrdp_client_fill(const rdms_config *cfg, const xrdp_proctab *t,
 		}
 		if (c->addr[0] == '\0')
 			continue;
+		str_copy(s->client_addr, sizeof s->client_addr, c->addr);
 		name = have_log ? xrdp_log_name_for(&li, c->addr, c->port) : NULL;
 		str_copy(s->client, sizeof s->client, name != NULL ? name : c->addr);
 	}
