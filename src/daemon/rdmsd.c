@@ -70,6 +70,7 @@
 #endif
 
 #define NET_STOP_MS       10000   /* then SIGKILL */
+#define BACKEND_WATCH_MS  5000    /* how often a change of the back-ends' state is looked for */
 #define NET_PROGRAM_NAME  "rdmsd-net"
 /* Where `make install` puts rdmsd-net (meson.build defines it). */
 #ifndef RDMS_NET_PROGRAM
@@ -98,6 +99,9 @@ struct rdmsd {
 	priv_server    *priv;
 	pid_t           net_pid;
 	int             net_pidfd;
+	/* the back-ends' state last logged (rdms_provider_report) */
+	rdms_backend_status status[RDMS_MAX_BACKENDS];
+	size_t          nstatus;
 };
 
 /* ---- options and config ------------------------------------------------- */
@@ -296,6 +300,10 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	bool ok;
 
 	rdms_provider_init(&d->backends, &d->cfg);
+	d->backends.audit_read = rdms_audit_read;
+	d->backends.audit_read_ctx = &d->cfg;
+	d->nstatus = 0;
+	rdms_provider_report(&d->backends, d->status, &d->nstatus);
 	if (d->backends.nbackends == 0)
 		log_warn("no session back-end is available (backends = %s)", d->cfg.backends);
 	if (!priv_channels_open(&ch, err))
@@ -542,10 +550,17 @@ static int supervise(struct rdmsd *d, const sigset_t *set)
 		struct signalfd_siginfo si;
 		int status = 0;
 
-		if (poll(pf, 2, -1) < 0) {
+		int ready = poll(pf, 2, BACKEND_WATCH_MS);
+
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			fatal("poll: %s", strerror(errno));
+		}
+		if (ready == 0) {
+			/* say when a server stops or starts: "no sessions" is not "xrdp is down" */
+			rdms_provider_report(&d->backends, d->status, &d->nstatus);
+			continue;
 		}
 		if (pf[1].revents != 0) {
 			while (waitpid(d->net_pid, &status, 0) < 0 && errno == EINTR)

@@ -23,9 +23,10 @@ struct entry {
 	uid_t    uid;
 	int32_t  display;
 	pid_t    server_pid, wm_pid, conn_pid;
-	uint32_t str;          /* offset of "user\0client\0kind\0" in the pool */
+	int64_t  logon_time;
+	uint32_t str;          /* offset of "user\0client\0kind\0addr\0" in the pool */
 	uint8_t  origin;       /* index in origins[] */
-	uint8_t  user_len, client_len, kind_len;
+	uint8_t  user_len, client_len, kind_len, addr_len;
 };
 
 struct rdms_snapshot {
@@ -108,6 +109,7 @@ static uint32_t add_session(void *ctx, const rdms_session *in, rdms_error *err)
 	size_t user = strnlen(in->user, sizeof in->user - 1);
 	size_t client = strnlen(in->client, sizeof in->client - 1);
 	size_t kind = strnlen(in->kind, sizeof in->kind - 1);
+	size_t addr = strnlen(in->client_addr, sizeof in->client_addr - 1);
 	int origin = origin_of(s, in->backend);
 	struct entry *e;
 
@@ -121,11 +123,12 @@ static uint32_t add_session(void *ctx, const rdms_session *in, rdms_error *err)
 	*e = (struct entry){
 		.id = in->id, .connect_state = in->connect_state, .uid = in->uid,
 		.display = in->display, .server_pid = in->server_pid, .wm_pid = in->wm_pid,
-		.conn_pid = in->conn_pid, .str = (uint32_t)s->pool.len, .origin = (uint8_t)origin,
-		.user_len = (uint8_t)user, .client_len = (uint8_t)client, .kind_len = (uint8_t)kind,
+		.conn_pid = in->conn_pid, .logon_time = in->logon_time, .str = (uint32_t)s->pool.len,
+		.origin = (uint8_t)origin, .user_len = (uint8_t)user, .client_len = (uint8_t)client,
+		.kind_len = (uint8_t)kind, .addr_len = (uint8_t)addr,
 	};
 	if (!pool_add(s, in->user, user) || !pool_add(s, in->client, client) ||
-	    !pool_add(s, in->kind, kind))
+	    !pool_add(s, in->kind, kind) || !pool_add(s, in->client_addr, addr))
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	s->n++;
 	return WBEM_S_NO_ERROR;
@@ -331,11 +334,14 @@ void rdms_snapshot_at(const rdms_snapshot *s, size_t i, rdms_session *out)
 	out->server_pid = e->server_pid;
 	out->wm_pid = e->wm_pid;
 	out->conn_pid = e->conn_pid;
+	out->logon_time = e->logon_time;
 	memcpy(out->user, str, (size_t)e->user_len + 1);
 	str += e->user_len + 1;
 	memcpy(out->client, str, (size_t)e->client_len + 1);
 	str += e->client_len + 1;
 	memcpy(out->kind, str, (size_t)e->kind_len + 1);
+	str += e->kind_len + 1;
+	memcpy(out->client_addr, str, (size_t)e->addr_len + 1);
 }
 
 bool rdms_snapshot_find(const rdms_snapshot *s, uint32_t id, rdms_session *out)

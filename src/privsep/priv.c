@@ -14,6 +14,9 @@
  * at once, so no list of them is built whatever their number.  A back-end
  * failing after some batches went out still ends the reply with a DONE
  * carrying its error, and net drops what it got.
+ * The back-ends' state (STATUS), idle times (IDLE: looked up again, like an
+ * action) and the audit trail (AUDIT_READ, streamed as AUDIT_ROWS batches
+ * like sessions) are read here too.
  * The PAM check has no cache and no delay here: both live in the network
  * process, so a client guessing passwords stalls its own connection only,
  * never a channel that other requests need.
@@ -78,23 +81,32 @@ struct stream {
 	void      *buf;        /* PRIV_MSG_MAX bytes */
 	priv_batch b;
 	uint8_t    origin;     /* the back-end index the sessions are sent with */
+	bool       rows;       /* audit records (AUDIT_ROWS), not sessions */
 	bool       broken;     /* FD failed: nothing more can be sent */
 };
+
+static void batch_begin(struct stream *st)
+{
+	if (st->rows)
+		priv_rows_begin(&st->b, st->buf, PRIV_MSG_MAX, st->id);
+	else
+		priv_batch_begin(&st->b, st->buf, PRIV_MSG_MAX, st->id);
+}
 
 static void stream_begin(struct stream *st, int fd, uint32_t id, void *buf)
 {
 	*st = (struct stream){ .fd = fd, .id = id, .buf = buf };
-	priv_batch_begin(&st->b, buf, PRIV_MSG_MAX, id);
+	batch_begin(st);
 }
 
-/* Sends the batch when it holds any session; false (BROKEN set, ERR) when FD failed. */
+/* Sends the batch when it holds anything; false (BROKEN set, ERR) when FD failed. */
 static bool stream_flush(struct stream *st, rdms_error *err)
 {
 	if (st->b.count > 0 && !priv_send(st->fd, st->buf, priv_batch_end(&st->b), err)) {
 		st->broken = true;
 		return false;
 	}
-	priv_batch_begin(&st->b, st->buf, PRIV_MSG_MAX, st->id);
+	batch_begin(st);
 	return true;
 }
 
@@ -225,6 +237,77 @@ static bool do_act(const priv_env *env, int fd, uint32_t id, const void *p, size
 	return reply_done(fd, id, rc, err.message, buf);
 }
 
+/* ---- back-ends and idle times -------------------------------------------- */
+
+static bool do_status(const priv_env *env, int fd, uint32_t id, void *buf)
+{
+	priv_status st = { 0 };
+	rdms_error err = { 0 };
+	size_t n = 0;
+	uint32_t rc = rdms_provider_status((void *)env->provider, st.v, RDMS_MAX_BACKENDS, &n, &err);
+
+	if (rc != WBEM_S_NO_ERROR)
+		return reply_done(fd, id, rc, err.message, buf);
+	st.count = (uint32_t)n;
+	if (!priv_send(fd, buf, priv_encode_status(buf, PRIV_MSG_MAX, id, &st), &err)) {
+		log_warn("%s", err.message);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The idle times of the sessions REQ names.  Each is looked up again in its
+ * back-end and asked only when it is still the session net saw (uid, X
+ * server), as for an action: xprintidle runs as the uid priv found.
+ */
+static void idle_of(const priv_env *env, const priv_idle *req, priv_idle_reply *out)
+{
+	const rdms_provider *p = env->provider;
+
+	out->count = req->count;
+	for (uint32_t i = 0; i < req->count; i++) {
+		const priv_idle_session *q = &req->v[i];
+		rdms_session s;
+
+		out->idle[i] = RDMS_IDLE_UNKNOWN;
+		if (q->backend >= p->nbackends || p->backends[q->backend]->idle == NULL ||
+		    rdms_backend_lookup(p->backends[q->backend], p->cfg, q->id, &s, NULL) !=
+		        WBEM_S_NO_ERROR ||
+		    s.uid != (uid_t)q->uid || s.server_pid != (pid_t)q->server_pid)
+			continue;
+		s.backend = p->backends[q->backend];
+		p->backends[q->backend]->idle(p->cfg, &s, 1, &out->idle[i]);
+	}
+}
+
+static bool do_idle(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                    void *buf)
+{
+	priv_idle *req = malloc(sizeof *req);
+	priv_idle_reply *out = malloc(sizeof *out);
+	rdms_error err = { 0 };
+	bool ok;
+
+	if (req == NULL || out == NULL) {
+		free(req);
+		free(out);
+		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
+	}
+	if (priv_decode_idle(p, len, req, &err) != WBEM_S_NO_ERROR) {
+		free(req);
+		free(out);
+		return refuse(fd, id, &err, buf);
+	}
+	idle_of(env, req, out);
+	ok = priv_send(fd, buf, priv_encode_idle_reply(buf, PRIV_MSG_MAX, id, out), &err);
+	if (!ok)
+		log_warn("%s", err.message);
+	free(req);
+	free(out);
+	return ok;
+}
+
 /* ---- authentication and audit -------------------------------------------- */
 
 static bool do_auth(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
@@ -251,6 +334,64 @@ static bool do_auth(const priv_env *env, int fd, uint32_t id, const void *p, siz
 	ok = priv_send(fd, buf, priv_encode_auth_reply(buf, PRIV_MSG_MAX, id, &r), &err);
 	if (!ok)
 		log_warn("%s", err.message);
+	return ok;
+}
+
+/* What audit_add needs: the stream, and where a failure to send is told. */
+struct row_stream {
+	struct stream st;
+	rdms_error    err;
+};
+
+/* An rdms_audit_row_fn (CTX: the row_stream): one record onto the batch. */
+static int audit_add(void *ctx, const rdms_audit_entry *e)
+{
+	struct row_stream *rs = ctx;
+
+	if (priv_rows_add(&rs->st.b, e))
+		return 0;
+	if (!stream_flush(&rs->st, &rs->err))
+		return 1;
+	if (priv_rows_add(&rs->st.b, e))
+		return 0;
+	rdms_fail(&rs->err, WBEM_E_FAILED, "privsep: audit record %lld does not fit a message",
+	          e->id);
+	return 1;
+}
+
+/* RDMS_AuditRecord: net decided the caller may read it (root or admin group). */
+static bool do_audit_read(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                          void *buf)
+{
+	const rdms_provider *pr = env->provider;
+	struct row_stream *rs = calloc(1, sizeof *rs);
+	char since[PRIV_TIME_MAX + 1];
+	rdms_error err = { 0 };
+	uint32_t rc;
+	bool ok;
+
+	if (rs == NULL)
+		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
+	if (priv_decode_audit_read(p, len, since, &err) != WBEM_S_NO_ERROR) {
+		free(rs);
+		return refuse(fd, id, &err, buf);
+	}
+	if (pr->audit_read == NULL) {
+		free(rs);
+		return reply_done(fd, id, WBEM_E_NOT_SUPPORTED, "the audit trail is not read here",
+		                  buf);
+	}
+	stream_begin(&rs->st, fd, id, buf);
+	rs->st.rows = true;
+	batch_begin(&rs->st);
+	rc = pr->audit_read(pr->audit_read_ctx, since[0] != '\0' ? since : NULL, audit_add, rs,
+	                    &err);
+	if (rs->err.code != 0) {
+		rc = rs->err.code;
+		err = rs->err;
+	}
+	ok = stream_end(&rs->st, rc, &err);
+	free(rs);
 	return ok;
 }
 
@@ -305,6 +446,14 @@ bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void
 		return do_act(env, fd, h.id, payload, h.len, reply);
 	case PRIV_AUDIT:
 		return do_audit(env, fd, h.id, payload, h.len, reply);
+	case PRIV_STATUS:
+		if (priv_decode_empty(payload, h.len, PRIV_STATUS, &err) != WBEM_S_NO_ERROR)
+			return refuse(fd, h.id, &err, reply);
+		return do_status(env, fd, h.id, reply);
+	case PRIV_IDLE:
+		return do_idle(env, fd, h.id, payload, h.len, reply);
+	case PRIV_AUDIT_READ:
+		return do_audit_read(env, fd, h.id, payload, h.len, reply);
 	default:
 		rdms_fail(&err, WBEM_E_INVALID_PARAMETER, "privsep: %s is not a request",
 		          priv_type_name(h.type));

@@ -33,9 +33,11 @@
  *
  * What a compromised net process can still do through priv: check
  * passwords (each failure is delayed on the net side, PAM's own throttling
- * applies), list sessions, act on sessions that exist (Disconnect, Logoff,
- * a message dialog of bounded size), and add audit records.  Not: run
- * commands of its choosing, read or write files, signal other processes.
+ * applies), list sessions and the back-ends' state, ask sessions' idle
+ * times (xprintidle as the session's user on its own display), act on
+ * sessions that exist (Disconnect, Logoff, a message dialog of bounded
+ * size), add audit records and read them.  Not: run commands of its
+ * choosing, read or write other files, signal other processes.
  */
 #ifndef RDMS_PRIVSEP_H
 #define RDMS_PRIVSEP_H
@@ -66,12 +68,18 @@
 #define PRIV_ERROR_MAX    511
 #define PRIV_KIND_MAX     15
 #define PRIV_CLIENT_MAX   255
+#define PRIV_ADDR_MAX     47
 #define PRIV_TITLE_MAX    1024
 #define PRIV_TEXT_MAX     8192
 #define PRIV_SOURCE_MAX   95
 #define PRIV_PROTO_MAX    15
 #define PRIV_TARGET_MAX   4095
 #define PRIV_METHOD_MAX   31
+#define PRIV_NAME_MAX     31      /* a back-end's name */
+#define PRIV_REASON_MAX   255
+#define PRIV_TIME_MAX     31      /* an audit time or --since */
+/* Sessions one IDLE request asks about. */
+#define PRIV_IDLE_MAX     1024
 
 enum priv_type {
 	PRIV_AUTH = 1,     /* net -> priv: priv_auth */
@@ -82,6 +90,12 @@ enum priv_type {
 	PRIV_ACT,          /* net -> priv: priv_act; replies DONE */
 	PRIV_AUDIT,        /* net -> priv: priv_audit; replies DONE once committed */
 	PRIV_DONE,         /* priv -> net: priv_done (final) */
+	PRIV_STATUS,       /* net -> priv: empty; replies STATUS_REPLY (or DONE: error) */
+	PRIV_STATUS_REPLY, /* priv -> net: priv_status (final) */
+	PRIV_IDLE,         /* net -> priv: priv_idle; replies IDLE_REPLY (or DONE: error) */
+	PRIV_IDLE_REPLY,   /* priv -> net: priv_idle_reply (final) */
+	PRIV_AUDIT_READ,   /* net -> priv: string since; replies AUDIT_ROWS..., DONE */
+	PRIV_AUDIT_ROWS,   /* priv -> net: a batch of audit records, more replies follow */
 	PRIV_TYPE_END
 };
 
@@ -130,6 +144,37 @@ typedef struct priv_audit {
 	char     detail[PRIV_ERROR_MAX + 1];
 } priv_audit;
 
+/* RDMS_Backend: every back-end the config enables, as priv sees it. */
+typedef struct priv_status {
+	uint32_t            count;
+	rdms_backend_status v[RDMS_MAX_BACKENDS];
+} priv_status;
+
+/* A session whose idle time is asked: priv checks it is still this one. */
+typedef struct priv_idle_session {
+	uint8_t  backend;                     /* index in priv's back-end list */
+	uint32_t id;
+	uint32_t uid;
+	int32_t  server_pid;
+} priv_idle_session;
+
+typedef struct priv_idle {
+	uint32_t          count;              /* 1..PRIV_IDLE_MAX */
+	priv_idle_session v[PRIV_IDLE_MAX];
+} priv_idle;
+
+typedef struct priv_idle_reply {
+	uint32_t count;                       /* the request's */
+	uint32_t idle[PRIV_IDLE_MAX];         /* seconds, RDMS_IDLE_UNKNOWN */
+} priv_idle_reply;
+
+/* One record of an AUDIT_ROWS batch: an audit event with its id and time. */
+typedef struct priv_audit_row {
+	int64_t    id;
+	char       time[PRIV_TIME_MAX + 1];
+	priv_audit a;
+} priv_audit_row;
+
 typedef struct priv_done {
 	uint32_t rc;
 	char     error[PRIV_ERROR_MAX + 1];
@@ -149,6 +194,11 @@ size_t priv_encode_find(void *buf, size_t size, uint32_t id, uint32_t session_id
 size_t priv_encode_act(void *buf, size_t size, uint32_t id, const priv_act *m);
 size_t priv_encode_audit(void *buf, size_t size, uint32_t id, const priv_audit *m);
 size_t priv_encode_done(void *buf, size_t size, uint32_t id, const priv_done *m);
+size_t priv_encode_status(void *buf, size_t size, uint32_t id, const priv_status *m);
+size_t priv_encode_idle(void *buf, size_t size, uint32_t id, const priv_idle *m);
+size_t priv_encode_idle_reply(void *buf, size_t size, uint32_t id, const priv_idle_reply *m);
+/* SINCE: "" for every record. */
+size_t priv_encode_audit_read(void *buf, size_t size, uint32_t id, const char *since);
 
 /*
  * A PRIV_SESSIONS message under construction: begin, add sessions until
@@ -164,6 +214,9 @@ typedef struct priv_batch {
 
 void priv_batch_begin(priv_batch *b, void *buf, size_t size, uint32_t id);
 bool priv_batch_add(priv_batch *b, const rdms_session *s, uint8_t backend);
+/* The same for PRIV_AUDIT_ROWS: begin, add records while they fit, end. */
+void priv_rows_begin(priv_batch *b, void *buf, size_t size, uint32_t id);
+bool priv_rows_add(priv_batch *b, const rdms_audit_entry *e);
 /* The finished message's length. */
 size_t priv_batch_end(priv_batch *b);
 
@@ -182,6 +235,21 @@ uint32_t priv_decode_find(const void *p, size_t len, uint32_t *session_id, rdms_
 uint32_t priv_decode_act(const void *p, size_t len, priv_act *m, rdms_error *err);
 uint32_t priv_decode_audit(const void *p, size_t len, priv_audit *m, rdms_error *err);
 uint32_t priv_decode_done(const void *p, size_t len, priv_done *m, rdms_error *err);
+uint32_t priv_decode_status(const void *p, size_t len, priv_status *m, rdms_error *err);
+uint32_t priv_decode_idle(const void *p, size_t len, priv_idle *m, rdms_error *err);
+/* WANT: how many answers the request asked for; any other count is an error. */
+uint32_t priv_decode_idle_reply(const void *p, size_t len, uint32_t want, priv_idle_reply *m,
+                                rdms_error *err);
+/* SINCE: PRIV_TIME_MAX + 1 bytes. */
+uint32_t priv_decode_audit_read(const void *p, size_t len, char *since, rdms_error *err);
+/*
+ * Hands each record of a PRIV_AUDIT_ROWS payload to FN, after checking the
+ * whole batch, decoding each into ROW (the caller's scratch); *STOPPED is
+ * set when FN asked to stop (the rest not handed).
+ */
+uint32_t priv_decode_audit_rows(const void *p, size_t len, priv_audit_row *row,
+                                rdms_audit_row_fn fn, void *ctx, bool *stopped,
+                                rdms_error *err);
 
 /*
  * Appends the sessions of a PRIV_SESSIONS payload to OUT; each session's
@@ -257,9 +325,18 @@ void priv_client_free(priv_client *c);
 
 /*
  * Makes P a provider whose only back-end forwards to priv, and whose audit
- * hook is priv_proxy_audit.  C must outlive P.
+ * hook, back-end state (RDMS_Backend) and audit reading (RDMS_AuditRecord)
+ * are requests to priv.  C must outlive P.
  */
 void priv_proxy_provider(rdms_provider *p, const rdms_config *cfg, priv_client *c);
+
+/* An rdms_status_fn (CTX: the priv_client): the back-ends as priv serves them. */
+uint32_t priv_proxy_status(void *ctx, rdms_backend_status *out, size_t max, size_t *n,
+                           rdms_error *err);
+
+/* An rdms_audit_read_fn (CTX: the priv_client): priv reads its database. */
+uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn fn,
+                               void *fn_ctx, rdms_error *err);
 
 /* An rdms_audit_fn (CTX: the priv_client): committed by priv before it returns 0. */
 int priv_proxy_audit(void *ctx, const rdms_audit_event *ev);

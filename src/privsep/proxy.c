@@ -252,19 +252,25 @@ static uint32_t proxy_find(const rdms_config *cfg, uint32_t id, rdms_session *ou
 	return rc;
 }
 
+/* The index of S's back-end in priv's list, or -1 when S did not come from priv. */
+static int backend_index(const priv_client *c, const rdms_session *s)
+{
+	for (size_t i = 0; i < c->nnamed; i++)
+		if (c->named_ptr[i] == s->backend)
+			return (int)i;
+	return -1;
+}
+
 static uint32_t proxy_act(const rdms_session *s, enum priv_action action, const char *title,
                           const char *text, rdms_error *err)
 {
-	const priv_client *c = client;
-	size_t backend = 0;
+	int backend = backend_index(client, s);
 	priv_act *a;
 	struct exchange x;
 	priv_header h;
 	uint32_t rc;
 
-	while (backend < c->nnamed && c->named_ptr[backend] != s->backend)
-		backend++;
-	if (backend == c->nnamed)
+	if (backend < 0)
 		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
 		                 "session %u was not found through the privileged process",
 		                 (unsigned)s->id);
@@ -313,6 +319,58 @@ static uint32_t proxy_send_message(const rdms_config *cfg, const rdms_session *s
 	return proxy_act(s, PRIV_MESSAGE, title, message, err);
 }
 
+/* Up to PRIV_IDLE_MAX sessions in one IDLE exchange; unknown where anything fails. */
+static void idle_chunk(const rdms_session *s, size_t n, uint32_t *idle, priv_idle *req,
+                       priv_idle_reply *rep)
+{
+	rdms_error err = { 0 };
+	struct exchange x;
+	priv_header h;
+
+	req->count = 0;
+	for (size_t i = 0; i < n; i++) {
+		int b = backend_index(client, &s[i]);
+
+		idle[i] = RDMS_IDLE_UNKNOWN;
+		if (b < 0)
+			return;
+		req->v[req->count++] = (priv_idle_session){ (uint8_t)b, s[i].id, (uint32_t)s[i].uid,
+		                                            (int32_t)s[i].server_pid };
+	}
+	exchange_begin(client, &x);
+	if (exchange_send(&x, priv_encode_idle(x.buf, PRIV_MSG_MAX, x.id, req), &err) ==
+	    WBEM_S_NO_ERROR) {
+		exchange_recv(&x, &h);
+		if (h.type == PRIV_DONE)
+			take_done(&x, &h, &err);
+		else if (h.type != PRIV_IDLE_REPLY)
+			fatal("privsep: %s where IDLE_REPLY was due", priv_type_name(h.type));
+		else if (priv_decode_idle_reply(payload(&x), h.len, req->count, rep, &err) !=
+		         WBEM_S_NO_ERROR)
+			fatal("%s", err.message);
+		else
+			memcpy(idle, rep->idle, n * sizeof *idle);
+	}
+	exchange_end(&x);
+	if (err.code != 0)
+		log_warn("idle times: %s", err.message);
+}
+
+/* The idle hook of every proxy: priv asks the real back-ends, PRIV_IDLE_MAX at a time. */
+static void proxy_idle(const rdms_config *cfg, const rdms_session *s, size_t n, uint32_t *idle)
+{
+	priv_idle *req = malloc(sizeof *req);
+	priv_idle_reply *rep = malloc(sizeof *rep);
+
+	(void)cfg;
+	for (size_t i = 0; i < n; i++)
+		idle[i] = RDMS_IDLE_UNKNOWN;
+	for (size_t i = 0; req != NULL && rep != NULL && i < n; i += PRIV_IDLE_MAX)
+		idle_chunk(s + i, n - i < PRIV_IDLE_MAX ? n - i : PRIV_IDLE_MAX, idle + i, req, rep);
+	free(req);
+	free(rep);
+}
+
 static const rdms_backend proxy_all = {
 	.name = "privsep",
 	.enumerate = proxy_enumerate,
@@ -321,6 +379,7 @@ static const rdms_backend proxy_all = {
 	.send_message = proxy_send_message,
 	.find = proxy_find,
 	.each = proxy_each,
+	.idle = proxy_idle,
 };
 
 priv_client *priv_client_new(const int fds[PRIV_CHANNELS], const rdms_backend *const *backends,
@@ -375,6 +434,76 @@ void priv_proxy_provider(rdms_provider *p, const rdms_config *cfg, priv_client *
 		p->backends[p->nbackends++] = &proxy_all;
 	p->audit = priv_proxy_audit;
 	p->audit_ctx = c;
+	p->status = priv_proxy_status;
+	p->status_ctx = c;
+	p->audit_read = priv_proxy_audit_read;
+	p->audit_read_ctx = c;
+}
+
+uint32_t priv_proxy_status(void *ctx, rdms_backend_status *out, size_t max, size_t *n,
+                           rdms_error *err)
+{
+	priv_client *c = ctx;
+	priv_status *st = calloc(1, sizeof *st);
+	rdms_error e = { 0 };
+	struct exchange x;
+	priv_header h;
+	uint32_t rc;
+
+	*n = 0;
+	if (st == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	exchange_begin(c, &x);
+	rc = exchange_send(&x, priv_encode_empty(x.buf, PRIV_MSG_MAX, x.id, PRIV_STATUS), err);
+	if (rc == WBEM_S_NO_ERROR) {
+		exchange_recv(&x, &h);
+		if (h.type == PRIV_DONE)
+			rc = take_done(&x, &h, err);
+		else if (h.type != PRIV_STATUS_REPLY)
+			fatal("privsep: %s where STATUS_REPLY was due", priv_type_name(h.type));
+		else if (priv_decode_status(payload(&x), h.len, st, &e) != WBEM_S_NO_ERROR)
+			fatal("%s", e.message);
+	}
+	exchange_end(&x);
+	for (uint32_t i = 0; rc == WBEM_S_NO_ERROR && i < st->count && *n < max; i++)
+		out[(*n)++] = st->v[i];
+	free(st);
+	return rc;
+}
+
+uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn fn,
+                               void *fn_ctx, rdms_error *err)
+{
+	priv_client *c = ctx;
+	priv_audit_row *row = malloc(sizeof *row);
+	struct exchange x;
+	priv_header h;
+	bool stopped = false;
+	uint32_t rc;
+
+	if (row == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	exchange_begin(c, &x);
+	rc = exchange_send(&x, priv_encode_audit_read(x.buf, PRIV_MSG_MAX, x.id,
+	                                              since != NULL ? since : ""), err);
+	/* the rows after FN asked to stop are read and dropped: the channel stays in step */
+	for (;;) {
+		rdms_error e = { 0 };
+
+		if (rc != WBEM_S_NO_ERROR)
+			break;
+		exchange_recv(&x, &h);
+		if (h.type != PRIV_AUDIT_ROWS) {
+			rc = take_done(&x, &h, err);
+			break;
+		}
+		if (!stopped && priv_decode_audit_rows(payload(&x), h.len, row, fn, fn_ctx, &stopped,
+		                                       &e) != WBEM_S_NO_ERROR)
+			fatal("%s", e.message);
+	}
+	exchange_end(&x);
+	free(row);
+	return rc;
 }
 
 /* ---- audit and PAM ------------------------------------------------------- */

@@ -21,6 +21,9 @@ static const char *const type_names[PRIV_TYPE_END] = {
 	[PRIV_AUTH] = "AUTH", [PRIV_AUTH_REPLY] = "AUTH_REPLY",
 	[PRIV_ENUMERATE] = "ENUMERATE", [PRIV_FIND] = "FIND", [PRIV_SESSIONS] = "SESSIONS",
 	[PRIV_ACT] = "ACT", [PRIV_AUDIT] = "AUDIT", [PRIV_DONE] = "DONE",
+	[PRIV_STATUS] = "STATUS", [PRIV_STATUS_REPLY] = "STATUS_REPLY", [PRIV_IDLE] = "IDLE",
+	[PRIV_IDLE_REPLY] = "IDLE_REPLY", [PRIV_AUDIT_READ] = "AUDIT_READ",
+	[PRIV_AUDIT_ROWS] = "AUDIT_ROWS",
 };
 
 const char *priv_type_name(unsigned t)
@@ -51,6 +54,7 @@ static void put_u8(struct writer *w, uint8_t v) { put(w, &v, sizeof v); }
 static void put_u16(struct writer *w, uint16_t v) { put(w, &v, sizeof v); }
 static void put_u32(struct writer *w, uint32_t v) { put(w, &v, sizeof v); }
 static void put_i32(struct writer *w, int32_t v) { put(w, &v, sizeof v); }
+static void put_i64(struct writer *w, int64_t v) { put(w, &v, sizeof v); }
 
 /* A string of at most MAX bytes; a longer one spoils the message. */
 static void put_str(struct writer *w, const char *s, size_t max)
@@ -153,6 +157,14 @@ static uint32_t get_u32(struct reader *r, const char *field)
 static int32_t get_i32(struct reader *r, const char *field)
 {
 	int32_t v = 0;
+
+	get(r, field, &v, sizeof v);
+	return v;
+}
+
+static int64_t get_i64(struct reader *r, const char *field)
+{
+	int64_t v = 0;
 
 	get(r, field, &v, sizeof v);
 	return v;
@@ -398,13 +410,233 @@ uint32_t priv_decode_done(const void *p, size_t len, priv_done *m, rdms_error *e
 	return done(&r);
 }
 
+/* ---- back-ends, idle times, the audit trail --------------------------------- */
+
+size_t priv_encode_status(void *buf, size_t size, uint32_t id, const priv_status *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_STATUS_REPLY);
+	w.bad |= m->count > RDMS_MAX_BACKENDS;
+	put_u32(&w, m->count);
+	for (uint32_t i = 0; i < m->count && !w.bad; i++) {
+		put_str(&w, m->v[i].name, PRIV_NAME_MAX);
+		put_u8(&w, m->v[i].served);
+		put_u8(&w, m->v[i].running);
+		put_str(&w, m->v[i].reason, PRIV_REASON_MAX);
+	}
+	return finish(&w);
+}
+
+/* A u8 that must be 0 or 1. */
+static bool get_flag(struct reader *r, const char *field)
+{
+	uint8_t v = get_u8(r, field);
+
+	if (v > 1)
+		bad(r, "%s is %u, not 0 or 1", field, (unsigned)v);
+	return v == 1;
+}
+
+uint32_t priv_decode_status(const void *p, size_t len, priv_status *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "STATUS_REPLY", err);
+	m->count = get_u32(&r, "count");
+	if (!r.bad && m->count > RDMS_MAX_BACKENDS)
+		bad(&r, "%u back-ends, at most %d", (unsigned)m->count, RDMS_MAX_BACKENDS);
+	for (uint32_t i = 0; i < m->count && !r.bad; i++) {
+		get_str(&r, "name", m->v[i].name, sizeof m->v[i].name);
+		m->v[i].served = get_flag(&r, "served");
+		m->v[i].running = get_flag(&r, "running");
+		get_str(&r, "reason", m->v[i].reason, sizeof m->v[i].reason);
+		if (!r.bad && m->v[i].name[0] == '\0')
+			bad(&r, "back-end %u has no name", (unsigned)i);
+	}
+	return done(&r);
+}
+
+size_t priv_encode_idle(void *buf, size_t size, uint32_t id, const priv_idle *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_IDLE);
+	w.bad |= m->count == 0 || m->count > PRIV_IDLE_MAX;
+	put_u32(&w, m->count);
+	for (uint32_t i = 0; i < m->count && !w.bad; i++) {
+		put_u8(&w, m->v[i].backend);
+		put_u32(&w, m->v[i].id);
+		put_u32(&w, m->v[i].uid);
+		put_i32(&w, m->v[i].server_pid);
+	}
+	return finish(&w);
+}
+
+uint32_t priv_decode_idle(const void *p, size_t len, priv_idle *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "IDLE", err);
+	m->count = get_u32(&r, "count");
+	if (!r.bad && (m->count == 0 || m->count > PRIV_IDLE_MAX))
+		bad(&r, "%u sessions, 1 to %d allowed", (unsigned)m->count, PRIV_IDLE_MAX);
+	for (uint32_t i = 0; i < m->count && !r.bad; i++) {
+		m->v[i].backend = get_u8(&r, "backend");
+		m->v[i].id = get_u32(&r, "session id");
+		m->v[i].uid = get_u32(&r, "uid");
+		m->v[i].server_pid = get_i32(&r, "server pid");
+	}
+	return done(&r);
+}
+
+size_t priv_encode_idle_reply(void *buf, size_t size, uint32_t id, const priv_idle_reply *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_IDLE_REPLY);
+	w.bad |= m->count > PRIV_IDLE_MAX;
+	put_u32(&w, m->count);
+	for (uint32_t i = 0; i < m->count && !w.bad; i++)
+		put_u32(&w, m->idle[i]);
+	return finish(&w);
+}
+
+uint32_t priv_decode_idle_reply(const void *p, size_t len, uint32_t want, priv_idle_reply *m,
+                                rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "IDLE_REPLY", err);
+	m->count = get_u32(&r, "count");
+	if (!r.bad && m->count != want)
+		bad(&r, "%u idle times for %u sessions", (unsigned)m->count, (unsigned)want);
+	for (uint32_t i = 0; i < m->count && !r.bad; i++)
+		m->idle[i] = get_u32(&r, "idle time");
+	return done(&r);
+}
+
+size_t priv_encode_audit_read(void *buf, size_t size, uint32_t id, const char *since)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_AUDIT_READ);
+	put_str(&w, since, PRIV_TIME_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_audit_read(const void *p, size_t len, char *since, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "AUDIT_READ", err);
+	get_str(&r, "since", since, PRIV_TIME_MAX + 1);
+	return done(&r);
+}
+
+/* A batch of records is a u32 count and that many of these; the smallest has ROW_MIN bytes. */
+#define ROW_MIN (8 + 8 + 4 + 8 * 2)
+
+/* A database NULL travels as "". */
+static const char *text_of(const char *s)
+{
+	return s != NULL ? s : "";
+}
+
+static void put_row(struct writer *w, const rdms_audit_entry *e)
+{
+	put_i64(w, e->id);
+	put_str(w, text_of(e->time), PRIV_TIME_MAX);
+	put_i64(w, e->uid);
+	put_u32(w, e->result);
+	put_str(w, text_of(e->user), PRIV_USER_MAX);
+	put_str(w, text_of(e->source), PRIV_SOURCE_MAX);
+	put_str(w, text_of(e->protocol), PRIV_PROTO_MAX);
+	put_str(w, text_of(e->target), PRIV_TARGET_MAX);
+	put_str(w, text_of(e->method), PRIV_METHOD_MAX);
+	put_str(w, text_of(e->detail), PRIV_ERROR_MAX);
+}
+
+static void get_row(struct reader *r, priv_audit_row *row)
+{
+	int64_t uid;
+
+	row->id = get_i64(r, "id");
+	get_str(r, "time", row->time, sizeof row->time);
+	uid = get_i64(r, "uid");
+	row->a.result = get_u32(r, "result");
+	get_str(r, "user", row->a.user, sizeof row->a.user);
+	get_str(r, "source", row->a.source, sizeof row->a.source);
+	get_str(r, "protocol", row->a.protocol, sizeof row->a.protocol);
+	get_str(r, "target", row->a.target, sizeof row->a.target);
+	get_str(r, "method", row->a.method, sizeof row->a.method);
+	get_str(r, "detail", row->a.detail, sizeof row->a.detail);
+	if (!r->bad && (uid < 0 || uid > (int64_t)UINT32_MAX))
+		bad(r, "record %lld: uid %lld out of range", (long long)row->id, (long long)uid);
+	row->a.uid = (uint32_t)uid;
+}
+
+void priv_rows_begin(priv_batch *b, void *buf, size_t size, uint32_t id)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_AUDIT_ROWS);
+	put_u32(&w, 0);
+	*b = (priv_batch){ .buf = buf, .size = w.bad ? 0 : size, .len = w.len };
+}
+
+bool priv_rows_add(priv_batch *b, const rdms_audit_entry *e)
+{
+	struct writer w = { .buf = b->buf, .size = b->size < PRIV_MSG_MAX ? b->size : PRIV_MSG_MAX,
+	                    .len = b->len };
+
+	put_row(&w, e);
+	if (w.bad)
+		return false;
+	b->len = w.len;
+	b->count++;
+	return true;
+}
+
+uint32_t priv_decode_audit_rows(const void *p, size_t len, priv_audit_row *row,
+                                rdms_audit_row_fn fn, void *ctx, bool *stopped, rdms_error *err)
+{
+	struct reader r, again;
+	uint32_t count;
+
+	*stopped = false;
+	/* checked whole first: nothing of a bad batch is handed on */
+	reader_init(&r, p, len, "AUDIT_ROWS", err);
+	count = get_u32(&r, "count");
+	if (!r.bad && count > r.left / ROW_MIN)
+		bad(&r, "%u records cannot fit in %zu bytes", (unsigned)count, r.left);
+	for (uint32_t i = 0; i < count && !r.bad; i++)
+		get_row(&r, row);
+	if (done(&r) != WBEM_S_NO_ERROR)
+		return WBEM_E_INVALID_PARAMETER;
+	reader_init(&again, p, len, "AUDIT_ROWS", err);
+	get_u32(&again, "count");
+	for (uint32_t i = 0; i < count && !*stopped; i++) {
+		rdms_audit_entry e;
+
+		get_row(&again, row);
+		e = (rdms_audit_entry){ .id = row->id, .time = row->time, .user = row->a.user,
+		                        .uid = row->a.uid, .source = row->a.source,
+		                        .protocol = row->a.protocol, .target = row->a.target,
+		                        .method = row->a.method, .result = row->a.result,
+		                        .detail = row->a.detail };
+		*stopped = fn(ctx, &e) != 0;
+	}
+	return WBEM_S_NO_ERROR;
+}
+
 /* ---- session batches ----------------------------------------------------- */
 
 /*
  * A batch is a u32 count and that many records of these fields; the
  * smallest record (empty strings) has SESSION_MIN bytes.
  */
-#define SESSION_MIN (3 * 4 + 1 + 4 * 4 + 3 * 2)
+#define SESSION_MIN (3 * 4 + 1 + 4 * 4 + 8 + 4 * 2)
 
 static void put_session(struct writer *w, const rdms_session *s, uint8_t backend)
 {
@@ -416,9 +648,11 @@ static void put_session(struct writer *w, const rdms_session *s, uint8_t backend
 	put_i32(w, s->server_pid);
 	put_i32(w, s->wm_pid);
 	put_i32(w, s->conn_pid);
+	put_i64(w, s->logon_time);
 	put_str(w, s->kind, PRIV_KIND_MAX);
 	put_str(w, s->user, PRIV_USER_MAX);
 	put_str(w, s->client, PRIV_CLIENT_MAX);
+	put_str(w, s->client_addr, PRIV_ADDR_MAX);
 }
 
 static void get_session(struct reader *r, rdms_session *s, const rdms_backend *const *backends,
@@ -434,12 +668,17 @@ static void get_session(struct reader *r, rdms_session *s, const rdms_backend *c
 	s->server_pid = get_i32(r, "server pid");
 	s->wm_pid = get_i32(r, "window manager pid");
 	s->conn_pid = get_i32(r, "connection pid");
+	s->logon_time = get_i64(r, "logon time");
 	get_str(r, "kind", s->kind, sizeof s->kind);
 	get_str(r, "user", s->user, sizeof s->user);
 	get_str(r, "client", s->client, sizeof s->client);
+	get_str(r, "client address", s->client_addr, sizeof s->client_addr);
 	if (r->bad)
 		return;
-	if (s->connect_state > WTS_INIT)
+	if (s->logon_time < 0)
+		bad(r, "session %u: logon time %lld before 1970", (unsigned)s->id,
+		    (long long)s->logon_time);
+	else if (s->connect_state > WTS_INIT)
 		bad(r, "session %u: connect state %u out of range", (unsigned)s->id,
 		    (unsigned)s->connect_state);
 	else if (backend >= nbackends)
