@@ -60,6 +60,9 @@ const cli_command *cli_find_command(const char *name);
 extern const cli_command cli_commands[];
 void cli_print_help(FILE *f, const cli_command *cmd);
 
+/* True when `rdms audit` reads the database file itself (--direct, or root without rdmsd). */
+bool cli_audit_local(const cli_ctx *ctx);
+
 /* Prints "rdms: NAME (0xCODE): message" for ERR and returns CLI_FAILED. */
 int cli_report(const rdms_error *err);
 
@@ -68,7 +71,16 @@ void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q);
 void cli_print_json_list(FILE *f, const cim_instance_list *l, const wql_query *q);
 void cli_print_json_instance(FILE *f, const cim_instance *inst, const wql_query *q);
 void cli_print_instance(FILE *f, const cim_instance *inst);
-void cli_print_sessions(FILE *f, const cim_instance_list *l, const rdms_session_list *sl);
+/* Property I of INST as the tables print it: ConnectState with its word, "0 (Active)". */
+const char *cli_value_text(const cim_instance *inst, size_t i, char *buf, size_t size);
+/* quser's IDLE TIME of a DMTF interval: ".", "5", "1:05", "2+03:04"; "-" unknown. */
+void cli_idle_text(const cim_value *v, char *buf, size_t size);
+/* LOGON TIME of a DMTF timestamp, local time "YYYY-MM-DD HH:MM"; "-" unknown. */
+void cli_logon_text(const cim_value *v, char *buf, size_t size);
+/* `rdms list`: the sessions L with their RDMS_SessionDetail DETAILS (may be NULL). */
+void cli_print_sessions(FILE *f, const cim_instance_list *l, const cim_instance_list *details);
+void cli_print_json_sessions(FILE *f, const cim_instance_list *l,
+                             const cim_instance_list *details);
 void cli_json_string(FILE *f, const char *s);
 
 #endif

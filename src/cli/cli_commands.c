@@ -10,9 +10,11 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "../audit/audit.h"
+#include "../common/log.h"
 #include "../schema/schema.h"
 
 static const cim_class *session_class(void)
@@ -126,34 +128,87 @@ static uint32_t target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_
 	return rc;
 }
 
+/* Instances of CLS: in-process with --direct, else from rdmsd or --host. */
+static uint32_t src_enumerate_class(cli_ctx *ctx, const cim_class *cls, cim_instance_list *out,
+                                    rdms_error *err)
+{
+	if (ctx->opt.direct)
+		return rdms_op_enumerate(&ctx->provider, &ctx->caller, NULL, cls->name, out, err);
+	return rdms_client_enumerate(ctx->client, cls, out, err);
+}
+
+/* True when session INST is the one FILTER names: its SessionId, or its user's name. */
+static bool list_selects(const cim_instance *inst, const char *filter)
+{
+	char buf[16];
+	const cim_value *user = &inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME];
+
+	if (filter == NULL)
+		return true;
+	if (all_digits(filter))
+		return strcmp(cim_value_text(&inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID],
+		                             buf, sizeof buf), filter) == 0;
+	return !user->is_null && strcasecmp(user->u.str, filter) == 0;
+}
+
+/*
+ * Says on stderr which configured servers are not running, so an empty
+ * list is not taken for "no sessions" when xrdp is down.  A server that
+ * does not serve RDMS_Backend (an older rdmsd, Windows) says nothing.
+ */
+static void warn_not_running(cli_ctx *ctx)
+{
+	cim_instance_list b = { 0 };
+	rdms_error err = { 0 };
+
+	if (src_enumerate_class(ctx, &rdms_class_RDMS_Backend, &b, &err) != WBEM_S_NO_ERROR)
+		log_debug("back-ends: %s", err.message);
+	for (size_t i = 0; i < b.count; i++) {
+		const cim_value *v = b.items[i]->values;
+
+		if (v[RDMS_RDMS_BACKEND_SERVED].is_null || !v[RDMS_RDMS_BACKEND_SERVED].u.boolean ||
+		    v[RDMS_RDMS_BACKEND_RUNNING].is_null || v[RDMS_RDMS_BACKEND_RUNNING].u.boolean)
+			continue;
+		fprintf(stderr, "%s: %s is not running: %s; its sessions are not listed\n",
+		        log_progname(), v[RDMS_RDMS_BACKEND_NAME].u.str,
+		        v[RDMS_RDMS_BACKEND_REASON].is_null ? "" : v[RDMS_RDMS_BACKEND_REASON].u.str);
+	}
+	cim_instance_list_free(&b);
+}
+
 static int cmd_list(cli_ctx *ctx)
 {
-	cim_instance_list l = { 0 };
-	rdms_session_list sl = { 0 };
-	rdms_error err = { 0 };
-	uint32_t rc = WBEM_S_NO_ERROR;
+	const char *filter = ctx->opt.nargs > 0 ? ctx->opt.args[0] : NULL;
+	cim_instance_list l = { 0 }, details = { 0 };
+	rdms_error err = { 0 }, derr = { 0 };
+	uint32_t rc = src_enumerate(ctx, &l, &err);
+	size_t keep = 0;
 
-	if (ctx->opt.direct) {
-		rc = rdms_op_sessions(&ctx->provider, &ctx->caller, &sl, &err);
-		for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < sl.count; i++) {
-			cim_instance *inst = rdms_op_instance(&ctx->provider, &sl.items[i]);
-
-			if (inst == NULL || !cim_instance_list_push(&l, inst)) {
-				cim_instance_free(inst);
-				rc = rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-			}
-		}
-	} else {
-		rc = src_enumerate(ctx, &l, &err);
-	}
-	if (rc == WBEM_S_NO_ERROR) {
-		if (ctx->opt.json)
-			cli_print_json_list(stdout, &l, NULL);
+	if (rc != WBEM_S_NO_ERROR)
+		return cli_report(&err);
+	for (size_t i = 0; i < l.count; i++) {
+		if (list_selects(l.items[i], filter))
+			l.items[keep++] = l.items[i];
 		else
-			cli_print_sessions(stdout, &l, ctx->opt.direct ? &sl : NULL);
+			cim_instance_free(l.items[i]);
+	}
+	l.count = keep;
+	/* the details cost a look at every session's X server: only when some are listed */
+	if (l.count > 0 &&
+	    src_enumerate_class(ctx, &rdms_class_RDMS_SessionDetail, &details, &derr) != 0)
+		log_debug("session details: %s", derr.message);
+	warn_not_running(ctx);
+	if (filter != NULL && l.count == 0) {
+		rdms_fail(&err, WBEM_E_NOT_FOUND, all_digits(filter) ? "no session %s"
+		                                                      : "no session of user %s", filter);
+		rc = WBEM_E_NOT_FOUND;
+	} else if (ctx->opt.json) {
+		cli_print_json_sessions(stdout, &l, &details);
+	} else {
+		cli_print_sessions(stdout, &l, &details);
 	}
 	cim_instance_list_free(&l);
-	rdms_session_list_free(&sl);
+	cim_instance_list_free(&details);
 	return rc == WBEM_S_NO_ERROR ? CLI_OK : cli_report(&err);
 }
 
@@ -325,8 +380,15 @@ static int cmd_class(cli_ctx *ctx)
 
 struct audit_print {
 	bool   json;
+	bool   header;    /* the table's header is still to be printed */
 	size_t rows;
 };
+
+static void print_audit_header(void)
+{
+	printf("%-24s %-10s %-7s %-22s %-11s %-10s %-26s %s\n", "TIME", "USER", "PROTO",
+	       "SOURCE", "METHOD", "RESULT", "", "TARGET");
+}
 
 static int print_audit_row(void *vctx, const rdms_audit_entry *e)
 {
@@ -334,6 +396,10 @@ static int print_audit_row(void *vctx, const rdms_audit_entry *e)
 	const wbem_code *code = wbem_lookup(e->result);
 	const char *name = code != NULL ? code->name : "";
 
+	if (ap->header) {
+		print_audit_header();
+		ap->header = false;
+	}
 	if (!ap->json) {
 		printf("%-24s %-10s %-7s %-22s %-11s 0x%08X %-26s %s%s%s\n", e->time, e->user,
 		       e->protocol, e->source, e->method, (unsigned)e->result, name, e->target,
@@ -362,41 +428,120 @@ static int print_audit_row(void *vctx, const rdms_audit_entry *e)
 	return 0;
 }
 
-/* The audit trail is root's file (mode 0600): admins read it as root. */
+bool cli_audit_local(const cli_ctx *ctx)
+{
+	return ctx->opt.direct ||
+	       (ctx->opt.host_url == NULL && access(ctx->cfg.socket_path, F_OK) != 0 &&
+	        geteuid() == 0);
+}
+
+/* The database itself: root's file (mode 0600), for --direct or when rdmsd is not running. */
+static uint32_t audit_from_file(cli_ctx *ctx, struct audit_print *ap, rdms_error *err)
+{
+	if (geteuid() != 0)
+		return rdms_fail(err, WBEM_E_ACCESS_DENIED,
+		                 "the audit trail %s is readable by root only; without --direct "
+		                 "rdms asks rdmsd", ctx->cfg.audit_db);
+	if (access(ctx->cfg.audit_db, R_OK) != 0)
+		return rdms_fail(err, WBEM_E_NOT_FOUND, "no audit trail at %s", ctx->cfg.audit_db);
+	if (!ctx->opt.direct)
+		fprintf(stderr, "%s: rdmsd is not running here; reading %s itself\n", log_progname(),
+		        ctx->cfg.audit_db);
+	return rdms_audit_query(ctx->cfg.audit_db, ctx->opt.since, print_audit_row, ap, err);
+}
+
+/* A DMTF timestamp in UTC back to the audit's "YYYY-MM-DDTHH:MM:SS.mmmZ"; as is otherwise. */
+static void audit_time_text(const cim_value *v, char *out, size_t size)
+{
+	const char *t = v->is_null ? "" : v->u.str;
+
+	if (strlen(t) == 25 && strcmp(t + 21, "+000") == 0)
+		snprintf(out, size, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s.%.3sZ", t, t + 4, t + 6, t + 8,
+		         t + 10, t + 12, t + 15);
+	else
+		snprintf(out, size, "%s", t);
+}
+
+static const char *str_or_empty(const cim_value *v)
+{
+	return v->is_null ? "" : v->u.str;
+}
+
+/* The RDMS_AuditRecord instances of rdmsd (local socket or --host), printed as rows. */
+static uint32_t audit_from_rdmsd(cli_ctx *ctx, struct audit_print *ap, rdms_error *err)
+{
+	cim_instance_list l = { 0 };
+	wql_query *q = NULL;
+	char wql[128];
+	uint32_t rc;
+
+	if (ctx->opt.since != NULL) {
+		char since[32];
+
+		/* "YYYY-MM-DDTHH:MM:SS", UTC, compared as a DMTF timestamp */
+		rdms_audit_normalize_time(ctx->opt.since, since, sizeof since, err);
+		snprintf(wql, sizeof wql, "SELECT * FROM RDMS_AuditRecord WHERE Time >= "
+		         "'%.4s%.2s%.2s%.2s%.2s%.2s.000000+000'", since, since + 5, since + 8,
+		         since + 11, since + 14, since + 17);
+	} else {
+		snprintf(wql, sizeof wql, "SELECT * FROM RDMS_AuditRecord");
+	}
+	rc = src_query(ctx, wql, &q, &l, err);
+	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < l.count; i++) {
+		const cim_value *v = l.items[i]->values;
+		char time[40];
+		rdms_audit_entry e;
+
+		audit_time_text(&v[RDMS_RDMS_AUDITRECORD_TIME], time, sizeof time);
+		e = (rdms_audit_entry){
+			.id = v[RDMS_RDMS_AUDITRECORD_ID].is_null ? -1 : (long long)v[RDMS_RDMS_AUDITRECORD_ID].u.u32,
+			.time = time, .user = str_or_empty(&v[RDMS_RDMS_AUDITRECORD_USERNAME]),
+			.uid = v[RDMS_RDMS_AUDITRECORD_UID].is_null ? -1
+		                                              : (long long)v[RDMS_RDMS_AUDITRECORD_UID].u.u32,
+			.source = str_or_empty(&v[RDMS_RDMS_AUDITRECORD_SOURCE]),
+			.protocol = str_or_empty(&v[RDMS_RDMS_AUDITRECORD_PROTOCOL]),
+			.target = str_or_empty(&v[RDMS_RDMS_AUDITRECORD_TARGET]),
+			.method = str_or_empty(&v[RDMS_RDMS_AUDITRECORD_METHOD]),
+			.result = v[RDMS_RDMS_AUDITRECORD_RESULT].u.u32,
+			.detail = str_or_empty(&v[RDMS_RDMS_AUDITRECORD_DETAIL]),
+		};
+		print_audit_row(ap, &e);
+	}
+	cim_instance_list_free(&l);
+	wql_free(q);
+	return rc;
+}
+
+/*
+ * The audit trail: from rdmsd -- the local one (root and the admin group)
+ * or --host's -- or with --direct (or as root when rdmsd is not running)
+ * from the database file.
+ */
 static int cmd_audit(cli_ctx *ctx)
 {
 	struct audit_print ap = { .json = ctx->opt.json, .rows = 0 };
 	rdms_error err = { 0 };
+	char since[32];
 	uint32_t rc;
 
-	if (geteuid() != 0) {
-		rdms_fail(&err, WBEM_E_ACCESS_DENIED,
-		          "the audit trail %s is readable by root only", ctx->cfg.audit_db);
+	if (ctx->opt.since != NULL &&
+	    rdms_audit_normalize_time(ctx->opt.since, since, sizeof since, &err) != 0)
 		return cli_report(&err);
-	}
-	if (ctx->opt.since != NULL) {
-		char since[32];
-
-		if (rdms_audit_normalize_time(ctx->opt.since, since, sizeof since, &err) != 0)
-			return cli_report(&err);
-	}
-	if (access(ctx->cfg.audit_db, R_OK) != 0) {
-		rdms_fail(&err, WBEM_E_NOT_FOUND, "no audit trail at %s", ctx->cfg.audit_db);
-		return cli_report(&err);
-	}
-	if (!ap.json)
-		printf("%-24s %-10s %-7s %-22s %-11s %-10s %-26s %s\n", "TIME", "USER", "PROTO",
-		       "SOURCE", "METHOD", "RESULT", "", "TARGET");
-	rc = rdms_audit_query(ctx->cfg.audit_db, ctx->opt.since, print_audit_row, &ap, &err);
+	/* the header goes out with the first row (or at the end): not before a failure */
+	ap.header = !ap.json;
+	rc = cli_audit_local(ctx) ? audit_from_file(ctx, &ap, &err) : audit_from_rdmsd(ctx, &ap, &err);
 	if (rc != WBEM_S_NO_ERROR)
 		return cli_report(&err);
+	if (ap.header)
+		print_audit_header();
 	if (ap.json)
 		puts(ap.rows == 0 ? "[]" : "]");
 	return CLI_OK;
 }
 
 const cli_command cli_commands[] = {
-	{ "list", "[--json]", "list this host's sessions", "qwinsta", 0, 0, true, cmd_list },
+	{ "list", "[USER|ID] [--json]", "list this host's sessions, or a user's, or one",
+	  "quser, qwinsta", 0, 1, true, cmd_list },
 	{ "query", "\"SELECT ... FROM Win32_VirtualDesktopSession [WHERE ...]\" [--json]",
 	  "run a WQL query", NULL, 1, 1, true, cmd_query },
 	{ "get", "ID|PATH [--json]", "show one session", NULL, 1, 1, true, cmd_get },
@@ -408,7 +553,8 @@ const cli_command cli_commands[] = {
 	  1, 1, true, cmd_message },
 	{ "class", "[--mof] [--json]", "show the class definition", NULL, 0, 0, false,
 	  cmd_class },
-	{ "audit", "[--since T] [--json]", "show the audit trail of method calls (root)",
-	  NULL, 0, 0, false, cmd_audit },
+	{ "audit", "[--since T] [--json]",
+	  "show the audit trail of method calls (root and the admin group)", NULL, 0, 0, true,
+	  cmd_audit },
 	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
 };

@@ -5,7 +5,10 @@
  */
 #include "cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include "../backend/backend.h"
 #include "../common/log.h"
@@ -94,31 +97,110 @@ void cli_print_json_list(FILE *f, const cim_instance_list *l, const wql_query *q
 	fputs("]\n", f);
 }
 
-void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q)
+/* The Windows class's ConnectState, printed with its word ("0 (Active)"). */
+static bool is_connect_state(const cim_instance *inst, size_t i)
 {
-	const cim_class *cls = &rdms_class_Win32_VirtualDesktopSession;
-	size_t width[64] = { 0 };
-	char buf[512];
+	return inst->cls == &rdms_class_Win32_VirtualDesktopSession &&
+	       i == RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE;
+}
 
-	for (size_t i = 0; i < cls->nprops && i < 64; i++)
-		width[i] = strlen(cls->props[i].name);
-	for (size_t r = 0; r < l->count; r++)
-		for (size_t i = 0; i < cls->nprops && i < 64; i++) {
-			size_t n = strlen(cim_value_text(&l->items[r]->values[i], buf, sizeof buf));
-			if (n > width[i])
-				width[i] = n;
+const char *cli_value_text(const cim_instance *inst, size_t i, char *buf, size_t size)
+{
+	const cim_value *v = &inst->values[i];
+
+	if (is_connect_state(inst, i) && !v->is_null)
+		snprintf(buf, size, "%u (%s)", (unsigned)v->u.u32, wts_state_name(v->u.u32));
+	else
+		cim_value_text(v, buf, size);
+	return buf;
+}
+
+/* Properties a table states once above it when every row has the same value. */
+static bool context_property(const cim_class *cls, size_t i)
+{
+	return cls == &rdms_class_Win32_VirtualDesktopSession &&
+	       (i == RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME ||
+	        i == RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME ||
+	        i == RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME ||
+	        i == RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID);
+}
+
+/*
+ * A table of ROWS x COLS cells (row-major; CELLS[c] the titles), printed
+ * aligned.  With two rows or more, a column marked SAME_OK whose cells are
+ * all equal is said once on a line above the table ("VMHOST h1  VM vm1")
+ * instead of on every row.
+ */
+static void print_cells(FILE *f, char **cells, size_t rows, size_t cols, const bool *same_ok)
+{
+	bool shown[64], any = false;
+	size_t width[64];
+
+	for (size_t c = 0; c < cols && c < 64; c++) {
+		bool same = rows >= 2 && same_ok != NULL && same_ok[c];
+
+		for (size_t r = 2; same && r <= rows; r++)
+			same = strcmp(cells[r * cols + c], cells[cols + c]) == 0;
+		shown[c] = !same;
+		if (same) {
+			fprintf(f, "%s%s %s", any ? "  " : "", cells[c], cells[cols + c]);
+			any = true;
 		}
-	for (size_t i = 0; i < cls->nprops && i < 64; i++)
-		if (selected(q, i))
-			fprintf(f, "%-*s  ", (int)width[i], cls->props[i].name);
-	fputc('\n', f);
-	for (size_t r = 0; r < l->count; r++) {
-		for (size_t i = 0; i < cls->nprops && i < 64; i++)
-			if (selected(q, i))
-				fprintf(f, "%-*s  ", (int)width[i],
-				        cim_value_text(&l->items[r]->values[i], buf, sizeof buf));
+		width[c] = 0;
+		for (size_t r = 0; r <= rows; r++)
+			if (strlen(cells[r * cols + c]) > width[c])
+				width[c] = strlen(cells[r * cols + c]);
+	}
+	if (any)
+		fputc('\n', f);
+	for (size_t r = 0; r <= rows; r++) {
+		size_t last = cols;
+
+		while (last > 0 && !shown[last - 1])
+			last--;
+		for (size_t c = 0; c < last; c++)
+			if (shown[c])
+				fprintf(f, "%-*s%s", c + 1 < last ? (int)width[c] : 0, cells[r * cols + c],
+				        c + 1 < last ? "  " : "");
 		fputc('\n', f);
 	}
+}
+
+static void free_cells(char **cells, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q)
+{
+	const cim_class *cls = q != NULL ? wql_class(q) : &rdms_class_Win32_VirtualDesktopSession;
+	size_t idx[64], cols = 0;
+	bool same_ok[64];
+	char **cells, buf[512];
+
+	for (size_t i = 0; i < cls->nprops && cols < 64; i++)
+		if (selected(q, i)) {
+			same_ok[cols] = context_property(cls, i);
+			idx[cols++] = i;
+		}
+	cells = calloc((l->count + 1) * cols + 1, sizeof *cells);
+	if (cells == NULL)
+		return;
+	for (size_t c = 0; c < cols; c++)
+		cells[c] = strdup(cls->props[idx[c]].name);
+	for (size_t r = 0; r < l->count; r++)
+		for (size_t c = 0; c < cols; c++)
+			cells[(r + 1) * cols + c] = strdup(cli_value_text(l->items[r], idx[c], buf,
+			                                                  sizeof buf));
+	for (size_t i = 0; i < (l->count + 1) * cols; i++)
+		if (cells[i] == NULL) {
+			free_cells(cells, (l->count + 1) * cols);
+			return;
+		}
+	print_cells(f, cells, l->count, cols, same_ok);
+	free_cells(cells, (l->count + 1) * cols);
 }
 
 void cli_print_instance(FILE *f, const cim_instance *inst)
@@ -129,62 +211,185 @@ void cli_print_instance(FILE *f, const cim_instance *inst)
 	for (size_t i = 0; i < inst->cls->nprops; i++)
 		fprintf(f, "    %s%s = %s\n", inst->cls->props[i].is_key ? "[Key] " : "",
 		        inst->cls->props[i].name,
-		        inst->values[i].is_null ? "NULL"
-		                                : cim_value_text(&inst->values[i], buf, sizeof buf));
+		        inst->values[i].is_null ? "NULL" : cli_value_text(inst, i, buf, sizeof buf));
 	fputs("}\n", f);
 }
 
-/*
- * The qwinsta-like listing.  SL, when given (direct mode), adds which
- * remote-desktop server holds each session; over the network that detail
- * is not part of the class, so the column shows "-".
- */
-void cli_print_sessions(FILE *f, const cim_instance_list *l, const rdms_session_list *sl)
+/* ---- the session listing ---------------------------------------------------- */
+
+void cli_idle_text(const cim_value *v, char *buf, size_t size)
 {
-	static const struct { const char *title; int prop; } cols[] = {
-		{ "SESSIONID", RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID },
-		{ "USER", RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME },
-		{ "DOMAIN", RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME },
-		{ "STATE", RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE },
-		{ "CLIENT", RDMS_WIN32_VIRTUALDESKTOPSESSION_CLIENTMACHINENAME },
-		{ "VM", RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME },
-		{ "VMHOST", RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME },
-		{ "COLLECTION", RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID },
-	};
-	enum { NCOLS = sizeof cols / sizeof cols[0] };
-	size_t width[NCOLS + 1];
-	char buf[512];
+	uint64_t s, min;
 
-	for (size_t c = 0; c < NCOLS; c++)
-		width[c] = strlen(cols[c].title);
-	width[NCOLS] = strlen("SERVER");
+	if (v->is_null || v->type != CIM_TYPE_DATETIME || !cim_interval_to_seconds(v->u.str, &s)) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	min = s / 60;
+	if (min == 0)
+		snprintf(buf, size, ".");
+	else if (min < 60)
+		snprintf(buf, size, "%u", (unsigned)min);
+	else if (min < 24 * 60)
+		snprintf(buf, size, "%u:%02u", (unsigned)(min / 60), (unsigned)(min % 60));
+	else
+		snprintf(buf, size, "%llu+%02u:%02u", (unsigned long long)(min / 1440),
+		         (unsigned)(min / 60 % 24), (unsigned)(min % 60));
+}
+
+void cli_logon_text(const cim_value *v, char *buf, size_t size)
+{
+	int64_t t;
+	time_t tt;
+	struct tm tm;
+
+	if (v->is_null || v->type != CIM_TYPE_DATETIME || !cim_datetime_to_unix(v->u.str, &t) ||
+	    (tt = (time_t)t, localtime_r(&tt, &tm) == NULL) ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M", &tm) == 0)
+		snprintf(buf, size, "-");
+}
+
+/* The RDMS_SessionDetail of the session INST, or NULL. */
+static const cim_instance *detail_of(const cim_instance_list *details, const cim_instance *inst)
+{
+	const cim_value *id = &inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID];
+	const cim_value *host = &inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME];
+
+	for (size_t i = 0; details != NULL && i < details->count; i++) {
+		const cim_value *v = details->items[i]->values;
+
+		if (cim_value_equal(&v[RDMS_RDMS_SESSIONDETAIL_SESSIONID], id) &&
+		    !host->is_null && !v[RDMS_RDMS_SESSIONDETAIL_VMHOSTNAME].is_null &&
+		    strcasecmp(v[RDMS_RDMS_SESSIONDETAIL_VMHOSTNAME].u.str, host->u.str) == 0)
+			return details->items[i];
+	}
+	return NULL;
+}
+
+enum col_from { FROM_SESSION, FROM_DETAIL, IDLE, LOGON, STATE };
+
+static const struct list_col {
+	const char   *title;
+	enum col_from from;
+	int           prop;
+	bool          same_ok;     /* context: said once when every row has it */
+} list_cols[] = {
+	{ "SESSIONID", FROM_SESSION, RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID, false },
+	{ "USER", FROM_SESSION, RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME, false },
+	{ "DOMAIN", FROM_SESSION, RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME, true },
+	{ "STATE", STATE, RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE, false },
+	{ "IDLE TIME", IDLE, RDMS_RDMS_SESSIONDETAIL_IDLETIME, false },
+	{ "LOGON TIME", LOGON, RDMS_RDMS_SESSIONDETAIL_LOGONTIME, false },
+	{ "CLIENT", FROM_SESSION, RDMS_WIN32_VIRTUALDESKTOPSESSION_CLIENTMACHINENAME, false },
+	{ "ADDRESS", FROM_DETAIL, RDMS_RDMS_SESSIONDETAIL_CLIENTADDRESS, false },
+	{ "VM", FROM_SESSION, RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME, true },
+	{ "VMHOST", FROM_SESSION, RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME, true },
+	{ "COLLECTION", FROM_SESSION, RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID, true },
+	{ "SERVER", FROM_DETAIL, RDMS_RDMS_SESSIONDETAIL_SERVER, true },
+};
+#define LIST_COLS (sizeof list_cols / sizeof list_cols[0])
+
+static void list_cell(const struct list_col *c, const cim_instance *inst,
+                      const cim_instance *detail, char *buf, size_t size)
+{
+	static const cim_value none = { CIM_TYPE_NONE, true, { NULL } };
+	const cim_value *dv = detail != NULL ? &detail->values[c->prop] : &none;
+
+	switch (c->from) {
+	case STATE:
+		snprintf(buf, size, "%s", wts_state_name(inst->values[c->prop].u.u32));
+		break;
+	case IDLE:
+		cli_idle_text(dv, buf, size);
+		break;
+	case LOGON:
+		cli_logon_text(dv, buf, size);
+		break;
+	case FROM_DETAIL:
+		cim_value_text(dv, buf, size);
+		break;
+	case FROM_SESSION:
+		cim_value_text(&inst->values[c->prop], buf, size);
+		break;
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, size, "-");
+}
+
+/*
+ * The quser/qwinsta-like listing.  DETAILS (RDMS_SessionDetail instances,
+ * may be NULL or empty: a server that does not serve the class) give the
+ * idle and logon times, the client's address and the server.
+ */
+void cli_print_sessions(FILE *f, const cim_instance_list *l, const cim_instance_list *details)
+{
+	size_t n = (l->count + 1) * LIST_COLS;
+	char **cells = calloc(n + 1, sizeof *cells), buf[512];
+	bool same_ok[LIST_COLS];
+
+	if (cells == NULL)
+		return;
+	for (size_t c = 0; c < LIST_COLS; c++) {
+		cells[c] = strdup(list_cols[c].title);
+		same_ok[c] = list_cols[c].same_ok;
+	}
 	for (size_t r = 0; r < l->count; r++) {
-		for (size_t c = 0; c < NCOLS; c++) {
-			const cim_value *v = &l->items[r]->values[cols[c].prop];
-			size_t n = cols[c].prop == RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE
-			           ? strlen(wts_state_name(v->u.u32))
-			           : strlen(cim_value_text(v, buf, sizeof buf));
-			if (n > width[c])
-				width[c] = n;
+		const cim_instance *d = detail_of(details, l->items[r]);
+
+		for (size_t c = 0; c < LIST_COLS; c++) {
+			list_cell(&list_cols[c], l->items[r], d, buf, sizeof buf);
+			cells[(r + 1) * LIST_COLS + c] = strdup(buf);
 		}
 	}
-	for (size_t c = 0; c < NCOLS; c++)
-		fprintf(f, "%-*s  ", (int)width[c], cols[c].title);
-	fprintf(f, "SERVER\n");
-	for (size_t r = 0; r < l->count; r++) {
-		const cim_instance *inst = l->items[r];
-		const char *server = "-";
-
-		for (size_t c = 0; c < NCOLS; c++) {
-			const cim_value *v = &inst->values[cols[c].prop];
-			const char *text = cols[c].prop == RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE
-			                   ? wts_state_name(v->u.u32)
-			                   : cim_value_text(v, buf, sizeof buf);
-			fprintf(f, "%-*s  ", (int)width[c], *text ? text : "-");
+	for (size_t i = 0; i < n; i++)
+		if (cells[i] == NULL) {
+			free_cells(cells, n);
+			return;
 		}
-		for (size_t i = 0; sl != NULL && i < sl->count; i++)
-			if (sl->items[i].id == inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID].u.u32)
-				server = sl->items[i].backend->name;
-		fprintf(f, "%s\n", server);
+	print_cells(f, cells, l->count, LIST_COLS, same_ok);
+	free_cells(cells, n);
+}
+
+/*
+ * `rdms list --json`: each session's object with the class's properties
+ * and, under the key "RDMS_SessionDetail" (a class name, never one of its
+ * properties), the detail's properties other than the keys.
+ */
+void cli_print_json_sessions(FILE *f, const cim_instance_list *l,
+                             const cim_instance_list *details)
+{
+	fputs("[", f);
+	for (size_t r = 0; r < l->count; r++) {
+		const cim_instance *d = detail_of(details, l->items[r]);
+		bool first = true;
+
+		fputs(r ? ",\n " : "", f);
+		fputc('{', f);
+		for (size_t i = 0; i < l->items[r]->cls->nprops; i++) {
+			fputs(first ? "" : ", ", f);
+			first = false;
+			cli_json_string(f, l->items[r]->cls->props[i].name);
+			fputs(": ", f);
+			json_value(f, &l->items[r]->values[i]);
+		}
+		if (d != NULL) {
+			bool inner = true;
+
+			fputs(", ", f);
+			cli_json_string(f, d->cls->name);
+			fputs(": {", f);
+			for (size_t i = 0; i < d->cls->nprops; i++) {
+				if (d->cls->props[i].is_key)
+					continue;
+				fputs(inner ? "" : ", ", f);
+				inner = false;
+				cli_json_string(f, d->cls->props[i].name);
+				fputs(": ", f);
+				json_value(f, &d->values[i]);
+			}
+			fputc('}', f);
+		}
+		fputc('}', f);
 	}
+	fputs("]\n", f);
 }

@@ -15,6 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../audit/audit.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 
@@ -62,6 +63,8 @@ static int setup_direct(cli_ctx *ctx)
 		return cli_report(&err);
 	}
 	rdms_provider_init(&ctx->provider, &ctx->cfg);
+	ctx->provider.audit_read = rdms_audit_read;
+	ctx->provider.audit_read_ctx = &ctx->cfg;
 	ctx->caller.uid = 0;
 	str_copy(ctx->caller.user, sizeof ctx->caller.user, pw ? pw->pw_name : "root");
 	ctx->caller.is_admin = true;
@@ -130,7 +133,7 @@ int main(int argc, char **argv)
 	rdms_config_defaults(&ctx.cfg);
 	if (rdms_config_load(&ctx.cfg, ctx.opt.config_path, ctx.opt.config_given, &err) != 0)
 		return cli_report(&err);
-	if (cmd->needs_sessions) {
+	if (cmd->needs_sessions && !(strcmp(cmd->name, "audit") == 0 && cli_audit_local(&ctx))) {
 		rc = ctx.opt.direct ? setup_direct(&ctx) : setup_client(&ctx);
 		if (rc != CLI_OK)
 			goto out;

@@ -68,7 +68,7 @@ static void test_bad(void)
 	CHECK_EQ(parse(&o, NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "reboot", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "list", "--bogus", NULL), CLI_USAGE);
-	CHECK_EQ(parse(&o, "list", "extra", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "alice", "extra", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "get", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "disconnect", "1", "2", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "message", "3", "--title", "T", NULL), CLI_USAGE);
