@@ -85,6 +85,14 @@ cim_value cim_string(const char *s)
 	return v;
 }
 
+cim_value cim_datetime(const char *s)
+{
+	cim_value v = cim_string(s);
+
+	v.type = CIM_TYPE_DATETIME;
+	return v;
+}
+
 static bool owns_text(const cim_value *v)
 {
 	return v->type == CIM_TYPE_STRING || v->type == CIM_TYPE_DATETIME;

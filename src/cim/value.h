@@ -45,6 +45,8 @@ cim_value cim_s32(int32_t v);
 cim_value cim_bool(bool v);
 /* Copies S (NULL gives a NULL string); is_null with type set on allocation failure. */
 cim_value cim_string(const char *s);
+/* The same for a DMTF datetime S (not checked: the caller made it). */
+cim_value cim_datetime(const char *s);
 
 /* Deep copy; returns false on allocation failure (DST is then a NULL). */
 bool cim_value_copy(cim_value *dst, const cim_value *src);

@@ -57,8 +57,6 @@ static cim_instance *record_instance(const rdms_audit_entry *e)
 	char time[CIM_DATETIME_SIZE];
 	cim_instance *inst;
 
-	if (audit_time_dmtf(e->time, time))
-		text[RDMS_RDMS_AUDITRECORD_TIME] = time;
 	text[RDMS_RDMS_AUDITRECORD_USERNAME] = e->user;
 	text[RDMS_RDMS_AUDITRECORD_SOURCE] = e->source;
 	text[RDMS_RDMS_AUDITRECORD_PROTOCOL] = e->protocol;
@@ -68,6 +66,9 @@ static cim_instance *record_instance(const rdms_audit_entry *e)
 	inst = cim_instance_new_packed(&rdms_class_RDMS_AuditRecord, text);
 	if (inst == NULL)
 		return NULL;
+	/* a datetime is not packed: a value of its own */
+	if (audit_time_dmtf(e->time, time))
+		inst->values[RDMS_RDMS_AUDITRECORD_TIME] = cim_datetime(time);
 	/* ids and uids past 2^32 do not happen in an audit trail; shown as NULL if they did */
 	if (e->id >= 0 && e->id <= (long long)UINT32_MAX)
 		inst->values[RDMS_RDMS_AUDITRECORD_ID] = cim_u32((uint32_t)e->id);

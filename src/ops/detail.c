@@ -27,15 +27,16 @@ static cim_instance *detail_instance(const rdms_config *cfg, const rdms_session 
 	text[RDMS_RDMS_SESSIONDETAIL_CLIENTADDRESS] = s->client_addr;
 	text[RDMS_RDMS_SESSIONDETAIL_SERVER] = s->backend != NULL ? s->backend->name : "";
 	text[RDMS_RDMS_SESSIONDETAIL_KIND] = s->kind;
-	if (s->logon_time > 0 && cim_datetime_from_unix(s->logon_time, logon))
-		text[RDMS_RDMS_SESSIONDETAIL_LOGONTIME] = logon;
-	if (idle != RDMS_IDLE_UNKNOWN) {
-		cim_interval_from_seconds(idle, idle_text);
-		text[RDMS_RDMS_SESSIONDETAIL_IDLETIME] = idle_text;
-	}
 	inst = cim_instance_new_packed(&rdms_class_RDMS_SessionDetail, text);
 	if (inst == NULL)
 		return NULL;
+	/* datetimes are not packed: each is a value of its own */
+	if (s->logon_time > 0 && cim_datetime_from_unix(s->logon_time, logon))
+		inst->values[RDMS_RDMS_SESSIONDETAIL_LOGONTIME] = cim_datetime(logon);
+	if (idle != RDMS_IDLE_UNKNOWN) {
+		cim_interval_from_seconds(idle, idle_text);
+		inst->values[RDMS_RDMS_SESSIONDETAIL_IDLETIME] = cim_datetime(idle_text);
+	}
 	inst->values[RDMS_RDMS_SESSIONDETAIL_SESSIONID] = cim_u32(s->id);
 	if (s->display >= 0)
 		inst->values[RDMS_RDMS_SESSIONDETAIL_DISPLAY] = cim_s32(s->display);

@@ -367,6 +367,196 @@ static void test_sessions(void)
 	rdms_session_list_free(&l);
 }
 
+static priv_status g_status;
+static uint32_t dec_status(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_status(p, len, &g_status, err);
+}
+
+static priv_idle g_idle;
+static uint32_t dec_idle(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_idle(p, len, &g_idle, err);
+}
+
+static priv_idle_reply g_idle_reply;
+static uint32_t dec_idle_reply(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_idle_reply(p, len, 2, &g_idle_reply, err);
+}
+
+static char g_since[PRIV_TIME_MAX + 1];
+static uint32_t dec_audit_read(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_audit_read(p, len, g_since, err);
+}
+
+static priv_audit_row g_row;
+static int g_rows_seen;
+static int see_row(void *ctx, const rdms_audit_entry *e)
+{
+	(void)ctx;
+	(void)e;
+	return ++g_rows_seen >= 1000;
+}
+
+static uint32_t dec_rows(const void *p, size_t len, rdms_error *err)
+{
+	bool stopped;
+
+	return priv_decode_audit_rows(p, len, &g_row, see_row, NULL, &stopped, err);
+}
+
+/* The logon time and client address travel with a session; a time before 1970 does not. */
+static void test_session_details(void)
+{
+	rdms_session_list l = { 0 };
+	rdms_error err = { 0 };
+	priv_batch b;
+	rdms_session s = sample(3);
+	size_t n;
+
+	s.logon_time = 1796510417;
+	snprintf(s.client_addr, sizeof s.client_addr, "192.0.2.7");
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	CHECK(priv_batch_add(&b, &s, 0));
+	n = priv_batch_end(&b);
+	CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l, &err), 0);
+	CHECK_EQ(l.count, 1);
+	if (l.count == 1) {
+		CHECK_EQ(l.items[0].logon_time, 1796510417);
+		CHECK_STR(l.items[0].client_addr, "192.0.2.7");
+	}
+	CHECK_EQ(cuts_refused(buf, n, dec_sessions), 0);
+	s.logon_time = -5;
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	CHECK(priv_batch_add(&b, &s, 0));
+	n = priv_batch_end(&b);
+	CHECK_EQ(priv_decode_sessions(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1, &l, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "before 1970") != NULL);
+	/* an address longer than its field is an encoding failure, never cut */
+	s.logon_time = 0;
+	memset(s.client_addr, '1', sizeof s.client_addr - 1);
+	s.client_addr[sizeof s.client_addr - 1] = '\0';
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	CHECK(priv_batch_add(&b, &s, 0));    /* 47 bytes: the limit */
+	rdms_session_list_free(&l);
+}
+
+/* STATUS_REPLY, IDLE, IDLE_REPLY, AUDIT_READ, AUDIT_ROWS: round trips and refusals. */
+static void test_status_idle_rows(void)
+{
+	priv_status st = { .count = 2 };
+	priv_idle *q = calloc(1, sizeof *q);
+	priv_idle_reply r = { .count = 2, .idle = { 5, RDMS_IDLE_UNKNOWN } };
+	rdms_audit_entry e = { .id = 9, .time = "2026-01-02T03:04:05.678Z", .user = "alice",
+	                       .uid = 1001, .source = "uid 1001", .protocol = "local",
+	                       .target = "Win32_VirtualDesktopSession.SessionId=1",
+	                       .method = "Logoff", .result = 0x80041003, .detail = NULL };
+	rdms_error err = { 0 };
+	priv_batch b;
+	bool stopped;
+	size_t n;
+
+	snprintf(st.v[0].name, sizeof st.v[0].name, "xrdp");
+	st.v[0].served = st.v[0].running = true;
+	snprintf(st.v[1].name, sizeof st.v[1].name, "x2go");
+	st.v[1].served = true;
+	snprintf(st.v[1].reason, sizeof st.v[1].reason, "x2gocleansessions is not running");
+	n = priv_encode_status(buf, sizeof buf, 1, &st);
+	CHECK_EQ(priv_decode_status(pl(buf), n - PRIV_HEADER_SIZE, &g_status, &err), 0);
+	CHECK_EQ(g_status.count, 2);
+	CHECK(g_status.v[0].running && !g_status.v[1].running && g_status.v[1].served);
+	CHECK_STR(g_status.v[1].reason, "x2gocleansessions is not running");
+	CHECK_EQ(cuts_refused(buf, n, dec_status), 0);
+	buf[PRIV_HEADER_SIZE + 4 + 2 + 4] = 2;    /* xrdp's "served": neither 0 nor 1 */
+	CHECK_EQ(priv_decode_status(pl(buf), n - PRIV_HEADER_SIZE, &g_status, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "served is 2") != NULL);
+	st.count = RDMS_MAX_BACKENDS + 1;
+	CHECK_EQ(priv_encode_status(buf, sizeof buf, 1, &st), 0);
+
+	CHECK(q != NULL);
+	if (q != NULL) {
+		q->count = 2;
+		q->v[0] = (priv_idle_session){ 0, 16023, 1000, 4242 };
+		q->v[1] = (priv_idle_session){ 1, 77, 1001, -1 };
+		n = priv_encode_idle(buf, sizeof buf, 2, q);
+		CHECK_EQ(priv_decode_idle(pl(buf), n - PRIV_HEADER_SIZE, &g_idle, &err), 0);
+		CHECK_EQ(g_idle.count, 2);
+		CHECK_EQ(g_idle.v[0].id, 16023);
+		CHECK_EQ(g_idle.v[1].server_pid, -1);
+		CHECK_EQ(cuts_refused(buf, n, dec_idle), 0);
+		q->count = 0;
+		CHECK_EQ(priv_encode_idle(buf, sizeof buf, 2, q), 0);
+		q->count = PRIV_IDLE_MAX + 1;
+		CHECK_EQ(priv_encode_idle(buf, sizeof buf, 2, q), 0);
+		/* a count over the limit written by hand is refused before any session is read */
+		q->count = 1;
+		n = priv_encode_idle(buf, sizeof buf, 2, q);
+		{
+			uint32_t many = PRIV_IDLE_MAX + 1;
+
+			memcpy(buf + PRIV_HEADER_SIZE, &many, 4);
+		}
+		CHECK_EQ(priv_decode_idle(pl(buf), n - PRIV_HEADER_SIZE, &g_idle, &err),
+		         WBEM_E_INVALID_PARAMETER);
+		CHECK(strstr(err.message, "1 to 1024 allowed") != NULL);
+		free(q);
+	}
+	n = priv_encode_idle_reply(buf, sizeof buf, 3, &r);
+	CHECK_EQ(priv_decode_idle_reply(pl(buf), n - PRIV_HEADER_SIZE, 2, &g_idle_reply, &err), 0);
+	CHECK_EQ(g_idle_reply.idle[0], 5);
+	CHECK_EQ(g_idle_reply.idle[1], RDMS_IDLE_UNKNOWN);
+	CHECK_EQ(cuts_refused(buf, n, dec_idle_reply), 0);
+	/* as many answers as questions, no other number */
+	CHECK_EQ(priv_decode_idle_reply(pl(buf), n - PRIV_HEADER_SIZE, 3, &g_idle_reply, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "2 idle times for 3 sessions") != NULL);
+
+	n = priv_encode_audit_read(buf, sizeof buf, 4, "2026-01-02T03:04:05");
+	CHECK_EQ(priv_decode_audit_read(pl(buf), n - PRIV_HEADER_SIZE, g_since, &err), 0);
+	CHECK_STR(g_since, "2026-01-02T03:04:05");
+	CHECK_EQ(cuts_refused(buf, n, dec_audit_read), 0);
+	CHECK_EQ(priv_encode_audit_read(buf, sizeof buf, 4,
+	                                "2026-01-02T03:04:05.000000000000000000000"), 0);
+
+	priv_rows_begin(&b, buf, sizeof buf, 5);
+	CHECK(priv_rows_add(&b, &e));
+	e.id = 10;
+	e.detail = "refused";
+	CHECK(priv_rows_add(&b, &e));
+	n = priv_batch_end(&b);
+	g_rows_seen = 0;
+	CHECK_EQ(priv_decode_audit_rows(pl(buf), n - PRIV_HEADER_SIZE, &g_row, see_row, NULL,
+	                                &stopped, &err), 0);
+	CHECK_EQ(g_rows_seen, 2);
+	CHECK(!stopped);
+	CHECK_EQ(g_row.id, 10);
+	CHECK_STR(g_row.a.detail, "refused");
+	CHECK_STR(g_row.time, "2026-01-02T03:04:05.678Z");
+	CHECK_EQ(g_row.a.result, 0x80041003);
+	/* a cut batch hands nothing on: checked whole first */
+	g_rows_seen = 0;
+	CHECK_EQ(cuts_refused(buf, n, dec_rows), 0);
+	CHECK_EQ(g_rows_seen, 0);
+	/* FN asking to stop stops the batch */
+	g_rows_seen = 999;
+	CHECK_EQ(priv_decode_audit_rows(pl(buf), n - PRIV_HEADER_SIZE, &g_row, see_row, NULL,
+	                                &stopped, &err), 0);
+	CHECK(stopped);
+	CHECK_EQ(g_rows_seen, 1000);
+	/* a uid out of range */
+	e.uid = -1;
+	priv_rows_begin(&b, buf, sizeof buf, 5);
+	CHECK(priv_rows_add(&b, &e));
+	n = priv_batch_end(&b);
+	CHECK_EQ(priv_decode_audit_rows(pl(buf), n - PRIV_HEADER_SIZE, &g_row, see_row, NULL,
+	                                &stopped, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "uid -1 out of range") != NULL);
+}
+
 /* Random bytes into every decoder: only refusals, no crash (ASan watches). */
 static void test_random(void)
 {
@@ -402,6 +592,11 @@ static void test_random(void)
 		priv_decode_find(pl(buf), h.len, &sid, &err);
 		priv_decode_sessions(pl(buf), h.len, test_backends, 1, &l, &err);
 		rdms_session_list_free(&l);
+		dec_status(pl(buf), h.len, &err);
+		dec_idle(pl(buf), h.len, &err);
+		dec_idle_reply(pl(buf), h.len, &err);
+		dec_audit_read(pl(buf), h.len, &err);
+		dec_rows(pl(buf), h.len, &err);
 	}
 	CHECK(accepted_headers > 1000);
 }
@@ -491,6 +686,9 @@ static void test_ends(void)
 	real.nbackends = 1;
 	CHECK(mkdtemp(dbdir) != NULL);
 	snprintf(db, sizeof db, "%s/audit.db", dbdir);
+	snprintf(cfg.audit_db, sizeof cfg.audit_db, "%s", db);
+	real.audit_read = rdms_audit_read;
+	real.audit_read_ctx = &cfg;
 	audit = rdms_audit_open(db, &err);
 	CHECK(audit != NULL);
 
@@ -543,8 +741,34 @@ static void test_ends(void)
 		CHECK(strstr(err.message, "changed") != NULL);
 		CHECK_EQ(proxy.backends[0]->find(&cfg, 4, &s, &err), 0);
 
-		/* audit, committed */
+		/* audit, committed, and read back through priv */
 		CHECK_EQ(priv_proxy_audit(cl, &ev), 0);
+		{
+			int read_rows = 0;
+			rdms_backend_status st[RDMS_MAX_BACKENDS];
+			size_t nst = 0;
+			uint32_t idle[2];
+
+			CHECK_EQ(proxy.audit_read(proxy.audit_read_ctx, NULL, count_row, &read_rows,
+			                          &err), 0);
+			CHECK_EQ(read_rows, 1);
+			read_rows = 0;
+			CHECK_EQ(proxy.audit_read(proxy.audit_read_ctx, "2999-01-01", count_row,
+			                          &read_rows, &err), 0);
+			CHECK_EQ(read_rows, 0);
+			/* the back-ends' state as priv sees it */
+			CHECK_EQ(proxy.status(proxy.status_ctx, st, RDMS_MAX_BACKENDS, &nst, &err), 0);
+			CHECK_EQ(nst, 1);
+			CHECK_STR(st[0].name, "fixture");
+			CHECK(st[0].served && st[0].running);
+			/* the fixture cannot tell idle times: unknown, through priv and back */
+			CHECK_EQ(proxy.backends[0]->find(&cfg, 3, &s, &err), 0);
+			via.count = 0;
+			CHECK_EQ(proxy.backends[0]->enumerate(&cfg, &via, &err), 0);
+			s.backend->idle(&cfg, via.items, 2, idle);
+			CHECK_EQ(idle[0], RDMS_IDLE_UNKNOWN);
+			CHECK_EQ(idle[1], RDMS_IDLE_UNKNOWN);
+		}
 
 		/* raw, malformed requests: an error reply each, and the channel serves on */
 		n = priv_encode_find(buf, sizeof buf, 77, 1);
@@ -612,7 +836,18 @@ static bool flaky_fails;
 
 static uint32_t flaky_enumerate(const rdms_config *c, rdms_session_list *l, rdms_error *err);
 
-static const rdms_backend flaky = { .name = "flaky", .enumerate = flaky_enumerate };
+static void flaky_idle(const rdms_config *c, const rdms_session *s, size_t n, uint32_t *idle);
+
+static const rdms_backend flaky = { .name = "flaky", .enumerate = flaky_enumerate,
+                                    .idle = flaky_idle };
+
+/* Session N has been idle N / 1000 seconds. */
+static void flaky_idle(const rdms_config *c, const rdms_session *s, size_t n, uint32_t *idle)
+{
+	(void)c;
+	for (size_t i = 0; i < n; i++)
+		idle[i] = s[i].id / 1000;
+}
 
 static uint32_t flaky_enumerate(const rdms_config *c, rdms_session_list *l, rdms_error *err)
 {
@@ -699,6 +934,24 @@ static void test_stream(void)
 	}
 	rdms_session_list_free(&w.seen);
 
+	/*
+	 * idle times: priv looks each session up again and asks its own back-end;
+	 * one that changed (another uid), or of a back-end that cannot tell, is unknown
+	 */
+	{
+		rdms_session two[3];
+		uint32_t idle[3] = { 0, 0, 0 };
+
+		two[0] = via.items[3000];     /* flaky's 7001: 7 s */
+		two[1] = via.items[3000];
+		two[1].uid = 4242;
+		two[2] = via.items[0];        /* the fixture's */
+		two[0].backend->idle(&cfg, two, 3, idle);
+		CHECK_EQ(idle[0], 7);
+		CHECK_EQ(idle[1], RDMS_IDLE_UNKNOWN);
+		CHECK_EQ(idle[2], RDMS_IDLE_UNKNOWN);
+	}
+
 	/* FN's error stops the walk; the rest is read, so the channel stays in step */
 	w = (struct walk){ .stop_at = 10 };
 	CHECK_EQ(proxy.backends[0]->each(&cfg, record, &w, &err), WBEM_E_FAILED);
@@ -749,6 +1002,8 @@ int main(void)
 	test_act();
 	test_audit_done_find();
 	test_sessions();
+	test_session_details();
+	test_status_idle_rows();
 	test_random();
 	test_ends();
 	test_stream();
