@@ -3,6 +3,7 @@
  * options, and the precise usage errors (exit status 2).
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include "check.h"
 #include "cli/cli.h"
 #include "common/log.h"
+#include "schema/schema.h"
 
 static int parse(cli_options *o, const char *a0, ...)
 {
@@ -69,6 +71,8 @@ static void test_bad(void)
 	CHECK_EQ(parse(&o, "reboot", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "list", "--bogus", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "list", "alice", "extra", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "alice", NULL), CLI_OK);
+	CHECK_EQ(parse(&o, "list", "16023", "--json", NULL), CLI_OK);
 	CHECK_EQ(parse(&o, "get", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "disconnect", "1", "2", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "message", "3", "--title", "T", NULL), CLI_USAGE);
@@ -79,10 +83,129 @@ static void test_bad(void)
 	CHECK_EQ(parse(&o, "a", "b", "c", "d", "e", "f", NULL), CLI_USAGE);
 }
 
+/* A session of the Windows class and its RDMS_SessionDetail. */
+static void add_session(cim_instance_list *l, cim_instance_list *d, uint32_t id, const char *user,
+                        const char *host, uint32_t state, const char *idle)
+{
+	const char *text[RDMS_WIN32_VIRTUALDESKTOPSESSION_NPROPS] = { host, NULL, "vm1", NULL, user,
+	                                                              "DOM", "Pool", "PC" };
+	const char *dtext[RDMS_RDMS_SESSIONDETAIL_NPROPS] = { host, NULL, NULL, NULL, "192.0.2.1",
+	                                                      "xrdp", "Xorg", NULL };
+	cim_instance *s = cim_instance_new_packed(&rdms_class_Win32_VirtualDesktopSession, text);
+	cim_instance *x = cim_instance_new_packed(&rdms_class_RDMS_SessionDetail, dtext);
+
+	s->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID] = cim_u32(id);
+	s->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE] = cim_u32(state);
+	x->values[RDMS_RDMS_SESSIONDETAIL_SESSIONID] = cim_u32(id);
+	x->values[RDMS_RDMS_SESSIONDETAIL_IDLETIME] = cim_datetime(idle);
+	x->values[RDMS_RDMS_SESSIONDETAIL_LOGONTIME] = cim_datetime("20260102030405.000000+000");
+	cim_instance_list_push(l, s);
+	cim_instance_list_push(d, x);
+}
+
+/* True when TEXT begins with PREFIX. */
+static bool starts(const char *text, const char *prefix)
+{
+	return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+static void test_output(void)
+{
+	cim_instance_list l = { 0 }, d = { 0 };
+	char buf[64], *text = NULL;
+	size_t len = 0;
+	cim_value v = cim_datetime("00000000000059.000000:000");
+	FILE *f;
+
+	/* quser's IDLE TIME */
+	cli_idle_text(&v, buf, sizeof buf);
+	CHECK_STR(buf, ".");
+	cim_value_clear(&v);
+	v = cim_datetime("00000000000500.000000:000");
+	cli_idle_text(&v, buf, sizeof buf);
+	CHECK_STR(buf, "5");
+	cim_value_clear(&v);
+	v = cim_datetime("00000000010500.000000:000");
+	cli_idle_text(&v, buf, sizeof buf);
+	CHECK_STR(buf, "1:05");
+	cim_value_clear(&v);
+	v = cim_datetime("00000002030400.000000:000");
+	cli_idle_text(&v, buf, sizeof buf);
+	CHECK_STR(buf, "2+03:04");
+	cim_value_clear(&v);
+	v = cim_null(CIM_TYPE_DATETIME);
+	cli_idle_text(&v, buf, sizeof buf);
+	CHECK_STR(buf, "-");
+	cli_logon_text(&v, buf, sizeof buf);
+	CHECK_STR(buf, "-");
+	v = cim_datetime("20260102030405.000000+000");
+	cli_logon_text(&v, buf, sizeof buf);
+	CHECK(strlen(buf) == 16 && buf[4] == '-' && buf[10] == ' ');    /* local time */
+	cim_value_clear(&v);
+
+	/* two sessions on one host: the host's columns once, above the table */
+	add_session(&l, &d, 7, "alice", "hv1", 0, "00000000000200.000000:000");
+	add_session(&l, &d, 9, "bob", "hv1", 4, "00000000000000.000000:000");
+	f = open_memstream(&text, &len);
+	cli_print_sessions(f, &l, &d);
+	fclose(f);
+	CHECK(starts(text, "DOMAIN DOM  VM vm1  VMHOST hv1  COLLECTION Pool  SERVER xrdp\n"));
+	CHECK(strstr(text, "\nSESSIONID  USER   STATE         IDLE TIME  LOGON TIME        CLIENT  ADDRESS\n")
+	      != NULL);
+	CHECK(strstr(text, "\n7          alice  Active        2  ") != NULL);
+	CHECK(strstr(text, "\n9          bob    Disconnected  .  ") != NULL);
+	CHECK(strstr(text, "PC      192.0.2.1\n") != NULL);
+	free(text);
+	/* --json: the details under the class's name, the keys not repeated */
+	text = NULL;
+	f = open_memstream(&text, &len);
+	cli_print_json_sessions(f, &l, &d);
+	fclose(f);
+	CHECK(strstr(text, "\"ClientMachineName\": \"PC\", \"RDMS_SessionDetail\": {\"LogonTime\": "
+	                   "\"20260102030405.000000+000\", \"IdleTime\": \"00000000000200.000000:000\"")
+	      != NULL);
+	CHECK(strstr(text, "\"RDMS_SessionDetail\": {\"VMHostName\"") == NULL);
+	free(text);
+	/* another host on one row: every column on the rows, no summary line */
+	add_session(&l, &d, 7, "carol", "hv2", 0, "00000000000200.000000:000");
+	text = NULL;
+	f = open_memstream(&text, &len);
+	cli_print_sessions(f, &l, &d);
+	fclose(f);
+	CHECK(starts(text, "DOMAIN DOM  VM vm1  COLLECTION Pool  SERVER xrdp\nSESSIONID"));
+	CHECK(strstr(text, "VMHOST") != NULL && strstr(text, "hv2") != NULL);
+	free(text);
+	/* without details (a server that has no such class): "-" */
+	text = NULL;
+	f = open_memstream(&text, &len);
+	cli_print_sessions(f, &l, NULL);
+	fclose(f);
+	CHECK(strstr(text, "\n7          alice  Active        -          -           PC      -") != NULL);
+	free(text);
+
+	/* get and query: ConnectState with its word; the query's context said once */
+	text = NULL;
+	f = open_memstream(&text, &len);
+	cli_print_instance(f, l.items[1]);
+	fclose(f);
+	CHECK(strstr(text, "    ConnectState = 4 (Disconnected)\n") != NULL);
+	free(text);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	cli_print_table(f, &l, NULL);
+	fclose(f);
+	CHECK(starts(text, "VMName vm1  DomainName DOM  CollectionId Pool\n"));
+	CHECK(strstr(text, "0 (Active)") != NULL && strstr(text, "4 (Disconnected)") != NULL);
+	free(text);
+	cim_instance_list_free(&l);
+	cim_instance_list_free(&d);
+}
+
 int main(void)
 {
 	log_init("rdms", false);
 	test_good();
 	test_bad();
+	test_output();
 	return check_summary("cli");
 }

@@ -221,6 +221,160 @@ static void test_invoke(void)
 	cim_value_clear(&wrong[0].value);
 }
 
+/* An rdms_audit_read_fn of two stored events. */
+static int audit_reads;
+static uint32_t read_two(void *ctx, const char *since, rdms_audit_row_fn fn, void *fn_ctx,
+                         rdms_error *err)
+{
+	rdms_audit_entry e = { .id = 1, .time = "2026-01-02T03:04:05.678Z", .user = "root",
+	                       .uid = 0, .source = "uid 0", .protocol = "local",
+	                       .target = "Win32_VirtualDesktopSession.SessionId=101",
+	                       .method = "Logoff", .result = 0, .detail = "" };
+
+	(void)ctx;
+	(void)since;
+	(void)err;
+	audit_reads++;
+	if (fn(fn_ctx, &e) != 0)
+		return WBEM_S_NO_ERROR;
+	e.id = 2;
+	e.time = "not a time";
+	e.result = WBEM_E_ACCESS_DENIED;
+	fn(fn_ctx, &e);
+	return WBEM_S_NO_ERROR;
+}
+
+/* rdms's own classes: the same operations, the same authorisation. */
+static void test_vendor_classes(void)
+{
+	cim_instance_list l = { 0 };
+	rdms_error e = { 0 };
+	cim_instance *inst = NULL;
+	wql_query *q = NULL;
+	cim_path p;
+	uint32_t rv;
+	size_t all = count_sessions(), mine;
+
+	/* what nobody may see of the sessions (test_invoke logged one off) */
+	CHECK_EQ(rdms_op_enumerate(&prov, &nobody, NULL, "Win32_VirtualDesktopSession", &l, &e), 0);
+	mine = l.count;
+	cim_instance_list_free(&l);
+
+	/* RDMS_SessionDetail: one per session the caller may see, the sessions' keys */
+	CHECK_EQ(rdms_op_enumerate(&prov, &admin, NULL, "RDMS_SessionDetail", &l, &e), 0);
+	CHECK_EQ(l.count, all);
+	if (l.count >= 2) {
+		const cim_value *v = l.items[1]->values;
+
+		CHECK_STR(v[RDMS_RDMS_SESSIONDETAIL_VMHOSTNAME].u.str, "hv1");
+		CHECK_EQ(v[RDMS_RDMS_SESSIONDETAIL_SESSIONID].u.u32, 102);
+		CHECK_STR(v[RDMS_RDMS_SESSIONDETAIL_SERVER].u.str, "fixture");
+		/* the fixture knows no idle time */
+		CHECK(v[RDMS_RDMS_SESSIONDETAIL_IDLETIME].is_null);
+	}
+	cim_instance_list_free(&l);
+	CHECK_EQ(rdms_op_enumerate(&prov, &nobody, "root\\cimv2\\rdms", "rdms_sessiondetail", &l,
+	                           &e), 0);
+	CHECK_EQ(l.count, mine);
+	CHECK(mine >= 1 && mine < all);
+	cim_instance_list_free(&l);
+	p = path_of("RDMS_SessionDetail.SessionId=102,VMHostName=\"hv1\"");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), 0);
+	CHECK(inst != NULL && inst->cls == &rdms_class_RDMS_SessionDetail);
+	cim_instance_free(inst);
+	cim_path_free(&p);
+	p = path_of("RDMS_SessionDetail.SessionId=101,VMHostName=\"hv1\"");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), WBEM_E_ACCESS_DENIED);
+	cim_path_free(&p);
+	/* no methods: a call names the class it was made on */
+	audit_calls = 0;
+	p = path_of("RDMS_SessionDetail.SessionId=102,VMHostName=\"hv1\"");
+	CHECK_EQ(rdms_op_invoke(&prov, &admin, &p, "x", "Logoff", NULL, 0, &rv, &e),
+	         WBEM_E_INVALID_METHOD);
+	CHECK_STR(e.message, "class RDMS_SessionDetail has no method Logoff");
+	CHECK_EQ(audit_calls, 1);
+	cim_path_free(&p);
+	CHECK_EQ(count_sessions(), all);    /* nothing was logged off */
+
+	/* RDMS_Backend: the fixture is enabled, served and (having no check) running */
+	CHECK_EQ(rdms_op_query(&prov, &nobody, NULL, "SELECT * FROM RDMS_Backend WHERE Running = TRUE",
+	                       &q, &l, &e), 0);
+	CHECK_EQ(l.count, 1);
+	if (l.count == 1) {
+		CHECK_STR(l.items[0]->values[RDMS_RDMS_BACKEND_NAME].u.str, "fixture");
+		CHECK(l.items[0]->values[RDMS_RDMS_BACKEND_SERVED].u.boolean);
+	}
+	cim_instance_list_free(&l);
+	wql_free(q);
+	/* a Get by key of a class without a get of its own: found among what it lists */
+	p = path_of("RDMS_Backend.Name=\"FIXTURE\"");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), 0);
+	CHECK(inst != NULL && inst->values[RDMS_RDMS_BACKEND_RUNNING].u.boolean);
+	cim_instance_free(inst);
+	cim_path_free(&p);
+	p = path_of("RDMS_Backend.Name=\"xrdp\"");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), WBEM_E_NOT_FOUND);
+	CHECK(inst == NULL);
+	cim_path_free(&p);
+	p = path_of("RDMS_Backend.Nom=\"xrdp\"");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), WBEM_E_INVALID_OBJECT_PATH);
+	cim_path_free(&p);
+
+	/* RDMS_AuditRecord: admins only; a refusal is audited and reads nothing */
+	audit_calls = 0;
+	audit_reads = 0;
+	CHECK_EQ(rdms_op_enumerate(&prov, &nobody, NULL, "RDMS_AuditRecord", &l, &e),
+	         WBEM_E_ACCESS_DENIED);
+	CHECK_EQ(audit_calls, 1);
+	CHECK_STR(last_method, "ReadAudit");
+	CHECK_STR(last_target, "RDMS_AuditRecord");
+	CHECK_EQ(last.result, WBEM_E_ACCESS_DENIED);
+	CHECK_EQ(audit_reads, 0);
+	CHECK_EQ(rdms_op_enumerate(&prov, &admin, NULL, "RDMS_AuditRecord", &l, &e),
+	         WBEM_E_NOT_SUPPORTED);    /* nowhere to read it from */
+	prov.audit_read = read_two;
+	CHECK_EQ(rdms_op_query(&prov, &admin, NULL,
+	                       "SELECT * FROM RDMS_AuditRecord WHERE Time >= '20260102000000.000000+000'",
+	                       &q, &l, &e), 0);
+	CHECK_EQ(l.count, 1);      /* the second has no time */
+	if (l.count == 1) {
+		CHECK_STR(l.items[0]->values[RDMS_RDMS_AUDITRECORD_TIME].u.str,
+		          "20260102030405.678000+000");
+		CHECK_EQ(l.items[0]->values[RDMS_RDMS_AUDITRECORD_ID].u.u32, 1);
+		CHECK_STR(l.items[0]->values[RDMS_RDMS_AUDITRECORD_METHOD].u.str, "Logoff");
+	}
+	cim_instance_list_free(&l);
+	wql_free(q);
+	CHECK_EQ(rdms_op_enumerate(&prov, &admin, NULL, "RDMS_AuditRecord", &l, &e), 0);
+	CHECK_EQ(l.count, 2);
+	if (l.count == 2)
+		CHECK(l.items[1]->values[RDMS_RDMS_AUDITRECORD_TIME].is_null);
+	cim_instance_list_free(&l);
+	p = path_of("RDMS_AuditRecord.Id=2");
+	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), WBEM_E_ACCESS_DENIED);
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), 0);
+	CHECK(inst != NULL && inst->values[RDMS_RDMS_AUDITRECORD_RESULT].u.u32 ==
+	      WBEM_E_ACCESS_DENIED);
+	cim_instance_free(inst);
+	cim_path_free(&p);
+	prov.audit_read = NULL;
+}
+
+/* rdmsd's log of the back-ends: all at first, then only what changed. */
+static void test_report(void)
+{
+	rdms_backend_status last_state[RDMS_MAX_BACKENDS];
+	size_t n = 0;
+
+	rdms_provider_report(&prov, last_state, &n);
+	CHECK_EQ(n, 1);
+	CHECK_STR(last_state[0].name, "fixture");
+	CHECK(last_state[0].served && last_state[0].running);
+	last_state[0].running = false;      /* as if it had stopped */
+	rdms_provider_report(&prov, last_state, &n);
+	CHECK(last_state[0].running);
+}
+
 int main(void)
 {
 	snprintf(fixture, sizeof fixture, "/tmp/rdms-test-ops-%d", (int)getpid());
@@ -238,6 +392,8 @@ int main(void)
 	test_enumerate();
 	test_query_and_get();
 	test_invoke();
+	test_vendor_classes();
+	test_report();
 	unlink(fixture);
 	return check_summary("ops");
 }

@@ -32,6 +32,8 @@ static uint32_t walk(rdms_session_fn fn, void *ctx, const rdms_backend *self, co
 		snprintf(s.kind, sizeof s.kind, "K%u", (unsigned)ids[i]);
 		s.display = (int)ids[i] + 10;
 		s.server_pid = 1000 + (pid_t)ids[i];
+		s.logon_time = 1700000000 + ids[i];
+		snprintf(s.client_addr, sizeof s.client_addr, "192.0.2.%u", (unsigned)ids[i]);
 		s.backend = self;
 		rc = fn(ctx, &s, err);
 		if (rc != WBEM_S_NO_ERROR)
@@ -133,6 +135,8 @@ static void test_contents(rdms_config *cfg)
 	CHECK_STR(x.kind, "K9");
 	CHECK_EQ(x.display, 19);
 	CHECK_EQ(x.server_pid, 1009);
+	CHECK_EQ(x.logon_time, 1700000009);
+	CHECK_STR(x.client_addr, "192.0.2.9");
 	CHECK(x.backend == &backend_a);
 	rdms_snapshot_at(s, 4, &x);
 	CHECK_EQ(x.id, 7);

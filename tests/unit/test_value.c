@@ -145,9 +145,47 @@ static void test_packed_instances(void)
 	cim_instance_free(i);
 }
 
+/* DMTF timestamps and intervals from and to Unix seconds. */
+static void test_datetimes(void)
+{
+	char out[CIM_DATETIME_SIZE];
+	int64_t t = 0;
+	uint64_t secs = 0;
+	cim_value v = cim_datetime("20260102030405.000000+000");
+
+	CHECK(cim_datetime_from_unix(0, out));
+	CHECK_STR(out, "19700101000000.000000+000");
+	CHECK(cim_datetime_from_unix(1796510417, out));
+	CHECK(cim_datetime_valid(out));
+	CHECK(cim_datetime_to_unix(out, &t) && t == 1796510417);
+	/* an offset is minutes east of UTC: 01:00 at +060 is midnight UTC */
+	CHECK(cim_datetime_to_unix("19700101010000.000000+060", &t) && t == 0);
+	CHECK(cim_datetime_to_unix("19691231230000.000000-060", &t) && t == 0);
+	CHECK(!cim_datetime_to_unix("00000001020304.000000:000", &t));     /* an interval */
+	CHECK(!cim_datetime_to_unix("2026010203040*.000000+000", &t));
+	CHECK(!cim_datetime_to_unix("20261302030405.000000+000", &t));     /* month 13 */
+	CHECK(!cim_datetime_to_unix("2026", &t));
+	CHECK(!cim_datetime_from_unix(400000000000LL, out));                /* year > 9999 */
+
+	cim_interval_from_seconds(93784, out);
+	CHECK_STR(out, "00000001020304.000000:000");
+	CHECK(cim_interval_to_seconds(out, &secs) && secs == 93784);
+	cim_interval_from_seconds(0, out);
+	CHECK(cim_interval_to_seconds(out, &secs) && secs == 0);
+	CHECK(!cim_interval_to_seconds("20260102030405.000000+000", &secs));
+	CHECK(!cim_interval_to_seconds("00000000006000.000000:000", &secs));   /* 60 minutes */
+	cim_interval_from_seconds(UINT64_MAX, out);                            /* capped, valid */
+	CHECK(cim_datetime_valid(out));
+
+	CHECK_EQ(v.type, CIM_TYPE_DATETIME);
+	CHECK(!v.is_null);
+	cim_value_clear(&v);
+}
+
 int main(void)
 {
 	test_parse();
+	test_datetimes();
 	test_text_and_equality();
 	test_instances();
 	test_packed_instances();

@@ -421,6 +421,17 @@ static void test_list_parse(void)
 
 /* ---- state files and agents --------------------------------------------- */
 
+/* The Unix time in a session's name: its logon time. */
+static void test_session_epoch(void)
+{
+	CHECK_EQ(x2go_session_epoch("alice-50-1795596872_stDtwm_dp24"), 1795596872);
+	CHECK_EQ(x2go_session_epoch("mary-jane-51-1700000000_stRgnome-session_dp32"), 1700000000);
+	CHECK_EQ(x2go_session_epoch("alice-50-_stDtwm_dp24"), 0);
+	CHECK_EQ(x2go_session_epoch("alice-50-1795596872"), 0);
+	CHECK_EQ(x2go_session_epoch("1795596872_stDtwm"), 0);
+	CHECK_EQ(x2go_session_epoch("a-5-9999999999999_stD"), 0);     /* 13 digits: no */
+}
+
 static void test_state(void)
 {
 	static const char *const names[] = { "STARTING", "RUNNING", "SUSPENDING", "SUSPENDED",
@@ -737,6 +748,7 @@ int main(void)
 	test_db();
 	test_sqlconf();
 	test_list_parse();
+	test_session_epoch();
 	test_state();
 	test_agent_cmdline();
 	test_sessions();

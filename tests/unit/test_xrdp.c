@@ -13,6 +13,7 @@
 
 #include "backend/backend.h"
 #include "backend/xrdp/xrdp_internal.h"
+#include "backend/xidle.h"
 #include "check.h"
 
 static char tmp[64];   /* /tmp/rdms-test-xrdp.XXXXXX */
@@ -121,6 +122,56 @@ static void test_stat(void)
 	CHECK_EQ(xrdp_parse_stat("5 (aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa) S 1", &p, &err),
 	    WBEM_S_NO_ERROR);
 	CHECK_EQ(strlen(p.comm), sizeof p.comm - 1);
+}
+
+/* A process's start time (/proc/PID/stat field 22 and /proc/stat's btime); xprintidle's answer. */
+static void test_start_time_and_idle(void)
+{
+	unsigned long long ticks = 0;
+	long long btime = 0;
+	uint32_t secs = 0;
+	char dir[] = "/tmp/test_xrdp_start.XXXXXX", path[PATH_MAX];
+	FILE *f;
+	static const char stat_line[] =
+		"4242 (Xorg (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 12345 "
+		"100000 2000 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+	CHECK(rdms_proc_parse_starttime(stat_line, &ticks) && ticks == 12345);
+	CHECK(!rdms_proc_parse_starttime("4242 (Xorg) S 1 2 3", &ticks));
+	CHECK(!rdms_proc_parse_starttime("no parenthesis", &ticks));
+	CHECK(rdms_proc_parse_btime("cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n", &btime) &&
+	      btime == 1700000000);
+	CHECK(!rdms_proc_parse_btime("cpu 1\nbtime x\n", &btime));
+	CHECK(!rdms_proc_parse_btime("cpu 1\n", &btime));
+
+	/* on a /proc tree of its own: boot time + ticks / HZ */
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/stat", dir);
+	f = fopen(path, "w");
+	fputs("cpu 1\nbtime 1700000000\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/4242", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof path, "%s/4242/stat", dir);
+	f = fopen(path, "w");
+	fputs(stat_line, f);
+	fclose(f);
+	CHECK_EQ(rdms_proc_start_time(dir, 4242),
+	         1700000000 + (int64_t)(12345 / (unsigned long long)sysconf(_SC_CLK_TCK)));
+	CHECK_EQ(rdms_proc_start_time(dir, 4243), 0);     /* gone: unknown */
+	unlink(path);
+	snprintf(path, sizeof path, "%s/4242", dir);
+	rmdir(path);
+	snprintf(path, sizeof path, "%s/stat", dir);
+	unlink(path);
+	rmdir(dir);
+
+	CHECK(rdms_x_idle_parse("61234\n", &secs) && secs == 61);
+	CHECK(rdms_x_idle_parse("999", &secs) && secs == 0);
+	CHECK(!rdms_x_idle_parse("couldn't open display\n", &secs));
+	CHECK(!rdms_x_idle_parse("12 34", &secs));
+	CHECK(!rdms_x_idle_parse("", &secs));
+	CHECK(!rdms_x_idle_parse("99999999999999999999999", &secs));
 }
 
 static void test_status(void)
@@ -607,6 +658,7 @@ int main(void)
 		return 2;
 	}
 	test_stat();
+	test_start_time_and_idle();
 	test_status();
 	test_cmdline();
 	test_unix_line();
