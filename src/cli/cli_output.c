@@ -133,10 +133,12 @@ static bool context_property(const cim_class *cls, size_t i)
  */
 static void print_cells(FILE *f, char **cells, size_t rows, size_t cols, const bool *same_ok)
 {
-	bool shown[64], any = false;
-	size_t width[64];
+	bool shown[64] = { false }, any = false;
+	size_t width[64] = { 0 };
 
-	for (size_t c = 0; c < cols && c < 64; c++) {
+	if (cols > 64)
+		cols = 64;
+	for (size_t c = 0; c < cols; c++) {
 		bool same = rows >= 2 && same_ok != NULL && same_ok[c];
 
 		for (size_t r = 2; same && r <= rows; r++)

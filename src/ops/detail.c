@@ -52,13 +52,17 @@ static uint32_t idle_times(const rdms_config *cfg, const rdms_session *s, size_t
 	uint32_t *got = malloc(room * sizeof *got);
 	size_t *at = malloc(room * sizeof *at);
 	bool *done = calloc(room, sizeof *done);
-	uint32_t rc = WBEM_S_NO_ERROR;
 
-	if (group == NULL || got == NULL || at == NULL || done == NULL)
-		rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		idle[i] = RDMS_IDLE_UNKNOWN;
-	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < n; i++) {
+	if (group == NULL || got == NULL || at == NULL || done == NULL) {
+		free(group);
+		free(got);
+		free(at);
+		free(done);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
 		const rdms_backend *b = s[i].backend;
 		size_t k = 0;
 
@@ -81,20 +85,24 @@ static uint32_t idle_times(const rdms_config *cfg, const rdms_session *s, size_t
 	free(got);
 	free(at);
 	free(done);
-	return rc;
+	return WBEM_S_NO_ERROR;
 }
 
 static uint32_t details_each(rdms_provider *p, const rdms_caller *who, rdms_instance_fn fn,
                              void *ctx, rdms_error *err)
 {
 	rdms_session_list sl = { 0 };
-	uint32_t *idle = NULL;
+	uint32_t *idle;
 	uint32_t rc = rdms_op_sessions(p, who, &sl, err);
 
-	if (rc == WBEM_S_NO_ERROR && (idle = malloc((sl.count ? sl.count : 1) * sizeof *idle)) == NULL)
-		rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	if (rc == WBEM_S_NO_ERROR)
-		rc = idle_times(p->cfg, sl.items, sl.count, idle, err);
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	idle = malloc((sl.count ? sl.count : 1) * sizeof *idle);
+	if (idle == NULL) {
+		rdms_session_list_free(&sl);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	rc = idle_times(p->cfg, sl.items, sl.count, idle, err);
 	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < sl.count; i++) {
 		cim_instance *inst = detail_instance(p->cfg, &sl.items[i], idle[i]);
 

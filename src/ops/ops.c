@@ -26,20 +26,26 @@
 #define MAX_TITLE   1024
 #define MAX_MESSAGE 8192
 
-/* The provider of CLASS_NAME in namespace NS (NULL: the default). */
-static uint32_t find_provider(const char *ns, const char *class_name,
-                              const rdms_class_provider **out, rdms_error *err)
+/*
+ * The provider of CLASS_NAME in namespace NS (NULL: the default); NULL with
+ * ERR set (WBEM_E_INVALID_NAMESPACE / WBEM_E_INVALID_CLASS) when not served.
+ */
+static const rdms_class_provider *find_provider(const char *ns, const char *class_name,
+                                                rdms_error *err)
 {
 	const cim_class *any = rdms_session_class();
+	const rdms_class_provider *cp;
 
-	*out = NULL;
-	if (ns != NULL && *ns != '\0' && !cim_namespace_equal(ns, any->namespace_))
-		return rdms_fail(err, WBEM_E_INVALID_NAMESPACE,
-		                 "namespace %s is not served here (only %s)", ns, any->namespace_);
-	if (class_name == NULL || (*out = rdms_class_provider_find(class_name)) == NULL)
-		return rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
-		                 class_name ? class_name : "(none)", any->namespace_);
-	return WBEM_S_NO_ERROR;
+	if (ns != NULL && *ns != '\0' && !cim_namespace_equal(ns, any->namespace_)) {
+		rdms_fail(err, WBEM_E_INVALID_NAMESPACE, "namespace %s is not served here (only %s)",
+		          ns, any->namespace_);
+		return NULL;
+	}
+	cp = class_name != NULL ? rdms_class_provider_find(class_name) : NULL;
+	if (cp == NULL)
+		rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
+		          class_name ? class_name : "(none)", any->namespace_);
+	return cp;
 }
 
 static bool may_see(const rdms_caller *who, const rdms_session *s)
@@ -204,11 +210,9 @@ uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
                            cim_instance_list *out, rdms_error *err)
 {
 	struct collect c = { NULL, out };
-	const rdms_class_provider *cp;
-	uint32_t rc = find_provider(ns, class_name, &cp, err);
+	const rdms_class_provider *cp = find_provider(ns, class_name, err);
+	uint32_t rc = cp != NULL ? cp->each(p, who, collect_instance, &c, err) : err->code;
 
-	if (rc == WBEM_S_NO_ERROR)
-		rc = cp->each(p, who, collect_instance, &c, err);
 	if (rc != WBEM_S_NO_ERROR)
 		cim_instance_list_free(out);
 	return rc;
@@ -218,12 +222,9 @@ uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 const char *ns, const char *class_name,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err)
 {
-	const rdms_class_provider *cp;
-	uint32_t rc = find_provider(ns, class_name, &cp, err);
+	const rdms_class_provider *cp = find_provider(ns, class_name, err);
 
-	if (rc == WBEM_S_NO_ERROR)
-		rc = cp->each(p, who, fn, ctx, err);
-	return rc;
+	return cp != NULL ? cp->each(p, who, fn, ctx, err) : err->code;
 }
 
 uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
@@ -237,10 +238,10 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
 
 	*query = NULL;
 	rc = wql_parse(wql, rdms_schema_find, &q, err);
-	if (rc == WBEM_S_NO_ERROR)
-		rc = find_provider(ns, wql_class(q)->name, &cp, err);
+	if (rc == WBEM_S_NO_ERROR && (cp = find_provider(ns, wql_class(q)->name, err)) == NULL)
+		rc = err->code;
 	c.q = q;
-	if (rc == WBEM_S_NO_ERROR)
+	if (rc == WBEM_S_NO_ERROR && cp != NULL)
 		rc = cp->each(p, who, collect_instance, &c, err);
 	if (rc != WBEM_S_NO_ERROR) {
 		cim_instance_list_free(out);
@@ -367,12 +368,11 @@ static uint32_t get_listed(rdms_provider *p, const rdms_caller *who,
 uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
                      const cim_path *path, cim_instance **out, rdms_error *err)
 {
-	const rdms_class_provider *cp;
-	uint32_t rc = find_provider(path->namespace_, path->class_name, &cp, err);
+	const rdms_class_provider *cp = find_provider(path->namespace_, path->class_name, err);
 
 	*out = NULL;
-	if (rc != WBEM_S_NO_ERROR)
-		return rc;
+	if (cp == NULL)
+		return err->code;
 	if (cp->get != NULL)
 		return cp->get(p, who, path, out, err);
 	return get_listed(p, who, cp, path, out, err);
