@@ -70,13 +70,13 @@ static bool selected(const wql_query *q, size_t i)
 	return q == NULL || wql_selects(q, i);
 }
 
-void cli_print_json_instance(FILE *f, const cim_instance *inst, const wql_query *q)
+/* INST's properties that Q selects (all: NULL), keys too when KEYS, as JSON members. */
+static void json_members(FILE *f, const cim_instance *inst, const wql_query *q, bool keys)
 {
 	bool first = true;
 
-	fputc('{', f);
 	for (size_t i = 0; i < inst->cls->nprops; i++) {
-		if (!selected(q, i))
+		if (!selected(q, i) || (!keys && inst->cls->props[i].is_key))
 			continue;
 		fputs(first ? "" : ", ", f);
 		first = false;
@@ -84,6 +84,12 @@ void cli_print_json_instance(FILE *f, const cim_instance *inst, const wql_query 
 		fputs(": ", f);
 		json_value(f, &inst->values[i]);
 	}
+}
+
+void cli_print_json_instance(FILE *f, const cim_instance *inst, const wql_query *q)
+{
+	fputc('{', f);
+	json_members(f, inst, q, true);
 	fputc('}', f);
 }
 
@@ -363,32 +369,14 @@ void cli_print_json_sessions(FILE *f, const cim_instance_list *l,
 	fputs("[", f);
 	for (size_t r = 0; r < l->count; r++) {
 		const cim_instance *d = detail_of(details, l->items[r]);
-		bool first = true;
 
-		fputs(r ? ",\n " : "", f);
-		fputc('{', f);
-		for (size_t i = 0; i < l->items[r]->cls->nprops; i++) {
-			fputs(first ? "" : ", ", f);
-			first = false;
-			cli_json_string(f, l->items[r]->cls->props[i].name);
-			fputs(": ", f);
-			json_value(f, &l->items[r]->values[i]);
-		}
+		fputs(r ? ",\n {" : "{", f);
+		json_members(f, l->items[r], NULL, true);
 		if (d != NULL) {
-			bool inner = true;
-
 			fputs(", ", f);
 			cli_json_string(f, d->cls->name);
 			fputs(": {", f);
-			for (size_t i = 0; i < d->cls->nprops; i++) {
-				if (d->cls->props[i].is_key)
-					continue;
-				fputs(inner ? "" : ", ", f);
-				inner = false;
-				cli_json_string(f, d->cls->props[i].name);
-				fputs(": ", f);
-				json_value(f, &d->values[i]);
-			}
+			json_members(f, d, NULL, false);
 			fputc('}', f);
 		}
 		fputc('}', f);

@@ -114,25 +114,21 @@ static void test_output(void)
 	cim_instance_list l = { 0 }, d = { 0 };
 	char buf[64], *text = NULL;
 	size_t len = 0;
-	cim_value v = cim_datetime("00000000000059.000000:000");
+	cim_value v;
 	FILE *f;
 
 	/* quser's IDLE TIME */
-	cli_idle_text(&v, buf, sizeof buf);
-	CHECK_STR(buf, ".");
-	cim_value_clear(&v);
-	v = cim_datetime("00000000000500.000000:000");
-	cli_idle_text(&v, buf, sizeof buf);
-	CHECK_STR(buf, "5");
-	cim_value_clear(&v);
-	v = cim_datetime("00000000010500.000000:000");
-	cli_idle_text(&v, buf, sizeof buf);
-	CHECK_STR(buf, "1:05");
-	cim_value_clear(&v);
-	v = cim_datetime("00000002030400.000000:000");
-	cli_idle_text(&v, buf, sizeof buf);
-	CHECK_STR(buf, "2+03:04");
-	cim_value_clear(&v);
+	static const char *const idle[][2] = {
+		{ "00000000000059.000000:000", "." }, { "00000000000500.000000:000", "5" },
+		{ "00000000010500.000000:000", "1:05" }, { "00000002030400.000000:000", "2+03:04" },
+	};
+
+	for (size_t i = 0; i < sizeof idle / sizeof idle[0]; i++) {
+		v = cim_datetime(idle[i][0]);
+		cli_idle_text(&v, buf, sizeof buf);
+		CHECK_STR(buf, idle[i][1]);
+		cim_value_clear(&v);
+	}
 	v = cim_null(CIM_TYPE_DATETIME);
 	cli_idle_text(&v, buf, sizeof buf);
 	CHECK_STR(buf, "-");
