@@ -97,8 +97,10 @@ static uint32_t drop_instance(void *ctx, cim_instance *inst, size_t left, rdms_e
 static bool cim_call(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
                      const char *method, const char *body, size_t len, const char *want)
 {
-	cimxml_request req = { "MethodCall", method, "root%2Fcimv2%2Frdms",
-	                       "application/xml; charset=\"utf-8\"", body, len };
+	cimxml_request req = { .cim_operation = "MethodCall", .cim_method = method,
+	                       .cim_object = "root%2Fcimv2%2Frdms",
+	                       .content_type = "application/xml; charset=\"utf-8\"",
+	                       .body = body, .len = len };
 	cimxml_reply r;
 	bool ok;
 

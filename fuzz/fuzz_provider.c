@@ -66,7 +66,7 @@ static uint32_t ro_logoff(const rdms_config *cfg, const rdms_session *s, rdms_er
 }
 
 static uint32_t ro_send(const rdms_config *cfg, const rdms_session *s, const char *title,
-                        const char *message, rdms_error *err)
+                        const char *message, const rdms_message_options *opt, rdms_error *err)
 {
 	FUZZ_CHECK(title != NULL && message != NULL);
 	return ro_logoff(cfg, s, err);

@@ -21,6 +21,7 @@
 
 #include "../cim/wbem.h"
 #include "../config/config.h"
+#include "message.h"
 
 /* WTS_CONNECTSTATE_CLASS values used for ConnectState. */
 enum wts_connect_state {
@@ -86,10 +87,13 @@ typedef struct rdms_backend {
 	/* Ends the session and its processes. */
 	uint32_t (*logoff)(const rdms_config *cfg, const rdms_session *s,
 	                   rdms_error *err);
-	/* Shows a dialog on the session's display as its user; fire-and-forget. */
+	/*
+	 * Shows a dialog on the session's display as its user; fire-and-forget
+	 * unless OPT (may be NULL: the defaults) asks to wait (message.h).
+	 */
 	uint32_t (*send_message)(const rdms_config *cfg, const rdms_session *s,
 	                         const char *title, const char *message,
-	                         rdms_error *err);
+	                         const rdms_message_options *opt, rdms_error *err);
 	/*
 	 * Optional: fills OUT with the current session ID, read as freshly as
 	 * enumerate would; WBEM_E_NOT_FOUND when this back-end has none.  A Get

@@ -9,20 +9,17 @@
  * prepared before fork, so the child only makes system calls: rdmsd has
  * threads, and after fork only async-signal-safe calls are allowed.
  *
- * The dialog must not make the caller wait for the user's answer (the
- * method is fire-and-forget) but the caller must learn when it cannot
+ * The dialog must not make the caller wait for the user's answer (unless
+ * the call asks to: MessageWait), but the caller must learn when it cannot
  * start, and must not be left with a zombie.  So:
  *
- *   caller --fork--> helper --fork--> watcher --fork--> xmessage
- *            (waited for: exits at once)    (orphan, reaped by init)
+ *   caller --fork--> helper --fork--> rdms-msgwait --fork--> gxmessage
+ *            (waited for: exits at once)   (orphan, reaped by init)
  *
- * The watcher reports on a CLOEXEC pipe: exec failed (errno, through a
- * second CLOEXEC pipe from xmessage's side), xmessage exited within
- * EARLY_EXIT_MS (it cannot open the display, say), or "running".  It then
- * stays to kill an xmessage that outlives its own -timeout by far: an X
- * client can hang in connection setup in this kind of container
- * (backends.md P10).  The message goes in on stdin (-file -): message words
- * are then never taken for Xt options such as -display.
+ * rdms-msgwait (message_keeper.h) is a program of its own: it is handed
+ * the session and the text on a pipe, runs the dialog as the user, and
+ * reports on a second pipe -- first whether the dialog is up, later how it
+ * ended.  A call that waits reads the second report too (rdms_message_wait).
  */
 #include "userexec.h"
 
@@ -38,13 +35,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "message_keeper.h"
 #include "proc.h"
 #include "../common/strutil.h"
 
 #define POLL_MS       20
-#define XMESSAGE      "/usr/bin/xmessage"
-/* How long SendMessage watches the dialog start before calling it shown. */
-#define EARLY_EXIT_MS 500
 
 /* ---- the account ---------------------------------------------------------- */
 
@@ -249,310 +244,282 @@ out:
 
 /* ---- SendMessage ------------------------------------------------------------ */
 
-enum report_kind { REPORT_RUNNING = 1, REPORT_EXEC_FAILED, REPORT_EXITED, REPORT_FORK_FAILED };
+/* Where `make install` puts rdms-msgwait (meson.build defines it). */
+#ifndef RDMS_KEEPER_PROGRAM
+#define RDMS_KEEPER_PROGRAM "/usr/local/libexec/rdms/" KEEPER_PROGRAM_NAME
+#endif
+/* A waiting caller gives the keeper this long beyond the timeout to report. */
+#define WAIT_GRACE_MS 5000
 
-typedef struct report {
-	int kind;
-	int value;     /* errno, or the wait status */
-} report;
-
+/* Everything the helper needs, prepared before fork. */
 typedef struct launch {
-	rdms_user user;
-	user_env  env;
-	char     *argv[10];
-	char      timeout[16];
-	int       deadline_s;   /* the watcher's limit on xmessage */
+	char  program[PATH_MAX];
+	char  args[3][300];
+	char *argv[5];
 } launch;
 
-static void write_report(int fd, int kind, int value)
-{
-	report r = { kind, value };
-
-	if (write(fd, &r, sizeof r) != (ssize_t)sizeof r) {
-		/* nobody to tell */
-	}
-}
-
-/* In xmessage's process: become the user, then exec.  Never returns. */
-static _Noreturn void run_xmessage(const launch *ln, int msg_fd, int err_fd)
-{
-	int e, devnull;
-
-	if (dup2(msg_fd, 0) < 0)
-		goto fail;
-	if ((devnull = open("/dev/null", O_WRONLY)) >= 0) {
-		dup2(devnull, 1);
-		dup2(devnull, 2);
-		if (devnull > 2)
-			close(devnull);
-	}
-	if (rdms_user_become(&ln->user) < 0)
-		goto fail;
-	execve(XMESSAGE, ln->argv, ln->env.envp);
-fail:
-	e = errno;
-	if (write(err_fd, &e, sizeof e) < 0) {
-		/* the watcher sees EOF without data and reports an exit instead */
-	}
-	_exit(127);
-}
-
 /*
- * In the helper: stdio on /dev/null and every other descriptor closed but
- * the two pipe ends KEEP1 and KEEP2, so that neither the watcher nor the
- * dialog holds the caller's sockets, or the pipes a caller such as a test
- * harness waits on for EOF, for the dialog's lifetime.
+ * rdms-msgwait beside the running program (a build tree: rdms, rdmsd),
+ * else where `make install` put it.
  */
-static void detach_fds(int keep1, int keep2)
+static bool find_keeper(char *out, size_t size)
 {
-	int lo = keep1 < keep2 ? keep1 : keep2, hi = keep1 < keep2 ? keep2 : keep1;
-	int devnull = open("/dev/null", O_RDWR);
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash;
 
-	if (devnull >= 0) {
-		for (int fd = 0; fd < 3; fd++)
-			if (fd != keep1 && fd != keep2)
-				dup2(devnull, fd);
-		if (devnull > 2 && devnull != keep1 && devnull != keep2)
-			close(devnull);
-	}
-	if (lo > 3)
-		close_range(3, (unsigned)lo - 1, 0);
-	if (hi > lo + 1)
-		close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
-	close_range((unsigned)hi + 1, ~0u, 0);
-}
-
-/* The watcher.  Never returns. */
-static _Noreturn void watch(const launch *ln, int report_fd, int msg_fd)
-{
-	int ep[2], e, status;
-	pid_t pid;
-	ssize_t n;
-	long long end;
-
-	if (pipe2(ep, O_CLOEXEC) < 0) {
-		write_report(report_fd, REPORT_FORK_FAILED, errno);
-		_exit(1);
-	}
-	if ((pid = fork()) < 0) {
-		write_report(report_fd, REPORT_FORK_FAILED, errno);
-		_exit(1);
-	}
-	if (pid == 0) {
-		close(ep[0]);
-		close(report_fd);
-		run_xmessage(ln, msg_fd, ep[1]);
-	}
-	close(ep[1]);
-	close(msg_fd);
-	do
-		n = read(ep[0], &e, sizeof e);
-	while (n < 0 && errno == EINTR);
-	close(ep[0]);
-	if (n == (ssize_t)sizeof e) {
-		waitpid(pid, &status, 0);
-		write_report(report_fd, REPORT_EXEC_FAILED, e);
-		_exit(1);
-	}
-	end = rdms_now_ms() + EARLY_EXIT_MS;
-	while (rdms_now_ms() < end) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			write_report(report_fd, REPORT_EXITED, status);
-			_exit(0);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			slash[1] = '\0';
+			if ((size_t)snprintf(out, size, "%s%s", self, KEEPER_PROGRAM_NAME) < size &&
+			    access(out, X_OK) == 0)
+				return true;
 		}
-		rdms_sleep_ms(POLL_MS);
 	}
-	write_report(report_fd, REPORT_RUNNING, 0);
-	close(report_fd);
-	end = rdms_now_ms() + (long long)ln->deadline_s * 1000;
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		if (rdms_now_ms() >= end) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			break;
-		}
-		rdms_sleep_ms(200);
-	}
-	_exit(0);
+	return str_copy(out, size, RDMS_KEEPER_PROGRAM) && access(out, X_OK) == 0;
 }
 
-static uint32_t check_text(const char *what, const char *text, size_t max, bool lines,
-                           rdms_error *err)
-{
-	size_t n;
-
-	if (text == NULL)
-		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s is missing", what);
-	n = strlen(text);
-	if (n > max)
-		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s is longer than %zu bytes",
-		    what, max);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)text[i];
-
-		if ((c < 0x20 && !(lines && (c == '\n' || c == '\t'))) || c == 0x7f)
-			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-			    "%s has a control character at offset %zu", what, i);
-	}
-	return WBEM_S_NO_ERROR;
-}
-
-uint32_t rdms_message_check(const char *title, const char *message, rdms_error *err)
-{
-	uint32_t rc = check_text("Title", title, RDMS_MESSAGE_MAX_TITLE, false, err);
-
-	if (rc == WBEM_S_NO_ERROR)
-		rc = check_text("Message", message, RDMS_MESSAGE_MAX_TEXT, true, err);
-	return rc;
-}
-
-/* Account, argv and environment, all before any fork. */
 static uint32_t prepare(const rdms_config *cfg, const rdms_session *s, const char *xauthority,
-                        const char *title, launch *ln, rdms_error *err)
+                        const char *title, const char *message,
+                        const rdms_message_options *opt, keeper_handoff *h, launch *ln,
+                        rdms_error *err)
 {
-	char xauth[PATH_MAX + 16];
-	uint32_t rc;
-	int n = 0;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
 
-	memset(ln, 0, sizeof *ln);
-	if ((rc = rdms_user_lookup(s->uid, &ln->user, err)) != WBEM_S_NO_ERROR)
-		return rc;
-	if ((size_t)(xauthority != NULL
-	    ? snprintf(xauth, sizeof xauth, "XAUTHORITY=%s", xauthority)
-	    : snprintf(xauth, sizeof xauth, "XAUTHORITY=%s/.Xauthority", ln->user.home)) >= sizeof xauth)
-		return rdms_fail(err, WBEM_E_FAILED, "session %u: Xauthority path too long", s->id);
-	make_env(&ln->user, xauth, &ln->env);
-	/* DISPLAY replaces SHELL, which xmessage does not need */
-	snprintf(ln->env.env[3], sizeof ln->env.env[3], "DISPLAY=:%d", s->display);
-
-	ln->argv[n++] = (char *)"xmessage";
-	ln->argv[n++] = (char *)"-title";
-	ln->argv[n++] = (char *)title;
-	ln->argv[n++] = (char *)"-center";
-	if (cfg->message_timeout_s > 0) {
-		snprintf(ln->timeout, sizeof ln->timeout, "%d", cfg->message_timeout_s);
-		ln->argv[n++] = (char *)"-timeout";
-		ln->argv[n++] = ln->timeout;
-	}
-	ln->argv[n++] = (char *)"-file";
-	ln->argv[n++] = (char *)"-";
-	ln->argv[n] = NULL;
-	ln->deadline_s = cfg->message_timeout_s > 0 ? cfg->message_timeout_s + 15 : 24 * 3600;
+	memset(h, 0, sizeof *h);
+	memcpy(h->magic, KEEPER_MAGIC, sizeof h->magic);
+	str_copy(h->version, sizeof h->version, RDMS_VERSION);
+	h->size = sizeof *h;
+	h->config_layout = rdms_config_layout();
+	h->cfg = *cfg;
+	h->session_id = s->id;
+	h->uid = (uint32_t)s->uid;
+	h->server_pid = (int32_t)s->server_pid;
+	h->display = s->display;
+	h->env_pid = s->wm_pid > 0 ? s->wm_pid : s->server_pid;
+	h->timeout_s = opt != NULL && opt->timeout_s != 0 ? opt->timeout_s
+	                                                   : (uint32_t)cfg->message_timeout_s;
+	if (s->backend == NULL || !str_copy(h->backend, sizeof h->backend, s->backend->name) ||
+	    !str_copy(h->xauthority, sizeof h->xauthority, xauthority ? xauthority : "") ||
+	    !str_copy(h->title, sizeof h->title, title) ||
+	    !str_copy(h->text, sizeof h->text, message))
+		return rdms_fail(err, WBEM_E_FAILED, "session %u: cannot describe it to %s", s->id,
+		                 KEEPER_PROGRAM_NAME);
+	if (s->display < 0)
+		return rdms_fail(err, WBEM_E_FAILED, "session %u has no X display", s->id);
+	if (!find_keeper(ln->program, sizeof ln->program))
+		return rdms_fail(err, WBEM_E_FAILED, "%s is not installed (%s)", KEEPER_PROGRAM_NAME,
+		                 RDMS_KEEPER_PROGRAM);
+	if (getpwuid_r(s->uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
+		return rdms_fail(err, WBEM_E_FAILED, "no account for uid %lu", (unsigned long)s->uid);
+	/* what `ps` shows: whose dialog this keeper keeps */
+	snprintf(ln->args[0], sizeof ln->args[0], "session=%u", s->id);
+	snprintf(ln->args[1], sizeof ln->args[1], "user=%s", pw.pw_name);
+	snprintf(ln->args[2], sizeof ln->args[2], "display=:%d", s->display);
+	ln->argv[0] = (char *)KEEPER_PROGRAM_NAME;
+	for (int i = 0; i < 3; i++)
+		ln->argv[i + 1] = ln->args[i];
+	ln->argv[4] = NULL;
 	return WBEM_S_NO_ERROR;
 }
 
-/* Reads the watcher's report, waiting at most MS milliseconds. */
-static bool read_report(int fd, int ms, report *r)
+/* Writes all LEN bytes of P to FD. */
+static bool write_all(int fd, const void *p, size_t len)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	size_t got = 0;
+	size_t off = 0;
 
-	while (got < sizeof *r) {
-		ssize_t n;
+	while (off < len) {
+		ssize_t n = write(fd, (const char *)p + off, len - off);
 
-		if (poll(&pfd, 1, ms) <= 0)
-			return false;
-		n = read(fd, (char *)r + got, sizeof *r - got);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return false;
-		got += (size_t)n;
+		off += (size_t)n;
 	}
 	return true;
 }
 
-static uint32_t explain(const report *r, const rdms_session *s, rdms_error *err)
+/*
+ * In the helper (a fork of the caller, which may have threads: system
+ * calls only): the handoff on stdin, the report pipe on KEEPER_REPORT_FD,
+ * nothing else of the caller's, a session of its own; then, in a second
+ * fork that init inherits, the keeper.  Never returns.
+ */
+static _Noreturn void run_helper(const launch *ln, int handoff_fd, int report_fd)
+{
+	static char *const envp[] = { "PATH=/usr/bin:/bin", NULL };
+	keeper_report r = { KEEPER_EXEC_FAILED, 0 };
+	int devnull;
+	pid_t pid;
+
+	setsid();
+	if ((pid = fork()) != 0) {
+		if (pid < 0) {
+			r.kind = KEEPER_FAILED;
+			r.value = errno;
+			if (write(report_fd, &r, sizeof r) < 0) {
+				/* the caller then hears nothing, and says so */
+			}
+		}
+		_exit(0);
+	}
+	/* above every fd the dup2s below write to */
+	if ((handoff_fd = fcntl(handoff_fd, F_DUPFD, 10)) < 0 ||
+	    (report_fd = fcntl(report_fd, F_DUPFD, 10)) < 0 ||
+	    (devnull = open("/dev/null", O_RDWR)) < 0 || dup2(handoff_fd, STDIN_FILENO) < 0 ||
+	    dup2(devnull, STDOUT_FILENO) < 0 || dup2(devnull, STDERR_FILENO) < 0 ||
+	    dup2(report_fd, KEEPER_REPORT_FD) < 0)
+		_exit(127);
+	close_range(KEEPER_REPORT_FD + 1, ~0u, 0);
+	execve(ln->program, ln->argv, envp);
+	r.value = errno;
+	if (write(KEEPER_REPORT_FD, &r, sizeof r) < 0) {
+		/* as above */
+	}
+	_exit(127);
+}
+
+/* Reads one report from FD, waiting at most MS milliseconds (< 0: no limit). */
+static bool read_report(int fd, long long ms, keeper_report *r)
+{
+	long long end = rdms_now_ms() + ms;
+	size_t got = 0;
+
+	while (got < sizeof *r) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = end - rdms_now_ms();
+		int n;
+		ssize_t k;
+
+		if (left <= 0)
+			return false;
+		n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		if (n == 0)
+			continue;
+		k = read(fd, (char *)r + got, sizeof *r - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return true;
+}
+
+static uint32_t explain_start(const keeper_report *r, const rdms_session *s, rdms_error *err)
 {
 	switch (r->kind) {
-	case REPORT_RUNNING:
+	case KEEPER_RUNNING:
 		return WBEM_S_NO_ERROR;
-	case REPORT_EXEC_FAILED:
-		return rdms_fail(err, WBEM_E_FAILED, "cannot run %s as uid %lu: %s", XMESSAGE,
-		    (unsigned long)s->uid, strerror(r->value));
-	case REPORT_EXITED:
+	case KEEPER_EXEC_FAILED:
+		return rdms_fail(err, WBEM_E_FAILED, "cannot show the message in session %u as uid %lu: "
+		                 "%s", s->id, (unsigned long)s->uid, strerror(r->value));
+	case KEEPER_EXITED:
 		if (WIFEXITED(r->value))
 			return rdms_fail(err, WBEM_E_FAILED,
-			    "xmessage exited at once with status %d (cannot open display :%d?)",
-			    WEXITSTATUS(r->value), s->display);
-		return rdms_fail(err, WBEM_E_FAILED, "xmessage was killed at once by signal %d",
-		    WIFSIGNALED(r->value) ? WTERMSIG(r->value) : 0);
+			                 "the message dialog exited at once with status %d "
+			                 "(cannot open display :%d?)", WEXITSTATUS(r->value), s->display);
+		return rdms_fail(err, WBEM_E_FAILED, "the message dialog was killed at once by signal %d",
+		                 WIFSIGNALED(r->value) ? WTERMSIG(r->value) : 0);
 	default:
-		return rdms_fail(err, WBEM_E_FAILED, "cannot start the message process: %s",
-		    strerror(r->value));
+		return rdms_fail(err, WBEM_E_FAILED, "%s could not start the message dialog: %s",
+		                 KEEPER_PROGRAM_NAME, strerror(r->value));
 	}
 }
 
-uint32_t rdms_message_show(const rdms_config *cfg, const rdms_session *s,
-                           const char *xauthority, const char *title,
-                           const char *message, rdms_error *err)
+uint32_t rdms_message_wait(int fd, uint32_t timeout_s, rdms_error *err)
 {
-	int rp[2] = { -1, -1 }, mp[2] = { -1, -1 }, status;
-	size_t len, off = 0;
+	keeper_report r;
+	uint32_t rc;
+
+	if (!read_report(fd, (long long)timeout_s * 1000 + WAIT_GRACE_MS, &r))
+		rc = rdms_fail(err, WBEM_E_TIMED_OUT,
+		               "the message was not closed within %u s (time the session spends "
+		               "disconnected does not count: the dialog stays until its user has "
+		               "had it that long)", (unsigned)timeout_s);
+	else if (r.kind == KEEPER_CLOSED)
+		rc = WBEM_S_NO_ERROR;
+	else if (r.kind == KEEPER_TIMED_OUT)
+		rc = rdms_fail(err, WBEM_E_TIMED_OUT,
+		               "the message was shown but not closed within %d s", (int)r.value);
+	else if (r.kind == KEEPER_SESSION_ENDED)
+		rc = rdms_fail(err, WBEM_E_FAILED, "the session ended before the message was closed");
+	else
+		rc = rdms_fail(err, WBEM_E_FAILED, "%s ended without saying how the dialog ended",
+		               KEEPER_PROGRAM_NAME);
+	close(fd);
+	return rc;
+}
+
+uint32_t rdms_message_show(const rdms_config *cfg, const rdms_session *s,
+                           const char *xauthority, const char *title, const char *message,
+                           const rdms_message_options *opt, rdms_error *err)
+{
+	int hp[2] = { -1, -1 }, rp[2] = { -1, -1 }, status;
+	keeper_handoff *h = NULL;
 	launch ln;
-	report r;
+	keeper_report r;
 	pid_t helper;
 	uint32_t rc;
 
 	if ((rc = rdms_message_check(title, message, err)) != WBEM_S_NO_ERROR)
 		return rc;
-	if (access(XMESSAGE, X_OK) < 0)
-		return rdms_fail(err, WBEM_E_FAILED, "%s is not installed", XMESSAGE);
-	if ((rc = prepare(cfg, s, xauthority, title, &ln, err)) != WBEM_S_NO_ERROR)
+	if (access(RDMS_MESSAGE_DIALOG, X_OK) < 0)
+		return rdms_fail(err, WBEM_E_FAILED, "%s is not installed (Debian package gxmessage)",
+		                 RDMS_MESSAGE_DIALOG);
+	if ((h = malloc(sizeof *h)) == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	if ((rc = prepare(cfg, s, xauthority, title, message, opt, h, &ln, err)) != WBEM_S_NO_ERROR)
 		goto out;
-	if (pipe2(rp, O_CLOEXEC) < 0 || pipe2(mp, O_CLOEXEC) < 0) {
+	if (pipe2(hp, O_CLOEXEC) < 0 || pipe2(rp, O_CLOEXEC) < 0) {
 		rc = rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	/* the message fits the pipe's buffer (RDMS_MESSAGE_MAX_TEXT < 64 KiB),
-	 * and writing it before anyone can close the read end rules out SIGPIPE */
-	len = strlen(message);
-	while (off < len) {
-		ssize_t n = write(mp[1], message + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = rdms_fail(err, WBEM_E_FAILED, "cannot pass the message on: %s",
-			    strerror(errno));
-			goto out;
-		}
-		off += (size_t)n;
+	/* the handoff (~15 KiB) fits the pipe's buffer: written before any fork */
+	if (!write_all(hp[1], h, sizeof *h)) {
+		rc = rdms_fail(err, WBEM_E_FAILED, "cannot pass the message on: %s", strerror(errno));
+		goto out;
 	}
-	close(mp[1]);
-	mp[1] = -1;
+	close(hp[1]);
+	hp[1] = -1;
 	if ((helper = fork()) < 0) {
 		rc = rdms_fail(err, WBEM_E_FAILED, "fork: %s", strerror(errno));
 		goto out;
 	}
-	if (helper == 0) {
-		pid_t w;
-
-		detach_fds(rp[1], mp[0]);
-		setsid();
-		if ((w = fork()) == 0)
-			watch(&ln, rp[1], mp[0]);
-		if (w < 0)
-			write_report(rp[1], REPORT_FORK_FAILED, errno);
-		_exit(0);
-	}
+	if (helper == 0)
+		run_helper(&ln, hp[0], rp[1]);
 	close(rp[1]);
-	close(mp[0]);
-	rp[1] = mp[0] = -1;
+	rp[1] = -1;
 	while (waitpid(helper, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!read_report(rp[0], EARLY_EXIT_MS + 2500, &r))
-		rc = rdms_fail(err, WBEM_E_FAILED, "no word from the message process for session %u",
-		    s->id);
-	else
-		rc = explain(&r, s, err);
+	if (!read_report(rp[0], KEEPER_EARLY_EXIT_MS + 5000, &r)) {
+		rc = rdms_fail(err, WBEM_E_FAILED, "no word from %s for session %u",
+		               KEEPER_PROGRAM_NAME, s->id);
+		goto out;
+	}
+	if ((rc = explain_start(&r, s, err)) != WBEM_S_NO_ERROR || opt == NULL || !opt->wait)
+		goto out;
+	if (opt->wait_fd != NULL) {
+		*opt->wait_fd = rp[0];    /* the caller waits */
+		rp[0] = -1;
+	} else {
+		rc = rdms_message_wait(rp[0], h->timeout_s, err);
+		rp[0] = -1;
+	}
 out:
 	for (int i = 0; i < 2; i++) {
+		if (hp[i] >= 0)
+			close(hp[i]);
 		if (rp[i] >= 0)
 			close(rp[i]);
-		if (mp[i] >= 0)
-			close(mp[i]);
 	}
-	rdms_user_free(&ln.user);
+	free(h);
 	return rc;
 }

@@ -1,6 +1,6 @@
 /*
  * userexec.h -- running programs as a session's user, shared by the
- * back-ends: the SendMessage dialog (xmessage on the session's display)
+ * back-ends: the SendMessage dialog (gxmessage on the session's display)
  * and the servers' own per-user scripts (X2Go's suspend and terminate,
  * which do nothing when run as root: x2go.md §7).
  *
@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
+#include "message.h"
 
 /* Everything needed to become an account, prepared before fork. */
 typedef struct rdms_user {
@@ -48,21 +49,25 @@ int rdms_user_become(const rdms_user *u);
 uint32_t rdms_user_run(const rdms_user *u, char *const argv[], int timeout_ms,
                        int *status, char *out, size_t outsize, rdms_error *err);
 
-/* Longest Title / Message accepted by SendMessage, in bytes. */
-#define RDMS_MESSAGE_MAX_TITLE 256
-#define RDMS_MESSAGE_MAX_TEXT  4096
-
-/* Title and Message are present, short enough and free of control characters. */
-uint32_t rdms_message_check(const char *title, const char *message, rdms_error *err);
-
 /*
- * SendMessage: an xmessage dialog on S's display (s->display) as its user
- * (s->uid), with XAUTHORITY (NULL: ~/.Xauthority).  Returns once the dialog
- * has started and is still running (fire-and-forget); the dialog goes away
- * after cfg->message_timeout_s.
+ * SendMessage: a dialog (gxmessage, message_keeper.h) on S's display
+ * (s->display) as its user (s->uid), with XAUTHORITY (NULL:
+ * ~/.Xauthority).  Returns once the dialog is up (fire-and-forget); it goes
+ * away after OPT's timeout (NULL or 0: cfg->message_timeout_s) of time the
+ * session is connected.  With OPT->wait, returns how the user answered, as
+ * rdms_message_wait does; or, with OPT->wait_fd, leaves the descriptor
+ * to wait on there.
  */
 uint32_t rdms_message_show(const rdms_config *cfg, const rdms_session *s,
-                           const char *xauthority, const char *title,
-                           const char *message, rdms_error *err);
+                           const char *xauthority, const char *title, const char *message,
+                           const rdms_message_options *opt, rdms_error *err);
+
+/*
+ * Waits on FD (from rdms_message_show's OPT->wait_fd) until the dialog
+ * ends, TIMEOUT_S seconds (and a few more) at most, and closes FD.  0 when
+ * the user closed the dialog; WBEM_E_TIMED_OUT when it was not closed in
+ * time; WBEM_E_FAILED when the session ended first.
+ */
+uint32_t rdms_message_wait(int fd, uint32_t timeout_s, rdms_error *err);
 
 #endif

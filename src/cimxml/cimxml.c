@@ -36,6 +36,7 @@ typedef struct cimxml_ctx {
 	const rdms_config *cfg;
 	const rdms_caller *who;
 	const cimxml_call *call;
+	const cimxml_request *req;
 } cimxml_ctx;
 
 static uint32_t nomem(rdms_error *err)
@@ -305,6 +306,19 @@ static void rewind_to(strbuf *b, size_t at, bool was_failed)
 	b->failed = was_failed;
 }
 
+/* SendMessage's options from REQ's RDMS-Message* headers. */
+static uint32_t message_options(const cimxml_request *req, rdms_message_options *o,
+                                rdms_error *err)
+{
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (req->message_timeout != NULL)
+		rc = rdms_message_option(o, RDMS_MESSAGE_OPT_TIMEOUT, req->message_timeout, err);
+	if (rc == WBEM_S_NO_ERROR && req->message_wait != NULL)
+		rc = rdms_message_option(o, RDMS_MESSAGE_OPT_WAIT, req->message_wait, err);
+	return rc;
+}
+
 /*
  * The response element's contents: IRETURNVALUE, RETURNVALUE or ERROR.  An
  * intrinsic operation writes straight into B, after "<IRETURNVALUE>": an
@@ -323,8 +337,13 @@ static void run(cimxml_ctx *x, strbuf *b)
 		strbuf_puts(b, "<IRETURNVALUE>");
 		rc = run_intrinsic(x, b, &err);
 	} else {
-		rc = rdms_op_invoke(x->p, x->who, &call->path, call->path_text, call->method,
-		                    call->params, call->nparams, &rv, &err);
+		rdms_message_options o = { 0 };
+
+		rc = message_options(x->req, &o, &err);
+		if (rc == WBEM_S_NO_ERROR)
+			rc = rdms_op_invoke_opts(x->p, x->who, &call->path, call->path_text,
+			                         call->method, call->params, call->nparams, &o, &rv,
+			                         &err);
 	}
 	if (rc == WBEM_S_NO_ERROR && b->failed)
 		rc = nomem(&err);
@@ -366,7 +385,7 @@ void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *
 		log_debug("cimxml: %s refused: %s", call.method, st.err.message);
 		cimxml_write_error(&b, st.err.code, st.err.message);
 	} else {
-		cimxml_ctx x = { .p = p, .cfg = cfg, .who = who, .call = &call };
+		cimxml_ctx x = { .p = p, .cfg = cfg, .who = who, .call = &call, .req = req };
 
 		run(&x, &b);
 	}

@@ -20,6 +20,10 @@ typedef struct cimxml_request {
 	const char *content_type;
 	const char *body;
 	size_t      len;
+	/* SendMessage's options (message.h): the headers RDMS-MessageTimeout
+	 * and RDMS-MessageWait, CIM-XML's only out-of-band channel */
+	const char *message_timeout;
+	const char *message_wait;
 } cimxml_request;
 
 typedef struct cimxml_reply {

@@ -31,6 +31,7 @@
 #define PAGE_ELEMENTS    "1000"
 #define ENVELOPE_SIZE    "512000"        /* what PowerShell asks for */
 #define MAX_PULLS        1000000
+#define DEFAULT_TIMEOUT_S 300L           /* a whole exchange, and OperationTimeout */
 
 #define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
 
@@ -117,7 +118,7 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 	rc |= curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 30L);
-	rc |= curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 300L);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)DEFAULT_TIMEOUT_S);
 	if (o->url == NULL) {
 		rc |= curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH,
 		                       o->socket_path != NULL ? o->socket_path : DEFAULT_SOCKET);
@@ -367,8 +368,22 @@ static char *resource_uri(const char *ns, const cim_class *cls)
 	return strbuf_take(&b);
 }
 
-static void envelope_head(strbuf *b, const rdms_client *c, const char *action,
-                          const char *uri, const cim_path *path)
+/* Seconds the server may take: the default, or a waiting message's time and a minute. */
+static long operation_timeout(const rdms_message_options *mopt)
+{
+	long t = mopt != NULL && mopt->wait ? (long)mopt->timeout_s + 60 : 0;
+
+	return t > DEFAULT_TIMEOUT_S ? t : DEFAULT_TIMEOUT_S;
+}
+
+/*
+ * The envelope up to the body, with SendMessage's options (MOPT, may be
+ * NULL) in a w:OptionSet: options of the invoke, not parameters of the
+ * method, whose signature stays SendMessage(Title, Message).
+ */
+static void envelope_head_opts(strbuf *b, const rdms_client *c, const char *action,
+                               const char *uri, const cim_path *path,
+                               const rdms_message_options *mopt)
 {
 	char id[48];
 
@@ -384,8 +399,20 @@ static void envelope_head(strbuf *b, const rdms_client *c, const char *action,
 	PUTS(b, "</wsa:Action><wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">" ENVELOPE_SIZE
 	        "</wsman:MaxEnvelopeSize><wsa:MessageID>");
 	strbuf_puts(b, id);
-	PUTS(b, "</wsa:MessageID><wsman:Locale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>"
-	        "<wsman:OperationTimeout>PT300S</wsman:OperationTimeout>");
+	PUTS(b, "</wsa:MessageID><wsman:Locale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>");
+	strbuf_printf(b, "<wsman:OperationTimeout>PT%ldS</wsman:OperationTimeout>",
+	              operation_timeout(mopt));
+	if (rdms_message_options_given(mopt)) {
+		PUTS(b, "<wsman:OptionSet>");
+		if (mopt->timeout_s != 0)
+			strbuf_printf(b, "<wsman:Option Name=\"" RDMS_MESSAGE_OPT_TIMEOUT "\" "
+			              "Type=\"xs:unsignedInt\">%u</wsman:Option>",
+			              (unsigned)mopt->timeout_s);
+		if (mopt->wait)
+			PUTS(b, "<wsman:Option Name=\"" RDMS_MESSAGE_OPT_WAIT "\" "
+			        "Type=\"xs:boolean\">true</wsman:Option>");
+		PUTS(b, "</wsman:OptionSet>");
+	}
 	if (path != NULL && path->nkeys > 0) {
 		PUTS(b, "<wsman:SelectorSet>");
 		for (size_t i = 0; i < path->nkeys; i++) {
@@ -404,6 +431,12 @@ static void envelope_head(strbuf *b, const rdms_client *c, const char *action,
 		PUTS(b, "</wsman:SelectorSet>");
 	}
 	PUTS(b, "</s:Header><s:Body>");
+}
+
+static void envelope_head(strbuf *b, const rdms_client *c, const char *action,
+                          const char *uri, const cim_path *path)
+{
+	envelope_head_opts(b, c, action, uri, path, NULL);
 }
 
 static void envelope_tail(strbuf *b)
@@ -660,6 +693,14 @@ uint32_t rdms_client_invoke(rdms_client *c, const cim_class *cls, const cim_path
                             const char *method, const rdms_param *in, size_t nin,
                             uint32_t *rv, rdms_error *err)
 {
+	return rdms_client_invoke_opts(c, cls, path, method, in, nin, NULL, rv, err);
+}
+
+uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim_path *path,
+                                 const char *method, const rdms_param *in, size_t nin,
+                                 const rdms_message_options *mopt, uint32_t *rv,
+                                 rdms_error *err)
+{
 	char *uri = resource_uri(path->namespace_ != NULL ? path->namespace_ : cls->namespace_,
 	                         cls);
 	strbuf b = { 0 }, action = { 0 };
@@ -678,10 +719,12 @@ uint32_t rdms_client_invoke(rdms_client *c, const cim_class *cls, const cim_path
 		free(uri);
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	}
-	envelope_head(&b, c, action.data, uri, path);
+	envelope_head_opts(&b, c, action.data, uri, path, mopt);
 	write_args(&b, uri, method, in, nin);
 	envelope_tail(&b);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, operation_timeout(mopt));
 	rc = post(c, &b, &doc, &body, err);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)DEFAULT_TIMEOUT_S);
 	strbuf_free(&b);
 	strbuf_free(&action);
 	free(uri);

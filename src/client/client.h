@@ -35,5 +35,13 @@ uint32_t rdms_client_get(rdms_client *c, const cim_class *cls, const cim_path *p
 uint32_t rdms_client_invoke(rdms_client *c, const cim_class *cls, const cim_path *path,
                             const char *method, const rdms_param *in, size_t nin,
                             uint32_t *rv, rdms_error *err);
+/*
+ * rdms_client_invoke with SendMessage's options (message.h) sent as a
+ * w:OptionSet; a call that waits may take the timeout and a minute.
+ */
+uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim_path *path,
+                                 const char *method, const rdms_param *in, size_t nin,
+                                 const rdms_message_options *mopt, uint32_t *rv,
+                                 rdms_error *err);
 
 #endif

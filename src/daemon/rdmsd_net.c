@@ -76,6 +76,8 @@ static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *
 		.cim_method = http_header(req, "CIMMethod"),
 		.cim_object = http_header(req, "CIMObject"),
 		.content_type = http_header(req, "Content-Type"),
+		.message_timeout = http_header(req, "RDMS-" RDMS_MESSAGE_OPT_TIMEOUT),
+		.message_wait = http_header(req, "RDMS-" RDMS_MESSAGE_OPT_WAIT),
 		.body = req->body,
 		.len = req->len,
 	};

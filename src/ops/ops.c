@@ -22,10 +22,6 @@
 #include "../schema/schema.h"
 #include "provider.h"
 
-/* Longest Title and Message accepted by SendMessage, in bytes. */
-#define MAX_TITLE   1024
-#define MAX_MESSAGE 8192
-
 /*
  * The provider of CLASS_NAME in namespace NS (NULL: the default); NULL with
  * ERR set (WBEM_E_INVALID_NAMESPACE / WBEM_E_INVALID_CLASS) when not served.
@@ -378,41 +374,6 @@ uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
 	return get_listed(p, who, cp, path, out, err);
 }
 
-/* Valid UTF-8 without control characters: C0 but tab and newline, DEL, C1. */
-static bool printable_utf8(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p) {
-		int n;
-
-		if (*p < 0x80) {
-			if ((*p < 0x20 && *p != '\t' && *p != '\n') || *p == 0x7f)
-				return false;
-			p++;
-			continue;
-		}
-		/* C2 80..C2 9F: the C1 controls (CSI, NEL ...) are controls too. */
-		if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
-			return false;
-		if ((*p & 0xE0) == 0xC0 && *p >= 0xC2)
-			n = 1;
-		else if ((*p & 0xF0) == 0xE0)
-			n = 2;
-		else if ((*p & 0xF8) == 0xF0 && *p <= 0xF4)
-			n = 3;
-		else
-			return false;
-		p++;
-		while (n-- > 0) {
-			if ((*p & 0xC0) != 0x80)
-				return false;
-			p++;
-		}
-	}
-	return true;
-}
-
 /* Checks IN against M's [in] parameters; fills ARGS (by parameter order). */
 static uint32_t check_params(const cim_method *m, const rdms_param *in, size_t nin,
                              const char **args, rdms_error *err)
@@ -446,22 +407,9 @@ static uint32_t check_params(const cim_method *m, const rdms_param *in, size_t n
 	return WBEM_S_NO_ERROR;
 }
 
-static uint32_t check_message(const char *title, const char *message, rdms_error *err)
-{
-	if (strlen(title) > MAX_TITLE)
-		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-		                 "Title is longer than %d bytes", MAX_TITLE);
-	if (strlen(message) > MAX_MESSAGE)
-		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-		                 "Message is longer than %d bytes", MAX_MESSAGE);
-	if (!printable_utf8(title) || !printable_utf8(message))
-		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-		                 "Title and Message must be UTF-8 text without control characters");
-	return WBEM_S_NO_ERROR;
-}
-
 static uint32_t run_method(rdms_provider *p, const cim_method *m, const rdms_session *s,
-                           const char **args, rdms_error *err)
+                           const char **args, const rdms_message_options *mopt,
+                           rdms_error *err)
 {
 	const rdms_backend *b = s->backend;
 
@@ -475,7 +423,7 @@ static uint32_t run_method(rdms_provider *p, const cim_method *m, const rdms_ses
 		return b->logoff(p->cfg, s, err);
 	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE:
 		/* SendMessage(Title, Message): arguments in MOF parameter order. */
-		return b->send_message(p->cfg, s, args[0], args[1], err);
+		return b->send_message(p->cfg, s, args[0], args[1], mopt, err);
 	}
 	return rdms_fail(err, WBEM_E_METHOD_NOT_IMPLEMENTED, "%s is not implemented", m->name);
 }
@@ -494,8 +442,8 @@ void rdms_ops_audit(rdms_provider *p, const rdms_caller *who, const char *target
 
 /* Everything that can be known wrong before a session is looked up. */
 static uint32_t check_call(const cim_class *cls, const cim_method *m, const char *method,
-                           const rdms_param *in, size_t nin, const char **args, size_t nargs,
-                           rdms_error *err)
+                           const rdms_param *in, size_t nin, const rdms_message_options *mopt,
+                           const char **args, size_t nargs, rdms_error *err)
 {
 	uint32_t rc;
 
@@ -506,20 +454,34 @@ static uint32_t check_call(const cim_class *cls, const cim_method *m, const char
 		return rdms_fail(err, WBEM_E_INVALID_METHOD,
 		                 "method %s has too many parameters", method);
 	rc = check_params(m, in, nin, args, err);
-	if (rc != WBEM_S_NO_ERROR ||
-	    m - rdms_session_class()->methods != RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE)
+	if (rc != WBEM_S_NO_ERROR)
 		return rc;
+	if (m - rdms_session_class()->methods != RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE)
+		return rdms_message_options_given(mopt)
+		       ? rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s and %s apply to SendMessage, "
+		                   "not %s", RDMS_MESSAGE_OPT_TIMEOUT, RDMS_MESSAGE_OPT_WAIT, m->name)
+		       : WBEM_S_NO_ERROR;
 	/* check_params saw both [in] strings; the MOF order is Title, Message. */
 	if (m->nparams != 2 || args[0] == NULL || args[1] == NULL)
 		return rdms_fail(err, WBEM_E_INVALID_METHOD_PARAMETERS,
 		                 "SendMessage takes Title and Message");
-	return check_message(args[0], args[1], err);
+	return rdms_message_check(args[0], args[1], err);
 }
 
 uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
                         const cim_path *path, const char *path_text,
                         const char *method, const rdms_param *in, size_t nin,
                         uint32_t *return_value, rdms_error *err)
+{
+	return rdms_op_invoke_opts(p, who, path, path_text, method, in, nin, NULL, return_value,
+	                           err);
+}
+
+uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
+                             const cim_path *path, const char *path_text,
+                             const char *method, const rdms_param *in, size_t nin,
+                             const rdms_message_options *mopt, uint32_t *return_value,
+                             rdms_error *err)
 {
 	/* only the sessions have methods; another class's path is told so */
 	const rdms_class_provider *cp =
@@ -531,14 +493,14 @@ uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
 	uint32_t rc;
 
 	*return_value = WBEM_E_FAILED;
-	rc = check_call(cls, m, method, in, nin, args, sizeof args / sizeof args[0], err);
+	rc = check_call(cls, m, method, in, nin, mopt, args, sizeof args / sizeof args[0], err);
 	if (rc == WBEM_S_NO_ERROR)
 		rc = rdms_resolve(p, who, path, rdms_session_class(), true, &s, err);
 	if (rc != WBEM_S_NO_ERROR || m == NULL) {
 		rdms_ops_audit(p, who, path_text, m != NULL ? m->name : method, rc, err);
 		return rc;
 	}
-	*return_value = run_method(p, m, &s, args, err);
+	*return_value = run_method(p, m, &s, args, mopt, err);
 	if (p->cache != NULL)
 		rdms_session_cache_invalidate(p->cache);
 	rdms_ops_audit(p, who, path_text, m->name, *return_value, err);

@@ -169,6 +169,17 @@ uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
                         const char *method, const rdms_param *in, size_t nin,
                         uint32_t *return_value, rdms_error *err);
 
+/*
+ * rdms_op_invoke with SendMessage's out-of-band options (message.h: how
+ * long the dialog stays, whether to wait for the user); MOPT NULL: the
+ * defaults.  Options given for another method are WBEM_E_INVALID_PARAMETER.
+ */
+uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
+                             const cim_path *path, const char *path_text,
+                             const char *method, const rdms_param *in, size_t nin,
+                             const rdms_message_options *mopt, uint32_t *return_value,
+                             rdms_error *err);
+
 /* The Win32_VirtualDesktopSession instance describing S on this host. */
 cim_instance *rdms_op_instance(const rdms_provider *p, const rdms_session *s);
 

@@ -8,7 +8,9 @@
  * back-end the request names, and acted on only when it is still the
  * session the request describes (same uid, same X server).  A message's
  * size is bounded by the wire; its text is checked by the back-end that
- * shows it (rdms_message_check), here, before it reaches xmessage.
+ * shows it (rdms_message_check), here, before it reaches the dialog.  A
+ * message that waits for its user holds no channel here: the DONE carries
+ * the descriptor to wait on, and net waits.
  * Sessions are streamed: each back-end hands them one at a time
  * (rdms_backend_each) into the batch being filled, and a full batch is sent
  * at once, so no list of them is built whatever their number.  A back-end
@@ -47,17 +49,24 @@ struct priv_server {
 
 /* ---- replies ------------------------------------------------------------- */
 
-static bool reply_done(int fd, uint32_t id, uint32_t rc, const char *error, void *buf)
+/* DONE with RC (and ERROR), carrying descriptor PASS unless it is -1. */
+static bool reply_done_fd(int fd, uint32_t id, uint32_t rc, const char *error, int pass,
+                          void *buf)
 {
 	priv_done d = { .rc = rc };
 	rdms_error err = { 0 };
 
 	str_copy(d.error, sizeof d.error, rc != WBEM_S_NO_ERROR ? error : "");
-	if (!priv_send(fd, buf, priv_encode_done(buf, PRIV_MSG_MAX, id, &d), &err)) {
+	if (!priv_send_fd(fd, buf, priv_encode_done(buf, PRIV_MSG_MAX, id, &d), pass, &err)) {
 		log_warn("%s", err.message);
 		return false;
 	}
 	return true;
+}
+
+static bool reply_done(int fd, uint32_t id, uint32_t rc, const char *error, void *buf)
+{
+	return reply_done_fd(fd, id, rc, error, -1, buf);
 }
 
 /* A request that failed its checks: logged, and answered as an error. */
@@ -186,8 +195,10 @@ static bool do_find(const priv_env *env, int fd, uint32_t id, const void *p, siz
 	return stream_end(&st, rc, &err);
 }
 
-static uint32_t act(const priv_env *env, const priv_act *a, rdms_error *err)
+/* Does what A names; a waiting message leaves the descriptor to wait on in *WAIT_FD. */
+static uint32_t act(const priv_env *env, const priv_act *a, int *wait_fd, rdms_error *err)
 {
+	rdms_message_options o = { a->timeout_s, a->wait != 0, a->wait != 0 ? wait_fd : NULL };
 	const rdms_provider *p = env->provider;
 	const rdms_backend *b;
 	rdms_session s;
@@ -215,16 +226,18 @@ static uint32_t act(const priv_env *env, const priv_act *a, rdms_error *err)
 	case PRIV_LOGOFF:
 		return b->logoff(p->cfg, &s, err);
 	default:
-		return b->send_message(p->cfg, &s, a->title, a->text, err);
+		return b->send_message(p->cfg, &s, a->title, a->text, &o, err);
 	}
 }
 
 static bool do_act(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
                    void *buf)
 {
-	priv_act *a = malloc(sizeof *a);   /* 9 KiB of text: not on a thread's stack */
+	priv_act *a = malloc(sizeof *a);   /* 4 KiB of text: not on a thread's stack */
 	rdms_error err = { 0 };
+	int wait_fd = -1;
 	uint32_t rc;
+	bool ok;
 
 	if (a == NULL)
 		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
@@ -232,9 +245,12 @@ static bool do_act(const priv_env *env, int fd, uint32_t id, const void *p, size
 		free(a);
 		return refuse(fd, id, &err, buf);
 	}
-	rc = act(env, a, &err);
+	rc = act(env, a, &wait_fd, &err);
 	free(a);
-	return reply_done(fd, id, rc, err.message, buf);
+	ok = reply_done_fd(fd, id, rc, err.message, rc == WBEM_S_NO_ERROR ? wait_fd : -1, buf);
+	if (wait_fd >= 0)
+		close(wait_fd);   /* net has its own copy now */
+	return ok;
 }
 
 /* ---- back-ends and idle times -------------------------------------------- */

@@ -69,8 +69,8 @@
 #define PRIV_KIND_MAX     15
 #define PRIV_CLIENT_MAX   255
 #define PRIV_ADDR_MAX     47
-#define PRIV_TITLE_MAX    1024
-#define PRIV_TEXT_MAX     8192
+#define PRIV_TITLE_MAX    RDMS_MESSAGE_MAX_TITLE   /* message.h: one limit everywhere */
+#define PRIV_TEXT_MAX     RDMS_MESSAGE_MAX_TEXT
 #define PRIV_SOURCE_MAX   95
 #define PRIV_PROTO_MAX    15
 #define PRIV_TARGET_MAX   4095
@@ -131,6 +131,9 @@ typedef struct priv_act {
 	int32_t  server_pid;                  /* likewise: a changed session is not acted on */
 	char     title[PRIV_TITLE_MAX + 1];   /* PRIV_MESSAGE only, else "" */
 	char     text[PRIV_TEXT_MAX + 1];
+	uint32_t timeout_s;                   /* PRIV_MESSAGE: 0 or 1..RDMS_MESSAGE_MAX_TIMEOUT_S */
+	uint8_t  wait;                        /* PRIV_MESSAGE: 0 or 1; the DONE then carries the
+	                                       * descriptor to wait on (rdms_message_wait) */
 } priv_act;
 
 typedef struct priv_audit {
@@ -262,12 +265,22 @@ uint32_t priv_decode_sessions(const void *p, size_t len, const rdms_backend *con
 /* One message on FD (whole or not at all); false with ERR on failure. */
 bool priv_send(int fd, const void *msg, size_t len, rdms_error *err);
 /*
+ * priv_send with the descriptor PASS attached (SCM_RIGHTS): only the DONE
+ * of a PRIV_MESSAGE ACT that waits carries one, the read end of the
+ * dialog's report pipe, so that net waits for the user and no channel of
+ * priv's is held meanwhile.
+ */
+bool priv_send_fd(int fd, const void *msg, size_t len, int pass, rdms_error *err);
+/*
  * Receives one message into BUF (PRIV_MSG_MAX bytes) and checks its header.
  * 0 with *N its size; WBEM_E_FAILED at end of file (ERR says "closed") or
  * on a socket error; WBEM_E_INVALID_PARAMETER for a bad header or a message
- * larger than PRIV_MSG_MAX.
+ * larger than PRIV_MSG_MAX.  A descriptor that comes with it is refused.
  */
 uint32_t priv_recv(int fd, void *buf, size_t *n, priv_header *h, rdms_error *err);
+/* priv_recv that takes one passed descriptor into *PASSED (-1: none came). */
+uint32_t priv_recv_fd(int fd, void *buf, size_t *n, priv_header *h, int *passed,
+                      rdms_error *err);
 
 /* ---- the channels --------------------------------------------------------- */
 

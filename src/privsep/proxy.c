@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../backend/userexec.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 
@@ -89,16 +90,24 @@ static uint32_t exchange_send(struct exchange *x, size_t len, rdms_error *err)
 	return WBEM_S_NO_ERROR;
 }
 
-/* The next reply of X, into X's buffer; any surprise is fatal. */
-static void exchange_recv(struct exchange *x, priv_header *h)
+/*
+ * The next reply of X, into X's buffer; any surprise is fatal.  PASSED:
+ * where a descriptor that comes with it goes (NULL: none may come).
+ */
+static void exchange_recv_fd(struct exchange *x, priv_header *h, int *passed)
 {
 	rdms_error err = { 0 };
 	size_t n;
 
-	if (priv_recv(x->c->fd[x->ch], x->buf, &n, h, &err) != WBEM_S_NO_ERROR)
+	if (priv_recv_fd(x->c->fd[x->ch], x->buf, &n, h, passed, &err) != WBEM_S_NO_ERROR)
 		fatal("lost the privileged process: %s", err.message);
 	if (h->id != x->id)
 		fatal("privsep: reply %u to request %u", (unsigned)h->id, (unsigned)x->id);
+}
+
+static void exchange_recv(struct exchange *x, priv_header *h)
+{
+	exchange_recv_fd(x, h, NULL);
 }
 
 static const unsigned char *payload(const struct exchange *x)
@@ -261,14 +270,22 @@ static int backend_index(const priv_client *c, const rdms_session *s)
 	return -1;
 }
 
-static uint32_t proxy_act(const rdms_session *s, enum priv_action action, const char *title,
-                          const char *text, rdms_error *err)
+/*
+ * ACTION on S through priv.  A message that waits for its user comes back
+ * with the descriptor to wait on, and is waited for here, in the request's
+ * own thread: priv's channel is free again at once.
+ */
+static uint32_t proxy_act(const rdms_config *cfg, const rdms_session *s,
+                          enum priv_action action, const char *title, const char *text,
+                          const rdms_message_options *opt, rdms_error *err)
 {
 	int backend = backend_index(client, s);
 	priv_act *a;
 	struct exchange x;
 	priv_header h;
-	uint32_t rc;
+	uint32_t rc, timeout_s = 0;
+	bool wait = opt != NULL && opt->wait;
+	int wait_fd = -1;
 
 	if (backend < 0)
 		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE,
@@ -282,7 +299,13 @@ static uint32_t proxy_act(const rdms_session *s, enum priv_action action, const 
 	a->id = s->id;
 	a->uid = (uint32_t)s->uid;
 	a->server_pid = (int32_t)s->server_pid;
-	/* The operation layer bounds both far below the wire's limits. */
+	if (opt != NULL) {
+		timeout_s = a->timeout_s = opt->timeout_s;
+		a->wait = wait;
+	}
+	if (timeout_s == 0)
+		timeout_s = (uint32_t)cfg->message_timeout_s;
+	/* The operation layer checked both against the same limits (message.h). */
 	if (!str_copy(a->title, sizeof a->title, title) ||
 	    !str_copy(a->text, sizeof a->text, text)) {
 		free(a);
@@ -292,31 +315,35 @@ static uint32_t proxy_act(const rdms_session *s, enum priv_action action, const 
 	rc = exchange_send(&x, priv_encode_act(x.buf, PRIV_MSG_MAX, x.id, a), err);
 	free(a);
 	if (rc == WBEM_S_NO_ERROR) {
-		exchange_recv(&x, &h);
+		exchange_recv_fd(&x, &h, wait ? &wait_fd : NULL);
 		rc = take_done(&x, &h, err);
 	}
 	exchange_end(&x);
+	if (rc == WBEM_S_NO_ERROR && wait && wait_fd < 0)
+		rc = rdms_fail(err, WBEM_E_FAILED, "privsep: no dialog to wait for came back");
+	else if (rc == WBEM_S_NO_ERROR && wait)
+		return rdms_message_wait(wait_fd, timeout_s, err);
+	if (wait_fd >= 0)
+		close(wait_fd);
 	return rc;
 }
 
 static uint32_t proxy_disconnect(const rdms_config *cfg, const rdms_session *s,
                                  rdms_error *err)
 {
-	(void)cfg;
-	return proxy_act(s, PRIV_DISCONNECT, "", "", err);
+	return proxy_act(cfg, s, PRIV_DISCONNECT, "", "", NULL, err);
 }
 
 static uint32_t proxy_logoff(const rdms_config *cfg, const rdms_session *s, rdms_error *err)
 {
-	(void)cfg;
-	return proxy_act(s, PRIV_LOGOFF, "", "", err);
+	return proxy_act(cfg, s, PRIV_LOGOFF, "", "", NULL, err);
 }
 
 static uint32_t proxy_send_message(const rdms_config *cfg, const rdms_session *s,
-                                   const char *title, const char *message, rdms_error *err)
+                                   const char *title, const char *message,
+                                   const rdms_message_options *opt, rdms_error *err)
 {
-	(void)cfg;
-	return proxy_act(s, PRIV_MESSAGE, title, message, err);
+	return proxy_act(cfg, s, PRIV_MESSAGE, title, message, opt, err);
 }
 
 /* Up to PRIV_IDLE_MAX sessions in one IDLE exchange; unknown where anything fails. */

@@ -334,6 +334,8 @@ size_t priv_encode_act(void *buf, size_t size, uint32_t id, const priv_act *m)
 	put_i32(&w, m->server_pid);
 	put_str(&w, m->title, PRIV_TITLE_MAX);
 	put_str(&w, m->text, PRIV_TEXT_MAX);
+	put_u32(&w, m->timeout_s);
+	put_u8(&w, m->wait);
 	return finish(&w);
 }
 
@@ -349,10 +351,17 @@ uint32_t priv_decode_act(const void *p, size_t len, priv_act *m, rdms_error *err
 	m->server_pid = get_i32(&r, "server pid");
 	get_str(&r, "title", m->title, sizeof m->title);
 	get_str(&r, "message", m->text, sizeof m->text);
+	m->timeout_s = get_u32(&r, "timeout");
+	m->wait = get_u8(&r, "wait");
 	if (!r.bad && m->action >= PRIV_ACTION_END)
 		bad(&r, "action %u out of range", (unsigned)m->action);
-	if (!r.bad && m->action != PRIV_MESSAGE && (m->title[0] != '\0' || m->text[0] != '\0'))
-		bad(&r, "title and message given for an action that is not a message");
+	if (!r.bad && m->timeout_s > RDMS_MESSAGE_MAX_TIMEOUT_S)
+		bad(&r, "timeout %u out of range", (unsigned)m->timeout_s);
+	if (!r.bad && m->wait > 1)
+		bad(&r, "wait %u is not 0 or 1", (unsigned)m->wait);
+	if (!r.bad && m->action != PRIV_MESSAGE && (m->title[0] != '\0' || m->text[0] != '\0' ||
+	                                            m->timeout_s != 0 || m->wait != 0))
+		bad(&r, "title, message or options given for an action that is not a message");
 	return done(&r);
 }
 
@@ -752,6 +761,17 @@ uint32_t priv_decode_sessions(const void *p, size_t len, const rdms_backend *con
 
 bool priv_send(int fd, const void *msg, size_t len, rdms_error *err)
 {
+	return priv_send_fd(fd, msg, len, -1, err);
+}
+
+bool priv_send_fd(int fd, const void *msg, size_t len, int pass, rdms_error *err)
+{
+	union {
+		struct cmsghdr align;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)msg, len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
 	if (len == 0) {
@@ -759,8 +779,20 @@ bool priv_send(int fd, const void *msg, size_t len, rdms_error *err)
 		          PRIV_MSG_MAX);
 		return false;
 	}
+	if (pass >= 0) {
+		struct cmsghdr *c;
+
+		memset(&ctl, 0, sizeof ctl);
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof ctl.buf;
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass, sizeof pass);
+	}
 	do
-		n = send(fd, msg, len, MSG_NOSIGNAL);
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	if (n != (ssize_t)len) {
 		rdms_fail(err, WBEM_E_FAILED, "privsep: send: %s",
@@ -772,25 +804,82 @@ bool priv_send(int fd, const void *msg, size_t len, rdms_error *err)
 
 uint32_t priv_recv(int fd, void *buf, size_t *n, priv_header *h, rdms_error *err)
 {
+	return priv_recv_fd(fd, buf, n, h, NULL, err);
+}
+
+/* The one descriptor of MH's SCM_RIGHTS message, or -1; any other is closed. */
+static int passed_fd(struct msghdr *mh)
+{
+	int fd = -1;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
+		size_t nfd;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof got);
+			if (fd < 0)
+				fd = got;
+			else
+				close(got);
+		}
+	}
+	return fd;
+}
+
+uint32_t priv_recv_fd(int fd, void *buf, size_t *n, priv_header *h, int *passed,
+                      rdms_error *err)
+{
+	union {
+		struct cmsghdr align;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
 	struct iovec iov = { buf, PRIV_MSG_MAX };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t got;
+	uint32_t rc;
+	int in;
 
 	*n = 0;
+	if (passed != NULL) {
+		*passed = -1;
+		/* room for one descriptor; more would be cut (MSG_CTRUNC) */
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = sizeof ctl.buf;
+	}
 	do
 		got = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (got < 0 && errno == EINTR);
 	if (got < 0)
 		return rdms_fail(err, WBEM_E_FAILED, "privsep: receive: %s", strerror(errno));
-	if (got == 0)
+	in = passed != NULL ? passed_fd(&mh) : -1;
+	if (got == 0) {
+		if (in >= 0)
+			close(in);
 		return rdms_fail(err, WBEM_E_FAILED, "privsep: the other process closed the channel");
-	/* No descriptors are ever passed: with no control buffer the kernel
-	 * drops any that arrive anyway and says so with MSG_CTRUNC. */
-	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+	}
+	/* Without a control buffer the kernel drops any descriptor that arrives
+	 * and says so with MSG_CTRUNC; with one, more than one does the same. */
+	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
+		if (in >= 0)
+			close(in);
+		if (mh.msg_flags & MSG_TRUNC)
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
+			                 "privsep: message over the limit of %d bytes", PRIV_MSG_MAX);
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-		                 "privsep: message over the limit of %d bytes", PRIV_MSG_MAX);
+		                 "privsep: a descriptor came where none was due");
+	}
 	*n = (size_t)got;
-	return priv_decode_header(buf, *n, h, err);
+	rc = priv_decode_header(buf, *n, h, err);
+	if (rc != WBEM_S_NO_ERROR && in >= 0)
+		close(in);
+	else if (passed != NULL)
+		*passed = in;
+	return rc;
 }
 
 /* ---- channels ------------------------------------------------------------ */

@@ -342,8 +342,8 @@ static bool do_invoke(wsman_call *c, strbuf *b, wsman_fault *f)
 		oom(f);
 		goto out;
 	}
-	code = rdms_op_invoke(c->s->provider, c->who, &path, path_text, m->name,
-	                      params, nparams, &rv, &err);
+	code = rdms_op_invoke_opts(c->s->provider, c->who, &path, path_text, m->name,
+	                           params, nparams, &r->msg_opts, &rv, &err);
 	if (code != 0) {
 		op_fault(r, code, &err, f);
 		goto out;

@@ -156,6 +156,7 @@ typedef struct wsman_request {
 	const char *method;
 	wsman_arg   args[WSMAN_MAX_PARAMS];
 	size_t      nargs;
+	rdms_message_options msg_opts;    /* SendMessage's, from the OptionSet */
 } wsman_request;
 
 /*

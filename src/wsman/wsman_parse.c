@@ -377,6 +377,29 @@ static bool header_once(wsman_request *r, const xml_node *h, const char **dst,
 	return true;
 }
 
+/*
+ * The OptionSet: SendMessage's options (message.h) are read; any other
+ * option is let be, as before (MI clients send several of their own).
+ */
+static bool parse_options(wsman_request *r, const xml_node *set, wsman_fault *f)
+{
+	for (const xml_node *c = xml_node_first_elem(set); c != NULL; c = xml_node_next_elem(c)) {
+		const char *name = xml_node_attr(c, "Name"), *value;
+		rdms_message_options probe = { 0 };
+		rdms_error err = { 0 };
+
+		if (!xml_node_is(c, NS_WSMAN, "Option") || name == NULL ||
+		    rdms_message_option(&probe, name, "1", &err) == WBEM_E_NOT_FOUND)
+			continue;
+		if ((value = elem_text(r, c, true, f)) == NULL)
+			return false;
+		if (rdms_message_option(&r->msg_opts, name, value, &err) != WBEM_S_NO_ERROR)
+			return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidOptions",
+			                  "InvalidValue", "%s", err.message);
+	}
+	return true;
+}
+
 static bool parse_wsman_header(wsman_request *r, const xml_node *h, header_seen *seen,
                                wsman_fault *f)
 {
@@ -419,9 +442,11 @@ static bool parse_wsman_header(wsman_request *r, const xml_node *h, header_seen 
 			                  "fragment transfer is not supported");
 		return true;
 	}
+	if (strcmp(name, "OptionSet") == 0)
+		return parse_options(r, h, f);
 	/* Processed (as no-ops) whatever their mustUnderstand says. */
 	static const char *const known[] = {
-		"OperationTimeout", "Locale", "OptionSet", "RequestEPR", "RequestTotalItemsCountEstimate",
+		"OperationTimeout", "Locale", "RequestEPR", "RequestTotalItemsCountEstimate",
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (strcmp(name, known[i]) == 0)

@@ -48,7 +48,7 @@ static uint32_t tb_logoff(const rdms_config *c, const rdms_session *s, rdms_erro
 }
 
 static uint32_t tb_send(const rdms_config *c, const rdms_session *s, const char *title,
-                        const char *message, rdms_error *err)
+                        const char *message, const rdms_message_options *opt, rdms_error *err)
 {
 	messages++;
 	snprintf(last_title, sizeof last_title, "%s", title);

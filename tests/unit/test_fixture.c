@@ -188,7 +188,7 @@ static void test_find_and_act(void)
 	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), 0);
 	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), WBEM_E_INVALID_OPERATION);
 	CHECK_STR(err.message, "session 101 is not connected");
-	CHECK_EQ(rdms_backend_fixture.send_message(&cfg, &s, "T", "M", &err), 0);
+	CHECK_EQ(rdms_backend_fixture.send_message(&cfg, &s, "T", "M", NULL, &err), 0);
 	read_file(text, sizeof text);
 	CHECK_STR(text, "101 root 4 -\n102 nobody 4 -\n103 no-such-user-here 0 10.0.0.5\n"
 	                "104 root 0 PC-2\n102 root 0 LATER\n");

@@ -86,7 +86,7 @@ static uint32_t cb_logoff(const rdms_config *cfg, const rdms_session *s, rdms_er
 }
 
 static uint32_t cb_send(const rdms_config *cfg, const rdms_session *s, const char *title,
-                        const char *message, rdms_error *err)
+                        const char *message, const rdms_message_options *opt, rdms_error *err)
 {
 	(void)cfg; (void)s; (void)err;
 	n_send++;

@@ -619,10 +619,10 @@ static void test_sessions(void)
 	if (s != NULL) {
 		CHECK_EQ(rdms_backend_x2go.disconnect(&cfg, s, &err), WBEM_E_INVALID_OPERATION);
 		CHECK(strstr(err.message, "session 2001 is not connected (SUSPENDED)") != NULL);
-		CHECK_EQ(rdms_backend_x2go.send_message(&cfg, s, "a\nb", "m", &err),
+		CHECK_EQ(rdms_backend_x2go.send_message(&cfg, s, "a\nb", "m", NULL, &err),
 		    WBEM_E_INVALID_PARAMETER);
-		CHECK(strstr(err.message, "Title has a control character at offset 1") != NULL);
-		CHECK_EQ(rdms_backend_x2go.send_message(&cfg, s, "t", NULL, &err),
+		CHECK(strstr(err.message, "Title has a control character at byte 1") != NULL);
+		CHECK_EQ(rdms_backend_x2go.send_message(&cfg, s, "t", NULL, NULL, &err),
 		    WBEM_E_INVALID_PARAMETER);
 	}
 	if (l.count > 0) {
@@ -632,7 +632,7 @@ static void test_sessions(void)
 		gone.id = 2005;
 		CHECK_EQ(rdms_backend_x2go.disconnect(&cfg, &gone, &err), WBEM_E_NOT_FOUND);
 		CHECK_EQ(rdms_backend_x2go.logoff(&cfg, &gone, &err), WBEM_E_NOT_FOUND);
-		CHECK_EQ(rdms_backend_x2go.send_message(&cfg, &gone, "t", "m", &err), WBEM_E_NOT_FOUND);
+		CHECK_EQ(rdms_backend_x2go.send_message(&cfg, &gone, "t", "m", NULL, &err), WBEM_E_NOT_FOUND);
 		/* the pid now belongs to another program */
 		gone.id = 2003;
 		CHECK_EQ(rdms_backend_x2go.logoff(&cfg, &gone, &err), WBEM_E_NOT_FOUND);

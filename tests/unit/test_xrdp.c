@@ -586,7 +586,7 @@ static void test_message_checks(void)
 	rdms_config cfg;
 	rdms_session s;
 	rdms_error err = { 0 };
-	char big[XRDP_MAX_MESSAGE + 2];
+	char big[RDMS_MESSAGE_MAX_TEXT + 2];
 
 	fixture_config(&cfg);
 	memset(&s, 0, sizeof s);
@@ -595,18 +595,18 @@ static void test_message_checks(void)
 	s.display = 10;
 	memset(big, 'm', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
-	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "t", big, &err), WBEM_E_INVALID_PARAMETER);
-	CHECK(strstr(err.message, "Message") != NULL && strstr(err.message, "longer") != NULL);
-	big[XRDP_MAX_TITLE + 1] = '\0';
-	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, big, "m", &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "t", big, NULL, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "Message is 4097 bytes long; the limit is 4096 bytes") != NULL);
+	big[RDMS_MESSAGE_MAX_TITLE + 1] = '\0';
+	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, big, "m", NULL, &err), WBEM_E_INVALID_PARAMETER);
 	CHECK(strstr(err.message, "Title") != NULL);
-	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "a\nb", "m", &err), WBEM_E_INVALID_PARAMETER);
-	CHECK(strstr(err.message, "control character at offset 1") != NULL);
-	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "t", "bell\a", &err), WBEM_E_INVALID_PARAMETER);
-	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, NULL, "m", &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "a\nb", "m", NULL, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "control character at byte 1") != NULL);
+	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "t", "bell\a", NULL, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, NULL, "m", NULL, &err), WBEM_E_INVALID_PARAMETER);
 	/* a session whose process is not there any more */
 	s.id = 4000000;
-	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "t", "two\nlines", &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(rdms_backend_xrdp.send_message(&cfg, &s, "t", "two\nlines", NULL, &err), WBEM_E_NOT_FOUND);
 	CHECK_EQ(rdms_backend_xrdp.logoff(&cfg, &s, &err), WBEM_E_NOT_FOUND);
 	s.connect_state = WTS_ACTIVE;
 	CHECK_EQ(rdms_backend_xrdp.disconnect(&cfg, &s, &err), WBEM_E_NOT_FOUND);

@@ -213,7 +213,8 @@ uint32_t x2go_logoff(const rdms_config *cfg, const rdms_session *s, rdms_error *
 /* ---- SendMessage ------------------------------------------------------------- */
 
 uint32_t x2go_send_message(const rdms_config *cfg, const rdms_session *s,
-                           const char *title, const char *message, rdms_error *err)
+                           const char *title, const char *message,
+                           const rdms_message_options *opt, rdms_error *err)
 {
 	enum x2go_state st = X2GO_TERMINATED;
 	x2go_agent a = { 0 };
@@ -224,6 +225,8 @@ uint32_t x2go_send_message(const rdms_config *cfg, const rdms_session *s,
 	if ((rc = recheck(cfg, s, &a, &st, err)) != WBEM_S_NO_ERROR)
 		return rc;
 	/* the agent keeps the session's cookie in its -auth file (x2go.md §6);
-	 * a suspended session gets the window too, and shows it on resume */
-	return rdms_message_show(cfg, s, a.xauth[0] != '\0' ? a.xauth : NULL, title, message, err);
+	 * a suspended session gets the window too, and shows it on resume
+	 * (its timeout runs only while the session is connected) */
+	return rdms_message_show(cfg, s, a.xauth[0] != '\0' ? a.xauth : NULL, title, message, opt,
+	                         err);
 }

@@ -146,7 +146,8 @@ uint32_t x2go_sessions_from_rows(const rdms_config *cfg, const x2go_rows *rows,
 uint32_t x2go_disconnect(const rdms_config *cfg, const rdms_session *s, rdms_error *err);
 uint32_t x2go_logoff(const rdms_config *cfg, const rdms_session *s, rdms_error *err);
 uint32_t x2go_send_message(const rdms_config *cfg, const rdms_session *s,
-                           const char *title, const char *message, rdms_error *err);
+                           const char *title, const char *message,
+                           const rdms_message_options *opt, rdms_error *err);
 
 #define X2GO_SUSPEND_SESSION   "/usr/bin/x2gosuspend-session"
 #define X2GO_TERMINATE_SESSION "/usr/bin/x2goterminate-session"

@@ -6,8 +6,8 @@
  * processes: a datagram to xorgxrdp's disconnect socket or SIGTERM to the
  * serving xrdp child (Disconnect), SIGTERM to the window manager and then
  * the X server (Logoff; never the session process, which ignores it (P6),
- * and never a process group, which is sesman's own (P7)), and an xmessage
- * dialog run as the session's user (SendMessage).
+ * and never a process group, which is sesman's own (P7)), and a message
+ * dialog run as the session's user (SendMessage, userexec.h).
  *
  * Each action first re-checks that the pids it was given still are what the
  * listing said (pid reuse), and returns success only once it has seen the
@@ -192,7 +192,8 @@ uint32_t xrdp_logoff(const rdms_config *cfg, const rdms_session *s, rdms_error *
 /* The dialog itself is the shared one (../userexec.c); xrdp's X servers
  * take the user's ~/.Xauthority (sesman writes the cookie there). */
 uint32_t xrdp_send_message(const rdms_config *cfg, const rdms_session *s,
-                           const char *title, const char *message, rdms_error *err)
+                           const char *title, const char *message,
+                           const rdms_message_options *opt, rdms_error *err)
 {
 	uint32_t rc;
 
@@ -200,5 +201,5 @@ uint32_t xrdp_send_message(const rdms_config *cfg, const rdms_session *s,
 		return rc;
 	if ((rc = check_session(cfg, s, err)) != WBEM_S_NO_ERROR)
 		return rc;
-	return rdms_message_show(cfg, s, NULL, title, message, err);
+	return rdms_message_show(cfg, s, NULL, title, message, opt, err);
 }

@@ -190,10 +190,6 @@ uint32_t xrdp_logoff(const rdms_config *cfg, const rdms_session *s,
                      rdms_error *err);
 uint32_t xrdp_send_message(const rdms_config *cfg, const rdms_session *s,
                            const char *title, const char *message,
-                           rdms_error *err);
-
-/* Longest Title / Message accepted by SendMessage, in bytes. */
-#define XRDP_MAX_TITLE   RDMS_MESSAGE_MAX_TITLE
-#define XRDP_MAX_MESSAGE RDMS_MESSAGE_MAX_TEXT
+                           const rdms_message_options *opt, rdms_error *err);
 
 #endif
