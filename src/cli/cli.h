@@ -30,6 +30,7 @@ typedef struct cli_options {
 	bool        insecure;
 	const char *title;
 	const char *message;
+	rdms_message_options msg_opts;   /* rdms message --timeout, --wait */
 	const char *since;
 	const char *args[4];    /* positional arguments after the command */
 	int         nargs;
@@ -41,6 +42,7 @@ typedef struct cli_ctx {
 	rdms_provider  provider;   /* --direct */
 	rdms_caller    caller;     /* --direct */
 	rdms_client   *client;     /* otherwise */
+	rdms_client_options client_opt;   /* how CLIENT was made (another thread makes its own) */
 	char          *password;
 } cli_ctx;
 
@@ -65,6 +67,13 @@ bool cli_audit_local(const cli_ctx *ctx);
 
 /* Prints "rdms: NAME (0xCODE): message" for ERR and returns CLI_FAILED. */
 int cli_report(const rdms_error *err);
+
+/* cli_commands.c: the sessions (all the caller may see), and ID|PATH as an object path. */
+uint32_t cli_enumerate(cli_ctx *ctx, cim_instance_list *out, rdms_error *err);
+uint32_t cli_target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_error *err);
+
+/* cli_message.c: `rdms message` to one session, a user's sessions or all. */
+int cli_cmd_message(cli_ctx *ctx);
 
 /* cli_output.c */
 void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q);

@@ -13,7 +13,7 @@
 #include "../common/log.h"
 
 enum { OPT_CONFIG = 256, OPT_DIRECT, OPT_JSON, OPT_MOF, OPT_HOST, OPT_INSECURE,
-       OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION };
+       OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION, OPT_TIMEOUT, OPT_WAIT };
 
 static const struct option long_options[] = {
 	{ "config",   required_argument, NULL, OPT_CONFIG },
@@ -25,6 +25,8 @@ static const struct option long_options[] = {
 	{ "insecure", no_argument,       NULL, OPT_INSECURE },
 	{ "title",    required_argument, NULL, OPT_TITLE },
 	{ "message",  required_argument, NULL, OPT_MESSAGE },
+	{ "timeout",  required_argument, NULL, OPT_TIMEOUT },
+	{ "wait",     no_argument,       NULL, OPT_WAIT },
 	{ "since",    required_argument, NULL, OPT_SINCE },
 	{ "debug",    no_argument,       NULL, OPT_DEBUG },
 	{ "help",     no_argument,       NULL, 'h' },
@@ -49,15 +51,22 @@ static int usage_error(const char *fmt, ...)
 static int check_command_options(const cli_options *o)
 {
 	const char *c = o->command;
+	rdms_error err = { 0 };
 
-	if ((o->title || o->message) && strcmp(c, "message") != 0)
-		return usage_error("--title and --message belong to 'rdms message', not '%s'", c);
+	if ((o->title || o->message || rdms_message_options_given(&o->msg_opts)) &&
+	    strcmp(c, "message") != 0)
+		return usage_error("--title, --message, --timeout and --wait belong to 'rdms message', "
+		                   "not '%s'", c);
 	if (o->mof && strcmp(c, "class") != 0)
 		return usage_error("--mof belongs to 'rdms class', not '%s'", c);
 	if (o->since && strcmp(c, "audit") != 0)
 		return usage_error("--since belongs to 'rdms audit', not '%s'", c);
 	if (strcmp(c, "message") == 0 && !o->help && (!o->title || !o->message))
 		return usage_error("%s needs both --title T and --message M", "rdms message");
+	/* the limits rdmsd and the back-ends apply, checked before anything is sent */
+	if (strcmp(c, "message") == 0 && !o->help &&
+	    rdms_message_check(o->title, o->message, &err) != WBEM_S_NO_ERROR)
+		return usage_error("%s", err.message);
 	if (o->direct && o->host_url)
 		return usage_error("%s: --direct and --host exclude each other", c);
 	return CLI_OK;
@@ -66,6 +75,7 @@ static int check_command_options(const cli_options *o)
 int cli_parse_args(int argc, char **argv, cli_options *o)
 {
 	const cli_command *cmd;
+	rdms_error err = { 0 };
 	int c;
 
 	memset(o, 0, sizeof *o);
@@ -83,6 +93,11 @@ int cli_parse_args(int argc, char **argv, cli_options *o)
 		case OPT_TITLE: o->title = optarg; break;
 		case OPT_MESSAGE: o->message = optarg; break;
 		case OPT_SINCE: o->since = optarg; break;
+		case OPT_TIMEOUT:
+			if (rdms_message_option(&o->msg_opts, RDMS_MESSAGE_OPT_TIMEOUT, optarg, &err))
+				return usage_error("--timeout: %s", err.message);
+			break;
+		case OPT_WAIT: o->msg_opts.wait = true; break;
 		case OPT_DEBUG: o->debug = true; break;
 		case 'h': o->help = true; break;
 		case OPT_VERSION: o->command = "version"; return CLI_OK;

@@ -176,6 +176,16 @@ static void warn_not_running(cli_ctx *ctx)
 	cim_instance_list_free(&b);
 }
 
+uint32_t cli_enumerate(cli_ctx *ctx, cim_instance_list *out, rdms_error *err)
+{
+	return src_enumerate(ctx, out, err);
+}
+
+uint32_t cli_target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_error *err)
+{
+	return target_path(ctx, arg, path, err);
+}
+
 static int cmd_list(cli_ctx *ctx)
 {
 	const char *filter = ctx->opt.nargs > 0 ? ctx->opt.args[0] : NULL;
@@ -293,28 +303,6 @@ static int cmd_disconnect(cli_ctx *ctx)
 static int cmd_logoff(cli_ctx *ctx)
 {
 	return invoke(ctx, "Logoff", NULL, 0);
-}
-
-static int cmd_message(cli_ctx *ctx)
-{
-	rdms_param in[2] = {
-		{ "Title", cim_string(ctx->opt.title) },
-		{ "Message", cim_string(ctx->opt.message) },
-	};
-	int rc;
-
-	if (in[0].value.is_null || in[1].value.is_null) {
-		rdms_error err;
-
-		cim_value_clear(&in[0].value);
-		cim_value_clear(&in[1].value);
-		rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		return cli_report(&err);
-	}
-	rc = invoke(ctx, "SendMessage", in, 2);
-	cim_value_clear(&in[0].value);
-	cim_value_clear(&in[1].value);
-	return rc;
 }
 
 static void print_qualifiers(FILE *f, const cim_qualifier *q, size_t n)
@@ -549,8 +537,9 @@ const cli_command cli_commands[] = {
 	  "tsdiscon", 1, 1, true, cmd_disconnect },
 	{ "logoff", "ID|PATH", "log a session off; its programs end", "logoff", 1, 1, true,
 	  cmd_logoff },
-	{ "message", "ID|PATH --title T --message M", "show a message in a session", "msg",
-	  1, 1, true, cmd_message },
+	{ "message", "ID|PATH|USER|* --title T --message M [--timeout S] [--wait]",
+	  "show a message in a session, a user's sessions or all", "msg", 1, 1, true,
+	  cli_cmd_message },
 	{ "class", "[--mof] [--json]", "show the class definition", NULL, 0, 0, false,
 	  cmd_class },
 	{ "audit", "[--since T] [--json]",

@@ -102,6 +102,7 @@ static int setup_client(cli_ctx *ctx)
 			return cli_report(&err);
 		}
 	}
+	ctx->client_opt = o;
 	ctx->client = rdms_client_new(&o, &err);
 	if (ctx->client == NULL)
 		return cli_report(&err);

@@ -47,10 +47,13 @@ static uint32_t tb_logoff(const rdms_config *c, const rdms_session *s, rdms_erro
 	return WBEM_S_NO_ERROR;
 }
 
+static rdms_message_options last_opt;
+
 static uint32_t tb_send(const rdms_config *c, const rdms_session *s, const char *title,
                         const char *message, const rdms_message_options *opt, rdms_error *err)
 {
 	messages++;
+	last_opt = opt != NULL ? *opt : (rdms_message_options){ 0 };
 	snprintf(last_title, sizeof last_title, "%s", title);
 	snprintf(last_message, sizeof last_message, "%s", message);
 	return WBEM_S_NO_ERROR;
@@ -414,9 +417,46 @@ static void test_capture_invoke(void)
 	CHECK_EQ(messages, 1);
 	CHECK_STR(last_title, "hi");
 	CHECK_STR(last_message, "bye");
+	CHECK(last_opt.timeout_s == 0 && !last_opt.wait);
 	CHECK_EQ(disconnects + logoffs, 0);
 	xmlFreeDoc(d);
 	reply_free(&r);
+
+	/* SendMessage's options as RDMS-Message* headers (CIM-XML has no other channel) */
+	{
+		capture c;
+		cimxml_request req;
+
+		if (load_capture("wbemcli-cm-sendmessage.req", &c)) {
+			req = (cimxml_request){
+				.cim_operation = c.operation, .cim_method = c.method,
+				.cim_object = c.object, .content_type = c.ctype, .body = c.body,
+				.len = strlen(c.body), .message_timeout = "20", .message_wait = "true",
+			};
+			reset_counters();
+			cimxml_handle(&prov, &cfg, &admin, &req, &r);
+			d = reply_doc(&r);
+			CHECK_XP(d, "/CIM/MESSAGE/SIMPLERSP/METHODRESPONSE/RETURNVALUE/VALUE", "0");
+			CHECK_EQ(messages, 1);
+			CHECK(last_opt.timeout_s == 20 && last_opt.wait);
+			xmlFreeDoc(d);
+			reply_free(&r);
+			/* a bad one: a CIM error naming it, and nothing shown */
+			req.message_timeout = "never";
+			reset_counters();
+			cimxml_handle(&prov, &cfg, &admin, &req, &r);
+			d = reply_doc(&r);
+			CHECK_XP(d, "/CIM/MESSAGE/SIMPLERSP/METHODRESPONSE/ERROR/@CODE", "4");
+			CHECK(strstr(r.body, "MessageTimeout &apos;never&apos;") != NULL ||
+			      strstr(r.body, "MessageTimeout 'never'") != NULL);
+			CHECK_EQ(messages, 0);
+			xmlFreeDoc(d);
+			reply_free(&r);
+			free(c.raw);
+		} else {
+			CHECK(!"capture missing");
+		}
+	}
 }
 
 /* ---- more well-formed requests -------------------------------------------------- */

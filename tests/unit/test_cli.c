@@ -47,6 +47,16 @@ static void test_good(void)
 	CHECK_EQ(parse(&o, "message", "3", "--title", "Hi", "--message", "Bye", NULL), CLI_OK);
 	CHECK_STR(o.title, "Hi");
 	CHECK_STR(o.message, "Bye");
+	CHECK(!rdms_message_options_given(&o.msg_opts));
+	/* msg USER /TIME:30 /W, and msg * */
+	CHECK_EQ(parse(&o, "message", "alice", "--title", "T", "--message", "M", "--timeout", "30",
+	               "--wait", NULL), CLI_OK);
+	CHECK_STR(o.args[0], "alice");
+	CHECK_EQ(o.msg_opts.timeout_s, 30);
+	CHECK(o.msg_opts.wait);
+	CHECK_EQ(parse(&o, "message", "*", "--title", "\xc3\x84nderungen", "--message", "M", NULL),
+	         CLI_OK);
+	CHECK_STR(o.args[0], "*");
 	CHECK_EQ(parse(&o, "--host", "https://h:5986/wsman", "-u", "admin", "--insecure", "list", NULL), CLI_OK);
 	CHECK_STR(o.host_url, "https://h:5986/wsman");
 	CHECK_STR(o.user, "admin");
@@ -76,6 +86,25 @@ static void test_bad(void)
 	CHECK_EQ(parse(&o, "get", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "disconnect", "1", "2", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "message", "3", "--title", "T", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "message", "3", "--title", "T", "--message", "M", "--timeout", "0", NULL),
+	         CLI_USAGE);
+	CHECK_EQ(parse(&o, "message", "3", "--title", "T", "--message", "M", "--timeout", "86401",
+	               NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--wait", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "disconnect", "3", "--timeout", "5", NULL), CLI_USAGE);
+	/* the limits rdmsd applies, named before anything is sent */
+	{
+		char big[RDMS_MESSAGE_MAX_TEXT + 2];
+
+		memset(big, 'm', sizeof big - 1);
+		big[sizeof big - 1] = '\0';
+		CHECK_EQ(parse(&o, "message", "3", "--title", "T", "--message", big, NULL), CLI_USAGE);
+		big[RDMS_MESSAGE_MAX_TEXT] = '\0';
+		CHECK_EQ(parse(&o, "message", "3", "--title", "T", "--message", big, NULL), CLI_OK);
+		big[RDMS_MESSAGE_MAX_TITLE + 1] = '\0';
+		CHECK_EQ(parse(&o, "message", "3", "--title", big, "--message", "m", NULL), CLI_USAGE);
+	}
+	CHECK_EQ(parse(&o, "message", "3", "--title", "a\nb", "--message", "m", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "logoff", "3", "--title", "T", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "list", "--mof", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "list", "--config", NULL), CLI_USAGE);

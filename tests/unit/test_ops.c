@@ -17,7 +17,7 @@ static rdms_config cfg;
 static rdms_provider prov;
 static int audit_calls;
 static rdms_audit_event last;
-static char last_target[256], last_method[64];
+static char last_target[256], last_method[64], last_detail[512];
 
 static int record(void *ctx, const rdms_audit_event *ev)
 {
@@ -25,6 +25,7 @@ static int record(void *ctx, const rdms_audit_event *ev)
 	last = *ev;
 	snprintf(last_target, sizeof last_target, "%s", ev->target);
 	snprintf(last_method, sizeof last_method, "%s", ev->method);
+	snprintf(last_detail, sizeof last_detail, "%s", ev->detail);
 	return 0;
 }
 
@@ -172,10 +173,15 @@ static void test_invoke(void)
 	rdms_param c1[2] = { { "Title", cim_string("T") }, { "Message", cim_string("a\xc2\x9b" "2J") } };
 	rdms_param del[2] = { { "Title", cim_string("T\x7f") }, { "Message", cim_string("M") } };
 	rdms_param nel[2] = { { "Title", cim_string("T") }, { "Message", cim_string("a\xc2\x85" "b") } };
+	char *text5000 = calloc(1, 5001);
+	rdms_param big[2] = { { "Title", cim_string("T") }, { "Message", { 0 } } };
 	rdms_error e = { 0 };
 	uint32_t rv;
 	int before;
 
+	memset(text5000, 'M', 5000);
+	big[1].value = cim_string(text5000);
+	free(text5000);
 	/* refused and invalid requests: audited, nothing touched */
 	before = audit_calls;
 	CHECK_EQ(invoke(&nobody, p101, "Disconnect", NULL, 0, &rv, &e), WBEM_E_ACCESS_DENIED);
@@ -194,6 +200,27 @@ static void test_invoke(void)
 	CHECK_EQ(invoke(&admin, p101, "SendMessage", del, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
 	CHECK_EQ(invoke(&admin, p101, "SendMessage", nel, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
 	CHECK_EQ(invoke(&admin, p101, "Disconnect", msg, 2, &rv, &e), WBEM_E_INVALID_METHOD_PARAMETERS);
+	/* one limit (message.h), named in the error, before any session is looked at */
+	before = audit_calls;
+	CHECK_EQ(invoke(&admin, p101, "SendMessage", big, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
+	CHECK_STR(e.message, "Message is 5000 bytes long; the limit is 4096 bytes (UTF-8)");
+	CHECK_EQ(audit_calls, before + 1);
+	CHECK_STR(last_detail, e.message);
+	CHECK_EQ(invoke(&admin, "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=999",
+	                "SendMessage", big, 2, &rv, &e), WBEM_E_INVALID_PARAMETER);
+	/* SendMessage's options belong to SendMessage */
+	{
+		rdms_message_options wait = { .wait = true }, quick = { .timeout_s = 5 };
+		cim_path p = path_of(p101);
+
+		CHECK_EQ(rdms_op_invoke_opts(&prov, &admin, &p, p101, "Disconnect", NULL, 0, &wait,
+		                             &rv, &e), WBEM_E_INVALID_PARAMETER);
+		CHECK_STR(e.message, "MessageTimeout and MessageWait apply to SendMessage, not "
+		          "Disconnect");
+		CHECK_EQ(rdms_op_invoke_opts(&prov, &admin, &p, p101, "Logoff", NULL, 0, &quick,
+		                             &rv, &e), WBEM_E_INVALID_PARAMETER);
+		cim_path_free(&p);
+	}
 	CHECK_EQ(invoke(&admin, "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=999",
 	                "Logoff", NULL, 0, &rv, &e), WBEM_E_NOT_FOUND);
 	CHECK_EQ(count_sessions(), 4);
@@ -217,6 +244,7 @@ static void test_invoke(void)
 		cim_value_clear(&c1[i].value);
 		cim_value_clear(&del[i].value);
 		cim_value_clear(&nel[i].value);
+		cim_value_clear(&big[i].value);
 	}
 	cim_value_clear(&wrong[0].value);
 }

@@ -241,6 +241,72 @@ static void test_act(void)
 	CHECK(n > 0);
 	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err), 0);
 	CHECK_EQ(strlen(g_act.text), PRIV_TEXT_MAX);
+	/* the wire's limits are SendMessage's (message.h), not a second pair */
+	CHECK_EQ(PRIV_TITLE_MAX, RDMS_MESSAGE_MAX_TITLE);
+	CHECK_EQ(PRIV_TEXT_MAX, RDMS_MESSAGE_MAX_TEXT);
+
+	/* SendMessage's options travel and are checked */
+	a.timeout_s = 30;
+	a.wait = 1;
+	n = priv_encode_act(buf, sizeof buf, 9, &a);
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err), 0);
+	CHECK_EQ(g_act.timeout_s, 30);
+	CHECK_EQ(g_act.wait, 1);
+	a.wait = 2;
+	n = priv_encode_act(buf, sizeof buf, 9, &a);
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "wait 2 is not 0 or 1") != NULL);
+	a.wait = 0;
+	a.timeout_s = RDMS_MESSAGE_MAX_TIMEOUT_S + 1;
+	n = priv_encode_act(buf, sizeof buf, 9, &a);
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "timeout 86401 out of range") != NULL);
+	/* options riding on a Disconnect */
+	memset(&a, 0, sizeof a);
+	a.action = PRIV_DISCONNECT;
+	a.wait = 1;
+	n = priv_encode_act(buf, sizeof buf, 9, &a);
+	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err),
+	         WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "not a message") != NULL);
+}
+
+/* A descriptor passes only where one is due (a waiting message's DONE). */
+static void test_fd_passing(void)
+{
+	priv_done d = { .rc = 0 };
+	rdms_error err = { 0 };
+	priv_header h;
+	int sv[2], pp[2], got = -2;
+	size_t n, len;
+	char c = 0;
+
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	CHECK_EQ(pipe(pp), 0);
+	len = priv_encode_done(buf, sizeof buf, 7, &d);
+	CHECK(priv_send_fd(sv[0], buf, len, pp[0], &err));
+	CHECK_EQ(priv_recv_fd(sv[1], buf, &n, &h, &got, &err), 0);
+	CHECK_EQ(h.type, PRIV_DONE);
+	CHECK(got >= 0 && got != pp[0]);
+	/* it is the pipe: what goes in one end comes out of the passed copy */
+	CHECK_EQ(write(pp[1], "x", 1), 1);
+	CHECK_EQ(read(got, &c, 1), 1);
+	CHECK_EQ(c, 'x');
+	close(got);
+	/* none sent: none received */
+	CHECK(priv_send(sv[0], buf, len, &err));
+	CHECK_EQ(priv_recv_fd(sv[1], buf, &n, &h, &got, &err), 0);
+	CHECK_EQ(got, -1);
+	/* one sent where none is due: refused, and not kept open */
+	CHECK(priv_send_fd(sv[0], buf, len, pp[0], &err));
+	CHECK_EQ(priv_recv(sv[1], buf, &n, &h, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "descriptor came where none was due") != NULL);
+	close(pp[0]);
+	close(pp[1]);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 static void test_audit_done_find(void)
@@ -1000,6 +1066,7 @@ int main(void)
 	test_header();
 	test_auth();
 	test_act();
+	test_fd_passing();
 	test_audit_done_find();
 	test_sessions();
 	test_session_details();

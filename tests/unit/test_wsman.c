@@ -85,11 +85,14 @@ static uint32_t cb_logoff(const rdms_config *cfg, const rdms_session *s, rdms_er
 	return 0;
 }
 
+static rdms_message_options last_opt;
+
 static uint32_t cb_send(const rdms_config *cfg, const rdms_session *s, const char *title,
                         const char *message, const rdms_message_options *opt, rdms_error *err)
 {
 	(void)cfg; (void)s; (void)err;
 	n_send++;
+	last_opt = opt != NULL ? *opt : (rdms_message_options){ 0 };
 	snprintf(last_title, sizeof last_title, "%s", title);
 	snprintf(last_message, sizeof last_message, "%s", message);
 	return 0;
@@ -617,7 +620,40 @@ static void test_mi_client(wsman_service *s)
 	CHECK_EQ(n_send, before + 1);
 	CHECK_STR(last_title, "hi & you");
 	CHECK_STR(last_message, "bye <3");
+	CHECK(last_opt.timeout_s == 0 && !last_opt.wait);
 	xmlFreeDoc(d);
+
+	/* SendMessage's own options in the OptionSet, beside the MI client's */
+	before = n_send;
+	d = ok_call(s, &admin, mi_request(URI_DMTF "/SendMessage", URI_DMTF, MI_KEYS,
+	            "<w:OptionSet s:mustUnderstand=\"true\">"
+	            "<w:Option Name=\"__MI_CallbackRegistration\" Type=\"xs:unsignedInt\">0</w:Option>"
+	            "<w:Option Name=\"MessageTimeout\" Type=\"xs:unsignedInt\"> 45 </w:Option>"
+	            "<w:Option Name=\"MessageWait\" Type=\"xs:boolean\">true</w:Option></w:OptionSet>",
+	            "<p:SendMessage_INPUT xmlns:p=\"" URI_DMTF "\"><p:Title>t</p:Title>"
+	            "<p:Message>m</p:Message></p:SendMessage_INPUT>"), "MI SendMessage with options");
+	CHECK_STR(xs(d, "//pd:SendMessage_OUTPUT/pd:ReturnValue"), "0");
+	CHECK_EQ(n_send, before + 1);
+	CHECK_EQ(last_opt.timeout_s, 45);
+	CHECK(last_opt.wait);
+	xmlFreeDoc(d);
+	{
+		char *req = mi_request(URI_DMTF "/SendMessage", URI_DMTF, MI_KEYS,
+		                       "<w:OptionSet><w:Option Name=\"MessageTimeout\">0</w:Option>"
+		                       "</w:OptionSet>",
+		                       "<p:SendMessage_INPUT xmlns:p=\"" URI_DMTF "\"><p:Title>t</p:Title>"
+		                       "<p:Message>m</p:Message></p:SendMessage_INPUT>");
+
+		fault_case(s, &admin, "MessageTimeout 0", req, strlen(req), 500,
+		           "wsman:InvalidOptions", WBEM_E_INVALID_PARAMETER);
+		free(req);
+		req = mi_request(URI_DMTF "/Disconnect", URI_DMTF, MI_KEYS,
+		                 "<w:OptionSet><w:Option Name=\"MessageWait\">true</w:Option>"
+		                 "</w:OptionSet>", "");
+		fault_case(s, &admin, "MessageWait on a Disconnect", req, strlen(req), 500,
+		           "wsman:InvalidParameter", WBEM_E_INVALID_PARAMETER);
+		free(req);
+	}
 
 	/* Logoff through the WMI URI with the selectors of the DMTF form's keys. */
 	before = n_logoff;
