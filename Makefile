@@ -17,13 +17,15 @@ ASAN_BUILD ?= build-asan
 MESON      ?= meson
 NINJA      ?= ninja
 
-# Build dependencies, then what the tests run for real.
+# Build dependencies, then what the tests run for real.  gxmessage is also
+# what a host needs at run time: SendMessage's dialog (README); xclip reads
+# the dialog's text back in tests/e2e/test_message_e2e.py.
 BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev \
 	libxml2-dev libmicrohttpd-dev libgnutls28-dev nettle-dev libpam0g-dev libsqlite3-dev \
 	libcurl4-openssl-dev
 TEST_DEPS = clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlite3 passwd systemd \
 	xrdp xorgxrdp tigervnc-standalone-server tigervnc-tools xvfb freerdp2-x11 \
-	x11-utils x11-xserver-utils xauth twm xdotool xprintidle \
+	x11-utils x11-xserver-utils xauth twm xdotool xprintidle gxmessage xclip \
 	wsl uuid-runtime xsltproc python3-winrm sblim-wbemcli
 # The X2Go server behind its own sshd and its client (tests/e2e/x2go_lab.sh).
 # Installed without failing `deps`: where they cannot be had, the X2Go e2e

@@ -7,7 +7,7 @@
  *
  *   priv  (root)   the parent, rdmsd.  Runs PAM, the real session back-ends
  *                  (they read other users' /proc, signal their processes,
- *                  run xmessage as them) and the audit database.  It never
+ *                  run the message dialog as them) and the audit database.  It never
  *                  sees HTTP or XML -- it does not even link the libraries
  *                  -- only the messages below.
  *   net   (rdms)   the child, rdmsd-net.  Loads the TLS key, drops to the
