@@ -264,7 +264,7 @@ static void keep(const keeper_handoff *h, pid_t pid)
 
 int main(int argc, char **argv)
 {
-	keeper_handoff *h = calloc(1, sizeof *h);
+	keeper_handoff *h;
 	rdms_user u;
 	rdms_error err = { 0 };
 	long long end;
@@ -278,27 +278,32 @@ int main(int argc, char **argv)
 		        "only\n", KEEPER_PROGRAM_NAME);
 		return 2;
 	}
-	if (h == NULL || !read_handoff(h) || !handoff_valid(h)) {
+	if ((h = calloc(1, sizeof *h)) == NULL || !read_handoff(h) || !handoff_valid(h)) {
 		report(KEEPER_FAILED, h == NULL ? ENOMEM : EINVAL);
+		free(h);
 		return 1;
 	}
 	if (rdms_user_lookup((uid_t)h->uid, &u, &err) != WBEM_S_NO_ERROR) {
 		report(KEEPER_FAILED, ENOENT);
+		free(h);
 		return 1;
 	}
-	if ((pid = start_dialog(h, &u)) < 0)
-		return 1;
-	end = rdms_now_ms() + KEEPER_EARLY_EXIT_MS;
-	while (rdms_now_ms() < end) {
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			report(KEEPER_EXITED, status);
-			return 1;
+	if ((pid = start_dialog(h, &u)) >= 0) {
+		end = rdms_now_ms() + KEEPER_EARLY_EXIT_MS;
+		while (pid >= 0 && rdms_now_ms() < end) {
+			if (waitpid(pid, &status, WNOHANG) == pid) {
+				report(KEEPER_EXITED, status);
+				pid = -1;
+			} else {
+				rdms_sleep_ms(20);
+			}
 		}
-		rdms_sleep_ms(20);
 	}
-	report(KEEPER_RUNNING, 0);
-	keep(h, pid);
+	if (pid >= 0) {
+		report(KEEPER_RUNNING, 0);
+		keep(h, pid);
+	}
 	rdms_user_free(&u);
 	free(h);
-	return 0;
+	return pid >= 0 ? 0 : 1;
 }

@@ -325,23 +325,6 @@ static uint32_t prepare(const rdms_config *cfg, const rdms_session *s, const cha
 	return WBEM_S_NO_ERROR;
 }
 
-/* Writes all LEN bytes of P to FD. */
-static bool write_all(int fd, const void *p, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, (const char *)p + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		off += (size_t)n;
-	}
-	return true;
-}
-
 /*
  * In the helper (a fork of the caller, which may have threads: system
  * calls only): the handoff on stdin, the report pipe on KEEPER_REPORT_FD,
@@ -482,8 +465,9 @@ uint32_t rdms_message_show(const rdms_config *cfg, const rdms_session *s,
 		rc = rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	/* the handoff (~15 KiB) fits the pipe's buffer: written before any fork */
-	if (!write_all(hp[1], h, sizeof *h)) {
+	/* the handoff (~15 KiB) fits an empty pipe's buffer (64 KiB): one write,
+	 * before any fork */
+	if (write(hp[1], h, sizeof *h) != (ssize_t)sizeof *h) {
 		rc = rdms_fail(err, WBEM_E_FAILED, "cannot pass the message on: %s", strerror(errno));
 		goto out;
 	}

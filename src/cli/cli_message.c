@@ -17,7 +17,6 @@
  */
 #include "cli.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,16 +120,6 @@ static void send_all(cli_ctx *ctx, recipient *r, size_t n)
 
 /* ---- who gets it --------------------------------------------------------- */
 
-static bool is_session_id(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /* True when instance values V belong to WHO: USER, or DOMAIN\USER; "*" is everyone. */
 static bool addressed(const cim_value *v, const char *who)
 {
@@ -167,10 +156,17 @@ static uint32_t recipients_of(cli_ctx *ctx, const char *who, recipient **r, size
 	cim_instance_list l = { 0 };
 	uint32_t rc = cli_enumerate(ctx, &l, err);
 
+	recipient *list;
+
 	*r = NULL;
 	*n = 0;
-	if (rc == WBEM_S_NO_ERROR && (*r = calloc(l.count + 1, sizeof **r)) == NULL)
-		rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	if ((list = calloc(l.count + 1, sizeof *list)) == NULL) {
+		cim_instance_list_free(&l);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	*r = list;
 	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < l.count; i++) {
 		const cim_value *v = l.items[i]->values;
 		char id[16];
@@ -178,7 +174,7 @@ static uint32_t recipients_of(cli_ctx *ctx, const char *who, recipient **r, size
 		if (!addressed(v, who))
 			continue;
 		cim_value_text(&v[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID], id, sizeof id);
-		rc = add_recipient(&(*r)[(*n)++], cim_instance_path(session_class(), v), id,
+		rc = add_recipient(&list[(*n)++], cim_instance_path(session_class(), v), id,
 		                   v[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME].u.str
 		                   ? v[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME].u.str : "", err);
 	}
@@ -251,7 +247,8 @@ int cli_cmd_message(cli_ctx *ctx)
 	int status = CLI_OK;
 
 	/* ID or PATH: one session, as before; else a user, or everyone */
-	if (is_session_id(target) || strchr(target, '=') != NULL) {
+	if ((target[0] != '\0' && strspn(target, "0123456789") == strlen(target)) ||
+	    strchr(target, '=') != NULL) {
 		if ((r = calloc(1, sizeof *r)) == NULL) {
 			rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 			return cli_report(&err);

@@ -402,7 +402,7 @@ static void envelope_head_opts(strbuf *b, const rdms_client *c, const char *acti
 	PUTS(b, "</wsa:MessageID><wsman:Locale xml:lang=\"en-US\" s:mustUnderstand=\"false\"/>");
 	strbuf_printf(b, "<wsman:OperationTimeout>PT%ldS</wsman:OperationTimeout>",
 	              operation_timeout(mopt));
-	if (rdms_message_options_given(mopt)) {
+	if (mopt != NULL && rdms_message_options_given(mopt)) {
 		PUTS(b, "<wsman:OptionSet>");
 		if (mopt->timeout_s != 0)
 			strbuf_printf(b, "<wsman:Option Name=\"" RDMS_MESSAGE_OPT_TIMEOUT "\" "
