@@ -136,8 +136,14 @@ def scenario_list(sid1, sid2, t):
     if not isinstance(v, list):
         return
     for s in v:
-        check("list: keys are exactly the class properties (%s)" % s.get("SessionId"),
-              set(s) == PROPS, repr(sorted(s)))
+        # quser's extras ride in one object named after their class (rdms(1))
+        check("list: keys are exactly the class properties and RDMS_SessionDetail (%s)"
+              % s.get("SessionId"), set(s) == PROPS | {"RDMS_SessionDetail"}, repr(sorted(s)))
+        check("list: RDMS_SessionDetail names no class property (%s)" % s.get("SessionId"),
+              isinstance(s.get("RDMS_SessionDetail"), dict) and
+              not set(s["RDMS_SessionDetail"]) & (PROPS - {"SessionId", "VMHostName"}),
+              repr(s.get("RDMS_SessionDetail")))
+    v = [{k: x for k, x in s.items() if k != "RDMS_SessionDetail"} for s in v]
     by = {s["SessionId"]: s for s in v}
     for sid, user, client in ((sid1, "rdmstest1", "E2ECLIENT1"),
                               (sid2, "rdmstest2", "E2ECLIENT2")):
