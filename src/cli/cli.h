@@ -46,14 +46,20 @@ typedef struct cli_ctx {
 	char          *password;
 } cli_ctx;
 
+/* What a command's positional argument is, checked while parsing. */
+typedef enum { CLI_ARG_NONE, CLI_ARG_TARGET /* ID|PATH */, CLI_ARG_WQL } cli_arg_kind;
+
 typedef struct cli_command {
-	const char *name;
-	const char *usage;      /* arguments after the name */
-	const char *summary;
-	const char *windows;    /* the Windows tool it stands for, or NULL */
-	int         min_args, max_args;
-	bool        needs_sessions;
-	int       (*run)(cli_ctx *ctx);
+	const char  *name;
+	const char  *usage;      /* arguments after the name */
+	const char  *summary;    /* one line, for `rdms --help` */
+	const char  *details;    /* what it does, for `rdms NAME --help` */
+	const char  *example;    /* a command line, shown by `rdms NAME --help` */
+	const char  *windows;    /* the Windows tool it stands for, or NULL */
+	int          min_args, max_args;
+	cli_arg_kind arg;
+	bool         needs_sessions;
+	int        (*run)(cli_ctx *ctx);
 } cli_command;
 
 /* cli_args.c: parses argv into OPT; on error prints one line and returns CLI_USAGE. */
@@ -65,8 +71,15 @@ void cli_print_help(FILE *f, const cli_command *cmd);
 /* True when `rdms audit` reads the database file itself (--direct, or root without rdmsd). */
 bool cli_audit_local(const cli_ctx *ctx);
 
+/* ARG is all digits: a SessionId, not a path or a user name. */
+bool cli_is_id(const char *arg);
+/* A SessionId that fits uint32, or WBEM_E_INVALID_OBJECT_PATH. */
+uint32_t cli_id_in_range(const char *arg, rdms_error *err);
+
 /* Prints "rdms: NAME (0xCODE): message" for ERR and returns CLI_FAILED. */
 int cli_report(const rdms_error *err);
+/* The same line for a usage error, with a pointer to --help; returns CLI_USAGE. */
+int cli_report_usage(const rdms_error *err);
 
 /* cli_commands.c: the sessions (all the caller may see), and ID|PATH as an object path. */
 uint32_t cli_enumerate(cli_ctx *ctx, cim_instance_list *out, rdms_error *err);

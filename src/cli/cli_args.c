@@ -2,15 +2,24 @@
  * cli_args.c -- command-line parsing for `rdms`, and its help texts.
  *
  * Options may stand before or after the command (GNU getopt permutes);
- * every mistake gets one precise line and exit status 2.
+ * every mistake gets one precise line and exit status 2.  A mistake is
+ * anything found without asking for a session: an unknown command or
+ * option, a missing or extra argument or option, an option without the
+ * one it needs, an ID, PATH or WQL query that does not parse, a --since
+ * that is no time.  What fails afterwards (no such session, access
+ * denied, rdmsd not running) is an operation failure, exit status 1.
  */
 #include "cli.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-#include "../common/log.h"
+#include "../audit/audit.h"
+#include "../schema/schema.h"
 
 enum { OPT_CONFIG = 256, OPT_DIRECT, OPT_JSON, OPT_MOF, OPT_HOST, OPT_INSECURE,
        OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION, OPT_TIMEOUT, OPT_WAIT };
@@ -37,14 +46,65 @@ static const struct option long_options[] = {
 __attribute__((format(printf, 1, 2)))
 static int usage_error(const char *fmt, ...)
 {
+	rdms_error err = { .code = WBEM_E_INVALID_PARAMETER };
 	va_list ap;
 
-	fprintf(stderr, "%s: WBEM_E_INVALID_PARAMETER (0x80041008): ", log_progname());
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(err.message, sizeof err.message, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (try 'rdms --help')\n");
-	return CLI_USAGE;
+	return cli_report_usage(&err);
+}
+
+bool cli_is_id(const char *arg)
+{
+	const char *p = arg;
+
+	while (isdigit((unsigned char)*p))
+		p++;
+	return *arg != '\0' && *p == '\0';
+}
+
+uint32_t cli_id_in_range(const char *arg, rdms_error *err)
+{
+	if (strlen(arg) > 10 || strtoull(arg, NULL, 10) > UINT32_MAX)
+		return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
+		                 "session id %s is out of range for uint32", arg);
+	return WBEM_S_NO_ERROR;
+}
+
+/* A SessionId in range, or an object path of the session class that parses. */
+static uint32_t check_target(const char *arg, rdms_error *err)
+{
+	cim_path path;
+	uint32_t rc;
+
+	if (cli_is_id(arg))
+		return cli_id_in_range(arg, err);
+	rc = cim_path_parse(arg, &path, err);
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	/* `rdms get alice` is a mistake, not a path of a class "alice" */
+	if (strcasecmp(path.class_name, rdms_class_Win32_VirtualDesktopSession.name) != 0)
+		rc = rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
+		               "'%s' is neither a SessionId nor a path of %s", arg,
+		               rdms_class_Win32_VirtualDesktopSession.name);
+	cim_path_free(&path);
+	return rc;
+}
+
+/* The command's positional argument, checked before anything is asked. */
+static int check_argument(const cli_options *o, const cli_command *cmd)
+{
+	rdms_error err = { 0 };
+	wql_query *q = NULL;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (cmd->arg == CLI_ARG_TARGET)
+		rc = check_target(o->args[0], &err);
+	else if (cmd->arg == CLI_ARG_WQL)
+		rc = wql_parse(o->args[0], rdms_schema_find, &q, &err);
+	wql_free(q);
+	return rc == WBEM_S_NO_ERROR ? CLI_OK : cli_report_usage(&err);
 }
 
 /* Options that only one command takes. */
@@ -69,6 +129,18 @@ static int check_command_options(const cli_options *o)
 		return usage_error("%s", err.message);
 	if (o->direct && o->host_url)
 		return usage_error("%s: --direct and --host exclude each other", c);
+	if (o->host_url && !o->user)
+		return usage_error("--host needs -u USER");
+	if (o->user && !o->host_url)
+		return usage_error("-u USER goes with --host URL (locally rdmsd knows who you are)");
+	if (o->insecure && !o->host_url)
+		return usage_error("--insecure goes with --host URL");
+	if (o->since) {
+		char since[32];
+
+		if (rdms_audit_normalize_time(o->since, since, sizeof since, &err) != 0)
+			return cli_report_usage(&err);
+	}
 	return CLI_OK;
 }
 
@@ -127,7 +199,9 @@ int cli_parse_args(int argc, char **argv, cli_options *o)
 		return usage_error("'%s' needs more arguments", o->command);
 	if (o->nargs > cmd->max_args)
 		return usage_error("too many arguments for '%s'", o->command);
-	return check_command_options(o);
+	if (check_command_options(o) != CLI_OK)
+		return CLI_USAGE;
+	return check_argument(o, cmd);
 }
 
 const cli_command *cli_find_command(const char *name)
@@ -151,12 +225,15 @@ static const char common_options[] =
 void cli_print_help(FILE *f, const cli_command *cmd)
 {
 	if (cmd != NULL) {
-		fprintf(f, "usage: rdms %s %s\n\n%s", cmd->name, cmd->usage, cmd->summary);
+		fprintf(f, "usage: rdms %s %s\n\n%c%s", cmd->name, cmd->usage,
+		        toupper((unsigned char)cmd->summary[0]), cmd->summary + 1);
 		if (cmd->windows)
 			fprintf(f, " (Windows: %s)", cmd->windows);
-		fprintf(f, "\n\nID is a SessionId; PATH is an object path such as\n"
-		        "  Win32_VirtualDesktopSession.VMHostName=\"h1\",SessionId=3\n\n%s",
-		        common_options);
+		fprintf(f, ".\n%s\n\nExample:\n  %s\n", cmd->details, cmd->example);
+		if (cmd->arg == CLI_ARG_TARGET)
+			fprintf(f, "\nID is a SessionId (see 'rdms list'); PATH is an object path such as\n"
+			        "  Win32_VirtualDesktopSession.VMHostName=\"h1\",SessionId=3\n");
+		fprintf(f, "\n%s", common_options);
 		return;
 	}
 	fprintf(f, "usage: rdms [options] COMMAND [arguments]\n\n"
@@ -165,5 +242,6 @@ void cli_print_help(FILE *f, const cli_command *cmd)
 	for (const cli_command *c = cli_commands; c->name != NULL; c++)
 		fprintf(f, "  %-10s %-28s %s\n", c->name, c->usage, c->summary);
 	fprintf(f, "\n%s\nExit status: 0 on success; 1 when the operation returned a WMI error\n"
-	        "(named on stderr); 2 for a usage error.  See rdms(1).\n", common_options);
+	        "(named on stderr); 2 for a usage error.  'rdms COMMAND --help' explains\n"
+	        "a command, with an example.  See rdms(1).\n", common_options);
 }

@@ -57,16 +57,6 @@ static uint32_t src_get(cli_ctx *ctx, const cim_path *path, cim_instance **out,
 	return rdms_client_get(ctx->client, session_class(), path, out, err);
 }
 
-static bool all_digits(const char *s)
-{
-	if (*s == '\0')
-		return false;
-	for (; *s; s++)
-		if (!isdigit((unsigned char)*s))
-			return false;
-	return true;
-}
-
 /*
  * Turns ID or PATH into an object path.  A bare id is unambiguous on this
  * host -- in direct mode and through the local rdmsd, which reads the same
@@ -83,11 +73,10 @@ static uint32_t target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_
 	size_t hits = 0;
 
 	memset(path, 0, sizeof *path);
-	if (!all_digits(arg))
+	if (!cli_is_id(arg))
 		return cim_path_parse(arg, path, err);
-	if (strlen(arg) > 10 || strtoull(arg, NULL, 10) > UINT32_MAX)
-		return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
-		                 "session id %s is out of range for uint32", arg);
+	if ((rc = cli_id_in_range(arg, err)) != WBEM_S_NO_ERROR)
+		return rc;
 	if (ctx->opt.host_url == NULL) {
 		size_t need = strlen(ctx->cfg.vm_host_name) * 2 + 96;
 		char *p = malloc(need), *o;
@@ -145,7 +134,7 @@ static bool list_selects(const cim_instance *inst, const char *filter)
 
 	if (filter == NULL)
 		return true;
-	if (all_digits(filter))
+	if (cli_is_id(filter))
 		return strcmp(cim_value_text(&inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID],
 		                             buf, sizeof buf), filter) == 0;
 	return !user->is_null && strcasecmp(user->u.str, filter) == 0;
@@ -209,7 +198,7 @@ static int cmd_list(cli_ctx *ctx)
 		log_debug("session details: %s", derr.message);
 	warn_not_running(ctx);
 	if (filter != NULL && l.count == 0) {
-		rdms_fail(&err, WBEM_E_NOT_FOUND, all_digits(filter) ? "no session %s"
+		rdms_fail(&err, WBEM_E_NOT_FOUND, cli_is_id(filter) ? "no session %s"
 		                                                      : "no session of user %s", filter);
 		rc = WBEM_E_NOT_FOUND;
 	} else if (ctx->opt.json) {
@@ -509,12 +498,9 @@ static int cmd_audit(cli_ctx *ctx)
 {
 	struct audit_print ap = { .json = ctx->opt.json, .rows = 0 };
 	rdms_error err = { 0 };
-	char since[32];
 	uint32_t rc;
 
-	if (ctx->opt.since != NULL &&
-	    rdms_audit_normalize_time(ctx->opt.since, since, sizeof since, &err) != 0)
-		return cli_report(&err);
+	/* (a --since that is no time is a usage error, refused by cli_parse_args) */
 	/* the header goes out with the first row (or at the end): not before a failure */
 	ap.header = !ap.json;
 	rc = cli_audit_local(ctx) ? audit_from_file(ctx, &ap, &err) : audit_from_rdmsd(ctx, &ap, &err);
@@ -528,22 +514,54 @@ static int cmd_audit(cli_ctx *ctx)
 }
 
 const cli_command cli_commands[] = {
-	{ "list", "[USER|ID] [--json]", "list this host's sessions, or a user's, or one",
-	  "quser, qwinsta", 0, 1, true, cmd_list },
-	{ "query", "\"SELECT ... FROM Win32_VirtualDesktopSession [WHERE ...]\" [--json]",
-	  "run a WQL query", NULL, 1, 1, true, cmd_query },
-	{ "get", "ID|PATH [--json]", "show one session", NULL, 1, 1, true, cmd_get },
-	{ "disconnect", "ID|PATH", "disconnect a session; it stays for reconnection",
-	  "tsdiscon", 1, 1, true, cmd_disconnect },
-	{ "logoff", "ID|PATH", "log a session off; its programs end", "logoff", 1, 1, true,
-	  cmd_logoff },
-	{ "message", "ID|PATH|USER|* --title T --message M [--timeout S] [--wait]",
-	  "show a message in a session, a user's sessions or all", "msg", 1, 1, true,
-	  cli_cmd_message },
-	{ "class", "[--mof] [--json]", "show the class definition", NULL, 0, 0, false,
-	  cmd_class },
-	{ "audit", "[--since T] [--json]",
-	  "show the audit trail of method calls (root and the admin group)", NULL, 0, 0, true,
-	  cmd_audit },
-	{ NULL, NULL, NULL, NULL, 0, 0, false, NULL },
+	{ .name = "list", .usage = "[USER|ID] [--json]",
+	  .summary = "list this host's sessions, or a user's, or one",
+	  .details = "One row per session: its SessionId, user, state, idle and logon time,\n"
+	             "client and host; a USER or a SessionId shows only theirs.",
+	  .example = "rdms list alice", .windows = "quser, qwinsta", .max_args = 1,
+	  .needs_sessions = true, .run = cmd_list },
+	{ .name = "query", .usage = "\"SELECT ... FROM Win32_VirtualDesktopSession [WHERE ...]\" [--json]",
+	  .summary = "run a WQL query",
+	  .details = "Shows the sessions that match a WQL data query, with the properties it\n"
+	             "selects.  String comparisons ignore case.",
+	  .example = "rdms query \"SELECT SessionId, UserName FROM Win32_VirtualDesktopSession "
+	             "WHERE ConnectState = 4\"",
+	  .min_args = 1, .max_args = 1, .arg = CLI_ARG_WQL, .needs_sessions = true,
+	  .run = cmd_query },
+	{ .name = "get", .usage = "ID|PATH [--json]", .summary = "show one session",
+	  .details = "Shows every property of one session.",
+	  .example = "rdms get 16023 --json", .min_args = 1, .max_args = 1,
+	  .arg = CLI_ARG_TARGET, .needs_sessions = true, .run = cmd_get },
+	{ .name = "disconnect", .usage = "ID|PATH",
+	  .summary = "disconnect a session; it stays for reconnection",
+	  .details = "Drops the session's client; the desktop and its programs keep running\n"
+	             "until the user connects again.",
+	  .example = "rdms disconnect 16023", .windows = "tsdiscon", .min_args = 1,
+	  .max_args = 1, .arg = CLI_ARG_TARGET, .needs_sessions = true, .run = cmd_disconnect },
+	{ .name = "logoff", .usage = "ID|PATH", .summary = "log a session off; its programs end",
+	  .details = "Ends the session: its window manager, its programs and its X server.",
+	  .example = "rdms logoff 'Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=16023'",
+	  .windows = "logoff", .min_args = 1, .max_args = 1, .arg = CLI_ARG_TARGET,
+	  .needs_sessions = true, .run = cmd_logoff },
+	{ .name = "message", .usage = "ID|PATH|USER|* --title T --message M [--timeout S] [--wait]",
+	  .summary = "show a message in a session, a user's sessions or all",
+	  .details = "Shows a dialog with title T and text M on the screen of one session, of\n"
+	             "every session of USER, or of every session (*); --timeout S closes it\n"
+	             "after S seconds, --wait waits until the user closes it.  One result per\n"
+	             "session.",
+	  .example = "rdms message alice --title Maintenance --message \"Please save your work\"",
+	  .windows = "msg", .min_args = 1, .max_args = 1, .needs_sessions = true,
+	  .run = cli_cmd_message },
+	{ .name = "class", .usage = "[--mof] [--json]", .summary = "show the class definition",
+	  .details = "Shows Win32_VirtualDesktopSession's properties and methods; --mof prints\n"
+	             "it as MOF.",
+	  .example = "rdms class --mof", .run = cmd_class },
+	{ .name = "audit", .usage = "[--since T] [--json]",
+	  .summary = "show the audit trail of method calls (root and the admin group)",
+	  .details = "Shows every Disconnect, Logoff and SendMessage rdmsd carried out or\n"
+	             "refused: time, caller, protocol, source, method, result and target.\n"
+	             "--since T (YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM], UTC without a zone)\n"
+	             "shows only newer ones.",
+	  .example = "rdms audit --since 2026-01-01", .needs_sessions = true, .run = cmd_audit },
+	{ .name = NULL },
 };

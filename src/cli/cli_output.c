@@ -14,14 +14,25 @@
 #include "../common/log.h"
 #include "../schema/schema.h"
 
-int cli_report(const rdms_error *err)
+static void print_error(const rdms_error *err, const char *hint)
 {
 	const wbem_code *c = wbem_lookup(err->code);
 
-	fprintf(stderr, "%s: %s (0x%08X): %s\n", log_progname(),
+	fprintf(stderr, "%s: %s (0x%08X): %s%s\n", log_progname(),
 	        c ? c->name : "WBEM_E_FAILED", (unsigned)err->code,
-	        err->message[0] ? err->message : (c ? c->text : "failed"));
+	        err->message[0] ? err->message : (c ? c->text : "failed"), hint);
+}
+
+int cli_report(const rdms_error *err)
+{
+	print_error(err, "");
 	return CLI_FAILED;
+}
+
+int cli_report_usage(const rdms_error *err)
+{
+	print_error(err, " (try 'rdms --help')");
+	return CLI_USAGE;
 }
 
 void cli_json_string(FILE *f, const char *s)

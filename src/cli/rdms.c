@@ -82,10 +82,6 @@ static int setup_client(cli_ctx *ctx)
 		o.url = ctx->opt.host_url;
 		o.user = ctx->opt.user;
 		o.insecure = ctx->opt.insecure;
-		if (o.user == NULL) {
-			rdms_fail(&err, WBEM_E_INVALID_PARAMETER, "--host needs -u USER");
-			return cli_report(&err);
-		}
 		ctx->password = read_password(o.user);
 		if (ctx->password == NULL) {
 			rdms_fail(&err, WBEM_E_INVALID_PARAMETER,

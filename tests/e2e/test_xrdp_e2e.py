@@ -101,9 +101,12 @@ def state_of(sid):
 
 
 def expect_error(what, args, code):
+    """An error named CODE in one line; exit status 2 for a malformed PATH
+    or WQL (a usage error, found before asking anyone), else 1."""
+    status = 2 if code in ("WBEM_E_INVALID_OBJECT_PATH", "WBEM_E_INVALID_QUERY") else 1
     rc, out, err = rdms(*args)
-    check("%s: non-zero exit and %s" % (what, code),
-          rc not in (0, -1) and code in err and err.count("\n") == 0,
+    check("%s: exit %d and %s" % (what, status, code),
+          rc == status and code in err and err.count("\n") == 0,
           "rc=%d stderr=%r" % (rc, err))
 
 

@@ -1,10 +1,12 @@
 /*
  * test_cli.c -- `rdms` argument parsing: every command's arguments and
- * options, and the precise usage errors (exit status 2).
+ * options, the precise usage errors (exit status 2) -- everything found
+ * without asking for a session -- and each command's --help.
  */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -226,11 +228,71 @@ static void test_output(void)
 	cim_instance_list_free(&d);
 }
 
+/* Usage errors that exited 1 (as operation failures) before issue 12. */
+static void test_bad_found_while_parsing(void)
+{
+	cli_options o;
+
+	/* options that need another */
+	CHECK_EQ(parse(&o, "--host", "https://h:5986/wsman", "list", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "-u", "admin", "list", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "--insecure", "list", NULL), CLI_USAGE);
+	/* --since that is no time (was found only after the root check) */
+	CHECK_EQ(parse(&o, "audit", "--since", "yesterday", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "audit", "--since", "2024-02-30", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "audit", "--since", "2024-02-28T10:00Z", NULL), CLI_OK);
+	/* ID or PATH that does not parse */
+	CHECK_EQ(parse(&o, "get", "Win32_VirtualDesktopSession.SessionId=", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "disconnect", "4294967296", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "logoff", "12345678901", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "get", "alice", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "get", "Win32_Process.Handle=3", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "get", "win32_virtualdesktopsession.SessionId=3", NULL), CLI_OK);
+	CHECK_EQ(parse(&o, "disconnect", "4294967295", NULL), CLI_OK);
+	CHECK_EQ(parse(&o, "logoff", "Win32_VirtualDesktopSession.VMHostName=\"h\",SessionId=3",
+	               NULL), CLI_OK);
+	/* WQL that does not parse, or names what the class does not have */
+	CHECK_EQ(parse(&o, "query", "SELEKT * FROM Win32_VirtualDesktopSession", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "query", "SELECT Nope FROM Win32_VirtualDesktopSession", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "query", "SELECT * FROM Win32_VirtualDesktopSession WHERE", NULL),
+	         CLI_USAGE);
+	CHECK_EQ(parse(&o, "query", "SELECT * FROM Win32_VirtualDesktopSession WHERE SessionId > 3",
+	               NULL), CLI_OK);
+	/* --help is never a usage error, whatever else is missing */
+	CHECK_EQ(parse(&o, "message", "--help", NULL), CLI_OK);
+	CHECK_EQ(parse(&o, "query", "--help", NULL), CLI_OK);
+}
+
+/* `rdms NAME --help`: what the command does, and an example of it. */
+static void test_help(void)
+{
+	for (const cli_command *c = cli_commands; c->name != NULL; c++) {
+		char *text = NULL, start[64];
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+
+		CHECK(f != NULL);
+		if (f == NULL)
+			continue;
+		cli_print_help(f, c);
+		fclose(f);
+		CHECK(c->details != NULL && c->details[0] != '\0');
+		snprintf(start, sizeof start, "rdms %s", c->name);
+		CHECK(c->example != NULL && strncmp(c->example, start, strlen(start)) == 0);
+		CHECK(strstr(text, c->details) != NULL);
+		CHECK(strstr(text, "Example:\n  ") != NULL && strstr(text, c->example) != NULL);
+		CHECK(strstr(text, c->summary + 1) != NULL);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	log_init("rdms", false);
 	test_good();
 	test_bad();
 	test_output();
+	test_bad_found_while_parsing();
+	test_help();
 	return check_summary("cli");
 }
