@@ -1,8 +1,9 @@
 # rdms -- top-level entry points (see README.md).
 #
 #   make          build build/rdms and build/rdmsd
-#   make run      install what is needed, build, run rdmsd in the foreground
-#                 (with the xrdp lab it serves started beside it)
+#   make run      install what is needed, build, run rdmsd in the foreground,
+#                 serving this host's xrdp/X2Go, or a demonstration lab when
+#                 none runs (scripts/run.sh; scripts/demo-lab.sh stop ends it)
 #   make check    install what is needed, build, run every test
 #   make bench    print the benchmark figures
 #   make soak     rdmsd under 1,000 connections for 10 minutes (SOAK_SECONDS)

@@ -25,8 +25,12 @@
 # on loopback.  Processes are only ever signalled by the PIDs recorded here,
 # never by name or process group (P7).
 #
-# Test users are rdmstest1..rdmstestN (N = $RDMS_E2E_USERS, default 2), with
-# password Rdms-Test-K; `lab.sh password USER` prints it.
+# Test users are rdmstest1..rdmstestN (N = $RDMS_E2E_USERS, default 2; the
+# prefix is $RDMS_LAB_USER_PREFIX, rdmsdemo for scripts/demo-lab.sh).  Each
+# start gives them fresh random passwords, kept in etc/passwords (root only;
+# `lab.sh password USER` prints one), and no login shell (xrdp needs none);
+# `stop` removes the accounts again (or, if one still runs a process, locks
+# it), so no lab account with a known password outlives the lab.
 set -u
 
 LAB=${RDMS_E2E_DIR:-/tmp/rdms-e2e}
@@ -35,19 +39,28 @@ LOGD=$LAB/log
 ETC=$LAB/etc
 CLIENT_DISPLAY=${RDMS_E2E_CLIENT_DISPLAY:-:99}
 NUSERS=${RDMS_E2E_USERS:-2}
+PREFIX=${RDMS_LAB_USER_PREFIX:-rdmstest}
+PASSWORDS=$ETC/passwords
 SOCKDIR=/run/xrdp/sockdir
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 . "$(dirname "${BASH_SOURCE[0]}")/lab_lib.sh"
 
-password() { echo "Rdms-Test-${1#rdmstest}"; }
+password() { awk -v u="$1" '$1 == u { print $2; f = 1 } END { exit !f }' "$PASSWORDS" 2>/dev/null; }
+lab_users() { local i; for i in $(seq 1 "$NUSERS"); do echo "$PREFIX$i"; done; }
 
 setup_users() {
-	local i u
-	for i in $(seq 1 "$NUSERS"); do
-		u=rdmstest$i
-		id "$u" >/dev/null 2>&1 || useradd -m -s /bin/bash "$u" || die "useradd $u"
-		echo "$u:$(password $u)" | chpasswd || die "chpasswd $u"
+	local u pw
+	( umask 077; : > "$PASSWORDS" ) || die "cannot write $PASSWORDS"
+	for u in $(lab_users); do
+		id "$u" >/dev/null 2>&1 ||
+			useradd -m -s /usr/sbin/nologin -c "rdms lab user (lab.sh stop removes it)" "$u" ||
+			die "useradd $u"
+		# an account left by an older lab may still have a shell
+		usermod -s /usr/sbin/nologin "$u" || die "usermod $u"
+		pw=L-$(head -c 15 /dev/urandom | base64 | tr '+/' '-_')
+		echo "$u:$pw" | chpasswd || die "chpasswd $u"
+		echo "$u $pw" >> "$PASSWORDS"
 		# the session lives as long as this exec'd WM (sesman waits for it)
 		cat > "/home/$u/startwm.sh" <<-'EOF'
 		#!/bin/sh
@@ -126,8 +139,19 @@ do_start() {
 do_connect() {
 	local name=$1 u=$2; shift 2
 	alive "$(pid_of xrdp)" || die "the lab is not running"
-	spawn "client-$name" env DISPLAY="$CLIENT_DISPLAY" xfreerdp /v:127.0.0.1:3389 \
-		/u:"$u" /p:"$(password "$u")" /cert:ignore /log-level:WARN "$@"
+	password "$u" > /dev/null || die "no lab user $u"
+	# the password reaches xfreerdp through the environment (readable by
+	# root only), never a command line `ps` shows; xfreerdp masks its own
+	( export LAB_PASSWORD; LAB_PASSWORD=$(password "$u")
+	  spawn "client-$name" env DISPLAY="$CLIENT_DISPLAY" sh -c \
+		'exec xfreerdp "$@" /p:"$LAB_PASSWORD"' xfreerdp /v:127.0.0.1:3389 \
+		/u:"$u" /cert:ignore /log-level:WARN "$@" )
+	# back once the session is there (so `rdms list` shows it next), or
+	# with the client's status if it gave up
+	wait_for 30 eval 'has_session "$u" || ! alive "$(pid_of "client-$name")"'
+	alive "$(pid_of "client-$name")" ||
+		die "xfreerdp ended (status $(cat "$RUN/client-$name.rc" 2>/dev/null)); see $LOGD/client-$name.log"
+	has_session "$u" || echo "lab.sh: no session of $u after 30 s (see $LOGD)" >&2
 	pid_of "client-$name"
 }
 
@@ -155,6 +179,20 @@ x_server_of() {
 	for p in $(children "$1"); do
 		case $(comm_of "$p") in Xorg|Xvnc) echo "$p"; return;; esac
 	done
+}
+
+# has_session USER: USER has a session whose window manager runs (so xrdp
+# is attached to its X server)
+has_session() {
+	local s x c
+	for s in $(session_pids); do
+		x=$(x_server_of "$s")
+		[ -n "$x" ] && [ "$(stat -c %U "/proc/$x" 2>/dev/null)" = "$1" ] || continue
+		for c in $(children "$s"); do
+			case $(comm_of "$c") in Xorg|Xvnc|xrdp-chansrv) ;; *) return 0 ;; esac
+		done
+	done
+	return 1
 }
 
 do_sessions() {
@@ -203,6 +241,7 @@ do_stop() {
 	fi
 	stop_pid "$(pid_of sesman)"
 	stop_pid "$(pid_of xvfb)"
+	remove_users
 	echo "lab stopped"
 }
 
@@ -214,6 +253,19 @@ do_restart_sesman() {
 	spawn sesman xrdp-sesman --nodaemon --config "$ETC/sesman.ini"
 	wait_for 10 listening || die "sesman did not listen again (see $LOGD)"
 	echo "sesman restarted ($(pid_of sesman)); sessions left behind: $(orphan_pids | tr '\n' ' ')"
+}
+
+# The lab's accounts go with it; one still running a process is locked
+# (no password, expired) instead, and named.
+remove_users() {
+	local u
+	for u in $(lab_users); do
+		id "$u" >/dev/null 2>&1 || continue
+		userdel -r "$u" >/dev/null 2>&1 && continue
+		usermod -L -e 1 -s /usr/sbin/nologin "$u" >/dev/null 2>&1
+		echo "  $u still runs processes: account locked, not removed"
+	done
+	rm -f "$PASSWORDS"
 }
 
 do_env() {
@@ -230,7 +282,8 @@ case "${1:-}" in
 	restart-sesman) do_restart_sesman ;;
 	connect) [ $# -ge 3 ] || die "usage: lab.sh connect NAME USER [xfreerdp args...]"
 		shift; do_connect "$@" ;;
-	password) [ $# -eq 2 ] || die "usage: lab.sh password USER"; password "$2" ;;
+	password) [ $# -eq 2 ] || die "usage: lab.sh password USER"
+		password "$2" || die "no lab user $2 (is the lab running?)" ;;
 	env) do_env ;;
 	*) echo "usage: lab.sh start|stop|status|sessions|restart-sesman|connect NAME USER [args]|password USER|env" >&2
 	   exit 2 ;;
