@@ -114,15 +114,15 @@ if [ -z "${RDMS_CONFIG:-}" ]; then
 	read -r http https cim_http cim_https <<< "${RDMS_RUN_PORTS:-5985 5986 5988 5989}"
 	{
 		echo "# rdmsd.conf(5) written by make run (scripts/run.sh)"
-		[ -n "$xrdp" ] && echo "xrdp_log = $(xrdp_log "$xrdp")"
+		if [ -n "$xrdp" ]; then echo "xrdp_log = $(xrdp_log "$xrdp")"; fi
 		echo "listen_address = 127.0.0.1"
 		echo "https_listen_address = ${RDMS_RUN_LISTEN:-127.0.0.1}"
 		echo "http_port = $http"
 		echo "https_port = $https"
 		echo "cimxml_http_port = $cim_http"
 		echo "cimxml_https_port = $cim_https"
+		if [ -n "${RDMS_RUN_SOCKET:-}" ]; then echo "socket_path = $RDMS_RUN_SOCKET"; fi
 		echo "audit_db = $RUNDIR/state/audit.db"
-		[ -n "${RDMS_RUN_SOCKET:-}" ] && echo "socket_path = $RDMS_RUN_SOCKET"
 	} > "$CONF" || die "cannot write $CONF"
 fi
 https=$(awk -F' *= *' '$1 == "https_port" { print $2 }' "$CONF")

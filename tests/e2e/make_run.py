@@ -12,7 +12,7 @@ import signal
 import subprocess
 import threading
 
-from e2e_common import ROOT, log, wait_for
+from e2e_common import ROOT, children, log, read, wait_for
 
 RUN_SH = os.path.join(ROOT, "scripts", "run.sh")
 DEMO_LAB = os.path.join(ROOT, "scripts", "demo-lab.sh")
@@ -69,12 +69,24 @@ class MakeRun:
         """The commands it printed for the user to run: lines '    $ CMD'."""
         return [l.strip()[2:] for l in self.lines if l.startswith("    $ ")]
 
+    def script_pid(self):
+        """The PID of scripts/run.sh: the process started, or (under make)
+        its descendant."""
+        todo = [self.proc.pid]
+        while todo:
+            pid = todo.pop(0)
+            if "scripts/run.sh" in (read("/proc/%d/cmdline" % pid) or ""):
+                return pid
+            todo += children(pid)
+        return self.proc.pid
+
     def stop(self, seconds=30):
-        """Ctrl-C: SIGINT to the script (by PID); its exit status, or None
-        when it did not end (then it is killed)."""
+        """Ctrl-C: SIGINT to the script (by PID; under make, make then ends
+        with it); the exit status of what was started, or None when it did
+        not end (then it is killed)."""
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
-        os.kill(self.proc.pid, signal.SIGINT)
+        os.kill(self.script_pid(), signal.SIGINT)
         try:
             return self.proc.wait(seconds)
         except subprocess.TimeoutExpired:
