@@ -126,6 +126,7 @@ if [ -z "${RDMS_CONFIG:-}" ]; then
 	} > "$CONF" || die "cannot write $CONF"
 fi
 https=$(awk -F' *= *' '$1 == "https_port" { print $2 }' "$CONF")
+https=${https:-5986}
 sock=$(awk -F' *= *' '$1 == "socket_path" { print $2 }' "$CONF")
 sock=${sock:-/run/rdms/rdmsd.sock}
 
@@ -145,7 +146,7 @@ done
 RDMS="$ROOT/$BUILD/rdms --config $CONF"
 if [ -S "$sock" ]; then
 	cat <<-EOT
-	make run: serving.  Config $CONF; HTTP and HTTPS on ${RDMS_RUN_LISTEN:-127.0.0.1} only;
+	make run: serving.  Config $CONF; HTTP on 127.0.0.1, HTTPS on ${RDMS_RUN_LISTEN:-127.0.0.1} only;
 	audit trail and certificate in $RUNDIR/state.  Make NAME an admin (sees and acts
 	on every session): usermod -aG $ADMIN_GROUP NAME.  Try, as root in another terminal:
 	    \$ $RDMS list
