@@ -54,7 +54,7 @@ def usage_errors(conf):
          "WBEM_E_INVALID_QUERY"),
         ("message without --message", ["message", "3", "--title", "T"], "--title T and --message"),
         ("an unknown command", ["reboot"], "unknown command"),
-        ("an extra argument", ["list", "extra"], "too many arguments"),
+        ("an extra argument", ["list", "alice", "extra"], "too many arguments"),
     ]
     for what, args, says in cases:
         for who in (None, NOBODY):
@@ -68,7 +68,8 @@ def failures(conf):
             ("no such session", ["--direct", "get", "999999"], None, "WBEM_E_NOT_FOUND"),
             ("rdmsd not running", ["list"], None, "is not running"),
             ("--direct without root", ["--direct", "list"], NOBODY, "WBEM_E_ACCESS_DENIED"),
-            ("audit without root", ["audit"], NOBODY, "WBEM_E_ACCESS_DENIED")):
+            ("audit --direct without root", ["--direct", "audit"], NOBODY,
+             "WBEM_E_ACCESS_DENIED")):
         a = args if "--config" in args else ["--config", conf] + args
         rc, _, err = rdms(a, as_user=who)
         check("%s: exit 1 (an operation failure), %s" % (what, says),
