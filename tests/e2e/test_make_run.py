@@ -54,9 +54,11 @@ def lab_running():
 
 def sessions(conf):
     """{SessionId: instance} as `rdms --config CONF list --json` shows them."""
-    rc, out = mr.run_shell("%s --config %s list --json" % (RDMS, conf), timeout=30)
+    # (stdout only: stderr may say which configured servers are not running)
+    p = subprocess.run([RDMS, "--config", conf, "list", "--json"], capture_output=True,
+                       text=True, timeout=30)
     try:
-        return {s["SessionId"]: s for s in json.loads(out)} if rc == 0 else {}
+        return {s["SessionId"]: s for s in json.loads(p.stdout)} if p.returncode == 0 else {}
     except ValueError:
         return {}
 
