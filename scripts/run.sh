@@ -81,21 +81,26 @@ x2go_running() {
 
 lab_running() { "$LAB" status 2>/dev/null | grep -q '^sesman: running'; }
 
+# the lab and the state live here: root's own, no one else's link
+mkdir -p -m 0755 "$RUNDIR" || die "cannot create $RUNDIR"
+[ ! -L "$RUNDIR" ] && [ "$(stat -c %u "$RUNDIR")" = 0 ] || die "$RUNDIR is not root's own directory"
+
 sesman=$(main_pids xrdp-sesman | head -1)
 xrdp=$(main_pids xrdp | head -1)
+x2go=no
+x2go_running && x2go=yes
 if lab_running; then
 	mode=lab
 	what="the demonstration lab, started by an earlier make run (its sessions carry on)"
-elif [ -n "$sesman$xrdp" ] || x2go_running; then
+elif [ -n "$sesman$xrdp" ] || [ $x2go = yes ]; then
 	mode=host
 	what="the remote-desktop server already running on this host:"
 	[ -n "$sesman$xrdp" ] && what="$what xrdp (xrdp-sesman ${sesman:-not running}, xrdp ${xrdp:-not running})"
-	x2go_running && what="$what X2Go"
+	[ $x2go = yes ] && what="$what X2Go"
 else
 	mode=lab
 	what="the demonstration lab, started now: no xrdp or X2Go server was running here"
 	RDMS_E2E_USERS=2 "$LAB" start || { "$LAB" stop; die "the demonstration lab did not start"; }
-	xrdp=$(main_pids xrdp | head -1)
 fi
 [ $mode = lab ] && xrdp=$(cat "$RUNDIR/lab/run/xrdp.pid" 2>/dev/null)
 
@@ -106,8 +111,6 @@ getent group "$ADMIN_GROUP" >/dev/null || groupadd --system "$ADMIN_GROUP" ||
 [ -e /etc/pam.d/rdms ] || install -m 0644 dist/pam.d/rdms /etc/pam.d/rdms ||
 	die "could not install /etc/pam.d/rdms"
 
-mkdir -p -m 0755 "$RUNDIR" || die "cannot create $RUNDIR"
-[ ! -L "$RUNDIR" ] && [ "$(stat -c %u "$RUNDIR")" = 0 ] || die "$RUNDIR is not root's own directory"
 mkdir -p -m 0700 "$RUNDIR/state" || die "cannot create $RUNDIR/state"
 CONF=${RDMS_CONFIG:-$RUNDIR/rdmsd.conf}
 if [ -z "${RDMS_CONFIG:-}" ]; then
