@@ -23,7 +23,10 @@ other command talks to (it serves lab.sh's xrdp, which run.sh started);
 other block runs in one bash, as a reader pasting it into a root shell
 would, in an empty folder, with the built `rdms` first on PATH, SID set
 to a fresh Active session of the lab (when the block uses $SID) and
-RDMS_PASSWORD to a random password; each command must exit 0.  The
+RDMS_PASSWORD to a random password; each command must exit 0.  Meanwhile
+the session's user sits at its screen: every message dialog is read for a
+moment and then closed (Escape), so an example that waits for the user
+(`rdms message --wait`) ends as it would for a reader.  The
 README's own commands create the admin account `rdmsadmin`; the test
 removes it again at the end.
 
@@ -38,9 +41,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 from e2e_common import ROOT, RDMS, check, finish, log, ready, wait_for
 import make_run as mr
+import test_message_e2e as msg   # (the dialogs on a session's display, closed as a user does)
+import test_xrdp_e2e as xe       # (the lab's sessions from /proc: their displays)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LABSH = os.path.join(HERE, "lab.sh")
@@ -204,6 +211,30 @@ def logoff_all(conf):
     wait_for(15, lambda: not any(s["UserName"] == LAB_USER for s in lab_sessions(conf)), step=0.5)
 
 
+class SessionUser(threading.Thread):
+    """The user at session SID's screen: closes each message dialog after
+    reading it for READ seconds."""
+
+    READ = 1.5
+
+    def __init__(self, sid):
+        super().__init__(daemon=True)
+        self.display = xe.truth().get(sid, {}).get("display")
+        self.done = threading.Event()
+
+    def run(self):
+        seen = {}
+        while self.display is not None and not self.done.is_set():
+            for w in msg.dialogs(LAB_USER, self.display):
+                if time.monotonic() - seen.setdefault(w, time.monotonic()) >= self.READ:
+                    msg.close_dialog(LAB_USER, self.display, w)
+            self.done.wait(0.5)
+
+    def stop(self):
+        self.done.set()
+        self.join(15)
+
+
 # ---- running a block ------------------------------------------------------------
 
 def run_block(block, cmds, env, cwd):
@@ -276,14 +307,21 @@ def main():
             skipped += len(b.commands()) - len(cmds)
             if not cmds:
                 continue
-            benv = dict(env)
+            benv, user = dict(env), None
             if any("$SID" in c for c in cmds):
                 sid = fresh_session(conf, "docs%d" % i)
                 if not check("%s: a fresh Active session for $SID" % b.where, bool(sid)):
                     continue
                 benv["SID"] = str(sid)
+                user = SessionUser(sid)
+                user.start()
             cwd = tempfile.mkdtemp(dir=tmp)
-            for c, status, out in run_block(b, cmds, benv, cwd):
+            try:
+                results = run_block(b, cmds, benv, cwd)
+            finally:
+                if user is not None:
+                    user.stop()
+            for c, status, out in results:
                 check("%s: works as written: %s" % (b.where, " ".join(c.split())),
                       status == 0, "status %s: %s" % (status, out[-1500:]))
         log("  skipped as well: %d command(s) this test runs itself or inside (%s, %s)"
