@@ -16,7 +16,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "../audit/audit.h"
 #include "../schema/schema.h"
@@ -72,7 +71,7 @@ uint32_t cli_id_in_range(const char *arg, rdms_error *err)
 	return WBEM_S_NO_ERROR;
 }
 
-/* A SessionId in range, or an object path of the session class that parses. */
+/* A SessionId in range, or an object path of a class rdms serves that parses. */
 static uint32_t check_target(const char *arg, rdms_error *err)
 {
 	cim_path path;
@@ -83,11 +82,12 @@ static uint32_t check_target(const char *arg, rdms_error *err)
 	rc = cim_path_parse(arg, &path, err);
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;
-	/* `rdms get alice` is a mistake, not a path of a class "alice" */
-	if (strcasecmp(path.class_name, rdms_class_Win32_VirtualDesktopSession.name) != 0)
+	/* `rdms get alice` is a mistake, not a path of a class "alice"; rdms's
+	 * own classes (RDMS_SessionDetail...) are read by path too */
+	if (rdms_schema_find(path.class_name) == NULL)
 		rc = rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
-		               "'%s' is neither a SessionId nor a path of %s", arg,
-		               rdms_class_Win32_VirtualDesktopSession.name);
+		               "'%s' is neither a SessionId nor a path of %s or another class "
+		               "rdms serves", arg, rdms_class_Win32_VirtualDesktopSession.name);
 	cim_path_free(&path);
 	return rc;
 }

@@ -225,8 +225,12 @@ class SessionUser(threading.Thread):
     def run(self):
         seen = {}
         while self.display is not None and not self.done.is_set():
-            for w in msg.dialogs(LAB_USER, self.display):
-                if time.monotonic() - seen.setdefault(w, time.monotonic()) >= self.READ:
+            now = time.monotonic()
+            # X reuses a gone client's ids: a dialog that went is forgotten,
+            # so the next one with its window id is read for READ seconds too
+            seen = {w: seen.get(w, now) for w in msg.dialogs(LAB_USER, self.display)}
+            for w, since in seen.items():
+                if now - since >= self.READ:
                     msg.close_dialog(LAB_USER, self.display, w)
             self.done.wait(0.5)
 

@@ -248,6 +248,8 @@ static void test_bad_found_while_parsing(void)
 	CHECK_EQ(parse(&o, "get", "alice", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "get", "Win32_Process.Handle=3", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "get", "win32_virtualdesktopsession.SessionId=3", NULL), CLI_OK);
+	/* rdms's own classes are read by path too */
+	CHECK_EQ(parse(&o, "get", "RDMS_SessionDetail.VMHostName=\"h\",SessionId=3", NULL), CLI_OK);
 	CHECK_EQ(parse(&o, "disconnect", "4294967295", NULL), CLI_OK);
 	CHECK_EQ(parse(&o, "logoff", "Win32_VirtualDesktopSession.VMHostName=\"h\",SessionId=3",
 	               NULL), CLI_OK);
