@@ -344,6 +344,15 @@ static void run(cimxml_ctx *x, strbuf *b)
 			rc = rdms_op_invoke_opts(x->p, x->who, &call->path, call->path_text,
 			                         call->method, call->params, call->nparams, &o, &rv,
 			                         &err);
+		/* A method that failed is an ERROR whose DESCRIPTION gives the
+		 * WMI code (which no CIM status names) and the reason. */
+		if (rc == WBEM_S_NO_ERROR && rv != WBEM_S_NO_ERROR) {
+			char why[sizeof err.message];
+
+			rc = rdms_op_method_failure(call->method, rv, &err);
+			str_copy(why, sizeof why, err.message);
+			rdms_fail(&err, rc, "%s (0x%08X): %s", wbem_name(rc), (unsigned)rc, why);
+		}
 	}
 	if (rc == WBEM_S_NO_ERROR && b->failed)
 		rc = nomem(&err);

@@ -57,13 +57,25 @@ static uint32_t src_get(cli_ctx *ctx, const cim_path *path, cim_instance **out,
 	return rdms_client_get(ctx->client, session_class(), path, out, err);
 }
 
+/* The path that names session ID by its SessionId alone (ID: digits). */
+static uint32_t bare_path(const char *id, cim_path *path, rdms_error *err)
+{
+	char text[128];
+
+	snprintf(text, sizeof text, "%s.SessionId=%s", session_class()->name, id);
+	return cim_path_parse(text, path, err);
+}
+
 /*
- * Turns ID or PATH into an object path.  A bare id is unambiguous on this
- * host -- in direct mode and through the local rdmsd, which reads the same
- * config -- so it takes this host's VMHostName, and a refused attempt on
- * someone else's session reaches the operation layer and its audit trail.
- * With --host the remote host's name is found by listing, and an id held
- * by several hosts is refused.
+ * Turns ID or PATH into an object path.  A bare id is resolved where the
+ * sessions are: in direct mode and through the local rdmsd the path gives
+ * SessionId alone, which the operation layer takes as that session on its
+ * own host (with its VMHostName, whatever this command's config says), so
+ * that `rdms list` and `rdms disconnect ID` agree, and a refused attempt on
+ * someone else's session reaches that layer and its audit trail.  With
+ * --host (perhaps not rdmsd) the host's name is found by listing; an id
+ * held by several hosts is refused, and one not listed is sent bare, for
+ * the server to answer (a caller may not see every session).
  */
 static uint32_t target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_error *err)
 {
@@ -77,23 +89,8 @@ static uint32_t target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_
 		return cim_path_parse(arg, path, err);
 	if ((rc = cli_id_in_range(arg, err)) != WBEM_S_NO_ERROR)
 		return rc;
-	if (ctx->opt.host_url == NULL) {
-		size_t need = strlen(ctx->cfg.vm_host_name) * 2 + 96;
-		char *p = malloc(need), *o;
-
-		if (p == NULL)
-			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		o = p + sprintf(p, "%s.VMHostName=\"", session_class()->name);
-		for (const char *h = ctx->cfg.vm_host_name; *h; h++) {
-			if (*h == '"' || *h == '\\')
-				*o++ = '\\';
-			*o++ = *h;
-		}
-		sprintf(o, "\",SessionId=%s", arg);
-		rc = cim_path_parse(p, path, err);
-		free(p);
-		return rc;
-	}
+	if (ctx->opt.host_url == NULL)
+		return bare_path(arg, path, err);
 	rc = src_enumerate(ctx, &l, err);
 	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < l.count; i++) {
 		char buf[16];
@@ -105,7 +102,7 @@ static uint32_t target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_
 	}
 	cim_instance_list_free(&l);
 	if (rc == WBEM_S_NO_ERROR && hits == 0)
-		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %s", arg);
+		rc = bare_path(arg, path, err);
 	else if (rc == WBEM_S_NO_ERROR && hits > 1)
 		rc = rdms_fail(err, WBEM_E_AMBIGUOUS_OPERATION,
 		               "session id %s exists on %zu hosts; give a PATH", arg, hits);
@@ -272,15 +269,13 @@ static int invoke(cli_ctx *ctx, const char *method, const rdms_param *in, size_t
 		                        &rv, &err);
 	cim_path_free(&path);
 	free(text);
+	/* A failed method is reported as rdmsd reports it: its code and reason. */
+	if (rc == WBEM_S_NO_ERROR && rv != WBEM_S_NO_ERROR)
+		rc = rdms_op_method_failure(method, rv, &err);
 	if (rc != WBEM_S_NO_ERROR)
 		return cli_report(&err);
 	if (ctx->opt.json)
 		printf("{\"ReturnValue\": %u}\n", (unsigned)rv);
-	if (rv != WBEM_S_NO_ERROR) {
-		if (err.code != rv)
-			rdms_fail(&err, rv, "%s returned %u", method, (unsigned)rv);
-		return cli_report(&err);
-	}
 	return CLI_OK;
 }
 

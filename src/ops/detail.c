@@ -119,7 +119,8 @@ static uint32_t details_get(rdms_provider *p, const rdms_caller *who, const cim_
 {
 	rdms_session s;
 	uint32_t idle = RDMS_IDLE_UNKNOWN;
-	uint32_t rc = rdms_resolve(p, who, path, &rdms_class_RDMS_SessionDetail, false, &s, err);
+	uint32_t rc = rdms_resolve(p, who, path, &rdms_class_RDMS_SessionDetail, false, "Get",
+	                           NULL, &s, err);
 
 	if (rc == WBEM_S_NO_ERROR)
 		rc = idle_times(p->cfg, &s, 1, &idle, err);

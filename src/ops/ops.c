@@ -8,12 +8,15 @@
  *    Enumerate, queries) may come from the provider's session cache, which
  *    every action invalidates (session_cache.h);
  *  - authorisation: an admin (root or admin_group) sees and acts on every
- *    session, anyone else on sessions of their own uid only;
- *  - every method call, refused or not, goes to the audit hook before the
- *    result is returned; nothing is touched while a request is invalid.
+ *    session, anyone else on sessions of their own uid only, and is told
+ *    the same for every other session, existing or not (rdms_resolve());
+ *  - every method call, refused or not, and every refused read goes to the
+ *    audit hook before the result is returned; nothing is touched while a
+ *    request is invalid.
  */
 #include "ops.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -248,18 +251,81 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
 	return WBEM_S_NO_ERROR;
 }
 
+/* The key of PATH named NAME, or NULL. */
+static const cim_keybinding *path_key(const cim_path *path, const char *name)
+{
+	for (size_t i = 0; i < path->nkeys; i++)
+		if (path->keys[i].name != NULL && strcasecmp(path->keys[i].name, name) == 0)
+			return &path->keys[i];
+	return NULL;
+}
+
 /*
- * Resolves PATH to a session: fresh from the back-ends when FRESH (every
- * action), else possibly from the cache (session_cache.h).  Not visible to
- * a non-admin caller is WBEM_E_ACCESS_DENIED when the session exists, so
- * that an admin reading the audit can tell a refused attempt from a typo.
+ * A path that gives SessionId alone -- a bare id, as `rdms disconnect 773`
+ * sends it -- names that session on this host: an id is unambiguous on one
+ * host, and only the daemon knows the VMHostName it serves (interface.md).
+ * For such a PATH, FULL becomes the path with this host's VMHostName added
+ * (its keys in BOTH, borrowed from PATH and the config) and true is
+ * returned; otherwise FULL is PATH.
  */
+static bool add_host(const rdms_provider *p, const cim_path *path, cim_path *full,
+                     cim_keybinding both[2])
+{
+	*full = *path;
+	if (path->nkeys != 1 || path_key(path, "SessionId") == NULL)
+		return false;
+	both[0] = (cim_keybinding){ .name = (char *)"VMHostName",
+	                            .value = { .type = CIM_TYPE_STRING,
+	                                       .u.str = (char *)p->cfg->vm_host_name } };
+	both[1] = path->keys[0];
+	full->keys = both;
+	full->nkeys = 2;
+	return true;
+}
+
+/*
+ * What the audit trail records as the target: TEXT as given (NULL: PATH's
+ * text), or for a bare id the whole path, host included; *OWNED is what to
+ * free.
+ */
+static const char *audit_target(const rdms_provider *p, const cim_path *path, const char *text,
+                                char **owned)
+{
+	cim_keybinding both[2];
+	cim_path full;
+
+	*owned = NULL;
+	if (add_host(p, path, &full, both))
+		*owned = cim_path_format(&full);
+	else if (text == NULL)
+		*owned = cim_path_format(path);
+	return *owned != NULL ? *owned : text != NULL ? text : "?";
+}
+
+/* The audit record of a refusal: what the caller was told, and what was true. */
+static void audit_refusal(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                          const char *verb, const char *text, const rdms_error *told,
+                          const rdms_error *truth)
+{
+	rdms_error both;
+	char *owned;
+
+	rdms_fail(&both, told->code, "%s (%s)", told->message, truth->message);
+	rdms_ops_audit(p, who, audit_target(p, path, text, &owned), verb, both.code, &both);
+	free(owned);
+}
+
 uint32_t rdms_resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
-                      const cim_class *cls, bool fresh, rdms_session *found, rdms_error *err)
+                      const cim_class *cls, bool fresh, const char *verb, const char *text,
+                      rdms_session *found, rdms_error *err)
 {
 	cim_value keys[2] = { cim_null(CIM_TYPE_STRING), cim_null(CIM_TYPE_UINT32) };
+	cim_keybinding both[2];
+	cim_path full;
 	rdms_session match;
+	rdms_error truth = { 0 };
 	const cim_value *host, *id;
+	bool exists;
 	uint32_t rc;
 
 	if (path->namespace_ != NULL && !cim_namespace_equal(path->namespace_, cls->namespace_))
@@ -269,28 +335,34 @@ uint32_t rdms_resolve(rdms_provider *p, const rdms_caller *who, const cim_path *
 	if (path->class_name == NULL || strcasecmp(path->class_name, cls->name) != 0)
 		return rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
 		                 path->class_name ? path->class_name : "(none)", cls->namespace_);
-	rc = cim_path_bind(path, cls, keys, err);
+	add_host(p, path, &full, both);
+	rc = cim_path_bind(&full, cls, keys, err);
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;
 	/* cim_path_bind gives the keys in class order: VMHostName, SessionId. */
 	host = &keys[0];
 	id = &keys[1];
-	if (strcasecmp(host->u.str, p->cfg->vm_host_name) != 0) {
-		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
-		               (unsigned)id->u.u32, host->u.str);
-		goto out;
-	}
-	rc = fresh || p->cache == NULL ? find_session(p, id->u.u32, &match, err)
-	                               : find_cached(p, id->u.u32, &match, err);
+	rc = WBEM_E_NOT_FOUND;
+	if (strcasecmp(host->u.str, p->cfg->vm_host_name) == 0)
+		rc = fresh || p->cache == NULL ? find_session(p, id->u.u32, &match, err)
+		                               : find_cached(p, id->u.u32, &match, err);
+	exists = rc == WBEM_S_NO_ERROR;
 	if (rc == WBEM_E_NOT_FOUND)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
 		               (unsigned)id->u.u32, host->u.str);
-	else if (rc == WBEM_S_NO_ERROR && !may_see(who, &match))
-		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s may not act on session %u of %s",
-		               who->user, (unsigned)id->u.u32, match.user);
-	else if (rc == WBEM_S_NO_ERROR)
+	if (!who->is_admin && (rc == WBEM_E_NOT_FOUND || (exists && !may_see(who, &match)))) {
+		if (exists)
+			rdms_fail(&truth, WBEM_E_ACCESS_DENIED, "session %u on host %s is %s's",
+			          (unsigned)id->u.u32, host->u.str, match.user);
+		else
+			truth = *err;
+		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED,
+		               "%s may use their own sessions only, and session %u on host %s "
+		               "is not one of them", who->user, (unsigned)id->u.u32, host->u.str);
+		audit_refusal(p, who, path, verb, text, err, &truth);
+	} else if (exists) {
 		*found = match;
-out:
+	}
 	cim_value_clear(&keys[0]);
 	cim_value_clear(&keys[1]);
 	return rc;
@@ -490,19 +562,31 @@ uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
 	const cim_method *m = cim_class_method(cls, method);
 	const char *args[8] = { NULL };
 	rdms_session s = { 0 };
+	char *owned;
+	const char *target = audit_target(p, path, path_text, &owned);
 	uint32_t rc;
 
 	*return_value = WBEM_E_FAILED;
 	rc = check_call(cls, m, method, in, nin, mopt, args, sizeof args / sizeof args[0], err);
 	if (rc == WBEM_S_NO_ERROR)
-		rc = rdms_resolve(p, who, path, rdms_session_class(), true, &s, err);
-	if (rc != WBEM_S_NO_ERROR || m == NULL) {
-		rdms_ops_audit(p, who, path_text, m != NULL ? m->name : method, rc, err);
-		return rc;
+		rc = rdms_resolve(p, who, path, rdms_session_class(), true, m->name, path_text, &s,
+		                  err);
+	if (rc == WBEM_S_NO_ERROR) {
+		*return_value = run_method(p, m, &s, args, mopt, err);
+		if (p->cache != NULL)
+			rdms_session_cache_invalidate(p->cache);
+		rdms_ops_audit(p, who, target, m->name, *return_value, err);
+	} else if (rc != WBEM_E_ACCESS_DENIED) {
+		/* (a refusal, the only WBEM_E_ACCESS_DENIED here, rdms_resolve audited) */
+		rdms_ops_audit(p, who, target, m != NULL ? m->name : method, rc, err);
 	}
-	*return_value = run_method(p, m, &s, args, mopt, err);
-	if (p->cache != NULL)
-		rdms_session_cache_invalidate(p->cache);
-	rdms_ops_audit(p, who, path_text, m->name, *return_value, err);
-	return WBEM_S_NO_ERROR;
+	free(owned);
+	return rc;
+}
+
+uint32_t rdms_op_method_failure(const char *method, uint32_t rv, rdms_error *err)
+{
+	if (err->code != rv || err->message[0] == '\0')
+		return rdms_fail(err, rv, "%s returned %s", method, wbem_name(rv));
+	return rv;
 }

@@ -149,7 +149,12 @@ uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 const char *ns, const char *class_name,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err);
 
-/* The instance PATH names; WBEM_E_NOT_FOUND when absent or not visible. */
+/*
+ * The instance PATH names; WBEM_E_NOT_FOUND when absent.  For the session
+ * classes a path giving SessionId alone names that session on this host,
+ * and a caller who is not an admin gets WBEM_E_ACCESS_DENIED for every
+ * session not theirs, existing or not, and is audited (rdms_resolve).
+ */
 uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
                      const cim_path *path, cim_instance **out, rdms_error *err);
 
@@ -161,8 +166,10 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
 /*
  * Runs METHOD on the instance PATH names.  The return value is the
  * HRESULT-level result (bad path, unknown method or parameters, not found,
- * access denied); when that is 0 the method ran and *RETURN_VALUE holds its
- * ReturnValue (0 or a WBEM_E_* code).  PATH_TEXT is what the audit records.
+ * access denied -- resolved as rdms_op_get does); when that is 0 the method
+ * ran and *RETURN_VALUE holds its ReturnValue (0 or a WBEM_E_* code) and,
+ * when not 0, ERR its reason.  PATH_TEXT is what the audit records (for a
+ * bare id, the whole path with this host's VMHostName).
  */
 uint32_t rdms_op_invoke(rdms_provider *p, const rdms_caller *who,
                         const cim_path *path, const char *path_text,
@@ -179,6 +186,14 @@ uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
                              const char *method, const rdms_param *in, size_t nin,
                              const rdms_message_options *mopt, uint32_t *return_value,
                              rdms_error *err);
+
+/*
+ * For a front end that reports a failed method as an error (a WS-Man
+ * fault, a CIM-XML ERROR, the CLI's message): returns RV, a ReturnValue
+ * other than 0, with ERR holding the method's reason -- or, when it gave
+ * none, "METHOD returned NAME".
+ */
+uint32_t rdms_op_method_failure(const char *method, uint32_t rv, rdms_error *err);
 
 /* The Win32_VirtualDesktopSession instance describing S on this host. */
 cim_instance *rdms_op_instance(const rdms_provider *p, const rdms_session *s);

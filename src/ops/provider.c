@@ -157,7 +157,8 @@ static uint32_t sessions_get(rdms_provider *p, const rdms_caller *who, const cim
                              cim_instance **out, rdms_error *err)
 {
 	rdms_session s;
-	uint32_t rc = rdms_resolve(p, who, path, rdms_session_class(), false, &s, err);
+	uint32_t rc = rdms_resolve(p, who, path, rdms_session_class(), false, "Get", NULL, &s,
+	                           err);
 
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;

@@ -56,11 +56,19 @@ uint32_t rdms_each_visible(rdms_provider *p, const rdms_caller *who, rdms_visibl
 
 /*
  * The session PATH names, PATH being of session class CLS (its keys
- * VMHostName and SessionId): fresh from the back-ends when FRESH (every
- * action), else possibly from the cache.  The authorisation rule of ops.c.
+ * VMHostName and SessionId; SessionId alone names that session on this
+ * host): fresh from the back-ends when FRESH (every action), else possibly
+ * from the cache.  The authorisation rule of ops.c: a caller who is not an
+ * admin gets one answer for every session not theirs -- someone else's, one
+ * that does not exist, one on another host -- WBEM_E_ACCESS_DENIED with the
+ * same text, so that no reply tells them about other users' sessions.  That
+ * refusal is audited here, as VERB ("Get", a method) on TEXT (NULL: PATH's
+ * text), with what was true in its detail; no other failure here is
+ * WBEM_E_ACCESS_DENIED.
  */
 uint32_t rdms_resolve(rdms_provider *p, const rdms_caller *who, const cim_path *path,
-                      const cim_class *cls, bool fresh, rdms_session *found, rdms_error *err);
+                      const cim_class *cls, bool fresh, const char *verb, const char *text,
+                      rdms_session *found, rdms_error *err);
 
 /* Hands the audit hook one event (a method call, or a refused read). */
 void rdms_ops_audit(rdms_provider *p, const rdms_caller *who, const char *target,

@@ -133,9 +133,11 @@ static const cim_class *resolve_class(const wsman_request *r, const char *name,
 }
 
 /*
- * The object path the selectors name: every key exactly once, nothing else,
- * each value of the key's type.  PATH is filled for the operation layer,
- * which checks it again (cim_path_bind) as it does for every front end.
+ * The object path the selectors name: only keys, each value of the key's
+ * type.  Which keys a path needs is the operation layer's to say (it
+ * accepts SessionId alone, for a session on this host), so a selector set
+ * that gives some keys goes there, which binds it (cim_path_bind) as it
+ * does for every front end; one that gives none is refused here.
  */
 static bool build_path(const wsman_request *r, const cim_class *cls, cim_path *path,
                        wsman_fault *f)
@@ -150,18 +152,9 @@ static bool build_path(const wsman_request *r, const cim_class *cls, cim_path *p
 			                  "UnexpectedSelectors", "selector %.100s is not a key of %s",
 			                  r->sel[i].name, cls->name);
 	}
-	for (size_t k = 0; k < cls->nprops; k++) {
-		bool given = false;
-
-		if (!cls->props[k].is_key)
-			continue;
-		for (size_t i = 0; i < r->nsel && !given; i++)
-			given = strcasecmp(r->sel[i].name, cls->props[k].name) == 0;
-		if (!given)
-			return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
-			                  "InsufficientSelectors", "the key selector %s is missing",
-			                  cls->props[k].name);
-	}
+	if (r->nsel == 0)
+		return wsman_fail(f, WBEM_E_INVALID_OBJECT_PATH, "wsman:InvalidSelectors",
+		                  "InsufficientSelectors", "%s needs key selectors", cls->name);
 	path->namespace_ = strdup(r->ns);
 	path->class_name = strdup(cls->name);
 	path->keys = calloc(r->nsel ? r->nsel : 1, sizeof *path->keys);
@@ -344,6 +337,10 @@ static bool do_invoke(wsman_call *c, strbuf *b, wsman_fault *f)
 	}
 	code = rdms_op_invoke_opts(c->s->provider, c->who, &path, path_text, m->name,
 	                           params, nparams, &r->msg_opts, &rv, &err);
+	/* A method that failed is answered as WinRM and OMI answer a provider's
+	 * error: a fault whose detail carries the WMI code and the reason. */
+	if (code == 0 && rv != WBEM_S_NO_ERROR)
+		code = rdms_op_method_failure(m->name, rv, &err);
 	if (code != 0) {
 		op_fault(r, code, &err, f);
 		goto out;

@@ -38,6 +38,9 @@ static uint32_t tb_enumerate(const rdms_config *c, rdms_session_list *out, rdms_
 static uint32_t tb_disconnect(const rdms_config *c, const rdms_session *s, rdms_error *err)
 {
 	disconnects++;
+	/* Session 3 is disconnected: as a real back-end does, refuse, with the reason. */
+	if (s->id == 3)
+		return rdms_fail(err, WBEM_E_INVALID_OPERATION, "session 3 is not connected");
 	return WBEM_S_NO_ERROR;
 }
 
@@ -590,6 +593,19 @@ static void test_invoke_rules(void)
 	xmlFreeDoc(d);
 	reply_free(&r);
 
+	/* a method that fails: an ERROR whose DESCRIPTION carries the WMI code and reason */
+	reset_counters();
+	send_as(&nobody, "Disconnect", OBJ("3"), MC("Disconnect", KEYS("3"), ""), &r);
+	CHECK_EQ(r.http_status, 200);
+	CHECK_EQ(error_code(&r), 7);
+	CHECK_EQ(disconnects, 1);
+	d = reply_doc(&r);
+	CHECK_XP(d, "//METHODRESPONSE/ERROR/@DESCRIPTION", "CIM_ERR_NOT_SUPPORTED: "
+	         "WBEM_E_INVALID_OPERATION (0x80041016): session 3 is not connected");
+	CHECK_EQ(xpn(d, "count(//METHODRESPONSE/RETURNVALUE)"), 0);
+	xmlFreeDoc(d);
+	reply_free(&r);
+
 	/* the MESSAGE ID is echoed exactly, escaped */
 	send_as(&admin, "EnumerateClassNames", NSO,
 	        "<CIM CIMVERSION=\"2.0\" DTDVERSION=\"2.3\"><MESSAGE ID=\"a&amp;b&quot;c&lt;\" "
@@ -766,8 +782,8 @@ static const bad_case bad_cases[] = {
 	  "<PARAMVALUE NAME=\"Title\"><VALUE.ARRAY><VALUE>a</VALUE></VALUE.ARRAY></PARAMVALUE>" PV("Message", "m")), 200, NULL, 4, false },
 	{ "control characters", "SendMessage", OBJ("2"), MC("SendMessage", KEYS("2"), PV("Title", "a&#13;b") PV("Message", "m")),
 	  200, NULL, 4, false },
-	{ "invoke missing key", "Disconnect", NSO "%3AWin32_VirtualDesktopSession.SessionId=2",
-	  MC("Disconnect", KB("SessionId", "numeric", "2"), ""), 200, NULL, 4, false },
+	{ "invoke missing key", "Disconnect", NSO "%3AWin32_VirtualDesktopSession.VMHostName=\"h1\"",
+	  MC("Disconnect", KB("VMHostName", "string", "h1"), ""), 200, NULL, 4, false },
 	{ "static call", "Disconnect", NSO "%3AWin32_VirtualDesktopSession", ENV("<METHODCALL NAME=\"Disconnect\">"
 	  "<LOCALCLASSPATH>" NSP "<CLASSNAME NAME=\"" VSC "\"/></LOCALCLASSPATH></METHODCALL>"), 200, NULL, 4, false },
 	/* CIM level: the operation layer looked and found nothing */

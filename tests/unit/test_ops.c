@@ -17,7 +17,7 @@ static rdms_config cfg;
 static rdms_provider prov;
 static int audit_calls;
 static rdms_audit_event last;
-static char last_target[256], last_method[64], last_detail[512];
+static char last_target[256], last_method[64], last_detail[1100];
 
 static int record(void *ctx, const rdms_audit_event *ev)
 {
@@ -131,10 +131,6 @@ static void test_query_and_get(void)
 	CHECK(inst != NULL && cim_instance_get(inst, "SessionId")->u.u32 == 102);
 	cim_instance_free(inst);
 	cim_path_free(&p);
-	p = path_of("Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"hv1\"");
-	CHECK_EQ(rdms_op_get(&prov, &nobody, &p, &inst, &e), WBEM_E_ACCESS_DENIED);
-	CHECK(inst == NULL);
-	cim_path_free(&p);
 	p = path_of("Win32_VirtualDesktopSession.SessionId=7,VMHostName=\"hv1\"");
 	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
 	CHECK_STR(e.message, "no session 7 on host hv1");
@@ -142,11 +138,91 @@ static void test_query_and_get(void)
 	p = path_of("Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"other\"");
 	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
 	cim_path_free(&p);
+	/* A bare id names that session on this host, whatever VMHostName the caller knows. */
 	p = path_of("Win32_VirtualDesktopSession.SessionId=101");
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), 0);
+	CHECK(inst != NULL && strcmp(cim_instance_get(inst, "VMHostName")->u.str, "hv1") == 0);
+	cim_instance_free(inst);
+	cim_path_free(&p);
+	p = path_of("Win32_VirtualDesktopSession.SessionId=7");
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
+	CHECK_STR(e.message, "no session 7 on host hv1");
+	cim_path_free(&p);
+	p = path_of("Win32_VirtualDesktopSession.VMHostName=\"hv1\"");
 	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_INVALID_OBJECT_PATH);
 	cim_path_free(&p);
 	p = path_of("//./root/default:Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"hv1\"");
 	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_INVALID_NAMESPACE);
+	cim_path_free(&p);
+}
+
+/*
+ * A caller who is not an admin is told the same about every session that is
+ * not theirs -- someone else's (101), none (7), on another host -- by path
+ * and by bare id, for Get and each method; each refusal is audited with
+ * what was true, which only the audit trail says.
+ */
+static void test_refusals_tell_nothing(void)
+{
+	static const char *const targets[][2] = {
+		{ "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=101",
+		  "session 101 on host hv1 is root's" },
+		{ "Win32_VirtualDesktopSession.SessionId=101", "session 101 on host hv1 is root's" },
+		{ "Win32_VirtualDesktopSession.VMHostName=\"hv1\",SessionId=7", "no session 7 on host hv1" },
+		{ "Win32_VirtualDesktopSession.SessionId=7", "no session 7 on host hv1" },
+		{ "Win32_VirtualDesktopSession.VMHostName=\"other\",SessionId=102",
+		  "no session 102 on host other" },
+	};
+	static const char *const told[] = {
+		"nobody may use their own sessions only, and session 101 on host hv1 is not one of them",
+		"nobody may use their own sessions only, and session 101 on host hv1 is not one of them",
+		"nobody may use their own sessions only, and session 7 on host hv1 is not one of them",
+		"nobody may use their own sessions only, and session 7 on host hv1 is not one of them",
+		"nobody may use their own sessions only, and session 102 on host other is not one of them",
+	};
+	rdms_param msg[2] = { { "Title", cim_string("T") }, { "Message", cim_string("M") } };
+	const char *methods[] = { "Get", "Disconnect", "Logoff", "SendMessage" };
+
+	for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
+		for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+			cim_path p = path_of(targets[t][0]);
+			cim_instance *inst = NULL;
+			rdms_error e = { 0 };
+			uint32_t rc, rv = 0;
+			int before = audit_calls;
+			char want[1024];
+
+			if (m == 0)
+				rc = rdms_op_get(&prov, &nobody, &p, &inst, &e);
+			else
+				rc = rdms_op_invoke(&prov, &nobody, &p, targets[t][0], methods[m],
+				                    m == 3 ? msg : NULL, m == 3 ? 2 : 0, &rv, &e);
+			cim_path_free(&p);
+			CHECK_EQ(rc, WBEM_E_ACCESS_DENIED);
+			CHECK_STR(e.message, told[t]);
+			CHECK(inst == NULL);
+			CHECK_EQ(audit_calls, before + 1);
+			CHECK_EQ(last.result, WBEM_E_ACCESS_DENIED);
+			CHECK_STR(last_method, methods[m]);
+			snprintf(want, sizeof want, "%s (%s)", told[t], targets[t][1]);
+			CHECK_STR(last_detail, want);
+		}
+	}
+	CHECK_EQ(count_sessions(), 4);
+	cim_value_clear(&msg[0].value);
+	cim_value_clear(&msg[1].value);
+}
+
+/* An admin's Get of a session that does not exist is an answer, not a refusal. */
+static void test_admin_get_not_audited(void)
+{
+	cim_path p = path_of("Win32_VirtualDesktopSession.SessionId=7");
+	cim_instance *inst = NULL;
+	rdms_error e = { 0 };
+	int before = audit_calls;
+
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
+	CHECK_EQ(audit_calls, before);
 	cim_path_free(&p);
 }
 
@@ -234,6 +310,14 @@ static void test_invoke(void)
 	CHECK_EQ(invoke(&nobody, p102, "Disconnect", NULL, 0, &rv, &e), 0);
 	CHECK_EQ(rv, WBEM_E_INVALID_OPERATION);   /* already disconnected: never a silent 0 */
 	CHECK_EQ(last.result, WBEM_E_INVALID_OPERATION);
+	/* its reason, as the front ends report it */
+	CHECK(strstr(e.message, "102") != NULL);
+	CHECK_STR(last_detail, e.message);
+	CHECK_EQ(rdms_op_method_failure("Disconnect", rv, &e), WBEM_E_INVALID_OPERATION);
+	CHECK(strstr(e.message, "102") != NULL);
+	rdms_error_clear(&e);
+	CHECK_EQ(rdms_op_method_failure("Logoff", WBEM_E_FAILED, &e), WBEM_E_FAILED);
+	CHECK_STR(e.message, "Logoff returned WBEM_E_FAILED");
 	CHECK_EQ(invoke(&admin, p103, "Logoff", NULL, 0, &rv, &e), 0);
 	CHECK_EQ(rv, 0);
 	CHECK_EQ(count_sessions(), 3);
@@ -419,6 +503,8 @@ int main(void)
 	CHECK_EQ(prov.nbackends, 1);
 	test_enumerate();
 	test_query_and_get();
+	test_refusals_tell_nothing();
+	test_admin_get_not_audited();
 	test_invoke();
 	test_vendor_classes();
 	test_report();

@@ -71,10 +71,18 @@ static uint32_t cb_enumerate(const rdms_config *cfg, rdms_session_list *out, rdm
 	return rc;
 }
 
+/* When set, the next Disconnect fails as a real one of a disconnected session does. */
+static bool disconnect_fails;
+
 static uint32_t cb_disconnect(const rdms_config *cfg, const rdms_session *s, rdms_error *err)
 {
-	(void)cfg; (void)s; (void)err;
+	(void)cfg;
 	n_disconnect++;
+	if (disconnect_fails) {
+		disconnect_fails = false;
+		return rdms_fail(err, WBEM_E_INVALID_OPERATION, "session %u is not connected",
+		                 (unsigned)s->id);
+	}
 	return 0;
 }
 
@@ -566,6 +574,7 @@ static char *mi_request(const char *action, const char *uri, const char *selecto
 
 static void test_mi_client(wsman_service *s)
 {
+	wsman_reply failed;
 	xmlDoc *d;
 	int before;
 
@@ -610,6 +619,24 @@ static void test_mi_client(wsman_service *s)
 	CHECK_STR(xs(d, "/s:Envelope/s:Body/pd:Disconnect_OUTPUT/pd:ReturnValue"), "0");
 	CHECK_EQ(n_disconnect, before + 1);
 	xmlFreeDoc(d);
+
+	/* A method that fails: a fault carrying its WMI code and its reason. */
+	before = n_disconnect;
+	disconnect_fails = true;
+	failed = callf(s, &admin, mi_request(URI_DMTF "/Disconnect", URI_DMTF, MI_KEYS, "", ""));
+	d = xdoc(&failed);
+	CHECK_EQ(failed.http_status, 500);
+	CHECK_EQ(n_disconnect, before + 1);
+	CHECK_STR(xs(d, FAULT "/s:Code/s:Subcode/s:Value"), "wsman:UnsupportedFeature");
+	CHECK_STR(xs(d, FAULT "/s:Reason/s:Text"), "session 3 is not connected");
+	CHECK_EQ(strtoul(xs(d, FAULT "/s:Detail/f:WSManFault/@Code"), NULL, 10),
+	         WBEM_E_INVALID_OPERATION);
+	CHECK_STR(xs(d, FAULT "/s:Detail/f:WSManFault/f:Message"), "session 3 is not connected");
+	CHECK_EQ(strtoul(xs(d, FAULT "/s:Detail/e:MSFT_WmiError/e:error_Code"), NULL, 10),
+	         WBEM_E_INVALID_OPERATION);
+	CHECK_STR(xs(d, FAULT "/s:Detail/e:MSFT_WmiError/e:Message"), "session 3 is not connected");
+	xmlFreeDoc(d);
+	free(failed.body);
 
 	/* SendMessage with arguments. */
 	before = n_send;
@@ -1101,8 +1128,18 @@ static void test_malformed(wsman_service *s)
 
 	/* Selectors. */
 	fault_built(s, "missing key", build(ACTION_GET, URI_WMI, "<wsman:SelectorSet><wsman:Selector "
-	            "Name=\"SessionId\">2</wsman:Selector></wsman:SelectorSet>", ""), 500,
+	            "Name=\"VMHostName\">" HOST "</wsman:Selector></wsman:SelectorSet>", ""), 500,
 	            "wsman:InvalidSelectors", WBEM_E_INVALID_OBJECT_PATH);
+	/* SessionId alone names that session on this host (rdms's bare ids). */
+	{
+		xmlDoc *d = ok_call(s, &admin, build(ACTION_GET, URI_WMI, "<wsman:SelectorSet>"
+		                    "<wsman:Selector Name=\"SessionId\">2</wsman:Selector>"
+		                    "</wsman:SelectorSet>", ""), "Get by SessionId alone");
+
+		CHECK_STR(xs(d, "//pw:Win32_VirtualDesktopSession/pw:VMHostName"), HOST);
+		CHECK_STR(xs(d, "//pw:Win32_VirtualDesktopSession/pw:SessionId"), "2");
+		xmlFreeDoc(d);
+	}
 	fault_built(s, "no selectors", build(ACTION_GET, URI_WMI, "", ""), 500,
 	            "wsman:InvalidSelectors", WBEM_E_INVALID_OBJECT_PATH);
 	fault_built(s, "extra selector", build(ACTION_GET, URI_WMI, "<wsman:SelectorSet>"
