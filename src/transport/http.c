@@ -59,6 +59,7 @@
 #include "../common/strutil.h"
 #include "listen.h"
 #include "tls.h"
+#include "tls_handshake.h"
 
 #define TLS_PRIORITIES  "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
 #define BASIC_CHALLENGE "Basic realm=\"WSMAN\""
@@ -80,6 +81,8 @@ struct conn_watch {
 	bool               cut;            /* shut down by the reaper */
 	const char        *kind;
 	char               source[SOURCE_TEXT];
+	bool               tls;            /* TLS's handshake is followed in PEER */
+	tls_peer           peer;
 };
 
 struct transport {
@@ -232,6 +235,15 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		w->fd = fd->connect_fd;
 		w->kind = listen_kinds[l->kind].name;
 		sockaddr_text(ca != NULL ? ca->client_addr : NULL, w->source, sizeof w->source);
+		if (listen_kinds[l->kind].tls) {
+			const union MHD_ConnectionInfo *ts =
+				MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+			w->tls = ts != NULL && ts->tls_session != NULL;
+			w->peer = (tls_peer){ .kind = w->kind, .source = w->source };
+			if (w->tls)
+				tls_peer_watch(&w->peer, ts->tls_session);
+		}
 		pthread_mutex_lock(&t->watch_lock);
 		w->next = t->watches;
 		if (t->watches != NULL)
@@ -254,6 +266,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		w->next->prev = w->prev;
 	idle = t->watches == NULL;
 	pthread_mutex_unlock(&t->watch_lock);
+	if (w->tls)
+		tls_peer_closed(&w->peer);
 	free(w);
 	*socket_context = NULL;
 	/*
@@ -671,6 +685,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
+	if (tls_handshake_failure(msg))
+		return;
 	log_warn("libmicrohttpd: %s", msg);
 }
 

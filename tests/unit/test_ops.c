@@ -204,6 +204,8 @@ static void test_refusals_tell_nothing(void)
 			CHECK_EQ(audit_calls, before + 1);
 			CHECK_EQ(last.result, WBEM_E_ACCESS_DENIED);
 			CHECK_STR(last_method, methods[m]);
+			/* the audit names the whole path, for a bare id too */
+			CHECK(strstr(last_target, "VMHostName=") != NULL);
 			snprintf(want, sizeof want, "%s (%s)", told[t], targets[t][1]);
 			CHECK_STR(last_detail, want);
 		}
