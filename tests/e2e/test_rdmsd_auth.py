@@ -330,8 +330,32 @@ def test_https(lab):
     code, _ = curl(["-k", "-u", "%s:%s" % (ADMIN, lab.pw[ADMIN]),
                     "https://127.0.0.1:%d/wsman" % lab.https], ENUMERATE)
     check("curl -k over HTTPS gets 200", code == 200, code)
+    before = len(lab.log())
     code, _ = curl(["https://127.0.0.1:%d/wsman" % lab.https], ENUMERATE)
     check("curl without -k refuses the self-signed certificate", code == 0, code)
+    # Issue 12 (14): logged once, as what it is, with the client -- not as
+    # libmicrohttpd's "received handshake message out of context".
+    for client in ("curl", "python"):
+        if client == "python":
+            before = len(lab.log())
+            try:
+                ssl.create_default_context().wrap_socket(
+                    socket.create_connection(("127.0.0.1", lab.https), timeout=15),
+                    server_hostname="localhost").close()
+                refused = False
+            except ssl.SSLCertVerificationError:
+                refused = True
+            check("python's default ssl context refuses the certificate", refused)
+        common.wait_for(5, lambda: "TLS handshake" in lab.log()[before:])
+        new = lab.log()[before:]
+        lines = [l for l in new.splitlines() if "TLS handshake" in l]
+        check("%s's refusal is logged once, with the client's address" % client,
+              len(lines) == 1 and re.search(r"TLS handshake with 127\.0\.0\.1:\d+ failed", lines[0]),
+              new)
+        check("... as the client not trusting the certificate",
+              len(lines) == 1 and "this server's certificate" in lines[0] and "trust" in lines[0],
+              lines)
+        check("... and not as libmicrohttpd's error", "libmicrohttpd" not in new, new)
 
 
 def test_unix_socket(lab):
@@ -420,8 +444,10 @@ def test_audit(lab):
         check("audit protocol is wsman", proto == "wsman", proto)
         check("audit target names the session", "2" in target, target)
         check("the successful call has result 0", result == 0, result)
-        check("the refused call has result WBEM_E_ACCESS_DENIED or NOT_FOUND",
-              mine[-2][7] in (0x80041003, 0x80041002), hex(mine[-2][7]))
+        check("the refused call has result WBEM_E_ACCESS_DENIED",
+              mine[-2][7] == 0x80041003, hex(mine[-2][7]))
+        check("... and its detail says whose session it was (for the audit only)",
+              "is %s's" % ADMIN in mine[-2][8], mine[-2][8])
     st = os.stat(lab.audit)
     check("audit database is mode 0600", (st.st_mode & 0o777) == 0o600, oct(st.st_mode))
 
