@@ -251,6 +251,7 @@ def test_errors(lab, sid, t, audit):
     rc, lines, err = wb("gi", inst(lab, U2, sid))
     check("gi of someone else's session by %s: exit 16, (2) CIM_ERR_ACCESS_DENIED" % U2,
           rc == 16 and "(2) CIM_ERR_ACCESS_DENIED" in err and not lines, (rc, lines, err))
+    audit.expect("the refused gi is audited too", [(U2, "cimxml", sid, "Get", E_ACCESS_DENIED)])
     check("nothing was done: %d still Active, X server and xfreerdp running" % sid,
           in_state(lab, sid, ACTIVE) and alive(t[sid]["xpid"]) and
           xe.client_rc(lab.clients_of[sid]) is None)
@@ -275,8 +276,9 @@ def test_disconnect(lab, sid, t, audit):
     check("ExecQuery WHERE ConnectState = 4: now session %d" % sid,
           st == 200 and [o.get("SessionId") for o in objs or []] == [str(sid)], repr(objs))
     rc, rv, err = cm(lab, ADMIN, sid, "Disconnect")
-    check("cm Disconnect of the disconnected session: ReturnValue WBEM_E_INVALID_OPERATION",
-          rc == 0 and rv == E_INVALID_OPERATION, (rc, rv, err))
+    check("cm Disconnect of the disconnected session: exit 16, wbemcli shows the WMI code "
+          "and the reason", rc == 16 and "WBEM_E_INVALID_OPERATION (0x80041016): session %d is "
+          "not connected" % sid in err, (rc, rv, err))
     audit.expect("Disconnect rows: 0, then the refused second one",
                  [(ADMIN, "cimxml", sid, "Disconnect", 0),
                   (ADMIN, "cimxml", sid, "Disconnect", E_INVALID_OPERATION)])

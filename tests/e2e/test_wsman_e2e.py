@@ -890,9 +890,9 @@ def test_refused_callers(lab, s1, s2, t, audit):
         st, text = do_op(lab, op, s1, U2, title="must not appear")
         check("other user: %s of %d is AccessDenied (500, 0x80041003)" % (op, s1),
               is_fault(st, text, "AccessDenied", E_ACCESS_DENIED), "%s %s" % (st, text[:200]))
-    audit.expect("other user: a row per refused method, none for enumerate/get",
+    audit.expect("other user: a row per refused Get and method, none for enumerate",
                  [(U2, "wsman", s1, m, E_ACCESS_DENIED)
-                  for m in ("Disconnect", "Logoff", "SendMessage")])
+                  for m in ("Get", "Disconnect", "Logoff", "SendMessage")])
     check("%d untouched: Active, X server and xfreerdp alive" % s1,
           state(lab, s1) == ACTIVE and alive(xpid) and
           alive(xe.lab_pid("client-" + client)) and xe.client_rc(client) is None)
@@ -998,7 +998,8 @@ def test_owner(lab, s1, s2, t, audit):
           return_value(parse(text), "SendMessage") == 0, "%s %s" % (st, text[:300]))
     check("owner: the window %r is on :%d" % (title, t[s1]["display"]),
           window(U1, t[s1]["display"], title))
-    audit.expect("owner: SendMessage row", [(U1, "wsman", s1, "SendMessage", 0)])
+    audit.expect("owner: the refused Get and the SendMessage row",
+                 [(U1, "wsman", s2, "Get", E_ACCESS_DENIED), (U1, "wsman", s1, "SendMessage", 0)])
 
     log("-- lifecycle: Disconnect over WS-Man (MI style, empty body) and a re-sent request")
     req = mi_envelope(DMTF_URI + "/Disconnect", DMTF_URI, keys(s1), "", port=lab.http)
@@ -1012,10 +1013,31 @@ def test_owner(lab, s1, s2, t, audit):
     lifecycle_disconnected(lab, s1, t, lab.clients_of[s1])
     st3, t3 = send(lab, mi_envelope(DMTF_URI + "/Disconnect", DMTF_URI, keys(s1), "",
                                     port=lab.http), U1, path="/wsman/", headers=MI_HEADERS)
-    check("a new Disconnect (new MessageID) does run: ReturnValue WBEM_E_INVALID_OPERATION",
-          st3 == 200 and return_value(parse(t3), "Disconnect") == E_INVALID_OPERATION,
-          "%s %s" % (st3, t3[:300]))
-    audit.expect("... and is recorded", [(U1, "wsman", s1, "Disconnect", E_INVALID_OPERATION)])
+    reason = "session %d is not connected" % s1
+    check("a new Disconnect (new MessageID) does run, and fails with its reason: "
+          "UnsupportedFeature fault, WSManFault 0x80041016, s:Reason %r" % reason,
+          is_fault(st3, t3, "UnsupportedFeature", E_INVALID_OPERATION) and
+          find_text(parse(t3), "Text") == reason, "%s %s" % (st3, t3[:400]))
+    try:
+        p = winrm_protocol("https://127.0.0.1:%d/wsman/" % lab.https, U1, lab.pw[U1])
+        p.send_message(mi_envelope(DMTF_URI + "/Disconnect", DMTF_URI, keys(s1), "",
+                                   port=lab.https))
+        shown = "no error"
+    except Exception as e:
+        shown = str(e)
+    check("pywinrm raises with the reason and the code", reason in shown and
+          str(E_INVALID_OPERATION) in shown, shown)
+    w = Wsl(lab, U1, lab.pw[U1])
+    rc, rep, _ = w.run("wslinvoke", WMI_URI, "Disconnect", "-inst", write_epr(w.dir, s1))
+    check("wslinvoke Disconnect: non-zero exit, the reason in its fault",
+          rc != 0 and rep and find_text(rep[-1], "Text") == reason, "rc=%d" % rc)
+    rc, out, err = cli(lab, ["--config", other_config(lab), "disconnect", str(s1)], as_user=U1)
+    check("runuser -u %s -- rdms disconnect %d: the code and the reason" % (U1, s1),
+          rc == 1 and err == "rdms: WBEM_E_INVALID_OPERATION (0x80041016): " + reason,
+          "rc=%d %r" % (rc, err))
+    got = audit.expect("... each recorded", [(U1, "wsman", s1, "Disconnect", E_INVALID_OPERATION)]
+                       * 3 + [(U1, "local", s1, "Disconnect", E_INVALID_OPERATION)])
+    check("... with the reason", got and all(reason in r["detail"] for r in got), got)
     check("%d still disconnected" % s1, state(lab, s1) == DISCONNECTED)
     reconnect(lab, s1, U1, t, "c1-re", ["/size:1024x768"], "WSCLIENT1B")
 
@@ -1076,8 +1098,22 @@ def session_ended(lab, sid, t):
 
 # ---- the rdms CLI, no --direct --------------------------------------------------------
 
+def other_config(lab):
+    """LAB's config with another vm_host_name: a CLI whose own config is not
+    the daemon's (issue 12, 4: bare ids are resolved by rdmsd)."""
+    conf = os.path.join(lab.dir, "cli-other.conf")
+    with open(lab.conf) as f:
+        lines = [l for l in f if not l.startswith("vm_host_name")]
+    with open(conf, "w") as f:
+        f.writelines(lines + ["vm_host_name = not-the-daemons-name\n"])
+    return conf
+
+
 def cli(lab, args, as_user=None, env=None):
-    cmd = [RDMS, "--config", lab.conf] + args
+    if args[:1] == ["--config"]:
+        cmd = [RDMS] + args
+    else:
+        cmd = [RDMS, "--config", lab.conf] + args
     if as_user is not None:
         cmd = ["runuser", "-u", as_user, "--"] + cmd
     e = dict(os.environ)
@@ -1145,6 +1181,27 @@ def test_cli(lab, s1, s2, audit):
     check("rdms --host without --insecure refuses the self-signed certificate",
           rc not in (0, -1), "rc=%d %s" % (rc, err))
 
+    log("-- bare ids with a CLI config whose vm_host_name is not rdmsd's (issue 12, 4)")
+    other = ["--config", other_config(lab)]
+    rc, out, err = cli(lab, other + ["list", "--json"])
+    listed = json.loads(out) if rc == 0 else []
+    check("rdms list: both, with rdmsd's VMHostName %s" % VMHOST,
+          sorted(s["SessionId"] for s in listed) == sorted([s1, s2]) and
+          all(s["VMHostName"] == VMHOST for s in listed), "rc=%d %s %s" % (rc, err, out[:300]))
+    rc, out, err = cli(lab, other + ["get", str(s1), "--json"])
+    check("rdms get %d (the id rdms list showed)" % s1,
+          rc == 0 and json.loads(out or "{}").get("SessionId") == s1, "rc=%d %s" % (rc, err))
+    audit.mark()
+    title = "Bare id %d" % s1
+    rc, out, err = cli(lab, other + ["message", str(s1), "--title", title, "--message", "m"])
+    check("rdms message %d: 0, and the window is on its display" % s1,
+          rc == 0 and window(U1, xe.truth()[s1]["display"], title), "rc=%d %s" % (rc, err))
+    rc, out, err = cli(lab, other + ["get", str(s1)], as_user=U2)
+    check("runuser -u %s -- rdms get %d: WBEM_E_ACCESS_DENIED" % (U2, s1),
+          rc == 1 and "WBEM_E_ACCESS_DENIED" in err and U1 not in err, "rc=%d %s" % (rc, err))
+    audit.expect("the message and the refused Get, with rdmsd's host in the target",
+                 [("root", "local", s1, "SendMessage", 0), (U2, "local", s1, "Get", E_ACCESS_DENIED)])
+
 
 def test_logoff_owner(lab, s1, t, audit):
     log("== lifecycle: the owner logs %d off over WS-Man (pywinrm, HTTPS, empty body)" % s1)
@@ -1178,10 +1235,12 @@ def test_root_cli(lab, t_old, audit):
     t = xe.truth()
     lab.clients_of[s3] = client
     audit.mark()
-    rc, out, err = cli(lab, ["disconnect", str(s3)])
+    # bare ids, resolved by rdmsd whatever the CLI's config says (issue 12, 4)
+    other = ["--config", other_config(lab)]
+    rc, out, err = cli(lab, other + ["disconnect", str(s3)])
     check("root: rdms disconnect %d (socket) exits 0" % s3, rc == 0, "rc=%d %s" % (rc, err))
     lifecycle_disconnected(lab, s3, t, client)
-    rc, out, err = cli(lab, ["logoff", str(s3)])
+    rc, out, err = cli(lab, other + ["logoff", str(s3)])
     check("root: rdms logoff %d (socket) exits 0" % s3, rc == 0, "rc=%d %s" % (rc, err))
     session_ended(lab, s3, t)
     audit.expect("root: Disconnect and Logoff rows, protocol local",
