@@ -208,19 +208,9 @@ def test_one_answer(lab):
 
 # ---- 4: bare ids, resolved by rdmsd ----------------------------------------------
 
-def other_config(lab):
-    """LAB's config with another vm_host_name: what a CLI with its own config sees."""
-    conf = os.path.join(lab.dir, "cli-other.conf")
-    with open(lab.conf) as f:
-        lines = [l for l in f if not l.startswith("vm_host_name")]
-    with open(conf, "w") as f:
-        f.writelines(lines + ["vm_host_name = not-the-daemons-name\n"])
-    return conf
-
-
 def test_bare_ids(lab):
     log("bare ids resolved by rdmsd, whatever the CLI's config says (issue 12, 4)")
-    conf = other_config(lab)
+    conf = lab_mod.other_config(lab)
     rc, out, err = rdms(lab, ["list", "--json"], conf=conf)
     listed = json.loads(out) if rc == 0 else []
     check("rdms list (CLI config with another vm_host_name): the daemon's VMHostName",
@@ -249,7 +239,7 @@ def test_bare_ids(lab):
 
 def test_reason(lab):
     log("a failed method carries its reason (issue 12, 6)")
-    conf = other_config(lab)
+    conf = lab_mod.other_config(lab)
     reason = "session %d is not connected" % MINE
     rc, _, err = rdms(lab, ["disconnect", str(MINE)], USER, conf=conf)
     check("%s: rdms disconnect %d (own, bare id): 0" % (USER, MINE), rc == 0, "rc=%d %s" % (rc, err))

@@ -244,6 +244,17 @@ class Lab:
         return check("rdmsd starts", self.start(), self.log())
 
 
+def other_config(lab):
+    """LAB's config with another vm_host_name: the config of a CLI that is not
+    the daemon's (issue 12, 4: bare ids are resolved by rdmsd)."""
+    conf = os.path.join(lab.dir, "cli-other.conf")
+    with open(lab.conf) as f:
+        lines = [l for l in f if not l.startswith("vm_host_name")]
+    with open(conf, "w") as f:
+        f.writelines(lines + ["vm_host_name = not-the-daemons-name\n"])
+    return conf
+
+
 def read_audit(lab, columns):
     """COLUMNS of every row of LAB's audit database, oldest first; None (and a
     failed check) when it cannot be read."""

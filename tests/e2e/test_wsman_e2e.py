@@ -1032,7 +1032,8 @@ def test_owner(lab, s1, s2, t, audit):
     rc, rep, _ = w.run("wslinvoke", WMI_URI, "Disconnect", "-inst", write_epr(w.dir, s1))
     check("wslinvoke Disconnect: non-zero exit, the reason in its fault",
           rc != 0 and rep and find_text(rep[-1], "Text") == reason, "rc=%d" % rc)
-    rc, out, err = cli(lab, ["--config", other_config(lab), "disconnect", str(s1)], as_user=U1)
+    rc, out, err = cli(lab, ["--config", lab_mod.other_config(lab), "disconnect", str(s1)],
+                       as_user=U1)
     check("runuser -u %s -- rdms disconnect %d: the code and the reason" % (U1, s1),
           rc == 1 and err == "rdms: WBEM_E_INVALID_OPERATION (0x80041016): " + reason,
           "rc=%d %r" % (rc, err))
@@ -1098,17 +1099,6 @@ def session_ended(lab, sid, t):
 
 
 # ---- the rdms CLI, no --direct --------------------------------------------------------
-
-def other_config(lab):
-    """LAB's config with another vm_host_name: a CLI whose own config is not
-    the daemon's (issue 12, 4: bare ids are resolved by rdmsd)."""
-    conf = os.path.join(lab.dir, "cli-other.conf")
-    with open(lab.conf) as f:
-        lines = [l for l in f if not l.startswith("vm_host_name")]
-    with open(conf, "w") as f:
-        f.writelines(lines + ["vm_host_name = not-the-daemons-name\n"])
-    return conf
-
 
 def cli(lab, args, as_user=None, env=None):
     if args[:1] == ["--config"]:
@@ -1183,7 +1173,7 @@ def test_cli(lab, s1, s2, audit):
           rc not in (0, -1), "rc=%d %s" % (rc, err))
 
     log("-- bare ids with a CLI config whose vm_host_name is not rdmsd's (issue 12, 4)")
-    other = ["--config", other_config(lab)]
+    other = ["--config", lab_mod.other_config(lab)]
     rc, out, err = cli(lab, other + ["list", "--json"])
     listed = json.loads(out) if rc == 0 else []
     check("rdms list: both, with rdmsd's VMHostName %s" % VMHOST,
@@ -1239,7 +1229,7 @@ def test_root_cli(lab, t_old, audit):
     lab.clients_of[s3] = client
     audit.mark()
     # bare ids, resolved by rdmsd whatever the CLI's config says (issue 12, 4)
-    other = ["--config", other_config(lab)]
+    other = ["--config", lab_mod.other_config(lab)]
     rc, out, err = cli(lab, other + ["disconnect", str(s3)])
     check("root: rdms disconnect %d (socket) exits 0" % s3, rc == 0, "rc=%d %s" % (rc, err))
     lifecycle_disconnected(lab, s3, t, client)

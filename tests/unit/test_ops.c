@@ -101,6 +101,20 @@ static void test_enumerate(void)
 	CHECK(strstr(e.message, "Win32_Process") != NULL);
 }
 
+/* An admin's Get of TEXT fails with CODE (and MESSAGE, unless NULL). */
+static void admin_get_fails(const char *text, uint32_t code, const char *message)
+{
+	cim_path p = path_of(text);
+	cim_instance *inst = NULL;
+	rdms_error e = { 0 };
+
+	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), code);
+	CHECK(inst == NULL);
+	if (message != NULL)
+		CHECK_STR(e.message, message);
+	cim_path_free(&p);
+}
+
 static void test_query_and_get(void)
 {
 	cim_instance_list l = { 0 };
@@ -131,26 +145,20 @@ static void test_query_and_get(void)
 	CHECK(inst != NULL && cim_instance_get(inst, "SessionId")->u.u32 == 102);
 	cim_instance_free(inst);
 	cim_path_free(&p);
-	p = path_of("Win32_VirtualDesktopSession.SessionId=7,VMHostName=\"hv1\"");
-	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
-	CHECK_STR(e.message, "no session 7 on host hv1");
-	cim_path_free(&p);
-	p = path_of("Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"other\"");
-	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
-	cim_path_free(&p);
+	admin_get_fails("Win32_VirtualDesktopSession.SessionId=7,VMHostName=\"hv1\"",
+	                WBEM_E_NOT_FOUND, "no session 7 on host hv1");
+	admin_get_fails("Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"other\"",
+	                WBEM_E_NOT_FOUND, "no session 101 on host other");
 	/* A bare id names that session on this host, whatever VMHostName the caller knows. */
 	p = path_of("Win32_VirtualDesktopSession.SessionId=101");
 	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), 0);
 	CHECK(inst != NULL && strcmp(cim_instance_get(inst, "VMHostName")->u.str, "hv1") == 0);
 	cim_instance_free(inst);
 	cim_path_free(&p);
-	p = path_of("Win32_VirtualDesktopSession.SessionId=7");
-	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_NOT_FOUND);
-	CHECK_STR(e.message, "no session 7 on host hv1");
-	cim_path_free(&p);
-	p = path_of("Win32_VirtualDesktopSession.VMHostName=\"hv1\"");
-	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_INVALID_OBJECT_PATH);
-	cim_path_free(&p);
+	admin_get_fails("Win32_VirtualDesktopSession.SessionId=7", WBEM_E_NOT_FOUND,
+	                "no session 7 on host hv1");
+	admin_get_fails("Win32_VirtualDesktopSession.VMHostName=\"hv1\"", WBEM_E_INVALID_OBJECT_PATH,
+	                NULL);
 	p = path_of("//./root/default:Win32_VirtualDesktopSession.SessionId=101,VMHostName=\"hv1\"");
 	CHECK_EQ(rdms_op_get(&prov, &admin, &p, &inst, &e), WBEM_E_INVALID_NAMESPACE);
 	cim_path_free(&p);
