@@ -37,6 +37,7 @@ typedef struct cimxml_ctx {
 	const rdms_caller *who;
 	const cimxml_call *call;
 	const cimxml_request *req;
+	char              *return_value_text;   /* for the reply's header */
 } cimxml_ctx;
 
 static uint32_t nomem(rdms_error *err)
@@ -344,14 +345,14 @@ static void run(cimxml_ctx *x, strbuf *b)
 			rc = rdms_op_invoke_opts(x->p, x->who, &call->path, call->path_text,
 			                         call->method, call->params, call->nparams, &o, &rv,
 			                         &err);
-		/* A method that failed is an ERROR whose DESCRIPTION gives the
-		 * WMI code (which no CIM status names) and the reason. */
+		/* A method that ran and failed answers its RETURNVALUE, as the
+		 * class defines it; its reason goes in a header beside it. */
 		if (rc == WBEM_S_NO_ERROR && rv != WBEM_S_NO_ERROR) {
-			char why[sizeof err.message];
+			strbuf h = { 0 };
 
-			rc = rdms_op_method_failure(call->method, rv, &err);
-			str_copy(why, sizeof why, err.message);
-			rdms_fail(&err, rc, "%s (0x%08X): %s", wbem_name(rc), (unsigned)rc, why);
+			rdms_op_method_failure(call->method, rv, &err);
+			strbuf_put_header_value(&h, err.message);
+			x->return_value_text = strbuf_take(&h);
 		}
 	}
 	if (rc == WBEM_S_NO_ERROR && b->failed)
@@ -360,6 +361,8 @@ static void run(cimxml_ctx *x, strbuf *b)
 		log_debug("cimxml: %s from %s: %s", call->method, x->who->user, err.message);
 		rewind_to(b, at, was_failed);
 		cimxml_write_error(b, rc, err.message);
+		free(x->return_value_text);     /* (out of memory after the method) */
+		x->return_value_text = NULL;
 	} else if (call->intrinsic) {
 		strbuf_puts(b, "</IRETURNVALUE>");
 	} else {
@@ -397,6 +400,7 @@ void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *
 		cimxml_ctx x = { .p = p, .cfg = cfg, .who = who, .call = &call, .req = req };
 
 		run(&x, &b);
+		out->return_value_text = x.return_value_text;
 	}
 	cimxml_write_response_end(&b, call.intrinsic);
 	cimxml_write_end(&b);
@@ -404,6 +408,9 @@ void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *
 	out->len = b.len;
 	out->body = strbuf_take(&b);
 	out->http_status = out->body != NULL ? 200 : 500;
-	if (out->body == NULL)
+	if (out->body == NULL) {
 		out->len = 0;
+		free(out->return_value_text);
+		out->return_value_text = NULL;
+	}
 }

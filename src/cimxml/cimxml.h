@@ -26,11 +26,21 @@ typedef struct cimxml_request {
 	const char *message_wait;
 } cimxml_request;
 
+/*
+ * The response header that carries the reason of a method's ReturnValue
+ * other than 0, percent-encoded UTF-8 (strbuf_put_header_value): the
+ * METHODRESPONSE holds the RETURNVALUE alone, as the class defines it.
+ */
+#define CIMXML_RETURN_VALUE_TEXT "RDMS-ReturnValueText"
+
 typedef struct cimxml_reply {
 	int         http_status;     /* 200 (also for CIM errors), 400, 406, 413, 501 */
 	const char *cim_error;       /* value of the CIMError: header, or NULL */
 	char       *body;            /* malloc'd; the caller frees (may be NULL) */
 	size_t      len;
+	/* the CIMXML_RETURN_VALUE_TEXT header's value, or NULL; malloc'd, the
+	 * caller frees */
+	char       *return_value_text;
 } cimxml_reply;
 
 /* Handles one request; always fills OUT. WHO is the authenticated caller. */

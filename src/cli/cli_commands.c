@@ -269,13 +269,15 @@ static int invoke(cli_ctx *ctx, const char *method, const rdms_param *in, size_t
 		                        &rv, &err);
 	cim_path_free(&path);
 	free(text);
-	/* A failed method is reported as rdmsd reports it: its code and reason. */
-	if (rc == WBEM_S_NO_ERROR && rv != WBEM_S_NO_ERROR)
-		rc = rdms_op_method_failure(method, rv, &err);
 	if (rc != WBEM_S_NO_ERROR)
 		return cli_report(&err);
 	if (ctx->opt.json)
 		printf("{\"ReturnValue\": %u}\n", (unsigned)rv);
+	/* A method that failed: its code and reason, through rdmsd as --direct. */
+	if (rv != WBEM_S_NO_ERROR) {
+		rdms_op_method_failure(method, rv, &err);
+		return cli_report(&err);
+	}
 	return CLI_OK;
 }
 

@@ -67,8 +67,8 @@ static void send_one(cli_ctx *ctx, rdms_client *client, recipient *r)
 		                             &ctx->opt.msg_opts, &rv, &r->err);
 	r->ran = rc == WBEM_S_NO_ERROR;
 	r->result = rc != WBEM_S_NO_ERROR ? rc : rv;
-	if (rc == WBEM_S_NO_ERROR && rv != WBEM_S_NO_ERROR && r->err.code != rv)
-		rdms_fail(&r->err, rv, "SendMessage returned %u", (unsigned)rv);
+	if (rc == WBEM_S_NO_ERROR && rv != WBEM_S_NO_ERROR)
+		rdms_op_method_failure("SendMessage", rv, &r->err);
 	cim_value_clear(&in[0].value);
 	cim_value_clear(&in[1].value);
 }

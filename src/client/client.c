@@ -11,7 +11,9 @@
  *
  * A SOAP fault becomes an rdms_error: the WMI code comes from the
  * MSFT_WmiError error_Code, else a WSManFault Code that is a WMI code,
- * else the CIM status, else the subcode; the text from s:Reason.
+ * else the CIM status, else the subcode; the text from s:Reason.  A
+ * method's ReturnValue other than 0 is no fault: its reason, when rdmsd
+ * gives one, comes from the response header rdms:ReturnValueText.
  */
 #include "client.h"
 
@@ -257,6 +259,23 @@ static uint32_t wsman_fault_code(const xmlNode *n)
 	return 0;
 }
 
+/* TEXT, as the server's reason for CODE, into ERR on one line: trimmed, runs of white space folded. */
+static void reason_error(rdms_error *err, uint32_t code, char *text)
+{
+	char *s = text != NULL ? text : "";
+	size_t len;
+
+	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
+		s++;
+	len = strlen(s);
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\r'))
+		s[--len] = '\0';
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	rdms_fail(err, code, "%s", *s ? s : wbem_name(code));
+}
+
 static uint32_t fault_error(const xmlNode *fault, rdms_error *err)
 {
 	xmlNode *detail = find_desc(fault, "Detail"), *n;
@@ -281,23 +300,33 @@ static uint32_t fault_error(const xmlNode *fault, rdms_error *err)
 	}
 	if (code == 0)
 		code = WBEM_E_FAILED;
-	if (text != NULL) {
-		char *s = (char *)text;
-		/* One line of text: trim and fold white space runs. */
-		while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
-			s++;
-		size_t len = strlen(s);
-		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\r'))
-			s[--len] = '\0';
-		for (char *p = s; *p; p++)
-			if (*p == '\n' || *p == '\r' || *p == '\t')
-				*p = ' ';
-		rdms_fail(err, code, "%s", *s ? s : wbem_name(code));
-	} else {
-		rdms_fail(err, code, "%s", wbem_name(code));
-	}
+	reason_error(err, code, (char *)text);
 	xmlFree(text);
 	return code;
+}
+
+/*
+ * The reason rdmsd gives for a method's ReturnValue RV (not 0) in the
+ * response header rdms:ReturnValueText, into ERR; a server that gives none
+ * (WinRM) leaves ERR as it is.
+ */
+static void return_value_text(xmlDoc *doc, uint32_t rv, rdms_error *err)
+{
+	xmlNode *root = xmlDocGetRootElement(doc);
+
+	for (xmlNode *h = wsman_first_elem(root); h != NULL; h = wsman_next_elem(h)) {
+		if (!wsman_is(h, NS_SOAP, "Header"))
+			continue;
+		for (xmlNode *n = wsman_first_elem(h); n != NULL; n = wsman_next_elem(n)) {
+			if (wsman_is(n, NS_RDMS, "ReturnValueText")) {
+				xmlChar *text = xmlNodeGetContent(n);
+
+				reason_error(err, rv, (char *)text);
+				xmlFree(text);
+				return;
+			}
+		}
+	}
 }
 
 /*
@@ -736,6 +765,8 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
 		if (r == NULL || !node_u32(r, rv))
 			rc = rdms_fail(err, WBEM_E_INVALID_STREAM,
 			               "the reply holds no %s with a ReturnValue", want);
+		else if (*rv != WBEM_S_NO_ERROR)
+			return_value_text(doc, *rv, err);
 	}
 	xmlFreeDoc(doc);
 	return rc;

@@ -31,7 +31,11 @@ uint32_t rdms_client_query(rdms_client *c, const cim_class *cls, const char *wql
                            cim_instance_list *out, rdms_error *err);
 uint32_t rdms_client_get(rdms_client *c, const cim_class *cls, const cim_path *path,
                          cim_instance **out, rdms_error *err);
-/* As rdms_op_invoke: HRESULT-level result returned, ReturnValue in *RV. */
+/*
+ * As rdms_op_invoke: HRESULT-level result returned, ReturnValue in *RV and,
+ * when that is not 0 and the server says why (rdmsd's response header
+ * rdms:ReturnValueText), ERR the reason.
+ */
 uint32_t rdms_client_invoke(rdms_client *c, const cim_class *cls, const cim_path *path,
                             const char *method, const rdms_param *in, size_t nin,
                             uint32_t *rv, rdms_error *err);

@@ -142,6 +142,26 @@ void strbuf_puts(strbuf *b, const char *s)
 	strbuf_append(b, s, strlen(s));
 }
 
+void strbuf_put_header_value(strbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool edge = i == 0 || s[i + 1] == '\0';
+
+		if (c > ' ' && c < 0x7F && c != '%') {
+			strbuf_append(b, s + i, 1);
+		} else if (c == ' ' && !edge) {
+			strbuf_append(b, " ", 1);
+		} else {
+			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+
+			strbuf_append(b, e, sizeof e);
+		}
+	}
+}
+
 void strbuf_printf(strbuf *b, const char *fmt, ...)
 {
 	va_list ap;

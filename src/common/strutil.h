@@ -43,6 +43,12 @@ void strbuf_expect(strbuf *b, size_t item, size_t left, size_t limit);
 void strbuf_append(strbuf *b, const char *s, size_t n);
 void strbuf_puts(strbuf *b, const char *s);
 void strbuf_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * S as the value of an HTTP header: each byte outside printable ASCII, each
+ * '%', and a space at either end as %XX (RFC 3986's percent-encoding, so
+ * that any URL decoder gives S's UTF-8 back); the rest as it is, readable.
+ */
+void strbuf_put_header_value(strbuf *b, const char *s);
 /* Hands over the text (caller frees); NULL when an allocation failed. */
 char *strbuf_take(strbuf *b);
 void strbuf_free(strbuf *b);

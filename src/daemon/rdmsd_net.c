@@ -93,6 +93,8 @@ static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *
 	out->extra[0].value = "MethodResponse";
 	out->extra[1].name = rep.cim_error != NULL ? "CIMError" : NULL;
 	out->extra[1].value = rep.cim_error;
+	out->extra[2].name = CIMXML_RETURN_VALUE_TEXT;
+	out->extra[2].value = out->owned = rep.return_value_text;
 }
 
 static const http_endpoint endpoints[] = {

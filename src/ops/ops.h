@@ -188,10 +188,11 @@ uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
                              rdms_error *err);
 
 /*
- * For a front end that reports a failed method as an error (a WS-Man
- * fault, a CIM-XML ERROR, the CLI's message): returns RV, a ReturnValue
- * other than 0, with ERR holding the method's reason -- or, when it gave
- * none, "METHOD returned NAME".
+ * The reason of RV, a ReturnValue other than 0 that METHOD returned, as
+ * every front end passes it on beside the ReturnValue (WS-Man's response
+ * header rdms:ReturnValueText, CIM-XML's RDMS-ReturnValueText, the CLI's
+ * message): ERR keeps the method's own reason when it gave one for RV,
+ * else gets "METHOD returned NAME".  Returns RV.
  */
 uint32_t rdms_op_method_failure(const char *method, uint32_t rv, rdms_error *err);
 

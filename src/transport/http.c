@@ -375,13 +375,17 @@ static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r
 		free(reply->body);
 		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	}
-	if (resp == NULL)
+	if (resp == NULL) {
+		free(reply->owned);
 		return MHD_NO;
+	}
 	if (reply->content_type != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, reply->content_type);
+	/* (MHD copies the names and values) */
 	for (size_t i = 0; i < sizeof reply->extra / sizeof reply->extra[0]; i++)
 		if (reply->extra[i].name != NULL && reply->extra[i].value != NULL)
 			MHD_add_response_header(resp, reply->extra[i].name, reply->extra[i].value);
+	free(reply->owned);
 	ok = MHD_queue_response(c, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
 	r->answered = true;
@@ -394,7 +398,8 @@ static enum MHD_Result respond(struct MHD_Connection *c, struct request *r, int 
                                char *body, size_t len, const char *ctype,
                                const char *hname, const char *hvalue)
 {
-	http_reply reply = { status, body, len, ctype, { { hname, hvalue }, { NULL, NULL } } };
+	http_reply reply = { .status = status, .body = body, .len = len, .content_type = ctype,
+	                     .extra = { { hname, hvalue } } };
 
 	return respond_reply(c, r, &reply);
 }

@@ -44,7 +44,9 @@ typedef struct http_reply {
 	struct {
 		const char *name;       /* more response headers (CIMOperation, */
 		const char *value;      /* CIMError); NULL name: unused */
-	} extra[2];
+	} extra[3];
+	char       *owned;          /* malloc'd text an extra value points to; the
+	                               transport frees it with the reply (may be NULL) */
 } http_reply;
 
 /*

@@ -337,15 +337,16 @@ static bool do_invoke(wsman_call *c, strbuf *b, wsman_fault *f)
 	}
 	code = rdms_op_invoke_opts(c->s->provider, c->who, &path, path_text, m->name,
 	                           params, nparams, &r->msg_opts, &rv, &err);
-	/* A method that failed is answered as WinRM and OMI answer a provider's
-	 * error: a fault whose detail carries the WMI code and the reason. */
-	if (code == 0 && rv != WBEM_S_NO_ERROR)
-		code = rdms_op_method_failure(m->name, rv, &err);
 	if (code != 0) {
 		op_fault(r, code, &err, f);
 		goto out;
 	}
-	wsman_write_head(b, action, r->message_id);
+	/* A method that ran and failed is no fault (protocols.md 1.5): its
+	 * ReturnValue is in _OUTPUT, its reason in a header beside it. */
+	if (rv != WBEM_S_NO_ERROR)
+		rdms_op_method_failure(m->name, rv, &err);
+	wsman_write_invoke_head(b, action, r->message_id,
+	                        rv != WBEM_S_NO_ERROR ? err.message : NULL);
 	PUTS(b, "<p:");
 	strbuf_puts(b, m->name);
 	PUTS(b, "_OUTPUT xmlns:p=\"");

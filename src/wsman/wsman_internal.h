@@ -38,6 +38,8 @@
 #define NS_CIM     "http://schemas.dmtf.org/wbem/wscim/1/common"
 #define NS_XSI     "http://www.w3.org/2001/XMLSchema-instance"
 #define NS_WSMANFAULT "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
+/* rdms's own response headers (ReturnValueText), which no client must understand */
+#define NS_RDMS    "urn:rdms:wsman:1"
 
 /* ---- ResourceURI prefixes and well-known URIs (protocols.md 1.3) -------- */
 #define URI_WMI_PREFIX    "http://schemas.microsoft.com/wbem/wsman/1/wmi/"
@@ -194,6 +196,15 @@ void wsman_escape(strbuf *b, const char *s, bool attr);
  * prefixes s, wsa, wsen and wsman (EPR selectors must use wsman:, 1.5).
  */
 void wsman_write_head(strbuf *b, const char *action, const char *relates_to);
+/*
+ * wsman_write_head for a method's response: when RETURN_VALUE_TEXT is not
+ * NULL (the reason of a ReturnValue other than 0), it goes in the header
+ * <rdms:ReturnValueText s:mustUnderstand="false"> (NS_RDMS), which clients
+ * that do not know it ignore, so that the method's _OUTPUT stays exactly
+ * the class's.
+ */
+void wsman_write_invoke_head(strbuf *b, const char *action, const char *relates_to,
+                             const char *return_value_text);
 /* </s:Body></s:Envelope> */
 void wsman_write_tail(strbuf *b);
 

@@ -285,6 +285,23 @@ void wsman_write_head(strbuf *b, const char *action, const char *relates_to)
 	write_head_ex(b, action, relates_to, NULL);
 }
 
+void wsman_write_invoke_head(strbuf *b, const char *action, const char *relates_to,
+                             const char *return_value_text)
+{
+	strbuf h = { 0 };
+
+	if (return_value_text != NULL) {
+		PUTS(&h, "<rdms:ReturnValueText xmlns:rdms=\"" NS_RDMS "\" "
+		         "s:mustUnderstand=\"false\">");
+		wsman_escape(&h, return_value_text, false);
+		PUTS(&h, "</rdms:ReturnValueText>");
+		if (h.failed)
+			b->failed = true;
+	}
+	write_head_ex(b, action, relates_to, h.data);
+	strbuf_free(&h);
+}
+
 void wsman_write_tail(strbuf *b)
 {
 	PUTS(b, "</s:Body></s:Envelope>");

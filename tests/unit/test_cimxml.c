@@ -199,6 +199,7 @@ static int error_code(const cimxml_reply *r)
 static void reply_free(cimxml_reply *r)
 {
 	free(r->body);
+	free(r->return_value_text);
 	memset(r, 0, sizeof *r);
 }
 
@@ -593,17 +594,26 @@ static void test_invoke_rules(void)
 	xmlFreeDoc(d);
 	reply_free(&r);
 
-	/* a method that fails: an ERROR whose DESCRIPTION carries the WMI code and reason */
+	/*
+	 * a method that ran and failed: its RETURNVALUE, as the class defines
+	 * it (no ERROR), and its reason in the RDMS-ReturnValueText header
+	 */
 	reset_counters();
 	send_as(&nobody, "Disconnect", OBJ("3"), MC("Disconnect", KEYS("3"), ""), &r);
 	CHECK_EQ(r.http_status, 200);
-	CHECK_EQ(error_code(&r), 7);
+	CHECK_EQ(error_code(&r), 0);
 	CHECK_EQ(disconnects, 1);
 	d = reply_doc(&r);
-	CHECK_XP(d, "//METHODRESPONSE/ERROR/@DESCRIPTION", "CIM_ERR_NOT_SUPPORTED: "
-	         "WBEM_E_INVALID_OPERATION (0x80041016): session 3 is not connected");
-	CHECK_EQ(xpn(d, "count(//METHODRESPONSE/RETURNVALUE)"), 0);
+	CHECK_XP(d, "//METHODRESPONSE/RETURNVALUE/VALUE", "2147749910");
+	CHECK_EQ(xpn(d, "count(//METHODRESPONSE/*)"), 1);
+	CHECK(r.return_value_text != NULL &&
+	      strcmp(r.return_value_text, "session 3 is not connected") == 0);
 	xmlFreeDoc(d);
+	reply_free(&r);
+	/* none when it succeeded */
+	send_as(&nobody, "Logoff", OBJ("3"), MC("Logoff", KEYS("3"), ""), &r);
+	CHECK_EQ(error_code(&r), 0);
+	CHECK(r.return_value_text == NULL);
 	reply_free(&r);
 
 	/* the MESSAGE ID is echoed exactly, escaped */

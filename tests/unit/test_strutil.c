@@ -137,6 +137,29 @@ static void test_digits_and_join(void)
 	CHECK(str_ieq("SessionId", "SESSIONID"));
 }
 
+/* A header value: readable where it can be, percent-encoded where it must be. */
+static void test_header_value(void)
+{
+	static const char *const cases[][2] = {
+		{ "session 3 is not connected", "session 3 is not connected" },
+		{ "Wartung \xE2\x80\x93 \xC3\xBCn", "Wartung %E2%80%93 %C3%BCn" },   /* UTF-8 */
+		{ "100% sure", "100%25 sure" },
+		{ "two\r\nlines\tand\x7F", "two%0D%0Alines%09and%7F" },
+		{ " edges ", "%20edges%20" },
+		{ " ", "%20" },
+		{ "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		strbuf b = { 0 };
+
+		strbuf_puts(&b, "");
+		strbuf_put_header_value(&b, cases[i][0]);
+		CHECK_STR(b.data, cases[i][1]);
+		strbuf_free(&b);
+	}
+}
+
 int main(void)
 {
 	test_small_growth();
@@ -144,5 +167,6 @@ int main(void)
 	test_expect();
 	test_failure();
 	test_digits_and_join();
+	test_header_value();
 	return check_summary("strutil");
 }

@@ -199,7 +199,7 @@ static xmlXPathObjectPtr xeval(xmlDoc *d, const char *expr)
 	static const char *const ns[][2] = {
 		{ "s", NS_SOAP }, { "wsa", NS_WSA }, { "wsen", NS_WSEN }, { "wsman", NS_WSMAN },
 		{ "wsmid", NS_WSMID }, { "f", NS_WSMANFAULT }, { "e", NS_ERR },
-		{ "pw", URI_WMI }, { "pd", URI_DMTF }, { "xsi", NS_XSI },
+		{ "pw", URI_WMI }, { "pd", URI_DMTF }, { "xsi", NS_XSI }, { "r", NS_RDMS },
 	};
 	xmlXPathContextPtr ctx;
 	xmlXPathObjectPtr o;
@@ -618,23 +618,26 @@ static void test_mi_client(wsman_service *s)
 	            "MI invoke");
 	CHECK_STR(xs(d, "/s:Envelope/s:Body/pd:Disconnect_OUTPUT/pd:ReturnValue"), "0");
 	CHECK_EQ(n_disconnect, before + 1);
+	CHECK_EQ(xn(d, "/s:Envelope/s:Header/r:ReturnValueText"), 0);   /* only for a failure */
 	xmlFreeDoc(d);
 
-	/* A method that fails: a fault carrying its WMI code and its reason. */
+	/*
+	 * A method that ran and failed is no fault (protocols.md 1.5): its
+	 * ReturnValue in _OUTPUT, exactly the class's, and its reason in a
+	 * header no client must understand.
+	 */
 	before = n_disconnect;
 	disconnect_fails = true;
 	failed = callf(s, &admin, mi_request(URI_DMTF "/Disconnect", URI_DMTF, MI_KEYS, "", ""));
 	d = xdoc(&failed);
-	CHECK_EQ(failed.http_status, 500);
+	CHECK_EQ(failed.http_status, 200);
 	CHECK_EQ(n_disconnect, before + 1);
-	CHECK_STR(xs(d, FAULT "/s:Code/s:Subcode/s:Value"), "wsman:UnsupportedFeature");
-	CHECK_STR(xs(d, FAULT "/s:Reason/s:Text"), "session 3 is not connected");
-	CHECK_EQ(strtoul(xs(d, FAULT "/s:Detail/f:WSManFault/@Code"), NULL, 10),
+	CHECK_EQ(xn(d, FAULT), 0);
+	CHECK_EQ(strtoul(xs(d, "/s:Envelope/s:Body/pd:Disconnect_OUTPUT/pd:ReturnValue"), NULL, 10),
 	         WBEM_E_INVALID_OPERATION);
-	CHECK_STR(xs(d, FAULT "/s:Detail/f:WSManFault/f:Message"), "session 3 is not connected");
-	CHECK_EQ(strtoul(xs(d, FAULT "/s:Detail/e:MSFT_WmiError/e:error_Code"), NULL, 10),
-	         WBEM_E_INVALID_OPERATION);
-	CHECK_STR(xs(d, FAULT "/s:Detail/e:MSFT_WmiError/e:Message"), "session 3 is not connected");
+	CHECK_EQ(xn(d, "/s:Envelope/s:Body/pd:Disconnect_OUTPUT/*"), 1);
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:ReturnValueText"), "session 3 is not connected");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:ReturnValueText/@s:mustUnderstand"), "false");
 	xmlFreeDoc(d);
 	free(failed.body);
 
@@ -1813,6 +1816,14 @@ static void test_client(wsman_service *s, const char *sock)
 	before = n_disconnect;
 	CHECK_EQ(rdms_client_invoke(c, cls, &path, "Disconnect", NULL, 0, &rv, &err), 0);
 	CHECK_EQ(n_disconnect, before + 1);
+	CHECK_EQ(rv, 0);
+	/* a method that failed: its ReturnValue, and the reason from rdms:ReturnValueText */
+	disconnect_fails = true;
+	rdms_error_clear(&err);
+	CHECK_EQ(rdms_client_invoke(c, cls, &path, "Disconnect", NULL, 0, &rv, &err), 0);
+	CHECK_EQ(rv, WBEM_E_INVALID_OPERATION);
+	CHECK_EQ(err.code, WBEM_E_INVALID_OPERATION);
+	CHECK_STR(err.message, "session 3 is not connected");
 	CHECK_EQ(rdms_client_invoke(c, cls, &path, "Reboot", NULL, 0, &rv, &err), WBEM_E_INVALID_METHOD);
 	cim_path_free(&path);
 
