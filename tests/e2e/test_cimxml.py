@@ -11,7 +11,8 @@ and Logoff rewrite it, so their effect is visible to the next request.
 
 Checked with wbemcli: ei, ein, gi, gc, ecn over HTTP and HTTPS
 (-noverify); cm Disconnect, Logoff and SendMessage (wbemcli sends GetClass
-first); the errors it must report with exit code 16 and the CIM status
+first; a Disconnect of a disconnected session is ReturnValue 2147749910,
+which curl -i shows with its reason in the RDMS-ReturnValueText header); the errors it must report with exit code 16 and the CIM status
 (unknown instance 6, someone else's session 2, unknown namespace 3,
 unknown method 17) and a refused login.  wbemcli has no ExecQuery, so
 queries and HTTP-level errors go through http.client.  Finally the method
@@ -25,6 +26,7 @@ import os
 import ssl
 import subprocess
 import sys
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +38,8 @@ from e2e_common import check, free_port, log  # noqa: E402
 ADMIN, USER, VMHOST, CLASS = lab_mod.ADMIN, lab_mod.USER, lab_mod.VMHOST, lab_mod.CLASS
 NS = "root/cimv2/rdms"
 WBEMCLI = "wbemcli"
+E_INVALID_OPERATION = 0x80041016
+RV_TEXT = "RDMS-ReturnValueText"   # the reason of a ReturnValue other than 0
 
 
 class Lab(lab_mod.Lab):
@@ -162,9 +166,14 @@ def test_methods(lab):
     check("the session is now disconnected (ConnectState=4)",
           rc == 0 and lines and "ConnectState=4" in lines[0], (rc, lines, err))
     rc, lines, err = wbemcli("cm", inst(lab, USER, 2), "Disconnect")
-    check("Disconnect of a disconnected session fails with the WMI code and the reason",
-          rc == 16 and "WBEM_E_INVALID_OPERATION (0x80041016): session 2 is not connected" in err,
+    check("cm Disconnect of a disconnected session: exit 0, ReturnValue "
+          "WBEM_E_INVALID_OPERATION (2147749910)",
+          rc == 0 and lines and lines[-1].endswith("Disconnect: %d" % E_INVALID_OPERATION),
           (rc, lines, err))
+    st, hd, body = curl_method(lab, USER, 2, "Disconnect")
+    check("curl -i: the same RETURNVALUE, no ERROR, and the reason in the header %s"
+          % RV_TEXT, st == 200 and "<VALUE>%d</VALUE>" % E_INVALID_OPERATION in body and
+          "<ERROR" not in body and reason_of(hd) == "session 2 is not connected", (st, hd, body))
     rc, lines, err = wbemcli("cm", inst(lab, ADMIN, 3), "Logoff")
     check("cm Logoff by the admin: 0", rc == 0 and lines and lines[-1].endswith("Logoff: 0"),
           (rc, lines, err))
@@ -207,6 +216,35 @@ def cim_post(lab, user, method, body, https=False):
     data = r.read().decode("utf-8", "replace")
     c.close()
     return r.status, r.headers, data
+
+
+def curl_method(lab, user, sid, method, host=VMHOST):
+    """An extrinsic METHOD of session SID, as USER over HTTP, with `curl -i`:
+    (HTTP status, {lower-case header name: value}, body)."""
+    path = '%s.VMHostName="%s",SessionId=%d' % (CLASS, host, sid)
+    body = envelope('<METHODCALL NAME="%s"><LOCALINSTANCEPATH>%s<INSTANCENAME CLASSNAME="%s">'
+                    '<KEYBINDING NAME="VMHostName"><KEYVALUE VALUETYPE="string">%s</KEYVALUE>'
+                    '</KEYBINDING><KEYBINDING NAME="SessionId"><KEYVALUE VALUETYPE="numeric">%d'
+                    '</KEYVALUE></KEYBINDING></INSTANCENAME></LOCALINSTANCEPATH></METHODCALL>'
+                    % (method, NSPATH, CLASS, host, sid))
+    cmd = ["curl", "-s", "-i", "-u", "%s:%s" % (user, lab.pw[user]), "-H", "Expect:",
+           "-H", 'Content-Type: application/xml; charset="utf-8"', "-H", "CIMProtocolVersion: 1.0",
+           "-H", "CIMOperation: MethodCall", "-H", "CIMMethod: " + method,
+           "-H", "CIMObject: root%2Fcimv2%2Frdms%3A" + path, "--data-binary", "@-",
+           "http://127.0.0.1:%d/cimom" % lab.cim_http]
+    p = subprocess.run(cmd, input=body.encode(), capture_output=True, timeout=60)
+    head, _, text = p.stdout.decode("utf-8", "replace").partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    status = lines[0].split()
+    headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return (int(status[1]) if len(status) > 1 and status[1].isdigit() else 0), headers, text
+
+
+def reason_of(headers):
+    """The reason of a ReturnValue other than 0: the RDMS-ReturnValueText
+    header (percent-encoded UTF-8), decoded; None when there is none."""
+    v = headers.get(RV_TEXT.lower())
+    return urllib.parse.unquote(v) if v is not None else None
 
 
 def test_raw(lab):

@@ -21,7 +21,9 @@ as the replies, over HTTP and HTTPS (self-signed certificate, -noverify):
   cm         SendMessage (the window is on the session's display, looked up
              with xdotool as the user), Disconnect (ReturnValue 0, the
              xfreerdp exits with 12, session and X server survive, ei shows
-             ConnectState 4; the reconnect keeps the SessionId) and Logoff
+             ConnectState 4; a second one is ReturnValue 2147749910, whose
+             reason curl -i shows in the RDMS-ReturnValueText header; the
+             reconnect keeps the SessionId) and Logoff
              (session, X server and client end);
   errors     unknown instance (CIM error 6), bad credentials, a non-admin on
              someone else's session (CIM error 2, audited with protocol
@@ -276,12 +278,19 @@ def test_disconnect(lab, sid, t, audit):
     check("ExecQuery WHERE ConnectState = 4: now session %d" % sid,
           st == 200 and [o.get("SessionId") for o in objs or []] == [str(sid)], repr(objs))
     rc, rv, err = cm(lab, ADMIN, sid, "Disconnect")
-    check("cm Disconnect of the disconnected session: exit 16, wbemcli shows the WMI code "
-          "and the reason", rc == 16 and "WBEM_E_INVALID_OPERATION (0x80041016): session %d is "
-          "not connected" % sid in err, (rc, rv, err))
-    audit.expect("Disconnect rows: 0, then the refused second one",
-                 [(ADMIN, "cimxml", sid, "Disconnect", 0),
-                  (ADMIN, "cimxml", sid, "Disconnect", E_INVALID_OPERATION)])
+    check("cm Disconnect of the disconnected session: ReturnValue WBEM_E_INVALID_OPERATION",
+          rc == 0 and rv == E_INVALID_OPERATION, (rc, rv, err))
+    st, hd, body = cx.curl_method(lab, U1, sid, "Disconnect", host=VMHOST)
+    reason = "session %d is not connected" % sid
+    check("curl -i, the owner: RETURNVALUE %d, and the reason in %s: %r"
+          % (E_INVALID_OPERATION, cx.RV_TEXT, reason),
+          st == 200 and "<VALUE>%d</VALUE>" % E_INVALID_OPERATION in body and
+          "<ERROR" not in body and cx.reason_of(hd) == reason, (st, hd, body[:300]))
+    got = audit.expect("Disconnect rows: 0, then the two that failed",
+                       [(ADMIN, "cimxml", sid, "Disconnect", 0),
+                        (ADMIN, "cimxml", sid, "Disconnect", E_INVALID_OPERATION),
+                        (U1, "cimxml", sid, "Disconnect", E_INVALID_OPERATION)])
+    check("... those with the reason", got and all(reason in r["detail"] for r in got[1:]), got)
 
     log("-- reconnect")
     lab.clients_of[sid] = lab.connect("cim-c1re", U1, "/client-hostname:" + CLIENT2,

@@ -36,6 +36,7 @@ import pwd
 import subprocess
 import sys
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -265,9 +266,10 @@ def test_msg(lab, s1, s2, d1, d2):
     rows = recipients(out)
     check("--wait --timeout 3 to '*': exit 1 after about 3 s (%.1f s), both at once" % took,
           rc == 1 and 3 <= took < 10, "rc=%d %.1f s %s" % (rc, took, err))
-    check("... each recipient: WBEM_E_TIMED_OUT (0x80041069)",
-          set(rows) == {s1, s2} and all(v.startswith("WBEM_E_TIMED_OUT (0x80041069)")
-                                        for v in rows.values()), repr(out))
+    check("... each recipient: WBEM_E_TIMED_OUT (0x80041069) and why, through rdmsd",
+          set(rows) == {s1, s2} and all(v.startswith("WBEM_E_TIMED_OUT (0x80041069): ") and
+                                        "not closed within 3 s" in v for v in rows.values()),
+          repr(out))
     check("... and the dialogs are gone", dialog_titled(U1, d1, "Nobody answers", 0) is None and
           dialog_titled(U2, d2, "Nobody answers", 0) is None)
 
@@ -281,21 +283,28 @@ def test_msg(lab, s1, s2, d1, d2):
     check("WS-Man SendMessage with OptionSet MessageTimeout=2, MessageWait=true: "
           "ReturnValue 0x80041069 (timed out)", st == 200 and rv == E_TIMED_OUT,
           "%s %s" % (st, text[:300]))
+    check("... and why, in the response header rdms:ReturnValueText",
+          we.return_value_text(we.parse(text)) ==
+          ("the message was shown but not closed within 2 s", "false"), text[:600])
     st, text = we.send(lab, body.replace(">2<", ">0<"))
     check("WS-Man MessageTimeout=0: fault wsman:InvalidOptions naming the range",
           we.is_fault(st, text, "wsman:InvalidOptions") and "from 1 to 86400" in text,
           "%s %s" % (st, text[:300]))
-    code, text = cim_send_message(lab, s2, "Over CIM-XML", "x",
-                                  {"RDMS-MessageTimeout": "2", "RDMS-MessageWait": "true"})
+    code, text, hd = cim_send_message(lab, s2, "Over CIM-XML", "x",
+                                      {"RDMS-MessageTimeout": "2", "RDMS-MessageWait": "true"},
+                                      with_headers=True)
     check("CIM-XML SendMessage with RDMS-MessageTimeout: 2, RDMS-MessageWait: true: "
           "ReturnValue %d" % E_TIMED_OUT,
           code == 200 and "<VALUE>%d</VALUE>" % E_TIMED_OUT in text, "%s %s" % (code, text[:300]))
+    check("... and why, in the response header RDMS-ReturnValueText",
+          urllib.parse.unquote(hd.get("RDMS-ReturnValueText") or "") ==
+          "the message was shown but not closed within 2 s", dict(hd))
     close_all(U2, d2)
 
 
-def cim_send_message(lab, sid, title, message, headers=None):
+def cim_send_message(lab, sid, title, message, headers=None, with_headers=False):
     """A CIM-XML SendMessage as admin over HTTP (as wbemcli sends it, plus HEADERS);
-    (HTTP status, body)."""
+    (HTTP status, body[, the response's headers])."""
     body = ('<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
             '<MESSAGE ID="1" PROTOCOLVERSION="1.0"><SIMPLEREQ><METHODCALL NAME="SendMessage">'
             '<LOCALINSTANCEPATH><LOCALNAMESPACEPATH><NAMESPACE NAME="root"/>'
@@ -317,7 +326,8 @@ def cim_send_message(lab, sid, title, message, headers=None):
     try:
         c.request("POST", "/cimom", body=body.encode(), headers=hdrs)
         r = c.getresponse()
-        return r.status, r.read().decode("utf-8", "replace")
+        body = r.read().decode("utf-8", "replace")
+        return (r.status, body, r.headers) if with_headers else (r.status, body)
     finally:
         c.close()
 

@@ -13,10 +13,13 @@ wbemcli where it is installed.
    whose detail alone says what was true.
 4  The CLI, with a config whose vm_host_name is not the daemon's, lists,
    gets and messages a session by bare id: rdmsd resolves it.
-6  A method that fails (Disconnect of a disconnected session) carries its
-   reason to the client: WS-Man fault (Reason, WSManFault, MSFT_WmiError),
-   CIM-XML ERROR DESCRIPTION, the CLI's message -- the same one --direct
-   prints and the audit records.
+6  A method that runs and fails (Disconnect of a disconnected session) is
+   no fault: its ReturnValue is in the method's output as the class defines
+   it, and its reason travels beside it -- the WS-Man response header
+   rdms:ReturnValueText (s:mustUnderstand false), the CIM-XML response
+   header RDMS-ReturnValueText -- to the CLI, which prints the line --direct
+   prints; the audit records it.  A parameter the method refuses (a
+   5,000-byte Message) is a WS-Man fault / CIM-XML ERROR with its reason.
 
 Output: one PASS/FAIL line per check, and last `N passed, M failed`.
 Needs root.  Exit status 0 only when nothing failed.
@@ -30,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 import e2e_common as common
@@ -40,8 +44,11 @@ ADMIN, USER, VMHOST, CLASS = lab_mod.ADMIN, lab_mod.USER, lab_mod.VMHOST, lab_mo
 URI = lab_mod.WMI_URI + CLASS
 THEIRS, NONE, MINE = 1, 7, 2       # rdmsadm's session, no session, rdmsusr's own
 E_ACCESS_DENIED, E_INVALID_OPERATION = 0x80041003, 0x80041016
+E_INVALID_PARAMETER = 0x80041008
 METHODS = ("Disconnect", "Logoff", "SendMessage")
 NS_F = "{http://schemas.microsoft.com/wbem/wsman/1/wsmanfault}"
+NS_S = "{http://www.w3.org/2003/05/soap-envelope}"
+NS_RDMS = "{urn:rdms:wsman:1}"      # rdms's response headers (ReturnValueText)
 NSPATH = ('<LOCALNAMESPACEPATH><NAMESPACE NAME="root"/><NAMESPACE NAME="cimv2"/>'
           '<NAMESPACE NAME="rdms"/></LOCALNAMESPACEPATH>')
 
@@ -64,7 +71,7 @@ def ws_request(op, sid, bare=False):
                                '<p:%s_INPUT xmlns:p="%s">%s</p:%s_INPUT>' % (op, URI, args, op))
 
 
-def cim_request(op, sid):
+def cim_request(op, sid, message="m"):
     """A CIM-XML GetInstance (OP "Get") or extrinsic method call of SID."""
     name = ('<INSTANCENAME CLASSNAME="%s"><KEYBINDING NAME="VMHostName"><KEYVALUE '
             'VALUETYPE="string">%s</KEYVALUE></KEYBINDING><KEYBINDING NAME="SessionId">'
@@ -75,7 +82,8 @@ def cim_request(op, sid):
                 '</IPARAMVALUE></IMETHODCALL>' % (NSPATH, name))
     else:
         args = ('<PARAMVALUE NAME="Title"><VALUE>t</VALUE></PARAMVALUE><PARAMVALUE '
-                'NAME="Message"><VALUE>m</VALUE></PARAMVALUE>' if op == "SendMessage" else "")
+                'NAME="Message"><VALUE>%s</VALUE></PARAMVALUE>' % message
+                if op == "SendMessage" else "")
         call = ('<METHODCALL NAME="%s"><LOCALINSTANCEPATH>%s%s</LOCALINSTANCEPATH>%s'
                 '</METHODCALL>' % (op, NSPATH, name, args))
     return ('<?xml version="1.0" encoding="utf-8"?><CIM CIMVERSION="2.0" DTDVERSION="2.0">'
@@ -94,19 +102,20 @@ def ws_socket(lab, body, user):
     return lab_mod.curl(["--unix-socket", lab.sock, "http://localhost/wsman"], body, as_user=user)
 
 
-def cim_post(lab, op, sid, user):
+def cim_post(lab, op, sid, user, headers=False, message="m"):
+    """(HTTP status, [the response headers,] body) of a CIM-XML OP of SID."""
     c = http.client.HTTPConnection("127.0.0.1", lab.cim_http, timeout=30)
     obj = "root%2Fcimv2%2Frdms"
     if op != "Get":
         obj += '%%3A%s.VMHostName="%s",SessionId=%d' % (CLASS, VMHOST, sid)
-    st, _, text, _ = lab_mod.post(c, cim_request(op, sid), lab_mod.basic(user, lab.pw[user]),
-                                  path="/cimom", extra={
-                                      "Content-Type": 'application/xml; charset="utf-8"',
-                                      "CIMProtocolVersion": "1.0", "CIMOperation": "MethodCall",
-                                      "CIMMethod": "GetInstance" if op == "Get" else op,
-                                      "CIMObject": obj})
+    st, hd, text, _ = lab_mod.post(c, cim_request(op, sid, message),
+                                   lab_mod.basic(user, lab.pw[user]), path="/cimom", extra={
+                                       "Content-Type": 'application/xml; charset="utf-8"',
+                                       "CIMProtocolVersion": "1.0", "CIMOperation": "MethodCall",
+                                       "CIMMethod": "GetInstance" if op == "Get" else op,
+                                       "CIMObject": obj})
     c.close()
-    return st, text
+    return (st, hd, text) if headers else (st, text)
 
 
 def rdms(lab, args, user=None, conf=None, env=None):
@@ -237,8 +246,22 @@ def test_bare_ids(lab):
 
 # ---- 6: a failed method's reason ----------------------------------------------------
 
+def rv_text(root):
+    """(text, s:mustUnderstand) of the response header rdms:ReturnValueText, or None."""
+    for el in (root.iter(NS_RDMS + "ReturnValueText") if root is not None else ()):
+        return el.text or "", el.get(NS_S + "mustUnderstand")
+    return None
+
+
+def xml_root(text):
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError:
+        return None
+
+
 def test_reason(lab):
-    log("a failed method carries its reason (issue 12, 6)")
+    log("a method that ran and failed: its ReturnValue, and its reason beside it (issue 12, 6)")
     conf = lab_mod.other_config(lab)
     reason = "session %d is not connected" % MINE
     rc, _, err = rdms(lab, ["disconnect", str(MINE)], USER, conf=conf)
@@ -250,42 +273,67 @@ def test_reason(lab):
           "rc=%d %r" % (rc, err))
     rc, out, err = rdms(lab, ["--direct", "disconnect", str(MINE)])
     check("... the very line --direct prints", rc == 1 and err == want, "rc=%d %r" % (rc, err))
+    rc, out, err = rdms(lab, ["disconnect", str(MINE), "--json"], USER)
+    check("--json through rdmsd: {\"ReturnValue\": %d}, the reason on stderr, exit 1"
+          % E_INVALID_OPERATION, rc == 1 and out.strip() == '{"ReturnValue": %d}'
+          % E_INVALID_OPERATION and err == want, "rc=%d %r %r" % (rc, out, err))
 
     st, text = ws_post(lab, ws_request("Disconnect", MINE), USER)
-    try:
-        root = ET.fromstring(text)
-    except ET.ParseError:
-        root = None
-    texts = {el.tag.split("}")[-1]: (el.text or "") for el in root.iter()} if root is not None else {}
-    f = root.find(".//%sWSManFault" % NS_F) if root is not None else None
-    check("WS-Man Disconnect: a fault (500), wsman:UnsupportedFeature",
-          st == 500 and "wsman:UnsupportedFeature" in text, "%s %s" % (st, text[:400]))
-    check("... s:Reason is the reason", texts.get("Text") == reason, texts.get("Text"))
-    check("... WSManFault Code is WBEM_E_INVALID_OPERATION, its Message the reason",
-          f is not None and f.get("Code") == str(E_INVALID_OPERATION) and
-          texts.get("Message") == reason, text[:600])
-    check("... MSFT_WmiError error_Code too", texts.get("error_Code") == str(E_INVALID_OPERATION),
-          texts.get("error_Code"))
+    root = xml_root(text)
+    rv = root.findtext(".//{%s}Disconnect_OUTPUT/{%s}ReturnValue" % (URI, URI)) \
+        if root is not None else None
+    check("WS-Man Disconnect: 200, no fault, ReturnValue %d in Disconnect_OUTPUT"
+          % E_INVALID_OPERATION, st == 200 and "Fault" not in text and
+          rv == str(E_INVALID_OPERATION), "%s %s" % (st, text[:400]))
+    check("... its reason in the header rdms:ReturnValueText, s:mustUnderstand false",
+          rv_text(root) == (reason, "false"), text[:600])
     code, text = lab_mod.curl(["-u", "%s:%s" % (USER, lab.pw[USER]),
                                "http://127.0.0.1:%d/wsman" % lab.http],
                               ws_request("Disconnect", MINE))
-    check("curl shows it: 500 with the reason", code == 500 and reason in text, code)
+    check("curl shows the same: 200, the ReturnValue and the reason",
+          code == 200 and rv_text(xml_root(text)) == (reason, "false") and
+          "<p:ReturnValue>%d</p:ReturnValue>" % E_INVALID_OPERATION in text, code)
 
-    st, text = cim_post(lab, "Disconnect", MINE, USER)
-    check("CIM-XML Disconnect: ERROR whose DESCRIPTION names the code and the reason",
-          st == 200 and ('DESCRIPTION="CIM_ERR_NOT_SUPPORTED: WBEM_E_INVALID_OPERATION '
-                         '(0x80041016): %s"' % reason) in text, text[:500])
+    st, hd, text = cim_post(lab, "Disconnect", MINE, USER, headers=True)
+    check("CIM-XML Disconnect: RETURNVALUE %d, no ERROR" % E_INVALID_OPERATION,
+          st == 200 and "<VALUE>%d</VALUE>" % E_INVALID_OPERATION in text and "<ERROR" not in text,
+          text[:500])
+    check("... its reason in the header RDMS-ReturnValueText",
+          urllib.parse.unquote(hd.get("RDMS-ReturnValueText") or "") == reason, dict(hd))
     if shutil.which("wbemcli"):
         p = subprocess.run(["wbemcli", "cm", 'http://%s:%s@127.0.0.1:%d/root/cimv2/rdms:%s.'
                             'VMHostName="%s",SessionId=%d' % (USER, lab.pw[USER], lab.cim_http,
                                                                 CLASS, VMHOST, MINE),
                             "Disconnect"], capture_output=True, text=True, timeout=60)
-        check("wbemcli cm prints it", p.returncode == 16 and reason in p.stderr,
-              (p.returncode, p.stderr))
+        check("wbemcli cm prints the ReturnValue",
+              p.returncode == 0 and p.stdout.strip().endswith("Disconnect: %d"
+                                                              % E_INVALID_OPERATION),
+              (p.returncode, p.stdout, p.stderr))
     rows = audit_rows(lab)[before:]
     check("each attempt is audited with the reason",
           rows and all(r[3] == "Disconnect" and r[4] == E_INVALID_OPERATION and
                        reason in r[5] for r in rows), rows)
+
+    log("a parameter the method refuses is a fault / ERROR, with its reason")
+    big = "M" * 5000
+    limit = "Message is 5000 bytes long; the limit is 4096 bytes (UTF-8)"
+    body = lab_mod.ENVELOPE % (lab_mod.header(URI + "/SendMessage", URI, selectors(MINE)),
+                               '<p:SendMessage_INPUT xmlns:p="%s"><p:Title>t</p:Title>'
+                               '<p:Message>%s</p:Message></p:SendMessage_INPUT>' % (URI, big))
+    st, text = ws_post(lab, body, USER)
+    root = xml_root(text)
+    f = root.find(".//%sWSManFault" % NS_F) if root is not None else None
+    check("WS-Man SendMessage of a 5,000-byte Message: fault (500), s:Reason %r" % limit,
+          st == 500 and root is not None and
+          root.findtext(".//%sReason/%sText" % (NS_S, NS_S)) == limit, "%s %s" % (st, text[:400]))
+    check("... WSManFault Code WBEM_E_INVALID_PARAMETER, no ReturnValue",
+          f is not None and f.get("Code") == str(E_INVALID_PARAMETER) and
+          "ReturnValue" not in text, text[:600])
+    st, hd, text = cim_post(lab, "SendMessage", MINE, USER, headers=True, message=big)
+    check("CIM-XML: ERROR CODE 4 whose DESCRIPTION is the reason, no RETURNVALUE",
+          st == 200 and ('<ERROR CODE="4" DESCRIPTION="CIM_ERR_INVALID_PARAMETER: %s"' % limit)
+          in text and "RETURNVALUE" not in text and "RDMS-ReturnValueText" not in hd,
+          text[:500])
 
 
 def main():

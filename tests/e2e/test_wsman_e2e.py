@@ -33,7 +33,11 @@ Checked, against /proc and the clients' exit codes as well as the replies:
              refused (and audited) before anything runs;
   the lifecycle: Disconnect drops the real xfreerdp (exit 12), session and
              X server survive with ConnectState 4, the reconnect keeps the
-             SessionId (ConnectState 0), Logoff ends the session;
+             SessionId (ConnectState 0), Logoff ends the session; a second
+             Disconnect of the disconnected session is no fault but
+             ReturnValue 2147749910 in _OUTPUT with its reason in the
+             response header rdms:ReturnValueText (http.client, pywinrm, wsl,
+             curl), which the CLI prints through rdmsd as --direct does;
   the rdms CLI without --direct: Unix socket as root (list, disconnect,
              logoff) and as non-admin users (runuser), and
              --host https://... -u USER --insecure with RDMS_PASSWORD.
@@ -79,6 +83,7 @@ ACT_ENUM = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate"
 ACT_PULL = "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Pull"
 ACT_GET = "http://schemas.xmlsoap.org/ws/2004/09/transfer/Get"
 SOAP_NS = "http://www.w3.org/2003/05/soap-envelope"
+RDMS_NS = "urn:rdms:wsman:1"   # rdms's response headers (ReturnValueText)
 ACTIVE, DISCONNECTED = xe.ACTIVE, xe.DISCONNECTED
 E_NOT_FOUND, E_ACCESS_DENIED, E_INVALID_OPERATION = 0x80041002, 0x80041003, 0x80041016
 UNIX = "unix"                               # send()'s caller "root over the Unix socket"
@@ -346,6 +351,16 @@ def return_value(root, method):
     for out in find_all(root, method + "_OUTPUT"):
         rv = find_text(out, "ReturnValue")
         return int(rv) if rv is not None and rv.isdigit() else None
+    return None
+
+
+def return_value_text(root):
+    """(text, s:mustUnderstand) of the response header rdms:ReturnValueText
+    -- the reason of a ReturnValue other than 0 -- or None."""
+    if root is None:
+        return None
+    for el in root.iter("{%s}ReturnValueText" % RDMS_NS):
+        return el.text or "", el.get("{%s}mustUnderstand" % SOAP_NS)
     return None
 
 
@@ -1015,30 +1030,44 @@ def test_owner(lab, s1, s2, t, audit):
     st3, t3 = send(lab, mi_envelope(DMTF_URI + "/Disconnect", DMTF_URI, keys(s1), "",
                                     port=lab.http), U1, path="/wsman/", headers=MI_HEADERS)
     reason = "session %d is not connected" % s1
-    check("a new Disconnect (new MessageID) does run, and fails with its reason: "
-          "UnsupportedFeature fault, WSManFault 0x80041016, s:Reason %r" % reason,
-          is_fault(st3, t3, "UnsupportedFeature", E_INVALID_OPERATION) and
-          find_text(parse(t3), "Text") == reason, "%s %s" % (st3, t3[:400]))
+    check("a new Disconnect (new MessageID) does run: ReturnValue WBEM_E_INVALID_OPERATION "
+          "in _OUTPUT, no fault (protocols.md 1.5)",
+          st3 == 200 and return_value(parse(t3), "Disconnect") == E_INVALID_OPERATION,
+          "%s %s" % (st3, t3[:300]))
+    check("... its reason in the header rdms:ReturnValueText, s:mustUnderstand false",
+          return_value_text(parse(t3)) == (reason, "false"), t3[:600])
     try:
         p = winrm_protocol("https://127.0.0.1:%d/wsman/" % lab.https, U1, lab.pw[U1])
-        p.send_message(mi_envelope(DMTF_URI + "/Disconnect", DMTF_URI, keys(s1), "",
-                                   port=lab.https))
-        shown = "no error"
+        shown = p.send_message(mi_envelope(DMTF_URI + "/Disconnect", DMTF_URI, keys(s1), "",
+                                           port=lab.https))
     except Exception as e:
-        shown = str(e)
-    check("pywinrm raises with the reason and the code", reason in shown and
-          str(E_INVALID_OPERATION) in shown, shown)
+        shown = "raised %r" % e
+    check("pywinrm accepts the reply: ReturnValue %d, the reason in its header"
+          % E_INVALID_OPERATION, return_value(parse(shown), "Disconnect") == E_INVALID_OPERATION
+          and return_value_text(parse(shown)) == (reason, "false"), shown)
     w = Wsl(lab, U1, lab.pw[U1])
     rc, rep, _ = w.run("wslinvoke", WMI_URI, "Disconnect", "-inst", write_epr(w.dir, s1))
-    check("wslinvoke Disconnect: non-zero exit, the reason in its fault",
-          rc != 0 and rep and find_text(rep[-1], "Text") == reason, "rc=%d" % rc)
+    check("wslinvoke Disconnect: exit 0, ReturnValue %d, the reason in its header"
+          % E_INVALID_OPERATION, rc == 0 and rep and
+          return_value(rep[-1], "Disconnect") == E_INVALID_OPERATION and
+          return_value_text(rep[-1]) == (reason, "false"), "rc=%d" % rc)
+    code, text = lab_mod.curl(["-u", "%s:%s" % (U1, lab.pw[U1]),
+                               "http://127.0.0.1:%d/wsman" % lab.http], invoke_req(s1, "Disconnect"))
+    check("curl: 200, ReturnValue %d, the reason in the header" % E_INVALID_OPERATION,
+          code == 200 and return_value(parse(text), "Disconnect") == E_INVALID_OPERATION and
+          return_value_text(parse(text)) == (reason, "false"), "%s %s" % (code, text[:600]))
     rc, out, err = cli(lab, ["--config", lab_mod.other_config(lab), "disconnect", str(s1)],
                        as_user=U1)
     check("runuser -u %s -- rdms disconnect %d: the code and the reason" % (U1, s1),
           rc == 1 and err == "rdms: WBEM_E_INVALID_OPERATION (0x80041016): " + reason,
           "rc=%d %r" % (rc, err))
+    rc, out, err = cli(lab, ["disconnect", str(s1), "--json"], as_user=U1)
+    check("... with --json: {\"ReturnValue\": %d} on stdout, the reason on stderr"
+          % E_INVALID_OPERATION, rc == 1 and json.loads(out or "{}") ==
+          {"ReturnValue": E_INVALID_OPERATION} and err.endswith(reason),
+          "rc=%d %r %r" % (rc, out, err))
     got = audit.expect("... each recorded", [(U1, "wsman", s1, "Disconnect", E_INVALID_OPERATION)]
-                       * 3 + [(U1, "local", s1, "Disconnect", E_INVALID_OPERATION)])
+                       * 4 + [(U1, "local", s1, "Disconnect", E_INVALID_OPERATION)] * 2)
     check("... with the reason", got and all(reason in r["detail"] for r in got), got)
     check("%d still disconnected" % s1, state(lab, s1) == DISCONNECTED)
     reconnect(lab, s1, U1, t, "c1-re", ["/size:1024x768"], "WSCLIENT1B")
