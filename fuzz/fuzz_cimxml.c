@@ -117,6 +117,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cimxml_handle(&fuzz_prov, &fuzz_cfg, fuzz_callers[i], &req, &r);
 			check_reply(&r);
 			free(r.body);
+			free(r.return_value_text);
 		}
 	}
 	free(head);
