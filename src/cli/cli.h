@@ -84,6 +84,15 @@ int cli_report_usage(const rdms_error *err);
 /* cli_commands.c: the sessions (all the caller may see), and ID|PATH as an object path. */
 uint32_t cli_enumerate(cli_ctx *ctx, cim_instance_list *out, rdms_error *err);
 uint32_t cli_target_path(cli_ctx *ctx, const char *arg, cim_path *path, rdms_error *err);
+/*
+ * METHOD on the session PATH (PATH_TEXT is what --direct's audit records):
+ * in-process with --direct, else over CLIENT (rdmsd or --host); MOPT may be
+ * NULL.  As rdms_op_invoke_opts: HRESULT-level result, ReturnValue in *RV.
+ */
+uint32_t cli_invoke(cli_ctx *ctx, rdms_client *client, const cim_path *path,
+                    const char *path_text, const char *method, const rdms_param *in,
+                    size_t nin, const rdms_message_options *mopt, uint32_t *rv,
+                    rdms_error *err);
 
 /* cli_message.c: `rdms message` to one session, a user's sessions or all. */
 int cli_cmd_message(cli_ctx *ctx);

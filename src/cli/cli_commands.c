@@ -248,6 +248,18 @@ static int cmd_get(cli_ctx *ctx)
 	return CLI_OK;
 }
 
+uint32_t cli_invoke(cli_ctx *ctx, rdms_client *client, const cim_path *path,
+                    const char *path_text, const char *method, const rdms_param *in,
+                    size_t nin, const rdms_message_options *mopt, uint32_t *rv,
+                    rdms_error *err)
+{
+	if (ctx->opt.direct)
+		return rdms_op_invoke_opts(&ctx->provider, &ctx->caller, path, path_text, method, in,
+		                           nin, mopt, rv, err);
+	return rdms_client_invoke_opts(client, session_class(), path, method, in, nin, mopt, rv,
+	                               err);
+}
+
 static int invoke(cli_ctx *ctx, const char *method, const rdms_param *in, size_t nin)
 {
 	rdms_error err = { 0 };
@@ -261,12 +273,8 @@ static int invoke(cli_ctx *ctx, const char *method, const rdms_param *in, size_t
 		if (text == NULL)
 			rc = rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	}
-	if (rc == WBEM_S_NO_ERROR && ctx->opt.direct)
-		rc = rdms_op_invoke(&ctx->provider, &ctx->caller, &path, text, method, in, nin,
-		                    &rv, &err);
-	else if (rc == WBEM_S_NO_ERROR)
-		rc = rdms_client_invoke(ctx->client, session_class(), &path, method, in, nin,
-		                        &rv, &err);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = cli_invoke(ctx, ctx->client, &path, text, method, in, nin, NULL, &rv, &err);
 	cim_path_free(&path);
 	free(text);
 	if (rc != WBEM_S_NO_ERROR)

@@ -43,11 +43,6 @@ typedef struct sending {
 	pthread_mutex_t  lock;
 } sending;
 
-static const cim_class *session_class(void)
-{
-	return &rdms_class_Win32_VirtualDesktopSession;
-}
-
 /* SendMessage to R over CLIENT (NULL: --direct); fills R's result and error. */
 static void send_one(cli_ctx *ctx, rdms_client *client, recipient *r)
 {
@@ -59,12 +54,9 @@ static void send_one(cli_ctx *ctx, rdms_client *client, recipient *r)
 
 	if (in[0].value.is_null || in[1].value.is_null)
 		rc = rdms_fail(&r->err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	else if (client == NULL)
-		rc = rdms_op_invoke_opts(&ctx->provider, &ctx->caller, &r->path, r->path_text,
-		                         "SendMessage", in, 2, &ctx->opt.msg_opts, &rv, &r->err);
 	else
-		rc = rdms_client_invoke_opts(client, session_class(), &r->path, "SendMessage", in, 2,
-		                             &ctx->opt.msg_opts, &rv, &r->err);
+		rc = cli_invoke(ctx, client, &r->path, r->path_text, "SendMessage", in, 2,
+		                &ctx->opt.msg_opts, &rv, &r->err);
 	r->ran = rc == WBEM_S_NO_ERROR;
 	r->result = rc != WBEM_S_NO_ERROR ? rc : rv;
 	if (rc == WBEM_S_NO_ERROR && rv != WBEM_S_NO_ERROR)
@@ -174,7 +166,8 @@ static uint32_t recipients_of(cli_ctx *ctx, const char *who, recipient **r, size
 		if (!addressed(v, who))
 			continue;
 		cim_value_text(&v[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID], id, sizeof id);
-		rc = add_recipient(&list[(*n)++], cim_instance_path(session_class(), v), id,
+		rc = add_recipient(&list[(*n)++],
+		                   cim_instance_path(&rdms_class_Win32_VirtualDesktopSession, v), id,
 		                   v[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME].u.str
 		                   ? v[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME].u.str : "", err);
 	}
