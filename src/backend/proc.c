@@ -205,8 +205,7 @@ bool rdms_proc_parse_btime(const char *text, long long *btime)
 	return errno == 0 && end != p && *btime > 0 && (*end == '\n' || *end == '\0');
 }
 
-/* ROOT/stat's boot time; -1 when it cannot be read. */
-static long long boot_time(const char *root)
+long long rdms_proc_boot_time(const char *root)
 {
 	char path[PATH_MAX], buf[8192];
 	long long btime = -1;
@@ -222,11 +221,10 @@ static long long boot_time(const char *root)
 	return rdms_proc_parse_btime(buf, &btime) ? btime : -1;
 }
 
-int64_t rdms_proc_start_time(const char *root, pid_t pid)
+int64_t rdms_proc_start_time(const char *root, pid_t pid, long long btime)
 {
 	char buf[1024];
 	unsigned long long ticks;
-	long long btime = boot_time(root);
 	long hz = sysconf(_SC_CLK_TCK);
 
 	if (btime < 0 || hz <= 0 || rdms_proc_read(root, pid, "stat", buf, sizeof buf) <= 0 ||

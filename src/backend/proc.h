@@ -48,8 +48,14 @@ int rdms_decimal_u16(const char *s);
 bool rdms_proc_parse_starttime(const char *text, unsigned long long *ticks);
 /* From the text of /proc/stat: the boot time ("btime"), Unix seconds. */
 bool rdms_proc_parse_btime(const char *text, long long *btime);
-/* When PID under ROOT started, Unix seconds; 0 when it cannot be told. */
-int64_t rdms_proc_start_time(const char *root, pid_t pid);
+/* ROOT/stat's boot time, Unix seconds; -1 when it cannot be read. */
+long long rdms_proc_boot_time(const char *root);
+/*
+ * When PID under ROOT started, Unix seconds, from the boot time BTIME
+ * (rdms_proc_boot_time: read once for a whole listing); 0 when it cannot be
+ * told.
+ */
+int64_t rdms_proc_start_time(const char *root, pid_t pid, long long btime);
 
 /* For the actions, which poll the system until they see their effect. */
 long long rdms_now_ms(void);          /* CLOCK_MONOTONIC */

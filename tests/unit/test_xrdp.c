@@ -156,9 +156,11 @@ static void test_start_time_and_idle(void)
 	f = fopen(path, "w");
 	fputs(stat_line, f);
 	fclose(f);
-	CHECK_EQ(rdms_proc_start_time(dir, 4242),
+	CHECK_EQ(rdms_proc_boot_time(dir), 1700000000);
+	CHECK_EQ(rdms_proc_start_time(dir, 4242, rdms_proc_boot_time(dir)),
 	         1700000000 + (int64_t)(12345 / (unsigned long long)sysconf(_SC_CLK_TCK)));
-	CHECK_EQ(rdms_proc_start_time(dir, 4243), 0);     /* gone: unknown */
+	CHECK_EQ(rdms_proc_start_time(dir, 4243, 1700000000), 0);     /* gone: unknown */
+	CHECK_EQ(rdms_proc_start_time(dir, 4242, -1), 0);   /* no boot time: unknown */
 	unlink(path);
 	snprintf(path, sizeof path, "%s/4242", dir);
 	rmdir(path);

@@ -33,6 +33,7 @@ static uint32_t xrdp_enumerate(const rdms_config *cfg, rdms_session_list *out,
 	xrdp_proctab t = { 0 };
 	size_t first = out->count;
 	xrdp_conn *conns = NULL;
+	long long btime;
 	uint32_t rc;
 
 	if ((rc = xrdp_proctab_read(cfg->proc_root, &t, err)) != WBEM_S_NO_ERROR)
@@ -49,9 +50,10 @@ static uint32_t xrdp_enumerate(const rdms_config *cfg, rdms_session_list *out,
 		goto out;
 	xrdp_client_fill(cfg, &t, out, first, conns);
 	/* the X server starts with the session and outlives reconnects */
+	btime = rdms_proc_boot_time(cfg->proc_root);
 	for (size_t i = first; i < out->count; i++)
 		out->items[i].logon_time = rdms_proc_start_time(cfg->proc_root,
-		                                                out->items[i].server_pid);
+		                                                out->items[i].server_pid, btime);
 out:
 	if (rc != WBEM_S_NO_ERROR)
 		out->count = first;     /* all or nothing */
