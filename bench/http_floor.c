@@ -11,6 +11,10 @@
  * request, reply and client are the same and only rdmsd's work is missing.
  * Runs until SIGTERM or SIGINT.
  *
+ * The benchmark also hands it rdmsd's reply to an enumeration of every
+ * session (megabytes): the floor for large replies, what sending those
+ * bytes costs with no work behind them.
+ *
  * Why it exists: rdmsd's Get figures are bounded by the loopback round trip
  * and by the load generator sharing the machine's CPUs.  How far they are
  * from that bound says more than the raw figure, which moves with the host
@@ -28,7 +32,8 @@
 
 #include <microhttpd.h>
 
-#define REPLY_MAX (64 * 1024)
+/* Big enough for an enumeration of every session in one reply. */
+#define REPLY_MAX (256L * 1024 * 1024)
 
 static struct MHD_Response *reply;
 static int body_marker;    /* con_cls once the headers are in */
@@ -61,28 +66,34 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-/* REPLY_FILE's contents into BUF (at most REPLY_MAX bytes); its length or -1. */
-static long read_reply(const char *path, char *buf)
+/* REPLY_FILE's contents, malloc'd, in *OUT; its length or -1. */
+static long read_reply(const char *path, char **out)
 {
 	FILE *f = fopen(path, "rb");
-	size_t n;
+	char *buf = NULL;
+	long n = -1;
 
 	if (f == NULL) {
 		fprintf(stderr, "http_floor: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	n = fread(buf, 1, REPLY_MAX, f);
-	fclose(f);
-	if (n == 0 || n == REPLY_MAX) {
-		fprintf(stderr, "http_floor: %s: empty, or larger than %d bytes\n", path, REPLY_MAX);
-		return -1;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < REPLY_MAX &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n)) != NULL &&
+	    fread(buf, 1, (size_t)n, f) == (size_t)n) {
+		fclose(f);
+		*out = buf;
+		return n;
 	}
-	return (long)n;
+	fclose(f);
+	free(buf);
+	fprintf(stderr, "http_floor: %s: unreadable, empty, or larger than %ld bytes\n", path,
+	        REPLY_MAX);
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
-	static char body[REPLY_MAX];
+	char *body = NULL;
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	struct MHD_Daemon *d;
 	char *end;
@@ -98,13 +109,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "http_floor: bad port '%s'\n", argv[1]);
 		return 2;
 	}
-	if ((len = read_reply(argv[2], body)) < 0)
+	if ((len = read_reply(argv[2], &body)) < 0)
 		return 1;
-	reply = MHD_create_response_from_buffer((size_t)len, body, MHD_RESPMEM_PERSISTENT);
+	reply = MHD_create_response_from_buffer((size_t)len, body, MHD_RESPMEM_MUST_FREE);
 	if (reply == NULL ||
 	    MHD_add_response_header(reply, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                            "application/soap+xml;charset=UTF-8") != MHD_YES) {
 		fprintf(stderr, "http_floor: cannot make the reply\n");
+		if (reply == NULL)
+			free(body);
+		else
+			MHD_destroy_response(reply);
 		return 1;
 	}
 	addr.sin_port = htons((uint16_t)port);

@@ -31,7 +31,12 @@
 #   - last, the transport floor: the same Get wrk runs against
 #     bench/http_floor, libmicrohttpd in rdmsd's mode answering rdmsd's own
 #     Get reply with no work at all -- what this machine's loopback, CPUs
-#     and client allow, for reading the Get figures (it moves with the host).
+#     and client allow, for reading the Get figures (it moves with the host);
+#   - and the floor for large replies: each enumeration again, against
+#     http_floor answering with the very bytes rdmsd sent.
+# The table prints each of issue 13's targets beside its figure, as a ratio:
+# to the floor of this run, or to OMI's figure quoted in the issue (OMI
+# cannot be installed here; see the table's comment), with "ok" or "MISS".
 # Every figure is the median of its runs.  Needs root (useradd, PAM file),
 # wrk and curl (`make bench` installs them: BENCH_DEPS); installs nothing.
 # Cleans up on any exit: stops the rdmsd it started (by PID), removes the
@@ -279,65 +284,110 @@ wrk_run nc_get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 wrk_run nc_get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 
 # ---- the transport floor -----------------------------------------------------------
-# The Get runs again, against a server that only answers (bench/http_floor.c).
-# cpu_ticks counts the processes of $PID, so PID names the floor meanwhile.
+# The Get runs again, against a server that only answers (bench/http_floor.c),
+# and so do the enumerations: the same bytes rdmsd sent, sent by a server
+# doing nothing else (the floor for large replies).  cpu_ticks counts the
+# processes of $PID, so PID names the floor meanwhile.
+# start_floor REPLY_FILE: http_floor on a free port ($FLOOR_PORT) answering REPLY_FILE
+start_floor() {
+	local code=000
+	FLOOR_PORT=$(free_port)
+	"$FLOOR" "$FLOOR_PORT" "$1" &
+	FLOOR_PID=$!
+	for _ in $(seq 200); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$TMP/get.xml" \
+			"http://127.0.0.1:$FLOOR_PORT/wsman" 2>/dev/null)
+		[ "$code" = 200 ] && break
+		kill -0 "$FLOOR_PID" 2>/dev/null || die "http_floor exited"
+		sleep 0.05
+	done
+	[ "$code" = 200 ] || die "http_floor does not answer (HTTP $code)"
+	PID=$FLOOR_PID
+}
 echo "  transport floor: the same Get runs against http_floor (wrk) ..."
 bench_stop_rdmsd
-FLOOR_PORT=$(free_port)
-"$FLOOR" "$FLOOR_PORT" "$TMP/get.out" &
-FLOOR_PID=$!
-code=000
-for _ in $(seq 200); do
-	code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary "@$TMP/get.xml" \
-		"http://127.0.0.1:$FLOOR_PORT/wsman" 2>/dev/null)
-	[ "$code" = 200 ] && break
-	kill -0 "$FLOOR_PID" 2>/dev/null || die "http_floor exited"
-	sleep 0.05
-done
-[ "$code" = 200 ] || die "http_floor does not answer (HTTP $code)"
-PID=$FLOOR_PID
+start_floor "$TMP/get.out"
 WRK_PORT=$FLOOR_PORT wrk_run floor1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 WRK_PORT=$FLOOR_PORT wrk_run floor8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+stop_floor
+echo "  large-reply floor: the enumerations' replies served by http_floor (curl) ..."
+start_floor "$TMP/enum_http.out"
+enum_runs floor_enum '<p:SessionId>' -H "Content-Type: $SOAP_TYPE" --data-binary "@$TMP/enum.xml" \
+	"http://127.0.0.1:$FLOOR_PORT/wsman"
+stop_floor
+start_floor "$TMP/cim_ei.out"
+enum_runs floor_cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" \
+	--data-binary "@$TMP/cim-ei.xml" "http://127.0.0.1:$FLOOR_PORT/cimom"
 PID=
 stop_floor
 
 # ---- the table -------------------------------------------------------------------
+# Issue 13's targets.  A floor ratio is against the floor measured above, in
+# this run.  OMI is not packaged for Debian and cannot be built here (no
+# network but Debian's and npm's mirrors), so an OMI ratio is against OMI's
+# figure measured side by side on this kind of machine when the issue was
+# filed (quoted in the issue): read those ratios as indicative.
+OMI_INV1=2070          # Invoke Disconnect, 1 connection, req/s
+OMI_INV8=3236          # Invoke Disconnect, 8 connections, req/s
+OMI_INV8_P99=10        # its p99, ms
+OMI_INV_CPU=317        # server CPU per Invoke, us (317-390: the lower bound)
+OMI_RSS_ENUM_KB=18842  # RSS after enumerating 10,000, all processes (18.4 MiB)
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 row() { printf '  %-44s %22s   %s\n' "$1" "$2" "$3"; }
-wrk_row() {   # NAME LABEL TARGET
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+# verdict RATIO OP LIMIT: "ok" when RATIO OP LIMIT holds, else "MISS"
+verdict() { awk -v r="$1" -v op="$2" -v l="$3" 'BEGIN {
+	ok = (op == ">=") ? r >= l : r <= l; print ok ? "ok" : "MISS" }'; }
+# target LABEL RATIO OP LIMIT WHAT: one line "ratio vs target: verdict"
+target() { row "    $1" "$2x $5" "target $3 $4x: $(verdict "$2" "$3" "$4")"; }
+wrk_row() {   # NAME LABEL [NOTE]
 	local errs
 	errs=$(awk '{ e += $4 } END { print e + 0 }' "$TMP/$1.runs")
-	row "$2" "$(printf '%8.0f req/s' "$(col "$1" 1)")" "$3"
+	row "$2" "$(printf '%8.0f req/s' "$(col "$1" 1)")" "${3:-}"
 	row "    p50 / p99" "$(printf '%.3f / %.3f ms' "$(col "$1" 2)" "$(col "$1" 3)")" ""
 	row "    server CPU per request" "$(printf '%.1f us' "$(col "$1" 5)")" ""
 	[ "$errs" = 0 ] || row "    non-2xx answers (all runs)" "$errs" "!"
 }
+enum_row() {   # NAME FLOOR LABEL
+	local t f
+	t=$(median <"$TMP/$1.runs")
+	f=$(median <"$TMP/$2.runs")
+	row "$3" "$(printf '%.2f ms' "$t")" ""
+	row "    rdmsd CPU per enumeration (mean)" "$(cat "$TMP/$1.cpu") ms" ""
+	row "    large-reply floor (same bytes, http_floor)" "$(printf '%.2f ms' "$f")" ""
+	row "    time as a multiple of that floor" "$(ratio "$t" "$f")x" "(lower is better)"
+}
 echo
 echo "rdms benchmark results (medians; wrk runs of ${DUR}s x $RUNS, enumerations x $ENUM_RUNS)"
-printf '  %-44s %22s   %s\n' "figure" "rdmsd" "target (OMI)"
+printf '  %-44s %22s   %s\n' "figure" "rdmsd" "target (issue 13)"
 row "start to first successful Get" "$FIRST_MS ms" ""
-wrk_row get1 "WS-Man Get, 1 connection (wrk -t1 -c1)" ">= 15,000 (OMI 5,600)"
-wrk_row get8 "WS-Man Get, 8 connections (wrk -t2 -c8)" ">= 50,000, p99 <= 1 ms (OMI 11,600, 1.5 ms)"
-wrk_row floor1 "  transport floor, 1 connection (http_floor)" "no work: MHD in rdmsd's mode"
+wrk_row get1 "WS-Man Get, 1 connection (wrk -t1 -c1)"
+wrk_row floor1 "  transport floor, 1 connection (http_floor)" "no work: MHD, same bytes"
+target "Get / floor, 1 connection" "$(ratio "$(col get1 1)" "$(col floor1 1)")" ">=" 0.9 "floor"
+wrk_row get8 "WS-Man Get, 8 connections (wrk -t2 -c8)"
 wrk_row floor8 "  transport floor, 8 connections (http_floor)" ""
-row "  Get on 8 connections as a share of the floor" \
-	"$(awk -v a="$(col get8 1)" -v b="$(col floor8 1)" 'BEGIN { printf "%.0f %%", (b > 0 ? 100 * a / b : 0) }')" ""
-row "WS-Man Enumerate $N, HTTP+Basic" "$(printf '%.2f ms' "$(median <"$TMP/enum_http.runs")")" "<= 15 ms (OMI 77-90 ms)"
-row "    rdmsd CPU per enumeration (mean)" "$(cat "$TMP/enum_http.cpu") ms" ""
+target "Get / floor, 8 connections" "$(ratio "$(col get8 1)" "$(col floor8 1)")" ">=" 0.85 "floor"
+enum_row enum_http floor_enum "WS-Man Enumerate $N, HTTP+Basic"
 row "WS-Man Enumerate $N, Unix socket" "$(printf '%.2f ms' "$(median <"$TMP/enum_unix.runs")")" ""
 row "    reply size" "$(awk -v b="$ENUM_BYTES" 'BEGIN { printf "%.2f MB", b / 1e6 }')" ""
-row "CIM-XML EnumerateInstances $N" "$(printf '%.2f ms' "$(median <"$TMP/cim_ei.runs")")" ""
-row "    rdmsd CPU per enumeration (mean)" "$(cat "$TMP/cim_ei.cpu") ms" ""
-wrk_row nc_get1 "WS-Man Get, 1 conn., session_cache_ms = 0" ""
-wrk_row nc_get8 "WS-Man Get, 8 conn., session_cache_ms = 0" ""
-wrk_row cim_gi1 "CIM-XML GetInstance, 1 connection" ""
-wrk_row cim_gi8 "CIM-XML GetInstance, 8 connections" ""
+enum_row cim_ei floor_cim_ei "CIM-XML EnumerateInstances $N"
+wrk_row nc_get1 "WS-Man Get, 1 conn., session_cache_ms = 0"
+wrk_row nc_get8 "WS-Man Get, 8 conn., session_cache_ms = 0"
+wrk_row cim_gi1 "CIM-XML GetInstance, 1 connection"
+wrk_row cim_gi8 "CIM-XML GetInstance, 8 connections"
 wrk_row inv1 "Invoke SendMessage, 1 connection" "audited, durable"
+target "Invoke / OMI's $OMI_INV1 req/s" "$(ratio "$(col inv1 1)" "$OMI_INV1")" ">=" 1.0 "OMI"
+target "server CPU / OMI's $OMI_INV_CPU us" "$(ratio "$(col inv1 5)" "$OMI_INV_CPU")" "<=" 0.3 "OMI"
 wrk_row inv8 "Invoke SendMessage, 8 connections" "audited, durable"
+target "Invoke / OMI's $OMI_INV8 req/s" "$(ratio "$(col inv8 1)" "$OMI_INV8")" ">=" 3.0 "OMI"
+target "p99 / OMI's $OMI_INV8_P99 ms" "$(ratio "$(col inv8 3)" "$OMI_INV8_P99")" "<=" 1.0 "OMI"
+target "server CPU / OMI's $OMI_INV_CPU us" "$(ratio "$(col inv8 5)" "$OMI_INV_CPU")" "<=" 0.3 "OMI"
 row "    audit rows written by the Invoke runs" "$(( ROWS1 - ROWS0 ))" "(wrk counted $INV_REQS)"
 row "    audit commits (fsyncs) since start" "${AUDIT_COMMITS:-not logged}" ""
 row "RSS idle (VmRSS / VmHWM / PSS)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE") / $(mb "$PSS_IDLE")" ""
-row "RSS after enumerations (VmRSS / VmHWM / PSS)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM") / $(mb "$PSS_ENUM")" "<= 16 MiB"
+row "RSS after enumerations (VmRSS / VmHWM / PSS)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM") / $(mb "$PSS_ENUM")" ""
+target "VmRSS / OMI's $(mb "$OMI_RSS_ENUM_KB")" "$(ratio "$RSS_ENUM" "$OMI_RSS_ENUM_KB")" "<=" 0.7 "OMI"
+target "VmHWM / OMI's $(mb "$OMI_RSS_ENUM_KB")" "$(ratio "$HWM_ENUM" "$OMI_RSS_ENUM_KB")" "<=" 0.7 "OMI"
 row "RSS at the end (VmRSS / VmHWM / PSS)" "$(mb "$RSS_END") / $(mb "$HWM_END") / $(mb "$PSS_END")" ""
 echo "  (VmRSS and VmHWM are summed over rdmsd's two processes, each counting the"
 echo "   shared libraries in full; PSS splits shared pages among their users)"
