@@ -1,10 +1,12 @@
 /*
  * fuzz_wql.c -- the WQL parser and evaluator (src/wql).
  *
- * The input is a query; a query that parses is also evaluated against two
+ * The input is a query, parsed as a data query and as an event query
+ * (wql_parse_event); a query that parses is also evaluated against two
  * instances of the schema's class (one with every property set, one with
- * only the keys) and its SELECT list is walked, so the evaluator sees every
- * tree the parser can build.  When the input holds a NUL byte, the text
+ * only the keys) -- an event query as each kind of event, with and without
+ * a previous instance -- and its SELECT list is walked, so the evaluator
+ * sees every tree the parser can build.  When the input holds a NUL byte, the text
  * before it and the text after it also go to wql_like() as text and
  * pattern: LIKE's wildcards are where backtracking can blow up, which
  * libFuzzer's -timeout catches.
@@ -70,23 +72,31 @@ static void evaluate(const wql_query *q)
 	FUZZ_CHECK(cls != NULL);
 	for (size_t i = 0; i < cls->nprops; i++)
 		FUZZ_CHECK(!wql_selects_all(q) || wql_selects(q, i));
-	if (cls == full->cls) {
+	if (cls != full->cls)
+		return;
+	if (!wql_is_event(q)) {
 		(void)wql_match(q, full);
 		(void)wql_match(q, bare);
+		return;
+	}
+	FUZZ_CHECK(wql_event_kinds(q) != 0);
+	for (unsigned kind = WQL_EVENT_CREATION; kind <= WQL_EVENT_DELETION; kind <<= 1) {
+		FUZZ_CHECK(wql_event_class_name(q, kind) != NULL);
+		(void)wql_match_event(q, kind, full, bare);
+		(void)wql_match_event(q, kind, bare, full);
+		(void)wql_match_event(q, kind, full, NULL);
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One parse of TEXT by PARSE, checked and evaluated. */
+static void parse_one(const char *text,
+                      uint32_t (*parse)(const char *, wql_class_lookup, wql_query **,
+                                        rdms_error *))
 {
-	char *text = fuzz_cstr(data, size);
-	const uint8_t *nul = memchr(data, '\0', size);
 	wql_query *q = (wql_query *)&q;   /* must come back NULL on failure */
 	rdms_error err;
-	uint32_t rc;
+	uint32_t rc = parse(text, rdms_schema_find, &q, &err);
 
-	if (text == NULL)
-		return 0;
-	rc = wql_parse(text, rdms_schema_find, &q, &err);
 	if (rc == 0) {
 		FUZZ_CHECK(q != NULL);
 		evaluate(q);
@@ -95,6 +105,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(q == NULL);
 		FUZZ_CHECK(fuzz_error_set(rc, err.code, err.message));
 	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = fuzz_cstr(data, size);
+	const uint8_t *nul = memchr(data, '\0', size);
+
+	if (text == NULL)
+		return 0;
+	parse_one(text, wql_parse);
+	parse_one(text, wql_parse_event);
 	if (nul != NULL)
 		(void)wql_like(text, text + (nul - data) + 1);
 	free(text);

@@ -23,6 +23,8 @@
 
 uint32_t seed_wql_parse(const char *text, wql_class_lookup lookup, wql_query **out,
                         rdms_error *err);
+uint32_t seed_wql_parse_event(const char *text, wql_class_lookup lookup, wql_query **out,
+                              rdms_error *err);
 bool seed_wql_like(const char *text, const char *pattern);
 uint32_t seed_cim_path_parse(const char *text, cim_path *out, rdms_error *err);
 uint32_t seed_mof_parse(const char *text, size_t len, mof_schema *out, rdms_error *err);
@@ -71,6 +73,15 @@ uint32_t seed_wql_parse(const char *text, wql_class_lookup lookup, wql_query **o
 	if (text != NULL)
 		save("wql", text, strlen(text), (char *)NULL);
 	return wql_parse(text, lookup, out, err);
+}
+
+/* (fuzz_wql parses every input both ways) */
+uint32_t seed_wql_parse_event(const char *text, wql_class_lookup lookup, wql_query **out,
+                              rdms_error *err)
+{
+	if (text != NULL)
+		save("wql", text, strlen(text), (char *)NULL);
+	return wql_parse_event(text, lookup, out, err);
 }
 
 /* fuzz_wql reads "text NUL pattern" as a LIKE test. */

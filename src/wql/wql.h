@@ -9,6 +9,23 @@
  * integers, TRUE, FALSE, NULL.  String comparison is case-insensitive.
  * Property names resolve against the class once, at parse time, so
  * evaluation is a walk over a small tree with property indexes.
+ *
+ * Event queries (what a subscription filters with; spec/events.md 1):
+ *
+ *   SELECT * | prop[, prop...] FROM EventClass [WITHIN seconds]
+ *       WHERE TargetInstance ISA 'Class' [AND condition]
+ *
+ * EventClass is __InstanceCreationEvent, __InstanceModificationEvent,
+ * __InstanceDeletionEvent, __InstanceOperationEvent (all three), or the
+ * DMTF CIM_InstCreation, CIM_InstModification, CIM_InstDeletion,
+ * CIM_InstIndication, whose instance is SourceInstance (TargetInstance is
+ * accepted as its alias).  The condition names TargetInstance.Prop,
+ * PreviousInstance.Prop (modification classes only), __CLASS (the event's
+ * class) and may compare two properties of the same type
+ * (TargetInstance.ClientMachineName <> PreviousInstance.ClientMachineName).
+ * The ISA test must be joined to the rest by AND, so a subscription names
+ * its class.  WITHIN is kept as a latency bound (it may be fractional);
+ * GROUP WITHIN is not supported yet (WBEM_E_NOT_SUPPORTED).
  */
 #ifndef RDMS_WQL_H
 #define RDMS_WQL_H
@@ -34,6 +51,40 @@ typedef const cim_class *(*wql_class_lookup)(const char *name);
 uint32_t wql_parse(const char *text, wql_class_lookup lookup, wql_query **out,
                    rdms_error *err);
 void wql_free(wql_query *q);
+
+/* The kinds of event, as bits (wql_event_kinds). */
+enum { WQL_EVENT_CREATION = 1, WQL_EVENT_MODIFICATION = 2, WQL_EVENT_DELETION = 4 };
+
+/*
+ * Parses an event query TEXT (above); wql_class() is then the ISA class.
+ * Errors as wql_parse, and WBEM_E_NOT_EVENT_CLASS for a FROM class that is
+ * a data class, WBEM_E_UNPARSABLE_QUERY for an event query without its ISA
+ * test (or with one under OR or NOT), WBEM_E_PROPERTY_NOT_AN_OBJECT for a
+ * dot after a property that is not an object, WBEM_E_MISSING_GROUP_WITHIN
+ * and WBEM_E_NOT_SUPPORTED for the GROUP clause.  wql_parse, for its part,
+ * refuses an event class in FROM with WBEM_E_INVALID_QUERY.
+ */
+uint32_t wql_parse_event(const char *text, wql_class_lookup lookup, wql_query **out,
+                         rdms_error *err);
+/* True for a query wql_parse_event made. */
+bool wql_is_event(const wql_query *q);
+/* The WQL_EVENT_* kinds its FROM class covers. */
+unsigned wql_event_kinds(const wql_query *q);
+/* True for the DMTF form (CIM_Inst*: SourceInstance, IndicationTime). */
+bool wql_event_dmtf(const wql_query *q);
+/* The class an event of KIND (one WQL_EVENT_* bit) is delivered as, in Q's form. */
+const char *wql_event_class_name(const wql_query *q, unsigned kind);
+/* WITHIN's interval in seconds; 0 when the query has none. */
+double wql_event_within(const wql_query *q);
+/* True when the SELECT list keeps PreviousInstance (and SELECT *). */
+bool wql_event_selects_previous(const wql_query *q);
+/*
+ * True when an event of KIND (one WQL_EVENT_* bit) on TARGET (the new
+ * instance, or the deleted one) with PREVIOUS (the instance before a
+ * modification; NULL otherwise) satisfies the event query Q.
+ */
+bool wql_match_event(const wql_query *q, unsigned kind, const cim_instance *target,
+                     const cim_instance *previous);
 
 const cim_class *wql_class(const wql_query *q);
 /* True for SELECT *. */

@@ -217,15 +217,74 @@ static bool string_holds(const wql_test *t, const char *s)
 	}
 }
 
-static bool test_holds(const wql_test *t, const cim_instance *inst)
+/* Compares two strings, folding both. */
+static int fold_cmp2(const char *s, const char *t)
 {
+	const unsigned char *a = (const unsigned char *)s, *b = (const unsigned char *)t;
+	unsigned char c;
+
+	while ((c = wql_fold(*a)) == wql_fold(*b) && c != '\0') {
+		a++;
+		b++;
+	}
+	return (int)c - (int)wql_fold(*b);
+}
+
+/* Property V compared by T's op with property W of the same type. */
+static bool props_hold(const wql_test *t, const cim_value *v, const cim_value *w)
+{
+	if (v->is_null || w->is_null)
+		return false;
+	switch (t->type) {
+	case CIM_TYPE_UINT32:  return op_holds(t->op, CMP3(v->u.u32, w->u.u32));
+	case CIM_TYPE_SINT32:  return op_holds(t->op, CMP3(v->u.s32, w->u.s32));
+	case CIM_TYPE_BOOLEAN: return (v->u.boolean == w->u.boolean) == (t->op == WQL_OP_EQ);
+	default:
+		return v->u.str != NULL && w->u.str != NULL &&
+		       op_holds(t->op, fold_cmp2(v->u.str, w->u.str));
+	}
+}
+
+/* A value of the string family (string, datetime) carries its text. */
+static bool same_type(uint8_t want, cim_type have)
+{
+	if (want == CIM_TYPE_STRING)
+		return have == CIM_TYPE_STRING || have == CIM_TYPE_DATETIME;
+	return want == have;
+}
+
+/*
+ * T on the instances IN (indexed by WQL_SRC_*; a missing one, such as
+ * PreviousInstance of a creation, has every property NULL) of an event of
+ * class EVENT_CLASS (NULL for a data query).
+ */
+static bool test_holds(const wql_test *t, const cim_instance *const *in,
+                       const char *event_class)
+{
+	const cim_instance *inst = in[t->src];
 	const cim_value *v;
 
+	if (t->src == WQL_SRC_EVENT)
+		return t->kind != WQL_K_ISNULL && event_class != NULL &&
+		       string_holds(t, event_class);
+	if (inst == NULL)
+		return t->kind == WQL_K_ISNULL;
+	if (t->kind == WQL_K_ISA)
+		return fold_cmp(inst->cls->name, t->lit.str) == 0;
 	if (t->prop == WQL_SYS_CLASS)
 		return t->kind != WQL_K_ISNULL && string_holds(t, inst->cls->name);
 	v = &inst->values[t->prop];
 	if (t->kind == WQL_K_ISNULL)
 		return v->is_null;
+	if (t->kind == WQL_K_PROP_CMP) {
+		const cim_instance *other = in[t->lit.other.src];
+		const cim_value *w;
+
+		if (other == NULL || v->is_null || !same_type(t->type, v->type))
+			return false;
+		w = &other->values[t->lit.other.prop];
+		return !w->is_null && same_type(t->type, w->type) && props_hold(t, v, w);
+	}
 	/* Comparisons with NULL are false; a wrongly typed value never matches. */
 	if (v->is_null || v->type != t->type)
 		return false;
@@ -237,30 +296,60 @@ static bool test_holds(const wql_test *t, const cim_instance *inst)
 	}
 }
 
-bool wql_match(const wql_query *q, const cim_instance *inst)
+/* Follows the branch program over IN; the instances were checked by the caller. */
+static bool run(const wql_query *q, const cim_instance *const *in, const char *event_class)
 {
 	int32_t i;
 
-	if (q == NULL || inst == NULL || inst->cls == NULL)
-		return false;
 	if (q->tests == NULL)
 		return true;
-	/* Guards against an instance of some other, shorter class. */
-	if (inst->cls->nprops < q->min_props || inst->values == NULL)
-		return false;
 	for (i = q->entry; i >= 0;) {
 		const wql_test *t = &q->tests[i];
 
-		i = test_holds(t, inst) ? t->on_true : t->on_false;
+		i = test_holds(t, in, event_class) ? t->on_true : t->on_false;
 	}
 	return i == WQL_ACCEPT;
+}
+
+/* True when INST can be read by the tests: a class, values, enough properties. */
+static bool readable(const wql_query *q, const cim_instance *inst)
+{
+	return inst->cls != NULL && (q->tests == NULL ||
+	       (inst->values != NULL && inst->cls->nprops >= q->min_props));
+}
+
+bool wql_match(const wql_query *q, const cim_instance *inst)
+{
+	const cim_instance *in[WQL_SRCS] = { inst, NULL, NULL };
+
+	if (q == NULL || inst == NULL || q->event_kinds != 0 || !readable(q, inst))
+		return false;
+	return run(q, in, NULL);
+}
+
+bool wql_match_event(const wql_query *q, unsigned kind, const cim_instance *target,
+                     const cim_instance *previous)
+{
+	const cim_instance *in[WQL_SRCS] = { target, NULL, NULL };
+
+	if (q == NULL || target == NULL || (q->event_kinds & kind) == 0 ||
+	    (kind != WQL_EVENT_CREATION && kind != WQL_EVENT_MODIFICATION &&
+	     kind != WQL_EVENT_DELETION) || !readable(q, target))
+		return false;
+	/* Only a modification has a PreviousInstance. */
+	if (kind == WQL_EVENT_MODIFICATION && previous != NULL) {
+		if (!readable(q, previous))
+			return false;
+		in[WQL_SRC_PREVIOUS] = previous;
+	}
+	return run(q, in, wql_event_class_name(q, kind));
 }
 
 /* ---- the query object ---------------------------------------------------------- */
 
 void wql_test_clear(wql_test *t)
 {
-	if (t->kind == WQL_K_STR_EQ || t->kind == WQL_K_STR_CMP) {
+	if (t->kind == WQL_K_STR_EQ || t->kind == WQL_K_STR_CMP || t->kind == WQL_K_ISA) {
 		free(t->lit.str);
 	} else if (t->kind == WQL_K_LIKE && t->lit.like != NULL) {
 		wql_like_free(t->lit.like);
@@ -295,4 +384,29 @@ bool wql_selects(const wql_query *q, size_t index)
 	if (q == NULL || q->cls == NULL || index >= q->cls->nprops)
 		return false;
 	return q->select_all || (q->selected != NULL && q->selected[index]);
+}
+
+bool wql_is_event(const wql_query *q)
+{
+	return q != NULL && q->event_kinds != 0;
+}
+
+unsigned wql_event_kinds(const wql_query *q)
+{
+	return q != NULL ? q->event_kinds : 0;
+}
+
+bool wql_event_dmtf(const wql_query *q)
+{
+	return q != NULL && q->from != NULL && q->from->dmtf;
+}
+
+double wql_event_within(const wql_query *q)
+{
+	return q != NULL ? q->within_s : 0;
+}
+
+bool wql_event_selects_previous(const wql_query *q)
+{
+	return q != NULL && (q->event_selected & WQL_SELECT_PREVIOUS) != 0;
 }

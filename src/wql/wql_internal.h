@@ -34,11 +34,14 @@ typedef enum wql_tok_kind {
 	WQL_T_IDENT,      /* property, class or system-property name */
 	WQL_T_STRING,     /* decoded text in lex->buf */
 	WQL_T_INTEGER,    /* value in tok.num */
-	WQL_T_STAR, WQL_T_COMMA, WQL_T_LPAREN, WQL_T_RPAREN,
+	WQL_T_REAL,       /* value in tok.real; only where the parser allows it (WITHIN) */
+	WQL_T_STAR, WQL_T_COMMA, WQL_T_LPAREN, WQL_T_RPAREN, WQL_T_DOT,
 	WQL_T_EQ, WQL_T_NE, WQL_T_LT, WQL_T_GT, WQL_T_LE, WQL_T_GE,
 	/* keywords */
 	WQL_T_SELECT, WQL_T_FROM, WQL_T_WHERE, WQL_T_AND, WQL_T_OR, WQL_T_NOT,
 	WQL_T_IS, WQL_T_NULL, WQL_T_LIKE, WQL_T_TRUE, WQL_T_FALSE,
+	/* event queries only (rdms-class.md 6.1: reserved in every query) */
+	WQL_T_ISA, WQL_T_WITHIN, WQL_T_GROUP, WQL_T_BY, WQL_T_HAVING,
 } wql_tok_kind;
 
 typedef struct wql_token {
@@ -47,12 +50,14 @@ typedef struct wql_token {
 	const char  *start;   /* the token as written in the query */
 	size_t       len;
 	int64_t      num;     /* WQL_T_INTEGER */
+	double       real;    /* WQL_T_REAL */
 } wql_token;
 
 typedef struct wql_lexer {
 	const char *text;
 	size_t      pos;
 	char       *buf;      /* decoded string literal; as large as the query */
+	bool        allow_real; /* the next number may have a fraction (WITHIN 0.5) */
 } wql_lexer;
 
 /*
@@ -105,6 +110,14 @@ bool wql_like_match(const wql_like_pat *p, const char *text);
 /* Where a test takes its value from when it is not a property. */
 #define WQL_SYS_CLASS ((uint32_t)-1)
 
+/*
+ * Which instance a test reads.  A data query has only the instance itself
+ * (TARGET); an event query has TargetInstance (SourceInstance in the DMTF
+ * form), PreviousInstance, and the event itself, whose only testable
+ * property is __CLASS.
+ */
+enum { WQL_SRC_TARGET, WQL_SRC_PREVIOUS, WQL_SRC_EVENT, WQL_SRCS };
+
 typedef enum wql_test_kind {
 	WQL_K_ISNULL,      /* property is NULL */
 	WQL_K_STR_EQ,      /* folded string equal to lit.str */
@@ -112,6 +125,8 @@ typedef enum wql_test_kind {
 	WQL_K_LIKE,
 	WQL_K_U32, WQL_K_S32,
 	WQL_K_BOOL_EQ,     /* boolean equal to lit.b (NE is a separate op) */
+	WQL_K_ISA,         /* the instance exists and is of class lit.str (folded) */
+	WQL_K_PROP_CMP,    /* property compared by op with property lit.other */
 } wql_test_kind;
 
 typedef enum wql_op {
@@ -122,6 +137,7 @@ typedef struct wql_test {
 	uint8_t  kind;       /* wql_test_kind */
 	uint8_t  op;         /* wql_op */
 	uint8_t  type;       /* cim_type the instance value must have */
+	uint8_t  src;        /* WQL_SRC_*: which instance PROP is read from */
 	uint32_t prop;       /* property index, or WQL_SYS_CLASS */
 	int32_t  on_true;    /* next test, WQL_ACCEPT or WQL_REJECT */
 	int32_t  on_false;
@@ -131,6 +147,7 @@ typedef struct wql_test {
 		uint32_t      u32;
 		int32_t       s32;
 		bool          b;
+		struct { uint8_t src; uint32_t prop; } other;   /* PROP_CMP */
 	} lit;
 } wql_test;
 
@@ -142,7 +159,24 @@ struct wql_query {
 	size_t           ntests;
 	int32_t          entry;      /* first test to run */
 	size_t           min_props;  /* highest property index used + 1 */
+
+	/* event queries (wql_parse_event); event_kinds is 0 for a data query */
+	unsigned         event_kinds;     /* WQL_EVENT_* the FROM class covers */
+	const struct wql_event_class *from;  /* the FROM class */
+	double           within_s;        /* WITHIN's interval; 0: none */
+	unsigned         event_selected;  /* WQL_SELECT_*: what SELECT names */
 };
+
+/* The event classes a query may name in FROM (wql_parse.c). */
+typedef struct wql_event_class {
+	const char *name;
+	unsigned    kinds;        /* the WQL_EVENT_* it delivers */
+	bool        dmtf;         /* CIM_Inst*: SourceInstance, IndicationTime */
+	bool        has_previous; /* has PreviousInstance */
+} wql_event_class;
+
+/* The event properties a SELECT list may name. */
+enum { WQL_SELECT_TARGET = 1, WQL_SELECT_PREVIOUS = 2, WQL_SELECT_TIME = 4 };
 
 /* Frees what TEST owns (literal string or pattern). */
 void wql_test_clear(wql_test *t);

@@ -6,7 +6,9 @@
  * and only as whole identifiers.  String literals are decoded into one
  * buffer the size of the query, so lexing never allocates.  Integers are
  * decimal with an optional sign glued to the digits; they are range-checked
- * against int64 here and against the property's type by the parser.
+ * against int64 here and against the property's type by the parser.  A
+ * number with a fraction is read only where the parser asks for one (the
+ * interval after WITHIN); anywhere else it stays an error.
  */
 #include "wql_internal.h"
 
@@ -21,6 +23,8 @@ static const struct {
 	{ "AND", WQL_T_AND },       { "OR", WQL_T_OR },     { "NOT", WQL_T_NOT },
 	{ "IS", WQL_T_IS },         { "NULL", WQL_T_NULL }, { "LIKE", WQL_T_LIKE },
 	{ "TRUE", WQL_T_TRUE },     { "FALSE", WQL_T_FALSE },
+	{ "ISA", WQL_T_ISA },       { "WITHIN", WQL_T_WITHIN }, { "GROUP", WQL_T_GROUP },
+	{ "BY", WQL_T_BY },         { "HAVING", WQL_T_HAVING },
 };
 
 static bool is_ident_start(unsigned char c)
@@ -114,6 +118,22 @@ static uint32_t lex_number(wql_lexer *lex, wql_token *tok, rdms_error *err)
 			                 "integer out of range at column %zu", tok->col);
 		v = v * 10 + d;
 	}
+	if (lex->allow_real && s[i] == '.' && is_digit((unsigned char)s[i + 1])) {
+		double frac = 0, scale = 1;
+
+		for (i++; is_digit((unsigned char)s[i]) && scale < 1e15; i++) {
+			scale *= 10;
+			frac = frac * 10 + (s[i] - '0');
+		}
+		while (is_digit((unsigned char)s[i]))   /* digits past 15 change nothing */
+			i++;
+		if (!is_ident_char((unsigned char)s[i]) && s[i] != '.') {
+			tok->kind = WQL_T_REAL;
+			tok->real = ((double)v + frac / scale) * (neg ? -1 : 1);
+			lex->pos = i;
+			return 0;
+		}
+	}
 	if (is_ident_char((unsigned char)s[i]) || s[i] == '.') {
 		size_t end = i;
 
@@ -138,6 +158,7 @@ static size_t lex_operator(const char *s, wql_tok_kind *kind)
 	case ',': *kind = WQL_T_COMMA; return 1;
 	case '(': *kind = WQL_T_LPAREN; return 1;
 	case ')': *kind = WQL_T_RPAREN; return 1;
+	case '.': *kind = WQL_T_DOT; return 1;
 	case '=': *kind = WQL_T_EQ; return 1;
 	case '!':
 		if (s[1] != '=')

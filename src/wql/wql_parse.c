@@ -1,13 +1,21 @@
 /*
  * wql_parse.c -- WQL text to a compiled query (see wql_internal.h).
  *
- *   query     := SELECT ( '*' | name { ',' name } ) FROM name [ WHERE or ]
+ *   query     := SELECT ( '*' | name { ',' name } ) FROM name
+ *                [ WITHIN number ] [ WHERE or ] [ GROUP ... ]   (the last two: events)
  *   or        := and { OR and }
  *   and       := unary { AND unary }
  *   unary     := { NOT } primary
  *   primary   := '(' or ')' | predicate
  *   predicate := prop IS [NOT] NULL | prop LIKE string
  *              | prop cmp literal | literal cmp prop
+ *              | object ISA string | prop cmp prop          (events)
+ *   prop      := name | object '.' name                     (object: events)
+ *
+ * An event query (wql_parse_event) names an event class in FROM and its
+ * instances' class in the ISA test, which may come anywhere in WHERE; so
+ * the tokens after FROM are first scanned for the ISA test, and its class
+ * resolves TargetInstance.Prop and PreviousInstance.Prop as they come.
  *
  * The SELECT list comes before the class it names properties of, so it is
  * first only checked for syntax and then lexed again once FROM has been
@@ -38,6 +46,8 @@ typedef struct pnode {
 } pnode;
 
 typedef struct parser {
+	bool             event;      /* wql_parse_event */
+	size_t           isa_col;    /* column of the first ISA test */
 	wql_lexer        lex;
 	wql_token        tok;        /* the current token */
 	rdms_error      *err;
@@ -53,6 +63,8 @@ typedef struct operand {
 	wql_token tok;
 	uint32_t  prop;      /* IDENT: index or WQL_SYS_CLASS */
 	cim_type  type;      /* IDENT: the property's type */
+	uint8_t   src;       /* IDENT: WQL_SRC_* it is read from */
+	bool      object;    /* IDENT: TargetInstance itself, not a property of it */
 	char     *str;       /* STRING: decoded copy (owned) */
 } operand;
 
@@ -63,6 +75,29 @@ static const char *const system_props[] = {
 	"__CLASS", "__PATH", "__RELPATH", "__NAMESPACE", "__SERVER", "__GENUS",
 	"__SUPERCLASS", "__DYNASTY", "__DERIVATION", "__PROPERTY_COUNT",
 };
+
+/* The event classes FROM may name (wql.h). */
+static const wql_event_class event_classes[] = {
+	{ "__InstanceCreationEvent", WQL_EVENT_CREATION, false, false },
+	{ "__InstanceModificationEvent", WQL_EVENT_MODIFICATION, false, true },
+	{ "__InstanceDeletionEvent", WQL_EVENT_DELETION, false, false },
+	{ "__InstanceOperationEvent",
+	  WQL_EVENT_CREATION | WQL_EVENT_MODIFICATION | WQL_EVENT_DELETION, false, false },
+	{ "CIM_InstCreation", WQL_EVENT_CREATION, true, false },
+	{ "CIM_InstModification", WQL_EVENT_MODIFICATION, true, true },
+	{ "CIM_InstDeletion", WQL_EVENT_DELETION, true, false },
+	{ "CIM_InstIndication",
+	  WQL_EVENT_CREATION | WQL_EVENT_MODIFICATION | WQL_EVENT_DELETION, true, false },
+};
+#define N_EVENT_CLASSES (sizeof event_classes / sizeof event_classes[0])
+
+static const wql_event_class *event_class_find(const char *name)
+{
+	for (size_t i = 0; i < N_EVENT_CLASSES; i++)
+		if (str_ieq(name, event_classes[i].name))
+			return &event_classes[i];
+	return NULL;
+}
 
 static uint32_t advance(parser *p)
 {
@@ -141,6 +176,206 @@ static uint32_t resolve_prop(parser *p, const wql_token *tok, bool allow_system,
 	return 0;
 }
 
+/* ---- event queries: TargetInstance, PreviousInstance, __CLASS --------------- */
+
+/* The instance object NAME stands for in the event query, or -1. */
+static int object_src(const parser *p, const char *name)
+{
+	const wql_event_class *ev = p->q->from;
+
+	if (str_ieq(name, "TargetInstance"))
+		return WQL_SRC_TARGET;
+	if (ev->dmtf && str_ieq(name, "SourceInstance"))
+		return WQL_SRC_TARGET;
+	if (ev->has_previous && str_ieq(name, "PreviousInstance"))
+		return WQL_SRC_PREVIOUS;
+	return -1;
+}
+
+static const char *target_name(const parser *p)
+{
+	return p->q->from->dmtf ? "SourceInstance" : "TargetInstance";
+}
+
+static uint32_t unknown_event_prop(parser *p, const char *name, size_t col)
+{
+	return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+	                 "unknown property '%s' at column %zu (event class %s has %s%s and __CLASS;"
+	                 " a session's property is %s.Property)", name, col, p->q->from->name,
+	                 target_name(p), p->q->from->has_previous ? ", PreviousInstance" : "",
+	                 target_name(p));
+}
+
+static uint32_t not_an_object(parser *p, const char *what, size_t col)
+{
+	return rdms_fail(p->err, WBEM_E_PROPERTY_NOT_AN_OBJECT,
+	                 "'.' at column %zu follows %s, which is not an object", col, what);
+}
+
+/*
+ * Reads an operand of an event query: __CLASS, an object (O->object), or
+ * object.Prop, leaving the current token after it.  O->tok spans the
+ * whole reference, so messages quote it as written.
+ */
+static uint32_t read_event_ref(parser *p, operand *o)
+{
+	char name[MAX_NAME + 1];
+	size_t index;
+	int src;
+	uint32_t rc;
+
+	if ((rc = tok_name(p, &p->tok, WBEM_E_PROPERTY_NAME_TOO_WIDE, "property", name)) != 0)
+		return rc;
+	if (str_ieq(name, "__CLASS")) {
+		o->src = WQL_SRC_EVENT;
+		o->prop = WQL_SYS_CLASS;
+		o->type = CIM_TYPE_STRING;
+		if ((rc = advance(p)) == 0 && p->tok.kind == WQL_T_DOT)
+			return not_an_object(p, "__CLASS", p->tok.col);
+		return rc;
+	}
+	if ((src = object_src(p, name)) < 0)
+		return unknown_event_prop(p, name, p->tok.col);
+	o->src = (uint8_t)src;
+	if ((rc = advance(p)) != 0)
+		return rc;
+	if (p->tok.kind != WQL_T_DOT) {
+		o->object = true;
+		return 0;
+	}
+	if ((rc = advance(p)) != 0)
+		return rc;
+	if (p->tok.kind != WQL_T_IDENT)
+		return unexpected(p, "a property name after '.'");
+	if ((size_t)(p->tok.start + p->tok.len - o->tok.start) > MAX_NAME)
+		return rdms_fail(p->err, WBEM_E_PROPERTY_NAME_TOO_WIDE,
+		                 "property name at column %zu is longer than %d characters",
+		                 o->tok.col, MAX_NAME);
+	if ((rc = resolve_prop(p, &p->tok, false, &index, &o->type)) != 0)
+		return rc;
+	o->prop = (uint32_t)index;
+	o->tok.len = (size_t)(p->tok.start + p->tok.len - o->tok.start);
+	if ((rc = advance(p)) == 0 && p->tok.kind == WQL_T_DOT) {
+		tok_name(p, &o->tok, 0, "", name);
+		return not_an_object(p, name, p->tok.col);
+	}
+	return rc;
+}
+
+/*
+ * The class of the first "TargetInstance ISA 'Class'" in the rest of the
+ * query, scanned ahead (the properties before it need it); the lexer is
+ * put back where it was.
+ */
+static uint32_t scan_isa_class(parser *p)
+{
+	char name[MAX_NAME + 1];
+	wql_lexer saved = p->lex;
+	wql_token tok, prev = { 0 }, prev2 = { 0 };
+	const cim_class *cls = NULL;
+	uint32_t rc = 0;
+
+	name[0] = '\0';
+	tok = p->tok;
+	while (tok.kind != WQL_T_END) {
+		if (tok.kind == WQL_T_STRING && prev.kind == WQL_T_ISA && prev2.kind == WQL_T_IDENT) {
+			char obj[MAX_NAME + 1];
+
+			if (tok_name(p, &prev2, 0, "", obj) == 0 && object_src(p, obj) == WQL_SRC_TARGET) {
+				size_t n = strlen(p->lex.buf);
+
+				if (n > MAX_NAME)
+					return rdms_fail(p->err, WBEM_E_CLASS_NAME_TOO_WIDE,
+					                 "class name at column %zu is longer than %d "
+					                 "characters", tok.col, MAX_NAME);
+				memcpy(name, p->lex.buf, n + 1);
+				cls = p->lookup != NULL ? p->lookup(name) : NULL;
+				if (cls == NULL)
+					return rdms_fail(p->err, WBEM_E_INVALID_CLASS,
+					                 "unknown class '%s' at column %zu", name, tok.col);
+				break;
+			}
+		}
+		prev2 = prev;
+		prev = tok;
+		if ((rc = wql_lex_next(&p->lex, &tok, p->err)) != 0)
+			return rc;
+	}
+	p->lex = saved;
+	if (cls == NULL)
+		return rdms_fail(p->err, WBEM_E_UNPARSABLE_QUERY,
+		                 "an event query needs \"WHERE %s ISA 'Class'\" (the class whose "
+		                 "instances it watches, e.g. 'Win32_VirtualDesktopSession'); none "
+		                 "from column %zu on", target_name(p), p->tok.col);
+	p->q->cls = cls;
+	return 0;
+}
+
+/* WITHIN seconds (a latency bound); the current token is WITHIN. */
+static uint32_t parse_within(parser *p)
+{
+	size_t col = p->tok.col;
+	double v;
+	uint32_t rc;
+
+	p->lex.allow_real = true;
+	rc = advance(p);
+	p->lex.allow_real = false;
+	if (rc != 0)
+		return rc;
+	if (p->tok.kind == WQL_T_INTEGER)
+		v = (double)p->tok.num;
+	else if (p->tok.kind == WQL_T_REAL)
+		v = p->tok.real;
+	else
+		return unexpected(p, "a number of seconds after WITHIN");
+	if (!(v > 0) || v > 31536000)
+		return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+		                 "WITHIN %.*s at column %zu: the interval must be more than 0 and "
+		                 "at most 31536000 seconds", (int)p->tok.len, p->tok.start, col);
+	p->q->within_s = v;
+	return advance(p);
+}
+
+/* What may follow WHERE in an event query: GROUP WITHIN is not served yet. */
+static uint32_t check_group(parser *p)
+{
+	size_t col = p->tok.col;
+	uint32_t rc;
+
+	if (p->tok.kind == WQL_T_HAVING)
+		return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+		                 "HAVING at column %zu needs GROUP WITHIN before it", col);
+	if (p->tok.kind != WQL_T_GROUP)
+		return 0;
+	if ((rc = advance(p)) != 0)
+		return rc;
+	if (p->tok.kind == WQL_T_WITHIN)
+		return rdms_fail(p->err, WBEM_E_NOT_SUPPORTED,
+		                 "GROUP WITHIN at column %zu is not supported: events are delivered "
+		                 "one by one", col);
+	if (p->tok.kind == WQL_T_BY)
+		return rdms_fail(p->err, WBEM_E_MISSING_GROUP_WITHIN,
+		                 "GROUP BY at column %zu needs GROUP WITHIN", col);
+	return unexpected(p, "WITHIN after GROUP");
+}
+
+/* True when the ISA test on TargetInstance is joined by AND to the root. */
+static bool isa_on_top(const parser *p, int idx)
+{
+	const pnode *n = &p->nodes[idx];
+	const wql_test *t;
+
+	if (n->neg)
+		return false;
+	if (n->kind == N_AND)
+		return isa_on_top(p, n->a) || isa_on_top(p, n->b);
+	if (n->kind != N_LEAF)
+		return false;
+	t = &p->q->tests[n->a];
+	return t->kind == WQL_K_ISA && t->src == WQL_SRC_TARGET;
+}
+
 /* ---- SELECT list and FROM ------------------------------------------------ */
 
 /* First pass: syntax only.  Leaves the current token on FROM. */
@@ -163,6 +398,31 @@ static uint32_t check_select_list(parser *p)
 	}
 }
 
+/* The SELECT list of an event query: the event's own properties. */
+static uint32_t resolve_event_select_list(parser *p)
+{
+	const wql_event_class *ev = p->q->from;
+	char name[MAX_NAME + 1];
+	uint32_t rc;
+
+	while (p->tok.kind == WQL_T_IDENT) {
+		int src;
+
+		if ((rc = tok_name(p, &p->tok, WBEM_E_PROPERTY_NAME_TOO_WIDE, "property", name)) != 0)
+			return rc;
+		if ((src = object_src(p, name)) >= 0)
+			p->q->event_selected |= src == WQL_SRC_TARGET ? WQL_SELECT_TARGET :
+			                        WQL_SELECT_PREVIOUS;
+		else if (str_ieq(name, ev->dmtf ? "IndicationTime" : "TIME_CREATED"))
+			p->q->event_selected |= WQL_SELECT_TIME;
+		else if (!is_system_prop(name))
+			return unknown_event_prop(p, name, p->tok.col);
+		if ((rc = advance(p)) != 0 || p->tok.kind != WQL_T_COMMA || (rc = advance(p)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Second pass, from lexer position POS, with the class known. */
 static uint32_t resolve_select_list(parser *p, size_t pos)
 {
@@ -174,8 +434,11 @@ static uint32_t resolve_select_list(parser *p, size_t pos)
 		return rc;
 	if (p->tok.kind == WQL_T_STAR) {
 		p->q->select_all = true;
+		p->q->event_selected = WQL_SELECT_TARGET | WQL_SELECT_PREVIOUS | WQL_SELECT_TIME;
 		return 0;
 	}
+	if (p->event)
+		return resolve_event_select_list(p);
 	p->q->selected = calloc(c->nprops ? c->nprops : 1, sizeof *p->q->selected);
 	if (p->q->selected == NULL)
 		return rdms_fail(p->err, WBEM_E_OUT_OF_MEMORY, "out of memory");
@@ -195,9 +458,39 @@ static uint32_t resolve_select_list(parser *p, size_t pos)
 	return 0;
 }
 
+/* FROM of an event query: an event class, then WITHIN and the ISA class. */
+static uint32_t parse_event_from(parser *p, const char *name)
+{
+	size_t col = p->tok.col;
+	uint32_t rc;
+
+	p->q->from = event_class_find(name);
+	if (p->q->from == NULL) {
+		if (p->lookup != NULL && p->lookup(name) != NULL)
+			return rdms_fail(p->err, WBEM_E_NOT_EVENT_CLASS,
+			                 "%s at column %zu is not an event class (to watch its "
+			                 "instances: SELECT * FROM __InstanceOperationEvent WHERE "
+			                 "TargetInstance ISA '%s')", name, col, name);
+		if (strncmp(name, "__", 2) == 0 && strlen(name) > 5 &&
+		    str_ieq(name + strlen(name) - 5, "Event"))
+			return rdms_fail(p->err, WBEM_E_NOT_SUPPORTED,
+			                 "event class %s at column %zu is not served: only instance "
+			                 "creation, modification and deletion events are", name, col);
+		return rdms_fail(p->err, WBEM_E_INVALID_CLASS,
+		                 "unknown event class '%s' at column %zu", name, col);
+	}
+	p->q->event_kinds = p->q->from->kinds;
+	if ((rc = advance(p)) != 0)
+		return rc;
+	if (p->tok.kind == WQL_T_WITHIN && (rc = parse_within(p)) != 0)
+		return rc;
+	return scan_isa_class(p);
+}
+
 static uint32_t parse_from(parser *p)
 {
 	char name[MAX_NAME + 1];
+	size_t col;
 	uint32_t rc;
 
 	if ((rc = expect(p, WQL_T_FROM, "FROM")) != 0)
@@ -206,11 +499,23 @@ static uint32_t parse_from(parser *p)
 		return unexpected(p, "a class name");
 	if ((rc = tok_name(p, &p->tok, WBEM_E_CLASS_NAME_TOO_WIDE, "class", name)) != 0)
 		return rc;
+	if (p->event)
+		return parse_event_from(p, name);
+	col = p->tok.col;
+	if (event_class_find(name) != NULL)
+		return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+		                 "%s at column %zu is an event class: subscribe with this query "
+		                 "(WS-Eventing Subscribe, rdms watch) rather than run it", name, col);
 	p->q->cls = p->lookup != NULL ? p->lookup(name) : NULL;
 	if (p->q->cls == NULL)
 		return rdms_fail(p->err, WBEM_E_INVALID_CLASS, "unknown class '%s' at column %zu",
-		                 name, p->tok.col);
-	return advance(p);
+		                 name, col);
+	if ((rc = advance(p)) != 0)
+		return rc;
+	if (p->tok.kind == WQL_T_WITHIN)
+		return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+		                 "WITHIN at column %zu belongs to event queries", p->tok.col);
+	return 0;
 }
 
 /* ---- predicates ------------------------------------------------------------ */
@@ -260,6 +565,8 @@ static uint32_t read_operand(parser *p, operand *o)
 
 	memset(o, 0, sizeof *o);
 	o->tok = p->tok;
+	if (p->tok.kind == WQL_T_IDENT && p->event)
+		return read_event_ref(p, o);
 	if (p->tok.kind == WQL_T_IDENT) {
 		if ((rc = resolve_prop(p, &p->tok, false, &index, &o->type)) != 0)
 			return rc;
@@ -460,6 +767,7 @@ static uint32_t parse_like(parser *p, const operand *prop, size_t like_col, int 
 		return rc;
 	if ((rc = new_leaf(p, prop->tok.col, &t, node)) == 0) {
 		t->kind = WQL_K_LIKE;
+		t->src = prop->src;
 		t->prop = prop->prop;
 		t->type = (uint8_t)prop->type;
 		if ((t->lit.like = calloc(1, sizeof *t->lit.like)) == NULL)
@@ -488,6 +796,7 @@ static uint32_t parse_is(parser *p, const operand *prop, int *node)
 	if ((rc = advance(p)) != 0 || (rc = new_leaf(p, prop->tok.col, &t, node)) != 0)
 		return rc;
 	t->kind = WQL_K_ISNULL;
+	t->src = prop->src;
 	t->prop = prop->prop;
 	t->type = (uint8_t)prop->type;
 	p->nodes[*node].neg = neg;
@@ -507,6 +816,7 @@ static uint32_t build_compare(parser *p, const operand *prop, wql_op op, size_t 
 		                 op_text[op], op_col);
 	if ((rc = new_leaf(p, prop->tok.col, &t, node)) != 0)
 		return rc;
+	t->src = prop->src;
 	t->prop = prop->prop;
 	t->type = (uint8_t)prop->type;
 	if (lit->tok.kind == WQL_T_NULL) {
@@ -516,6 +826,88 @@ static uint32_t build_compare(parser *p, const operand *prop, wql_op op, size_t 
 		return 0;
 	}
 	return fill_compare(p, prop, op, op_col, lit, t);
+}
+
+/* OBJ ISA 'Class'; the current token is ISA.  (scan_isa_class found the class.) */
+static uint32_t parse_isa(parser *p, const operand *obj, int *node)
+{
+	char name[MAX_NAME + 1];
+	wql_test *t = NULL;
+	size_t col;
+	uint32_t rc;
+
+	if ((rc = advance(p)) != 0)
+		return rc;
+	if (p->tok.kind != WQL_T_STRING)
+		return unexpected(p, "a class name in quotes after ISA");
+	col = p->tok.col;
+	if (strlen(p->lex.buf) > MAX_NAME)
+		return rdms_fail(p->err, WBEM_E_CLASS_NAME_TOO_WIDE,
+		                 "class name at column %zu is longer than %d characters", col, MAX_NAME);
+	strcpy(name, p->lex.buf);
+	if (p->lookup == NULL || p->lookup(name) == NULL)
+		return rdms_fail(p->err, WBEM_E_INVALID_CLASS, "unknown class '%s' at column %zu",
+		                 name, col);
+	if (!str_ieq(name, p->q->cls->name))
+		return rdms_fail(p->err, WBEM_E_NOT_SUPPORTED,
+		                 "ISA '%s' at column %zu: an event query watches one class, and this "
+		                 "one watches %s", name, col, p->q->cls->name);
+	if ((rc = advance(p)) != 0 || (rc = new_leaf(p, obj->tok.col, &t, node)) != 0)
+		return rc;
+	if (p->isa_col == 0)
+		p->isa_col = obj->tok.col;
+	t->kind = WQL_K_ISA;
+	t->src = obj->src;
+	t->type = CIM_TYPE_STRING;
+	if ((t->lit.str = fold_dup(name)) == NULL)
+		return rdms_fail(p->err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	return 0;
+}
+
+/* LEFT OP RIGHT between two properties of an event's instances. */
+static uint32_t build_prop_compare(parser *p, const operand *left, wql_op op, size_t op_col,
+                                   const operand *right, int *node)
+{
+	char a[MAX_NAME + 1], b[MAX_NAME + 1];
+	bool str_l = left->type == CIM_TYPE_STRING || left->type == CIM_TYPE_DATETIME;
+	bool str_r = right->type == CIM_TYPE_STRING || right->type == CIM_TYPE_DATETIME;
+	wql_test *t = NULL;
+	uint32_t rc;
+
+	tok_name(p, &left->tok, 0, "", a);
+	tok_name(p, &right->tok, 0, "", b);
+	if (left->type != right->type && !(str_l && str_r))
+		return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+		                 "type mismatch at column %zu: %s is %s, %s is %s", op_col, a,
+		                 cim_type_name(left->type), b, cim_type_name(right->type));
+	if (left->type == CIM_TYPE_BOOLEAN && op != WQL_OP_EQ && op != WQL_OP_NE)
+		return rdms_fail(p->err, WBEM_E_INVALID_OPERATOR,
+		                 "operator '%s' at column %zu is not allowed between booleans "
+		                 "(only =, <> and !=)", op_text[op], op_col);
+	if (!str_l && left->type != CIM_TYPE_UINT32 && left->type != CIM_TYPE_SINT32 &&
+	    left->type != CIM_TYPE_BOOLEAN)
+		return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+		                 "property %s at column %zu cannot be queried", a, left->tok.col);
+	if ((rc = new_leaf(p, left->tok.col, &t, node)) != 0)
+		return rc;
+	t->kind = WQL_K_PROP_CMP;
+	t->op = (uint8_t)op;
+	t->type = (uint8_t)(str_l ? CIM_TYPE_STRING : left->type);
+	t->src = left->src;
+	t->prop = left->prop;
+	t->lit.other.src = right->src;
+	t->lit.other.prop = right->prop;
+	return 0;
+}
+
+static uint32_t object_misused(parser *p, const operand *o)
+{
+	char name[MAX_NAME + 1];
+
+	tok_name(p, &o->tok, 0, "", name);
+	return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+	                 "%s at column %zu is an object: test it with ISA or compare one of its "
+	                 "properties (%s.Property)", name, o->tok.col, name);
 }
 
 static uint32_t parse_predicate(parser *p, int *node)
@@ -528,7 +920,15 @@ static uint32_t parse_predicate(parser *p, int *node)
 	if ((rc = read_operand(p, &left)) != 0)
 		return rc;
 	op_tok = p->tok;
-	if (left.tok.kind == WQL_T_IDENT && op_tok.kind == WQL_T_IS) {
+	if (left.object && op_tok.kind == WQL_T_ISA) {
+		rc = parse_isa(p, &left, node);
+	} else if (left.object) {
+		rc = object_misused(p, &left);
+	} else if (op_tok.kind == WQL_T_ISA) {
+		rc = rdms_fail(p->err, WBEM_E_INVALID_QUERY,
+		               "ISA at column %zu needs %s on its left, in an event query",
+		               op_tok.col, p->event ? target_name(p) : "TargetInstance");
+	} else if (left.tok.kind == WQL_T_IDENT && op_tok.kind == WQL_T_IS) {
 		rc = advance(p);
 		rc = rc ? rc : parse_is(p, &left, node);
 	} else if (left.tok.kind == WQL_T_IDENT && op_tok.kind == WQL_T_LIKE) {
@@ -543,13 +943,20 @@ static uint32_t parse_predicate(parser *p, int *node)
 	} else if ((rc = advance(p)) != 0) {
 		/* lexer error already set */
 	} else if (left.tok.kind == WQL_T_IDENT) {
-		if (p->tok.kind == WQL_T_IDENT)
+		if (p->tok.kind == WQL_T_IDENT && !p->event)
 			rc = rdms_fail(p->err, WBEM_E_INVALID_QUERY,
 			               "property-to-property comparison at column %zu is not allowed",
 			               p->tok.col);
-		else if (!is_literal(p->tok.kind))
+		else if (p->tok.kind != WQL_T_IDENT && !is_literal(p->tok.kind))
 			rc = unexpected(p, "a literal");
-		else if ((rc = read_operand(p, &right)) == 0)
+		else if ((rc = read_operand(p, &right)) != 0)
+			;
+		else if (right.object)
+			rc = object_misused(p, &right);
+		else if (right.tok.kind == WQL_T_IDENT)
+			rc = build_prop_compare(p, &left, tok_op(op_tok.kind), op_tok.col, &right,
+			                        node);
+		else
 			rc = build_compare(p, &left, tok_op(op_tok.kind), op_tok.col, &right, node);
 	} else {
 		if (p->tok.kind != WQL_T_IDENT)
@@ -559,11 +966,15 @@ static uint32_t parse_predicate(parser *p, int *node)
 			               op_tok.col) :
 			     unexpected(p, "a property name");
 		else if ((rc = read_operand(p, &right)) == 0)
-			rc = build_compare(p, &right, flip_op(tok_op(op_tok.kind)), op_tok.col,
+			rc = right.object ? object_misused(p, &right) :
+			     build_compare(p, &right, flip_op(tok_op(op_tok.kind)), op_tok.col,
 			                   &left, node);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		note_prop(p, left.tok.kind == WQL_T_IDENT ? left.prop : right.prop);
+		if (left.tok.kind == WQL_T_IDENT && right.tok.kind == WQL_T_IDENT)
+			note_prop(p, right.prop);
+	}
 	free(left.str);
 	free(right.str);
 	return rc;
@@ -684,6 +1095,11 @@ static uint32_t parse_where(parser *p)
 		return rdms_fail(p->err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	if ((rc = parse_or(p, &root)) != 0)
 		return rc;
+	if (p->event && !isa_on_top(p, root))
+		return rdms_fail(p->err, WBEM_E_UNPARSABLE_QUERY,
+		                 "%s ISA '%s' at column %zu must be joined to the rest of WHERE by "
+		                 "AND (not under OR or NOT): it names the class the subscription "
+		                 "watches", target_name(p), p->q->cls->name, p->isa_col);
 	p->q->entry = compile(p, root, WQL_ACCEPT, WQL_REJECT);
 	/* Give back the unused slots; keeping the larger block is harmless. */
 	shrunk = realloc(p->q->tests, p->q->ntests * sizeof *p->q->tests);
@@ -707,7 +1123,7 @@ static uint32_t parse_query(parser *p)
 		return rc;
 	list_pos = (size_t)(p->tok.start - p->lex.text);
 	if ((rc = check_select_list(p)) != 0 || (rc = parse_from(p)) != 0 ||
-	    (rc = parse_where(p)) != 0)
+	    (rc = parse_where(p)) != 0 || (p->event && (rc = check_group(p)) != 0))
 		return rc;
 	if (p->tok.kind == WQL_T_RPAREN)
 		return rdms_fail(p->err, WBEM_E_INVALID_QUERY,
@@ -721,8 +1137,8 @@ static uint32_t parse_query(parser *p)
 	return resolve_select_list(p, list_pos);
 }
 
-uint32_t wql_parse(const char *text, wql_class_lookup lookup, wql_query **out,
-                   rdms_error *err)
+static uint32_t parse(const char *text, bool event, wql_class_lookup lookup,
+                      wql_query **out, rdms_error *err)
 {
 	parser *p;
 	size_t len;
@@ -742,6 +1158,7 @@ uint32_t wql_parse(const char *text, wql_class_lookup lookup, wql_query **out,
 	p = calloc(1, sizeof *p);
 	if (p == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	p->event = event;
 	p->lex.text = text;
 	p->lex.buf = malloc(len + 1);
 	p->q = calloc(1, sizeof *p->q);
@@ -758,4 +1175,27 @@ uint32_t wql_parse(const char *text, wql_class_lookup lookup, wql_query **out,
 	free(p->lex.buf);
 	free(p);
 	return rc;
+}
+
+uint32_t wql_parse(const char *text, wql_class_lookup lookup, wql_query **out,
+                   rdms_error *err)
+{
+	return parse(text, false, lookup, out, err);
+}
+
+uint32_t wql_parse_event(const char *text, wql_class_lookup lookup, wql_query **out,
+                         rdms_error *err)
+{
+	return parse(text, true, lookup, out, err);
+}
+
+const char *wql_event_class_name(const wql_query *q, unsigned kind)
+{
+	static const char *const wmi[] = { "__InstanceCreationEvent",
+		"__InstanceModificationEvent", "__InstanceDeletionEvent" };
+	static const char *const dmtf[] = { "CIM_InstCreation", "CIM_InstModification",
+		"CIM_InstDeletion" };
+	size_t i = kind == WQL_EVENT_CREATION ? 0 : kind == WQL_EVENT_MODIFICATION ? 1 : 2;
+
+	return q != NULL && q->from != NULL && q->from->dmtf ? dmtf[i] : wmi[i];
 }

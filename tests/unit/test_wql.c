@@ -677,6 +677,288 @@ static void test_prefixes(void)
 	cim_instance_free(s);
 }
 
+/* ---- event queries (wql_parse_event) ------------------------------------------ */
+
+#define EV_ISA "TargetInstance ISA 'Win32_VirtualDesktopSession'"
+#define EV_MOD "SELECT * FROM __InstanceModificationEvent WHERE " EV_ISA
+
+static void bad_event(const char *text, uint32_t code, int col, const char *needle, int line)
+{
+	wql_query *q = (wql_query *)1;
+	rdms_error err;
+	char where[32];
+	uint32_t rc = wql_parse_event(text, lookup, &q, &err);
+
+	snprintf(where, sizeof where, "column %d", col);
+	if (rc != code || q != NULL || err.code != code || strstr(err.message, where) == NULL ||
+	    (needle != NULL && strstr(err.message, needle) == NULL)) {
+		check_failed++;
+		fprintf(stderr, "%s:%d: <%s>: got %s \"%s\", expected %s with \"%s\"%s%s\n",
+		        __FILE__, line, text, wbem_name(rc), err.message, wbem_name(code),
+		        where, needle ? " and " : "", needle ? needle : "");
+		wql_free(q != (wql_query *)1 ? q : NULL);
+	} else {
+		check_passed++;
+	}
+}
+#define BAD_EVENT(text, code, col, needle) bad_event(text, code, col, needle, __LINE__)
+
+/* 1 when an event of KIND on TARGET (PREVIOUS) matches TEXT, 0 when not, -1 on a parse error. */
+static int run_event(const char *text, unsigned kind, const cim_instance *target,
+                     const cim_instance *previous)
+{
+	wql_query *q;
+	rdms_error err;
+	int r;
+
+	if (wql_parse_event(text, lookup, &q, &err) != 0) {
+		fprintf(stderr, "unexpected parse error for <%s>: %s\n", text, err.message);
+		return -1;
+	}
+	r = wql_match_event(q, kind, target, previous);
+	wql_free(q);
+	return r;
+}
+
+static void test_event_parse(void)
+{
+	wql_query *q;
+	rdms_error err;
+
+	CHECK_EQ(wql_parse_event("SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE " EV_ISA,
+	                         lookup, &q, &err), 0);
+	CHECK(q != NULL && wql_is_event(q) && wql_class(q) == &session_class);
+	CHECK(wql_event_kinds(q) == WQL_EVENT_CREATION && !wql_event_dmtf(q));
+	CHECK(wql_event_within(q) == 5 && wql_event_selects_previous(q));
+	CHECK(strcmp(wql_event_class_name(q, WQL_EVENT_CREATION), "__InstanceCreationEvent") == 0);
+	wql_free(q);
+
+	/* WITHIN may be fractional; keywords and names in any case; ISA anywhere in an AND */
+	CHECK_EQ(wql_parse_event("select * from __instanceoperationevent within 0.25 where "
+	                         "targetinstance.username = 'a' and TARGETINSTANCE isa "
+	                         "\"win32_virtualdesktopsession\"", lookup, &q, &err), 0);
+	CHECK(q != NULL && wql_event_within(q) == 0.25);
+	CHECK(wql_event_kinds(q) == (WQL_EVENT_CREATION | WQL_EVENT_MODIFICATION |
+	                             WQL_EVENT_DELETION));
+	wql_free(q);
+
+	/* the DMTF form, SourceInstance, TargetInstance as its alias */
+	CHECK_EQ(wql_parse_event("SELECT * FROM CIM_InstModification WHERE SourceInstance ISA "
+	                         "'Win32_VirtualDesktopSession' AND TargetInstance.SessionId > 2",
+	                         lookup, &q, &err), 0);
+	CHECK(q != NULL && wql_event_dmtf(q) && wql_event_kinds(q) == WQL_EVENT_MODIFICATION);
+	CHECK(strcmp(wql_event_class_name(q, WQL_EVENT_MODIFICATION), "CIM_InstModification") == 0);
+	CHECK(wql_event_within(q) == 0);
+	wql_free(q);
+
+	/* what the SELECT list keeps */
+	CHECK_EQ(wql_parse_event("SELECT TargetInstance, TIME_CREATED, __CLASS FROM "
+	                         "__InstanceModificationEvent WHERE " EV_ISA, lookup, &q, &err), 0);
+	CHECK(q != NULL && !wql_event_selects_previous(q));
+	wql_free(q);
+	CHECK_EQ(wql_parse_event("SELECT PreviousInstance,TargetInstance FROM "
+	                         "__InstanceModificationEvent WHERE " EV_ISA, lookup, &q, &err), 0);
+	CHECK(q != NULL && wql_event_selects_previous(q));
+	wql_free(q);
+
+	/* an event query is not a data query, nor the other way round */
+	CHECK_EQ(wql_parse_event(EV_MOD, lookup, &q, &err), 0);
+	CHECK(q != NULL);
+	{
+		cim_instance *s = session("h", 1, 0, "u", "d", NULL, NULL);
+
+		CHECK(!wql_match(q, s));
+		wql_free(q);
+		CHECK_EQ(wql_parse("SELECT * FROM Win32_VirtualDesktopSession", lookup, &q, &err), 0);
+		CHECK(q != NULL && !wql_is_event(q) && wql_event_kinds(q) == 0);
+		CHECK(!wql_match_event(q, WQL_EVENT_CREATION, s, NULL));
+		wql_free(q);
+		cim_instance_free(s);
+	}
+	CHECK(!wql_is_event(NULL) && wql_event_kinds(NULL) == 0 && !wql_match_event(NULL, 1, NULL, NULL));
+}
+
+static void test_event_match(void)
+{
+	cim_instance *active = session("h", 7, 0, "alice", "D", "C", "pc1");
+	cim_instance *disc = session("h", 7, 4, "alice", "D", "C", "pc1");
+	cim_instance *moved = session("h", 7, 0, "alice", "D", "C", "pc2");
+	cim_instance *bob = session("h", 8, 0, "bob", "D", "C", NULL);
+	const char *went_disc = EV_MOD " AND TargetInstance.ConnectState = 4 AND "
+	                        "PreviousInstance.ConnectState = 0";
+	const char *other_client = EV_MOD " AND TargetInstance.ClientMachineName <> "
+	                           "PreviousInstance.ClientMachineName";
+	const char *alice = "SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE " EV_ISA
+	                    " AND TargetInstance.UserName = 'Alice'";
+
+	/* spec/events.md 1.2: "went Disconnected" */
+	CHECK_EQ(run_event(went_disc, WQL_EVENT_MODIFICATION, disc, active), 1);
+	CHECK_EQ(run_event(went_disc, WQL_EVENT_MODIFICATION, active, disc), 0);
+	CHECK_EQ(run_event(went_disc, WQL_EVENT_CREATION, disc, active), 0);
+	CHECK_EQ(run_event(went_disc, WQL_EVENT_MODIFICATION, disc, NULL), 0);
+	/* "moved to another client": property against property, NULL never equal nor unequal */
+	CHECK_EQ(run_event(other_client, WQL_EVENT_MODIFICATION, moved, active), 1);
+	CHECK_EQ(run_event(other_client, WQL_EVENT_MODIFICATION, disc, active), 0);
+	CHECK_EQ(run_event(other_client, WQL_EVENT_MODIFICATION, bob, active), 0);
+	CHECK_EQ(run_event(EV_MOD " AND TargetInstance.SessionId = PreviousInstance.SessionId",
+	                   WQL_EVENT_MODIFICATION, moved, active), 1);
+	CHECK_EQ(run_event(EV_MOD " AND TargetInstance.SessionId > PreviousInstance.SessionId",
+	                   WQL_EVENT_MODIFICATION, bob, active), 1);
+	/* __InstanceOperationEvent: all three kinds */
+	CHECK_EQ(run_event(alice, WQL_EVENT_CREATION, active, NULL), 1);
+	CHECK_EQ(run_event(alice, WQL_EVENT_MODIFICATION, disc, active), 1);
+	CHECK_EQ(run_event(alice, WQL_EVENT_DELETION, disc, NULL), 1);
+	CHECK_EQ(run_event(alice, WQL_EVENT_DELETION, bob, NULL), 0);
+	CHECK_EQ(run_event(alice, 0, active, NULL), 0);
+	CHECK_EQ(run_event(alice, WQL_EVENT_CREATION | WQL_EVENT_DELETION, active, NULL), 0);
+	/* __CLASS is the event's class; TargetInstance.__CLASS the instance's */
+	CHECK_EQ(run_event("SELECT * FROM __InstanceOperationEvent WHERE " EV_ISA
+	                   " AND __CLASS = '__InstanceDeletionEvent'", WQL_EVENT_DELETION, bob,
+	                   NULL), 1);
+	CHECK_EQ(run_event("SELECT * FROM __InstanceOperationEvent WHERE " EV_ISA
+	                   " AND __CLASS = '__InstanceDeletionEvent'", WQL_EVENT_CREATION, bob,
+	                   NULL), 0);
+	CHECK_EQ(run_event("SELECT * FROM CIM_InstIndication WHERE SourceInstance ISA "
+	                   "'Win32_VirtualDesktopSession' AND __CLASS LIKE 'CIM[_]InstCre%'",
+	                   WQL_EVENT_CREATION, bob, NULL), 1);
+	CHECK_EQ(run_event(EV_MOD " AND TargetInstance.__CLASS = 'win32_virtualdesktopsession'",
+	                   WQL_EVENT_MODIFICATION, moved, active), 1);
+	/* the previous instance of a modification given as NULL: its properties are NULL */
+	CHECK_EQ(run_event(EV_MOD " AND PreviousInstance.UserName IS NULL",
+	                   WQL_EVENT_MODIFICATION, moved, NULL), 1);
+	CHECK_EQ(run_event(EV_MOD " AND PreviousInstance.UserName IS NULL",
+	                   WQL_EVENT_MODIFICATION, moved, active), 0);
+	/* OR and NOT beside the ISA test */
+	CHECK_EQ(run_event(EV_MOD " AND (TargetInstance.ConnectState = 4 OR NOT "
+	                   "TargetInstance.ClientMachineName LIKE 'pc1')",
+	                   WQL_EVENT_MODIFICATION, moved, active), 1);
+	CHECK_EQ(run_event(EV_MOD " AND (TargetInstance.ConnectState = 4 OR NOT "
+	                   "TargetInstance.ClientMachineName LIKE 'pc1')",
+	                   WQL_EVENT_MODIFICATION, active, disc), 0);
+	cim_instance_free(active);
+	cim_instance_free(disc);
+	cim_instance_free(moved);
+	cim_instance_free(bob);
+}
+
+static void test_event_malformed(void)
+{
+	/* FROM */
+	BAD_EVENT("SELECT * FROM Win32_VirtualDesktopSession", WBEM_E_NOT_EVENT_CLASS, 15,
+	          "not an event class");
+	BAD_EVENT("SELECT * FROM __ClassCreationEvent WHERE TargetClass ISA 'x'",
+	          WBEM_E_NOT_SUPPORTED, 15, "not served");
+	BAD_EVENT("SELECT * FROM Nope WHERE " EV_ISA, WBEM_E_INVALID_CLASS, 15, "Nope");
+	/* the ISA test: present, on top, one known class */
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent", WBEM_E_UNPARSABLE_QUERY, 38,
+	          "ISA");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance.UserName = 'a'",
+	          WBEM_E_UNPARSABLE_QUERY, 39, "ISA");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WHERE " EV_ISA
+	          " OR TargetInstance.UserName = 'a'", WBEM_E_UNPARSABLE_QUERY, 45, "AND");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WHERE NOT " EV_ISA,
+	          WBEM_E_UNPARSABLE_QUERY, 49, "AND");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 'Nope'",
+	          WBEM_E_INVALID_CLASS, 64, "Nope");
+	BAD_EVENT(EV_MOD " AND TargetInstance ISA 'Test_Typed'", WBEM_E_NOT_SUPPORTED, 121,
+	          "one class");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WHERE TargetInstance ISA 5",
+	          WBEM_E_UNPARSABLE_QUERY, 39, NULL);
+	BAD_EVENT(EV_MOD " AND TargetInstance ISA", WBEM_E_INVALID_QUERY, 120,
+	          "class name in quotes");
+	/* properties */
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WHERE " EV_ISA
+	          " AND PreviousInstance.UserName = 'a'", WBEM_E_INVALID_QUERY, 98,
+	          "PreviousInstance");
+	BAD_EVENT(EV_MOD " AND SourceInstance.UserName = 'a'", WBEM_E_INVALID_QUERY, 102,
+	          "unknown property 'SourceInstance'");
+	BAD_EVENT(EV_MOD " AND TargetInstance.Nope = 1", WBEM_E_INVALID_QUERY, 117,
+	          "unknown property 'Nope'");
+	BAD_EVENT(EV_MOD " AND ConnectState = 4", WBEM_E_INVALID_QUERY, 102,
+	          "TargetInstance.Property");
+	BAD_EVENT(EV_MOD " AND TargetInstance.UserName.Length = 1",
+	          WBEM_E_PROPERTY_NOT_AN_OBJECT, 125, "TargetInstance.UserName");
+	BAD_EVENT(EV_MOD " AND __CLASS.x = 1", WBEM_E_PROPERTY_NOT_AN_OBJECT, 109, "__CLASS");
+	BAD_EVENT(EV_MOD " AND TargetInstance = 'x'", WBEM_E_INVALID_QUERY, 102, "object");
+	BAD_EVENT(EV_MOD " AND TargetInstance.UserName = PreviousInstance", WBEM_E_INVALID_QUERY,
+	          128, "object");
+	BAD_EVENT(EV_MOD " AND TargetInstance.", WBEM_E_INVALID_QUERY, 117, "after '.'");
+	BAD_EVENT(EV_MOD " AND TargetInstance.SessionId = PreviousInstance.UserName",
+	          WBEM_E_INVALID_QUERY, 127, "type mismatch");
+	BAD_EVENT(EV_MOD " AND TargetInstance.UserName LIKE PreviousInstance.UserName",
+	          WBEM_E_INVALID_QUERY, 131, "string pattern");
+	BAD_EVENT(EV_MOD " AND TargetInstance.UserName ISA 'x'", WBEM_E_INVALID_QUERY, 126,
+	          "ISA");
+	BAD_EVENT("SELECT Nope FROM __InstanceModificationEvent WHERE " EV_ISA,
+	          WBEM_E_INVALID_QUERY, 8, "unknown property 'Nope'");
+	/* WITHIN */
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WITHIN 0 WHERE " EV_ISA,
+	          WBEM_E_INVALID_QUERY, 39, "more than 0");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WITHIN -1 WHERE " EV_ISA,
+	          WBEM_E_INVALID_QUERY, 39, "more than 0");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WITHIN x WHERE " EV_ISA,
+	          WBEM_E_INVALID_QUERY, 46, "number of seconds");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WITHIN 1.5.5 WHERE " EV_ISA,
+	          WBEM_E_INVALID_QUERY, 46, "invalid number");
+	BAD_EVENT("SELECT * FROM __InstanceCreationEvent WITHIN 99999999999 WHERE " EV_ISA,
+	          WBEM_E_INVALID_QUERY, 39, "at most");
+	/* GROUP and HAVING */
+	BAD_EVENT(EV_MOD " GROUP WITHIN 60", WBEM_E_NOT_SUPPORTED, 98, "GROUP WITHIN");
+	BAD_EVENT(EV_MOD " GROUP BY TargetInstance.UserName", WBEM_E_MISSING_GROUP_WITHIN, 98,
+	          NULL);
+	BAD_EVENT(EV_MOD " HAVING NumberOfEvents > 1", WBEM_E_INVALID_QUERY, 98, "HAVING");
+	BAD_EVENT(EV_MOD " GROUP", WBEM_E_INVALID_QUERY, 103, "WITHIN after GROUP");
+	BAD_EVENT(EV_MOD " WITHIN 5", WBEM_E_INVALID_QUERY, 98, "trailing input");
+
+	/* what the data-query parser says to event syntax */
+	BAD("SELECT * FROM __InstanceModificationEvent WHERE " EV_ISA, WBEM_E_INVALID_QUERY, 15,
+	    "event class");
+	BAD("SELECT * FROM Win32_VirtualDesktopSession WITHIN 5", WBEM_E_INVALID_QUERY, 43,
+	    "event queries");
+	BAD(SEL "UserName ISA 'x'", WBEM_E_INVALID_QUERY, 58, "ISA");
+	BAD(SEL "TargetInstance.UserName = 'x'", WBEM_E_INVALID_QUERY, 49,
+	    "unknown property 'TargetInstance'");
+	BAD(SEL "SessionId = 1.5", WBEM_E_INVALID_QUERY, 61, "only decimal integers");
+	BAD(SEL "UserName = PreviousInstance", WBEM_E_INVALID_QUERY, 60, "property-to-property");
+}
+
+/* Every prefix of valid event queries must parse or fail cleanly, naming a column. */
+static void test_event_prefixes(void)
+{
+	static const char *const queries[] = {
+		"SELECT * FROM __InstanceModificationEvent WITHIN 2.5 WHERE TargetInstance.UserName "
+		"LIKE 'a%' AND " EV_ISA " AND (TargetInstance.ConnectState = 4 OR "
+		"PreviousInstance.ClientMachineName <> TargetInstance.ClientMachineName)",
+		"SELECT TargetInstance FROM CIM_InstIndication WHERE SourceInstance ISA "
+		"\"Win32_VirtualDesktopSession\" AND __CLASS <> 'CIM_InstDeletion'",
+	};
+	cim_instance *s = session("h", 1, 0, "u", "d", NULL, NULL);
+	char buf[512];
+	int ok = 0, failed = 0;
+
+	for (size_t k = 0; k < sizeof queries / sizeof queries[0]; k++) {
+		size_t len = strlen(queries[k]);
+
+		for (size_t i = 0; i <= len; i++) {
+			wql_query *q;
+			rdms_error err;
+
+			memcpy(buf, queries[k], i);
+			buf[i] = '\0';
+			if (wql_parse_event(buf, lookup, &q, &err) == 0) {
+				ok++;
+				(void)wql_match_event(q, WQL_EVENT_MODIFICATION, s, s);
+				wql_free(q);
+			} else {
+				failed++;
+				CHECK(q == NULL && err.message[0] != '\0' && strstr(err.message, "column") != NULL);
+			}
+		}
+	}
+	CHECK(ok >= 2 && failed > 200);
+	cim_instance_free(s);
+}
+
 int main(void)
 {
 	test_select();
@@ -689,5 +971,9 @@ int main(void)
 	test_malformed();
 	test_random_trees();
 	test_prefixes();
+	test_event_parse();
+	test_event_match();
+	test_event_malformed();
+	test_event_prefixes();
 	return check_summary("wql");
 }
