@@ -1,0 +1,284 @@
+/*
+ * differ.c -- a fresh listing of a back-end against the last one: the
+ * events between them (feed.h, rdms_feed_observe).
+ *
+ * Both listings are sorted by SessionId and merged.  A session present in
+ * both is the same session only when its identity token matches too: the
+ * X server's pid and start time (xrdp: SessionId is the sesman child's pid,
+ * which the kernel reuses) or the X2Go agent's pid and the session's
+ * creation time (displays are reused from :50).  When the token differs
+ * the old session ended and a new one began under the same key.
+ *
+ * A session that did not change keeps its strings: they move from the old
+ * listing to the new one, so a rescan of 10,000 quiet sessions copies no
+ * text.  Everything is built before the journal is touched; out of memory,
+ * nothing changes.
+ */
+#include "feed_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The batch of events one observation makes. */
+typedef struct batch {
+	rdms_event *ev;
+	size_t      n, cap;
+	int64_t     now_us;
+} batch;
+
+static rdms_event *batch_add(batch *b, uint8_t kind)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap != 0 ? b->cap * 2 : 16;
+		rdms_event *ev = realloc(b->ev, cap * sizeof *ev);
+
+		if (ev == NULL)
+			return NULL;
+		b->ev = ev;
+		b->cap = cap;
+	}
+	memset(&b->ev[b->n], 0, sizeof b->ev[b->n]);
+	b->ev[b->n].kind = kind;
+	b->ev[b->n].time_us = b->now_us;
+	return &b->ev[b->n++];
+}
+
+static void batch_free(batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		rdms_event_clear(&b->ev[i]);
+	free(b->ev);
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const rdms_session *x = *(const rdms_session *const *)a;
+	const rdms_session *y = *(const rdms_session *const *)b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	/* the listing's order among equal ids: the first one wins */
+	return (x > y) - (x < y);
+}
+
+static bool same_identity(const rdms_event_session *old, const rdms_session *s)
+{
+	return old->logon_time == s->logon_time && old->server_pid == (int32_t)s->server_pid &&
+	       old->uid == (uint32_t)s->uid;
+}
+
+/* True when a class property of the session differs (the rest are the host's). */
+static bool class_changed(const rdms_event_session *old, const rdms_session *s)
+{
+	return old->connect_state != s->connect_state || strcmp(old->user, s->user) != 0 ||
+	       strcmp(old->client, s->client) != 0;
+}
+
+static rdms_feed_backend *find_backend(rdms_feed *f, const char *name)
+{
+	rdms_feed_backend *b;
+
+	for (size_t i = 0; i < f->nbackends; i++)
+		if (strcmp(f->backends[i].name, name) == 0)
+			return &f->backends[i];
+	b = realloc(f->backends, (f->nbackends + 1) * sizeof *b);
+	if (b == NULL)
+		return NULL;
+	f->backends = b;
+	b = &f->backends[f->nbackends++];
+	memset(b, 0, sizeof *b);
+	b->name = name;
+	return b;
+}
+
+/* One step of the merge: what happens to an old and/or a new session. */
+typedef struct step {
+	uint8_t  what;       /* KEEP, CREATE, MODIFY, DELETE */
+	uint32_t old;        /* index into the old listing (KEEP, MODIFY, DELETE) */
+	uint32_t new_;       /* index into the sorted new one (KEEP, CREATE, MODIFY) */
+} step;
+
+enum { KEEP, CREATE, MODIFY, DELETE };
+
+/*
+ * Pass 1, no allocation: the steps from OLD (sorted, NOLD) to the sorted
+ * listing SORTED (NNEW) into PLAN (room for NOLD + NNEW + NNEW).
+ */
+static size_t plan_steps(const rdms_event_session *old, size_t nold,
+                         const rdms_session *const *sorted, size_t nnew, step *plan)
+{
+	size_t i = 0, j = 0, n = 0;
+
+	while (i < nold || j < nnew) {
+		const rdms_session *s = j < nnew ? sorted[j] : NULL;
+
+		if (s != NULL && j > 0 && sorted[j - 1]->id == s->id) {
+			j++;                               /* a duplicate id: the first counts */
+			continue;
+		}
+		if (s == NULL || (i < nold && old[i].id < s->id)) {
+			plan[n++] = (step){ DELETE, (uint32_t)i++, 0 };
+			continue;
+		}
+		if (i < nold && old[i].id == s->id && same_identity(&old[i], s)) {
+			plan[n++] = (step){ class_changed(&old[i], s) ? MODIFY : KEEP, (uint32_t)i++,
+			                    (uint32_t)j++ };
+			continue;
+		}
+		/* the key may name another session now: it ended, a new one began */
+		if (i < nold && old[i].id == s->id)
+			plan[n++] = (step){ DELETE, (uint32_t)i++, 0 };
+		plan[n++] = (step){ CREATE, 0, (uint32_t)j++ };
+	}
+	return n;
+}
+
+/*
+ * Pass 2: the new strings, in NEXT and in the events; nothing of the old
+ * listing is touched, so on failure the caller frees what was made.
+ */
+static bool make_strings(const step *plan, size_t nplan, const rdms_event_session *old,
+                         const rdms_session *const *sorted, rdms_event_session *next,
+                         batch *ev, char **addr)
+{
+	size_t k = 0;
+
+	for (size_t p = 0; p < nplan; p++) {
+		const rdms_session *s = sorted[plan[p].new_];
+		rdms_event *e;
+
+		addr[p] = NULL;
+		if (plan[p].what == DELETE) {
+			if (batch_add(ev, RDMS_EVENT_DELETION) == NULL)
+				return false;
+			continue;
+		}
+		if (plan[p].what == KEEP) {
+			if (strcmp(old[plan[p].old].client_addr, s->client_addr) != 0 &&
+			    (addr[p] = strdup(s->client_addr)) == NULL)
+				return false;
+			k++;
+			continue;
+		}
+		e = batch_add(ev, plan[p].what == CREATE ? RDMS_EVENT_CREATION :
+		              RDMS_EVENT_MODIFICATION);
+		if (e == NULL || !rdms_event_session_from(&e->target, s) ||
+		    !rdms_event_session_copy(&next[k++], &e->target))
+			return false;
+	}
+	return true;
+}
+
+/* Pass 3, cannot fail: the old listing's strings move to NEXT and the events. */
+static size_t move_old(const step *plan, size_t nplan, rdms_event_session *old,
+                       const rdms_session *const *sorted, rdms_event_session *next,
+                       rdms_event *ev, char **addr)
+{
+	size_t k = 0, e = 0;
+
+	for (size_t p = 0; p < nplan; p++) {
+		rdms_event_session *o = &old[plan[p].old];
+
+		switch (plan[p].what) {
+		case DELETE:
+			ev[e++].target = *o;
+			break;
+		case MODIFY:
+			ev[e++].previous = *o;
+			k++;
+			break;
+		case CREATE:
+			e++;
+			k++;
+			break;
+		default:
+			next[k] = *o;
+			next[k].display = sorted[plan[p].new_]->display;
+			if (addr[p] != NULL) {
+				free(next[k].client_addr);
+				next[k].client_addr = addr[p];
+			}
+			k++;
+			memset(o, 0, sizeof *o);
+			continue;
+		}
+		if (plan[p].what != CREATE)
+			memset(o, 0, sizeof *o);
+	}
+	return k;
+}
+
+/* Frees the N sessions of S and S. */
+static void free_sessions(rdms_event_session *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		rdms_event_session_clear(&s[i]);
+	free(s);
+}
+
+long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s, size_t n,
+                       int64_t now_us)
+{
+	const rdms_session **sorted = malloc((n != 0 ? n : 1) * sizeof *sorted);
+	rdms_event_session *next = calloc(n != 0 ? n : 1, sizeof *next);
+	batch ev = { .now_us = now_us };
+	step *plan = NULL;
+	char **addr = NULL;
+	rdms_feed_backend *b;
+	size_t nplan = 0, nnext = 0, skip = 0;
+	long made = -1;
+
+	if (sorted == NULL || next == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &s[i];
+	qsort(sorted, n, sizeof *sorted, by_id);
+	pthread_mutex_lock(&f->lock);
+	if ((b = find_backend(f, backend)) == NULL ||
+	    (plan = malloc((b->n + 2 * n + 1) * sizeof *plan)) == NULL)
+		goto unlock;
+	nplan = plan_steps(b->s, b->n, sorted, n, plan);
+	if ((addr = calloc(nplan + 1, sizeof *addr)) == NULL ||
+	    !make_strings(plan, nplan, b->s, sorted, next, &ev, addr)) {
+		for (size_t p = 0; addr != NULL && p < nplan; p++)
+			free(addr[p]);
+		goto unlock;
+	}
+	/* positions first: the batch still owns its strings if this fails */
+	if (!rdms_feed_reserve(f, ev.n))
+		goto unlock_free_addr;
+	nnext = move_old(plan, nplan, b->s, sorted, next, ev.ev, addr);
+	rdms_feed_append(f, ev.ev, ev.n, now_us, &skip);
+	if (f->sink != NULL)
+		f->sink(f->sink_ctx, b, ev.ev + skip, ev.n - skip);
+	made = (long)ev.n;
+	free(ev.ev);
+	ev = (batch){ 0 };            /* the journal owns the events now */
+	free_sessions(b->s, b->n);    /* only what moved nowhere: nothing, or zeroes */
+	b->s = next;
+	b->n = nnext;
+	next = NULL;
+	goto unlock;
+unlock_free_addr:
+	for (size_t p = 0; p < nplan; p++)
+		free(addr[p]);
+unlock:
+	pthread_mutex_unlock(&f->lock);
+out:
+	if (next != NULL)
+		free_sessions(next, n);
+	batch_free(&ev);
+	free(addr);
+	free(plan);
+	free(sorted);
+	return made;
+}
+
+void rdms_differ_free(rdms_feed *f)
+{
+	for (size_t i = 0; i < f->nbackends; i++)
+		free_sessions(f->backends[i].s, f->backends[i].n);
+	free(f->backends);
+	f->backends = NULL;
+	f->nbackends = 0;
+}

@@ -1,0 +1,343 @@
+/*
+ * feed.c -- the change feed's journal and its readers (feed.h).
+ *
+ * The journal is a ring of events that grows by doubling up to max_events.
+ * Positions only grow, so finding the first event after a bookmark is a
+ * binary search over the ring.  `floor` is the position just before the
+ * oldest event held: a bookmark at or after it can be served, one before
+ * it has lost events to pruning (RDMS_FEED_GONE).
+ *
+ * The differ (differ.c) builds a batch of events outside the journal,
+ * reserves room for it and appends it in one step under the lock, so a
+ * reader never sees half a listing and an append cannot fail half-way.
+ */
+#include "feed_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+const rdms_feed_limits rdms_feed_default_limits = {
+	.min_events = 65536,
+	.min_age_s = 600,
+	.max_events = 1048576,
+};
+
+#define RING_START 1024
+
+int rdms_feed_pos_cmp(rdms_feed_pos a, rdms_feed_pos b)
+{
+	if (a.epoch != b.epoch)
+		return a.epoch < b.epoch ? -1 : 1;
+	return (a.seq > b.seq) - (a.seq < b.seq);
+}
+
+/* ---- event sessions ------------------------------------------------------------ */
+
+bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s)
+{
+	memset(out, 0, sizeof *out);
+	out->id = s->id;
+	out->connect_state = s->connect_state;
+	out->uid = (uint32_t)s->uid;
+	out->display = s->display;
+	out->logon_time = s->logon_time;
+	out->server_pid = (int32_t)s->server_pid;
+	out->backend = s->backend != NULL ? s->backend->name : NULL;
+	out->user = strdup(s->user);
+	out->client = strdup(s->client);
+	out->client_addr = strdup(s->client_addr);
+	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
+		rdms_event_session_clear(out);
+		return false;
+	}
+	return true;
+}
+
+bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in)
+{
+	*out = *in;
+	out->user = strdup(in->user != NULL ? in->user : "");
+	out->client = strdup(in->client != NULL ? in->client : "");
+	out->client_addr = strdup(in->client_addr != NULL ? in->client_addr : "");
+	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
+		rdms_event_session_clear(out);
+		return false;
+	}
+	return true;
+}
+
+void rdms_event_session_clear(rdms_event_session *es)
+{
+	free(es->user);
+	free(es->client);
+	free(es->client_addr);
+	memset(es, 0, sizeof *es);
+}
+
+/* Copies TEXT into BUF[SIZE], cut at SIZE - 1 bytes. */
+static void copy_text(char *buf, size_t size, const char *text)
+{
+	size_t n = text != NULL ? strlen(text) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n > 0)
+		memcpy(buf, text, n);
+	buf[n] = '\0';
+}
+
+void rdms_event_session_to(const rdms_event_session *es, rdms_session *out)
+{
+	memset(out, 0, sizeof *out);
+	out->id = es->id;
+	out->connect_state = es->connect_state;
+	out->uid = (uid_t)es->uid;
+	out->display = es->display;
+	out->logon_time = es->logon_time;
+	out->server_pid = (pid_t)es->server_pid;
+	out->backend = es->backend != NULL ? rdms_backend_find(es->backend) : NULL;
+	copy_text(out->user, sizeof out->user, es->user);
+	copy_text(out->client, sizeof out->client, es->client);
+	copy_text(out->client_addr, sizeof out->client_addr, es->client_addr);
+}
+
+void rdms_event_clear(rdms_event *ev)
+{
+	rdms_event_session_clear(&ev->target);
+	rdms_event_session_clear(&ev->previous);
+	memset(ev, 0, sizeof *ev);
+}
+
+/* ---- the feed -------------------------------------------------------------------- */
+
+rdms_feed *rdms_feed_new(uint64_t epoch, const rdms_feed_limits *limits)
+{
+	rdms_feed *f = calloc(1, sizeof *f);
+	pthread_condattr_t attr;
+
+	if (f == NULL)
+		return NULL;
+	f->lim = limits != NULL ? *limits : rdms_feed_default_limits;
+	if (f->lim.max_events < f->lim.min_events)
+		f->lim.max_events = f->lim.min_events;
+	if (f->lim.max_events == 0)
+		f->lim.max_events = 1;
+	f->epoch = epoch;
+	f->floor = f->last = (rdms_feed_pos){ epoch, 0 };
+	if (pthread_condattr_init(&attr) != 0) {
+		free(f);
+		return NULL;
+	}
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&f->cond, &attr) != 0) {
+		pthread_condattr_destroy(&attr);
+		free(f);
+		return NULL;
+	}
+	pthread_condattr_destroy(&attr);
+	if (pthread_mutex_init(&f->lock, NULL) != 0) {
+		pthread_cond_destroy(&f->cond);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void rdms_feed_free(rdms_feed *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->count; i++)
+		rdms_event_clear(&f->ring[(f->head + i) % f->cap]);
+	free(f->ring);
+	rdms_differ_free(f);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/* Event I (0: the oldest held); the lock is held. */
+static rdms_event *at(const rdms_feed *f, size_t i)
+{
+	return &f->ring[(f->head + i) % f->cap];
+}
+
+/* Grows the ring to hold WANT events; the lock is held. */
+static bool grow(rdms_feed *f, size_t want)
+{
+	size_t cap = f->cap != 0 ? f->cap : RING_START;
+	rdms_event *ring;
+
+	if (want <= f->cap)
+		return true;
+	while (cap < want)
+		cap *= 2;
+	ring = malloc(cap * sizeof *ring);
+	if (ring == NULL)
+		return false;
+	/* unroll the ring into the new block, oldest first */
+	for (size_t i = 0; i < f->count; i++)
+		ring[i] = *at(f, i);
+	free(f->ring);
+	f->ring = ring;
+	f->cap = cap;
+	f->head = 0;
+	return true;
+}
+
+bool rdms_feed_reserve(rdms_feed *f, size_t n)
+{
+	size_t keep = n < f->lim.max_events ? n : f->lim.max_events;
+	size_t room = f->lim.max_events - keep;
+	size_t after = (f->count < room ? f->count : room) + keep;
+
+	return grow(f, after > f->count ? after : f->count);
+}
+
+/* Drops the oldest event; the lock is held. */
+static void drop_oldest(rdms_feed *f)
+{
+	rdms_event *ev = at(f, 0);
+
+	f->floor = ev->pos;
+	rdms_event_clear(ev);
+	f->head = (f->head + 1) % f->cap;
+	f->count--;
+	f->dropped++;
+}
+
+/* Keeps the journal within its limits as of NOW_US; the lock is held. */
+static void prune(rdms_feed *f, int64_t now_us)
+{
+	int64_t keep_after = now_us - (int64_t)f->lim.min_age_s * 1000000;
+
+	while (f->count > f->lim.max_events ||
+	       (f->count > f->lim.min_events && at(f, 0)->time_us <= keep_after))
+		drop_oldest(f);
+}
+
+void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
+                      size_t *skipped)
+{
+	/* beyond the hard bound a batch keeps only its newest events */
+	size_t skip = n > f->lim.max_events ? n - f->lim.max_events : 0;
+
+	*skipped = skip;
+	if (n == 0)
+		return;
+	while (f->count > 0 && f->count + (n - skip) > f->lim.max_events)
+		drop_oldest(f);
+	for (size_t i = 0; i < n; i++) {
+		batch[i].pos = (rdms_feed_pos){ f->epoch, ++f->seq };
+		if (i < skip) {
+			/* never held: the floor moves past it */
+			f->floor = batch[i].pos;
+			f->dropped++;
+			rdms_event_clear(&batch[i]);
+			batch[i].pos = f->floor;
+			continue;
+		}
+		*at(f, f->count) = batch[i];
+		f->count++;
+	}
+	f->last = batch[n - 1].pos;
+	prune(f, now_us);
+	pthread_cond_broadcast(&f->cond);
+}
+
+/* Index of the first event after POS (f->count when none); the lock is held. */
+static size_t first_after(const rdms_feed *f, rdms_feed_pos pos)
+{
+	size_t lo = 0, hi = f->count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (rdms_feed_pos_cmp(at(f, mid)->pos, pos) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+rdms_feed_read_rc rdms_feed_read(rdms_feed *f, rdms_feed_pos after, size_t max,
+                                 rdms_event_fn fn, void *ctx, rdms_feed_pos *next)
+{
+	rdms_feed_read_rc rc = RDMS_FEED_OK;
+
+	*next = after;
+	pthread_mutex_lock(&f->lock);
+	if (rdms_feed_pos_cmp(after, f->last) > 0) {
+		rc = RDMS_FEED_FUTURE;
+	} else if (rdms_feed_pos_cmp(after, f->floor) < 0) {
+		rc = RDMS_FEED_GONE;
+	} else {
+		for (size_t i = first_after(f, after); i < f->count && max > 0; i++, max--) {
+			const rdms_event *ev = at(f, i);
+
+			*next = ev->pos;
+			if (fn(ctx, ev) != 0)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return rc;
+}
+
+rdms_feed_pos rdms_feed_head(rdms_feed *f)
+{
+	rdms_feed_pos p;
+
+	pthread_mutex_lock(&f->lock);
+	p = f->last;
+	pthread_mutex_unlock(&f->lock);
+	return p;
+}
+
+rdms_feed_pos rdms_feed_earliest(rdms_feed *f)
+{
+	rdms_feed_pos p;
+
+	pthread_mutex_lock(&f->lock);
+	p = f->floor;
+	pthread_mutex_unlock(&f->lock);
+	return p;
+}
+
+bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)
+{
+	struct timespec until;
+	bool ready;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&f->lock);
+	while (!(ready = rdms_feed_pos_cmp(f->last, after) > 0) && !f->stopping)
+		if (pthread_cond_timedwait(&f->cond, &f->lock, &until) != 0)
+			break;
+	pthread_mutex_unlock(&f->lock);
+	return ready;
+}
+
+void rdms_feed_wake(rdms_feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->stopping = true;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+void rdms_feed_counts(rdms_feed *f, size_t *held, uint64_t *dropped)
+{
+	pthread_mutex_lock(&f->lock);
+	*held = f->count;
+	*dropped = f->dropped;
+	pthread_mutex_unlock(&f->lock);
+}

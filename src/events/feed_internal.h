@@ -1,0 +1,59 @@
+/*
+ * feed_internal.h -- what the journal (feed.c), the differ (differ.c) and
+ * the store (feed_store.c) share.
+ */
+#ifndef RDMS_EVENTS_FEED_INTERNAL_H
+#define RDMS_EVENTS_FEED_INTERNAL_H
+
+#include <pthread.h>
+
+#include "feed.h"
+
+/* What the feed last saw of one back-end: its sessions, sorted by id. */
+typedef struct rdms_feed_backend {
+	const char         *name;      /* static (rdms_backend.name) */
+	rdms_event_session *s;
+	size_t              n;
+} rdms_feed_backend;
+
+struct rdms_feed {
+	pthread_mutex_t    lock;
+	pthread_cond_t     cond;       /* CLOCK_MONOTONIC; new events, or stopping */
+	bool               stopping;
+	rdms_feed_limits   lim;
+	uint64_t           epoch;
+	uint64_t           seq;        /* of the epoch's newest event */
+	rdms_feed_pos      last;       /* the newest position issued (or restored) */
+	rdms_feed_pos      floor;      /* just before the oldest event held */
+	uint64_t           dropped;
+
+	rdms_event        *ring;
+	size_t             cap, head, count;
+
+	rdms_feed_backend *backends;
+	size_t             nbackends;
+
+	/* told every batch appended, under the lock (feed_store.c); may be NULL */
+	void             (*sink)(void *ctx, const rdms_feed_backend *b, const rdms_event *batch,
+	                         size_t n);
+	void              *sink_ctx;
+};
+
+/* Room for a batch of N events (rdms_feed_append); false when out of memory. The lock is held. */
+bool rdms_feed_reserve(rdms_feed *f, size_t n);
+/*
+ * Appends the N events of BATCH after rdms_feed_reserve(F, N): gives them
+ * their positions (in BATCH too) and takes over their strings; prunes as of
+ * NOW_US.  A batch larger than max_events keeps its newest: *SKIPPED is how
+ * many of its first events were dropped at once.  The lock is held.
+ */
+void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
+                      size_t *skipped);
+
+bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in);
+void rdms_event_clear(rdms_event *ev);
+
+/* Frees what the differ keeps (the back-ends' last listings). */
+void rdms_differ_free(rdms_feed *f);
+
+#endif

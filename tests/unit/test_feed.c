@@ -1,0 +1,366 @@
+/*
+ * test_feed.c -- the change feed: the differ's events, the journal's
+ * positions, bounds and bookmarks, waiting (src/events/feed.h).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "events/feed.h"
+
+#define T0 1700000000000000LL   /* a Unix time in microseconds */
+
+static rdms_session mk(uint32_t id, uint32_t state, const char *user, const char *client,
+                       int64_t logon, pid_t pid)
+{
+	rdms_session s;
+
+	memset(&s, 0, sizeof s);
+	s.id = id;
+	s.connect_state = state;
+	s.uid = 1000 + id;
+	s.display = (int)id;
+	s.logon_time = logon;
+	s.server_pid = pid;
+	snprintf(s.user, sizeof s.user, "%s", user);
+	snprintf(s.client, sizeof s.client, "%s", client);
+	return s;
+}
+
+/* What a read hands over, flattened for checking. */
+typedef struct seen {
+	size_t        n;
+	uint8_t       kind[64];
+	uint32_t      id[64];
+	uint32_t      state[64], prev_state[64];
+	char          client[64][32], prev_client[64][32];
+	rdms_feed_pos pos[64];
+	int           stop_after;   /* 0: never */
+} seen;
+
+static int collect(void *ctx, const rdms_event *ev)
+{
+	seen *s = ctx;
+
+	if (s->n < 64) {
+		s->kind[s->n] = ev->kind;
+		s->id[s->n] = ev->target.id;
+		s->state[s->n] = ev->target.connect_state;
+		s->prev_state[s->n] = ev->previous.connect_state;
+		snprintf(s->client[s->n], 32, "%s", ev->target.client ? ev->target.client : "");
+		snprintf(s->prev_client[s->n], 32, "%s",
+		         ev->previous.client ? ev->previous.client : "");
+		s->pos[s->n] = ev->pos;
+	}
+	s->n++;
+	return s->stop_after != 0 && (int)s->n >= s->stop_after;
+}
+
+static seen read_after(rdms_feed *f, rdms_feed_pos after, rdms_feed_read_rc *rc,
+                       rdms_feed_pos *next)
+{
+	seen s;
+	rdms_feed_pos dummy;
+
+	memset(&s, 0, sizeof s);
+	*rc = rdms_feed_read(f, after, 1000, collect, &s, next != NULL ? next : &dummy);
+	return s;
+}
+
+static void test_differ(void)
+{
+	rdms_feed *f = rdms_feed_new(3, NULL);
+	rdms_session a[4];
+	rdms_feed_read_rc rc;
+	rdms_feed_pos next;
+	seen s;
+
+	CHECK(f != NULL);
+	/* first listing: two creations, in SessionId order */
+	a[0] = mk(20, 0, "bob", "pc2", 100, 2000);
+	a[1] = mk(10, 0, "alice", "pc1", 100, 1000);
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0), 2);
+	s = read_after(f, (rdms_feed_pos){ 3, 0 }, &rc, &next);
+	CHECK_EQ(rc, RDMS_FEED_OK);
+	CHECK_EQ(s.n, 2);
+	CHECK(s.kind[0] == RDMS_EVENT_CREATION && s.id[0] == 10 && s.id[1] == 20);
+	CHECK(s.pos[0].epoch == 3 && s.pos[0].seq == 1 && s.pos[1].seq == 2);
+	CHECK(next.epoch == 3 && next.seq == 2);
+
+	/* the same listing again: nothing */
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 1), 0);
+	/* a detail that is not a class property: nothing either */
+	a[1].display = 77;
+	snprintf(a[1].client_addr, sizeof a[1].client_addr, "10.0.0.9");
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 2), 0);
+
+	/* alice disconnects: a modification with the previous state */
+	a[1].connect_state = 4;
+	a[1].client[0] = '\0';
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 3), 1);
+	s = read_after(f, next, &rc, &next);
+	CHECK_EQ(s.n, 1);
+	CHECK(s.kind[0] == RDMS_EVENT_MODIFICATION && s.id[0] == 10);
+	CHECK(s.state[0] == 4 && s.prev_state[0] == 0);
+	CHECK_STR(s.client[0], "");
+	CHECK_STR(s.prev_client[0], "pc1");
+
+	/* bob's key is reused by another session (another pid): deletion + creation */
+	a[0] = mk(20, 0, "carol", "pc3", 300, 2001);
+	/* and a new session, and alice ends */
+	a[1] = mk(30, 0, "dave", "pc4", 300, 3000);
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 4), 4);
+	s = read_after(f, next, &rc, &next);
+	CHECK_EQ(s.n, 4);
+	CHECK(s.kind[0] == RDMS_EVENT_DELETION && s.id[0] == 10 && s.state[0] == 4);
+	CHECK(s.kind[1] == RDMS_EVENT_DELETION && s.id[1] == 20);
+	CHECK_STR(s.client[1], "pc2");
+	CHECK(s.kind[2] == RDMS_EVENT_CREATION && s.id[2] == 20);
+	CHECK_STR(s.client[2], "pc3");
+	CHECK(s.kind[3] == RDMS_EVENT_CREATION && s.id[3] == 30);
+
+	/* another back-end is separate; a duplicate id counts once */
+	a[2] = mk(20, 0, "x2", "pcx", 1, 1);
+	a[3] = mk(20, 4, "x2", "", 1, 1);
+	CHECK_EQ(rdms_feed_observe(f, "x2go", &a[2], 2, T0 + 5), 1);
+	/* a reconnect from another client while Active */
+	a[0] = mk(20, 0, "carol", "pc9", 300, 2001);
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 6), 1);
+	s = read_after(f, next, &rc, &next);
+	CHECK_EQ(s.n, 2);
+	CHECK(s.kind[1] == RDMS_EVENT_MODIFICATION);
+	CHECK_STR(s.client[1], "pc9");
+	CHECK_STR(s.prev_client[1], "pc3");
+	/* the x2go back-end empties: its session ends; xrdp's stay */
+	CHECK_EQ(rdms_feed_observe(f, "x2go", NULL, 0, T0 + 7), 1);
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 8), 0);
+	rdms_feed_free(f);
+}
+
+static void test_bookmarks(void)
+{
+	rdms_feed_limits lim = { .min_events = 4, .min_age_s = 0, .max_events = 8 };
+	rdms_feed *f = rdms_feed_new(7, &lim);
+	rdms_feed_read_rc rc;
+	rdms_feed_pos next;
+	size_t held;
+	uint64_t dropped;
+	seen s;
+
+	/* ten sessions appear one by one */
+	for (uint32_t i = 1; i <= 10; i++) {
+		rdms_session one[10];
+
+		for (uint32_t k = 0; k < i; k++)
+			one[k] = mk(k + 1, 0, "u", "c", 1, 1);
+		CHECK_EQ(rdms_feed_observe(f, "fixture", one, i, T0), 1);
+	}
+	/* min_age 0: beyond min_events the oldest go */
+	rdms_feed_counts(f, &held, &dropped);
+	CHECK_EQ(held, 4);
+	CHECK_EQ(dropped, 6);
+	CHECK(rdms_feed_earliest(f).epoch == 7 && rdms_feed_earliest(f).seq == 6);
+	CHECK(rdms_feed_head(f).seq == 10);
+	s = read_after(f, (rdms_feed_pos){ 7, 5 }, &rc, NULL);
+	CHECK_EQ(rc, RDMS_FEED_GONE);
+	CHECK_EQ(s.n, 0);
+	s = read_after(f, (rdms_feed_pos){ 6, 99 }, &rc, NULL);
+	CHECK_EQ(rc, RDMS_FEED_GONE);
+	s = read_after(f, (rdms_feed_pos){ 7, 6 }, &rc, &next);
+	CHECK_EQ(rc, RDMS_FEED_OK);
+	CHECK(s.n == 4 && s.id[0] == 7 && s.id[3] == 10 && next.seq == 10);
+	s = read_after(f, (rdms_feed_pos){ 7, 10 }, &rc, &next);
+	CHECK(rc == RDMS_FEED_OK && s.n == 0 && next.seq == 10);
+	s = read_after(f, (rdms_feed_pos){ 7, 11 }, &rc, NULL);
+	CHECK_EQ(rc, RDMS_FEED_FUTURE);
+	s = read_after(f, (rdms_feed_pos){ 8, 0 }, &rc, NULL);
+	CHECK_EQ(rc, RDMS_FEED_FUTURE);
+	/* MAX and a callback that stops */
+	{
+		seen part;
+
+		memset(&part, 0, sizeof part);
+		CHECK_EQ(rdms_feed_read(f, (rdms_feed_pos){ 7, 6 }, 2, collect, &part, &next), 0);
+		CHECK(part.n == 2 && next.seq == 8);
+		memset(&part, 0, sizeof part);
+		part.stop_after = 1;
+		CHECK_EQ(rdms_feed_read(f, (rdms_feed_pos){ 7, 6 }, 9, collect, &part, &next), 0);
+		CHECK(part.n == 1 && next.seq == 7);
+	}
+	/* one batch bigger than max_events keeps its newest */
+	{
+		rdms_session many[20];
+
+		for (uint32_t k = 0; k < 20; k++)
+			many[k] = mk(100 + k, 0, "u", "c", 1, 1);
+		CHECK_EQ(rdms_feed_observe(f, "other", many, 20, T0), 20);
+		/* 12 never held, 8 held, then min_age 0 prunes to min_events */
+		rdms_feed_counts(f, &held, &dropped);
+		CHECK_EQ(held, 4);
+		CHECK_EQ(dropped, 26);
+		CHECK(rdms_feed_head(f).seq == 30 && rdms_feed_earliest(f).seq == 26);
+		s = read_after(f, rdms_feed_earliest(f), &rc, NULL);
+		CHECK(rc == RDMS_FEED_OK && s.n == 4 && s.id[0] == 116 && s.id[3] == 119);
+	}
+	rdms_feed_free(f);
+
+	/* min_age keeps young events beyond min_events, up to max_events */
+	lim = (rdms_feed_limits){ .min_events = 2, .min_age_s = 600, .max_events = 5 };
+	f = rdms_feed_new(1, &lim);
+	for (uint32_t i = 1; i <= 4; i++) {
+		rdms_session one[4];
+
+		for (uint32_t k = 0; k < i; k++)
+			one[k] = mk(k + 1, 0, "u", "c", 1, 1);
+		CHECK_EQ(rdms_feed_observe(f, "fixture", one, i, T0), 1);
+	}
+	rdms_feed_counts(f, &held, &dropped);
+	CHECK_EQ(held, 4);
+	/* eleven minutes later the old ones may go, down to min_events */
+	{
+		rdms_session one[5];
+
+		for (uint32_t k = 0; k < 5; k++)
+			one[k] = mk(k + 1, 0, "u", "c", 1, 1);
+		CHECK_EQ(rdms_feed_observe(f, "fixture", one, 5, T0 + 660LL * 1000000), 1);
+	}
+	rdms_feed_counts(f, &held, &dropped);
+	CHECK_EQ(held, 2);
+	rdms_feed_free(f);
+}
+
+struct waiter {
+	rdms_feed *f;
+	bool       got;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->got = rdms_feed_wait(w->f, rdms_feed_head(w->f), 5000);
+	return NULL;
+}
+
+static void test_wait(void)
+{
+	rdms_feed *f = rdms_feed_new(1, NULL);
+	rdms_session one = mk(5, 0, "u", "c", 1, 1);
+	struct waiter w = { f, false };
+	pthread_t t;
+
+	CHECK(!rdms_feed_wait(f, rdms_feed_head(f), 10));   /* times out */
+	CHECK_EQ(pthread_create(&t, NULL, wait_thread, &w), 0);
+	usleep(50000);
+	CHECK_EQ(rdms_feed_observe(f, "fixture", &one, 1, T0), 1);
+	pthread_join(t, NULL);
+	CHECK(w.got);
+	CHECK(rdms_feed_wait(f, (rdms_feed_pos){ 1, 0 }, 0));   /* already there */
+	/* at shutdown waits end at once */
+	w.got = true;
+	CHECK_EQ(pthread_create(&t, NULL, wait_thread, &w), 0);
+	usleep(50000);
+	rdms_feed_wake(f);
+	pthread_join(t, NULL);
+	CHECK(!w.got);
+	rdms_feed_free(f);
+}
+
+/* Positions compare across epochs. */
+static void test_positions(void)
+{
+	CHECK(rdms_feed_pos_cmp((rdms_feed_pos){ 1, 99 }, (rdms_feed_pos){ 2, 0 }) < 0);
+	CHECK(rdms_feed_pos_cmp((rdms_feed_pos){ 2, 1 }, (rdms_feed_pos){ 2, 0 }) > 0);
+	CHECK(rdms_feed_pos_cmp((rdms_feed_pos){ 2, 1 }, (rdms_feed_pos){ 2, 1 }) == 0);
+}
+
+/* Many sessions changing at random: a replay of the events rebuilds the listing. */
+static void test_replay(void)
+{
+	enum { N = 500, ROUNDS = 40 };
+	static rdms_session cur[N], rebuilt[N];
+	static bool live[N], rlive[N];
+	rdms_feed *f = rdms_feed_new(1, NULL);
+	rdms_feed_pos at = { 1, 0 };
+	unsigned seed = 42;
+	int bad = 0;
+
+	for (int r = 0; r < ROUNDS; r++) {
+		rdms_session list[N];
+		size_t n = 0;
+
+		for (uint32_t i = 0; i < N; i++) {
+			unsigned x = (unsigned)rand_r(&seed) % 10;
+
+			if (!live[i] && x < 3)
+				cur[i] = mk(i, 0, "u", "c0", r, (pid_t)(i + 1)), live[i] = true;
+			else if (live[i] && x == 0)
+				live[i] = false;
+			else if (live[i] && x == 1)
+				cur[i].connect_state = cur[i].connect_state == 0 ? 4 : 0;
+			else if (live[i] && x == 2)
+				snprintf(cur[i].client, sizeof cur[i].client, "c%u", (unsigned)rand_r(&seed) % 5);
+			else if (live[i] && x == 3)
+				cur[i].logon_time++;   /* the key reused by a new session */
+			if (live[i])
+				list[n++] = cur[i];
+		}
+		/* listing order must not matter */
+		for (size_t k = n; k > 1; k--) {
+			size_t j = (size_t)rand_r(&seed) % k;
+			rdms_session t = list[k - 1];
+
+			list[k - 1] = list[j];
+			list[j] = t;
+		}
+		CHECK(rdms_feed_observe(f, "fixture", list, n, T0 + r) >= 0);
+	}
+	/* replay */
+	{
+		rdms_feed_pos next;
+
+		for (;;) {
+			seen s;
+
+			memset(&s, 0, sizeof s);
+			CHECK_EQ(rdms_feed_read(f, at, 64, collect, &s, &next), 0);
+			if (s.n == 0)
+				break;
+			for (size_t k = 0; k < s.n; k++) {
+				uint32_t id = s.id[k];
+
+				if (s.kind[k] == RDMS_EVENT_DELETION) {
+					bad += !rlive[id];
+					rlive[id] = false;
+				} else {
+					bad += s.kind[k] == RDMS_EVENT_CREATION ? rlive[id] : !rlive[id];
+					rlive[id] = true;
+					rebuilt[id].connect_state = s.state[k];
+					snprintf(rebuilt[id].client, sizeof rebuilt[id].client, "%s", s.client[k]);
+				}
+			}
+			at = next;
+		}
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		bad += live[i] != rlive[i];
+		if (live[i] && rlive[i])
+			bad += cur[i].connect_state != rebuilt[i].connect_state ||
+			       strcmp(cur[i].client, rebuilt[i].client) != 0;
+	}
+	CHECK_EQ(bad, 0);
+	rdms_feed_free(f);
+}
+
+int main(void)
+{
+	test_positions();
+	test_differ();
+	test_bookmarks();
+	test_wait();
+	test_replay();
+	return check_summary("feed");
+}
