@@ -138,8 +138,8 @@ static size_t plan_steps(const rdms_event_session *old, size_t nold,
  * listing is touched, so on failure the caller frees what was made.
  */
 static bool make_strings(const step *plan, size_t nplan, const rdms_event_session *old,
-                         const rdms_session *const *sorted, rdms_event_session *next,
-                         batch *ev, char **addr)
+                         const rdms_session *const *sorted, const char *backend,
+                         rdms_event_session *next, batch *ev, char **addr)
 {
 	size_t k = 0;
 
@@ -162,8 +162,10 @@ static bool make_strings(const step *plan, size_t nplan, const rdms_event_sessio
 		}
 		e = batch_add(ev, plan[p].what == CREATE ? RDMS_EVENT_CREATION :
 		              RDMS_EVENT_MODIFICATION);
-		if (e == NULL || !rdms_event_session_from(&e->target, s) ||
-		    !rdms_event_session_copy(&next[k++], &e->target))
+		if (e == NULL || !rdms_event_session_from(&e->target, s))
+			return false;
+		e->target.backend = backend;      /* the name the feed knows it by */
+		if (!rdms_event_session_copy(&next[k++], &e->target))
 			return false;
 	}
 	return true;
@@ -239,7 +241,7 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 		goto unlock;
 	nplan = plan_steps(b->s, b->n, sorted, n, plan);
 	if ((addr = calloc(nplan + 1, sizeof *addr)) == NULL ||
-	    !make_strings(plan, nplan, b->s, sorted, next, &ev, addr)) {
+	    !make_strings(plan, nplan, b->s, sorted, b->name, next, &ev, addr)) {
 		for (size_t p = 0; addr != NULL && p < nplan; p++)
 			free(addr[p]);
 		goto unlock;
@@ -250,7 +252,7 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 	nnext = move_old(plan, nplan, b->s, sorted, next, ev.ev, addr);
 	rdms_feed_append(f, ev.ev, ev.n, now_us, &skip);
 	if (f->sink != NULL)
-		f->sink(f->sink_ctx, b, ev.ev + skip, ev.n - skip);
+		f->sink(f->sink_ctx, f, ev.ev + skip, ev.n - skip);
 	made = (long)ev.n;
 	free(ev.ev);
 	ev = (batch){ 0 };            /* the journal owns the events now */
@@ -272,6 +274,29 @@ out:
 	free(plan);
 	free(sorted);
 	return made;
+}
+
+bool rdms_feed_restore_session(rdms_feed *f, const char *backend, rdms_event_session *es)
+{
+	rdms_feed_backend *b = find_backend(f, backend);
+	rdms_event_session *s;
+	size_t at;
+
+	if (b == NULL || (s = realloc(b->s, (b->n + 1) * sizeof *s)) == NULL)
+		return false;
+	b->s = s;
+	/* sorted by id, first come first kept (the store reads them in order) */
+	for (at = b->n; at > 0 && s[at - 1].id > es->id; at--)
+		;
+	if (at > 0 && s[at - 1].id == es->id) {
+		rdms_event_session_clear(es);
+		return true;
+	}
+	memmove(&s[at + 1], &s[at], (b->n - at) * sizeof *s);
+	s[at] = *es;
+	b->n++;
+	memset(es, 0, sizeof *es);
+	return true;
 }
 
 void rdms_differ_free(rdms_feed *f)

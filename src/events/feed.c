@@ -246,6 +246,24 @@ void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
 	pthread_cond_broadcast(&f->cond);
 }
 
+bool rdms_feed_restore_event(rdms_feed *f, rdms_event *ev)
+{
+	if (rdms_feed_pos_cmp(ev->pos, f->last) <= 0 || !grow(f, f->count + 1))
+		return false;
+	if (f->count == f->lim.max_events)
+		drop_oldest(f);
+	*at(f, f->count) = *ev;
+	f->count++;
+	f->last = ev->pos;
+	memset(ev, 0, sizeof *ev);
+	return true;
+}
+
+void rdms_feed_restore_floor(rdms_feed *f, rdms_feed_pos floor)
+{
+	f->floor = f->last = floor;
+}
+
 /* Index of the first event after POS (f->count when none); the lock is held. */
 static size_t first_after(const rdms_feed *f, rdms_feed_pos pos)
 {

@@ -33,8 +33,11 @@ struct rdms_feed {
 	rdms_feed_backend *backends;
 	size_t             nbackends;
 
-	/* told every batch appended, under the lock (feed_store.c); may be NULL */
-	void             (*sink)(void *ctx, const rdms_feed_backend *b, const rdms_event *batch,
+	/*
+	 * Told every batch appended (positions given, floor moved), under the
+	 * lock, before readers can see it (feed_store.c); may be NULL.
+	 */
+	void             (*sink)(void *ctx, const rdms_feed *f, const rdms_event *batch,
 	                         size_t n);
 	void              *sink_ctx;
 };
@@ -55,5 +58,14 @@ void rdms_event_clear(rdms_event *ev);
 
 /* Frees what the differ keeps (the back-ends' last listings). */
 void rdms_differ_free(rdms_feed *f);
+
+/*
+ * Restoring a feed (feed_store.c), before it is used: first the kept
+ * journal's floor, then its events in position order (taken over), and the
+ * sessions of each back-end's last listing (taken over; BACKEND static).
+ */
+bool rdms_feed_restore_event(rdms_feed *f, rdms_event *ev);
+void rdms_feed_restore_floor(rdms_feed *f, rdms_feed_pos floor);
+bool rdms_feed_restore_session(rdms_feed *f, const char *backend, rdms_event_session *es);
 
 #endif

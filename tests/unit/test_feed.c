@@ -8,8 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 #include "events/feed.h"
+#include "events/feed_store.h"
 
 #define T0 1700000000000000LL   /* a Unix time in microseconds */
 
@@ -355,6 +358,88 @@ static void test_replay(void)
 	rdms_feed_free(f);
 }
 
+/* The journal and listings survive a restart; the epoch rises. */
+static void test_store(void)
+{
+	char dir[] = "/tmp/rdms-test-feed.XXXXXX", path[64];
+	rdms_feed_limits lim = { .min_events = 3, .min_age_s = 0, .max_events = 100 };
+	rdms_feed_store *st;
+	rdms_feed *f;
+	rdms_error err;
+	rdms_feed_read_rc rc;
+	rdms_feed_pos next;
+	rdms_session a[2];
+	seen s;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/events.db", dir);
+	CHECK_EQ(rdms_feed_store_open(path, &lim, &st, &f, &err), 0);
+	CHECK(rdms_feed_head(f).epoch == 1 && rdms_feed_head(f).seq == 0);
+	a[0] = mk(10, 0, "alice", "pc1", 100, 1000);
+	a[1] = mk(20, 0, "bob", "pc2", 100, 2000);
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0), 2);
+	a[0].connect_state = 4;
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 1), 1);
+	rdms_feed_store_close(st, f);
+
+	/* second run: epoch 2, the three events readable, the listing known */
+	CHECK_EQ(rdms_feed_store_open(path, &lim, &st, &f, &err), 0);
+	CHECK(rdms_feed_head(f).epoch == 1 && rdms_feed_head(f).seq == 3);
+	s = read_after(f, (rdms_feed_pos){ 1, 0 }, &rc, &next);
+	CHECK(rc == RDMS_FEED_OK && s.n == 3);
+	CHECK(s.kind[2] == RDMS_EVENT_MODIFICATION && s.state[2] == 4 && s.prev_state[2] == 0);
+	CHECK_STR(s.prev_client[2], "pc1");
+	/* nothing changed while it was down: no event */
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 2, T0 + 2), 0);
+	/* bob logged off meanwhile: a deletion in epoch 2 */
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 1, T0 + 3), 1);
+	s = read_after(f, next, &rc, &next);
+	CHECK(rc == RDMS_FEED_OK && s.n == 1 && s.kind[0] == RDMS_EVENT_DELETION && s.id[0] == 20);
+	CHECK(s.pos[0].epoch == 2 && s.pos[0].seq == 1);
+	rdms_feed_store_close(st, f);
+
+	/* third run: the journal was pruned to min_events (3) and its floor kept */
+	CHECK_EQ(rdms_feed_store_open(path, &lim, &st, &f, &err), 0);
+	CHECK(rdms_feed_earliest(f).epoch == 1 && rdms_feed_earliest(f).seq == 1);
+	s = read_after(f, (rdms_feed_pos){ 1, 0 }, &rc, NULL);
+	CHECK_EQ(rc, RDMS_FEED_GONE);
+	s = read_after(f, rdms_feed_earliest(f), &rc, NULL);
+	CHECK(rc == RDMS_FEED_OK && s.n == 3 && s.pos[2].epoch == 2);
+	CHECK(rdms_feed_head(f).epoch == 2 && rdms_feed_head(f).seq == 1);
+	/* the listing came back too: alice only */
+	CHECK_EQ(rdms_feed_observe(f, "xrdp", a, 1, T0 + 4), 0);
+	rdms_feed_store_close(st, f);
+
+	/* rows of a back-end this rdmsd does not know are left out */
+	{
+		sqlite3 *db;
+
+		CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+		CHECK_EQ(sqlite3_exec(db, "INSERT INTO sessions VALUES ('nope', 1, 0, 0, 0, 0, 0, "
+		                      "'u', 'c', '');", NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+	CHECK_EQ(rdms_feed_store_open(path, &lim, &st, &f, &err), 0);
+	CHECK(rdms_feed_head(f).epoch == 2);
+	CHECK_EQ(rdms_feed_store_failures(st), 0);
+	rdms_feed_store_close(st, f);
+
+	/* a place it cannot create */
+	CHECK_EQ(rdms_feed_store_open("/nonexistent-dir/events.db", NULL, &st, &f, &err),
+	         WBEM_E_FAILED);
+	CHECK(st == NULL && f == NULL && strstr(err.message, "/nonexistent-dir") != NULL);
+	unlink(path);
+	{
+		char side[80];
+
+		snprintf(side, sizeof side, "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof side, "%s-shm", path);
+		unlink(side);
+	}
+	CHECK_EQ(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	test_positions();
@@ -362,5 +447,6 @@ int main(void)
 	test_bookmarks();
 	test_wait();
 	test_replay();
+	test_store();
 	return check_summary("feed");
 }

@@ -1,0 +1,367 @@
+/*
+ * feed_store.c -- the change feed in SQLite (feed_store.h).
+ *
+ *   meta(k, v)          'epoch', and 'floor_epoch'/'floor_seq': the journal's floor
+ *   events(epoch, seq, time_us, kind, t_*, p_*)   the journal, t_ target, p_ previous
+ *   sessions(backend, id, ...)                    each back-end's last listing
+ *
+ * A session is stored as its columns (no private blob format), so
+ * `sqlite3 events.db` shows what rdmsd knows.  The store is the feed's
+ * sink: it is called under the feed's lock with each batch, and keeps the
+ * sessions table equal to the feed's listings by applying the batch's
+ * creations, modifications and deletions.
+ */
+#include "feed_store.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "../common/log.h"
+#include "feed_internal.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+struct rdms_feed_store {
+	sqlite3       *db;
+	char          *path;
+	sqlite3_stmt  *put_event, *put_session, *del_session, *put_meta, *prune;
+	rdms_feed_pos  pruned;      /* the floor as last written */
+	unsigned long  failures;
+};
+
+static const char schema_sql[] =
+	"PRAGMA journal_mode=WAL;"
+	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS events("
+	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,"
+	" kind INTEGER NOT NULL,"
+	" t_backend TEXT, t_id INTEGER, t_state INTEGER, t_uid INTEGER, t_display INTEGER,"
+	" t_logon INTEGER, t_pid INTEGER, t_user TEXT, t_client TEXT, t_addr TEXT,"
+	" p_backend TEXT, p_id INTEGER, p_state INTEGER, p_uid INTEGER, p_display INTEGER,"
+	" p_logon INTEGER, p_pid INTEGER, p_user TEXT, p_client TEXT, p_addr TEXT,"
+	" PRIMARY KEY(epoch, seq)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS sessions("
+	" backend TEXT NOT NULL, id INTEGER NOT NULL, state INTEGER, uid INTEGER,"
+	" display INTEGER, logon INTEGER, pid INTEGER, user TEXT, client TEXT, addr TEXT,"
+	" PRIMARY KEY(backend, id)) WITHOUT ROWID;";
+
+#define SESSION_COLS "backend, id, state, uid, display, logon, pid, user, client, addr"
+
+/* ---- sessions as columns ------------------------------------------------------------ */
+
+/* Binds ES to the 10 parameters from FIRST on (NULL ES: all NULL). */
+static void bind_session(sqlite3_stmt *st, int first, const rdms_event_session *es)
+{
+	if (es == NULL || es->user == NULL) {
+		for (int i = 0; i < 10; i++)
+			sqlite3_bind_null(st, first + i);
+		return;
+	}
+	sqlite3_bind_text(st, first, es->backend != NULL ? es->backend : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, first + 1, es->id);
+	sqlite3_bind_int64(st, first + 2, es->connect_state);
+	sqlite3_bind_int64(st, first + 3, es->uid);
+	sqlite3_bind_int64(st, first + 4, es->display);
+	sqlite3_bind_int64(st, first + 5, es->logon_time);
+	sqlite3_bind_int64(st, first + 6, es->server_pid);
+	sqlite3_bind_text(st, first + 7, es->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 8, es->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 9, es->client_addr, -1, SQLITE_STATIC);
+}
+
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+/*
+ * Reads the 10 columns from FIRST on into OUT; the back-end must be one
+ * this rdmsd knows (its name is kept by reference).  False when it is not,
+ * or when out of memory.
+ */
+static bool read_session(sqlite3_stmt *st, int first, rdms_event_session *out)
+{
+	const unsigned char *name = sqlite3_column_text(st, first);
+	const rdms_backend *b = name != NULL ? rdms_backend_find((const char *)name) : NULL;
+
+	memset(out, 0, sizeof *out);
+	if (b == NULL)
+		return false;
+	out->backend = b->name;
+	out->id = (uint32_t)sqlite3_column_int64(st, first + 1);
+	out->connect_state = (uint32_t)sqlite3_column_int64(st, first + 2);
+	out->uid = (uint32_t)sqlite3_column_int64(st, first + 3);
+	out->display = (int32_t)sqlite3_column_int64(st, first + 4);
+	out->logon_time = sqlite3_column_int64(st, first + 5);
+	out->server_pid = (int32_t)sqlite3_column_int64(st, first + 6);
+	out->user = column_dup(st, first + 7);
+	out->client = column_dup(st, first + 8);
+	out->client_addr = column_dup(st, first + 9);
+	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
+		rdms_event_session_clear(out);
+		return false;
+	}
+	return true;
+}
+
+/* ---- writing --------------------------------------------------------------------------- */
+
+static bool step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE;
+}
+
+static bool put_meta(rdms_feed_store *st, const char *k, uint64_t v)
+{
+	sqlite3_bind_text(st->put_meta, 1, k, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->put_meta, 2, (sqlite3_int64)v);
+	return step_done(st->put_meta);
+}
+
+static bool write_event(rdms_feed_store *st, const rdms_event *ev)
+{
+	sqlite3_stmt *s = st->put_event;
+	bool ok;
+
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)ev->pos.epoch);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)ev->pos.seq);
+	sqlite3_bind_int64(s, 3, ev->time_us);
+	sqlite3_bind_int64(s, 4, ev->kind);
+	bind_session(s, 5, &ev->target);
+	bind_session(s, 15, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
+	ok = step_done(s);
+	if (!ok)
+		return false;
+	/* the sessions table follows the feed's listing */
+	if (ev->kind == RDMS_EVENT_DELETION) {
+		sqlite3_bind_text(st->del_session, 1, ev->target.backend, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st->del_session, 2, ev->target.id);
+		return step_done(st->del_session);
+	}
+	bind_session(st->put_session, 1, &ev->target);
+	return step_done(st->put_session);
+}
+
+/* Deletes the events the journal dropped (up to its floor). */
+static bool prune_to(rdms_feed_store *st, rdms_feed_pos floor)
+{
+	if (rdms_feed_pos_cmp(floor, st->pruned) <= 0)
+		return true;
+	sqlite3_bind_int64(st->prune, 1, (sqlite3_int64)floor.epoch);
+	sqlite3_bind_int64(st->prune, 2, (sqlite3_int64)floor.seq);
+	if (!step_done(st->prune) || !put_meta(st, "floor_epoch", floor.epoch) ||
+	    !put_meta(st, "floor_seq", floor.seq))
+		return false;
+	st->pruned = floor;
+	return true;
+}
+
+/* The feed's sink: one transaction per batch, under the feed's lock. */
+static void store_batch(void *ctx, const rdms_feed *f, const rdms_event *batch, size_t n)
+{
+	rdms_feed_store *st = ctx;
+	bool ok;
+
+	if (n == 0)
+		return;
+	ok = sqlite3_exec(st->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) == SQLITE_OK;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = write_event(st, &batch[i]);
+	if (ok)
+		ok = prune_to(st, f->floor);
+	if (ok)
+		ok = sqlite3_exec(st->db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK;
+	if (!ok) {
+		st->failures++;
+		log_warn("events database %s: a batch of %zu events was not stored: %s", st->path, n,
+		         sqlite3_errmsg(st->db));
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+	}
+}
+
+/* ---- opening ---------------------------------------------------------------------------- */
+
+static uint64_t get_meta(sqlite3 *db, const char *k)
+{
+	sqlite3_stmt *st;
+	uint64_t v = 0;
+
+	if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k = ?;", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = (uint64_t)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* The epoch of this run: the last one plus one, on disk before it is used. */
+static bool raise_epoch(rdms_feed_store *st, uint64_t *epoch)
+{
+	bool ok;
+
+	/* a full sync for this one commit: an epoch must never come twice */
+	if (sqlite3_exec(st->db, "PRAGMA synchronous=FULL; BEGIN IMMEDIATE;", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return false;
+	*epoch = get_meta(st->db, "epoch") + 1;
+	ok = put_meta(st, "epoch", *epoch) &&
+	     sqlite3_exec(st->db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK;
+	if (!ok)
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+	return ok && sqlite3_exec(st->db, "PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) ==
+	             SQLITE_OK;
+}
+
+/* The kept journal and listings into F; counts what could not be read back. */
+static bool restore(rdms_feed_store *st, rdms_feed *f, size_t *skipped)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	st->pruned = (rdms_feed_pos){ get_meta(st->db, "floor_epoch"),
+	                              get_meta(st->db, "floor_seq") };
+	rdms_feed_restore_floor(f, st->pruned);
+	if (sqlite3_prepare_v2(st->db, "SELECT epoch, seq, time_us, kind, t_backend, t_id, "
+	                       "t_state, t_uid, t_display, t_logon, t_pid, t_user, t_client, t_addr, "
+	                       "p_backend, p_id, p_state, p_uid, p_display, p_logon, p_pid, p_user, "
+	                       "p_client, p_addr FROM events ORDER BY epoch, seq;", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return false;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		rdms_event ev;
+
+		memset(&ev, 0, sizeof ev);
+		ev.pos = (rdms_feed_pos){ (uint64_t)sqlite3_column_int64(q, 0),
+		                          (uint64_t)sqlite3_column_int64(q, 1) };
+		ev.time_us = sqlite3_column_int64(q, 2);
+		ev.kind = (uint8_t)sqlite3_column_int64(q, 3);
+		if (!read_session(q, 4, &ev.target) ||
+		    (ev.kind == RDMS_EVENT_MODIFICATION && !read_session(q, 14, &ev.previous)) ||
+		    !rdms_feed_restore_event(f, &ev)) {
+			/* an unknown back-end, a bad row: the journal goes on without it */
+			rdms_event_clear(&ev);
+			(*skipped)++;
+		}
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return false;
+	if (sqlite3_prepare_v2(st->db, "SELECT " SESSION_COLS " FROM sessions ORDER BY backend, id;",
+	                       -1, &q, NULL) != SQLITE_OK)
+		return false;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		rdms_event_session es;
+
+		if (!read_session(q, 0, &es) || !rdms_feed_restore_session(f, es.backend, &es)) {
+			rdms_event_session_clear(&es);
+			(*skipped)++;
+		}
+	}
+	sqlite3_finalize(q);
+	/* a new database: the feed's own start, (epoch, 0) */
+	if (st->pruned.epoch == 0 && rdms_feed_pos_cmp(f->last, st->pruned) == 0)
+		rdms_feed_restore_floor(f, (rdms_feed_pos){ f->epoch, 0 });
+	return rc == SQLITE_DONE;
+}
+
+static void store_free(rdms_feed_store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_finalize(st->put_event);
+	sqlite3_finalize(st->put_session);
+	sqlite3_finalize(st->del_session);
+	sqlite3_finalize(st->put_meta);
+	sqlite3_finalize(st->prune);
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+uint32_t rdms_feed_store_open(const char *path, const rdms_feed_limits *limits,
+                              rdms_feed_store **store, rdms_feed **feed, rdms_error *err)
+{
+	rdms_feed_store *st = calloc(1, sizeof *st);
+	rdms_feed *f = NULL;
+	uint64_t epoch = 0;
+	size_t skipped = 0;
+	char *msg = NULL;
+	int rc;
+
+	*store = NULL;
+	*feed = NULL;
+	if (st == NULL || (st->path = strdup(path)) == NULL) {
+		store_free(st);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	rc = sqlite3_open_v2(path, &st->db,
+	                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		/* who was logged on when, from where: root only */
+		if (chmod(path, 0600) != 0)
+			log_warn("cannot chmod %s: %s", path, strerror(errno));
+		sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+		rc = sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg);
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, "
+		                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);",
+		                        -1, &st->put_event, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO sessions (" SESSION_COLS
+		                        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);", -1,
+		                        &st->put_session, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "DELETE FROM sessions WHERE backend = ? AND id = ?;",
+		                        -1, &st->del_session, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO meta VALUES (?, ?);", -1,
+		                        &st->put_meta, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "DELETE FROM events WHERE epoch < ?1 OR "
+		                        "(epoch = ?1 AND seq <= ?2);", -1, &st->prune, NULL);
+	if (rc == SQLITE_OK && !raise_epoch(st, &epoch))
+		rc = SQLITE_ERROR;
+	if (rc == SQLITE_OK && (f = rdms_feed_new(epoch, limits)) == NULL)
+		rc = SQLITE_NOMEM;
+	if (rc == SQLITE_OK && !restore(st, f, &skipped))
+		rc = SQLITE_ERROR;
+	if (rc != SQLITE_OK) {
+		rdms_fail(err, WBEM_E_FAILED, "events database %s: %s", path,
+		          msg != NULL ? msg : st->db != NULL ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		rdms_feed_free(f);
+		store_free(st);
+		return WBEM_E_FAILED;
+	}
+	if (skipped > 0)
+		log_warn("events database %s: %zu kept rows could not be read back (a back-end no "
+		         "longer served?)", path, skipped);
+	f->sink = store_batch;
+	f->sink_ctx = st;
+	*store = st;
+	*feed = f;
+	return WBEM_S_NO_ERROR;
+}
+
+void rdms_feed_store_close(rdms_feed_store *st, rdms_feed *feed)
+{
+	rdms_feed_free(feed);
+	store_free(st);
+}
+
+unsigned long rdms_feed_store_failures(const rdms_feed_store *st)
+{
+	return st != NULL ? st->failures : 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * feed_store.h -- the change feed on disk: the boot epoch, the journal and
+ * the last listing of every back-end, in an SQLite database beside the
+ * audit trail (events.db in rdmsd's state directory).
+ *
+ * Why on disk: a subscriber's bookmark must stay good across a restart of
+ * rdmsd, with nothing lost and nothing twice.  So at start the store
+ *   - raises the epoch (committed with a full sync before anything else:
+ *     an epoch is never issued twice, so positions of two runs never mix),
+ *   - gives the new feed the journal it kept (older epochs' positions stay
+ *     readable) and the last listing of each back-end, so that the first
+ *     listing of this run is diffed against it and whatever happened while
+ *     rdmsd was down (a logoff, a new session) becomes events too.
+ * While running, each batch the feed appends is written in one transaction
+ * before readers can see it (WAL, synchronous=NORMAL: a killed rdmsd loses
+ * nothing it already published; a power cut may cost the last batches,
+ * which a later bookmark then reads as gone or future, never wrong).
+ * Events the journal has dropped are deleted with it.
+ */
+#ifndef RDMS_EVENTS_FEED_STORE_H
+#define RDMS_EVENTS_FEED_STORE_H
+
+#include "../cim/wbem.h"
+#include "feed.h"
+
+typedef struct rdms_feed_store rdms_feed_store;
+
+/*
+ * Opens (or creates, mode 0600) the database at PATH, raises the epoch and
+ * makes *FEED, restored from it and bound to the store, with LIMITS (NULL:
+ * the defaults).  Fails with ERR when the file cannot be used.
+ */
+uint32_t rdms_feed_store_open(const char *path, const rdms_feed_limits *limits,
+                              rdms_feed_store **store, rdms_feed **feed, rdms_error *err);
+
+/* Frees the feed and closes the store (the feed must be idle). */
+void rdms_feed_store_close(rdms_feed_store *st, rdms_feed *feed);
+
+/* Batches that could not be written (logged each time); 0 when all were. */
+unsigned long rdms_feed_store_failures(const rdms_feed_store *st);
+
+#endif
