@@ -13,6 +13,9 @@
 #include "check.h"
 #include "events/feed.h"
 #include "events/feed_store.h"
+#include "events/watch.h"
+#include "backend/fixture/fixture.h"
+#include "config/config.h"
 
 #define T0 1700000000000000LL   /* a Unix time in microseconds */
 
@@ -440,6 +443,77 @@ static void test_store(void)
 	CHECK_EQ(rmdir(dir), 0);
 }
 
+/* Writes TEXT to PATH by a rename, as editors and the benchmark do. */
+static void put_file(const char *path, const char *text)
+{
+	char tmp[300];
+	FILE *fp;
+
+	snprintf(tmp, sizeof tmp, "%s.new", path);
+	fp = fopen(tmp, "w");
+	CHECK(fp != NULL);
+	if (fp == NULL)
+		return;
+	fputs(text, fp);
+	fclose(fp);
+	CHECK_EQ(rename(tmp, path), 0);
+}
+
+/* The rescan thread: a first scan at start, then a change seen without polling. */
+static void test_watch(void)
+{
+	static rdms_config cfg;
+	const rdms_backend *const backends[] = { &rdms_backend_fixture };
+	char dir[] = "/tmp/rdms-test-watch.XXXXXX";
+	rdms_watch_params wp = { .cfg = &cfg, .backends = backends, .nb = 1,
+	                         .debounce_ms = 20, .resync_s = 3600 };
+	rdms_watch_counts counts;
+	rdms_feed_read_rc rc;
+	rdms_feed_pos next;
+	rdms_watch *w;
+	rdms_error err;
+	seen s;
+
+	CHECK(mkdtemp(dir) != NULL);
+	rdms_config_defaults(&cfg);
+	snprintf(cfg.fixture_file, sizeof cfg.fixture_file, "%s/sessions.txt", dir);
+	put_file(cfg.fixture_file, "1 root 0 pc1\n2 root 4 -\n");
+	wp.feed = rdms_feed_new(1, NULL);
+	w = rdms_watch_start(&wp, &err);
+	CHECK(w != NULL);
+	if (w == NULL)
+		return;
+	rdms_watch_sync(w);
+	s = read_after(wp.feed, (rdms_feed_pos){ 1, 0 }, &rc, &next);
+	CHECK(rc == RDMS_FEED_OK && s.n == 2 && s.kind[0] == RDMS_EVENT_CREATION);
+
+	/* the file changes: inotify, a debounced scan, two events -- no hint from us */
+	put_file(cfg.fixture_file, "1 root 4 -\n");
+	CHECK(rdms_feed_wait(wp.feed, next, 5000));
+	usleep(100000);   /* both events come from one scan */
+	s = read_after(wp.feed, next, &rc, &next);
+	CHECK(rc == RDMS_FEED_OK && s.n == 2);
+	CHECK(s.kind[0] == RDMS_EVENT_MODIFICATION && s.id[0] == 1 && s.state[0] == 4 &&
+	      s.prev_state[0] == 0);
+	CHECK(s.kind[1] == RDMS_EVENT_DELETION && s.id[1] == 2);
+
+	/* a hint with nothing changed: a scan, no event */
+	rdms_watch_sync(w);
+	CHECK(rdms_feed_head(wp.feed).seq == next.seq);
+	rdms_watch_get_counts(w, &counts);
+	CHECK(counts.scans >= 3 && counts.hints >= 2 && counts.failures == 0);
+
+	/* a file that cannot be read says nothing: no deletion */
+	unlink(cfg.fixture_file);
+	rdms_watch_sync(w);
+	CHECK(rdms_feed_head(wp.feed).seq == next.seq);
+	rdms_watch_get_counts(w, &counts);
+	CHECK(counts.failures >= 1);
+	rdms_watch_stop(w);
+	rdms_feed_free(wp.feed);
+	CHECK_EQ(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	test_positions();
@@ -448,5 +522,6 @@ int main(void)
 	test_wait();
 	test_replay();
 	test_store();
+	test_watch();
 	return check_summary("feed");
 }
