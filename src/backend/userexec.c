@@ -98,12 +98,15 @@ int rdms_user_become(const rdms_user *u)
 /* The environment of a login: ENV holds the strings, ENVP points at them. */
 typedef struct user_env {
 	char  env[7][PATH_MAX + 32];
-	char *envp[8];
+	char  more[RDMS_USER_MAX_EXTRA_ENV][RDMS_USER_EXTRA_ENV_SIZE];
+	char *envp[8 + RDMS_USER_MAX_EXTRA_ENV];
 } user_env;
 
-static void make_env(const rdms_user *u, const char *extra, user_env *e)
+/* The login environment of U, with EXTRA and then MORE (NULL-terminated) added. */
+static void make_env(const rdms_user *u, const char *extra, const char *const *more,
+                     user_env *e)
 {
-	int n = 0;
+	int n = 0, m = 0;
 
 	snprintf(e->env[n++], sizeof e->env[0], "HOME=%s", u->home);
 	snprintf(e->env[n++], sizeof e->env[0], "USER=%s", u->name);
@@ -115,7 +118,11 @@ static void make_env(const rdms_user *u, const char *extra, user_env *e)
 		snprintf(e->env[n++], sizeof e->env[0], "%s", extra);
 	for (int i = 0; i < n; i++)
 		e->envp[i] = e->env[i];
-	e->envp[n] = NULL;
+	for (; more != NULL && more[m] != NULL && m < RDMS_USER_MAX_EXTRA_ENV; m++) {
+		snprintf(e->more[m], sizeof e->more[0], "%s", more[m]);
+		e->envp[n + m] = e->more[m];
+	}
+	e->envp[n + m] = NULL;
 }
 
 /* ---- running a program and waiting for it ----------------------------------- */
@@ -171,8 +178,10 @@ static bool drain(int fd, char *out, size_t outsize, size_t *len)
 	}
 }
 
-uint32_t rdms_user_run(const rdms_user *u, char *const argv[], int timeout_ms,
-                       int *status, char *out, size_t outsize, rdms_error *err)
+/* rdms_user_run and rdms_user_run_env; KILL_GROUP: a timeout kills the program's group. */
+static uint32_t run_as(const rdms_user *u, char *const argv[], const char *const *more,
+                       bool kill_group, int timeout_ms, int *status, char *out, size_t outsize,
+                       rdms_error *err)
 {
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, e = 0;
 	long long end = rdms_now_ms() + timeout_ms;
@@ -185,7 +194,7 @@ uint32_t rdms_user_run(const rdms_user *u, char *const argv[], int timeout_ms,
 
 	if (outsize > 0)
 		out[0] = '\0';
-	make_env(u, NULL, &env);
+	make_env(u, NULL, more, &env);
 	if (pipe2(op, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
 		rc = rdms_fail(err, WBEM_E_FAILED, "pipe: %s", strerror(errno));
 		goto out;
@@ -218,7 +227,8 @@ uint32_t rdms_user_run(const rdms_user *u, char *const argv[], int timeout_ms,
 			if (open_out)
 				drain(op[0], out, outsize, &len);
 		} else if (rdms_now_ms() >= end) {
-			kill(pid, SIGKILL);
+			/* the child made its own session: its group is its pid */
+			kill(kill_group ? -pid : pid, SIGKILL);
 			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 				;
 			rc = rdms_fail(err, WBEM_E_FAILED, "%s did not finish within %d ms as %s",
@@ -240,6 +250,19 @@ out:
 			close(ep[i]);
 	}
 	return rc;
+}
+
+uint32_t rdms_user_run(const rdms_user *u, char *const argv[], int timeout_ms,
+                       int *status, char *out, size_t outsize, rdms_error *err)
+{
+	return run_as(u, argv, NULL, false, timeout_ms, status, out, outsize, err);
+}
+
+uint32_t rdms_user_run_env(const rdms_user *u, char *const argv[], const char *const *extra,
+                           int timeout_ms, int *status, char *out, size_t outsize,
+                           rdms_error *err)
+{
+	return run_as(u, argv, extra, true, timeout_ms, status, out, outsize, err);
 }
 
 /* ---- SendMessage ------------------------------------------------------------ */

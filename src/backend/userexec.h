@@ -49,6 +49,20 @@ int rdms_user_become(const rdms_user *u);
 uint32_t rdms_user_run(const rdms_user *u, char *const argv[], int timeout_ms,
                        int *status, char *out, size_t outsize, rdms_error *err);
 
+/* At most this many extra variables, each cut at RDMS_USER_EXTRA_ENV_SIZE - 1 bytes. */
+#define RDMS_USER_MAX_EXTRA_ENV  20
+#define RDMS_USER_EXTRA_ENV_SIZE 600
+
+/*
+ * rdms_user_run with EXTRA ("NAME=value" strings, NULL-terminated) added to
+ * the environment, and on a timeout the program's whole process group
+ * killed (it runs in a session of its own, so the group is its own: a hook
+ * that started a background job takes it along).
+ */
+uint32_t rdms_user_run_env(const rdms_user *u, char *const argv[], const char *const *extra,
+                           int timeout_ms, int *status, char *out, size_t outsize,
+                           rdms_error *err);
+
 /*
  * SendMessage: a dialog (gxmessage, message_keeper.h) on S's display
  * (s->display) as its user (s->uid), with XAUTHORITY (NULL:

@@ -69,6 +69,12 @@ static const struct config_key keys[] = {
 	INT(max_enumerations_per_user, 1, 2048),
 	INT(enumeration_timeout_s, 1, 86400),
 	INT(session_cache_ms, 0, 60000),
+	STR(events_db),
+	INT(events_resync_s, 1, 86400),
+	STR(hooks_dir),
+	STR(hooks_as_session_user),
+	INT(hook_timeout_s, 1, 3600),
+	INT(hook_max_running, 1, 64),
 };
 
 uint64_t rdms_config_layout(void)
@@ -161,6 +167,11 @@ void rdms_config_defaults(rdms_config *cfg)
 	cfg->max_enumerations_per_user = 32;
 	cfg->enumeration_timeout_s = 60;
 	cfg->session_cache_ms = 500;
+	str_copy(cfg->events_db, sizeof cfg->events_db, "/var/lib/rdms/events.db");
+	cfg->events_resync_s = 30;
+	str_copy(cfg->hooks_dir, sizeof cfg->hooks_dir, "/etc/rdms/hooks.d");
+	cfg->hook_timeout_s = 30;
+	cfg->hook_max_running = 4;
 }
 
 static const struct config_key *find_key(const char *name)

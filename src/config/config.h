@@ -59,6 +59,14 @@ typedef struct rdms_config {
 	int  max_enumerations_per_user; /* open WS-Man enumeration contexts; default 32 */
 	int  session_cache_ms;      /* rdmsd: reads may use a snapshot this old; 0 = none; default 500 */
 	int  enumeration_timeout_s; /* enumeration contexts expire; default 60 */
+
+	/* session events (feed.h, watch.h, hooks.h) */
+	char events_db[256];        /* the change feed on disk; default /var/lib/rdms/events.db */
+	int  events_resync_s;       /* the safety rescan; default 30 */
+	char hooks_dir[256];        /* default /etc/rdms/hooks.d */
+	char hooks_as_session_user[128]; /* reasons whose hooks run as the session's user; default "" */
+	int  hook_timeout_s;        /* a hook is killed after; default 30 */
+	int  hook_max_running;      /* hooks running at once; default 4 */
 } rdms_config;
 
 /* Fills CFG with the defaults (host names looked up now). */
