@@ -167,7 +167,6 @@ void rdms_config_defaults(rdms_config *cfg)
 	cfg->max_enumerations_per_user = 32;
 	cfg->enumeration_timeout_s = 60;
 	cfg->session_cache_ms = 500;
-	str_copy(cfg->events_db, sizeof cfg->events_db, "/var/lib/rdms/events.db");
 	cfg->events_resync_s = 30;
 	str_copy(cfg->hooks_dir, sizeof cfg->hooks_dir, "/etc/rdms/hooks.d");
 	cfg->hook_timeout_s = 30;

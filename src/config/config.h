@@ -61,7 +61,7 @@ typedef struct rdms_config {
 	int  enumeration_timeout_s; /* enumeration contexts expire; default 60 */
 
 	/* session events (feed.h, watch.h, hooks.h) */
-	char events_db[256];        /* the change feed on disk; default /var/lib/rdms/events.db */
+	char events_db[256];        /* the change feed on disk; default "": events.db beside audit_db */
 	int  events_resync_s;       /* the safety rescan; default 30 */
 	char hooks_dir[256];        /* default /etc/rdms/hooks.d */
 	char hooks_as_session_user[128]; /* reasons whose hooks run as the session's user; default "" */

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "../audit/audit.h"
+#include "events_run.h"
 #include "../auth/pam_auth.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
@@ -94,6 +95,7 @@ struct rdmsd {
 	priv_user       user;        /* who net becomes */
 	rdms_provider   backends;    /* the real session back-ends */
 	rdms_audit_db  *audit;
+	rdmsd_events   *events;      /* the change feed, its rescans and hooks */
 	pam_auth       *pam;         /* PAM itself: pam_auth_verify */
 	priv_env        env;
 	priv_server    *priv;
@@ -346,6 +348,11 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	if (ok && (read(ready[0], &c, 1) != 1 || c != 'R'))
 		ok = rdms_fail(err, WBEM_E_FAILED, "the network process did not start") == 0;
 	close(ready[0]);
+	/* the session events follow the back-ends this config serves */
+	if (ok && d->events != NULL &&
+	    !rdmsd_events_start(d->events, &d->cfg, d->backends.backends, d->backends.nbackends,
+	                        d->audit, err))
+		ok = false;
 	if (!ok)
 		net_stop(d);
 	return ok;
@@ -372,6 +379,7 @@ static void net_stop(struct rdmsd *d)
 	d->net_pidfd = -1;
 	priv_server_stop(d->priv);
 	d->priv = NULL;
+	rdmsd_events_stop(d->events);
 }
 
 /*
@@ -619,7 +627,8 @@ int main(int argc, char **argv)
 			fatal("pipe: %s", strerror(errno));
 	}
 	block_signals(&set);
-	if (!open_state(d, &err) || !net_start(d, &err))
+	if (!open_state(d, &err) || (d->events = rdmsd_events_open(&d->cfg, &err)) == NULL ||
+	    !net_start(d, &err))
 		fatal("%s", err.message);
 	if (d->opt.pid_file != NULL)
 		write_pid_file(d->opt.pid_file);
@@ -636,6 +645,7 @@ int main(int argc, char **argv)
 		rdms_audit_stats(d->audit, &n);
 		log_info("audit: %llu events recorded in %llu commits", n.events, n.groups);
 	}
+	rdmsd_events_close(d->events);
 	rdms_audit_close(d->audit);
 	pam_auth_free(d->pam);
 	if (d->opt.pid_file != NULL)

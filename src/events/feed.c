@@ -246,6 +246,11 @@ void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
 	pthread_cond_broadcast(&f->cond);
 }
 
+uint64_t rdms_feed_epoch(rdms_feed *f)
+{
+	return f->epoch;    /* set once, at creation */
+}
+
 bool rdms_feed_restore_event(rdms_feed *f, rdms_event *ev)
 {
 	if (rdms_feed_pos_cmp(ev->pos, f->last) <= 0 || !grow(f, f->count + 1))
@@ -327,6 +332,7 @@ rdms_feed_pos rdms_feed_earliest(rdms_feed *f)
 bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)
 {
 	struct timespec until;
+	unsigned long gen;
 	bool ready;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
@@ -337,7 +343,8 @@ bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&f->lock);
-	while (!(ready = rdms_feed_pos_cmp(f->last, after) > 0) && !f->stopping)
+	gen = f->wakes;
+	while (!(ready = rdms_feed_pos_cmp(f->last, after) > 0) && gen == f->wakes)
 		if (pthread_cond_timedwait(&f->cond, &f->lock, &until) != 0)
 			break;
 	pthread_mutex_unlock(&f->lock);
@@ -347,7 +354,7 @@ bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)
 void rdms_feed_wake(rdms_feed *f)
 {
 	pthread_mutex_lock(&f->lock);
-	f->stopping = true;
+	f->wakes++;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 }

@@ -117,6 +117,8 @@ typedef enum rdms_feed_read_rc {
 rdms_feed_read_rc rdms_feed_read(rdms_feed *f, rdms_feed_pos after, size_t max,
                                  rdms_event_fn fn, void *ctx, rdms_feed_pos *next);
 
+/* This run's boot epoch. */
+uint64_t rdms_feed_epoch(rdms_feed *f);
 /* The newest event's position (epoch, 0 before any). */
 rdms_feed_pos rdms_feed_head(rdms_feed *f);
 /* The earliest bookmark still readable: just before the oldest event held. */
@@ -124,7 +126,7 @@ rdms_feed_pos rdms_feed_earliest(rdms_feed *f);
 
 /*
  * Waits until an event after AFTER exists, at most TIMEOUT_MS; true when one
- * does.  After rdms_feed_wake (at shutdown) no wait waits any more.
+ * does.  rdms_feed_wake ends the waits in progress (a reader stopping).
  */
 bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms);
 void rdms_feed_wake(rdms_feed *f);

@@ -18,8 +18,8 @@ typedef struct rdms_feed_backend {
 
 struct rdms_feed {
 	pthread_mutex_t    lock;
-	pthread_cond_t     cond;       /* CLOCK_MONOTONIC; new events, or stopping */
-	bool               stopping;
+	pthread_cond_t     cond;       /* CLOCK_MONOTONIC; new events, or a wake */
+	unsigned long      wakes;      /* rdms_feed_wake calls */
 	rdms_feed_limits   lim;
 	uint64_t           epoch;
 	uint64_t           seq;        /* of the epoch's newest event */

@@ -197,6 +197,8 @@ static void pid_exited(rdms_watch *w, int fd)
 {
 	for (size_t i = 0; i < w->npids; i++)
 		if (w->pids[i].fd == fd) {
+			log_debug("events: process %d ended (t=%lld ms)", (int)w->pids[i].pid,
+			          (long long)mono_ms());
 			drop_pidfd(w, i);
 			return;
 		}
@@ -363,6 +365,7 @@ static void *run(void *arg)
 			pthread_mutex_lock(&w->lock);
 			gen = w->requested;
 			pthread_mutex_unlock(&w->lock);
+			log_debug("events: scan (t=%lld ms)", (long long)mono_ms());
 			scan(w);
 			pending = false;
 			resync = mono_ms() + (int64_t)w->p.resync_s * 1000;
