@@ -144,7 +144,6 @@ void rdms_config_defaults(rdms_config *cfg)
 	str_copy(cfg->admin_group, sizeof cfg->admin_group, "rdms-admins");
 	str_copy(cfg->backends, sizeof cfg->backends, "xrdp, x2go");
 	str_copy(cfg->xrdp_sockdir, sizeof cfg->xrdp_sockdir, "/run/xrdp/sockdir");
-	str_copy(cfg->xrdp_log, sizeof cfg->xrdp_log, "/var/log/xrdp.log");
 	str_copy(cfg->proc_root, sizeof cfg->proc_root, "/proc");
 	str_copy(cfg->x2go_db, sizeof cfg->x2go_db, "/var/lib/x2go/x2go_sessions");
 	str_copy(cfg->x2go_sqlconf, sizeof cfg->x2go_sqlconf, "/etc/x2go/x2gosql/sql");

@@ -27,7 +27,7 @@ typedef struct rdms_config {
 
 	/* the xrdp back-end */
 	char xrdp_sockdir[256];     /* default /run/xrdp/sockdir */
-	char xrdp_log[256];         /* default /var/log/xrdp.log */
+	char xrdp_log[256];         /* default "": the log the running xrdp writes (xrdp_logfile.h) */
 	char proc_root[256];        /* default /proc (tests point it elsewhere) */
 	int  logoff_grace_ms;       /* WM SIGTERM to X server SIGTERM; default 2000 */
 	int  message_timeout_s;     /* how long a SendMessage dialog stays; default 60 */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backend/xrdp/xrdp_logfile.h"
 #include "../common/log.h"
 
 #define TAG_INOTIFY 1u
@@ -33,9 +34,10 @@
 
 /* A path watched with inotify; wd -1 until it exists. */
 struct watched_path {
-	char     path[256];
+	char     path[PATH_MAX];
 	uint32_t mask;
 	int      wd;
+	bool     xrdp_log;      /* found afresh while it is not watched */
 };
 
 struct pidwatch {
@@ -115,8 +117,9 @@ static void choose_paths(rdms_watch *w)
 		if (strcmp(name, "xrdp") == 0) {
 			add_path(w, cfg->xrdp_sockdir, IN_CREATE | IN_DELETE | IN_MOVED_FROM |
 			         IN_MOVED_TO | IN_ONLYDIR);
-			/* a file that log rotation replaces: re-added when it goes */
-			add_path(w, cfg->xrdp_log, IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF);
+			/* a file that log rotation replaces: found and added again when it goes */
+			add_path(w, "xrdp.log", IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF);
+			w->paths[w->npaths - 1].xrdp_log = true;
 		} else if (strcmp(name, "x2go") == 0) {
 			dir_of(cfg->x2go_db, dir, sizeof dir);
 			add_path(w, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
@@ -135,6 +138,8 @@ static void watch_paths(rdms_watch *w)
 		struct watched_path *wp = &w->paths[i];
 
 		if (wp->wd >= 0)
+			continue;
+		if (wp->xrdp_log && !rdms_xrdp_log_path(w->p.cfg, wp->path, sizeof wp->path))
 			continue;
 		wp->wd = inotify_add_watch(w->infd, wp->path, wp->mask);
 		if (wp->wd >= 0)

@@ -652,6 +652,71 @@ static void cleanup(void)
 	}
 }
 
+/* Where xrdp logs: the override, the file it holds open, its ini, the default. */
+static void test_logfile(void)
+{
+	rdms_config cfg;
+	xrdp_proctab t = { 0 };
+	rdms_error err = { 0 };
+	char out[PATH_MAX], want[PATH_MAX * 2 + 64], ini[PATH_MAX * 2];
+
+	fixture_config(&cfg);
+	CHECK_EQ(xrdp_proctab_read(cfg.proc_root, &t, &err), WBEM_S_NO_ERROR);
+	/* the setting wins */
+	xrdp_log_path(&cfg, &t, out, sizeof out);
+	CHECK_STR(out, cfg.xrdp_log);
+	cfg.xrdp_log[0] = '\0';
+
+	/* an ini, as xrdp reads it: [Logging] LogFile, relative under /var/log */
+	snprintf(ini, sizeof ini, "%s/xrdp.ini", tmp);
+	puts_file("xrdp.ini", "[Globals]\nLogFile=wrong.log\n[Logging]\n  LogFile = mine.log  \n");
+	CHECK_EQ(xrdp_ini_logfile(ini, out, sizeof out), WBEM_S_NO_ERROR);
+	CHECK_STR(out, "/var/log/mine.log");
+	puts_file("xrdp.ini", "[logging]\r\nLogFile=/srv/log/x.log\r\n");
+	CHECK_EQ(xrdp_ini_logfile(ini, out, sizeof out), WBEM_S_NO_ERROR);
+	CHECK_STR(out, "/srv/log/x.log");
+	puts_file("xrdp.ini", "[Logging]\nLogLevel=INFO\nLogFile=\n");
+	CHECK_EQ(xrdp_ini_logfile(ini, out, sizeof out), WBEM_E_NOT_FOUND);
+	CHECK_STR(out, "/var/log/xrdp.log");
+	CHECK_EQ(xrdp_ini_logfile("/nonexistent/xrdp.ini", out, sizeof out), WBEM_E_NOT_FOUND);
+
+	/* the main xrdp (400) was started with --config INI */
+	puts_file("xrdp.ini", "[Logging]\nLogFile=/srv/log/from-ini.log\n");
+	snprintf(want, sizeof want, "xrdp%c--nodaemon%c--config%c%s", 0, 0, 0, ini);
+	put("proc/400/cmdline", want, strlen("xrdp") + strlen("--nodaemon") + strlen("--config") +
+	    strlen(ini) + 4);
+	xrdp_log_path(&cfg, &t, out, sizeof out);
+	CHECK_STR(out, "/srv/log/from-ini.log");
+	snprintf(want, sizeof want, "xrdp%c--config=%s", 0, ini);
+	put("proc/400/cmdline", want, strlen("xrdp") + strlen("--config=") + strlen(ini) + 2);
+	xrdp_log_path(&cfg, &t, out, sizeof out);
+	CHECK_STR(out, "/srv/log/from-ini.log");
+
+	/* ... but the log file it holds open is the truth */
+	puts_file("held.log", "x\n");
+	{
+		char path[PATH_MAX * 2], target[PATH_MAX * 2];
+
+		dir("proc/400/fd");
+		snprintf(path, sizeof path, "%s/proc/400/fd/3", tmp);
+		CHECK_EQ(symlink("socket:[77]", path), 0);
+		snprintf(path, sizeof path, "%s/proc/400/fd/4", tmp);
+		snprintf(target, sizeof target, "%s/held.log", tmp);
+		CHECK_EQ(symlink(target, path), 0);
+		xrdp_log_path(&cfg, &t, out, sizeof out);
+		CHECK_STR(out, target);
+		/* rotated away: the file is gone, the ini says where the new one is */
+		unlink(target);
+		xrdp_log_path(&cfg, &t, out, sizeof out);
+		CHECK_STR(out, "/srv/log/from-ini.log");
+	}
+	/* no xrdp at all: its default ini, here absent: the default */
+	xrdp_log_path(&cfg, NULL, out, sizeof out);
+	CHECK(out[0] == '/');
+	xrdp_proctab_free(&t);
+	put("proc/400/cmdline", "xrdp\0--nodaemon", sizeof "xrdp\0--nodaemon");
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof tmp, "/tmp/rdms-test-xrdp.XXXXXX");
@@ -669,6 +734,7 @@ int main(void)
 	test_log_tail();
 	build_tree();
 	test_enumerate();
+	test_logfile();
 	test_message_checks();
 	test_common();
 	cleanup();

@@ -308,6 +308,7 @@ void xrdp_client_fill(const rdms_config *cfg, const xrdp_proctab *t,
                       rdms_session_list *l, size_t first, xrdp_conn *conns)
 {
 	xrdp_log_info li = { 0 };
+	char log_path[PATH_MAX];
 	bool any = false, have_log;
 
 	for (size_t i = first; i < l->count; i++) {
@@ -317,8 +318,8 @@ void xrdp_client_fill(const rdms_config *cfg, const xrdp_proctab *t,
 	}
 	if (!any)
 		return;
-	have_log = cfg->xrdp_log[0] != '\0' &&
-	    xrdp_log_read(cfg->xrdp_log, XRDP_LOG_TAIL, &li, NULL) == WBEM_S_NO_ERROR;
+	xrdp_log_path(cfg, t, log_path, sizeof log_path);
+	have_log = xrdp_log_read(log_path, XRDP_LOG_TAIL, &li, NULL) == WBEM_S_NO_ERROR;
 	for (size_t i = first; i < l->count; i++) {
 		rdms_session *s = &l->items[i];
 		xrdp_conn *c = &conns[i - first];

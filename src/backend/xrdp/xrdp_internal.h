@@ -66,6 +66,17 @@ const xrdp_proc *xrdp_proctab_get(const xrdp_proctab *t, pid_t pid);
 /* True for a "main" process named COMM: its parent has another name. */
 bool xrdp_proc_is_main(const xrdp_proctab *t, const xrdp_proc *p, const char *comm);
 
+/*
+ * xrdp's log file as rdms_xrdp_log_path finds it, with the process table T
+ * already read (NULL: none).
+ */
+void xrdp_log_path(const rdms_config *cfg, const xrdp_proctab *t, char *out, size_t size);
+/*
+ * LogFile of [Logging] in the xrdp ini INI, under /var/log unless absolute,
+ * into OUT; WBEM_E_NOT_FOUND (and /var/log/xrdp.log) when it has none.
+ */
+uint32_t xrdp_ini_logfile(const char *ini, char *out, size_t size);
+
 /* True when PID's parent is PPID and its comm is COMM (NULL: any). */
 bool xrdp_pid_matches(const char *root, pid_t pid, pid_t ppid, const char *comm);
 
