@@ -25,6 +25,7 @@
 #include <libxml/parser.h>
 
 #include "../cim/path.h"
+#include "../common/log.h"
 #include "../cimxml/cimxml_internal.h"
 #include "../schema/schema.h"
 
@@ -51,6 +52,7 @@ typedef struct wsman_call {
 	const char        *owner;
 	wsman_request     *r;
 	size_t             limit;          /* reply size limit (MaxEnvelopeSize) */
+	body_stream       *stream;         /* where a reply written while sent goes */
 } wsman_call;
 
 wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg)
@@ -380,7 +382,7 @@ static size_t ctx_total(const wsman_enum_ctx *x)
  */
 static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budget)
 {
-	wsman_render rd = { x->uri, x->ns_selector, x->query, x->mode };
+	wsman_render rd = { x->uri, x->ns_selector, x->query, x->mode, x->classes == NULL };
 	size_t start = b->len, n = 0;
 
 	while (n < max && x->pos < ctx_total(x) && !b->failed) {
@@ -420,11 +422,13 @@ static bool too_big_item(wsman_fault *f, size_t limit)
 }
 
 /*
- * An optimized enumeration without a filter is written while the operation
- * layer hands over each instance (rdms_op_enumerate_each), instead of
- * listing them all first: with 10,000 sessions that list is 4 MB built,
- * touched and freed again for every request.  The rules are render_items'
- * (at most MAX items, within BUDGET bytes); once the reply is full the
+ * An optimized enumeration without a filter takes its instances from a
+ * cursor (rdms_op_cursor) instead of a list of them all: with 10,000
+ * sessions that list is 4 MB built, touched and freed again for every
+ * request.  When every item surely fits (items_stream), the reply is sent
+ * while it is written (stream_next).  Otherwise each instance is written
+ * into the reply as it comes (stream_item), by render_items' rules (at
+ * most MAX items, within BUDGET bytes); once the reply is full the
  * remaining instances go into the context's list for the Pulls, so a
  * context holds exactly what render_items would have left in it.
  */
@@ -437,7 +441,6 @@ typedef struct enum_stream {
 	size_t         ctx_at;               /* the context placeholder (put_ctx_placeholder) */
 	bool           ctx_empty;            /* ...made empty before the items (expect_all) */
 	bool           full;                 /* the reply is full: keep the rest */
-	bool           used;                 /* collect() streamed into it */
 } enum_stream;
 
 static void expect_all(enum_stream *st);
@@ -561,10 +564,10 @@ static void apply_selector_filter(cim_instance_list *l, const cim_value *vals,
 }
 
 /*
- * Runs the enumeration or query and fills X with its result.  With ST, a
- * plain enumeration streams into the reply instead (ST->used says so).
+ * Runs the enumeration or query and fills X with its result.  With CUR, a
+ * plain enumeration gives a cursor in *CUR instead (the rest: NULL).
  */
-static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_stream *st)
+static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, rdms_cursor **cur)
 {
 	const wsman_request *r = c->r;
 	rdms_error err = { 0 };
@@ -631,11 +634,8 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_strea
 			cim_value_clear(&vals[i]);
 		return ok;
 	}
-	if (st != NULL) {
-		st->rd = (wsman_render){ x->uri, x->ns_selector, x->query, x->mode };
-		st->used = true;
-		code = rdms_op_enumerate_each(c->s->provider, c->who, r->ns, cls->name,
-		                              stream_item, st, &err);
+	if (cur != NULL) {
+		code = rdms_op_cursor(c->s->provider, c->who, r->ns, cls->name, NULL, cur, &err);
 	} else {
 		code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name,
 		                         &x->items, &err);
@@ -718,13 +718,127 @@ static void unexpect_all(strbuf *b, size_t at)
 	memcpy(b->data + at, ph, sizeof ph);
 }
 
+/* ---- an optimized enumeration sent while it is written ---------------- */
+
+/*
+ * What stream_next needs: the context (for the URI and mode the render
+ * points into; it is never listed), the cursor, and what the reply may
+ * still take.  Owned by the transport once wsman_handle returns.
+ */
+typedef struct items_stream {
+	wsman_enum_ctx *x;
+	rdms_cursor    *cur;
+	wsman_render    rd;
+	size_t          room;     /* bytes the items may take at most (their budget) */
+} items_stream;
+
+static void items_stream_free(void *ctx)
+{
+	items_stream *is = ctx;
+
+	rdms_cursor_free(is->cur);
+	wsman_enum_ctx_free(is->x);
+	free(is);
+}
+
+#define ENUM_END "</wsman:Items><wsman:EndOfSequence/></wsen:EnumerateResponse></s:Body></s:Envelope>"
+
+/* body_stream's next: items until the piece is full, then the end of the envelope. */
+static body_stream_rc stream_next(void *ctx, strbuf *b)
+{
+	items_stream *is = ctx;
+	rdms_error err = { 0 };
+
+	while (b->len < BODY_STREAM_PIECE) {
+		cim_instance *inst = rdms_cursor_next(is->cur, &err);
+		size_t before = b->len;
+
+		if (inst == NULL)
+			break;
+		wsman_write_item(b, inst, &is->rd);
+		cim_instance_free(inst);
+		if (b->len - before > is->room) {
+			/* items_fit's bound says this cannot happen; were it wrong, the
+			 * reply must not go over MaxEnvelopeSize all the same */
+			log_warn("wsman: a streamed enumeration outgrew its bound; reply cut off");
+			return BODY_STREAM_FAILED;
+		}
+		is->room -= b->len - before;
+	}
+	if (err.code != WBEM_S_NO_ERROR) {
+		log_warn("wsman: enumeration cut off midway: %s", err.message);
+		return BODY_STREAM_FAILED;
+	}
+	if (b->len >= BODY_STREAM_PIECE)
+		return BODY_STREAM_MORE;
+	PUTS(b, ENUM_END);
+	return BODY_STREAM_END;
+}
+
+/*
+ * True when every instance CUR still has surely fits in the reply: no more
+ * than MAX of them, and each at its largest (wsman_item_bound) within
+ * BUDGET.  Then the context is empty and the reply can go out before its
+ * items are written.
+ */
+static bool items_fit(const wsman_render *rd, const cim_class *cls, rdms_cursor *cur,
+                      size_t max, size_t budget)
+{
+	size_t left = rdms_cursor_left(cur), one;
+
+	if (left > max)
+		return false;
+	if (left == 0)
+		return true;
+	one = cls != NULL ? wsman_item_bound(cls, rdms_cursor_text_max(cur), rd) : SIZE_MAX;
+	return one != SIZE_MAX && one <= budget / left;
+}
+
+/*
+ * The reply of B (the envelope up to the items) goes out with the items
+ * of CUR written while it is sent (stream_next).  X and CUR are the
+ * stream's (freed on failure too).
+ */
+static bool stream_items(wsman_call *c, strbuf *b, wsman_enum_ctx *x, rdms_cursor *cur,
+                         const wsman_render *rd, size_t budget, wsman_fault *f)
+{
+	items_stream *is = calloc(1, sizeof *is);
+
+	if (is == NULL || b->failed) {
+		free(is);
+		rdms_cursor_free(cur);
+		wsman_enum_ctx_free(x);
+		return oom(f);
+	}
+	*is = (items_stream){ x, cur, *rd, budget };
+	*c->stream = (body_stream){ stream_next, items_stream_free, is };
+	return true;
+}
+
+/*
+ * The items of CUR written into B by render_items' rules, as they come
+ * (stream_item); what does not fit goes into ST's context.  False with
+ * ERR set when the cursor or the list fails.
+ */
+static bool items_into(enum_stream *st, rdms_cursor *cur, rdms_error *err)
+{
+	cim_instance *inst;
+
+	while ((inst = rdms_cursor_next(cur, err)) != NULL)
+		if (stream_item(st, inst, rdms_cursor_left(cur) + 1, err) != WBEM_S_NO_ERROR)
+			return false;
+	return err->code == WBEM_S_NO_ERROR;
+}
+
 static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
 	wsman_enum_ctx *x = wsman_enum_new(c->owner);
 	size_t at, n, max = r->max_elements != 0 ? r->max_elements : 1;
 	enum_stream st = { 0 };
-	bool done;
+	rdms_cursor *cur = NULL;
+	rdms_error err = { 0 };
+	bool done, from_cursor;
 
 	if (x == NULL)
 		return oom(f);
@@ -740,22 +854,40 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 		wsman_write_tail(b);
 		return finish(c, b, f);
 	}
-	/* The reply starts before the enumeration runs: items may stream into it. */
+	if (!collect(c, x, f, &cur))
+		goto fail;
+	st.rd = (wsman_render){ x->uri, x->ns_selector, x->query, x->mode, x->classes == NULL };
 	wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
 	PUTS(b, "<wsen:EnumerateResponse>");
 	at = put_ctx_placeholder(b);
-	PUTS(b, "<wsman:Items>");
+	PUTS(b, "<wsman:Items");
+	if (st.rd.shared_ns)
+		wsman_write_item_ns(b, x->uri);
+	PUTS(b, ">");
 	st.b = b;
 	st.x = x;
 	st.max = max;
 	st.start = b->len;
 	st.budget = items_budget(c, b->len);
 	st.ctx_at = at;
-	if (!collect(c, x, f, &st))
-		goto fail;
-	if (!st.used && ctx_total(x) - x->pos <= max)
+	if (cur != NULL && c->stream != NULL && !b->failed &&
+	    items_fit(&st.rd, rdms_schema_find(r->class_name), cur, max, st.budget)) {
+		splice_ctx(b, at, CTX_EMPTY);
+		return stream_items(c, b, x, cur, &st.rd, st.budget, f) && finish(c, b, f);
+	}
+	from_cursor = cur != NULL;
+	if (from_cursor) {
+		bool ok = items_into(&st, cur, &err);
+
+		rdms_cursor_free(cur);
+		if (!ok) {
+			op_fault(r, err.code, &err, f);
+			goto fail;
+		}
+	} else if (ctx_total(x) - x->pos <= max) {
 		expect_all(&st);
-	n = st.used ? st.written : render_items(b, x, max, st.budget);
+	}
+	n = from_cursor ? st.written : render_items(b, x, max, st.budget);
 	if (n == 0 && x->pos < ctx_total(x)) {
 		if (!b->failed)
 			too_big_item(f, c->limit);
@@ -810,7 +942,10 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 	wsman_write_head(b, ACTION_PULL "Response", r->message_id);
 	PUTS(b, "<wsen:PullResponse>");
 	at = put_ctx_placeholder(b);
-	PUTS(b, "<wsen:Items>");
+	PUTS(b, "<wsen:Items");
+	if (x->classes == NULL)
+		wsman_write_item_ns(b, x->uri);
+	PUTS(b, ">");
 	if ((render_items(b, x, max, items_budget(c, b->len)) == 0 && x->pos < ctx_total(x))
 	    || b->failed) {
 		bool no_memory = b->failed;
@@ -872,8 +1007,9 @@ static void take_reply(wsman_reply *out, strbuf *b, int status)
 		out->len = 0;
 }
 
-void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
-                  size_t len, wsman_reply *out)
+/* wsman_handle; MAY_STREAM: an enumeration may leave the rest of its reply in OUT->stream. */
+static void handle(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
+                   wsman_reply *out, bool may_stream)
 {
 	wsman_request r = { 0 };
 	wsman_fault f = { 0 };
@@ -920,6 +1056,7 @@ void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
 	wsman_call c = {
 		.s = s, .who = who, .owner = owner, .r = &r,
 		.limit = (size_t)(r.max_envelope != 0 ? r.max_envelope : s->max_envelope),
+		.stream = may_stream ? &out->stream : NULL,
 	};
 	if (dispatch(&c, &b, &f)) {
 		take_reply(out, &b, 200);
@@ -928,14 +1065,36 @@ void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
 	}
 	if (out->body == NULL) {
 		strbuf_free(&b);
+		body_stream_end(&out->stream);
 		wsman_write_fault(out, &f, r.message_id, s->machine);
 	}
-	if (cached)
-		wsman_replay_finish(s->replay, token, out);
+	if (cached) {
+		/* A reply sent while it is written is not kept: it is an enumeration
+		 * whose every item fitted, which may run again (as for one too big
+		 * to keep). */
+		wsman_reply none = { 0 };
+
+		wsman_replay_finish(s->replay, token, out->stream.next != NULL ? &none : out);
+	}
 	goto done;
 fault:
 	strbuf_free(&b);
 	wsman_write_fault(out, &f, r.message_id, s->machine);
 done:
 	wsman_request_free(&r);
+}
+
+void wsman_handle_streamed(wsman_service *s, const rdms_caller *who, const char *body,
+                           size_t len, wsman_reply *out)
+{
+	handle(s, who, body, len, out, true);
+}
+
+void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
+                  wsman_reply *out)
+{
+	handle(s, who, body, len, out, true);
+	/* The whole reply, for callers in-process: the stream drained here. */
+	if (!body_stream_into(&out->stream, &out->body, &out->len))
+		out->http_status = 500;
 }
