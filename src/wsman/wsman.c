@@ -811,7 +811,9 @@ static bool stream_items(wsman_call *c, strbuf *b, wsman_enum_ctx *x, rdms_curso
 		return oom(f);
 	}
 	*is = (items_stream){ x, cur, *rd, budget };
-	*c->stream = (body_stream){ stream_next, items_stream_free, is };
+	c->stream->next = stream_next;
+	c->stream->done = items_stream_free;
+	c->stream->ctx = is;
 	return true;
 }
 
