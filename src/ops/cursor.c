@@ -31,6 +31,8 @@ struct rdms_cursor {
 	size_t             i, n;
 	/* or any class, listed when the cursor opened */
 	cim_instance_list  list;
+	/* instances given back (rdms_cursor_unget), the next one last */
+	cim_instance_list  back;
 };
 
 static bool sessions_from_snapshot(const rdms_provider *p, const rdms_class_provider *cp)
@@ -70,18 +72,17 @@ uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns
 		}
 		c->text_max = rdms_session_text_max(p->cfg);
 	} else {
-		rc = rdms_op_enumerate(p, who, ns, class_name, &c->list, err);
-		if (rc != WBEM_S_NO_ERROR) {
-			free(c);
-			return rc;
-		}
-		c->left = c->list.count;
-		for (size_t i = 0; i < c->list.count; i++) {
-			size_t t = cim_instance_text_bytes(c->list.items[i]);
+		cim_instance_list l = { 0 };
 
-			if (t > c->text_max)
-				c->text_max = t;
+		free(c);
+		rc = rdms_op_enumerate(p, who, ns, class_name, &l, err);
+		if (rc != WBEM_S_NO_ERROR)
+			return rc;
+		if ((c = rdms_cursor_of_list(&l)) == NULL) {
+			cim_instance_list_free(&l);
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		}
+		c->match = match;
 	}
 	*out = c;
 	return WBEM_S_NO_ERROR;
@@ -116,11 +117,41 @@ static cim_instance *next_visible(rdms_cursor *c, rdms_error *err)
 	return inst;
 }
 
+rdms_cursor *rdms_cursor_of_list(cim_instance_list *l)
+{
+	rdms_cursor *c = calloc(1, sizeof *c);
+
+	if (c == NULL)
+		return NULL;
+	c->list = *l;
+	c->left = l->count;
+	*l = (cim_instance_list){ 0 };
+	for (size_t i = 0; i < c->list.count; i++) {
+		size_t t = cim_instance_text_bytes(c->list.items[i]);
+
+		if (t > c->text_max)
+			c->text_max = t;
+	}
+	return c;
+}
+
+bool rdms_cursor_unget(rdms_cursor *c, cim_instance *inst)
+{
+	if (!cim_instance_list_push(&c->back, inst))
+		return false;
+	c->left++;
+	return true;
+}
+
 cim_instance *rdms_cursor_next(rdms_cursor *c, rdms_error *err)
 {
 	cim_instance *inst;
 
 	err->code = WBEM_S_NO_ERROR;
+	if (c->back.count > 0) {
+		c->left--;
+		return c->back.items[--c->back.count];
+	}
 	while ((inst = next_visible(c, err)) != NULL) {
 		if (c->match == NULL || wql_match(c->match, inst))
 			return inst;
@@ -146,5 +177,6 @@ void rdms_cursor_free(rdms_cursor *c)
 	if (c->snap != NULL)
 		rdms_snapshot_release(c->snap);
 	cim_instance_list_free(&c->list);
+	cim_instance_list_free(&c->back);
 	free(c);
 }

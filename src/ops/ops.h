@@ -168,8 +168,12 @@ uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns
 uint32_t rdms_op_query_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
                               const char *wql, wql_query **query, rdms_cursor **out,
                               rdms_error *err);
+/* A cursor over the instances of L, which it takes (L is left empty); NULL: no memory, L kept. */
+rdms_cursor *rdms_cursor_of_list(cim_instance_list *l);
 /* The next instance (the caller's), or NULL: at the end, or with ERR set (out of memory). */
 cim_instance *rdms_cursor_next(rdms_cursor *c, rdms_error *err);
+/* INST (taken from C) is C's next instance again; false (INST still the caller's): no memory. */
+bool rdms_cursor_unget(rdms_cursor *c, cim_instance *inst);
 /* Instances not yet taken, before a query's match: at most what is still to come. */
 size_t rdms_cursor_left(const rdms_cursor *c);
 /* The most text bytes (cim_instance_text_bytes) any of C's instances carries. */

@@ -246,8 +246,10 @@ typedef struct wsman_enum_ctx {
 	char               id[48];
 	char              *owner;
 	time_t             expires;
-	cim_instance_list  items;
-	size_t             pos;
+	/* the instances still to give (a snapshot's, or a list's: a query) */
+	rdms_cursor       *cur;
+	cim_instance_list  items;      /* a query's result, before it becomes CUR */
+	size_t             pos;        /* of CLASSES */
 	wql_query         *query;      /* projection; owned */
 	const cim_class  **classes;    /* class enumeration (Get-CimClass) instead */
 	size_t             nclasses;
