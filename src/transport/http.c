@@ -376,25 +376,34 @@ struct streamed {
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct streamed *st = cls;
+	size_t n = 0;
 
 	(void)pos;
-	while (st->off >= st->piece.len) {
-		body_stream_rc rc;
+	if (max == 0)
+		return 0;
+	/* as much as MHD has room for: fewer, fuller chunks */
+	while (n < max) {
+		size_t k;
 
-		if (st->ended)
-			return MHD_CONTENT_READER_END_OF_STREAM;
-		st->piece.len = 0;
-		st->off = 0;
-		rc = st->s.next(st->s.ctx, &st->piece);
-		if (rc == BODY_STREAM_FAILED || st->piece.failed)
-			return MHD_CONTENT_READER_END_WITH_ERROR;   /* the client sees it incomplete */
-		st->ended = rc == BODY_STREAM_END;
+		if (st->off >= st->piece.len) {
+			body_stream_rc rc;
+
+			if (st->ended)
+				break;
+			st->piece.len = 0;
+			st->off = 0;
+			rc = st->s.next(st->s.ctx, &st->piece);
+			if (rc == BODY_STREAM_FAILED || st->piece.failed)
+				return MHD_CONTENT_READER_END_WITH_ERROR;   /* the client sees it incomplete */
+			st->ended = rc == BODY_STREAM_END;
+			continue;
+		}
+		k = st->piece.len - st->off < max - n ? st->piece.len - st->off : max - n;
+		memcpy(buf + n, st->piece.data + st->off, k);
+		st->off += k;
+		n += k;
 	}
-	if (max > st->piece.len - st->off)
-		max = st->piece.len - st->off;
-	memcpy(buf, st->piece.data + st->off, max);
-	st->off += max;
-	return (ssize_t)max;
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
 
 static void stream_free(void *cls)
