@@ -16,7 +16,7 @@
 #     per request;
 #   - Enumerate of every session (optimized, MaxElements = all, one reply),
 #     over HTTP with Basic and over the Unix socket, curl, $BENCH_ENUM_RUNS
-#     runs each;
+#     runs each; wire bytes per instance, EnumerateObject and ObjectAndEPR;
 #   - Invoke SendMessage (fixture back-end) with a fresh MessageID each, so
 #     every call runs and writes its audit row (SQLite WAL, synchronous=FULL;
 #     concurrent calls share a commit, so an fsync: the commits rdmsd logs at
@@ -134,6 +134,9 @@ SELECTORS="<wsman:SelectorSet><wsman:Selector Name=\"VMHostName\">$VMHOST</wsman
 { ws_header http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate @@ID@@ 1000000000
   printf '</s:Header><s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>%d</wsman:MaxElements></wsen:Enumerate></s:Body></s:Envelope>' "$N"
 } >"$TMP/enum.tmpl"
+{ ws_header http://schemas.xmlsoap.org/ws/2004/09/enumeration/Enumerate uuid:6d3b1c2e-0000-4000-8000-0000000e9e9e 1000000000
+  printf '</s:Header><s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>%d</wsman:MaxElements><wsman:EnumerationMode>EnumerateObjectAndEPR</wsman:EnumerationMode></wsen:Enumerate></s:Body></s:Envelope>' "$N"
+} >"$TMP/enum-epr.xml"
 
 { ws_header "$URI/SendMessage"
   printf '%s</s:Header><s:Body><p:SendMessage_INPUT xmlns:p="%s"><p:Title>bench</p:Title><p:Message>rdms benchmark</p:Message></p:SendMessage_INPUT></s:Body></s:Envelope>' "$SELECTORS" "$URI"
@@ -241,6 +244,13 @@ enum_runs enum_http '<p:SessionId>' -H "Content-Type: $SOAP_TYPE" -H "Authorizat
 enum_runs enum_unix '<p:SessionId>' -H "Content-Type: $SOAP_TYPE" --unix-socket "$SOCK" \
 	--data-binary "@$TMP/enum.xml" "http://localhost/wsman"
 ENUM_BYTES=$(stat -c %s "$TMP/enum_http.out")
+# Wire bytes per instance (the whole reply over N), EnumerateObject and
+# ObjectAndEPR (what PowerShell asks for); the EPR reply is checked too.
+curl -s -o "$TMP/enum_epr.out" -H "Content-Type: $SOAP_TYPE" --unix-socket "$SOCK" \
+	--data-binary "@$TMP/enum-epr.xml" "http://localhost/wsman" || die "ObjectAndEPR enumeration failed"
+[ "$(grep -o '<wsa:EndpointReference>' "$TMP/enum_epr.out" | wc -l)" = "$N" ] \
+	|| die "ObjectAndEPR enumeration: not $N EPRs"
+EPR_BYTES=$(stat -c %s "$TMP/enum_epr.out")
 enum_runs cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" -H "Authorization: $AUTH" \
 	-H "CIMProtocolVersion: 1.0" -H "CIMOperation: MethodCall" -H "CIMMethod: EnumerateInstances" \
 	-H "CIMObject: root%2Fcimv2%2Frdms" --data-binary "@$TMP/cim-ei.xml" "http://127.0.0.1:$CIM_PORT/cimom"
@@ -332,6 +342,8 @@ OMI_INV8=3236          # Invoke Disconnect, 8 connections, req/s
 OMI_INV8_P99=10        # its p99, ms
 OMI_INV_CPU=317        # server CPU per Invoke, us (317-390: the lower bound)
 OMI_RSS_ENUM_KB=18842  # RSS after enumerating 10,000, all processes (18.4 MiB)
+OMI_BYTES_OBJ=467      # wire bytes per instance, EnumerateObject
+OMI_BYTES_EPR=962      # ... EnumerateObjectAndEPR
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 row() { printf '  %-44s %22s   %s\n' "$1" "$2" "$3"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -370,6 +382,12 @@ target "Get / floor, 8 connections" "$(ratio "$(col get8 1)" "$(col floor8 1)")"
 enum_row enum_http floor_enum "WS-Man Enumerate $N, HTTP+Basic"
 row "WS-Man Enumerate $N, Unix socket" "$(printf '%.2f ms' "$(median <"$TMP/enum_unix.runs")")" ""
 row "    reply size" "$(awk -v b="$ENUM_BYTES" 'BEGIN { printf "%.2f MB", b / 1e6 }')" ""
+bpi=$(awk -v b="$ENUM_BYTES" -v n="$N" 'BEGIN { printf "%.0f", b / n }')
+row "    wire bytes per instance, EnumerateObject" "$bpi" ""
+target "bytes / OMI's $OMI_BYTES_OBJ" "$(ratio "$bpi" "$OMI_BYTES_OBJ")" "<=" 1.0 "OMI"
+bpi=$(awk -v b="$EPR_BYTES" -v n="$N" 'BEGIN { printf "%.0f", b / n }')
+row "    wire bytes per instance, ObjectAndEPR" "$bpi" ""
+target "bytes / OMI's $OMI_BYTES_EPR" "$(ratio "$bpi" "$OMI_BYTES_EPR")" "<=" 1.0 "OMI"
 enum_row cim_ei floor_cim_ei "CIM-XML EnumerateInstances $N"
 wrk_row nc_get1 "WS-Man Get, 1 conn., session_cache_ms = 0"
 wrk_row nc_get8 "WS-Man Get, 8 conn., session_cache_ms = 0"

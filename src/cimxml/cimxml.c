@@ -10,8 +10,10 @@
  *   class declaration is public and needs no session data.
  * Each operation writes its IRETURNVALUE contents straight into the reply;
  * a failure half-way takes the reply back, leaving nothing of it but <ERROR>.
- * EnumerateInstances(Names) writes each instance as the operation layer
- * makes it (rdms_op_enumerate_each), with no list of them all.
+ * EnumerateInstances(Names) and ExecQuery take their instances from a
+ * cursor (rdms_op_cursor), with no list of them all, and write them while
+ * the reply is sent (body_stream.h): whatever can fail has failed when the
+ * cursor opened, so the reply is an ERROR or every instance.
  *
  * LocalOnly and DeepInheritance change nothing here: the served classes
  * have neither superclasses nor subclasses.  IncludeQualifiers on instances
@@ -38,6 +40,7 @@ typedef struct cimxml_ctx {
 	const cimxml_call *call;
 	const cimxml_request *req;
 	char              *return_value_text;   /* for the reply's header */
+	body_stream        stream;              /* the instances, written while sent */
 } cimxml_ctx;
 
 static uint32_t nomem(rdms_error *err)
@@ -69,46 +72,30 @@ static uint32_t property_filter(const cim_class *c, const cimxml_call *call, boo
 
 /* ---- instances ------------------------------------------------------------ */
 
-/* What enumerate_one needs: the call, the reply, the property filter. */
-struct enum_out {
-	const cimxml_call *call;
-	strbuf            *ret;
-	bool              *show;        /* made for the first instance */
-	size_t             count;
-};
+/*
+ * What instances_next needs to write the instances of a cursor: which
+ * operation, the property filter, and for ExecQuery the query and what an
+ * instance path names.  Owned by the transport once cimxml_handle returns.
+ */
+typedef struct instance_stream {
+	cimxml_op          op;
+	rdms_cursor       *cur;
+	wql_query         *query;       /* ExecQuery's; NULL otherwise */
+	bool              *show;        /* properties to write; NULL: all */
+	bool               class_origin;
+	const rdms_config *cfg;         /* the host of ExecQuery's paths */
+	char              *ns;          /* the call's namespace */
+} instance_stream;
 
-/* rdms_instance_fn: writes INST as VALUE.NAMEDINSTANCE or INSTANCENAME as it comes. */
-static uint32_t enumerate_one(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
+static void instance_stream_free(void *ctx)
 {
-	struct enum_out *e = ctx;
-	strbuf *ret = e->ret;
-	size_t before = ret->len;
-	uint32_t rc = WBEM_S_NO_ERROR;
+	instance_stream *is = ctx;
 
-	if (e->call->op == CIMXML_OP_ENUMERATE_INSTANCE_NAMES) {
-		cimxml_write_instancename(ret, inst);
-	} else if (e->count > 0 || (rc = property_filter(inst->cls, e->call, &e->show, err)) == 0) {
-		PUTS(ret, "<VALUE.NAMEDINSTANCE>");
-		cimxml_write_instancename(ret, inst);
-		cimxml_write_instance(ret, inst, e->show, e->call->include_class_origin);
-		PUTS(ret, "</VALUE.NAMEDINSTANCE>");
-	}
-	if (e->count++ == 0 && left > 1)
-		strbuf_expect(ret, ret->len - before, left - 1, SIZE_MAX);
-	cim_instance_free(inst);
-	return rc;
-}
-
-/* Instances are written as the operation layer makes them: no list of 10,000. */
-static uint32_t op_enumerate(cimxml_ctx *x, strbuf *ret, rdms_error *err)
-{
-	struct enum_out e = { .call = x->call, .ret = ret };
-	uint32_t rc;
-
-	rc = rdms_op_enumerate_each(x->p, x->who, x->call->ns, x->call->class_name,
-	                            enumerate_one, &e, err);
-	free(e.show);
-	return rc;
+	rdms_cursor_free(is->cur);
+	wql_free(is->query);
+	free(is->show);
+	free(is->ns);
+	free(is);
 }
 
 static uint32_t op_get_instance(cimxml_ctx *x, strbuf *ret, rdms_error *err)
@@ -128,48 +115,108 @@ static uint32_t op_get_instance(cimxml_ctx *x, strbuf *ret, rdms_error *err)
 }
 
 /* VALUE.OBJECTWITHPATH: the full instance path (host, namespace, keys) and INST. */
-static void write_object_with_path(cimxml_ctx *x, strbuf *ret, const cim_instance *inst,
-                                   const bool *show)
+static void write_object_with_path(const instance_stream *is, strbuf *ret,
+                                   const cim_instance *inst)
 {
-	const char *ns = inst->cls->namespace_ ? inst->cls->namespace_ : x->call->ns;
+	const char *ns = inst->cls->namespace_ ? inst->cls->namespace_ : is->ns;
 
 	strbuf_puts(ret, "<VALUE.OBJECTWITHPATH><INSTANCEPATH><NAMESPACEPATH><HOST>");
-	cimxml_escape(ret, x->cfg->vm_host_name);
+	cimxml_escape(ret, is->cfg->vm_host_name);
 	strbuf_puts(ret, "</HOST>");
 	cimxml_write_localnamespacepath(ret, ns);
 	strbuf_puts(ret, "</NAMESPACEPATH>");
 	cimxml_write_instancename(ret, inst);
 	strbuf_puts(ret, "</INSTANCEPATH>");
-	cimxml_write_instance(ret, inst, show, false);
+	cimxml_write_instance(ret, inst, is->show, false);
 	strbuf_puts(ret, "</VALUE.OBJECTWITHPATH>");
 }
 
-static uint32_t op_exec_query(cimxml_ctx *x, strbuf *ret, rdms_error *err)
+/* INST as the operation answers it: INSTANCENAME, VALUE.NAMEDINSTANCE or VALUE.OBJECTWITHPATH. */
+static void write_one(const instance_stream *is, strbuf *b, const cim_instance *inst)
 {
-	cim_instance_list l = { 0 };
-	wql_query *q = NULL;
-	bool *show = NULL;
-	uint32_t rc;
-
-	if (strcasecmp(x->call->query_language, "WQL") != 0)
-		return rdms_fail(err, WBEM_E_INVALID_QUERY_TYPE,
-		                 "query language %.40s is not supported; use WQL",
-		                 x->call->query_language);
-	rc = rdms_op_query(x->p, x->who, x->call->ns, x->call->query, &q, &l, err);
-	if (rc == WBEM_S_NO_ERROR && !wql_selects_all(q)) {
-		const cim_class *c = wql_class(q);
-
-		if ((show = calloc(c->nprops + 1, sizeof *show)) == NULL)
-			rc = nomem(err);
-		for (size_t i = 0; show != NULL && i < c->nprops; i++)
-			show[i] = wql_selects(q, i);
+	switch (is->op) {
+	case CIMXML_OP_ENUMERATE_INSTANCE_NAMES:
+		cimxml_write_instancename(b, inst);
+		break;
+	case CIMXML_OP_EXEC_QUERY:
+		write_object_with_path(is, b, inst);
+		break;
+	default:
+		PUTS(b, "<VALUE.NAMEDINSTANCE>");
+		cimxml_write_instancename(b, inst);
+		cimxml_write_instance(b, inst, is->show, is->class_origin);
+		PUTS(b, "</VALUE.NAMEDINSTANCE>");
+		break;
 	}
-	for (size_t i = 0; rc == WBEM_S_NO_ERROR && i < l.count; i++)
-		write_object_with_path(x, ret, l.items[i], show);
-	free(show);
-	wql_free(q);
-	cim_instance_list_free(&l);
-	return rc;
+}
+
+/* body_stream's next: instances until the piece is full, then the end of the message. */
+static body_stream_rc instances_next(void *ctx, strbuf *b)
+{
+	instance_stream *is = ctx;
+	rdms_error err = { 0 };
+	cim_instance *inst;
+
+	while (b->len < BODY_STREAM_PIECE && (inst = rdms_cursor_next(is->cur, &err)) != NULL) {
+		write_one(is, b, inst);
+		cim_instance_free(inst);
+	}
+	if (err.code != WBEM_S_NO_ERROR) {
+		log_warn("cimxml: enumeration cut off midway: %s", err.message);
+		return BODY_STREAM_FAILED;
+	}
+	if (b->len >= BODY_STREAM_PIECE)
+		return BODY_STREAM_MORE;
+	PUTS(b, "</IRETURNVALUE>");
+	cimxml_write_response_end(b, true);
+	cimxml_write_end(b);
+	return BODY_STREAM_END;
+}
+
+/*
+ * EnumerateInstances(Names) and ExecQuery: the cursor opens (every
+ * failure the operation can have) and its instances become X's stream.
+ */
+static uint32_t op_instances(cimxml_ctx *x, rdms_error *err)
+{
+	const cimxml_call *call = x->call;
+	instance_stream *is = calloc(1, sizeof *is);
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (is == NULL || (is->ns = strdup(call->ns)) == NULL) {
+		free(is);
+		return nomem(err);
+	}
+	is->op = call->op;
+	is->class_origin = call->include_class_origin;
+	is->cfg = x->cfg;
+	if (call->op == CIMXML_OP_EXEC_QUERY) {
+		if (strcasecmp(call->query_language, "WQL") != 0)
+			rc = rdms_fail(err, WBEM_E_INVALID_QUERY_TYPE,
+			               "query language %.40s is not supported; use WQL",
+			               call->query_language);
+		else
+			rc = rdms_op_query_cursor(x->p, x->who, call->ns, call->query, &is->query,
+			                          &is->cur, err);
+		if (rc == WBEM_S_NO_ERROR && !wql_selects_all(is->query)) {
+			const cim_class *c = wql_class(is->query);
+
+			if ((is->show = calloc(c->nprops + 1, sizeof *is->show)) == NULL)
+				rc = nomem(err);
+			for (size_t i = 0; is->show != NULL && i < c->nprops; i++)
+				is->show[i] = wql_selects(is->query, i);
+		}
+	} else {
+		rc = rdms_op_cursor(x->p, x->who, call->ns, call->class_name, NULL, &is->cur, err);
+		if (rc == WBEM_S_NO_ERROR && call->op == CIMXML_OP_ENUMERATE_INSTANCES)
+			rc = property_filter(rdms_schema_find(call->class_name), call, &is->show, err);
+	}
+	if (rc != WBEM_S_NO_ERROR) {
+		instance_stream_free(is);
+		return rc;
+	}
+	x->stream = (body_stream){ instances_next, instance_stream_free, is };
+	return WBEM_S_NO_ERROR;
 }
 
 /* ---- classes -------------------------------------------------------------- */
@@ -278,11 +325,10 @@ static uint32_t run_intrinsic(cimxml_ctx *x, strbuf *ret, rdms_error *err)
 	switch (x->call->op) {
 	case CIMXML_OP_ENUMERATE_INSTANCES:
 	case CIMXML_OP_ENUMERATE_INSTANCE_NAMES:
-		return op_enumerate(x, ret, err);
+	case CIMXML_OP_EXEC_QUERY:
+		return op_instances(x, err);
 	case CIMXML_OP_GET_INSTANCE:
 		return op_get_instance(x, ret, err);
-	case CIMXML_OP_EXEC_QUERY:
-		return op_exec_query(x, ret, err);
 	case CIMXML_OP_GET_CLASS:
 		return op_get_class(x, ret, err);
 	case CIMXML_OP_ENUMERATE_CLASSES:
@@ -361,8 +407,11 @@ static void run(cimxml_ctx *x, strbuf *b)
 		log_debug("cimxml: %s from %s: %s", call->method, x->who->user, err.message);
 		rewind_to(b, at, was_failed);
 		cimxml_write_error(b, rc, err.message);
+		body_stream_end(&x->stream);
 		free(x->return_value_text);     /* (out of memory after the method) */
 		x->return_value_text = NULL;
+	} else if (x->stream.next != NULL) {
+		return;     /* the stream ends IRETURNVALUE */
 	} else if (call->intrinsic) {
 		strbuf_puts(b, "</IRETURNVALUE>");
 	} else {
@@ -372,8 +421,8 @@ static void run(cimxml_ctx *x, strbuf *b)
 	}
 }
 
-void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
-                   const cimxml_request *req, cimxml_reply *out)
+void cimxml_handle_streamed(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
+                            const cimxml_request *req, cimxml_reply *out)
 {
 	size_t max = cfg != NULL && cfg->max_envelope_size > 0 ? (size_t)cfg->max_envelope_size : 0;
 	cimxml_call call;
@@ -401,9 +450,12 @@ void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *
 
 		run(&x, &b);
 		out->return_value_text = x.return_value_text;
+		out->stream = x.stream;
 	}
-	cimxml_write_response_end(&b, call.intrinsic);
-	cimxml_write_end(&b);
+	if (out->stream.next == NULL) {
+		cimxml_write_response_end(&b, call.intrinsic);
+		cimxml_write_end(&b);
+	}
 	cimxml_call_free(&call);
 	out->len = b.len;
 	out->body = strbuf_take(&b);
@@ -412,5 +464,18 @@ void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *
 		out->len = 0;
 		free(out->return_value_text);
 		out->return_value_text = NULL;
+		body_stream_end(&out->stream);
+	}
+}
+
+void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
+                   const cimxml_request *req, cimxml_reply *out)
+{
+	cimxml_handle_streamed(p, cfg, who, req, out);
+	/* The whole reply, for callers in-process: the stream drained here. */
+	if (!body_stream_into(&out->stream, &out->body, &out->len)) {
+		free(out->return_value_text);
+		out->return_value_text = NULL;
+		out->http_status = 500;
 	}
 }

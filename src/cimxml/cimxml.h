@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "../common/body_stream.h"
 #include "../ops/ops.h"
 
 /* The CIM-specific HTTP request headers (NULL when absent). */
@@ -41,10 +42,21 @@ typedef struct cimxml_reply {
 	/* the CIMXML_RETURN_VALUE_TEXT header's value, or NULL; malloc'd, the
 	 * caller frees */
 	char       *return_value_text;
+	/* cimxml_handle_streamed: the rest of the reply after BODY (the
+	 * instances of an enumeration or query), written while it is sent; the
+	 * caller runs or ends it */
+	body_stream stream;
 } cimxml_reply;
 
 /* Handles one request; always fills OUT. WHO is the authenticated caller. */
 void cimxml_handle(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
                    const cimxml_request *req, cimxml_reply *out);
+/*
+ * cimxml_handle, but EnumerateInstances(Names) and ExecQuery leave their
+ * instances in OUT->stream (body_stream.h), to be written while they are
+ * sent: BODY is then the message up to them.
+ */
+void cimxml_handle_streamed(rdms_provider *p, const rdms_config *cfg, const rdms_caller *who,
+                            const cimxml_request *req, cimxml_reply *out);
 
 #endif

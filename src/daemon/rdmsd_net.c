@@ -60,10 +60,11 @@ static void serve_wsman(void *ctx, const rdms_caller *who, const http_request *r
 	struct net *d = ctx;
 	wsman_reply wr = { 0 };
 
-	wsman_handle(d->wsman, who, req->body, req->len, &wr);
+	wsman_handle_streamed(d->wsman, who, req->body, req->len, &wr);
 	out->status = wr.http_status;
 	out->body = wr.body;
 	out->len = wr.len;
+	out->stream = wr.stream;
 	out->content_type = SOAP_TYPE;
 }
 
@@ -83,10 +84,11 @@ static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *
 	};
 	cimxml_reply rep = { 0 };
 
-	cimxml_handle(&d->provider, &d->h.cfg, who, &cr, &rep);
+	cimxml_handle_streamed(&d->provider, &d->h.cfg, who, &cr, &rep);
 	out->status = rep.http_status;
 	out->body = rep.body;
 	out->len = rep.len;
+	out->stream = rep.stream;
 	out->content_type = rep.body != NULL ? CIMXML_TYPE : NULL;
 	/* DSP0200: every answer says it is a MethodResponse. */
 	out->extra[0].name = "CIMOperation";

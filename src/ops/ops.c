@@ -25,12 +25,8 @@
 #include "../schema/schema.h"
 #include "provider.h"
 
-/*
- * The provider of CLASS_NAME in namespace NS (NULL: the default); NULL with
- * ERR set (WBEM_E_INVALID_NAMESPACE / WBEM_E_INVALID_CLASS) when not served.
- */
-static const rdms_class_provider *find_provider(const char *ns, const char *class_name,
-                                                rdms_error *err)
+const rdms_class_provider *rdms_op_class_provider(const char *ns, const char *class_name,
+                                                  rdms_error *err)
 {
 	const cim_class *any = rdms_session_class();
 	const rdms_class_provider *cp;
@@ -209,7 +205,7 @@ uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
                            cim_instance_list *out, rdms_error *err)
 {
 	struct collect c = { NULL, out };
-	const rdms_class_provider *cp = find_provider(ns, class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(ns, class_name, err);
 	uint32_t rc = cp != NULL ? cp->each(p, who, collect_instance, &c, err) : err->code;
 
 	if (rc != WBEM_S_NO_ERROR)
@@ -221,7 +217,7 @@ uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 const char *ns, const char *class_name,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err)
 {
-	const rdms_class_provider *cp = find_provider(ns, class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(ns, class_name, err);
 
 	return cp != NULL ? cp->each(p, who, fn, ctx, err) : err->code;
 }
@@ -237,13 +233,32 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
 
 	*query = NULL;
 	rc = wql_parse(wql, rdms_schema_find, &q, err);
-	if (rc == WBEM_S_NO_ERROR && (cp = find_provider(ns, wql_class(q)->name, err)) == NULL)
+	if (rc == WBEM_S_NO_ERROR && (cp = rdms_op_class_provider(ns, wql_class(q)->name, err)) == NULL)
 		rc = err->code;
 	c.q = q;
 	if (rc == WBEM_S_NO_ERROR && cp != NULL)
 		rc = cp->each(p, who, collect_instance, &c, err);
 	if (rc != WBEM_S_NO_ERROR) {
 		cim_instance_list_free(out);
+		wql_free(q);
+		return rc;
+	}
+	*query = q;
+	return WBEM_S_NO_ERROR;
+}
+
+uint32_t rdms_op_query_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
+                              const char *wql, wql_query **query, rdms_cursor **out,
+                              rdms_error *err)
+{
+	wql_query *q = NULL;
+	uint32_t rc = wql_parse(wql, rdms_schema_find, &q, err);
+
+	*query = NULL;
+	*out = NULL;
+	if (rc == WBEM_S_NO_ERROR)
+		rc = rdms_op_cursor(p, who, ns, wql_class(q)->name, q, out, err);
+	if (rc != WBEM_S_NO_ERROR) {
 		wql_free(q);
 		return rc;
 	}
@@ -436,7 +451,7 @@ static uint32_t get_listed(rdms_provider *p, const rdms_caller *who,
 uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
                      const cim_path *path, cim_instance **out, rdms_error *err)
 {
-	const rdms_class_provider *cp = find_provider(path->namespace_, path->class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(path->namespace_, path->class_name, err);
 
 	*out = NULL;
 	if (cp == NULL)

@@ -150,6 +150,37 @@ uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err);
 
 /*
+ * An enumeration taken one instance at a time (cursor.c), for a reply
+ * written while it is sent: the instances of CLASS_NAME WHO may see, in
+ * rdms_op_enumerate's order, skipping those MATCH (when not NULL; kept by
+ * reference) does not select.  The sessions come from the snapshot of the
+ * provider's cache, which the cursor holds, so taking an instance never
+ * waits on a back-end or the privileged process; other classes are listed
+ * when it opens.  Everything that can fail (namespace, class, back-ends)
+ * fails here; afterwards only memory can run out.
+ */
+typedef struct rdms_cursor rdms_cursor;
+
+uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
+                        const char *class_name, const wql_query *match, rdms_cursor **out,
+                        rdms_error *err);
+/* rdms_op_query as a cursor: *QUERY gets the parsed query (the caller frees it after C). */
+uint32_t rdms_op_query_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
+                              const char *wql, wql_query **query, rdms_cursor **out,
+                              rdms_error *err);
+/* A cursor over the instances of L, which it takes (L is left empty); NULL: no memory, L kept. */
+rdms_cursor *rdms_cursor_of_list(cim_instance_list *l);
+/* The next instance (the caller's), or NULL: at the end, or with ERR set (out of memory). */
+cim_instance *rdms_cursor_next(rdms_cursor *c, rdms_error *err);
+/* INST (taken from C) is C's next instance again; false (INST still the caller's): no memory. */
+bool rdms_cursor_unget(rdms_cursor *c, cim_instance *inst);
+/* Instances not yet taken, before a query's match: at most what is still to come. */
+size_t rdms_cursor_left(const rdms_cursor *c);
+/* The most text bytes (cim_instance_text_bytes) any of C's instances carries. */
+size_t rdms_cursor_text_max(const rdms_cursor *c);
+void rdms_cursor_free(rdms_cursor *c);
+
+/*
  * The instance PATH names; WBEM_E_NOT_FOUND when absent.  For the session
  * classes a path giving SessionId alone names that session on this host,
  * and a caller who is not an admin gets WBEM_E_ACCESS_DENIED for every

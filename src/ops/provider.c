@@ -124,6 +124,16 @@ cim_instance *rdms_session_instance(const rdms_config *cfg, const rdms_session *
 	return inst;
 }
 
+size_t rdms_session_text_max(const rdms_config *cfg)
+{
+	rdms_session s;
+
+	/* The account (user and domain are parts of it, or the domain is the
+	 * default one) and the client, at their longest, and the config's. */
+	return sizeof s.user + sizeof s.client + strlen(cfg->domain_name) +
+	       strlen(cfg->vm_host_name) + strlen(cfg->vm_name) + strlen(cfg->collection_id);
+}
+
 /* ---- the class provider --------------------------------------------------- */
 
 /* What stream_instance needs: the provider and the caller's function. */

@@ -44,7 +44,17 @@ const cim_class *rdms_session_class(void);
 /* The instance describing S on this host; NULL on allocation failure. */
 cim_instance *rdms_session_instance(const rdms_config *cfg, const rdms_session *s);
 
+/* The most text bytes an instance from rdms_session_instance(CFG, ...) can carry. */
+size_t rdms_session_text_max(const rdms_config *cfg);
+
 /* ---- shared by the providers (ops.c) ------------------------------------- */
+
+/*
+ * The provider of CLASS_NAME in namespace NS (NULL: the default); NULL with
+ * ERR set (WBEM_E_INVALID_NAMESPACE / WBEM_E_INVALID_CLASS) when not served.
+ */
+const rdms_class_provider *rdms_op_class_provider(const char *ns, const char *class_name,
+                                                  rdms_error *err);
 
 /* Called with each session a walk finds visible; LEFT counts those still to come. */
 typedef uint32_t (*rdms_visible_fn)(void *ctx, const rdms_session *s, size_t left,

@@ -360,14 +360,93 @@ transport *transport_new(const http_endpoint *endpoints, size_t n, const listen_
 
 /* ---- responses ----------------------------------------------------------- */
 
-/* Queues REPLY; its body (malloc'd, may be NULL) is taken over. */
+/*
+ * A body written while it is sent (body_stream.h): MHD's content reader
+ * takes the piece at hand, and asks the stream for the next one when it is
+ * used up; its size is unknown, so HTTP/1.1 sends it chunked.  The first
+ * piece is the reply's BODY.
+ */
+struct streamed {
+	body_stream s;
+	strbuf      piece;
+	size_t      off;        /* of PIECE, sent already */
+	bool        ended;      /* PIECE is the last */
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct streamed *st = cls;
+	size_t n = 0;
+
+	(void)pos;
+	if (max == 0)
+		return 0;
+	/* as much as MHD has room for: fewer, fuller chunks */
+	while (n < max) {
+		size_t k;
+
+		if (st->off >= st->piece.len) {
+			body_stream_rc rc;
+
+			if (st->ended)
+				break;
+			st->piece.len = 0;
+			st->off = 0;
+			rc = st->s.next(st->s.ctx, &st->piece);
+			if (rc == BODY_STREAM_FAILED || st->piece.failed)
+				return MHD_CONTENT_READER_END_WITH_ERROR;   /* the client sees it incomplete */
+			st->ended = rc == BODY_STREAM_END;
+			continue;
+		}
+		k = st->piece.len - st->off < max - n ? st->piece.len - st->off : max - n;
+		memcpy(buf + n, st->piece.data + st->off, k);
+		st->off += k;
+		n += k;
+	}
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+	struct streamed *st = cls;
+
+	body_stream_end(&st->s);
+	strbuf_free(&st->piece);
+	free(st);
+}
+
+/* A response of BODY (taken over) and then what STREAM writes; NULL on failure (both freed). */
+static struct MHD_Response *streamed_response(char *body, size_t len, body_stream *stream)
+{
+	struct streamed *st = calloc(1, sizeof *st);
+	struct MHD_Response *resp;
+
+	if (st == NULL) {
+		free(body);
+		body_stream_end(stream);
+		return NULL;
+	}
+	st->s = *stream;
+	*stream = (body_stream){ 0 };
+	st->piece = (strbuf){ .data = body, .len = body != NULL ? len : 0,
+	                      .cap = body != NULL ? len + 1 : 0 };
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BODY_STREAM_PIECE, stream_read,
+	                                         st, stream_free);
+	if (resp == NULL)
+		stream_free(st);
+	return resp;
+}
+
+/* Queues REPLY; its body (malloc'd, may be NULL) and stream are taken over. */
 static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r,
                                      http_reply *reply)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ok;
 
-	if (reply->body != NULL && reply->len > 0) {
+	if (reply->stream.next != NULL) {
+		resp = streamed_response(reply->body, reply->len, &reply->stream);
+	} else if (reply->body != NULL && reply->len > 0) {
 		resp = MHD_create_response_from_buffer(reply->len, reply->body, MHD_RESPMEM_MUST_FREE);
 		if (resp == NULL)
 			free(reply->body);

@@ -23,6 +23,7 @@
 #include "../auth/authz.h"
 #include "../auth/pam_auth.h"
 #include "../cim/wbem.h"
+#include "../common/body_stream.h"
 #include "../config/config.h"
 #include "../ops/ops.h"
 #include "listen.h"
@@ -47,6 +48,8 @@ typedef struct http_reply {
 	} extra[3];
 	char       *owned;          /* malloc'd text an extra value points to; the
 	                               transport frees it with the reply (may be NULL) */
+	body_stream stream;         /* the rest of the body, after BODY, written while
+	                               it is sent (chunked); the transport ends it */
 } http_reply;
 
 /*

@@ -25,6 +25,7 @@
 #include <libxml/parser.h>
 
 #include "../cim/path.h"
+#include "../common/log.h"
 #include "../cimxml/cimxml_internal.h"
 #include "../schema/schema.h"
 
@@ -51,6 +52,7 @@ typedef struct wsman_call {
 	const char        *owner;
 	wsman_request     *r;
 	size_t             limit;          /* reply size limit (MaxEnvelopeSize) */
+	body_stream       *stream;         /* where a reply written while sent goes */
 } wsman_call;
 
 wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg)
@@ -369,38 +371,82 @@ out:
 
 /* ---- Enumerate, Pull, Release ------------------------------------------- */
 
-static size_t ctx_total(const wsman_enum_ctx *x)
+/* The items (classes or instances) X has still to give. */
+static size_t ctx_left(const wsman_enum_ctx *x)
 {
-	return x->classes != NULL ? x->nclasses : x->items.count;
+	if (x->classes != NULL)
+		return x->nclasses - x->pos;
+	return x->cur != NULL ? rdms_cursor_left(x->cur) : 0;
+}
+
+/* X's next instance into *INST (NULL at the end); false when out of memory. */
+static bool next_instance(wsman_enum_ctx *x, cim_instance **inst)
+{
+	rdms_error err = { 0 };
+
+	*inst = rdms_cursor_next(x->cur, &err);
+	return *inst != NULL || err.code == WBEM_S_NO_ERROR;
 }
 
 /*
  * Appends the items of X from its position: at most MAX, and only as many
- * as fit in BUDGET bytes.  Returns how many were written.
+ * as fit in BUDGET bytes.  Returns how many were written; the instances
+ * written go to TAKEN (the caller frees them, or gives them back to X's
+ * cursor if the reply fails: untake).  Out of memory fails B.
  */
-static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budget)
+static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budget,
+                           cim_instance_list *taken)
 {
-	wsman_render rd = { x->uri, x->ns_selector, x->query, x->mode };
+	wsman_render rd = { x->uri, x->ns_selector, x->query, x->mode, x->classes == NULL };
 	size_t start = b->len, n = 0;
 
-	while (n < max && x->pos < ctx_total(x) && !b->failed) {
+	while (n < max && ctx_left(x) > 0 && !b->failed) {
 		size_t before = b->len;
+		cim_instance *inst = NULL;
 
-		if (x->classes != NULL)
+		if (x->classes != NULL) {
 			write_class(b, x->classes[x->pos]);
-		else
-			wsman_write_item(b, x->items.items[x->pos], &rd);
-		if (b->failed)
+		} else if (!next_instance(x, &inst)) {
+			b->failed = true;
 			break;
-		if (b->len - start > budget) {
+		} else if (inst == NULL) {
+			break;
+		} else {
+			wsman_write_item(b, inst, &rd);
+		}
+		if (!b->failed && b->len - start > budget) {
 			b->len = before;
 			b->data[before] = '\0';
+			if (inst != NULL && !rdms_cursor_unget(x->cur, inst)) {
+				cim_instance_free(inst);
+				b->failed = true;
+			}
 			break;
 		}
+		if (inst != NULL && (b->failed || !cim_instance_list_push(taken, inst))) {
+			if (!rdms_cursor_unget(x->cur, inst))
+				cim_instance_free(inst);
+			b->failed = true;
+			break;
+		}
+		/* A reply of many items: room for them at once, not by doubling. */
+		if (++n == 1 && max > 1 && ctx_left(x) > 0)
+			strbuf_expect(b, b->len - before, max - 1 < ctx_left(x) ? max - 1 : ctx_left(x),
+			              budget - (b->len - start));
 		x->pos++;
-		n++;
 	}
 	return n;
+}
+
+/* The instances of TAKEN back to X's cursor, in their order (a reply that failed). */
+static void untake(wsman_enum_ctx *x, cim_instance_list *taken)
+{
+	while (taken->count > 0) {
+		cim_instance *inst = taken->items[--taken->count];
+
+		if (!rdms_cursor_unget(x->cur, inst))
+			cim_instance_free(inst);      /* lost, as the reply is: no memory */
+	}
 }
 
 /* Bytes an item list may take in a reply whose envelope so far is USED. */
@@ -420,64 +466,21 @@ static bool too_big_item(wsman_fault *f, size_t limit)
 }
 
 /*
- * An optimized enumeration without a filter is written while the operation
- * layer hands over each instance (rdms_op_enumerate_each), instead of
- * listing them all first: with 10,000 sessions that list is 4 MB built,
- * touched and freed again for every request.  The rules are render_items'
- * (at most MAX items, within BUDGET bytes); once the reply is full the
- * remaining instances go into the context's list for the Pulls, so a
- * context holds exactly what render_items would have left in it.
+ * An enumeration takes its instances from a cursor (rdms_op_cursor; a
+ * query's result is a list under one) instead of a list of them all: with
+ * 10,000 sessions that list is 4 MB built, touched and freed again for
+ * every request, and kept for as long as Pulls come.  An optimized one
+ * whose items surely fit (items_fit) is sent while it is written
+ * (stream_next); otherwise render_items writes what fits and the context
+ * keeps the cursor, on the instance that did not fit, for the Pulls.
  */
 typedef struct enum_stream {
 	strbuf        *b;
-	wsman_enum_ctx *x;
 	wsman_render   rd;
-	size_t         max, budget, start;   /* as render_items */
-	size_t         written;
+	size_t         start;                /* where the items begin */
 	size_t         ctx_at;               /* the context placeholder (put_ctx_placeholder) */
 	bool           ctx_empty;            /* ...made empty before the items (expect_all) */
-	bool           full;                 /* the reply is full: keep the rest */
-	bool           used;                 /* collect() streamed into it */
 } enum_stream;
-
-static void expect_all(enum_stream *st);
-
-static uint32_t stream_item(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
-{
-	enum_stream *st = ctx;
-	strbuf *b = st->b;
-
-	if (b->failed) {        /* do_enumerate faults with out-of-memory */
-		cim_instance_free(inst);
-		return WBEM_S_NO_ERROR;
-	}
-	if (st->written == 0 && !st->full && left <= st->max)
-		expect_all(st);
-	if (!st->full && st->written < st->max) {
-		size_t before = b->len;
-
-		wsman_write_item(b, inst, &st->rd);
-		if (b->failed) {
-			cim_instance_free(inst);
-			return WBEM_S_NO_ERROR;
-		}
-		if (b->len - st->start <= st->budget) {
-			if (++st->written == 1 && left > 1)
-				strbuf_expect(b, b->len - before, left - 1,
-				              st->budget - (b->len - st->start));
-			cim_instance_free(inst);
-			return WBEM_S_NO_ERROR;
-		}
-		b->len = before;
-		b->data[before] = '\0';
-	}
-	st->full = true;
-	if (!cim_instance_list_push(&st->x->items, inst)) {
-		cim_instance_free(inst);
-		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	}
-	return WBEM_S_NO_ERROR;
-}
 
 /* The classes a class enumeration lists (Get-CimClass without a name: all). */
 static bool class_list(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
@@ -560,11 +563,17 @@ static void apply_selector_filter(cim_instance_list *l, const cim_value *vals,
 	l->count = keep;
 }
 
+/* X's list of instances (a query's, a filter's) as its cursor. */
+static bool list_cursor(wsman_enum_ctx *x, wsman_fault *f)
+{
+	return (x->cur = rdms_cursor_of_list(&x->items)) != NULL || oom(f);
+}
+
 /*
- * Runs the enumeration or query and fills X with its result.  With ST, a
- * plain enumeration streams into the reply instead (ST->used says so).
+ * Runs the enumeration or query: X's cursor (or class list) gives its
+ * result.
  */
-static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_stream *st)
+static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
 	rdms_error err = { 0 };
@@ -601,7 +610,7 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_strea
 				return oom(f);
 			sprintf(x->uri, "%s%s/%s", URI_WMI_PREFIX, r->ns, qc->name);
 		}
-		return true;
+		return list_cursor(x, f);
 	}
 	/* Only a WQL filter names its own class: check_uri_for_op refuses the
 	 * wildcard URI without one, so CLS is set from here on. */
@@ -610,7 +619,7 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_strea
 		                  "InvalidResourceURI",
 		                  "the wildcard ResourceURI needs a WQL filter naming the class");
 	if (r->filter == WSMAN_FILTER_ASSOC)
-		return true;    /* the class has no associations */
+		return list_cursor(x, f);    /* none: the class has no associations */
 	if (r->filter == WSMAN_FILTER_SELECTOR) {
 		cim_value vals[WSMAN_MAX_SELECTORS];
 		size_t idx[WSMAN_MAX_SELECTORS];
@@ -629,17 +638,9 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f, enum_strea
 		}
 		for (size_t i = 0; i < r->nfsel; i++)
 			cim_value_clear(&vals[i]);
-		return ok;
+		return ok && list_cursor(x, f);
 	}
-	if (st != NULL) {
-		st->rd = (wsman_render){ x->uri, x->ns_selector, x->query, x->mode };
-		st->used = true;
-		code = rdms_op_enumerate_each(c->s->provider, c->who, r->ns, cls->name,
-		                              stream_item, st, &err);
-	} else {
-		code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name,
-		                         &x->items, &err);
-	}
+	code = rdms_op_cursor(c->s->provider, c->who, r->ns, cls->name, NULL, &x->cur, &err);
 	return code == 0 ? true : op_fault(r, code, &err, f);
 }
 
@@ -718,11 +719,108 @@ static void unexpect_all(strbuf *b, size_t at)
 	memcpy(b->data + at, ph, sizeof ph);
 }
 
+/* ---- an optimized enumeration sent while it is written ---------------- */
+
+/*
+ * What stream_next needs: the context (its cursor, and the URI and mode
+ * the render points into; it is never listed) and what the reply may
+ * still take.  Owned by the transport once wsman_handle returns.
+ */
+typedef struct items_stream {
+	wsman_enum_ctx *x;
+	wsman_render    rd;
+	size_t          room;     /* bytes the items may take at most (their budget) */
+} items_stream;
+
+static void items_stream_free(void *ctx)
+{
+	items_stream *is = ctx;
+
+	wsman_enum_ctx_free(is->x);
+	free(is);
+}
+
+#define ENUM_END "</wsman:Items><wsman:EndOfSequence/></wsen:EnumerateResponse></s:Body></s:Envelope>"
+
+/* body_stream's next: items until the piece is full, then the end of the envelope. */
+static body_stream_rc stream_next(void *ctx, strbuf *b)
+{
+	items_stream *is = ctx;
+	rdms_error err = { 0 };
+
+	while (b->len < BODY_STREAM_PIECE) {
+		cim_instance *inst = rdms_cursor_next(is->x->cur, &err);
+		size_t before = b->len;
+
+		if (inst == NULL)
+			break;
+		wsman_write_item(b, inst, &is->rd);
+		cim_instance_free(inst);
+		if (b->len - before > is->room) {
+			/* items_fit's bound says this cannot happen; were it wrong, the
+			 * reply must not go over MaxEnvelopeSize all the same */
+			log_warn("wsman: a streamed enumeration outgrew its bound; reply cut off");
+			return BODY_STREAM_FAILED;
+		}
+		is->room -= b->len - before;
+	}
+	if (err.code != WBEM_S_NO_ERROR) {
+		log_warn("wsman: enumeration cut off midway: %s", err.message);
+		return BODY_STREAM_FAILED;
+	}
+	if (b->len >= BODY_STREAM_PIECE)
+		return BODY_STREAM_MORE;
+	PUTS(b, ENUM_END);
+	return BODY_STREAM_END;
+}
+
+/*
+ * True when every instance X still has surely fits in the reply: no more
+ * than MAX of them, and each at its largest (wsman_item_bound) within
+ * BUDGET.  Then the context is empty and the reply can go out before its
+ * items are written.
+ */
+static bool items_fit(const wsman_render *rd, const cim_class *cls, const wsman_enum_ctx *x,
+                      size_t max, size_t budget)
+{
+	size_t left = ctx_left(x), one;
+
+	if (x->classes != NULL || x->cur == NULL || left > max)
+		return false;
+	if (left == 0)
+		return true;
+	one = cls != NULL ? wsman_item_bound(cls, rdms_cursor_text_max(x->cur), rd) : SIZE_MAX;
+	return one != SIZE_MAX && one <= budget / left;
+}
+
+/*
+ * The reply of B (the envelope up to the items) goes out with the items
+ * of X written while it is sent (stream_next).  X is the stream's (freed
+ * on failure too).
+ */
+static bool stream_items(wsman_call *c, strbuf *b, wsman_enum_ctx *x, const wsman_render *rd,
+                         size_t budget, wsman_fault *f)
+{
+	items_stream *is = calloc(1, sizeof *is);
+
+	if (is == NULL || b->failed) {
+		free(is);
+		wsman_enum_ctx_free(x);
+		return oom(f);
+	}
+	*is = (items_stream){ x, *rd, budget };
+	c->stream->next = stream_next;
+	c->stream->done = items_stream_free;
+	c->stream->ctx = is;
+	return true;
+}
+
 static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
 	wsman_enum_ctx *x = wsman_enum_new(c->owner);
-	size_t at, n, max = r->max_elements != 0 ? r->max_elements : 1;
+	size_t at, n, budget, max = r->max_elements != 0 ? r->max_elements : 1;
+	cim_instance_list taken = { 0 };
 	enum_stream st = { 0 };
 	bool done;
 
@@ -730,7 +828,7 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 		return oom(f);
 	x->mode = r->mode;
 	if (!r->optimize) {
-		if (!collect(c, x, f, NULL) || !wsman_enum_put(&c->s->enums, x, f))
+		if (!collect(c, x, f) || !wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
 		wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
 		PUTS(b, "<wsen:EnumerateResponse>");
@@ -740,30 +838,37 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 		wsman_write_tail(b);
 		return finish(c, b, f);
 	}
-	/* The reply starts before the enumeration runs: items may stream into it. */
+	if (!collect(c, x, f))
+		goto fail;
+	st.rd = (wsman_render){ x->uri, x->ns_selector, x->query, x->mode, x->classes == NULL };
 	wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
 	PUTS(b, "<wsen:EnumerateResponse>");
 	at = put_ctx_placeholder(b);
-	PUTS(b, "<wsman:Items>");
+	PUTS(b, "<wsman:Items");
+	if (st.rd.shared_ns)
+		wsman_write_item_ns(b, x->uri);
+	PUTS(b, ">");
 	st.b = b;
-	st.x = x;
-	st.max = max;
 	st.start = b->len;
-	st.budget = items_budget(c, b->len);
 	st.ctx_at = at;
-	if (!collect(c, x, f, &st))
-		goto fail;
-	if (!st.used && ctx_total(x) - x->pos <= max)
+	budget = items_budget(c, b->len);
+	if (c->stream != NULL && !b->failed && r->class_name != NULL &&
+	    items_fit(&st.rd, rdms_schema_find(r->class_name), x, max, budget)) {
+		splice_ctx(b, at, CTX_EMPTY);
+		return stream_items(c, b, x, &st.rd, budget, f) && finish(c, b, f);
+	}
+	if (ctx_left(x) <= max)
 		expect_all(&st);
-	n = st.used ? st.written : render_items(b, x, max, st.budget);
-	if (n == 0 && x->pos < ctx_total(x)) {
+	n = render_items(b, x, max, budget, &taken);
+	cim_instance_list_free(&taken);
+	if (n == 0 && ctx_left(x) > 0) {
 		if (!b->failed)
 			too_big_item(f, c->limit);
 		else
 			oom(f);
 		goto fail;
 	}
-	done = x->pos >= ctx_total(x);
+	done = ctx_left(x) == 0;
 	PUTS(b, "</wsman:Items>");
 	if (done)
 		PUTS(b, "<wsman:EndOfSequence/>");
@@ -802,6 +907,7 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 	const wsman_request *r = c->r;
 	wsman_enum_ctx *x = wsman_enum_take(&c->s->enums, r->context, c->owner);
 	size_t at, pos, max = r->max_elements != 0 ? r->max_elements : 1;
+	cim_instance_list taken = { 0 };
 	bool done;
 
 	if (x == NULL)
@@ -810,16 +916,22 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 	wsman_write_head(b, ACTION_PULL "Response", r->message_id);
 	PUTS(b, "<wsen:PullResponse>");
 	at = put_ctx_placeholder(b);
-	PUTS(b, "<wsen:Items>");
-	if ((render_items(b, x, max, items_budget(c, b->len)) == 0 && x->pos < ctx_total(x))
+	PUTS(b, "<wsen:Items");
+	if (x->classes == NULL)
+		wsman_write_item_ns(b, x->uri);
+	PUTS(b, ">");
+	if ((render_items(b, x, max, items_budget(c, b->len), &taken) == 0 && ctx_left(x) > 0)
 	    || b->failed) {
 		bool no_memory = b->failed;
 
 		x->pos = pos;
+		untake(x, &taken);
+		cim_instance_list_free(&taken);
 		wsman_enum_return(&c->s->enums, x);   /* the client may retry with more room */
 		return no_memory ? oom(f) : too_big_item(f, c->limit);
 	}
-	done = x->pos >= ctx_total(x);
+	cim_instance_list_free(&taken);
+	done = ctx_left(x) == 0;
 	PUTS(b, "</wsen:Items>");
 	if (done)
 		PUTS(b, "<wsen:EndOfSequence/>");
@@ -872,8 +984,9 @@ static void take_reply(wsman_reply *out, strbuf *b, int status)
 		out->len = 0;
 }
 
-void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
-                  size_t len, wsman_reply *out)
+/* wsman_handle; MAY_STREAM: an enumeration may leave the rest of its reply in OUT->stream. */
+static void handle(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
+                   wsman_reply *out, bool may_stream)
 {
 	wsman_request r = { 0 };
 	wsman_fault f = { 0 };
@@ -920,6 +1033,7 @@ void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
 	wsman_call c = {
 		.s = s, .who = who, .owner = owner, .r = &r,
 		.limit = (size_t)(r.max_envelope != 0 ? r.max_envelope : s->max_envelope),
+		.stream = may_stream ? &out->stream : NULL,
 	};
 	if (dispatch(&c, &b, &f)) {
 		take_reply(out, &b, 200);
@@ -928,14 +1042,36 @@ void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
 	}
 	if (out->body == NULL) {
 		strbuf_free(&b);
+		body_stream_end(&out->stream);
 		wsman_write_fault(out, &f, r.message_id, s->machine);
 	}
-	if (cached)
-		wsman_replay_finish(s->replay, token, out);
+	if (cached) {
+		/* A reply sent while it is written is not kept: it is an enumeration
+		 * whose every item fitted, which may run again (as for one too big
+		 * to keep). */
+		wsman_reply none = { 0 };
+
+		wsman_replay_finish(s->replay, token, out->stream.next != NULL ? &none : out);
+	}
 	goto done;
 fault:
 	strbuf_free(&b);
 	wsman_write_fault(out, &f, r.message_id, s->machine);
 done:
 	wsman_request_free(&r);
+}
+
+void wsman_handle_streamed(wsman_service *s, const rdms_caller *who, const char *body,
+                           size_t len, wsman_reply *out)
+{
+	handle(s, who, body, len, out, true);
+}
+
+void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
+                  wsman_reply *out)
+{
+	handle(s, who, body, len, out, true);
+	/* The whole reply, for callers in-process: the stream drained here. */
+	if (!body_stream_into(&out->stream, &out->body, &out->len))
+		out->http_status = 500;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "../common/body_stream.h"
 #include "../ops/ops.h"
 
 typedef struct wsman_service wsman_service;   /* enumeration contexts, replay cache */
@@ -18,6 +19,9 @@ typedef struct wsman_reply {
 	int   http_status;    /* 200, 400, 413 or 500 (fault) */
 	char *body;           /* malloc'd; the caller frees */
 	size_t len;
+	/* wsman_handle_streamed: the rest of the reply, after BODY, written while
+	 * it is sent (an enumeration); the caller runs or ends it */
+	body_stream stream;
 } wsman_reply;
 
 wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg);
@@ -32,5 +36,12 @@ bool wsman_is_identify(const char *body, size_t len);
  */
 void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
                   size_t len, wsman_reply *out);
+/*
+ * wsman_handle, but an optimized enumeration whose items all surely fit in
+ * MaxEnvelopeSize leaves them in OUT->stream (body_stream.h), to be written
+ * while they are sent: BODY is then the envelope up to the items.
+ */
+void wsman_handle_streamed(wsman_service *s, const rdms_caller *who, const char *body,
+                           size_t len, wsman_reply *out);
 
 #endif

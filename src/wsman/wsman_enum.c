@@ -2,9 +2,9 @@
  * wsman_enum.c -- enumeration contexts: the rest of a result between an
  * Enumerate and its Pulls.
  *
- * A context holds the instances the operation layer returned when the
- * Enumerate ran (a snapshot, as WinRM gives), the position reached and how
- * items are to be written.  It belongs to the caller who opened it: another
+ * A context holds a cursor over the instances of the Enumerate (the session
+ * snapshot it ran on, as WinRM gives one; a query's result as a list) and
+ * how items are to be written.  It belongs to the caller who opened it: another
  * user's Pull of the same id gets InvalidEnumerationContext, exactly as an
  * unknown id, so ids reveal nothing.  Contexts expire enumeration_timeout_s
  * after their last use and each caller may hold only per_user of them
@@ -65,6 +65,7 @@ void wsman_enum_ctx_free(wsman_enum_ctx *c)
 {
 	if (c == NULL)
 		return;
+	rdms_cursor_free(c->cur);
 	cim_instance_list_free(&c->items);
 	if (c->query != NULL)
 		wql_free(c->query);

@@ -214,6 +214,10 @@ typedef struct wsman_render {
 	const char      *ns_selector; /* __cimnamespace value for EPRs (DMTF form) or NULL */
 	const wql_query *query;       /* projection, or NULL for every property */
 	wsman_mode       mode;
+	/* The namespace declarations (p, xsi, cim) are made once, by the element
+	 * holding the items (wsman_write_item_ns), not by each instance: they
+	 * were a third of an instance's bytes. */
+	bool             shared_ns;
 } wsman_render;
 
 void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
@@ -222,6 +226,14 @@ void wsman_write_epr(strbuf *b, const cim_instance *inst, const char *uri,
                      const char *ns_selector);
 /* One enumeration item in the mode of R. */
 void wsman_write_item(strbuf *b, const cim_instance *inst, const wsman_render *r);
+/* The attributes xmlns:p (URI), xmlns:xsi and xmlns:cim, for an element holding shared_ns items. */
+void wsman_write_item_ns(strbuf *b, const char *uri);
+/*
+ * The most bytes wsman_write_item writes, in the mode of R, for an instance
+ * of CLS carrying at most TEXT_MAX bytes of text (cim_instance_text_bytes);
+ * SIZE_MAX when it cannot tell.
+ */
+size_t wsman_item_bound(const cim_class *cls, size_t text_max, const wsman_render *r);
 void wsman_write_identify(strbuf *b, bool authenticated);
 /* A complete fault envelope into OUT. */
 void wsman_write_fault(wsman_reply *out, const wsman_fault *f,
@@ -234,8 +246,10 @@ typedef struct wsman_enum_ctx {
 	char               id[48];
 	char              *owner;
 	time_t             expires;
-	cim_instance_list  items;
-	size_t             pos;
+	/* the instances still to give (a snapshot's, or a list's: a query) */
+	rdms_cursor       *cur;
+	cim_instance_list  items;      /* a query's result, before it becomes CUR */
+	size_t             pos;        /* of CLASSES */
 	wql_query         *query;      /* projection; owned */
 	const cim_class  **classes;    /* class enumeration (Get-CimClass) instead */
 	size_t             nclasses;

@@ -413,6 +413,7 @@ struct instance_tmpl {
 	char             uri[TMPL_URI];
 	size_t           fixed;        /* bytes of the fragments any one instance takes, at most */
 	frag             head, tail;
+	frag             head_bare, join_bare;  /* without the declarations (wsman_write_item_ns) */
 	frag             open[TMPL_PROPS], nil[TMPL_PROPS], close[TMPL_PROPS];
 	frag             join[TMPL_PROPS + 1];
 	frag             epr_head, sel[TMPL_PROPS], sel_close, epr_tail;
@@ -498,6 +499,12 @@ static bool tmpl_build(struct instance_tmpl *t, const cim_class *cls, const char
 	put_str(&piece, cls->name);
 	PUTS(&piece, "_Type\">");
 	ok = frag_take(t->text, &used, &t->head, NULL, &piece, NULL);
+	PUTS(&piece, "<p:");
+	put_str(&piece, cls->name);
+	PUTS(&piece, " xsi:type=\"p:");
+	put_str(&piece, cls->name);
+	PUTS(&piece, "_Type\">");
+	ok = frag_take(t->text, &used, &t->head_bare, NULL, &piece, NULL) && ok;
 	PUTS(&piece, "</p:");
 	put_str(&piece, cls->name);
 	PUTS(&piece, ">");
@@ -513,6 +520,7 @@ static bool tmpl_build(struct instance_tmpl *t, const cim_class *cls, const char
 	for (size_t i = 0; ok && i <= n; i++)
 		ok = tmpl_join(t, &used, &t->join[i], i == 0 ? t->head : t->close[i - 1],
 		               i == n ? t->tail : t->open[i]);
+	ok = ok && tmpl_join(t, &used, &t->join_bare, t->head_bare, n == 0 ? t->tail : t->open[0]);
 	ok = ok && tmpl_epr(t, &used, cls, uri, &piece);
 	strbuf_free(&piece);
 	return ok;
@@ -535,9 +543,12 @@ static const struct instance_tmpl *instance_tmpl(const cim_class *cls, const cha
 	return t;
 }
 
-/* INST with template T: one reservation, then the fragments and values. */
+/*
+ * INST with template T: one reservation, then the fragments and values.
+ * BARE leaves the namespace declarations to an enclosing element.
+ */
 static void write_instance_tmpl(strbuf *b, const struct instance_tmpl *t,
-                                const cim_instance *inst, const wql_query *query)
+                                const cim_instance *inst, const wql_query *query, bool bare)
 {
 	const cim_value *v = inst->values;
 	size_t n = inst->cls->nprops;
@@ -550,11 +561,11 @@ static void write_instance_tmpl(strbuf *b, const struct instance_tmpl *t,
 		return;
 	if (whole) {
 		for (size_t i = 0; i < n; i++)
-			o = value_to(frag_to(o, t->text, t->join[i]), &v[i]);
-		strbuf_done(b, frag_to(o, t->text, t->join[n]));
+			o = value_to(frag_to(o, t->text, i == 0 && bare ? t->join_bare : t->join[i]), &v[i]);
+		strbuf_done(b, frag_to(o, t->text, n == 0 && bare ? t->join_bare : t->join[n]));
 		return;
 	}
-	o = frag_to(o, t->text, t->head);
+	o = frag_to(o, t->text, bare ? t->head_bare : t->head);
 	for (size_t i = 0; i < n; i++) {
 		if (query != NULL && !wql_selects(query, i))
 			continue;
@@ -566,23 +577,37 @@ static void write_instance_tmpl(strbuf *b, const struct instance_tmpl *t,
 	strbuf_done(b, frag_to(o, t->text, t->tail));
 }
 
-void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
-                          const wql_query *query)
+/* The declarations an instance's element makes, or an enclosing element for it. */
+static void write_ns(strbuf *b, const char *uri)
+{
+	PUTS(b, " xmlns:p=\"");
+	wsman_escape(b, uri, true);
+	PUTS(b, "\" xmlns:xsi=\"" NS_XSI "\" xmlns:cim=\"" NS_CIM "\"");
+}
+
+void wsman_write_item_ns(strbuf *b, const char *uri)
+{
+	write_ns(b, uri);
+}
+
+/* wsman_write_instance; BARE: without the declarations (wsman_write_item_ns). */
+static void write_instance(strbuf *b, const cim_instance *inst, const char *uri,
+                           const wql_query *query, bool bare)
 {
 	const cim_class *cls = inst->cls;
 	const struct instance_tmpl *t = instance_tmpl(cls, uri);
 
 	if (t != NULL) {
-		write_instance_tmpl(b, t, inst, query);
+		write_instance_tmpl(b, t, inst, query, bare);
 		return;
 	}
 	/* The long way: a class or URI too large for the template. */
 
 	PUTS(b, "<p:");
 	put_str(b, cls->name);
-	PUTS(b, " xmlns:p=\"");
-	wsman_escape(b, uri, true);
-	PUTS(b, "\" xmlns:xsi=\"" NS_XSI "\" xmlns:cim=\"" NS_CIM "\" xsi:type=\"p:");
+	if (!bare)
+		write_ns(b, uri);
+	PUTS(b, " xsi:type=\"p:");
 	put_str(b, cls->name);
 	PUTS(b, "_Type\">");
 	for (size_t i = 0; i < cls->nprops; i++) {
@@ -606,6 +631,12 @@ void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 	PUTS(b, "</p:");
 	put_str(b, cls->name);
 	PUTS(b, ">");
+}
+
+void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
+                          const wql_query *query)
+{
+	write_instance(b, inst, uri, query, false);
 }
 
 /* The EPR of INST with template T; NS_SELECTOR as wsman_write_epr. */
@@ -668,18 +699,40 @@ void wsman_write_item(strbuf *b, const cim_instance *inst, const wsman_render *r
 {
 	switch (r->mode) {
 	case WSMAN_MODE_OBJECT:
-		wsman_write_instance(b, inst, r->uri, r->query);
+		write_instance(b, inst, r->uri, r->query, r->shared_ns);
 		break;
 	case WSMAN_MODE_EPR:
 		wsman_write_epr(b, inst, r->uri, r->ns_selector);
 		break;
 	case WSMAN_MODE_OBJECT_EPR:
 		PUTS(b, "<wsman:Item>");
-		wsman_write_instance(b, inst, r->uri, r->query);
+		write_instance(b, inst, r->uri, r->query, r->shared_ns);
 		wsman_write_epr(b, inst, r->uri, r->ns_selector);
 		PUTS(b, "</wsman:Item>");
 		break;
 	}
+}
+
+size_t wsman_item_bound(const cim_class *cls, size_t text_max, const wsman_render *r)
+{
+	const struct instance_tmpl *t = instance_tmpl(cls, r->uri);
+	size_t values, n = 0;
+
+	if (t == NULL || text_max > SIZE_MAX / (8 * ESC_MAX))
+		return SIZE_MAX;
+	/* values_room() of an instance with TEXT_MAX bytes of text */
+	values = ESC_MAX * text_max + VALUE_MAX * cls->nprops;
+	if (r->mode != WSMAN_MODE_EPR)
+		n += t->fixed + values;
+	if (r->mode != WSMAN_MODE_OBJECT) {
+		n += t->epr_fixed + values;
+		if (r->ns_selector != NULL)
+			n += sizeof "<wsman:Selector Name=\"__cimnamespace\">" + t->sel_close.len +
+			     ESC_MAX * strlen(r->ns_selector);
+	}
+	if (r->mode == WSMAN_MODE_OBJECT_EPR)
+		n += sizeof "<wsman:Item></wsman:Item>";
+	return n;
 }
 
 /* ---- Identify ----------------------------------------------------------- */

@@ -851,6 +851,19 @@ def test_curl_https(lab, s1, s2, audit):
           code == 200 and sids(parse(text)) == sorted([s1, s2]), code)
     code, text = lab_mod.curl(["-k", "-u", "%s:wrong-%s" % (U1, lab.pw[U1]), url], enum_req())
     check("curl -k with a bad password: 401", code == 401, code)
+    # issue 13: an enumeration is sent while it is written (chunked), whole, and
+    # its instances leave their namespace declarations to the Items element
+    code, text = lab_mod.curl(["-k", "-D", "-", "-u", "%s:%s" % (ADMIN, lab.pw[ADMIN]), url],
+                              enum_req())
+    at = text.find("<s:Envelope")
+    head, body = text[:max(at, 0)], text[max(at, 0):]
+    check("curl -k enumeration: sent chunked, whole (both sessions, EndOfSequence)",
+          code == 200 and "transfer-encoding: chunked" in head.lower() and
+          sids(parse(body)) == sorted([s1, s2]) and "<wsman:EndOfSequence/>" in body,
+          "%s %r" % (code, head))
+    check("curl -k enumeration: namespaces declared once, each instance typed",
+          body.count("xmlns:xsi=") == 1 and body.count("xmlns:p=") == 1 and
+          body.count('xsi:type="p:Win32_VirtualDesktopSession_Type"') == 2, body[:600])
     code, text = lab_mod.curl(["-k", "-D", "-", url], enum_req())
     check("curl -k without credentials: 401 with the Basic challenge",
           code == 401 and 'WWW-Authenticate: Basic realm="WSMAN"' in text, code)

@@ -907,6 +907,66 @@ static void test_truncations(void)
 	free(buf);
 }
 
+/* SEND_AS through cimxml_handle_streamed: the reply's start, its stream left in R. */
+static void send_streamed(const char *method, const char *body, cimxml_reply *r)
+{
+	cimxml_request req = {
+		.cim_operation = MC_HDR, .cim_method = method, .cim_object = NSO,
+		.content_type = XML_CT, .body = body, .len = strlen(body),
+	};
+
+	cimxml_handle_streamed(&prov, &cfg, &admin, &req, r);
+}
+
+/*
+ * Issue 13: EnumerateInstances(Names) and ExecQuery leave their instances
+ * to a stream, written while the reply is sent; the whole reply is the
+ * same as cimxml_handle's.  A failure is known before the stream opens: it
+ * is an ERROR, with no stream.
+ */
+static void test_streamed(void)
+{
+	static const struct { const char *method, *body, *count; } ops[] = {
+		{ "EnumerateInstances", IMC("EnumerateInstances", CN(VSC)),
+		  "count(" RSP "/IRETURNVALUE/VALUE.NAMEDINSTANCE)" },
+		{ "EnumerateInstanceNames", IMC("EnumerateInstanceNames", CN(VSC)),
+		  "count(" RSP "/IRETURNVALUE/INSTANCENAME)" },
+		{ "ExecQuery", QUERY("WQL", "SELECT * FROM " VSC " WHERE SessionId > 2"),
+		  "count(" RSP "/IRETURNVALUE/VALUE.OBJECTWITHPATH)" },
+	};
+	static const int expect[] = { 2, 2, 1 };
+
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		cimxml_reply r, whole;
+		xmlDoc *d;
+
+		send_streamed(ops[i].method, ops[i].body, &r);
+		CHECK(r.stream.next != NULL);
+		CHECK(r.len > 14 && memcmp(r.body + r.len - 14, "<IRETURNVALUE>", 14) == 0);
+		CHECK(body_stream_into(&r.stream, &r.body, &r.len));
+		send_as(&admin, ops[i].method, NSO, ops[i].body, &whole);
+		CHECK(whole.stream.next == NULL);
+		CHECK(r.len == whole.len && memcmp(r.body, whole.body, r.len) == 0);
+		d = reply_doc(&r);
+		CHECK_EQ(xpn(d, ops[i].count), expect[i]);
+		xmlFreeDoc(d);
+		reply_free(&r);
+		reply_free(&whole);
+	}
+	{
+		cimxml_reply r;
+
+		send_streamed("EnumerateInstances", IMC("EnumerateInstances", CN("NoSuchClass")), &r);
+		CHECK(r.stream.next == NULL);
+		CHECK_EQ(error_code(&r), 5);     /* CIM_ERR_INVALID_CLASS */
+		reply_free(&r);
+		send_streamed("ExecQuery", QUERY("WQL", "SELECT * FROM"), &r);
+		CHECK(r.stream.next == NULL);
+		CHECK(r.body != NULL && strstr(r.body, "<ERROR") != NULL);
+		reply_free(&r);
+	}
+}
+
 int main(void)
 {
 	rdms_config_defaults(&cfg);
@@ -930,6 +990,7 @@ int main(void)
 	test_bad_requests();
 	test_bad_headers();
 	test_truncations();
+	test_streamed();
 	xmlCleanupParser();
 	return check_summary("cimxml");
 }

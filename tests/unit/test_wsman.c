@@ -29,6 +29,8 @@
 
 #include "backend/fixture/fixture.h"
 #include "client/client.h"
+#include "common/body_stream.h"
+#include "ops/session_cache.h"
 #include "cim/path.h"
 #include "common/xml_read.h"
 #include "schema/schema.h"
@@ -964,6 +966,169 @@ static void test_paging(wsman_service *s, int nsessions)
 	xmlFreeDoc(d);
 }
 
+/*
+ * The SessionIds of R's instances, in their order, appended to IDS (*N of
+ * them, at most MAX); false when one is not above the one before (an
+ * enumeration lists sessions in one order, each once).
+ */
+static bool ids_in_order(const wsman_reply *r, int *ids, int *n, int max)
+{
+	static const char tag[] = "<p:SessionId>";
+	const char *p = r->body;
+
+	while ((p = strstr(p, tag)) != NULL && *n < max) {
+		ids[*n] = atoi(p + sizeof tag - 1);
+		if (*n > 0 && ids[*n] <= ids[*n - 1])
+			return false;
+		++*n;
+		p++;
+	}
+	return true;
+}
+
+/* Occurrences of NEEDLE in the N bytes of HAY. */
+static int count_of(const char *hay, size_t n, const char *needle)
+{
+	int k = 0;
+
+	for (const char *p = hay; p != NULL && (p = memmem(p, n - (size_t)(p - hay), needle,
+	                                                    strlen(needle))) != NULL; p++)
+		k++;
+	return k;
+}
+
+#define ENUM_ALL_BODY "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>100000" \
+	"</wsman:MaxElements>%s</wsen:Enumerate>"
+#define ENV_SIZE "<wsman:MaxEnvelopeSize>%zu</wsman:MaxEnvelopeSize>"
+
+/* An optimized enumeration of every session, MODE ("" or an EnumerationMode), within ENVELOPE. */
+static wsman_reply enum_all(wsman_service *s, const rdms_caller *who, const char *mode,
+                            size_t envelope, bool streamed)
+{
+	char hdr[128], body[256];
+	char *req;
+	wsman_reply r;
+
+	snprintf(hdr, sizeof hdr, ENV_SIZE, envelope);
+	snprintf(body, sizeof body, ENUM_ALL_BODY, mode);
+	req = build(ACTION_ENUMERATE, URI_WMI, hdr, body);
+	if (streamed)
+		wsman_handle_streamed(s, who, req, strlen(req), &r);
+	else
+		wsman_handle(s, who, req, strlen(req), &r);
+	free(req);
+	return r;
+}
+
+/*
+ * Issue 13: an optimized enumeration whose items surely fit goes out while
+ * it is written (wsman_handle_streamed leaves them in a stream), from the
+ * session snapshot, with the caller's sessions only; one that may not fit
+ * is written whole, within MaxEnvelopeSize, as before.  Either way the
+ * instances declare no namespaces: the Items element does, once.
+ */
+static void test_streamed(wsman_service *s, wsman_service *plain, int n, int mine)
+{
+	static const rdms_caller nob = { .uid = 65534, .user = "nobody", .is_admin = false,
+	                                 .protocol = "wsman", .source = "unit" };
+	wsman_reply r = enum_all(s, &admin, "", 100000000, true), whole;
+	xmlDoc *d;
+	size_t first;
+
+	CHECK_EQ(r.http_status, 200);
+	CHECK(r.stream.next != NULL);
+	/* The envelope up to the items, with the empty context: nothing of an item yet. */
+	CHECK(r.body != NULL && strstr(r.body, "<wsen:EnumerationContext/>") != NULL);
+	CHECK(r.body != NULL && strstr(r.body, "<p:Win32_VirtualDesktopSession") == NULL);
+	CHECK(r.len > 14 && memcmp(r.body + r.len - 1, ">", 1) == 0 &&
+	      strstr(r.body, "<wsman:Items xmlns:p=\"" URI_WMI "\" xmlns:xsi=\"") != NULL);
+	CHECK(body_stream_into(&r.stream, &r.body, &r.len));
+	CHECK(r.stream.next == NULL);
+	d = xdoc(&r);
+	CHECK(d != NULL);
+	CHECK_EQ(xn(d, "//wsman:Items/pw:Win32_VirtualDesktopSession"), n);
+	CHECK_EQ(xn(d, "//wsen:EnumerateResponse/wsman:EndOfSequence"), 1);
+	CHECK_EQ(count_of(r.body, r.len, "xmlns:xsi="), 1);
+	CHECK_EQ(count_of(r.body, r.len, "xmlns:p="), 1);
+	CHECK_EQ(count_of(r.body, r.len, "xsi:type=\"p:Win32_VirtualDesktopSession_Type\""), n);
+	xmlFreeDoc(d);
+	/* The same reply as the one written whole (the MessageID aside). */
+	whole = enum_all(plain, &admin, "", 100000000, false);
+	CHECK_EQ(whole.len, r.len);
+	first = r.len;
+	free(whole.body);
+	free(r.body);
+
+	/* A caller who is not an admin: their own sessions only, as uncached. */
+	r = enum_all(s, &nob, "<wsman:EnumerationMode>EnumerateObjectAndEPR</wsman:EnumerationMode>",
+	             100000000, true);
+	CHECK(r.stream.next != NULL);
+	CHECK(body_stream_into(&r.stream, &r.body, &r.len));
+	d = xdoc(&r);
+	CHECK_EQ(xn(d, "//wsman:Items/wsman:Item/pw:Win32_VirtualDesktopSession"), mine);
+	CHECK_EQ(xn(d, "//wsman:Items/wsman:Item/wsa:EndpointReference"), mine);
+	CHECK_EQ(xn(d, "//pw:Win32_VirtualDesktopSession[pw:UserName != 'nobody']"), 0);
+	xmlFreeDoc(d);
+	free(r.body);
+
+	/* It would fit, but not surely (the bound of an item is its longest
+	 * text escaped): written whole, every item, within the envelope. */
+	r = enum_all(s, &admin, "", first + 600, true);
+	CHECK_EQ(r.http_status, 200);
+	CHECK(r.stream.next == NULL);
+	CHECK(r.len <= first + 600);
+	d = xdoc(&r);
+	CHECK_EQ(xn(d, "//wsman:Items/pw:Win32_VirtualDesktopSession"), n);
+	CHECK_EQ(xn(d, "//wsen:EnumerateResponse/wsman:EndOfSequence"), 1);
+	xmlFreeDoc(d);
+	free(r.body);
+
+	/* It does not fit: a context (holding the cursor), and the Pulls' items
+	 * declare nothing either; every session comes once, in order, though
+	 * a Pull refused for a too small MaxCharacters gave its item back. */
+	r = enum_all(s, &admin, "", 8192, true);
+	CHECK(r.stream.next == NULL);
+	CHECK(r.len <= 8192);
+	d = xdoc(&r);
+	{
+		char ctx[128];
+		int *ids = calloc((size_t)n, sizeof *ids), got = 0, pulls = 0;
+		bool ordered = ids != NULL && ids_in_order(&r, ids, &got, n);
+
+		snprintf(ctx, sizeof ctx, "%s", ctx_of(d, "EnumerateResponse"));
+		CHECK(ctx[0] != '\0' && got > 0 && got < n);
+		while (ids != NULL && ctx[0] != '\0' && pulls++ < n) {
+			wsman_reply pr;
+			char *req;
+
+			fault_built(s, "Pull with MaxCharacters too small for an item",
+			            pull_req(ctx, "<wsen:MaxCharacters>10</wsen:MaxCharacters>"), 500,
+			            "wsman:EncodingLimit", WBEM_E_TOO_MUCH_DATA);
+			req = pull_req(ctx, "<wsen:MaxElements>37</wsen:MaxElements>");
+			pr = call(s, &admin, req);
+			free(req);
+			CHECK(strstr(pr.body, "<wsen:Items xmlns:p=\"" URI_WMI "\"") != NULL);
+			CHECK_EQ(count_of(pr.body, pr.len, "xmlns:xsi="), 1);
+			ordered = ids_in_order(&pr, ids, &got, n) && ordered;
+			xmlFreeDoc(d);
+			d = xdoc(&pr);
+			snprintf(ctx, sizeof ctx, "%s", ctx_of(d, "PullResponse"));
+			free(pr.body);
+		}
+		CHECK_EQ(got, n);
+		CHECK(ordered);
+		free(ids);
+	}
+	xmlFreeDoc(d);
+	free(r.body);
+
+	/* A stream that is never sent is ended (ASan: nothing leaks). */
+	r = enum_all(s, &admin, "", 100000000, true);
+	CHECK(r.stream.next != NULL);
+	body_stream_end(&r.stream);
+	free(r.body);
+}
+
 static void test_expiry(wsman_service *s)
 {
 	char ctx[128];
@@ -1873,10 +2038,12 @@ static void test_client_many(wsman_service *s, const char *sock, int n)
 
 int main(void)
 {
-	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160];
-	rdms_config cfg, cfg_many, cfg_short;
-	rdms_provider p, p_many, p_short;
-	wsman_service *s, *s_many, *s_short;
+	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160], mixed[128];
+	rdms_config cfg, cfg_many, cfg_short, cfg_mixed;
+	rdms_provider p, p_many, p_short, p_mixed, p_cached;
+	wsman_service *s, *s_many, *s_short, *s_mixed, *s_cached;
+	const int nmixed = 600;
+	int nobodys = 0;
 	strbuf b = { 0 };
 	const int nmany = 3000;
 
@@ -1885,10 +2052,19 @@ int main(void)
 	snprintf(small, sizeof small, "%s/small", dir);
 	snprintf(many, sizeof many, "%s/many", dir);
 	snprintf(sock, sizeof sock, "%s/sock", dir);
+	snprintf(mixed, sizeof mixed, "%s/mixed", dir);
 	write_file(small, "# two sessions\n2 alice 0 PC-1\n3 bob 4 -\n");
 	for (int i = 0; i < nmany; i++)
 		strbuf_printf(&b, "%d user%d %d client%d\n", 10 + i, i, i % 2 ? 4 : 0, i);
 	write_file(many, b.data);
+	strbuf_free(&b);
+	/* sessions of two users, one in three nobody's */
+	for (int i = 0; i < nmixed; i++) {
+		strbuf_printf(&b, "%d %s %d client%d\n", 10 + i, i % 3 ? "root" : "nobody",
+		              i % 2 ? 4 : 0, i);
+		nobodys += i % 3 == 0;
+	}
+	write_file(mixed, b.data);
 	strbuf_free(&b);
 
 	setup(&cfg, &p, small, 60);
@@ -1898,6 +2074,12 @@ int main(void)
 	s_many = wsman_service_new(&p_many, &cfg_many);
 	s_short = wsman_service_new(&p_short, &cfg_short);
 	CHECK(s != NULL && s_many != NULL && s_short != NULL);
+	setup(&cfg_mixed, &p_mixed, mixed, 60);
+	p_cached = p_mixed;
+	p_cached.cache = rdms_session_cache_new(&cfg_mixed, p_mixed.backends, p_mixed.nbackends);
+	s_mixed = wsman_service_new(&p_mixed, &cfg_mixed);
+	s_cached = wsman_service_new(&p_cached, &cfg_mixed);
+	CHECK(p_cached.cache != NULL && s_mixed != NULL && s_cached != NULL);
 
 	test_writer();
 	test_tree_refusals();
@@ -1913,12 +2095,18 @@ int main(void)
 	test_replay(s);
 	test_paging(s_many, nmany);
 	test_expiry(s_short);
+	test_streamed(s_cached, s_mixed, nmixed, nobodys);
+	test_streamed(s_mixed, s_mixed, nmixed, nobodys);     /* no cache: the cursor lists */
 	test_client(s, sock);
 	test_client_many(s_many, sock, nmany);
 
 	wsman_service_free(s);
 	wsman_service_free(s_many);
 	wsman_service_free(s_short);
+	wsman_service_free(s_mixed);
+	wsman_service_free(s_cached);
+	rdms_session_cache_free(p_cached.cache);
+	unlink(mixed);
 	unlink(small);
 	unlink(many);
 	rmdir(dir);
