@@ -5,8 +5,9 @@
  *  - the namespace and class must be ours (WBEM_E_INVALID_NAMESPACE/CLASS);
  *  - sessions are read fresh from the back-ends for each operation, and an
  *    action is given the session from that fresh read; only reads (Get,
- *    Enumerate, queries) may come from the provider's session cache, which
- *    every action invalidates (session_cache.h);
+ *    Enumerate, queries) may come from the provider's session cache, in
+ *    which an action that changes its session puts that session as it reads
+ *    afterwards (session_cache.h);
  *  - authorisation: an admin (root or admin_group) sees and acts on every
  *    session, anyone else on sessions of their own uid only, and is told
  *    the same for every other session, existing or not (rdms_resolve());
@@ -479,6 +480,30 @@ static uint32_t check_params(const cim_method *m, const rdms_param *in, size_t n
 	return WBEM_S_NO_ERROR;
 }
 
+/*
+ * After method M ran (or failed) on S: the snapshot gets S as it is now --
+ * read fresh, the one session -- or loses it once logged off.  SendMessage
+ * changes nothing a session shows, so the snapshot stays as it is.
+ */
+static void cache_after(rdms_provider *p, const cim_method *m, const rdms_session *s)
+{
+	rdms_session now;
+	rdms_error err = { 0 };
+	uint32_t rc;
+
+	if (p->cache == NULL ||
+	    m - rdms_session_class()->methods == RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE)
+		return;
+	rc = rdms_backend_lookup(s->backend, p->cfg, s->id, &now, &err);
+	/* (the same id in another back-end is another session: this one is gone) */
+	if (rc == WBEM_S_NO_ERROR || rc == WBEM_E_NOT_FOUND)
+		rdms_session_cache_update(p->cache, s->id, s->backend,
+		                          rc == WBEM_S_NO_ERROR && now.backend == s->backend ? &now
+		                                                                             : NULL);
+	else
+		rdms_session_cache_invalidate(p->cache);
+}
+
 static uint32_t run_method(rdms_provider *p, const cim_method *m, const rdms_session *s,
                            const char **args, const rdms_message_options *mopt,
                            rdms_error *err)
@@ -573,8 +598,7 @@ uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
 		                  err);
 	if (rc == WBEM_S_NO_ERROR) {
 		*return_value = run_method(p, m, &s, args, mopt, err);
-		if (p->cache != NULL)
-			rdms_session_cache_invalidate(p->cache);
+		cache_after(p, m, &s);
 		rdms_ops_audit(p, who, target, m->name, *return_value, err);
 	} else if (rc != WBEM_E_ACCESS_DENIED) {
 		/* (a refusal, the only WBEM_E_ACCESS_DENIED here, rdms_resolve audited) */
