@@ -302,7 +302,7 @@ void rdms_session_cache_update(rdms_session_cache *c, uint32_t id, const rdms_ba
 static void finish_refresh(rdms_session_cache *c, uint32_t rc, rdms_snapshot *fresh)
 {
 	c->refreshing = false;
-	if (rc == WBEM_S_NO_ERROR) {
+	if (rc == WBEM_S_NO_ERROR && fresh != NULL) {
 		bool patched = c->current != NULL && c->current->generation == c->generation &&
 		               fresh->generation != c->generation;
 

@@ -477,7 +477,7 @@ static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, s
 		free(a);
 		return refuse(fd, id, &err, buf);
 	}
-	for (size_t i = 0; i < pr->nbackends && i <= UINT8_MAX; i++) {
+	for (size_t i = 0; i < pr->nbackends; i++) {   /* at most RDMS_MAX_BACKENDS: fits a u8 */
 		uint32_t rc = rdms_backend_lookup(pr->backends[i], pr->cfg, a->id, &s, &err);
 
 		if (rc == WBEM_E_NOT_FOUND)

@@ -584,7 +584,7 @@ uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
 	if (action == PRIV_ACTION_END || (call->mopt != NULL && call->mopt->wait))
 		return WBEM_E_NOT_SUPPORTED;   /* the step-by-step way knows what to do */
 	a = calloc(1, sizeof *a);
-	r = malloc(sizeof *r);
+	r = calloc(1, sizeof *r);   /* a DONE in its place leaves it "not found" */
 	if (a == NULL || r == NULL) {
 		free(a);
 		free(r);
