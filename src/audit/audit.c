@@ -5,8 +5,11 @@
  * group: a caller queues its event and waits; whoever finds no commit under
  * way becomes the leader, takes every queued event, inserts them in one
  * transaction and commits it -- with journal_mode=WAL plus synchronous=FULL
- * that is one fsync for the whole group -- then tells each caller its own
- * outcome.  Events queued meanwhile go in the next group.  So concurrent
+ * that is one fsync for the whole group -- then wakes each caller of the
+ * group with its own outcome.  Events queued meanwhile go in the next
+ * group, which the first of them is woken to lead.  Every caller waits on
+ * its own condition: a commit wakes the callers it served, not every
+ * waiting thread to find out whether it was among them.  So concurrent
  * method calls share an fsync, and still no caller returns before its own
  * row is on disk (a kill -9 loses no acknowledged event).  WAL lets `rdms
  * audit` read while the daemon writes, and busy_timeout covers a second
@@ -34,11 +37,17 @@
 
 #define BUSY_TIMEOUT_MS 10000
 
-/* A caller's event, queued on its own stack until a leader has committed it. */
+/*
+ * A caller's event, queued on its own stack until a leader has committed
+ * it.  Each waits on its own condition, so a commit wakes exactly the
+ * callers it served (and the next leader), not every thread waiting.
+ */
 struct audit_waiter {
 	const rdms_audit_event *ev;
 	char                    now[80];
-	bool                    done;
+	pthread_cond_t          wake;
+	bool                    done;     /* committed (or failed): return */
+	bool                    lead;     /* handed the lead: write the queue */
 	bool                    stored;
 	struct audit_waiter    *next;
 };
@@ -47,9 +56,8 @@ struct rdms_audit_db {
 	sqlite3             *db;
 	sqlite3_stmt        *insert, *begin, *commit, *rollback;
 	pthread_mutex_t      lock;       /* the queue and the counters */
-	pthread_cond_t       committed;  /* a group is done */
 	struct audit_waiter *queue, **queue_tail;
-	bool                 leading;    /* a group is being written */
+	bool                 leading;    /* a leader is writing, or has been handed the lead */
 	size_t               queued;     /* waiting for the next group */
 	unsigned long long   groups, events;
 	char                 path[PATH_MAX];
@@ -104,7 +112,6 @@ void rdms_audit_close(rdms_audit_db *a)
 	sqlite3_finalize(a->commit);
 	sqlite3_finalize(a->rollback);
 	sqlite3_close(a->db);
-	pthread_cond_destroy(&a->committed);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }
@@ -120,7 +127,6 @@ rdms_audit_db *rdms_audit_open(const char *path, rdms_error *err)
 		return NULL;
 	}
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->committed, NULL);
 	a->queue_tail = &a->queue;
 	if (!str_copy(a->path, sizeof a->path, path)) {
 		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "audit database path too long");
@@ -235,20 +241,20 @@ int rdms_audit_record(void *ctx, const rdms_audit_event *ev)
 {
 	rdms_audit_db *a = ctx;
 	struct audit_waiter me = { .ev = ev };
+	struct audit_waiter *g, *next;
+	size_t n = 0;
 
 	utc_now(me.now, sizeof me.now);
+	pthread_cond_init(&me.wake, NULL);
 	pthread_mutex_lock(&a->lock);
 	*a->queue_tail = &me;
 	a->queue_tail = &me.next;
 	a->queued++;
-	while (!me.done) {
-		struct audit_waiter *g, *next;
-		size_t n = 0;
-
-		if (a->leading) {
-			pthread_cond_wait(&a->committed, &a->lock);
-			continue;
-		}
+	if (a->leading) {
+		while (!me.done && !me.lead)
+			pthread_cond_wait(&me.wake, &a->lock);
+	}
+	if (!me.done) {
 		/* lead: take the whole queue (ours is in it) and write it */
 		a->leading = true;
 		g = a->queue;
@@ -259,15 +265,22 @@ int rdms_audit_record(void *ctx, const rdms_audit_event *ev)
 		write_group(a, g);
 		pthread_mutex_lock(&a->lock);
 		for (struct audit_waiter *w = g; w != NULL; w = next, n++) {
-			next = w->next;     /* W may return (and its stack go) once done */
+			next = w->next;     /* W may return (and its stack go) once done and unlocked */
 			w->done = true;
+			if (w != &me)
+				pthread_cond_signal(&w->wake);
 		}
 		a->groups++;
 		a->events += n;
-		a->leading = false;
-		pthread_cond_broadcast(&a->committed);
+		/* what queued meanwhile is the next group: its first caller leads it */
+		a->leading = a->queue != NULL;
+		if (a->queue != NULL) {
+			a->queue->lead = true;
+			pthread_cond_signal(&a->queue->wake);
+		}
 	}
 	pthread_mutex_unlock(&a->lock);
+	pthread_cond_destroy(&me.wake);
 	return me.stored ? 0 : -1;
 }
 

@@ -82,6 +82,32 @@ typedef struct rdms_backend_status {
 typedef uint32_t (*rdms_status_fn)(void *ctx, rdms_backend_status *out, size_t max, size_t *n,
                                    rdms_error *err);
 
+/*
+ * A method call handed whole to where the sessions are acted on (rdmsd's
+ * privileged process), for rdms_act_fn.
+ */
+typedef struct rdms_act_call {
+	unsigned                    method;      /* RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_* */
+	uint32_t                    id;          /* SessionId on this host */
+	bool                        any_owner;   /* the caller is an admin */
+	uid_t                       owner;       /* else: acted on only when the session is this uid's */
+	const char                 *title;       /* SendMessage's [in] strings, else NULL */
+	const char                 *text;
+	const rdms_message_options *mopt;        /* NULL or one that does not wait */
+	const rdms_audit_event     *ev;          /* caller, target, method; the outcome adds the rest */
+} rdms_act_call;
+
+/*
+ * Runs CALL in one step: session CALL->id read fresh, acted on only when
+ * it is CALL->owner's (unless any_owner), its audit row committed before
+ * returning.  WBEM_S_NO_ERROR when it ran: *RESULT is the method's result
+ * (ERR its reason), ACTED's id and backend name the session, *AUDITED says
+ * whether the row was recorded.  Anything else -- no such session of that
+ * owner, above all -- means nothing was done and nothing recorded.
+ */
+typedef uint32_t (*rdms_act_fn)(void *ctx, const rdms_act_call *call, uint32_t *result,
+                                rdms_session *acted, bool *audited, rdms_error *err);
+
 typedef struct rdms_provider {
 	const rdms_config  *cfg;
 	const rdms_backend *backends[RDMS_MAX_BACKENDS];   /* enabled and available, NULL-terminated */
@@ -94,6 +120,13 @@ typedef struct rdms_provider {
 	/* RDMS_AuditRecord: NULL where the audit trail cannot be read */
 	rdms_audit_read_fn  audit_read;
 	void               *audit_read_ctx;
+	/*
+	 * rdmsd's network process: a method call in one request to the
+	 * privileged process instead of three (find, act, audit).  NULL: the
+	 * session is found, acted on and audited one step after the other.
+	 */
+	rdms_act_fn         act;
+	void               *act_ctx;
 	/* rdmsd: reads may come from this snapshot (session_cache.h); NULL: always fresh */
 	rdms_session_cache *cache;
 } rdms_provider;

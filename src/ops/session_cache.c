@@ -134,6 +134,16 @@ static uint32_t add_session(void *ctx, const rdms_session *in, rdms_error *err)
 	return WBEM_S_NO_ERROR;
 }
 
+/* Fills S's index (allocated for S->n keys, or NULL when S is empty). */
+static void index_build(rdms_snapshot *s)
+{
+	if (s->index == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		s->index[i] = (id_key){ s->e[i].id, (uint32_t)i };
+	id_index_sort(s->index, s->n);
+}
+
 /* Reads every back-end into a new snapshot (no lock held). */
 static uint32_t snapshot_take(const rdms_session_cache *c, unsigned generation,
                               rdms_snapshot **out, rdms_error *err)
@@ -157,11 +167,7 @@ static uint32_t snapshot_take(const rdms_session_cache *c, unsigned generation,
 		snapshot_free(s);
 		return rc;
 	}
-	if (s->index != NULL) {
-		for (size_t i = 0; i < s->n; i++)
-			s->index[i] = (id_key){ s->e[i].id, (uint32_t)i };
-		id_index_sort(s->index, s->n);
-	}
+	index_build(s);
 	*out = s;
 	return WBEM_S_NO_ERROR;
 }
@@ -208,14 +214,104 @@ void rdms_session_cache_invalidate(rdms_session_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Installs a finished read (lock held): FRESH, or nothing after a failure. */
+/* The position of the first session ID of back-end B in S, or -1. */
+static long position_of(const rdms_snapshot *s, uint32_t id, const rdms_backend *b)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->e[i].id == id && s->origins[s->e[i].origin] == b)
+			return (long)i;
+	return -1;
+}
+
+/*
+ * A copy of OLD with session ID of back-end B replaced by NOW (appended
+ * when OLD lacks it), or removed when NOW is NULL; NULL when out of memory.
+ * The copy's strings are OLD's pool plus NOW's (the next full read drops
+ * what the replaced entry left there).
+ */
+static rdms_snapshot *snapshot_patched(const rdms_snapshot *old, uint32_t id,
+                                       const rdms_backend *b, const rdms_session *now)
+{
+	rdms_snapshot *s = calloc(1, sizeof *s);
+	long at = position_of(old, id, b);
+	size_t n = old->n + (now != NULL && at < 0) - (now == NULL && at >= 0);
+	rdms_error err = { 0 };
+	bool ok;
+
+	if (s == NULL)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->taken_ms = old->taken_ms;
+	memcpy(s->origins, old->origins, sizeof s->origins);
+	s->norigins = old->norigins;
+	if (old->pool.len > 0)
+		strbuf_append(&s->pool, old->pool.data, old->pool.len);
+	s->cap = old->n + 1;
+	s->e = malloc(s->cap * sizeof *s->e);
+	s->index = n > 0 ? malloc(n * sizeof *s->index) : NULL;
+	ok = s->e != NULL && (n == 0 || s->index != NULL) && !s->pool.failed;
+	if (ok) {
+		memcpy(s->e, old->e, old->n * sizeof *s->e);
+		s->n = old->n;
+		if (at >= 0) {   /* out of the list; NOW goes back in at the same place */
+			memmove(&s->e[at], &s->e[at + 1], (s->n - (size_t)at - 1) * sizeof *s->e);
+			s->n--;
+		}
+		ok = now == NULL || add_session(s, now, &err) == WBEM_S_NO_ERROR;
+	}
+	if (ok && now != NULL && at >= 0 && (size_t)at != s->n - 1) {
+		struct entry e = s->e[s->n - 1];
+
+		memmove(&s->e[at + 1], &s->e[at], (s->n - 1 - (size_t)at) * sizeof *s->e);
+		s->e[at] = e;
+	}
+	if (!ok) {
+		snapshot_free(s);
+		return NULL;
+	}
+	index_build(s);
+	return s;
+}
+
+void rdms_session_cache_update(rdms_session_cache *c, uint32_t id, const rdms_backend *b,
+                               const rdms_session *now)
+{
+	rdms_snapshot *s;
+
+	pthread_mutex_lock(&c->lock);
+	s = c->current;
+	c->generation++;
+	/* Only a snapshot still valid is patched; otherwise the next read is fresh anyway. */
+	if (s != NULL && s->generation == c->generation - 1) {
+		rdms_snapshot *patched = snapshot_patched(s, id, b, now);
+
+		if (patched != NULL) {
+			patched->generation = c->generation;
+			rdms_snapshot_release(s);
+			c->current = patched;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/*
+ * Installs a finished read (lock held): FRESH, or nothing after a failure.
+ * A read begun before a method patched the snapshot misses the method's
+ * effect: it serves the reader that asked, and the patched one stays.
+ */
 static void finish_refresh(rdms_session_cache *c, uint32_t rc, rdms_snapshot *fresh)
 {
 	c->refreshing = false;
-	if (rc == WBEM_S_NO_ERROR) {
-		rdms_snapshot_release(c->current);
-		/* Invalidated while it was read: it serves the reader that asked, not the next. */
-		c->current = fresh;
+	if (rc == WBEM_S_NO_ERROR && fresh != NULL) {
+		bool patched = c->current != NULL && c->current->generation == c->generation &&
+		               fresh->generation != c->generation;
+
+		if (patched) {
+			rdms_snapshot_release(fresh);
+		} else {
+			rdms_snapshot_release(c->current);
+			c->current = fresh;
+		}
 	}
 	pthread_cond_broadcast(&c->refreshed);
 }

@@ -9,9 +9,10 @@
  * asking for one session after another, would pay it on every request.
  * So reads may be answered from a snapshot at most session_cache_ms old
  * (rdmsd.conf(5); 0 turns it off).  Methods never are: an action reads its
- * session fresh (the owner decides the authorisation), and afterwards the
- * snapshot is invalidated, so a read that follows an action through the
- * same rdmsd sees its effect.  Changes made elsewhere (a client that drops,
+ * session fresh (the owner decides the authorisation), and afterwards that
+ * session, read fresh again, replaces its entry in the snapshot (or leaves
+ * it, once logged off), so a read that follows an action through the same
+ * rdmsd sees its effect without every session being read again.  Changes made elsewhere (a client that drops,
  * a new login) show within session_cache_ms.
  *
  * One thread refreshes at a time; readers meanwhile keep using the previous
@@ -41,8 +42,18 @@ rdms_session_cache *rdms_session_cache_new(const rdms_config *cfg, const rdms_ba
                                            size_t nb);
 void rdms_session_cache_free(rdms_session_cache *c);
 
-/* Sessions may have changed (a method ran): the next read takes a fresh snapshot. */
+/* Sessions may have changed in ways not known: the next read takes a fresh snapshot. */
 void rdms_session_cache_invalidate(rdms_session_cache *c);
+
+/*
+ * A method changed session ID of back-end B, which now reads as NOW (NULL:
+ * it is gone): the snapshot is patched -- that session alone replaced,
+ * removed, or added when it was missing -- instead of read anew, so the
+ * next reads see the method's effect at no cost.  When there is no valid
+ * snapshot (or no memory to patch one) the next read is fresh instead.
+ */
+void rdms_session_cache_update(rdms_session_cache *c, uint32_t id, const rdms_backend *b,
+                               const rdms_session *now);
 
 /*
  * A snapshot of the back-ends no older than session_cache_ms (or the one

@@ -16,6 +16,8 @@
  * at once, so no list of them is built whatever their number.  A back-end
  * failing after some batches went out still ends the reply with a DONE
  * carrying its error, and net drops what it got.
+ * A method call may come whole (INVOKE): looked up, acted on and audited
+ * in one exchange, the owner checked against the fresh read.
  * The back-ends' state (STATUS), idle times (IDLE: looked up again, like an
  * action) and the audit trail (AUDIT_READ, streamed as AUDIT_ROWS batches
  * like sessions) are read here too.
@@ -195,6 +197,27 @@ static bool do_find(const priv_env *env, int fd, uint32_t id, const void *p, siz
 	return stream_end(&st, rc, &err);
 }
 
+/* ACTION on S, a session just looked up in its back-end (S->backend). */
+static uint32_t perform(const rdms_config *cfg, const rdms_session *s, uint8_t action,
+                        const char *title, const char *text, const rdms_message_options *o,
+                        rdms_error *err)
+{
+	const rdms_backend *b = s->backend;
+
+	log_debug("privsep: %s session %u (%s, uid %u)",
+	          action == PRIV_DISCONNECT ? "disconnect" :
+	          action == PRIV_LOGOFF ? "log off" : "message to",
+	          (unsigned)s->id, b->name, (unsigned)s->uid);
+	switch (action) {
+	case PRIV_DISCONNECT:
+		return b->disconnect(cfg, s, err);
+	case PRIV_LOGOFF:
+		return b->logoff(cfg, s, err);
+	default:
+		return b->send_message(cfg, s, title, text, o, err);
+	}
+}
+
 /* Does what A names; a waiting message leaves the descriptor to wait on in *WAIT_FD. */
 static uint32_t act(const priv_env *env, const priv_act *a, int *wait_fd, rdms_error *err)
 {
@@ -216,18 +239,7 @@ static uint32_t act(const priv_env *env, const priv_act *a, int *wait_fd, rdms_e
 		return rdms_fail(err, WBEM_E_NOT_FOUND,
 		                 "session %u changed while the call was made", (unsigned)a->id);
 	s.backend = b;
-	log_debug("privsep: %s session %u (%s, uid %u)",
-	          a->action == PRIV_DISCONNECT ? "disconnect" :
-	          a->action == PRIV_LOGOFF ? "log off" : "message to",
-	          (unsigned)s.id, b->name, (unsigned)s.uid);
-	switch (a->action) {
-	case PRIV_DISCONNECT:
-		return b->disconnect(p->cfg, &s, err);
-	case PRIV_LOGOFF:
-		return b->logoff(p->cfg, &s, err);
-	default:
-		return b->send_message(p->cfg, &s, a->title, a->text, &o, err);
-	}
+	return perform(p->cfg, &s, a->action, a->title, a->text, &o, err);
 }
 
 static bool do_act(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
@@ -411,14 +423,23 @@ static bool do_audit_read(const priv_env *env, int fd, uint32_t id, const void *
 	return ok;
 }
 
+/* A's audit row with RESULT and DETAIL, committed; 0 when recorded (or nowhere to record). */
+static int record(const priv_env *env, const priv_audit *a, uint32_t result, const char *detail)
+{
+	rdms_caller who = { .uid = (uid_t)a->uid, .protocol = a->protocol, .source = a->source };
+	rdms_audit_event ev = { .caller = &who, .target = a->target, .method = a->method,
+	                        .result = result, .detail = detail };
+
+	str_copy(who.user, sizeof who.user, a->user);
+	return env->audit != NULL ? rdms_audit_record(env->audit, &ev) : 0;
+}
+
 static bool do_audit(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
                      void *buf)
 {
 	priv_audit *a = malloc(sizeof *a);
 	rdms_error err = { 0 };
-	rdms_caller who = { 0 };
-	rdms_audit_event ev;
-	int rc = 0;
+	int rc;
 
 	if (a == NULL)
 		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
@@ -426,17 +447,62 @@ static bool do_audit(const priv_env *env, int fd, uint32_t id, const void *p, si
 		free(a);
 		return refuse(fd, id, &err, buf);
 	}
-	who.uid = (uid_t)a->uid;
-	str_copy(who.user, sizeof who.user, a->user);
-	who.protocol = a->protocol;
-	who.source = a->source;
-	ev = (rdms_audit_event){ .caller = &who, .target = a->target, .method = a->method,
-	                         .result = a->result, .detail = a->detail };
-	if (env->audit != NULL)
-		rc = rdms_audit_record(env->audit, &ev);
+	rc = record(env, a, a->result, a->detail);
 	free(a);
 	return reply_done(fd, id, rc == 0 ? WBEM_S_NO_ERROR : WBEM_E_FAILED,
 	                  "the audit record could not be written", buf);
+}
+
+/*
+ * A whole method call: the session looked up fresh, the first back-end
+ * that has it; acted on only when it is the owner's the request names (or
+ * any, for an admin); its audit row committed before the answer.  A
+ * session not found, or not that owner's, is answered as such with
+ * nothing done and nothing recorded: net then asks step by step, and
+ * says and audits what it finds.
+ */
+static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                      void *buf)
+{
+	const rdms_provider *pr = env->provider;
+	priv_invoke *a = malloc(sizeof *a);   /* 8 KiB of text: not on a thread's stack */
+	priv_invoked r = { 0 };
+	rdms_error err = { 0 };
+	rdms_session s;
+	bool ok;
+
+	if (a == NULL)
+		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
+	if (priv_decode_invoke(p, len, a, &err) != WBEM_S_NO_ERROR) {
+		free(a);
+		return refuse(fd, id, &err, buf);
+	}
+	for (size_t i = 0; i < pr->nbackends; i++) {   /* at most RDMS_MAX_BACKENDS: fits a u8 */
+		uint32_t rc = rdms_backend_lookup(pr->backends[i], pr->cfg, a->id, &s, &err);
+
+		if (rc == WBEM_E_NOT_FOUND)
+			continue;
+		/* a back-end failing: net's step-by-step find will say so */
+		r.found = rc == WBEM_S_NO_ERROR && (a->any_owner || s.uid == (uid_t)a->owner);
+		r.backend = (uint8_t)i;
+		s.backend = pr->backends[i];
+		break;
+	}
+	rdms_error_clear(&err);
+	if (r.found) {
+		rdms_message_options o = { a->timeout_s, false, NULL };
+
+		r.rc = perform(pr->cfg, &s, a->action, a->title, a->text, &o, &err);
+		r.audited = record(env, &a->audit, r.rc, r.rc != WBEM_S_NO_ERROR ? err.message : "") == 0;
+		str_copy(r.error, sizeof r.error, r.rc != WBEM_S_NO_ERROR ? err.message : "");
+	} else {
+		r.backend = 0;
+	}
+	free(a);
+	ok = priv_send(fd, buf, priv_encode_invoked(buf, PRIV_MSG_MAX, id, &r), &err);
+	if (!ok)
+		log_warn("%s", err.message);
+	return ok;
 }
 
 /* ---- the channels -------------------------------------------------------- */
@@ -470,6 +536,8 @@ bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void
 		return do_idle(env, fd, h.id, payload, h.len, reply);
 	case PRIV_AUDIT_READ:
 		return do_audit_read(env, fd, h.id, payload, h.len, reply);
+	case PRIV_INVOKE:
+		return do_invoke(env, fd, h.id, payload, h.len, reply);
 	default:
 		rdms_fail(&err, WBEM_E_INVALID_PARAMETER, "privsep: %s is not a request",
 		          priv_type_name(h.type));

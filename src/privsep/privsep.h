@@ -96,6 +96,8 @@ enum priv_type {
 	PRIV_IDLE_REPLY,   /* priv -> net: priv_idle_reply (final) */
 	PRIV_AUDIT_READ,   /* net -> priv: string since; replies AUDIT_ROWS..., DONE */
 	PRIV_AUDIT_ROWS,   /* priv -> net: a batch of audit records, more replies follow */
+	PRIV_INVOKE,       /* net -> priv: priv_invoke; replies INVOKED once acted and audited */
+	PRIV_INVOKED,      /* priv -> net: priv_invoked (final) */
 	PRIV_TYPE_END
 };
 
@@ -146,6 +148,34 @@ typedef struct priv_audit {
 	char     method[PRIV_METHOD_MAX + 1];
 	char     detail[PRIV_ERROR_MAX + 1];
 } priv_audit;
+
+/*
+ * A method call in one exchange (ops.h: rdms_act_fn): priv looks session ID
+ * up fresh (the first of its back-ends that has it), acts on it only when
+ * its owner is OWNER -- any owner when ANY_OWNER (an admin calls) -- and
+ * commits the call's audit row before it answers.  The row's caller,
+ * target and method come from AUDIT (its result and detail are unused: the
+ * outcome gives them).  Never a message that waits for its user (net
+ * waits for that one, then audits it).
+ */
+typedef struct priv_invoke {
+	uint8_t    action;                    /* enum priv_action */
+	uint8_t    any_owner;                 /* 0 or 1 */
+	uint32_t   id;                        /* SessionId */
+	uint32_t   owner;                     /* the uid the session must have, unless ANY_OWNER */
+	char       title[PRIV_TITLE_MAX + 1]; /* PRIV_MESSAGE only, else "" */
+	char       text[PRIV_TEXT_MAX + 1];
+	uint32_t   timeout_s;                 /* PRIV_MESSAGE: 0 or 1..RDMS_MESSAGE_MAX_TIMEOUT_S */
+	priv_audit audit;
+} priv_invoke;
+
+typedef struct priv_invoked {
+	uint8_t  found;    /* 0: no session ID of that owner -- nothing done, nothing recorded */
+	uint8_t  backend;  /* the back-end index of the session acted on */
+	uint8_t  audited;  /* its audit row is committed */
+	uint32_t rc;       /* the action's result */
+	char     error[PRIV_ERROR_MAX + 1];
+} priv_invoked;
 
 /* RDMS_Backend: every back-end the config enables, as priv sees it. */
 typedef struct priv_status {
@@ -200,6 +230,8 @@ size_t priv_encode_done(void *buf, size_t size, uint32_t id, const priv_done *m)
 size_t priv_encode_status(void *buf, size_t size, uint32_t id, const priv_status *m);
 size_t priv_encode_idle(void *buf, size_t size, uint32_t id, const priv_idle *m);
 size_t priv_encode_idle_reply(void *buf, size_t size, uint32_t id, const priv_idle_reply *m);
+size_t priv_encode_invoke(void *buf, size_t size, uint32_t id, const priv_invoke *m);
+size_t priv_encode_invoked(void *buf, size_t size, uint32_t id, const priv_invoked *m);
 /* SINCE: "" for every record. */
 size_t priv_encode_audit_read(void *buf, size_t size, uint32_t id, const char *since);
 
@@ -238,6 +270,8 @@ uint32_t priv_decode_find(const void *p, size_t len, uint32_t *session_id, rdms_
 uint32_t priv_decode_act(const void *p, size_t len, priv_act *m, rdms_error *err);
 uint32_t priv_decode_audit(const void *p, size_t len, priv_audit *m, rdms_error *err);
 uint32_t priv_decode_done(const void *p, size_t len, priv_done *m, rdms_error *err);
+uint32_t priv_decode_invoke(const void *p, size_t len, priv_invoke *m, rdms_error *err);
+uint32_t priv_decode_invoked(const void *p, size_t len, priv_invoked *m, rdms_error *err);
 uint32_t priv_decode_status(const void *p, size_t len, priv_status *m, rdms_error *err);
 uint32_t priv_decode_idle(const void *p, size_t len, priv_idle *m, rdms_error *err);
 /* WANT: how many answers the request asked for; any other count is an error. */
@@ -338,8 +372,8 @@ void priv_client_free(priv_client *c);
 
 /*
  * Makes P a provider whose only back-end forwards to priv, and whose audit
- * hook, back-end state (RDMS_Backend) and audit reading (RDMS_AuditRecord)
- * are requests to priv.  C must outlive P.
+ * hook, method calls (rdms_act_fn), back-end state (RDMS_Backend) and audit
+ * reading (RDMS_AuditRecord) are requests to priv.  C must outlive P.
  */
 void priv_proxy_provider(rdms_provider *p, const rdms_config *cfg, priv_client *c);
 
@@ -350,6 +384,10 @@ uint32_t priv_proxy_status(void *ctx, rdms_backend_status *out, size_t max, size
 /* An rdms_audit_read_fn (CTX: the priv_client): priv reads its database. */
 uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn fn,
                                void *fn_ctx, rdms_error *err);
+
+/* An rdms_act_fn (CTX: the priv_client): one INVOKE exchange. */
+uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
+                        rdms_session *acted, bool *audited, rdms_error *err);
 
 /* An rdms_audit_fn (CTX: the priv_client): committed by priv before it returns 0. */
 int priv_proxy_audit(void *ctx, const rdms_audit_event *ev);

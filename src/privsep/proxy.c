@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../backend/userexec.h"
+#include "../schema/schema.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 
@@ -461,6 +462,8 @@ void priv_proxy_provider(rdms_provider *p, const rdms_config *cfg, priv_client *
 		p->backends[p->nbackends++] = &proxy_all;
 	p->audit = priv_proxy_audit;
 	p->audit_ctx = c;
+	p->act = priv_proxy_act;
+	p->act_ctx = c;
 	p->status = priv_proxy_status;
 	p->status_ctx = c;
 	p->audit_read = priv_proxy_audit_read;
@@ -535,18 +538,11 @@ uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn f
 
 /* ---- audit and PAM ------------------------------------------------------- */
 
-int priv_proxy_audit(void *ctx, const rdms_audit_event *ev)
+/* EV as the wire carries it. */
+static void audit_fields(priv_audit *a, const rdms_audit_event *ev)
 {
-	priv_client *c = ctx;
 	const rdms_caller *who = ev->caller;
-	priv_audit *a = calloc(1, sizeof *a);
-	rdms_error err = { 0 };
-	struct exchange x;
-	priv_header h;
-	uint32_t rc;
 
-	if (a == NULL)
-		return -1;
 	a->uid = (uint32_t)who->uid;
 	a->result = ev->result;
 	/* A target longer than the field is recorded cut, not lost. */
@@ -556,6 +552,99 @@ int priv_proxy_audit(void *ctx, const rdms_audit_event *ev)
 	str_copy(a->target, sizeof a->target, ev->target != NULL ? ev->target : "");
 	str_copy(a->method, sizeof a->method, ev->method != NULL ? ev->method : "?");
 	str_copy(a->detail, sizeof a->detail, ev->detail != NULL ? ev->detail : "");
+}
+
+/* The priv_action of a method of the session class; PRIV_ACTION_END for none. */
+static enum priv_action action_of(unsigned method)
+{
+	switch (method) {
+	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_DISCONNECT:
+		return PRIV_DISCONNECT;
+	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_LOGOFF:
+		return PRIV_LOGOFF;
+	case RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_SENDMESSAGE:
+		return PRIV_MESSAGE;
+	default:
+		return PRIV_ACTION_END;
+	}
+}
+
+uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
+                        rdms_session *acted, bool *audited, rdms_error *err)
+{
+	priv_client *c = ctx;
+	enum priv_action action = action_of(call->method);
+	priv_invoke *a;
+	priv_invoked *r;
+	rdms_error e = { 0 };
+	struct exchange x;
+	priv_header h;
+	uint32_t rc;
+
+	if (action == PRIV_ACTION_END || (call->mopt != NULL && call->mopt->wait))
+		return WBEM_E_NOT_SUPPORTED;   /* the step-by-step way knows what to do */
+	a = calloc(1, sizeof *a);
+	r = calloc(1, sizeof *r);   /* a DONE in its place leaves it "not found" */
+	if (a == NULL || r == NULL) {
+		free(a);
+		free(r);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	a->action = (uint8_t)action;
+	a->any_owner = call->any_owner;
+	a->id = call->id;
+	a->owner = (uint32_t)call->owner;
+	a->timeout_s = call->mopt != NULL ? call->mopt->timeout_s : 0;
+	audit_fields(&a->audit, call->ev);
+	/* The operation layer checked both against the same limits (message.h). */
+	if (!str_copy(a->title, sizeof a->title, call->title != NULL ? call->title : "") ||
+	    !str_copy(a->text, sizeof a->text, call->text != NULL ? call->text : "")) {
+		free(a);
+		free(r);
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "Title or Message is too long");
+	}
+	exchange_begin(c, &x);
+	rc = exchange_send(&x, priv_encode_invoke(x.buf, PRIV_MSG_MAX, x.id, a), err);
+	free(a);
+	if (rc == WBEM_S_NO_ERROR) {
+		exchange_recv(&x, &h);
+		if (h.type == PRIV_DONE)
+			rc = take_done(&x, &h, err);   /* refused as malformed */
+		else if (h.type != PRIV_INVOKED)
+			fatal("privsep: %s where INVOKED was due", priv_type_name(h.type));
+		else if (priv_decode_invoked(payload(&x), h.len, r, &e) != WBEM_S_NO_ERROR)
+			fatal("%s", e.message);
+	}
+	exchange_end(&x);
+	if (rc == WBEM_S_NO_ERROR && !r->found)
+		rc = WBEM_E_NOT_FOUND;
+	if (rc == WBEM_S_NO_ERROR && r->backend >= c->nnamed)
+		fatal("privsep: INVOKED names back-end %u of %zu", (unsigned)r->backend, c->nnamed);
+	if (rc == WBEM_S_NO_ERROR) {
+		*result = r->rc;
+		*audited = r->audited;
+		if (r->rc != WBEM_S_NO_ERROR)
+			rdms_fail(err, r->rc, "%s", r->error);
+		memset(acted, 0, sizeof *acted);
+		acted->id = call->id;
+		acted->backend = c->named_ptr[r->backend];
+	}
+	free(r);
+	return rc;
+}
+
+int priv_proxy_audit(void *ctx, const rdms_audit_event *ev)
+{
+	priv_client *c = ctx;
+	priv_audit *a = calloc(1, sizeof *a);
+	rdms_error err = { 0 };
+	struct exchange x;
+	priv_header h;
+	uint32_t rc;
+
+	if (a == NULL)
+		return -1;
+	audit_fields(a, ev);
 	exchange_begin(c, &x);
 	rc = exchange_send(&x, priv_encode_audit(x.buf, PRIV_MSG_MAX, x.id, a), &err);
 	free(a);

@@ -23,7 +23,7 @@ static const char *const type_names[PRIV_TYPE_END] = {
 	[PRIV_ACT] = "ACT", [PRIV_AUDIT] = "AUDIT", [PRIV_DONE] = "DONE",
 	[PRIV_STATUS] = "STATUS", [PRIV_STATUS_REPLY] = "STATUS_REPLY", [PRIV_IDLE] = "IDLE",
 	[PRIV_IDLE_REPLY] = "IDLE_REPLY", [PRIV_AUDIT_READ] = "AUDIT_READ",
-	[PRIV_AUDIT_ROWS] = "AUDIT_ROWS",
+	[PRIV_AUDIT_ROWS] = "AUDIT_ROWS", [PRIV_INVOKE] = "INVOKE", [PRIV_INVOKED] = "INVOKED",
 };
 
 const char *priv_type_name(unsigned t)
@@ -420,6 +420,89 @@ uint32_t priv_decode_done(const void *p, size_t len, priv_done *m, rdms_error *e
 }
 
 /* ---- back-ends, idle times, the audit trail --------------------------------- */
+
+size_t priv_encode_invoke(void *buf, size_t size, uint32_t id, const priv_invoke *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_INVOKE);
+	put_u8(&w, m->action);
+	put_u8(&w, m->any_owner);
+	put_u32(&w, m->id);
+	put_u32(&w, m->owner);
+	put_str(&w, m->title, PRIV_TITLE_MAX);
+	put_str(&w, m->text, PRIV_TEXT_MAX);
+	put_u32(&w, m->timeout_s);
+	put_u32(&w, m->audit.uid);
+	put_str(&w, m->audit.user, PRIV_USER_MAX);
+	put_str(&w, m->audit.source, PRIV_SOURCE_MAX);
+	put_str(&w, m->audit.protocol, PRIV_PROTO_MAX);
+	put_str(&w, m->audit.target, PRIV_TARGET_MAX);
+	put_str(&w, m->audit.method, PRIV_METHOD_MAX);
+	return finish(&w);
+}
+
+static bool get_flag(struct reader *r, const char *field);
+
+uint32_t priv_decode_invoke(const void *p, size_t len, priv_invoke *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "INVOKE", err);
+	m->action = get_u8(&r, "action");
+	m->any_owner = get_flag(&r, "any owner");
+	m->id = get_u32(&r, "session id");
+	m->owner = get_u32(&r, "owner");
+	get_str(&r, "title", m->title, sizeof m->title);
+	get_str(&r, "message", m->text, sizeof m->text);
+	m->timeout_s = get_u32(&r, "timeout");
+	m->audit.uid = get_u32(&r, "uid");
+	m->audit.result = 0;
+	get_str(&r, "user", m->audit.user, sizeof m->audit.user);
+	get_str(&r, "source", m->audit.source, sizeof m->audit.source);
+	get_str(&r, "protocol", m->audit.protocol, sizeof m->audit.protocol);
+	get_str(&r, "target", m->audit.target, sizeof m->audit.target);
+	get_str(&r, "method", m->audit.method, sizeof m->audit.method);
+	m->audit.detail[0] = '\0';
+	if (!r.bad && m->action >= PRIV_ACTION_END)
+		bad(&r, "action %u out of range", (unsigned)m->action);
+	if (!r.bad && m->timeout_s > RDMS_MESSAGE_MAX_TIMEOUT_S)
+		bad(&r, "timeout %u out of range", (unsigned)m->timeout_s);
+	if (!r.bad && m->action != PRIV_MESSAGE &&
+	    (m->title[0] != '\0' || m->text[0] != '\0' || m->timeout_s != 0))
+		bad(&r, "title, message or options given for an action that is not a message");
+	if (!r.bad && m->audit.method[0] == '\0')
+		bad(&r, "method is empty");
+	return done(&r);
+}
+
+size_t priv_encode_invoked(void *buf, size_t size, uint32_t id, const priv_invoked *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_INVOKED);
+	put_u8(&w, m->found);
+	put_u8(&w, m->backend);
+	put_u8(&w, m->audited);
+	put_u32(&w, m->rc);
+	put_str(&w, m->error, PRIV_ERROR_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_invoked(const void *p, size_t len, priv_invoked *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "INVOKED", err);
+	m->found = get_flag(&r, "found");
+	m->backend = get_u8(&r, "backend");
+	m->audited = get_flag(&r, "audited");
+	m->rc = get_u32(&r, "rc");
+	get_str(&r, "error", m->error, sizeof m->error);
+	if (!r.bad && !m->found && (m->backend != 0 || m->audited || m->rc != 0))
+		bad(&r, "a session not found was acted on or audited");
+	return done(&r);
+}
 
 size_t priv_encode_status(void *buf, size_t size, uint32_t id, const priv_status *m)
 {

@@ -1120,12 +1120,24 @@ def test_admin(lab, s1, s2, t, audit):
                                       % WMI_URI))
     check("admin: Disconnect (default-namespace SOAP, <h:Disconnect_INPUT>) returns 0",
           st == 200 and return_value(parse(text), "Disconnect") == 0, "%s %s" % (st, text[:300]))
+    # at once, well within session_cache_ms: rdmsd's snapshot holds the
+    # method's effect (the session read again after it), not what it read before
+    st, text = send(lab, get_req(s2))
+    got = instances(parse(text)) if st == 200 else []
+    check("a Get right after the Disconnect: %d ConnectState 4, no client" % s2,
+          len(got) == 1 and got[0]["ConnectState"] == "4" and not got[0].get("ClientMachineName"),
+          "%s %s" % (st, got or text[:300]))
     lifecycle_disconnected(lab, s2, t, lab.clients_of[s2])
     w = Wsl(lab, ADMIN, lab.pw[ADMIN])
     epr = write_epr(w.dir, s2)
     rc, rep, _ = w.run("wslinvoke", WMI_URI, "Logoff", "-inst", epr)
     check("admin: wslinvoke Logoff of the disconnected %d returns 0" % s2,
           rc == 0 and rep and return_value(rep[-1], "Logoff") == 0, rc)
+    st, text = send(lab, get_req(s2))
+    f = fault(parse(text))
+    check("a Get right after the Logoff: %d is not found (500, %#x)" % (s2, E_NOT_FOUND),
+          st == 500 and f is not None and f[1] == E_NOT_FOUND, "%s %r" % (st, f or text[:300]))
+    check("... nor enumerated", s2 not in ws_sessions(lab))
     session_ended(lab, s2, t)
     audit.expect("admin: SendMessage, Disconnect, Logoff rows",
                  [(ADMIN, "wsman", s2, "SendMessage", 0), (ADMIN, "wsman", s2, "Disconnect", 0),

@@ -27,6 +27,7 @@
 #include "check.h"
 #include "session_walk.h"
 #include "privsep/privsep.h"
+#include "schema/schema.h"
 
 static unsigned char buf[PRIV_MSG_MAX], out[PRIV_MSG_MAX];
 
@@ -69,6 +70,18 @@ static priv_act g_act;
 static uint32_t dec_act(const void *p, size_t len, rdms_error *err)
 {
 	return priv_decode_act(p, len, &g_act, err);
+}
+
+static priv_invoke g_invoke;
+static uint32_t dec_invoke(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_invoke(p, len, &g_invoke, err);
+}
+
+static priv_invoked g_invoked;
+static uint32_t dec_invoked(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_invoked(p, len, &g_invoked, err);
 }
 
 static priv_audit g_audit;
@@ -271,6 +284,83 @@ static void test_act(void)
 	CHECK_EQ(priv_decode_act(pl(buf), n - PRIV_HEADER_SIZE, &g_act, &err),
 	         WBEM_E_INVALID_PARAMETER);
 	CHECK(strstr(err.message, "not a message") != NULL);
+}
+
+/* A whole method call (INVOKE) and its answer (INVOKED). */
+static void test_invoke(void)
+{
+	priv_invoke a = { .action = PRIV_MESSAGE, .any_owner = 0, .id = 5, .owner = 1000,
+	                  .title = "Maintenance", .text = "Back at 10:00\n", .timeout_s = 30,
+	                  .audit = { .uid = 1000, .user = "alice", .source = "127.0.0.1",
+	                             .protocol = "wsman", .target = "x.SessionId=5",
+	                             .method = "SendMessage" } };
+	priv_invoked r = { .found = 1, .backend = 2, .audited = 1, .rc = WBEM_E_NOT_FOUND,
+	                   .error = "no dialog" };
+	rdms_error err = { 0 };
+	size_t n = priv_encode_invoke(buf, sizeof buf, 9, &a);
+
+	CHECK_EQ(priv_decode_invoke(pl(buf), n - PRIV_HEADER_SIZE, &g_invoke, &err), 0);
+	CHECK_EQ(g_invoke.action, PRIV_MESSAGE);
+	CHECK_EQ(g_invoke.any_owner, 0);
+	CHECK_EQ(g_invoke.id, 5);
+	CHECK_EQ(g_invoke.owner, 1000);
+	CHECK_STR(g_invoke.text, "Back at 10:00\n");
+	CHECK_EQ(g_invoke.timeout_s, 30);
+	CHECK_EQ(g_invoke.audit.uid, 1000);
+	CHECK_STR(g_invoke.audit.user, "alice");
+	CHECK_STR(g_invoke.audit.source, "127.0.0.1");
+	CHECK_STR(g_invoke.audit.protocol, "wsman");
+	CHECK_STR(g_invoke.audit.target, "x.SessionId=5");
+	CHECK_STR(g_invoke.audit.method, "SendMessage");
+	CHECK_EQ(cuts_refused(buf, n, dec_invoke), 0);
+	buf[PRIV_HEADER_SIZE] = PRIV_ACTION_END;
+	CHECK_EQ(dec_invoke(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "action 3 out of range") != NULL);
+	buf[PRIV_HEADER_SIZE] = PRIV_MESSAGE;
+	buf[PRIV_HEADER_SIZE + 1] = 2;
+	CHECK_EQ(dec_invoke(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "any owner is 2") != NULL);
+	/* text or a timeout riding on a Logoff; a call with no method to record */
+	a.action = PRIV_LOGOFF;
+	n = priv_encode_invoke(buf, sizeof buf, 9, &a);
+	CHECK_EQ(dec_invoke(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "not a message") != NULL);
+	a.title[0] = a.text[0] = '\0';
+	n = priv_encode_invoke(buf, sizeof buf, 9, &a);
+	CHECK_EQ(dec_invoke(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	a.timeout_s = 0;
+	n = priv_encode_invoke(buf, sizeof buf, 9, &a);
+	CHECK_EQ(dec_invoke(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	a.audit.method[0] = '\0';
+	n = priv_encode_invoke(buf, sizeof buf, 9, &a);
+	CHECK_EQ(dec_invoke(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "method is empty") != NULL);
+	a.action = PRIV_MESSAGE;
+	a.timeout_s = RDMS_MESSAGE_MAX_TIMEOUT_S + 1;
+	snprintf(a.audit.method, sizeof a.audit.method, "SendMessage");
+	n = priv_encode_invoke(buf, sizeof buf, 9, &a);
+	CHECK_EQ(dec_invoke(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "timeout 86401 out of range") != NULL);
+
+	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
+	CHECK_EQ(priv_decode_invoked(pl(buf), n - PRIV_HEADER_SIZE, &g_invoked, &err), 0);
+	CHECK_EQ(g_invoked.found, 1);
+	CHECK_EQ(g_invoked.backend, 2);
+	CHECK_EQ(g_invoked.audited, 1);
+	CHECK_EQ(g_invoked.rc, WBEM_E_NOT_FOUND);
+	CHECK_STR(g_invoked.error, "no dialog");
+	CHECK_EQ(cuts_refused(buf, n, dec_invoked), 0);
+	/* a session not found was neither acted on nor audited */
+	r.found = 0;
+	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "not found was acted on") != NULL);
+	r = (priv_invoked){ .found = 0 };
+	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	buf[PRIV_HEADER_SIZE + 2] = 3;
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "audited is 3") != NULL);
 }
 
 /* A descriptor passes only where one is due (a waiting message's DONE). */
@@ -682,6 +772,23 @@ static void write_fixture(int n)
 	fclose(f);
 }
 
+/* Rows of one method, and how many of them record a failure with a reason. */
+struct method_rows {
+	const char *method;
+	int         n, failed;
+};
+
+static int count_method(void *ctx, const rdms_audit_entry *e)
+{
+	struct method_rows *m = ctx;
+
+	if (strcmp(e->method, m->method) == 0) {
+		m->n++;
+		m->failed += e->result != 0 && e->detail[0] != '\0';
+	}
+	return 0;
+}
+
 static int count_row(void *ctx, const rdms_audit_entry *e)
 {
 	int *rows = ctx;
@@ -834,6 +941,79 @@ static void test_ends(void)
 			s.backend->idle(&cfg, via.items, 2, idle);
 			CHECK_EQ(idle[0], RDMS_IDLE_UNKNOWN);
 			CHECK_EQ(idle[1], RDMS_IDLE_UNKNOWN);
+		}
+
+		/* a whole method call in one exchange: found fresh, owner checked, acted, audited */
+		{
+			rdms_caller nob = { .uid = 65534, .user = "nobody", .protocol = "local",
+			                    .source = "uid 65534" };
+			rdms_audit_event iev = { .caller = &root, .target = "x.SessionId=7",
+			                         .method = "Disconnect" };
+			rdms_act_call call = { .method = RDMS_WIN32_VIRTUALDESKTOPSESSION_METHOD_DISCONNECT,
+			                       .id = 7, .any_owner = true, .ev = &iev };
+			struct method_rows dis = { "Disconnect", 0, 0 };
+			rdms_session acted;
+			uint32_t result = 1, rv = 1;
+			bool audited = false;
+			cim_path path = { 0 };
+
+			CHECK(proxy.act == priv_proxy_act);
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err), 0);
+			CHECK_EQ(result, 0);
+			CHECK(audited);
+			CHECK_EQ(acted.id, 7);
+			CHECK_EQ(proxy.backends[0]->find(&cfg, 7, &s, &err), 0);
+			CHECK(acted.backend == s.backend);
+			CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+			/* again: the method fails, and that is audited with its reason */
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err), 0);
+			CHECK_EQ(result, WBEM_E_INVALID_OPERATION);
+			CHECK(strstr(err.message, "not connected") != NULL);
+			CHECK(audited);
+			/* not the owner's (11 is root's): nothing done, nothing recorded */
+			call.any_owner = false;
+			call.owner = 65534;
+			call.id = 11;
+			iev.caller = &nob;
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err),
+			         WBEM_E_NOT_FOUND);
+			CHECK_EQ(proxy.backends[0]->find(&cfg, 11, &s, &err), 0);
+			CHECK_EQ(s.connect_state, WTS_ACTIVE);
+			/* no such session: the same */
+			call.id = 5000;
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err),
+			         WBEM_E_NOT_FOUND);
+			/* the owner's own (10 is nobody's) */
+			call.id = 10;
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err), 0);
+			CHECK_EQ(result, 0);
+			CHECK_EQ(proxy.backends[0]->find(&cfg, 10, &s, &err), 0);
+			CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+			CHECK_EQ(proxy.audit_read(proxy.audit_read_ctx, NULL, count_method, &dis, &err), 0);
+			CHECK_EQ(dis.n, 3);
+			CHECK_EQ(dis.failed, 1);
+
+			/*
+			 * Through the operation layer: the call is made in one exchange, and
+			 * a refusal still takes the step-by-step way, audited.
+			 */
+			CHECK_EQ(cim_path_parse("Win32_VirtualDesktopSession.SessionId=13", &path, &err), 0);
+			CHECK_EQ(rdms_op_invoke(&proxy, &nob, &path, NULL, "Disconnect", NULL, 0, &rv, &err),
+			         WBEM_E_ACCESS_DENIED);
+			CHECK_EQ(proxy.backends[0]->find(&cfg, 13, &s, &err), 0);
+			CHECK_EQ(s.connect_state, WTS_ACTIVE);
+			cim_path_free(&path);
+			CHECK_EQ(cim_path_parse("Win32_VirtualDesktopSession.SessionId=14", &path, &err), 0);
+			CHECK_EQ(rdms_op_invoke(&proxy, &nob, &path, NULL, "Disconnect", NULL, 0, &rv, &err),
+			         0);
+			CHECK_EQ(rv, 0);
+			CHECK_EQ(proxy.backends[0]->find(&cfg, 14, &s, &err), 0);
+			CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+			cim_path_free(&path);
+			dis.n = dis.failed = 0;
+			CHECK_EQ(proxy.audit_read(proxy.audit_read_ctx, NULL, count_method, &dis, &err), 0);
+			CHECK_EQ(dis.n, 5);
+			CHECK_EQ(dis.failed, 2);   /* the second Disconnect of 7, the refusal of 13 */
 		}
 
 		/* raw, malformed requests: an error reply each, and the channel serves on */
@@ -1066,6 +1246,7 @@ int main(void)
 	test_header();
 	test_auth();
 	test_act();
+	test_invoke();
 	test_fd_passing();
 	test_audit_done_find();
 	test_sessions();

@@ -2,8 +2,9 @@
  * test_session_cache.c -- the snapshot that rdmsd's reads share
  * (src/ops/session_cache.c), over two in-test back-ends that count how
  * often they are read: order and look-up, the age limit, the refresher
- * behind a stale snapshot, invalidation, failures, and through the
- * operation layer that Gets may use it while methods never do.
+ * behind a stale snapshot, invalidation, a method's effect patched in,
+ * failures, and through the operation layer that Gets may use it while
+ * methods never do, and that a read after a method sees its effect.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "ops/ops.h"
 
 static atomic_int reads_a, reads_b, finds_a, acts_a;
+static bool gone_3;   /* session 3 of back-end a was logged off */
 static bool fail_b;
 static uint32_t state_of_7 = WTS_ACTIVE;
 
@@ -50,7 +52,7 @@ static uint32_t each_a(const rdms_config *cfg, rdms_session_fn fn, void *ctx, rd
 
 	(void)cfg;
 	reads_a++;
-	return walk(fn, ctx, &backend_a, ids, 3, 0, err);
+	return walk(fn, ctx, &backend_a, ids, gone_3 ? 2 : 3, 0, err);
 }
 
 /* B has no each hook: rdms_backend_each falls back on enumerate. */
@@ -80,7 +82,7 @@ static uint32_t find_a(const rdms_config *cfg, uint32_t id, rdms_session *out, r
 	(void)cfg;
 	(void)err;
 	finds_a++;
-	if (id != 7 && id != 9 && id != 3)
+	if (id != 7 && id != 9 && (id != 3 || gone_3))
 		return WBEM_E_NOT_FOUND;
 	memset(out, 0, sizeof *out);
 	out->id = id;
@@ -100,6 +102,28 @@ static uint32_t disconnect_a(const rdms_config *cfg, const rdms_session *s, rdms
 	return WBEM_S_NO_ERROR;
 }
 
+static uint32_t logoff_a(const rdms_config *cfg, const rdms_session *s, rdms_error *err)
+{
+	(void)cfg;
+	(void)err;
+	acts_a++;
+	gone_3 = gone_3 || s->id == 3;
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t message_a(const rdms_config *cfg, const rdms_session *s, const char *title,
+                          const char *message, const rdms_message_options *opt, rdms_error *err)
+{
+	(void)cfg;
+	(void)s;
+	(void)title;
+	(void)message;
+	(void)opt;
+	(void)err;
+	acts_a++;
+	return WBEM_S_NO_ERROR;
+}
+
 static uint32_t enumerate_a(const rdms_config *cfg, rdms_session_list *out, rdms_error *err)
 {
 	(void)cfg;
@@ -108,7 +132,8 @@ static uint32_t enumerate_a(const rdms_config *cfg, rdms_session_list *out, rdms
 }
 
 const rdms_backend backend_a = { .name = "a", .enumerate = enumerate_a, .each = each_a,
-                                 .find = find_a, .disconnect = disconnect_a };
+                                 .find = find_a, .disconnect = disconnect_a,
+                                 .logoff = logoff_a, .send_message = message_a };
 const rdms_backend backend_b = { .name = "b", .enumerate = enumerate_b };
 static const rdms_backend *const both[] = { &backend_a, &backend_b };
 
@@ -205,6 +230,84 @@ static void test_age_and_invalidation(rdms_config *cfg)
 	cfg->session_cache_ms = 60000;
 }
 
+/* What is listed in S, as "id:state" in order, into BUF. */
+static const char *listing(const rdms_snapshot *s, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < rdms_snapshot_count(s) && len < size; i++) {
+		rdms_session x;
+
+		rdms_snapshot_at(s, i, &x);
+		len += (size_t)snprintf(buf + len, size - len, "%s%u%s:%u", i ? " " : "",
+		                        (unsigned)x.id, x.backend == &backend_b ? "b" : "",
+		                        (unsigned)x.connect_state);
+	}
+	return buf;
+}
+
+/* A method's effect patches the snapshot: no read of every session, old holders unchanged. */
+static void test_update(rdms_config *cfg)
+{
+	rdms_session_cache *c = rdms_session_cache_new(cfg, both, 2);
+	rdms_snapshot *s1 = NULL, *s2 = NULL;
+	rdms_session x;
+	rdms_error err = { 0 };
+	char buf[256];
+	int r0 = reads_a;
+
+	CHECK_EQ(rdms_session_cache_get(c, &s1, &err), WBEM_S_NO_ERROR);
+	CHECK_STR(listing(s1, buf, sizeof buf), "9:4 7:0 3:4 5b:0 7b:0");
+	/* replaced in place */
+	CHECK(rdms_snapshot_find(s1, 7, &x));
+	x.connect_state = WTS_DISCONNECTED;
+	x.client[0] = '\0';
+	snprintf(x.user, sizeof x.user, "a-much-longer-user-name-than-before");
+	rdms_session_cache_update(c, 7, &backend_a, &x);
+	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK(s2 != s1);
+	CHECK_STR(listing(s2, buf, sizeof buf), "9:4 7:4 3:4 5b:0 7b:0");
+	CHECK(rdms_snapshot_find(s2, 7, &x) && x.backend == &backend_a);
+	CHECK_STR(x.user, "a-much-longer-user-name-than-before");
+	CHECK_STR(x.client, "");
+	CHECK_STR(x.kind, "K7");
+	CHECK_EQ(x.server_pid, 1007);
+	rdms_snapshot_at(s2, 4, &x);       /* b's session 7 is another one: untouched */
+	CHECK_STR(x.user, "nobody");
+	/* a reader holding the old one still sees it as it was */
+	CHECK_STR(listing(s1, buf, sizeof buf), "9:4 7:0 3:4 5b:0 7b:0");
+	rdms_snapshot_release(s1);
+	rdms_snapshot_release(s2);
+	/* removed: the look-up finds b's 7 now */
+	rdms_session_cache_update(c, 7, &backend_a, NULL);
+	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK_STR(listing(s2, buf, sizeof buf), "9:4 3:4 5b:0 7b:0");
+	CHECK(rdms_snapshot_find(s2, 7, &x) && x.backend == &backend_b);
+	CHECK(rdms_snapshot_find(s2, 5, &x) && x.backend == &backend_b);
+	CHECK(rdms_snapshot_find(s2, 3, &x) && x.backend == &backend_a);
+	rdms_snapshot_release(s2);
+	/* added when it was missing; removing what is not there changes nothing */
+	memset(&x, 0, sizeof x);
+	x.id = 42;
+	x.backend = &backend_b;
+	rdms_session_cache_update(c, 42, &backend_b, &x);
+	rdms_session_cache_update(c, 43, &backend_b, NULL);
+	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK_STR(listing(s2, buf, sizeof buf), "9:4 3:4 5b:0 7b:0 42b:0");
+	CHECK(rdms_snapshot_find(s2, 42, &x));
+	rdms_snapshot_release(s2);
+	CHECK_EQ(reads_a - r0, 1);
+	/* invalidated first: nothing to patch, the next read is fresh */
+	rdms_session_cache_invalidate(c);
+	rdms_session_cache_update(c, 9, &backend_a, NULL);
+	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(reads_a - r0, 2);
+	CHECK_STR(listing(s2, buf, sizeof buf), "9:4 7:0 3:4 5b:0 7b:0");
+	rdms_snapshot_release(s2);
+	rdms_session_cache_free(c);
+}
+
 static void test_failure(rdms_config *cfg)
 {
 	rdms_session_cache *c = rdms_session_cache_new(cfg, both, 2);
@@ -258,20 +361,59 @@ static void test_ops(rdms_config *cfg)
 	cim_instance_list_free(&l);
 	CHECK_EQ(reads_a - r0, 1);
 
-	/* A method reads its session fresh (find), then invalidates. */
+	/*
+	 * A method reads its session fresh (find), and afterwards that session
+	 * alone again: the next Get sees the effect with no read of them all.
+	 */
 	CHECK_EQ(rdms_op_invoke(&p, &admin, &path, text, "Disconnect", NULL, 0, &rv, &err),
 	         WBEM_S_NO_ERROR);
 	CHECK_EQ(rv, 0);
 	CHECK_EQ(acts_a, 1);
-	CHECK_EQ(finds_a - f0, 1);
+	CHECK_EQ(finds_a - f0, 2);
 	CHECK_EQ(rdms_op_get(&p, &admin, &path, &inst, &err), WBEM_S_NO_ERROR);
-	CHECK_EQ(reads_a - r0, 2);
+	CHECK_EQ(reads_a - r0, 1);
 	if (inst != NULL) {
 		const cim_value *v = cim_instance_get(inst, "ConnectState");
 
 		CHECK(v != NULL && v->u.u32 == WTS_DISCONNECTED);
 	}
 	cim_instance_free(inst);
+
+	/* SendMessage changes nothing listed: one fresh find, the snapshot kept. */
+	{
+		rdms_param in[2] = {
+			{ "Title", { .type = CIM_TYPE_STRING, .u.str = (char *)"t" } },
+			{ "Message", { .type = CIM_TYPE_STRING, .u.str = (char *)"m" } },
+		};
+
+		CHECK_EQ(rdms_op_invoke(&p, &admin, &path, text, "SendMessage", in, 2, &rv, &err),
+		         WBEM_S_NO_ERROR);
+		CHECK_EQ(rv, 0);
+		CHECK_EQ(acts_a, 2);
+		CHECK_EQ(finds_a - f0, 3);
+	}
+
+	/* Logoff: the session is gone for the next reads, still with no full read. */
+	{
+		const char *t3 = "Win32_VirtualDesktopSession.SessionId=3,VMHostName=\"unit-host\"";
+		cim_path p3 = { 0 };
+
+		CHECK_EQ(cim_path_parse(t3, &p3, &err), WBEM_S_NO_ERROR);
+		CHECK_EQ(rdms_op_get(&p, &admin, &p3, &inst, &err), WBEM_S_NO_ERROR);
+		cim_instance_free(inst);
+		CHECK_EQ(rdms_op_invoke(&p, &admin, &p3, t3, "Logoff", NULL, 0, &rv, &err),
+		         WBEM_S_NO_ERROR);
+		CHECK_EQ(rv, 0);
+		CHECK(gone_3);
+		CHECK_EQ(rdms_op_get(&p, &admin, &p3, &inst, &err), WBEM_E_NOT_FOUND);
+		CHECK(inst == NULL);
+		CHECK_EQ(rdms_op_enumerate(&p, &admin, NULL, "Win32_VirtualDesktopSession", &l, &err),
+		         WBEM_S_NO_ERROR);
+		CHECK_EQ(l.count, 4);
+		cim_instance_list_free(&l);
+		CHECK_EQ(reads_a - r0, 1);
+		cim_path_free(&p3);
+	}
 
 	/* The owner rule still holds on cached reads. */
 	CHECK_EQ(rdms_op_get(&p, &nobody, &path, &inst, &err), WBEM_E_ACCESS_DENIED);
@@ -289,6 +431,7 @@ int main(void)
 	cfg.session_cache_ms = 60000;
 	test_contents(&cfg);
 	test_age_and_invalidation(&cfg);
+	test_update(&cfg);
 	test_failure(&cfg);
 	test_ops(&cfg);
 	return check_summary("session_cache");

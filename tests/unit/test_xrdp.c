@@ -582,6 +582,58 @@ static void test_enumerate(void)
 	rdms_session_list_free(&l);
 }
 
+/* find reads the one session as enumerate does, and nothing for an id that is none. */
+static void test_find(void)
+{
+	rdms_config cfg;
+	rdms_session_list l = { 0 };
+	rdms_error err = { 0 };
+	rdms_session s;
+	const uint32_t ids[] = { 200, 300, 800 };
+
+	fixture_config(&cfg);
+	CHECK(rdms_backend_xrdp.find != NULL);
+	CHECK_EQ(rdms_backend_xrdp.enumerate(&cfg, &l, &err), WBEM_S_NO_ERROR);
+	for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+		const rdms_session *e = by_id(&l, ids[i]);
+
+		memset(&s, 0xAB, sizeof s);
+		CHECK_EQ(rdms_backend_xrdp.find(&cfg, ids[i], &s, &err), WBEM_S_NO_ERROR);
+		CHECK(e != NULL);
+		if (e == NULL)
+			continue;
+		CHECK_EQ(s.id, e->id);
+		CHECK_EQ(s.connect_state, e->connect_state);
+		CHECK_EQ(s.uid, e->uid);
+		CHECK_STR(s.user, e->user);
+		CHECK_STR(s.client, e->client);
+		CHECK_STR(s.client_addr, e->client_addr);
+		CHECK_STR(s.kind, e->kind);
+		CHECK_EQ(s.display, e->display);
+		CHECK_EQ(s.server_pid, e->server_pid);
+		CHECK_EQ(s.wm_pid, e->wm_pid);
+		CHECK_EQ(s.conn_pid, e->conn_pid);
+		CHECK_EQ(s.logon_time, e->logon_time);
+		CHECK(s.backend == &rdms_backend_xrdp);
+	}
+	rdms_session_list_free(&l);
+	/* what enumerate leaves out, find does not find */
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 500, &s, &err), WBEM_E_NOT_FOUND);   /* zombie */
+	CHECK(strstr(err.message, "no xrdp session 500") != NULL);
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 600, &s, &err), WBEM_E_NOT_FOUND);   /* no X server */
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 100, &s, &err), WBEM_E_NOT_FOUND);   /* main sesman */
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 900, &s, &err), WBEM_E_NOT_FOUND);   /* a user's */
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 201, &s, &err), WBEM_E_NOT_FOUND);   /* an X server */
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 999, &s, &err), WBEM_E_NOT_FOUND);   /* bad stat */
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 0, &s, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 4000000000u, &s, &err), WBEM_E_NOT_FOUND);
+	/* a session that ends is gone at the next find */
+	proc(300, "xrdp-sesman", 'Z', 100, 0, "", 0);
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 300, &s, &err), WBEM_E_NOT_FOUND);
+	proc(300, "xrdp-sesman", 'S', 100, 0, CMD("xrdp-sesman"));
+	CHECK_EQ(rdms_backend_xrdp.find(&cfg, 300, &s, &err), WBEM_S_NO_ERROR);
+}
+
 /* SendMessage validates its text before anything else. */
 static void test_message_checks(void)
 {
@@ -734,6 +786,7 @@ int main(void)
 	test_log_tail();
 	build_tree();
 	test_enumerate();
+	test_find();
 	test_logfile();
 	test_message_checks();
 	test_common();

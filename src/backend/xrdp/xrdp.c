@@ -1,5 +1,5 @@
 /*
- * xrdp.c -- the xrdp 0.9 back-end object: available() and enumerate().
+ * xrdp.c -- the xrdp 0.9 back-end object: available(), enumerate() and find().
  *
  * enumerate is one pass over the process table (xrdp_scan.c), one read of
  * /proc/net/unix and the TCP tables (xrdp_state.c), a readlink of the fds
@@ -10,6 +10,7 @@
  */
 #include "xrdp_internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,8 +28,13 @@ static bool xrdp_available(const rdms_config *cfg)
 	    (stat(cfg->xrdp_sockdir, &st) == 0 && S_ISDIR(st.st_mode));
 }
 
-static uint32_t xrdp_enumerate(const rdms_config *cfg, rdms_session_list *out,
-                               rdms_error *err)
+/*
+ * The sessions into OUT: every one, or with ONLY not 0 that one alone -- the
+ * process table is read whole either way (a session is known by its place
+ * in it), but only the chosen session's files, sockets and log lines are.
+ */
+static uint32_t scan(const rdms_config *cfg, uint32_t only, rdms_session_list *out,
+                     rdms_error *err)
 {
 	xrdp_proctab t = { 0 };
 	size_t first = out->count;
@@ -38,7 +44,7 @@ static uint32_t xrdp_enumerate(const rdms_config *cfg, rdms_session_list *out,
 
 	if ((rc = xrdp_proctab_read(cfg->proc_root, &t, err)) != WBEM_S_NO_ERROR)
 		goto out;
-	if ((rc = xrdp_scan_sessions(cfg->proc_root, &t, out, err)) != WBEM_S_NO_ERROR)
+	if ((rc = xrdp_scan_sessions(cfg->proc_root, &t, only, out, err)) != WBEM_S_NO_ERROR)
 		goto out;
 	if (out->count == first)
 		goto out;
@@ -59,6 +65,32 @@ out:
 		out->count = first;     /* all or nothing */
 	free(conns);
 	xrdp_proctab_free(&t);
+	return rc;
+}
+
+static uint32_t xrdp_enumerate(const rdms_config *cfg, rdms_session_list *out,
+                               rdms_error *err)
+{
+	return scan(cfg, 0, out, err);
+}
+
+/* A method's or a Get's one session, read as freshly as enumerate reads them all. */
+static uint32_t xrdp_find(const rdms_config *cfg, uint32_t id, rdms_session *out,
+                          rdms_error *err)
+{
+	rdms_session_list l = { 0 };
+	/* most ids asked here are another back-end's: one stat, no process table */
+	uint32_t rc = id == 0 || id > INT_MAX ||
+	              !xrdp_is_session_process(cfg->proc_root, (pid_t)id)
+	              ? (uint32_t)WBEM_E_NOT_FOUND : scan(cfg, id, &l, err);
+
+	if (rc == WBEM_S_NO_ERROR && l.count == 0)
+		rc = WBEM_E_NOT_FOUND;
+	if (rc == WBEM_S_NO_ERROR)
+		*out = l.items[0];
+	else if (rc == WBEM_E_NOT_FOUND)
+		rdms_fail(err, rc, "no xrdp session %u", (unsigned)id);
+	rdms_session_list_free(&l);
 	return rc;
 }
 
@@ -108,6 +140,7 @@ const rdms_backend rdms_backend_xrdp = {
 	.disconnect = xrdp_disconnect,
 	.logoff = xrdp_logoff,
 	.send_message = xrdp_send_message,
+	.find = xrdp_find,
 	.running = xrdp_running,
 	.idle = xrdp_idle,
 };

@@ -81,11 +81,19 @@ uint32_t xrdp_ini_logfile(const char *ini, char *out, size_t size);
 bool xrdp_pid_matches(const char *root, pid_t pid, pid_t ppid, const char *comm);
 
 /*
- * Fills OUT with the sesman sessions found in T: id, uid, user, kind,
- * display, server_pid, wm_pid.  Sessions without a live X server (starting
- * or ending) are left out.  The state fields are left for xrdp_state.c.
+ * True when PID may be a session: a live root process named xrdp-sesman (a
+ * find checks it before reading the whole process table).
  */
-uint32_t xrdp_scan_sessions(const char *root, const xrdp_proctab *t,
+bool xrdp_is_session_process(const char *root, pid_t pid);
+
+/*
+ * Fills OUT with the sesman sessions found in T: id, uid, user, kind,
+ * display, server_pid, wm_pid; with ONLY not 0, session ONLY alone (a find:
+ * no other session's files are read).  Sessions without a live X server
+ * (starting or ending) are left out.  The state fields are left for
+ * xrdp_state.c.
+ */
+uint32_t xrdp_scan_sessions(const char *root, const xrdp_proctab *t, uint32_t only,
                             rdms_session_list *out, rdms_error *err);
 
 /* ---- sockets (xrdp_state.c) --------------------------------------------- */

@@ -177,6 +177,13 @@ static bool is_session(const char *root, const xrdp_proc *p)
 	    rdms_proc_parse_status(buf, &state, &uid, NULL) == WBEM_S_NO_ERROR && uid == 0;
 }
 
+bool xrdp_is_session_process(const char *root, pid_t pid)
+{
+	xrdp_proc p;
+
+	return pid > 0 && read_stat(root, pid, &p) && is_session(root, &p);
+}
+
 /* The account name of UID, or the number when it has none. */
 static void user_name(uid_t uid, char *buf, size_t size)
 {
@@ -224,14 +231,14 @@ static bool session_children(const char *root, const xrdp_proctab *t, pid_t sid,
 	return true;
 }
 
-uint32_t xrdp_scan_sessions(const char *root, const xrdp_proctab *t,
+uint32_t xrdp_scan_sessions(const char *root, const xrdp_proctab *t, uint32_t only,
                             rdms_session_list *out, rdms_error *err)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		const xrdp_proc *p = &t->v[i];
 		rdms_session tmp, *s;
 
-		if (!is_session(root, p))
+		if ((only != 0 && (uint32_t)p->pid != only) || !is_session(root, p))
 			continue;
 		memset(&tmp, 0, sizeof tmp);
 		if (!session_children(root, t, p->pid, &tmp))
