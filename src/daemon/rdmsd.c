@@ -106,6 +106,12 @@ struct rdmsd {
 	size_t          nstatus;
 };
 
+/* priv performed a Disconnect or Logoff: the session watch rescans soon. */
+static void events_acted(void *ctx)
+{
+	rdmsd_events_hint(((struct rdmsd *)ctx)->events);
+}
+
 /* ---- options and config ------------------------------------------------- */
 
 static void usage(FILE *f)
@@ -341,7 +347,8 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	d->net_pidfd = pidfd_open(pid, 0);
 	if (d->net_pidfd < 0)
 		rdms_fail(err, WBEM_E_FAILED, "pidfd_open: %s", strerror(errno));
-	d->env = (priv_env){ .provider = &d->backends, .audit = d->audit, .pam = d->pam };
+	d->env = (priv_env){ .provider = &d->backends, .audit = d->audit, .pam = d->pam,
+	                     .acted = events_acted, .acted_ctx = d };
 	d->priv = priv_server_start(ch.priv, &d->env, err);
 	ok = d->priv != NULL && d->net_pidfd >= 0;
 	/* net writes one byte once it serves, or exits (end of file) */

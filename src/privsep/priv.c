@@ -239,7 +239,10 @@ static uint32_t act(const priv_env *env, const priv_act *a, int *wait_fd, rdms_e
 		return rdms_fail(err, WBEM_E_NOT_FOUND,
 		                 "session %u changed while the call was made", (unsigned)a->id);
 	s.backend = b;
-	return perform(p->cfg, &s, a->action, a->title, a->text, &o, err);
+	rc = perform(p->cfg, &s, a->action, a->title, a->text, &o, err);
+	if (env->acted != NULL && a->action != PRIV_MESSAGE)
+		env->acted(env->acted_ctx);      /* the session changed: tell the events */
+	return rc;
 }
 
 static bool do_act(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
@@ -493,6 +496,8 @@ static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, s
 		rdms_message_options o = { a->timeout_s, false, NULL };
 
 		r.rc = perform(pr->cfg, &s, a->action, a->title, a->text, &o, &err);
+		if (env->acted != NULL && a->action != PRIV_MESSAGE)
+			env->acted(env->acted_ctx);
 		r.audited = record(env, &a->audit, r.rc, r.rc != WBEM_S_NO_ERROR ? err.message : "") == 0;
 		str_copy(r.error, sizeof r.error, r.rc != WBEM_S_NO_ERROR ? err.message : "");
 	} else {

@@ -334,6 +334,9 @@ typedef struct priv_env {
 	const rdms_provider *provider;   /* the real back-ends */
 	rdms_audit_db       *audit;
 	pam_auth            *pam;        /* pam_auth_verify: no cache, no delay */
+	/* called after a Disconnect or Logoff was performed (may be NULL) */
+	void               (*acted)(void *ctx);
+	void                *acted_ctx;
 } priv_env;
 
 typedef struct priv_server priv_server;
