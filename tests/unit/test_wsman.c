@@ -1450,6 +1450,7 @@ static void test_tree_refusals(void)
 	strbuf_free(&b);
 }
 
+
 static void test_tree_nodes(void)
 {
 	xml_read_error why;
@@ -1871,6 +1872,39 @@ static void test_client_many(wsman_service *s, const char *sock, int n)
 	responder_stop(&rs, sock);
 }
 
+/*
+ * The request arena: strings in its first (1 KiB) block, across blocks,
+ * and one longer than any block, each intact and NUL-terminated.
+ */
+static void test_arena(void)
+{
+	wsman_arena a = { 0 };
+	char big[5000], *s[200], *b;
+
+	memset(big, 'x', sizeof big);
+	for (int i = 0; i < 200; i++) {
+		char want[16];
+
+		snprintf(want, sizeof want, "s%03d-%s", i, "abcdefgh");
+		s[i] = wsman_arena_strndup(&a, want, strlen(want));
+		CHECK(s[i] != NULL);
+	}
+	b = wsman_arena_strndup(&a, big, sizeof big);
+	CHECK(b != NULL);
+	CHECK_EQ(strlen(b), sizeof big);
+	CHECK(memcmp(b, big, sizeof big) == 0);
+	CHECK_STR(wsman_arena_strndup(&a, "", 0), "");
+	CHECK_STR(wsman_arena_strndup(&a, "abc", 2), "ab");
+	for (int i = 0; i < 200; i++) {
+		char want[16];
+
+		snprintf(want, sizeof want, "s%03d-%s", i, "abcdefgh");
+		CHECK_STR(s[i], want);
+	}
+	wsman_arena_free(&a);
+	CHECK(a.head == NULL);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160];
@@ -1900,6 +1934,7 @@ int main(void)
 	CHECK(s != NULL && s_many != NULL && s_short != NULL);
 
 	test_writer();
+	test_arena();
 	test_tree_refusals();
 	test_tree_nodes();
 	test_tree_wsman();
