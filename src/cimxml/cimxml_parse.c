@@ -128,10 +128,19 @@ static char *dup_xml(pctx *c, xmlChar *x)
 /* Attribute NAME of N (malloc'd), NULL when absent. */
 static char *get_attr(pctx *c, const xmlNode *n, const char *name)
 {
+	const xmlAttr *a = xmlHasNsProp(n, (const xmlChar *)name, NULL);
 	xmlChar *x;
+	char *s;
 
-	if (xmlHasNsProp(n, (const xmlChar *)name, NULL) == NULL)
+	if (a == NULL)
 		return NULL;
+	/* The common case, one text node, as xmlGetNoNsProp reads it, without a second search and copy. */
+	if (a->type == XML_ATTRIBUTE_NODE && a->children != NULL && a->children->next == NULL &&
+	    a->children->type == XML_TEXT_NODE && a->children->content != NULL) {
+		if ((s = strdup((const char *)a->children->content)) == NULL)
+			c->oom = true;
+		return s;
+	}
 	x = xmlGetNoNsProp(n, (const xmlChar *)name);
 	if (x == NULL) {
 		c->oom = true;
