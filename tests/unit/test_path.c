@@ -579,20 +579,25 @@ static void test_bind_messages(void)
 	char text[400];
 	size_t o;
 
-	bind_refuses(VDS ".SessionId=3", vds(),
-	             "missing key VMHostName: class Win32_VirtualDesktopSession needs "
-	             "VMHostName, SessionId");
-	bind_refuses(VDS ".SessionId=3,VMHostName=\"h\",Foo=1", vds(),
-	             "unknown key Foo: class Win32_VirtualDesktopSession has no such property "
-	             "(keys: VMHostName, SessionId)");
-	bind_refuses(VDS ".SessionId=3,VMHostName=\"h\",VMName=\"v\"", vds(),
-	             "VMName is not a key of class Win32_VirtualDesktopSession "
-	             "(keys: VMHostName, SessionId)");
-	bind_refuses(VDS "=\"h\"", vds(),
-	             "the shorthand Win32_VirtualDesktopSession=value needs a class with one key; "
-	             "Win32_VirtualDesktopSession has 2 (VMHostName, SessionId)");
+	static const struct {
+		const char *text, *message;
+	} refusals[] = {
+		{ VDS ".SessionId=3",
+		  "missing key VMHostName: class Win32_VirtualDesktopSession needs VMHostName, SessionId" },
+		{ VDS ".SessionId=3,VMHostName=\"h\",Foo=1",
+		  "unknown key Foo: class Win32_VirtualDesktopSession has no such property "
+		  "(keys: VMHostName, SessionId)" },
+		{ VDS ".SessionId=3,VMHostName=\"h\",VMName=\"v\"",
+		  "VMName is not a key of class Win32_VirtualDesktopSession (keys: VMHostName, SessionId)" },
+		{ VDS "=\"h\"",
+		  "the shorthand Win32_VirtualDesktopSession=value needs a class with one key; "
+		  "Win32_VirtualDesktopSession has 2 (VMHostName, SessionId)" },
+	};
 
-	/* 17 keys: every one bound, then one missing and one twice. */
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		bind_refuses(refusals[i].text, vds(), refusals[i].message);
+
+	/* 17 keys: every one bound, then one missing. */
 	o = (size_t)snprintf(text, sizeof text, "T_Many");
 	for (int k = 0; k < 17; k++)
 		o += (size_t)snprintf(text + o, sizeof text - o, "%sK%d=%d", k ? "," : ".", k, 100 + k);
