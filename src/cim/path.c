@@ -668,13 +668,16 @@ static size_t key_ordinal(const cim_class *cls, size_t index)
 	return k;
 }
 
+/*
+ * NAMES is written (key_names) only for a message: every Get binds a path,
+ * and formatting the key list each time cost more than the binding.
+ */
 static uint32_t bind_keys(const cim_path *p, const cim_class *cls, cim_value *keys,
                           bool *seen, rdms_error *err)
 {
 	size_t nk = cim_class_nkeys(cls);
 	char names[256];
 
-	key_names(cls, names, sizeof names);
 	for (size_t i = 0; i < p->nkeys; i++) {
 		const char *name = p->keys[i].name ? p->keys[i].name : "";
 		const cim_property *prop;
@@ -682,18 +685,22 @@ static uint32_t bind_keys(const cim_path *p, const cim_class *cls, cim_value *ke
 		uint32_t rc;
 
 		if (*name == '\0') {
-			if (nk != 1)
+			if (nk != 1) {
+				key_names(cls, names, sizeof names);
 				return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
 				                 "the shorthand %s=value needs a class with one key; "
 				                 "%s has %zu (%s)", cls->name, cls->name, nk, names);
+			}
 			for (idx = 0; !cls->props[idx].is_key; idx++)
 				;
 			prop = &cls->props[idx];
 		} else if ((prop = cim_class_property(cls, name, &idx)) == NULL) {
+			key_names(cls, names, sizeof names);
 			return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
 			                 "unknown key %s: class %s has no such property (keys: %s)",
 			                 name, cls->name, names);
 		} else if (!prop->is_key) {
+			key_names(cls, names, sizeof names);
 			return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
 			                 "%s is not a key of class %s (keys: %s)",
 			                 prop->name, cls->name, names);
@@ -707,10 +714,12 @@ static uint32_t bind_keys(const cim_path *p, const cim_class *cls, cim_value *ke
 		seen[k] = true;
 	}
 	for (size_t i = 0; i < cls->nprops; i++) {
-		if (cls->props[i].is_key && !seen[key_ordinal(cls, i)])
+		if (cls->props[i].is_key && !seen[key_ordinal(cls, i)]) {
+			key_names(cls, names, sizeof names);
 			return rdms_fail(err, WBEM_E_INVALID_OBJECT_PATH,
 			                 "missing key %s: class %s needs %s",
 			                 cls->props[i].name, cls->name, names);
+		}
 	}
 	return WBEM_S_NO_ERROR;
 }
@@ -719,7 +728,7 @@ uint32_t cim_path_bind(const cim_path *p, const cim_class *cls, cim_value *keys,
                        rdms_error *err)
 {
 	size_t nk = cim_class_nkeys(cls);
-	bool *seen;
+	bool few[16] = { false }, *seen = few;   /* a class of few keys needs no allocation */
 	uint32_t rc;
 
 	rdms_error_clear(err);
@@ -735,10 +744,11 @@ uint32_t cim_path_bind(const cim_path *p, const cim_class *cls, cim_value *keys,
 	if (p->class_name == NULL || strcasecmp(p->class_name, cls->name) != 0)
 		return rdms_fail(err, WBEM_E_INVALID_CLASS, "path names class %s, expected %s",
 		                 p->class_name ? p->class_name : "(none)", cls->name);
-	if ((seen = calloc(nk + 1, sizeof *seen)) == NULL)
+	if (nk >= sizeof few / sizeof few[0] && (seen = calloc(nk + 1, sizeof *seen)) == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	rc = bind_keys(p, cls, keys, seen, err);
-	free(seen);
+	if (seen != few)
+		free(seen);
 	if (rc != WBEM_S_NO_ERROR)
 		for (size_t k = 0; k < nk; k++)
 			cim_value_clear(&keys[k]);

@@ -1,9 +1,11 @@
 /*
  * cimxml_parse.c -- a CIM-XML request (CIM headers + body) to a cimxml_call.
  *
- * libxml2 builds the tree: no network, and a DOCTYPE stops the parser, so
+ * libxml2's SAX2 parser builds the light tree of src/common/xml_read.c (as
+ * for WS-Man: the same checks and refusals as its DOM reader, at a fraction
+ * of the allocations): no network, and a DOCTYPE stops the parser, so
  * external entities and entity expansion (XXE, billion laughs) never
- * happen; nesting is bounded before the tree is walked.
+ * happen; nesting is bounded while the tree is built.
  *
  * The checks come in the order DSP0200 implies, because the kind of answer
  * depends on how far we got:
@@ -27,9 +29,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-#include <libxml/xmlerror.h>
 
 #include "../common/xml_read.h"
 #include "../schema/schema.h"
@@ -84,84 +83,60 @@ static bool invalid(pctx *c, const char *what)
 
 /* ---- tree helpers -------------------------------------------------------- */
 
-static bool is(const xmlNode *n, const char *name)
+static bool is(const xml_node *n, const char *name)
 {
-	return n != NULL && n->type == XML_ELEMENT_NODE && n->ns == NULL
-	    && strcmp((const char *)n->name, name) == 0;
+	return n != NULL && n->name != NULL && n->uri == NULL && strcmp(n->name, name) == 0;
 }
 
-static const xmlNode *skip_to_element(const xmlNode *n)
+static const xml_node *first_child(const xml_node *n)
 {
-	while (n != NULL && n->type != XML_ELEMENT_NODE)
-		n = n->next;
-	return n;
+	return n != NULL ? xml_node_first_elem(n) : NULL;
 }
 
-static const xmlNode *first_child(const xmlNode *n)
+static const xml_node *next_sibling(const xml_node *n)
 {
-	return n != NULL ? skip_to_element(n->children) : NULL;
+	return n != NULL ? xml_node_next_elem(n) : NULL;
 }
 
-static const xmlNode *next_sibling(const xmlNode *n)
+static const char *elem_name(const xml_node *n)
 {
-	return n != NULL ? skip_to_element(n->next) : NULL;
+	return n != NULL ? n->name : "(nothing)";
 }
 
-static const char *elem_name(const xmlNode *n)
+/* S copied (malloc'd); NULL with C->oom set when out of memory. */
+static char *dup_text(pctx *c, const char *s)
 {
-	return n != NULL ? (const char *)n->name : "(nothing)";
-}
+	char *d = strdup(s);
 
-static char *dup_xml(pctx *c, xmlChar *x)
-{
-	char *s;
-
-	if (x == NULL)
-		return NULL;
-	s = strdup((const char *)x);
-	xmlFree(x);
-	if (s == NULL)
+	if (d == NULL)
 		c->oom = true;
-	return s;
+	return d;
 }
 
-/* Attribute NAME of N (malloc'd), NULL when absent. */
-static char *get_attr(pctx *c, const xmlNode *n, const char *name)
+/* Attribute NAME (in no namespace) of N (malloc'd), NULL when absent. */
+static char *get_attr(pctx *c, const xml_node *n, const char *name)
 {
-	xmlChar *x;
+	const char *v = xml_node_attr_ns(n, name, NULL);
 
-	if (xmlHasNsProp(n, (const xmlChar *)name, NULL) == NULL)
-		return NULL;
-	x = xmlGetNoNsProp(n, (const xmlChar *)name);
-	if (x == NULL) {
-		c->oom = true;
-		return NULL;
-	}
-	return dup_xml(c, x);
+	return v != NULL ? dup_text(c, v) : NULL;
 }
 
 /*
  * The character content of N (malloc'd, "" when empty).  VALUE and KEYVALUE
  * are #PCDATA: an element inside is a CIM error (NULL, not an allocation
- * failure).
+ * failure).  Without element children N has at most one text child, which
+ * holds all its character data (xml_read.h).
  */
-static char *get_text(pctx *c, const xmlNode *n)
+static char *get_text(pctx *c, const xml_node *n)
 {
-	xmlChar *x;
+	const xml_node *e = first_child(n);
 
-	if (skip_to_element(n->children) != NULL) {
+	if (e != NULL) {
 		cim_fail(c, WBEM_E_INVALID_PARAMETER, "<%s> may hold only text, not <%s>",
-		         elem_name(n), elem_name(skip_to_element(n->children)));
+		         elem_name(n), elem_name(e));
 		return NULL;
 	}
-	if ((x = xmlNodeGetContent(n)) == NULL) {
-		char *s = strdup("");
-
-		if (s == NULL)
-			c->oom = true;
-		return s;
-	}
-	return dup_xml(c, x);
+	return dup_text(c, n->children != NULL ? n->children->text : "");
 }
 
 /* ---- step 1: headers ----------------------------------------------------- */
@@ -201,11 +176,11 @@ static bool check_transport(pctx *c, const cimxml_request *req, size_t max_len)
 /* ---- step 2: XML --------------------------------------------------------- */
 
 /* The shared safe reader (src/common/xml_read.c), its refusals as DSP0200 errors. */
-static xmlDoc *read_xml(pctx *c, const char *body, size_t len)
+static xml_tree *read_xml(pctx *c, const char *body, size_t len)
 {
 	xml_read_error why;
 	char msg[300];
-	xmlDoc *doc = xml_read_safe(body, len, CIMXML_MAX_DEPTH, &why, msg, sizeof msg);
+	xml_tree *doc = xml_tree_read(body, len, CIMXML_MAX_DEPTH, &why, msg, sizeof msg);
 
 	switch (why) {
 	case XML_READ_OK:
@@ -238,7 +213,7 @@ static bool major_is(const char *v, char major)
 	return v != NULL && v[0] == major && (v[1] == '\0' || v[1] == '.');
 }
 
-static bool check_version(pctx *c, const xmlNode *n, const char *attr, char major,
+static bool check_version(pctx *c, const xml_node *n, const char *attr, char major,
                           const char *cim_error)
 {
 	char *v = get_attr(c, n, attr);
@@ -255,13 +230,13 @@ static bool check_version(pctx *c, const xmlNode *n, const char *attr, char majo
 }
 
 /* CIM/MESSAGE/SIMPLEREQ: returns the IMETHODCALL or METHODCALL element. */
-static const xmlNode *parse_envelope(pctx *c, const xmlDoc *doc)
+static const xml_node *parse_envelope(pctx *c, const xml_tree *doc)
 {
-	const xmlNode *root = xmlDocGetRootElement(doc), *msg, *req, *callnode;
+	const xml_node *root = xml_tree_root(doc), *msg, *req, *callnode;
 	char *id;
 
 	if (!is(root, "CIM"))
-		return invalid(c, root && root->ns ? "the root element must be <CIM> without a namespace"
+		return invalid(c, root && root->uri ? "the root element must be <CIM> without a namespace"
 		                                   : "the root element must be <CIM>"), NULL;
 	if (!check_version(c, root, "CIMVERSION", '2', CIMERR_CIM_VERSION)
 	    || !check_version(c, root, "DTDVERSION", '2', CIMERR_DTD_VERSION))
@@ -304,7 +279,7 @@ static const xmlNode *parse_envelope(pctx *c, const xmlDoc *doc)
 }
 
 /* LOCALNAMESPACEPATH: NAMESPACE NAME segments joined with '/'. */
-static bool parse_namespace(pctx *c, const xmlNode *n)
+static bool parse_namespace(pctx *c, const xml_node *n)
 {
 	strbuf b = { 0 };
 	size_t parts = 0;
@@ -312,7 +287,7 @@ static bool parse_namespace(pctx *c, const xmlNode *n)
 	if (!is(n, "LOCALNAMESPACEPATH"))
 		return http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_NOT_VALID,
 		                 "expected <LOCALNAMESPACEPATH>, found <%s>", elem_name(n));
-	for (const xmlNode *ns = first_child(n); ns != NULL; ns = next_sibling(ns)) {
+	for (const xml_node *ns = first_child(n); ns != NULL; ns = next_sibling(ns)) {
 		char *name;
 
 		if (!is(ns, "NAMESPACE") || ++parts > CIMXML_MAX_NS_PARTS) {
@@ -459,7 +434,7 @@ static bool check_object_keys(pctx *c, const cim_path *hdr, const cim_path *body
 /* ---- step 5: values and instance names ------------------------------------- */
 
 /* A KEYVALUE as a typed value: VALUETYPE string (default), numeric, boolean. */
-static bool parse_keyvalue(pctx *c, const xmlNode *kv, const char *key, cim_value *out)
+static bool parse_keyvalue(pctx *c, const xml_node *kv, const char *key, cim_value *out)
 {
 	char *vt = get_attr(c, kv, "VALUETYPE"), *type = get_attr(c, kv, "TYPE");
 	char *text = get_text(c, kv), what[CIMXML_MAX_NAME_LEN + 8];
@@ -513,7 +488,7 @@ out:
 	return ok;
 }
 
-static bool add_key(pctx *c, cim_path *p, const char *name, const xmlNode *kv)
+static bool add_key(pctx *c, cim_path *p, const char *name, const xml_node *kv)
 {
 	cim_keybinding *k;
 
@@ -536,10 +511,10 @@ static bool add_key(pctx *c, cim_path *p, const char *name, const xmlNode *kv)
 }
 
 /* INSTANCENAME into C->call->path, in the call's namespace. */
-static bool parse_instancename(pctx *c, const xmlNode *n)
+static bool parse_instancename(pctx *c, const xml_node *n)
 {
 	cim_path *p = &c->call->path;
-	const xmlNode *kb;
+	const xml_node *kb;
 
 	p->class_name = get_attr(c, n, "CLASSNAME");
 	if (p->class_name == NULL || p->class_name[0] == '\0')
@@ -559,7 +534,7 @@ static bool parse_instancename(pctx *c, const xmlNode *n)
 		return add_key(c, p, NULL, kb);
 	}
 	for (; kb != NULL; kb = next_sibling(kb)) {
-		const xmlNode *kv = first_child(kb);
+		const xml_node *kv = first_child(kb);
 		char *name;
 		bool ok;
 
@@ -660,7 +635,7 @@ static const struct op_def {
 	  P_CLASSNAME | P_DEEP, 0, false, false },
 };
 
-static bool parse_bool(pctx *c, const struct param_def *d, const xmlNode *v, bool *out)
+static bool parse_bool(pctx *c, const struct param_def *d, const xml_node *v, bool *out)
 {
 	char *text, *p;
 	bool ok = true;
@@ -684,7 +659,7 @@ static bool parse_bool(pctx *c, const struct param_def *d, const xmlNode *v, boo
 	return ok;
 }
 
-static bool parse_string_list(pctx *c, const struct param_def *d, const xmlNode *v)
+static bool parse_string_list(pctx *c, const struct param_def *d, const xml_node *v)
 {
 	cimxml_call *call = c->call;
 
@@ -697,7 +672,7 @@ static bool parse_string_list(pctx *c, const struct param_def *d, const xmlNode 
 		c->oom = true;
 		return false;
 	}
-	for (const xmlNode *e = first_child(v); e != NULL; e = next_sibling(e)) {
+	for (const xml_node *e = first_child(v); e != NULL; e = next_sibling(e)) {
 		if (is(e, "VALUE.NULL"))
 			continue;
 		if (!is(e, "VALUE"))
@@ -713,7 +688,7 @@ static bool parse_string_list(pctx *c, const struct param_def *d, const xmlNode 
 	return true;
 }
 
-static bool parse_iparam(pctx *c, const struct param_def *d, const xmlNode *v)
+static bool parse_iparam(pctx *c, const struct param_def *d, const xml_node *v)
 {
 	cimxml_call *call = c->call;
 	char **dst;
@@ -783,7 +758,7 @@ static bool check_required(pctx *c, const struct op_def *od)
 	return true;
 }
 
-static bool parse_intrinsic(pctx *c, const xmlNode *first)
+static bool parse_intrinsic(pctx *c, const xml_node *first)
 {
 	cimxml_call *call = c->call;
 	const struct op_def *od = NULL;
@@ -800,7 +775,7 @@ static bool parse_intrinsic(pctx *c, const xmlNode *first)
 	call->deep_inheritance = od->deep_default;
 	call->include_qualifiers = od->quals_default;
 	call->include_class_origin = false;
-	for (const xmlNode *n = first; n != NULL; n = next_sibling(n)) {
+	for (const xml_node *n = first; n != NULL; n = next_sibling(n)) {
 		const struct param_def *d;
 		char *name;
 
@@ -841,12 +816,12 @@ static cim_type declared_type(const cimxml_call *call, const char *name)
 	return par ? par->type : CIM_TYPE_NONE;
 }
 
-static bool parse_paramvalue(pctx *c, const xmlNode *n)
+static bool parse_paramvalue(pctx *c, const xml_node *n)
 {
 	cimxml_call *call = c->call;
 	rdms_param *p = &call->params[call->nparams];
 	char *ptype = get_attr(c, n, "PARAMTYPE"), *text = NULL, what[CIMXML_MAX_NAME_LEN + 16];
-	const xmlNode *v = first_child(n);
+	const xml_node *v = first_child(n);
 	cim_type declared, t;
 	rdms_error e = { 0 };
 	bool ok = false;
@@ -892,7 +867,7 @@ out:
 	return ok;
 }
 
-static bool parse_extrinsic(pctx *c, const xmlNode *target, const xmlNode *first)
+static bool parse_extrinsic(pctx *c, const xml_node *target, const xml_node *first)
 {
 	cimxml_call *call = c->call;
 
@@ -917,7 +892,7 @@ static bool parse_extrinsic(pctx *c, const xmlNode *target, const xmlNode *first
 		c->oom = true;
 		return false;
 	}
-	for (const xmlNode *n = first; n != NULL; n = next_sibling(n)) {
+	for (const xml_node *n = first; n != NULL; n = next_sibling(n)) {
 		if (!is(n, "PARAMVALUE"))
 			return invalid(c, "<METHODCALL> may hold only PARAMVALUE elements after the path");
 		if (call->nparams >= CIMXML_MAX_PARAMS)
@@ -934,9 +909,9 @@ static bool parse_extrinsic(pctx *c, const xmlNode *target, const xmlNode *first
  * INSTANCENAME) or LOCALCLASSPATH (LOCALNAMESPACEPATH, CLASSNAME).  Only the
  * structure and the class name here; the keys are parsed in step 5.
  */
-static bool parse_target(pctx *c, const xmlNode *target, char **class_name)
+static bool parse_target(pctx *c, const xml_node *target, char **class_name)
 {
-	const xmlNode *nsp = first_child(target), *obj = next_sibling(nsp);
+	const xml_node *nsp = first_child(target), *obj = next_sibling(nsp);
 	bool instance = is(target, "LOCALINSTANCEPATH");
 
 	if (!instance && !is(target, "LOCALCLASSPATH"))
@@ -957,9 +932,9 @@ static bool parse_target(pctx *c, const xmlNode *target, char **class_name)
 
 /* ---- the whole request ---------------------------------------------------- */
 
-static bool parse_doc(pctx *c, const cimxml_request *req, const xmlDoc *doc)
+static bool parse_doc(pctx *c, const cimxml_request *req, const xml_tree *doc)
 {
-	const xmlNode *callnode, *target;
+	const xml_node *callnode, *target;
 	cim_path hdr = { 0 };
 	char *class_name = NULL;
 	bool ok = false;
@@ -986,7 +961,7 @@ bool cimxml_parse(const cimxml_request *req, size_t max_len, cimxml_call *call,
                   cimxml_status *st)
 {
 	pctx c = { .call = call, .st = st, .oom = false };
-	xmlDoc *doc;
+	xml_tree *doc;
 	bool ok;
 
 	memset(call, 0, sizeof *call);
@@ -998,7 +973,7 @@ bool cimxml_parse(const cimxml_request *req, size_t max_len, cimxml_call *call,
 		ok = false;
 	else {
 		ok = parse_doc(&c, req, doc);
-		xmlFreeDoc(doc);
+		xml_tree_free(doc);
 	}
 	if (c.oom) {
 		/* Report the real cause rather than whatever the NULL looked like. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/hash.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -19,7 +20,8 @@
 
 /* What the SAX hooks of both readers share; ctxt->_private points to it. */
 typedef struct parse_state {
-	bool dtd;    /* a <!DOCTYPE> was refused */
+	bool   dtd;    /* a <!DOCTYPE> was refused */
+	size_t len;    /* of the document */
 } parse_state;
 
 /* SAX hook for <!DOCTYPE: refuse any DTD before its content is read. */
@@ -32,6 +34,34 @@ static void refuse_dtd(void *ctx, const xmlChar *name, const xmlChar *ext,
 	(void)name; (void)ext; (void)sys;
 	st->dtd = true;
 	xmlStopParser(c);
+}
+
+/*
+ * Called from startDocument: after the XML declaration, when any change of
+ * encoding has been made.  libxml2 reads a document in memory as if from a
+ * stream: within 250 bytes of its end every lookahead asks the input's
+ * read callback for more, which has nothing to give but costs a sixth of
+ * a WS-Man Get (and an eighth of a CIM-XML GetInstance).  Without a
+ * callback it does not ask.  That is all the callback does here when no
+ * encoder converts the input piecemeal and the document is shorter than
+ * XML_MAX_LOOKUP_LIMIT (beyond which xmlGROW refuses a lookahead when there
+ * is a callback other than the initial one).
+ */
+static void drop_read_callback(xmlParserCtxtPtr c)
+{
+	const parse_state *st = c->_private;
+	xmlParserInputBufferPtr in = c->input != NULL ? c->input->buf : NULL;
+
+	if (in != NULL && in->encoder == NULL && c->inputNr == 1 &&
+	    st->len <= XML_MAX_LOOKUP_LIMIT)
+		in->readcallback = NULL;
+}
+
+/* startDocument of the DOM reader: libxml2's own, and the same saving. */
+static void dom_start_document(void *ctx)
+{
+	drop_read_callback(ctx);
+	xmlSAX2StartDocument(ctx);
 }
 
 int xml_depth_ok(const xmlNode *root, int max_depth)
@@ -139,6 +169,7 @@ static xmlParserCtxtPtr thread_ctxt(struct thread_xml *x)
 		xmlCtxtReset(x->dom);
 	}
 	x->dom->sax->internalSubset = refuse_dtd;
+	x->dom->sax->startDocument = dom_start_document;
 	return x->dom;
 }
 
@@ -208,7 +239,7 @@ static xml_read_error too_deep(char *msg, size_t msgsize, int max_depth)
 xmlDoc *xml_read_safe(const char *body, size_t len, int max_depth,
                       xml_read_error *why, char *msg, size_t msgsize)
 {
-	parse_state st = { false };
+	parse_state st = { .dtd = false, .len = len };
 	struct thread_xml *x;
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDoc *doc;
@@ -278,7 +309,6 @@ typedef struct tree_builder {
 	size_t           text_cap;    /* bytes reserved for it */
 	int              depth;       /* open elements */
 	int              max_depth;
-	size_t           len;         /* of the document */
 	bool             started;     /* startDocument ran: libxml2 would have made a document */
 	bool             too_deep;    /* then nothing more is built, but the parse goes on */
 	bool             no_memory;   /* then the parser is stopped */
@@ -453,26 +483,14 @@ static void count_error(void *ctx, xmlErrorPtr e)
 		b->nerr++;
 }
 
-/*
- * After the XML declaration, when any change of encoding has been made.
- * libxml2 reads a document in memory as if from a stream: within 250
- * bytes of its end every lookahead asks the input's read callback for
- * more, which has nothing to give but costs a sixth of a WS-Man Get.
- * Without a callback it does not ask.  That is all the callback does here
- * when no encoder converts the input piecemeal and the document is
- * shorter than XML_MAX_LOOKUP_LIMIT (beyond which xmlGROW refuses a
- * lookahead when there is a callback other than the initial one).
- */
+/* startDocument of the light tree: see drop_read_callback. */
 static void on_start_document(void *ctx)
 {
 	xmlParserCtxtPtr c = ctx;
 	tree_builder *b = c->_private;
-	xmlParserInputBufferPtr in = c->input != NULL ? c->input->buf : NULL;
 
 	b->started = true;
-	if (in != NULL && in->encoder == NULL && c->inputNr == 1 &&
-	    b->len <= XML_MAX_LOOKUP_LIMIT)
-		in->readcallback = NULL;
+	drop_read_callback(c);
 }
 
 static void on_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
@@ -728,7 +746,7 @@ xml_tree *xml_tree_read(const char *body, size_t len, int max_depth,
 	}
 	b.tree->dict = b.ctxt->dict;
 	b.max_depth = max_depth;
-	b.len = len;
+	b.st.len = len;
 	b.ctxt->_private = &b;
 	xmlCtxtReadMemory(b.ctxt, body, (int)len, NULL, NULL, READ_OPTIONS);
 	b.ctxt->_private = NULL;

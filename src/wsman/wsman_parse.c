@@ -34,12 +34,22 @@ struct wsman_arena_blk {
 	char data[];
 };
 
+/*
+ * The first block is 1 KiB in all, which holds the strings of a Get, Put
+ * or Invoke: a size glibc serves from the thread's cache, without the
+ * arena lock a larger one takes (which every connection thread contends
+ * for).  Later blocks are 2 KiB or what a longer string needs.
+ */
+#define ARENA_FIRST (1024 - sizeof(struct wsman_arena_blk))
+#define ARENA_NEXT  2048
+
 char *wsman_arena_strndup(wsman_arena *a, const char *s, size_t n)
 {
 	struct wsman_arena_blk *b = a->head;
 
 	if (b == NULL || b->cap - b->used < n + 1) {
-		size_t cap = n + 1 > 2048 ? n + 1 : 2048;
+		size_t want = b == NULL ? ARENA_FIRST : ARENA_NEXT;
+		size_t cap = n + 1 > want ? n + 1 : want;
 		b = malloc(sizeof *b + cap);
 		if (b == NULL)
 			return NULL;

@@ -967,6 +967,50 @@ static void test_streamed(void)
 	}
 }
 
+/*
+ * What the request's tree gives the parser: character data joined across
+ * comments, references and CDATA sections; attribute values with their
+ * references replaced; an attribute in a namespace is not the one without;
+ * an element inside a KEYVALUE is a CIM error naming both.
+ */
+static void parse_gi(const char *body, cimxml_call *call, cimxml_status *st, bool want_ok)
+{
+	cimxml_request req = { .cim_operation = "MethodCall", .cim_method = "GetInstance",
+	                       .cim_object = NSO, .content_type = "application/xml",
+	                       .body = body, .len = strlen(body) };
+	bool ok = cimxml_parse(&req, 1 << 20, call, st);
+
+	if (ok != want_ok)
+		fprintf(stderr, "parse_gi: %d %s\n", st->http_status, st->err.message);
+	CHECK(ok == want_ok);
+}
+
+static void test_tree_text(void)
+{
+	cimxml_call call;
+	cimxml_status st;
+
+	parse_gi(GI("<KEYBINDING xmlns:p=\"urn:x\" p:NAME=\"Other\" NAME=\"VMHost&#78;ame\">"
+	            "<KEYVALUE VALUETYPE=\"string\">host1<!-- a comment -->.exa&#109;ple"
+	            "<![CDATA[.com]]></KEYVALUE></KEYBINDING>" KB("SessionId", "numeric", " 2 ")),
+	         &call, &st, true);
+	CHECK_EQ(call.op, CIMXML_OP_GET_INSTANCE);
+	CHECK_EQ(call.path.nkeys, 2);
+	if (call.path.nkeys == 2) {
+		CHECK_STR(call.path.keys[0].name, "VMHostName");
+		CHECK_EQ(call.path.keys[0].value.type, CIM_TYPE_STRING);
+		CHECK_STR(call.path.keys[0].value.u.str, "host1.example.com");
+		CHECK_STR(call.path.keys[1].name, "SessionId");
+	}
+	cimxml_call_free(&call);
+
+	parse_gi(GI("<KEYBINDING NAME=\"VMHostName\"><KEYVALUE VALUETYPE=\"string\">a<B/>"
+	            "</KEYVALUE></KEYBINDING>" KB("SessionId", "numeric", "2")), &call, &st, false);
+	CHECK_EQ(st.http_status, 200);
+	CHECK_STR(st.err.message, "<KEYVALUE> may hold only text, not <B>");
+	cimxml_call_free(&call);
+}
+
 int main(void)
 {
 	rdms_config_defaults(&cfg);
@@ -987,6 +1031,7 @@ int main(void)
 	test_queries_and_lists();
 	test_invoke_rules();
 	test_writer();
+	test_tree_text();
 	test_bad_requests();
 	test_bad_headers();
 	test_truncations();

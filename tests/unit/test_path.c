@@ -528,6 +528,92 @@ static void test_canonical_length(void)
 	}
 }
 
+/*
+ * Every refusal of a binding names the class's keys, which are written
+ * only when a refusal needs them; and a class of more keys than
+ * cim_path_bind tracks without an allocation binds as one of few.
+ */
+static const cim_property many_props[] = {
+	{ .name = "K0", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K1", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K2", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K3", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K4", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K5", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K6", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K7", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K8", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K9", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K10", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K11", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K12", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K13", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K14", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K15", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "K16", .type = CIM_TYPE_UINT32, .is_key = true },
+	{ .name = "Note", .type = CIM_TYPE_STRING },
+};
+static const cim_class many_class = {
+	.name = "T_Many", .namespace_ = "root/test", .nprops = 18, .props = many_props,
+};
+
+static void bind_refuses(const char *text, const cim_class *cls, const char *message)
+{
+	cim_path p;
+	rdms_error err;
+	cim_value keys[17];
+
+	CHECK_EQ(cim_path_parse(text, &p, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(cim_path_bind(&p, cls, keys, &err), WBEM_E_INVALID_OBJECT_PATH);
+	if (strcmp(err.message, message) != 0)
+		fprintf(stderr, "bind %s: \"%s\", not \"%s\"\n", text, err.message, message);
+	CHECK_STR(err.message, message);
+	cim_path_free(&p);
+}
+
+static void test_bind_messages(void)
+{
+	cim_path p;
+	rdms_error err;
+	cim_value keys[17];
+	char text[400];
+	size_t o;
+
+	static const struct {
+		const char *text, *message;
+	} refusals[] = {
+		{ VDS ".SessionId=3",
+		  "missing key VMHostName: class Win32_VirtualDesktopSession needs VMHostName, SessionId" },
+		{ VDS ".SessionId=3,VMHostName=\"h\",Foo=1",
+		  "unknown key Foo: class Win32_VirtualDesktopSession has no such property "
+		  "(keys: VMHostName, SessionId)" },
+		{ VDS ".SessionId=3,VMHostName=\"h\",VMName=\"v\"",
+		  "VMName is not a key of class Win32_VirtualDesktopSession (keys: VMHostName, SessionId)" },
+		{ VDS "=\"h\"",
+		  "the shorthand Win32_VirtualDesktopSession=value needs a class with one key; "
+		  "Win32_VirtualDesktopSession has 2 (VMHostName, SessionId)" },
+	};
+
+	for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+		bind_refuses(refusals[i].text, vds(), refusals[i].message);
+
+	/* 17 keys: every one bound, then one missing. */
+	o = (size_t)snprintf(text, sizeof text, "T_Many");
+	for (int k = 0; k < 17; k++)
+		o += (size_t)snprintf(text + o, sizeof text - o, "%sK%d=%d", k ? "," : ".", k, 100 + k);
+	CHECK_EQ(cim_path_parse(text, &p, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(cim_path_bind(&p, &many_class, keys, &err), WBEM_S_NO_ERROR);
+	for (int k = 0; k < 17; k++) {
+		CHECK_EQ(keys[k].type, CIM_TYPE_UINT32);
+		CHECK_EQ(keys[k].u.u32, (uint32_t)(100 + k));
+	}
+	cim_path_free(&p);
+	bind_refuses("T_Many.K0=1,K1=1,K2=1,K3=1,K4=1,K5=1,K6=1,K7=1,K8=1,K9=1,K10=1,K11=1,"
+	             "K12=1,K13=1,K14=1,K15=1", &many_class,
+	             "missing key K16: class T_Many needs K0, K1, K2, K3, K4, K5, K6, K7, K8, "
+	             "K9, K10, K11, K12, K13, K14, K15, K16");
+}
+
 int main(void)
 {
 	test_str_join();
@@ -535,6 +621,7 @@ int main(void)
 	test_canonical_length();
 	test_prefixes();
 	test_bind();
+	test_bind_messages();
 	test_instance_path();
 	test_namespace_equal();
 	test_malformed();

@@ -1615,6 +1615,58 @@ static void test_tree_refusals(void)
 	strbuf_free(&b);
 }
 
+/*
+ * Documents longer than libxml2's lookahead, read by the DOM reader (which,
+ * like the tree reader, drops the memory input's read callback at its
+ * start): content at the very end is read whole, a Latin-1 document (an
+ * encoder keeps the callback) is converted as before and refused, and a
+ * document cut at its end is refused by both readers alike.
+ */
+static void test_dom_long(void)
+{
+	strbuf b = { 0 };
+	xml_read_error why;
+	char msg[300];
+	xmlDoc *d;
+	xmlNode *root, *last = NULL;
+	xmlChar *v;
+
+	strbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?><r>");
+	for (int i = 0; i < 300; i++)
+		strbuf_printf(&b, "<e i=\"%d\">text %d</e>", i, i);
+	strbuf_puts(&b, "<z a=\"\xc3\xa4&amp;end\">last \xc3\xa4</z></r>");
+	d = xml_read_safe(b.data, b.len, 32, &why, msg, sizeof msg);
+	CHECK(d != NULL);
+	CHECK_EQ(why, XML_READ_OK);
+	root = d != NULL ? xmlDocGetRootElement(d) : NULL;
+	for (xmlNode *n = root != NULL ? root->children : NULL; n != NULL; n = n->next)
+		last = n;
+	CHECK(last != NULL && strcmp((const char *)last->name, "z") == 0);
+	if (last != NULL) {
+		v = xmlGetProp(last, (const xmlChar *)"a");
+		CHECK_STR((const char *)v, "\xc3\xa4&end");
+		xmlFree(v);
+		v = xmlNodeGetContent(last);
+		CHECK_STR((const char *)v, "last \xc3\xa4");
+		xmlFree(v);
+	}
+	xmlFreeDoc(d);
+
+	/* Cut at its end: the same refusal from both readers. */
+	tree_refuses("long, cut", b.data, b.len - 6, 32, XML_READ_MALFORMED,
+	             "Premature end of data in tag r");
+
+	/* Latin-1, longer than the lookahead, a converted byte near its end. */
+	strbuf_free(&b);
+	strbuf_puts(&b, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r>");
+	for (int i = 0; i < 100; i++)
+		strbuf_printf(&b, "<e>%d</e>", i);
+	strbuf_puts(&b, "<z>\xe4</z></r>");
+	tree_refuses("long Latin-1", b.data, b.len, 32, XML_READ_NOT_UTF8,
+	             "character set ISO-8859-1 is not supported; use UTF-8");
+	strbuf_free(&b);
+}
+
 static void test_tree_nodes(void)
 {
 	xml_read_error why;
@@ -2036,6 +2088,39 @@ static void test_client_many(wsman_service *s, const char *sock, int n)
 	responder_stop(&rs, sock);
 }
 
+/*
+ * The request arena: strings in its first (1 KiB) block, across blocks,
+ * and one longer than any block, each intact and NUL-terminated.
+ */
+static void test_arena(void)
+{
+	wsman_arena a = { 0 };
+	char big[5000], *s[200], *b;
+
+	memset(big, 'x', sizeof big);
+	for (int i = 0; i < 200; i++) {
+		char want[16];
+
+		snprintf(want, sizeof want, "s%03d-%s", i, "abcdefgh");
+		s[i] = wsman_arena_strndup(&a, want, strlen(want));
+		CHECK(s[i] != NULL);
+	}
+	b = wsman_arena_strndup(&a, big, sizeof big);
+	CHECK(b != NULL);
+	CHECK_EQ(strlen(b), sizeof big);
+	CHECK(memcmp(b, big, sizeof big) == 0);
+	CHECK_STR(wsman_arena_strndup(&a, "", 0), "");
+	CHECK_STR(wsman_arena_strndup(&a, "abc", 2), "ab");
+	for (int i = 0; i < 200; i++) {
+		char want[16];
+
+		snprintf(want, sizeof want, "s%03d-%s", i, "abcdefgh");
+		CHECK_STR(s[i], want);
+	}
+	wsman_arena_free(&a);
+	CHECK(a.head == NULL);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160], mixed[128];
@@ -2082,8 +2167,10 @@ int main(void)
 	CHECK(p_cached.cache != NULL && s_mixed != NULL && s_cached != NULL);
 
 	test_writer();
+	test_arena();
 	test_tree_refusals();
 	test_tree_nodes();
+	test_dom_long();
 	test_tree_wsman();
 	test_captures(s);
 	test_capture_dir(s);
