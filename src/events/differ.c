@@ -221,7 +221,7 @@ static void free_sessions(rdms_event_session *s, size_t n)
 long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s, size_t n,
                        int64_t now_us)
 {
-	const rdms_session **sorted = malloc((n != 0 ? n : 1) * sizeof *sorted);
+	const rdms_session **sorted = malloc((n != 0 ? n : 1) * sizeof(const rdms_session *));
 	rdms_event_session *next = calloc(n != 0 ? n : 1, sizeof *next);
 	batch ev = { .now_us = now_us };
 	step *plan = NULL;
@@ -234,7 +234,7 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		sorted[i] = &s[i];
-	qsort(sorted, n, sizeof *sorted, by_id);
+	qsort(sorted, n, sizeof(const rdms_session *), by_id);
 	pthread_mutex_lock(&f->lock);
 	if ((b = find_backend(f, backend)) == NULL ||
 	    (plan = malloc((b->n + 2 * n + 1) * sizeof *plan)) == NULL)

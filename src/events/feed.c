@@ -176,8 +176,8 @@ static bool grow(rdms_feed *f, size_t want)
 	ring = malloc(cap * sizeof *ring);
 	if (ring == NULL)
 		return false;
-	/* unroll the ring into the new block, oldest first */
-	for (size_t i = 0; i < f->count; i++)
+	/* unroll the ring into the new block, oldest first (none before the first block) */
+	for (size_t i = 0; f->cap != 0 && i < f->count; i++)
 		ring[i] = *at(f, i);
 	free(f->ring);
 	f->ring = ring;
@@ -255,7 +255,7 @@ bool rdms_feed_restore_event(rdms_feed *f, rdms_event *ev)
 {
 	if (rdms_feed_pos_cmp(ev->pos, f->last) <= 0 || !grow(f, f->count + 1))
 		return false;
-	if (f->count == f->lim.max_events)
+	if (f->count > 0 && f->count == f->lim.max_events)
 		drop_oldest(f);
 	*at(f, f->count) = *ev;
 	f->count++;

@@ -80,16 +80,18 @@ static int64_t real_us(void)
 
 /* ---- inotify: the paths ----------------------------------------------------------- */
 
-static void add_path(rdms_watch *w, const char *path, uint32_t mask)
+/* Adds PATH to the paths watched; NULL when it is empty or there is no room. */
+static struct watched_path *add_path(rdms_watch *w, const char *path, uint32_t mask)
 {
 	struct watched_path *wp;
 
-	if (path == NULL || path[0] == '\0' || w->npaths == MAX_PATHS)
-		return;
+	if (path[0] == '\0' || w->npaths == MAX_PATHS)
+		return NULL;
 	wp = &w->paths[w->npaths++];
 	snprintf(wp->path, sizeof wp->path, "%s", path);
 	wp->mask = mask;
 	wp->wd = -1;
+	return wp;
 }
 
 /* The directory part of PATH into OUT ("." when none). */
@@ -118,8 +120,11 @@ static void choose_paths(rdms_watch *w)
 			add_path(w, cfg->xrdp_sockdir, IN_CREATE | IN_DELETE | IN_MOVED_FROM |
 			         IN_MOVED_TO | IN_ONLYDIR);
 			/* a file that log rotation replaces: found and added again when it goes */
-			add_path(w, "xrdp.log", IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF);
-			w->paths[w->npaths - 1].xrdp_log = true;
+			struct watched_path *logp = add_path(w, "xrdp.log", IN_MODIFY | IN_MOVE_SELF |
+			                                    IN_DELETE_SELF);
+
+			if (logp != NULL)
+				logp->xrdp_log = true;
 		} else if (strcmp(name, "x2go") == 0) {
 			dir_of(cfg->x2go_db, dir, sizeof dir);
 			add_path(w, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
