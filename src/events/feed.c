@@ -13,6 +13,7 @@
  */
 #include "feed_internal.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -169,6 +170,7 @@ static bool grow(rdms_feed *f, size_t want)
 	size_t cap = f->cap != 0 ? f->cap : RING_START;
 	rdms_event *ring;
 
+	assert(f->cap != 0 || f->count == 0);   /* events live in a block */
 	if (want <= f->cap)
 		return true;
 	while (cap < want)
