@@ -7,17 +7,36 @@
  * and is opened only when such an endpoint exists; the Unix socket serves
  * them all.
  *
- * Each listener is one MHD daemon in thread-per-connection mode: a failed
- * login is answered only after a delay (pam_auth.h), and that sleep must
- * stall only the connection that earned it.  Connections are capped
- * (max_connections, max_connections_per_ip) and idle ones time out
- * (idle_timeout_s), so the thread count stays bounded.
+ * A connection costs no thread.  Each listener is one MHD daemon in epoll
+ * mode on a fixed pool of I/O threads (the CPUs, at most
+ * TRANSPORT_IO_THREADS_MAX), which read requests and write replies for all
+ * its connections.  What happens once a request is in depends on whether
+ * it may wait:
+ *   - a quick one (the endpoint says so: a Get, from the session snapshot)
+ *     with remembered or no credentials runs inline on its I/O thread --
+ *     the cheapest path, and the most common request;
+ *   - anything else (a method: a round trip to priv and the audit's fsync;
+ *     an enumeration; a PAM check) is handed to a fixed set of workers
+ *     (workers.h) while its connection is suspended, and the worker resumes
+ *     it with the reply.  So a slow call never stalls the other connections
+ *     of an I/O thread, and concurrent methods still run concurrently (the
+ *     audit's group commit shares an fsync among them).
+ * A failed login is answered only after a delay (pam_auth.h), and that
+ * delay must stall only the connection that earned it: the connection
+ * stays suspended and a timer resumes it (conn_watch.h), no thread sleeps.
+ * A handler may also hold its request (http_hold(): a long-poll Pull): the
+ * connection stays suspended until the holder completes it from any
+ * thread; when the client hangs up meanwhile, the timer thread sees it and
+ * the connection is closed; when the transport stops, every suspended
+ * connection is closed before the daemons stop (MHD stops only with none
+ * suspended).  Connections are capped (max_connections,
+ * max_connections_per_ip) and idle ones time out (idle_timeout_s).
  *
  * MHD's time-out is one of inactivity: a client sending a byte a second
- * would hold its connection (and thread) for ever.  So each connection also
- * has a deadline, request_timeout_s after it opened or after its previous
- * reply, by which its whole request must be in; a reaper thread shuts down
- * the socket of a connection past it, and MHD then closes it as it would a
+ * would hold its connection for ever.  So each connection also has a
+ * deadline, request_timeout_s after it opened or after its previous reply,
+ * by which its whole request must be in; the timer thread shuts down the
+ * socket of a connection past it, and MHD then closes it as it would a
  * connection the client dropped.  The deadline is lifted while the request
  * is being answered (a PAM delay or a big enumeration is not the client's
  * slowness).

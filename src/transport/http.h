@@ -81,10 +81,12 @@ typedef struct http_endpoint {
  * http_hold() and returns; OUT is then ignored.  The connection is
  * suspended -- no thread waits for it -- until http_held_complete() is
  * called, from any thread, with the reply.  When the client hangs up
- * meanwhile, or the transport stops (the client then gets 503), the request
- * is finished by the transport; http_held_complete() still must be called
- * once, and then frees the reply and returns false.  The holder keeps its
- * own time limit (a held request does not time out by itself).
+ * meanwhile, or the transport stops, the transport closes the connection;
+ * http_held_complete() still must be called once (after transport_stop()
+ * too, but before transport_free()), and then frees the reply and returns
+ * false.  The holder keeps its own time limit (a held request does not
+ * time out by itself: neither the idle time-out nor the request deadline
+ * runs while it is held).
  */
 typedef struct http_held http_held;
 
