@@ -47,15 +47,11 @@ command -v python3 >/dev/null || die "python3 is missing"
 case $CONNS$HOLD$N in *[!0-9]*) die "IDLE_CONNECTIONS, IDLE_HOLD and IDLE_SESSIONS are numbers" ;; esac
 RDMSD=$(cd "$(dirname "$RDMSD")" && pwd)/$(basename "$RDMSD")
 
-hard=$(ulimit -Hn)
-if [ "$hard" != unlimited ] && [ "$hard" -lt "$NOFILE" ]; then
-	ulimit -Hn "$NOFILE" || die "cannot raise the open-file limit to $NOFILE"
-fi
-ulimit -Sn "$NOFILE" || die "cannot raise the open-file limit to $NOFILE"
+. "$ROOT/bench/lib.sh"
+bench_raise_nofile "$NOFILE"
 
 TMP=
 PID=
-. "$ROOT/bench/lib.sh"
 cleanup() { bench_stop_rdmsd; bench_remove_made; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -8,6 +8,17 @@ MADE_USER=0
 MADE_GROUP=0
 MADE_PAM=0
 
+# bench_raise_nofile N: the open-file limit up to N (one fd per connection
+# on both sides; the client and rdmsd inherit it).
+bench_raise_nofile() {
+	local hard
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$1" ]; then
+		ulimit -Hn "$1" || die "cannot raise the open-file limit to $1"
+	fi
+	ulimit -Sn "$1" || die "cannot raise the open-file limit to $1"
+}
+
 # Stops the rdmsd this script started (by PID): TERM, up to 15 s, then KILL.
 bench_stop_rdmsd() {
 	[ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null || return 0

@@ -626,34 +626,26 @@ static void wake(transport *t, struct request *r, enum req_state state)
 	MHD_resume_connection(r->c);
 }
 
-/* The watcher's timer: a failed login's delay has passed. */
-static void on_timer(conn_watch *w, void *arg)
+/* What the watcher tells on_watched(): ARG NULL is the timer. */
+static const char hangup_event[] = "hang-up";
+
+/*
+ * The watcher's timer (a failed login's delay has passed: answer it) or
+ * hang-up watch (the client of a held request went away: close it).
+ */
+static void on_watched(conn_watch *w, void *arg)
 {
 	struct conn *cn = (struct conn *)w;
 	transport *t = cn->t;
+	bool hangup = arg == hangup_event;
 	struct request *r;
 
-	(void)arg;
 	pthread_mutex_lock(&t->hold_lock);
 	r = cn->waiting;
-	if (r != NULL && r->held == NULL)
-		wake(t, r, REQ_READY);
-	pthread_mutex_unlock(&t->hold_lock);
-}
-
-/* The watcher's hang-up watch: the client of a held request went away. */
-static void on_hangup(conn_watch *w, void *arg)
-{
-	struct conn *cn = (struct conn *)w;
-	transport *t = cn->t;
-	struct request *r;
-
-	(void)arg;
-	pthread_mutex_lock(&t->hold_lock);
-	r = cn->waiting;
-	if (r != NULL && r->held != NULL) {
-		log_debug("%s: client gone while its request was held", r->source);
-		wake(t, r, REQ_GONE);
+	if (r != NULL && (r->held != NULL) == hangup) {
+		if (hangup)
+			log_debug("%s: client gone while its request was held", r->source);
+		wake(t, r, hangup ? REQ_GONE : REQ_READY);
 	}
 	pthread_mutex_unlock(&t->hold_lock);
 }
@@ -689,7 +681,7 @@ http_held *http_hold(const http_request *req)
 	pthread_mutex_unlock(&t->hold_lock);
 	/* Registered now, while nobody can resume R; a hang-up before R waits is seen below. */
 	if (r->conn != NULL)
-		conn_watch_hangup(t->watcher, &r->conn->w, on_hangup, NULL);
+		conn_watch_hangup(t->watcher, &r->conn->w, on_watched, (void *)hangup_event);
 	return h;
 }
 
@@ -895,7 +887,7 @@ static void served(struct request *r)
 	pthread_mutex_unlock(&t->hold_lock);
 	/* (Only a stop could end R meanwhile, and it stops the workers first.) */
 	if (timer)
-		conn_watch_timer(t->watcher, &r->conn->w, r->not_before, on_timer, NULL);
+		conn_watch_timer(t->watcher, &r->conn->w, r->not_before, on_watched, NULL);
 }
 
 /* A worker's job: R's PAM check and handler, its connection suspended. */
