@@ -101,6 +101,7 @@ struct listener {
 	listen_socket       sock;           /* fd -1: not served */
 	struct MHD_Daemon  *mhd;
 	transport          *t;
+	atomic_int          open;           /* its connections (max_connections) */
 };
 
 /* One open connection: its deadline, timer and hang-up watch, and its name. */
@@ -218,6 +219,9 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		const union MHD_ConnectionInfo *ca =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
+		atomic_fetch_add(&l->open, 1);
+		atomic_fetch_add(&t->nconns, 1);
+
 		*socket_context = NULL;
 		if (fd == NULL || (cn = calloc(1, sizeof *cn)) == NULL)
 			return;   /* unwatched: the idle time-out still applies */
@@ -235,17 +239,17 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		}
 		conn_watch_add(t->watcher, &cn->w, fd->connect_fd);
 		*socket_context = cn;
-		atomic_fetch_add(&t->nconns, 1);
 		return;
 	}
+	atomic_fetch_sub(&l->open, 1);
 	cn = *socket_context;
-	if (cn == NULL)
-		return;
-	conn_watch_remove(t->watcher, &cn->w);
-	if (cn->tls)
-		tls_peer_closed(&cn->peer);
-	free(cn);
-	*socket_context = NULL;
+	if (cn != NULL) {
+		conn_watch_remove(t->watcher, &cn->w);
+		if (cn->tls)
+			tls_peer_closed(&cn->peer);
+		free(cn);
+		*socket_context = NULL;
+	}
 	/*
 	 * The last connection is gone: give back what glibc keeps of freed
 	 * memory (a big enumeration's buffers or a burst of connections leave
@@ -736,7 +740,8 @@ static void held_detach(transport *t, struct request *r)
 /*
  * After R's handler: true when R now waits for its holder (its connection
  * suspended; IO_THREAD: the handler ran on the I/O thread, which suspends
- * it here).  False when R is to be answered now with R->reply.
+ * it here).  False when R is to be answered now with R->reply, or closed
+ * unanswered (state REQ_GONE: the transport stops, or the client left).
  */
 static bool hold_or_answer(struct request *r, bool io_thread)
 {
@@ -748,12 +753,11 @@ static bool hold_or_answer(struct request *r, bool io_thread)
 	pthread_mutex_lock(&t->hold_lock);
 	if (!r->held->done) {
 		if (t->stopping || (r->conn != NULL && hung_up(r->conn->w.fd))) {
-			/* (the holder's later reply is dropped: http_held_complete() returns false) */
+			/* Closed unanswered; the holder's reply will be dropped. */
 			r->held->r = NULL;
 			held_unref(r->held);
 			r->held = NULL;
-			make_reply(&r->reply, MHD_HTTP_SERVICE_UNAVAILABLE, "not answered: the server "
-			           "is stopping or the client left\n", NULL, NULL);
+			r->state = REQ_GONE;
 		} else {
 			if (io_thread)
 				MHD_suspend_connection(r->c);
@@ -876,7 +880,9 @@ static void served(struct request *r)
 	bool timer = false;
 
 	pthread_mutex_lock(&t->hold_lock);
-	if (r->not_before <= conn_watch_now_ms())
+	if (r->state == REQ_GONE)
+		wake(t, r, REQ_GONE);
+	else if (r->not_before <= conn_watch_now_ms())
 		wake(t, r, REQ_READY);
 	else if (t->stopping || r->conn == NULL)
 		wake(t, r, REQ_GONE);     /* closed unanswered: never early */
@@ -946,14 +952,18 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 	if (r->need_pam || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
 		if (hand_off(r))
 			return MHD_YES;
-		basic_cred_wipe(&r->cred);
-		return respond_text(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is stopping\n",
-		                    NULL, NULL);
+		/* Stopping: closed unanswered, as a connection the stop cuts. */
+		closing_unanswered = true;
+		return MHD_NO;
 	}
 	r->state = REQ_SERVING;
 	run_handler(r);
 	if (hold_or_answer(r, true))
 		return MHD_YES;
+	if (r->state == REQ_GONE) {
+		closing_unanswered = true;
+		return MHD_NO;
+	}
 	return respond_now(c, r);
 }
 
@@ -1026,6 +1036,28 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- listeners ----------------------------------------------------------- */
 
+/*
+ * max_connections, for the listener as a whole: libmicrohttpd splits its
+ * own limit among the I/O threads, so one thread that accepted its share
+ * would close connections while the listener is under its limit.  Its
+ * limit is set to the whole for each thread, and this is the real one
+ * (two threads accepting at once may let one more in per thread).
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct listener *l = cls;
+	char source[SOURCE_TEXT];
+
+	(void)len;
+	if (atomic_load(&l->open) < l->t->env.cfg->max_connections)
+		return MHD_YES;
+	sockaddr_text(addr, source, sizeof source);
+	log_warn("%s %s: max_connections (%d) reached; connection closed",
+	         listen_kinds[l->kind].name, l->kind == LISTEN_UNIX ? "client" : source,
+	         l->t->env.cfg->max_connections);
+	return MHD_NO;
+}
+
 /* I/O threads per listener: the CPUs, at most TRANSPORT_IO_THREADS_MAX. */
 static unsigned io_threads(void)
 {
@@ -1051,7 +1083,7 @@ static struct MHD_Daemon *start_one(struct listener *l)
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
 	                                    (intptr_t)on_connection, l };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-	                                    cfg->max_connections, NULL };
+	                                    cfg->max_connections * io_threads(), NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	                                    cfg->idle_timeout_s, NULL };
 	if (l->kind != LISTEN_UNIX)
@@ -1066,7 +1098,7 @@ static struct MHD_Daemon *start_one(struct listener *l)
 	}
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	/* The logger goes first, or MHD reports option errors on stderr itself. */
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	return MHD_start_daemon(flags, 0, on_accept, l, on_request, l,
 	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	                        MHD_OPTION_ARRAY, opt, MHD_OPTION_END);
 }
