@@ -102,26 +102,31 @@ static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *
 }
 
 /*
- * Reads by key are answered from the session snapshot without waiting, so
- * they are served on the I/O thread (http.h); everything else -- methods
- * (a round trip to priv and the audit's fsync), enumerations (long to
- * build) -- on a worker.  Only the action is looked at, cheaply: a wrong
- * guess moves a request to the other kind of thread, nothing more.
+ * A read by key answered from a ready session snapshot does not wait, so
+ * it is served on the I/O thread (http.h); everything else -- methods (a
+ * round trip to priv and the audit's fsync), enumerations (long to build),
+ * a read that must fetch the sessions from priv first (no snapshot, or one
+ * a method invalidated) -- on a worker.  Only the action is looked at,
+ * cheaply: a wrong guess moves a request to the other kind of thread,
+ * nothing more.
  */
+static bool snapshot_ready(const struct net *d)
+{
+	return d->provider.cache != NULL && rdms_session_cache_ready(d->provider.cache);
+}
+
 static bool wsman_quick(void *ctx, const http_request *req)
 {
 	static const char get[] = "/ws/2004/09/transfer/Get<";
 
-	(void)ctx;
-	return memmem(req->body, req->len, get, sizeof get - 1) != NULL;
+	return memmem(req->body, req->len, get, sizeof get - 1) != NULL && snapshot_ready(ctx);
 }
 
 static bool cimxml_quick(void *ctx, const http_request *req)
 {
 	const char *method = http_header(req, "CIMMethod");
 
-	(void)ctx;
-	return method != NULL && strcasecmp(method, "GetInstance") == 0;
+	return method != NULL && strcasecmp(method, "GetInstance") == 0 && snapshot_ready(ctx);
 }
 
 static const http_endpoint endpoints[] = {
