@@ -92,11 +92,14 @@
  * read buffer the body passes through in chunks, the reply's headers.  It
  * zeroes all of it after each request, so an idle kept-alive connection
  * holds all of it: its default of 32 KiB would make 10,000 idle
- * connections 320 MiB.  4 KiB holds the headers of every client (a Basic
- * header is at most 1 KiB; a 3,000-byte Negotiate token still gets its
- * 401); a request whose headers need more is refused (431, or closed).
+ * connections 320 MiB.  10 KiB holds headers of about 9 KiB, so a hostile
+ * 8 KiB Authorization header still reaches the Basic parser (400, as
+ * always); a request whose headers need more is refused (431, or
+ * closed).  (4 KiB
+ * would hold every real client's headers and bring 10,000 idle connections
+ * under 64 MiB, but answer that 8 KiB header 431.)
  */
-#define CONN_MEMORY     (4 * 1024)
+#define CONN_MEMORY     (10 * 1024)
 
 /* A socket of priv's listen_set (listen.h), and the server on it. */
 struct listener {
