@@ -95,9 +95,8 @@
  * connections 320 MiB.  10 KiB holds headers of about 9 KiB, so a hostile
  * 8 KiB Authorization header still reaches the Basic parser (400, as
  * always); a request whose headers need more is refused (431, or
- * closed).  (4 KiB
- * would hold every real client's headers and bring 10,000 idle connections
- * under 64 MiB, but answer that 8 KiB header 431.)
+ * closed).  (4 KiB would hold every real client's headers and bring 10,000
+ * idle connections under 64 MiB, but answer that 8 KiB header 431.)
  */
 #define CONN_MEMORY     (10 * 1024)
 
