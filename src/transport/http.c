@@ -148,7 +148,6 @@ struct transport {
 	struct request      *waiting;
 	bool                 stopping;
 	atomic_long          nconns;        /* open connections (watched ones) */
-	atomic_llong         trimmed_ms;    /* the last malloc_trim() (trim_now_and_then) */
 };
 
 /* A held request's handle, shared by the transport and the holder. */
@@ -902,28 +901,10 @@ static void served(struct request *r)
 		conn_watch_timer(t->watcher, &r->conn->w, r->not_before, on_watched, NULL);
 }
 
-/*
- * After a worker's job: at most every TRIM_EVERY_MS, glibc gives back the
- * free pages its arenas keep (an enumeration's megabytes, freed, would
- * otherwise stay with the process while any connection is open).  On a
- * worker, after the reply went: no I/O thread waits for it.
- */
-#define TRIM_EVERY_MS 5000
-
-static void trim_now_and_then(transport *t)
-{
-	long long now = conn_watch_now_ms();
-	long long last = atomic_load(&t->trimmed_ms);
-
-	if (now - last >= TRIM_EVERY_MS && atomic_compare_exchange_strong(&t->trimmed_ms, &last, now))
-		malloc_trim(0);
-}
-
 /* A worker's job: R's PAM check and handler, its connection suspended. */
 static void serve_suspended(void *arg)
 {
 	struct request *r = arg;
-	transport *t = r->l->t;
 
 	if (r->need_pam && pam_caller(r) != 0)
 		make_challenge(&r->reply);
@@ -931,7 +912,6 @@ static void serve_suspended(void *arg)
 		run_handler(r);
 	if (!hold_or_answer(r, false))
 		served(r);
-	trim_now_and_then(t);   /* (R may be gone: resumed and answered) */
 }
 
 /* Suspends R's connection and hands R to a worker; false when stopping. */
