@@ -58,15 +58,7 @@ trap 'exit 130' INT TERM
 TMP=$(mktemp -d /tmp/rdms-idle.XXXXXX)
 chmod 755 "$TMP"
 
-bench_make_account
-FIXTURE=$TMP/sessions.txt
-bench_fixture "$N" "$FIXTURE"
-HTTP_PORT=$(free_port)
-bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" 0
-cat >>"$TMP/rdmsd.conf" <<CONF
-max_connections = $(( CONNS + 64 ))
-max_connections_per_ip = $(( CONNS + 64 ))
-CONF
+bench_many_config "$N" "$CONNS"
 
 # The network process: rdmsd's child (or rdmsd itself without privilege separation).
 net_pid() {
@@ -163,12 +155,15 @@ printf '  %-44s %24s   %s\n' "figure (network process)" "rdmsd" "target"
 row "VmRSS before / held / after" "$(mb "$rss0") / $(mb "$rss1") / $(mb "$rss2")" \
 	"held < $RSS_TARGET_MIB MiB"
 row "VmHWM" "$(mb "$hwm2")" ""
-row "threads before / held / after" "$thr0 / $thr1 / $thr2" "held = before (no growth)"
+row "threads before / held / after" "$thr0 / $thr1 / $thr2" "held ~ before (no growth)"
 row "open fds before / held / after" "$fds0 / $fds1 / $fds2" "after = before"
 row "memory per held connection" \
 	"$(awk -v a="$rss0" -v b="$rss1" -v n="$CONNS" 'BEGIN { printf "%.1f KiB", (b - a) / n }')" ""
 awk -v r="$rss1" -v t="$RSS_TARGET_MIB" 'BEGIN { exit !(r / 1024 < t) }' &&
 	echo "  VmRSS held: within the target" || echo "  VmRSS held: OVER the target"
-[ "$thr1" -le "$thr0" ] && echo "  threads: constant" || echo "  threads: GREW with the connections"
+# (a thread that starts on first need, as the session snapshot's refresher,
+# is not growth: a thread per connection would be thousands)
+[ "$thr1" -le $(( thr0 + 2 )) ] && echo "  threads: constant (not one per connection)" ||
+	echo "  threads: GREW with the connections"
 warns=$(grep -ci 'warn\|error' "$TMP/rdmsd.log")
 [ "$warns" -eq 0 ] || { echo "  rdmsd logged $warns warnings/errors; the first:"; grep -i 'warn\|error' "$TMP/rdmsd.log" | head -3 | sed 's/^/    /'; }

@@ -84,6 +84,20 @@ audit_db = $TMP/state/audit.db
 EOF
 }
 
+# bench_many_config SESSIONS CONNS: the account, a fixture of SESSIONS
+# ($FIXTURE), a free port ($HTTP_PORT) and the config $TMP/rdmsd.conf,
+# letting CONNS connections in from one address (max_connections and
+# max_connections_per_ip: a load generator's all come from 127.0.0.1).
+bench_many_config() {
+	bench_make_account
+	FIXTURE=$TMP/sessions.txt
+	bench_fixture "$1" "$FIXTURE"
+	HTTP_PORT=$(free_port)
+	bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" 0
+	printf 'max_connections = %d\nmax_connections_per_ip = %d\n' $(( $2 + 64 )) $(( $2 + 64 )) \
+		>>"$TMP/rdmsd.conf"
+}
+
 # A TCP port nobody listens on.
 free_port() {
 	local p

@@ -150,17 +150,7 @@ audit_rows() { sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---- account, PAM, fixture, config -------------------------------------------
-bench_make_account
-
-FIXTURE=$TMP/sessions.txt
-bench_fixture "$N" "$FIXTURE"
-
-HTTP_PORT=$(free_port)
-bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" 0
-cat >>"$TMP/rdmsd.conf" <<EOF
-max_connections = $(( CONNS + 64 ))
-max_connections_per_ip = $(( CONNS + 64 ))
-EOF
+bench_many_config "$N" "$CONNS"
 
 post_get() {   # -> HTTP status of one Get
 	curl -s -o "$TMP/get.out" -w '%{http_code}' -H "Content-Type: $SOAP_TYPE" \
