@@ -451,11 +451,12 @@ static void make_challenge(http_reply *out)
 	           BASIC_CHALLENGE);
 }
 
-/* Frees a reply that will not be sent. */
+/* Frees a reply that will not be sent (its stream ended unrun). */
 static void drop_reply(http_reply *reply)
 {
 	free(reply->body);
 	free(reply->owned);
+	body_stream_end(&reply->stream);
 	*reply = (http_reply){ 0 };
 }
 
