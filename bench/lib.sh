@@ -8,6 +8,17 @@ MADE_USER=0
 MADE_GROUP=0
 MADE_PAM=0
 
+# bench_raise_nofile N: the open-file limit up to N (one fd per connection
+# on both sides; the client and rdmsd inherit it).
+bench_raise_nofile() {
+	local hard
+	hard=$(ulimit -Hn)
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$1" ]; then
+		ulimit -Hn "$1" || die "cannot raise the open-file limit to $1"
+	fi
+	ulimit -Sn "$1" || die "cannot raise the open-file limit to $1"
+}
+
 # Stops the rdmsd this script started (by PID): TERM, up to 15 s, then KILL.
 bench_stop_rdmsd() {
 	[ -n "${PID:-}" ] && kill -0 "$PID" 2>/dev/null || return 0
@@ -71,6 +82,20 @@ cimxml_https_port = 0
 socket_path = $SOCK
 audit_db = $TMP/state/audit.db
 EOF
+}
+
+# bench_many_config SESSIONS CONNS: the account, a fixture of SESSIONS
+# ($FIXTURE), a free port ($HTTP_PORT) and the config $TMP/rdmsd.conf,
+# letting CONNS connections in from one address (max_connections and
+# max_connections_per_ip: a load generator's all come from 127.0.0.1).
+bench_many_config() {
+	bench_make_account
+	FIXTURE=$TMP/sessions.txt
+	bench_fixture "$1" "$FIXTURE"
+	HTTP_PORT=$(free_port)
+	bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" 0
+	printf 'max_connections = %d\nmax_connections_per_ip = %d\n' $(( $2 + 64 )) $(( $2 + 64 )) \
+		>>"$TMP/rdmsd.conf"
 }
 
 # A TCP port nobody listens on.

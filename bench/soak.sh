@@ -13,7 +13,7 @@
 #     goes the realistic way: HTTP Basic, PAM (verified-credential cache),
 #     the admin check;
 #   - starts `rdmsd --foreground` with the open-file limit raised (one fd
-#     and one thread per connection) and checks a Get;
+#     per connection) and checks a Get;
 #   - the soak: wrk -c$SOAK_CONNECTIONS -t$SOAK_THREADS -d$SOAK_SECONDS with
 #     bench/soak.lua: 80% Get by key of a random session, 14.5% Enumerate
 #     with a WQL filter selecting 5 sessions, 0.5% Enumerate of all
@@ -89,18 +89,14 @@ case $RATE$PEAK$CONNS in *[!0-9]*) die "SOAK_RATE, SOAK_PEAK_SECONDS and SOAK_CO
 RDMSD=$(cd "$(dirname "$RDMSD")" && pwd)/$(basename "$RDMSD")
 
 # One fd per connection on both sides, and wrk and rdmsd inherit this.
-hard=$(ulimit -Hn)
-if [ "$hard" != unlimited ] && [ "$hard" -lt "$NOFILE" ]; then
-	ulimit -Hn "$NOFILE" || die "cannot raise the open-file limit to $NOFILE"
-fi
-ulimit -Sn "$NOFILE" || die "cannot raise the open-file limit to $NOFILE"
+. "$ROOT/bench/lib.sh"
+bench_raise_nofile "$NOFILE"
 
 # ---- clean-up: only what this script made ----------------------------------
 TMP=
 PID=
 SAMPLER=
 WRK=
-. "$ROOT/bench/lib.sh"
 cleanup() {
 	if [ -n "$WRK" ] && kill -0 "$WRK" 2>/dev/null; then
 		kill -TERM "$WRK" 2>/dev/null
@@ -154,17 +150,7 @@ audit_rows() { sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # ---- account, PAM, fixture, config -------------------------------------------
-bench_make_account
-
-FIXTURE=$TMP/sessions.txt
-bench_fixture "$N" "$FIXTURE"
-
-HTTP_PORT=$(free_port)
-bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" 0
-cat >>"$TMP/rdmsd.conf" <<EOF
-max_connections = $(( CONNS + 64 ))
-max_connections_per_ip = $(( CONNS + 64 ))
-EOF
+bench_many_config "$N" "$CONNS"
 
 post_get() {   # -> HTTP status of one Get
 	curl -s -o "$TMP/get.out" -w '%{http_code}' -H "Content-Type: $SOAP_TYPE" \
@@ -231,11 +217,10 @@ load() {
 	SAMPLER=
 	[ "$rc" = 0 ] && grep -q '^soak: requests' "$TMP/$phase.wrk" ||
 		{ cat "$TMP/$phase.wrk" >&2; die "wrk failed (exit $rc)"; }
-	# Thread per connection: once the thread count is back where it was,
-	# the connections are gone.
-	idle=$(awk '{ t += $6 } END { print t }' "$TMP/before")
+	# Once the open fds are back where they were, the connections are gone.
+	idle=$(awk '{ t += $5 } END { print t }' "$TMP/before")
 	for _ in $(seq 100); do
-		now=$(snapshot | awk '{ t += $6 } END { print t }')
+		now=$(snapshot | awk '{ t += $5 } END { print t }')
 		[ "$now" -le "$idle" ] && break
 		sleep 0.1
 	done

@@ -291,9 +291,28 @@ uint32_t pam_auth_verify(pam_auth *pa, const char *user, const char *password,
 	return rc;
 }
 
-uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
-                        const char *rhost, char *canon, size_t canon_size,
-                        uid_t *uid, rdms_error *err)
+bool pam_auth_cached(pam_auth *pa, const char *user, const char *password, char *canon,
+                     size_t canon_size, uid_t *uid)
+{
+	unsigned char digest[DIGEST_LEN];
+	bool hit;
+
+	if (pa->ttl_s <= 0)
+		return false;
+	cred_digest(pa, user, password, digest);
+	hit = cache_lookup(pa, digest, canon, canon_size, uid);
+	explicit_bzero(digest, sizeof digest);
+	return hit;
+}
+
+int pam_auth_fail_delay_ms(const pam_auth *pa)
+{
+	return pa->fail_delay_ms;
+}
+
+uint32_t pam_auth_check_undelayed(pam_auth *pa, const char *user, const char *password,
+                                  const char *rhost, char *canon, size_t canon_size,
+                                  uid_t *uid, rdms_error *err)
 {
 	unsigned char digest[DIGEST_LEN];
 	bool have_digest = pa->ttl_s > 0;   /* a checker without a cache hashes nothing */
@@ -301,8 +320,10 @@ uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
 
 	if (have_digest)
 		cred_digest(pa, user, password, digest);
-	if (have_digest && cache_lookup(pa, digest, canon, canon_size, uid))
+	if (have_digest && cache_lookup(pa, digest, canon, canon_size, uid)) {
+		explicit_bzero(digest, sizeof digest);
 		return WBEM_S_NO_ERROR;
+	}
 	pthread_mutex_lock(&pa->miss_lock);
 	if (have_digest && cache_lookup(pa, digest, canon, canon_size, uid)) {
 		pthread_mutex_unlock(&pa->miss_lock);
@@ -316,11 +337,18 @@ uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
 	if (rc == WBEM_S_NO_ERROR && have_digest)
 		cache_store(pa, digest, canon, *uid);
 	pthread_mutex_unlock(&pa->miss_lock);
-	if (rc != WBEM_S_NO_ERROR) {
-		explicit_bzero(digest, sizeof digest);
-		fail_delay(pa);
-		return rc;
-	}
 	explicit_bzero(digest, sizeof digest);
-	return WBEM_S_NO_ERROR;
+	return rc;
+}
+
+uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
+                        const char *rhost, char *canon, size_t canon_size,
+                        uid_t *uid, rdms_error *err)
+{
+	uint32_t rc = pam_auth_check_undelayed(pa, user, password, rhost, canon, canon_size,
+	                                       uid, err);
+
+	if (rc != WBEM_S_NO_ERROR)
+		fail_delay(pa);
+	return rc;
 }

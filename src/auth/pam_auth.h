@@ -44,6 +44,24 @@ uint32_t pam_auth_check(pam_auth *pa, const char *user, const char *password,
                         uid_t *uid, rdms_error *err);
 
 /*
+ * True, with CANON and *UID set, when USER/PASSWORD is a remembered
+ * credential: no PAM, no waiting (the HTTP server's I/O threads ask this
+ * first and hand a miss to a worker).
+ */
+bool pam_auth_cached(pam_auth *pa, const char *user, const char *password, char *canon,
+                     size_t canon_size, uid_t *uid);
+
+/*
+ * pam_auth_check() without the failure delay: the caller answers a failure
+ * only once pam_auth_fail_delay_ms() have passed (rdmsd's transport does so
+ * with a timer, so no thread sleeps for it).
+ */
+uint32_t pam_auth_check_undelayed(pam_auth *pa, const char *user, const char *password,
+                                  const char *rhost, char *canon, size_t canon_size,
+                                  uid_t *uid, rdms_error *err);
+int pam_auth_fail_delay_ms(const pam_auth *pa);
+
+/*
  * What a credential that is not in the cache goes to: by default
  * pam_auth_verify() in this process.  Under privilege separation the
  * network process, which cannot run PAM, sets a function that asks the

@@ -5,8 +5,9 @@
  *    reply buffers) are mmap'ed and go back to the system when freed;
  *    the default threshold grows after each such free, until the next big
  *    reply stays in the heap for good;
- *  - two arenas instead of 8 per core: every connection has its thread,
- *    and each arena keeps the memory it once held.
+ *  - two arenas instead of 8 per core: the HTTP server's I/O threads and
+ *    workers each would have one, and each arena keeps the memory it once
+ *    held.
  * Together they keep RSS near its idle size after an enumeration.
  */
 #include "malloc_tune.h"

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -99,12 +101,56 @@ static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *
 	out->extra[2].value = out->owned = rep.return_value_text;
 }
 
+/*
+ * A read by key answered from a ready session snapshot does not wait, so
+ * it is served on the I/O thread (http.h); everything else -- methods (a
+ * round trip to priv and the audit's fsync), enumerations (long to build),
+ * a read that must fetch the sessions from priv first (no snapshot, or one
+ * a method invalidated) -- on a worker.  Only the action is looked at,
+ * cheaply: a wrong guess moves a request to the other kind of thread,
+ * nothing more.
+ */
+static bool snapshot_ready(const struct net *d)
+{
+	return d->provider.cache != NULL && rdms_session_cache_ready(d->provider.cache);
+}
+
+static bool wsman_quick(void *ctx, const http_request *req)
+{
+	static const char get[] = "/ws/2004/09/transfer/Get<";
+
+	return memmem(req->body, req->len, get, sizeof get - 1) != NULL && snapshot_ready(ctx);
+}
+
+static bool cimxml_quick(void *ctx, const http_request *req)
+{
+	const char *method = http_header(req, "CIMMethod");
+
+	return method != NULL && strcasecmp(method, "GetInstance") == 0 && snapshot_ready(ctx);
+}
+
 static const http_endpoint endpoints[] = {
 	{ .path = "/wsman", .protocol = "wsman", .anonymous = wsman_is_identify,
-	  .handle = serve_wsman, .ctx = &net_state },
+	  .quick = wsman_quick, .handle = serve_wsman, .ctx = &net_state },
 	{ .path = "/cimom", .protocol = "cimxml", .anonymous = NULL,
-	  .handle = serve_cimxml, .ctx = &net_state },
+	  .quick = cimxml_quick, .handle = serve_cimxml, .ctx = &net_state },
 };
+
+/*
+ * A connection costs a descriptor and no thread (http.h): the soft limit on
+ * open files goes up to the hard one, so max_connections, not a default of
+ * 1,024 descriptors, is what bounds them.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open-file limit: %s", strerror(errno));
+	}
+}
 
 /* ---- start-up ----------------------------------------------------------- */
 
@@ -199,6 +245,7 @@ int main(int argc, char **argv)
 	log_init("rdmsd", d->h.debug);
 	if (!find_backends(d, &err))
 		fatal("network process: %s", err.message);
+	raise_fd_limit();
 	/* Still root: the TLS key may be readable by root only. */
 	d->transport = transport_new(endpoints, sizeof endpoints / sizeof endpoints[0],
 	                             &d->h.sockets, &d->h.cfg, &err);

@@ -405,6 +405,17 @@ uint32_t rdms_session_cache_get(rdms_session_cache *c, rdms_snapshot **out, rdms
 	return rc;
 }
 
+bool rdms_session_cache_ready(rdms_session_cache *c)
+{
+	bool ready;
+
+	pthread_mutex_lock(&c->lock);
+	ready = c->current != NULL && c->current->generation == c->generation &&
+	        now_ms() - c->current->taken_ms < 2 * (uint64_t)c->cfg->session_cache_ms;
+	pthread_mutex_unlock(&c->lock);
+	return ready;
+}
+
 /* ---- reading a snapshot ----------------------------------------------------- */
 
 size_t rdms_snapshot_count(const rdms_snapshot *s)

@@ -63,6 +63,13 @@ void rdms_session_cache_update(rdms_session_cache *c, uint32_t id, const rdms_ba
 uint32_t rdms_session_cache_get(rdms_session_cache *c, rdms_snapshot **out, rdms_error *err);
 void rdms_snapshot_release(rdms_snapshot *s);
 
+/*
+ * True when rdms_session_cache_get() would answer now from a snapshot
+ * (valid, and young or being refreshed behind), without reading the
+ * back-ends on the caller's thread.  A hint: the answer may change at once.
+ */
+bool rdms_session_cache_ready(rdms_session_cache *c);
+
 size_t rdms_snapshot_count(const rdms_snapshot *s);
 /* The owner of session I (for filtering before expanding it). */
 uid_t rdms_snapshot_uid(const rdms_snapshot *s, size_t i);

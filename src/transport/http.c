@@ -7,17 +7,36 @@
  * and is opened only when such an endpoint exists; the Unix socket serves
  * them all.
  *
- * Each listener is one MHD daemon in thread-per-connection mode: a failed
- * login is answered only after a delay (pam_auth.h), and that sleep must
- * stall only the connection that earned it.  Connections are capped
- * (max_connections, max_connections_per_ip) and idle ones time out
- * (idle_timeout_s), so the thread count stays bounded.
+ * A connection costs no thread.  Each listener is one MHD daemon in epoll
+ * mode on a fixed pool of I/O threads (the CPUs, at most
+ * TRANSPORT_IO_THREADS_MAX), which read requests and write replies for all
+ * its connections.  What happens once a request is in depends on whether
+ * it may wait:
+ *   - a quick one (the endpoint says so: a Get, from the session snapshot)
+ *     with remembered or no credentials runs inline on its I/O thread --
+ *     the cheapest path, and the most common request;
+ *   - anything else (a method: a round trip to priv and the audit's fsync;
+ *     an enumeration; a PAM check) is handed to a fixed set of workers
+ *     (workers.h) while its connection is suspended, and the worker resumes
+ *     it with the reply.  So a slow call never stalls the other connections
+ *     of an I/O thread, and concurrent methods still run concurrently (the
+ *     audit's group commit shares an fsync among them).
+ * A failed login is answered only after a delay (pam_auth.h), and that
+ * delay must stall only the connection that earned it: the connection
+ * stays suspended and a timer resumes it (conn_watch.h), no thread sleeps.
+ * A handler may also hold its request (http_hold(): a long-poll Pull): the
+ * connection stays suspended until the holder completes it from any
+ * thread; when the client hangs up meanwhile, the timer thread sees it and
+ * the connection is closed; when the transport stops, every suspended
+ * connection is closed before the daemons stop (MHD stops only with none
+ * suspended).  Connections are capped (max_connections,
+ * max_connections_per_ip) and idle ones time out (idle_timeout_s).
  *
  * MHD's time-out is one of inactivity: a client sending a byte a second
- * would hold its connection (and thread) for ever.  So each connection also
- * has a deadline, request_timeout_s after it opened or after its previous
- * reply, by which its whole request must be in; a reaper thread shuts down
- * the socket of a connection past it, and MHD then closes it as it would a
+ * would hold its connection for ever.  So each connection also has a
+ * deadline, request_timeout_s after it opened or after its previous reply,
+ * by which its whole request must be in; the timer thread shuts down the
+ * socket of a connection past it, and MHD then closes it as it would a
  * connection the client dropped.  The deadline is lifted while the request
  * is being answered (a PAM delay or a big enumeration is not the client's
  * slowness).
@@ -44,6 +63,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,13 +77,28 @@
 #include "../auth/basic.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "conn_watch.h"
 #include "listen.h"
 #include "tls.h"
 #include "tls_handshake.h"
+#include "workers.h"
 
 #define TLS_PRIORITIES  "NORMAL:-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
 #define BASIC_CHALLENGE "Basic realm=\"WSMAN\""
 #define SOURCE_TEXT     96   /* "[v6 address]:port" */
+#define RHOST_TEXT      64
+/*
+ * What libmicrohttpd may use per connection: request line and headers, the
+ * read buffer the body passes through in chunks, the reply's headers.  It
+ * zeroes all of it after each request, so an idle kept-alive connection
+ * holds all of it: its default of 32 KiB would make 10,000 idle
+ * connections 320 MiB.  10 KiB holds headers of about 9 KiB, so a hostile
+ * 8 KiB Authorization header still reaches the Basic parser (400, as
+ * always); a request whose headers need more is refused (431, or
+ * closed).  (4 KiB would hold every real client's headers and bring 10,000
+ * idle connections under 64 MiB, but answer that 8 KiB header 431.)
+ */
+#define CONN_MEMORY     (10 * 1024)
 
 /* A socket of priv's listen_set (listen.h), and the server on it. */
 struct listener {
@@ -71,18 +106,31 @@ struct listener {
 	listen_socket       sock;           /* fd -1: not served */
 	struct MHD_Daemon  *mhd;
 	transport          *t;
+	atomic_int          open;           /* its connections (max_connections) */
 };
 
-/* One open connection and its request deadline (see reaper()). */
-struct conn_watch {
-	struct conn_watch *prev, *next;
-	int                fd;
-	int64_t            deadline;       /* CLOCK_MONOTONIC ms; 0: none */
-	bool               cut;            /* shut down by the reaper */
-	const char        *kind;
-	char               source[SOURCE_TEXT];
-	bool               tls;            /* TLS's handshake is followed in PEER */
-	tls_peer           peer;
+/* One open connection: its deadline, timer and hang-up watch, and its name. */
+struct conn {
+	conn_watch          w;              /* first: conn_watch callbacks get &w */
+	transport          *t;
+	struct request     *waiting;        /* its request in REQ_WAITING; hold_lock */
+	const char         *kind;
+	char                source[SOURCE_TEXT];
+	bool                tls;            /* TLS's handshake is followed in PEER */
+	tls_peer            peer;
+};
+
+/*
+ * Where a request is.  READING and SERVING belong to the thread at hand;
+ * once the connection is suspended the state changes under hold_lock,
+ * and whoever moves it out of WAITING resumes the connection.
+ */
+enum req_state {
+	REQ_READING,    /* headers and body coming in (I/O thread) */
+	REQ_SERVING,    /* identify and the handler: inline, or on a worker (suspended) */
+	REQ_WAITING,    /* suspended for a timer (failed login) or its holder */
+	REQ_READY,      /* resumed with its reply in REPLY */
+	REQ_GONE,       /* resumed to be closed without an answer */
 };
 
 struct transport {
@@ -92,122 +140,70 @@ struct transport {
 	char                *cert_pem;
 	char                *key_pem;
 	transport_env        env;
+	conn_watcher        *watcher;       /* deadlines, timers, hang-ups */
+	workers             *workers;
 
-	/* the request deadlines: every open connection, and the reaper */
-	pthread_mutex_t      watch_lock;
-	pthread_cond_t       watch_cond;
-	struct conn_watch   *watches;
-	pthread_t            reaper;
-	bool                 reaper_running;
-	bool                 reaper_stop;
-	bool                 reaper_idle;  /* waiting without a deadline */
+	/* suspended requests: every one WAITING, and whether we are stopping */
+	pthread_mutex_t      hold_lock;
+	struct request      *waiting;
+	bool                 stopping;
+	atomic_long          nconns;        /* open connections (watched ones) */
+};
+
+/* A held request's handle, shared by the transport and the holder. */
+struct http_held {
+	transport      *t;
+	struct request *r;          /* NULL once the request is finished; hold_lock */
+	bool            done;       /* the holder completed it */
+	int             refs;       /* transport's and holder's */
 };
 
 /* One request's state, from the first call of the handler to completion. */
 struct request {
-	const http_endpoint *ep;
-	strbuf               body;
-	bool                 too_large;
-	bool                 answered;      /* a response is queued already */
-	char                 source[SOURCE_TEXT];
-	rdms_caller          who;
+	struct listener       *l;
+	struct MHD_Connection *c;
+	struct conn           *conn;          /* NULL: unwatched */
+	const http_endpoint   *ep;
+	strbuf                 body;
+	bool                   too_large;
+	bool                   answered;      /* a response is queued already */
+	char                   source[SOURCE_TEXT];
+	char                   rhost[RHOST_TEXT];
+	rdms_caller            who;
+	const rdms_caller     *caller;        /* &who, or NULL: anonymous */
+	basic_cred             cred;          /* for PAM on a worker; wiped after */
+	bool                   need_pam;
+	http_request           req;
+	enum req_state         state;
+	http_reply             reply;         /* READY's */
+	int64_t                not_before;    /* a failed login's answer: not earlier */
+	http_held             *held;
+	bool                   hup_watched;   /* the watcher may call on_hangup() */
+	struct request        *wprev, *wnext; /* on transport.waiting */
 };
 
-/* ---- request deadlines ---------------------------------------------------- */
+/* Set on the I/O thread that closes a connection unanswered (REQ_GONE) on purpose. */
+static _Thread_local bool closing_unanswered;
 
-static int64_t now_ms(void)
+/* ---- connections: the watcher's list ------------------------------------ */
+
+static void on_cut(conn_watch *w, void *arg)
 {
-	struct timespec ts;
+	const struct conn *cn = (const struct conn *)w;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	(void)arg;
+	log_warn("%s %s: no complete request within %d s; connection closed", cn->kind,
+	         cn->source, cn->t->env.cfg->request_timeout_s);
 }
 
-static bool watch_init(transport *t)
-{
-	pthread_condattr_t attr;
-	bool ok;
-
-	if (pthread_condattr_init(&attr) != 0)
-		return false;
-	ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0
-	  && pthread_cond_init(&t->watch_cond, &attr) == 0;
-	pthread_condattr_destroy(&attr);
-	if (ok && pthread_mutex_init(&t->watch_lock, NULL) != 0) {
-		pthread_cond_destroy(&t->watch_cond);
-		ok = false;
-	}
-	return ok;
-}
-
-/* Arms (ARM) or lifts the deadline of W; the lock is held. */
-static void watch_arm(transport *t, struct conn_watch *w, bool arm)
-{
-	if (w->cut)
-		return;
-	w->deadline = arm ? now_ms() + (int64_t)t->env.cfg->request_timeout_s * 1000 : 0;
-	if (arm && t->reaper_idle) {
-		t->reaper_idle = false;
-		pthread_cond_signal(&t->watch_cond);
-	}
-}
-
-/* The same for connection C, found through its socket context. */
 static void watch_set(transport *t, struct MHD_Connection *c, bool arm)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	struct conn_watch *w = ci != NULL ? ci->socket_context : NULL;
+	struct conn *cn = ci != NULL ? ci->socket_context : NULL;
 
-	if (w == NULL)
-		return;
-	pthread_mutex_lock(&t->watch_lock);
-	watch_arm(t, w, arm);
-	pthread_mutex_unlock(&t->watch_lock);
-}
-
-/* Shuts down every connection past its deadline; returns the next deadline. */
-static int64_t reap(transport *t, int64_t now)
-{
-	int64_t next = 0;
-
-	for (struct conn_watch *w = t->watches; w != NULL; w = w->next) {
-		if (w->deadline == 0)
-			continue;
-		if (w->deadline > now) {
-			if (next == 0 || w->deadline < next)
-				next = w->deadline;
-			continue;
-		}
-		log_warn("%s %s: no complete request within %d s; connection closed", w->kind,
-		         w->source, t->env.cfg->request_timeout_s);
-		/* MHD sees end-of-file and closes; the fd stays MHD's to close. */
-		shutdown(w->fd, SHUT_RDWR);
-		w->deadline = 0;
-		w->cut = true;
-	}
-	return next;
-}
-
-static void *reaper(void *arg)
-{
-	transport *t = arg;
-
-	pthread_mutex_lock(&t->watch_lock);
-	while (!t->reaper_stop) {
-		int64_t next = reap(t, now_ms());
-
-		t->reaper_idle = next == 0;
-		if (next == 0) {
-			pthread_cond_wait(&t->watch_cond, &t->watch_lock);
-		} else {
-			struct timespec ts = { (time_t)(next / 1000), (long)(next % 1000) * 1000000 };
-
-			pthread_cond_timedwait(&t->watch_cond, &t->watch_lock, &ts);
-		}
-	}
-	pthread_mutex_unlock(&t->watch_lock);
-	return NULL;
+	if (cn != NULL)
+		conn_watch_arm(t->watcher, &cn->w, arm);
 }
 
 /*
@@ -220,8 +216,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 {
 	struct listener *l = cls;
 	transport *t = l->t;
-	struct conn_watch *w;
-	bool idle;
+	struct conn *cn;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *fd =
@@ -229,79 +224,45 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		const union MHD_ConnectionInfo *ca =
 			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
+		atomic_fetch_add(&l->open, 1);
+		atomic_fetch_add(&t->nconns, 1);
+
 		*socket_context = NULL;
-		if (fd == NULL || (w = calloc(1, sizeof *w)) == NULL)
+		if (fd == NULL || (cn = calloc(1, sizeof *cn)) == NULL)
 			return;   /* unwatched: the idle time-out still applies */
-		w->fd = fd->connect_fd;
-		w->kind = listen_kinds[l->kind].name;
-		sockaddr_text(ca != NULL ? ca->client_addr : NULL, w->source, sizeof w->source);
+		cn->t = t;
+		cn->kind = listen_kinds[l->kind].name;
+		sockaddr_text(ca != NULL ? ca->client_addr : NULL, cn->source, sizeof cn->source);
 		if (listen_kinds[l->kind].tls) {
 			const union MHD_ConnectionInfo *ts =
 				MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 
-			w->tls = ts != NULL && ts->tls_session != NULL;
-			w->peer = (tls_peer){ .kind = w->kind, .source = w->source };
-			if (w->tls)
-				tls_peer_watch(&w->peer, ts->tls_session);
+			cn->tls = ts != NULL && ts->tls_session != NULL;
+			cn->peer = (tls_peer){ .kind = cn->kind, .source = cn->source };
+			if (cn->tls)
+				tls_peer_watch(&cn->peer, ts->tls_session);
 		}
-		pthread_mutex_lock(&t->watch_lock);
-		w->next = t->watches;
-		if (t->watches != NULL)
-			t->watches->prev = w;
-		t->watches = w;
-		watch_arm(t, w, true);
-		pthread_mutex_unlock(&t->watch_lock);
-		*socket_context = w;
+		conn_watch_add(t->watcher, &cn->w, fd->connect_fd);
+		*socket_context = cn;
 		return;
 	}
-	w = *socket_context;
-	if (w == NULL)
-		return;
-	pthread_mutex_lock(&t->watch_lock);
-	if (w->prev != NULL)
-		w->prev->next = w->next;
-	else
-		t->watches = w->next;
-	if (w->next != NULL)
-		w->next->prev = w->prev;
-	idle = t->watches == NULL;
-	pthread_mutex_unlock(&t->watch_lock);
-	if (w->tls)
-		tls_peer_closed(&w->peer);
-	free(w);
-	*socket_context = NULL;
+	atomic_fetch_sub(&l->open, 1);
+	cn = *socket_context;
+	if (cn != NULL) {
+		conn_watch_remove(t->watcher, &cn->w);
+		if (cn->tls)
+			tls_peer_closed(&cn->peer);
+		free(cn);
+		*socket_context = NULL;
+	}
 	/*
 	 * The last connection is gone: give back what glibc keeps of freed
-	 * memory (each connection thread has an arena of its own, and a big
-	 * enumeration's buffers or a burst of connections leave megabytes
-	 * there).  Cheap next to a connection's life, and only when idle.
+	 * memory (a big enumeration's buffers or a burst of connections leave
+	 * megabytes in the I/O and worker threads' arenas).  Cheap next to a
+	 * connection's life, and only when idle.
 	 */
-	if (idle)
+	if (atomic_fetch_sub(&t->nconns, 1) == 1)
 		malloc_trim(0);
-}
-
-static uint32_t reaper_start(transport *t, rdms_error *err)
-{
-	if (t->reaper_running)
-		return WBEM_S_NO_ERROR;
-	t->reaper_stop = false;
-	if (pthread_create(&t->reaper, NULL, reaper, t) != 0)
-		return rdms_fail(err, WBEM_E_FAILED, "cannot start the request timer thread");
-	t->reaper_running = true;
-	return WBEM_S_NO_ERROR;
-}
-
-/* After the MHD daemons stopped: no connection is left to watch. */
-static void reaper_stop(transport *t)
-{
-	if (!t->reaper_running)
-		return;
-	pthread_mutex_lock(&t->watch_lock);
-	t->reaper_stop = true;
-	pthread_cond_signal(&t->watch_cond);
-	pthread_mutex_unlock(&t->watch_lock);
-	pthread_join(t->reaper, NULL);
-	t->reaper_running = false;
 }
 
 /* True when listener kind K serves endpoints of PROTOCOL. */
@@ -339,9 +300,9 @@ transport *transport_new(const http_endpoint *endpoints, size_t n, const listen_
 	}
 	t->endpoints = endpoints;
 	t->nendpoints = n;
-	if (!watch_init(t)) {
+	if (pthread_mutex_init(&t->hold_lock, NULL) != 0) {
 		free(t);
-		rdms_fail(err, WBEM_E_FAILED, "cannot set up the request timers");
+		rdms_fail(err, WBEM_E_FAILED, "cannot set up the transport's lock");
 		return NULL;
 	}
 	for (int k = 0; k < LISTEN_KINDS; k++) {
@@ -472,31 +433,41 @@ static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r
 	return ok;
 }
 
-/* The same for a transport-made answer. */
-static enum MHD_Result respond(struct MHD_Connection *c, struct request *r, int status,
-                               char *body, size_t len, const char *ctype,
-                               const char *hname, const char *hvalue)
+/* A transport-made answer: TEXT (NULL: no body) and one more header. */
+static void make_reply(http_reply *out, int status, const char *text, const char *hname,
+                       const char *hvalue)
 {
-	http_reply reply = { .status = status, .body = body, .len = len, .content_type = ctype,
-	                     .extra = { { hname, hvalue } } };
+	char *body = text != NULL ? strdup(text) : NULL;
 
-	return respond_reply(c, r, &reply);
+	*out = (http_reply){ .status = status, .body = body,
+	                     .len = body != NULL ? strlen(body) : 0,
+	                     .content_type = text != NULL ? "text/plain;charset=UTF-8" : NULL,
+	                     .extra = { { hname, hvalue } } };
+}
+
+static void make_challenge(http_reply *out)
+{
+	make_reply(out, MHD_HTTP_UNAUTHORIZED, NULL, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	           BASIC_CHALLENGE);
+}
+
+/* Frees a reply that will not be sent (its stream ended unrun). */
+static void drop_reply(http_reply *reply)
+{
+	free(reply->body);
+	free(reply->owned);
+	body_stream_end(&reply->stream);
+	*reply = (http_reply){ 0 };
 }
 
 /* A short plain-text error page. */
 static enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r, int status,
                                     const char *text, const char *hname, const char *hvalue)
 {
-	char *body = strdup(text);
+	http_reply reply;
 
-	return respond(c, r, status, body, body != NULL ? strlen(body) : 0,
-	               "text/plain;charset=UTF-8", hname, hvalue);
-}
-
-static enum MHD_Result challenge(struct MHD_Connection *c, struct request *r)
-{
-	return respond(c, r, MHD_HTTP_UNAUTHORIZED, NULL, 0, NULL,
-	               MHD_HTTP_HEADER_WWW_AUTHENTICATE, BASIC_CHALLENGE);
+	make_reply(&reply, status, text, hname, hvalue);
+	return respond_reply(c, r, &reply);
 }
 
 /* ---- identifying the caller ---------------------------------------------- */
@@ -543,17 +514,76 @@ static int peer_caller(struct listener *l, struct MHD_Connection *c, struct requ
 	return 0;
 }
 
-/* Basic credentials checked by PAM; 0 or the HTTP status to answer. */
-static int basic_caller(struct listener *l, struct MHD_Connection *c, struct request *r,
-                        const char *value, size_t vlen, const char *rhost)
+/* R's caller, named and checked: the admin check and the protocol. */
+static int caller_known(struct request *r)
 {
-	const transport_env *env = &l->t->env;
-	basic_cred cred;
+	const transport_env *env = &r->l->t->env;
+
+	r->who.is_admin = authz_is_admin(env->authz, env->cfg->admin_group, r->who.user,
+	                                 r->who.uid);
+	r->who.protocol = r->ep->protocol;
+	r->who.source = r->source;
+	r->caller = &r->who;
+	return 0;
+}
+
+/*
+ * Basic credentials that are not remembered, checked by PAM (on a worker:
+ * it may wait); 0 or the HTTP status to answer.  A failure sets the time
+ * before which it must not be answered.
+ */
+static int pam_caller(struct request *r)
+{
+	const transport_env *env = &r->l->t->env;
 	rdms_error err = { 0 };
 	char safe[300];
 	uint32_t rc;
 
-	switch (basic_parse(value, vlen, &cred, &err)) {
+	rc = pam_auth_check_undelayed(env->pam, r->cred.user, r->cred.password, r->rhost,
+	                              r->who.user, sizeof r->who.user, &r->who.uid, &err);
+	if (rc != 0) {
+		log_safe(r->cred.user, safe, sizeof safe);
+		log_warn("%s %s: login failed for '%s': %s", listen_kinds[r->l->kind].name,
+		         r->source, safe, err.message);
+		basic_cred_wipe(&r->cred);
+		r->not_before = conn_watch_now_ms() + pam_auth_fail_delay_ms(env->pam);
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	basic_cred_wipe(&r->cred);
+	return caller_known(r);
+}
+
+/*
+ * Identifies the caller of R on the I/O thread.  Returns 0 with R->caller
+ * set (NULL for an anonymous request) or R->need_pam (credentials not
+ * remembered: pam_caller() on a worker), or the HTTP status to answer.
+ */
+static int identify(struct listener *l, struct MHD_Connection *c, struct request *r)
+{
+	const transport_env *env = &l->t->env;
+	const union MHD_ConnectionInfo *ci;
+	const char *value = NULL;
+	size_t vlen = 0;
+	rdms_error err = { 0 };
+	int status;
+
+	r->caller = NULL;
+	if (l->kind == LISTEN_UNIX) {
+		status = peer_caller(l, c, r);
+		if (status == 0)
+			r->caller = &r->who;
+		return status;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_host(ci != NULL ? ci->client_addr : NULL, r->rhost, sizeof r->rhost);
+	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
+	                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION),
+	                                  &value, &vlen) != MHD_YES) {
+		if (r->ep->anonymous != NULL && r->ep->anonymous(r->body.data, r->body.len))
+			return 0;
+		return MHD_HTTP_UNAUTHORIZED;
+	}
+	switch (basic_parse(value, vlen, &r->cred, &err)) {
 	case BASIC_OK:
 		break;
 	case BASIC_OTHER_SCHEME:
@@ -564,63 +594,194 @@ static int basic_caller(struct listener *l, struct MHD_Connection *c, struct req
 		         err.message);
 		return MHD_HTTP_BAD_REQUEST;
 	}
-	rc = pam_auth_check(env->pam, cred.user, cred.password, rhost, r->who.user,
-	                    sizeof r->who.user, &r->who.uid, &err);
-	if (rc != 0) {
-		log_safe(cred.user, safe, sizeof safe);
-		log_warn("%s %s: login failed for '%s': %s", listen_kinds[l->kind].name, r->source,
-		         safe, err.message);
-		basic_cred_wipe(&cred);
-		return MHD_HTTP_UNAUTHORIZED;
+	if (pam_auth_cached(env->pam, r->cred.user, r->cred.password, r->who.user,
+	                    sizeof r->who.user, &r->who.uid)) {
+		basic_cred_wipe(&r->cred);
+		return caller_known(r);
 	}
-	basic_cred_wipe(&cred);
-	r->who.is_admin = authz_is_admin(env->authz, env->cfg->admin_group, r->who.user,
-	                                 r->who.uid);
-	r->who.protocol = r->ep->protocol;
-	r->who.source = r->source;
+	r->need_pam = true;
 	return 0;
 }
 
-/*
- * Identifies the caller of R.  Returns 0 with *WHO set (NULL for an
- * anonymous request), or the HTTP status to answer.
- */
-static int identify(struct listener *l, struct MHD_Connection *c, struct request *r,
-                    const rdms_caller **who)
-{
-	const union MHD_ConnectionInfo *ci;
-	const char *value = NULL;
-	size_t vlen = 0;
-	char rhost[64];
-	int status;
+/* ---- suspended requests --------------------------------------------------- */
 
-	*who = NULL;
-	if (l->kind == LISTEN_UNIX) {
-		status = peer_caller(l, c, r);
-		if (status == 0)
-			*who = &r->who;
-		return status;
+/* Puts R (suspended) on the waiting list; hold_lock held. */
+static void waiting_add(transport *t, struct request *r)
+{
+	r->state = REQ_WAITING;
+	r->wprev = NULL;
+	r->wnext = t->waiting;
+	if (t->waiting != NULL)
+		t->waiting->wprev = r;
+	t->waiting = r;
+	if (r->conn != NULL)
+		r->conn->waiting = r;
+}
+
+/* Moves R on to STATE and resumes its connection; hold_lock held. */
+static void wake(transport *t, struct request *r, enum req_state state)
+{
+	if (r->state == REQ_WAITING) {
+		if (r->wprev != NULL)
+			r->wprev->wnext = r->wnext;
+		else
+			t->waiting = r->wnext;
+		if (r->wnext != NULL)
+			r->wnext->wprev = r->wprev;
+		r->wprev = r->wnext = NULL;
+		if (r->conn != NULL && r->conn->waiting == r)
+			r->conn->waiting = NULL;
 	}
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	sockaddr_host(ci != NULL ? ci->client_addr : NULL, rhost, sizeof rhost);
-	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
-	                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION),
-	                                  &value, &vlen) != MHD_YES) {
-		if (r->ep->anonymous != NULL && r->ep->anonymous(r->body.data, r->body.len))
-			return 0;
-		return MHD_HTTP_UNAUTHORIZED;
+	r->state = state;
+	MHD_resume_connection(r->c);
+}
+
+/* What the watcher tells on_watched(): ARG NULL is the timer. */
+static const char hangup_event[] = "hang-up";
+
+/*
+ * The watcher's timer (a failed login's delay has passed: answer it) or
+ * hang-up watch (the client of a held request went away: close it).
+ */
+static void on_watched(conn_watch *w, void *arg)
+{
+	struct conn *cn = (struct conn *)w;
+	transport *t = cn->t;
+	bool hangup = arg == hangup_event;
+	struct request *r;
+
+	pthread_mutex_lock(&t->hold_lock);
+	r = cn->waiting;
+	if (r != NULL && (r->held != NULL) == hangup) {
+		if (hangup)
+			log_debug("%s: client gone while its request was held", r->source);
+		wake(t, r, hangup ? REQ_GONE : REQ_READY);
 	}
-	status = basic_caller(l, c, r, value, vlen, rhost);
-	if (status == 0)
-		*who = &r->who;
-	return status;
+	pthread_mutex_unlock(&t->hold_lock);
+}
+
+/* True when FD's peer has hung up (or the socket failed). */
+static bool hung_up(int fd)
+{
+	char byte;
+	ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+http_held *http_hold(const http_request *req)
+{
+	struct request *r = req->conn;
+	transport *t = r->l->t;
+	http_held *h;
+
+	if (r->held != NULL)
+		return NULL;
+	h = calloc(1, sizeof *h);
+	if (h == NULL)
+		return NULL;
+	pthread_mutex_lock(&t->hold_lock);
+	if (t->stopping) {
+		pthread_mutex_unlock(&t->hold_lock);
+		free(h);
+		return NULL;
+	}
+	*h = (http_held){ .t = t, .r = r, .refs = 2 };
+	r->held = h;
+	pthread_mutex_unlock(&t->hold_lock);
+	/* Registered now, while nobody can resume R; a hang-up before R waits is seen below. */
+	if (r->conn != NULL)
+		conn_watch_hangup(t->watcher, &r->conn->w, on_watched, (void *)hangup_event);
+	return h;
+}
+
+/* Drops one reference to H; hold_lock held.  True when H is to be freed. */
+static bool held_unref(http_held *h)
+{
+	return --h->refs == 0;
+}
+
+bool http_held_complete(http_held *h, http_reply *reply)
+{
+	transport *t = h->t;
+	struct request *r;
+	bool ok, last;
+
+	pthread_mutex_lock(&t->hold_lock);
+	r = h->r;
+	ok = r != NULL && !h->done && (r->state == REQ_SERVING || r->state == REQ_WAITING);
+	if (ok) {
+		h->done = true;
+		r->reply = *reply;
+		/* Still in its handler: the transport answers it when the handler returns. */
+		if (r->state == REQ_WAITING)
+			wake(t, r, REQ_READY);
+	}
+	last = held_unref(h);
+	pthread_mutex_unlock(&t->hold_lock);
+	if (!ok)
+		drop_reply(reply);
+	if (last)
+		free(h);
+	return ok;
+}
+
+/* R is finished (answered, or its connection closed): its hold ends. */
+static void held_detach(transport *t, struct request *r)
+{
+	http_held *h = r->held;
+	bool last;
+
+	if (h == NULL)
+		return;
+	pthread_mutex_lock(&t->hold_lock);
+	h->r = NULL;
+	r->held = NULL;
+	last = held_unref(h);
+	pthread_mutex_unlock(&t->hold_lock);
+	if (last)
+		free(h);
+}
+
+/*
+ * After R's handler: true when R now waits for its holder (its connection
+ * suspended; IO_THREAD: the handler ran on the I/O thread, which suspends
+ * it here).  False when R is to be answered now with R->reply, or closed
+ * unanswered (state REQ_GONE: the transport stops, or the client left).
+ */
+static bool hold_or_answer(struct request *r, bool io_thread)
+{
+	transport *t = r->l->t;
+	bool wait = false;
+
+	if (r->held == NULL)
+		return false;
+	pthread_mutex_lock(&t->hold_lock);
+	if (!r->held->done) {
+		if (t->stopping || (r->conn != NULL && hung_up(r->conn->w.fd))) {
+			/* Closed unanswered; the holder's reply will be dropped. */
+			r->held->r = NULL;
+			held_unref(r->held);
+			r->held = NULL;
+			r->state = REQ_GONE;
+		} else {
+			if (io_thread)
+				MHD_suspend_connection(r->c);
+			waiting_add(t, r);
+			wait = true;
+		}
+	}
+	pthread_mutex_unlock(&t->hold_lock);
+	return wait;
 }
 
 /* ---- the three steps of a request ---------------------------------------- */
 
 const char *http_header(const http_request *req, const char *name)
 {
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+	const struct request *r = req->conn;
+
+	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
 }
 
 static const http_endpoint *find_endpoint(const struct listener *l, const char *url)
@@ -649,12 +810,13 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	if (r == NULL)
 		return MHD_NO;
 	*con_cls = r;
+	r->l = l;
+	r->c = c;
 	/* The connection's address text, made once when it opened (on_connection). */
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (ci != NULL && ci->socket_context != NULL) {
-		const struct conn_watch *w = ci->socket_context;
-
-		memcpy(r->source, w->source, sizeof r->source);
+		r->conn = ci->socket_context;
+		memcpy(r->source, r->conn->source, sizeof r->source);
 	} else {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		sockaddr_text(ci != NULL ? ci->client_addr : NULL, r->source, sizeof r->source);
@@ -690,12 +852,90 @@ static void take_body(const transport_env *env, struct request *r, const char *d
 	strbuf_append(&r->body, data, n);
 }
 
+/* Queues R->reply (which is then R's no more). */
+static enum MHD_Result respond_now(struct MHD_Connection *c, struct request *r)
+{
+	http_reply reply = r->reply;
+
+	r->reply = (http_reply){ 0 };
+	return respond_reply(c, r, &reply);
+}
+
+/* Runs R's handler (R identified); R->reply is its answer unless R is held. */
+static void run_handler(struct request *r)
+{
+	http_reply out = { 0 };
+
+	r->ep->handle(r->ep->ctx, r->caller, &r->req, &out);
+	if (r->caller != NULL)
+		log_debug("%s: served %s (uid %u%s)", r->source, r->caller->user,
+		          (unsigned)r->caller->uid, r->caller->is_admin ? ", admin" : "");
+	if (r->held != NULL)
+		drop_reply(&out);   /* the holder answers */
+	else
+		r->reply = out;
+}
+
+/*
+ * R served off the I/O thread (its connection suspended): resumes it with
+ * its reply, or -- a failed login -- once the delay has passed.
+ */
+static void served(struct request *r)
+{
+	transport *t = r->l->t;
+	bool timer = false;
+
+	pthread_mutex_lock(&t->hold_lock);
+	if (r->state == REQ_GONE)
+		wake(t, r, REQ_GONE);
+	else if (r->not_before <= conn_watch_now_ms())
+		wake(t, r, REQ_READY);
+	else if (t->stopping || r->conn == NULL)
+		wake(t, r, REQ_GONE);     /* closed unanswered: never early */
+	else {
+		waiting_add(t, r);
+		timer = true;
+	}
+	pthread_mutex_unlock(&t->hold_lock);
+	/* (Only a stop could end R meanwhile, and it stops the workers first.) */
+	if (timer)
+		conn_watch_timer(t->watcher, &r->conn->w, r->not_before, on_watched, NULL);
+}
+
+/* A worker's job: R's PAM check and handler, its connection suspended. */
+static void serve_suspended(void *arg)
+{
+	struct request *r = arg;
+
+	if (r->need_pam && pam_caller(r) != 0)
+		make_challenge(&r->reply);
+	else
+		run_handler(r);
+	if (!hold_or_answer(r, false))
+		served(r);
+}
+
+/* Suspends R's connection and hands R to a worker; false when stopping. */
+static bool hand_off(struct request *r)
+{
+	transport *t = r->l->t;
+
+	pthread_mutex_lock(&t->hold_lock);
+	if (t->stopping) {
+		pthread_mutex_unlock(&t->hold_lock);
+		return false;
+	}
+	MHD_suspend_connection(r->c);
+	r->state = REQ_SERVING;
+	pthread_mutex_unlock(&t->hold_lock);
+	if (!workers_submit(t->workers, serve_suspended, r))
+		serve_suspended(r);   /* out of memory: here, all the same */
+	return true;
+}
+
 static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
                               struct request *r)
 {
-	http_reply reply = { 0 };
-	http_request req;
-	const rdms_caller *who;
 	int status;
 
 	/* The request is in: what follows is our time, not the client's. */
@@ -706,20 +946,31 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 	if (r->body.failed)
 		return respond_text(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n",
 		                    NULL, NULL);
-	status = identify(l, c, r, &who);
+	status = identify(l, c, r);
 	if (status == MHD_HTTP_UNAUTHORIZED)
-		return challenge(c, r);
+		return respond_text(c, r, status, NULL, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		                    BASIC_CHALLENGE);
 	if (status != 0)
 		return respond_text(c, r, status, status == MHD_HTTP_BAD_REQUEST ?
 		                    "malformed Authorization header\n" : "forbidden\n", NULL, NULL);
-	req.body = r->body.data != NULL ? r->body.data : "";
-	req.len = r->body.len;
-	req.conn = c;
-	r->ep->handle(r->ep->ctx, who, &req, &reply);
-	if (who != NULL)
-		log_debug("%s: served %s (uid %u%s)", r->source, who->user, (unsigned)who->uid,
-		          who->is_admin ? ", admin" : "");
-	return respond_reply(c, r, &reply);
+	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
+	                         .len = r->body.len, .conn = r };
+	if (r->need_pam || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
+		if (hand_off(r))
+			return MHD_YES;
+		/* Stopping: closed unanswered, as a connection the stop cuts. */
+		closing_unanswered = true;
+		return MHD_NO;
+	}
+	r->state = REQ_SERVING;
+	run_handler(r);
+	if (hold_or_answer(r, true))
+		return MHD_YES;
+	if (r->state == REQ_GONE) {
+		closing_unanswered = true;
+		return MHD_NO;
+	}
+	return respond_now(c, r);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -739,6 +990,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (r->answered)
 		return MHD_YES;
+	/* Resumed: with the answer, or to close the connection unanswered. */
+	if (r->state == REQ_READY)
+		return respond_now(c, r);
+	if (r->state == REQ_GONE) {
+		closing_unanswered = true;
+		return MHD_NO;
+	}
 	return finish(l, c, r);
 }
 
@@ -753,6 +1011,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	watch_set(l->t, c, true);
 	if (r == NULL)
 		return;
+	held_detach(l->t, r);
+	drop_reply(&r->reply);   /* one never sent */
+	basic_cred_wipe(&r->cred);
 	strbuf_free(&r->body);
 	explicit_bzero(r, sizeof *r);
 	free(r);
@@ -771,26 +1032,64 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		msg[--n] = '\0';
 	if (tls_handshake_failure(msg))
 		return;
+	if (closing_unanswered) {   /* our MHD_NO for a request closed on purpose */
+		closing_unanswered = false;
+		log_debug("libmicrohttpd: %s", msg);
+		return;
+	}
 	log_warn("libmicrohttpd: %s", msg);
 }
 
 /* ---- listeners ----------------------------------------------------------- */
 
+/*
+ * max_connections, for the listener as a whole: libmicrohttpd splits its
+ * own limit among the I/O threads, so one thread that accepted its share
+ * would close connections while the listener is under its limit.  Its
+ * limit is set to the whole for each thread, and this is the real one
+ * (two threads accepting at once may let one more in per thread).
+ */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	struct listener *l = cls;
+	char source[SOURCE_TEXT];
+
+	(void)len;
+	if (atomic_load(&l->open) < l->t->env.cfg->max_connections)
+		return MHD_YES;
+	sockaddr_text(addr, source, sizeof source);
+	log_warn("%s %s: max_connections (%d) reached; connection closed",
+	         listen_kinds[l->kind].name, l->kind == LISTEN_UNIX ? "client" : source,
+	         l->t->env.cfg->max_connections);
+	return MHD_NO;
+}
+
+/* I/O threads per listener: the CPUs, at most TRANSPORT_IO_THREADS_MAX. */
+static unsigned io_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > TRANSPORT_IO_THREADS_MAX ? TRANSPORT_IO_THREADS_MAX : (unsigned)n;
+}
+
 static struct MHD_Daemon *start_one(struct listener *l)
 {
 	const rdms_config *cfg = l->t->env.cfg;
-	struct MHD_OptionItem opt[12];
-	unsigned int flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-	                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	struct MHD_OptionItem opt[14];
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+	                     MHD_USE_ERROR_LOG;
 	int n = 0;
 
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, l->sock.fd, NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, io_threads(), NULL };
+	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY,
+	                                    NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
 	                                    (intptr_t)on_completed, l };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION,
 	                                    (intptr_t)on_connection, l };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-	                                    cfg->max_connections, NULL };
+	                                    cfg->max_connections * io_threads(), NULL };
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	                                    cfg->idle_timeout_s, NULL };
 	if (l->kind != LISTEN_UNIX)
@@ -805,16 +1104,32 @@ static struct MHD_Daemon *start_one(struct listener *l)
 	}
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	/* The logger goes first, or MHD reports option errors on stderr itself. */
-	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l,
+	return MHD_start_daemon(flags, 0, on_accept, l, on_request, l,
 	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	                        MHD_OPTION_ARRAY, opt, MHD_OPTION_END);
+}
+
+/* The timer thread and the workers, before any listener. */
+static uint32_t threads_start(transport *t, rdms_error *err)
+{
+	if (t->watcher == NULL &&
+	    (t->watcher = conn_watcher_new(t->env.cfg->request_timeout_s, on_cut)) == NULL)
+		return rdms_fail(err, WBEM_E_FAILED, "cannot set up the request timers");
+	if (!conn_watcher_start(t->watcher))
+		return rdms_fail(err, WBEM_E_FAILED, "cannot start the request timer thread");
+	if (t->workers == NULL && (t->workers = workers_new(TRANSPORT_WORKERS)) == NULL)
+		return rdms_fail(err, WBEM_E_FAILED, "cannot start the worker threads");
+	return WBEM_S_NO_ERROR;
 }
 
 uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err)
 {
 	t->env = *env;
-	if (reaper_start(t, err) != WBEM_S_NO_ERROR)
+	t->stopping = false;
+	if (threads_start(t, err) != WBEM_S_NO_ERROR) {
+		transport_stop(t);
 		return WBEM_E_FAILED;
+	}
 	for (int k = 0; k < LISTEN_KINDS; k++) {
 		struct listener *l = &t->l[k];
 
@@ -838,17 +1153,33 @@ uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err
 
 void transport_stop(transport *t)
 {
+	pthread_mutex_lock(&t->hold_lock);
+	t->stopping = true;
+	pthread_mutex_unlock(&t->hold_lock);
+	for (int k = 0; k < LISTEN_KINDS; k++)
+		if (t->l[k].mhd != NULL)   /* no new connections; keeps our listening socket open */
+			MHD_quiesce_daemon(t->l[k].mhd);
+	/* Requests on workers finish (each resumes its connection or waits) ... */
+	if (t->workers != NULL) {
+		workers_free(t->workers);
+		t->workers = NULL;
+	}
+	/* ... and every waiting one is closed unanswered: libmicrohttpd stops
+	 * only with no connection suspended. */
+	pthread_mutex_lock(&t->hold_lock);
+	while (t->waiting != NULL)
+		wake(t, t->waiting, REQ_GONE);
+	pthread_mutex_unlock(&t->hold_lock);
 	for (int k = 0; k < LISTEN_KINDS; k++) {
 		struct listener *l = &t->l[k];
 
 		if (l->mhd == NULL)
 			continue;
-		/* Quiescing first keeps MHD from closing our listening socket. */
-		MHD_quiesce_daemon(l->mhd);
 		MHD_stop_daemon(l->mhd);
 		l->mhd = NULL;
 	}
-	reaper_stop(t);
+	if (t->watcher != NULL)
+		conn_watcher_stop(t->watcher);
 }
 
 void transport_free(transport *t)
@@ -856,11 +1187,11 @@ void transport_free(transport *t)
 	if (t == NULL)
 		return;
 	transport_stop(t);
+	conn_watcher_free(t->watcher);
 	free(t->cert_pem);
 	if (t->key_pem != NULL)
 		explicit_bzero(t->key_pem, strlen(t->key_pem));
 	free(t->key_pem);
-	pthread_cond_destroy(&t->watch_cond);
-	pthread_mutex_destroy(&t->watch_lock);
+	pthread_mutex_destroy(&t->hold_lock);
 	free(t);
 }

@@ -31,7 +31,7 @@
 typedef struct http_request {
 	const char *body;     /* NUL-terminated; LEN excludes the NUL */
 	size_t      len;
-	void       *conn;     /* the transport's; use http_header() */
+	void       *conn;     /* the transport's; use http_header(), http_hold() */
 } http_request;
 
 /* The value of request header NAME (case-insensitive), or NULL. */
@@ -63,11 +63,41 @@ typedef struct http_endpoint {
 	const char *protocol;   /* "wsman" or "cimxml" */
 	/* True when BODY may be served without credentials (WS-Man Identify). */
 	bool (*anonymous)(const char *body, size_t len);
+	/*
+	 * True when REQ is answered without waiting -- no method, no disk, no
+	 * PAM: it is then served on the connection's I/O thread (cheapest).
+	 * Otherwise (or when NULL) it is served on a worker thread while its
+	 * connection is suspended.  A wrong guess costs speed, never a check.
+	 */
+	bool (*quick)(void *ctx, const http_request *req);
 	/* Serves one request; WHO is NULL only for an anonymous one. */
 	void (*handle)(void *ctx, const rdms_caller *who, const http_request *req,
 	               http_reply *out);
 	void *ctx;
 } http_endpoint;
+
+/*
+ * Held requests (a long-poll Pull): a handler that cannot answer yet calls
+ * http_hold() and returns; OUT is then ignored.  The connection is
+ * suspended -- no thread waits for it -- until http_held_complete() is
+ * called, from any thread, with the reply.  When the client hangs up
+ * meanwhile, or the transport stops, the transport closes the connection;
+ * http_held_complete() still must be called once (after transport_stop()
+ * too, but before transport_free()), and then frees the reply and returns
+ * false.  The holder keeps its own time limit (a held request does not
+ * time out by itself: neither the idle time-out nor the request deadline
+ * runs while it is held).
+ */
+typedef struct http_held http_held;
+
+/* Holds REQ (during its handler only); NULL when it cannot be held (answer now). */
+http_held *http_hold(const http_request *req);
+
+/*
+ * Answers held request H with REPLY (taken over, as from a handler) and
+ * gives H up.  False when its client is gone (REPLY is freed).
+ */
+bool http_held_complete(http_held *h, http_reply *reply);
 
 /* What the servers need while running; must outlive transport_stop(). */
 typedef struct transport_env {
@@ -77,6 +107,9 @@ typedef struct transport_env {
 } transport_env;
 
 typedef struct transport transport;
+
+#define TRANSPORT_IO_THREADS_MAX 4   /* per listener: the CPUs, at most this */
+#define TRANSPORT_WORKERS        8   /* PRIV_CHANNELS: more would wait for a channel */
 
 /*
  * A transport for the N ENDPOINTS (kept by reference, for its lifetime) on
@@ -90,7 +123,13 @@ typedef struct transport transport;
 transport *transport_new(const http_endpoint *endpoints, size_t n, const listen_set *sockets,
                          const rdms_config *cfg, rdms_error *err);
 
-/* Starts serving (threads: call once the process is what it will stay). */
+/*
+ * Starts serving (threads: call once the process is what it will stay).
+ * Threads are fixed, whatever the number of connections: per listener
+ * TRANSPORT_IO_THREADS I/O threads (libmicrohttpd's epoll mode), shared by
+ * all listeners TRANSPORT_WORKERS workers for requests that wait (see
+ * http_endpoint.quick), and one timer thread (conn_watch.h).
+ */
 uint32_t transport_start(transport *t, const transport_env *env, rdms_error *err);
 
 /* Stops the servers (requests in progress finish); sockets stay open. */

@@ -2,12 +2,15 @@
  * tls_handshake.c -- a failed TLS handshake, logged as what it is
  * (tls_handshake.h).
  *
- * libmicrohttpd runs each connection in a thread of its own (http.c's
- * mode), handshake included, and calls the logger from that thread when
- * the handshake fails.  So a GnuTLS handshake hook, set on each session as
- * its connection starts, notes on its thread which connection is shaking
- * hands; the logger, on the same thread, then finds the client and the
- * alert it sent while the session is still alive (MHD frees it later).
+ * libmicrohttpd runs each connection on one I/O thread (http.c's mode),
+ * handshake included, and calls the logger from that thread when the
+ * handshake fails.  So a GnuTLS handshake hook, set on each session as its
+ * connection starts, notes on its thread which connection last processed a
+ * handshake message; the logger, on the same thread, then finds the client
+ * and the alert it sent while the session is still alive (MHD frees it
+ * later).  An I/O thread interleaves connections, so a failure that comes
+ * with no handshake message of its own (an alert alone) is told as that of
+ * the connection whose message came last on the thread.
  * The tls_peer travels in the session's database pointer: rdmsd keeps no
  * session cache, so GnuTLS hands that pointer to nothing else, while MHD
  * keeps the session's own pointer for itself.
@@ -105,6 +108,9 @@ bool tls_handshake_failure(const char *msg)
 
 void tls_peer_closed(const tls_peer *p)
 {
+	/* Its I/O thread serves other connections' handshakes too: forget it. */
+	if (handshaking == p)
+		handshaking = NULL;
 	if (!p->hello)
 		log_info("%s: %s sent no TLS handshake (not a TLS client, or a port probe); "
 		         "connection closed", p->kind, p->source);

@@ -52,8 +52,9 @@ static void test_defaults(void)
 static void test_limits(void)
 {
 	static const struct { const char *text; const char *needle; } bad[] = {
-		{ "max_connections = 0", "max_connections must be between 1 and 10000" },
-		{ "max_connections = 10001", "between 1 and 10000" },
+		{ "max_connections = 0", "max_connections must be between 1 and 100000" },
+		{ "max_connections_per_ip = 100001", "between 1 and 100000" },
+		{ "max_connections = 100001", "between 1 and 100000" },
 		{ "max_connections_per_ip = 0", "max_connections_per_ip must be between 1" },
 		{ "request_timeout_s = 0", "request_timeout_s must be between 1 and 3600" },
 		{ "request_timeout_s = 3601", "between 1 and 3600" },
@@ -67,12 +68,12 @@ static void test_limits(void)
 	rdms_config c;
 	rdms_error e = { 0 };
 
-	CHECK_EQ(parse(&c, "max_connections = 1\nmax_connections_per_ip = 10000\n"
+	CHECK_EQ(parse(&c, "max_connections = 1\nmax_connections_per_ip = 100000\n"
 	               "request_timeout_s = 3600\nidle_timeout_s = 1\n"
 	               "max_enumerations_per_user = 2048\nenumeration_timeout_s = 86400\n"
 	               "max_envelope_size = 8192\n", &e), 0);
 	CHECK_EQ(c.max_connections, 1);
-	CHECK_EQ(c.max_connections_per_ip, 10000);
+	CHECK_EQ(c.max_connections_per_ip, 100000);
 	CHECK_EQ(c.request_timeout_s, 3600);
 	CHECK_EQ(c.idle_timeout_s, 1);
 	CHECK_EQ(c.max_enumerations_per_user, 2048);

@@ -188,7 +188,9 @@ static void test_age_and_invalidation(rdms_config *cfg)
 
 	cfg->session_cache_ms = 200;
 	r0 = reads_a;
+	CHECK(!rdms_session_cache_ready(c));    /* nothing read yet: a Get would wait */
 	CHECK_EQ(rdms_session_cache_get(c, &s1, &err), WBEM_S_NO_ERROR);
+	CHECK(rdms_session_cache_ready(c));
 	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(reads_a - r0, 1);   /* the second read was served from the first */
 	CHECK(s1 == s2);
@@ -196,6 +198,7 @@ static void test_age_and_invalidation(rdms_config *cfg)
 
 	/* Invalidated: the next read is fresh, the old snapshot stays usable. */
 	rdms_session_cache_invalidate(c);
+	CHECK(!rdms_session_cache_ready(c));
 	CHECK_EQ(rdms_session_cache_get(c, &s2, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(reads_a - r0, 2);
 	CHECK(s1 != s2);
@@ -204,6 +207,7 @@ static void test_age_and_invalidation(rdms_config *cfg)
 
 	/* Stale (over 200 ms) but young (under 400): served, refreshed behind. */
 	sleep_ms(250);
+	CHECK(rdms_session_cache_ready(c));
 	CHECK_EQ(rdms_session_cache_get(c, &s3, &err), WBEM_S_NO_ERROR);
 	CHECK(s3 == s2);
 	rdms_snapshot_release(s3);
@@ -222,6 +226,7 @@ static void test_age_and_invalidation(rdms_config *cfg)
 
 	/* Old (over twice the age): this reader reads itself. */
 	sleep_ms(450);
+	CHECK(!rdms_session_cache_ready(c));
 	r0 = reads_a;
 	CHECK_EQ(rdms_session_cache_get(c, &s1, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(reads_a - r0, 1);
