@@ -31,6 +31,24 @@ bool str_ieq(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+char *str_after_key(char *line, const char *key)
+{
+	size_t n = strlen(key);
+	char *v = line;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (strncasecmp(v, key, n) != 0)
+		return NULL;
+	for (v += n; *v == ' ' || *v == '\t'; v++)
+		;
+	if (*v++ != '=')
+		return NULL;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return v;
+}
+
 bool str_take_digits(const char **p, int n, int *out)
 {
 	int v = 0;

@@ -12,6 +12,12 @@ bool str_copy(char *dst, size_t size, const char *src);
 /* ASCII case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
 /*
+ * For the key = value lines of ini-like files: when LINE, after leading
+ * blanks, is KEY (any case), blanks, '=' and blanks, the text after them;
+ * otherwise NULL.  The caller decides where the value ends.
+ */
+char *str_after_key(char *line, const char *key);
+/*
  * Cursor reading of fixed-layout text (time stamps): exactly N decimal
  * digits at *P into *OUT, or the character C at *P; each advances *P past
  * what it read and returns false (leaving *P) when the text is otherwise.

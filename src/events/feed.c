@@ -35,6 +35,20 @@ int rdms_feed_pos_cmp(rdms_feed_pos a, rdms_feed_pos b)
 
 /* ---- event sessions ------------------------------------------------------------ */
 
+/* Copies of the three texts into OUT's strings; false (OUT cleared) when out of memory. */
+static bool take_texts(rdms_event_session *out, const char *user, const char *client,
+                       const char *addr)
+{
+	out->user = strdup(user != NULL ? user : "");
+	out->client = strdup(client != NULL ? client : "");
+	out->client_addr = strdup(addr != NULL ? addr : "");
+	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
+		rdms_event_session_clear(out);
+		return false;
+	}
+	return true;
+}
+
 bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s)
 {
 	memset(out, 0, sizeof *out);
@@ -45,27 +59,13 @@ bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s)
 	out->logon_time = s->logon_time;
 	out->server_pid = (int32_t)s->server_pid;
 	out->backend = s->backend != NULL ? s->backend->name : NULL;
-	out->user = strdup(s->user);
-	out->client = strdup(s->client);
-	out->client_addr = strdup(s->client_addr);
-	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
-		rdms_event_session_clear(out);
-		return false;
-	}
-	return true;
+	return take_texts(out, s->user, s->client, s->client_addr);
 }
 
 bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in)
 {
 	*out = *in;
-	out->user = strdup(in->user != NULL ? in->user : "");
-	out->client = strdup(in->client != NULL ? in->client : "");
-	out->client_addr = strdup(in->client_addr != NULL ? in->client_addr : "");
-	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
-		rdms_event_session_clear(out);
-		return false;
-	}
-	return true;
+	return take_texts(out, in->user, in->client, in->client_addr);
 }
 
 void rdms_event_session_clear(rdms_event_session *es)
@@ -311,24 +311,25 @@ rdms_feed_read_rc rdms_feed_read(rdms_feed *f, rdms_feed_pos after, size_t max,
 	return rc;
 }
 
-rdms_feed_pos rdms_feed_head(rdms_feed *f)
+/* *AT, one of F's positions, read under its lock. */
+static rdms_feed_pos locked_pos(rdms_feed *f, const rdms_feed_pos *at)
 {
 	rdms_feed_pos p;
 
 	pthread_mutex_lock(&f->lock);
-	p = f->last;
+	p = *at;
 	pthread_mutex_unlock(&f->lock);
 	return p;
 }
 
+rdms_feed_pos rdms_feed_head(rdms_feed *f)
+{
+	return locked_pos(f, &f->last);
+}
+
 rdms_feed_pos rdms_feed_earliest(rdms_feed *f)
 {
-	rdms_feed_pos p;
-
-	pthread_mutex_lock(&f->lock);
-	p = f->floor;
-	pthread_mutex_unlock(&f->lock);
-	return p;
+	return locked_pos(f, &f->floor);
 }
 
 bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)

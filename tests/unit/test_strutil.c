@@ -160,6 +160,20 @@ static void test_header_value(void)
 	}
 }
 
+/* key = value lines (x2go's sql file, xrdp's ini) */
+static void test_after_key(void)
+{
+	char a[] = "  LogFile = /var/log/x.log", b[] = "logfile=y", c[] = "LogFileX = z",
+	     d[] = "LogFile y", e[] = "# LogFile = z", f[] = "backend=  ";
+
+	CHECK_STR(str_after_key(a, "LogFile"), "/var/log/x.log");
+	CHECK_STR(str_after_key(b, "LogFile"), "y");
+	CHECK(str_after_key(c, "LogFile") == NULL);
+	CHECK(str_after_key(d, "LogFile") == NULL);
+	CHECK(str_after_key(e, "LogFile") == NULL);
+	CHECK_STR(str_after_key(f, "backend"), "");
+}
+
 int main(void)
 {
 	test_small_growth();
@@ -168,5 +182,6 @@ int main(void)
 	test_failure();
 	test_digits_and_join();
 	test_header_value();
+	test_after_key();
 	return check_summary("strutil");
 }

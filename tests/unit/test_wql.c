@@ -107,12 +107,16 @@ static int run(const char *text, const cim_instance *inst)
 	return r;
 }
 
-static void bad(const char *text, uint32_t code, int col, const char *needle, int line)
+typedef uint32_t (*parse_fn)(const char *, wql_class_lookup, wql_query **, rdms_error *);
+
+/* TEXT must fail PARSE with CODE, a message naming column COL and holding NEEDLE. */
+static void bad_with(parse_fn parse, const char *text, uint32_t code, int col,
+                     const char *needle, int line)
 {
 	wql_query *q = (wql_query *)1;
 	rdms_error err;
 	char where[32];
-	uint32_t rc = wql_parse(text, lookup, &q, &err);
+	uint32_t rc = parse(text, lookup, &q, &err);
 
 	snprintf(where, sizeof where, "column %d", col);
 	if (rc != code || q != NULL || err.code != code || strstr(err.message, where) == NULL ||
@@ -126,6 +130,7 @@ static void bad(const char *text, uint32_t code, int col, const char *needle, in
 		check_passed++;
 	}
 }
+#define bad(text, code, col, needle, line) bad_with(wql_parse, text, code, col, needle, line)
 #define BAD(text, code, col, needle) bad(text, code, col, needle, __LINE__)
 
 static void test_select(void)
@@ -642,6 +647,40 @@ static void test_random_trees(void)
 	cim_instance_free(s);
 }
 
+/*
+ * Every prefix of the N QUERIES through PARSE must parse or fail cleanly,
+ * naming a column (ASan watches); one that parses is run on S.  The counts
+ * go to *OK and *FAILED.
+ */
+static void walk_prefixes(parse_fn parse, const char *const *queries, size_t n,
+                          const cim_instance *s, int *ok, int *failed)
+{
+	char buf[512];
+
+	for (size_t k = 0; k < n; k++) {
+		size_t len = strlen(queries[k]);
+
+		for (size_t i = 0; i <= len && i < sizeof buf; i++) {
+			wql_query *q;
+			rdms_error err;
+
+			memcpy(buf, queries[k], i);
+			buf[i] = '\0';
+			if (parse(buf, lookup, &q, &err) == 0) {
+				(*ok)++;
+				if (wql_is_event(q))
+					(void)wql_match_event(q, WQL_EVENT_MODIFICATION, s, s);
+				else
+					(void)wql_match(q, s);
+				wql_free(q);
+			} else {
+				(*failed)++;
+				CHECK(q == NULL && err.message[0] != '\0' && strstr(err.message, "column") != NULL);
+			}
+		}
+	}
+}
+
 /* Every prefix of valid queries must parse or fail cleanly (ASan watches). */
 static void test_prefixes(void)
 {
@@ -651,28 +690,9 @@ static void test_prefixes(void)
 		"SELECT SessionId, UserName FROM Win32_VirtualDesktopSession WHERE 'x\\'y' <> UserName",
 	};
 	cim_instance *s = session("h", 1, 0, "u", "d", NULL, NULL);
-	char buf[256];
 	int ok = 0, failed = 0;
 
-	for (size_t k = 0; k < sizeof queries / sizeof queries[0]; k++) {
-		size_t len = strlen(queries[k]);
-
-		for (size_t i = 0; i <= len; i++) {
-			wql_query *q;
-			rdms_error err;
-
-			memcpy(buf, queries[k], i);
-			buf[i] = '\0';
-			if (wql_parse(buf, lookup, &q, &err) == 0) {
-				ok++;
-				(void)wql_match(q, s);
-				wql_free(q);
-			} else {
-				failed++;
-				CHECK(q == NULL && err.message[0] != '\0' && strstr(err.message, "column") != NULL);
-			}
-		}
-	}
+	walk_prefixes(wql_parse, queries, sizeof queries / sizeof queries[0], s, &ok, &failed);
 	CHECK(ok > 2 && failed > 100);
 	cim_instance_free(s);
 }
@@ -682,26 +702,8 @@ static void test_prefixes(void)
 #define EV_ISA "TargetInstance ISA 'Win32_VirtualDesktopSession'"
 #define EV_MOD "SELECT * FROM __InstanceModificationEvent WHERE " EV_ISA
 
-static void bad_event(const char *text, uint32_t code, int col, const char *needle, int line)
-{
-	wql_query *q = (wql_query *)1;
-	rdms_error err;
-	char where[32];
-	uint32_t rc = wql_parse_event(text, lookup, &q, &err);
-
-	snprintf(where, sizeof where, "column %d", col);
-	if (rc != code || q != NULL || err.code != code || strstr(err.message, where) == NULL ||
-	    (needle != NULL && strstr(err.message, needle) == NULL)) {
-		check_failed++;
-		fprintf(stderr, "%s:%d: <%s>: got %s \"%s\", expected %s with \"%s\"%s%s\n",
-		        __FILE__, line, text, wbem_name(rc), err.message, wbem_name(code),
-		        where, needle ? " and " : "", needle ? needle : "");
-		wql_free(q != (wql_query *)1 ? q : NULL);
-	} else {
-		check_passed++;
-	}
-}
-#define BAD_EVENT(text, code, col, needle) bad_event(text, code, col, needle, __LINE__)
+#define BAD_EVENT(text, code, col, needle) \
+	bad_with(wql_parse_event, text, code, col, needle, __LINE__)
 
 /* 1 when an event of KIND on TARGET (PREVIOUS) matches TEXT, 0 when not, -1 on a parse error. */
 static int run_event(const char *text, unsigned kind, const cim_instance *target,
@@ -933,28 +935,10 @@ static void test_event_prefixes(void)
 		"\"Win32_VirtualDesktopSession\" AND __CLASS <> 'CIM_InstDeletion'",
 	};
 	cim_instance *s = session("h", 1, 0, "u", "d", NULL, NULL);
-	char buf[512];
 	int ok = 0, failed = 0;
 
-	for (size_t k = 0; k < sizeof queries / sizeof queries[0]; k++) {
-		size_t len = strlen(queries[k]);
-
-		for (size_t i = 0; i <= len; i++) {
-			wql_query *q;
-			rdms_error err;
-
-			memcpy(buf, queries[k], i);
-			buf[i] = '\0';
-			if (wql_parse_event(buf, lookup, &q, &err) == 0) {
-				ok++;
-				(void)wql_match_event(q, WQL_EVENT_MODIFICATION, s, s);
-				wql_free(q);
-			} else {
-				failed++;
-				CHECK(q == NULL && err.message[0] != '\0' && strstr(err.message, "column") != NULL);
-			}
-		}
-	}
+	walk_prefixes(wql_parse_event, queries, sizeof queries / sizeof queries[0], s, &ok,
+	              &failed);
 	CHECK(ok >= 2 && failed > 200);
 	cim_instance_free(s);
 }

@@ -170,15 +170,8 @@ uint32_t x2go_sql_backend(const char *path, char *buf, size_t size, rdms_error *
 			p++;
 		if (*p == '[')
 			break;               /* sections hold the servers' settings */
-		if (strncmp(p, "backend", 7) != 0)
+		if ((v = str_after_key(p, "backend")) == NULL)
 			continue;
-		v = p + 7;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (*v++ != '=')
-			continue;
-		while (*v == ' ' || *v == '\t')
-			v++;
 		end = v + strcspn(v, " \t\r\n#");
 		*end = '\0';
 		if (*v == '\0' || !str_copy(buf, size, v)) {

@@ -100,16 +100,10 @@ uint32_t xrdp_ini_logfile(const char *ini, char *out, size_t size)
 			*end = '\0';
 			if (*p == '[') {
 				logging = strcasecmp(p, "[Logging]") == 0;
-			} else if (logging && strncasecmp(p, "LogFile", 7) == 0) {
-				char *v = p + 7;
+			} else if (logging) {
+				const char *v = str_after_key(p, "LogFile");
 
-				while (*v == ' ' || *v == '\t')
-					v++;
-				if (*v++ != '=')
-					continue;
-				while (*v == ' ' || *v == '\t')
-					v++;
-				if (*v == '\0')
+				if (v == NULL || *v == '\0')
 					continue;
 				found = *v == '/' ? str_copy(out, size, v)
 				                  : snprintf(out, size, LOG_DIR "/%s", v) < (int)size;
