@@ -29,7 +29,7 @@
 #     back-ends through the privileged process), to show what the session
 #     snapshot saves;
 #   - last, the transport floor: the same Get wrk runs against
-#     bench/http_floor, libmicrohttpd in rdmsd's mode answering rdmsd's own
+#     bench/http_floor, libmicrohttpd (a thread per connection) answering rdmsd's own
 #     Get reply with no work at all -- what this machine's loopback, CPUs
 #     and client allow, for reading the Get figures (it moves with the host);
 #   - and the floor for large replies: each enumeration again, against
