@@ -121,8 +121,10 @@ static size_t plan_steps(const rdms_event_session *old, size_t nold,
 			continue;
 		}
 		if (i < nold && old[i].id == s->id && same_identity(&old[i], s)) {
-			plan[n++] = (step){ class_changed(&old[i], s) ? MODIFY : KEEP, (uint32_t)i++,
-			                    (uint32_t)j++ };
+			plan[n++] = (step){ class_changed(&old[i], s) ? MODIFY : KEEP, (uint32_t)i,
+			                    (uint32_t)j };
+			i++;
+			j++;
 			continue;
 		}
 		/* the key may name another session now: it ended, a new one began */

@@ -39,7 +39,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_common as common        # noqa: E402  (check/log/summary, the built binaries)
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the shared lab: accounts, config, daemon)
-from e2e_common import check, log  # noqa: E402
+from e2e_common import check, log, wait_for  # noqa: E402
 
 ADMIN, USER = lab_mod.ADMIN, lab_mod.USER
 PRIV_USER = "rdms"
@@ -185,6 +185,10 @@ def test_reload(lab, net):
     new = net_pid(lab)
     check("a new net process serves", new is not None and new != net, new)
     if new is not None:
+        # (between fork and exec the new process is still root: read it once it
+        # has dropped, or after 10 s whatever it is)
+        rdms_uid = str(pwd.getpwnam(PRIV_USER).pw_uid)
+        wait_for(10, lambda: status_of(new).get("Uid", "").split()[:1] == [rdms_uid], step=0.05)
         st = status_of(new)
         check("... as rdms with no capabilities",
               st.get("Uid", "").split()[0] == str(pwd.getpwnam(PRIV_USER).pw_uid) and
