@@ -35,6 +35,7 @@
 /* A path watched with inotify; wd -1 until it exists. */
 struct watched_path {
 	char     path[PATH_MAX];
+	char     only[64];      /* a directory: only names starting so count ("": all) */
 	uint32_t mask;
 	int      wd;
 	bool     xrdp_log;      /* found afresh while it is not watched */
@@ -94,24 +95,33 @@ static struct watched_path *add_path(rdms_watch *w, const char *path, uint32_t m
 	return wp;
 }
 
-/* The directory part of PATH into OUT ("." when none). */
-static void dir_of(const char *path, char *out, size_t size)
+/*
+ * PATH's directory, watched for the files whose names start with PATH's
+ * own name (a database's journal, a file replaced by a rename): what else
+ * happens there (a benchmark's temporary files) wakes nobody.
+ */
+static void add_file_dir(rdms_watch *w, const char *path, uint32_t mask)
 {
 	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct watched_path *wp;
 
+	if (path[0] == '\0')
+		return;
 	if (slash == NULL)
-		snprintf(out, size, ".");
+		snprintf(dir, sizeof dir, ".");
 	else if (slash == path)
-		snprintf(out, size, "/");
+		snprintf(dir, sizeof dir, "/");
 	else
-		snprintf(out, size, "%.*s", (int)(slash - path), path);
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	if ((wp = add_path(w, dir, mask | IN_ONLYDIR)) != NULL)
+		snprintf(wp->only, sizeof wp->only, "%s", slash != NULL ? slash + 1 : path);
 }
 
 /* What each served back-end writes when its sessions change. */
 static void choose_paths(rdms_watch *w)
 {
 	const rdms_config *cfg = w->p.cfg;
-	char dir[256];
 
 	for (size_t i = 0; i < w->p.nb; i++) {
 		const char *name = w->p.backends[i]->name;
@@ -126,12 +136,11 @@ static void choose_paths(rdms_watch *w)
 			if (logp != NULL)
 				logp->xrdp_log = true;
 		} else if (strcmp(name, "x2go") == 0) {
-			dir_of(cfg->x2go_db, dir, sizeof dir);
-			add_path(w, dir, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE |
-			         IN_MOVED_TO | IN_ONLYDIR);
+			/* the database and its -journal */
+			add_file_dir(w, cfg->x2go_db, IN_MODIFY | IN_CLOSE_WRITE | IN_CREATE |
+			             IN_DELETE | IN_MOVED_TO);
 		} else if (strcmp(name, "fixture") == 0) {
-			dir_of(cfg->fixture_file, dir, sizeof dir);
-			add_path(w, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ONLYDIR);
+			add_file_dir(w, cfg->fixture_file, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
 		}
 	}
 }
@@ -152,26 +161,42 @@ static void watch_paths(rdms_watch *w)
 	}
 }
 
-/* Reads what inotify has; a path whose watch ended is watched again at the next scan. */
-static void drain_inotify(rdms_watch *w)
+/* True when EV, on WP, is about a file that WP watches for. */
+static bool relevant(const struct watched_path *wp, const struct inotify_event *ev)
+{
+	return wp->only[0] == '\0' || ev->len == 0 ||
+	       strncmp(ev->name, wp->only, strlen(wp->only)) == 0;
+}
+
+/*
+ * Reads what inotify has; true when some of it may concern sessions.  A
+ * path whose watch ended is watched again at the next scan.
+ */
+static bool drain_inotify(rdms_watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool hint = false;
 	ssize_t n;
 
 	while ((n = read(w->infd, buf, sizeof buf)) > 0) {
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
-			if (ev->mask & (IN_IGNORED | IN_MOVE_SELF | IN_DELETE_SELF))
-				for (size_t i = 0; i < w->npaths; i++)
-					if (w->paths[i].wd == ev->wd) {
-						if (!(ev->mask & IN_IGNORED))
-							inotify_rm_watch(w->infd, ev->wd);
-						w->paths[i].wd = -1;
-					}
+			for (size_t i = 0; i < w->npaths; i++) {
+				if (w->paths[i].wd != ev->wd)
+					continue;
+				hint |= relevant(&w->paths[i], ev);
+				if (ev->mask & (IN_IGNORED | IN_MOVE_SELF | IN_DELETE_SELF)) {
+					if (!(ev->mask & IN_IGNORED))
+						inotify_rm_watch(w->infd, ev->wd);
+					w->paths[i].wd = -1;
+					hint = true;
+				}
+			}
 			p += sizeof *ev + ev->len;
 		}
 	}
+	return hint;
 }
 
 /* ---- pidfds: the sessions' processes --------------------------------------------------- */
@@ -344,8 +369,7 @@ static void *run(void *arg)
 			uint64_t tag = evs[i].data.u64;
 
 			if (tag == TAG_INOTIFY) {
-				drain_inotify(w);
-				hinted = true;
+				hinted |= drain_inotify(w);
 			} else if (tag == TAG_EVENT) {
 				if (read(w->evfd, &junk, sizeof junk) < 0)
 					junk = 0;

@@ -497,6 +497,20 @@ static void test_watch(void)
 	      s.prev_state[0] == 0);
 	CHECK(s.kind[1] == RDMS_EVENT_DELETION && s.id[1] == 2);
 
+	/* other files in the same directory wake nobody */
+	rdms_watch_get_counts(w, &counts);
+	{
+		unsigned long scans = counts.scans;
+		char other[300];
+
+		snprintf(other, sizeof other, "%s/unrelated.txt", dir);
+		put_file(other, "x\n");
+		usleep(300000);
+		rdms_watch_get_counts(w, &counts);
+		CHECK_EQ(counts.scans, scans);
+		unlink(other);
+	}
+
 	/* a hint with nothing changed: a scan, no event */
 	rdms_watch_sync(w);
 	CHECK(rdms_feed_head(wp.feed).seq == next.seq);
