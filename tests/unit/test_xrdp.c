@@ -554,8 +554,36 @@ static void test_enumerate(void)
 	}
 	rdms_session_list_free(&l);
 
+	/* a client that closed its connection (CLOSE_WAIT: xrdp has not noticed yet) has left */
+	{
+		static const char tcp[] =
+		    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+		    "   2: 0100007F:0D3D 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9017 1 0 100 0 0 10 0\n"
+		    "   6: 0100007F:0D3D 0100007F:E994 08 00000000:00000000 02:000AFA90 00000000     0        0 9310 2 0 20 4 14 18 -1\n"
+		    "   7: 0100007F:0D3D 0100007F:E98E 01 00000000:00000000 02:000AFA8F 00000000     0        0 9042 2 0 20 4 21 18 -1\n"
+		    "   5: 0100007F:176F 0100007F:A216 01 00000000:00000000 00:00000000 00000000  1002        0 9360 1 0 20 4 16 18 -1\n";
+		char saved[4096], path[PATH_MAX * 2];
+		size_t n;
+		FILE *f;
+
+		snprintf(path, sizeof path, "%s/proc/net/tcp", tmp);
+		f = fopen(path, "r");
+		n = f != NULL ? fread(saved, 1, sizeof saved, f) : 0;
+		if (f != NULL)
+			fclose(f);
+		puts_file("proc/net/tcp", tcp);
+		CHECK_EQ(rdms_backend_xrdp.enumerate(&cfg, &l, &err), WBEM_S_NO_ERROR);
+		b = by_id(&l, 300);
+		CHECK(b != NULL && b->connect_state == WTS_DISCONNECTED && b->conn_pid == 0 &&
+		      b->client[0] == '\0');
+		a = by_id(&l, 200);
+		CHECK(a != NULL && a->connect_state == WTS_ACTIVE);
+		rdms_session_list_free(&l);
+		put("proc/net/tcp", saved, n);
+	}
+
 	/* without the log the client is the address; without net/ files, disconnected */
-	cfg.xrdp_log[0] = '\0';
+	snprintf(cfg.xrdp_log, sizeof cfg.xrdp_log, "%s/no-such.log", tmp);
 	CHECK_EQ(rdms_backend_xrdp.enumerate(&cfg, &l, &err), WBEM_S_NO_ERROR);
 	a = by_id(&l, 200);
 	CHECK(a != NULL && a->connect_state == WTS_ACTIVE && a->conn_pid == 0 && a->client[0] == '\0');

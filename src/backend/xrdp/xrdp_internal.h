@@ -109,7 +109,8 @@ typedef struct xrdp_unix_ent {
 /* One line of /proc/net/unix (not the header). */
 uint32_t xrdp_parse_unix_line(const char *line, xrdp_unix_ent *e, rdms_error *err);
 
-enum { XRDP_TCP_ESTABLISHED = 0x01, XRDP_TCP_LISTEN = 0x0A };
+/* TCP states as /proc/net/tcp and TCP_INFO give them; CLOSE_WAIT: the peer has gone. */
+enum { XRDP_TCP_ESTABLISHED = 0x01, XRDP_TCP_CLOSE_WAIT = 0x08, XRDP_TCP_LISTEN = 0x0A };
 
 typedef struct xrdp_tcp_ent {
 	char          laddr[48];  /* printable; v4-mapped v6 shown as v4 */

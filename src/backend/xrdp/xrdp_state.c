@@ -32,6 +32,7 @@
 #include <linux/sock_diag.h>
 #include <linux/unix_diag.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,7 +264,8 @@ static uint32_t tcp_read_one(const char *path, bool v6, xrdp_tcp_table *t,
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
 		if (xrdp_parse_tcp_line(line, v6, &e, NULL) != WBEM_S_NO_ERROR)
 			continue;
-		if (e.st != XRDP_TCP_ESTABLISHED && e.st != XRDP_TCP_LISTEN)
+		if (e.st != XRDP_TCP_ESTABLISHED && e.st != XRDP_TCP_LISTEN &&
+		    e.st != XRDP_TCP_CLOSE_WAIT)
 			continue;
 		if (!tcp_add(t, &e)) {
 			free(buf);
@@ -438,10 +440,17 @@ static bool fd_sockets_pidfd(const char *root, fd_owner *o, xrdp_tcp_table *tt)
 		if ((dom == AF_INET || dom == AF_INET6) && proto == IPPROTO_TCP &&
 		    getsockname(fd, (struct sockaddr *)&la, &ll) == 0 &&
 		    (listening || getpeername(fd, (struct sockaddr *)&ra, &rl) == 0)) {
+			struct tcp_info ti;
+			socklen_t tl = sizeof ti;
+
 			sockaddr_text(&la, e.laddr, sizeof e.laddr, &e.lport);
 			if (!listening)
 				sockaddr_text(&ra, e.raddr, sizeof e.raddr, &e.rport);
-			e.st = listening ? XRDP_TCP_LISTEN : XRDP_TCP_ESTABLISHED;
+			memset(&ti, 0, sizeof ti);
+			/* the client gone while xrdp has not noticed yet: CLOSE_WAIT */
+			e.st = listening ? XRDP_TCP_LISTEN :
+			       getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0 &&
+			       ti.tcpi_state == TCP_CLOSE_WAIT ? XRDP_TCP_CLOSE_WAIT : XRDP_TCP_ESTABLISHED;
 			e.inode = (unsigned long)st.st_ino;
 			ok = ok && tcp_add(tt, &e);
 		}
@@ -668,20 +677,29 @@ static bool listen_port(const owners *o, const xrdp_tcp_table *tt, unsigned port
 	return !any && port == 3389;
 }
 
-/* The client end of child C's RDP connection. */
-static void client_addr(const owners *o, const xrdp_tcp_table *tt, const fd_owner *c,
+/*
+ * The client end of child C's RDP connection; false when the client has
+ * gone (its connection is in CLOSE_WAIT: the client closed it and xrdp,
+ * which takes about 2 s to notice, has not yet).
+ */
+static bool client_addr(const owners *o, const xrdp_tcp_table *tt, const fd_owner *c,
                         xrdp_conn *conn)
 {
+	bool gone = false;
+
 	for (size_t k = 0; k < tt->n; k++) {
 		const xrdp_tcp_ent *e = &tt->v[k];
 
-		if (e->st == XRDP_TCP_ESTABLISHED && owns(c, e->inode) &&
-		    listen_port(o, tt, e->lport)) {
+		if (!owns(c, e->inode) || !listen_port(o, tt, e->lport))
+			continue;
+		if (e->st == XRDP_TCP_ESTABLISHED) {
 			str_copy(conn->addr, sizeof conn->addr, e->raddr);
 			conn->port = e->rport;
-			return;
+			return true;
 		}
+		gone |= e->st == XRDP_TCP_CLOSE_WAIT;
 	}
+	return !gone;
 }
 
 /* For the attached sessions: the serving xrdp child and the client's address. */
@@ -704,8 +722,12 @@ static void find_owners(const owners *o, const xrdp_tcp_table *tt, rdms_session_
 		}
 		if ((c = child_owning(o, ino)) == NULL)
 			continue;
+		if (!client_addr(o, tt, c, &conns[i - first])) {
+			/* the client left: disconnected, whatever xrdp still holds */
+			s->connect_state = WTS_DISCONNECTED;
+			continue;
+		}
 		s->conn_pid = c->pid;
-		client_addr(o, tt, c, &conns[i - first]);
 	}
 	if (nlfd >= 0)
 		close(nlfd);
