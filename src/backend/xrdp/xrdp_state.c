@@ -462,7 +462,13 @@ static bool fd_sockets_pidfd(const char *root, fd_owner *o, xrdp_tcp_table *tt)
 }
 
 /* The peer of unix socket INO from sock_diag, or 0.  NLFD: a NETLINK_SOCK_DIAG socket. */
-static unsigned long unix_peer(int nlfd, unsigned long ino)
+/*
+ * The inode of the peer of Unix socket INO, by sock_diag; 0 when unknown.
+ * *RELEASED is set when the kernel names a peer that has no inode any
+ * more: the other end was closed (its process ended) and this end has not
+ * been closed yet.
+ */
+static unsigned long unix_peer(int nlfd, unsigned long ino, bool *released)
 {
 	struct {
 		struct nlmsghdr    nlh;
@@ -501,6 +507,7 @@ static unsigned long unix_peer(int nlfd, unsigned long ino)
 			uint32_t peer;
 
 			memcpy(&peer, RTA_DATA(a), sizeof peer);
+			*released = peer == 0;
 			return peer;
 		}
 	return 0;
@@ -711,6 +718,7 @@ static void find_owners(const owners *o, const xrdp_tcp_table *tt, rdms_session_
 		rdms_session *s = &l->items[i];
 		const found *fi = &f[i - first];
 		unsigned long ino = fi->xrdp_inode;
+		bool released = false;
 		const fd_owner *c;
 
 		if (s->connect_state != WTS_ACTIVE)
@@ -718,10 +726,18 @@ static void find_owners(const owners *o, const xrdp_tcp_table *tt, rdms_session_
 		if (fi->x_inode != 0) {
 			if (nlfd < 0)
 				nlfd = diag_socket();
-			ino = nlfd >= 0 ? unix_peer(nlfd, fi->x_inode) : 0;
+			ino = nlfd >= 0 ? unix_peer(nlfd, fi->x_inode, &released) : 0;
 		}
-		if ((c = child_owning(o, ino)) == NULL)
+		if ((c = child_owning(o, ino)) == NULL) {
+			/*
+			 * The X server's end of the connection outlives the xrdp child
+			 * that held the other end (its client left) by about 2 s: a
+			 * released peer, or one no live child holds, is no client.
+			 */
+			if (released || (ino != 0 && fi->x_inode != 0))
+				s->connect_state = WTS_DISCONNECTED;
 			continue;
+		}
 		if (!client_addr(o, tt, c, &conns[i - first])) {
 			/* the client left: disconnected, whatever xrdp still holds */
 			s->connect_state = WTS_DISCONNECTED;
