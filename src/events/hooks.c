@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../backend/userexec.h"
 #include "../common/log.h"
@@ -406,10 +407,28 @@ rdms_hooks *rdms_hooks_start(const rdms_config *cfg, rdms_hook_report_fn report_
 	return h;
 }
 
+/* True when some reason of EV has a hook directory (most hosts have none). */
+static bool has_hooks(const rdms_hooks *h, const rdms_event *ev)
+{
+	const char *reasons[4];
+	size_t n = rdms_event_reasons(ev, reasons);
+	char dir[512];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(dir, sizeof dir, "%s/%s.d", h->cfg->hooks_dir, reasons[i]);
+		if (access(dir, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
 bool rdms_hooks_event(rdms_hooks *h, const rdms_event *ev)
 {
 	struct job *j, **tail;
 	bool ok;
+
+	if (!has_hooks(h, ev))
+		return true;              /* nothing to run: nothing queued */
 
 	pthread_mutex_lock(&h->lock);
 	ok = h->queued < QUEUE_MAX && !h->stop;

@@ -65,7 +65,10 @@ typedef struct rdms_hooks rdms_hooks;
 rdms_hooks *rdms_hooks_start(const rdms_config *cfg, rdms_hook_report_fn report, void *ctx,
                              rdms_error *err);
 
-/* Queues EV's hooks (EV is copied); never waits.  False when the queue is full. */
+/*
+ * Queues EV's hooks (EV is copied); never waits.  An event none of whose
+ * reasons has a directory is not queued.  False when the queue is full.
+ */
 bool rdms_hooks_event(rdms_hooks *h, const rdms_event *ev);
 
 /* Waits until every queued hook has run (tests). */

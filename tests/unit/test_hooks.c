@@ -269,6 +269,28 @@ static void test_run(void)
 	rdms_hooks_stop(h);
 }
 
+/* No hook directory (most hosts): nothing is queued, however many events come. */
+static void test_none(void)
+{
+	static rdms_config none;
+	rdms_hooks *h;
+	rdms_error err;
+	rdms_event e = ev(RDMS_EVENT_CREATION, 9, 0, 0, "pc", 0, NULL);
+	int accepted = 0;
+
+	rdms_config_defaults(&none);
+	snprintf(none.hooks_dir, sizeof none.hooks_dir, "%s/no-such-dir", dir);
+	h = rdms_hooks_start(&none, on_report, NULL, &err);
+	CHECK(h != NULL);
+	if (h == NULL)
+		return;
+	for (int i = 0; i < 20000; i++)     /* twice the queue's room */
+		accepted += rdms_hooks_event(h, &e);
+	CHECK_EQ(accepted, 20000);
+	rdms_hooks_drain(h);
+	rdms_hooks_stop(h);
+}
+
 static void cleanup(void)
 {
 	char cmd[200];
@@ -286,6 +308,7 @@ int main(void)
 	}
 	test_reasons();
 	test_run();
+	test_none();
 	cleanup();
 	return check_summary("hooks");
 }
