@@ -348,7 +348,8 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	if (d->net_pidfd < 0)
 		rdms_fail(err, WBEM_E_FAILED, "pidfd_open: %s", strerror(errno));
 	d->env = (priv_env){ .provider = &d->backends, .audit = d->audit, .pam = d->pam,
-	                     .acted = events_acted, .acted_ctx = d };
+	                     .acted = events_acted, .acted_ctx = d,
+	                     .feed = d->events != NULL ? rdmsd_events_feed(d->events) : NULL };
 	d->priv = priv_server_start(ch.priv, &d->env, err);
 	ok = d->priv != NULL && d->net_pidfd >= 0;
 	/* net writes one byte once it serves, or exits (end of file) */

@@ -271,6 +271,35 @@ void rdms_feed_restore_floor(rdms_feed *f, rdms_feed_pos floor)
 	f->floor = f->last = floor;
 }
 
+/* ---- a mirror of another process's feed (events_pump.h) ---------------------- */
+
+void rdms_feed_mirror_reset(rdms_feed *f, rdms_feed_pos floor)
+{
+	pthread_mutex_lock(&f->lock);
+	while (f->count > 0)
+		drop_oldest(f);
+	f->floor = f->last = floor;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+size_t rdms_feed_mirror_append(rdms_feed *f, rdms_event *ev, size_t n, rdms_feed_pos floor)
+{
+	size_t added = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < n; i++)
+		if (rdms_feed_restore_event(f, &ev[i]))
+			added++;
+	while (f->count > 0 && rdms_feed_pos_cmp(at(f, 0)->pos, floor) <= 0)
+		drop_oldest(f);
+	if (rdms_feed_pos_cmp(f->floor, floor) < 0 && rdms_feed_pos_cmp(floor, f->last) <= 0)
+		f->floor = floor;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	return added;
+}
+
 /* Index of the first event after POS (f->count when none); the lock is held. */
 static size_t first_after(const rdms_feed *f, rdms_feed_pos pos)
 {

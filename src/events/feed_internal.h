@@ -68,4 +68,16 @@ bool rdms_feed_restore_event(rdms_feed *f, rdms_event *ev);
 void rdms_feed_restore_floor(rdms_feed *f, rdms_feed_pos floor);
 bool rdms_feed_restore_session(rdms_feed *f, const char *backend, rdms_event_session *es);
 
+/*
+ * A mirror: a feed that holds another feed's events, with their positions
+ * (the network process's copy of priv's journal, privsep.h).  Reset drops
+ * every event and makes FLOOR its floor and head (the start, or after the
+ * mirror fell behind).  Append takes over the N events of EV (those not
+ * after the head are cleared by the caller: the count appended is
+ * returned), drops what is not after the source's FLOOR, and wakes the
+ * readers.  Both lock.
+ */
+void rdms_feed_mirror_reset(rdms_feed *f, rdms_feed_pos floor);
+size_t rdms_feed_mirror_append(rdms_feed *f, rdms_event *ev, size_t n, rdms_feed_pos floor);
+
 #endif

@@ -28,6 +28,7 @@
 #include "privsep.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -510,6 +511,108 @@ static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, s
 	return ok;
 }
 
+/* ---- the change feed ------------------------------------------------------ */
+
+/* Events on their way to net: a batch, sent when full (the feed's lock is not held then). */
+struct event_stream {
+	priv_batch    b;
+	rdms_feed_pos last;    /* of the last event added */
+	bool          full;    /* the last event handed did not fit: read it again */
+};
+
+/* An rdms_event_fn (CTX: the event_stream): stops at the first event that does not fit. */
+static int event_add(void *ctx, const rdms_event *ev)
+{
+	struct event_stream *es = ctx;
+
+	if (priv_events_add(&es->b, ev)) {
+		es->last = ev->pos;
+		return 0;
+	}
+	es->full = true;
+	return 1;
+}
+
+/* True when net hung up on FD (it will not read the answer). */
+static bool peer_gone(int fd)
+{
+	struct pollfd pf = { fd, POLLRDHUP, 0 };
+
+	return poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+}
+
+/*
+ * Waits up to WAIT_MS for an event after AFTER, in slices, so that a
+ * channel whose net process went away is not held for a minute.
+ */
+static void wait_for_events(rdms_feed *f, int fd, rdms_feed_pos after, uint32_t wait_ms)
+{
+	while (wait_ms > 0 && !peer_gone(fd)) {
+		uint32_t slice = wait_ms < 1000 ? wait_ms : 1000;
+
+		if (rdms_feed_wait(f, after, (int)slice))
+			return;
+		wait_ms -= slice;
+	}
+}
+
+static enum priv_events_rc events_rc(rdms_feed_read_rc rc)
+{
+	return rc == RDMS_FEED_GONE ? PRIV_EVENTS_GONE
+	     : rc == RDMS_FEED_FUTURE ? PRIV_EVENTS_FUTURE : PRIV_EVENTS_OK;
+}
+
+/*
+ * EVENTS: after a wait for the first, up to MAX events in batches (each
+ * read from the feed while it fits one message, sent with the feed
+ * unlocked), then EVENTS_END with where the journal stands.
+ */
+static bool do_events(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
+                      void *buf)
+{
+	priv_events_end end = { .rc = PRIV_EVENTS_OFF };
+	rdms_feed *f = env->feed;
+	rdms_error err = { 0 };
+	priv_events req;
+
+	if (priv_decode_events(p, len, &req, &err) != WBEM_S_NO_ERROR)
+		return refuse(fd, id, &err, buf);
+	if (f != NULL) {
+		rdms_feed_pos after = req.after;
+		uint32_t left = req.max;
+
+		if (rdms_feed_pos_cmp(after, (rdms_feed_pos){ 0, 0 }) != 0)
+			wait_for_events(f, fd, after, req.wait_ms);
+		end.rc = PRIV_EVENTS_OK;
+		while (left > 0) {
+			struct event_stream es = { .full = false };
+			rdms_feed_pos next;   /* unused: es.last says what was sent */
+			rdms_feed_read_rc rc;
+
+			priv_events_begin(&es.b, buf, PRIV_MSG_MAX, id);
+			rc = rdms_feed_read(f, after, left, event_add, &es, &next);
+			end.rc = events_rc(rc);
+			if (rc != RDMS_FEED_OK || es.b.count == 0)
+				break;
+			if (!priv_send(fd, buf, priv_batch_end(&es.b), &err)) {
+				log_warn("%s", err.message);
+				return false;
+			}
+			left -= es.b.count;
+			if (!es.full)
+				break;          /* the feed had no more */
+			after = es.last;   /* not NEXT: that one did not fit, it goes first next time */
+		}
+		end.floor = rdms_feed_earliest(f);
+		end.head = rdms_feed_head(f);
+	}
+	if (!priv_send(fd, buf, priv_encode_events_end(buf, PRIV_MSG_MAX, id, &end), &err)) {
+		log_warn("%s", err.message);
+		return false;
+	}
+	return true;
+}
+
 /* ---- the channels -------------------------------------------------------- */
 
 bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void *reply)
@@ -543,6 +646,8 @@ bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void
 		return do_audit_read(env, fd, h.id, payload, h.len, reply);
 	case PRIV_INVOKE:
 		return do_invoke(env, fd, h.id, payload, h.len, reply);
+	case PRIV_EVENTS:
+		return do_events(env, fd, h.id, payload, h.len, reply);
 	default:
 		rdms_fail(&err, WBEM_E_INVALID_PARAMETER, "privsep: %s is not a request",
 		          priv_type_name(h.type));

@@ -51,6 +51,7 @@
 #include "../auth/pam_auth.h"
 #include "../backend/backend.h"
 #include "../cim/wbem.h"
+#include "../events/feed.h"
 #include "../ops/ops.h"
 
 /* The unprivileged account of the net process. */
@@ -78,6 +79,11 @@
 #define PRIV_NAME_MAX     31      /* a back-end's name */
 #define PRIV_REASON_MAX   255
 #define PRIV_TIME_MAX     31      /* an audit time or --since */
+/* Events one EVENTS request asks for, and the longest it may wait for the first. */
+#define PRIV_EVENTS_MAX   4096
+#define PRIV_EVENTS_WAIT_MAX_MS 60000
+/* Events one EVENTS_BATCH can carry (the smallest event's size bounds it). */
+#define PRIV_EVENTS_BATCH_MAX 1024
 /* Sessions one IDLE request asks about. */
 #define PRIV_IDLE_MAX     1024
 
@@ -98,6 +104,9 @@ enum priv_type {
 	PRIV_AUDIT_ROWS,   /* priv -> net: a batch of audit records, more replies follow */
 	PRIV_INVOKE,       /* net -> priv: priv_invoke; replies INVOKED once acted and audited */
 	PRIV_INVOKED,      /* priv -> net: priv_invoked (final) */
+	PRIV_EVENTS,       /* net -> priv: priv_events; replies EVENTS_BATCH..., EVENTS_END */
+	PRIV_EVENTS_BATCH, /* priv -> net: a batch of change-feed events, more replies follow */
+	PRIV_EVENTS_END,   /* priv -> net: priv_events_end (final) */
 	PRIV_TYPE_END
 };
 
@@ -208,6 +217,35 @@ typedef struct priv_audit_row {
 	priv_audit a;
 } priv_audit_row;
 
+/*
+ * The change feed's events after AFTER (feed.h), at most MAX (1 to
+ * PRIV_EVENTS_MAX); when there are none yet, priv waits up to WAIT_MS
+ * (at most PRIV_EVENTS_WAIT_MAX_MS) for the first.  Replies: EVENTS_BATCH
+ * messages (rdms_event records, oldest first), then EVENTS_END.  An AFTER
+ * of (0, 0) asks only where the journal stands (answered GONE with its
+ * floor and head).  The net process keeps a mirror of the journal with
+ * these (one pump, events_pump.h), so that its subscribers never reach priv.
+ */
+typedef struct priv_events {
+	rdms_feed_pos after;
+	uint32_t      max;
+	uint32_t      wait_ms;
+} priv_events;
+
+enum priv_events_rc {
+	PRIV_EVENTS_OK = 0,     /* the batches hold what followed AFTER (maybe nothing) */
+	PRIV_EVENTS_GONE,       /* the journal no longer holds what follows AFTER */
+	PRIV_EVENTS_FUTURE,     /* AFTER is past anything the feed issued */
+	PRIV_EVENTS_OFF,        /* this rdmsd runs no change feed */
+	PRIV_EVENTS_RC_END
+};
+
+typedef struct priv_events_end {
+	uint32_t      rc;       /* enum priv_events_rc */
+	rdms_feed_pos floor;    /* the journal's earliest readable bookmark */
+	rdms_feed_pos head;     /* its newest event's position */
+} priv_events_end;
+
 typedef struct priv_done {
 	uint32_t rc;
 	char     error[PRIV_ERROR_MAX + 1];
@@ -232,6 +270,8 @@ size_t priv_encode_idle(void *buf, size_t size, uint32_t id, const priv_idle *m)
 size_t priv_encode_idle_reply(void *buf, size_t size, uint32_t id, const priv_idle_reply *m);
 size_t priv_encode_invoke(void *buf, size_t size, uint32_t id, const priv_invoke *m);
 size_t priv_encode_invoked(void *buf, size_t size, uint32_t id, const priv_invoked *m);
+size_t priv_encode_events(void *buf, size_t size, uint32_t id, const priv_events *m);
+size_t priv_encode_events_end(void *buf, size_t size, uint32_t id, const priv_events_end *m);
 /* SINCE: "" for every record. */
 size_t priv_encode_audit_read(void *buf, size_t size, uint32_t id, const char *since);
 
@@ -252,6 +292,9 @@ bool priv_batch_add(priv_batch *b, const rdms_session *s, uint8_t backend);
 /* The same for PRIV_AUDIT_ROWS: begin, add records while they fit, end. */
 void priv_rows_begin(priv_batch *b, void *buf, size_t size, uint32_t id);
 bool priv_rows_add(priv_batch *b, const rdms_audit_entry *e);
+/* The same for PRIV_EVENTS_BATCH (an event's back-end goes by name). */
+void priv_events_begin(priv_batch *b, void *buf, size_t size, uint32_t id);
+bool priv_events_add(priv_batch *b, const rdms_event *ev);
 /* The finished message's length. */
 size_t priv_batch_end(priv_batch *b);
 
@@ -287,6 +330,20 @@ uint32_t priv_decode_audit_read(const void *p, size_t len, char *since, rdms_err
 uint32_t priv_decode_audit_rows(const void *p, size_t len, priv_audit_row *row,
                                 rdms_audit_row_fn fn, void *ctx, bool *stopped,
                                 rdms_error *err);
+
+uint32_t priv_decode_events(const void *p, size_t len, priv_events *m, rdms_error *err);
+uint32_t priv_decode_events_end(const void *p, size_t len, priv_events_end *m,
+                                rdms_error *err);
+/*
+ * The events of a PRIV_EVENTS_BATCH payload into OUT (CAP of them; *N
+ * set), their strings allocated (rdms_event_session_clear each), each
+ * back-end name one of the NBACKENDS BACKENDS' (the event then points to
+ * that static name).  Positions must rise through the batch.  On error
+ * nothing is left allocated and *N is 0.
+ */
+uint32_t priv_decode_events_batch(const void *p, size_t len,
+                                  const rdms_backend *const *backends, size_t nbackends,
+                                  rdms_event *out, size_t cap, size_t *n, rdms_error *err);
 
 /*
  * Appends the sessions of a PRIV_SESSIONS payload to OUT; each session's
@@ -337,6 +394,7 @@ typedef struct priv_env {
 	/* called after a Disconnect or Logoff was performed (may be NULL) */
 	void               (*acted)(void *ctx);
 	void                *acted_ctx;
+	rdms_feed           *feed;       /* the change feed (EVENTS); NULL: events are off */
 } priv_env;
 
 typedef struct priv_server priv_server;
@@ -387,6 +445,15 @@ uint32_t priv_proxy_status(void *ctx, rdms_backend_status *out, size_t max, size
 /* An rdms_audit_read_fn (CTX: the priv_client): priv reads its database. */
 uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn fn,
                                void *fn_ctx, rdms_error *err);
+
+/*
+ * One EVENTS exchange: each EVENTS_BATCH's N events go to FN (which may
+ * take their strings over, zeroing them), then *END is filled.  An error
+ * only when priv refused the request.
+ */
+typedef void (*priv_event_batch_fn)(void *ctx, rdms_event *ev, size_t n);
+uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_batch_fn fn,
+                           void *fn_ctx, priv_events_end *end, rdms_error *err);
 
 /* An rdms_act_fn (CTX: the priv_client): one INVOKE exchange. */
 uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,

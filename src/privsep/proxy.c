@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../backend/userexec.h"
+#include "../events/feed_internal.h"
 #include "../schema/schema.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
@@ -533,6 +534,50 @@ uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn f
 	}
 	exchange_end(&x);
 	free(row);
+	return rc;
+}
+
+/* ---- the change feed ------------------------------------------------------ */
+
+uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_batch_fn fn,
+                           void *fn_ctx, priv_events_end *end, rdms_error *err)
+{
+	rdms_event *evs = calloc(PRIV_EVENTS_BATCH_MAX, sizeof *evs);
+	struct exchange x;
+	priv_header h;
+	uint32_t rc;
+
+	if (evs == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	exchange_begin(c, &x);
+	rc = exchange_send(&x, priv_encode_events(x.buf, PRIV_MSG_MAX, x.id, req), err);
+	while (rc == WBEM_S_NO_ERROR) {
+		rdms_error e = { 0 };
+		size_t n;
+
+		exchange_recv(&x, &h);
+		if (h.type == PRIV_DONE) {          /* the request was refused */
+			rc = take_done(&x, &h, err);
+			if (rc == WBEM_S_NO_ERROR)
+				fatal("privsep: DONE without an error where EVENTS_END was due");
+			break;
+		}
+		if (h.type == PRIV_EVENTS_END) {
+			if (priv_decode_events_end(payload(&x), h.len, end, &e) != WBEM_S_NO_ERROR)
+				fatal("%s", e.message);
+			break;
+		}
+		if (h.type != PRIV_EVENTS_BATCH)
+			fatal("privsep: %s where EVENTS_BATCH was due", priv_type_name(h.type));
+		if (priv_decode_events_batch(payload(&x), h.len, c->named_ptr, c->nnamed, evs,
+		                             PRIV_EVENTS_BATCH_MAX, &n, &e) != WBEM_S_NO_ERROR)
+			fatal("%s", e.message);
+		fn(fn_ctx, evs, n);
+		for (size_t i = 0; i < n; i++)
+			rdms_event_clear(&evs[i]);
+	}
+	exchange_end(&x);
+	free(evs);
 	return rc;
 }
 

@@ -10,6 +10,8 @@
  */
 #include "privsep.h"
 
+#include "../events/feed_internal.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +26,8 @@ static const char *const type_names[PRIV_TYPE_END] = {
 	[PRIV_STATUS] = "STATUS", [PRIV_STATUS_REPLY] = "STATUS_REPLY", [PRIV_IDLE] = "IDLE",
 	[PRIV_IDLE_REPLY] = "IDLE_REPLY", [PRIV_AUDIT_READ] = "AUDIT_READ",
 	[PRIV_AUDIT_ROWS] = "AUDIT_ROWS", [PRIV_INVOKE] = "INVOKE", [PRIV_INVOKED] = "INVOKED",
+	[PRIV_EVENTS] = "EVENTS", [PRIV_EVENTS_BATCH] = "EVENTS_BATCH",
+	[PRIV_EVENTS_END] = "EVENTS_END",
 };
 
 const char *priv_type_name(unsigned t)
@@ -55,6 +59,7 @@ static void put_u16(struct writer *w, uint16_t v) { put(w, &v, sizeof v); }
 static void put_u32(struct writer *w, uint32_t v) { put(w, &v, sizeof v); }
 static void put_i32(struct writer *w, int32_t v) { put(w, &v, sizeof v); }
 static void put_i64(struct writer *w, int64_t v) { put(w, &v, sizeof v); }
+static void put_u64(struct writer *w, uint64_t v) { put(w, &v, sizeof v); }
 
 /* A string of at most MAX bytes; a longer one spoils the message. */
 static void put_str(struct writer *w, const char *s, size_t max)
@@ -165,6 +170,14 @@ static int32_t get_i32(struct reader *r, const char *field)
 static int64_t get_i64(struct reader *r, const char *field)
 {
 	int64_t v = 0;
+
+	get(r, field, &v, sizeof v);
+	return v;
+}
+
+static uint64_t get_u64(struct reader *r, const char *field)
+{
+	uint64_t v = 0;
 
 	get(r, field, &v, sizeof v);
 	return v;
@@ -993,4 +1006,246 @@ void priv_channels_close(int fds[PRIV_CHANNELS])
 			close(fds[i]);
 		fds[i] = -1;
 	}
+}
+
+/* ---- the change feed's events ---------------------------------------------- */
+
+static void put_pos(struct writer *w, rdms_feed_pos pos)
+{
+	put_u64(w, pos.epoch);
+	put_u64(w, pos.seq);
+}
+
+static rdms_feed_pos get_pos(struct reader *r, const char *field)
+{
+	rdms_feed_pos pos;
+
+	pos.epoch = get_u64(r, field);
+	pos.seq = get_u64(r, field);
+	return pos;
+}
+
+size_t priv_encode_events(void *buf, size_t size, uint32_t id, const priv_events *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_EVENTS);
+	put_pos(&w, m->after);
+	put_u32(&w, m->max);
+	put_u32(&w, m->wait_ms);
+	return finish(&w);
+}
+
+uint32_t priv_decode_events(const void *p, size_t len, priv_events *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "EVENTS", err);
+	m->after = get_pos(&r, "after");
+	m->max = get_u32(&r, "max");
+	m->wait_ms = get_u32(&r, "wait");
+	if (!r.bad && (m->max == 0 || m->max > PRIV_EVENTS_MAX))
+		bad(&r, "%u events asked, 1 to %d allowed", (unsigned)m->max, PRIV_EVENTS_MAX);
+	if (!r.bad && m->wait_ms > PRIV_EVENTS_WAIT_MAX_MS)
+		bad(&r, "a wait of %u ms, at most %d allowed", (unsigned)m->wait_ms,
+		    PRIV_EVENTS_WAIT_MAX_MS);
+	return done(&r);
+}
+
+size_t priv_encode_events_end(void *buf, size_t size, uint32_t id, const priv_events_end *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_EVENTS_END);
+	put_u32(&w, m->rc);
+	put_pos(&w, m->floor);
+	put_pos(&w, m->head);
+	return finish(&w);
+}
+
+uint32_t priv_decode_events_end(const void *p, size_t len, priv_events_end *m,
+                                rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "EVENTS_END", err);
+	m->rc = get_u32(&r, "rc");
+	m->floor = get_pos(&r, "floor");
+	m->head = get_pos(&r, "head");
+	if (!r.bad && m->rc >= PRIV_EVENTS_RC_END)
+		bad(&r, "result %u out of range", (unsigned)m->rc);
+	if (!r.bad && rdms_feed_pos_cmp(m->floor, m->head) > 0)
+		bad(&r, "floor (%llu, %llu) after head (%llu, %llu)",
+		    (unsigned long long)m->floor.epoch, (unsigned long long)m->floor.seq,
+		    (unsigned long long)m->head.epoch, (unsigned long long)m->head.seq);
+	return done(&r);
+}
+
+/* The smallest event record: position, time, kind, a session with empty strings. */
+#define EVENT_SESSION_MIN (4 * 3 + 4 + 8 + 4 + 4 * 2)
+#define EVENT_MIN (8 * 2 + 8 + 1 + EVENT_SESSION_MIN)
+
+static void put_event_session(struct writer *w, const rdms_event_session *s)
+{
+	put_u32(w, s->id);
+	put_u32(w, s->connect_state);
+	put_u32(w, s->uid);
+	put_i32(w, s->display);
+	put_i64(w, s->logon_time);
+	put_i32(w, s->server_pid);
+	put_str(w, text_of(s->backend), PRIV_NAME_MAX);
+	put_str(w, text_of(s->user), PRIV_USER_MAX);
+	put_str(w, text_of(s->client), PRIV_CLIENT_MAX);
+	put_str(w, text_of(s->client_addr), PRIV_ADDR_MAX);
+}
+
+/* Scratch for one decoded session's strings. */
+struct event_text {
+	char backend[PRIV_NAME_MAX + 1];
+	char user[PRIV_USER_MAX + 1];
+	char client[PRIV_CLIENT_MAX + 1];
+	char addr[PRIV_ADDR_MAX + 1];
+};
+
+/* A session into S (strings into T), its back-end one of BACKENDS. */
+static void get_event_session(struct reader *r, rdms_event_session *s, struct event_text *t,
+                              const rdms_backend *const *backends, size_t nbackends)
+{
+	s->id = get_u32(r, "session id");
+	s->connect_state = get_u32(r, "connect state");
+	s->uid = get_u32(r, "uid");
+	s->display = get_i32(r, "display");
+	s->logon_time = get_i64(r, "logon time");
+	s->server_pid = get_i32(r, "server pid");
+	get_str(r, "backend", t->backend, sizeof t->backend);
+	get_str(r, "user", t->user, sizeof t->user);
+	get_str(r, "client", t->client, sizeof t->client);
+	get_str(r, "client address", t->addr, sizeof t->addr);
+	s->backend = NULL;
+	s->user = t->user;
+	s->client = t->client;
+	s->client_addr = t->addr;
+	if (r->bad)
+		return;
+	if (s->connect_state > WTS_INIT) {
+		bad(r, "session %u: connect state %u out of range", (unsigned)s->id,
+		    (unsigned)s->connect_state);
+		return;
+	}
+	for (size_t i = 0; i < nbackends && s->backend == NULL; i++)
+		if (strcmp(backends[i]->name, t->backend) == 0)
+			s->backend = backends[i]->name;
+	if (s->backend == NULL)
+		bad(r, "session %u: unknown back-end '%s'", (unsigned)s->id, t->backend);
+}
+
+void priv_events_begin(priv_batch *b, void *buf, size_t size, uint32_t id)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_EVENTS_BATCH);
+	put_u32(&w, 0);
+	*b = (priv_batch){ .buf = buf, .size = w.bad ? 0 : size, .len = w.len };
+}
+
+bool priv_events_add(priv_batch *b, const rdms_event *ev)
+{
+	struct writer w = { .buf = b->buf, .size = b->size < PRIV_MSG_MAX ? b->size : PRIV_MSG_MAX,
+	                    .len = b->len };
+
+	if (b->count >= PRIV_EVENTS_BATCH_MAX)
+		return false;
+	put_pos(&w, ev->pos);
+	put_i64(&w, ev->time_us);
+	put_u8(&w, ev->kind);
+	put_event_session(&w, &ev->target);
+	if (ev->kind == RDMS_EVENT_MODIFICATION)
+		put_event_session(&w, &ev->previous);
+	if (w.bad)
+		return false;
+	b->len = w.len;
+	b->count++;
+	return true;
+}
+
+/* One event into EV (its strings in T and TP, not allocated); LAST: the one before. */
+static void get_event(struct reader *r, rdms_event *ev, struct event_text *t,
+                      struct event_text *tp, const rdms_backend *const *backends,
+                      size_t nbackends, rdms_feed_pos last)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->pos = get_pos(r, "position");
+	ev->time_us = get_i64(r, "time");
+	ev->kind = get_u8(r, "kind");
+	if (!r->bad && ev->kind != RDMS_EVENT_CREATION && ev->kind != RDMS_EVENT_MODIFICATION &&
+	    ev->kind != RDMS_EVENT_DELETION)
+		bad(r, "event kind %u is none of 1, 2, 4", (unsigned)ev->kind);
+	if (!r->bad && (ev->pos.epoch == 0 || ev->pos.seq == 0 ||
+	                rdms_feed_pos_cmp(ev->pos, last) <= 0))
+		bad(r, "event position (%llu, %llu) is not after (%llu, %llu)",
+		    (unsigned long long)ev->pos.epoch, (unsigned long long)ev->pos.seq,
+		    (unsigned long long)last.epoch, (unsigned long long)last.seq);
+	get_event_session(r, &ev->target, t, backends, nbackends);
+	if (ev->kind == RDMS_EVENT_MODIFICATION)
+		get_event_session(r, &ev->previous, tp, backends, nbackends);
+}
+
+/* ES's strings (pointing into scratch) replaced by copies; false when out of memory. */
+static bool own_strings(rdms_event_session *es)
+{
+	rdms_event_session copy;
+
+	if (!rdms_event_session_copy(&copy, es))
+		return false;
+	*es = copy;
+	return true;
+}
+
+uint32_t priv_decode_events_batch(const void *p, size_t len,
+                                  const rdms_backend *const *backends, size_t nbackends,
+                                  rdms_event *out, size_t cap, size_t *n, rdms_error *err)
+{
+	struct event_text t, tp;
+	rdms_feed_pos last = { 0, 0 };
+	struct reader r;
+	uint32_t count;
+
+	*n = 0;
+	reader_init(&r, p, len, "EVENTS_BATCH", err);
+	count = get_u32(&r, "count");
+	if (!r.bad && (count > r.left / EVENT_MIN || count > cap))
+		bad(&r, "%u events cannot fit in %zu bytes (or %zu events)", (unsigned)count,
+		    r.left, cap);
+	for (uint32_t i = 0; i < count && !r.bad; i++) {
+		rdms_event *ev = &out[i];
+		bool mod;
+
+		get_event(&r, ev, &t, &tp, backends, nbackends, last);
+		if (r.bad)
+			break;
+		last = ev->pos;
+		mod = ev->kind == RDMS_EVENT_MODIFICATION;
+		if (!own_strings(&ev->target)) {
+			memset(ev, 0, sizeof *ev);
+			rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+			r.bad = true;
+			break;
+		}
+		if (mod && !own_strings(&ev->previous)) {
+			rdms_event_session_clear(&ev->target);
+			memset(ev, 0, sizeof *ev);
+			rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+			r.bad = true;
+			break;
+		}
+		*n = i + 1;
+	}
+	if (done(&r) == WBEM_S_NO_ERROR)
+		return WBEM_S_NO_ERROR;
+	for (size_t i = 0; i < *n; i++) {
+		rdms_event_session_clear(&out[i].target);
+		rdms_event_session_clear(&out[i].previous);
+	}
+	*n = 0;
+	return err->code != 0 ? err->code : WBEM_E_INVALID_PARAMETER;
 }

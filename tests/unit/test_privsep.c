@@ -17,7 +17,9 @@
  * walks its sessions, the proxy's each hands them on as they arrive; an
  * error of the walker or of a later back-end leaves the channel in step.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -26,7 +28,9 @@
 #include "backend/fixture/fixture.h"
 #include "check.h"
 #include "session_walk.h"
+#include "privsep/events_pump.h"
 #include "privsep/privsep.h"
+#include "events/feed_internal.h"
 #include "schema/schema.h"
 
 static unsigned char buf[PRIV_MSG_MAX], out[PRIV_MSG_MAX];
@@ -1241,6 +1245,400 @@ static void test_stream(void)
 	unlink(fixture_path);
 }
 
+/* ---- the change feed's events --------------------------------------------- */
+
+#define EV_T0 1700000000000000LL
+
+static rdms_session ev_session(uint32_t id, uint32_t state, const char *client)
+{
+	rdms_session s;
+
+	memset(&s, 0, sizeof s);
+	s.id = id;
+	s.connect_state = state;
+	s.uid = 1000 + id;
+	s.display = (int)id;
+	s.logon_time = 1700000000 + id;
+	s.server_pid = (pid_t)(4000 + id);
+	snprintf(s.user, sizeof s.user, "user%u", (unsigned)id);
+	snprintf(s.client, sizeof s.client, "%s", client);
+	snprintf(s.client_addr, sizeof s.client_addr, "10.0.0.%u", (unsigned)id);
+	return s;
+}
+
+static priv_events g_events;
+static uint32_t dec_events(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_events(p, len, &g_events, err);
+}
+
+static priv_events_end g_end;
+static uint32_t dec_end(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_events_end(p, len, &g_end, err);
+}
+
+static rdms_event g_batch[PRIV_EVENTS_BATCH_MAX];
+static size_t g_nbatch;
+static uint32_t dec_batch(const void *p, size_t len, rdms_error *err)
+{
+	uint32_t rc = priv_decode_events_batch(p, len, test_backends, 1, g_batch,
+	                                       PRIV_EVENTS_BATCH_MAX, &g_nbatch, err);
+
+	if (rc != WBEM_S_NO_ERROR && g_nbatch != 0)
+		rc = WBEM_S_NO_ERROR;   /* a failure must leave nothing */
+	for (size_t i = 0; i < g_nbatch; i++)
+		rdms_event_clear(&g_batch[i]);
+	return rc;
+}
+
+/* A feed of fixture sessions: 1 and 2 appear, 1 disconnects, 2 ends (4 events). */
+static rdms_feed *events_feed(void)
+{
+	rdms_feed *f = rdms_feed_new(7, NULL);
+	rdms_session a[2] = { ev_session(1, 0, "PC1"), ev_session(2, 0, "PC2") };
+
+	CHECK_EQ(rdms_feed_observe(f, "fixture", a, 2, EV_T0), 2);
+	a[0].connect_state = 4;
+	a[0].client[0] = '\0';
+	CHECK_EQ(rdms_feed_observe(f, "fixture", a, 1, EV_T0 + 1), 2);
+	return f;
+}
+
+/* An rdms_event_fn: the events into a batch. */
+static int into_batch(void *ctx, const rdms_event *ev)
+{
+	return priv_events_add(ctx, ev) ? 0 : 1;
+}
+
+static void test_events_wire(void)
+{
+	priv_events req = { .after = { 7, 3 }, .max = 100, .wait_ms = 2500 };
+	priv_events_end end = { .rc = PRIV_EVENTS_GONE, .floor = { 6, 9 }, .head = { 7, 4 } };
+	rdms_feed *f = events_feed();
+	rdms_error err = { 0 };
+	rdms_feed_pos next;
+	priv_batch b;
+	size_t n, len;
+
+	/* the request */
+	n = priv_encode_events(buf, sizeof buf, 5, &req);
+	CHECK(n > 0);
+	CHECK_EQ(dec_events(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	CHECK_EQ(g_events.after.epoch, 7);
+	CHECK_EQ(g_events.after.seq, 3);
+	CHECK_EQ(g_events.max, 100);
+	CHECK_EQ(g_events.wait_ms, 2500);
+	CHECK_EQ(cuts_refused(buf, n, dec_events), 0);
+	req.max = 0;
+	n = priv_encode_events(buf, sizeof buf, 5, &req);
+	CHECK_EQ(dec_events(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "0 events asked") != NULL);
+	req.max = PRIV_EVENTS_MAX + 1;
+	n = priv_encode_events(buf, sizeof buf, 5, &req);
+	CHECK_EQ(dec_events(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	req.max = 1;
+	req.wait_ms = PRIV_EVENTS_WAIT_MAX_MS + 1;
+	n = priv_encode_events(buf, sizeof buf, 5, &req);
+	CHECK_EQ(dec_events(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "a wait of 60001 ms") != NULL);
+
+	/* the end */
+	n = priv_encode_events_end(buf, sizeof buf, 5, &end);
+	CHECK_EQ(dec_end(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	CHECK_EQ(g_end.rc, PRIV_EVENTS_GONE);
+	CHECK_EQ(g_end.floor.seq, 9);
+	CHECK_EQ(g_end.head.epoch, 7);
+	CHECK_EQ(cuts_refused(buf, n, dec_end), 0);
+	end.rc = PRIV_EVENTS_RC_END;
+	n = priv_encode_events_end(buf, sizeof buf, 5, &end);
+	CHECK_EQ(dec_end(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "out of range") != NULL);
+	end = (priv_events_end){ .floor = { 8, 1 }, .head = { 7, 4 } };
+	n = priv_encode_events_end(buf, sizeof buf, 5, &end);
+	CHECK_EQ(dec_end(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "after head") != NULL);
+
+	/* a batch: every field survives, the previous session of a modification too */
+	priv_events_begin(&b, buf, sizeof buf, 6);
+	CHECK_EQ(rdms_feed_read(f, rdms_feed_earliest(f), 100, into_batch, &b, &next), RDMS_FEED_OK);
+	CHECK_EQ(b.count, 4);
+	len = priv_batch_end(&b);
+	CHECK_EQ(priv_decode_events_batch(pl(buf), len - PRIV_HEADER_SIZE, test_backends, 1,
+	                                  g_batch, PRIV_EVENTS_BATCH_MAX, &g_nbatch, &err), 0);
+	CHECK_EQ(g_nbatch, 4);
+	if (g_nbatch == 4) {
+		const rdms_event *m = NULL, *d = NULL;
+
+		for (size_t i = 0; i < 4; i++) {
+			CHECK_EQ(g_batch[i].pos.epoch, 7);
+			CHECK_EQ(g_batch[i].pos.seq, i + 1);
+			CHECK(g_batch[i].target.backend == rdms_backend_fixture.name);
+			if (g_batch[i].kind == RDMS_EVENT_MODIFICATION)
+				m = &g_batch[i];
+			if (g_batch[i].kind == RDMS_EVENT_DELETION)
+				d = &g_batch[i];
+		}
+		CHECK(m != NULL && d != NULL);
+		if (m != NULL) {
+			CHECK_EQ(m->target.id, 1);
+			CHECK_EQ(m->target.connect_state, 4);
+			CHECK_EQ(m->previous.connect_state, 0);
+			CHECK_STR(m->previous.client, "PC1");
+			CHECK_STR(m->target.client, "");
+			CHECK_STR(m->target.user, "user1");
+			CHECK_STR(m->target.client_addr, "10.0.0.1");
+			CHECK_EQ(m->target.uid, 1001);
+			CHECK_EQ(m->target.server_pid, 4001);
+			CHECK_EQ(m->target.logon_time, 1700000001);
+			CHECK_EQ(m->time_us, EV_T0 + 1);
+		}
+		if (d != NULL)
+			CHECK_EQ(d->target.id, 2);
+	}
+	for (size_t i = 0; i < g_nbatch; i++)
+		rdms_event_clear(&g_batch[i]);
+	CHECK_EQ(cuts_refused(buf, len, dec_batch), 0);
+
+	/* malformed batches: each refused whole, naming what was wrong */
+	{
+		static unsigned char bad[PRIV_MSG_MAX];
+		uint32_t count = 5000;
+
+		memcpy(bad, buf, len);
+		memcpy(bad + PRIV_HEADER_SIZE, &count, 4);
+		CHECK_EQ(dec_batch(pl(bad), len - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+		CHECK(strstr(err.message, "cannot fit") != NULL);
+		memcpy(bad, buf, len);
+		bad[PRIV_HEADER_SIZE + 4 + 24] = 3;   /* the first event's kind */
+		CHECK_EQ(dec_batch(pl(bad), len - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+		CHECK(strstr(err.message, "event kind 3") != NULL);
+		memcpy(bad, buf, len);
+		bad[PRIV_HEADER_SIZE + 4 + 8] = 0;    /* the first event's seq: 0 */
+		CHECK_EQ(dec_batch(pl(bad), len - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+		CHECK(strstr(err.message, "is not after") != NULL);
+		CHECK_EQ(priv_decode_events_batch(pl(buf), len - PRIV_HEADER_SIZE, test_backends, 0,
+		                                  g_batch, PRIV_EVENTS_BATCH_MAX, &g_nbatch, &err),
+		         WBEM_E_INVALID_PARAMETER);
+		CHECK(strstr(err.message, "unknown back-end 'fixture'") != NULL);
+		CHECK_EQ(g_nbatch, 0);
+		CHECK_EQ(priv_decode_events_batch(pl(buf), len - PRIV_HEADER_SIZE, test_backends, 1,
+		                                  g_batch, 3, &g_nbatch, &err),
+		         WBEM_E_INVALID_PARAMETER);
+	}
+	/* the same event twice: positions must rise */
+	{
+		priv_batch b2;
+
+		priv_events_begin(&b2, out, sizeof out, 6);
+		rdms_feed_read(f, rdms_feed_earliest(f), 1, into_batch, &b2, &next);
+		rdms_feed_read(f, rdms_feed_earliest(f), 1, into_batch, &b2, &next);
+		n = priv_batch_end(&b2);
+		CHECK_EQ(dec_batch(pl(out), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+		CHECK(strstr(err.message, "is not after (7, 1)") != NULL);
+	}
+	rdms_feed_free(f);
+}
+
+/* What priv_proxy_events handed over. */
+struct got_events {
+	size_t        n;
+	rdms_feed_pos last;
+	bool          ordered;
+	uint32_t      kinds;
+};
+
+static void got(void *ctx, rdms_event *ev, size_t n)
+{
+	struct got_events *g = ctx;
+
+	for (size_t i = 0; i < n; i++) {
+		if (rdms_feed_pos_cmp(ev[i].pos, g->last) <= 0)
+			g->ordered = false;
+		g->last = ev[i].pos;
+		g->kinds |= ev[i].kind;
+		g->n++;
+	}
+}
+
+static unsigned seen_kind;
+
+static int note_kind(void *ctx, const rdms_event *ev)
+{
+	(void)ctx;
+	seen_kind |= ev->kind;
+	return 0;
+}
+
+struct late {
+	rdms_feed *f;
+	int        n;
+};
+
+/* Adds sessions to the feed a little later (a waiting reader's events). */
+static void *observe_later(void *arg)
+{
+	struct late *l = arg;
+	struct timespec pause = { 0, 150 * 1000000L };
+	rdms_session s[3] = { ev_session(1, 4, ""), ev_session(3, 0, "PC3"), ev_session(4, 0, "X") };
+
+	nanosleep(&pause, NULL);
+	l->n = (int)rdms_feed_observe(l->f, "fixture", s, 3, EV_T0 + 10);
+	return NULL;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static void test_events_ends(void)
+{
+	const rdms_backend *backends[] = { &rdms_backend_fixture };
+	rdms_provider real = { .cfg = &cfg, .backends = { &rdms_backend_fixture }, .nbackends = 1 };
+	rdms_feed *f = events_feed();
+	priv_env env = { .provider = &real, .feed = f };
+	priv_channels ch;
+	priv_server *srv;
+	priv_client *cl;
+	priv_events_pump *pump;
+	rdms_error err = { 0 };
+	priv_events_end end;
+	struct got_events g = { .ordered = true };
+	struct timespec t0;
+	struct late l = { .f = f };
+	pthread_t th;
+	char why[512];
+	uint32_t rc = 0;
+	size_t n;
+
+	CHECK(priv_channels_open(&ch, &err));
+	srv = priv_server_start(ch.priv, &env, &err);
+	CHECK(srv != NULL);
+	/* a raw client on channel 7, the proxy on the others */
+	int raw = ch.net[PRIV_CHANNELS - 1];
+	ch.net[PRIV_CHANNELS - 1] = -1;
+	cl = priv_client_new(ch.net, backends, 1);
+	CHECK(cl != NULL);
+
+	/* (0, 0): where the journal stands */
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .max = 1 }, got, &g, &end, &err), 0);
+	CHECK_EQ(end.rc, PRIV_EVENTS_GONE);
+	CHECK_EQ(end.floor.epoch, 7);
+	CHECK_EQ(end.floor.seq, 0);
+	CHECK_EQ(end.head.seq, 4);
+	CHECK_EQ(g.n, 0);
+	/* everything from the floor, in order, no wait */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = end.floor, .max = 100,
+	                                               .wait_ms = 5000 }, got, &g, &end, &err), 0);
+	CHECK(ms_since(&t0) < 1000);
+	CHECK_EQ(end.rc, PRIV_EVENTS_OK);
+	CHECK_EQ(g.n, 4);
+	CHECK(g.ordered);
+	CHECK_EQ(g.kinds, RDMS_EVENT_CREATION | RDMS_EVENT_MODIFICATION | RDMS_EVENT_DELETION);
+	/* MAX bounds them */
+	g = (struct got_events){ .ordered = true };
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = end.floor, .max = 3 }, got, &g,
+	                           &end, &err), 0);
+	CHECK_EQ(g.n, 3);
+	/* at the head: nothing after a wait of WAIT_MS */
+	g = (struct got_events){ .ordered = true };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = { 7, 4 }, .max = 10,
+	                                               .wait_ms = 300 }, got, &g, &end, &err), 0);
+	CHECK(ms_since(&t0) >= 290);
+	CHECK_EQ(end.rc, PRIV_EVENTS_OK);
+	CHECK_EQ(g.n, 0);
+	/* the wait ends when events come */
+	pthread_create(&th, NULL, observe_later, &l);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = { 7, 4 }, .max = 10,
+	                                               .wait_ms = 10000 }, got, &g, &end, &err), 0);
+	pthread_join(th, NULL);
+	CHECK(ms_since(&t0) < 5000);
+	CHECK(g.n >= 1);
+	CHECK_EQ(l.n, 2);   /* 3 and 4 appear; 1 is as it was */
+	/* past the head: FUTURE; before the floor of another epoch: GONE */
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = { 7, 99 }, .max = 1 }, got, &g,
+	                           &end, &err), 0);
+	CHECK_EQ(end.rc, PRIV_EVENTS_FUTURE);
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = { 6, 99 }, .max = 1 }, got, &g,
+	                           &end, &err), 0);
+	CHECK_EQ(end.rc, PRIV_EVENTS_GONE);
+	/* a bad request written raw: refused with DONE, the channel serves on */
+	n = priv_encode_events(buf, sizeof buf, 91, &(priv_events){ .max = 0 });
+	CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+	CHECK_EQ(rc, WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(why, "0 events asked") != NULL);
+
+	/* many events: several batches, all in order */
+	{
+		static rdms_session many[3000];
+
+		for (uint32_t i = 0; i < 3000; i++)
+			many[i] = ev_session(100 + i, 0, "MANY-CLIENT-NAME");
+		/* 1, 3 and 4 end, 3,000 appear */
+		CHECK_EQ(rdms_feed_observe(f, "fixture", many, 3000, EV_T0 + 20), 3003);
+	}
+	g = (struct got_events){ .ordered = true };
+	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = { 7, 6 }, .max = PRIV_EVENTS_MAX },
+	                           got, &g, &end, &err), 0);
+	CHECK_EQ(g.n, 3003);
+	CHECK(g.ordered);
+	CHECK_EQ(g.last.seq, end.head.seq);
+
+	/* the pump: the mirror starts at the floor and follows priv's feed */
+	pump = priv_events_pump_start(cl, 200, &err);
+	CHECK(pump != NULL);
+	if (pump != NULL) {
+		rdms_feed *m = priv_events_pump_feed(pump);
+		rdms_feed_pos head = rdms_feed_head(f);
+		rdms_session one = ev_session(9000, 0, "LATE");
+
+		CHECK_EQ(priv_events_pump_head(pump).seq, head.seq);
+		for (int i = 0; i < 100 && rdms_feed_pos_cmp(rdms_feed_head(m), head) < 0; i++)
+			rdms_feed_wait(m, rdms_feed_head(m), 100);
+		CHECK_EQ(rdms_feed_head(m).seq, head.seq);
+		CHECK_EQ(rdms_feed_earliest(m).seq, 0);
+		/* a new event reaches a reader waiting on the mirror */
+		rdms_feed_observe(f, "fixture", &one, 1, EV_T0 + 30);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK(rdms_feed_wait(m, head, 3000));
+		CHECK(ms_since(&t0) < 1000);
+		for (int i = 0; i < 100 && rdms_feed_head(m).seq < head.seq + 3001; i++)
+			rdms_feed_wait(m, rdms_feed_head(m), 100);
+		{
+			rdms_feed_pos next;
+
+			seen_kind = 0;
+			/* 3,000 end, 9000 appears */
+			CHECK_EQ(rdms_feed_read(m, head, 4000, note_kind, NULL, &next), RDMS_FEED_OK);
+			CHECK_EQ(next.seq, head.seq + 3001);
+			CHECK_EQ(seen_kind, RDMS_EVENT_CREATION | RDMS_EVENT_DELETION);
+		}
+		priv_events_pump_stop(pump);
+	}
+
+	/* no feed: the pump does not start, and says no error */
+	env.feed = NULL;
+	priv_client_free(cl);
+	close(raw);
+	priv_server_stop(srv);
+	CHECK(priv_channels_open(&ch, &err));
+	srv = priv_server_start(ch.priv, &env, &err);
+	cl = priv_client_new(ch.net, backends, 1);
+	err = (rdms_error){ 0 };
+	CHECK(priv_events_pump_start(cl, 200, &err) == NULL);
+	CHECK_EQ(err.code, 0);
+	priv_client_free(cl);
+	priv_server_stop(srv);
+	rdms_feed_free(f);
+}
+
 int main(void)
 {
 	test_header();
@@ -1255,5 +1653,7 @@ int main(void)
 	test_random();
 	test_ends();
 	test_stream();
+	test_events_wire();
+	test_events_ends();
 	return check_summary("privsep");
 }

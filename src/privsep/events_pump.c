@@ -1,0 +1,166 @@
+/*
+ * events_pump.c -- the network process's mirror of priv's change feed
+ * (events_pump.h).
+ */
+#include "events_pump.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "../common/log.h"
+#include "../events/feed_internal.h"
+
+struct priv_events_pump {
+	priv_client    *c;
+	rdms_feed      *mirror;
+	int             wait_ms;
+	pthread_t       thread;
+	pthread_mutex_t lock;
+	rdms_feed_pos   head;      /* priv's, as last told */
+	rdms_feed_pos   floor;     /* likewise */
+	bool            stop;
+};
+
+/* A priv_event_batch_fn (CTX: the pump): onto the mirror. */
+static void append(void *ctx, rdms_event *ev, size_t n)
+{
+	priv_events_pump *p = ctx;
+	rdms_feed_pos floor;
+
+	pthread_mutex_lock(&p->lock);
+	floor = p->floor;
+	if (n > 0 && rdms_feed_pos_cmp(ev[n - 1].pos, p->head) > 0)
+		p->head = ev[n - 1].pos;
+	pthread_mutex_unlock(&p->lock);
+	rdms_feed_mirror_append(p->mirror, ev, n, floor);
+}
+
+/* A priv_event_batch_fn for the first exchange, which asks for none. */
+static void ignore(void *ctx, rdms_event *ev, size_t n)
+{
+	(void)ctx;
+	(void)ev;
+	(void)n;
+}
+
+/* Where priv's journal stands, from END. */
+static void learn(priv_events_pump *p, const priv_events_end *end)
+{
+	pthread_mutex_lock(&p->lock);
+	if (rdms_feed_pos_cmp(end->head, p->head) > 0)
+		p->head = end->head;
+	p->floor = end->floor;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool stopping(priv_events_pump *p)
+{
+	bool stop;
+
+	pthread_mutex_lock(&p->lock);
+	stop = p->stop;
+	pthread_mutex_unlock(&p->lock);
+	return stop;
+}
+
+static void *pump(void *arg)
+{
+	priv_events_pump *p = arg;
+
+	while (!stopping(p)) {
+		priv_events req = { .after = rdms_feed_head(p->mirror), .max = PRIV_EVENTS_MAX,
+		                    .wait_ms = (uint32_t)p->wait_ms };
+		priv_events_end end = { 0 };
+		rdms_error err = { 0 };
+
+		if (priv_proxy_events(p->c, &req, append, p, &end, &err) != WBEM_S_NO_ERROR) {
+			/* refused: not expected; try again a little later rather than spin */
+			struct timespec pause = { 1, 0 };
+
+			log_warn("session events: %s", err.message);
+			nanosleep(&pause, NULL);
+			continue;
+		}
+		learn(p, &end);
+		switch (end.rc) {
+		case PRIV_EVENTS_OK:
+			rdms_feed_mirror_append(p->mirror, NULL, 0, end.floor);
+			break;
+		case PRIV_EVENTS_GONE:     /* fell behind the journal: start again at its floor */
+			log_warn("session events: the mirror fell behind priv's journal; "
+			         "subscribers behind it lose their place");
+			rdms_feed_mirror_reset(p->mirror, end.floor);
+			break;
+		case PRIV_EVENTS_FUTURE:   /* priv's journal is not the one mirrored */
+			rdms_feed_mirror_reset(p->mirror, end.head);
+			break;
+		default:                   /* events went off: nothing more will come */
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+priv_events_pump *priv_events_pump_start(priv_client *c, int wait_ms, rdms_error *err)
+{
+	priv_events req = { .after = { 0, 0 }, .max = 1, .wait_ms = 0 };
+	priv_events_end end = { 0 };
+	priv_events_pump *p;
+	int e;
+
+	if (priv_proxy_events(c, &req, ignore, NULL, &end, err) != WBEM_S_NO_ERROR)
+		return NULL;
+	if (end.rc == PRIV_EVENTS_OFF)
+		return NULL;
+	p = calloc(1, sizeof *p);
+	if (p == NULL || (p->mirror = rdms_feed_new(end.floor.epoch > 0 ? end.floor.epoch : 1,
+	                                            NULL)) == NULL) {
+		free(p);
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	p->c = c;
+	p->wait_ms = wait_ms > 0 && wait_ms <= PRIV_EVENTS_WAIT_MAX_MS ? wait_ms : 30000;
+	p->head = end.head;
+	p->floor = end.floor;
+	pthread_mutex_init(&p->lock, NULL);
+	rdms_feed_mirror_reset(p->mirror, end.floor);
+	e = pthread_create(&p->thread, NULL, pump, p);
+	if (e != 0) {
+		rdms_fail(err, WBEM_E_FAILED, "session events: cannot start a thread");
+		pthread_mutex_destroy(&p->lock);
+		rdms_feed_free(p->mirror);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+rdms_feed *priv_events_pump_feed(priv_events_pump *p)
+{
+	return p->mirror;
+}
+
+rdms_feed_pos priv_events_pump_head(priv_events_pump *p)
+{
+	rdms_feed_pos head, mirrored = rdms_feed_head(p->mirror);
+
+	pthread_mutex_lock(&p->lock);
+	head = p->head;
+	pthread_mutex_unlock(&p->lock);
+	return rdms_feed_pos_cmp(mirrored, head) > 0 ? mirrored : head;
+}
+
+void priv_events_pump_stop(priv_events_pump *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->thread, NULL);
+	pthread_mutex_destroy(&p->lock);
+	rdms_feed_free(p->mirror);
+	free(p);
+}
