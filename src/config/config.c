@@ -67,6 +67,8 @@ static const struct config_key keys[] = {
 	INT(request_timeout_s, 1, 3600),
 	INT(idle_timeout_s, 1, 3600),
 	INT(max_enumerations_per_user, 1, 2048),
+	INT(max_subscriptions_per_user, 1, 100000),
+	INT(max_subscriptions, 1, 100000),
 	INT(enumeration_timeout_s, 1, 86400),
 	INT(session_cache_ms, 0, 60000),
 	STR(events_db),
@@ -164,6 +166,8 @@ void rdms_config_defaults(rdms_config *cfg)
 	cfg->request_timeout_s = 60;
 	cfg->idle_timeout_s = 60;
 	cfg->max_enumerations_per_user = 32;
+	cfg->max_subscriptions_per_user = 1000;   /* WMI's quotas (spec/events.md 1.7) */
+	cfg->max_subscriptions = 10000;
 	cfg->enumeration_timeout_s = 60;
 	cfg->session_cache_ms = 500;
 	cfg->events_resync_s = 30;

@@ -57,6 +57,8 @@ typedef struct rdms_config {
 	int  request_timeout_s;     /* to send a whole request; default 60 */
 	int  idle_timeout_s;        /* a connection without traffic closes; default 60 */
 	int  max_enumerations_per_user; /* open WS-Man enumeration contexts; default 32 */
+	int  max_subscriptions_per_user; /* WS-Eventing subscriptions of one user; default 1000 */
+	int  max_subscriptions;         /* of all users; default 10000 */
 	int  session_cache_ms;      /* rdmsd: reads may use a snapshot this old; 0 = none; default 500 */
 	int  enumeration_timeout_s; /* enumeration contexts expire; default 60 */
 

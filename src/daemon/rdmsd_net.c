@@ -29,6 +29,7 @@
 #include "../common/log.h"
 #include "../ops/ops.h"
 #include "../ops/session_cache.h"
+#include "../privsep/events_pump.h"
 #include "../privsep/privsep.h"
 #include "../transport/http.h"
 #include "../wsman/wsman.h"
@@ -50,24 +51,49 @@ struct net {
 	wsman_service  *wsman;
 	pam_auth       *cache;       /* verified credentials; misses go to priv */
 	authz          *authz;
+	priv_events_pump *pump;      /* the mirror of priv's change feed (NULL: events off) */
 };
 
 static struct net net_state;
 
 /* ---- the protocol endpoints --------------------------------------------- */
 
+/* A WS-Man reply as the transport's. */
+static void http_of(http_reply *out, wsman_reply *wr)
+{
+	out->status = wr->http_status;
+	out->body = wr->body;
+	out->len = wr->len;
+	out->stream = wr->stream;
+	out->content_type = SOAP_TYPE;
+}
+
+/* wsman_holder's: a Pull on a subscription waits as a held request (http.h). */
+static void *hold_request(void *ctx)
+{
+	return http_hold(ctx);
+}
+
+static bool complete_held(void *held, wsman_reply *reply)
+{
+	http_reply out = { 0 };
+
+	http_of(&out, reply);
+	return http_held_complete(held, &out);
+}
+
 static void serve_wsman(void *ctx, const rdms_caller *who, const http_request *req,
                         http_reply *out)
 {
 	struct net *d = ctx;
 	wsman_reply wr = { 0 };
+	wsman_holder h = { .hold = hold_request, .complete = complete_held,
+	                   .ctx = (void *)req };
+	bool held;
 
-	wsman_handle_streamed(d->wsman, who, req->body, req->len, &wr);
-	out->status = wr.http_status;
-	out->body = wr.body;
-	out->len = wr.len;
-	out->stream = wr.stream;
-	out->content_type = SOAP_TYPE;
+	wsman_handle_held(d->wsman, who, req->body, req->len, &h, &wr, &held);
+	if (!held)
+		http_of(out, &wr);
 }
 
 static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *req,
@@ -187,6 +213,11 @@ static bool find_backends(struct net *d, rdms_error *err)
 	return true;
 }
 
+static rdms_feed_pos pump_head(void *ctx)
+{
+	return priv_events_pump_head(ctx);
+}
+
 /* Builds the services on the proxies to priv and starts serving. */
 static bool services_up(struct net *d, rdms_error *err)
 {
@@ -209,6 +240,17 @@ static bool services_up(struct net *d, rdms_error *err)
 	if (d->wsman == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY,
 		                 "cannot create the WS-Management service") == 0;
+	/* Session events: one pump mirrors priv's feed, subscriptions read the mirror. */
+	d->pump = priv_events_pump_start(d->client, 30000, err);
+	if (d->pump == NULL && err->code != 0)
+		return false;
+	if (d->pump != NULL) {
+		wsman_event_source src = { .feed = priv_events_pump_feed(d->pump),
+		                           .head = pump_head, .ctx = d->pump };
+
+		if (!wsman_service_events(d->wsman, &src))
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
+	}
 	env = (transport_env){ .cfg = cfg, .pam = d->cache, .authz = d->authz };
 	return transport_start(d->transport, &env, err) == WBEM_S_NO_ERROR;
 }

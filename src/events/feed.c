@@ -361,10 +361,24 @@ rdms_feed_pos rdms_feed_earliest(rdms_feed *f)
 	return locked_pos(f, &f->floor);
 }
 
+unsigned long rdms_feed_wakes(rdms_feed *f)
+{
+	unsigned long gen;
+
+	pthread_mutex_lock(&f->lock);
+	gen = f->wakes;
+	pthread_mutex_unlock(&f->lock);
+	return gen;
+}
+
 bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)
 {
+	return rdms_feed_wait_since(f, after, timeout_ms, rdms_feed_wakes(f));
+}
+
+bool rdms_feed_wait_since(rdms_feed *f, rdms_feed_pos after, int timeout_ms, unsigned long gen)
+{
 	struct timespec until;
-	unsigned long gen;
 	bool ready;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
@@ -375,7 +389,6 @@ bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)
 		until.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&f->lock);
-	gen = f->wakes;
 	while (!(ready = rdms_feed_pos_cmp(f->last, after) > 0) && gen == f->wakes)
 		if (pthread_cond_timedwait(&f->cond, &f->lock, &until) != 0)
 			break;

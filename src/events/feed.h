@@ -130,6 +130,13 @@ rdms_feed_pos rdms_feed_earliest(rdms_feed *f);
  */
 bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms);
 void rdms_feed_wake(rdms_feed *f);
+/*
+ * rdms_feed_wait that also ends at once when rdms_feed_wake was called
+ * since rdms_feed_wakes returned GEN: a waker that changed what the waiter
+ * waits for, then woke it, is never missed.
+ */
+unsigned long rdms_feed_wakes(rdms_feed *f);
+bool rdms_feed_wait_since(rdms_feed *f, rdms_feed_pos after, int timeout_ms, unsigned long gen);
 
 /* How many events the journal holds now, and has dropped since it started. */
 void rdms_feed_counts(rdms_feed *f, size_t *held, uint64_t *dropped);

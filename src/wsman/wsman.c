@@ -43,6 +43,7 @@ struct wsman_service {
 	char               machine[256];
 	wsman_enum_table   enums;
 	wsman_replay      *replay;
+	wsman_events      *events;         /* NULL: session events are off */
 };
 
 /* What one request's handler needs. */
@@ -53,6 +54,8 @@ typedef struct wsman_call {
 	wsman_request     *r;
 	size_t             limit;          /* reply size limit (MaxEnvelopeSize) */
 	body_stream       *stream;         /* where a reply written while sent goes */
+	const wsman_holder *holder;        /* how a Pull on a subscription is held (or NULL) */
+	bool               held;           /* it was: no reply now */
 } wsman_call;
 
 wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg)
@@ -85,9 +88,16 @@ void wsman_service_free(wsman_service *s)
 {
 	if (s == NULL)
 		return;
+	wsman_events_free(s->events);
 	wsman_enum_destroy(&s->enums);
 	wsman_replay_free(s->replay);
 	free(s);
+}
+
+bool wsman_service_events(wsman_service *s, const wsman_event_source *src)
+{
+	s->events = wsman_events_new(s->provider, s->cfg, src);
+	return s->events != NULL;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -910,6 +920,9 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 	cim_instance_list taken = { 0 };
 	bool done;
 
+	if (x == NULL && wsman_events_owns(c->s->events, r->context))
+		return wsman_events_pull(c->s->events, c->owner, r, c->limit, c->holder, b, &c->held,
+		                         f);
 	if (x == NULL)
 		return bad_context(f, r->context);
 	pos = x->pos;
@@ -970,6 +983,14 @@ static bool dispatch(wsman_call *c, strbuf *b, wsman_fault *f)
 	case WSMAN_OP_PULL:      return do_pull(c, b, f);
 	case WSMAN_OP_RELEASE:   return do_release(c, b, f);
 	case WSMAN_OP_INVOKE:    return do_invoke(c, b, f);
+	case WSMAN_OP_SUBSCRIBE:
+		return wsman_events_subscribe(c->s->events, c->who, c->owner, c->r, b, f);
+	case WSMAN_OP_UNSUBSCRIBE:
+		return wsman_events_unsubscribe(c->s->events, c->who, c->owner, c->r, b, f);
+	case WSMAN_OP_RENEW:
+		return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wse:UnableToRenew", NULL,
+		                  "subscriptions are not renewed: subscribe again (MS-WSMV "
+		                  "3.1.4.1.30.4)");
 	case WSMAN_OP_IDENTIFY:  break;
 	}
 	return wsman_fail(f, WBEM_E_FAILED, NULL, NULL, "unexpected operation");
@@ -986,14 +1007,14 @@ static void take_reply(wsman_reply *out, strbuf *b, int status)
 
 /* wsman_handle; MAY_STREAM: an enumeration may leave the rest of its reply in OUT->stream. */
 static void handle(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
-                   wsman_reply *out, bool may_stream)
+                   wsman_reply *out, bool may_stream, const wsman_holder *holder, bool *held)
 {
 	wsman_request r = { 0 };
 	wsman_fault f = { 0 };
 	strbuf b = { 0 };
 	char owner[300];
 	uint64_t token = 0;
-	bool cached;
+	bool cached, ok;
 
 	memset(out, 0, sizeof *out);
 	if (len > (size_t)s->max_envelope) {
@@ -1021,8 +1042,11 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 		goto fault;
 	}
 	snprintf(owner, sizeof owner, "%lu:%s", (unsigned long)who->uid, who->user);
-	/* Get is idempotent; everything else has effects or state and is replayed. */
-	cached = r.op != WSMAN_OP_GET;
+	/* Get is idempotent; everything else has effects or state and is replayed,
+	 * but for subscriptions, whose every Pull reads on from where it is */
+	cached = r.op != WSMAN_OP_GET && r.op != WSMAN_OP_SUBSCRIBE &&
+	         r.op != WSMAN_OP_UNSUBSCRIBE && r.op != WSMAN_OP_RENEW &&
+	         !(r.op == WSMAN_OP_PULL && wsman_events_owns(s->events, r.context));
 	if (cached && wsman_replay_begin(s->replay, owner, r.message_id,
 	                                 wsman_hash(body, len, 0), out, &token))
 		goto done;
@@ -1034,8 +1058,15 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 		.s = s, .who = who, .owner = owner, .r = &r,
 		.limit = (size_t)(r.max_envelope != 0 ? r.max_envelope : s->max_envelope),
 		.stream = may_stream ? &out->stream : NULL,
+		.holder = holder,
 	};
-	if (dispatch(&c, &b, &f)) {
+	ok = dispatch(&c, &b, &f);
+	if (ok && c.held) {
+		*held = true;     /* the reply goes to the holder later */
+		strbuf_free(&b);
+		goto done;
+	}
+	if (ok) {
 		take_reply(out, &b, 200);
 		if (out->body == NULL)
 			oom(&f);
@@ -1064,13 +1095,24 @@ done:
 void wsman_handle_streamed(wsman_service *s, const rdms_caller *who, const char *body,
                            size_t len, wsman_reply *out)
 {
-	handle(s, who, body, len, out, true);
+	bool held = false;
+
+	handle(s, who, body, len, out, true, NULL, &held);
+}
+
+void wsman_handle_held(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
+                       const wsman_holder *h, wsman_reply *out, bool *held)
+{
+	*held = false;
+	handle(s, who, body, len, out, true, h, held);
 }
 
 void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
                   wsman_reply *out)
 {
-	handle(s, who, body, len, out, true);
+	bool held = false;
+
+	handle(s, who, body, len, out, true, NULL, &held);
 	/* The whole reply, for callers in-process: the stream drained here. */
 	if (!body_stream_into(&out->stream, &out->body, &out->len))
 		out->http_status = 500;

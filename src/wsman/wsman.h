@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "../common/body_stream.h"
+#include "../events/feed.h"
 #include "../ops/ops.h"
 
 typedef struct wsman_service wsman_service;   /* enumeration contexts, replay cache */
@@ -26,6 +27,32 @@ typedef struct wsman_reply {
 
 wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg);
 void wsman_service_free(wsman_service *s);
+
+/*
+ * Where subscriptions read session events (WS-Eventing, wsman_events.c):
+ * FEED, and HEAD(CTX), the newest position of the journal the feed mirrors
+ * (where a subscription without a bookmark starts).
+ */
+typedef struct wsman_event_source {
+	rdms_feed     *feed;
+	rdms_feed_pos (*head)(void *ctx);
+	void          *ctx;
+} wsman_event_source;
+
+/* Serves subscriptions from SRC (called once, before requests come); false when out of memory. */
+bool wsman_service_events(wsman_service *s, const wsman_event_source *src);
+
+/*
+ * How a request is held (a Pull on a subscription waits for events): HOLD
+ * suspends the request being handled and returns a token (NULL: it cannot
+ * be held, answer now); COMPLETE answers the held request later, from any
+ * thread, taking REPLY over; false when its client is gone.
+ */
+typedef struct wsman_holder {
+	void *(*hold)(void *ctx);
+	bool  (*complete)(void *held, wsman_reply *reply);
+	void  *ctx;
+} wsman_holder;
 
 /* True when BODY is an Identify request (served without authentication). */
 bool wsman_is_identify(const char *body, size_t len);
@@ -43,5 +70,11 @@ void wsman_handle(wsman_service *s, const rdms_caller *who, const char *body,
  */
 void wsman_handle_streamed(wsman_service *s, const rdms_caller *who, const char *body,
                            size_t len, wsman_reply *out);
+/*
+ * wsman_handle_streamed, with H to hold a Pull that waits for events: when
+ * *HELD comes back true, OUT is unused and the reply goes to H->complete.
+ */
+void wsman_handle_held(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
+                       const wsman_holder *h, wsman_reply *out, bool *held);
 
 #endif

@@ -37,6 +37,7 @@
 #define NS_MSWSMAN "http://schemas.microsoft.com/wbem/wsman/1/wsman.xsd"
 #define NS_CIM     "http://schemas.dmtf.org/wbem/wscim/1/common"
 #define NS_XSI     "http://www.w3.org/2001/XMLSchema-instance"
+#define NS_WSE     "http://schemas.xmlsoap.org/ws/2004/08/eventing"
 #define NS_WSMANFAULT "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
 /* rdms's own response headers (ReturnValueText), which no client must understand */
 #define NS_RDMS    "urn:rdms:wsman:1"
@@ -54,6 +55,15 @@
 #define ACTION_ENUMERATE  NS_WSEN "/Enumerate"
 #define ACTION_PULL       NS_WSEN "/Pull"
 #define ACTION_RELEASE    NS_WSEN "/Release"
+#define ACTION_SUBSCRIBE  NS_WSE "/Subscribe"
+#define ACTION_UNSUBSCRIBE NS_WSE "/Unsubscribe"
+#define ACTION_RENEW      NS_WSE "/Renew"
+#define ACTION_GETSTATUS  NS_WSE "/GetStatus"
+
+/* WS-Eventing (spec/events.md 2.1) */
+#define URI_ALL_CLASSES   "http://schemas.dmtf.org/wbem/wscim/1/*"
+#define MODE_PULL         "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"
+#define BOOKMARK_EARLIEST "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
 
 #define DIALECT_WQL       "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 #define DIALECT_CQL       "http://schemas.dmtf.org/wbem/cql/1/dsp0202.pdf"
@@ -101,6 +111,7 @@ bool wsman_fail(wsman_fault *f, uint32_t code, const char *subcode,
 typedef enum wsman_op {
 	WSMAN_OP_IDENTIFY, WSMAN_OP_GET, WSMAN_OP_ENUMERATE, WSMAN_OP_PULL,
 	WSMAN_OP_RELEASE, WSMAN_OP_INVOKE,
+	WSMAN_OP_SUBSCRIBE, WSMAN_OP_UNSUBSCRIBE, WSMAN_OP_RENEW,
 } wsman_op;
 
 typedef enum wsman_uri_kind {
@@ -108,6 +119,7 @@ typedef enum wsman_uri_kind {
 	WSMAN_URI_DMTF,       /* .../cim-schema/2/<Class> + __cimnamespace */
 	WSMAN_URI_WILDCARD,   /* .../wmi/<ns>/"*" (WQL enumerations) */
 	WSMAN_URI_CLASSDEF,   /* .../cim-xml/2/cim-schema/2/"*" (Get-CimClass) */
+	WSMAN_URI_ALL,        /* .../wscim/1/"*" + __cimnamespace (subscriptions) */
 } wsman_uri_kind;
 
 typedef enum wsman_mode {
@@ -153,6 +165,18 @@ typedef struct wsman_request {
 	/* Pull, Release */
 	const char *context;
 	size_t      max_chars;            /* 0: not given */
+	long        timeout_ms;           /* w:OperationTimeout; 0: not given */
+
+	/* Subscribe (filter and filter_text as Enumerate's); Unsubscribe */
+	const char *to;                   /* wsa:To, the subscription manager's address */
+	const char *delivery_mode;        /* NULL: Push, WS-Eventing's default */
+	long        heartbeat_ms;         /* w:Heartbeats; 0: none */
+	long        expires_ms;           /* e:Expires as a duration; 0: none */
+	const char *expires;              /* as sent (echoed) */
+	bool        send_bookmarks;
+	bool        connection_retry;     /* w:ConnectionRetry: push only */
+	const char *bookmark;             /* w:Bookmark text; NULL: none */
+	const char *identifier;           /* e:Identifier header (Unsubscribe, Renew) */
 
 	/* Invoke */
 	const char *method;
@@ -184,6 +208,12 @@ xmlNode *wsman_next_elem(const xmlNode *node);
 bool wsman_parse(const char *body, size_t len, wsman_request *req, wsman_fault *f);
 void wsman_request_free(wsman_request *req);
 
+/*
+ * An xs:duration ("PT60.000S", "P1DT2H", no years or months) in
+ * milliseconds; false when it is not one or exceeds a day * 10,000.
+ */
+bool wsman_duration_ms(const char *s, long *ms);
+
 /* ---- reply writing (wsman_reply.c) -------------------------------------- */
 
 /* Appends S as XML character data (ATTR: also escapes quotes); invalid UTF-8 and
@@ -205,8 +235,19 @@ void wsman_write_head(strbuf *b, const char *action, const char *relates_to);
  */
 void wsman_write_invoke_head(strbuf *b, const char *action, const char *relates_to,
                              const char *return_value_text);
+/* wsman_write_head with the header elements EXTRA (text, may be NULL) added. */
+void wsman_write_head_extra(strbuf *b, const char *action, const char *relates_to,
+                            const char *extra);
 /* </s:Body></s:Envelope> */
 void wsman_write_tail(strbuf *b);
+
+/*
+ * INST as the property PROP of an event instance whose prefix is p (an
+ * embedded instance, spec/events.md 2.5): <p:PROP xmlns:q="URI"
+ * xsi:type="q:Class_Type"> and its properties in q.
+ */
+void wsman_write_embedded(strbuf *b, const char *prop, const cim_instance *inst,
+                          const char *uri);
 
 /* How instances of one result are written. */
 typedef struct wsman_render {
@@ -279,6 +320,30 @@ wsman_enum_ctx *wsman_enum_take(wsman_enum_table *t, const char *id, const char 
 /* Lists C again after a partial Pull (same id, fresh expiry). */
 void wsman_enum_return(wsman_enum_table *t, wsman_enum_ctx *c);
 size_t wsman_enum_count(wsman_enum_table *t);
+
+/* ---- subscriptions (wsman_events.c) -------------------------------------- */
+typedef struct wsman_events wsman_events;
+
+/* The subscriptions of a service on P, reading SRC; starts the dispatcher. NULL: out of memory. */
+wsman_events *wsman_events_new(rdms_provider *p, const rdms_config *cfg,
+                               const wsman_event_source *src);
+/* Ends every subscription (a held Pull gets a fault) and stops the dispatcher. */
+void wsman_events_free(wsman_events *e);
+/* True when CONTEXT is a subscription's (a Pull on it is the events'). */
+bool wsman_events_owns(wsman_events *e, const char *context);
+/* Subscribe (E NULL: events are off): the SubscribeResponse into B, or false with F. */
+bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char *owner,
+                            const wsman_request *r, strbuf *b, wsman_fault *f);
+/*
+ * A Pull on a subscription of OWNER: the PullResponse into B at once when
+ * events are there (or H cannot hold), else held by H (*HELD true, B unused).
+ */
+bool wsman_events_pull(wsman_events *e, const char *owner, const wsman_request *r,
+                       size_t limit, const wsman_holder *h, strbuf *b, bool *held,
+                       wsman_fault *f);
+bool wsman_events_unsubscribe(wsman_events *e, const rdms_caller *who, const char *owner,
+                              const wsman_request *r, strbuf *b, wsman_fault *f);
+size_t wsman_events_count(wsman_events *e);
 
 /* ---- replay cache (wsman_replay.c) -------------------------------------- */
 typedef struct wsman_replay wsman_replay;

@@ -454,9 +454,20 @@ static bool parse_wsman_header(wsman_request *r, const xml_node *h, header_seen 
 	}
 	if (strcmp(name, "OptionSet") == 0)
 		return parse_options(r, h, f);
+	if (strcmp(name, "OperationTimeout") == 0) {
+		const char *v = elem_text(r, h, true, f);
+
+		if (v == NULL)
+			return false;
+		if (!wsman_duration_ms(v, &r->timeout_ms) || r->timeout_ms <= 0)
+			return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidParameter",
+			                  "InvalidValue", "OperationTimeout '%.40s' is not a positive "
+			                  "xs:duration", v);
+		return true;
+	}
 	/* Processed (as no-ops) whatever their mustUnderstand says. */
 	static const char *const known[] = {
-		"OperationTimeout", "Locale", "RequestEPR", "RequestTotalItemsCountEstimate",
+		"Locale", "RequestEPR", "RequestTotalItemsCountEstimate",
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		if (strcmp(name, known[i]) == 0)
@@ -490,6 +501,9 @@ static bool parse_header(wsman_request *r, const xml_node *header, header_seen *
 					return false;
 				continue;
 			}
+			if (strcmp(name, "To") == 0 && r->to == NULL &&
+			    (r->to = elem_text(r, h, true, f)) == NULL)
+				return false;
 			for (size_t i = 0; i < sizeof wsa_known / sizeof wsa_known[0]; i++)
 				known = known || strcmp(name, wsa_known[i]) == 0;
 		} else if (in_ns(h, NS_WSMAN)) {
@@ -499,6 +513,10 @@ static bool parse_header(wsman_request *r, const xml_node *header, header_seen *
 		} else if (in_ns(h, NS_MSWSMAN)) {
 			for (size_t i = 0; i < sizeof ms_known / sizeof ms_known[0]; i++)
 				known = known || strcmp(name, ms_known[i]) == 0;
+		} else if (in_ns(h, NS_WSE) && strcmp(name, "Identifier") == 0) {
+			if (!header_once(r, h, &r->identifier, WSMAN_MAX_ID_LEN, f))
+				return false;
+			continue;
 		} else if (in_ns(h, NS_WSMB)) {
 			/* PolymorphismMode etc.: the class has no subclasses, so any mode holds. */
 			known = true;
@@ -560,6 +578,16 @@ static bool parse_resource_uri(wsman_request *r, const char *cimns, wsman_fault 
 		if (!is_namespace_text(r->ns))
 			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsa:DestinationUnreachable",
 			                  "InvalidResourceURI", "invalid namespace '%.100s'", r->ns);
+		return true;
+	}
+	if (strcasecmp(uri, URI_ALL_CLASSES) == 0) {
+		r->uri_kind = WSMAN_URI_ALL;
+		if (cimns == NULL)
+			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
+			                  "InsufficientSelectors",
+			                  "the __cimnamespace selector is required with ResourceURI %.300s",
+			                  uri);
+		r->ns = cimns;
 		return true;
 	}
 	if (prefix_ci(uri, URI_CIMXML_PREFIX)) {
@@ -674,6 +702,165 @@ static bool parse_enumerate(wsman_request *r, const xml_node *body_elem, wsman_f
 				return false;
 		}
 		/* wsen:Expires, wsen:EndTo and unknown extensions: nothing to do. */
+	}
+	return true;
+}
+
+/* ---- Subscribe (WS-Eventing, spec/events.md 2.3) ------------------------- */
+
+/* Digits of S into *V (at most 9 of them before an optional fraction); the end. */
+static const char *duration_number(const char *s, double *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)*s))
+		return NULL;
+	errno = 0;
+	*v = strtod(s, &end);
+	if (errno != 0 || end == s || *v > 1e9)
+		return NULL;
+	return end;
+}
+
+bool wsman_duration_ms(const char *s, long *ms)
+{
+	double total = 0, v;
+	bool in_time = false, any = false;
+	const char *order = "DHMS";   /* the designators allowed, in order */
+
+	if (*s++ != 'P')
+		return false;
+	while (*s != '\0') {
+		const char *next;
+		const char *at;
+
+		if (*s == 'T' && !in_time) {
+			in_time = true;
+			s++;
+			order = "HMS";
+			if (*s == '\0')
+				return false;
+			continue;
+		}
+		if ((next = duration_number(s, &v)) == NULL || *next == '\0')
+			return false;
+		at = strchr(order, *next);
+		if (at == NULL || (*next != 'D' && !in_time) || (*next == 'D' && in_time) ||
+		    (*next != 'S' && memchr(s, '.', (size_t)(next - s)) != NULL))
+			return false;
+		total += v * (*next == 'D' ? 86400e3 : *next == 'H' ? 3600e3 : *next == 'M' ? 60e3 : 1e3);
+		order = at + 1;
+		s = next + 1;
+		any = true;
+	}
+	if (!any || total > 86400e3 * 10000)
+		return false;
+	*ms = (long)total;
+	return true;
+}
+
+static bool parse_delivery(wsman_request *r, const xml_node *d, wsman_fault *f)
+{
+	const char *mode = xml_node_attr(d, "Mode");
+
+	r->delivery_mode = mode != NULL ? wsman_arena_strndup(&r->arena, mode, strlen(mode))
+	                                : NULL;
+	if (mode != NULL && r->delivery_mode == NULL)
+		return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
+	for (const xml_node *c = xml_node_first_elem(d); c != NULL; c = xml_node_next_elem(c)) {
+		if (in_ns(c, NS_WSMAN) && strcmp(c->name, "Heartbeats") == 0) {
+			const char *v = elem_text(r, c, true, f);
+
+			if (v == NULL)
+				return false;
+			if (!wsman_duration_ms(v, &r->heartbeat_ms) || r->heartbeat_ms < 1000)
+				return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wsman:UnsupportedFeature",
+				                  "Heartbeats", "Heartbeats '%.40s' is not an xs:duration "
+				                  "of a second or more", v);
+		} else if (in_ns(c, NS_WSMAN) && strcmp(c->name, "ConnectionRetry") == 0) {
+			r->connection_retry = true;
+		}
+		/* NotifyTo (push), MaxElements, MaxTime, MaxEnvelopeSize, Locale, DataLocale,
+		 * ContentEncoding, Auth: nothing a Pull subscription uses */
+	}
+	return true;
+}
+
+static bool parse_expires(wsman_request *r, const xml_node *c, wsman_fault *f)
+{
+	const char *v = elem_text(r, c, true, f);
+
+	if (v == NULL)
+		return false;
+	if (v[0] != 'P')
+		return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wse:UnsupportedExpirationType", NULL,
+		                  "Expires '%.40s' is not an xs:duration (a date is not "
+		                  "supported)", v);
+	if (!wsman_duration_ms(v, &r->expires_ms) || r->expires_ms <= 0)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wse:InvalidExpirationTime", NULL,
+		                  "Expires '%.40s' is not a positive xs:duration", v);
+	r->expires = v;
+	return true;
+}
+
+static bool parse_event_filter(wsman_request *r, const xml_node *c, wsman_fault *f)
+{
+	const char *dialect = xml_node_attr(c, "Dialect");
+
+	if (r->filter != WSMAN_FILTER_NONE)
+		return wsman_fail(f, WBEM_E_INVALID_QUERY, "wse:EventSourceUnableToProcess", NULL,
+		                  "the Subscribe request has two filters");
+	if (dialect == NULL || strcmp(dialect, DIALECT_WQL) != 0)
+		return wsman_fail(f, WBEM_E_INVALID_QUERY_TYPE, "wse:FilteringRequestedUnavailable",
+		                  NULL, "filter dialect %.200s is not supported (only WQL: "
+		                  DIALECT_WQL ")", dialect != NULL ? dialect
+		                  : "XPath (WS-Eventing's default)");
+	r->filter = WSMAN_FILTER_WQL;
+	r->filter_text = elem_text(r, c, true, f);
+	if (r->filter_text == NULL)
+		return false;
+	if (*r->filter_text == '\0')
+		return wsman_fail(f, WBEM_E_INVALID_QUERY, "wse:EventSourceUnableToProcess", NULL,
+		                  "the WQL filter is empty");
+	return true;
+}
+
+static bool parse_subscribe(wsman_request *r, const xml_node *body_elem, wsman_fault *f)
+{
+	bool delivery = false;
+
+	if (!xml_node_is(body_elem, NS_WSE, "Subscribe"))
+		return schema_error(f, "the body of a Subscribe request must be wse:Subscribe");
+	for (const xml_node *c = xml_node_first_elem(body_elem); c != NULL;
+	     c = xml_node_next_elem(c)) {
+		const char *name = c->name;
+
+		if (in_ns(c, NS_WSE) && strcmp(name, "Delivery") == 0) {
+			if (delivery)
+				return schema_error(f, "Delivery is given twice");
+			delivery = true;
+			if (!parse_delivery(r, c, f))
+				return false;
+		} else if (in_ns(c, NS_WSE) && strcmp(name, "Expires") == 0) {
+			if (r->expires != NULL)
+				return schema_error(f, "Expires is given twice");
+			if (!parse_expires(r, c, f))
+				return false;
+		} else if ((in_ns(c, NS_WSMAN) || in_ns(c, NS_WSE)) && strcmp(name, "Filter") == 0) {
+			if (!parse_event_filter(r, c, f))
+				return false;
+		} else if (in_ns(c, NS_WSMAN) && strcmp(name, "SendBookmarks") == 0) {
+			r->send_bookmarks = true;
+		} else if (in_ns(c, NS_WSMAN) && strcmp(name, "Bookmark") == 0) {
+			if (r->bookmark != NULL)
+				return schema_error(f, "Bookmark is given twice");
+			if ((r->bookmark = elem_text(r, c, true, f)) == NULL)
+				return false;
+			if (*r->bookmark == '\0' || strlen(r->bookmark) > WSMAN_MAX_ID_LEN)
+				return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidBookmark",
+				                  "InvalidFormat", "the bookmark is empty or too long");
+		}
+		/* e:EndTo: for push modes; nothing to do in Pull mode */
 	}
 	return true;
 }
@@ -828,6 +1015,8 @@ static bool classify_action(wsman_request *r, wsman_fault *f)
 	static const struct { const char *uri; wsman_op op; } ops[] = {
 		{ ACTION_GET, WSMAN_OP_GET }, { ACTION_ENUMERATE, WSMAN_OP_ENUMERATE },
 		{ ACTION_PULL, WSMAN_OP_PULL }, { ACTION_RELEASE, WSMAN_OP_RELEASE },
+		{ ACTION_SUBSCRIBE, WSMAN_OP_SUBSCRIBE }, { ACTION_UNSUBSCRIBE, WSMAN_OP_UNSUBSCRIBE },
+		{ ACTION_RENEW, WSMAN_OP_RENEW },
 	};
 
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
@@ -838,8 +1027,8 @@ static bool classify_action(wsman_request *r, wsman_fault *f)
 	if (prefix_ci(r->action, NS_WXF "/") || prefix_ci(r->action, NS_WSEN "/")
 	    || prefix_ci(r->action, "http://schemas.xmlsoap.org/ws/2004/08/eventing/"))
 		return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wsa:ActionNotSupported", NULL,
-		                  "the action %.300s is not supported (the class is read-only "
-		                  "and has no events)", r->action);
+		                  "the action %.300s is not supported (the class is read-only; "
+		                  "subscriptions take Subscribe, Pull and Unsubscribe)", r->action);
 	r->op = WSMAN_OP_INVOKE;   /* refined once the ResourceURI is known */
 	return true;
 }
@@ -847,6 +1036,12 @@ static bool classify_action(wsman_request *r, wsman_fault *f)
 /* Per-operation checks of the URI kind. */
 static bool check_uri_for_op(wsman_request *r, wsman_fault *f)
 {
+	if (r->uri_kind == WSMAN_URI_ALL && r->op != WSMAN_OP_SUBSCRIBE)
+		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
+		                  "InvalidResourceURI",
+		                  "the all-classes ResourceURI serves only subscriptions");
+	if (r->op == WSMAN_OP_SUBSCRIBE)
+		return true;    /* the URI and the filter are checked together (wsman_events.c) */
 	if (r->uri_kind == WSMAN_URI_WILDCARD && r->op != WSMAN_OP_ENUMERATE)
 		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
 		                  "InvalidResourceURI",
@@ -910,6 +1105,14 @@ static bool parse_envelope(wsman_request *r, const xml_node *env, wsman_fault *f
 			return schema_error(f, "the Pull/Release request has an empty body");
 		return parse_context(r, be, r->op == WSMAN_OP_PULL ? "Pull" : "Release", f);
 	}
+	if (r->op == WSMAN_OP_UNSUBSCRIBE || r->op == WSMAN_OP_RENEW) {
+		/* the subscription's Identifier decides, whatever the ResourceURI says */
+		if (r->identifier == NULL || *r->identifier == '\0')
+			return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
+			                  "wsa:MessageInformationHeaderRequired", NULL,
+			                  "the request has no wse:Identifier header");
+		return true;
+	}
 	if (r->resource_uri == NULL)
 		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
 		                  "InvalidResourceURI", "the request has no wsman:ResourceURI header");
@@ -926,6 +1129,11 @@ static bool parse_envelope(wsman_request *r, const xml_node *env, wsman_fault *f
 		if (be == NULL)
 			return schema_error(f, "the Enumerate request has an empty body");
 		if (!parse_enumerate(r, be, f))
+			return false;
+	} else if (r->op == WSMAN_OP_SUBSCRIBE) {
+		if (be == NULL)
+			return schema_error(f, "the Subscribe request has an empty body");
+		if (!parse_subscribe(r, be, f))
 			return false;
 	}
 	return check_uri_for_op(r, f);

@@ -280,6 +280,12 @@ static void write_head_ex(strbuf *b, const char *action, const char *relates_to,
 	PUTS(b, "</s:Header><s:Body>");
 }
 
+void wsman_write_head_extra(strbuf *b, const char *action, const char *relates_to,
+                            const char *extra)
+{
+	write_head_ex(b, action, relates_to, extra);
+}
+
 void wsman_write_head(strbuf *b, const char *action, const char *relates_to)
 {
 	write_head_ex(b, action, relates_to, NULL);
@@ -633,6 +639,39 @@ static void write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 	PUTS(b, ">");
 }
 
+void wsman_write_embedded(strbuf *b, const char *prop, const cim_instance *inst,
+                          const char *uri)
+{
+	const cim_class *cls = inst->cls;
+
+	PUTS(b, "<p:");
+	put_str(b, prop);
+	PUTS(b, " xmlns:q=\"");
+	wsman_escape(b, uri, true);
+	PUTS(b, "\" xsi:type=\"q:");
+	put_str(b, cls->name);
+	PUTS(b, "_Type\">");
+	for (size_t i = 0; i < cls->nprops; i++) {
+		const cim_value *v = &inst->values[i];
+		const char *name = cls->props[i].name;
+
+		PUTS(b, "<q:");
+		put_str(b, name);
+		if (v->is_null) {
+			PUTS(b, " xsi:nil=\"true\"/>");
+			continue;
+		}
+		PUTS(b, ">");
+		write_value(b, v);
+		PUTS(b, "</q:");
+		put_str(b, name);
+		PUTS(b, ">");
+	}
+	PUTS(b, "</p:");
+	put_str(b, prop);
+	PUTS(b, ">");
+}
+
 void wsman_write_instance(strbuf *b, const cim_instance *inst, const char *uri,
                           const wql_query *query)
 {
@@ -844,7 +883,10 @@ void wsman_write_fault(wsman_reply *out, const wsman_fault *f,
 	}
 	write_head_ex(&b, fault_action(subcode), relates_to, nu.data);
 	strbuf_free(&nu);
-	PUTS(&b, "<s:Fault><s:Code><s:Value>");
+	PUTS(&b, "<s:Fault");
+	if (strncmp(subcode, "wse:", 4) == 0)   /* WS-Eventing's subcodes: bound here only */
+		PUTS(&b, " xmlns:wse=\"" NS_WSE "\"");
+	PUTS(&b, "><s:Code><s:Value>");
 	if (strncmp(subcode, "s:", 2) == 0) {
 		/* VersionMismatch and MustUnderstand are SOAP codes, not subcodes. */
 		strbuf_puts(&b, subcode);

@@ -38,6 +38,8 @@
 #include "wsman/wsman_internal.h"
 
 #include "check.h"
+#include "events/feed.h"
+#include <time.h>
 
 #define URI_WMI   "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/Win32_VirtualDesktopSession"
 #define URI_DMTF  "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/Win32_VirtualDesktopSession"
@@ -202,6 +204,14 @@ static xmlXPathObjectPtr xeval(xmlDoc *d, const char *expr)
 		{ "s", NS_SOAP }, { "wsa", NS_WSA }, { "wsen", NS_WSEN }, { "wsman", NS_WSMAN },
 		{ "wsmid", NS_WSMID }, { "f", NS_WSMANFAULT }, { "e", NS_ERR },
 		{ "pw", URI_WMI }, { "pd", URI_DMTF }, { "xsi", NS_XSI }, { "r", NS_RDMS },
+		{ "wse", NS_WSE },
+		{ "ev", "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/"
+		        "__InstanceModificationEvent" },
+		{ "cr", "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/"
+		        "__InstanceCreationEvent" },
+		{ "q", "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/"
+		       "Win32_VirtualDesktopSession" },
+		{ "dm", "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_InstModification" },
 	};
 	xmlXPathContextPtr ctx;
 	xmlXPathObjectPtr o;
@@ -1249,8 +1259,10 @@ static void test_malformed(wsman_service *s)
 	            WBEM_E_NOT_SUPPORTED);
 	fault_built(s, "Delete", build(ACTION_DELETE, URI_WMI, SEL2, ""), 500,
 	            "wsa:ActionNotSupported", WBEM_E_NOT_SUPPORTED);
-	fault_built(s, "Subscribe", build("http://schemas.xmlsoap.org/ws/2004/08/eventing/Subscribe",
-	            URI_WMI, "", ""), 500, "wsa:ActionNotSupported", WBEM_E_NOT_SUPPORTED);
+	fault_built(s, "Subscribe without a body", build(ACTION_SUBSCRIBE, URI_WMI, "", ""), 500,
+	            "wsman:SchemaValidationError", WBEM_E_INVALID_PARAMETER);
+	fault_built(s, "GetStatus", build(ACTION_GETSTATUS, URI_WMI, "", ""), 500,
+	            "wsa:ActionNotSupported", WBEM_E_NOT_SUPPORTED);
 	fault_built(s, "unknown method", build(URI_WMI "/Reboot", URI_WMI, SEL2, ""), 500,
 	            "wsa:ActionNotSupported", WBEM_E_INVALID_METHOD);
 	fault_built(s, "method of another class", build(URI_WMI "x/Disconnect", URI_WMI, SEL2, ""), 500,
@@ -2121,6 +2133,425 @@ static void test_arena(void)
 	CHECK(a.head == NULL);
 }
 
+/* ---- subscriptions (WS-Eventing, wsman_events.c) ---------------------------- */
+
+#define URI_ALLC "http://schemas.dmtf.org/wbem/wscim/1/*"
+#define CIMNS "<wsman:SelectorSet><wsman:Selector Name=\"__cimnamespace\">root/cimv2/rdms" \
+	"</wsman:Selector></wsman:SelectorSet>"
+#define Q_MOD "SELECT * FROM __InstanceModificationEvent WITHIN 5 WHERE TargetInstance ISA " \
+	"'Win32_VirtualDesktopSession'"
+#define EV_T0 1700000000000000LL
+
+static rdms_feed *ev_feed;
+
+static rdms_feed_pos ev_head(void *ctx)
+{
+	(void)ctx;
+	return rdms_feed_head(ev_feed);
+}
+
+/* A Subscribe body (MI-shaped, spec/events.md 2.3) with MODE, the FILTER element and EXTRA. */
+static char *subscribe(const char *uri, const char *headers, const char *mode,
+                       const char *delivery, const char *filter, const char *extra)
+{
+	strbuf b = { 0 };
+	char *req;
+
+	strbuf_printf(&b, "<e:Subscribe xmlns:e=\"" NS_WSE "\"><e:Delivery%s%s%s>%s</e:Delivery>"
+	              "%s%s</e:Subscribe>", mode != NULL ? " Mode=\"" : "",
+	              mode != NULL ? mode : "", mode != NULL ? "\"" : "", delivery, filter, extra);
+	req = build(ACTION_SUBSCRIBE, uri, headers, b.data);
+	strbuf_free(&b);
+	return req;
+}
+
+static char *wql_filter(const char *q)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof buf, "<w:Filter xmlns:w=\"" NS_WSMAN "\" Dialect=\"" DIALECT_WQL
+	         "\">%s</w:Filter>", q);
+	return buf;
+}
+
+/* Subscribes WHO with the usual MI request plus EXTRA; the context ("" on failure). */
+static const char *subscribe_ok(wsman_service *s, const rdms_caller *who, const char *heartbeat,
+                                const char *query, const char *extra, char *ctx, size_t size)
+{
+	char delivery[200];
+	wsman_reply r;
+	xmlDoc *d;
+
+	snprintf(delivery, sizeof delivery, "<w:Heartbeats xmlns:w=\"" NS_WSMAN "\">%s</w:Heartbeats>",
+	         heartbeat);
+	r = callf(s, who, subscribe(URI_WILD, "", MODE_PULL, delivery, wql_filter(query), extra));
+	d = xdoc(&r);
+	CHECK_EQ(r.http_status, 200);
+	snprintf(ctx, size, "%s", xs(d, "//wse:SubscribeResponse/wsen:EnumerationContext"));
+	CHECK(ctx[0] != '\0');
+	CHECK_STR(xs(d, "//wse:SubscriptionManager/wsa:ReferenceProperties/wse:Identifier"), ctx);
+	xmlFreeDoc(d);
+	free(r.body);
+	return ctx;
+}
+
+static char *sub_pull(const char *ctx, const char *timeout, int max)
+{
+	char headers[200], body[600];
+
+	snprintf(headers, sizeof headers, "<wsman:OperationTimeout>%s</wsman:OperationTimeout>",
+	         timeout);
+	snprintf(body, sizeof body, "<wsen:Pull><wsen:EnumerationContext>%s</wsen:EnumerationContext>"
+	         "<wsen:MaxElements>%d</wsen:MaxElements></wsen:Pull>", ctx, max);
+	return build(ACTION_PULL, URI_WILD, headers, body);
+}
+
+static char *unsubscribe_req(const char *id)
+{
+	char headers[300];
+
+	snprintf(headers, sizeof headers, "<e:Identifier xmlns:e=\"" NS_WSE "\">%s</e:Identifier>",
+	         id);
+	return build(ACTION_UNSUBSCRIBE, URI_WILD, headers,
+	             "<e:Unsubscribe xmlns:e=\"" NS_WSE "\"/>");
+}
+
+/* A held request of the unit test: what was answered, and when. */
+struct held_req {
+	pthread_mutex_t lock;
+	pthread_cond_t  cond;
+	bool            held, done, gone;
+	wsman_reply     reply;
+};
+
+static void *test_hold(void *ctx)
+{
+	struct held_req *h = ctx;
+
+	h->held = true;
+	return h;
+}
+
+static bool test_complete(void *held, wsman_reply *reply)
+{
+	struct held_req *h = held;
+
+	pthread_mutex_lock(&h->lock);
+	h->reply = *reply;
+	h->done = true;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return !h->gone;
+}
+
+/* Waits up to MS for H's answer; true when it came. */
+static bool held_wait(struct held_req *h, int ms)
+{
+	struct timespec until;
+	bool done;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&h->lock);
+	while (!h->done && pthread_cond_timedwait(&h->cond, &h->lock, &until) == 0)
+		;
+	done = h->done;
+	pthread_mutex_unlock(&h->lock);
+	return done;
+}
+
+/* A Pull through a holder: held (true) or answered at once into *R. */
+static bool pull_held(wsman_service *s, const rdms_caller *who, char *req, struct held_req *h,
+                      wsman_reply *r)
+{
+	wsman_holder holder = { .hold = test_hold, .complete = test_complete, .ctx = h };
+	bool held = false;
+
+	*h = (struct held_req){ .held = false };
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	wsman_handle_held(s, who, req, strlen(req), &holder, r, &held);
+	free(req);
+	if (held)
+		memset(r, 0, sizeof *r);
+	return held;
+}
+
+static void held_free(struct held_req *h)
+{
+	free(h->reply.body);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+}
+
+static rdms_session ev_s(uint32_t id, uint32_t state, uid_t uid, const char *user,
+                         const char *client)
+{
+	rdms_session s;
+
+	memset(&s, 0, sizeof s);
+	s.id = id;
+	s.connect_state = state;
+	s.uid = uid;
+	s.display = 10;
+	s.logon_time = 1700000000;
+	s.server_pid = (pid_t)(5000 + id);
+	s.backend = &rdms_backend_fixture;
+	snprintf(s.user, sizeof s.user, "%s", user);
+	snprintf(s.client, sizeof s.client, "%s", client);
+	return s;
+}
+
+static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
+{
+	rdms_session now[2] = { ev_s(7, 0, 0, "root", "PC-7"), ev_s(8, 0, 4242, "carol", "PC-8") };
+	char ctx[64], ctx2[64], ctx3[64], bm[80];
+	wsman_event_source src;
+	struct held_req h;
+	wsman_service *s;
+	wsman_reply r;
+	xmlDoc *d;
+
+	cfg->max_subscriptions_per_user = 3;
+	ev_feed = rdms_feed_new(3, NULL);
+	src = (wsman_event_source){ .feed = ev_feed, .head = ev_head };
+	s = wsman_service_new(p, cfg);
+	CHECK(s != NULL && wsman_service_events(s, &src));
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, 2, EV_T0), 2);
+
+	/* faults: each precise, nothing left behind */
+	fault_built(s, "Push", subscribe(URI_WILD, "", "http://schemas.xmlsoap.org/ws/2004/08/"
+	            "eventing/DeliveryModes/Push", "", wql_filter(Q_MOD), ""), 500,
+	            "wse:DeliveryModeRequestedUnavailable", WBEM_E_NOT_SUPPORTED);
+	fault_built(s, "no Mode (Push)", subscribe(URI_WILD, "", NULL, "", wql_filter(Q_MOD), ""),
+	            500, "wse:DeliveryModeRequestedUnavailable", WBEM_E_NOT_SUPPORTED);
+	fault_built(s, "XPath filter", subscribe(URI_WILD, "", MODE_PULL, "",
+	            "<e:Filter xmlns:e=\"" NS_WSE "\">/a</e:Filter>", ""), 500,
+	            "wse:FilteringRequestedUnavailable", WBEM_E_INVALID_QUERY_TYPE);
+	fault_built(s, "data query", subscribe(URI_WILD, "", MODE_PULL, "",
+	            wql_filter("SELECT * FROM Win32_VirtualDesktopSession"), ""), 500,
+	            "wse:EventSourceUnableToProcess", WBEM_E_NOT_EVENT_CLASS);
+	fault_built(s, "no ISA", subscribe(URI_WILD, "", MODE_PULL, "",
+	            wql_filter("SELECT * FROM __InstanceModificationEvent"), ""), 500,
+	            "wse:EventSourceUnableToProcess", WBEM_E_UNPARSABLE_QUERY);
+	fault_built(s, "no filter", subscribe(URI_WILD, "", MODE_PULL, "", "", ""), 500,
+	            "wse:EventSourceUnableToProcess", WBEM_E_INVALID_QUERY);
+	fault_built(s, "ConnectionRetry", subscribe(URI_WILD, "", MODE_PULL,
+	            "<w:ConnectionRetry xmlns:w=\"" NS_WSMAN "\" Total=\"3\">PT10S</w:ConnectionRetry>",
+	            wql_filter(Q_MOD), ""), 500, "wsman:UnsupportedFeature", WBEM_E_NOT_SUPPORTED);
+	fault_built(s, "bad Heartbeats", subscribe(URI_WILD, "", MODE_PULL,
+	            "<w:Heartbeats xmlns:w=\"" NS_WSMAN "\">PT0.1S</w:Heartbeats>", wql_filter(Q_MOD),
+	            ""), 500, "wsman:UnsupportedFeature", WBEM_E_NOT_SUPPORTED);
+	fault_built(s, "Expires as a date", subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD),
+	            "<e:Expires xmlns:e=\"" NS_WSE "\">2030-01-01T00:00:00Z</e:Expires>"), 500,
+	            "wse:UnsupportedExpirationType", WBEM_E_NOT_SUPPORTED);
+	fault_built(s, "Expires zero", subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD),
+	            "<e:Expires xmlns:e=\"" NS_WSE "\">PT0S</e:Expires>"), 500,
+	            "wse:InvalidExpirationTime", WBEM_E_INVALID_PARAMETER);
+	fault_built(s, "garbage bookmark", subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD),
+	            "<w:Bookmark xmlns:w=\"" NS_WSMAN "\">xyz</w:Bookmark>"), 500,
+	            "wsman:InvalidBookmark", WBEM_E_INVALID_PARAMETER);
+	fault_built(s, "bookmark of a past epoch", subscribe(URI_WILD, "", MODE_PULL, "",
+	            wql_filter(Q_MOD), "<w:Bookmark xmlns:w=\"" NS_WSMAN "\">rdms:2:5</w:Bookmark>"),
+	            500, "wsman:InvalidBookmark", WBEM_E_INVALID_PARAMETER);
+	fault_built(s, "the session class URI", subscribe(URI_WMI, "", MODE_PULL, "",
+	            wql_filter(Q_MOD), ""), 500, "wsa:DestinationUnreachable", WBEM_E_INVALID_CLASS);
+	fault_built(s, "all classes without __cimnamespace", subscribe(URI_ALLC, "", MODE_PULL, "",
+	            wql_filter(Q_MOD), ""), 500, "wsman:InvalidSelectors", WBEM_E_INVALID_NAMESPACE);
+	fault_built(s, "Renew", build(ACTION_RENEW, URI_WILD, "<e:Identifier xmlns:e=\"" NS_WSE
+	            "\">uuid:x</e:Identifier>", "<e:Renew xmlns:e=\"" NS_WSE "\"/>"), 500,
+	            "wse:UnableToRenew", WBEM_E_NOT_SUPPORTED);
+	fault_built(s, "Unsubscribe of nothing", unsubscribe_req("uuid:nothing"), 500,
+	            "wsa:DestinationUnreachable", WBEM_E_NOT_FOUND);
+	fault_built(s, "Pull on an unknown context", sub_pull("uuid:nothing", "PT5S", 1), 500,
+	            "wsen:InvalidEnumerationContext", WBEM_E_INVALID_CONTEXT);
+	CHECK_EQ(rdms_feed_head(ev_feed).seq, 2);
+
+	/* the all-classes and event-class URIs are served too */
+	char first[2][64];
+
+	for (int i = 0; i < 2; i++) {
+		r = callf(s, &admin, i == 0 ? subscribe(URI_ALLC, CIMNS, MODE_PULL, "", wql_filter(Q_MOD), "")
+		          : subscribe("http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/"
+		                      "__InstanceModificationEvent", "", MODE_PULL, "", wql_filter(Q_MOD), ""));
+		CHECK_EQ(r.http_status, 200);
+		d = xdoc(&r);
+		snprintf(first[i], sizeof first[i], "%s", xs(d, "//wse:Identifier"));
+		xmlFreeDoc(d);
+		free(r.body);
+	}
+	/* the quota: 3 per user here (admin holds 2) */
+	subscribe_ok(s, &admin, "PT60S", Q_MOD, "<w:SendBookmarks xmlns:w=\"" NS_WSMAN "\"/>", ctx,
+	             sizeof ctx);
+	fault_built(s, "over the quota", subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD),
+	            ""), 500, "wsman:QuotaLimit", WBEM_E_QUOTA_VIOLATION);
+	subscribe_ok(s, &carol, "PT60S", Q_MOD, "", ctx2, sizeof ctx2);
+	for (int i = 0; i < 2; i++) {
+		r = callf(s, &admin, unsubscribe_req(first[i]));
+		CHECK_EQ(r.http_status, 200);
+		free(r.body);
+	}
+
+	/* a change: the admin's Pull gets it at once, Previous 0 and Target 4, with a bookmark */
+	now[0].connect_state = 4;
+	now[0].client[0] = '\0';
+	now[1].connect_state = 4;
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, 2, EV_T0 + 1000), 2);
+	r = callf(s, &admin, sub_pull(ctx, "PT60S", 5));
+	d = xdoc(&r);
+	CHECK_EQ(r.http_status, 200);
+	CHECK_EQ(atoi(xs(d, "count(//wsen:Items/ev:__InstanceModificationEvent)")), 2);
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:PreviousInstance/q:ConnectState"), "0");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:TargetInstance/q:ConnectState"), "4");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:TargetInstance/q:SessionId"), "7");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:PreviousInstance/q:ClientMachineName"),
+	          "PC-7");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:TargetInstance/@xsi:type"),
+	          "q:Win32_VirtualDesktopSession_Type");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:SECURITY_DESCRIPTOR/@xsi:nil"), "true");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:TIME_CREATED"),
+	          "133444736000010000");   /* EV_T0 + 1 ms as FILETIME */
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/wsman:Bookmark"), "rdms:3:4");
+	CHECK_STR(xs(d, "//wsen:PullResponse/wsen:EnumerationContext"), ctx);
+	CHECK_EQ(atoi(xs(d, "count(//wsen:EndOfSequence)")), 0);
+	xmlFreeDoc(d);
+	free(r.body);
+	/* carol (not an admin) sees only her own session's */
+	r = callf(s, &carol, sub_pull(ctx2, "PT60S", 5));
+	d = xdoc(&r);
+	CHECK_EQ(atoi(xs(d, "count(//wsen:Items/ev:__InstanceModificationEvent)")), 1);
+	CHECK_STR(xs(d, "//ev:TargetInstance/q:UserName"), "carol");
+	xmlFreeDoc(d);
+	free(r.body);
+	/* a subscription is its owner's: carol cannot pull or end the admin's */
+	{
+		char *q = sub_pull(ctx, "PT5S", 1);
+
+		fault_case(s, &carol, "foreign Pull", q, strlen(q), 500,
+		           "wsen:InvalidEnumerationContext", WBEM_E_INVALID_CONTEXT);
+		free(q);
+		q = unsubscribe_req(ctx);
+
+		fault_case(s, &carol, "foreign Unsubscribe", q, strlen(q), 500,
+		           "wsa:DestinationUnreachable", WBEM_E_NOT_FOUND);
+		free(q);
+	}
+
+	/* nothing new: the Pull is held, then answered when an event comes */
+	CHECK(pull_held(s, &admin, sub_pull(ctx, "PT60S", 5), &h, &r));
+	CHECK(!held_wait(&h, 200));
+	now[0].connect_state = 0;
+	snprintf(now[0].client, sizeof now[0].client, "PC-NEW");
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, 2, EV_T0 + 2000), 1);
+	CHECK(held_wait(&h, 2000));
+	d = xdoc(&h.reply);
+	CHECK_STR(xs(d, "//ev:TargetInstance/q:ClientMachineName"), "PC-NEW");
+	CHECK_STR(xs(d, "//ev:PreviousInstance/q:ConnectState"), "4");
+	snprintf(bm, sizeof bm, "%s", xs(d, "/s:Envelope/s:Header/wsman:Bookmark"));
+	CHECK_STR(bm, "rdms:3:5");
+	xmlFreeDoc(d);
+	held_free(&h);
+	/* one Pull at a time */
+	CHECK(pull_held(s, &admin, sub_pull(ctx, "PT60S", 5), &h, &r));
+	{
+		struct held_req h2;
+
+		CHECK(!pull_held(s, &admin, sub_pull(ctx, "PT60S", 5), &h2, &r));
+		d = xdoc(&r);
+		CHECK_STR(xs(d, FAULT "/s:Code/s:Subcode/s:Value"), "wsman:ConcurrencyExceeded");
+		xmlFreeDoc(d);
+		free(r.body);
+		held_free(&h2);
+	}
+	/* Unsubscribe ends it and answers the held Pull with the end */
+	r = callf(s, &admin, unsubscribe_req(ctx));
+	CHECK_EQ(r.http_status, 200);
+	d = xdoc(&r);
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/wsa:Action"), ACTION_UNSUBSCRIBE "Response");
+	xmlFreeDoc(d);
+	free(r.body);
+	CHECK(held_wait(&h, 2000));
+	d = xdoc(&h.reply);
+	CHECK_STR(xs(d, FAULT "/s:Code/s:Subcode/s:Value"), "wsen:InvalidEnumerationContext");
+	xmlFreeDoc(d);
+	held_free(&h);
+	fault_built(s, "Pull after Unsubscribe", sub_pull(ctx, "PT5S", 1), 500,
+	            "wsen:InvalidEnumerationContext", WBEM_E_INVALID_CONTEXT);
+
+	/* a bookmark resumes: after rdms:3:4 comes the reconnect (seq 5) */
+	{
+		char extra[200];
+
+		snprintf(extra, sizeof extra, "<w:Bookmark xmlns:w=\"" NS_WSMAN "\">rdms:3:4</w:Bookmark>");
+		subscribe_ok(s, &admin, "PT60S", Q_MOD, extra, ctx3, sizeof ctx3);
+		r = callf(s, &admin, sub_pull(ctx3, "PT60S", 5));
+		d = xdoc(&r);
+		CHECK_EQ(atoi(xs(d, "count(//wsen:Items/ev:__InstanceModificationEvent)")), 1);
+		CHECK_STR(xs(d, "//ev:TargetInstance/q:ClientMachineName"), "PC-NEW");
+		xmlFreeDoc(d);
+		free(r.body);
+		r = callf(s, &admin, unsubscribe_req(ctx3));
+		free(r.body);
+	}
+	/* earliest: every creation from the start, in the DMTF form for a CIM_Inst query */
+	subscribe_ok(s, &admin, "PT60S", "SELECT * FROM CIM_InstModification WHERE SourceInstance "
+	             "ISA 'Win32_VirtualDesktopSession' AND SourceInstance.SessionId = 7",
+	             "<w:Bookmark xmlns:w=\"" NS_WSMAN "\">" BOOKMARK_EARLIEST "</w:Bookmark>", ctx3,
+	             sizeof ctx3);
+	r = callf(s, &admin, sub_pull(ctx3, "PT60S", 10));
+	d = xdoc(&r);
+	CHECK_EQ(atoi(xs(d, "count(//wsen:Items/*)")), 2);
+	CHECK_STR(xs(d, "//wsen:Items/*[1]/@xsi:type"), "p:CIM_InstModification_Type");
+	CHECK(xs(d, "//wsen:Items/*[1]/*[local-name()='IndicationTime']")[0] == '2');
+	CHECK_STR(xs(d, "//wsen:Items/*[1]/*[local-name()='SourceInstance']/*[local-name()="
+	          "'ConnectState']"), "4");
+	xmlFreeDoc(d);
+	free(r.body);
+	r = callf(s, &admin, unsubscribe_req(ctx3));
+	free(r.body);
+
+	/* the heartbeat: an empty PullResponse (never a Heartbeat message) */
+	subscribe_ok(s, &admin, "PT1S", Q_MOD, "", ctx3, sizeof ctx3);
+	CHECK(pull_held(s, &admin, sub_pull(ctx3, "PT60S", 5), &h, &r));
+	CHECK(held_wait(&h, 3000));
+	d = xdoc(&h.reply);
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/wsa:Action"), ACTION_PULL "Response");
+	CHECK_EQ(atoi(xs(d, "count(//wsen:Items/*)")), 0);
+	CHECK_EQ(atoi(xs(d, "count(//wsen:Items)")), 1);
+	xmlFreeDoc(d);
+	held_free(&h);
+	/* before the OperationTimeout */
+	{
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		subscribe_ok(s, &admin, "PT60S", Q_MOD, "", ctx, sizeof ctx);
+		CHECK(pull_held(s, &admin, sub_pull(ctx, "PT2S", 5), &h, &r));
+		CHECK(held_wait(&h, 4000));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		CHECK(t1.tv_sec - t0.tv_sec < 3);
+		d = xdoc(&h.reply);
+		CHECK_STR(xs(d, "/s:Envelope/s:Header/wsa:Action"), ACTION_PULL "Response");
+		xmlFreeDoc(d);
+		held_free(&h);
+	}
+	/* reaping: no Pull for two heartbeats (2 s) ends the PT1S one */
+	{
+		struct timespec pause = { 3, 0 };
+
+		nanosleep(&pause, NULL);
+		fault_built(s, "Pull on a reaped subscription", sub_pull(ctx3, "PT5S", 1), 500,
+		            "wsen:InvalidEnumerationContext", WBEM_E_INVALID_CONTEXT);
+	}
+	wsman_service_free(s);
+	rdms_feed_free(ev_feed);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160], mixed[128];
@@ -2166,6 +2597,7 @@ int main(void)
 	s_cached = wsman_service_new(&p_cached, &cfg_mixed);
 	CHECK(p_cached.cache != NULL && s_mixed != NULL && s_cached != NULL);
 
+	test_subscriptions(&cfg, &p);
 	test_writer();
 	test_arena();
 	test_tree_refusals();
