@@ -1,0 +1,359 @@
+#!/usr/bin/python3
+"""test_events_e2e.py -- session events over WS-Eventing in Pull mode
+(spec/events.md section 2; issue 14, items 3 and 4) on REAL xrdp sessions
+driven by real xfreerdp clients.
+
+Reuses the rdmsd lab of test_wsman_e2e.py (rdmsd on free loopback ports
+serving lab.sh's xrdp).  Subscribe, Pull and Unsubscribe are the MI
+(PowerShell) client's shapes (spec/events.md 2.3, 2.5, 2.7: the headers of
+its WQL Enumerate, the body of OMI's sample), sent with python3-winrm's
+Protocol.send_message where a reply is expected, and with http.client
+where a fault is (pywinrm raises on one).  Checked, each against what
+really happened to the sessions:
+  the SubscribeResponse comes at once, before any event;
+  a logon: the subscriber gets the session's Creation (and the attach);
+  the client killed (no rdms involved): a held Pull returns the
+      __InstanceModificationEvent with PreviousInstance ConnectState 0 and
+      TargetInstance ConnectState 4;
+  a reconnect from another client name: Modification 4 -> 0, the new name;
+  a non-admin subscriber gets only its own session's events while another
+      user's session comes and goes;
+  a Pull with nothing to say is answered empty at the heartbeat;
+  a bookmark from a PullResponse resumes a new subscription right after it;
+  a logoff: __InstanceDeletionEvent;
+  Unsubscribe ends it (a later Pull: wsen:InvalidEnumerationContext);
+  the precise faults: Push delivery, Renew, an unknown context, a data
+      query as a filter, and wsl (openwsman's client, which cannot
+      subscribe) enumerating an event class;
+  subscription start and end are audited.
+
+Output: one PASS/FAIL line per check, and last `N passed, M failed`.
+Needs root and the lab of lab.sh running (run.sh starts it).
+"""
+import os
+import signal
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import e2e_common as common        # noqa: E402
+import test_wsman_e2e as we        # noqa: E402  (the rdmsd lab on xrdp, envelopes, replies)
+import test_xrdp_e2e as xe         # noqa: E402  (the xrdp lab: clients, /proc truth)
+from e2e_common import RDMS, RDMSD, check, finish, log, wait_for  # noqa: E402
+
+U1, U2, ADMIN = we.U1, we.U2, we.ADMIN
+WSE = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
+ACT_SUBSCRIBE = WSE + "/Subscribe"
+ACT_UNSUBSCRIBE = WSE + "/Unsubscribe"
+ACT_RENEW = WSE + "/Renew"
+PULL_MODE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"
+EARLIEST = "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
+Q_ALL = ("SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE TargetInstance ISA "
+         "'Win32_VirtualDesktopSession'")
+Q_MOD = ("SELECT * FROM __InstanceModificationEvent WITHIN 5 WHERE TargetInstance ISA "
+         "'Win32_VirtualDesktopSession'")
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+
+
+def subscribe_body(query, heartbeat="PT30.000S", extra=""):
+    """The body of spec/events.md 2.3 (OMI's sample, the MI client's)."""
+    return ('<e:Subscribe xmlns:e="%s"><e:Delivery Mode="%s">'
+            '<w:Heartbeats>%s</w:Heartbeats>'
+            '<w:Locale xml:lang="en-US" s:mustUnderstand="false"/>'
+            '<p:DataLocale xml:lang="en-US" s:mustUnderstand="false"/>'
+            '<w:ContentEncoding>UTF-16</w:ContentEncoding></e:Delivery>'
+            '<e:Expires>PT600.000S</e:Expires>'
+            '<w:Filter Dialect="%s">%s</w:Filter><w:SendBookmarks/>%s</e:Subscribe>'
+            % (WSE, PULL_MODE, heartbeat, we.WQL, query, extra))
+
+
+def subscribe_req(lab, query, heartbeat="PT30.000S", extra="", mode=None):
+    body = subscribe_body(query, heartbeat, extra)
+    if mode is not None:
+        body = body.replace(PULL_MODE, mode)
+    return we.mi_envelope(ACT_SUBSCRIBE, we.WILDCARD_URI, body=body, options="", port=lab.http)
+
+
+def pull_req(lab, ctx, max_elements=20):
+    return we.mi_envelope(we.ACT_PULL, we.WILDCARD_URI,
+                          body="<n:Pull><n:EnumerationContext>%s</n:EnumerationContext>"
+                               "<n:MaxElements>%d</n:MaxElements></n:Pull>" % (ctx, max_elements),
+                          options="", port=lab.http)
+
+
+def unsubscribe_req(lab, ident):
+    env = we.mi_envelope(ACT_UNSUBSCRIBE, we.WILDCARD_URI, body='<e:Unsubscribe xmlns:e="%s"/>'
+                         % WSE, options="", port=lab.http)
+    return env.replace("</s:Header>", '<e:Identifier xmlns:e="%s">%s</e:Identifier></s:Header>'
+                       % (WSE, ident), 1)
+
+
+class Subscriber:
+    """One subscription of USER: Subscribe, Pull (held by rdmsd until events
+    come), Unsubscribe; the events it got, in order."""
+
+    def __init__(self, lab, user, query=Q_ALL, heartbeat="PT30.000S", extra=""):
+        self.lab, self.user = lab, user
+        t0 = time.monotonic()
+        self.st, self.text = we.send(lab, subscribe_req(lab, query, heartbeat, extra), user=user)
+        self.subscribe_s = time.monotonic() - t0
+        root = we.parse(self.text)
+        self.ctx = we.find_text(root, "EnumerationContext")
+        self.ident = we.find_text(root, "Identifier")
+        self.events, self.bookmark = [], None
+
+    def pull(self):
+        """One Pull: (HTTP status, [event dicts], root)."""
+        st, text = we.send(self.lab, pull_req(self.lab, self.ctx), user=self.user)
+        root = we.parse(text)
+        if st == 200:
+            bm = we.find_text(root, "Bookmark")
+            self.bookmark = bm or self.bookmark
+        evs = events_of(root) if st == 200 else []
+        self.events += evs
+        return st, evs, root
+
+    def until(self, pred, timeout=30):
+        """Pulls until an event satisfies PRED; that event (None on time-out)."""
+        end = time.monotonic() + timeout
+        for ev in self.events:
+            if pred(ev):
+                return ev
+        while time.monotonic() < end:
+            st, evs, _ = self.pull()
+            if st != 200:
+                return None
+            for ev in evs:
+                if pred(ev):
+                    return ev
+        return None
+
+
+def embedded(el):
+    d = {"_type": el.get(XSI_TYPE)}
+    for c in el:
+        d[we.local(c.tag)] = c.text or ""
+    return d
+
+
+def events_of(root):
+    """The events of a PullResponse: {class, target, previous, time, ...}."""
+    out = []
+    for items in we.find_all(root, "Items"):
+        for ev in items:
+            d = {"class": we.local(ev.tag), "ns": ev.tag[1:].split("}")[0]}
+            for c in ev:
+                name = we.local(c.tag)
+                if name in ("TargetInstance", "PreviousInstance", "SourceInstance"):
+                    d[name] = embedded(c)
+                else:
+                    d[name] = c.text
+                    d[name + "@nil"] = c.get("{http://www.w3.org/2001/XMLSchema-instance}nil")
+            out.append(d)
+    return out
+
+
+def t(ev, prop, which="TargetInstance"):
+    return (ev.get(which) or {}).get(prop)
+
+
+def scenario(lab):
+    if not check("rdmsd starts on the xrdp back-end", lab.start(), lab.log()[-2000:]):
+        return
+    audit = we.Audit(lab)
+    audit.mark()
+
+    # ---- Subscribe: answered at once, in the spec/events.md 2.4 form
+    from winrm.protocol import Protocol  # noqa: F401  (python3-winrm must be there)
+    p = we.winrm_protocol("http://127.0.0.1:%d/wsman/" % lab.http, ADMIN, lab.pw[ADMIN])
+    t0 = time.monotonic()
+    try:
+        out = p.send_message(subscribe_req(lab, Q_ALL))
+    except Exception as e:     # noqa: BLE001
+        out = repr(e)
+    dt = time.monotonic() - t0
+    root = we.parse(out)
+    ctx = we.find_text(root, "EnumerationContext")
+    ident = we.find_text(root, "Identifier")
+    check("pywinrm: Subscribe (MI-shaped, WMI wildcard URI, Pull) answered at once "
+          "(%.2f s) with a SubscriptionManager and the EnumerationContext" % dt,
+          dt < 2 and ctx is not None and ctx == ident and
+          we.find_text(root, "Expires") == "PT600.000S" and
+          we.find_text(root, "ResourceURI") == we.WILDCARD_URI, out[:1500])
+    admin = Subscriber.__new__(Subscriber)
+    admin.lab, admin.user, admin.ctx, admin.ident = lab, ADMIN, ctx, ident
+    admin.events, admin.bookmark = [], None
+    mine = Subscriber(lab, U1, Q_ALL)
+    check("%s (not an admin) subscribes too" % U1, mine.st == 200 and mine.ctx,
+          mine.text[:1500])
+    beat = Subscriber(lab, ADMIN, Q_MOD, heartbeat="PT2.000S")
+    rows = [r for r in audit.new() if r["method"] == "Subscribe"]
+    check("audit: three Subscribe rows, by root, root and %s" % U1,
+          sorted(r["user"] for r in rows) == sorted([ADMIN, ADMIN, U1]) and
+          all(r["result"] == 0 and r["protocol"] == "wsman" for r in rows), repr(rows))
+
+    # ---- heartbeat: an empty PullResponse, never a Heartbeat message
+    t0 = time.monotonic()
+    st, evs, root = beat.pull()
+    dt = time.monotonic() - t0
+    check("a Pull with nothing to say is answered empty at the 2 s heartbeat (%.2f s)" % dt,
+          st == 200 and evs == [] and 1.5 <= dt < 5 and
+          we.find_text(root, "Action") == we.ACT_PULL + "Response", "%d %r" % (st, evs))
+
+    # ---- logon
+    lab.connect("e1", U1, "/client-hostname:ECLIENT1", "/size:800x600")
+    sid = we.wait_session(lab, U1)
+    if not check("%s's session is listed Active" % U1, sid):
+        return
+    ev = admin.until(lambda e: t(e, "SessionId") == str(sid) and e["class"] ==
+                     "__InstanceCreationEvent")
+    check("a logon: __InstanceCreationEvent of %d by %s with TIME_CREATED and "
+          "SECURITY_DESCRIPTOR nil" % (sid, U1),
+          ev is not None and t(ev, "UserName") == U1 and
+          (ev.get("TIME_CREATED") or "").isdigit() and
+          int(ev["TIME_CREATED"]) > 130000000000000000 and
+          ev.get("SECURITY_DESCRIPTOR@nil") == "true" and
+          t(ev, "_type").endswith(":Win32_VirtualDesktopSession_Type"), repr(ev))
+    ev = admin.until(lambda e: t(e, "SessionId") == str(sid) and t(e, "ConnectState") == "0")
+    check("... Active with client ECLIENT1", ev is not None and
+          t(ev, "ClientMachineName") == "ECLIENT1", repr(ev))
+    ev = mine.until(lambda e: t(e, "SessionId") == str(sid))
+    check("%s's own subscription gets its logon" % U1, ev is not None, repr(mine.events))
+    reaped = wait_for(10, lambda: [r for r in audit.new() if r["method"] == "Unsubscribe"] or
+                      None)
+    check("the 2 s heartbeat subscription, not pulled for two heartbeats, is reaped "
+          "(audited as its end)",
+          reaped is not None and len(reaped) == 1 and "reaped" in reaped[0]["detail"] and
+          reaped[0]["user"] == ADMIN, repr(reaped))
+    st, text = we.send(lab, pull_req(lab, beat.ctx))
+    check("... and a Pull on it: wsen:InvalidEnumerationContext",
+          we.is_fault(st, text, "wsen:InvalidEnumerationContext"), text[:800])
+
+    # ---- the client dies: a held Pull returns the modification
+    n = len(admin.events)
+    pid = xe.lab_pid("client-ws-e1")
+    t0 = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    ev = admin.until(lambda e: e["class"] == "__InstanceModificationEvent" and
+                     t(e, "SessionId") == str(sid) and t(e, "ConnectState") == "4")
+    dt = time.monotonic() - t0
+    check("the client killed: a held Pull returns __InstanceModificationEvent with "
+          "PreviousInstance ConnectState 0 and TargetInstance 4",
+          ev is not None and t(ev, "ConnectState", "PreviousInstance") == "0" and
+          t(ev, "ClientMachineName", "PreviousInstance") == "ECLIENT1" and
+          t(ev, "ClientMachineName") == "", repr(admin.events[n:]))
+    log("  (kill to event: %.2f s; xrdp's connection process takes ~2 s to end)" % dt)
+    ev = mine.until(lambda e: t(e, "SessionId") == str(sid) and t(e, "ConnectState") == "4")
+    check("%s's own subscription gets the disconnect" % U1, ev is not None, repr(mine.events))
+
+    # ---- another user's session: U1's subscription must not see it
+    lab.connect("e2", U2, "/client-hostname:ECLIENT9", "/size:800x600")
+    sid2 = we.wait_session(lab, U2)
+    check("%s's session is listed Active" % U2, sid2)
+    ev = admin.until(lambda e: t(e, "SessionId") == str(sid2))
+    check("the admin's subscription sees %s's session %s" % (U2, sid2), ev is not None, "")
+
+    # ---- reconnect under another name
+    lab.connect("e1b", U1, "/client-hostname:ECLIENT2", "/size:800x600")
+    ev = admin.until(lambda e: e["class"] == "__InstanceModificationEvent" and
+                     t(e, "SessionId") == str(sid) and t(e, "ConnectState") == "0", timeout=40)
+    check("a reconnect from ECLIENT2: Modification 4 -> 0 with the new client name",
+          ev is not None and t(ev, "ConnectState", "PreviousInstance") == "4" and
+          t(ev, "ClientMachineName") == "ECLIENT2", repr(ev))
+    bookmark = admin.bookmark
+    check("PullResponses carry a w:Bookmark (SendBookmarks)",
+          bookmark is not None and bookmark.startswith("rdms:"), repr(bookmark))
+
+    # ---- the non-admin subscriber: its own session's events, and only those
+    ev = mine.until(lambda e: t(e, "ClientMachineName") == "ECLIENT2")
+    users = sorted({t(e, "UserName") for e in mine.events})
+    check("%s's subscription got its own session's events (logon, kill, reconnect) and "
+          "none of %s's" % (U1, U2),
+          ev is not None and users == [U1] and
+          any(t(e, "ConnectState") == "4" for e in mine.events), repr(mine.events))
+
+    # ---- logoff
+    rc, _, err = we.cli(lab, ["logoff", str(sid)])
+    check("rdms logoff %d returns 0" % sid, rc == 0, err)
+    ev = admin.until(lambda e: e["class"] == "__InstanceDeletionEvent" and
+                     t(e, "SessionId") == str(sid))
+    check("a logoff: __InstanceDeletionEvent of %d" % sid,
+          ev is not None and t(ev, "UserName") == U1, repr(admin.events[-3:]))
+
+    # ---- a bookmark resumes: a new subscription after it gets the logoff
+    resumed = Subscriber(lab, ADMIN, Q_ALL, extra="<w:Bookmark>%s</w:Bookmark>" % bookmark)
+    ev = resumed.until(lambda e: e["class"] == "__InstanceDeletionEvent")
+    check("a subscription with the bookmark from before the logoff gets the "
+          "__InstanceDeletionEvent, and nothing from before the bookmark",
+          resumed.st == 200 and ev is not None and t(ev, "SessionId") == str(sid) and
+          not any(t(e, "ClientMachineName") == "ECLIENT1" for e in resumed.events),
+          resumed.text[:800] if resumed.st != 200 else repr(resumed.events))
+    early = Subscriber(lab, ADMIN, Q_ALL, extra="<w:Bookmark>%s</w:Bookmark>" % EARLIEST)
+    ev = early.until(lambda e: e["class"] == "__InstanceCreationEvent" and
+                     t(e, "SessionId") == str(sid))
+    check("the earliest bookmark replays the journal from the logon of %d" % sid,
+          early.st == 200 and ev is not None, repr(early.events[:3]))
+    st, text = we.send(lab, subscribe_req(lab, Q_ALL, extra="<w:Bookmark>rdms:1:999999999"
+                                                         "</w:Bookmark>"))
+    check("a bookmark the journal does not hold: wsman:InvalidBookmark",
+          we.is_fault(st, text, "wsman:InvalidBookmark"), text[:800])
+
+    # ---- faults for what is not served
+    st, text = we.send(lab, subscribe_req(lab, Q_ALL, mode="http://schemas.xmlsoap.org/ws/"
+                                                       "2004/08/eventing/DeliveryModes/Push"))
+    check("Push delivery: wse:DeliveryModeRequestedUnavailable",
+          we.is_fault(st, text, "wse:DeliveryModeRequestedUnavailable"), text[:800])
+    st, text = we.send(lab, subscribe_req(lab, "SELECT * FROM Win32_VirtualDesktopSession"))
+    check("a data query as the filter: wse:EventSourceUnableToProcess, WBEM_E_NOT_EVENT_CLASS",
+          we.is_fault(st, text, "wse:EventSourceUnableToProcess", 0x80041059), text[:800])
+    renew = unsubscribe_req(lab, ident).replace(ACT_UNSUBSCRIBE, ACT_RENEW).replace(
+        "Unsubscribe xmlns", "Renew xmlns")
+    st, text = we.send(lab, renew)
+    check("Renew: wse:UnableToRenew", we.is_fault(st, text, "wse:UnableToRenew"), text[:800])
+    st, text = we.send(lab, pull_req(lab, "uuid:%s" % uuid.uuid4()))
+    check("a Pull on an unknown context: wsen:InvalidEnumerationContext",
+          we.is_fault(st, text, "wsen:InvalidEnumerationContext"), text[:800])
+    st, text = we.send(lab, pull_req(lab, ctx), user=U1)
+    check("%s pulling the admin's subscription: wsen:InvalidEnumerationContext" % U1,
+          we.is_fault(st, text, "wsen:InvalidEnumerationContext"), text[:800])
+    w = we.Wsl(lab, ADMIN, lab.pw[ADMIN])
+    rc, rep, _ = w.run("wslenum", "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/"
+                                  "rdms/__InstanceModificationEvent")
+    f = we.fault(rep[-1] if rep else None)
+    check("wsl (which cannot subscribe) enumerating an event class: a precise fault "
+          "(wsa:DestinationUnreachable), not an empty list",
+          rc != 0 or f is not None and (f[0] or "").endswith("DestinationUnreachable"),
+          "rc=%d %r" % (rc, f))
+
+    # ---- Unsubscribe
+    audit.mark()
+    try:
+        out = p.send_message(unsubscribe_req(lab, ident))
+    except Exception as e:     # noqa: BLE001
+        out = repr(e)
+    check("pywinrm: Unsubscribe answered with UnsubscribeResponse",
+          we.find_text(we.parse(out), "Action") == ACT_UNSUBSCRIBE + "Response", out[:800])
+    st, text = we.send(lab, pull_req(lab, ctx))
+    check("a Pull after Unsubscribe: wsen:InvalidEnumerationContext",
+          we.is_fault(st, text, "wsen:InvalidEnumerationContext"), text[:800])
+    for s in (mine, resumed, early):
+        we.send(lab, unsubscribe_req(lab, s.ident), user=s.user)
+    rows = [r for r in audit.new() if r["method"] == "Unsubscribe"]
+    check("audit: four Unsubscribe rows", len(rows) == 4 and all(r["result"] == 0 for r in rows),
+          repr(rows))
+    rc, _, err = we.cli(lab, ["logoff", str(sid2)])
+    check("rdms logoff %s returns 0" % sid2, rc == 0, err)
+
+
+def main():
+    if not common.ready("test_events_e2e", [RDMS, RDMSD], ["xfreerdp", "runuser", "wslenum"]):
+        return 1
+    if not we.xrdp_lab_ready():
+        return finish()
+    return we.run_scenario(we.Lab, scenario)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
