@@ -22,6 +22,7 @@
  */
 #include "wsman_internal.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,10 +126,16 @@ static void bookmark_text(char *buf, size_t size, rdms_feed_pos pos)
 static bool bookmark_parse(const char *s, rdms_feed_pos *pos)
 {
 	unsigned long long epoch, seq;
-	int n = 0;
+	char *end;
 
-	if (sscanf(s, "rdms:%20llu:%20llu%n", &epoch, &seq, &n) != 2 || s[n] != '\0' ||
-	    epoch == 0 || s[5] < '0' || s[5] > '9')
+	if (strncmp(s, "rdms:", 5) != 0 || s[5] < '0' || s[5] > '9')
+		return false;
+	errno = 0;
+	epoch = strtoull(s + 5, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9' || epoch == 0)
+		return false;
+	seq = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
 		return false;
 	*pos = (rdms_feed_pos){ epoch, seq };
 	return true;
@@ -372,6 +379,8 @@ static bool ended_fault(wsman_fault *f, const char *id, const char *why)
 static void make_reply(wsman_reply *out, strbuf *b, const wsman_fault *f, const char *relates,
                        const char *machine)
 {
+	wsman_fault nomem;
+
 	memset(out, 0, sizeof *out);
 	if (b != NULL && !b->failed) {
 		out->http_status = 200;
@@ -382,6 +391,10 @@ static void make_reply(wsman_reply *out, strbuf *b, const wsman_fault *f, const 
 	}
 	if (b != NULL)
 		strbuf_free(b);
+	if (f == NULL) {     /* the reply could not be taken */
+		oom(&nomem);
+		f = &nomem;
+	}
 	wsman_write_fault(out, f, relates, machine);
 }
 
