@@ -596,6 +596,36 @@ void wsman_write_item_ns(strbuf *b, const char *uri)
 	write_ns(b, uri);
 }
 
+/* INST's properties (those QUERY selects, or all) as elements with PREFIX, the long way. */
+static void write_props(strbuf *b, const cim_instance *inst, const char *prefix,
+                        const wql_query *query)
+{
+	const cim_class *cls = inst->cls;
+
+	for (size_t i = 0; i < cls->nprops; i++) {
+		const cim_value *v = &inst->values[i];
+		const char *name = cls->props[i].name;
+
+		if (query != NULL && !wql_selects(query, i))
+			continue;
+		PUTS(b, "<");
+		put_str(b, prefix);
+		PUTS(b, ":");
+		put_str(b, name);
+		if (v->is_null) {
+			PUTS(b, " xsi:nil=\"true\"/>");
+			continue;
+		}
+		PUTS(b, ">");
+		write_value(b, v);
+		PUTS(b, "</");
+		put_str(b, prefix);
+		PUTS(b, ":");
+		put_str(b, name);
+		PUTS(b, ">");
+	}
+}
+
 /* wsman_write_instance; BARE: without the declarations (wsman_write_item_ns). */
 static void write_instance(strbuf *b, const cim_instance *inst, const char *uri,
                            const wql_query *query, bool bare)
@@ -616,24 +646,7 @@ static void write_instance(strbuf *b, const cim_instance *inst, const char *uri,
 	PUTS(b, " xsi:type=\"p:");
 	put_str(b, cls->name);
 	PUTS(b, "_Type\">");
-	for (size_t i = 0; i < cls->nprops; i++) {
-		const cim_value *v = &inst->values[i];
-		const char *name = cls->props[i].name;
-
-		if (query != NULL && !wql_selects(query, i))
-			continue;
-		PUTS(b, "<p:");
-		put_str(b, name);
-		if (v->is_null) {
-			PUTS(b, " xsi:nil=\"true\"/>");
-			continue;
-		}
-		PUTS(b, ">");
-		write_value(b, v);
-		PUTS(b, "</p:");
-		put_str(b, name);
-		PUTS(b, ">");
-	}
+	write_props(b, inst, "p", query);
 	PUTS(b, "</p:");
 	put_str(b, cls->name);
 	PUTS(b, ">");
@@ -651,22 +664,7 @@ void wsman_write_embedded(strbuf *b, const char *prop, const cim_instance *inst,
 	PUTS(b, "\" xsi:type=\"q:");
 	put_str(b, cls->name);
 	PUTS(b, "_Type\">");
-	for (size_t i = 0; i < cls->nprops; i++) {
-		const cim_value *v = &inst->values[i];
-		const char *name = cls->props[i].name;
-
-		PUTS(b, "<q:");
-		put_str(b, name);
-		if (v->is_null) {
-			PUTS(b, " xsi:nil=\"true\"/>");
-			continue;
-		}
-		PUTS(b, ">");
-		write_value(b, v);
-		PUTS(b, "</q:");
-		put_str(b, name);
-		PUTS(b, ">");
-	}
+	write_props(b, inst, "q", NULL);
 	PUTS(b, "</p:");
 	put_str(b, prop);
 	PUTS(b, ">");
