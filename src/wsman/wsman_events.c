@@ -15,9 +15,9 @@
  * message: the Windows client unsubscribes on one), or with a fault when
  * the subscription ends.  A subscription with no Pull for two heartbeats
  * (two minutes without heartbeats) or past its Expires is reaped; what it
- * held is freed, nothing runs for it afterwards.  The position moves only
- * once a reply is handed to a client that is still there, so a Pull whose
- * client went away loses no event.  Bookmarks are the position as text,
+ * held is freed, nothing runs for it afterwards.  The position moves with
+ * each reply, and back when a held Pull's client went away before its
+ * reply could be handed over, so that it loses no event.  Bookmarks are the position as text,
  * "rdms:EPOCH:SEQ".
  */
 #include "wsman_internal.h"
@@ -406,8 +406,8 @@ struct todo {
 	void         *held;
 	wsman_holder  holder;
 	wsman_reply   reply;
-	bool          advance;          /* move the position to POS once delivered */
-	rdms_feed_pos pos;
+	bool          advance;          /* the position moved from OLD to POS: back if undelivered */
+	rdms_feed_pos pos, old;
 	bool          audit_end;        /* the subscription ended: audit it */
 	char          why[64];
 	rdms_caller   who;
@@ -452,8 +452,9 @@ static void run_todo(wsman_events *e, struct todo *t)
 			pthread_mutex_lock(&e->lock);
 			wsman_sub *s = find(e, t->id, t->owner, false);
 			if (s != NULL) {
-				if (delivered && t->advance)
-					s->pos = t->pos;
+				/* a client gone loses nothing (unless a later Pull read on) */
+				if (!delivered && t->advance && rdms_feed_pos_cmp(s->pos, t->pos) == 0)
+					s->pos = t->old;
 				s->last_pull = now_ms();
 			}
 			pthread_mutex_unlock(&e->lock);
@@ -495,7 +496,11 @@ static struct todo *answer(wsman_events *e, wsman_sub *s, const char *machine, b
 			make_reply(&t->reply, NULL, &f, s->relates, machine);
 		} else if (pull_response(&b, e->provider->cfg, s, s->relates, s->limit, &sc, end,
 		                         &t->pos, &f)) {
+			/* moved now, so that the next Pull, which may come before the
+			 * reply is handed over, reads on from here */
 			t->advance = true;
+			t->old = s->pos;
+			s->pos = t->pos;
 			make_reply(&t->reply, &b, NULL, s->relates, machine);
 		} else {
 			make_reply(&t->reply, NULL, &f, s->relates, machine);
