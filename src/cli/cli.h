@@ -31,7 +31,9 @@ typedef struct cli_options {
 	const char *title;
 	const char *message;
 	rdms_message_options msg_opts;   /* rdms message --timeout, --wait */
-	const char *since;
+	const char *since;      /* rdms audit: a time; rdms watch: a bookmark */
+	const char *query;      /* rdms watch --query */
+	const char *events;     /* rdms watch --event */
 	const char *args[4];    /* positional arguments after the command */
 	int         nargs;
 } cli_options;
@@ -96,6 +98,10 @@ uint32_t cli_invoke(cli_ctx *ctx, rdms_client *client, const cim_path *path,
 
 /* cli_message.c: `rdms message` to one session, a user's sessions or all. */
 int cli_cmd_message(cli_ctx *ctx);
+
+/* cli_watch.c: `rdms watch`, and its options checked before anything is asked. */
+uint32_t cli_watch_check(const cli_options *o, rdms_error *err);
+int cli_cmd_watch(cli_ctx *ctx);
 
 /* cli_output.c */
 void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q);

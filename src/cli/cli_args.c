@@ -21,7 +21,8 @@
 #include "../schema/schema.h"
 
 enum { OPT_CONFIG = 256, OPT_DIRECT, OPT_JSON, OPT_MOF, OPT_HOST, OPT_INSECURE,
-       OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION, OPT_TIMEOUT, OPT_WAIT };
+       OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION, OPT_TIMEOUT, OPT_WAIT,
+       OPT_QUERY, OPT_EVENT };
 
 static const struct option long_options[] = {
 	{ "config",   required_argument, NULL, OPT_CONFIG },
@@ -36,6 +37,8 @@ static const struct option long_options[] = {
 	{ "timeout",  required_argument, NULL, OPT_TIMEOUT },
 	{ "wait",     no_argument,       NULL, OPT_WAIT },
 	{ "since",    required_argument, NULL, OPT_SINCE },
+	{ "query",    required_argument, NULL, OPT_QUERY },
+	{ "event",    required_argument, NULL, OPT_EVENT },
 	{ "debug",    no_argument,       NULL, OPT_DEBUG },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ "version",  no_argument,       NULL, OPT_VERSION },
@@ -119,8 +122,12 @@ static int check_command_options(const cli_options *o)
 		                   "not '%s'", c);
 	if (o->mof && strcmp(c, "class") != 0)
 		return usage_error("--mof belongs to 'rdms class', not '%s'", c);
-	if (o->since && strcmp(c, "audit") != 0)
-		return usage_error("--since belongs to 'rdms audit', not '%s'", c);
+	if (o->since && strcmp(c, "audit") != 0 && strcmp(c, "watch") != 0)
+		return usage_error("--since belongs to 'rdms audit' and 'rdms watch', not '%s'", c);
+	if ((o->query || o->events) && strcmp(c, "watch") != 0)
+		return usage_error("--query and --event belong to 'rdms watch', not '%s'", c);
+	if (strcmp(c, "watch") == 0 && cli_watch_check(o, &err) != WBEM_S_NO_ERROR)
+		return cli_report_usage(&err);
 	if (strcmp(c, "message") == 0 && !o->help && (!o->title || !o->message))
 		return usage_error("%s needs both --title T and --message M", "rdms message");
 	/* the limits rdmsd and the back-ends apply, checked before anything is sent */
@@ -135,7 +142,7 @@ static int check_command_options(const cli_options *o)
 		return usage_error("-u USER goes with --host URL (locally rdmsd knows who you are)");
 	if (o->insecure && !o->host_url)
 		return usage_error("--insecure goes with --host URL");
-	if (o->since) {
+	if (o->since && strcmp(c, "audit") == 0) {
 		char since[32];
 
 		if (rdms_audit_normalize_time(o->since, since, sizeof since, &err) != 0)
@@ -165,6 +172,8 @@ int cli_parse_args(int argc, char **argv, cli_options *o)
 		case OPT_TITLE: o->title = optarg; break;
 		case OPT_MESSAGE: o->message = optarg; break;
 		case OPT_SINCE: o->since = optarg; break;
+		case OPT_QUERY: o->query = optarg; break;
+		case OPT_EVENT: o->events = optarg; break;
 		case OPT_TIMEOUT:
 			if (rdms_message_option(&o->msg_opts, RDMS_MESSAGE_OPT_TIMEOUT, optarg, &err))
 				return usage_error("--timeout: %s", err.message);

@@ -568,5 +568,22 @@ const cli_command cli_commands[] = {
 	             "--since T (YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM], UTC without a zone)\n"
 	             "shows only newer ones.",
 	  .example = "rdms audit --since 2026-01-01", .needs_sessions = true, .run = cmd_audit },
+	{ .name = "watch",
+	  .usage = "[--event LIST | --query WQL] [--since BOOKMARK] [--json]",
+	  .summary = "show sessions as they log on, connect, disconnect, change, log off",
+	  .details = "Subscribes to rdmsd's session events and prints one line per event until\n"
+	             "interrupted: time (UTC), event, host, SessionId, user and what changed.\n"
+	             "--event takes a comma-separated list of logon, logoff, connect,\n"
+	             "disconnect and change (every event); --query a WQL event query such as\n"
+	             "  SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA\n"
+	             "  'Win32_VirtualDesktopSession' AND TargetInstance.ConnectState = 4\n"
+	             "--since BOOKMARK goes on right after the event that bookmark came with\n"
+	             "(--json prints them; 'earliest' starts from the oldest event rdmsd keeps).\n"
+	             "--json prints one object per line: event, reason, time, bookmark,\n"
+	             "previous and target.  Ctrl-C ends the subscription; if it is lost\n"
+	             "(rdmsd restarted) rdms watch exits 1 and names the bookmark to resume from.",
+	  .example = "rdms watch --event connect,disconnect",
+	  .windows = "Register-CimIndicationEvent", .needs_sessions = true,
+	  .run = cli_cmd_watch },
 	{ .name = NULL },
 };

@@ -15,18 +15,14 @@
  * method's ReturnValue other than 0 is no fault: its reason, when rdmsd
  * gives one, comes from the response header rdms:ReturnValueText.
  */
-#include "client.h"
+#include "client_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
 #include <libxml/parser.h>
-
-#include "../common/strutil.h"
-#include "../wsman/wsman_internal.h"
 
 #define DEFAULT_SOCKET   "/run/rdms/rdmsd.sock"
 #define MAX_REPLY        (256u << 20)    /* bytes of one reply we accept */
@@ -34,17 +30,6 @@
 #define ENVELOPE_SIZE    "512000"        /* what PowerShell asks for */
 #define MAX_PULLS        1000000
 #define DEFAULT_TIMEOUT_S 300L           /* a whole exchange, and OperationTimeout */
-
-#define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
-
-struct rdms_client {
-	CURL              *curl;
-	struct curl_slist *headers;
-	char              *url;
-	strbuf             reply;
-	bool               reply_too_big;
-	char               errbuf[CURL_ERROR_SIZE];
-};
 
 /* ---- transport ---------------------------------------------------------- */
 
@@ -59,6 +44,22 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	}
 	strbuf_append(&c->reply, data, len);
 	return c->reply.failed ? 0 : len;
+}
+
+/* A libcurl progress function: aborts the transfer once the interrupt flag is set. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+	const rdms_client *c = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return c->interrupt != NULL && *c->interrupt ? 1 : 0;
+}
+
+void rdms_client_interrupt_on(rdms_client *c, const volatile sig_atomic_t *flag)
+{
+	c->interrupt = flag;
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, flag != NULL ? 0L : 1L);
 }
 
 /* URL with "/wsman" added when it names no path. */
@@ -118,6 +119,8 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 	rc |= curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_data);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->errbuf);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 30L);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)DEFAULT_TIMEOUT_S);
@@ -160,8 +163,7 @@ void rdms_client_free(rdms_client *c)
 
 /* ---- faults ------------------------------------------------------------- */
 
-/* The first element below N (depth first) whose local name is NAME. */
-static xmlNode *find_desc(const xmlNode *n, const char *name)
+xmlNode *client_find_desc(const xmlNode *n, const char *name)
 {
 	for (xmlNode *c = n->children; c != NULL; c = c->next) {
 		xmlNode *hit;
@@ -170,13 +172,13 @@ static xmlNode *find_desc(const xmlNode *n, const char *name)
 			continue;
 		if (strcmp((const char *)c->name, name) == 0)
 			return c;
-		if ((hit = find_desc(c, name)) != NULL)
+		if ((hit = client_find_desc(c, name)) != NULL)
 			return hit;
 	}
 	return NULL;
 }
 
-static bool node_u32(const xmlNode *n, uint32_t *out)
+bool client_node_u32(const xmlNode *n, uint32_t *out)
 {
 	xmlChar *t = xmlNodeGetContent(n);
 	char *end;
@@ -278,21 +280,21 @@ static void reason_error(rdms_error *err, uint32_t code, char *text)
 
 static uint32_t fault_error(const xmlNode *fault, rdms_error *err)
 {
-	xmlNode *detail = find_desc(fault, "Detail"), *n;
-	xmlNode *reason = find_desc(fault, "Reason");
-	xmlNode *subcode = find_desc(fault, "Subcode");
+	xmlNode *detail = client_find_desc(fault, "Detail"), *n;
+	xmlNode *reason = client_find_desc(fault, "Reason");
+	xmlNode *subcode = client_find_desc(fault, "Subcode");
 	xmlChar *text = reason != NULL ? xmlNodeGetContent(reason) : NULL;
 	uint32_t code = 0, v;
 
 	if (detail != NULL) {
-		if ((n = find_desc(detail, "error_Code")) != NULL && node_u32(n, &v) && wbem_failed(v))
+		if ((n = client_find_desc(detail, "error_Code")) != NULL && client_node_u32(n, &v) && wbem_failed(v))
 			code = v;
 		if (code == 0)
 			code = wsman_fault_code(detail);
-		if (code == 0 && (n = find_desc(detail, "CIMStatusCode")) != NULL && node_u32(n, &v))
+		if (code == 0 && (n = client_find_desc(detail, "CIMStatusCode")) != NULL && client_node_u32(n, &v))
 			code = code_from_cim_status(v);
 	}
-	if (code == 0 && subcode != NULL && (n = find_desc(subcode, "Value")) != NULL) {
+	if (code == 0 && subcode != NULL && (n = client_find_desc(subcode, "Value")) != NULL) {
 		xmlChar *q = xmlNodeGetContent(n);
 
 		code = code_from_subcode(q != NULL ? (char *)q : "");
@@ -329,11 +331,7 @@ static void return_value_text(xmlDoc *doc, uint32_t rv, rdms_error *err)
 	}
 }
 
-/*
- * POSTs BODY and returns the reply's SOAP Body element in *BODY_ELEM (the
- * document in *DOC, which the caller frees), or a WMI code with ERR set.
- */
-static uint32_t post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_elem,
+uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_elem,
                      rdms_error *err)
 {
 	wsman_fault f;
@@ -354,6 +352,8 @@ static uint32_t post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 	if (c->reply_too_big)
 		return rdms_fail(err, WBEM_E_TOO_MUCH_DATA, "the reply from %s is larger than %u MiB",
 		                 c->url, MAX_REPLY >> 20);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return rdms_fail(err, WBEM_E_CALL_CANCELLED, "interrupted");
 	if (rc != CURLE_OK)
 		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "cannot talk to %s: %s", c->url,
 		                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
@@ -384,8 +384,7 @@ static uint32_t post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 
 /* ---- requests ----------------------------------------------------------- */
 
-/* The WMI-form ResourceURI of CLS (or the wildcard URI when CLS is NULL). */
-static char *resource_uri(const char *ns, const cim_class *cls)
+char *client_resource_uri(const char *ns, const cim_class *cls)
 {
 	strbuf b = { 0 };
 
@@ -412,7 +411,7 @@ static long operation_timeout(const rdms_message_options *mopt)
  */
 static void envelope_head_opts(strbuf *b, const rdms_client *c, const char *action,
                                const char *uri, const cim_path *path,
-                               const rdms_message_options *mopt)
+                               const rdms_message_options *mopt, const char *extra)
 {
 	char id[48];
 
@@ -459,16 +458,24 @@ static void envelope_head_opts(strbuf *b, const rdms_client *c, const char *acti
 		}
 		PUTS(b, "</wsman:SelectorSet>");
 	}
+	if (extra != NULL)
+		strbuf_puts(b, extra);
 	PUTS(b, "</s:Header><s:Body>");
 }
 
-static void envelope_head(strbuf *b, const rdms_client *c, const char *action,
+void client_envelope_head(strbuf *b, const rdms_client *c, const char *action,
                           const char *uri, const cim_path *path)
 {
-	envelope_head_opts(b, c, action, uri, path, NULL);
+	envelope_head_opts(b, c, action, uri, path, NULL, NULL);
 }
 
-static void envelope_tail(strbuf *b)
+void client_envelope_head_extra(strbuf *b, const rdms_client *c, const char *action,
+                                const char *uri, const char *extra)
+{
+	envelope_head_opts(b, c, action, uri, NULL, NULL, extra);
+}
+
+void client_envelope_tail(strbuf *b)
 {
 	PUTS(b, "</s:Body></s:Envelope>");
 }
@@ -484,9 +491,8 @@ static bool is_nil(const xmlNode *n)
 	return yes;
 }
 
-/* Reads one instance element of CLS (properties it does not know are skipped). */
-static uint32_t read_instance(const xmlNode *e, const cim_class *cls, cim_instance **out,
-                              rdms_error *err)
+uint32_t client_read_instance(const xmlNode *e, const cim_class *cls, bool any_ns,
+                              cim_instance **out, rdms_error *err)
 {
 	cim_instance *inst = cim_instance_new(cls);
 
@@ -501,8 +507,8 @@ static uint32_t read_instance(const xmlNode *e, const cim_class *cls, cim_instan
 		char what[160];
 		uint32_t rc;
 
-		if (prop == NULL || p->ns == NULL || e->ns == NULL
-		    || strcmp((char *)p->ns->href, (char *)e->ns->href) != 0 || is_nil(p))
+		if (prop == NULL || p->ns == NULL || (!any_ns && (e->ns == NULL
+		    || strcmp((char *)p->ns->href, (char *)e->ns->href) != 0)) || is_nil(p))
 			continue;
 		if (prop->type == CIM_TYPE_DATETIME && wsman_first_elem(p) != NULL)
 			src = wsman_first_elem(p);    /* <cim:Datetime> or <cim:Interval> */
@@ -538,7 +544,7 @@ static uint32_t read_items(const xmlNode *items, const cim_class *cls,
 			obj = wsman_first_elem(e);    /* EnumerateObjectAndEPR */
 		if (obj == NULL || strcasecmp((const char *)obj->name, cls->name) != 0)
 			continue;
-		rc = read_instance(obj, cls, &inst, err);
+		rc = client_read_instance(obj, cls, false, &inst, err);
 		if (rc != WBEM_S_NO_ERROR)
 			return rc;
 		if (!cim_instance_list_push(out, inst)) {
@@ -595,7 +601,7 @@ static uint32_t read_page(const xmlNode *body, const char *resp, const char *ite
 static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
                           cim_instance_list *out, rdms_error *err)
 {
-	char *uri = resource_uri(cls->namespace_, wql != NULL ? NULL : cls);
+	char *uri = client_resource_uri(cls->namespace_, wql != NULL ? NULL : cls);
 	char *ctx = NULL;
 	strbuf b = { 0 };
 	xmlDoc *doc;
@@ -604,7 +610,7 @@ static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
 
 	if (uri == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	envelope_head(&b, c, ACTION_ENUMERATE, uri, NULL);
+	client_envelope_head(&b, c, ACTION_ENUMERATE, uri, NULL);
 	PUTS(&b, "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>"
 	         PAGE_ELEMENTS "</wsman:MaxElements>");
 	if (wql != NULL) {
@@ -613,8 +619,8 @@ static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
 		PUTS(&b, "</wsman:Filter>");
 	}
 	PUTS(&b, "</wsen:Enumerate>");
-	envelope_tail(&b);
-	rc = post(c, &b, &doc, &body, err);
+	client_envelope_tail(&b);
+	rc = client_post(c, &b, &doc, &body, err);
 	strbuf_free(&b);
 	if (rc == WBEM_S_NO_ERROR)
 		rc = read_page(body, "EnumerateResponse", NS_WSMAN, cls, out, &ctx, err);
@@ -625,15 +631,15 @@ static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
 			rc = rdms_fail(err, WBEM_E_INVALID_STREAM, "the enumeration does not end");
 			break;
 		}
-		envelope_head(&b, c, ACTION_PULL, uri, NULL);
+		client_envelope_head(&b, c, ACTION_PULL, uri, NULL);
 		PUTS(&b, "<wsen:Pull><wsen:EnumerationContext>");
 		wsman_escape(&b, ctx, false);
 		PUTS(&b, "</wsen:EnumerationContext><wsen:MaxElements>" PAGE_ELEMENTS
 		         "</wsen:MaxElements></wsen:Pull>");
-		envelope_tail(&b);
+		client_envelope_tail(&b);
 		free(ctx);
 		ctx = NULL;
-		rc = post(c, &b, &doc, &body, err);
+		rc = client_post(c, &b, &doc, &body, err);
 		strbuf_free(&b);
 		if (rc == WBEM_S_NO_ERROR)
 			rc = read_page(body, "PullResponse", NS_WSEN, cls, out, &ctx, err);
@@ -659,7 +665,7 @@ uint32_t rdms_client_query(rdms_client *c, const cim_class *cls, const char *wql
 uint32_t rdms_client_get(rdms_client *c, const cim_class *cls, const cim_path *path,
                          cim_instance **out, rdms_error *err)
 {
-	char *uri = resource_uri(path->namespace_ != NULL ? path->namespace_ : cls->namespace_,
+	char *uri = client_resource_uri(path->namespace_ != NULL ? path->namespace_ : cls->namespace_,
 	                         cls);
 	strbuf b = { 0 };
 	xmlDoc *doc;
@@ -669,9 +675,9 @@ uint32_t rdms_client_get(rdms_client *c, const cim_class *cls, const cim_path *p
 	*out = NULL;
 	if (uri == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	envelope_head(&b, c, ACTION_GET, uri, path);
-	envelope_tail(&b);
-	rc = post(c, &b, &doc, &body, err);
+	client_envelope_head(&b, c, ACTION_GET, uri, path);
+	client_envelope_tail(&b);
+	rc = client_post(c, &b, &doc, &body, err);
 	strbuf_free(&b);
 	free(uri);
 	if (rc == WBEM_S_NO_ERROR) {
@@ -680,7 +686,7 @@ uint32_t rdms_client_get(rdms_client *c, const cim_class *cls, const cim_path *p
 			rc = rdms_fail(err, WBEM_E_INVALID_STREAM,
 			               "the GetResponse holds no %s instance", cls->name);
 		else
-			rc = read_instance(e, cls, out, err);
+			rc = client_read_instance(e, cls, false, out, err);
 	}
 	xmlFreeDoc(doc);
 	return rc;
@@ -730,7 +736,7 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
                                  const rdms_message_options *mopt, uint32_t *rv,
                                  rdms_error *err)
 {
-	char *uri = resource_uri(path->namespace_ != NULL ? path->namespace_ : cls->namespace_,
+	char *uri = client_resource_uri(path->namespace_ != NULL ? path->namespace_ : cls->namespace_,
 	                         cls);
 	strbuf b = { 0 }, action = { 0 };
 	xmlDoc *doc = NULL;
@@ -748,11 +754,11 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
 		free(uri);
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	}
-	envelope_head_opts(&b, c, action.data, uri, path, mopt);
+	envelope_head_opts(&b, c, action.data, uri, path, mopt, NULL);
 	write_args(&b, uri, method, in, nin);
-	envelope_tail(&b);
+	client_envelope_tail(&b);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, operation_timeout(mopt));
-	rc = post(c, &b, &doc, &body, err);
+	rc = client_post(c, &b, &doc, &body, err);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)DEFAULT_TIMEOUT_S);
 	strbuf_free(&b);
 	strbuf_free(&action);
@@ -761,8 +767,8 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
 		snprintf(want, sizeof want, "%s_OUTPUT", method);
 		e = wsman_first_elem(body);
 		r = e != NULL && strcasecmp((const char *)e->name, want) == 0
-		    ? find_desc(e, "ReturnValue") : NULL;
-		if (r == NULL || !node_u32(r, rv))
+		    ? client_find_desc(e, "ReturnValue") : NULL;
+		if (r == NULL || !client_node_u32(r, rv))
 			rc = rdms_fail(err, WBEM_E_INVALID_STREAM,
 			               "the reply holds no %s with a ReturnValue", want);
 		else if (*rv != WBEM_S_NO_ERROR)

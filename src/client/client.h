@@ -6,7 +6,9 @@
 #ifndef RDMS_CLIENT_H
 #define RDMS_CLIENT_H
 
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../cim/instance.h"
 #include "../cim/path.h"
@@ -47,5 +49,48 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
                                  const char *method, const rdms_param *in, size_t nin,
                                  const rdms_message_options *mopt, uint32_t *rv,
                                  rdms_error *err);
+
+/*
+ * While *FLAG is non-zero a request in progress is abandoned (within about
+ * a second) and fails with WBEM_E_CALL_CANCELLED; NULL turns this off.
+ */
+void rdms_client_interrupt_on(rdms_client *c, const volatile sig_atomic_t *flag);
+
+/* ---- subscriptions (WS-Eventing in Pull mode; client_events.c) ------------ */
+
+/* One event of a subscription. */
+typedef struct rdms_client_event {
+	unsigned      kind;            /* RDMS_EVENT_CREATION, _MODIFICATION or _DELETION */
+	char          event_class[64]; /* __InstanceModificationEvent, CIM_InstModification... */
+	int64_t       time_us;         /* when it happened, Unix time in microseconds; 0: unknown */
+	cim_instance *target;          /* the instance after (of a Deletion: the last one) */
+	cim_instance *previous;        /* the instance before (a Modification), else NULL */
+	char         *bookmark;        /* the position right after it; NULL when none was sent */
+} rdms_client_event;
+
+typedef struct rdms_client_subscription rdms_client_subscription;
+
+/*
+ * Subscribes to the events of the event query WQL on the instances of CLS,
+ * from BOOKMARK (NULL: from now; "earliest": as far back as the server
+ * keeps), with a heartbeat every HEARTBEAT_S seconds.
+ */
+uint32_t rdms_client_subscribe(rdms_client *c, const cim_class *cls, const char *wql,
+                               const char *bookmark, unsigned heartbeat_s,
+                               rdms_client_subscription **out, rdms_error *err);
+/*
+ * Waits for the subscription's next event (the server holds the request
+ * until one comes, or answers empty at the heartbeat): *EV is the event,
+ * or NULL after a heartbeat.  An error means the subscription is lost.
+ */
+uint32_t rdms_client_next_event(rdms_client *c, rdms_client_subscription *s,
+                                rdms_client_event **ev, rdms_error *err);
+void rdms_client_event_free(rdms_client_event *ev);
+/* The bookmark of the last event or heartbeat the server sent with one; NULL: none yet. */
+const char *rdms_client_subscription_bookmark(const rdms_client_subscription *s);
+/* Ends the subscription on the server. */
+uint32_t rdms_client_unsubscribe(rdms_client *c, rdms_client_subscription *s,
+                                 rdms_error *err);
+void rdms_client_subscription_free(rdms_client_subscription *s);
 
 #endif

@@ -241,6 +241,23 @@ static void test_bad_found_while_parsing(void)
 	CHECK_EQ(parse(&o, "audit", "--since", "yesterday", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "audit", "--since", "2024-02-30", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "audit", "--since", "2024-02-28T10:00Z", NULL), CLI_OK);
+	/* rdms watch: --since is a bookmark; --event words; --query an event query */
+	CHECK_EQ(parse(&o, "watch", "--since", "rdms:3:17", "--json", NULL), CLI_OK);
+	CHECK_EQ(parse(&o, "watch", "--since", "", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "watch", "--event", "logon,disconnect", NULL), CLI_OK);
+	CHECK_EQ(parse(&o, "watch", "--event", "logon,", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "watch", "--event", "Logon", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "watch", "--query", "SELECT * FROM __InstanceDeletionEvent WHERE "
+	               "TargetInstance ISA 'Win32_VirtualDesktopSession'", NULL), CLI_OK);
+	CHECK_EQ(parse(&o, "watch", "--query", "SELECT * FROM Win32_VirtualDesktopSession", NULL),
+	         CLI_USAGE);
+	CHECK_EQ(parse(&o, "watch", "--query", "SELECT * FROM __InstanceDeletionEvent WHERE "
+	               "TargetInstance ISA 'Win32_VirtualDesktopSession'", "--event", "logon", NULL),
+	         CLI_USAGE);
+	CHECK_EQ(parse(&o, "watch", "--direct", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--event", "logon", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--since", "rdms:3:17", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "watch", "extra", NULL), CLI_USAGE);
 	/* ID or PATH that does not parse */
 	CHECK_EQ(parse(&o, "get", "Win32_VirtualDesktopSession.SessionId=", NULL), CLI_USAGE);
 	CHECK_EQ(parse(&o, "disconnect", "4294967296", NULL), CLI_USAGE);

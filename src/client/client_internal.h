@@ -1,0 +1,58 @@
+/*
+ * client_internal.h -- what the parts of the WS-Management client share:
+ * the connection, the envelope writer, the POST that turns a reply into its
+ * SOAP Body (or a fault into an rdms_error) and the instance reader.
+ * client.c holds the data operations, client_events.c the subscriptions.
+ */
+#ifndef RDMS_CLIENT_INTERNAL_H
+#define RDMS_CLIENT_INTERNAL_H
+
+#include <signal.h>
+
+#include <curl/curl.h>
+#include <libxml/tree.h>
+
+#include "../common/strutil.h"
+#include "../wsman/wsman_internal.h"
+#include "client.h"
+
+#define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
+
+struct rdms_client {
+	CURL              *curl;
+	struct curl_slist *headers;
+	char              *url;
+	strbuf             reply;
+	bool               reply_too_big;
+	const volatile sig_atomic_t *interrupt;   /* rdms_client_interrupt_on */
+	char               errbuf[CURL_ERROR_SIZE];
+};
+
+/*
+ * POSTs REQ and returns the reply's SOAP Body element in *BODY_ELEM (the
+ * document in *DOC, which the caller frees), or a WMI code with ERR set.
+ */
+uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_elem,
+                     rdms_error *err);
+/* The envelope up to <s:Body> for ACTION on URI (PATH: its selectors, may be NULL). */
+void client_envelope_head(strbuf *b, const rdms_client *c, const char *action,
+                          const char *uri, const cim_path *path);
+/* The same without selectors, with EXTRA (XML, may be NULL) at the end of the header. */
+void client_envelope_head_extra(strbuf *b, const rdms_client *c, const char *action,
+                                const char *uri, const char *extra);
+void client_envelope_tail(strbuf *b);
+/* The WMI-form ResourceURI of CLS in NS (the wildcard URI when CLS is NULL); malloc'd. */
+char *client_resource_uri(const char *ns, const cim_class *cls);
+/*
+ * Reads one instance element E of CLS (properties it does not know are
+ * skipped): its properties in E's own namespace, or in any (ANY_NS: an
+ * embedded instance, whose properties are in its class's namespace).
+ */
+uint32_t client_read_instance(const xmlNode *e, const cim_class *cls, bool any_ns,
+                              cim_instance **out, rdms_error *err);
+/* The first element below N (depth first) whose local name is NAME. */
+xmlNode *client_find_desc(const xmlNode *n, const char *name);
+/* N's text as a uint32 (white space around it allowed). */
+bool client_node_u32(const xmlNode *n, uint32_t *out);
+
+#endif
