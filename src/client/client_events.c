@@ -268,12 +268,15 @@ uint32_t rdms_client_next_event(rdms_client *c, rdms_client_subscription *s,
 		s->bookmark = mark;
 	}
 	if (items != NULL && wsman_first_elem(items) != NULL) {
-		rc = read_event(s, wsman_first_elem(items), ev, err);
-		if (rc == WBEM_S_NO_ERROR && mark != NULL && ((*ev)->bookmark = strdup(mark)) == NULL) {
-			rdms_client_event_free(*ev);
-			*ev = NULL;
+		rdms_client_event *got = NULL;
+
+		rc = read_event(s, wsman_first_elem(items), &got, err);
+		if (got != NULL && mark != NULL && (got->bookmark = strdup(mark)) == NULL) {
+			rdms_client_event_free(got);
+			got = NULL;
 			rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		}
+		*ev = got;
 	}
 out:
 	free(next);
