@@ -138,6 +138,8 @@ static int check_command_options(const cli_options *o)
 		return usage_error("%s: --direct and --host exclude each other", c);
 	if (o->host_url && !o->user)
 		return usage_error("--host needs -u USER");
+	if (o->host_url && rdms_client_check_urls(o->host_url, &err) != WBEM_S_NO_ERROR)
+		return usage_error("--host: %s", err.message);
 	if (o->user && !o->host_url)
 		return usage_error("-u USER goes with --host URL (locally rdmsd knows who you are)");
 	if (o->insecure && !o->host_url)
@@ -225,7 +227,8 @@ static const char common_options[] =
 	"Options for every command:\n"
 	"  --json           print JSON objects keyed by the class's property names\n"
 	"  --direct         act on this host's sessions in-process (root only; troubleshooting)\n"
-	"  --host URL       talk to a remote WS-Management endpoint (https://host:5986/wsman)\n"
+	"  --host URL       talk to a remote WS-Management endpoint (https://host:5986/wsman);\n"
+	"                   URL1,URL2...: brokers, the next tried when one cannot be reached\n"
 	"  -u, --user USER  user for --host (password from RDMS_PASSWORD or a prompt)\n"
 	"  --insecure       with --host: do not verify the TLS certificate\n"
 	"  --config FILE    configuration (default " RDMS_DEFAULT_CONFIG ")\n"

@@ -24,6 +24,8 @@
 
 #include <libxml/parser.h>
 
+#include "../common/log.h"
+
 #define DEFAULT_SOCKET   "/run/rdms/rdmsd.sock"
 #define MAX_REPLY        (256u << 20)    /* bytes of one reply we accept */
 #define PAGE_ELEMENTS    "1000"
@@ -79,6 +81,69 @@ static char *endpoint_url(const char *url)
 	return s;
 }
 
+/* True for a libcurl failure after which another URL may be tried with the same request. */
+static bool connection_failed(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+uint32_t rdms_client_check_urls(const char *list, rdms_error *err)
+{
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+
+		if (strncasecmp(p, "http://", 7) != 0 && strncasecmp(p, "https://", 8) != 0)
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "host URL '%.*s' must start with "
+			                 "http:// or https://", (int)(len > 200 ? 200 : len), p);
+		p += len;
+		if (*p == '\0')
+			return WBEM_S_NO_ERROR;
+	}
+}
+
+/*
+ * The endpoints of LIST (checked: rdms_client_check_urls), each with
+ * "/wsman" added when it names no path, into C.
+ */
+static bool parse_urls(rdms_client *c, const char *list, rdms_error *err)
+{
+	size_t n = 1;
+
+	if (rdms_client_check_urls(list, err) != WBEM_S_NO_ERROR)
+		return false;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	if ((c->urls = calloc(n, sizeof *c->urls)) == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return false;
+	}
+	for (const char *p = list;; p++) {
+		size_t len = strcspn(p, ",");
+		char *one = strndup(p, len);
+
+		c->urls[c->nurls] = one != NULL ? endpoint_url(one) : NULL;
+		free(one);
+		if (c->urls[c->nurls++] == NULL) {
+			rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+			return false;
+		}
+		p += len;
+		if (*p == '\0')
+			return true;
+	}
+}
+
 rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 {
 	static bool curl_ready;
@@ -93,18 +158,20 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 		xmlInitParser();
 		curl_ready = true;
 	}
-	if (o->url != NULL && strncasecmp(o->url, "http://", 7) != 0
-	    && strncasecmp(o->url, "https://", 8) != 0) {
-		rdms_fail(err, WBEM_E_INVALID_PARAMETER,
-		          "host URL %s must start with http:// or https://", o->url);
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		return NULL;
 	}
-	c = calloc(1, sizeof *c);
-	if (c == NULL || (c->curl = curl_easy_init()) == NULL)
+	if (!parse_urls(c, o->url != NULL ? o->url : "http://localhost/wsman", err)) {
+		rdms_client_free(c);
+		return NULL;
+	}
+	c->url = c->urls[0];
+	if ((c->curl = curl_easy_init()) == NULL)
 		goto oom;
-	c->url = o->url != NULL ? endpoint_url(o->url) : strdup("http://localhost/wsman");
 	c->headers = curl_slist_append(NULL, "Content-Type: application/soap+xml;charset=UTF-8");
-	if (c->url == NULL || c->headers == NULL)
+	if (c->headers == NULL)
 		goto oom;
 	/* No "Expect: 100-continue" round trip before each body. */
 	struct curl_slist *h = curl_slist_append(c->headers, "Expect:");
@@ -122,7 +189,8 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 	rc |= curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
-	rc |= curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, 30L);
+	/* with brokers to fall back on, one that does not answer is given up on sooner */
+	rc |= curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, c->nurls > 1 ? 5L : 30L);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)DEFAULT_TIMEOUT_S);
 	if (o->url == NULL) {
 		rc |= curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH,
@@ -156,7 +224,9 @@ void rdms_client_free(rdms_client *c)
 	if (c->curl != NULL)
 		curl_easy_cleanup(c->curl);
 	curl_slist_free_all(c->headers);
-	free(c->url);
+	for (size_t i = 0; i < c->nurls; i++)
+		free(c->urls[i]);
+	free(c->urls);
 	strbuf_free(&c->reply);
 	free(c);
 }
@@ -331,6 +401,60 @@ static void return_value_text(xmlDoc *doc, uint32_t rv, rdms_error *err)
 	}
 }
 
+/* REQ with its wsa:To naming URL (the request is ours: one wsa:To, as written). */
+static bool readdress(strbuf *req, const char *url)
+{
+	static const char open[] = "<wsa:To>", close[] = "</wsa:To>";
+	char *to = strstr(req->data, open), *end = to != NULL ? strstr(to, close) : NULL;
+	strbuf b = { 0 };
+
+	if (end == NULL)
+		return true;
+	strbuf_append(&b, req->data, (size_t)(to - req->data) + sizeof open - 1);
+	wsman_escape(&b, url, false);
+	strbuf_append(&b, end, req->len - (size_t)(end - req->data));
+	if (b.failed) {
+		strbuf_free(&b);
+		return false;
+	}
+	strbuf_free(req);
+	*req = b;
+	return true;
+}
+
+/*
+ * Sends REQ to the endpoint in use and, when it cannot be reached (or
+ * gives no answer), to the next ones in turn: the same request, the same
+ * MessageID, so that a broker that did receive it runs it once.  The one
+ * that answered stays in use.
+ */
+static CURLcode perform(rdms_client *c, strbuf *req)
+{
+	CURLcode rc = CURLE_OK;
+
+	for (size_t tried = 0; tried < c->nurls; tried++) {
+		size_t at = (c->cur + tried) % c->nurls;
+
+		if (tried > 0) {
+			log_debug("%s: %s; trying %s", c->url, c->errbuf[0] ? c->errbuf
+			          : curl_easy_strerror(rc), c->urls[at]);
+			if (!readdress(req, c->urls[at]))
+				return CURLE_OUT_OF_MEMORY;
+			strbuf_free(&c->reply);
+			c->errbuf[0] = '\0';
+		}
+		c->cur = at;
+		c->url = c->urls[at];
+		curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)req->len);
+		rc = curl_easy_perform(c->curl);
+		if (!connection_failed(rc) || c->reply_too_big)
+			break;
+	}
+	return rc;
+}
+
 uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_elem,
                      rdms_error *err)
 {
@@ -346,9 +470,7 @@ uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 	strbuf_free(&c->reply);
 	c->reply_too_big = false;
 	c->errbuf[0] = '\0';
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
-	curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)req->len);
-	rc = curl_easy_perform(c->curl);
+	rc = perform(c, req);
 	if (c->reply_too_big)
 		return rdms_fail(err, WBEM_E_TOO_MUCH_DATA, "the reply from %s is larger than %u MiB",
 		                 c->url, MAX_REPLY >> 20);

@@ -17,12 +17,20 @@
 typedef struct rdms_client rdms_client;
 
 typedef struct rdms_client_options {
-	const char *url;          /* "http(s)://host:port/wsman"; NULL: the local socket */
+	/*
+	 * "http(s)://host:port/wsman", or several separated by commas (brokers:
+	 * on a connection failure the same request goes to the next); NULL: the
+	 * local socket
+	 */
+	const char *url;
 	const char *socket_path;  /* used when url is NULL */
 	const char *user;         /* Basic credentials; NULL on the local socket */
 	const char *password;
 	bool        insecure;     /* skip TLS certificate checks */
 } rdms_client_options;
+
+/* Checks that each URL of LIST (URL or URL1,URL2...) is an http(s) URL. */
+uint32_t rdms_client_check_urls(const char *list, rdms_error *err);
 
 rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err);
 void rdms_client_free(rdms_client *c);

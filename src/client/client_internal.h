@@ -21,7 +21,9 @@
 struct rdms_client {
 	CURL              *curl;
 	struct curl_slist *headers;
-	char              *url;
+	char              *url;         /* the endpoint in use: urls[cur] */
+	char             **urls;        /* --host URL1,URL2...: tried in turn on a connection failure */
+	size_t             nurls, cur;
 	strbuf             reply;
 	bool               reply_too_big;
 	const volatile sig_atomic_t *interrupt;   /* rdms_client_interrupt_on */
