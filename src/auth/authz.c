@@ -79,6 +79,17 @@ bool authz_user_name(uid_t uid, char *buf, size_t size)
 	return str_copy(buf, size, pw.pw_name);
 }
 
+bool authz_user_id(const char *user, uid_t *uid)
+{
+	struct passwd pw, *res = NULL;
+	char tmp[4096];
+
+	if (getpwnam_r(user, &pw, tmp, sizeof tmp, &res) != 0 || res == NULL)
+		return false;
+	*uid = pw.pw_uid;
+	return true;
+}
+
 /* The uncached answer: is USER in GROUP? */
 static bool in_group(const char *group, const char *user)
 {

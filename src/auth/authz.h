@@ -31,4 +31,7 @@ bool authz_is_admin(authz *a, const char *group, const char *user, uid_t uid);
 /* The login name of UID into BUF (SIZE bytes); false when it has none. */
 bool authz_user_name(uid_t uid, char *buf, size_t size);
 
+/* The uid of the login name USER into *UID; false when there is no such user. */
+bool authz_user_id(const char *user, uid_t *uid);
+
 #endif

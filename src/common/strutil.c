@@ -26,6 +26,18 @@ bool str_copy(char *dst, size_t size, const char *src)
 	return true;
 }
 
+char *str_trim(char *s)
+{
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	end = s + strlen(s);
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		*--end = '\0';
+	return s;
+}
+
 bool str_ieq(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;

@@ -11,6 +11,8 @@
 bool str_copy(char *dst, size_t size, const char *src);
 /* ASCII case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
+/* Trims blanks (and a trailing CR) in place at both ends of S; returns the new start. */
+char *str_trim(char *s);
 /*
  * For the key = value lines of ini-like files: when LINE, after leading
  * blanks, is KEY (any case), blanks, '=' and blanks, the text after them;

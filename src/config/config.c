@@ -77,6 +77,8 @@ static const struct config_key keys[] = {
 	STR(hooks_as_session_user),
 	INT(hook_timeout_s, 1, 3600),
 	INT(hook_max_running, 1, 64),
+	STR(fleet_ca),
+	STR(fleet_brokers),
 };
 
 uint64_t rdms_config_layout(void)
@@ -184,19 +186,6 @@ static const struct config_key *find_key(const char *name)
 	return NULL;
 }
 
-/* Trims blanks in place at both ends; returns the new start. */
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	return s;
-}
-
 static uint32_t set_value(rdms_config *cfg, const struct config_key *k, char *value,
                           const char *where, rdms_error *err)
 {
@@ -254,7 +243,7 @@ static uint32_t parse_line(rdms_config *cfg, char *line, const char *where,
 	char *eq, *name, *value;
 	const struct config_key *k;
 
-	line = trim(line);
+	line = str_trim(line);
 	if (*line == '\0' || *line == '#' || *line == ';')
 		return WBEM_S_NO_ERROR;
 	eq = strchr(line, '=');
@@ -262,8 +251,8 @@ static uint32_t parse_line(rdms_config *cfg, char *line, const char *where,
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
 		                 "%s: expected 'key = value'", where);
 	*eq = '\0';
-	name = trim(line);
-	value = trim(eq + 1);
+	name = str_trim(line);
+	value = str_trim(eq + 1);
 	if (*name == '\0')
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s: missing key before '='", where);
 	k = find_key(name);

@@ -69,6 +69,10 @@ typedef struct rdms_config {
 	char hooks_as_session_user[128]; /* reasons whose hooks run as the session's user; default "" */
 	int  hook_timeout_s;        /* a hook is killed after; default 30 */
 	int  hook_max_running;      /* hooks running at once; default 4 */
+
+	/* the fleet, on a host (spec/fleet.md 3.2): brokers are let in by certificate */
+	char fleet_ca[256];         /* CA bundle for brokers' client certificates; "" = none */
+	char fleet_brokers[1024];   /* allowed brokers, ';'-separated: subjects or SHA256: fingerprints */
 } rdms_config;
 
 /* Fills CFG with the defaults (host names looked up now). */

@@ -218,6 +218,22 @@ static rdms_feed_pos pump_head(void *ctx)
 	return priv_events_pump_head(ctx);
 }
 
+/*
+ * A user a fleet broker speaks for (wsman_user_resolver): a local account,
+ * an admin by this host's admin group -- the owner rule is this host's own.
+ */
+static bool broker_user(void *ctx, const char *user, rdms_caller *out)
+{
+	const struct net *d = ctx;
+	uid_t uid;
+
+	if (!authz_user_id(user, &uid) || !str_copy(out->user, sizeof out->user, user))
+		return false;
+	out->uid = uid;
+	out->is_admin = authz_is_admin(d->authz, d->h.cfg.admin_group, user, uid);
+	return true;
+}
+
 /* Builds the services on the proxies to priv and starts serving. */
 static bool services_up(struct net *d, rdms_error *err)
 {
@@ -240,6 +256,7 @@ static bool services_up(struct net *d, rdms_error *err)
 	if (d->wsman == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY,
 		                 "cannot create the WS-Management service") == 0;
+	wsman_service_users(d->wsman, broker_user, d);
 	/* Session events: one pump mirrors priv's feed, subscriptions read the mirror. */
 	d->pump = priv_events_pump_start(d->client, 30000, err);
 	if (d->pump == NULL && err->code != 0)

@@ -29,6 +29,7 @@ typedef struct rdms_caller {
 	bool        is_admin;      /* root or member of admin_group: set by the transport */
 	const char *protocol;      /* "direct", "local", "wsman", "cimxml" */
 	const char *source;        /* peer address or "uid N" */
+	const char *broker;        /* a fleet broker, by its certificate (the transport); else NULL */
 } rdms_caller;
 
 /* One audited event; the hook must make it durable before returning 0. */

@@ -79,6 +79,7 @@
 #include "../common/strutil.h"
 #include "conn_watch.h"
 #include "listen.h"
+#include "fleet_trust.h"
 #include "tls.h"
 #include "tls_handshake.h"
 #include "workers.h"
@@ -118,6 +119,10 @@ struct conn {
 	char                source[SOURCE_TEXT];
 	bool                tls;            /* TLS's handshake is followed in PEER */
 	tls_peer            peer;
+	/* its client certificate, looked at by the first request (fleet_trust.h) */
+	bool                peer_checked;
+	fleet_peer          fleet;
+	char                broker[64];
 };
 
 /*
@@ -139,6 +144,7 @@ struct transport {
 	size_t               nendpoints;
 	char                *cert_pem;
 	char                *key_pem;
+	fleet_trust         *fleet;       /* brokers let in by certificate; NULL: none */
 	transport_env        env;
 	conn_watcher        *watcher;       /* deadlines, timers, hang-ups */
 	workers             *workers;
@@ -283,6 +289,9 @@ static bool has_endpoints(const transport *t, enum listen_kind k)
 /* Takes over the certificate and key (tls.h) when a TLS listener is served. */
 static uint32_t load_tls(transport *t, const rdms_config *cfg, rdms_error *err)
 {
+	if (t->l[LISTEN_HTTPS].sock.fd >= 0 &&
+	    fleet_trust_load(cfg, &t->fleet, err) != WBEM_S_NO_ERROR)
+		return err->code;
 	for (int k = 0; k < LISTEN_KINDS; k++)
 		if (listen_kinds[k].tls && t->l[k].sock.fd >= 0)
 			return tls_load(cfg, &t->cert_pem, &t->key_pem, err);
@@ -528,6 +537,45 @@ static int caller_known(struct request *r)
 }
 
 /*
+ * A fleet broker, by its client certificate (checked once per connection):
+ * 0 with R->caller set for a broker, 0 without for no certificate, 403
+ * for a certificate that is not a broker's.
+ */
+static int broker_caller(struct listener *l, struct MHD_Connection *c, struct request *r)
+{
+	struct conn *cn = r->conn;
+
+	if (!cn->peer_checked) {
+		const union MHD_ConnectionInfo *ts =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		char why[320];
+
+		cn->fleet = ts != NULL ? fleet_trust_peer(l->t->fleet, ts->tls_session, cn->broker,
+		                                          sizeof cn->broker, why, sizeof why)
+		                       : FLEET_PEER_NONE;
+		cn->peer_checked = true;
+		if (cn->fleet == FLEET_PEER_REFUSED)
+			log_warn("%s %s: client certificate refused: %s", listen_kinds[l->kind].name,
+			         r->source, why);
+		else if (cn->fleet == FLEET_PEER_BROKER)
+			log_info("%s %s: broker %s", listen_kinds[l->kind].name, r->source, cn->broker);
+	}
+	if (cn->fleet == FLEET_PEER_REFUSED)
+		return MHD_HTTP_FORBIDDEN;
+	if (cn->fleet != FLEET_PEER_BROKER)
+		return 0;
+	/* a broker: sees every session; acts on one only on behalf of a user (wsman.c) */
+	str_copy(r->who.user, sizeof r->who.user, cn->broker);
+	r->who.uid = (uid_t)-1;
+	r->who.is_admin = true;
+	r->who.broker = cn->broker;
+	r->who.protocol = r->ep->protocol;
+	r->who.source = r->source;
+	r->caller = &r->who;
+	return 0;
+}
+
+/*
  * Basic credentials that are not remembered, checked by PAM (on a worker:
  * it may wait); 0 or the HTTP status to answer.  A failure sets the time
  * before which it must not be answered.
@@ -576,6 +624,11 @@ static int identify(struct listener *l, struct MHD_Connection *c, struct request
 	}
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	sockaddr_host(ci != NULL ? ci->client_addr : NULL, r->rhost, sizeof r->rhost);
+	if (l->kind == LISTEN_HTTPS && l->t->fleet != NULL && r->conn != NULL && r->conn->tls) {
+		status = broker_caller(l, c, r);
+		if (status != 0 || r->caller != NULL)
+			return status;
+	}
 	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
 	                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION),
 	                                  &value, &vlen) != MHD_YES) {
@@ -1101,6 +1154,10 @@ static struct MHD_Daemon *start_one(struct listener *l)
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, l->t->key_pem };
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,
 		                                    (void *)TLS_PRIORITIES };
+		/* brokers (WS-Man only): a client certificate is asked for, not required */
+		if (l->kind == LISTEN_HTTPS && l->t->fleet != NULL)
+			opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+			                                    (void *)fleet_trust_ca_pem(l->t->fleet) };
 	}
 	opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	/* The logger goes first, or MHD reports option errors on stderr itself. */
@@ -1188,6 +1245,7 @@ void transport_free(transport *t)
 		return;
 	transport_stop(t);
 	conn_watcher_free(t->watcher);
+	fleet_trust_free(t->fleet);
 	free(t->cert_pem);
 	if (t->key_pem != NULL)
 		explicit_bzero(t->key_pem, strlen(t->key_pem));

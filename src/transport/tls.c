@@ -32,8 +32,7 @@
 #define MAX_PEM (64 * 1024)
 #define VALID_DAYS (10 * 365)
 
-/* Reads PATH (at most MAX_PEM bytes) into a new string. */
-static char *read_pem(const char *path, rdms_error *err)
+char *tls_read_pem(const char *path, rdms_error *err)
 {
 	FILE *f = fopen(path, "r");
 	char *buf;
@@ -153,6 +152,19 @@ static uint32_t generate(const char *cert_path, const char *key_path, rdms_error
 	return ret;
 }
 
+int tls_fingerprint(gnutls_x509_crt_t crt, char hex[TLS_FINGERPRINT_TEXT])
+{
+	unsigned char fp[32];
+	size_t fp_len = sizeof fp;
+	int rc = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &fp_len);
+
+	if (rc < 0 || fp_len != sizeof fp)
+		return rc < 0 ? rc : GNUTLS_E_INTERNAL_ERROR;
+	for (size_t i = 0; i < fp_len; i++)
+		snprintf(hex + 3 * i, 4, "%02X%s", fp[i], i + 1 < fp_len ? ":" : "");
+	return 0;
+}
+
 /* Checks that CERT and KEY are usable together; logs the fingerprint. */
 static uint32_t check_pair(const char *cert, const char *key, const char *cert_path,
                            rdms_error *err)
@@ -161,9 +173,7 @@ static uint32_t check_pair(const char *cert, const char *key, const char *cert_p
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_datum_t c = { (unsigned char *)cert, (unsigned)strlen(cert) };
 	gnutls_datum_t k = { (unsigned char *)key, (unsigned)strlen(key) };
-	unsigned char fp[32];
-	size_t fp_len = sizeof fp;
-	char hex[32 * 3 + 1];
+	char hex[TLS_FINGERPRINT_TEXT];
 	int rc;
 
 	if ((rc = gnutls_certificate_allocate_credentials(&cred)) < 0 ||
@@ -171,14 +181,12 @@ static uint32_t check_pair(const char *cert, const char *key, const char *cert_p
 	                                               NULL, 0)) < 0 ||
 	    (rc = gnutls_x509_crt_init(&crt)) < 0 ||
 	    (rc = gnutls_x509_crt_import(crt, &c, GNUTLS_X509_FMT_PEM)) < 0 ||
-	    (rc = gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fp, &fp_len)) < 0) {
+	    (rc = tls_fingerprint(crt, hex)) < 0) {
 		gnutls_x509_crt_deinit(crt);
 		gnutls_certificate_free_credentials(cred);
 		return rdms_fail(err, WBEM_E_FAILED, "TLS certificate %s or its key: %s",
 		                 cert_path, gnutls_strerror(rc));
 	}
-	for (size_t i = 0; i < fp_len; i++)
-		snprintf(hex + 3 * i, 4, "%02X%s", fp[i], i + 1 < fp_len ? ":" : "");
 	log_info("TLS certificate %s, SHA-256 fingerprint %s", cert_path, hex);
 	gnutls_x509_crt_deinit(crt);
 	gnutls_certificate_free_credentials(cred);
@@ -239,8 +247,8 @@ uint32_t tls_load(const rdms_config *cfg, char **cert_pem, char **key_pem,
 		                 "have a new pair created", have_cert ? cert_path : key_path,
 		                 have_cert ? key_path : cert_path);
 	}
-	*cert_pem = read_pem(cert_path, err);
-	*key_pem = *cert_pem != NULL ? read_pem(key_path, err) : NULL;
+	*cert_pem = tls_read_pem(cert_path, err);
+	*key_pem = *cert_pem != NULL ? tls_read_pem(key_path, err) : NULL;
 	rc = *key_pem != NULL ? check_pair(*cert_pem, *key_pem, cert_path, err)
 	                      : WBEM_E_FAILED;
 	if (rc != 0) {

@@ -10,6 +10,8 @@
 #ifndef RDMS_TRANSPORT_TLS_H
 #define RDMS_TRANSPORT_TLS_H
 
+#include <gnutls/x509.h>
+
 #include "../cim/wbem.h"
 #include "../config/config.h"
 
@@ -20,5 +22,13 @@
  */
 uint32_t tls_load(const rdms_config *cfg, char **cert_pem, char **key_pem,
                   rdms_error *err);
+
+/* Reads the PEM file PATH (at most 64 KiB) into a new string. */
+char *tls_read_pem(const char *path, rdms_error *err);
+
+/* Bytes of a SHA-256 fingerprint as text, "4E:FD:...", with its terminator. */
+#define TLS_FINGERPRINT_TEXT (32 * 3)
+/* CRT's SHA-256 fingerprint as that text; 0 or a GnuTLS error code. */
+int tls_fingerprint(gnutls_x509_crt_t crt, char hex[TLS_FINGERPRINT_TEXT]);
 
 #endif

@@ -27,6 +27,7 @@
 #include "../cim/path.h"
 #include "../common/log.h"
 #include "../cimxml/cimxml_internal.h"
+#include "../ops/provider.h"
 #include "../schema/schema.h"
 
 #define PUTS(b, s) strbuf_append((b), (s), sizeof(s) - 1)
@@ -44,6 +45,8 @@ struct wsman_service {
 	wsman_enum_table   enums;
 	wsman_replay      *replay;
 	wsman_events      *events;         /* NULL: session events are off */
+	wsman_user_resolver resolve;       /* users a broker speaks for; NULL: none known */
+	void              *resolve_ctx;
 };
 
 /* What one request's handler needs. */
@@ -92,6 +95,12 @@ void wsman_service_free(wsman_service *s)
 	wsman_enum_destroy(&s->enums);
 	wsman_replay_free(s->replay);
 	free(s);
+}
+
+void wsman_service_users(wsman_service *s, wsman_user_resolver fn, void *ctx)
+{
+	s->resolve = fn;
+	s->resolve_ctx = ctx;
 }
 
 bool wsman_service_events(wsman_service *s, const wsman_event_source *src)
@@ -1005,6 +1014,58 @@ static void take_reply(wsman_reply *out, strbuf *b, int status)
 		out->len = 0;
 }
 
+/* Refuses R for WHO (audited, logged): a fault with WHY. */
+static bool refuse(wsman_service *s, const rdms_caller *who, const wsman_request *r,
+                   const char *why, wsman_fault *f)
+{
+	rdms_error err;
+
+	log_warn("%s %s (%s): refused: %s", who->protocol, who->source, who->user, why);
+	rdms_fail(&err, WBEM_E_ACCESS_DENIED, "%s", why);
+	rdms_ops_audit(s->provider, who, r->resource_uri != NULL ? r->resource_uri : "",
+	               r->method != NULL ? r->method : "OnBehalfOf", WBEM_E_ACCESS_DENIED, &err);
+	return wsman_fail(f, WBEM_E_ACCESS_DENIED, NULL, NULL, "%s", why);
+}
+
+/*
+ * Whom R acts as (spec/fleet.md 3.2): WHO, or, for a broker's call with
+ * rdms:OnBehalfOf, the user it names -- looked up here (a local account,
+ * the admin group), so that the owner rule is checked again on the host;
+ * a user unknown here owns no session -- with the broker in its source, for
+ * the audit ("via broker B").  Only a broker may speak for someone, and a
+ * broker acts on a session only for someone.  EFF and SRC (SIZE bytes)
+ * hold the user's caller.
+ */
+static const rdms_caller *acting_caller(wsman_service *s, const rdms_caller *who,
+                                        const wsman_request *r, rdms_caller *eff, char *src,
+                                        size_t size, wsman_fault *f)
+{
+	if (r->on_behalf.user == NULL) {
+		if (who->broker != NULL && r->op == WSMAN_OP_INVOKE) {
+			refuse(s, who, r, "a broker acts on a session only on behalf of a user "
+			       "(rdms:OnBehalfOf)", f);
+			return NULL;
+		}
+		return who;
+	}
+	if (who->broker == NULL) {
+		refuse(s, who, r, "rdms:OnBehalfOf is accepted only from a broker's certificate "
+		       "(fleet_brokers)", f);
+		return NULL;
+	}
+	*eff = (rdms_caller){ .uid = (uid_t)-1 };
+	if (s->resolve == NULL || !s->resolve(s->resolve_ctx, r->on_behalf.user, eff)) {
+		*eff = (rdms_caller){ .uid = (uid_t)-1 };
+		str_copy(eff->user, sizeof eff->user, r->on_behalf.user);
+	}
+	snprintf(src, size, "via broker %s for %s", who->broker,
+	         r->on_behalf.source != NULL ? r->on_behalf.source : "?");
+	eff->protocol = who->protocol;
+	eff->source = src;
+	eff->broker = who->broker;
+	return eff;
+}
+
 /* wsman_handle; MAY_STREAM: an enumeration may leave the rest of its reply in OUT->stream. */
 static void handle(wsman_service *s, const rdms_caller *who, const char *body, size_t len,
                    wsman_reply *out, bool may_stream, const wsman_holder *holder, bool *held)
@@ -1012,7 +1073,8 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 	wsman_request r = { 0 };
 	wsman_fault f = { 0 };
 	strbuf b = { 0 };
-	char owner[300];
+	rdms_caller eff;
+	char owner[600], via[400];
 	uint64_t token = 0;
 	bool cached, ok;
 
@@ -1041,7 +1103,13 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 		           "authentication is required for everything but Identify");
 		goto fault;
 	}
-	snprintf(owner, sizeof owner, "%lu:%s", (unsigned long)who->uid, who->user);
+	if ((who = acting_caller(s, who, &r, &eff, via, sizeof via, &f)) == NULL)
+		goto fault;
+	/* a broker's calls are its own: its replays and contexts never meet anyone else's */
+	if (who->broker != NULL)
+		snprintf(owner, sizeof owner, "broker %s:%s", who->broker, who->user);
+	else
+		snprintf(owner, sizeof owner, "%lu:%s", (unsigned long)who->uid, who->user);
 	/* Get is idempotent; everything else has effects or state and is replayed,
 	 * but for subscriptions, whose every Pull reads on from where it is */
 	cached = r.op != WSMAN_OP_GET && r.op != WSMAN_OP_SUBSCRIBE &&

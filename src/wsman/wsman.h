@@ -54,6 +54,14 @@ typedef struct wsman_holder {
 	void  *ctx;
 } wsman_holder;
 
+/*
+ * How the users a fleet broker speaks for (rdms:OnBehalfOf) are known here:
+ * FN fills OUT's uid, user and is_admin for USER; false when there is no
+ * such user.
+ */
+typedef bool (*wsman_user_resolver)(void *ctx, const char *user, rdms_caller *out);
+void wsman_service_users(wsman_service *s, wsman_user_resolver fn, void *ctx);
+
 /* True when BODY is an Identify request (served without authentication). */
 bool wsman_is_identify(const char *body, size_t len);
 

@@ -178,6 +178,11 @@ typedef struct wsman_request {
 	const char *bookmark;             /* w:Bookmark text; NULL: none */
 	const char *identifier;           /* e:Identifier header (Unsubscribe, Renew) */
 
+	/* rdms:OnBehalfOf, a broker's forwarded call (spec/fleet.md 3.2); user NULL: none */
+	struct {
+		const char *user, *domain, *source, *protocol, *broker;
+	} on_behalf;
+
 	/* Invoke */
 	const char *method;
 	wsman_arg   args[WSMAN_MAX_PARAMS];

@@ -475,6 +475,45 @@ static bool parse_wsman_header(wsman_request *r, const xml_node *h, header_seen 
 	return must_understand(h) ? not_understood(r, h, f) : true;
 }
 
+/*
+ * rdms:OnBehalfOf User= Domain= Source= Protocol= Broker=: the user a
+ * broker forwards a call for.  Who may send it is the caller's business
+ * (wsman.c); here only its form: once, a User of at most 255 bytes, every
+ * attribute without control characters.
+ */
+static bool parse_on_behalf(wsman_request *r, const xml_node *h, wsman_fault *f)
+{
+	static const char *const names[] = { "User", "Domain", "Source", "Protocol", "Broker" };
+	const char **out[] = { &r->on_behalf.user, &r->on_behalf.domain, &r->on_behalf.source,
+	                       &r->on_behalf.protocol, &r->on_behalf.broker };
+
+	if (r->on_behalf.user != NULL)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsa:InvalidMessageInformationHeader",
+		                  NULL, "header OnBehalfOf is given twice");
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		const char *v = xml_node_attr(h, names[i]);
+
+		if (v == NULL) {
+			if (i == 0)
+				return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
+				                  "wsman:SchemaValidationError", NULL,
+				                  "OnBehalfOf needs a User attribute");
+			continue;
+		}
+		for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				return wsman_fail(f, WBEM_E_INVALID_PARAMETER,
+				                  "wsman:SchemaValidationError", NULL,
+				                  "OnBehalfOf %s holds a control character", names[i]);
+		if (strlen(v) > 255 || (i == 0 && *v == '\0'))
+			return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError",
+			                  NULL, "OnBehalfOf %s must be 1 to 255 bytes", names[i]);
+		if ((*out[i] = wsman_arena_strndup(&r->arena, v, strlen(v))) == NULL)
+			return wsman_fail(f, WBEM_E_OUT_OF_MEMORY, NULL, NULL, "out of memory");
+	}
+	return true;
+}
+
 static bool parse_header(wsman_request *r, const xml_node *header, header_seen *seen,
                          wsman_fault *f)
 {
@@ -520,6 +559,10 @@ static bool parse_header(wsman_request *r, const xml_node *header, header_seen *
 		} else if (in_ns(h, NS_WSMB)) {
 			/* PolymorphismMode etc.: the class has no subclasses, so any mode holds. */
 			known = true;
+		} else if (in_ns(h, NS_RDMS) && strcmp(name, "OnBehalfOf") == 0) {
+			if (!parse_on_behalf(r, h, f))
+				return false;
+			continue;
 		}
 		if (!known && must_understand(h))
 			return not_understood(r, h, f);
