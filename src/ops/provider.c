@@ -184,7 +184,7 @@ const rdms_class_provider rdms_session_provider = {
 
 static const rdms_class_provider *const class_providers[] = {
 	&rdms_session_provider, &rdms_detail_provider, &rdms_backend_provider,
-	&rdms_audit_provider,
+	&rdms_audit_provider, &rdms_rdsh_server_provider,
 };
 
 const rdms_class_provider *rdms_class_provider_find(const char *name)

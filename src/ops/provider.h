@@ -37,6 +37,7 @@ extern const rdms_class_provider rdms_session_provider;   /* provider.c */
 extern const rdms_class_provider rdms_detail_provider;    /* detail.c */
 extern const rdms_class_provider rdms_backend_provider;   /* status.c */
 extern const rdms_class_provider rdms_audit_provider;     /* audit_records.c */
+extern const rdms_class_provider rdms_rdsh_server_provider; /* rdsh_server.c */
 
 /* Win32_VirtualDesktopSession, from the generated table. */
 const cim_class *rdms_session_class(void);

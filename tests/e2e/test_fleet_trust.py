@@ -9,6 +9,7 @@ the same CA but not on the allow-list, and a broker1 look-alike from another
 CA.  Checked, with curl as the broker:
   broker1's certificate alone (no password) enumerates every session;
   broker2, allowed by fingerprint, too;
+  Win32_RDSHServer: the host itself, ServerState 3;
   the intruder and the look-alike: 403, each refusal logged with the reason;
   a broker's Disconnect without rdms:OnBehalfOf: refused, audited;
   with OnBehalfOf User=<admin>: carried out, audited as the admin "via broker
@@ -118,6 +119,12 @@ def scenario(lab, certs):
                                                                         ra.USER]),
           "%d %s" % (code, text[:300]))
     check("... logged as the broker", "broker broker1" in lab.log(), lab.log()[-800:])
+    code, text = as_broker(lab, certs, "broker1", ra.ENUMERATE.replace(
+        ra.WMI_URI + ra.CLASS, ra.WMI_URI + "Win32_RDSHServer"))
+    check("Win32_RDSHServer: this host, Name = its VMHostName, ServerState 3 (running)",
+          code == 200 and len(re.findall(r"<\w+:Name>", text)) == 1 and
+          re.search(r":Name>%s<" % ra.VMHOST, text) and re.search(r":ServerState>3<", text),
+          "%d %s" % (code, text[text.find("<s:Body"):][:700]))
     code, text = as_broker(lab, certs, "broker2", ra.ENUMERATE)
     check("broker2 (allowed by fingerprint): Enumerate 200", code == 200, "%d %s" % (code, text[:300]))
     for name, why in (("intruder", "is not in fleet_brokers"),

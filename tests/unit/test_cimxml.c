@@ -530,16 +530,17 @@ static void test_queries_and_lists(void)
 	/* class enumeration */
 	send_as(&admin, "EnumerateClassNames", NSO, IMC("EnumerateClassNames", ""), &r);
 	d = reply_doc(&r);
-	/* the Windows class, then rdms's own */
-	CHECK_EQ(xpn(d, "count(" RSP "/IRETURNVALUE/CLASSNAME)"), 4);
+	/* the Windows classes, then rdms's own */
+	CHECK_EQ(xpn(d, "count(" RSP "/IRETURNVALUE/CLASSNAME)"), 5);
 	CHECK_XP(d, RSP "/IRETURNVALUE/CLASSNAME[1]/@NAME", VSC);
-	CHECK_XP(d, RSP "/IRETURNVALUE/CLASSNAME[2]/@NAME", "RDMS_SessionDetail");
+	CHECK_XP(d, RSP "/IRETURNVALUE/CLASSNAME[2]/@NAME", "Win32_RDSHServer");
+	CHECK_XP(d, RSP "/IRETURNVALUE/CLASSNAME[3]/@NAME", "RDMS_SessionDetail");
 	xmlFreeDoc(d);
 	reply_free(&r);
 	send_as(&admin, "EnumerateClasses", NSO, IMC("EnumerateClasses",
 	        "<IPARAMVALUE NAME=\"DeepInheritance\"><VALUE>TRUE</VALUE></IPARAMVALUE>"), &r);
 	d = reply_doc(&r);
-	CHECK_EQ(xpn(d, "count(" RSP "/IRETURNVALUE/CLASS)"), 4);
+	CHECK_EQ(xpn(d, "count(" RSP "/IRETURNVALUE/CLASS)"), 5);
 	CHECK_EQ(xpn(d, "count(//CLASS/METHOD)"), 3);
 	xmlFreeDoc(d);
 	reply_free(&r);

@@ -178,20 +178,29 @@ static void test_real_schema(void)
 		return;
 	CHECK_EQ(mof_parse(src, len, &s, &err), WBEM_S_NO_ERROR);
 	CHECK_STR(s.namespace_, "root/cimv2/rdms");
-	/* the Windows class first, then rdms's own (RDMS_ prefix) */
-	CHECK_EQ(s.nclasses, 4);
-	if (s.nclasses == 4) {
+	/* the Windows classes first, then rdms's own (RDMS_ prefix) */
+	CHECK_EQ(s.nclasses, 5);
+	if (s.nclasses == 5) {
 		check_schema_class(s.classes[0]);
-		CHECK_STR(s.classes[1]->name, "RDMS_SessionDetail");
-		CHECK_STR(s.classes[2]->name, "RDMS_Backend");
-		CHECK_STR(s.classes[3]->name, "RDMS_AuditRecord");
+		CHECK_STR(s.classes[1]->name, "Win32_RDSHServer");
+		CHECK_STR(s.classes[2]->name, "RDMS_SessionDetail");
+		CHECK_STR(s.classes[3]->name, "RDMS_Backend");
+		CHECK_STR(s.classes[4]->name, "RDMS_AuditRecord");
 	}
 
 	/* The generated table says the same as the parse. */
 	CHECK_STR(rdms_schema_namespace, "root/cimv2/rdms");
-	CHECK_EQ(rdms_schema_nclasses, 4);
+	CHECK_EQ(rdms_schema_nclasses, 5);
 	for (size_t i = 1; i < s.nclasses && i < rdms_schema_nclasses; i++)
 		CHECK(class_equal(rdms_schema_classes[i], s.classes[i]));
+	/* Win32_RDSHServer: Microsoft's names and types, key Name, no methods served */
+	CHECK_EQ(RDMS_WIN32_RDSHSERVER_NKEYS, 1);
+	CHECK_STR(rdms_class_Win32_RDSHServer.props[RDMS_WIN32_RDSHSERVER_NAME].name, "Name");
+	CHECK_EQ(rdms_class_Win32_RDSHServer.props[RDMS_WIN32_RDSHSERVER_SERVERSTATE].type,
+	         CIM_TYPE_UINT32);
+	CHECK_STR(rdms_class_Win32_RDSHServer.props[RDMS_WIN32_RDSHSERVER_CONNECTIONBROKER].name,
+	          "ConnectionBroker");
+	CHECK_EQ(rdms_class_Win32_RDSHServer.nmethods, 0);
 	/* the vendor classes have no methods and the session keys where they describe sessions */
 	CHECK_EQ(rdms_class_RDMS_SessionDetail.nmethods, 0);
 	CHECK_EQ(RDMS_RDMS_SESSIONDETAIL_NKEYS, 2);
