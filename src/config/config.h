@@ -72,7 +72,7 @@ typedef struct rdms_config {
 
 	/* the fleet, on a host (spec/fleet.md 3.2): brokers are let in by certificate */
 	char fleet_ca[256];         /* CA bundle for brokers' client certificates; "" = none */
-	char fleet_brokers[1024];   /* allowed brokers, ';'-separated: subjects or SHA256: fingerprints */
+	char fleet_brokers[1024];   /* allowed brokers, comma-separated: subject names or SHA256: fingerprints */
 } rdms_config;
 
 /* Fills CFG with the defaults (host names looked up now). */

@@ -55,21 +55,28 @@ static bool fingerprint_digits(const char *entry, char hex[65])
 	return n == 64;
 }
 
-bool fleet_trust_entry_matches(const char *entry, const char *subject, const char *fingerprint)
+/* The name an entry gives: "broker1" or "CN=broker1" as "broker1". */
+static const char *entry_name(const char *entry)
+{
+	return strncasecmp(entry, "CN=", 3) == 0 ? entry + 3 : entry;
+}
+
+bool fleet_trust_entry_matches(const char *entry, const char *cn, const char *fingerprint)
 {
 	char want[65], have[65];
 
 	if (fingerprint_digits(entry, want))
 		return fingerprint_digits(fingerprint, have) && strcmp(want, have) == 0;
-	return strcasecmp(entry, subject) == 0;
+	return cn != NULL && *cn != '\0' && strcasecmp(entry_name(entry), cn) == 0;
 }
 
-/* ENTRY is a fingerprint or looks like a subject ("CN=..."). */
+/* ENTRY is a fingerprint or a subject name (no '=', ',' or ':' in it). */
 static bool entry_valid(const char *entry)
 {
+	const char *name = entry_name(entry);
 	char hex[65];
 
-	return fingerprint_digits(entry, hex) || strchr(entry, '=') != NULL;
+	return fingerprint_digits(entry, hex) || (*name != '\0' && strpbrk(name, "=:") == NULL);
 }
 
 uint32_t fleet_trust_load(const rdms_config *cfg, fleet_trust **out, rdms_error *err)
@@ -89,7 +96,7 @@ uint32_t fleet_trust_load(const rdms_config *cfg, fleet_trust **out, rdms_error 
 		return err->code;
 	}
 	for (const char *p = cfg->fleet_brokers;;) {
-		size_t len = strcspn(p, ";");
+		size_t len = strcspn(p, ",");
 		char *e = strndup(p, len), *t;
 
 		if (e == NULL) {
@@ -102,7 +109,7 @@ uint32_t fleet_trust_load(const rdms_config *cfg, fleet_trust **out, rdms_error 
 			          MAX_ENTRIES);
 		else if (*t == '\0' || !entry_valid(t))
 			rdms_fail(err, WBEM_E_INVALID_PARAMETER, "fleet_brokers: '%s' is neither a "
-			          "subject (CN=...) nor a SHA256: fingerprint", t);
+			          "subject name nor a SHA256: fingerprint", t);
 		if (ft->n == MAX_ENTRIES || *t == '\0' || !entry_valid(t)) {
 			free(e);
 			fleet_trust_free(ft);
@@ -119,14 +126,13 @@ uint32_t fleet_trust_load(const rdms_config *cfg, fleet_trust **out, rdms_error 
 	return WBEM_S_NO_ERROR;
 }
 
-/* CRT's subject CN into NAME, else its fingerprint. */
-static void peer_name(gnutls_x509_crt_t crt, const char *fingerprint, char *name, size_t size)
+/* CRT's subject CN into CN (SIZE bytes); "" when it has none. */
+static void subject_cn(gnutls_x509_crt_t crt, char *cn, size_t size)
 {
 	size_t n = size;
 
-	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, name, &n) < 0 ||
-	    name[0] == '\0')
-		snprintf(name, size, "SHA256:%s", fingerprint);
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &n) < 0)
+		cn[0] = '\0';
 }
 
 fleet_peer fleet_trust_peer(const fleet_trust *ft, gnutls_session_t s, char *name,
@@ -136,7 +142,7 @@ fleet_peer fleet_trust_peer(const fleet_trust *ft, gnutls_session_t s, char *nam
 	unsigned ncerts = 0, status = 0;
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_datum_t dn = { 0 };
-	char fp[TLS_FINGERPRINT_TEXT];
+	char fp[TLS_FINGERPRINT_TEXT], cn[256];
 	fleet_peer result = FLEET_PEER_REFUSED;
 	int rc;
 
@@ -163,9 +169,13 @@ fleet_peer fleet_trust_peer(const fleet_trust *ft, gnutls_session_t s, char *nam
 		snprintf(why, why_size, "unreadable: %s", gnutls_strerror(rc));
 		goto out;
 	}
+	subject_cn(crt, cn, sizeof cn);
 	for (size_t i = 0; i < ft->n; i++) {
-		if (fleet_trust_entry_matches(ft->entries[i], (const char *)dn.data, fp)) {
-			peer_name(crt, fp, name, name_size);
+		if (fleet_trust_entry_matches(ft->entries[i], cn, fp)) {
+			if (cn[0] != '\0')
+				snprintf(name, name_size, "%s", cn);
+			else
+				snprintf(name, name_size, "SHA256:%s", fp);
 			result = FLEET_PEER_BROKER;
 			goto out;
 		}

@@ -3,10 +3,10 @@
  *
  * A host lets a broker in by its client certificate: it must chain to the
  * CA bundle fleet_ca (checked by GnuTLS, dates included) and be on the
- * allow-list fleet_brokers (entries separated by ';'), by its subject (the
- * RFC 4514 text, e.g. "CN=broker1,O=example", compared without regard to
- * case) or by its SHA-256 fingerprint ("SHA256:4E:FD:..." or the hex digits
- * alone).  Both
+ * allow-list fleet_brokers (comma-separated), by its subject name (the
+ * subject's CN, "broker1" or "CN=broker1", compared without regard to
+ * case: the CA vouches for it) or by its SHA-256 fingerprint
+ * ("SHA256:4E:FD:..." or the hex digits alone).  Both
  * settings or neither: a CA alone would let in every certificate it ever
  * signed.  Without them no client certificate is asked for.
  */
@@ -43,7 +43,7 @@ typedef enum {
 fleet_peer fleet_trust_peer(const fleet_trust *ft, gnutls_session_t s, char *name,
                             size_t name_size, char *why, size_t why_size);
 
-/* True when the allow-list entry ENTRY names the certificate with SUBJECT and FINGERPRINT. */
-bool fleet_trust_entry_matches(const char *entry, const char *subject, const char *fingerprint);
+/* True when the allow-list entry ENTRY names the certificate with subject CN and FINGERPRINT. */
+bool fleet_trust_entry_matches(const char *entry, const char *cn, const char *fingerprint);
 
 #endif

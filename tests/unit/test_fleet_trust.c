@@ -16,12 +16,15 @@
 
 static void test_entries(void)
 {
-	const char *subject = "CN=broker1,O=rdms-test";
+	const char *subject = "broker1";    /* the certificate's CN */
 
-	CHECK(fleet_trust_entry_matches("CN=broker1,O=rdms-test", subject, FP));
-	CHECK(fleet_trust_entry_matches("cn=BROKER1,o=rdms-test", subject, FP));
-	CHECK(!fleet_trust_entry_matches("CN=broker1", subject, FP));
-	CHECK(!fleet_trust_entry_matches("CN=broker2,O=rdms-test", subject, FP));
+	CHECK(fleet_trust_entry_matches("broker1", subject, FP));
+	CHECK(fleet_trust_entry_matches("CN=broker1", subject, FP));
+	CHECK(fleet_trust_entry_matches("cn=BROKER1", subject, FP));
+	CHECK(!fleet_trust_entry_matches("broker", subject, FP));
+	CHECK(!fleet_trust_entry_matches("broker2", subject, FP));
+	/* a certificate without a CN matches by fingerprint only */
+	CHECK(!fleet_trust_entry_matches("broker1", "", FP));
 	CHECK(fleet_trust_entry_matches("SHA256:" FP, subject, FP));
 	CHECK(fleet_trust_entry_matches("sha256:4efd818d6b02a3b6f80b9a00630fcce92408e3c2e61e299cc32df51da65b12d3",
 	                                subject, FP));
@@ -61,14 +64,14 @@ static void test_settings(void)
 	CHECK_EQ(load(ca, "", &ft, &err), WBEM_E_INVALID_PARAMETER);
 	CHECK(strstr(err.message, "go together") != NULL);
 	CHECK_EQ(load("", "CN=b1", &ft, &err), WBEM_E_INVALID_PARAMETER);
-	/* entries: subjects or fingerprints, ';'-separated, blanks trimmed */
-	CHECK_EQ(load(ca, "CN=b1,O=x ; SHA256:" FP, &ft, &err), WBEM_S_NO_ERROR);
+	/* entries: subject names or fingerprints, comma-separated, blanks trimmed */
+	CHECK_EQ(load(ca, "b1 , CN=b2, SHA256:" FP, &ft, &err), WBEM_S_NO_ERROR);
 	CHECK(ft != NULL && strstr(fleet_trust_ca_pem(ft), "BEGIN CERTIFICATE") != NULL);
 	fleet_trust_free(ft);
 	ft = NULL;
-	CHECK_EQ(load(ca, "broker1", &ft, &err), WBEM_E_INVALID_PARAMETER);
-	CHECK(strstr(err.message, "'broker1'") != NULL && ft == NULL);
-	CHECK_EQ(load(ca, "CN=b1;;", &ft, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(load(ca, "CN=b1,O=x", &ft, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "'O=x'") != NULL && ft == NULL);
+	CHECK_EQ(load(ca, "b1,,", &ft, &err), WBEM_E_INVALID_PARAMETER);
 	CHECK_EQ(load(ca, "SHA256:12:34", &ft, &err), WBEM_E_INVALID_PARAMETER);
 	CHECK_EQ(load("/nonexistent/ca.pem", "CN=b1", &ft, &err), WBEM_E_FAILED);
 	CHECK(strstr(err.message, "/nonexistent/ca.pem") != NULL && ft == NULL);
