@@ -520,6 +520,9 @@ static bool parse_header(wsman_request *r, const xml_node *header, header_seen *
 		} else if (in_ns(h, NS_WSMB)) {
 			/* PolymorphismMode etc.: the class has no subclasses, so any mode holds. */
 			known = true;
+		} else if (in_ns(h, NS_RDMS) && strcmp(name, "Position") == 0) {
+			/* an Enumerate asking for its snapshot's journal position (fleet brokers) */
+			r->want_position = known = true;
 		}
 		if (!known && must_understand(h))
 			return not_understood(r, h, f);

@@ -1639,6 +1639,137 @@ static void test_events_ends(void)
 	rdms_feed_free(f);
 }
 
+/* ---- the feed's state at a position (FEED_STATE) ---------------------------- */
+
+/* What priv_proxy_feed_state handed over. */
+struct got_state {
+	size_t   n;
+	uint32_t ids[4];        /* the first few */
+	uint32_t states[4];
+	char     client[256];   /* of the first */
+	bool     ordered;       /* SessionIds rise */
+	uint32_t last;
+	size_t   stop_at;       /* fail with WBEM_E_FAILED at this count (0: never) */
+};
+
+static uint32_t got_session(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct got_state *g = ctx;
+
+	if (g->stop_at != 0 && g->n == g->stop_at)
+		return rdms_fail(err, WBEM_E_FAILED, "stopped by the test");
+	if (g->n < 4) {
+		g->ids[g->n] = s->id;
+		g->states[g->n] = s->connect_state;
+	}
+	if (g->n == 0)
+		snprintf(g->client, sizeof g->client, "%s", s->client);
+	if (g->n > 0 && s->id <= g->last)
+		g->ordered = false;
+	CHECK(s->backend != NULL && strcmp(s->backend->name, "fixture") == 0);
+	g->last = s->id;
+	g->n++;
+	return WBEM_S_NO_ERROR;
+}
+
+static void test_feed_state(void)
+{
+	const rdms_backend *backends[] = { &rdms_backend_fixture };
+	rdms_provider real = { .cfg = &cfg, .backends = { &rdms_backend_fixture }, .nbackends = 1 };
+	rdms_feed *f = events_feed();
+	priv_env env = { .provider = &real, .feed = f };
+	struct got_state g = { .ordered = true };
+	rdms_error err = { 0 };
+	rdms_feed_pos at = { 0, 0 };
+	priv_events_pump *pump;
+	priv_channels ch;
+	priv_server *srv;
+	priv_client *cl;
+	char why[512];
+	uint32_t rc = 0;
+	size_t n;
+
+	CHECK(priv_channels_open(&ch, &err));
+	srv = priv_server_start(ch.priv, &env, &err);
+	CHECK(srv != NULL);
+	int raw = ch.net[PRIV_CHANNELS - 1];
+	ch.net[PRIV_CHANNELS - 1] = -1;
+	cl = priv_client_new(ch.net, backends, 1);
+	CHECK(cl != NULL);
+
+	/* the feed's listing (1 disconnected; 2 ended) at its head, (7, 4) */
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), 0);
+	CHECK_EQ(g.n, 1);
+	CHECK_EQ(g.ids[0], 1);
+	CHECK_EQ(g.states[0], 4);
+	CHECK_STR(g.client, "");
+	CHECK_EQ(at.epoch, 7);
+	CHECK_EQ(at.seq, 4);
+	/* through the pump, as rdmsd-net's WS-Man service asks */
+	pump = priv_events_pump_start(cl, 200, &err);
+	CHECK(pump != NULL);
+	if (pump != NULL) {
+		g = (struct got_state){ .ordered = true };
+		CHECK_EQ(priv_events_pump_state(pump, got_session, &g, &at, &err), 0);
+		CHECK_EQ(g.n, 1);
+		CHECK_EQ(at.seq, 4);
+		priv_events_pump_stop(pump);
+	}
+	/* a back-end priv does not serve is left out; 3,000 sessions take several batches */
+	{
+		static rdms_session many[3000];
+		rdms_session other = ev_session(5, 0, "XRDP");
+
+		for (uint32_t i = 0; i < 3000; i++)
+			many[i] = ev_session(3000 - i, i % 2 ? 0 : 4, "MANY-CLIENT-NAME");
+		CHECK(rdms_feed_observe(f, "xrdp", &other, 1, EV_T0 + 5) == 1);
+		CHECK(rdms_feed_observe(f, "fixture", many, 3000, EV_T0 + 6) == 3000);
+	}
+	g = (struct got_state){ .ordered = true };
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), 0);
+	CHECK_EQ(g.n, 3000);
+	CHECK(g.ordered);
+	CHECK_EQ(g.ids[0], 1);
+	CHECK_EQ(g.states[0], 0);          /* session 1 came back connected: many[2999] */
+	CHECK_EQ(at.seq, rdms_feed_head(f).seq);
+	CHECK_EQ(at.seq, 4 + 1 + 3000);
+	/* FN's error stops the walk; the channel stays in step for the next exchange */
+	g = (struct got_state){ .ordered = true, .stop_at = 10 };
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), WBEM_E_FAILED);
+	CHECK(strstr(err.message, "stopped by the test") != NULL);
+	g = (struct got_state){ .ordered = true };
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), 0);
+	CHECK_EQ(g.n, 3000);
+	/* a FEED_STATE with a payload: refused, the channel serves on */
+	n = priv_encode_find(buf, sizeof buf, 93, 7);
+	{
+		uint16_t t = PRIV_FEED_STATE;
+
+		memcpy(buf, &t, 2);
+	}
+	CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+	CHECK_EQ(rc, WBEM_E_INVALID_PARAMETER);
+	CHECK_STR(priv_type_name(PRIV_FEED_STATE), "FEED_STATE");
+	n = priv_encode_empty(buf, sizeof buf, 94, PRIV_FEED_STATE);
+	CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_EVENTS_END);
+	CHECK(raw_batches >= 2);
+
+	/* no feed: no sessions, WBEM_E_NOT_SUPPORTED */
+	env.feed = NULL;
+	priv_client_free(cl);
+	close(raw);
+	priv_server_stop(srv);
+	CHECK(priv_channels_open(&ch, &err));
+	srv = priv_server_start(ch.priv, &env, &err);
+	cl = priv_client_new(ch.net, backends, 1);
+	g = (struct got_state){ .ordered = true };
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), WBEM_E_NOT_SUPPORTED);
+	CHECK_EQ(g.n, 0);
+	priv_client_free(cl);
+	priv_server_stop(srv);
+	rdms_feed_free(f);
+}
+
 int main(void)
 {
 	test_header();
@@ -1655,5 +1786,6 @@ int main(void)
 	test_stream();
 	test_events_wire();
 	test_events_ends();
+	test_feed_state();
 	return check_summary("privsep");
 }
