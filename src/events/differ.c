@@ -320,8 +320,8 @@ bool rdms_feed_state(rdms_feed *f, rdms_event_session **out, size_t *n, rdms_fee
 		total += f->backends[i].n;
 	if (total > 0 && (s = calloc(total, sizeof *s)) == NULL)
 		ok = false;
-	for (size_t i = 0; ok && i < f->nbackends; i++)
-		for (size_t j = 0; ok && j < f->backends[i].n; j++)
+	for (size_t i = 0; ok && s != NULL && i < f->nbackends; i++)
+		for (size_t j = 0; ok && j < f->backends[i].n && k < total; j++)
 			if ((ok = rdms_event_session_copy(&s[k], &f->backends[i].s[j])))
 				s[k++].backend = f->backends[i].name;
 	*at = f->last;

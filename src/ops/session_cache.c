@@ -150,6 +150,7 @@ uint32_t rdms_snapshot_take(rdms_session_walk_fn walk, void *ctx, rdms_snapshot 
 	rdms_snapshot *s = calloc(1, sizeof *s);
 	uint32_t rc;
 
+	*out = NULL;
 	if (s == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	atomic_init(&s->refs, 1);
@@ -186,7 +187,7 @@ static uint32_t snapshot_take(rdms_session_cache *c, unsigned generation,
 {
 	uint32_t rc = rdms_snapshot_take(walk_backends, c, out, err);
 
-	if (rc == WBEM_S_NO_ERROR)
+	if (*out != NULL)
 		(*out)->generation = generation;
 	return rc;
 }
