@@ -322,47 +322,59 @@ static void host_row(sqlite3_stmt *q, fleet_host *h)
 	h->sessions = (uint64_t)sqlite3_column_int64(q, 7);
 }
 
+/* Hands the host rows of Q to FN; *ROWS counts them. The lock is held. */
+static uint32_t host_rows(sqlite_store *s, sqlite3_stmt *q, fleet_host_fn fn, void *ctx,
+                          size_t *rows, rdms_error *err)
+{
+	uint32_t rc = WBEM_S_NO_ERROR;
+	fleet_host h;
+	int step;
+
+	*rows = 0;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		host_row(q, &h);
+		(*rows)++;
+		if (fn(ctx, &h) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_fail(s, "reading hosts", err);
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int copy_host(void *ctx, const fleet_host *h)
+{
+	*(fleet_host *)ctx = *h;
+	return 1;
+}
+
 static uint32_t sqlite_host_get(fleet_store *st, const char *name, fleet_host *out,
                                 rdms_error *err)
 {
 	sqlite_store *s = of(st);
 	sqlite3_stmt *q;
-	uint32_t rc = WBEM_S_NO_ERROR;
-	int step;
+	size_t rows;
+	uint32_t rc;
 
 	pthread_mutex_lock(&s->lock);
 	q = stmt(s, S_HOST_GET);
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	step = sqlite3_step(q);
-	if (step == SQLITE_ROW)
-		host_row(q, out);
-	else if (step == SQLITE_DONE)
-		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
-	else
-		rc = db_fail(s, "reading a host", err);
-	sqlite3_reset(q);
+	rc = host_rows(s, q, copy_host, out, &rows, err);
 	pthread_mutex_unlock(&s->lock);
+	if (rc == WBEM_S_NO_ERROR && rows == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
 	return rc;
 }
 
 static uint32_t sqlite_hosts(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_error *err)
 {
 	sqlite_store *s = of(st);
-	sqlite3_stmt *q;
-	uint32_t rc = WBEM_S_NO_ERROR;
-	fleet_host h;
-	int step;
+	size_t rows;
+	uint32_t rc;
 
 	pthread_mutex_lock(&s->lock);
-	q = stmt(s, S_HOSTS);
-	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-		host_row(q, &h);
-		if (fn(ctx, &h) != 0)
-			break;
-	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail(s, "listing hosts", err);
-	sqlite3_reset(q);
+	rc = host_rows(s, stmt(s, S_HOSTS), fn, ctx, &rows, err);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

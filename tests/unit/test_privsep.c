@@ -1495,14 +1495,44 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void test_events_ends(void)
+/* A priv server with the fixture back-end and FEED, its client, and a raw channel. */
+struct feed_pair {
+	rdms_provider real;
+	priv_env      env;
+	priv_server  *srv;
+	priv_client  *cl;
+	int           raw;     /* the last channel's net end, for requests written raw */
+};
+
+static void pair_start(struct feed_pair *fp, rdms_feed *feed)
 {
 	const rdms_backend *backends[] = { &rdms_backend_fixture };
-	rdms_provider real = { .cfg = &cfg, .backends = { &rdms_backend_fixture }, .nbackends = 1 };
-	rdms_feed *f = events_feed();
-	priv_env env = { .provider = &real, .feed = f };
+	rdms_error err = { 0 };
 	priv_channels ch;
-	priv_server *srv;
+
+	fp->real = (rdms_provider){ .cfg = &cfg, .backends = { &rdms_backend_fixture },
+	                            .nbackends = 1 };
+	fp->env = (priv_env){ .provider = &fp->real, .feed = feed };
+	CHECK(priv_channels_open(&ch, &err));
+	fp->srv = priv_server_start(ch.priv, &fp->env, &err);
+	CHECK(fp->srv != NULL);
+	fp->raw = ch.net[PRIV_CHANNELS - 1];
+	ch.net[PRIV_CHANNELS - 1] = -1;
+	fp->cl = priv_client_new(ch.net, backends, 1);
+	CHECK(fp->cl != NULL);
+}
+
+static void pair_stop(struct feed_pair *fp)
+{
+	priv_client_free(fp->cl);
+	close(fp->raw);
+	priv_server_stop(fp->srv);
+}
+
+static void test_events_ends(void)
+{
+	rdms_feed *f = events_feed();
+	struct feed_pair fp;
 	priv_client *cl;
 	priv_events_pump *pump;
 	rdms_error err = { 0 };
@@ -1515,14 +1545,9 @@ static void test_events_ends(void)
 	uint32_t rc = 0;
 	size_t n;
 
-	CHECK(priv_channels_open(&ch, &err));
-	srv = priv_server_start(ch.priv, &env, &err);
-	CHECK(srv != NULL);
-	/* a raw client on channel 7, the proxy on the others */
-	int raw = ch.net[PRIV_CHANNELS - 1];
-	ch.net[PRIV_CHANNELS - 1] = -1;
-	cl = priv_client_new(ch.net, backends, 1);
-	CHECK(cl != NULL);
+	pair_start(&fp, f);
+	cl = fp.cl;
+	int raw = fp.raw;
 
 	/* (0, 0): where the journal stands */
 	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .max = 1 }, got, &g, &end, &err), 0);
@@ -1624,18 +1649,12 @@ static void test_events_ends(void)
 	}
 
 	/* no feed: the pump does not start, and says no error */
-	env.feed = NULL;
-	priv_client_free(cl);
-	close(raw);
-	priv_server_stop(srv);
-	CHECK(priv_channels_open(&ch, &err));
-	srv = priv_server_start(ch.priv, &env, &err);
-	cl = priv_client_new(ch.net, backends, 1);
+	pair_stop(&fp);
+	pair_start(&fp, NULL);
 	err = (rdms_error){ 0 };
-	CHECK(priv_events_pump_start(cl, 200, &err) == NULL);
+	CHECK(priv_events_pump_start(fp.cl, 200, &err) == NULL);
 	CHECK_EQ(err.code, 0);
-	priv_client_free(cl);
-	priv_server_stop(srv);
+	pair_stop(&fp);
 	rdms_feed_free(f);
 }
 
@@ -1674,28 +1693,19 @@ static uint32_t got_session(void *ctx, const rdms_session *s, rdms_error *err)
 
 static void test_feed_state(void)
 {
-	const rdms_backend *backends[] = { &rdms_backend_fixture };
-	rdms_provider real = { .cfg = &cfg, .backends = { &rdms_backend_fixture }, .nbackends = 1 };
 	rdms_feed *f = events_feed();
-	priv_env env = { .provider = &real, .feed = f };
 	struct got_state g = { .ordered = true };
 	rdms_error err = { 0 };
 	rdms_feed_pos at = { 0, 0 };
 	priv_events_pump *pump;
-	priv_channels ch;
-	priv_server *srv;
+	struct feed_pair fp;
 	priv_client *cl;
 	char why[512];
 	uint32_t rc = 0;
 	size_t n;
 
-	CHECK(priv_channels_open(&ch, &err));
-	srv = priv_server_start(ch.priv, &env, &err);
-	CHECK(srv != NULL);
-	int raw = ch.net[PRIV_CHANNELS - 1];
-	ch.net[PRIV_CHANNELS - 1] = -1;
-	cl = priv_client_new(ch.net, backends, 1);
-	CHECK(cl != NULL);
+	pair_start(&fp, f);
+	cl = fp.cl;
 
 	/* the feed's listing (1 disconnected; 2 ended) at its head, (7, 4) */
 	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), 0);
@@ -1747,26 +1757,20 @@ static void test_feed_state(void)
 
 		memcpy(buf, &t, 2);
 	}
-	CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+	CHECK_EQ(raw_request(fp.raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
 	CHECK_EQ(rc, WBEM_E_INVALID_PARAMETER);
 	CHECK_STR(priv_type_name(PRIV_FEED_STATE), "FEED_STATE");
 	n = priv_encode_empty(buf, sizeof buf, 94, PRIV_FEED_STATE);
-	CHECK_EQ(raw_request(raw, buf, n, &rc, why, sizeof why), PRIV_EVENTS_END);
+	CHECK_EQ(raw_request(fp.raw, buf, n, &rc, why, sizeof why), PRIV_EVENTS_END);
 	CHECK(raw_batches >= 2);
 
 	/* no feed: no sessions, WBEM_E_NOT_SUPPORTED */
-	env.feed = NULL;
-	priv_client_free(cl);
-	close(raw);
-	priv_server_stop(srv);
-	CHECK(priv_channels_open(&ch, &err));
-	srv = priv_server_start(ch.priv, &env, &err);
-	cl = priv_client_new(ch.net, backends, 1);
+	pair_stop(&fp);
+	pair_start(&fp, NULL);
 	g = (struct got_state){ .ordered = true };
-	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), WBEM_E_NOT_SUPPORTED);
+	CHECK_EQ(priv_proxy_feed_state(fp.cl, got_session, &g, &at, &err), WBEM_E_NOT_SUPPORTED);
 	CHECK_EQ(g.n, 0);
-	priv_client_free(cl);
-	priv_server_stop(srv);
+	pair_stop(&fp);
 	rdms_feed_free(f);
 }
 
