@@ -263,7 +263,8 @@ static bool services_up(struct net *d, rdms_error *err)
 		return false;
 	if (d->pump != NULL) {
 		wsman_event_source src = { .feed = priv_events_pump_feed(d->pump),
-		                           .head = pump_head, .ctx = d->pump };
+		                           .head = pump_head, .state = priv_events_pump_state,
+		                           .ctx = d->pump };
 
 		if (!wsman_service_events(d->wsman, &src))
 			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;

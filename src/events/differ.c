@@ -212,8 +212,7 @@ static size_t move_old(const step *plan, size_t nplan, rdms_event_session *old,
 	return k;
 }
 
-/* Frees the N sessions of S and S. */
-static void free_sessions(rdms_event_session *s, size_t n)
+void rdms_event_sessions_free(rdms_event_session *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		rdms_event_session_clear(&s[i]);
@@ -258,7 +257,7 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 	made = (long)ev.n;
 	free(ev.ev);
 	ev = (batch){ 0 };            /* the journal owns the events now */
-	free_sessions(b->s, b->n);    /* only what moved nowhere: nothing, or zeroes */
+	rdms_event_sessions_free(b->s, b->n);    /* only what moved nowhere: nothing, or zeroes */
 	b->s = next;
 	b->n = nnext;
 	next = NULL;
@@ -270,7 +269,7 @@ unlock:
 	pthread_mutex_unlock(&f->lock);
 out:
 	if (next != NULL)
-		free_sessions(next, n);
+		rdms_event_sessions_free(next, n);
 	batch_free(&ev);
 	free(addr);
 	free(plan);
@@ -304,8 +303,35 @@ bool rdms_feed_restore_session(rdms_feed *f, const char *backend, rdms_event_ses
 void rdms_differ_free(rdms_feed *f)
 {
 	for (size_t i = 0; i < f->nbackends; i++)
-		free_sessions(f->backends[i].s, f->backends[i].n);
+		rdms_event_sessions_free(f->backends[i].s, f->backends[i].n);
 	free(f->backends);
 	f->backends = NULL;
 	f->nbackends = 0;
+}
+
+bool rdms_feed_state(rdms_feed *f, rdms_event_session **out, size_t *n, rdms_feed_pos *at)
+{
+	rdms_event_session *s = NULL;
+	size_t total = 0, k = 0;
+	bool ok = true;
+
+	pthread_mutex_lock(&f->lock);
+	for (size_t i = 0; i < f->nbackends; i++)
+		total += f->backends[i].n;
+	if (total > 0 && (s = calloc(total, sizeof *s)) == NULL)
+		ok = false;
+	for (size_t i = 0; ok && s != NULL && i < f->nbackends; i++)
+		for (size_t j = 0; ok && j < f->backends[i].n && k < total; j++)
+			if ((ok = rdms_event_session_copy(&s[k], &f->backends[i].s[j])))
+				s[k++].backend = f->backends[i].name;
+	*at = f->last;
+	pthread_mutex_unlock(&f->lock);
+	if (!ok) {
+		rdms_event_sessions_free(s, k);
+		s = NULL;
+		k = 0;
+	}
+	*out = s;
+	*n = k;
+	return ok;
 }

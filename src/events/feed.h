@@ -138,6 +138,21 @@ void rdms_feed_wake(rdms_feed *f);
 unsigned long rdms_feed_wakes(rdms_feed *f);
 bool rdms_feed_wait_since(rdms_feed *f, rdms_feed_pos after, int timeout_ms, unsigned long gen);
 
+/*
+ * The sessions as the feed last saw them -- what its differ compares the
+ * next listing with, back-end by back-end in the order they were first
+ * observed, each sorted by SessionId -- copied into *OUT (*N of them; free
+ * with rdms_event_sessions_free), and in *AT the position of the newest
+ * event.  Both are read under the feed's lock, and the differ changes its
+ * listings and appends their events in one step under that lock, so this
+ * is exactly the state the journal has reached at *AT: replaying the
+ * events after *AT onto it gives every later state (the snapshot a fleet
+ * broker resyncs from, spec/fleet.md 3.3).  A mirror has no listings: its
+ * state is empty.  False when out of memory.
+ */
+bool rdms_feed_state(rdms_feed *f, rdms_event_session **out, size_t *n, rdms_feed_pos *at);
+void rdms_event_sessions_free(rdms_event_session *s, size_t n);
+
 /* How many events the journal holds now, and has dropped since it started. */
 void rdms_feed_counts(rdms_feed *f, size_t *held, uint64_t *dropped);
 

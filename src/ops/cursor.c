@@ -40,6 +40,23 @@ static bool sessions_from_snapshot(const rdms_provider *p, const rdms_class_prov
 	return p->cache != NULL && cp == &rdms_session_provider;
 }
 
+/* C reads the sessions of SNAP (its reference taken over) that WHO may see. */
+static void cursor_on(rdms_cursor *c, const rdms_provider *p, const rdms_caller *who,
+                      rdms_snapshot *snap)
+{
+	c->snap = snap;
+	c->uid = who->uid;
+	c->all = who->is_admin;
+	c->n = rdms_snapshot_count(c->snap);
+	c->left = c->n;
+	if (!c->all) {
+		c->left = 0;
+		for (size_t i = 0; i < c->n; i++)
+			c->left += rdms_snapshot_uid(c->snap, i) == c->uid;
+	}
+	c->text_max = rdms_session_text_max(p->cfg);
+}
+
 uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
                         const char *class_name, const wql_query *match, rdms_cursor **out,
                         rdms_error *err)
@@ -56,21 +73,14 @@ uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns
 	c->cfg = p->cfg;
 	c->match = match;
 	if (sessions_from_snapshot(p, cp)) {
-		rc = rdms_session_cache_get(p->cache, &c->snap, err);
+		rdms_snapshot *snap;
+
+		rc = rdms_session_cache_get(p->cache, &snap, err);
 		if (rc != WBEM_S_NO_ERROR) {
 			free(c);
 			return rc;
 		}
-		c->uid = who->uid;
-		c->all = who->is_admin;
-		c->n = rdms_snapshot_count(c->snap);
-		c->left = c->n;
-		if (!c->all) {
-			c->left = 0;
-			for (size_t i = 0; i < c->n; i++)
-				c->left += rdms_snapshot_uid(c->snap, i) == c->uid;
-		}
-		c->text_max = rdms_session_text_max(p->cfg);
+		cursor_on(c, p, who, snap);
 	} else {
 		cim_instance_list l = { 0 };
 
@@ -84,6 +94,32 @@ uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns
 		}
 		c->match = match;
 	}
+	*out = c;
+	return WBEM_S_NO_ERROR;
+}
+
+uint32_t rdms_op_cursor_snapshot(rdms_provider *p, const rdms_caller *who, const char *ns,
+                                 const char *class_name, rdms_snapshot *snap,
+                                 rdms_cursor **out, rdms_error *err)
+{
+	const rdms_class_provider *cp = rdms_op_class_provider(ns, class_name, err);
+	rdms_cursor *c;
+
+	*out = NULL;
+	if (cp == NULL) {
+		rdms_snapshot_release(snap);
+		return err->code;
+	}
+	if (cp != &rdms_session_provider) {
+		rdms_snapshot_release(snap);
+		return rdms_fail(err, WBEM_E_INVALID_CLASS, "%s is not the session class", class_name);
+	}
+	if ((c = calloc(1, sizeof *c)) == NULL) {
+		rdms_snapshot_release(snap);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	c->cfg = p->cfg;
+	cursor_on(c, p, who, snap);
 	*out = c;
 	return WBEM_S_NO_ERROR;
 }

@@ -202,6 +202,15 @@ uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns
 uint32_t rdms_op_query_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
                               const char *wql, wql_query **query, rdms_cursor **out,
                               rdms_error *err);
+/*
+ * rdms_op_cursor over the sessions of SNAP (its reference taken over, and
+ * released on failure too) instead of the cache's: CLASS_NAME must be the
+ * session class.  For a snapshot whose position is known (spec/fleet.md
+ * 3.3: an Enumerate that asks for rdms:Position).
+ */
+uint32_t rdms_op_cursor_snapshot(rdms_provider *p, const rdms_caller *who, const char *ns,
+                                 const char *class_name, rdms_snapshot *snap,
+                                 rdms_cursor **out, rdms_error *err);
 /* A cursor over the instances of L, which it takes (L is left empty); NULL: no memory, L kept. */
 rdms_cursor *rdms_cursor_of_list(cim_instance_list *l);
 /* The next instance (the caller's), or NULL: at the end, or with ERR set (out of memory). */

@@ -144,20 +144,18 @@ static void index_build(rdms_snapshot *s)
 	id_index_sort(s->index, s->n);
 }
 
-/* Reads every back-end into a new snapshot (no lock held). */
-static uint32_t snapshot_take(const rdms_session_cache *c, unsigned generation,
-                              rdms_snapshot **out, rdms_error *err)
+uint32_t rdms_snapshot_take(rdms_session_walk_fn walk, void *ctx, rdms_snapshot **out,
+                           rdms_error *err)
 {
 	rdms_snapshot *s = calloc(1, sizeof *s);
-	uint32_t rc = WBEM_S_NO_ERROR;
+	uint32_t rc;
 
+	*out = NULL;
 	if (s == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	atomic_init(&s->refs, 1);
 	s->taken_ms = now_ms();
-	s->generation = generation;
-	for (size_t i = 0; i < c->nb && rc == WBEM_S_NO_ERROR; i++)
-		rc = rdms_backend_each(c->b[i], c->cfg, add_session, s, err);
+	rc = walk(ctx, add_session, s, err);
 	if (rc == WBEM_S_NO_ERROR && s->n > 0) {
 		s->index = malloc(s->n * sizeof *s->index);
 		if (s->index == NULL)
@@ -170,6 +168,28 @@ static uint32_t snapshot_take(const rdms_session_cache *c, unsigned generation,
 	index_build(s);
 	*out = s;
 	return WBEM_S_NO_ERROR;
+}
+
+/* An rdms_session_walk_fn (CTX: the cache): every back-end, in order. */
+static uint32_t walk_backends(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_error *err)
+{
+	const rdms_session_cache *c = ctx;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	for (size_t i = 0; i < c->nb && rc == WBEM_S_NO_ERROR; i++)
+		rc = rdms_backend_each(c->b[i], c->cfg, fn, fn_ctx, err);
+	return rc;
+}
+
+/* Reads every back-end into a new snapshot (no lock held). */
+static uint32_t snapshot_take(rdms_session_cache *c, unsigned generation,
+                              rdms_snapshot **out, rdms_error *err)
+{
+	uint32_t rc = rdms_snapshot_take(walk_backends, c, out, err);
+
+	if (*out != NULL)
+		(*out)->generation = generation;
+	return rc;
 }
 
 /* ---- the cache ------------------------------------------------------------ */

@@ -70,6 +70,17 @@ void rdms_snapshot_release(rdms_snapshot *s);
  */
 bool rdms_session_cache_ready(rdms_session_cache *c);
 
+/* Hands each session of a walk to FN (rdms_backend_each over some back-ends, a request...). */
+typedef uint32_t (*rdms_session_walk_fn)(void *ctx, rdms_session_fn fn, void *fn_ctx,
+                                         rdms_error *err);
+/*
+ * A snapshot, outside any cache, of the sessions WALK(CTX) hands over, in
+ * its order, in *OUT with a reference the caller releases.  Fails as the
+ * walk fails.
+ */
+uint32_t rdms_snapshot_take(rdms_session_walk_fn walk, void *ctx, rdms_snapshot **out,
+                           rdms_error *err);
+
 size_t rdms_snapshot_count(const rdms_snapshot *s);
 /* The owner of session I (for filtering before expanding it). */
 uid_t rdms_snapshot_uid(const rdms_snapshot *s, size_t i);

@@ -152,6 +152,14 @@ rdms_feed_pos priv_events_pump_head(priv_events_pump *p)
 	return rdms_feed_pos_cmp(mirrored, head) > 0 ? mirrored : head;
 }
 
+uint32_t priv_events_pump_state(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_feed_pos *at,
+                                rdms_error *err)
+{
+	const priv_events_pump *p = ctx;
+
+	return priv_proxy_feed_state(p->c, fn, fn_ctx, at, err);
+}
+
 void priv_events_pump_stop(priv_events_pump *p)
 {
 	if (p == NULL)

@@ -34,6 +34,14 @@ rdms_feed *priv_events_pump_feed(priv_events_pump *p);
  */
 rdms_feed_pos priv_events_pump_head(priv_events_pump *p);
 
+/*
+ * A wsman_event_source's state (CTX: the pump): the sessions exactly as
+ * priv's feed has them, and that position (a FEED_STATE exchange), for an
+ * Enumerate that asks for its position.
+ */
+uint32_t priv_events_pump_state(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_feed_pos *at,
+                                rdms_error *err);
+
 /* Stops the thread (after the exchange in flight: WAIT_MS at most) and frees the mirror. */
 void priv_events_pump_stop(priv_events_pump *p);
 

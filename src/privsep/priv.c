@@ -613,6 +613,58 @@ static bool do_events(const priv_env *env, int fd, uint32_t id, const void *p, s
 	return true;
 }
 
+/*
+ * FEED_STATE: the feed's sessions (copied under its lock, with their
+ * position, then sent with it unlocked) as SESSIONS batches, and
+ * EVENTS_END with that position.  Sessions of a back-end priv no longer
+ * serves (a listing the feed restored from a run with another config) are
+ * left out, as every read leaves them out.
+ */
+static bool do_feed_state(const priv_env *env, int fd, uint32_t id, void *buf)
+{
+	const rdms_provider *p = env->provider;
+	priv_events_end end = { .rc = PRIV_EVENTS_OFF };
+	rdms_event_session *es = NULL;
+	rdms_error err = { 0 };
+	uint32_t rc = WBEM_S_NO_ERROR;
+	struct stream st;
+	size_t n = 0;
+
+	if (env->feed != NULL) {
+		if (!rdms_feed_state(env->feed, &es, &n, &end.head))
+			return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
+		end.rc = PRIV_EVENTS_OK;
+		end.floor = rdms_feed_earliest(env->feed);
+		if (rdms_feed_pos_cmp(end.floor, end.head) > 0)
+			end.floor = end.head;
+	}
+	stream_begin(&st, fd, id, buf);
+	for (size_t i = 0; i < n && rc == WBEM_S_NO_ERROR; i++) {
+		rdms_session s;
+		size_t b = 0;
+
+		while (b < p->nbackends && strcmp(p->backends[b]->name, es[i].backend) != 0)
+			b++;
+		if (b == p->nbackends)
+			continue;
+		rdms_event_session_to(&es[i], &s);
+		st.origin = (uint8_t)b;
+		rc = stream_add(&st, &s, &err);
+	}
+	rdms_event_sessions_free(es, n);
+	if (rc == WBEM_S_NO_ERROR)
+		stream_flush(&st, &err);
+	if (st.broken || rc != WBEM_S_NO_ERROR) {
+		log_warn("%s", err.message);
+		return false;
+	}
+	if (!priv_send(fd, buf, priv_encode_events_end(buf, PRIV_MSG_MAX, id, &end), &err)) {
+		log_warn("%s", err.message);
+		return false;
+	}
+	return true;
+}
+
 /* ---- the channels -------------------------------------------------------- */
 
 bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void *reply)
@@ -648,6 +700,10 @@ bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void
 		return do_invoke(env, fd, h.id, payload, h.len, reply);
 	case PRIV_EVENTS:
 		return do_events(env, fd, h.id, payload, h.len, reply);
+	case PRIV_FEED_STATE:
+		if (priv_decode_empty(payload, h.len, PRIV_FEED_STATE, &err) != WBEM_S_NO_ERROR)
+			return refuse(fd, h.id, &err, reply);
+		return do_feed_state(env, fd, h.id, reply);
 	default:
 		rdms_fail(&err, WBEM_E_INVALID_PARAMETER, "privsep: %s is not a request",
 		          priv_type_name(h.type));

@@ -107,6 +107,7 @@ enum priv_type {
 	PRIV_EVENTS,       /* net -> priv: priv_events; replies EVENTS_BATCH..., EVENTS_END */
 	PRIV_EVENTS_BATCH, /* priv -> net: a batch of change-feed events, more replies follow */
 	PRIV_EVENTS_END,   /* priv -> net: priv_events_end (final) */
+	PRIV_FEED_STATE,   /* net -> priv: empty; replies SESSIONS..., EVENTS_END (or DONE: error) */
 	PRIV_TYPE_END
 };
 
@@ -245,6 +246,15 @@ typedef struct priv_events_end {
 	rdms_feed_pos floor;    /* the journal's earliest readable bookmark */
 	rdms_feed_pos head;     /* its newest event's position */
 } priv_events_end;
+
+/*
+ * FEED_STATE: the sessions exactly as the change feed last saw them
+ * (rdms_feed_state), as SESSIONS batches, then EVENTS_END whose HEAD is
+ * the position that state is at (RC PRIV_EVENTS_OFF, and no sessions,
+ * when priv runs no feed).  An Enumerate that asks for its position
+ * (rdms:Position, spec/fleet.md 3.3) is answered from this, not from a
+ * fresh read of the back-ends, which no position describes.
+ */
 
 typedef struct priv_done {
 	uint32_t rc;
@@ -454,6 +464,15 @@ uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn f
 typedef void (*priv_event_batch_fn)(void *ctx, rdms_event *ev, size_t n);
 uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_batch_fn fn,
                            void *fn_ctx, priv_events_end *end, rdms_error *err);
+
+/*
+ * One FEED_STATE exchange: each session of the feed's state to FN (in
+ * priv's order), *AT the position of that state.  WBEM_E_NOT_SUPPORTED
+ * when priv runs no feed; FN's error stops the walk (the rest is read and
+ * dropped).  FN must not make requests to priv (it runs holding a channel).
+ */
+uint32_t priv_proxy_feed_state(priv_client *c, rdms_session_fn fn, void *fn_ctx,
+                               rdms_feed_pos *at, rdms_error *err);
 
 /* An rdms_act_fn (CTX: the priv_client): one INVOKE exchange. */
 uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,

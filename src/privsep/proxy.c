@@ -581,6 +581,58 @@ uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_ba
 	return rc;
 }
 
+uint32_t priv_proxy_feed_state(priv_client *c, rdms_session_fn fn, void *fn_ctx,
+                               rdms_feed_pos *at, rdms_error *err)
+{
+	rdms_session_list batch = { 0 };
+	struct sink k = { .list = &batch, .fn = fn, .ctx = fn_ctx };
+	uint32_t rc = WBEM_S_NO_ERROR, failed = WBEM_S_NO_ERROR;
+	priv_events_end end = { 0 };
+	struct exchange x;
+	priv_header h;
+
+	exchange_begin(c, &x);
+	rc = exchange_send(&x, priv_encode_empty(x.buf, PRIV_MSG_MAX, x.id, PRIV_FEED_STATE), err);
+	while (rc == WBEM_S_NO_ERROR) {
+		rdms_error e = { 0 };
+
+		exchange_recv(&x, &h);
+		if (h.type == PRIV_DONE) {          /* refused, or priv ran out of memory */
+			rc = take_done(&x, &h, err);
+			if (rc == WBEM_S_NO_ERROR)
+				fatal("privsep: DONE without an error where EVENTS_END was due");
+			break;
+		}
+		if (h.type == PRIV_EVENTS_END) {
+			if (priv_decode_events_end(payload(&x), h.len, &end, &e) != WBEM_S_NO_ERROR)
+				fatal("%s", e.message);
+			break;
+		}
+		if (h.type != PRIV_SESSIONS)
+			fatal("privsep: %s where SESSIONS was due", priv_type_name(h.type));
+		if (failed != WBEM_S_NO_ERROR)
+			continue;       /* read on to the end, so the channel stays in step */
+		rc = priv_decode_sessions(payload(&x), h.len, c->named_ptr, c->nnamed, &batch, &e);
+		if (rc == WBEM_E_OUT_OF_MEMORY) {
+			failed = rc;
+			*err = e;
+		} else if (rc != WBEM_S_NO_ERROR) {
+			fatal("%s", e.message);
+		} else {
+			failed = hand_over(&k, err);
+		}
+		rc = WBEM_S_NO_ERROR;
+	}
+	exchange_end(&x);
+	rdms_session_list_free(&batch);
+	if (rc == WBEM_S_NO_ERROR && failed != WBEM_S_NO_ERROR)
+		rc = failed;
+	if (rc == WBEM_S_NO_ERROR && end.rc == PRIV_EVENTS_OFF)
+		rc = rdms_fail(err, WBEM_E_NOT_SUPPORTED, "session events are off on this host");
+	*at = end.head;
+	return rc;
+}
+
 /* ---- audit and PAM ------------------------------------------------------- */
 
 /* EV as the wire carries it. */

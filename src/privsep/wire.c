@@ -27,7 +27,7 @@ static const char *const type_names[PRIV_TYPE_END] = {
 	[PRIV_IDLE_REPLY] = "IDLE_REPLY", [PRIV_AUDIT_READ] = "AUDIT_READ",
 	[PRIV_AUDIT_ROWS] = "AUDIT_ROWS", [PRIV_INVOKE] = "INVOKE", [PRIV_INVOKED] = "INVOKED",
 	[PRIV_EVENTS] = "EVENTS", [PRIV_EVENTS_BATCH] = "EVENTS_BATCH",
-	[PRIV_EVENTS_END] = "EVENTS_END",
+	[PRIV_EVENTS_END] = "EVENTS_END", [PRIV_FEED_STATE] = "FEED_STATE",
 };
 
 const char *priv_type_name(unsigned t)

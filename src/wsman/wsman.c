@@ -59,6 +59,8 @@ typedef struct wsman_call {
 	body_stream       *stream;         /* where a reply written while sent goes */
 	const wsman_holder *holder;        /* how a Pull on a subscription is held (or NULL) */
 	bool               held;           /* it was: no reply now */
+	bool               positioned;     /* an enumeration's snapshot is at journal position AT */
+	rdms_feed_pos      at;
 } wsman_call;
 
 wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg)
@@ -659,8 +661,36 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 			cim_value_clear(&vals[i]);
 		return ok && list_cursor(x, f);
 	}
+	if (r->want_position && cls == rdms_session_class()) {
+		rdms_snapshot *snap;
+
+		if (wsman_events_snapshot(c->s->events, &snap, &c->at, &err)) {
+			code = rdms_op_cursor_snapshot(c->s->provider, c->who, r->ns, cls->name, snap,
+			                               &x->cur, &err);
+			c->positioned = code == 0;
+			return code == 0 ? true : op_fault(r, code, &err, f);
+		}
+		if (err.code != 0)
+			return op_fault(r, err.code, &err, f);
+		/* no change feed here: an ordinary enumeration, and no position in the reply */
+	}
 	code = rdms_op_cursor(c->s->provider, c->who, r->ns, cls->name, NULL, &x->cur, &err);
 	return code == 0 ? true : op_fault(r, code, &err, f);
+}
+
+/*
+ * The head of an EnumerateResponse: with rdms:Position when its snapshot
+ * is at a known journal position (spec/fleet.md 3.3), so that a broker can
+ * pair it with the events it pulls.
+ */
+static void enumerate_head(const wsman_call *c, strbuf *b)
+{
+	char position[200];
+
+	if (c->positioned)
+		wsman_position_header(position, sizeof position, c->at);
+	wsman_write_head_extra(b, ACTION_ENUMERATE "Response", c->r->message_id,
+	                       c->positioned ? position : NULL);
 }
 
 /*
@@ -849,7 +879,7 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 	if (!r->optimize) {
 		if (!collect(c, x, f) || !wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
-		wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
+		enumerate_head(c, b);
 		PUTS(b, "<wsen:EnumerateResponse>");
 		PUTS(b, CTX_OPEN);
 		strbuf_puts(b, x->id);
@@ -860,7 +890,7 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 	if (!collect(c, x, f))
 		goto fail;
 	st.rd = (wsman_render){ x->uri, x->ns_selector, x->query, x->mode, x->classes == NULL };
-	wsman_write_head(b, ACTION_ENUMERATE "Response", r->message_id);
+	enumerate_head(c, b);
 	PUTS(b, "<wsen:EnumerateResponse>");
 	at = put_ctx_placeholder(b);
 	PUTS(b, "<wsman:Items");

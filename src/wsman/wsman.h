@@ -36,6 +36,15 @@ void wsman_service_free(wsman_service *s);
 typedef struct wsman_event_source {
 	rdms_feed     *feed;
 	rdms_feed_pos (*head)(void *ctx);
+	/*
+	 * The sessions exactly as the journal has them at a position: each to
+	 * FN, and *AT that position (rdms_feed_state; in rdmsd's network
+	 * process a FEED_STATE request to priv).  An Enumerate that asks for
+	 * rdms:Position is answered from it.  NULL: such an Enumerate gets no
+	 * position.
+	 */
+	uint32_t      (*state)(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_feed_pos *at,
+	                       rdms_error *err);
 	void          *ctx;
 } wsman_event_source;
 

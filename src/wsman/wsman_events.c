@@ -141,6 +141,48 @@ static bool bookmark_parse(const char *s, rdms_feed_pos *pos)
 	return true;
 }
 
+void wsman_position_header(char *buf, size_t size, rdms_feed_pos pos)
+{
+	snprintf(buf, size, "<rdms:Position xmlns:rdms=\"" NS_RDMS "\" s:mustUnderstand=\"false\" "
+	         "Epoch=\"%" PRIu64 "\" Seq=\"%" PRIu64 "\"/>", pos.epoch, pos.seq);
+}
+
+/* ---- a snapshot at a position ---------------------------------------------- */
+
+/* What the walk of a positioned snapshot needs: the source, and where the position goes. */
+struct state_walk {
+	const wsman_event_source *src;
+	rdms_feed_pos            *at;
+};
+
+/* An rdms_session_walk_fn over the source's state. */
+static uint32_t walk_state(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_error *err)
+{
+	struct state_walk *w = ctx;
+
+	return w->src->state(w->src->ctx, fn, fn_ctx, w->at, err);
+}
+
+/*
+ * The snapshot and its position come from one read of the feed's state
+ * (rdms_feed_state: priv's differ listings and the journal head, under the
+ * feed's lock), never from the session cache or a fresh read of the
+ * back-ends, whose listing may be ahead of or behind the journal.  So a
+ * broker that subscribed first (at P0) and enumerates then (at P >= P0,
+ * as priv's head only grows) applies the snapshot as of P and drops the
+ * events it pulls up to P: nothing is missed or applied twice.
+ */
+bool wsman_events_snapshot(wsman_events *e, rdms_snapshot **snap, rdms_feed_pos *at,
+                           rdms_error *err)
+{
+	struct state_walk w;
+
+	if (e == NULL || e->src.state == NULL)
+		return false;
+	w = (struct state_walk){ &e->src, at };
+	return rdms_snapshot_take(walk_state, &w, snap, err) == WBEM_S_NO_ERROR;
+}
+
 /* ---- events as items ------------------------------------------------------ */
 
 /* The URI of CLASS in S's form. */
@@ -753,7 +795,7 @@ bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char 
 	wql_query *q = NULL;
 	wsman_sub *s;
 	size_t mine = 0;
-	char target[300];
+	char target[300], position[200];
 
 	if (e == NULL)
 		return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wse:EventSourceUnableToProcess", NULL,
@@ -770,6 +812,8 @@ bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char 
 		sub_free(s);
 		return false;
 	}
+	/* where its events start, written now: once listed, S moves on */
+	wsman_position_header(position, sizeof position, s->pos);
 	wsman_uuid(s->id, sizeof s->id);
 	str_copy(s->owner, sizeof s->owner, owner);
 	s->uid = (uint32_t)who->uid;
@@ -805,7 +849,7 @@ bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char 
 	snprintf(target, sizeof target, "subscription %s", s->id);
 	rdms_ops_audit(e->provider, who, target, "Subscribe", WBEM_S_NO_ERROR, NULL);
 
-	wsman_write_head(b, ACTION_SUBSCRIBE "Response", r->message_id);
+	wsman_write_head_extra(b, ACTION_SUBSCRIBE "Response", r->message_id, position);
 	PUTS(b, "<wse:SubscribeResponse xmlns:wse=\"" NS_WSE "\"><wse:SubscriptionManager>"
 	        "<wsa:Address>");
 	wsman_escape(b, r->to != NULL ? r->to : URI_ANONYMOUS, false);

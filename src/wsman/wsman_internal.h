@@ -39,7 +39,7 @@
 #define NS_XSI     "http://www.w3.org/2001/XMLSchema-instance"
 #define NS_WSE     "http://schemas.xmlsoap.org/ws/2004/08/eventing"
 #define NS_WSMANFAULT "http://schemas.microsoft.com/wbem/wsman/1/wsmanfault"
-/* rdms's own response headers (ReturnValueText), which no client must understand */
+/* rdms's own headers (ReturnValueText, Position), which no client must understand */
 #define NS_RDMS    "urn:rdms:wsman:1"
 
 /* ---- ResourceURI prefixes and well-known URIs (protocols.md 1.3) -------- */
@@ -154,6 +154,7 @@ typedef struct wsman_request {
 	long            max_envelope;  /* 0: not given */
 
 	/* Enumerate */
+	bool              want_position;  /* rdms:Position: the snapshot at a journal position */
 	bool              optimize;
 	uint32_t          max_elements;   /* 0: not given */
 	wsman_mode        mode;
@@ -349,6 +350,19 @@ bool wsman_events_pull(wsman_events *e, const char *owner, const wsman_request *
 bool wsman_events_unsubscribe(wsman_events *e, const rdms_caller *who, const char *owner,
                               const wsman_request *r, strbuf *b, wsman_fault *f);
 size_t wsman_events_count(wsman_events *e);
+/*
+ * The sessions exactly as the change feed has them at a position, in
+ * *SNAP, and that position in *AT (spec/fleet.md 3.3).  False (nothing
+ * made) when E is NULL or its source cannot tell; a failing source sets ERR.
+ */
+bool wsman_events_snapshot(wsman_events *e, rdms_snapshot **snap, rdms_feed_pos *at,
+                           rdms_error *err);
+/*
+ * The response header <rdms:Position Epoch= Seq=> (s:mustUnderstand
+ * "false": standard clients ignore it) into BUF: the journal position a
+ * SubscribeResponse starts after, or an EnumerateResponse's snapshot is at.
+ */
+void wsman_position_header(char *buf, size_t size, rdms_feed_pos pos);
 
 /* ---- replay cache (wsman_replay.c) -------------------------------------- */
 typedef struct wsman_replay wsman_replay;

@@ -563,6 +563,9 @@ static bool parse_header(wsman_request *r, const xml_node *header, header_seen *
 			if (!parse_on_behalf(r, h, f))
 				return false;
 			continue;
+		} else if (in_ns(h, NS_RDMS) && strcmp(name, "Position") == 0) {
+			/* an Enumerate asking for its snapshot's journal position (fleet brokers) */
+			r->want_position = known = true;
 		}
 		if (!known && must_understand(h))
 			return not_understood(r, h, f);

@@ -155,6 +155,32 @@ def events_of(root):
     return out
 
 
+WANT_POSITION = '<r:Position xmlns:r="%s" s:mustUnderstand="false"/>' % we.RDMS_NS
+
+
+def position_of(root):
+    """The rdms:Position header of a reply: (epoch, seq), or None."""
+    for el in we.find_all(root, "Position"):
+        if el.tag == "{%s}Position" % we.RDMS_NS:
+            return int(el.get("Epoch")), int(el.get("Seq"))
+    return None
+
+
+def enumerate_sessions(lab, positioned):
+    """An MI-shaped optimized Enumerate (with rdms:Position when POSITIONED):
+    (its position, {SessionId: (ConnectState, UserName, ClientMachineName)})."""
+    env = we.mi_envelope(we.ACT_ENUM, we.WMI_URI, body=we.MI_ENUM_BODY, port=lab.http)
+    if positioned:
+        env = env.replace("</s:Header>", WANT_POSITION + "</s:Header>", 1)
+    st, text = we.send(lab, env)
+    root = we.parse(text)
+    if st != 200 or root is None:
+        return None, {"fault": text[:800]}
+    return position_of(root), {i["SessionId"]: (i["ConnectState"], i["UserName"],
+                                                 i["ClientMachineName"])
+                               for i in we.instances(root)}
+
+
 def t(ev, prop, which="TargetInstance"):
     return (ev.get(which) or {}).get(prop)
 
@@ -255,6 +281,27 @@ def scenario(lab):
     ev = admin.until(lambda e: t(e, "SessionId") == str(sid2))
     check("the admin's subscription sees %s's session %s" % (U2, sid2), ev is not None, "")
 
+    # ---- a broker's resync (spec/fleet.md 3.3): Subscribe at P0, then an Enumerate
+    # asking for its position P >= P0, the sessions exactly as the journal has them at P
+    resync = Subscriber(lab, ADMIN, Q_ALL)
+    p0 = position_of(we.parse(resync.text))
+
+    def agreeing():
+        """The positioned snapshot once it lists what an ordinary Enumerate does (the
+        feed follows the back-ends within a rescan); None before."""
+        r = enumerate_sessions(lab, True)
+        return r if r[1] == enumerate_sessions(lab, False)[1] else None
+
+    found = wait_for(10, agreeing)
+    pos, snap = found if found is not None else enumerate_sessions(lab, True)
+    plain_pos, plain = enumerate_sessions(lab, False)
+    check("a SubscribeResponse carries rdms:Position P0 %r, and an Enumerate asking for "
+          "rdms:Position the snapshot's position P %r >= P0 (same epoch), its sessions those "
+          "an ordinary Enumerate lists (%s), which has no position" % (p0, pos, sorted(snap)),
+          p0 is not None and pos is not None and pos[0] == p0[0] and pos[1] >= p0[1] and
+          found is not None and plain_pos is None and str(sid) in snap and str(sid2) in snap,
+          "snapshot %r, plain %r" % (snap, plain))
+
     # ---- reconnect under another name
     lab.connect("e1b", U1, "/client-hostname:ECLIENT2", "/size:800x600")
     ev = admin.until(lambda e: e["class"] == "__InstanceModificationEvent" and
@@ -268,6 +315,10 @@ def scenario(lab):
           bookmark is not None and bookmark.startswith("rdms:"), repr(bookmark))
 
     # ---- the non-admin subscriber: its own session's events, and only those
+    ev = resync.until(lambda e: t(e, "ClientMachineName") == "ECLIENT2")
+    seq = int((resync.bookmark or "rdms:0:0").split(":")[2])
+    check("the resync subscription then gets the reconnect, its bookmark past P",
+          ev is not None and pos is not None and seq > pos[1], "%r %r" % (resync.bookmark, pos))
     ev = mine.until(lambda e: t(e, "ClientMachineName") == "ECLIENT2")
     users = sorted({t(e, "UserName") for e in mine.events})
     check("%s's subscription got its own session's events (logon, kill, reconnect) and "
@@ -339,10 +390,10 @@ def scenario(lab):
     st, text = we.send(lab, pull_req(lab, ctx))
     check("a Pull after Unsubscribe: wsen:InvalidEnumerationContext",
           we.is_fault(st, text, "wsen:InvalidEnumerationContext"), text[:800])
-    for s in (mine, resumed, early):
+    for s in (mine, resumed, early, resync):
         we.send(lab, unsubscribe_req(lab, s.ident), user=s.user)
     rows = [r for r in audit.new() if r["method"] == "Unsubscribe"]
-    check("audit: four Unsubscribe rows", len(rows) == 4 and all(r["result"] == 0 for r in rows),
+    check("audit: five Unsubscribe rows", len(rows) == 5 and all(r["result"] == 0 for r in rows),
           repr(rows))
     rc, _, err = we.cli(lab, ["logoff", str(sid2)])
     check("rdms logoff %s returns 0" % sid2, rc == 0, err)

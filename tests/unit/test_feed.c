@@ -528,6 +528,172 @@ static void test_watch(void)
 	CHECK_EQ(rmdir(dir), 0);
 }
 
+/* ---- the state at a position (rdms_feed_state) -------------------------------- */
+
+#define ST_IDS 64
+
+/* Sessions by (back-end, SessionId): what a broker keeps of a host. */
+typedef struct st_map {
+	bool     present[2][ST_IDS];
+	uint32_t state[2][ST_IDS];
+	int32_t  pid[2][ST_IDS];
+	char     client[2][ST_IDS][32];
+} st_map;
+
+static const char *const st_backends[2] = { "fixture", "xrdp" };
+
+static int st_backend(const char *name)
+{
+	return name != NULL && strcmp(name, "xrdp") == 0;
+}
+
+static void st_put(st_map *m, const rdms_event_session *es)
+{
+	int b = st_backend(es->backend);
+
+	m->present[b][es->id] = true;
+	m->state[b][es->id] = es->connect_state;
+	m->pid[b][es->id] = es->server_pid;
+	snprintf(m->client[b][es->id], 32, "%s", es->client);
+}
+
+/* The feed's state as a map; its position into *AT. */
+static void st_take(rdms_feed *f, st_map *m, rdms_feed_pos *at)
+{
+	rdms_event_session *es;
+	size_t n;
+
+	memset(m, 0, sizeof *m);
+	CHECK(rdms_feed_state(f, &es, &n, at));
+	for (size_t i = 0; i < n; i++)
+		st_put(m, &es[i]);
+	rdms_event_sessions_free(es, n);
+}
+
+/* An rdms_event_fn: applies the event to the map (CTX), as a broker would. */
+static int st_apply(void *ctx, const rdms_event *ev)
+{
+	st_map *m = ctx;
+
+	if (ev->kind == RDMS_EVENT_DELETION)
+		m->present[st_backend(ev->target.backend)][ev->target.id] = false;
+	else
+		st_put(m, &ev->target);
+	return 0;
+}
+
+static bool st_equal(const st_map *a, const st_map *b)
+{
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < ST_IDS; i++) {
+			if (a->present[k][i] != b->present[k][i])
+				return false;
+			if (a->present[k][i] && (a->state[k][i] != b->state[k][i] ||
+			                         a->pid[k][i] != b->pid[k][i] ||
+			                         strcmp(a->client[k][i], b->client[k][i]) != 0))
+				return false;
+		}
+	return true;
+}
+
+/* A random listing of back-end B (ids 1..ST_IDS-1), remembered in EXPECT. */
+static size_t st_listing(rdms_session *out, unsigned *seed, st_map *expect, int b)
+{
+	size_t n = 0;
+
+	for (uint32_t id = 1; id < ST_IDS; id++) {
+		if (rand_r(seed) % 3 == 0) {
+			expect->present[b][id] = false;
+			continue;
+		}
+		/* sometimes another session under the same id (a reused pid) */
+		out[n] = mk(id, rand_r(seed) % 2 ? 0 : 4, "u", rand_r(seed) % 2 ? "PC" : "",
+		            1700000000, (pid_t)(100 + rand_r(seed) % 2));
+		expect->present[b][id] = true;
+		expect->state[b][id] = out[n].connect_state;
+		expect->pid[b][id] = out[n].server_pid;
+		snprintf(expect->client[b][id], 32, "%.31s", out[n].client);
+		n++;
+	}
+	return n;
+}
+
+struct st_churn {
+	rdms_feed *f;
+	unsigned   seed;
+	int        rounds;
+	st_map     last;      /* what was observed last */
+};
+
+static void *st_churn_thread(void *arg)
+{
+	struct st_churn *c = arg;
+	rdms_session l[ST_IDS];
+
+	for (int r = 0; r < c->rounds; r++) {
+		int b = rand_r(&c->seed) % 2;
+		size_t n = st_listing(l, &c->seed, &c->last, b);
+
+		CHECK(rdms_feed_observe(c->f, st_backends[b], l, n, T0 + r) >= 0);
+	}
+	return NULL;
+}
+
+/*
+ * The state read at a position and the events after it give every later
+ * state: a broker that applies the snapshot and then the events it pulls
+ * ends where the host is, whatever ran in between -- checked while another
+ * thread keeps observing.
+ */
+static void test_state(void)
+{
+	rdms_feed *f = rdms_feed_new(5, NULL);
+	struct st_churn c = { .f = f, .seed = 42, .rounds = 3000 };
+	st_map snaps[40], now;
+	rdms_feed_pos at[40], head;
+	rdms_event_session *es;
+	pthread_t th;
+	size_t n;
+	int taken = 0;
+
+	/* empty: nothing, at (5, 0) */
+	CHECK(rdms_feed_state(f, &es, &n, &head));
+	CHECK_EQ(n, 0);
+	CHECK(es == NULL);
+	CHECK_EQ(head.epoch, 5);
+	CHECK_EQ(head.seq, 0);
+	memset(&c.last, 0, sizeof c.last);
+	pthread_create(&th, NULL, st_churn_thread, &c);
+	while (taken < 40) {
+		struct timespec pause = { 0, 200000 };
+
+		st_take(f, &snaps[taken], &at[taken]);
+		taken++;
+		nanosleep(&pause, NULL);
+	}
+	pthread_join(th, NULL);
+	st_take(f, &now, &head);
+	CHECK(st_equal(&now, &c.last));      /* the state is the last listings */
+	CHECK_EQ(head.seq, rdms_feed_head(f).seq);
+	for (int i = 0; i < taken; i++) {
+		rdms_feed_read_rc rc;
+		rdms_feed_pos next, from = at[i];
+
+		do {
+			rc = rdms_feed_read(f, from, 100000, st_apply, &snaps[i], &next);
+			from = next;
+		} while (rc == RDMS_FEED_OK && rdms_feed_pos_cmp(next, head) < 0);
+		CHECK_EQ(rc, RDMS_FEED_OK);
+		if (!st_equal(&snaps[i], &now))
+			fprintf(stderr, "snapshot %d at seq %llu does not replay to the head\n", i,
+			        (unsigned long long)at[i].seq);
+		CHECK(st_equal(&snaps[i], &now));
+	}
+	/* several snapshots fell between observations (else this proved little) */
+	CHECK(at[0].seq < at[taken - 1].seq);
+	rdms_feed_free(f);
+}
+
 int main(void)
 {
 	test_positions();
@@ -535,6 +701,7 @@ int main(void)
 	test_bookmarks();
 	test_wait();
 	test_replay();
+	test_state();
 	test_store();
 	test_watch();
 	return check_summary("feed");

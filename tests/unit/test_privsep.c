@@ -1495,14 +1495,44 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static void test_events_ends(void)
+/* A priv server with the fixture back-end and FEED, its client, and a raw channel. */
+struct feed_pair {
+	rdms_provider real;
+	priv_env      env;
+	priv_server  *srv;
+	priv_client  *cl;
+	int           raw;     /* the last channel's net end, for requests written raw */
+};
+
+static void pair_start(struct feed_pair *fp, rdms_feed *feed)
 {
 	const rdms_backend *backends[] = { &rdms_backend_fixture };
-	rdms_provider real = { .cfg = &cfg, .backends = { &rdms_backend_fixture }, .nbackends = 1 };
-	rdms_feed *f = events_feed();
-	priv_env env = { .provider = &real, .feed = f };
+	rdms_error err = { 0 };
 	priv_channels ch;
-	priv_server *srv;
+
+	fp->real = (rdms_provider){ .cfg = &cfg, .backends = { &rdms_backend_fixture },
+	                            .nbackends = 1 };
+	fp->env = (priv_env){ .provider = &fp->real, .feed = feed };
+	CHECK(priv_channels_open(&ch, &err));
+	fp->srv = priv_server_start(ch.priv, &fp->env, &err);
+	CHECK(fp->srv != NULL);
+	fp->raw = ch.net[PRIV_CHANNELS - 1];
+	ch.net[PRIV_CHANNELS - 1] = -1;
+	fp->cl = priv_client_new(ch.net, backends, 1);
+	CHECK(fp->cl != NULL);
+}
+
+static void pair_stop(struct feed_pair *fp)
+{
+	priv_client_free(fp->cl);
+	close(fp->raw);
+	priv_server_stop(fp->srv);
+}
+
+static void test_events_ends(void)
+{
+	rdms_feed *f = events_feed();
+	struct feed_pair fp;
 	priv_client *cl;
 	priv_events_pump *pump;
 	rdms_error err = { 0 };
@@ -1515,14 +1545,9 @@ static void test_events_ends(void)
 	uint32_t rc = 0;
 	size_t n;
 
-	CHECK(priv_channels_open(&ch, &err));
-	srv = priv_server_start(ch.priv, &env, &err);
-	CHECK(srv != NULL);
-	/* a raw client on channel 7, the proxy on the others */
-	int raw = ch.net[PRIV_CHANNELS - 1];
-	ch.net[PRIV_CHANNELS - 1] = -1;
-	cl = priv_client_new(ch.net, backends, 1);
-	CHECK(cl != NULL);
+	pair_start(&fp, f);
+	cl = fp.cl;
+	int raw = fp.raw;
 
 	/* (0, 0): where the journal stands */
 	CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .max = 1 }, got, &g, &end, &err), 0);
@@ -1624,18 +1649,128 @@ static void test_events_ends(void)
 	}
 
 	/* no feed: the pump does not start, and says no error */
-	env.feed = NULL;
-	priv_client_free(cl);
-	close(raw);
-	priv_server_stop(srv);
-	CHECK(priv_channels_open(&ch, &err));
-	srv = priv_server_start(ch.priv, &env, &err);
-	cl = priv_client_new(ch.net, backends, 1);
+	pair_stop(&fp);
+	pair_start(&fp, NULL);
 	err = (rdms_error){ 0 };
-	CHECK(priv_events_pump_start(cl, 200, &err) == NULL);
+	CHECK(priv_events_pump_start(fp.cl, 200, &err) == NULL);
 	CHECK_EQ(err.code, 0);
-	priv_client_free(cl);
-	priv_server_stop(srv);
+	pair_stop(&fp);
+	rdms_feed_free(f);
+}
+
+/* ---- the feed's state at a position (FEED_STATE) ---------------------------- */
+
+/* What priv_proxy_feed_state handed over. */
+struct got_state {
+	size_t   n;
+	uint32_t ids[4];        /* the first few */
+	uint32_t states[4];
+	char     client[256];   /* of the first */
+	bool     ordered;       /* SessionIds rise */
+	uint32_t last;
+	size_t   stop_at;       /* fail with WBEM_E_FAILED at this count (0: never) */
+};
+
+static uint32_t got_session(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct got_state *g = ctx;
+
+	if (g->stop_at != 0 && g->n == g->stop_at)
+		return rdms_fail(err, WBEM_E_FAILED, "stopped by the test");
+	if (g->n < 4) {
+		g->ids[g->n] = s->id;
+		g->states[g->n] = s->connect_state;
+	}
+	if (g->n == 0)
+		snprintf(g->client, sizeof g->client, "%s", s->client);
+	if (g->n > 0 && s->id <= g->last)
+		g->ordered = false;
+	CHECK(s->backend != NULL && strcmp(s->backend->name, "fixture") == 0);
+	g->last = s->id;
+	g->n++;
+	return WBEM_S_NO_ERROR;
+}
+
+static void test_feed_state(void)
+{
+	rdms_feed *f = events_feed();
+	struct got_state g = { .ordered = true };
+	rdms_error err = { 0 };
+	rdms_feed_pos at = { 0, 0 };
+	priv_events_pump *pump;
+	struct feed_pair fp;
+	priv_client *cl;
+	char why[512];
+	uint32_t rc = 0;
+	size_t n;
+
+	pair_start(&fp, f);
+	cl = fp.cl;
+
+	/* the feed's listing (1 disconnected; 2 ended) at its head, (7, 4) */
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), 0);
+	CHECK_EQ(g.n, 1);
+	CHECK_EQ(g.ids[0], 1);
+	CHECK_EQ(g.states[0], 4);
+	CHECK_STR(g.client, "");
+	CHECK_EQ(at.epoch, 7);
+	CHECK_EQ(at.seq, 4);
+	/* through the pump, as rdmsd-net's WS-Man service asks */
+	pump = priv_events_pump_start(cl, 200, &err);
+	CHECK(pump != NULL);
+	if (pump != NULL) {
+		g = (struct got_state){ .ordered = true };
+		CHECK_EQ(priv_events_pump_state(pump, got_session, &g, &at, &err), 0);
+		CHECK_EQ(g.n, 1);
+		CHECK_EQ(at.seq, 4);
+		priv_events_pump_stop(pump);
+	}
+	/* a back-end priv does not serve is left out; 3,000 sessions take several batches */
+	{
+		static rdms_session many[3000];
+		rdms_session other = ev_session(5, 0, "XRDP");
+
+		for (uint32_t i = 0; i < 3000; i++)
+			many[i] = ev_session(3000 - i, i % 2 ? 0 : 4, "MANY-CLIENT-NAME");
+		CHECK(rdms_feed_observe(f, "xrdp", &other, 1, EV_T0 + 5) == 1);
+		CHECK(rdms_feed_observe(f, "fixture", many, 3000, EV_T0 + 6) == 3000);
+	}
+	g = (struct got_state){ .ordered = true };
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), 0);
+	CHECK_EQ(g.n, 3000);
+	CHECK(g.ordered);
+	CHECK_EQ(g.ids[0], 1);
+	CHECK_EQ(g.states[0], 0);          /* session 1 came back connected: many[2999] */
+	CHECK_EQ(at.seq, rdms_feed_head(f).seq);
+	CHECK_EQ(at.seq, 4 + 1 + 3000);
+	/* FN's error stops the walk; the channel stays in step for the next exchange */
+	g = (struct got_state){ .ordered = true, .stop_at = 10 };
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), WBEM_E_FAILED);
+	CHECK(strstr(err.message, "stopped by the test") != NULL);
+	g = (struct got_state){ .ordered = true };
+	CHECK_EQ(priv_proxy_feed_state(cl, got_session, &g, &at, &err), 0);
+	CHECK_EQ(g.n, 3000);
+	/* a FEED_STATE with a payload: refused, the channel serves on */
+	n = priv_encode_find(buf, sizeof buf, 93, 7);
+	{
+		uint16_t t = PRIV_FEED_STATE;
+
+		memcpy(buf, &t, 2);
+	}
+	CHECK_EQ(raw_request(fp.raw, buf, n, &rc, why, sizeof why), PRIV_DONE);
+	CHECK_EQ(rc, WBEM_E_INVALID_PARAMETER);
+	CHECK_STR(priv_type_name(PRIV_FEED_STATE), "FEED_STATE");
+	n = priv_encode_empty(buf, sizeof buf, 94, PRIV_FEED_STATE);
+	CHECK_EQ(raw_request(fp.raw, buf, n, &rc, why, sizeof why), PRIV_EVENTS_END);
+	CHECK(raw_batches >= 2);
+
+	/* no feed: no sessions, WBEM_E_NOT_SUPPORTED */
+	pair_stop(&fp);
+	pair_start(&fp, NULL);
+	g = (struct got_state){ .ordered = true };
+	CHECK_EQ(priv_proxy_feed_state(fp.cl, got_session, &g, &at, &err), WBEM_E_NOT_SUPPORTED);
+	CHECK_EQ(g.n, 0);
+	pair_stop(&fp);
 	rdms_feed_free(f);
 }
 
@@ -1655,5 +1790,6 @@ int main(void)
 	test_stream();
 	test_events_wire();
 	test_events_ends();
+	test_feed_state();
 	return check_summary("privsep");
 }

@@ -2552,6 +2552,145 @@ static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
 	rdms_feed_free(ev_feed);
 }
 
+/* ---- rdms:Position: a snapshot a broker can pair with the events ------------- */
+
+#define WANT_POSITION "<r:Position xmlns:r=\"" NS_RDMS "\" s:mustUnderstand=\"false\"/>"
+#define OPT_ENUM(max) "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>" max \
+	"</wsman:MaxElements></wsen:Enumerate>"
+
+static uint32_t pos_fail_code;
+
+/* A wsman_event_source's state over ev_feed (as rdms_feed_state gives it), or a failure. */
+static uint32_t ev_state(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_feed_pos *at,
+                         rdms_error *err)
+{
+	rdms_event_session *es;
+	uint32_t rc = WBEM_S_NO_ERROR;
+	size_t n;
+
+	(void)ctx;
+	if (pos_fail_code != 0)
+		return rdms_fail(err, pos_fail_code, "the feed's state cannot be read");
+	if (!rdms_feed_state(ev_feed, &es, &n, at))
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	for (size_t i = 0; i < n && rc == WBEM_S_NO_ERROR; i++) {
+		rdms_session one;
+
+		rdms_event_session_to(&es[i], &one);
+		rc = fn(fn_ctx, &one, err);
+	}
+	rdms_event_sessions_free(es, n);
+	return rc;
+}
+
+static void test_positioned(rdms_config *cfg, rdms_provider *p)
+{
+	rdms_session now[3] = { ev_s(7, 0, 0, "root", "PC-7"), ev_s(8, 4, 4242, "carol", ""),
+	                        ev_s(9, 0, 0, "root", "PC-9") };
+	wsman_event_source src;
+	wsman_service *s, *plain;
+	char ctx[64], sub[64];
+	wsman_reply r;
+	xmlDoc *d;
+
+	ev_feed = rdms_feed_new(9, NULL);
+	src = (wsman_event_source){ .feed = ev_feed, .head = ev_head, .state = ev_state };
+	s = wsman_service_new(p, cfg);
+	CHECK(s != NULL && wsman_service_events(s, &src));
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, 2, EV_T0), 2);
+
+	/* a SubscribeResponse says where its events start: now (9, 2), or after its bookmark */
+	r = callf(s, &admin, subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD), ""));
+	d = xdoc(&r);
+	CHECK_EQ(r.http_status, 200);
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@Epoch"), "9");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@Seq"), "2");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@s:mustUnderstand"), "false");
+	snprintf(sub, sizeof sub, "%s", xs(d, "//wse:SubscribeResponse/wsen:EnumerationContext"));
+	xmlFreeDoc(d);
+	free(r.body);
+	r = callf(s, &admin, subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD),
+	                               "<w:Bookmark xmlns:w=\"" NS_WSMAN "\">rdms:9:1</w:Bookmark>"));
+	d = xdoc(&r);
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@Seq"), "1");
+	xmlFreeDoc(d);
+	free(r.body);
+
+	/* 7 disconnects: (9, 3).  The positioned Enumerate is the feed's state at (9, 3) --
+	 * sessions 7 and 8, not the provider's 2 and 3 -- and says so */
+	now[0].connect_state = 4;
+	now[0].client[0] = '\0';
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, 2, EV_T0 + 1000), 1);
+	d = ok_call(s, &admin, build(ACTION_ENUMERATE, URI_WMI, WANT_POSITION, OPT_ENUM("10")),
+	            "positioned enumerate");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@Epoch"), "9");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@Seq"), "3");
+	CHECK_EQ(xn(d, "//wsman:Items/pw:Win32_VirtualDesktopSession"), 2);
+	CHECK_STR(xs(d, "//wsman:Items/pw:Win32_VirtualDesktopSession[1]/pw:SessionId"), "7");
+	CHECK_STR(xs(d, "//wsman:Items/pw:Win32_VirtualDesktopSession[1]/pw:ConnectState"), "4");
+	CHECK_STR(xs(d, "//wsman:Items/pw:Win32_VirtualDesktopSession[2]/pw:UserName"), "carol");
+	CHECK_STR(xs(d, "//wsman:Items/pw:Win32_VirtualDesktopSession[2]/pw:VMHostName"), HOST);
+	CHECK_EQ(xn(d, "//wsman:EndOfSequence"), 1);
+	xmlFreeDoc(d);
+	/* carol's: her own session only, at the same position */
+	d = ok_call(s, &carol, build(ACTION_ENUMERATE, URI_WMI, WANT_POSITION, OPT_ENUM("10")),
+	            "carol's positioned enumerate");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@Seq"), "3");
+	CHECK_EQ(xn(d, "//wsman:Items/pw:Win32_VirtualDesktopSession"), 1);
+	CHECK_STR(xs(d, "//wsman:Items/pw:Win32_VirtualDesktopSession/pw:SessionId"), "8");
+	xmlFreeDoc(d);
+	/* paged: the Pulls give the snapshot of the Enumerate, whatever happens meanwhile */
+	d = ok_call(s, &admin, build(ACTION_ENUMERATE, URI_WMI, WANT_POSITION, OPT_ENUM("1")),
+	            "positioned enumerate, paged");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/r:Position/@Seq"), "3");
+	CHECK_EQ(xn(d, "//wsman:Items/pw:Win32_VirtualDesktopSession"), 1);
+	snprintf(ctx, sizeof ctx, "%s", ctx_of(d, "EnumerateResponse"));
+	xmlFreeDoc(d);
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, 3, EV_T0 + 2000), 1);   /* 9 appears */
+	d = ok_call(s, &admin, pull_req(ctx, "<wsen:MaxElements>10</wsen:MaxElements>"),
+	            "pull of the positioned enumerate");
+	CHECK_EQ(xn(d, "//wsen:Items/*"), 1);
+	CHECK_STR(xs(d, "//wsen:Items/*[1]/*[local-name()='SessionId']"), "8");
+	CHECK_EQ(xn(d, "//wsen:EndOfSequence"), 1);
+	xmlFreeDoc(d);
+	/* the subscription that started at (9, 2) pulls exactly what followed: 7's (9, 3), 9's (9, 4) */
+	r = callf(s, &admin, sub_pull(sub, "PT5S", 10));
+	d = xdoc(&r);
+	CHECK_EQ(atoi(xs(d, "count(//wsen:Items/*)")), 1);     /* Q_MOD: modifications only */
+	CHECK_STR(xs(d, "//ev:TargetInstance/q:SessionId"), "7");
+	xmlFreeDoc(d);
+	free(r.body);
+
+	/* without the header, or with a filter: the provider's sessions, no position */
+	d = ok_call(s, &admin, build(ACTION_ENUMERATE, URI_WMI, "", OPT_ENUM("10")), "plain");
+	CHECK_EQ(xn(d, "/s:Envelope/s:Header/r:Position"), 0);
+	CHECK_STR(xs(d, "//wsman:Items/pw:Win32_VirtualDesktopSession[1]/pw:SessionId"), "2");
+	xmlFreeDoc(d);
+	d = ok_call(s, &admin, build(ACTION_ENUMERATE, URI_WMI, WANT_POSITION,
+	            "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>10"
+	            "</wsman:MaxElements><wsman:Filter Dialect=\"" DIALECT_WQL "\">SELECT * FROM "
+	            "Win32_VirtualDesktopSession</wsman:Filter></wsen:Enumerate>"), "filtered");
+	CHECK_EQ(xn(d, "/s:Envelope/s:Header/r:Position"), 0);
+	CHECK_EQ(xn(d, "//wsman:Items/pw:Win32_VirtualDesktopSession"), 2);
+	xmlFreeDoc(d);
+	/* a state that cannot be read: its fault, not a snapshot without a position */
+	pos_fail_code = WBEM_E_NOT_AVAILABLE;
+	fault_built(s, "state unreadable", build(ACTION_ENUMERATE, URI_WMI, WANT_POSITION,
+	            OPT_ENUM("10")), 500, "wsman:InternalError", WBEM_E_NOT_AVAILABLE);
+	pos_fail_code = 0;
+	/* a service without a state (no change feed): an ordinary enumeration, no position */
+	plain = wsman_service_new(p, cfg);
+	CHECK(plain != NULL);
+	d = ok_call(plain, &admin, build(ACTION_ENUMERATE, URI_WMI, WANT_POSITION, OPT_ENUM("10")),
+	            "no feed");
+	CHECK_EQ(xn(d, "/s:Envelope/s:Header/r:Position"), 0);
+	CHECK_EQ(xn(d, "//wsman:Items/pw:Win32_VirtualDesktopSession"), 2);
+	xmlFreeDoc(d);
+	wsman_service_free(plain);
+	wsman_service_free(s);
+	rdms_feed_free(ev_feed);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160], mixed[128];
@@ -2598,6 +2737,7 @@ int main(void)
 	CHECK(p_cached.cache != NULL && s_mixed != NULL && s_cached != NULL);
 
 	test_subscriptions(&cfg, &p);
+	test_positioned(&cfg, &p);
 	test_writer();
 	test_arena();
 	test_tree_refusals();

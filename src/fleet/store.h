@@ -1,0 +1,194 @@
+/*
+ * store.h -- a fleet broker's session directory (spec/fleet.md 3.5, 5.7):
+ * the hosts it serves and the last known sessions of each, behind one
+ * narrow interface that SQLite implements here (store_sqlite.c, the
+ * default: a single broker needs no database server) and PostgreSQL next.
+ *
+ * Hosts are authoritative; the directory is what the broker last learned
+ * from them, each host at a *version*: its change feed's position (epoch,
+ * seq) as one integer, epoch << 40 | seq, which compares with one `<`
+ * across host restarts (the epoch rises at each start).  The store keeps
+ * a host's version and its sessions consistent: every write is one
+ * transaction touching one host, guarded by that host's version, so
+ * delivery at least once (a batch pulled twice, a second broker applying
+ * the same batch) takes effect exactly once, and nothing is applied
+ * across a gap.
+ *
+ *   apply a change batch   the events a Pull brought, in position order:
+ *                          those at or below the host's version are
+ *                          dropped; the first of the rest must be exactly
+ *                          version + 1 in the same epoch, or nothing is
+ *                          applied and the caller must resync (a gap, a
+ *                          new epoch, a host never synced).
+ *   apply a snapshot       every session of the host at position P (an
+ *                          Enumerate with rdms:Position): upserted, the
+ *                          host's other sessions swept, version = P.
+ *
+ * Every session names its VMHostName; a batch or snapshot for host H that
+ * carries a session of another VMHostName is refused whole (a host may
+ * speak only for itself), as is one for a host that is not registered or
+ * is marked invalid (ServerState 8).  Two hosts may both have SessionId 7:
+ * the key is (VMHostName, SessionId) everywhere.
+ *
+ * Reads: keyset pages over (VMHostName, SessionId), optionally those of
+ * one account (lower(UserName), and lower(DomainName) when given: the
+ * authorisation of a caller who is not an admin), one session by its
+ * key, the hosts with their session counts.
+ *
+ * Thread-safe: a store may be used from any number of threads.  Errors are
+ * WBEM codes with an rdms_error: WBEM_E_NOT_AVAILABLE when the database
+ * fails (spec/fleet.md 3.10), WBEM_E_NOT_FOUND, WBEM_E_ALREADY_EXISTS,
+ * WBEM_E_INVALID_PARAMETER for what no store would accept.
+ */
+#ifndef RDMS_FLEET_STORE_H
+#define RDMS_FLEET_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../cim/wbem.h"
+
+/* ---- versions ------------------------------------------------------------ */
+
+#define FLEET_SEQ_BITS   40
+#define FLEET_SEQ_MAX    ((UINT64_C(1) << FLEET_SEQ_BITS) - 1)
+/* so that a version fits a signed 64-bit column (PostgreSQL's bigint) */
+#define FLEET_EPOCH_MAX  ((UINT64_C(1) << (63 - FLEET_SEQ_BITS)) - 1)
+
+/* EPOCH and SEQ as one version; 0 when either is out of range (0 is "never synced"). */
+uint64_t fleet_version(uint64_t epoch, uint64_t seq);
+uint64_t fleet_version_epoch(uint64_t v);
+uint64_t fleet_version_seq(uint64_t v);
+
+/* ---- what the directory holds ---------------------------------------------- */
+
+/* Win32_RDSHServer.ServerState (spec/fleet.md 3.8). */
+enum fleet_server_state {
+	FLEET_UNKNOWN = 1,     /* not reached lately */
+	FLEET_RUNNING = 3,     /* its Pulls succeed */
+	FLEET_INVALID = 8,     /* an identity conflict, or quarantined: nothing of it is applied */
+};
+
+#define FLEET_NAME_MAX  255       /* VMHostName, bytes */
+#define FLEET_URL_MAX   1023
+#define FLEET_TEXT_MAX  1024      /* any text property of a session, bytes */
+
+typedef struct fleet_host {
+	char     name[FLEET_NAME_MAX + 1];   /* VMHostName, bound to one identity */
+	char     url[FLEET_URL_MAX + 1];     /* https://198.18.1.7:5986/wsman */
+	uint8_t  cert_sha256[32];            /* pinned at registration */
+	uint64_t version;                    /* the position last applied; 0: never synced */
+	int      state;                      /* enum fleet_server_state */
+	int64_t  registered_ms;              /* Unix time, milliseconds (UTC) */
+	int64_t  contact_ms;                 /* last successful contact; 0: never */
+	uint64_t sessions;                   /* how many it has (listings only) */
+} fleet_host;
+
+/* One Win32_VirtualDesktopSession as the directory keeps it. */
+typedef struct fleet_session {
+	const char *host;                    /* VMHostName */
+	uint32_t    id;                      /* SessionId */
+	const char *vm_name;                 /* the strings may be NULL (a NULL property) */
+	uint32_t    connect_state;
+	const char *user_name;
+	const char *domain_name;
+	const char *collection_id;
+	const char *client_machine_name;
+	uint64_t    version;                 /* reads: the position of its last change */
+} fleet_session;
+
+/* Called per row during a read, valid for the call only; non-zero stops the read. */
+typedef int (*fleet_session_fn)(void *ctx, const fleet_session *s);
+typedef int (*fleet_host_fn)(void *ctx, const fleet_host *h);
+
+/* One event of a batch: the session as it now is, or (DELETE) gone. */
+enum fleet_change_kind { FLEET_UPSERT = 1, FLEET_DELETE = 2 };
+
+typedef struct fleet_change {
+	uint64_t      version;               /* the event's position */
+	uint8_t       kind;                  /* enum fleet_change_kind */
+	fleet_session s;                     /* DELETE: host and id only */
+} fleet_change;
+
+typedef enum fleet_apply_rc {
+	FLEET_APPLIED = 0,    /* done: the host is at the batch's last position now */
+	FLEET_STALE,          /* nothing newer than the host's version: nothing to do */
+	FLEET_GAP,            /* the first new event does not follow the host's version (or the
+	                       * host was never synced): nothing applied, resync */
+	FLEET_NEW_EPOCH,      /* the host restarted since its version: nothing applied, resync */
+	FLEET_REFUSED,        /* ERR says why; nothing applied (the host's fault, not the store's) */
+	FLEET_FAILED,         /* the store failed (ERR); nothing applied */
+} fleet_apply_rc;
+
+/* "applied", "stale", ... for logs. */
+const char *fleet_apply_name(fleet_apply_rc rc);
+
+/* A page of a keyset enumeration: the rows after (after_host, after_id), in key order. */
+typedef struct fleet_page {
+	const char *after_host;              /* NULL: from the start */
+	uint32_t    after_id;
+	size_t      limit;                   /* 1 .. FLEET_PAGE_MAX */
+	const char *user;                    /* not NULL: only sessions of this account */
+	const char *domain;                  /* with USER, not NULL: and of this domain */
+} fleet_page;
+
+#define FLEET_PAGE_MAX 100000
+
+/* ---- the store ------------------------------------------------------------- */
+
+typedef struct fleet_store fleet_store;
+
+/*
+ * The SQLite directory at PATH (created when missing, with its schema).
+ * SQLite serves one broker: the file is locked for this process's life,
+ * and a second opening fails with WBEM_E_ALREADY_EXISTS (spec/fleet.md 5.7).
+ * NULL with ERR on failure.
+ */
+fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err);
+void fleet_store_close(fleet_store *st);
+
+/* Registers H (name, url, cert_sha256; the rest is the store's): state unknown, version 0. */
+uint32_t fleet_store_host_add(fleet_store *st, const fleet_host *h, rdms_error *err);
+/* Forgets host NAME and its sessions. */
+uint32_t fleet_store_host_remove(fleet_store *st, const char *name, rdms_error *err);
+uint32_t fleet_store_host_get(fleet_store *st, const char *name, fleet_host *out,
+                              rdms_error *err);
+/* Every host, by name, with its session count. */
+uint32_t fleet_store_hosts(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_error *err);
+/*
+ * Sets host NAME's ServerState to STATE; RUNNING also makes now its last
+ * contact (a heartbeat).  An invalid host stays invalid unless FORCE (an
+ * admin's decision, not an ingest's).
+ */
+uint32_t fleet_store_host_state(fleet_store *st, const char *name, int state, bool force,
+                                rdms_error *err);
+
+/*
+ * The N changes of CH, pulled from host HOST in position order, in one
+ * transaction (the rules above).  *VERSION (may be NULL) gets the host's
+ * version afterwards (before, when nothing was applied).  An applied batch
+ * makes the host running, with now as its last contact.
+ */
+fleet_apply_rc fleet_store_apply_batch(fleet_store *st, const char *host,
+                                       const fleet_change *ch, size_t n, uint64_t *version,
+                                       rdms_error *err);
+/*
+ * Host HOST's N sessions S, all of them, at position AT: FLEET_STALE (and
+ * nothing done) when the host's version is already past AT; otherwise, in
+ * one transaction, each upserted where older than AT, every other session
+ * of the host at or below AT deleted, the version raised to AT, the host
+ * running.  Refused whole for a session of another host, a SessionId given
+ * twice, or AT not a valid version.
+ */
+fleet_apply_rc fleet_store_apply_snapshot(fleet_store *st, const char *host, uint64_t at,
+                                          const fleet_session *s, size_t n, rdms_error *err);
+
+/* The rows of page P to FN; *ROWS (may be NULL) how many. */
+uint32_t fleet_store_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
+                               void *ctx, size_t *rows, rdms_error *err);
+/* Session (HOST, ID) to FN; WBEM_E_NOT_FOUND when the directory has none. */
+uint32_t fleet_store_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
+                         void *ctx, rdms_error *err);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * store_internal.h -- what a store implementation provides (store.h), and
+ * the rules every implementation shares (store.c): the checks of a host,
+ * a batch and a snapshot, and what a batch does to a host at a version.
+ * An implementation only reads and writes; it decides nothing.
+ */
+#ifndef RDMS_FLEET_STORE_INTERNAL_H
+#define RDMS_FLEET_STORE_INTERNAL_H
+
+#include "store.h"
+
+typedef struct fleet_store_vtbl {
+	void           (*close)(fleet_store *st);
+	uint32_t       (*host_add)(fleet_store *st, const fleet_host *h, int64_t now_ms,
+	                           rdms_error *err);
+	uint32_t       (*host_remove)(fleet_store *st, const char *name, rdms_error *err);
+	uint32_t       (*host_get)(fleet_store *st, const char *name, fleet_host *out,
+	                           rdms_error *err);
+	uint32_t       (*hosts)(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_error *err);
+	uint32_t       (*host_state)(fleet_store *st, const char *name, int state, bool force,
+	                             int64_t now_ms, rdms_error *err);
+	/* checked already (fleet_check_batch); the implementation runs fleet_plan_batch */
+	fleet_apply_rc (*apply_batch)(fleet_store *st, const char *host, const fleet_change *ch,
+	                              size_t n, int64_t now_ms, uint64_t *version,
+	                              rdms_error *err);
+	fleet_apply_rc (*apply_snapshot)(fleet_store *st, const char *host, uint64_t at,
+	                                 const fleet_session *s, size_t n, int64_t now_ms,
+	                                 rdms_error *err);
+	uint32_t       (*enumerate)(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
+	                            void *ctx, size_t *rows, rdms_error *err);
+	uint32_t       (*get)(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
+	                      void *ctx, rdms_error *err);
+} fleet_store_vtbl;
+
+/* Every implementation's handle begins with this. */
+struct fleet_store {
+	const fleet_store_vtbl *vt;
+};
+
+/* Now as Unix time in milliseconds (UTC): the one clock of every store's times. */
+int64_t fleet_now_ms(void);
+
+/* A VMHostName a store accepts: 1 to FLEET_NAME_MAX bytes. */
+bool fleet_check_name(const char *name, rdms_error *err);
+
+/*
+ * The checks of a batch that need no host: positions valid and strictly
+ * rising, kinds known, every session of HOST, texts within FLEET_TEXT_MAX.
+ */
+bool fleet_check_batch(const char *host, const fleet_change *ch, size_t n, rdms_error *err);
+
+/* The same for a snapshot's sessions (SessionIds not repeated is the store's to check). */
+bool fleet_check_snapshot(const char *host, uint64_t at, const fleet_session *s, size_t n,
+                          rdms_error *err);
+
+/*
+ * What checked batch CH (N changes) does to a host at VERSION in STATE:
+ * FLEET_APPLIED with *FIRST the index of the first change to apply (all
+ * from there are new and follow each other), or why nothing is applied.
+ */
+fleet_apply_rc fleet_plan_batch(uint64_t version, int state, const fleet_change *ch, size_t n,
+                                size_t *first, rdms_error *err);
+
+#endif

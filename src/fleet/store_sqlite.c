@@ -1,0 +1,676 @@
+/*
+ * store_sqlite.c -- the session directory in SQLite (store.h), the default
+ * for a single broker (spec/fleet.md 5.7).
+ *
+ * The schema is spec/fleet.md 3.5's in SQLite's terms: times are integer
+ * milliseconds (UTC), the tables are WITHOUT ROWID so that a keyset page
+ * over (vmhostname, session_id) is one range scan of the primary key, and
+ * UserName lookups use an index on (lower(user_name), vmhostname,
+ * session_id), which also gives their rows in key order.  SQLite's lower()
+ * folds ASCII only and its BINARY collation compares bytes, exactly as
+ * rdms's WQL compares strings.
+ *
+ * One connection, one lock: a write is one BEGIN IMMEDIATE transaction of
+ * prepared statements (per-row upserts inside one transaction are what
+ * PostgreSQL does with arrays: in-process they cost microseconds), and
+ * reads wait for it.  journal_mode=WAL with synchronous=NORMAL: a crash
+ * of the machine may lose the last transactions, never half of one, and a
+ * host's version always goes with its rows, so a broker that lost some
+ * only pulls them again (the hosts are authoritative).
+ *
+ * SQLite is single-node: the database file is flock()ed for the store's
+ * life, so a second broker (or a second store in this process) on the
+ * same file is refused instead of interleaving with the first.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "../common/strutil.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define SCHEMA_VERSION  1
+
+static const char schema[] =
+	"CREATE TABLE hosts ("
+	"  vmhostname  TEXT PRIMARY KEY,"
+	"  url         TEXT NOT NULL,"
+	"  cert_sha256 BLOB NOT NULL CHECK (length(cert_sha256) = 32),"
+	"  version     INTEGER NOT NULL DEFAULT 0,"
+	"  state       INTEGER NOT NULL DEFAULT 1,"
+	"  registered  INTEGER NOT NULL,"
+	"  contact     INTEGER NOT NULL DEFAULT 0"
+	") WITHOUT ROWID;"
+	"CREATE TABLE sessions ("
+	"  vmhostname    TEXT NOT NULL REFERENCES hosts ON DELETE CASCADE,"
+	"  session_id    INTEGER NOT NULL CHECK (session_id BETWEEN 0 AND 4294967295),"
+	"  vm_name TEXT, connect_state INTEGER NOT NULL, user_name TEXT, domain_name TEXT,"
+	"  collection_id TEXT, client_machine_name TEXT,"
+	"  version       INTEGER NOT NULL,"
+	"  PRIMARY KEY (vmhostname, session_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX sessions_user ON sessions (lower(user_name), vmhostname, session_id);"
+	"PRAGMA user_version = 1;";
+
+#define SESSION_COLS "vmhostname, session_id, vm_name, connect_state, user_name, " \
+	"domain_name, collection_id, client_machine_name, version"
+
+enum stmt {
+	S_BEGIN, S_COMMIT, S_ROLLBACK,
+	S_HOST_ADD, S_HOST_REMOVE, S_HOST_GET, S_HOSTS, S_HOST_STATE, S_HOST_STATE_FORCE,
+	S_HOST_VERSION, S_HOST_APPLIED,
+	S_UPSERT, S_DELETE, S_MARK_CLEAR, S_MARK, S_SWEEP,
+	S_PAGE, S_PAGE_USER, S_GET,
+	S_END
+};
+
+static const char *const sql[S_END] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_HOST_ADD] = "INSERT INTO hosts (vmhostname, url, cert_sha256, registered) "
+	               "VALUES (?1, ?2, ?3, ?4)",
+	[S_HOST_REMOVE] = "DELETE FROM hosts WHERE vmhostname = ?1",
+	[S_HOST_GET] = "SELECT vmhostname, url, cert_sha256, version, state, registered, contact, "
+	               "(SELECT count(*) FROM sessions s WHERE s.vmhostname = h.vmhostname) "
+	               "FROM hosts h WHERE vmhostname = ?1",
+	[S_HOSTS] = "SELECT vmhostname, url, cert_sha256, version, state, registered, contact, "
+	            "(SELECT count(*) FROM sessions s WHERE s.vmhostname = h.vmhostname) "
+	            "FROM hosts h ORDER BY vmhostname",
+	/* an invalid host stays invalid: that is an admin's decision (FORCE) */
+	[S_HOST_STATE] = "UPDATE hosts SET state = ?2, contact = CASE WHEN ?2 = 3 THEN ?3 "
+	                 "ELSE contact END WHERE vmhostname = ?1 AND state <> 8",
+	[S_HOST_STATE_FORCE] = "UPDATE hosts SET state = ?2, contact = CASE WHEN ?2 = 3 THEN ?3 "
+	                       "ELSE contact END WHERE vmhostname = ?1",
+	[S_HOST_VERSION] = "SELECT version, state FROM hosts WHERE vmhostname = ?1",
+	[S_HOST_APPLIED] = "UPDATE hosts SET version = max(version, ?2), state = 3, contact = ?3 "
+	                   "WHERE vmhostname = ?1",
+	[S_UPSERT] = "INSERT INTO sessions (" SESSION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	             "?8, ?9) ON CONFLICT (vmhostname, session_id) DO UPDATE SET "
+	             "vm_name = excluded.vm_name, connect_state = excluded.connect_state, "
+	             "user_name = excluded.user_name, domain_name = excluded.domain_name, "
+	             "collection_id = excluded.collection_id, "
+	             "client_machine_name = excluded.client_machine_name, "
+	             "version = excluded.version WHERE sessions.version < excluded.version",
+	[S_DELETE] = "DELETE FROM sessions WHERE vmhostname = ?1 AND session_id = ?2 "
+	             "AND version < ?3",
+	[S_MARK_CLEAR] = "DELETE FROM temp.snapshot_ids",
+	[S_MARK] = "INSERT INTO temp.snapshot_ids (id) VALUES (?1)",
+	[S_SWEEP] = "DELETE FROM sessions WHERE vmhostname = ?1 AND version <= ?2 AND "
+	            "session_id NOT IN (SELECT id FROM temp.snapshot_ids)",
+	[S_PAGE] = "SELECT " SESSION_COLS " FROM sessions WHERE (vmhostname, session_id) > (?1, ?2) "
+	           "ORDER BY vmhostname, session_id LIMIT ?3",
+	[S_PAGE_USER] = "SELECT " SESSION_COLS " FROM sessions WHERE lower(user_name) = lower(?4) "
+	                "AND (?5 IS NULL OR lower(domain_name) = lower(?5)) "
+	                "AND (vmhostname, session_id) > (?1, ?2) "
+	                "ORDER BY vmhostname, session_id LIMIT ?3",
+	[S_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE vmhostname = ?1 AND session_id = ?2",
+};
+
+typedef struct sqlite_store {
+	fleet_store     base;          /* first: the handle is this */
+	sqlite3        *db;
+	sqlite3_stmt   *st[S_END];
+	pthread_mutex_t lock;
+	int             lock_fd;       /* the flock()ed database file */
+} sqlite_store;
+
+static sqlite_store *of(fleet_store *st)
+{
+	return (sqlite_store *)st;
+}
+
+/* The database's failure as ERR: WBEM_E_NOT_AVAILABLE (spec/fleet.md 3.10). */
+static uint32_t db_fail(sqlite_store *s, const char *what, rdms_error *err)
+{
+	return rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory: %s: %s", what,
+	                 sqlite3_errmsg(s->db));
+}
+
+/* Statement I, reset and unbound, ready for its parameters. */
+static sqlite3_stmt *stmt(sqlite_store *s, enum stmt i)
+{
+	sqlite3_reset(s->st[i]);
+	sqlite3_clear_bindings(s->st[i]);
+	return s->st[i];
+}
+
+/* Runs statement I to its end (no rows wanted); false with ERR. */
+static bool run(sqlite_store *s, enum stmt i, rdms_error *err)
+{
+	int rc = sqlite3_step(s->st[i]);
+
+	sqlite3_reset(s->st[i]);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return true;
+	db_fail(s, sql[i], err);
+	return false;
+}
+
+static bool run_plain(sqlite_store *s, enum stmt i, rdms_error *err)
+{
+	stmt(s, i);
+	return run(s, i, err);
+}
+
+static void bind_text(sqlite3_stmt *q, int at, const char *text)
+{
+	if (text != NULL)
+		sqlite3_bind_text(q, at, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(q, at);
+}
+
+/* ---- opening ------------------------------------------------------------------ */
+
+static void sqlite_close(fleet_store *st);
+
+static bool exec(sqlite_store *s, const char *text, rdms_error *err)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(s->db, text, NULL, NULL, &msg) == SQLITE_OK)
+		return true;
+	rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory: %s", msg != NULL ? msg : "?");
+	sqlite3_free(msg);
+	return false;
+}
+
+/* The schema: created in an empty database, checked in an existing one. */
+static bool migrate(sqlite_store *s, const char *path, rdms_error *err)
+{
+	sqlite3_stmt *q;
+	int version = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+		return db_fail(s, "PRAGMA user_version", err) == 0;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	if (version == 0)
+		return exec(s, "BEGIN IMMEDIATE", err) && exec(s, schema, err) && exec(s, "COMMIT", err);
+	if (version != SCHEMA_VERSION) {
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s has schema version %d; "
+		          "this rdmsd knows %d", path, version, SCHEMA_VERSION);
+		return false;
+	}
+	return true;
+}
+
+static const fleet_store_vtbl sqlite_vtbl;
+
+fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err)
+{
+	sqlite_store *s = calloc(1, sizeof *s);
+
+	if (s == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	s->base.vt = &sqlite_vtbl;
+	pthread_mutex_init(&s->lock, NULL);
+	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (s->lock_fd < 0) {
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		rdms_fail(err, errno == EWOULDBLOCK ? WBEM_E_ALREADY_EXISTS : WBEM_E_NOT_AVAILABLE,
+		          "session directory %s: %s", path, errno == EWOULDBLOCK
+		          ? "in use by another broker (SQLite serves one broker only)" : strerror(errno));
+		goto fail;
+	}
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path,
+		          s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	if (!exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+	             "CREATE TEMP TABLE snapshot_ids (id INTEGER PRIMARY KEY);", err) ||
+	    !migrate(s, path, err))
+		goto fail;
+	for (int i = 0; i < S_END; i++)
+		if (sqlite3_prepare_v3(s->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+		                       NULL) != SQLITE_OK) {
+			db_fail(s, sql[i], err);
+			goto fail;
+		}
+	return &s->base;
+fail:
+	sqlite_close(&s->base);
+	return NULL;
+}
+
+static void sqlite_close(fleet_store *st)
+{
+	sqlite_store *s = of(st);
+
+	for (int i = 0; i < S_END; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_close(s->db);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);      /* after SQLite let go of the file: releases the flock */
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+/* ---- hosts -------------------------------------------------------------------- */
+
+static uint32_t sqlite_host_add(fleet_store *st, const fleet_host *h, int64_t now_ms,
+                                rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+	uint32_t rc = WBEM_S_NO_ERROR;
+	int step;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_HOST_ADD);
+	sqlite3_bind_text(q, 1, h->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, h->url, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, h->cert_sha256, sizeof h->cert_sha256, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, now_ms);
+	step = sqlite3_step(q);
+	if (step == SQLITE_CONSTRAINT)
+		rc = rdms_fail(err, WBEM_E_ALREADY_EXISTS, "host %s is registered already", h->name);
+	else if (step != SQLITE_DONE)
+		rc = db_fail(s, "adding a host", err);
+	sqlite3_reset(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static uint32_t sqlite_host_remove(fleet_store *st, const char *name, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	sqlite3_bind_text(stmt(s, S_HOST_REMOVE), 1, name, -1, SQLITE_STATIC);
+	if (!run(s, S_HOST_REMOVE, err))
+		rc = err->code;
+	else if (sqlite3_changes(s->db) == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void host_row(sqlite3_stmt *q, fleet_host *h)
+{
+	const void *cert = sqlite3_column_blob(q, 2);
+
+	memset(h, 0, sizeof *h);
+	str_copy(h->name, sizeof h->name, (const char *)sqlite3_column_text(q, 0));
+	str_copy(h->url, sizeof h->url, (const char *)sqlite3_column_text(q, 1));
+	if (cert != NULL && sqlite3_column_bytes(q, 2) == (int)sizeof h->cert_sha256)
+		memcpy(h->cert_sha256, cert, sizeof h->cert_sha256);
+	h->version = (uint64_t)sqlite3_column_int64(q, 3);
+	h->state = sqlite3_column_int(q, 4);
+	h->registered_ms = sqlite3_column_int64(q, 5);
+	h->contact_ms = sqlite3_column_int64(q, 6);
+	h->sessions = (uint64_t)sqlite3_column_int64(q, 7);
+}
+
+/* Hands the host rows of Q to FN; *ROWS counts them. The lock is held. */
+static uint32_t host_rows(sqlite_store *s, sqlite3_stmt *q, fleet_host_fn fn, void *ctx,
+                          size_t *rows, rdms_error *err)
+{
+	uint32_t rc = WBEM_S_NO_ERROR;
+	fleet_host h;
+	int step;
+
+	*rows = 0;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		host_row(q, &h);
+		(*rows)++;
+		if (fn(ctx, &h) != 0)
+			break;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_fail(s, "reading hosts", err);
+	sqlite3_reset(q);
+	return rc;
+}
+
+static int copy_host(void *ctx, const fleet_host *h)
+{
+	*(fleet_host *)ctx = *h;
+	return 1;
+}
+
+static uint32_t sqlite_host_get(fleet_store *st, const char *name, fleet_host *out,
+                                rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+	size_t rows;
+	uint32_t rc;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_HOST_GET);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	rc = host_rows(s, q, copy_host, out, &rows, err);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == WBEM_S_NO_ERROR && rows == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
+	return rc;
+}
+
+static uint32_t sqlite_hosts(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	size_t rows;
+	uint32_t rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = host_rows(s, stmt(s, S_HOSTS), fn, ctx, &rows, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static uint32_t sqlite_host_state(fleet_store *st, const char *name, int state, bool force,
+                                  int64_t now_ms, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	enum stmt i = force ? S_HOST_STATE_FORCE : S_HOST_STATE;
+	sqlite3_stmt *q;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, i);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, state);
+	sqlite3_bind_int64(q, 3, now_ms);
+	if (!run(s, i, err)) {
+		rc = err->code;
+	} else if (sqlite3_changes(s->db) == 0) {
+		fleet_host h;
+
+		pthread_mutex_unlock(&s->lock);
+		/* no such host, or an invalid one kept invalid */
+		rc = sqlite_host_get(st, name, &h, err);
+		if (rc == WBEM_S_NO_ERROR)
+			rc = rdms_fail(err, WBEM_E_ACCESS_DENIED, "host %s is marked invalid", name);
+		return rc;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* ---- writes --------------------------------------------------------------------- */
+
+/*
+ * Begins the transaction of a write for HOST and reads its version and
+ * state; FLEET_APPLIED to go on, else why not (rolled back, ERR set).
+ */
+static fleet_apply_rc begin_host(sqlite_store *s, const char *host, uint64_t *version,
+                                 int *state, rdms_error *err)
+{
+	sqlite3_stmt *q;
+	int step;
+
+	if (!run_plain(s, S_BEGIN, err))
+		return FLEET_FAILED;
+	q = stmt(s, S_HOST_VERSION);
+	sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+	step = sqlite3_step(q);
+	if (step == SQLITE_ROW) {
+		*version = (uint64_t)sqlite3_column_int64(q, 0);
+		*state = sqlite3_column_int(q, 1);
+	}
+	sqlite3_reset(q);
+	if (step == SQLITE_ROW)
+		return FLEET_APPLIED;
+	if (step == SQLITE_DONE)
+		rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s is registered", host);
+	else
+		db_fail(s, "reading a host's version", err);
+	run_plain(s, S_ROLLBACK, &(rdms_error){ 0 });
+	return step == SQLITE_DONE ? FLEET_REFUSED : FLEET_FAILED;
+}
+
+/* Ends the write: RC FLEET_APPLIED commits (FLEET_FAILED when that fails), anything else rolls back. */
+static fleet_apply_rc end_host(sqlite_store *s, fleet_apply_rc rc, rdms_error *err)
+{
+	if (rc == FLEET_APPLIED) {
+		if (run_plain(s, S_COMMIT, err))
+			return rc;
+		rc = FLEET_FAILED;
+	}
+	run_plain(s, S_ROLLBACK, &(rdms_error){ 0 });
+	return rc;
+}
+
+static bool upsert(sqlite_store *s, const fleet_session *x, uint64_t version, rdms_error *err)
+{
+	sqlite3_stmt *q = stmt(s, S_UPSERT);
+
+	sqlite3_bind_text(q, 1, x->host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, x->id);
+	bind_text(q, 3, x->vm_name);
+	sqlite3_bind_int64(q, 4, x->connect_state);
+	bind_text(q, 5, x->user_name);
+	bind_text(q, 6, x->domain_name);
+	bind_text(q, 7, x->collection_id);
+	bind_text(q, 8, x->client_machine_name);
+	sqlite3_bind_int64(q, 9, (sqlite3_int64)version);
+	return run(s, S_UPSERT, err);
+}
+
+static bool host_applied(sqlite_store *s, const char *host, uint64_t version, int64_t now_ms,
+                         rdms_error *err)
+{
+	sqlite3_stmt *q = stmt(s, S_HOST_APPLIED);
+
+	sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)version);
+	sqlite3_bind_int64(q, 3, now_ms);
+	return run(s, S_HOST_APPLIED, err);
+}
+
+static fleet_apply_rc sqlite_apply_batch(fleet_store *st, const char *host,
+                                         const fleet_change *ch, size_t n, int64_t now_ms,
+                                         uint64_t *version, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	fleet_apply_rc rc;
+	size_t first = 0;
+	int state = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = begin_host(s, host, version, &state, err);
+	if (rc != FLEET_APPLIED) {
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	rc = fleet_plan_batch(*version, state, ch, n, &first, err);
+	for (size_t i = first; rc == FLEET_APPLIED && i < n; i++) {
+		const fleet_change *c = &ch[i];
+		bool ok;
+
+		if (c->kind == FLEET_UPSERT) {
+			ok = upsert(s, &c->s, c->version, err);
+		} else {
+			sqlite3_stmt *q = stmt(s, S_DELETE);
+
+			sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(q, 2, c->s.id);
+			sqlite3_bind_int64(q, 3, (sqlite3_int64)c->version);
+			ok = run(s, S_DELETE, err);
+		}
+		if (!ok)
+			rc = FLEET_FAILED;
+	}
+	if (rc == FLEET_APPLIED && !host_applied(s, host, ch[n - 1].version, now_ms, err))
+		rc = FLEET_FAILED;
+	rc = end_host(s, rc, err);
+	if (rc == FLEET_APPLIED)
+		*version = ch[n - 1].version;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* Marks session id ID of the snapshot; FLEET_REFUSED when it was marked already. */
+static fleet_apply_rc mark(sqlite_store *s, const char *host, uint32_t id, rdms_error *err)
+{
+	sqlite3_stmt *q = stmt(s, S_MARK);
+	int step;
+
+	sqlite3_bind_int64(q, 1, id);
+	step = sqlite3_step(q);
+	sqlite3_reset(q);
+	if (step == SQLITE_DONE)
+		return FLEET_APPLIED;
+	if (step == SQLITE_CONSTRAINT) {
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "snapshot of %s: SessionId %" PRIu32
+		          " given twice", host, id);
+		return FLEET_REFUSED;
+	}
+	db_fail(s, "marking a session", err);
+	return FLEET_FAILED;
+}
+
+/*
+ * Mark and sweep: the snapshot's ids are marked in a temporary table
+ * (which also catches an id given twice), its rows upserted where older,
+ * and every unmarked row at or below AT deleted.  Rows above AT cannot
+ * exist (the version is at or below AT, or nothing is done), so the sweep
+ * removes exactly what ended before AT.
+ */
+static fleet_apply_rc sqlite_apply_snapshot(fleet_store *st, const char *host, uint64_t at,
+                                            const fleet_session *x, size_t n, int64_t now_ms,
+                                            rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	fleet_apply_rc rc;
+	uint64_t version = 0;
+	int state = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = begin_host(s, host, &version, &state, err);
+	if (rc != FLEET_APPLIED) {
+		pthread_mutex_unlock(&s->lock);
+		return rc;
+	}
+	if (state == FLEET_INVALID) {
+		rdms_fail(err, WBEM_E_ACCESS_DENIED, "host %s is marked invalid", host);
+		rc = FLEET_REFUSED;
+	} else if (version > at) {
+		rc = FLEET_STALE;
+	} else if (!run_plain(s, S_MARK_CLEAR, err)) {
+		rc = FLEET_FAILED;
+	}
+	for (size_t i = 0; rc == FLEET_APPLIED && i < n; i++)
+		if ((rc = mark(s, host, x[i].id, err)) == FLEET_APPLIED && !upsert(s, &x[i], at, err))
+			rc = FLEET_FAILED;
+	if (rc == FLEET_APPLIED) {
+		sqlite3_stmt *q = stmt(s, S_SWEEP);
+
+		sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)at);
+		if (!run(s, S_SWEEP, err) || !host_applied(s, host, at, now_ms, err))
+			rc = FLEET_FAILED;
+	}
+	rc = end_host(s, rc, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* ---- reads ---------------------------------------------------------------------- */
+
+static const char *col_text(sqlite3_stmt *q, int i)
+{
+	return (const char *)sqlite3_column_text(q, i);
+}
+
+/* Hands the rows of Q (SESSION_COLS) to FN; *ROWS counts them. */
+static uint32_t rows_to(sqlite_store *s, sqlite3_stmt *q, fleet_session_fn fn, void *ctx,
+                        size_t *rows, rdms_error *err)
+{
+	int step;
+
+	*rows = 0;
+	while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+		fleet_session x = {
+			.host = col_text(q, 0), .id = (uint32_t)sqlite3_column_int64(q, 1),
+			.vm_name = col_text(q, 2), .connect_state = (uint32_t)sqlite3_column_int64(q, 3),
+			.user_name = col_text(q, 4), .domain_name = col_text(q, 5),
+			.collection_id = col_text(q, 6), .client_machine_name = col_text(q, 7),
+			.version = (uint64_t)sqlite3_column_int64(q, 8),
+		};
+
+		(*rows)++;
+		if (fn(ctx, &x) != 0)
+			break;
+	}
+	sqlite3_reset(q);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_fail(s, "reading sessions", err);
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t sqlite_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
+                                 void *ctx, size_t *rows, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	enum stmt i = p->user != NULL ? S_PAGE_USER : S_PAGE;
+	sqlite3_stmt *q;
+	uint32_t rc;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, i);
+	/* from the start: after ("", -1), before every key */
+	sqlite3_bind_text(q, 1, p->after_host != NULL ? p->after_host : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, p->after_host != NULL ? (sqlite3_int64)p->after_id : -1);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)p->limit);
+	if (p->user != NULL) {
+		sqlite3_bind_text(q, 4, p->user, -1, SQLITE_STATIC);
+		bind_text(q, 5, p->domain);
+	}
+	rc = rows_to(s, q, fn, ctx, rows, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static uint32_t sqlite_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
+                           void *ctx, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+	size_t rows = 0;
+	uint32_t rc;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_GET);
+	sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, id);
+	rc = rows_to(s, q, fn, ctx, &rows, err);
+	pthread_mutex_unlock(&s->lock);
+	if (rc == WBEM_S_NO_ERROR && rows == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %" PRIu32 " on host %s", id, host);
+	return rc;
+}
+
+static const fleet_store_vtbl sqlite_vtbl = {
+	.close = sqlite_close,
+	.host_add = sqlite_host_add,
+	.host_remove = sqlite_host_remove,
+	.host_get = sqlite_host_get,
+	.hosts = sqlite_hosts,
+	.host_state = sqlite_host_state,
+	.apply_batch = sqlite_apply_batch,
+	.apply_snapshot = sqlite_apply_snapshot,
+	.enumerate = sqlite_enumerate,
+	.get = sqlite_get,
+};

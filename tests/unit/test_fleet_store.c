@@ -1,0 +1,756 @@
+/*
+ * test_fleet_store.c -- the fleet broker's session directory on SQLite
+ * (src/fleet/store.h): hosts, the apply rules of change batches and
+ * snapshots (version guard, gaps, epochs, idempotence, forged or unknown
+ * hosts, huge batches), keyset reads, the one-broker lock.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "check.h"
+#include "fleet/store.h"
+
+#define V(e, s) fleet_version((e), (s))
+
+static char dir[] = "/tmp/test_fleet_store.XXXXXX";
+static char path[128];
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static fleet_host host_of(const char *name)
+{
+	fleet_host h;
+
+	memset(&h, 0, sizeof h);
+	snprintf(h.name, sizeof h.name, "%s", name);
+	snprintf(h.url, sizeof h.url, "https://%s:5986/wsman", name);
+	memset(h.cert_sha256, name[0], sizeof h.cert_sha256);
+	return h;
+}
+
+static void add_host(fleet_store *st, const char *name)
+{
+	fleet_host h = host_of(name);
+	rdms_error err = { 0 };
+
+	CHECK_EQ(fleet_store_host_add(st, &h, &err), 0);
+}
+
+/* Session texts kept for the changes and snapshots built here. */
+static char users[200000][24], clients[200000][24];
+
+static fleet_session sess(const char *host, uint32_t id, uint32_t state, const char *user)
+{
+	fleet_session s = {
+		.host = host, .id = id, .vm_name = "vm", .connect_state = state, .user_name = user,
+		.domain_name = "CORP", .collection_id = "Pool1", .client_machine_name = "PC",
+	};
+	return s;
+}
+
+static fleet_change up(uint64_t v, const char *host, uint32_t id, uint32_t state,
+                       const char *user)
+{
+	fleet_change c = { .version = v, .kind = FLEET_UPSERT, .s = sess(host, id, state, user) };
+	return c;
+}
+
+static fleet_change del(uint64_t v, const char *host, uint32_t id)
+{
+	fleet_change c = { .version = v, .kind = FLEET_DELETE, .s = { .host = host, .id = id } };
+	return c;
+}
+
+/* What a read gave, flattened. */
+typedef struct rows {
+	size_t   n;
+	char     host[64][32];
+	uint32_t id[64];
+	uint32_t state[64];
+	char     user[64][32];
+	bool     null_vm[64];
+	uint64_t version[64];
+	/* for big reads: order and count only */
+	char     last_host[64];
+	uint32_t last_id;
+	bool     ordered;
+	size_t   stop_after;
+} rows;
+
+static int take_row(void *ctx, const fleet_session *s)
+{
+	rows *r = ctx;
+	int c = r->n == 0 ? 1 : strcmp(s->host, r->last_host);
+
+	if (c < 0 || (c == 0 && s->id <= r->last_id))
+		r->ordered = false;
+	snprintf(r->last_host, sizeof r->last_host, "%s", s->host);
+	r->last_id = s->id;
+	if (r->n < 64) {
+		snprintf(r->host[r->n], 32, "%s", s->host);
+		r->id[r->n] = s->id;
+		r->state[r->n] = s->connect_state;
+		snprintf(r->user[r->n], 32, "%s", s->user_name != NULL ? s->user_name : "(null)");
+		r->null_vm[r->n] = s->vm_name == NULL;
+		r->version[r->n] = s->version;
+	}
+	r->n++;
+	return r->stop_after != 0 && r->n >= r->stop_after;
+}
+
+/* Every session of the directory, page by page (PAGE rows), optionally one user's. */
+static rows all_rows(fleet_store *st, size_t page, const char *user, const char *domain)
+{
+	rows r = { .ordered = true };
+	char after[64] = "";
+	uint32_t after_id = 0;
+	rdms_error err = { 0 };
+
+	for (;;) {
+		fleet_page p = { .after_host = after[0] != '\0' ? after : NULL, .after_id = after_id,
+		                 .limit = page, .user = user, .domain = domain };
+		size_t got = 0, before = r.n;
+
+		CHECK_EQ(fleet_store_enumerate(st, &p, take_row, &r, &got, &err), 0);
+		CHECK_EQ(got, r.n - before);
+		if (got < page)
+			break;
+		snprintf(after, sizeof after, "%s", r.last_host);
+		after_id = r.last_id;
+	}
+	return r;
+}
+
+static fleet_host get_host(fleet_store *st, const char *name)
+{
+	fleet_host h;
+	rdms_error err = { 0 };
+
+	memset(&h, 0, sizeof h);
+	CHECK_EQ(fleet_store_host_get(st, name, &h, &err), 0);
+	return h;
+}
+
+/* Session (HOST, ID)'s state, or -1 when the directory has none. */
+static long state_of(fleet_store *st, const char *host, uint32_t id)
+{
+	rows r = { .ordered = true };
+	rdms_error err = { 0 };
+	uint32_t rc = fleet_store_get(st, host, id, take_row, &r, &err);
+
+	if (rc == WBEM_E_NOT_FOUND)
+		return -1;
+	CHECK_EQ(rc, 0);
+	CHECK_EQ(r.n, 1);
+	return r.n == 1 ? (long)r.state[0] : -2;
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* ---- versions ------------------------------------------------------------------- */
+
+static void test_versions(void)
+{
+	CHECK_EQ(V(1, 0), UINT64_C(1) << 40);
+	CHECK_EQ(V(2, 5), (UINT64_C(2) << 40) | 5);
+	CHECK(V(1, FLEET_SEQ_MAX) < V(2, 0));
+	CHECK_EQ(fleet_version_epoch(V(7, 9)), 7);
+	CHECK_EQ(fleet_version_seq(V(7, 9)), 9);
+	CHECK_EQ(V(0, 5), 0);                            /* epochs start at 1 */
+	CHECK_EQ(V(FLEET_EPOCH_MAX + 1, 0), 0);          /* past a signed 64-bit column */
+	CHECK_EQ(V(1, FLEET_SEQ_MAX + 1), 0);
+	CHECK(V(FLEET_EPOCH_MAX, FLEET_SEQ_MAX) <= (uint64_t)INT64_MAX);
+	CHECK_STR(fleet_apply_name(FLEET_NEW_EPOCH), "new epoch");
+}
+
+/* ---- hosts ---------------------------------------------------------------------- */
+
+static void test_hosts(fleet_store *st)
+{
+	fleet_host h = host_of("hv1"), got;
+	rdms_error err = { 0 };
+	rows r;
+
+	CHECK_EQ(fleet_store_host_add(st, &h, &err), 0);
+	CHECK_EQ(fleet_store_host_add(st, &h, &err), WBEM_E_ALREADY_EXISTS);
+	got = get_host(st, "hv1");
+	CHECK_STR(got.url, "https://hv1:5986/wsman");
+	CHECK_EQ(got.cert_sha256[31], 'h');
+	CHECK_EQ(got.version, 0);
+	CHECK_EQ(got.state, FLEET_UNKNOWN);
+	CHECK(got.registered_ms > 1700000000000LL);
+	CHECK_EQ(got.contact_ms, 0);
+	CHECK_EQ(fleet_store_host_get(st, "nope", &got, &err), WBEM_E_NOT_FOUND);
+	/* bad names and URLs */
+	h = host_of("x");
+	h.name[0] = '\0';
+	CHECK_EQ(fleet_store_host_add(st, &h, &err), WBEM_E_INVALID_PARAMETER);
+	h = host_of("hv9");
+	h.url[0] = '\0';
+	CHECK_EQ(fleet_store_host_add(st, &h, &err), WBEM_E_INVALID_PARAMETER);
+	/* states: RUNNING is a contact; INVALID sticks unless forced */
+	CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_RUNNING, false, &err), 0);
+	got = get_host(st, "hv1");
+	CHECK_EQ(got.state, FLEET_RUNNING);
+	CHECK(got.contact_ms > 0);
+	CHECK_EQ(fleet_store_host_state(st, "hv1", 5, false, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_INVALID, false, &err), 0);
+	CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_RUNNING, false, &err),
+	         WBEM_E_ACCESS_DENIED);
+	CHECK_EQ(get_host(st, "hv1").state, FLEET_INVALID);
+	CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_UNKNOWN, true, &err), 0);
+	CHECK_EQ(get_host(st, "hv1").state, FLEET_UNKNOWN);
+	CHECK_EQ(fleet_store_host_state(st, "nope", FLEET_UNKNOWN, false, &err), WBEM_E_NOT_FOUND);
+	/* removing a host removes its sessions */
+	{
+		fleet_session s[2] = { sess("hv1", 1, 0, "a"), sess("hv1", 2, 0, "b") };
+
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv1", V(1, 0), s, 2, &err), FLEET_APPLIED);
+		CHECK_EQ(get_host(st, "hv1").sessions, 2);
+	}
+	CHECK_EQ(fleet_store_host_remove(st, "hv1", &err), 0);
+	CHECK_EQ(fleet_store_host_remove(st, "hv1", &err), WBEM_E_NOT_FOUND);
+	r = all_rows(st, 100, NULL, NULL);
+	CHECK_EQ(r.n, 0);
+}
+
+/* ---- change batches ------------------------------------------------------------ */
+
+static void test_batches(fleet_store *st)
+{
+	rdms_error err = { 0 };
+	uint64_t v = 99;
+
+	add_host(st, "hv2");
+	/* never synced: a batch cannot be applied to nothing */
+	{
+		fleet_change c[1] = { up(V(2, 1), "hv2", 5, 0, "alice") };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 1, &v, &err), FLEET_GAP);
+		CHECK_EQ(v, 0);
+		CHECK_EQ(state_of(st, "hv2", 5), -1);
+	}
+	/* a snapshot at (2, 10), then the events after it */
+	{
+		fleet_session s[3] = { sess("hv2", 5, 0, "alice"), sess("hv2", 6, 4, "bob"),
+		                       sess("hv2", 7, 0, "carol") };
+
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(2, 10), s, 3, &err), FLEET_APPLIED);
+		CHECK_EQ(get_host(st, "hv2").version, V(2, 10));
+		CHECK_EQ(get_host(st, "hv2").state, FLEET_RUNNING);
+		CHECK(get_host(st, "hv2").contact_ms > 0);
+	}
+	{
+		fleet_change c[2] = { up(V(2, 11), "hv2", 5, 4, "alice"), del(V(2, 12), "hv2", 6) };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 2, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(v, V(2, 12));
+		CHECK_EQ(state_of(st, "hv2", 5), 4);
+		CHECK_EQ(state_of(st, "hv2", 6), -1);
+		/* idempotent: the same batch again (a re-sent Pull, a second broker) changes nothing */
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 2, &v, &err), FLEET_STALE);
+		CHECK_EQ(v, V(2, 12));
+		CHECK_EQ(state_of(st, "hv2", 5), 4);
+		CHECK_EQ(state_of(st, "hv2", 6), -1);
+	}
+	/* a batch straddling the version: only the new part is applied */
+	{
+		fleet_change c[2] = { up(V(2, 12), "hv2", 5, 0, "WRONG"), up(V(2, 13), "hv2", 7, 4,
+		                                                                "carol") };
+		rows r = { .ordered = true };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 2, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(v, V(2, 13));
+		CHECK_EQ(state_of(st, "hv2", 5), 4);
+		CHECK_EQ(state_of(st, "hv2", 7), 4);
+		CHECK_EQ(fleet_store_get(st, "hv2", 7, take_row, &r, &err), 0);
+		CHECK_EQ(r.version[0], V(2, 13));
+	}
+	/* out of order: a later batch first is a gap (nothing applied), then both in order */
+	{
+		fleet_change later[2] = { up(V(2, 15), "hv2", 8, 0, "dave"), del(V(2, 16), "hv2", 7) };
+		fleet_change sooner[1] = { up(V(2, 14), "hv2", 5, 0, "alice") };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", later, 2, &v, &err), FLEET_GAP);
+		CHECK(strstr(err.message, "seq 15 after 13") != NULL);
+		CHECK_EQ(v, V(2, 13));
+		CHECK_EQ(state_of(st, "hv2", 8), -1);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", sooner, 1, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", later, 2, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(v, V(2, 16));
+		CHECK_EQ(state_of(st, "hv2", 5), 0);
+		CHECK_EQ(state_of(st, "hv2", 8), 0);
+		CHECK_EQ(state_of(st, "hv2", 7), -1);
+	}
+	/* a gap inside a batch: all or nothing */
+	{
+		fleet_change c[2] = { up(V(2, 17), "hv2", 9, 0, "eve"), up(V(2, 19), "hv2", 10, 0, "f") };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 2, &v, &err), FLEET_GAP);
+		CHECK_EQ(state_of(st, "hv2", 9), -1);
+		CHECK_EQ(get_host(st, "hv2").version, V(2, 16));
+	}
+	/* a session ends and another begins under its id in one batch */
+	{
+		fleet_change c[2] = { del(V(2, 17), "hv2", 8), up(V(2, 18), "hv2", 8, 4, "zed") };
+		rows r = { .ordered = true };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 2, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(fleet_store_get(st, "hv2", 8, take_row, &r, &err), 0);
+		CHECK_STR(r.user[0], "zed");
+	}
+	/* the host restarted: a new epoch needs a snapshot */
+	{
+		fleet_change c[1] = { up(V(3, 1), "hv2", 5, 4, "alice") };
+		fleet_session s[2] = { sess("hv2", 5, 0, "alice"), sess("hv2", 20, 0, "gus") };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 1, &v, &err), FLEET_NEW_EPOCH);
+		CHECK(strstr(err.message, "restarted") != NULL);
+		CHECK_EQ(v, V(2, 18));
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(3, 0), s, 2, &err), FLEET_APPLIED);
+		/* the sweep: 8 ended before (3, 0); 5 and 20 are there */
+		CHECK_EQ(state_of(st, "hv2", 8), -1);
+		CHECK_EQ(state_of(st, "hv2", 5), 0);
+		CHECK_EQ(state_of(st, "hv2", 20), 0);
+		CHECK_EQ(get_host(st, "hv2").sessions, 2);
+		/* re-applying the snapshot changes nothing; an older one is stale */
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(3, 0), s, 2, &err), FLEET_APPLIED);
+		CHECK_EQ(get_host(st, "hv2").sessions, 2);
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(2, 30), s, 1, &err), FLEET_STALE);
+		CHECK_EQ(get_host(st, "hv2").sessions, 2);
+		/* now the new epoch's events follow */
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 1, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(state_of(st, "hv2", 5), 4);
+		/* an epoch change inside a batch */
+		fleet_change e[2] = { up(V(3, 2), "hv2", 5, 0, "alice"), up(V(4, 1), "hv2", 5, 4, "a") };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", e, 2, &v, &err), FLEET_NEW_EPOCH);
+		CHECK_EQ(state_of(st, "hv2", 5), 4);
+	}
+	/* refused whole, and said why */
+	{
+		fleet_change forged[2] = { up(V(3, 2), "hv2", 21, 0, "x"), up(V(3, 3), "hvX", 1, 0, "x") };
+		fleet_change backwards[2] = { up(V(3, 3), "hv2", 21, 0, "x"), up(V(3, 2), "hv2", 22, 0,
+		                                                                    "x") };
+		fleet_change kindless[1] = { up(V(3, 2), "hv2", 21, 0, "x") };
+		fleet_change seq0[1] = { up(V(3, 0), "hv2", 21, 0, "x") };
+		fleet_change noepoch[1] = { up(5, "hv2", 21, 0, "x") };
+		static char big[FLEET_TEXT_MAX + 2];
+		fleet_change huge_text[1] = { up(V(3, 2), "hv2", 21, 0, big) };
+
+		memset(big, 'u', sizeof big - 1);
+		kindless[0].kind = 9;
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", forged, 2, &v, &err), FLEET_REFUSED);
+		CHECK(strstr(err.message, "speaks only for itself") != NULL);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", backwards, 2, &v, &err), FLEET_REFUSED);
+		CHECK(strstr(err.message, "out of order") != NULL);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", kindless, 1, &v, &err), FLEET_REFUSED);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", seq0, 1, &v, &err), FLEET_REFUSED);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", noepoch, 1, &v, &err), FLEET_REFUSED);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", huge_text, 1, &v, &err), FLEET_REFUSED);
+		CHECK(strstr(err.message, "more than 1024 bytes") != NULL);
+		CHECK_EQ(state_of(st, "hv2", 21), -1);
+		CHECK_EQ(get_host(st, "hv2").version, V(3, 1));
+		/* an unknown host, with its own sessions: refused, nothing created */
+		fleet_change stranger[1] = { up(V(1, 1), "hv-unknown", 1, 0, "x") };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv-unknown", stranger, 1, &v, &err), FLEET_REFUSED);
+		CHECK_EQ(err.code, WBEM_E_NOT_FOUND);
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv-unknown", V(1, 1), &stranger[0].s, 1, &err),
+		         FLEET_REFUSED);
+		CHECK_EQ(state_of(st, "hv-unknown", 1), -1);
+		/* an invalid host: nothing of it is applied */
+		fleet_change next[1] = { up(V(3, 2), "hv2", 21, 0, "x") };
+
+		CHECK_EQ(fleet_store_host_state(st, "hv2", FLEET_INVALID, false, &err), 0);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", next, 1, &v, &err), FLEET_REFUSED);
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(3, 5), &next[0].s, 1, &err),
+		         FLEET_REFUSED);
+		CHECK_EQ(get_host(st, "hv2").state, FLEET_INVALID);
+		CHECK_EQ(fleet_store_host_state(st, "hv2", FLEET_UNKNOWN, true, &err), 0);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", next, 1, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(get_host(st, "hv2").state, FLEET_RUNNING);
+	}
+	/* a snapshot naming a SessionId twice, or another host's session: refused, rolled back */
+	{
+		fleet_session twice[3] = { sess("hv2", 30, 0, "x"), sess("hv2", 31, 0, "y"),
+		                           sess("hv2", 30, 4, "z") };
+		fleet_session forged[2] = { sess("hv2", 30, 0, "x"), sess("hv9", 31, 0, "y") };
+		size_t before = get_host(st, "hv2").sessions;
+
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(3, 9), twice, 3, &err), FLEET_REFUSED);
+		CHECK(strstr(err.message, "given twice") != NULL);
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(3, 9), forged, 2, &err), FLEET_REFUSED);
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", 0, twice, 1, &err), FLEET_REFUSED);
+		CHECK_EQ(state_of(st, "hv2", 30), -1);
+		CHECK_EQ(get_host(st, "hv2").sessions, before);
+		CHECK_EQ(get_host(st, "hv2").version, V(3, 2));
+	}
+}
+
+/* ---- two hosts, one SessionId --------------------------------------------------- */
+
+static void test_same_id(fleet_store *st)
+{
+	fleet_session a[1] = { sess("hvA", 7, 0, "ann") }, b[1] = { sess("hvB", 7, 4, "ben") };
+	rdms_error err = { 0 };
+	uint64_t v;
+	rows r;
+
+	add_host(st, "hvA");
+	add_host(st, "hvB");
+	CHECK_EQ(fleet_store_apply_snapshot(st, "hvA", V(1, 3), a, 1, &err), FLEET_APPLIED);
+	CHECK_EQ(fleet_store_apply_snapshot(st, "hvB", V(5, 100), b, 1, &err), FLEET_APPLIED);
+	CHECK_EQ(state_of(st, "hvA", 7), 0);
+	CHECK_EQ(state_of(st, "hvB", 7), 4);
+	r = all_rows(st, 1, "ann", NULL);
+	CHECK_EQ(r.n, 1);
+	CHECK_STR(r.host[0], "hvA");
+	/* a deletion on one host leaves the other's session 7 */
+	{
+		fleet_change c[1] = { del(V(1, 4), "hvA", 7) };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hvA", c, 1, &v, &err), FLEET_APPLIED);
+		CHECK_EQ(state_of(st, "hvA", 7), -1);
+		CHECK_EQ(state_of(st, "hvB", 7), 4);
+	}
+	/* hvA's snapshot sweeps only hvA */
+	CHECK_EQ(fleet_store_apply_snapshot(st, "hvA", V(1, 9), NULL, 0, &err), FLEET_APPLIED);
+	CHECK_EQ(state_of(st, "hvB", 7), 4);
+	CHECK_EQ(fleet_store_host_remove(st, "hvA", &err), 0);
+	CHECK_EQ(state_of(st, "hvB", 7), 4);
+	CHECK_EQ(fleet_store_host_remove(st, "hvB", &err), 0);
+}
+
+/* ---- reads ------------------------------------------------------------------------ */
+
+static void test_reads(fleet_store *st)
+{
+	static fleet_session s[3][500];
+	const char *hosts[3] = { "hv-a", "hv-b", "hv-c" };
+	rdms_error err = { 0 };
+	rows r;
+
+	for (int h = 0; h < 3; h++) {
+		add_host(st, hosts[h]);
+		for (uint32_t i = 0; i < 500; i++) {
+			/* one user in 50 is "Dora" in some case; ids repeat across hosts */
+			size_t k = (size_t)h * 500 + i;
+
+			snprintf(users[k], sizeof users[k], "%s", i % 50 == 0 ? (i % 100 ? "DORA" : "dora")
+			         : "user");
+			s[h][i] = sess(hosts[h], 1000 - 2 * i, i % 2 ? 4 : 0, users[k]);
+			if (i == 3)
+				s[h][i].vm_name = NULL;        /* a NULL property stays NULL */
+			if (i % 100 == 0 && h == 1)
+				s[h][i].domain_name = "OTHER";
+		}
+		CHECK_EQ(fleet_store_apply_snapshot(st, hosts[h], V(1, 1), s[h], 500, &err),
+		         FLEET_APPLIED);
+	}
+	/* every page size gives every session once, in key order (hv2's too) */
+	for (size_t page = 1; page <= 1000; page *= 7) {
+		r = all_rows(st, page, NULL, NULL);
+		CHECK_EQ(r.n, 1500 + get_host(st, "hv2").sessions);
+		CHECK(r.ordered);
+	}
+	r = all_rows(st, 2000, NULL, NULL);
+	CHECK_STR(r.host[0], "hv-a");
+	CHECK_EQ(r.id[0], 2);                 /* 1000 - 2 * 499 */
+	/* a page from the middle of a host */
+	{
+		fleet_page p = { .after_host = "hv-b", .after_id = 998, .limit = 3 };
+		rows m = { .ordered = true };
+		size_t got;
+
+		CHECK_EQ(fleet_store_enumerate(st, &p, take_row, &m, &got, &err), 0);
+		CHECK_EQ(got, 3);
+		CHECK_STR(m.host[0], "hv-b");
+		CHECK_EQ(m.id[0], 1000);
+		CHECK_STR(m.host[1], "hv-c");
+		CHECK_EQ(m.id[1], 2);
+	}
+	/* one account's, ASCII case folded as WQL does; with a domain */
+	r = all_rows(st, 4, "dOrA", NULL);
+	CHECK_EQ(r.n, 30);
+	CHECK(r.ordered);
+	r = all_rows(st, 4, "dora", "corp");
+	CHECK_EQ(r.n, 25);
+	r = all_rows(st, 4, "nobody", NULL);
+	CHECK_EQ(r.n, 0);
+	/* Get by the compound key; a NULL property */
+	{
+		rows g = { .ordered = true };
+
+		CHECK_EQ(fleet_store_get(st, "hv-c", 994, take_row, &g, &err), 0);
+		CHECK_EQ(g.n, 1);
+		CHECK(g.null_vm[0]);
+		CHECK_EQ(g.version[0], V(1, 1));
+		CHECK_EQ(fleet_store_get(st, "hv-c", 993, take_row, &g, &err), WBEM_E_NOT_FOUND);
+		CHECK_EQ(fleet_store_get(st, "", 994, take_row, &g, &err), WBEM_E_INVALID_PARAMETER);
+	}
+	/* a reader that stops; bad pages */
+	{
+		fleet_page p = { .limit = 100 };
+		rows g = { .ordered = true, .stop_after = 5 };
+
+		CHECK_EQ(fleet_store_enumerate(st, &p, take_row, &g, NULL, &err), 0);
+		CHECK_EQ(g.n, 5);
+		p.limit = 0;
+		CHECK_EQ(fleet_store_enumerate(st, &p, take_row, &g, NULL, &err),
+		         WBEM_E_INVALID_PARAMETER);
+		p = (fleet_page){ .limit = 1, .domain = "CORP" };
+		CHECK_EQ(fleet_store_enumerate(st, &p, take_row, &g, NULL, &err),
+		         WBEM_E_INVALID_PARAMETER);
+	}
+}
+
+/* fleet_host_fn: counts hosts and their sessions. */
+struct host_count {
+	size_t   n;
+	uint64_t sessions;
+	char     first[FLEET_NAME_MAX + 1];
+};
+
+static int count_host(void *ctx, const fleet_host *h)
+{
+	struct host_count *c = ctx;
+
+	if (c->n++ == 0)
+		snprintf(c->first, sizeof c->first, "%s", h->name);
+	c->sessions += h->sessions;
+	return 0;
+}
+
+static void test_host_list(fleet_store *st)
+{
+	struct host_count c = { 0 };
+	rdms_error err = { 0 };
+
+	CHECK_EQ(fleet_store_hosts(st, count_host, &c, &err), 0);
+	CHECK_EQ(c.n, 4);                     /* hv-a, hv-b, hv-c, hv2 */
+	CHECK_STR(c.first, "hv-a");
+	CHECK_EQ(c.sessions, 1500 + get_host(st, "hv2").sessions);
+}
+
+/* The query plans: pages are range scans in key order, never a sort. */
+static void test_plans(void)
+{
+	static const char *const q[] = {
+		"EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE (vmhostname, session_id) > ('a', 1) "
+		"ORDER BY vmhostname, session_id LIMIT 10",
+		"EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE lower(user_name) = lower('x') AND "
+		"(vmhostname, session_id) > ('a', 1) ORDER BY vmhostname, session_id LIMIT 10",
+	};
+	sqlite3 *db;
+
+	CHECK_EQ(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		sqlite3_stmt *st;
+		char plan[1024] = "";
+
+		CHECK_EQ(sqlite3_prepare_v2(db, q[i], -1, &st, NULL), SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s; ",
+			         (const char *)sqlite3_column_text(st, 3));
+		sqlite3_finalize(st);
+		CHECK(strstr(plan, "TEMP B-TREE") == NULL);
+		CHECK(strstr(plan, i == 0 ? "PRIMARY KEY" : "sessions_user") != NULL);
+		if (strstr(plan, "TEMP B-TREE") != NULL || strstr(plan, "SCAN") != NULL)
+			fprintf(stderr, "plan %zu: %s\n", i, plan);
+	}
+	sqlite3_close(db);
+}
+
+/* ---- size ------------------------------------------------------------------------- */
+
+/* Medians of the costs measured here, printed for the report. */
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void test_huge(fleet_store *st)
+{
+	enum { N = 100000, SNAP = 1000, RUNS = 9 };
+	fleet_change *c = calloc(N, sizeof *c);
+	fleet_session *s = calloc(SNAP, sizeof *s);
+	rdms_error err = { 0 };
+	struct timespec t0;
+	double snap_ms[RUNS], batch_ms, get_us;
+	uint64_t v;
+	rows r;
+
+	CHECK(c != NULL && s != NULL);
+	if (c == NULL || s == NULL)
+		goto out;
+	add_host(st, "hv-big");
+	/* a 1,000-session snapshot, applied fresh each time (every row written) */
+	for (int run = 0; run < RUNS; run++) {
+		for (uint32_t i = 0; i < SNAP; i++) {
+			snprintf(users[i], sizeof users[i], "u%u-%d", i, run);
+			s[i] = sess("hv-big", i, (uint32_t)run % 2 ? 4 : 0, users[i]);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv-big", V(1, (uint64_t)run), s, SNAP, &err),
+		         FLEET_APPLIED);
+		snap_ms[run] = ms_since(&t0);
+	}
+	qsort(snap_ms, RUNS, sizeof snap_ms[0], cmp_double);
+	CHECK_EQ(get_host(st, "hv-big").sessions, SNAP);
+	/* 100,000 events in one batch: 50,000 sessions created, then each modified */
+	for (uint32_t i = 0; i < N; i++) {
+		uint32_t id = 10000 + i % (N / 2);
+
+		snprintf(clients[i], sizeof clients[i], "c%u", i);
+		c[i] = up(V(1, RUNS + i), "hv-big", id, i < N / 2 ? 0 : 4, "bulk");
+		c[i].s.client_machine_name = clients[i];
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(fleet_store_apply_batch(st, "hv-big", c, N, &v, &err), FLEET_APPLIED);
+	batch_ms = ms_since(&t0);
+	CHECK_EQ(v, V(1, RUNS + N - 1));
+	CHECK_EQ(get_host(st, "hv-big").sessions, SNAP + N / 2);
+	CHECK_EQ(state_of(st, "hv-big", 10000 + N / 2 - 1), 4);
+	r = all_rows(st, 1000, "bulk", NULL);
+	CHECK_EQ(r.n, N / 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (uint32_t i = 0; i < 10000; i++)
+		CHECK_EQ(state_of(st, "hv-big", 10000 + (i * 7919) % (N / 2)), 4);
+	get_us = ms_since(&t0) * 1000 / 10000;
+	printf("fleet_store: 1,000-session snapshot %.1f ms (median of %d), 100,000-event "
+	       "batch %.0f ms, Get %.1f us\n", snap_ms[RUNS / 2], RUNS, batch_ms, get_us);
+	/* an empty snapshot sweeps everything */
+	CHECK_EQ(fleet_store_apply_snapshot(st, "hv-big", V(2, 0), NULL, 0, &err), FLEET_APPLIED);
+	CHECK_EQ(get_host(st, "hv-big").sessions, 0);
+	CHECK_EQ(fleet_store_host_remove(st, "hv-big", &err), 0);
+out:
+	free(c);
+	free(s);
+}
+
+/* ---- threads ------------------------------------------------------------------------ */
+
+struct reader {
+	fleet_store *st;
+	size_t       pages;
+	bool         ok;
+};
+
+static void *read_loop(void *arg)
+{
+	struct reader *rd = arg;
+
+	for (int i = 0; i < 200; i++) {
+		rows r = all_rows(rd->st, 500, NULL, NULL);
+
+		rd->ok = rd->ok && r.ordered && r.n >= 1500;
+		rd->pages++;
+	}
+	return NULL;
+}
+
+static void test_threads(fleet_store *st)
+{
+	struct reader rd = { .st = st, .ok = true };
+	rdms_error err = { 0 };
+	pthread_t th;
+	uint64_t v;
+
+	add_host(st, "hv-t");
+	CHECK_EQ(fleet_store_apply_snapshot(st, "hv-t", V(1, 0), NULL, 0, &err), FLEET_APPLIED);
+	pthread_create(&th, NULL, read_loop, &rd);
+	for (uint64_t i = 1; i <= 300; i++) {
+		fleet_change c[1] = { i % 3 ? up(V(1, i), "hv-t", (uint32_t)(i % 7), 0, "t")
+		                            : del(V(1, i), "hv-t", (uint32_t)(i % 7)) };
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv-t", c, 1, &v, &err), FLEET_APPLIED);
+	}
+	pthread_join(th, NULL);
+	CHECK(rd.ok);
+	CHECK_EQ(rd.pages, 200);
+}
+
+/* ---- the file ----------------------------------------------------------------------- */
+
+static void test_file(fleet_store **st)
+{
+	rdms_error err = { 0 };
+	sqlite3 *db;
+
+	/* one broker per file: a second store is refused, even in this process */
+	CHECK(fleet_store_open_sqlite(path, &err) == NULL);
+	CHECK_EQ(err.code, WBEM_E_ALREADY_EXISTS);
+	CHECK(strstr(err.message, "another broker") != NULL);
+	/* reopened, it has what it had */
+	fleet_store_close(*st);
+	*st = fleet_store_open_sqlite(path, &err);
+	CHECK(*st != NULL);
+	if (*st == NULL)
+		return;
+	CHECK_EQ(get_host(*st, "hv2").version, V(3, 2));
+	CHECK_EQ(all_rows(*st, 700, NULL, NULL).n, 1500 + get_host(*st, "hv2").sessions +
+	         get_host(*st, "hv-t").sessions);
+	fleet_store_close(*st);
+	/* a schema it does not know: refused, not guessed at */
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	CHECK(fleet_store_open_sqlite(path, &err) == NULL);
+	CHECK(strstr(err.message, "schema version 99") != NULL);
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	*st = fleet_store_open_sqlite(path, &err);
+	CHECK(*st != NULL);
+	/* a directory that cannot be made */
+	CHECK(fleet_store_open_sqlite("/nonexistent/dir/fleet.db", &err) == NULL);
+	CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+}
+
+int main(void)
+{
+	rdms_error err = { 0 };
+	fleet_store *st;
+	char cmd[200];
+
+	if (mkdtemp(dir) == NULL)
+		return 2;
+	snprintf(path, sizeof path, "%s/fleet.db", dir);
+	st = fleet_store_open_sqlite(path, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		fprintf(stderr, "%s\n", err.message);
+		return check_summary("fleet_store");
+	}
+	test_versions();
+	test_hosts(st);
+	test_batches(st);
+	test_same_id(st);
+	test_reads(st);
+	test_host_list(st);
+	test_plans();
+	test_huge(st);
+	test_threads(st);
+	test_file(&st);
+	fleet_store_close(st);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return check_summary("fleet_store");
+}
