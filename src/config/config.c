@@ -27,11 +27,13 @@ struct config_key {
 	size_t        offset;
 	size_t        size;      /* string capacity */
 	long          min, max;  /* integer range */
+	const char   *choices;   /* a string that must be one of these ("a|b"); NULL: any */
 };
 
-#define STR(field)  { #field, KEY_STRING, offsetof(rdms_config, field), sizeof(((rdms_config *)0)->field), 0, 0 }
-#define INT(field, lo, hi) { #field, KEY_INT, offsetof(rdms_config, field), 0, lo, hi }
-#define BOOL(field) { #field, KEY_BOOL, offsetof(rdms_config, field), 0, 0, 1 }
+#define STR(field)  { #field, KEY_STRING, offsetof(rdms_config, field), sizeof(((rdms_config *)0)->field), 0, 0, NULL }
+#define CHOICE(field, list) { #field, KEY_STRING, offsetof(rdms_config, field), sizeof(((rdms_config *)0)->field), 0, 0, list }
+#define INT(field, lo, hi) { #field, KEY_INT, offsetof(rdms_config, field), 0, lo, hi, NULL }
+#define BOOL(field) { #field, KEY_BOOL, offsetof(rdms_config, field), 0, 0, 1, NULL }
 
 static const struct config_key keys[] = {
 	STR(vm_name),
@@ -79,7 +81,30 @@ static const struct config_key keys[] = {
 	INT(hook_max_running, 1, 64),
 	STR(fleet_ca),
 	STR(fleet_brokers),
+	CHOICE(role, "host|broker"),
+	CHOICE(store, "sqlite"),
+	STR(store_path),
+	STR(fleet_cert),
+	STR(fleet_key),
+	STR(broker_name),
+	INT(forward_timeout_s, 1, 300),
 };
+
+/* True when VALUE is one of the '|'-separated CHOICES. */
+static bool one_of(const char *choices, const char *value)
+{
+	size_t n = strlen(value);
+
+	for (const char *p = choices;; p++) {
+		size_t len = strcspn(p, "|");
+
+		if (len == n && strncmp(p, value, n) == 0)
+			return true;
+		p += len;
+		if (*p == '\0')
+			return false;
+	}
+}
 
 uint64_t rdms_config_layout(void)
 {
@@ -96,6 +121,8 @@ uint64_t rdms_config_layout(void)
 		MIX(keys[i].size);
 		MIX((uint64_t)keys[i].min);
 		MIX((uint64_t)keys[i].max);
+		for (p = (const unsigned char *)(keys[i].choices ? keys[i].choices : ""); *p; p++)
+			MIX(*p);
 	}
 #undef MIX
 	return h;
@@ -110,7 +137,8 @@ bool rdms_config_valid(const rdms_config *cfg)
 		int v;
 
 		if (k->type == KEY_STRING) {
-			if (memchr(base + k->offset, '\0', k->size) == NULL)
+			if (memchr(base + k->offset, '\0', k->size) == NULL ||
+			    (k->choices != NULL && !one_of(k->choices, base + k->offset)))
 				return false;
 			continue;
 		}
@@ -139,6 +167,7 @@ void rdms_config_defaults(rdms_config *cfg)
 	host[sizeof host - 1] = '\0';
 	str_copy(cfg->vm_name, sizeof cfg->vm_name, host);
 	str_copy(cfg->vm_host_name, sizeof cfg->vm_host_name, host);
+	str_copy(cfg->broker_name, sizeof cfg->broker_name, host);
 	/* Windows shows local accounts under the machine's short name. */
 	dot = strchr(host, '.');
 	if (dot != NULL)
@@ -174,6 +203,10 @@ void rdms_config_defaults(rdms_config *cfg)
 	cfg->session_cache_ms = 500;
 	cfg->events_resync_s = 30;
 	str_copy(cfg->hooks_dir, sizeof cfg->hooks_dir, "/etc/rdms/hooks.d");
+	str_copy(cfg->role, sizeof cfg->role, "host");
+	str_copy(cfg->store, sizeof cfg->store, "sqlite");
+	str_copy(cfg->store_path, sizeof cfg->store_path, "/var/lib/rdms/fleet.db");
+	cfg->forward_timeout_s = 10;
 	cfg->hook_timeout_s = 30;
 	cfg->hook_max_running = 4;
 }
@@ -201,6 +234,9 @@ static uint32_t set_value(rdms_config *cfg, const struct config_key *k, char *va
 	}
 	switch (k->type) {
 	case KEY_STRING:
+		if (k->choices != NULL && !one_of(k->choices, value))
+			return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "%s: %s must be %s, not '%s'",
+			                 where, k->name, k->choices, value);
 		if (!str_copy(field, k->size, value))
 			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
 			                 "%s: value of %s is longer than %zu bytes",
@@ -326,6 +362,11 @@ uint32_t rdms_config_load(rdms_config *cfg, const char *path, bool required,
 	rc = rdms_config_parse(cfg, text, (size_t)size, path, err);
 	free(text);
 	return rc;
+}
+
+bool rdms_config_is_broker(const rdms_config *cfg)
+{
+	return strcmp(cfg->role, "broker") == 0;
 }
 
 bool rdms_config_backend_enabled(const rdms_config *cfg, const char *name)

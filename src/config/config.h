@@ -73,7 +73,19 @@ typedef struct rdms_config {
 	/* the fleet, on a host (spec/fleet.md 3.2): brokers are let in by certificate */
 	char fleet_ca[256];         /* CA bundle for brokers' client certificates; "" = none */
 	char fleet_brokers[1024];   /* allowed brokers, comma-separated: subject names or SHA256: fingerprints */
+
+	/* the fleet, on a broker (spec/fleet.md 3; interface.md "Fleet") */
+	char role[16];              /* "host" (the default) or "broker" */
+	char store[16];             /* the session directory: "sqlite" */
+	char store_path[256];       /* SQLite file; default /var/lib/rdms/fleet.db */
+	char fleet_cert[256];       /* the broker's client certificate and key, to reach hosts */
+	char fleet_key[256];
+	char broker_name[256];      /* Win32_RDSHServer.ConnectionBroker; default the host name */
+	int  forward_timeout_s;     /* a forwarded method's deadline; default 10 */
 } rdms_config;
+
+/* True when CFG makes rdmsd a fleet broker. */
+bool rdms_config_is_broker(const rdms_config *cfg);
 
 /* Fills CFG with the defaults (host names looked up now). */
 void rdms_config_defaults(rdms_config *cfg);

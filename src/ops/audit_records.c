@@ -110,5 +110,5 @@ static uint32_t records_each(rdms_provider *p, const rdms_caller *who, rdms_inst
 }
 
 const rdms_class_provider rdms_audit_provider = {
-	&rdms_class_RDMS_AuditRecord, records_each, NULL,
+	.cls = &rdms_class_RDMS_AuditRecord, .each = records_each,
 };

@@ -61,7 +61,7 @@ uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns
                         const char *class_name, const wql_query *match, rdms_cursor **out,
                         rdms_error *err)
 {
-	const rdms_class_provider *cp = rdms_op_class_provider(ns, class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(p, ns, class_name, err);
 	rdms_cursor *c;
 	uint32_t rc;
 
@@ -102,7 +102,7 @@ uint32_t rdms_op_cursor_snapshot(rdms_provider *p, const rdms_caller *who, const
                                  const char *class_name, rdms_snapshot *snap,
                                  rdms_cursor **out, rdms_error *err)
 {
-	const rdms_class_provider *cp = rdms_op_class_provider(ns, class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(p, ns, class_name, err);
 	rdms_cursor *c;
 
 	*out = NULL;

@@ -133,5 +133,5 @@ static uint32_t details_get(rdms_provider *p, const rdms_caller *who, const cim_
 }
 
 const rdms_class_provider rdms_detail_provider = {
-	&rdms_class_RDMS_SessionDetail, details_each, details_get,
+	.cls = &rdms_class_RDMS_SessionDetail, .each = details_each, .get = details_get,
 };

@@ -26,8 +26,8 @@
 #include "../schema/schema.h"
 #include "provider.h"
 
-const rdms_class_provider *rdms_op_class_provider(const char *ns, const char *class_name,
-                                                  rdms_error *err)
+const rdms_class_provider *rdms_op_class_provider(const rdms_provider *p, const char *ns,
+                                                  const char *class_name, rdms_error *err)
 {
 	const cim_class *any = rdms_session_class();
 	const rdms_class_provider *cp;
@@ -37,7 +37,7 @@ const rdms_class_provider *rdms_op_class_provider(const char *ns, const char *cl
 		          ns, any->namespace_);
 		return NULL;
 	}
-	cp = class_name != NULL ? rdms_class_provider_find(class_name) : NULL;
+	cp = class_name != NULL ? rdms_class_provider_find(p, class_name) : NULL;
 	if (cp == NULL)
 		rdms_fail(err, WBEM_E_INVALID_CLASS, "no class %s in namespace %s",
 		          class_name ? class_name : "(none)", any->namespace_);
@@ -206,7 +206,7 @@ uint32_t rdms_op_enumerate(rdms_provider *p, const rdms_caller *who,
                            cim_instance_list *out, rdms_error *err)
 {
 	struct collect c = { NULL, out };
-	const rdms_class_provider *cp = rdms_op_class_provider(ns, class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(p, ns, class_name, err);
 	uint32_t rc = cp != NULL ? cp->each(p, who, collect_instance, &c, err) : err->code;
 
 	if (rc != WBEM_S_NO_ERROR)
@@ -218,7 +218,7 @@ uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 const char *ns, const char *class_name,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err)
 {
-	const rdms_class_provider *cp = rdms_op_class_provider(ns, class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(p, ns, class_name, err);
 
 	return cp != NULL ? cp->each(p, who, fn, ctx, err) : err->code;
 }
@@ -234,7 +234,7 @@ uint32_t rdms_op_query(rdms_provider *p, const rdms_caller *who,
 
 	*query = NULL;
 	rc = wql_parse(wql, rdms_schema_find, &q, err);
-	if (rc == WBEM_S_NO_ERROR && (cp = rdms_op_class_provider(ns, wql_class(q)->name, err)) == NULL)
+	if (rc == WBEM_S_NO_ERROR && (cp = rdms_op_class_provider(p, ns, wql_class(q)->name, err)) == NULL)
 		rc = err->code;
 	c.q = q;
 	if (rc == WBEM_S_NO_ERROR && cp != NULL)
@@ -459,7 +459,7 @@ static uint32_t get_listed(rdms_provider *p, const rdms_caller *who,
 uint32_t rdms_op_get(rdms_provider *p, const rdms_caller *who,
                      const cim_path *path, cim_instance **out, rdms_error *err)
 {
-	const rdms_class_provider *cp = rdms_op_class_provider(path->namespace_, path->class_name, err);
+	const rdms_class_provider *cp = rdms_op_class_provider(p, path->namespace_, path->class_name, err);
 
 	*out = NULL;
 	if (cp == NULL)
@@ -649,7 +649,7 @@ uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
 {
 	/* only the sessions have methods; another class's path is told so */
 	const rdms_class_provider *cp =
-		path->class_name != NULL ? rdms_class_provider_find(path->class_name) : NULL;
+		path->class_name != NULL ? rdms_class_provider_find(p, path->class_name) : NULL;
 	const cim_class *cls = cp != NULL ? cp->cls : rdms_session_class();
 	const cim_method *m = cim_class_method(cls, method);
 	const char *args[8] = { NULL };
@@ -660,6 +660,11 @@ uint32_t rdms_op_invoke_opts(rdms_provider *p, const rdms_caller *who,
 
 	*return_value = WBEM_E_FAILED;
 	rc = check_call(cls, m, method, in, nin, mopt, args, sizeof args / sizeof args[0], err);
+	if (rc == WBEM_S_NO_ERROR && cp != NULL && cp->invoke != NULL) {
+		rc = cp->invoke(p, who, path, target, m, args, mopt, return_value, err);
+		free(owned);
+		return rc;
+	}
 	if (rc == WBEM_S_NO_ERROR &&
 	    act_at_once(p, who, path, m, args, mopt, target, return_value, err)) {
 		free(owned);

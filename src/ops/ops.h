@@ -30,6 +30,7 @@ typedef struct rdms_caller {
 	const char *protocol;      /* "direct", "local", "wsman", "cimxml" */
 	const char *source;        /* peer address or "uid N" */
 	const char *broker;        /* a fleet broker, by its certificate (the transport); else NULL */
+	const char *message_id;    /* the request's MessageID, when it has one (a broker forwards it) */
 } rdms_caller;
 
 /* One audited event; the hook must make it durable before returning 0. */
@@ -130,6 +131,12 @@ typedef struct rdms_provider {
 	void               *act_ctx;
 	/* rdmsd: reads may come from this snapshot (session_cache.h); NULL: always fresh */
 	rdms_session_cache *cache;
+	/*
+	 * The classes served (provider.h), NULL-terminated; NULL: a host's.  A
+	 * fleet broker serves its directory's instead, with FLEET its state.
+	 */
+	const struct rdms_class_provider *const *classes;
+	void               *fleet;
 } rdms_provider;
 
 /* A named method argument. */

@@ -179,18 +179,21 @@ static uint32_t sessions_get(rdms_provider *p, const rdms_caller *who, const cim
 }
 
 const rdms_class_provider rdms_session_provider = {
-	&rdms_class_Win32_VirtualDesktopSession, sessions_each, sessions_get,
+	.cls = &rdms_class_Win32_VirtualDesktopSession, .each = sessions_each, .get = sessions_get,
 };
 
-static const rdms_class_provider *const class_providers[] = {
+const rdms_class_provider *const rdms_host_classes[] = {
 	&rdms_session_provider, &rdms_detail_provider, &rdms_backend_provider,
-	&rdms_audit_provider, &rdms_rdsh_server_provider,
+	&rdms_audit_provider, &rdms_rdsh_server_provider, NULL,
 };
 
-const rdms_class_provider *rdms_class_provider_find(const char *name)
+const rdms_class_provider *rdms_class_provider_find(const rdms_provider *p, const char *name)
 {
-	for (size_t i = 0; i < sizeof class_providers / sizeof class_providers[0]; i++)
-		if (strcasecmp(class_providers[i]->cls->name, name) == 0)
-			return class_providers[i];
+	const rdms_class_provider *const *table = p->classes != NULL ? p->classes
+	                                                             : rdms_host_classes;
+
+	for (size_t i = 0; table[i] != NULL; i++)
+		if (strcasecmp(table[i]->cls->name, name) == 0)
+			return table[i];
 	return NULL;
 }

@@ -28,10 +28,27 @@ typedef struct rdms_class_provider {
 	 */
 	uint32_t (*get)(rdms_provider *p, const rdms_caller *who, const cim_path *path,
 	                cim_instance **out, rdms_error *err);
+	/*
+	 * Optional: method M of the class on the instance PATH names, with its
+	 * checked arguments ARGS (in M's order) and options MOPT; TARGET is the
+	 * path as the audit records it.  It finds, authorises, audits and runs
+	 * (a fleet broker forwards it to the host).  As rdms_op_invoke_opts:
+	 * the HRESULT-level result, the ReturnValue in *RV.  NULL: the session
+	 * back-ends of this process act.
+	 */
+	uint32_t (*invoke)(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+	                   const char *target, const cim_method *m, const char *const *args,
+	                   const rdms_message_options *mopt, uint32_t *rv, rdms_error *err);
 } rdms_class_provider;
 
-/* The provider of class NAME (case-insensitive), or NULL when it is not served. */
-const rdms_class_provider *rdms_class_provider_find(const char *name);
+/*
+ * The provider of class NAME (case-insensitive) in P's table (a host's
+ * classes unless P->classes says otherwise), or NULL when it is not served.
+ */
+const rdms_class_provider *rdms_class_provider_find(const rdms_provider *p, const char *name);
+
+/* What a host serves: the sessions of its back-ends, their details, ... */
+extern const rdms_class_provider *const rdms_host_classes[];
 
 extern const rdms_class_provider rdms_session_provider;   /* provider.c */
 extern const rdms_class_provider rdms_detail_provider;    /* detail.c */
@@ -54,8 +71,8 @@ size_t rdms_session_text_max(const rdms_config *cfg);
  * The provider of CLASS_NAME in namespace NS (NULL: the default); NULL with
  * ERR set (WBEM_E_INVALID_NAMESPACE / WBEM_E_INVALID_CLASS) when not served.
  */
-const rdms_class_provider *rdms_op_class_provider(const char *ns, const char *class_name,
-                                                  rdms_error *err);
+const rdms_class_provider *rdms_op_class_provider(const rdms_provider *p, const char *ns,
+                                                  const char *class_name, rdms_error *err);
 
 /* Called with each session a walk finds visible; LEFT counts those still to come. */
 typedef uint32_t (*rdms_visible_fn)(void *ctx, const rdms_session *s, size_t left,

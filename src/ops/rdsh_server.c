@@ -29,5 +29,5 @@ static uint32_t servers_each(rdms_provider *p, const rdms_caller *who, rdms_inst
 }
 
 const rdms_class_provider rdms_rdsh_server_provider = {
-	&rdms_class_Win32_RDSHServer, servers_each, NULL,
+	.cls = &rdms_class_Win32_RDSHServer, .each = servers_each,
 };

@@ -131,5 +131,5 @@ static uint32_t backends_each(rdms_provider *p, const rdms_caller *who, rdms_ins
 }
 
 const rdms_class_provider rdms_backend_provider = {
-	&rdms_class_RDMS_Backend, backends_each, NULL,
+	.cls = &rdms_class_RDMS_Backend, .each = backends_each,
 };

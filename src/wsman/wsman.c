@@ -1063,8 +1063,8 @@ static bool refuse(wsman_service *s, const rdms_caller *who, const wsman_request
  * the admin group), so that the owner rule is checked again on the host;
  * a user unknown here owns no session -- with the broker in its source, for
  * the audit ("via broker B").  Only a broker may speak for someone, and a
- * broker acts on a session only for someone.  EFF and SRC (SIZE bytes)
- * hold the user's caller.
+ * broker acts on a session only for someone.  The caller returned is in
+ * EFF (with SRC, SIZE bytes), with R's MessageID.
  */
 static const rdms_caller *acting_caller(wsman_service *s, const rdms_caller *who,
                                         const wsman_request *r, rdms_caller *eff, char *src,
@@ -1076,7 +1076,9 @@ static const rdms_caller *acting_caller(wsman_service *s, const rdms_caller *who
 			       "(rdms:OnBehalfOf)", f);
 			return NULL;
 		}
-		return who;
+		*eff = *who;
+		eff->message_id = r->message_id;
+		return eff;
 	}
 	if (who->broker == NULL) {
 		refuse(s, who, r, "rdms:OnBehalfOf is accepted only from a broker's certificate "
@@ -1093,6 +1095,7 @@ static const rdms_caller *acting_caller(wsman_service *s, const rdms_caller *who
 	eff->protocol = who->protocol;
 	eff->source = src;
 	eff->broker = who->broker;
+	eff->message_id = r->message_id;
 	return eff;
 }
 

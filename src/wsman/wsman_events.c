@@ -726,7 +726,8 @@ static bool is_event_class(const char *name)
 }
 
 /* The checks of a Subscribe that need no subscription table; the query into *Q. */
-static bool check_subscribe(const wsman_request *r, wql_query **q, wsman_fault *f)
+static bool check_subscribe(const wsman_events *e, const wsman_request *r, wql_query **q,
+                            wsman_fault *f)
 {
 	rdms_error err = { 0 };
 	uint32_t rc;
@@ -753,7 +754,7 @@ static bool check_subscribe(const wsman_request *r, wql_query **q, wsman_fault *
 	if (rc == WBEM_S_NO_ERROR && wql_class(*q) != rdms_session_class())
 		rc = rdms_fail(&err, WBEM_E_NOT_SUPPORTED, "class %s has no events",
 		               wql_class(*q)->name);
-	if (rc == WBEM_S_NO_ERROR && rdms_op_class_provider(r->ns, wql_class(*q)->name, &err) == NULL)
+	if (rc == WBEM_S_NO_ERROR && rdms_op_class_provider(e->provider, r->ns, wql_class(*q)->name, &err) == NULL)
 		rc = err.code;
 	if (rc != WBEM_S_NO_ERROR) {
 		wql_free(*q);
@@ -800,7 +801,7 @@ bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char 
 	if (e == NULL)
 		return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wse:EventSourceUnableToProcess", NULL,
 		                  "session events are off on this host");
-	if (!check_subscribe(r, &q, f))
+	if (!check_subscribe(e, r, &q, f))
 		return false;
 	s = calloc(1, sizeof *s);
 	if (s == NULL) {
