@@ -34,6 +34,7 @@ typedef struct cli_options {
 	const char *since;      /* rdms audit: a time; rdms watch: a bookmark */
 	const char *query;      /* rdms watch --query */
 	const char *events;     /* rdms watch --event */
+	const char *fingerprint; /* rdms fleet host add --fingerprint */
 	const char *args[4];    /* positional arguments after the command */
 	int         nargs;
 } cli_options;
@@ -102,6 +103,10 @@ int cli_cmd_message(cli_ctx *ctx);
 /* cli_watch.c: `rdms watch`, and its options checked before anything is asked. */
 uint32_t cli_watch_check(const cli_options *o, rdms_error *err);
 int cli_cmd_watch(cli_ctx *ctx);
+
+/* cli_fleet.c: `rdms fleet`, and its arguments checked before anything is opened. */
+uint32_t cli_fleet_check(const cli_options *o, rdms_error *err);
+int cli_cmd_fleet(cli_ctx *ctx);
 
 /* cli_output.c */
 void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q);

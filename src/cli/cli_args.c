@@ -22,7 +22,7 @@
 
 enum { OPT_CONFIG = 256, OPT_DIRECT, OPT_JSON, OPT_MOF, OPT_HOST, OPT_INSECURE,
        OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION, OPT_TIMEOUT, OPT_WAIT,
-       OPT_QUERY, OPT_EVENT };
+       OPT_QUERY, OPT_EVENT, OPT_FINGERPRINT };
 
 static const struct option long_options[] = {
 	{ "config",   required_argument, NULL, OPT_CONFIG },
@@ -39,6 +39,7 @@ static const struct option long_options[] = {
 	{ "since",    required_argument, NULL, OPT_SINCE },
 	{ "query",    required_argument, NULL, OPT_QUERY },
 	{ "event",    required_argument, NULL, OPT_EVENT },
+	{ "fingerprint", required_argument, NULL, OPT_FINGERPRINT },
 	{ "debug",    no_argument,       NULL, OPT_DEBUG },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ "version",  no_argument,       NULL, OPT_VERSION },
@@ -128,6 +129,10 @@ static int check_command_options(const cli_options *o)
 		return usage_error("--query and --event belong to 'rdms watch', not '%s'", c);
 	if (strcmp(c, "watch") == 0 && cli_watch_check(o, &err) != WBEM_S_NO_ERROR)
 		return cli_report_usage(&err);
+	if (o->fingerprint && strcmp(c, "fleet") != 0)
+		return usage_error("--fingerprint belongs to 'rdms fleet host add', not '%s'", c);
+	if (strcmp(c, "fleet") == 0 && !o->help && cli_fleet_check(o, &err) != WBEM_S_NO_ERROR)
+		return cli_report_usage(&err);
 	if (strcmp(c, "message") == 0 && !o->help && (!o->title || !o->message))
 		return usage_error("%s needs both --title T and --message M", "rdms message");
 	/* the limits rdmsd and the back-ends apply, checked before anything is sent */
@@ -176,6 +181,7 @@ int cli_parse_args(int argc, char **argv, cli_options *o)
 		case OPT_SINCE: o->since = optarg; break;
 		case OPT_QUERY: o->query = optarg; break;
 		case OPT_EVENT: o->events = optarg; break;
+		case OPT_FINGERPRINT: o->fingerprint = optarg; break;
 		case OPT_TIMEOUT:
 			if (rdms_message_option(&o->msg_opts, RDMS_MESSAGE_OPT_TIMEOUT, optarg, &err))
 				return usage_error("--timeout: %s", err.message);

@@ -585,5 +585,18 @@ const cli_command cli_commands[] = {
 	  .example = "rdms watch --event connect,disconnect",
 	  .windows = "Register-CimIndicationEvent", .needs_sessions = true,
 	  .run = cli_cmd_watch },
+	{ .name = "fleet", .usage = "hosts | host add NAME URL --fingerprint FP | host remove NAME | db init",
+	  .summary = "administer a fleet broker's hosts (root, on the broker)",
+	  .details = "A broker (role = broker) serves the sessions of the hosts registered in\n"
+	             "its directory (store_path).  'host add' registers a host's WS-Management\n"
+	             "URL and pins its certificate by the SHA-256 fingerprint its rdmsd logs at\n"
+	             "start; 'host remove' forgets it and its sessions; 'hosts' lists them with\n"
+	             "their state (running, unknown, invalid), sessions and last contact\n"
+	             "(--json: Name, Url, ServerState, Sessions, LastContact); 'db init' or\n"
+	             "'db upgrade' makes the directory or brings its schema up to date.",
+	  .example = "rdms fleet host add hv001 https://198.18.1.1:5986/wsman --fingerprint "
+	             "SHA256:4E:FD:81:8D:6B:02:A3:B6:F8:0B:9A:00:63:0F:CC:E9:24:08:E3:C2:E6:1E:29:9C:"
+	             "C3:2D:F5:1D:A6:5B:12:D3",
+	  .windows = "Add-RDServer", .min_args = 1, .max_args = 4, .run = cli_cmd_fleet },
 	{ .name = NULL },
 };

@@ -64,6 +64,20 @@ void rdms_client_interrupt_on(rdms_client *c, const volatile sig_atomic_t *flag)
 	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, flag != NULL ? 0L : 1L);
 }
 
+void rdms_client_next_call(rdms_client *c, const char *message_id, const char *extra,
+                           long timeout_ms)
+{
+	c->next_message_id = message_id;
+	c->next_extra = extra;
+	c->next_timeout_ms = timeout_ms;
+}
+
+void rdms_client_last_exchange(const rdms_client *c, bool *sent, bool *answered)
+{
+	*sent = c->sent;
+	*answered = c->answered;
+}
+
 /* URL with "/wsman" added when it names no path. */
 static char *endpoint_url(const char *url)
 {
@@ -190,7 +204,9 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 	rc |= curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
 	/* with brokers to fall back on, one that does not answer is given up on sooner */
-	rc |= curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT, c->nurls > 1 ? 5L : 30L);
+	rc |= curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS,
+	                       o->connect_timeout_ms > 0 ? o->connect_timeout_ms
+	                       : c->nurls > 1 ? 5000L : 30000L);
 	rc |= curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)DEFAULT_TIMEOUT_S);
 	if (o->url == NULL) {
 		rc |= curl_easy_setopt(c->curl, CURLOPT_UNIX_SOCKET_PATH,
@@ -205,6 +221,8 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 		rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
 		rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	if (o->tls_setup != NULL && !o->tls_setup(c->curl, o->tls_ctx))
+		rc |= CURLE_BAD_FUNCTION_ARGUMENT;
 	if (rc != CURLE_OK) {
 		rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "libcurl rejected an option");
 		rdms_client_free(c);
@@ -422,6 +440,17 @@ static bool readdress(strbuf *req, const char *url)
 	return true;
 }
 
+/* What the transfer just ended did: sent any of the request, got an answer. */
+static void note_exchange(rdms_client *c)
+{
+	long request_bytes = 0, status = 0;
+
+	curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &request_bytes);
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	c->sent = request_bytes > 0;
+	c->answered = status != 0;
+}
+
 /*
  * Sends REQ to the endpoint in use and, when it cannot be reached (or
  * gives no answer), to the next ones in turn: the same request, the same
@@ -449,6 +478,7 @@ static CURLcode perform(rdms_client *c, strbuf *req)
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)req->len);
 		rc = curl_easy_perform(c->curl);
+		note_exchange(c);
 		if (!connection_failed(rc) || c->reply_too_big)
 			break;
 	}
@@ -465,12 +495,21 @@ uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 
 	*doc = NULL;
 	*body_elem = NULL;      /* both outputs defined on every return */
+	c->sent = c->answered = false;
+	/* rdms_client_next_call's settings are this request's only */
+	c->next_message_id = c->next_extra = NULL;
 	if (req->failed)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	if (c->next_timeout_ms > 0)
+		curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, c->next_timeout_ms);
 	strbuf_free(&c->reply);
 	c->reply_too_big = false;
 	c->errbuf[0] = '\0';
 	rc = perform(c, req);
+	if (c->next_timeout_ms > 0) {
+		curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, (long)DEFAULT_TIMEOUT_S);
+		c->next_timeout_ms = 0;
+	}
 	if (c->reply_too_big)
 		return rdms_fail(err, WBEM_E_TOO_MUCH_DATA, "the reply from %s is larger than %u MiB",
 		                 c->url, MAX_REPLY >> 20);
@@ -535,9 +574,12 @@ static void envelope_head_opts(strbuf *b, const rdms_client *c, const char *acti
                                const char *uri, const cim_path *path,
                                const rdms_message_options *mopt, const char *extra)
 {
-	char id[48];
+	char id[WSMAN_MAX_ID_LEN + 1];
 
-	wsman_uuid(id, sizeof id);
+	if (c->next_message_id != NULL)
+		str_copy(id, sizeof id, c->next_message_id);
+	else
+		wsman_uuid(id, sizeof id);
 	PUTS(b, "<s:Envelope xmlns:s=\"" NS_SOAP "\" xmlns:wsa=\"" NS_WSA
 	        "\" xmlns:wsman=\"" NS_WSMAN "\" xmlns:wsen=\"" NS_WSEN "\"><s:Header><wsa:To>");
 	wsman_escape(b, c->url, false);
@@ -582,6 +624,8 @@ static void envelope_head_opts(strbuf *b, const rdms_client *c, const char *acti
 	}
 	if (extra != NULL)
 		strbuf_puts(b, extra);
+	if (c->next_extra != NULL)
+		strbuf_puts(b, c->next_extra);
 	PUTS(b, "</s:Header><s:Body>");
 }
 

@@ -27,6 +27,14 @@ typedef struct rdms_client_options {
 	const char *user;         /* Basic credentials; NULL on the local socket */
 	const char *password;
 	bool        insecure;     /* skip TLS certificate checks */
+	/*
+	 * Optional: sets up TLS on the libcurl handle instead (a fleet broker's
+	 * client certificate and pinned host certificate: fleet/host_tls.h);
+	 * false when it cannot.
+	 */
+	bool      (*tls_setup)(void *h, void *ctx);
+	void       *tls_ctx;
+	long        connect_timeout_ms; /* 0: the default (30 s; 5 s with several URLs) */
 } rdms_client_options;
 
 /* Checks that each URL of LIST (URL or URL1,URL2...) is an http(s) URL. */
@@ -63,6 +71,21 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
  * a second) and fails with WBEM_E_CALL_CANCELLED; NULL turns this off.
  */
 void rdms_client_interrupt_on(rdms_client *c, const volatile sig_atomic_t *flag);
+
+/*
+ * The next request only: its wsa:MessageID is MESSAGE_ID (NULL: a new one;
+ * a forwarded call keeps its client's, so a retry runs once), EXTRA (XML,
+ * may be NULL) ends its header, and the whole exchange may take TIMEOUT_MS
+ * (0: the default).  The strings must last until that request is sent.
+ */
+void rdms_client_next_call(rdms_client *c, const char *message_id, const char *extra,
+                           long timeout_ms);
+/*
+ * How the last request went, for telling "not sent" (safe to retry) from
+ * "sent, no answer" (the outcome unknown): SENT when any of it left, and
+ * ANSWERED when an HTTP response came back (whatever it said).
+ */
+void rdms_client_last_exchange(const rdms_client *c, bool *sent, bool *answered);
 
 /* ---- subscriptions (WS-Eventing in Pull mode; client_events.c) ------------ */
 

@@ -27,6 +27,10 @@ struct rdms_client {
 	strbuf             reply;
 	bool               reply_too_big;
 	const volatile sig_atomic_t *interrupt;   /* rdms_client_interrupt_on */
+	/* rdms_client_next_call's, for one request */
+	const char        *next_message_id, *next_extra;
+	long               next_timeout_ms;
+	bool               sent, answered;            /* rdms_client_last_exchange */
 	char               errbuf[CURL_ERROR_SIZE];
 };
 

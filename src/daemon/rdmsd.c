@@ -295,6 +295,44 @@ static void swap_state(struct rdmsd *d, rdms_config *fresh)
 static void net_stop(struct rdmsd *d);
 
 /*
+ * A broker's session directory is its network process's to write, in a
+ * directory it may share with the audit database (the default: both in
+ * /var/lib/rdms).  So the directory is not given away: it keeps its owner,
+ * its group becomes the network process's with write access and the
+ * sticky bit, so that account can make the database and SQLite's -wal and
+ * -shm beside it but can remove or rename nothing it does not own (the
+ * audit database stays root's).  Database files that already exist (made
+ * by `rdms fleet db init` as root, say) are given to that account.
+ */
+static bool prepare_store(struct rdmsd *d, rdms_error *err)
+{
+	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
+	char dir[sizeof d->cfg.store_path], path[sizeof d->cfg.store_path + 16];
+	struct stat st;
+	char *slash;
+
+	str_copy(dir, sizeof dir, d->cfg.store_path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "store_path %s must be an absolute "
+		                 "path in a directory", d->cfg.store_path) == 0;
+	*slash = '\0';
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST)
+		return rdms_fail(err, WBEM_E_FAILED, "%s: %s", dir, strerror(errno)) == 0;
+	if (!d->user.drop)
+		return true;
+	if (stat(dir, &st) != 0 || chown(dir, (uid_t)-1, d->user.gid) != 0 ||
+	    chmod(dir, (st.st_mode & 07777) | S_ISVTX | S_IRWXG) != 0)
+		return rdms_fail(err, WBEM_E_FAILED, "%s: %s", dir, strerror(errno)) == 0;
+	for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+		snprintf(path, sizeof path, "%s%s", d->cfg.store_path, suffix[i]);
+		if (chown(path, d->user.uid, d->user.gid) != 0 && errno != ENOENT)
+			return rdms_fail(err, WBEM_E_FAILED, "chown %s: %s", path, strerror(errno)) == 0;
+	}
+	return true;
+}
+
+/*
  * Forks net with the current config and serves it; returns once net is
  * serving, false (with ERR) when it could not start.
  */
@@ -312,8 +350,10 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	d->backends.audit_read_ctx = &d->cfg;
 	d->nstatus = 0;
 	rdms_provider_report(&d->backends, d->status, &d->nstatus);
-	if (d->backends.nbackends == 0)
+	if (d->backends.nbackends == 0 && !rdms_config_is_broker(&d->cfg))
 		log_warn("no session back-end is available (backends = %s)", d->cfg.backends);
+	if (rdms_config_is_broker(&d->cfg) && !prepare_store(d, err))
+		return false;
 	if (!priv_channels_open(&ch, err))
 		return false;
 	if (pipe2(ready, O_CLOEXEC) != 0) {
@@ -412,6 +452,11 @@ static bool reload(struct rdmsd *d)
 
 	if (!load_config(&d->opt, &fresh, &err)) {
 		log_warn("reload: %s; keeping the running config", err.message);
+		return true;
+	}
+	if (rdms_config_is_broker(&fresh) != rdms_config_is_broker(&d->cfg)) {
+		log_warn("reload: role changes from %s to %s only at a restart; keeping the running "
+		         "config", d->cfg.role, fresh.role);
 		return true;
 	}
 	net_stop(d);
@@ -635,9 +680,14 @@ int main(int argc, char **argv)
 			fatal("pipe: %s", strerror(errno));
 	}
 	block_signals(&set);
-	if (!open_state(d, &err) || (d->events = rdmsd_events_open(&d->cfg, &err)) == NULL ||
+	/* a broker has no sessions of its own: no change feed, no hooks */
+	if (!open_state(d, &err) ||
+	    (!rdms_config_is_broker(&d->cfg) &&
+	     (d->events = rdmsd_events_open(&d->cfg, &err)) == NULL) ||
 	    !net_start(d, &err))
 		fatal("%s", err.message);
+	if (rdms_config_is_broker(&d->cfg))
+		log_info("role: fleet broker, session directory %s", d->cfg.store_path);
 	if (d->opt.pid_file != NULL)
 		write_pid_file(d->opt.pid_file);
 	log_info("rdmsd %s ready", RDMS_VERSION);

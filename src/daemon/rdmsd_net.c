@@ -24,6 +24,7 @@
 #include <libxml/parser.h>
 
 #include "../auth/authz.h"
+#include "../fleet/broker.h"
 #include "../auth/pam_auth.h"
 #include "../cimxml/cimxml.h"
 #include "../common/log.h"
@@ -52,6 +53,8 @@ struct net {
 	pam_auth       *cache;       /* verified credentials; misses go to priv */
 	authz          *authz;
 	priv_events_pump *pump;      /* the mirror of priv's change feed (NULL: events off) */
+	bool            is_broker;   /* role = broker: the classes come from the directory */
+	fleet_broker    broker;
 };
 
 static struct net net_state;
@@ -234,6 +237,22 @@ static bool broker_user(void *ctx, const char *user, rdms_caller *out)
 	return true;
 }
 
+/*
+ * A fleet broker: its directory, opened as the network process's account
+ * (the privileged process made its directory writable for it), serves the
+ * classes; methods go to the hosts as the broker's certificate.
+ */
+static bool broker_up(struct net *d, rdms_error *err)
+{
+	d->broker.cfg = &d->h.cfg;
+	d->broker.store = fleet_store_open_sqlite(d->h.cfg.store_path, err);
+	if (d->broker.store == NULL)
+		return false;
+	d->provider.classes = fleet_broker_classes;
+	d->provider.fleet = &d->broker;
+	return true;
+}
+
 /* Builds the services on the proxies to priv and starts serving. */
 static bool services_up(struct net *d, rdms_error *err)
 {
@@ -247,8 +266,10 @@ static bool services_up(struct net *d, rdms_error *err)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
 	pam_auth_set_verifier(d->cache, priv_proxy_verify, d->client);
 	priv_proxy_provider(&d->provider, cfg, d->client);
+	if (d->is_broker && !broker_up(d, err))
+		return false;
 	/* Reads share a snapshot of priv's sessions (session_cache.h). */
-	if (cfg->session_cache_ms > 0 &&
+	if (cfg->session_cache_ms > 0 && !d->is_broker &&
 	    (d->provider.cache = rdms_session_cache_new(cfg, d->provider.backends,
 	                                                d->provider.nbackends)) == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
@@ -306,7 +327,10 @@ int main(int argc, char **argv)
 	if (!find_backends(d, &err))
 		fatal("network process: %s", err.message);
 	raise_fd_limit();
-	/* Still root: the TLS key may be readable by root only. */
+	/* Still root: the TLS key, and a broker's client key, may be readable by root only. */
+	d->is_broker = rdms_config_is_broker(&d->h.cfg);
+	if (d->is_broker && fleet_identity_load(&d->h.cfg, &d->broker.id, &err) != WBEM_S_NO_ERROR)
+		fatal("%s", err.message);
 	d->transport = transport_new(endpoints, sizeof endpoints / sizeof endpoints[0],
 	                             &d->h.sockets, &d->h.cfg, &err);
 	if (d->transport == NULL)
@@ -333,6 +357,8 @@ int main(int argc, char **argv)
 	transport_stop(d->transport);
 	wsman_service_free(d->wsman);
 	rdms_session_cache_free(d->provider.cache);
+	fleet_store_close(d->broker.store);
+	fleet_identity_clear(&d->broker.id);
 	transport_free(d->transport);
 	xmlCleanupParser();
 	/* The sockets are priv's to close (and the Unix socket's file to remove). */

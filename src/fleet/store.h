@@ -146,6 +146,11 @@ typedef struct fleet_store fleet_store;
  * NULL with ERR on failure.
  */
 fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err);
+/*
+ * The same for an administrator's command (`rdms fleet`) beside a running
+ * broker: without the broker's lock (SQLite itself keeps the two apart).
+ */
+fleet_store *fleet_store_open_sqlite_admin(const char *path, rdms_error *err);
 void fleet_store_close(fleet_store *st);
 
 /* Registers H (name, url, cert_sha256; the rest is the store's): state unknown, version 0. */

@@ -208,7 +208,7 @@ static bool migrate(sqlite_store *s, const char *path, rdms_error *err)
 
 static const fleet_store_vtbl sqlite_vtbl;
 
-fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err)
+static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *err)
 {
 	sqlite_store *s = calloc(1, sizeof *s);
 
@@ -223,7 +223,7 @@ fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err)
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+	if (exclusive && flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
 		rdms_fail(err, errno == EWOULDBLOCK ? WBEM_E_ALREADY_EXISTS : WBEM_E_NOT_AVAILABLE,
 		          "session directory %s: %s", path, errno == EWOULDBLOCK
 		          ? "in use by another broker (SQLite serves one broker only)" : strerror(errno));
@@ -250,6 +250,16 @@ fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err)
 fail:
 	sqlite_close(&s->base);
 	return NULL;
+}
+
+fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err)
+{
+	return open_sqlite(path, true, err);
+}
+
+fleet_store *fleet_store_open_sqlite_admin(const char *path, rdms_error *err)
+{
+	return open_sqlite(path, false, err);
 }
 
 static void sqlite_close(fleet_store *st)

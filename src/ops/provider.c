@@ -20,6 +20,8 @@ void rdms_provider_init(rdms_provider *p, const rdms_config *cfg)
 	p->cfg = cfg;
 	p->status = rdms_provider_status;
 	p->status_ctx = p;
+	if (rdms_config_is_broker(cfg))
+		return;     /* a fleet broker's sessions are its hosts' (src/fleet) */
 	for (size_t i = 0; rdms_backends[i] != NULL; i++) {
 		const rdms_backend *b = rdms_backends[i];
 

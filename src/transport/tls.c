@@ -27,6 +27,7 @@
 #include <gnutls/x509.h>
 
 #include "../common/log.h"
+#include "../common/file_read.h"
 #include "../common/strutil.h"
 
 #define MAX_PEM (64 * 1024)
@@ -34,29 +35,7 @@
 
 char *tls_read_pem(const char *path, rdms_error *err)
 {
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (f == NULL) {
-		rdms_fail(err, WBEM_E_FAILED, "%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	buf = malloc(MAX_PEM + 1);
-	if (buf == NULL) {
-		fclose(f);
-		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		return NULL;
-	}
-	n = fread(buf, 1, MAX_PEM + 1, f);
-	fclose(f);
-	if (n == 0 || n > MAX_PEM) {
-		free(buf);
-		rdms_fail(err, WBEM_E_FAILED, "%s: empty or larger than %d bytes", path, MAX_PEM);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
+	return file_read_small(path, MAX_PEM, err);
 }
 
 /* Writes DATA to a new file PATH with MODE; the file must not exist. */

@@ -1,0 +1,255 @@
+/*
+ * broker.c -- the classes a fleet broker serves from its directory
+ * (broker.h).
+ */
+#include "broker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../common/strutil.h"
+#include "../schema/schema.h"
+#include "forward.h"
+
+#define PAGE_ROWS 1000
+
+/* ---- Win32_VirtualDesktopSession ------------------------------------------- */
+
+cim_instance *fleet_session_instance(const fleet_session *s)
+{
+	const char *text[RDMS_WIN32_VIRTUALDESKTOPSESSION_NPROPS] = { NULL };
+	cim_instance *inst;
+
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME] = s->host;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMNAME] = s->vm_name;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME] = s->user_name;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_DOMAINNAME] = s->domain_name;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_COLLECTIONID] = s->collection_id;
+	text[RDMS_WIN32_VIRTUALDESKTOPSESSION_CLIENTMACHINENAME] = s->client_machine_name;
+	inst = cim_instance_new_packed(&rdms_class_Win32_VirtualDesktopSession, text);
+	if (inst != NULL) {
+		inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID] = cim_u32(s->id);
+		inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE] =
+			cim_u32(s->connect_state);
+	}
+	return inst;
+}
+
+/* One page of a walk: each row to the caller's FN, and where the next page starts. */
+struct walk {
+	rdms_instance_fn fn;
+	void            *ctx;
+	rdms_error      *err;
+	uint32_t         rc;
+	char             last_host[FLEET_NAME_MAX + 1];
+	uint32_t         last_id;
+	size_t           left;      /* of this page, for the reply's size estimate */
+};
+
+static int walk_row(void *ctx, const fleet_session *s)
+{
+	struct walk *w = ctx;
+	cim_instance *inst = fleet_session_instance(s);
+
+	str_copy(w->last_host, sizeof w->last_host, s->host);
+	w->last_id = s->id;
+	w->rc = inst != NULL ? w->fn(w->ctx, inst, w->left > 0 ? w->left-- : 1, w->err)
+	                     : rdms_fail(w->err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	return w->rc != WBEM_S_NO_ERROR;
+}
+
+static uint32_t sessions_each(rdms_provider *p, const rdms_caller *who, rdms_instance_fn fn,
+                              void *ctx, rdms_error *err)
+{
+	fleet_broker *b = p->fleet;
+	struct walk w = { .fn = fn, .ctx = ctx, .err = err };
+	fleet_page page = { .limit = PAGE_ROWS, .user = who->is_admin ? NULL : who->user };
+	size_t rows;
+	uint32_t rc;
+
+	do {
+		w.left = PAGE_ROWS;
+		rows = 0;
+		rc = fleet_store_enumerate(b->store, &page, walk_row, &w, &rows, err);
+		if (rc == WBEM_S_NO_ERROR)
+			rc = w.rc;
+		page.after_host = w.last_host;
+		page.after_id = w.last_id;
+	} while (rc == WBEM_S_NO_ERROR && rows == PAGE_ROWS);
+	return rc;
+}
+
+/* The session a Get or a method names: its keys bound, its row's instance found. */
+struct found {
+	cim_instance *inst;
+};
+
+static int found_row(void *ctx, const fleet_session *s)
+{
+	struct found *f = ctx;
+
+	f->inst = fleet_session_instance(s);
+	return 0;
+}
+
+/*
+ * The session PATH names, for WHO (VERB and TARGET for the audit): *OUT,
+ * or WBEM_E_NOT_FOUND (an admin), or WBEM_E_ACCESS_DENIED for anyone else
+ * whose session it is not (or that does not exist: existence is not told),
+ * audited with what was true.
+ */
+static uint32_t find_session(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                             const char *verb, const char *target, cim_instance **out,
+                             rdms_error *err)
+{
+	fleet_broker *b = p->fleet;
+	cim_value keys[2] = { cim_null(CIM_TYPE_STRING), cim_null(CIM_TYPE_UINT32) };
+	struct found f = { NULL };
+	rdms_error truth = { 0 };
+	const char *owner;
+	uint32_t rc = cim_path_bind(path, rdms_session_class(), keys, err);
+
+	*out = NULL;
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	rc = fleet_store_get(b->store, keys[0].u.str, keys[1].u.u32, found_row, &f, err);
+	if (rc == WBEM_S_NO_ERROR && f.inst == NULL)
+		rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	if (rc == WBEM_E_NOT_FOUND)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %u on host %s",
+		               (unsigned)keys[1].u.u32, keys[0].u.str);
+	owner = f.inst != NULL ? f.inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME].u.str
+	                       : NULL;
+	if (!who->is_admin && (rc == WBEM_E_NOT_FOUND ||
+	                       (rc == WBEM_S_NO_ERROR && (owner == NULL ||
+	                                                  strcasecmp(owner, who->user) != 0)))) {
+		if (rc == WBEM_S_NO_ERROR)
+			rdms_fail(&truth, WBEM_E_ACCESS_DENIED, "session %u on host %s is %s's",
+			          (unsigned)keys[1].u.u32, keys[0].u.str, owner ? owner : "nobody");
+		else
+			truth = *err;
+		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s may use their own sessions only, and "
+		               "session %u on host %s is not one of them (%s)", who->user,
+		               (unsigned)keys[1].u.u32, keys[0].u.str, truth.message);
+		rdms_ops_audit(p, who, target, verb, rc, err);
+		cim_instance_free(f.inst);
+		f.inst = NULL;
+	}
+	cim_value_clear(&keys[0]);
+	cim_value_clear(&keys[1]);
+	*out = f.inst;
+	return rc;
+}
+
+static uint32_t sessions_get(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                             cim_instance **out, rdms_error *err)
+{
+	char *target = cim_path_format(path);
+	uint32_t rc = find_session(p, who, path, "Get", target != NULL ? target : "?", out, err);
+
+	free(target);
+	return rc;
+}
+
+/*
+ * Method M on the session PATH names: found and authorised here, audited
+ * as pending, forwarded to its host, its outcome audited.
+ */
+static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const cim_path *path,
+                                const char *target, const cim_method *m,
+                                const char *const *args, const rdms_message_options *mopt,
+                                uint32_t *rv, rdms_error *err)
+{
+	fleet_broker *b = p->fleet;
+	cim_instance *inst;
+	fleet_host host;
+	rdms_error pending;
+	const char *name;
+	uint32_t rc = find_session(p, who, path, m->name, target, &inst, err);
+
+	*rv = WBEM_E_FAILED;
+	if (rc == WBEM_E_ACCESS_DENIED)
+		return rc;    /* audited as a refusal; nothing forwarded */
+	if (rc != WBEM_S_NO_ERROR) {
+		rdms_ops_audit(p, who, target, m->name, rc, err);
+		return rc;
+	}
+	name = inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME].u.str;
+	rc = fleet_store_host_get(b->store, name, &host, err);
+	if (rc == WBEM_S_NO_ERROR && host.state == FLEET_INVALID)
+		rc = rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "host %s is refused (ServerState 8: "
+		               "its identity does not match its registration); nothing was sent",
+		               name);
+	if (rc == WBEM_S_NO_ERROR) {
+		fleet_forward_call call = {
+			.url = host.url, .pin = host.cert_sha256, .host = name,
+			.session_id = inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID].u.u32,
+			.m = m, .args = args, .mopt = mopt, .who = who, .broker = b->cfg->broker_name,
+			.timeout_ms = (long)b->cfg->forward_timeout_s * 1000,
+		};
+
+		/* pending first, durable before anything is sent: a crash leaves it said */
+		rdms_fail(&pending, WBEM_S_PENDING, "forwarding to host %s (%s)", name, host.url);
+		rdms_ops_audit(p, who, target, m->name, WBEM_S_PENDING, &pending);
+		rc = fleet_forward(&b->id, &call, rv, err);
+	}
+	rdms_ops_audit(p, who, target, m->name, rc != WBEM_S_NO_ERROR ? rc : *rv, err);
+	cim_instance_free(inst);
+	return rc;
+}
+
+static const rdms_class_provider broker_sessions = {
+	.cls = &rdms_class_Win32_VirtualDesktopSession, .each = sessions_each,
+	.get = sessions_get, .invoke = sessions_invoke,
+};
+
+/* ---- Win32_RDSHServer: the hosts ------------------------------------------------ */
+
+struct hosts_walk {
+	const fleet_broker *b;
+	rdms_instance_fn    fn;
+	void               *ctx;
+	rdms_error         *err;
+	uint32_t            rc;
+};
+
+static int host_row(void *ctx, const fleet_host *h)
+{
+	struct hosts_walk *w = ctx;
+	const char *text[RDMS_WIN32_RDSHSERVER_NPROPS] = { NULL };
+	cim_instance *inst;
+
+	text[RDMS_WIN32_RDSHSERVER_NAME] = h->name;
+	text[RDMS_WIN32_RDSHSERVER_CONNECTIONBROKER] = w->b->cfg->broker_name;
+	inst = cim_instance_new_packed(&rdms_class_Win32_RDSHServer, text);
+	if (inst == NULL) {
+		w->rc = rdms_fail(w->err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return 1;
+	}
+	inst->values[RDMS_WIN32_RDSHSERVER_SERVERSTATE] = cim_u32((uint32_t)h->state);
+	w->rc = w->fn(w->ctx, inst, 1, w->err);
+	return w->rc != WBEM_S_NO_ERROR;
+}
+
+static uint32_t servers_each(rdms_provider *p, const rdms_caller *who, rdms_instance_fn fn,
+                             void *ctx, rdms_error *err)
+{
+	const fleet_broker *b = p->fleet;
+	struct hosts_walk w = { b, fn, ctx, err, WBEM_S_NO_ERROR };
+	uint32_t rc;
+
+	(void)who;
+	rc = fleet_store_hosts(b->store, host_row, &w, err);
+	return rc != WBEM_S_NO_ERROR ? rc : w.rc;
+}
+
+static const rdms_class_provider broker_servers = {
+	.cls = &rdms_class_Win32_RDSHServer, .each = servers_each,
+};
+
+/* The audit trail is the broker's own (its privileged process's, as on a host). */
+const rdms_class_provider *const fleet_broker_classes[] = {
+	&broker_sessions, &broker_servers, &rdms_audit_provider, NULL,
+};

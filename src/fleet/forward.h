@@ -1,0 +1,46 @@
+/*
+ * forward.h -- a fleet broker runs a method on a session by asking its
+ * host (spec/fleet.md 3.7, 3.10).
+ *
+ * The call goes to the host's WS-Management URL over TLS with the broker's
+ * client certificate, trusting only the host's pinned certificate, with
+ * the client's MessageID (a retry, through this broker or another, runs
+ * once: the host's replay cache is keyed by broker, user and MessageID)
+ * and the user in rdms:OnBehalfOf (the host checks its owner rule again
+ * and audits "via broker").  What comes back:
+ *   the host answered            its ReturnValue, or its fault's code and
+ *                                text, unchanged;
+ *   nothing could be sent        WBEM_E_TRANSPORT_FAILURE (connection
+ *                                refused, unreachable, no connection in
+ *                                1 s): safe to retry;
+ *   sent, no answer in time      WBEM_E_TIMED_OUT: the outcome is unknown;
+ *                                a retry with the same MessageID is safe.
+ */
+#ifndef RDMS_FLEET_FORWARD_H
+#define RDMS_FLEET_FORWARD_H
+
+#include <stdint.h>
+
+#include "../ops/ops.h"
+#include "host_tls.h"
+
+#define FLEET_CONNECT_TIMEOUT_MS 1000
+
+typedef struct fleet_forward_call {
+	const char          *url;         /* the host's WS-Management URL */
+	const uint8_t       *pin;         /* its certificate's SHA-256 (32 bytes) */
+	const char          *host;        /* the session's VMHostName */
+	uint32_t             session_id;
+	const cim_method    *m;           /* a method of Win32_VirtualDesktopSession */
+	const char *const   *args;        /* its [in] arguments, in its order */
+	const rdms_message_options *mopt; /* SendMessage's options, or NULL */
+	const rdms_caller   *who;         /* the user, with the request's MessageID */
+	const char          *broker;      /* this broker's name */
+	long                 timeout_ms;  /* the whole call */
+} fleet_forward_call;
+
+/* Runs CALL as ID: the HRESULT-level result as above, the ReturnValue in *RV. */
+uint32_t fleet_forward(const fleet_identity *id, const fleet_forward_call *call, uint32_t *rv,
+                       rdms_error *err);
+
+#endif
