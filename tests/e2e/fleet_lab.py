@@ -570,6 +570,12 @@ class FleetLab:
         return left
 
 
+def exit_on_sigterm():
+    """SIGTERM (run.sh's timeout, a kill) ends the program through its
+    finally blocks, so that a lab still gets removed."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main():
     ap = argparse.ArgumentParser(description="Build the fleet lab, report its set-up time "
                                  "and memory, remove it.")
@@ -582,6 +588,7 @@ def main():
     if os.geteuid() != 0:
         print("fleet_lab: needs root", file=sys.stderr)
         return 1
+    exit_on_sigterm()
     lab = FleetLab(hosts=a.hosts, xrdp_hosts=a.xrdp, sessions=a.sessions)
     try:
         lab.setup()

@@ -219,6 +219,7 @@ def main():
         return 1
     n_xrdp = 2 if check("the xrdp lab runs (users, Xvfb; tests/e2e/lab.sh start)",
                         xrdp_lab_up()) else 0
+    fl.exit_on_sigterm()
     t0 = time.monotonic()
     lab = fl.FleetLab(hosts=N_HOSTS, xrdp_hosts=n_xrdp)
     names = lab.all_namespaces()
