@@ -278,8 +278,7 @@ class FleetLab:
                 "socket_path = %s" % h.sock, "audit_db = %s" % h.audit,
                 "hooks_dir = %s" % os.path.join(h.dir, "hooks.d"),
                 "fleet_ca = %s" % os.path.join(self.certdir, "ca.pem"),
-                "fleet_brokers = %s" % " ; ".join("CN=%s,O=rdms-test" % cn
-                                                  for _, cn in BROKERS.values())]
+                "fleet_brokers = %s" % ", ".join(cn for _, cn in BROKERS.values())]
         if h.kind == "fixture":
             conf += ["backends = fixture", "fixture_file = %s" % h.fixture]
             h.write_sessions(self.fixture_of(h))
