@@ -75,18 +75,8 @@ setup_users() {
 }
 
 setup_configs() {
-	# loopback only, logs in the lab, no syslog (xrdp at its usual INFO
-	# level, which keeps the client names rdms reads; sesman at DEBUG); xrdp reads the sesman port
-	# from /etc/xrdp/sesman.ini whatever --config says (P14), so keep 3350
-	sed -e 's|^port=3389|port=tcp://.:3389|' \
-	    -e "s|^LogFile=xrdp.log|LogFile=$LOGD/xrdp.log|" \
-	    -e 's|^EnableSyslog=true|EnableSyslog=false|' \
-	    /etc/xrdp/xrdp.ini > "$ETC/xrdp.ini" || die "xrdp.ini"
-	sed -e "s|^LogFile=xrdp-sesman.log|LogFile=$LOGD/xrdp-sesman.log|" \
-	    -e 's|^EnableSyslog=true|EnableSyslog=false|' \
-	    -e 's|^LogLevel=INFO|LogLevel=DEBUG|' \
-	    /etc/xrdp/sesman.ini > "$ETC/sesman.ini" || die "sesman.ini"
-	grep -q "^LogFile=$LOGD/xrdp.log" "$ETC/xrdp.ini" || die "could not redirect the xrdp log"
+	# loopback only; xrdp_configs: lab_lib.sh
+	xrdp_configs "$ETC" "$LOGD" 'tcp://.:3389' || die "cannot write the xrdp configs in $ETC"
 	cat > "$LAB/rdms.conf" <<-EOF
 	# rdms configuration for the end-to-end lab (written by lab.sh)
 	vm_name = e2e-vm
@@ -100,15 +90,6 @@ setup_configs() {
 	EOF
 }
 
-listening() {
-	# sesman binds [::1]:3350 (or 127.0.0.1), xrdp 127.0.0.1:3389
-	local t
-	t=$(cat /proc/net/tcp /proc/net/tcp6 2>/dev/null)
-	# local port in hex after the colon, state 0A = LISTEN
-	echo "$t" | awk '$4 == "0A" && $2 ~ /:0D16$/ {a=1} END {exit !a}' &&
-		echo "$t" | awk '$4 == "0A" && $2 ~ /:0D3D$/ {a=1} END {exit !a}'
-}
-
 do_start() {
 	mkdir -p "$RUN" "$LOGD" "$ETC" || die "cannot create $LAB"
 	chmod 1777 "$RUN"
@@ -116,7 +97,7 @@ do_start() {
 		echo "lab already running in $LAB"
 		return 0
 	fi
-	listening && die "ports 3350/3389 are already in use by another xrdp; not starting"
+	xrdp_listening && die "ports 3350/3389 are already in use by another xrdp; not starting"
 	setup_users
 	setup_configs
 	mkdir -p "$SOCKDIR" && chmod 3777 "$SOCKDIR"
@@ -131,7 +112,7 @@ do_start() {
 	fi
 	spawn sesman xrdp-sesman --nodaemon --config "$ETC/sesman.ini"
 	spawn xrdp xrdp --nodaemon --config "$ETC/xrdp.ini"
-	wait_for 10 listening || die "xrdp/sesman did not start listening (see $LOGD)"
+	wait_for 10 xrdp_listening || die "xrdp/sesman did not start listening (see $LOGD)"
 	echo "lab started in $LAB (sesman $(pid_of sesman), xrdp $(pid_of xrdp), Xvfb $CLIENT_DISPLAY)"
 }
 
@@ -251,7 +232,7 @@ do_restart_sesman() {
 	for s in $(session_pids); do echo "$s" >> "$RUN/orphans"; done
 	stop_pid "$(pid_of sesman)"
 	spawn sesman xrdp-sesman --nodaemon --config "$ETC/sesman.ini"
-	wait_for 10 listening || die "sesman did not listen again (see $LOGD)"
+	wait_for 10 xrdp_listening || die "sesman did not listen again (see $LOGD)"
 	echo "sesman restarted ($(pid_of sesman)); sessions left behind: $(orphan_pids | tr '\n' ' ')"
 }
 
