@@ -233,6 +233,13 @@ uint32_t fleet_store_host_state(fleet_store *st, const char *name, int state, bo
 	return st->vt->host_state(st, name, state, force, fleet_now_ms(), err);
 }
 
+uint32_t fleet_store_host_reset(fleet_store *st, const char *name, rdms_error *err)
+{
+	if (!fleet_check_name(name, err))
+		return err->code;
+	return st->vt->host_reset(st, name, err);
+}
+
 fleet_apply_rc fleet_store_apply_batch(fleet_store *st, const char *host,
                                        const fleet_change *ch, size_t n, uint64_t *version,
                                        rdms_error *err)

@@ -170,6 +170,14 @@ uint32_t fleet_store_host_state(fleet_store *st, const char *name, int state, bo
                                 rdms_error *err);
 
 /*
+ * Host NAME's positions started over (its journal was lost: the events
+ * database reset, the machine reinstalled): its version and its sessions'
+ * versions become 0, so that the next snapshot, at whatever position,
+ * replaces them all.  Its sessions stay listed until then.
+ */
+uint32_t fleet_store_host_reset(fleet_store *st, const char *name, rdms_error *err);
+
+/*
  * The N changes of CH, pulled from host HOST in position order, in one
  * transaction (the rules above).  *VERSION (may be NULL) gets the host's
  * version afterwards (before, when nothing was applied).  An applied batch

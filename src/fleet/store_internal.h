@@ -19,6 +19,7 @@ typedef struct fleet_store_vtbl {
 	uint32_t       (*hosts)(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_error *err);
 	uint32_t       (*host_state)(fleet_store *st, const char *name, int state, bool force,
 	                             int64_t now_ms, rdms_error *err);
+	uint32_t       (*host_reset)(fleet_store *st, const char *name, rdms_error *err);
 	/* checked already (fleet_check_batch); the implementation runs fleet_plan_batch */
 	fleet_apply_rc (*apply_batch)(fleet_store *st, const char *host, const fleet_change *ch,
 	                              size_t n, int64_t now_ms, uint64_t *version,

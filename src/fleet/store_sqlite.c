@@ -67,7 +67,7 @@ static const char schema[] =
 enum stmt {
 	S_BEGIN, S_COMMIT, S_ROLLBACK,
 	S_HOST_ADD, S_HOST_REMOVE, S_HOST_GET, S_HOSTS, S_HOST_STATE, S_HOST_STATE_FORCE,
-	S_HOST_VERSION, S_HOST_APPLIED,
+	S_HOST_VERSION, S_HOST_APPLIED, S_HOST_RESET, S_SESSIONS_RESET,
 	S_UPSERT, S_DELETE, S_MARK_CLEAR, S_MARK, S_SWEEP,
 	S_PAGE, S_PAGE_USER, S_GET,
 	S_END
@@ -94,6 +94,8 @@ static const char *const sql[S_END] = {
 	[S_HOST_VERSION] = "SELECT version, state FROM hosts WHERE vmhostname = ?1",
 	[S_HOST_APPLIED] = "UPDATE hosts SET version = max(version, ?2), state = 3, contact = ?3 "
 	                   "WHERE vmhostname = ?1",
+	[S_HOST_RESET] = "UPDATE hosts SET version = 0 WHERE vmhostname = ?1",
+	[S_SESSIONS_RESET] = "UPDATE sessions SET version = 0 WHERE vmhostname = ?1",
 	[S_UPSERT] = "INSERT INTO sessions (" SESSION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
 	             "?8, ?9) ON CONFLICT (vmhostname, session_id) DO UPDATE SET "
 	             "vm_name = excluded.vm_name, connect_state = excluded.connect_state, "
@@ -418,6 +420,35 @@ static uint32_t sqlite_host_state(fleet_store *st, const char *name, int state, 
 	return rc;
 }
 
+static uint32_t sqlite_host_reset(fleet_store *st, const char *name, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	uint32_t rc = WBEM_S_NO_ERROR;
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = run_plain(s, S_BEGIN, err);
+	if (ok) {
+		sqlite3_bind_text(stmt(s, S_HOST_RESET), 1, name, -1, SQLITE_STATIC);
+		ok = run(s, S_HOST_RESET, err);
+	}
+	if (ok && sqlite3_changes(s->db) == 0) {
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
+		ok = false;
+	}
+	if (ok) {
+		sqlite3_bind_text(stmt(s, S_SESSIONS_RESET), 1, name, -1, SQLITE_STATIC);
+		ok = run(s, S_SESSIONS_RESET, err) && run_plain(s, S_COMMIT, err);
+	}
+	if (!ok) {
+		run_plain(s, S_ROLLBACK, &(rdms_error){ 0 });
+		if (rc == WBEM_S_NO_ERROR)
+			rc = err->code;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 /* ---- writes --------------------------------------------------------------------- */
 
 /*
@@ -679,6 +710,7 @@ static const fleet_store_vtbl sqlite_vtbl = {
 	.host_get = sqlite_host_get,
 	.hosts = sqlite_hosts,
 	.host_state = sqlite_host_state,
+	.host_reset = sqlite_host_reset,
 	.apply_batch = sqlite_apply_batch,
 	.apply_snapshot = sqlite_apply_snapshot,
 	.enumerate = sqlite_enumerate,

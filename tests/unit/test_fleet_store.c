@@ -340,6 +340,27 @@ static void test_batches(fleet_store *st)
 		CHECK_EQ(fleet_store_apply_batch(st, "hv2", e, 2, &v, &err), FLEET_NEW_EPOCH);
 		CHECK_EQ(state_of(st, "hv2", 5), 4);
 	}
+	/* the host's positions started over (its events database lost): after a reset, a
+	 * snapshot at an older position replaces everything */
+	{
+		fleet_session s[1] = { sess("hv2", 40, 0, "reborn") };
+		size_t before = get_host(st, "hv2").sessions;
+
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(1, 3), s, 1, &err), FLEET_STALE);
+		CHECK_EQ(get_host(st, "hv2").sessions, before);
+		CHECK_EQ(fleet_store_host_reset(st, "hv2", &err), 0);
+		CHECK_EQ(get_host(st, "hv2").version, 0);
+		CHECK_EQ(get_host(st, "hv2").sessions, before);       /* still listed meanwhile */
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(1, 3), s, 1, &err), FLEET_APPLIED);
+		CHECK_EQ(get_host(st, "hv2").sessions, 1);
+		CHECK_EQ(state_of(st, "hv2", 40), 0);
+		CHECK_EQ(fleet_store_host_reset(st, "nope", &err), WBEM_E_NOT_FOUND);
+		/* back to where the tests below expect it */
+		fleet_session t[2] = { sess("hv2", 5, 4, "alice"), sess("hv2", 20, 0, "gus") };
+
+		CHECK_EQ(fleet_store_host_reset(st, "hv2", &err), 0);
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv2", V(3, 1), t, 2, &err), FLEET_APPLIED);
+	}
 	/* refused whole, and said why */
 	{
 		fleet_change forged[2] = { up(V(3, 2), "hv2", 21, 0, "x"), up(V(3, 3), "hvX", 1, 0, "x") };
