@@ -152,6 +152,22 @@ def fixture(first, n, prefix):
                   "pc-%d" % sid if sid % 3 else "") for sid in range(first, first + n)}
 
 
+def comes_back(broker, db, hosts, h, drop, add, what):
+    """H, down, changed meanwhile -- its first DROP sessions gone, the sessions ADD new --
+    then started again: the broker resyncs it once and the directory converges."""
+    for sid in list(h.sessions)[:drop]:
+        del h.sessions[sid]
+    h.sessions.update(add)
+    h.write_fixture()
+    before = broker.ask("stats %s" % h.name)
+    check("%s restarts" % h.name, h.start(), h.log()[-1500:])
+    ok = wait_for(30, lambda: converged(db, hosts) and directory(db)[1].get(h.name) == 3)
+    after = broker.ask("stats %s" % h.name)
+    check("%s %s: running, resynced once, the directory converged with what changed while "
+          "it was down" % (h.name, what), ok and after["resyncs"] == before["resyncs"] + 1,
+          "%s; %r -> %r" % (diff(db, hosts), before, after))
+
+
 def scenario(hosts, db):
     a, b, forged = hosts
     broker = Broker(db, hosts)
@@ -208,20 +224,8 @@ def scenario(hosts, db):
         check("%s killed: ServerState 1 (unknown), its %d sessions still listed"
               % (b.name, len(b.sessions)),
               ok and all(have.get(k) == v for k, v in b.expected().items()), diff(db, [a, b]))
-        # changed while down, then back (a new epoch)
-        for sid in list(b.sessions)[:3]:
-            del b.sessions[sid]
-        b.sessions[7777] = ("lateuser", 0, "pc-late")
-        b.write_fixture()
-        before = broker.ask("stats %s" % b.name)
-        check("%s restarts" % b.name, b.start(), b.log()[-1500:])
-        ok = wait_for(30, lambda: converged(db, [a, b]) and
-                      directory(db)[1].get(b.name) == 3)
-        after = broker.ask("stats %s" % b.name)
-        check("%s back (a new epoch): running, resynced, the directory converged with what "
-              "changed while it was down" % b.name,
-              ok and after["resyncs"] == before["resyncs"] + 1,
-              "%s; %r -> %r" % (diff(db, [a, b]), before, after))
+        comes_back(broker, db, [a, b], b, 3, {7777: ("lateuser", 0, "pc-late")},
+                   "back (a new epoch)")
     finally:
         broker.stop()
 
@@ -243,18 +247,8 @@ def scenario(hosts, db):
         # future (wsman:InvalidBookmark), its positions went back; read anew all the same
         a.stop()
         os.unlink(os.path.join(a.dir, "state", "events.db"))
-        for sid in list(a.sessions)[:20]:
-            del a.sessions[sid]
-        a.sessions[8888] = ("reborn", 0, "pc-reborn")
-        a.write_fixture()
-        before = broker.ask("stats %s" % a.name)
-        check("%s restarts without its events database" % a.name, a.start(), a.log()[-1500:])
-        ok = wait_for(30, lambda: converged(db, [a, b]) and
-                      directory(db)[1].get(a.name) == 3)
-        after = broker.ask("stats %s" % a.name)
-        check("%s, whose positions started over, is resynced and the directory converges"
-              % a.name, ok and after["resyncs"] == before["resyncs"] + 1,
-              "%s; %r -> %r" % (diff(db, [a, b]), before, after))
+        comes_back(broker, db, [a, b], a, 20, {8888: ("reborn", 0, "pc-reborn")},
+                   "back without its events database (its positions started over)")
     finally:
         check("the ingest probe stops cleanly", broker.stop() == 0)
 
