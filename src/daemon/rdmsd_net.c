@@ -244,9 +244,15 @@ static bool broker_user(void *ctx, const char *user, rdms_caller *out)
  */
 static bool broker_up(struct net *d, rdms_error *err)
 {
+	fleet_ingest_options io = { .identity = &d->broker.id };
+
 	d->broker.cfg = &d->h.cfg;
 	d->broker.store = fleet_store_open_sqlite(d->h.cfg.store_path, err);
 	if (d->broker.store == NULL)
+		return false;
+	io.store = d->broker.store;
+	d->broker.ingest = fleet_ingest_start(&io, err);
+	if (d->broker.ingest == NULL)
 		return false;
 	d->provider.classes = fleet_broker_classes;
 	d->provider.fleet = &d->broker;
@@ -357,6 +363,7 @@ int main(int argc, char **argv)
 	transport_stop(d->transport);
 	wsman_service_free(d->wsman);
 	rdms_session_cache_free(d->provider.cache);
+	fleet_ingest_stop(d->broker.ingest);
 	fleet_store_close(d->broker.store);
 	fleet_identity_clear(&d->broker.id);
 	transport_free(d->transport);

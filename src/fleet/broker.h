@@ -17,12 +17,14 @@
 
 #include "../ops/provider.h"
 #include "host_tls.h"
+#include "ingest.h"
 #include "store.h"
 
 typedef struct fleet_broker {
 	const rdms_config *cfg;
 	fleet_store       *store;
 	fleet_identity     id;       /* loaded before privileges are dropped */
+	fleet_ingest      *ingest;   /* one Pull subscription per host */
 } fleet_broker;
 
 /* The classes a broker serves, for rdms_provider.classes (with .fleet a fleet_broker). */

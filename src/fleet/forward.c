@@ -15,14 +15,14 @@
 
 struct pinned {
 	const fleet_identity *id;
-	const uint8_t        *pin;
+	fleet_pin             pin;
 };
 
 static bool setup_tls(void *h, void *ctx)
 {
-	const struct pinned *p = ctx;
+	struct pinned *p = ctx;
 
-	return fleet_tls_setup(h, p->id, p->pin);
+	return fleet_tls_setup(h, p->id, &p->pin);
 }
 
 /* The rdms:OnBehalfOf header naming CALL's user into B. */
@@ -44,7 +44,7 @@ static void on_behalf_header(strbuf *b, const fleet_forward_call *call)
 uint32_t fleet_forward(const fleet_identity *id, const fleet_forward_call *call, uint32_t *rv,
                        rdms_error *err)
 {
-	struct pinned pinned = { id, call->pin };
+	struct pinned pinned = { .id = id };
 	rdms_client_options o = { .url = call->url, .tls_setup = setup_tls, .tls_ctx = &pinned,
 	                          .connect_timeout_ms = FLEET_CONNECT_TIMEOUT_MS };
 	char key_host[] = "VMHostName", key_id[] = "SessionId", class_name[64];
@@ -61,6 +61,7 @@ uint32_t fleet_forward(const fleet_identity *id, const fleet_forward_call *call,
 	uint32_t rc;
 
 	*rv = WBEM_E_FAILED;
+	memcpy(pinned.pin.sha256, call->pin, sizeof pinned.pin.sha256);
 	str_copy(class_name, sizeof class_name, rdms_session_class()->name);
 	for (size_t i = 0; i < call->m->nparams && nin < sizeof in / sizeof in[0]; i++)
 		in[nin++] = (rdms_param){ call->m->params[i].name, cim_string(call->args[i]) };
@@ -78,7 +79,10 @@ uint32_t fleet_forward(const fleet_identity *id, const fleet_forward_call *call,
 	rc = rdms_client_invoke_opts(c, rdms_session_class(), &path, call->m->name, in, nin,
 	                             call->mopt, rv, err);
 	rdms_client_last_exchange(c, &sent, &answered);
-	if (!answered && !sent)
+	if (pinned.pin.mismatch)
+		rc = rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "host %s shows a certificate other "
+		               "than the one registered for it; nothing was sent", call->host);
+	else if (!answered && !sent)
 		rc = rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "host %s cannot be reached: %s "
 		               "(nothing was sent; a retry is safe)", call->host, err->message);
 	else if (!answered)

@@ -28,7 +28,7 @@
 
 typedef struct fleet_forward_call {
 	const char          *url;         /* the host's WS-Management URL */
-	const uint8_t       *pin;         /* its certificate's SHA-256 (32 bytes) */
+	const uint8_t       *pin;         /* its certificate's SHA-256 (32 bytes), pinned */
 	const char          *host;        /* the session's VMHostName */
 	uint32_t             session_id;
 	const cim_method    *m;           /* a method of Win32_VirtualDesktopSession */

@@ -83,13 +83,14 @@ void fleet_fingerprint_text(const uint8_t fp[32], char *out, size_t size)
 /* OpenSSL's verification, replaced: the leaf certificate must be the pinned one. */
 static int verify_pinned(X509_STORE_CTX *store, void *arg)
 {
-	const uint8_t *pin = arg;
+	fleet_pin *pin = arg;
 	X509 *leaf = X509_STORE_CTX_get0_cert(store);
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
 
-	if (leaf == NULL || X509_digest(leaf, EVP_sha256(), md, &len) != 1 || len != 32 ||
-	    CRYPTO_memcmp(md, pin, 32) != 0) {
+	pin->mismatch = leaf == NULL || X509_digest(leaf, EVP_sha256(), md, &len) != 1 ||
+	                len != 32 || CRYPTO_memcmp(md, pin->sha256, 32) != 0;
+	if (pin->mismatch) {
 		X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
 		return 0;
 	}
@@ -103,7 +104,7 @@ static CURLcode on_ssl_ctx(CURL *h, void *ssl_ctx, void *arg)
 	return CURLE_OK;
 }
 
-bool fleet_tls_setup(CURL *h, const fleet_identity *id, const uint8_t *pin)
+bool fleet_tls_setup(CURL *h, const fleet_identity *id, fleet_pin *pin)
 {
 	struct curl_blob cert = { id->cert_pem, strlen(id->cert_pem), CURL_BLOB_COPY };
 	struct curl_blob key = { id->key_pem, strlen(id->key_pem), CURL_BLOB_COPY };
@@ -116,7 +117,7 @@ bool fleet_tls_setup(CURL *h, const fleet_identity *id, const uint8_t *pin)
 	rc |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	rc |= curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
 	rc |= curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx);
-	rc |= curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, (void *)pin);
+	rc |= curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, pin);
 	/* a resumed TLS session would skip the check: none are kept */
 	rc |= curl_easy_setopt(h, CURLOPT_SSL_SESSIONID_CACHE, 0L);
 	return rc == CURLE_OK;

@@ -28,13 +28,18 @@ uint32_t fleet_identity_load(const rdms_config *cfg, fleet_identity *id, rdms_er
 /* Wipes and frees ID's key and certificate. */
 void fleet_identity_clear(fleet_identity *id);
 
+/* A host's pinned certificate, and whether the last handshake showed another. */
+typedef struct fleet_pin {
+	uint8_t sha256[32];
+	bool    mismatch;     /* set by a handshake whose certificate was not this one */
+} fleet_pin;
+
 /*
- * Sets H to present ID and to accept only the server certificate whose
- * SHA-256 is PIN (32 bytes, which must outlive H's transfers); the host
- * name in the URL is not checked (the pin says more).  False when libcurl
- * refuses an option.
+ * Sets H to present ID and to accept only the server certificate PIN
+ * names (which must outlive H's transfers); the host name in the URL is
+ * not checked (the pin says more).  False when libcurl refuses an option.
  */
-bool fleet_tls_setup(CURL *h, const fleet_identity *id, const uint8_t *pin);
+bool fleet_tls_setup(CURL *h, const fleet_identity *id, fleet_pin *pin);
 
 /* "SHA256:4E:FD:..." (or the 64 hex digits, colons optional) as 32 bytes; false if not one. */
 bool fleet_fingerprint_parse(const char *text, uint8_t out[32]);

@@ -28,16 +28,20 @@
 #include <time.h>
 
 #include "../common/log.h"
+#include "host_tls.h"
 #include "../ops/provider.h"
 #include "../schema/schema.h"
 
 #define OTHER_TIMEOUT_MS 60000      /* a Subscribe, an Enumerate page */
 #define RETRY_FIRST_MS 1000
+#define STORE_CHECK_MS 2000         /* how often hosts added by someone else are looked for */
 
 enum host_state { H_WAIT, H_SUBSCRIBE, H_ENUMERATE, H_PULL, H_QUARANTINE };
 
 typedef struct ihost {
+	struct fleet_ingest *in;
 	char             name[FLEET_NAME_MAX + 1];
+	fleet_pin        pin;            /* its certificate, pinned at registration */
 	rdms_client     *c;              /* its connection, credentials and reply buffer */
 	enum host_state  st;
 	bool             in_multi;
@@ -66,6 +70,7 @@ struct fleet_ingest {
 	char            *uri_all;        /* the wildcard ResourceURI (subscriptions) */
 	char            *uri_class;      /* the class's (enumerations) */
 	unsigned         seed;
+	int64_t          next_store_check;  /* monotonic ms */
 };
 
 static int64_t mono_ms(void)
@@ -440,8 +445,17 @@ static void on_done(fleet_ingest *in, ihost *h, CURLcode result)
 {
 	rdms_error err = { 0 };
 	ingest_reply_t r;
-	uint32_t rc = ingest_reply(h->c, result, &r, &err);
+	uint32_t rc;
 
+	if (h->pin.mismatch) {
+		/* another identity at the host's URL: refused until an admin says otherwise */
+		h->pin.mismatch = false;
+		rdms_fail(&err, WBEM_E_ACCESS_DENIED, "its certificate is not the one registered "
+		          "for it");
+		quarantine(in, h, &err);
+		return;
+	}
+	rc = ingest_reply(h->c, result, &r, &err);
 	if (rc != WBEM_S_NO_ERROR) {
 		if (strcmp(r.subcode, "InvalidBookmark") == 0)
 			need_resync(in, h, "the host no longer holds the bookmark");
@@ -520,6 +534,14 @@ static void host_free(fleet_ingest *in, ihost *h)
 	free(h);
 }
 
+/* rdms_client_options.tls_setup for H: the broker's certificate, H's pinned one. */
+static bool host_tls(void *curl, void *ctx)
+{
+	const ihost *h = ctx;
+
+	return fleet_tls_setup(curl, h->in->o.identity, (fleet_pin *)&h->pin);
+}
+
 static ihost *host_new(fleet_ingest *in, const fleet_host *fh, rdms_error *err)
 {
 	rdms_client_options co = { .url = fh->url, .user = in->o.user, .password = in->o.password,
@@ -531,6 +553,11 @@ static ihost *host_new(fleet_ingest *in, const fleet_host *fh, rdms_error *err)
 		return NULL;
 	}
 	str_copy(h->name, sizeof h->name, fh->name);
+	h->in = in;
+	memcpy(h->pin.sha256, fh->cert_sha256, sizeof h->pin.sha256);
+	if (in->o.identity != NULL) {
+		co = (rdms_client_options){ .url = fh->url, .tls_setup = host_tls, .tls_ctx = h };
+	}
 	if ((h->c = rdms_client_new(&co, err)) == NULL) {
 		free(h);
 		return NULL;
@@ -620,6 +647,10 @@ static void *loop(void *arg)
 		pthread_mutex_unlock(&in->lock);
 		if (stop)
 			break;
+		if (now >= in->next_store_check) {
+			in->next_store_check = now + STORE_CHECK_MS;
+			reload = reload || fleet_store_changed_elsewhere(in->o.store);
+		}
 		if (reload)
 			sync_hosts(in);
 		for (ihost *h = in->hosts; h != NULL; h = h->next) {

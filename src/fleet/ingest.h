@@ -33,8 +33,10 @@
  * subscriptions and every retry are spread by jitter.
  *
  * The broker must be an admin on each host (the catch-all query then sees
- * every event, so positions are consecutive): Basic credentials for now,
- * mutual TLS later (spec/fleet.md 3.2).
+ * every event, so positions are consecutive): by its client certificate
+ * (fleet_ca and fleet_brokers on the host; spec/fleet.md 3.2), or Basic
+ * credentials.  Hosts added or removed by another writer of the store
+ * (`rdms fleet host add`) are noticed within a couple of seconds.
  */
 #ifndef RDMS_FLEET_INGEST_H
 #define RDMS_FLEET_INGEST_H
@@ -46,6 +48,12 @@
 
 typedef struct fleet_ingest_options {
 	fleet_store *store;
+	/*
+	 * The broker's client certificate (host_tls.h): presented to every
+	 * host, whose own certificate must be the one pinned at its
+	 * registration.  NULL: USER/PASSWORD and INSECURE instead (tests).
+	 */
+	const struct fleet_identity *identity;
 	const char  *user;             /* Basic credentials every host accepts; NULL: none */
 	const char  *password;
 	bool         insecure;         /* HTTPS without certificate checks (tests) */

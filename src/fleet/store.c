@@ -279,3 +279,8 @@ uint32_t fleet_store_get(fleet_store *st, const char *host, uint32_t id, fleet_s
 		return err->code;
 	return st->vt->get(st, host, id, fn, ctx, err);
 }
+
+bool fleet_store_changed_elsewhere(fleet_store *st)
+{
+	return st->vt->changed_elsewhere != NULL && st->vt->changed_elsewhere(st);
+}

@@ -197,6 +197,12 @@ fleet_apply_rc fleet_store_apply_batch(fleet_store *st, const char *host,
 fleet_apply_rc fleet_store_apply_snapshot(fleet_store *st, const char *host, uint64_t at,
                                           const fleet_session *s, size_t n, rdms_error *err);
 
+/*
+ * True when something else (`rdms fleet host add`, another broker) wrote
+ * to the directory since the last call: the hosts may have changed.
+ */
+bool fleet_store_changed_elsewhere(fleet_store *st);
+
 /* The rows of page P to FN; *ROWS (may be NULL) how many. */
 uint32_t fleet_store_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
                                void *ctx, size_t *rows, rdms_error *err);

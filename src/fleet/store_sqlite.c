@@ -124,6 +124,7 @@ typedef struct sqlite_store {
 	sqlite3_stmt   *st[S_END];
 	pthread_mutex_t lock;
 	int             lock_fd;       /* the flock()ed database file */
+	int64_t         data_version;  /* PRAGMA data_version last seen (changed_elsewhere) */
 } sqlite_store;
 
 static sqlite_store *of(fleet_store *st)
@@ -703,6 +704,29 @@ static uint32_t sqlite_get(fleet_store *st, const char *host, uint32_t id, fleet
 	return rc;
 }
 
+/*
+ * SQLite's data_version changes when another connection commits (never
+ * for this one's own writes): the cheap way to notice an administrator's
+ * `rdms fleet host add` beside a running broker.
+ */
+static bool sqlite_changed_elsewhere(fleet_store *st)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q = NULL;
+	int64_t v = s->data_version;
+
+	pthread_mutex_lock(&s->lock);
+	if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	pthread_mutex_unlock(&s->lock);
+	if (v == s->data_version)
+		return false;
+	s->data_version = v;
+	return true;
+}
+
 static const fleet_store_vtbl sqlite_vtbl = {
 	.close = sqlite_close,
 	.host_add = sqlite_host_add,
@@ -715,4 +739,5 @@ static const fleet_store_vtbl sqlite_vtbl = {
 	.apply_snapshot = sqlite_apply_snapshot,
 	.enumerate = sqlite_enumerate,
 	.get = sqlite_get,
+	.changed_elsewhere = sqlite_changed_elsewhere,
 };
