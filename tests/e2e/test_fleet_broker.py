@@ -1,0 +1,357 @@
+#!/usr/bin/python3
+"""test_fleet_broker.py -- rdmsd as a fleet broker (issue 15; spec/fleet.md 3)
+on the fleet lab (fleet_lab.py): real rdmsd hosts in network namespaces, one
+of them a real xrdp machine driven by xfreerdp, and a broker (role = broker,
+SQLite directory) in the namespace b1, reaching the hosts over mutual TLS
+with broker1's certificate and each host's pinned one.  Checked:
+  hosts registered with `rdms fleet host add` (pinned fingerprints) converge:
+      `rdms fleet hosts` shows each running with its session count;
+  the broker lists exactly the union of the hosts, every property equal to
+      the host's own (WS-Man Enumerate from the client namespace); two hosts
+      sharing a SessionId stay apart (Get by both keys); WQL, wsl and
+      wbemcli (CIM-XML) through the broker; Win32_RDSHServer lists the hosts;
+  a Disconnect through the broker (rdms) drops the real xfreerdp client and
+      the broker shows the session disconnected within about a second; the
+      broker audits it pending, then done, the host "via broker broker1";
+  a non-admin sees only its sessions fleet-wide and is refused on another's
+      without anything reaching the host; its own is carried out;
+  a killed host: a method through the broker fails fast with
+      WBEM_E_TRANSPORT_FAILURE, its sessions stay listed, it is marked
+      unknown; restarted with a change made while it was down, it converges;
+  a silently partitioned host: the same fast fault; after the heal a change
+      made meanwhile shows;
+  a host registered with another host's certificate fingerprint is refused
+      (ServerState 8) and none of its sessions is listed.
+
+Needs root and lab.sh's xrdp lab; run under the lab lock (run.sh does).
+Output: one PASS/FAIL line per check, and last `N passed, M failed`.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import fleet_lab as fl             # noqa: E402
+import test_rdmsd_auth as ra       # noqa: E402  (accounts, PAM service)
+import test_wsman_e2e as tw        # noqa: E402
+from e2e_common import RDMS, RDMSD, check, finish, log, ready, wait_for  # noqa: E402
+
+BROKER_ADDR = "198.18.0.1"
+WSMAN = "http://%s:5985/wsman" % BROKER_ADDR
+N_HOSTS = int(os.environ.get("RDMS_FLEET_BROKER_HOSTS", "4"))
+U1 = "rdmstest1"
+
+
+class Broker:
+    def __init__(self, lab, accounts):
+        self.lab = lab
+        self.dir = os.path.join(lab.dir, "b1")
+        os.makedirs(self.dir, exist_ok=True)
+        self.conf = os.path.join(self.dir, "rdmsd.conf")
+        self.logf = os.path.join(lab.dir, "broker.log")
+        self.pw = accounts.pw
+        cert, key = lab.certs["broker1"]
+        with open(self.conf, "w") as f:
+            f.write("role = broker\nbroker_name = b1\nstore_path = %s/fleet.db\n"
+                    "audit_db = %s/audit.db\nsocket_path = %s/rdmsd.sock\n"
+                    "fleet_cert = %s\nfleet_key = %s\n"
+                    "listen_address = %s\nallow_remote_http = true\nhttps_listen_address = %s\n"
+                    "admin_group = %s\npam_service = %s\nhooks_dir = %s/hooks\n"
+                    % (self.dir, self.dir, self.dir, cert, key, BROKER_ADDR, BROKER_ADDR,
+                       ra.ADMIN_GROUP, ra.PAM_SERVICE, self.dir))
+        self.proc = None
+
+    def start(self):
+        before = len(self.log())
+        self.proc = self.lab.spawn("b1", "broker", [RDMSD, "--config", self.conf,
+                                                    "--foreground", "--debug"])
+        return bool(wait_for(20, lambda: "ready" in self.log()[before:]))
+
+    def log(self):
+        try:
+            with open(self.logf, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def rdms(self, *args, user=None):
+        """The rdms CLI on the broker's socket (root), or over WS-Man as USER."""
+        cmd = [RDMS, "--config", self.conf]
+        env = dict(os.environ)
+        if user is not None:
+            cmd = ["ip", "netns", "exec", "cl"] + cmd + ["--host", WSMAN, "-u", user]
+            env["RDMS_PASSWORD"] = self.pw[user]
+        p = subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=60,
+                           env=env)
+        return p.returncode, p.stdout, p.stderr.strip()
+
+    def hosts(self):
+        rc, out, _ = self.rdms("fleet", "hosts", "--json")
+        try:
+            return {h["Name"]: h for h in json.loads(out)} if rc == 0 else {}
+        except ValueError:
+            return {}
+
+    def enumerate(self, user=ra.ADMIN, query=None):
+        """Every instance the broker lists to USER over WS-Man from cl."""
+        body = tw.wsl_envelope(tw.ACT_ENUM, tw.WMI_URI, body=fl.ENUM_BODY)
+        out = []
+        for _ in range(2000):
+            rc, code, text, _ = self.lab.curl("cl", WSMAN, body,
+                                              extra=["-u", "%s:%s" % (user, self.pw[user])])
+            root = tw.parse(text)
+            if rc != 0 or code != 200 or root is None:
+                return out, "curl %d, HTTP %d: %s" % (rc, code, text[:300])
+            out += tw.instances(root)
+            ctx = tw.find_text(root, "EnumerationContext")
+            if tw.find_all(root, "EndOfSequence") or not ctx:
+                return out, None
+            body = tw.wsl_envelope(tw.ACT_PULL, tw.WMI_URI, body=fl.PULL_BODY % ctx)
+        return out, "no end of sequence"
+
+    def session(self, host, sid):
+        rc, out, _ = self.rdms("get", path(host, sid), "--json")
+        try:
+            return json.loads(out) if rc == 0 else None
+        except ValueError:
+            return None
+
+
+def path(host, sid):
+    return 'Win32_VirtualDesktopSession.VMHostName="%s",SessionId=%d' % (host, sid)
+
+
+def table(items):
+    return {(i["VMHostName"], int(i["SessionId"])): (i["UserName"], int(i["ConnectState"]),
+                                                     i["ClientMachineName"]) for i in items}
+
+
+def audit_rows(db, columns):
+    """COLUMNS of every row of the audit database DB, oldest first."""
+    return ra.read_audit(types.SimpleNamespace(audit=db), columns) or []
+
+
+def host_audit(h):
+    return audit_rows(h.audit, "user, source, method, result, target")
+
+
+def converge(broker, lab, seconds=60):
+    def done():
+        hs = broker.hosts()
+        return hs if all(h.name in hs and hs[h.name]["ServerState"] == 3 and
+                         (h.kind != "fixture" or hs[h.name]["Sessions"] == len(h.sessions()))
+                         for h in lab.hosts) else None
+    return wait_for(seconds, done)
+
+
+def scenario(lab, broker):
+    t0 = time.monotonic()
+    for h in lab.hosts:
+        rc, _, err = broker.rdms("fleet", "host", "add", h.name, h.url, "--fingerprint",
+                                 h.fingerprint)
+        if rc != 0:
+            check("rdms fleet host add %s" % h.name, False, err)
+    hs = converge(broker, lab)
+    log("  (%d hosts registered to converged: %.1f s)" % (len(lab.hosts), time.monotonic() - t0))
+    check("rdms fleet hosts: every host running with its sessions counted",
+          bool(hs), json.dumps(broker.hosts())[:800])
+
+    # ---- reads: the union, every property the host's own
+    truth = {}
+    for h in lab.hosts:
+        items, err = lab.enumerate(h)
+        truth.update(table(items))
+    items, err = broker.enumerate()
+    got = table(items)
+    check("the broker lists exactly the union of the hosts (%d sessions), every property "
+          "equal to the host's own" % len(truth),
+          err is None and got == truth and len(items) == len(truth),
+          "%s; %d vs %d; differing %r" % (err, len(got), len(truth),
+                                          sorted(set(got.items()) ^ set(truth.items()))[:5]))
+    sid, a, b = lab.shared
+    ga, gb = broker.session(a.name, sid), broker.session(b.name, sid)
+    check("SessionId %d on %s and on %s: two sessions, each with its host's client" % (sid, a.name,
+                                                                                      b.name),
+          ga is not None and gb is not None and ga["VMHostName"] == a.name and
+          gb["VMHostName"] == b.name and ga["ClientMachineName"] != gb["ClientMachineName"],
+          "%r %r" % (ga, gb))
+    user = next(iter(truth.values()))[0]
+    rc, out, err = broker.rdms("query", "SELECT VMHostName, SessionId FROM "
+                               "Win32_VirtualDesktopSession WHERE UserName = '%s'" % user,
+                               "--json")
+    want = sorted(k for k, v in truth.items() if v[0] == user)
+    try:
+        rows = sorted((r["VMHostName"], r["SessionId"]) for r in json.loads(out))
+    except ValueError:
+        rows = None
+    check("WQL through the broker: UserName = '%s' gives that user's %d sessions of every host"
+          % (user, len(want)), rc == 0 and rows == want, "%s %s" % (err, out[:300]))
+    w = subprocess.run(["ip", "netns", "exec", "cl", "wslenum", tw.WMI_URI, "-dialect", tw.WQL,
+                        "-filter", "SELECT * FROM Win32_VirtualDesktopSession WHERE UserName='%s'"
+                        % user, "-opti", "5000"],
+                       env={"PATH": "/usr/bin:/bin", "HOME": broker.dir, "LANG": "C",
+                            "WSENDPOINT": "%s:5985" % BROKER_ADDR, "WSUSER": ra.ADMIN,
+                            "WSPASS": broker.pw[ra.ADMIN], "WSNOSSL": "true",
+                            "KEEPHISTORY": "0", "OUTLEVEL": "1"},
+                       cwd=broker.dir, capture_output=True, text=True, timeout=120)
+    check("wsl (wslenum, WQL) through the broker: exit 0, that user's sessions",
+          w.returncode == 0 and w.stdout.count("<p:SessionId>") + w.stdout.count(
+              ":SessionId>") >= len(want), w.stdout[-400:] + w.stderr[-300:])
+    p = subprocess.run(["ip", "netns", "exec", "cl", "wbemcli", "ein",
+                        "http://%s:%s@%s:5988/root/cimv2/rdms:Win32_VirtualDesktopSession"
+                        % (ra.ADMIN, broker.pw[ra.ADMIN], BROKER_ADDR)],
+                       capture_output=True, text=True, timeout=120)
+    names = [l for l in p.stdout.splitlines() if "SessionId=" in l]
+    check("wbemcli (CIM-XML EnumerateInstanceNames) through the broker: every session's path",
+          p.returncode == 0 and len(names) == len(truth), "%d %d %s" % (p.returncode,
+                                                                       len(names), p.stderr[-300:]))
+    rc, out, _ = broker.rdms("query", "SELECT * FROM Win32_RDSHServer", "--json")
+    try:
+        servers = {s["Name"]: s for s in json.loads(out)}
+    except ValueError:
+        servers = {}
+    check("Win32_RDSHServer at the broker: one per host, ServerState 3, ConnectionBroker b1",
+          sorted(servers) == sorted(h.name for h in lab.hosts) and
+          all(s["ServerState"] == 3 and s["ConnectionBroker"] == "b1" for s in servers.values()),
+          out[:400])
+
+    # ---- a Disconnect through the broker drops the real client
+    xh = lab.xrdp_hosts[0]
+    client = lab.connect_rdp(xh, U1, "/client-hostname:FLEETPC")
+    row = wait_for(40, lambda: next(((k, v) for k, v in table(broker.enumerate()[0]).items()
+                                     if k[0] == xh.name and v[0] == U1 and v[1] == 0), None))
+    if check("%s's xfreerdp session on %s shows at the broker, Active" % (U1, xh.name), row, ""):
+        (_, xsid), _ = row
+        haudit = len(host_audit(xh))
+        baudit = len(audit_rows(os.path.join(broker.dir, "audit.db"), "id"))
+        t = time.monotonic()
+        rc, _, err = broker.rdms("disconnect", path(xh.name, xsid))
+        check("rdms disconnect through the broker returns 0", rc == 0, err)
+        gone = wait_for(15, lambda: client.poll() is not None)
+        check("... the xfreerdp client is dropped", bool(gone), "")
+        seen = wait_for(10, lambda: (broker.session(xh.name, xsid) or {}).get("ConnectState") == 4,
+                        step=0.05)
+        dt = time.monotonic() - t
+        log("  (Disconnect through the broker to Disconnected at the broker: %.2f s)" % dt)
+        check("... and the broker shows it disconnected within 1 s of the client dropping "
+              "(%.2f s after the call)" % dt, bool(seen) and dt < 8, "")
+        rows = audit_rows(os.path.join(broker.dir, "audit.db"), "method, result, detail")[baudit:]
+        check("the broker audited it pending, then done",
+              [r[:2] for r in rows] == [("Disconnect", 0x40007), ("Disconnect", 0)], repr(rows))
+        hrows = host_audit(xh)[haudit:]
+        check("the host audited it via broker broker1",
+              len(hrows) == 1 and hrows[0][2] == "Disconnect" and
+              hrows[0][1].startswith("via broker broker1"), repr(hrows))
+
+    # ---- a non-admin, fleet-wide
+    h1, h2 = lab.fixture_hosts[0], lab.fixture_hosts[1]
+    mine = []
+    for h in (h1, h2):
+        sids = sorted(h.sessions())[10:13]
+
+        def give(s, sids=sids):
+            for k in sids:
+                s[k] = (ra.USER,) + s[k][1:]
+        h.change(give)
+        mine += [(h.name, k) for k in sids]
+    wait_for(15, lambda: sorted(table(broker.enumerate(ra.USER)[0])) == sorted(mine) or None)
+    items, err = broker.enumerate(ra.USER)
+    check("%s (not an admin) sees exactly its %d sessions on two hosts" % (ra.USER, len(mine)),
+          sorted(table(items)) == sorted(mine), "%s %r" % (err, sorted(table(items))[:8]))
+    other = next(k for k in sorted(h1.sessions()) if h1.sessions()[k][0] != ra.USER)
+    before = len(host_audit(h1))
+    rc, _, err = broker.rdms("disconnect", path(h1.name, other), user=ra.USER)
+    check("%s's Disconnect of someone else's session: refused (exit 1, ACCESS_DENIED)" % ra.USER,
+          rc == 1 and "ACCESS_DENIED" in err, err)
+    check("... nothing reached the host (its audit unchanged)",
+          len(host_audit(h1)) == before, repr(host_audit(h1)[before:]))
+    h, sid = mine[0]
+    rc, _, err = broker.rdms("disconnect", path(h, sid), user=ra.USER)
+    check("%s's Disconnect of its own session %s/%d through the broker returns 0"
+          % (ra.USER, h, sid), rc == 0, err)
+
+    # ---- a killed host
+    hk = lab.fixture_hosts[-1]
+    ksid = sorted(hk.sessions())[0]
+    lab.kill_host(hk)
+    t = time.monotonic()
+    rc, _, err = broker.rdms("disconnect", path(hk.name, ksid))
+    dt = time.monotonic() - t
+    check("%s killed: a Disconnect through the broker fails in %.2f s (< 2 s) with "
+          "WBEM_E_TRANSPORT_FAILURE" % (hk.name, dt),
+          rc == 1 and "TRANSPORT_FAILURE" in err and dt < 2.5, err)
+    check("... its sessions stay listed", broker.session(hk.name, ksid) is not None, "")
+    st = wait_for(30, lambda: broker.hosts().get(hk.name, {}).get("ServerState") == 1 or None)
+    check("... it is marked unknown (ServerState 1)", bool(st), repr(broker.hosts()))
+    hk.change(lambda s: s.update({ksid: (s[ksid][0], s[ksid][1], "m-%s-down" % hk.name)}))
+    lab.start_host(hk)
+    ok = wait_for(60, lambda: (broker.session(hk.name, ksid) or {}).get("ClientMachineName") ==
+                  "m-%s-down" % hk.name)
+    check("restarted with a change made while it was down: the broker converges", bool(ok),
+          repr(broker.session(hk.name, ksid)))
+
+    # ---- a silent partition
+    hp = lab.fixture_hosts[0]
+    psid = sorted(hp.sessions())[1]
+    lab.partition(hp)
+    t = time.monotonic()
+    rc, _, err = broker.rdms("disconnect", path(hp.name, psid))
+    dt = time.monotonic() - t
+    check("%s partitioned: a Disconnect through the broker fails in %.2f s (<= 2 s) with "
+          "WBEM_E_TRANSPORT_FAILURE" % (hp.name, dt),
+          rc == 1 and "TRANSPORT_FAILURE" in err and dt < 2.5, err)
+    check("... its sessions stay listed", broker.session(hp.name, psid) is not None, "")
+    hp.change(lambda s: s.update({psid: (s[psid][0], s[psid][1], "m-%s-cut" % hp.name)}))
+    lab.heal(hp)
+    ok = wait_for(60, lambda: (broker.session(hp.name, psid) or {}).get("ClientMachineName") ==
+                  "m-%s-cut" % hp.name)
+    check("healed: the change made during the partition shows at the broker", bool(ok),
+          repr(broker.session(hp.name, psid)))
+
+    # ---- a host with another's certificate
+    a, b = lab.fixture_hosts[0], lab.fixture_hosts[1]
+    rc, _, err = broker.rdms("fleet", "host", "add", "hv-impostor", a.url, "--fingerprint",
+                             b.fingerprint)
+    st = wait_for(20, lambda: broker.hosts().get("hv-impostor", {}).get("ServerState") == 8
+                  or None)
+    check("a host registered with another host's fingerprint is refused (ServerState 8)",
+          rc == 0 and bool(st), "%s %r" % (err, broker.hosts().get("hv-impostor")))
+    check("... none of its sessions is listed",
+          not any(i["VMHostName"] == "hv-impostor" for i in broker.enumerate()[0]), "")
+
+
+def main():
+    if not ready("test_fleet_broker", built=[RDMS, RDMSD], tools=["ip", "curl", "openssl",
+                                                                   "xfreerdp", "wslenum",
+                                                                   "wbemcli"]):
+        return 1
+    accounts = ra.Lab()
+    try:
+        accounts.accounts()
+        with fl.FleetLab(hosts=N_HOSTS, xrdp_hosts=1, sessions=1000) as lab:
+            log("fleet lab: %d hosts in %.1f s" % (len(lab.hosts), lab.setup_seconds))
+            broker = Broker(lab, accounts)
+            if check("the broker (role = broker) starts in b1", broker.start(),
+                     broker.log()[-1500:]):
+                try:
+                    scenario(lab, broker)
+                finally:
+                    if fl_failed():
+                        log(broker.log()[-4000:])
+    finally:
+        accounts.cleanup()
+    return finish()
+
+
+def fl_failed():
+    import e2e_common
+    return e2e_common.failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
