@@ -39,120 +39,16 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import e2e_common as common        # noqa: E402
+import events_common as ec         # noqa: E402  (subscribe, pull, unsubscribe; events of replies)
 import test_wsman_e2e as we        # noqa: E402  (the rdmsd lab on xrdp, envelopes, replies)
 import test_xrdp_e2e as xe         # noqa: E402  (the xrdp lab: clients, /proc truth)
 from e2e_common import RDMS, RDMSD, check, finish, log, wait_for  # noqa: E402
 
 U1, U2, ADMIN = we.U1, we.U2, we.ADMIN
-WSE = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
-ACT_SUBSCRIBE = WSE + "/Subscribe"
-ACT_UNSUBSCRIBE = WSE + "/Unsubscribe"
-ACT_RENEW = WSE + "/Renew"
-PULL_MODE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"
-EARLIEST = "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
-Q_ALL = ("SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE TargetInstance ISA "
-         "'Win32_VirtualDesktopSession'")
-Q_MOD = ("SELECT * FROM __InstanceModificationEvent WITHIN 5 WHERE TargetInstance ISA "
-         "'Win32_VirtualDesktopSession'")
-XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-
-
-def subscribe_body(query, heartbeat="PT30.000S", extra=""):
-    """The body of spec/events.md 2.3 (OMI's sample, the MI client's)."""
-    return ('<e:Subscribe xmlns:e="%s"><e:Delivery Mode="%s">'
-            '<w:Heartbeats>%s</w:Heartbeats>'
-            '<w:Locale xml:lang="en-US" s:mustUnderstand="false"/>'
-            '<p:DataLocale xml:lang="en-US" s:mustUnderstand="false"/>'
-            '<w:ContentEncoding>UTF-16</w:ContentEncoding></e:Delivery>'
-            '<e:Expires>PT600.000S</e:Expires>'
-            '<w:Filter Dialect="%s">%s</w:Filter><w:SendBookmarks/>%s</e:Subscribe>'
-            % (WSE, PULL_MODE, heartbeat, we.WQL, query, extra))
-
-
-def subscribe_req(lab, query, heartbeat="PT30.000S", extra="", mode=None):
-    body = subscribe_body(query, heartbeat, extra)
-    if mode is not None:
-        body = body.replace(PULL_MODE, mode)
-    return we.mi_envelope(ACT_SUBSCRIBE, we.WILDCARD_URI, body=body, options="", port=lab.http)
-
-
-def pull_req(lab, ctx, max_elements=20):
-    return we.mi_envelope(we.ACT_PULL, we.WILDCARD_URI,
-                          body="<n:Pull><n:EnumerationContext>%s</n:EnumerationContext>"
-                               "<n:MaxElements>%d</n:MaxElements></n:Pull>" % (ctx, max_elements),
-                          options="", port=lab.http)
-
-
-def unsubscribe_req(lab, ident):
-    env = we.mi_envelope(ACT_UNSUBSCRIBE, we.WILDCARD_URI, body='<e:Unsubscribe xmlns:e="%s"/>'
-                         % WSE, options="", port=lab.http)
-    return env.replace("</s:Header>", '<e:Identifier xmlns:e="%s">%s</e:Identifier></s:Header>'
-                       % (WSE, ident), 1)
-
-
-class Subscriber:
-    """One subscription of USER: Subscribe, Pull (held by rdmsd until events
-    come), Unsubscribe; the events it got, in order."""
-
-    def __init__(self, lab, user, query=Q_ALL, heartbeat="PT30.000S", extra=""):
-        self.lab, self.user = lab, user
-        t0 = time.monotonic()
-        self.st, self.text = we.send(lab, subscribe_req(lab, query, heartbeat, extra), user=user)
-        self.subscribe_s = time.monotonic() - t0
-        root = we.parse(self.text)
-        self.ctx = we.find_text(root, "EnumerationContext")
-        self.ident = we.find_text(root, "Identifier")
-        self.events, self.bookmark = [], None
-
-    def pull(self):
-        """One Pull: (HTTP status, [event dicts], root)."""
-        st, text = we.send(self.lab, pull_req(self.lab, self.ctx), user=self.user)
-        root = we.parse(text)
-        if st == 200:
-            bm = we.find_text(root, "Bookmark")
-            self.bookmark = bm or self.bookmark
-        evs = events_of(root) if st == 200 else []
-        self.events += evs
-        return st, evs, root
-
-    def until(self, pred, timeout=30):
-        """Pulls until an event satisfies PRED; that event (None on time-out)."""
-        end = time.monotonic() + timeout
-        for ev in self.events:
-            if pred(ev):
-                return ev
-        while time.monotonic() < end:
-            st, evs, _ = self.pull()
-            if st != 200:
-                return None
-            for ev in evs:
-                if pred(ev):
-                    return ev
-        return None
-
-
-def embedded(el):
-    d = {"_type": el.get(XSI_TYPE)}
-    for c in el:
-        d[we.local(c.tag)] = c.text or ""
-    return d
-
-
-def events_of(root):
-    """The events of a PullResponse: {class, target, previous, time, ...}."""
-    out = []
-    for items in we.find_all(root, "Items"):
-        for ev in items:
-            d = {"class": we.local(ev.tag), "ns": ev.tag[1:].split("}")[0]}
-            for c in ev:
-                name = we.local(c.tag)
-                if name in ("TargetInstance", "PreviousInstance", "SourceInstance"):
-                    d[name] = embedded(c)
-                else:
-                    d[name] = c.text
-                    d[name + "@nil"] = c.get("{http://www.w3.org/2001/XMLSchema-instance}nil")
-            out.append(d)
-    return out
+WSE, ACT_UNSUBSCRIBE, ACT_RENEW = ec.WSE, ec.ACT_UNSUBSCRIBE, ec.ACT_RENEW
+EARLIEST, Q_ALL, Q_MOD = ec.EARLIEST, ec.Q_ALL, ec.Q_MOD
+Subscriber, subscribe_req, pull_req, unsubscribe_req, t = (ec.Subscriber, ec.subscribe_req,
+                                                           ec.pull_req, ec.unsubscribe_req, ec.t)
 
 
 WANT_POSITION = '<r:Position xmlns:r="%s" s:mustUnderstand="false"/>' % we.RDMS_NS
@@ -181,10 +77,6 @@ def enumerate_sessions(lab, positioned):
                                for i in we.instances(root)}
 
 
-def t(ev, prop, which="TargetInstance"):
-    return (ev.get(which) or {}).get(prop)
-
-
 def scenario(lab):
     if not check("rdmsd starts on the xrdp back-end", lab.start(), lab.log()[-2000:]):
         return
@@ -208,9 +100,7 @@ def scenario(lab):
           dt < 2 and ctx is not None and ctx == ident and
           we.find_text(root, "Expires") == "PT600.000S" and
           we.find_text(root, "ResourceURI") == we.WILDCARD_URI, out[:1500])
-    admin = Subscriber.__new__(Subscriber)
-    admin.lab, admin.user, admin.ctx, admin.ident = lab, ADMIN, ctx, ident
-    admin.events, admin.bookmark = [], None
+    admin = Subscriber(lab, ADMIN, ctx=ctx, ident=ident)
     mine = Subscriber(lab, U1, Q_ALL)
     check("%s (not an admin) subscribes too" % U1, mine.st == 200 and mine.ctx,
           mine.text[:1500])
