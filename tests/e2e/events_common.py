@@ -90,6 +90,14 @@ def events_of(root):
     return out
 
 
+def position(bookmark):
+    """rdmsd's bookmark "rdms:EPOCH:SEQ" as (epoch, seq); None for another."""
+    parts = (bookmark or "").split(":")
+    if len(parts) == 3 and parts[0] == "rdms" and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2])
+    return None
+
+
 def t(ev, prop, which="TargetInstance"):
     """Property PROP of EV's TargetInstance (or WHICH); None when absent."""
     return (ev.get(which) or {}).get(prop)
@@ -104,11 +112,13 @@ def transition(ev):
 class Subscriber:
     """One subscription of USER: Subscribe, Pull (held by rdmsd until events
     come), Unsubscribe; the events it got, in order, each with "_at", the
-    monotonic time its PullResponse arrived."""
+    monotonic time its PullResponse arrived.  With MAX_ELEMENTS 1 each
+    event also has "_pos", its position (epoch, seq) from the bookmark of
+    its PullResponse."""
 
     def __init__(self, lab, user, query=Q_ALL, heartbeat="PT30.000S", extra="", ctx=None,
-                 ident=None):
-        self.lab, self.user = lab, user
+                 ident=None, max_elements=20):
+        self.lab, self.user, self.max_elements = lab, user, max_elements
         self.events, self.bookmark = [], None
         if ctx is not None:        # a subscription made elsewhere (pywinrm)
             self.st, self.text, self.ctx, self.ident = 200, "", ctx, ident
@@ -122,15 +132,19 @@ class Subscriber:
 
     def pull(self):
         """One Pull: (HTTP status, [event dicts], root)."""
-        st, text = we.send(self.lab, pull_req(self.lab, self.ctx), user=self.user)
+        st, text = we.send(self.lab, pull_req(self.lab, self.ctx, self.max_elements),
+                           user=self.user)
         at = time.monotonic()
         root = we.parse(text)
+        bm = None
         if st == 200:
             bm = we.find_text(root, "Bookmark")
             self.bookmark = bm or self.bookmark
         evs = events_of(root) if st == 200 else []
         for ev in evs:
             ev["_at"] = at
+            if len(evs) == 1 and bm:
+                ev["_pos"] = position(bm)
         self.events += evs
         return st, evs, root
 

@@ -16,6 +16,7 @@ really happened to the sessions:
       __InstanceModificationEvent with PreviousInstance ConnectState 0 and
       TargetInstance ConnectState 4;
   a reconnect from another client name: Modification 4 -> 0, the new name;
+  xrdp-dis run in the session: Modification 0 -> 4 within 1 s of it;
   a non-admin subscriber gets only its own session's events while another
       user's session comes and goes;
   a Pull with nothing to say is answered empty at the heartbeat;
@@ -25,13 +26,18 @@ really happened to the sessions:
   the precise faults: Push delivery, Renew, an unknown context, a data
       query as a filter, and wsl (openwsman's client, which cannot
       subscribe) enumerating an event class;
-  subscription start and end are audited.
+  subscription start and end are audited;
+  a bookmark taken before rdmsd stops resumes after it starts again: the
+      change made while it was down and the ones after, each once, in
+      order, exactly what the journal (events.db) holds after it.
 
 Output: one PASS/FAIL line per check, and last `N passed, M failed`.
 Needs root and the lab of lab.sh running (run.sh starts it).
 """
 import os
 import signal
+import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -49,6 +55,113 @@ WSE, ACT_UNSUBSCRIBE, ACT_RENEW = ec.WSE, ec.ACT_UNSUBSCRIBE, ec.ACT_RENEW
 EARLIEST, Q_ALL, Q_MOD = ec.EARLIEST, ec.Q_ALL, ec.Q_MOD
 Subscriber, subscribe_req, pull_req, unsubscribe_req, t = (ec.Subscriber, ec.subscribe_req,
                                                            ec.pull_req, ec.unsubscribe_req, ec.t)
+LATENCY_S = 1.0
+
+
+def xrdp_dis(lab, admin, sid):
+    """xrdp 0.9's own tool, run in the session (spec/backends.md 3.4): the
+    session's client drops, the session stays; seen within LATENCY_S."""
+    n = len(admin.events)
+    display = (xe.truth().get(sid) or {}).get("display")
+    t0 = time.monotonic()
+    p = subprocess.run(["runuser", "-u", U1, "--", "env", "DISPLAY=:%s" % display, "xrdp-dis"],
+                       capture_output=True, text=True, timeout=30)
+    done = time.monotonic()
+    check("xrdp-dis as %s with DISPLAY=:%s exits 0 (%.2f s)" % (U1, display, done - t0),
+          p.returncode == 0, p.stdout + p.stderr)
+    ev = admin.until(lambda e: e["class"] == ec.MODIFICATION and t(e, "SessionId") == str(sid)
+                     and t(e, "ConnectState") == "4", since=n)
+    check("xrdp-dis: __InstanceModificationEvent Active -> Disconnected, ECLIENT2 -> no client",
+          ev is not None and t(ev, "ConnectState", "PreviousInstance") == "0" and
+          t(ev, "ClientMachineName", "PreviousInstance") == "ECLIENT2" and
+          t(ev, "ClientMachineName") == "", repr(admin.events[n:]))
+    if ev is not None:
+        dt = ev["_at"] - done
+        check("... %.2f s after xrdp-dis returned (at most %.0f s)" % (dt, LATENCY_S),
+              dt <= LATENCY_S, repr(ev))
+    check("... and the client has gone (xfreerdp exited)",
+          we.client_gone("ws-e1b") is not None)
+    check("... while the session stays: listed Disconnected",
+          we.state(lab, sid) == xe.DISCONNECTED, we.state(lab, sid))
+
+
+def journal_after(lab, pos):
+    """The positions of the events rdmsd's journal (events.db beside the
+    audit database) holds after POS, in order."""
+    path = os.path.join(os.path.dirname(lab.audit), "events.db")
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        try:
+            return db.execute("SELECT epoch, seq FROM events WHERE epoch > ? OR (epoch = ? AND"
+                              " seq > ?) ORDER BY epoch, seq", (pos[0], pos[0], pos[1])).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as e:
+        return "events.db: %s" % e
+
+
+def restart_resume(lab, sid2):
+    """A bookmark taken before rdmsd stops resumes after it starts again: a
+    change made while it was down (found by the first rescan against the
+    listing events.db kept) and one right after the start arrive exactly
+    once, in order, and nothing else: the positions are exactly those the
+    journal holds after the bookmark."""
+    log("== a bookmark across an rdmsd restart")
+    probe = Subscriber(lab, ADMIN, Q_ALL, heartbeat="PT2.000S")
+    st, evs, _ = probe.pull()       # nothing to say: empty at the heartbeat, the head as bookmark
+    b0 = probe.bookmark
+    check("a bookmark before the restart (an empty PullResponse's: the feed's head)",
+          st == 200 and not evs and ec.position(b0) is not None, "%d %r %r" % (st, evs, b0))
+    probe.unsubscribe()
+    if ec.position(b0) is None:
+        return
+    check("rdmsd stops on SIGTERM with status 0", lab.stop() == 0, lab.log()[-1500:])
+    os.kill(xe.lab_pid("client-ws-e2"), signal.SIGKILL)
+    check("while rdmsd is down, %s's client is killed: session %s is Disconnected "
+          "(rdms --direct)" % (U2, sid2),
+          wait_for(20, lambda: xe.state_of(sid2) == xe.DISCONNECTED, step=0.3),
+          xe.state_of(sid2))
+    if not check("rdmsd starts again", lab.start(), lab.log()[-2000:]):
+        return
+    lab.connect("e2b", U2, "/client-hostname:ECLIENT10", "/size:800x600")
+    resumed = Subscriber(lab, ADMIN, Q_ALL, heartbeat="PT3.000S",
+                         extra="<w:Bookmark>%s</w:Bookmark>" % b0, max_elements=1)
+    check("Subscribe with the bookmark from before the restart", resumed.st == 200,
+          resumed.text[:800])
+    ev = resumed.until(lambda e: t(e, "SessionId") == str(sid2) and
+                       t(e, "ConnectState") == "0" and t(e, "ClientMachineName") == "ECLIENT10",
+                       timeout=40)
+    check("... gets the reconnect from ECLIENT10 made right after the start", ev is not None,
+          repr(resumed.events))
+    rc, _, err = we.cli(lab, ["logoff", str(sid2)])
+    check("rdms logoff %s returns 0" % sid2, rc == 0, err)
+    ev = resumed.until(lambda e: e["class"] == ec.DELETION and t(e, "SessionId") == str(sid2))
+    check("... and its logoff", ev is not None, repr(resumed.events))
+    st, evs, _ = resumed.pull()
+    check("... and then nothing (an empty PullResponse at the heartbeat)", st == 200 and not evs,
+          repr(evs))
+    resumed.unsubscribe()
+
+    got = [e.get("_pos") for e in resumed.events]
+    journal = journal_after(lab, ec.position(b0))
+    check("every event came with its position (one per PullResponse, MaxElements 1)",
+          got and None not in got, repr(got))
+    check("... in order, none twice", got == sorted(set(got)), repr(got))
+    check("... exactly the events the journal holds after the bookmark (none lost)",
+          [tuple(p) for p in journal] == got if isinstance(journal, list) else False,
+          "got %r, journal %r" % (got, journal))
+    first = resumed.events[0] if resumed.events else {}
+    check("the first is the change made while rdmsd was down: %s's Modification Active -> "
+          "Disconnected, ECLIENT9 -> no client, in the next boot epoch" % sid2,
+          ec.transition(first) == (ec.MODIFICATION, str(sid2), "0", "4") and
+          t(first, "ClientMachineName", "PreviousInstance") == "ECLIENT9" and
+          first.get("_pos", (0,))[0] == ec.position(b0)[0] + 1, repr(first))
+    states = [t(e, "ConnectState") for e in resumed.events if e["class"] == ec.MODIFICATION]
+    check("... then Disconnected -> Active once, then the Deletion: nothing else",
+          [e["class"] for e in resumed.events][-1] == ec.DELETION and
+          all(t(e, "SessionId") == str(sid2) for e in resumed.events) and
+          [s_ for i, s_ in enumerate(states) if i == 0 or s_ != states[i - 1]] == ["4", "0"],
+          [ec.transition(e) for e in resumed.events])
 
 
 WANT_POSITION = '<r:Position xmlns:r="%s" s:mustUnderstand="false"/>' % we.RDMS_NS
@@ -216,6 +329,9 @@ def scenario(lab):
           ev is not None and users == [U1] and
           any(t(e, "ConnectState") == "4" for e in mine.events), repr(mine.events))
 
+    # ---- xrdp-dis: the session disconnects itself, from inside
+    xrdp_dis(lab, admin, sid)
+
     # ---- logoff
     rc, _, err = we.cli(lab, ["logoff", str(sid)])
     check("rdms logoff %d returns 0" % sid, rc == 0, err)
@@ -285,8 +401,7 @@ def scenario(lab):
     rows = [r for r in audit.new() if r["method"] == "Unsubscribe"]
     check("audit: five Unsubscribe rows", len(rows) == 5 and all(r["result"] == 0 for r in rows),
           repr(rows))
-    rc, _, err = we.cli(lab, ["logoff", str(sid2)])
-    check("rdms logoff %s returns 0" % sid2, rc == 0, err)
+    restart_resume(lab, sid2)
 
 
 def main():
