@@ -331,7 +331,9 @@ int main(int argc, char **argv)
 	sigdelset(&set, SIGHUP);
 	wait_for_stop(&set);
 	transport_stop(d->transport);
+	/* the subscriptions read the pump's mirror: they go first */
 	wsman_service_free(d->wsman);
+	priv_events_pump_stop(d->pump);
 	rdms_session_cache_free(d->provider.cache);
 	transport_free(d->transport);
 	xmlCleanupParser();
