@@ -860,10 +860,13 @@ bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char 
 		bool user = mine >= e->per_user;
 
 		pthread_mutex_unlock(&e->lock);
+		wsman_fail(f, WBEM_E_QUOTA_VIOLATION, "wsman:QuotaLimit", NULL,
+		           "too many subscriptions (%zu %s)", user ? e->per_user : e->total,
+		           user ? "per user" : "in all");
+		/* a refused start is audited like a start: who tried to hold how many */
+		audit(e, who, s->id, "Subscribe", WBEM_E_QUOTA_VIOLATION, f->reason);
 		sub_free(s);
-		return wsman_fail(f, WBEM_E_QUOTA_VIOLATION, "wsman:QuotaLimit", NULL,
-		                  "too many subscriptions (%zu %s)", user ? e->per_user : e->total,
-		                  user ? "per user" : "in all");
+		return false;
 	}
 	s->next = e->head;
 	e->head = s;

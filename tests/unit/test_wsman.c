@@ -2309,6 +2309,19 @@ static rdms_session ev_s(uint32_t id, uint32_t state, uid_t uid, const char *use
 	return s;
 }
 
+/* The last audit event (an rdms_audit_fn). */
+static char last_audit_method[64], last_audit_detail[512];
+static uint32_t last_audit_result;
+
+static int note_audit(void *ctx, const rdms_audit_event *ev)
+{
+	(void)ctx;
+	snprintf(last_audit_method, sizeof last_audit_method, "%s", ev->method);
+	snprintf(last_audit_detail, sizeof last_audit_detail, "%s", ev->detail);
+	last_audit_result = ev->result;
+	return 0;
+}
+
 static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
 {
 	rdms_session now[2] = { ev_s(7, 0, 0, "root", "PC-7"), ev_s(8, 0, 4242, "carol", "PC-8") };
@@ -2433,8 +2446,15 @@ static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
 	/* the quota: 3 per user here (admin holds 2) */
 	subscribe_ok(s, &admin, "PT60S", Q_MOD, "<w:SendBookmarks xmlns:w=\"" NS_WSMAN "\"/>", ctx,
 	             sizeof ctx);
+	/* a refused start is audited like a start */
+	p->audit = note_audit;
+	last_audit_method[0] = '\0';
 	fault_built(s, "over the quota", subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD),
 	            ""), 500, "wsman:QuotaLimit", WBEM_E_QUOTA_VIOLATION);
+	CHECK_STR(last_audit_method, "Subscribe");
+	CHECK_EQ(last_audit_result, WBEM_E_QUOTA_VIOLATION);
+	CHECK(strstr(last_audit_detail, "too many subscriptions (3 per user)") != NULL);
+	p->audit = NULL;
 	subscribe_ok(s, &carol, "PT60S", Q_MOD, "", ctx2, sizeof ctx2);
 	for (int i = 0; i < 2; i++) {
 		r = callf(s, &admin, unsubscribe_req(first[i]));
