@@ -10,9 +10,12 @@ lab with .http and .pw (test_rdmsd_auth.Lab and its kin).
 import os
 import sys
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import e2e_common as common        # noqa: E402
+import test_rdmsd_auth as lab_mod  # noqa: E402  (the fixture lab)
 import test_wsman_e2e as we        # noqa: E402  (envelopes, send, replies)
 
 WSE = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
@@ -166,3 +169,20 @@ class Subscriber:
 
     def unsubscribe(self):
         return we.send(self.lab, unsubscribe_req(self.lab, self.ident), user=self.user)
+
+
+def run_lab(lab, scenario):
+    """SCENARIO(LAB) on a test_rdmsd_auth-style LAB (accounts and config
+    written first; an exception is a failed check), then the lab removed
+    (rdmsd's log shown when anything failed).  Returns finish()."""
+    t0 = time.monotonic()
+    try:
+        lab.accounts()
+        lab.write_config()
+        scenario(lab)
+    except Exception:     # noqa: BLE001  (a crash is a failed check; the lab still goes)
+        common.check("the test ran without an exception", False, traceback.format_exc(limit=5))
+    finally:
+        lab_mod.close_lab(lab)
+        common.log("elapsed %.1f s" % (time.monotonic() - t0))
+    return common.finish()

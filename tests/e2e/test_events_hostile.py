@@ -51,7 +51,7 @@ lab_mod.PAM_FILE = "/etc/pam.d/" + lab_mod.PAM_SERVICE
 import events_common as ec         # noqa: E402  (Subscribe, Pull, Unsubscribe)
 import test_hostile as th          # noqa: E402  (measuring the daemon)
 import test_wsman_e2e as we        # noqa: E402  (send, faults)
-from e2e_common import RDMSD, check, finish, log  # noqa: E402
+from e2e_common import RDMSD, check, log  # noqa: E402
 
 ADMIN, USER = lab_mod.ADMIN, lab_mod.USER
 PER_USER, TOTAL = 1500, 2000
@@ -358,19 +358,7 @@ def scenario(lab):
 def main():
     if not common.ready("test_events_hostile", [RDMSD]):
         return 1
-    lab = Lab()
-    t0 = time.monotonic()
-    try:
-        lab.accounts()
-        lab.write_config()
-        scenario(lab)
-    except Exception:     # noqa: BLE001  (a crash is a failed check; the lab still goes)
-        import traceback
-        check("the test ran without an exception", False, traceback.format_exc(limit=5))
-    finally:
-        lab_mod.close_lab(lab)
-        log("elapsed %.1f s" % (time.monotonic() - t0))
-    return finish()
+    return ec.run_lab(Lab(), scenario)
 
 
 if __name__ == "__main__":

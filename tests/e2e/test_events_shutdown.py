@@ -36,7 +36,7 @@ sys.path.insert(0, HERE)
 import e2e_common as common        # noqa: E402
 import events_common as ec         # noqa: E402
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the fixture lab)
-from e2e_common import RDMSD, check, finish, log, wait_for  # noqa: E402
+from e2e_common import RDMSD, check, wait_for  # noqa: E402
 
 ADMIN = lab_mod.ADMIN
 NET = os.path.join(os.path.dirname(os.path.abspath(RDMSD)), "rdmsd-net")
@@ -141,18 +141,7 @@ def scenario(lab):
 def main():
     if not common.ready("test_events_shutdown", [RDMSD, NET], ["valgrind"]):
         return 1
-    lab = Lab()
-    t0 = time.monotonic()
-    try:
-        lab.accounts()
-        lab.write_config()
-        scenario(lab)
-    except Exception as e:     # noqa: BLE001  (a crash is a failed check, the lab still goes)
-        check("the test ran without an exception", False, repr(e))
-    finally:
-        lab_mod.close_lab(lab)
-        log("elapsed %.1f s" % (time.monotonic() - t0))
-    return finish()
+    return ec.run_lab(Lab(), scenario)
 
 
 if __name__ == "__main__":

@@ -675,6 +675,14 @@ static void test_sessions(void)
 	rdms_session_list_free(&l);
 }
 
+static unsigned long scans_of(rdms_watch *w)
+{
+	rdms_watch_counts counts;
+
+	rdms_watch_get_counts(w, &counts);
+	return counts.scans;
+}
+
 /*
  * The session watch follows nxagent's state file: a client attaching or
  * going changes only that file (the database follows later or never), and
@@ -689,7 +697,7 @@ static void test_watch_state(void)
 	const char *name = "root-70-1700000000_stDtwm_dp24";
 	int agent = (int)getpid();   /* alive for the whole test; its pidfd never fires */
 	rdms_session s = { .server_pid = agent };
-	rdms_watch_counts counts;
+	unsigned long scans;
 	rdms_feed_pos at;
 	rdms_error err = { 0 };
 	rdms_watch *w;
@@ -742,17 +750,11 @@ static void test_watch_state(void)
 	usleep(200000);
 	CHECK_EQ(rdms_feed_head(wp.feed).seq, at.seq);
 	/* another file there wakes nobody */
-	rdms_watch_get_counts(w, &counts);
-	{
-		unsigned long scans = counts.scans;
-		char rel[PATH_MAX];
-
-		snprintf(rel, sizeof rel, "x2gotmp/.x2go-root/C-%s/cmd.pid", name);
-		puts_file(rel, "1\n");
-		usleep(200000);
-		rdms_watch_get_counts(w, &counts);
-		CHECK_EQ(counts.scans, scans);
-	}
+	scans = scans_of(w);
+	snprintf(path, sizeof path, "x2gotmp/.x2go-root/C-%s/cmd.pid", name);
+	puts_file(path, "1\n");
+	usleep(200000);
+	CHECK_EQ(scans_of(w), scans);
 	rdms_watch_stop(w);
 	rdms_feed_free(wp.feed);
 }
