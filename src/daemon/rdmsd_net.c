@@ -361,7 +361,9 @@ int main(int argc, char **argv)
 	sigdelset(&set, SIGHUP);
 	wait_for_stop(&set);
 	transport_stop(d->transport);
+	/* the subscriptions read the pump's mirror: they go first */
 	wsman_service_free(d->wsman);
+	priv_events_pump_stop(d->pump);
 	rdms_session_cache_free(d->provider.cache);
 	fleet_ingest_stop(d->broker.ingest);
 	fleet_store_close(d->broker.store);

@@ -24,6 +24,7 @@
 
 #include "../backend/xrdp/xrdp_logfile.h"
 #include "../common/log.h"
+#include "watch_dirs.h"
 
 #define TAG_INOTIFY 1u
 #define TAG_EVENT   2u
@@ -55,6 +56,7 @@ struct rdms_watch {
 	size_t              npaths;
 	struct pidwatch    *pids;       /* sorted by pid */
 	size_t              npids;
+	rdms_watch_dirs     dirs;       /* X2Go sessions' directories */
 
 	pthread_mutex_t     lock;       /* what follows */
 	pthread_cond_t      scanned;
@@ -182,6 +184,7 @@ static bool drain_inotify(rdms_watch *w)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
+			hint |= rdms_watch_dirs_hint(&w->dirs, ev);
 			for (size_t i = 0; i < w->npaths; i++) {
 				if (w->paths[i].wd != ev->wd)
 					continue;
@@ -322,6 +325,8 @@ static void scan(rdms_watch *w)
 			failures++;
 		}
 		want_pids(&l, &want, &nwant, &cap);
+		if (strcmp(b->name, "x2go") == 0)
+			rdms_watch_dirs_update(&w->dirs, w->infd, w->p.cfg, &l);
 		rdms_session_list_free(&l);
 	}
 	if (nwant > 0) {
@@ -419,6 +424,8 @@ static void close_fds(rdms_watch *w)
 	for (size_t i = 0; i < w->npids; i++)
 		close(w->pids[i].fd);
 	free(w->pids);
+	if (w->infd >= 0)
+		rdms_watch_dirs_clear(&w->dirs, w->infd);
 	if (w->epfd >= 0)
 		close(w->epfd);
 	if (w->infd >= 0)

@@ -7,7 +7,9 @@
  * hint only -- the listing, not the hint, says what happened:
  *   - inotify on xrdp's socket directory (a session's sockets appear and
  *     go with it), on xrdp's log (a client connects, names its computer),
- *     on the directory of X2Go's session database, and on the fixture file;
+ *     on the directory of X2Go's session database, on each X2Go session's
+ *     directory (nxagent's state file: a client attaching or going;
+ *     watch_dirs.h), and on the fixture file;
  *   - a pidfd on each session's X server and on each xrdp connection
  *     process: readable the moment it exits (a client dropped, a session
  *     ended), found afresh after every scan;

@@ -183,7 +183,8 @@ static uint32_t unmap_shared(rdms_error *err)
 static bool no_capabilities(void)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	/* zeroed: valgrind does not know capget fills it */
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
 
 	if (syscall(SYS_capget, &h, d) != 0)
 		return false;

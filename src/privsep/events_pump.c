@@ -4,9 +4,12 @@
  */
 #include "events_pump.h"
 
+#include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "../common/log.h"
 #include "../events/feed_internal.h"
@@ -20,6 +23,7 @@ struct priv_events_pump {
 	rdms_feed_pos   head;      /* priv's, as last told */
 	rdms_feed_pos   floor;     /* likewise */
 	bool            stop;
+	int             wake;      /* an eventfd: readable once stopping, it ends the long poll */
 };
 
 /* A priv_event_batch_fn (CTX: the pump): onto the mirror. */
@@ -74,12 +78,15 @@ static void *pump(void *arg)
 		priv_events_end end = { 0 };
 		rdms_error err = { 0 };
 
-		if (priv_proxy_events(p->c, &req, append, p, &end, &err) != WBEM_S_NO_ERROR) {
-			/* refused: not expected; try again a little later rather than spin */
-			struct timespec pause = { 1, 0 };
+		if (priv_proxy_events_until(p->c, &req, p->wake, append, p, &end, &err) !=
+		    WBEM_S_NO_ERROR) {
+			struct pollfd pf = { p->wake, POLLIN, 0 };
 
+			if (err.code == WBEM_E_CALL_CANCELLED)
+				break;
+			/* refused: not expected; try again a little later rather than spin */
 			log_warn("session events: %s", err.message);
-			nanosleep(&pause, NULL);
+			poll(&pf, 1, 1000);
 			continue;
 		}
 		learn(p, &end);
@@ -121,14 +128,17 @@ priv_events_pump *priv_events_pump_start(priv_client *c, int wait_ms, rdms_error
 		return NULL;
 	}
 	p->c = c;
+	p->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->wait_ms = wait_ms > 0 && wait_ms <= PRIV_EVENTS_WAIT_MAX_MS ? wait_ms : 30000;
 	p->head = end.head;
 	p->floor = end.floor;
 	pthread_mutex_init(&p->lock, NULL);
 	rdms_feed_mirror_reset(p->mirror, end.floor);
-	e = pthread_create(&p->thread, NULL, pump, p);
+	e = p->wake < 0 ? -1 : pthread_create(&p->thread, NULL, pump, p);
 	if (e != 0) {
 		rdms_fail(err, WBEM_E_FAILED, "session events: cannot start a thread");
+		if (p->wake >= 0)
+			close(p->wake);
 		pthread_mutex_destroy(&p->lock);
 		rdms_feed_free(p->mirror);
 		free(p);
@@ -162,12 +172,18 @@ uint32_t priv_events_pump_state(void *ctx, rdms_session_fn fn, void *fn_ctx, rdm
 
 void priv_events_pump_stop(priv_events_pump *p)
 {
+	uint64_t one = 1;
+
 	if (p == NULL)
 		return;
 	pthread_mutex_lock(&p->lock);
 	p->stop = true;
 	pthread_mutex_unlock(&p->lock);
+	/* an eventfd's counter: this write cannot fail short of overflow */
+	if (write(p->wake, &one, sizeof one) != (ssize_t)sizeof one)
+		log_warn("session events: the pump was not woken; it stops within its long poll");
 	pthread_join(p->thread, NULL);
+	close(p->wake);
 	pthread_mutex_destroy(&p->lock);
 	rdms_feed_free(p->mirror);
 	free(p);

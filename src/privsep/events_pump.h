@@ -42,7 +42,11 @@ rdms_feed_pos priv_events_pump_head(priv_events_pump *p);
 uint32_t priv_events_pump_state(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_feed_pos *at,
                                 rdms_error *err);
 
-/* Stops the thread (after the exchange in flight: WAIT_MS at most) and frees the mirror. */
+/*
+ * Stops the thread at once (the long poll in flight is given up, and its
+ * privsep channel with it: call this when the process stops) and frees the
+ * mirror.  NULL: nothing.
+ */
 void priv_events_pump_stop(priv_events_pump *p);
 
 #endif

@@ -583,6 +583,8 @@ static bool do_events(const priv_env *env, int fd, uint32_t id, const void *p, s
 
 		if (rdms_feed_pos_cmp(after, (rdms_feed_pos){ 0, 0 }) != 0)
 			wait_for_events(f, fd, after, req.wait_ms);
+		if (peer_gone(fd))
+			return false;   /* net stopped meanwhile: nobody reads an answer */
 		end.rc = PRIV_EVENTS_OK;
 		while (left > 0) {
 			struct event_stream es = { .full = false };

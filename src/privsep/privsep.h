@@ -464,6 +464,15 @@ uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn f
 typedef void (*priv_event_batch_fn)(void *ctx, rdms_event *ev, size_t n);
 uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_batch_fn fn,
                            void *fn_ctx, priv_events_end *end, rdms_error *err);
+/*
+ * The same, given up with WBEM_E_CALL_CANCELLED as soon as CANCEL_FD (-1:
+ * none) is readable while the exchange waits for priv: a long poll ended
+ * from here, when the process stops.  The channel of an exchange given up
+ * is never used again (priv's reply may still come on it).
+ */
+uint32_t priv_proxy_events_until(priv_client *c, const priv_events *req, int cancel_fd,
+                                 priv_event_batch_fn fn, void *fn_ctx, priv_events_end *end,
+                                 rdms_error *err);
 
 /*
  * One FEED_STATE exchange: each session of the feed's state to FN (in

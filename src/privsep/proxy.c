@@ -21,6 +21,8 @@
  */
 #include "privsep.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,8 +541,31 @@ uint32_t priv_proxy_audit_read(void *ctx, const char *since, rdms_audit_row_fn f
 
 /* ---- the change feed ------------------------------------------------------ */
 
+/*
+ * Waits until X's channel has something to read or CANCEL_FD (-1: none)
+ * is readable; false for the latter.
+ */
+static bool reply_or_cancel(const struct exchange *x, int cancel_fd)
+{
+	struct pollfd pf[2] = { { x->c->fd[x->ch], POLLIN, 0 }, { cancel_fd, POLLIN, 0 } };
+
+	if (cancel_fd < 0)
+		return true;
+	while (poll(pf, 2, -1) < 0)
+		if (errno != EINTR)
+			return true;      /* the read says what is wrong */
+	return (pf[1].revents & POLLIN) == 0;
+}
+
 uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_batch_fn fn,
                            void *fn_ctx, priv_events_end *end, rdms_error *err)
+{
+	return priv_proxy_events_until(c, req, -1, fn, fn_ctx, end, err);
+}
+
+uint32_t priv_proxy_events_until(priv_client *c, const priv_events *req, int cancel_fd,
+                                 priv_event_batch_fn fn, void *fn_ctx, priv_events_end *end,
+                                 rdms_error *err)
 {
 	rdms_event *evs = calloc(PRIV_EVENTS_BATCH_MAX, sizeof *evs);
 	struct exchange x;
@@ -555,6 +580,11 @@ uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_ba
 		rdms_error e = { 0 };
 		size_t n;
 
+		if (!reply_or_cancel(&x, cancel_fd)) {
+			/* the channel is out of step now: it stays taken, for good */
+			free(evs);
+			return rdms_fail(err, WBEM_E_CALL_CANCELLED, "session events: stopped");
+		}
 		exchange_recv(&x, &h);
 		if (h.type == PRIV_DONE) {          /* the request was refused */
 			rc = take_done(&x, &h, err);

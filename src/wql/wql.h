@@ -74,6 +74,17 @@ unsigned wql_event_kinds(const wql_query *q);
 bool wql_event_dmtf(const wql_query *q);
 /* The class an event of KIND (one WQL_EVENT_* bit) is delivered as, in Q's form. */
 const char *wql_event_class_name(const wql_query *q, unsigned kind);
+/* True when NAME (any case) is one of the event classes above. */
+bool wql_is_event_class(const char *name);
+/* The FROM class of event query Q, as the list above spells it. */
+const char *wql_event_from(const wql_query *q);
+/*
+ * True when Q's FROM class is event class NAME or one of its subclasses
+ * (__InstanceOperationEvent's are the three __Instance*Event, and
+ * CIM_InstIndication's the three CIM_Inst*): every event Q selects is a
+ * NAME.  False when NAME is no event class.
+ */
+bool wql_event_from_is_a(const wql_query *q, const char *name);
 /* WITHIN's interval in seconds; 0 when the query has none. */
 double wql_event_within(const wql_query *q);
 /* True when the SELECT list keeps PreviousInstance (and SELECT *). */

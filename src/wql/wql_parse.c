@@ -1189,6 +1189,24 @@ uint32_t wql_parse_event(const char *text, wql_class_lookup lookup, wql_query **
 	return parse(text, true, lookup, out, err);
 }
 
+bool wql_is_event_class(const char *name)
+{
+	return event_class_find(name) != NULL;
+}
+
+const char *wql_event_from(const wql_query *q)
+{
+	return q != NULL && q->from != NULL ? q->from->name : "";
+}
+
+bool wql_event_from_is_a(const wql_query *q, const char *name)
+{
+	const wql_event_class *c = event_class_find(name);
+
+	return c != NULL && q != NULL && q->from != NULL && q->from->dmtf == c->dmtf &&
+	       (q->from->kinds & ~c->kinds) == 0;
+}
+
 const char *wql_event_class_name(const wql_query *q, unsigned kind)
 {
 	static const char *const wmi[] = { "__InstanceCreationEvent",

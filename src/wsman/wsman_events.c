@@ -710,19 +710,41 @@ bool wsman_events_owns(wsman_events *e, const char *context)
 	return yes;
 }
 
-/* True for the name of an event class a subscription URI may name. */
-static bool is_event_class(const char *name)
+/*
+ * The ResourceURIs a Subscribe may name (MS-WSMV 3.1.4.6, spec/events.md
+ * 2.1 and 2.3): the WMI wildcard of a namespace (what the MI client
+ * sends), the DMTF all-classes URI with __cimnamespace, an event class in
+ * either form -- whose events the filter's FROM class must then be (the
+ * class itself or a subclass) -- and, as the class the events are about,
+ * the session class, whose instances the filter's ISA must then name.
+ * Any other class has no events to serve.
+ */
+static bool uri_has_events(const wsman_request *r)
 {
-	static const char *const names[] = {
-		"__InstanceCreationEvent", "__InstanceModificationEvent", "__InstanceDeletionEvent",
-		"__InstanceOperationEvent", "CIM_InstCreation", "CIM_InstModification",
-		"CIM_InstDeletion", "CIM_InstIndication",
-	};
+	if (r->uri_kind == WSMAN_URI_WILDCARD || r->uri_kind == WSMAN_URI_ALL)
+		return true;
+	return (r->uri_kind == WSMAN_URI_WMI || r->uri_kind == WSMAN_URI_DMTF) &&
+	       (wql_is_event_class(r->class_name) ||
+	        strcasecmp(r->class_name, rdms_session_class()->name) == 0);
+}
 
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (strcasecmp(name, names[i]) == 0)
+/* True when event query Q selects what R's ResourceURI names (uri_has_events holds). */
+static bool uri_takes(const wsman_request *r, const wql_query *q, wsman_fault *f)
+{
+	if (r->uri_kind == WSMAN_URI_WILDCARD || r->uri_kind == WSMAN_URI_ALL)
+		return true;
+	if (wql_is_event_class(r->class_name)) {
+		if (wql_event_from_is_a(q, r->class_name))
 			return true;
-	return false;
+		return wsman_fail(f, WBEM_E_INVALID_QUERY, "wse:EventSourceUnableToProcess", NULL,
+		                  "the filter selects %s events but the ResourceURI names %s",
+		                  wql_event_from(q), r->class_name);
+	}
+	if (strcasecmp(r->class_name, wql_class(q)->name) == 0)
+		return true;
+	return wsman_fail(f, WBEM_E_INVALID_QUERY, "wse:EventSourceUnableToProcess", NULL,
+	                  "the filter is about %s instances but the ResourceURI names %s",
+	                  wql_class(q)->name, r->class_name);
 }
 
 /* The checks of a Subscribe that need no subscription table; the query into *Q. */
@@ -740,13 +762,11 @@ static bool check_subscribe(const wsman_events *e, const wsman_request *r, wql_q
 	if (r->connection_retry)
 		return wsman_fail(f, WBEM_E_NOT_SUPPORTED, "wsman:UnsupportedFeature",
 		                  "DeliveryRetries", "ConnectionRetry applies to push delivery only");
-	if (r->uri_kind == WSMAN_URI_CLASSDEF ||
-	    ((r->uri_kind == WSMAN_URI_WMI || r->uri_kind == WSMAN_URI_DMTF) &&
-	     !is_event_class(r->class_name)))
+	if (!uri_has_events(r))
 		return wsman_fail(f, WBEM_E_INVALID_CLASS, "wsa:DestinationUnreachable",
 		                  "InvalidResourceURI", "no events are served at ResourceURI %.300s "
-		                  "(an event class, the wildcard or the all-classes URI is)",
-		                  r->resource_uri);
+		                  "(an event class, the session class, the wildcard or the "
+		                  "all-classes URI is)", r->resource_uri);
 	if (r->filter != WSMAN_FILTER_WQL)
 		return wsman_fail(f, WBEM_E_INVALID_QUERY, "wse:EventSourceUnableToProcess", NULL,
 		                  "a WQL event query filter is required");
@@ -760,6 +780,11 @@ static bool check_subscribe(const wsman_events *e, const wsman_request *r, wql_q
 		wql_free(*q);
 		*q = NULL;
 		return wsman_fail(f, rc, "wse:EventSourceUnableToProcess", NULL, "%s", err.message);
+	}
+	if (!uri_takes(r, *q, f)) {
+		wql_free(*q);
+		*q = NULL;
+		return false;
 	}
 	return true;
 }
@@ -836,10 +861,13 @@ bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char 
 		bool user = mine >= e->per_user;
 
 		pthread_mutex_unlock(&e->lock);
+		wsman_fail(f, WBEM_E_QUOTA_VIOLATION, "wsman:QuotaLimit", NULL,
+		           "too many subscriptions (%zu %s)", user ? e->per_user : e->total,
+		           user ? "per user" : "in all");
+		/* a refused start is audited like a start: who tried to hold how many */
+		audit(e, who, s->id, "Subscribe", WBEM_E_QUOTA_VIOLATION, f->reason);
 		sub_free(s);
-		return wsman_fail(f, WBEM_E_QUOTA_VIOLATION, "wsman:QuotaLimit", NULL,
-		                  "too many subscriptions (%zu %s)", user ? e->per_user : e->total,
-		                  user ? "per user" : "in all");
+		return false;
 	}
 	s->next = e->head;
 	e->head = s;

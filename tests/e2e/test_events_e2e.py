@@ -16,6 +16,7 @@ really happened to the sessions:
       __InstanceModificationEvent with PreviousInstance ConnectState 0 and
       TargetInstance ConnectState 4;
   a reconnect from another client name: Modification 4 -> 0, the new name;
+  xrdp-dis run in the session: Modification 0 -> 4 within 1 s of it;
   a non-admin subscriber gets only its own session's events while another
       user's session comes and goes;
   a Pull with nothing to say is answered empty at the heartbeat;
@@ -25,13 +26,18 @@ really happened to the sessions:
   the precise faults: Push delivery, Renew, an unknown context, a data
       query as a filter, and wsl (openwsman's client, which cannot
       subscribe) enumerating an event class;
-  subscription start and end are audited.
+  subscription start and end are audited;
+  a bookmark taken before rdmsd stops resumes after it starts again: the
+      change made while it was down and the ones after, each once, in
+      order, exactly what the journal (events.db) holds after it.
 
 Output: one PASS/FAIL line per check, and last `N passed, M failed`.
 Needs root and the lab of lab.sh running (run.sh starts it).
 """
 import os
 import signal
+import sqlite3
+import subprocess
 import sys
 import time
 import uuid
@@ -39,120 +45,123 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import e2e_common as common        # noqa: E402
+import events_common as ec         # noqa: E402  (subscribe, pull, unsubscribe; events of replies)
 import test_wsman_e2e as we        # noqa: E402  (the rdmsd lab on xrdp, envelopes, replies)
 import test_xrdp_e2e as xe         # noqa: E402  (the xrdp lab: clients, /proc truth)
 from e2e_common import RDMS, RDMSD, check, finish, log, wait_for  # noqa: E402
 
 U1, U2, ADMIN = we.U1, we.U2, we.ADMIN
-WSE = "http://schemas.xmlsoap.org/ws/2004/08/eventing"
-ACT_SUBSCRIBE = WSE + "/Subscribe"
-ACT_UNSUBSCRIBE = WSE + "/Unsubscribe"
-ACT_RENEW = WSE + "/Renew"
-PULL_MODE = "http://schemas.dmtf.org/wbem/wsman/1/wsman/Pull"
-EARLIEST = "http://schemas.dmtf.org/wbem/wsman/1/wsman/bookmark/earliest"
-Q_ALL = ("SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE TargetInstance ISA "
-         "'Win32_VirtualDesktopSession'")
-Q_MOD = ("SELECT * FROM __InstanceModificationEvent WITHIN 5 WHERE TargetInstance ISA "
-         "'Win32_VirtualDesktopSession'")
-XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+WSE, ACT_UNSUBSCRIBE, ACT_RENEW = ec.WSE, ec.ACT_UNSUBSCRIBE, ec.ACT_RENEW
+EARLIEST, Q_ALL, Q_MOD = ec.EARLIEST, ec.Q_ALL, ec.Q_MOD
+Subscriber, subscribe_req, pull_req, unsubscribe_req, t = (ec.Subscriber, ec.subscribe_req,
+                                                           ec.pull_req, ec.unsubscribe_req, ec.t)
+LATENCY_S = 1.0
 
 
-def subscribe_body(query, heartbeat="PT30.000S", extra=""):
-    """The body of spec/events.md 2.3 (OMI's sample, the MI client's)."""
-    return ('<e:Subscribe xmlns:e="%s"><e:Delivery Mode="%s">'
-            '<w:Heartbeats>%s</w:Heartbeats>'
-            '<w:Locale xml:lang="en-US" s:mustUnderstand="false"/>'
-            '<p:DataLocale xml:lang="en-US" s:mustUnderstand="false"/>'
-            '<w:ContentEncoding>UTF-16</w:ContentEncoding></e:Delivery>'
-            '<e:Expires>PT600.000S</e:Expires>'
-            '<w:Filter Dialect="%s">%s</w:Filter><w:SendBookmarks/>%s</e:Subscribe>'
-            % (WSE, PULL_MODE, heartbeat, we.WQL, query, extra))
+def xrdp_dis(lab, admin, sid):
+    """xrdp 0.9's own tool, run in the session (spec/backends.md 3.4): the
+    session's client drops, the session stays; seen within LATENCY_S."""
+    n = len(admin.events)
+    display = (xe.truth().get(sid) or {}).get("display")
+    t0 = time.monotonic()
+    p = subprocess.run(["runuser", "-u", U1, "--", "env", "DISPLAY=:%s" % display, "xrdp-dis"],
+                       capture_output=True, text=True, timeout=30)
+    done = time.monotonic()
+    check("xrdp-dis as %s with DISPLAY=:%s exits 0 (%.2f s)" % (U1, display, done - t0),
+          p.returncode == 0, p.stdout + p.stderr)
+    ev = admin.until(lambda e: e["class"] == ec.MODIFICATION and t(e, "SessionId") == str(sid)
+                     and t(e, "ConnectState") == "4", since=n)
+    check("xrdp-dis: __InstanceModificationEvent Active -> Disconnected, ECLIENT2 -> no client",
+          ev is not None and t(ev, "ConnectState", "PreviousInstance") == "0" and
+          t(ev, "ClientMachineName", "PreviousInstance") == "ECLIENT2" and
+          t(ev, "ClientMachineName") == "", repr(admin.events[n:]))
+    if ev is not None:
+        dt = ev["_at"] - done
+        check("... %.2f s after xrdp-dis returned (at most %.0f s)" % (dt, LATENCY_S),
+              dt <= LATENCY_S, repr(ev))
+    check("... and the client has gone (xfreerdp exited)",
+          we.client_gone("ws-e1b") is not None)
+    check("... while the session stays: listed Disconnected",
+          we.state(lab, sid) == xe.DISCONNECTED, we.state(lab, sid))
 
 
-def subscribe_req(lab, query, heartbeat="PT30.000S", extra="", mode=None):
-    body = subscribe_body(query, heartbeat, extra)
-    if mode is not None:
-        body = body.replace(PULL_MODE, mode)
-    return we.mi_envelope(ACT_SUBSCRIBE, we.WILDCARD_URI, body=body, options="", port=lab.http)
+def journal_after(lab, pos):
+    """The positions of the events rdmsd's journal (events.db beside the
+    audit database) holds after POS, in order."""
+    path = os.path.join(os.path.dirname(lab.audit), "events.db")
+    try:
+        db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+        try:
+            return db.execute("SELECT epoch, seq FROM events WHERE epoch > ? OR (epoch = ? AND"
+                              " seq > ?) ORDER BY epoch, seq", (pos[0], pos[0], pos[1])).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error as e:
+        return "events.db: %s" % e
 
 
-def pull_req(lab, ctx, max_elements=20):
-    return we.mi_envelope(we.ACT_PULL, we.WILDCARD_URI,
-                          body="<n:Pull><n:EnumerationContext>%s</n:EnumerationContext>"
-                               "<n:MaxElements>%d</n:MaxElements></n:Pull>" % (ctx, max_elements),
-                          options="", port=lab.http)
+def restart_resume(lab, sid2):
+    """A bookmark taken before rdmsd stops resumes after it starts again: a
+    change made while it was down (found by the first rescan against the
+    listing events.db kept) and one right after the start arrive exactly
+    once, in order, and nothing else: the positions are exactly those the
+    journal holds after the bookmark."""
+    log("== a bookmark across an rdmsd restart")
+    probe = Subscriber(lab, ADMIN, Q_ALL, heartbeat="PT2.000S")
+    st, evs, _ = probe.pull()       # nothing to say: empty at the heartbeat, the head as bookmark
+    b0 = probe.bookmark
+    check("a bookmark before the restart (an empty PullResponse's: the feed's head)",
+          st == 200 and not evs and ec.position(b0) is not None, "%d %r %r" % (st, evs, b0))
+    probe.unsubscribe()
+    if ec.position(b0) is None:
+        return
+    check("rdmsd stops on SIGTERM with status 0", lab.stop() == 0, lab.log()[-1500:])
+    os.kill(xe.lab_pid("client-ws-e2"), signal.SIGKILL)
+    check("while rdmsd is down, %s's client is killed: session %s is Disconnected "
+          "(rdms --direct)" % (U2, sid2),
+          wait_for(20, lambda: xe.state_of(sid2) == xe.DISCONNECTED, step=0.3),
+          xe.state_of(sid2))
+    if not check("rdmsd starts again", lab.start(), lab.log()[-2000:]):
+        return
+    lab.connect("e2b", U2, "/client-hostname:ECLIENT10", "/size:800x600")
+    resumed = Subscriber(lab, ADMIN, Q_ALL, heartbeat="PT3.000S",
+                         extra="<w:Bookmark>%s</w:Bookmark>" % b0, max_elements=1)
+    check("Subscribe with the bookmark from before the restart", resumed.st == 200,
+          resumed.text[:800])
+    ev = resumed.until(lambda e: t(e, "SessionId") == str(sid2) and
+                       t(e, "ConnectState") == "0" and t(e, "ClientMachineName") == "ECLIENT10",
+                       timeout=40)
+    check("... gets the reconnect from ECLIENT10 made right after the start", ev is not None,
+          repr(resumed.events))
+    rc, _, err = we.cli(lab, ["logoff", str(sid2)])
+    check("rdms logoff %s returns 0" % sid2, rc == 0, err)
+    ev = resumed.until(lambda e: e["class"] == ec.DELETION and t(e, "SessionId") == str(sid2))
+    check("... and its logoff", ev is not None, repr(resumed.events))
+    st, evs, _ = resumed.pull()
+    check("... and then nothing (an empty PullResponse at the heartbeat)", st == 200 and not evs,
+          repr(evs))
+    resumed.unsubscribe()
 
-
-def unsubscribe_req(lab, ident):
-    env = we.mi_envelope(ACT_UNSUBSCRIBE, we.WILDCARD_URI, body='<e:Unsubscribe xmlns:e="%s"/>'
-                         % WSE, options="", port=lab.http)
-    return env.replace("</s:Header>", '<e:Identifier xmlns:e="%s">%s</e:Identifier></s:Header>'
-                       % (WSE, ident), 1)
-
-
-class Subscriber:
-    """One subscription of USER: Subscribe, Pull (held by rdmsd until events
-    come), Unsubscribe; the events it got, in order."""
-
-    def __init__(self, lab, user, query=Q_ALL, heartbeat="PT30.000S", extra=""):
-        self.lab, self.user = lab, user
-        t0 = time.monotonic()
-        self.st, self.text = we.send(lab, subscribe_req(lab, query, heartbeat, extra), user=user)
-        self.subscribe_s = time.monotonic() - t0
-        root = we.parse(self.text)
-        self.ctx = we.find_text(root, "EnumerationContext")
-        self.ident = we.find_text(root, "Identifier")
-        self.events, self.bookmark = [], None
-
-    def pull(self):
-        """One Pull: (HTTP status, [event dicts], root)."""
-        st, text = we.send(self.lab, pull_req(self.lab, self.ctx), user=self.user)
-        root = we.parse(text)
-        if st == 200:
-            bm = we.find_text(root, "Bookmark")
-            self.bookmark = bm or self.bookmark
-        evs = events_of(root) if st == 200 else []
-        self.events += evs
-        return st, evs, root
-
-    def until(self, pred, timeout=30):
-        """Pulls until an event satisfies PRED; that event (None on time-out)."""
-        end = time.monotonic() + timeout
-        for ev in self.events:
-            if pred(ev):
-                return ev
-        while time.monotonic() < end:
-            st, evs, _ = self.pull()
-            if st != 200:
-                return None
-            for ev in evs:
-                if pred(ev):
-                    return ev
-        return None
-
-
-def embedded(el):
-    d = {"_type": el.get(XSI_TYPE)}
-    for c in el:
-        d[we.local(c.tag)] = c.text or ""
-    return d
-
-
-def events_of(root):
-    """The events of a PullResponse: {class, target, previous, time, ...}."""
-    out = []
-    for items in we.find_all(root, "Items"):
-        for ev in items:
-            d = {"class": we.local(ev.tag), "ns": ev.tag[1:].split("}")[0]}
-            for c in ev:
-                name = we.local(c.tag)
-                if name in ("TargetInstance", "PreviousInstance", "SourceInstance"):
-                    d[name] = embedded(c)
-                else:
-                    d[name] = c.text
-                    d[name + "@nil"] = c.get("{http://www.w3.org/2001/XMLSchema-instance}nil")
-            out.append(d)
-    return out
+    got = [e.get("_pos") for e in resumed.events]
+    journal = journal_after(lab, ec.position(b0))
+    check("every event came with its position (one per PullResponse, MaxElements 1)",
+          got and None not in got, repr(got))
+    check("... in order, none twice", got == sorted(set(got)), repr(got))
+    check("... exactly the events the journal holds after the bookmark (none lost)",
+          [tuple(p) for p in journal] == got if isinstance(journal, list) else False,
+          "got %r, journal %r" % (got, journal))
+    first = resumed.events[0] if resumed.events else {}
+    check("the first is the change made while rdmsd was down: %s's Modification Active -> "
+          "Disconnected, ECLIENT9 -> no client, in the next boot epoch" % sid2,
+          ec.transition(first) == (ec.MODIFICATION, str(sid2), "0", "4") and
+          t(first, "ClientMachineName", "PreviousInstance") == "ECLIENT9" and
+          first.get("_pos", (0,))[0] == ec.position(b0)[0] + 1, repr(first))
+    states = [t(e, "ConnectState") for e in resumed.events if e["class"] == ec.MODIFICATION]
+    check("... then Disconnected -> Active once, then the Deletion: nothing else",
+          [e["class"] for e in resumed.events][-1] == ec.DELETION and
+          all(t(e, "SessionId") == str(sid2) for e in resumed.events) and
+          [s_ for i, s_ in enumerate(states) if i == 0 or s_ != states[i - 1]] == ["4", "0"],
+          [ec.transition(e) for e in resumed.events])
 
 
 WANT_POSITION = '<r:Position xmlns:r="%s" s:mustUnderstand="false"/>' % we.RDMS_NS
@@ -181,10 +190,6 @@ def enumerate_sessions(lab, positioned):
                                for i in we.instances(root)}
 
 
-def t(ev, prop, which="TargetInstance"):
-    return (ev.get(which) or {}).get(prop)
-
-
 def scenario(lab):
     if not check("rdmsd starts on the xrdp back-end", lab.start(), lab.log()[-2000:]):
         return
@@ -208,9 +213,7 @@ def scenario(lab):
           dt < 2 and ctx is not None and ctx == ident and
           we.find_text(root, "Expires") == "PT600.000S" and
           we.find_text(root, "ResourceURI") == we.WILDCARD_URI, out[:1500])
-    admin = Subscriber.__new__(Subscriber)
-    admin.lab, admin.user, admin.ctx, admin.ident = lab, ADMIN, ctx, ident
-    admin.events, admin.bookmark = [], None
+    admin = Subscriber(lab, ADMIN, ctx=ctx, ident=ident)
     mine = Subscriber(lab, U1, Q_ALL)
     check("%s (not an admin) subscribes too" % U1, mine.st == 200 and mine.ctx,
           mine.text[:1500])
@@ -326,6 +329,9 @@ def scenario(lab):
           ev is not None and users == [U1] and
           any(t(e, "ConnectState") == "4" for e in mine.events), repr(mine.events))
 
+    # ---- xrdp-dis: the session disconnects itself, from inside
+    xrdp_dis(lab, admin, sid)
+
     # ---- logoff
     rc, _, err = we.cli(lab, ["logoff", str(sid)])
     check("rdms logoff %d returns 0" % sid, rc == 0, err)
@@ -395,8 +401,7 @@ def scenario(lab):
     rows = [r for r in audit.new() if r["method"] == "Unsubscribe"]
     check("audit: five Unsubscribe rows", len(rows) == 5 and all(r["result"] == 0 for r in rows),
           repr(rows))
-    rc, _, err = we.cli(lab, ["logoff", str(sid2)])
-    check("rdms logoff %s returns 0" % sid2, rc == 0, err)
+    restart_resume(lab, sid2)
 
 
 def main():

@@ -10,6 +10,10 @@
 #   x2go_lab.sh new NAME USER    pyhoca-cli -N: a new twm desktop for USER
 #   x2go_lab.sh resume NAME USER SESSION
 #                                pyhoca-cli -R: resume SESSION
+#   x2go_lab.sh suspend NAME USER SESSION
+#   x2go_lab.sh terminate NAME USER SESSION
+#                                pyhoca-cli -S / -T: suspend or terminate
+#                                SESSION (the client exits when done)
 #   x2go_lab.sh stop             terminate the lab users' sessions as their
 #                                users, then stop what start/new/resume
 #                                started, by PID
@@ -201,7 +205,10 @@ case "${1:-}" in
 		pyhoca "$2" "$3" -c twm -t desktop -N ;;
 	resume) [ $# -eq 4 ] || die "usage: x2go_lab.sh resume NAME USER SESSION"
 		pyhoca "$2" "$3" -R "$4" ;;
+	suspend|terminate) [ $# -eq 4 ] || die "usage: x2go_lab.sh $1 NAME USER SESSION"
+		if [ "$1" = suspend ]; then pyhoca "$2" "$3" -S "$4"; else pyhoca "$2" "$3" -T "$4"; fi ;;
 	env) do_env ;;
-	*) echo "usage: x2go_lab.sh install|start|stop|env|new NAME USER|resume NAME USER SESSION" >&2
+	*) echo "usage: x2go_lab.sh install|start|stop|env|new NAME USER|resume|suspend|terminate" \
+		"NAME USER SESSION" >&2
 	   exit 2 ;;
 esac

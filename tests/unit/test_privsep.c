@@ -1648,6 +1648,44 @@ static void test_events_ends(void)
 		priv_events_pump_stop(pump);
 	}
 
+	/*
+	 * net stopping: a pump waiting in a 30 s long poll stops at once (priv
+	 * kills a net that takes 10 s), and the channels left serve on
+	 */
+	pump = priv_events_pump_start(cl, 30000, &err);
+	CHECK(pump != NULL);
+	if (pump != NULL) {
+		rdms_feed *m = priv_events_pump_feed(pump);
+		struct timespec settle = { 0, 300 * 1000000L };
+
+		for (int i = 0; i < 100 && rdms_feed_pos_cmp(rdms_feed_head(m), rdms_feed_head(f)) < 0;
+		     i++)
+			rdms_feed_wait(m, rdms_feed_head(m), 100);
+		nanosleep(&settle, NULL);      /* in its long poll now */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		priv_events_pump_stop(pump);
+		CHECK(ms_since(&t0) < 1000);
+		g = (struct got_events){ .ordered = true };
+		CHECK_EQ(priv_proxy_events(cl, &(priv_events){ .after = { 7, 6 }, .max = 2 }, got, &g,
+		                           &end, &err), 0);
+		CHECK_EQ(g.n, 2);
+	}
+	/* an exchange given up while it waits: WBEM_E_CALL_CANCELLED */
+	{
+		int fds[2];
+		char one = 1;
+
+		CHECK_EQ(pipe(fds), 0);
+		CHECK_EQ(write(fds[1], &one, 1), 1);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK_EQ(priv_proxy_events_until(cl, &(priv_events){ .after = rdms_feed_head(f),
+		                                                     .max = 1, .wait_ms = 30000 },
+		                                 fds[0], got, &g, &end, &err), WBEM_E_CALL_CANCELLED);
+		CHECK(ms_since(&t0) < 1000);
+		close(fds[0]);
+		close(fds[1]);
+	}
+
 	/* no feed: the pump does not start, and says no error */
 	pair_stop(&fp);
 	pair_start(&fp, NULL);

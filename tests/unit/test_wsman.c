@@ -2136,6 +2136,8 @@ static void test_arena(void)
 /* ---- subscriptions (WS-Eventing, wsman_events.c) ---------------------------- */
 
 #define URI_ALLC "http://schemas.dmtf.org/wbem/wscim/1/*"
+#define EV_URI(c) "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/" c
+#define URI_DMTF_EV(c) "http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/" c
 #define CIMNS "<wsman:SelectorSet><wsman:Selector Name=\"__cimnamespace\">root/cimv2/rdms" \
 	"</wsman:Selector></wsman:SelectorSet>"
 #define Q_MOD "SELECT * FROM __InstanceModificationEvent WITHIN 5 WHERE TargetInstance ISA " \
@@ -2307,6 +2309,19 @@ static rdms_session ev_s(uint32_t id, uint32_t state, uid_t uid, const char *use
 	return s;
 }
 
+/* The last audit event (an rdms_audit_fn). */
+static char last_audit_method[64], last_audit_detail[512];
+static uint32_t last_audit_result;
+
+static int note_audit(void *ctx, const rdms_audit_event *ev)
+{
+	(void)ctx;
+	snprintf(last_audit_method, sizeof last_audit_method, "%s", ev->method);
+	snprintf(last_audit_detail, sizeof last_audit_detail, "%s", ev->detail);
+	last_audit_result = ev->result;
+	return 0;
+}
+
 static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
 {
 	rdms_session now[2] = { ev_s(7, 0, 0, "root", "PC-7"), ev_s(8, 0, 4242, "carol", "PC-8") };
@@ -2359,8 +2374,51 @@ static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
 	fault_built(s, "bookmark of a past epoch", subscribe(URI_WILD, "", MODE_PULL, "",
 	            wql_filter(Q_MOD), "<w:Bookmark xmlns:w=\"" NS_WSMAN "\">rdms:2:5</w:Bookmark>"),
 	            500, "wsman:InvalidBookmark", WBEM_E_INVALID_PARAMETER);
-	fault_built(s, "the session class URI", subscribe(URI_WMI, "", MODE_PULL, "",
+	/* the ResourceURI and the filter: each URI takes what it names, nothing else */
+	fault_built(s, "a data class URI", subscribe("http://schemas.microsoft.com/wbem/wsman/1/wmi/"
+	            "root/cimv2/rdms/RDMS_SessionDetail", "", MODE_PULL, "", wql_filter(Q_MOD), ""),
+	            500, "wsa:DestinationUnreachable", WBEM_E_INVALID_CLASS);
+	fault_built(s, "the class-definition URI", subscribe(URI_CLASS, CIMNS, MODE_PULL, "",
 	            wql_filter(Q_MOD), ""), 500, "wsa:DestinationUnreachable", WBEM_E_INVALID_CLASS);
+	fault_built(s, "creation URI, modification filter", subscribe(EV_URI("__InstanceCreationEvent"),
+	            "", MODE_PULL, "", wql_filter(Q_MOD), ""), 500, "wse:EventSourceUnableToProcess",
+	            WBEM_E_INVALID_QUERY);
+	fault_built(s, "modification URI, operation filter (its superclass)",
+	            subscribe(EV_URI("__InstanceModificationEvent"), "", MODE_PULL, "",
+	            wql_filter("SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA "
+	            "'Win32_VirtualDesktopSession'"), ""), 500, "wse:EventSourceUnableToProcess",
+	            WBEM_E_INVALID_QUERY);
+	fault_built(s, "a DMTF event class URI, a WMI event filter",
+	            subscribe(URI_DMTF_EV("CIM_InstModification"), CIMNS, MODE_PULL, "",
+	            wql_filter(Q_MOD), ""), 500, "wse:EventSourceUnableToProcess",
+	            WBEM_E_INVALID_QUERY);
+	{
+		static const char *const takes[][3] = {
+			{ URI_WMI, "", Q_MOD },
+			{ URI_DMTF, CIMNS, Q_MOD },
+			{ EV_URI("__InstanceOperationEvent"), "", Q_MOD },
+			{ EV_URI("__instancemodificationevent"), "", Q_MOD },
+			{ URI_DMTF_EV("CIM_InstIndication"), CIMNS, "SELECT * FROM CIM_InstDeletion "
+			  "WHERE SourceInstance ISA 'Win32_VirtualDesktopSession'" },
+		};
+
+		for (size_t i = 0; i < sizeof takes / sizeof takes[0]; i++) {
+			char id[64];
+
+			r = callf(s, &admin, subscribe(takes[i][0], takes[i][1], MODE_PULL, "",
+			                               wql_filter(takes[i][2]), ""));
+			CHECK_EQ(r.http_status, 200);
+			d = xdoc(&r);
+			snprintf(id, sizeof id, "%s", xs(d, "//wse:Identifier"));
+			CHECK_STR(xs(d, "//wse:SubscriptionManager/wsa:ReferenceProperties/"
+			             "wsman:ResourceURI"), takes[i][0]);
+			xmlFreeDoc(d);
+			free(r.body);
+			r = callf(s, &admin, unsubscribe_req(id));
+			CHECK_EQ(r.http_status, 200);
+			free(r.body);
+		}
+	}
 	fault_built(s, "all classes without __cimnamespace", subscribe(URI_ALLC, "", MODE_PULL, "",
 	            wql_filter(Q_MOD), ""), 500, "wsman:InvalidSelectors", WBEM_E_INVALID_NAMESPACE);
 	fault_built(s, "Renew", build(ACTION_RENEW, URI_WILD, "<e:Identifier xmlns:e=\"" NS_WSE
@@ -2388,8 +2446,15 @@ static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
 	/* the quota: 3 per user here (admin holds 2) */
 	subscribe_ok(s, &admin, "PT60S", Q_MOD, "<w:SendBookmarks xmlns:w=\"" NS_WSMAN "\"/>", ctx,
 	             sizeof ctx);
+	/* a refused start is audited like a start */
+	p->audit = note_audit;
+	last_audit_method[0] = '\0';
 	fault_built(s, "over the quota", subscribe(URI_WILD, "", MODE_PULL, "", wql_filter(Q_MOD),
 	            ""), 500, "wsman:QuotaLimit", WBEM_E_QUOTA_VIOLATION);
+	CHECK_STR(last_audit_method, "Subscribe");
+	CHECK_EQ(last_audit_result, WBEM_E_QUOTA_VIOLATION);
+	CHECK(strstr(last_audit_detail, "too many subscriptions (3 per user)") != NULL);
+	p->audit = NULL;
 	subscribe_ok(s, &carol, "PT60S", Q_MOD, "", ctx2, sizeof ctx2);
 	for (int i = 0; i < 2; i++) {
 		r = callf(s, &admin, unsubscribe_req(first[i]));

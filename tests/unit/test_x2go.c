@@ -21,7 +21,10 @@
 #include "backend/proc.h"
 #include "backend/userexec.h"
 #include "backend/x2go/x2go_internal.h"
+#include "backend/x2go/x2go_watch.h"
+#include "common/strutil.h"
 #include "check.h"
+#include "events/watch.h"
 
 static char tmp[64];   /* /tmp/rdms-test-x2go.XXXXXX */
 
@@ -672,6 +675,90 @@ static void test_sessions(void)
 	rdms_session_list_free(&l);
 }
 
+static unsigned long scans_of(rdms_watch *w)
+{
+	rdms_watch_counts counts;
+
+	rdms_watch_get_counts(w, &counts);
+	return counts.scans;
+}
+
+/*
+ * The session watch follows nxagent's state file: a client attaching or
+ * going changes only that file (the database follows later or never), and
+ * must be seen without waiting for the safety rescan.
+ */
+static void test_watch_state(void)
+{
+	static rdms_config cfg;
+	const rdms_backend *const backends[] = { &rdms_backend_x2go };
+	rdms_watch_params wp = { .cfg = &cfg, .backends = backends, .nb = 1,
+	                         .debounce_ms = 20, .resync_s = 3600 };
+	const char *name = "root-70-1700000000_stDtwm_dp24";
+	int agent = (int)getpid();   /* alive for the whole test; its pidfd never fires */
+	rdms_session s = { .server_pid = agent };
+	unsigned long scans;
+	rdms_feed_pos at;
+	rdms_error err = { 0 };
+	rdms_watch *w;
+	char cmd[128], rows[256], path[PATH_MAX], want[PATH_MAX];
+	int n;
+	sqlite3 *db;
+
+	test_config(&cfg);
+	dir("proc");
+	dir("x2gotmp");
+	n = snprintf(cmd, sizeof cmd, "x2goagent%c-name%cX2GO-%s%c:70", 0, 0, name, 0);
+	proc(agent, 'S', 0, cmd, (size_t)n + 1);
+	state("root", name, "STARTING");
+	snprintf(rows, sizeof rows, "INSERT INTO sessions (session_id, display, uname, server, client,"
+	         " status, agent_pid) VALUES ('%s', 70, 'root', 'vm', '192.0.2.7', 'R', %d)",
+	         name, agent);
+	db = db_make("x2go_sessions", schema, rows);
+	sqlite3_close(db);
+	puts_file("sql", "backend=sqlite\n");
+
+	/* the session's directory, from its agent's name */
+	str_copy(s.user, sizeof s.user, "root");
+	CHECK(rdms_x2go_session_dir(&cfg, &s, path, sizeof path));
+	snprintf(want, sizeof want, "%s/x2gotmp/.x2go-root/C-%s", tmp, name);
+	CHECK_STR(path, want);
+	CHECK(!rdms_x2go_session_dir(&cfg, &s, path, 8));
+	s.server_pid = 1;   /* no agent there (in the fixture /proc) */
+	CHECK(!rdms_x2go_session_dir(&cfg, &s, path, sizeof path));
+
+	wp.feed = rdms_feed_new(1, NULL);
+	w = rdms_watch_start(&wp, &err);
+	CHECK(w != NULL);
+	if (w == NULL) {
+		rdms_feed_free(wp.feed);
+		return;
+	}
+	rdms_watch_sync(w);
+	at = rdms_feed_head(wp.feed);
+	CHECK_EQ(at.seq, 1);   /* the creation, starting (ConnectState 2) */
+
+	/* the client attaches: only the state file says so */
+	state("root", name, "RUNNING");
+	CHECK(rdms_feed_wait(wp.feed, at, 2000));
+	at = rdms_feed_head(wp.feed);
+	/* it goes: SUSPENDING, then SUSPENDED (one change: Active -> Disconnected) */
+	state("root", name, "SUSPENDING");
+	CHECK(rdms_feed_wait(wp.feed, at, 2000));
+	at = rdms_feed_head(wp.feed);
+	state("root", name, "SUSPENDED");
+	usleep(200000);
+	CHECK_EQ(rdms_feed_head(wp.feed).seq, at.seq);
+	/* another file there wakes nobody */
+	scans = scans_of(w);
+	snprintf(path, sizeof path, "x2gotmp/.x2go-root/C-%s/cmd.pid", name);
+	puts_file(path, "1\n");
+	usleep(200000);
+	CHECK_EQ(scans_of(w), scans);
+	rdms_watch_stop(w);
+	rdms_feed_free(wp.feed);
+}
+
 static void test_registry(void)
 {
 	rdms_config cfg;
@@ -752,6 +839,7 @@ int main(void)
 	test_state();
 	test_agent_cmdline();
 	test_sessions();
+	test_watch_state();
 	test_registry();
 	test_user_run();
 	{

@@ -31,6 +31,7 @@
 #include "../../common/log.h"
 #include "../../common/strutil.h"
 #include "../proc.h"
+#include "x2go_watch.h"
 
 static const char *const state_names[] = {
 	[X2GO_STARTING] = "STARTING", [X2GO_RUNNING] = "RUNNING",
@@ -290,4 +291,17 @@ uint32_t x2go_sessions_from_rows(const rdms_config *cfg, const x2go_rows *rows,
 		*s = t;
 	}
 	return WBEM_S_NO_ERROR;
+}
+
+bool rdms_x2go_session_dir(const rdms_config *cfg, const rdms_session *s, char *out,
+                           size_t size)
+{
+	x2go_agent a;
+	int n;
+
+	if (x2go_agent_read(cfg->proc_root, s->server_pid, &a, NULL) != WBEM_S_NO_ERROR ||
+	    strchr(s->user, '/') != NULL || strchr(a.session, '/') != NULL)
+		return false;
+	n = snprintf(out, size, "%s/.x2go-%s/C-%s", cfg->x2go_tmpdir, s->user, a.session);
+	return n > 0 && (size_t)n < size;
 }
