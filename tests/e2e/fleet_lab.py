@@ -449,10 +449,15 @@ class FleetLab:
     def enumerate(self, h, ns="b1", cert="broker1"):
         """Every session host H serves, asked from NS with CERT (Enumerate and
         Pulls): (list of {property: text}, error text or None)."""
+        return self.enumerate_url(h.url, ns, cert)
+
+    def enumerate_url(self, url, ns, cert=None, extra=(), pulls=1000):
+        """Every session the WS-Man endpoint URL lists, asked from NS with
+        CERT or curl's EXTRA arguments (-u for Basic): as enumerate()."""
         body = tw.wsl_envelope(tw.ACT_ENUM, tw.WMI_URI, body=ENUM_BODY)
         out = []
-        for _ in range(1000):
-            rc, code, text, _ = self.curl(ns, h.url, body, cert)
+        for _ in range(pulls):
+            rc, code, text, _ = self.curl(ns, url, body, cert, extra=extra)
             root = tw.parse(text)
             if rc != 0 or code != 200 or root is None:
                 return out, "curl %d, HTTP %d: %s" % (rc, code, text[:300])

@@ -39,7 +39,7 @@ sys.path.insert(0, HERE)
 import fleet_lab as fl             # noqa: E402
 import test_rdmsd_auth as ra       # noqa: E402  (accounts, PAM service)
 import test_wsman_e2e as tw        # noqa: E402
-from e2e_common import RDMS, RDMSD, check, finish, log, ready, wait_for  # noqa: E402
+from e2e_common import RDMS, RDMSD, check, finish, log, read, ready, wait_for  # noqa: E402
 
 BROKER_ADDR = "198.18.0.1"
 WSMAN = "http://%s:5985/wsman" % BROKER_ADDR
@@ -73,11 +73,7 @@ class Broker:
         return bool(wait_for(20, lambda: "ready" in self.log()[before:]))
 
     def log(self):
-        try:
-            with open(self.logf, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read(self.logf) or ""
 
     def rdms(self, *args, user=None):
         """The rdms CLI on the broker's socket (root), or over WS-Man as USER."""
@@ -97,22 +93,10 @@ class Broker:
         except ValueError:
             return {}
 
-    def enumerate(self, user=ra.ADMIN, query=None):
+    def enumerate(self, user=ra.ADMIN):
         """Every instance the broker lists to USER over WS-Man from cl."""
-        body = tw.wsl_envelope(tw.ACT_ENUM, tw.WMI_URI, body=fl.ENUM_BODY)
-        out = []
-        for _ in range(2000):
-            rc, code, text, _ = self.lab.curl("cl", WSMAN, body,
-                                              extra=["-u", "%s:%s" % (user, self.pw[user])])
-            root = tw.parse(text)
-            if rc != 0 or code != 200 or root is None:
-                return out, "curl %d, HTTP %d: %s" % (rc, code, text[:300])
-            out += tw.instances(root)
-            ctx = tw.find_text(root, "EnumerationContext")
-            if tw.find_all(root, "EndOfSequence") or not ctx:
-                return out, None
-            body = tw.wsl_envelope(tw.ACT_PULL, tw.WMI_URI, body=fl.PULL_BODY % ctx)
-        return out, "no end of sequence"
+        return self.lab.enumerate_url(WSMAN, "cl", extra=["-u", "%s:%s" % (user, self.pw[user])],
+                                      pulls=2000)
 
     def session(self, host, sid):
         rc, out, _ = self.rdms("get", path(host, sid), "--json")
@@ -147,6 +131,32 @@ def converge(broker, lab, seconds=60):
                          (h.kind != "fixture" or hs[h.name]["Sessions"] == len(h.sessions()))
                          for h in lab.hosts) else None
     return wait_for(seconds, done)
+
+
+def fault_and_back(lab, broker, h, what, fault, back, unknown_within=None):
+    """Host H after FAULT: a method through the broker fails fast, its
+    sessions stay listed (and, with UNKNOWN_WITHIN, it is marked unknown);
+    a change made meanwhile shows at the broker once BACK has run."""
+    sid = sorted(h.sessions())[1]
+    marker = "m-%s-%s" % (h.name, what)
+    fault()
+    t = time.monotonic()
+    rc, _, err = broker.rdms("disconnect", path(h.name, sid))
+    dt = time.monotonic() - t
+    check("%s %s: a Disconnect through the broker fails in %.2f s (<= 2 s) with "
+          "WBEM_E_TRANSPORT_FAILURE" % (h.name, what, dt),
+          rc == 1 and "TRANSPORT_FAILURE" in err and dt < 2.5, err)
+    check("... its sessions stay listed", broker.session(h.name, sid) is not None, "")
+    if unknown_within is not None:
+        st = wait_for(unknown_within,
+                      lambda: broker.hosts().get(h.name, {}).get("ServerState") == 1)
+        check("... it is marked unknown (ServerState 1)", bool(st), repr(broker.hosts()))
+    h.change(lambda s: s.update({sid: (s[sid][0], s[sid][1], marker)}))
+    back()
+    ok = wait_for(60, lambda: (broker.session(h.name, sid) or {}).get("ClientMachineName") ==
+                  marker)
+    check("back again, with a change made meanwhile: the broker converges", bool(ok),
+          repr(broker.session(h.name, sid)))
 
 
 def scenario(lab, broker):
@@ -275,43 +285,13 @@ def scenario(lab, broker):
     check("%s's Disconnect of its own session %s/%d through the broker returns 0"
           % (ra.USER, h, sid), rc == 0, err)
 
-    # ---- a killed host
+    # ---- a killed host, a silent partition
     hk = lab.fixture_hosts[-1]
-    ksid = sorted(hk.sessions())[0]
-    lab.kill_host(hk)
-    t = time.monotonic()
-    rc, _, err = broker.rdms("disconnect", path(hk.name, ksid))
-    dt = time.monotonic() - t
-    check("%s killed: a Disconnect through the broker fails in %.2f s (< 2 s) with "
-          "WBEM_E_TRANSPORT_FAILURE" % (hk.name, dt),
-          rc == 1 and "TRANSPORT_FAILURE" in err and dt < 2.5, err)
-    check("... its sessions stay listed", broker.session(hk.name, ksid) is not None, "")
-    st = wait_for(30, lambda: broker.hosts().get(hk.name, {}).get("ServerState") == 1 or None)
-    check("... it is marked unknown (ServerState 1)", bool(st), repr(broker.hosts()))
-    hk.change(lambda s: s.update({ksid: (s[ksid][0], s[ksid][1], "m-%s-down" % hk.name)}))
-    lab.start_host(hk)
-    ok = wait_for(60, lambda: (broker.session(hk.name, ksid) or {}).get("ClientMachineName") ==
-                  "m-%s-down" % hk.name)
-    check("restarted with a change made while it was down: the broker converges", bool(ok),
-          repr(broker.session(hk.name, ksid)))
-
-    # ---- a silent partition
+    fault_and_back(lab, broker, hk, "killed", lambda: lab.kill_host(hk),
+                   lambda: lab.start_host(hk), unknown_within=30)
     hp = lab.fixture_hosts[0]
-    psid = sorted(hp.sessions())[1]
-    lab.partition(hp)
-    t = time.monotonic()
-    rc, _, err = broker.rdms("disconnect", path(hp.name, psid))
-    dt = time.monotonic() - t
-    check("%s partitioned: a Disconnect through the broker fails in %.2f s (<= 2 s) with "
-          "WBEM_E_TRANSPORT_FAILURE" % (hp.name, dt),
-          rc == 1 and "TRANSPORT_FAILURE" in err and dt < 2.5, err)
-    check("... its sessions stay listed", broker.session(hp.name, psid) is not None, "")
-    hp.change(lambda s: s.update({psid: (s[psid][0], s[psid][1], "m-%s-cut" % hp.name)}))
-    lab.heal(hp)
-    ok = wait_for(60, lambda: (broker.session(hp.name, psid) or {}).get("ClientMachineName") ==
-                  "m-%s-cut" % hp.name)
-    check("healed: the change made during the partition shows at the broker", bool(ok),
-          repr(broker.session(hp.name, psid)))
+    fault_and_back(lab, broker, hp, "partitioned", lambda: lab.partition(hp),
+                   lambda: lab.heal(hp))
 
     # ---- a host with another's certificate
     a, b = lab.fixture_hosts[0], lab.fixture_hosts[1]
