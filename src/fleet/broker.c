@@ -172,7 +172,9 @@ static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const 
 	*rv = WBEM_E_FAILED;
 	if (rc == WBEM_E_ACCESS_DENIED)
 		return rc;    /* audited as a refusal; nothing forwarded */
-	if (rc != WBEM_S_NO_ERROR) {
+	if (rc != WBEM_S_NO_ERROR || inst == NULL) {
+		if (rc == WBEM_S_NO_ERROR)
+			rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		rdms_ops_audit(p, who, target, m->name, rc, err);
 		return rc;
 	}
