@@ -2,10 +2,13 @@
  * test_feed.c -- the change feed: the differ's events, the journal's
  * positions, bounds and bookmarks, waiting (src/events/feed.h).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -13,6 +16,7 @@
 #include "check.h"
 #include "events/feed.h"
 #include "events/feed_store.h"
+#include "events/follow.h"
 #include "events/watch.h"
 #include "backend/fixture/fixture.h"
 #include "config/config.h"
@@ -272,7 +276,125 @@ static void test_wait(void)
 	rdms_feed_wake(f);
 	pthread_join(t, NULL);
 	CHECK(!w.got);
+	/* a wake after the count was taken ends even a wait without end at once */
+	{
+		unsigned long gen = rdms_feed_wakes(f);
+
+		rdms_feed_wake(f);
+		CHECK(!rdms_feed_wait_since(f, rdms_feed_head(f), -1, gen));
+		CHECK(rdms_feed_wait_since(f, (rdms_feed_pos){ 1, 0 }, -1, rdms_feed_wakes(f)));
+	}
 	rdms_feed_free(f);
+}
+
+/* ---- the follower (follow.h) ---------------------------------------------------- */
+
+struct followed {
+	atomic_long    n;
+	rdms_feed_pos  last;
+	atomic_bool    in_order;
+};
+
+static int follow_one(void *ctx, const rdms_event *ev)
+{
+	struct followed *fd = ctx;
+
+	if (rdms_feed_pos_cmp(ev->pos, fd->last) <= 0)
+		atomic_store(&fd->in_order, false);
+	fd->last = ev->pos;
+	atomic_fetch_add(&fd->n, 1);
+	return 0;
+}
+
+static double mono_ms_(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void *stop_follower(void *arg)
+{
+	rdms_feed_follower_stop(arg);
+	return NULL;
+}
+
+/* Stops FL; false when that took more than 2 s (a stop was missed: its thread is left). */
+static bool stopped_in_time(rdms_feed_follower *fl)
+{
+	struct timespec until;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, stop_follower, fl) != 0)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(t, NULL, &until) == ETIMEDOUT) {
+		pthread_detach(t);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The hook dispatcher's thread: every event after its start, in order, once;
+ * it sleeps without a timeout, so it must never miss its stop -- not even one
+ * that comes as it starts, between its look at the flag and its wait (the
+ * window where the old dispatcher lost the wake and slept on for 200 ms; a
+ * follower that loses it now sleeps for good, which stopped_in_time sees).
+ */
+static void test_follow(void)
+{
+	rdms_feed *f = rdms_feed_new(1, NULL);
+	rdms_session s[3] = { mk(1, 0, "u", "a", 1, 1), mk(2, 0, "u", "b", 1, 2),
+	                      mk(3, 0, "u", "c", 1, 3) };
+	struct followed fd = { .last = { 1, 0 } };
+	rdms_feed_follow_params p = { .feed = f, .fn = follow_one, .ctx = &fd, .batch = 2 };
+	rdms_feed_follower *fl;
+	bool all_stopped = true;
+	double t0, worst = 0;
+
+	atomic_init(&fd.n, 0);
+	atomic_init(&fd.in_order, true);
+	CHECK_EQ(rdms_feed_observe(f, "fixture", s, 1, T0), 1);   /* before the start: not followed */
+	fd.last = rdms_feed_head(f);
+	fl = rdms_feed_follow(&p);
+	CHECK(fl != NULL);
+	CHECK_EQ(rdms_feed_observe(f, "fixture", s, 3, T0 + 1), 2);
+	s[0] = mk(1, 4, "u", "", 1, 1);
+	CHECK_EQ(rdms_feed_observe(f, "fixture", s, 3, T0 + 2), 1);
+	for (int i = 0; i < 500 && atomic_load(&fd.n) < 3; i++)
+		usleep(2000);
+	CHECK_EQ(atomic_load(&fd.n), 3);                 /* two reads of at most 2 */
+	CHECK(atomic_load(&fd.in_order));
+	CHECK(rdms_feed_pos_cmp(fd.last, rdms_feed_head(f)) == 0);
+	t0 = mono_ms_();
+	CHECK(stopped_in_time(fl));
+	CHECK(mono_ms_() - t0 < 1000);
+
+	/* stops as the thread starts, and while it sleeps: each at once */
+	for (int i = 0; i < 3000 && all_stopped; i++) {
+		fl = rdms_feed_follow(&p);
+		if (fl == NULL) {
+			all_stopped = false;
+			break;
+		}
+		if (i % 3 == 1)
+			sched_yield();
+		else if (i % 3 == 2)
+			usleep(200);
+		t0 = mono_ms_();
+		all_stopped = stopped_in_time(fl);
+		if (mono_ms_() - t0 > worst)
+			worst = mono_ms_() - t0;
+	}
+	CHECK(all_stopped);
+	if (worst >= 150)
+		fprintf(stderr, "test_follow: the slowest stop took %.0f ms\n", worst);
+	CHECK(worst < 150);
+	if (all_stopped)
+		rdms_feed_free(f);   /* else a stuck thread still waits on it */
 }
 
 /* Positions compare across epochs. */
@@ -700,6 +822,7 @@ int main(void)
 	test_differ();
 	test_bookmarks();
 	test_wait();
+	test_follow();
 	test_replay();
 	test_state();
 	test_store();
