@@ -816,6 +816,111 @@ static void test_state(void)
 	rdms_feed_free(f);
 }
 
+/* ---- the debounce, with a back-end whose listing takes as long as the test says ---- */
+
+static struct slow {
+	pthread_mutex_t lock;
+	pthread_cond_t  cond;
+	int             entered;     /* enumerate calls begun */
+	double          entered_at;  /* the last one's start, monotonic ms */
+	bool            hold;        /* enumerate waits while set */
+} slow = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false };
+
+static uint32_t slow_enumerate(const rdms_config *cfg, rdms_session_list *out, rdms_error *err)
+{
+	(void)cfg;
+	(void)out;
+	(void)err;
+	pthread_mutex_lock(&slow.lock);
+	slow.entered++;
+	slow.entered_at = mono_ms_();
+	pthread_cond_broadcast(&slow.cond);
+	while (slow.hold)
+		pthread_cond_wait(&slow.cond, &slow.lock);
+	pthread_mutex_unlock(&slow.lock);
+	return WBEM_S_NO_ERROR;
+}
+
+/* Waits (up to 5 s) until enumerate has begun N times; when it began, monotonic ms. */
+static double slow_began(int n)
+{
+	double at = 0;
+
+	for (int i = 0; i < 2500; i++) {
+		pthread_mutex_lock(&slow.lock);
+		if (slow.entered >= n)
+			at = slow.entered_at;
+		pthread_mutex_unlock(&slow.lock);
+		if (at != 0)
+			return at;
+		usleep(2000);
+	}
+	return 0;
+}
+
+static void slow_hold(bool hold)
+{
+	pthread_mutex_lock(&slow.lock);
+	slow.hold = hold;
+	pthread_cond_broadcast(&slow.cond);
+	pthread_mutex_unlock(&slow.lock);
+}
+
+/*
+ * A hint's scan begins debounce_ms after the hint, even when the hint came
+ * during a scan (it used to wait for that scan's end plus the whole
+ * debounce); and a hint on an idle watch still waits the debounce.
+ */
+static void test_watch_debounce(void)
+{
+	static rdms_config cfg;
+	static const rdms_backend slow_backend = { .name = "slow", .enumerate = slow_enumerate };
+	const rdms_backend *const backends[] = { &slow_backend };
+	rdms_watch_params wp = { .cfg = &cfg, .backends = backends, .nb = 1,
+	                         .debounce_ms = 300, .resync_s = 3600 };
+	rdms_watch *w;
+	rdms_error err;
+	double hinted, began;
+
+	rdms_config_defaults(&cfg);
+	wp.feed = rdms_feed_new(1, NULL);
+	slow_hold(true);
+	w = rdms_watch_start(&wp, &err);
+	CHECK(w != NULL);
+	if (w == NULL)
+		return;
+	/* the first scan, held for 250 ms; a hint comes as it begins */
+	CHECK(slow_began(1) != 0);
+	hinted = mono_ms_();
+	rdms_watch_hint(w);
+	usleep(250000);
+	slow_hold(false);
+	began = slow_began(2);
+	CHECK(began != 0);
+	if (began - hinted < 250 || began - hinted > 420)
+		fprintf(stderr, "test_watch_debounce: hint during a scan to the next scan: %.0f ms\n",
+		        began - hinted);
+	CHECK(began - hinted >= 250 && began - hinted <= 420);   /* it was 550 */
+
+	/* idle: two hints 50 ms apart make one scan, 300 ms after the first */
+	usleep(500000);
+	hinted = mono_ms_();
+	rdms_watch_hint(w);
+	usleep(50000);
+	rdms_watch_hint(w);
+	began = slow_began(3);
+	CHECK(began != 0);
+	if (began - hinted < 280 || began - hinted > 420)
+		fprintf(stderr, "test_watch_debounce: idle hint to scan: %.0f ms\n", began - hinted);
+	CHECK(began - hinted >= 280 && began - hinted <= 420);
+	usleep(400000);
+	pthread_mutex_lock(&slow.lock);
+	CHECK_EQ(slow.entered, 3);
+	pthread_mutex_unlock(&slow.lock);
+	rdms_watch_stop(w);
+	rdms_feed_free(wp.feed);
+}
+
 int main(void)
 {
 	test_positions();
@@ -827,5 +932,6 @@ int main(void)
 	test_state();
 	test_store();
 	test_watch();
+	test_watch_debounce();
 	return check_summary("feed");
 }
