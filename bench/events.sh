@@ -25,7 +25,9 @@
 #      its wake-ups (context switches of all its threads) over
 #      $EVENTS_IDLE_SECONDS (10) with no subscriber, then with 1,000 idle
 #      subscribers, each holding a Pull (60 s heartbeats: none falls due
-#      in the window), and nothing changing.
+#      in the window), and nothing changing; each window begins once
+#      rdmsd has been a second without CPU (the Subscribes' audit rows
+#      written).
 #   3. memory per subscription: VmRSS and PSS of both processes before the
 #      1,000 subscriptions and with them held, divided by 1,000.
 # The xrdp part (run under the lab lock, which it takes itself; the lab of
@@ -133,9 +135,20 @@ alive
 sleep 1
 
 # ---- 2 and 3: idle CPU and memory ----------------------------------------------------
+# until rdmsd has used no CPU for a whole second (what a burst of
+# Subscribes or Unsubscribes left to do, such as their audit rows, is
+# done), at most 15 s
+settle() {
+	local c
+	for _ in $(seq 15); do
+		c=$(cpu_ticks); sleep 1
+		[ "$(cpu_ticks)" = "$c" ] && return
+	done
+}
 # idle_window FILE: "ticks wakeups" over IDLE_S seconds, appended to FILE
 idle_window() {
 	local c0 w0 c1 w1
+	settle
 	c0=$(cpu_ticks); w0=$(wakeups)
 	sleep "$IDLE_S"
 	c1=$(cpu_ticks); w1=$(wakeups)
@@ -149,7 +162,7 @@ for r in $(seq "$RUNS"); do
 	CLIENT_PID=$CL_PID
 	read -r line <&"${CL[0]}" || { cat "$TMP/idle-client.err" >&2; die "the subscribers failed"; }
 	case $line in "held $IDLE_SUBS") ;; *) cat "$TMP/idle-client.err" >&2; die "not every Pull is held: $line" ;; esac
-	sleep 1
+	settle
 	rss1=$(proc_sum status VmRSS); pss1=$(proc_sum smaps_rollup Pss)
 	idle_window "$TMP/idle.runs"
 	echo "$(( rss1 - rss0 )) $(( pss1 - pss0 ))" >>"$TMP/mem.runs"
