@@ -27,7 +27,9 @@
 #      subscribers, each holding a Pull (60 s heartbeats: none falls due
 #      in the window), and nothing changing; each window begins once
 #      rdmsd has been a second without CPU (the Subscribes' audit rows
-#      written).
+#      written).  The safety rescan is set to an hour so that it does
+#      not fall in a window; what one rescan of the sessions costs is
+#      printed on its own (the fixture file replaced by a copy 10 times).
 #   3. memory per subscription: VmRSS and PSS of both processes before the
 #      1,000 subscriptions and with them held, divided by 1,000.
 # The xrdp part (run under the lab lock, which it takes itself; the lab of
@@ -107,6 +109,9 @@ bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" 0
 printf 'max_connections = %d\nmax_connections_per_ip = %d\nmax_subscriptions_per_user = %d\nmax_subscriptions = %d\n' \
 	$(( 2 * MAXSUBS + 64 )) $(( 2 * MAXSUBS + 64 )) $(( 2 * MAXSUBS )) $(( 2 * MAXSUBS )) \
 	>>"$TMP/rdmsd.conf"
+# the safety rescan (every 30 s by default) out of the idle windows: its
+# cost is measured on its own (RESCAN below)
+echo "events_resync_s = 3600" >>"$TMP/rdmsd.conf"
 export BENCH_AUTH=$AUTH
 
 # context switches of every thread of rdmsd's processes: how often they woke
@@ -176,6 +181,23 @@ for r in $(seq "$RUNS"); do
 	sleep 1
 done
 
+# What one rescan of the fixture's sessions costs (the safety rescan's
+# work, every events_resync_s, 30 s by default; here each also re-reads
+# the file, which a safety rescan of an unchanged file does not): the
+# fixture replaced by a copy of itself 10 times, 300 ms apart, each a
+# rescan that finds no change.
+: >"$TMP/rescan.runs"
+for r in $(seq "$RUNS"); do
+	settle
+	c0=$(cpu_ticks)
+	for _ in $(seq 10); do
+		cp "$FIXTURE" "$TMP/.fixture-copy" && mv "$TMP/.fixture-copy" "$FIXTURE"
+		sleep 0.3
+	done
+	sleep 0.5
+	echo "$(( $(cpu_ticks) - c0 ))" >>"$TMP/rescan.runs"
+done
+
 # ---- 1: latency ------------------------------------------------------------------------
 flag=
 [ "$ALL" = 1 ] && flag=-a
@@ -220,6 +242,9 @@ row "rdmsd idle CPU, $IDLE_SUBS held Pulls" \
 row "  (ticks in ${IDLE_S} s: none / held; 1 tick = $(( 1000 / TCK )) ms)" "$(col idle0 1) / $(col idle 1)" ""
 row "rdmsd wake-ups, no subscriber / $IDLE_SUBS held Pulls" \
 	"$(awk -v a="$(col idle0 2)" -v b="$(col idle 2)" -v d="$IDLE_S" 'BEGIN { printf "%.1f / %.1f per s", a / d, b / d }')" ""
+row "one rescan of $N unchanged sessions (file re-read)" \
+	"$(awk -v t="$(median <"$TMP/rescan.runs")" -v k="$TCK" 'BEGIN { printf "%.0f ms CPU", 1000 * t / k / 10 }')" \
+	"(the safety rescan's work, every 30 s)"
 row "memory per subscription (VmRSS / PSS)" \
 	"$(awk -v r="$(col mem 1)" -v p="$(col mem 2)" -v n="$IDLE_SUBS" 'BEGIN { printf "%.2f / %.2f KiB", r / n, p / n }')" ""
 warns=$(grep -ci 'warn\|error' "$TMP/rdmsd.log")
