@@ -866,6 +866,17 @@ static void slow_hold(bool hold)
 	pthread_mutex_unlock(&slow.lock);
 }
 
+/* Checks that the Nth scan began between LO and HI ms after HINTED. */
+static void scan_began_within(int n, double hinted, double lo, double hi, const char *what)
+{
+	double began = slow_began(n);
+
+	CHECK(began != 0);
+	if (began - hinted < lo || began - hinted > hi)
+		fprintf(stderr, "test_watch_debounce: %s: %.0f ms\n", what, began - hinted);
+	CHECK(began - hinted >= lo && began - hinted <= hi);
+}
+
 /*
  * A hint's scan begins debounce_ms after the hint, even when the hint came
  * during a scan (it used to wait for that scan's end plus the whole
@@ -880,7 +891,7 @@ static void test_watch_debounce(void)
 	                         .debounce_ms = 300, .resync_s = 3600 };
 	rdms_watch *w;
 	rdms_error err;
-	double hinted, began;
+	double hinted;
 
 	rdms_config_defaults(&cfg);
 	wp.feed = rdms_feed_new(1, NULL);
@@ -895,12 +906,7 @@ static void test_watch_debounce(void)
 	rdms_watch_hint(w);
 	usleep(250000);
 	slow_hold(false);
-	began = slow_began(2);
-	CHECK(began != 0);
-	if (began - hinted < 250 || began - hinted > 420)
-		fprintf(stderr, "test_watch_debounce: hint during a scan to the next scan: %.0f ms\n",
-		        began - hinted);
-	CHECK(began - hinted >= 250 && began - hinted <= 420);   /* it was 550 */
+	scan_began_within(2, hinted, 250, 420, "hint during a scan to the next scan");  /* was 550 */
 
 	/* idle: two hints 50 ms apart make one scan, 300 ms after the first */
 	usleep(500000);
@@ -908,11 +914,7 @@ static void test_watch_debounce(void)
 	rdms_watch_hint(w);
 	usleep(50000);
 	rdms_watch_hint(w);
-	began = slow_began(3);
-	CHECK(began != 0);
-	if (began - hinted < 280 || began - hinted > 420)
-		fprintf(stderr, "test_watch_debounce: idle hint to scan: %.0f ms\n", began - hinted);
-	CHECK(began - hinted >= 280 && began - hinted <= 420);
+	scan_began_within(3, hinted, 280, 420, "idle hint to scan");
 	usleep(400000);
 	pthread_mutex_lock(&slow.lock);
 	CHECK_EQ(slow.entered, 3);
