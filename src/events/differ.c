@@ -236,7 +236,7 @@ void rdms_event_sessions_free(rdms_event_session *s, size_t n)
 long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s, size_t n,
                        int64_t now_us)
 {
-	const rdms_session **sorted = malloc((n != 0 ? n : 1) * sizeof(const rdms_session *));
+	const rdms_session **sorted = calloc(n != 0 ? n : 1, sizeof(const rdms_session *));
 	rdms_event_session *next = calloc(n != 0 ? n : 1, sizeof *next);
 	batch ev = { .now_us = now_us };
 	step *plan = NULL;
