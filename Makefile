@@ -7,6 +7,7 @@
 #   make check    install what is needed, build, run every test
 #   make bench    print the benchmark figures
 #   make soak     rdmsd under 1,000 connections for 10 minutes (SOAK_SECONDS)
+#   make bench-events  the session-events figures (bench/events.sh)
 #   make fuzz     run every libFuzzer target for 30 s (fuzz-long: an hour each)
 #   make install  install programs, man pages, unit, PAM file, default config
 #
@@ -37,7 +38,8 @@ X2GO_TEST_DEPS = x2goserver x2goserver-xsession openssh-server openssh-client \
 # bench/soak.sh).
 BENCH_DEPS = wrk curl sqlite3 passwd iproute2
 
-.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench soak install lint clean
+.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench bench-events soak \
+	install lint clean
 
 all: build
 
@@ -95,6 +97,11 @@ fuzz-long:
 
 bench: deps build
 	bash bench/run.sh
+
+# Not part of bench: a few minutes, root; then the real xrdp lab's part.
+bench-events: deps build
+	BUILD=$(BUILD) bash bench/events.sh
+	BUILD=$(BUILD) bash bench/events.sh xrdp
 
 # Not part of bench: it takes SOAK_SECONDS (600) and needs root.
 soak: deps build

@@ -1,4 +1,4 @@
-# bench/lib.sh -- what the rdmsd benchmarks (wsman_bench.sh, soak.sh) share:
+# bench/lib.sh -- what the rdmsd benchmarks (wsman_bench.sh, soak.sh, events.sh) share:
 # a temporary PAM account in a temporary admin group, a fixture of sessions,
 # free loopback ports, stopping the rdmsd they started, and clean-up of
 # exactly what they made.  Sourced, not run.  The caller sets ROOT, BUSER,
@@ -97,6 +97,10 @@ bench_many_config() {
 	printf 'max_connections = %d\nmax_connections_per_ip = %d\n' $(( $2 + 64 )) $(( $2 + 64 )) \
 		>>"$TMP/rdmsd.conf"
 }
+
+# median of the numbers on stdin
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
+	else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # A TCP port nobody listens on.
 free_port() {

@@ -100,10 +100,6 @@ chmod 755 "$TMP"
 # ---- helpers -----------------------------------------------------------------
 now_ns() { date +%s%N; }
 
-# median of the numbers on stdin
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
-	else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
 # wrk's "123.45us" / "1.20ms" / "1.01s" in milliseconds
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; u = v; sub(/^[0-9.]+/, "", u);
 	if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000;

@@ -12,18 +12,15 @@
  */
 #include "events_run.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/log.h"
 #include "../events/feed_store.h"
+#include "../events/follow.h"
 #include "../events/hooks.h"
 #include "../events/watch.h"
-
-#define DISPATCH_WAIT_MS 200
-#define DISPATCH_BATCH   256
 
 struct rdmsd_events {
 	rdms_feed_store *store;
@@ -32,11 +29,7 @@ struct rdmsd_events {
 	rdms_hooks      *hooks;
 	rdms_audit_db   *audit;
 	const rdms_config *cfg;
-
-	pthread_t        dispatcher;
-	bool             dispatching;
-	pthread_mutex_t  lock;
-	bool             stop;
+	rdms_feed_follower *dispatcher; /* the feed to the hooks */
 	unsigned long    dropped;       /* events the hook queue had no room for */
 };
 
@@ -67,29 +60,10 @@ static int queue_hooks(void *ctx, const rdms_event *ev)
 	return 0;
 }
 
-static void *dispatch(void *arg)
+static void fell_behind(void *ctx)
 {
-	rdmsd_events *e = arg;
-	rdms_feed_pos at = rdms_feed_head(e->feed);
-
-	for (;;) {
-		rdms_feed_pos next;
-		bool stop;
-
-		pthread_mutex_lock(&e->lock);
-		stop = e->stop;
-		pthread_mutex_unlock(&e->lock);
-		if (stop)
-			break;
-		if (!rdms_feed_wait(e->feed, at, DISPATCH_WAIT_MS))
-			continue;
-		if (rdms_feed_read(e->feed, at, DISPATCH_BATCH, queue_hooks, e, &next) == RDMS_FEED_GONE) {
-			log_warn("hooks: fell behind the journal; some events had no hooks run");
-			next = rdms_feed_earliest(e->feed);
-		}
-		at = next;
-	}
-	return NULL;
+	(void)ctx;
+	log_warn("hooks: fell behind the journal; some events had no hooks run");
 }
 
 /* CFG's events_db, or events.db in audit_db's directory, into PATH. */
@@ -114,10 +88,8 @@ rdmsd_events *rdmsd_events_open(const rdms_config *cfg, rdms_error *err)
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		return NULL;
 	}
-	pthread_mutex_init(&e->lock, NULL);
 	events_path(cfg, path, sizeof path);
 	if (rdms_feed_store_open(path, NULL, &e->store, &e->feed, err) != 0) {
-		pthread_mutex_destroy(&e->lock);
 		free(e);
 		return NULL;
 	}
@@ -132,17 +104,18 @@ bool rdmsd_events_start(rdmsd_events *e, const rdms_config *cfg,
 {
 	rdms_watch_params wp = { .cfg = cfg, .backends = backends, .nb = nb, .feed = e->feed,
 	                         .resync_s = cfg->events_resync_s };
+	rdms_feed_follow_params fp = { .feed = e->feed, .fn = queue_hooks, .lost = fell_behind,
+	                               .ctx = e };
 
 	e->cfg = cfg;
 	e->audit = audit;
-	e->stop = false;
 	if ((e->hooks = rdms_hooks_start(cfg, audit_hook, e, err)) == NULL)
 		return false;
-	if (pthread_create(&e->dispatcher, NULL, dispatch, e) != 0) {
+	/* from the head now: hooks for what happens from here on, never old entries */
+	if ((e->dispatcher = rdms_feed_follow(&fp)) == NULL) {
 		rdmsd_events_stop(e);
 		return rdms_fail(err, WBEM_E_FAILED, "cannot start the events dispatcher") == 0;
 	}
-	e->dispatching = true;
 	if ((e->watch = rdms_watch_start(&wp, err)) == NULL) {
 		rdmsd_events_stop(e);
 		return false;
@@ -162,13 +135,8 @@ void rdmsd_events_stop(rdmsd_events *e)
 		return;
 	rdms_watch_stop(e->watch);
 	e->watch = NULL;
-	pthread_mutex_lock(&e->lock);
-	e->stop = true;
-	pthread_mutex_unlock(&e->lock);
-	rdms_feed_wake(e->feed);
-	if (e->dispatching)
-		pthread_join(e->dispatcher, NULL);
-	e->dispatching = false;
+	rdms_feed_follower_stop(e->dispatcher);
+	e->dispatcher = NULL;
 	rdms_hooks_stop(e->hooks);
 	e->hooks = NULL;
 }
@@ -191,6 +159,5 @@ void rdmsd_events_close(rdmsd_events *e)
 	         (unsigned long long)rdms_feed_head(e->feed).epoch,
 	         (unsigned long long)rdms_feed_head(e->feed).seq);
 	rdms_feed_store_close(e->store, e->feed);
-	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

@@ -61,6 +61,20 @@ static int by_id(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/*
+ * True when the N sessions of S are listed by SessionId already (as the
+ * back-ends list them): then by_id would leave them as they are, and a
+ * sort of 10,000 pointers to 600-byte records costs more than the rest of
+ * the comparison.
+ */
+static bool in_id_order(const rdms_session *s, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (s[i - 1].id > s[i].id)
+			return false;
+	return true;
+}
+
 static bool same_identity(const rdms_event_session *old, const rdms_session *s)
 {
 	return old->logon_time == s->logon_time && old->server_pid == (int32_t)s->server_pid &&
@@ -222,7 +236,7 @@ void rdms_event_sessions_free(rdms_event_session *s, size_t n)
 long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s, size_t n,
                        int64_t now_us)
 {
-	const rdms_session **sorted = malloc((n != 0 ? n : 1) * sizeof(const rdms_session *));
+	const rdms_session **sorted = calloc(n != 0 ? n : 1, sizeof(const rdms_session *));
 	rdms_event_session *next = calloc(n != 0 ? n : 1, sizeof *next);
 	batch ev = { .now_us = now_us };
 	step *plan = NULL;
@@ -235,7 +249,8 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		sorted[i] = &s[i];
-	qsort(sorted, n, sizeof(const rdms_session *), by_id);
+	if (!in_id_order(s, n))
+		qsort(sorted, n, sizeof(const rdms_session *), by_id);
 	pthread_mutex_lock(&f->lock);
 	if ((b = find_backend(f, backend)) == NULL ||
 	    (plan = malloc((b->n + 2 * n + 1) * sizeof *plan)) == NULL)

@@ -382,16 +382,21 @@ bool rdms_feed_wait_since(rdms_feed *f, rdms_feed_pos after, int timeout_ms, uns
 	bool ready;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
+	if (timeout_ms > 0) {
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
 	}
 	pthread_mutex_lock(&f->lock);
-	while (!(ready = rdms_feed_pos_cmp(f->last, after) > 0) && gen == f->wakes)
-		if (pthread_cond_timedwait(&f->cond, &f->lock, &until) != 0)
+	while (!(ready = rdms_feed_pos_cmp(f->last, after) > 0) && gen == f->wakes) {
+		if (timeout_ms < 0)
+			pthread_cond_wait(&f->cond, &f->lock);
+		else if (pthread_cond_timedwait(&f->cond, &f->lock, &until) != 0)
 			break;
+	}
 	pthread_mutex_unlock(&f->lock);
 	return ready;
 }

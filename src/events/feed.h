@@ -125,15 +125,17 @@ rdms_feed_pos rdms_feed_head(rdms_feed *f);
 rdms_feed_pos rdms_feed_earliest(rdms_feed *f);
 
 /*
- * Waits until an event after AFTER exists, at most TIMEOUT_MS; true when one
- * does.  rdms_feed_wake ends the waits in progress (a reader stopping).
+ * Waits until an event after AFTER exists, at most TIMEOUT_MS (< 0: for as
+ * long as it takes); true when one does.  rdms_feed_wake ends the waits in
+ * progress (a reader stopping).
  */
 bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms);
 void rdms_feed_wake(rdms_feed *f);
 /*
  * rdms_feed_wait that also ends at once when rdms_feed_wake was called
  * since rdms_feed_wakes returned GEN: a waker that changed what the waiter
- * waits for, then woke it, is never missed.
+ * waits for, then woke it, is never missed -- provided the waiter took GEN
+ * before it looked at what it waits for (follow.h does).
  */
 unsigned long rdms_feed_wakes(rdms_feed *f);
 bool rdms_feed_wait_since(rdms_feed *f, rdms_feed_pos after, int timeout_ms, unsigned long gen);

@@ -356,20 +356,37 @@ static void arm(rdms_watch *w, int64_t at)
 	timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+/*
+ * The scan a hint asks for is due debounce_ms after the hint came.  A hint
+ * that came while the thread was scanning is found only after the scan:
+ * it may have come as the scan began, so its time is taken as the last
+ * look before the scan, not as the moment it is read -- else a change
+ * made just after a scan began would wait for the scan, the whole
+ * debounce, then the next scan.  Scans still begin at least debounce_ms
+ * apart.
+ */
 static void *run(void *arg)
 {
 	rdms_watch *w = arg;
-	int64_t due = mono_ms(), resync = due + (int64_t)w->p.resync_s * 1000;
+	int64_t due = mono_ms(), resync = due + (int64_t)w->p.resync_s * 1000, looked = due;
 	bool pending = true;
 
 	for (;;) {
 		struct epoll_event evs[32];
 		bool hinted = false, stop;
+		int64_t came;      /* the earliest the wake-ups read now can have come */
 		uint64_t junk;
 		int n;
 
-		arm(w, pending && due < resync ? due : resync);
-		n = epoll_wait(w->epfd, evs, 32, -1);
+		/* what came while the thread was busy: since its last look */
+		came = looked;
+		n = epoll_wait(w->epfd, evs, 32, 0);
+		if (n <= 0) {
+			arm(w, pending && due < resync ? due : resync);
+			n = epoll_wait(w->epfd, evs, 32, -1);
+			came = mono_ms();
+		}
+		looked = mono_ms();
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 
@@ -396,7 +413,7 @@ static void *run(void *arg)
 			break;
 		if (hinted && !pending) {
 			pending = true;
-			due = mono_ms() + w->p.debounce_ms;
+			due = came + w->p.debounce_ms;
 		}
 		if ((pending && mono_ms() >= due) || mono_ms() >= resync) {
 			unsigned long gen;

@@ -14,8 +14,10 @@
  *     process: readable the moment it exits (a client dropped, a session
  *     ended), found afresh after every scan;
  *   - rdms_watch_hint: rdmsd's own Disconnect, Logoff, and `rdms notify`.
- * Hints are debounced: the first one schedules a scan debounce_ms later and
- * the ones that come meanwhile join it, so a burst costs one scan.  A slow
+ * Hints are debounced: the first one schedules a scan debounce_ms after it
+ * came (a hint that came during a scan counts from that scan's start) and
+ * the ones that come meanwhile join it, so a burst costs one scan and a
+ * change is scanned within debounce_ms plus one scan's time.  A slow
  * safety scan every resync_s catches what no hint announced.  A path that
  * does not exist yet (xrdp not installed, no session yet) is tried again
  * at every scan.

@@ -42,6 +42,7 @@
 #define PULL_DEFAULT_MS        60000    /* a Pull without OperationTimeout */
 #define ANSWER_MARGIN_MS       500      /* how long before OperationTimeout a held Pull is answered */
 #define SCAN_CHUNK             1024     /* events read from the feed at a time */
+#define BUILT_SLOTS            1024     /* events whose instances are kept for the next reader */
 #define FILETIME_UNIX_EPOCH    116444736000000000LL   /* 1970 in 100 ns units since 1601 */
 
 typedef struct wsman_sub {
@@ -68,8 +69,20 @@ typedef struct wsman_sub {
 	struct wsman_sub *next;
 } wsman_sub;
 
+/*
+ * An event's instances, built once for every subscription whose filter
+ * looks at the event (with 1,000 subscriptions, building them for each was
+ * most of the net process's work), in a slot by its seq; kept until every
+ * subscription has read past the event.
+ */
+typedef struct built {
+	rdms_feed_pos  pos;
+	cim_instance  *target, *prev;
+} built;
+
 struct wsman_events {
 	pthread_mutex_t      lock;
+	built                built[BUILT_SLOTS];
 	wsman_sub           *head;
 	size_t               count, per_user, total;
 	wsman_event_source   src;
@@ -266,33 +279,62 @@ static bool write_event(strbuf *b, const rdms_config *cfg, const wsman_sub *s,
 struct scan {
 	const wsman_sub   *s;
 	const rdms_config *cfg;
+	built             *built;    /* the instances kept (wsman_events.built) */
 	rdms_event        *found;    /* copies of the matching events */
 	size_t             n, max;
 	bool               oom;
 };
 
-/* True when S's owner may see EV's session and S's query takes it. */
-static bool wanted(const wsman_sub *s, const rdms_config *cfg, const rdms_event *ev, bool *oom)
+static void built_clear(built *b)
 {
-	cim_instance *target, *prev = NULL;
-	bool yes;
+	cim_instance_free(b->target);
+	cim_instance_free(b->prev);
+	memset(b, 0, sizeof *b);
+}
+
+/*
+ * EV's instances into B (the previous one for a modification only): kept
+ * there when B already holds EV's.  False when out of memory.
+ */
+static bool build(built *b, const rdms_config *cfg, const rdms_event *ev)
+{
+	if (b->target != NULL && rdms_feed_pos_cmp(b->pos, ev->pos) == 0)
+		return true;
+	built_clear(b);
+	b->pos = ev->pos;
+	b->target = instance_of(cfg, &ev->target);
+	if (ev->kind == RDMS_EVENT_MODIFICATION)
+		b->prev = instance_of(cfg, &ev->previous);
+	if (b->target == NULL || (ev->kind == RDMS_EVENT_MODIFICATION && b->prev == NULL)) {
+		built_clear(b);
+		return false;
+	}
+	return true;
+}
+
+/* True when S's owner may see EV's session and S's query takes it. */
+static bool wanted(const wsman_sub *s, const rdms_config *cfg, built *kept, const rdms_event *ev,
+                   bool *oom)
+{
+	built *b = &kept[ev->pos.seq % BUILT_SLOTS];
 
 	if (!s->admin && ev->target.uid != s->uid)
 		return false;
 	if ((wql_event_kinds(s->q) & ev->kind) == 0)
 		return false;
-	target = instance_of(cfg, &ev->target);
-	if (ev->kind == RDMS_EVENT_MODIFICATION)
-		prev = instance_of(cfg, &ev->previous);
-	if (target == NULL || (ev->kind == RDMS_EVENT_MODIFICATION && prev == NULL)) {
+	if (!build(b, cfg, ev)) {
 		*oom = true;
-		yes = false;
-	} else {
-		yes = wql_match_event(s->q, ev->kind, target, prev);
+		return false;
 	}
-	cim_instance_free(target);
-	cim_instance_free(prev);
-	return yes;
+	return wql_match_event(s->q, ev->kind, b->target, b->prev);
+}
+
+/* Frees the instances of events at or before LOW (every subscription has read them). */
+static void built_drop(wsman_events *e, rdms_feed_pos low)
+{
+	for (size_t i = 0; i < BUILT_SLOTS; i++)
+		if (e->built[i].target != NULL && rdms_feed_pos_cmp(e->built[i].pos, low) <= 0)
+			built_clear(&e->built[i]);
 }
 
 /* An rdms_event_fn (CTX: the scan): copies what the subscription wants; stops when full. */
@@ -301,7 +343,7 @@ static int scan_one(void *ctx, const rdms_event *ev)
 	struct scan *sc = ctx;
 	rdms_event *copy;
 
-	if (!wanted(sc->s, sc->cfg, ev, &sc->oom))
+	if (!wanted(sc->s, sc->cfg, sc->built, ev, &sc->oom))
 		return sc->oom ? 1 : 0;
 	copy = &sc->found[sc->n];
 	*copy = (rdms_event){ .pos = ev->pos, .time_us = ev->time_us, .kind = ev->kind };
@@ -335,7 +377,7 @@ static rdms_feed_read_rc scan(wsman_events *e, const wsman_sub *s, uint32_t max,
 {
 	rdms_feed_pos at = s->pos, head = rdms_feed_head(e->src.feed);
 
-	*sc = (struct scan){ .s = s, .cfg = e->provider->cfg, .max = max };
+	*sc = (struct scan){ .s = s, .cfg = e->provider->cfg, .built = e->built, .max = max };
 	*end = at;
 	sc->found = calloc(max, sizeof *sc->found);
 	if (sc->found == NULL) {
@@ -579,7 +621,7 @@ static void *dispatcher(void *arg)
 	for (;;) {
 		unsigned long gen = rdms_feed_wakes(e->src.feed);
 		struct todo *todo = NULL;
-		rdms_feed_pos low = rdms_feed_head(e->src.feed);
+		rdms_feed_pos low = rdms_feed_head(e->src.feed), read_all;
 		int64_t now = now_ms(), next = now + 3600 * 1000;
 
 		pthread_mutex_lock(&e->lock);
@@ -587,6 +629,7 @@ static void *dispatcher(void *arg)
 			pthread_mutex_unlock(&e->lock);
 			break;
 		}
+		read_all = rdms_feed_head(e->src.feed);
 		for (wsman_sub **pp = &e->head; *pp != NULL;) {
 			wsman_sub *s = *pp;
 			long idle = s->heartbeat_ms > 0 ? 2 * s->heartbeat_ms : IDLE_NO_HEARTBEAT_MS;
@@ -624,6 +667,8 @@ static void *dispatcher(void *arg)
 				}
 				if (s->expires_at != 0 && s->expires_at < next)
 					next = s->expires_at;
+				if (rdms_feed_pos_cmp(s->pos, read_all) < 0)
+					read_all = s->pos;
 				pp = &s->next;
 			}
 			if (t != NULL) {
@@ -631,6 +676,8 @@ static void *dispatcher(void *arg)
 				todo = t;
 			}
 		}
+		/* the instances of what every subscription has read go */
+		built_drop(e, read_all);
 		pthread_mutex_unlock(&e->lock);
 		run_todo(e, todo);
 		if (todo == NULL) {
@@ -693,6 +740,8 @@ void wsman_events_free(wsman_events *e)
 		}
 		sub_free(s);
 	}
+	for (size_t i = 0; i < BUILT_SLOTS; i++)
+		built_clear(&e->built[i]);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
 }

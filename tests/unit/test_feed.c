@@ -2,10 +2,13 @@
  * test_feed.c -- the change feed: the differ's events, the journal's
  * positions, bounds and bookmarks, waiting (src/events/feed.h).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -13,6 +16,7 @@
 #include "check.h"
 #include "events/feed.h"
 #include "events/feed_store.h"
+#include "events/follow.h"
 #include "events/watch.h"
 #include "backend/fixture/fixture.h"
 #include "config/config.h"
@@ -272,7 +276,125 @@ static void test_wait(void)
 	rdms_feed_wake(f);
 	pthread_join(t, NULL);
 	CHECK(!w.got);
+	/* a wake after the count was taken ends even a wait without end at once */
+	{
+		unsigned long gen = rdms_feed_wakes(f);
+
+		rdms_feed_wake(f);
+		CHECK(!rdms_feed_wait_since(f, rdms_feed_head(f), -1, gen));
+		CHECK(rdms_feed_wait_since(f, (rdms_feed_pos){ 1, 0 }, -1, rdms_feed_wakes(f)));
+	}
 	rdms_feed_free(f);
+}
+
+/* ---- the follower (follow.h) ---------------------------------------------------- */
+
+struct followed {
+	atomic_long    n;
+	rdms_feed_pos  last;
+	atomic_bool    in_order;
+};
+
+static int follow_one(void *ctx, const rdms_event *ev)
+{
+	struct followed *fd = ctx;
+
+	if (rdms_feed_pos_cmp(ev->pos, fd->last) <= 0)
+		atomic_store(&fd->in_order, false);
+	fd->last = ev->pos;
+	atomic_fetch_add(&fd->n, 1);
+	return 0;
+}
+
+static double mono_ms_(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void *stop_follower(void *arg)
+{
+	rdms_feed_follower_stop(arg);
+	return NULL;
+}
+
+/* Stops FL; false when that took more than 2 s (a stop was missed: its thread is left). */
+static bool stopped_in_time(rdms_feed_follower *fl)
+{
+	struct timespec until;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, stop_follower, fl) != 0)
+		return false;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(t, NULL, &until) == ETIMEDOUT) {
+		pthread_detach(t);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The hook dispatcher's thread: every event after its start, in order, once;
+ * it sleeps without a timeout, so it must never miss its stop -- not even one
+ * that comes as it starts, between its look at the flag and its wait (the
+ * window where the old dispatcher lost the wake and slept on for 200 ms; a
+ * follower that loses it now sleeps for good, which stopped_in_time sees).
+ */
+static void test_follow(void)
+{
+	rdms_feed *f = rdms_feed_new(1, NULL);
+	rdms_session s[3] = { mk(1, 0, "u", "a", 1, 1), mk(2, 0, "u", "b", 1, 2),
+	                      mk(3, 0, "u", "c", 1, 3) };
+	struct followed fd = { .last = { 1, 0 } };
+	rdms_feed_follow_params p = { .feed = f, .fn = follow_one, .ctx = &fd, .batch = 2 };
+	rdms_feed_follower *fl;
+	bool all_stopped = true;
+	double t0, worst = 0;
+
+	atomic_init(&fd.n, 0);
+	atomic_init(&fd.in_order, true);
+	CHECK_EQ(rdms_feed_observe(f, "fixture", s, 1, T0), 1);   /* before the start: not followed */
+	fd.last = rdms_feed_head(f);
+	fl = rdms_feed_follow(&p);
+	CHECK(fl != NULL);
+	CHECK_EQ(rdms_feed_observe(f, "fixture", s, 3, T0 + 1), 2);
+	s[0] = mk(1, 4, "u", "", 1, 1);
+	CHECK_EQ(rdms_feed_observe(f, "fixture", s, 3, T0 + 2), 1);
+	for (int i = 0; i < 500 && atomic_load(&fd.n) < 3; i++)
+		usleep(2000);
+	CHECK_EQ(atomic_load(&fd.n), 3);                 /* two reads of at most 2 */
+	CHECK(atomic_load(&fd.in_order));
+	CHECK(rdms_feed_pos_cmp(fd.last, rdms_feed_head(f)) == 0);
+	t0 = mono_ms_();
+	CHECK(stopped_in_time(fl));
+	CHECK(mono_ms_() - t0 < 1000);
+
+	/* stops as the thread starts, and while it sleeps: each at once */
+	for (int i = 0; i < 3000 && all_stopped; i++) {
+		fl = rdms_feed_follow(&p);
+		if (fl == NULL) {
+			all_stopped = false;
+			break;
+		}
+		if (i % 3 == 1)
+			sched_yield();
+		else if (i % 3 == 2)
+			usleep(200);
+		t0 = mono_ms_();
+		all_stopped = stopped_in_time(fl);
+		if (mono_ms_() - t0 > worst)
+			worst = mono_ms_() - t0;
+	}
+	CHECK(all_stopped);
+	if (worst >= 150)
+		fprintf(stderr, "test_follow: the slowest stop took %.0f ms\n", worst);
+	CHECK(worst < 150);
+	if (all_stopped)
+		rdms_feed_free(f);   /* else a stuck thread still waits on it */
 }
 
 /* Positions compare across epochs. */
@@ -694,15 +816,124 @@ static void test_state(void)
 	rdms_feed_free(f);
 }
 
+/* ---- the debounce, with a back-end whose listing takes as long as the test says ---- */
+
+static struct slow {
+	pthread_mutex_t lock;
+	pthread_cond_t  cond;
+	int             entered;     /* enumerate calls begun */
+	double          entered_at;  /* the last one's start, monotonic ms */
+	bool            hold;        /* enumerate waits while set */
+} slow = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, false };
+
+static uint32_t slow_enumerate(const rdms_config *cfg, rdms_session_list *out, rdms_error *err)
+{
+	(void)cfg;
+	(void)out;
+	(void)err;
+	pthread_mutex_lock(&slow.lock);
+	slow.entered++;
+	slow.entered_at = mono_ms_();
+	pthread_cond_broadcast(&slow.cond);
+	while (slow.hold)
+		pthread_cond_wait(&slow.cond, &slow.lock);
+	pthread_mutex_unlock(&slow.lock);
+	return WBEM_S_NO_ERROR;
+}
+
+/* Waits (up to 5 s) until enumerate has begun N times; when it began, monotonic ms. */
+static double slow_began(int n)
+{
+	double at = 0;
+
+	for (int i = 0; i < 2500; i++) {
+		pthread_mutex_lock(&slow.lock);
+		if (slow.entered >= n)
+			at = slow.entered_at;
+		pthread_mutex_unlock(&slow.lock);
+		if (at != 0)
+			return at;
+		usleep(2000);
+	}
+	return 0;
+}
+
+static void slow_hold(bool hold)
+{
+	pthread_mutex_lock(&slow.lock);
+	slow.hold = hold;
+	pthread_cond_broadcast(&slow.cond);
+	pthread_mutex_unlock(&slow.lock);
+}
+
+/* Checks that the Nth scan began between LO and HI ms after HINTED. */
+static void scan_began_within(int n, double hinted, double lo, double hi, const char *what)
+{
+	double began = slow_began(n);
+
+	CHECK(began != 0);
+	if (began - hinted < lo || began - hinted > hi)
+		fprintf(stderr, "test_watch_debounce: %s: %.0f ms\n", what, began - hinted);
+	CHECK(began - hinted >= lo && began - hinted <= hi);
+}
+
+/*
+ * A hint's scan begins debounce_ms after the hint, even when the hint came
+ * during a scan (it used to wait for that scan's end plus the whole
+ * debounce); and a hint on an idle watch still waits the debounce.
+ */
+static void test_watch_debounce(void)
+{
+	static rdms_config cfg;
+	static const rdms_backend slow_backend = { .name = "slow", .enumerate = slow_enumerate };
+	const rdms_backend *const backends[] = { &slow_backend };
+	rdms_watch_params wp = { .cfg = &cfg, .backends = backends, .nb = 1,
+	                         .debounce_ms = 300, .resync_s = 3600 };
+	rdms_watch *w;
+	rdms_error err;
+	double hinted;
+
+	rdms_config_defaults(&cfg);
+	wp.feed = rdms_feed_new(1, NULL);
+	slow_hold(true);
+	w = rdms_watch_start(&wp, &err);
+	CHECK(w != NULL);
+	if (w == NULL)
+		return;
+	/* the first scan, held for 250 ms; a hint comes as it begins */
+	CHECK(slow_began(1) != 0);
+	hinted = mono_ms_();
+	rdms_watch_hint(w);
+	usleep(250000);
+	slow_hold(false);
+	scan_began_within(2, hinted, 250, 420, "hint during a scan to the next scan");  /* was 550 */
+
+	/* idle: two hints 50 ms apart make one scan, 300 ms after the first */
+	usleep(500000);
+	hinted = mono_ms_();
+	rdms_watch_hint(w);
+	usleep(50000);
+	rdms_watch_hint(w);
+	scan_began_within(3, hinted, 280, 420, "idle hint to scan");
+	usleep(400000);
+	pthread_mutex_lock(&slow.lock);
+	CHECK_EQ(slow.entered, 3);
+	pthread_mutex_unlock(&slow.lock);
+	rdms_watch_stop(w);
+	rdms_feed_free(wp.feed);
+}
+
 int main(void)
 {
 	test_positions();
 	test_differ();
 	test_bookmarks();
 	test_wait();
+	test_follow();
 	test_replay();
 	test_state();
 	test_store();
 	test_watch();
+	test_watch_debounce();
 	return check_summary("feed");
 }

@@ -2756,6 +2756,82 @@ static void test_positioned(rdms_config *cfg, rdms_provider *p)
 	rdms_feed_free(ev_feed);
 }
 
+/*
+ * Held Pulls of several subscriptions answered in one dispatcher pass, which
+ * builds each event's instances once for all of them: each gets exactly what
+ * its filter and its owner allow, with its own event's values -- also for
+ * events 1,024 apart, which share a slot of the pass's store.
+ */
+#define TARGET "*[local-name()='TargetInstance']"   /* of a creation: not in ev's namespace */
+
+static void test_pass_instances(rdms_config *cfg, rdms_provider *p)
+{
+	enum { N = 1100, SUBS = 4 };
+	static rdms_session now[N];
+	static const char *const where[SUBS] = { " AND TargetInstance.SessionId = 3",
+	                                         " AND TargetInstance.SessionId = 1027", "", "" };
+	const rdms_caller *who[SUBS] = { &admin, &admin, &admin, &carol };
+	char ctx[SUBS][64], q[300];
+	struct held_req h[SUBS];
+	wsman_event_source src;
+	wsman_service *s;
+	wsman_reply r;
+	xmlDoc *d;
+
+	ev_feed = rdms_feed_new(4, NULL);
+	src = (wsman_event_source){ .feed = ev_feed, .head = ev_head };
+	s = wsman_service_new(p, cfg);
+	CHECK(s != NULL && wsman_service_events(s, &src));
+	for (int k = 0; k < SUBS; k++) {
+		snprintf(q, sizeof q, "SELECT * FROM __InstanceOperationEvent WITHIN 5 WHERE "
+		         "TargetInstance ISA 'Win32_VirtualDesktopSession'%s", where[k]);
+		subscribe_ok(s, who[k], "PT60S", q, "", ctx[k], sizeof ctx[k]);
+		CHECK(pull_held(s, who[k], sub_pull(ctx[k], "PT60S", 5), &h[k], &r));
+	}
+	for (int i = 0; i < N; i++) {
+		char client[32];
+
+		snprintf(client, sizeof client, "PC-%d", i + 1);
+		now[i] = i + 1 == 1050 ? ev_s(1050, 0, 4242, "carol", client)
+		                       : ev_s((uint32_t)i + 1, 0, 0, "root", client);
+	}
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, N, EV_T0), N);
+	for (int k = 0; k < SUBS; k++) {
+		CHECK(held_wait(&h[k], 5000));
+		d = xdoc(&h[k].reply);
+		CHECK_STR(xs(d, "/s:Envelope/s:Header/wsa:Action"), ACTION_PULL "Response");
+		if (k < 2) {
+			CHECK_EQ(atoi(xs(d, "count(//wsen:Items/*)")), 1);
+			CHECK_STR(xs(d, "//" TARGET "/q:ClientMachineName"), k == 0 ? "PC-3" : "PC-1027");
+		} else if (k == 2) {
+			CHECK_EQ(atoi(xs(d, "count(//wsen:Items/*)")), 5);    /* MaxElements */
+			CHECK_STR(xs(d, "//wsen:Items/*[5]/" TARGET "/q:SessionId"), "5");
+		} else {
+			CHECK_EQ(atoi(xs(d, "count(//wsen:Items/*)")), 1);
+			CHECK_STR(xs(d, "//" TARGET "/q:UserName"), "carol");
+		}
+		xmlFreeDoc(d);
+		held_free(&h[k]);
+	}
+	/* both sessions change: each filtered subscription gets its own, with its previous values */
+	for (int k = 0; k < 2; k++)
+		CHECK(pull_held(s, &admin, sub_pull(ctx[k], "PT60S", 5), &h[k], &r));
+	snprintf(now[2].client, sizeof now[2].client, "NEW-3");
+	snprintf(now[1026].client, sizeof now[1026].client, "NEW-1027");
+	CHECK_EQ(rdms_feed_observe(ev_feed, "fixture", now, N, EV_T0 + 1000), 2);
+	for (int k = 0; k < 2; k++) {
+		CHECK(held_wait(&h[k], 5000));
+		d = xdoc(&h[k].reply);
+		CHECK_EQ(atoi(xs(d, "count(//wsen:Items/ev:__InstanceModificationEvent)")), 1);
+		CHECK_STR(xs(d, "//ev:TargetInstance/q:ClientMachineName"), k == 0 ? "NEW-3" : "NEW-1027");
+		CHECK_STR(xs(d, "//ev:PreviousInstance/q:ClientMachineName"), k == 0 ? "PC-3" : "PC-1027");
+		xmlFreeDoc(d);
+		held_free(&h[k]);
+	}
+	wsman_service_free(s);
+	rdms_feed_free(ev_feed);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160], mixed[128];
@@ -2803,6 +2879,7 @@ int main(void)
 
 	test_subscriptions(&cfg, &p);
 	test_positioned(&cfg, &p);
+	test_pass_instances(&cfg, &p);
 	test_writer();
 	test_arena();
 	test_tree_refusals();
