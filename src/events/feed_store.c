@@ -35,6 +35,7 @@ struct rdms_feed_store {
 
 static const char schema_sql[] =
 	"PRAGMA journal_mode=WAL;"
+	"PRAGMA cache_size=-256;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS events("
 	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,"
