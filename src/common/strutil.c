@@ -146,6 +146,23 @@ bool strbuf_reserve(strbuf *b, size_t extra)
 	return true;
 }
 
+bool strbuf_reserve_exact(strbuf *b, size_t extra)
+{
+	if (b->failed)
+		return false;
+	if (extra > SIZE_MAX / 4 - b->len) {
+		b->failed = true;
+		return false;
+	}
+	if (b->len + extra + 1 <= b->cap)
+		return true;
+	if (!strbuf_resize(b, b->len + extra + 1)) {
+		b->failed = true;
+		return false;
+	}
+	return true;
+}
+
 void strbuf_expect(strbuf *b, size_t item, size_t left, size_t limit)
 {
 	size_t want = left > 0 && item <= (SIZE_MAX / 4) / left ? (item + item / 8) * left : 0;

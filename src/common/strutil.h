@@ -42,6 +42,12 @@ typedef struct strbuf {
 /* Room for EXTRA more bytes and the terminator (growing by doubling); false once B failed. */
 bool strbuf_reserve(strbuf *b, size_t extra);
 /*
+ * The same, to the byte (no doubling), for a size known ahead -- a
+ * declared body, a reply's piece -- where doubling's slack would be held
+ * as long as the buffer lives.
+ */
+bool strbuf_reserve_exact(strbuf *b, size_t extra);
+/*
  * A hint after the first of many items: room at once for LEFT more of
  * about ITEM bytes each (+1/8, as names differ in length; at most LIMIT)
  * and 512 for what closes the reply, so a reply of megabytes is not grown

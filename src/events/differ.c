@@ -115,6 +115,23 @@ typedef struct step {
 enum { KEEP, CREATE, MODIFY, DELETE };
 
 /*
+ * Room for the events of PLAN at once: 10,000 sessions appearing are one
+ * block of 10,000 events, not a doubling one with copies on the way.
+ */
+static bool batch_size(batch *b, const step *plan, size_t nplan)
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p < nplan; p++)
+		n += plan[p].what != KEEP;
+	if (n == 0)
+		return true;
+	b->ev = malloc(n * sizeof *b->ev);
+	b->cap = b->ev != NULL ? n : 0;
+	return b->ev != NULL;
+}
+
+/*
  * Pass 1, no allocation: the steps from OLD (sorted, NOLD) to the sorted
  * listing SORTED (NNEW) into PLAN (room for NOLD + NNEW + NNEW).
  */
@@ -170,9 +187,15 @@ static bool make_strings(const step *plan, size_t nplan, const rdms_event_sessio
 			continue;
 		}
 		if (plan[p].what == KEEP) {
-			if (strcmp(old[plan[p].old].client_addr, s->client_addr) != 0 &&
-			    (addr[p] = strdup(s->client_addr)) == NULL)
-				return false;
+			const rdms_event_session *o = &old[plan[p].old];
+			rdms_event_session fresh;
+
+			if (strcmp(o->client_addr, s->client_addr) != 0) {
+				if (!rdms_event_session_set_texts(&fresh, o->user, o->client,
+				                                  s->client_addr))
+					return false;
+				addr[p] = fresh.user;
+			}
 			k++;
 			continue;
 		}
@@ -185,6 +208,15 @@ static bool make_strings(const step *plan, size_t nplan, const rdms_event_sessio
 			return false;
 	}
 	return true;
+}
+
+/* ES's texts become those of BLOCK (one of rdms_event_session_set_texts); the old ones are freed. */
+static void replace_texts(rdms_event_session *es, char *block)
+{
+	free(es->user);
+	es->user = block;
+	es->client = block + strlen(block) + 1;
+	es->client_addr = es->client + strlen(es->client) + 1;
 }
 
 /* Pass 3, cannot fail: the old listing's strings move to NEXT and the events. */
@@ -212,10 +244,8 @@ static size_t move_old(const step *plan, size_t nplan, rdms_event_session *old,
 		default:
 			next[k] = *o;
 			next[k].display = sorted[plan[p].new_]->display;
-			if (addr[p] != NULL) {
-				free(next[k].client_addr);
-				next[k].client_addr = addr[p];
-			}
+			if (addr[p] != NULL)
+				replace_texts(&next[k], addr[p]);   /* its address changed */
 			k++;
 			memset(o, 0, sizeof *o);
 			continue;
@@ -256,14 +286,14 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 	    (plan = malloc((b->n + 2 * n + 1) * sizeof *plan)) == NULL)
 		goto unlock;
 	nplan = plan_steps(b->s, b->n, sorted, n, plan);
-	if ((addr = calloc(nplan + 1, sizeof *addr)) == NULL ||
+	if (!batch_size(&ev, plan, nplan) || (addr = calloc(nplan + 1, sizeof *addr)) == NULL ||
 	    !make_strings(plan, nplan, b->s, sorted, b->name, next, &ev, addr)) {
 		for (size_t p = 0; addr != NULL && p < nplan; p++)
 			free(addr[p]);
 		goto unlock;
 	}
 	/* positions first: the batch still owns its strings if this fails */
-	if (!rdms_feed_reserve(f, ev.n))
+	if (!rdms_feed_reserve(f, ev.ev, ev.n))
 		goto unlock_free_addr;
 	nnext = move_old(plan, nplan, b->s, sorted, next, ev.ev, addr);
 	rdms_feed_append(f, ev.ev, ev.n, now_us, &skip);

@@ -35,17 +35,34 @@ int rdms_feed_pos_cmp(rdms_feed_pos a, rdms_feed_pos b)
 
 /* ---- event sessions ------------------------------------------------------------ */
 
-/* Copies of the three texts into OUT's strings; false (OUT cleared) when out of memory. */
-static bool take_texts(rdms_event_session *out, const char *user, const char *client,
-                       const char *addr)
+/*
+ * An event session's three texts live in one block, "user\0client\0addr\0",
+ * owned through USER: a journal of 10,000 events and a listing of 10,000
+ * sessions are one small allocation per session each, not three (the
+ * smallest malloc chunk holds 24 bytes, so three short texts cost 96 bytes
+ * apart and usually 32 together).
+ */
+bool rdms_event_session_set_texts(rdms_event_session *out, const char *user,
+                                  const char *client, const char *addr)
 {
-	out->user = strdup(user != NULL ? user : "");
-	out->client = strdup(client != NULL ? client : "");
-	out->client_addr = strdup(addr != NULL ? addr : "");
-	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
-		rdms_event_session_clear(out);
+	size_t nu, nc, na;
+	char *block;
+
+	user = user != NULL ? user : "";
+	client = client != NULL ? client : "";
+	addr = addr != NULL ? addr : "";
+	nu = strlen(user) + 1;
+	nc = strlen(client) + 1;
+	na = strlen(addr) + 1;
+	out->user = out->client = out->client_addr = NULL;
+	if ((block = malloc(nu + nc + na)) == NULL)
 		return false;
-	}
+	memcpy(block, user, nu);
+	memcpy(block + nu, client, nc);
+	memcpy(block + nu + nc, addr, na);
+	out->user = block;
+	out->client = block + nu;
+	out->client_addr = block + nu + nc;
 	return true;
 }
 
@@ -59,20 +76,24 @@ bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s)
 	out->logon_time = s->logon_time;
 	out->server_pid = (int32_t)s->server_pid;
 	out->backend = s->backend != NULL ? s->backend->name : NULL;
-	return take_texts(out, s->user, s->client, s->client_addr);
+	if (rdms_event_session_set_texts(out, s->user, s->client, s->client_addr))
+		return true;
+	memset(out, 0, sizeof *out);
+	return false;
 }
 
 bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in)
 {
 	*out = *in;
-	return take_texts(out, in->user, in->client, in->client_addr);
+	if (rdms_event_session_set_texts(out, in->user, in->client, in->client_addr))
+		return true;
+	memset(out, 0, sizeof *out);
+	return false;
 }
 
 void rdms_event_session_clear(rdms_event_session *es)
 {
-	free(es->user);
-	free(es->client);
-	free(es->client_addr);
+	free(es->user);      /* the block of all three */
 	memset(es, 0, sizeof *es);
 }
 
@@ -108,6 +129,44 @@ void rdms_event_clear(rdms_event *ev)
 	rdms_event_session_clear(&ev->target);
 	rdms_event_session_clear(&ev->previous);
 	memset(ev, 0, sizeof *ev);
+}
+
+/* ---- the journal's events -------------------------------------------------------- */
+
+static void ring_clear(rdms_ring_event *r)
+{
+	rdms_event_session_clear(&r->target);
+	if (r->previous != NULL) {
+		rdms_event_session_clear(r->previous);
+		free(r->previous);
+	}
+	memset(r, 0, sizeof *r);
+}
+
+/*
+ * EV (its texts taken over, its struct left readable) as the journal holds
+ * it, into R; HOLDER takes a MODIFICATION's previous session (NULL for the
+ * other kinds).
+ */
+static void ring_put(rdms_ring_event *r, rdms_event *ev, rdms_event_session *holder)
+{
+	*r = (rdms_ring_event){ .pos = ev->pos, .time_us = ev->time_us, .kind = ev->kind,
+	                        .target = ev->target };
+	if (ev->kind == RDMS_EVENT_MODIFICATION) {
+		*holder = ev->previous;
+		r->previous = holder;
+	} else {
+		rdms_event_session_clear(&ev->previous);   /* (empty but for a bad row) */
+	}
+}
+
+/* R as an event for a reader (sharing R's texts). */
+static void ring_get(const rdms_ring_event *r, rdms_event *out)
+{
+	*out = (rdms_event){ .pos = r->pos, .time_us = r->time_us, .kind = r->kind,
+	                     .target = r->target };
+	if (r->previous != NULL)
+		out->previous = *r->previous;
 }
 
 /* ---- the feed -------------------------------------------------------------------- */
@@ -150,8 +209,11 @@ void rdms_feed_free(rdms_feed *f)
 	if (f == NULL)
 		return;
 	for (size_t i = 0; i < f->count; i++)
-		rdms_event_clear(&f->ring[(f->head + i) % f->cap]);
+		ring_clear(&f->ring[(f->head + i) % f->cap]);
 	free(f->ring);
+	for (size_t i = 0; i < f->nspare; i++)
+		free(f->spare[i]);
+	free(f->spare);
 	rdms_differ_free(f);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
@@ -159,7 +221,7 @@ void rdms_feed_free(rdms_feed *f)
 }
 
 /* Event I (0: the oldest held); the lock is held. */
-static rdms_event *at(const rdms_feed *f, size_t i)
+static rdms_ring_event *at(const rdms_feed *f, size_t i)
 {
 	return &f->ring[(f->head + i) % f->cap];
 }
@@ -168,7 +230,7 @@ static rdms_event *at(const rdms_feed *f, size_t i)
 static bool grow(rdms_feed *f, size_t want)
 {
 	size_t cap = f->cap != 0 ? f->cap : RING_START;
-	rdms_event *ring;
+	rdms_ring_event *ring;
 
 	assert(f->cap != 0 || f->count == 0);   /* events live in a block */
 	if (want <= f->cap)
@@ -188,22 +250,44 @@ static bool grow(rdms_feed *f, size_t want)
 	return true;
 }
 
-bool rdms_feed_reserve(rdms_feed *f, size_t n)
+/* Holders for WANT previous sessions on the spare list; the lock is held. */
+static bool spare_holders(rdms_feed *f, size_t want)
+{
+	rdms_event_session **spare;
+
+	if (want <= f->nspare)
+		return true;
+	spare = realloc(f->spare, want * sizeof(rdms_event_session *));
+	if (spare == NULL)
+		return false;
+	f->spare = spare;
+	while (f->nspare < want)
+		if ((f->spare[f->nspare++] = malloc(sizeof(rdms_event_session))) == NULL) {
+			f->nspare--;
+			return false;
+		}
+	return true;
+}
+
+bool rdms_feed_reserve(rdms_feed *f, const rdms_event *batch, size_t n)
 {
 	size_t keep = n < f->lim.max_events ? n : f->lim.max_events;
 	size_t room = f->lim.max_events - keep;
 	size_t after = (f->count < room ? f->count : room) + keep;
+	size_t mods = 0;
 
-	return grow(f, after > f->count ? after : f->count);
+	for (size_t i = 0; i < n; i++)
+		mods += batch[i].kind == RDMS_EVENT_MODIFICATION;
+	return grow(f, after > f->count ? after : f->count) && spare_holders(f, mods);
 }
 
 /* Drops the oldest event; the lock is held. */
 static void drop_oldest(rdms_feed *f)
 {
-	rdms_event *ev = at(f, 0);
+	rdms_ring_event *ev = at(f, 0);
 
 	f->floor = ev->pos;
-	rdms_event_clear(ev);
+	ring_clear(ev);
 	f->head = (f->head + 1) % f->cap;
 	f->count--;
 	f->dropped++;
@@ -240,10 +324,13 @@ void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
 			batch[i].pos = f->floor;
 			continue;
 		}
-		*at(f, f->count) = batch[i];
+		ring_put(at(f, f->count), &batch[i],
+		         batch[i].kind == RDMS_EVENT_MODIFICATION ? f->spare[--f->nspare] : NULL);
 		f->count++;
 	}
 	f->last = batch[n - 1].pos;
+	while (f->nspare > 0)     /* left only by events skipped */
+		free(f->spare[--f->nspare]);
 	prune(f, now_us);
 	pthread_cond_broadcast(&f->cond);
 }
@@ -255,11 +342,14 @@ uint64_t rdms_feed_epoch(rdms_feed *f)
 
 bool rdms_feed_restore_event(rdms_feed *f, rdms_event *ev)
 {
-	if (rdms_feed_pos_cmp(ev->pos, f->last) <= 0 || !grow(f, f->count + 1))
+	rdms_event_session *holder = NULL;
+
+	if (rdms_feed_pos_cmp(ev->pos, f->last) <= 0 || !grow(f, f->count + 1) ||
+	    (ev->kind == RDMS_EVENT_MODIFICATION && (holder = malloc(sizeof *holder)) == NULL))
 		return false;
 	if (f->count > 0 && f->count == f->lim.max_events)
 		drop_oldest(f);
-	*at(f, f->count) = *ev;
+	ring_put(at(f, f->count), ev, holder);
 	f->count++;
 	f->last = ev->pos;
 	memset(ev, 0, sizeof *ev);
@@ -329,10 +419,11 @@ rdms_feed_read_rc rdms_feed_read(rdms_feed *f, rdms_feed_pos after, size_t max,
 		rc = RDMS_FEED_GONE;
 	} else {
 		for (size_t i = first_after(f, after); i < f->count && max > 0; i++, max--) {
-			const rdms_event *ev = at(f, i);
+			rdms_event ev;
 
-			*next = ev->pos;
-			if (fn(ctx, ev) != 0)
+			ring_get(at(f, i), &ev);
+			*next = ev.pos;
+			if (fn(ctx, &ev) != 0)
 				break;
 		}
 	}

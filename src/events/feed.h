@@ -56,9 +56,10 @@ typedef struct rdms_event_session {
 	int64_t     logon_time;       /* with server_pid: the identity token */
 	int32_t     server_pid;
 	const char *backend;          /* the back-end's static name */
-	char       *user;             /* owned */
-	char       *client;           /* owned; "" while disconnected */
-	char       *client_addr;      /* owned; "" when unknown */
+	/* one owned block holds the three texts (rdms_event_session_set_texts) */
+	char       *user;             /* the block */
+	char       *client;           /* in it; "" while disconnected */
+	char       *client_addr;      /* in it; "" when unknown */
 } rdms_event_session;
 
 enum { RDMS_EVENT_CREATION = 1, RDMS_EVENT_MODIFICATION = 2, RDMS_EVENT_DELETION = 4 };
@@ -158,6 +159,13 @@ void rdms_event_sessions_free(rdms_event_session *s, size_t n);
 /* How many events the journal holds now, and has dropped since it started. */
 void rdms_feed_counts(rdms_feed *f, size_t *held, uint64_t *dropped);
 
+/*
+ * OUT's three texts, copied into one new block (NULL: ""); OUT's other
+ * fields are left as they are.  False, with the three NULL, when out of
+ * memory.
+ */
+bool rdms_event_session_set_texts(rdms_event_session *out, const char *user,
+                                  const char *client, const char *addr);
 /* Copies of S's strings into OUT (fields as in rdms_event_session); false when out of memory. */
 bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s);
 void rdms_event_session_clear(rdms_event_session *es);

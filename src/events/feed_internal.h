@@ -16,6 +16,19 @@ typedef struct rdms_feed_backend {
 	size_t              n;
 } rdms_feed_backend;
 
+/*
+ * An event as the journal holds it: the session before a modification
+ * (an event in eight or so) is allocated apart, so every other event does
+ * not carry an empty one -- 104 bytes an event instead of 160.
+ */
+typedef struct rdms_ring_event {
+	rdms_feed_pos       pos;
+	int64_t             time_us;
+	rdms_event_session  target;
+	rdms_event_session *previous;  /* MODIFICATION only; otherwise NULL */
+	uint8_t             kind;
+} rdms_ring_event;
+
 struct rdms_feed {
 	pthread_mutex_t    lock;
 	pthread_cond_t     cond;       /* CLOCK_MONOTONIC; new events, or a wake */
@@ -27,8 +40,11 @@ struct rdms_feed {
 	rdms_feed_pos      floor;      /* just before the oldest event held */
 	uint64_t           dropped;
 
-	rdms_event        *ring;
+	rdms_ring_event    *ring;
 	size_t             cap, head, count;
+	/* PREVIOUS holders made by rdms_feed_reserve for the batch it makes room for */
+	rdms_event_session **spare;
+	size_t             nspare;
 
 	rdms_feed_backend *backends;
 	size_t             nbackends;
@@ -42,10 +58,13 @@ struct rdms_feed {
 	void              *sink_ctx;
 };
 
-/* Room for a batch of N events (rdms_feed_append); false when out of memory. The lock is held. */
-bool rdms_feed_reserve(rdms_feed *f, size_t n);
 /*
- * Appends the N events of BATCH after rdms_feed_reserve(F, N): gives them
+ * Room for the N events of BATCH (rdms_feed_append); false when out of
+ * memory.  The lock is held.
+ */
+bool rdms_feed_reserve(rdms_feed *f, const rdms_event *batch, size_t n);
+/*
+ * Appends the N events of BATCH after rdms_feed_reserve(F, BATCH, N): gives them
  * their positions (in BATCH too) and takes over their strings; prunes as of
  * NOW_US.  A batch larger than max_events keeps its newest: *SKIPPED is how
  * many of its first events were dropped at once.  The lock is held.

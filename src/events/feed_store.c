@@ -35,6 +35,7 @@ struct rdms_feed_store {
 
 static const char schema_sql[] =
 	"PRAGMA journal_mode=WAL;"
+	"PRAGMA cache_size=-256;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS events("
 	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,"
@@ -73,11 +74,11 @@ static void bind_session(sqlite3_stmt *st, int first, const rdms_event_session *
 	sqlite3_bind_text(st, first + 9, es->client_addr, -1, SQLITE_STATIC);
 }
 
-static char *column_dup(sqlite3_stmt *st, int col)
+static const char *column_text(sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
 
-	return strdup(t != NULL ? (const char *)t : "");
+	return t != NULL ? (const char *)t : "";
 }
 
 /*
@@ -100,14 +101,12 @@ static bool read_session(sqlite3_stmt *st, int first, rdms_event_session *out)
 	out->display = (int32_t)sqlite3_column_int64(st, first + 4);
 	out->logon_time = sqlite3_column_int64(st, first + 5);
 	out->server_pid = (int32_t)sqlite3_column_int64(st, first + 6);
-	out->user = column_dup(st, first + 7);
-	out->client = column_dup(st, first + 8);
-	out->client_addr = column_dup(st, first + 9);
-	if (out->user == NULL || out->client == NULL || out->client_addr == NULL) {
-		rdms_event_session_clear(out);
-		return false;
-	}
-	return true;
+	/* (each pointer stays good while the other columns are read) */
+	if (rdms_event_session_set_texts(out, column_text(st, first + 7),
+	                                 column_text(st, first + 8), column_text(st, first + 9)))
+		return true;
+	memset(out, 0, sizeof *out);
+	return false;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */

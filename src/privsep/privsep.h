@@ -362,6 +362,16 @@ uint32_t priv_decode_events_batch(const void *p, size_t len,
  */
 uint32_t priv_decode_sessions(const void *p, size_t len, const rdms_backend *const *backends,
                               size_t nbackends, rdms_session_list *out, rdms_error *err);
+/*
+ * The same, each session handed to FN as it is read (no list: a walk of
+ * 10,000 sessions holds one at a time, not a message's worth of 624-byte
+ * sessions).  FN's error stops the reading and is returned; a malformed
+ * payload is WBEM_E_INVALID_PARAMETER, possibly after FN saw its first
+ * sessions.
+ */
+uint32_t priv_decode_sessions_each(const void *p, size_t len,
+                                   const rdms_backend *const *backends, size_t nbackends,
+                                   rdms_session_fn fn, void *ctx, rdms_error *err);
 
 /* One message on FD (whole or not at all); false with ERR on failure. */
 bool priv_send(int fd, const void *msg, size_t len, rdms_error *err);

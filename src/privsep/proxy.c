@@ -135,25 +135,59 @@ static uint32_t take_done(struct exchange *x, const priv_header *h, rdms_error *
 }
 
 /*
- * Where the sessions of SESSIONS replies go: decoded into LIST (appended);
- * with FN, each is then handed to FN and LIST emptied, so a walk holds one
- * batch at a time, not every session.
+ * Where the sessions of SESSIONS replies go: decoded into LIST (appended),
+ * or with FN, each handed to FN as it is decoded, so a walk holds one
+ * session at a time, not every session (nor a message's worth).
  */
 struct sink {
-	rdms_session_list *list;
+	rdms_session_list *list;   /* without FN */
 	rdms_session_fn    fn;     /* NULL: the sessions stay in LIST */
 	void              *ctx;
 };
 
-/* The sessions of LIST to K's FN, in order; FN's error stops them. LIST is emptied. */
-static uint32_t hand_over(const struct sink *k, rdms_error *err)
-{
-	uint32_t rc = WBEM_S_NO_ERROR;
+/* What FN of a sink said, told apart from a malformed message. */
+struct relay {
+	const struct sink *k;
+	uint32_t           rc;
+	rdms_error        *err;
+};
 
-	for (size_t i = 0; i < k->list->count && rc == WBEM_S_NO_ERROR; i++)
-		rc = k->fn(k->ctx, &k->list->items[i], err);
-	k->list->count = 0;
-	return rc;
+/* An rdms_session_fn (CTX: a relay): S to the sink's FN. */
+static uint32_t relay_one(void *ctx, const rdms_session *s, rdms_error *e)
+{
+	struct relay *rl = ctx;
+
+	(void)e;
+	rl->rc = rl->k->fn(rl->k->ctx, s, rl->err);
+	return rl->rc;
+}
+
+/*
+ * One SESSIONS payload into K: WBEM_S_NO_ERROR, K's failure (FN's error,
+ * or out of memory: in ERR), or -- a malformed message -- fatal.
+ */
+static uint32_t take_sessions(struct exchange *x, size_t len, const struct sink *k,
+                              rdms_error *err)
+{
+	rdms_error e = { 0 };
+	struct relay rl = { .k = k, .rc = WBEM_S_NO_ERROR, .err = err };
+	uint32_t rc;
+
+	if (k->fn != NULL)
+		rc = priv_decode_sessions_each(payload(x), len, x->c->named_ptr, x->c->nnamed,
+		                               relay_one, &rl, &e);
+	else
+		rc = priv_decode_sessions(payload(x), len, x->c->named_ptr, x->c->nnamed, k->list,
+		                          &e);
+	if (rl.rc != WBEM_S_NO_ERROR)
+		return rl.rc;
+	if (rc == WBEM_E_OUT_OF_MEMORY) {
+		*err = e;
+		return rc;
+	}
+	if (rc != WBEM_S_NO_ERROR)
+		fatal("%s", e.message);
+	return WBEM_S_NO_ERROR;
 }
 
 /*
@@ -164,7 +198,7 @@ static uint32_t hand_over(const struct sink *k, rdms_error *err)
  */
 static uint32_t receive(struct exchange *x, size_t len, const struct sink *k, rdms_error *err)
 {
-	size_t start = k->list->count;
+	size_t start = k->list != NULL ? k->list->count : 0;
 	uint32_t rc = exchange_send(x, len, err), failed = WBEM_S_NO_ERROR;
 	rdms_error ignored = { 0 };
 	priv_header h;
@@ -172,27 +206,17 @@ static uint32_t receive(struct exchange *x, size_t len, const struct sink *k, rd
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;
 	for (;;) {
-		rdms_error e = { 0 };
-
 		exchange_recv(x, &h);
 		if (h.type != PRIV_SESSIONS)
 			break;
 		if (failed != WBEM_S_NO_ERROR)
 			continue;   /* read on to DONE, so the channel stays in step */
-		rc = priv_decode_sessions(payload(x), h.len, x->c->named_ptr, x->c->nnamed, k->list, &e);
-		if (rc == WBEM_E_OUT_OF_MEMORY) {
-			failed = rc;
-			*err = e;
-		} else if (rc != WBEM_S_NO_ERROR) {
-			fatal("%s", e.message);
-		} else if (k->fn != NULL) {
-			failed = hand_over(k, err);
-		}
+		failed = take_sessions(x, h.len, k, err);
 	}
 	rc = take_done(x, &h, failed != WBEM_S_NO_ERROR ? &ignored : err);
 	if (failed != WBEM_S_NO_ERROR)
 		rc = failed;
-	if (rc != WBEM_S_NO_ERROR)
+	if (rc != WBEM_S_NO_ERROR && k->list != NULL)
 		k->list->count = start;
 	return rc;
 }
@@ -221,8 +245,9 @@ static uint32_t proxy_enumerate(const rdms_config *cfg, rdms_session_list *out,
 }
 
 /*
- * Every session of priv's back-ends to FN, batch by batch as they arrive:
- * one batch (at most a message's worth of sessions) is held at a time.  A
+ * Every session of priv's back-ends to FN, each as it is decoded: one
+ * session is held at a time (a message's worth of 624-byte sessions
+ * would be 700 KB, made again at every snapshot refresh).  A
  * failure in priv after some batches went out reaches the caller as an
  * error after FN has seen those sessions, so the caller drops what it made
  * of them.  FN runs while the walk holds a channel, so it must not wait for
@@ -231,14 +256,10 @@ static uint32_t proxy_enumerate(const rdms_config *cfg, rdms_session_list *out,
 static uint32_t proxy_each(const rdms_config *cfg, rdms_session_fn fn, void *ctx,
                            rdms_error *err)
 {
-	rdms_session_list batch = { 0 };
-	struct sink k = { .list = &batch, .fn = fn, .ctx = ctx };
-	uint32_t rc;
+	struct sink k = { .fn = fn, .ctx = ctx };
 
 	(void)cfg;
-	rc = enumerate_into(&k, err);
-	rdms_session_list_free(&batch);
-	return rc;
+	return enumerate_into(&k, err);
 }
 
 static uint32_t proxy_find(const rdms_config *cfg, uint32_t id, rdms_session *out,
@@ -614,8 +635,7 @@ uint32_t priv_proxy_events_until(priv_client *c, const priv_events *req, int can
 uint32_t priv_proxy_feed_state(priv_client *c, rdms_session_fn fn, void *fn_ctx,
                                rdms_feed_pos *at, rdms_error *err)
 {
-	rdms_session_list batch = { 0 };
-	struct sink k = { .list = &batch, .fn = fn, .ctx = fn_ctx };
+	struct sink k = { .fn = fn, .ctx = fn_ctx };
 	uint32_t rc = WBEM_S_NO_ERROR, failed = WBEM_S_NO_ERROR;
 	priv_events_end end = { 0 };
 	struct exchange x;
@@ -642,19 +662,9 @@ uint32_t priv_proxy_feed_state(priv_client *c, rdms_session_fn fn, void *fn_ctx,
 			fatal("privsep: %s where SESSIONS was due", priv_type_name(h.type));
 		if (failed != WBEM_S_NO_ERROR)
 			continue;       /* read on to the end, so the channel stays in step */
-		rc = priv_decode_sessions(payload(&x), h.len, c->named_ptr, c->nnamed, &batch, &e);
-		if (rc == WBEM_E_OUT_OF_MEMORY) {
-			failed = rc;
-			*err = e;
-		} else if (rc != WBEM_S_NO_ERROR) {
-			fatal("%s", e.message);
-		} else {
-			failed = hand_over(&k, err);
-		}
-		rc = WBEM_S_NO_ERROR;
+		failed = take_sessions(&x, h.len, &k, err);
 	}
 	exchange_end(&x);
-	rdms_session_list_free(&batch);
 	if (rc == WBEM_S_NO_ERROR && failed != WBEM_S_NO_ERROR)
 		rc = failed;
 	if (rc == WBEM_S_NO_ERROR && end.rc == PRIV_EVENTS_OFF)

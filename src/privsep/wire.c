@@ -825,32 +825,52 @@ size_t priv_batch_end(priv_batch *b)
 	return finish(&w);
 }
 
+uint32_t priv_decode_sessions_each(const void *p, size_t len,
+                                   const rdms_backend *const *backends, size_t nbackends,
+                                   rdms_session_fn fn, void *ctx, rdms_error *err)
+{
+	uint32_t count, rc = WBEM_S_NO_ERROR;
+	struct reader r;
+
+	reader_init(&r, p, len, "SESSIONS", err);
+	count = get_u32(&r, "count");
+	/* A count that the payload cannot hold is refused before anything is read. */
+	if (!r.bad && count > r.left / SESSION_MIN)
+		bad(&r, "%u sessions cannot fit in %zu bytes", (unsigned)count, r.left);
+	for (uint32_t i = 0; i < count && !r.bad && rc == WBEM_S_NO_ERROR; i++) {
+		rdms_session s;
+
+		memset(&s, 0, sizeof s);
+		s.display = -1;
+		get_session(&r, &s, backends, nbackends);
+		if (!r.bad)
+			rc = fn(ctx, &s, err);
+	}
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	return done(&r) == WBEM_S_NO_ERROR ? WBEM_S_NO_ERROR : (uint32_t)WBEM_E_INVALID_PARAMETER;
+}
+
+/* An rdms_session_fn (CTX: a list): appends S. */
+static uint32_t list_append(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	rdms_session *to = rdms_session_list_add(ctx);
+
+	if (to == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	*to = *s;
+	return WBEM_S_NO_ERROR;
+}
+
 uint32_t priv_decode_sessions(const void *p, size_t len, const rdms_backend *const *backends,
                               size_t nbackends, rdms_session_list *out, rdms_error *err)
 {
 	size_t start_count = out->count;
-	struct reader r;
-	uint32_t count;
+	uint32_t rc = priv_decode_sessions_each(p, len, backends, nbackends, list_append, out, err);
 
-	reader_init(&r, p, len, "SESSIONS", err);
-	count = get_u32(&r, "count");
-	/* A count that the payload cannot hold is refused before any allocation. */
-	if (!r.bad && count > r.left / SESSION_MIN)
-		bad(&r, "%u sessions cannot fit in %zu bytes", (unsigned)count, r.left);
-	for (uint32_t i = 0; i < count && !r.bad; i++) {
-		rdms_session *s = rdms_session_list_add(out);
-
-		if (s == NULL) {
-			out->count = start_count;
-			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-		}
-		get_session(&r, s, backends, nbackends);
-	}
-	if (done(&r) != WBEM_S_NO_ERROR) {
+	if (rc != WBEM_S_NO_ERROR)
 		out->count = start_count;
-		return WBEM_E_INVALID_PARAMETER;
-	}
-	return WBEM_S_NO_ERROR;
+	return rc;
 }
 
 /* ---- the socket ---------------------------------------------------------- */

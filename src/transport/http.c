@@ -100,6 +100,8 @@
  * idle connections under 64 MiB, but answer that 8 KiB header 431.)
  */
 #define CONN_MEMORY     (10 * 1024)
+/* The most of a declared body that is made room for before it comes. */
+#define BODY_AHEAD      (16 * 1024)
 
 /* A socket of priv's listen_set (listen.h), and the server on it. */
 struct listener {
@@ -164,6 +166,12 @@ struct http_held {
 	int             refs;       /* transport's and holder's */
 };
 
+/* Credentials PAM still has to check (on a worker), and where they came from. */
+struct pam_check {
+	basic_cred cred;            /* wiped after */
+	char       rhost[RHOST_TEXT];
+};
+
 /* One request's state, from the first call of the handler to completion. */
 struct request {
 	struct listener       *l;
@@ -174,11 +182,11 @@ struct request {
 	bool                   too_large;
 	bool                   answered;      /* a response is queued already */
 	char                   source[SOURCE_TEXT];
-	char                   rhost[RHOST_TEXT];
 	rdms_caller            who;
 	const rdms_caller     *caller;        /* &who, or NULL: anonymous */
-	basic_cred             cred;          /* for PAM on a worker; wiped after */
-	bool                   need_pam;
+	/* for PAM on a worker; NULL when none is needed (most requests: their
+	 * credentials are remembered), so a request waiting its turn holds none */
+	struct pam_check      *pam;
 	http_request           req;
 	enum req_state         state;
 	http_reply             reply;         /* READY's */
@@ -335,7 +343,17 @@ transport *transport_new(const http_endpoint *endpoints, size_t n, const listen_
  * takes the piece at hand, and asks the stream for the next one when it is
  * used up; its size is unknown, so HTTP/1.1 sends it chunked.  The first
  * piece is the reply's BODY.
+ *
+ * What such a reply holds while it waits for its client, at 1,000
+ * connections most of them: the piece, made once to its size (doubling
+ * would leave it at twice BODY_STREAM_PIECE) and freed as soon as the last
+ * one is read; and MHD's block, which chunked replies do not use at all
+ * (MHD reads them straight into the connection's write buffer) -- only a
+ * HTTP/1.0 client, sent the body unframed, is fed through it, so it is
+ * small.
  */
+#define STREAM_BLOCK (4 * 1024)
+
 struct streamed {
 	body_stream s;
 	strbuf      piece;
@@ -362,6 +380,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 				break;
 			st->piece.len = 0;
 			st->off = 0;
+			/* a piece is BODY_STREAM_PIECE and the item that crossed it */
+			strbuf_reserve_exact(&st->piece, BODY_STREAM_PIECE + BODY_STREAM_PIECE / 4);
 			rc = st->s.next(st->s.ctx, &st->piece);
 			if (rc == BODY_STREAM_FAILED || st->piece.failed)
 				return MHD_CONTENT_READER_END_WITH_ERROR;   /* the client sees it incomplete */
@@ -372,6 +392,10 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		memcpy(buf + n, st->piece.data + st->off, k);
 		st->off += k;
 		n += k;
+	}
+	if (st->ended && st->off >= st->piece.len && st->piece.data != NULL) {
+		strbuf_free(&st->piece);   /* all read: nothing to hold while the rest is sent */
+		st->off = 0;
 	}
 	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
 }
@@ -400,8 +424,8 @@ static struct MHD_Response *streamed_response(char *body, size_t len, body_strea
 	*stream = (body_stream){ 0 };
 	st->piece = (strbuf){ .data = body, .len = body != NULL ? len : 0,
 	                      .cap = body != NULL ? len + 1 : 0 };
-	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BODY_STREAM_PIECE, stream_read,
-	                                         st, stream_free);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, st,
+	                                         stream_free);
 	if (resp == NULL)
 		stream_free(st);
 	return resp;
@@ -536,6 +560,16 @@ static int caller_known(struct request *r)
 	return 0;
 }
 
+/* R's credentials, wiped, and their holder freed. */
+static void pam_check_free(struct request *r)
+{
+	if (r->pam == NULL)
+		return;
+	basic_cred_wipe(&r->pam->cred);
+	free(r->pam);
+	r->pam = NULL;
+}
+
 /*
  * A fleet broker, by its client certificate (checked once per connection):
  * 0 with R->caller set for a broker, 0 without for no certificate, 403
@@ -587,23 +621,24 @@ static int pam_caller(struct request *r)
 	char safe[300];
 	uint32_t rc;
 
-	rc = pam_auth_check_undelayed(env->pam, r->cred.user, r->cred.password, r->rhost,
-	                              r->who.user, sizeof r->who.user, &r->who.uid, &err);
+	rc = pam_auth_check_undelayed(env->pam, r->pam->cred.user, r->pam->cred.password,
+	                              r->pam->rhost, r->who.user, sizeof r->who.user, &r->who.uid,
+	                              &err);
 	if (rc != 0) {
-		log_safe(r->cred.user, safe, sizeof safe);
+		log_safe(r->pam->cred.user, safe, sizeof safe);
 		log_warn("%s %s: login failed for '%s': %s", listen_kinds[r->l->kind].name,
 		         r->source, safe, err.message);
-		basic_cred_wipe(&r->cred);
+		pam_check_free(r);
 		r->not_before = conn_watch_now_ms() + pam_auth_fail_delay_ms(env->pam);
 		return MHD_HTTP_UNAUTHORIZED;
 	}
-	basic_cred_wipe(&r->cred);
+	pam_check_free(r);
 	return caller_known(r);
 }
 
 /*
  * Identifies the caller of R on the I/O thread.  Returns 0 with R->caller
- * set (NULL for an anonymous request) or R->need_pam (credentials not
+ * set (NULL for an anonymous request) or R->pam (credentials not
  * remembered: pam_caller() on a worker), or the HTTP status to answer.
  */
 static int identify(struct listener *l, struct MHD_Connection *c, struct request *r)
@@ -613,6 +648,7 @@ static int identify(struct listener *l, struct MHD_Connection *c, struct request
 	const char *value = NULL;
 	size_t vlen = 0;
 	rdms_error err = { 0 };
+	basic_cred cred;
 	int status;
 
 	r->caller = NULL;
@@ -622,8 +658,6 @@ static int identify(struct listener *l, struct MHD_Connection *c, struct request
 			r->caller = &r->who;
 		return status;
 	}
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	sockaddr_host(ci != NULL ? ci->client_addr : NULL, r->rhost, sizeof r->rhost);
 	if (l->kind == LISTEN_HTTPS && l->t->fleet != NULL && r->conn != NULL && r->conn->tls) {
 		status = broker_caller(l, c, r);
 		if (status != 0 || r->caller != NULL)
@@ -636,7 +670,7 @@ static int identify(struct listener *l, struct MHD_Connection *c, struct request
 			return 0;
 		return MHD_HTTP_UNAUTHORIZED;
 	}
-	switch (basic_parse(value, vlen, &r->cred, &err)) {
+	switch (basic_parse(value, vlen, &cred, &err)) {
 	case BASIC_OK:
 		break;
 	case BASIC_OTHER_SCHEME:
@@ -647,12 +681,20 @@ static int identify(struct listener *l, struct MHD_Connection *c, struct request
 		         err.message);
 		return MHD_HTTP_BAD_REQUEST;
 	}
-	if (pam_auth_cached(env->pam, r->cred.user, r->cred.password, r->who.user,
-	                    sizeof r->who.user, &r->who.uid)) {
-		basic_cred_wipe(&r->cred);
+	if (pam_auth_cached(env->pam, cred.user, cred.password, r->who.user, sizeof r->who.user,
+	                    &r->who.uid)) {
+		basic_cred_wipe(&cred);
 		return caller_known(r);
 	}
-	r->need_pam = true;
+	r->pam = malloc(sizeof *r->pam);
+	if (r->pam == NULL) {
+		basic_cred_wipe(&cred);
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	}
+	r->pam->cred = cred;
+	basic_cred_wipe(&cred);
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_host(ci != NULL ? ci->client_addr : NULL, r->pam->rhost, sizeof r->pam->rhost);
 	return 0;
 }
 
@@ -858,6 +900,7 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	const transport_env *env = &l->t->env;
 	const union MHD_ConnectionInfo *ci;
 	struct request *r = calloc(1, sizeof *r);
+	unsigned long long declared;
 	const char *clen;
 
 	if (r == NULL)
@@ -886,9 +929,17 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 		return respond_text(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST is served\n",
 		                    MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
 	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (clen != NULL && strtoull(clen, NULL, 10) > (unsigned long long)env->cfg->max_envelope_size)
+	declared = clen != NULL ? strtoull(clen, NULL, 10) : 0;
+	if (declared > (unsigned long long)env->cfg->max_envelope_size)
 		return respond_text(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large\n",
 		                    NULL, NULL);
+	/*
+	 * A body of the size declared, made once (doubling would hold up to
+	 * twice it while the request waits its turn); up to BODY_AHEAD only,
+	 * so a client declaring much and sending little holds no more than that.
+	 */
+	if (declared > 0)
+		strbuf_reserve_exact(&r->body, declared < BODY_AHEAD ? (size_t)declared : BODY_AHEAD);
 	return MHD_YES;
 }
 
@@ -960,7 +1011,7 @@ static void serve_suspended(void *arg)
 {
 	struct request *r = arg;
 
-	if (r->need_pam && pam_caller(r) != 0)
+	if (r->pam != NULL && pam_caller(r) != 0)
 		make_challenge(&r->reply);
 	else
 		run_handler(r);
@@ -1004,11 +1055,13 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 		return respond_text(c, r, status, NULL, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 		                    BASIC_CHALLENGE);
 	if (status != 0)
-		return respond_text(c, r, status, status == MHD_HTTP_BAD_REQUEST ?
-		                    "malformed Authorization header\n" : "forbidden\n", NULL, NULL);
+		return respond_text(c, r, status,
+		                    status == MHD_HTTP_BAD_REQUEST ? "malformed Authorization header\n" :
+		                    status == MHD_HTTP_INTERNAL_SERVER_ERROR ? "out of memory\n" :
+		                    "forbidden\n", NULL, NULL);
 	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
 	                         .len = r->body.len, .conn = r };
-	if (r->need_pam || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
+	if (r->pam != NULL || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
 		if (hand_off(r))
 			return MHD_YES;
 		/* Stopping: closed unanswered, as a connection the stop cuts. */
@@ -1066,7 +1119,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	held_detach(l->t, r);
 	drop_reply(&r->reply);   /* one never sent */
-	basic_cred_wipe(&r->cred);
+	pam_check_free(r);
 	strbuf_free(&r->body);
 	explicit_bzero(r, sizeof *r);
 	free(r);

@@ -46,7 +46,7 @@ typedef struct seen {
 	uint8_t       kind[64];
 	uint32_t      id[64];
 	uint32_t      state[64], prev_state[64];
-	char          client[64][32], prev_client[64][32];
+	char          client[64][32], prev_client[64][32], prev_addr[64][48];
 	rdms_feed_pos pos[64];
 	int           stop_after;   /* 0: never */
 } seen;
@@ -63,6 +63,8 @@ static int collect(void *ctx, const rdms_event *ev)
 		snprintf(s->client[s->n], 32, "%s", ev->target.client ? ev->target.client : "");
 		snprintf(s->prev_client[s->n], 32, "%s",
 		         ev->previous.client ? ev->previous.client : "");
+		snprintf(s->prev_addr[s->n], 48, "%s",
+		         ev->previous.client_addr ? ev->previous.client_addr : "");
 		s->pos[s->n] = ev->pos;
 	}
 	s->n++;
@@ -117,6 +119,8 @@ static void test_differ(void)
 	CHECK(s.state[0] == 4 && s.prev_state[0] == 0);
 	CHECK_STR(s.client[0], "");
 	CHECK_STR(s.prev_client[0], "pc1");
+	/* the address learnt quietly above is the listing's, with its other texts */
+	CHECK_STR(s.prev_addr[0], "10.0.0.9");
 
 	/* bob's key is reused by another session (another pid): deletion + creation */
 	a[0] = mk(20, 0, "carol", "pc3", 300, 2001);

@@ -452,6 +452,25 @@ static rdms_session sample(uint32_t id)
 	return s;
 }
 
+/* What priv_decode_sessions_each handed over; it fails at the STOP_AT-th (0: never). */
+struct seen_each {
+	size_t   n, stop_at;
+	uint32_t last_id;
+	bool     whole;          /* the last one with its back-end and display */
+};
+
+static uint32_t count_each(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct seen_each *w = ctx;
+
+	w->n++;
+	w->last_id = s->id;
+	w->whole = s->backend == &rdms_backend_fixture && s->display == 10 + (int)s->id;
+	if (w->n == w->stop_at)
+		return rdms_fail(err, WBEM_E_PROVIDER_FAILURE, "enough");
+	return WBEM_S_NO_ERROR;
+}
+
 static void test_sessions(void)
 {
 	rdms_session_list l = { 0 };
@@ -499,6 +518,30 @@ static void test_sessions(void)
 	CHECK(strstr(err.message, "cannot fit") != NULL);
 	CHECK_EQ(l.count, 2);
 	rdms_session_list_free(&l);
+
+	/* one at a time: the same sessions, FN's error stops them and is what comes back */
+	priv_batch_begin(&b, buf, sizeof buf, 8);
+	for (uint32_t i = 1; i <= 3; i++) {
+		s = sample(i);
+		CHECK(priv_batch_add(&b, &s, 0));
+	}
+	n = priv_batch_end(&b);
+	{
+		struct seen_each w = { .stop_at = 0 };
+
+		CHECK_EQ(priv_decode_sessions_each(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1,
+		                                   count_each, &w, &err), 0);
+		CHECK(w.n == 3 && w.last_id == 3 && w.whole);
+		w = (struct seen_each){ .stop_at = 2 };
+		CHECK_EQ(priv_decode_sessions_each(pl(buf), n - PRIV_HEADER_SIZE, test_backends, 1,
+		                                   count_each, &w, &err), WBEM_E_PROVIDER_FAILURE);
+		CHECK_EQ(w.n, 2);
+		/* cut short: malformed, whatever FN saw first */
+		w = (struct seen_each){ .stop_at = 0 };
+		CHECK_EQ(priv_decode_sessions_each(pl(buf), n - PRIV_HEADER_SIZE - 3, test_backends,
+		                                   1, count_each, &w, &err), WBEM_E_INVALID_PARAMETER);
+		CHECK(w.n < 3);
+	}
 
 	/* many sessions: each batch within PRIV_MSG_MAX, all of them arrive */
 	priv_batch_begin(&b, buf, sizeof buf, 8);

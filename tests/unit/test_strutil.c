@@ -116,6 +116,28 @@ static void test_failure(void)
 	CHECK(b.data == NULL && !b.failed);
 }
 
+/* An exact reservation is that size, not the next power of two; appends within it do not move it. */
+static void test_reserve_exact(void)
+{
+	strbuf b = { 0 };
+	const char *at;
+
+	CHECK(strbuf_reserve_exact(&b, 1200));
+	CHECK_EQ(b.cap, 1201);
+	at = b.data;
+	for (int i = 0; i < 100; i++)
+		strbuf_puts(&b, "twelve bytes");
+	CHECK_EQ(b.len, 1200);
+	CHECK(b.data == at && b.cap == 1201);
+	CHECK(strbuf_reserve_exact(&b, 0));          /* the room is there */
+	CHECK(b.cap == 1201);
+	strbuf_puts(&b, "x");                        /* past it: doubling again */
+	CHECK(b.len == 1201 && b.cap > 1202);
+	CHECK(!strbuf_reserve_exact(&b, SIZE_MAX - 4));
+	CHECK(b.failed);
+	strbuf_free(&b);
+}
+
 static void test_digits_and_join(void)
 {
 	const char *p = "2026-12-05x";
@@ -180,6 +202,7 @@ int main(void)
 	test_big_growth();
 	test_expect();
 	test_failure();
+	test_reserve_exact();
 	test_digits_and_join();
 	test_header_value();
 	test_after_key();

@@ -775,7 +775,7 @@ static void test_logfile(void)
 	/* ... but the log file it holds open is the truth */
 	puts_file("held.log", "x\n");
 	{
-		char path[PATH_MAX * 2], target[PATH_MAX * 2];
+		char path[PATH_MAX * 2], target[PATH_MAX * 2], other[PATH_MAX * 2], stat_text[256];
 
 		dir("proc/400/fd");
 		snprintf(path, sizeof path, "%s/proc/400/fd/3", tmp);
@@ -789,6 +789,37 @@ static void test_logfile(void)
 		unlink(target);
 		xrdp_log_path(&cfg, &t, out, sizeof out);
 		CHECK_STR(out, "/srv/log/from-ini.log");
+
+		/* found among the fds once, the file is kept for that xrdp process: a
+		 * listing does not read its fds again (here they name another log) ... */
+		puts_file("held.log", "x\n");
+		xrdp_log_path(&cfg, &t, out, sizeof out);
+		CHECK_STR(out, target);
+		puts_file("other.log", "y\n");
+		snprintf(other, sizeof other, "%s/other.log", tmp);
+		CHECK_EQ(unlink(path), 0);
+		CHECK_EQ(symlink(other, path), 0);
+		xrdp_log_path(&cfg, &t, out, sizeof out);
+		CHECK_STR(out, target);
+		/* ... until xrdp is another process under the same pid (its start time) ... */
+		snprintf(stat_text, sizeof stat_text, "400 (xrdp) S 1 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 "
+		         "20 0 1 0 777\n");
+		puts_file("proc/400/stat", stat_text);
+		xrdp_log_path(&cfg, &t, out, sizeof out);
+		CHECK_STR(out, other);
+		/* ... or the file kept is gone */
+		CHECK_EQ(unlink(path), 0);
+		CHECK_EQ(symlink(target, path), 0);
+		xrdp_log_path(&cfg, &t, out, sizeof out);
+		CHECK_STR(out, other);
+		unlink(other);
+		xrdp_log_path(&cfg, &t, out, sizeof out);
+		CHECK_STR(out, target);
+		unlink(path);
+		unlink(target);
+		snprintf(stat_text, sizeof stat_text, "400 (xrdp) S 1 1 1 0 -1 4194560 1 0 0 0 0 0 0 0 "
+		         "20 0 1 0 100\n");
+		puts_file("proc/400/stat", stat_text);
 	}
 	/* no xrdp at all: its default ini, here absent: the default */
 	xrdp_log_path(&cfg, NULL, out, sizeof out);

@@ -12,12 +12,18 @@
  *      started with (--config FILE, -c FILE, --config=FILE; default
  *      /etc/xrdp/xrdp.ini), under /var/log unless absolute (xrdp's rule);
  *   3. otherwise /var/log/xrdp.log, xrdp's default.
+ * The back-end asks on every listing (each snapshot refresh), and reading
+ * every fd link of xrdp is most of what the answer costs, so the file
+ * found in step 1 is kept for that xrdp process (its pid and start time: a
+ * pid is reused) as long as it is there: a restarted xrdp, or a log rotated
+ * away, is looked for again.
  */
 #include "xrdp_logfile.h"
 #include "xrdp_internal.h"
 
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +35,52 @@
 
 #define DEFAULT_INI "/etc/xrdp/xrdp.ini"
 #define LOG_DIR     "/var/log"
+
+/* The log file found among the fds of one xrdp process (step 1). */
+static struct {
+	pthread_mutex_t    lock;
+	char               root[PATH_MAX];   /* the /proc it was found under */
+	pid_t              pid;
+	unsigned long long start;            /* the process's start time, in clock ticks */
+	char               path[PATH_MAX];   /* "": none kept */
+} found_log = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* PID's start time under ROOT; false when it cannot be read. */
+static bool start_time(const char *root, pid_t pid, unsigned long long *ticks)
+{
+	char buf[1024];
+
+	return rdms_proc_read(root, pid, "stat", buf, sizeof buf) > 0 &&
+	       rdms_proc_parse_starttime(buf, ticks);
+}
+
+/* The log kept for process PID (started at START) into OUT, if it is still there. */
+static bool kept_log(const char *root, pid_t pid, unsigned long long start, char *out,
+                     size_t size)
+{
+	struct stat st;
+	bool ok;
+
+	pthread_mutex_lock(&found_log.lock);
+	ok = found_log.path[0] != '\0' && found_log.pid == pid && found_log.start == start &&
+	     strcmp(found_log.root, root) == 0;
+	if (ok && (stat(found_log.path, &st) != 0 || !S_ISREG(st.st_mode)))
+		found_log.path[0] = '\0';    /* rotated away: look again */
+	ok = ok && found_log.path[0] != '\0' && str_copy(out, size, found_log.path);
+	pthread_mutex_unlock(&found_log.lock);
+	return ok;
+}
+
+static void keep_log(const char *root, pid_t pid, unsigned long long start, const char *path)
+{
+	pthread_mutex_lock(&found_log.lock);
+	found_log.pid = pid;
+	found_log.start = start;
+	if (!str_copy(found_log.root, sizeof found_log.root, root) ||
+	    !str_copy(found_log.path, sizeof found_log.path, path))
+		found_log.path[0] = '\0';
+	pthread_mutex_unlock(&found_log.lock);
+}
 
 /* A log file PID holds open, into OUT; false when none. */
 static bool open_log(const char *root, pid_t pid, char *out, size_t size)
@@ -125,10 +177,20 @@ void xrdp_log_path(const rdms_config *cfg, const xrdp_proctab *t, char *out, siz
 		return;
 	}
 	for (size_t i = 0; t != NULL && i < t->n; i++) {
+		pid_t pid = t->v[i].pid;
+		unsigned long long start;
+		bool known;
+
 		if (!xrdp_proc_is_main(t, &t->v[i], "xrdp"))
 			continue;
-		if (open_log(cfg->proc_root, t->v[i].pid, out, size))
+		known = start_time(cfg->proc_root, pid, &start);
+		if (known && kept_log(cfg->proc_root, pid, start, out, size))
 			return;
+		if (open_log(cfg->proc_root, pid, out, size)) {
+			if (known)
+				keep_log(cfg->proc_root, pid, start, out);
+			return;
+		}
 		started_ini(cfg->proc_root, t->v[i].pid, ini, sizeof ini);
 		xrdp_ini_logfile(ini, out, size);
 		return;
