@@ -6,6 +6,7 @@
 #                 none runs (scripts/run.sh; scripts/demo-lab.sh stop ends it)
 #   make check    install what is needed, build, run every test
 #   make bench    print the benchmark figures
+#   make bench-fleet  the fleet broker's figures (100 hosts in network namespaces)
 #   make soak     rdmsd under 1,000 connections for 10 minutes (SOAK_SECONDS)
 #   make bench-events  the session-events figures (bench/events.sh)
 #   make fuzz     run every libFuzzer target for 30 s (fuzz-long: an hour each)
@@ -34,11 +35,11 @@ TEST_DEPS = clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlit
 # test reports itself skipped instead.
 X2GO_TEST_DEPS = x2goserver x2goserver-xsession openssh-server openssh-client \
 	pyhoca-cli python3-x2go nxproxy
-# What `make bench` and `make soak` drive rdmsd with (bench/wsman_bench.sh,
-# bench/soak.sh).
+# What `make bench`, `make bench-fleet` and `make soak` drive rdmsd with
+# (bench/wsman_bench.sh, bench/fleet.sh, bench/soak.sh).
 BENCH_DEPS = wrk curl sqlite3 passwd iproute2
 
-.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench bench-events soak \
+.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench bench-events bench-fleet soak \
 	install lint clean
 
 all: build
@@ -102,6 +103,10 @@ bench: deps build
 bench-events: deps build
 	BUILD=$(BUILD) bash bench/events.sh
 	BUILD=$(BUILD) bash bench/events.sh xrdp
+# Not part of bench: it builds the fleet lab (root; FLEET_BENCH_HOSTS, 100
+# by default, hosts in network namespaces) and takes some 8 minutes.
+bench-fleet: deps build
+	BUILD=$(BUILD) bash bench/fleet.sh
 
 # Not part of bench: it takes SOAK_SECONDS (600) and needs root.
 soak: deps build
