@@ -359,7 +359,7 @@ static int by_session_id(const void *a, const void *b)
 /* The events from the held sessions H to snapshot S[0..N), both merged by SessionId, into B. */
 static void snapshot_events(held *h, const fleet_session *s, size_t n, evbatch *b)
 {
-	const fleet_session **sorted = malloc((n != 0 ? n : 1) * sizeof *sorted);
+	const fleet_session **sorted = malloc((n != 0 ? n : 1) * sizeof(const fleet_session *));
 	size_t i = 0, j = 0;
 
 	if (sorted == NULL) {
@@ -368,7 +368,7 @@ static void snapshot_events(held *h, const fleet_session *s, size_t n, evbatch *
 	}
 	for (size_t k = 0; k < n; k++)
 		sorted[k] = &s[k];
-	qsort(sorted, n, sizeof *sorted, by_session_id);
+	qsort(sorted, n, sizeof(const fleet_session *), by_session_id);
 	while ((i < h->n || j < n) && !b->oom) {
 		if (j == n || (i < h->n && h->s[i].id < sorted[j]->id)) {
 			change(b, &h->s[i], &h->present[i], NULL);       /* ended */
