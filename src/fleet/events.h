@@ -32,7 +32,9 @@
  * Positions are the broker's own: its journal (src/events/feed_store.h)
  * is a file of the broker's, with the epoch raised at every start, so
  * bookmarks taken at the broker resume across its restarts as far as the
- * journal reaches (65,536 events and 10 minutes, at most 262,144 events).
+ * journal reaches: the newest 65,536 events (a host keeps at least as
+ * many and 10 minutes; the broker, which hears a whole fleet, keeps
+ * memory bounded instead: at 1,000 changes/s that is about a minute).
  * Events go to the journal right after the directory committed their
  * changes, by the one ingest thread; a broker stopped by SIGTERM loses
  * none, one killed between the two commits loses that batch's events
@@ -46,7 +48,7 @@
 #include "../wsman/wsman.h"
 #include "store.h"
 
-/* The broker's journal's bounds: a host's, with a tighter hard bound (memory). */
+/* The broker's journal's bounds: the newest 65,536 events. */
 extern const rdms_feed_limits fleet_events_limits;
 
 typedef struct fleet_events fleet_events;
