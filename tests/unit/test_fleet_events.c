@@ -15,6 +15,7 @@
 
 #include <sqlite3.h>
 
+#include "backend/fixture/fixture.h"
 #include "check.h"
 #include "events/feed_store.h"
 #include "fleet/broker.h"
@@ -349,36 +350,42 @@ static void test_source(void)
 /* A host's events.db made before the broker's columns: opened, its events kept, the columns added. */
 static void test_old_journal(void)
 {
-	char path[128];
+	static const char *const added[] = { "t_host", "t_vm", "t_domain", "t_collection",
+	                                     "p_host", "p_vm", "p_domain", "p_collection" };
+	char path[128], sql[96];
 	sqlite3 *db;
 	rdms_feed_store *fs;
 	rdms_feed *f;
 	rdms_error err = { 0 };
+	rdms_session one;
 	seen s = { .n = 0 };
 	rdms_feed_pos next;
 
 	snprintf(path, sizeof path, "%s/old-events.db", dir);
+	CHECK_EQ(rdms_feed_store_open(path, NULL, &fs, &f, &err), 0);
+	if (f == NULL)
+		return;
+	memset(&one, 0, sizeof one);
+	one.id = 7;
+	one.uid = 1000;
+	one.backend = &rdms_backend_fixture;
+	snprintf(one.user, sizeof one.user, "alice");
+	snprintf(one.client, sizeof one.client, "PC-7");
+	CHECK_EQ(rdms_feed_observe(f, "fixture", &one, 1, 1700000000000000LL), 1);
+	rdms_feed_store_close(fs, f);
+	/* as an rdmsd before them wrote it */
 	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
-	CHECK_EQ(sqlite3_exec(db,
-		"CREATE TABLE meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
-		"INSERT INTO meta VALUES ('epoch', 4), ('floor_epoch', 4), ('floor_seq', 0);"
-		"CREATE TABLE events("
-		" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,"
-		" kind INTEGER NOT NULL,"
-		" t_backend TEXT, t_id INTEGER, t_state INTEGER, t_uid INTEGER, t_display INTEGER,"
-		" t_logon INTEGER, t_pid INTEGER, t_user TEXT, t_client TEXT, t_addr TEXT,"
-		" p_backend TEXT, p_id INTEGER, p_state INTEGER, p_uid INTEGER, p_display INTEGER,"
-		" p_logon INTEGER, p_pid INTEGER, p_user TEXT, p_client TEXT, p_addr TEXT,"
-		" PRIMARY KEY(epoch, seq)) WITHOUT ROWID;"
-		"INSERT INTO events VALUES (4, 1, 1700000000000000, 1, 'fixture', 7, 0, 1000, 10, 1,"
-		" 77, 'alice', 'PC-7', '', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
-		NULL, NULL, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof added / sizeof added[0]; i++) {
+		snprintf(sql, sizeof sql, "ALTER TABLE events DROP COLUMN %s;", added[i]);
+		CHECK_EQ(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	}
+	CHECK(sqlite3_exec(db, "SELECT t_host FROM events;", NULL, NULL, NULL) != SQLITE_OK);
 	sqlite3_close(db);
 	CHECK_EQ(rdms_feed_store_open(path, NULL, &fs, &f, &err), 0);
 	if (f == NULL)
 		return;
-	CHECK_EQ(rdms_feed_epoch(f), 5);
-	CHECK_EQ(rdms_feed_read(f, (rdms_feed_pos){ 4, 0 }, 8, keep, &s, &next), RDMS_FEED_OK);
+	CHECK_EQ(rdms_feed_epoch(f), 2);
+	CHECK_EQ(rdms_feed_read(f, (rdms_feed_pos){ 1, 0 }, 8, keep, &s, &next), RDMS_FEED_OK);
 	CHECK_EQ(s.n, 1);
 	CHECK_STR(s.ev[0].target.user, "alice");
 	CHECK(s.ev[0].target.host == NULL);        /* a host's own session */
