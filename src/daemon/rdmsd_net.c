@@ -25,6 +25,7 @@
 
 #include "../auth/authz.h"
 #include "../fleet/broker.h"
+#include "../fleet/events.h"
 #include "../auth/pam_auth.h"
 #include "../cimxml/cimxml.h"
 #include "../common/log.h"
@@ -55,6 +56,7 @@ struct net {
 	priv_events_pump *pump;      /* the mirror of priv's change feed (NULL: events off) */
 	bool            is_broker;   /* role = broker: the classes come from the directory */
 	fleet_broker    broker;
+	fleet_events   *fleet_events; /* a broker's change feed: what its ingest applies */
 };
 
 static struct net net_state;
@@ -240,17 +242,24 @@ static bool broker_user(void *ctx, const char *user, rdms_caller *out)
 /*
  * A fleet broker: its directory, opened as the network process's account
  * (the privileged process made its directory writable for it), serves the
- * classes; methods go to the hosts as the broker's certificate.
+ * classes; methods go to the hosts as the broker's certificate; what the
+ * ingest applies becomes the broker's own session events, in a journal
+ * beside the directory.
  */
 static bool broker_up(struct net *d, rdms_error *err)
 {
 	fleet_ingest_options io = { .identity = &d->broker.id };
+	char path[sizeof d->h.cfg.store_path + sizeof d->h.cfg.events_db];
 
 	d->broker.cfg = &d->h.cfg;
 	d->broker.store = fleet_store_open_sqlite(d->h.cfg.store_path, err);
 	if (d->broker.store == NULL)
 		return false;
+	fleet_events_path(&d->h.cfg, path, sizeof path);
+	if ((d->fleet_events = fleet_events_open(path, err)) == NULL)
+		return false;
 	io.store = d->broker.store;
+	io.events = d->fleet_events;
 	d->broker.ingest = fleet_ingest_start(&io, err);
 	if (d->broker.ingest == NULL)
 		return false;
@@ -284,8 +293,15 @@ static bool services_up(struct net *d, rdms_error *err)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY,
 		                 "cannot create the WS-Management service") == 0;
 	wsman_service_users(d->wsman, broker_user, d);
-	/* Session events: one pump mirrors priv's feed, subscriptions read the mirror. */
-	d->pump = priv_events_pump_start(d->client, 30000, err);
+	/* A broker's session events: its own feed, which its ingest writes. */
+	if (d->fleet_events != NULL) {
+		wsman_event_source src = fleet_events_source(d->fleet_events);
+
+		if (!wsman_service_events(d->wsman, &src))
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
+	}
+	/* A host's: one pump mirrors priv's feed, subscriptions read the mirror. */
+	d->pump = d->is_broker ? NULL : priv_events_pump_start(d->client, 30000, err);
 	if (d->pump == NULL && err->code != 0)
 		return false;
 	if (d->pump != NULL) {
@@ -366,6 +382,7 @@ int main(int argc, char **argv)
 	priv_events_pump_stop(d->pump);
 	rdms_session_cache_free(d->provider.cache);
 	fleet_ingest_stop(d->broker.ingest);
+	fleet_events_close(d->fleet_events);
 	fleet_store_close(d->broker.store);
 	fleet_identity_clear(&d->broker.id);
 	transport_free(d->transport);

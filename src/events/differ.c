@@ -272,7 +272,7 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 	step *plan = NULL;
 	char **addr = NULL;
 	rdms_feed_backend *b;
-	size_t nplan = 0, nnext = 0, skip = 0;
+	size_t nplan = 0, nnext = 0;
 	long made = -1;
 
 	if (sorted == NULL || next == NULL)
@@ -296,9 +296,7 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 	if (!rdms_feed_reserve(f, ev.ev, ev.n))
 		goto unlock_free_addr;
 	nnext = move_old(plan, nplan, b->s, sorted, next, ev.ev, addr);
-	rdms_feed_append(f, ev.ev, ev.n, now_us, &skip);
-	if (f->sink != NULL)
-		f->sink(f->sink_ctx, f, ev.ev + skip, ev.n - skip);
+	rdms_feed_append(f, ev.ev, ev.n, now_us);
 	made = (long)ev.n;
 	free(ev.ev);
 	ev = (batch){ 0 };            /* the journal owns the events now */

@@ -82,18 +82,36 @@ bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s)
 	return false;
 }
 
+/* A copy of TEXT into *OUT, NULL staying NULL; false when out of memory. */
+static bool copy_or_null(char **out, const char *text)
+{
+	*out = text != NULL ? strdup(text) : NULL;
+	return text == NULL || *out != NULL;
+}
+
 bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in)
 {
 	*out = *in;
-	if (rdms_event_session_set_texts(out, in->user, in->client, in->client_addr))
+	out->host = out->vm_name = out->domain = out->collection = NULL;
+	if (!rdms_event_session_set_texts(out, in->user, in->client, in->client_addr)) {
+		memset(out, 0, sizeof *out);
+		return false;
+	}
+	if (copy_or_null(&out->host, in->host) && copy_or_null(&out->vm_name, in->vm_name) &&
+	    copy_or_null(&out->domain, in->domain) &&
+	    copy_or_null(&out->collection, in->collection))
 		return true;
-	memset(out, 0, sizeof *out);
+	rdms_event_session_clear(out);
 	return false;
 }
 
 void rdms_event_session_clear(rdms_event_session *es)
 {
-	free(es->user);      /* the block of all three */
+	free(es->user);      /* the block of all three texts */
+	free(es->host);
+	free(es->vm_name);
+	free(es->domain);
+	free(es->collection);
 	memset(es, 0, sizeof *es);
 }
 
@@ -303,13 +321,11 @@ static void prune(rdms_feed *f, int64_t now_us)
 		drop_oldest(f);
 }
 
-void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
-                      size_t *skipped)
+void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us)
 {
 	/* beyond the hard bound a batch keeps only its newest events */
 	size_t skip = n > f->lim.max_events ? n - f->lim.max_events : 0;
 
-	*skipped = skip;
 	if (n == 0)
 		return;
 	while (f->count > 0 && f->count + (n - skip) > f->lim.max_events)
@@ -332,7 +348,22 @@ void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
 	while (f->nspare > 0)     /* left only by events skipped */
 		free(f->spare[--f->nspare]);
 	prune(f, now_us);
+	if (f->sink != NULL)
+		f->sink(f->sink_ctx, f, batch + skip, n - skip);
 	pthread_cond_broadcast(&f->cond);
+}
+
+bool rdms_feed_publish(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us)
+{
+	bool room;
+
+	if (n == 0)
+		return true;
+	pthread_mutex_lock(&f->lock);
+	if ((room = rdms_feed_reserve(f, batch, n)))
+		rdms_feed_append(f, batch, n, now_us);
+	pthread_mutex_unlock(&f->lock);
+	return room;
 }
 
 uint64_t rdms_feed_epoch(rdms_feed *f)

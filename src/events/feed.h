@@ -60,6 +60,17 @@ typedef struct rdms_event_session {
 	char       *user;             /* the block */
 	char       *client;           /* in it; "" while disconnected */
 	char       *client_addr;      /* in it; "" when unknown */
+	/*
+	 * A fleet broker's events (src/fleet/events.h) are about its hosts'
+	 * sessions: each carries its own VMHostName and the properties its
+	 * host gave it (owned; VMName, DomainName, CollectionId may be NULL
+	 * properties), USER being the UserName as it is.  NULL HOST: a host's
+	 * own session, whose instance takes these from the config.
+	 */
+	char       *host;
+	char       *vm_name;
+	char       *domain;
+	char       *collection;
 } rdms_event_session;
 
 enum { RDMS_EVENT_CREATION = 1, RDMS_EVENT_MODIFICATION = 2, RDMS_EVENT_DELETION = 4 };
@@ -100,6 +111,15 @@ void rdms_feed_free(rdms_feed *f);
  */
 long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s, size_t n,
                        int64_t now_us);
+
+/*
+ * Appends the N events of BATCH, made elsewhere (a fleet broker's, from
+ * what its ingest applied), observed at NOW_US: they get their positions
+ * (in BATCH too) and the journal takes over their strings, in one step
+ * under the lock, stored as a listing's would be.  False when out of
+ * memory: nothing was appended and BATCH still owns its strings.
+ */
+bool rdms_feed_publish(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us);
 
 /* Called with each event read, oldest first; a non-zero return stops. */
 typedef int (*rdms_event_fn)(void *ctx, const rdms_event *ev);
@@ -168,6 +188,8 @@ bool rdms_event_session_set_texts(rdms_event_session *out, const char *user,
                                   const char *client, const char *addr);
 /* Copies of S's strings into OUT (fields as in rdms_event_session); false when out of memory. */
 bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s);
+/* A copy of IN with copies of its strings (NULL texts of a session as "", of its host kept NULL). */
+bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in);
 void rdms_event_session_clear(rdms_event_session *es);
 /* An rdms_session with the fields an event carries (the rest zero), for instance building. */
 void rdms_event_session_to(const rdms_event_session *es, rdms_session *out);

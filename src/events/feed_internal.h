@@ -66,13 +66,12 @@ bool rdms_feed_reserve(rdms_feed *f, const rdms_event *batch, size_t n);
 /*
  * Appends the N events of BATCH after rdms_feed_reserve(F, BATCH, N): gives them
  * their positions (in BATCH too) and takes over their strings; prunes as of
- * NOW_US.  A batch larger than max_events keeps its newest: *SKIPPED is how
- * many of its first events were dropped at once.  The lock is held.
+ * NOW_US; tells the sink what it holds of them.  A batch larger than
+ * max_events keeps its newest (the first ones are dropped at once, their
+ * strings freed).  The lock is held.
  */
-void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us,
-                      size_t *skipped);
+void rdms_feed_append(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us);
 
-bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in);
 void rdms_event_clear(rdms_event *ev);
 
 /* Frees what the differ keeps (the back-ends' last listings). */

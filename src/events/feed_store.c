@@ -5,6 +5,12 @@
  *   events(epoch, seq, time_us, kind, t_*, p_*)   the journal, t_ target, p_ previous
  *   sessions(backend, id, ...)                    each back-end's last listing
  *
+ * A fleet broker's journal (src/fleet/events.h) is the same table: its
+ * sessions carry their host and its properties (t_host, t_vm, t_domain,
+ * t_collection, and p_ the same; NULL in a host's journal, and added to a
+ * journal made before they existed), and it has no listings (its
+ * directory is its state), so its events leave the sessions table alone.
+ *
  * A session is stored as its columns (no private blob format), so
  * `sqlite3 events.db` shows what rdmsd knows.  The store is the feed's
  * sink: it is called under the feed's lock with each batch, and keeps the
@@ -14,6 +20,7 @@
 #include "feed_store.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -51,6 +58,14 @@ static const char schema_sql[] =
 	" PRIMARY KEY(backend, id)) WITHOUT ROWID;";
 
 #define SESSION_COLS "backend, id, state, uid, display, logon, pid, user, client, addr"
+#define EVENT_COLS "epoch, seq, time_us, kind, t_backend, t_id, t_state, t_uid, t_display, " \
+	"t_logon, t_pid, t_user, t_client, t_addr, p_backend, p_id, p_state, p_uid, p_display, " \
+	"p_logon, p_pid, p_user, p_client, p_addr, " ORIGIN_COLS
+/* a broker's: the session's host and its properties there (added after the rest) */
+#define ORIGIN_COLS "t_host, t_vm, t_domain, t_collection, p_host, p_vm, p_domain, p_collection"
+static const char *const origin_cols[] = {
+	"t_host", "t_vm", "t_domain", "t_collection", "p_host", "p_vm", "p_domain", "p_collection",
+};
 
 /* ---- sessions as columns ------------------------------------------------------------ */
 
@@ -74,6 +89,21 @@ static void bind_session(sqlite3_stmt *st, int first, const rdms_event_session *
 	sqlite3_bind_text(st, first + 9, es->client_addr, -1, SQLITE_STATIC);
 }
 
+/* Binds ES's host and its properties to the 4 parameters from FIRST on (NULL ES: all NULL). */
+static void bind_origin(sqlite3_stmt *st, int first, const rdms_event_session *es)
+{
+	const char *text[4] = { NULL };
+
+	if (es != NULL) {
+		text[0] = es->host;
+		text[1] = es->vm_name;
+		text[2] = es->domain;
+		text[3] = es->collection;
+	}
+	for (int i = 0; i < 4; i++)
+		sqlite3_bind_text(st, first + i, text[i], -1, SQLITE_STATIC);   /* NULL binds NULL */
+}
+
 static const char *column_text(sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -81,20 +111,34 @@ static const char *column_text(sqlite3_stmt *st, int col)
 	return t != NULL ? (const char *)t : "";
 }
 
+static char *column_dup(sqlite3_stmt *st, int col)
+{
+	return strdup(column_text(st, col));
+}
+
+/* Column COL as a copy into *OUT, NULL staying NULL; false when out of memory. */
+static bool column_dup_null(sqlite3_stmt *st, int col, char **out)
+{
+	*out = sqlite3_column_type(st, col) != SQLITE_NULL ? column_dup(st, col) : NULL;
+	return *out != NULL || sqlite3_column_type(st, col) == SQLITE_NULL;
+}
+
 /*
- * Reads the 10 columns from FIRST on into OUT; the back-end must be one
- * this rdmsd knows (its name is kept by reference).  False when it is not,
- * or when out of memory.
+ * Reads the 10 columns from FIRST on, and the 4 of its host from ORIGIN
+ * on (-1: none), into OUT.  A host's session must be of a back-end this
+ * rdmsd knows (its name is kept by reference); a broker's has its host
+ * instead.  False when it is neither, or when out of memory.
  */
-static bool read_session(sqlite3_stmt *st, int first, rdms_event_session *out)
+static bool read_session(sqlite3_stmt *st, int first, int origin, rdms_event_session *out)
 {
 	const unsigned char *name = sqlite3_column_text(st, first);
 	const rdms_backend *b = name != NULL ? rdms_backend_find((const char *)name) : NULL;
+	bool broker = origin >= 0 && sqlite3_column_type(st, origin) != SQLITE_NULL;
 
 	memset(out, 0, sizeof *out);
-	if (b == NULL)
+	if (b == NULL && !broker)
 		return false;
-	out->backend = b->name;
+	out->backend = b != NULL ? b->name : NULL;
 	out->id = (uint32_t)sqlite3_column_int64(st, first + 1);
 	out->connect_state = (uint32_t)sqlite3_column_int64(st, first + 2);
 	out->uid = (uint32_t)sqlite3_column_int64(st, first + 3);
@@ -102,11 +146,19 @@ static bool read_session(sqlite3_stmt *st, int first, rdms_event_session *out)
 	out->logon_time = sqlite3_column_int64(st, first + 5);
 	out->server_pid = (int32_t)sqlite3_column_int64(st, first + 6);
 	/* (each pointer stays good while the other columns are read) */
-	if (rdms_event_session_set_texts(out, column_text(st, first + 7),
-	                                 column_text(st, first + 8), column_text(st, first + 9)))
-		return true;
-	memset(out, 0, sizeof *out);
-	return false;
+	if (!rdms_event_session_set_texts(out, column_text(st, first + 7),
+	                                  column_text(st, first + 8), column_text(st, first + 9))) {
+		memset(out, 0, sizeof *out);
+		return false;
+	}
+	if (broker && (!column_dup_null(st, origin, &out->host) ||
+	               !column_dup_null(st, origin + 1, &out->vm_name) ||
+	               !column_dup_null(st, origin + 2, &out->domain) ||
+	               !column_dup_null(st, origin + 3, &out->collection))) {
+		rdms_event_session_clear(out);
+		return false;
+	}
+	return true;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
@@ -138,9 +190,11 @@ static bool write_event(rdms_feed_store *st, const rdms_event *ev)
 	sqlite3_bind_int64(s, 4, ev->kind);
 	bind_session(s, 5, &ev->target);
 	bind_session(s, 15, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
+	bind_origin(s, 25, &ev->target);
+	bind_origin(s, 29, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
 	ok = step_done(s);
-	if (!ok)
-		return false;
+	if (!ok || ev->target.host != NULL)
+		return ok;     /* a broker's event: no listing to follow */
 	/* the sessions table follows the feed's listing */
 	if (ev->kind == RDMS_EVENT_DELETION) {
 		sqlite3_bind_text(st->del_session, 1, ev->target.backend, -1, SQLITE_STATIC);
@@ -190,6 +244,38 @@ static void store_batch(void *ctx, const rdms_feed *f, const rdms_event *batch, 
 
 /* ---- opening ---------------------------------------------------------------------------- */
 
+/*
+ * The columns of a broker's sessions, added to a journal made before them
+ * (a host's events.db of an older rdmsd); true when they are there.
+ */
+static bool add_origin_columns(sqlite3 *db)
+{
+	sqlite3_stmt *q;
+	bool has = false;
+
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info('events') WHERE name = ?;", -1,
+	                       &q, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(q, 1, origin_cols[0], -1, SQLITE_STATIC);
+	has = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	if (has)
+		return true;
+	/* all of them or none */
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) != SQLITE_OK)
+		return false;
+	for (size_t i = 0; i < sizeof origin_cols / sizeof origin_cols[0]; i++) {
+		char sql[96];
+
+		snprintf(sql, sizeof sql, "ALTER TABLE events ADD COLUMN %s TEXT;", origin_cols[i]);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+			sqlite3_exec(db, "ROLLBACK;", NULL, NULL, NULL);
+			return false;
+		}
+	}
+	return sqlite3_exec(db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK;
+}
+
 static uint64_t get_meta(sqlite3 *db, const char *k)
 {
 	sqlite3_stmt *st;
@@ -231,11 +317,8 @@ static bool restore(rdms_feed_store *st, rdms_feed *f, size_t *skipped)
 	st->pruned = (rdms_feed_pos){ get_meta(st->db, "floor_epoch"),
 	                              get_meta(st->db, "floor_seq") };
 	rdms_feed_restore_floor(f, st->pruned);
-	if (sqlite3_prepare_v2(st->db, "SELECT epoch, seq, time_us, kind, t_backend, t_id, "
-	                       "t_state, t_uid, t_display, t_logon, t_pid, t_user, t_client, t_addr, "
-	                       "p_backend, p_id, p_state, p_uid, p_display, p_logon, p_pid, p_user, "
-	                       "p_client, p_addr FROM events ORDER BY epoch, seq;", -1, &q, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT " EVENT_COLS " FROM events ORDER BY epoch, seq;", -1,
+	                       &q, NULL) != SQLITE_OK)
 		return false;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		rdms_event ev;
@@ -245,8 +328,8 @@ static bool restore(rdms_feed_store *st, rdms_feed *f, size_t *skipped)
 		                          (uint64_t)sqlite3_column_int64(q, 1) };
 		ev.time_us = sqlite3_column_int64(q, 2);
 		ev.kind = (uint8_t)sqlite3_column_int64(q, 3);
-		if (!read_session(q, 4, &ev.target) ||
-		    (ev.kind == RDMS_EVENT_MODIFICATION && !read_session(q, 14, &ev.previous)) ||
+		if (!read_session(q, 4, 24, &ev.target) ||
+		    (ev.kind == RDMS_EVENT_MODIFICATION && !read_session(q, 14, 28, &ev.previous)) ||
 		    !rdms_feed_restore_event(f, &ev)) {
 			/* an unknown back-end, a bad row: the journal goes on without it */
 			rdms_event_clear(&ev);
@@ -262,7 +345,7 @@ static bool restore(rdms_feed_store *st, rdms_feed *f, size_t *skipped)
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		rdms_event_session es;
 
-		if (!read_session(q, 0, &es) || !rdms_feed_restore_session(f, es.backend, &es)) {
+		if (!read_session(q, 0, -1, &es) || !rdms_feed_restore_session(f, es.backend, &es)) {
 			rdms_event_session_clear(&es);
 			(*skipped)++;
 		}
@@ -313,9 +396,12 @@ uint32_t rdms_feed_store_open(const char *path, const rdms_feed_limits *limits,
 		sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 		rc = sqlite3_exec(st->db, schema_sql, NULL, NULL, &msg);
 	}
+	if (rc == SQLITE_OK && !add_origin_columns(st->db))
+		rc = SQLITE_ERROR;
 	if (rc == SQLITE_OK)
-		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, "
-		                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);",
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO events (" EVENT_COLS ") "
+		                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);",
 		                        -1, &st->put_event, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO sessions (" SESSION_COLS

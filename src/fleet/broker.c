@@ -37,6 +37,11 @@ cim_instance *fleet_session_instance(const fleet_session *s)
 	return inst;
 }
 
+bool fleet_user_owns(const char *user, const char *user_name)
+{
+	return user_name != NULL && strcasecmp(user_name, user) == 0;
+}
+
 /* One page of a walk: each row to the caller's FN, and where the next page starts. */
 struct walk {
 	rdms_instance_fn fn;
@@ -123,8 +128,7 @@ static uint32_t find_session(rdms_provider *p, const rdms_caller *who, const cim
 	owner = f.inst != NULL ? f.inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME].u.str
 	                       : NULL;
 	if (!who->is_admin && (rc == WBEM_E_NOT_FOUND ||
-	                       (rc == WBEM_S_NO_ERROR && (owner == NULL ||
-	                                                  strcasecmp(owner, who->user) != 0)))) {
+	                       (rc == WBEM_S_NO_ERROR && !fleet_user_owns(who->user, owner)))) {
 		if (rc == WBEM_S_NO_ERROR)
 			rdms_fail(&truth, WBEM_E_ACCESS_DENIED, "session %u on host %s is %s's",
 			          (unsigned)keys[1].u.u32, keys[0].u.str, owner ? owner : "nobody");

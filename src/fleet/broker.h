@@ -33,4 +33,7 @@ extern const rdms_class_provider *const fleet_broker_classes[];
 /* The instance of directory row S; NULL when out of memory. */
 cim_instance *fleet_session_instance(const fleet_session *s);
 
+/* The owner rule for a caller who is not an admin: USER_NAME (NULL: nobody) is USER's. */
+bool fleet_user_owns(const char *user, const char *user_name);
+
 #endif

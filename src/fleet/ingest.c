@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "../common/log.h"
+#include "events.h"
 #include "host_tls.h"
 #include "../ops/provider.h"
 #include "../schema/schema.h"
@@ -336,8 +337,8 @@ static void on_page(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 		if (s == NULL)
 			rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		else
-			rc = fleet_store_apply_snapshot(in->o.store, h->name, h->snap_at, s,
-			                                h->snap.count, &err);
+			rc = fleet_events_apply_snapshot(in->o.events, in->o.store, h->name, h->snap_at,
+			                                 s, h->snap.count, &err);
 		free(s);
 		log_debug("fleet: %s: snapshot of %zu sessions at %" PRIu64 ":%" PRIu64 ": %s",
 		          h->name, h->snap.count, fleet_version_epoch(h->snap_at),
@@ -428,7 +429,7 @@ static void on_pulled(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 			quarantine(in, h, &err);
 		return;
 	}
-	rc = fleet_store_apply_batch(in->o.store, h->name, ch, k, &v, &err);
+	rc = fleet_events_apply_batch(in->o.events, in->o.store, h->name, ch, k, &v, &err);
 	free(ch);
 	cim_instance_list_free(&insts);
 	log_debug("fleet: %s: %zu events up to %" PRIu64 ":%" PRIu64 ": %s", h->name, k,

@@ -46,8 +46,12 @@
 
 #include "store.h"
 
+struct fleet_events;
+
 typedef struct fleet_ingest_options {
 	fleet_store *store;
+	/* the broker's change feed (events.h): every change applied goes there; NULL: none */
+	struct fleet_events *events;
 	/*
 	 * The broker's client certificate (host_tls.h): presented to every
 	 * host, whose own certificate must be the one pinned at its

@@ -45,6 +45,15 @@ typedef struct wsman_event_source {
 	 */
 	uint32_t      (*state)(void *ctx, rdms_session_fn fn, void *fn_ctx, rdms_feed_pos *at,
 	                       rdms_error *err);
+	/*
+	 * A fleet broker's feed (src/fleet/events.h), whose sessions are its
+	 * hosts': INSTANCE makes an event session's instance (NULL when out
+	 * of memory), and VISIBLE says whether USER, not an admin, may see it
+	 * (the broker's owner rule).  NULL: a host's feed -- instances by the
+	 * config, a non-admin sees the sessions of its uid.
+	 */
+	cim_instance *(*instance)(const rdms_event_session *es);
+	bool          (*visible)(const char *user, const rdms_event_session *es);
 	void          *ctx;
 } wsman_event_source;
 

@@ -207,32 +207,34 @@ static void class_uri(char *buf, size_t size, const wsman_sub *s, const char *cl
 		snprintf(buf, size, "%s%s/%s", URI_WMI_PREFIX, s->ns, cls);
 }
 
-/* The instance of ES; NULL when out of memory. */
-static cim_instance *instance_of(const rdms_config *cfg, const rdms_event_session *es)
+/* The instance of ES, as E's source makes them; NULL when out of memory. */
+static cim_instance *instance_of(const wsman_events *e, const rdms_event_session *es)
 {
 	rdms_session s;
 
+	if (e->src.instance != NULL)
+		return e->src.instance(es);
 	rdms_event_session_to(es, &s);
-	return rdms_session_instance(cfg, &s);
+	return rdms_session_instance(e->provider->cfg, &s);
 }
 
 /*
  * EV as S's item (spec/events.md 2.5): the event class with its embedded
  * instances.  False when out of memory.
  */
-static bool write_event(strbuf *b, const rdms_config *cfg, const wsman_sub *s,
+static bool write_event(strbuf *b, const wsman_events *e, const wsman_sub *s,
                         const rdms_event *ev)
 {
 	const char *cls = wql_event_class_name(s->q, ev->kind);
 	const char *session_cls = rdms_session_class()->name;
 	bool dmtf = wql_event_dmtf(s->q);
-	cim_instance *target = instance_of(cfg, &ev->target), *prev = NULL;
+	cim_instance *target = instance_of(e, &ev->target), *prev = NULL;
 	char uri[512], inner[512], num[64];
 
 	if (target == NULL)
 		return false;
 	if (ev->kind == RDMS_EVENT_MODIFICATION && wql_event_selects_previous(s->q) &&
-	    (prev = instance_of(cfg, &ev->previous)) == NULL) {
+	    (prev = instance_of(e, &ev->previous)) == NULL) {
 		cim_instance_free(target);
 		return false;
 	}
@@ -278,12 +280,19 @@ static bool write_event(strbuf *b, const rdms_config *cfg, const wsman_sub *s,
 /* What one scan of the feed found for a subscription. */
 struct scan {
 	const wsman_sub   *s;
-	const rdms_config *cfg;
-	built             *built;    /* the instances kept (wsman_events.built) */
+	wsman_events      *e;        /* its source, and the instances kept (built) */
 	rdms_event        *found;    /* copies of the matching events */
 	size_t             n, max;
 	bool               oom;
 };
+
+/* True when S's owner, not an admin, may see session ES (as an Enumerate would list it). */
+static bool may_see(const wsman_events *e, const wsman_sub *s, const rdms_event_session *es)
+{
+	if (e->src.visible != NULL)
+		return e->src.visible(s->user, es);
+	return es->uid == s->uid;
+}
 
 static void built_clear(built *b)
 {
@@ -296,15 +305,15 @@ static void built_clear(built *b)
  * EV's instances into B (the previous one for a modification only): kept
  * there when B already holds EV's.  False when out of memory.
  */
-static bool build(built *b, const rdms_config *cfg, const rdms_event *ev)
+static bool build(built *b, const wsman_events *e, const rdms_event *ev)
 {
 	if (b->target != NULL && rdms_feed_pos_cmp(b->pos, ev->pos) == 0)
 		return true;
 	built_clear(b);
 	b->pos = ev->pos;
-	b->target = instance_of(cfg, &ev->target);
+	b->target = instance_of(e, &ev->target);
 	if (ev->kind == RDMS_EVENT_MODIFICATION)
-		b->prev = instance_of(cfg, &ev->previous);
+		b->prev = instance_of(e, &ev->previous);
 	if (b->target == NULL || (ev->kind == RDMS_EVENT_MODIFICATION && b->prev == NULL)) {
 		built_clear(b);
 		return false;
@@ -313,16 +322,15 @@ static bool build(built *b, const rdms_config *cfg, const rdms_event *ev)
 }
 
 /* True when S's owner may see EV's session and S's query takes it. */
-static bool wanted(const wsman_sub *s, const rdms_config *cfg, built *kept, const rdms_event *ev,
-                   bool *oom)
+static bool wanted(const wsman_sub *s, wsman_events *e, const rdms_event *ev, bool *oom)
 {
-	built *b = &kept[ev->pos.seq % BUILT_SLOTS];
+	built *b = &e->built[ev->pos.seq % BUILT_SLOTS];
 
-	if (!s->admin && ev->target.uid != s->uid)
+	if (!s->admin && !may_see(e, s, &ev->target))
 		return false;
 	if ((wql_event_kinds(s->q) & ev->kind) == 0)
 		return false;
-	if (!build(b, cfg, ev)) {
+	if (!build(b, e, ev)) {
 		*oom = true;
 		return false;
 	}
@@ -343,7 +351,7 @@ static int scan_one(void *ctx, const rdms_event *ev)
 	struct scan *sc = ctx;
 	rdms_event *copy;
 
-	if (!wanted(sc->s, sc->cfg, sc->built, ev, &sc->oom))
+	if (!wanted(sc->s, sc->e, ev, &sc->oom))
 		return sc->oom ? 1 : 0;
 	copy = &sc->found[sc->n];
 	*copy = (rdms_event){ .pos = ev->pos, .time_us = ev->time_us, .kind = ev->kind };
@@ -377,7 +385,7 @@ static rdms_feed_read_rc scan(wsman_events *e, const wsman_sub *s, uint32_t max,
 {
 	rdms_feed_pos at = s->pos, head = rdms_feed_head(e->src.feed);
 
-	*sc = (struct scan){ .s = s, .cfg = e->provider->cfg, .built = e->built, .max = max };
+	*sc = (struct scan){ .s = s, .e = e, .max = max };
 	*end = at;
 	sc->found = calloc(max, sizeof *sc->found);
 	if (sc->found == NULL) {
@@ -405,7 +413,7 @@ static rdms_feed_read_rc scan(wsman_events *e, const wsman_sub *s, uint32_t max,
  * *POS becomes the position to keep (END when all of them went, else the
  * last that did).  False with F when not even the first event fits.
  */
-static bool pull_response(strbuf *b, const rdms_config *cfg, const wsman_sub *s,
+static bool pull_response(strbuf *b, const wsman_events *e, const wsman_sub *s,
                           const char *relates, size_t limit, const struct scan *sc,
                           rdms_feed_pos end, rdms_feed_pos *pos, wsman_fault *f)
 {
@@ -417,7 +425,7 @@ static bool pull_response(strbuf *b, const rdms_config *cfg, const wsman_sub *s,
 	for (i = 0; i < sc->n; i++) {
 		size_t before = items.len;
 
-		if (!write_event(&items, cfg, s, &sc->found[i]))
+		if (!write_event(&items, e, s, &sc->found[i]))
 			break;
 		/* room for the envelope around the items: about 1 KB */
 		if (items.len + 1024 > limit) {
@@ -578,7 +586,7 @@ static struct todo *answer(wsman_events *e, wsman_sub *s, const char *machine, b
 		} else if (sc.oom) {
 			oom(&f);
 			make_reply(&t->reply, NULL, &f, s->relates, machine);
-		} else if (pull_response(&b, e->provider->cfg, s, s->relates, s->limit, &sc, end,
+		} else if (pull_response(&b, e, s, s->relates, s->limit, &sc, end,
 		                         &t->pos, &f)) {
 			/* moved now, so that the next Pull, which may come before the
 			 * reply is handed over, reads on from here */
@@ -1017,7 +1025,7 @@ bool wsman_events_pull(wsman_events *e, const char *owner, const wsman_request *
 			return true;
 		}
 	}
-	ok = pull_response(b, e->provider->cfg, s, r->message_id, limit, &sc, end, &pos, f);
+	ok = pull_response(b, e, s, r->message_id, limit, &sc, end, &pos, f);
 	if (ok)
 		s->pos = pos;
 	pthread_mutex_unlock(&e->lock);

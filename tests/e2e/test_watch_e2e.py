@@ -41,10 +41,12 @@ U1 = we.U1
 
 
 class Watcher:
-    """A running `rdms watch ARGS`: the lines it printed, as they came."""
+    """A running `rdms watch ARGS` (after PREFIX: `ip netns exec NS`, say):
+    the lines it printed, as they came, and when each was read (TIMES,
+    Unix seconds)."""
 
-    def __init__(self, lab, args, as_user=None, env=None):
-        cmd = [RDMS, "--config", lab.conf, "watch"] + args
+    def __init__(self, lab, args, as_user=None, env=None, prefix=()):
+        cmd = list(prefix) + [RDMS, "--config", lab.conf, "watch"] + args
         who = {}
         if as_user is not None:   # the user's own process (signals reach rdms itself)
             pw = pwd.getpwnam(as_user)
@@ -52,13 +54,14 @@ class Watcher:
         self.json = "--json" in args
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      text=True, env=dict(os.environ, **(env or {})), **who)
-        self.lines, self.err = [], ""
+        self.lines, self.times, self.err = [], [], ""
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
         time.sleep(0.5)          # the Subscribe is answered at once
 
     def _read(self):
         for line in self.proc.stdout:
+            self.times.append(time.time())
             self.lines.append(line.rstrip("\n"))
 
     def events(self):

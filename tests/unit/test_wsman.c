@@ -33,6 +33,7 @@
 #include "ops/session_cache.h"
 #include "cim/path.h"
 #include "common/xml_read.h"
+#include "fleet/events.h"
 #include "schema/schema.h"
 #include "wsman/wsman.h"
 #include "wsman/wsman_internal.h"
@@ -2617,6 +2618,101 @@ static void test_subscriptions(rdms_config *cfg, rdms_provider *p)
 	rdms_feed_free(ev_feed);
 }
 
+/*
+ * At a fleet broker (src/fleet/events.h): subscriptions read the broker's
+ * feed, whose events carry each session's own host and properties, and a
+ * caller who is not an admin gets the events of sessions whose UserName
+ * is theirs, on any host.
+ */
+/* The reply to a Pull of WHO on subscription CTX, read. */
+static xmlDoc *pulled(wsman_service *s, const rdms_caller *who, const char *ctx)
+{
+	wsman_reply r = callf(s, who, sub_pull(ctx, "PT60S", 5));
+	xmlDoc *d = xdoc(&r);
+
+	CHECK_EQ(r.http_status, 200);
+	free(r.body);
+	return d;
+}
+
+static void test_broker_subscriptions(rdms_config *cfg, rdms_provider *p)
+{
+	char dir[] = "/tmp/rdms-wsman-broker-XXXXXX", path[96], cmd[128], ctx[64], ctx2[64];
+	fleet_session a[] = {
+		{ .host = "hvA", .id = 1, .vm_name = "vm-A", .user_name = "carol",
+		  .domain_name = "FLEET", .collection_id = "pool", .client_machine_name = "PC-1" },
+		{ .host = "hvA", .id = 2, .vm_name = "vm-A", .user_name = "bob",
+		  .domain_name = "FLEET", .collection_id = "pool", .client_machine_name = "PC-2" },
+	};
+	fleet_session b = { .host = "hvB", .id = 1, .vm_name = "vm-B", .user_name = "bob",
+	                    .domain_name = "FLEET", .collection_id = "pool",
+	                    .client_machine_name = "PC-B" };
+	fleet_host h = { .url = "https://198.18.1.1:5986/wsman" };
+	rdms_error err = { 0 };
+	fleet_store *st;
+	fleet_events *fe;
+	fleet_change ch[2];
+	wsman_event_source src;
+	wsman_service *s;
+	xmlDoc *d;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/fleet.db", dir);
+	st = fleet_store_open_sqlite(path, &err);
+	snprintf(path, sizeof path, "%s/fleet-events.db", dir);
+	fe = fleet_events_open(path, &err);
+	CHECK(st != NULL && fe != NULL);
+	if (st == NULL || fe == NULL)
+		return;
+	for (int i = 0; i < 2; i++) {
+		snprintf(h.name, sizeof h.name, "hv%c", 'A' + i);
+		CHECK_EQ(fleet_store_host_add(st, &h, &err), 0);
+	}
+	CHECK_EQ(fleet_events_apply_snapshot(fe, st, "hvA", fleet_version(1, 5), a, 2, &err),
+	         FLEET_APPLIED);
+	CHECK_EQ(fleet_events_apply_snapshot(fe, st, "hvB", fleet_version(3, 9), &b, 1, &err),
+	         FLEET_APPLIED);
+	src = fleet_events_source(fe);
+	s = wsman_service_new(p, cfg);
+	CHECK(s != NULL && wsman_service_events(s, &src));
+	subscribe_ok(s, &admin, "PT60S", Q_MOD, "", ctx, sizeof ctx);
+	subscribe_ok(s, &carol, "PT60S", Q_MOD, "", ctx2, sizeof ctx2);
+
+	/* carol's session on hvA and bob's on hvB disconnect */
+	a[0].connect_state = 4;
+	a[0].client_machine_name = "";
+	b.connect_state = 4;
+	ch[0] = (fleet_change){ .version = fleet_version(1, 6), .kind = FLEET_UPSERT, .s = a[0] };
+	CHECK_EQ(fleet_events_apply_batch(fe, st, "hvA", ch, 1, NULL, &err), FLEET_APPLIED);
+	ch[1] = (fleet_change){ .version = fleet_version(3, 10), .kind = FLEET_UPSERT, .s = b };
+	CHECK_EQ(fleet_events_apply_batch(fe, st, "hvB", ch + 1, 1, NULL, &err), FLEET_APPLIED);
+
+	/* the admin: both, each with its host's VMHostName and VMName (not this config's) */
+	d = pulled(s, &admin, ctx);
+	CHECK_EQ(atoi(xs(d, "count(//wsen:Items/ev:__InstanceModificationEvent)")), 2);
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:TargetInstance/q:VMHostName"), "hvA");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:TargetInstance/q:VMName"), "vm-A");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[1]/ev:PreviousInstance/q:ClientMachineName"),
+	          "PC-1");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[2]/ev:TargetInstance/q:VMHostName"), "hvB");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[2]/ev:TargetInstance/q:SessionId"), "1");
+	CHECK_STR(xs(d, "//ev:__InstanceModificationEvent[2]/ev:TargetInstance/q:CollectionId"),
+	          "pool");
+	CHECK_STR(xs(d, "/s:Envelope/s:Header/wsman:Bookmark"), "");   /* none asked */
+	xmlFreeDoc(d);
+	/* carol, not an admin: hers only, by UserName */
+	d = pulled(s, &carol, ctx2);
+	CHECK_STR(xs(d, "concat(count(//wsen:Items/*), ' ', //ev:TargetInstance/q:UserName, ' ', "
+	              "//ev:TargetInstance/q:VMHostName, ' ', //ev:TargetInstance/q:ConnectState)"),
+	          "1 carol hvA 4");
+	xmlFreeDoc(d);
+	wsman_service_free(s);
+	fleet_events_close(fe);
+	fleet_store_close(st);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK_EQ(system(cmd), 0);
+}
+
 /* ---- rdms:Position: a snapshot a broker can pair with the events ------------- */
 
 #define WANT_POSITION "<r:Position xmlns:r=\"" NS_RDMS "\" s:mustUnderstand=\"false\"/>"
@@ -2878,6 +2974,7 @@ int main(void)
 	CHECK(p_cached.cache != NULL && s_mixed != NULL && s_cached != NULL);
 
 	test_subscriptions(&cfg, &p);
+	test_broker_subscriptions(&cfg, &p);
 	test_positioned(&cfg, &p);
 	test_pass_instances(&cfg, &p);
 	test_writer();
