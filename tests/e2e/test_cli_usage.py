@@ -91,7 +91,10 @@ def help_texts(conf):
         if not m:
             continue
         example = shlex.split(m.group(1))[1:]
-        if name == "watch":
+        if name == "fleet":
+            # it works on a broker's directory, never --direct: here the test's own
+            rc, _, err = rdms(["--config", conf] + example)
+        elif name == "watch":
             # its events come from an rdmsd (--direct has none), and it runs until
             # stopped: asked of an endpoint where none listens, it fails at once
             rc, _, err = rdms(["--config", conf, "--host", "http://127.0.0.1:9/wsman", "-u",
@@ -114,7 +117,8 @@ def main():
         conf = os.path.join(tmp, "rdms.conf")
         with open(conf, "w") as f:
             f.write("backends = fixture\nfixture_file = %s\nvm_host_name = usage-host\n"
-                    "socket_path = %s/none.sock\naudit_db = %s/audit.db\n" % (fixture, tmp, tmp))
+                    "socket_path = %s/none.sock\naudit_db = %s/audit.db\n"
+                    "store_path = %s/fleet.db\n" % (fixture, tmp, tmp, tmp))
         os.chmod(conf, 0o644)
         usage_errors(conf)
         failures(conf)
