@@ -40,29 +40,79 @@ int rdms_feed_pos_cmp(rdms_feed_pos a, rdms_feed_pos b)
  * owned through USER: a journal of 10,000 events and a listing of 10,000
  * sessions are one small allocation per session each, not three (the
  * smallest malloc chunk holds 24 bytes, so three short texts cost 96 bytes
- * apart and usually 32 together).
+ * apart and usually 32 together).  A fleet broker's session's block goes
+ * on with its origin: a byte of ORIGIN_NULL_* bits (which properties are
+ * NULL), then "host\0vm\0domain\0collection\0" (a NULL one as "").
  */
+enum { ORIGIN_NULL_VM = 1, ORIGIN_NULL_DOMAIN = 2, ORIGIN_NULL_COLLECTION = 4,
+       ORIGIN_MARK = 0x40 };   /* (so that the byte is never a NUL) */
+
+/* TEXT's length with its NUL (of "" when NULL). */
+static size_t size_of(const char *text)
+{
+	return (text != NULL ? strlen(text) : 0) + 1;
+}
+
+/* TEXT (NULL: "") copied to P; P after it. */
+static char *put(char *p, const char *text)
+{
+	size_t n = size_of(text);
+
+	memcpy(p, text != NULL ? text : "", n);
+	return p + n;
+}
+
+bool rdms_event_session_set(rdms_event_session *out, const char *user, const char *client,
+                            const char *addr, const rdms_event_origin *origin)
+{
+	size_t size = size_of(user) + size_of(client) + size_of(addr);
+	char *block, *p;
+
+	if (origin != NULL)
+		size += 1 + size_of(origin->host) + size_of(origin->vm_name) +
+		        size_of(origin->domain) + size_of(origin->collection);
+	out->user = out->client = out->client_addr = NULL;
+	out->fleet = origin != NULL;
+	if ((block = malloc(size)) == NULL)
+		return false;
+	out->user = block;
+	out->client = put(block, user);
+	out->client_addr = put(out->client, client);
+	p = put(out->client_addr, addr);
+	if (origin != NULL) {
+		*p++ = (char)(ORIGIN_MARK | (origin->vm_name == NULL ? ORIGIN_NULL_VM : 0) |
+		              (origin->domain == NULL ? ORIGIN_NULL_DOMAIN : 0) |
+		              (origin->collection == NULL ? ORIGIN_NULL_COLLECTION : 0));
+		p = put(p, origin->host);
+		p = put(p, origin->vm_name);
+		p = put(p, origin->domain);
+		put(p, origin->collection);
+	}
+	return true;
+}
+
 bool rdms_event_session_set_texts(rdms_event_session *out, const char *user,
                                   const char *client, const char *addr)
 {
-	size_t nu, nc, na;
-	char *block;
+	return rdms_event_session_set(out, user, client, addr, NULL);
+}
 
-	user = user != NULL ? user : "";
-	client = client != NULL ? client : "";
-	addr = addr != NULL ? addr : "";
-	nu = strlen(user) + 1;
-	nc = strlen(client) + 1;
-	na = strlen(addr) + 1;
-	out->user = out->client = out->client_addr = NULL;
-	if ((block = malloc(nu + nc + na)) == NULL)
+bool rdms_event_session_origin(const rdms_event_session *es, rdms_event_origin *out)
+{
+	const char *p;
+	int nulls;
+
+	if (!es->fleet || es->client_addr == NULL)
 		return false;
-	memcpy(block, user, nu);
-	memcpy(block + nu, client, nc);
-	memcpy(block + nu + nc, addr, na);
-	out->user = block;
-	out->client = block + nu;
-	out->client_addr = block + nu + nc;
+	p = es->client_addr + strlen(es->client_addr) + 1;
+	nulls = *p++;
+	out->host = p;
+	p += strlen(p) + 1;
+	out->vm_name = nulls & ORIGIN_NULL_VM ? NULL : p;
+	p += strlen(p) + 1;
+	out->domain = nulls & ORIGIN_NULL_DOMAIN ? NULL : p;
+	p += strlen(p) + 1;
+	out->collection = nulls & ORIGIN_NULL_COLLECTION ? NULL : p;
 	return true;
 }
 
@@ -82,36 +132,21 @@ bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s)
 	return false;
 }
 
-/* A copy of TEXT into *OUT, NULL staying NULL; false when out of memory. */
-static bool copy_or_null(char **out, const char *text)
-{
-	*out = text != NULL ? strdup(text) : NULL;
-	return text == NULL || *out != NULL;
-}
-
 bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in)
 {
+	rdms_event_origin o;
+	bool fleet = rdms_event_session_origin(in, &o);
+
 	*out = *in;
-	out->host = out->vm_name = out->domain = out->collection = NULL;
-	if (!rdms_event_session_set_texts(out, in->user, in->client, in->client_addr)) {
-		memset(out, 0, sizeof *out);
-		return false;
-	}
-	if (copy_or_null(&out->host, in->host) && copy_or_null(&out->vm_name, in->vm_name) &&
-	    copy_or_null(&out->domain, in->domain) &&
-	    copy_or_null(&out->collection, in->collection))
+	if (rdms_event_session_set(out, in->user, in->client, in->client_addr, fleet ? &o : NULL))
 		return true;
-	rdms_event_session_clear(out);
+	memset(out, 0, sizeof *out);
 	return false;
 }
 
 void rdms_event_session_clear(rdms_event_session *es)
 {
-	free(es->user);      /* the block of all three texts */
-	free(es->host);
-	free(es->vm_name);
-	free(es->domain);
-	free(es->collection);
+	free(es->user);      /* the block of all three */
 	memset(es, 0, sizeof *es);
 }
 

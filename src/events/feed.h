@@ -55,23 +55,28 @@ typedef struct rdms_event_session {
 	int32_t     display;          /* -1: unknown */
 	int64_t     logon_time;       /* with server_pid: the identity token */
 	int32_t     server_pid;
+	/*
+	 * A fleet broker's session (src/fleet/events.h): the block goes on
+	 * with its host's VMHostName and the properties it has there
+	 * (rdms_event_session_origin), USER being its UserName as it is.
+	 * False: a host's own session, whose instance takes them from the
+	 * config.  (In what was padding: a host's events cost nothing more.)
+	 */
+	bool        fleet;
 	const char *backend;          /* the back-end's static name */
-	/* one owned block holds the three texts (rdms_event_session_set_texts) */
+	/* one owned block holds the texts (rdms_event_session_set) */
 	char       *user;             /* the block */
 	char       *client;           /* in it; "" while disconnected */
 	char       *client_addr;      /* in it; "" when unknown */
-	/*
-	 * A fleet broker's events (src/fleet/events.h) are about its hosts'
-	 * sessions: each carries its own VMHostName and the properties its
-	 * host gave it (owned; VMName, DomainName, CollectionId may be NULL
-	 * properties), USER being the UserName as it is.  NULL HOST: a host's
-	 * own session, whose instance takes these from the config.
-	 */
-	char       *host;
-	char       *vm_name;
-	char       *domain;
-	char       *collection;
 } rdms_event_session;
+
+/* Where a fleet broker's session is: its host, and the properties it has there. */
+typedef struct rdms_event_origin {
+	const char *host;             /* VMHostName */
+	const char *vm_name;          /* NULL: a NULL property */
+	const char *domain;
+	const char *collection;
+} rdms_event_origin;
 
 enum { RDMS_EVENT_CREATION = 1, RDMS_EVENT_MODIFICATION = 2, RDMS_EVENT_DELETION = 4 };
 
@@ -115,9 +120,10 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
 /*
  * Appends the N events of BATCH, made elsewhere (a fleet broker's, from
  * what its ingest applied), observed at NOW_US: they get their positions
- * (in BATCH too) and the journal takes over their strings, in one step
- * under the lock, stored as a listing's would be.  False when out of
- * memory: nothing was appended and BATCH still owns its strings.
+ * (in BATCH too) and the journal takes over their texts, in one step
+ * under the lock, stored as a listing's events are.  The caller then
+ * frees BATCH's array only.  False when out of memory: nothing was
+ * appended and BATCH still owns its texts.
  */
 bool rdms_feed_publish(rdms_feed *f, rdms_event *batch, size_t n, int64_t now_us);
 
@@ -180,16 +186,22 @@ void rdms_event_sessions_free(rdms_event_session *s, size_t n);
 void rdms_feed_counts(rdms_feed *f, size_t *held, uint64_t *dropped);
 
 /*
- * OUT's three texts, copied into one new block (NULL: ""); OUT's other
- * fields are left as they are.  False, with the three NULL, when out of
- * memory.
+ * OUT's three texts, copied into one new block (NULL: ""), and with
+ * ORIGIN (not NULL: a fleet broker's session) its origin's after them;
+ * OUT's fleet flag says which.  OUT's other fields are left as they are.
+ * False, with the three NULL, when out of memory.
  */
+bool rdms_event_session_set(rdms_event_session *out, const char *user, const char *client,
+                            const char *addr, const rdms_event_origin *origin);
+/* rdms_event_session_set of a host's own session. */
 bool rdms_event_session_set_texts(rdms_event_session *out, const char *user,
                                   const char *client, const char *addr);
+/* ES's origin (pointing into its block) into *OUT; false for a host's own session. */
+bool rdms_event_session_origin(const rdms_event_session *es, rdms_event_origin *out);
+/* A copy of IN with a block of its own; false when out of memory. */
+bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in);
 /* Copies of S's strings into OUT (fields as in rdms_event_session); false when out of memory. */
 bool rdms_event_session_from(rdms_event_session *out, const rdms_session *s);
-/* A copy of IN with copies of its strings (NULL texts of a session as "", of its host kept NULL). */
-bool rdms_event_session_copy(rdms_event_session *out, const rdms_event_session *in);
 void rdms_event_session_clear(rdms_event_session *es);
 /* An rdms_session with the fields an event carries (the rest zero), for instance building. */
 void rdms_event_session_to(const rdms_event_session *es, rdms_session *out);

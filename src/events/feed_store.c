@@ -92,16 +92,14 @@ static void bind_session(sqlite3_stmt *st, int first, const rdms_event_session *
 /* Binds ES's host and its properties to the 4 parameters from FIRST on (NULL ES: all NULL). */
 static void bind_origin(sqlite3_stmt *st, int first, const rdms_event_session *es)
 {
-	const char *text[4] = { NULL };
+	rdms_event_origin o = { NULL };
 
-	if (es != NULL) {
-		text[0] = es->host;
-		text[1] = es->vm_name;
-		text[2] = es->domain;
-		text[3] = es->collection;
-	}
-	for (int i = 0; i < 4; i++)
-		sqlite3_bind_text(st, first + i, text[i], -1, SQLITE_STATIC);   /* NULL binds NULL */
+	if (es != NULL)
+		rdms_event_session_origin(es, &o);     /* none: all NULL */
+	sqlite3_bind_text(st, first, o.host, -1, SQLITE_STATIC);   /* NULL binds NULL */
+	sqlite3_bind_text(st, first + 1, o.vm_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 2, o.domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, first + 3, o.collection, -1, SQLITE_STATIC);
 }
 
 static const char *column_text(sqlite3_stmt *st, int col)
@@ -111,16 +109,10 @@ static const char *column_text(sqlite3_stmt *st, int col)
 	return t != NULL ? (const char *)t : "";
 }
 
-static char *column_dup(sqlite3_stmt *st, int col)
+/* Column COL's text, NULL when it is NULL. */
+static const char *column_text_null(sqlite3_stmt *st, int col)
 {
-	return strdup(column_text(st, col));
-}
-
-/* Column COL as a copy into *OUT, NULL staying NULL; false when out of memory. */
-static bool column_dup_null(sqlite3_stmt *st, int col, char **out)
-{
-	*out = sqlite3_column_type(st, col) != SQLITE_NULL ? column_dup(st, col) : NULL;
-	return *out != NULL || sqlite3_column_type(st, col) == SQLITE_NULL;
+	return (const char *)sqlite3_column_text(st, col);
 }
 
 /*
@@ -133,10 +125,12 @@ static bool read_session(sqlite3_stmt *st, int first, int origin, rdms_event_ses
 {
 	const unsigned char *name = sqlite3_column_text(st, first);
 	const rdms_backend *b = name != NULL ? rdms_backend_find((const char *)name) : NULL;
-	bool broker = origin >= 0 && sqlite3_column_type(st, origin) != SQLITE_NULL;
+	rdms_event_origin o = { NULL };
 
 	memset(out, 0, sizeof *out);
-	if (b == NULL && !broker)
+	if (origin >= 0)
+		o.host = column_text_null(st, origin);
+	if (b == NULL && o.host == NULL)
 		return false;
 	out->backend = b != NULL ? b->name : NULL;
 	out->id = (uint32_t)sqlite3_column_int64(st, first + 1);
@@ -145,20 +139,17 @@ static bool read_session(sqlite3_stmt *st, int first, int origin, rdms_event_ses
 	out->display = (int32_t)sqlite3_column_int64(st, first + 4);
 	out->logon_time = sqlite3_column_int64(st, first + 5);
 	out->server_pid = (int32_t)sqlite3_column_int64(st, first + 6);
+	if (o.host != NULL) {
+		o.vm_name = column_text_null(st, origin + 1);
+		o.domain = column_text_null(st, origin + 2);
+		o.collection = column_text_null(st, origin + 3);
+	}
 	/* (each pointer stays good while the other columns are read) */
-	if (!rdms_event_session_set_texts(out, column_text(st, first + 7),
-	                                  column_text(st, first + 8), column_text(st, first + 9))) {
-		memset(out, 0, sizeof *out);
-		return false;
-	}
-	if (broker && (!column_dup_null(st, origin, &out->host) ||
-	               !column_dup_null(st, origin + 1, &out->vm_name) ||
-	               !column_dup_null(st, origin + 2, &out->domain) ||
-	               !column_dup_null(st, origin + 3, &out->collection))) {
-		rdms_event_session_clear(out);
-		return false;
-	}
-	return true;
+	if (rdms_event_session_set(out, column_text(st, first + 7), column_text(st, first + 8),
+	                           column_text(st, first + 9), o.host != NULL ? &o : NULL))
+		return true;
+	memset(out, 0, sizeof *out);
+	return false;
 }
 
 /* ---- writing --------------------------------------------------------------------------- */
@@ -193,7 +184,7 @@ static bool write_event(rdms_feed_store *st, const rdms_event *ev)
 	bind_origin(s, 25, &ev->target);
 	bind_origin(s, 29, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
 	ok = step_done(s);
-	if (!ok || ev->target.host != NULL)
+	if (!ok || ev->target.fleet)
 		return ok;     /* a broker's event: no listing to follow */
 	/* the sessions table follows the feed's listing */
 	if (ev->kind == RDMS_EVENT_DELETION) {

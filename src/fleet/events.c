@@ -38,18 +38,20 @@ struct fleet_events {
 
 /* ---- sessions: the directory's rows as event sessions ----------------------------- */
 
-/* Row S as an event session (copies into OUT); false when out of memory. */
+/* Row S as an event session (its texts copied into OUT's block); false when out of memory. */
 static bool session_of(rdms_event_session *out, const fleet_session *s)
 {
-	/* a view of S's texts, which the copy makes the event's own */
-	const rdms_event_session view = {
-		.id = s->id, .connect_state = s->connect_state, .display = -1,
-		.user = (char *)s->user_name, .client = (char *)s->client_machine_name,
-		.host = (char *)s->host, .vm_name = (char *)s->vm_name,
-		.domain = (char *)s->domain_name, .collection = (char *)s->collection_id,
-	};
+	const rdms_event_origin o = { .host = s->host, .vm_name = s->vm_name,
+	                              .domain = s->domain_name, .collection = s->collection_id };
 
-	return rdms_event_session_copy(out, &view);
+	memset(out, 0, sizeof *out);
+	out->id = s->id;
+	out->connect_state = s->connect_state;
+	out->display = -1;
+	if (rdms_event_session_set(out, s->user_name, s->client_machine_name, "", &o))
+		return true;
+	memset(out, 0, sizeof *out);
+	return false;
 }
 
 static bool same_text(const char *a, const char *b)
@@ -60,11 +62,13 @@ static bool same_text(const char *a, const char *b)
 /* True when row S says what HELD says (the key aside; a NULL UserName or client reads as ""). */
 static bool unchanged(const rdms_event_session *held, const fleet_session *s)
 {
-	return held->connect_state == s->connect_state &&
+	rdms_event_origin o;
+
+	return rdms_event_session_origin(held, &o) && held->connect_state == s->connect_state &&
 	       strcmp(held->user, s->user_name != NULL ? s->user_name : "") == 0 &&
 	       strcmp(held->client, s->client_machine_name != NULL ? s->client_machine_name : "") == 0 &&
-	       same_text(held->vm_name, s->vm_name) && same_text(held->domain, s->domain_name) &&
-	       same_text(held->collection, s->collection_id);
+	       same_text(o.vm_name, s->vm_name) && same_text(o.domain, s->domain_name) &&
+	       same_text(o.collection, s->collection_id);
 }
 
 /* ---- a batch of events under construction -------------------------------------------- */
@@ -478,13 +482,14 @@ void fleet_events_counts(fleet_events *fe, uint64_t *published, uint64_t *lost)
 /* wsman_event_source's: the instance of one of the broker's event sessions. */
 static cim_instance *event_instance(const rdms_event_session *es)
 {
-	const fleet_session s = {
-		.host = es->host, .id = es->id, .vm_name = es->vm_name,
-		.connect_state = es->connect_state, .user_name = es->user,
-		.domain_name = es->domain, .collection_id = es->collection,
-		.client_machine_name = es->client,
-	};
+	rdms_event_origin o = { NULL };
+	fleet_session s;
 
+	rdms_event_session_origin(es, &o);     /* (every one of the broker's has one) */
+	s = (fleet_session){ .host = o.host, .id = es->id, .vm_name = o.vm_name,
+	                     .connect_state = es->connect_state, .user_name = es->user,
+	                     .domain_name = o.domain, .collection_id = o.collection,
+	                     .client_machine_name = es->client };
 	return fleet_session_instance(&s);
 }
 

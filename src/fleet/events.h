@@ -26,7 +26,7 @@
  * broker learned of them, and they are listed from then on.  A host
  * removed by `rdms fleet host remove` takes its sessions with it, without
  * events.  Each event carries its session's own VMHostName and the
- * properties its host gave it (rdms_event_session.host ...), and its time
+ * properties its host gave it (rdms_event_session_origin), and its time
  * is when the broker applied it.
  *
  * Positions are the broker's own: its journal (src/events/feed_store.h)

@@ -87,10 +87,21 @@ static size_t read_after(fleet_events *fe, rdms_feed_pos *at, seen *s)
 	return s->n;
 }
 
+/* ES's host and its properties there (all NULL for a host's own session). */
+static rdms_event_origin origin(const rdms_event_session *es)
+{
+	rdms_event_origin o = { NULL };
+
+	rdms_event_session_origin(es, &o);
+	return o;
+}
+
 static bool is(const rdms_event *e, uint8_t kind, const char *host, uint32_t id,
                uint32_t state, const char *client)
 {
-	return e->kind == kind && e->target.host != NULL && strcmp(e->target.host, host) == 0 &&
+	const char *h = origin(&e->target).host;
+
+	return e->kind == kind && h != NULL && strcmp(h, host) == 0 &&
 	       e->target.id == id && e->target.connect_state == state &&
 	       strcmp(e->target.client, client) == 0;
 }
@@ -153,7 +164,7 @@ static void test_events(void)
 		CHECK(is(&s.ev[0], RDMS_EVENT_MODIFICATION, "hvA", 1, 4, ""));
 		CHECK_EQ(s.ev[0].previous.connect_state, 0);
 		CHECK_STR(s.ev[0].previous.client, "PC-1");
-		CHECK_STR(s.ev[0].previous.host, "hvA");
+		CHECK_STR(origin(&s.ev[0].previous).host, "hvA");
 		CHECK(is(&s.ev[1], RDMS_EVENT_CREATION, "hvA", 4, 0, "PC-4"));
 		CHECK(s.ev[1].previous.user == NULL);
 		CHECK(is(&s.ev[2], RDMS_EVENT_DELETION, "hvA", 2, 4, ""));
@@ -163,9 +174,9 @@ static void test_events(void)
 		CHECK(is(&s.ev[4], RDMS_EVENT_MODIFICATION, "hvA", 4, 0, "PC-44"));
 		CHECK_EQ(s.ev[4].previous.connect_state, 4);    /* the batch's own earlier change */
 		/* the properties the host gave it, not the broker's */
-		CHECK_STR(s.ev[1].target.vm_name, "hvA");
-		CHECK_STR(s.ev[1].target.domain, "FLEET");
-		CHECK_STR(s.ev[1].target.collection, "pool");
+		CHECK_STR(origin(&s.ev[1].target).vm_name, "hvA");
+		CHECK_STR(origin(&s.ev[1].target).domain, "FLEET");
+		CHECK_STR(origin(&s.ev[1].target).collection, "pool");
 		CHECK_STR(s.ev[1].target.user, "dave");
 		CHECK(s.ev[0].time_us > 0 && s.ev[0].time_us == s.ev[4].time_us);
 		CHECK_EQ(s.ev[0].pos.epoch, 1);
@@ -239,7 +250,7 @@ static void test_events(void)
 		CHECK_EQ(read_after(fe, &at, &s), 1);
 		CHECK(is(&s.ev[0], RDMS_EVENT_MODIFICATION, "hvB", 1, 4, ""));
 		CHECK_STR(s.ev[0].previous.client, "B-1");
-		CHECK_STR(s.ev[0].target.vm_name, "hvB");
+		CHECK_STR(origin(&s.ev[0].target).vm_name, "hvB");
 	}
 
 	/* a host whose journal was lost (reset): its resync is diffed against what was held */
@@ -263,7 +274,7 @@ static void test_events(void)
 		ch[1] = up(V(1, 3), row("hvB", 4, "yan", 0, "B-4"));
 		CHECK_EQ(fleet_events_apply_batch(fe, st, "hvB", ch, 1, &v, &err), FLEET_APPLIED);
 		CHECK_EQ(read_after(fe, &at, &s), 1);
-		CHECK(s.ev[0].target.domain == NULL);
+		CHECK(origin(&s.ev[0].target).domain == NULL);
 		CHECK_EQ(fleet_events_apply_batch(NULL, st, "hvB", ch + 1, 1, &v, &err), FLEET_APPLIED);
 		CHECK_EQ(read_after(fe, &at, &s), 0);
 	}
@@ -282,11 +293,11 @@ static void test_events(void)
 		CHECK_EQ(read_after(fe, &at, &s), 12);
 		CHECK(is(&s.ev[0], RDMS_EVENT_MODIFICATION, "hvA", 1, 4, ""));
 		CHECK_STR(s.ev[0].previous.client, "PC-1");
-		CHECK_STR(s.ev[0].target.collection, "pool");
+		CHECK_STR(origin(&s.ev[0].target).collection, "pool");
 		CHECK(is(&s.ev[2], RDMS_EVENT_DELETION, "hvA", 2, 4, ""));
 		CHECK(is(&s.ev[11], RDMS_EVENT_CREATION, "hvB", 3, 0, "B-3"));
-		CHECK(s.ev[11].target.domain == NULL);
-		CHECK_STR(s.ev[11].target.vm_name, "hvB");
+		CHECK(origin(&s.ev[11].target).domain == NULL);
+		CHECK_STR(origin(&s.ev[11].target).vm_name, "hvB");
 		/* the next event is of the new epoch */
 		{
 			fleet_change ch[] = { up(V(1, 4), row("hvB", 3, "yan", 4, "")) };
@@ -308,6 +319,8 @@ static void test_source(void)
 	rdms_error err = { 0 };
 	fleet_events *fe = fleet_events_open(journal_path, &err);
 	wsman_event_source src;
+	const rdms_event_origin o = { .host = "hv-x", .vm_name = "vm-x", .domain = "EXAMPLE",
+	                              .collection = NULL };
 	rdms_event_session es;
 	fleet_session x = row("hv-x", 9, "Alice", 4, "");
 	cim_instance *inst;
@@ -320,9 +333,9 @@ static void test_source(void)
 	CHECK(src.state == NULL);     /* no positioned snapshot: brokers do not chain */
 	CHECK_EQ(rdms_feed_pos_cmp(src.head(src.ctx), rdms_feed_head(src.feed)), 0);
 	memset(&es, 0, sizeof es);
-	es = (rdms_event_session){ .id = 9, .connect_state = 4, .user = "Alice", .client = "",
-	                           .host = "hv-x", .vm_name = "vm-x", .domain = "EXAMPLE",
-	                           .collection = NULL };
+	es.id = 9;
+	es.connect_state = 4;
+	CHECK(rdms_event_session_set(&es, "Alice", "", "", &o));
 	inst = src.instance(&es);
 	CHECK(inst != NULL);
 	if (inst != NULL) {
@@ -340,8 +353,10 @@ static void test_source(void)
 	CHECK(src.visible("alice", &es));
 	CHECK(src.visible("ALICE", &es));
 	CHECK(!src.visible("bob", &es));
-	es.user = "";
+	rdms_event_session_clear(&es);
+	CHECK(rdms_event_session_set(&es, NULL, "", "", &o));
 	CHECK(!src.visible("alice", &es));
+	rdms_event_session_clear(&es);
 	CHECK(fleet_user_owns("alice", x.user_name));
 	CHECK(!fleet_user_owns("alice", NULL));
 	fleet_events_close(fe);
@@ -388,7 +403,7 @@ static void test_old_journal(void)
 	CHECK_EQ(rdms_feed_read(f, (rdms_feed_pos){ 1, 0 }, 8, keep, &s, &next), RDMS_FEED_OK);
 	CHECK_EQ(s.n, 1);
 	CHECK_STR(s.ev[0].target.user, "alice");
-	CHECK(s.ev[0].target.host == NULL);        /* a host's own session */
+	CHECK(!s.ev[0].target.fleet);        /* a host's own session */
 	CHECK_STR(s.ev[0].target.backend, "fixture");
 	seen_free(&s);
 	rdms_feed_store_close(fs, f);
