@@ -100,12 +100,12 @@ bool rdms_event_session_set_texts(rdms_event_session *out, const char *user,
 bool rdms_event_session_origin(const rdms_event_session *es, rdms_event_origin *out)
 {
 	const char *p;
-	int nulls;
+	unsigned nulls;
 
 	if (!es->fleet || es->client_addr == NULL)
 		return false;
 	p = es->client_addr + strlen(es->client_addr) + 1;
-	nulls = *p++;
+	nulls = (unsigned char)*p++;
 	out->host = p;
 	p += strlen(p) + 1;
 	out->vm_name = nulls & ORIGIN_NULL_VM ? NULL : p;
