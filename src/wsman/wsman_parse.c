@@ -580,6 +580,18 @@ static bool prefix_ci(const char *s, const char *prefix)
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* The fault for a ResourceURI that needs the __cimnamespace selector (URI; NULL: a class request). */
+static bool cimns_missing(wsman_fault *f, const char *uri)
+{
+	if (uri == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
+		                  "InsufficientSelectors",
+		                  "the __cimnamespace selector is required for class requests");
+	return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
+	                  "InsufficientSelectors",
+	                  "the __cimnamespace selector is required with ResourceURI %.300s", uri);
+}
+
 static bool parse_resource_uri(wsman_request *r, const char *cimns, wsman_fault *f)
 {
 	const char *uri = r->resource_uri, *rest, *slash;
@@ -616,10 +628,7 @@ static bool parse_resource_uri(wsman_request *r, const char *cimns, wsman_fault 
 		if (!is_identifier(r->class_name))
 			goto unknown;
 		if (cimns == NULL)
-			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
-			                  "InsufficientSelectors",
-			                  "the __cimnamespace selector is required with ResourceURI %.300s",
-			                  uri);
+			return cimns_missing(f, uri);
 		r->ns = cimns;
 		if (!is_namespace_text(r->ns))
 			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsa:DestinationUnreachable",
@@ -629,10 +638,7 @@ static bool parse_resource_uri(wsman_request *r, const char *cimns, wsman_fault 
 	if (strcasecmp(uri, URI_ALL_CLASSES) == 0) {
 		r->uri_kind = WSMAN_URI_ALL;
 		if (cimns == NULL)
-			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
-			                  "InsufficientSelectors",
-			                  "the __cimnamespace selector is required with ResourceURI %.300s",
-			                  uri);
+			return cimns_missing(f, uri);
 		r->ns = cimns;
 		return true;
 	}
@@ -642,9 +648,7 @@ static bool parse_resource_uri(wsman_request *r, const char *cimns, wsman_fault 
 			goto unknown;
 		r->uri_kind = WSMAN_URI_CLASSDEF;
 		if (cimns == NULL)
-			return wsman_fail(f, WBEM_E_INVALID_NAMESPACE, "wsman:InvalidSelectors",
-			                  "InsufficientSelectors",
-			                  "the __cimnamespace selector is required for class requests");
+			return cimns_missing(f, NULL);
 		r->ns = cimns;
 		return true;
 	}
