@@ -11,42 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/utf8.h"
+
 /* ---- the text --------------------------------------------------------------- */
-
-/*
- * Length of the UTF-8 sequence at P (1..4), or 0 when it is not a valid
- * one: overlong forms, surrogates and code points above U+10FFFF are not.
- */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t n;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		n = 2;
-	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-		n = 3;
-	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	if (p[0] == 0xE0)
-		lo = 0xA0;
-	else if (p[0] == 0xED)
-		hi = 0x9F;
-	else if (p[0] == 0xF0)
-		lo = 0x90;
-	else if (p[0] == 0xF4)
-		hi = 0x8F;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-	return n;
-}
 
 static uint32_t check_text(const char *what, const char *text, size_t max, bool lines,
                            rdms_error *err)
@@ -62,7 +29,7 @@ static uint32_t check_text(const char *what, const char *text, size_t max, bool 
 		                 "%s is %zu bytes long; the limit is %zu bytes (UTF-8)", what, len,
 		                 max);
 	for (size_t i = 0; i < len; i += n) {
-		if ((n = utf8_len(p + i)) == 0)
+		if ((n = utf8_seq_len(p + i)) == 0)
 			return rdms_fail(err, WBEM_E_INVALID_PARAMETER,
 			                 "%s is not valid UTF-8 at byte %zu", what, i);
 		/* C0 (but a message's newlines and tabs), DEL and the C1 controls */

@@ -20,6 +20,7 @@
 #include "../cim/wbem.h"
 #include "../common/frag.h"
 #include "../common/strbuf_raw.h"
+#include "../common/utf8.h"
 
 /* DSP0200 status names, indexed by status code. */
 static const char *const status_names[] = {
@@ -71,38 +72,6 @@ int cimxml_cim_status(uint32_t code)
 
 /* ---- escaping ------------------------------------------------------------ */
 
-/* Length of the valid UTF-8 sequence at S that XML can carry, 0 if none. */
-static size_t utf8_char(const unsigned char *s)
-{
-	uint32_t cp;
-	size_t n;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		n = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		n = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	/* overlong forms, surrogates, beyond Unicode, and XML's U+FFFE/FFFF */
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF
-	    || (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF)
-		return 0;
-	return n;
-}
-
 /* Escaping makes at most this many bytes of one ("&quot;", "&apos;"). */
 #define ESC_MAX 6
 
@@ -145,7 +114,7 @@ static char *escape_to(char *o, const char *text)
 		case '\n': rep = "&#10;";  n = 5; break;
 		case '\r': rep = "&#13;";  n = 5; break;
 		default:
-			n = c < 0x20 ? 0 : utf8_char(s);
+			n = c < 0x20 ? 0 : utf8_xml_len(s);
 			if (n == 0) {
 				/* XML 1.0 cannot carry it at all: U+FFFD REPLACEMENT CHARACTER. */
 				rep = "\xEF\xBF\xBD";
@@ -285,22 +254,6 @@ static size_t values_room(const cim_instance *inst)
 	return ESC_MAX * text + VALUE_MAX * inst->cls->nprops;
 }
 
-/* V in decimal at O; returns the end. */
-static char *u32_to(char *o, uint32_t v)
-{
-	size_t n = 1;
-	char *e;
-
-	for (uint32_t x = v; x >= 10; x /= 10)
-		n++;
-	e = o + n;
-	do {
-		*--e = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return o + n;
-}
-
 /*
  * The text of V (not NULL) at O, as cim_value_text gives it and escaped;
  * returns the end.  value_room(V) bytes must be free at O.
@@ -312,12 +265,12 @@ static char *value_to(char *o, const cim_value *v)
 	case CIM_TYPE_DATETIME:
 		return escape_to(o, v->u.str);
 	case CIM_TYPE_UINT32:
-		return u32_to(o, v->u.u32);
+		return strbuf_raw_u32(o, v->u.u32);
 	case CIM_TYPE_SINT32:
 		if (v->u.s32 >= 0)
-			return u32_to(o, (uint32_t)v->u.s32);
+			return strbuf_raw_u32(o, (uint32_t)v->u.s32);
 		*o++ = '-';
-		return u32_to(o, (uint32_t)0 - (uint32_t)v->u.s32);
+		return strbuf_raw_u32(o, (uint32_t)0 - (uint32_t)v->u.s32);
 	case CIM_TYPE_BOOLEAN:
 		memcpy(o, v->u.boolean ? "TRUE" : "FALSE", v->u.boolean ? 4 : 5);
 		return o + (v->u.boolean ? 4 : 5);

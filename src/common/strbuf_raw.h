@@ -13,6 +13,8 @@
 #ifndef RDMS_STRBUF_RAW_H
 #define RDMS_STRBUF_RAW_H
 
+#include <stdint.h>
+
 #include "strutil.h"
 
 /* The slow half of strbuf_room: strbuf_reserve's growth; NULL once B has failed. */
@@ -34,6 +36,22 @@ static inline void strbuf_done(strbuf *b, char *o)
 {
 	b->len = (size_t)(o - b->data);
 	*o = '\0';
+}
+
+/* V in decimal at O (room for 10 bytes); returns the end. */
+static inline char *strbuf_raw_u32(char *o, uint32_t v)
+{
+	size_t n = 1;
+	char *e;
+
+	for (uint32_t x = v; x >= 10; x /= 10)
+		n++;
+	e = o + n;
+	do {
+		*--e = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return o + n;
 }
 
 #endif

@@ -21,6 +21,7 @@
 #include "../cim/wbem.h"
 #include "../common/frag.h"
 #include "../common/strbuf_raw.h"
+#include "../common/utf8.h"
 
 /*
  * The writer's hot path: an append that stays inline while the buffer has
@@ -45,34 +46,6 @@ static inline void put_str(strbuf *b, const char *s)
 }
 
 #define PUTS(b, s) put((b), (s), sizeof(s) - 1)
-
-/* Length of the valid UTF-8 sequence at S (1..4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *s)
-{
-	unsigned c = s[0];
-
-	if (c >= 0xC2 && c <= 0xDF)
-		return (s[1] & 0xC0) == 0x80 ? 2 : 0;
-	if (c >= 0xE0 && c <= 0xEF) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-			return 0;
-		if (c == 0xE0 && s[1] < 0xA0)
-			return 0;     /* overlong */
-		if (c == 0xED && s[1] >= 0xA0)
-			return 0;     /* surrogate */
-		if (c == 0xEF && s[1] == 0xBF && (s[2] == 0xBE || s[2] == 0xBF))
-			return 0;     /* U+FFFE, U+FFFF are not XML characters */
-		return 3;
-	}
-	if (c >= 0xF0 && c <= 0xF4) {
-		if ((s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-			return 0;
-		if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-			return 0;
-		return 4;
-	}
-	return 0;
-}
 
 /*
  * Bytes copied as they are: printable ASCII but < > & and ".  A table
@@ -113,7 +86,7 @@ static char *escape_to(char *o, const char *s, bool attr)
 			return o;
 		p++;
 		if (c >= 0x80) {
-			n = utf8_len(p - 1);
+			n = utf8_xml_len(p - 1);
 			if (n == 0) {
 				*o++ = '?';
 				continue;
@@ -175,28 +148,12 @@ void wsman_escape(strbuf *b, const char *s, bool attr)
 		strbuf_done(b, escape_to(o, s, attr));
 }
 
-/* V in decimal at O; returns the end. */
-static char *u32_to(char *o, uint32_t v)
-{
-	size_t n = 1;
-	char *e;
-
-	for (uint32_t x = v; x >= 10; x /= 10)
-		n++;
-	e = o + n;
-	do {
-		*--e = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	return o + n;
-}
-
 static void put_u32(strbuf *b, uint32_t v)
 {
 	char *o = strbuf_room(b, 10);
 
 	if (o != NULL)
-		strbuf_done(b, u32_to(o, v));
+		strbuf_done(b, strbuf_raw_u32(o, v));
 }
 
 /*
@@ -350,12 +307,12 @@ static char *value_to(char *o, const cim_value *v)
 	case CIM_TYPE_STRING:
 		return escape_to(o, v->u.str != NULL ? v->u.str : "", false);
 	case CIM_TYPE_UINT32:
-		return u32_to(o, v->u.u32);
+		return strbuf_raw_u32(o, v->u.u32);
 	case CIM_TYPE_SINT32:
 		if (v->u.s32 >= 0)
-			return u32_to(o, (uint32_t)v->u.s32);
+			return strbuf_raw_u32(o, (uint32_t)v->u.s32);
 		*o++ = '-';
-		return u32_to(o, (uint32_t)0 - (uint32_t)v->u.s32);
+		return strbuf_raw_u32(o, (uint32_t)0 - (uint32_t)v->u.s32);
 	case CIM_TYPE_BOOLEAN:
 		memcpy(o, v->u.boolean ? "true" : "false", v->u.boolean ? 4 : 5);
 		return o + (v->u.boolean ? 4 : 5);

@@ -9,6 +9,7 @@
 
 #include "../../src/common/strbuf_raw.h"
 #include "../../src/common/strutil.h"
+#include "../../src/common/utf8.h"
 #include "check.h"
 
 #define MiB ((size_t)1 << 20)
@@ -196,6 +197,40 @@ static void test_after_key(void)
 	CHECK_STR(str_after_key(f, "backend"), "");
 }
 
+static size_t seq(const char *s)
+{
+	return utf8_seq_len((const unsigned char *)s);
+}
+
+static size_t xml(const char *s)
+{
+	return utf8_xml_len((const unsigned char *)s);
+}
+
+/* The one UTF-8 check: every boundary of Unicode's table of well-formed sequences. */
+static void test_utf8(void)
+{
+	char u32[12];
+
+	CHECK(seq("a") == 1 && seq("\x7F") == 1);
+	CHECK(seq("\xC2\x80") == 2 && seq("\xDF\xBF") == 2);
+	CHECK(seq("\xC0\xAF") == 0 && seq("\xC1\xBF") == 0);          /* overlong */
+	CHECK(seq("\xE0\xA0\x80") == 3 && seq("\xE0\x9F\xBF") == 0);  /* overlong */
+	CHECK(seq("\xED\x9F\xBF") == 3 && seq("\xED\xA0\x80") == 0);  /* surrogate */
+	CHECK(seq("\xF0\x90\x80\x80") == 4 && seq("\xF0\x8F\xBF\xBF") == 0);
+	CHECK(seq("\xF4\x8F\xBF\xBF") == 4 && seq("\xF4\x90\x80\x80") == 0);
+	CHECK(seq("\xF5\x80\x80\x80") == 0 && seq("\x80") == 0 && seq("\xFF") == 0);
+	CHECK(seq("\xE2\x82") == 0 && seq("\xC3") == 0);                 /* cut short by the NUL */
+	CHECK(seq("\xEF\xBF\xBF") == 3 && xml("\xEF\xBF\xBF") == 0 && xml("\xEF\xBF\xBE") == 0);
+	CHECK(xml("\xEF\xBF\xBD") == 3 && xml("\xE2\x82\xAC") == 3);
+	*strbuf_raw_u32(u32, 0) = '\0';
+	CHECK_STR(u32, "0");
+	*strbuf_raw_u32(u32, 4294967295u) = '\0';
+	CHECK_STR(u32, "4294967295");
+	*strbuf_raw_u32(u32, 1000) = '\0';
+	CHECK_STR(u32, "1000");
+}
+
 int main(void)
 {
 	test_small_growth();
@@ -206,5 +241,6 @@ int main(void)
 	test_digits_and_join();
 	test_header_value();
 	test_after_key();
+	test_utf8();
 	return check_summary("strutil");
 }

@@ -1,0 +1,21 @@
+/*
+ * utf8.h -- the one check of a UTF-8 sequence, shared by the reply writers
+ * (which must emit only what XML 1.0 can carry) and the message checks.
+ */
+#ifndef RDMS_UTF8_H
+#define RDMS_UTF8_H
+
+#include <stddef.h>
+
+/*
+ * Length of the UTF-8 sequence at P (1..4; ASCII is 1), or 0 when it is not
+ * a valid one: a stray or missing continuation byte, an overlong form, a
+ * surrogate, a code point above U+10FFFF.  Reads no further than the first
+ * byte that makes it invalid, so a NUL-terminated string is never overrun.
+ */
+size_t utf8_seq_len(const unsigned char *p);
+
+/* The same, but 0 also for U+FFFE and U+FFFF, which are not XML characters. */
+size_t utf8_xml_len(const unsigned char *p);
+
+#endif
