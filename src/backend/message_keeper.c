@@ -98,7 +98,7 @@ static bool handoff_valid(const keeper_handoff *h)
 
 static void make_env(const keeper_handoff *h, const rdms_user *u, dialog_env *e)
 {
-	char environ[16384];
+	char env_text[16384];
 	ssize_t len = -1;
 	size_t n = 0;
 
@@ -115,8 +115,8 @@ static void make_env(const keeper_handoff *h, const rdms_user *u, dialog_env *e)
 	snprintf(e->vars[n++], sizeof e->vars[0], "GDK_BACKEND=x11");
 	snprintf(e->vars[n++], sizeof e->vars[0], "NO_AT_BRIDGE=1");
 	if (h->env_pid > 0)
-		len = rdms_proc_read(h->cfg.proc_root, h->env_pid, "environ", environ, sizeof environ);
-	n += rdms_message_locale(environ, len > 0 ? (size_t)len : 0, e->vars[n],
+		len = rdms_proc_read(h->cfg.proc_root, h->env_pid, "environ", env_text, sizeof env_text);
+	n += rdms_message_locale(env_text, len > 0 ? (size_t)len : 0, e->vars[n],
 	                         sizeof e->vars[0], LOCALE_VARS);
 	for (size_t i = 0; i < n; i++)
 		e->envp[i] = e->vars[i];

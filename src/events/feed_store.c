@@ -92,7 +92,7 @@ static void bind_session(sqlite3_stmt *st, int first, const rdms_event_session *
 /* Binds ES's host and its properties to the 4 parameters from FIRST on (NULL ES: all NULL). */
 static void bind_origin(sqlite3_stmt *st, int first, const rdms_event_session *es)
 {
-	rdms_event_origin o = { NULL };
+	rdms_event_origin o = { 0 };
 
 	if (es != NULL)
 		rdms_event_session_origin(es, &o);     /* none: all NULL */
@@ -125,7 +125,7 @@ static bool read_session(sqlite3_stmt *st, int first, int origin, rdms_event_ses
 {
 	const unsigned char *name = sqlite3_column_text(st, first);
 	const rdms_backend *b = name != NULL ? rdms_backend_find((const char *)name) : NULL;
-	rdms_event_origin o = { NULL };
+	rdms_event_origin o = { 0 };
 
 	memset(out, 0, sizeof *out);
 	if (origin >= 0)

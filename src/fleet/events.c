@@ -482,7 +482,7 @@ void fleet_events_counts(fleet_events *fe, uint64_t *published, uint64_t *lost)
 /* wsman_event_source's: the instance of one of the broker's event sessions. */
 static cim_instance *event_instance(const rdms_event_session *es)
 {
-	rdms_event_origin o = { NULL };
+	rdms_event_origin o = { 0 };
 	fleet_session s;
 
 	rdms_event_session_origin(es, &o);     /* (every one of the broker's has one) */

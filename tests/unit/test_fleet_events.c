@@ -90,7 +90,7 @@ static size_t read_after(fleet_events *fe, rdms_feed_pos *at, seen *s)
 /* ES's host and its properties there (all NULL for a host's own session). */
 static rdms_event_origin origin(const rdms_event_session *es)
 {
-	rdms_event_origin o = { NULL };
+	rdms_event_origin o = { 0 };
 
 	rdms_event_session_origin(es, &o);
 	return o;

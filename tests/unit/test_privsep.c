@@ -448,7 +448,8 @@ static rdms_session sample(uint32_t id)
 
 	snprintf(s.kind, sizeof s.kind, "Xorg");
 	snprintf(s.user, sizeof s.user, "user%u", (unsigned)id);
-	snprintf(s.client, sizeof s.client, id % 2 ? "PC-%u" : "", (unsigned)id);
+	if (id % 2)
+		snprintf(s.client, sizeof s.client, "PC-%u", (unsigned)id);
 	return s;
 }
 
