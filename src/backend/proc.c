@@ -20,12 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/file_read.h"
+
 ssize_t rdms_proc_read(const char *root, pid_t pid, const char *name,
                        char *buf, size_t size)
 {
 	char path[PATH_MAX];
-	size_t len = 0;
-	ssize_t r;
+	size_t len;
 	int fd;
 
 	if (size == 0)
@@ -34,14 +35,7 @@ ssize_t rdms_proc_read(const char *root, pid_t pid, const char *name,
 		return -1;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -1;
-	while (len < size - 1) {
-		r = read(fd, buf + len, size - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	len = fd_read_upto(fd, buf, size - 1, -1);
 	close(fd);
 	buf[len] = '\0';
 	return (ssize_t)len;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *file_read_small(const char *path, size_t max, rdms_error *err)
 {
@@ -33,4 +34,20 @@ char *file_read_small(const char *path, size_t max, rdms_error *err)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+size_t fd_read_upto(int fd, char *buf, size_t n, off_t at)
+{
+	size_t len = 0;
+	ssize_t r;
+
+	while (len < n) {
+		r = at < 0 ? read(fd, buf + len, n - len) : pread(fd, buf + len, n - len, at + (off_t)len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	return len;
 }

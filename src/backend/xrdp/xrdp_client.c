@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "../../common/array.h"
+#include "../../common/file_read.h"
 #include "../../common/strutil.h"
 
 /* A name logged more than this long after its connection pairs with nothing. */
@@ -247,9 +248,8 @@ uint32_t xrdp_log_read(const char *path, size_t max, xrdp_log_info *out,
 {
 	struct stat st;
 	off_t start = 0;
-	size_t len = 0, skip = 0;
+	size_t len, skip = 0;
 	char *buf;
-	ssize_t r;
 	uint32_t rc;
 	int fd;
 
@@ -265,14 +265,7 @@ uint32_t xrdp_log_read(const char *path, size_t max, xrdp_log_info *out,
 		close(fd);
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory reading %s", path);
 	}
-	while (len < max) {
-		r = pread(fd, buf + len, max - len, start + (off_t)len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	len = fd_read_upto(fd, buf, max, start);
 	close(fd);
 	if (start > 0) {        /* begin at a whole line */
 		const char *nl = memchr(buf, '\n', len);

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "../../common/array.h"
+#include "../../common/file_read.h"
 #include "../../common/strutil.h"
 
 /* ---- parsers ------------------------------------------------------------ */
@@ -206,8 +207,8 @@ uint32_t xrdp_parse_tcp_line(const char *line, bool v6, xrdp_tcp_ent *e,
 static char *read_all(const char *path, size_t *lenp)
 {
 	size_t cap = 16384, len = 0;
+	size_t want, got;
 	char *buf = malloc(cap), *nb;
-	ssize_t r;
 	int fd;
 
 	if (buf == NULL)
@@ -223,12 +224,11 @@ static char *read_all(const char *path, size_t *lenp)
 			buf = nb;
 			cap *= 2;
 		}
-		r = read(fd, buf + len, cap - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
+		want = cap - 1 - len;
+		got = fd_read_upto(fd, buf + len, want, -1);
+		len += got;
+		if (got < want)
+			break;      /* the end of the file, or an error */
 	}
 	close(fd);
 	buf[len] = '\0';
