@@ -78,6 +78,7 @@ uint32_t fleet_forward(fleet_pool *pool, const fleet_forward_call *call, uint32_
 	strbuf extra = { 0 };
 	rdms_exchange x = { false, false, false, false };
 	bool mismatch = false;
+	rdms_error cause;
 	uint32_t rc;
 
 	*rv = WBEM_E_FAILED;
@@ -94,20 +95,21 @@ uint32_t fleet_forward(fleet_pool *pool, const fleet_forward_call *call, uint32_
 		goto out;
 	}
 	rc = send_call(pool, call, &path, in, nin, mid, extra.data, rv, &x, &mismatch, err);
+	cause = *err;        /* what libcurl said, quoted below (ERR is rewritten) */
 	if (mismatch)
 		rc = rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "host %s shows a certificate other "
 		               "than the one registered for it; nothing was sent", call->host);
 	else if (x.unacked)
 		rc = rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "host %s cannot be reached: it did not "
 		               "acknowledge the request within %d ms, so it did not get it (a retry "
-		               "is safe): %s", call->host, FLEET_ACK_TIMEOUT_MS, err->message);
+		               "is safe): %s", call->host, FLEET_ACK_TIMEOUT_MS, cause.message);
 	else if (!x.answered && !x.sent && rc != WBEM_E_OUT_OF_MEMORY)
 		rc = rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "host %s cannot be reached: %s "
-		               "(nothing was sent; a retry is safe)", call->host, err->message);
+		               "(nothing was sent; a retry is safe)", call->host, cause.message);
 	else if (!x.answered && rc != WBEM_E_OUT_OF_MEMORY)
 		rc = rdms_fail(err, WBEM_E_TIMED_OUT, "host %s did not answer within %ld ms: the "
 		               "outcome is unknown (a retry with the same MessageID runs it once): %s",
-		               call->host, call->timeout_ms, err->message);
+		               call->host, call->timeout_ms, cause.message);
 out:
 	strbuf_free(&extra);
 	cim_value_clear(&keys[0].value);
