@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -78,15 +79,34 @@ static long ms_since(const struct timespec *t)
  */
 static bool unacknowledged(rdms_client *c)
 {
-	curl_socket_t fd = CURL_SOCKET_BAD;
 	int queued = 0;
 
 	if (c->ack_timeout_ms <= 0 || ms_since(&c->started) < c->ack_timeout_ms)
 		return false;
-	if (curl_easy_getinfo(c->curl, CURLINFO_ACTIVESOCKET, &fd) != CURLE_OK ||
-	    fd == CURL_SOCKET_BAD || ioctl(fd, SIOCOUTQ, &queued) != 0)
-		return false;
-	return queued > 0;
+	return c->sock >= 0 && ioctl(c->sock, SIOCOUTQ, &queued) == 0 && queued > 0;
+}
+
+/*
+ * The connection's socket, as libcurl makes and closes it (one connection
+ * kept: the ack check's; CURLINFO_ACTIVESOCKET names only a finished
+ * transfer's).
+ */
+static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	rdms_client *c = arg;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		c->sock = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+static int on_close_socket(void *arg, curl_socket_t fd)
+{
+	rdms_client *c = arg;
+
+	if (c->sock == fd)
+		c->sock = -1;
+	return close(fd);
 }
 
 /*
@@ -283,8 +303,14 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 		rc |= curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
 		rc |= curl_easy_setopt(c->curl, CURLOPT_READDATA, c);
 	}
-	if (c->ack_timeout_ms > 0)
+	c->sock = -1;
+	if (c->ack_timeout_ms > 0) {
 		rc |= curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_SOCKOPTDATA, c);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETDATA, c);
+	}
 	if (o->tls_setup != NULL && !o->tls_setup(c->curl, o->tls_ctx))
 		rc |= CURLE_BAD_FUNCTION_ARGUMENT;
 	if (rc != CURLE_OK) {

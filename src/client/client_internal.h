@@ -37,6 +37,7 @@ struct rdms_client {
 	const strbuf      *body;                      /* the request being sent (at_most_once) */
 	size_t             body_sent;                 /* how much of it libcurl has read */
 	struct timespec    started;                   /* when it began (ack_timeout_ms) */
+	int                sock;                      /* its connection's socket (ack_timeout_ms), -1 */
 	char               errbuf[CURL_ERROR_SIZE];
 };
 
