@@ -21,6 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 
 #include <libxml/parser.h>
 
@@ -48,20 +52,88 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	return c->reply.failed ? 0 : len;
 }
 
-/* A libcurl progress function: aborts the transfer once the interrupt flag is set. */
+/* The at_most_once request's body, read by libcurl once: there is no rewinding it. */
+static size_t on_read(char *buf, size_t size, size_t n, void *arg)
+{
+	rdms_client *c = arg;
+	size_t left = c->body->len - c->body_sent, len = size * n < left ? size * n : left;
+
+	memcpy(buf, c->body->data + c->body_sent, len);
+	c->body_sent += len;
+	return len;
+}
+
+static long ms_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/*
+ * True once the request has been under way for ack_timeout_ms and the
+ * server's TCP still has not acknowledged what was written to it (the
+ * kernel's send queue holds unacknowledged bytes): the peer is cut off,
+ * and did not get the request whole.
+ */
+static bool unacknowledged(rdms_client *c)
+{
+	int queued = 0;
+
+	if (c->ack_timeout_ms <= 0 || ms_since(&c->started) < c->ack_timeout_ms)
+		return false;
+	return c->sock >= 0 && ioctl(c->sock, SIOCOUTQ, &queued) == 0 && queued > 0;
+}
+
+/*
+ * The connection's socket, as libcurl makes and closes it (one connection
+ * kept: the ack check's; CURLINFO_ACTIVESOCKET names only a finished
+ * transfer's).
+ */
+static int on_sockopt(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	rdms_client *c = arg;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		c->sock = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+static int on_close_socket(void *arg, curl_socket_t fd)
+{
+	rdms_client *c = arg;
+
+	if (c->sock == fd)
+		c->sock = -1;
+	return close(fd);
+}
+
+/*
+ * A libcurl progress function (called about once a second, and on every
+ * bit of progress): aborts the transfer once the interrupt flag is set, or
+ * the server has not acknowledged the request in time.
+ */
 static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-	const rdms_client *c = arg;
+	rdms_client *c = arg;
 
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return c->interrupt != NULL && *c->interrupt ? 1 : 0;
+	if (c->interrupt != NULL && *c->interrupt)
+		return 1;
+	if (unacknowledged(c)) {
+		c->last.unacked = true;
+		return 1;
+	}
+	return 0;
 }
 
 void rdms_client_interrupt_on(rdms_client *c, const volatile sig_atomic_t *flag)
 {
 	c->interrupt = flag;
-	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, flag != NULL ? 0L : 1L);
+	curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS,
+	                 flag != NULL || c->ack_timeout_ms > 0 ? 0L : 1L);
 }
 
 void rdms_client_next_call(rdms_client *c, const char *message_id, const char *extra,
@@ -72,10 +144,9 @@ void rdms_client_next_call(rdms_client *c, const char *message_id, const char *e
 	c->next_timeout_ms = timeout_ms;
 }
 
-void rdms_client_last_exchange(const rdms_client *c, bool *sent, bool *answered)
+void rdms_client_last_exchange(const rdms_client *c, rdms_exchange *x)
 {
-	*sent = c->sent;
-	*answered = c->answered;
+	*x = c->last;
 }
 
 /* URL with "/wsman" added when it names no path. */
@@ -220,6 +291,25 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 	if (o->insecure) {
 		rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYPEER, 0L);
 		rc |= curl_easy_setopt(c->curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	c->at_most_once = o->at_most_once;
+	c->ack_timeout_ms = o->ack_timeout_ms;
+	if (c->at_most_once) {
+		/*
+		 * The body comes from on_read, and libcurl is given no way to rewind
+		 * it: a resend after any of it left fails (CURLE_SEND_FAIL_REWIND)
+		 * instead of running the call twice.
+		 */
+		rc |= curl_easy_setopt(c->curl, CURLOPT_READFUNCTION, on_read);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_READDATA, c);
+	}
+	c->sock = -1;
+	if (c->ack_timeout_ms > 0) {
+		rc |= curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_SOCKOPTDATA, c);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETDATA, c);
 	}
 	if (o->tls_setup != NULL && !o->tls_setup(c->curl, o->tls_ctx))
 		rc |= CURLE_BAD_FUNCTION_ARGUMENT;
@@ -443,12 +533,14 @@ static bool readdress(strbuf *req, const char *url)
 /* What the transfer just ended did: sent any of the request, got an answer. */
 static void note_exchange(rdms_client *c)
 {
-	long request_bytes = 0, status = 0;
+	long request_bytes = 0, status = 0, connects = 0;
 
 	curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &request_bytes);
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
-	c->sent = request_bytes > 0;
-	c->answered = status != 0;
+	curl_easy_getinfo(c->curl, CURLINFO_NUM_CONNECTS, &connects);
+	c->last.sent = request_bytes > 0 && !c->last.unacked;
+	c->last.answered = status != 0;
+	c->last.reused = connects == 0;
 }
 
 /*
@@ -475,8 +567,16 @@ static CURLcode perform(rdms_client *c, strbuf *req)
 		c->cur = at;
 		c->url = c->urls[at];
 		curl_easy_setopt(c->curl, CURLOPT_URL, c->url);
-		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
+		if (c->at_most_once) {
+			c->body = req;
+			c->body_sent = 0;
+			curl_easy_setopt(c->curl, CURLOPT_POST, 1L);
+		} else {
+			curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
+		}
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)req->len);
+		clock_gettime(CLOCK_MONOTONIC, &c->started);
+		c->last.unacked = false;
 		rc = curl_easy_perform(c->curl);
 		note_exchange(c);
 		if (!connection_failed(rc) || c->reply_too_big)
@@ -495,7 +595,7 @@ uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 
 	*doc = NULL;
 	*body_elem = NULL;      /* both outputs defined on every return */
-	c->sent = c->answered = false;
+	c->last = (rdms_exchange){ false, false, false, false };
 	/* rdms_client_next_call's settings are this request's only */
 	c->next_message_id = c->next_extra = NULL;
 	if (req->failed)
@@ -513,6 +613,9 @@ uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 	if (c->reply_too_big)
 		return rdms_fail(err, WBEM_E_TOO_MUCH_DATA, "the reply from %s is larger than %u MiB",
 		                 c->url, MAX_REPLY >> 20);
+	if (rc == CURLE_ABORTED_BY_CALLBACK && c->last.unacked)
+		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "%s has not acknowledged the request "
+		                 "within %ld ms", c->url, c->ack_timeout_ms);
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
 		return rdms_fail(err, WBEM_E_CALL_CANCELLED, "interrupted");
 	if (rc != CURLE_OK)

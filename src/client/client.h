@@ -35,6 +35,20 @@ typedef struct rdms_client_options {
 	bool      (*tls_setup)(void *h, void *ctx);
 	void       *tls_ctx;
 	long        connect_timeout_ms; /* 0: the default (30 s; 5 s with several URLs) */
+	/*
+	 * A request that must run at most once (a broker's forwarded method):
+	 * once any of its body has left, it is never sent again -- libcurl
+	 * would resend it on a new connection when a reused one dies without
+	 * an answer.
+	 */
+	bool        at_most_once;
+	/*
+	 * Non-zero: a request whose bytes the server's TCP has still not
+	 * acknowledged this many milliseconds after it began is given up as
+	 * not received (rdms_exchange.unacked): a reused connection to a host
+	 * cut off since fails as fast as a new one would to connect.
+	 */
+	long        ack_timeout_ms;
 } rdms_client_options;
 
 /* Checks that each URL of LIST (URL or URL1,URL2...) is an http(s) URL. */
@@ -82,10 +96,15 @@ void rdms_client_next_call(rdms_client *c, const char *message_id, const char *e
                            long timeout_ms);
 /*
  * How the last request went, for telling "not sent" (safe to retry) from
- * "sent, no answer" (the outcome unknown): SENT when any of it left, and
- * ANSWERED when an HTTP response came back (whatever it said).
+ * "sent, no answer" (the outcome unknown).
  */
-void rdms_client_last_exchange(const rdms_client *c, bool *sent, bool *answered);
+typedef struct rdms_exchange {
+	bool sent;       /* any of it left */
+	bool answered;   /* an HTTP response came back (whatever it said) */
+	bool reused;     /* on a connection an earlier request had opened */
+	bool unacked;    /* given up: the server's TCP had not acknowledged it all in ack_timeout_ms */
+} rdms_exchange;
+void rdms_client_last_exchange(const rdms_client *c, rdms_exchange *x);
 
 /* ---- subscriptions (WS-Eventing in Pull mode; client_events.c) ------------ */
 

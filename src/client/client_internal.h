@@ -8,6 +8,7 @@
 #define RDMS_CLIENT_INTERNAL_H
 
 #include <signal.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <libxml/tree.h>
@@ -30,7 +31,13 @@ struct rdms_client {
 	/* rdms_client_next_call's, for one request */
 	const char        *next_message_id, *next_extra;
 	long               next_timeout_ms;
-	bool               sent, answered;            /* rdms_client_last_exchange */
+	rdms_exchange      last;                      /* rdms_client_last_exchange */
+	bool               at_most_once;              /* rdms_client_options' */
+	long               ack_timeout_ms;
+	const strbuf      *body;                      /* the request being sent (at_most_once) */
+	size_t             body_sent;                 /* how much of it libcurl has read */
+	struct timespec    started;                   /* when it began (ack_timeout_ms) */
+	int                sock;                      /* its connection's socket (ack_timeout_ms), -1 */
 	char               errbuf[CURL_ERROR_SIZE];
 };
 

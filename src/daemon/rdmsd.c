@@ -72,10 +72,18 @@
 
 #define NET_STOP_MS       10000   /* then SIGKILL */
 #define BACKEND_WATCH_MS  5000    /* how often a change of the back-ends' state is looked for */
-#define NET_PROGRAM_NAME  "rdmsd-net"
-/* Where `make install` puts rdmsd-net (meson.build defines it). */
+/*
+ * The network process: a host's, or a fleet broker's (which has the
+ * broker's code and libraries a host does without; net_broker.h), and
+ * where `make install` puts them (meson.build defines them).
+ */
+#define NET_PROGRAM_NAME     "rdmsd-net"
+#define BROKER_PROGRAM_NAME  "rdmsd-broker"
 #ifndef RDMS_NET_PROGRAM
-#define RDMS_NET_PROGRAM  "/usr/local/libexec/rdms/" NET_PROGRAM_NAME
+#define RDMS_NET_PROGRAM     "/usr/local/libexec/rdms/" NET_PROGRAM_NAME
+#endif
+#ifndef RDMS_BROKER_PROGRAM
+#define RDMS_BROKER_PROGRAM  "/usr/local/libexec/rdms/" BROKER_PROGRAM_NAME
 #endif
 
 struct options {
@@ -171,10 +179,11 @@ static struct rdmsd daemon_state;
 /* ---- the network process ------------------------------------------------ */
 
 /*
- * rdmsd-net beside this program (a build tree, or both in one directory),
- * else where `make install` put it.  Looked up once, at start.
+ * The network program of the role (rdmsd-net, or rdmsd-broker) beside
+ * this program (a build tree, or both in one directory), else where `make
+ * install` put it.  Looked up once, at start: the role changes only then.
  */
-static bool find_net_program(struct rdmsd *d)
+static bool find_net_program(struct rdmsd *d, const char *name, const char *installed)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -186,12 +195,12 @@ static bool find_net_program(struct rdmsd *d)
 		if (slash != NULL) {
 			slash[1] = '\0';
 			if ((size_t)snprintf(d->net_program, sizeof d->net_program, "%s%s", self,
-			                     NET_PROGRAM_NAME) < sizeof d->net_program &&
+			                     name) < sizeof d->net_program &&
 			    access(d->net_program, X_OK) == 0)
 				return true;
 		}
 	}
-	str_copy(d->net_program, sizeof d->net_program, RDMS_NET_PROGRAM);
+	str_copy(d->net_program, sizeof d->net_program, installed);
 	return access(d->net_program, X_OK) == 0;
 }
 
@@ -663,9 +672,11 @@ int main(int argc, char **argv)
 	d->net_pidfd = -1;
 	if (!load_config(&d->opt, &d->cfg, &err))
 		fatal("%s", err.message);
-	if (!find_net_program(d))
-		fatal("cannot find the network process program %s (beside rdmsd or at %s)",
-		      NET_PROGRAM_NAME, RDMS_NET_PROGRAM);
+	if (rdms_config_is_broker(&d->cfg) ? !find_net_program(d, BROKER_PROGRAM_NAME,
+	                                                        RDMS_BROKER_PROGRAM)
+	                                   : !find_net_program(d, NET_PROGRAM_NAME, RDMS_NET_PROGRAM))
+		fatal("cannot find the network process program %s (beside rdmsd or there)",
+		      d->net_program);
 	listen_set_init(&d->sockets);
 	if (listen_set_bind(&d->sockets, &d->cfg, &err) != 0)
 		fatal("%s", err.message);

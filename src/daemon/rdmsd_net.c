@@ -24,8 +24,6 @@
 #include <libxml/parser.h>
 
 #include "../auth/authz.h"
-#include "../fleet/broker.h"
-#include "../fleet/events.h"
 #include "../auth/pam_auth.h"
 #include "../cimxml/cimxml.h"
 #include "../common/log.h"
@@ -37,6 +35,7 @@
 #include "../wsman/wsman.h"
 #include "handoff.h"
 #include "malloc_tune.h"
+#include "net_broker.h"
 
 #define PAM_CACHE_TTL_S   60
 #define PAM_FAIL_DELAY_MS 1500
@@ -55,8 +54,7 @@ struct net {
 	authz          *authz;
 	priv_events_pump *pump;      /* the mirror of priv's change feed (NULL: events off) */
 	bool            is_broker;   /* role = broker: the classes come from the directory */
-	fleet_broker    broker;
-	fleet_events   *fleet_events; /* a broker's change feed: what its ingest applies */
+	net_broker     *broker;      /* then its directory, ingest and forwarding */
 };
 
 static struct net net_state;
@@ -239,35 +237,6 @@ static bool broker_user(void *ctx, const char *user, rdms_caller *out)
 	return true;
 }
 
-/*
- * A fleet broker: its directory, opened as the network process's account
- * (the privileged process made its directory writable for it), serves the
- * classes; methods go to the hosts as the broker's certificate; what the
- * ingest applies becomes the broker's own session events, in a journal
- * beside the directory.
- */
-static bool broker_up(struct net *d, rdms_error *err)
-{
-	fleet_ingest_options io = { .identity = &d->broker.id };
-	char path[sizeof d->h.cfg.store_path + sizeof d->h.cfg.events_db];
-
-	d->broker.cfg = &d->h.cfg;
-	d->broker.store = fleet_store_open_sqlite(d->h.cfg.store_path, err);
-	if (d->broker.store == NULL)
-		return false;
-	fleet_events_path(&d->h.cfg, path, sizeof path);
-	if ((d->fleet_events = fleet_events_open(path, err)) == NULL)
-		return false;
-	io.store = d->broker.store;
-	io.events = d->fleet_events;
-	d->broker.ingest = fleet_ingest_start(&io, err);
-	if (d->broker.ingest == NULL)
-		return false;
-	d->provider.classes = fleet_broker_classes;
-	d->provider.fleet = &d->broker;
-	return true;
-}
-
 /* Builds the services on the proxies to priv and starts serving. */
 static bool services_up(struct net *d, rdms_error *err)
 {
@@ -281,7 +250,7 @@ static bool services_up(struct net *d, rdms_error *err)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
 	pam_auth_set_verifier(d->cache, priv_proxy_verify, d->client);
 	priv_proxy_provider(&d->provider, cfg, d->client);
-	if (d->is_broker && !broker_up(d, err))
+	if (d->is_broker && !net_broker_up(d->broker, &d->provider, err))
 		return false;
 	/* Reads share a snapshot of priv's sessions (session_cache.h). */
 	if (cfg->session_cache_ms > 0 && !d->is_broker &&
@@ -294,12 +263,8 @@ static bool services_up(struct net *d, rdms_error *err)
 		                 "cannot create the WS-Management service") == 0;
 	wsman_service_users(d->wsman, broker_user, d);
 	/* A broker's session events: its own feed, which its ingest writes. */
-	if (d->fleet_events != NULL) {
-		wsman_event_source src = fleet_events_source(d->fleet_events);
-
-		if (!wsman_service_events(d->wsman, &src))
-			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
-	}
+	if (d->is_broker && !net_broker_events(d->broker, d->wsman, err))
+		return false;
 	/* A host's: one pump mirrors priv's feed, subscriptions read the mirror. */
 	d->pump = d->is_broker ? NULL : priv_events_pump_start(d->client, 30000, err);
 	if (d->pump == NULL && err->code != 0)
@@ -351,7 +316,7 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	/* Still root: the TLS key, and a broker's client key, may be readable by root only. */
 	d->is_broker = rdms_config_is_broker(&d->h.cfg);
-	if (d->is_broker && fleet_identity_load(&d->h.cfg, &d->broker.id, &err) != WBEM_S_NO_ERROR)
+	if (d->is_broker && (d->broker = net_broker_load(&d->h.cfg, &err)) == NULL)
 		fatal("%s", err.message);
 	d->transport = transport_new(endpoints, sizeof endpoints / sizeof endpoints[0],
 	                             &d->h.sockets, &d->h.cfg, &err);
@@ -381,10 +346,7 @@ int main(int argc, char **argv)
 	wsman_service_free(d->wsman);
 	priv_events_pump_stop(d->pump);
 	rdms_session_cache_free(d->provider.cache);
-	fleet_ingest_stop(d->broker.ingest);
-	fleet_events_close(d->fleet_events);
-	fleet_store_close(d->broker.store);
-	fleet_identity_clear(&d->broker.id);
+	net_broker_free(d->broker);
 	transport_free(d->transport);
 	xmlCleanupParser();
 	/* The sockets are priv's to close (and the Unix socket's file to remove). */

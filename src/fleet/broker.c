@@ -199,7 +199,7 @@ static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const 
 		/* pending first, durable before anything is sent: a crash leaves it said */
 		rdms_fail(&pending, WBEM_S_PENDING, "forwarding to host %s (%s)", name, host.url);
 		rdms_ops_audit(p, who, target, m->name, WBEM_S_PENDING, &pending);
-		rc = fleet_forward(&b->id, &call, rv, err);
+		rc = fleet_forward(b->pool, &call, rv, err);
 	}
 	rdms_ops_audit(p, who, target, m->name, rc != WBEM_S_NO_ERROR ? rc : *rv, err);
 	cim_instance_free(inst);

@@ -16,6 +16,7 @@
 #define RDMS_FLEET_BROKER_H
 
 #include "../ops/provider.h"
+#include "forward_pool.h"
 #include "host_tls.h"
 #include "ingest.h"
 #include "store.h"
@@ -25,6 +26,7 @@ typedef struct fleet_broker {
 	fleet_store       *store;
 	fleet_identity     id;       /* loaded before privileges are dropped */
 	fleet_ingest      *ingest;   /* one Pull subscription per host */
+	fleet_pool        *pool;     /* kept connections for forwarded methods */
 } fleet_broker;
 
 /* The classes a broker serves, for rdms_provider.classes (with .fleet a fleet_broker). */

@@ -12,7 +12,9 @@
  *                                text, unchanged;
  *   nothing could be sent        WBEM_E_TRANSPORT_FAILURE (connection
  *                                refused, unreachable, no connection in
- *                                1 s): safe to retry;
+ *                                1 s, or on a kept connection the request
+ *                                not acknowledged by the host's TCP in
+ *                                FLEET_ACK_TIMEOUT_MS): safe to retry;
  *   sent, no answer in time      WBEM_E_TIMED_OUT: the outcome is unknown;
  *                                a retry with the same MessageID is safe.
  */
@@ -22,9 +24,15 @@
 #include <stdint.h>
 
 #include "../ops/ops.h"
-#include "host_tls.h"
+#include "forward_pool.h"
 
-#define FLEET_CONNECT_TIMEOUT_MS 1000
+/*
+ * A request the host's TCP has not acknowledged within this time was not
+ * received: on a pooled connection to a host cut off since it was opened,
+ * the fault comes as fast as the 1 s connect timeout gives it on a new
+ * one (a progress check about once a second sees it).
+ */
+#define FLEET_ACK_TIMEOUT_MS 800
 
 typedef struct fleet_forward_call {
 	const char          *url;         /* the host's WS-Management URL */
@@ -39,8 +47,11 @@ typedef struct fleet_forward_call {
 	long                 timeout_ms;  /* the whole call */
 } fleet_forward_call;
 
-/* Runs CALL as ID: the HRESULT-level result as above, the ReturnValue in *RV. */
-uint32_t fleet_forward(const fleet_identity *id, const fleet_forward_call *call, uint32_t *rv,
+/*
+ * Runs CALL on a connection of POOL (the broker's identity): the
+ * HRESULT-level result as above, the ReturnValue in *RV.
+ */
+uint32_t fleet_forward(fleet_pool *pool, const fleet_forward_call *call, uint32_t *rv,
                        rdms_error *err);
 
 #endif

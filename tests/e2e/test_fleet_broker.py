@@ -20,6 +20,9 @@ with broker1's certificate and each host's pinned one.  Checked:
       unknown; restarted with a change made while it was down, it converges;
   a silently partitioned host: the same fast fault; after the heal a change
       made meanwhile shows;
+  each again with a connection to the host kept from a call just before
+      (the broker's pool): the same fast fault, and after the host is back
+      the next call works;
   a host registered with another host's certificate fingerprint is refused
       (ServerState 8) and none of its sessions is listed.
 
@@ -133,12 +136,26 @@ def converge(broker, lab, seconds=60):
     return wait_for(seconds, done)
 
 
-def fault_and_back(lab, broker, h, what, fault, back, unknown_within=None):
+def active_session(h, but=()):
+    """A session of H that is connected (a Disconnect of it returns 0)."""
+    return next(k for k, v in sorted(h.sessions().items()) if v[1] == 0 and k not in but)
+
+
+def fault_and_back(lab, broker, h, what, fault, back, unknown_within=None, warm=False):
     """Host H after FAULT: a method through the broker fails fast, its
     sessions stay listed (and, with UNKNOWN_WITHIN, it is marked unknown);
-    a change made meanwhile shows at the broker once BACK has run."""
+    a change made meanwhile shows at the broker once BACK has run.  WARM:
+    a method went to H just before, so the broker holds a kept connection
+    to it when the fault comes, and after BACK the next method works (on a
+    new connection)."""
     sid = sorted(h.sessions())[1]
     marker = "m-%s-%s" % (h.name, what)
+    if warm:
+        k = active_session(h, (sid,))
+        rc, _, err = broker.rdms("disconnect", path(h.name, k))
+        check("%s: a Disconnect through the broker returns 0 (a connection to it kept)"
+              % h.name, rc == 0, err)
+        what += " with a kept connection"
     fault()
     t = time.monotonic()
     rc, _, err = broker.rdms("disconnect", path(h.name, sid))
@@ -157,6 +174,12 @@ def fault_and_back(lab, broker, h, what, fault, back, unknown_within=None):
                   marker)
     check("back again, with a change made meanwhile: the broker converges", bool(ok),
           repr(broker.session(h.name, sid)))
+    if warm:
+        k = active_session(h, (sid,))
+        t = time.monotonic()
+        rc, _, err = broker.rdms("disconnect", path(h.name, k))
+        check("... and the next Disconnect through the broker returns 0 (%.2f s)"
+              % (time.monotonic() - t), rc == 0, err)
 
 
 def scenario(lab, broker):
@@ -292,6 +315,13 @@ def scenario(lab, broker):
     hp = lab.fixture_hosts[0]
     fault_and_back(lab, broker, hp, "partitioned", lambda: lab.partition(hp),
                    lambda: lab.heal(hp))
+    # the same with a connection to the host kept from a call just before
+    hk = lab.fixture_hosts[-2]
+    fault_and_back(lab, broker, hk, "killed", lambda: lab.kill_host(hk),
+                   lambda: lab.start_host(hk), warm=True)
+    hp = lab.fixture_hosts[1]
+    fault_and_back(lab, broker, hp, "partitioned", lambda: lab.partition(hp),
+                   lambda: lab.heal(hp), warm=True)
 
     # ---- a host with another's certificate
     a, b = lab.fixture_hosts[0], lab.fixture_hosts[1]

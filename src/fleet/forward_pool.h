@@ -1,0 +1,63 @@
+/*
+ * forward_pool.h -- a broker's keep-alive connections to its hosts, for
+ * forwarded methods (forward.h).
+ *
+ * A forwarded call takes a client from the pool (one whose connection an
+ * earlier call to the same URL and pinned certificate left open), or a new
+ * one, and gives it back when the host answered.  Each client is a libcurl
+ * handle with a cache of one connection; a new connection is checked
+ * against the pin in its handshake (host_tls.h), and a reused one was, when
+ * it was made (TLS sessions are never resumed).  At most
+ * FLEET_POOL_PER_HOST idle clients are kept per host and FLEET_POOL_MAX in
+ * all (the oldest go first); one idle for FLEET_POOL_IDLE_MS is closed,
+ * before the host's own idle_timeout_s (60 s by default) would close it.
+ */
+#ifndef RDMS_FLEET_FORWARD_POOL_H
+#define RDMS_FLEET_FORWARD_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../client/client.h"
+#include "host_tls.h"
+
+#define FLEET_POOL_PER_HOST 8        /* the broker's workers: 8 calls at once */
+#define FLEET_POOL_MAX      64
+#define FLEET_POOL_IDLE_MS  20000
+
+typedef struct fleet_pool fleet_pool;
+
+/* One client of the pool, with the pin its TLS checks new connections against. */
+typedef struct fleet_conn {
+	struct fleet_conn    *next;
+	rdms_client          *client;
+	const fleet_identity *id;
+	fleet_pin             pin;
+	char                 *url;
+	long long             idle_since_ms;    /* CLOCK_MONOTONIC, while in the pool */
+} fleet_conn;
+
+/*
+ * A pool presenting ID (which must outlive it) with connections closed
+ * after IDLE_MS idle (by a thread of its own); NULL when out of memory.
+ */
+fleet_pool *fleet_pool_new(const fleet_identity *id, long idle_ms);
+/* Closes every idle connection and frees POOL (none may be taken). */
+void fleet_pool_free(fleet_pool *pool);
+
+/*
+ * A client for URL trusting only PIN (32 bytes): a pooled one (*POOLED
+ * true) unless FRESH, else a new one; NULL with ERR set when one cannot be
+ * made.  Set up with the forward's limits: a 1 s connect, a request never
+ * sent twice, one the host's TCP has not acknowledged in ACK_MS given up.
+ */
+fleet_conn *fleet_pool_take(fleet_pool *pool, const char *url, const uint8_t pin[32],
+                            bool fresh, long ack_ms, bool *pooled, rdms_error *err);
+/* Puts C back for the next call to its host (its host answered its last request). */
+void fleet_pool_give(fleet_pool *pool, fleet_conn *c);
+/* Closes C's connection and frees it (its last request failed). */
+void fleet_conn_free(fleet_conn *c);
+/* How many idle connections POOL holds (for tests). */
+size_t fleet_pool_idle(fleet_pool *pool);
+
+#endif

@@ -1,0 +1,253 @@
+/*
+ * test_fleet_forward.c -- a broker's forwarded calls on kept connections
+ * (src/fleet/forward.h, forward_pool.h) against a TLS "host" in this
+ * process (OpenSSL, keep-alive HTTP/1.1, a self-signed certificate the
+ * broker pins): calls share one connection, each new one checked against
+ * the pin; a kept connection the host has closed is replaced and the call
+ * works; a request the host read and never answered is never sent again
+ * (libcurl would resend it on a new connection: the call would run twice)
+ * and gives WBEM_E_TIMED_OUT; a host gone, with a connection to it kept,
+ * gives WBEM_E_TRANSPORT_FAILURE at once.  The broker against real rdmsd
+ * hosts, killed and cut off, is tests/e2e/test_fleet_broker.py.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "check.h"
+#include "fleet_certs.h"
+#include "fleet/forward.h"
+#include "ops/provider.h"
+
+enum mode { ANSWER, DROP };
+
+/* The "host": one connection at a time, each request answered (or dropped). */
+struct server {
+	int             fd;
+	SSL_CTX        *ctx;
+	pthread_mutex_t lock;
+	enum mode       mode;
+	int             accepted, requests;
+	int             cur;          /* the connection being served, -1 */
+	int             close_after;  /* requests answered on a connection before closing it */
+	volatile int    stop;
+};
+
+/* Reads one whole request (headers and Content-Length body); false at EOF. */
+static bool read_request(SSL *ssl)
+{
+	char buf[16384];
+	size_t have = 0;
+	const char *end = NULL;
+
+	for (;;) {
+		int n = SSL_read(ssl, buf + have, (int)(sizeof buf - 1 - have));
+		const char *cl;
+
+		if (n <= 0)
+			return false;
+		have += (size_t)n;
+		buf[have] = '\0';
+		if (end == NULL)
+			end = strstr(buf, "\r\n\r\n");
+		cl = strcasestr(buf, "Content-Length:");
+		if (end != NULL && cl != NULL &&
+		    have >= (size_t)(end + 4 - buf) + strtoul(cl + 15, NULL, 10))
+			return true;
+		if (have == sizeof buf - 1)
+			return false;
+	}
+}
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+	static const char body[] =
+		"<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\"><s:Header/><s:Body>"
+		"<p:Disconnect_OUTPUT xmlns:p=\"http://schemas.microsoft.com/wbem/wsman/1/wmi/"
+		"root/cimv2/rdms/Win32_VirtualDesktopSession\"><p:ReturnValue>0</p:ReturnValue>"
+		"</p:Disconnect_OUTPUT></s:Body></s:Envelope>";
+	char reply[1024];
+	int len = snprintf(reply, sizeof reply, "HTTP/1.1 200 OK\r\nContent-Type: application/"
+	                   "soap+xml;charset=UTF-8\r\nContent-Length: %zu\r\n\r\n%s",
+	                   sizeof body - 1, body);
+
+	while (!s->stop) {
+		int c = accept(s->fd, NULL, NULL);
+		SSL *ssl;
+		int answered = 0;
+
+		if (c < 0)
+			break;
+		ssl = SSL_new(s->ctx);
+		SSL_set_fd(ssl, c);
+		pthread_mutex_lock(&s->lock);
+		s->accepted++;
+		s->cur = c;
+		pthread_mutex_unlock(&s->lock);
+		if (SSL_accept(ssl) == 1)
+			while (read_request(ssl)) {
+				enum mode m;
+
+				pthread_mutex_lock(&s->lock);
+				s->requests++;
+				m = s->mode;
+				pthread_mutex_unlock(&s->lock);
+				if (m == DROP || SSL_write(ssl, reply, len) != len ||
+				    ++answered == s->close_after)
+					break;
+			}
+		SSL_free(ssl);
+		pthread_mutex_lock(&s->lock);
+		s->cur = -1;
+		pthread_mutex_unlock(&s->lock);
+		close(c);
+	}
+	return NULL;
+}
+
+static int count(struct server *s, const int *what)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = *what;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static long ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+int main(void)
+{
+	EVP_PKEY *host_key = NULL, *broker_key = NULL, *other_key = NULL;
+	X509 *host = self_signed("hv001", &host_key);
+	X509 *broker = self_signed("broker1", &broker_key);
+	X509 *other = self_signed("hv001", &other_key);
+	fleet_identity id = { pem_of(broker, NULL), pem_of(NULL, broker_key) };
+	uint8_t pin[32], wrong[32];
+	unsigned len = 0;
+	struct server s = { .fd = socket(AF_INET, SOCK_STREAM, 0), .close_after = 2,
+	                   .cur = -1 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	rdms_caller who = { .user = "admin", .is_admin = true, .protocol = "wsman",
+	                    .source = "127.0.0.1", .message_id = "uuid:5e1c-0001" };
+	char url[64];
+	fleet_forward_call call = {
+		.url = url, .pin = pin, .host = "hv001", .session_id = 7, .who = &who,
+		.broker = "broker1", .timeout_ms = 5000,
+		.m = cim_class_method(rdms_session_class(), "Disconnect"),
+	};
+	fleet_pool *pool;
+	pthread_t t;
+	rdms_error err = { 0 };
+	uint32_t rv = 1;
+	long t0;
+
+	signal(SIGPIPE, SIG_IGN);     /* as rdmsd: a peer gone is an error, not a signal */
+	CHECK(call.m != NULL);
+	CHECK(X509_digest(host, EVP_sha256(), pin, &len) == 1 && len == 32);
+	CHECK(X509_digest(other, EVP_sha256(), wrong, &len) == 1 && len == 32);
+	CHECK(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK);
+	s.ctx = SSL_CTX_new(TLS_server_method());
+	CHECK(SSL_CTX_use_certificate(s.ctx, host) == 1 && SSL_CTX_use_PrivateKey(s.ctx, host_key) == 1);
+	CHECK(bind(s.fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(s.fd, 4) == 0);
+	CHECK(getsockname(s.fd, (struct sockaddr *)&a, &alen) == 0);
+	snprintf(url, sizeof url, "https://127.0.0.1:%d/wsman", ntohs(a.sin_port));
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_create(&t, NULL, serve, &s);
+	pool = fleet_pool_new(&id, 60000);
+	CHECK(pool != NULL);
+
+	/* two calls, one connection: the second on the kept one */
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(rv, 0);
+	CHECK_EQ(fleet_pool_idle(pool), 1);
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(count(&s, &s.accepted), 1);
+	CHECK_EQ(count(&s, &s.requests), 2);
+
+	/* the host closed that connection (after its second answer): a new one, the call works */
+	usleep(100 * 1000);
+	s.close_after = 1;        /* this one too, so that the next can be accepted */
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(count(&s, &s.accepted), 2);
+	CHECK_EQ(count(&s, &s.requests), 3);
+
+	/* another pin: not the kept connection; refused in the handshake, nothing sent */
+	call.pin = wrong;
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_E_TRANSPORT_FAILURE);
+	CHECK(strstr(err.message, "certificate other") != NULL);
+	CHECK_EQ(count(&s, &s.requests), 3);
+	call.pin = pin;
+	while (count(&s, &s.accepted) < 3)     /* the refused handshake's connection ended */
+		usleep(10 * 1000);
+
+	/*
+	 * The host reads the request on a kept connection and closes it without
+	 * an answer: the outcome is unknown, and the request went to it once --
+	 * libcurl, on a reused connection that answered nothing, would send it
+	 * again on a new one.
+	 */
+	s.close_after = 100;
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(count(&s, &s.requests), 4);
+	pthread_mutex_lock(&s.lock);
+	s.mode = DROP;
+	pthread_mutex_unlock(&s.lock);
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_E_TIMED_OUT);
+	usleep(200 * 1000);
+	CHECK_EQ(count(&s, &s.requests), 5);
+	CHECK_EQ(fleet_pool_idle(pool), 0);
+
+	/* a kept connection, then the host gone: TRANSPORT_FAILURE at once, nothing sent */
+	pthread_mutex_lock(&s.lock);
+	s.mode = ANSWER;
+	pthread_mutex_unlock(&s.lock);
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_S_NO_ERROR);
+	CHECK_EQ(fleet_pool_idle(pool), 1);
+	s.stop = 1;               /* as a killed host's kernel: every socket closed */
+	pthread_mutex_lock(&s.lock);
+	if (s.cur >= 0)
+		shutdown(s.cur, SHUT_RDWR);
+	pthread_mutex_unlock(&s.lock);
+	shutdown(s.fd, SHUT_RDWR);
+	pthread_join(t, NULL);
+	close(s.fd);
+	t0 = ms_now();
+	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_E_TRANSPORT_FAILURE);
+	CHECK(ms_now() - t0 < 2000);
+	CHECK(strstr(err.message, "nothing was sent") != NULL);
+
+	fleet_pool_free(pool);
+	SSL_CTX_free(s.ctx);
+	X509_free(host);
+	X509_free(broker);
+	X509_free(other);
+	EVP_PKEY_free(host_key);
+	EVP_PKEY_free(broker_key);
+	EVP_PKEY_free(other_key);
+	fleet_identity_clear(&id);
+	pthread_mutex_destroy(&s.lock);
+	curl_global_cleanup();
+	return check_summary("fleet_forward");
+}
