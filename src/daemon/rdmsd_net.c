@@ -256,7 +256,8 @@ static bool broker_up(struct net *d, rdms_error *err)
 	if (d->broker.store == NULL)
 		return false;
 	fleet_events_path(&d->h.cfg, path, sizeof path);
-	if ((d->fleet_events = fleet_events_open(path, err)) == NULL)
+	if ((d->fleet_events = fleet_events_open(path, err)) == NULL ||
+	    fleet_events_recover(d->fleet_events, d->broker.store, err) != WBEM_S_NO_ERROR)
 		return false;
 	io.store = d->broker.store;
 	io.events = d->fleet_events;
