@@ -411,7 +411,6 @@ static void on_page(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 			return;
 		stat_add(in, &h->stats.resyncs, 1);
 		h->resync = false;
-		h->strikes = 0;       /* a snapshot taken: what was refused is behind it */
 		schedule_full(in, h);
 		release_slot(in, h);
 		send_pull(in, h, h->sub_ctx, true);
