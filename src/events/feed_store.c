@@ -46,29 +46,26 @@ struct rdms_feed_store {
 	unsigned long  failures;
 };
 
+/* An event's columns but its host's (ORIGIN_COLS, added to the events table later). */
+#define EVENT_COLS_DEF \
+	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL," \
+	" kind INTEGER NOT NULL," \
+	" t_backend TEXT, t_id INTEGER, t_state INTEGER, t_uid INTEGER, t_display INTEGER," \
+	" t_logon INTEGER, t_pid INTEGER, t_user TEXT, t_client TEXT, t_addr TEXT," \
+	" p_backend TEXT, p_id INTEGER, p_state INTEGER, p_uid INTEGER, p_display INTEGER," \
+	" p_logon INTEGER, p_pid INTEGER, p_user TEXT, p_client TEXT, p_addr TEXT,"
+
 static const char schema_sql[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA cache_size=-256;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS events("
-	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,"
-	" kind INTEGER NOT NULL,"
-	" t_backend TEXT, t_id INTEGER, t_state INTEGER, t_uid INTEGER, t_display INTEGER,"
-	" t_logon INTEGER, t_pid INTEGER, t_user TEXT, t_client TEXT, t_addr TEXT,"
-	" p_backend TEXT, p_id INTEGER, p_state INTEGER, p_uid INTEGER, p_display INTEGER,"
-	" p_logon INTEGER, p_pid INTEGER, p_user TEXT, p_client TEXT, p_addr TEXT,"
+	"CREATE TABLE IF NOT EXISTS events(" EVENT_COLS_DEF
 	" PRIMARY KEY(epoch, seq)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS sessions("
 	" backend TEXT NOT NULL, id INTEGER NOT NULL, state INTEGER, uid INTEGER,"
 	" display INTEGER, logon INTEGER, pid INTEGER, user TEXT, client TEXT, addr TEXT,"
 	" PRIMARY KEY(backend, id)) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS staged(key TEXT NOT NULL,"
-	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,"
-	" kind INTEGER NOT NULL,"
-	" t_backend TEXT, t_id INTEGER, t_state INTEGER, t_uid INTEGER, t_display INTEGER,"
-	" t_logon INTEGER, t_pid INTEGER, t_user TEXT, t_client TEXT, t_addr TEXT,"
-	" p_backend TEXT, p_id INTEGER, p_state INTEGER, p_uid INTEGER, p_display INTEGER,"
-	" p_logon INTEGER, p_pid INTEGER, p_user TEXT, p_client TEXT, p_addr TEXT,"
+	"CREATE TABLE IF NOT EXISTS staged(key TEXT NOT NULL," EVENT_COLS_DEF
 	" t_host TEXT, t_vm TEXT, t_domain TEXT, t_collection TEXT,"
 	" p_host TEXT, p_vm TEXT, p_domain TEXT, p_collection TEXT,"
 	" PRIMARY KEY(key, seq)) WITHOUT ROWID;";
