@@ -4,6 +4,7 @@
  *
  *   rdms fleet db init|upgrade                 make or upgrade the directory
  *   rdms fleet host add NAME URL --fingerprint SHA256:HEX
+ *                                              (again, as registered: lifts a quarantine)
  *   rdms fleet host remove NAME
  *   rdms fleet hosts [--json]                  name, URL, state, sessions, last contact
  *
@@ -115,21 +116,56 @@ static int list_hosts(cli_ctx *ctx, fleet_store *st, rdms_error *err)
 	return CLI_OK;
 }
 
+/*
+ * H registered again as it is, while quarantined (ServerState 8): the
+ * administrator lifts the quarantine, and the broker reads the host anew.
+ * Anything else about a registered host is WBEM_E_ALREADY_EXISTS (ERR).
+ */
+static uint32_t lift_quarantine(fleet_store *st, const fleet_host *h, bool *lifted,
+                                rdms_error *err)
+{
+	fleet_host now;
+	rdms_error e = { 0 };
+
+	*lifted = false;
+	if (fleet_store_host_get(st, h->name, &now, &e) != WBEM_S_NO_ERROR)
+		return err->code;
+	if (strcmp(now.url, h->url) != 0 ||
+	    memcmp(now.cert_sha256, h->cert_sha256, sizeof now.cert_sha256) != 0)
+		return rdms_fail(err, WBEM_E_ALREADY_EXISTS, "host %s is registered already, at %s or "
+		                 "with another fingerprint: 'rdms fleet host remove %s' first",
+		                 h->name, now.url, h->name);
+	if (now.state != FLEET_INVALID)
+		return rdms_fail(err, WBEM_E_ALREADY_EXISTS, "host %s is registered already, as "
+		                 "given", h->name);
+	if (fleet_store_host_state(st, h->name, FLEET_UNKNOWN, true, err) != WBEM_S_NO_ERROR)
+		return err->code;
+	*lifted = true;
+	return WBEM_S_NO_ERROR;
+}
+
 static int add_host(cli_ctx *ctx, fleet_store *st, rdms_error *err)
 {
 	const char *name = ctx->opt.args[2], *url = ctx->opt.args[3];
 	fleet_host h = { 0 };
+	bool lifted = false;
 	uint32_t rc;
 
 	str_copy(h.name, sizeof h.name, name);
 	str_copy(h.url, sizeof h.url, url);
 	fleet_fingerprint_parse(ctx->opt.fingerprint, h.cert_sha256);   /* checked at parsing */
 	rc = fleet_store_host_add(st, &h, err);
-	audit_admin(ctx, "FleetHostAdd", name, rc, err);
+	if (rc == WBEM_E_ALREADY_EXISTS)
+		rc = lift_quarantine(st, &h, &lifted, err);
+	audit_admin(ctx, lifted ? "FleetHostUnquarantine" : "FleetHostAdd", name, rc, err);
 	if (rc != WBEM_S_NO_ERROR)
 		return cli_report(err);
-	printf("host %s registered at %s; the broker trusts only the certificate %s\n", name, url,
-	       ctx->opt.fingerprint);
+	if (lifted)
+		printf("host %s is no longer quarantined; the broker reads it anew from %s\n", name,
+		       url);
+	else
+		printf("host %s registered at %s; the broker trusts only the certificate %s\n", name,
+		       url, ctx->opt.fingerprint);
 	return CLI_OK;
 }
 

@@ -44,7 +44,7 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 	rdms_client *c = arg;
 	size_t len = size * n;
 
-	if (c->reply.len + len > MAX_REPLY) {
+	if (c->reply.len + len > (c->max_reply != 0 ? c->max_reply : MAX_REPLY)) {
 		c->reply_too_big = true;
 		return 0;
 	}

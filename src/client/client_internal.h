@@ -27,6 +27,7 @@ struct rdms_client {
 	size_t             nurls, cur;
 	strbuf             reply;
 	bool               reply_too_big;
+	size_t             max_reply;   /* bytes of one reply accepted; 0: the client's default */
 	const volatile sig_atomic_t *interrupt;   /* rdms_client_interrupt_on */
 	/* rdms_client_next_call's, for one request */
 	const char        *next_message_id, *next_extra;

@@ -47,7 +47,9 @@ bool net_broker_up(net_broker *b, rdms_provider *p, rdms_error *err)
 	if (b->broker.store == NULL)
 		return false;
 	fleet_events_path(cfg, path, sizeof path);
-	if ((b->events = fleet_events_open(path, err)) == NULL)
+	/* a batch the directory committed before a crash, published before the ingest starts */
+	if ((b->events = fleet_events_open(path, err)) == NULL ||
+	    fleet_events_recover(b->events, b->broker.store, err) != WBEM_S_NO_ERROR)
 		return false;
 	if ((b->broker.pool = fleet_pool_new(&b->broker.id, FLEET_POOL_IDLE_MS)) == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;

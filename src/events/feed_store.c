@@ -4,6 +4,10 @@
  *   meta(k, v)          'epoch', and 'floor_epoch'/'floor_seq': the journal's floor
  *   events(epoch, seq, time_us, kind, t_*, p_*)   the journal, t_ target, p_ previous
  *   sessions(backend, id, ...)                    each back-end's last listing
+ *   staged(key, epoch, seq, ...)                  events not yet published: a broker's
+ *                                                 batch, written before its directory's
+ *                                                 commit (the events columns; epoch: the
+ *                                                 key's position, seq: the index)
  *
  * A fleet broker's journal (src/fleet/events.h) is the same table: its
  * sessions carry their host and its properties (t_host, t_vm, t_domain,
@@ -36,26 +40,35 @@ struct rdms_feed_store {
 	sqlite3       *db;
 	char          *path;
 	sqlite3_stmt  *put_event, *put_session, *del_session, *put_meta, *prune;
+	sqlite3_stmt  *put_staged, *del_staged;
+	const char    *unstage;     /* store_batch drops this key's staged batch too */
 	rdms_feed_pos  pruned;      /* the floor as last written */
 	unsigned long  failures;
 };
+
+/* An event's columns but its host's (ORIGIN_COLS, added to the events table later). */
+#define EVENT_COLS_DEF \
+	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL," \
+	" kind INTEGER NOT NULL," \
+	" t_backend TEXT, t_id INTEGER, t_state INTEGER, t_uid INTEGER, t_display INTEGER," \
+	" t_logon INTEGER, t_pid INTEGER, t_user TEXT, t_client TEXT, t_addr TEXT," \
+	" p_backend TEXT, p_id INTEGER, p_state INTEGER, p_uid INTEGER, p_display INTEGER," \
+	" p_logon INTEGER, p_pid INTEGER, p_user TEXT, p_client TEXT, p_addr TEXT,"
 
 static const char schema_sql[] =
 	"PRAGMA journal_mode=WAL;"
 	"PRAGMA cache_size=-256;"
 	"CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS events("
-	" epoch INTEGER NOT NULL, seq INTEGER NOT NULL, time_us INTEGER NOT NULL,"
-	" kind INTEGER NOT NULL,"
-	" t_backend TEXT, t_id INTEGER, t_state INTEGER, t_uid INTEGER, t_display INTEGER,"
-	" t_logon INTEGER, t_pid INTEGER, t_user TEXT, t_client TEXT, t_addr TEXT,"
-	" p_backend TEXT, p_id INTEGER, p_state INTEGER, p_uid INTEGER, p_display INTEGER,"
-	" p_logon INTEGER, p_pid INTEGER, p_user TEXT, p_client TEXT, p_addr TEXT,"
+	"CREATE TABLE IF NOT EXISTS events(" EVENT_COLS_DEF
 	" PRIMARY KEY(epoch, seq)) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS sessions("
 	" backend TEXT NOT NULL, id INTEGER NOT NULL, state INTEGER, uid INTEGER,"
 	" display INTEGER, logon INTEGER, pid INTEGER, user TEXT, client TEXT, addr TEXT,"
-	" PRIMARY KEY(backend, id)) WITHOUT ROWID;";
+	" PRIMARY KEY(backend, id)) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS staged(key TEXT NOT NULL," EVENT_COLS_DEF
+	" t_host TEXT, t_vm TEXT, t_domain TEXT, t_collection TEXT,"
+	" p_host TEXT, p_vm TEXT, p_domain TEXT, p_collection TEXT,"
+	" PRIMARY KEY(key, seq)) WITHOUT ROWID;";
 
 #define SESSION_COLS "backend, id, state, uid, display, logon, pid, user, client, addr"
 #define EVENT_COLS "epoch, seq, time_us, kind, t_backend, t_id, t_state, t_uid, t_display, " \
@@ -170,19 +183,40 @@ static bool put_meta(rdms_feed_store *st, const char *k, uint64_t v)
 	return step_done(st->put_meta);
 }
 
+/* Binds EV, at position POS, to S's EVENT_COLS from parameter FIRST on. */
+static void bind_event(sqlite3_stmt *s, int first, const rdms_event *ev, rdms_feed_pos pos)
+{
+	const int o = first - 1;
+
+	sqlite3_bind_int64(s, o + 1, (sqlite3_int64)pos.epoch);
+	sqlite3_bind_int64(s, o + 2, (sqlite3_int64)pos.seq);
+	sqlite3_bind_int64(s, o + 3, ev->time_us);
+	sqlite3_bind_int64(s, o + 4, ev->kind);
+	bind_session(s, o + 5, &ev->target);
+	bind_session(s, o + 15, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
+	bind_origin(s, o + 25, &ev->target);
+	bind_origin(s, o + 29, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
+}
+
+/* Reads the EVENT_COLS of Q from column FIRST on into *EV; false for a bad row. */
+static bool read_event(sqlite3_stmt *q, int first, rdms_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->pos = (rdms_feed_pos){ (uint64_t)sqlite3_column_int64(q, first),
+	                           (uint64_t)sqlite3_column_int64(q, first + 1) };
+	ev->time_us = sqlite3_column_int64(q, first + 2);
+	ev->kind = (uint8_t)sqlite3_column_int64(q, first + 3);
+	return read_session(q, first + 4, first + 24, &ev->target) &&
+	       (ev->kind != RDMS_EVENT_MODIFICATION ||
+	        read_session(q, first + 14, first + 28, &ev->previous));
+}
+
 static bool write_event(rdms_feed_store *st, const rdms_event *ev)
 {
 	sqlite3_stmt *s = st->put_event;
 	bool ok;
 
-	sqlite3_bind_int64(s, 1, (sqlite3_int64)ev->pos.epoch);
-	sqlite3_bind_int64(s, 2, (sqlite3_int64)ev->pos.seq);
-	sqlite3_bind_int64(s, 3, ev->time_us);
-	sqlite3_bind_int64(s, 4, ev->kind);
-	bind_session(s, 5, &ev->target);
-	bind_session(s, 15, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
-	bind_origin(s, 25, &ev->target);
-	bind_origin(s, 29, ev->kind == RDMS_EVENT_MODIFICATION ? &ev->previous : NULL);
+	bind_event(s, 1, ev, ev->pos);
 	ok = step_done(s);
 	if (!ok || ev->target.fleet)
 		return ok;     /* a broker's event: no listing to follow */
@@ -223,6 +257,10 @@ static void store_batch(void *ctx, const rdms_feed *f, const rdms_event *batch, 
 		ok = write_event(st, &batch[i]);
 	if (ok)
 		ok = prune_to(st, f->floor);
+	if (ok && st->unstage != NULL) {
+		sqlite3_bind_text(st->del_staged, 1, st->unstage, -1, SQLITE_STATIC);
+		ok = step_done(st->del_staged);
+	}
 	if (ok)
 		ok = sqlite3_exec(st->db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK;
 	if (!ok) {
@@ -314,14 +352,7 @@ static bool restore(rdms_feed_store *st, rdms_feed *f, size_t *skipped)
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		rdms_event ev;
 
-		memset(&ev, 0, sizeof ev);
-		ev.pos = (rdms_feed_pos){ (uint64_t)sqlite3_column_int64(q, 0),
-		                          (uint64_t)sqlite3_column_int64(q, 1) };
-		ev.time_us = sqlite3_column_int64(q, 2);
-		ev.kind = (uint8_t)sqlite3_column_int64(q, 3);
-		if (!read_session(q, 4, 24, &ev.target) ||
-		    (ev.kind == RDMS_EVENT_MODIFICATION && !read_session(q, 14, 28, &ev.previous)) ||
-		    !rdms_feed_restore_event(f, &ev)) {
+		if (!read_event(q, 0, &ev) || !rdms_feed_restore_event(f, &ev)) {
 			/* an unknown back-end, a bad row: the journal goes on without it */
 			rdms_event_clear(&ev);
 			(*skipped)++;
@@ -357,6 +388,8 @@ static void store_free(rdms_feed_store *st)
 	sqlite3_finalize(st->del_session);
 	sqlite3_finalize(st->put_meta);
 	sqlite3_finalize(st->prune);
+	sqlite3_finalize(st->put_staged);
+	sqlite3_finalize(st->del_staged);
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);
@@ -407,6 +440,14 @@ uint32_t rdms_feed_store_open(const char *path, const rdms_feed_limits *limits,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(st->db, "DELETE FROM events WHERE epoch < ?1 OR "
 		                        "(epoch = ?1 AND seq <= ?2);", -1, &st->prune, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "INSERT OR REPLACE INTO staged (key, " EVENT_COLS ") "
+		                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+		                        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);",
+		                        -1, &st->put_staged, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(st->db, "DELETE FROM staged WHERE key = ?;", -1,
+		                        &st->del_staged, NULL);
 	if (rc == SQLITE_OK && !raise_epoch(st, &epoch))
 		rc = SQLITE_ERROR;
 	if (rc == SQLITE_OK && (f = rdms_feed_new(epoch, limits)) == NULL)
@@ -440,4 +481,135 @@ void rdms_feed_store_close(rdms_feed_store *st, rdms_feed *feed)
 unsigned long rdms_feed_store_failures(const rdms_feed_store *st)
 {
 	return st != NULL ? st->failures : 0;
+}
+
+/* ---- staged events ---------------------------------------------------------------------- */
+
+bool rdms_feed_store_stage(rdms_feed_store *st, const char *key, uint64_t at,
+                           const rdms_event *ev, size_t n)
+{
+	bool ok = sqlite3_exec(st->db, "BEGIN IMMEDIATE;", NULL, NULL, NULL) == SQLITE_OK;
+
+	if (ok) {
+		sqlite3_bind_text(st->del_staged, 1, key, -1, SQLITE_STATIC);
+		ok = step_done(st->del_staged);
+	}
+	for (size_t i = 0; ok && i < n; i++) {
+		sqlite3_bind_text(st->put_staged, 1, key, -1, SQLITE_STATIC);
+		bind_event(st->put_staged, 2, &ev[i], (rdms_feed_pos){ at, i });
+		ok = step_done(st->put_staged);
+	}
+	if (ok)
+		ok = sqlite3_exec(st->db, "COMMIT;", NULL, NULL, NULL) == SQLITE_OK;
+	if (!ok) {
+		st->failures++;
+		log_warn("events database %s: %zu events of %s not staged: %s", st->path, n, key,
+		         sqlite3_errmsg(st->db));
+		sqlite3_exec(st->db, "ROLLBACK;", NULL, NULL, NULL);
+	}
+	return ok;
+}
+
+bool rdms_feed_store_publish_staged(rdms_feed_store *st, rdms_feed *feed, const char *key,
+                                    rdms_event *ev, size_t n, int64_t now_us)
+{
+	unsigned long failures = st->failures;
+	bool ok;
+
+	st->unstage = key;
+	ok = rdms_feed_publish(feed, ev, n, now_us);
+	st->unstage = NULL;
+	if (!ok || st->failures != failures)
+		rdms_feed_store_unstage(st, key);     /* not to be published twice */
+	return ok;
+}
+
+void rdms_feed_store_unstage(rdms_feed_store *st, const char *key)
+{
+	sqlite3_bind_text(st->del_staged, 1, key, -1, SQLITE_STATIC);
+	if (!step_done(st->del_staged))
+		log_warn("events database %s: the staged events of %s stay: %s", st->path, key,
+		         sqlite3_errmsg(st->db));
+}
+
+/* One key's staged events, read so far. */
+typedef struct staged_batch {
+	char       *key;
+	uint64_t    at;
+	rdms_event *ev;
+	size_t      n, cap;
+} staged_batch;
+
+static void staged_clear(staged_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		rdms_event_clear(&b->ev[i]);
+	free(b->ev);
+	free(b->key);
+	memset(b, 0, sizeof *b);
+}
+
+/* Hands B to FN: published, or dropped (its events cleared, its key unstaged); B emptied. */
+static void staged_hand(rdms_feed_store *st, staged_batch *b, rdms_staged_fn fn, void *ctx)
+{
+	if (b->key != NULL && fn(ctx, b->key, b->at, b->ev, b->n)) {
+		free(b->ev);          /* the feed has the texts */
+		b->ev = NULL;
+		b->n = 0;
+	} else if (b->key != NULL) {
+		rdms_feed_store_unstage(st, b->key);
+	}
+	staged_clear(b);
+}
+
+uint32_t rdms_feed_store_staged(rdms_feed_store *st, rdms_staged_fn fn, void *ctx,
+                                rdms_error *err)
+{
+	sqlite3_stmt *q;
+	staged_batch b = { 0 };
+	int rc;
+	size_t skipped = 0;
+
+	if (sqlite3_prepare_v2(st->db, "SELECT key, " EVENT_COLS " FROM staged ORDER BY key, seq;",
+	                       -1, &q, NULL) != SQLITE_OK)
+		return rdms_fail(err, WBEM_E_FAILED, "events database %s: %s", st->path,
+		                 sqlite3_errmsg(st->db));
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		const char *key = column_text(q, 0);
+		rdms_event ev;
+
+		if (b.key != NULL && strcmp(b.key, key) != 0)
+			staged_hand(st, &b, fn, ctx);
+		if (b.key == NULL) {
+			if ((b.key = strdup(key)) == NULL)
+				break;
+			b.at = (uint64_t)sqlite3_column_int64(q, 1);
+		}
+		if (b.n == b.cap) {
+			size_t cap = b.cap != 0 ? b.cap * 2 : 16;
+			rdms_event *grown = realloc(b.ev, cap * sizeof *grown);
+
+			if (grown == NULL)
+				break;
+			b.ev = grown;
+			b.cap = cap;
+		}
+		if (read_event(q, 1, &ev))
+			b.ev[b.n++] = ev;
+		else
+			skipped++;
+	}
+	sqlite3_finalize(q);
+	if (rc == SQLITE_DONE)
+		staged_hand(st, &b, fn, ctx);
+	staged_clear(&b);
+	if (skipped > 0)
+		log_warn("events database %s: %zu staged rows could not be read back", st->path,
+		         skipped);
+	if (rc == SQLITE_DONE)
+		return WBEM_S_NO_ERROR;
+	if (rc == SQLITE_ROW)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory reading staged events");
+	return rdms_fail(err, WBEM_E_FAILED, "events database %s: %s", st->path,
+	                 sqlite3_errmsg(st->db));
 }

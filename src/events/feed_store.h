@@ -39,4 +39,33 @@ void rdms_feed_store_close(rdms_feed_store *st, rdms_feed *feed);
 /* Batches that could not be written (logged each time); 0 when all were. */
 unsigned long rdms_feed_store_failures(const rdms_feed_store *st);
 
+/*
+ * Staged events: a batch written to the store before the change it
+ * reports is committed elsewhere (a fleet broker's directory,
+ * src/fleet/events.h), so that a process killed between that commit and
+ * the publishing still publishes the batch at its next start.  KEY (a
+ * host's name) holds one batch at a time, at position AT (the writer's:
+ * what the other commit must have reached).  Called by the feed's one
+ * publishing thread, or before it runs.
+ *
+ * rdms_feed_store_stage: KEY's batch is EV[0..N) now (its strings stay
+ * the caller's); false when it could not be written (logged).
+ * rdms_feed_store_publish_staged: rdms_feed_publish of EV into FEED, and
+ * KEY's staged batch dropped in the same transaction.
+ * rdms_feed_store_unstage: KEY's batch dropped (its change was not made).
+ * rdms_feed_store_staged: each staged batch, by key, to FN, which either
+ * publishes it (rdms_feed_store_publish_staged) and returns true, or
+ * returns false: then its events are dropped and the key unstaged.
+ */
+typedef bool (*rdms_staged_fn)(void *ctx, const char *key, uint64_t at, rdms_event *ev,
+                               size_t n);
+
+bool rdms_feed_store_stage(rdms_feed_store *st, const char *key, uint64_t at,
+                           const rdms_event *ev, size_t n);
+bool rdms_feed_store_publish_staged(rdms_feed_store *st, rdms_feed *feed, const char *key,
+                                    rdms_event *ev, size_t n, int64_t now_us);
+void rdms_feed_store_unstage(rdms_feed_store *st, const char *key);
+uint32_t rdms_feed_store_staged(rdms_feed_store *st, rdms_staged_fn fn, void *ctx,
+                                rdms_error *err);
+
 #endif

@@ -32,14 +32,19 @@
  * Positions are the broker's own: its journal (src/events/feed_store.h)
  * is a file of the broker's, with the epoch raised at every start, so
  * bookmarks taken at the broker resume across its restarts as far as the
- * journal reaches: the newest 65,536 events (a host keeps at least as
- * many and 10 minutes; the broker, which hears a whole fleet, keeps
- * memory bounded instead: at 1,000 changes/s that is about a minute).
- * Events go to the journal right after the directory committed their
- * changes, by the one ingest thread; a broker stopped by SIGTERM loses
- * none, one killed between the two commits loses that batch's events
- * (the directory has the changes; a subscriber's next events are the
- * following ones).
+ * journal reaches: as a host's, at least the newest 65,536 events and
+ * those of the last 10 minutes, at most 1,048,576 (fleet_events_limits).
+ *
+ * The directory and the journal are two commits, made so that a broker
+ * killed anywhere between them loses no event and publishes none twice:
+ * the events of a batch are computed before it is applied, staged in the
+ * journal's file at the host's coming version (rdms_feed_store_stage),
+ * the directory commits, then they are published with the staged copy
+ * dropped in one transaction.  At the next start, before ingest runs,
+ * fleet_events_recover publishes each staged batch whose host's version
+ * in the directory reached it (committed: its events were lost with the
+ * process) and drops the others (never committed: the host sends the
+ * changes again, and their events come then).
  */
 #ifndef RDMS_FLEET_EVENTS_H
 #define RDMS_FLEET_EVENTS_H
@@ -48,7 +53,7 @@
 #include "../wsman/wsman.h"
 #include "store.h"
 
-/* The broker's journal's bounds: the newest 65,536 events. */
+/* The broker's journal's bounds: a host's (65,536 events and 10 minutes), at most 1,048,576. */
 extern const rdms_feed_limits fleet_events_limits;
 
 typedef struct fleet_events fleet_events;
@@ -59,6 +64,12 @@ typedef struct fleet_events fleet_events;
  */
 fleet_events *fleet_events_open(const char *path, rdms_error *err);
 void fleet_events_close(fleet_events *fe);
+
+/*
+ * Publishes the events of batches STORE committed before the broker died
+ * (above), drops those it did not; call before the ingest starts.
+ */
+uint32_t fleet_events_recover(fleet_events *fe, fleet_store *st, rdms_error *err);
 
 rdms_feed *fleet_events_feed(fleet_events *fe);
 

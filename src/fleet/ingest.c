@@ -11,7 +11,8 @@
  *    |     +-> ENUMERATE --pages--> snapshot at its position --> PULL
  *    |
  *    +-- a failure (backoff, ServerState 1), a lost subscription (at once),
- *        a gap or new epoch (resync), a refusal (quarantined: ServerState 8)
+ *        a gap, a new epoch or the periodic safety resync (resync), a refused
+ *        reply (resync; the third within 10 min: quarantined, ServerState 8)
  *
  * Each host has its own easy handle (an rdms_client: URL, credentials,
  * TLS) and so its own kept-alive connection; one request is in flight per
@@ -36,6 +37,14 @@
 #define OTHER_TIMEOUT_MS 60000      /* a Subscribe, an Enumerate page */
 #define RETRY_FIRST_MS 1000
 #define STORE_CHECK_MS 2000         /* how often hosts added by someone else are looked for */
+/*
+ * A host whose replies are refused (too big, not SOAP, malformed events,
+ * positions going back, sessions of another VMHostName) is resynced; the
+ * STRIKES_MAX-th refusal within STRIKE_WINDOW_MS quarantines it
+ * (spec/fleet.md 3.9, "bad or hostile host").
+ */
+#define STRIKES_MAX 3
+#define STRIKE_WINDOW_MS (10 * 60 * 1000)
 
 enum host_state { H_WAIT, H_SUBSCRIBE, H_ENUMERATE, H_PULL, H_QUARANTINE };
 
@@ -51,6 +60,11 @@ typedef struct ihost {
 	bool             seen;           /* still in the store's list (reload) */
 	int64_t          next_ms;        /* WAIT: when to subscribe (monotonic) */
 	int              retry_ms;       /* the next backoff */
+	int64_t          full_ms;        /* when the next periodic safety resync is due */
+	unsigned         strikes;        /* refused replies since STRIKE_WINDOW_MS began */
+	int64_t          strike_ms;      /* when that window began */
+	uint64_t         pos;            /* the subscription's position (its events follow it);
+	                                  * 0: unknown */
 	char            *sub_ctx;        /* the subscription's EnumerationContext */
 	char            *enum_ctx;       /* the resync enumeration's, between pages */
 	uint64_t         snap_at;        /* the enumeration's position */
@@ -71,6 +85,7 @@ struct fleet_ingest {
 	char            *uri_all;        /* the wildcard ResourceURI (subscriptions) */
 	char            *uri_class;      /* the class's (enumerations) */
 	unsigned         seed;
+	int64_t          full_resync_ms; /* the periodic safety resync's mean interval */
 	int64_t          next_store_check;  /* monotonic ms */
 };
 
@@ -86,6 +101,15 @@ static int64_t mono_ms(void)
 static int64_t jitter(fleet_ingest *in, int ms)
 {
 	return ms > 0 ? (int64_t)(rand_r(&in->seed) % ms) : 0;
+}
+
+/* When H's next periodic safety resync is due: the interval +- 50 % (spec/fleet.md 3.4). */
+static void schedule_full(fleet_ingest *in, ihost *h)
+{
+	int64_t half = in->full_resync_ms / 2;
+
+	h->full_ms = mono_ms() + half + (half > 0 ? (int64_t)(rand_r(&in->seed) %
+	                                                      (uint64_t)(2 * half)) : 0);
 }
 
 /* ---- requests -------------------------------------------------------------------- */
@@ -206,6 +230,32 @@ static void quarantine(fleet_ingest *in, ihost *h, const rdms_error *err)
 	h->st = H_QUARANTINE;
 }
 
+/*
+ * H sent what is refused (ERR): resynced, or quarantined at the
+ * STRIKES_MAX-th time within STRIKE_WINDOW_MS.  Nothing of it was applied.
+ */
+static void refused(fleet_ingest *in, ihost *h, const rdms_error *err)
+{
+	int64_t now = mono_ms();
+	rdms_error why = { 0 };
+
+	if (h->strikes == 0 || now - h->strike_ms > STRIKE_WINDOW_MS) {
+		h->strikes = 0;
+		h->strike_ms = now;
+	}
+	if (++h->strikes >= STRIKES_MAX) {
+		stat_add(in, &h->stats.refused, 1);
+		rdms_fail(&why, err->code, "%u refused replies within %d min, the last: %s",
+		          h->strikes, STRIKE_WINDOW_MS / 60000, err->message);
+		quarantine(in, h, &why);
+		return;
+	}
+	log_warn("fleet: %s sent what is refused (%u of %d before quarantine): %s", h->name,
+	         h->strikes, STRIKES_MAX, err->message);
+	stat_add(in, &h->stats.refused, 1);
+	need_resync(in, h, "after a refused reply");
+}
+
 /* After a store result RC (ERR) on H: true when H may go on pulling. */
 static bool after_apply(fleet_ingest *in, ihost *h, fleet_apply_rc rc, const rdms_error *err)
 {
@@ -219,7 +269,11 @@ static bool after_apply(fleet_ingest *in, ihost *h, fleet_apply_rc rc, const rdm
 		need_resync(in, h, err->message);
 		return false;
 	case FLEET_REFUSED:
-		quarantine(in, h, err);
+		/* marked invalid already (by an identity conflict): stays so; else a strike */
+		if (err->code == WBEM_E_ACCESS_DENIED)
+			quarantine(in, h, err);
+		else
+			refused(in, h, err);
 		return false;
 	case FLEET_FAILED:
 		host_failed(in, h, err);
@@ -261,8 +315,9 @@ static void on_subscribed(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 	if (!wsman_is(r->body, NS_WSE, "SubscribeResponse") || ctx[0] == '\0') {
 		rdms_error err = { 0 };
 
-		rdms_fail(&err, WBEM_E_INVALID_STREAM, "the SubscribeResponse has no context");
-		host_failed(in, h, &err);
+		rdms_fail(&err, WBEM_E_INVALID_STREAM, "the reply to a Subscribe is no "
+		          "SubscribeResponse with a context");
+		refused(in, h, &err);
 		return;
 	}
 	free(h->sub_ctx);
@@ -275,7 +330,8 @@ static void on_subscribed(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 	}
 	if (h->resync) {
 		h->snap_at = 0;       /* the flag stays until the snapshot is applied */
-		positions_restarted(in, h, ingest_position(r));
+		h->pos = ingest_position(r);
+		positions_restarted(in, h, h->pos);
 		send_enumerate(in, h);
 	} else {
 		set_state(in, h, FLEET_RUNNING);
@@ -313,7 +369,10 @@ static void on_page(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 					if (err.code == 0)
 						rdms_fail(&err, WBEM_E_INVALID_STREAM, "an instance without its keys");
 					cim_instance_free(inst);
-					quarantine(in, h, &err);
+					if (err.code == WBEM_E_OUT_OF_MEMORY)
+						host_failed(in, h, &err);
+					else
+						refused(in, h, &err);
 					return;
 				}
 			}
@@ -352,9 +411,19 @@ static void on_page(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 			return;
 		stat_add(in, &h->stats.resyncs, 1);
 		h->resync = false;
+		schedule_full(in, h);
 		release_slot(in, h);
 		send_pull(in, h, h->sub_ctx, true);
 	}
+}
+
+/* H's next Pull, or its periodic safety resync when that is due. */
+static void pull_on(fleet_ingest *in, ihost *h)
+{
+	if (mono_ms() >= h->full_ms)
+		need_resync(in, h, "the periodic safety resync");
+	else
+		send_pull(in, h, h->sub_ctx, true);
 }
 
 /*
@@ -374,7 +443,7 @@ static void on_pulled(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 
 	if (!wsman_is(r->body, NS_WSEN, "PullResponse")) {
 		rdms_fail(&err, WBEM_E_INVALID_STREAM, "the reply to a Pull is no PullResponse");
-		host_failed(in, h, &err);
+		refused(in, h, &err);
 		return;
 	}
 	for (xmlNode *x = wsman_first_elem(r->body); x != NULL; x = wsman_next_elem(x)) {
@@ -401,12 +470,23 @@ static void on_pulled(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 	if (k == 0) {
 		stat_add(in, &h->stats.heartbeats, 1);
 		set_state(in, h, FLEET_RUNNING);
-		send_pull(in, h, h->sub_ctx, true);
+		pull_on(in, h);
 		return;
 	}
 	if (last == 0 || fleet_version_seq(last) < k) {
 		/* no bookmark, or one the events cannot all be before in its epoch */
-		need_resync(in, h, "events without a position to place them at");
+		rdms_fail(&err, WBEM_E_INVALID_STREAM, "%zu events without a position to place "
+		          "them at (bookmark '%s')", k, bm != NULL ? text : "");
+		refused(in, h, &err);
+		return;
+	}
+	if (h->pos != 0 && last - (k - 1) <= h->pos) {
+		/* a subscription's events follow each other: these go back */
+		rdms_fail(&err, WBEM_E_INVALID_STREAM, "positions out of order: events from "
+		          "%" PRIu64 ":%" PRIu64 " after %" PRIu64 ":%" PRIu64,
+		          fleet_version_epoch(last - (k - 1)), fleet_version_seq(last - (k - 1)),
+		          fleet_version_epoch(h->pos), fleet_version_seq(h->pos));
+		refused(in, h, &err);
 		return;
 	}
 	if ((ch = calloc(k, sizeof *ch)) == NULL) {
@@ -426,7 +506,7 @@ static void on_pulled(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 		if (err.code == WBEM_E_OUT_OF_MEMORY)
 			host_failed(in, h, &err);
 		else
-			quarantine(in, h, &err);
+			refused(in, h, &err);
 		return;
 	}
 	rc = fleet_events_apply_batch(in->o.events, in->o.store, h->name, ch, k, &v, &err);
@@ -438,7 +518,8 @@ static void on_pulled(fleet_ingest *in, ihost *h, const ingest_reply_t *r)
 		return;
 	stat_add(in, &h->stats.batches, 1);
 	stat_add(in, &h->stats.events, k);
-	send_pull(in, h, h->sub_ctx, true);
+	h->pos = last;
+	pull_on(in, h);
 }
 
 /* H's request ended with RESULT. */
@@ -464,6 +545,8 @@ static void on_done(fleet_ingest *in, ihost *h, CURLcode result)
 			log_info("fleet: %s lost the subscription; subscribing again", h->name);
 			h->st = H_WAIT;        /* from the stored bookmark, at once */
 			h->next_ms = mono_ms();
+		} else if (rc == WBEM_E_INVALID_STREAM || rc == WBEM_E_TOO_MUCH_DATA) {
+			refused(in, h, &err);  /* not SOAP, malformed, or past MaxEnvelopeSize */
 		} else {
 			host_failed(in, h, &err);
 		}
@@ -504,6 +587,7 @@ static void start_host(fleet_ingest *in, ihost *h)
 			in->resyncs_peak = in->resyncs;
 		pthread_mutex_unlock(&in->lock);
 	}
+	h->pos = h->resync ? 0 : fh.version;   /* a resync's: its SubscribeResponse's */
 	send_subscribe(in, h, fh.version);
 }
 
@@ -563,6 +647,7 @@ static ihost *host_new(fleet_ingest *in, const fleet_host *fh, rdms_error *err)
 		free(h);
 		return NULL;
 	}
+	h->c->max_reply = INGEST_ENVELOPE_MAX;
 	curl_easy_setopt(h->c->curl, CURLOPT_PRIVATE, h);
 	curl_easy_setopt(h->c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)in->o.connect_timeout_ms);
 	curl_easy_setopt(h->c->curl, CURLOPT_SOCKOPTFUNCTION, on_socket);
@@ -570,6 +655,7 @@ static ihost *host_new(fleet_ingest *in, const fleet_host *fh, rdms_error *err)
 	h->st = fh->state == FLEET_INVALID ? H_QUARANTINE : H_WAIT;
 	h->retry_ms = RETRY_FIRST_MS;
 	h->next_ms = mono_ms() + jitter(in, in->o.jitter_ms);
+	schedule_full(in, h);
 	return h;
 }
 
@@ -588,6 +674,7 @@ static int sync_host(void *ctx, const fleet_host *fh)
 		if (h->st == H_QUARANTINE && fh->state != FLEET_INVALID) {
 			h->st = H_WAIT;        /* an admin cleared it */
 			h->resync = true;
+			h->strikes = 0;
 			h->next_ms = mono_ms();
 		}
 		return 0;
@@ -699,6 +786,25 @@ static void ingest_free(fleet_ingest *in)
 	free(in);
 }
 
+/*
+ * The periodic safety resync's mean interval: FLEET_FULL_RESYNC_S, or
+ * RDMS_TEST_FLEET_RESYNC_MS for tests (ingest.h); never below a second.
+ */
+static int64_t full_resync_interval_ms(void)
+{
+	const char *t = getenv("RDMS_TEST_FLEET_RESYNC_MS");
+	char *end = NULL;
+	long long ms = t != NULL ? strtoll(t, &end, 10) : 0;
+
+	if (t == NULL || end == t || *end != '\0' || ms <= 0)
+		return (int64_t)FLEET_FULL_RESYNC_S * 1000;
+	if (ms < 1000)
+		ms = 1000;
+	log_warn("fleet: periodic safety resync every %lld ms (RDMS_TEST_FLEET_RESYNC_MS, for "
+	         "tests only)", ms);
+	return (int64_t)ms;
+}
+
 fleet_ingest *fleet_ingest_start(const fleet_ingest_options *o, rdms_error *err)
 {
 	fleet_ingest *in = calloc(1, sizeof *in);
@@ -720,6 +826,7 @@ fleet_ingest *fleet_ingest_start(const fleet_ingest_options *o, rdms_error *err)
 	if (in->o.max_resyncs == 0)
 		in->o.max_resyncs = 8;
 	in->seed = (unsigned)mono_ms() ^ (unsigned)(uintptr_t)in;
+	in->full_resync_ms = full_resync_interval_ms();
 	pthread_mutex_init(&in->lock, NULL);
 	in->uri_all = client_resource_uri(rdms_session_class()->namespace_, NULL);
 	in->uri_class = client_resource_uri(rdms_session_class()->namespace_, rdms_session_class());
@@ -773,6 +880,7 @@ void fleet_ingest_stats_get(fleet_ingest *in, const char *host, fleet_ingest_sta
 		out->events += h->stats.events;
 		out->heartbeats += h->stats.heartbeats;
 		out->failures += h->stats.failures;
+		out->refused += h->stats.refused;
 	}
 	out->resyncs_peak = in->resyncs_peak;
 	pthread_mutex_unlock(&in->lock);

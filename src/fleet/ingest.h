@@ -26,10 +26,25 @@
  * which costs no resync when the host's journal still covers it.  A host
  * that cannot be reached is marked ServerState 1 (unknown) at once and
  * tried again after a backoff with jitter (its sessions stay listed); one
- * whose Pulls succeed is 3 (running).  A host whose batch or snapshot the
- * store refuses (a forged VMHostName, positions out of order, an instance
- * without its key) is quarantined: ServerState 8, logged, not pulled
- * again until it is marked otherwise and reloaded.  The first
+ * whose Pulls succeed is 3 (running).
+ *
+ * Bad or hostile hosts (spec/fleet.md 3.9): a reply past the
+ * MaxEnvelopeSize asked for, one that is not SOAP, malformed events or
+ * instances, events without a position or going back before the
+ * subscription's, a batch or snapshot the store refuses (sessions of
+ * another VMHostName, an instance without its keys) -- nothing of it is
+ * applied, it is logged, and the host is resynced; the third such reply
+ * within 10 minutes quarantines it: ServerState 8, logged with the reason,
+ * not pulled again until an administrator lifts it (`rdms fleet host add`
+ * again with the same URL and fingerprint: the host is then read anew).
+ * A host showing another certificate than the one pinned is quarantined
+ * at once.  Other hosts are not affected.
+ *
+ * Every host is resynced in full every FLEET_FULL_RESYNC_S +- 50 % as a
+ * safety net (spec/fleet.md 3.4, "periodic anti-entropy"), through the
+ * same path (max_resyncs at once).  Tests shorten it with the environment
+ * variable RDMS_TEST_FLEET_RESYNC_MS (milliseconds, at least 1000; logged
+ * as a warning when set); it is not a configuration key.  The first
  * subscriptions and every retry are spread by jitter.
  *
  * The broker must be an admin on each host (the catch-all query then sees
@@ -47,6 +62,9 @@
 #include "store.h"
 
 struct fleet_events;
+
+/* The periodic safety resync's mean interval, in seconds (ingest.h above). */
+#define FLEET_FULL_RESYNC_S 1800
 
 typedef struct fleet_ingest_options {
 	fleet_store *store;
@@ -84,6 +102,7 @@ typedef struct fleet_ingest_stats {
 	uint64_t subscribes;       /* Subscribe requests answered */
 	uint64_t resumes;          /* ...of them from a bookmark */
 	uint64_t resyncs;          /* snapshots applied */
+	uint64_t refused;          /* replies refused as bad input (each a resync or quarantine) */
 	uint64_t batches;          /* change batches applied */
 	uint64_t events;           /* events in them (dropped ones too) */
 	uint64_t heartbeats;       /* empty PullResponses */

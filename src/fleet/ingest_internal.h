@@ -10,6 +10,12 @@
 #include "../client/client_internal.h"
 #include "ingest.h"
 
+/*
+ * The MaxEnvelopeSize asked of a host, in bytes: also the most a reply of
+ * it may be (a host that sends more is refused: spec/fleet.md 3.9).
+ */
+#define INGEST_ENVELOPE_MAX 512000
+
 /* ---- requests -------------------------------------------------------------- */
 
 /*

@@ -17,7 +17,6 @@
 
 #define CATCH_ALL "SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA " \
 	"'Win32_VirtualDesktopSession'"
-#define ENVELOPE_MAX   "512000"
 
 /* ---- requests -------------------------------------------------------------------- */
 
@@ -36,9 +35,9 @@ void ingest_head(strbuf *b, const char *to, const char *action, const char *uri,
 	strbuf_printf(b, "</wsman:ResourceURI><wsa:ReplyTo><wsa:Address s:mustUnderstand=\"true\">"
 	              URI_ANONYMOUS "</wsa:Address></wsa:ReplyTo><wsa:Action s:mustUnderstand="
 	              "\"true\">%s</wsa:Action><wsman:MaxEnvelopeSize s:mustUnderstand=\"true\">"
-	              ENVELOPE_MAX "</wsman:MaxEnvelopeSize><wsa:MessageID>%s</wsa:MessageID>"
+	              "%d</wsman:MaxEnvelopeSize><wsa:MessageID>%s</wsa:MessageID>"
 	              "<wsman:OperationTimeout>PT%dS</wsman:OperationTimeout>%s</s:Header><s:Body>",
-	              action, id, timeout_s, extra != NULL ? extra : "");
+	              action, INGEST_ENVELOPE_MAX, id, timeout_s, extra != NULL ? extra : "");
 }
 
 void ingest_subscribe_body(strbuf *b, int heartbeat_s, uint64_t from)
@@ -108,6 +107,11 @@ uint32_t ingest_reply(rdms_client *c, CURLcode result, ingest_reply_t *r, rdms_e
 	     n != NULL && wsman_is(root, NS_SOAP, "Envelope"); n = wsman_next_elem(n))
 		if (wsman_is(n, NS_SOAP, "Body"))
 			r->body = wsman_first_elem(n);
+	/* an error page (a proxy's, a busy server's) is a failure; a 200 or a fault's status
+	 * without SOAP is what the host sent: bad input */
+	if (r->body == NULL && status >= 300 && status != 400 && status != 500)
+		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "HTTP %ld without a SOAP reply",
+		                 status);
 	if (r->body == NULL)
 		return rdms_fail(err, WBEM_E_INVALID_STREAM, "HTTP %ld without a SOAP reply", status);
 	if (wsman_is(r->body, NS_SOAP, "Fault")) {

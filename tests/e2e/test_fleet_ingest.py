@@ -12,6 +12,12 @@ Checked, each against the hosts' fixture files (the truth):
   one resync per host at start, never more than --max-resyncs at once;
   a host whose sessions claim another VMHostName is quarantined
       (ServerState 8) with nothing of it stored;
+  hostile hosts (a fake WS-Eventing host in this test, HostileHost) whose
+      Pulls are past the MaxEnvelopeSize asked for, not XML, or events whose
+      positions go back: each refused 3 times (a resync after each), then
+      quarantined (ServerState 8), logged with the reason, its snapshot's
+      session kept, nothing of the bad replies applied, the other hosts
+      unaffected; lifted by an admin, it is read anew;
   changes on a host (a disconnect, logons, logoffs) arrive as batches
       without a resync;
   a killed host: ServerState 1 at once, its sessions stay listed; changed
@@ -20,17 +26,21 @@ Checked, each against the hosts' fixture files (the truth):
   the broker stopped and started again: it resumes every host from its
       stored bookmark (no resync) and catches up with what changed meanwhile;
   a host that lost its events database (its positions start over, the
-      broker's bookmark is in its future): resynced, converged.
+      broker's bookmark is in its future): resynced, converged;
+  the periodic safety resync (RDMS_TEST_FLEET_RESYNC_MS shortens it):
+      every host read in full again and again, still converged.
 
 Output: one PASS/FAIL line per check, and last `N passed, M failed`.
 Needs root (accounts, PAM).
 """
+import http.server
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,11 +87,92 @@ class Host(auth.Lab):
         return {(self.name, sid): (u, st, c or "") for sid, (u, st, c) in self.sessions.items()}
 
 
+NS = ('xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+      'xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" '
+      'xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" '
+      'xmlns:wsen="http://schemas.xmlsoap.org/ws/2004/09/enumeration" '
+      'xmlns:wse="http://schemas.xmlsoap.org/ws/2004/08/eventing" xmlns:rdms="urn:rdms:wsman:1"')
+WMI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/rdms/"
+
+
+class HostileHost:
+    """A fake host speaking WS-Eventing (plain HTTP on loopback; the broker's
+    Basic credentials ignored): a good Subscribe and snapshot (one session, at
+    position 1:5), then every Pull answered badly, as MODE says: 'huge' (an
+    envelope past the 512,000 bytes the broker asks for), 'malformed' (not
+    XML), 'backwards' (an event at 1:3, before the subscription's 1:5)."""
+
+    def __init__(self, name, mode):
+        self.name, self.mode, self.pulls, self.subscribes = name, mode, 0, 0
+        self.sessions = {1: ("hostile", 0, "pc-h")}
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                reply = host.answer(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self):
+        return "http://127.0.0.1:%d/wsman" % self.server.server_address[1]
+
+    def expected(self):
+        return {(self.name, sid): (u, st, c) for sid, (u, st, c) in self.sessions.items()}
+
+    def instance(self, sid, state):
+        return ('<p:Win32_VirtualDesktopSession xmlns:p="%sWin32_VirtualDesktopSession">'
+                '<p:VMHostName>%s</p:VMHostName><p:SessionId>%d</p:SessionId>'
+                '<p:ConnectState>%d</p:ConnectState><p:UserName>hostile</p:UserName>'
+                '<p:ClientMachineName>pc-h</p:ClientMachineName>'
+                '</p:Win32_VirtualDesktopSession>' % (WMI, self.name, sid, state))
+
+    def answer(self, req):
+        head = '<s:Header><rdms:Position Epoch="1" Seq="5"/>%s</s:Header>'
+        if "<wse:Subscribe>" in req:
+            self.subscribes += 1
+            return ('<s:Envelope %s>%s<s:Body><wse:SubscribeResponse><wsen:EnumerationContext>'
+                    'sub-%d</wsen:EnumerationContext></wse:SubscribeResponse></s:Body>'
+                    '</s:Envelope>' % (NS, head % "", self.subscribes))
+        if "<wsen:Enumerate>" in req:
+            return ('<s:Envelope %s>%s<s:Body><wsen:EnumerateResponse><wsman:Items>%s'
+                    '</wsman:Items><wsman:EndOfSequence/></wsen:EnumerateResponse></s:Body>'
+                    '</s:Envelope>' % (NS, head % "", self.instance(1, 0)))
+        self.pulls += 1
+        if self.mode == "malformed":
+            return '<s:Envelope %s><s:Body><wsen:PullResponse><wsen:Items><unclosed' % NS
+        if self.mode == "huge":
+            return ('<s:Envelope %s>%s<s:Body><wsen:PullResponse><wsen:Items>%s</wsen:Items>'
+                    '</wsen:PullResponse></s:Body></s:Envelope>'
+                    % (NS, head % "<!--%s-->" % ("x" * 600000), self.instance(2, 0)))
+        # backwards: a session at 1:3, before the subscription's 1:5
+        event = ('<e:__InstanceCreationEvent xmlns:e="%s__InstanceCreationEvent">'
+                 '<e:TargetInstance>%s</e:TargetInstance></e:__InstanceCreationEvent>'
+                 % (WMI, self.instance(3, 0)))
+        return ('<s:Envelope %s>%s<s:Body><wsen:PullResponse><wsen:EnumerationContext>ctx'
+                '</wsen:EnumerationContext><wsen:Items>%s</wsen:Items></wsen:PullResponse>'
+                '</s:Body></s:Envelope>'
+                % (NS, head % "<wsman:Bookmark>rdms:1:3</wsman:Bookmark>", event))
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class Broker:
     """fleet_ingest_probe on DB: commands in, JSON lines out."""
 
-    def __init__(self, db, hosts, max_resyncs=1):
-        env = dict(os.environ, RDMS_PASSWORD=hosts[0].pw[auth.ADMIN])
+    def __init__(self, db, hosts, max_resyncs=1, env=None):
+        env = dict(os.environ, RDMS_PASSWORD=hosts[0].pw[auth.ADMIN], **(env or {}))
         self.logf = open(db + ".log", "a")
         self.proc = subprocess.Popen(
             [PROBE, db, "--user", auth.ADMIN, "--jitter", "300", "--heartbeat", "2",
@@ -127,10 +218,13 @@ def directory(db):
     return {(h, sid): (u, st, cl or "") for h, sid, u, st, cl in rows}, states
 
 
+ALSO = []     # hosts whose sessions the directory holds besides those a check names
+
+
 def converged(db, hosts):
-    """True once the directory holds exactly the union of HOSTS' sessions."""
+    """True once the directory holds exactly the union of HOSTS' (and ALSO's) sessions."""
     want = {}
-    for h in hosts:
+    for h in hosts + ALSO:
         want.update(h.expected())
     have, _ = directory(db)
     return have == want
@@ -138,7 +232,7 @@ def converged(db, hosts):
 
 def diff(db, hosts):
     want = {}
-    for h in hosts:
+    for h in hosts + ALSO:
         want.update(h.expected())
     have, states = directory(db)
     missing = [k for k in want if k not in have][:5]
@@ -168,9 +262,52 @@ def comes_back(broker, db, hosts, h, drop, add, what):
           "%s; %r -> %r" % (diff(db, hosts), before, after))
 
 
-def scenario(hosts, db):
+def broker_log(db):
+    try:
+        with open(db + ".log") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def hostile_checks(broker, db, hostile, good):
+    """Each hostile host refused 3 times, then quarantined; nothing of it applied but its
+    snapshot; the good hosts unaffected; lifted, it is read anew (and quarantined again)."""
+    why = {"huge": "too large", "malformed": "without a SOAP reply",
+           "backwards": "positions out of order"}
+    for h in hostile:
+        ok = wait_for(30, lambda: directory(db)[1].get(h.name) == 8)
+        st = broker.ask("stats %s" % h.name)
+        have = {k: v for k, v in directory(db)[0].items() if k[0] == h.name}
+        log_ok = ("%s quarantined (ServerState 8): 3 refused replies" % h.name in broker_log(db)
+                  and why[h.mode] in broker_log(db))
+        check("hostile host %s (Pulls %s): refused 3 times, resynced after each, then "
+              "quarantined (ServerState 8), logged with the reason (%s)"
+              % (h.name, h.mode, why[h.mode]),
+              ok and st.get("refused") == 3 and st.get("resyncs") == 3 and log_ok,
+              "%r; states %r" % (st, directory(db)[1]))
+        check("%s: nothing of its bad replies applied (only its snapshot's session)" % h.name,
+              have == h.expected(), repr(have))
+        pulls = h.pulls
+        time.sleep(2.5)
+        check("%s: no longer pulled while quarantined" % h.name, h.pulls == pulls,
+              "%d -> %d" % (pulls, h.pulls))
+    check("the good hosts are unaffected by the hostile ones: converged, running",
+          converged(db, good) and all(directory(db)[1].get(g.name) == 3 for g in good),
+          diff(db, good))
+    h = hostile[0]
+    subs = h.subscribes
+    check("an admin lifts %s's quarantine" % h.name, broker.ask("clear %s" % h.name) ==
+          {"ok": True})
+    ok = wait_for(20, lambda: h.subscribes > subs and directory(db)[1].get(h.name) == 8)
+    check("lifted, %s is read anew (subscribed again), and, as hostile as before, "
+          "quarantined again" % h.name, ok, "%d -> %d; %r" % (subs, h.subscribes,
+                                                           directory(db)[1]))
+
+
+def scenario(hosts, db, hostile):
     a, b, forged = hosts
-    broker = Broker(db, hosts)
+    broker = Broker(db, hosts + hostile)
     try:
         if not check("the ingest probe starts on %d hosts" % len(hosts), broker.ready):
             return
@@ -193,8 +330,11 @@ def scenario(hosts, db):
               len([k for k in directory(db)[0] if k[0] == a.name]) == len(a.sessions),
               repr(directory(db)[1]))
         s = broker.ask("stats")
+        sa, sb = broker.ask("stats %s" % a.name), broker.ask("stats %s" % b.name)
         check("one resync per good host, at most --max-resyncs 1 at once (%r)" % s,
-              s.get("resyncs") == 2 and s.get("resyncs_peak") == 1, repr(s))
+              sa.get("resyncs") == 1 and sb.get("resyncs") == 1 and
+              s.get("resyncs_peak") == 1, "%r %r %r" % (s, sa, sb))
+        hostile_checks(broker, db, hostile, [a, b])
 
         # ---- changes on a host arrive as batches, no resync
         before = broker.ask("stats %s" % a.name)
@@ -252,6 +392,22 @@ def scenario(hosts, db):
     finally:
         check("the ingest probe stops cleanly", broker.stop() == 0)
 
+    # ---- the periodic safety resync, shortened for the test
+    broker = Broker(db, hosts, env={"RDMS_TEST_FLEET_RESYNC_MS": "1500"})
+    try:
+        time.sleep(12)
+        sa, sb, s = (broker.ask("stats %s" % a.name), broker.ask("stats %s" % b.name),
+                     broker.ask("stats"))
+        check("the periodic safety resync (every 1.5 s +- 50 % here, 30 min by default): "
+              "each host read in full again and again, at most --max-resyncs 1 at once, "
+              "still converged",
+              sa.get("resyncs", 0) >= 2 and sb.get("resyncs", 0) >= 2 and
+              s.get("resyncs_peak") == 1 and converged(db, [a, b]) and
+              "the periodic safety resync" in broker_log(db),
+              "%r %r %r; %s" % (sa, sb, s, diff(db, [a, b])))
+    finally:
+        check("the ingest probe stops cleanly", broker.stop() == 0)
+
 
 def main():
     if not common.ready("test_fleet_ingest", [RDMSD, PROBE]):
@@ -259,6 +415,8 @@ def main():
     hosts = [Host("hv-fleet-a", fixture(1000, 1000, "ua")),
              Host("hv-fleet-b", fixture(1500, 1000, "ub")),
              Host("hv-fleet-c", fixture(1, 3, "uc"), claims="hv-fleet-a")]
+    hostile = [HostileHost("hv-hostile-%s" % m, m) for m in ("huge", "malformed", "backwards")]
+    ALSO.extend(hostile)
     db = os.path.join(hosts[0].dir, "fleet.db")
     try:
         hosts[0].accounts()
@@ -270,7 +428,7 @@ def main():
                             h.log()[-1500:]) and started
         if started:
             t0 = time.monotonic()
-            scenario(hosts, db)
+            scenario(hosts, db, hostile)
             log("elapsed %.1f s" % (time.monotonic() - t0))
     finally:
         if common.failed:
@@ -281,6 +439,8 @@ def main():
                     log("---- broker log ----\n" + f.read()[-3000:])
             except OSError:
                 pass
+        for h in hostile:
+            h.stop()
         for h in hosts[1:] + hosts[:1]:     # the first made the accounts: it removes them last
             h.cleanup()
     return finish()

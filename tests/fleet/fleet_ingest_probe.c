@@ -6,7 +6,8 @@
  * stdout with one JSON object per line:
  *
  *   stats [HOST]   {"subscribes":..,"resumes":..,"resyncs":..,"batches":..,
- *                   "events":..,"heartbeats":..,"failures":..,"resyncs_peak":..}
+ *                   "events":..,"heartbeats":..,"failures":..,"refused":..,
+ *                   "resyncs_peak":..}
  *   clear HOST     marks HOST unknown (lifting a quarantine) and reloads
  *   add NAME=URL   registers another host and reloads
  *   quit
@@ -56,11 +57,12 @@ static void print_stats(fleet_ingest *in, const char *host)
 
 	fleet_ingest_stats_get(in, host, &s);
 	printf("{\"subscribes\":%llu,\"resumes\":%llu,\"resyncs\":%llu,\"batches\":%llu,"
-	       "\"events\":%llu,\"heartbeats\":%llu,\"failures\":%llu,\"resyncs_peak\":%u}\n",
+	       "\"events\":%llu,\"heartbeats\":%llu,\"failures\":%llu,\"refused\":%llu,"
+	       "\"resyncs_peak\":%u}\n",
 	       (unsigned long long)s.subscribes, (unsigned long long)s.resumes,
 	       (unsigned long long)s.resyncs, (unsigned long long)s.batches,
 	       (unsigned long long)s.events, (unsigned long long)s.heartbeats,
-	       (unsigned long long)s.failures, s.resyncs_peak);
+	       (unsigned long long)s.failures, (unsigned long long)s.refused, s.resyncs_peak);
 }
 
 int main(int argc, char **argv)

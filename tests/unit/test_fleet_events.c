@@ -6,11 +6,17 @@
  * stale, gapped or refused batch; each event with its session's own host
  * and properties; the journal across a reopen (a new epoch, the events
  * and their hosts kept); a host's events.db of before the broker columns
- * opened and kept; the owner rule of the broker's subscribers.
+ * opened and kept; the owner rule of the broker's subscribers; a broker
+ * killed (SIGKILL) at random moments while it applies batches: after each
+ * restart its journal, folded from the start, is exactly its directory
+ * (no event lost between the two commits, none twice).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -433,6 +439,199 @@ static void test_path(void)
 	CHECK_STR(path, "/srv/journal.db");
 }
 
+
+/* ---- kill -9 mid-batch ------------------------------------------------------------- */
+
+#define CRASH_IDS 40
+
+/* What a session of the crash test is: user, state and client, by SessionId. */
+typedef struct crash_row {
+	bool     present;
+	char     user[32], client[32];
+	uint32_t state;
+} crash_row;
+
+static int take_crash_row(void *ctx, const fleet_session *s)
+{
+	crash_row *rows = ctx;
+
+	if (strcmp(s->host, "hvK") != 0)
+		return 1;
+	if (s->id < CRASH_IDS) {
+		rows[s->id].present = true;
+		snprintf(rows[s->id].user, sizeof rows[s->id].user, "%s", s->user_name);
+		snprintf(rows[s->id].client, sizeof rows[s->id].client, "%s",
+		         s->client_machine_name != NULL ? s->client_machine_name : "");
+		rows[s->id].state = s->connect_state;
+	}
+	return 0;
+}
+
+/* Host hvK's sessions in the directory. */
+static void crash_directory(fleet_store *st, crash_row *rows)
+{
+	fleet_page p = { .after_host = "hvK", .after_id = 0, .limit = 1000 };
+	rdms_error err = { 0 };
+
+	memset(rows, 0, CRASH_IDS * sizeof *rows);
+	CHECK_EQ(fleet_store_get(st, "hvK", 0, take_crash_row, rows, &err) == 0 ||
+	         err.code == WBEM_E_NOT_FOUND, 1);
+	CHECK_EQ(fleet_store_enumerate(st, &p, take_crash_row, rows, NULL, &err), 0);
+}
+
+static int fold_event(void *ctx, const rdms_event *ev)
+{
+	crash_row *rows = ctx;
+	const char *host = origin(&ev->target).host;
+	crash_row *r;
+
+	if (host == NULL || strcmp(host, "hvK") != 0 || ev->target.id >= CRASH_IDS)
+		return 0;
+	r = &rows[ev->target.id];
+	if (ev->kind == RDMS_EVENT_DELETION) {
+		r->present = false;
+		return 0;
+	}
+	r->present = true;
+	snprintf(r->user, sizeof r->user, "%s", ev->target.user);
+	snprintf(r->client, sizeof r->client, "%s", ev->target.client);
+	r->state = ev->target.connect_state;
+	return 0;
+}
+
+/* The child: batches of random changes to hvK, one after another, until killed. */
+static void crash_child(unsigned seed)
+{
+	rdms_error err = { 0 };
+	fleet_store *st = fleet_store_open_sqlite(store_path, &err);
+	fleet_events *fe = st != NULL ? fleet_events_open(journal_path, &err) : NULL;
+	fleet_host h;
+	uint64_t v;
+
+	if (fe == NULL || fleet_events_recover(fe, st, &err) != 0 ||
+	    fleet_store_host_get(st, "hvK", &h, &err) != 0)
+		_exit(3);
+	v = h.version;
+	for (;;) {
+		fleet_change ch[8];
+		char users[8][16], clients[8][16];
+
+		for (int i = 0; i < 8; i++) {
+			uint32_t id = (uint32_t)(rand_r(&seed) % CRASH_IDS);
+
+			snprintf(users[i], sizeof users[i], "u%u", rand_r(&seed) % 5);
+			snprintf(clients[i], sizeof clients[i], "pc%u", rand_r(&seed) % 7);
+			ch[i] = rand_r(&seed) % 4 == 0 ? del(v + 1 + (uint64_t)i, "hvK", id)
+			        : up(v + 1 + (uint64_t)i, row("hvK", id, users[i], rand_r(&seed) % 2 * 4,
+			                                      clients[i]));
+		}
+		if (fleet_events_apply_batch(fe, st, "hvK", ch, 8, &v, &err) != FLEET_APPLIED)
+			_exit(4);
+	}
+}
+
+/*
+ * The broker's start after a kill: staged batches published or dropped;
+ * then the journal from FROM, folded onto BASE, must be the directory.
+ */
+static bool crash_consistent(const crash_row *base, rdms_feed_pos from)
+{
+	rdms_error err = { 0 };
+	fleet_store *st = fleet_store_open_sqlite(store_path, &err);
+	fleet_events *fe = st != NULL ? fleet_events_open(journal_path, &err) : NULL;
+	crash_row have[CRASH_IDS], want[CRASH_IDS];
+	rdms_feed_pos next;
+	bool same = true;
+
+	CHECK(fe != NULL);
+	if (fe == NULL) {
+		fleet_store_close(st);
+		return false;
+	}
+	CHECK_EQ(fleet_events_recover(fe, st, &err), 0);
+	memcpy(have, base, sizeof have);
+	for (;;) {
+		CHECK_EQ(rdms_feed_read(fleet_events_feed(fe), from, 4096, fold_event, have, &next),
+		         RDMS_FEED_OK);
+		if (rdms_feed_pos_cmp(next, from) == 0)
+			break;
+		from = next;
+	}
+	crash_directory(st, want);
+	for (int i = 0; i < CRASH_IDS; i++)
+		if (have[i].present != want[i].present ||
+		    (want[i].present && (strcmp(have[i].user, want[i].user) != 0 ||
+		                         strcmp(have[i].client, want[i].client) != 0 ||
+		                         have[i].state != want[i].state))) {
+			fprintf(stderr, "session %d: the journal says %d %s %s %u, the directory %d %s "
+			        "%s %u\n", i, have[i].present, have[i].user, have[i].client, have[i].state,
+			        want[i].present, want[i].user, want[i].client, want[i].state);
+			same = false;
+		}
+	fleet_events_close(fe);
+	fleet_store_close(st);
+	return same;
+}
+
+static void test_crash(void)
+{
+	rdms_error err = { 0 };
+	fleet_store *st = fleet_store_open_sqlite(store_path, &err);
+	fleet_host h = { .name = "hvK", .url = "https://198.18.1.9:5986/wsman" };
+	fleet_session first[] = { row("hvK", 1, "u0", 0, "pc0"), row("hvK", 2, "u1", 4, "") };
+	crash_row base[CRASH_IDS];
+	rdms_feed_pos from;
+	unsigned kills = 0, consistent = 0;
+	fleet_events *fe;
+
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK_EQ(fleet_store_host_add(st, &h, &err), 0);
+	/* its first sync makes no events: the fold starts from it */
+	CHECK_EQ(fleet_store_apply_snapshot(st, "hvK", V(1, 1), first, 2, &err), FLEET_APPLIED);
+	crash_directory(st, base);
+	fleet_store_close(st);      /* the child takes the directory's lock */
+	fe = fleet_events_open(journal_path, &err);
+	CHECK(fe != NULL);
+	if (fe == NULL)
+		return;
+	from = rdms_feed_head(fleet_events_feed(fe));      /* the fold: after what is there */
+	fleet_events_close(fe);
+	for (int round = 0; round < 16; round++) {
+		pid_t pid = fork();
+		/* past the child's start (opening both databases), into its batches */
+		struct timespec nap = { 0, (long)(150 + rand() % 250) * 1000000L };
+		int status = 0;
+
+		if (pid == 0)
+			crash_child((unsigned)round * 7919u + 1);
+		CHECK(pid > 0);
+		nanosleep(&nap, NULL);
+		if (kill(pid, SIGKILL) == 0)
+			kills++;
+		waitpid(pid, &status, 0);
+		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+		if (crash_consistent(base, from))
+			consistent++;
+	}
+	CHECK_EQ(kills, 16);
+	CHECK_EQ(consistent, 16);
+	/* nothing stays staged */
+	{
+		sqlite3 *db;
+		sqlite3_stmt *q;
+
+		CHECK_EQ(sqlite3_open_v2(journal_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+		CHECK_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM staged;", -1, &q, NULL),
+		         SQLITE_OK);
+		CHECK_EQ(sqlite3_step(q), SQLITE_ROW);
+		CHECK_EQ(sqlite3_column_int(q, 0), 0);
+		sqlite3_finalize(q);
+		sqlite3_close(db);
+	}
+}
+
 int main(void)
 {
 	CHECK(mkdtemp(dir) != NULL);
@@ -442,6 +641,7 @@ int main(void)
 	test_source();
 	test_old_journal();
 	test_path();
+	test_crash();
 	{
 		char cmd[160];
 
