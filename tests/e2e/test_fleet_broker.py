@@ -173,7 +173,9 @@ def fault_and_back(lab, broker, h, what, fault, back, unknown_within=None, warm=
     ok = wait_for(60, lambda: (broker.session(h.name, sid) or {}).get("ClientMachineName") ==
                   marker)
     check("back again, with a change made meanwhile: the broker converges", bool(ok),
-          repr(broker.session(h.name, sid)))
+          "%r\n  the broker's log of %s:\n%s" % (
+              broker.session(h.name, sid), h.name,
+              "\n".join([ln for ln in broker.log().splitlines() if h.name in ln][-25:])))
     if warm:
         k = active_session(h, (sid,))
         t = time.monotonic()
