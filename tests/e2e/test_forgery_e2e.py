@@ -75,6 +75,19 @@ def post(lab, where, body, ctype, headers=None, user=ADMIN, password=None):
         hdrs["Authorization"] = lab_mod.basic(user, password or lab.pw[user])
     hdrs.update(headers or {})
     try:
+        if where == "unix":
+            # headers and body in one write: rdmsd answers a refused request as
+            # soon as its headers are in and closes, and a Unix socket turns a
+            # body written after that into EPIPE before the reply can be read
+            c.connect()
+            data = body.encode()
+            hdrs["Content-Length"] = str(len(data))
+            c.sock.sendall(("POST /wsman HTTP/1.1\r\nHost: localhost\r\n" +
+                            "".join("%s: %s\r\n" % kv for kv in hdrs.items()) +
+                            "\r\n").encode() + data)
+            r = http.client.HTTPResponse(c.sock, method="POST")
+            r.begin()
+            return r.status, r.read().decode("utf-8", "replace")
         c.request("POST", "/cimom" if where == "cimom" else "/wsman",
                   body=body.encode(), headers=hdrs)
         r = c.getresponse()
