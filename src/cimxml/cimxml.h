@@ -13,6 +13,13 @@
 #include "../common/body_stream.h"
 #include "../ops/ops.h"
 
+/*
+ * The media types of CIM-XML requests (DSP0200: application/xml or
+ * text/xml, with a charset); the transport refuses any other
+ * (browser_guard.h).  NULL-terminated.
+ */
+extern const char *const cimxml_media_types[];
+
 /* The CIM-specific HTTP request headers (NULL when absent). */
 typedef struct cimxml_request {
 	const char *cim_operation;   /* "MethodCall" */

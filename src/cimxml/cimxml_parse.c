@@ -141,17 +141,7 @@ static char *get_text(pctx *c, const xml_node *n)
 
 /* ---- step 1: headers ----------------------------------------------------- */
 
-/* True when the media type of CT is application/xml or text/xml. */
-static bool xml_media_type(const char *ct)
-{
-	size_t n;
-
-	while (*ct == ' ' || *ct == '\t')
-		ct++;
-	n = strcspn(ct, "; \t");
-	return (n == 15 && strncasecmp(ct, "application/xml", n) == 0)
-	    || (n == 8 && strncasecmp(ct, "text/xml", n) == 0);
-}
+const char *const cimxml_media_types[] = { "application/xml", "text/xml", NULL };
 
 static bool check_transport(pctx *c, const cimxml_request *req, size_t max_len)
 {
@@ -159,7 +149,7 @@ static bool check_transport(pctx *c, const cimxml_request *req, size_t max_len)
 		return http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_UNSUPPORTED_OP,
 		                 "the CIMOperation header is %s; expected MethodCall",
 		                 req->cim_operation ? "not MethodCall" : "missing");
-	if (req->content_type != NULL && !xml_media_type(req->content_type))
+	if (req->content_type != NULL && !str_media_type_in(req->content_type, cimxml_media_types))
 		return http_fail(c, CIMXML_HTTP_BAD_REQUEST, CIMERR_NOT_VALID,
 		                 "Content-Type must be application/xml or text/xml");
 	if (max_len > 0 && req->len > max_len)

@@ -43,6 +43,42 @@ bool str_ieq(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+bool str_media_type_in(const char *content_type, const char *const *types)
+{
+	const char *ct = content_type, *rest;
+	size_t n;
+
+	if (ct == NULL)
+		return false;
+	ct += strspn(ct, " \t");
+	n = strcspn(ct, "; \t");
+	/* nothing but blanks between the type and its parameters */
+	rest = ct + n + strspn(ct + n, " \t");
+	if (*rest != '\0' && *rest != ';')
+		return false;
+	for (; *types != NULL; types++)
+		if (strlen(*types) == n && strncasecmp(ct, *types, n) == 0)
+			return true;
+	return false;
+}
+
+void str_printable(const char *s, char *out, size_t size)
+{
+	size_t o = 0;
+
+	if (size == 0)
+		return;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (o + 5 >= size)
+			break;
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'')
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+	}
+	out[o] = '\0';
+}
+
 char *str_after_key(char *line, const char *key)
 {
 	size_t n = strlen(key);

@@ -14,6 +14,17 @@ bool str_ieq(const char *a, const char *b);
 /* Trims blanks (and a trailing CR) in place at both ends of S; returns the new start. */
 char *str_trim(char *s);
 /*
+ * True when the media type of CONTENT_TYPE (an HTTP Content-Type value,
+ * NULL when absent) is one of TYPES (NULL-terminated, lower case), in any
+ * case; its parameters (charset) are not looked at.
+ */
+bool str_media_type_in(const char *content_type, const char *const *types);
+/*
+ * S made safe for one log line into OUT (SIZE bytes, cut to fit): bytes
+ * outside printable ASCII, backslash and quote as \xHH.
+ */
+void str_printable(const char *s, char *out, size_t size);
+/*
  * For the key = value lines of ini-like files: when LINE, after leading
  * blanks, is KEY (any case), blanks, '=' and blanks, the text after them;
  * otherwise NULL.  The caller decides where the value ends.

@@ -159,9 +159,11 @@ static bool cimxml_quick(void *ctx, const http_request *req)
 }
 
 static const http_endpoint endpoints[] = {
-	{ .path = "/wsman", .protocol = "wsman", .anonymous = wsman_is_identify,
+	{ .path = "/wsman", .protocol = "wsman", .media_types = wsman_media_types,
+	  .anonymous = wsman_is_identify,
 	  .quick = wsman_quick, .handle = serve_wsman, .ctx = &net_state },
-	{ .path = "/cimom", .protocol = "cimxml", .anonymous = NULL,
+	{ .path = "/cimom", .protocol = "cimxml", .media_types = cimxml_media_types,
+	  .anonymous = NULL,
 	  .quick = cimxml_quick, .handle = serve_cimxml, .ctx = &net_state },
 };
 

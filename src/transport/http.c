@@ -77,6 +77,7 @@
 #include "../auth/basic.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "browser_guard.h"
 #include "conn_watch.h"
 #include "listen.h"
 #include "fleet_trust.h"
@@ -505,22 +506,6 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, struct request *r,
 
 /* ---- identifying the caller ---------------------------------------------- */
 
-/* USER made safe for one log line: no control or non-ASCII bytes. */
-static void log_safe(const char *user, char *out, size_t size)
-{
-	size_t o = 0;
-
-	for (const unsigned char *p = (const unsigned char *)user; *p != '\0'; p++) {
-		if (o + 5 >= size)
-			break;
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\' && *p != '\'')
-			out[o++] = (char)*p;
-		else
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
-	}
-	out[o] = '\0';
-}
-
 /* The Unix-socket peer, by its uid; 0 or the HTTP status to answer. */
 static int peer_caller(struct listener *l, struct MHD_Connection *c, struct request *r)
 {
@@ -625,7 +610,7 @@ static int pam_caller(struct request *r)
 	                              r->pam->rhost, r->who.user, sizeof r->who.user, &r->who.uid,
 	                              &err);
 	if (rc != 0) {
-		log_safe(r->pam->cred.user, safe, sizeof safe);
+		str_printable(r->pam->cred.user, safe, sizeof safe);
 		log_warn("%s %s: login failed for '%s': %s", listen_kinds[r->l->kind].name,
 		         r->source, safe, err.message);
 		pam_check_free(r);
@@ -894,6 +879,40 @@ static const http_endpoint *find_endpoint(const struct listener *l, const char *
 	return NULL;
 }
 
+static const char *header_of(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/*
+ * True when R is what a web page made a browser send, or not of its
+ * endpoint's media type (browser_guard.h): refused before its body is read
+ * and its caller identified, with *STATUS and the reason, which is logged.
+ */
+static bool forged(const struct listener *l, struct MHD_Connection *c, const struct request *r,
+                   int *status, char *why, size_t size)
+{
+	browser_request br = {
+		.media_types = r->ep->media_types,
+		.content_type = header_of(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+		.origin = header_of(c, MHD_HTTP_HEADER_ORIGIN),
+		.sec_fetch_site = header_of(c, "Sec-Fetch-Site"),
+		.host = header_of(c, MHD_HTTP_HEADER_HOST),
+		.scheme = l->kind == LISTEN_UNIX ? NULL : listen_kinds[l->kind].tls ? "https" : "http",
+	};
+	size_t n;
+
+	*status = browser_guard_check(&br, why, size - 1);
+	if (*status == 0)
+		return false;
+	log_warn("%s %s: POST %s: %s; nothing done", listen_kinds[l->kind].name, r->source,
+	         r->ep->path, why);
+	n = strlen(why);
+	why[n] = '\n';   /* the reply's text */
+	why[n + 1] = '\0';
+	return true;
+}
+
 static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
                              const char *url, const char *method, void **con_cls)
 {
@@ -902,6 +921,8 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	struct request *r = calloc(1, sizeof *r);
 	unsigned long long declared;
 	const char *clen;
+	char why[BROWSER_GUARD_WHY + 1];
+	int status;
 
 	if (r == NULL)
 		return MHD_NO;
@@ -928,6 +949,8 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
 		return respond_text(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST is served\n",
 		                    MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
+	if (forged(l, c, r, &status, why, sizeof why))
+		return respond_text(c, r, status, why, NULL, NULL);
 	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	declared = clen != NULL ? strtoull(clen, NULL, 10) : 0;
 	if (declared > (unsigned long long)env->cfg->max_envelope_size)

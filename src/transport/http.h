@@ -61,6 +61,12 @@ typedef struct http_reply {
 typedef struct http_endpoint {
 	const char *path;       /* "/wsman"; "/wsman/" matches too */
 	const char *protocol;   /* "wsman" or "cimxml" */
+	/*
+	 * The media types its requests come in (NULL-terminated): any other
+	 * Content-Type, or none, is refused with 415 before the body is read,
+	 * as is a browser's request for another page (browser_guard.h).
+	 */
+	const char *const *media_types;
 	/* True when BODY may be served without credentials (WS-Man Identify). */
 	bool (*anonymous)(const char *body, size_t len);
 	/*

@@ -80,6 +80,13 @@ typedef struct wsman_holder {
 typedef bool (*wsman_user_resolver)(void *ctx, const char *user, rdms_caller *out);
 void wsman_service_users(wsman_service *s, wsman_user_resolver fn, void *ctx);
 
+/*
+ * The media types of WS-Man requests: SOAP 1.2's, as every client sends it
+ * (application/soap+xml;charset=UTF-8), and text/xml, which OMI takes too.
+ * The transport refuses any other (browser_guard.h).  NULL-terminated.
+ */
+extern const char *const wsman_media_types[];
+
 /* True when BODY is an Identify request (served without authentication). */
 bool wsman_is_identify(const char *body, size_t len);
 

@@ -1206,6 +1206,8 @@ void wsman_request_free(wsman_request *req)
 	wsman_arena_free(&req->arena);
 }
 
+const char *const wsman_media_types[] = { "application/soap+xml", "text/xml", NULL };
+
 bool wsman_is_identify(const char *body, size_t len)
 {
 	wsman_request r = { 0 };

@@ -833,6 +833,22 @@ def build_cases(lab):
     for method in ("GET", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH"):
         ws("HTTP", "%s /wsman" % method, good_bytes, 405, "-", method=method)
     ws("HTTP", "M-POST /wsman", good_bytes, 501, "-", method="M-POST")
+    # what a web page can make a browser send (browser_guard.h): refused unread
+    for ctype in ("text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                  "multipart/form-data; boundary=x", "application/xml", "", None):
+        ws("browser", "Content-Type %r" % ctype, good_bytes, 415, "-", ctype=ctype)
+    for origin in ("http://evil.example", "null", "http://127.0.0.1:1", "https://127.0.0.1"):
+        ws("browser", "Origin: %s" % origin, good_bytes, 403, "-", extra=["Origin: " + origin])
+    ws("browser", "Sec-Fetch-Site: cross-site", good_bytes, 403, "-",
+       extra=["Sec-Fetch-Site: cross-site"])
+    ws("browser", "Sec-Fetch-Site: same-site (another port)", good_bytes, 403, "-",
+       extra=["Sec-Fetch-Site: same-site"])
+    ws("browser", "the server's own Origin (Host 127.0.0.1)", enum(), 200, "ok",
+       extra=["Origin: http://127.0.0.1", "Sec-Fetch-Site: same-origin"])
+    ws("browser", "an Origin on the Unix socket", good_bytes, 403, "-", auth=None,
+       where="unix", extra=["Origin: http://127.0.0.1"])
+    ws("browser", "text/plain on the Unix socket", good_bytes, 415, "-", auth=None,
+       where="unix", ctype="text/plain")
     cases.append(Case("HTTP", "HEAD /wsman", http_bytes(b"", method="HEAD", auth=auth), 405, "-"))
     for path in ("/wsman/../etc/passwd", "/WSMAN", "/wsmanx", "/%2e%2e/etc/passwd", "/cimom",
                  "/" + "a" * 3000, "/wsman//"):
@@ -927,7 +943,12 @@ def build_cases(lab):
         "CIMError:unsupported-operation", op=None)
     cim("CIM-XML", "CIMOperation: MethodResponse", get_instance(1), 400,
         "CIMError:unsupported-operation", op="MethodResponse")
-    cim("CIM-XML", "Content-Type text/plain", get_instance(1), 400, nv, ctype="text/plain")
+    cim("CIM-XML", "Content-Type text/plain", get_instance(1), 415, "-", ctype="text/plain")
+    cim("CIM-XML", "no Content-Type", get_instance(1), 415, "-", ctype=None)
+    cim("CIM-XML", "a SOAP Content-Type", get_instance(1), 415, "-", ctype=SOAP_TYPE)
+    cim("CIM-XML", "Content-Type text/xml", get_instance(1), 200, "ok", ctype="text/xml")
+    cim("CIM-XML", "a foreign Origin", get_instance(1), 403, "-",
+        extra=["Origin: http://evil.example"])
     cim("CIM-XML", "CIMVERSION 3.0", cim_doc(imethod("GetClass"), cimver="3.0"), 501,
         "CIMError:unsupported-cim-version", method="GetClass")
     cim("CIM-XML", "DTDVERSION 9.1", cim_doc(imethod("GetClass"), dtdver="9.1"), 501,

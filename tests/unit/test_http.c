@@ -143,12 +143,17 @@ static void serve_stream(void *ctx, const rdms_caller *who, const http_request *
 	out->stream = (body_stream){ .next = lines_next, .done = lines_done, .ctx = g };
 }
 
+static const char *const test_types[] = { "application/test", NULL };
+
 static const http_endpoint endpoints[] = {
-	{ .path = "/echo", .protocol = "wsman", .quick = always_quick, .handle = serve_echo },
-	{ .path = "/hold", .protocol = "wsman", .handle = serve_hold },
-	{ .path = "/qhold", .protocol = "wsman", .quick = always_quick, .handle = serve_hold },
-	{ .path = "/early", .protocol = "wsman", .handle = serve_early },
-	{ .path = "/stream", .protocol = "wsman", .handle = serve_stream },
+	{ .path = "/echo", .protocol = "wsman", .media_types = test_types,
+	  .quick = always_quick, .handle = serve_echo },
+	{ .path = "/hold", .protocol = "wsman", .media_types = test_types, .handle = serve_hold },
+	{ .path = "/qhold", .protocol = "wsman", .media_types = test_types,
+	  .quick = always_quick, .handle = serve_hold },
+	{ .path = "/early", .protocol = "wsman", .media_types = test_types, .handle = serve_early },
+	{ .path = "/stream", .protocol = "wsman", .media_types = test_types,
+	  .handle = serve_stream },
 };
 
 static uint32_t fake_verify(void *ctx, const char *user, const char *password,
@@ -203,13 +208,20 @@ static int connect_tcp(void)
 	return fd;
 }
 
-static bool send_post(int fd, const char *path, const char *headers)
+/* A POST of "hi" to PATH with HEADERS (each ending in CRLF), of TYPE (NULL: none). */
+static bool send_typed(int fd, const char *path, const char *type, const char *headers)
 {
 	char req[512];
-	int n = snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: test\r\n%s"
-	                 "Content-Length: 2\r\n\r\nhi", path, headers);
+	int n = snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: test\r\n%s%s%s%s"
+	                 "Content-Length: 2\r\n\r\nhi", path, type != NULL ? "Content-Type: " : "",
+	                 type != NULL ? type : "", type != NULL ? "\r\n" : "", headers);
 
 	return fd >= 0 && write(fd, req, (size_t)n) == n;
+}
+
+static bool send_post(int fd, const char *path, const char *headers)
+{
+	return send_typed(fd, path, "application/test", headers);
 }
 
 /*
@@ -524,7 +536,8 @@ static bool lines_whole(const char *body, size_t min)
  */
 static void test_streamed(void)
 {
-	static const char req10[] = "POST /stream HTTP/1.0\r\nContent-Length: 0\r\n\r\n";
+	static const char req10[] = "POST /stream HTTP/1.0\r\nContent-Type: application/test\r\n"
+	                             "Content-Length: 0\r\n\r\n";
 	size_t min = (size_t)STREAM_PIECES * BODY_STREAM_PIECE / 16;
 	int done0 = atomic_load(&streams_done);
 	strbuf got = { 0 }, body = { 0 };
@@ -551,6 +564,58 @@ static void test_streamed(void)
 	       atomic_load(&piece_room), BODY_STREAM_PIECE);
 	CHECK(atomic_load(&piece_room) <= BODY_STREAM_PIECE + BODY_STREAM_PIECE / 4 + 1);
 	CHECK_EQ(atomic_load(&streams_done) - done0, 2);
+}
+
+/*
+ * One POST to /echo on a new connection (Unix socket or TCP) with TYPE and
+ * HEADERS; its status, BUF its reply.
+ */
+static int echo(bool unix_socket, const char *type, const char *headers, char *buf, size_t size)
+{
+	int fd = unix_socket ? connect_unix() : connect_tcp();
+	int status = -1;
+
+	if (send_typed(fd, "/echo", type, headers))
+		status = read_reply(fd, buf, size, 5000);
+	if (fd >= 0)
+		close(fd);
+	return status;
+}
+
+/*
+ * What a browser can be made to send (browser_guard.h) is refused before
+ * the caller is identified -- a wrong password gets no 401 and no delay --
+ * and before the handler runs, with the reason; the same request from a
+ * management client is served.
+ */
+static void test_forgery_refused(void)
+{
+	int served0 = atomic_load(&handled_on_io);
+	int64_t t0 = now_ms();
+	char buf[1024];
+
+	CHECK_EQ(echo(false, "text/plain", GOOD_AUTH, buf, sizeof buf), 415);
+	CHECK(strstr(reply_body(buf), "Content-Type 'text/plain' refused") != NULL);
+	CHECK_EQ(echo(false, "application/x-www-form-urlencoded", GOOD_AUTH, buf, sizeof buf), 415);
+	CHECK_EQ(echo(false, NULL, GOOD_AUTH, buf, sizeof buf), 415);
+	CHECK_EQ(echo(true, "text/plain", "", buf, sizeof buf), 415);
+	CHECK_EQ(echo(false, "application/test", GOOD_AUTH "Origin: http://evil.example\r\n",
+	              buf, sizeof buf), 403);
+	CHECK(strstr(reply_body(buf), "Origin 'http://evil.example' refused") != NULL);
+	CHECK_EQ(echo(false, "application/test", BAD_AUTH "Origin: null\r\n", buf, sizeof buf),
+	         403);
+	CHECK_EQ(echo(false, "application/test", BAD_AUTH "Sec-Fetch-Site: cross-site\r\n",
+	              buf, sizeof buf), 403);
+	CHECK_EQ(echo(true, "application/test", "Origin: http://test\r\n", buf, sizeof buf), 403);
+	CHECK(now_ms() - t0 < FAIL_DELAY);   /* no login failed: nothing was checked */
+	CHECK_EQ(atomic_load(&handled_on_io), served0);
+	/* served: the server's own origin, and no Origin at all */
+	CHECK_EQ(echo(false, "application/test; charset=UTF-8",
+	              GOOD_AUTH "Origin: http://test\r\nSec-Fetch-Site: same-origin\r\n",
+	              buf, sizeof buf), 200);
+	CHECK_STR(reply_body(buf), "user");
+	CHECK_EQ(echo(true, "Application/Test", "", buf, sizeof buf), 200);
+	CHECK_EQ(atomic_load(&handled_on_io), served0 + 2);
 }
 
 /* A client sending its request too slowly is cut at its deadline. */
@@ -628,6 +693,7 @@ int main(void)
 	test_early_completion();
 	test_streamed();
 	test_failed_logins();
+	test_forgery_refused();
 	test_deadline();
 
 	/* Held when the transport stops: the connection is closed, the late reply dropped. */
