@@ -10,7 +10,8 @@
 #   make soak     rdmsd under 1,000 connections for 10 minutes (SOAK_SECONDS)
 #   make bench-events  the session-events figures (bench/events.sh)
 #   make fuzz     run every libFuzzer target for 30 s (fuzz-long: an hour each)
-#   make install  install programs, man pages, unit, PAM file, default config
+#   make install  install programs, man pages, unit, PAM file, default config,
+#                 the Cockpit page (cockpit/rdms)
 #
 # `make run` and `make check` need root on Debian 12: they apt-get install
 # the build dependencies and the real servers and clients the tests drive.
