@@ -41,6 +41,7 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -484,6 +485,8 @@ def main():
     if not we.xrdp_lab_ready():
         return common.finish()
     log("artefacts (screenshots, cockpit-ws.log): " + OUT)
+    # run.sh's timeout sends SIGTERM: clean up (cockpit-ws, accounts, shells) all the same
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("test_cockpit_e2e: terminated"))
     return we.run_scenario(Lab, scenario)
 
 
