@@ -347,6 +347,7 @@ def test_refused(lab, b, s2):
     lab_mod.run(["gpasswd", "-d", CPADMIN, lab_mod.ADMIN_GROUP])
     try:
         time.sleep(11)      # rdmsd keeps group answers 10 s (AUTHZ_TTL_S)
+        b.drv.find_element(By.ID, "tab-sessions").click()   # the audit view ran before
         b.click(s2, "logoff")
         b.drv.find_element(By.ID, "logoff-confirm").click()
         res = b.until(lambda: "failed" in b.text("action-result") and b.text("action-result"))
