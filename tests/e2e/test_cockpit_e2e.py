@@ -220,8 +220,16 @@ class Browser:
         self.drv.find_element(By.ID, "login-button").click()
         self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, FRAME))
         self.drv.switch_to.frame(self.drv.find_element(By.CSS_SELECTOR, FRAME))
-        self.wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
-        self.wait.until(lambda d: not self.text("status").startswith("Loading"))
+        # a loaded machine (CI runs beside other work) may take long for Cockpit's shell
+        try:
+            WebDriverWait(self.drv, 90).until(
+                lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+            WebDriverWait(self.drv, 90).until(lambda d: not self.text("status").startswith("Loading"))
+        except Exception:
+            self.drv.save_screenshot(os.path.join(OUT, "login-%s-timeout.png" % user))
+            for entry in self.drv.get_log("browser") if hasattr(self.drv, "get_log") else []:
+                log("  browser console: %s" % entry.get("message", entry))
+            raise
 
     def text(self, el_id):
         return self.drv.find_element(By.ID, el_id).text
