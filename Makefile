@@ -10,7 +10,8 @@
 #   make soak     rdmsd under 1,000 connections for 10 minutes (SOAK_SECONDS)
 #   make bench-events  the session-events figures (bench/events.sh)
 #   make fuzz     run every libFuzzer target for 30 s (fuzz-long: an hour each)
-#   make install  install programs, man pages, unit, PAM file, default config
+#   make install  install programs, man pages, unit, PAM file, default config,
+#                 the Cockpit page (cockpit/rdms)
 #
 # `make run` and `make check` need root on Debian 12: they apt-get install
 # the build dependencies and the real servers and clients the tests drive.
@@ -29,7 +30,8 @@ BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev \
 TEST_DEPS = clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlite3 passwd systemd \
 	xrdp xorgxrdp tigervnc-standalone-server tigervnc-tools xvfb freerdp2-x11 \
 	x11-utils x11-xserver-utils xauth twm xdotool xprintidle gxmessage xclip \
-	wsl uuid-runtime xsltproc python3-winrm sblim-wbemcli
+	wsl uuid-runtime xsltproc python3-winrm sblim-wbemcli \
+	cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
 # The X2Go server behind its own sshd and its client (tests/e2e/x2go_lab.sh).
 # Installed without failing `deps`: where they cannot be had, the X2Go e2e
 # test reports itself skipped instead.
