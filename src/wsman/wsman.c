@@ -777,11 +777,16 @@ static void fill_ctx(strbuf *b, size_t at, const char *id)
 		memcpy(b->data + at + sizeof CTX_OPEN - 1, id, CTX_ID_LEN);
 }
 
-/* The placeholder at AT becomes the context ID, of any length. */
+/* The placeholder at AT becomes the context ID, of any length (NULL: the reply fails). */
 static void put_ctx(strbuf *b, size_t at, const char *id)
 {
-	size_t n = strlen(id), grow, tail;
+	size_t n, grow, tail;
 
+	if (id == NULL) {
+		b->failed = true;
+		return;
+	}
+	n = strlen(id);
 	if (n == CTX_ID_LEN || b->failed || b->data == NULL) {
 		fill_ctx(b, at, id);
 		return;
