@@ -481,6 +481,19 @@ static void check_fault(xmlDoc *d, int status, const char *label)
 	free(sub);
 }
 
+/* A Pull of CTX as WHO: refused with wsen:InvalidEnumerationContext. */
+static void refused_pull(wsman_service *s, const rdms_caller *who, const char *ctx,
+                         const char *label)
+{
+	char *body = pull_body(ctx, 10);
+	int status;
+	xmlDoc *d = call(s, who, build(ACTION_PULL, URI_SESS, body), &status);
+
+	check_fault(d, status, label);
+	xmlFreeDoc(d);
+	free(body);
+}
+
 static void test_wsman(broker_env *e)
 {
 	keys want = { 0 }, got = { 0 };
@@ -535,23 +548,11 @@ static void test_wsman(broker_env *e)
 	free(body);
 
 	/* tampered, another caller's, expired, truncated: faulted */
-	body = pull_body(ctx, 10);
-	d = call(s, &alice, build(ACTION_PULL, URI_SESS, body), &status);
-	check_fault(d, status, "another caller's pull");
-	xmlFreeDoc(d);
-	free(body);
+	refused_pull(s, &alice, ctx, "another caller's pull");
 	ctx[strlen(ctx) - 5] = ctx[strlen(ctx) - 5] == 'A' ? 'B' : 'A';
-	body = pull_body(ctx, 10);
-	d = call(s, &admin, build(ACTION_PULL, URI_SESS, body), &status);
-	check_fault(d, status, "tampered pull");
-	xmlFreeDoc(d);
-	free(body);
+	refused_pull(s, &admin, ctx, "tampered pull");
 	ctx[strlen(ctx) / 2] = '\0';
-	body = pull_body(ctx, 10);
-	d = call(s, &admin, build(ACTION_PULL, URI_SESS, body), &status);
-	check_fault(d, status, "truncated pull");
-	xmlFreeDoc(d);
-	free(body);
+	refused_pull(s, &admin, ctx, "truncated pull");
 	free(ctx);
 	{
 		wsman_ctx_state st = {
@@ -561,11 +562,7 @@ static void test_wsman(broker_env *e)
 		};
 
 		ctx = wsman_ctx_seal(&st, fleet_ctx_mac, &e->b);
-		body = pull_body(ctx, 10);
-		d = call(s, &admin, build(ACTION_PULL, URI_SESS, body), &status);
-		check_fault(d, status, "expired pull");
-		xmlFreeDoc(d);
-		free(body);
+		refused_pull(s, &admin, ctx, "expired pull");
 		free(ctx);
 	}
 
