@@ -607,6 +607,9 @@ def main():
             bench.memory("once converged (%d sessions)" % total)
             bench.enumerate(total)
             bench.memory("after the enumerations")
+            hwm = status_kib(broker.pids(), "VmHWM")
+            bench.row("broker peak RSS up to here: cold start and enumerations (VmHWM)",
+                      "%.1f MiB" % (hwm / 1024.0), "<= 64 MiB", hwm <= 64 * 1024)
             bench.get()
             bench.wql()
             bench.churn()

@@ -60,7 +60,7 @@ bool net_broker_up(net_broker *b, rdms_provider *p, rdms_error *err)
 		return false;
 	p->classes = fleet_broker_classes;
 	p->fleet = &b->broker;
-	return true;
+	return fleet_broker_contexts(&b->broker, p, err) == WBEM_S_NO_ERROR;
 }
 
 bool net_broker_events(net_broker *b, wsman_service *w, rdms_error *err)

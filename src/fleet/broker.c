@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "../common/strutil.h"
 #include "../schema/schema.h"
 #include "forward.h"
@@ -65,12 +68,81 @@ static int walk_row(void *ctx, const fleet_session *s)
 	return w->rc != WBEM_S_NO_ERROR;
 }
 
+/*
+ * The page WHO may read with what MATCH requires pushed down (spec/fleet.md
+ * 3.6): each `Prop = literal` the query needs on every path to acceptance
+ * (wql_required_equal) on UserName, VMHostName, SessionId or ConnectState
+ * becomes the store's equality, compared as WQL compares (ASCII-folded
+ * strings).  Anything else is left to the evaluator, which runs on every
+ * row read all the same, so a pushdown can only narrow, never be wrong.
+ * A caller who is not an admin reads their own sessions only; a query
+ * for someone else's UserName then reads nothing (*NONE).
+ */
+bool fleet_session_page(const rdms_caller *who, const wql_query *match, fleet_page *page,
+                        bool *none)
+{
+	cim_value v;
+
+	*none = false;
+	page->user = who->is_admin ? NULL : who->user;
+	if (match == NULL || wql_class(match) != &rdms_class_Win32_VirtualDesktopSession)
+		return page->user != NULL;
+	if (wql_required_equal(match, RDMS_WIN32_VIRTUALDESKTOPSESSION_USERNAME, &v)) {
+		if (page->user != NULL && strcasecmp(page->user, v.u.str) != 0)
+			*none = true;
+		page->user = v.u.str;
+	}
+	if (wql_required_equal(match, RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME, &v))
+		page->host = v.u.str;
+	if (wql_required_equal(match, RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID, &v)) {
+		page->by_id = true;
+		page->id = v.u.u32;
+	}
+	if (wql_required_equal(match, RDMS_WIN32_VIRTUALDESKTOPSESSION_CONNECTSTATE, &v)) {
+		page->by_state = true;
+		page->state = v.u.u32;
+	}
+	return page->user != NULL || page->host != NULL || page->by_id || page->by_state;
+}
+
+static uint32_t sessions_page(rdms_provider *p, const rdms_caller *who, const wql_query *match,
+                              const rdms_key *after, size_t limit, rdms_instance_fn fn,
+                              void *ctx, size_t *rows, rdms_error *err)
+{
+	fleet_broker *b = p->fleet;
+	struct walk w = { .fn = fn, .ctx = ctx, .err = err, .left = limit };
+	fleet_page page = { .limit = limit };
+	bool none;
+	uint32_t rc;
+
+	*rows = 0;
+	fleet_session_page(who, match, &page, &none);
+	if (none)
+		return WBEM_S_NO_ERROR;
+	if (after != NULL) {
+		page.after_host = after->text;
+		page.after_id = after->num;
+	}
+	rc = fleet_store_enumerate(b->store, &page, walk_row, &w, rows, err);
+	return rc != WBEM_S_NO_ERROR ? rc : w.rc;
+}
+
+static void session_key(const cim_instance *inst, rdms_key *out)
+{
+	const cim_value *host = &inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME];
+
+	str_copy(out->text, sizeof out->text, host->is_null ? "" : host->u.str);
+	out->num = inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID].u.u32;
+}
+
+/* Every session WHO may see, page after page (what the pages list, in their order). */
 static uint32_t sessions_each(rdms_provider *p, const rdms_caller *who, rdms_instance_fn fn,
                               void *ctx, rdms_error *err)
 {
 	fleet_broker *b = p->fleet;
 	struct walk w = { .fn = fn, .ctx = ctx, .err = err };
 	fleet_page page = { .limit = PAGE_ROWS, .user = who->is_admin ? NULL : who->user };
+	char after[FLEET_NAME_MAX + 1];
 	size_t rows;
 	uint32_t rc;
 
@@ -80,7 +152,9 @@ static uint32_t sessions_each(rdms_provider *p, const rdms_caller *who, rdms_ins
 		rc = fleet_store_enumerate(b->store, &page, walk_row, &w, &rows, err);
 		if (rc == WBEM_S_NO_ERROR)
 			rc = w.rc;
-		page.after_host = w.last_host;
+		/* a copy: the walk writes LAST_HOST while the next page is read */
+		str_copy(after, sizeof after, w.last_host);
+		page.after_host = after;
 		page.after_id = w.last_id;
 	} while (rc == WBEM_S_NO_ERROR && rows == PAGE_ROWS);
 	return rc;
@@ -209,7 +283,30 @@ static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const 
 static const rdms_class_provider broker_sessions = {
 	.cls = &rdms_class_Win32_VirtualDesktopSession, .each = sessions_each,
 	.get = sessions_get, .invoke = sessions_invoke,
+	.page = sessions_page, .key_of = session_key,
 };
+
+/* ---- stateless enumeration contexts ------------------------------------------ */
+
+void fleet_ctx_mac(void *ctx, const void *data, size_t len, uint8_t out[32])
+{
+	const fleet_broker *b = ctx;
+	unsigned int n = 32;
+
+	if (HMAC(EVP_sha256(), b->ctx_key, sizeof b->ctx_key, data, len, out, &n) == NULL)
+		memset(out, 0, 32);    /* no MAC: every context fails to verify */
+}
+
+uint32_t fleet_broker_contexts(fleet_broker *b, rdms_provider *p, rdms_error *err)
+{
+	uint32_t rc = fleet_store_secret(b->store, FLEET_CTX_SECRET, b->ctx_key, err);
+
+	if (rc != WBEM_S_NO_ERROR)
+		return rc;
+	p->ctx_mac = fleet_ctx_mac;
+	p->ctx_mac_ctx = b;
+	return WBEM_S_NO_ERROR;
+}
 
 /* ---- Win32_RDSHServer: the hosts ------------------------------------------------ */
 

@@ -27,7 +27,31 @@ typedef struct fleet_broker {
 	fleet_identity     id;       /* loaded before privileges are dropped */
 	fleet_ingest      *ingest;   /* one Pull subscription per host */
 	fleet_pool        *pool;     /* kept connections for forwarded methods */
+	uint8_t            ctx_key[FLEET_SECRET_BYTES];   /* signs enumeration contexts */
 } fleet_broker;
+
+/* The directory's secret that signs enumeration contexts (fleet_store_secret). */
+#define FLEET_CTX_SECRET "enumeration-context"
+
+/*
+ * Enumerations of the sessions at broker B keep no state here (spec/fleet.md
+ * 3.6): their contexts are signed (P->ctx_mac: fleet_ctx_mac) with the
+ * directory's secret, read from (or made in) B's store, so every broker
+ * on the same directory takes every other's contexts.
+ */
+uint32_t fleet_broker_contexts(fleet_broker *b, rdms_provider *p, rdms_error *err);
+/* HMAC-SHA256 of DATA under CTX's (a fleet_broker) ctx_key. */
+void fleet_ctx_mac(void *ctx, const void *data, size_t len, uint8_t out[32]);
+
+/*
+ * The keyset page WHO may read of the rows MATCH (may be NULL) selects:
+ * PAGE's account, host, SessionId and ConnectState filters (broker.c's
+ * pushdown; strings are MATCH's, valid while it is).  *NONE when no row
+ * can match (a non-admin's query for someone else's UserName).  True when
+ * anything was pushed down or restricted.
+ */
+bool fleet_session_page(const rdms_caller *who, const wql_query *match, fleet_page *page,
+                        bool *none);
 
 /* The classes a broker serves, for rdms_provider.classes (with .fleet a fleet_broker). */
 extern const rdms_class_provider *const fleet_broker_classes[];

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 uint64_t fleet_version(uint64_t epoch, uint64_t seq)
@@ -283,4 +284,20 @@ uint32_t fleet_store_get(fleet_store *st, const char *host, uint32_t id, fleet_s
 bool fleet_store_changed_elsewhere(fleet_store *st)
 {
 	return st->vt->changed_elsewhere != NULL && st->vt->changed_elsewhere(st);
+}
+
+uint32_t fleet_store_secret(fleet_store *st, const char *name, uint8_t out[FLEET_SECRET_BYTES],
+                            rdms_error *err)
+{
+	uint8_t fresh[FLEET_SECRET_BYTES];
+	size_t n = name != NULL ? strnlen(name, 64) : 0;
+	uint32_t rc;
+
+	if (n == 0 || n > 63)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "a secret's name of 1 to 63 bytes");
+	if (getrandom(fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh)
+		return rdms_fail(err, WBEM_E_FAILED, "no random bytes for a new secret");
+	rc = st->vt->secret(st, name, fresh, out, err);
+	memset(fresh, 0, sizeof fresh);
+	return rc;
 }

@@ -32,8 +32,15 @@
  *
  * Reads: keyset pages over (VMHostName, SessionId), optionally those of
  * one account (lower(UserName), and lower(DomainName) when given: the
- * authorisation of a caller who is not an admin), one session by its
- * key, the hosts with their session counts.
+ * authorisation of a caller who is not an admin, or a query's UserName),
+ * of one VMHostName, SessionId or ConnectState (a query's), one session
+ * by its key, the hosts with their session counts.  Every read needs an
+ * index that gives its rows in key order (spec/fleet.md 3.5: lower(user_name);
+ * here also lower(vmhostname), session_id and connect_state, each followed
+ * by the key).
+ *
+ * Secrets: 32 random bytes by name, made once per directory and shared by
+ * every broker on it (the HMAC key of stateless enumeration contexts).
  *
  * Thread-safe: a store may be used from any number of threads.  Errors are
  * WBEM codes with an rdms_error: WBEM_E_NOT_AVAILABLE when the database
@@ -131,6 +138,17 @@ typedef struct fleet_page {
 	size_t      limit;                   /* 1 .. FLEET_PAGE_MAX */
 	const char *user;                    /* not NULL: only sessions of this account */
 	const char *domain;                  /* with USER, not NULL: and of this domain */
+	/*
+	 * Equalities a WQL query requires of every row it selects (broker.c's
+	 * pushdown, spec/fleet.md 3.6), compared as WQL compares: strings after
+	 * ASCII lowercasing (lower() in a C-locale database), bytewise.  They
+	 * only narrow the read; the broker still evaluates the query on each row.
+	 */
+	const char *host;                    /* not NULL: only sessions of this VMHostName */
+	bool        by_id;                   /* only SessionId ID */
+	uint32_t    id;
+	bool        by_state;                /* only sessions in ConnectState STATE */
+	uint32_t    state;
 } fleet_page;
 
 #define FLEET_PAGE_MAX 100000
@@ -206,6 +224,18 @@ bool fleet_store_changed_elsewhere(fleet_store *st);
 /* The rows of page P to FN; *ROWS (may be NULL) how many. */
 uint32_t fleet_store_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
                                void *ctx, size_t *rows, rdms_error *err);
+/*
+ * The directory's secret NAME (1 to 63 bytes) into OUT: made at random by
+ * the first call ever, on any broker, and the same for every broker on
+ * this directory after (a `meta` table: name text primary key, value 32
+ * bytes; an implementation inserts the candidate unless NAME exists, then
+ * reads NAME), so that an enumeration context one broker signs every other
+ * one validates, before and after restarts.
+ */
+#define FLEET_SECRET_BYTES 32
+uint32_t fleet_store_secret(fleet_store *st, const char *name, uint8_t out[FLEET_SECRET_BYTES],
+                            rdms_error *err);
+
 /* Session (HOST, ID) to FN; WBEM_E_NOT_FOUND when the directory has none. */
 uint32_t fleet_store_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
                          void *ctx, rdms_error *err);

@@ -32,6 +32,10 @@ typedef struct fleet_store_vtbl {
 	uint32_t       (*get)(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
 	                      void *ctx, rdms_error *err);
 	bool           (*changed_elsewhere)(fleet_store *st);
+	/* secret NAME into OUT, FRESH (random) stored as it first when there is none */
+	uint32_t       (*secret)(fleet_store *st, const char *name,
+	                         const uint8_t fresh[FLEET_SECRET_BYTES],
+	                         uint8_t out[FLEET_SECRET_BYTES], rdms_error *err);
 } fleet_store_vtbl;
 
 /* Every implementation's handle begins with this. */

@@ -6,7 +6,8 @@
  * milliseconds (UTC), the tables are WITHOUT ROWID so that a keyset page
  * over (vmhostname, session_id) is one range scan of the primary key, and
  * UserName lookups use an index on (lower(user_name), vmhostname,
- * session_id), which also gives their rows in key order.  SQLite's lower()
+ * session_id), which also gives their rows in key order; so do the indexes
+ * of the WQL pushdown (lower(vmhostname), session_id, connect_state).  SQLite's lower()
  * folds ASCII only and its BINARY collation compares bytes, exactly as
  * rdms's WQL compares strings.
  *
@@ -38,7 +39,7 @@
 #include "../common/strutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
-#define SCHEMA_VERSION  1
+#define SCHEMA_VERSION  2
 
 static const char schema[] =
 	"CREATE TABLE hosts ("
@@ -58,8 +59,23 @@ static const char schema[] =
 	"  version       INTEGER NOT NULL,"
 	"  PRIMARY KEY (vmhostname, session_id)"
 	") WITHOUT ROWID;"
-	"CREATE INDEX sessions_user ON sessions (lower(user_name), vmhostname, session_id);"
-	"PRAGMA user_version = 1;";
+	"CREATE INDEX sessions_user ON sessions (lower(user_name), vmhostname, session_id);";
+
+/*
+ * Version 2: the secrets (fleet_store_secret) and the indexes of the WQL
+ * pushdown, each giving its rows in key order for keyset pages.
+ */
+static const char schema_2[] =
+	"CREATE TABLE IF NOT EXISTS meta ("
+	"  name  TEXT PRIMARY KEY,"
+	"  value BLOB NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS sessions_host ON sessions (lower(vmhostname), vmhostname, "
+	"session_id);"
+	"CREATE INDEX IF NOT EXISTS sessions_id ON sessions (session_id, vmhostname);"
+	"CREATE INDEX IF NOT EXISTS sessions_state ON sessions (connect_state, vmhostname, "
+	"session_id);"
+	"PRAGMA user_version = 2;";
 
 #define SESSION_COLS "vmhostname, session_id, vm_name, connect_state, user_name, " \
 	"domain_name, collection_id, client_machine_name, version"
@@ -69,7 +85,7 @@ enum stmt {
 	S_HOST_ADD, S_HOST_REMOVE, S_HOST_GET, S_HOSTS, S_HOST_STATE, S_HOST_STATE_FORCE,
 	S_HOST_VERSION, S_HOST_APPLIED, S_HOST_RESET, S_SESSIONS_RESET,
 	S_UPSERT, S_DELETE, S_MARK_CLEAR, S_MARK, S_SWEEP,
-	S_PAGE, S_PAGE_USER, S_GET,
+	S_GET, S_SECRET_ADD, S_SECRET,
 	S_END
 };
 
@@ -109,14 +125,28 @@ static const char *const sql[S_END] = {
 	[S_MARK] = "INSERT INTO temp.snapshot_ids (id) VALUES (?1)",
 	[S_SWEEP] = "DELETE FROM sessions WHERE vmhostname = ?1 AND version <= ?2 AND "
 	            "session_id NOT IN (SELECT id FROM temp.snapshot_ids)",
-	[S_PAGE] = "SELECT " SESSION_COLS " FROM sessions WHERE (vmhostname, session_id) > (?1, ?2) "
-	           "ORDER BY vmhostname, session_id LIMIT ?3",
-	[S_PAGE_USER] = "SELECT " SESSION_COLS " FROM sessions WHERE lower(user_name) = lower(?4) "
-	                "AND (?5 IS NULL OR lower(domain_name) = lower(?5)) "
-	                "AND (vmhostname, session_id) > (?1, ?2) "
-	                "ORDER BY vmhostname, session_id LIMIT ?3",
 	[S_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE vmhostname = ?1 AND session_id = ?2",
+	[S_SECRET_ADD] = "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+	[S_SECRET] = "SELECT value FROM meta WHERE name = ?1",
 };
+
+/*
+ * A keyset page's statement has one condition per filter of fleet_page
+ * it uses: one statement per combination, prepared when first used.
+ * Parameters: ?1 ?2 the key after which, ?3 the limit, ?4 ?5 user and
+ * domain, ?6 host, ?7 SessionId, ?8 ConnectState.
+ */
+enum { PAGE_USER = 1, PAGE_HOST = 2, PAGE_ID = 4, PAGE_STATE = 8, PAGE_KINDS = 16 };
+
+static const char page_head[] = "SELECT " SESSION_COLS " FROM sessions WHERE "
+                                "(vmhostname, session_id) > (?1, ?2)";
+static const char *const page_cond[] = {
+	" AND lower(user_name) = lower(?4) AND (?5 IS NULL OR lower(domain_name) = lower(?5))",
+	" AND lower(vmhostname) = lower(?6)",
+	" AND session_id = ?7",
+	" AND connect_state = ?8",
+};
+static const char page_tail[] = " ORDER BY vmhostname, session_id LIMIT ?3";
 
 typedef struct sqlite_store {
 	fleet_store     base;          /* first: the handle is this */
@@ -125,6 +155,7 @@ typedef struct sqlite_store {
 	pthread_mutex_t lock;
 	int             lock_fd;       /* the flock()ed database file */
 	int64_t         data_version;  /* PRAGMA data_version last seen (changed_elsewhere) */
+	sqlite3_stmt   *page[PAGE_KINDS];  /* keyset pages, by PAGE_* filters (prepared when used) */
 } sqlite_store;
 
 static sqlite_store *of(fleet_store *st)
@@ -200,7 +231,11 @@ static bool migrate(sqlite_store *s, const char *path, rdms_error *err)
 		version = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
 	if (version == 0)
-		return exec(s, "BEGIN IMMEDIATE", err) && exec(s, schema, err) && exec(s, "COMMIT", err);
+		return exec(s, "BEGIN IMMEDIATE", err) && exec(s, schema, err) &&
+		       exec(s, schema_2, err) && exec(s, "COMMIT", err);
+	if (version == 1)
+		return exec(s, "BEGIN IMMEDIATE", err) && exec(s, schema_2, err) &&
+		       exec(s, "COMMIT", err);
 	if (version != SCHEMA_VERSION) {
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s has schema version %d; "
 		          "this rdmsd knows %d", path, version, SCHEMA_VERSION);
@@ -271,6 +306,8 @@ static void sqlite_close(fleet_store *st)
 
 	for (int i = 0; i < S_END; i++)
 		sqlite3_finalize(s->st[i]);
+	for (int i = 0; i < PAGE_KINDS; i++)
+		sqlite3_finalize(s->page[i]);
 	sqlite3_close(s->db);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);      /* after SQLite let go of the file: releases the flock */
@@ -662,24 +699,65 @@ static uint32_t rows_to(sqlite_store *s, sqlite3_stmt *q, fleet_session_fn fn, v
 	return WBEM_S_NO_ERROR;
 }
 
+/* The page statement of the filters KIND (PAGE_*), prepared at its first use; the lock is held. */
+static sqlite3_stmt *page_stmt(sqlite_store *s, unsigned kind, rdms_error *err)
+{
+	char text[sizeof page_head + sizeof page_tail + 256];
+	size_t n = sizeof page_head - 1;
+
+	if (s->page[kind] != NULL) {
+		sqlite3_reset(s->page[kind]);
+		sqlite3_clear_bindings(s->page[kind]);
+		return s->page[kind];
+	}
+	memcpy(text, page_head, sizeof page_head);
+	for (unsigned i = 0; i < sizeof page_cond / sizeof page_cond[0]; i++)
+		if (kind & (1u << i)) {
+			size_t c = strlen(page_cond[i]);
+
+			memcpy(text + n, page_cond[i], c + 1);
+			n += c;
+		}
+	memcpy(text + n, page_tail, sizeof page_tail);
+	if (sqlite3_prepare_v3(s->db, text, -1, SQLITE_PREPARE_PERSISTENT, &s->page[kind],
+	                       NULL) != SQLITE_OK) {
+		db_fail(s, "preparing a page", err);
+		s->page[kind] = NULL;
+	}
+	return s->page[kind];
+}
+
 static uint32_t sqlite_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
                                  void *ctx, size_t *rows, rdms_error *err)
 {
 	sqlite_store *s = of(st);
-	enum stmt i = p->user != NULL ? S_PAGE_USER : S_PAGE;
+	unsigned kind = (p->user != NULL ? PAGE_USER : 0) | (p->host != NULL ? PAGE_HOST : 0) |
+	                (p->by_id ? PAGE_ID : 0) | (p->by_state ? PAGE_STATE : 0);
 	sqlite3_stmt *q;
 	uint32_t rc;
 
+	*rows = 0;
 	pthread_mutex_lock(&s->lock);
-	q = stmt(s, i);
-	/* from the start: after ("", -1), before every key */
-	sqlite3_bind_text(q, 1, p->after_host != NULL ? p->after_host : "", -1, SQLITE_STATIC);
+	q = page_stmt(s, kind, err);
+	if (q == NULL) {
+		pthread_mutex_unlock(&s->lock);
+		return err->code;
+	}
+	/* from the start: after ("", -1), before every key; a copy, as the row-value
+	 * bound is read at every row and a caller may reuse its buffer meanwhile */
+	sqlite3_bind_text(q, 1, p->after_host != NULL ? p->after_host : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 2, p->after_host != NULL ? (sqlite3_int64)p->after_id : -1);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)p->limit);
 	if (p->user != NULL) {
 		sqlite3_bind_text(q, 4, p->user, -1, SQLITE_STATIC);
 		bind_text(q, 5, p->domain);
 	}
+	if (p->host != NULL)
+		sqlite3_bind_text(q, 6, p->host, -1, SQLITE_STATIC);
+	if (p->by_id)
+		sqlite3_bind_int64(q, 7, p->id);
+	if (p->by_state)
+		sqlite3_bind_int64(q, 8, p->state);
 	rc = rows_to(s, q, fn, ctx, rows, err);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -727,6 +805,38 @@ static bool sqlite_changed_elsewhere(fleet_store *st)
 	return true;
 }
 
+static uint32_t sqlite_secret(fleet_store *st, const char *name,
+                              const uint8_t fresh[FLEET_SECRET_BYTES],
+                              uint8_t out[FLEET_SECRET_BYTES], rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+	uint32_t rc = WBEM_S_NO_ERROR;
+	int step;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_SECRET_ADD);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, fresh, FLEET_SECRET_BYTES, SQLITE_STATIC);
+	if (!run(s, S_SECRET_ADD, err)) {
+		pthread_mutex_unlock(&s->lock);
+		return err->code;
+	}
+	q = stmt(s, S_SECRET);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	step = sqlite3_step(q);
+	if (step == SQLITE_ROW && sqlite3_column_bytes(q, 0) == FLEET_SECRET_BYTES)
+		memcpy(out, sqlite3_column_blob(q, 0), FLEET_SECRET_BYTES);
+	else if (step == SQLITE_ROW || step == SQLITE_DONE)
+		rc = rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory: secret %s is not "
+		               "%d bytes", name, FLEET_SECRET_BYTES);
+	else
+		rc = db_fail(s, "reading a secret", err);
+	sqlite3_reset(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const fleet_store_vtbl sqlite_vtbl = {
 	.close = sqlite_close,
 	.host_add = sqlite_host_add,
@@ -740,4 +850,5 @@ static const fleet_store_vtbl sqlite_vtbl = {
 	.enumerate = sqlite_enumerate,
 	.get = sqlite_get,
 	.changed_elsewhere = sqlite_changed_elsewhere,
+	.secret = sqlite_secret,
 };

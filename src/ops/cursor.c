@@ -11,6 +11,12 @@
  * rdms_op_enumerate's: same order, same authorisation (a caller who is not
  * an admin sees sessions of their uid only), and whatever can fail fails
  * when the cursor opens, except running out of memory.
+ *
+ * A class whose provider pages (a fleet broker's directory) is read one
+ * keyset page at a time instead: the cursor holds the page it hands out
+ * and reads the next when that is done, so its memory is one page's
+ * whatever the directory holds.  A failure of a later page (the store
+ * went away) ends it like running out of memory does: with ERR set.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +35,15 @@ struct rdms_cursor {
 	uid_t              uid;
 	bool               all;       /* an admin: every session */
 	size_t             i, n;
-	/* or any class, listed when the cursor opened */
+	/* or any class, listed when the cursor opened (a paging class: one page of it) */
 	cim_instance_list  list;
+	/* a class that pages: where the next page starts, and whether there is one */
+	const struct rdms_class_provider *pager;
+	rdms_provider     *p;
+	rdms_caller        who;       /* a copy: a cursor outlives its request's caller */
+	rdms_key           key;       /* of the last instance read */
+	bool               started;   /* KEY is set */
+	bool               more;      /* the last page was full: another may follow */
 	/* instances given back (rdms_cursor_unget), the next one last */
 	cim_instance_list  back;
 };
@@ -57,6 +70,106 @@ static void cursor_on(rdms_cursor *c, const rdms_provider *p, const rdms_caller 
 	c->text_max = rdms_session_text_max(p->cfg);
 }
 
+/* Instances of a page per read: ~300 KB of them held at a time. */
+#define PAGE_ROWS 1000
+
+/* rdms_instance_fn: an instance of the page being read onto C's list. */
+static uint32_t page_row(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
+{
+	rdms_cursor *c = ctx;
+	size_t t = cim_instance_text_bytes(inst);
+
+	(void)left;
+	if (!cim_instance_list_push(&c->list, inst)) {
+		cim_instance_free(inst);
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	}
+	if (t > c->text_max)
+		c->text_max = t;
+	return WBEM_S_NO_ERROR;
+}
+
+/* C's next page in place of the one it has handed out. */
+static uint32_t read_page(rdms_cursor *c, rdms_error *err)
+{
+	size_t rows = 0;
+	uint32_t rc;
+
+	cim_instance_list_free(&c->list);
+	c->i = 0;
+	c->text_max = 0;
+	rc = c->pager->page(c->p, &c->who, c->match, c->started ? &c->key : NULL, PAGE_ROWS,
+	                    page_row, c, &rows, err);
+	if (rc != WBEM_S_NO_ERROR) {
+		cim_instance_list_free(&c->list);
+		c->more = false;
+		return rc;
+	}
+	c->more = rows == PAGE_ROWS && c->list.count > 0;
+	if (c->list.count > 0) {
+		c->pager->key_of(c->list.items[c->list.count - 1], &c->key);
+		c->started = true;
+	}
+	c->left = c->list.count;
+	return WBEM_S_NO_ERROR;
+}
+
+static const rdms_class_provider *pager_of(const rdms_class_provider *cp)
+{
+	return cp != NULL && cp->page != NULL && cp->key_of != NULL ? cp : NULL;
+}
+
+bool rdms_op_pages(const rdms_provider *p, const char *ns, const char *class_name)
+{
+	rdms_error ignored = { 0 };
+
+	return class_name != NULL &&
+	       pager_of(rdms_op_class_provider(p, ns, class_name, &ignored)) != NULL;
+}
+
+uint32_t rdms_op_cursor_after(rdms_provider *p, const rdms_caller *who, const char *ns,
+                              const char *class_name, const wql_query *match,
+                              const rdms_key *after, rdms_cursor **out, rdms_error *err)
+{
+	const rdms_class_provider *cp = rdms_op_class_provider(p, ns, class_name, err);
+	rdms_cursor *c;
+	uint32_t rc;
+
+	*out = NULL;
+	if (cp == NULL)
+		return err->code;
+	if (pager_of(cp) == NULL)
+		return rdms_fail(err, WBEM_E_INVALID_OPERATION, "%s is not read page by page",
+		                 cp->cls->name);
+	if ((c = calloc(1, sizeof *c)) == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	c->cfg = p->cfg;
+	c->match = match;
+	c->pager = cp;
+	c->p = p;
+	c->who = *who;
+	/* what points into the request is not kept: a page needs the user and the rule */
+	c->who.protocol = c->who.source = c->who.broker = c->who.message_id = NULL;
+	if (after != NULL) {
+		c->key = *after;
+		c->started = true;
+	}
+	if ((rc = read_page(c, err)) != WBEM_S_NO_ERROR) {
+		rdms_cursor_free(c);
+		return rc;
+	}
+	*out = c;
+	return WBEM_S_NO_ERROR;
+}
+
+bool rdms_cursor_key_of(const rdms_cursor *c, const cim_instance *inst, rdms_key *out)
+{
+	if (c->pager == NULL)
+		return false;
+	c->pager->key_of(inst, out);
+	return true;
+}
+
 uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
                         const char *class_name, const wql_query *match, rdms_cursor **out,
                         rdms_error *err)
@@ -68,6 +181,8 @@ uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns
 	*out = NULL;
 	if (cp == NULL)
 		return err->code;
+	if (pager_of(cp) != NULL)
+		return rdms_op_cursor_after(p, who, ns, class_name, match, NULL, out, err);
 	if ((c = calloc(1, sizeof *c)) == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	c->cfg = p->cfg;
@@ -135,6 +250,11 @@ static cim_instance *next_visible(rdms_cursor *c, rdms_error *err)
 		inst = c->list.items[c->i];
 		c->list.items[c->i++] = NULL;
 		c->left--;
+		/* the next page at once: a cursor whose page is done has no more */
+		if (c->i >= c->list.count && c->more && read_page(c, err) != WBEM_S_NO_ERROR) {
+			cim_instance_free(inst);
+			return NULL;
+		}
 		return inst;
 	}
 	while (c->i < c->n && !c->all && rdms_snapshot_uid(c->snap, c->i) != c->uid)
@@ -198,7 +318,8 @@ cim_instance *rdms_cursor_next(rdms_cursor *c, rdms_error *err)
 
 size_t rdms_cursor_left(const rdms_cursor *c)
 {
-	return c->left;
+	/* pages yet to read: unknown, so many that no reply expects them all */
+	return c->more ? c->left + SIZE_MAX / 4 : c->left;
 }
 
 size_t rdms_cursor_text_max(const rdms_cursor *c)

@@ -137,6 +137,14 @@ typedef struct rdms_provider {
 	 */
 	const struct rdms_class_provider *const *classes;
 	void               *fleet;
+	/*
+	 * A fleet broker: the MAC (32 bytes; HMAC-SHA256 under a secret every
+	 * broker on the directory shares) that signs the enumeration contexts
+	 * of classes that page, which then keep no state here.  NULL: contexts
+	 * are kept in memory (a host).
+	 */
+	void              (*ctx_mac)(void *ctx, const void *data, size_t len, uint8_t out[32]);
+	void               *ctx_mac_ctx;
 } rdms_provider;
 
 /* A named method argument. */
@@ -191,6 +199,16 @@ uint32_t rdms_op_enumerate_each(rdms_provider *p, const rdms_caller *who,
                                 rdms_instance_fn fn, void *ctx, rdms_error *err);
 
 /*
+ * Where a keyset page starts: after the compound key (text, number) of an
+ * instance, in the order of a class that pages (provider.h: a fleet
+ * broker's sessions, by VMHostName and SessionId).
+ */
+typedef struct rdms_key {
+	char     text[256];
+	uint32_t num;
+} rdms_key;
+
+/*
  * An enumeration taken one instance at a time (cursor.c), for a reply
  * written while it is sent: the instances of CLASS_NAME WHO may see, in
  * rdms_op_enumerate's order, skipping those MATCH (when not NULL; kept by
@@ -205,6 +223,23 @@ typedef struct rdms_cursor rdms_cursor;
 uint32_t rdms_op_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
                         const char *class_name, const wql_query *match, rdms_cursor **out,
                         rdms_error *err);
+/*
+ * True when class CLASS_NAME of namespace NS is read page by page here
+ * (its provider pages: provider.h): a cursor over it holds one page, and
+ * it can go on after any instance's key (rdms_op_cursor_after), so an
+ * enumeration needs no state kept between requests.
+ */
+bool rdms_op_pages(const rdms_provider *p, const char *ns, const char *class_name);
+/*
+ * rdms_op_cursor of a class that pages, from the instance after AFTER
+ * (NULL: the first): how an enumeration whose context carries only a key
+ * goes on.  WBEM_E_INVALID_OPERATION for a class that does not page.
+ */
+uint32_t rdms_op_cursor_after(rdms_provider *p, const rdms_caller *who, const char *ns,
+                              const char *class_name, const wql_query *match,
+                              const rdms_key *after, rdms_cursor **out, rdms_error *err);
+/* The key of INST, an instance C handed out, into OUT; false when C's class does not page. */
+bool rdms_cursor_key_of(const rdms_cursor *c, const cim_instance *inst, rdms_key *out);
 /* rdms_op_query as a cursor: *QUERY gets the parsed query (the caller frees it after C). */
 uint32_t rdms_op_query_cursor(rdms_provider *p, const rdms_caller *who, const char *ns,
                               const char *wql, wql_query **query, rdms_cursor **out,

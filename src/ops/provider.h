@@ -39,6 +39,21 @@ typedef struct rdms_class_provider {
 	uint32_t (*invoke)(rdms_provider *p, const rdms_caller *who, const cim_path *path,
 	                   const char *target, const cim_method *m, const char *const *args,
 	                   const rdms_message_options *mopt, uint32_t *rv, rdms_error *err);
+	/*
+	 * Optional: keyset paging, for a class read from a store page by page
+	 * (a fleet broker's directory, spec/fleet.md 3.6).  Up to LIMIT
+	 * instances WHO may see after key AFTER (NULL: from the first), in key
+	 * order, to FN; *ROWS how many (fewer than LIMIT: there are no more).
+	 * MATCH (may be NULL) may narrow what is read, never widen it: the
+	 * caller still evaluates it on every instance.  With it a cursor holds
+	 * one page, and an enumeration context only a key (KEY_OF gives an
+	 * instance's), so nothing here grows with the class or with the
+	 * enumerations open.  EACH must list what the pages list.
+	 */
+	uint32_t (*page)(rdms_provider *p, const rdms_caller *who, const wql_query *match,
+	                 const rdms_key *after, size_t limit, rdms_instance_fn fn, void *ctx,
+	                 size_t *rows, rdms_error *err);
+	void     (*key_of)(const cim_instance *inst, rdms_key *out);
 } rdms_class_provider;
 
 /*

@@ -105,6 +105,16 @@ bool wql_selects(const wql_query *q, size_t index);
 /* True when INST (of wql_class(q)) satisfies the WHERE clause (or there is none). */
 bool wql_match(const wql_query *q, const cim_instance *inst);
 
+/*
+ * True when every instance data query Q selects has property PROP equal
+ * to a literal (wql_narrow.c): the WHERE clause requires `PROP = literal`
+ * on every path to acceptance (under AND, never only under OR or NOT).
+ * *VALUE is then that literal: a uint32, or a string already ASCII-folded
+ * (WQL compares strings after ASCII lowercasing), which is Q's and valid
+ * while Q is.  For narrowing what a store reads; Q still decides.
+ */
+bool wql_required_equal(const wql_query *q, size_t prop, cim_value *value);
+
 /* LIKE pattern matching on its own (case-insensitive), for reuse and tests. */
 bool wql_like(const char *text, const char *pattern);
 

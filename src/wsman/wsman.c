@@ -16,10 +16,12 @@
  * (e.g. "not found" through the DMTF URI form is InvalidSelectors).
  */
 #include "wsman_internal.h"
+#include "wsman_ctx.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -590,6 +592,36 @@ static bool list_cursor(wsman_enum_ctx *x, wsman_fault *f)
 	return (x->cur = rdms_cursor_of_list(&x->items)) != NULL || oom(f);
 }
 
+/* True when class NAME is enumerated with sealed contexts here (a fleet broker's sessions). */
+static bool stateless_class(const wsman_call *c, const char *name)
+{
+	return c->s->provider->ctx_mac != NULL && rdms_op_pages(c->s->provider, c->r->ns, name);
+}
+
+/* X's cursor from after X's key (if started), for a class that pages: nothing listed here. */
+static bool paged_cursor(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
+{
+	rdms_error err = { 0 };
+	uint32_t code = rdms_op_cursor_after(c->s->provider, c->who, x->ns, x->class_name,
+	                                     x->query, x->started ? &x->after : NULL, &x->cur,
+	                                     &err);
+
+	return code == 0 || op_fault(c->r, code, &err, f);
+}
+
+/* X reads class CLS (of namespace NS; WQL the filter or NULL) with a sealed context. */
+static bool stateless_open(wsman_call *c, wsman_enum_ctx *x, const char *cls, const char *wql,
+                           wsman_fault *f)
+{
+	x->stateless = true;
+	x->ns = strdup(c->r->ns);
+	x->class_name = strdup(cls);
+	x->wql = wql != NULL ? strdup(wql) : NULL;
+	if (x->ns == NULL || x->class_name == NULL || (wql != NULL && x->wql == NULL))
+		return oom(f);
+	return paged_cursor(c, x, f);
+}
+
 /*
  * Runs the enumeration or query: X's cursor (or class list) gives its
  * result.
@@ -612,10 +644,19 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 		return oom(f);
 
 	if (r->filter == WSMAN_FILTER_WQL) {
-		code = rdms_op_query(c->s->provider, c->who, r->ns, r->filter_text, &x->query,
-		                     &x->items, &err);
-		if (code != 0)
-			return op_fault(r, code, &err, f);
+		/* a class that pages is read by the cursor, the query its match */
+		bool pages = c->s->provider->ctx_mac != NULL &&
+		             wql_parse(r->filter_text, rdms_schema_find, &x->query, &err) == 0 &&
+		             stateless_class(c, wql_class(x->query)->name);
+
+		if (!pages) {
+			wql_free(x->query);
+			err = (rdms_error){ 0 };
+			code = rdms_op_query(c->s->provider, c->who, r->ns, r->filter_text, &x->query,
+			                     &x->items, &err);
+			if (code != 0)
+				return op_fault(r, code, &err, f);
+		}
 		const cim_class *qc = x->query != NULL ? wql_class(x->query) : NULL;
 		if (qc == NULL)
 			return wsman_fail(f, WBEM_E_FAILED, NULL, NULL, "the query has no class");
@@ -631,7 +672,7 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 				return oom(f);
 			sprintf(x->uri, "%s%s/%s", URI_WMI_PREFIX, r->ns, qc->name);
 		}
-		return list_cursor(x, f);
+		return pages ? stateless_open(c, x, qc->name, r->filter_text, f) : list_cursor(x, f);
 	}
 	/* Only a WQL filter names its own class: check_uri_for_op refuses the
 	 * wildcard URI without one, so CLS is set from here on. */
@@ -674,6 +715,8 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 			return op_fault(r, err.code, &err, f);
 		/* no change feed here: an ordinary enumeration, and no position in the reply */
 	}
+	if (stateless_class(c, cls->name))
+		return stateless_open(c, x, cls->name, NULL, f);
 	code = rdms_op_cursor(c->s->provider, c->who, r->ns, cls->name, NULL, &x->cur, &err);
 	return code == 0 ? true : op_fault(r, code, &err, f);
 }
@@ -732,6 +775,102 @@ static void fill_ctx(strbuf *b, size_t at, const char *id)
 {
 	if (!b->failed && b->data != NULL && strlen(id) == CTX_ID_LEN)
 		memcpy(b->data + at + sizeof CTX_OPEN - 1, id, CTX_ID_LEN);
+}
+
+/* The placeholder at AT becomes the context ID, of any length (NULL: the reply fails). */
+static void put_ctx(strbuf *b, size_t at, const char *id)
+{
+	size_t n, grow, tail;
+
+	if (id == NULL) {
+		b->failed = true;
+		return;
+	}
+	n = strlen(id);
+	if (n == CTX_ID_LEN || b->failed || b->data == NULL) {
+		fill_ctx(b, at, id);
+		return;
+	}
+	if (n < CTX_ID_LEN) {
+		strbuf sb = { 0 };
+
+		PUTS(&sb, CTX_OPEN);
+		strbuf_puts(&sb, id);
+		PUTS(&sb, CTX_CLOSE);
+		if (sb.failed)
+			b->failed = true;
+		else
+			splice_ctx(b, at, sb.data);
+		strbuf_free(&sb);
+		return;
+	}
+	grow = n - CTX_ID_LEN;
+	tail = b->len - at - (sizeof CTX_OPEN - 1 + CTX_ID_LEN);   /* from the placeholder's end */
+	if (!strbuf_reserve(b, grow))
+		return;
+	memmove(b->data + at + sizeof CTX_OPEN - 1 + n,
+	        b->data + at + sizeof CTX_OPEN - 1 + CTX_ID_LEN, tail + 1);
+	memcpy(b->data + at + sizeof CTX_OPEN - 1, id, n);
+	b->len += grow;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* What X's sealed context says, going on after KEY (NULL: where X began). */
+static void ctx_state(const wsman_call *c, const wsman_enum_ctx *x, const rdms_key *key,
+                      wsman_ctx_state *st)
+{
+	*st = (wsman_ctx_state){
+		.mode = (uint8_t)x->mode,
+		.expires_ms = now_ms() + (int64_t)c->s->enums.timeout_s * 1000,
+		.started = key != NULL || x->started,
+		.owner = c->who->user, .ns = x->ns, .class_name = x->class_name, .uri = x->uri,
+		.ns_selector = x->ns_selector, .wql = x->wql,
+	};
+	if (key != NULL)
+		st->after = *key;
+	else if (x->started)
+		st->after = x->after;
+}
+
+/* Bytes a sealed context of X may take beyond the placeholder's (0 for a listed one). */
+static size_t ctx_extra(const wsman_call *c, const wsman_enum_ctx *x)
+{
+	wsman_ctx_state st;
+	size_t n;
+
+	if (!x->stateless)
+		return 0;
+	ctx_state(c, x, NULL, &st);
+	n = wsman_ctx_sealed_max(&st);
+	return n > CTX_ID_LEN ? n - CTX_ID_LEN : 0;
+}
+
+/*
+ * The sealed context of the rest of stateless X after its items TAKEN
+ * (written in this reply): it goes on after the key of TAKEN's last, or
+ * where X began when TAKEN is empty.  Malloc'd; NULL with F.
+ */
+static char *sealed_context(const wsman_call *c, const wsman_enum_ctx *x,
+                            const cim_instance_list *taken, wsman_fault *f)
+{
+	wsman_ctx_state st;
+	rdms_key key;
+	bool keyed = taken->count > 0 &&
+	             rdms_cursor_key_of(x->cur, taken->items[taken->count - 1], &key);
+	char *text;
+
+	ctx_state(c, x, keyed ? &key : NULL, &st);
+	text = wsman_ctx_seal(&st, c->s->provider->ctx_mac, c->s->provider->ctx_mac_ctx);
+	if (text == NULL)
+		oom(f);
+	return text;
 }
 
 #define CTX_EMPTY "<wsen:EnumerationContext/>"
@@ -871,20 +1010,27 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 	size_t at, n, budget, max = r->max_elements != 0 ? r->max_elements : 1;
 	cim_instance_list taken = { 0 };
 	enum_stream st = { 0 };
+	char *sealed = NULL;
 	bool done;
 
 	if (x == NULL)
 		return oom(f);
 	x->mode = r->mode;
 	if (!r->optimize) {
-		if (!collect(c, x, f) || !wsman_enum_put(&c->s->enums, x, f))
+		if (!collect(c, x, f))
+			goto fail;
+		if (x->stateless ? (sealed = sealed_context(c, x, &taken, f)) == NULL
+		                 : !wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
 		enumerate_head(c, b);
 		PUTS(b, "<wsen:EnumerateResponse>");
 		PUTS(b, CTX_OPEN);
-		strbuf_puts(b, x->id);
+		strbuf_puts(b, sealed != NULL ? sealed : x->id);
 		PUTS(b, CTX_CLOSE "</wsen:EnumerateResponse>");
 		wsman_write_tail(b);
+		free(sealed);
+		if (x->stateless)
+			wsman_enum_ctx_free(x);    /* a listed one is the table's */
 		return finish(c, b, f);
 	}
 	if (!collect(c, x, f))
@@ -900,7 +1046,7 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 	st.b = b;
 	st.start = b->len;
 	st.ctx_at = at;
-	budget = items_budget(c, b->len);
+	budget = items_budget(c, b->len + ctx_extra(c, x));
 	if (c->stream != NULL && !b->failed && r->class_name != NULL &&
 	    items_fit(&st.rd, rdms_schema_find(r->class_name), x, max, budget)) {
 		splice_ctx(b, at, CTX_EMPTY);
@@ -909,8 +1055,8 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 	if (ctx_left(x) <= max)
 		expect_all(&st);
 	n = render_items(b, x, max, budget, &taken);
-	cim_instance_list_free(&taken);
 	if (n == 0 && ctx_left(x) > 0) {
+		cim_instance_list_free(&taken);
 		if (!b->failed)
 			too_big_item(f, c->limit);
 		else
@@ -918,6 +1064,11 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 		goto fail;
 	}
 	done = ctx_left(x) == 0;
+	if (!done && x->stateless && (sealed = sealed_context(c, x, &taken, f)) == NULL) {
+		cim_instance_list_free(&taken);
+		goto fail;
+	}
+	cim_instance_list_free(&taken);
 	PUTS(b, "</wsman:Items>");
 	if (done)
 		PUTS(b, "<wsman:EndOfSequence/>");
@@ -931,6 +1082,12 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 		if (!st.ctx_empty)
 			splice_ctx(b, at, CTX_EMPTY);
 		wsman_enum_ctx_free(x);
+	} else if (x->stateless) {
+		if (st.ctx_empty)
+			unexpect_all(b, at);
+		put_ctx(b, at, sealed);
+		free(sealed);
+		wsman_enum_ctx_free(x);     /* all of it is in the context */
 	} else {
 		if (!wsman_enum_put(&c->s->enums, x, f))
 			goto fail;
@@ -941,6 +1098,7 @@ static bool do_enumerate(wsman_call *c, strbuf *b, wsman_fault *f)
 	/* X, if listed, stays listed even if this reply fails: it expires. */
 	return finish(c, b, f);
 fail:
+	free(sealed);
 	wsman_enum_ctx_free(x);
 	return false;
 }
@@ -951,14 +1109,80 @@ static bool bad_context(wsman_fault *f, const char *id)
 	                  "enumeration context %.100s is unknown, expired or finished", id);
 }
 
+/*
+ * The enumeration a sealed context (a fleet broker's) goes on with: its
+ * state checked (signature, caller, expiry) and its cursor reopened after
+ * its key, when OPEN_CURSOR.  A refused one is logged and faulted as an
+ * unknown one is on a host, with the reason.
+ */
+static wsman_enum_ctx *unseal(wsman_call *c, bool open_cursor, wsman_fault *f)
+{
+	const rdms_provider *p = c->s->provider;
+	wsman_ctx_state st;
+	wsman_enum_ctx *x;
+	rdms_error err = { 0 };
+	const char *why;
+	void *buf;
+
+	if (!wsman_ctx_open(c->r->context, p->ctx_mac, p->ctx_mac_ctx, c->who->user, now_ms(),
+	                    &st, &buf, &why)) {
+		log_warn("%s %s (%s): enumeration context refused: %s", c->who->protocol,
+		         c->who->source, c->who->user, why);
+		wsman_fail(f, WBEM_E_INVALID_CONTEXT, "wsen:InvalidEnumerationContext", NULL,
+		           "enumeration context %.40s... is %s", c->r->context, why);
+		return NULL;
+	}
+	x = wsman_enum_new(c->owner);
+	if (x != NULL) {
+		x->stateless = true;
+		x->mode = st.mode <= WSMAN_MODE_OBJECT_EPR ? (wsman_mode)st.mode : WSMAN_MODE_OBJECT;
+		x->started = st.started;
+		x->after = st.after;
+		x->ns = strdup(st.ns);
+		x->class_name = strdup(st.class_name);
+		x->uri = strdup(st.uri);
+		x->ns_selector = st.ns_selector != NULL ? strdup(st.ns_selector) : NULL;
+		x->wql = st.wql != NULL ? strdup(st.wql) : NULL;
+	}
+	free(buf);
+	if (x == NULL || x->ns == NULL || x->class_name == NULL || x->uri == NULL ||
+	    (st.ns_selector != NULL && x->ns_selector == NULL) ||
+	    (st.wql != NULL && x->wql == NULL)) {
+		wsman_enum_ctx_free(x);
+		oom(f);
+		return NULL;
+	}
+	if (x->wql != NULL && wql_parse(x->wql, rdms_schema_find, &x->query, &err) != 0) {
+		wsman_enum_ctx_free(x);
+		op_fault(c->r, err.code, &err, f);
+		return NULL;
+	}
+	if (open_cursor && !paged_cursor(c, x, f)) {
+		wsman_enum_ctx_free(x);
+		return NULL;
+	}
+	return x;
+}
+
+/* A sealed context is a broker's to open; anything else is looked up in the table. */
+static bool is_sealed(const wsman_call *c)
+{
+	return c->s->provider->ctx_mac != NULL && wsman_ctx_is_sealed(c->r->context);
+}
+
 static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
-	wsman_enum_ctx *x = wsman_enum_take(&c->s->enums, r->context, c->owner);
-	size_t at, pos, max = r->max_elements != 0 ? r->max_elements : 1;
+	bool sealed = is_sealed(c);
+	wsman_enum_ctx *x = sealed ? unseal(c, true, f)
+	                           : wsman_enum_take(&c->s->enums, r->context, c->owner);
+	size_t at, pos, n, max = r->max_elements != 0 ? r->max_elements : 1;
 	cim_instance_list taken = { 0 };
+	char *next = NULL;
 	bool done;
 
+	if (sealed && x == NULL)
+		return false;
 	if (x == NULL && wsman_events_owns(c->s->events, r->context))
 		return wsman_events_pull(c->s->events, c->owner, r, c->limit, c->holder, b, &c->held,
 		                         f);
@@ -972,15 +1196,21 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 	if (x->classes == NULL)
 		wsman_write_item_ns(b, x->uri);
 	PUTS(b, ">");
-	if ((render_items(b, x, max, items_budget(c, b->len), &taken) == 0 && ctx_left(x) > 0)
-	    || b->failed) {
-		bool no_memory = b->failed;
+	n = render_items(b, x, max, items_budget(c, b->len + ctx_extra(c, x)), &taken);
+	if (n > 0 && !b->failed && ctx_left(x) > 0 && x->stateless)
+		next = sealed_context(c, x, &taken, f);
+	if ((n == 0 && ctx_left(x) > 0) || b->failed ||
+	    (x->stateless && ctx_left(x) > 0 && next == NULL)) {
+		bool too_big = n == 0 && !b->failed;
 
 		x->pos = pos;
 		untake(x, &taken);
 		cim_instance_list_free(&taken);
-		wsman_enum_return(&c->s->enums, x);   /* the client may retry with more room */
-		return no_memory ? oom(f) : too_big_item(f, c->limit);
+		if (x->stateless)
+			wsman_enum_ctx_free(x);           /* its context is still good: retry it */
+		else
+			wsman_enum_return(&c->s->enums, x);   /* the client may retry with more room */
+		return too_big ? too_big_item(f, c->limit) : oom(f);
 	}
 	cim_instance_list_free(&taken);
 	done = ctx_left(x) == 0;
@@ -993,6 +1223,10 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 		/* No context after the end: wsl pulls while one is there. */
 		splice_ctx(b, at, "");
 		wsman_enum_ctx_free(x);
+	} else if (x->stateless) {
+		put_ctx(b, at, next);
+		free(next);
+		wsman_enum_ctx_free(x);
 	} else {
 		fill_ctx(b, at, x->id);
 		wsman_enum_return(&c->s->enums, x);
@@ -1002,10 +1236,13 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 
 static bool do_release(wsman_call *c, strbuf *b, wsman_fault *f)
 {
-	wsman_enum_ctx *x = wsman_enum_take(&c->s->enums, c->r->context, c->owner);
+	bool sealed = is_sealed(c);
+	wsman_enum_ctx *x = sealed ? unseal(c, false, f)
+	                           : wsman_enum_take(&c->s->enums, c->r->context, c->owner);
 
 	if (x == NULL)
-		return bad_context(f, c->r->context);
+		return sealed ? false : bad_context(f, c->r->context);
+	/* a sealed context holds nothing here: a valid one is released by forgetting it */
 	wsman_enum_ctx_free(x);
 	wsman_write_head(b, ACTION_RELEASE "Response", c->r->message_id);
 	wsman_write_tail(b);

@@ -72,6 +72,9 @@ void wsman_enum_ctx_free(wsman_enum_ctx *c)
 	free(c->classes);
 	free(c->uri);
 	free(c->ns_selector);
+	free(c->ns);
+	free(c->class_name);
+	free(c->wql);
 	free(c->owner);
 	free(c);
 }

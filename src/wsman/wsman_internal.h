@@ -8,7 +8,8 @@
  *                  the request itself happens here, before anything runs)
  *   wsman.c        wsman_request -> operation layer -> reply or wsman_fault
  *   wsman_reply.c  envelopes, instances, EPRs, classes and faults as text
- * wsman_enum.c keeps the enumeration contexts and wsman_replay.c the replies
+ * wsman_enum.c keeps the enumeration contexts (wsman_ctx.c seals those of a
+ * fleet broker instead, which keeps none) and wsman_replay.c the replies
  * to re-sent MessageIDs.
  */
 #ifndef RDMS_WSMAN_INTERNAL_H
@@ -76,7 +77,7 @@
 #define WSMAN_MAX_DEPTH        32     /* element nesting of an accepted envelope */
 #define WSMAN_MAX_SELECTORS    16
 #define WSMAN_MAX_PARAMS       16
-#define WSMAN_MAX_ID_LEN       256    /* MessageID, EnumerationContext */
+#define WSMAN_MAX_ID_LEN       256    /* MessageID, a host's EnumerationContext */
 #define WSMAN_MIN_ENVELOPE     8192   /* MaxEnvelopeSize below this: EncodingLimit */
 #define WSMAN_MAX_ELEMENTS     1000000
 #define WSMAN_CTX_PER_USER     32     /* default max_enumerations_per_user */
@@ -303,6 +304,16 @@ typedef struct wsman_enum_ctx {
 	char              *uri;
 	char              *ns_selector;
 	wsman_mode         mode;
+	/*
+	 * A class that pages, at a fleet broker: the context is sealed
+	 * (wsman_ctx.h) and never listed; what it needs to go on is here.
+	 */
+	bool               stateless;
+	char              *ns;
+	char              *class_name;
+	char              *wql;        /* the filter, or NULL */
+	bool               started;    /* AFTER: where this request's items began */
+	rdms_key           after;
 	struct wsman_enum_ctx *next;
 } wsman_enum_ctx;
 

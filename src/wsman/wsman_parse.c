@@ -14,6 +14,7 @@
  * request's arena; the XML tree is freed before returning.
  */
 #include "wsman_internal.h"
+#include "wsman_ctx.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -955,7 +956,8 @@ static bool parse_context(wsman_request *r, const xml_node *body_elem, const cha
 				r->max_chars = n;
 		}
 	}
-	if (r->context == NULL || *r->context == '\0' || strlen(r->context) > WSMAN_MAX_ID_LEN)
+	/* a host's are uuids; a broker's carry what they need (wsman_ctx.h) */
+	if (r->context == NULL || *r->context == '\0' || strlen(r->context) > WSMAN_CTX_MAX_LEN)
 		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsen:InvalidEnumerationContext",
 		                  NULL, "the %s request has no valid EnumerationContext", what);
 	return true;

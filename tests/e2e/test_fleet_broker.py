@@ -24,14 +24,27 @@ with broker1's certificate and each host's pinned one.  Checked:
       (the broker's pool): the same fast fault, and after the host is back
       the next call works;
   a host registered with another host's certificate fingerprint is refused
-      (ServerState 8) and none of its sessions is listed.
+      (ServerState 8) and none of its sessions is listed;
+  reads keep no state at the broker (spec/fleet.md 3.6): a paged Enumerate
+      (ObjectAndEPR, small MaxElements) and its Pulls give exactly the union,
+      every context a signed one; a Pull continues after the broker
+      restarted on the same directory; a tampered, truncated, expired (signed
+      here with the directory's secret) or another caller's context gets
+      wsen:InvalidEnumerationContext and is logged; a Release succeeds; WQL
+      with a pushed-down UserName through WS-Man, paged, gives that user's
+      sessions; CIM-XML ExecQuery gives them too.
 
 Needs root and lab.sh's xrdp lab; run under the lab lock (run.sh does).
 Output: one PASS/FAIL line per check, and last `N passed, M failed`.
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
 import re
+import sqlite3
+import struct
 import subprocess
 import sys
 import time
@@ -42,6 +55,7 @@ sys.path.insert(0, HERE)
 import fleet_lab as fl             # noqa: E402
 import test_rdmsd_auth as ra       # noqa: E402  (accounts, PAM service)
 import test_wsman_e2e as tw        # noqa: E402
+import test_cimxml as cx           # noqa: E402  (raw CIM-XML requests)
 from e2e_common import RDMS, RDMSD, check, finish, log, read, ready, wait_for  # noqa: E402
 
 BROKER_ADDR = "198.18.0.1"
@@ -77,6 +91,11 @@ class Broker:
 
     def log(self):
         return read(self.logf) or ""
+
+    def restart(self):
+        """Stops the broker (SIGTERM) and starts it again on the same directory."""
+        fl.FleetLab.stop_pids([self.proc.pid])
+        return self.start()
 
     def rdms(self, *args, user=None):
         """The rdms CLI on the broker's socket (root), or over WS-Man as USER."""
@@ -335,6 +354,172 @@ def scenario(lab, broker):
           rc == 0 and bool(st), "%s %r" % (err, broker.hosts().get("hv-impostor")))
     check("... none of its sessions is listed",
           not any(i["VMHostName"] == "hv-impostor" for i in broker.enumerate()[0]), "")
+
+    # ---- reads keep no state at the broker (a restart among them): last, on the fleet as
+    # it now is, once the broker shows it
+    truth = {}
+    for h in lab.hosts:
+        truth.update(table(lab.enumerate(h)[0]))
+    wait_for(20, lambda: table(broker.enumerate()[0]) == truth or None)
+    stateless_reads(lab, broker, truth)
+    check("the broker converges again after its restart", bool(converge(broker, lab)),
+          json.dumps(broker.hosts())[:400])
+
+
+# ---- reads without state at the broker -------------------------------------------------
+
+CTX_PREFIX = "rdms-ctx1:"
+PAGED_ENUM = ("<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>%d"
+              "</wsman:MaxElements><wsman:EnumerationMode>EnumerateObjectAndEPR"
+              "</wsman:EnumerationMode>%s</wsen:Enumerate>")
+PAGED_PULL = ("<wsen:Pull><wsen:EnumerationContext>%s</wsen:EnumerationContext>"
+              "<wsen:MaxElements>%d</wsen:MaxElements></wsen:Pull>")
+
+
+def ws(lab, broker, body, user=ra.ADMIN):
+    """BODY to the broker's WS-Man from cl as USER: (HTTP status, parsed reply, text)."""
+    _, code, text, _ = lab.curl("cl", WSMAN, body, extra=["-u", "%s:%s" % (user,
+                                                                        broker.pw[user])])
+    return code, tw.parse(text), text
+
+
+def paged(lab, broker, first, pull_max, user=ra.ADMIN, uri=None, max_pulls=2000):
+    """Enumerate (body FIRST) and Pull (MAX_ELEMENTS PULL_MAX) to the end:
+    (instances, contexts seen, error or None)."""
+    uri = uri or tw.WMI_URI
+    body = tw.wsl_envelope(tw.ACT_ENUM, uri, body=first)
+    out, ctxs = [], []
+    for _ in range(max_pulls):
+        code, root, text = ws(lab, broker, body, user)
+        if code != 200 or root is None:
+            return out, ctxs, "HTTP %d: %s" % (code, text[:300])
+        out += tw.instances(root)
+        ctx = tw.find_text(root, "EnumerationContext")
+        if tw.find_all(root, "EndOfSequence") or not ctx:
+            return out, ctxs, None
+        ctxs.append(ctx)
+        body = tw.wsl_envelope(tw.ACT_PULL, tw.WMI_URI, body=PAGED_PULL % (ctx, pull_max))
+    return out, ctxs, "no end of sequence"
+
+
+def fault_of(code, root):
+    subs = tw.find_all(root, "Subcode")
+    vals = [e.text for e in subs[0].iter() if tw.local(e.tag) == "Value"] if subs else []
+    return code, (vals[0] if vals else "").strip()
+
+
+def pull_once(lab, broker, ctx, user=ra.ADMIN, n=10):
+    code, root, text = ws(lab, broker, tw.wsl_envelope(tw.ACT_PULL, tw.WMI_URI,
+                                                       body=PAGED_PULL % (ctx, n)), user)
+    return code, root, text
+
+
+def reseal(broker, ctx, expires_ms):
+    """CTX with its expiry set to EXPIRES_MS and signed again with the
+    directory's secret (read from its meta table): the payload is version,
+    mode, flags, expiry (8 bytes, big-endian), ... (src/wsman/wsman_ctx.c)."""
+    db = sqlite3.connect(os.path.join(broker.dir, "fleet.db"))
+    try:
+        key = db.execute("SELECT value FROM meta WHERE name = 'enumeration-context'").fetchone()[0]
+    finally:
+        db.close()
+    b64 = ctx[len(CTX_PREFIX):]
+    raw = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
+    payload = bytearray(raw[:-32])
+    if hmac.new(key, bytes(payload), hashlib.sha256).digest() != raw[-32:]:
+        return None     # not signed with that secret: the format or the key moved
+    payload[3:11] = struct.pack(">q", expires_ms)
+    sealed = bytes(payload) + hmac.new(key, bytes(payload), hashlib.sha256).digest()
+    return CTX_PREFIX + base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+def stateless_reads(lab, broker, truth):
+    # a paged enumeration in PowerShell's shape, smaller pages: exactly the union
+    items, ctxs, err = paged(lab, broker, PAGED_ENUM % (700, ""), 900)
+    got = table(items)
+    check("paged Enumerate/Pull through the broker (MaxElements 700/900, ObjectAndEPR): "
+          "exactly the union (%d sessions in %d replies)" % (len(truth), len(ctxs) + 1),
+          err is None and got == truth and len(items) == len(truth) and len(ctxs) >= 2,
+          "%s; %d vs %d" % (err, len(items), len(truth)))
+    check("... every context a signed stateless one (%s...), none kept at the broker"
+          % CTX_PREFIX, bool(ctxs) and all(c.startswith(CTX_PREFIX) for c in ctxs),
+          repr([c[:60] for c in ctxs[:3]]))
+
+    # a Pull after the broker restarted on the same directory
+    code, root, _ = ws(lab, broker, tw.wsl_envelope(tw.ACT_ENUM, tw.WMI_URI,
+                                                    body=PAGED_ENUM % (32000, "")))
+    first = tw.instances(root) if root is not None else []
+    ctx = tw.find_text(root, "EnumerationContext") if root is not None else None
+    restarted = bool(ctx) and broker.restart()
+    rest, err = [], "no context"
+    if restarted:
+        body = tw.wsl_envelope(tw.ACT_PULL, tw.WMI_URI, body=PAGED_PULL % (ctx, 32000))
+        for _ in range(100):
+            code, root, text = ws(lab, broker, body)
+            if code != 200 or root is None:
+                err = "HTTP %d: %s" % (code, text[:300])
+                break
+            rest += tw.instances(root)
+            nxt = tw.find_text(root, "EnumerationContext")
+            if tw.find_all(root, "EndOfSequence") or not nxt:
+                err = None
+                break
+            body = tw.wsl_envelope(tw.ACT_PULL, tw.WMI_URI, body=PAGED_PULL % (nxt, 32000))
+    check("a Pull after the broker restarted (same directory) goes on: the first reply's "
+          "and the rest are exactly the union", restarted and err is None and len(first) > 0 and
+          table(first + rest) == truth and len(first) + len(rest) == len(truth),
+          "%s %s %d+%d vs %d" % (restarted, err, len(first), len(rest), len(truth)))
+
+    # refused contexts: the host's fault, logged
+    before = len(broker.log())
+    cases = []
+    if ctx:
+        mid = len(CTX_PREFIX) + 30
+        cases.append(("a tampered", ctx[:mid] + ("A" if ctx[mid] != "A" else "B") + ctx[mid + 1:],
+                      ra.ADMIN))
+        cases.append(("a truncated", ctx[:len(ctx) - 7], ra.ADMIN))
+        cases.append(("another caller's", ctx, ra.USER))
+        expired = reseal(broker, ctx, int(time.time() * 1000) - 1000)
+        check("the context is signed with the directory's secret (HMAC-SHA256, checked here)",
+              expired is not None, ctx[:80])
+        if expired:
+            cases.append(("an expired", expired, ra.ADMIN))
+    for what, c, user in cases:
+        code, root, text = pull_once(lab, broker, c, user)
+        check("a Pull with %s context: HTTP 500 wsen:InvalidEnumerationContext" % what,
+              fault_of(code, root) == (500, "wsen:InvalidEnumerationContext"), text[:400])
+    log_text = broker.log()[before:]
+    check("... each refusal logged with its reason",
+          log_text.count("enumeration context refused") >= len(cases) and
+          "expired" in log_text and "another caller" in log_text, log_text[-800:])
+    if ctx:
+        rel = ("<wsen:Release><wsen:EnumerationContext>%s</wsen:EnumerationContext>"
+               "</wsen:Release>" % ctx)
+        code, root, text = ws(lab, broker, tw.wsl_envelope(
+            "http://schemas.xmlsoap.org/ws/2004/09/enumeration/Release", tw.WMI_URI, body=rel))
+        check("Release of a stateless context: HTTP 200", code == 200, text[:300])
+
+    # WQL through WS-Man, UserName pushed down, paged from the wildcard URI
+    user = next(iter(truth.values()))[0]
+    want = {k: v for k, v in truth.items() if v[0].lower() == user.lower()}
+    q = "SELECT * FROM Win32_VirtualDesktopSession WHERE UserName = '%s'" % user.upper()
+    flt = '<wsman:Filter Dialect="%s">%s</wsman:Filter>' % (tw.WQL, q)
+    items, ctxs, err = paged(lab, broker, PAGED_ENUM % (7, flt), 9, uri=tw.WILDCARD_URI)
+    check("WQL %s through WS-Man at the broker, paged by 7/9: exactly that user's %d sessions"
+          % (q, len(want)), err is None and table(items) == want and len(items) == len(want),
+          "%s %d vs %d" % (err, len(items), len(want)))
+    body = cx.exec_query("WQL", q.replace("'", "&apos;"))
+    p = subprocess.run(["ip", "netns", "exec", "cl", "curl", "-s", "--max-time", "60",
+                        "-u", "%s:%s" % (ra.ADMIN, broker.pw[ra.ADMIN]),
+                        "-H", 'Content-Type: application/xml; charset="utf-8"',
+                        "-H", "CIMProtocolVersion: 1.0", "-H", "CIMOperation: MethodCall",
+                        "-H", "CIMMethod: ExecQuery", "-H", "CIMObject: root%2Fcimv2%2Frdms",
+                        "--data-binary", "@-", "http://%s:5988/cimom" % BROKER_ADDR],
+                       input=body, capture_output=True, text=True, timeout=90)
+    n = p.stdout.count("<VALUE.OBJECTWITHPATH>")
+    check("... and through CIM-XML ExecQuery at the broker: the same %d" % len(want),
+          p.returncode == 0 and n == len(want), "%d %d %s" % (p.returncode, n,
+                                                             (p.stdout + p.stderr)[-400:]))
 
 
 def main():

@@ -1,0 +1,650 @@
+/*
+ * test_fleet_reads.c -- reads at a fleet broker (spec/fleet.md 3.6):
+ *   - the stateless enumeration context (src/wsman/wsman_ctx.h) under the
+ *     broker's HMAC: round trip, every byte tampered, every truncation,
+ *     expiry, another caller, another secret, the directory's secret kept
+ *     across a restart;
+ *   - the WQL pushdown (broker.c): every query read page by page through
+ *     the pushdown gives exactly what the one evaluator gives on all the
+ *     rows, for admins and owners, and what must not be pushed is not;
+ *   - WS-Man Enumerate/Pull/Release through the broker's provider: paged
+ *     union, a Pull after a restart, refused contexts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
+
+#include "check.h"
+#include "fleet/broker.h"
+#include "fleet/store.h"
+#include "ops/provider.h"
+#include "schema/schema.h"
+#include "wsman/wsman_ctx.h"
+#include "wsman/wsman_internal.h"
+
+static char dir[] = "/tmp/test_fleet_reads.XXXXXX";
+static char path[128];
+
+#define NHOSTS   3
+#define PER_HOST 700       /* 2,100 rows: more than one cursor page (1,000) */
+
+static const char *const hosts[NHOSTS] = { "HVb", "hvA", "hvc" };   /* key order: bytewise */
+static const char *const users[] = { "alice", "ALICE", "Bob", NULL, "carol", "bob" };
+
+static rdms_caller admin = { .uid = 0, .user = "root", .is_admin = true,
+                             .protocol = "wsman", .source = "test" };
+static rdms_caller alice = { .uid = 1001, .user = "alice", .is_admin = false,
+                             .protocol = "wsman", .source = "test" };
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* ---- the directory -------------------------------------------------------------- */
+
+static void fill(fleet_store *st)
+{
+	static fleet_session s[PER_HOST];
+	rdms_error err = { 0 };
+
+	for (int h = 0; h < NHOSTS; h++) {
+		fleet_host fh = { .url = "https://198.18.1.1:5986/wsman" };
+
+		snprintf(fh.name, sizeof fh.name, "%s", hosts[h]);
+		CHECK_EQ(fleet_store_host_add(st, &fh, &err), 0);
+		for (int i = 0; i < PER_HOST; i++) {
+			/* SessionIds shared between hosts, a few NULL users, mixed case */
+			s[i] = (fleet_session){
+				.host = hosts[h], .id = (uint32_t)(i * 3 + (h == 2 ? 1 : 0)),
+				.vm_name = "vm", .connect_state = (i % 5 == 0) ? 4 : 0,
+				.user_name = users[(i + h) % 6], .domain_name = i % 2 ? "CORP" : "corp",
+				.collection_id = "pool", .client_machine_name = i % 7 ? "PC" : NULL,
+			};
+		}
+		CHECK_EQ(fleet_store_apply_snapshot(st, hosts[h], fleet_version(1, 1), s, PER_HOST,
+		                                    &err), FLEET_APPLIED);
+	}
+}
+
+/* A broker on the directory at PATH: its store, provider and context key. */
+typedef struct broker_env {
+	rdms_config   cfg;
+	fleet_broker  b;
+	rdms_provider p;
+} broker_env;
+
+static bool broker_open(broker_env *e, int timeout_s)
+{
+	rdms_error err = { 0 };
+
+	memset(e, 0, sizeof *e);
+	rdms_config_defaults(&e->cfg);
+	e->cfg.enumeration_timeout_s = timeout_s;
+	snprintf(e->cfg.broker_name, sizeof e->cfg.broker_name, "b1");
+	e->b.cfg = &e->cfg;
+	e->b.store = fleet_store_open_sqlite(path, &err);
+	if (e->b.store == NULL) {
+		fprintf(stderr, "%s\n", err.message);
+		return false;
+	}
+	rdms_provider_init(&e->p, &e->cfg);
+	e->p.classes = fleet_broker_classes;
+	e->p.fleet = &e->b;
+	return fleet_broker_contexts(&e->b, &e->p, &err) == WBEM_S_NO_ERROR;
+}
+
+static void broker_close(broker_env *e)
+{
+	fleet_store_close(e->b.store);
+}
+
+/* ---- the context codec ---------------------------------------------------------- */
+
+static void test_codec(broker_env *e)
+{
+	fleet_broker other = { 0 };
+	wsman_ctx_state st = {
+		.mode = 2, .expires_ms = now_ms() + 60000, .started = true,
+		.after = { "hvA", 42 }, .owner = "alice", .ns = "root/cimv2/rdms",
+		.class_name = "Win32_VirtualDesktopSession",
+		.uri = URI_WMI_PREFIX "root/cimv2/rdms/Win32_VirtualDesktopSession",
+		.wql = "SELECT * FROM Win32_VirtualDesktopSession WHERE UserName = 'alice'",
+	};
+	wsman_ctx_state got;
+	const char *why;
+	void *buf;
+	char *text = wsman_ctx_seal(&st, fleet_ctx_mac, &e->b), *bad;
+	size_t len, refused = 0, cut = 0;
+
+	CHECK(text != NULL);
+	if (text == NULL)
+		return;
+	len = strlen(text);
+	CHECK(wsman_ctx_is_sealed(text));
+	CHECK(len <= wsman_ctx_sealed_max(&st));
+	CHECK(wsman_ctx_open(text, fleet_ctx_mac, &e->b, "alice", now_ms(), &got, &buf, &why));
+	CHECK_EQ(got.mode, 2);
+	CHECK(got.started);
+	CHECK_STR(got.after.text, "hvA");
+	CHECK_EQ(got.after.num, 42);
+	CHECK_STR(got.owner, "alice");
+	CHECK_STR(got.class_name, "Win32_VirtualDesktopSession");
+	CHECK_STR(got.wql, st.wql);
+	CHECK(got.ns_selector == NULL);
+	CHECK_EQ(got.expires_ms, st.expires_ms);
+	free(buf);
+
+	/* every byte changed, to every other character of the alphabet and to a stranger */
+	bad = strdup(text);
+	for (size_t i = 0; bad != NULL && i < len; i++) {
+		static const char alt[] = "AZaz09-_x!";
+
+		for (const char *a = alt; *a != '\0'; a++) {
+			if (*a == text[i])
+				continue;
+			bad[i] = *a;
+			refused += !wsman_ctx_open(bad, fleet_ctx_mac, &e->b, "alice", now_ms(), &got,
+			                           &buf, &why);
+			bad[i] = text[i];
+		}
+	}
+	{
+		size_t tries = 0;
+
+		for (size_t i = 0; i < len; i++)
+			for (const char *a = "AZaz09-_x!"; *a != '\0'; a++)
+				tries += *a != text[i];
+		CHECK_EQ(refused, tries);
+	}
+	/* every truncation */
+	for (size_t n = 0; bad != NULL && n < len; n++) {
+		bad[n] = '\0';
+		cut += !wsman_ctx_open(bad, fleet_ctx_mac, &e->b, "alice", now_ms(), &got, &buf, &why);
+		bad[n] = text[n];
+	}
+	CHECK_EQ(cut, len);
+	free(bad);
+
+	/* expired, another caller, another secret */
+	CHECK(!wsman_ctx_open(text, fleet_ctx_mac, &e->b, "alice", st.expires_ms, &got, &buf, &why));
+	CHECK_STR(why, "expired");
+	CHECK(!wsman_ctx_open(text, fleet_ctx_mac, &e->b, "bob", now_ms(), &got, &buf, &why));
+	CHECK_STR(why, "issued to another caller");
+	memcpy(other.ctx_key, e->b.ctx_key, sizeof other.ctx_key);
+	other.ctx_key[31] ^= 1;
+	CHECK(!wsman_ctx_open(text, fleet_ctx_mac, &other, "alice", now_ms(), &got, &buf, &why));
+	CHECK(strstr(why, "signature") != NULL);
+	CHECK(buf == NULL);
+	free(text);
+
+	/* a context of no query, not started, with a __cimnamespace selector */
+	st.wql = NULL;
+	st.started = false;
+	st.ns_selector = "root/cimv2/rdms";
+	text = wsman_ctx_seal(&st, fleet_ctx_mac, &e->b);
+	CHECK(text != NULL &&
+	      wsman_ctx_open(text, fleet_ctx_mac, &e->b, "alice", now_ms(), &got, &buf, &why));
+	CHECK(!got.started && got.wql == NULL);
+	CHECK_STR(got.ns_selector, "root/cimv2/rdms");
+	free(buf);
+	free(text);
+}
+
+/* The directory's secret: made once, the same after a restart, another directory's differs. */
+static void test_secret(broker_env *e)
+{
+	uint8_t again[FLEET_SECRET_BYTES], elsewhere[FLEET_SECRET_BYTES];
+	char other[160];
+	rdms_error err = { 0 };
+	fleet_store *st;
+
+	CHECK_EQ(fleet_store_secret(e->b.store, FLEET_CTX_SECRET, again, &err), 0);
+	CHECK(memcmp(again, e->b.ctx_key, sizeof again) == 0);
+	snprintf(other, sizeof other, "%s/other.db", dir);
+	st = fleet_store_open_sqlite(other, &err);
+	CHECK(st != NULL);
+	if (st != NULL) {
+		CHECK_EQ(fleet_store_secret(st, FLEET_CTX_SECRET, elsewhere, &err), 0);
+		CHECK(memcmp(elsewhere, again, sizeof again) != 0);
+		CHECK(fleet_store_secret(st, "", elsewhere, &err) == WBEM_E_INVALID_PARAMETER);
+		fleet_store_close(st);
+	}
+}
+
+/* ---- the pushdown ----------------------------------------------------------------- */
+
+typedef struct keys {
+	strbuf b;
+	size_t n;
+} keys;
+
+static uint32_t key_of_row(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
+{
+	keys *k = ctx;
+
+	(void)left; (void)err;
+	strbuf_printf(&k->b, "%s/%u ",
+	              inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME].u.str,
+	              inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID].u.u32);
+	k->n++;
+	cim_instance_free(inst);
+	return WBEM_S_NO_ERROR;
+}
+
+/* What the evaluator selects of every row WHO may see (the walk with no pushdown). */
+struct evaluated {
+	keys       *k;
+	wql_query  *q;
+};
+
+static uint32_t eval_row(void *ctx, cim_instance *inst, size_t left, rdms_error *err)
+{
+	struct evaluated *ev = ctx;
+
+	if (!wql_match(ev->q, inst)) {
+		cim_instance_free(inst);
+		return WBEM_S_NO_ERROR;
+	}
+	return key_of_row(ev->k, inst, left, err);
+}
+
+/* Q through the paged cursor (pushdown) and through the evaluator alone: the same rows. */
+static void same_rows(broker_env *e, const rdms_caller *who, const char *q, bool pushed)
+{
+	keys want = { 0 }, got = { 0 };
+	rdms_error err = { 0 };
+	wql_query *parsed = NULL, *cq = NULL;
+	rdms_cursor *c = NULL;
+	struct evaluated ev = { &want, NULL };
+	fleet_page page = { .limit = 1 };
+	bool none;
+	cim_instance *inst;
+	int failed = check_failed;
+
+	CHECK_EQ(wql_parse(q, rdms_schema_find, &parsed, &err), 0);
+	if (parsed == NULL)
+		return;
+	ev.q = parsed;
+	CHECK_EQ(rdms_op_enumerate_each(&e->p, who, NULL, "Win32_VirtualDesktopSession", eval_row,
+	                                &ev, &err), 0);
+	CHECK_EQ(rdms_op_query_cursor(&e->p, who, NULL, q, &cq, &c, &err), 0);
+	while (c != NULL && (inst = rdms_cursor_next(c, &err)) != NULL)
+		key_of_row(&got, inst, 0, &err);
+	CHECK_EQ(err.code, 0);
+	CHECK_EQ(got.n, want.n);
+	CHECK_STR(got.b.data != NULL ? got.b.data : "", want.b.data != NULL ? want.b.data : "");
+	/* pushed down, or (an admin's query) not */
+	CHECK_EQ(fleet_session_page(who, parsed, &page, &none), pushed || !who->is_admin);
+	if (check_failed != failed)
+		fprintf(stderr, "  ^ query %s as %s: %zu rows, expected %zu\n", q, who->user, got.n,
+		        want.n);
+	rdms_cursor_free(c);
+	wql_free(cq);
+	wql_free(parsed);
+	strbuf_free(&want.b);
+	strbuf_free(&got.b);
+}
+
+#define Q "SELECT * FROM Win32_VirtualDesktopSession WHERE "
+
+static void test_pushdown(broker_env *e)
+{
+	static const char *const pushed[] = {
+		Q "UserName = 'alice'", Q "UserName = 'ALICE'", Q "username = \"bOB\"",
+		Q "'carol' = UserName", Q "VMHostName = 'hva'", Q "VMHostName = 'HVB'",
+		Q "SessionId = 42", Q "SessionId = 43", Q "ConnectState = 4",
+		Q "UserName = 'alice' AND ConnectState = 4",
+		Q "VMHostName = 'hvc' AND SessionId = 301 AND ConnectState = 0",
+		Q "UserName = 'bob' AND (SessionId = 3 OR SessionId = 6)",
+		Q "UserName = 'alice' AND ClientMachineName LIKE 'P%'",
+		Q "NOT (UserName <> 'alice') AND UserName = 'alice'",
+		Q "UserName = 'alice' AND UserName = 'bob'",
+		Q "UserName = 'nobody'", Q "SessionId = 4294967295",
+		Q "(UserName = 'alice' OR ConnectState = 4) AND VMHostName = 'hvA'",
+	};
+	static const char *const not_pushed[] = {
+		"SELECT * FROM Win32_VirtualDesktopSession",
+		Q "UserName = 'alice' OR UserName = 'bob'",
+		Q "NOT (UserName = 'alice')", Q "UserName <> 'alice'", Q "UserName LIKE 'ali%'",
+		Q "UserName IS NULL", Q "UserName IS NOT NULL", Q "SessionId > 100",
+		Q "SessionId <= 3", Q "ConnectState != 4", Q "DomainName = 'corp'",
+		Q "ClientMachineName = 'PC'", Q "NOT (ConnectState = 4 AND UserName = 'bob')",
+		Q "UserName = 'alice' OR SessionId = 3",
+	};
+
+	for (size_t i = 0; i < sizeof pushed / sizeof pushed[0]; i++) {
+		same_rows(e, &admin, pushed[i], true);
+		same_rows(e, &alice, pushed[i], true);
+	}
+	for (size_t i = 0; i < sizeof not_pushed / sizeof not_pushed[0]; i++) {
+		same_rows(e, &admin, not_pushed[i], false);
+		same_rows(e, &alice, not_pushed[i], false);
+	}
+}
+
+/* ---- WS-Man through the broker ---------------------------------------------------- */
+
+#define ENV_OPEN "<s:Envelope xmlns:s=\"" NS_SOAP "\" xmlns:wsa=\"" NS_WSA \
+	"\" xmlns:wsman=\"" NS_WSMAN "\" xmlns:wsen=\"" NS_WSEN "\">"
+#define URI_SESS URI_WMI_PREFIX "root/cimv2/rdms/Win32_VirtualDesktopSession"
+#define URI_ANY URI_WMI_PREFIX "root/cimv2/rdms/*"
+
+static char *build(const char *action, const char *uri, const char *body)
+{
+	static int id;
+	strbuf b = { 0 };
+
+	strbuf_puts(&b, ENV_OPEN "<s:Header>");
+	strbuf_printf(&b, "<wsa:Action s:mustUnderstand=\"true\">%s</wsa:Action>", action);
+	strbuf_printf(&b, "<wsman:ResourceURI s:mustUnderstand=\"true\">%s</wsman:ResourceURI>", uri);
+	strbuf_printf(&b, "<wsa:MessageID>uuid:00000000-0000-0000-0000-%012d</wsa:MessageID>", ++id);
+	strbuf_puts(&b, "<wsa:ReplyTo><wsa:Address>" URI_ANONYMOUS "</wsa:Address></wsa:ReplyTo>");
+	strbuf_puts(&b, "<wsman:MaxEnvelopeSize>512000</wsman:MaxEnvelopeSize>");
+	strbuf_printf(&b, "</s:Header><s:Body>%s</s:Body></s:Envelope>", body);
+	return strbuf_take(&b);
+}
+
+static xmlDoc *call(wsman_service *s, const rdms_caller *who, char *req, int *status)
+{
+	wsman_reply r;
+	xmlDoc *d;
+
+	wsman_handle(s, who, req, strlen(req), &r);
+	free(req);
+	*status = r.http_status;
+	d = r.body != NULL ? xmlReadMemory(r.body, (int)r.len, NULL, NULL, XML_PARSE_NONET |
+	                                   XML_PARSE_NOERROR | XML_PARSE_HUGE) : NULL;
+	free(r.body);
+	return d;
+}
+
+/* string(EXPR) of D, malloc'd ("" when nothing). */
+static char *xs(xmlDoc *d, const char *expr)
+{
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr o;
+	char e[512], *out;
+
+	if (d == NULL)
+		return strdup("");
+	ctx = xmlXPathNewContext(d);
+	xmlXPathRegisterNs(ctx, (const xmlChar *)"s", (const xmlChar *)NS_SOAP);
+	xmlXPathRegisterNs(ctx, (const xmlChar *)"wsen", (const xmlChar *)NS_WSEN);
+	xmlXPathRegisterNs(ctx, (const xmlChar *)"wsman", (const xmlChar *)NS_WSMAN);
+	xmlXPathRegisterNs(ctx, (const xmlChar *)"q", (const xmlChar *)URI_SESS);
+	snprintf(e, sizeof e, "string(%s)", expr);
+	o = xmlXPathEvalExpression((const xmlChar *)e, ctx);
+	out = strdup(o != NULL && o->type == XPATH_STRING ? (const char *)o->stringval : "");
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	return out;
+}
+
+/* The keys of D's items ("host/id " each) onto K. */
+static void item_keys(xmlDoc *d, keys *k)
+{
+	xmlXPathContextPtr ctx = xmlXPathNewContext(d);
+	xmlXPathObjectPtr o;
+
+	xmlXPathRegisterNs(ctx, (const xmlChar *)"q", (const xmlChar *)URI_SESS);
+	o = xmlXPathEvalExpression((const xmlChar *)"//q:Win32_VirtualDesktopSession", ctx);
+	for (int i = 0; o != NULL && o->nodesetval != NULL && i < o->nodesetval->nodeNr; i++) {
+		xmlChar *host = NULL, *id = NULL;
+
+		for (xmlNode *c = o->nodesetval->nodeTab[i]->children; c != NULL; c = c->next) {
+			if (c->type != XML_ELEMENT_NODE)
+				continue;
+			if (strcmp((const char *)c->name, "VMHostName") == 0)
+				host = xmlNodeGetContent(c);
+			else if (strcmp((const char *)c->name, "SessionId") == 0)
+				id = xmlNodeGetContent(c);
+		}
+		strbuf_printf(&k->b, "%s/%s ", host ? (char *)host : "?", id ? (char *)id : "?");
+		k->n++;
+		xmlFree(host);
+		xmlFree(id);
+	}
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+}
+
+#define OPT_ENUM(max, extra) "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>" \
+	max "</wsman:MaxElements><wsman:EnumerationMode>EnumerateObjectAndEPR" \
+	"</wsman:EnumerationMode>" extra "</wsen:Enumerate>"
+
+static char *pull_body(const char *ctx, int max)
+{
+	strbuf b = { 0 };
+
+	strbuf_printf(&b, "<wsen:Pull><wsen:EnumerationContext>%s</wsen:EnumerationContext>"
+	              "<wsen:MaxElements>%d</wsen:MaxElements></wsen:Pull>", ctx, max);
+	return strbuf_take(&b);
+}
+
+/* Pulls CTX (freed) to its end as WHO, the items onto K; the number of Pulls. */
+static int pull_all(wsman_service *s, const rdms_caller *who, char *ctx, int max, keys *k)
+{
+	int pulls = 0, status;
+
+	while (ctx != NULL && ctx[0] != '\0' && pulls < 10000) {
+		char *body = pull_body(ctx, max);
+		xmlDoc *d = call(s, who, build(ACTION_PULL, URI_SESS, body), &status);
+
+		free(body);
+		CHECK_EQ(status, 200);
+		free(ctx);
+		ctx = status == 200 ? xs(d, "//wsen:PullResponse/wsen:EnumerationContext") : NULL;
+		CHECK(ctx == NULL || ctx[0] == '\0' || wsman_ctx_is_sealed(ctx));
+		item_keys(d, k);
+		xmlFreeDoc(d);
+		pulls++;
+	}
+	free(ctx);
+	return pulls;
+}
+
+/* The keys the evaluator gives for query Q (NULL: every row) as WHO. */
+static void expected(broker_env *e, const rdms_caller *who, const char *q, keys *k)
+{
+	rdms_error err = { 0 };
+	struct evaluated ev = { k, NULL };
+
+	if (q != NULL)
+		CHECK_EQ(wql_parse(q, rdms_schema_find, &ev.q, &err), 0);
+	if (q == NULL)
+		CHECK_EQ(rdms_op_enumerate_each(&e->p, who, NULL, "Win32_VirtualDesktopSession",
+		                                key_of_row, k, &err), 0);
+	else
+		CHECK_EQ(rdms_op_enumerate_each(&e->p, who, NULL, "Win32_VirtualDesktopSession",
+		                                eval_row, &ev, &err), 0);
+	wql_free(ev.q);
+}
+
+static void check_fault(xmlDoc *d, int status, const char *label)
+{
+	char *sub = xs(d, "/s:Envelope/s:Body/s:Fault/s:Code/s:Subcode/s:Value");
+
+	CHECK_EQ(status, 500);
+	CHECK_STR(sub, "wsen:InvalidEnumerationContext");
+	if (strcmp(sub, "wsen:InvalidEnumerationContext") != 0)
+		fprintf(stderr, "  ^ in %s\n", label);
+	free(sub);
+}
+
+/* A Pull of CTX as WHO: refused with wsen:InvalidEnumerationContext. */
+static void refused_pull(wsman_service *s, const rdms_caller *who, const char *ctx,
+                         const char *label)
+{
+	char *body = pull_body(ctx, 10);
+	int status;
+	xmlDoc *d = call(s, who, build(ACTION_PULL, URI_SESS, body), &status);
+
+	check_fault(d, status, label);
+	xmlFreeDoc(d);
+	free(body);
+}
+
+static void test_wsman(broker_env *e)
+{
+	keys want = { 0 }, got = { 0 };
+	wsman_service *s = wsman_service_new(&e->p, &e->cfg);
+	int status, pulls;
+	char *ctx, *body;
+	xmlDoc *d;
+
+	CHECK(s != NULL);
+	if (s == NULL)
+		return;
+	/* PowerShell's shape, smaller: optimized, ObjectAndEPR, then Pulls */
+	expected(e, &admin, NULL, &want);
+	CHECK_EQ(want.n, NHOSTS * PER_HOST);
+	d = call(s, &admin, build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("500", "")), &status);
+	CHECK_EQ(status, 200);
+	item_keys(d, &got);
+	CHECK_EQ(got.n, 500);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	CHECK(wsman_ctx_is_sealed(ctx));
+	xmlFreeDoc(d);
+	pulls = pull_all(s, &admin, ctx, 700, &got);
+	CHECK_EQ(pulls, 3);    /* 1,600 left: 700 + 700 + 200 */
+	CHECK_EQ(got.n, want.n);
+	CHECK_STR(got.b.data, want.b.data);
+	strbuf_free(&got.b);
+	got = (keys){ 0 };
+
+	/* not optimized: the context alone, then Pulls; and a Release */
+	d = call(s, &admin, build(ACTION_ENUMERATE, URI_SESS, "<wsen:Enumerate/>"), &status);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	CHECK(wsman_ctx_is_sealed(ctx));
+	body = strdup(ctx);
+	pull_all(s, &admin, ctx, 1500, &got);
+	CHECK_STR(got.b.data, want.b.data);
+	ctx = body;
+	body = malloc(strlen(ctx) + 100);
+	sprintf(body, "<wsen:Release><wsen:EnumerationContext>%s</wsen:EnumerationContext>"
+	        "</wsen:Release>", ctx);
+	d = call(s, &admin, build(ACTION_RELEASE, URI_SESS, body), &status);
+	CHECK_EQ(status, 200);
+	xmlFreeDoc(d);
+	/* Release by someone else, and a tampered one: faults */
+	d = call(s, &alice, build(ACTION_RELEASE, URI_SESS, body), &status);
+	check_fault(d, status, "release by another caller");
+	xmlFreeDoc(d);
+	body[strlen("<wsen:Release><wsen:EnumerationContext>") + 20] ^= 1;
+	d = call(s, &admin, build(ACTION_RELEASE, URI_SESS, body), &status);
+	check_fault(d, status, "tampered release");
+	xmlFreeDoc(d);
+	free(body);
+
+	/* tampered, another caller's, expired, truncated: faulted */
+	refused_pull(s, &alice, ctx, "another caller's pull");
+	ctx[strlen(ctx) - 5] = ctx[strlen(ctx) - 5] == 'A' ? 'B' : 'A';
+	refused_pull(s, &admin, ctx, "tampered pull");
+	ctx[strlen(ctx) / 2] = '\0';
+	refused_pull(s, &admin, ctx, "truncated pull");
+	free(ctx);
+	{
+		wsman_ctx_state st = {
+			.mode = WSMAN_MODE_OBJECT, .expires_ms = now_ms() - 1, .owner = "root",
+			.ns = "root/cimv2/rdms", .class_name = "Win32_VirtualDesktopSession",
+			.uri = URI_SESS,
+		};
+
+		ctx = wsman_ctx_seal(&st, fleet_ctx_mac, &e->b);
+		refused_pull(s, &admin, ctx, "expired pull");
+		free(ctx);
+	}
+
+	/* WQL through the broker, wildcard URI, pushed down, paged */
+	strbuf_free(&want.b);
+	strbuf_free(&got.b);
+	want = got = (keys){ 0 };
+	expected(e, &admin, Q "UserName = 'ALICE' AND ConnectState = 0", &want);
+	CHECK(want.n > 100);
+	d = call(s, &admin, build(ACTION_ENUMERATE, URI_ANY, OPT_ENUM("100",
+	         "<wsman:Filter Dialect=\"" DIALECT_WQL "\">" Q "UserName = 'ALICE' AND "
+	         "ConnectState = 0</wsman:Filter>")), &status);
+	CHECK_EQ(status, 200);
+	item_keys(d, &got);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	pull_all(s, &admin, ctx, 90, &got);
+	CHECK_EQ(got.n, want.n);
+	CHECK_STR(got.b.data, want.b.data);
+	/* a non-admin's enumeration: her sessions only */
+	strbuf_free(&want.b);
+	strbuf_free(&got.b);
+	want = got = (keys){ 0 };
+	expected(e, &alice, NULL, &want);
+	d = call(s, &alice, build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("50", "")), &status);
+	item_keys(d, &got);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	pull_all(s, &alice, ctx, 333, &got);
+	CHECK(want.n > 0);
+	CHECK_STR(got.b.data, want.b.data);
+	strbuf_free(&want.b);
+	strbuf_free(&got.b);
+	wsman_service_free(s);
+}
+
+/* A Pull after the broker restarted on the same directory goes on where it was. */
+static void test_restart(broker_env *e)
+{
+	keys want = { 0 }, got = { 0 };
+	wsman_service *s = wsman_service_new(&e->p, &e->cfg);
+	int status;
+	char *ctx;
+	xmlDoc *d;
+
+	expected(e, &admin, NULL, &want);
+	d = call(s, &admin, build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("1234", "")), &status);
+	item_keys(d, &got);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	wsman_service_free(s);
+	broker_close(e);
+	CHECK(broker_open(e, 60));
+	s = wsman_service_new(&e->p, &e->cfg);
+	pull_all(s, &admin, ctx, 32000, &got);
+	CHECK_EQ(got.n, want.n);
+	CHECK_STR(got.b.data, want.b.data);
+	strbuf_free(&want.b);
+	strbuf_free(&got.b);
+	wsman_service_free(s);
+}
+
+int main(void)
+{
+	broker_env e;
+	char cmd[160];
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return 2;
+	}
+	snprintf(path, sizeof path, "%s/fleet.db", dir);
+	CHECK(broker_open(&e, 60));
+	fill(e.b.store);
+	test_codec(&e);
+	test_secret(&e);
+	test_pushdown(&e);
+	test_wsman(&e);
+	test_restart(&e);
+	broker_close(&e);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK_EQ(system(cmd), 0);
+	xmlCleanupParser();
+	return check_summary("fleet_reads");
+}
