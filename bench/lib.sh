@@ -128,11 +128,14 @@ proc_sum() {
 	echo "$m"
 }
 
+# cpu_ticks_of PID: one process's CPU time (user + system) in clock ticks.
+cpu_ticks_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 # rdmsd's CPU time (user + system) in clock ticks, all its processes.
 cpu_ticks() {
 	local p t=0
 	for p in $(rdmsd_pids); do
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+		t=$((t + $(cpu_ticks_of "$p")))
 	done
 	echo "$t"
 }

@@ -44,7 +44,8 @@
 #
 # Environment: BUILD (build), RDMSD ($BUILD/rdmsd), BENCH_SESSIONS (10000),
 # BENCH_DURATION (5 s per wrk run), BENCH_RUNS (3 wrk runs per figure),
-# BENCH_ENUM_RUNS (20).
+# BENCH_ENUM_RUNS (20), BENCH_ONLY (invoke: start rdmsd and run the Invoke
+# figures alone, for comparing builds quickly).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -55,6 +56,10 @@ N=${BENCH_SESSIONS:-10000}
 DUR=${BENCH_DURATION:-5}
 RUNS=${BENCH_RUNS:-3}
 ENUM_RUNS=${BENCH_ENUM_RUNS:-20}
+ONLY=${BENCH_ONLY:-}
+[ -z "$ONLY" ] || [ "$ONLY" = invoke ] || { echo "wsman_bench: BENCH_ONLY is 'invoke' or unset" >&2; exit 2; }
+# all: true unless only the Invoke figures are asked for
+all() { [ -z "$ONLY" ]; }
 LUA=$ROOT/bench/wrk_post.lua
 
 BUSER=rdmsbench
@@ -180,12 +185,14 @@ wrk_run() {
 	local name=$1 t=$2 c=$3 body=$4 path=$5 ctype=$6 hdrs=${7:-} out
 	: >"$TMP/$name.runs"
 	for r in $(seq "$RUNS"); do
-		local c0 c1
+		local c0 c1 p0 p1
 		c0=$(cpu_ticks)
+		p0=$(cpu_ticks_of "$PID")
 		out=$(BENCH_NONCE=$(printf '%04x' $((RANDOM))) BENCH_BODY=$body BENCH_PATH=$path BENCH_AUTH=$AUTH BENCH_CTYPE=$ctype \
 			BENCH_HDRS=$hdrs wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$LUA" \
 			"http://127.0.0.1:${WRK_PORT:-$([ "$path" = /cimom ] && echo "$CIM_PORT" || echo "$HTTP_PORT")}" 2>&1)
 		c1=$(cpu_ticks)
+		p1=$(cpu_ticks_of "$PID")
 		echo "$out" >"$TMP/$name.$r.wrk"
 		local rps p50 p99 reqs errs
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -195,12 +202,16 @@ wrk_run() {
 		errs=$(awk '/Non-2xx/ { print $NF } /Socket errors/ { e += 1 } END { }' <<<"$out")
 		[ -n "$errs" ] || errs=0
 		[ -n "$rps" ] || { echo "$out" >&2; die "wrk $name failed"; }
-		echo "$rps $p50 $p99 $errs $(awk -v a="$c0" -v b="$c1" -v n="$reqs" -v hz="$(getconf CLK_TCK)" \
-			'BEGIN { printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')" >>"$TMP/$name.runs"
+		# columns: req/s p50 p99 errors CPU/request (all, priv, net; us)
+		echo "$rps $p50 $p99 $errs $(awk -v a="$c0" -v b="$c1" -v pa="$p0" -v pb="$p1" -v n="$reqs" \
+			-v hz="$(getconf CLK_TCK)" 'BEGIN { k = (n > 0 ? 1e6 / hz / n : 0)
+			printf "%.1f %.1f %.1f", (b - a) * k, (pb - pa) * k, ((b - a) - (pb - pa)) * k }')" \
+			>>"$TMP/$name.runs"
 	done
 }
 col() { awk -v c="$2" '{ print $c }' "$TMP/$1.runs" | median; }
 
+if all; then
 echo "  Get by key (wrk, ${DUR}s x $RUNS runs each) ..."
 wrk_run get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 wrk_run get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
@@ -255,9 +266,11 @@ HWM_ENUM=$(proc_sum status VmHWM)
 PSS_ENUM=$(proc_sum smaps_rollup Pss)
 
 # ---- CIM-XML GetInstance, Invoke -------------------------------------------------
-echo "  CIM-XML GetInstance, Invoke SendMessage (wrk) ..."
+echo "  CIM-XML GetInstance (wrk) ..."
 wrk_run cim_gi1 1 1 "$TMP/cim-gi.xml" /cimom "$CIM_TYPE" "$CIM_HDRS|CIMMethod: GetInstance"
 wrk_run cim_gi8 2 8 "$TMP/cim-gi.xml" /cimom "$CIM_TYPE" "$CIM_HDRS|CIMMethod: GetInstance"
+fi
+echo "  Invoke SendMessage (wrk) ..."
 ROWS0=$(sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev/null || echo 0)
 wrk_run inv1 1 1 "$TMP/invoke.xml" /wsman "$SOAP_TYPE"
 wrk_run inv8 2 8 "$TMP/invoke.xml" /wsman "$SOAP_TYPE"
@@ -270,6 +283,7 @@ grep -q "ReturnValue>0<" <(curl -s -H "Content-Type: $SOAP_TYPE" -H "Authorizati
 	--data-binary @<(sed 's/@@ID@@/uuid:6d3b1c2e-0000-4000-8000-ffffffffffff/' "$TMP/invoke.xml") \
 	"http://127.0.0.1:$HTTP_PORT/wsman") || die "SendMessage did not return 0"
 
+if all; then
 # ---- Get with every read fresh (session_cache_ms = 0) ---------------------------
 # rdmsd answers reads from a snapshot at most session_cache_ms old
 # (rdmsd.conf(5)); this is what a Get costs when it reads the session
@@ -326,6 +340,11 @@ enum_runs floor_cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" \
 	--data-binary "@$TMP/cim-ei.xml" "http://127.0.0.1:$FLOOR_PORT/cimom"
 PID=
 stop_floor
+else
+	bench_stop_rdmsd
+	AUDIT_COMMITS=$(sed -n 's/.*audit: \([0-9]*\) events recorded in \([0-9]*\) commits.*/\1 rows in \2 commits/p' \
+		"$TMP/rdmsd.log" | tail -1)
+fi
 
 # ---- the table -------------------------------------------------------------------
 # Issue 13's targets.  A floor ratio is against the floor measured above, in
@@ -354,6 +373,7 @@ wrk_row() {   # NAME LABEL [NOTE]
 	row "$2" "$(printf '%8.0f req/s' "$(col "$1" 1)")" "${3:-}"
 	row "    p50 / p99" "$(printf '%.3f / %.3f ms' "$(col "$1" 2)" "$(col "$1" 3)")" ""
 	row "    server CPU per request" "$(printf '%.1f us' "$(col "$1" 5)")" ""
+	row "      of which priv / net" "$(printf '%.1f / %.1f us' "$(col "$1" 6)" "$(col "$1" 7)")" ""
 	[ "$errs" = 0 ] || row "    non-2xx answers (all runs)" "$errs" "!"
 }
 enum_row() {   # NAME FLOOR LABEL
@@ -369,6 +389,7 @@ echo
 echo "rdms benchmark results (medians; wrk runs of ${DUR}s x $RUNS, enumerations x $ENUM_RUNS)"
 printf '  %-44s %22s   %s\n' "figure" "rdmsd" "target (issue 13)"
 row "start to first successful Get" "$FIRST_MS ms" ""
+if all; then
 wrk_row get1 "WS-Man Get, 1 connection (wrk -t1 -c1)"
 wrk_row floor1 "  transport floor, 1 connection (http_floor)" "no work: MHD, same bytes"
 target "Get / floor, 1 connection" "$(ratio "$(col get1 1)" "$(col floor1 1)")" ">=" 0.9 "floor"
@@ -389,6 +410,7 @@ wrk_row nc_get1 "WS-Man Get, 1 conn., session_cache_ms = 0"
 wrk_row nc_get8 "WS-Man Get, 8 conn., session_cache_ms = 0"
 wrk_row cim_gi1 "CIM-XML GetInstance, 1 connection"
 wrk_row cim_gi8 "CIM-XML GetInstance, 8 connections"
+fi
 wrk_row inv1 "Invoke SendMessage, 1 connection" "audited, durable"
 target "Invoke / OMI's $OMI_INV1 req/s" "$(ratio "$(col inv1 1)" "$OMI_INV1")" ">=" 1.0 "OMI"
 target "server CPU / OMI's $OMI_INV_CPU us" "$(ratio "$(col inv1 5)" "$OMI_INV_CPU")" "<=" 0.3 "OMI"
@@ -398,6 +420,7 @@ target "p99 / OMI's $OMI_INV8_P99 ms" "$(ratio "$(col inv8 3)" "$OMI_INV8_P99")"
 target "server CPU / OMI's $OMI_INV_CPU us" "$(ratio "$(col inv8 5)" "$OMI_INV_CPU")" "<=" 0.3 "OMI"
 row "    audit rows written by the Invoke runs" "$(( ROWS1 - ROWS0 ))" "(wrk counted $INV_REQS)"
 row "    audit commits (fsyncs) since start" "${AUDIT_COMMITS:-not logged}" ""
+all || exit 0
 row "RSS idle (VmRSS / VmHWM / PSS)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE") / $(mb "$PSS_IDLE")" ""
 row "RSS after enumerations (VmRSS / VmHWM / PSS)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM") / $(mb "$PSS_ENUM")" ""
 target "VmRSS / OMI's $(mb "$OMI_RSS_ENUM_KB")" "$(ratio "$RSS_ENUM" "$OMI_RSS_ENUM_KB")" "<=" 0.7 "OMI"

@@ -609,6 +609,7 @@ static bool act_at_once(rdms_provider *p, const rdms_caller *who, const cim_path
 	                       .title = message ? args[0] : NULL,
 	                       .text = message ? args[1] : NULL, .mopt = mopt, .ev = &ev };
 	rdms_session acted = { 0 };
+	rdms_act_after after = RDMS_ACT_UNREAD;
 	rdms_error e = { 0 };
 	bool here, audited = false;
 
@@ -622,13 +623,17 @@ static bool act_at_once(rdms_provider *p, const rdms_caller *who, const cim_path
 	call.id = keys[1].u.u32;
 	cim_value_clear(&keys[0]);
 	cim_value_clear(&keys[1]);
-	if (!here || p->act(p->act_ctx, &call, return_value, &acted, &audited, &e) !=
+	if (!here || p->act(p->act_ctx, &call, return_value, &acted, &after, &audited, &e) !=
 	                 WBEM_S_NO_ERROR)
 		return false;
 	*err = e;
 	if (!audited)
 		log_warn("audit record for %s on %s could not be written", m->name, target);
-	cache_after(p, m, &acted);
+	if (after == RDMS_ACT_UNREAD)
+		cache_after(p, m, &acted);
+	else if (p->cache != NULL)   /* read again where it was acted on: no second round trip */
+		rdms_session_cache_update(p->cache, acted.id, acted.backend,
+		                          after == RDMS_ACT_READ ? &acted : NULL);
 	return true;
 }
 

@@ -99,16 +99,26 @@ typedef struct rdms_act_call {
 	const rdms_audit_event     *ev;          /* caller, target, method; the outcome adds the rest */
 } rdms_act_call;
 
+/* What an act hook knows of its session after the method (rdms_act_fn). */
+typedef enum rdms_act_after {
+	RDMS_ACT_UNREAD = 0,   /* not read again: ACTED holds its id and back-end only */
+	RDMS_ACT_READ,         /* read again after the method: ACTED is the session as it is now */
+	RDMS_ACT_GONE          /* read again: its back-end has it no more (logged off) */
+} rdms_act_after;
+
 /*
  * Runs CALL in one step: session CALL->id read fresh, acted on only when
  * it is CALL->owner's (unless any_owner), its audit row committed before
  * returning.  WBEM_S_NO_ERROR when it ran: *RESULT is the method's result
- * (ERR its reason), ACTED's id and backend name the session, *AUDITED says
+ * (ERR its reason), ACTED's id and backend name the session, *AFTER says
+ * whether the session was read again after a Disconnect or Logoff (so the
+ * session snapshot is patched without another round trip), *AUDITED
  * whether the row was recorded.  Anything else -- no such session of that
  * owner, above all -- means nothing was done and nothing recorded.
  */
 typedef uint32_t (*rdms_act_fn)(void *ctx, const rdms_act_call *call, uint32_t *result,
-                                rdms_session *acted, bool *audited, rdms_error *err);
+                                rdms_session *acted, rdms_act_after *after, bool *audited,
+                                rdms_error *err);
 
 typedef struct rdms_provider {
 	const rdms_config  *cfg;

@@ -460,25 +460,30 @@ static bool do_audit(const priv_env *env, int fd, uint32_t id, const void *p, si
 /*
  * A whole method call: the session looked up fresh, the first back-end
  * that has it; acted on only when it is the owner's the request names (or
- * any, for an admin); its audit row committed before the answer.  A
- * session not found, or not that owner's, is answered as such with
- * nothing done and nothing recorded: net then asks step by step, and
- * says and audits what it finds.
+ * any, for an admin); after a Disconnect or Logoff read again in its
+ * back-end, so that net patches its snapshot without asking once more;
+ * its audit row committed before the answer.  A session not found, or not
+ * that owner's, is answered as such with nothing done and nothing
+ * recorded: net then asks step by step, and says and audits what it finds.
  */
 static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, size_t len,
                       void *buf)
 {
 	const rdms_provider *pr = env->provider;
 	priv_invoke *a = malloc(sizeof *a);   /* 8 KiB of text: not on a thread's stack */
-	priv_invoked r = { 0 };
+	priv_invoked *r = calloc(1, sizeof *r);
 	rdms_error err = { 0 };
 	rdms_session s;
 	bool ok;
 
-	if (a == NULL)
+	if (a == NULL || r == NULL) {
+		free(a);
+		free(r);
 		return reply_done(fd, id, WBEM_E_OUT_OF_MEMORY, "out of memory", buf);
+	}
 	if (priv_decode_invoke(p, len, a, &err) != WBEM_S_NO_ERROR) {
 		free(a);
+		free(r);
 		return refuse(fd, id, &err, buf);
 	}
 	for (size_t i = 0; i < pr->nbackends; i++) {   /* at most RDMS_MAX_BACKENDS: fits a u8 */
@@ -487,27 +492,35 @@ static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, s
 		if (rc == WBEM_E_NOT_FOUND)
 			continue;
 		/* a back-end failing: net's step-by-step find will say so */
-		r.found = rc == WBEM_S_NO_ERROR && (a->any_owner || s.uid == (uid_t)a->owner);
-		r.backend = (uint8_t)i;
+		r->found = rc == WBEM_S_NO_ERROR && (a->any_owner || s.uid == (uid_t)a->owner);
+		r->backend = (uint8_t)i;
 		s.backend = pr->backends[i];
 		break;
 	}
 	rdms_error_clear(&err);
-	if (r.found) {
+	if (r->found) {
 		rdms_message_options o = { a->timeout_s, false, NULL };
 
-		r.rc = perform(pr->cfg, &s, a->action, a->title, a->text, &o, &err);
-		if (env->acted != NULL && a->action != PRIV_MESSAGE)
-			env->acted(env->acted_ctx);
-		r.audited = record(env, &a->audit, r.rc, r.rc != WBEM_S_NO_ERROR ? err.message : "") == 0;
-		str_copy(r.error, sizeof r.error, r.rc != WBEM_S_NO_ERROR ? err.message : "");
+		r->rc = perform(pr->cfg, &s, a->action, a->title, a->text, &o, &err);
+		if (a->action != PRIV_MESSAGE) {
+			uint32_t rc = rdms_backend_lookup(s.backend, pr->cfg, a->id, &r->now, NULL);
+
+			r->after = rc == WBEM_S_NO_ERROR ? RDMS_ACT_READ
+			         : rc == WBEM_E_NOT_FOUND ? RDMS_ACT_GONE : RDMS_ACT_UNREAD;
+			if (env->acted != NULL)
+				env->acted(env->acted_ctx);   /* the session changed: tell the events */
+		}
+		r->audited = record(env, &a->audit, r->rc, r->rc != WBEM_S_NO_ERROR ? err.message : "")
+		             == 0;
+		str_copy(r->error, sizeof r->error, r->rc != WBEM_S_NO_ERROR ? err.message : "");
 	} else {
-		r.backend = 0;
+		r->backend = 0;
 	}
 	free(a);
-	ok = priv_send(fd, buf, priv_encode_invoked(buf, PRIV_MSG_MAX, id, &r), &err);
+	ok = priv_send(fd, buf, priv_encode_invoked(buf, PRIV_MSG_MAX, id, r), &err);
 	if (!ok)
 		log_warn("%s", err.message);
+	free(r);
 	return ok;
 }
 
@@ -777,6 +790,8 @@ void priv_server_stop(priv_server *s)
 	for (int i = 0; i < PRIV_CHANNELS; i++) {
 		if (s->slot[i].started)
 			pthread_join(s->slot[i].thread, NULL);
+	}
+	for (int i = 0; i < PRIV_CHANNELS; i++) {
 		if (s->slot[i].fd >= 0)
 			close(s->slot[i].fd);
 	}

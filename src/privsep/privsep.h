@@ -180,11 +180,13 @@ typedef struct priv_invoke {
 } priv_invoke;
 
 typedef struct priv_invoked {
-	uint8_t  found;    /* 0: no session ID of that owner -- nothing done, nothing recorded */
-	uint8_t  backend;  /* the back-end index of the session acted on */
-	uint8_t  audited;  /* its audit row is committed */
-	uint32_t rc;       /* the action's result */
-	char     error[PRIV_ERROR_MAX + 1];
+	uint8_t      found;    /* 0: no session ID of that owner -- nothing done, nothing recorded */
+	uint8_t      backend;  /* the back-end index of the session acted on */
+	uint8_t      audited;  /* its audit row is committed */
+	uint32_t     rc;       /* the action's result */
+	char         error[PRIV_ERROR_MAX + 1];
+	uint8_t      after;    /* rdms_act_after: the session read again after a Disconnect/Logoff */
+	rdms_session now;      /* RDMS_ACT_READ: as read then (in BACKEND), sent only then */
 } priv_invoked;
 
 /* RDMS_Backend: every back-end the config enables, as priv sees it. */
@@ -324,7 +326,10 @@ uint32_t priv_decode_act(const void *p, size_t len, priv_act *m, rdms_error *err
 uint32_t priv_decode_audit(const void *p, size_t len, priv_audit *m, rdms_error *err);
 uint32_t priv_decode_done(const void *p, size_t len, priv_done *m, rdms_error *err);
 uint32_t priv_decode_invoke(const void *p, size_t len, priv_invoke *m, rdms_error *err);
-uint32_t priv_decode_invoked(const void *p, size_t len, priv_invoked *m, rdms_error *err);
+/* BACKENDS: what the back-end index of a session read again names. */
+uint32_t priv_decode_invoked(const void *p, size_t len, priv_invoked *m,
+                             const rdms_backend *const *backends, size_t nbackends,
+                             rdms_error *err);
 uint32_t priv_decode_status(const void *p, size_t len, priv_status *m, rdms_error *err);
 uint32_t priv_decode_idle(const void *p, size_t len, priv_idle *m, rdms_error *err);
 /* WANT: how many answers the request asked for; any other count is an error. */
@@ -495,7 +500,8 @@ uint32_t priv_proxy_feed_state(priv_client *c, rdms_session_fn fn, void *fn_ctx,
 
 /* An rdms_act_fn (CTX: the priv_client): one INVOKE exchange. */
 uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
-                        rdms_session *acted, bool *audited, rdms_error *err);
+                        rdms_session *acted, rdms_act_after *after, bool *audited,
+                        rdms_error *err);
 
 /* An rdms_audit_fn (CTX: the priv_client): committed by priv before it returns 0. */
 int priv_proxy_audit(void *ctx, const rdms_audit_event *ev);

@@ -707,7 +707,8 @@ static enum priv_action action_of(unsigned method)
 }
 
 uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
-                        rdms_session *acted, bool *audited, rdms_error *err)
+                        rdms_session *acted, rdms_act_after *after, bool *audited,
+                        rdms_error *err)
 {
 	priv_client *c = ctx;
 	enum priv_action action = action_of(call->method);
@@ -749,7 +750,8 @@ uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
 			rc = take_done(&x, &h, err);   /* refused as malformed */
 		else if (h.type != PRIV_INVOKED)
 			fatal("privsep: %s where INVOKED was due", priv_type_name(h.type));
-		else if (priv_decode_invoked(payload(&x), h.len, r, &e) != WBEM_S_NO_ERROR)
+		else if (priv_decode_invoked(payload(&x), h.len, r, c->named_ptr, c->nnamed, &e) !=
+		         WBEM_S_NO_ERROR)
 			fatal("%s", e.message);
 	}
 	exchange_end(&x);
@@ -762,9 +764,16 @@ uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
 		*audited = r->audited;
 		if (r->rc != WBEM_S_NO_ERROR)
 			rdms_fail(err, r->rc, "%s", r->error);
-		memset(acted, 0, sizeof *acted);
+		if (r->after == RDMS_ACT_READ && r->now.id != call->id)
+			fatal("privsep: INVOKED read session %u again after acting on %u",
+			      (unsigned)r->now.id, (unsigned)call->id);
+		if (r->after == RDMS_ACT_READ)
+			*acted = r->now;
+		else
+			memset(acted, 0, sizeof *acted);
 		acted->id = call->id;
 		acted->backend = c->named_ptr[r->backend];
+		*after = (rdms_act_after)r->after;
 	}
 	free(r);
 	return rc;

@@ -489,6 +489,10 @@ uint32_t priv_decode_invoke(const void *p, size_t len, priv_invoke *m, rdms_erro
 	return done(&r);
 }
 
+static void put_session(struct writer *w, const rdms_session *s, uint8_t backend);
+static void get_session(struct reader *r, rdms_session *s, const rdms_backend *const *backends,
+                        size_t nbackends);
+
 size_t priv_encode_invoked(void *buf, size_t size, uint32_t id, const priv_invoked *m)
 {
 	struct writer w;
@@ -499,10 +503,15 @@ size_t priv_encode_invoked(void *buf, size_t size, uint32_t id, const priv_invok
 	put_u8(&w, m->audited);
 	put_u32(&w, m->rc);
 	put_str(&w, m->error, PRIV_ERROR_MAX);
+	put_u8(&w, m->after);
+	if (m->after == RDMS_ACT_READ)
+		put_session(&w, &m->now, m->backend);
 	return finish(&w);
 }
 
-uint32_t priv_decode_invoked(const void *p, size_t len, priv_invoked *m, rdms_error *err)
+uint32_t priv_decode_invoked(const void *p, size_t len, priv_invoked *m,
+                             const rdms_backend *const *backends, size_t nbackends,
+                             rdms_error *err)
 {
 	struct reader r;
 
@@ -512,8 +521,16 @@ uint32_t priv_decode_invoked(const void *p, size_t len, priv_invoked *m, rdms_er
 	m->audited = get_flag(&r, "audited");
 	m->rc = get_u32(&r, "rc");
 	get_str(&r, "error", m->error, sizeof m->error);
-	if (!r.bad && !m->found && (m->backend != 0 || m->audited || m->rc != 0))
-		bad(&r, "a session not found was acted on or audited");
+	m->after = get_u8(&r, "after");
+	if (!r.bad && m->after > RDMS_ACT_GONE)
+		bad(&r, "after is %u", (unsigned)m->after);
+	if (!r.bad && m->after == RDMS_ACT_READ) {
+		get_session(&r, &m->now, backends, nbackends);
+		if (!r.bad && (m->backend >= nbackends || m->now.backend != backends[m->backend]))
+			bad(&r, "the session read again is in another back-end than the one acted on");
+	}
+	if (!r.bad && !m->found && (m->backend != 0 || m->audited || m->rc != 0 || m->after != 0))
+		bad(&r, "a session not found was acted on, read again or audited");
 	return done(&r);
 }
 

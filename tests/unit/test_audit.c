@@ -1,6 +1,6 @@
 /*
- * test_audit.c -- the audit database: recording, concurrent writers, the
- * reader and its --since times.
+ * test_audit.c -- the audit database: recording, concurrent writers, group
+ * commit and answers only after their fsync, the reader and its --since times.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -167,7 +167,11 @@ struct grouped {
 	rdms_audit_db *db;
 	int            n;
 	int            rc;
+	int            syncs_before;   /* fsyncs finished when it was called (slow_sync) */
+	int            syncs_after;    /* ... when it returned */
 };
+
+static int syncs(void);
 
 static void *record_one(void *arg)
 {
@@ -176,8 +180,31 @@ static void *record_one(void *arg)
 	rdms_audit_event ev = { .caller = &who, .target = "t", .method = "Logoff" };
 
 	snprintf(who.user, sizeof who.user, "user%d", g->n);
+	g->syncs_before = syncs();
 	g->rc = rdms_audit_record(g->db, &ev);
+	g->syncs_after = syncs();
 	return NULL;
+}
+
+/*
+ * A new database NAME in the test directory (its path in PATH), with
+ * another connection, *BLOCKER, holding its write lock: a commit waits in
+ * BEGIN until the blocker commits.  NULL when it could not be opened.
+ */
+static rdms_audit_db *open_blocked(const char *name, char *path, size_t size,
+                                   sqlite3 **blocker)
+{
+	rdms_error err = { 0 };
+	rdms_audit_db *db;
+
+	snprintf(path, size, "%s/%s", dir, name);
+	db = rdms_audit_open(path, &err);
+	CHECK(db != NULL);
+	if (db == NULL)
+		return NULL;
+	CHECK_EQ(sqlite3_open(path, blocker), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(*blocker, "BEGIN IMMEDIATE;", NULL, NULL, NULL), SQLITE_OK);
+	return db;
 }
 
 /*
@@ -198,13 +225,9 @@ static void test_group_commit(void)
 	struct collected c = { 0 };
 	rdms_audit_counts n = { 0 };
 
-	snprintf(path, sizeof path, "%s/group.db", dir);
-	db = rdms_audit_open(path, &err);
-	CHECK(db != NULL);
+	db = open_blocked("group.db", path, sizeof path, &blocker);
 	if (db == NULL)
 		return;
-	CHECK_EQ(sqlite3_open(path, &blocker), SQLITE_OK);
-	CHECK_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE;", NULL, NULL, NULL), SQLITE_OK);
 	g[0] = (struct grouped){ .db = db, .n = 1 };
 	pthread_create(&th[0], NULL, record_one, &g[0]);
 	for (int i = 0; i < 1000 && !(rdms_audit_stats(db, &n), n.writing); i++)
@@ -231,6 +254,138 @@ static void test_group_commit(void)
 	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
 	CHECK_EQ(c.count, THREADS);
 	for (int i = 1; i <= THREADS; i++)
+		CHECK_EQ(c.per_user[i], 1);
+}
+
+/*
+ * A slow fsync, injected: a VFS that wraps the default one, sleeps in every
+ * xSync and counts the syncs that have finished.  Callers note that count
+ * before and after rdms_audit_record, so a return (after which rdmsd sends
+ * the reply) could be seen to precede its commit's fsync.
+ */
+static sqlite3_vfs *real_vfs;
+static sqlite3_vfs slow_vfs;
+/* the unix VFS has a methods table per locking style; each gets its slow twin */
+static const sqlite3_io_methods *real_methods[4];
+static sqlite3_io_methods slow_methods[4];
+static int (*real_sync)(sqlite3_file *, int);
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static int syncs_done;
+
+static int syncs(void)
+{
+	int n;
+
+	pthread_mutex_lock(&sync_lock);
+	n = syncs_done;
+	pthread_mutex_unlock(&sync_lock);
+	return n;
+}
+
+static int slow_sync(sqlite3_file *f, int flags)
+{
+	int rc;
+
+	usleep(20000);
+	rc = real_sync(f, flags);
+	pthread_mutex_lock(&sync_lock);
+	syncs_done++;
+	pthread_mutex_unlock(&sync_lock);
+	return rc;
+}
+
+static int slow_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, int flags, int *out)
+{
+	int rc = real_vfs->xOpen(real_vfs, name, f, flags, out);
+
+	(void)vfs;
+	if (rc != SQLITE_OK || f->pMethods == NULL)
+		return rc;
+	pthread_mutex_lock(&sync_lock);
+	for (int i = 0; i < 4; i++) {
+		if (real_methods[i] == NULL) {
+			real_methods[i] = f->pMethods;
+			slow_methods[i] = *f->pMethods;
+			slow_methods[i].xSync = slow_sync;
+			real_sync = f->pMethods->xSync;
+		}
+		if (real_methods[i] == f->pMethods && f->pMethods->xSync == real_sync) {
+			f->pMethods = &slow_methods[i];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sync_lock);
+	return rc;
+}
+
+static void slow_fsync_install(void)
+{
+	real_vfs = sqlite3_vfs_find(NULL);
+	slow_vfs = *real_vfs;
+	slow_vfs.zName = "rdms-test-slow-sync";
+	slow_vfs.xOpen = slow_open;
+	sqlite3_vfs_register(&slow_vfs, 1);   /* the default: rdms_audit_open uses it */
+}
+
+static void slow_fsync_remove(void)
+{
+	sqlite3_vfs_register(real_vfs, 1);
+	sqlite3_vfs_unregister(&slow_vfs);
+}
+
+/*
+ * With a slow fsync injected: no caller returns (so no reply leaves) before
+ * an fsync that finished after it was called, none while the write lock
+ * is held elsewhere; concurrent callers share commits; every row is there.
+ */
+static void test_return_after_fsync(void)
+{
+	rdms_error err = { 0 };
+	char path[300];
+	rdms_audit_db *db;
+	sqlite3 *blocker = NULL;
+	pthread_t th[THREADS];
+	struct grouped rec[THREADS];
+	struct collected c = { 0 };
+	rdms_audit_counts n = { 0 };
+
+	slow_fsync_install();
+	/* while another connection holds the write lock, nothing is acknowledged */
+	db = open_blocked("slow.db", path, sizeof path, &blocker);
+	if (db == NULL) {
+		slow_fsync_remove();
+		return;
+	}
+	CHECK(real_sync != NULL);           /* the database's files went through the shim */
+	for (int i = 0; i < THREADS; i++) {
+		rec[i] = (struct grouped){ .db = db, .n = i + 1, .rc = -2 };
+		pthread_create(&th[i], NULL, record_one, &rec[i]);
+	}
+	for (int i = 0; i < 1000 && (rdms_audit_stats(db, &n), n.queued < THREADS - 1); i++)
+		usleep(10000);
+	CHECK_EQ(n.groups, 0);
+	for (int i = 0; i < THREADS; i++)
+		CHECK_EQ(rec[i].rc, -2);        /* still waiting */
+	CHECK_EQ(sqlite3_exec(blocker, "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ(rec[i].rc, 0);
+		CHECK(rec[i].syncs_after > rec[i].syncs_before);
+	}
+	rdms_audit_stats(db, &n);
+	CHECK_EQ(n.events, THREADS);
+	CHECK(n.groups <= 2);               /* the queued ones went in one commit */
+	/* one alone: returns only after an fsync that began after it was called */
+	rec[0] = (struct grouped){ .db = db, .n = 1 };
+	record_one(&rec[0]);
+	CHECK_EQ(rec[0].rc, 0);
+	CHECK(rec[0].syncs_after > rec[0].syncs_before);
+	rdms_audit_close(db);
+	sqlite3_close(blocker);
+	slow_fsync_remove();
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, THREADS + 1);
+	for (int i = 2; i <= THREADS; i++)
 		CHECK_EQ(c.per_user[i], 1);
 }
 
@@ -324,6 +479,7 @@ int main(void)
 	test_record_and_read();
 	test_concurrent();
 	test_group_commit();
+	test_return_after_fsync();
 	test_since();
 	test_normalize_time();
 	test_open_errors();

@@ -83,9 +83,13 @@ static uint32_t dec_invoke(const void *p, size_t len, rdms_error *err)
 }
 
 static priv_invoked g_invoked;
+/* back-end index 2 is the fixture (the one a session read again names) */
+static const rdms_backend *const invoked_backends[] = { &rdms_backend_fixture,
+                                                        &rdms_backend_fixture,
+                                                        &rdms_backend_fixture };
 static uint32_t dec_invoked(const void *p, size_t len, rdms_error *err)
 {
-	return priv_decode_invoked(p, len, &g_invoked, err);
+	return priv_decode_invoked(p, len, &g_invoked, invoked_backends, 3, err);
 }
 
 static priv_audit g_audit;
@@ -347,13 +351,41 @@ static void test_invoke(void)
 	CHECK(strstr(err.message, "timeout 86401 out of range") != NULL);
 
 	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
-	CHECK_EQ(priv_decode_invoked(pl(buf), n - PRIV_HEADER_SIZE, &g_invoked, &err), 0);
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
 	CHECK_EQ(g_invoked.found, 1);
 	CHECK_EQ(g_invoked.backend, 2);
 	CHECK_EQ(g_invoked.audited, 1);
 	CHECK_EQ(g_invoked.rc, WBEM_E_NOT_FOUND);
 	CHECK_STR(g_invoked.error, "no dialog");
+	CHECK_EQ(g_invoked.after, RDMS_ACT_UNREAD);
 	CHECK_EQ(cuts_refused(buf, n, dec_invoked), 0);
+	/* a Disconnect's answer carries the session as read again after it */
+	r.after = RDMS_ACT_READ;
+	r.now = (rdms_session){ .id = 5, .uid = 1000, .connect_state = WTS_DISCONNECTED,
+	                        .display = 10, .server_pid = 42, .user = "alice", .kind = "xrdp" };
+	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	CHECK_EQ(g_invoked.after, RDMS_ACT_READ);
+	CHECK_EQ(g_invoked.now.id, 5);
+	CHECK_EQ(g_invoked.now.connect_state, WTS_DISCONNECTED);
+	CHECK_EQ(g_invoked.now.server_pid, 42);
+	CHECK_STR(g_invoked.now.user, "alice");
+	CHECK(g_invoked.now.backend == invoked_backends[2]);
+	CHECK_EQ(cuts_refused(buf, n, dec_invoked), 0);
+	/* ... in the back-end acted on, which must be one net knows */
+	r.backend = 3;
+	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	r.backend = 2;
+	r.after = RDMS_ACT_GONE;
+	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	CHECK_EQ(g_invoked.after, RDMS_ACT_GONE);
+	r.after = RDMS_ACT_GONE + 1;
+	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
+	CHECK_EQ(dec_invoked(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "after is 3") != NULL);
+	r.after = RDMS_ACT_UNREAD;
 	/* a session not found was neither acted on nor audited */
 	r.found = 0;
 	n = priv_encode_invoked(buf, sizeof buf, 9, &r);
@@ -1001,20 +1033,25 @@ static void test_ends(void)
 			                       .id = 7, .any_owner = true, .ev = &iev };
 			struct method_rows dis = { "Disconnect", 0, 0 };
 			rdms_session acted;
+			rdms_act_after after = RDMS_ACT_UNREAD;
 			uint32_t result = 1, rv = 1;
 			bool audited = false;
 			cim_path path = { 0 };
 
 			CHECK(proxy.act == priv_proxy_act);
-			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err), 0);
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &after, &audited, &err), 0);
 			CHECK_EQ(result, 0);
 			CHECK(audited);
 			CHECK_EQ(acted.id, 7);
 			CHECK_EQ(proxy.backends[0]->find(&cfg, 7, &s, &err), 0);
 			CHECK(acted.backend == s.backend);
 			CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+			/* read again after the method, in the one exchange: as it is now */
+			CHECK_EQ(after, RDMS_ACT_READ);
+			CHECK_EQ(acted.connect_state, WTS_DISCONNECTED);
+			CHECK_STR(acted.user, s.user);
 			/* again: the method fails, and that is audited with its reason */
-			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err), 0);
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &after, &audited, &err), 0);
 			CHECK_EQ(result, WBEM_E_INVALID_OPERATION);
 			CHECK(strstr(err.message, "not connected") != NULL);
 			CHECK(audited);
@@ -1023,17 +1060,17 @@ static void test_ends(void)
 			call.owner = 65534;
 			call.id = 11;
 			iev.caller = &nob;
-			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err),
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &after, &audited, &err),
 			         WBEM_E_NOT_FOUND);
 			CHECK_EQ(proxy.backends[0]->find(&cfg, 11, &s, &err), 0);
 			CHECK_EQ(s.connect_state, WTS_ACTIVE);
 			/* no such session: the same */
 			call.id = 5000;
-			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err),
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &after, &audited, &err),
 			         WBEM_E_NOT_FOUND);
 			/* the owner's own (10 is nobody's) */
 			call.id = 10;
-			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &audited, &err), 0);
+			CHECK_EQ(proxy.act(proxy.act_ctx, &call, &result, &acted, &after, &audited, &err), 0);
 			CHECK_EQ(result, 0);
 			CHECK_EQ(proxy.backends[0]->find(&cfg, 10, &s, &err), 0);
 			CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
