@@ -32,6 +32,7 @@ typedef struct fleet_store_vtbl {
 	uint32_t       (*get)(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
 	                      void *ctx, rdms_error *err);
 	bool           (*changed_elsewhere)(fleet_store *st);
+	const char    *(*describe)(fleet_store *st);
 } fleet_store_vtbl;
 
 /* Every implementation's handle begins with this. */

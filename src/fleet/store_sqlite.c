@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -125,6 +126,7 @@ typedef struct sqlite_store {
 	pthread_mutex_t lock;
 	int             lock_fd;       /* the flock()ed database file */
 	int64_t         data_version;  /* PRAGMA data_version last seen (changed_elsewhere) */
+	char            where[300];    /* "SQLite file PATH", for messages */
 } sqlite_store;
 
 static sqlite_store *of(fleet_store *st)
@@ -221,6 +223,7 @@ static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *er
 	}
 	s->base.vt = &sqlite_vtbl;
 	pthread_mutex_init(&s->lock, NULL);
+	snprintf(s->where, sizeof s->where, "SQLite file %s", path);
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lock_fd < 0) {
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path, strerror(errno));
@@ -727,6 +730,11 @@ static bool sqlite_changed_elsewhere(fleet_store *st)
 	return true;
 }
 
+static const char *sqlite_describe(fleet_store *st)
+{
+	return of(st)->where;
+}
+
 static const fleet_store_vtbl sqlite_vtbl = {
 	.close = sqlite_close,
 	.host_add = sqlite_host_add,
@@ -740,4 +748,5 @@ static const fleet_store_vtbl sqlite_vtbl = {
 	.enumerate = sqlite_enumerate,
 	.get = sqlite_get,
 	.changed_elsewhere = sqlite_changed_elsewhere,
+	.describe = sqlite_describe,
 };
