@@ -382,6 +382,19 @@ static PGresult *run(pg_store *s, pg_conn *pc, enum stmt i, int n, const char *c
 	return NULL;
 }
 
+/* Statement I (N parameters V) on a connection of the pool: its result, or NULL (ERR). */
+static PGresult *query(pg_store *s, enum stmt i, int n, const char *const *v, rdms_error *err)
+{
+	pg_conn *pc = acquire(s, err);
+	PGresult *r;
+
+	if (pc == NULL)
+		return NULL;
+	r = run(s, pc, i, n, v, err);
+	release(s, pc);
+	return r;
+}
+
 /* Rows a statement changed. */
 static long long changed(const PGresult *r)
 {
@@ -787,20 +800,14 @@ static uint32_t pg_host_add(fleet_store *st, const fleet_host *h, int64_t now_ms
 
 static uint32_t pg_host_remove(fleet_store *st, const char *name, rdms_error *err)
 {
-	pg_store *s = of(st);
-	pg_conn *pc = acquire(s, err);
-	PGresult *r;
+	PGresult *r = query(of(st), P_HOST_REMOVE, 1, &name, err);
 	uint32_t rc = WBEM_S_NO_ERROR;
 
-	if (pc == NULL)
-		return err->code;
-	r = run(s, pc, P_HOST_REMOVE, 1, &name, err);
 	if (r == NULL)
 		rc = err->code;
 	else if (changed(r) == 0)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
 	PQclear(r);
-	release(s, pc);
 	return rc;
 }
 
@@ -826,17 +833,12 @@ static void host_rows(const PGresult *r, fleet_host_fn fn, void *ctx, size_t *ro
 	}
 }
 
-/* The rows of statement I (N parameters V) to FN; *ROWS how many there were. */
+/* The host rows of statement I to FN; *ROWS how many there were. */
 static uint32_t read_hosts(pg_store *s, enum stmt i, int n, const char *const *v,
                            fleet_host_fn fn, void *ctx, size_t *rows, rdms_error *err)
 {
-	pg_conn *pc = acquire(s, err);
-	PGresult *r;
+	PGresult *r = query(s, i, n, v, err);
 
-	if (pc == NULL)
-		return err->code;
-	r = run(s, pc, i, n, v, err);
-	release(s, pc);
 	if (r == NULL)
 		return err->code;
 	host_rows(r, fn, ctx, rows);
@@ -874,15 +876,11 @@ static uint32_t pg_host_state(fleet_store *st, const char *name, int state, bool
 	pg_store *s = of(st);
 	num n = num_u((uint64_t)state);
 	const char *v[3] = { name, n.s, force ? "true" : "false" };
-	pg_conn *pc = acquire(s, err);
 	PGresult *r;
 	long long rows;
 
 	(void)now_ms;                  /* the contact is the database's now() */
-	if (pc == NULL)
-		return err->code;
-	r = run(s, pc, P_HOST_STATE, 3, v, err);
-	release(s, pc);
+	r = query(s, P_HOST_STATE, 3, v, err);
 	if (r == NULL)
 		return err->code;
 	rows = changed(r);
@@ -900,20 +898,14 @@ static uint32_t pg_host_state(fleet_store *st, const char *name, int state, bool
 
 static uint32_t pg_host_reset(fleet_store *st, const char *name, rdms_error *err)
 {
-	pg_store *s = of(st);
-	pg_conn *pc = acquire(s, err);
-	PGresult *r;
+	PGresult *r = query(of(st), P_HOST_RESET, 1, &name, err);
 	uint32_t rc = WBEM_S_NO_ERROR;
 
-	if (pc == NULL)
-		return err->code;
-	r = run(s, pc, P_HOST_RESET, 1, &name, err);
 	if (r == NULL)
 		rc = err->code;
 	else if (atoi(PQgetvalue(r, 0, 0)) == 0)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
 	PQclear(r);
-	release(s, pc);
 	return rc;
 }
 
@@ -1171,13 +1163,8 @@ static void session_rows(const PGresult *r, fleet_session_fn fn, void *ctx, size
 static uint32_t read_sessions(pg_store *s, enum stmt i, int n, const char *const *v,
                               fleet_session_fn fn, void *ctx, size_t *rows, rdms_error *err)
 {
-	pg_conn *pc = acquire(s, err);
-	PGresult *r;
+	PGresult *r = query(s, i, n, v, err);
 
-	if (pc == NULL)
-		return err->code;
-	r = run(s, pc, i, n, v, err);
-	release(s, pc);
 	if (r == NULL)
 		return err->code;
 	session_rows(r, fn, ctx, rows);
@@ -1222,15 +1209,10 @@ static bool pg_changed_elsewhere(fleet_store *st)
 {
 	pg_store *s = of(st);
 	rdms_error err = { 0 };
-	pg_conn *pc = acquire(s, &err);
-	PGresult *r;
+	PGresult *r = query(s, P_HOSTS_GEN, 0, NULL, &err);
 	long long gen;
 	bool changed_now = false;
 
-	if (pc == NULL)
-		return false;
-	r = run(s, pc, P_HOSTS_GEN, 0, NULL, &err);
-	release(s, pc);
 	if (r != NULL && PQntuples(r) == 1) {
 		gen = atoll(PQgetvalue(r, 0, 0));
 		pthread_mutex_lock(&s->lock);
