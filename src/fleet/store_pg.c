@@ -395,6 +395,12 @@ static PGresult *query(pg_store *s, enum stmt i, int n, const char *const *v, rd
 	return r;
 }
 
+/* A number of R's (ROW, COL): PostgreSQL wrote it, so it is one. */
+static long long col_int(const PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
 /* Rows a statement changed. */
 static long long changed(const PGresult *r)
 {
@@ -645,7 +651,7 @@ static int schema_version(pg_store *s, PGconn *c, rdms_error *err)
 		return v;
 	r = PQexec(c, "SELECT value FROM meta WHERE key = 'schema_version'");
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		v = atoi(PQgetvalue(r, 0, 0));
+		v = (int)col_int(r, 0, 0);
 	else if (PQresultStatus(r) == PGRES_TUPLES_OK)
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): its meta table has no "
 		          "schema_version", s->where);
@@ -737,7 +743,7 @@ fleet_store *fleet_store_open_postgresql(const char *dsn, fleet_open_mode mode, 
 		goto fail;
 	r = PQexec(c, sql[P_HOSTS_GEN]);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		s->hosts_gen = atoll(PQgetvalue(r, 0, 0));
+		s->hosts_gen = col_int(r, 0, 0);
 	PQclear(r);
 	PQfinish(c);
 	c = NULL;
@@ -764,9 +770,10 @@ static bool unhex(const char *text, uint8_t *out, size_t n)
 	if (strncmp(text, "\\x", 2) != 0 || strlen(text + 2) != 2 * n)
 		return false;
 	for (size_t i = 0; i < n; i++) {
-		unsigned v;
+		char pair[3] = { text[2 + 2 * i], text[3 + 2 * i], '\0' }, *end;
+		unsigned long v = strtoul(pair, &end, 16);
 
-		if (sscanf(text + 2 + 2 * i, "%2x", &v) != 1)
+		if (*end != '\0' || pair[0] == '+' || pair[0] == '-')
 			return false;
 		out[i] = (uint8_t)v;
 	}
@@ -824,7 +831,7 @@ static void host_rows(const PGresult *r, fleet_host_fn fn, void *ctx, size_t *ro
 		str_copy(h.url, sizeof h.url, PQgetvalue(r, i, 1));
 		unhex(PQgetvalue(r, i, 2), h.cert_sha256, sizeof h.cert_sha256);
 		h.version = strtoull(PQgetvalue(r, i, 3), NULL, 10);
-		h.state = atoi(PQgetvalue(r, i, 4));
+		h.state = (int)col_int(r, i, 4);
 		h.registered_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
 		h.contact_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
 		h.sessions = strtoull(PQgetvalue(r, i, 7), NULL, 10);
@@ -903,7 +910,7 @@ static uint32_t pg_host_reset(fleet_store *st, const char *name, rdms_error *err
 
 	if (r == NULL)
 		rc = err->code;
-	else if (atoi(PQgetvalue(r, 0, 0)) == 0)
+	else if (col_int(r, 0, 0) == 0)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
 	PQclear(r);
 	return rc;
@@ -926,7 +933,7 @@ static fleet_apply_rc begin_host(pg_store *s, pg_conn *pc, const char *host, uin
 	if (pipeline(s, pc, steps, 2, r, err)) {
 		if (PQntuples(r[1]) == 1) {
 			*version = strtoull(PQgetvalue(r[1], 0, 0), NULL, 10);
-			*state = atoi(PQgetvalue(r[1], 0, 1));
+			*state = (int)col_int(r[1], 0, 1);
 			rc = FLEET_APPLIED;
 		} else {
 			rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s is registered", host);
@@ -1214,7 +1221,7 @@ static bool pg_changed_elsewhere(fleet_store *st)
 	bool changed_now = false;
 
 	if (r != NULL && PQntuples(r) == 1) {
-		gen = atoll(PQgetvalue(r, 0, 0));
+		gen = col_int(r, 0, 0);
 		pthread_mutex_lock(&s->lock);
 		changed_now = gen != s->hosts_gen;
 		s->hosts_gen = gen;
