@@ -356,9 +356,10 @@ def postgresql_schema(broker):
 
 
 def main():
+    pg_tools = [fl.PG_BIN + "/postgres", "setpriv"] if STORE == "postgresql" else []
     if not ready("test_fleet_broker", built=[RDMS, RDMSD], tools=["ip", "curl", "openssl",
                                                                    "xfreerdp", "wslenum",
-                                                                   "wbemcli"]):
+                                                                   "wbemcli"] + pg_tools):
         return 1
     accounts = ra.Lab()
     try:
