@@ -8,8 +8,11 @@
  *   rdms fleet host remove NAME
  *   rdms fleet hosts [--json]                  name, URL, state, sessions, last contact
  *
- * It opens the directory (store_path) itself, beside a running broker
- * (SQLite keeps the two apart), so it needs root.  Registering a host pins
+ * It opens the directory (store_path, or store_dsn with store = postgresql)
+ * itself, beside a running broker (the database keeps the two apart), as
+ * root: it audits in rdmsd's audit trail.  `db init` creates the schema
+ * (PostgreSQL: in an empty database of the C locale), `db upgrade` brings
+ * an older one to this rdms's version; a broker refuses any other.  Registering a host pins
  * its certificate's fingerprint and binds its VMHostName to it: the broker
  * then talks to that URL only while it shows that certificate.  Adding and
  * removing are audited in rdmsd's audit trail, as "rdms fleet" of root.
@@ -220,19 +223,22 @@ int cli_cmd_fleet(cli_ctx *ctx)
 {
 	const char *const *a = ctx->opt.args;
 	rdms_error err = { 0 };
+	fleet_open_mode mode = FLEET_OPEN_ADMIN;
 	fleet_store *st;
 	int rc;
 
 	if (geteuid() != 0) {
-		rdms_fail(&err, WBEM_E_ACCESS_DENIED, "rdms fleet opens the broker's directory %s: "
-		          "run it as root on the broker", ctx->cfg.store_path);
+		rdms_fail(&err, WBEM_E_ACCESS_DENIED, "rdms fleet opens the broker's directory (store "
+		          "= %s): run it as root on the broker", ctx->cfg.store);
 		return cli_report(&err);
 	}
-	st = fleet_store_open_sqlite_admin(ctx->cfg.store_path, &err);
+	if (strcmp(a[0], "db") == 0)
+		mode = strcmp(a[1], "init") == 0 ? FLEET_OPEN_INIT : FLEET_OPEN_UPGRADE;
+	st = fleet_store_open(ctx->cfg.store, rdms_config_store_target(&ctx->cfg), mode, &err);
 	if (st == NULL)
 		return cli_report(&err);
 	if (strcmp(a[0], "db") == 0) {
-		printf("session directory %s is ready\n", ctx->cfg.store_path);
+		printf("session directory %s is ready\n", fleet_store_describe(st));
 		rc = CLI_OK;
 	} else if (strcmp(a[0], "hosts") == 0) {
 		rc = list_hosts(ctx, st, &err);

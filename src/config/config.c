@@ -82,8 +82,9 @@ static const struct config_key keys[] = {
 	STR(fleet_ca),
 	STR(fleet_brokers),
 	CHOICE(role, "host|broker"),
-	CHOICE(store, "sqlite"),
+	CHOICE(store, "sqlite|postgresql"),
 	STR(store_path),
+	STR(store_dsn),
 	STR(fleet_cert),
 	STR(fleet_key),
 	STR(broker_name),
@@ -367,6 +368,11 @@ uint32_t rdms_config_load(rdms_config *cfg, const char *path, bool required,
 bool rdms_config_is_broker(const rdms_config *cfg)
 {
 	return strcmp(cfg->role, "broker") == 0;
+}
+
+const char *rdms_config_store_target(const rdms_config *cfg)
+{
+	return strcmp(cfg->store, "postgresql") == 0 ? cfg->store_dsn : cfg->store_path;
 }
 
 bool rdms_config_backend_enabled(const rdms_config *cfg, const char *name)

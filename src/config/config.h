@@ -76,8 +76,9 @@ typedef struct rdms_config {
 
 	/* the fleet, on a broker (spec/fleet.md 3; interface.md "Fleet") */
 	char role[16];              /* "host" (the default) or "broker" */
-	char store[16];             /* the session directory: "sqlite" */
+	char store[16];             /* the session directory: "sqlite" (default) or "postgresql" */
 	char store_path[256];       /* SQLite file; default /var/lib/rdms/fleet.db */
+	char store_dsn[1024];       /* PostgreSQL: a libpq connection string */
 	char fleet_cert[256];       /* the broker's client certificate and key, to reach hosts */
 	char fleet_key[256];
 	char broker_name[256];      /* Win32_RDSHServer.ConnectionBroker; default the host name */
@@ -86,6 +87,8 @@ typedef struct rdms_config {
 
 /* True when CFG makes rdmsd a fleet broker. */
 bool rdms_config_is_broker(const rdms_config *cfg);
+/* Where a broker's directory is: store_dsn for PostgreSQL, else store_path. */
+const char *rdms_config_store_target(const rdms_config *cfg);
 
 /* Fills CFG with the defaults (host names looked up now). */
 void rdms_config_defaults(rdms_config *cfg);

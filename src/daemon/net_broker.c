@@ -43,7 +43,8 @@ bool net_broker_up(net_broker *b, rdms_provider *p, rdms_error *err)
 	fleet_ingest_options io = { .identity = &b->broker.id };
 	char path[sizeof cfg->store_path + sizeof cfg->events_db];
 
-	b->broker.store = fleet_store_open_sqlite(cfg->store_path, err);
+	b->broker.store = fleet_store_open(cfg->store, rdms_config_store_target(cfg),
+	                                   FLEET_OPEN_BROKER, err);
 	if (b->broker.store == NULL)
 		return false;
 	fleet_events_path(cfg, path, sizeof path);

@@ -698,7 +698,8 @@ int main(int argc, char **argv)
 	    !net_start(d, &err))
 		fatal("%s", err.message);
 	if (rdms_config_is_broker(&d->cfg))
-		log_info("role: fleet broker, session directory %s", d->cfg.store_path);
+		log_info("role: fleet broker, session directory %s", strcmp(d->cfg.store, "postgresql")
+		         == 0 ? "in PostgreSQL (store_dsn)" : d->cfg.store_path);
 	if (d->opt.pid_file != NULL)
 		write_pid_file(d->opt.pid_file);
 	log_info("rdmsd %s ready", RDMS_VERSION);

@@ -185,6 +185,31 @@ fleet_apply_rc fleet_plan_batch(uint64_t version, int state, const fleet_change 
 
 /* ---- the interface --------------------------------------------------------- */
 
+fleet_store *fleet_store_open(const char *store, const char *where, fleet_open_mode mode,
+                              rdms_error *err)
+{
+	if (strcmp(store, "sqlite") == 0)
+		return mode == FLEET_OPEN_BROKER ? fleet_store_open_sqlite(where, err)
+		       : fleet_store_open_sqlite_admin(where, err);
+	if (strcmp(store, "postgresql") != 0) {
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "store '%.40s' is not sqlite or postgresql",
+		          store);
+		return NULL;
+	}
+	/* libpq's defaults would pick some database: better to say which is meant */
+	if (where == NULL || where[0] == '\0') {
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "store = postgresql needs store_dsn, a libpq "
+		          "connection string (e.g. \"host=/run/postgresql dbname=rdms\")");
+		return NULL;
+	}
+	return fleet_store_open_postgresql(where, mode, err);
+}
+
+const char *fleet_store_describe(fleet_store *st)
+{
+	return st->vt->describe(st);
+}
+
 void fleet_store_close(fleet_store *st)
 {
 	if (st != NULL)

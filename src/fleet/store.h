@@ -1,8 +1,9 @@
 /*
  * store.h -- a fleet broker's session directory (spec/fleet.md 3.5, 5.7):
  * the hosts it serves and the last known sessions of each, behind one
- * narrow interface that SQLite implements here (store_sqlite.c, the
- * default: a single broker needs no database server) and PostgreSQL next.
+ * narrow interface that SQLite implements (store_sqlite.c, the default: a
+ * single broker needs no database server) and PostgreSQL (store_pg.c:
+ * several brokers on one database).
  *
  * Hosts are authoritative; the directory is what the broker last learned
  * from them, each host at a *version*: its change feed's position (epoch,
@@ -157,6 +158,34 @@ typedef struct fleet_page {
 
 typedef struct fleet_store fleet_store;
 
+/* Who opens a directory, and what becomes of its schema. */
+typedef enum fleet_open_mode {
+	FLEET_OPEN_BROKER,     /* a broker: the schema must be this rdmsd's (SQLite: created
+	                        * when missing, and the file locked for one broker) */
+	FLEET_OPEN_ADMIN,      /* `rdms fleet host ...` beside a running broker: no lock */
+	FLEET_OPEN_INIT,       /* `rdms fleet db init`: the schema created where there is none */
+	FLEET_OPEN_UPGRADE,    /* `rdms fleet db upgrade`: an older schema brought to this one */
+} fleet_open_mode;
+
+/*
+ * The directory of kind STORE ("sqlite" or "postgresql", the config's
+ * `store`) at WHERE (`store_path`, or `store_dsn`: a libpq connection
+ * string), opened as MODE.  NULL with ERR on failure: WBEM_E_NOT_AVAILABLE
+ * (the database fails, has no schema or another version, or is not in the
+ * C locale), WBEM_E_INVALID_PARAMETER (an unknown kind, a bad DSN).
+ */
+fleet_store *fleet_store_open(const char *store, const char *where, fleet_open_mode mode,
+                              rdms_error *err);
+
+/*
+ * The PostgreSQL directory at DSN (spec/fleet.md 3.5, 5): any number of
+ * brokers may share it.  The database must use the C locale (createdb
+ * --locale=C --template=template0).  Connections have timeouts (connect
+ * 5 s, TCP 5 s, statements 5 s) unless DSN says otherwise.
+ */
+fleet_store *fleet_store_open_postgresql(const char *dsn, fleet_open_mode mode,
+                                         rdms_error *err);
+
 /*
  * The SQLite directory at PATH (created when missing, with its schema).
  * SQLite serves one broker: the file is locked for this process's life,
@@ -170,6 +199,8 @@ fleet_store *fleet_store_open_sqlite(const char *path, rdms_error *err);
  */
 fleet_store *fleet_store_open_sqlite_admin(const char *path, rdms_error *err);
 void fleet_store_close(fleet_store *st);
+/* What messages call the directory: its file, or its database and server (never a password). */
+const char *fleet_store_describe(fleet_store *st);
 
 /* Registers H (name, url, cert_sha256; the rest is the store's): state unknown, version 0. */
 uint32_t fleet_store_host_add(fleet_store *st, const fleet_host *h, rdms_error *err);

@@ -36,6 +36,7 @@ typedef struct fleet_store_vtbl {
 	uint32_t       (*secret)(fleet_store *st, const char *name,
 	                         const uint8_t fresh[FLEET_SECRET_BYTES],
 	                         uint8_t out[FLEET_SECRET_BYTES], rdms_error *err);
+	const char    *(*describe)(fleet_store *st);
 } fleet_store_vtbl;
 
 /* Every implementation's handle begins with this. */

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -156,6 +157,7 @@ typedef struct sqlite_store {
 	int             lock_fd;       /* the flock()ed database file */
 	int64_t         data_version;  /* PRAGMA data_version last seen (changed_elsewhere) */
 	sqlite3_stmt   *page[PAGE_KINDS];  /* keyset pages, by PAGE_* filters (prepared when used) */
+	char            where[300];    /* "SQLite file PATH", for messages */
 } sqlite_store;
 
 static sqlite_store *of(fleet_store *st)
@@ -256,6 +258,7 @@ static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *er
 	}
 	s->base.vt = &sqlite_vtbl;
 	pthread_mutex_init(&s->lock, NULL);
+	snprintf(s->where, sizeof s->where, "SQLite file %s", path);
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lock_fd < 0) {
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path, strerror(errno));
@@ -837,6 +840,11 @@ static uint32_t sqlite_secret(fleet_store *st, const char *name,
 	return rc;
 }
 
+static const char *sqlite_describe(fleet_store *st)
+{
+	return of(st)->where;
+}
+
 static const fleet_store_vtbl sqlite_vtbl = {
 	.close = sqlite_close,
 	.host_add = sqlite_host_add,
@@ -851,4 +859,5 @@ static const fleet_store_vtbl sqlite_vtbl = {
 	.get = sqlite_get,
 	.changed_elsewhere = sqlite_changed_elsewhere,
 	.secret = sqlite_secret,
+	.describe = sqlite_describe,
 };

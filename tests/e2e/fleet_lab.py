@@ -56,6 +56,7 @@ until Ctrl-C).
 """
 import argparse
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -76,6 +77,7 @@ BROKERS = {"b1": ("198.18.0.1", "broker1"), "b2": ("198.18.0.2", "broker2")}
 CLIENT, CLIENT_ADDR = "cl", "198.18.0.100"
 PREFIX_LEN = 16
 HOST_INIT = os.path.join(HERE, "fleet_host_init.sh")
+PG_BIN = "/usr/lib/postgresql/15/bin"    # Debian's postgresql-15
 WSMAN_HTTPS = 5986
 ACTIVE, DISCONNECTED = 0, 4
 FIXTURE_USERS = 50          # user names per host, in runs of lines (one getpwnam each)
@@ -203,6 +205,7 @@ class FleetLab:
         self.shared = None        # (SessionId, host A, host B) when 2+ fixture hosts
         self.namespaces = []      # the ones this lab created, for cleanup
         self.spawned = []         # Popen of what spawn() started: clients, brokers
+        self.pg = None            # the postmaster's Popen, when postgresql() started one
         self.setup_seconds = None
         self.cleaned = False
 
@@ -526,6 +529,39 @@ class FleetLab:
                            "/v:%s:3389" % h.addr, "/u:" + user, "/cert:ignore",
                            "/log-level:WARN"] + list(extra), env)
 
+    def postgresql(self):
+        """A PostgreSQL 15 for brokers (spec/fleet.md 4.3): a cluster in the
+        lab's directory, the server in the foreground as the postgres
+        account (it refuses root) on a Unix socket only, reachable from
+        every namespace (path sockets are not namespaced) by any account
+        (trust, lab only); database rdms in the C locale.  Stopped by its
+        PID at cleanup.  Returns the libpq connection string."""
+        pw = pwd.getpwnam("postgres")
+        top, data, sock = (os.path.join(self.dir, "pg"), os.path.join(self.dir, "pg", "data"),
+                           os.path.join(self.dir, "pg", "sock"))
+        os.makedirs(sock)
+        for d in (top, sock):
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+            os.chmod(d, 0o755)
+        as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"]
+        sh(as_pg + [PG_BIN + "/initdb", "-D", data, "-U", "rdms", "-A", "trust", "-E", "UTF8",
+                    "--locale=C", "--no-sync"], timeout=120)
+        logf = open(os.path.join(self.dir, "postgresql.log"), "a")
+        # setpriv execs: this Popen is the postmaster itself
+        self.pg = subprocess.Popen(as_pg + [PG_BIN + "/postgres", "-D", data,
+                                            "-c", "unix_socket_directories=" + sock,
+                                            "-c", "listen_addresses=", "-c", "fsync=off"],
+                                   stdin=subprocess.DEVNULL, stdout=logf,
+                                   stderr=subprocess.STDOUT, cwd=top)
+        logf.close()
+        if not wait_for(30, lambda: subprocess.run([PG_BIN + "/pg_isready", "-q", "-h", sock,
+                                                    "-U", "rdms"]).returncode == 0):
+            raise RuntimeError("PostgreSQL did not come up: %s"
+                               % (read(os.path.join(self.dir, "postgresql.log")) or "")[-800:])
+        sh([PG_BIN + "/psql", "-h", sock, "-U", "rdms", "-d", "postgres", "-q", "-c",
+            "CREATE DATABASE rdms TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'"])
+        return "host=%s user=rdms dbname=rdms" % sock
+
     # ---- removal -------------------------------------------------------------------------
 
     @staticmethod
@@ -549,6 +585,13 @@ class FleetLab:
             return []
         self.cleaned = True
         self.stop_pids([p.pid for p in self.spawned], 5)
+        if self.pg is not None:      # after the brokers, its clients
+            self.pg.send_signal(signal.SIGINT)       # fast shutdown
+            try:
+                self.pg.wait(15)
+            except subprocess.TimeoutExpired:
+                self.pg.kill()
+                self.pg.wait(5)
         # machines first (their init logs nothing off: the sessions end with it)
         self.stop_pids([h.init_pid for h in self.xrdp_hosts], 15)
         self.stop_pids([h.proc.pid for h in self.hosts if h.proc is not None])

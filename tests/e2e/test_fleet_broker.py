@@ -33,6 +33,9 @@ with broker1's certificate and each host's pinned one.  Checked:
       wsen:InvalidEnumerationContext and is logged; a Release succeeds; WQL
       with a pushed-down UserName through WS-Man, paged, gives that user's
       sessions; CIM-XML ExecQuery gives them too.
+With RDMS_FLEET_STORE=postgresql (test_fleet_broker_pg.py) the same on a
+PostgreSQL 15 directory (store = postgresql, a server the lab starts):
+before `rdms fleet db init` the broker refuses to start, naming it.
 
 Needs root and lab.sh's xrdp lab; run under the lab lock (run.sh does).
 Output: one PASS/FAIL line per check, and last `N passed, M failed`.
@@ -61,11 +64,12 @@ from e2e_common import RDMS, RDMSD, check, finish, log, read, ready, wait_for  #
 BROKER_ADDR = "198.18.0.1"
 WSMAN = "http://%s:5985/wsman" % BROKER_ADDR
 N_HOSTS = int(os.environ.get("RDMS_FLEET_BROKER_HOSTS", "4"))
+STORE = os.environ.get("RDMS_FLEET_STORE", "sqlite")
 U1 = "rdmstest1"
 
 
 class Broker:
-    def __init__(self, lab, accounts):
+    def __init__(self, lab, accounts, dsn=None):
         self.lab = lab
         self.dir = os.path.join(lab.dir, "b1")
         os.makedirs(self.dir, exist_ok=True)
@@ -81,13 +85,16 @@ class Broker:
                     "admin_group = %s\npam_service = %s\nhooks_dir = %s/hooks\n"
                     % (self.dir, self.dir, self.dir, cert, key, BROKER_ADDR, BROKER_ADDR,
                        ra.ADMIN_GROUP, ra.PAM_SERVICE, self.dir))
+            if dsn is not None:
+                f.write("store = postgresql\nstore_dsn = %s\n" % dsn)
         self.proc = None
 
     def start(self):
         before = len(self.log())
         self.proc = self.lab.spawn("b1", "broker", [RDMSD, "--config", self.conf,
                                                     "--foreground", "--debug"])
-        return bool(wait_for(20, lambda: "ready" in self.log()[before:]))
+        wait_for(20, lambda: "ready" in self.log()[before:] or self.proc.poll() is not None)
+        return "ready" in self.log()[before:] and self.proc.poll() is None
 
     def log(self):
         return read(self.logf) or ""
@@ -522,17 +529,33 @@ def stateless_reads(lab, broker, truth):
                                                              (p.stdout + p.stderr)[-400:]))
 
 
+def postgresql_schema(broker):
+    """A broker on a database without the schema refuses to start, naming
+    `rdms fleet db init`; that command makes it.  True when it did."""
+    started = broker.start()
+    check("on PostgreSQL without the schema the broker refuses to start, naming "
+          "'rdms fleet db init'", not started and "run 'rdms fleet db init'" in broker.log(),
+          broker.log()[-800:])
+    rc, out, err = broker.rdms("fleet", "db", "init")
+    return check("rdms fleet db init makes the schema in PostgreSQL",
+                 rc == 0 and 'PostgreSQL database "rdms"' in out and "is ready" in out,
+                 "%d %s %s" % (rc, out, err))
+
+
 def main():
+    pg_tools = [fl.PG_BIN + "/postgres", "setpriv"] if STORE == "postgresql" else []
     if not ready("test_fleet_broker", built=[RDMS, RDMSD], tools=["ip", "curl", "openssl",
                                                                    "xfreerdp", "wslenum",
-                                                                   "wbemcli"]):
+                                                                   "wbemcli"] + pg_tools):
         return 1
     accounts = ra.Lab()
     try:
         accounts.accounts()
         with fl.FleetLab(hosts=N_HOSTS, xrdp_hosts=1, sessions=1000) as lab:
             log("fleet lab: %d hosts in %.1f s" % (len(lab.hosts), lab.setup_seconds))
-            broker = Broker(lab, accounts)
+            broker = Broker(lab, accounts, lab.postgresql() if STORE == "postgresql" else None)
+            if STORE == "postgresql" and not postgresql_schema(broker):
+                return finish()
             if check("the broker (role = broker) starts in b1", broker.start(),
                      broker.log()[-1500:]):
                 try:

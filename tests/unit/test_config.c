@@ -200,8 +200,26 @@ static void test_valid(void)
 	CHECK(!rdms_config_valid(&cfg));
 }
 
+/* The fleet broker's store: SQLite by default, PostgreSQL at a connection string. */
+static void test_store(void)
+{
+	rdms_config c;
+	rdms_error e = { 0 };
+
+	rdms_config_defaults(&c);
+	CHECK_STR(c.store, "sqlite");
+	CHECK_STR(rdms_config_store_target(&c), "/var/lib/rdms/fleet.db");
+	CHECK_EQ(parse(&c, "store = postgresql\nstore_dsn = host=/run/postgresql dbname=rdms\n",
+	               &e), 0);
+	CHECK_STR(c.store, "postgresql");
+	CHECK_STR(rdms_config_store_target(&c), "host=/run/postgresql dbname=rdms");
+	CHECK_EQ(parse(&c, "store = mysql\n", &e), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(e.message, "sqlite|postgresql") != NULL);
+}
+
 int main(void)
 {
+	test_store();
 	test_defaults();
 	test_valid();
 	test_values();

@@ -1,8 +1,14 @@
 /*
- * test_fleet_store.c -- the fleet broker's session directory on SQLite
- * (src/fleet/store.h): hosts, the apply rules of change batches and
- * snapshots (version guard, gaps, epochs, idempotence, forged or unknown
- * hosts, huge batches), keyset reads, the one-broker lock.
+ * test_fleet_store.c -- the fleet broker's session directory
+ * (src/fleet/store.h), one conformance suite run against each store:
+ * `test_fleet_store sqlite` and `test_fleet_store postgresql` (on a
+ * PostgreSQL 15 it starts itself: pg_server.h; skipped, exit 77, when
+ * PostgreSQL 15 is not installed).  The same checks for both: hosts, the
+ * apply rules of change batches and snapshots (version guard, gaps,
+ * epochs, idempotence, forged or unknown hosts, huge batches), keyset
+ * reads, threads.  Then each store's own: SQLite's query plans and
+ * one-broker lock; PostgreSQL's schema versions, C locale, two brokers on
+ * one database, and a database that fails.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -14,8 +20,11 @@
 
 #include <sqlite3.h>
 
+#include <libpq-fe.h>
+
 #include "check.h"
 #include "fleet/store.h"
+#include "pg_server.h"
 
 #define V(e, s) fleet_version((e), (s))
 
@@ -744,7 +753,201 @@ static void test_file(fleet_store **st)
 	CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
 }
 
-int main(void)
+/* ---- PostgreSQL's own ------------------------------------------------------------------ */
+
+static pg_server pg;
+
+static char *pg_dsn(const char *db)
+{
+	static char dsn[4][256];
+	static int next;
+	char *out = dsn[next++ % 4];
+
+	pg_server_dsn(&pg, db, out, sizeof dsn[0]);
+	return out;
+}
+
+/* Runs TEXT on database DB directly; true when it succeeded. */
+static bool pg_sql(const char *db, const char *text)
+{
+	PGconn *c = PQconnectdb(pg_dsn(db));
+	PGresult *r = PQexec(c, text);
+	ExecStatusType st = PQresultStatus(r);
+
+	PQclear(r);
+	PQfinish(c);
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/* Versioned schema: made by init, refused when missing or of another version. */
+static void test_pg_schema(void)
+{
+	rdms_error err = { 0 };
+	fleet_store *st;
+
+	CHECK(pg_server_createdb(&pg, "fresh", "C"));
+	/* a broker on an empty database: refused, and told what to run */
+	st = fleet_store_open_postgresql(pg_dsn("fresh"), FLEET_OPEN_BROKER, &err);
+	CHECK(st == NULL);
+	CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+	CHECK(strstr(err.message, "no rdms schema: run 'rdms fleet db init'") != NULL);
+	CHECK(strstr(err.message, "PostgreSQL database \"fresh\"") != NULL);
+	/* upgrade needs something to upgrade */
+	CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err) == NULL);
+	/* init makes it; a second init, and an upgrade of the current version, change nothing */
+	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_INIT, &err);
+	CHECK(st != NULL);
+	fleet_store_close(st);
+	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_INIT, &err);
+	CHECK(st != NULL);
+	fleet_store_close(st);
+	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err);
+	CHECK(st != NULL);
+	fleet_store_close(st);
+	/* a newer schema: refused by every mode */
+	CHECK(pg_sql("fresh", "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
+	for (int mode = FLEET_OPEN_BROKER; mode <= FLEET_OPEN_UPGRADE; mode++) {
+		CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), (fleet_open_mode)mode, &err) ==
+		      NULL);
+		CHECK(strstr(err.message, "schema version 99, newer than this rdmsd's 1") != NULL);
+	}
+	/* a meta table that records no schema (0): a broker is told to run init */
+	CHECK(pg_sql("fresh", "UPDATE meta SET value = '0' WHERE key = 'schema_version'"));
+	CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK(strstr(err.message, "run 'rdms fleet db init'") != NULL);
+	/* a database in another locale: refused, saying why */
+	CHECK(pg_server_createdb(&pg, "utf8", "C.UTF-8"));
+	CHECK(fleet_store_open_postgresql(pg_dsn("utf8"), FLEET_OPEN_INIT, &err) == NULL);
+	CHECK(strstr(err.message, "LC_CTYPE 'C.UTF-8'; rdms needs the C locale") != NULL);
+	/* nothing was created there */
+	CHECK(!pg_sql("utf8", "SELECT 1 FROM meta"));
+	/* bad connection strings and missing ones */
+	CHECK(fleet_store_open("postgresql", "host=", FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK(fleet_store_open("postgresql", "", FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK_EQ(err.code, WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "needs store_dsn") != NULL);
+	CHECK(fleet_store_open("postgresql", "nonsense", FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK_EQ(err.code, WBEM_E_INVALID_PARAMETER);
+	CHECK(fleet_store_open("oracle", "x", FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK_EQ(err.code, WBEM_E_INVALID_PARAMETER);
+	/* the password never shows in a message */
+	{
+		char dsn[300];
+
+		snprintf(dsn, sizeof dsn, "%s password=s3cret dbname=nodb", pg_dsn("x"));
+		CHECK(fleet_store_open("postgresql", dsn, FLEET_OPEN_BROKER, &err) == NULL);
+		CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+		CHECK(strstr(err.message, "s3cret") == NULL);
+		CHECK(strstr(err.message, "\"nodb\"") != NULL);
+	}
+}
+
+/* A second broker on the same database: every apply guarded, each batch applied once. */
+struct applier {
+	fleet_store *st;
+	int          applied, stale, other;
+};
+
+static void *apply_all(void *arg)
+{
+	struct applier *a = arg;
+	rdms_error err = { 0 };
+	uint64_t v;
+
+	for (uint64_t i = 1; i <= 200; i++) {
+		fleet_change c[2] = { up(V(1, 2 * i - 1), "hv-ha", (uint32_t)(i % 13), 4, "ha"),
+		                      del(V(1, 2 * i), "hv-ha", (uint32_t)((i + 5) % 13)) };
+		fleet_apply_rc rc = fleet_store_apply_batch(a->st, "hv-ha", c, 2, &v, &err);
+
+		if (rc == FLEET_APPLIED)
+			a->applied++;
+		else if (rc == FLEET_STALE)
+			a->stale++;
+		else
+			a->other++;
+	}
+	return NULL;
+}
+
+static void test_pg_two_brokers(fleet_store *b1)
+{
+	rdms_error err = { 0 };
+	fleet_store *b2 = fleet_store_open("postgresql", pg_dsn("rdms"), FLEET_OPEN_BROKER, &err);
+	struct applier a1 = { .st = b1 }, a2 = { .st = b2 };
+	pthread_t t1, t2;
+	rows r1, r2;
+
+	CHECK(b2 != NULL);
+	if (b2 == NULL)
+		return;
+	CHECK(!fleet_store_changed_elsewhere(b2));
+	add_host(b1, "hv-ha");
+	CHECK(fleet_store_changed_elsewhere(b2));       /* b1's new host, seen by b2 */
+	CHECK(!fleet_store_changed_elsewhere(b2));
+	CHECK_EQ(fleet_store_apply_snapshot(b2, "hv-ha", V(1, 0), NULL, 0, &err), FLEET_APPLIED);
+	CHECK_EQ(fleet_store_apply_snapshot(b1, "hv-ha", V(1, 0), NULL, 0, &err), FLEET_APPLIED);
+	/* both brokers pull the same 200 batches at once: each is applied exactly once */
+	pthread_create(&t1, NULL, apply_all, &a1);
+	pthread_create(&t2, NULL, apply_all, &a2);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_EQ(a1.applied + a2.applied, 200);
+	CHECK_EQ(a1.stale + a2.stale, 200);
+	CHECK_EQ(a1.other + a2.other, 0);
+	CHECK_EQ(get_host(b2, "hv-ha").version, V(1, 400));
+	/* and both read the same directory: what one broker applying in order leaves */
+	r1 = all_rows(b1, 3, "ha", NULL);
+	r2 = all_rows(b2, 100, "HA", NULL);
+	CHECK_EQ(r1.n, r2.n);
+	CHECK(r1.n > 0 && r1.n < 13);
+	for (size_t i = 0; i < r1.n && i < r2.n; i++)
+		CHECK_EQ(r1.id[i], r2.id[i]);
+	/* the last batch again, from either: stale */
+	{
+		fleet_change c[1] = { del(V(1, 400), "hv-ha", 0) };
+		uint64_t v;
+
+		CHECK_EQ(fleet_store_apply_batch(b2, "hv-ha", c, 1, &v, &err), FLEET_STALE);
+		CHECK_EQ(v, V(1, 400));
+	}
+	CHECK_EQ(fleet_store_host_remove(b2, "hv-ha", &err), 0);
+	fleet_store_close(b2);
+}
+
+/* The database goes away: precise faults, fast, never a hang. */
+static void test_pg_down(fleet_store *st)
+{
+	rdms_error err = { 0 };
+	struct timespec t0;
+	fleet_host h;
+	double ms;
+
+	/* nothing listens at this address: the connect fails at once */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(fleet_store_open("postgresql", "host=127.0.0.1 port=1 dbname=rdms",
+	                       FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+	CHECK(strstr(err.message, "cannot connect") != NULL);
+	CHECK(ms_since(&t0) < 6000);
+	/* the server stops under an open store */
+	pg_server_halt(&pg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(fleet_store_host_get(st, "hv2", &h, &err), WBEM_E_NOT_AVAILABLE);
+	CHECK(strstr(err.message, "session directory (PostgreSQL database \"rdms\"") != NULL);
+	CHECK_EQ(fleet_store_host_get(st, "hv2", &h, &err), WBEM_E_NOT_AVAILABLE);
+	{
+		fleet_change c[1] = { up(V(9, 1), "hv2", 1, 0, "x") };
+		uint64_t v;
+
+		CHECK_EQ(fleet_store_apply_batch(st, "hv2", c, 1, &v, &err), FLEET_FAILED);
+		CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+	}
+	ms = ms_since(&t0);
+	CHECK(ms < 5000);
+	printf("fleet_store: database down: 3 calls failed in %.0f ms\n", ms);
+}
+
+static int run_sqlite(void)
 {
 	rdms_error err = { 0 };
 	fleet_store *st;
@@ -757,8 +960,9 @@ int main(void)
 	CHECK(st != NULL);
 	if (st == NULL) {
 		fprintf(stderr, "%s\n", err.message);
-		return check_summary("fleet_store");
+		return check_summary("fleet_store sqlite");
 	}
+	CHECK(strncmp(fleet_store_describe(st), "SQLite file /tmp/test_fleet_store", 33) == 0);
 	test_versions();
 	test_hosts(st);
 	test_batches(st);
@@ -773,5 +977,50 @@ int main(void)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
-	return check_summary("fleet_store");
+	return check_summary("fleet_store sqlite");
+}
+
+static int run_postgresql(void)
+{
+	rdms_error err = { 0 };
+	fleet_store *st = NULL;
+
+	if (!pg_server_start(&pg)) {
+		printf("fleet_store postgresql: skipped: %s\n", pg.why);
+		pg_server_stop(&pg);
+		return 77;
+	}
+	CHECK(pg_server_createdb(&pg, "rdms", "C"));
+	st = fleet_store_open("postgresql", pg_dsn("rdms"), FLEET_OPEN_INIT, &err);
+	CHECK(st != NULL);
+	if (st == NULL) {
+		fprintf(stderr, "%s\n", err.message);
+	} else {
+		CHECK(strstr(fleet_store_describe(st), "PostgreSQL database \"rdms\" on /tmp/") != NULL);
+		test_hosts(st);
+		test_batches(st);
+		test_same_id(st);
+		test_reads(st);
+		test_host_list(st);
+		test_huge(st);
+		test_threads(st);
+		test_pg_two_brokers(st);
+		test_pg_schema();
+		test_pg_down(st);
+		fleet_store_close(st);
+	}
+	pg_server_stop(&pg);
+	return check_summary("fleet_store postgresql");
+}
+
+int main(int argc, char **argv)
+{
+	const char *store = argc > 1 ? argv[1] : "sqlite";
+
+	if (strcmp(store, "sqlite") == 0)
+		return run_sqlite();
+	if (strcmp(store, "postgresql") == 0)
+		return run_postgresql();
+	fprintf(stderr, "usage: test_fleet_store sqlite|postgresql\n");
+	return 2;
 }

@@ -1,0 +1,1253 @@
+/*
+ * store_pg.c -- the session directory in PostgreSQL 15 (store.h), for
+ * several brokers on one database (spec/fleet.md 3.5, 5).
+ *
+ * The schema is spec/fleet.md 3.5's, versioned in a `meta` row, created by
+ * `rdms fleet db init` and brought forward by `rdms fleet db upgrade`; a
+ * broker refuses a database without it or at another version rather than
+ * guess.  The database must use the C locale: then lower() folds ASCII only
+ * and text compares bytewise, exactly as rdms's WQL compares strings (the
+ * key columns are COLLATE "C" besides, so that key order never depends on
+ * the locale).  Times are the database's now(): the one clock every broker
+ * shares.
+ *
+ * Writes are SQLite's rules with PostgreSQL's means: each is one
+ * transaction that first locks its host's row (SELECT ... FOR UPDATE), so
+ * two brokers applying the same batch serialise and the second finds it
+ * stale; then the whole batch is one array upsert and one array delete
+ * (the batch collapsed to each session's last event: what applying the
+ * events in order leaves), sent pipelined with the host's new version and
+ * the COMMIT -- two round trips for any batch.
+ *
+ * Thread-safe by a small pool: each call takes a connection of its own
+ * (opened on demand, at most POOL_MAX), so readers never wait behind an
+ * ingest transaction.  Nothing hangs: connect_timeout, TCP keepalives and
+ * tcp_user_timeout bound the network, statement_timeout, lock_timeout and
+ * idle_in_transaction_session_timeout the server (each unless the DSN or
+ * the role already sets it); a failure is WBEM_E_NOT_AVAILABLE naming the
+ * database (never its password), and the broken connection is replaced at
+ * the next call.
+ */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "../common/strutil.h"
+
+#define POOL_MAX        8
+#define POOL_WAIT_MS    5000
+
+/* ---- the schema --------------------------------------------------------------- */
+
+/*
+ * migrations[i] takes the schema from version i to i + 1 (0: an empty
+ * database); the runner records the new version in meta.  Never edit a
+ * released step: add one.
+ */
+static const char *const migrations[] = {
+	"CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);"
+	"CREATE TABLE hosts ("
+	"  vmhostname  text COLLATE \"C\" PRIMARY KEY,"
+	"  url         text NOT NULL,"
+	"  cert_sha256 bytea NOT NULL CHECK (length(cert_sha256) = 32),"
+	"  version     bigint NOT NULL DEFAULT 0,"
+	"  state       smallint NOT NULL DEFAULT 1,"
+	"  registered  timestamptz NOT NULL DEFAULT now(),"
+	"  contact     timestamptz"
+	") WITH (fillfactor = 70);"
+	"CREATE TABLE sessions ("
+	"  vmhostname    text COLLATE \"C\" NOT NULL REFERENCES hosts ON DELETE CASCADE,"
+	"  session_id    bigint NOT NULL CHECK (session_id BETWEEN 0 AND 4294967295),"
+	"  vm_name text, connect_state bigint NOT NULL, user_name text, domain_name text,"
+	"  collection_id text, client_machine_name text,"
+	"  version       bigint NOT NULL,"
+	"  PRIMARY KEY (vmhostname, session_id)"
+	") WITH (fillfactor = 80);"
+	/* UserName pushdown in key order; state changes stay HOT updates */
+	"CREATE INDEX sessions_user ON sessions (lower(user_name), vmhostname, session_id);"
+	/* what changed_elsewhere() watches: the host list, not every batch */
+	"INSERT INTO meta VALUES ('hosts_generation', '0');"
+	"CREATE FUNCTION rdms_hosts_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+	"  UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'hosts_generation';"
+	"  RETURN NULL; END $$;"
+	"CREATE TRIGGER hosts_changed AFTER INSERT OR DELETE OR UPDATE OF url, cert_sha256 "
+	"  ON hosts FOR EACH STATEMENT EXECUTE FUNCTION rdms_hosts_changed();",
+};
+
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+/* ---- statements, prepared on every connection ---------------------------------- */
+
+#define SESSION_COLS "vmhostname, session_id, vm_name, connect_state, user_name, " \
+	"domain_name, collection_id, client_machine_name, version"
+#define HOST_COLS "vmhostname, url, cert_sha256, version, state, " \
+	"(extract(epoch FROM registered) * 1000)::bigint, " \
+	"coalesce((extract(epoch FROM contact) * 1000)::bigint, 0), " \
+	"(SELECT count(*) FROM sessions s WHERE s.vmhostname = h.vmhostname)"
+
+enum stmt {
+	P_BEGIN, P_COMMIT,
+	P_HOST_ADD, P_HOST_REMOVE, P_HOST_GET, P_HOSTS, P_HOST_STATE, P_HOST_RESET,
+	P_HOST_LOCK, P_HOST_APPLIED, P_UPSERT, P_DELETE, P_SWEEP,
+	P_PAGE, P_PAGE_USER, P_GET, P_HOSTS_GEN,
+	P_END
+};
+
+static const char *const sql[P_END] = {
+	[P_BEGIN] = "BEGIN",
+	[P_COMMIT] = "COMMIT",
+	[P_HOST_ADD] = "INSERT INTO hosts (vmhostname, url, cert_sha256) VALUES ($1, $2, $3)",
+	[P_HOST_REMOVE] = "DELETE FROM hosts WHERE vmhostname = $1",
+	[P_HOST_GET] = "SELECT " HOST_COLS " FROM hosts h WHERE vmhostname = $1",
+	[P_HOSTS] = "SELECT " HOST_COLS " FROM hosts h ORDER BY vmhostname",
+	/* an invalid host stays invalid: that is an admin's decision ($3, FORCE) */
+	[P_HOST_STATE] = "UPDATE hosts SET state = $2::smallint, contact = CASE WHEN $2 = 3 "
+	                 "THEN now() ELSE contact END WHERE vmhostname = $1 "
+	                 "AND ($3::boolean OR state <> 8)",
+	/* one statement, so both or neither; the count says whether the host exists */
+	[P_HOST_RESET] = "WITH h AS (UPDATE hosts SET version = 0 WHERE vmhostname = $1 "
+	                 "RETURNING 1), s AS (UPDATE sessions SET version = 0 WHERE "
+	                 "vmhostname = $1) SELECT count(*) FROM h",
+	[P_HOST_LOCK] = "SELECT version, state FROM hosts WHERE vmhostname = $1 FOR UPDATE",
+	[P_HOST_APPLIED] = "UPDATE hosts SET version = greatest(version, $2::bigint), state = 3, "
+	                   "contact = now() WHERE vmhostname = $1",
+	[P_UPSERT] = "INSERT INTO sessions (" SESSION_COLS ") SELECT $1::text, * FROM "
+	             "unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], "
+	             "$7::text[], $8::text[], $9::bigint[]) "
+	             "ON CONFLICT (vmhostname, session_id) DO UPDATE SET "
+	             "vm_name = EXCLUDED.vm_name, connect_state = EXCLUDED.connect_state, "
+	             "user_name = EXCLUDED.user_name, domain_name = EXCLUDED.domain_name, "
+	             "collection_id = EXCLUDED.collection_id, "
+	             "client_machine_name = EXCLUDED.client_machine_name, "
+	             "version = EXCLUDED.version WHERE sessions.version < EXCLUDED.version",
+	[P_DELETE] = "DELETE FROM sessions s USING unnest($2::bigint[], $3::bigint[]) AS d(id, v) "
+	             "WHERE s.vmhostname = $1 AND s.session_id = d.id AND s.version < d.v",
+	[P_SWEEP] = "DELETE FROM sessions WHERE vmhostname = $1 AND version <= $2::bigint "
+	            "AND session_id <> ALL($3::bigint[])",
+	[P_PAGE] = "SELECT " SESSION_COLS " FROM sessions WHERE (vmhostname, session_id) > "
+	           "($1::text, $2::bigint) ORDER BY vmhostname, session_id LIMIT $3",
+	[P_PAGE_USER] = "SELECT " SESSION_COLS " FROM sessions WHERE lower(user_name) = lower($4::text) "
+	                "AND ($5::text IS NULL OR lower(domain_name) = lower($5::text)) "
+	                "AND (vmhostname, session_id) > ($1::text, $2::bigint) "
+	                "ORDER BY vmhostname, session_id LIMIT $3",
+	[P_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE vmhostname = $1 "
+	          "AND session_id = $2::bigint",
+	[P_HOSTS_GEN] = "SELECT value FROM meta WHERE key = 'hosts_generation'",
+};
+
+/* The statement's name on the server. */
+static const char *sname(enum stmt i)
+{
+	static const char *const names[P_END] = {
+		"begin", "commit", "host_add", "host_remove", "host_get", "hosts", "host_state",
+		"host_reset", "host_lock", "host_applied", "upsert", "delete", "sweep", "page",
+		"page_user", "get", "hosts_gen",
+	};
+	return names[i];
+}
+
+/* ---- the pool ------------------------------------------------------------------- */
+
+typedef struct pg_conn {
+	PGconn *c;
+	bool    busy;
+} pg_conn;
+
+typedef struct pg_store {
+	fleet_store     base;          /* first: the handle is this */
+	char           *dsn;
+	char            where[200];    /* `PostgreSQL database "rdms" on HOST`: for messages */
+	pthread_mutex_t lock;
+	pthread_cond_t  freed;
+	pg_conn         pool[POOL_MAX];
+	long long       hosts_gen;     /* meta hosts_generation last seen (changed_elsewhere) */
+} pg_store;
+
+static pg_store *of(fleet_store *st)
+{
+	return (pg_store *)st;
+}
+
+/* libpq's message without its trailing newline. */
+static void trimmed(char *dst, size_t size, const char *msg)
+{
+	size_t n;
+
+	str_copy(dst, size, msg != NULL && msg[0] != '\0' ? msg : "no answer");
+	n = strlen(dst);
+	while (n > 0 && (dst[n - 1] == '\n' || dst[n - 1] == ' '))
+		dst[--n] = '\0';
+}
+
+/* The database's failure as ERR: WBEM_E_NOT_AVAILABLE (spec/fleet.md 3.10). */
+static uint32_t conn_fail(pg_store *s, PGconn *c, const char *what, rdms_error *err)
+{
+	char msg[300];
+
+	trimmed(msg, sizeof msg, c != NULL ? PQerrorMessage(c) : "out of memory");
+	return rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): %s: %s", s->where,
+	                 what, msg);
+}
+
+static uint32_t result_fail(pg_store *s, const PGresult *r, const char *what, rdms_error *err)
+{
+	char msg[300];
+
+	trimmed(msg, sizeof msg, r != NULL ? PQresultErrorMessage(r) : "the connection was lost");
+	return rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): %s: %s", s->where,
+	                 what, msg);
+}
+
+static bool sqlstate_is(const PGresult *r, const char *state)
+{
+	const char *got = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	return got != NULL && strcmp(got, state) == 0;
+}
+
+/*
+ * The session's server-side limits, each unless the DSN's options, the
+ * role or the database set it already (then the operator's value stands).
+ */
+static const char session_limits[] =
+	"SELECT set_config(name, value, false) FROM (VALUES "
+	"('statement_timeout', '5000'), ('lock_timeout', '2000'), "
+	"('idle_in_transaction_session_timeout', '10000')) AS d(name, value) "
+	"WHERE current_setting(name) IN ('0', '0ms')";
+
+/* Connects with the timeouts of spec/fleet.md 5.1 under whatever the DSN says. */
+static PGconn *pg_connect(const char *dsn)
+{
+	/* later keywords override earlier ones: the DSN (dbname, expanded) comes last */
+	static const char *const keys[] = {
+		"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "application_name", "client_encoding",
+		"dbname", NULL,
+	};
+	const char *values[] = { "5", "1", "5", "2", "3", "5000", "rdmsd", "UTF8", dsn, NULL };
+
+	return PQconnectdbParams(keys, values, 1);
+}
+
+/* Runs TEXT (no parameters, results ignored); false with ERR. */
+static bool exec_plain(pg_store *s, PGconn *c, const char *text, const char *what,
+                       rdms_error *err)
+{
+	PGresult *r = PQexec(c, text);
+	ExecStatusType st = PQresultStatus(r);
+	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+
+	if (!ok)
+		result_fail(s, r, what, err);
+	PQclear(r);
+	return ok;
+}
+
+/* Prepares every statement on C, in one round trip (pipelined). */
+static bool prepare_all(pg_store *s, PGconn *c, rdms_error *err)
+{
+	bool ok = PQenterPipelineMode(c) == 1, failed = false;
+	PGresult *r;
+
+	for (int i = 0; ok && i < P_END; i++)
+		ok = PQsendPrepare(c, sname((enum stmt)i), sql[i], 0, NULL) == 1;
+	ok = ok && PQpipelineSync(c) == 1;
+	for (int i = 0; ok && i < P_END; i++) {
+		r = PQgetResult(c);
+		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+			result_fail(s, r, sql[i], err);
+			ok = false;
+			failed = true;
+		}
+		PQclear(r);
+		while (r != NULL && (r = PQgetResult(c)) != NULL)   /* the NULL ending each result */
+			PQclear(r);
+	}
+	if (ok) {
+		r = PQgetResult(c);
+		ok = PQresultStatus(r) == PGRES_PIPELINE_SYNC && PQexitPipelineMode(c) == 1;
+		PQclear(r);
+	}
+	if (!ok && !failed)
+		conn_fail(s, c, "preparing statements", err);
+	return ok;
+}
+
+/* A new connection for slot PC: connected, limited, prepared; false with ERR. */
+static bool conn_open(pg_store *s, pg_conn *pc, rdms_error *err)
+{
+	pc->c = pg_connect(s->dsn);
+	if (pc->c == NULL || PQstatus(pc->c) != CONNECTION_OK) {
+		conn_fail(s, pc->c, "cannot connect", err);
+		PQfinish(pc->c);
+		pc->c = NULL;
+		return false;
+	}
+	if (!exec_plain(s, pc->c, session_limits, "setting timeouts", err) ||
+	    !prepare_all(s, pc->c, err)) {
+		PQfinish(pc->c);
+		pc->c = NULL;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * A connection of its own for this call: an idle one, a new one while the
+ * pool has room, or the next one freed within POOL_WAIT_MS.
+ */
+static pg_conn *acquire(pg_store *s, rdms_error *err)
+{
+	struct timespec until;
+	pg_conn *pc = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += POOL_WAIT_MS / 1000;
+	pthread_mutex_lock(&s->lock);
+	while (pc == NULL) {
+		pg_conn *empty = NULL;
+
+		for (int i = 0; i < POOL_MAX && pc == NULL; i++) {
+			if (s->pool[i].busy)
+				continue;
+			if (s->pool[i].c != NULL)
+				pc = &s->pool[i];
+			else if (empty == NULL)
+				empty = &s->pool[i];
+		}
+		if (pc == NULL && empty != NULL)
+			pc = empty;
+		if (pc == NULL && pthread_cond_timedwait(&s->freed, &s->lock, &until) == ETIMEDOUT)
+			break;
+	}
+	if (pc != NULL)
+		pc->busy = true;
+	pthread_mutex_unlock(&s->lock);
+	if (pc == NULL) {
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): all %d connections "
+		          "busy for %d ms", s->where, POOL_MAX, POOL_WAIT_MS);
+		return NULL;
+	}
+	/* a connection the server dropped while idle: a new one */
+	if (pc->c != NULL && PQstatus(pc->c) != CONNECTION_OK) {
+		PQfinish(pc->c);
+		pc->c = NULL;
+	}
+	if (pc->c == NULL && !conn_open(s, pc, err)) {
+		pthread_mutex_lock(&s->lock);
+		pc->busy = false;
+		pthread_cond_signal(&s->freed);
+		pthread_mutex_unlock(&s->lock);
+		return NULL;
+	}
+	return pc;
+}
+
+/* Gives PC back: out of any transaction, or closed when it cannot be trusted. */
+static void release(pg_store *s, pg_conn *pc)
+{
+	if (PQpipelineStatus(pc->c) != PQ_PIPELINE_OFF || PQstatus(pc->c) != CONNECTION_OK ||
+	    (PQtransactionStatus(pc->c) != PQTRANS_IDLE &&
+	     !exec_plain(s, pc->c, "ROLLBACK", "rolling back", &(rdms_error){ 0 }))) {
+		PQfinish(pc->c);
+		pc->c = NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	pc->busy = false;
+	pthread_cond_signal(&s->freed);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- running statements ------------------------------------------------------------ */
+
+/* Statement I with N text parameters V (NULL: SQL NULL); the result, checked. */
+static PGresult *run(pg_store *s, pg_conn *pc, enum stmt i, int n, const char *const *v,
+                     rdms_error *err)
+{
+	PGresult *r = PQexecPrepared(pc->c, sname(i), n, v, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return r;
+	result_fail(s, r, sql[i], err);
+	PQclear(r);
+	return NULL;
+}
+
+/* Statement I (N parameters V) on a connection of the pool: its result, or NULL (ERR). */
+static PGresult *query(pg_store *s, enum stmt i, int n, const char *const *v, rdms_error *err)
+{
+	pg_conn *pc = acquire(s, err);
+	PGresult *r;
+
+	if (pc == NULL)
+		return NULL;
+	r = run(s, pc, i, n, v, err);
+	release(s, pc);
+	return r;
+}
+
+/* A number of R's (ROW, COL): PostgreSQL wrote it, so it is one. */
+static long long col_int(const PGresult *r, int row, int col)
+{
+	return strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+/* Rows a statement changed. */
+static long long changed(const PGresult *r)
+{
+	return strtoll(PQcmdTuples((PGresult *)r), NULL, 10);
+}
+
+/* One statement of a pipeline. */
+typedef struct pipe_step {
+	enum stmt   i;
+	int         n;
+	const char *v[9];
+} pipe_step;
+
+/*
+ * The N steps in one round trip, then their results into R (each freed by
+ * the caller, NULL for those not reached); false with ERR naming the first
+ * that failed.  An error aborts the rest (PGRES_PIPELINE_ABORTED).
+ */
+static bool pipeline(pg_store *s, pg_conn *pc, const pipe_step *steps, int n, PGresult **r,
+                     rdms_error *err)
+{
+	bool ok = PQenterPipelineMode(pc->c) == 1;
+	PGresult *sync;
+
+	for (int k = 0; k < n; k++)
+		r[k] = NULL;
+	for (int k = 0; ok && k < n; k++)
+		ok = PQsendQueryPrepared(pc->c, sname(steps[k].i), steps[k].n, steps[k].v, NULL,
+		                         NULL, 0) == 1;
+	if (!ok || PQpipelineSync(pc->c) != 1) {
+		conn_fail(s, pc->c, "sending", err);
+		return false;               /* release() closes the connection, still in pipeline mode */
+	}
+	for (int k = 0; k < n; k++) {
+		PGresult *end;
+		ExecStatusType st;
+
+		r[k] = PQgetResult(pc->c);
+		st = PQresultStatus(r[k]);
+		if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			result_fail(s, r[k], sql[steps[k].i], err);
+			ok = false;
+		}
+		if (r[k] == NULL) {
+			if (ok)
+				conn_fail(s, pc->c, "reading results", err);
+			return false;
+		}
+		while ((end = PQgetResult(pc->c)) != NULL)
+			PQclear(end);
+	}
+	sync = PQgetResult(pc->c);
+	if (PQresultStatus(sync) == PGRES_PIPELINE_SYNC)
+		PQexitPipelineMode(pc->c);
+	else if (ok)
+		ok = result_fail(s, sync, "ending a pipeline", err) == 0;
+	PQclear(sync);
+	return ok;
+}
+
+static void clear_all(PGresult **r, int n)
+{
+	for (int k = 0; k < n; k++)
+		PQclear(r[k]);
+}
+
+/* ---- text for parameters ------------------------------------------------------------ */
+
+/* A number as a parameter. */
+typedef struct num { char s[24]; } num;
+
+static num num_u(uint64_t v)
+{
+	num n;
+
+	snprintf(n.s, sizeof n.s, "%" PRIu64, v);
+	return n;
+}
+
+/* One element of a text[] literal: quoted, with " and \ escaped; NULL as NULL. */
+static void array_text(strbuf *b, const char *s)
+{
+	if (b->len > 1)
+		strbuf_append(b, ",", 1);
+	if (s == NULL) {
+		strbuf_puts(b, "NULL");
+		return;
+	}
+	strbuf_append(b, "\"", 1);
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			strbuf_append(b, "\\", 1);
+		strbuf_append(b, p, 1);
+	}
+	strbuf_append(b, "\"", 1);
+}
+
+static void array_num(strbuf *b, uint64_t v)
+{
+	strbuf_printf(b, b->len > 1 ? ",%" PRIu64 : "%" PRIu64, v);
+}
+
+/* The columns of an array upsert or delete, as array literals. */
+enum col { C_ID, C_VM, C_STATE, C_USER, C_DOMAIN, C_COLL, C_CLIENT, C_VERSION, C_END };
+
+typedef struct arrays {
+	strbuf c[C_END];
+	size_t n;
+} arrays;
+
+static void arrays_open(arrays *a)
+{
+	memset(a, 0, sizeof *a);
+	for (int i = 0; i < C_END; i++)
+		strbuf_append(&a->c[i], "{", 1);
+}
+
+static void arrays_add(arrays *a, const fleet_session *x, uint64_t version)
+{
+	array_num(&a->c[C_ID], x->id);
+	array_text(&a->c[C_VM], x->vm_name);
+	array_num(&a->c[C_STATE], x->connect_state);
+	array_text(&a->c[C_USER], x->user_name);
+	array_text(&a->c[C_DOMAIN], x->domain_name);
+	array_text(&a->c[C_COLL], x->collection_id);
+	array_text(&a->c[C_CLIENT], x->client_machine_name);
+	array_num(&a->c[C_VERSION], version);
+	a->n++;
+}
+
+/* Closes the literals; false when memory ran out. */
+static bool arrays_close(arrays *a)
+{
+	bool ok = true;
+
+	for (int i = 0; i < C_END; i++) {
+		strbuf_append(&a->c[i], "}", 1);
+		ok = ok && !a->c[i].failed;
+	}
+	return ok;
+}
+
+static void arrays_free(arrays *a)
+{
+	for (int i = 0; i < C_END; i++)
+		strbuf_free(&a->c[i]);
+}
+
+/* The upsert of A's rows for HOST, as a pipeline step. */
+static pipe_step upsert_step(const char *host, const arrays *a)
+{
+	pipe_step p = { .i = P_UPSERT, .n = 9, .v = { host } };
+
+	for (int i = 0; i < C_END; i++)
+		p.v[1 + i] = a->c[i].data;
+	return p;
+}
+
+/* ---- opening -------------------------------------------------------------------- */
+
+static const fleet_store_vtbl pg_vtbl;
+
+static void pg_close(fleet_store *st)
+{
+	pg_store *s = of(st);
+
+	for (int i = 0; i < POOL_MAX; i++)
+		PQfinish(s->pool[i].c);
+	pthread_cond_destroy(&s->freed);
+	pthread_mutex_destroy(&s->lock);
+	free(s->dsn);
+	free(s);
+}
+
+/* What messages call the database: its name and server, never its password. */
+static bool describe(pg_store *s, rdms_error *err)
+{
+	char *msg = NULL;
+	PQconninfoOption *o = PQconninfoParse(s->dsn, &msg);
+	const char *db = NULL, *host = NULL, *port = NULL;
+
+	if (o == NULL) {
+		char m[300];
+
+		trimmed(m, sizeof m, msg != NULL ? msg : "out of memory");
+		PQfreemem(msg);
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "store_dsn is not a libpq connection "
+		          "string: %s", m);
+		return false;
+	}
+	for (PQconninfoOption *p = o; p->keyword != NULL; p++) {
+		if (strcmp(p->keyword, "dbname") == 0)
+			db = p->val;
+		else if (strcmp(p->keyword, "host") == 0)
+			host = p->val;
+		else if (strcmp(p->keyword, "port") == 0)
+			port = p->val;
+	}
+	snprintf(s->where, sizeof s->where, "PostgreSQL database \"%.60s\" on %.80s%s%.8s",
+	         db != NULL ? db : "(default)", host != NULL ? host : "(default host)",
+	         port != NULL ? " port " : "", port != NULL ? port : "");
+	PQconninfoFree(o);
+	return true;
+}
+
+/*
+ * The C locale, or refused: another locale's lower() folds more than
+ * ASCII and its comparisons are not bytewise, so WQL and SQL would disagree.
+ */
+static bool check_locale(pg_store *s, PGconn *c, rdms_error *err)
+{
+	PGresult *r = PQexec(c, "SELECT datcollate, datctype FROM pg_database "
+	                        "WHERE datname = current_database()");
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+
+	if (!ok) {
+		result_fail(s, r, "reading the database's locale", err);
+	} else {
+		const char *coll = PQgetvalue(r, 0, 0), *ctype = PQgetvalue(r, 0, 1);
+
+		ok = (strcmp(coll, "C") == 0 || strcmp(coll, "POSIX") == 0) &&
+		     (strcmp(ctype, "C") == 0 || strcmp(ctype, "POSIX") == 0);
+		if (!ok)
+			rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): the database "
+			          "has LC_COLLATE '%.40s' and LC_CTYPE '%.40s'; rdms needs the C locale, so "
+			          "that SQL compares strings as WQL does (createdb --locale=C "
+			          "--template=template0)", s->where, coll, ctype);
+	}
+	PQclear(r);
+	return ok;
+}
+
+/* The schema's version: 0 for an empty database, -1 on failure (ERR). */
+static int schema_version(pg_store *s, PGconn *c, rdms_error *err)
+{
+	/* asked first, so that a transaction is not aborted by an undefined table */
+	PGresult *r = PQexec(c, "SELECT to_regclass('meta') IS NOT NULL");
+	int v = -1;
+
+	bool asked = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+
+	if (asked && strcmp(PQgetvalue(r, 0, 0), "f") == 0)
+		v = 0;
+	else if (!asked)
+		result_fail(s, r, "looking for the schema", err);
+	PQclear(r);
+	if (v == 0 || !asked)
+		return v;
+	r = PQexec(c, "SELECT value FROM meta WHERE key = 'schema_version'");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		v = (int)col_int(r, 0, 0);
+	else if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): its meta table has no "
+		          "schema_version", s->where);
+	else
+		result_fail(s, r, "reading the schema version", err);
+	PQclear(r);
+	return v;
+}
+
+/*
+ * Brings the schema from version FROM to this rdmsd's, one step each, in
+ * one transaction (under an advisory lock, so two `db init` at once do it
+ * once); false with ERR.
+ */
+static bool migrate(pg_store *s, PGconn *c, rdms_error *err)
+{
+	int from;
+	bool ok = exec_plain(s, c, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('rdms schema'))",
+	                     "locking the schema", err);
+
+	from = ok ? schema_version(s, c, err) : -1;
+	ok = from >= 0;
+	for (int v = from; ok && v < SCHEMA_VERSION; v++) {
+		char note[160];
+
+		ok = exec_plain(s, c, migrations[v], "creating the schema", err);
+		snprintf(note, sizeof note, "INSERT INTO meta VALUES ('schema_version', '%d') ON "
+		         "CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", v + 1);
+		ok = ok && exec_plain(s, c, note, "recording the schema version", err);
+	}
+	ok = ok && exec_plain(s, c, "COMMIT", "committing the schema", err);
+	if (!ok)
+		exec_plain(s, c, "ROLLBACK", "rolling back", &(rdms_error){ 0 });
+	return ok;
+}
+
+/* The schema as MODE wants it on C's database; false with ERR. */
+static bool schema(pg_store *s, PGconn *c, fleet_open_mode mode, rdms_error *err)
+{
+	int v = schema_version(s, c, err);
+
+	if (v < 0)
+		return false;
+	if (v == SCHEMA_VERSION)
+		return true;
+	if (v > SCHEMA_VERSION) {
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s) has schema version %d, "
+		          "newer than this rdmsd's %d: upgrade rdms", s->where, v, SCHEMA_VERSION);
+		return false;
+	}
+	if (v == 0 && mode == FLEET_OPEN_INIT)
+		return migrate(s, c, err);
+	if (v > 0 && mode == FLEET_OPEN_UPGRADE)
+		return migrate(s, c, err);
+	if (v == 0)
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s) has no rdms schema: "
+		          "run 'rdms fleet db init'", s->where);
+	else
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s) has schema version %d; "
+		          "this rdmsd knows %d: run 'rdms fleet db upgrade'", s->where, v,
+		          SCHEMA_VERSION);
+	return false;
+}
+
+fleet_store *fleet_store_open_postgresql(const char *dsn, fleet_open_mode mode, rdms_error *err)
+{
+	pg_store *s = calloc(1, sizeof *s);
+	PGconn *c = NULL;
+	PGresult *r;
+
+	if (s == NULL || (s->dsn = strdup(dsn != NULL ? dsn : "")) == NULL) {
+		free(s);
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	s->base.vt = &pg_vtbl;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->freed, NULL);
+	if (!describe(s, err))
+		goto fail;
+	/* the schema first, on a connection of its own: statements are prepared after it */
+	c = pg_connect(s->dsn);
+	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
+		conn_fail(s, c, "cannot connect", err);
+		goto fail;
+	}
+	if (!exec_plain(s, c, session_limits, "setting timeouts", err) ||
+	    !check_locale(s, c, err) || !schema(s, c, mode, err))
+		goto fail;
+	r = PQexec(c, sql[P_HOSTS_GEN]);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		s->hosts_gen = col_int(r, 0, 0);
+	PQclear(r);
+	PQfinish(c);
+	c = NULL;
+	/* the pool's first connection: a broker that cannot prepare should not start */
+	{
+		pg_conn *pc = acquire(s, err);
+
+		if (pc == NULL)
+			goto fail;
+		release(s, pc);
+	}
+	return &s->base;
+fail:
+	PQfinish(c);
+	pg_close(&s->base);
+	return NULL;
+}
+
+/* ---- hosts ------------------------------------------------------------------------ */
+
+/* Hex digits of TEXT (bytea's "\x..." output) into OUT (N bytes); false when not so. */
+static bool unhex(const char *text, uint8_t *out, size_t n)
+{
+	if (strncmp(text, "\\x", 2) != 0 || strlen(text + 2) != 2 * n)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char pair[3] = { text[2 + 2 * i], text[3 + 2 * i], '\0' }, *end;
+		unsigned long v = strtoul(pair, &end, 16);
+
+		if (*end != '\0' || pair[0] == '+' || pair[0] == '-')
+			return false;
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static uint32_t pg_host_add(fleet_store *st, const fleet_host *h, int64_t now_ms,
+                            rdms_error *err)
+{
+	pg_store *s = of(st);
+	char cert[2 + 64 + 1] = "\\x";
+	const char *v[3] = { h->name, h->url, cert };
+	pg_conn *pc;
+	PGresult *r;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	(void)now_ms;                  /* registered is the database's now() */
+	for (size_t i = 0; i < sizeof h->cert_sha256; i++)
+		snprintf(cert + 2 + 2 * i, 3, "%02x", h->cert_sha256[i]);
+	if ((pc = acquire(s, err)) == NULL)
+		return err->code;
+	r = PQexecPrepared(pc->c, sname(P_HOST_ADD), 3, v, NULL, NULL, 0);
+	if (sqlstate_is(r, "23505"))     /* unique_violation */
+		rc = rdms_fail(err, WBEM_E_ALREADY_EXISTS, "host %s is registered already", h->name);
+	else if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		rc = result_fail(s, r, "adding a host", err);
+	PQclear(r);
+	release(s, pc);
+	return rc;
+}
+
+static uint32_t pg_host_remove(fleet_store *st, const char *name, rdms_error *err)
+{
+	PGresult *r = query(of(st), P_HOST_REMOVE, 1, &name, err);
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (r == NULL)
+		rc = err->code;
+	else if (changed(r) == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
+	PQclear(r);
+	return rc;
+}
+
+/* Hands the host rows of R (HOST_COLS) to FN; *ROWS counts them. */
+static void host_rows(const PGresult *r, fleet_host_fn fn, void *ctx, size_t *rows)
+{
+	int n = PQntuples(r);
+	fleet_host h;
+
+	*rows = (size_t)n;
+	for (int i = 0; i < n; i++) {
+		memset(&h, 0, sizeof h);
+		str_copy(h.name, sizeof h.name, PQgetvalue(r, i, 0));
+		str_copy(h.url, sizeof h.url, PQgetvalue(r, i, 1));
+		unhex(PQgetvalue(r, i, 2), h.cert_sha256, sizeof h.cert_sha256);
+		h.version = strtoull(PQgetvalue(r, i, 3), NULL, 10);
+		h.state = (int)col_int(r, i, 4);
+		h.registered_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+		h.contact_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+		h.sessions = strtoull(PQgetvalue(r, i, 7), NULL, 10);
+		if (fn(ctx, &h) != 0)
+			break;
+	}
+}
+
+/* The host rows of statement I to FN; *ROWS how many there were. */
+static uint32_t read_hosts(pg_store *s, enum stmt i, int n, const char *const *v,
+                           fleet_host_fn fn, void *ctx, size_t *rows, rdms_error *err)
+{
+	PGresult *r = query(s, i, n, v, err);
+
+	if (r == NULL)
+		return err->code;
+	host_rows(r, fn, ctx, rows);
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
+}
+
+static int copy_host(void *ctx, const fleet_host *h)
+{
+	*(fleet_host *)ctx = *h;
+	return 1;
+}
+
+static uint32_t pg_host_get(fleet_store *st, const char *name, fleet_host *out,
+                            rdms_error *err)
+{
+	size_t rows = 0;
+	uint32_t rc = read_hosts(of(st), P_HOST_GET, 1, &name, copy_host, out, &rows, err);
+
+	if (rc == WBEM_S_NO_ERROR && rows == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
+	return rc;
+}
+
+static uint32_t pg_hosts(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_error *err)
+{
+	size_t rows;
+
+	return read_hosts(of(st), P_HOSTS, 0, NULL, fn, ctx, &rows, err);
+}
+
+static uint32_t pg_host_state(fleet_store *st, const char *name, int state, bool force,
+                              int64_t now_ms, rdms_error *err)
+{
+	pg_store *s = of(st);
+	num n = num_u((uint64_t)state);
+	const char *v[3] = { name, n.s, force ? "true" : "false" };
+	PGresult *r;
+	long long rows;
+
+	(void)now_ms;                  /* the contact is the database's now() */
+	r = query(s, P_HOST_STATE, 3, v, err);
+	if (r == NULL)
+		return err->code;
+	rows = changed(r);
+	PQclear(r);
+	if (rows == 0) {
+		fleet_host h;
+		/* no such host, or an invalid one kept invalid */
+		uint32_t rc = pg_host_get(st, name, &h, err);
+
+		return rc != WBEM_S_NO_ERROR ? rc
+		       : rdms_fail(err, WBEM_E_ACCESS_DENIED, "host %s is marked invalid", name);
+	}
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t pg_host_reset(fleet_store *st, const char *name, rdms_error *err)
+{
+	PGresult *r = query(of(st), P_HOST_RESET, 1, &name, err);
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (r == NULL)
+		rc = err->code;
+	else if (col_int(r, 0, 0) == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
+	PQclear(r);
+	return rc;
+}
+
+/* ---- writes ------------------------------------------------------------------------ */
+
+/*
+ * Begins the transaction of a write for HOST and locks its row (one round
+ * trip), reading its version and state; FLEET_APPLIED to go on, else why
+ * not (ERR set; release() rolls back).
+ */
+static fleet_apply_rc begin_host(pg_store *s, pg_conn *pc, const char *host, uint64_t *version,
+                                 int *state, rdms_error *err)
+{
+	pipe_step steps[2] = { { .i = P_BEGIN }, { .i = P_HOST_LOCK, .n = 1, .v = { host } } };
+	PGresult *r[2];
+	fleet_apply_rc rc = FLEET_FAILED;
+
+	if (pipeline(s, pc, steps, 2, r, err)) {
+		if (PQntuples(r[1]) == 1) {
+			*version = strtoull(PQgetvalue(r[1], 0, 0), NULL, 10);
+			*state = (int)col_int(r[1], 0, 1);
+			rc = FLEET_APPLIED;
+		} else {
+			rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s is registered", host);
+			rc = FLEET_REFUSED;
+		}
+	}
+	clear_all(r, 2);
+	return rc;
+}
+
+/* The N steps that end a write, the COMMIT last, in one round trip. */
+static fleet_apply_rc finish_host(pg_store *s, pg_conn *pc, pipe_step *steps, int n,
+                                  rdms_error *err)
+{
+	PGresult *r[5];
+	bool ok;
+
+	steps[n++] = (pipe_step){ .i = P_COMMIT };
+	ok = pipeline(s, pc, steps, n, r, err);
+	clear_all(r, n);
+	return ok ? FLEET_APPLIED : FLEET_FAILED;
+}
+
+/* A change of a batch by its session, then its place (positions rise with it). */
+typedef struct change_key {
+	uint32_t id;
+	size_t   at;
+} change_key;
+
+static int by_id_then_place(const void *a, const void *b)
+{
+	const change_key *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return (x->at > y->at) - (x->at < y->at);
+}
+
+/*
+ * The changes CH[FIRST..N) as what applying them in order leaves: each
+ * session's last event, as an upsert into UP or a deletion into GONE (ids
+ * in C_ID, positions in C_VERSION).  One statement may not touch a row
+ * twice, so this is also what makes the batch one upsert and one delete.
+ */
+static bool collapse(const fleet_change *ch, size_t first, size_t n, arrays *up, arrays *gone)
+{
+	size_t k = n - first;
+	change_key *key = malloc(k * sizeof *key);
+
+	if (key == NULL)
+		return false;
+	for (size_t i = 0; i < k; i++)
+		key[i] = (change_key){ ch[first + i].s.id, first + i };
+	qsort(key, k, sizeof *key, by_id_then_place);
+	for (size_t i = 0; i < k; i++) {
+		const fleet_change *c = &ch[key[i].at];
+
+		if (i + 1 < k && key[i + 1].id == key[i].id)
+			continue;                        /* a later event of the same session wins */
+		if (c->kind == FLEET_UPSERT) {
+			arrays_add(up, &c->s, c->version);
+		} else {
+			array_num(&gone->c[C_ID], c->s.id);
+			array_num(&gone->c[C_VERSION], c->version);
+			gone->n++;
+		}
+	}
+	free(key);
+	return arrays_close(up) && arrays_close(gone);
+}
+
+static fleet_apply_rc pg_apply_batch(fleet_store *st, const char *host, const fleet_change *ch,
+                                     size_t n, int64_t now_ms, uint64_t *version,
+                                     rdms_error *err)
+{
+	pg_store *s = of(st);
+	pg_conn *pc;
+	fleet_apply_rc rc;
+	size_t first = 0;
+	int state = 0;
+	arrays up, gone;
+
+	(void)now_ms;                  /* the contact is the database's now() */
+	*version = 0;
+	if ((pc = acquire(s, err)) == NULL)
+		return FLEET_FAILED;
+	rc = begin_host(s, pc, host, version, &state, err);
+	if (rc == FLEET_APPLIED)
+		rc = fleet_plan_batch(*version, state, ch, n, &first, err);
+	if (rc != FLEET_APPLIED) {
+		release(s, pc);            /* rolls back */
+		return rc;
+	}
+	arrays_open(&up);
+	arrays_open(&gone);
+	if (!collapse(ch, first, n, &up, &gone)) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory for a batch of %zu", n);
+		rc = FLEET_FAILED;
+	} else {
+		num last = num_u(ch[n - 1].version);
+		pipe_step steps[4];
+		int k = 0;
+
+		if (up.n > 0)
+			steps[k++] = upsert_step(host, &up);
+		if (gone.n > 0)
+			steps[k++] = (pipe_step){ .i = P_DELETE, .n = 3,
+			                          .v = { host, gone.c[C_ID].data, gone.c[C_VERSION].data } };
+		steps[k++] = (pipe_step){ .i = P_HOST_APPLIED, .n = 2, .v = { host, last.s } };
+		rc = finish_host(s, pc, steps, k, err);
+		if (rc == FLEET_APPLIED)
+			*version = ch[n - 1].version;
+	}
+	arrays_free(&up);
+	arrays_free(&gone);
+	release(s, pc);
+	return rc;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The snapshot's SessionIds, none twice; FLEET_REFUSED (ERR) when one is. */
+static fleet_apply_rc distinct_ids(const char *host, const fleet_session *x, size_t n,
+                                   rdms_error *err)
+{
+	uint32_t *ids = malloc((n + 1) * sizeof *ids);
+	fleet_apply_rc rc = FLEET_APPLIED;
+
+	if (ids == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory for a snapshot of %zu", n);
+		return FLEET_FAILED;
+	}
+	for (size_t i = 0; i < n; i++)
+		ids[i] = x[i].id;
+	qsort(ids, n, sizeof *ids, cmp_u32);
+	for (size_t i = 1; i < n && rc == FLEET_APPLIED; i++)
+		if (ids[i] == ids[i - 1]) {
+			rdms_fail(err, WBEM_E_INVALID_PARAMETER, "snapshot of %s: SessionId %" PRIu32
+			          " given twice", host, ids[i]);
+			rc = FLEET_REFUSED;
+		}
+	free(ids);
+	return rc;
+}
+
+/*
+ * Upsert where older than AT, then sweep every other session of the host
+ * at or below AT: rows above AT cannot exist (the version is at or below
+ * AT, or nothing is done), so the sweep removes exactly what ended before.
+ */
+static fleet_apply_rc pg_apply_snapshot(fleet_store *st, const char *host, uint64_t at,
+                                        const fleet_session *x, size_t n, int64_t now_ms,
+                                        rdms_error *err)
+{
+	pg_store *s = of(st);
+	pg_conn *pc;
+	fleet_apply_rc rc;
+	uint64_t version = 0;
+	int state = 0;
+	arrays up;
+
+	(void)now_ms;
+	if ((pc = acquire(s, err)) == NULL)
+		return FLEET_FAILED;
+	rc = begin_host(s, pc, host, &version, &state, err);
+	if (rc == FLEET_APPLIED && state == FLEET_INVALID) {
+		rdms_fail(err, WBEM_E_ACCESS_DENIED, "host %s is marked invalid", host);
+		rc = FLEET_REFUSED;
+	} else if (rc == FLEET_APPLIED && version > at) {
+		rc = FLEET_STALE;
+	}
+	if (rc == FLEET_APPLIED)
+		rc = distinct_ids(host, x, n, err);
+	if (rc != FLEET_APPLIED) {
+		release(s, pc);
+		return rc;
+	}
+	arrays_open(&up);
+	for (size_t i = 0; i < n; i++)
+		arrays_add(&up, &x[i], at);
+	if (!arrays_close(&up)) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory for a snapshot of %zu", n);
+		rc = FLEET_FAILED;
+	} else {
+		num v = num_u(at);
+		pipe_step steps[4];
+		int k = 0;
+
+		if (n > 0)
+			steps[k++] = upsert_step(host, &up);
+		steps[k++] = (pipe_step){ .i = P_SWEEP, .n = 3, .v = { host, v.s, up.c[C_ID].data } };
+		steps[k++] = (pipe_step){ .i = P_HOST_APPLIED, .n = 2, .v = { host, v.s } };
+		rc = finish_host(s, pc, steps, k, err);
+	}
+	arrays_free(&up);
+	release(s, pc);
+	return rc;
+}
+
+/* ---- reads ------------------------------------------------------------------------- */
+
+static const char *value(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
+}
+
+/* Hands the rows of R (SESSION_COLS) to FN; *ROWS counts them. */
+static void session_rows(const PGresult *r, fleet_session_fn fn, void *ctx, size_t *rows)
+{
+	int n = PQntuples(r);
+
+	*rows = 0;
+	for (int i = 0; i < n; i++) {
+		fleet_session x = {
+			.host = value(r, i, 0), .id = (uint32_t)strtoul(PQgetvalue(r, i, 1), NULL, 10),
+			.vm_name = value(r, i, 2),
+			.connect_state = (uint32_t)strtoul(PQgetvalue(r, i, 3), NULL, 10),
+			.user_name = value(r, i, 4), .domain_name = value(r, i, 5),
+			.collection_id = value(r, i, 6), .client_machine_name = value(r, i, 7),
+			.version = strtoull(PQgetvalue(r, i, 8), NULL, 10),
+		};
+
+		(*rows)++;
+		if (fn(ctx, &x) != 0)
+			break;
+	}
+}
+
+static uint32_t read_sessions(pg_store *s, enum stmt i, int n, const char *const *v,
+                              fleet_session_fn fn, void *ctx, size_t *rows, rdms_error *err)
+{
+	PGresult *r = query(s, i, n, v, err);
+
+	if (r == NULL)
+		return err->code;
+	session_rows(r, fn, ctx, rows);
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t pg_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
+                             void *ctx, size_t *rows, rdms_error *err)
+{
+	/* from the start: after ("", -1), before every key */
+	char after[24] = "-1";
+	num limit = num_u(p->limit);
+	const char *v[5] = { p->after_host != NULL ? p->after_host : "", after, limit.s, p->user,
+	                     p->domain };
+
+	if (p->after_host != NULL)
+		snprintf(after, sizeof after, "%" PRIu32, p->after_id);
+	return read_sessions(of(st), p->user != NULL ? P_PAGE_USER : P_PAGE,
+	                     p->user != NULL ? 5 : 3, v, fn, ctx, rows, err);
+}
+
+static uint32_t pg_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
+                       void *ctx, rdms_error *err)
+{
+	num n = num_u(id);
+	const char *v[2] = { host, n.s };
+	size_t rows = 0;
+	uint32_t rc = read_sessions(of(st), P_GET, 2, v, fn, ctx, &rows, err);
+
+	if (rc == WBEM_S_NO_ERROR && rows == 0)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %" PRIu32 " on host %s", id, host);
+	return rc;
+}
+
+/*
+ * A trigger counts the changes of the host list (any broker's, any
+ * `rdms fleet host add`): a change since the last call is one elsewhere,
+ * or this store's own, which only costs the caller a reload.
+ */
+static bool pg_changed_elsewhere(fleet_store *st)
+{
+	pg_store *s = of(st);
+	rdms_error err = { 0 };
+	PGresult *r = query(s, P_HOSTS_GEN, 0, NULL, &err);
+	long long gen;
+	bool changed_now = false;
+
+	if (r != NULL && PQntuples(r) == 1) {
+		gen = col_int(r, 0, 0);
+		pthread_mutex_lock(&s->lock);
+		changed_now = gen != s->hosts_gen;
+		s->hosts_gen = gen;
+		pthread_mutex_unlock(&s->lock);
+	}
+	PQclear(r);
+	return changed_now;
+}
+
+static const char *pg_describe(fleet_store *st)
+{
+	return of(st)->where;
+}
+
+static const fleet_store_vtbl pg_vtbl = {
+	.close = pg_close,
+	.host_add = pg_host_add,
+	.host_remove = pg_host_remove,
+	.host_get = pg_host_get,
+	.hosts = pg_hosts,
+	.host_state = pg_host_state,
+	.host_reset = pg_host_reset,
+	.apply_batch = pg_apply_batch,
+	.apply_snapshot = pg_apply_snapshot,
+	.enumerate = pg_enumerate,
+	.get = pg_get,
+	.changed_elsewhere = pg_changed_elsewhere,
+	.describe = pg_describe,
+};
