@@ -258,10 +258,11 @@ uint32_t fleet_store_enumerate(fleet_store *st, const fleet_page *p, fleet_sessi
 /*
  * The directory's secret NAME (1 to 63 bytes) into OUT: made at random by
  * the first call ever, on any broker, and the same for every broker on
- * this directory after (a `meta` table: name text primary key, value 32
- * bytes; an implementation inserts the candidate unless NAME exists, then
- * reads NAME), so that an enumeration context one broker signs every other
- * one validates, before and after restarts.
+ * this directory after (a table of name primary key and value of 32
+ * bytes: `meta` in SQLite, `secrets` in PostgreSQL; an implementation
+ * inserts the candidate unless NAME exists, then reads NAME), so that an
+ * enumeration context one broker signs every other one validates, before
+ * and after restarts.
  */
 #define FLEET_SECRET_BYTES 32
 uint32_t fleet_store_secret(fleet_store *st, const char *name, uint8_t out[FLEET_SECRET_BYTES],

@@ -2,10 +2,12 @@
  * store_pg.c -- the session directory in PostgreSQL 15 (store.h), for
  * several brokers on one database (spec/fleet.md 3.5, 5).
  *
- * The schema is spec/fleet.md 3.5's, versioned in a `meta` row, created by
- * `rdms fleet db init` and brought forward by `rdms fleet db upgrade`; a
- * broker refuses a database without it or at another version rather than
- * guess.  The database must use the C locale: then lower() folds ASCII only
+ * The schema is spec/fleet.md 3.5's, versioned in a `meta` row (beside
+ * the host list's generation; the secrets have a table of their own, bytea),
+ * created by `rdms fleet db init` and brought forward by `rdms fleet db
+ * upgrade`; a broker refuses a database without it or at another version
+ * rather than guess.  Its indexes are SQLite's: one per WQL equality the
+ * broker pushes down (fleet_page), each in key order.  The database must use the C locale: then lower() folds ASCII only
  * and text compares bytewise, exactly as rdms's WQL compares strings (the
  * key columns are COLLATE "C" besides, so that key order never depends on
  * the locale).  Times are the database's now(): the one clock every broker
@@ -71,8 +73,20 @@ static const char *const migrations[] = {
 	"  version       bigint NOT NULL,"
 	"  PRIMARY KEY (vmhostname, session_id)"
 	") WITH (fillfactor = 80);"
-	/* UserName pushdown in key order; state changes stay HOT updates */
+	/*
+	 * the WQL pushdown's (fleet_page), each giving its rows in key order; a
+	 * ConnectState change is no HOT update (sessions_state), the price of
+	 * ConnectState = n without a scan of the whole directory
+	 */
 	"CREATE INDEX sessions_user ON sessions (lower(user_name), vmhostname, session_id);"
+	"CREATE INDEX sessions_host ON sessions (lower(vmhostname), vmhostname, session_id);"
+	"CREATE INDEX sessions_id ON sessions (session_id, vmhostname);"
+	"CREATE INDEX sessions_state ON sessions (connect_state, vmhostname, session_id);"
+	/* fleet_store_secret's: the keys every broker on this database shares */
+	"CREATE TABLE secrets ("
+	"  name  text COLLATE \"C\" PRIMARY KEY,"
+	"  value bytea NOT NULL CHECK (length(value) = 32)"
+	");"
 	/* what changed_elsewhere() watches: the host list, not every batch */
 	"INSERT INTO meta VALUES ('hosts_generation', '0');"
 	"CREATE FUNCTION rdms_hosts_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -97,7 +111,7 @@ enum stmt {
 	P_BEGIN, P_COMMIT,
 	P_HOST_ADD, P_HOST_REMOVE, P_HOST_GET, P_HOSTS, P_HOST_STATE, P_HOST_RESET,
 	P_HOST_LOCK, P_HOST_APPLIED, P_UPSERT, P_DELETE, P_SWEEP,
-	P_PAGE, P_PAGE_USER, P_GET, P_HOSTS_GEN,
+	P_GET, P_HOSTS_GEN, P_SECRET_ADD, P_SECRET,
 	P_END
 };
 
@@ -105,7 +119,9 @@ static const char *const sql[P_END] = {
 	[P_BEGIN] = "BEGIN",
 	[P_COMMIT] = "COMMIT",
 	[P_HOST_ADD] = "INSERT INTO hosts (vmhostname, url, cert_sha256) VALUES ($1, $2, $3)",
-	[P_HOST_REMOVE] = "DELETE FROM hosts WHERE vmhostname = $1",
+	/* the count says whether the host existed (as P_HOST_RESET's) */
+	[P_HOST_REMOVE] = "WITH d AS (DELETE FROM hosts WHERE vmhostname = $1 RETURNING 1) "
+	                  "SELECT count(*) FROM d",
 	[P_HOST_GET] = "SELECT " HOST_COLS " FROM hosts h WHERE vmhostname = $1",
 	[P_HOSTS] = "SELECT " HOST_COLS " FROM hosts h ORDER BY vmhostname",
 	/* an invalid host stays invalid: that is an admin's decision ($3, FORCE) */
@@ -132,24 +148,59 @@ static const char *const sql[P_END] = {
 	             "WHERE s.vmhostname = $1 AND s.session_id = d.id AND s.version < d.v",
 	[P_SWEEP] = "DELETE FROM sessions WHERE vmhostname = $1 AND version <= $2::bigint "
 	            "AND session_id <> ALL($3::bigint[])",
-	[P_PAGE] = "SELECT " SESSION_COLS " FROM sessions WHERE (vmhostname, session_id) > "
-	           "($1::text, $2::bigint) ORDER BY vmhostname, session_id LIMIT $3",
-	[P_PAGE_USER] = "SELECT " SESSION_COLS " FROM sessions WHERE lower(user_name) = lower($4::text) "
-	                "AND ($5::text IS NULL OR lower(domain_name) = lower($5::text)) "
-	                "AND (vmhostname, session_id) > ($1::text, $2::bigint) "
-	                "ORDER BY vmhostname, session_id LIMIT $3",
 	[P_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE vmhostname = $1 "
 	          "AND session_id = $2::bigint",
 	[P_HOSTS_GEN] = "SELECT value FROM meta WHERE key = 'hosts_generation'",
+	/* two statements, not one: the SELECT must see a row another broker just committed */
+	[P_SECRET_ADD] = "INSERT INTO secrets (name, value) VALUES ($1, $2::bytea) "
+	                 "ON CONFLICT (name) DO NOTHING",
+	[P_SECRET] = "SELECT value FROM secrets WHERE name = $1",
 };
+
+/*
+ * A keyset page's statement has one condition per filter of fleet_page it
+ * uses (as store_sqlite.c's): one statement per combination, "page0" ..
+ * "page15", prepared on every connection.  Parameters: $1 $2 the key after
+ * which, $3 the limit, then the filters' in PAGE_* order, numbered on.
+ */
+enum { PAGE_USER = 1, PAGE_HOST = 2, PAGE_ID = 4, PAGE_STATE = 8, PAGE_KINDS = 16 };
+
+static const char page_head[] = "SELECT " SESSION_COLS " FROM sessions WHERE "
+                                "(vmhostname, session_id) > ($1::text, $2::bigint)";
+static const char page_tail[] = " ORDER BY vmhostname, session_id LIMIT $3";
+
+/* Page statement KIND's text into OUT (SIZE bytes); its name into NAME. */
+static void page_sql(unsigned kind, char *out, size_t size, char name[16])
+{
+	int n = 3;
+	size_t len;
+
+	snprintf(name, 16, "page%u", kind);
+	snprintf(out, size, "%s", page_head);
+	len = strlen(out);
+	if (kind & PAGE_USER) {
+		len += (size_t)snprintf(out + len, size - len, " AND lower(user_name) = lower($%d::text)"
+		                        " AND ($%d::text IS NULL OR lower(domain_name) = "
+		                        "lower($%d::text))", n + 1, n + 2, n + 2);
+		n += 2;
+	}
+	if (kind & PAGE_HOST)
+		len += (size_t)snprintf(out + len, size - len, " AND lower(vmhostname) = "
+		                        "lower($%d::text)", ++n);
+	if (kind & PAGE_ID)
+		len += (size_t)snprintf(out + len, size - len, " AND session_id = $%d::bigint", ++n);
+	if (kind & PAGE_STATE)
+		len += (size_t)snprintf(out + len, size - len, " AND connect_state = $%d::bigint", ++n);
+	snprintf(out + len, size - len, "%s", page_tail);
+}
 
 /* The statement's name on the server. */
 static const char *sname(enum stmt i)
 {
 	static const char *const names[P_END] = {
 		"begin", "commit", "host_add", "host_remove", "host_get", "hosts", "host_state",
-		"host_reset", "host_lock", "host_applied", "upsert", "delete", "sweep", "page",
-		"page_user", "get", "hosts_gen",
+		"host_reset", "host_lock", "host_applied", "upsert", "delete", "sweep", "get",
+		"hosts_gen", "secret_add", "secret",
 	};
 	return names[i];
 }
@@ -251,19 +302,34 @@ static bool exec_plain(pg_store *s, PGconn *c, const char *text, const char *wha
 	return ok;
 }
 
+/* Statement I of prepare_all's: sql[] then the page statements; its name into NAME. */
+static const char *statement(int i, char *text, size_t size, char name[16])
+{
+	if (i < P_END) {
+		name[0] = '\0';
+		return sql[i];
+	}
+	page_sql((unsigned)(i - P_END), text, size, name);
+	return text;
+}
+
 /* Prepares every statement on C, in one round trip (pipelined). */
 static bool prepare_all(pg_store *s, PGconn *c, rdms_error *err)
 {
 	bool ok = PQenterPipelineMode(c) == 1, failed = false;
+	char text[sizeof page_head + sizeof page_tail + 256], name[16];
 	PGresult *r;
 
-	for (int i = 0; ok && i < P_END; i++)
-		ok = PQsendPrepare(c, sname((enum stmt)i), sql[i], 0, NULL) == 1;
+	for (int i = 0; ok && i < P_END + PAGE_KINDS; i++) {
+		const char *q = statement(i, text, sizeof text, name);
+
+		ok = PQsendPrepare(c, i < P_END ? sname((enum stmt)i) : name, q, 0, NULL) == 1;
+	}
 	ok = ok && PQpipelineSync(c) == 1;
-	for (int i = 0; ok && i < P_END; i++) {
+	for (int i = 0; ok && i < P_END + PAGE_KINDS; i++) {
 		r = PQgetResult(c);
 		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			result_fail(s, r, sql[i], err);
+			result_fail(s, r, statement(i, text, sizeof text, name), err);
 			ok = false;
 			failed = true;
 		}
@@ -368,31 +434,37 @@ static void release(pg_store *s, pg_conn *pc)
 
 /* ---- running statements ------------------------------------------------------------ */
 
-/* Statement I with N text parameters V (NULL: SQL NULL); the result, checked. */
-static PGresult *run(pg_store *s, pg_conn *pc, enum stmt i, int n, const char *const *v,
-                     rdms_error *err)
+/* Prepared statement NAME with N text parameters V (NULL: SQL NULL); the result, checked. */
+static PGresult *run_named(pg_store *s, pg_conn *pc, const char *name, const char *what, int n,
+                           const char *const *v, rdms_error *err)
 {
-	PGresult *r = PQexecPrepared(pc->c, sname(i), n, v, NULL, NULL, 0);
+	PGresult *r = PQexecPrepared(pc->c, name, n, v, NULL, NULL, 0);
 	ExecStatusType st = PQresultStatus(r);
 
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
 		return r;
-	result_fail(s, r, sql[i], err);
+	result_fail(s, r, what, err);
 	PQclear(r);
 	return NULL;
 }
 
-/* Statement I (N parameters V) on a connection of the pool: its result, or NULL (ERR). */
-static PGresult *query(pg_store *s, enum stmt i, int n, const char *const *v, rdms_error *err)
+/* NAME (N parameters V) on a connection of the pool: its result, or NULL (ERR). */
+static PGresult *query_named(pg_store *s, const char *name, const char *what, int n,
+                             const char *const *v, rdms_error *err)
 {
 	pg_conn *pc = acquire(s, err);
 	PGresult *r;
 
 	if (pc == NULL)
 		return NULL;
-	r = run(s, pc, i, n, v, err);
+	r = run_named(s, pc, name, what, n, v, err);
 	release(s, pc);
 	return r;
+}
+
+static PGresult *query(pg_store *s, enum stmt i, int n, const char *const *v, rdms_error *err)
+{
+	return query_named(s, sname(i), sql[i], n, v, err);
 }
 
 /* A number of R's (ROW, COL): PostgreSQL wrote it, so it is one. */
@@ -805,17 +877,23 @@ static uint32_t pg_host_add(fleet_store *st, const fleet_host *h, int64_t now_ms
 	return rc;
 }
 
-static uint32_t pg_host_remove(fleet_store *st, const char *name, rdms_error *err)
+/* Statement I on host NAME, which counts the hosts it changed: WBEM_E_NOT_FOUND for none. */
+static uint32_t on_host(fleet_store *st, enum stmt i, const char *name, rdms_error *err)
 {
-	PGresult *r = query(of(st), P_HOST_REMOVE, 1, &name, err);
+	PGresult *r = query(of(st), i, 1, &name, err);
 	uint32_t rc = WBEM_S_NO_ERROR;
 
 	if (r == NULL)
 		rc = err->code;
-	else if (changed(r) == 0)
+	else if (col_int(r, 0, 0) == 0)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
 	PQclear(r);
 	return rc;
+}
+
+static uint32_t pg_host_remove(fleet_store *st, const char *name, rdms_error *err)
+{
+	return on_host(st, P_HOST_REMOVE, name, err);
 }
 
 /* Hands the host rows of R (HOST_COLS) to FN; *ROWS counts them. */
@@ -905,15 +983,7 @@ static uint32_t pg_host_state(fleet_store *st, const char *name, int state, bool
 
 static uint32_t pg_host_reset(fleet_store *st, const char *name, rdms_error *err)
 {
-	PGresult *r = query(of(st), P_HOST_RESET, 1, &name, err);
-	uint32_t rc = WBEM_S_NO_ERROR;
-
-	if (r == NULL)
-		rc = err->code;
-	else if (col_int(r, 0, 0) == 0)
-		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
-	PQclear(r);
-	return rc;
+	return on_host(st, P_HOST_RESET, name, err);
 }
 
 /* ---- writes ------------------------------------------------------------------------ */
@@ -1167,10 +1237,12 @@ static void session_rows(const PGresult *r, fleet_session_fn fn, void *ctx, size
 	}
 }
 
-static uint32_t read_sessions(pg_store *s, enum stmt i, int n, const char *const *v,
-                              fleet_session_fn fn, void *ctx, size_t *rows, rdms_error *err)
+/* The session rows of prepared statement NAME (WHAT for messages) to FN. */
+static uint32_t read_sessions(pg_store *s, const char *name, const char *what, int n,
+                              const char *const *v, fleet_session_fn fn, void *ctx, size_t *rows,
+                              rdms_error *err)
 {
-	PGresult *r = query(s, i, n, v, err);
+	PGresult *r = query_named(s, name, what, n, v, err);
 
 	if (r == NULL)
 		return err->code;
@@ -1183,15 +1255,27 @@ static uint32_t pg_enumerate(fleet_store *st, const fleet_page *p, fleet_session
                              void *ctx, size_t *rows, rdms_error *err)
 {
 	/* from the start: after ("", -1), before every key */
-	char after[24] = "-1";
-	num limit = num_u(p->limit);
-	const char *v[5] = { p->after_host != NULL ? p->after_host : "", after, limit.s, p->user,
-	                     p->domain };
+	char after[24] = "-1", name[16];
+	num limit = num_u(p->limit), id = num_u(p->id), state = num_u(p->state);
+	const char *v[8] = { p->after_host != NULL ? p->after_host : "", after, limit.s };
+	unsigned kind = (p->user != NULL ? PAGE_USER : 0) | (p->host != NULL ? PAGE_HOST : 0) |
+	                (p->by_id ? PAGE_ID : 0) | (p->by_state ? PAGE_STATE : 0);
+	int n = 3;
 
 	if (p->after_host != NULL)
 		snprintf(after, sizeof after, "%" PRIu32, p->after_id);
-	return read_sessions(of(st), p->user != NULL ? P_PAGE_USER : P_PAGE,
-	                     p->user != NULL ? 5 : 3, v, fn, ctx, rows, err);
+	if (p->user != NULL) {
+		v[n++] = p->user;
+		v[n++] = p->domain;
+	}
+	if (p->host != NULL)
+		v[n++] = p->host;
+	if (p->by_id)
+		v[n++] = id.s;
+	if (p->by_state)
+		v[n++] = state.s;
+	snprintf(name, sizeof name, "page%u", kind);
+	return read_sessions(of(st), name, "reading a page", n, v, fn, ctx, rows, err);
 }
 
 static uint32_t pg_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
@@ -1200,7 +1284,8 @@ static uint32_t pg_get(fleet_store *st, const char *host, uint32_t id, fleet_ses
 	num n = num_u(id);
 	const char *v[2] = { host, n.s };
 	size_t rows = 0;
-	uint32_t rc = read_sessions(of(st), P_GET, 2, v, fn, ctx, &rows, err);
+	uint32_t rc = read_sessions(of(st), sname(P_GET), sql[P_GET], 2, v, fn, ctx,
+	                             &rows, err);
 
 	if (rc == WBEM_S_NO_ERROR && rows == 0)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %" PRIu32 " on host %s", id, host);
@@ -1231,6 +1316,37 @@ static bool pg_changed_elsewhere(fleet_store *st)
 	return changed_now;
 }
 
+/*
+ * Two brokers starting at once on one database: the second's INSERT waits
+ * on the first's row and does nothing, and its SELECT (a new snapshot:
+ * READ COMMITTED) reads the first's secret.
+ */
+static uint32_t pg_secret(fleet_store *st, const char *name,
+                          const uint8_t fresh[FLEET_SECRET_BYTES],
+                          uint8_t out[FLEET_SECRET_BYTES], rdms_error *err)
+{
+	pg_store *s = of(st);
+	char hex[3 + 2 * FLEET_SECRET_BYTES] = "\\x";
+	pipe_step steps[2] = { { P_SECRET_ADD, 2, { name, hex } }, { P_SECRET, 1, { name } } };
+	PGresult *r[2];
+	pg_conn *pc;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	for (int i = 0; i < FLEET_SECRET_BYTES; i++)
+		snprintf(hex + 2 + 2 * i, 3, "%02x", fresh[i]);
+	pc = acquire(s, err);
+	if (pc == NULL)
+		return err->code;
+	if (!pipeline(s, pc, steps, 2, r, err))
+		rc = err->code;
+	else if (PQntuples(r[1]) != 1 || !unhex(PQgetvalue(r[1], 0, 0), out, FLEET_SECRET_BYTES))
+		rc = rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): secret %s is not "
+		               "%d bytes", s->where, name, FLEET_SECRET_BYTES);
+	clear_all(r, 2);
+	release(s, pc);
+	return rc;
+}
+
 static const char *pg_describe(fleet_store *st)
 {
 	return of(st)->where;
@@ -1249,5 +1365,6 @@ static const fleet_store_vtbl pg_vtbl = {
 	.enumerate = pg_enumerate,
 	.get = pg_get,
 	.changed_elsewhere = pg_changed_elsewhere,
+	.secret = pg_secret,
 	.describe = pg_describe,
 };

@@ -9,6 +9,9 @@
  *     rows, for admins and owners, and what must not be pushed is not;
  *   - WS-Man Enumerate/Pull/Release through the broker's provider: paged
  *     union, a Pull after a restart, refused contexts.
+ * Run on each store: `test_fleet_reads sqlite` and `test_fleet_reads
+ * postgresql` (on a PostgreSQL 15 it starts itself: pg_server.h; skipped,
+ * exit 77, when it is not installed).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "check.h"
+#include "pg_server.h"
 #include "fleet/broker.h"
 #include "fleet/store.h"
 #include "ops/provider.h"
@@ -29,7 +33,23 @@
 #include "wsman/wsman_internal.h"
 
 static char dir[] = "/tmp/test_fleet_reads.XXXXXX";
-static char path[128];
+/* the store under test: "sqlite" (PATH) or "postgresql" (PG, database rdms) */
+static const char *store_kind = "sqlite";
+static pg_server pg;
+
+/* Store kind's directory: the test's (DB "rdms"), or another one; for a broker. */
+static fleet_store *open_store(const char *db, rdms_error *err)
+{
+	char where[256];
+
+	if (strcmp(store_kind, "sqlite") == 0) {
+		snprintf(where, sizeof where, "%s/%s.db", dir, strcmp(db, "rdms") == 0 ? "fleet" : db);
+		return fleet_store_open("sqlite", where, FLEET_OPEN_BROKER, err);
+	}
+	pg_server_dsn(&pg, db, where, sizeof where);
+	/* the first opening makes the schema: a broker's would be refused without it */
+	return fleet_store_open("postgresql", where, FLEET_OPEN_INIT, err);
+}
 
 #define NHOSTS   3
 #define PER_HOST 700       /* 2,100 rows: more than one cursor page (1,000) */
@@ -92,7 +112,7 @@ static bool broker_open(broker_env *e, int timeout_s)
 	e->cfg.enumeration_timeout_s = timeout_s;
 	snprintf(e->cfg.broker_name, sizeof e->cfg.broker_name, "b1");
 	e->b.cfg = &e->cfg;
-	e->b.store = fleet_store_open_sqlite(path, &err);
+	e->b.store = open_store("rdms", &err);
 	if (e->b.store == NULL) {
 		fprintf(stderr, "%s\n", err.message);
 		return false;
@@ -204,14 +224,12 @@ static void test_codec(broker_env *e)
 static void test_secret(broker_env *e)
 {
 	uint8_t again[FLEET_SECRET_BYTES], elsewhere[FLEET_SECRET_BYTES];
-	char other[160];
 	rdms_error err = { 0 };
 	fleet_store *st;
 
 	CHECK_EQ(fleet_store_secret(e->b.store, FLEET_CTX_SECRET, again, &err), 0);
 	CHECK(memcmp(again, e->b.ctx_key, sizeof again) == 0);
-	snprintf(other, sizeof other, "%s/other.db", dir);
-	st = fleet_store_open_sqlite(other, &err);
+	st = open_store("other", &err);
 	CHECK(st != NULL);
 	if (st != NULL) {
 		CHECK_EQ(fleet_store_secret(st, FLEET_CTX_SECRET, elsewhere, &err), 0);
@@ -625,17 +643,35 @@ static void test_restart(broker_env *e)
 	wsman_service_free(s);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	broker_env e;
 	char cmd[160];
 
+	store_kind = argc > 1 ? argv[1] : "sqlite";
+	if (strcmp(store_kind, "sqlite") != 0 && strcmp(store_kind, "postgresql") != 0) {
+		fprintf(stderr, "usage: test_fleet_reads sqlite|postgresql\n");
+		return 2;
+	}
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 2;
 	}
-	snprintf(path, sizeof path, "%s/fleet.db", dir);
-	CHECK(broker_open(&e, 60));
+	if (strcmp(store_kind, "postgresql") == 0) {
+		if (!pg_server_start(&pg)) {
+			printf("fleet_reads postgresql: skipped: %s\n", pg.why);
+			pg_server_stop(&pg);
+			rmdir(dir);
+			return 77;
+		}
+		CHECK(pg_server_createdb(&pg, "rdms", "C"));
+		CHECK(pg_server_createdb(&pg, "other", "C"));
+	}
+	if (!broker_open(&e, 60)) {
+		CHECK(false);
+		pg_server_stop(&pg);
+		return check_summary("fleet_reads");
+	}
 	fill(e.b.store);
 	test_codec(&e);
 	test_secret(&e);
@@ -643,8 +679,11 @@ int main(void)
 	test_wsman(&e);
 	test_restart(&e);
 	broker_close(&e);
+	if (strcmp(store_kind, "postgresql") == 0)
+		pg_server_stop(&pg);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	CHECK_EQ(system(cmd), 0);
 	xmlCleanupParser();
-	return check_summary("fleet_reads");
+	return check_summary(strcmp(store_kind, "sqlite") == 0 ? "fleet_reads sqlite"
+	                     : "fleet_reads postgresql");
 }

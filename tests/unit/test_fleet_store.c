@@ -77,6 +77,29 @@ static fleet_change del(uint64_t v, const char *host, uint32_t id)
 	return c;
 }
 
+/* WQL's comparison of strings: ASCII letters folded, every other byte as it is. */
+static bool wql_equal(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return false;
+	for (; *a != '\0' && *b != '\0'; a++, b++) {
+		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+		char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+static bool page_wants(const fleet_page *f, const fleet_session *s)
+{
+	return (f->user == NULL || (wql_equal(f->user, s->user_name) &&
+	                            (f->domain == NULL || wql_equal(f->domain, s->domain_name)))) &&
+	       (f->host == NULL || wql_equal(f->host, s->host)) &&
+	       (!f->by_id || s->id == f->id) && (!f->by_state || s->connect_state == f->state);
+}
+
 /* What a read gave, flattened. */
 typedef struct rows {
 	size_t   n;
@@ -91,12 +114,18 @@ typedef struct rows {
 	uint32_t last_id;
 	bool     ordered;
 	size_t   stop_after;
+	/* for filtered reads: whether a row the filter does not select came */
+	const fleet_page *filter;
+	bool     unwanted;
 } rows;
 
 static int take_row(void *ctx, const fleet_session *s)
 {
 	rows *r = ctx;
 	int c = r->n == 0 ? 1 : strcmp(s->host, r->last_host);
+
+	if (r->filter != NULL && !page_wants(r->filter, s))
+		r->unwanted = true;
 
 	if (c < 0 || (c == 0 && s->id <= r->last_id))
 		r->ordered = false;
@@ -576,6 +605,173 @@ static void test_host_list(fleet_store *st)
 	CHECK_EQ(c.sessions, 1500 + get_host(st, "hv2").sessions);
 }
 
+/* ---- the pushdown's filters ------------------------------------------------------- */
+
+#define ANY SIZE_MAX
+
+/* Counts the directory's sessions the page CTX selects, by reading all of it. */
+static int count_wanted(void *ctx, const fleet_session *s)
+{
+	rows *r = ctx;
+
+	r->n += page_wants(r->filter, s);
+	return 0;
+}
+
+/* F's sessions in pages of PAGE (its paging fields ignored), checked against a full read. */
+static size_t check_filter(fleet_store *st, fleet_page f, size_t page)
+{
+	rows want = { .filter = &f }, got = { .filter = &f, .ordered = true };
+	fleet_page all = { .limit = FLEET_PAGE_MAX };
+	rdms_error err = { 0 };
+
+	CHECK_EQ(fleet_store_enumerate(st, &all, count_wanted, &want, NULL, &err), 0);
+	f.after_host = NULL;
+	f.limit = page;
+	for (;;) {
+		size_t rows_got = 0, before = got.n;
+		char after[64];
+
+		CHECK_EQ(fleet_store_enumerate(st, &f, take_row, &got, &rows_got, &err), 0);
+		CHECK_EQ(rows_got, got.n - before);
+		if (rows_got < page || err.code != 0)
+			break;
+		snprintf(after, sizeof after, "%s", got.last_host);
+		f.after_host = after;       /* a copy: the store must not keep the pointer */
+		f.after_id = got.last_id;
+	}
+	CHECK(!got.unwanted);
+	CHECK(got.ordered);
+	CHECK_EQ(got.n, want.n);
+	if (got.n != want.n || got.unwanted)
+		fprintf(stderr, "filter user=%s host=%s id=%d:%u state=%d:%u page %zu: %zu rows, "
+		        "%zu wanted\n", f.user ? f.user : "-", f.host ? f.host : "-", f.by_id, f.id,
+		        f.by_state, f.state, page, got.n, want.n);
+	return got.n;
+}
+
+/*
+ * Every combination of the pushdown's filters gives exactly the sessions it
+ * selects, in key order, at any page size; strings fold ASCII only.
+ */
+static void test_filters(fleet_store *st)
+{
+	static fleet_session x[6];
+	static const char *const names[] = { "\xc3\x89mile", "\xc3\xa9mile", "EMILE", "emile",
+	                                     "Stra\xc3\x9f" "e", "STRASSE" };
+	const char *host_e = "hv-\xc3\xa9t\xc3\xa9";      /* "hv-été" */
+	rdms_error err = { 0 };
+	/* n: how many (hv-a, hv-b, hv-c have 500 each), or ANY (hv2's too: as read) */
+	struct { fleet_page f; size_t n; } cases[] = {
+		{ { .host = "HV-B" }, 500 },
+		{ { .host = "hv-b" }, 500 },
+		{ { .host = "hv" }, 0 },
+		{ { .by_id = true, .id = 1000 }, ANY },
+		{ { .by_id = true, .id = 999 }, ANY },
+		{ { .by_id = true, .id = 4294967295u }, ANY },
+		{ { .by_state = true, .state = 4 }, ANY },
+		{ { .host = "Hv-C", .by_id = true, .id = 2 }, 1 },
+		{ { .host = "Hv-C", .by_state = true, .state = 0 }, 250 },
+		{ { .by_id = true, .id = 998, .by_state = true, .state = 4 }, ANY },
+		{ { .user = "DORA", .host = "hv-a" }, 10 },
+		{ { .user = "dora", .domain = "other", .host = "HV-B" }, 5 },
+		{ { .user = "dora", .by_state = true, .state = 0 }, 30 },
+		{ { .user = "dora", .host = "hv-a", .by_id = true, .id = 1000, .by_state = true,
+		    .state = 0 }, 1 },
+		/* non-ASCII: never folded (a C-locale lower(), SQLite's lower()) */
+		{ { .host = "HV-\xc3\xa9t\xc3\xa9" }, 6 },
+		{ { .host = "hv-\xc3\x89t\xc3\x89" }, 0 },
+		{ { .user = "\xc3\xa9MILE" }, 1 },
+		{ { .user = "\xc3\x89MILE" }, 1 },
+		{ { .user = "emile" }, 2 },
+		{ { .user = "strasse" }, 1 },
+		{ { .user = "stra\xc3\x9f" "e", .host = host_e }, 1 },
+	};
+
+	add_host(st, host_e);
+	for (uint32_t i = 0; i < 6; i++)
+		x[i] = sess(host_e, i + 1, i % 2 ? 4 : 0, names[i]);
+	CHECK_EQ(fleet_store_apply_snapshot(st, host_e, V(1, 1), x, 6, &err), FLEET_APPLIED);
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		size_t one = check_filter(st, cases[c].f, 1);
+
+		if (cases[c].n != ANY)
+			CHECK_EQ(one, cases[c].n);
+		CHECK_EQ(check_filter(st, cases[c].f, 7), one);
+		CHECK_EQ(check_filter(st, cases[c].f, 1000), one);
+	}
+	CHECK_EQ(fleet_store_host_remove(st, host_e, &err), 0);
+}
+
+/* ---- the secret ------------------------------------------------------------------- */
+
+/* Another store on this directory (SAME) or on another one; the test's store kind's. */
+static fleet_store *(*second_store)(bool same);
+
+struct secret_race {
+	fleet_store *st;
+	char         name[32];
+	uint8_t      key[FLEET_SECRET_BYTES];
+	uint32_t     rc;
+};
+
+static void *take_secret(void *arg)
+{
+	struct secret_race *r = arg;
+	rdms_error err = { 0 };
+
+	r->rc = fleet_store_secret(r->st, r->name, r->key, &err);
+	return NULL;
+}
+
+/*
+ * A secret is made once per directory: the same from every store on it,
+ * after a restart, and from two stores asking at once; another directory's
+ * differs, and so does another name's.
+ */
+static void test_secret(fleet_store *st)
+{
+	uint8_t a[FLEET_SECRET_BYTES], b[FLEET_SECRET_BYTES], c[FLEET_SECRET_BYTES];
+	static const uint8_t zero[FLEET_SECRET_BYTES];
+	fleet_store *same = second_store(true), *other = second_store(false);
+	rdms_error err = { 0 };
+
+	CHECK(same != NULL && other != NULL);
+	if (same == NULL || other == NULL) {
+		fleet_store_close(same);
+		fleet_store_close(other);
+		return;
+	}
+	CHECK_EQ(fleet_store_secret(st, "enumeration-context", a, &err), 0);
+	CHECK(memcmp(a, zero, sizeof a) != 0);
+	CHECK_EQ(fleet_store_secret(same, "enumeration-context", b, &err), 0);
+	CHECK(memcmp(a, b, sizeof a) == 0);
+	CHECK_EQ(fleet_store_secret(st, "enumeration-context", b, &err), 0);
+	CHECK(memcmp(a, b, sizeof a) == 0);
+	CHECK_EQ(fleet_store_secret(other, "enumeration-context", c, &err), 0);
+	CHECK(memcmp(a, c, sizeof a) != 0);
+	CHECK_EQ(fleet_store_secret(st, "another", c, &err), 0);
+	CHECK(memcmp(a, c, sizeof a) != 0);
+	CHECK_EQ(fleet_store_secret(st, "", c, &err), WBEM_E_INVALID_PARAMETER);
+	/* two stores making the same new secret at once agree on it */
+	for (int i = 0; i < 20; i++) {
+		struct secret_race r1 = { .st = st }, r2 = { .st = same };
+		pthread_t t1, t2;
+
+		snprintf(r1.name, sizeof r1.name, "race-%d", i);
+		snprintf(r2.name, sizeof r2.name, "race-%d", i);
+		pthread_create(&t1, NULL, take_secret, &r1);
+		pthread_create(&t2, NULL, take_secret, &r2);
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		CHECK_EQ(r1.rc, 0);
+		CHECK_EQ(r2.rc, 0);
+		CHECK(memcmp(r1.key, r2.key, sizeof r1.key) == 0);
+	}
+	fleet_store_close(same);
+	fleet_store_close(other);
+}
+
 /* The query plans: pages are range scans in key order, never a sort. */
 static void test_plans(void)
 {
@@ -842,6 +1038,45 @@ static void test_pg_schema(void)
 	}
 }
 
+/*
+ * Each pushed-down equality can use its index in key order (no Sort): the
+ * index expressions and collations match the statements' (store_pg.c).
+ * Sequential scans are disabled, since on a small table they may be cheaper.
+ */
+static void test_pg_plans(void)
+{
+	static const struct { const char *cond, *index; } q[] = {
+		{ "", "sessions_pkey" },
+		{ " AND lower(user_name) = lower('dora'::text)", "sessions_user" },
+		{ " AND lower(vmhostname) = lower('HV-B'::text)", "sessions_host" },
+		{ " AND session_id = 998::bigint", "sessions_id" },
+		{ " AND connect_state = 4::bigint", "sessions_state" },
+	};
+	PGconn *c = PQconnectdb(pg_dsn("rdms"));
+	PGresult *r = PQexec(c, "SET enable_seqscan = off; SET enable_bitmapscan = off");
+
+	CHECK_EQ(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		char text[400], plan[2048] = "";
+
+		snprintf(text, sizeof text, "EXPLAIN SELECT * FROM sessions WHERE (vmhostname, "
+		         "session_id) > ('hv-a'::text, 5::bigint)%s ORDER BY vmhostname, session_id "
+		         "LIMIT 10", q[i].cond);
+		r = PQexec(c, text);
+		CHECK_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+		for (int row = 0; row < PQntuples(r); row++)
+			snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s; ",
+			         PQgetvalue(r, row, 0));
+		PQclear(r);
+		CHECK(strstr(plan, q[i].index) != NULL);
+		CHECK(strstr(plan, "Sort") == NULL);
+		if (strstr(plan, q[i].index) == NULL || strstr(plan, "Sort") != NULL)
+			fprintf(stderr, "plan %zu: %s\n", i, plan);
+	}
+	PQfinish(c);
+}
+
 /* A second broker on the same database: every apply guarded, each batch applied once. */
 struct applier {
 	fleet_store *st;
@@ -947,6 +1182,30 @@ static void test_pg_down(fleet_store *st)
 	printf("fleet_store: database down: 3 calls failed in %.0f ms\n", ms);
 }
 
+/* The checks every store passes, in order (each builds on the last's directory). */
+static void conformance(fleet_store *st, fleet_store *(*second)(bool same))
+{
+	test_hosts(st);
+	test_batches(st);
+	test_same_id(st);
+	test_reads(st);
+	test_host_list(st);
+	test_filters(st);
+	second_store = second;
+	test_secret(st);
+}
+
+static fleet_store *sqlite_second(bool same)
+{
+	char other[160];
+	rdms_error err = { 0 };
+
+	if (same)
+		return fleet_store_open_sqlite_admin(path, &err);
+	snprintf(other, sizeof other, "%s/other.db", dir);
+	return fleet_store_open_sqlite(other, &err);
+}
+
 static int run_sqlite(void)
 {
 	rdms_error err = { 0 };
@@ -964,11 +1223,7 @@ static int run_sqlite(void)
 	}
 	CHECK(strncmp(fleet_store_describe(st), "SQLite file /tmp/test_fleet_store", 33) == 0);
 	test_versions();
-	test_hosts(st);
-	test_batches(st);
-	test_same_id(st);
-	test_reads(st);
-	test_host_list(st);
+	conformance(st, sqlite_second);
 	test_plans();
 	test_huge(st);
 	test_threads(st);
@@ -978,6 +1233,16 @@ static int run_sqlite(void)
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);
 	return check_summary("fleet_store sqlite");
+}
+
+static fleet_store *pg_second(bool same)
+{
+	rdms_error err = { 0 };
+
+	if (same)
+		return fleet_store_open("postgresql", pg_dsn("rdms"), FLEET_OPEN_BROKER, &err);
+	CHECK(pg_server_createdb(&pg, "other", "C"));
+	return fleet_store_open("postgresql", pg_dsn("other"), FLEET_OPEN_INIT, &err);
 }
 
 static int run_postgresql(void)
@@ -997,11 +1262,8 @@ static int run_postgresql(void)
 		fprintf(stderr, "%s\n", err.message);
 	} else {
 		CHECK(strstr(fleet_store_describe(st), "PostgreSQL database \"rdms\" on /tmp/") != NULL);
-		test_hosts(st);
-		test_batches(st);
-		test_same_id(st);
-		test_reads(st);
-		test_host_list(st);
+		conformance(st, pg_second);
+		test_pg_plans();
 		test_huge(st);
 		test_threads(st);
 		test_pg_two_brokers(st);
