@@ -76,6 +76,7 @@ class Broker:
         self.conf = os.path.join(self.dir, "rdmsd.conf")
         self.logf = os.path.join(lab.dir, "broker.log")
         self.pw = accounts.pw
+        self.dsn = dsn
         cert, key = lab.certs["broker1"]
         with open(self.conf, "w") as f:
             f.write("role = broker\nbroker_name = b1\nstore_path = %s/fleet.db\n"
@@ -423,13 +424,21 @@ def pull_once(lab, broker, ctx, user=ra.ADMIN, n=10):
 
 def reseal(broker, ctx, expires_ms):
     """CTX with its expiry set to EXPIRES_MS and signed again with the
-    directory's secret (read from its meta table): the payload is version,
-    mode, flags, expiry (8 bytes, big-endian), ... (src/wsman/wsman_ctx.c)."""
-    db = sqlite3.connect(os.path.join(broker.dir, "fleet.db"))
-    try:
-        key = db.execute("SELECT value FROM meta WHERE name = 'enumeration-context'").fetchone()[0]
-    finally:
-        db.close()
+    directory's secret (read from its table: meta in SQLite, secrets in
+    PostgreSQL): the payload is version, mode, flags, expiry (8 bytes,
+    big-endian), ... (src/wsman/wsman_ctx.c)."""
+    if broker.dsn is not None:
+        p = subprocess.run([fl.PG_BIN + "/psql", broker.dsn, "-Atc", "SELECT encode(value, "
+                            "'hex') FROM secrets WHERE name = 'enumeration-context'"],
+                           capture_output=True, text=True, timeout=30)
+        key = bytes.fromhex(p.stdout.strip()) if p.returncode == 0 else b""
+    else:
+        db = sqlite3.connect(os.path.join(broker.dir, "fleet.db"))
+        try:
+            key = db.execute("SELECT value FROM meta WHERE name = "
+                             "'enumeration-context'").fetchone()[0]
+        finally:
+            db.close()
     b64 = ctx[len(CTX_PREFIX):]
     raw = base64.urlsafe_b64decode(b64 + "=" * (-len(b64) % 4))
     payload = bytearray(raw[:-32])
