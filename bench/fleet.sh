@@ -16,7 +16,10 @@
 # FLEET_BENCH_DURATION (4 s per wrk run), FLEET_BENCH_CHURN_RATE (1000
 # changes/s), FLEET_BENCH_CHURN_BATCH (10 changes per fixture rewrite),
 # FLEET_BENCH_CHURN_SECONDS (10), FLEET_BENCH_CALLS (100),
-# FLEET_BENCH_IDLE_SECONDS (20).
+# FLEET_BENCH_IDLE_SECONDS (20), FLEET_BENCH_ONLY (the stages: cold,enum,
+# get,wql,churn,disconnect,idle), FLEET_BENCH_BROKER_RDMSD (the broker's
+# rdmsd, e.g. another build's), FLEET_BENCH_PERF (a directory: perf record
+# -g of the broker's Get runs).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

@@ -38,6 +38,12 @@ direct figures beside the broker's.  In order:
                   enumerations and at the end; CPU over FLEET_BENCH_IDLE_SECONDS
                   (20) windows with every host idle
 
+FLEET_BENCH_ONLY (cold,enum,get,wql,churn,disconnect,idle: all) picks the
+stages (without cold, the broker is started and converged once, untimed);
+FLEET_BENCH_BROKER_RDMSD (RDMSD_BIN) is the rdmsd the broker runs, e.g.
+another build's for a before/after comparison (the hosts run RDMSD_BIN);
+FLEET_BENCH_PERF=DIR records the broker's 8-connection Get runs with
+`perf record -g` in DIR/get-broker-8.data.
 Every figure is the median of FLEET_BENCH_RUNS (3) runs (a latency
 percentile: the median of the runs' percentiles).  FLEET_BENCH_DURATION (4)
 is the length of each wrk run in seconds.  The lab is removed on any exit.
@@ -81,6 +87,13 @@ CHURN_SECONDS = env_int("FLEET_BENCH_CHURN_SECONDS", 10)
 CHURN_BATCH = env_int("FLEET_BENCH_CHURN_BATCH", 10)
 CALLS = env_int("FLEET_BENCH_CALLS", 100)
 IDLE_SECONDS = env_int("FLEET_BENCH_IDLE_SECONDS", 20)
+STAGES = ("cold", "enum", "get", "wql", "churn", "disconnect", "idle")
+ONLY = [x for x in os.environ.get("FLEET_BENCH_ONLY", ",".join(STAGES)).split(",") if x]
+if not ONLY or any(x not in STAGES for x in ONLY):
+    sys.exit("fleet_bench: FLEET_BENCH_ONLY is a comma-separated list of %s" % ",".join(STAGES))
+# the broker's rdmsd, e.g. another build's for a before/after comparison (the hosts stay RDMSD)
+BROKER_RDMSD = os.environ.get("FLEET_BENCH_BROKER_RDMSD", RDMSD)
+PERF_DIR = os.environ.get("FLEET_BENCH_PERF")   # perf record -g of the broker's Get runs there
 
 CL = fl.CLIENT
 BROKER = "http://%s:5985" % tfb.BROKER_ADDR
@@ -153,7 +166,7 @@ class Broker(tfb.Broker):
 
     def start(self):
         before = len(self.log())
-        self.proc = self.lab.spawn("b1", "broker", [RDMSD, "--config", self.conf,
+        self.proc = self.lab.spawn("b1", "broker", [BROKER_RDMSD, "--config", self.conf,
                                                     "--foreground"])
         return bool(wait_for(20, lambda: fl.READY_LINE.search(self.log()[before:]) or
                              self.proc.poll() is not None)) and self.proc.poll() is None
@@ -299,6 +312,24 @@ class Bench:
             self.row("    non-2xx answers or socket errors (all runs)", str(errors), "", False)
         return rps, p50, p99
 
+    def perf(self, name, pids):
+        """perf record -g on PIDS until perf_done(), when FLEET_BENCH_PERF names a
+        directory (the profile: DIR/NAME.data); None otherwise."""
+        if not PERF_DIR:
+            return None
+        out = os.path.join(PERF_DIR, name + ".data")
+        p = subprocess.Popen(["perf", "record", "-q", "-g", "-o", out, "-p",
+                              ",".join(map(str, pids))], stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        return p
+
+    @staticmethod
+    def perf_done(p):
+        if p is not None:
+            p.send_signal(2)
+            p.wait(60)
+            log("  profile written by perf record (FLEET_BENCH_PERF)")
+
     # ---- the stages -------------------------------------------------------------------------
 
     def converged(self):
@@ -306,11 +337,11 @@ class Bench:
         return all(h.name in hs and hs[h.name]["ServerState"] == 3 and
                    hs[h.name]["Sessions"] == len(h.sessions()) for h in self.lab.hosts)
 
-    def cold_start(self):
+    def cold_start(self, runs):
         log("cold start: %d runs (empty directory, %d hosts registered one by one)"
-            % (RUNS, len(self.lab.hosts)))
+            % (runs, len(self.lab.hosts)))
         starts, regs, totals = [], [], []
-        for r in range(RUNS):
+        for r in range(runs):
             self.broker.stop()
             self.broker.empty()
             t0 = time.monotonic()
@@ -392,8 +423,10 @@ class Bench:
             if code != 200:
                 raise RuntimeError("Get at %s: HTTP %d" % (url, code))
         bp, hp = self.broker.pids(), [d.pid] + children(d.pid)
-        self.wrk_rows("Get via the broker, 8 connections", self.wrk_runs(BROKER, via, 8, bp),
-                      5000, 5)
+        perf = self.perf("get-broker-8", bp)
+        runs = self.wrk_runs(BROKER, via, 8, bp)
+        self.perf_done(perf)
+        self.wrk_rows("Get via the broker, 8 connections", runs, 5000, 5)
         self.wrk_rows("Get via the broker, 1 connection", self.wrk_runs(BROKER, via, 1, bp))
         self.wrk_rows("Get from one host directly, 8 connections",
                       self.wrk_runs("http://%s:5985" % d.addr, direct, 8, hp))
@@ -603,21 +636,23 @@ def main():
             broker = Broker(lab, accounts)
             bench = Bench(lab, broker, accounts)
             total = sum(len(h.sessions()) for h in lab.hosts)
-            bench.cold_start()
+            # the other stages need a converged broker: without "cold", one start
+            bench.cold_start(RUNS if "cold" in ONLY else 1)
             bench.memory("once converged (%d sessions)" % total)
-            bench.enumerate(total)
-            bench.memory("after the enumerations")
-            hwm = status_kib(broker.pids(), "VmHWM")
-            bench.row("broker peak RSS up to here: cold start and enumerations (VmHWM)",
-                      "%.1f MiB" % (hwm / 1024.0), "<= 64 MiB", hwm <= 64 * 1024)
-            bench.get()
-            bench.wql()
-            bench.churn()
-            bench.disconnect()
+            if "enum" in ONLY:
+                bench.enumerate(total)
+                bench.memory("after the enumerations")
+                hwm = status_kib(broker.pids(), "VmHWM")
+                bench.row("broker peak RSS up to here: cold start and enumerations (VmHWM)",
+                          "%.1f MiB" % (hwm / 1024.0), "<= 64 MiB", hwm <= 64 * 1024)
+            for stage in ("get", "wql", "churn", "disconnect"):
+                if stage in ONLY:
+                    getattr(bench, stage)()
             bench.memory("at the end")
             bench.row("    broker peak RSS (VmHWM, 2 processes)", "%.1f MiB" % (
                 status_kib(broker.pids(), "VmHWM") / 1024.0))
-            bench.idle()
+            if "idle" in ONLY:
+                bench.idle()
             bench.table()
     finally:
         accounts.cleanup()

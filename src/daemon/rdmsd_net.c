@@ -135,9 +135,12 @@ static void serve_cimxml(void *ctx, const rdms_caller *who, const http_request *
  * it is served on the I/O thread (http.h); everything else -- methods (a
  * round trip to priv and the audit's fsync), enumerations (long to build),
  * a read that must fetch the sessions from priv first (no snapshot, or one
- * a method invalidated) -- on a worker.  Only the action is looked at,
- * cheaply: a wrong guess moves a request to the other kind of thread,
- * nothing more.
+ * a method invalidated) -- on a worker.  At a broker the quick read is a
+ * session's Get: its directory's readers never wait for the ingest
+ * (store_sqlite.c), while a host's Win32_RDSHServer row counts sessions and
+ * an audit record comes from priv.  Only the action (and at a broker the
+ * class) is looked at, cheaply: a wrong guess moves a request to the other
+ * kind of thread, nothing more.
  */
 static bool snapshot_ready(const struct net *d)
 {
@@ -147,15 +150,25 @@ static bool snapshot_ready(const struct net *d)
 static bool wsman_quick(void *ctx, const http_request *req)
 {
 	static const char get[] = "/ws/2004/09/transfer/Get<";
+	static const char session[] = "/Win32_VirtualDesktopSession<";
+	const struct net *d = ctx;
 
-	return memmem(req->body, req->len, get, sizeof get - 1) != NULL && snapshot_ready(ctx);
+	if (memmem(req->body, req->len, get, sizeof get - 1) == NULL)
+		return false;
+	return d->is_broker ? memmem(req->body, req->len, session, sizeof session - 1) != NULL
+	                    : snapshot_ready(d);
 }
 
 static bool cimxml_quick(void *ctx, const http_request *req)
 {
+	static const char session[] = "\"Win32_VirtualDesktopSession\"";
 	const char *method = http_header(req, "CIMMethod");
+	const struct net *d = ctx;
 
-	return method != NULL && strcasecmp(method, "GetInstance") == 0 && snapshot_ready(ctx);
+	if (method == NULL || strcasecmp(method, "GetInstance") != 0)
+		return false;
+	return d->is_broker ? memmem(req->body, req->len, session, sizeof session - 1) != NULL
+	                    : snapshot_ready(d);
 }
 
 static const http_endpoint endpoints[] = {

@@ -11,10 +11,15 @@
  * folds ASCII only and its BINARY collation compares bytes, exactly as
  * rdms's WQL compares strings.
  *
- * One connection, one lock: a write is one BEGIN IMMEDIATE transaction of
- * prepared statements (per-row upserts inside one transaction are what
- * PostgreSQL does with arrays: in-process they cost microseconds), and
- * reads wait for it.  journal_mode=WAL with synchronous=NORMAL: a crash
+ * One connection, one lock for writes and pages: a write is one BEGIN
+ * IMMEDIATE transaction of prepared statements (per-row upserts inside one
+ * transaction are what PostgreSQL does with arrays: in-process they cost
+ * microseconds), and pages wait for it.  Reads by key (a session, a host)
+ * have READERS connections of their own, each with its lock: in WAL mode
+ * a reader never waits for the writer, so a Get is answered in
+ * microseconds whatever the ingest is applying (the network process
+ * serves it on its I/O thread), and a reader preempted while it holds its
+ * lock stalls no other Get.  journal_mode=WAL with synchronous=NORMAL: a crash
  * of the machine may lose the last transactions, never half of one, and a
  * host's version always goes with its rows, so a broker that lost some
  * only pulls them again (the hosts are authoritative).
@@ -30,6 +35,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -40,6 +46,8 @@
 #include "../common/strutil.h"
 
 #define BUSY_TIMEOUT_MS 5000
+#define READERS         4        /* connections for reads by key */
+#define READER_CACHE    "-512"   /* KiB of page cache each: the OS caches the file too */
 #define SCHEMA_VERSION  2
 
 static const char schema[] =
@@ -149,11 +157,20 @@ static const char *const page_cond[] = {
 };
 static const char page_tail[] = " ORDER BY vmhostname, session_id LIMIT ?3";
 
+/* A connection for reads by key: a session, a host. */
+typedef struct reader {
+	sqlite3        *db;
+	sqlite3_stmt   *get, *host_get;     /* sql[S_GET], sql[S_HOST_GET] */
+	pthread_mutex_t lock;
+} reader;
+
 typedef struct sqlite_store {
 	fleet_store     base;          /* first: the handle is this */
 	sqlite3        *db;
 	sqlite3_stmt   *st[S_END];
 	pthread_mutex_t lock;
+	reader          readers[READERS];
+	atomic_uint     next_reader;   /* where the next read starts looking */
 	int             lock_fd;       /* the flock()ed database file */
 	int64_t         data_version;  /* PRAGMA data_version last seen (changed_elsewhere) */
 	sqlite3_stmt   *page[PAGE_KINDS];  /* keyset pages, by PAGE_* filters (prepared when used) */
@@ -165,11 +182,16 @@ static sqlite_store *of(fleet_store *st)
 	return (sqlite_store *)st;
 }
 
-/* The database's failure as ERR: WBEM_E_NOT_AVAILABLE (spec/fleet.md 3.10). */
-static uint32_t db_fail(sqlite_store *s, const char *what, rdms_error *err)
+/* Connection DB's failure as ERR: WBEM_E_NOT_AVAILABLE (spec/fleet.md 3.10). */
+static uint32_t conn_fail(sqlite3 *db, const char *what, rdms_error *err)
 {
 	return rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory: %s: %s", what,
-	                 sqlite3_errmsg(s->db));
+	                 sqlite3_errmsg(db));
+}
+
+static uint32_t db_fail(sqlite_store *s, const char *what, rdms_error *err)
+{
+	return conn_fail(s->db, what, err);
 }
 
 /* Statement I, reset and unbound, ready for its parameters. */
@@ -210,15 +232,20 @@ static void bind_text(sqlite3_stmt *q, int at, const char *text)
 
 static void sqlite_close(fleet_store *st);
 
-static bool exec(sqlite_store *s, const char *text, rdms_error *err)
+static bool exec_on(sqlite3 *db, const char *text, rdms_error *err)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(s->db, text, NULL, NULL, &msg) == SQLITE_OK)
+	if (sqlite3_exec(db, text, NULL, NULL, &msg) == SQLITE_OK)
 		return true;
 	rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory: %s", msg != NULL ? msg : "?");
 	sqlite3_free(msg);
 	return false;
+}
+
+static bool exec(sqlite_store *s, const char *text, rdms_error *err)
+{
+	return exec_on(s->db, text, err);
 }
 
 /* The schema: created in an empty database, checked in an existing one. */
@@ -248,6 +275,56 @@ static bool migrate(sqlite_store *s, const char *path, rdms_error *err)
 
 static const fleet_store_vtbl sqlite_vtbl;
 
+/* A connection to PATH; false with ERR (*DB, when set, is still to be closed). */
+static bool connect(const char *path, sqlite3 **db, rdms_error *err)
+{
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
+		return true;
+	}
+	rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path,
+	          *db != NULL ? sqlite3_errmsg(*db) : "out of memory");
+	return false;
+}
+
+/* Reader R on PATH, whose schema the writer made; false with ERR. */
+static bool reader_open(reader *r, const char *path, rdms_error *err)
+{
+	if (!connect(path, &r->db, err) ||
+	    !exec_on(r->db, "PRAGMA cache_size=" READER_CACHE "; PRAGMA query_only=ON;", err))
+		return false;
+	if (sqlite3_prepare_v3(r->db, sql[S_GET], -1, SQLITE_PREPARE_PERSISTENT, &r->get,
+	                       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v3(r->db, sql[S_HOST_GET], -1, SQLITE_PREPARE_PERSISTENT, &r->host_get,
+	                       NULL) != SQLITE_OK)
+		return conn_fail(r->db, "preparing a read", err) == 0;
+	return true;
+}
+
+/*
+ * A reader, locked: the first free one from a rotating start, or, when
+ * all are busy, the start's (its holder is done in microseconds).
+ */
+static reader *reader_take(sqlite_store *s)
+{
+	unsigned at = atomic_fetch_add_explicit(&s->next_reader, 1, memory_order_relaxed);
+
+	for (unsigned i = 0; i < READERS; i++) {
+		reader *r = &s->readers[(at + i) % READERS];
+
+		if (pthread_mutex_trylock(&r->lock) == 0)
+			return r;
+	}
+	pthread_mutex_lock(&s->readers[at % READERS].lock);
+	return &s->readers[at % READERS];
+}
+
+static void reader_give(reader *r)
+{
+	pthread_mutex_unlock(&r->lock);
+}
+
 static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *err)
 {
 	sqlite_store *s = calloc(1, sizeof *s);
@@ -259,6 +336,8 @@ static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *er
 	s->base.vt = &sqlite_vtbl;
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->where, sizeof s->where, "SQLite file %s", path);
+	for (int i = 0; i < READERS; i++)
+		pthread_mutex_init(&s->readers[i].lock, NULL);
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lock_fd < 0) {
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path, strerror(errno));
@@ -270,13 +349,8 @@ static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *er
 		          ? "in use by another broker (SQLite serves one broker only)" : strerror(errno));
 		goto fail;
 	}
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-	    SQLITE_OK) {
-		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s: %s", path,
-		          s->db != NULL ? sqlite3_errmsg(s->db) : "out of memory");
+	if (!connect(path, &s->db, err))
 		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
 	if (!exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
 	             "CREATE TEMP TABLE snapshot_ids (id INTEGER PRIMARY KEY);", err) ||
 	    !migrate(s, path, err))
@@ -287,6 +361,9 @@ static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *er
 			db_fail(s, sql[i], err);
 			goto fail;
 		}
+	for (int i = 0; i < READERS; i++)
+		if (!reader_open(&s->readers[i], path, err))
+			goto fail;
 	return &s->base;
 fail:
 	sqlite_close(&s->base);
@@ -307,6 +384,14 @@ static void sqlite_close(fleet_store *st)
 {
 	sqlite_store *s = of(st);
 
+	for (int i = 0; i < READERS; i++) {
+		reader *r = &s->readers[i];
+
+		sqlite3_finalize(r->get);
+		sqlite3_finalize(r->host_get);
+		sqlite3_close(r->db);
+		pthread_mutex_destroy(&r->lock);
+	}
 	for (int i = 0; i < S_END; i++)
 		sqlite3_finalize(s->st[i]);
 	for (int i = 0; i < PAGE_KINDS; i++)
@@ -375,9 +460,9 @@ static void host_row(sqlite3_stmt *q, fleet_host *h)
 	h->sessions = (uint64_t)sqlite3_column_int64(q, 7);
 }
 
-/* Hands the host rows of Q to FN; *ROWS counts them. The lock is held. */
-static uint32_t host_rows(sqlite_store *s, sqlite3_stmt *q, fleet_host_fn fn, void *ctx,
-                          size_t *rows, rdms_error *err)
+/* Hands the host rows of Q to FN; *ROWS counts them. Q's connection's lock is held. */
+static uint32_t host_rows(sqlite3_stmt *q, fleet_host_fn fn, void *ctx, size_t *rows,
+                          rdms_error *err)
 {
 	uint32_t rc = WBEM_S_NO_ERROR;
 	fleet_host h;
@@ -391,7 +476,7 @@ static uint32_t host_rows(sqlite_store *s, sqlite3_stmt *q, fleet_host_fn fn, vo
 			break;
 	}
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		rc = db_fail(s, "reading hosts", err);
+		rc = conn_fail(sqlite3_db_handle(q), "reading hosts", err);
 	sqlite3_reset(q);
 	return rc;
 }
@@ -405,16 +490,14 @@ static int copy_host(void *ctx, const fleet_host *h)
 static uint32_t sqlite_host_get(fleet_store *st, const char *name, fleet_host *out,
                                 rdms_error *err)
 {
-	sqlite_store *s = of(st);
-	sqlite3_stmt *q;
+	reader *r = reader_take(of(st));
 	size_t rows;
 	uint32_t rc;
 
-	pthread_mutex_lock(&s->lock);
-	q = stmt(s, S_HOST_GET);
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	rc = host_rows(s, q, copy_host, out, &rows, err);
-	pthread_mutex_unlock(&s->lock);
+	sqlite3_bind_text(r->host_get, 1, name, -1, SQLITE_STATIC);
+	rc = host_rows(r->host_get, copy_host, out, &rows, err);
+	sqlite3_clear_bindings(r->host_get);
+	reader_give(r);
 	if (rc == WBEM_S_NO_ERROR && rows == 0)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no host %s", name);
 	return rc;
@@ -427,7 +510,7 @@ static uint32_t sqlite_hosts(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_
 	uint32_t rc;
 
 	pthread_mutex_lock(&s->lock);
-	rc = host_rows(s, stmt(s, S_HOSTS), fn, ctx, &rows, err);
+	rc = host_rows(stmt(s, S_HOSTS), fn, ctx, &rows, err);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -677,8 +760,8 @@ static const char *col_text(sqlite3_stmt *q, int i)
 }
 
 /* Hands the rows of Q (SESSION_COLS) to FN; *ROWS counts them. */
-static uint32_t rows_to(sqlite_store *s, sqlite3_stmt *q, fleet_session_fn fn, void *ctx,
-                        size_t *rows, rdms_error *err)
+static uint32_t rows_to(sqlite3_stmt *q, fleet_session_fn fn, void *ctx, size_t *rows,
+                        rdms_error *err)
 {
 	int step;
 
@@ -698,7 +781,7 @@ static uint32_t rows_to(sqlite_store *s, sqlite3_stmt *q, fleet_session_fn fn, v
 	}
 	sqlite3_reset(q);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_fail(s, "reading sessions", err);
+		return conn_fail(sqlite3_db_handle(q), "reading sessions", err);
 	return WBEM_S_NO_ERROR;
 }
 
@@ -761,7 +844,7 @@ static uint32_t sqlite_enumerate(fleet_store *st, const fleet_page *p, fleet_ses
 		sqlite3_bind_int64(q, 7, p->id);
 	if (p->by_state)
 		sqlite3_bind_int64(q, 8, p->state);
-	rc = rows_to(s, q, fn, ctx, rows, err);
+	rc = rows_to(q, fn, ctx, rows, err);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
@@ -769,17 +852,15 @@ static uint32_t sqlite_enumerate(fleet_store *st, const fleet_page *p, fleet_ses
 static uint32_t sqlite_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
                            void *ctx, rdms_error *err)
 {
-	sqlite_store *s = of(st);
-	sqlite3_stmt *q;
+	reader *r = reader_take(of(st));
 	size_t rows = 0;
 	uint32_t rc;
 
-	pthread_mutex_lock(&s->lock);
-	q = stmt(s, S_GET);
-	sqlite3_bind_text(q, 1, host, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, id);
-	rc = rows_to(s, q, fn, ctx, &rows, err);
-	pthread_mutex_unlock(&s->lock);
+	sqlite3_bind_text(r->get, 1, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(r->get, 2, id);
+	rc = rows_to(r->get, fn, ctx, &rows, err);
+	sqlite3_clear_bindings(r->get);
+	reader_give(r);
 	if (rc == WBEM_S_NO_ERROR && rows == 0)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no session %" PRIu32 " on host %s", id, host);
 	return rc;

@@ -912,6 +912,104 @@ static void test_threads(fleet_store *st)
 	CHECK_EQ(rd.pages, 200);
 }
 
+/*
+ * A read by key never waits for the directory's writer: while an
+ * enumeration page holds the store's main lock (as a snapshot being
+ * applied does), Gets and host reads from other threads are answered, each
+ * seeing what was committed.  (With one connection and one lock, they
+ * waited for the page.)
+ */
+struct parked {
+	pthread_mutex_t m;
+	pthread_cond_t  c;
+	bool            inside, release, got_done;
+	fleet_store    *st;
+	long            state;
+	uint64_t        host_version;
+};
+
+static int park_row(void *ctx, const fleet_session *s)
+{
+	struct parked *k = ctx;
+	struct timespec until;
+
+	(void)s;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;     /* never for ever, whatever goes wrong */
+	pthread_mutex_lock(&k->m);
+	k->inside = true;
+	pthread_cond_broadcast(&k->c);
+	while (!k->release && pthread_cond_timedwait(&k->c, &k->m, &until) == 0)
+		;
+	pthread_mutex_unlock(&k->m);
+	return 1;
+}
+
+static void *parked_page(void *arg)
+{
+	struct parked *k = arg;
+	fleet_page p = { .limit = 10 };
+	rdms_error err = { 0 };
+	size_t n;
+
+	fleet_store_enumerate(k->st, &p, park_row, k, &n, &err);
+	return NULL;
+}
+
+static void *get_while_parked(void *arg)
+{
+	struct parked *k = arg;
+	long state = state_of(k->st, "hv-p", 5);
+	fleet_host h = get_host(k->st, "hv-p");
+
+	pthread_mutex_lock(&k->m);
+	k->state = state;
+	k->host_version = h.version;
+	k->got_done = true;
+	pthread_cond_broadcast(&k->c);
+	pthread_mutex_unlock(&k->m);
+	return NULL;
+}
+
+static void test_reads_beside_writer(fleet_store *st)
+{
+	struct parked k = { .st = st };
+	fleet_session s[1] = { sess("hv-p", 5, 4, "p") };
+	rdms_error err = { 0 };
+	struct timespec until;
+	pthread_t page, get;
+
+	pthread_mutex_init(&k.m, NULL);
+	pthread_cond_init(&k.c, NULL);
+	add_host(st, "hv-p");
+	CHECK_EQ(fleet_store_apply_snapshot(st, "hv-p", V(1, 3), s, 1, &err), FLEET_APPLIED);
+	pthread_create(&page, NULL, parked_page, &k);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&k.m);
+	while (!k.inside && pthread_cond_timedwait(&k.c, &k.m, &until) == 0)
+		;
+	CHECK(k.inside);
+	pthread_mutex_unlock(&k.m);
+	pthread_create(&get, NULL, get_while_parked, &k);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&k.m);
+	while (!k.got_done && pthread_cond_timedwait(&k.c, &k.m, &until) == 0)
+		;
+	CHECK(k.got_done);          /* answered with the page still parked */
+	k.release = true;
+	pthread_cond_broadcast(&k.c);
+	pthread_mutex_unlock(&k.m);
+	pthread_join(page, NULL);
+	pthread_join(get, NULL);
+	CHECK_EQ(k.state, 4);
+	CHECK_EQ(k.host_version, V(1, 3));
+	CHECK_EQ(fleet_store_host_remove(st, "hv-p", &err), 0);
+	pthread_cond_destroy(&k.c);
+	pthread_mutex_destroy(&k.m);
+}
+
 /* ---- the file ----------------------------------------------------------------------- */
 
 static void test_file(fleet_store **st)
@@ -1227,6 +1325,7 @@ static int run_sqlite(void)
 	test_plans();
 	test_huge(st);
 	test_threads(st);
+	test_reads_beside_writer(st);
 	test_file(&st);
 	fleet_store_close(st);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
