@@ -467,11 +467,11 @@ def test_cimxml(lab):
     """The transport side of CIM-XML; test_cimxml.py drives wbemcli."""
     log("CIM-XML listeners")
     c = http.client.HTTPConnection("127.0.0.1", lab.cim_http, timeout=15)
-    st, hd, _, _ = post(c, "<CIM/>", extra={"CIMOperation": "MethodCall"}, path="/cimom")
+    cim = {"CIMOperation": "MethodCall", "Content-Type": 'application/xml; charset="utf-8"'}
+    st, hd, _, _ = post(c, "<CIM/>", extra=cim, path="/cimom")
     check("CIM-XML without credentials gets 401 with the Basic challenge",
           st == 401 and hd.get("WWW-Authenticate") == 'Basic realm="WSMAN"', st)
-    st, hd, _, _ = post(c, "<CIM/>", basic(ADMIN, lab.pw[ADMIN]),
-                        extra={"CIMOperation": "MethodCall"}, path="/cimom")
+    st, hd, _, _ = post(c, "<CIM/>", basic(ADMIN, lab.pw[ADMIN]), extra=cim, path="/cimom")
     check("a malformed CIM-XML request gets 400 with CIMError",
           st == 400 and hd.get("CIMError") is not None and
           hd.get("CIMOperation") == "MethodResponse", "%s %s" % (st, dict(hd)))
