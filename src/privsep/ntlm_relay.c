@@ -147,7 +147,12 @@ static struct slot *take_slot(ntlm_relay *r, uint64_t handshake, const char **wh
 	for (int i = 0; i < NTLM_RELAY_MAX; i++) {
 		struct slot *sl = &r->s[i];
 
-		if (sl->handshake != 0 && !sl->busy && now - sl->last > NTLM_RELAY_IDLE_S)
+		/* reaped: one idle too long, or whose process has gone (its own idle end) */
+		if (sl->handshake != 0 && !sl->busy && sl->pid > 0 &&
+		    waitpid(sl->pid, NULL, WNOHANG) == sl->pid)
+			sl->pid = 0;
+		if (sl->handshake != 0 && !sl->busy &&
+		    (sl->pid == 0 || now - sl->last > NTLM_RELAY_IDLE_S))
 			slot_end(sl);
 		if (sl->handshake == 0 && free_slot == NULL)
 			free_slot = sl;

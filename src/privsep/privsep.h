@@ -155,7 +155,8 @@ enum priv_nego_state { PRIV_NEGO_CONTINUE = 0, PRIV_NEGO_COMPLETE, PRIV_NEGO_FAI
 
 typedef struct priv_negotiated {
 	uint32_t state;                       /* enum priv_nego_state */
-	uint64_t handshake;                   /* CONTINUE: the number of the next leg */
+	uint64_t handshake;                   /* CONTINUE: the number of the next leg (priv's;
+	                                         rdmsd-ntlm leaves it 0) */
 	char     token[PRIV_TOKEN_MAX + 1];   /* base64 of the reply token; "" for none */
 	uint32_t uid;                         /* COMPLETE: the local account ... */
 	char     user[PRIV_USER_MAX + 1];     /* ... it maps to */

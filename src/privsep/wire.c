@@ -331,8 +331,8 @@ uint32_t priv_decode_negotiated(const void *p, size_t len, priv_negotiated *m,
 		bad(&r, "state %u is out of range", (unsigned)m->state);
 	if (!r.bad && m->state == PRIV_NEGO_COMPLETE && m->user[0] == '\0')
 		bad(&r, "a completed handshake names no user");
-	if (!r.bad && m->state == PRIV_NEGO_CONTINUE && (m->token[0] == '\0' || m->handshake == 0))
-		bad(&r, "a continued handshake has no token or number");
+	if (!r.bad && m->state == PRIV_NEGO_CONTINUE && m->token[0] == '\0')
+		bad(&r, "a continued handshake has no token");
 	return done(&r);
 }
 
