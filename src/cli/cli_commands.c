@@ -607,7 +607,7 @@ const cli_command cli_commands[] = {
 	             "password is read from standard input when it is not a terminal, else\n"
 	             "typed twice, never from the command line.  'remove' forgets NAME,\n"
 	             "'list' shows who is in the store (--json: User, Domain).",
-	  .example = "echo \"$RDMS_PASSWORD\" | rdms user set rdmsadmin --domain LAB",
+	  .example = "rdms user set rdmsadmin --domain LAB",
 	  .windows = "net user", .min_args = 1, .max_args = 2, .run = cli_cmd_user },
 	{ .name = NULL },
 };

@@ -783,7 +783,7 @@ static bool nego_caller(struct request *r)
 		cn->nego_done = true;
 		cn->nego_uid = (uid_t)o->uid;
 		str_copy(cn->nego_user, sizeof cn->nego_user, o->user);
-		log_safe(o->client, safe, sizeof safe);
+		str_printable(o->client, safe, sizeof safe);
 		log_info("%s %s: %s: '%s' authenticated as %s", listen_kinds[r->l->kind].name,
 		         r->source, nego_scheme_name(r->nego->scheme), safe, o->user);
 		nego_reply_token(r, o);
