@@ -35,13 +35,8 @@ static int b64_digit(unsigned char ch)
 	return -1;
 }
 
-/*
- * Decodes the canonical base64 text IN (N bytes, a multiple of 4, padding
- * only at the end, unused bits zero) into OUT; *OUTLEN gets the length.
- * Returns NULL or what was wrong.
- */
-static const char *b64_decode(const char *in, size_t n, unsigned char *out,
-                              size_t *outlen, size_t *where)
+const char *basic_b64_decode(const char *in, size_t n, unsigned char *out,
+                             size_t *outlen, size_t *where)
 {
 	size_t o = 0;
 
@@ -164,7 +159,7 @@ static enum basic_status parse(const char *value, size_t len, basic_cred *out,
 		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "Basic credentials are missing");
 		return BASIC_MALFORMED;
 	}
-	why = b64_decode(value + start, end - start, buf, &dlen, &where);
+	why = basic_b64_decode(value + start, end - start, buf, &dlen, &where);
 	if (why != NULL) {
 		rdms_fail(err, WBEM_E_INVALID_PARAMETER,
 		          "Basic credentials: %s at column %zu", why, start + where + 1);

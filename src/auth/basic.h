@@ -38,6 +38,15 @@ typedef struct basic_cred {
 enum basic_status basic_parse(const char *value, size_t len, basic_cred *out,
                               rdms_error *err);
 
+/*
+ * Decodes the canonical base64 text IN (N bytes, a multiple of 4, padding
+ * only at the end, unused bits zero) into OUT (room for N / 4 * 3 bytes);
+ * *OUTLEN gets the length.  Returns NULL, or what was wrong with *WHERE
+ * the offset.  (Negotiate tokens use it too: negotiate_hdr.h.)
+ */
+const char *basic_b64_decode(const char *in, size_t n, unsigned char *out,
+                             size_t *outlen, size_t *where);
+
 /* Erases the password (and user) so it does not linger in memory. */
 void basic_cred_wipe(basic_cred *c);
 

@@ -35,6 +35,7 @@ typedef struct cli_options {
 	const char *query;      /* rdms watch --query */
 	const char *events;     /* rdms watch --event */
 	const char *fingerprint; /* rdms fleet host add --fingerprint */
+	const char *domain;     /* rdms user set --domain */
 	const char *args[4];    /* positional arguments after the command */
 	int         nargs;
 } cli_options;
@@ -107,6 +108,12 @@ int cli_cmd_watch(cli_ctx *ctx);
 /* cli_fleet.c: `rdms fleet`, and its arguments checked before anything is opened. */
 uint32_t cli_fleet_check(const cli_options *o, rdms_error *err);
 int cli_cmd_fleet(cli_ctx *ctx);
+
+/* cli_user.c: rdms user set|remove|list (the NT-hash store, root only). */
+uint32_t cli_user_check(const cli_options *o, rdms_error *err);
+int cli_cmd_user(cli_ctx *ctx);
+/* PROMPT on the terminal, a line read back without echo (malloc'd); NULL: no terminal. */
+char *cli_tty_secret(const char *prompt);
 
 /* cli_output.c */
 void cli_print_table(FILE *f, const cim_instance_list *l, const wql_query *q);

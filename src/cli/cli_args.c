@@ -22,7 +22,7 @@
 
 enum { OPT_CONFIG = 256, OPT_DIRECT, OPT_JSON, OPT_MOF, OPT_HOST, OPT_INSECURE,
        OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION, OPT_TIMEOUT, OPT_WAIT,
-       OPT_QUERY, OPT_EVENT, OPT_FINGERPRINT };
+       OPT_QUERY, OPT_EVENT, OPT_FINGERPRINT, OPT_DOMAIN };
 
 static const struct option long_options[] = {
 	{ "config",   required_argument, NULL, OPT_CONFIG },
@@ -40,6 +40,7 @@ static const struct option long_options[] = {
 	{ "query",    required_argument, NULL, OPT_QUERY },
 	{ "event",    required_argument, NULL, OPT_EVENT },
 	{ "fingerprint", required_argument, NULL, OPT_FINGERPRINT },
+	{ "domain",   required_argument, NULL, OPT_DOMAIN },
 	{ "debug",    no_argument,       NULL, OPT_DEBUG },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ "version",  no_argument,       NULL, OPT_VERSION },
@@ -131,6 +132,10 @@ static int check_command_options(const cli_options *o)
 		return cli_report_usage(&err);
 	if (o->fingerprint && strcmp(c, "fleet") != 0)
 		return usage_error("--fingerprint belongs to 'rdms fleet host add', not '%s'", c);
+	if (o->domain && strcmp(c, "user") != 0)
+		return usage_error("--domain belongs to 'rdms user set', not '%s'", c);
+	if (strcmp(c, "user") == 0 && !o->help && cli_user_check(o, &err) != WBEM_S_NO_ERROR)
+		return cli_report_usage(&err);
 	if (strcmp(c, "fleet") == 0 && !o->help && cli_fleet_check(o, &err) != WBEM_S_NO_ERROR)
 		return cli_report_usage(&err);
 	if (strcmp(c, "message") == 0 && !o->help && (!o->title || !o->message))
@@ -182,6 +187,7 @@ int cli_parse_args(int argc, char **argv, cli_options *o)
 		case OPT_QUERY: o->query = optarg; break;
 		case OPT_EVENT: o->events = optarg; break;
 		case OPT_FINGERPRINT: o->fingerprint = optarg; break;
+		case OPT_DOMAIN: o->domain = optarg; break;
 		case OPT_TIMEOUT:
 			if (rdms_message_option(&o->msg_opts, RDMS_MESSAGE_OPT_TIMEOUT, optarg, &err))
 				return usage_error("--timeout: %s", err.message);

@@ -598,5 +598,16 @@ const cli_command cli_commands[] = {
 	             "SHA256:4E:FD:81:8D:6B:02:A3:B6:F8:0B:9A:00:63:0F:CC:E9:24:08:E3:C2:E6:1E:29:9C:"
 	             "C3:2D:F5:1D:A6:5B:12:D3",
 	  .windows = "Add-RDServer", .min_args = 1, .max_args = 4, .run = cli_cmd_fleet },
+	{ .name = "user", .usage = "set NAME [--domain D] | remove NAME | list",
+	  .summary = "manage Negotiate/NTLM logins (root)",
+	  .details = "Windows clients log in with Negotiate/NTLM by default, which needs the\n"
+	             "NT hash of the password: 'set' stores it for the local account NAME in\n"
+	             "rdmsd.conf's ntlm_users (root-only, like /etc/shadow; no password is\n"
+	             "stored), with --domain D accepting only that domain (else any); the\n"
+	             "password is read from standard input when it is not a terminal, else\n"
+	             "typed twice, never from the command line.  'remove' forgets NAME,\n"
+	             "'list' shows who is in the store (--json: User, Domain).",
+	  .example = "rdms user set rdmsadmin --domain LAB",
+	  .windows = "net user", .min_args = 1, .max_args = 2, .run = cli_cmd_user },
 	{ .name = NULL },
 };

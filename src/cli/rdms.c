@@ -12,7 +12,6 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "../audit/audit.h"
@@ -23,32 +22,12 @@
 static char *read_password(const char *user)
 {
 	const char *env = getenv("RDMS_PASSWORD");
-	char buf[512];
-	struct termios old, quiet;
-	FILE *tty;
-	size_t n;
+	char prompt[300];
 
 	if (env != NULL)
 		return strdup(env);
-	tty = fopen("/dev/tty", "r+");
-	if (tty == NULL)
-		return NULL;
-	fprintf(tty, "Password for %s: ", user);
-	fflush(tty);
-	if (tcgetattr(fileno(tty), &old) == 0) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-	}
-	if (fgets(buf, sizeof buf, tty) == NULL)
-		buf[0] = '\0';
-	tcsetattr(fileno(tty), TCSAFLUSH, &old);
-	fputc('\n', tty);
-	fclose(tty);
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[n - 1] = '\0';
-	return strdup(buf);
+	snprintf(prompt, sizeof prompt, "Password for %s: ", user);
+	return cli_tty_secret(prompt);
 }
 
 static int setup_direct(cli_ctx *ctx)

@@ -63,6 +63,8 @@ static const struct config_key keys[] = {
 	STR(socket_path),
 	STR(audit_db),
 	STR(pam_service),
+	STR(ntlm_users),
+	BOOL(allow_unencrypted),
 	INT(max_envelope_size, 8192, 16777216),
 	INT(max_connections, 1, 100000),
 	INT(max_connections_per_ip, 1, 100000),
@@ -192,6 +194,7 @@ void rdms_config_defaults(rdms_config *cfg)
 	str_copy(cfg->socket_path, sizeof cfg->socket_path, "/run/rdms/rdmsd.sock");
 	str_copy(cfg->audit_db, sizeof cfg->audit_db, "/var/lib/rdms/audit.db");
 	str_copy(cfg->pam_service, sizeof cfg->pam_service, "rdms");
+	str_copy(cfg->ntlm_users, sizeof cfg->ntlm_users, "/etc/rdms/ntlm-users");
 	cfg->max_envelope_size = 153600;
 	cfg->max_connections = 128;
 	cfg->max_connections_per_ip = 32;

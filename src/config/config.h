@@ -51,6 +51,10 @@ typedef struct rdms_config {
 	char socket_path[256];      /* default /run/rdms/rdmsd.sock */
 	char audit_db[256];         /* default /var/lib/rdms/audit.db */
 	char pam_service[64];       /* default "rdms" */
+	char ntlm_users[256];       /* NT-hash store for Negotiate/NTLM; default
+	                               /etc/rdms/ntlm-users, "" = Negotiate off */
+	bool allow_unencrypted;     /* Negotiate over plain HTTP without WinRM message
+	                               encryption; default false */
 	int  max_envelope_size;     /* bytes; default 153600 (WinRM's default 150 KiB) */
 	int  max_connections;       /* open connections per listener; default 128 */
 	int  max_connections_per_ip; /* per client address and listener; default 32 */

@@ -61,6 +61,7 @@
 #include "../common/strutil.h"
 #include "../config/config.h"
 #include "../ops/provider.h"
+#include "../privsep/ntlm_relay.h"
 #include "../privsep/privsep.h"
 #include "../transport/listen.h"
 #include "handoff.h"
@@ -82,6 +83,11 @@
 #ifndef RDMS_NET_PROGRAM
 #define RDMS_NET_PROGRAM     "/usr/local/libexec/rdms/" NET_PROGRAM_NAME
 #endif
+/* One Negotiate/NTLM handshake's process (ntlm_relay.h), found likewise. */
+#define NTLM_PROGRAM_NAME    "rdmsd-ntlm"
+#ifndef RDMS_NTLM_PROGRAM
+#define RDMS_NTLM_PROGRAM    "/usr/local/libexec/rdms/" NTLM_PROGRAM_NAME
+#endif
 #ifndef RDMS_BROKER_PROGRAM
 #define RDMS_BROKER_PROGRAM  "/usr/local/libexec/rdms/" BROKER_PROGRAM_NAME
 #endif
@@ -99,6 +105,8 @@ struct rdmsd {
 	listen_set      sockets;     /* bound here, served by net */
 	int             log_pipe[2]; /* daemon mode: stderr lines for syslog */
 	char            net_program[PATH_MAX];
+	char            ntlm_program[PATH_MAX];   /* "": none found, Negotiate is off */
+	ntlm_relay     *ntlm;        /* Negotiate/NTLM handshakes; NULL: off */
 
 	priv_user       user;        /* who net becomes */
 	rdms_provider   backends;    /* the real session back-ends */
@@ -183,7 +191,7 @@ static struct rdmsd daemon_state;
  * this program (a build tree, or both in one directory), else where `make
  * install` put it.  Looked up once, at start: the role changes only then.
  */
-static bool find_net_program(struct rdmsd *d, const char *name, const char *installed)
+static bool find_program(char *out, size_t size, const char *name, const char *installed)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -194,14 +202,18 @@ static bool find_net_program(struct rdmsd *d, const char *name, const char *inst
 		slash = strrchr(self, '/');
 		if (slash != NULL) {
 			slash[1] = '\0';
-			if ((size_t)snprintf(d->net_program, sizeof d->net_program, "%s%s", self,
-			                     name) < sizeof d->net_program &&
-			    access(d->net_program, X_OK) == 0)
+			if ((size_t)snprintf(out, size, "%s%s", self, name) < size &&
+			    access(out, X_OK) == 0)
 				return true;
 		}
 	}
-	str_copy(d->net_program, sizeof d->net_program, installed);
-	return access(d->net_program, X_OK) == 0;
+	str_copy(out, size, installed);
+	return access(out, X_OK) == 0;
+}
+
+static bool find_net_program(struct rdmsd *d, const char *name, const char *installed)
+{
+	return find_program(d->net_program, sizeof d->net_program, name, installed);
 }
 
 /* What net is started with: the current config, sockets and channels. */
@@ -396,7 +408,13 @@ static bool net_start(struct rdmsd *d, rdms_error *err)
 	d->net_pidfd = pidfd_open(pid, 0);
 	if (d->net_pidfd < 0)
 		rdms_fail(err, WBEM_E_FAILED, "pidfd_open: %s", strerror(errno));
+	/* Negotiate/NTLM: each handshake in an rdmsd-ntlm of its own (ntlm_relay.h) */
+	d->ntlm = NULL;
+	if (d->cfg.ntlm_users[0] != '\0' && d->ntlm_program[0] != '\0' &&
+	    (d->ntlm = ntlm_relay_new(d->ntlm_program, d->cfg.ntlm_users)) == NULL)
+		log_warn("out of memory: Negotiate/NTLM is off");
 	d->env = (priv_env){ .provider = &d->backends, .audit = d->audit, .pam = d->pam,
+	                     .ntlm = d->ntlm,
 	                     .acted = events_acted, .acted_ctx = d,
 	                     .feed = d->events != NULL ? rdmsd_events_feed(d->events) : NULL };
 	d->priv = priv_server_start(ch.priv, &d->env, err);
@@ -436,6 +454,8 @@ static void net_stop(struct rdmsd *d)
 	d->net_pidfd = -1;
 	priv_server_stop(d->priv);
 	d->priv = NULL;
+	ntlm_relay_free(d->ntlm);
+	d->ntlm = NULL;
 	rdmsd_events_stop(d->events);
 }
 
@@ -677,6 +697,12 @@ int main(int argc, char **argv)
 	                                   : !find_net_program(d, NET_PROGRAM_NAME, RDMS_NET_PROGRAM))
 		fatal("cannot find the network process program %s (beside rdmsd or there)",
 		      d->net_program);
+	if (!find_program(d->ntlm_program, sizeof d->ntlm_program, NTLM_PROGRAM_NAME,
+	                  RDMS_NTLM_PROGRAM)) {
+		log_warn("cannot find %s (beside rdmsd or there): Negotiate/NTLM is off",
+		         d->ntlm_program);
+		d->ntlm_program[0] = '\0';
+	}
 	listen_set_init(&d->sockets);
 	if (listen_set_bind(&d->sockets, &d->cfg, &err) != 0)
 		fatal("%s", err.message);

@@ -293,6 +293,10 @@ static bool services_up(struct net *d, rdms_error *err)
 			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
 	}
 	env = (transport_env){ .cfg = cfg, .pam = d->cache, .authz = d->authz };
+	if (cfg->ntlm_users[0] != '\0') {   /* Negotiate/NTLM: each leg through priv */
+		env.negotiate = priv_proxy_negotiate;
+		env.negotiate_ctx = d->client;
+	}
 	return transport_start(d->transport, &env, err) == WBEM_S_NO_ERROR;
 }
 

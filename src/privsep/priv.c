@@ -26,6 +26,7 @@
  * never a channel that other requests need.
  */
 #include "privsep.h"
+#include "ntlm_relay.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -693,6 +694,12 @@ bool priv_serve_one(const priv_env *env, int fd, const void *msg, size_t n, void
 	switch (h.type) {
 	case PRIV_AUTH:
 		return do_auth(env, fd, h.id, payload, h.len, reply);
+	case PRIV_NEGOTIATE:
+		if (env->ntlm == NULL) {
+			rdms_fail(&err, WBEM_E_NOT_SUPPORTED, "Negotiate/NTLM is off here");
+			return refuse(fd, h.id, &err, reply);
+		}
+		return ntlm_relay_serve(env->ntlm, fd, h.id, payload, h.len, reply);
 	case PRIV_ENUMERATE:
 		if (priv_decode_empty(payload, h.len, PRIV_ENUMERATE, &err) != WBEM_S_NO_ERROR)
 			return refuse(fd, h.id, &err, reply);

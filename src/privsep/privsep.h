@@ -108,6 +108,8 @@ enum priv_type {
 	PRIV_EVENTS_BATCH, /* priv -> net: a batch of change-feed events, more replies follow */
 	PRIV_EVENTS_END,   /* priv -> net: priv_events_end (final) */
 	PRIV_FEED_STATE,   /* net -> priv: empty; replies SESSIONS..., EVENTS_END (or DONE: error) */
+	PRIV_NEGOTIATE,    /* net -> priv -> rdmsd-ntlm: priv_negotiate; replies NEGOTIATED */
+	PRIV_NEGOTIATED,   /* rdmsd-ntlm -> priv -> net: priv_negotiated (final) */
 	PRIV_TYPE_END
 };
 
@@ -134,6 +136,33 @@ typedef struct priv_auth_reply {
 	char     user[PRIV_USER_MAX + 1];     /* the name PAM settled on */
 	char     error[PRIV_ERROR_MAX + 1];
 } priv_auth_reply;
+
+/*
+ * One leg of a Negotiate/NTLM handshake (ntlm_relay.h).  HANDSHAKE 0
+ * starts one; priv answers with the number that continues it.  TOKEN is
+ * the client's, base64 as it came in the Authorization header (net has
+ * checked its framing: negotiate_hdr.h).
+ */
+#define PRIV_TOKEN_MAX 8192
+typedef struct priv_negotiate {
+	uint64_t handshake;
+	char     token[PRIV_TOKEN_MAX + 1];
+	char     rhost[PRIV_HOST_MAX + 1];       /* "" when unknown; for the log */
+} priv_negotiate;
+
+enum priv_nego_state { PRIV_NEGO_CONTINUE = 0, PRIV_NEGO_COMPLETE, PRIV_NEGO_FAILED,
+	                   PRIV_NEGO_STATE_END };
+
+typedef struct priv_negotiated {
+	uint32_t state;                       /* enum priv_nego_state */
+	uint64_t handshake;                   /* CONTINUE: the number of the next leg (priv's;
+	                                         rdmsd-ntlm leaves it 0) */
+	char     token[PRIV_TOKEN_MAX + 1];   /* base64 of the reply token; "" for none */
+	uint32_t uid;                         /* COMPLETE: the local account ... */
+	char     user[PRIV_USER_MAX + 1];     /* ... it maps to */
+	char     client[PRIV_USER_MAX + 1];   /* COMPLETE: the name the client gave */
+	char     error[PRIV_ERROR_MAX + 1];   /* FAILED: why */
+} priv_negotiated;
 
 typedef struct priv_act {
 	uint8_t  action;                      /* enum priv_action */
@@ -272,6 +301,8 @@ typedef struct priv_done {
  */
 size_t priv_encode_auth(void *buf, size_t size, uint32_t id, const priv_auth *m);
 size_t priv_encode_auth_reply(void *buf, size_t size, uint32_t id, const priv_auth_reply *m);
+size_t priv_encode_negotiate(void *buf, size_t size, uint32_t id, const priv_negotiate *m);
+size_t priv_encode_negotiated(void *buf, size_t size, uint32_t id, const priv_negotiated *m);
 size_t priv_encode_empty(void *buf, size_t size, uint32_t id, enum priv_type type);
 size_t priv_encode_find(void *buf, size_t size, uint32_t id, uint32_t session_id);
 size_t priv_encode_act(void *buf, size_t size, uint32_t id, const priv_act *m);
@@ -319,6 +350,9 @@ uint32_t priv_decode_header(const void *msg, size_t n, priv_header *h, rdms_erro
 /* Decoders take the payload (after the header) of LEN bytes. */
 uint32_t priv_decode_auth(const void *p, size_t len, priv_auth *m, rdms_error *err);
 uint32_t priv_decode_auth_reply(const void *p, size_t len, priv_auth_reply *m,
+                                rdms_error *err);
+uint32_t priv_decode_negotiate(const void *p, size_t len, priv_negotiate *m, rdms_error *err);
+uint32_t priv_decode_negotiated(const void *p, size_t len, priv_negotiated *m,
                                 rdms_error *err);
 uint32_t priv_decode_empty(const void *p, size_t len, enum priv_type type, rdms_error *err);
 uint32_t priv_decode_find(const void *p, size_t len, uint32_t *session_id, rdms_error *err);
@@ -416,6 +450,7 @@ typedef struct priv_env {
 	const rdms_provider *provider;   /* the real back-ends */
 	rdms_audit_db       *audit;
 	pam_auth            *pam;        /* pam_auth_verify: no cache, no delay */
+	struct ntlm_relay   *ntlm;       /* NEGOTIATE's handshakes; NULL: Negotiate is off */
 	/* called after a Disconnect or Logoff was performed (may be NULL) */
 	void               (*acted)(void *ctx);
 	void                *acted_ctx;
@@ -510,6 +545,14 @@ int priv_proxy_audit(void *ctx, const rdms_audit_event *ev);
 uint32_t priv_proxy_verify(void *ctx, const char *user, const char *password,
                            const char *rhost, char *canon, size_t canon_size, uid_t *uid,
                            rdms_error *err);
+
+/*
+ * A negotiate_fn (transport http.h; CTX: the priv_client): one leg of a
+ * Negotiate/NTLM handshake, relayed by priv to its rdmsd-ntlm.  *OUT is
+ * NEGOTIATED's fields; a refusal of priv (Negotiate off, a request it
+ * could not decode) comes back as PRIV_NEGO_FAILED with its reason.
+ */
+void priv_proxy_negotiate(void *ctx, const priv_negotiate *m, priv_negotiated *out);
 
 /* ---- dropping privileges (drop.c) ----------------------------------------- */
 

@@ -844,3 +844,36 @@ uint32_t priv_proxy_verify(void *ctx, const char *user, const char *password,
 	*uid = (uid_t)r.uid;
 	return WBEM_S_NO_ERROR;
 }
+
+void priv_proxy_negotiate(void *ctx, const priv_negotiate *m, priv_negotiated *out)
+{
+	priv_client *c = ctx;
+	rdms_error e = { 0 };
+	struct exchange x;
+	priv_header h;
+	size_t len;
+
+	memset(out, 0, sizeof *out);
+	exchange_begin(c, &x);
+	len = priv_encode_negotiate(x.buf, PRIV_MSG_MAX, x.id, m);
+	if (len == 0) {
+		exchange_end(&x);
+		out->state = PRIV_NEGO_FAILED;
+		str_copy(out->error, sizeof out->error, "token too long");
+		return;
+	}
+	exchange_send(&x, len, &e);
+	exchange_recv(&x, &h);
+	if (h.type == PRIV_DONE) {
+		rdms_error why = { 0 };
+
+		take_done(&x, &h, &why);
+		out->state = PRIV_NEGO_FAILED;
+		str_copy(out->error, sizeof out->error, why.message);
+	} else if (h.type != PRIV_NEGOTIATED) {
+		fatal("privsep: %s where NEGOTIATED was due", priv_type_name(h.type));
+	} else if (priv_decode_negotiated(payload(&x), h.len, out, &e) != WBEM_S_NO_ERROR) {
+		fatal("%s", e.message);
+	}
+	exchange_end(&x);
+}

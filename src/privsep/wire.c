@@ -28,6 +28,7 @@ static const char *const type_names[PRIV_TYPE_END] = {
 	[PRIV_AUDIT_ROWS] = "AUDIT_ROWS", [PRIV_INVOKE] = "INVOKE", [PRIV_INVOKED] = "INVOKED",
 	[PRIV_EVENTS] = "EVENTS", [PRIV_EVENTS_BATCH] = "EVENTS_BATCH",
 	[PRIV_EVENTS_END] = "EVENTS_END", [PRIV_FEED_STATE] = "FEED_STATE",
+	[PRIV_NEGOTIATE] = "NEGOTIATE", [PRIV_NEGOTIATED] = "NEGOTIATED",
 };
 
 const char *priv_type_name(unsigned t)
@@ -271,6 +272,67 @@ uint32_t priv_decode_auth(const void *p, size_t len, priv_auth *m, rdms_error *e
 	get_str(&r, "rhost", m->rhost, sizeof m->rhost);
 	if (!r.bad && m->user[0] == '\0')
 		bad(&r, "user is empty");
+	return done(&r);
+}
+
+size_t priv_encode_negotiate(void *buf, size_t size, uint32_t id, const priv_negotiate *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_NEGOTIATE);
+	put_u64(&w, m->handshake);
+	put_str(&w, m->token, PRIV_TOKEN_MAX);
+	put_str(&w, m->rhost, PRIV_HOST_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_negotiate(const void *p, size_t len, priv_negotiate *m, rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "NEGOTIATE", err);
+	m->handshake = get_u64(&r, "handshake");
+	get_str(&r, "token", m->token, sizeof m->token);
+	get_str(&r, "rhost", m->rhost, sizeof m->rhost);
+	if (!r.bad && m->token[0] == '\0')
+		bad(&r, "token is empty");
+	return done(&r);
+}
+
+size_t priv_encode_negotiated(void *buf, size_t size, uint32_t id, const priv_negotiated *m)
+{
+	struct writer w;
+
+	start(&w, buf, size, id, PRIV_NEGOTIATED);
+	put_u32(&w, m->state);
+	put_u64(&w, m->handshake);
+	put_str(&w, m->token, PRIV_TOKEN_MAX);
+	put_u32(&w, m->uid);
+	put_str(&w, m->user, PRIV_USER_MAX);
+	put_str(&w, m->client, PRIV_USER_MAX);
+	put_str(&w, m->error, PRIV_ERROR_MAX);
+	return finish(&w);
+}
+
+uint32_t priv_decode_negotiated(const void *p, size_t len, priv_negotiated *m,
+                                rdms_error *err)
+{
+	struct reader r;
+
+	reader_init(&r, p, len, "NEGOTIATED", err);
+	m->state = get_u32(&r, "state");
+	m->handshake = get_u64(&r, "handshake");
+	get_str(&r, "token", m->token, sizeof m->token);
+	m->uid = get_u32(&r, "uid");
+	get_str(&r, "user", m->user, sizeof m->user);
+	get_str(&r, "client", m->client, sizeof m->client);
+	get_str(&r, "error", m->error, sizeof m->error);
+	if (!r.bad && m->state >= PRIV_NEGO_STATE_END)
+		bad(&r, "state %u is out of range", (unsigned)m->state);
+	if (!r.bad && m->state == PRIV_NEGO_COMPLETE && m->user[0] == '\0')
+		bad(&r, "a completed handshake names no user");
+	if (!r.bad && m->state == PRIV_NEGO_CONTINUE && m->token[0] == '\0')
+		bad(&r, "a continued handshake has no token");
 	return done(&r);
 }
 

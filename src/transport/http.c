@@ -52,7 +52,12 @@
  *
  * Who the caller is:
  *   Unix socket: the peer's uid (SO_PEERCRED), no password; protocol "local".
- *   TCP:         Basic credentials, checked by PAM; protocol of the endpoint.
+ *   TCP:         Basic credentials, checked by PAM; protocol of the endpoint;
+ *                or Negotiate/NTLM (MS-WSMV): a handshake of two or three
+ *                legs on one connection, each 401 carrying the next
+ *                challenge, the 200 the final token; the identity then
+ *                belongs to the connection, whose later requests come
+ *                without Authorization (negotiate legs: nego_caller()).
  * Plain HTTP is served on loopback only unless allow_remote_http is set
  * (transport_bind refuses otherwise), so Basic passwords cross the network
  * only inside TLS by default.
@@ -75,6 +80,7 @@
 #include <microhttpd.h>
 
 #include "../auth/basic.h"
+#include "../auth/negotiate_hdr.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "browser_guard.h"
@@ -126,6 +132,15 @@ struct conn {
 	bool                peer_checked;
 	fleet_peer          fleet;
 	char                broker[64];
+	/*
+	 * Negotiate/NTLM: the security context is the connection's (MS-WSMV).
+	 * Its requests come one at a time, so only the thread serving the
+	 * current one touches these.
+	 */
+	uint64_t            nego_handshake; /* priv's number for the next leg; 0: none */
+	bool                nego_done;      /* authenticated: NEGO_USER, NEGO_UID */
+	uid_t               nego_uid;
+	char                nego_user[256];
 };
 
 /*
@@ -188,6 +203,9 @@ struct request {
 	/* for PAM on a worker; NULL when none is needed (most requests: their
 	 * credentials are remembered), so a request waiting its turn holds none */
 	struct pam_check      *pam;
+	nego_hdr              *nego;          /* a Negotiate/NTLM leg for a worker; NULL: none */
+	char                  *www_auth;      /* a Negotiate token to send (401 or 200); NULL: none */
+	const char            *refused;       /* identify()'s 400: why (NULL: a bad Authorization) */
 	http_request           req;
 	enum req_state         state;
 	http_reply             reply;         /* READY's */
@@ -460,6 +478,8 @@ static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r
 		if (reply->extra[i].name != NULL && reply->extra[i].value != NULL)
 			MHD_add_response_header(resp, reply->extra[i].name, reply->extra[i].value);
 	free(reply->owned);
+	if (r->www_auth != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_auth);
 	ok = MHD_queue_response(c, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
 	r->answered = true;
@@ -479,10 +499,15 @@ static void make_reply(http_reply *out, int status, const char *text, const char
 	                     .extra = { { hname, hvalue } } };
 }
 
-static void make_challenge(http_reply *out)
+/* 401 with the schemes offered: Basic, and Negotiate when it is served (never NTLM). */
+static void make_challenge(const transport *t, http_reply *out)
 {
 	make_reply(out, MHD_HTTP_UNAUTHORIZED, NULL, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 	           BASIC_CHALLENGE);
+	if (t->env.negotiate != NULL) {
+		out->extra[1].name = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+		out->extra[1].value = "Negotiate";
+	}
 }
 
 /* Frees a reply that will not be sent (its stream ended unrun). */
@@ -621,6 +646,170 @@ static int pam_caller(struct request *r)
 	return caller_known(r);
 }
 
+/* ---- Negotiate/NTLM ------------------------------------------------------ */
+
+/*
+ * True when R's body would travel in the clear after Negotiate: plain HTTP
+ * and allow_unencrypted off (MS-WSMV AllowUnencrypted; WinRM message
+ * encryption is not served yet, so over HTTP such a request is refused).
+ */
+static bool plain_refused(const struct request *r)
+{
+	return !listen_kinds[r->l->kind].tls && !r->l->t->env.cfg->allow_unencrypted;
+}
+
+#define PLAIN_REFUSED "unencrypted request after Negotiate on plain HTTP refused " \
+	"(allow_unencrypted = false; use HTTPS)\n"
+
+/* R on a connection Negotiate authenticated: its identity; 0 or the HTTP status. */
+static int nego_known(struct request *r)
+{
+	if (plain_refused(r)) {
+		r->refused = PLAIN_REFUSED;
+		return MHD_HTTP_BAD_REQUEST;
+	}
+	str_copy(r->who.user, sizeof r->who.user, r->conn->nego_user);
+	r->who.uid = r->conn->nego_uid;
+	return caller_known(r);
+}
+
+/*
+ * An Authorization header VALUE of Negotiate or NTLM: its leg is kept in
+ * R->nego for a worker (0).  -1 when it is another scheme (or Negotiate is
+ * not served), 400 when its framing is bad.  Any such header restarts the
+ * connection's authentication.
+ */
+static int nego_begin(const struct listener *l, struct request *r, const char *value,
+                      size_t vlen)
+{
+	rdms_error err = { 0 };
+	nego_hdr *h;
+
+	if (l->t->env.negotiate == NULL || r->conn == NULL)
+		return -1;
+	h = malloc(sizeof *h);
+	if (h == NULL)
+		return MHD_HTTP_INTERNAL_SERVER_ERROR;
+	switch (nego_hdr_parse(value, vlen, h, &err)) {
+	case NEGO_HDR_OTHER_SCHEME:
+		free(h);
+		return -1;
+	case NEGO_HDR_MALFORMED:
+		free(h);
+		r->conn->nego_done = false;
+		r->conn->nego_handshake = 0;
+		log_warn("%s %s: bad Authorization header: %s", listen_kinds[l->kind].name, r->source,
+		         err.message);
+		return MHD_HTTP_BAD_REQUEST;
+	case NEGO_HDR_OK:
+		break;
+	}
+	r->conn->nego_done = false;
+	r->nego = h;
+	return 0;
+}
+
+/* True when H opens a handshake: a raw NTLM NEGOTIATE or a SPNEGO NegTokenInit. */
+static bool nego_opens(const nego_hdr *h)
+{
+	return h->token[0] == 0x60 || (h->token[0] == 'N' && h->token[8] == 1);
+}
+
+static void nego_free(struct request *r)
+{
+	if (r->nego != NULL) {
+		explicit_bzero(r->nego, sizeof *r->nego);
+		free(r->nego);
+		r->nego = NULL;
+	}
+	free(r->www_auth);
+	r->www_auth = NULL;
+}
+
+/* "SCHEME base64" of O's token into R->www_auth (none when O has none). */
+static void nego_reply_token(struct request *r, const priv_negotiated *o)
+{
+	size_t n = strlen(o->token);
+
+	if (n == 0)
+		return;
+	r->www_auth = malloc(n + 16);
+	if (r->www_auth != NULL)
+		snprintf(r->www_auth, n + 16, "%s %s", nego_scheme_name(r->nego->scheme), o->token);
+}
+
+/*
+ * R's Negotiate/NTLM leg, on a worker: true when R is now authenticated
+ * and its handler is to run; otherwise R->reply is the answer -- 401 with
+ * the next challenge, 200 for a completing leg without a body
+ * ("authentication only"), 401 after the failure delay, 400 for a token
+ * out of order.
+ */
+static bool nego_caller(struct request *r)
+{
+	transport *t = r->l->t;
+	struct conn *cn = r->conn;
+	priv_negotiate *m = calloc(1, sizeof *m);
+	priv_negotiated *o = calloc(1, sizeof *o);
+	const union MHD_ConnectionInfo *ci;
+	bool run = false;
+	char safe[300];
+
+	if (m == NULL || o == NULL) {
+		make_reply(&r->reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL, NULL);
+		goto out;
+	}
+	m->handshake = nego_opens(r->nego) ? 0 : cn->nego_handshake;
+	cn->nego_handshake = 0;
+	if (m->handshake == 0 && !nego_opens(r->nego)) {
+		log_warn("%s %s: Negotiate token out of order (no handshake in progress)",
+		         listen_kinds[r->l->kind].name, r->source);
+		make_reply(&r->reply, MHD_HTTP_BAD_REQUEST,
+		           "Negotiate token out of order: no handshake in progress on this "
+		           "connection\n", NULL, NULL);
+		goto out;
+	}
+	str_copy(m->token, sizeof m->token, r->nego->b64);
+	ci = MHD_get_connection_info(r->c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_host(ci != NULL ? ci->client_addr : NULL, m->rhost, sizeof m->rhost);
+	t->env.negotiate(t->env.negotiate_ctx, m, o);
+	switch ((enum priv_nego_state)o->state) {
+	case PRIV_NEGO_CONTINUE:
+		cn->nego_handshake = o->handshake;
+		nego_reply_token(r, o);
+		make_reply(&r->reply, MHD_HTTP_UNAUTHORIZED, NULL, NULL, NULL);
+		break;
+	case PRIV_NEGO_COMPLETE:
+		cn->nego_done = true;
+		cn->nego_uid = (uid_t)o->uid;
+		str_copy(cn->nego_user, sizeof cn->nego_user, o->user);
+		str_printable(o->client, safe, sizeof safe);
+		log_info("%s %s: %s: '%s' authenticated as %s", listen_kinds[r->l->kind].name,
+		         r->source, nego_scheme_name(r->nego->scheme), safe, o->user);
+		nego_reply_token(r, o);
+		if (r->body.len == 0) {
+			make_reply(&r->reply, MHD_HTTP_OK, NULL, NULL, NULL);
+			break;
+		}
+		run = nego_known(r) == 0;
+		if (!run)
+			make_reply(&r->reply, MHD_HTTP_BAD_REQUEST, r->refused, NULL, NULL);
+		break;
+	default:
+		log_warn("%s %s: %s login failed: %s", listen_kinds[r->l->kind].name, r->source,
+		         nego_scheme_name(r->nego->scheme), o->error);
+		r->not_before = conn_watch_now_ms() + pam_auth_fail_delay_ms(t->env.pam);
+		make_challenge(t, &r->reply);
+		break;
+	}
+out:
+	if (m != NULL)
+		explicit_bzero(m, sizeof *m);
+	free(m);
+	free(o);
+	return run;
+}
+
 /*
  * Identifies the caller of R on the I/O thread.  Returns 0 with R->caller
  * set (NULL for an anonymous request) or R->pam (credentials not
@@ -651,10 +840,15 @@ static int identify(struct listener *l, struct MHD_Connection *c, struct request
 	if (MHD_lookup_connection_value_n(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION,
 	                                  strlen(MHD_HTTP_HEADER_AUTHORIZATION),
 	                                  &value, &vlen) != MHD_YES) {
+		if (r->conn != NULL && r->conn->nego_done)
+			return nego_known(r);
 		if (r->ep->anonymous != NULL && r->ep->anonymous(r->body.data, r->body.len))
 			return 0;
 		return MHD_HTTP_UNAUTHORIZED;
 	}
+	status = nego_begin(l, r, value, vlen);
+	if (status >= 0)
+		return status;
 	switch (basic_parse(value, vlen, &cred, &err)) {
 	case BASIC_OK:
 		break;
@@ -1035,8 +1229,8 @@ static void serve_suspended(void *arg)
 	struct request *r = arg;
 
 	if (r->pam != NULL && pam_caller(r) != 0)
-		make_challenge(&r->reply);
-	else
+		make_challenge(r->l->t, &r->reply);
+	else if (r->nego == NULL || nego_caller(r))
 		run_handler(r);
 	if (!hold_or_answer(r, false))
 		served(r);
@@ -1074,17 +1268,21 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 		return respond_text(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n",
 		                    NULL, NULL);
 	status = identify(l, c, r);
-	if (status == MHD_HTTP_UNAUTHORIZED)
-		return respond_text(c, r, status, NULL, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-		                    BASIC_CHALLENGE);
+	if (status == MHD_HTTP_UNAUTHORIZED) {
+		http_reply reply;
+
+		make_challenge(l->t, &reply);
+		return respond_reply(c, r, &reply);
+	}
 	if (status != 0)
 		return respond_text(c, r, status,
+		                    r->refused != NULL ? r->refused :
 		                    status == MHD_HTTP_BAD_REQUEST ? "malformed Authorization header\n" :
 		                    status == MHD_HTTP_INTERNAL_SERVER_ERROR ? "out of memory\n" :
 		                    "forbidden\n", NULL, NULL);
 	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
 	                         .len = r->body.len, .conn = r };
-	if (r->pam != NULL || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
+	if (r->pam != NULL || r->nego != NULL || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
 		if (hand_off(r))
 			return MHD_YES;
 		/* Stopping: closed unanswered, as a connection the stop cuts. */
@@ -1143,6 +1341,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	held_detach(l->t, r);
 	drop_reply(&r->reply);   /* one never sent */
 	pam_check_free(r);
+	nego_free(r);
 	strbuf_free(&r->body);
 	explicit_bzero(r, sizeof *r);
 	free(r);

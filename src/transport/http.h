@@ -26,6 +26,7 @@
 #include "../common/body_stream.h"
 #include "../config/config.h"
 #include "../ops/ops.h"
+#include "../privsep/privsep.h"
 #include "listen.h"
 
 typedef struct http_request {
@@ -105,11 +106,19 @@ http_held *http_hold(const http_request *req);
  */
 bool http_held_complete(http_held *h, http_reply *reply);
 
+/*
+ * One leg of a Negotiate/NTLM handshake, carried out elsewhere (rdmsd:
+ * priv_proxy_negotiate, in rdmsd-ntlm through priv).
+ */
+typedef void (*negotiate_fn)(void *ctx, const priv_negotiate *m, priv_negotiated *out);
+
 /* What the servers need while running; must outlive transport_stop(). */
 typedef struct transport_env {
 	const rdms_config   *cfg;
 	pam_auth            *pam;
 	authz               *authz;
+	negotiate_fn         negotiate;      /* NULL: Negotiate/NTLM is not offered */
+	void                *negotiate_ctx;
 } transport_env;
 
 typedef struct transport transport;

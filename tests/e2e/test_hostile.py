@@ -903,7 +903,8 @@ def build_cases(lab):
             ("Basic with data after the padding", "Basic dQ==dQ==", 400),
             ("Bearer", "Bearer abc.def.ghi", 401),
             ("Digest", 'Digest username="rdmsadm", realm="WSMAN", nonce="x"', 401),
-            ("Negotiate with a 3000-byte token", "Negotiate " + "TlRM" * 750, 401),
+            # not an NTLMSSP or SPNEGO token: malformed, as a bad Basic is
+            ("Negotiate with a 3000-byte token", "Negotiate " + "TlRM" * 750, 400),
             ("a scheme only", "X", 401),
     ]:
         ws("credentials", name, enum(), st, "-", auth=value)
