@@ -12,6 +12,7 @@
 #include <gssapi/gssapi_ext.h>
 
 #include "../common/strutil.h"
+#include "gss_status.h"
 
 /* 1.3.6.1.5.5.2 and Microsoft's NTLMSSP, 1.3.6.1.4.1.311.2.2.10 */
 static gss_OID_desc spnego_oid = { 6, (void *)"\x2b\x06\x01\x05\x05\x02" };
@@ -21,32 +22,6 @@ struct nego_acceptor {
 	gss_cred_id_t cred;
 	gss_ctx_id_t  ctx;
 };
-
-/* The text of a GSSAPI status (major and minor) into BUF. */
-static void status_text(OM_uint32 major, OM_uint32 minor, const gss_OID mech, char *buf,
-                        size_t size)
-{
-	size_t o = 0;
-	int pass = 0;
-
-	buf[0] = '\0';
-	for (int kind = GSS_C_GSS_CODE; kind <= GSS_C_MECH_CODE; kind++) {
-		OM_uint32 code = kind == GSS_C_GSS_CODE ? major : minor, m, more = 0;
-
-		if (code == 0)
-			continue;
-		do {
-			gss_buffer_desc t = GSS_C_EMPTY_BUFFER;
-
-			if (GSS_ERROR(gss_display_status(&m, code, kind, mech, &more, &t)))
-				break;
-			if (o < size)
-				o += (size_t)snprintf(buf + o, size - o, "%s%.*s", pass++ > 0 ? "; " : "",
-				                      (int)t.length, (const char *)t.value);
-			gss_release_buffer(&m, &t);
-		} while (more != 0);
-	}
-}
 
 nego_acceptor *nego_acceptor_new(const char *keyfile, rdms_error *err)
 {
@@ -78,7 +53,7 @@ nego_acceptor *nego_acceptor_new(const char *keyfile, rdms_error *err)
 		                              &store, &a->cred, NULL, NULL);
 	gss_release_name(&m, &name);
 	if (GSS_ERROR(major)) {
-		status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
+		gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
 		rdms_fail(err, WBEM_E_FAILED,
 		          "no NTLM acceptor credential (is gss-ntlmssp installed?): %s", why);
 		free(a);
@@ -111,30 +86,61 @@ void nego_acceptor_free(nego_acceptor *a)
 	free(a);
 }
 
+/*
+ * The completed context of A into OUT->context, for net's seal.h (the
+ * context is gone from A then).  MIT's SPNEGO exports the NTLM context
+ * beneath it, with the RC4 state and sequence numbers as the mechListMIC
+ * left them, so both ends stay in step.
+ */
+static bool export_ctx(nego_acceptor *a, nego_step_out *out, rdms_error *err)
+{
+	gss_buffer_desc ex = GSS_C_EMPTY_BUFFER;
+	OM_uint32 major, minor = 0, m;
+	char why[256];
+
+	major = gss_export_sec_context(&minor, &a->ctx, &ex);
+	if (GSS_ERROR(major) || ex.length == 0 || ex.length > sizeof out->context) {
+		if (GSS_ERROR(major))
+			gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
+		else
+			snprintf(why, sizeof why, "%zu bytes", ex.length);
+		rdms_fail(err, WBEM_E_FAILED, "the security context cannot be exported: %s", why);
+		gss_release_buffer(&m, &ex);
+		return false;
+	}
+	memcpy(out->context, ex.value, ex.length);
+	out->context_len = ex.length;
+	explicit_bzero(ex.value, ex.length);
+	gss_release_buffer(&m, &ex);
+	return true;
+}
+
 enum nego_state nego_step(nego_acceptor *a, const void *in, size_t len, nego_step_out *out,
                           rdms_error *err)
 {
 	gss_buffer_desc itok = { len, (void *)in }, otok = GSS_C_EMPTY_BUFFER;
 	gss_name_t src = GSS_C_NO_NAME;
 	gss_OID mech = GSS_C_NO_OID;
-	OM_uint32 major, minor = 0, m;
+	OM_uint32 major, minor = 0, m, flags = 0;
 	char why[256];
 	enum nego_state st;
 
 	out->len = 0;
 	out->name[0] = '\0';
+	out->context_len = 0;
 	major = gss_accept_sec_context(&minor, &a->ctx, a->cred, &itok, GSS_C_NO_CHANNEL_BINDINGS,
-	                               &src, &mech, &otok, NULL, NULL, NULL);
+	                               &src, &mech, &otok, &flags, NULL, NULL);
 	if (otok.length > sizeof out->token) {
 		rdms_fail(err, WBEM_E_FAILED, "reply token of %zu bytes is over the limit",
 		          otok.length);
 		st = NEGO_FAILED;
 	} else if (GSS_ERROR(major)) {
-		status_text(major, minor, mech, why, sizeof why);
+		gss_status_text(major, minor, mech, why, sizeof why);
 		rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s", why);
 		st = NEGO_FAILED;
 	} else {
-		memcpy(out->token, otok.value, otok.length);
+		if (otok.length > 0)
+			memcpy(out->token, otok.value, otok.length);
 		out->len = otok.length;
 		st = (major & GSS_S_CONTINUE_NEEDED) != 0 ? NEGO_CONTINUE : NEGO_COMPLETE;
 	}
@@ -155,6 +161,8 @@ enum nego_state nego_step(nego_acceptor *a, const void *in, size_t len, nego_ste
 		}
 		gss_release_buffer(&m, &nm);
 	}
+	if (st == NEGO_COMPLETE && (flags & GSS_C_CONF_FLAG) != 0 && !export_ctx(a, out, err))
+		st = NEGO_FAILED;
 	gss_release_buffer(&m, &otok);
 	gss_release_name(&m, &src);
 	if (st != NEGO_CONTINUE)

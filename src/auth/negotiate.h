@@ -33,12 +33,21 @@ enum nego_state {
 	NEGO_FAILED,         /* refused (bad token, wrong password, unknown user): ERR */
 };
 
-#define NEGO_TOKEN_MAX 6144   /* bytes of one token, either way */
+#define NEGO_TOKEN_MAX   6144    /* bytes of one token, either way */
+#define NEGO_CONTEXT_MAX 12288   /* bytes of an exported security context */
 
 typedef struct nego_step_out {
 	uint8_t token[NEGO_TOKEN_MAX];
 	size_t  len;                  /* 0: no token to send */
 	char    name[256];            /* on COMPLETE: the client's name, "DOMAIN\\user" or "user" */
+	/*
+	 * On COMPLETE, when the client asked for confidentiality (WinRM message
+	 * encryption): the security context, exported (gss_export_sec_context)
+	 * for net to seal the connection's messages with (src/auth/seal.h);
+	 * CONTEXT_LEN 0 otherwise.  It holds the session's keys: wipe it.
+	 */
+	uint8_t context[NEGO_CONTEXT_MAX];
+	size_t  context_len;
 } nego_step_out;
 
 /*

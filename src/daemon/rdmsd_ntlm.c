@@ -118,6 +118,12 @@ static void one_leg(nego_acceptor *a, const priv_negotiate *m, priv_negotiated *
 	}
 	if (out->state == PRIV_NEGO_COMPLETE && !map_account(step->name, out))
 		out->state = PRIV_NEGO_FAILED;
+	if (out->state == PRIV_NEGO_COMPLETE && step->context_len > 0) {
+		_Static_assert(sizeof out->context >= sizeof step->context, "context room");
+		memcpy(out->context, step->context, step->context_len);
+		out->context_len = (uint32_t)step->context_len;
+	}
+	explicit_bzero(step->context, sizeof step->context);
 }
 
 int main(int argc, char **argv)
@@ -159,6 +165,8 @@ int main(int argc, char **argv)
 			break;
 	}
 	explicit_bzero(&m, sizeof m);
+	explicit_bzero(&out, sizeof out);
+	explicit_bzero(buf, sizeof buf);
 	nego_acceptor_free(a);
 	return 0;
 }

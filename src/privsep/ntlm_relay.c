@@ -252,6 +252,8 @@ bool ntlm_relay_serve(ntlm_relay *r, int fd, uint32_t id, const void *payload, s
 	if (!ok)
 		log_warn("%s", err.message);
 	explicit_bzero(m, sizeof *m);
+	explicit_bzero(out, sizeof *out);   /* the session's keys, on completion */
+	explicit_bzero(buf, PRIV_MSG_MAX);
 	free(m);
 	free(out);
 	return ok;

@@ -874,6 +874,8 @@ void priv_proxy_negotiate(void *ctx, const priv_negotiate *m, priv_negotiated *o
 		fatal("privsep: %s where NEGOTIATED was due", priv_type_name(h.type));
 	} else if (priv_decode_negotiated(payload(&x), h.len, out, &e) != WBEM_S_NO_ERROR) {
 		fatal("%s", e.message);
+	} else {
+		explicit_bzero(x.buf + PRIV_HEADER_SIZE, h.len);   /* a security context's keys */
 	}
 	exchange_end(&x);
 }

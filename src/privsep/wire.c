@@ -75,6 +75,17 @@ static void put_str(struct writer *w, const char *s, size_t max)
 	put(w, s, n);
 }
 
+/* Bytes (N of at most MAX): a u16 length, then them. */
+static void put_blob(struct writer *w, const void *p, size_t n, size_t max)
+{
+	if (n > max || n > UINT16_MAX) {
+		w->bad = true;
+		return;
+	}
+	put_u16(w, (uint16_t)n);
+	put(w, p, n);
+}
+
 /* Starts a message of TYPE; the payload length is filled in by finish(). */
 static void start(struct writer *w, void *buf, size_t size, uint32_t id, enum priv_type type)
 {
@@ -182,6 +193,22 @@ static uint64_t get_u64(struct reader *r, const char *field)
 
 	get(r, field, &v, sizeof v);
 	return v;
+}
+
+/* Bytes into OUT (at most SIZE), their count into *LEN. */
+static void get_blob(struct reader *r, const char *field, void *out, size_t size, uint32_t *len)
+{
+	uint16_t n = 0;
+
+	*len = 0;
+	if (!get(r, field, &n, sizeof n))
+		return;
+	if (n > size) {
+		bad(r, "%s is %u bytes long, at most %zu allowed", field, (unsigned)n, size);
+		return;
+	}
+	if (get(r, field, out, n))
+		*len = n;
 }
 
 /* A string into OUT (SIZE bytes: its limit is SIZE - 1). */
@@ -311,6 +338,7 @@ size_t priv_encode_negotiated(void *buf, size_t size, uint32_t id, const priv_ne
 	put_str(&w, m->user, PRIV_USER_MAX);
 	put_str(&w, m->client, PRIV_USER_MAX);
 	put_str(&w, m->error, PRIV_ERROR_MAX);
+	put_blob(&w, m->context, m->context_len, PRIV_CONTEXT_MAX);
 	return finish(&w);
 }
 
@@ -327,12 +355,15 @@ uint32_t priv_decode_negotiated(const void *p, size_t len, priv_negotiated *m,
 	get_str(&r, "user", m->user, sizeof m->user);
 	get_str(&r, "client", m->client, sizeof m->client);
 	get_str(&r, "error", m->error, sizeof m->error);
+	get_blob(&r, "context", m->context, sizeof m->context, &m->context_len);
 	if (!r.bad && m->state >= PRIV_NEGO_STATE_END)
 		bad(&r, "state %u is out of range", (unsigned)m->state);
 	if (!r.bad && m->state == PRIV_NEGO_COMPLETE && m->user[0] == '\0')
 		bad(&r, "a completed handshake names no user");
 	if (!r.bad && m->state == PRIV_NEGO_CONTINUE && m->token[0] == '\0')
 		bad(&r, "a continued handshake has no token");
+	if (!r.bad && m->state != PRIV_NEGO_COMPLETE && m->context_len > 0)
+		bad(&r, "a security context comes only with a completed handshake");
 	return done(&r);
 }
 

@@ -14,6 +14,9 @@
  *     protocol (WS-Man: application/soap+xml, text/xml; CIM-XML:
  *     application/xml, text/xml) and a request of another type, or of none,
  *     is refused with 415.  Parameters (charset) are the protocol's to judge.
+ *     multipart/encrypted (WinRM message encryption) is let through to be
+ *     decrypted, which only a Negotiate login's keys can do; the type of
+ *     what it holds is then checked the same way (http.c: unseal()).
  *   - their Origin: browsers send it with every POST, and no management
  *     client does.  A request without one is served; one whose Origin is
  *     not rdmsd's own origin -- the listener's scheme, "://" and the Host

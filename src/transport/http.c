@@ -73,6 +73,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,10 +82,12 @@
 
 #include "../auth/basic.h"
 #include "../auth/negotiate_hdr.h"
+#include "../auth/seal.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "browser_guard.h"
 #include "conn_watch.h"
+#include "encrypted_body.h"
 #include "listen.h"
 #include "fleet_trust.h"
 #include "tls.h"
@@ -141,6 +144,7 @@ struct conn {
 	bool                nego_done;      /* authenticated: NEGO_USER, NEGO_UID */
 	uid_t               nego_uid;
 	char                nego_user[256];
+	seal_ctx           *seal;           /* its messages' encryption; NULL: none agreed */
 };
 
 /*
@@ -206,6 +210,16 @@ struct request {
 	nego_hdr              *nego;          /* a Negotiate/NTLM leg for a worker; NULL: none */
 	char                  *www_auth;      /* a Negotiate token to send (401 or 200); NULL: none */
 	const char            *refused;       /* identify()'s 400: why (NULL: a bad Authorization) */
+	/*
+	 * WinRM message encryption: the request came encrypted (its body is now
+	 * the plaintext, SEALED_TYPE its Content-Type), so its reply is sent
+	 * encrypted; CLOSE: the connection ends after the reply (its security
+	 * context is out of step).
+	 */
+	bool                   sealed;
+	bool                   close;
+	char                   sealed_type[ENCBODY_TYPE_MAX];
+	char                   why[BROWSER_GUARD_WHY + 2];   /* REFUSED's text when made */
 	http_request           req;
 	enum req_state         state;
 	http_reply             reply;         /* READY's */
@@ -285,6 +299,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		conn_watch_remove(t->watcher, &cn->w);
 		if (cn->tls)
 			tls_peer_closed(&cn->peer);
+		seal_free(cn->seal);   /* the security context is the connection's */
 		free(cn);
 		*socket_context = NULL;
 	}
@@ -450,6 +465,66 @@ static struct MHD_Response *streamed_response(char *body, size_t len, body_strea
 	return resp;
 }
 
+/* The value of request header NAME (case-insensitive), or NULL. */
+static const char *header_of(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* A transport-made answer: TEXT (NULL: no body) and one more header. */
+static void make_reply(http_reply *out, int status, const char *text, const char *hname,
+                       const char *hvalue)
+{
+	char *body = text != NULL ? strdup(text) : NULL;
+
+	*out = (http_reply){ .status = status, .body = body,
+	                     .len = body != NULL ? strlen(body) : 0,
+	                     .content_type = text != NULL ? "text/plain;charset=UTF-8" : NULL,
+	                     .extra = { { hname, hvalue } } };
+}
+
+/*
+ * REPLY to an encrypted request, encrypted in turn (encrypted_body.h) --
+ * SOAP faults and the transport's own answers alike: the whole body (a
+ * stream drained: its length goes in the header), wrapped with the
+ * connection's context.  A failure leaves a plain 500 and closes.
+ */
+static void seal_reply(struct request *r, http_reply *reply)
+{
+	strbuf plain = { .data = reply->body, .len = reply->body != NULL ? reply->len : 0,
+	                 .cap = reply->body != NULL ? reply->len + 1 : 0 };
+	strbuf wrapped = { 0 }, out = { 0 };
+	rdms_error err = { 0 };
+	size_t sig = 0;
+	bool ok;
+
+	reply->body = NULL;
+	ok = body_stream_drain(&reply->stream, &plain) &&
+	     seal_wrap(r->conn->seal, plain.data != NULL ? plain.data : "", plain.len, &wrapped,
+	               &sig, &err);
+	if (ok) {
+		encbody_build(&out, reply->content_type != NULL ? reply->content_type :
+		              "text/plain;charset=UTF-8", plain.len, wrapped.data, wrapped.len, sig);
+		ok = !out.failed;
+	}
+	if (plain.data != NULL)
+		explicit_bzero(plain.data, plain.len);
+	strbuf_free(&plain);
+	strbuf_free(&wrapped);
+	if (!ok) {
+		log_warn("%s: %s", r->source, err.message[0] != '\0' ? err.message : "out of memory");
+		strbuf_free(&out);
+		free(reply->owned);
+		make_reply(reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "the reply cannot be encrypted\n",
+		           NULL, NULL);
+		r->close = true;
+		return;
+	}
+	reply->len = out.len;
+	reply->body = strbuf_take(&out);
+	reply->content_type = ENCBODY_CONTENT_TYPE;
+}
+
 /* Queues REPLY; its body (malloc'd, may be NULL) and stream are taken over. */
 static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r,
                                      http_reply *reply)
@@ -457,6 +532,9 @@ static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r
 	struct MHD_Response *resp;
 	enum MHD_Result ok;
 
+	if (r->sealed && r->conn != NULL && r->conn->seal != NULL &&
+	    (reply->len > 0 || reply->stream.next != NULL))
+		seal_reply(r, reply);
 	if (reply->stream.next != NULL) {
 		resp = streamed_response(reply->body, reply->len, &reply->stream);
 	} else if (reply->body != NULL && reply->len > 0) {
@@ -480,23 +558,13 @@ static enum MHD_Result respond_reply(struct MHD_Connection *c, struct request *r
 	free(reply->owned);
 	if (r->www_auth != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, r->www_auth);
+	if (r->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ok = MHD_queue_response(c, (unsigned)reply->status, resp);
 	MHD_destroy_response(resp);
 	r->answered = true;
 	log_debug("%s -> %d", r->source, reply->status);
 	return ok;
-}
-
-/* A transport-made answer: TEXT (NULL: no body) and one more header. */
-static void make_reply(http_reply *out, int status, const char *text, const char *hname,
-                       const char *hvalue)
-{
-	char *body = text != NULL ? strdup(text) : NULL;
-
-	*out = (http_reply){ .status = status, .body = body,
-	                     .len = body != NULL ? strlen(body) : 0,
-	                     .content_type = text != NULL ? "text/plain;charset=UTF-8" : NULL,
-	                     .extra = { { hname, hvalue } } };
 }
 
 /* 401 with the schemes offered: Basic, and Negotiate when it is served (never NTLM). */
@@ -650,8 +718,8 @@ static int pam_caller(struct request *r)
 
 /*
  * True when R's body would travel in the clear after Negotiate: plain HTTP
- * and allow_unencrypted off (MS-WSMV AllowUnencrypted; WinRM message
- * encryption is not served yet, so over HTTP such a request is refused).
+ * and allow_unencrypted off (MS-WSMV AllowUnencrypted, off by default on
+ * both sides: such a request, and so its reply, must be encrypted).
  */
 static bool plain_refused(const struct request *r)
 {
@@ -659,12 +727,93 @@ static bool plain_refused(const struct request *r)
 }
 
 #define PLAIN_REFUSED "unencrypted request after Negotiate on plain HTTP refused " \
-	"(allow_unencrypted = false; use HTTPS)\n"
+	"(allow_unencrypted = false; send it encrypted, or use HTTPS)\n"
+
+/* Ends the connection's Negotiate login: its context and identity are gone. */
+static void nego_forget(struct conn *cn)
+{
+	cn->nego_done = false;
+	cn->nego_handshake = 0;
+	seal_free(cn->seal);
+	cn->seal = NULL;
+}
+
+/* R refused with 400 and WHY (printf), which is logged too. */
+static int refuse_400(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int refuse_400(struct request *r, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof r->why - 1, fmt, ap);
+	va_end(ap);
+	log_warn("%s %s: %s; nothing done", listen_kinds[r->l->kind].name, r->source, r->why);
+	n = strlen(r->why);
+	r->why[n] = '\n';
+	r->why[n + 1] = '\0';
+	r->refused = r->why;
+	return MHD_HTTP_BAD_REQUEST;
+}
+
+/*
+ * R's body, when it came encrypted (multipart/encrypted), decrypted with
+ * its connection's context in place: 0, or 400 for anything off -- the
+ * framing, a signature that does not verify (tampered, replayed, out of
+ * order: the context is then out of step, so it is dropped and the
+ * connection closed), a plaintext of another length or type than it says.
+ */
+static int unseal(struct request *r)
+{
+	struct conn *cn = r->conn;
+	const char *ct = header_of(r->c, MHD_HTTP_HEADER_CONTENT_TYPE);
+	strbuf plain = { 0 };
+	rdms_error err = { 0 };
+	char why[BROWSER_GUARD_WHY];
+	encbody eb;
+
+	if (!encbody_is_encrypted(ct))
+		return 0;
+	if (cn == NULL || cn->seal == NULL)
+		return refuse_400(r, "an encrypted body on a connection whose login agreed no "
+		                  "encryption");
+	if (!encbody_parse(ct, r->body.data, r->body.len, &eb, why, sizeof why))
+		return refuse_400(r, "malformed encrypted body: %s", why);
+	strbuf_reserve_exact(&plain, eb.length);
+	if (!seal_unwrap(cn->seal, eb.wrapped, eb.wrapped_len, &plain, &err) ||
+	    plain.len != eb.length) {
+		if (err.message[0] == '\0')
+			snprintf(err.message, sizeof err.message, "its plaintext is %zu bytes, not the "
+			         "%zu its Length says", plain.len, eb.length);
+		strbuf_free(&plain);
+		nego_forget(cn);
+		r->close = true;
+		return refuse_400(r, "encrypted body refused, connection closed: %s", err.message);
+	}
+	if (encbody_is_encrypted(eb.type) || !str_media_type_in(eb.type, r->ep->media_types)) {
+		strbuf_free(&plain);
+		return refuse_400(r, "the encrypted body's OriginalContent type '%s' is not of %s",
+		                  eb.type, r->ep->path);
+	}
+	explicit_bzero(r->body.data, r->body.len);
+	strbuf_free(&r->body);
+	r->body = plain;
+	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
+	                         .len = r->body.len, .conn = r };
+	str_copy(r->sealed_type, sizeof r->sealed_type, eb.type);
+	r->sealed = true;
+	return 0;
+}
 
 /* R on a connection Negotiate authenticated: its identity; 0 or the HTTP status. */
 static int nego_known(struct request *r)
 {
-	if (plain_refused(r)) {
+	int status = unseal(r);
+
+	if (status != 0)
+		return status;
+	if (!r->sealed && plain_refused(r)) {
 		r->refused = PLAIN_REFUSED;
 		return MHD_HTTP_BAD_REQUEST;
 	}
@@ -696,14 +845,16 @@ static int nego_begin(const struct listener *l, struct request *r, const char *v
 		return -1;
 	case NEGO_HDR_MALFORMED:
 		free(h);
-		r->conn->nego_done = false;
-		r->conn->nego_handshake = 0;
+		nego_forget(r->conn);
 		log_warn("%s %s: bad Authorization header: %s", listen_kinds[l->kind].name, r->source,
 		         err.message);
 		return MHD_HTTP_BAD_REQUEST;
 	case NEGO_HDR_OK:
 		break;
 	}
+	/* a new login (perhaps another user's): the old one's identity and keys go */
+	seal_free(r->conn->seal);
+	r->conn->seal = NULL;
 	r->conn->nego_done = false;
 	r->nego = h;
 	return 0;
@@ -783,6 +934,14 @@ static bool nego_caller(struct request *r)
 		cn->nego_done = true;
 		cn->nego_uid = (uid_t)o->uid;
 		str_copy(cn->nego_user, sizeof cn->nego_user, o->user);
+		if (o->context_len > 0) {
+			rdms_error err = { 0 };
+
+			cn->seal = seal_import(o->context, o->context_len, &err);
+			if (cn->seal == NULL)
+				log_warn("%s %s: no message encryption on this connection: %s",
+				         listen_kinds[r->l->kind].name, r->source, err.message);
+		}
 		str_printable(o->client, safe, sizeof safe);
 		log_info("%s %s: %s: '%s' authenticated as %s", listen_kinds[r->l->kind].name,
 		         r->source, nego_scheme_name(r->nego->scheme), safe, o->user);
@@ -805,6 +964,8 @@ static bool nego_caller(struct request *r)
 out:
 	if (m != NULL)
 		explicit_bzero(m, sizeof *m);
+	if (o != NULL)
+		explicit_bzero(o, sizeof *o);   /* the exported context's keys */
 	free(m);
 	free(o);
 	return run;
@@ -1055,6 +1216,9 @@ const char *http_header(const http_request *req, const char *name)
 {
 	const struct request *r = req->conn;
 
+	/* an encrypted request's own type is the one its plaintext came with */
+	if (r->sealed && strcasecmp(name, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+		return r->sealed_type;
 	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
 }
 
@@ -1071,11 +1235,6 @@ static const http_endpoint *find_endpoint(const struct listener *l, const char *
 			return &t->endpoints[i];
 	}
 	return NULL;
-}
-
-static const char *header_of(struct MHD_Connection *c, const char *name)
-{
-	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
 /*
@@ -1280,8 +1439,14 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 		                    status == MHD_HTTP_BAD_REQUEST ? "malformed Authorization header\n" :
 		                    status == MHD_HTTP_INTERNAL_SERVER_ERROR ? "out of memory\n" :
 		                    "forbidden\n", NULL, NULL);
-	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
-	                         .len = r->body.len, .conn = r };
+	if (!r->sealed && r->nego == NULL &&
+	    encbody_is_encrypted(header_of(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		return respond_text(c, r, MHD_HTTP_BAD_REQUEST,
+		                    "an encrypted body needs a Negotiate login on its connection\n",
+		                    NULL, NULL);
+	if (!r->sealed)
+		r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
+		                         .len = r->body.len, .conn = r };
 	if (r->pam != NULL || r->nego != NULL || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
 		if (hand_off(r))
 			return MHD_YES;

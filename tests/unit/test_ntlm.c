@@ -15,7 +15,9 @@
 #include "../../src/auth/negotiate.h"
 #include "../../src/auth/negotiate_hdr.h"
 #include "../../src/auth/ntlm_store.h"
+#include "../../src/auth/seal.h"
 #include "../../src/common/file_read.h"
+#include "../../src/transport/encrypted_body.h"
 #include "check.h"
 
 static gss_OID_desc spnego_oid = { 6, (void *)"\x2b\x06\x01\x05\x05\x02" };
@@ -166,9 +168,9 @@ static gss_cred_id_t client_cred(const char *name, const char *password, bool sp
  * NULL) gets a copy of the client's AUTHENTICATE, REPLAY (may be NULL) is
  * sent instead of it.
  */
-static enum nego_state handshake(nego_acceptor *a, const char *name, const char *password,
-                                 bool spnego, nego_step_out *out, gss_buffer_desc *saved,
-                                 const gss_buffer_desc *replay)
+static enum nego_state handshake_kept(nego_acceptor *a, const char *name, const char *password,
+                                      bool spnego, nego_step_out *out, gss_buffer_desc *saved,
+                                      const gss_buffer_desc *replay, gss_ctx_id_t *keep)
 {
 	gss_cred_id_t cred = client_cred(name, password, spnego);
 	gss_ctx_id_t ctx = GSS_C_NO_CONTEXT;
@@ -216,10 +218,20 @@ static enum nego_state handshake(nego_acceptor *a, const char *name, const char 
 		}
 		in = (gss_buffer_desc){ out->len, out->token };
 	}
-	gss_delete_sec_context(&minor, &ctx, GSS_C_NO_BUFFER);
+	if (keep != NULL)
+		*keep = ctx;
+	else
+		gss_delete_sec_context(&minor, &ctx, GSS_C_NO_BUFFER);
 	gss_release_name(&minor, &tn);
 	gss_release_cred(&minor, &cred);
 	return st;
+}
+
+static enum nego_state handshake(nego_acceptor *a, const char *name, const char *password,
+                                 bool spnego, nego_step_out *out, gss_buffer_desc *saved,
+                                 const gss_buffer_desc *replay)
+{
+	return handshake_kept(a, name, password, spnego, out, saved, replay, NULL);
 }
 
 static void test_acceptor(void)
@@ -269,6 +281,104 @@ static void test_acceptor(void)
 	CHECK_STR(user, "bob");
 }
 
+/* ---- WinRM message encryption with the exported context ------------------ */
+
+/* The client's message TEXT, wrapped, framed as pywinrm frames it. */
+static void client_frame(gss_ctx_id_t c, const char *text, strbuf *body)
+{
+	gss_buffer_desc in = { strlen(text), (void *)text }, w = GSS_C_EMPTY_BUFFER;
+	OM_uint32 minor;
+	int conf = 0;
+
+	CHECK_EQ(gss_wrap(&minor, c, 1, GSS_C_QOP_DEFAULT, &in, &conf, &w), GSS_S_COMPLETE);
+	CHECK(conf == 1);
+	body->len = 0;
+	encbody_build(body, "application/soap+xml;charset=UTF-8", in.length, w.value, w.length,
+	              w.length - in.length);
+	gss_release_buffer(&minor, &w);
+}
+
+/* BODY (a framed message) read and unwrapped by S: its plaintext, or NULL. */
+static char *server_read(seal_ctx *s, const strbuf *body)
+{
+	char why[200];
+	encbody eb;
+	strbuf plain = { 0 };
+	rdms_error e = { 0 };
+
+	if (!encbody_parse(ENCBODY_CONTENT_TYPE, body->data, body->len, &eb, why, sizeof why)) {
+		fprintf(stderr, "  parse: %s\n", why);
+		return NULL;
+	}
+	if (!seal_unwrap(s, eb.wrapped, eb.wrapped_len, &plain, &e)) {
+		strbuf_free(&plain);
+		return NULL;
+	}
+	CHECK_EQ(plain.len, eb.length);
+	return strbuf_take(&plain);
+}
+
+static void test_sealing(bool spnego)
+{
+	rdms_error e = { 0 };
+	nego_acceptor *a = nego_acceptor_new(store, &e);
+	nego_step_out *out = malloc(sizeof *out);
+	gss_ctx_id_t client = GSS_C_NO_CONTEXT;
+	seal_ctx *s = NULL, *twin = NULL;
+	strbuf body = { 0 }, first = { 0 }, wrapped = { 0 };
+	gss_buffer_desc in, plain = GSS_C_EMPTY_BUFFER;
+	OM_uint32 minor, major;
+	size_t sig = 0;
+	char *text;
+
+	CHECK(a != NULL);
+	CHECK_EQ(handshake_kept(a, "LAB\\alice", "Secret-1", spnego, out, NULL, NULL, &client),
+	         NEGO_COMPLETE);
+	CHECK(out->context_len > 0);
+	s = seal_import(out->context, out->context_len, &e);
+	CHECK(s != NULL);
+	if (s == NULL || client == GSS_C_NO_CONTEXT)
+		goto end;
+	twin = seal_import(out->context, out->context_len, &e);   /* in the same state */
+	CHECK(twin != NULL);
+	/* a request: read by S; the same with one ciphertext byte flipped: refused by its twin */
+	client_frame(client, "<Envelope>one</Envelope>", &body);
+	strbuf_append(&first, body.data, body.len);
+	text = server_read(s, &body);
+	CHECK(text != NULL && strcmp(text, "<Envelope>one</Envelope>") == 0);
+	free(text);
+	first.data[first.len - 30] ^= 1;
+	CHECK(twin != NULL && server_read(twin, &first) == NULL);
+	first.data[first.len - 30] ^= 1;
+	/* a reply: the client unwraps it */
+	CHECK(seal_wrap(s, "<Reply/>", 8, &wrapped, &sig, &e));
+	CHECK_EQ(sig, 16);
+	in = (gss_buffer_desc){ wrapped.len, wrapped.data };
+	major = gss_unwrap(&minor, client, &in, &plain, NULL, NULL);
+	CHECK_EQ(major, GSS_S_COMPLETE);
+	CHECK(plain.length == 8 && memcmp(plain.value, "<Reply/>", 8) == 0);
+	gss_release_buffer(&minor, &plain);
+	/* the next request in order is read; the first one replayed after it is not */
+	client_frame(client, "<Envelope>two</Envelope>", &body);
+	text = server_read(s, &body);
+	CHECK(text != NULL && strcmp(text, "<Envelope>two</Envelope>") == 0);
+	free(text);
+	CHECK(server_read(s, &first) == NULL);
+	/* a bad exported context */
+	CHECK(seal_import("garbage", 7, &e) == NULL);
+	CHECK(strstr(e.message, "cannot be imported") != NULL);
+end:
+	seal_free(s);
+	seal_free(twin);
+	gss_delete_sec_context(&minor, &client, GSS_C_NO_BUFFER);
+	strbuf_free(&body);
+	strbuf_free(&first);
+	strbuf_free(&wrapped);
+	explicit_bzero(out, sizeof *out);
+	free(out);
+	nego_acceptor_free(a);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/rdms-ntlm-XXXXXX");
@@ -279,6 +389,8 @@ int main(void)
 	test_store();
 	test_framing();
 	test_acceptor();
+	test_sealing(false);
+	test_sealing(true);
 	unlink(store);
 	{
 		char lock[160];
