@@ -32,7 +32,7 @@ BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev \
 TEST_DEPS = postgresql-15 clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlite3 passwd systemd \
 	xrdp xorgxrdp tigervnc-standalone-server tigervnc-tools xvfb freerdp2-x11 \
 	x11-utils x11-xserver-utils xauth twm xdotool xprintidle gxmessage xclip \
-	wsl uuid-runtime xsltproc python3-winrm python3-requests-ntlm sblim-wbemcli \
+	wsl uuid-runtime xsltproc python3-winrm python3-requests-ntlm python3-gssapi sblim-wbemcli \
 	cockpit-ws cockpit-bridge cockpit-system chromium chromium-driver python3-selenium
 # The X2Go server behind its own sshd and its client (tests/e2e/x2go_lab.sh).
 # Installed without failing `deps`: where they cannot be had, the X2Go e2e

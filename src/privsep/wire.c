@@ -1265,6 +1265,12 @@ static void get_event_session(struct reader *r, rdms_event_session *s, struct ev
 	for (size_t i = 0; i < nbackends && s->backend == NULL; i++)
 		if (strcmp(backends[i]->name, t->backend) == 0)
 			s->backend = backends[i]->name;
+	/*
+	 * A back-end this rdmsd has but no longer serves (backends = changed
+	 * since): its events are history the journal keeps, and still theirs.
+	 */
+	if (s->backend == NULL && rdms_backend_find(t->backend) != NULL)
+		s->backend = rdms_backend_find(t->backend)->name;
 	if (s->backend == NULL)
 		bad(r, "session %u: unknown back-end '%s'", (unsigned)s->id, t->backend);
 }

@@ -19,7 +19,7 @@ Checked:
               SPNEGO token and a bad base64 token -> 400; an AUTHENTICATE
               replayed on a new connection -> 400 (no handshake there);
               a plain body after Negotiate on HTTP -> 400 (allow_unencrypted
-              = false; WinRM message encryption is not served yet);
+              = false: such requests must come encrypted, test_ntlm_sealed_e2e);
   authorisation and audit: the NTLM login maps to the local account -- a
               non-admin's Get of someone else's session is WBEM_E_ACCESS_DENIED
               and audited under that account's name, protocol wsman;
