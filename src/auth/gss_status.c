@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 
-void gss_status_text(OM_uint32 major, OM_uint32 minor, const gss_OID mech, char *buf,
-                     size_t size)
+void gss_status_text(const gss_status_fns *f, OM_uint32 major, OM_uint32 minor,
+                     const gss_OID mech, char *buf, size_t size)
 {
 	size_t o = 0;
 	int pass = 0;
@@ -20,12 +20,12 @@ void gss_status_text(OM_uint32 major, OM_uint32 minor, const gss_OID mech, char 
 		do {
 			gss_buffer_desc t = GSS_C_EMPTY_BUFFER;
 
-			if (GSS_ERROR(gss_display_status(&m, code, kind, mech, &more, &t)))
+			if (GSS_ERROR(f->display_status(&m, code, kind, mech, &more, &t)))
 				break;
 			if (o < size)
 				o += (size_t)snprintf(buf + o, size - o, "%s%.*s", pass++ > 0 ? "; " : "",
 				                      (int)t.length, (const char *)t.value);
-			gss_release_buffer(&m, &t);
+			f->release_buffer(&m, &t);
 		} while (more != 0);
 	}
 }

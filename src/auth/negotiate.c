@@ -18,6 +18,8 @@
 static gss_OID_desc spnego_oid = { 6, (void *)"\x2b\x06\x01\x05\x05\x02" };
 static gss_OID_desc ntlm_oid = { 10, (void *)"\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a" };
 
+static const gss_status_fns linked = { gss_display_status, gss_release_buffer };
+
 struct nego_acceptor {
 	gss_cred_id_t cred;
 	gss_ctx_id_t  ctx;
@@ -53,7 +55,7 @@ nego_acceptor *nego_acceptor_new(const char *keyfile, rdms_error *err)
 		                              &store, &a->cred, NULL, NULL);
 	gss_release_name(&m, &name);
 	if (GSS_ERROR(major)) {
-		gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
+		gss_status_text(&linked, major, minor, GSS_C_NO_OID, why, sizeof why);
 		rdms_fail(err, WBEM_E_FAILED,
 		          "no NTLM acceptor credential (is gss-ntlmssp installed?): %s", why);
 		free(a);
@@ -101,7 +103,7 @@ static bool export_ctx(nego_acceptor *a, nego_step_out *out, rdms_error *err)
 	major = gss_export_sec_context(&minor, &a->ctx, &ex);
 	if (GSS_ERROR(major) || ex.length == 0 || ex.length > sizeof out->context) {
 		if (GSS_ERROR(major))
-			gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
+			gss_status_text(&linked, major, minor, GSS_C_NO_OID, why, sizeof why);
 		else
 			snprintf(why, sizeof why, "%zu bytes", ex.length);
 		rdms_fail(err, WBEM_E_FAILED, "the security context cannot be exported: %s", why);
@@ -135,7 +137,7 @@ enum nego_state nego_step(nego_acceptor *a, const void *in, size_t len, nego_ste
 		          otok.length);
 		st = NEGO_FAILED;
 	} else if (GSS_ERROR(major)) {
-		gss_status_text(major, minor, mech, why, sizeof why);
+		gss_status_text(&linked, major, minor, mech, why, sizeof why);
 		rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s", why);
 		st = NEGO_FAILED;
 	} else {

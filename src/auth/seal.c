@@ -14,10 +14,11 @@
 
 #include <gssapi/gssapi.h>
 
-#include "gss_status.h"
+#include "gss_lazy.h"
 
 struct seal_ctx {
-	gss_ctx_id_t ctx;
+	const gss_lazy *gss;
+	gss_ctx_id_t    ctx;
 };
 
 seal_ctx *seal_import(const void *exported, size_t len, rdms_error *err)
@@ -37,11 +38,18 @@ seal_ctx *seal_import(const void *exported, size_t len, rdms_error *err)
 	}
 	memcpy(copy, exported, len);
 	s->ctx = GSS_C_NO_CONTEXT;
-	major = gss_import_sec_context(&minor, &tok, &s->ctx);
+	s->gss = gss_lazy_load(err);
+	if (s->gss == NULL) {
+		explicit_bzero(copy, len);
+		free(copy);
+		free(s);
+		return NULL;
+	}
+	major = s->gss->import_sec_context(&minor, &tok, &s->ctx);
 	explicit_bzero(copy, len);
 	free(copy);
 	if (GSS_ERROR(major)) {
-		gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
+		gss_status_text(&s->gss->status, major, minor, GSS_C_NO_OID, why, sizeof why);
 		rdms_fail(err, WBEM_E_FAILED, "the security context cannot be imported: %s", why);
 		free(s);
 		return NULL;
@@ -56,19 +64,19 @@ void seal_free(seal_ctx *s)
 	if (s == NULL)
 		return;
 	if (s->ctx != GSS_C_NO_CONTEXT)
-		gss_delete_sec_context(&minor, &s->ctx, GSS_C_NO_BUFFER);
+		s->gss->delete_sec_context(&minor, &s->ctx, GSS_C_NO_BUFFER);
 	free(s);
 }
 
-/* Appends GSSAPI's buffer B to OUT and wipes and frees it; false when OUT failed. */
-static bool take(gss_buffer_desc *b, strbuf *out)
+/* Appends S's GSSAPI buffer B to OUT and wipes and frees it; false when OUT failed. */
+static bool take(const seal_ctx *s, gss_buffer_desc *b, strbuf *out)
 {
 	OM_uint32 minor;
 
 	strbuf_append(out, b->value, b->length);
 	if (b->value != NULL)
 		explicit_bzero(b->value, b->length);
-	gss_release_buffer(&minor, b);
+	s->gss->status.release_buffer(&minor, b);
 	return !out->failed;
 }
 
@@ -79,19 +87,19 @@ bool seal_unwrap(seal_ctx *s, const void *in, size_t len, strbuf *out, rdms_erro
 	int conf = 0;
 	char why[256];
 
-	major = gss_unwrap(&minor, s->ctx, &itok, &plain, &conf, NULL);
+	major = s->gss->unwrap(&minor, s->ctx, &itok, &plain, &conf, NULL);
 	if (GSS_ERROR(major)) {
-		gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
-		gss_release_buffer(&minor, &plain);
+		gss_status_text(&s->gss->status, major, minor, GSS_C_NO_OID, why, sizeof why);
+		s->gss->status.release_buffer(&minor, &plain);
 		return rdms_fail(err, WBEM_E_ACCESS_DENIED,
 		                 "the encrypted message does not verify (tampered, replayed or out "
 		                 "of order): %s", why) == 0;
 	}
 	if (conf == 0) {   /* signed only: it crossed the network in the clear */
-		gss_release_buffer(&minor, &plain);
+		s->gss->status.release_buffer(&minor, &plain);
 		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "the message is signed, not encrypted") == 0;
 	}
-	if (!take(&plain, out))
+	if (!take(s, &plain, out))
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
 	return true;
 }
@@ -104,17 +112,17 @@ bool seal_wrap(seal_ctx *s, const void *plain, size_t len, strbuf *out, size_t *
 	int conf = 0;
 	char why[256];
 
-	major = gss_wrap(&minor, s->ctx, 1, GSS_C_QOP_DEFAULT, &in, &conf, &wrapped);
+	major = s->gss->wrap(&minor, s->ctx, 1, GSS_C_QOP_DEFAULT, &in, &conf, &wrapped);
 	if (GSS_ERROR(major) || conf == 0 || wrapped.length < len) {
 		if (GSS_ERROR(major))
-			gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
+			gss_status_text(&s->gss->status, major, minor, GSS_C_NO_OID, why, sizeof why);
 		else
 			snprintf(why, sizeof why, "the context gives no confidentiality");
-		gss_release_buffer(&minor, &wrapped);
+		s->gss->status.release_buffer(&minor, &wrapped);
 		return rdms_fail(err, WBEM_E_FAILED, "the reply cannot be encrypted: %s", why) == 0;
 	}
 	*sig_len = wrapped.length - len;
-	if (!take(&wrapped, out))
+	if (!take(s, &wrapped, out))
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
 	return true;
 }
