@@ -30,6 +30,7 @@ struct slot {
 	int      sock;        /* priv's end */
 	int64_t  last;        /* when its last leg was answered (monotonic s) */
 	bool     busy;        /* a channel is relaying a leg */
+	char     rhost[PRIV_HOST_MAX + 1];   /* the client's address ("" unknown) */
 };
 
 struct ntlm_relay {
@@ -134,14 +135,16 @@ static uint64_t new_number(void)
 }
 
 /*
- * Takes the slot of a new handshake (HANDSHAKE 0) or of the one numbered
- * HANDSHAKE, marked busy; NULL with the reason in WHY.  Idle handshakes
- * past NTLM_RELAY_IDLE_S are ended on the way.
+ * Takes the slot of a new handshake (HANDSHAKE 0, from RHOST) or of the one
+ * numbered HANDSHAKE, marked busy; NULL with the reason in WHY.  Idle
+ * handshakes past NTLM_RELAY_IDLE_S are ended on the way.
  */
-static struct slot *take_slot(ntlm_relay *r, uint64_t handshake, const char **why)
+static struct slot *take_slot(ntlm_relay *r, uint64_t handshake, const char *rhost,
+                              const char **why)
 {
 	struct slot *found = NULL, *free_slot = NULL;
 	int64_t now = now_s();
+	int same_host = 0;
 
 	pthread_mutex_lock(&r->lock);
 	for (int i = 0; i < NTLM_RELAY_MAX; i++) {
@@ -158,6 +161,8 @@ static struct slot *take_slot(ntlm_relay *r, uint64_t handshake, const char **wh
 			free_slot = sl;
 		if (handshake != 0 && sl->handshake == handshake)
 			found = sl;
+		if (sl->handshake != 0 && rhost[0] != '\0' && strcmp(sl->rhost, rhost) == 0)
+			same_host++;
 	}
 	*why = NULL;
 	if (handshake != 0) {
@@ -168,9 +173,13 @@ static struct slot *take_slot(ntlm_relay *r, uint64_t handshake, const char **wh
 		}
 	} else if (free_slot == NULL) {
 		*why = "too many Negotiate handshakes in progress";
+	} else if (same_host >= NTLM_RELAY_PER_HOST) {
+		/* one client cannot hold every slot and lock the others out */
+		*why = "too many Negotiate handshakes in progress from this address";
 	} else {
 		found = free_slot;
 		*found = (struct slot){ .handshake = new_number(), .sock = -1, .last = now };
+		str_copy(found->rhost, sizeof found->rhost, rhost);
 	}
 	if (found != NULL)
 		found->busy = true;
@@ -233,8 +242,14 @@ bool ntlm_relay_serve(ntlm_relay *r, int fd, uint32_t id, const void *payload, s
 		free(out);
 		return priv_send(fd, buf, priv_encode_done(buf, PRIV_MSG_MAX, id, &d), &err);
 	}
-	sl = take_slot(r, m->handshake, &why);
-	if (sl == NULL) {
+	if (m->token[0] == '\0') {   /* net gives the handshake up: its client went */
+		sl = take_slot(r, m->handshake, m->rhost, &why);
+		if (sl != NULL)
+			give_slot(r, sl, false);
+		*out = (priv_negotiated){ .state = PRIV_NEGO_FAILED };
+		str_copy(out->error, sizeof out->error, sl != NULL ? "abandoned" : why);
+		sl = NULL;
+	} else if ((sl = take_slot(r, m->handshake, m->rhost, &why)) == NULL) {
 		out->state = PRIV_NEGO_FAILED;
 		str_copy(out->error, sizeof out->error, why);
 	} else if ((sl->pid == 0 && !spawn(r, sl, &err)) || !leg(sl, m, out, buf, &err)) {

@@ -26,8 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NTLM_RELAY_MAX    64
-#define NTLM_RELAY_IDLE_S 30
+#define NTLM_RELAY_MAX      64
+#define NTLM_RELAY_PER_HOST 16
+#define NTLM_RELAY_IDLE_S   30
 
 typedef struct ntlm_relay ntlm_relay;
 

@@ -141,7 +141,8 @@ typedef struct priv_auth_reply {
  * One leg of a Negotiate/NTLM handshake (ntlm_relay.h).  HANDSHAKE 0
  * starts one; priv answers with the number that continues it.  TOKEN is
  * the client's, base64 as it came in the Authorization header (net has
- * checked its framing: negotiate_hdr.h).
+ * checked its framing: negotiate_hdr.h); an empty TOKEN with a HANDSHAKE
+ * gives that handshake up (its client closed the connection).
  */
 #define PRIV_TOKEN_MAX   8192
 #define PRIV_CONTEXT_MAX 12288

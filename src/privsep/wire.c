@@ -321,8 +321,8 @@ uint32_t priv_decode_negotiate(const void *p, size_t len, priv_negotiate *m, rdm
 	m->handshake = get_u64(&r, "handshake");
 	get_str(&r, "token", m->token, sizeof m->token);
 	get_str(&r, "rhost", m->rhost, sizeof m->rhost);
-	if (!r.bad && m->token[0] == '\0')
-		bad(&r, "token is empty");
+	if (!r.bad && m->token[0] == '\0' && m->handshake == 0)
+		bad(&r, "token is empty (only a handshake in progress may be given up)");
 	return done(&r);
 }
 

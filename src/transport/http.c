@@ -253,6 +253,47 @@ static void watch_set(transport *t, struct MHD_Connection *c, bool arm)
 		conn_watch_arm(t->watcher, &cn->w, arm);
 }
 
+/* A handshake whose client went: priv is told, on a worker, to end its process now. */
+struct abandoned {
+	transport *t;
+	uint64_t   handshake;
+};
+
+static void abandon_job(void *arg)
+{
+	struct abandoned *a = arg;
+	priv_negotiate *m = calloc(1, sizeof *m);
+	priv_negotiated *o = calloc(1, sizeof *o);
+
+	if (m != NULL && o != NULL) {
+		m->handshake = a->handshake;   /* no token: given up */
+		a->t->env.negotiate(a->t->env.negotiate_ctx, m, o);
+		log_debug("Negotiate: a handshake given up (its client closed the connection): %s",
+		          o->error);
+	}
+	free(m);
+	free(o);
+	free(a);
+}
+
+/* CN closes in the middle of a handshake: its slot and process are freed at once. */
+static void abandon_handshake(transport *t, const struct conn *cn)
+{
+	struct abandoned *a;
+
+	if (cn->nego_handshake == 0 || t->env.negotiate == NULL)
+		return;
+	a = malloc(sizeof *a);
+	if (a == NULL)
+		return;
+	*a = (struct abandoned){ t, cn->nego_handshake };
+	/* under hold_lock: transport_stop() sets STOPPING under it before it frees the workers */
+	pthread_mutex_lock(&t->hold_lock);
+	if (t->stopping || t->workers == NULL || !workers_submit(t->workers, abandon_job, a))
+		free(a);   /* (stopping: the handshake times out in priv) */
+	pthread_mutex_unlock(&t->hold_lock);
+}
+
 /*
  * MHD's connection notice: a connection is listed, with its deadline armed,
  * from its start (before the TLS handshake) until MHD has finished with it
@@ -300,6 +341,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		if (cn->tls)
 			tls_peer_closed(&cn->peer);
 		seal_free(cn->seal);   /* the security context is the connection's */
+		abandon_handshake(t, cn);
 		free(cn);
 		*socket_context = NULL;
 	}
@@ -909,6 +951,12 @@ static bool nego_caller(struct request *r)
 	if (m == NULL || o == NULL) {
 		make_reply(&r->reply, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n", NULL, NULL);
 		goto out;
+	}
+	if (nego_opens(r->nego) && cn->nego_handshake != 0) {
+		/* a new handshake on a connection that left one half done: that one ends now */
+		m->handshake = cn->nego_handshake;
+		t->env.negotiate(t->env.negotiate_ctx, m, o);
+		memset(o, 0, sizeof *o);
 	}
 	m->handshake = nego_opens(r->nego) ? 0 : cn->nego_handshake;
 	cn->nego_handshake = 0;

@@ -256,8 +256,8 @@ def test_authz_audit(lab, s1, audit):
           repr(rows))
 
 
-def ntlm_procs(running_only=False):
-    """PIDs of rdmsd-ntlm processes (RUNNING_ONLY: not zombies)."""
+def ntlm_procs(running_only=False, parent=None):
+    """PIDs of rdmsd-ntlm processes (RUNNING_ONLY: not zombies; PARENT: its children only)."""
     out = []
     for p in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -265,10 +265,46 @@ def ntlm_procs(running_only=False):
                 st = f.read()
         except OSError:
             continue
-        name, state = st[st.find("(") + 1:st.rfind(")")], st[st.rfind(")") + 2:][:1]
-        if name == "rdmsd-ntlm" and not (running_only and state == "Z"):
+        name, rest = st[st.find("(") + 1:st.rfind(")")], st[st.rfind(")") + 2:].split()
+        if name == "rdmsd-ntlm" and not (running_only and rest[0] == "Z") and \
+                (parent is None or int(rest[1]) == parent):
             out.append(int(p))
     return out
+
+
+def first_leg(lab):
+    """A kept HTTPS connection with a handshake's first leg answered: (conn, status)."""
+    c = https_conn(lab)
+    st, wa, _ = post(c, lab_mod.IDENTIFY, "Negotiate " + base64.b64encode(ntlm_negotiate()).decode())
+    return c, st
+
+
+def test_slots(lab):
+    """Half-done handshakes: given up when their client goes; at most 16 per address."""
+    def ntlm_procs(running_only=False):
+        return globals()["ntlm_procs"](running_only, parent=lab.proc.pid)
+    wait_for(40, lambda: not ntlm_procs(running_only=True))
+    c, st = first_leg(lab)
+    held = len(ntlm_procs(running_only=True))
+    c.close()
+    check("a handshake whose client closes its connection after the first leg: its "
+          "rdmsd-ntlm ends at once (not after 30 s)", st == 401 and held == 1 and
+          wait_for(3, lambda: not ntlm_procs(running_only=True)),
+          "status %d, %d running, then %r" % (st, held, ntlm_procs()))
+    conns = [first_leg(lab) for _ in range(16)]
+    over, st17 = first_leg(lab)
+    check("16 half-done handshakes from one address are served; a 17th is refused (401)",
+          all(st == 401 for _, st in conns) and st17 == 401 and
+          len(ntlm_procs(running_only=True)) == 16 and
+          "from this address" in lab.log(), "%r %d %d" % ([st for _, st in conns], st17,
+                                                          len(ntlm_procs(running_only=True))))
+    over.close()
+    for c, _ in conns:
+        c.close()
+    check("... closing them frees every slot at once",
+          wait_for(5, lambda: not ntlm_procs(running_only=True)), repr(ntlm_procs()))
+    what, text = winrm(lab, "LAB\\" + ADMIN, lab.pw[ADMIN], lab_mod.IDENTIFY)
+    check("... and a login works again", what == "ok", "%s %s" % (what, text[:200]))
 
 
 def scenario(lab):
@@ -288,6 +324,7 @@ def scenario(lab):
     test_curl(lab, s1)
     test_framing(lab, s1, audit)
     test_authz_audit(lab, s1, audit)
+    test_slots(lab)
     # a handshake abandoned after its first leg (test_framing): its process
     # exits within NTLM_RELAY_IDLE_S (30 s); completed and failed ones end at once
     check("an abandoned handshake's rdmsd-ntlm exits within 30 s",

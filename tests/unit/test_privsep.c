@@ -225,6 +225,64 @@ static void test_auth(void)
 	CHECK(strstr(err.message, "names no user") != NULL);
 }
 
+static priv_negotiate g_nego;
+static priv_negotiated g_negod;
+
+static uint32_t dec_nego(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_negotiate(p, len, &g_nego, err);
+}
+
+static uint32_t dec_negod(const void *p, size_t len, rdms_error *err)
+{
+	return priv_decode_negotiated(p, len, &g_negod, err);
+}
+
+/* NEGOTIATE and NEGOTIATED: a leg, giving a handshake up, the exported context */
+static void test_negotiate(void)
+{
+	static priv_negotiate m;
+	static priv_negotiated o;
+	rdms_error err = { 0 };
+	size_t n;
+
+	m = (priv_negotiate){ .handshake = 0, .token = "TlRMTVNTUAABAAAA", .rhost = "192.0.2.7" };
+	n = priv_encode_negotiate(buf, sizeof buf, 1, &m);
+	CHECK_EQ(dec_nego(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	CHECK_STR(g_nego.token, "TlRMTVNTUAABAAAA");
+	CHECK_EQ(cuts_refused(buf, n, dec_nego), 0);
+	/* no token: only a handshake in progress may be given up */
+	m.token[0] = '\0';
+	n = priv_encode_negotiate(buf, sizeof buf, 1, &m);
+	CHECK_EQ(dec_nego(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "token is empty") != NULL);
+	m.handshake = 0x1234567890abcdefULL;
+	n = priv_encode_negotiate(buf, sizeof buf, 1, &m);
+	CHECK_EQ(dec_nego(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	CHECK(g_nego.handshake == 0x1234567890abcdefULL && g_nego.token[0] == '\0');
+
+	/* a completed handshake with its exported context, byte for byte */
+	o = (priv_negotiated){ .state = PRIV_NEGO_COMPLETE, .uid = 1001, .user = "alice",
+	                       .client = "LAB\\alice", .context_len = 2800 };
+	for (size_t i = 0; i < o.context_len; i++)
+		o.context[i] = (uint8_t)(i * 7);
+	n = priv_encode_negotiated(buf, sizeof buf, 2, &o);
+	CHECK(n > 2800);
+	CHECK_EQ(dec_negod(pl(buf), n - PRIV_HEADER_SIZE, &err), 0);
+	CHECK_EQ(g_negod.context_len, 2800);
+	CHECK(memcmp(g_negod.context, o.context, 2800) == 0);
+	CHECK_EQ(cuts_refused(buf, n, dec_negod), 0);
+	/* a context only with a completed handshake */
+	o.state = PRIV_NEGO_FAILED;
+	n = priv_encode_negotiated(buf, sizeof buf, 2, &o);
+	CHECK_EQ(dec_negod(pl(buf), n - PRIV_HEADER_SIZE, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "only with a completed handshake") != NULL);
+	/* one over its limit is not encoded */
+	o.state = PRIV_NEGO_COMPLETE;
+	o.context_len = PRIV_CONTEXT_MAX + 1;
+	CHECK_EQ(priv_encode_negotiated(buf, sizeof buf, 2, &o), 0);
+}
+
 static void test_act(void)
 {
 	priv_act a = { .action = PRIV_MESSAGE, .backend = 0, .id = 5, .uid = 1000,
@@ -1915,6 +1973,7 @@ int main(void)
 {
 	test_header();
 	test_auth();
+	test_negotiate();
 	test_act();
 	test_invoke();
 	test_fd_passing();
