@@ -36,6 +36,8 @@
                              "boundary=\"" ENCBODY_BOUNDARY "\""
 #define ENCBODY_TYPE_MAX     128   /* bytes of the original Content-Type kept */
 #define ENCBODY_SIG_MAX      1024  /* a signature longer than this is no GSSAPI header */
+/* What the framing may add to an envelope: part headers, length word, signature */
+#define ENCBODY_OVERHEAD_MAX (2048 + ENCBODY_SIG_MAX)
 
 /* True when CONTENT_TYPE (NULL: none) is multipart/encrypted, whatever its parameters. */
 bool encbody_is_encrypted(const char *content_type);

@@ -200,6 +200,7 @@ struct request {
 	const http_endpoint   *ep;
 	strbuf                 body;
 	bool                   too_large;
+	size_t                 max_body;      /* max_envelope_size, and an encrypted one's framing */
 	bool                   answered;      /* a response is queued already */
 	char                   source[SOURCE_TEXT];
 	rdms_caller            who;
@@ -833,6 +834,11 @@ static int unseal(struct request *r)
 		r->close = true;
 		return refuse_400(r, "encrypted body refused, connection closed: %s", err.message);
 	}
+	if (eb.length > (size_t)r->l->t->env.cfg->max_envelope_size) {
+		strbuf_free(&plain);
+		return refuse_400(r, "the encrypted envelope holds %zu bytes; max_envelope_size is %d",
+		                  eb.length, r->l->t->env.cfg->max_envelope_size);
+	}
 	if (encbody_is_encrypted(eb.type) || !str_media_type_in(eb.type, r->ep->media_types)) {
 		strbuf_free(&plain);
 		return refuse_400(r, "the encrypted body's OriginalContent type '%s' is not of %s",
@@ -1352,9 +1358,13 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 		                    MHD_HTTP_HEADER_ALLOW, MHD_HTTP_METHOD_POST);
 	if (forged(l, c, r, &status, why, sizeof why))
 		return respond_text(c, r, status, why, NULL, NULL);
+	/* an encrypted envelope may be as big as a plain one: its framing comes on top */
+	r->max_body = (size_t)env->cfg->max_envelope_size;
+	if (encbody_is_encrypted(header_of(c, MHD_HTTP_HEADER_CONTENT_TYPE)))
+		r->max_body += ENCBODY_OVERHEAD_MAX;
 	clen = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	declared = clen != NULL ? strtoull(clen, NULL, 10) : 0;
-	if (declared > (unsigned long long)env->cfg->max_envelope_size)
+	if (declared > (unsigned long long)r->max_body)
 		return respond_text(c, r, MHD_HTTP_CONTENT_TOO_LARGE, "request too large\n",
 		                    NULL, NULL);
 	/*
@@ -1367,12 +1377,11 @@ static enum MHD_Result begin(struct listener *l, struct MHD_Connection *c,
 	return MHD_YES;
 }
 
-static void take_body(const transport_env *env, struct request *r, const char *data,
-                      size_t n)
+static void take_body(struct request *r, const char *data, size_t n)
 {
 	if (r->too_large || r->answered)
 		return;
-	if (r->body.len + n > (size_t)env->cfg->max_envelope_size) {
+	if (r->body.len + n > r->max_body) {
 		r->too_large = true;
 		strbuf_free(&r->body);
 		return;
@@ -1524,7 +1533,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (r == NULL)
 		return begin(l, c, url, method, con_cls);
 	if (*size > 0) {
-		take_body(&l->t->env, r, data, *size);
+		take_body(r, data, *size);
 		*size = 0;
 		return MHD_YES;
 	}

@@ -322,6 +322,22 @@ def test_bad_input(lab, s1, audit):
     check("a signature length past the body: 400 with the reason", st == 400 and
           b"out of range" in raw or b"shorter" in raw, "%d %s" % (st, raw[:200]))
     s.close()
+    # an envelope of max_envelope_size is served encrypted too (its framing comes on top);
+    # one bigger is refused once decrypted
+    s = Sealed(lab.http, "LAB\\" + ADMIN, lab.pw[ADMIN])
+    s.login()
+    req = we.get_req(s1)
+    at = req.index("</s:Envelope>") if "</s:Envelope>" in req else len(req)
+    fill = lab_mod.MAX_ENVELOPE - len(req.encode()) - 7
+    full = req[:at] + "<!--" + "x" * fill + "-->" + req[at:]
+    st, text, how = s.send(full)
+    check("an encrypted envelope of exactly max_envelope_size (%d) is served" %
+          len(full.encode()), st == 200 and how == "sealed" and we.sids(we.parse(text)) == [s1],
+          "%d %s %s" % (st, how, text[:200]))
+    st, _, raw = s.post(s.wrap(full.replace("<!--", "<!--" + "y" * 100)))
+    check("... one 100 bytes over it: 400 naming max_envelope_size", st == 400 and
+          b"max_envelope_size" in raw, "%d %s" % (st, raw[:200]))
+    s.close()
     # an encrypted body with Basic credentials, and a plain one after Negotiate
     st, text = we.send(lab, "junk", user=ADMIN, password=lab.pw[ADMIN],
                        headers={"Content-Type": SEALED_CT})
