@@ -62,6 +62,52 @@ bool str_media_type_in(const char *content_type, const char *const *types)
 	return false;
 }
 
+enum str_param str_media_param(const char *s, bool skip_type, const char *name, char *out,
+                               size_t size)
+{
+	size_t nlen = strlen(name);
+	const char *p = skip_type ? s + strcspn(s, ";") : s;
+	bool first = !skip_type;   /* no ';' before the first parameter */
+
+	while (*p != '\0') {
+		const char *v, *end;
+		size_t n;
+
+		if (!first)
+			p++;   /* the ';' */
+		first = false;
+		p += strspn(p, " \t");
+		v = strchr(p, '=');
+		if (v == NULL)
+			return STR_PARAM_BAD;
+		n = (size_t)(v - p);
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		v++;
+		v += strspn(v, " \t");
+		if (*v == '"') {
+			end = strchr(v + 1, '"');
+			if (end == NULL || memchr(v + 1, '\\', (size_t)(end - v - 1)) != NULL)
+				return STR_PARAM_BAD;
+			v++;
+		} else {
+			end = v + strcspn(v, "; \t");
+		}
+		if (n == nlen && strncasecmp(p, name, n) == 0) {
+			if ((size_t)(end - v) >= size)
+				return STR_PARAM_BAD;
+			memcpy(out, v, (size_t)(end - v));
+			out[end - v] = '\0';
+			return STR_PARAM_FOUND;
+		}
+		p = end + (*end == '"');
+		p += strspn(p, " \t");
+		if (*p != ';' && *p != '\0')
+			return STR_PARAM_BAD;
+	}
+	return STR_PARAM_NONE;
+}
+
 void str_printable(const char *s, char *out, size_t size)
 {
 	size_t o = 0;

@@ -19,6 +19,17 @@ char *str_trim(char *s);
  * case; its parameters (charset) are not looked at.
  */
 bool str_media_type_in(const char *content_type, const char *const *types);
+
+enum str_param { STR_PARAM_NONE, STR_PARAM_FOUND, STR_PARAM_BAD };
+/*
+ * The value of parameter NAME (any case) in a "type;name=value;..." list S
+ * -- a Content-Type when SKIP_TYPE (its type is skipped), else parameters
+ * only -- into OUT (SIZE bytes): a token or a quoted string without
+ * escapes.  STR_PARAM_BAD for a list that does not read so, or a value too
+ * long for OUT.
+ */
+enum str_param str_media_param(const char *s, bool skip_type, const char *name, char *out,
+                               size_t size);
 /*
  * S made safe for one log line into OUT (SIZE bytes, cut to fit): bytes
  * outside printable ASCII, backslash and quote as \xHH.

@@ -27,59 +27,6 @@ static bool fail(char *why, size_t size, const char *fmt, ...)
 
 /* ---- the Content-Type ---------------------------------------------------- */
 
-enum param { PARAM_NONE, PARAM_FOUND, PARAM_BAD };
-
-/*
- * The value of parameter NAME in a "type;name=value;..." list S (the type
- * first, skipped when SKIP_TYPE) into OUT: a token or a quoted string
- * without escapes.
- */
-static enum param param_of(const char *s, bool skip_type, const char *name, char *out,
-                           size_t size)
-{
-	size_t nlen = strlen(name);
-	const char *p = skip_type ? s + strcspn(s, ";") : s;
-	bool first = !skip_type;   /* no ';' before the first parameter */
-
-	while (*p != '\0') {
-		const char *v, *end;
-		size_t n;
-
-		if (!first)
-			p++;   /* the ';' */
-		first = false;
-		p += strspn(p, " \t");
-		v = strchr(p, '=');
-		if (v == NULL)
-			return PARAM_BAD;
-		n = (size_t)(v - p);
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-			n--;
-		v++;
-		v += strspn(v, " \t");
-		if (*v == '"') {
-			end = strchr(v + 1, '"');
-			if (end == NULL || memchr(v + 1, '\\', (size_t)(end - v - 1)) != NULL)
-				return PARAM_BAD;
-			v++;
-		} else {
-			end = v + strcspn(v, "; \t");
-		}
-		if (n == nlen && strncasecmp(p, name, n) == 0) {
-			if ((size_t)(end - v) >= size)
-				return PARAM_BAD;
-			memcpy(out, v, (size_t)(end - v));
-			out[end - v] = '\0';
-			return PARAM_FOUND;
-		}
-		p = end + (*end == '"');
-		p += strspn(p, " \t");
-		if (*p != ';' && *p != '\0')
-			return PARAM_BAD;
-	}
-	return PARAM_NONE;
-}
-
 bool encbody_is_encrypted(const char *content_type)
 {
 	static const char *const types[] = { "multipart/encrypted", NULL };
@@ -172,12 +119,12 @@ static bool original_content(const char *v, encbody *out, size_t body_len, char 
                              size_t size)
 {
 	char type[ENCBODY_TYPE_MAX / 2], charset[ENCBODY_TYPE_MAX / 2 - 16], length[24];
-	enum param t = param_of(v, false, "type", type, sizeof type);
-	enum param cs = param_of(v, false, "charset", charset, sizeof charset);
-	enum param l = param_of(v, false, "Length", length, sizeof length);
+	enum str_param t = str_media_param(v, false, "type", type, sizeof type);
+	enum str_param cs = str_media_param(v, false, "charset", charset, sizeof charset);
+	enum str_param l = str_media_param(v, false, "Length", length, sizeof length);
 	unsigned long long n = 0;
 
-	if (t != PARAM_FOUND || cs == PARAM_BAD || l != PARAM_FOUND)
+	if (t != STR_PARAM_FOUND || cs == STR_PARAM_BAD || l != STR_PARAM_FOUND)
 		return fail(why, size, "OriginalContent '%.80s' does not give type and Length", v);
 	if (length[0] == '\0' || strspn(length, "0123456789") != strlen(length) ||
 	    strlen(length) > 19)
@@ -186,7 +133,7 @@ static bool original_content(const char *v, encbody *out, size_t body_len, char 
 	if (n > body_len)
 		return fail(why, size, "OriginalContent's Length %llu is more than the body holds", n);
 	out->length = (size_t)n;
-	if (cs == PARAM_FOUND)
+	if (cs == STR_PARAM_FOUND)
 		snprintf(out->type, sizeof out->type, "%s;charset=%s", type, charset);
 	else
 		snprintf(out->type, sizeof out->type, "%s", type);
@@ -230,10 +177,10 @@ bool encbody_parse(const char *content_type, const void *body, size_t len, encbo
 	memset(out, 0, sizeof *out);
 	if (!encbody_is_encrypted(content_type))
 		return fail(why, size, "not multipart/encrypted");
-	if (param_of(content_type, true, "protocol", protocol, sizeof protocol) != PARAM_FOUND ||
+	if (str_media_param(content_type, true, "protocol", protocol, sizeof protocol) != STR_PARAM_FOUND ||
 	    strcasecmp(protocol, ENCBODY_PROTOCOL) != 0)
 		return fail(why, size, "multipart/encrypted without protocol=\"%s\"", ENCBODY_PROTOCOL);
-	if (param_of(content_type, true, "boundary", boundary, sizeof boundary) != PARAM_FOUND ||
+	if (str_media_param(content_type, true, "boundary", boundary, sizeof boundary) != STR_PARAM_FOUND ||
 	    boundary[0] == '\0')
 		return fail(why, size, "multipart/encrypted without a boundary of 1 to %d characters",
 		            BOUNDARY_MAX);

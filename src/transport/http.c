@@ -85,6 +85,7 @@
 #include "../auth/seal.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "body_charset.h"
 #include "browser_guard.h"
 #include "conn_watch.h"
 #include "encrypted_body.h"
@@ -219,6 +220,10 @@ struct request {
 	 */
 	bool                   sealed;
 	bool                   close;
+	/* SEALED_TYPE is the Content-Type the handler sees: an encrypted request's
+	 * own, a UTF-16 one's as converted to UTF-8 (RETYPED) */
+	bool                   retyped;
+	bool                   charset_done;  /* body_utf8() ran */
 	char                   sealed_type[ENCBODY_TYPE_MAX];
 	char                   why[BROWSER_GUARD_WHY + 2];   /* REFUSED's text when made */
 	http_request           req;
@@ -854,11 +859,40 @@ static int unseal(struct request *r)
 	return 0;
 }
 
+/*
+ * R's body in UTF-8 (body_charset.h): a UTF-16 one -- Windows' -- converted
+ * in place; 0 or 400.
+ */
+static int body_utf8(struct request *r)
+{
+	const char *ct = r->sealed ? r->sealed_type : header_of(r->c, MHD_HTTP_HEADER_CONTENT_TYPE);
+	char type[ENCBODY_TYPE_MAX], why[160];
+
+	if (r->charset_done)
+		return 0;
+	r->charset_done = true;
+	switch (body_to_utf8(ct, &r->body, type, sizeof type, why, sizeof why)) {
+	case BODY_UTF8:
+		return 0;
+	case BODY_REFUSED:
+		return refuse_400(r, "%s", why);
+	case BODY_CONVERTED:
+		break;
+	}
+	str_copy(r->sealed_type, sizeof r->sealed_type, type);
+	r->retyped = true;
+	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
+	                         .len = r->body.len, .conn = r };
+	return 0;
+}
+
 /* R on a connection Negotiate authenticated: its identity; 0 or the HTTP status. */
 static int nego_known(struct request *r)
 {
 	int status = unseal(r);
 
+	if (status == 0)
+		status = body_utf8(r);
 	if (status != 0)
 		return status;
 	if (!r->sealed && plain_refused(r)) {
@@ -1271,7 +1305,7 @@ const char *http_header(const http_request *req, const char *name)
 	const struct request *r = req->conn;
 
 	/* an encrypted request's own type is the one its plaintext came with */
-	if (r->sealed && strcasecmp(name, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
+	if ((r->sealed || r->retyped) && strcasecmp(name, MHD_HTTP_HEADER_CONTENT_TYPE) == 0)
 		return r->sealed_type;
 	return MHD_lookup_connection_value(r->c, MHD_HEADER_KIND, name);
 }
@@ -1501,9 +1535,11 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 		return respond_text(c, r, MHD_HTTP_BAD_REQUEST,
 		                    "an encrypted body needs a Negotiate login on its connection\n",
 		                    NULL, NULL);
-	if (!r->sealed)
+	if (!r->sealed && !r->retyped)
 		r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
 		                         .len = r->body.len, .conn = r };
+	if (r->nego == NULL && (status = body_utf8(r)) != 0)
+		return respond_text(c, r, status, r->refused, NULL, NULL);
 	if (r->pam != NULL || r->nego != NULL || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
 		if (hand_off(r))
 			return MHD_YES;

@@ -262,6 +262,36 @@ def test_gssapi_client(lab, s1):
         s.close()
 
 
+def test_utf16(lab, s1):
+    """Windows' WinRM client writes UTF-16 (MS-WSMV's example: OriginalContent
+    type=application/soap+xml;charset=UTF-16)."""
+    s = Sealed(lab.http, "LAB\\" + ADMIN, lab.pw[ADMIN])
+    s.login()
+    body = ('<?xml version="1.0" encoding="utf-16"?>' + we.get_req(s1)).encode("utf-16")
+    st, text, how = s.send(body, ctype="application/soap+xml;charset=UTF-16")
+    check("an encrypted Get in UTF-16 (BOM, XML declaration), as Windows sends it: served",
+          st == 200 and how == "sealed" and we.sids(we.parse(text)) == [s1],
+          "%d %s %s" % (st, how, text[:300]))
+    st, text, how = s.send(we.get_req(s1).encode("utf-16-le"),
+                           ctype="application/soap+xml;charset=UTF-16")
+    check("... and in UTF-16LE without a BOM", st == 200 and we.sids(we.parse(text)) == [s1],
+          "%d %s %s" % (st, how, text[:300]))
+    st, text, how = s.send(b"<\x00\x00\xd8a\x00", ctype="application/soap+xml;charset=UTF-16")
+    check("... a body that is not UTF-16: 400 with the reason (encrypted, as every reply "
+          "to an encrypted request)", st == 400 and how == "sealed" and
+          "not valid UTF-16" in text, "%d %s %s" % (st, how, text[:200]))
+    s.close()
+    c = http.client.HTTPConnection("127.0.0.1", lab.http, timeout=30)
+    c.request("POST", "/wsman", body=we.get_req(s1).encode("utf-16"), headers={
+        "Content-Type": "application/soap+xml;charset=UTF-16",
+        "Authorization": lab_mod.basic(ADMIN, lab.pw[ADMIN])})
+    r = c.getresponse()
+    text = r.read().decode(errors="replace")
+    check("a plain UTF-16 Get with Basic: served", r.status == 200 and
+          we.sids(we.parse(text)) == [s1], "%d %s" % (r.status, text[:300]))
+    c.close()
+
+
 def test_cimxml(lab):
     s = Sealed(lab.cim_http, "LAB\\" + ADMIN, lab.pw[ADMIN], path="/cimom")
     st = s.login(ctype="application/xml;charset=utf-8")
@@ -473,6 +503,7 @@ def scenario(lab):
     test_pywinrm(lab, s1, audit)
     test_gssapi_client(lab, s1)
     test_cimxml(lab)
+    test_utf16(lab, s1)
     test_bad_input(lab, s1, audit)
     test_switch_users(lab, s1, audit)
     test_disconnect(lab, s1, c1, audit)
