@@ -466,8 +466,13 @@ def build_cases(lab):
        invoke("SendMessage", 1, message_args("t", xinc)), 500, "wsman:InvalidParameter")
     ws("entities", "XInclude as a parameter",
        invoke("SendMessage", 1, xinc), 500, "wsman:InvalidParameter")
-    ws("encoding", "UTF-16 with a byte order mark",
+    ws("encoding", "UTF-16 with a byte order mark, sent as charset=UTF-8",
        b"\xff\xfe" + good.replace("UTF-8", "UTF-16").encode("utf-16-le"), 500, "wsman:EncodingLimit")
+    ws("encoding", "UTF-16 as charset=UTF-16 says (Windows' WinRM client): converted, served",
+       b"\xff\xfe" + good.replace("UTF-8", "UTF-16").encode("utf-16-le"), 200, "ok",
+       ctype="application/soap+xml;charset=UTF-16")
+    ws("encoding", "charset=UTF-16 of an odd number of bytes: 400", b"<\x00a", 400, "-",
+       ctype="application/soap+xml;charset=UTF-16")
     ws("encoding", "UTF-32 big-endian", good.replace("UTF-8", "UTF-32").encode("utf-32-be"),
        500, "wsman:EncodingLimit")
     ws("encoding", "ISO-8859-1 declared", good.replace("UTF-8", "ISO-8859-1"), 500,
