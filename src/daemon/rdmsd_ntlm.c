@@ -29,6 +29,7 @@
 #include "../auth/negotiate_hdr.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "../privsep/caps.h"
 #include "../privsep/ntlm_relay.h"
 #include "../privsep/privsep.h"
 
@@ -55,15 +56,8 @@ static bool drop_capabilities(void)
 			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) != 0 && errno != EINVAL)
 				return false;
 	}
-	if (syscall(SYS_capset, &h, d) != 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		return false;
-	if (syscall(SYS_capget, &h, d) != 0)
-		return false;
-	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
-		if (d[i].effective != 0 || d[i].permitted != 0 || d[i].inheritable != 0)
-			return false;
-	return true;
+	return syscall(SYS_capset, &h, d) == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 && caps_none_left();
 }
 
 /* The local account of a completed handshake into OUT; false with OUT->error. */

@@ -20,6 +20,7 @@
  * and the systemd unit create it with sysusers.d before rdmsd runs.
  */
 #include "privsep.h"
+#include "caps.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -180,20 +181,6 @@ static uint32_t unmap_shared(rdms_error *err)
 
 /* ---- becoming the user, and checking it ---------------------------------- */
 
-static bool no_capabilities(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	/* zeroed: valgrind does not know capget fills it */
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3] = { { 0 } };
-
-	if (syscall(SYS_capget, &h, d) != 0)
-		return false;
-	for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
-		if (d[i].effective != 0 || d[i].permitted != 0 || d[i].inheritable != 0)
-			return false;
-	return true;
-}
-
 static uint32_t become(const priv_user *u, rdms_error *err)
 {
 	uid_t r, e, s;
@@ -217,7 +204,7 @@ static uint32_t become(const priv_user *u, rdms_error *err)
 		return rdms_fail(err, WBEM_E_FAILED, "uids are not all %u", (unsigned)u->uid);
 	if (setuid(0) == 0 || seteuid(0) == 0)
 		return rdms_fail(err, WBEM_E_FAILED, "root can be regained after dropping it");
-	if (!no_capabilities())
+	if (!caps_none_left())
 		return rdms_fail(err, WBEM_E_FAILED, "capabilities remain after dropping root");
 	return WBEM_S_NO_ERROR;
 }
