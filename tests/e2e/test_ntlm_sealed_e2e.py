@@ -237,6 +237,24 @@ def test_pywinrm(lab, s1, audit):
     check("... the SendMessage is audited under the NTLM login's account, protocol wsman",
           any(r["method"] == "SendMessage" and r["user"] == ADMIN and r["protocol"] == "wsman"
               and r["result"] == 0 for r in rows), repr(rows))
+    # the authorisation matrix as for Basic: the owner acts on their own session,
+    # a non-admin on no one else's (every call audited under the mapped account)
+    audit.mark()
+    own = pywinrm(lab, U1, lab.pw[U1], [we.invoke_req(s1, "SendMessage", {
+        "Title": title + "-own", "Message": "from the owner"}), we.enum_req()])
+    check("the session's owner (NTLM, no domain), encrypted: SendMessage to their own "
+          "session returns 0, and Enumerate shows them only their own",
+          own[0][0] == "ok" and we.return_value(we.parse(own[0][1]), "SendMessage") == 0 and
+          own[1][0] == "ok" and we.sids(we.parse(own[1][1])) == [s1], repr(own)[:400])
+    other = pywinrm(lab, USER, lab.pw[USER], [we.invoke_req(s1, "SendMessage", {
+        "Title": "x", "Message": "not yours"}), we.enum_req()])
+    check("a non-admin who owns no session: SendMessage to another's is "
+          "WBEM_E_ACCESS_DENIED, and Enumerate shows nothing",
+          other[0][0] == "fault" and "2147749891" in other[0][1] and other[1][0] == "ok" and
+          we.sids(we.parse(other[1][1])) == [], repr(other)[:400])
+    rows = [(r["user"], r["method"], r["result"]) for r in audit.new()]
+    check("... both audited under the mapped local accounts", (U1, "SendMessage", 0) in rows and
+          any(u == USER and m == "SendMessage" and res != 0 for u, m, res in rows), repr(rows))
     res = pywinrm(lab, "LAB\\" + ADMIN, lab.pw[ADMIN], [we.enum_req()], encryption="always")
     check("pywinrm message_encryption='always' over HTTP: Enumerate", res[0][0] == "ok" and
           s1 in (we.sids(we.parse(res[0][1])) or []), repr(res[0])[:300])
