@@ -123,6 +123,16 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	if (c->interrupt != NULL && *c->interrupt)
 		return 1;
 	if (unacknowledged(c)) {
+		/*
+		 * Reset, not closed: a plain close leaves the request in the
+		 * kernel's send queue, which goes on sending it -- a host cut off
+		 * for a second would get it, and run it, after the broker had said
+		 * "did not get it, a retry is safe".  Lingering 0 s, the close
+		 * drops the queue and sends RST instead of FIN.
+		 */
+		struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+		(void)setsockopt(c->sock, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
 		c->last.unacked = true;
 		return 1;
 	}

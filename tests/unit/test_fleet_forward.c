@@ -31,7 +31,7 @@
 #include "fleet/forward.h"
 #include "ops/provider.h"
 
-enum mode { ANSWER, DROP };
+enum mode { ANSWER, DROP, STALL };
 
 /* The "host": one connection at a time, each request answered (or dropped). */
 struct server {
@@ -43,12 +43,15 @@ struct server {
 	int             cur;          /* the connection being served, -1 */
 	int             close_after;  /* requests answered on a connection before closing it */
 	volatile int    stop;
+	volatile int    stalled;      /* STALL: a connection is not being read */
+	volatile int    resume;       /* STALL: read again now */
+	int             late;         /* STALL: whole requests read after resuming */
 };
 
 /* Reads one whole request (headers and Content-Length body); false at EOF. */
 static bool read_request(SSL *ssl)
 {
-	char buf[16384];
+	static _Thread_local char buf[131072];   /* a SendMessage of 60,000 bytes fits */
 	size_t have = 0;
 	const char *end = NULL;
 
@@ -69,6 +72,16 @@ static bool read_request(SSL *ssl)
 		if (have == sizeof buf - 1)
 			return false;
 	}
+}
+
+static int count(struct server *s, const int *what)
+{
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	n = *what;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 static void *serve(void *arg)
@@ -97,7 +110,17 @@ static void *serve(void *arg)
 		s->accepted++;
 		s->cur = c;
 		pthread_mutex_unlock(&s->lock);
-		if (SSL_accept(ssl) == 1)
+		if (SSL_accept(ssl) == 1 && count(s, (const int *)&s->mode) == STALL) {
+			/* as a host cut off: nothing read (its window fills), then, back, whatever came */
+			s->stalled = 1;
+			while (!s->resume)
+				usleep(10 * 1000);
+			if (read_request(ssl)) {
+				pthread_mutex_lock(&s->lock);
+				s->late++;
+				pthread_mutex_unlock(&s->lock);
+			}
+		} else if (s->mode != STALL)
 			while (read_request(ssl)) {
 				enum mode m;
 
@@ -116,16 +139,6 @@ static void *serve(void *arg)
 		close(c);
 	}
 	return NULL;
-}
-
-static int count(struct server *s, const int *what)
-{
-	int n;
-
-	pthread_mutex_lock(&s->lock);
-	n = *what;
-	pthread_mutex_unlock(&s->lock);
-	return n;
 }
 
 static long ms_now(void)
@@ -218,6 +231,42 @@ int main(void)
 	usleep(200 * 1000);
 	CHECK_EQ(count(&s, &s.requests), 5);
 	CHECK_EQ(fleet_pool_idle(pool), 0);
+
+	/*
+	 * A host whose TCP stops acknowledging (a partition; here a full window:
+	 * the host reads nothing): WBEM_E_TRANSPORT_FAILURE, "it did not get
+	 * it" -- and it must not get it later either, when it reads again: the
+	 * connection was reset, its queued request dropped.  A SendMessage of
+	 * 60,000 bytes, more than the host's small receive buffer takes.
+	 */
+	{
+		static char big[60001];
+		const char *args[2] = { "title", big };
+		fleet_forward_call sm = call;
+		int small = 1;   /* the kernel's least */
+
+		memset(big, 'm', sizeof big - 1);
+		sm.m = cim_class_method(rdms_session_class(), "SendMessage");
+		sm.args = args;
+		sm.who = &(rdms_caller){ .user = "admin", .is_admin = true, .protocol = "wsman",
+		                         .source = "127.0.0.1", .message_id = "uuid:5e1c-0002" };
+		CHECK(sm.m != NULL);
+		pthread_mutex_lock(&s.lock);
+		s.mode = STALL;
+		pthread_mutex_unlock(&s.lock);
+		setsockopt(s.fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+		t0 = ms_now();
+		CHECK_EQ(fleet_forward(pool, &sm, &rv, &err), WBEM_E_TRANSPORT_FAILURE);
+		CHECK(strstr(err.message, "did not acknowledge") != NULL);
+		CHECK(ms_now() - t0 < 2500);
+		CHECK(s.stalled);
+		s.resume = 1;
+		usleep(500 * 1000);
+		CHECK_EQ(count(&s, &s.late), 0);   /* never arrived whole: not run */
+		pthread_mutex_lock(&s.lock);
+		s.mode = ANSWER;
+		pthread_mutex_unlock(&s.lock);
+	}
 
 	/* a kept connection, then the host gone: TRANSPORT_FAILURE at once, nothing sent */
 	pthread_mutex_lock(&s.lock);
