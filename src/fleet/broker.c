@@ -310,11 +310,11 @@ static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const 
 		               "its identity does not match its registration); nothing was sent",
 		               name);
 	if (rc == WBEM_S_NO_ERROR) {
-		char mid[WSMAN_MAX_ID_LEN + 1];
+		char mid[WSMAN_MAX_ID_LEN + 1], self[FLEET_HOLDER_MAX + 1];
 		rdms_caller caller = *who;
 		fleet_call fc = {
 			.caller = who->user, .broker = b->cfg->broker_name,
-			.holder = fleet_lease_holder(b->lease), .source = who->source,
+			.holder = self, .source = who->source,
 			.protocol = who->protocol, .host = name,
 			.session_id = inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID].u.u32,
 			.method = m->name,
@@ -329,6 +329,10 @@ static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const 
 			caller.message_id = mid;
 		}
 		fc.message_id = mid;
+		if (b->lease != NULL)
+			str_copy(self, sizeof self, fleet_lease_holder(b->lease));
+		else
+			fleet_holder_self(self);     /* a broker without a lease: tests */
 		/* the MessageID claimed in the directory: a retry on any broker runs nothing twice */
 		rc = fleet_store_call_claim(b->store, &fc, &claimed, &first, err);
 		if (rc == WBEM_S_NO_ERROR && !claimed) {

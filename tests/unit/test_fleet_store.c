@@ -1252,6 +1252,7 @@ static void test_pg_two_brokers(fleet_store *b1)
 static void test_pg_down(fleet_store *st)
 {
 	rdms_error err = { 0 };
+	fleet_lease *lease;
 	struct timespec t0;
 	fleet_host h;
 	double ms;
@@ -1263,7 +1264,9 @@ static void test_pg_down(fleet_store *st)
 	CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
 	CHECK(strstr(err.message, "cannot connect") != NULL);
 	CHECK(ms_since(&t0) < 6000);
-	/* the server stops under an open store */
+	/* the server stops under an open store: the broker's lease says it is unhealthy */
+	lease = fleet_lease_start(st, "b-down", &err);
+	CHECK(lease != NULL);
 	pg_server_halt(&pg);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_EQ(fleet_store_host_get(st, "hv2", &h, &err), WBEM_E_NOT_AVAILABLE);
@@ -1279,6 +1282,15 @@ static void test_pg_down(fleet_store *st)
 	ms = ms_since(&t0);
 	CHECK(ms < 5000);
 	printf("fleet_store: database down: 3 calls failed in %.0f ms\n", ms);
+	if (lease != NULL) {
+		rdms_error why = { 0 };
+
+		usleep((FLEET_BEAT_MS + 1000) * 1000);
+		CHECK(!fleet_lease_healthy(lease, &why));
+		CHECK_EQ(why.code, WBEM_E_NOT_AVAILABLE);
+		CHECK(strstr(why.message, "session directory (PostgreSQL database \"rdms\"") != NULL);
+		fleet_lease_stop(lease);
+	}
 }
 
 /* ---- brokers' leases and forwarded calls ---------------------------------------------- */
@@ -1544,6 +1556,36 @@ static void test_calls(fleet_store *st)
 	CHECK_EQ(fleet_store_broker_release(st, "b1", h1, &err), 0);
 }
 
+/*
+ * The lease's thread: healthy while the directory answers; it sweeps the
+ * calls of brokers without a lease within a beat; stopping gives the name up.
+ */
+static void test_lease_thread(fleet_store *st)
+{
+	rdms_error err = { 0 };
+	fleet_lease *l = fleet_lease_start(st, "bt", &err);
+	fleet_call c = call_of("carol", "uuid:t1", "bx", "pid 3 on far-away since 3", 1, "Logoff");
+	fleet_call_seen first;
+	bool claimed = false;
+
+	CHECK(l != NULL);
+	if (l == NULL)
+		return;
+	CHECK(fleet_lease_healthy(l, NULL));
+	CHECK(strstr(fleet_lease_holder(l), "pid ") == fleet_lease_holder(l));
+	CHECK_EQ(fleet_store_broker_claim(st, "bt", "pid 1 on far-away since 1", NULL, &err),
+	         WBEM_E_ALREADY_EXISTS);
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(claimed);
+	usleep((FLEET_BEAT_MS + 700) * 1000);
+	CHECK_EQ(fleet_store_call_get(st, "carol", "uuid:t1", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_UNKNOWN);
+	CHECK(fleet_lease_healthy(l, NULL));
+	fleet_lease_stop(l);
+	CHECK_EQ(fleet_store_broker_claim(st, "bt", "pid 1 on far-away since 1", NULL, &err), 0);
+	CHECK_EQ(fleet_store_broker_release(st, "bt", "pid 1 on far-away since 1", &err), 0);
+}
+
 /* The checks every store passes, in order (each builds on the last's directory). */
 static void conformance(fleet_store *st, fleet_store *(*second)(bool same))
 {
@@ -1557,6 +1599,7 @@ static void conformance(fleet_store *st, fleet_store *(*second)(bool same))
 	test_secret(st);
 	test_leases(st);
 	test_calls(st);
+	test_lease_thread(st);
 }
 
 static fleet_store *sqlite_second(bool same)
