@@ -1421,6 +1421,9 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 	if (out->body == NULL) {
 		strbuf_free(&b);
 		body_stream_end(&out->stream);
+		/* a broker whose directory fails: 503, so that clients and balancers go elsewhere */
+		if (f.code == WBEM_E_NOT_AVAILABLE && s->provider->healthy != NULL)
+			f.http_status = 503;
 		wsman_write_fault(out, &f, r.message_id, s->machine);
 	}
 	if (cached) {
