@@ -4,7 +4,8 @@
 hosts, with haproxy (TCP, health check = WS-Man Identify) in front of them
 in the client namespace.  Checked:
   a second broker started under a name whose lease is live (b1 in b2's
-      namespace) is refused: exit 1, the log naming the holder;
+      namespace) is refused: exit 2 (rdmsd's failure to start), the log
+      naming the holder;
   both brokers converge; haproxy sees both healthy;
   under load -- hosts changing sessions, clients calling Disconnect through
       haproxy (each call its own MessageID, retried with the same one on a
@@ -27,7 +28,6 @@ in the client namespace.  Checked:
 Needs root, postgresql-15 and haproxy; run under the lab lock (run.sh does).
 Output: one PASS/FAIL line per check, and last `N passed, M failed`.
 """
-import json
 import os
 import re
 import signal
@@ -55,10 +55,11 @@ IDENTIFY = ("<s:Envelope xmlns:s='http://www.w3.org/2003/05/soap-envelope' "
             "<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>")
 
 
-class Broker:
-    """A broker named NAME in namespace NS (b1, b2) on the lab's PostgreSQL."""
+class Broker(fb.Broker):
+    """A broker named NAME in namespace NS (b1, b2) on the lab's PostgreSQL;
+    test_fleet_broker's, but for its place (rdms on its socket, hosts())."""
 
-    def __init__(self, lab, accounts, dsn, ns, name, tag=None):
+    def __init__(self, lab, accounts, dsn, ns, name, tag=None):   # pylint: disable=super-init-not-called
         self.lab, self.ns, self.name = lab, ns, name
         self.addr, certname = fl.BROKERS[ns]
         self.dir = os.path.join(lab.dir, tag or ns)
@@ -67,6 +68,7 @@ class Broker:
         self.logname = "broker-" + (tag or ns)
         self.logf = os.path.join(lab.dir, self.logname + ".log")
         self.pw = accounts.pw
+        self.dsn = dsn
         cert, key = lab.certs[certname]
         with open(self.conf, "w") as f:
             f.write("role = broker\nbroker_name = %s\nstore = postgresql\nstore_dsn = %s\n"
@@ -78,9 +80,6 @@ class Broker:
                     % (name, dsn, self.dir, self.dir, self.dir, cert, key, self.addr,
                        self.addr, ra.ADMIN_GROUP, ra.PAM_SERVICE, self.dir))
         self.proc = None
-
-    def log(self):
-        return read(self.logf) or ""
 
     def start(self, wait=True):
         before = len(self.log())
@@ -100,18 +99,6 @@ class Broker:
             except OSError:
                 pass
         self.proc.wait(10)
-
-    def rdms(self, *args):
-        p = subprocess.run([RDMS, "--config", self.conf] + list(args), capture_output=True,
-                           text=True, timeout=60)
-        return p.returncode, p.stdout, p.stderr.strip()
-
-    def hosts(self):
-        rc, out, _ = self.rdms("fleet", "hosts", "--json")
-        try:
-            return {h["Name"]: h for h in json.loads(out)} if rc == 0 else {}
-        except ValueError:
-            return {}
 
     def identify(self):
         """(HTTP status, body) of an unauthenticated Identify, from cl."""
@@ -266,8 +253,8 @@ def scenario(lab, accounts, dsn):
         dup.proc.wait(20)
     except subprocess.TimeoutExpired:
         pass
-    check("a second broker named b1 on the same database is refused: exit 1, the log "
-          "naming the live holder", dup.proc.returncode == 1 and
+    check("a second broker named b1 on the same database is refused: exit 2 (rdmsd(8): a "
+          "failure to start), the log naming the live holder", dup.proc.returncode == 2 and
           "broker name b1 is in use on the session directory" in dup.log() and
           "by pid %d on " % children(b1.proc.pid)[0] in dup.log(),
           "rc=%r %s" % (dup.proc.returncode, dup.log()[-800:]))
