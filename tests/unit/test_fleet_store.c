@@ -1099,6 +1099,18 @@ static void test_pg_schema(void)
 	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err);
 	CHECK(st != NULL);
 	fleet_store_close(st);
+	/* a version 1 database (one broker, no leases or calls): a broker is told to upgrade */
+	CHECK(pg_sql("fresh", "DROP TABLE brokers, calls; UPDATE meta SET value = '1' "
+	                      "WHERE key = 'schema_version'"));
+	CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK(strstr(err.message, "has schema version 1; this rdmsd knows 2: run 'rdms fleet db "
+	                          "upgrade'") != NULL);
+	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err);
+	CHECK(st != NULL);
+	if (st != NULL)
+		CHECK_EQ(fleet_store_broker_claim(st, "b9", "pid 9 on far-away since 9", NULL, &err), 0);
+	fleet_store_close(st);
+	CHECK(pg_sql("fresh", "SELECT count(*) FROM calls"));
 	/* a newer schema: refused by every mode */
 	CHECK(pg_sql("fresh", "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
 	for (int mode = FLEET_OPEN_BROKER; mode <= FLEET_OPEN_UPGRADE; mode++) {
