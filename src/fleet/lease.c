@@ -72,13 +72,29 @@ void fleet_holder_self(char out[FLEET_HOLDER_MAX + 1])
 bool fleet_holder_dead(const char *holder)
 {
 	char host[64], theirs[64];
+	const char *at, *since_at;
+	char *end;
 	long pid;
 	unsigned long long since;
 
+	/* "pid PID on HOST since TICKS", as fleet_holder_self writes it */
+	if (strncmp(holder, "pid ", 4) != 0)
+		return false;
+	pid = strtol(holder + 4, &end, 10);
+	if (end == holder + 4 || pid <= 0 || strncmp(end, " on ", 4) != 0)
+		return false;
+	at = end + 4;
+	since_at = strstr(at, " since ");
+	if (since_at == NULL || (size_t)(since_at - at) >= sizeof theirs)
+		return false;
+	memcpy(theirs, at, (size_t)(since_at - at));
+	theirs[since_at - at] = '\0';
+	since = strtoull(since_at + 7, &end, 10);
+	if (end == since_at + 7 || *end != '\0')
+		return false;
 	host_name(host, sizeof host);
-	if (sscanf(holder, "pid %ld on %63s since %llu", &pid, theirs, &since) != 3 ||
-	    strcmp(theirs, host) != 0 || pid <= 0)
-		return false;          /* another machine's, or not ours to judge */
+	if (strcmp(theirs, host) != 0)
+		return false;          /* another machine's: not ours to judge */
 	return start_ticks(pid) != since;
 }
 
