@@ -193,6 +193,20 @@ static bool connection_failed(CURLcode rc)
 	}
 }
 
+/*
+ * A broker that answered 503 (its directory fails, spec/fleet.md 3.9) ran
+ * nothing: with another endpoint to try, the request goes there.
+ */
+static bool unavailable(rdms_client *c, CURLcode rc)
+{
+	long status = 0;
+
+	if (rc != CURLE_OK || c->nurls < 2)
+		return false;
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+	return status == 503;
+}
+
 uint32_t rdms_client_check_urls(const char *list, rdms_error *err)
 {
 	for (const char *p = list;; p++) {
@@ -555,7 +569,7 @@ static void note_exchange(rdms_client *c)
 
 /*
  * Sends REQ to the endpoint in use and, when it cannot be reached (or
- * gives no answer), to the next ones in turn: the same request, the same
+ * gives no answer, or is a broker answering 503), to the next ones in turn: the same request, the same
  * MessageID, so that a broker that did receive it runs it once.  The one
  * that answered stays in use.
  */
@@ -589,7 +603,7 @@ static CURLcode perform(rdms_client *c, strbuf *req)
 		c->last.unacked = false;
 		rc = curl_easy_perform(c->curl);
 		note_exchange(c);
-		if (!connection_failed(rc) || c->reply_too_big)
+		if ((!connection_failed(rc) && !unavailable(c, rc)) || c->reply_too_big)
 			break;
 	}
 	return rc;

@@ -47,6 +47,9 @@ bool net_broker_up(net_broker *b, rdms_provider *p, rdms_error *err)
 	                                   FLEET_OPEN_BROKER, err);
 	if (b->broker.store == NULL)
 		return false;
+	/* one process per broker name: a second is refused before it serves anything */
+	if ((b->broker.lease = fleet_lease_start(b->broker.store, cfg->broker_name, err)) == NULL)
+		return false;
 	fleet_events_path(cfg, path, sizeof path);
 	/* a batch the directory committed before a crash, published before the ingest starts */
 	if ((b->events = fleet_events_open(path, err)) == NULL ||
@@ -61,6 +64,8 @@ bool net_broker_up(net_broker *b, rdms_provider *p, rdms_error *err)
 		return false;
 	p->classes = fleet_broker_classes;
 	p->fleet = &b->broker;
+	p->healthy = fleet_broker_healthy;
+	p->healthy_ctx = &b->broker;
 	return fleet_broker_contexts(&b->broker, p, err) == WBEM_S_NO_ERROR;
 }
 
@@ -79,6 +84,7 @@ void net_broker_free(net_broker *b)
 		return;
 	fleet_ingest_stop(b->broker.ingest);
 	fleet_pool_free(b->broker.pool);
+	fleet_lease_stop(b->broker.lease);
 	fleet_events_close(b->events);
 	fleet_store_close(b->broker.store);
 	fleet_identity_clear(&b->broker.id);

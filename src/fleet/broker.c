@@ -12,8 +12,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "../common/log.h"
 #include "../common/strutil.h"
 #include "../schema/schema.h"
+#include "../wsman/wsman_internal.h"
 #include "forward.h"
 
 #define PAGE_ROWS 1000
@@ -232,6 +234,51 @@ static uint32_t sessions_get(rdms_provider *p, const rdms_caller *who, const cim
 }
 
 /*
+ * A retry of call C, whose MessageID FIRST had: its outcome again when it
+ * is known, else "unknown" (WBEM_E_TIMED_OUT, as for a call sent and not
+ * answered); never run a second time.
+ */
+static uint32_t first_outcome(const fleet_call *c, const fleet_call_seen *first, uint32_t *rv,
+                              rdms_error *err)
+{
+	log_info("fleet: %s of session %u on %s by %s: MessageID %s was claimed before (by broker "
+	         "%s, %s): not run again", c->method, (unsigned)c->session_id, c->host, c->caller,
+	         c->message_id, first->broker, fleet_call_state_name(first->state));
+	if (first->state != FLEET_CALL_DONE)
+		return rdms_fail(err, WBEM_E_TIMED_OUT, "the call with MessageID %s went to host %s "
+		                 "through broker %s before, and its outcome is %s: it is not run again",
+		                 c->message_id, c->host, first->broker,
+		                 first->state == FLEET_CALL_PENDING ? "not known yet" : "unknown");
+	*rv = first->rv;
+	if (first->hresult != WBEM_S_NO_ERROR)
+		return rdms_fail(err, first->hresult, "%s", first->detail);
+	if (first->rv != 0)
+		rdms_fail(err, first->rv, "%s", first->detail);
+	return WBEM_S_NO_ERROR;
+}
+
+/*
+ * What became of forwarded call C (RC, RV, ERR: fleet_forward's), in the
+ * directory: done when the host answered, refused when nothing was sent
+ * (a retry may claim it again), unknown when it was sent and no answer came.
+ */
+static void record_outcome(fleet_broker *b, fleet_call *c, uint32_t rc, uint32_t rv,
+                           const rdms_error *err)
+{
+	rdms_error failed = { 0 };
+
+	c->state = rc == WBEM_E_TRANSPORT_FAILURE ? FLEET_CALL_REFUSED
+	           : rc == WBEM_E_TIMED_OUT ? FLEET_CALL_UNKNOWN : FLEET_CALL_DONE;
+	c->hresult = rc;
+	c->rv = rv;
+	c->detail = rc != WBEM_S_NO_ERROR || rv != 0 ? err->message : NULL;
+	if (fleet_store_call_finish(b->store, c, &failed) != WBEM_S_NO_ERROR)
+		log_warn("fleet: the outcome of %s MessageID %s (%s) is not recorded: %s; the "
+		         "janitor will say unknown", c->method, c->message_id,
+		         fleet_call_state_name(c->state), failed.message);
+}
+
+/*
  * Method M on the session PATH names: found and authorised here, audited
  * as pending, forwarded to its host, its outcome audited.
  */
@@ -263,17 +310,47 @@ static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const 
 		               "its identity does not match its registration); nothing was sent",
 		               name);
 	if (rc == WBEM_S_NO_ERROR) {
-		fleet_forward_call call = {
-			.url = host.url, .pin = host.cert_sha256, .host = name,
+		char mid[WSMAN_MAX_ID_LEN + 1], self[FLEET_HOLDER_MAX + 1];
+		rdms_caller caller = *who;
+		fleet_call fc = {
+			.caller = who->user, .broker = b->cfg->broker_name,
+			.holder = self, .source = who->source,
+			.protocol = who->protocol, .host = name,
 			.session_id = inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID].u.u32,
-			.m = m, .args = args, .mopt = mopt, .who = who, .broker = b->cfg->broker_name,
-			.timeout_ms = (long)b->cfg->forward_timeout_s * 1000,
+			.method = m->name,
 		};
+		fleet_call_seen first;
+		bool claimed = false;
 
-		/* pending first, durable before anything is sent: a crash leaves it said */
-		rdms_fail(&pending, WBEM_S_PENDING, "forwarding to host %s (%s)", name, host.url);
-		rdms_ops_audit(p, who, target, m->name, WBEM_S_PENDING, &pending);
-		rc = fleet_forward(b->pool, &call, rv, err);
+		if (who->message_id != NULL) {
+			str_copy(mid, sizeof mid, who->message_id);
+		} else {
+			wsman_uuid(mid, sizeof mid);    /* a CIM-XML call has none */
+			caller.message_id = mid;
+		}
+		fc.message_id = mid;
+		if (b->lease != NULL)
+			str_copy(self, sizeof self, fleet_lease_holder(b->lease));
+		else
+			fleet_holder_self(self);     /* a broker without a lease: tests */
+		/* the MessageID claimed in the directory: a retry on any broker runs nothing twice */
+		rc = fleet_store_call_claim(b->store, &fc, &claimed, &first, err);
+		if (rc == WBEM_S_NO_ERROR && !claimed) {
+			rc = first_outcome(&fc, &first, rv, err);
+		} else if (rc == WBEM_S_NO_ERROR) {
+			fleet_forward_call call = {
+				.url = host.url, .pin = host.cert_sha256, .host = name,
+				.session_id = fc.session_id, .m = m, .args = args, .mopt = mopt,
+				.who = &caller, .broker = b->cfg->broker_name,
+				.timeout_ms = (long)b->cfg->forward_timeout_s * 1000,
+			};
+
+			/* pending first, durable before anything is sent: a crash leaves it said */
+			rdms_fail(&pending, WBEM_S_PENDING, "forwarding to host %s (%s)", name, host.url);
+			rdms_ops_audit(p, who, target, m->name, WBEM_S_PENDING, &pending);
+			rc = fleet_forward(b->pool, &call, rv, err);
+			record_outcome(b, &fc, rc, *rv, err);
+		}
 	}
 	rdms_ops_audit(p, who, target, m->name, rc != WBEM_S_NO_ERROR ? rc : *rv, err);
 	cim_instance_free(inst);
@@ -287,6 +364,13 @@ static const rdms_class_provider broker_sessions = {
 };
 
 /* ---- stateless enumeration contexts ------------------------------------------ */
+
+bool fleet_broker_healthy(void *ctx, rdms_error *why)
+{
+	fleet_broker *b = ctx;
+
+	return b->lease == NULL || fleet_lease_healthy(b->lease, why);
+}
 
 void fleet_ctx_mac(void *ctx, const void *data, size_t len, uint8_t out[32])
 {

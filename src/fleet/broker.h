@@ -19,6 +19,7 @@
 #include "forward_pool.h"
 #include "host_tls.h"
 #include "ingest.h"
+#include "lease.h"
 #include "store.h"
 
 typedef struct fleet_broker {
@@ -27,6 +28,7 @@ typedef struct fleet_broker {
 	fleet_identity     id;       /* loaded before privileges are dropped */
 	fleet_ingest      *ingest;   /* one Pull subscription per host */
 	fleet_pool        *pool;     /* kept connections for forwarded methods */
+	fleet_lease       *lease;    /* its name in the directory; its health */
 	uint8_t            ctx_key[FLEET_SECRET_BYTES];   /* signs enumeration contexts */
 } fleet_broker;
 
@@ -40,6 +42,8 @@ typedef struct fleet_broker {
  * on the same directory takes every other's contexts.
  */
 uint32_t fleet_broker_contexts(fleet_broker *b, rdms_provider *p, rdms_error *err);
+/* rdms_provider.healthy for CTX, a fleet_broker: its directory answers (lease.h). */
+bool fleet_broker_healthy(void *ctx, rdms_error *why);
 /* HMAC-SHA256 of DATA under CTX's (a fleet_broker) ctx_key. */
 void fleet_ctx_mac(void *ctx, const void *data, size_t len, uint8_t out[32]);
 

@@ -36,6 +36,7 @@
 
 #define OTHER_TIMEOUT_MS 60000      /* a Subscribe, an Enumerate page */
 #define RETRY_FIRST_MS 1000
+#define STORE_RETRY_MAX_MS 5000   /* the longest wait while the directory fails */
 #define STORE_CHECK_MS 2000         /* how often hosts added by someone else are looked for */
 /*
  * A host whose replies are refused (too big, not SOAP, malformed events,
@@ -205,9 +206,18 @@ static void host_failed(fleet_ingest *in, ihost *h, const rdms_error *err)
 	release_slot(in, h);
 	set_state(in, h, FLEET_UNKNOWN);
 	h->st = H_WAIT;
+	/*
+	 * The directory failing is no fault of the host's: back within a few
+	 * seconds of its return (spec/fleet.md 3.9, full jitter capped at 5 s),
+	 * from the stored bookmark, which the host's journal still covers.
+	 */
+	if (err->code == WBEM_E_NOT_AVAILABLE && h->retry_ms > STORE_RETRY_MAX_MS)
+		h->retry_ms = STORE_RETRY_MAX_MS;
 	/* full jitter within the backoff, as spec/fleet.md 3.9 asks of every retry */
 	h->next_ms = mono_ms() + h->retry_ms / 2 + jitter(in, h->retry_ms / 2 + 1);
 	h->retry_ms = h->retry_ms * 2 > in->o.retry_max_ms ? in->o.retry_max_ms : h->retry_ms * 2;
+	if (err->code == WBEM_E_NOT_AVAILABLE && h->retry_ms > STORE_RETRY_MAX_MS)
+		h->retry_ms = STORE_RETRY_MAX_MS;
 }
 
 /* H needs a snapshot (WHY): a new subscription without a bookmark, when a slot is free. */

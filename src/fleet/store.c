@@ -10,6 +10,8 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "../common/strutil.h"
+
 uint64_t fleet_version(uint64_t epoch, uint64_t seq)
 {
 	if (epoch == 0 || epoch > FLEET_EPOCH_MAX || seq > FLEET_SEQ_MAX)
@@ -325,4 +327,206 @@ uint32_t fleet_store_secret(fleet_store *st, const char *name, uint8_t out[FLEET
 	rc = st->vt->secret(st, name, fresh, out, err);
 	memset(fresh, 0, sizeof fresh);
 	return rc;
+}
+
+/* ---- brokers' leases ------------------------------------------------------------ */
+
+static bool holder_ok(const char *holder, rdms_error *err)
+{
+	size_t n = holder != NULL ? strnlen(holder, FLEET_HOLDER_MAX + 1) : 0;
+
+	if (n == 0 || n > FLEET_HOLDER_MAX) {
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "a lease holder of 1 to %d bytes is needed",
+		          FLEET_HOLDER_MAX);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Read, decide, compare-and-set: a second process claiming at the same
+ * time changes the row under the first's EXPECT, whose set then takes
+ * nothing, and the first reads again (and finds the second's live lease).
+ */
+uint32_t fleet_store_broker_claim(fleet_store *st, const char *name, const char *holder,
+                                  bool (*dead)(const char *holder), rdms_error *err)
+{
+	if (!fleet_check_name(name, err) || !holder_ok(holder, err))
+		return err->code;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		char cur[FLEET_HOLDER_MAX + 1] = "";
+		int64_t age_ms = 0;
+		bool found = false, taken = false;
+		uint32_t rc = st->vt->broker_get(st, name, &found, cur, &age_ms, fleet_now_ms(), err);
+
+		if (rc != WBEM_S_NO_ERROR)
+			return rc;
+		if (found && strcmp(cur, holder) != 0 && age_ms < FLEET_LEASE_MS &&
+		    (dead == NULL || !dead(cur)))
+			return rdms_fail(err, WBEM_E_ALREADY_EXISTS, "broker name %s is in use on the "
+			                 "session directory (%s) by %s, seen %" PRId64 " ms ago: one "
+			                 "process per broker name (give this broker another "
+			                 "broker_name, or stop that one; its lease expires %d s after "
+			                 "it was last seen)", name, fleet_store_describe(st), cur,
+			                 age_ms < 0 ? 0 : age_ms, FLEET_LEASE_MS / 1000);
+		rc = st->vt->broker_take(st, name, holder, found ? cur : NULL, &taken, fleet_now_ms(),
+		                         err);
+		if (rc != WBEM_S_NO_ERROR || taken)
+			return rc;
+	}
+	return rdms_fail(err, WBEM_E_ALREADY_EXISTS, "broker name %s: other processes claim it at "
+	                 "the same time", name);
+}
+
+static uint32_t beat(fleet_store *st, const char *name, const char *holder, bool drop,
+                     rdms_error *err)
+{
+	bool held = false;
+	uint32_t rc;
+
+	if (!fleet_check_name(name, err) || !holder_ok(holder, err))
+		return err->code;
+	rc = st->vt->broker_beat(st, name, holder, drop, &held, fleet_now_ms(), err);
+	if (rc == WBEM_S_NO_ERROR && !held && !drop)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "broker name %s is no longer held by %s on the "
+		               "session directory (%s): another process took it over", name, holder,
+		               fleet_store_describe(st));
+	return rc;
+}
+
+uint32_t fleet_store_broker_beat(fleet_store *st, const char *name, const char *holder,
+                                 rdms_error *err)
+{
+	return beat(st, name, holder, false, err);
+}
+
+uint32_t fleet_store_broker_release(fleet_store *st, const char *name, const char *holder,
+                                    rdms_error *err)
+{
+	return beat(st, name, holder, true, err);
+}
+
+/* ---- forwarded calls ------------------------------------------------------------- */
+
+const char *fleet_call_state_name(int state)
+{
+	switch (state) {
+	case FLEET_CALL_PENDING: return "pending";
+	case FLEET_CALL_DONE:    return "done";
+	case FLEET_CALL_REFUSED: return "refused";
+	case FLEET_CALL_UNKNOWN: return "unknown";
+	}
+	return "?";
+}
+
+static bool text_within(const char *s, size_t max, bool needed)
+{
+	size_t n = s != NULL ? strnlen(s, max + 1) : 0;
+
+	return n <= max && (!needed || n > 0);
+}
+
+static bool call_ok(const fleet_call *c, rdms_error *err)
+{
+	if (!text_within(c->caller, FLEET_NAME_MAX, true) ||
+	    !text_within(c->message_id, FLEET_MID_MAX, true)) {
+		rdms_fail(err, WBEM_E_INVALID_PARAMETER, "a call needs a caller of 1 to %d bytes and a "
+		          "MessageID of 1 to %d", FLEET_NAME_MAX, FLEET_MID_MAX);
+		return false;
+	}
+	return true;
+}
+
+uint32_t fleet_store_call_claim(fleet_store *st, const fleet_call *c, bool *claimed,
+                                fleet_call_seen *first, rdms_error *err)
+{
+	bool found = false;
+	uint32_t rc;
+
+	*claimed = false;
+	memset(first, 0, sizeof *first);
+	if (!call_ok(c, err) || !fleet_check_name(c->broker, err) || !holder_ok(c->holder, err) ||
+	    !fleet_check_name(c->host, err))
+		return err->code;
+	if (!text_within(c->method, FLEET_METHOD_MAX, true) ||
+	    !text_within(c->source, FLEET_TEXT_MAX, false) ||
+	    !text_within(c->protocol, FLEET_TEXT_MAX, false))
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "a call's method, source or protocol "
+		                 "is too long");
+	rc = st->vt->call_claim(st, c, claimed, fleet_now_ms(), err);
+	if (rc != WBEM_S_NO_ERROR || *claimed)
+		return rc;
+	rc = st->vt->call_get(st, c->caller, c->message_id, &found, first, err);
+	if (rc == WBEM_S_NO_ERROR && !found)      /* deleted between the two: no such store */
+		rc = rdms_fail(err, WBEM_E_NOT_AVAILABLE, "call %s of %s vanished from the session "
+		               "directory", c->message_id, c->caller);
+	if (rc == WBEM_S_NO_ERROR && (strcmp(first->host, c->host) != 0 ||
+	                              first->session_id != c->session_id ||
+	                              strcmp(first->method, c->method) != 0))
+		rc = rdms_fail(err, WBEM_E_INVALID_PARAMETER, "MessageID %s was used by %s for "
+		               "another call (%s of session %" PRIu32 " on host %s); a new call needs "
+		               "a new MessageID", c->message_id, c->caller, first->method,
+		               first->session_id, first->host);
+	return rc;
+}
+
+/* SRC into DST (SIZE bytes), cut at a character boundary when too long. */
+static void cut_text(char *dst, size_t size, const char *src)
+{
+	size_t n;
+
+	str_copy(dst, size, src != NULL ? src : "");
+	n = strlen(dst);
+	if (src != NULL && n < strlen(src) && n > 0) {
+		size_t k = n - 1;
+		unsigned char lead;
+		size_t need;
+
+		while (k > 0 && ((unsigned char)dst[k] & 0xC0) == 0x80)
+			k--;
+		lead = (unsigned char)dst[k];
+		need = lead < 0x80 ? 1 : (lead >> 5) == 6 ? 2 : (lead >> 4) == 14 ? 3 : 4;
+		if (k + need > n)
+			dst[k] = '\0';      /* the last character did not fit whole */
+	}
+}
+
+uint32_t fleet_store_call_finish(fleet_store *st, const fleet_call *c, rdms_error *err)
+{
+	char detail[FLEET_DETAIL_MAX + 1];
+	fleet_call cut = *c;
+
+	if (!call_ok(c, err) || !holder_ok(c->holder, err))
+		return err->code;
+	if (c->state != FLEET_CALL_DONE && c->state != FLEET_CALL_REFUSED &&
+	    c->state != FLEET_CALL_UNKNOWN)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "a call's outcome is done, refused or "
+		                 "unknown");
+	cut_text(detail, sizeof detail, c->detail);
+	cut.detail = detail;
+	return st->vt->call_finish(st, &cut, fleet_now_ms(), err);
+}
+
+uint32_t fleet_store_call_get(fleet_store *st, const char *caller, const char *message_id,
+                              fleet_call_seen *out, rdms_error *err)
+{
+	fleet_call key = { .caller = caller, .message_id = message_id };
+	bool found = false;
+	uint32_t rc;
+
+	memset(out, 0, sizeof *out);
+	if (!call_ok(&key, err))
+		return err->code;
+	rc = st->vt->call_get(st, caller, message_id, &found, out, err);
+	if (rc == WBEM_S_NO_ERROR && !found)
+		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "no call %s of %s", message_id, caller);
+	return rc;
+}
+
+uint32_t fleet_store_calls_sweep(fleet_store *st, size_t *swept, rdms_error *err)
+{
+	size_t ignored;
+
+	return st->vt->calls_sweep(st, FLEET_LEASE_MS, swept != NULL ? swept : &ignored,
+	                           fleet_now_ms(), err);
 }

@@ -272,4 +272,114 @@ uint32_t fleet_store_secret(fleet_store *st, const char *name, uint8_t out[FLEET
 uint32_t fleet_store_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
                          void *ctx, rdms_error *err);
 
+/* ---- brokers: one process per broker name ------------------------------------ */
+
+/*
+ * Every broker on a directory holds a lease on its name (spec/fleet.md 3.8,
+ * the `brokers` table): a row naming its process (the *holder*, lease.h),
+ * refreshed every FLEET_BEAT_MS.  A row not refreshed for FLEET_LEASE_MS
+ * (the store's clock: the database's now() on PostgreSQL) belongs to a
+ * dead broker.  Two processes never hold one name: a broker started under
+ * a name whose lease is live elsewhere is refused (fleet_store_broker_claim).
+ */
+#define FLEET_HOLDER_MAX 127
+#define FLEET_LEASE_MS   10000
+#define FLEET_BEAT_MS    2000
+
+/*
+ * Takes the lease on broker NAME for HOLDER: when there is none, when it is
+ * HOLDER's already, when it was not refreshed for FLEET_LEASE_MS, or when
+ * DEAD (may be NULL) says its holder is a process that is gone.  Otherwise
+ * WBEM_E_ALREADY_EXISTS, ERR naming the holder and when it was last seen.
+ * Two processes claiming at once: one wins (the row is compared and set).
+ */
+uint32_t fleet_store_broker_claim(fleet_store *st, const char *name, const char *holder,
+                                  bool (*dead)(const char *holder), rdms_error *err);
+/*
+ * Refreshes HOLDER's lease on NAME: WBEM_E_NOT_FOUND when it is no longer
+ * HOLDER's (another process took it after it expired: this one must stop).
+ */
+uint32_t fleet_store_broker_beat(fleet_store *st, const char *name, const char *holder,
+                                 rdms_error *err);
+/* Gives HOLDER's lease on NAME up (a clean stop): a successor starts at once. */
+uint32_t fleet_store_broker_release(fleet_store *st, const char *name, const char *holder,
+                                    rdms_error *err);
+
+/* ---- forwarded calls: each MessageID runs once, on any broker ------------------ */
+
+/*
+ * A forwarded method call, keyed by its caller and MessageID (spec/fleet.md
+ * 3.7), is claimed in the directory before anything is sent: the claim is
+ * the call's audit row, state pending, made by one broker only; a retry of
+ * the same MessageID, on this broker or another, finds it and never runs
+ * the call again.  Its outcome is recorded when known: done (the host
+ * answered: its fault or ReturnValue), refused (nothing was sent: the host
+ * could not be reached; a retry may claim it again), unknown (sent, no
+ * answer; or the broker died before it knew: fleet_store_calls_sweep).
+ */
+enum fleet_call_state {
+	FLEET_CALL_PENDING = 1,
+	FLEET_CALL_DONE,
+	FLEET_CALL_REFUSED,
+	FLEET_CALL_UNKNOWN,
+};
+
+#define FLEET_MID_MAX     256       /* a MessageID, bytes (WS-Man's limit) */
+#define FLEET_DETAIL_MAX  511       /* an outcome's text, bytes (cut at a character) */
+#define FLEET_METHOD_MAX  63
+
+typedef struct fleet_call {
+	const char *caller;          /* the user (with MESSAGE_ID, the key) */
+	const char *message_id;
+	const char *broker;          /* the broker's name, and its process (HOLDER) */
+	const char *holder;
+	const char *source;          /* where the request came from; may be NULL */
+	const char *protocol;        /* WS-Man, CIM-XML; may be NULL */
+	const char *host;            /* the session: VMHostName, SessionId */
+	uint32_t    session_id;
+	const char *method;
+	/* the outcome (fleet_store_call_finish) */
+	int         state;           /* enum fleet_call_state */
+	uint32_t    hresult;         /* the call's WBEM code: 0 when the method ran */
+	uint32_t    rv;              /* its ReturnValue */
+	const char *detail;          /* the reason; may be NULL */
+} fleet_call;
+
+/* A call as the directory has it. */
+typedef struct fleet_call_seen {
+	char     broker[FLEET_NAME_MAX + 1];
+	char     host[FLEET_NAME_MAX + 1];
+	uint32_t session_id;
+	char     method[FLEET_METHOD_MAX + 1];
+	int      state;
+	uint32_t hresult;
+	uint32_t rv;
+	char     detail[FLEET_DETAIL_MAX + 1];
+} fleet_call_seen;
+
+/* "pending", "done", ... as the directory and the logs say it. */
+const char *fleet_call_state_name(int state);
+
+/*
+ * Claims call C (caller, message_id, broker, holder, source, protocol,
+ * host, session_id, method) as pending: *CLAIMED true, forward it.  Else
+ * *CLAIMED false and *FIRST is the call made with that MessageID before
+ * (its outcome as known now); a refused one (nothing was sent) is claimed
+ * again instead.  WBEM_E_INVALID_PARAMETER when the MessageID was used by
+ * this caller for another call (another method or session).
+ */
+uint32_t fleet_store_call_claim(fleet_store *st, const fleet_call *c, bool *claimed,
+                                fleet_call_seen *first, rdms_error *err);
+/* Records the outcome of C (claimed by C->holder): state, hresult, rv, detail. */
+uint32_t fleet_store_call_finish(fleet_store *st, const fleet_call *c, rdms_error *err);
+/* The call CALLER made with MESSAGE_ID into *OUT; WBEM_E_NOT_FOUND when none. */
+uint32_t fleet_store_call_get(fleet_store *st, const char *caller, const char *message_id,
+                              fleet_call_seen *out, rdms_error *err);
+/*
+ * The janitor, which any live broker runs (spec/fleet.md 3.7): the pending
+ * calls of every process whose lease is gone (not refreshed for
+ * FLEET_LEASE_MS, or released) become unknown; *SWEPT (may be NULL) how many.
+ */
+uint32_t fleet_store_calls_sweep(fleet_store *st, size_t *swept, rdms_error *err);
+
 #endif

@@ -37,6 +37,27 @@ typedef struct fleet_store_vtbl {
 	                         const uint8_t fresh[FLEET_SECRET_BYTES],
 	                         uint8_t out[FLEET_SECRET_BYTES], rdms_error *err);
 	const char    *(*describe)(fleet_store *st);
+	/* broker NAME's lease: *FOUND, its HOLDER and *AGE_MS since it was refreshed */
+	uint32_t       (*broker_get)(fleet_store *st, const char *name, bool *found,
+	                             char holder[FLEET_HOLDER_MAX + 1], int64_t *age_ms,
+	                             int64_t now_ms, rdms_error *err);
+	/* the lease for HOLDER where none is (EXPECT NULL) or EXPECT holds it; *TAKEN */
+	uint32_t       (*broker_take)(fleet_store *st, const char *name, const char *holder,
+	                              const char *expect, bool *taken, int64_t now_ms,
+	                              rdms_error *err);
+	/* refreshed (*HELD) or dropped (DROP) where HOLDER holds it */
+	uint32_t       (*broker_beat)(fleet_store *st, const char *name, const char *holder,
+	                              bool drop, bool *held, int64_t now_ms, rdms_error *err);
+	/* C inserted as pending, or a refused one with C's key taken over; *CLAIMED */
+	uint32_t       (*call_claim)(fleet_store *st, const fleet_call *c, bool *claimed,
+	                             int64_t now_ms, rdms_error *err);
+	uint32_t       (*call_get)(fleet_store *st, const char *caller, const char *message_id,
+	                           bool *found, fleet_call_seen *out, rdms_error *err);
+	/* C's outcome where C->holder claimed it and it is pending or unknown */
+	uint32_t       (*call_finish)(fleet_store *st, const fleet_call *c, int64_t now_ms,
+	                              rdms_error *err);
+	uint32_t       (*calls_sweep)(fleet_store *st, int64_t lease_ms, size_t *swept,
+	                              int64_t now_ms, rdms_error *err);
 } fleet_store_vtbl;
 
 /* Every implementation's handle begins with this. */

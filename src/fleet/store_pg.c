@@ -94,6 +94,35 @@ static const char *const migrations[] = {
 	"  RETURN NULL; END $$;"
 	"CREATE TRIGGER hosts_changed AFTER INSERT OR DELETE OR UPDATE OF url, cert_sha256 "
 	"  ON hosts FOR EACH STATEMENT EXECUTE FUNCTION rdms_hosts_changed();",
+	/*
+	 * 2: two or more brokers.  Each name's lease (fleet_store_broker_claim),
+	 * refreshed every couple of seconds: a narrow row, no index on its time,
+	 * room for HOT updates (spec/fleet.md 2.3).  The forwarded calls, keyed
+	 * by caller and MessageID (fleet_store_call_claim): the fleet's audit of
+	 * them and what makes a retry on another broker run nothing twice.
+	 */
+	"CREATE TABLE brokers ("
+	"  name    text COLLATE \"C\" PRIMARY KEY,"
+	"  holder  text NOT NULL,"
+	"  started timestamptz NOT NULL DEFAULT now(),"
+	"  seen    timestamptz NOT NULL DEFAULT now()"
+	") WITH (fillfactor = 50);"
+	"CREATE TABLE calls ("
+	"  caller       text COLLATE \"C\" NOT NULL,"
+	"  message_id   text COLLATE \"C\" NOT NULL,"
+	"  broker       text NOT NULL,"
+	"  holder       text NOT NULL,"
+	"  source text, protocol text,"
+	"  vmhostname   text NOT NULL,"
+	"  session_id   bigint NOT NULL,"
+	"  method       text NOT NULL,"
+	"  state        text NOT NULL CHECK (state IN ('pending', 'done', 'refused', 'unknown')),"
+	"  hresult      bigint, return_value bigint, detail text,"
+	"  at           timestamptz NOT NULL DEFAULT now(),"
+	"  done_at      timestamptz,"
+	"  PRIMARY KEY (caller, message_id)"
+	");"
+	"CREATE INDEX calls_pending ON calls (broker) WHERE state = 'pending';",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -112,6 +141,8 @@ enum stmt {
 	P_HOST_ADD, P_HOST_REMOVE, P_HOST_GET, P_HOSTS, P_HOST_STATE, P_HOST_RESET,
 	P_HOST_LOCK, P_HOST_APPLIED, P_UPSERT, P_DELETE, P_SWEEP,
 	P_GET, P_HOSTS_GEN, P_SECRET_ADD, P_SECRET,
+	P_BROKER_GET, P_BROKER_TAKE, P_BROKER_BEAT, P_BROKER_DROP,
+	P_CALL_CLAIM, P_CALL_GET, P_CALL_FINISH, P_CALLS_SWEEP,
 	P_END
 };
 
@@ -155,6 +186,36 @@ static const char *const sql[P_END] = {
 	[P_SECRET_ADD] = "INSERT INTO secrets (name, value) VALUES ($1, $2::bytea) "
 	                 "ON CONFLICT (name) DO NOTHING",
 	[P_SECRET] = "SELECT value FROM secrets WHERE name = $1",
+	/* leases age by the database's clock, the one every broker shares */
+	[P_BROKER_GET] = "SELECT holder, (extract(epoch FROM now() - seen) * 1000)::bigint "
+	                 "FROM brokers WHERE name = $1",
+	/* compare-and-set: a row another process changed since it was read is left alone */
+	[P_BROKER_TAKE] = "INSERT INTO brokers (name, holder) VALUES ($1, $2) ON CONFLICT (name) "
+	                  "DO UPDATE SET holder = EXCLUDED.holder, started = now(), seen = now() "
+	                  "WHERE brokers.holder = $3",
+	[P_BROKER_BEAT] = "UPDATE brokers SET seen = now() WHERE name = $1 AND holder = $2",
+	[P_BROKER_DROP] = "DELETE FROM brokers WHERE name = $1 AND holder = $2",
+	/* a refused call (nothing was sent) is the one a retry may claim again */
+	[P_CALL_CLAIM] = "INSERT INTO calls (caller, message_id, broker, holder, source, protocol, "
+	                 "vmhostname, session_id, method, state) VALUES ($1, $2, $3, $4, $5, $6, $7, "
+	                 "$8::bigint, $9, 'pending') ON CONFLICT (caller, message_id) DO UPDATE SET "
+	                 "broker = EXCLUDED.broker, holder = EXCLUDED.holder, source = "
+	                 "EXCLUDED.source, protocol = EXCLUDED.protocol, state = 'pending', "
+	                 "hresult = NULL, return_value = NULL, detail = NULL, at = now(), "
+	                 "done_at = NULL WHERE calls.state = 'refused' AND calls.vmhostname = "
+	                 "EXCLUDED.vmhostname AND calls.session_id = EXCLUDED.session_id AND "
+	                 "calls.method = EXCLUDED.method",
+	[P_CALL_GET] = "SELECT broker, vmhostname, session_id, method, state, "
+	               "coalesce(hresult, 0), coalesce(return_value, 0), coalesce(detail, '') "
+	               "FROM calls WHERE caller = $1 AND message_id = $2",
+	[P_CALL_FINISH] = "UPDATE calls SET state = $4, hresult = $5::bigint, return_value = "
+	                  "$6::bigint, detail = $7, done_at = now() WHERE caller = $1 AND "
+	                  "message_id = $2 AND holder = $3 AND state IN ('pending', 'unknown')",
+	[P_CALLS_SWEEP] = "UPDATE calls c SET state = 'unknown', done_at = now(), detail = "
+	                  "'broker ' || c.broker || ' stopped before the outcome was known' "
+	                  "WHERE state = 'pending' AND NOT EXISTS (SELECT 1 FROM brokers b WHERE "
+	                  "b.name = c.broker AND b.holder = c.holder AND b.seen > now() - "
+	                  "make_interval(secs => $1::double precision / 1000))",
 };
 
 /*
@@ -201,6 +262,8 @@ static const char *sname(enum stmt i)
 		"begin", "commit", "host_add", "host_remove", "host_get", "hosts", "host_state",
 		"host_reset", "host_lock", "host_applied", "upsert", "delete", "sweep", "get",
 		"hosts_gen", "secret_add", "secret",
+		"broker_get", "broker_take", "broker_beat", "broker_drop",
+		"call_claim", "call_get", "call_finish", "calls_sweep",
 	};
 	return names[i];
 }
@@ -1352,6 +1415,126 @@ static const char *pg_describe(fleet_store *st)
 	return of(st)->where;
 }
 
+/* ---- brokers and calls ------------------------------------------------------------- */
+
+static uint32_t pg_broker_get(fleet_store *st, const char *name, bool *found,
+                              char holder[FLEET_HOLDER_MAX + 1], int64_t *age_ms, int64_t now_ms,
+                              rdms_error *err)
+{
+	PGresult *r = query(of(st), P_BROKER_GET, 1, &name, err);
+
+	(void)now_ms;                  /* the database's clock */
+	if (r == NULL)
+		return err->code;
+	*found = PQntuples(r) == 1;
+	if (*found) {
+		str_copy(holder, FLEET_HOLDER_MAX + 1, PQgetvalue(r, 0, 0));
+		*age_ms = col_int(r, 0, 1);
+	}
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
+}
+
+/* Statement I (N parameters V), which changes a row or none: *CHANGED whether it did. */
+static uint32_t change_one(fleet_store *st, enum stmt i, int n, const char *const *v,
+                           bool *changed_one, rdms_error *err)
+{
+	PGresult *r = query(of(st), i, n, v, err);
+
+	if (r == NULL)
+		return err->code;
+	*changed_one = changed(r) > 0;
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t pg_broker_take(fleet_store *st, const char *name, const char *holder,
+                               const char *expect, bool *taken, int64_t now_ms, rdms_error *err)
+{
+	const char *v[3] = { name, holder, expect };
+
+	(void)now_ms;
+	return change_one(st, P_BROKER_TAKE, 3, v, taken, err);
+}
+
+static uint32_t pg_broker_beat(fleet_store *st, const char *name, const char *holder, bool drop,
+                               bool *held, int64_t now_ms, rdms_error *err)
+{
+	const char *v[2] = { name, holder };
+
+	(void)now_ms;
+	return change_one(st, drop ? P_BROKER_DROP : P_BROKER_BEAT, 2, v, held, err);
+}
+
+static uint32_t pg_call_claim(fleet_store *st, const fleet_call *c, bool *claimed, int64_t now_ms,
+                              rdms_error *err)
+{
+	num id = num_u(c->session_id);
+	const char *v[9] = { c->caller, c->message_id, c->broker, c->holder, c->source,
+	                     c->protocol, c->host, id.s, c->method };
+
+	(void)now_ms;
+	return change_one(st, P_CALL_CLAIM, 9, v, claimed, err);
+}
+
+static int state_of(const char *name)
+{
+	for (int s = FLEET_CALL_PENDING; s <= FLEET_CALL_UNKNOWN; s++)
+		if (strcmp(fleet_call_state_name(s), name) == 0)
+			return s;
+	return 0;
+}
+
+static uint32_t pg_call_get(fleet_store *st, const char *caller, const char *message_id,
+                            bool *found, fleet_call_seen *out, rdms_error *err)
+{
+	const char *v[2] = { caller, message_id };
+	PGresult *r = query(of(st), P_CALL_GET, 2, v, err);
+
+	if (r == NULL)
+		return err->code;
+	*found = PQntuples(r) == 1;
+	if (*found) {
+		str_copy(out->broker, sizeof out->broker, PQgetvalue(r, 0, 0));
+		str_copy(out->host, sizeof out->host, PQgetvalue(r, 0, 1));
+		out->session_id = (uint32_t)col_int(r, 0, 2);
+		str_copy(out->method, sizeof out->method, PQgetvalue(r, 0, 3));
+		out->state = state_of(PQgetvalue(r, 0, 4));
+		out->hresult = (uint32_t)col_int(r, 0, 5);
+		out->rv = (uint32_t)col_int(r, 0, 6);
+		str_copy(out->detail, sizeof out->detail, PQgetvalue(r, 0, 7));
+	}
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
+}
+
+static uint32_t pg_call_finish(fleet_store *st, const fleet_call *c, int64_t now_ms,
+                               rdms_error *err)
+{
+	num hr = num_u(c->hresult), rv = num_u(c->rv);
+	const char *v[7] = { c->caller, c->message_id, c->holder, fleet_call_state_name(c->state),
+	                     hr.s, rv.s, c->detail };
+	bool done;
+
+	(void)now_ms;
+	return change_one(st, P_CALL_FINISH, 7, v, &done, err);
+}
+
+static uint32_t pg_calls_sweep(fleet_store *st, int64_t lease_ms, size_t *swept, int64_t now_ms,
+                               rdms_error *err)
+{
+	num lease = num_u((uint64_t)lease_ms);
+	const char *v[1] = { lease.s };
+	PGresult *r = query(of(st), P_CALLS_SWEEP, 1, v, err);
+
+	(void)now_ms;
+	if (r == NULL)
+		return err->code;
+	*swept = (size_t)changed(r);
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
+}
+
 static const fleet_store_vtbl pg_vtbl = {
 	.close = pg_close,
 	.host_add = pg_host_add,
@@ -1367,4 +1550,11 @@ static const fleet_store_vtbl pg_vtbl = {
 	.changed_elsewhere = pg_changed_elsewhere,
 	.secret = pg_secret,
 	.describe = pg_describe,
+	.broker_get = pg_broker_get,
+	.broker_take = pg_broker_take,
+	.broker_beat = pg_broker_beat,
+	.call_claim = pg_call_claim,
+	.call_get = pg_call_get,
+	.call_finish = pg_call_finish,
+	.calls_sweep = pg_calls_sweep,
 };

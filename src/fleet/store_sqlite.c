@@ -48,7 +48,7 @@
 #define BUSY_TIMEOUT_MS 5000
 #define READERS         4        /* connections for reads by key */
 #define READER_CACHE    "-512"   /* KiB of page cache each: the OS caches the file too */
-#define SCHEMA_VERSION  2
+#define SCHEMA_VERSION  3
 
 static const char schema[] =
 	"CREATE TABLE hosts ("
@@ -86,6 +86,36 @@ static const char schema_2[] =
 	"session_id);"
 	"PRAGMA user_version = 2;";
 
+/*
+ * Version 3: the brokers' leases and the forwarded calls (store.h), as
+ * PostgreSQL's; a single broker has one lease, and its calls are its audit
+ * of them and its MessageIDs' claims.
+ */
+static const char schema_3[] =
+	"CREATE TABLE IF NOT EXISTS brokers ("
+	"  name    TEXT PRIMARY KEY,"
+	"  holder  TEXT NOT NULL,"
+	"  started INTEGER NOT NULL,"
+	"  seen    INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS calls ("
+	"  caller       TEXT NOT NULL,"
+	"  message_id   TEXT NOT NULL,"
+	"  broker       TEXT NOT NULL,"
+	"  holder       TEXT NOT NULL,"
+	"  source TEXT, protocol TEXT,"
+	"  vmhostname   TEXT NOT NULL,"
+	"  session_id   INTEGER NOT NULL,"
+	"  method       TEXT NOT NULL,"
+	"  state        TEXT NOT NULL CHECK (state IN ('pending', 'done', 'refused', 'unknown')),"
+	"  hresult      INTEGER, return_value INTEGER, detail TEXT,"
+	"  at           INTEGER NOT NULL,"
+	"  done_at      INTEGER,"
+	"  PRIMARY KEY (caller, message_id)"
+	") WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS calls_pending ON calls (broker) WHERE state = 'pending';"
+	"PRAGMA user_version = 3;";
+
 #define SESSION_COLS "vmhostname, session_id, vm_name, connect_state, user_name, " \
 	"domain_name, collection_id, client_machine_name, version"
 
@@ -95,6 +125,8 @@ enum stmt {
 	S_HOST_VERSION, S_HOST_APPLIED, S_HOST_RESET, S_SESSIONS_RESET,
 	S_UPSERT, S_DELETE, S_MARK_CLEAR, S_MARK, S_SWEEP,
 	S_GET, S_SECRET_ADD, S_SECRET,
+	S_BROKER_GET, S_BROKER_TAKE, S_BROKER_BEAT, S_BROKER_DROP,
+	S_CALL_CLAIM, S_CALL_GET, S_CALL_FINISH, S_CALLS_SWEEP,
 	S_END
 };
 
@@ -137,6 +169,32 @@ static const char *const sql[S_END] = {
 	[S_GET] = "SELECT " SESSION_COLS " FROM sessions WHERE vmhostname = ?1 AND session_id = ?2",
 	[S_SECRET_ADD] = "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
 	[S_SECRET] = "SELECT value FROM meta WHERE name = ?1",
+	[S_BROKER_GET] = "SELECT holder, ?2 - seen FROM brokers WHERE name = ?1",
+	[S_BROKER_TAKE] = "INSERT INTO brokers (name, holder, started, seen) VALUES (?1, ?2, ?4, ?4) "
+	                  "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, "
+	                  "started = excluded.started, seen = excluded.seen "
+	                  "WHERE brokers.holder = ?3",
+	[S_BROKER_BEAT] = "UPDATE brokers SET seen = ?3 WHERE name = ?1 AND holder = ?2",
+	[S_BROKER_DROP] = "DELETE FROM brokers WHERE name = ?1 AND holder = ?2",
+	[S_CALL_CLAIM] = "INSERT INTO calls (caller, message_id, broker, holder, source, protocol, "
+	                 "vmhostname, session_id, method, state, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+	                 "?7, ?8, ?9, 'pending', ?10) ON CONFLICT (caller, message_id) DO UPDATE SET "
+	                 "broker = excluded.broker, holder = excluded.holder, source = "
+	                 "excluded.source, protocol = excluded.protocol, state = 'pending', "
+	                 "hresult = NULL, return_value = NULL, detail = NULL, at = excluded.at, "
+	                 "done_at = NULL WHERE calls.state = 'refused' AND calls.vmhostname = "
+	                 "excluded.vmhostname AND calls.session_id = excluded.session_id AND "
+	                 "calls.method = excluded.method",
+	[S_CALL_GET] = "SELECT broker, vmhostname, session_id, method, state, coalesce(hresult, 0), "
+	               "coalesce(return_value, 0), coalesce(detail, '') FROM calls "
+	               "WHERE caller = ?1 AND message_id = ?2",
+	[S_CALL_FINISH] = "UPDATE calls SET state = ?4, hresult = ?5, return_value = ?6, "
+	                  "detail = ?7, done_at = ?8 WHERE caller = ?1 AND message_id = ?2 AND "
+	                  "holder = ?3 AND state IN ('pending', 'unknown')",
+	[S_CALLS_SWEEP] = "UPDATE calls SET state = 'unknown', done_at = ?2, detail = 'broker ' || "
+	                  "broker || ' stopped before the outcome was known' WHERE state = 'pending' "
+	                  "AND NOT EXISTS (SELECT 1 FROM brokers b WHERE b.name = calls.broker AND "
+	                  "b.holder = calls.holder AND b.seen > ?2 - ?1)",
 };
 
 /*
@@ -259,11 +317,9 @@ static bool migrate(sqlite_store *s, const char *path, rdms_error *err)
 	if (sqlite3_step(q) == SQLITE_ROW)
 		version = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
-	if (version == 0)
-		return exec(s, "BEGIN IMMEDIATE", err) && exec(s, schema, err) &&
-		       exec(s, schema_2, err) && exec(s, "COMMIT", err);
-	if (version == 1)
-		return exec(s, "BEGIN IMMEDIATE", err) && exec(s, schema_2, err) &&
+	if (version >= 0 && version < SCHEMA_VERSION)
+		return exec(s, "BEGIN IMMEDIATE", err) && (version > 0 || exec(s, schema, err)) &&
+		       (version > 1 || exec(s, schema_2, err)) && exec(s, schema_3, err) &&
 		       exec(s, "COMMIT", err);
 	if (version != SCHEMA_VERSION) {
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s has schema version %d; "
@@ -926,6 +982,173 @@ static const char *sqlite_describe(fleet_store *st)
 	return of(st)->where;
 }
 
+/* ---- brokers and calls ------------------------------------------------------------- */
+
+/* Statement I, bound already, run to its end: *CHANGED whether it changed a row; ERR. */
+static uint32_t change_one(sqlite_store *s, enum stmt i, bool *changed, rdms_error *err)
+{
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (run(s, i, err))
+		*changed = sqlite3_changes(s->db) > 0;
+	else
+		rc = err->code;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static uint32_t sqlite_broker_get(fleet_store *st, const char *name, bool *found,
+                                  char holder[FLEET_HOLDER_MAX + 1], int64_t *age_ms,
+                                  int64_t now_ms, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+	uint32_t rc = WBEM_S_NO_ERROR;
+	int step;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_BROKER_GET);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now_ms);
+	step = sqlite3_step(q);
+	*found = step == SQLITE_ROW;
+	if (*found) {
+		str_copy(holder, FLEET_HOLDER_MAX + 1, (const char *)sqlite3_column_text(q, 0));
+		*age_ms = sqlite3_column_int64(q, 1);
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(s, "reading a broker's lease", err);
+	}
+	sqlite3_reset(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static uint32_t sqlite_broker_take(fleet_store *st, const char *name, const char *holder,
+                                   const char *expect, bool *taken, int64_t now_ms,
+                                   rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_BROKER_TAKE);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, holder, -1, SQLITE_STATIC);
+	bind_text(q, 3, expect);
+	sqlite3_bind_int64(q, 4, now_ms);
+	return change_one(s, S_BROKER_TAKE, taken, err);
+}
+
+static uint32_t sqlite_broker_beat(fleet_store *st, const char *name, const char *holder,
+                                   bool drop, bool *held, int64_t now_ms, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	enum stmt i = drop ? S_BROKER_DROP : S_BROKER_BEAT;
+	sqlite3_stmt *q;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, i);
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, holder, -1, SQLITE_STATIC);
+	if (!drop)
+		sqlite3_bind_int64(q, 3, now_ms);
+	return change_one(s, i, held, err);
+}
+
+static uint32_t sqlite_call_claim(fleet_store *st, const fleet_call *c, bool *claimed,
+                                  int64_t now_ms, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_CALL_CLAIM);
+	bind_text(q, 1, c->caller);
+	bind_text(q, 2, c->message_id);
+	bind_text(q, 3, c->broker);
+	bind_text(q, 4, c->holder);
+	bind_text(q, 5, c->source);
+	bind_text(q, 6, c->protocol);
+	bind_text(q, 7, c->host);
+	sqlite3_bind_int64(q, 8, c->session_id);
+	bind_text(q, 9, c->method);
+	sqlite3_bind_int64(q, 10, now_ms);
+	return change_one(s, S_CALL_CLAIM, claimed, err);
+}
+
+static uint32_t sqlite_call_get(fleet_store *st, const char *caller, const char *message_id,
+                                bool *found, fleet_call_seen *out, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+	uint32_t rc = WBEM_S_NO_ERROR;
+	int step;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_CALL_GET);
+	sqlite3_bind_text(q, 1, caller, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, message_id, -1, SQLITE_STATIC);
+	step = sqlite3_step(q);
+	*found = step == SQLITE_ROW;
+	if (*found) {
+		const char *state = (const char *)sqlite3_column_text(q, 4);
+
+		str_copy(out->broker, sizeof out->broker, (const char *)sqlite3_column_text(q, 0));
+		str_copy(out->host, sizeof out->host, (const char *)sqlite3_column_text(q, 1));
+		out->session_id = (uint32_t)sqlite3_column_int64(q, 2);
+		str_copy(out->method, sizeof out->method, (const char *)sqlite3_column_text(q, 3));
+		out->state = 0;
+		for (int k = FLEET_CALL_PENDING; k <= FLEET_CALL_UNKNOWN; k++)
+			if (state != NULL && strcmp(state, fleet_call_state_name(k)) == 0)
+				out->state = k;
+		out->hresult = (uint32_t)sqlite3_column_int64(q, 5);
+		out->rv = (uint32_t)sqlite3_column_int64(q, 6);
+		str_copy(out->detail, sizeof out->detail, (const char *)sqlite3_column_text(q, 7));
+	} else if (step != SQLITE_DONE) {
+		rc = db_fail(s, "reading a call", err);
+	}
+	sqlite3_reset(q);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static uint32_t sqlite_call_finish(fleet_store *st, const fleet_call *c, int64_t now_ms,
+                                   rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	sqlite3_stmt *q;
+	bool done;
+
+	pthread_mutex_lock(&s->lock);
+	q = stmt(s, S_CALL_FINISH);
+	bind_text(q, 1, c->caller);
+	bind_text(q, 2, c->message_id);
+	bind_text(q, 3, c->holder);
+	sqlite3_bind_text(q, 4, fleet_call_state_name(c->state), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, c->hresult);
+	sqlite3_bind_int64(q, 6, c->rv);
+	bind_text(q, 7, c->detail);
+	sqlite3_bind_int64(q, 8, now_ms);
+	return change_one(s, S_CALL_FINISH, &done, err);
+}
+
+static uint32_t sqlite_calls_sweep(fleet_store *st, int64_t lease_ms, size_t *swept,
+                                   int64_t now_ms, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	sqlite3_bind_int64(stmt(s, S_CALLS_SWEEP), 1, lease_ms);
+	sqlite3_bind_int64(s->st[S_CALLS_SWEEP], 2, now_ms);
+	if (run(s, S_CALLS_SWEEP, err))
+		*swept = (size_t)sqlite3_changes(s->db);
+	else
+		rc = err->code;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const fleet_store_vtbl sqlite_vtbl = {
 	.close = sqlite_close,
 	.host_add = sqlite_host_add,
@@ -941,4 +1164,11 @@ static const fleet_store_vtbl sqlite_vtbl = {
 	.changed_elsewhere = sqlite_changed_elsewhere,
 	.secret = sqlite_secret,
 	.describe = sqlite_describe,
+	.broker_get = sqlite_broker_get,
+	.broker_take = sqlite_broker_take,
+	.broker_beat = sqlite_broker_beat,
+	.call_claim = sqlite_call_claim,
+	.call_get = sqlite_call_get,
+	.call_finish = sqlite_call_finish,
+	.calls_sweep = sqlite_calls_sweep,
 };

@@ -155,6 +155,13 @@ typedef struct rdms_provider {
 	 */
 	void              (*ctx_mac)(void *ctx, const void *data, size_t len, uint8_t out[32]);
 	void               *ctx_mac_ctx;
+	/*
+	 * A fleet broker: false (WHY set) while it cannot serve (its directory
+	 * does not answer): WS-Man's Identify then answers 503 with the fault,
+	 * so that a load balancer's health check drains it.  NULL: always.
+	 */
+	bool              (*healthy)(void *ctx, rdms_error *why);
+	void               *healthy_ctx;
 } rdms_provider;
 
 /* A named method argument. */

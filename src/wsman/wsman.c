@@ -1360,6 +1360,15 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 	if (!wsman_parse(body, len, &r, &f))
 		goto fault;
 	if (r.op == WSMAN_OP_IDENTIFY) {
+		const rdms_provider *p = s->provider;
+		rdms_error why = { 0 };
+
+		if (p->healthy != NULL && !p->healthy(p->healthy_ctx, &why)) {
+			/* the health check's answer: a load balancer expects 200 */
+			wsman_fail(&f, WBEM_E_NOT_AVAILABLE, NULL, NULL, "unhealthy: %s", why.message);
+			f.http_status = 503;
+			goto fault;
+		}
 		wsman_write_identify(&b, who != NULL);
 		take_reply(out, &b, 200);
 		if (out->body == NULL) {
@@ -1412,6 +1421,9 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 	if (out->body == NULL) {
 		strbuf_free(&b);
 		body_stream_end(&out->stream);
+		/* a broker whose directory fails: 503, so that clients and balancers go elsewhere */
+		if (f.code == WBEM_E_NOT_AVAILABLE && s->provider->healthy != NULL)
+			f.http_status = 503;
 		wsman_write_fault(out, &f, r.message_id, s->machine);
 	}
 	if (cached) {

@@ -63,9 +63,26 @@ class Dropper:
                 except OSError:
                     continue
                 self.requests.append(body.decode("utf-8", "replace"))
+                if self.answer is not None:
+                    try:
+                        conn.sendall(self.answer)
+                    except OSError:
+                        pass
+
+    answer = None
 
     def close(self):
         self.sock.close()
+
+
+class Unavailable(Dropper):
+    """A broker whose directory fails: every request answered 503 (a fault)."""
+
+    body = (b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault>'
+            b'<s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang="en">'
+            b'session directory unavailable</s:Text></s:Reason></s:Fault></s:Body></s:Envelope>')
+    answer = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/soap+xml\r\n"
+              b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
 
 
 def message_ids(requests):
@@ -129,6 +146,23 @@ def scenario(lab):
     check("... the dropper got it first (one request, the Disconnect)",
           len(d3.requests) == 1 and "Disconnect" in d3.requests[0], repr(d3.requests)[:400])
     d3.close()
+
+    u = Unavailable()
+    rc, out, err = rdms(lab, ["http://127.0.0.1:%d/wsman" % u.port, url], ["list", "--json"])
+    check("a broker answering 503 (its directory fails), then rdmsd: rdms list is answered "
+          "by rdmsd", rc == 0 and '"SessionId": 1' in out and len(u.requests) == 1,
+          "rc=%d %s %s %d" % (rc, out[:200], err, len(u.requests)))
+    rc, _, err = rdms(lab, ["http://127.0.0.1:%d/wsman" % u.port, url],
+                      ["disconnect", path % 2])
+    rows = wait_for(5, lambda: [r for r in lab_audit(lab) if r["method"] == "Disconnect"
+                                and "SessionId=2" in r["target"]] or None)
+    check("... a Disconnect too, with the MessageID the 503 broker was sent, carried out once",
+          rc in (0, 1) and rows is not None and len(rows) == 1 and len(u.requests) == 2 and
+          "Disconnect" in u.requests[1], "rc=%d %s %r" % (rc, err, rows))
+    rc, _, err = rdms(lab, ["http://127.0.0.1:%d/wsman" % u.port], ["list"])
+    check("... with no endpoint left: exit 1, the fault's reason", rc == 1 and
+          "session directory unavailable" in err, "rc=%d %s" % (rc, err))
+    u.close()
 
     rc, _, err = rdms(lab, [url, "ftp://127.0.0.1/"], ["list"])
     check("--host with a URL that is no http(s) URL: exit 2 naming it",

@@ -28,6 +28,7 @@
 
 #include "check.h"
 #include "fleet_certs.h"
+#include "fleet/broker.h"
 #include "fleet/forward.h"
 #include "ops/provider.h"
 
@@ -139,6 +140,115 @@ static void *serve(void *arg)
 		close(c);
 	}
 	return NULL;
+}
+
+/*
+ * Two brokers on one directory (broker.c): a method call forwarded by one
+ * is claimed by its MessageID; the same MessageID through the other gets
+ * the first outcome and reaches the host no second time; a call whose
+ * first try reached nothing (refused) is sent by the retry; one pending
+ * elsewhere is "unknown" (WBEM_E_TIMED_OUT), not run.
+ */
+static void two_brokers(fleet_pool *pool, const char *url, const uint8_t pin[32],
+                        struct server *s)
+{
+	char dir[] = "/tmp/test_fleet_forward.XXXXXX", path[96], cmd[128];
+	rdms_config cfg1, cfg2;
+	fleet_broker b1 = { .cfg = &cfg1, .pool = pool }, b2 = { .cfg = &cfg2, .pool = pool };
+	rdms_provider p1 = { .classes = fleet_broker_classes, .fleet = &b1 };
+	rdms_provider p2 = { .classes = fleet_broker_classes, .fleet = &b2 };
+	const rdms_class_provider *cls = fleet_broker_classes[0];
+	rdms_caller who = { .user = "admin", .is_admin = true, .protocol = "wsman",
+	                    .source = "127.0.0.1", .message_id = "uuid:two-brokers-1" };
+	char key_host[] = "VMHostName", key_id[] = "SessionId", class_name[] =
+		"Win32_VirtualDesktopSession";
+	cim_keybinding keys[2] = { { key_host, cim_string("hv001") }, { key_id, cim_u32(7) } };
+	cim_path path7 = { .class_name = class_name, .nkeys = 2, .keys = keys };
+	const cim_method *m = cim_class_method(rdms_session_class(), "Disconnect");
+	fleet_session sess = { .host = "hv001", .id = 7, .connect_state = 0, .user_name = "u" };
+	fleet_host h = { .name = "hv001" };
+	fleet_call_seen seen;
+	rdms_error err = { 0 };
+	uint32_t rv = 9;
+	int before;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof path, "%s/fleet.db", dir);
+	rdms_config_defaults(&cfg1);
+	rdms_config_defaults(&cfg2);
+	snprintf(cfg1.broker_name, sizeof cfg1.broker_name, "b1");
+	snprintf(cfg2.broker_name, sizeof cfg2.broker_name, "b2");
+	cfg1.forward_timeout_s = cfg2.forward_timeout_s = 2;
+	b1.store = b2.store = fleet_store_open_sqlite(path, &err);
+	CHECK(b1.store != NULL);
+	if (b1.store == NULL)
+		return;
+	snprintf(h.url, sizeof h.url, "%s", url);
+	memcpy(h.cert_sha256, pin, 32);
+	CHECK_EQ(fleet_store_host_add(b1.store, &h, &err), 0);
+	CHECK_EQ(fleet_store_apply_snapshot(b1.store, "hv001", fleet_version(1, 1), &sess, 1, &err),
+	         FLEET_APPLIED);
+
+	/* b1 forwards it; the retry through b2 answers b1's outcome, the host sees one request */
+	before = count(s, &s->requests);
+	CHECK_EQ(cls->invoke(&p1, &who, &path7, "t", m, NULL, NULL, &rv, &err), 0);
+	CHECK_EQ(rv, 0);
+	CHECK_EQ(count(s, &s->requests), before + 1);
+	rv = 9;
+	CHECK_EQ(cls->invoke(&p2, &who, &path7, "t", m, NULL, NULL, &rv, &err), 0);
+	CHECK_EQ(rv, 0);
+	CHECK_EQ(count(s, &s->requests), before + 1);
+	CHECK_EQ(fleet_store_call_get(b1.store, "admin", "uuid:two-brokers-1", &seen, &err), 0);
+	CHECK_EQ(seen.state, FLEET_CALL_DONE);
+	CHECK_STR(seen.broker, "b1");
+	/* the same MessageID for a Logoff: refused, nothing sent */
+	CHECK_EQ(cls->invoke(&p2, &who, &path7, "t", cim_class_method(rdms_session_class(), "Logoff"),
+	                     NULL, NULL, &rv, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(count(s, &s->requests), before + 1);
+
+	/* pending at b1 (as if b1 forwarded it still, or died): b2 says unknown, sends nothing */
+	{
+		fleet_call c = { .caller = "admin", .message_id = "uuid:two-brokers-2", .broker = "b1",
+		                 .holder = "pid 1 on far-away since 1", .host = "hv001",
+		                 .session_id = 7, .method = "Disconnect" };
+		bool claimed = false;
+
+		CHECK_EQ(fleet_store_call_claim(b1.store, &c, &claimed, &seen, &err), 0);
+		who.message_id = "uuid:two-brokers-2";
+		CHECK_EQ(cls->invoke(&p2, &who, &path7, "t", m, NULL, NULL, &rv, &err),
+		         WBEM_E_TIMED_OUT);
+		CHECK(strstr(err.message, "its outcome is not known yet: it is not run again") != NULL);
+		CHECK_EQ(count(s, &s->requests), before + 1);
+	}
+
+	/* a first try that reached nothing (the host's URL refuses): the retry runs it, once */
+	{
+		fleet_host moved = h;
+
+		who.message_id = "uuid:two-brokers-3";
+		CHECK_EQ(fleet_store_host_remove(b1.store, "hv001", &err), 0);
+		snprintf(moved.url, sizeof moved.url, "https://127.0.0.1:1/wsman");
+		CHECK_EQ(fleet_store_host_add(b1.store, &moved, &err), 0);
+		CHECK_EQ(fleet_store_apply_snapshot(b1.store, "hv001", fleet_version(1, 1), &sess, 1,
+		                                    &err), FLEET_APPLIED);
+		CHECK_EQ(cls->invoke(&p1, &who, &path7, "t", m, NULL, NULL, &rv, &err),
+		         WBEM_E_TRANSPORT_FAILURE);
+		CHECK_EQ(fleet_store_call_get(b1.store, "admin", "uuid:two-brokers-3", &seen, &err), 0);
+		CHECK_EQ(seen.state, FLEET_CALL_REFUSED);
+		CHECK_EQ(fleet_store_host_remove(b1.store, "hv001", &err), 0);
+		CHECK_EQ(fleet_store_host_add(b1.store, &h, &err), 0);
+		CHECK_EQ(fleet_store_apply_snapshot(b1.store, "hv001", fleet_version(1, 1), &sess, 1,
+		                                    &err), FLEET_APPLIED);
+		CHECK_EQ(cls->invoke(&p2, &who, &path7, "t", m, NULL, NULL, &rv, &err), 0);
+		CHECK_EQ(count(s, &s->requests), before + 2);
+		CHECK_EQ(fleet_store_call_get(b1.store, "admin", "uuid:two-brokers-3", &seen, &err), 0);
+		CHECK_EQ(seen.state, FLEET_CALL_DONE);
+		CHECK_STR(seen.broker, "b2");
+	}
+	fleet_store_close(b1.store);
+	cim_value_clear(&keys[0].value);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
 }
 
 static long ms_now(void)
@@ -272,6 +382,7 @@ int main(void)
 	pthread_mutex_lock(&s.lock);
 	s.mode = ANSWER;
 	pthread_mutex_unlock(&s.lock);
+	two_brokers(pool, url, pin, &s);
 	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_S_NO_ERROR);
 	CHECK_EQ(fleet_pool_idle(pool), 1);
 	s.stop = 1;               /* as a killed host's kernel: every socket closed */

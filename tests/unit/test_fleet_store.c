@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 
 #include "check.h"
+#include "fleet/lease.h"
 #include "fleet/store.h"
 #include "pg_server.h"
 
@@ -1098,12 +1099,24 @@ static void test_pg_schema(void)
 	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err);
 	CHECK(st != NULL);
 	fleet_store_close(st);
+	/* a version 1 database (one broker, no leases or calls): a broker is told to upgrade */
+	CHECK(pg_sql("fresh", "DROP TABLE brokers, calls; UPDATE meta SET value = '1' "
+	                      "WHERE key = 'schema_version'"));
+	CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK(strstr(err.message, "has schema version 1; this rdmsd knows 2: run 'rdms fleet db "
+	                          "upgrade'") != NULL);
+	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err);
+	CHECK(st != NULL);
+	if (st != NULL)
+		CHECK_EQ(fleet_store_broker_claim(st, "b9", "pid 9 on far-away since 9", NULL, &err), 0);
+	fleet_store_close(st);
+	CHECK(pg_sql("fresh", "SELECT count(*) FROM calls"));
 	/* a newer schema: refused by every mode */
 	CHECK(pg_sql("fresh", "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
 	for (int mode = FLEET_OPEN_BROKER; mode <= FLEET_OPEN_UPGRADE; mode++) {
 		CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), (fleet_open_mode)mode, &err) ==
 		      NULL);
-		CHECK(strstr(err.message, "schema version 99, newer than this rdmsd's 1") != NULL);
+		CHECK(strstr(err.message, "schema version 99, newer than this rdmsd's 2") != NULL);
 	}
 	/* a meta table that records no schema (0): a broker is told to run init */
 	CHECK(pg_sql("fresh", "UPDATE meta SET value = '0' WHERE key = 'schema_version'"));
@@ -1251,6 +1264,7 @@ static void test_pg_two_brokers(fleet_store *b1)
 static void test_pg_down(fleet_store *st)
 {
 	rdms_error err = { 0 };
+	fleet_lease *lease;
 	struct timespec t0;
 	fleet_host h;
 	double ms;
@@ -1262,7 +1276,9 @@ static void test_pg_down(fleet_store *st)
 	CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
 	CHECK(strstr(err.message, "cannot connect") != NULL);
 	CHECK(ms_since(&t0) < 6000);
-	/* the server stops under an open store */
+	/* the server stops under an open store: the broker's lease says it is unhealthy */
+	lease = fleet_lease_start(st, "b-down", &err);
+	CHECK(lease != NULL);
 	pg_server_halt(&pg);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	CHECK_EQ(fleet_store_host_get(st, "hv2", &h, &err), WBEM_E_NOT_AVAILABLE);
@@ -1278,6 +1294,308 @@ static void test_pg_down(fleet_store *st)
 	ms = ms_since(&t0);
 	CHECK(ms < 5000);
 	printf("fleet_store: database down: 3 calls failed in %.0f ms\n", ms);
+	if (lease != NULL) {
+		rdms_error why = { 0 };
+
+		usleep((FLEET_BEAT_MS + 1000) * 1000);
+		CHECK(!fleet_lease_healthy(lease, &why));
+		CHECK_EQ(why.code, WBEM_E_NOT_AVAILABLE);
+		CHECK(strstr(why.message, "session directory (PostgreSQL database \"rdms\"") != NULL);
+		fleet_lease_stop(lease);
+	}
+}
+
+/* ---- brokers' leases and forwarded calls ---------------------------------------------- */
+
+/* Makes broker NAME's lease look MS old (the store's own clock and SQL). */
+static bool age_lease(const char *name, int ms)
+{
+	char text[200];
+
+	if (pg.pid > 0) {
+		snprintf(text, sizeof text, "UPDATE brokers SET seen = now() - interval '%d ms' "
+		         "WHERE name = '%s'", ms, name);
+		return pg_sql("rdms", text);
+	} else {
+		sqlite3 *db = NULL;
+		bool ok;
+
+		snprintf(text, sizeof text, "UPDATE brokers SET seen = seen - %d WHERE name = '%s'",
+		         ms, name);
+		ok = sqlite3_open(path, &db) == SQLITE_OK &&
+		     sqlite3_exec(db, text, NULL, NULL, NULL) == SQLITE_OK;
+		sqlite3_close(db);
+		return ok;
+	}
+}
+
+static bool always_dead(const char *holder)
+{
+	(void)holder;
+	return true;
+}
+
+/*
+ * One process per broker name: a live lease refuses another holder,
+ * naming it; an expired one, a released one or one whose holder is dead
+ * is taken over, and the old holder's next refresh learns it lost it.
+ */
+static void test_leases(fleet_store *st)
+{
+	const char *h1 = "pid 101 on far-away since 5", *h2 = "pid 202 on far-away since 6";
+	char self[FLEET_HOLDER_MAX + 1], gone[FLEET_HOLDER_MAX + 1], host[64];
+	rdms_error err = { 0 };
+
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", h1, NULL, &err), 0);
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", h1, NULL, &err), 0);     /* its own again */
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", h2, fleet_holder_dead, &err),
+	         WBEM_E_ALREADY_EXISTS);
+	CHECK(strstr(err.message, "broker name b1 is in use on the session directory") != NULL);
+	CHECK(strstr(err.message, "by pid 101 on far-away since 5, seen ") != NULL);
+	CHECK(strstr(err.message, "one process per broker name") != NULL);
+	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &err), 0);
+	CHECK_EQ(fleet_store_broker_beat(st, "b1", h2, &err), WBEM_E_NOT_FOUND);
+	/* another name is another broker */
+	CHECK_EQ(fleet_store_broker_claim(st, "b2", h2, NULL, &err), 0);
+	/* expired: taken over; the old holder is told at its next refresh */
+	CHECK(age_lease("b1", FLEET_LEASE_MS + 1000));
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", h2, NULL, &err), 0);
+	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &err), WBEM_E_NOT_FOUND);
+	CHECK(strstr(err.message, "no longer held by pid 101") != NULL);
+	CHECK(strstr(err.message, "another process took it over") != NULL);
+	/* a holder known dead: taken over at once */
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", h1, always_dead, &err), 0);
+	/* released: free for anyone */
+	CHECK_EQ(fleet_store_broker_release(st, "b1", h1, &err), 0);
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", h2, NULL, &err), 0);
+	CHECK_EQ(fleet_store_broker_release(st, "b1", h2, &err), 0);
+	CHECK_EQ(fleet_store_broker_release(st, "b2", h2, &err), 0);
+	/* bad input */
+	CHECK_EQ(fleet_store_broker_claim(st, "", h1, NULL, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", "", NULL, &err), WBEM_E_INVALID_PARAMETER);
+	/* this process is alive; a pid of this machine that runs nothing is not */
+	fleet_holder_self(self);
+	CHECK(!fleet_holder_dead(self));
+	CHECK(gethostname(host, sizeof host) == 0);
+	snprintf(gone, sizeof gone, "pid 999999999 on %s since 7", host);
+	CHECK(fleet_holder_dead(gone));
+	/* this very pid with another start time: a reused pid, so another process */
+	snprintf(gone, sizeof gone, "pid %ld on %s since 1", (long)getpid(), host);
+	CHECK(fleet_holder_dead(gone));
+	CHECK(!fleet_holder_dead(h1));                      /* another machine's: not ours to say */
+	CHECK(!fleet_holder_dead("garbage"));
+}
+
+static fleet_call call_of(const char *caller, const char *mid, const char *broker,
+                          const char *holder, uint32_t sid, const char *method)
+{
+	fleet_call c = {
+		.caller = caller, .message_id = mid, .broker = broker, .holder = holder,
+		.source = "198.18.0.100", .protocol = "WS-Man", .host = "hv1", .session_id = sid,
+		.method = method,
+	};
+	return c;
+}
+
+struct claim_race {
+	fleet_store *st;
+	const char  *holder;
+	int          claimed;
+	int          failed;
+};
+
+static void *claim_all(void *arg)
+{
+	struct claim_race *r = arg;
+
+	for (int i = 0; i < 50; i++) {
+		char mid[40];
+		fleet_call c;
+		fleet_call_seen first;
+		rdms_error err = { 0 };
+		bool claimed = false;
+
+		snprintf(mid, sizeof mid, "uuid:race-%d", i);
+		c = call_of("alice", mid, "b1", r->holder, 7, "Logoff");
+		if (fleet_store_call_claim(r->st, &c, &claimed, &first, &err) != 0)
+			r->failed++;
+		r->claimed += claimed;
+	}
+	return NULL;
+}
+
+/*
+ * Each MessageID runs once: claimed by one broker, found by a retry on
+ * any (pending, then its outcome), claimed again only when nothing was
+ * sent; the janitor says unknown for the pending calls of a broker whose
+ * lease is gone, never for a live one's.
+ */
+static void test_calls(fleet_store *st)
+{
+	const char *h1 = "pid 101 on far-away since 5", *h2 = "pid 202 on far-away since 6";
+	fleet_call c = call_of("alice", "uuid:1", "b1", h1, 7, "Disconnect");
+	fleet_call_seen first;
+	rdms_error err = { 0 };
+	bool claimed = false;
+	size_t swept = 0;
+	char long_text[2000];
+	fleet_store *same;
+
+	CHECK_EQ(fleet_store_broker_claim(st, "b1", h1, NULL, &err), 0);
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(claimed);
+	/* the retry through b2 while b1 forwards it: found pending, not claimed */
+	c = call_of("alice", "uuid:1", "b2", h2, 7, "Disconnect");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(!claimed);
+	CHECK_EQ(first.state, FLEET_CALL_PENDING);
+	CHECK_STR(first.broker, "b1");
+	/* b1 learns the outcome; b2's finish of a call it did not claim changes nothing */
+	c = call_of("alice", "uuid:1", "b2", h2, 7, "Disconnect");
+	c.state = FLEET_CALL_DONE;
+	c.rv = 5;
+	c.detail = "wrong broker";
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
+	c = call_of("alice", "uuid:1", "b1", h1, 7, "Disconnect");
+	c.state = FLEET_CALL_DONE;
+	c.rv = 2;
+	c.detail = "session 7 is not connected";
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:1", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_DONE);
+	CHECK_EQ(first.rv, 2);
+	CHECK_EQ(first.hresult, 0);
+	CHECK_STR(first.detail, "session 7 is not connected");
+	CHECK_STR(first.host, "hv1");
+	CHECK_EQ(first.session_id, 7);
+	CHECK_STR(first.method, "Disconnect");
+	/* a retry now gets that outcome */
+	c = call_of("alice", "uuid:1", "b2", h2, 7, "Disconnect");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(!claimed);
+	CHECK_EQ(first.state, FLEET_CALL_DONE);
+	CHECK_EQ(first.rv, 2);
+	/* the same MessageID for another call: refused, saying which */
+	c = call_of("alice", "uuid:1", "b2", h2, 7, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK(strstr(err.message, "was used by alice for another call (Disconnect of session 7 "
+	                          "on host hv1)") != NULL);
+	CHECK(!claimed);
+	/* another caller's MessageID is another key */
+	c = call_of("bob", "uuid:1", "b2", h2, 7, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(claimed);
+	/* nothing sent (refused): a retry claims it again, and owns it now */
+	c = call_of("alice", "uuid:2", "b1", h1, 8, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	c.state = FLEET_CALL_REFUSED;
+	c.hresult = WBEM_E_TRANSPORT_FAILURE;
+	c.detail = "host hv1 cannot be reached";
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
+	c = call_of("alice", "uuid:2", "b2", h2, 8, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(claimed);
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:2", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_PENDING);
+	CHECK_STR(first.broker, "b2");
+	CHECK_STR(first.detail, "");
+	/* the janitor: b2 holds no lease, so its pending calls become unknown; b1's stay */
+	c = call_of("alice", "uuid:3", "b1", h1, 9, "SendMessage");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK_EQ(fleet_store_calls_sweep(st, &swept, &err), 0);
+	CHECK_EQ(swept, 2);                                   /* bob's uuid:1, alice's uuid:2 */
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:2", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_UNKNOWN);
+	CHECK(strstr(first.detail, "broker b2 stopped before the outcome was known") != NULL);
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:3", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_PENDING);
+	/* a retry of an unknown call: found unknown, never run */
+	c = call_of("alice", "uuid:2", "b1", h1, 8, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(!claimed);
+	CHECK_EQ(first.state, FLEET_CALL_UNKNOWN);
+	/* b1's lease expires: its pending call too */
+	CHECK(age_lease("b1", FLEET_LEASE_MS + 1000));
+	CHECK_EQ(fleet_store_calls_sweep(st, &swept, &err), 0);
+	CHECK_EQ(swept, 1);
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:3", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_UNKNOWN);
+	/* ...which its broker may still correct, when it learns the outcome after all */
+	c.message_id = "uuid:3";
+	c.session_id = 9;
+	c.method = "SendMessage";
+	c.state = FLEET_CALL_DONE;
+	c.detail = NULL;
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:3", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_DONE);
+	/* a long reason is cut at a character, within bounds */
+	for (size_t i = 0; i + 2 < sizeof long_text; i += 2)
+		memcpy(long_text + i, "\xc3\xa9", 2);
+	long_text[sizeof long_text - 2] = '\0';
+	c = call_of("alice", "uuid:4", "b1", h1, 9, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	c.state = FLEET_CALL_DONE;
+	c.hresult = WBEM_E_NOT_FOUND;
+	c.detail = long_text;
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:4", &first, &err), 0);
+	CHECK_EQ(first.hresult, WBEM_E_NOT_FOUND);
+	CHECK_EQ(strlen(first.detail), 510);
+	CHECK(memcmp(first.detail, long_text, 510) == 0);
+	/* bad input: no MessageID, an outcome that is none, nothing recorded */
+	c = call_of("alice", "", "b1", h1, 9, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), WBEM_E_INVALID_PARAMETER);
+	c = call_of("alice", "uuid:5", "b1", h1, 9, "Logoff");
+	c.state = FLEET_CALL_PENDING;
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(fleet_store_call_get(st, "alice", "uuid:5", &first, &err), WBEM_E_NOT_FOUND);
+	/* two stores claiming the same MessageIDs at once: each claimed exactly once */
+	same = second_store(true);
+	CHECK(same != NULL);
+	if (same != NULL) {
+		struct claim_race r1 = { .st = st, .holder = h1 }, r2 = { .st = same, .holder = h2 };
+		pthread_t t1, t2;
+
+		pthread_create(&t1, NULL, claim_all, &r1);
+		pthread_create(&t2, NULL, claim_all, &r2);
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		CHECK_EQ(r1.claimed + r2.claimed, 50);
+		CHECK_EQ(r1.failed + r2.failed, 0);
+		fleet_store_close(same);
+	}
+	CHECK_EQ(fleet_store_broker_release(st, "b1", h1, &err), 0);
+}
+
+/*
+ * The lease's thread: healthy while the directory answers; it sweeps the
+ * calls of brokers without a lease within a beat; stopping gives the name up.
+ */
+static void test_lease_thread(fleet_store *st)
+{
+	rdms_error err = { 0 };
+	fleet_lease *l = fleet_lease_start(st, "bt", &err);
+	fleet_call c = call_of("carol", "uuid:t1", "bx", "pid 3 on far-away since 3", 1, "Logoff");
+	fleet_call_seen first;
+	bool claimed = false;
+
+	CHECK(l != NULL);
+	if (l == NULL)
+		return;
+	CHECK(fleet_lease_healthy(l, NULL));
+	CHECK(strstr(fleet_lease_holder(l), "pid ") == fleet_lease_holder(l));
+	CHECK_EQ(fleet_store_broker_claim(st, "bt", "pid 1 on far-away since 1", NULL, &err),
+	         WBEM_E_ALREADY_EXISTS);
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(claimed);
+	usleep((FLEET_BEAT_MS + 700) * 1000);
+	CHECK_EQ(fleet_store_call_get(st, "carol", "uuid:t1", &first, &err), 0);
+	CHECK_EQ(first.state, FLEET_CALL_UNKNOWN);
+	CHECK(fleet_lease_healthy(l, NULL));
+	fleet_lease_stop(l);
+	CHECK_EQ(fleet_store_broker_claim(st, "bt", "pid 1 on far-away since 1", NULL, &err), 0);
+	CHECK_EQ(fleet_store_broker_release(st, "bt", "pid 1 on far-away since 1", &err), 0);
 }
 
 /* The checks every store passes, in order (each builds on the last's directory). */
@@ -1291,6 +1609,9 @@ static void conformance(fleet_store *st, fleet_store *(*second)(bool same))
 	test_filters(st);
 	second_store = second;
 	test_secret(st);
+	test_leases(st);
+	test_calls(st);
+	test_lease_thread(st);
 }
 
 static fleet_store *sqlite_second(bool same)

@@ -413,6 +413,41 @@ static const char cap_wsl_pull[] =
 	"uuid:EnumerateEPR-84485530-a6a0-440e-9c94-be1d411c6c02</wsen:EnumerationContext>"
 	"    </wsen:Pull>  </s:Body></s:Envelope>";
 
+/* ---- health (a fleet broker's) ------------------------------------------- */
+
+static bool unhealthy(void *ctx, rdms_error *why)
+{
+	(void)ctx;
+	rdms_fail(why, WBEM_E_NOT_AVAILABLE, "session directory (PostgreSQL database \"rdms\"): "
+	          "cannot connect");
+	return false;
+}
+
+/*
+ * A provider that cannot serve answers Identify -- the load balancer's
+ * health check -- with 503 and a fault saying why, authenticated or not.
+ */
+static void test_unhealthy(wsman_service *s, rdms_provider *p)
+{
+	wsman_reply r;
+	xmlDoc *d;
+
+	p->healthy = unhealthy;
+	for (int authenticated = 0; authenticated < 2; authenticated++) {
+		r = call(s, authenticated ? &admin : NULL, cap_wsl_identify);
+		d = xdoc(&r);
+		CHECK_EQ(r.http_status, 503);
+		CHECK_EQ(xn(d, "//wsmid:IdentifyResponse"), 0);
+		CHECK(strstr(xs(d, "//s:Reason/s:Text"), "unhealthy: session directory") != NULL);
+		xmlFreeDoc(d);
+		free(r.body);
+	}
+	p->healthy = NULL;
+	r = call(s, NULL, cap_wsl_identify);
+	CHECK_EQ(r.http_status, 200);
+	free(r.body);
+}
+
 /* ---- captured requests -------------------------------------------------- */
 
 static void test_captures(wsman_service *s)
@@ -2984,6 +3019,7 @@ int main(void)
 	test_dom_long();
 	test_tree_wsman();
 	test_captures(s);
+	test_unhealthy(s, &p);
 	test_capture_dir(s);
 	test_mi_client(s);
 	test_npm_style(s);

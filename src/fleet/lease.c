@@ -1,0 +1,226 @@
+/*
+ * lease.c -- a broker's lease on its name, its janitor and its health
+ * (lease.h).
+ */
+#include "lease.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "../common/strutil.h"
+
+struct fleet_lease {
+	fleet_store    *st;
+	char            name[FLEET_NAME_MAX + 1];
+	char            holder[FLEET_HOLDER_MAX + 1];
+	pthread_t       thread;
+	pthread_mutex_t lock;
+	pthread_cond_t  wake;
+	bool            stop;
+	bool            healthy;
+	rdms_error      why;       /* while not healthy */
+};
+
+/* The start time of process PID (clock ticks after boot, /proc's field 22); 0: none. */
+static unsigned long long start_ticks(long pid)
+{
+	char path[64], buf[1024];
+	unsigned long long ticks = 0;
+	FILE *f;
+	const char *p;
+
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof buf, f) != NULL && (p = strrchr(buf, ')')) != NULL) {
+		/* after the command's ")": state is field 3, starttime field 22 */
+		int field = 2;
+
+		for (p++; *p != '\0' && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		ticks = strtoull(p, NULL, 10);
+	}
+	fclose(f);
+	return ticks;
+}
+
+static void host_name(char *out, size_t size)
+{
+	if (gethostname(out, size) != 0)
+		str_copy(out, size, "?");
+	out[size - 1] = '\0';
+}
+
+void fleet_holder_self(char out[FLEET_HOLDER_MAX + 1])
+{
+	char host[64];
+	long pid = (long)getpid();
+
+	host_name(host, sizeof host);
+	snprintf(out, FLEET_HOLDER_MAX + 1, "pid %ld on %s since %llu", pid, host,
+	         start_ticks(pid));
+}
+
+bool fleet_holder_dead(const char *holder)
+{
+	char host[64], theirs[64];
+	const char *at, *since_at;
+	char *end;
+	long pid;
+	unsigned long long since;
+
+	/* "pid PID on HOST since TICKS", as fleet_holder_self writes it */
+	if (strncmp(holder, "pid ", 4) != 0)
+		return false;
+	pid = strtol(holder + 4, &end, 10);
+	if (end == holder + 4 || pid <= 0 || strncmp(end, " on ", 4) != 0)
+		return false;
+	at = end + 4;
+	since_at = strstr(at, " since ");
+	if (since_at == NULL || (size_t)(since_at - at) >= sizeof theirs)
+		return false;
+	memcpy(theirs, at, (size_t)(since_at - at));
+	theirs[since_at - at] = '\0';
+	since = strtoull(since_at + 7, &end, 10);
+	if (end == since_at + 7 || *end != '\0')
+		return false;
+	host_name(host, sizeof host);
+	if (strcmp(theirs, host) != 0)
+		return false;          /* another machine's: not ours to judge */
+	return start_ticks(pid) != since;
+}
+
+static void set_health(fleet_lease *l, bool ok, const rdms_error *why)
+{
+	pthread_mutex_lock(&l->lock);
+	if (ok && !l->healthy)
+		log_info("fleet: the session directory (%s) answers again: healthy",
+		         fleet_store_describe(l->st));
+	else if (!ok && l->healthy)
+		log_warn("fleet: unhealthy (Identify answers 503): %s", why->message);
+	l->healthy = ok;
+	if (!ok)
+		l->why = *why;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void *beat_loop(void *arg)
+{
+	fleet_lease *l = arg;
+
+	pthread_mutex_lock(&l->lock);
+	while (!l->stop) {
+		struct timespec until;
+		rdms_error err = { 0 };
+		size_t swept = 0;
+		uint32_t rc;
+
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += FLEET_BEAT_MS / 1000;
+		until.tv_nsec += (long)(FLEET_BEAT_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
+			;
+		if (l->stop)
+			break;
+		pthread_mutex_unlock(&l->lock);
+		rc = fleet_store_broker_beat(l->st, l->name, l->holder, &err);
+		if (rc == WBEM_E_NOT_FOUND) {
+			/* fenced off: another process serves this name now */
+			log_warn("fleet: %s; stopping", err.message);
+			_exit(1);
+		}
+		if (rc == WBEM_S_NO_ERROR &&
+		    fleet_store_calls_sweep(l->st, &swept, &err) == WBEM_S_NO_ERROR && swept > 0)
+			log_info("fleet: %zu forwarded call%s of a stopped broker audited unknown", swept,
+			         swept == 1 ? "" : "s");
+		set_health(l, rc == WBEM_S_NO_ERROR, &err);
+		pthread_mutex_lock(&l->lock);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return NULL;
+}
+
+fleet_lease *fleet_lease_start(fleet_store *st, const char *name, rdms_error *err)
+{
+	fleet_lease *l = calloc(1, sizeof *l);
+	size_t swept = 0;
+
+	if (l == NULL) {
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	l->st = st;
+	l->healthy = true;
+	str_copy(l->name, sizeof l->name, name != NULL ? name : "");
+	fleet_holder_self(l->holder);
+	if (fleet_store_broker_claim(st, l->name, l->holder, fleet_holder_dead, err) !=
+	    WBEM_S_NO_ERROR) {
+		free(l);
+		return NULL;
+	}
+	log_info("fleet: broker name %s held by %s on %s", l->name, l->holder,
+	         fleet_store_describe(st));
+	/* a predecessor's calls (this name's, crashed) said at once */
+	if (fleet_store_calls_sweep(st, &swept, err) == WBEM_S_NO_ERROR && swept > 0)
+		log_info("fleet: %zu forwarded call%s of a stopped broker audited unknown", swept,
+		         swept == 1 ? "" : "s");
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->wake, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&l->thread, NULL, beat_loop, l) != 0) {
+		fleet_store_broker_release(st, l->name, l->holder, &(rdms_error){ 0 });
+		pthread_cond_destroy(&l->wake);
+		pthread_mutex_destroy(&l->lock);
+		free(l);
+		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "cannot start the lease's thread");
+		return NULL;
+	}
+	return l;
+}
+
+bool fleet_lease_healthy(fleet_lease *l, rdms_error *why)
+{
+	bool ok;
+
+	pthread_mutex_lock(&l->lock);
+	ok = l->healthy;
+	if (!ok && why != NULL)
+		*why = l->why;
+	pthread_mutex_unlock(&l->lock);
+	return ok;
+}
+
+const char *fleet_lease_holder(const fleet_lease *l)
+{
+	return l->holder;
+}
+
+void fleet_lease_stop(fleet_lease *l)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->lock);
+	l->stop = true;
+	pthread_cond_signal(&l->wake);
+	pthread_mutex_unlock(&l->lock);
+	pthread_join(l->thread, NULL);
+	fleet_store_broker_release(l->st, l->name, l->holder, &(rdms_error){ 0 });
+	pthread_cond_destroy(&l->wake);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}

@@ -1,0 +1,48 @@
+/*
+ * lease.h -- a fleet broker's hold on its name in the session directory
+ * (store.h, "brokers"), its janitor, and its health.
+ *
+ * At start the broker claims its name for this process (its *holder*:
+ * "pid PID on HOST since TICKS", the process's start time making a reused
+ * pid another holder); a name whose lease is live elsewhere refuses the
+ * start.  A lease whose holder is a process of this machine that is gone
+ * is taken over at once, so a broker restarted after a crash need not wait
+ * for it to expire.  Then a thread, every FLEET_BEAT_MS:
+ *   refreshes the lease -- the broker is healthy while that succeeds, and
+ *     unhealthy (Identify says so: the load balancer drains it) from the
+ *     first time it fails until it succeeds again;
+ *   sweeps: the pending calls of brokers whose leases are gone become
+ *     unknown (fleet_store_calls_sweep), so a dead broker's are said within
+ *     FLEET_LEASE_MS + FLEET_BEAT_MS.
+ * A lease taken over by another process while this one could not reach
+ * the directory ends this process (exit 1, logged): two processes never
+ * serve one name.
+ */
+#ifndef RDMS_FLEET_LEASE_H
+#define RDMS_FLEET_LEASE_H
+
+#include <stdbool.h>
+
+#include "store.h"
+
+typedef struct fleet_lease fleet_lease;
+
+/* This process as a lease holder into OUT. */
+void fleet_holder_self(char out[FLEET_HOLDER_MAX + 1]);
+/* True when HOLDER names a process of this machine that no longer runs. */
+bool fleet_holder_dead(const char *holder);
+
+/*
+ * Broker NAME's lease on ST (which must outlive it) for this process, kept
+ * by a thread; NULL with ERR (WBEM_E_ALREADY_EXISTS: held by a live
+ * process elsewhere, named).
+ */
+fleet_lease *fleet_lease_start(fleet_store *st, const char *name, rdms_error *err);
+/* Whether the directory answered the last refresh; when not, WHY (may be NULL) says why. */
+bool fleet_lease_healthy(fleet_lease *l, rdms_error *why);
+/* The holder this lease names (for the calls this process claims). */
+const char *fleet_lease_holder(const fleet_lease *l);
+/* Stops the thread and gives the lease up (NULL: nothing). */
+void fleet_lease_stop(fleet_lease *l);
+
+#endif
