@@ -341,9 +341,12 @@ function renderRows(tbody, rows) {
         const what = sessionName(s);
         const disc = button("Disconnect", "disconnect", () => act(s, "disconnect"), what);
         disc.disabled = s.ConnectState !== ACTIVE;
-        td.append(disc,
-                  button("Log off", "logoff", () => confirmLogoff(s), what),
-                  button("Send message", "message", () => openMessage(s), what));
+        const box = document.createElement("div");
+        box.className = "actions-box";
+        box.append(disc,
+                   button("Log off", "logoff", () => confirmLogoff(s), what),
+                   button("Send message", "message", () => openMessage(s), what));
+        td.appendChild(box);
         tr.appendChild(td);
         frag.appendChild(tr);
     }

@@ -61,10 +61,10 @@ class Lab(ce.Lab):
 
     def sessions_file(self, n):
         """N sessions of the Cockpit admin, out of SessionId order, one in four
-        disconnected; session 7's client name is LONG, 8's is MARKUP."""
+        disconnected; session 7's client name is LONG, 9's is MARKUP."""
         lines = []
         for i in range(n, 0, -1):
-            client = LONG if i == 7 else MARKUP if i == 8 else "client-%d" % i
+            client = LONG if i == 7 else MARKUP if i == 9 else "client-%d" % i
             lines.append("%d %s %d %s\n" % (i, ce.CPADMIN, 4 if i % 4 == 0 else 0,
                                             "-" if i % 4 == 0 else client))
         tmp = self.fixture + ".new"
@@ -95,13 +95,13 @@ def test_small(lab, b):
           cell["text"] == LONG and cell["title"] == LONG, repr(cell)[:300])
     check("... shown on one line, cut with an ellipsis", cell["over"] == "ellipsis" and
           cell["ws"] == "nowrap" and cell["cut"], repr(cell)[:300])
-    check("... in a cell no wider than 26rem (%.0f px)" % cell["width"], cell["width"] <= 26 * 16)
+    check("... in a cell no wider than 14rem (%.0f px)" % cell["width"], cell["width"] <= 14 * 16)
     right = js(b, """const r = document.querySelector("#sessions tr[data-session-id='7'] .message")
         .getBoundingClientRect(); return [r.right, window.innerWidth];""")
     check("... and that row's Send message button is on screen (%.0f <= %d)" % tuple(right),
           right[0] <= right[1], repr(right))
     check("markup in a client name is text (no b element in the table)",
-          js(b, "return document.querySelector(\"#sessions tr[data-session-id='8'] td:nth-child(5)\")"
+          js(b, "return document.querySelector(\"#sessions tr[data-session-id='9'] td:nth-child(5)\")"
                 ".textContent") == MARKUP and not b.drv.find_elements(By.CSS_SELECTOR, "#sessions b"))
     b.shot("small-long-values")
 
@@ -166,22 +166,26 @@ def test_keyboard(lab, b):
     check("nothing was sent", b.text("action-result") == "", b.text("action-result"))
 
 
+LUMA = """const c = getComputedStyle(document.querySelector(arguments[0]))[arguments[1]]
+    .match(/[\\d.]+/g).map(Number); return (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255;"""
+
+
 def test_dark(lab, b):
     log("== the dark theme, as Cockpit's shell sets it")
+    light_bg = js(b, LUMA, "#panel-sessions", "backgroundColor")
+    check("light: the sessions panel is light (%.2f)" % light_bg, light_bg > 0.7)
     js(b, "window.localStorage.setItem('shell:style', 'dark');"
           "window.dispatchEvent(new StorageEvent('storage', {key: 'shell:style'}));")
     dark = b.until(lambda: js(b, "return document.documentElement.classList.contains('pf-theme-dark')"), 5)
-    bg = js(b, """const c = getComputedStyle(document.querySelector('.page')).backgroundColor.match(/\\d+/g)
-                  .map(Number); return (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255;""")
-    fg = js(b, """const c = getComputedStyle(document.querySelector('#sessions td')).color.match(/\\d+/g)
-                  .map(Number); return (0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]) / 255;""")
+    bg = js(b, LUMA, "#panel-sessions", "backgroundColor")
+    fg = js(b, LUMA, "#sessions td", "color")
     check("shell:style=dark: the page is dark (background %.2f, text %.2f)" % (bg, fg),
           dark and bg < 0.25 and fg > 0.6)
     b.shot("dark")
     js(b, "window.localStorage.setItem('shell:style', 'light');"
           "window.dispatchEvent(new StorageEvent('storage', {key: 'shell:style'}));")
     light = b.until(lambda: not js(b, "return document.documentElement.classList.contains('pf-theme-dark')"), 5)
-    check("shell:style=light: light again", light)
+    check("shell:style=light: light again", light and js(b, LUMA, "#panel-sessions", "backgroundColor") > 0.7)
 
 
 def page_ids(b):
