@@ -69,7 +69,8 @@ static uint32_t src_page(cli_ctx *ctx, const char *wql, wql_query **q, cim_insta
 		                 : src_enumerate(ctx, out, err);
 		if (rc != WBEM_S_NO_ERROR)
 			return rc;
-		rdms_keyset_trim(out, after);
+		if (!rdms_keyset_trim(out, after))
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		*more = out->count > ctx->opt.first;
 		while (out->count > ctx->opt.first)
 			cim_instance_free(out->items[--out->count]);

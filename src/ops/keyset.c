@@ -31,29 +31,37 @@ int rdms_key_compare(const rdms_key *a, const rdms_key *b)
 	return (a->num > b->num) - (a->num < b->num);
 }
 
+/* A session with its key, so that sorting computes each key once. */
+struct keyed {
+	rdms_key      key;
+	cim_instance *inst;
+};
+
 static int by_key(const void *x, const void *y)
 {
-	rdms_key a, b;
-
-	rdms_session_key(*(cim_instance *const *)x, &a);
-	rdms_session_key(*(cim_instance *const *)y, &b);
-	return rdms_key_compare(&a, &b);
+	return rdms_key_compare(&((const struct keyed *)x)->key, &((const struct keyed *)y)->key);
 }
 
-void rdms_keyset_trim(cim_instance_list *l, const rdms_key *after)
+bool rdms_keyset_trim(cim_instance_list *l, const rdms_key *after)
 {
+	struct keyed *k = l->count > 0 ? calloc(l->count, sizeof *k) : NULL;
 	size_t keep = 0;
 
-	if (l->count > 1)
-		qsort(l->items, l->count, sizeof l->items[0], by_key);
+	if (l->count > 0 && k == NULL)
+		return false;
 	for (size_t i = 0; i < l->count; i++) {
-		rdms_key k;
-
-		rdms_session_key(l->items[i], &k);
-		if (after == NULL || rdms_key_compare(&k, after) > 0)
-			l->items[keep++] = l->items[i];
+		rdms_session_key(l->items[i], &k[i].key);
+		k[i].inst = l->items[i];
+	}
+	if (l->count > 1)
+		qsort(k, l->count, sizeof *k, by_key);
+	for (size_t i = 0; i < l->count; i++) {
+		if (after == NULL || rdms_key_compare(&k[i].key, after) > 0)
+			l->items[keep++] = k[i].inst;
 		else
-			cim_instance_free(l->items[i]);
+			cim_instance_free(k[i].inst);
 	}
 	l->count = keep;
+	free(k);
+	return true;
 }

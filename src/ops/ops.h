@@ -225,9 +225,10 @@ int rdms_key_compare(const rdms_key *a, const rdms_key *b);
 /*
  * Sorts the sessions of L into key order and drops (frees) those at or
  * before AFTER (NULL: none): what a keyset page after AFTER holds, for
- * sessions that were listed rather than read in pages.
+ * sessions that were listed rather than read in pages.  False (L as it
+ * was) when out of memory.
  */
-void rdms_keyset_trim(cim_instance_list *l, const rdms_key *after);
+bool rdms_keyset_trim(cim_instance_list *l, const rdms_key *after);
 
 /*
  * An enumeration taken one instance at a time (cursor.c), for a reply

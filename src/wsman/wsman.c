@@ -628,7 +628,8 @@ static bool stateless_open(wsman_call *c, wsman_enum_ctx *x, const char *cls, co
  */
 static bool keyset_cursor(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 {
-	rdms_keyset_trim(&x->items, c->r->keyset_started ? &c->r->keyset_after : NULL);
+	if (!rdms_keyset_trim(&x->items, c->r->keyset_started ? &c->r->keyset_after : NULL))
+		return oom(f);
 	return list_cursor(x, f);
 }
 

@@ -263,14 +263,7 @@ def test_many(lab):
 
 
 def scenario(lab):
-    os.makedirs(OUT, exist_ok=True)
-    page = lab.install_page()
-    if not check("make install's rule installs the page (cockpit/rdms)", page):
-        return
-    lab.use_page(ce.CPADMIN, page)
-    if not check("rdmsd starts on the fixture back-end", lab.start(), lab.log()[-2000:]):
-        return
-    if not check("cockpit-ws listens on loopback", lab.start_ws()):
+    if lab.serve_page((ce.CPADMIN,), "fixture") is None:
         return
     b = ce.Browser(lab, ce.CPADMIN, "small")
     try:
