@@ -29,15 +29,24 @@ const COLUMNS = [
     ["VMHostName", "Host"], ["CollectionId", "Collection"],
 ];
 const PAGE_SIZE = 100;
+/* Up to this many sessions the page holds them all (sorts any column, filters
+ * as you type); beyond, and always on a broker, rdms pages, filters (WQL) and
+ * orders them (by host and SessionId): `rdms query WQL --first --after`. */
+const ALL_MAX = 1000;
 const POLL_MS = 5000;
 
 const model = {
-    sessions: new Map(),     /* "host\nid" -> instance */
+    sessions: new Map(),     /* "host\nid" -> instance (all of them, when not paged) */
     sort: { key: "SessionId", dir: 1 },
     page: 0,
-    fleet: false,            /* a broker: filters go to rdms as WQL */
+    fleet: false,            /* a broker */
+    paged: false,            /* rdms pages and filters (a broker, or over ALL_MAX sessions) */
+    pageRows: [],            /* paged: the page shown */
+    pageAfter: [null],       /* paged: --after of each page seen (null: the first) */
+    more: false,             /* paged: a next page may follow */
     live: false,
     loadError: null,
+    loads: 0,                /* answers to older loads are dropped */
 };
 const keyOf = s => s.VMHostName + "\n" + s.SessionId;
 
@@ -101,8 +110,14 @@ function wqlQuery() {
         where.push("ConnectState = " + Number(state));
     if (text) {
         const pat = wqlString("%" + likeEscape(text) + "%");
-        where.push("(" + ["UserName", "ClientMachineName", "VMHostName", "VMName",
-            "DomainName", "CollectionId"].map(p => p + " LIKE " + pat).join(" OR ") + ")");
+        const any = ["UserName", "ClientMachineName", "VMHostName", "VMName",
+            "DomainName", "CollectionId"].map(p => p + " LIKE " + pat);
+        if (/^[0-9]{1,10}$/.test(text) && Number(text) <= 4294967295)
+            any.push("SessionId = " + text);
+        const word = STATES.findIndex(w => w.toLowerCase() === text.toLowerCase());
+        if (word >= 0)
+            any.push("ConnectState = " + word);
+        where.push("(" + any.join(" OR ") + ")");
     }
     return "SELECT * FROM Win32_VirtualDesktopSession" +
         (where.length ? " WHERE " + where.join(" AND ") : "");
@@ -116,20 +131,65 @@ function setStatus(id, text, isError) {
     el.classList.toggle("error", !!isError);
 }
 
+/* Reloads what is shown: every session, or (paged) the current page. */
 function load() {
-    const args = model.fleet ? ["query", wqlQuery()] : ["list"];
-    return rdmsJson(args).then(list => {
+    const seq = ++model.loads;
+    const current = () => seq === model.loads;
+    const failed = ex => {
+        if (!current())
+            return;
+        model.loadError = describe(ex);
+        render();
+    };
+    if (model.paged)
+        return loadPage(current).catch(failed);
+    /* one more than ALL_MAX: whether there are too many to hold */
+    return rdmsJson(["list", "--first", String(ALL_MAX + 1)]).then(list => {
+        if (!current())
+            return;
+        if (list.length > ALL_MAX) {
+            model.paged = true;
+            return load();
+        }
         model.sessions = new Map(list.map(s => [keyOf(s), s]));
         model.loadError = null;
         render();
-    }).catch(ex => {
-        model.loadError = describe(ex);
+    }).catch(failed);
+}
+
+/* Paged: the page after model.pageAfter[model.page], filtered by rdms. */
+function loadPage(current) {
+    const after = model.pageAfter[model.page];
+    const args = ["query", wqlQuery(), "--first", String(PAGE_SIZE + 1)];
+    if (after)
+        args.push("--after", after);
+    return rdmsJson(args).then(list => {
+        if (!current())
+            return;
+        model.more = list.length > PAGE_SIZE;
+        model.pageRows = list.slice(0, PAGE_SIZE);
+        const last = model.pageRows[model.pageRows.length - 1];
+        model.pageAfter.length = model.page + 1;
+        if (last)
+            model.pageAfter.push(last.VMHostName + "," + last.SessionId);
+        if (model.pageRows.length === 0 && model.page > 0) {   /* the sessions went away */
+            model.page--;
+            return loadPage(current);
+        }
+        model.loadError = null;
         render();
     });
 }
 
+/* Paged: from the first page again (the filter changed). */
+function firstPage() {
+    model.page = 0;
+    model.pageAfter = [null];
+    return load();
+}
+
 function matches(s) {
-    if (model.fleet)
+    if (model.paged)
         return true;          /* rdms filtered already */
     const state = $("filter-state").value;
     if (state !== "" && Number(state) !== s.ConnectState)
@@ -153,42 +213,68 @@ function compare(a, b) {
         (a.SessionId - b.SessionId);
 }
 
-function cell(tr, text, header) {
+/* A cell with TEXT as text; a long value is cut with an ellipsis (rdms.css),
+ * the whole of it in the title. */
+function cell(tr, text, header, cls) {
     const td = document.createElement(header ? "th" : "td");
+    const value = text == null ? "" : String(text);
     if (header)
         td.scope = "row";
-    td.textContent = text == null ? "" : String(text);
+    td.textContent = value;
+    if (cls) {
+        td.className = cls;
+        if (value.length > 12)
+            td.title = value;
+    }
     tr.appendChild(td);
     return td;
 }
 
-function button(label, cls, onClick, describedBy) {
+function button(label, cls, onClick, what) {
     const b = document.createElement("button");
     b.type = "button";
-    b.className = "btn " + cls;
+    b.className = "pf-c-button pf-m-secondary pf-m-small btn secondary " + cls;
     b.textContent = label;
-    b.setAttribute("aria-describedby", describedBy);
+    b.setAttribute("aria-label", label + " " + what);
     b.addEventListener("click", onClick);
     return b;
 }
 
+/* Paged, rdms orders by the key (host, then SessionId): no column sorts. */
+const sortedKey = () => model.paged ? (model.fleet ? "VMHostName" : "SessionId") : model.sort.key;
+
 function renderHead() {
     const tr = $("sessions-head");
+    const focused = document.activeElement && document.activeElement.closest("#sessions-head th");
+    const refocus = focused ? focused.dataset.key : null;
     tr.replaceChildren();
     for (const [key, label] of COLUMNS) {
         const th = document.createElement("th");
         th.scope = "col";
         th.dataset.key = key;
-        const sorted = model.sort.key === key;
-        th.setAttribute("aria-sort", sorted ? (model.sort.dir > 0 ? "ascending" : "descending") : "none");
+        const sorted = sortedKey() === key;
+        const dir = model.paged ? 1 : model.sort.dir;
+        th.setAttribute("aria-sort", sorted ? (dir > 0 ? "ascending" : "descending") : "none");
+        if (model.paged) {
+            th.textContent = label;
+            tr.appendChild(th);
+            continue;
+        }
+        th.className = "pf-c-table__sort" + (sorted ? " pf-m-selected" : "");
         const b = document.createElement("button");
         b.type = "button";
-        b.className = "sort";
-        b.textContent = label + (sorted ? (model.sort.dir > 0 ? " ▲" : " ▼") : "");
+        b.className = "pf-c-table__button sort";
+        const text = document.createElement("span");
+        text.className = "pf-c-table__text";
+        text.textContent = label;
+        const arrow = document.createElement("span");
+        arrow.className = "pf-c-table__sort-indicator sort-arrow";
+        arrow.setAttribute("aria-hidden", "true");
+        arrow.textContent = sorted ? (dir > 0 ? "▲" : "▼") : "↕";
+        b.append(text, arrow);
         b.addEventListener("click", () => {
             model.sort = { key, dir: sorted ? -model.sort.dir : 1 };
             render();
-            tr.querySelector("th[data-key='" + key + "'] button").focus();
         });
         th.appendChild(b);
         tr.appendChild(th);
@@ -197,6 +283,11 @@ function renderHead() {
     th.scope = "col";
     th.textContent = "Actions";
     tr.appendChild(th);
+    if (refocus) {
+        const b = tr.querySelector("th[data-key='" + refocus + "'] button");
+        if (b)
+            b.focus();
+    }
 }
 
 function render() {
@@ -208,29 +299,18 @@ function render() {
         $("page-info").textContent = "";
         return;
     }
+    $("sort-hint").hidden = !model.paged;
+    $("sort-hint").textContent = model.paged
+        ? "Sorted by host and session: " + (model.fleet ? "on a broker" : "with more than " +
+          ALL_MAX + " sessions") + " rdms filters and pages them, " + PAGE_SIZE + " at a time."
+        : "";
+    if (model.paged)
+        return renderPaged(tbody);
     const all = [...model.sessions.values()];
     const rows = all.filter(matches).sort(compare);
     const pages = Math.max(1, Math.ceil(rows.length / PAGE_SIZE));
     model.page = Math.min(model.page, pages - 1);
-    for (const s of rows.slice(model.page * PAGE_SIZE, (model.page + 1) * PAGE_SIZE)) {
-        const tr = document.createElement("tr");
-        tr.dataset.sessionId = s.SessionId;
-        tr.dataset.host = s.VMHostName;
-        tr.id = "row-" + s.SessionId + "-" + s.VMHostName.replace(/[^A-Za-z0-9_-]/g, "_");
-        for (const [key] of COLUMNS)
-            cell(tr, key === "ConnectState" ? stateWord(s[key]) : s[key], key === "SessionId");
-        const td = document.createElement("td");
-        td.className = "actions";
-        tr.firstChild.id = tr.id + "-name";   /* names the row's buttons */
-        const first = tr.firstChild.id;
-        const disc = button("Disconnect", "secondary disconnect", () => act(s, "disconnect"), first);
-        disc.disabled = s.ConnectState !== ACTIVE;
-        td.append(disc,
-                  button("Log off", "secondary logoff", () => confirmLogoff(s), first),
-                  button("Send message", "secondary message", () => openMessage(s), first));
-        tr.appendChild(td);
-        tbody.appendChild(tr);
-    }
+    renderRows(tbody, rows.slice(model.page * PAGE_SIZE, (model.page + 1) * PAGE_SIZE));
     if (all.length === 0)
         setStatus("status", model.fleet && wqlFiltered()
             ? "No session matches the filter."
@@ -244,6 +324,50 @@ function render() {
     $("page-info").textContent = "Page " + (model.page + 1) + " of " + pages;
     $("page-prev").disabled = model.page === 0;
     $("page-next").disabled = model.page >= pages - 1;
+}
+
+function renderRows(tbody, rows) {
+    const frag = document.createDocumentFragment();
+    for (const s of rows) {
+        const tr = document.createElement("tr");
+        tr.dataset.sessionId = s.SessionId;
+        tr.dataset.host = s.VMHostName;
+        for (const [key] of COLUMNS)
+            cell(tr, key === "ConnectState" ? stateWord(s[key]) : s[key], key === "SessionId",
+                 key === "SessionId" || key === "ConnectState" ? null
+                     : key === "ClientMachineName" || key === "UserName" ? "value wide" : "value");
+        const td = document.createElement("td");
+        td.className = "actions";
+        const what = sessionName(s);
+        const disc = button("Disconnect", "disconnect", () => act(s, "disconnect"), what);
+        disc.disabled = s.ConnectState !== ACTIVE;
+        const box = document.createElement("div");
+        box.className = "actions-box";
+        box.append(disc,
+                   button("Log off", "logoff", () => confirmLogoff(s), what),
+                   button("Send message", "message", () => openMessage(s), what));
+        td.appendChild(box);
+        tr.appendChild(td);
+        frag.appendChild(tr);
+    }
+    tbody.appendChild(frag);
+}
+
+function renderPaged(tbody) {
+    const rows = model.pageRows;
+    const first = model.page * PAGE_SIZE + 1;
+    renderRows(tbody, rows);
+    if (rows.length === 0)
+        setStatus("status", wqlFiltered() ? "No session matches the filter."
+            : "No sessions: there is no session here that you may see" +
+              " (members of the admin group see every session, anyone else their own).");
+    else
+        setStatus("status", "Sessions " + first + "–" + (first + rows.length - 1) +
+                  (model.more ? " (more follow)" : " (the last)") +
+                  (wqlFiltered() ? " of those that match." : "."));
+    $("page-info").textContent = "Page " + (model.page + 1);
+    $("page-prev").disabled = model.page === 0;
+    $("page-next").disabled = !model.more;
 }
 
 const wqlFiltered = () => !!($("filter-text").value.trim() || $("filter-state").value ||
@@ -268,7 +392,7 @@ function setLive(live, why) {
 }
 
 function applyEvent(ev) {
-    if (model.fleet) {          /* the broker's list is a WQL answer: ask again */
+    if (model.paged) {          /* the page is a WQL answer: ask again */
         clearTimeout(refilter);
         refilter = setTimeout(load, 500);
         return;
@@ -348,9 +472,7 @@ function confirmLogoff(s) {
     logoffTarget = s;
     $("dlg-logoff-text").textContent = "Log off " + sessionName(s) +
         "? Its programs end, and unsaved work is lost.";
-    $("dlg-logoff").returnValue = "";      /* Escape keeps the last value */
-    $("dlg-logoff").showModal();
-    $("logoff-cancel").focus();
+    showDialog($("dlg-logoff"), $("logoff-cancel"));
 }
 
 let messageTarget = null;
@@ -358,9 +480,7 @@ function openMessage(s) {
     messageTarget = s;
     $("dlg-message-target").textContent = "To " + sessionName(s) + ".";
     $("form-message").reset();
-    $("dlg-message").returnValue = "";
-    $("dlg-message").showModal();
-    $("msg-title").focus();
+    showDialog($("dlg-message"), $("msg-title"));
 }
 
 /* ---- hosts (a broker shows the fleet) --------------------------------------- */
@@ -370,6 +490,7 @@ const SERVER_STATES = { 1: "not reachable", 3: "running", 8: "refused" };
 function loadHosts() {
     return rdmsJson(["query", "SELECT * FROM Win32_RDSHServer"]).then(hosts => {
         model.fleet = hosts.length > 1 || hosts.some(h => h.ConnectionBroker);
+        model.paged = model.paged || model.fleet;
         $("hosts").hidden = !model.fleet;
         $("host-filter").hidden = !model.fleet;
         if (!model.fleet)
@@ -431,13 +552,59 @@ function applyTheme() {
     document.documentElement.classList.toggle("pf-v5-theme-dark", dark);
 }
 
+/* PatternFly 4's sheet (Cockpit's shell) is there: its classes carry the look. */
+function detectPatternFly() {
+    const v = getComputedStyle(document.documentElement).getPropertyValue("--pf-global--primary-color--100");
+    document.documentElement.classList.toggle("rdms-pf", v.trim() !== "");
+}
+
+/* ---- dialogs: modal, Tab stays inside (the page is a frame: the shell
+ * around it is not inert), Escape closes (the native cancel) ------------------ */
+
+let opener = null;
+
+function trapFocus(dlg) {
+    dlg.addEventListener("keydown", e => {
+        if (e.key !== "Tab")
+            return;
+        const items = [...dlg.querySelectorAll("input, textarea, select, button")]
+                .filter(el => !el.disabled && el.offsetParent !== null);
+        if (items.length === 0)
+            return;
+        const first = items[0], last = items[items.length - 1];
+        if (e.shiftKey && document.activeElement === first) {
+            e.preventDefault();
+            last.focus();
+        } else if (!e.shiftKey && document.activeElement === last) {
+            e.preventDefault();
+            first.focus();
+        }
+    });
+    dlg.addEventListener("close", () => {
+        /* back where the user was, if it is still there */
+        if (opener && document.contains(opener))
+            opener.focus();
+        opener = null;
+    });
+}
+
+function showDialog(dlg, focus) {
+    opener = document.activeElement;
+    dlg.returnValue = "";        /* Escape keeps the last value */
+    dlg.showModal();
+    focus.focus();
+}
+
 /* ---- wiring ------------------------------------------------------------------ */
 
+const TABS = ["sessions", "audit"];
+
 function selectTab(which) {
-    for (const t of ["sessions", "audit"]) {
+    for (const t of TABS) {
         const on = t === which;
         $("tab-" + t).setAttribute("aria-selected", on ? "true" : "false");
         $("tab-" + t).tabIndex = on ? 0 : -1;
+        $("tab-" + t).parentElement.classList.toggle("pf-m-current", on);
         $("panel-" + t).hidden = !on;
     }
     if (which === "audit")
@@ -445,6 +612,7 @@ function selectTab(which) {
 }
 
 function init() {
+    detectPatternFly();
     applyTheme();
     window.addEventListener("storage", applyTheme);
     window.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", applyTheme);
@@ -458,30 +626,42 @@ function init() {
     let typing = null;
     const filterChanged = () => {
         model.page = 0;
-        if (!model.fleet)
+        if (!model.paged)
             return render();
         clearTimeout(typing);
-        typing = setTimeout(load, 300);
+        typing = setTimeout(firstPage, 300);
     };
     $("filter-text").addEventListener("input", filterChanged);
     $("filter-state").addEventListener("change", filterChanged);
     $("filter-host").addEventListener("change", filterChanged);
     $("toolbar").addEventListener("submit", e => e.preventDefault());
     $("refresh").addEventListener("click", () => load());
-    $("page-prev").addEventListener("click", () => { model.page--; render() });
-    $("page-next").addEventListener("click", () => { model.page++; render() });
+    const turn = by => {
+        model.page += by;
+        if (model.paged)
+            load();
+        else
+            render();
+    };
+    $("page-prev").addEventListener("click", () => turn(-1));
+    $("page-next").addEventListener("click", () => turn(1));
 
     $("tab-sessions").addEventListener("click", () => selectTab("sessions"));
     $("tab-audit").addEventListener("click", () => selectTab("audit"));
     document.querySelector("[role=tablist]").addEventListener("keydown", e => {
-        if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
-            const next = $("tab-sessions").getAttribute("aria-selected") === "true" ? "audit" : "sessions";
-            selectTab(next);
-            $("tab-" + next).focus();
-        }
+        const at = TABS.findIndex(t => $("tab-" + t).getAttribute("aria-selected") === "true");
+        const to = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: TABS.length - 1 }[e.key];
+        if (to === undefined)
+            return;
+        e.preventDefault();
+        const next = TABS[(to + TABS.length) % TABS.length];
+        selectTab(next);
+        $("tab-" + next).focus();
     });
     $("audit-form").addEventListener("submit", e => { e.preventDefault(); loadAudit() });
 
+    trapFocus($("dlg-logoff"));
+    trapFocus($("dlg-message"));
     $("dlg-logoff").addEventListener("close", () => {
         if ($("dlg-logoff").returnValue === "logoff" && logoffTarget)
             act(logoffTarget, "logoff");

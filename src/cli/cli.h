@@ -36,6 +36,9 @@ typedef struct cli_options {
 	const char *events;     /* rdms watch --event */
 	const char *fingerprint; /* rdms fleet host add --fingerprint */
 	const char *domain;     /* rdms user set --domain */
+	size_t      first;      /* rdms list/query --first N: a page of N (0: everything) */
+	bool        after_given; /* --after HOST,ID: the page starts after that session */
+	rdms_key    after;
 	const char *args[4];    /* positional arguments after the command */
 	int         nargs;
 } cli_options;

@@ -22,7 +22,7 @@
 
 enum { OPT_CONFIG = 256, OPT_DIRECT, OPT_JSON, OPT_MOF, OPT_HOST, OPT_INSECURE,
        OPT_TITLE, OPT_MESSAGE, OPT_SINCE, OPT_DEBUG, OPT_VERSION, OPT_TIMEOUT, OPT_WAIT,
-       OPT_QUERY, OPT_EVENT, OPT_FINGERPRINT, OPT_DOMAIN };
+       OPT_QUERY, OPT_EVENT, OPT_FINGERPRINT, OPT_DOMAIN, OPT_FIRST, OPT_AFTER };
 
 static const struct option long_options[] = {
 	{ "config",   required_argument, NULL, OPT_CONFIG },
@@ -41,6 +41,8 @@ static const struct option long_options[] = {
 	{ "event",    required_argument, NULL, OPT_EVENT },
 	{ "fingerprint", required_argument, NULL, OPT_FINGERPRINT },
 	{ "domain",   required_argument, NULL, OPT_DOMAIN },
+	{ "first",    required_argument, NULL, OPT_FIRST },
+	{ "after",    required_argument, NULL, OPT_AFTER },
 	{ "debug",    no_argument,       NULL, OPT_DEBUG },
 	{ "help",     no_argument,       NULL, 'h' },
 	{ "version",  no_argument,       NULL, OPT_VERSION },
@@ -97,6 +99,44 @@ static uint32_t check_target(const char *arg, rdms_error *err)
 	return rc;
 }
 
+/* The most sessions one page may ask for (a broker's directory reads no more at once). */
+#define CLI_PAGE_MAX 100000
+
+/* --first N: a count from 1 to CLI_PAGE_MAX. */
+static int parse_first(const char *arg, cli_options *o)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*arg) || (n = strtoull(arg, &end, 10), *end != '\0') ||
+	    n < 1 || n > CLI_PAGE_MAX)
+		return usage_error("--first '%s' is not a count from 1 to %d", arg, CLI_PAGE_MAX);
+	o->first = (size_t)n;
+	return CLI_OK;
+}
+
+/* --after HOST,ID: a session's keys, as the last row of the page before shows them. */
+static int parse_after(const char *arg, cli_options *o)
+{
+	const char *comma = strrchr(arg, ',');
+	rdms_error err = { 0 };
+	size_t host = comma != NULL ? (size_t)(comma - arg) : 0;
+
+	if (comma == NULL || host == 0 || !cli_is_id(comma + 1))
+		return usage_error("--after '%s' is not HOST,ID (a session's VMHostName and "
+		                   "SessionId, e.g. h1,42)", arg);
+	if (cli_id_in_range(comma + 1, &err) != WBEM_S_NO_ERROR)
+		return usage_error("--after: %s", err.message);
+	if (host >= sizeof o->after.text)
+		return usage_error("--after: the host name is longer than %zu bytes",
+		                   sizeof o->after.text - 1);
+	memcpy(o->after.text, arg, host);
+	o->after.text[host] = '\0';
+	o->after.num = (uint32_t)strtoul(comma + 1, NULL, 10);
+	o->after_given = true;
+	return CLI_OK;
+}
+
 /* The command's positional argument, checked before anything is asked. */
 static int check_argument(const cli_options *o, const cli_command *cmd)
 {
@@ -130,6 +170,11 @@ static int check_command_options(const cli_options *o)
 		return usage_error("--query and --event belong to 'rdms watch', not '%s'", c);
 	if (strcmp(c, "watch") == 0 && cli_watch_check(o, &err) != WBEM_S_NO_ERROR)
 		return cli_report_usage(&err);
+	if ((o->first || o->after_given) && strcmp(c, "list") != 0 && strcmp(c, "query") != 0)
+		return usage_error("--first and --after belong to 'rdms list' and 'rdms query', "
+		                   "not '%s'", c);
+	if (o->after_given && !o->first)
+		return usage_error("--after goes with --first N (the size of the page)");
 	if (o->fingerprint && strcmp(c, "fleet") != 0)
 		return usage_error("--fingerprint belongs to 'rdms fleet host add', not '%s'", c);
 	if (o->domain && strcmp(c, "user") != 0)
@@ -188,6 +233,14 @@ int cli_parse_args(int argc, char **argv, cli_options *o)
 		case OPT_EVENT: o->events = optarg; break;
 		case OPT_FINGERPRINT: o->fingerprint = optarg; break;
 		case OPT_DOMAIN: o->domain = optarg; break;
+		case OPT_FIRST:
+			if (parse_first(optarg, o) != CLI_OK)
+				return CLI_USAGE;
+			break;
+		case OPT_AFTER:
+			if (parse_after(optarg, o) != CLI_OK)
+				return CLI_USAGE;
+			break;
 		case OPT_TIMEOUT:
 			if (rdms_message_option(&o->msg_opts, RDMS_MESSAGE_OPT_TIMEOUT, optarg, &err))
 				return usage_error("--timeout: %s", err.message);

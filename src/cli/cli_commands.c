@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,7 @@
 
 #include "../audit/audit.h"
 #include "../common/log.h"
+#include "../common/strutil.h"
 #include "../schema/schema.h"
 
 static const cim_class *session_class(void)
@@ -47,6 +49,106 @@ static uint32_t src_query(cli_ctx *ctx, const char *wql, wql_query **q,
 		*q = NULL;
 	}
 	return rc;
+}
+
+/*
+ * A page of the sessions (WQL: a query on them, or NULL), as --first and
+ * --after ask: in key order, through rdmsd's keyset enumeration or, with
+ * --direct, sorted here the same way.  *Q gets the parsed query, if any.
+ */
+static uint32_t src_page(cli_ctx *ctx, const char *wql, wql_query **q, cim_instance_list *out,
+                         bool *more, rdms_error *err)
+{
+	const rdms_key *after = ctx->opt.after_given ? &ctx->opt.after : NULL;
+	uint32_t rc;
+
+	*q = NULL;
+	*more = false;
+	if (ctx->opt.direct) {
+		rc = wql != NULL ? rdms_op_query(&ctx->provider, &ctx->caller, NULL, wql, q, out, err)
+		                 : src_enumerate(ctx, out, err);
+		if (rc != WBEM_S_NO_ERROR)
+			return rc;
+		if (!rdms_keyset_trim(out, after))
+			return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+		*more = out->count > ctx->opt.first;
+		while (out->count > ctx->opt.first)
+			cim_instance_free(out->items[--out->count]);
+		return WBEM_S_NO_ERROR;
+	}
+	if (wql != NULL && (rc = wql_parse(wql, rdms_schema_find, q, err)) != WBEM_S_NO_ERROR)
+		return rc;
+	rc = rdms_client_page(ctx->client, session_class(), wql, after, ctx->opt.first, out, more,
+	                      err);
+	if (rc != WBEM_S_NO_ERROR) {
+		wql_free(*q);
+		*q = NULL;
+	}
+	return rc;
+}
+
+/* On stderr, how to ask for the page after L's last session (the text output's hint). */
+static void hint_next_page(const cli_ctx *ctx, const cim_instance_list *l, bool more)
+{
+	rdms_key k;
+
+	if (!more || l->count == 0 || ctx->opt.json)
+		return;
+	rdms_session_key(l->items[l->count - 1], &k);
+	fprintf(stderr, "%s: more sessions may follow: add --after '%s,%" PRIu32 "'\n",
+	        log_progname(), k.text, k.num);
+}
+
+/* The WQL that selects what `rdms list FILTER` shows (a SessionId or a user), malloc'd. */
+static char *list_filter_wql(const char *filter)
+{
+	strbuf b = { 0 };
+
+	strbuf_printf(&b, "SELECT * FROM %s WHERE ", session_class()->name);
+	if (cli_is_id(filter)) {
+		strbuf_printf(&b, "SessionId = %s", filter);
+	} else {
+		strbuf_puts(&b, "UserName = '");
+		for (const char *p = filter; *p != '\0'; p++) {
+			if (*p == '\\' || *p == '\'')
+				strbuf_append(&b, "\\", 1);
+			strbuf_append(&b, p, 1);
+		}
+		strbuf_puts(&b, "'");
+	}
+	if (b.failed) {
+		strbuf_free(&b);
+		return NULL;
+	}
+	return b.data;
+}
+
+/* `rdms list --first N [--after HOST,ID] [USER|ID]`: one page, without the details. */
+static int list_page(cli_ctx *ctx, const char *filter)
+{
+	cim_instance_list l = { 0 };
+	rdms_error err = { 0 };
+	wql_query *q = NULL;
+	char *wql = NULL;
+	bool more;
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	if (filter != NULL && (wql = list_filter_wql(filter)) == NULL)
+		rc = rdms_fail(&err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	if (rc == WBEM_S_NO_ERROR)
+		rc = src_page(ctx, wql, &q, &l, &more, &err);
+	free(wql);
+	wql_free(q);
+	if (rc != WBEM_S_NO_ERROR)
+		return cli_report(&err);
+	/* the details (idle time) cost a look at every session's X server: not for a page */
+	if (ctx->opt.json)
+		cli_print_json_sessions(stdout, &l, NULL);
+	else
+		cli_print_sessions(stdout, &l, NULL);
+	hint_next_page(ctx, &l, more);
+	cim_instance_list_free(&l);
+	return CLI_OK;
 }
 
 static uint32_t src_get(cli_ctx *ctx, const cim_path *path, cim_instance **out,
@@ -177,10 +279,12 @@ static int cmd_list(cli_ctx *ctx)
 	const char *filter = ctx->opt.nargs > 0 ? ctx->opt.args[0] : NULL;
 	cim_instance_list l = { 0 }, details = { 0 };
 	rdms_error err = { 0 }, derr = { 0 };
-	uint32_t rc = src_enumerate(ctx, &l, &err);
+	uint32_t rc;
 	size_t keep = 0;
 
-	if (rc != WBEM_S_NO_ERROR)
+	if (ctx->opt.first)
+		return list_page(ctx, filter);
+	if ((rc = src_enumerate(ctx, &l, &err)) != WBEM_S_NO_ERROR)
 		return cli_report(&err);
 	for (size_t i = 0; i < l.count; i++) {
 		if (list_selects(l.items[i], filter))
@@ -213,7 +317,9 @@ static int cmd_query(cli_ctx *ctx)
 	cim_instance_list l = { 0 };
 	rdms_error err = { 0 };
 	wql_query *q = NULL;
-	uint32_t rc = src_query(ctx, ctx->opt.args[0], &q, &l, &err);
+	bool more = false;
+	uint32_t rc = ctx->opt.first ? src_page(ctx, ctx->opt.args[0], &q, &l, &more, &err)
+	                             : src_query(ctx, ctx->opt.args[0], &q, &l, &err);
 
 	if (rc != WBEM_S_NO_ERROR)
 		return cli_report(&err);
@@ -221,6 +327,7 @@ static int cmd_query(cli_ctx *ctx)
 		cli_print_json_list(stdout, &l, q);
 	else
 		cli_print_table(stdout, &l, q);
+	hint_next_page(ctx, &l, more);
 	cim_instance_list_free(&l);
 	wql_free(q);
 	return CLI_OK;
@@ -519,16 +626,22 @@ static int cmd_audit(cli_ctx *ctx)
 }
 
 const cli_command cli_commands[] = {
-	{ .name = "list", .usage = "[USER|ID] [--json]",
+	{ .name = "list", .usage = "[USER|ID] [--json] [--first N [--after HOST,ID]]",
 	  .summary = "list this host's sessions, or a user's, or one",
 	  .details = "One row per session: its SessionId, user, state, idle and logon time,\n"
-	             "client and host; a USER or a SessionId shows only theirs.",
-	  .example = "rdms list alice", .windows = "quser, qwinsta", .max_args = 1,
+	             "client and host; a USER or a SessionId shows only theirs.\n"
+	             "--first N shows one page of N sessions in key order (host, then\n"
+	             "SessionId), without idle and logon time; --after HOST,ID starts it after\n"
+	             "that session (the previous page's last row; stderr names it when more\n"
+	             "may follow).  A broker reads only that page of its directory.",
+	  .example = "rdms list --first 100 --after h1,42", .windows = "quser, qwinsta", .max_args = 1,
 	  .needs_sessions = true, .run = cmd_list },
-	{ .name = "query", .usage = "\"SELECT ... FROM Win32_VirtualDesktopSession [WHERE ...]\" [--json]",
+	{ .name = "query", .usage = "\"SELECT ... FROM Win32_VirtualDesktopSession [WHERE ...]\" [--json] "
+	           "[--first N [--after HOST,ID]]",
 	  .summary = "run a WQL query",
 	  .details = "Shows the sessions that match a WQL data query, with the properties it\n"
-	             "selects.  String comparisons ignore case.",
+	             "selects.  String comparisons ignore case.  --first and --after page the\n"
+	             "answer as for 'rdms list'.",
 	  .example = "rdms query \"SELECT SessionId, UserName FROM Win32_VirtualDesktopSession "
 	             "WHERE ConnectState = 4\"",
 	  .min_args = 1, .max_args = 1, .arg = CLI_ARG_WQL, .needs_sessions = true,

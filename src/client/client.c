@@ -17,6 +17,7 @@
  */
 #include "client_internal.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,7 @@
 
 #define DEFAULT_SOCKET   "/run/rdms/rdmsd.sock"
 #define MAX_REPLY        (256u << 20)    /* bytes of one reply we accept */
-#define PAGE_ELEMENTS    "1000"
+#define PAGE_ELEMENTS    1000
 #define ENVELOPE_SIZE    "512000"        /* what PowerShell asks for */
 #define MAX_PULLS        1000000
 #define DEFAULT_TIMEOUT_S 300L           /* a whole exchange, and OperationTimeout */
@@ -891,6 +892,39 @@ static uint32_t read_page(const xmlNode *body, const char *resp, const char *ite
 	return WBEM_S_NO_ERROR;
 }
 
+/*
+ * The Enumerate of URI (WQL its filter, or NULL) for at most MAX items,
+ * EXTRA (may be NULL) ending its header: the items of CLS onto OUT, the
+ * context to pull the rest with into *CTX (NULL: nothing is left).
+ */
+static uint32_t enumerate_first(rdms_client *c, const cim_class *cls, const char *uri,
+                                const char *wql, size_t max, const char *extra,
+                                cim_instance_list *out, char **ctx, rdms_error *err)
+{
+	strbuf b = { 0 };
+	xmlDoc *doc;
+	xmlNode *body;
+	uint32_t rc;
+
+	*ctx = NULL;
+	client_envelope_head_extra(&b, c, ACTION_ENUMERATE, uri, extra);
+	strbuf_printf(&b, "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>%zu"
+	              "</wsman:MaxElements>", max);
+	if (wql != NULL) {
+		PUTS(&b, "<wsman:Filter Dialect=\"" DIALECT_WQL "\">");
+		wsman_escape(&b, wql, false);
+		PUTS(&b, "</wsman:Filter>");
+	}
+	PUTS(&b, "</wsen:Enumerate>");
+	client_envelope_tail(&b);
+	rc = client_post(c, &b, &doc, &body, err);
+	strbuf_free(&b);
+	if (rc == WBEM_S_NO_ERROR)
+		rc = read_page(body, "EnumerateResponse", NS_WSMAN, cls, out, ctx, err);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
 static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
                           cim_instance_list *out, rdms_error *err)
 {
@@ -903,22 +937,7 @@ static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
 
 	if (uri == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
-	client_envelope_head(&b, c, ACTION_ENUMERATE, uri, NULL);
-	PUTS(&b, "<wsen:Enumerate><wsman:OptimizeEnumeration/><wsman:MaxElements>"
-	         PAGE_ELEMENTS "</wsman:MaxElements>");
-	if (wql != NULL) {
-		PUTS(&b, "<wsman:Filter Dialect=\"" DIALECT_WQL "\">");
-		wsman_escape(&b, wql, false);
-		PUTS(&b, "</wsman:Filter>");
-	}
-	PUTS(&b, "</wsen:Enumerate>");
-	client_envelope_tail(&b);
-	rc = client_post(c, &b, &doc, &body, err);
-	strbuf_free(&b);
-	if (rc == WBEM_S_NO_ERROR)
-		rc = read_page(body, "EnumerateResponse", NS_WSMAN, cls, out, &ctx, err);
-	xmlFreeDoc(doc);
-
+	rc = enumerate_first(c, cls, uri, wql, PAGE_ELEMENTS, NULL, out, &ctx, err);
 	for (int pulls = 0; rc == WBEM_S_NO_ERROR && ctx != NULL; pulls++) {
 		if (pulls == MAX_PULLS) {
 			rc = rdms_fail(err, WBEM_E_INVALID_STREAM, "the enumeration does not end");
@@ -927,8 +946,8 @@ static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
 		client_envelope_head(&b, c, ACTION_PULL, uri, NULL);
 		PUTS(&b, "<wsen:Pull><wsen:EnumerationContext>");
 		wsman_escape(&b, ctx, false);
-		PUTS(&b, "</wsen:EnumerationContext><wsen:MaxElements>" PAGE_ELEMENTS
-		         "</wsen:MaxElements></wsen:Pull>");
+		strbuf_printf(&b, "</wsen:EnumerationContext><wsen:MaxElements>%d"
+		              "</wsen:MaxElements></wsen:Pull>", PAGE_ELEMENTS);
 		client_envelope_tail(&b);
 		free(ctx);
 		ctx = NULL;
@@ -938,6 +957,57 @@ static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
 			rc = read_page(body, "PullResponse", NS_WSEN, cls, out, &ctx, err);
 		xmlFreeDoc(doc);
 	}
+	free(ctx);
+	free(uri);
+	return rc;
+}
+
+/* Ends the enumeration CTX of URI on the server (what it holds for it); failures only logged. */
+static void release(rdms_client *c, const char *uri, const char *ctx)
+{
+	strbuf b = { 0 };
+	rdms_error err = { 0 };
+	xmlDoc *doc = NULL;
+	xmlNode *body;
+
+	client_envelope_head(&b, c, ACTION_RELEASE, uri, NULL);
+	PUTS(&b, "<wsen:Release><wsen:EnumerationContext>");
+	wsman_escape(&b, ctx, false);
+	PUTS(&b, "</wsen:EnumerationContext></wsen:Release>");
+	client_envelope_tail(&b);
+	if (client_post(c, &b, &doc, &body, &err) != WBEM_S_NO_ERROR)
+		log_debug("release of an enumeration: %s", err.message);
+	strbuf_free(&b);
+	xmlFreeDoc(doc);
+}
+
+uint32_t rdms_client_page(rdms_client *c, const cim_class *cls, const char *wql,
+                          const rdms_key *after, size_t first, cim_instance_list *out,
+                          bool *more, rdms_error *err)
+{
+	char *uri = client_resource_uri(cls->namespace_, wql != NULL ? NULL : cls);
+	char *ctx = NULL;
+	strbuf h = { 0 };
+	uint32_t rc;
+
+	*more = false;
+	if (uri == NULL)
+		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
+	/* mustUnderstand: a server without keysets refuses rather than answering page one */
+	PUTS(&h, "<rdms:Keyset xmlns:rdms=\"" NS_RDMS "\" s:mustUnderstand=\"true\"");
+	if (after != NULL) {
+		PUTS(&h, " VMHostName=\"");
+		wsman_escape(&h, after->text, true);
+		strbuf_printf(&h, "\" SessionId=\"%" PRIu32 "\"", after->num);
+	}
+	PUTS(&h, "/>");
+	rc = h.failed ? rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory")
+	              : enumerate_first(c, cls, uri, wql, first, h.data, out, &ctx, err);
+	if (rc == WBEM_S_NO_ERROR && ctx != NULL) {
+		*more = true;
+		release(c, uri, ctx);
+	}
+	strbuf_free(&h);
 	free(ctx);
 	free(uri);
 	return rc;

@@ -61,6 +61,15 @@ uint32_t rdms_client_enumerate(rdms_client *c, const cim_class *cls,
                                cim_instance_list *out, rdms_error *err);
 uint32_t rdms_client_query(rdms_client *c, const cim_class *cls, const char *wql,
                            cim_instance_list *out, rdms_error *err);
+/*
+ * One page of the sessions (WQL, may be NULL: a query on them), in key
+ * order (VMHostName, SessionId): the first FIRST after AFTER (NULL: from
+ * the start) onto OUT, *MORE when the server says more may follow.  Sent
+ * as an Enumerate with rdms:Keyset, so no context is kept between pages.
+ */
+uint32_t rdms_client_page(rdms_client *c, const cim_class *cls, const char *wql,
+                          const rdms_key *after, size_t first, cim_instance_list *out,
+                          bool *more, rdms_error *err);
 uint32_t rdms_client_get(rdms_client *c, const cim_class *cls, const cim_path *path,
                          cim_instance **out, rdms_error *err);
 /*

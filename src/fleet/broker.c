@@ -129,14 +129,6 @@ static uint32_t sessions_page(rdms_provider *p, const rdms_caller *who, const wq
 	return rc != WBEM_S_NO_ERROR ? rc : w.rc;
 }
 
-static void session_key(const cim_instance *inst, rdms_key *out)
-{
-	const cim_value *host = &inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_VMHOSTNAME];
-
-	str_copy(out->text, sizeof out->text, host->is_null ? "" : host->u.str);
-	out->num = inst->values[RDMS_WIN32_VIRTUALDESKTOPSESSION_SESSIONID].u.u32;
-}
-
 /* Every session WHO may see, page after page (what the pages list, in their order). */
 static uint32_t sessions_each(rdms_provider *p, const rdms_caller *who, rdms_instance_fn fn,
                               void *ctx, rdms_error *err)
@@ -360,7 +352,7 @@ static uint32_t sessions_invoke(rdms_provider *p, const rdms_caller *who, const 
 static const rdms_class_provider broker_sessions = {
 	.cls = &rdms_class_Win32_VirtualDesktopSession, .each = sessions_each,
 	.get = sessions_get, .invoke = sessions_invoke,
-	.page = sessions_page, .key_of = session_key,
+	.page = sessions_page, .key_of = rdms_session_key,
 };
 
 /* ---- stateless enumeration contexts ------------------------------------------ */

@@ -225,6 +225,18 @@ typedef struct rdms_key {
 	uint32_t num;
 } rdms_key;
 
+/* The key of session INST (of Win32_VirtualDesktopSession) into OUT (keyset.c). */
+void rdms_session_key(const cim_instance *inst, rdms_key *out);
+/* Key order: VMHostName's bytes, then SessionId; <0, 0, >0 as strcmp. */
+int rdms_key_compare(const rdms_key *a, const rdms_key *b);
+/*
+ * Sorts the sessions of L into key order and drops (frees) those at or
+ * before AFTER (NULL: none): what a keyset page after AFTER holds, for
+ * sessions that were listed rather than read in pages.  False (L as it
+ * was) when out of memory.
+ */
+bool rdms_keyset_trim(cim_instance_list *l, const rdms_key *after);
+
 /*
  * An enumeration taken one instance at a time (cursor.c), for a reply
  * written while it is sent: the instances of CLASS_NAME WHO may see, in

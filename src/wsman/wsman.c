@@ -623,6 +623,26 @@ static bool stateless_open(wsman_call *c, wsman_enum_ctx *x, const char *cls, co
 }
 
 /*
+ * X's listed instances as a keyset page (rdms:Keyset): in key order, after
+ * the request's key if it gave one.
+ */
+static bool keyset_cursor(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
+{
+	if (!rdms_keyset_trim(&x->items, c->r->keyset_started ? &c->r->keyset_after : NULL))
+		return oom(f);
+	return list_cursor(x, f);
+}
+
+/* rdms:Keyset is for the session class (its keys are the page's). */
+static bool keyset_class_ok(const wsman_request *r, const char *name, wsman_fault *f)
+{
+	if (!r->keyset || strcasecmp(name, rdms_session_class()->name) == 0)
+		return true;
+	return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidParameter", NULL,
+	                  "rdms:Keyset pages %s, not %s", rdms_session_class()->name, name);
+}
+
+/*
  * Runs the enumeration or query: X's cursor (or class list) gives its
  * result.
  */
@@ -637,6 +657,15 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 		return class_list(c, x, f);
 	if (r->class_name != NULL && (cls = resolve_class(r, r->class_name, f)) == NULL)
 		return false;
+	if (cls != NULL && !keyset_class_ok(r, cls->name, f))
+		return false;
+	if (r->keyset && r->want_position)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidParameter", NULL,
+		                  "rdms:Keyset and rdms:Position exclude each other");
+	/* a page after a key: a class that pages starts there, a listed one is trimmed */
+	x->started = r->keyset_started;
+	if (r->keyset_started)
+		x->after = r->keyset_after;
 	x->uri = strdup(r->resource_uri);
 	if (r->uri_kind == WSMAN_URI_DMTF && (x->ns_selector = strdup(r->ns)) == NULL)
 		return oom(f);
@@ -660,6 +689,8 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 		const cim_class *qc = x->query != NULL ? wql_class(x->query) : NULL;
 		if (qc == NULL)
 			return wsman_fail(f, WBEM_E_FAILED, NULL, NULL, "the query has no class");
+		if (!keyset_class_ok(r, qc->name, f))
+			return false;
 		if (cls != NULL && strcasecmp(qc->name, cls->name) != 0)
 			return wsman_fail(f, WBEM_E_INVALID_QUERY, "wsen:CannotProcessFilter", NULL,
 			                  "the query selects from %s but the ResourceURI names %s",
@@ -672,7 +703,9 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 				return oom(f);
 			sprintf(x->uri, "%s%s/%s", URI_WMI_PREFIX, r->ns, qc->name);
 		}
-		return pages ? stateless_open(c, x, qc->name, r->filter_text, f) : list_cursor(x, f);
+		if (pages)
+			return stateless_open(c, x, qc->name, r->filter_text, f);
+		return r->keyset ? keyset_cursor(c, x, f) : list_cursor(x, f);
 	}
 	/* Only a WQL filter names its own class: check_uri_for_op refuses the
 	 * wildcard URI without one, so CLS is set from here on. */
@@ -700,7 +733,7 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 		}
 		for (size_t i = 0; i < r->nfsel; i++)
 			cim_value_clear(&vals[i]);
-		return ok && list_cursor(x, f);
+		return ok && (r->keyset ? keyset_cursor(c, x, f) : list_cursor(x, f));
 	}
 	if (r->want_position && cls == rdms_session_class()) {
 		rdms_snapshot *snap;
@@ -717,6 +750,10 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 	}
 	if (stateless_class(c, cls->name))
 		return stateless_open(c, x, cls->name, NULL, f);
+	if (r->keyset) {
+		code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name, &x->items, &err);
+		return code == 0 ? keyset_cursor(c, x, f) : op_fault(r, code, &err, f);
+	}
 	code = rdms_op_cursor(c->s->provider, c->who, r->ns, cls->name, NULL, &x->cur, &err);
 	return code == 0 ? true : op_fault(r, code, &err, f);
 }

@@ -156,6 +156,9 @@ typedef struct wsman_request {
 
 	/* Enumerate */
 	bool              want_position;  /* rdms:Position: the snapshot at a journal position */
+	bool              keyset;         /* rdms:Keyset: in key order, after KEYSET_AFTER if started */
+	bool              keyset_started;
+	rdms_key          keyset_after;
 	bool              optimize;
 	uint32_t          max_elements;   /* 0: not given */
 	wsman_mode        mode;

@@ -515,6 +515,39 @@ static bool parse_on_behalf(wsman_request *r, const xml_node *h, wsman_fault *f)
 	return true;
 }
 
+/*
+ * rdms:Keyset [VMHostName= SessionId=]: an Enumerate of the sessions in key
+ * order, from the one after that key (both attributes) or from the first
+ * (neither), so that a client can ask for any page without a context.
+ */
+static bool parse_keyset(wsman_request *r, const xml_node *h, wsman_fault *f)
+{
+	const char *host = xml_node_attr(h, "VMHostName");
+	const char *id = xml_node_attr(h, "SessionId");
+	unsigned long n;
+
+	if (r->keyset)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsa:InvalidMessageInformationHeader",
+		                  NULL, "header Keyset is given twice");
+	r->keyset = true;
+	if (host == NULL && id == NULL)
+		return true;
+	if (host == NULL || id == NULL)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError", NULL,
+		                  "Keyset needs both VMHostName and SessionId, or neither");
+	if (strlen(host) >= sizeof r->keyset_after.text)
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError", NULL,
+		                  "Keyset VMHostName is longer than %zu bytes",
+		                  sizeof r->keyset_after.text - 1);
+	if (!parse_count(id, 0, UINT32_MAX, &n))
+		return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:SchemaValidationError", NULL,
+		                  "Keyset SessionId '%.40s' is not a uint32", id);
+	str_copy(r->keyset_after.text, sizeof r->keyset_after.text, host);
+	r->keyset_after.num = (uint32_t)n;
+	r->keyset_started = true;
+	return true;
+}
+
 static bool parse_header(wsman_request *r, const xml_node *header, header_seen *seen,
                          wsman_fault *f)
 {
@@ -562,6 +595,10 @@ static bool parse_header(wsman_request *r, const xml_node *header, header_seen *
 			known = true;
 		} else if (in_ns(h, NS_RDMS) && strcmp(name, "OnBehalfOf") == 0) {
 			if (!parse_on_behalf(r, h, f))
+				return false;
+			continue;
+		} else if (in_ns(h, NS_RDMS) && strcmp(name, "Keyset") == 0) {
+			if (!parse_keyset(r, h, f))
 				return false;
 			continue;
 		} else if (in_ns(h, NS_RDMS) && strcmp(name, "Position") == 0) {

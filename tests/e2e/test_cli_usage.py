@@ -56,6 +56,12 @@ def usage_errors(conf):
         ("message without --message", ["message", "3", "--title", "T"], "--title T and --message"),
         ("an unknown command", ["reboot"], "unknown command"),
         ("an extra argument", ["list", "alice", "extra"], "too many arguments"),
+        ("a page of no sessions", ["list", "--first", "0"], "not a count from 1"),
+        ("--after without --first", ["list", "--after", "h1,3"], "goes with --first"),
+        ("an --after that is no HOST,ID", ["list", "--first", "5", "--after", "h1"],
+         "is not HOST,ID"),
+        ("--first on a command that lists nothing", ["get", "3", "--first", "5"],
+         "belong to 'rdms list' and 'rdms query'"),
     ]
     for what, args, says in cases:
         for who in (None, NOBODY):

@@ -136,6 +136,22 @@ class Lab(we.Lab):
             json.dump({"config": {"rdms": rdms, "rdms_config": self.conf}}, f)
         self.linked.append(user)
 
+    def serve_page(self, users, backend):
+        """The page installed (make install's rule) for USERS, rdmsd started
+        (on BACKEND, for the check's words) and cockpit-ws: the page's
+        directory, or None after a failed check."""
+        os.makedirs(OUT, exist_ok=True)
+        page = self.install_page()
+        if not check("make install's rule installs the page (cockpit/rdms)", page):
+            return None
+        for user in users:
+            self.use_page(user, page)
+        if not check("rdmsd starts on the %s back-end" % backend, self.start(), self.log()[-2000:]):
+            return None
+        if not check("cockpit-ws listens on loopback", self.start_ws()):
+            return None
+        return page
+
     def start_ws(self):
         self.ws_log = open(os.path.join(OUT, "cockpit-ws.log"), "w")
         self.ws = subprocess.Popen([WS, "--no-tls", "--port", str(self.ws_port),
@@ -451,15 +467,8 @@ def test_bad_input(lab, page):
 
 
 def scenario(lab):
-    os.makedirs(OUT, exist_ok=True)
-    page = lab.install_page()
-    if not check("make install's rule installs the page (cockpit/rdms)", page):
-        return
-    for user in (CPADMIN, CPUSER, U2):
-        lab.use_page(user, page)
-    if not check("rdmsd starts on the xrdp back-end", lab.start(), lab.log()[-2000:]):
-        return
-    if not check("cockpit-ws listens on loopback", lab.start_ws()):
+    page = lab.serve_page((CPADMIN, CPUSER, U2), "xrdp")
+    if page is None:
         return
     c1 = lab.connect("cp1", U1, "/client-hostname:CPCLIENT1", "/size:1024x768")
     s1 = we.wait_session(lab, U1)

@@ -73,6 +73,34 @@ static void test_good(void)
 	CHECK_STR(o.command, "version");
 	CHECK(cli_find_command("logoff") != NULL);
 	CHECK(cli_find_command("reboot") == NULL);
+	/* a page: --first N, --after HOST,ID (the host may hold commas: the last one splits) */
+	CHECK_EQ(parse(&o, "list", "--first", "100", "--after", "h,1.example,42", NULL), CLI_OK);
+	CHECK_EQ(o.first, 100);
+	CHECK(o.after_given);
+	CHECK_STR(o.after.text, "h,1.example");
+	CHECK_EQ(o.after.num, 42);
+	CHECK_EQ(parse(&o, "query", "SELECT * FROM Win32_VirtualDesktopSession", "--first", "5",
+	               NULL), CLI_OK);
+	CHECK_EQ(o.first, 5);
+	CHECK(!o.after_given);
+}
+
+/* --first and --after: what is not a page is a usage error. */
+static void test_bad_pages(void)
+{
+	cli_options o;
+
+	CHECK_EQ(parse(&o, "list", "--first", "0", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--first", "100001", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--first", "10x", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--first", "-3", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--after", "h,1", NULL), CLI_USAGE);          /* no --first */
+	CHECK_EQ(parse(&o, "list", "--first", "9", "--after", "h", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--first", "9", "--after", ",4", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--first", "9", "--after", "h,", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "list", "--first", "9", "--after", "h,4294967296", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "get", "3", "--first", "9", NULL), CLI_USAGE);
+	CHECK_EQ(parse(&o, "watch", "--first", "9", NULL), CLI_USAGE);
 }
 
 static void test_bad(void)
@@ -310,6 +338,7 @@ int main(void)
 	log_init("rdms", false);
 	test_good();
 	test_bad();
+	test_bad_pages();
 	test_output();
 	test_bad_found_while_parsing();
 	test_help();

@@ -617,6 +617,75 @@ static void test_wsman(broker_env *e)
 	wsman_service_free(s);
 }
 
+/*
+ * Keyset pages (rdms:Keyset, what `rdms list --first N --after HOST,ID`
+ * sends): each an Enumerate of its own after the last key of the page
+ * before, no context kept; put together they are the whole enumeration,
+ * in order, for an admin, with a WQL filter, and for an owner.
+ */
+static void keyset_pages(wsman_service *s, const rdms_caller *who, const char *wql, keys *got)
+{
+	char after[300] = "";
+
+	for (int pages = 0; pages < 1000; pages++) {
+		strbuf b = { 0 };
+		size_t before = got->b.len;
+		int status;
+		xmlDoc *d;
+		char *last, *slash;
+
+		strbuf_puts(&b, ENV_OPEN "<s:Header>");
+		strbuf_puts(&b, "<wsa:Action s:mustUnderstand=\"true\">" ACTION_ENUMERATE "</wsa:Action>");
+		strbuf_printf(&b, "<wsman:ResourceURI>%s</wsman:ResourceURI>", wql ? URI_ANY : URI_SESS);
+		strbuf_printf(&b, "<wsa:MessageID>uuid:00000000-0000-0000-0001-%012d</wsa:MessageID>",
+		              pages);
+		strbuf_puts(&b, "<wsa:ReplyTo><wsa:Address>" URI_ANONYMOUS "</wsa:Address></wsa:ReplyTo>");
+		strbuf_printf(&b, "<rdms:Keyset xmlns:rdms=\"" NS_RDMS "\" s:mustUnderstand=\"true\"%s/>"
+		              "</s:Header><s:Body><wsen:Enumerate><wsman:OptimizeEnumeration/>"
+		              "<wsman:MaxElements>37</wsman:MaxElements>", after);
+		if (wql != NULL)
+			strbuf_printf(&b, "<wsman:Filter Dialect=\"" DIALECT_WQL "\">%s</wsman:Filter>", wql);
+		strbuf_puts(&b, "</wsen:Enumerate></s:Body></s:Envelope>");
+		d = call(s, who, strbuf_take(&b), &status);
+		CHECK_EQ(status, 200);
+		item_keys(d, got);
+		xmlFreeDoc(d);
+		if (got->b.len == before || status != 200)
+			return;
+		/* the page after this one's last "host/id " */
+		last = got->b.data + got->b.len - 1;
+		while (last > got->b.data + before && last[-1] != ' ')
+			last--;
+		slash = strchr(last, '/');
+		snprintf(after, sizeof after, " VMHostName=\"%.*s\" SessionId=\"%.*s\"",
+		         (int)(slash - last), last, (int)strcspn(slash + 1, " "), slash + 1);
+	}
+	CHECK(!"keyset pages do not end");
+}
+
+static void test_keyset(broker_env *e)
+{
+	static const char *const queries[] = { NULL, Q "ConnectState = 4", Q "UserName LIKE '%e%'" };
+	const rdms_caller *whos[] = { &admin, &alice };
+	wsman_service *s = wsman_service_new(&e->p, &e->cfg);
+
+	CHECK(s != NULL);
+	for (size_t w = 0; s != NULL && w < 2; w++) {
+		for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+			keys want = { 0 }, got = { 0 };
+
+			expected(e, whos[w], queries[i], &want);
+			CHECK(want.n > 0);
+			keyset_pages(s, whos[w], queries[i], &got);
+			CHECK_EQ(got.n, want.n);
+			CHECK_STR(got.b.data != NULL ? got.b.data : "", want.b.data);
+			strbuf_free(&want.b);
+			strbuf_free(&got.b);
+		}
+	}
+	wsman_service_free(s);
+}
+
 /* A Pull after the broker restarted on the same directory goes on where it was. */
 static void test_restart(broker_env *e)
 {
@@ -677,6 +746,7 @@ int main(int argc, char **argv)
 	test_secret(&e);
 	test_pushdown(&e);
 	test_wsman(&e);
+	test_keyset(&e);
 	test_restart(&e);
 	broker_close(&e);
 	if (strcmp(store_kind, "postgresql") == 0)

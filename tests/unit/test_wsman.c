@@ -2137,6 +2137,88 @@ static void test_client_many(wsman_service *s, const char *sock, int n)
 }
 
 /*
+ * Keyset pages on a host (rdms:Keyset, `rdms list --first N --after
+ * HOST,ID`): the fixture lists its N sessions out of order; pages of 7
+ * through the client come in SessionId order, each once, the last says no
+ * more; a WQL page is filtered first; and the header's mistakes are faults.
+ */
+static void test_client_pages(wsman_service *s, const char *sock, int n)
+{
+	const cim_class *cls = rdms_schema_find("Win32_VirtualDesktopSession");
+	rdms_client_options o = { .socket_path = sock };
+	rdms_error err = { 0 };
+	rdms_key after = { HOST, 0 };
+	responder rs;
+	rdms_client *c;
+	int seen = 0, disconnected = 0, prev = -1, pages = 0;
+	bool more = true, ordered = true;
+
+	if (!responder_start(&rs, s, sock)) {
+		CHECK(!"responder");
+		return;
+	}
+	c = rdms_client_new(&o, &err);
+	for (; more && pages < 1000; pages++) {
+		cim_instance_list l = { 0 };
+
+		CHECK_EQ(rdms_client_page(c, cls, NULL, pages ? &after : NULL, 7, &l, &more, &err), 0);
+		CHECK(l.count == 7 || (!more && l.count <= 7));
+		for (size_t i = 0; i < l.count; i++) {
+			int id = (int)cim_instance_get(l.items[i], "SessionId")->u.u32;
+
+			ordered = ordered && id > prev;
+			prev = id;
+			seen++;
+		}
+		if (l.count > 0)
+			rdms_session_key(l.items[l.count - 1], &after);
+		cim_instance_list_free(&l);
+	}
+	CHECK(ordered);
+	CHECK_EQ(seen, n);
+	CHECK_EQ(pages, (n + 6) / 7);
+	/* a query's page: its matches only, after the key */
+	after.num = 50;
+	prev = 50;
+	more = true;
+	for (pages = 0; more && pages < 1000; pages++) {
+		cim_instance_list l = { 0 };
+
+		CHECK_EQ(rdms_client_page(c, cls, "SELECT * FROM Win32_VirtualDesktopSession "
+		                          "WHERE ConnectState = 4", &after, 5, &l, &more, &err), 0);
+		for (size_t i = 0; i < l.count; i++) {
+			int id = (int)cim_instance_get(l.items[i], "SessionId")->u.u32;
+
+			CHECK(id > prev);
+			CHECK_EQ(cim_instance_get(l.items[i], "ConnectState")->u.u32, 4);
+			prev = id;
+			disconnected++;
+		}
+		if (l.count > 0)
+			rdms_session_key(l.items[l.count - 1], &after);
+		cim_instance_list_free(&l);
+	}
+	CHECK(disconnected > 0);
+	rdms_client_free(c);
+	responder_stop(&rs, sock);
+
+	/* the header's mistakes */
+	fault_built(s, "Keyset without SessionId", build(ACTION_ENUMERATE, URI_WMI,
+	            "<rdms:Keyset xmlns:rdms=\"" NS_RDMS "\" VMHostName=\"h\"/>",
+	            "<wsen:Enumerate><wsman:OptimizeEnumeration/></wsen:Enumerate>"),
+	            500, "wsman:SchemaValidationError", WBEM_E_INVALID_PARAMETER);
+	fault_built(s, "Keyset SessionId not a number", build(ACTION_ENUMERATE, URI_WMI,
+	            "<rdms:Keyset xmlns:rdms=\"" NS_RDMS "\" VMHostName=\"h\" SessionId=\"-1\"/>",
+	            "<wsen:Enumerate><wsman:OptimizeEnumeration/></wsen:Enumerate>"),
+	            500, "wsman:SchemaValidationError", WBEM_E_INVALID_PARAMETER);
+	fault_built(s, "Keyset of another class", build(ACTION_ENUMERATE,
+	            URI_WMI_PREFIX "root/cimv2/rdms/RDMS_Backend",
+	            "<rdms:Keyset xmlns:rdms=\"" NS_RDMS "\"/>",
+	            "<wsen:Enumerate><wsman:OptimizeEnumeration/></wsen:Enumerate>"),
+	            500, "wsman:InvalidParameter", WBEM_E_INVALID_PARAMETER);
+}
+
+/*
  * The request arena: strings in its first (1 KiB) block, across blocks,
  * and one longer than any block, each intact and NUL-terminated.
  */
@@ -2966,9 +3048,11 @@ static void test_pass_instances(rdms_config *cfg, rdms_provider *p)
 int main(void)
 {
 	char dir[] = "/tmp/test_wsman.XXXXXX", small[128], many[128], sock[160], mixed[128];
-	rdms_config cfg, cfg_many, cfg_short, cfg_mixed;
-	rdms_provider p, p_many, p_short, p_mixed, p_cached;
-	wsman_service *s, *s_many, *s_short, *s_mixed, *s_cached;
+	char shuffled[128];
+	rdms_config cfg, cfg_many, cfg_short, cfg_mixed, cfg_shuffled;
+	rdms_provider p, p_many, p_short, p_mixed, p_cached, p_shuffled;
+	wsman_service *s, *s_many, *s_short, *s_mixed, *s_cached, *s_shuffled;
+	const int nshuffled = 101;
 	const int nmixed = 600;
 	int nobodys = 0;
 	strbuf b = { 0 };
@@ -2993,6 +3077,15 @@ int main(void)
 	}
 	write_file(mixed, b.data);
 	strbuf_free(&b);
+	/* sessions listed out of SessionId order: 1..101, 37 apart modulo 101 */
+	snprintf(shuffled, sizeof shuffled, "%s/shuffled", dir);
+	for (int i = 0; i < nshuffled; i++)
+		strbuf_printf(&b, "%d root %d c%d\n", i * 37 % nshuffled + 1, i % 3 ? 0 : 4, i);
+	write_file(shuffled, b.data);
+	strbuf_free(&b);
+	setup(&cfg_shuffled, &p_shuffled, shuffled, 60);
+	s_shuffled = wsman_service_new(&p_shuffled, &cfg_shuffled);
+	CHECK(s_shuffled != NULL);
 
 	setup(&cfg, &p, small, 60);
 	setup(&cfg_many, &p_many, many, 60);
@@ -3033,12 +3126,15 @@ int main(void)
 	test_streamed(s_mixed, s_mixed, nmixed, nobodys);     /* no cache: the cursor lists */
 	test_client(s, sock);
 	test_client_many(s_many, sock, nmany);
+	test_client_pages(s_shuffled, sock, nshuffled);
 
 	wsman_service_free(s);
 	wsman_service_free(s_many);
 	wsman_service_free(s_short);
 	wsman_service_free(s_mixed);
 	wsman_service_free(s_cached);
+	wsman_service_free(s_shuffled);
+	unlink(shuffled);
 	rdms_session_cache_free(p_cached.cache);
 	unlink(mixed);
 	unlink(small);
