@@ -8,7 +8,8 @@
  *     the pushdown gives exactly what the one evaluator gives on all the
  *     rows, for admins and owners, and what must not be pushed is not;
  *   - WS-Man Enumerate/Pull/Release through the broker's provider: paged
- *     union, a Pull after a restart, refused contexts.
+ *     union, a Pull after a restart, refused contexts, a request sent
+ *     again read again (not replayed).
  * Run on each store: `test_fleet_reads sqlite` and `test_fleet_reads
  * postgresql` (on a PostgreSQL 15 it starts itself: pg_server.h; skipped,
  * exit 77, when it is not installed).
@@ -643,6 +644,70 @@ static void test_restart(broker_env *e)
 	wsman_service_free(s);
 }
 
+/* Session (HVb, ID)'s ClientMachineName becomes NAME: the directory changed, at VERSION. */
+static void rename_client(broker_env *e, uint32_t id, const char *name, uint64_t version)
+{
+	fleet_change ch = {
+		.version = version, .kind = FLEET_UPSERT,
+		.s = { .host = "HVb", .id = id, .vm_name = "vm", .user_name = "alice",
+		       .domain_name = "corp", .collection_id = "pool", .client_machine_name = name },
+	};
+	rdms_error err = { 0 };
+
+	CHECK_EQ(fleet_store_apply_batch(e->b.store, "HVb", &ch, 1, NULL, &err), FLEET_APPLIED);
+}
+
+/* REQ (kept) as WHO: the ClientMachineName of its first item. */
+static char *first_client(wsman_service *s, const char *req, char **ctx)
+{
+	int status;
+	xmlDoc *d = call(s, &admin, strdup(req), &status);
+	char *out = xs(d, "(//q:Win32_VirtualDesktopSession)[1]/q:ClientMachineName");
+
+	CHECK_EQ(status, 200);
+	if (ctx != NULL)
+		*ctx = xs(d, "//wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	return out;
+}
+
+/*
+ * An Enumerate or Pull sent again (the same MessageID and body, as wsl's
+ * curl --retry does) is read again, not answered from the replay cache:
+ * its sealed context is all its state, so it gives the same page -- with
+ * what the directory holds now (keeping each page was most of a big
+ * enumeration's CPU, and 16 MiB of the broker's memory).
+ */
+static void test_resent(broker_env *e)
+{
+	wsman_service *s = wsman_service_new(&e->p, &e->cfg);
+	char *enumerate = build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("5", "")), *pull, *ctx, *body;
+	char *before, *after;
+
+	/* HVb's sessions 0, 3, ... come first; 15 is the sixth */
+	before = first_client(s, enumerate, &ctx);
+	rename_client(e, 0, "PC-resent-1", fleet_version(1, 2));
+	after = first_client(s, enumerate, NULL);
+	CHECK_STR(before, "");
+	CHECK_STR(after, "PC-resent-1");
+	free(before);
+	free(after);
+	body = pull_body(ctx, 5);
+	pull = build(ACTION_PULL, URI_SESS, body);
+	before = first_client(s, pull, NULL);
+	rename_client(e, 15, "PC-resent-2", fleet_version(1, 3));
+	after = first_client(s, pull, NULL);
+	CHECK_STR(before, "PC");
+	CHECK_STR(after, "PC-resent-2");
+	free(before);
+	free(after);
+	free(body);
+	free(pull);
+	free(ctx);
+	free(enumerate);
+	wsman_service_free(s);
+}
+
 int main(int argc, char **argv)
 {
 	broker_env e;
@@ -678,6 +743,7 @@ int main(int argc, char **argv)
 	test_pushdown(&e);
 	test_wsman(&e);
 	test_restart(&e);
+	test_resent(&e);
 	broker_close(&e);
 	if (strcmp(store_kind, "postgresql") == 0)
 		pg_server_stop(&pg);
