@@ -672,35 +672,40 @@ static char *first_client(wsman_service *s, const char *req, char **ctx)
 }
 
 /*
+ * REQ (kept), sent again after session (HVb, ID) got ClientMachineName
+ * NAME, shows NAME in its first item, which showed WAS (*CTX, when not
+ * NULL: the first reply's context).
+ */
+static void resent_shows(wsman_service *s, broker_env *e, const char *req, char **ctx,
+                         uint32_t id, const char *was, const char *name, uint64_t version)
+{
+	char *before = first_client(s, req, ctx), *after;
+
+	rename_client(e, id, name, version);
+	after = first_client(s, req, NULL);
+	CHECK_STR(before, was);
+	CHECK_STR(after, name);
+	free(before);
+	free(after);
+}
+
+/*
  * An Enumerate or Pull sent again (the same MessageID and body, as wsl's
  * curl --retry does) is read again, not answered from the replay cache:
  * its sealed context is all its state, so it gives the same page -- with
- * what the directory holds now (keeping each page was most of a big
+ * what the directory holds now (keeping each page cost a third of a big
  * enumeration's CPU, and 16 MiB of the broker's memory).
  */
 static void test_resent(broker_env *e)
 {
 	wsman_service *s = wsman_service_new(&e->p, &e->cfg);
 	char *enumerate = build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("5", "")), *pull, *ctx, *body;
-	char *before, *after;
 
 	/* HVb's sessions 0, 3, ... come first; 15 is the sixth */
-	before = first_client(s, enumerate, &ctx);
-	rename_client(e, 0, "PC-resent-1", fleet_version(1, 2));
-	after = first_client(s, enumerate, NULL);
-	CHECK_STR(before, "");
-	CHECK_STR(after, "PC-resent-1");
-	free(before);
-	free(after);
+	resent_shows(s, e, enumerate, &ctx, 0, "", "PC-resent-1", fleet_version(1, 2));
 	body = pull_body(ctx, 5);
 	pull = build(ACTION_PULL, URI_SESS, body);
-	before = first_client(s, pull, NULL);
-	rename_client(e, 15, "PC-resent-2", fleet_version(1, 3));
-	after = first_client(s, pull, NULL);
-	CHECK_STR(before, "PC");
-	CHECK_STR(after, "PC-resent-2");
-	free(before);
-	free(after);
+	resent_shows(s, e, pull, NULL, 15, "PC", "PC-resent-2", fleet_version(1, 3));
 	free(body);
 	free(pull);
 	free(ctx);
