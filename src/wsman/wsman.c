@@ -418,6 +418,16 @@ static bool next_instance(wsman_enum_ctx *x, cim_instance **inst)
  * written go to TAKEN (the caller frees them, or gives them back to X's
  * cursor if the reply fails: untake).  Out of memory fails B.
  */
+/* The most an item of X like INST asks of the reply at once (0 when unknown). */
+static size_t item_room(const cim_instance *inst, const wsman_enum_ctx *x,
+                        const wsman_render *rd)
+{
+	size_t one = inst != NULL && x->cur != NULL
+	             ? wsman_item_bound(inst->cls, rdms_cursor_text_max(x->cur), rd) : SIZE_MAX;
+
+	return one < SIZE_MAX / 4 ? one : 0;
+}
+
 static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budget,
                            cim_instance_list *taken)
 {
@@ -453,10 +463,13 @@ static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budg
 			b->failed = true;
 			break;
 		}
-		/* A reply of many items: room for them at once, not by doubling. */
+		/* A reply of many items: room for them at once, not by doubling --
+		 * and for the room the last one asks (its bound, wsman_item_bound):
+		 * without it, a full reply of 500 KB doubled to 1 MB, copied, at its
+		 * last item */
 		if (++n == 1 && max > 1 && ctx_left(x) > 0)
 			strbuf_expect(b, b->len - before, max - 1 < ctx_left(x) ? max - 1 : ctx_left(x),
-			              budget - (b->len - start));
+			              budget - (b->len - start) + item_room(inst, x, &rd));
 		x->pos++;
 	}
 	return n;
