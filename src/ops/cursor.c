@@ -70,8 +70,15 @@ static void cursor_on(rdms_cursor *c, const rdms_provider *p, const rdms_caller 
 	c->text_max = rdms_session_text_max(p->cfg);
 }
 
-/* Instances of a page per read: ~300 KB of them held at a time. */
-#define PAGE_ROWS 1000
+/*
+ * Instances of a page per read: ~40 KB of them held at a time.  Small, as
+ * a reply that is full leaves the rest of its page unsent, read for
+ * nothing (the next request reads on from the key of its last item): a
+ * WS-Man reply of PowerShell's 512,000 bytes takes ~530 sessions, and
+ * with pages of 1,000 each Pull read ~470 it threw away.  Another page
+ * costs a B-tree seek, a few microseconds.
+ */
+#define PAGE_ROWS 128
 
 /* rdms_instance_fn: an instance of the page being read onto C's list. */
 static uint32_t page_row(void *ctx, cim_instance *inst, size_t left, rdms_error *err)

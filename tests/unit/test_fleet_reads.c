@@ -9,7 +9,7 @@
  *     rows, for admins and owners, and what must not be pushed is not;
  *   - WS-Man Enumerate/Pull/Release through the broker's provider: paged
  *     union, a Pull after a restart, refused contexts, a request sent
- *     again read again (not replayed).
+ *     again read again (not replayed), a Pull reading about what it sends.
  * Run on each store: `test_fleet_reads sqlite` and `test_fleet_reads
  * postgresql` (on a PostgreSQL 15 it starts itself: pg_server.h; skipped,
  * exit 77, when it is not installed).
@@ -53,7 +53,7 @@ static fleet_store *open_store(const char *db, rdms_error *err)
 }
 
 #define NHOSTS   3
-#define PER_HOST 700       /* 2,100 rows: more than one cursor page (1,000) */
+#define PER_HOST 700       /* 2,100 rows: many cursor pages (128), more than a broker's (1,000) */
 
 static const char *const hosts[NHOSTS] = { "HVb", "hvA", "hvc" };   /* key order: bytewise */
 static const char *const users[] = { "alice", "ALICE", "Bob", NULL, "carol", "bob" };
@@ -713,6 +713,68 @@ static void test_resent(broker_env *e)
 	wsman_service_free(s);
 }
 
+/* The broker's session class with the rows its pages read counted. */
+static size_t rows_read;
+static rdms_class_provider counted_sessions;
+
+static uint32_t counted_page(rdms_provider *p, const rdms_caller *who, const wql_query *match,
+                             const rdms_key *after, size_t limit, rdms_instance_fn fn,
+                             void *ctx, size_t *rows, rdms_error *err)
+{
+	uint32_t rc = fleet_broker_classes[0]->page(p, who, match, after, limit, fn, ctx, rows,
+	                                            err);
+
+	rows_read += *rows;
+	return rc;
+}
+
+/*
+ * A Pull reads about what it sends: the rest of a page read for a reply
+ * that is full is read for nothing (the next Pull reads on from the key
+ * of its last item).  Pages of 1,000 read 1,000 for each Pull of 10.
+ */
+static void test_pull_reads(broker_env *e)
+{
+	const rdms_class_provider *classes[] = { &counted_sessions, NULL };
+	const rdms_class_provider *const *was = e->p.classes;
+	wsman_service *s;
+	keys got = { 0 };
+	char *ctx;
+	xmlDoc *d;
+	int status, pulls;
+
+	counted_sessions = *fleet_broker_classes[0];
+	counted_sessions.page = counted_page;
+	e->p.classes = classes;
+	s = wsman_service_new(&e->p, &e->cfg);
+	d = call(s, &admin, build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("10", "")), &status);
+	CHECK_EQ(status, 200);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	rows_read = 0;
+	pulls = 0;
+	for (int i = 0; i < 5; i++) {
+		char *body = pull_body(ctx, 10);
+
+		d = call(s, &admin, build(ACTION_PULL, URI_SESS, body), &status);
+		free(body);
+		free(ctx);
+		CHECK_EQ(status, 200);
+		item_keys(d, &got);
+		ctx = xs(d, "//wsen:PullResponse/wsen:EnumerationContext");
+		xmlFreeDoc(d);
+		pulls++;
+	}
+	CHECK_EQ(got.n, 50);
+	CHECK(rows_read <= (size_t)pulls * 200);
+	if (rows_read > (size_t)pulls * 200)
+		fprintf(stderr, "  %d Pulls of 10 read %zu rows\n", pulls, rows_read);
+	free(ctx);
+	strbuf_free(&got.b);
+	wsman_service_free(s);
+	e->p.classes = was;
+}
+
 int main(int argc, char **argv)
 {
 	broker_env e;
@@ -748,6 +810,7 @@ int main(int argc, char **argv)
 	test_pushdown(&e);
 	test_wsman(&e);
 	test_restart(&e);
+	test_pull_reads(&e);
 	test_resent(&e);
 	broker_close(&e);
 	if (strcmp(store_kind, "postgresql") == 0)
