@@ -18,6 +18,7 @@
 #include "wsman_internal.h"
 #include "wsman_ctx.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -637,6 +638,86 @@ static bool stateless_open(wsman_call *c, wsman_enum_ctx *x, const char *cls, co
 }
 
 /*
+ * The selector filter of N equalities (VALS of the properties IDX of CLS)
+ * as the WQL query that selects the same instances: a selector matches a
+ * string as WQL's = does (ASCII case folded, bytewise) and NULL never.
+ * Malloc'd; NULL for a type it does not write (or no memory).
+ */
+static char *selector_wql(const cim_class *cls, const cim_value *vals, const size_t *idx,
+                          size_t n)
+{
+	strbuf b = { 0 };
+
+	strbuf_printf(&b, "SELECT * FROM %s WHERE ", cls->name);
+	for (size_t i = 0; i < n; i++) {
+		const cim_value *v = &vals[i];
+
+		strbuf_printf(&b, "%s%s = ", i > 0 ? " AND " : "", cls->props[idx[i]].name);
+		if (v->type == CIM_TYPE_UINT32) {
+			strbuf_printf(&b, "%" PRIu32, v->u.u32);
+		} else if (v->type == CIM_TYPE_SINT32) {
+			strbuf_printf(&b, "%" PRId32, v->u.s32);
+		} else if (v->type == CIM_TYPE_STRING && !v->is_null) {
+			PUTS(&b, "'");
+			for (const char *p = v->u.str; *p != '\0'; p++) {
+				if (*p == '\'' || *p == '\\')
+					PUTS(&b, "\\");
+				strbuf_append(&b, p, 1);
+			}
+			PUTS(&b, "'");
+		} else {
+			strbuf_free(&b);
+			return NULL;
+		}
+	}
+	return strbuf_take(&b);
+}
+
+/*
+ * X runs R's selector filter on class CLS: a class that pages (a broker's
+ * sessions) is read as the WQL query of the same equalities, page by page
+ * with the equalities pushed down, like a query; any other is listed and
+ * filtered here.
+ */
+static bool selector_filter(wsman_call *c, wsman_enum_ctx *x, const cim_class *cls,
+                            wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	cim_value vals[WSMAN_MAX_SELECTORS];
+	size_t idx[WSMAN_MAX_SELECTORS];
+	rdms_error err = { 0 };
+	char *wql = NULL;
+	uint32_t code;
+	bool ok;
+
+	for (size_t i = 0; i < r->nfsel; i++)
+		vals[i] = cim_null(CIM_TYPE_NONE);
+	ok = filter_values(r, cls, vals, idx, f);
+	if (ok && stateless_class(c, cls->name) &&
+	    (wql = selector_wql(cls, vals, idx, r->nfsel)) != NULL &&
+	    wql_parse(wql, rdms_schema_find, &x->query, &err) != 0) {
+		/* too long for a query, say: listed and filtered after all */
+		free(wql);
+		wql = NULL;
+		err = (rdms_error){ 0 };
+	}
+	if (ok && wql != NULL) {
+		ok = stateless_open(c, x, cls->name, wql, f);
+	} else if (ok) {
+		code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name, &x->items, &err);
+		if (code != 0)
+			ok = op_fault(r, code, &err, f);
+		else
+			apply_selector_filter(&x->items, vals, idx, r->nfsel);
+		ok = ok && list_cursor(x, f);
+	}
+	free(wql);
+	for (size_t i = 0; i < r->nfsel; i++)
+		cim_value_clear(&vals[i]);
+	return ok;
+}
+
+/*
  * Runs the enumeration or query: X's cursor (or class list) gives its
  * result.
  */
@@ -696,26 +777,8 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 		                  "the wildcard ResourceURI needs a WQL filter naming the class");
 	if (r->filter == WSMAN_FILTER_ASSOC)
 		return list_cursor(x, f);    /* none: the class has no associations */
-	if (r->filter == WSMAN_FILTER_SELECTOR) {
-		cim_value vals[WSMAN_MAX_SELECTORS];
-		size_t idx[WSMAN_MAX_SELECTORS];
-		bool ok;
-
-		for (size_t i = 0; i < r->nfsel; i++)
-			vals[i] = cim_null(CIM_TYPE_NONE);
-		ok = filter_values(r, cls, vals, idx, f);
-		if (ok) {
-			code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name,
-			                         &x->items, &err);
-			if (code != 0)
-				ok = op_fault(r, code, &err, f);
-			else
-				apply_selector_filter(&x->items, vals, idx, r->nfsel);
-		}
-		for (size_t i = 0; i < r->nfsel; i++)
-			cim_value_clear(&vals[i]);
-		return ok && list_cursor(x, f);
-	}
+	if (r->filter == WSMAN_FILTER_SELECTOR)
+		return selector_filter(c, x, cls, f);
 	if (r->want_position && cls == rdms_session_class()) {
 		rdms_snapshot *snap;
 
