@@ -54,7 +54,7 @@ static fleet_store *open_store(const char *db, rdms_error *err)
 }
 
 #define NHOSTS   3
-#define PER_HOST 700       /* 2,100 rows: many cursor pages (128), more than a broker's (1,000) */
+#define PER_HOST 700       /* 2,100 rows: a cursor's pages of 128, 512 and 1,000, and more */
 
 static const char *const hosts[NHOSTS] = { "HVb", "hvA", "hvc" };   /* key order: bytewise */
 static const char *const users[] = { "alice", "ALICE", "Bob", NULL, "carol", "bob" };
