@@ -19,7 +19,8 @@
 # FLEET_BENCH_IDLE_SECONDS (20), FLEET_BENCH_ONLY (the stages: cold,enum,
 # get,wql,churn,disconnect,idle), FLEET_BENCH_BROKER_RDMSD (the broker's
 # rdmsd, e.g. another build's), FLEET_BENCH_PERF (a directory: perf record
-# -g of the broker's Get runs).
+# -g of the broker's Get runs and WS-Man enumerations; FLEET_BENCH_PERF_GRAPH
+# =dwarf for call graphs through libc).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

@@ -42,8 +42,10 @@ FLEET_BENCH_ONLY (cold,enum,get,wql,churn,disconnect,idle: all) picks the
 stages (without cold, the broker is started and converged once, untimed);
 FLEET_BENCH_BROKER_RDMSD (RDMSD_BIN) is the rdmsd the broker runs, e.g.
 another build's for a before/after comparison (the hosts run RDMSD_BIN);
-FLEET_BENCH_PERF=DIR records the broker's 8-connection Get runs with
-`perf record -g` in DIR/get-broker-8.data.
+FLEET_BENCH_PERF=DIR records the broker's 8-connection Get runs and its
+WS-Man enumerations with `perf record -g` in DIR/get-broker-8.data and
+DIR/enum-broker.data (FLEET_BENCH_PERF_GRAPH=dwarf: call graphs through
+libc's functions too, which have no frame pointers).
 Every figure is the median of FLEET_BENCH_RUNS (3) runs (a latency
 percentile: the median of the runs' percentiles).  FLEET_BENCH_DURATION (4)
 is the length of each wrk run in seconds.  The lab is removed on any exit.
@@ -94,6 +96,7 @@ if not ONLY or any(x not in STAGES for x in ONLY):
 # the broker's rdmsd, e.g. another build's for a before/after comparison (the hosts stay RDMSD)
 BROKER_RDMSD = os.environ.get("FLEET_BENCH_BROKER_RDMSD", RDMSD)
 PERF_DIR = os.environ.get("FLEET_BENCH_PERF")   # perf record -g of the broker's Get runs there
+PERF_GRAPH = os.environ.get("FLEET_BENCH_PERF_GRAPH", "fp")   # or dwarf: through libc too
 
 CL = fl.CLIENT
 BROKER = "http://%s:5985" % tfb.BROKER_ADDR
@@ -318,8 +321,8 @@ class Bench:
         if not PERF_DIR:
             return None
         out = os.path.join(PERF_DIR, name + ".data")
-        p = subprocess.Popen(["perf", "record", "-q", "-g", "-o", out, "-p",
-                              ",".join(map(str, pids))], stdout=subprocess.DEVNULL)
+        p = subprocess.Popen(["perf", "record", "-q", "--call-graph", PERF_GRAPH, "-o", out,
+                              "-p", ",".join(map(str, pids))], stdout=subprocess.DEVNULL)
         time.sleep(0.5)
         return p
 
@@ -370,15 +373,21 @@ class Bench:
                  "<= 30 s", median(totals) <= 30)
 
     def memory(self, when):
-        rss = status_kib(self.broker.pids(), "VmRSS")
+        pids = self.broker.pids()
+        rss = status_kib(pids, "VmRSS")
         self.row("broker RSS %s (2 processes)" % when, "%.1f MiB" % (rss / 1024.0),
                  "<= 64 MiB", rss <= 64 * 1024)
+        self.row("    peak RSS (VmHWM) of each process, up to here", ", ".join(
+            "%s %.1f MiB" % ((read("/proc/%d/comm" % p) or "?").strip(),
+                             status_kib([p], "VmHWM") / 1024.0) for p in pids))
 
     def enumerate(self, total):
         log("Enumerate of %d: PowerShell's shape (WS-Man), CIM-XML EnumerateInstances" % total)
         pids = self.broker.pids()
         c0 = cpu_ticks(pids)
+        perf = self.perf("enum-broker", pids)
         e = self.client("enum", BROKER + "/wsman", str(RUNS + 1))
+        self.perf_done(perf)
         cpu = (cpu_ticks(pids) - c0) / HZ / (RUNS + 1)
         if e["items"] != total:
             raise RuntimeError("the broker's Enumerate gave %d items, not %d" % (e["items"], total))

@@ -11,15 +11,17 @@
  * folds ASCII only and its BINARY collation compares bytes, exactly as
  * rdms's WQL compares strings.
  *
- * One connection, one lock for writes and pages: a write is one BEGIN
- * IMMEDIATE transaction of prepared statements (per-row upserts inside one
+ * One connection and one lock for writes: a write is one BEGIN IMMEDIATE
+ * transaction of prepared statements (per-row upserts inside one
  * transaction are what PostgreSQL does with arrays: in-process they cost
- * microseconds), and pages wait for it.  Reads by key (a session, a host)
- * have READERS connections of their own, each with its lock: in WAL mode
- * a reader never waits for the writer, so a Get is answered in
- * microseconds whatever the ingest is applying (the network process
- * serves it on its I/O thread), and a reader preempted while it holds its
- * lock stalls no other Get.  journal_mode=WAL with synchronous=NORMAL: a crash
+ * microseconds).  Reads have connections of their own, each with its
+ * lock: READERS for reads by key (a session, a host), PAGERS for keyset
+ * pages.  In WAL mode a reader never waits for the writer, so a Get is
+ * answered in microseconds whatever the ingest is applying (the network
+ * process serves it on its I/O thread), a page (an enumeration, a query)
+ * no longer waits the 8-12 ms of a 1,000-session snapshot, and a reader
+ * preempted while it holds its lock stalls no other read; pages and Gets
+ * never wait for each other.  journal_mode=WAL with synchronous=NORMAL: a crash
  * of the machine may lose the last transactions, never half of one, and a
  * host's version always goes with its rows, so a broker that lost some
  * only pulls them again (the hosts are authoritative).
@@ -47,6 +49,7 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define READERS         4        /* connections for reads by key */
+#define PAGERS          3        /* connections for keyset pages, after the readers */
 #define READER_CACHE    "-512"   /* KiB of page cache each: the OS caches the file too */
 #define SCHEMA_VERSION  3
 
@@ -215,10 +218,11 @@ static const char *const page_cond[] = {
 };
 static const char page_tail[] = " ORDER BY vmhostname, session_id LIMIT ?3";
 
-/* A connection for reads by key: a session, a host. */
+/* A connection for reads: by key (a session, a host), or keyset pages. */
 typedef struct reader {
 	sqlite3        *db;
 	sqlite3_stmt   *get, *host_get;     /* sql[S_GET], sql[S_HOST_GET] */
+	sqlite3_stmt   *page[PAGE_KINDS];   /* keyset pages, by PAGE_* filters (prepared when used) */
 	pthread_mutex_t lock;
 } reader;
 
@@ -227,11 +231,10 @@ typedef struct sqlite_store {
 	sqlite3        *db;
 	sqlite3_stmt   *st[S_END];
 	pthread_mutex_t lock;
-	reader          readers[READERS];
+	reader          readers[READERS + PAGERS];   /* by key, then pagers */
 	atomic_uint     next_reader;   /* where the next read starts looking */
 	int             lock_fd;       /* the flock()ed database file */
 	int64_t         data_version;  /* PRAGMA data_version last seen (changed_elsewhere) */
-	sqlite3_stmt   *page[PAGE_KINDS];  /* keyset pages, by PAGE_* filters (prepared when used) */
 	char            where[300];    /* "SQLite file PATH", for messages */
 } sqlite_store;
 
@@ -359,21 +362,28 @@ static bool reader_open(reader *r, const char *path, rdms_error *err)
 }
 
 /*
- * A reader, locked: the first free one from a rotating start, or, when
- * all are busy, the start's (its holder is done in microseconds).
+ * One of the N connections from FIRST, locked: the first free one from a
+ * rotating start, or, when all are busy, the start's (its holder is done
+ * in microseconds, a page's in a millisecond).
  */
-static reader *reader_take(sqlite_store *s)
+static reader *reader_take_of(sqlite_store *s, unsigned first, unsigned n)
 {
 	unsigned at = atomic_fetch_add_explicit(&s->next_reader, 1, memory_order_relaxed);
 
-	for (unsigned i = 0; i < READERS; i++) {
-		reader *r = &s->readers[(at + i) % READERS];
+	for (unsigned i = 0; i < n; i++) {
+		reader *r = &s->readers[first + (at + i) % n];
 
 		if (pthread_mutex_trylock(&r->lock) == 0)
 			return r;
 	}
-	pthread_mutex_lock(&s->readers[at % READERS].lock);
-	return &s->readers[at % READERS];
+	pthread_mutex_lock(&s->readers[first + at % n].lock);
+	return &s->readers[first + at % n];
+}
+
+/* A connection for a read by key, locked. */
+static reader *reader_take(sqlite_store *s)
+{
+	return reader_take_of(s, 0, READERS);
 }
 
 static void reader_give(reader *r)
@@ -392,7 +402,7 @@ static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *er
 	s->base.vt = &sqlite_vtbl;
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->where, sizeof s->where, "SQLite file %s", path);
-	for (int i = 0; i < READERS; i++)
+	for (int i = 0; i < READERS + PAGERS; i++)
 		pthread_mutex_init(&s->readers[i].lock, NULL);
 	s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (s->lock_fd < 0) {
@@ -417,7 +427,7 @@ static fleet_store *open_sqlite(const char *path, bool exclusive, rdms_error *er
 			db_fail(s, sql[i], err);
 			goto fail;
 		}
-	for (int i = 0; i < READERS; i++)
+	for (int i = 0; i < READERS + PAGERS; i++)
 		if (!reader_open(&s->readers[i], path, err))
 			goto fail;
 	return &s->base;
@@ -440,18 +450,18 @@ static void sqlite_close(fleet_store *st)
 {
 	sqlite_store *s = of(st);
 
-	for (int i = 0; i < READERS; i++) {
+	for (int i = 0; i < READERS + PAGERS; i++) {
 		reader *r = &s->readers[i];
 
 		sqlite3_finalize(r->get);
 		sqlite3_finalize(r->host_get);
+		for (int k = 0; k < PAGE_KINDS; k++)
+			sqlite3_finalize(r->page[k]);
 		sqlite3_close(r->db);
 		pthread_mutex_destroy(&r->lock);
 	}
 	for (int i = 0; i < S_END; i++)
 		sqlite3_finalize(s->st[i]);
-	for (int i = 0; i < PAGE_KINDS; i++)
-		sqlite3_finalize(s->page[i]);
 	sqlite3_close(s->db);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);      /* after SQLite let go of the file: releases the flock */
@@ -841,16 +851,16 @@ static uint32_t rows_to(sqlite3_stmt *q, fleet_session_fn fn, void *ctx, size_t 
 	return WBEM_S_NO_ERROR;
 }
 
-/* The page statement of the filters KIND (PAGE_*), prepared at its first use; the lock is held. */
-static sqlite3_stmt *page_stmt(sqlite_store *s, unsigned kind, rdms_error *err)
+/* R's page statement of the filters KIND (PAGE_*), prepared at its first use; R is held. */
+static sqlite3_stmt *page_stmt(reader *r, unsigned kind, rdms_error *err)
 {
 	char text[sizeof page_head + sizeof page_tail + 256];
 	size_t n = sizeof page_head - 1;
 
-	if (s->page[kind] != NULL) {
-		sqlite3_reset(s->page[kind]);
-		sqlite3_clear_bindings(s->page[kind]);
-		return s->page[kind];
+	if (r->page[kind] != NULL) {
+		sqlite3_reset(r->page[kind]);
+		sqlite3_clear_bindings(r->page[kind]);
+		return r->page[kind];
 	}
 	memcpy(text, page_head, sizeof page_head);
 	for (unsigned i = 0; i < sizeof page_cond / sizeof page_cond[0]; i++)
@@ -861,28 +871,27 @@ static sqlite3_stmt *page_stmt(sqlite_store *s, unsigned kind, rdms_error *err)
 			n += c;
 		}
 	memcpy(text + n, page_tail, sizeof page_tail);
-	if (sqlite3_prepare_v3(s->db, text, -1, SQLITE_PREPARE_PERSISTENT, &s->page[kind],
+	if (sqlite3_prepare_v3(r->db, text, -1, SQLITE_PREPARE_PERSISTENT, &r->page[kind],
 	                       NULL) != SQLITE_OK) {
-		db_fail(s, "preparing a page", err);
-		s->page[kind] = NULL;
+		conn_fail(r->db, "preparing a page", err);
+		r->page[kind] = NULL;
 	}
-	return s->page[kind];
+	return r->page[kind];
 }
 
 static uint32_t sqlite_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
                                  void *ctx, size_t *rows, rdms_error *err)
 {
-	sqlite_store *s = of(st);
 	unsigned kind = (p->user != NULL ? PAGE_USER : 0) | (p->host != NULL ? PAGE_HOST : 0) |
 	                (p->by_id ? PAGE_ID : 0) | (p->by_state ? PAGE_STATE : 0);
+	reader *r = reader_take_of(of(st), READERS, PAGERS);
 	sqlite3_stmt *q;
 	uint32_t rc;
 
 	*rows = 0;
-	pthread_mutex_lock(&s->lock);
-	q = page_stmt(s, kind, err);
+	q = page_stmt(r, kind, err);
 	if (q == NULL) {
-		pthread_mutex_unlock(&s->lock);
+		reader_give(r);
 		return err->code;
 	}
 	/* from the start: after ("", -1), before every key; a copy, as the row-value
@@ -901,7 +910,8 @@ static uint32_t sqlite_enumerate(fleet_store *st, const fleet_page *p, fleet_ses
 	if (p->by_state)
 		sqlite3_bind_int64(q, 8, p->state);
 	rc = rows_to(q, fn, ctx, rows, err);
-	pthread_mutex_unlock(&s->lock);
+	sqlite3_clear_bindings(q);
+	reader_give(r);
 	return rc;
 }
 

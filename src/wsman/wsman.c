@@ -18,6 +18,7 @@
 #include "wsman_internal.h"
 #include "wsman_ctx.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -63,6 +64,7 @@ typedef struct wsman_call {
 	bool               held;           /* it was: no reply now */
 	bool               positioned;     /* an enumeration's snapshot is at journal position AT */
 	rdms_feed_pos      at;
+	bool               stateless;      /* an enumeration with a sealed context: not replayed */
 } wsman_call;
 
 wsman_service *wsman_service_new(rdms_provider *p, const rdms_config *cfg)
@@ -417,6 +419,16 @@ static bool next_instance(wsman_enum_ctx *x, cim_instance **inst)
  * written go to TAKEN (the caller frees them, or gives them back to X's
  * cursor if the reply fails: untake).  Out of memory fails B.
  */
+/* The most an item of X like INST asks of the reply at once (0 when unknown). */
+static size_t item_room(const cim_instance *inst, const wsman_enum_ctx *x,
+                        const wsman_render *rd)
+{
+	size_t one = inst != NULL && x->cur != NULL
+	             ? wsman_item_bound(inst->cls, rdms_cursor_text_max(x->cur), rd) : SIZE_MAX;
+
+	return one < SIZE_MAX / 4 ? one : 0;
+}
+
 static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budget,
                            cim_instance_list *taken)
 {
@@ -452,10 +464,13 @@ static size_t render_items(strbuf *b, wsman_enum_ctx *x, size_t max, size_t budg
 			b->failed = true;
 			break;
 		}
-		/* A reply of many items: room for them at once, not by doubling. */
+		/* A reply of many items: room for them at once, not by doubling --
+		 * and for the room the last one asks (its bound, wsman_item_bound):
+		 * without it, a full reply of 500 KB doubled to 1 MB, copied, at its
+		 * last item */
 		if (++n == 1 && max > 1 && ctx_left(x) > 0)
 			strbuf_expect(b, b->len - before, max - 1 < ctx_left(x) ? max - 1 : ctx_left(x),
-			              budget - (b->len - start));
+			              budget - (b->len - start) + item_room(inst, x, &rd));
 		x->pos++;
 	}
 	return n;
@@ -613,7 +628,7 @@ static bool paged_cursor(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 static bool stateless_open(wsman_call *c, wsman_enum_ctx *x, const char *cls, const char *wql,
                            wsman_fault *f)
 {
-	x->stateless = true;
+	x->stateless = c->stateless = true;
 	x->ns = strdup(c->r->ns);
 	x->class_name = strdup(cls);
 	x->wql = wql != NULL ? strdup(wql) : NULL;
@@ -640,6 +655,86 @@ static bool keyset_class_ok(const wsman_request *r, const char *name, wsman_faul
 		return true;
 	return wsman_fail(f, WBEM_E_INVALID_PARAMETER, "wsman:InvalidParameter", NULL,
 	                  "rdms:Keyset pages %s, not %s", rdms_session_class()->name, name);
+}
+
+/*
+ * The selector filter of N equalities (VALS of the properties IDX of CLS)
+ * as the WQL query that selects the same instances: a selector matches a
+ * string as WQL's = does (ASCII case folded, bytewise) and NULL never.
+ * Malloc'd; NULL for a type it does not write (or no memory).
+ */
+static char *selector_wql(const cim_class *cls, const cim_value *vals, const size_t *idx,
+                          size_t n)
+{
+	strbuf b = { 0 };
+
+	strbuf_printf(&b, "SELECT * FROM %s WHERE ", cls->name);
+	for (size_t i = 0; i < n; i++) {
+		const cim_value *v = &vals[i];
+
+		strbuf_printf(&b, "%s%s = ", i > 0 ? " AND " : "", cls->props[idx[i]].name);
+		if (v->type == CIM_TYPE_UINT32) {
+			strbuf_printf(&b, "%" PRIu32, v->u.u32);
+		} else if (v->type == CIM_TYPE_SINT32) {
+			strbuf_printf(&b, "%" PRId32, v->u.s32);
+		} else if (v->type == CIM_TYPE_STRING && !v->is_null) {
+			PUTS(&b, "'");
+			for (const char *p = v->u.str; *p != '\0'; p++) {
+				if (*p == '\'' || *p == '\\')
+					PUTS(&b, "\\");
+				strbuf_append(&b, p, 1);
+			}
+			PUTS(&b, "'");
+		} else {
+			strbuf_free(&b);
+			return NULL;
+		}
+	}
+	return strbuf_take(&b);
+}
+
+/*
+ * X runs R's selector filter on class CLS: a class that pages (a broker's
+ * sessions) is read as the WQL query of the same equalities, page by page
+ * with the equalities pushed down, like a query; any other is listed and
+ * filtered here.
+ */
+static bool selector_filter(wsman_call *c, wsman_enum_ctx *x, const cim_class *cls,
+                            wsman_fault *f)
+{
+	const wsman_request *r = c->r;
+	cim_value vals[WSMAN_MAX_SELECTORS];
+	size_t idx[WSMAN_MAX_SELECTORS];
+	rdms_error err = { 0 };
+	char *wql = NULL;
+	uint32_t code;
+	bool ok;
+
+	for (size_t i = 0; i < r->nfsel; i++)
+		vals[i] = cim_null(CIM_TYPE_NONE);
+	ok = filter_values(r, cls, vals, idx, f);
+	if (ok && stateless_class(c, cls->name) &&
+	    (wql = selector_wql(cls, vals, idx, r->nfsel)) != NULL &&
+	    wql_parse(wql, rdms_schema_find, &x->query, &err) != 0) {
+		/* too long for a query, say: listed and filtered after all */
+		free(wql);
+		wql = NULL;
+		err = (rdms_error){ 0 };
+	}
+	if (ok && wql != NULL) {
+		ok = stateless_open(c, x, cls->name, wql, f);
+	} else if (ok) {
+		code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name, &x->items, &err);
+		if (code != 0)
+			ok = op_fault(r, code, &err, f);
+		else
+			apply_selector_filter(&x->items, vals, idx, r->nfsel);
+		ok = ok && (r->keyset ? keyset_cursor(c, x, f) : list_cursor(x, f));
+	}
+	free(wql);
+	for (size_t i = 0; i < r->nfsel; i++)
+		cim_value_clear(&vals[i]);
+	return ok;
 }
 
 /*
@@ -715,26 +810,8 @@ static bool collect(wsman_call *c, wsman_enum_ctx *x, wsman_fault *f)
 		                  "the wildcard ResourceURI needs a WQL filter naming the class");
 	if (r->filter == WSMAN_FILTER_ASSOC)
 		return list_cursor(x, f);    /* none: the class has no associations */
-	if (r->filter == WSMAN_FILTER_SELECTOR) {
-		cim_value vals[WSMAN_MAX_SELECTORS];
-		size_t idx[WSMAN_MAX_SELECTORS];
-		bool ok;
-
-		for (size_t i = 0; i < r->nfsel; i++)
-			vals[i] = cim_null(CIM_TYPE_NONE);
-		ok = filter_values(r, cls, vals, idx, f);
-		if (ok) {
-			code = rdms_op_enumerate(c->s->provider, c->who, r->ns, cls->name,
-			                         &x->items, &err);
-			if (code != 0)
-				ok = op_fault(r, code, &err, f);
-			else
-				apply_selector_filter(&x->items, vals, idx, r->nfsel);
-		}
-		for (size_t i = 0; i < r->nfsel; i++)
-			cim_value_clear(&vals[i]);
-		return ok && (r->keyset ? keyset_cursor(c, x, f) : list_cursor(x, f));
-	}
+	if (r->filter == WSMAN_FILTER_SELECTOR)
+		return selector_filter(c, x, cls, f);
 	if (r->want_position && cls == rdms_session_class()) {
 		rdms_snapshot *snap;
 
@@ -1202,15 +1279,15 @@ static wsman_enum_ctx *unseal(wsman_call *c, bool open_cursor, wsman_fault *f)
 }
 
 /* A sealed context is a broker's to open; anything else is looked up in the table. */
-static bool is_sealed(const wsman_call *c)
+static bool is_sealed(const wsman_service *s, const wsman_request *r)
 {
-	return c->s->provider->ctx_mac != NULL && wsman_ctx_is_sealed(c->r->context);
+	return s->provider->ctx_mac != NULL && wsman_ctx_is_sealed(r->context);
 }
 
 static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 {
 	const wsman_request *r = c->r;
-	bool sealed = is_sealed(c);
+	bool sealed = is_sealed(c->s, c->r);
 	wsman_enum_ctx *x = sealed ? unseal(c, true, f)
 	                           : wsman_enum_take(&c->s->enums, r->context, c->owner);
 	size_t at, pos, n, max = r->max_elements != 0 ? r->max_elements : 1;
@@ -1273,7 +1350,7 @@ static bool do_pull(wsman_call *c, strbuf *b, wsman_fault *f)
 
 static bool do_release(wsman_call *c, strbuf *b, wsman_fault *f)
 {
-	bool sealed = is_sealed(c);
+	bool sealed = is_sealed(c->s, c->r);
 	wsman_enum_ctx *x = sealed ? unseal(c, false, f)
 	                           : wsman_enum_take(&c->s->enums, c->r->context, c->owner);
 
@@ -1427,10 +1504,15 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 	else
 		snprintf(owner, sizeof owner, "%lu:%s", (unsigned long)who->uid, who->user);
 	/* Get is idempotent; everything else has effects or state and is replayed,
-	 * but for subscriptions, whose every Pull reads on from where it is */
+	 * but for subscriptions, whose every Pull reads on from where it is, and
+	 * a broker's sealed contexts: the context is the whole state, so a Pull
+	 * or Release sent again reads the same page again (or releases nothing)
+	 * -- and keeping each half-megabyte page cost a third of an enumeration's
+	 * CPU and 16 MiB of the broker's memory */
 	cached = r.op != WSMAN_OP_GET && r.op != WSMAN_OP_SUBSCRIBE &&
 	         r.op != WSMAN_OP_UNSUBSCRIBE && r.op != WSMAN_OP_RENEW &&
-	         !(r.op == WSMAN_OP_PULL && wsman_events_owns(s->events, r.context));
+	         !(r.op == WSMAN_OP_PULL && wsman_events_owns(s->events, r.context)) &&
+	         !((r.op == WSMAN_OP_PULL || r.op == WSMAN_OP_RELEASE) && is_sealed(s, &r));
 	if (cached && wsman_replay_begin(s->replay, owner, r.message_id,
 	                                 wsman_hash(body, len, 0), out, &token))
 		goto done;
@@ -1466,10 +1548,12 @@ static void handle(wsman_service *s, const rdms_caller *who, const char *body, s
 	if (cached) {
 		/* A reply sent while it is written is not kept: it is an enumeration
 		 * whose every item fitted, which may run again (as for one too big
-		 * to keep). */
+		 * to keep); nor is a stateless enumeration's, whose context is all
+		 * its state (a broker's: run again, it gives the same page). */
 		wsman_reply none = { 0 };
 
-		wsman_replay_finish(s->replay, token, out->stream.next != NULL ? &none : out);
+		wsman_replay_finish(s->replay, token,
+		                    out->stream.next != NULL || c.stateless ? &none : out);
 	}
 	goto done;
 fault:

@@ -8,7 +8,9 @@
  *     the pushdown gives exactly what the one evaluator gives on all the
  *     rows, for admins and owners, and what must not be pushed is not;
  *   - WS-Man Enumerate/Pull/Release through the broker's provider: paged
- *     union, a Pull after a restart, refused contexts.
+ *     union, a Pull after a restart, refused contexts, a request sent
+ *     again read again (not replayed), a Pull reading about what it sends,
+ *     a selector filter paged as the query of its equalities.
  * Run on each store: `test_fleet_reads sqlite` and `test_fleet_reads
  * postgresql` (on a PostgreSQL 15 it starts itself: pg_server.h; skipped,
  * exit 77, when it is not installed).
@@ -52,7 +54,7 @@ static fleet_store *open_store(const char *db, rdms_error *err)
 }
 
 #define NHOSTS   3
-#define PER_HOST 700       /* 2,100 rows: more than one cursor page (1,000) */
+#define PER_HOST 700       /* 2,100 rows: a cursor's pages of 128, 512 and 1,000, and more */
 
 static const char *const hosts[NHOSTS] = { "HVb", "hvA", "hvc" };   /* key order: bytewise */
 static const char *const users[] = { "alice", "ALICE", "Bob", NULL, "carol", "bob" };
@@ -712,6 +714,199 @@ static void test_restart(broker_env *e)
 	wsman_service_free(s);
 }
 
+/* Session (HVb, ID)'s ClientMachineName becomes NAME: the directory changed, at VERSION. */
+static void rename_client(broker_env *e, uint32_t id, const char *name, uint64_t version)
+{
+	fleet_change ch = {
+		.version = version, .kind = FLEET_UPSERT,
+		.s = { .host = "HVb", .id = id, .vm_name = "vm", .user_name = "alice",
+		       .domain_name = "corp", .collection_id = "pool", .client_machine_name = name },
+	};
+	rdms_error err = { 0 };
+
+	CHECK_EQ(fleet_store_apply_batch(e->b.store, "HVb", &ch, 1, NULL, &err), FLEET_APPLIED);
+}
+
+/* REQ (kept) as WHO: the ClientMachineName of its first item. */
+static char *first_client(wsman_service *s, const char *req, char **ctx)
+{
+	int status;
+	xmlDoc *d = call(s, &admin, strdup(req), &status);
+	char *out = xs(d, "(//q:Win32_VirtualDesktopSession)[1]/q:ClientMachineName");
+
+	CHECK_EQ(status, 200);
+	if (ctx != NULL)
+		*ctx = xs(d, "//wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	return out;
+}
+
+/*
+ * REQ (kept), sent again after session (HVb, ID) got ClientMachineName
+ * NAME, shows NAME in its first item, which showed WAS (*CTX, when not
+ * NULL: the first reply's context).
+ */
+static void resent_shows(wsman_service *s, broker_env *e, const char *req, char **ctx,
+                         uint32_t id, const char *was, const char *name, uint64_t version)
+{
+	char *before = first_client(s, req, ctx), *after;
+
+	rename_client(e, id, name, version);
+	after = first_client(s, req, NULL);
+	CHECK_STR(before, was);
+	CHECK_STR(after, name);
+	free(before);
+	free(after);
+}
+
+/*
+ * An Enumerate or Pull sent again (the same MessageID and body, as wsl's
+ * curl --retry does) is read again, not answered from the replay cache:
+ * its sealed context is all its state, so it gives the same page -- with
+ * what the directory holds now (keeping each page cost a third of a big
+ * enumeration's CPU, and 16 MiB of the broker's memory).
+ */
+static void test_resent(broker_env *e)
+{
+	wsman_service *s = wsman_service_new(&e->p, &e->cfg);
+	char *enumerate = build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("5", "")), *pull, *ctx, *body;
+
+	/* HVb's sessions 0, 3, ... come first; 15 is the sixth */
+	resent_shows(s, e, enumerate, &ctx, 0, "", "PC-resent-1", fleet_version(1, 2));
+	body = pull_body(ctx, 5);
+	pull = build(ACTION_PULL, URI_SESS, body);
+	resent_shows(s, e, pull, NULL, 15, "PC", "PC-resent-2", fleet_version(1, 3));
+	free(body);
+	free(pull);
+	free(ctx);
+	free(enumerate);
+	wsman_service_free(s);
+}
+
+#define SELECTORS(sels) "<wsman:Filter Dialect=\"" DIALECT_SELECTOR "\"><wsman:SelectorSet>" \
+	sels "</wsman:SelectorSet></wsman:Filter>"
+#define SELECTOR(name, value) "<wsman:Selector Name=\"" name "\">" value "</wsman:Selector>"
+
+/* A selector filter Enumerate of BODY as WHO gives what query Q gives, paged. */
+static void same_as_query(wsman_service *s, broker_env *e, const rdms_caller *who,
+                          const char *body, const char *q, int max)
+{
+	keys want = { 0 }, got = { 0 };
+	int status;
+	char *ctx;
+	xmlDoc *d;
+
+	expected(e, who, q, &want);
+	d = call(s, who, build(ACTION_ENUMERATE, URI_SESS, body), &status);
+	CHECK_EQ(status, 200);
+	item_keys(d, &got);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	/* more than a reply holds: a sealed context, nothing listed here */
+	CHECK(want.n <= (size_t)max || wsman_ctx_is_sealed(ctx));
+	pull_all(s, who, ctx, max, &got);
+	CHECK_EQ(got.n, want.n);
+	CHECK_STR(got.b.data != NULL ? got.b.data : "", want.b.data != NULL ? want.b.data : "");
+	if (got.n != want.n)
+		fprintf(stderr, "  ^ selector filter for %s\n", q);
+	strbuf_free(&want.b);
+	strbuf_free(&got.b);
+}
+
+/*
+ * A selector filter Enumerate at the broker is read page by page as the
+ * query of its equalities (pushed down), with a sealed context, not
+ * listed whole in memory: the same instances as the query, for an admin
+ * and for an owner, a value with a quote and a backslash matched exactly,
+ * a number, and a value no session has.
+ */
+static void test_selector_filter(broker_env *e)
+{
+	wsman_service *s = wsman_service_new(&e->p, &e->cfg);
+	fleet_change ch = {
+		.version = fleet_version(1, 2), .kind = FLEET_UPSERT,
+		.s = { .host = "hvc", .id = 100000, .vm_name = "vm", .user_name = "o'Brien\\x",
+		       .domain_name = "corp", .collection_id = "pool" },
+	};
+	rdms_error err = { 0 };
+
+	CHECK_EQ(fleet_store_apply_batch(e->b.store, "hvc", &ch, 1, NULL, &err), FLEET_APPLIED);
+	same_as_query(s, e, &admin, OPT_ENUM("40", SELECTORS(SELECTOR("UserName", "ALICE"))),
+	              Q "UserName = 'alice'", 40);
+	same_as_query(s, e, &admin, OPT_ENUM("25", SELECTORS(SELECTOR("VMHostName", "hva")
+	              SELECTOR("ConnectState", "4"))), Q "VMHostName = 'hvA' AND ConnectState = 4",
+	              25);
+	same_as_query(s, e, &alice, OPT_ENUM("30", SELECTORS(SELECTOR("VMHostName", "hvA"))),
+	              Q "VMHostName = 'hvA'", 30);
+	same_as_query(s, e, &admin, OPT_ENUM("5", SELECTORS(SELECTOR("UserName", "O'BRIEN\\X"))),
+	              Q "SessionId = 100000", 5);
+	same_as_query(s, e, &admin, OPT_ENUM("5", SELECTORS(SELECTOR("UserName", "nobody"))),
+	              Q "UserName = 'nobody'", 5);
+	wsman_service_free(s);
+}
+
+/* The broker's session class with the rows its pages read counted. */
+static size_t rows_read;
+static rdms_class_provider counted_sessions;
+
+static uint32_t counted_page(rdms_provider *p, const rdms_caller *who, const wql_query *match,
+                             const rdms_key *after, size_t limit, rdms_instance_fn fn,
+                             void *ctx, size_t *rows, rdms_error *err)
+{
+	uint32_t rc = fleet_broker_classes[0]->page(p, who, match, after, limit, fn, ctx, rows,
+	                                            err);
+
+	rows_read += *rows;
+	return rc;
+}
+
+/*
+ * A Pull reads about what it sends: the rest of a page read for a reply
+ * that is full is read for nothing (the next Pull reads on from the key
+ * of its last item).  Pages of 1,000 read 1,000 for each Pull of 10.
+ */
+static void test_pull_reads(broker_env *e)
+{
+	const rdms_class_provider *classes[] = { &counted_sessions, NULL };
+	const rdms_class_provider *const *was = e->p.classes;
+	wsman_service *s;
+	keys got = { 0 };
+	char *ctx;
+	xmlDoc *d;
+	int status, pulls;
+
+	counted_sessions = *fleet_broker_classes[0];
+	counted_sessions.page = counted_page;
+	e->p.classes = classes;
+	s = wsman_service_new(&e->p, &e->cfg);
+	d = call(s, &admin, build(ACTION_ENUMERATE, URI_SESS, OPT_ENUM("10", "")), &status);
+	CHECK_EQ(status, 200);
+	ctx = xs(d, "//wsen:EnumerateResponse/wsen:EnumerationContext");
+	xmlFreeDoc(d);
+	rows_read = 0;
+	pulls = 0;
+	for (int i = 0; i < 5; i++) {
+		char *body = pull_body(ctx, 10);
+
+		d = call(s, &admin, build(ACTION_PULL, URI_SESS, body), &status);
+		free(body);
+		free(ctx);
+		CHECK_EQ(status, 200);
+		item_keys(d, &got);
+		ctx = xs(d, "//wsen:PullResponse/wsen:EnumerationContext");
+		xmlFreeDoc(d);
+		pulls++;
+	}
+	CHECK_EQ(got.n, 50);
+	CHECK(rows_read <= (size_t)pulls * 200);
+	if (rows_read > (size_t)pulls * 200)
+		fprintf(stderr, "  %d Pulls of 10 read %zu rows\n", pulls, rows_read);
+	free(ctx);
+	strbuf_free(&got.b);
+	wsman_service_free(s);
+	e->p.classes = was;
+}
+
 int main(int argc, char **argv)
 {
 	broker_env e;
@@ -748,6 +943,9 @@ int main(int argc, char **argv)
 	test_wsman(&e);
 	test_keyset(&e);
 	test_restart(&e);
+	test_pull_reads(&e);
+	test_selector_filter(&e);
+	test_resent(&e);
 	broker_close(&e);
 	if (strcmp(store_kind, "postgresql") == 0)
 		pg_server_stop(&pg);
