@@ -68,14 +68,8 @@ THREADS = 8
 SOAK_THREADS = 2
 
 
-class Lab(lab_mod.Lab):
+class Lab(ne.WithNtlmStore, lab_mod.Lab):
     """test_rdmsd_auth's lab with an NT-hash store."""
-
-    def write_config(self, http_port=None):
-        super().write_config(http_port)
-        self.store = os.path.join(self.dir, "ntlm-users")
-        with open(self.conf, "a") as f:
-            f.write("ntlm_users = %s\n" % self.store)
 
 
 def enumerate_req():
