@@ -181,11 +181,12 @@ static long post(conn *c, const char *ctype, const char *auth, const void *body,
 
 static void gss_fail(const char *what, OM_uint32 major, OM_uint32 minor)
 {
+	static const gss_status_fns linked = { gss_display_status, gss_release_buffer };
 	char why[256];
 
 	if (atomic_exchange(&first_error_told, 1) != 0)
 		return;
-	gss_status_text(major, minor, GSS_C_NO_OID, why, sizeof why);
+	gss_status_text(&linked, major, minor, GSS_C_NO_OID, why, sizeof why);
 	fprintf(stderr, "ntlm_client: %s: %s\n", what, why);
 }
 
