@@ -9,6 +9,7 @@
 #   make bench-fleet  the fleet broker's figures (100 hosts in network namespaces)
 #   make soak     rdmsd under 1,000 connections for 10 minutes (SOAK_SECONDS)
 #   make bench-events  the session-events figures (bench/events.sh)
+#   make bench-ntlm  the Negotiate/NTLM figures (bench/ntlm.sh)
 #   make fuzz     run every libFuzzer target for 30 s (fuzz-long: an hour each)
 #   make install  install programs, man pages, unit, PAM file, default config,
 #                 the Cockpit page (cockpit/rdms)
@@ -44,7 +45,7 @@ X2GO_TEST_DEPS = x2goserver x2goserver-xsession openssh-server openssh-client \
 # (bench/wsman_bench.sh, bench/fleet.sh, bench/soak.sh).
 BENCH_DEPS = wrk curl sqlite3 passwd iproute2
 
-.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench bench-events bench-fleet soak \
+.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench bench-events bench-fleet bench-ntlm soak \
 	install lint clean
 
 all: build
@@ -108,6 +109,10 @@ bench: deps build
 bench-events: deps build
 	BUILD=$(BUILD) bash bench/events.sh
 	BUILD=$(BUILD) bash bench/events.sh xrdp
+# Not part of bench: some 3 minutes, root (bench/ntlm.sh: handshakes, and Get
+# encrypted and with Basic, taking turns).
+bench-ntlm: deps build
+	BUILD=$(BUILD) bash bench/ntlm.sh
 # Not part of bench: it builds the fleet lab (root; FLEET_BENCH_HOSTS, 100
 # by default, hosts in network namespaces) and takes some 8 minutes.
 bench-fleet: deps build

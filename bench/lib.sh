@@ -1,4 +1,4 @@
-# bench/lib.sh -- what the rdmsd benchmarks (wsman_bench.sh, soak.sh, events.sh) share:
+# bench/lib.sh -- what the rdmsd benchmarks (wsman_bench.sh, soak.sh, events.sh, ntlm.sh) share:
 # a temporary PAM account in a temporary admin group, a fixture of sessions,
 # free loopback ports, stopping the rdmsd they started, and clean-up of
 # exactly what they made.  Sourced, not run.  The caller sets ROOT, BUSER,
@@ -98,9 +98,29 @@ bench_many_config() {
 		>>"$TMP/rdmsd.conf"
 }
 
+# ws_header ACTION [MessageID [MaxEnvelopeSize]]: a WS-Man request's start,
+# up to its last header (the caller closes s:Header): To names 127.0.0.1 on
+# $HTTP_PORT, ResourceURI is $URI; the MessageID defaults to @@ID@@ (the
+# clients put a fresh one there per request), MaxEnvelopeSize to 153600.
+ws_header() {
+	printf '<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:wsen="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header><wsa:Action s:mustUnderstand="true">%s</wsa:Action><wsa:To s:mustUnderstand="true">http://127.0.0.1:%s/wsman</wsa:To><wsman:ResourceURI s:mustUnderstand="true">%s</wsman:ResourceURI><wsa:MessageID s:mustUnderstand="true">%s</wsa:MessageID><wsa:ReplyTo><wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo><wsman:MaxEnvelopeSize s:mustUnderstand="true">%s</wsman:MaxEnvelopeSize>' \
+		"$1" "$HTTP_PORT" "$URI" "${2:-@@ID@@}" "${3:-153600}"
+}
+# bench_selectors KEY: the SelectorSet of session KEY on $VMHOST.
+bench_selectors() {
+	printf '<wsman:SelectorSet><wsman:Selector Name="VMHostName">%s</wsman:Selector><wsman:Selector Name="SessionId">%s</wsman:Selector></wsman:SelectorSet>' \
+		"$VMHOST" "$1"
+}
+
 # median of the numbers on stdin
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan";
 	else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# col NAME C: the median of column C of $TMP/NAME.runs (one line per run)
+col() { awk -v c="$2" '{ print $c }' "$TMP/$1.runs" | median; }
+
+# ratio A B: A / B with two decimals (0 when B is 0)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 # A TCP port nobody listens on.
 free_port() {

@@ -123,11 +123,7 @@ bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" "$CIM_PORT"
 
 # ---- request bodies ------------------------------------------------------------
 KEY=$(( N / 2 ))
-ws_header() {   # ACTION [MessageID]
-	printf '<?xml version="1.0"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsman="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd" xmlns:wsen="http://schemas.xmlsoap.org/ws/2004/09/enumeration"><s:Header><wsa:Action s:mustUnderstand="true">%s</wsa:Action><wsa:To s:mustUnderstand="true">http://127.0.0.1:%s/wsman</wsa:To><wsman:ResourceURI s:mustUnderstand="true">%s</wsman:ResourceURI><wsa:MessageID s:mustUnderstand="true">%s</wsa:MessageID><wsa:ReplyTo><wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo><wsman:MaxEnvelopeSize s:mustUnderstand="true">%s</wsman:MaxEnvelopeSize>' \
-		"$1" "$HTTP_PORT" "$URI" "${2:-@@ID@@}" "${3:-153600}"
-}
-SELECTORS="<wsman:SelectorSet><wsman:Selector Name=\"VMHostName\">$VMHOST</wsman:Selector><wsman:Selector Name=\"SessionId\">$KEY</wsman:Selector></wsman:SelectorSet>"
+SELECTORS=$(bench_selectors "$KEY")
 
 { ws_header http://schemas.xmlsoap.org/ws/2004/09/transfer/Get uuid:6d3b1c2e-0000-4000-8000-000000000001
   printf '%s</s:Header><s:Body/></s:Envelope>' "$SELECTORS"; } >"$TMP/get.xml"
@@ -209,7 +205,6 @@ wrk_run() {
 			>>"$TMP/$name.runs"
 	done
 }
-col() { awk -v c="$2" '{ print $c }' "$TMP/$1.runs" | median; }
 
 if all; then
 echo "  Get by key (wrk, ${DUR}s x $RUNS runs each) ..."
@@ -361,7 +356,6 @@ OMI_BYTES_OBJ=467      # wire bytes per instance, EnumerateObject
 OMI_BYTES_EPR=962      # ... EnumerateObjectAndEPR
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 row() { printf '  %-44s %22s   %s\n' "$1" "$2" "$3"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 # verdict RATIO OP LIMIT: "ok" when RATIO OP LIMIT holds, else "MISS"
 verdict() { awk -v r="$1" -v op="$2" -v l="$3" 'BEGIN {
 	ok = (op == ">=") ? r >= l : r <= l; print ok ? "ok" : "MISS" }'; }

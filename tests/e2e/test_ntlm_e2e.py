@@ -57,14 +57,19 @@ activate = 1
 """
 
 
-class Lab(we.Lab):
-    """test_wsman_e2e's lab with an NT-hash store."""
+class WithNtlmStore:
+    """A lab (test_rdmsd_auth's or one derived from it) whose config names an
+    NT-hash store in its directory (lab.store), for `rdms user set`."""
 
     def write_config(self, http_port=None):
         super().write_config(http_port)
         self.store = os.path.join(self.dir, "ntlm-users")
         with open(self.conf, "a") as f:
             f.write("ntlm_users = %s\n" % self.store)
+
+
+class Lab(WithNtlmStore, we.Lab):
+    """test_wsman_e2e's lab with an NT-hash store."""
 
 
 def user_cmd(lab, args, password=None):
