@@ -224,7 +224,9 @@ def test_many(lab):
         gap = responsive_while(b, lambda: b.drv.find_element(By.ID, "page-next").click())
         ok = b.until(lambda: status(b).startswith("Sessions 101–200"), 10)
         check("Next: rows 101..200", ok and page_ids(b) == list(range(101, 201)), status(b))
-        check("the main thread was never blocked long while it loaded (%.0f ms)" % gap, gap < 250)
+        # (usable, not fast: speed is bench/'s; a page that froze would block for seconds)
+        check("the page stayed responsive while it loaded: the main thread's longest block "
+              "%.0f ms (< 2 s)" % gap, gap < 2000)
         b.drv.find_element(By.ID, "page-next").click()
         b.until(lambda: status(b).startswith("Sessions 201–300"), 10)
         b.drv.find_element(By.ID, "page-prev").click()
@@ -235,7 +237,8 @@ def test_many(lab):
         b.drv.find_element(By.ID, "refresh").click()
         b.until(lambda: js(b, "return document.querySelectorAll('#sessions tbody tr').length") == 100, 10)
         took = time.monotonic() - t
-        check("a page of 100 of the 10,000 renders in under 3 s (%.2f s)" % took, took < 3)
+        check("a page of 100 of the 10,000 renders in %.2f s (usable: < 10 s on a loaded machine)"
+              % took, took < 10)
         # the text filter: rdms's WQL (LIKE on the strings, = on a SessionId)
         f = b.drv.find_element(By.ID, "filter-text")
         f.send_keys("client-9999")
