@@ -394,9 +394,11 @@ static void test_follow(void)
 			worst = mono_ms_() - t0;
 	}
 	CHECK(all_stopped);
+	/* at once: not after a wait of the follower's (seconds); a loaded 2-CPU machine can
+	 * leave a thread unscheduled for some hundreds of ms, which is no failure */
 	if (worst >= 150)
 		fprintf(stderr, "test_follow: the slowest stop took %.0f ms\n", worst);
-	CHECK(worst < 150);
+	CHECK(worst < 1000);
 	if (all_stopped)
 		rdms_feed_free(f);   /* else a stuck thread still waits on it */
 }
