@@ -539,17 +539,15 @@ static void make_reply(http_reply *out, int status, const char *text, const char
  */
 static void seal_reply(struct request *r, http_reply *reply)
 {
-	strbuf plain = { .data = reply->body, .len = reply->body != NULL ? reply->len : 0,
-	                 .cap = reply->body != NULL ? reply->len + 1 : 0 };
 	strbuf wrapped = { 0 }, out = { 0 };
 	rdms_error err = { 0 };
 	size_t sig = 0;
-	bool ok;
+	bool ok = body_stream_into(&reply->stream, &reply->body, &reply->len);
+	strbuf plain = { .data = reply->body, .len = reply->body != NULL ? reply->len : 0 };
 
 	reply->body = NULL;
-	ok = body_stream_drain(&reply->stream, &plain) &&
-	     seal_wrap(r->conn->seal, plain.data != NULL ? plain.data : "", plain.len, &wrapped,
-	               &sig, &err);
+	ok = ok && seal_wrap(r->conn->seal, plain.data != NULL ? plain.data : "", plain.len,
+	                     &wrapped, &sig, &err);
 	if (ok) {
 		encbody_build(&out, reply->content_type != NULL ? reply->content_type :
 		              "text/plain;charset=UTF-8", plain.len, wrapped.data, wrapped.len, sig);
@@ -786,6 +784,13 @@ static void nego_forget(struct conn *cn)
 	cn->seal = NULL;
 }
 
+/* R's request as its handler sees it: its body as it is now (decrypted, converted). */
+static void request_from_body(struct request *r)
+{
+	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
+	                         .len = r->body.len, .conn = r };
+}
+
 /* R refused with 400 and WHY (printf), which is logged too. */
 static int refuse_400(struct request *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -852,8 +857,7 @@ static int unseal(struct request *r)
 	explicit_bzero(r->body.data, r->body.len);
 	strbuf_free(&r->body);
 	r->body = plain;
-	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
-	                         .len = r->body.len, .conn = r };
+	request_from_body(r);
 	str_copy(r->sealed_type, sizeof r->sealed_type, eb.type);
 	r->sealed = true;
 	return 0;
@@ -881,8 +885,7 @@ static int body_utf8(struct request *r)
 	}
 	str_copy(r->sealed_type, sizeof r->sealed_type, type);
 	r->retyped = true;
-	r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
-	                         .len = r->body.len, .conn = r };
+	request_from_body(r);
 	return 0;
 }
 
@@ -1535,9 +1538,7 @@ static enum MHD_Result finish(struct listener *l, struct MHD_Connection *c,
 		return respond_text(c, r, MHD_HTTP_BAD_REQUEST,
 		                    "an encrypted body needs a Negotiate login on its connection\n",
 		                    NULL, NULL);
-	if (!r->sealed && !r->retyped)
-		r->req = (http_request){ .body = r->body.data != NULL ? r->body.data : "",
-		                         .len = r->body.len, .conn = r };
+	request_from_body(r);
 	if (r->nego == NULL && (status = body_utf8(r)) != 0)
 		return respond_text(c, r, status, r->refused, NULL, NULL);
 	if (r->pam != NULL || r->nego != NULL || r->ep->quick == NULL || !r->ep->quick(r->ep->ctx, &r->req)) {
