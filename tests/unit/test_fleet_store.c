@@ -1315,6 +1315,67 @@ static void test_pg_two_brokers(fleet_store *b1)
 	fleet_store_close(b2);
 }
 
+/*
+ * The database hangs: its sockets stay open and nothing answers (SIGSTOP
+ * to every process of the server).  Each call, on a connection of the pool
+ * (a read, a pipelined write) or a new one (opening another store), fails
+ * with WBEM_E_NOT_AVAILABLE by its deadline (5 s) instead of waiting for
+ * ever; once the server goes on, the next call works.
+ */
+static void test_pg_hung(fleet_store *st)
+{
+	rdms_error err = { 0 };
+	struct timespec t0;
+	fleet_host h;
+	double ms[3];
+
+	add_host(st, "hv-hung");
+	CHECK_EQ(fleet_store_host_get(st, "hv-hung", &h, &err), 0);
+	pg_server_pause(&pg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(fleet_store_host_get(st, "hv-hung", &h, &err), WBEM_E_NOT_AVAILABLE);
+	ms[0] = ms_since(&t0);
+	CHECK(strstr(err.message, "session directory (PostgreSQL database \"rdms\"") != NULL);
+	CHECK(strstr(err.message, "no answer within 5000 ms") != NULL);
+	{
+		fleet_change c[1] = { up(V(1, 1), "hv-hung", 1, 0, "x") };
+		uint64_t v;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv-hung", c, 1, &v, &err), FLEET_FAILED);
+		ms[1] = ms_since(&t0);
+		CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+	}
+	{
+		char dsn[300];
+
+		/* a new connection: the server's kernel accepts it, the server never answers */
+		snprintf(dsn, sizeof dsn, "%s password=s3cret", pg_dsn("rdms"));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK(fleet_store_open("postgresql", dsn, FLEET_OPEN_BROKER, &err) == NULL);
+		ms[2] = ms_since(&t0);
+		CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+		CHECK(strstr(err.message, "cannot connect: no answer within 5000 ms") != NULL);
+		CHECK(strstr(err.message, "s3cret") == NULL);
+	}
+	pg_server_resume(&pg);
+	for (int i = 0; i < 3; i++)
+		CHECK(ms[i] >= 4500 && ms[i] < 6000);
+	printf("fleet_store: database hung: a read failed in %.0f ms, a write in %.0f ms, a "
+	       "connect in %.0f ms\n", ms[0], ms[1], ms[2]);
+	/* going on: the dropped connections are replaced, the next calls work */
+	CHECK_EQ(fleet_store_host_get(st, "hv-hung", &h, &err), 0);
+	{
+		fleet_change c[1] = { up(V(1, 1), "hv-hung", 1, 0, "x") };
+		uint64_t v;
+
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv-hung", V(1, 0), NULL, 0, &err),
+		         FLEET_APPLIED);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv-hung", c, 1, &v, &err), FLEET_APPLIED);
+	}
+	CHECK_EQ(fleet_store_host_remove(st, "hv-hung", &err), 0);
+}
+
 /* The database goes away: precise faults, fast, never a hang. */
 static void test_pg_down(fleet_store *st)
 {
@@ -1744,6 +1805,7 @@ static int run_postgresql(void)
 		test_threads(st);
 		test_pg_two_brokers(st);
 		test_pg_schema();
+		test_pg_hung(st);
 		test_pg_down(st);
 		fleet_store_close(st);
 	}
