@@ -214,7 +214,9 @@ static const char *const sql[P_END] = {
 	[P_BROKER_TAKE] = "INSERT INTO brokers (name, holder) VALUES ($1, $2) ON CONFLICT (name) "
 	                  "DO UPDATE SET holder = EXCLUDED.holder, started = now(), seen = now() "
 	                  "WHERE brokers.holder = $3",
-	[P_BROKER_BEAT] = "UPDATE brokers SET seen = now() WHERE name = $1 AND holder = $2",
+	/* now() back: the clock a broker's enumeration contexts expire by (lease.h) */
+	[P_BROKER_BEAT] = "UPDATE brokers SET seen = now() WHERE name = $1 AND holder = $2 "
+	                  "RETURNING (extract(epoch FROM now()) * 1000)::bigint",
 	[P_BROKER_DROP] = "DELETE FROM brokers WHERE name = $1 AND holder = $2",
 	/* a refused call (nothing was sent) is the one a retry may claim again */
 	[P_CALL_CLAIM] = "INSERT INTO calls (caller, message_id, broker, holder, source, protocol, "
@@ -1683,12 +1685,19 @@ static uint32_t pg_broker_take(fleet_store *st, const char *name, const char *ho
 }
 
 static uint32_t pg_broker_beat(fleet_store *st, const char *name, const char *holder, bool drop,
-                               bool *held, int64_t now_ms, rdms_error *err)
+                               bool *held, int64_t *store_now, int64_t now_ms, rdms_error *err)
 {
 	const char *v[2] = { name, holder };
+	PGresult *r = query(of(st), drop ? P_BROKER_DROP : P_BROKER_BEAT, 2, v, err);
 
 	(void)now_ms;
-	return change_one(st, drop ? P_BROKER_DROP : P_BROKER_BEAT, 2, v, held, err);
+	if (r == NULL)
+		return err->code;
+	*held = changed(r) > 0;
+	if (!drop && PQntuples(r) == 1)
+		*store_now = col_int(r, 0, 0);
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
 }
 
 static uint32_t pg_call_claim(fleet_store *st, const fleet_call *c, bool *claimed, int64_t now_ms,

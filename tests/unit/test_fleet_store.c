@@ -1469,14 +1469,20 @@ static void test_leases(fleet_store *st)
 	CHECK(strstr(err.message, "broker name b1 is in use on the session directory") != NULL);
 	CHECK(strstr(err.message, "by pid 101 on far-away since 5, seen ") != NULL);
 	CHECK(strstr(err.message, "one process per broker name") != NULL);
-	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &err), 0);
-	CHECK_EQ(fleet_store_broker_beat(st, "b1", h2, &err), WBEM_E_NOT_FOUND);
+	{
+		/* a refresh says the store's clock: here, on this machine, about this one's */
+		int64_t at = 0, before = fleet_now_ms();
+
+		CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &at, &err), 0);
+		CHECK(at >= before - 1000 && at <= fleet_now_ms() + 1000);
+	}
+	CHECK_EQ(fleet_store_broker_beat(st, "b1", h2, NULL, &err), WBEM_E_NOT_FOUND);
 	/* another name is another broker */
 	CHECK_EQ(fleet_store_broker_claim(st, "b2", h2, NULL, &err), 0);
 	/* expired: taken over; the old holder is told at its next refresh */
 	CHECK(age_lease("b1", FLEET_LEASE_MS + 1000));
 	CHECK_EQ(fleet_store_broker_claim(st, "b1", h2, NULL, &err), 0);
-	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, NULL, &err), WBEM_E_NOT_FOUND);
 	CHECK(strstr(err.message, "no longer held by pid 101") != NULL);
 	CHECK(strstr(err.message, "another process took it over") != NULL);
 	/* a holder known dead: taken over at once */
@@ -1701,6 +1707,8 @@ static void test_lease_thread(fleet_store *st)
 		return;
 	CHECK(fleet_lease_healthy(l, NULL));
 	CHECK(strstr(fleet_lease_holder(l), "pid ") == fleet_lease_holder(l));
+	/* the store's clock, measured at the start: here it is this machine's */
+	CHECK(llabs(fleet_lease_now_ms(l) - fleet_now_ms()) < 1000);
 	CHECK_EQ(fleet_store_broker_claim(st, "bt", "pid 1 on far-away since 1", NULL, &err),
 	         WBEM_E_ALREADY_EXISTS);
 	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
