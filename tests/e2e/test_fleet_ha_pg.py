@@ -429,7 +429,7 @@ def scenario(lab, accounts, dsn):
     code, root, text, _ = ws_at(lab, accounts, b2, disconnect_body(slow.name, in_sid, in_mid))
     rv, f = tw.return_value(root, "Disconnect"), tw.fault(root)
     check("its retry with the same MessageID at b2 answers the first outcome or 'not run "
-          "again' (%s)" % (("rv %d" % rv) if rv is not None else f),
+          "again' (%s)" % (("rv %d" % rv) if rv is not None else repr(f)),
           rv is not None or (f is not None and f[1] == "2147749993" and "not run again" in text),
           text[:500])
     ran = disconnects(slow, in_sid)
