@@ -276,11 +276,12 @@ class Load:
                 if rv is not None:
                     outcome = "rv %d" % rv
                     break
-                if f is not None and f[1] not in ("2147749897", "2147749909", "2147749993"):
+                # tw.fault's WSManFault code is a number
+                if f is not None and f[1] not in (2147749897, 2147749909, 2147749993):
                     outcome = "fault %s" % f[1]          # final: not NOT_AVAILABLE,
                     break                                 # TRANSPORT_FAILURE, TIMED_OUT
                 self.attempt_failed(secs)
-                if f is not None and f[1] == "2147749993" and "not run again" in text:
+                if f is not None and f[1] == 2147749993 and "not run again" in text:
                     outcome = "unknown"                   # the retry says: ran before
                     break
                 time.sleep(0.2)
@@ -430,7 +431,7 @@ def scenario(lab, accounts, dsn):
     rv, f = tw.return_value(root, "Disconnect"), tw.fault(root)
     check("its retry with the same MessageID at b2 answers the first outcome or 'not run "
           "again' (%s)" % (("rv %d" % rv) if rv is not None else repr(f)),
-          rv is not None or (f is not None and f[1] == "2147749993" and "not run again" in text),
+          rv is not None or (f is not None and f[1] == 2147749993 and "not run again" in text),
           text[:500])
     ran = disconnects(slow, in_sid)
     check("... and the host ran that Disconnect at most once (%d)" % ran, ran <= 1, "")
@@ -548,16 +549,26 @@ def hung(lab, accounts, dsn, b1, b2, seconds=15):
     get = tw.wsl_envelope(tw.ACT_GET, tw.WMI_URI, [("VMHostName", h.name),
                                                    ("SessionId", str(sid))])
     enum = tw.wsl_envelope(tw.ACT_ENUM, tw.WMI_URI, body=fl.ENUM_BODY)
-    stopped, probes = pg_processes(lab), []
+    stopped, probes, first_503 = pg_processes(lab), [], {}
+
+    def watch_identify():
+        while len(first_503) < 2 and time.monotonic() - t_hang < seconds:
+            for b in (b1, b2):
+                if b.name not in first_503 and b.identify()[0] == 503:
+                    first_503[b.name] = time.monotonic() - t_hang
+            time.sleep(0.2)
     try:
         for pid in stopped:
             os.kill(pid, signal.SIGSTOP)
         t_hang = time.monotonic()
+        watcher = threading.Thread(target=watch_identify, daemon=True)
+        watcher.start()
         for b, what, body in ((b1, "Get", get), (b2, "Get", get), (b2, "Enumerate", enum)):
             code, _, text, secs = ws_at(lab, accounts, b, body, max_time=30)
             probes.append((b.name, what, code, "2147749897" in text, secs))
-        unhealthy = wait_for(10, lambda: b1.identify()[0] == 503 and b2.identify()[0] == 503)
-        t_unhealthy = time.monotonic() - t_hang
+        watcher.join(seconds)
+        t_unhealthy = max(first_503.values()) if len(first_503) == 2 else -1
+        unhealthy = 0 <= t_unhealthy <= 10
         code, text = b2.identify()
         outage_marker = h.mark(sid, 888888)
         time.sleep(max(0.0, seconds - (time.monotonic() - t_hang)))
@@ -571,8 +582,9 @@ def hung(lab, accounts, dsn, b1, b2, seconds=15):
         check("PostgreSQL hung: a %s at %s faults in %.1f s (<= 5.5 s) with "
               "WBEM_E_NOT_AVAILABLE, HTTP %d" % (what, name, secs, code_p),
               secs <= 5.5 and na and code_p == 503, "")
-    check("PostgreSQL hung: Identify answers 503 at both brokers within %.1f s (<= 10 s)"
-          % t_unhealthy, bool(unhealthy) and "unhealthy: session directory" in text,
+    check("PostgreSQL hung: Identify answers 503 at both brokers %.1f s after the hang "
+          "began (<= 10 s: the next lease refresh, failed by its deadline) %r"
+          % (t_unhealthy, first_503), bool(unhealthy) and "unhealthy: session directory" in text,
           "%d %s" % (code, text[:300]))
     back = wait_for(20, lambda: b1.identify()[0] == 200 and b2.identify()[0] == 200)
     check("PostgreSQL going on: both brokers healthy again within %.1f s of SIGCONT"
