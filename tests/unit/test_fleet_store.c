@@ -1319,7 +1319,7 @@ static void test_pg_two_brokers(fleet_store *b1)
  * The database hangs: its sockets stay open and nothing answers (SIGSTOP
  * to every process of the server).  Each call, on a connection of the pool
  * (a read, a pipelined write) or a new one (opening another store), fails
- * with WBEM_E_NOT_AVAILABLE by its deadline (5 s) instead of waiting for
+ * with WBEM_E_NOT_AVAILABLE by its deadline (4 s) instead of waiting for
  * ever; once the server goes on, the next call works.
  */
 static void test_pg_hung(fleet_store *st)
@@ -1336,7 +1336,7 @@ static void test_pg_hung(fleet_store *st)
 	CHECK_EQ(fleet_store_host_get(st, "hv-hung", &h, &err), WBEM_E_NOT_AVAILABLE);
 	ms[0] = ms_since(&t0);
 	CHECK(strstr(err.message, "session directory (PostgreSQL database \"rdms\"") != NULL);
-	CHECK(strstr(err.message, "no answer within 5000 ms") != NULL);
+	CHECK(strstr(err.message, "no answer within 4000 ms") != NULL);
 	{
 		fleet_change c[1] = { up(V(1, 1), "hv-hung", 1, 0, "x") };
 		uint64_t v;
@@ -1355,12 +1355,12 @@ static void test_pg_hung(fleet_store *st)
 		CHECK(fleet_store_open("postgresql", dsn, FLEET_OPEN_BROKER, &err) == NULL);
 		ms[2] = ms_since(&t0);
 		CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
-		CHECK(strstr(err.message, "cannot connect: no answer within 5000 ms") != NULL);
+		CHECK(strstr(err.message, "cannot connect: no answer within 4000 ms") != NULL);
 		CHECK(strstr(err.message, "s3cret") == NULL);
 	}
 	pg_server_resume(&pg);
 	for (int i = 0; i < 3; i++)
-		CHECK(ms[i] >= 4500 && ms[i] < 6000);
+		CHECK(ms[i] >= 3500 && ms[i] < 5000);
 	printf("fleet_store: database hung: a read failed in %.0f ms, a write in %.0f ms, a "
 	       "connect in %.0f ms\n", ms[0], ms[1], ms[2]);
 	/* going on: the dropped connections are replaced, the next calls work */
