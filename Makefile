@@ -30,8 +30,9 @@ BUILD_DEPS = meson ninja-build pkg-config gcc libc6-dev \
 	libcurl4-openssl-dev libssl-dev openssl libpq-dev libkrb5-dev gss-ntlmssp
 # postgresql-15: the store conformance suite and the fleet lab start their own
 # server from it (tests/unit/pg_server.c), as an unprivileged account; haproxy:
-# the load balancer in front of two brokers (tests/e2e/test_fleet_ha_pg.py).
-TEST_DEPS = postgresql-15 haproxy clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlite3 passwd systemd \
+# the load balancer in front of two brokers, faketime: a host and a broker with
+# clocks 10 minutes wrong (tests/e2e/test_fleet_ha_pg.py).
+TEST_DEPS = postgresql-15 haproxy faketime clang libclang-rt-14-dev valgrind python3 procps iproute2 curl sqlite3 passwd systemd \
 	xrdp xorgxrdp tigervnc-standalone-server tigervnc-tools xvfb freerdp2-x11 \
 	x11-utils x11-xserver-utils xauth twm xdotool xprintidle gxmessage xclip \
 	wsl uuid-runtime xsltproc python3-winrm python3-requests-ntlm python3-gssapi sblim-wbemcli \

@@ -373,6 +373,13 @@ void fleet_ctx_mac(void *ctx, const void *data, size_t len, uint8_t out[32])
 		memset(out, 0, 32);    /* no MAC: every context fails to verify */
 }
 
+int64_t fleet_ctx_clock(void *ctx)
+{
+	fleet_broker *b = ctx;
+
+	return b->lease != NULL ? fleet_lease_now_ms(b->lease) : fleet_now_ms();
+}
+
 uint32_t fleet_broker_contexts(fleet_broker *b, rdms_provider *p, rdms_error *err)
 {
 	uint32_t rc = fleet_store_secret(b->store, FLEET_CTX_SECRET, b->ctx_key, err);
@@ -380,6 +387,7 @@ uint32_t fleet_broker_contexts(fleet_broker *b, rdms_provider *p, rdms_error *er
 	if (rc != WBEM_S_NO_ERROR)
 		return rc;
 	p->ctx_mac = fleet_ctx_mac;
+	p->ctx_clock = fleet_ctx_clock;
 	p->ctx_mac_ctx = b;
 	return WBEM_S_NO_ERROR;
 }

@@ -46,6 +46,8 @@ uint32_t fleet_broker_contexts(fleet_broker *b, rdms_provider *p, rdms_error *er
 bool fleet_broker_healthy(void *ctx, rdms_error *why);
 /* HMAC-SHA256 of DATA under CTX's (a fleet_broker) ctx_key. */
 void fleet_ctx_mac(void *ctx, const void *data, size_t len, uint8_t out[32]);
+/* The clock CTX's (a fleet_broker) contexts expire by: its directory's (fleet_lease_now_ms). */
+int64_t fleet_ctx_clock(void *ctx);
 
 /*
  * The keyset page WHO may read of the rows MATCH (may be NULL) selects:

@@ -26,6 +26,7 @@ struct fleet_lease {
 	bool            stop;
 	bool            healthy;
 	rdms_error      why;       /* while not healthy */
+	int64_t         skew_ms;   /* the store's clock less this machine's, at the last refresh */
 };
 
 /* The start time of process PID (clock ticks after boot, /proc's field 22); 0: none. */
@@ -112,6 +113,25 @@ static void set_health(fleet_lease *l, bool ok, const rdms_error *why)
 	pthread_mutex_unlock(&l->lock);
 }
 
+/*
+ * Refreshes L's lease, and learns from it how far this machine's clock is
+ * from the store's (half the round trip is the error: milliseconds).
+ */
+static uint32_t refresh(fleet_lease *l, rdms_error *err)
+{
+	int64_t before = fleet_now_ms(), store_now = 0;
+	uint32_t rc = fleet_store_broker_beat(l->st, l->name, l->holder, &store_now, err);
+
+	if (rc == WBEM_S_NO_ERROR && store_now > 0) {
+		int64_t skew = store_now - (before + fleet_now_ms()) / 2;
+
+		pthread_mutex_lock(&l->lock);
+		l->skew_ms = skew;
+		pthread_mutex_unlock(&l->lock);
+	}
+	return rc;
+}
+
 static void *beat_loop(void *arg)
 {
 	fleet_lease *l = arg;
@@ -135,7 +155,7 @@ static void *beat_loop(void *arg)
 		if (l->stop)
 			break;
 		pthread_mutex_unlock(&l->lock);
-		rc = fleet_store_broker_beat(l->st, l->name, l->holder, &err);
+		rc = refresh(l, &err);
 		if (rc == WBEM_E_NOT_FOUND) {
 			/* fenced off: another process serves this name now */
 			log_warn("fleet: %s; stopping", err.message);
@@ -177,6 +197,8 @@ fleet_lease *fleet_lease_start(fleet_store *st, const char *name, rdms_error *er
 		log_info("fleet: %zu forwarded call%s of a stopped broker audited unknown", swept,
 		         swept == 1 ? "" : "s");
 	pthread_mutex_init(&l->lock, NULL);
+	/* the store's clock from the start (else from the first beat on) */
+	refresh(l, &(rdms_error){ 0 });
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -203,6 +225,16 @@ bool fleet_lease_healthy(fleet_lease *l, rdms_error *why)
 		*why = l->why;
 	pthread_mutex_unlock(&l->lock);
 	return ok;
+}
+
+int64_t fleet_lease_now_ms(fleet_lease *l)
+{
+	int64_t skew;
+
+	pthread_mutex_lock(&l->lock);
+	skew = l->skew_ms;
+	pthread_mutex_unlock(&l->lock);
+	return fleet_now_ms() + skew;
 }
 
 const char *fleet_lease_holder(const fleet_lease *l)

@@ -40,6 +40,13 @@ bool fleet_holder_dead(const char *holder);
 fleet_lease *fleet_lease_start(fleet_store *st, const char *name, rdms_error *err);
 /* Whether the directory answered the last refresh; when not, WHY (may be NULL) says why. */
 bool fleet_lease_healthy(fleet_lease *l, rdms_error *why);
+/*
+ * The store's clock (Unix ms), as this machine's plus the difference the
+ * last refresh measured: what times that other brokers judge are taken by
+ * (enumeration contexts' expiry), so that a broker whose clock is wrong
+ * issues none that another takes for expired, or for good too long.
+ */
+int64_t fleet_lease_now_ms(fleet_lease *l);
 /* The holder this lease names (for the calls this process claims). */
 const char *fleet_lease_holder(const fleet_lease *l);
 /* Stops the thread and gives the lease up (NULL: nothing). */

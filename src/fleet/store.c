@@ -379,14 +379,17 @@ uint32_t fleet_store_broker_claim(fleet_store *st, const char *name, const char 
 }
 
 static uint32_t beat(fleet_store *st, const char *name, const char *holder, bool drop,
-                     rdms_error *err)
+                     int64_t *store_now_ms, rdms_error *err)
 {
 	bool held = false;
+	int64_t now = fleet_now_ms(), at = now;
 	uint32_t rc;
 
 	if (!fleet_check_name(name, err) || !holder_ok(holder, err))
 		return err->code;
-	rc = st->vt->broker_beat(st, name, holder, drop, &held, fleet_now_ms(), err);
+	rc = st->vt->broker_beat(st, name, holder, drop, &held, &at, now, err);
+	if (store_now_ms != NULL)
+		*store_now_ms = at;
 	if (rc == WBEM_S_NO_ERROR && !held && !drop)
 		rc = rdms_fail(err, WBEM_E_NOT_FOUND, "broker name %s is no longer held by %s on the "
 		               "session directory (%s): another process took it over", name, holder,
@@ -395,15 +398,15 @@ static uint32_t beat(fleet_store *st, const char *name, const char *holder, bool
 }
 
 uint32_t fleet_store_broker_beat(fleet_store *st, const char *name, const char *holder,
-                                 rdms_error *err)
+                                 int64_t *store_now_ms, rdms_error *err)
 {
-	return beat(st, name, holder, false, err);
+	return beat(st, name, holder, false, store_now_ms, err);
 }
 
 uint32_t fleet_store_broker_release(fleet_store *st, const char *name, const char *holder,
                                     rdms_error *err)
 {
-	return beat(st, name, holder, true, err);
+	return beat(st, name, holder, true, NULL, err);
 }
 
 /* ---- forwarded calls ------------------------------------------------------------- */

@@ -272,6 +272,12 @@ uint32_t fleet_store_secret(fleet_store *st, const char *name, uint8_t out[FLEET
 uint32_t fleet_store_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
                          void *ctx, rdms_error *err);
 
+/*
+ * Now as Unix time in milliseconds (UTC), this machine's clock: the one of
+ * every SQLite store's times (PostgreSQL's are the database's now()).
+ */
+int64_t fleet_now_ms(void);
+
 /* ---- brokers: one process per broker name ------------------------------------ */
 
 /*
@@ -298,9 +304,11 @@ uint32_t fleet_store_broker_claim(fleet_store *st, const char *name, const char 
 /*
  * Refreshes HOLDER's lease on NAME: WBEM_E_NOT_FOUND when it is no longer
  * HOLDER's (another process took it after it expired: this one must stop).
+ * *STORE_NOW_MS (may be NULL): the store's clock at the refresh, Unix ms --
+ * the database's now() on PostgreSQL, the clock every broker shares.
  */
 uint32_t fleet_store_broker_beat(fleet_store *st, const char *name, const char *holder,
-                                 rdms_error *err);
+                                 int64_t *store_now_ms, rdms_error *err);
 /* Gives HOLDER's lease on NAME up (a clean stop): a successor starts at once. */
 uint32_t fleet_store_broker_release(fleet_store *st, const char *name, const char *holder,
                                     rdms_error *err);

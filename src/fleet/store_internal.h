@@ -45,9 +45,10 @@ typedef struct fleet_store_vtbl {
 	uint32_t       (*broker_take)(fleet_store *st, const char *name, const char *holder,
 	                              const char *expect, bool *taken, int64_t now_ms,
 	                              rdms_error *err);
-	/* refreshed (*HELD) or dropped (DROP) where HOLDER holds it */
+	/* refreshed (*HELD; *STORE_NOW the store's clock then) or dropped (DROP) */
 	uint32_t       (*broker_beat)(fleet_store *st, const char *name, const char *holder,
-	                              bool drop, bool *held, int64_t now_ms, rdms_error *err);
+	                              bool drop, bool *held, int64_t *store_now, int64_t now_ms,
+	                              rdms_error *err);
 	/* C inserted as pending, or a refused one with C's key taken over; *CLAIMED */
 	uint32_t       (*call_claim)(fleet_store *st, const fleet_call *c, bool *claimed,
 	                             int64_t now_ms, rdms_error *err);
@@ -65,8 +66,6 @@ struct fleet_store {
 	const fleet_store_vtbl *vt;
 };
 
-/* Now as Unix time in milliseconds (UTC): the one clock of every store's times. */
-int64_t fleet_now_ms(void);
 
 /* A VMHostName a store accepts: 1 to FLEET_NAME_MAX bytes. */
 bool fleet_check_name(const char *name, rdms_error *err);

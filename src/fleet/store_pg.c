@@ -23,16 +23,31 @@
  *
  * Thread-safe by a small pool: each call takes a connection of its own
  * (opened on demand, at most POOL_MAX), so readers never wait behind an
- * ingest transaction.  Nothing hangs: connect_timeout, TCP keepalives and
- * tcp_user_timeout bound the network, statement_timeout, lock_timeout and
- * idle_in_transaction_session_timeout the server (each unless the DSN or
- * the role already sets it); a failure is WBEM_E_NOT_AVAILABLE naming the
- * database (never its password), and the broken connection is replaced at
- * the next call.
+ * ingest transaction.  Nothing hangs: every call has a client-side
+ * deadline, CALL_DEADLINE_MS from its start, for all it does -- waiting for
+ * a connection of the pool, connecting (PQconnectStartParams and
+ * PQconnectPoll), sending and reading results.  A server that keeps its
+ * socket open and answers nothing (stopped, or its machine hung) would
+ * otherwise hold libpq's blocking calls for ever: statement_timeout is the
+ * server's own, and tcp_user_timeout only counts data the peer's kernel has
+ * not acknowledged, which a stopped server's kernel does.  So connections
+ * are non-blocking and every wait is one poll() on PQsocket bounded by the
+ * deadline (wait_socket: the one place that waits); a call past it drops
+ * its connection -- PQfinish, never a synchronous PQcancel, which would
+ * block as well -- and fails.  Beneath the deadline keepalives and
+ * tcp_user_timeout still bound the network, statement_timeout, lock_timeout
+ * and idle_in_transaction_session_timeout the server (each unless the DSN
+ * or the role already sets it).  A failure is WBEM_E_NOT_AVAILABLE naming
+ * the database (never its password), and the broken connection is replaced
+ * at the next call.  Two limits of libpq's asynchronous connect: it
+ * resolves a host *name* blocking (use an address, or a name /etc/hosts
+ * has), and it tries a DSN's next host only when the first refuses, not
+ * when it hangs (connect_timeout is its blocking connect's alone).
  */
 #include "store_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -45,7 +60,16 @@
 #include "../common/strutil.h"
 
 #define POOL_MAX        8
-#define POOL_WAIT_MS    5000
+/*
+ * Every call on the database ends within this, answered or failed.
+ * spec/fleet.md 3.9: a broker that lost its database faults requests
+ * within 5 s -- the whole request, so a call's deadline is shorter: a
+ * method may forward first and record its outcome after, and HTTP and a
+ * busy machine add their part.  A statement slower than this (none should
+ * be) is dropped here before the server's statement_timeout (5 s) ends it;
+ * its transaction then rolls back with the connection.
+ */
+#define CALL_DEADLINE_MS 4000
 
 /* ---- the schema --------------------------------------------------------------- */
 
@@ -193,7 +217,9 @@ static const char *const sql[P_END] = {
 	[P_BROKER_TAKE] = "INSERT INTO brokers (name, holder) VALUES ($1, $2) ON CONFLICT (name) "
 	                  "DO UPDATE SET holder = EXCLUDED.holder, started = now(), seen = now() "
 	                  "WHERE brokers.holder = $3",
-	[P_BROKER_BEAT] = "UPDATE brokers SET seen = now() WHERE name = $1 AND holder = $2",
+	/* now() back: the clock a broker's enumeration contexts expire by (lease.h) */
+	[P_BROKER_BEAT] = "UPDATE brokers SET seen = now() WHERE name = $1 AND holder = $2 "
+	                  "RETURNING (extract(epoch FROM now()) * 1000)::bigint",
 	[P_BROKER_DROP] = "DELETE FROM brokers WHERE name = $1 AND holder = $2",
 	/* a refused call (nothing was sent) is the one a retry may claim again */
 	[P_CALL_CLAIM] = "INSERT INTO calls (caller, message_id, broker, holder, source, protocol, "
@@ -273,6 +299,8 @@ static const char *sname(enum stmt i)
 typedef struct pg_conn {
 	PGconn *c;
 	bool    busy;
+	bool    broken;        /* no answer by the deadline, or its socket failed: dropped */
+	int64_t deadline;      /* this call's, CLOCK_MONOTONIC ms (deadline_from_now) */
 } pg_conn;
 
 typedef struct pg_store {
@@ -337,8 +365,151 @@ static const char session_limits[] =
 	"('idle_in_transaction_session_timeout', '10000')) AS d(name, value) "
 	"WHERE current_setting(name) IN ('0', '0ms')";
 
-/* Connects with the timeouts of spec/fleet.md 5.1 under whatever the DSN says. */
-static PGconn *pg_connect(const char *dsn)
+/* ---- waiting, always by the call's deadline ---------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* PC's deadline: CALL_DEADLINE_MS from now (the start of a call). */
+static void deadline_from_now(pg_conn *pc)
+{
+	pc->deadline = mono_ms() + CALL_DEADLINE_MS;
+}
+
+/*
+ * PC's call failed on its connection, which cannot be trusted any more
+ * (release() drops it): ERR says so, naming the deadline when it passed.
+ */
+static uint32_t conn_broken(pg_store *s, pg_conn *pc, const char *what, rdms_error *err)
+{
+	pc->broken = true;
+	if (pc->deadline <= mono_ms())
+		return rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): %s: no answer "
+		                 "within %d ms; the connection is dropped", s->where, what,
+		                 CALL_DEADLINE_MS);
+	return conn_fail(s, pc->c, what, err);
+}
+
+/*
+ * Waits until PC's socket is ready for EVENTS or its deadline passes (then
+ * false): the one place a call on the database waits for the server.
+ */
+static bool wait_socket(pg_conn *pc, short events)
+{
+	struct pollfd p = { .fd = PQsocket(pc->c), .events = events };
+
+	if (p.fd < 0)
+		return false;
+	for (;;) {
+		int64_t left = pc->deadline - mono_ms();
+		int n = poll(&p, 1, left > 0 ? (int)left : 0);
+
+		if (n > 0)
+			return true;
+		if (n == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+/* Sends what libpq holds for PC (its socket is non-blocking); false with ERR. */
+static bool flush_by_deadline(pg_store *s, pg_conn *pc, const char *what, rdms_error *err)
+{
+	int rc;
+
+	/* libpq: while the output waits, read what comes, lest both sides wait */
+	while ((rc = PQflush(pc->c)) == 1)
+		if (!wait_socket(pc, POLLOUT | POLLIN) || PQconsumeInput(pc->c) == 0) {
+			conn_broken(s, pc, what, err);
+			return false;
+		}
+	if (rc < 0)
+		conn_broken(s, pc, what, err);
+	return rc == 0;
+}
+
+/*
+ * The next result on PC, waiting no longer than its deadline: NULL at the
+ * end of a statement's results, and when the wait failed (then PC->broken,
+ * ERR set).  Every result is read through here.
+ */
+static PGresult *next_result(pg_store *s, pg_conn *pc, const char *what, rdms_error *err)
+{
+	if (pc->broken)
+		return NULL;
+	while (PQisBusy(pc->c))
+		if (!wait_socket(pc, POLLIN) || PQconsumeInput(pc->c) == 0) {
+			conn_broken(s, pc, what, err);
+			return NULL;
+		}
+	return PQgetResult(pc->c);
+}
+
+/* A result, or why there is none: the connection's failure (ERR) when none came. */
+static bool result_ok(pg_store *s, pg_conn *pc, const PGresult *r, const char *what,
+                      rdms_error *err)
+{
+	ExecStatusType st = PQresultStatus(r);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return true;
+	if (r != NULL)
+		result_fail(s, r, what, err);
+	else if (!pc->broken)
+		conn_broken(s, pc, what, err);
+	return false;
+}
+
+/*
+ * Sends TEXT (no parameters; several statements allowed) and reads all its
+ * results: the last, or NULL with ERR when any failed.
+ */
+static PGresult *exec_text(pg_store *s, pg_conn *pc, const char *text, const char *what,
+                           rdms_error *err)
+{
+	PGresult *r, *last = NULL;
+	bool ok = true;
+
+	if (PQsendQuery(pc->c, text) != 1) {
+		conn_broken(s, pc, what, err);
+		return NULL;
+	}
+	if (!flush_by_deadline(s, pc, what, err))
+		return NULL;
+	while ((r = next_result(s, pc, what, err)) != NULL) {
+		if (ok && !result_ok(s, pc, r, what, err))
+			ok = false;
+		PQclear(last);
+		last = r;
+	}
+	if (pc->broken || !ok || last == NULL) {
+		if (ok && !pc->broken)
+			conn_broken(s, pc, what, err);
+		PQclear(last);
+		return NULL;
+	}
+	return last;
+}
+
+/* TEXT, its results ignored; false with ERR. */
+static bool exec_plain(pg_store *s, pg_conn *pc, const char *text, const char *what,
+                       rdms_error *err)
+{
+	PGresult *r = exec_text(s, pc, text, what, err);
+
+	PQclear(r);
+	return r != NULL;
+}
+
+/*
+ * Connects PC with the timeouts of spec/fleet.md 5.1 under whatever the DSN
+ * says, asynchronously, by PC's deadline; non-blocking from then on.
+ */
+static bool pg_connect(pg_store *s, pg_conn *pc, rdms_error *err)
 {
 	/* later keywords override earlier ones: the DSN (dbname, expanded) comes last */
 	static const char *const keys[] = {
@@ -346,23 +517,31 @@ static PGconn *pg_connect(const char *dsn)
 		"keepalives_count", "tcp_user_timeout", "application_name", "client_encoding",
 		"dbname", NULL,
 	};
-	const char *values[] = { "5", "1", "5", "2", "3", "5000", "rdmsd", "UTF8", dsn, NULL };
+	const char *values[] = { "5", "1", "5", "2", "3", "5000", "rdmsd", "UTF8", s->dsn, NULL };
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;   /* as libpq says to begin */
 
-	return PQconnectdbParams(keys, values, 1);
-}
-
-/* Runs TEXT (no parameters, results ignored); false with ERR. */
-static bool exec_plain(pg_store *s, PGconn *c, const char *text, const char *what,
-                       rdms_error *err)
-{
-	PGresult *r = PQexec(c, text);
-	ExecStatusType st = PQresultStatus(r);
-	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-
-	if (!ok)
-		result_fail(s, r, what, err);
-	PQclear(r);
-	return ok;
+	pc->broken = false;
+	pc->c = PQconnectStartParams(keys, values, 1);
+	if (pc->c == NULL || PQstatus(pc->c) == CONNECTION_BAD) {
+		conn_fail(s, pc->c, "cannot connect", err);
+		return false;
+	}
+	while (st != PGRES_POLLING_OK) {
+		if (st == PGRES_POLLING_FAILED) {
+			conn_fail(s, pc->c, "cannot connect", err);
+			return false;
+		}
+		if (!wait_socket(pc, st == PGRES_POLLING_READING ? POLLIN : POLLOUT)) {
+			conn_broken(s, pc, "cannot connect", err);
+			return false;
+		}
+		st = PQconnectPoll(pc->c);
+	}
+	if (PQsetnonblocking(pc->c, 1) != 0) {
+		conn_fail(s, pc->c, "cannot connect", err);
+		return false;
+	}
+	return true;
 }
 
 /* Statement I of prepare_all's: sql[] then the page statements; its name into NAME. */
@@ -376,52 +555,67 @@ static const char *statement(int i, char *text, size_t size, char name[16])
 	return text;
 }
 
-/* Prepares every statement on C, in one round trip (pipelined). */
-static bool prepare_all(pg_store *s, PGconn *c, rdms_error *err)
+/* A command's results after the first: to its end (NULL); false when that failed. */
+static bool drain(pg_store *s, pg_conn *pc, const char *what, rdms_error *err)
 {
-	bool ok = PQenterPipelineMode(c) == 1, failed = false;
-	char text[sizeof page_head + sizeof page_tail + 256], name[16];
 	PGresult *r;
+
+	while ((r = next_result(s, pc, what, err)) != NULL)
+		PQclear(r);
+	return !pc->broken;
+}
+
+/*
+ * Ends a pipeline whose N results were read: its sync, then out of
+ * pipeline mode; false with ERR (unless FAILED said it already).
+ */
+static bool end_pipeline(pg_store *s, pg_conn *pc, bool failed, rdms_error *err)
+{
+	PGresult *sync = next_result(s, pc, "ending a pipeline", err);
+	bool ok = PQresultStatus(sync) == PGRES_PIPELINE_SYNC && PQexitPipelineMode(pc->c) == 1;
+
+	if (!ok && !failed && !pc->broken)
+		result_fail(s, sync, "ending a pipeline", err);
+	PQclear(sync);
+	return ok && !failed;
+}
+
+/* Prepares every statement on PC, in one round trip (pipelined). */
+static bool prepare_all(pg_store *s, pg_conn *pc, rdms_error *err)
+{
+	bool ok = PQenterPipelineMode(pc->c) == 1, failed = false;
+	char text[sizeof page_head + sizeof page_tail + 256], name[16];
 
 	for (int i = 0; ok && i < P_END + PAGE_KINDS; i++) {
 		const char *q = statement(i, text, sizeof text, name);
 
-		ok = PQsendPrepare(c, i < P_END ? sname((enum stmt)i) : name, q, 0, NULL) == 1;
+		ok = PQsendPrepare(pc->c, i < P_END ? sname((enum stmt)i) : name, q, 0, NULL) == 1;
 	}
-	ok = ok && PQpipelineSync(c) == 1;
-	for (int i = 0; ok && i < P_END + PAGE_KINDS; i++) {
-		r = PQgetResult(c);
-		if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-			result_fail(s, r, statement(i, text, sizeof text, name), err);
-			ok = false;
+	if (!ok || PQpipelineSync(pc->c) != 1) {
+		conn_broken(s, pc, "preparing statements", err);
+		return false;
+	}
+	if (!flush_by_deadline(s, pc, "preparing statements", err))
+		return false;
+	for (int i = 0; i < P_END + PAGE_KINDS; i++) {
+		const char *what = statement(i, text, sizeof text, name);
+		PGresult *r = next_result(s, pc, what, err);
+
+		if (!failed && !result_ok(s, pc, r, what, err))
 			failed = true;
-		}
 		PQclear(r);
-		while (r != NULL && (r = PQgetResult(c)) != NULL)   /* the NULL ending each result */
-			PQclear(r);
+		if (r == NULL || !drain(s, pc, what, err))
+			return false;
 	}
-	if (ok) {
-		r = PQgetResult(c);
-		ok = PQresultStatus(r) == PGRES_PIPELINE_SYNC && PQexitPipelineMode(c) == 1;
-		PQclear(r);
-	}
-	if (!ok && !failed)
-		conn_fail(s, c, "preparing statements", err);
-	return ok;
+	return end_pipeline(s, pc, failed, err);
 }
 
 /* A new connection for slot PC: connected, limited, prepared; false with ERR. */
 static bool conn_open(pg_store *s, pg_conn *pc, rdms_error *err)
 {
-	pc->c = pg_connect(s->dsn);
-	if (pc->c == NULL || PQstatus(pc->c) != CONNECTION_OK) {
-		conn_fail(s, pc->c, "cannot connect", err);
-		PQfinish(pc->c);
-		pc->c = NULL;
-		return false;
-	}
-	if (!exec_plain(s, pc->c, session_limits, "setting timeouts", err) ||
-	    !prepare_all(s, pc->c, err)) {
+	if (!pg_connect(s, pc, err) ||
+	    !exec_plain(s, pc, session_limits, "setting timeouts", err) ||
+	    !prepare_all(s, pc, err)) {
 		PQfinish(pc->c);
 		pc->c = NULL;
 		return false;
@@ -430,16 +624,16 @@ static bool conn_open(pg_store *s, pg_conn *pc, rdms_error *err)
 }
 
 /*
- * A connection of its own for this call: an idle one, a new one while the
- * pool has room, or the next one freed within POOL_WAIT_MS.
+ * A connection of its own for a call, with the call's deadline: an idle
+ * one, a new one while the pool has room, or the next one freed by then.
  */
 static pg_conn *acquire(pg_store *s, rdms_error *err)
 {
-	struct timespec until;
+	int64_t deadline = mono_ms() + CALL_DEADLINE_MS;
+	struct timespec until = { .tv_sec = deadline / 1000,
+	                          .tv_nsec = (long)(deadline % 1000) * 1000000 };
 	pg_conn *pc = NULL;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += POOL_WAIT_MS / 1000;
 	pthread_mutex_lock(&s->lock);
 	while (pc == NULL) {
 		pg_conn *empty = NULL;
@@ -462,9 +656,11 @@ static pg_conn *acquire(pg_store *s, rdms_error *err)
 	pthread_mutex_unlock(&s->lock);
 	if (pc == NULL) {
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): all %d connections "
-		          "busy for %d ms", s->where, POOL_MAX, POOL_WAIT_MS);
+		          "busy for %d ms", s->where, POOL_MAX, CALL_DEADLINE_MS);
 		return NULL;
 	}
+	pc->deadline = deadline;
+	pc->broken = false;
 	/* a connection the server dropped while idle: a new one */
 	if (pc->c != NULL && PQstatus(pc->c) != CONNECTION_OK) {
 		PQfinish(pc->c);
@@ -480,12 +676,17 @@ static pg_conn *acquire(pg_store *s, rdms_error *err)
 	return pc;
 }
 
-/* Gives PC back: out of any transaction, or closed when it cannot be trusted. */
+/*
+ * Gives PC back: out of any transaction (by the call's deadline still), or
+ * closed when it cannot be trusted -- PQfinish on a non-blocking
+ * connection never waits for the server.
+ */
 static void release(pg_store *s, pg_conn *pc)
 {
-	if (PQpipelineStatus(pc->c) != PQ_PIPELINE_OFF || PQstatus(pc->c) != CONNECTION_OK ||
+	if (pc->broken || PQpipelineStatus(pc->c) != PQ_PIPELINE_OFF ||
+	    PQstatus(pc->c) != CONNECTION_OK ||
 	    (PQtransactionStatus(pc->c) != PQTRANS_IDLE &&
-	     !exec_plain(s, pc->c, "ROLLBACK", "rolling back", &(rdms_error){ 0 }))) {
+	     !exec_plain(s, pc, "ROLLBACK", "rolling back", &(rdms_error){ 0 }))) {
 		PQfinish(pc->c);
 		pc->c = NULL;
 	}
@@ -497,16 +698,42 @@ static void release(pg_store *s, pg_conn *pc)
 
 /* ---- running statements ------------------------------------------------------------ */
 
-/* Prepared statement NAME with N text parameters V (NULL: SQL NULL); the result, checked. */
+/*
+ * Prepared statement NAME with N text parameters V (NULL: SQL NULL): its
+ * result whatever its status, or NULL when the connection failed (ERR).
+ */
+static PGresult *send_named(pg_store *s, pg_conn *pc, const char *name, const char *what,
+                            int n, const char *const *v, rdms_error *err)
+{
+	PGresult *r;
+
+	if (PQsendQueryPrepared(pc->c, name, n, v, NULL, NULL, 0) != 1) {
+		conn_broken(s, pc, what, err);
+		return NULL;
+	}
+	if (!flush_by_deadline(s, pc, what, err))
+		return NULL;
+	r = next_result(s, pc, what, err);
+	if (r == NULL) {
+		if (!pc->broken)
+			conn_broken(s, pc, what, err);
+		return NULL;
+	}
+	if (!drain(s, pc, what, err)) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* NAME (N parameters V) on PC; the result, checked, or NULL with ERR. */
 static PGresult *run_named(pg_store *s, pg_conn *pc, const char *name, const char *what, int n,
                            const char *const *v, rdms_error *err)
 {
-	PGresult *r = PQexecPrepared(pc->c, name, n, v, NULL, NULL, 0);
-	ExecStatusType st = PQresultStatus(r);
+	PGresult *r = send_named(s, pc, name, what, n, v, err);
 
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+	if (r == NULL || result_ok(s, pc, r, what, err))
 		return r;
-	result_fail(s, r, what, err);
 	PQclear(r);
 	return NULL;
 }
@@ -557,8 +784,7 @@ typedef struct pipe_step {
 static bool pipeline(pg_store *s, pg_conn *pc, const pipe_step *steps, int n, PGresult **r,
                      rdms_error *err)
 {
-	bool ok = PQenterPipelineMode(pc->c) == 1;
-	PGresult *sync;
+	bool ok = PQenterPipelineMode(pc->c) == 1, failed = false;
 
 	for (int k = 0; k < n; k++)
 		r[k] = NULL;
@@ -566,34 +792,21 @@ static bool pipeline(pg_store *s, pg_conn *pc, const pipe_step *steps, int n, PG
 		ok = PQsendQueryPrepared(pc->c, sname(steps[k].i), steps[k].n, steps[k].v, NULL,
 		                         NULL, 0) == 1;
 	if (!ok || PQpipelineSync(pc->c) != 1) {
-		conn_fail(s, pc->c, "sending", err);
-		return false;               /* release() closes the connection, still in pipeline mode */
+		conn_broken(s, pc, "sending", err);
+		return false;               /* release() closes the connection */
 	}
+	if (!flush_by_deadline(s, pc, "sending", err))
+		return false;
 	for (int k = 0; k < n; k++) {
-		PGresult *end;
-		ExecStatusType st;
+		const char *what = sql[steps[k].i];
 
-		r[k] = PQgetResult(pc->c);
-		st = PQresultStatus(r[k]);
-		if (ok && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-			result_fail(s, r[k], sql[steps[k].i], err);
-			ok = false;
-		}
-		if (r[k] == NULL) {
-			if (ok)
-				conn_fail(s, pc->c, "reading results", err);
+		r[k] = next_result(s, pc, what, err);
+		if (!failed && !result_ok(s, pc, r[k], what, err))
+			failed = true;
+		if (r[k] == NULL || !drain(s, pc, what, err))
 			return false;
-		}
-		while ((end = PQgetResult(pc->c)) != NULL)
-			PQclear(end);
 	}
-	sync = PQgetResult(pc->c);
-	if (PQresultStatus(sync) == PGRES_PIPELINE_SYNC)
-		PQexitPipelineMode(pc->c);
-	else if (ok)
-		ok = result_fail(s, sync, "ending a pipeline", err) == 0;
-	PQclear(sync);
-	return ok;
+	return end_pipeline(s, pc, failed, err);
 }
 
 static void clear_all(PGresult **r, int n)
@@ -745,15 +958,17 @@ static bool describe(pg_store *s, rdms_error *err)
  * The C locale, or refused: another locale's lower() folds more than
  * ASCII and its comparisons are not bytewise, so WQL and SQL would disagree.
  */
-static bool check_locale(pg_store *s, PGconn *c, rdms_error *err)
+static bool check_locale(pg_store *s, pg_conn *pc, rdms_error *err)
 {
-	PGresult *r = PQexec(c, "SELECT datcollate, datctype FROM pg_database "
-	                        "WHERE datname = current_database()");
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	PGresult *r = exec_text(s, pc, "SELECT datcollate, datctype FROM pg_database "
+	                               "WHERE datname = current_database()",
+	                        "reading the database's locale", err);
+	bool ok = r != NULL && PQntuples(r) == 1;
 
-	if (!ok) {
-		result_fail(s, r, "reading the database's locale", err);
-	} else {
+	if (r != NULL && !ok) {
+		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): its database is not "
+		          "in pg_database", s->where);
+	} else if (ok) {
 		const char *coll = PQgetvalue(r, 0, 0), *ctype = PQgetvalue(r, 0, 1);
 
 		ok = (strcmp(coll, "C") == 0 || strcmp(coll, "POSIX") == 0) &&
@@ -769,29 +984,27 @@ static bool check_locale(pg_store *s, PGconn *c, rdms_error *err)
 }
 
 /* The schema's version: 0 for an empty database, -1 on failure (ERR). */
-static int schema_version(pg_store *s, PGconn *c, rdms_error *err)
+static int schema_version(pg_store *s, pg_conn *pc, rdms_error *err)
 {
 	/* asked first, so that a transaction is not aborted by an undefined table */
-	PGresult *r = PQexec(c, "SELECT to_regclass('meta') IS NOT NULL");
+	PGresult *r = exec_text(s, pc, "SELECT to_regclass('meta') IS NOT NULL",
+	                        "looking for the schema", err);
 	int v = -1;
 
-	bool asked = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-
-	if (asked && strcmp(PQgetvalue(r, 0, 0), "f") == 0)
+	if (r == NULL)
+		return -1;
+	if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "f") == 0)
 		v = 0;
-	else if (!asked)
-		result_fail(s, r, "looking for the schema", err);
 	PQclear(r);
-	if (v == 0 || !asked)
+	if (v == 0)
 		return v;
-	r = PQexec(c, "SELECT value FROM meta WHERE key = 'schema_version'");
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	r = exec_text(s, pc, "SELECT value FROM meta WHERE key = 'schema_version'",
+	              "reading the schema version", err);
+	if (r != NULL && PQntuples(r) == 1)
 		v = (int)col_int(r, 0, 0);
-	else if (PQresultStatus(r) == PGRES_TUPLES_OK)
+	else if (r != NULL)
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s): its meta table has no "
 		          "schema_version", s->where);
-	else
-		result_fail(s, r, "reading the schema version", err);
 	PQclear(r);
 	return v;
 }
@@ -799,34 +1012,36 @@ static int schema_version(pg_store *s, PGconn *c, rdms_error *err)
 /*
  * Brings the schema from version FROM to this rdmsd's, one step each, in
  * one transaction (under an advisory lock, so two `db init` at once do it
- * once); false with ERR.
+ * once); false with ERR.  Each step has a deadline of its own.
  */
-static bool migrate(pg_store *s, PGconn *c, rdms_error *err)
+static bool migrate(pg_store *s, pg_conn *pc, rdms_error *err)
 {
 	int from;
-	bool ok = exec_plain(s, c, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('rdms schema'))",
+	bool ok = exec_plain(s, pc, "BEGIN; SELECT pg_advisory_xact_lock(hashtext('rdms schema'))",
 	                     "locking the schema", err);
 
-	from = ok ? schema_version(s, c, err) : -1;
+	from = ok ? schema_version(s, pc, err) : -1;
 	ok = from >= 0;
 	for (int v = from; ok && v < SCHEMA_VERSION; v++) {
 		char note[160];
 
-		ok = exec_plain(s, c, migrations[v], "creating the schema", err);
+		deadline_from_now(pc);
+		ok = exec_plain(s, pc, migrations[v], "creating the schema", err);
 		snprintf(note, sizeof note, "INSERT INTO meta VALUES ('schema_version', '%d') ON "
 		         "CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", v + 1);
-		ok = ok && exec_plain(s, c, note, "recording the schema version", err);
+		ok = ok && exec_plain(s, pc, note, "recording the schema version", err);
 	}
-	ok = ok && exec_plain(s, c, "COMMIT", "committing the schema", err);
-	if (!ok)
-		exec_plain(s, c, "ROLLBACK", "rolling back", &(rdms_error){ 0 });
+	deadline_from_now(pc);
+	ok = ok && exec_plain(s, pc, "COMMIT", "committing the schema", err);
+	if (!ok && !pc->broken)
+		exec_plain(s, pc, "ROLLBACK", "rolling back", &(rdms_error){ 0 });
 	return ok;
 }
 
-/* The schema as MODE wants it on C's database; false with ERR. */
-static bool schema(pg_store *s, PGconn *c, fleet_open_mode mode, rdms_error *err)
+/* The schema as MODE wants it on PC's database; false with ERR. */
+static bool schema(pg_store *s, pg_conn *pc, fleet_open_mode mode, rdms_error *err)
 {
-	int v = schema_version(s, c, err);
+	int v = schema_version(s, pc, err);
 
 	if (v < 0)
 		return false;
@@ -838,9 +1053,9 @@ static bool schema(pg_store *s, PGconn *c, fleet_open_mode mode, rdms_error *err
 		return false;
 	}
 	if (v == 0 && mode == FLEET_OPEN_INIT)
-		return migrate(s, c, err);
+		return migrate(s, pc, err);
 	if (v > 0 && mode == FLEET_OPEN_UPGRADE)
-		return migrate(s, c, err);
+		return migrate(s, pc, err);
 	if (v == 0)
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory (%s) has no rdms schema: "
 		          "run 'rdms fleet db init'", s->where);
@@ -851,11 +1066,36 @@ static bool schema(pg_store *s, PGconn *c, fleet_open_mode mode, rdms_error *err
 	return false;
 }
 
+/*
+ * The schema (checked, or made by init and upgrade) on a connection of its
+ * own, before any statement is prepared; the host list's generation.
+ */
+static bool open_schema(pg_store *s, fleet_open_mode mode, rdms_error *err)
+{
+	pg_conn pc = { 0 };
+	PGresult *r = NULL;
+	bool ok;
+
+	deadline_from_now(&pc);
+	ok = pg_connect(s, &pc, err) &&
+	     exec_plain(s, &pc, session_limits, "setting timeouts", err) &&
+	     check_locale(s, &pc, err) && schema(s, &pc, mode, err);
+	if (ok) {
+		deadline_from_now(&pc);
+		r = exec_text(s, &pc, sql[P_HOSTS_GEN], "reading the host list's generation", err);
+		ok = r != NULL;
+	}
+	if (r != NULL && PQntuples(r) == 1)
+		s->hosts_gen = col_int(r, 0, 0);
+	PQclear(r);
+	PQfinish(pc.c);
+	return ok;
+}
+
 fleet_store *fleet_store_open_postgresql(const char *dsn, fleet_open_mode mode, rdms_error *err)
 {
 	pg_store *s = calloc(1, sizeof *s);
-	PGconn *c = NULL;
-	PGresult *r;
+	pthread_condattr_t monotonic;
 
 	if (s == NULL || (s->dsn = strdup(dsn != NULL ? dsn : "")) == NULL) {
 		free(s);
@@ -864,24 +1104,13 @@ fleet_store *fleet_store_open_postgresql(const char *dsn, fleet_open_mode mode, 
 	}
 	s->base.vt = &pg_vtbl;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->freed, NULL);
-	if (!describe(s, err))
+	/* acquire()'s wait is on the deadlines' clock */
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->freed, &monotonic);
+	pthread_condattr_destroy(&monotonic);
+	if (!describe(s, err) || !open_schema(s, mode, err))
 		goto fail;
-	/* the schema first, on a connection of its own: statements are prepared after it */
-	c = pg_connect(s->dsn);
-	if (c == NULL || PQstatus(c) != CONNECTION_OK) {
-		conn_fail(s, c, "cannot connect", err);
-		goto fail;
-	}
-	if (!exec_plain(s, c, session_limits, "setting timeouts", err) ||
-	    !check_locale(s, c, err) || !schema(s, c, mode, err))
-		goto fail;
-	r = PQexec(c, sql[P_HOSTS_GEN]);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		s->hosts_gen = col_int(r, 0, 0);
-	PQclear(r);
-	PQfinish(c);
-	c = NULL;
 	/* the pool's first connection: a broker that cannot prepare should not start */
 	{
 		pg_conn *pc = acquire(s, err);
@@ -892,7 +1121,6 @@ fleet_store *fleet_store_open_postgresql(const char *dsn, fleet_open_mode mode, 
 	}
 	return &s->base;
 fail:
-	PQfinish(c);
 	pg_close(&s->base);
 	return NULL;
 }
@@ -930,8 +1158,10 @@ static uint32_t pg_host_add(fleet_store *st, const fleet_host *h, int64_t now_ms
 		snprintf(cert + 2 + 2 * i, 3, "%02x", h->cert_sha256[i]);
 	if ((pc = acquire(s, err)) == NULL)
 		return err->code;
-	r = PQexecPrepared(pc->c, sname(P_HOST_ADD), 3, v, NULL, NULL, 0);
-	if (sqlstate_is(r, "23505"))     /* unique_violation */
+	r = send_named(s, pc, sname(P_HOST_ADD), "adding a host", 3, v, err);
+	if (r == NULL)
+		rc = err->code;
+	else if (sqlstate_is(r, "23505"))     /* unique_violation */
 		rc = rdms_fail(err, WBEM_E_ALREADY_EXISTS, "host %s is registered already", h->name);
 	else if (PQresultStatus(r) != PGRES_COMMAND_OK)
 		rc = result_fail(s, r, "adding a host", err);
@@ -1458,12 +1688,19 @@ static uint32_t pg_broker_take(fleet_store *st, const char *name, const char *ho
 }
 
 static uint32_t pg_broker_beat(fleet_store *st, const char *name, const char *holder, bool drop,
-                               bool *held, int64_t now_ms, rdms_error *err)
+                               bool *held, int64_t *store_now, int64_t now_ms, rdms_error *err)
 {
 	const char *v[2] = { name, holder };
+	PGresult *r = query(of(st), drop ? P_BROKER_DROP : P_BROKER_BEAT, 2, v, err);
 
 	(void)now_ms;
-	return change_one(st, drop ? P_BROKER_DROP : P_BROKER_BEAT, 2, v, held, err);
+	if (r == NULL)
+		return err->code;
+	*held = changed(r) > 0;
+	if (!drop && PQntuples(r) == 1)
+		*store_now = col_int(r, 0, 0);
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
 }
 
 static uint32_t pg_call_claim(fleet_store *st, const fleet_call *c, bool *claimed, int64_t now_ms,

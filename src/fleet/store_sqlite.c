@@ -1050,7 +1050,8 @@ static uint32_t sqlite_broker_take(fleet_store *st, const char *name, const char
 }
 
 static uint32_t sqlite_broker_beat(fleet_store *st, const char *name, const char *holder,
-                                   bool drop, bool *held, int64_t now_ms, rdms_error *err)
+                                   bool drop, bool *held, int64_t *store_now, int64_t now_ms,
+                                   rdms_error *err)
 {
 	sqlite_store *s = of(st);
 	enum stmt i = drop ? S_BROKER_DROP : S_BROKER_BEAT;
@@ -1062,6 +1063,7 @@ static uint32_t sqlite_broker_beat(fleet_store *st, const char *name, const char
 	sqlite3_bind_text(q, 2, holder, -1, SQLITE_STATIC);
 	if (!drop)
 		sqlite3_bind_int64(q, 3, now_ms);
+	*store_now = now_ms;           /* one broker: its clock is the store's */
 	return change_one(s, i, held, err);
 }
 

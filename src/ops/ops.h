@@ -154,6 +154,12 @@ typedef struct rdms_provider {
 	 * are kept in memory (a host).
 	 */
 	void              (*ctx_mac)(void *ctx, const void *data, size_t len, uint8_t out[32]);
+	/*
+	 * The clock (Unix ms) those contexts expire by: the directory's, which
+	 * every broker shares, so a Pull on another broker is judged as on the
+	 * one that sealed it whatever their clocks say.  Called with ctx_mac_ctx.
+	 */
+	int64_t           (*ctx_clock)(void *ctx);
 	void               *ctx_mac_ctx;
 	/*
 	 * A fleet broker: false (WHY set) while it cannot serve (its directory

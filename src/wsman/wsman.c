@@ -928,10 +928,13 @@ static void put_ctx(strbuf *b, size_t at, const char *id)
 	b->len += grow;
 }
 
-static int64_t now_ms(void)
+/* The clock sealed contexts expire by (the provider's: a broker's is its directory's). */
+static int64_t ctx_now_ms(const rdms_provider *p)
 {
 	struct timespec t;
 
+	if (p->ctx_clock != NULL)
+		return p->ctx_clock(p->ctx_mac_ctx);
 	clock_gettime(CLOCK_REALTIME, &t);
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
@@ -942,7 +945,7 @@ static void ctx_state(const wsman_call *c, const wsman_enum_ctx *x, const rdms_k
 {
 	*st = (wsman_ctx_state){
 		.mode = (uint8_t)x->mode,
-		.expires_ms = now_ms() + (int64_t)c->s->enums.timeout_s * 1000,
+		.expires_ms = ctx_now_ms(c->s->provider) + (int64_t)c->s->enums.timeout_s * 1000,
 		.started = key != NULL || x->started,
 		.owner = c->who->user, .ns = x->ns, .class_name = x->class_name, .uri = x->uri,
 		.ns_selector = x->ns_selector, .wql = x->wql,
@@ -1238,7 +1241,7 @@ static wsman_enum_ctx *unseal(wsman_call *c, bool open_cursor, wsman_fault *f)
 	const char *why;
 	void *buf;
 
-	if (!wsman_ctx_open(c->r->context, p->ctx_mac, p->ctx_mac_ctx, c->who->user, now_ms(),
+	if (!wsman_ctx_open(c->r->context, p->ctx_mac, p->ctx_mac_ctx, c->who->user, ctx_now_ms(p),
 	                    &st, &buf, &why)) {
 		log_warn("%s %s (%s): enumeration context refused: %s", c->who->protocol,
 		         c->who->source, c->who->user, why);

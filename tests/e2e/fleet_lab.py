@@ -312,10 +312,11 @@ class FleetLab:
             self.shared = (sid, fx[0], fx[1])
         return out
 
-    def start_host(self, h, wait=True):
+    def start_host(self, h, wait=True, env=None):
         """Starts host H's rdmsd -- for an xrdp host, its whole machine, or
         only its rdmsd when the machine still runs (after kill_host); with
-        WAIT, until it says it is ready."""
+        WAIT, until it says it is ready.  ENV: a fixture host's environment
+        (libfaketime's, for a host whose clock is wrong)."""
         if h.kind == "xrdp" and os.path.exists(h.logf):
             os.unlink(h.logf)         # fleet_host_init.sh's spawn starts it anew
         h.ready_from = os.path.getsize(h.logf) if os.path.exists(h.logf) else 0
@@ -336,7 +337,8 @@ class FleetLab:
                 cmd = ["ip", "netns", "exec", h.name, "unshare", "--mount", "--pid", "--fork",
                        "--mount-proc", HOST_INIT, h.dir, self.rdmsd]
             h.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=logf,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
+                                      stderr=subprocess.STDOUT, start_new_session=True,
+                                      env=env if h.kind == "fixture" else None)
             logf.close()
             h.pid = h.proc.pid if h.kind == "fixture" else 0
             h.init_pid = 0

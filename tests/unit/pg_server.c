@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,10 +161,57 @@ bool pg_server_createdb(const pg_server *s, const char *name, const char *locale
 	return ok;
 }
 
+/* SIG to the postmaster's children (its backends and workers: each its own process group). */
+static void signal_children(const pg_server *s, int sig)
+{
+	DIR *d = opendir("/proc");
+	const struct dirent *e;
+
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		char path[64], stat[512];
+		const char *close_paren;
+		FILE *f;
+		int ppid = 0;
+		long pid = strtol(e->d_name, NULL, 10);
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		/* "pid (comm) state ppid ...": comm may hold anything, so after its last ')' */
+		if (fgets(stat, sizeof stat, f) != NULL && (close_paren = strrchr(stat, ')')) != NULL)
+			ppid = (int)strtol(close_paren + 4, NULL, 10);
+		fclose(f);
+		if (ppid == s->pid)
+			kill((pid_t)pid, sig);
+	}
+	if (d != NULL)
+		closedir(d);
+}
+
+void pg_server_pause(const pg_server *s)
+{
+	if (s->pid <= 0)
+		return;
+	kill(s->pid, SIGSTOP);            /* first: it forks no new backend meanwhile */
+	signal_children(s, SIGSTOP);
+}
+
+void pg_server_resume(const pg_server *s)
+{
+	if (s->pid <= 0)
+		return;
+	signal_children(s, SIGCONT);
+	kill(s->pid, SIGCONT);
+}
+
 void pg_server_halt(pg_server *s)
 {
 	if (s->pid <= 0)
 		return;
+	pg_server_resume(s);              /* a paused server would never stop */
 	kill(s->pid, SIGINT);             /* fast shutdown: clients are disconnected */
 	wait_exit(s->pid);
 	s->pid = 0;

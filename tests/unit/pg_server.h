@@ -26,6 +26,13 @@ bool pg_server_start(pg_server *s);
 void pg_server_dsn(const pg_server *s, const char *db, char *out, size_t size);
 /* Creates database NAME in LOCALE ("C", "C.UTF-8", ...); false on failure (printed). */
 bool pg_server_createdb(const pg_server *s, const char *name, const char *locale);
+/*
+ * Hangs the server: SIGSTOP to the postmaster and every process of it, so
+ * its sockets stay open and nothing answers (a hung database machine).
+ */
+void pg_server_pause(const pg_server *s);
+/* SIGCONT to them all: the server goes on where it stood. */
+void pg_server_resume(const pg_server *s);
 /* Stops the server (fast shutdown: SIGINT) and waits for it; the directory stays. */
 void pg_server_halt(pg_server *s);
 /* Stops it if running and removes the directory. */

@@ -1315,6 +1315,67 @@ static void test_pg_two_brokers(fleet_store *b1)
 	fleet_store_close(b2);
 }
 
+/*
+ * The database hangs: its sockets stay open and nothing answers (SIGSTOP
+ * to every process of the server).  Each call, on a connection of the pool
+ * (a read, a pipelined write) or a new one (opening another store), fails
+ * with WBEM_E_NOT_AVAILABLE by its deadline (4 s) instead of waiting for
+ * ever; once the server goes on, the next call works.
+ */
+static void test_pg_hung(fleet_store *st)
+{
+	rdms_error err = { 0 };
+	struct timespec t0;
+	fleet_host h;
+	double ms[3];
+
+	add_host(st, "hv-hung");
+	CHECK_EQ(fleet_store_host_get(st, "hv-hung", &h, &err), 0);
+	pg_server_pause(&pg);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_EQ(fleet_store_host_get(st, "hv-hung", &h, &err), WBEM_E_NOT_AVAILABLE);
+	ms[0] = ms_since(&t0);
+	CHECK(strstr(err.message, "session directory (PostgreSQL database \"rdms\"") != NULL);
+	CHECK(strstr(err.message, "no answer within 4000 ms") != NULL);
+	{
+		fleet_change c[1] = { up(V(1, 1), "hv-hung", 1, 0, "x") };
+		uint64_t v;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv-hung", c, 1, &v, &err), FLEET_FAILED);
+		ms[1] = ms_since(&t0);
+		CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+	}
+	{
+		char dsn[300];
+
+		/* a new connection: the server's kernel accepts it, the server never answers */
+		snprintf(dsn, sizeof dsn, "%s password=s3cret", pg_dsn("rdms"));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		CHECK(fleet_store_open("postgresql", dsn, FLEET_OPEN_BROKER, &err) == NULL);
+		ms[2] = ms_since(&t0);
+		CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
+		CHECK(strstr(err.message, "cannot connect: no answer within 4000 ms") != NULL);
+		CHECK(strstr(err.message, "s3cret") == NULL);
+	}
+	pg_server_resume(&pg);
+	for (int i = 0; i < 3; i++)
+		CHECK(ms[i] >= 3500 && ms[i] < 5000);
+	printf("fleet_store: database hung: a read failed in %.0f ms, a write in %.0f ms, a "
+	       "connect in %.0f ms\n", ms[0], ms[1], ms[2]);
+	/* going on: the dropped connections are replaced, the next calls work */
+	CHECK_EQ(fleet_store_host_get(st, "hv-hung", &h, &err), 0);
+	{
+		fleet_change c[1] = { up(V(1, 1), "hv-hung", 1, 0, "x") };
+		uint64_t v;
+
+		CHECK_EQ(fleet_store_apply_snapshot(st, "hv-hung", V(1, 0), NULL, 0, &err),
+		         FLEET_APPLIED);
+		CHECK_EQ(fleet_store_apply_batch(st, "hv-hung", c, 1, &v, &err), FLEET_APPLIED);
+	}
+	CHECK_EQ(fleet_store_host_remove(st, "hv-hung", &err), 0);
+}
+
 /* The database goes away: precise faults, fast, never a hang. */
 static void test_pg_down(fleet_store *st)
 {
@@ -1408,14 +1469,20 @@ static void test_leases(fleet_store *st)
 	CHECK(strstr(err.message, "broker name b1 is in use on the session directory") != NULL);
 	CHECK(strstr(err.message, "by pid 101 on far-away since 5, seen ") != NULL);
 	CHECK(strstr(err.message, "one process per broker name") != NULL);
-	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &err), 0);
-	CHECK_EQ(fleet_store_broker_beat(st, "b1", h2, &err), WBEM_E_NOT_FOUND);
+	{
+		/* a refresh says the store's clock: here, on this machine, about this one's */
+		int64_t at = 0, before = fleet_now_ms();
+
+		CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &at, &err), 0);
+		CHECK(at >= before - 1000 && at <= fleet_now_ms() + 1000);
+	}
+	CHECK_EQ(fleet_store_broker_beat(st, "b1", h2, NULL, &err), WBEM_E_NOT_FOUND);
 	/* another name is another broker */
 	CHECK_EQ(fleet_store_broker_claim(st, "b2", h2, NULL, &err), 0);
 	/* expired: taken over; the old holder is told at its next refresh */
 	CHECK(age_lease("b1", FLEET_LEASE_MS + 1000));
 	CHECK_EQ(fleet_store_broker_claim(st, "b1", h2, NULL, &err), 0);
-	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(fleet_store_broker_beat(st, "b1", h1, NULL, &err), WBEM_E_NOT_FOUND);
 	CHECK(strstr(err.message, "no longer held by pid 101") != NULL);
 	CHECK(strstr(err.message, "another process took it over") != NULL);
 	/* a holder known dead: taken over at once */
@@ -1640,6 +1707,8 @@ static void test_lease_thread(fleet_store *st)
 		return;
 	CHECK(fleet_lease_healthy(l, NULL));
 	CHECK(strstr(fleet_lease_holder(l), "pid ") == fleet_lease_holder(l));
+	/* the store's clock, measured at the start: here it is this machine's */
+	CHECK(llabs(fleet_lease_now_ms(l) - fleet_now_ms()) < 1000);
 	CHECK_EQ(fleet_store_broker_claim(st, "bt", "pid 1 on far-away since 1", NULL, &err),
 	         WBEM_E_ALREADY_EXISTS);
 	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
@@ -1744,6 +1813,7 @@ static int run_postgresql(void)
 		test_threads(st);
 		test_pg_two_brokers(st);
 		test_pg_schema();
+		test_pg_hung(st);
 		test_pg_down(st);
 		fleet_store_close(st);
 	}
