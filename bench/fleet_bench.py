@@ -727,7 +727,8 @@ class Bench:
         self.row("    WAL bytes/s; records/s; full-page images in the window",
                  "%.0f; %.1f; %d" % ((lsn1 - lsn0) / dt, (c1["records"] - c0["records"]) / dt,
                                      c1["fpi"] - c0["fpi"]))
-        self.row("    commits/s (both brokers)", "%.1f" % ((c1["commits"] - c0["commits"]) / dt))
+        self.row("    transactions/s committed (reads too; both brokers)",
+                 "%.1f" % ((c1["commits"] - c0["commits"]) / dt))
         for rel in sorted(k for k in c1 if isinstance(c1[k], tuple)):
             upd, hot, insdel = (a - b for a, b in zip(c1[rel], c0.get(rel, (0, 0, 0))))
             if upd or insdel:
