@@ -7,6 +7,7 @@
 #   make check    install what is needed, build, run every test
 #   make bench    print the benchmark figures
 #   make bench-fleet  the fleet broker's figures (100 hosts in network namespaces)
+#   make bench-fleet-pg  the same with two brokers on PostgreSQL, and a broker killed
 #   make soak     rdmsd under 1,000 connections for 10 minutes (SOAK_SECONDS)
 #   make bench-events  the session-events figures (bench/events.sh)
 #   make bench-ntlm  the Negotiate/NTLM figures (bench/ntlm.sh)
@@ -46,7 +47,7 @@ X2GO_TEST_DEPS = x2goserver x2goserver-xsession openssh-server openssh-client \
 # (bench/wsman_bench.sh, bench/fleet.sh, bench/soak.sh).
 BENCH_DEPS = wrk curl sqlite3 passwd iproute2
 
-.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench bench-events bench-fleet bench-ntlm soak \
+.PHONY: all build asan deps run check unit valgrind e2e fuzz fuzz-long bench bench-events bench-fleet bench-fleet-pg bench-ntlm soak \
 	install lint clean
 
 all: build
@@ -118,6 +119,10 @@ bench-ntlm: deps build
 # by default, hosts in network namespaces) and takes some 8 minutes.
 bench-fleet: deps build
 	BUILD=$(BUILD) bash bench/fleet.sh
+# The same on PostgreSQL 15 with two brokers behind haproxy, plus the kill -9
+# figures and WAL per idle day (some 15 minutes).
+bench-fleet-pg: deps build
+	FLEET_BENCH_STORE=postgresql BUILD=$(BUILD) bash bench/fleet.sh
 
 # Not part of bench: it takes SOAK_SECONDS (600) and needs root.
 soak: deps build

@@ -17,7 +17,11 @@
 # changes/s), FLEET_BENCH_CHURN_BATCH (10 changes per fixture rewrite),
 # FLEET_BENCH_CHURN_SECONDS (10), FLEET_BENCH_CALLS (100),
 # FLEET_BENCH_IDLE_SECONDS (20), FLEET_BENCH_ONLY (the stages: cold,enum,
-# get,wql,churn,disconnect,idle), FLEET_BENCH_BROKER_RDMSD (the broker's
+# get,wql,churn,disconnect,idle; on PostgreSQL also wal,kill),
+# FLEET_BENCH_STORE (sqlite; postgresql: two brokers on PostgreSQL 15 behind
+# haproxy, `make bench-fleet-pg`), FLEET_BENCH_WAL_SECONDS (120: the idle
+# window WAL is measured over), FLEET_BENCH_KILL_CLIENTS (4 clients calling
+# methods while b1 is killed), FLEET_BENCH_BROKER_RDMSD (the broker's
 # rdmsd, e.g. another build's), FLEET_BENCH_PERF (a directory: perf record
 # -g of the broker's Get runs and WS-Man enumerations; FLEET_BENCH_PERF_GRAPH
 # =dwarf for call graphs through libc).
@@ -30,6 +34,11 @@ die() { echo "bench/fleet: $*" >&2; exit 1; }
 for tool in wrk curl ip python3; do
 	command -v "$tool" >/dev/null || die "$tool is missing (make bench-fleet installs BENCH_DEPS)"
 done
+if [ "${FLEET_BENCH_STORE:-sqlite}" = postgresql ]; then
+	for tool in /usr/sbin/haproxy /usr/lib/postgresql/15/bin/postgres; do
+		[ -x "$tool" ] || die "$tool is missing (make deps installs TEST_DEPS: haproxy, postgresql-15)"
+	done
+fi
 for f in "$BUILD/rdms" "$BUILD/rdmsd"; do
 	[ -x "$f" ] || die "$f is not built (make build)"
 done

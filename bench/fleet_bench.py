@@ -65,6 +65,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import fleet_lab as fl             # noqa: E402
 import test_fleet_broker as tfb    # noqa: E402  (the broker's config and rdms fleet)
+import test_fleet_ha_pg as ha      # noqa: E402  (two brokers on PostgreSQL, haproxy, Load)
 import test_rdmsd_auth as ra       # noqa: E402  (accounts, PAM service)
 import test_wsman_e2e as tw        # noqa: E402  (envelopes)
 from e2e_common import RDMS, RDMSD, children, read, wait_for  # noqa: E402
@@ -89,7 +90,14 @@ CHURN_SECONDS = env_int("FLEET_BENCH_CHURN_SECONDS", 10)
 CHURN_BATCH = env_int("FLEET_BENCH_CHURN_BATCH", 10)
 CALLS = env_int("FLEET_BENCH_CALLS", 100)
 IDLE_SECONDS = env_int("FLEET_BENCH_IDLE_SECONDS", 20)
-STAGES = ("cold", "enum", "get", "wql", "churn", "disconnect", "idle")
+STORE = os.environ.get("FLEET_BENCH_STORE", "sqlite")
+if STORE not in ("sqlite", "postgresql"):
+    sys.exit("fleet_bench: FLEET_BENCH_STORE is sqlite or postgresql")
+PG = STORE == "postgresql"
+WAL_SECONDS = env_int("FLEET_BENCH_WAL_SECONDS", 120)
+KILL_CLIENTS = env_int("FLEET_BENCH_KILL_CLIENTS", 4)
+STAGES = ("cold", "enum", "get", "wql", "churn", "disconnect", "idle") + (
+    ("wal", "kill") if PG else ())
 ONLY = [x for x in os.environ.get("FLEET_BENCH_ONLY", ",".join(STAGES)).split(",") if x]
 if not ONLY or any(x not in STAGES for x in ONLY):
     sys.exit("fleet_bench: FLEET_BENCH_ONLY is a comma-separated list of %s" % ",".join(STAGES))
@@ -99,8 +107,10 @@ PERF_DIR = os.environ.get("FLEET_BENCH_PERF")   # perf record -g of the broker's
 PERF_GRAPH = os.environ.get("FLEET_BENCH_PERF_GRAPH", "fp")   # or dwarf: through libc too
 
 CL = fl.CLIENT
-BROKER = "http://%s:5985" % tfb.BROKER_ADDR
-BROKER_CIM = "http://%s:5988/cimom" % tfb.BROKER_ADDR
+# where clients go: the broker, or haproxy in front of both
+FRONT = ha.LB_ADDR if PG else tfb.BROKER_ADDR
+BROKER = "http://%s:5985" % FRONT
+BROKER_CIM = "http://%s:5988/cimom" % FRONT
 LUA = os.path.join(HERE, "wrk_post.lua")
 CLIENT = os.path.join(HERE, "fleet_client.py")
 WQL_USER, WQL_HOSTS = "fbwql", 10     # a user with one session on each of the first 10 hosts
@@ -164,13 +174,15 @@ class BenchLab(fl.FleetLab):
         return out
 
 
-class Broker(tfb.Broker):
-    """test_fleet_broker's broker, started without --debug and stopped by PID."""
+class Running:
+    """A broker of the benchmark: started without --debug (BROKER_RDMSD) in
+    its namespace NS, logging to LOGNAME, stopped by PID."""
+    ns, logname = "b1", "broker"
 
     def start(self):
         before = len(self.log())
-        self.proc = self.lab.spawn("b1", "broker", [BROKER_RDMSD, "--config", self.conf,
-                                                    "--foreground"])
+        self.proc = self.lab.spawn(self.ns, self.logname, [BROKER_RDMSD, "--config", self.conf,
+                                                           "--foreground"])
         return bool(wait_for(20, lambda: fl.READY_LINE.search(self.log()[before:]) or
                              self.proc.poll() is not None)) and self.proc.poll() is None
 
@@ -180,6 +192,13 @@ class Broker(tfb.Broker):
             self.proc.wait(10)
             self.proc = None
 
+    def pids(self):
+        return [self.proc.pid] + children(self.proc.pid) if self.proc is not None else []
+
+
+class Broker(Running, tfb.Broker):
+    """test_fleet_broker's broker (SQLite) in b1."""
+
     def empty(self):
         """The directory removed: the next start is a cold one."""
         for suffix in ("", "-wal", "-shm"):
@@ -188,8 +207,12 @@ class Broker(tfb.Broker):
             except FileNotFoundError:
                 pass
 
-    def pids(self):
-        return [self.proc.pid] + children(self.proc.pid) if self.proc is not None else []
+
+class PgBroker(Running, ha.Broker):
+    """test_fleet_ha_pg's broker NAME in namespace NAME, on the lab's PostgreSQL."""
+
+    def __init__(self, lab, accounts, dsn, name):
+        super().__init__(lab, accounts, dsn, name, name)
 
 
 def cpu_ticks(pids):
@@ -218,8 +241,9 @@ def host_pids(lab):
 
 
 class Bench:
-    def __init__(self, lab, broker, accounts):
-        self.lab, self.broker = lab, broker
+    def __init__(self, lab, brokers, accounts, dsn=None):
+        self.lab, self.brokers, self.accounts, self.dsn = lab, brokers, accounts, dsn
+        self.broker = brokers[0]       # the one registering hosts and reading the host list
         self.user, self.pw = ra.ADMIN, accounts.pw[ra.ADMIN]
         self.direct = lab.hosts[0]
         self.files = os.path.join(lab.dir, "bench")
@@ -235,8 +259,9 @@ class Bench:
 
     def table(self):
         log("")
-        log("fleet benchmark results: %d fixture hosts x %d sessions, store SQLite (one broker); "
-            "medians of %d runs" % (HOSTS, SESSIONS, RUNS))
+        log("fleet benchmark results: %d fixture hosts x %d sessions, store %s; medians of %d "
+            "runs" % (HOSTS, SESSIONS, "PostgreSQL 15 (two brokers, clients through haproxy; "
+                      "'broker CPU' is both brokers')" if PG else "SQLite (one broker)", RUNS))
         log("  %-56s %20s   %s" % ("figure", "measured", "target"))
         for label, value, target, verdict in self.rows:
             log("  %-56s %20s   %s %s" % (label, value, target, verdict))
@@ -335,6 +360,29 @@ class Bench:
 
     # ---- the stages -------------------------------------------------------------------------
 
+    def bpids(self):
+        """The PIDs of every broker's processes (CPU per request, through haproxy)."""
+        return [p for b in self.brokers for p in b.pids()]
+
+    def psql(self, q, db="rdms"):
+        rows = ha.psql(self.dsn, q, db)
+        if rows is None:
+            raise RuntimeError("psql %s: failed" % q)
+        return rows
+
+    def empty(self):
+        """An empty directory: SQLite's files removed, or the PostgreSQL
+        database made again (C locale) with `rdms fleet db init`."""
+        if not PG:
+            self.broker.empty()
+            return
+        self.psql("DROP DATABASE IF EXISTS rdms WITH (FORCE)", "postgres")
+        self.psql("CREATE DATABASE rdms TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C'",
+                  "postgres")
+        rc, out, err = self.broker.rdms("fleet", "db", "init")
+        if rc != 0:
+            raise RuntimeError("rdms fleet db init: %s %s" % (out, err))
+
     def converged(self):
         hs = self.broker.hosts()
         return all(h.name in hs and hs[h.name]["ServerState"] == 3 and
@@ -345,12 +393,15 @@ class Bench:
             % (runs, len(self.lab.hosts)))
         starts, regs, totals = [], [], []
         for r in range(runs):
-            self.broker.stop()
-            self.broker.empty()
+            for b in self.brokers:
+                b.stop()
+            self.empty()
             t0 = time.monotonic()
-            if not self.broker.start():
-                raise RuntimeError("the broker did not start: %s" % self.broker.log()[-1500:])
-            t1 = time.monotonic()
+            for i, b in enumerate(self.brokers):
+                if not b.start():
+                    raise RuntimeError("broker %d did not start: %s" % (i + 1, b.log()[-1500:]))
+                if i == 0:
+                    t1 = time.monotonic()
             for h in self.lab.hosts:
                 rc, _, err = self.broker.rdms("fleet", "host", "add", h.name, h.url,
                                               "--fingerprint", h.fingerprint)
@@ -366,24 +417,26 @@ class Bench:
             totals.append(t3 - t1)
             log("  run %d: broker ready %.2f s, registered %.1f s, converged %.1f s after the "
                 "first registration" % (r + 1, t1 - t0, t2 - t1, t3 - t1))
-        self.row("broker start to ready (empty directory)", "%.2f s" % median(starts))
+        self.row("broker start to ready (empty directory%s)" % (", b1" if PG else ""),
+                 "%.2f s" % median(starts))
         self.row("registering %d hosts (rdms fleet host add each)" % len(self.lab.hosts),
                  "%.1f s" % median(regs))
         self.row("cold start: first registration to converged", "%.1f s" % median(totals),
                  "<= 30 s", median(totals) <= 30)
 
     def memory(self, when):
-        pids = self.broker.pids()
-        rss = status_kib(pids, "VmRSS")
-        self.row("broker RSS %s (2 processes)" % when, "%.1f MiB" % (rss / 1024.0),
-                 "<= 64 MiB", rss <= 64 * 1024)
-        self.row("    peak RSS (VmHWM) of each process, up to here", ", ".join(
-            "%s %.1f MiB" % ((read("/proc/%d/comm" % p) or "?").strip(),
-                             status_kib([p], "VmHWM") / 1024.0) for p in pids))
+        for b in self.brokers:
+            pids = b.pids()
+            rss = status_kib(pids, "VmRSS")
+            self.row("%sbroker RSS %s (2 processes)" % (b.name + " " if PG else "", when),
+                     "%.1f MiB" % (rss / 1024.0), "<= 64 MiB", rss <= 64 * 1024)
+            self.row("    peak RSS (VmHWM) of each process, up to here", ", ".join(
+                "%s %.1f MiB" % ((read("/proc/%d/comm" % p) or "?").strip(),
+                                 status_kib([p], "VmHWM") / 1024.0) for p in pids))
 
     def enumerate(self, total):
         log("Enumerate of %d: PowerShell's shape (WS-Man), CIM-XML EnumerateInstances" % total)
-        pids = self.broker.pids()
+        pids = self.bpids()
         c0 = cpu_ticks(pids)
         perf = self.perf("enum-broker", pids)
         e = self.client("enum", BROKER + "/wsman", str(RUNS + 1))
@@ -431,7 +484,7 @@ class Bench:
             code, _ = self.curl(url + "/wsman", body, extra=["-H", "Content-Type: " + ra.SOAP_TYPE])
             if code != 200:
                 raise RuntimeError("Get at %s: HTTP %d" % (url, code))
-        bp, hp = self.broker.pids(), [d.pid] + children(d.pid)
+        bp, hp = self.bpids(), [d.pid] + children(d.pid)
         perf = self.perf("get-broker-8", bp)
         runs = self.wrk_runs(BROKER, via, 8, bp)
         self.perf_done(perf)
@@ -465,7 +518,7 @@ class Bench:
             if code != 200 or n != truth[user] or "EndOfSequence" not in text:
                 raise RuntimeError("WQL %s: HTTP %d, %d sessions of %d, %s" %
                                    (q, code, n, truth[user], text[-400:]))
-            runs = self.wrk_runs(BROKER, body, 1, self.broker.pids())
+            runs = self.wrk_runs(BROKER, body, 1, self.bpids())
             p50, p99 = median([r["p50"] for r in runs]), median([r["p99"] for r in runs])
             label = "WQL UserName = '%s' (%d of %d sessions)" % (user, n, sum(truth.values()))
             self.row(label, "%.2f / %.2f ms" % (p50, p99), "p99 <= 10 ms" if i == 0 else "",
@@ -481,7 +534,7 @@ class Bench:
             "seconds": CHURN_SECONDS,
             "inflight": 8, "poll_ms": 5,
             "hosts": [{"name": h.name, "fixture": h.fixture} for h in self.lab.fixture_hosts]}))
-        bp, hp = self.broker.pids(), host_pids(self.lab)
+        bp, hp = self.bpids(), host_pids(self.lab)
         p50s, p99s, maxes, rates, writes, bcpu, hcpu = [], [], [], [], [], [], []
         lost = seen = 0
         for _ in range(RUNS):
@@ -580,7 +633,7 @@ class Bench:
             [("VMHostName", "@@HOST@@"), ("SessionId", "@@SID@@")],
             '<p:Disconnect_INPUT xmlns:p="%s"></p:Disconnect_INPUT>' % tw.WMI_URI,
             msgid="@@ID@@"))
-        bp, hp = self.broker.pids(), host_pids(self.lab)
+        bp, hp = self.bpids(), host_pids(self.lab)
         for conns, ks, chs in ((8, keys[:RUNS], chunks[:RUNS]), (1, keys[RUNS:], chunks[RUNS:])):
             h0 = cpu_ticks(hp)
             runs = self.wrk_runs(BROKER, body, conns, bp, ks)
@@ -613,17 +666,136 @@ class Bench:
     def idle(self):
         log("idle: broker CPU over %d windows of %d s, every host idle" % (RUNS, IDLE_SECONDS))
         time.sleep(5)
-        bp, hp = self.broker.pids(), host_pids(self.lab)
-        b, hs = [], []
+        hp = host_pids(self.lab)
+        b, hs = [[] for _ in self.brokers], []
         for _ in range(RUNS):
-            b0, h0, t0 = cpu_ticks(bp), cpu_ticks(hp), time.monotonic()
+            b0 = [cpu_ticks(x.pids()) for x in self.brokers]
+            h0, t0 = cpu_ticks(hp), time.monotonic()
             time.sleep(IDLE_SECONDS)
             dt = time.monotonic() - t0
-            b.append((cpu_ticks(bp) - b0) / HZ / dt * 100)
+            for i, x in enumerate(self.brokers):
+                b[i].append((cpu_ticks(x.pids()) - b0[i]) / HZ / dt * 100)
             hs.append((cpu_ticks(hp) - h0) / HZ / dt * 100)
-        self.row("broker CPU, %d idle hosts" % len(self.lab.hosts), "%.2f %% of a core"
-                 % median(b), "<= 2 %", median(b) <= 2)
+        for i, x in enumerate(self.brokers):
+            self.row("%sbroker CPU, %d idle hosts" % (x.name + " " if PG else "",
+                                                      len(self.lab.hosts)),
+                     "%.2f %% of a core" % median(b[i]), "<= 2 %", median(b[i]) <= 2)
         self.row("    all hosts' rdmsd meanwhile", "%.1f %% of a core" % median(hs))
+
+    # ---- PostgreSQL only ----------------------------------------------------------------------
+
+    def wait_lb(self):
+        """haproxy passes requests (both brokers' Identify checks up)."""
+        if not wait_for(30, lambda: self.lab.curl(CL, BROKER + "/wsman", ha.IDENTIFY,
+                                                  max_time=5)[1] == 200):
+            raise RuntimeError("haproxy does not pass Identify to the brokers")
+
+    def db_size(self, when):
+        (db, sessions), = self.psql("SELECT pg_database_size('rdms'), "
+                                    "pg_total_relation_size('sessions')")
+        n = int(self.psql("SELECT count(*) FROM sessions")[0][0])
+        self.row("PostgreSQL database size %s" % when, "%.1f MB" % (int(db) / 1e6),
+                 "<= 100 MB", int(db) <= 100e6)
+        self.row("    sessions table with its indexes (%d rows)" % n,
+                 "%.1f MB" % (int(sessions) / 1e6))
+
+    def wal_counters(self):
+        """(WAL position in bytes, {counter: value}) of the database now."""
+        (lsn, records, fpi, commits), = self.psql(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'), w.wal_records, w.wal_fpi, "
+            "d.xact_commit FROM pg_stat_wal w, pg_stat_database d WHERE d.datname = 'rdms'")
+        out = {"records": int(records), "fpi": int(fpi), "commits": int(commits)}
+        for rel, upd, hot, ins, dele in self.psql(
+                "SELECT relname, n_tup_upd, n_tup_hot_upd, n_tup_ins, n_tup_del "
+                "FROM pg_stat_user_tables"):
+            out[rel] = (int(upd), int(hot), int(ins) + int(dele))
+        return float(lsn), out
+
+    def wal(self):
+        log("WAL: pg_current_wal_lsn() over %d s, both brokers and every host connected and "
+            "idle" % WAL_SECONDS)
+        time.sleep(5)
+        lsn0, c0 = self.wal_counters()
+        t0 = time.monotonic()
+        time.sleep(WAL_SECONDS)
+        lsn1, c1 = self.wal_counters()
+        dt = time.monotonic() - t0
+        per_day = (lsn1 - lsn0) / dt * 86400
+        self.row("WAL per day, %d idle hosts, 2 brokers (%d s window)"
+                 % (len(self.lab.hosts), WAL_SECONDS), "%.0f MB/day" % (per_day / 1e6),
+                 "<= 200 MB/day", per_day <= 200e6)
+        self.row("    WAL bytes/s; records/s; full-page images in the window",
+                 "%.0f; %.1f; %d" % ((lsn1 - lsn0) / dt, (c1["records"] - c0["records"]) / dt,
+                                     c1["fpi"] - c0["fpi"]))
+        self.row("    transactions/s committed (reads too; both brokers)",
+                 "%.1f" % ((c1["commits"] - c0["commits"]) / dt))
+        for rel in sorted(k for k in c1 if isinstance(c1[k], tuple)):
+            upd, hot, insdel = (a - b for a, b in zip(c1[rel], c0.get(rel, (0, 0, 0))))
+            if upd or insdel:
+                self.row("    %s: updates/s (HOT of them), inserts+deletes/s" % rel,
+                         "%.2f (%.2f), %.2f" % (upd / dt, hot / dt, insdel / dt))
+
+    def kill(self):
+        """spec/fleet.md 4.6: SIGKILL of b1 under load, then restarted."""
+        b1 = self.brokers[0]
+        targets = []
+        for h in self.lab.fixture_hosts:
+            upper = sorted(h.sessions())[SESSIONS // 2]
+            targets += [(h.name, sid) for sid in self.active(h) if sid >= upper][:40]
+        log("kill -9: changes on every host (sessions 1-50), %d clients calling Disconnect "
+            "through haproxy (own MessageID, retried with the same), one enumerating; b1 "
+            "killed after 10 s, restarted 8 s later, load for 10 s more" % KILL_CLIENTS)
+        load = ha.Load(self.lab, self.accounts, targets)
+        load.run(clients=KILL_CLIENTS)
+        time.sleep(10)
+        before = len(b1.log())
+        b1.kill9()
+        time.sleep(8)
+        restarted = b1.start()
+        time.sleep(10)
+        load.end()
+        after = b1.log()[before:]
+        n_resync = ha.resyncs(after)
+        calls = len(load.calls)
+        twice, never = load.executions()
+        unanswered = [m for m, c in load.calls.items() if c[2] is None]
+        pending = wait_for(70, lambda: (lambda r: r if r is not None and
+                                        all(st != "pending" for st, _ in r) else None)(
+            ha.psql(self.dsn, "SELECT state, count(*) FROM calls GROUP BY state")))
+        states = dict(ha.psql(self.dsn, "SELECT state, count(*) FROM calls GROUP BY state")
+                      or [])
+        # the hosts' truth against the directory, once the brokers have caught up
+        for _ in range(4):
+            truth, got, err = ha.truth_and_directory(self.lab, self.accounts)
+            diff = {k for k in set(truth) | set(got) if truth.get(k) != got.get(k)}
+            if err is None and not diff:
+                break
+            time.sleep(10)
+        unseen = [h.name for h in self.lab.fixture_hosts
+                  if h.name in load.markers and
+                  not any(v[2] == load.markers[h.name] for v in got.values())]
+        self.row("kill -9 of b1: restarted under its name", "yes" if restarted else "NO",
+                 "", restarted)
+        self.row("    changes lost (directory vs hosts' truth, %d sessions)" % len(truth),
+                 "%d" % len(diff) if err is None else "? (%s)" % err[:40], "0",
+                 err is None and not diff)
+        self.row("    hosts whose last change is not in the directory", str(len(unseen)),
+                 "0", not unseen)
+        self.row("    duplicate executions (host audits, %d MessageIDs)" % calls,
+                 str(len(twice)), "0", not twice)
+        self.row("    calls never run and not answered 'unknown'; unanswered",
+                 "%d; %d" % (len(never), len(unanswered)), "0; 0",
+                 not never and not unanswered)
+        self.row("    client error window (per client, the longest)",
+                 "%.1f s" % load.client_window(), "<= 5 s", load.client_window() <= 5)
+        self.row("    failed attempts; enumerations complete / failed",
+                 "%d; %d / %d" % (len(load.errors), load.enums[0], load.enums[1]))
+        self.row("    directory's calls: done / unknown / pending (after <= 70 s)",
+                 "%s / %s / %s" % (states.get("done", 0), states.get("unknown", 0),
+                                   states.get("pending", 0)), "0 pending", bool(pending))
+        self.row("    hosts resumed by bookmark / full resync (b1's log)",
+                 "%d / %d" % (len(self.lab.hosts) - n_resync, n_resync), ">= 95 % by bookmark",
+                 n_resync * 20 <= len(self.lab.hosts))
 
 
 def main():
@@ -642,26 +814,39 @@ def main():
         accounts.accounts()
         with BenchLab(hosts=HOSTS, sessions=SESSIONS) as lab:
             log("fleet lab: %d hosts up in %.1f s" % (len(lab.hosts), lab.setup_seconds))
-            broker = Broker(lab, accounts)
-            bench = Bench(lab, broker, accounts)
+            dsn = None
+            if PG:
+                dsn = lab.postgresql()
+                brokers = [PgBroker(lab, accounts, dsn, name) for name in ("b1", "b2")]
+                ha.haproxy(lab)
+            else:
+                brokers = [Broker(lab, accounts)]
+            bench = Bench(lab, brokers, accounts, dsn)
             total = sum(len(h.sessions()) for h in lab.hosts)
             # the other stages need a converged broker: without "cold", one start
             bench.cold_start(RUNS if "cold" in ONLY else 1)
+            if PG:
+                bench.wait_lb()
+                bench.db_size("once converged (%d sessions)" % total)
             bench.memory("once converged (%d sessions)" % total)
             if "enum" in ONLY:
                 bench.enumerate(total)
                 bench.memory("after the enumerations")
-                hwm = status_kib(broker.pids(), "VmHWM")
+                hwm = max(status_kib(b.pids(), "VmHWM") for b in brokers)
                 bench.row("broker peak RSS up to here: cold start and enumerations (VmHWM)",
                           "%.1f MiB" % (hwm / 1024.0), "<= 64 MiB", hwm <= 64 * 1024)
             for stage in ("get", "wql", "churn", "disconnect"):
                 if stage in ONLY:
                     getattr(bench, stage)()
             bench.memory("at the end")
-            bench.row("    broker peak RSS (VmHWM, 2 processes)", "%.1f MiB" % (
-                status_kib(broker.pids(), "VmHWM") / 1024.0))
-            if "idle" in ONLY:
-                bench.idle()
+            bench.row("    broker peak RSS (VmHWM, 2 processes%s)" % (", the higher broker"
+                                                                   if PG else ""),
+                      "%.1f MiB" % (max(status_kib(b.pids(), "VmHWM") for b in brokers) / 1024.0))
+            for stage in ("idle", "wal", "kill"):
+                if stage in ONLY:
+                    getattr(bench, stage)()
+            if PG:
+                bench.db_size("at the end")
             bench.table()
     finally:
         accounts.cleanup()

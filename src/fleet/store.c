@@ -261,6 +261,16 @@ uint32_t fleet_store_host_state(fleet_store *st, const char *name, int state, bo
 	return st->vt->host_state(st, name, state, force, fleet_now_ms(), err);
 }
 
+uint32_t fleet_host_unchanged(fleet_store *st, const char *name, bool force, rdms_error *err)
+{
+	fleet_host h;
+	uint32_t rc = st->vt->host_get(st, name, &h, err);
+
+	if (rc == WBEM_S_NO_ERROR && h.state == FLEET_INVALID && !force)
+		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED, "host %s is marked invalid", name);
+	return rc;
+}
+
 uint32_t fleet_store_host_reset(fleet_store *st, const char *name, rdms_error *err)
 {
 	if (!fleet_check_name(name, err))

@@ -213,8 +213,14 @@ uint32_t fleet_store_hosts(fleet_store *st, fleet_host_fn fn, void *ctx, rdms_er
 /*
  * Sets host NAME's ServerState to STATE; RUNNING also makes now its last
  * contact (a heartbeat).  An invalid host stays invalid unless FORCE (an
- * admin's decision, not an ingest's).
+ * admin's decision, not an ingest's).  A heartbeat of a host running with
+ * a contact less than FLEET_CONTACT_MS old writes nothing: every broker
+ * hears every host every 20 s (ingest.h), and rewriting the row each time
+ * was most of an idle directory's writes -- on PostgreSQL most of its WAL
+ * (bench/fleet_bench.py's wal stage); the last contact is kept to the
+ * minute instead.
  */
+#define FLEET_CONTACT_MS 60000
 uint32_t fleet_store_host_state(fleet_store *st, const char *name, int state, bool force,
                                 rdms_error *err);
 

@@ -69,6 +69,12 @@ struct fleet_store {
 
 /* A VMHostName a store accepts: 1 to FLEET_NAME_MAX bytes. */
 bool fleet_check_name(const char *name, rdms_error *err);
+/*
+ * What a host_state that changed no row means: host NAME does not exist
+ * (WBEM_E_NOT_FOUND), is invalid and was not FORCEd (WBEM_E_ACCESS_DENIED),
+ * or was heard from within FLEET_CONTACT_MS (success: nothing to write).
+ */
+uint32_t fleet_host_unchanged(fleet_store *st, const char *name, bool force, rdms_error *err);
 
 /*
  * The checks of a batch that need no host: positions valid and strictly

@@ -179,10 +179,14 @@ static const char *const sql[P_END] = {
 	                  "SELECT count(*) FROM d",
 	[P_HOST_GET] = "SELECT " HOST_COLS " FROM hosts h WHERE vmhostname = $1",
 	[P_HOSTS] = "SELECT " HOST_COLS " FROM hosts h ORDER BY vmhostname",
-	/* an invalid host stays invalid: that is an admin's decision ($3, FORCE) */
+	/*
+	 * an invalid host stays invalid: that is an admin's decision ($3, FORCE);
+	 * a heartbeat within $4 ms of the last contact writes nothing (store.h)
+	 */
 	[P_HOST_STATE] = "UPDATE hosts SET state = $2::smallint, contact = CASE WHEN $2 = 3 "
 	                 "THEN now() ELSE contact END WHERE vmhostname = $1 "
-	                 "AND ($3::boolean OR state <> 8)",
+	                 "AND ($3::boolean OR (state <> 8 AND NOT ($2 = 3 AND state = 3 AND "
+	                 "contact > now() - make_interval(secs => $4::double precision / 1000))))",
 	/* one statement, so both or neither; the count says whether the host exists */
 	[P_HOST_RESET] = "WITH h AS (UPDATE hosts SET version = 0 WHERE vmhostname = $1 "
 	                 "RETURNING 1), s AS (UPDATE sessions SET version = 0 WHERE "
@@ -1252,26 +1256,18 @@ static uint32_t pg_host_state(fleet_store *st, const char *name, int state, bool
                               int64_t now_ms, rdms_error *err)
 {
 	pg_store *s = of(st);
-	num n = num_u((uint64_t)state);
-	const char *v[3] = { name, n.s, force ? "true" : "false" };
+	num n = num_u((uint64_t)state), every = num_u(FLEET_CONTACT_MS);
+	const char *v[4] = { name, n.s, force ? "true" : "false", every.s };
 	PGresult *r;
 	long long rows;
 
 	(void)now_ms;                  /* the contact is the database's now() */
-	r = query(s, P_HOST_STATE, 3, v, err);
+	r = query(s, P_HOST_STATE, 4, v, err);
 	if (r == NULL)
 		return err->code;
 	rows = changed(r);
 	PQclear(r);
-	if (rows == 0) {
-		fleet_host h;
-		/* no such host, or an invalid one kept invalid */
-		uint32_t rc = pg_host_get(st, name, &h, err);
-
-		return rc != WBEM_S_NO_ERROR ? rc
-		       : rdms_fail(err, WBEM_E_ACCESS_DENIED, "host %s is marked invalid", name);
-	}
-	return WBEM_S_NO_ERROR;
+	return rows == 0 ? fleet_host_unchanged(st, name, force, err) : WBEM_S_NO_ERROR;
 }
 
 static uint32_t pg_host_reset(fleet_store *st, const char *name, rdms_error *err)

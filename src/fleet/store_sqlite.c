@@ -148,7 +148,8 @@ static const char *const sql[S_END] = {
 	            "FROM hosts h ORDER BY vmhostname",
 	/* an invalid host stays invalid: that is an admin's decision (FORCE) */
 	[S_HOST_STATE] = "UPDATE hosts SET state = ?2, contact = CASE WHEN ?2 = 3 THEN ?3 "
-	                 "ELSE contact END WHERE vmhostname = ?1 AND state <> 8",
+	                 "ELSE contact END WHERE vmhostname = ?1 AND state <> 8 AND NOT "
+	                 "(?2 = 3 AND state = 3 AND contact > ?3 - ?4)",
 	[S_HOST_STATE_FORCE] = "UPDATE hosts SET state = ?2, contact = CASE WHEN ?2 = 3 THEN ?3 "
 	                       "ELSE contact END WHERE vmhostname = ?1",
 	[S_HOST_VERSION] = "SELECT version, state FROM hosts WHERE vmhostname = ?1",
@@ -594,17 +595,13 @@ static uint32_t sqlite_host_state(fleet_store *st, const char *name, int state, 
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, state);
 	sqlite3_bind_int64(q, 3, now_ms);
+	if (!force)
+		sqlite3_bind_int64(q, 4, FLEET_CONTACT_MS);
 	if (!run(s, i, err)) {
 		rc = err->code;
 	} else if (sqlite3_changes(s->db) == 0) {
-		fleet_host h;
-
 		pthread_mutex_unlock(&s->lock);
-		/* no such host, or an invalid one kept invalid */
-		rc = sqlite_host_get(st, name, &h, err);
-		if (rc == WBEM_S_NO_ERROR)
-			rc = rdms_fail(err, WBEM_E_ACCESS_DENIED, "host %s is marked invalid", name);
-		return rc;
+		return fleet_host_unchanged(st, name, force, err);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;

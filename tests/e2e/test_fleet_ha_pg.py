@@ -112,15 +112,17 @@ class Broker(fb.Broker):
         return code, text
 
 
-def psql(dsn, q):
+def psql(dsn, q, db="rdms"):
+    """The rows of query Q in database DB (each a list of its columns' text), or None."""
     sock = re.search(r"host=(\S+)", dsn).group(1)
-    p = subprocess.run([fl.PG_BIN + "/psql", "-h", sock, "-U", "rdms", "-d", "rdms", "-At",
+    p = subprocess.run([fl.PG_BIN + "/psql", "-h", sock, "-U", "rdms", "-d", db, "-At",
                         "-F", "|", "-c", q], capture_output=True, text=True, timeout=30)
     return [ln.split("|") for ln in p.stdout.splitlines()] if p.returncode == 0 else None
 
 
 def haproxy(lab):
-    """haproxy in cl: TCP to both brokers, each checked with an Identify."""
+    """haproxy in cl: TCP to both brokers, each checked with an Identify;
+    CIM-XML (5988) too, its servers following the WS-Man checks."""
     conf = os.path.join(lab.dir, "haproxy.cfg")
     with open(conf, "w") as f:
         f.write("global\n  maxconn 2000\n"
@@ -133,7 +135,11 @@ def haproxy(lab):
                 "  http-check expect status 200\n"
                 "  default-server check inter 500 fall 2 rise 2\n"
                 "  server b1 %s:5985\n  server b2 %s:5985\n"
-                % (LB_ADDR, IDENTIFY, fl.BROKERS["b1"][0], fl.BROKERS["b2"][0]))
+                "frontend cimxml\n  bind %s:5988\n  default_backend cimxml\n"
+                "backend cimxml\n  balance roundrobin\n"
+                "  server b1 %s:5988 track brokers/b1\n  server b2 %s:5988 track brokers/b2\n"
+                % (LB_ADDR, IDENTIFY, fl.BROKERS["b1"][0], fl.BROKERS["b2"][0],
+                   LB_ADDR, fl.BROKERS["b1"][0], fl.BROKERS["b2"][0]))
     return lab.spawn(fl.CLIENT, "haproxy", [HAPROXY, "-db", "-f", conf])
 
 
@@ -229,7 +235,8 @@ def disconnects(h, sid):
 class Load:
     """The run's traffic through haproxy: changes on the hosts, Disconnects
     (own MessageID each, retried with the same), enumerations.  Records
-    every failed attempt's time and every call's end."""
+    every failed attempt's time, every call's end, and each client's error
+    windows (first failed attempt to its next good answer)."""
 
     def __init__(self, lab, accounts, targets):
         self.lab, self.user = lab, ["-u", "%s:%s" % (ra.ADMIN, accounts.pw[ra.ADMIN])]
@@ -242,11 +249,22 @@ class Load:
         self.calls = {}                     # MessageID -> (host, sid, outcome)
         self.markers = {}                   # host name -> last marker written
         self.enums = [0, 0]                 # complete, failed
+        self.failing = {}                   # client -> time of its first failed attempt
+        self.windows = {}                   # client -> its longest error window, seconds
 
-    def attempt_failed(self, secs):
+    def attempt_failed(self, secs, client):
         with self.lock:
             self.errors.append(time.monotonic())
             self.slowest = max(self.slowest, secs)
+            self.failing.setdefault(client, self.errors[-1])
+
+    def attempt_ok(self, client):
+        """CLIENT got a good answer: the end of its error window, if one was open."""
+        with self.lock:
+            since = self.failing.pop(client, None)
+            if since is not None:
+                self.windows[client] = max(self.windows.get(client, 0.0),
+                                           time.monotonic() - since)
 
     def changes(self):
         n = 0
@@ -275,12 +293,14 @@ class Load:
                     self.slowest_call = max(self.slowest_call, secs)
                 if rv is not None:
                     outcome = "rv %d" % rv
+                    self.attempt_ok(k)
                     break
                 # tw.fault's WSManFault code is a number
                 if f is not None and f[1] not in (2147749897, 2147749909, 2147749993):
                     outcome = "fault %s" % f[1]          # final: not NOT_AVAILABLE,
-                    break                                 # TRANSPORT_FAILURE, TIMED_OUT
-                self.attempt_failed(secs)
+                    self.attempt_ok(k)                    # TRANSPORT_FAILURE, TIMED_OUT
+                    break
+                self.attempt_failed(secs, k)
                 if f is not None and f[1] == 2147749993 and "not run again" in text:
                     outcome = "unknown"                   # the retry says: ran before
                     break
@@ -295,7 +315,9 @@ class Load:
                 self.slowest = max(self.slowest, time.monotonic() - t)
                 self.enums[err is not None] += 1
             if err is not None:
-                self.attempt_failed(time.monotonic() - t)
+                self.attempt_failed(time.monotonic() - t, "enum")
+            else:
+                self.attempt_ok("enum")
             time.sleep(0.3)
 
     def run(self, clients=4):
@@ -314,6 +336,32 @@ class Load:
     def window(self):
         """Seconds from the first failed attempt to the last (0: none)."""
         return self.errors[-1] - self.errors[0] if self.errors else 0.0
+
+    def client_window(self):
+        """The longest time any one client spent from a failed attempt to its
+        next good answer (a window still open counts up to now; 0: none)."""
+        now = time.monotonic()
+        with self.lock:
+            return max(list(self.windows.values()) +
+                       [now - t for t in self.failing.values()] + [0.0])
+
+    def executions(self):
+        """From the hosts' audits: ([(host, sid)] of calls that ran twice or
+        more, [(host, sid)] of calls that never ran and were not answered
+        'unknown')."""
+        ran = {}
+        for h in self.lab.fixture_hosts:
+            for row in fb.host_audit(h):
+                if row[2] == "Disconnect":
+                    m = re.search(r"SessionId=(\d+)", row[4])
+                    if m:
+                        key = (h.name, int(m.group(1)))
+                        ran[key] = ran.get(key, 0) + 1
+        calls = list(self.calls.values())
+        twice = [(c[0], c[1]) for c in calls if ran.get((c[0], c[1]), 0) > 1]
+        never = [(c[0], c[1]) for c in calls if ran.get((c[0], c[1]), 0) == 0 and
+                 c[2] != "unknown"]
+        return twice, never
 
 
 def truth_and_directory(lab, accounts):
@@ -440,19 +488,8 @@ def scenario(lab, accounts, dsn):
           "%d failed)" % (len(done), len(load.calls), load.enums[0], load.enums[1]),
           len(done) == len(load.calls) and len(load.calls) > 0,
           repr([c for c in load.calls.values() if c[2] is None][:5]))
-    ran = {}
-    for h in lab.fixture_hosts:
-        for row in fb.host_audit(h):
-            if row[2] == "Disconnect":
-                m = re.search(r"SessionId=(\d+)", row[4])
-                if m:
-                    key = (h.name, int(m.group(1)))
-                    ran[key] = ran.get(key, 0) + 1
-    called = [(c[0], c[1]) for c in load.calls.values()]
-    twice = [k for k in called if ran.get(k, 0) > 1]
-    never = [k for k, c in zip(called, load.calls.values()) if ran.get(k, 0) == 0 and
-             c[2] != "unknown"]
-    check("every MessageID ran exactly once on its host (%d calls, none twice)" % len(called),
+    twice, never = load.executions()
+    check("every MessageID ran exactly once on its host (%d calls, none twice)" % len(load.calls),
           not twice and not never, "twice %r; never %r" % (twice[:5], never[:5]))
     rows = wait_for(20, lambda: (lambda r: r if r is not None and
                                  all(s != "pending" for s, _ in r) else None)(

@@ -245,6 +245,21 @@ static void test_hosts(fleet_store *st)
 	got = get_host(st, "hv1");
 	CHECK_EQ(got.state, FLEET_RUNNING);
 	CHECK(got.contact_ms > 0);
+	/* a heartbeat within FLEET_CONTACT_MS of the last writes nothing; a state change does */
+	{
+		const struct timespec a_while = { 0, 20 * 1000000L };
+
+		nanosleep(&a_while, NULL);
+		CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_RUNNING, false, &err), 0);
+		CHECK_EQ(get_host(st, "hv1").contact_ms, got.contact_ms);
+		CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_UNKNOWN, false, &err), 0);
+		CHECK_EQ(get_host(st, "hv1").state, FLEET_UNKNOWN);
+		CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_RUNNING, false, &err), 0);
+		CHECK_EQ(get_host(st, "hv1").state, FLEET_RUNNING);
+		CHECK(get_host(st, "hv1").contact_ms > got.contact_ms);
+		CHECK_EQ(fleet_store_host_state(st, "nope", FLEET_RUNNING, false, &err),
+		         WBEM_E_NOT_FOUND);
+	}
 	CHECK_EQ(fleet_store_host_state(st, "hv1", 5, false, &err), WBEM_E_INVALID_PARAMETER);
 	CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_INVALID, false, &err), 0);
 	CHECK_EQ(fleet_store_host_state(st, "hv1", FLEET_RUNNING, false, &err),
