@@ -264,7 +264,13 @@ static void record_outcome(fleet_broker *b, fleet_call *c, uint32_t rc, uint32_t
 	c->hresult = rc;
 	c->rv = rv;
 	c->detail = rc != WBEM_S_NO_ERROR || rv != 0 ? err->message : NULL;
-	if (fleet_store_call_finish(b->store, c, &failed) != WBEM_S_NO_ERROR)
+	if (fleet_store_call_finish(b->store, c, &failed) == WBEM_S_NO_ERROR)
+		return;
+	if (b->lease != NULL && fleet_lease_defer_outcome(b->lease, c))
+		log_warn("fleet: the outcome of %s MessageID %s (%s) is not recorded yet: %s; it "
+		         "will be when the session directory answers", c->method, c->message_id,
+		         fleet_call_state_name(c->state), failed.message);
+	else
 		log_warn("fleet: the outcome of %s MessageID %s (%s) is not recorded: %s; the "
 		         "janitor will say unknown", c->method, c->message_id,
 		         fleet_call_state_name(c->state), failed.message);

@@ -27,7 +27,91 @@ struct fleet_lease {
 	bool            healthy;
 	rdms_error      why;       /* while not healthy */
 	int64_t         skew_ms;   /* the store's clock less this machine's, at the last refresh */
+	/* outcomes the store did not take, recorded by the beat (fleet_lease_defer_outcome) */
+	struct deferred *deferred[FLEET_DEFERRED_MAX];
+	size_t          n_deferred;
 };
+
+/* A call's outcome, with copies of the strings fleet_store_call_finish reads. */
+struct deferred {
+	fleet_call call;
+	char      *caller, *message_id, *broker, *holder, *method, *detail;
+};
+
+static void deferred_free(struct deferred *d)
+{
+	if (d == NULL)
+		return;
+	free(d->caller);
+	free(d->message_id);
+	free(d->broker);
+	free(d->holder);
+	free(d->method);
+	free(d->detail);
+	free(d);
+}
+
+/* A copy of C's outcome; NULL when out of memory. */
+static struct deferred *deferred_new(const fleet_call *c)
+{
+	struct deferred *d;
+
+	if (c->caller == NULL || c->message_id == NULL || c->holder == NULL)
+		return NULL;           /* not a claimed call: fleet_store_call_finish refuses it */
+	d = calloc(1, sizeof *d);
+	if (d == NULL)
+		return NULL;
+	d->call = *c;
+	d->call.caller = d->caller = strdup(c->caller);
+	d->call.message_id = d->message_id = strdup(c->message_id);
+	d->call.broker = d->broker = strdup(c->broker != NULL ? c->broker : "");
+	d->call.holder = d->holder = strdup(c->holder);
+	d->call.method = d->method = strdup(c->method != NULL ? c->method : "");
+	d->call.detail = d->detail = c->detail != NULL ? strdup(c->detail) : NULL;
+	/* only the key and the outcome are written; the rest was claimed before */
+	d->call.source = d->call.protocol = d->call.host = NULL;
+	if (d->caller == NULL || d->message_id == NULL || d->broker == NULL ||
+	    d->holder == NULL || d->method == NULL || (c->detail != NULL && d->detail == NULL)) {
+		deferred_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * Records the outcomes L keeps (the store has just answered a refresh);
+ * what fails again stays for the next beat.  Called by L's thread alone.
+ */
+static void record_deferred(fleet_lease *l)
+{
+	struct deferred *todo[FLEET_DEFERRED_MAX];
+	size_t n, i, recorded = 0;
+
+	pthread_mutex_lock(&l->lock);
+	n = l->n_deferred;
+	for (i = 0; i < n; i++)
+		todo[i] = l->deferred[i];
+	l->n_deferred = 0;
+	pthread_mutex_unlock(&l->lock);
+	for (i = 0; i < n; i++) {
+		rdms_error err = { 0 };
+
+		if (fleet_store_call_finish(l->st, &todo[i]->call, &err) == WBEM_S_NO_ERROR) {
+			deferred_free(todo[i]);
+			recorded++;
+			continue;
+		}
+		pthread_mutex_lock(&l->lock);
+		if (l->n_deferred < FLEET_DEFERRED_MAX)
+			l->deferred[l->n_deferred++] = todo[i];
+		else
+			deferred_free(todo[i]);   /* cannot happen: only this thread takes out */
+		pthread_mutex_unlock(&l->lock);
+	}
+	if (recorded > 0)
+		log_info("fleet: %zu forwarded call outcome%s recorded now that the session "
+		         "directory answers again", recorded, recorded == 1 ? "" : "s");
+}
 
 /* The start time of process PID (clock ticks after boot, /proc's field 22); 0: none. */
 static unsigned long long start_ticks(long pid)
@@ -161,6 +245,8 @@ static void *beat_loop(void *arg)
 			log_warn("fleet: %s; stopping", err.message);
 			_exit(1);
 		}
+		if (rc == WBEM_S_NO_ERROR)
+			record_deferred(l);
 		if (rc == WBEM_S_NO_ERROR &&
 		    fleet_store_calls_sweep(l->st, &swept, &err) == WBEM_S_NO_ERROR && swept > 0)
 			log_info("fleet: %zu forwarded call%s of a stopped broker audited unknown", swept,
@@ -237,6 +323,24 @@ int64_t fleet_lease_now_ms(fleet_lease *l)
 	return fleet_now_ms() + skew;
 }
 
+bool fleet_lease_defer_outcome(fleet_lease *l, const fleet_call *c)
+{
+	struct deferred *d = deferred_new(c);
+	bool kept = false;
+
+	if (d == NULL)
+		return false;
+	pthread_mutex_lock(&l->lock);
+	if (l->n_deferred < FLEET_DEFERRED_MAX) {
+		l->deferred[l->n_deferred++] = d;
+		kept = true;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (!kept)
+		deferred_free(d);
+	return kept;
+}
+
 const char *fleet_lease_holder(const fleet_lease *l)
 {
 	return l->holder;
@@ -251,6 +355,10 @@ void fleet_lease_stop(fleet_lease *l)
 	pthread_cond_signal(&l->wake);
 	pthread_mutex_unlock(&l->lock);
 	pthread_join(l->thread, NULL);
+	/* a last try; what is left the next broker's janitor says unknown */
+	record_deferred(l);
+	for (size_t i = 0; i < l->n_deferred; i++)
+		deferred_free(l->deferred[i]);
 	fleet_store_broker_release(l->st, l->name, l->holder, &(rdms_error){ 0 });
 	pthread_cond_destroy(&l->wake);
 	pthread_mutex_destroy(&l->lock);

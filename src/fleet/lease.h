@@ -11,6 +11,8 @@
  *   refreshes the lease -- the broker is healthy while that succeeds, and
  *     unhealthy (Identify says so: the load balancer drains it) from the
  *     first time it fails until it succeeds again;
+ *   records the outcomes of this broker's calls that the store did not
+ *     take when they ended (fleet_lease_defer_outcome), once it answers;
  *   sweeps: the pending calls of brokers whose leases are gone become
  *     unknown (fleet_store_calls_sweep), so a dead broker's are said within
  *     FLEET_LEASE_MS + FLEET_BEAT_MS.
@@ -47,6 +49,20 @@ bool fleet_lease_healthy(fleet_lease *l, rdms_error *why);
  * issues none that another takes for expired, or for good too long.
  */
 int64_t fleet_lease_now_ms(fleet_lease *l);
+/*
+ * Most outcomes L keeps for the store at once: each is a call that ended
+ * while the store did not answer, so about a few seconds of calls.
+ */
+#define FLEET_DEFERRED_MAX 1024
+/*
+ * Keeps C's outcome, which the store did not take (it did not answer), for
+ * L's thread to record when the store answers again -- else the call would
+ * stay pending while this broker lives, since the janitor says unknown
+ * only for brokers whose lease is gone.  False (nothing kept) when
+ * FLEET_DEFERRED_MAX are kept already or out of memory: the call stays
+ * pending until this broker stops and another's janitor says unknown.
+ */
+bool fleet_lease_defer_outcome(fleet_lease *l, const fleet_call *c);
 /* The holder this lease names (for the calls this process claims). */
 const char *fleet_lease_holder(const fleet_lease *l);
 /* Stops the thread and gives the lease up (NULL: nothing). */

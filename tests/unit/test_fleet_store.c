@@ -1737,6 +1737,56 @@ static void test_lease_thread(fleet_store *st)
 	CHECK_EQ(fleet_store_broker_release(st, "bt", "pid 1 on far-away since 1", &err), 0);
 }
 
+/*
+ * A live broker's call that ended while the store did not answer is
+ * recorded by the lease's thread when it answers again: it does not stay
+ * pending (the janitor says unknown only for brokers whose lease is gone).
+ */
+static void test_pg_deferred(fleet_store *st)
+{
+	rdms_error err = { 0 };
+	fleet_lease *l = fleet_lease_start(st, "b-defer", &err);
+	fleet_call c;
+	fleet_call_seen seen;
+	bool claimed = false;
+	int waited;
+
+	CHECK(l != NULL);
+	if (l == NULL)
+		return;
+	c = call_of("dave", "uuid:deferred-1", "b-defer", fleet_lease_holder(l), 7, "Disconnect");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &seen, &err), 0);
+	CHECK(claimed);
+	/*
+	 * The store hangs as the call ends (broker.c's record_outcome would
+	 * have failed: its UPDATE is not sent here, since a timed-out one may
+	 * still reach a paused server and run when it goes on); a beat fails
+	 * meanwhile, and the outcome stays kept.
+	 */
+	pg_server_pause(&pg);
+	c.state = FLEET_CALL_DONE;
+	c.hresult = 0;
+	c.rv = 0;
+	CHECK(fleet_lease_defer_outcome(l, &c));
+	for (waited = 0; waited < 3 * FLEET_BEAT_MS + 4000 && fleet_lease_healthy(l, NULL);
+	     waited += 200)
+		usleep(200 * 1000);
+	CHECK(!fleet_lease_healthy(l, NULL));
+	pg_server_resume(&pg);
+	/* the next beats: the store answers, the outcome is recorded */
+	for (waited = 0; waited < 3 * FLEET_BEAT_MS + 4000; waited += 200) {
+		CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:deferred-1", &seen, &err), 0);
+		if (seen.state != FLEET_CALL_PENDING)
+			break;
+		usleep(200 * 1000);
+	}
+	CHECK_EQ(seen.state, FLEET_CALL_DONE);
+	CHECK_EQ(seen.hresult, 0);
+	printf("fleet_store: an outcome the hung store missed recorded %d ms after it went on\n",
+	       waited);
+	fleet_lease_stop(l);
+}
+
 /* The checks every store passes, in order (each builds on the last's directory). */
 static void conformance(fleet_store *st, fleet_store *(*second)(bool same))
 {
@@ -1829,6 +1879,7 @@ static int run_postgresql(void)
 		test_pg_two_brokers(st);
 		test_pg_schema();
 		test_pg_hung(st);
+		test_pg_deferred(st);
 		test_pg_down(st);
 		fleet_store_close(st);
 	}
