@@ -487,27 +487,50 @@ function openMessage(s) {
 
 const SERVER_STATES = { 1: "not reachable", 3: "running", 8: "refused" };
 
+/* A broker's hosts and their states: read at the start and again every few
+ * seconds, as the sessions are when there are no live updates -- a host that
+ * stops changes no session, so no event would tell. */
 function loadHosts() {
     return rdmsJson(["query", "SELECT * FROM Win32_RDSHServer"]).then(hosts => {
         model.fleet = hosts.length > 1 || hosts.some(h => h.ConnectionBroker);
         model.paged = model.paged || model.fleet;
         $("hosts").hidden = !model.fleet;
         $("host-filter").hidden = !model.fleet;
-        if (!model.fleet)
-            return;
-        const list = $("host-list");
-        const select = $("filter-host");
-        list.replaceChildren();
-        for (const h of hosts) {
-            const li = document.createElement("li");
-            li.textContent = h.Name + ": " + (SERVER_STATES[h.ServerState] || "state " + h.ServerState);
-            list.appendChild(li);
-            const o = document.createElement("option");
-            o.value = h.Name;
-            o.textContent = h.Name;
-            select.appendChild(o);
-        }
+        if (model.fleet)
+            renderHosts(hosts);
     }).catch(() => { /* an older rdmsd: a single host */ });
+}
+
+function renderHosts(hosts) {
+    const list = $("host-list");
+    const select = $("filter-host");
+    const chosen = select.value;
+    list.replaceChildren();
+    select.replaceChildren(select.options[0]);      /* "All hosts" */
+    for (const h of hosts) {
+        const li = document.createElement("li");
+        li.textContent = h.Name + ": " + (SERVER_STATES[h.ServerState] || "state " + h.ServerState);
+        list.appendChild(li);
+        const o = document.createElement("option");
+        o.value = h.Name;
+        o.textContent = h.Name;
+        select.appendChild(o);
+    }
+    /* the host filtered on stays chosen; one that was removed is a filter
+     * that matches nothing, said as such */
+    if (chosen && !hosts.some(h => h.Name === chosen)) {
+        const o = document.createElement("option");
+        o.value = chosen;
+        o.textContent = chosen + " (no longer a host)";
+        select.appendChild(o);
+    }
+    select.value = chosen;
+}
+
+let hostsTimer = null;
+function watchHosts() {
+    if (model.fleet && !hostsTimer)
+        hostsTimer = setInterval(() => { if (!document.hidden) loadHosts() }, POLL_MS);
 }
 
 /* ---- the audit view ---------------------------------------------------------- */
@@ -635,7 +658,11 @@ function init() {
     $("filter-state").addEventListener("change", filterChanged);
     $("filter-host").addEventListener("change", filterChanged);
     $("toolbar").addEventListener("submit", e => e.preventDefault());
-    $("refresh").addEventListener("click", () => load());
+    $("refresh").addEventListener("click", () => {
+        if (model.fleet)
+            loadHosts();
+        load();
+    });
     const turn = by => {
         model.page += by;
         if (model.paged)
@@ -675,7 +702,7 @@ function init() {
         messageTarget = null;
     });
 
-    loadHosts().then(() => { watch(); return load() });
+    loadHosts().then(() => { watchHosts(); watch(); return load() });
 }
 
 cockpit.transport.wait(() => {

@@ -495,17 +495,26 @@ def scenario(lab):
                        lambda: test_bad_input(lab, page)])
 
 
-def main():
-    if not common.ready("test_cockpit_e2e", [RDMS, RDMSD, WS, "/usr/bin/chromium",
-                                             "/usr/bin/chromedriver"],
-                        ["xfreerdp", "xdotool", "meson", "curl"]):
+def run_page_test(name, make_lab, scenario, tools, lab_ready=None):
+    """The main() of a test of the page: root, the built rdms, cockpit-ws,
+    Chromium and TOOLS there (and LAB_READY(), when given, true), then
+    SCENARIO on a new MAKE_LAB() (test_wsman_e2e.run_scenario), cleaned up
+    on SIGTERM too; its exit status."""
+    if not common.ready(name, [RDMS, RDMSD, WS, "/usr/bin/chromium", "/usr/bin/chromedriver"],
+                        tools):
         return 1
-    if not we.xrdp_lab_ready():
+    if lab_ready is not None and not lab_ready():
         return common.finish()
     log("artefacts (screenshots, cockpit-ws.log): " + OUT)
     # run.sh's timeout sends SIGTERM: clean up (cockpit-ws, accounts, shells) all the same
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("test_cockpit_e2e: terminated"))
-    return we.run_scenario(Lab, scenario)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(name + ": terminated"))
+    os.makedirs(OUT, exist_ok=True)
+    return we.run_scenario(make_lab, scenario)
+
+
+def main():
+    return run_page_test("test_cockpit_e2e", Lab, scenario,
+                         ["xfreerdp", "xdotool", "meson", "curl"], we.xrdp_lab_ready)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,6 @@ Needs root, cockpit-ws, chromium, chromium-driver and python3-selenium; run
 by run.sh beside the xrdp lab (its accounts), though it starts no session.
 """
 import os
-import signal
 import sys
 import time
 
@@ -40,7 +39,7 @@ import e2e_common as common        # noqa: E402
 import test_cockpit_e2e as ce      # noqa: E402  (cockpit-ws, the page, the browser)
 import test_rdmsd_auth as lab_mod  # noqa: E402  (the fixture config)
 import test_wsman_e2e as we        # noqa: E402
-from e2e_common import RDMS, RDMSD, check, log, wait_for  # noqa: E402
+from e2e_common import check, log, wait_for  # noqa: E402
 
 from selenium.webdriver.common.by import By      # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -279,13 +278,7 @@ def scenario(lab):
 
 
 def main():
-    if not common.ready("test_cockpit_scale", [RDMS, RDMSD, ce.WS, "/usr/bin/chromium",
-                                               "/usr/bin/chromedriver"], ["meson", "curl"]):
-        return 1
-    log("artefacts (screenshots, cockpit-ws.log): " + OUT)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit("test_cockpit_scale: terminated"))
-    os.makedirs(OUT, exist_ok=True)
-    return we.run_scenario(Lab, scenario)
+    return ce.run_page_test("test_cockpit_scale", Lab, scenario, ["meson", "curl"])
 
 
 if __name__ == "__main__":
