@@ -15,12 +15,25 @@
  * audit` read while the daemon writes, and busy_timeout covers a second
  * writer process (another rdmsd, a direct-mode CLI).
  *
+ * The WAL is kept allocated: grown once, at open, to the size it reaches
+ * before a checkpoint starts it over, with zeros really written, and kept
+ * at close (persistent WAL).  Every commit then overwrites blocks the file
+ * already has, and an fdatasync that does not change the file's size need
+ * not commit the file system's journal too: on this kind of machine (ext4
+ * in a VM) 0.2-0.4 ms against 3-4 ms for an fsync that appends.  Without
+ * it the WAL grew from nothing at every start, so the first ~500 commits
+ * (the first 4 MB) each paid the dearer kind.  Nothing else changes: each
+ * commit is still fsynced before its callers return, and zeros past the
+ * WAL's last frame are no frame (SQLite stops reading a WAL at the first
+ * frame whose checksum fails).
+ *
  * Times are stored as text in one fixed UTC format, so that comparing
  * strings compares times and `--since` is a plain indexed range query.
  */
 #include "audit.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -29,6 +42,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -36,6 +50,10 @@
 #include "../common/strutil.h"
 
 #define BUSY_TIMEOUT_MS 10000
+/* WAL frames written beyond the checkpoint threshold before the checkpoint runs: room for them */
+#define WAL_SPARE_FRAMES 256
+#define WAL_FRAME_HEADER 24
+#define WAL_HEADER       32
 
 /*
  * A caller's event, queued on its own stack until a leader has committed
@@ -87,6 +105,15 @@ static const char select_sql[] =
 	"SELECT id, time, user, uid, source, protocol, target, method, result, detail"
 	" FROM audit WHERE time >= ?1 ORDER BY id;";
 
+/* Runs a statement without results; true when it finished. */
+static bool run_once(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE;
+}
+
 /* Creates the directory holding PATH when it is missing (one level). */
 static void make_parent_dir(const char *path)
 {
@@ -101,6 +128,73 @@ static void make_parent_dir(const char *path)
 	*slash = '\0';
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
 		log_warn("cannot create %s: %s", dir, strerror(errno));
+}
+
+/* An integer PRAGMA's value; -1 when it cannot be read. */
+static long long pragma_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Appends zeros to the open file FD from SIZE up to WANT bytes, then fdatasyncs it. */
+static bool zero_fill(int fd, off_t size, off_t want)
+{
+	static const char zeros[65536];
+
+	while (size < want) {
+		size_t n = want - size < (off_t)sizeof zeros ? (size_t)(want - size) : sizeof zeros;
+		ssize_t w = pwrite(fd, zeros, n, size);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		size += w;
+	}
+	return fdatasync(fd) == 0;
+}
+
+/*
+ * Keeps A's WAL allocated (see the top of this file): persistent, and grown
+ * to what it holds at the checkpoint threshold.  It is grown under the
+ * write lock (BEGIN IMMEDIATE), so no other writer is appending to it
+ * meanwhile, and only past its end, so no frame is touched.  Only an
+ * optimisation: when any step fails, the WAL grows as SQLite writes it.
+ */
+static void keep_wal_allocated(rdms_audit_db *a)
+{
+	int persist = 1, fd;
+	long long page = pragma_int(a->db, "PRAGMA page_size;");
+	long long frames = pragma_int(a->db, "PRAGMA wal_autocheckpoint;");
+	const char *wal = sqlite3_filename_wal(sqlite3_db_filename(a->db, "main"));
+	struct stat sb;
+	off_t want;
+	bool locked;
+
+	sqlite3_file_control(a->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	if (page <= 0 || frames <= 0 || wal == NULL)
+		return;
+	/* another writer at work: not worth waiting for at start */
+	sqlite3_busy_timeout(a->db, 0);
+	locked = run_once(a->begin);
+	sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
+	if (!locked)
+		return;
+	want = (off_t)(WAL_HEADER + (frames + WAL_SPARE_FRAMES) * (page + WAL_FRAME_HEADER));
+	fd = open(wal, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size < want &&
+	    !zero_fill(fd, sb.st_size, want))
+		log_warn("audit database %s: cannot keep its WAL allocated: %s", a->path,
+		         strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	run_once(a->commit);
 }
 
 void rdms_audit_close(rdms_audit_db *a)
@@ -161,6 +255,7 @@ rdms_audit_db *rdms_audit_open(const char *path, rdms_error *err)
 		rdms_audit_close(a);
 		return NULL;
 	}
+	keep_wal_allocated(a);
 	return a;
 }
 
@@ -180,15 +275,6 @@ static void utc_now(char *buf, size_t size)
 static const char *or_dash(const char *s)
 {
 	return s != NULL && s[0] != '\0' ? s : "-";
-}
-
-/* Runs a statement without results; true when it finished. */
-static bool run_once(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE;
 }
 
 /* Inserts W's event into the open transaction; true when it went in. */

@@ -1,12 +1,15 @@
 /*
  * test_audit.c -- the audit database: recording, concurrent writers, group
- * commit and answers only after their fsync, the reader and its --since times.
+ * commit and answers only after their fsync, its WAL kept allocated (and
+ * nothing lost to a kill -9), the reader and its --since times.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -389,6 +392,93 @@ static void test_return_after_fsync(void)
 		CHECK_EQ(c.per_user[i], 1);
 }
 
+/* The WAL's size: what it holds at the checkpoint threshold (audit.c), for the default pages. */
+#define WAL_KEPT ((off_t)(32 + (1000 + 256) * (4096 + 24)))
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/*
+ * The WAL is kept allocated: at its full size from the open on (so a
+ * commit overwrites and its fdatasync commits no size change), kept at
+ * close, never shrunk; and a writer killed with acknowledged rows in that
+ * WAL -- frames followed by zeros -- loses none of them, to a reader or to
+ * the next open.
+ */
+static void test_wal_kept_allocated(void)
+{
+	rdms_error err = { 0 };
+	struct collected c = { 0 };
+	char path[300], wal[310];
+	rdms_audit_db *db;
+	int report[2], acked = 0, status = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/wal.db", dir);
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	db = rdms_audit_open(path, &err);
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK(file_size(wal) >= WAL_KEPT);
+	for (int i = 0; i < 3; i++) {
+		struct grouped g = { .db = db, .n = 1 };
+
+		record_one(&g);
+		CHECK_EQ(g.rc, 0);
+	}
+	CHECK(file_size(wal) >= WAL_KEPT);
+	rdms_audit_close(db);
+	CHECK(file_size(wal) >= WAL_KEPT);     /* persistent: kept at close, not cut */
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 3);
+
+	/* a writer killed (-9) after acknowledgements: every acknowledged row is there */
+	CHECK_EQ(pipe(report), 0);
+	pid = fork();
+	if (pid == 0) {
+		rdms_audit_db *w = rdms_audit_open(path, &err);
+
+		close(report[0]);
+		for (int i = 0; w != NULL && i < 20; i++) {
+			struct grouped g = { .db = w, .n = 2 };
+
+			record_one(&g);
+			if (g.rc == 0 && write(report[1], "+", 1) != 1)
+				break;
+		}
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(report[1]);
+	for (char b; read(report[0], &b, 1) == 1;)
+		acked++;
+	close(report[0]);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+	CHECK_EQ(acked, 20);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 3 + acked);
+	CHECK_EQ(c.per_user[2], acked);
+	db = rdms_audit_open(path, &err);      /* reopened: recovered, and written on */
+	CHECK(db != NULL);
+	if (db != NULL) {
+		struct grouped g = { .db = db, .n = 3 };
+
+		record_one(&g);
+		CHECK_EQ(g.rc, 0);
+		rdms_audit_close(db);
+	}
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 4 + acked);
+	CHECK(c.ordered);
+}
+
 static void test_since(void)
 {
 	rdms_error err = { 0 };
@@ -480,6 +570,7 @@ int main(void)
 	test_concurrent();
 	test_group_commit();
 	test_return_after_fsync();
+	test_wal_kept_allocated();
 	test_since();
 	test_normalize_time();
 	test_open_errors();
