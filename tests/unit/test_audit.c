@@ -1,7 +1,8 @@
 /*
  * test_audit.c -- the audit database: recording, concurrent writers, group
- * commit and answers only after their fsync, its WAL kept allocated (and
- * nothing lost to a kill -9), the reader and its --since times.
+ * commit (waiting, or told later) and answers only after their fsync, its
+ * WAL kept allocated (and nothing lost to a kill -9), the reader and its
+ * --since times.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -258,6 +259,91 @@ static void test_group_commit(void)
 	CHECK_EQ(c.count, THREADS);
 	for (int i = 1; i <= THREADS; i++)
 		CHECK_EQ(c.per_user[i], 1);
+}
+
+/* What rdms_audit_record_then's function saw. */
+struct told {
+	pthread_mutex_t lock;
+	int             calls, stored;
+	int             other_thread;    /* calls from a thread other than the caller's */
+	pthread_t       caller;
+};
+
+static void on_told(void *ctx, bool stored)
+{
+	struct told *t = ctx;
+
+	pthread_mutex_lock(&t->lock);
+	t->calls++;
+	t->stored += stored;
+	t->other_thread += !pthread_equal(pthread_self(), t->caller);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static int told_calls(struct told *t)
+{
+	int n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->calls;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+/*
+ * rdms_audit_record_then: a caller that does not wait.  Queued behind a
+ * commit under way, each returns at once and its function is called only
+ * once its event is committed -- by the committer, in one group, not by a
+ * thread of the caller's; alone, its own thread commits it before it
+ * returns; rdms_audit_flush returns only when every function was called.
+ */
+static void test_record_then(void)
+{
+	rdms_error err = { 0 };
+	char path[300];
+	rdms_audit_db *db;
+	sqlite3 *blocker = NULL;
+	pthread_t leader;
+	struct grouped g = { .n = 1 };
+	struct told t = { .lock = PTHREAD_MUTEX_INITIALIZER, .caller = pthread_self() };
+	struct collected c = { 0 };
+	rdms_audit_counts n = { 0 };
+	rdms_caller who = { .uid = 1000, .protocol = "wsman", .source = "127.0.0.1" };
+	rdms_audit_event ev = { .caller = &who, .target = "t", .method = "Disconnect" };
+
+	db = open_blocked("then.db", path, sizeof path, &blocker);
+	if (db == NULL)
+		return;
+	snprintf(who.user, sizeof who.user, "user5");
+	g.db = db;
+	pthread_create(&leader, NULL, record_one, &g);
+	for (int i = 0; i < 1000 && !(rdms_audit_stats(db, &n), n.writing); i++)
+		usleep(10000);
+	CHECK(n.writing);
+	for (int i = 0; i < THREADS - 1; i++)
+		CHECK_EQ(rdms_audit_record_then(db, &ev, on_told, &t), 0);
+	rdms_audit_stats(db, &n);
+	CHECK_EQ(n.queued, THREADS - 1);
+	CHECK_EQ(told_calls(&t), 0);       /* nothing is told before its commit */
+	CHECK_EQ(n.groups, 0);
+	CHECK_EQ(sqlite3_exec(blocker, "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+	pthread_join(leader, NULL);
+	CHECK_EQ(g.rc, 0);
+	rdms_audit_flush(db);
+	CHECK_EQ(told_calls(&t), THREADS - 1);
+	CHECK_EQ(t.stored, THREADS - 1);
+	CHECK_EQ(t.other_thread, THREADS - 1);
+	rdms_audit_stats(db, &n);
+	CHECK_EQ(n.groups, 2);
+	/* alone: committed and told by the caller's own thread, before it returns */
+	CHECK_EQ(rdms_audit_record_then(db, &ev, on_told, &t), 0);
+	CHECK_EQ(told_calls(&t), THREADS);
+	CHECK_EQ(t.other_thread, THREADS - 1);
+	rdms_audit_close(db);
+	sqlite3_close(blocker);
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, THREADS + 1);
+	CHECK_EQ(c.per_user[5], THREADS);
 }
 
 /*
@@ -569,6 +655,7 @@ int main(void)
 	test_record_and_read();
 	test_concurrent();
 	test_group_commit();
+	test_record_then();
 	test_return_after_fsync();
 	test_wal_kept_allocated();
 	test_since();
