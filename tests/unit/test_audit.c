@@ -215,7 +215,7 @@ static rdms_audit_db *open_blocked(const char *name, char *path, size_t size,
  * Group commit, made deterministic: another connection holds the write
  * lock, so the first caller (the leader) waits in BEGIN while the others
  * queue up behind it; once the lock is let go the leader commits its own
- * event and the next leader all the others at once: THREADS events in 2
+ * event and the committer all the others at once: THREADS events in 2
  * transactions, each caller told it is stored, every row there.
  */
 static void test_group_commit(void)
