@@ -6,6 +6,8 @@
  * inserted and committed with synchronous=FULL before the hook returns, so
  * an acknowledged Logoff is on disk even if the machine dies right after.
  * Events recorded at the same time share one commit (group commit).
+ * rdms_audit_record_then() is the same without waiting: a function is
+ * called once the event is committed.
  * `rdms audit [--since T] [--json]` reads it back through rdms_audit_query().
  *
  * Table `audit`: id, time (ISO 8601 UTC, "2024-05-01T12:00:00.123Z"),
@@ -42,6 +44,23 @@ void rdms_audit_close(rdms_audit_db *db);
  * Thread-safe.
  */
 int rdms_audit_record(void *ctx, const rdms_audit_event *ev);
+
+/*
+ * The same without waiting: THEN(THEN_CTX, STORED) is called once the
+ * event is committed (STORED true) or could not be (false, logged) --
+ * before this returns when no other commit is under way, else later from
+ * the thread that commits it.  EV must stay valid until then.  -1 (THEN
+ * never called) when out of memory.
+ */
+typedef void (*rdms_audit_done_fn)(void *ctx, bool stored);
+int rdms_audit_record_then(rdms_audit_db *db, const rdms_audit_event *ev,
+                           rdms_audit_done_fn then, void *then_ctx);
+
+/*
+ * Returns once every event queued so far is committed and its caller told
+ * (each THEN called): before the descriptors those functions write to close.
+ */
+void rdms_audit_flush(rdms_audit_db *db);
 
 /* Group commit at work (audit.c): concurrent callers share a group. */
 typedef struct rdms_audit_counts {

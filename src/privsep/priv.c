@@ -428,14 +428,23 @@ static bool do_audit_read(const priv_env *env, int fd, uint32_t id, const void *
 	return ok;
 }
 
+/* A's audit row with RESULT and DETAIL as an event (WHO: its caller; both point into A). */
+static void audit_event(const priv_audit *a, uint32_t result, const char *detail,
+                        rdms_caller *who, rdms_audit_event *ev)
+{
+	*who = (rdms_caller){ .uid = (uid_t)a->uid, .protocol = a->protocol, .source = a->source };
+	str_copy(who->user, sizeof who->user, a->user);
+	*ev = (rdms_audit_event){ .caller = who, .target = a->target, .method = a->method,
+	                          .result = result, .detail = detail };
+}
+
 /* A's audit row with RESULT and DETAIL, committed; 0 when recorded (or nowhere to record). */
 static int record(const priv_env *env, const priv_audit *a, uint32_t result, const char *detail)
 {
-	rdms_caller who = { .uid = (uid_t)a->uid, .protocol = a->protocol, .source = a->source };
-	rdms_audit_event ev = { .caller = &who, .target = a->target, .method = a->method,
-	                        .result = result, .detail = detail };
+	rdms_caller who;
+	rdms_audit_event ev;
 
-	str_copy(who.user, sizeof who.user, a->user);
+	audit_event(a, result, detail, &who, &ev);
 	return env->audit != NULL ? rdms_audit_record(env->audit, &ev) : 0;
 }
 
@@ -458,12 +467,61 @@ static bool do_audit(const priv_env *env, int fd, uint32_t id, const void *p, si
 	                  "the audit record could not be written", buf);
 }
 
+/* A method call's answer on its way: sent once its audit row is committed. */
+struct invoke_reply {
+	int           fd;
+	uint32_t      id;
+	priv_invoke  *a;        /* the request: the audit row's strings */
+	priv_invoked *r;        /* the answer, but for AUDITED */
+	rdms_caller   who;
+	rdms_audit_event ev;
+};
+
+static bool invoke_reply_send(struct invoke_reply *ir, void *buf)
+{
+	rdms_error err = { 0 };
+	bool ok = priv_send(ir->fd, buf, priv_encode_invoked(buf, PRIV_MSG_MAX, ir->id, ir->r), &err);
+
+	if (!ok)
+		log_warn("%s", err.message);
+	free(ir->a);
+	free(ir->r);
+	return ok;
+}
+
+/*
+ * An rdms_audit_done_fn (CTX: a malloc'd invoke_reply): the row is
+ * committed (or could not be), the answer goes out.  Called by whichever
+ * thread committed the row -- often not the one serving the channel, which
+ * has gone back to read its next request: so a call that shared a commit
+ * wakes no thread of its own to answer.  A socket failure is the channel
+ * thread's to see on its next read.
+ */
+static void invoke_audited(void *ctx, bool stored)
+{
+	struct invoke_reply *ir = ctx;
+	void *buf = malloc(PRIV_MSG_MAX);
+
+	ir->r->audited = stored;
+	if (buf != NULL)
+		invoke_reply_send(ir, buf);
+	else {
+		log_warn("privsep: out of memory; the answer to request %u is lost", (unsigned)ir->id);
+		shutdown(ir->fd, SHUT_RDWR);   /* net must not wait for it for ever */
+		free(ir->a);
+		free(ir->r);
+	}
+	free(buf);
+	free(ir);
+}
+
 /*
  * A whole method call: the session looked up fresh, the first back-end
  * that has it; acted on only when it is the owner's the request names (or
  * any, for an admin); after a Disconnect or Logoff read again in its
  * back-end, so that net patches its snapshot without asking once more;
- * its audit row committed before the answer.  A session not found, or not
+ * its audit row committed before the answer, which is sent by the thread
+ * that commits it (invoke_audited).  A session not found, or not
  * that owner's, is answered as such with nothing done and nothing
  * recorded: net then asks step by step, and says and audits what it finds.
  */
@@ -473,9 +531,9 @@ static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, s
 	const rdms_provider *pr = env->provider;
 	priv_invoke *a = malloc(sizeof *a);   /* 8 KiB of text: not on a thread's stack */
 	priv_invoked *r = calloc(1, sizeof *r);
+	struct invoke_reply *ir;
 	rdms_error err = { 0 };
 	rdms_session s;
-	bool ok;
 
 	if (a == NULL || r == NULL) {
 		free(a);
@@ -511,18 +569,23 @@ static bool do_invoke(const priv_env *env, int fd, uint32_t id, const void *p, s
 			if (env->acted != NULL)
 				env->acted(env->acted_ctx);   /* the session changed: tell the events */
 		}
-		r->audited = record(env, &a->audit, r->rc, r->rc != WBEM_S_NO_ERROR ? err.message : "")
-		             == 0;
 		str_copy(r->error, sizeof r->error, r->rc != WBEM_S_NO_ERROR ? err.message : "");
 	} else {
 		r->backend = 0;
 	}
-	free(a);
-	ok = priv_send(fd, buf, priv_encode_invoked(buf, PRIV_MSG_MAX, id, r), &err);
-	if (!ok)
-		log_warn("%s", err.message);
-	free(r);
-	return ok;
+	ir = malloc(sizeof *ir);
+	if (ir != NULL && r->found && env->audit != NULL) {
+		*ir = (struct invoke_reply){ .fd = fd, .id = id, .a = a, .r = r };
+		audit_event(&a->audit, r->rc, r->error, &ir->who, &ir->ev);
+		if (rdms_audit_record_then(env->audit, &ir->ev, invoke_audited, ir) == 0)
+			return true;       /* invoke_audited answers */
+		r->audited = false;    /* out of memory: not recorded, and said so */
+	} else if (r->found) {
+		/* nowhere to record (0), or out of memory: recorded here, waiting */
+		r->audited = record(env, &a->audit, r->rc, r->error) == 0;
+	}
+	free(ir);
+	return invoke_reply_send(&(struct invoke_reply){ .fd = fd, .id = id, .a = a, .r = r }, buf);
 }
 
 /* ---- the change feed ------------------------------------------------------ */
@@ -798,6 +861,9 @@ void priv_server_stop(priv_server *s)
 		if (s->slot[i].started)
 			pthread_join(s->slot[i].thread, NULL);
 	}
+	/* answers still waiting for their commit are sent on these channels: before they close */
+	if (s->env.audit != NULL)
+		rdms_audit_flush(s->env.audit);
 	for (int i = 0; i < PRIV_CHANNELS; i++) {
 		if (s->slot[i].fd >= 0)
 			close(s->slot[i].fd);

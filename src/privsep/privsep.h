@@ -198,7 +198,9 @@ typedef struct priv_audit {
  * A method call in one exchange (ops.h: rdms_act_fn): priv looks session ID
  * up fresh (the first of its back-ends that has it), acts on it only when
  * its owner is OWNER -- any owner when ANY_OWNER (an admin calls) -- and
- * commits the call's audit row before it answers.  The row's caller,
+ * commits the call's audit row before it answers (the answer is sent by
+ * the priv thread that commits the row, often not the channel's own: a
+ * call that shares a commit wakes no thread of its own).  The row's caller,
  * target and method come from AUDIT (its result and detail are unused: the
  * outcome gives them).  Never a message that waits for its user (net
  * waits for that one, then audits it).
@@ -473,7 +475,8 @@ priv_server *priv_server_start(const int fds[PRIV_CHANNELS], const priv_env *env
                                rdms_error *err);
 /*
  * Waits for every channel thread -- each ends when net closes its end,
- * that is when the net process has exited -- and closes the channels.
+ * that is when the net process has exited -- and for the answers still
+ * waiting for their audit commit, and closes the channels.
  */
 void priv_server_stop(priv_server *s);
 

@@ -1,12 +1,16 @@
 /*
  * test_audit.c -- the audit database: recording, concurrent writers, group
- * commit and answers only after their fsync, the reader and its --since times.
+ * commit (waiting, or told later) and answers only after their fsync, its
+ * WAL kept allocated (and nothing lost to a kill -9), the reader and its
+ * --since times.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -211,7 +215,7 @@ static rdms_audit_db *open_blocked(const char *name, char *path, size_t size,
  * Group commit, made deterministic: another connection holds the write
  * lock, so the first caller (the leader) waits in BEGIN while the others
  * queue up behind it; once the lock is let go the leader commits its own
- * event and the next leader all the others at once: THREADS events in 2
+ * event and the committer all the others at once: THREADS events in 2
  * transactions, each caller told it is stored, every row there.
  */
 static void test_group_commit(void)
@@ -255,6 +259,91 @@ static void test_group_commit(void)
 	CHECK_EQ(c.count, THREADS);
 	for (int i = 1; i <= THREADS; i++)
 		CHECK_EQ(c.per_user[i], 1);
+}
+
+/* What rdms_audit_record_then's function saw. */
+struct told {
+	pthread_mutex_t lock;
+	int             calls, stored;
+	int             other_thread;    /* calls from a thread other than the caller's */
+	pthread_t       caller;
+};
+
+static void on_told(void *ctx, bool stored)
+{
+	struct told *t = ctx;
+
+	pthread_mutex_lock(&t->lock);
+	t->calls++;
+	t->stored += stored;
+	t->other_thread += !pthread_equal(pthread_self(), t->caller);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static int told_calls(struct told *t)
+{
+	int n;
+
+	pthread_mutex_lock(&t->lock);
+	n = t->calls;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+/*
+ * rdms_audit_record_then: a caller that does not wait.  Queued behind a
+ * commit under way, each returns at once and its function is called only
+ * once its event is committed -- by the committer, in one group, not by a
+ * thread of the caller's; alone, its own thread commits it before it
+ * returns; rdms_audit_flush returns only when every function was called.
+ */
+static void test_record_then(void)
+{
+	rdms_error err = { 0 };
+	char path[300];
+	rdms_audit_db *db;
+	sqlite3 *blocker = NULL;
+	pthread_t leader;
+	struct grouped g = { .n = 1 };
+	struct told t = { .lock = PTHREAD_MUTEX_INITIALIZER, .caller = pthread_self() };
+	struct collected c = { 0 };
+	rdms_audit_counts n = { 0 };
+	rdms_caller who = { .uid = 1000, .protocol = "wsman", .source = "127.0.0.1" };
+	rdms_audit_event ev = { .caller = &who, .target = "t", .method = "Disconnect" };
+
+	db = open_blocked("then.db", path, sizeof path, &blocker);
+	if (db == NULL)
+		return;
+	snprintf(who.user, sizeof who.user, "user5");
+	g.db = db;
+	pthread_create(&leader, NULL, record_one, &g);
+	for (int i = 0; i < 1000 && !(rdms_audit_stats(db, &n), n.writing); i++)
+		usleep(10000);
+	CHECK(n.writing);
+	for (int i = 0; i < THREADS - 1; i++)
+		CHECK_EQ(rdms_audit_record_then(db, &ev, on_told, &t), 0);
+	rdms_audit_stats(db, &n);
+	CHECK_EQ(n.queued, THREADS - 1);
+	CHECK_EQ(told_calls(&t), 0);       /* nothing is told before its commit */
+	CHECK_EQ(n.groups, 0);
+	CHECK_EQ(sqlite3_exec(blocker, "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+	pthread_join(leader, NULL);
+	CHECK_EQ(g.rc, 0);
+	rdms_audit_flush(db);
+	CHECK_EQ(told_calls(&t), THREADS - 1);
+	CHECK_EQ(t.stored, THREADS - 1);
+	CHECK_EQ(t.other_thread, THREADS - 1);
+	rdms_audit_stats(db, &n);
+	CHECK_EQ(n.groups, 2);
+	/* alone: committed and told by the caller's own thread, before it returns */
+	CHECK_EQ(rdms_audit_record_then(db, &ev, on_told, &t), 0);
+	CHECK_EQ(told_calls(&t), THREADS);
+	CHECK_EQ(t.other_thread, THREADS - 1);
+	rdms_audit_close(db);
+	sqlite3_close(blocker);
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, THREADS + 1);
+	CHECK_EQ(c.per_user[5], THREADS);
 }
 
 /*
@@ -389,6 +478,93 @@ static void test_return_after_fsync(void)
 		CHECK_EQ(c.per_user[i], 1);
 }
 
+/* The WAL's size: what it holds at the checkpoint threshold (audit.c), for the default pages. */
+#define WAL_KEPT ((off_t)(32 + (1000 + 256) * (4096 + 24)))
+
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) == 0 ? sb.st_size : -1;
+}
+
+/*
+ * The WAL is kept allocated: at its full size from the open on (so a
+ * commit overwrites and its fdatasync commits no size change), kept at
+ * close, never shrunk; and a writer killed with acknowledged rows in that
+ * WAL -- frames followed by zeros -- loses none of them, to a reader or to
+ * the next open.
+ */
+static void test_wal_kept_allocated(void)
+{
+	rdms_error err = { 0 };
+	struct collected c = { 0 };
+	char path[300], wal[310];
+	rdms_audit_db *db;
+	int report[2], acked = 0, status = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof path, "%s/wal.db", dir);
+	snprintf(wal, sizeof wal, "%s-wal", path);
+	db = rdms_audit_open(path, &err);
+	CHECK(db != NULL);
+	if (db == NULL)
+		return;
+	CHECK(file_size(wal) >= WAL_KEPT);
+	for (int i = 0; i < 3; i++) {
+		struct grouped g = { .db = db, .n = 1 };
+
+		record_one(&g);
+		CHECK_EQ(g.rc, 0);
+	}
+	CHECK(file_size(wal) >= WAL_KEPT);
+	rdms_audit_close(db);
+	CHECK(file_size(wal) >= WAL_KEPT);     /* persistent: kept at close, not cut */
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 3);
+
+	/* a writer killed (-9) after acknowledgements: every acknowledged row is there */
+	CHECK_EQ(pipe(report), 0);
+	pid = fork();
+	if (pid == 0) {
+		rdms_audit_db *w = rdms_audit_open(path, &err);
+
+		close(report[0]);
+		for (int i = 0; w != NULL && i < 20; i++) {
+			struct grouped g = { .db = w, .n = 2 };
+
+			record_one(&g);
+			if (g.rc == 0 && write(report[1], "+", 1) != 1)
+				break;
+		}
+		raise(SIGKILL);
+		_exit(1);
+	}
+	close(report[1]);
+	for (char b; read(report[0], &b, 1) == 1;)
+		acked++;
+	close(report[0]);
+	CHECK(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status));
+	CHECK_EQ(acked, 20);
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 3 + acked);
+	CHECK_EQ(c.per_user[2], acked);
+	db = rdms_audit_open(path, &err);      /* reopened: recovered, and written on */
+	CHECK(db != NULL);
+	if (db != NULL) {
+		struct grouped g = { .db = db, .n = 3 };
+
+		record_one(&g);
+		CHECK_EQ(g.rc, 0);
+		rdms_audit_close(db);
+	}
+	memset(&c, 0, sizeof c);
+	CHECK_EQ(rdms_audit_query(path, NULL, collect, &c, &err), 0);
+	CHECK_EQ(c.count, 4 + acked);
+	CHECK(c.ordered);
+}
+
 static void test_since(void)
 {
 	rdms_error err = { 0 };
@@ -479,7 +655,9 @@ int main(void)
 	test_record_and_read();
 	test_concurrent();
 	test_group_commit();
+	test_record_then();
 	test_return_after_fsync();
+	test_wal_kept_allocated();
 	test_since();
 	test_normalize_time();
 	test_open_errors();
