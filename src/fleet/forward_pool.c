@@ -15,6 +15,7 @@
 struct fleet_pool {
 	const fleet_identity *id;
 	long                  idle_ms;
+	long                  connect_ms;
 	pthread_mutex_t       lock;
 	pthread_cond_t        wake;      /* the sweeper's: time to stop */
 	pthread_t             sweeper;
@@ -99,6 +100,12 @@ static void *sweep(void *arg)
 	return NULL;
 }
 
+void fleet_pool_set_connect_timeout(fleet_pool *pool, long ms)
+{
+	if (ms > 0)
+		pool->connect_ms = ms;
+}
+
 fleet_pool *fleet_pool_new(const fleet_identity *id, long idle_ms)
 {
 	fleet_pool *p = calloc(1, sizeof *p);
@@ -108,6 +115,7 @@ fleet_pool *fleet_pool_new(const fleet_identity *id, long idle_ms)
 		return NULL;
 	p->id = id;
 	p->idle_ms = idle_ms > 0 ? idle_ms : FLEET_POOL_IDLE_MS;
+	p->connect_ms = CONNECT_TIMEOUT_MS;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -166,7 +174,7 @@ fleet_conn *fleet_pool_take(fleet_pool *p, const char *url, const uint8_t pin[32
 {
 	fleet_conn *c = NULL;
 	rdms_client_options o = { .url = url, .tls_setup = conn_setup,
-	                          .connect_timeout_ms = CONNECT_TIMEOUT_MS, .at_most_once = true,
+	                          .connect_timeout_ms = p->connect_ms, .at_most_once = true,
 	                          .ack_timeout_ms = ack_ms };
 
 	*pooled = false;
