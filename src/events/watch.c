@@ -24,6 +24,7 @@
 
 #include "../backend/xrdp/xrdp_logfile.h"
 #include "../common/log.h"
+#include "../common/monotime.h"
 #include "watch_dirs.h"
 
 #define TAG_INOTIFY 1u
@@ -64,14 +65,6 @@ struct rdms_watch {
 	unsigned long       requested, done;   /* rdms_watch_sync's generations */
 	rdms_watch_counts   counts;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t real_us(void)
 {

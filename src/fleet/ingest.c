@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "../common/log.h"
+#include "../common/monotime.h"
 #include "events.h"
 #include "host_tls.h"
 #include "../ops/provider.h"
@@ -89,14 +90,6 @@ struct fleet_ingest {
 	int64_t          full_resync_ms; /* the periodic safety resync's mean interval */
 	int64_t          next_store_check;  /* monotonic ms */
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* A random delay in [0, MS). */
 static int64_t jitter(fleet_ingest *in, int ms)

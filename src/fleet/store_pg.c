@@ -58,6 +58,7 @@
 #include <libpq-fe.h>
 
 #include "../common/strutil.h"
+#include "../common/monotime.h"
 
 #define POOL_MAX        8
 /*
@@ -370,14 +371,6 @@ static const char session_limits[] =
 	"WHERE current_setting(name) IN ('0', '0ms')";
 
 /* ---- waiting, always by the call's deadline ---------------------------------------- */
-
-static int64_t mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* PC's deadline: CALL_DEADLINE_MS from now (the start of a call). */
 static void deadline_from_now(pg_conn *pc)
