@@ -44,7 +44,8 @@ FLEET_BENCH_BROKER_RDMSD (RDMSD_BIN) is the rdmsd the broker runs, e.g.
 another build's for a before/after comparison (the hosts run RDMSD_BIN);
 FLEET_BENCH_PERF=DIR records the broker's 8-connection Get runs and its
 WS-Man enumerations with `perf record -g` in DIR/get-broker-8.data and
-DIR/enum-broker.data (FLEET_BENCH_PERF_GRAPH=dwarf: call graphs through
+DIR/enum-broker.data, and the whole machine during the Disconnect rate runs
+in DIR/disconnect-8.data and DIR/disconnect-1.data (FLEET_BENCH_PERF_GRAPH=dwarf: call graphs through
 libc's functions too, which have no frame pointers).
 Every figure is the median of FLEET_BENCH_RUNS (3) runs (a latency
 percentile: the median of the runs' percentiles).  FLEET_BENCH_DURATION (4)
@@ -341,13 +342,14 @@ class Bench:
         return rps, p50, p99
 
     def perf(self, name, pids):
-        """perf record -g on PIDS until perf_done(), when FLEET_BENCH_PERF names a
-        directory (the profile: DIR/NAME.data); None otherwise."""
+        """perf record -g on PIDS (None: the whole machine) until perf_done(), when
+        FLEET_BENCH_PERF names a directory (the profile: DIR/NAME.data); None otherwise."""
         if not PERF_DIR:
             return None
         out = os.path.join(PERF_DIR, name + ".data")
-        p = subprocess.Popen(["perf", "record", "-q", "--call-graph", PERF_GRAPH, "-o", out,
-                              "-p", ",".join(map(str, pids))], stdout=subprocess.DEVNULL)
+        who = ["-p", ",".join(map(str, pids))] if pids else ["-a"]
+        p = subprocess.Popen(["perf", "record", "-q", "--call-graph", PERF_GRAPH, "-o", out]
+                             + who, stdout=subprocess.DEVNULL)
         time.sleep(0.5)
         return p
 
@@ -636,7 +638,9 @@ class Bench:
         bp, hp = self.bpids(), host_pids(self.lab)
         for conns, ks, chs in ((8, keys[:RUNS], chunks[:RUNS]), (1, keys[RUNS:], chunks[RUNS:])):
             h0 = cpu_ticks(hp)
+            prof = self.perf("disconnect-%d" % conns, None)
             runs = self.wrk_runs(BROKER, body, conns, bp, ks)
+            self.perf_done(prof)
             hcpu = (cpu_ticks(hp) - h0) / HZ * 1e3
             self.wrk_rows("Disconnect via the broker, %d connection%s" %
                           (conns, "s" if conns > 1 else ""), runs,
