@@ -148,6 +148,16 @@ proc_sum() {
 	echo "$m"
 }
 
+# smaps_by_file PID: the process's resident KiB per mapped file ("[anon]"
+# for anonymous memory), largest first, after a line naming the process.
+smaps_by_file() {
+	echo "== $1 $(cat "/proc/$1/comm" 2>/dev/null)"
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { f = (NF >= 6 ? $6 : "[anon]") }
+	     $1 == "Rss:" { kb[f] += $2 }
+	     END { for (f in kb) if (kb[f] > 0) printf "%8d %s\n", kb[f], f }' \
+		"/proc/$1/smaps" 2>/dev/null | sort -rn
+}
+
 # cpu_ticks_of PID: one process's CPU time (user + system) in clock ticks.
 cpu_ticks_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 

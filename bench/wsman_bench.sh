@@ -45,7 +45,9 @@
 # Environment: BUILD (build), RDMSD ($BUILD/rdmsd), BENCH_SESSIONS (10000),
 # BENCH_DURATION (5 s per wrk run), BENCH_RUNS (3 wrk runs per figure),
 # BENCH_ENUM_RUNS (20), BENCH_ONLY (invoke: start rdmsd and run the Invoke
-# figures alone, for comparing builds quickly).
+# figures alone, for comparing builds quickly), BENCH_SMAPS (a file: each
+# process's resident KiB per mapped file after the enumerations, to see
+# where the RSS figure goes).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -259,6 +261,10 @@ enum_runs cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" -H "Author
 RSS_ENUM=$(proc_sum status VmRSS)
 HWM_ENUM=$(proc_sum status VmHWM)
 PSS_ENUM=$(proc_sum smaps_rollup Pss)
+if [ -n "${BENCH_SMAPS:-}" ]; then
+	for p in $(rdmsd_pids); do smaps_by_file "$p"; done >"$BENCH_SMAPS"
+	echo "  resident memory by mapping after the enumerations: $BENCH_SMAPS"
+fi
 
 # ---- CIM-XML GetInstance, Invoke -------------------------------------------------
 echo "  CIM-XML GetInstance (wrk) ..."

@@ -7,10 +7,10 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../common/array.h"
 #include "../common/id_index.h"
+#include "../common/monotime.h"
 #include "../common/strutil.h"
 
 /* Back-ends a snapshot can tell apart (rdmsd has one proxy per real one). */
@@ -31,7 +31,7 @@ struct entry {
 
 struct rdms_snapshot {
 	atomic_int          refs;
-	uint64_t            taken_ms;    /* when its reading began */
+	int64_t             taken_ms;    /* when its reading began */
 	unsigned            generation;  /* the cache's generation then */
 	struct entry       *e;
 	size_t              n, cap;
@@ -58,14 +58,6 @@ struct rdms_session_cache {
 	bool            worker_up, stop, wanted;
 	pthread_cond_t  wake;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void snapshot_free(rdms_snapshot *s)
 {
@@ -154,7 +146,7 @@ uint32_t rdms_snapshot_take(rdms_session_walk_fn walk, void *ctx, rdms_snapshot 
 	if (s == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	atomic_init(&s->refs, 1);
-	s->taken_ms = now_ms();
+	s->taken_ms = mono_ms();
 	rc = walk(ctx, add_session, s, err);
 	if (rc == WBEM_S_NO_ERROR && s->n > 0) {
 		s->index = malloc(s->n * sizeof *s->index);
@@ -390,8 +382,8 @@ uint32_t rdms_session_cache_get(rdms_session_cache *c, rdms_snapshot **out, rdms
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		const rdms_snapshot *s = c->current;
-		uint64_t ttl = (uint64_t)c->cfg->session_cache_ms;
-		uint64_t age = s != NULL ? now_ms() - s->taken_ms : 0;
+		int64_t ttl = (int64_t)c->cfg->session_cache_ms;
+		int64_t age = s != NULL ? mono_ms() - s->taken_ms : 0;
 		bool valid = s != NULL && s->generation == c->generation;
 
 		/*
@@ -431,7 +423,7 @@ bool rdms_session_cache_ready(rdms_session_cache *c)
 
 	pthread_mutex_lock(&c->lock);
 	ready = c->current != NULL && c->current->generation == c->generation &&
-	        now_ms() - c->current->taken_ms < 2 * (uint64_t)c->cfg->session_cache_ms;
+	        mono_ms() - c->current->taken_ms < 2 * (int64_t)c->cfg->session_cache_ms;
 	pthread_mutex_unlock(&c->lock);
 	return ready;
 }

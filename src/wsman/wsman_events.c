@@ -28,10 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/monotime.h"
 #include "../events/feed_internal.h"
 #include "../ops/provider.h"
 #include "../schema/schema.h"
@@ -90,14 +90,6 @@ struct wsman_events {
 	pthread_t            thread;
 	bool                 stop;
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 static bool oom(wsman_fault *f)
 {
@@ -547,7 +539,7 @@ static void run_todo(wsman_events *e, struct todo *t)
 				/* a client gone loses nothing (unless a later Pull read on) */
 				if (!delivered && t->advance && rdms_feed_pos_cmp(s->pos, t->pos) == 0)
 					s->pos = t->old;
-				s->last_pull = now_ms();
+				s->last_pull = mono_ms();
 			}
 			pthread_mutex_unlock(&e->lock);
 		}
@@ -630,7 +622,7 @@ static void *dispatcher(void *arg)
 		unsigned long gen = rdms_feed_wakes(e->src.feed);
 		struct todo *todo = NULL;
 		rdms_feed_pos low = rdms_feed_head(e->src.feed), read_all;
-		int64_t now = now_ms(), next = now + 3600 * 1000;
+		int64_t now = mono_ms(), next = now + 3600 * 1000;
 
 		pthread_mutex_lock(&e->lock);
 		if (e->stop) {
@@ -689,7 +681,7 @@ static void *dispatcher(void *arg)
 		pthread_mutex_unlock(&e->lock);
 		run_todo(e, todo);
 		if (todo == NULL) {
-			int64_t wait = next - now_ms();
+			int64_t wait = next - mono_ms();
 
 			if (wait > 0)
 				rdms_feed_wait_since(e->src.feed, low, wait > 3600000 ? 3600000 : (int)wait,
@@ -908,7 +900,7 @@ bool wsman_events_subscribe(wsman_events *e, const rdms_caller *who, const char 
 	s->dmtf_uri = r->uri_kind == WSMAN_URI_DMTF || r->uri_kind == WSMAN_URI_ALL;
 	s->send_bookmarks = r->send_bookmarks;
 	s->heartbeat_ms = r->heartbeat_ms;
-	s->last_pull = now_ms();
+	s->last_pull = mono_ms();
 	s->expires_at = r->expires_ms > 0 ? s->last_pull + r->expires_ms : 0;
 
 	pthread_mutex_lock(&e->lock);
@@ -987,7 +979,7 @@ bool wsman_events_pull(wsman_events *e, const char *owner, const wsman_request *
 		                  "subscription %.100s already has a Pull waiting (one at a time)",
 		                  r->context);
 	}
-	s->last_pull = now_ms();
+	s->last_pull = mono_ms();
 	rc = scan(e, s, max, &sc, &end);
 	if (rc != RDMS_FEED_OK) {
 		s = find(e, r->context, owner, true);
@@ -1006,11 +998,11 @@ bool wsman_events_pull(wsman_events *e, const char *owner, const wsman_request *
 		void *token = h->hold(h->ctx);
 
 		if (token != NULL) {
-			int64_t at = now_ms() + (timeout > ANSWER_MARGIN_MS * 2 ? timeout - ANSWER_MARGIN_MS
+			int64_t at = mono_ms() + (timeout > ANSWER_MARGIN_MS * 2 ? timeout - ANSWER_MARGIN_MS
 			                                                         : timeout / 2);
 
-			if (s->heartbeat_ms > 0 && now_ms() + s->heartbeat_ms < at)
-				at = now_ms() + s->heartbeat_ms;
+			if (s->heartbeat_ms > 0 && mono_ms() + s->heartbeat_ms < at)
+				at = mono_ms() + s->heartbeat_ms;
 			s->pos = end;
 			s->held = token;
 			s->holder = *h;
