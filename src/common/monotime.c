@@ -1,9 +1,7 @@
 /*
- * monotime.c -- this machine's monotonic clock in milliseconds (monotime.h).
+ * monotime.c -- this machine's monotonic clock (monotime.h).
  */
 #include "monotime.h"
-
-#include <time.h>
 
 int64_t mono_ms(void)
 {
@@ -11,4 +9,18 @@ int64_t mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+struct timespec mono_deadline(long ms)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
 }

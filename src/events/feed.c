@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/monotime.h"
+
 const rdms_feed_limits rdms_feed_default_limits = {
 	.min_events = 65536,
 	.min_age_s = 600,
@@ -535,18 +537,9 @@ bool rdms_feed_wait(rdms_feed *f, rdms_feed_pos after, int timeout_ms)
 
 bool rdms_feed_wait_since(rdms_feed *f, rdms_feed_pos after, int timeout_ms, unsigned long gen)
 {
-	struct timespec until;
+	struct timespec until = mono_deadline(timeout_ms > 0 ? timeout_ms : 0);
 	bool ready;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	if (timeout_ms > 0) {
-		until.tv_sec += timeout_ms / 1000;
-		until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-	}
 	pthread_mutex_lock(&f->lock);
 	while (!(ready = rdms_feed_pos_cmp(f->last, after) > 0) && gen == f->wakes) {
 		if (timeout_ms < 0)

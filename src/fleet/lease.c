@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/monotime.h"
 #include "../common/strutil.h"
 
 struct fleet_lease {
@@ -222,18 +223,11 @@ static void *beat_loop(void *arg)
 
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
-		struct timespec until;
+		struct timespec until = mono_deadline(FLEET_BEAT_MS);
 		rdms_error err = { 0 };
 		size_t swept = 0;
 		uint32_t rc;
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += FLEET_BEAT_MS / 1000;
-		until.tv_nsec += (long)(FLEET_BEAT_MS % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
 		while (!l->stop && pthread_cond_timedwait(&l->wake, &l->lock, &until) != ETIMEDOUT)
 			;
 		if (l->stop)
