@@ -116,12 +116,9 @@ export BENCH_AUTH=$AUTH
 
 # context switches of every thread of rdmsd's processes: how often they woke
 wakeups() {
-	local p n=0
-	for p in $(rdmsd_pids); do
-		n=$((n + $(cat /proc/"$p"/task/*/status 2>/dev/null |
-			awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }')))
-	done
-	echo "$n"
+	local s
+	s=$(switches_sum $(rdmsd_pids))
+	echo $(( ${s% *} + ${s#* } ))
 }
 alive() { kill -0 "$PID" 2>/dev/null || { tail -20 "$TMP/rdmsd.log" >&2; die "rdmsd died"; }; }
 TCK=$(getconf CLK_TCK)

@@ -134,7 +134,10 @@ free_port() {
 
 # rdmsd's processes: the one started (the root "priv" process) and its
 # children (the unprivileged network process that parses and answers).
-rdmsd_pids() { echo "$PID" $(cat /proc/"$PID"/task/*/children 2>/dev/null); }
+rdmsd_pids() { echo "$PID" $(net_pids); }
+
+# The processes rdmsd started (the network process): rdmsd_pids but $PID.
+net_pids() { cat /proc/"$PID"/task/*/children 2>/dev/null; }
 
 # proc_sum FILE KEY: KEY's figure in /proc/PID/FILE (kB for status's VmRSS
 # and VmHWM, smaps_rollup's Pss), summed over rdmsd's processes.  VmRSS
@@ -160,6 +163,15 @@ smaps_by_file() {
 
 # cpu_ticks_of PID: one process's CPU time (user + system) in clock ticks.
 cpu_ticks_of() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# switches_sum PID...: "VOLUNTARY INVOLUNTARY" context switches of the live
+# threads of the processes PID..., summed (a thread that ended is not counted).
+switches_sum() {
+	local p
+	for p in "$@"; do cat /proc/"$p"/task/*/status 2>/dev/null; done |
+		awk '/^voluntary_ctxt_switches:/ { v += $2 } /^nonvoluntary_ctxt_switches:/ { n += $2 }
+		END { print v + 0, n + 0 }'
+}
 
 # rdmsd's CPU time (user + system) in clock ticks, all its processes.
 cpu_ticks() {

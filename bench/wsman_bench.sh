@@ -12,8 +12,10 @@
 #     (verified-credential cache), the admin-group check;
 #   - starts `rdmsd --foreground` and times the first successful Get;
 #   - Get by key with wrk (bench/wrk_post.lua): 1 connection/1 thread and 8
-#     connections/2 threads, keep-alive; req/s, p50/p99 and rdmsd's CPU time
-#     per request;
+#     connections/2 threads, keep-alive; req/s, p50/p99, rdmsd's CPU time
+#     per request and its context switches per request (voluntary: a thread
+#     slept and was woken -- the hand-offs; involuntary: it was preempted),
+#     priv and net apart;
 #   - Enumerate of every session (optimized, MaxElements = all, one reply),
 #     over HTTP with Basic and over the Unix socket, curl, $BENCH_ENUM_RUNS
 #     runs each; wire bytes per instance, EnumerateObject and ObjectAndEPR;
@@ -183,14 +185,18 @@ wrk_run() {
 	local name=$1 t=$2 c=$3 body=$4 path=$5 ctype=$6 hdrs=${7:-} out
 	: >"$TMP/$name.runs"
 	for r in $(seq "$RUNS"); do
-		local c0 c1 p0 p1
+		local c0 c1 p0 p1 s0 s1 n0 n1
 		c0=$(cpu_ticks)
 		p0=$(cpu_ticks_of "$PID")
+		s0=$(switches_sum "$PID")
+		n0=$(switches_sum $(net_pids))
 		out=$(BENCH_NONCE=$(printf '%04x' $((RANDOM))) BENCH_BODY=$body BENCH_PATH=$path BENCH_AUTH=$AUTH BENCH_CTYPE=$ctype \
 			BENCH_HDRS=$hdrs wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$LUA" \
 			"http://127.0.0.1:${WRK_PORT:-$([ "$path" = /cimom ] && echo "$CIM_PORT" || echo "$HTTP_PORT")}" 2>&1)
 		c1=$(cpu_ticks)
 		p1=$(cpu_ticks_of "$PID")
+		s1=$(switches_sum "$PID")
+		n1=$(switches_sum $(net_pids))
 		echo "$out" >"$TMP/$name.$r.wrk"
 		local rps p50 p99 reqs errs
 		rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
@@ -201,9 +207,13 @@ wrk_run() {
 		[ -n "$errs" ] || errs=0
 		[ -n "$rps" ] || { echo "$out" >&2; die "wrk $name failed"; }
 		# columns: req/s p50 p99 errors CPU/request (all, priv, net; us)
+		# context switches/request (priv voluntary, involuntary; net the same)
 		echo "$rps $p50 $p99 $errs $(awk -v a="$c0" -v b="$c1" -v pa="$p0" -v pb="$p1" -v n="$reqs" \
-			-v hz="$(getconf CLK_TCK)" 'BEGIN { k = (n > 0 ? 1e6 / hz / n : 0)
-			printf "%.1f %.1f %.1f", (b - a) * k, (pb - pa) * k, ((b - a) - (pb - pa)) * k }')" \
+			-v hz="$(getconf CLK_TCK)" -v s0="$s0" -v s1="$s1" -v n0="$n0" -v n1="$n1" \
+			'BEGIN { k = (n > 0 ? 1e6 / hz / n : 0); q = (n > 0 ? 1 / n : 0)
+			split(s0, x); split(s1, y); split(n0, u); split(n1, v)
+			printf "%.1f %.1f %.1f %.2f %.2f %.2f %.2f", (b - a) * k, (pb - pa) * k, ((b - a) - (pb - pa)) * k,
+				(y[1] - x[1]) * q, (y[2] - x[2]) * q, (v[1] - u[1]) * q, (v[2] - u[2]) * q }')" \
 			>>"$TMP/$name.runs"
 	done
 }
@@ -374,6 +384,8 @@ wrk_row() {   # NAME LABEL [NOTE]
 	row "    p50 / p99" "$(printf '%.3f / %.3f ms' "$(col "$1" 2)" "$(col "$1" 3)")" ""
 	row "    server CPU per request" "$(printf '%.1f us' "$(col "$1" 5)")" ""
 	row "      of which priv / net" "$(printf '%.1f / %.1f us' "$(col "$1" 6)" "$(col "$1" 7)")" ""
+	row "    context switches per request, priv" "$(printf '%.2f + %.2f' "$(col "$1" 8)" "$(col "$1" 9)")" "voluntary + involuntary"
+	row "      net" "$(printf '%.2f + %.2f' "$(col "$1" 10)" "$(col "$1" 11)")" ""
 	[ "$errs" = 0 ] || row "    non-2xx answers (all runs)" "$errs" "!"
 }
 enum_row() {   # NAME FLOOR LABEL
