@@ -5,6 +5,11 @@
  * One queue under one lock: jobs are few next to the I/O they follow (a
  * method call, a PAM check), so a lock-free queue would buy nothing.
  * Finished job records are kept on a free list for reuse.
+ *
+ * Idle threads wait on a stack, each on its own condition variable, and a
+ * job wakes the one that went idle last: its stack and the data it touched
+ * are still in the cache.  One shared condition variable woke them in
+ * turn, so that with one client every call ran on the coldest thread.
  */
 #include "workers.h"
 
@@ -17,19 +22,42 @@ struct job {
 	void       *arg;
 };
 
+/* One thread's place on the idle stack. */
+struct idler {
+	struct idler   *next;
+	struct workers *owner;
+	pthread_cond_t  wake;
+	bool            woken;          /* taken off the stack: a job, or stop */
+};
+
 struct workers {
 	pthread_mutex_t lock;
-	pthread_cond_t  ready;          /* a job was queued, or stop */
+	struct idler   *idle;           /* the last one to go idle first */
 	struct job     *head, *tail;
 	struct job     *spare;          /* finished records, for reuse */
 	bool            stopping;
 	int             n;              /* threads started */
+	int             made;           /* idlers whose condition variable exists */
 	pthread_t      *threads;
+	struct idler   *idlers;         /* one per thread */
 };
+
+/* Takes the idle thread on top of the stack off it and wakes it; under the lock. */
+static void wake_one(workers *w)
+{
+	struct idler *i = w->idle;
+
+	if (i == NULL)
+		return;
+	w->idle = i->next;
+	i->woken = true;
+	pthread_cond_signal(&i->wake);
+}
 
 static void *worker(void *arg)
 {
-	workers *w = arg;
+	struct idler *me = arg;
+	workers *w = me->owner;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
@@ -38,7 +66,11 @@ static void *worker(void *arg)
 		if (j == NULL) {
 			if (w->stopping)
 				break;
-			pthread_cond_wait(&w->ready, &w->lock);
+			me->woken = false;
+			me->next = w->idle;
+			w->idle = me;
+			while (!me->woken)
+				pthread_cond_wait(&me->wake, &w->lock);
 			continue;
 		}
 		w->head = j->next;
@@ -61,19 +93,20 @@ workers *workers_new(int n)
 	if (w == NULL)
 		return NULL;
 	w->threads = calloc((size_t)n, sizeof *w->threads);
-	if (w->threads == NULL || pthread_mutex_init(&w->lock, NULL) != 0) {
+	w->idlers = calloc((size_t)n, sizeof *w->idlers);
+	if (w->threads == NULL || w->idlers == NULL || pthread_mutex_init(&w->lock, NULL) != 0) {
 		free(w->threads);
+		free(w->idlers);
 		free(w);
 		return NULL;
 	}
-	if (pthread_cond_init(&w->ready, NULL) != 0) {
-		pthread_mutex_destroy(&w->lock);
-		free(w->threads);
-		free(w);
-		return NULL;
+	for (; w->made < n; w->made++) {
+		w->idlers[w->made].owner = w;
+		if (pthread_cond_init(&w->idlers[w->made].wake, NULL) != 0)
+			break;
 	}
-	for (; w->n < n; w->n++)
-		if (pthread_create(&w->threads[w->n], NULL, worker, w) != 0)
+	for (; w->n < w->made; w->n++)
+		if (pthread_create(&w->threads[w->n], NULL, worker, &w->idlers[w->n]) != 0)
 			break;
 	if (w->n == 0) {
 		workers_free(w);
@@ -104,7 +137,7 @@ bool workers_submit(workers *w, worker_fn fn, void *arg)
 	else
 		w->head = j;
 	w->tail = j;
-	pthread_cond_signal(&w->ready);
+	wake_one(w);
 	pthread_mutex_unlock(&w->lock);
 	return true;
 }
@@ -115,7 +148,8 @@ void workers_stop(workers *w)
 
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
-	pthread_cond_broadcast(&w->ready);
+	while (w->idle != NULL)
+		wake_one(w);
 	n = w->n;
 	w->n = 0;
 	pthread_mutex_unlock(&w->lock);
@@ -134,8 +168,10 @@ void workers_free(workers *w)
 		w->spare = j->next;
 		free(j);
 	}
-	pthread_cond_destroy(&w->ready);
+	for (int i = 0; i < w->made; i++)
+		pthread_cond_destroy(&w->idlers[i].wake);
 	pthread_mutex_destroy(&w->lock);
+	free(w->idlers);
 	free(w->threads);
 	free(w);
 }
