@@ -32,6 +32,7 @@
 #include "../common/monotime.h"
 #include "events.h"
 #include "host_tls.h"
+#include "multi_socket.h"
 #include "../ops/provider.h"
 #include "../schema/schema.h"
 
@@ -78,7 +79,8 @@ typedef struct ihost {
 
 struct fleet_ingest {
 	fleet_ingest_options o;
-	CURLM           *multi;
+	fleet_multi     *events;         /* the multi handle, driven by socket events */
+	CURLM           *multi;          /* its libcurl handle */
 	pthread_t        thread;
 	pthread_mutex_t  lock;           /* stop, reload, stats */
 	bool             stop, reload;
@@ -728,7 +730,7 @@ static void *loop(void *arg)
 	for (;;) {
 		int64_t now = mono_ms(), wait = 1000;
 		CURLMsg *msg;
-		int running, left;
+		int left;
 		bool stop, reload;
 
 		pthread_mutex_lock(&in->lock);
@@ -752,7 +754,7 @@ static void *loop(void *arg)
 			if (h->st == H_WAIT && h->next_ms - now < wait)
 				wait = h->next_ms > now ? h->next_ms - now : 0;
 		}
-		curl_multi_perform(in->multi, &running);
+		fleet_multi_run(in->events, (int)wait);
 		while ((msg = curl_multi_info_read(in->multi, &left)) != NULL) {
 			ihost *h = NULL;
 
@@ -764,10 +766,7 @@ static void *loop(void *arg)
 				h->in_multi = false;
 				on_done(in, h, msg->data.result);
 			}
-			wait = 0;     /* a new request may have been queued */
 		}
-		if (wait > 0)
-			curl_multi_poll(in->multi, NULL, 0, (int)wait, NULL);
 	}
 	return NULL;
 }
@@ -781,8 +780,7 @@ static void ingest_free(fleet_ingest *in)
 		in->hosts = h->next;
 		host_free(in, h);
 	}
-	if (in->multi != NULL)
-		curl_multi_cleanup(in->multi);
+	fleet_multi_free(in->events);
 	free(in->uri_all);
 	free(in->uri_class);
 	pthread_mutex_destroy(&in->lock);
@@ -833,7 +831,8 @@ fleet_ingest *fleet_ingest_start(const fleet_ingest_options *o, rdms_error *err)
 	pthread_mutex_init(&in->lock, NULL);
 	in->uri_all = client_resource_uri(rdms_session_class()->namespace_, NULL);
 	in->uri_class = client_resource_uri(rdms_session_class()->namespace_, rdms_session_class());
-	in->multi = curl_multi_init();
+	in->events = fleet_multi_new();
+	in->multi = in->events != NULL ? fleet_multi_curl(in->events) : NULL;
 	if (in->uri_all == NULL || in->uri_class == NULL || in->multi == NULL) {
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		goto fail;
@@ -854,7 +853,7 @@ void fleet_ingest_reload(fleet_ingest *in)
 	pthread_mutex_lock(&in->lock);
 	in->reload = true;
 	pthread_mutex_unlock(&in->lock);
-	curl_multi_wakeup(in->multi);
+	fleet_multi_wakeup(in->events);
 }
 
 void fleet_ingest_stop(fleet_ingest *in)
@@ -864,7 +863,7 @@ void fleet_ingest_stop(fleet_ingest *in)
 	pthread_mutex_lock(&in->lock);
 	in->stop = true;
 	pthread_mutex_unlock(&in->lock);
-	curl_multi_wakeup(in->multi);
+	fleet_multi_wakeup(in->events);
 	pthread_join(in->thread, NULL);
 	ingest_free(in);
 }
