@@ -59,6 +59,7 @@ bool net_broker_up(net_broker *b, rdms_provider *p, rdms_error *err)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;
 	io.store = b->broker.store;
 	io.events = b->events;
+	io.pool = b->broker.pool;
 	b->broker.ingest = fleet_ingest_start(&io, err);
 	if (b->broker.ingest == NULL)
 		return false;

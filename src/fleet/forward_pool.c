@@ -22,6 +22,7 @@ struct fleet_pool {
 	bool                  stop;
 	fleet_conn           *idle;      /* newest first */
 	size_t                nidle;
+	size_t                max_idle;  /* fleet_pool_size_for */
 };
 
 static long long now_ms(void)
@@ -100,6 +101,21 @@ static void *sweep(void *arg)
 	return NULL;
 }
 
+/* Unlinks and returns the oldest idle connection of P (locked); NULL when it has none. */
+static fleet_conn *drop_oldest(fleet_pool *p)
+{
+	fleet_conn **at = &p->idle, *c;
+
+	if (*at == NULL)
+		return NULL;
+	while ((*at)->next != NULL)
+		at = &(*at)->next;
+	c = *at;
+	*at = NULL;
+	p->nidle--;
+	return c;
+}
+
 void fleet_pool_set_connect_timeout(fleet_pool *pool, long ms)
 {
 	if (ms > 0)
@@ -116,6 +132,7 @@ fleet_pool *fleet_pool_new(const fleet_identity *id, long idle_ms)
 	p->id = id;
 	p->idle_ms = idle_ms > 0 ? idle_ms : FLEET_POOL_IDLE_MS;
 	p->connect_ms = CONNECT_TIMEOUT_MS;
+	p->max_idle = FLEET_POOL_MAX;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -145,14 +162,48 @@ void fleet_pool_free(fleet_pool *p)
 	free(p);
 }
 
-size_t fleet_pool_idle(fleet_pool *p)
+void fleet_pool_size_for(fleet_pool *p, size_t hosts)
+{
+	size_t max = hosts + FLEET_POOL_PER_HOST;
+	fleet_conn *drop = NULL;
+
+	if (max < FLEET_POOL_MAX)
+		max = FLEET_POOL_MAX;
+	if (max > FLEET_POOL_CEILING)
+		max = FLEET_POOL_CEILING;
+	pthread_mutex_lock(&p->lock);
+	p->max_idle = max;
+	while (p->nidle > p->max_idle) {       /* fewer hosts: the oldest go */
+		fleet_conn *c = drop_oldest(p);
+
+		if (c == NULL)
+			break;
+		c->next = drop;
+		drop = c;
+	}
+	pthread_mutex_unlock(&p->lock);
+	free_list(drop);
+}
+
+/* FIELD of P, read under its lock. */
+static size_t read_locked(fleet_pool *p, const size_t *field)
 {
 	size_t n;
 
 	pthread_mutex_lock(&p->lock);
-	n = p->nidle;
+	n = *field;
 	pthread_mutex_unlock(&p->lock);
 	return n;
+}
+
+size_t fleet_pool_max(fleet_pool *p)
+{
+	return read_locked(p, &p->max_idle);
+}
+
+size_t fleet_pool_idle(fleet_pool *p)
+{
+	return read_locked(p, &p->nidle);
 }
 
 static bool same_host(const fleet_conn *c, const char *url, const uint8_t pin[32])
@@ -225,15 +276,8 @@ void fleet_pool_give(fleet_pool *p, fleet_conn *c)
 		p->nidle++;
 		c = NULL;
 	}
-	if (p->nidle > FLEET_POOL_MAX) {       /* the oldest goes */
-		fleet_conn **at = &p->idle;
-
-		while ((*at)->next != NULL)
-			at = &(*at)->next;
-		drop = *at;
-		*at = NULL;
-		p->nidle--;
-	}
+	if (p->nidle > p->max_idle)       /* the oldest goes */
+		drop = drop_oldest(p);
 	pthread_mutex_unlock(&p->lock);
 	fleet_conn_free(c);
 	fleet_conn_free(drop);

@@ -8,9 +8,14 @@
  * handle with a cache of one connection; a new connection is checked
  * against the pin in its handshake (host_tls.h), and a reused one was, when
  * it was made (TLS sessions are never resumed).  At most
- * FLEET_POOL_PER_HOST idle clients are kept per host and FLEET_POOL_MAX in
- * all (the oldest go first); one idle for FLEET_POOL_IDLE_MS is closed,
- * before the host's own idle_timeout_s (60 s by default) would close it.
+ * FLEET_POOL_PER_HOST idle clients are kept per host, and in all
+ * FLEET_POOL_MAX or, with more hosts registered (fleet_pool_size_for),
+ * one per host and FLEET_POOL_PER_HOST more, up to FLEET_POOL_CEILING
+ * (the oldest go first): with calls spread over 100 hosts a cap of 64
+ * closed a connection for nearly every call, and the next call to its
+ * host paid a new mutual-TLS handshake on both ends.  One idle for
+ * FLEET_POOL_IDLE_MS is closed, before the host's own idle_timeout_s (60 s
+ * by default) would close it.
  */
 #ifndef RDMS_FLEET_FORWARD_POOL_H
 #define RDMS_FLEET_FORWARD_POOL_H
@@ -23,6 +28,12 @@
 
 #define FLEET_POOL_PER_HOST 8        /* the broker's workers: 8 calls at once */
 #define FLEET_POOL_MAX      64
+/*
+ * Idle connections whatever the host count: one costs the broker about
+ * 65 KiB (its libcurl handle, OpenSSL connection and context; measured
+ * with 100), so these are some 16 MiB at most.
+ */
+#define FLEET_POOL_CEILING  256
 #define FLEET_POOL_IDLE_MS  20000
 
 typedef struct fleet_pool fleet_pool;
@@ -48,6 +59,13 @@ fleet_pool *fleet_pool_new(const fleet_identity *id, long idle_ms);
  * known to be slow, such as the tests' under valgrind.
  */
 void fleet_pool_set_connect_timeout(fleet_pool *pool, long ms);
+/*
+ * HOSTS are registered: up to HOSTS + FLEET_POOL_PER_HOST idle connections
+ * are kept (at least FLEET_POOL_MAX, at most FLEET_POOL_CEILING).  Any thread.
+ */
+void fleet_pool_size_for(fleet_pool *pool, size_t hosts);
+/* How many idle connections POOL keeps at most. */
+size_t fleet_pool_max(fleet_pool *pool);
 /* Closes every idle connection and frees POOL (none may be taken). */
 void fleet_pool_free(fleet_pool *pool);
 

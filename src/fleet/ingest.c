@@ -31,6 +31,7 @@
 #include "../common/log.h"
 #include "../common/monotime.h"
 #include "events.h"
+#include "forward_pool.h"
 #include "host_tls.h"
 #include "multi_socket.h"
 #include "../ops/provider.h"
@@ -700,6 +701,7 @@ static int sync_host(void *ctx, const fleet_host *fh)
 static void sync_hosts(fleet_ingest *in)
 {
 	rdms_error err = { 0 };
+	size_t n = 0;
 
 	for (ihost *h = in->hosts; h != NULL; h = h->next)
 		h->seen = false;
@@ -712,6 +714,7 @@ static void sync_hosts(fleet_ingest *in)
 
 		if (h->seen) {
 			pp = &h->next;
+			n++;
 			continue;
 		}
 		pthread_mutex_lock(&in->lock);
@@ -719,6 +722,8 @@ static void sync_hosts(fleet_ingest *in)
 		pthread_mutex_unlock(&in->lock);
 		host_free(in, h);
 	}
+	if (in->o.pool != NULL)
+		fleet_pool_size_for(in->o.pool, n);
 }
 
 /* ---- the loop --------------------------------------------------------------------- */

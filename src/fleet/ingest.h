@@ -62,6 +62,7 @@
 #include "store.h"
 
 struct fleet_events;
+struct fleet_pool;
 
 /* The periodic safety resync's mean interval, in seconds (ingest.h above). */
 #define FLEET_FULL_RESYNC_S 1800
@@ -70,6 +71,8 @@ typedef struct fleet_ingest_options {
 	fleet_store *store;
 	/* the broker's change feed (events.h): every change applied goes there; NULL: none */
 	struct fleet_events *events;
+	/* the forwarded calls' kept connections, sized to the host count (forward_pool.h); NULL: none */
+	struct fleet_pool *pool;
 	/*
 	 * The broker's client certificate (host_tls.h): presented to every
 	 * host, whose own certificate must be the one pinned at its

@@ -259,6 +259,64 @@ static long ms_now(void)
 	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* A kept connection to host N (no transfer: the pool's bookkeeping alone). */
+static fleet_conn *conn_to(int n, const fleet_identity *id)
+{
+	fleet_conn *c = calloc(1, sizeof *c);
+	char url[64];
+
+	snprintf(url, sizeof url, "https://198.18.%d.%d:5986/wsman", n / 250, n % 250 + 1);
+	c->url = strdup(url);
+	c->id = id;
+	memset(c->pin.sha256, n & 0xff, sizeof c->pin.sha256);
+	return c;
+}
+
+/*
+ * The idle cap follows the registered hosts (fleet_pool_size_for): with
+ * calls spread round-robin over 100 hosts, a connection to each is kept,
+ * so the next call to any of them reuses one -- with the old fixed cap of
+ * 64 the oldest 36 were closed, and their next calls each paid a new
+ * mutual-TLS handshake.  Bounded both ways; fewer hosts shrink it at once.
+ */
+static void pool_sized_for_hosts(const fleet_identity *id)
+{
+	fleet_pool *pool = fleet_pool_new(id, 60000);
+	rdms_error err = { 0 };
+	bool pooled = false;
+	int reused = 0;
+
+	CHECK(pool != NULL);
+	if (pool == NULL)
+		return;
+	CHECK_EQ(fleet_pool_max(pool), FLEET_POOL_MAX);
+	fleet_pool_size_for(pool, 10);
+	CHECK_EQ(fleet_pool_max(pool), FLEET_POOL_MAX);
+	fleet_pool_size_for(pool, 100000);
+	CHECK_EQ(fleet_pool_max(pool), FLEET_POOL_CEILING);
+	fleet_pool_size_for(pool, 100);
+	CHECK_EQ(fleet_pool_max(pool), 100 + FLEET_POOL_PER_HOST);
+	for (int round = 0; round < 2; round++)
+		for (int n = 0; n < 100; n++) {
+			fleet_conn *c = conn_to(n, id), *kept;
+
+			kept = fleet_pool_take(pool, c->url, c->pin.sha256, false, 800, &pooled, &err);
+			if (kept != NULL && pooled) {
+				reused++;
+				fleet_conn_free(c);
+				c = kept;
+			} else {
+				fleet_conn_free(kept);    /* a new one (no transfer made): ours instead */
+			}
+			fleet_pool_give(pool, c);
+		}
+	CHECK_EQ(reused, 100);                 /* every call of the second round */
+	CHECK_EQ(fleet_pool_idle(pool), 100);
+	fleet_pool_size_for(pool, 0);          /* hosts removed: the oldest go */
+	CHECK_EQ(fleet_pool_idle(pool), FLEET_POOL_MAX);
+	fleet_pool_free(pool);
+}
+
 int main(void)
 {
 	EVP_PKEY *host_key = NULL, *broker_key = NULL, *other_key = NULL;
@@ -307,6 +365,8 @@ int main(void)
 	 */
 	if (pool != NULL && getenv("RDMS_TEST_VALGRIND") != NULL)
 		fleet_pool_set_connect_timeout(pool, 15000);
+
+	pool_sized_for_hosts(&id);
 
 	/* two calls, one connection: the second on the kept one */
 	CHECK_EQ(fleet_forward(pool, &call, &rv, &err), WBEM_S_NO_ERROR);
