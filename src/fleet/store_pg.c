@@ -156,10 +156,11 @@ static const char *const migrations[] = {
 
 #define SESSION_COLS "vmhostname, session_id, vm_name, connect_state, user_name, " \
 	"domain_name, collection_id, client_machine_name, version"
-#define HOST_COLS "vmhostname, url, cert_sha256, version, state, " \
+#define HOST_ROW "vmhostname, url, cert_sha256, version, state, " \
 	"(extract(epoch FROM registered) * 1000)::bigint, " \
-	"coalesce((extract(epoch FROM contact) * 1000)::bigint, 0), " \
-	"(SELECT count(*) FROM sessions s WHERE s.vmhostname = h.vmhostname)"
+	"coalesce((extract(epoch FROM contact) * 1000)::bigint, 0), "
+/* a listing's: with the session count (a host by name has none: store.h) */
+#define HOST_COLS HOST_ROW "(SELECT count(*) FROM sessions s WHERE s.vmhostname = h.vmhostname)"
 
 enum stmt {
 	P_BEGIN, P_COMMIT,
@@ -178,7 +179,7 @@ static const char *const sql[P_END] = {
 	/* the count says whether the host existed (as P_HOST_RESET's) */
 	[P_HOST_REMOVE] = "WITH d AS (DELETE FROM hosts WHERE vmhostname = $1 RETURNING 1) "
 	                  "SELECT count(*) FROM d",
-	[P_HOST_GET] = "SELECT " HOST_COLS " FROM hosts h WHERE vmhostname = $1",
+	[P_HOST_GET] = "SELECT " HOST_ROW "0 FROM hosts h WHERE vmhostname = $1",
 	[P_HOSTS] = "SELECT " HOST_COLS " FROM hosts h ORDER BY vmhostname",
 	/*
 	 * an invalid host stays invalid: that is an admin's decision ($3, FORCE);

@@ -140,9 +140,9 @@ static const char *const sql[S_END] = {
 	[S_HOST_ADD] = "INSERT INTO hosts (vmhostname, url, cert_sha256, registered) "
 	               "VALUES (?1, ?2, ?3, ?4)",
 	[S_HOST_REMOVE] = "DELETE FROM hosts WHERE vmhostname = ?1",
+	/* no session count: it reads all the host's rows (store.h: listings only) */
 	[S_HOST_GET] = "SELECT vmhostname, url, cert_sha256, version, state, registered, contact, "
-	               "(SELECT count(*) FROM sessions s WHERE s.vmhostname = h.vmhostname) "
-	               "FROM hosts h WHERE vmhostname = ?1",
+	               "0 FROM hosts h WHERE vmhostname = ?1",
 	[S_HOSTS] = "SELECT vmhostname, url, cert_sha256, version, state, registered, contact, "
 	            "(SELECT count(*) FROM sessions s WHERE s.vmhostname = h.vmhostname) "
 	            "FROM hosts h ORDER BY vmhostname",

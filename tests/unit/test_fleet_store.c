@@ -167,13 +167,37 @@ static rows all_rows(fleet_store *st, size_t page, const char *user, const char 
 	return r;
 }
 
+struct one_host {
+	const char *name;
+	uint64_t    sessions;
+	int         found;
+};
+
+/* fleet_host_fn: the session count of the host CTX names. */
+static int count_of(void *ctx, const fleet_host *h)
+{
+	struct one_host *c = ctx;
+
+	if (strcmp(h->name, c->name) == 0) {
+		c->sessions = h->sessions;
+		c->found++;
+	}
+	return 0;
+}
+
+/* Host NAME by name, with the session count its listing gives (a host by name has none). */
 static fleet_host get_host(fleet_store *st, const char *name)
 {
 	fleet_host h;
 	rdms_error err = { 0 };
+	struct one_host c = { .name = name };
 
 	memset(&h, 0, sizeof h);
 	CHECK_EQ(fleet_store_host_get(st, name, &h, &err), 0);
+	CHECK_EQ(h.sessions, 0);
+	CHECK_EQ(fleet_store_hosts(st, count_of, &c, &err), 0);
+	CHECK_EQ(c.found, 1);
+	h.sessions = c.sessions;
 	return h;
 }
 
