@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/monotime.h"
+
 #define CONNECT_TIMEOUT_MS 1000   /* spec/fleet.md 3.7: connect 1 s */
 
 struct fleet_pool {
@@ -25,14 +27,6 @@ struct fleet_pool {
 	size_t                max_idle;  /* fleet_pool_size_for */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void fleet_conn_free(fleet_conn *c)
 {
 	if (c == NULL)
@@ -43,7 +37,7 @@ void fleet_conn_free(fleet_conn *c)
 }
 
 /* Unlinks and returns the connections of the idle list *AT on that are older than CUTOFF. */
-static fleet_conn *cut_older(fleet_conn **at, long long cutoff, size_t *nidle)
+static fleet_conn *cut_older(fleet_conn **at, int64_t cutoff, size_t *nidle)
 {
 	fleet_conn *old = NULL;
 
@@ -80,19 +74,11 @@ static void *sweep(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		struct timespec until;
-		long long at = p->idle_ms / 4;
+		struct timespec until = mono_deadline(p->idle_ms / 4);
 
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += at / 1000;
-		until.tv_nsec += (at % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
 		if (pthread_cond_timedwait(&p->wake, &p->lock, &until) != ETIMEDOUT)
 			continue;
-		old = cut_older(&p->idle, now_ms() - p->idle_ms, &p->nidle);
+		old = cut_older(&p->idle, mono_ms() - p->idle_ms, &p->nidle);
 		pthread_mutex_unlock(&p->lock);
 		free_list(old);      /* closing is I/O: not under the lock */
 		pthread_mutex_lock(&p->lock);
@@ -266,7 +252,7 @@ void fleet_pool_give(fleet_pool *p, fleet_conn *c)
 	fleet_conn *drop = NULL;
 	size_t same = 0;
 
-	c->idle_since_ms = now_ms();
+	c->idle_since_ms = mono_ms();
 	pthread_mutex_lock(&p->lock);
 	for (fleet_conn *i = p->idle; i != NULL; i = i->next)
 		same += same_host(i, c->url, c->pin.sha256);

@@ -45,7 +45,7 @@ typedef struct fleet_conn {
 	const fleet_identity *id;
 	fleet_pin             pin;
 	char                 *url;
-	long long             idle_since_ms;    /* CLOCK_MONOTONIC, while in the pool */
+	int64_t               idle_since_ms;    /* CLOCK_MONOTONIC (mono_ms), while in the pool */
 } fleet_conn;
 
 /*
