@@ -256,6 +256,12 @@ rdms_feed *rdms_feed_new(uint64_t epoch, const rdms_feed_limits *limits)
 		free(f);
 		return NULL;
 	}
+	if (pthread_mutex_init(&f->observing, NULL) != 0) {
+		pthread_mutex_destroy(&f->lock);
+		pthread_cond_destroy(&f->cond);
+		free(f);
+		return NULL;
+	}
 	return f;
 }
 
@@ -272,6 +278,7 @@ void rdms_feed_free(rdms_feed *f)
 	rdms_differ_free(f);
 	pthread_cond_destroy(&f->cond);
 	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->observing);
 	free(f);
 }
 

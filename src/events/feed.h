@@ -118,6 +118,50 @@ long rdms_feed_observe(rdms_feed *f, const char *backend, const rdms_session *s,
                        int64_t now_us);
 
 /*
+ * A listing handed over one session at a time (rdms_feed_observe by
+ * parts): the watch walks a back-end with rdms_backend_each straight into
+ * the differ, so a rescan builds no list, and one that finds nothing new
+ * allocates nothing.  Begin; rdms_feed_observe_one with each session, in
+ * the back-end's order (it is an rdms_session_fn); then end (appends the
+ * events, as rdms_feed_observe) or cancel (the walk failed: nothing
+ * changes).  Observations of one feed take turns: begin waits for the one
+ * in progress to end.  The fields are the differ's own.
+ */
+typedef struct rdms_feed_observer {
+	rdms_feed                  *f;
+	size_t                      backend;    /* index of the back-end's last listing */
+	int64_t                     now_us;
+	size_t                      old;        /* the last listing's next session */
+	size_t                      seen;       /* distinct SessionIds handed so far */
+	uint32_t                    last_id;
+	bool                        failed;     /* out of memory */
+	bool                        unsorted;   /* not listed by SessionId */
+	struct rdms_observed_change *changes;
+	size_t                      nchanges, cap;
+} rdms_feed_observer;
+
+/* rdms_feed_observe_end when the sessions were not handed in SessionId order. */
+#define RDMS_FEED_UNSORTED (-2L)
+
+void rdms_feed_observe_begin(rdms_feed_observer *o, rdms_feed *f, const char *backend,
+                             int64_t now_us);
+/*
+ * The next session S of the listing (CTX: the observer).  Returns 0 to go
+ * on; WBEM_S_FALSE when S comes before the session handed last (the walk
+ * stops; end then says RDMS_FEED_UNSORTED, and the caller observes the
+ * listing as a whole), or WBEM_E_OUT_OF_MEMORY (ERR filled).  A SessionId
+ * handed again is skipped: the first counts.
+ */
+uint32_t rdms_feed_observe_one(void *ctx, const rdms_session *s, rdms_error *err);
+/*
+ * The listing is complete: the events it implies are appended.  Returns
+ * how many, -1 when out of memory, or RDMS_FEED_UNSORTED; in both failures
+ * nothing changed.
+ */
+long rdms_feed_observe_end(rdms_feed_observer *o);
+void rdms_feed_observe_cancel(rdms_feed_observer *o);
+
+/*
  * Appends the N events of BATCH, made elsewhere (a fleet broker's, from
  * what its ingest applied), observed at NOW_US: they get their positions
  * (in BATCH too) and the journal takes over their texts, in one step

@@ -30,6 +30,12 @@ typedef struct rdms_ring_event {
 } rdms_ring_event;
 
 struct rdms_feed {
+	/*
+	 * Held from rdms_feed_observe_begin to its end: one observation at a
+	 * time.  The listings (BACKENDS) change with both locks held, so an
+	 * observer reads them with this one alone while it walks a back-end.
+	 */
+	pthread_mutex_t    observing;
 	pthread_mutex_t    lock;
 	pthread_cond_t     cond;       /* CLOCK_MONOTONIC; new events, or a wake */
 	unsigned long      wakes;      /* rdms_feed_wake calls */

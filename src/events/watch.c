@@ -269,67 +269,135 @@ static void watch_pids(rdms_watch *w, const pid_t *want, size_t n)
 
 /* ---- scanning ---------------------------------------------------------------------------- */
 
-/* Adds S's processes to *WANT (grown as needed). */
-static void want_pids(const rdms_session_list *l, pid_t **want, size_t *n, size_t *cap)
+/* The processes a scan found, to be watched with pidfds. */
+struct pid_list {
+	pid_t  *pid;
+	size_t  n, cap;
+};
+
+/* Adds S's processes to WANT (grown as needed). */
+static void want_pids(struct pid_list *want, const rdms_session *s)
 {
-	for (size_t i = 0; i < l->count; i++) {
-		pid_t two[2] = { l->items[i].server_pid, l->items[i].conn_pid };
+	pid_t two[2] = { s->server_pid, s->conn_pid };
 
-		for (int k = 0; k < 2; k++) {
-			if (two[k] <= 0)
-				continue;
-			if (*n == *cap) {
-				size_t c = *cap != 0 ? *cap * 2 : 64;
-				pid_t *p = realloc(*want, c * sizeof *p);
+	for (int k = 0; k < 2; k++) {
+		if (two[k] <= 0)
+			continue;
+		if (want->n == want->cap) {
+			size_t c = want->cap != 0 ? want->cap * 2 : 64;
+			pid_t *p = realloc(want->pid, c * sizeof *p);
 
-				if (p == NULL)
-					return;
-				*want = p;
-				*cap = c;
-			}
-			(*want)[(*n)++] = two[k];
+			if (p == NULL)
+				return;
+			want->pid = p;
+			want->cap = c;
 		}
+		want->pid[want->n++] = two[k];
 	}
+}
+
+/* A back-end's sessions walked into the differ (walk_session). */
+struct walk {
+	rdms_feed_observer obs;
+	struct pid_list   *want;
+	bool               observer_stopped;   /* rather than the back-end */
+};
+
+/* rdms_session_fn: S to the differ, its processes to the watched ones. */
+static uint32_t walk_session(void *ctx, const rdms_session *s, rdms_error *err)
+{
+	struct walk *wk = ctx;
+	uint32_t rc = rdms_feed_observe_one(&wk->obs, s, err);
+
+	if (rc != WBEM_S_NO_ERROR) {
+		wk->observer_stopped = true;
+		return rc;
+	}
+	want_pids(wk->want, s);
+	return WBEM_S_NO_ERROR;
+}
+
+enum observed { OBSERVED, NOT_READ, NOT_OBSERVED, UNSORTED };
+
+/*
+ * B's sessions handed to the feed one at a time as B walks them (its each
+ * hook): a rescan of 10,000 sessions builds no list of 6 MB.
+ */
+static enum observed observe_walk(rdms_watch *w, const rdms_backend *b, struct pid_list *want,
+                                  rdms_error *err)
+{
+	struct walk wk = { .want = want };
+	uint32_t rc;
+	long made;
+
+	rdms_feed_observe_begin(&wk.obs, w->p.feed, b->name, real_us());
+	rc = rdms_backend_each(b, w->p.cfg, walk_session, &wk, err);
+	if (rc != WBEM_S_NO_ERROR && !wk.observer_stopped) {
+		rdms_feed_observe_cancel(&wk.obs);
+		return NOT_READ;
+	}
+	made = rdms_feed_observe_end(&wk.obs);
+	return made == RDMS_FEED_UNSORTED ? UNSORTED : made < 0 ? NOT_OBSERVED : OBSERVED;
+}
+
+/* B's sessions listed (when B is here), then handed to the feed. */
+static enum observed observe_list(rdms_watch *w, const rdms_backend *b, struct pid_list *want,
+                                  rdms_error *err)
+{
+	rdms_session_list l = { 0 };
+	enum observed r = OBSERVED;
+
+	if ((b->available == NULL || b->available(w->p.cfg)) &&
+	    b->enumerate(w->p.cfg, &l, err) != WBEM_S_NO_ERROR) {
+		rdms_session_list_free(&l);
+		return NOT_READ;
+	}
+	if (rdms_feed_observe(w->p.feed, b->name, l.items, l.count, real_us()) < 0)
+		r = NOT_OBSERVED;
+	for (size_t i = 0; i < l.count; i++)
+		want_pids(want, &l.items[i]);
+	if (strcmp(b->name, "x2go") == 0)
+		rdms_watch_dirs_update(&w->dirs, w->infd, w->p.cfg, &l);
+	rdms_session_list_free(&l);
+	return r;
 }
 
 static void scan(rdms_watch *w)
 {
-	pid_t *want = NULL;
-	size_t nwant = 0, cap = 0, u = 0;
+	struct pid_list want = { 0 };
+	size_t u = 0;
 	unsigned long failures = 0;
 
 	watch_paths(w);
 	for (size_t i = 0; i < w->p.nb; i++) {
 		const rdms_backend *b = w->p.backends[i];
-		rdms_session_list l = { 0 };
 		rdms_error err = { 0 };
+		size_t mark = want.n;
+		enum observed r = UNSORTED;
 
 		/* a server that is not here has no sessions; one that cannot be read says nothing */
-		if (b->available == NULL || b->available(w->p.cfg)) {
-			if (b->enumerate(w->p.cfg, &l, &err) != WBEM_S_NO_ERROR) {
-				log_debug("events: %s not read: %s", b->name, err.message);
-				failures++;
-				rdms_session_list_free(&l);
-				continue;
-			}
+		if (b->each != NULL && (b->available == NULL || b->available(w->p.cfg)))
+			r = observe_walk(w, b, &want, &err);
+		if (r == UNSORTED) {      /* (or no walk): listed and sorted instead */
+			want.n = mark;
+			r = observe_list(w, b, &want, &err);
 		}
-		if (rdms_feed_observe(w->p.feed, b->name, l.items, l.count, real_us()) < 0) {
+		if (r == NOT_READ) {
+			log_debug("events: %s not read: %s", b->name, err.message);
+			want.n = mark;        /* its processes are not known now */
+		} else if (r == NOT_OBSERVED) {
 			log_warn("events: out of memory while comparing %s's sessions", b->name);
-			failures++;
 		}
-		want_pids(&l, &want, &nwant, &cap);
-		if (strcmp(b->name, "x2go") == 0)
-			rdms_watch_dirs_update(&w->dirs, w->infd, w->p.cfg, &l);
-		rdms_session_list_free(&l);
+		failures += r != OBSERVED;
 	}
-	if (nwant > 0) {
-		qsort(want, nwant, sizeof *want, by_pid);
-		for (size_t i = 0; i < nwant; i++)
-			if (u == 0 || want[u - 1] != want[i])
-				want[u++] = want[i];
+	if (want.n > 0) {
+		qsort(want.pid, want.n, sizeof *want.pid, by_pid);
+		for (size_t i = 0; i < want.n; i++)
+			if (u == 0 || want.pid[u - 1] != want.pid[i])
+				want.pid[u++] = want.pid[i];
 	}
-	watch_pids(w, want, u);
-	free(want);
+	watch_pids(w, want.pid, u);
+	free(want.pid);
 	pthread_mutex_lock(&w->lock);
 	w->counts.scans++;
 	w->counts.failures += failures;
