@@ -251,6 +251,35 @@ static void test_many(void)
 	CHECK(each_matches_enumerate());
 }
 
+/*
+ * A rewrite gives each line back as it was read but the one changed: the
+ * largest SessionId, names of 255 bytes, every state; none left, an empty
+ * file.
+ */
+static void test_rewrite_text(void)
+{
+	char user[256], line[600], text[2048], expect[2048];
+	rdms_error err = { 0 };
+	rdms_session s;
+
+	memset(user, 'u', 255);
+	user[255] = '\0';
+	snprintf(line, sizeof line, "4294967295 %s 9 %s\n0 root 0 C\n7 root 5 -\n", user, user);
+	write_file(line);
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 0, &s, &err), 0);
+	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), 0);
+	read_file(text, sizeof text);
+	snprintf(expect, sizeof expect, "4294967295 %s 9 %s\n0 root 4 -\n7 root 5 -\n", user, user);
+	CHECK_STR(text, expect);
+	for (uint32_t id = 0; id < 3; id++) {
+		s.id = id == 0 ? 0 : id == 1 ? 7 : 4294967295u;
+		CHECK_EQ(rdms_backend_fixture.logoff(&cfg, &s, &err), 0);
+	}
+	read_file(text, sizeof text);
+	CHECK_STR(text, "");
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 7, &s, &err), WBEM_E_NOT_FOUND);
+}
+
 int main(void)
 {
 	snprintf(path, sizeof path, "/tmp/rdms-test-fixture-%d", (int)getpid());
@@ -261,6 +290,7 @@ int main(void)
 	test_errors();
 	test_each();
 	test_find_and_act();
+	test_rewrite_text();
 	test_many();
 	unlink(path);
 	return check_summary("fixture");
