@@ -29,6 +29,15 @@ come from test_fleet_trust.make_certs: broker1 (b1's), broker2 (b2's), an
 intruder of the same CA that no host lists, and a broker1 look-alike from
 another CA.
 
+A fixture host's file is in tmpfs (hvNNN/fixture is a link to a directory of
+the lab's in /dev/shm), the rest on disk: the file stands for what a real
+server keeps in memory and /run (xrdp's sockets, its processes), and every
+Disconnect or Logoff rewrites all of it (temp file, rename), which on ext4
+costs the host more CPU than rdmsd's own work for the call -- a writeback
+on each rename over the old file, a new inode and the old one's eviction.
+rdmsd's own files (its audit database, which must be on disk and fsynced,
+and its events database) stay in /var/tmp.
+
 Fixture sessions: SessionIds K*100000+1.. on the K-th host, so each host's
 are its own -- except that the second host's first session takes the first
 host's first SessionId (two hosts sharing a SessionId: `lab.shared`).  The
@@ -81,6 +90,7 @@ PREFIX_LEN = 16
 HOST_INIT = os.path.join(HERE, "fleet_host_init.sh")
 PG_BIN = "/usr/lib/postgresql/15/bin"    # Debian's postgresql-15
 WSMAN_HTTPS = 5986
+TMPFS = "/dev/shm"          # where the fixture files go (the module's doc)
 ACTIVE, DISCONNECTED = 0, 4
 FIXTURE_USERS = 50          # user names per host, in runs of lines (one getpwnam each)
 XRDP_DISPLAY_BASE = 50      # machine N numbers its sessions' displays from 50+10N:
@@ -124,7 +134,7 @@ class Host:
         self.index = index                        # K: its SessionIds are K*100000+i
         self.dir = os.path.join(lab.dir, name)
         self.conf = os.path.join(self.dir, "rdmsd.conf")
-        self.fixture = os.path.join(self.dir, "sessions.txt")
+        self.fixture = os.path.join(self.dir, "fixture", "sessions.txt")   # (in tmpfs)
         self.state = os.path.join(self.dir, "state")
         self.audit = os.path.join(self.state, "audit.db")
         self.cert = os.path.join(self.state, "rdmsd-cert.pem")
@@ -198,6 +208,9 @@ class FleetLab:
         self.admin_group = admin_group    # the hosts' admin_group (None: rdmsd's default)
         self.dir = tempfile.mkdtemp(prefix="rdms-fleet-", dir=base)
         os.chmod(self.dir, 0o755)
+        # the fixture files' tmpfs (the module's doc says why); on disk without one
+        self.tmpfs = tempfile.mkdtemp(prefix="rdms-fleet-", dir=TMPFS) if os.path.isdir(TMPFS) \
+            else None
         self.certdir = os.path.join(self.dir, "certs")
         os.mkdir(self.certdir)
         self.certs = {}
@@ -289,6 +302,11 @@ class FleetLab:
         if self.admin_group is not None:
             conf.append("admin_group = %s" % self.admin_group)
         if h.kind == "fixture":
+            where = os.path.dirname(h.fixture)
+            if self.tmpfs is not None and not os.path.islink(where):
+                os.mkdir(os.path.join(self.tmpfs, h.name), 0o755)
+                os.symlink(os.path.join(self.tmpfs, h.name), where)
+            os.makedirs(where, exist_ok=True)
             conf += ["backends = fixture", "fixture_file = %s" % h.fixture]
             h.write_sessions(self.fixture_of(h))
         else:
@@ -622,6 +640,8 @@ class FleetLab:
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
         self.namespaces = [n for n in self.namespaces if netns_inode(n) is not None]
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.tmpfs is not None:
+            shutil.rmtree(self.tmpfs, ignore_errors=True)
         return left
 
 
