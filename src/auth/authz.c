@@ -114,7 +114,11 @@ static bool in_group(const char *group, const char *user)
 	return false;
 }
 
-static bool cached(authz *a, const char *group, const char *user, uid_t uid,
+/*
+ * The answer remembered for USER in GROUP into *ANSWER, and its uid into
+ * *UID -- an entry of that uid only, when MATCH_UID; else any.
+ */
+static bool cached(authz *a, const char *group, const char *user, uid_t *uid, bool match_uid,
                    bool *answer)
 {
 	time_t now = now_s();
@@ -126,9 +130,10 @@ static bool cached(authz *a, const char *group, const char *user, uid_t uid,
 
 		if (!e->used || e->expires <= now)
 			continue;
-		if (e->uid == uid && strcmp(e->user, user) == 0 &&
+		if ((!match_uid || e->uid == *uid) && strcmp(e->user, user) == 0 &&
 		    strcmp(e->group, group) == 0) {
 			*answer = e->is_admin;
+			*uid = e->uid;
 			hit = true;
 		}
 	}
@@ -166,10 +171,22 @@ bool authz_is_admin(authz *a, const char *group, const char *user, uid_t uid)
 		return true;
 	if (group[0] == '\0')
 		return false;
-	if (a->ttl_s > 0 && cached(a, group, user, uid, &answer))
+	if (a->ttl_s > 0 && cached(a, group, user, &uid, true, &answer))
 		return answer;
 	answer = in_group(group, user);
 	if (a->ttl_s > 0)
 		remember(a, group, user, uid, answer);
 	return answer;
+}
+
+bool authz_user(authz *a, const char *group, const char *user, uid_t *uid, bool *is_admin)
+{
+	if (a->ttl_s > 0 && cached(a, group, user, uid, false, is_admin))
+		return true;
+	if (!authz_user_id(user, uid))
+		return false;
+	*is_admin = authz_is_admin(a, group, user, *uid);   /* remembered with the uid, */
+	if (a->ttl_s > 0 && (*uid == 0 || group[0] == '\0'))
+		remember(a, group, user, *uid, *is_admin);      /* unless no group was asked */
+	return true;
 }

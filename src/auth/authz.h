@@ -28,6 +28,15 @@ void authz_flush(authz *a);
  */
 bool authz_is_admin(authz *a, const char *group, const char *user, uid_t uid);
 
+/*
+ * The uid of the login name USER into *UID and whether it is an admin by
+ * GROUP (authz_is_admin) into *IS_ADMIN, both remembered as that answer is
+ * -- a fleet broker names the user of every call it forwards, and a
+ * passwd look-up for each cost more than the rest of the check.  False
+ * when there is no such user (not remembered).
+ */
+bool authz_user(authz *a, const char *group, const char *user, uid_t *uid, bool *is_admin);
+
 /* The login name of UID into BUF (SIZE bytes); false when it has none. */
 bool authz_user_name(uid_t uid, char *buf, size_t size);
 

@@ -244,11 +244,13 @@ static bool broker_user(void *ctx, const char *user, rdms_caller *out)
 {
 	const struct net *d = ctx;
 	uid_t uid;
+	bool admin;
 
-	if (!authz_user_id(user, &uid) || !str_copy(out->user, sizeof out->user, user))
+	if (!authz_user(d->authz, d->h.cfg.admin_group, user, &uid, &admin) ||
+	    !str_copy(out->user, sizeof out->user, user))
 		return false;
 	out->uid = uid;
-	out->is_admin = authz_is_admin(d->authz, d->h.cfg.admin_group, user, uid);
+	out->is_admin = admin;
 	return true;
 }
 

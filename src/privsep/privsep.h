@@ -392,6 +392,12 @@ uint32_t priv_decode_events(const void *p, size_t len, priv_events *m, rdms_erro
 uint32_t priv_decode_events_end(const void *p, size_t len, priv_events_end *m,
                                 rdms_error *err);
 /*
+ * How many events a PRIV_EVENTS_BATCH payload says it holds (0 when too
+ * short): the room to decode it into, up to PRIV_EVENTS_BATCH_MAX -- the
+ * decoder checks it against the payload.
+ */
+uint32_t priv_events_batch_count(const void *p, size_t len);
+/*
  * The events of a PRIV_EVENTS_BATCH payload into OUT (CAP of them; *N
  * set), their strings allocated (rdms_event_session_clear each), each
  * back-end name one of the NBACKENDS BACKENDS' (the event then points to

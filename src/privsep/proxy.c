@@ -584,17 +584,40 @@ uint32_t priv_proxy_events(priv_client *c, const priv_events *req, priv_event_ba
 	return priv_proxy_events_until(c, req, -1, fn, fn_ctx, end, err);
 }
 
+/*
+ * Room in *EVS (*CAP events) for a batch that says it has COUNT: a batch
+ * is mostly an event or two, and room for PRIV_EVENTS_BATCH_MAX at every
+ * exchange was an mmap of 180 KiB, its page faults and an munmap (a TLB
+ * flush on every CPU) for each change the pump mirrored.  A count past
+ * the maximum gets the maximum: the decoder refuses it.
+ */
+static bool batch_room(rdms_event **evs, size_t *cap, uint32_t count)
+{
+	size_t want = count < PRIV_EVENTS_BATCH_MAX ? count : PRIV_EVENTS_BATCH_MAX;
+	rdms_event *p;
+
+	if (want == 0)
+		want = 1;
+	if (want <= *cap)
+		return true;
+	if ((p = realloc(*evs, want * sizeof *p)) == NULL)
+		return false;
+	*evs = p;
+	*cap = want;
+	return true;
+}
+
 uint32_t priv_proxy_events_until(priv_client *c, const priv_events *req, int cancel_fd,
                                  priv_event_batch_fn fn, void *fn_ctx, priv_events_end *end,
                                  rdms_error *err)
 {
-	rdms_event *evs = calloc(PRIV_EVENTS_BATCH_MAX, sizeof *evs);
+	rdms_event *evs = NULL;     /* room for the largest batch so far */
+	size_t cap = 0;
+	bool starved = false;
 	struct exchange x;
 	priv_header h;
 	uint32_t rc;
 
-	if (evs == NULL)
-		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	exchange_begin(c, &x);
 	rc = exchange_send(&x, priv_encode_events(x.buf, PRIV_MSG_MAX, x.id, req), err);
 	while (rc == WBEM_S_NO_ERROR) {
@@ -620,8 +643,13 @@ uint32_t priv_proxy_events_until(priv_client *c, const priv_events *req, int can
 		}
 		if (h.type != PRIV_EVENTS_BATCH)
 			fatal("privsep: %s where EVENTS_BATCH was due", priv_type_name(h.type));
+		/* short of memory: the rest is read, not handed on (no gap), to the end */
+		if (starved || !batch_room(&evs, &cap, priv_events_batch_count(payload(&x), h.len))) {
+			starved = true;
+			continue;
+		}
 		if (priv_decode_events_batch(payload(&x), h.len, c->named_ptr, c->nnamed, evs,
-		                             PRIV_EVENTS_BATCH_MAX, &n, &e) != WBEM_S_NO_ERROR)
+		                             cap, &n, &e) != WBEM_S_NO_ERROR)
 			fatal("%s", e.message);
 		fn(fn_ctx, evs, n);
 		for (size_t i = 0; i < n; i++)
@@ -629,6 +657,8 @@ uint32_t priv_proxy_events_until(priv_client *c, const priv_events *req, int can
 	}
 	exchange_end(&x);
 	free(evs);
+	if (starved && rc == WBEM_S_NO_ERROR)   /* (what it missed, the next call asks for again) */
+		rc = rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 	return rc;
 }
 

@@ -1337,6 +1337,15 @@ static bool own_strings(rdms_event_session *es)
 	return true;
 }
 
+uint32_t priv_events_batch_count(const void *p, size_t len)
+{
+	rdms_error err = { 0 };
+	struct reader r;
+
+	reader_init(&r, p, len, "EVENTS_BATCH", &err);
+	return get_u32(&r, "count");
+}
+
 uint32_t priv_decode_events_batch(const void *p, size_t len,
                                   const rdms_backend *const *backends, size_t nbackends,
                                   rdms_event *out, size_t cap, size_t *n, rdms_error *err)

@@ -274,7 +274,7 @@ struct scan {
 	const wsman_sub   *s;
 	wsman_events      *e;        /* its source, and the instances kept (built) */
 	rdms_event        *found;    /* copies of the matching events */
-	size_t             n, max;
+	size_t             n, cap, max;
 	bool               oom;
 };
 
@@ -345,6 +345,24 @@ static int scan_one(void *ctx, const rdms_event *ev)
 
 	if (!wanted(sc->s, sc->e, ev, &sc->oom))
 		return sc->oom ? 1 : 0;
+	/*
+	 * Grown as events are found: room for MaxElements at once was an
+	 * mmap of 160 KiB, page faults and an munmap (a TLB flush on every
+	 * CPU) for each Pull, most of which carry an event or two.
+	 */
+	if (sc->n == sc->cap) {
+		size_t cap = sc->cap != 0 ? sc->cap * 2 : 8;
+
+		if (cap > sc->max)
+			cap = sc->max;
+		copy = realloc(sc->found, cap * sizeof *copy);
+		if (copy == NULL) {
+			sc->oom = true;
+			return 1;
+		}
+		sc->found = copy;
+		sc->cap = cap;
+	}
 	copy = &sc->found[sc->n];
 	*copy = (rdms_event){ .pos = ev->pos, .time_us = ev->time_us, .kind = ev->kind };
 	if (!rdms_event_session_copy(&copy->target, &ev->target) ||
@@ -379,11 +397,6 @@ static rdms_feed_read_rc scan(wsman_events *e, const wsman_sub *s, uint32_t max,
 
 	*sc = (struct scan){ .s = s, .e = e, .max = max };
 	*end = at;
-	sc->found = calloc(max, sizeof *sc->found);
-	if (sc->found == NULL) {
-		sc->oom = true;
-		return RDMS_FEED_OK;
-	}
 	while (sc->n < sc->max && !sc->oom && rdms_feed_pos_cmp(at, head) < 0) {
 		rdms_feed_pos next;
 		rdms_feed_read_rc rc = rdms_feed_read(e->src.feed, at, SCAN_CHUNK, scan_one, sc, &next);
