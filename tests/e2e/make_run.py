@@ -61,8 +61,11 @@ class MakeRun:
         """True once it printed that it serves (and still runs)."""
         wait_for(seconds, lambda: READY in self.output() or self.proc.poll() is not None,
                  step=0.2)
-        # the commands follow the READY line; give the heredoc a moment
-        wait_for(2, lambda: any(l.startswith("    $ ") for l in self.lines), step=0.1)
+        # the commands follow the READY line in two writes (the demonstration
+        # lab's come second, ending with its stop command): wait for the last
+        wait_for(5, lambda: any(l.startswith("    $ ") and l.endswith(" stop") or
+                                "Connect to this host with an RDP client" in l
+                                for l in self.lines), step=0.1)
         return READY in self.output() and self.proc.poll() is None
 
     def commands(self):
