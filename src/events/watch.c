@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "../backend/xrdp/xrdp_logfile.h"
+#include "../common/array.h"
 #include "../common/log.h"
 #include "../common/monotime.h"
 #include "watch_dirs.h"
@@ -283,15 +284,8 @@ static void want_pids(struct pid_list *want, const rdms_session *s)
 	for (int k = 0; k < 2; k++) {
 		if (two[k] <= 0)
 			continue;
-		if (want->n == want->cap) {
-			size_t c = want->cap != 0 ? want->cap * 2 : 64;
-			pid_t *p = realloc(want->pid, c * sizeof *p);
-
-			if (p == NULL)
-				return;
-			want->pid = p;
-			want->cap = c;
-		}
+		if (!array_reserve(&want->pid, want->n, &want->cap, sizeof *want->pid, 64))
+			return;
 		want->pid[want->n++] = two[k];
 	}
 }

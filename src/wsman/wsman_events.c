@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "../common/array.h"
 #include "../common/log.h"
 #include "../common/monotime.h"
 #include "../events/feed_internal.h"
@@ -350,18 +351,9 @@ static int scan_one(void *ctx, const rdms_event *ev)
 	 * mmap of 160 KiB, page faults and an munmap (a TLB flush on every
 	 * CPU) for each Pull, most of which carry an event or two.
 	 */
-	if (sc->n == sc->cap) {
-		size_t cap = sc->cap != 0 ? sc->cap * 2 : 8;
-
-		if (cap > sc->max)
-			cap = sc->max;
-		copy = realloc(sc->found, cap * sizeof *copy);
-		if (copy == NULL) {
-			sc->oom = true;
-			return 1;
-		}
-		sc->found = copy;
-		sc->cap = cap;
+	if (!array_reserve(&sc->found, sc->n, &sc->cap, sizeof *sc->found, 8)) {
+		sc->oom = true;
+		return 1;
 	}
 	copy = &sc->found[sc->n];
 	*copy = (rdms_event){ .pos = ev->pos, .time_us = ev->time_us, .kind = ev->kind };
