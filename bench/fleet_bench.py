@@ -46,7 +46,10 @@ FLEET_BENCH_PERF=DIR records the broker's 8-connection Get runs and its
 WS-Man enumerations with `perf record -g` in DIR/get-broker-8.data and
 DIR/enum-broker.data, and the whole machine during the Disconnect rate runs
 in DIR/disconnect-8.data and DIR/disconnect-1.data (FLEET_BENCH_PERF_GRAPH=dwarf: call graphs through
-libc's functions too, which have no frame pointers).
+libc's functions too, which have no frame pointers; =none: no call graphs).
+FLEET_BENCH_PERF_EVENTS records those events instead of the CPU clock, e.g.
+raw_syscalls:sys_enter,sched:sched_switch for system calls and switches per
+process (`perf script -F comm,pid,event,trace`; the broker's PIDs are logged).
 Every figure is the median of FLEET_BENCH_RUNS (3) runs (a latency
 percentile: the median of the runs' percentiles).  FLEET_BENCH_DURATION (4)
 is the length of each wrk run in seconds.  The lab is removed on any exit.
@@ -106,6 +109,7 @@ if not ONLY or any(x not in STAGES for x in ONLY):
 BROKER_RDMSD = os.environ.get("FLEET_BENCH_BROKER_RDMSD", RDMSD)
 PERF_DIR = os.environ.get("FLEET_BENCH_PERF")   # perf record -g of the broker's Get runs there
 PERF_GRAPH = os.environ.get("FLEET_BENCH_PERF_GRAPH", "fp")   # or dwarf: through libc too
+PERF_EVENTS = os.environ.get("FLEET_BENCH_PERF_EVENTS")   # e.g. raw_syscalls:sys_enter
 
 CL = fl.CLIENT
 # where clients go: the broker, or haproxy in front of both
@@ -348,8 +352,10 @@ class Bench:
             return None
         out = os.path.join(PERF_DIR, name + ".data")
         who = ["-p", ",".join(map(str, pids))] if pids else ["-a"]
-        p = subprocess.Popen(["perf", "record", "-q", "--call-graph", PERF_GRAPH, "-o", out]
-                             + who, stdout=subprocess.DEVNULL)
+        how = (["-e", PERF_EVENTS] if PERF_EVENTS else []) + \
+            (["--call-graph", PERF_GRAPH] if PERF_GRAPH != "none" else [])
+        p = subprocess.Popen(["perf", "record", "-q"] + how + ["-o", out] + who,
+                             stdout=subprocess.DEVNULL)
         time.sleep(0.5)
         return p
 
@@ -636,6 +642,8 @@ class Bench:
             '<p:Disconnect_INPUT xmlns:p="%s"></p:Disconnect_INPUT>' % tw.WMI_URI,
             msgid="@@ID@@"))
         bp, hp = self.bpids(), host_pids(self.lab)
+        if PERF_DIR:
+            log("  broker PIDs %s" % " ".join(map(str, bp)))
         for conns, ks, chs in ((8, keys[:RUNS], chunks[:RUNS]), (1, keys[RUNS:], chunks[RUNS:])):
             h0 = cpu_ticks(hp)
             prof = self.perf("disconnect-%d" % conns, None)

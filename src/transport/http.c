@@ -8,9 +8,9 @@
  * them all.
  *
  * A connection costs no thread.  Each listener is one MHD daemon in epoll
- * mode on a fixed pool of I/O threads (the CPUs, at most
- * TRANSPORT_IO_THREADS_MAX), which read requests and write replies for all
- * its connections.  What happens once a request is in depends on whether
+ * mode (poll for TLS: see start_one) on a fixed pool of I/O threads (the
+ * CPUs, at most TRANSPORT_IO_THREADS_MAX), which read requests and write
+ * replies for all its connections.  What happens once a request is in depends on whether
  * it may wait:
  *   - a quick one (the endpoint says so: a Get, from the session snapshot)
  *     with remembered or no credentials runs inline on its I/O thread --
@@ -1685,7 +1685,18 @@ static struct MHD_Daemon *start_one(struct listener *l)
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		                                    cfg->max_connections_per_ip, NULL };
 	if (listen_kinds[l->kind].tls) {
-		flags |= MHD_USE_TLS;
+		/*
+		 * poll(), not epoll, for TLS: libmicrohttpd 0.9.75's epoll loop
+		 * keeps a connection whose handshake waits for the client on its
+		 * ready list (GNUTLS_E_AGAIN from the handshake does not clear
+		 * its read-ready flag), so the I/O thread spins -- a whole core
+		 * for each client that sends a ClientHello and stops, until the
+		 * request deadline, and a few thousand wasted system calls for
+		 * every new connection.  The poll loop waits on what the
+		 * connection needs.  (test_hostile: test_stalled_handshake.)
+		 */
+		flags = (flags & ~(unsigned int)MHD_USE_EPOLL_INTERNAL_THREAD) |
+		        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TLS;
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, l->t->cert_pem };
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, l->t->key_pem };
 		opt[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0,

@@ -1277,6 +1277,57 @@ def silent_tcp(lab, result, key, timeout):
     result[key] = (closed_at, b"")
 
 
+def cpu_seconds(pids):
+    """User and system CPU time of PIDS so far, in seconds."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def client_hello():
+    """The first flight of a real TLS client (Python's ssl), to send by hand."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="rdms.test")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def test_stalled_handshake(lab):
+    """A TLS client that sends its ClientHello and then nothing must cost
+    rdmsd no CPU while it waits: libmicrohttpd's epoll loop spun a core for
+    each such client (http.c, start_one)."""
+    log("TLS clients stalled in the handshake (ClientHello sent, nothing after)")
+    pids = daemon_pids(lab.proc.pid)
+    socks = []
+    for port in (lab.https, lab.cim_https):
+        s = socket.create_connection(("127.0.0.1", port), timeout=15)
+        s.sendall(client_hello())
+        socks.append(s)
+    time.sleep(0.5)              # the server has answered with its ServerHello
+    before, t0 = cpu_seconds(pids), time.monotonic()
+    time.sleep(3)
+    used, spent = cpu_seconds(pids) - before, time.monotonic() - t0
+    check("two stalled TLS handshakes: rdmsd idles (%.2f s of CPU in %.1f s)" % (used, spent),
+          used < 0.5)
+    for s in socks:
+        s.close()
+    st, secs = quick_good(lab)
+    check("a good request is served at once after them", st == 200 and secs < 1.5,
+          "%s in %.2f s" % (st, secs))
+
+
 def hold(lab, n, source, where="wsman"):
     """N idle connections from SOURCE (the server may close some)."""
     out = []
@@ -1445,8 +1496,8 @@ def main():
               % (base[0], after[0], RSS_SLACK_KIB), after[0] <= base[0] + RSS_SLACK_KIB)
         check("open descriptors did not grow (%d -> %d)" % (base[1], after[1]),
               after[1] <= base[1])
-        common.run_groups((test_slow_clients, test_connection_limits, test_enumeration_quota),
-                          lab)
+        common.run_groups((test_slow_clients, test_stalled_handshake, test_connection_limits,
+                           test_enumeration_quota), lab)
         check("rdmsd is still running at the end", lab.proc.poll() is None, lab.proc.returncode)
         check("the fixture file is unchanged (nothing was executed)",
               fixture_hash(lab) == fixture_before)
