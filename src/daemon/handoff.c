@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/write_all.h"
+
 #ifndef RDMS_VERSION
 #define RDMS_VERSION "unknown"
 #endif
@@ -44,20 +46,7 @@ size_t net_handoff_fds(const net_handoff *h, int *fds, size_t max)
 
 bool net_handoff_send(int fd, const net_handoff *h)
 {
-	const char *p = (const char *)h;
-	size_t left = sizeof *h;
-
-	while (left > 0) {
-		ssize_t w = write(fd, p, left);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		left -= (size_t)w;
-	}
-	return true;
+	return write_all(fd, h, sizeof *h);
 }
 
 static bool terminated(const char *s, size_t size)

@@ -26,9 +26,10 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "../common/log.h"
 #include "../common/file_read.h"
+#include "../common/log.h"
 #include "../common/strutil.h"
+#include "../common/write_all.h"
 
 #define MAX_PEM (64 * 1024)
 #define VALID_DAYS (10 * 365)
@@ -49,7 +50,7 @@ static bool write_new(const char *path, const gnutls_datum_t *data, mode_t mode,
 		rdms_fail(err, WBEM_E_FAILED, "cannot create %s: %s", path, strerror(errno));
 		return false;
 	}
-	ok = write(fd, data->data, data->size) == (ssize_t)data->size && fsync(fd) == 0;
+	ok = write_all(fd, data->data, data->size) && fsync(fd) == 0;
 	if (close(fd) != 0)
 		ok = false;
 	if (!ok) {

@@ -1,15 +1,20 @@
 /*
  * test_strutil.c -- strbuf growth (small, and past the size where a buffer
  * moves to huge-page-aligned memory), strbuf_expect, the fixed-layout
- * digit readers and str_join.
+ * digit readers, str_join and write_all.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../src/common/strbuf_raw.h"
 #include "../../src/common/strutil.h"
 #include "../../src/common/utf8.h"
+#include "../../src/common/write_all.h"
 #include "check.h"
 
 #define MiB ((size_t)1 << 20)
@@ -231,6 +236,65 @@ static void test_utf8(void)
 	CHECK_STR(u32, "1000");
 }
 
+/* The reader of test_write_all: drains a pipe into a buffer. */
+struct drain {
+	int    fd;
+	char  *buf;
+	size_t size, got;
+};
+
+static void *drain_pipe(void *arg)
+{
+	struct drain *d = arg;
+
+	while (d->got < d->size) {
+		ssize_t r = read(d->fd, d->buf + d->got, d->size - d->got);
+
+		if (r <= 0)
+			break;
+		d->got += (size_t)r;
+	}
+	return NULL;
+}
+
+/* write_all: a buffer larger than a pipe's room goes whole, in several writes. */
+static void test_write_all(void)
+{
+	size_t n = 256 * 1024;                    /* four times a pipe's default room */
+	char *out = malloc(n);
+	struct drain d = { -1, malloc(n), n, 0 };
+	int fds[2];
+	pthread_t reader;
+
+	if (out == NULL || d.buf == NULL || pipe(fds) != 0) {
+		CHECK(!"memory and a pipe for test_write_all");
+		free(out);
+		free(d.buf);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(i * 7);
+	d.fd = fds[0];
+	CHECK(pthread_create(&reader, NULL, drain_pipe, &d) == 0);
+	CHECK(write_all(fds[1], out, n));         /* blocks as the pipe fills */
+	close(fds[1]);
+	pthread_join(reader, NULL);
+	close(fds[0]);
+	CHECK(d.got == n && memcmp(d.buf, out, n) == 0);
+	/* a failure says so, with errno: a closed pipe, a bad descriptor */
+	CHECK(pipe(fds) == 0);
+	close(fds[0]);
+	signal(SIGPIPE, SIG_IGN);
+	errno = 0;
+	CHECK(!write_all(fds[1], out, 16) && errno == EPIPE);
+	close(fds[1]);
+	errno = 0;
+	CHECK(!write_all(-1, out, 16) && errno == EBADF);
+	CHECK(write_all(-1, out, 0));             /* nothing to write: nothing done */
+	free(out);
+	free(d.buf);
+}
+
 int main(void)
 {
 	test_small_growth();
@@ -242,5 +306,6 @@ int main(void)
 	test_header_value();
 	test_after_key();
 	test_utf8();
+	test_write_all();
 	return check_summary("strutil");
 }
