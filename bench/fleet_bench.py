@@ -231,6 +231,21 @@ def cpu_ticks(pids):
     return t
 
 
+def switches(pids):
+    """Context switches (voluntary and not) of every thread of PIDS so far."""
+    n = 0
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            for line in (read("/proc/%d/task/%s/status" % (pid, tid)) or "").splitlines():
+                if "ctxt_switches:" in line:
+                    n += int(line.split()[1])
+    return n
+
+
 def status_kib(pids, key):
     """KEY (VmRSS, VmHWM) of /proc/PID/status, summed over PIDS, in KiB."""
     total = 0
@@ -645,11 +660,12 @@ class Bench:
         if PERF_DIR:
             log("  broker PIDs %s" % " ".join(map(str, bp)))
         for conns, ks, chs in ((8, keys[:RUNS], chunks[:RUNS]), (1, keys[RUNS:], chunks[RUNS:])):
-            h0 = cpu_ticks(hp)
+            h0, s0 = cpu_ticks(hp), (switches(bp), switches(hp))
             prof = self.perf("disconnect-%d" % conns, None)
             runs = self.wrk_runs(BROKER, body, conns, bp, ks)
             self.perf_done(prof)
             hcpu = (cpu_ticks(hp) - h0) / HZ * 1e3
+            s1 = (switches(bp), switches(hp))
             self.wrk_rows("Disconnect via the broker, %d connection%s" %
                           (conns, "s" if conns > 1 else ""), runs,
                           1000 if conns == 8 else None)
@@ -657,6 +673,8 @@ class Bench:
             done = sum(self.disconnected(c) for c in chs)
             reused = sum(r["reused"] for r in runs)
             self.row("    all hosts' CPU per call", "%.1f ms" % (hcpu / max(1, reqs)))
+            self.row("    context switches per call, broker / all hosts",
+                     "%.1f / %.1f" % ((s1[0] - s0[0]) / max(1, reqs), (s1[1] - s0[1]) / max(1, reqs)))
             # calls still in flight when wrk stopped counting may have been carried out
             self.row("    calls answered; sessions disconnected at the hosts",
                      "%d; %d" % (reqs, done), "", abs(done - reqs) <= conns * RUNS + reused)
