@@ -10,8 +10,8 @@
  * A connection costs no thread.  Each listener is one MHD daemon in epoll
  * mode (poll for TLS: see start_one) on a fixed pool of I/O threads (the
  * CPUs, at most TRANSPORT_IO_THREADS_MAX), which read requests and write
- * replies for all its connections.  What happens once a request is in depends on whether
- * it may wait:
+ * replies for all its connections.  What happens once a request is in
+ * depends on whether it may wait:
  *   - a quick one (the endpoint says so: a Get, from the session snapshot)
  *     with remembered or no credentials runs inline on its I/O thread --
  *     the cheapest path, and the most common request;
