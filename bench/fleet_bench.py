@@ -72,7 +72,7 @@ import test_fleet_broker as tfb    # noqa: E402  (the broker's config and rdms f
 import test_fleet_ha_pg as ha      # noqa: E402  (two brokers on PostgreSQL, haproxy, Load)
 import test_rdmsd_auth as ra       # noqa: E402  (accounts, PAM service)
 import test_wsman_e2e as tw        # noqa: E402  (envelopes)
-from e2e_common import RDMS, RDMSD, children, read, wait_for  # noqa: E402
+from e2e_common import RDMS, RDMSD, children, cpu_ticks, read, wait_for  # noqa: E402
 
 
 def env_int(name, default):
@@ -218,17 +218,6 @@ class PgBroker(Running, ha.Broker):
 
     def __init__(self, lab, accounts, dsn, name):
         super().__init__(lab, accounts, dsn, name, name)
-
-
-def cpu_ticks(pids):
-    """User + system CPU time of PIDS, in clock ticks."""
-    t = 0
-    for pid in pids:
-        st = read("/proc/%d/stat" % pid)
-        if st:
-            f = st.rsplit(")", 1)[1].split()
-            t += int(f[11]) + int(f[12])
-    return t
 
 
 def switches(pids):

@@ -140,6 +140,17 @@ def comm(pid):
     return (read("/proc/%d/comm" % pid) or "").strip()
 
 
+def cpu_ticks(pids):
+    """User + system CPU time of PIDS so far, in clock ticks (SC_CLK_TCK)."""
+    t = 0
+    for pid in pids:
+        st = read("/proc/%d/stat" % pid)
+        if st:
+            f = st.rsplit(")", 1)[1].split()
+            t += int(f[11]) + int(f[12])
+    return t
+
+
 def window_on(user, display, title, xauth=None):
     """The X window called TITLE on :DISPLAY, asked as USER with XAUTH
     (default ~USER/.Xauthority) (P10: with a timeout)."""

@@ -1277,19 +1277,6 @@ def silent_tcp(lab, result, key, timeout):
     result[key] = (closed_at, b"")
 
 
-def cpu_seconds(pids):
-    """User and system CPU time of PIDS so far, in seconds."""
-    ticks = 0
-    for pid in pids:
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            pass
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def client_hello():
     """The first flight of a real TLS client (Python's ssl), to send by hand."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -1316,9 +1303,10 @@ def test_stalled_handshake(lab):
         s.sendall(client_hello())
         socks.append(s)
     time.sleep(0.5)              # the server has answered with its ServerHello
-    before, t0 = cpu_seconds(pids), time.monotonic()
+    before, t0 = common.cpu_ticks(pids), time.monotonic()
     time.sleep(3)
-    used, spent = cpu_seconds(pids) - before, time.monotonic() - t0
+    used = (common.cpu_ticks(pids) - before) / os.sysconf("SC_CLK_TCK")
+    spent = time.monotonic() - t0
     check("two stalled TLS handshakes: rdmsd idles (%.2f s of CPU in %.1f s)" % (used, spent),
           used < 0.5)
     for s in socks:
