@@ -1691,9 +1691,10 @@ static struct MHD_Daemon *start_one(struct listener *l)
 		 * ready list (GNUTLS_E_AGAIN from the handshake does not clear
 		 * its read-ready flag), so the I/O thread spins -- a whole core
 		 * for each client that sends a ClientHello and stops, until the
-		 * request deadline, and a few thousand wasted system calls for
-		 * every new connection.  The poll loop waits on what the
-		 * connection needs.  (test_hostile: test_stalled_handshake.)
+		 * request deadline, and hundreds of wasted system calls or more
+		 * for every new connection (as long as its handshake takes).
+		 * The poll loop waits on what the connection needs.
+		 * (test_hostile: test_stalled_handshake.)
 		 */
 		flags = (flags & ~(unsigned int)MHD_USE_EPOLL_INTERNAL_THREAD) |
 		        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_TLS;
