@@ -130,6 +130,39 @@ def within(what, ev, since):
                  (what, dt, LATENCY_S), dt <= LATENCY_S, repr(ev))
 
 
+def startup_failed(name):
+    """pyhoca-cli NAME exited after X2Go's server failed to start the session."""
+    if x2.lab_rc(os.path.join(x2.XLAB, "run"), "client-" + name) is None:
+        return False
+    try:
+        with open(os.path.join(x2.XLAB, "log", "client-%s.log" % name), errors="replace") as f:
+            return "session_startup_failed" in f.read()
+    except OSError:
+        return False
+
+
+def start_session(admin):
+    """pyhoca-cli -N; (its pid, the creation event of XUSER's session or None).
+    X2Go's server now and then fails to start a session (pyhoca-cli logs
+    HOOK_session_startup_failed and exits, the agent gone, so there is no
+    session to report): that is X2Go's failure, not rdms's, and is tried once more."""
+    for name in ("ev1", "ev1-again"):
+        n = len(admin.events)
+        client = pyhoca("new", name)
+        check("pyhoca-cli started", client > 0)
+        end = time.monotonic() + 90
+        while time.monotonic() < end and not startup_failed(name):
+            created = admin.until(lambda e: e["class"] == ec.CREATION and
+                                  t(e, "UserName") == XUSER, timeout=2, since=n)
+            if created is not None:
+                return client, created
+        if not startup_failed(name):
+            return client, None
+        log("  X2Go failed to start the session (pyhoca-cli: session_startup_failed)%s" %
+            ("; once more" if name == "ev1" else ""))
+    return client, None
+
+
 def scenario(lab, truth):
     if not check("rdmsd starts on the xrdp and x2go back-ends", lab.start(), lab.log()[-2000:]):
         return
@@ -140,10 +173,7 @@ def scenario(lab, truth):
 
     # ---- start: pyhoca-cli -N
     log("== start (pyhoca-cli -N)")
-    client = pyhoca("new", "ev1")
-    check("pyhoca-cli started", client > 0)
-    created = admin.until(lambda e: e["class"] == ec.CREATION and t(e, "UserName") == XUSER,
-                          timeout=90)
+    client, created = start_session(admin)
     if not check("__InstanceCreationEvent of %s's X2Go session" % XUSER, created is not None,
                  repr(admin.events)):
         return
