@@ -53,6 +53,7 @@
 
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "../common/thread_name.h"
 
 #define BUSY_TIMEOUT_MS 10000
 /* WAL frames written beyond the checkpoint threshold before the checkpoint runs: room for them */
@@ -429,6 +430,7 @@ static void *committer(void *arg)
 {
 	rdms_audit_db *a = arg;
 
+	rdms_thread_name("audit");
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		while (!a->handoff && !a->stopping)

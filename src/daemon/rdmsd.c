@@ -59,6 +59,7 @@
 #include "../auth/pam_auth.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "../common/thread_name.h"
 #include "../config/config.h"
 #include "../ops/provider.h"
 #include "../privsep/ntlm_relay.h"
@@ -516,6 +517,7 @@ static void *syslog_pump(void *arg)
 	FILE *in = fdopen((int)(intptr_t)arg, "r");
 	char line[2048];
 
+	rdms_thread_name("syslog");
 	if (in == NULL)
 		return NULL;
 	while (fgets(line, sizeof line, in) != NULL) {

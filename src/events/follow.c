@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "../common/thread_name.h"
+
 #define DEFAULT_BATCH 256
 
 struct rdms_feed_follower {
@@ -21,6 +23,7 @@ static void *follow(void *arg)
 	rdms_feed_follower *fl = arg;
 	rdms_feed_pos at = fl->start;
 
+	rdms_thread_name("follow");
 	for (;;) {
 		/* the count first: a stop from now on ends the wait below */
 		unsigned long gen = rdms_feed_wakes(fl->p.feed);

@@ -26,6 +26,7 @@
 #include "../backend/userexec.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "../common/thread_name.h"
 #include "../ops/provider.h"
 #include "feed_internal.h"
 
@@ -341,6 +342,7 @@ static void *worker(void *arg)
 	int slot = ((struct worker_arg *)arg)->slot;
 	struct job *j;
 
+	rdms_thread_name("hook");
 	free(arg);
 	pthread_mutex_lock(&h->lock);
 	for (;;) {

@@ -26,6 +26,7 @@
 #include "../common/array.h"
 #include "../common/log.h"
 #include "../common/monotime.h"
+#include "../common/thread_name.h"
 #include "watch_dirs.h"
 
 #define TAG_INOTIFY 1u
@@ -426,6 +427,7 @@ static void *run(void *arg)
 	int64_t due = mono_ms(), resync = due + (int64_t)w->p.resync_s * 1000, looked = due;
 	bool pending = true;
 
+	rdms_thread_name("watch");
 	for (;;) {
 		struct epoll_event evs[32];
 		bool hinted = false, stop;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../common/monotime.h"
+#include "../common/thread_name.h"
 
 #define CONNECT_TIMEOUT_MS 1000   /* spec/fleet.md 3.7: connect 1 s */
 
@@ -72,6 +73,7 @@ static void *sweep(void *arg)
 	fleet_pool *p = arg;
 	fleet_conn *old;
 
+	rdms_thread_name("poolsweep");
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
 		struct timespec until = mono_deadline(p->idle_ms / 4);

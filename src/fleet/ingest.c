@@ -30,6 +30,7 @@
 
 #include "../common/log.h"
 #include "../common/monotime.h"
+#include "../common/thread_name.h"
 #include "events.h"
 #include "forward_pool.h"
 #include "host_tls.h"
@@ -732,6 +733,7 @@ static void *loop(void *arg)
 {
 	fleet_ingest *in = arg;
 
+	rdms_thread_name("ingest");
 	for (;;) {
 		int64_t now = mono_ms(), wait = 1000;
 		CURLMsg *msg;

@@ -16,6 +16,7 @@
 #include "../common/log.h"
 #include "../common/monotime.h"
 #include "../common/strutil.h"
+#include "../common/thread_name.h"
 
 struct fleet_lease {
 	fleet_store    *st;
@@ -221,6 +222,7 @@ static void *beat_loop(void *arg)
 {
 	fleet_lease *l = arg;
 
+	rdms_thread_name("lease");
 	pthread_mutex_lock(&l->lock);
 	while (!l->stop) {
 		struct timespec until = mono_deadline(FLEET_BEAT_MS);

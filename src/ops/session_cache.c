@@ -12,6 +12,7 @@
 #include "../common/id_index.h"
 #include "../common/monotime.h"
 #include "../common/strutil.h"
+#include "../common/thread_name.h"
 
 /* Back-ends a snapshot can tell apart (rdmsd has one proxy per real one). */
 #define MAX_ORIGINS 32
@@ -337,6 +338,7 @@ static void *refresher(void *arg)
 {
 	rdms_session_cache *c = arg;
 
+	rdms_thread_name("cache");
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
 		rdms_snapshot *fresh = NULL;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/thread_name.h"
 #include "../events/feed_internal.h"
 
 struct priv_events_pump {
@@ -72,6 +73,7 @@ static void *pump(void *arg)
 {
 	priv_events_pump *p = arg;
 
+	rdms_thread_name("pump");
 	while (!stopping(p)) {
 		priv_events req = { .after = rdms_feed_head(p->mirror), .max = PRIV_EVENTS_MAX,
 		                    .wait_ms = (uint32_t)p->wait_ms };

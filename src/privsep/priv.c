@@ -38,6 +38,7 @@
 
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "../common/thread_name.h"
 
 struct slot {
 	priv_server *s;
@@ -802,6 +803,7 @@ static void *serve_channel(void *arg)
 	unsigned char *req = malloc(PRIV_MSG_MAX), *reply = malloc(PRIV_MSG_MAX);
 	bool ok = req != NULL && reply != NULL;
 
+	rdms_thread_name("channel");
 	if (!ok)
 		log_warn("privsep: out of memory; a channel is not served");
 	while (ok) {

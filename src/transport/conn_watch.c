@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/thread_name.h"
+
 #define WAKE_ID 0       /* the eventfd's epoll data; hang-up ids start at 1 */
 
 struct conn_watcher {
@@ -141,6 +143,7 @@ static void *watcher(void *arg)
 	conn_watcher *cw = arg;
 	struct epoll_event ev[32];
 
+	rdms_thread_name("connwatch");
 	pthread_mutex_lock(&cw->lock);
 	while (!cw->stop) {
 		int64_t now = conn_watch_now_ms();

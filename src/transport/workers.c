@@ -16,6 +16,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "../common/thread_name.h"
+
 struct job {
 	struct job *next;
 	worker_fn   fn;
@@ -59,6 +61,7 @@ static void *worker(void *arg)
 	struct idler *me = arg;
 	workers *w = me->owner;
 
+	rdms_thread_name("worker");
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		struct job *j = w->head;

@@ -33,6 +33,7 @@
 #include "../common/array.h"
 #include "../common/log.h"
 #include "../common/monotime.h"
+#include "../common/thread_name.h"
 #include "../events/feed_internal.h"
 #include "../ops/provider.h"
 #include "../schema/schema.h"
@@ -620,6 +621,7 @@ static void *dispatcher(void *arg)
 	wsman_events *e = arg;
 	char machine[256];
 
+	rdms_thread_name("dispatch");
 	if (gethostname(machine, sizeof machine) != 0)
 		strcpy(machine, "localhost");
 	machine[sizeof machine - 1] = '\0';

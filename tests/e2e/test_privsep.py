@@ -148,6 +148,25 @@ def test_processes(lab):
         check("priv (root) does not map %s" % lib, lib not in pmaps)
     check("... but net does (libxml2, libmicrohttpd)",
           "libxml2" in maps and "libmicrohttpd" in maps)
+
+    # each thread named by its job, as rdmsd(8) lists them
+    def names(pid):
+        return {(common.read("/proc/%d/task/%s/comm" % (pid, t)) or "").strip()
+                for t in os.listdir("/proc/%d/task" % pid)}
+    got = names(net)
+    check("net's threads are named by their jobs (rdmsd-worker, rdmsd-connwatch, "
+          "rdmsd-pump, rdmsd-dispatch, MHD-worker; rdmsd-cache starts under load)",
+          {"rdmsd-net", "rdmsd-worker", "rdmsd-connwatch", "rdmsd-pump", "rdmsd-dispatch",
+           "MHD-worker"} <= got and got <= {"rdmsd-net", "rdmsd-worker", "rdmsd-connwatch",
+                                           "rdmsd-cache", "rdmsd-pump", "rdmsd-dispatch",
+                                           "MHD-worker"}, sorted(got))
+    got = names(priv)
+    check("priv's threads are named by their jobs (rdmsd-channel, rdmsd-audit, "
+          "rdmsd-watch, rdmsd-follow, rdmsd-hook)",
+          {"rdmsd", "rdmsd-channel", "rdmsd-audit", "rdmsd-watch", "rdmsd-follow",
+           "rdmsd-hook"} <= got and got <= {"rdmsd", "rdmsd-channel", "rdmsd-audit",
+                                            "rdmsd-watch", "rdmsd-follow", "rdmsd-hook",
+                                            "rdmsd-syslog"}, sorted(got))
     return net
 
 
