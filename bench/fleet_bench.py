@@ -73,6 +73,7 @@ import test_fleet_ha_pg as ha      # noqa: E402  (two brokers on PostgreSQL, hap
 import test_rdmsd_auth as ra       # noqa: E402  (accounts, PAM service)
 import test_wsman_e2e as tw        # noqa: E402  (envelopes)
 from e2e_common import RDMS, RDMSD, children, cpu_ticks, read, wait_for  # noqa: E402
+from password_hash_kib import password_hash_kib  # noqa: E402  (HERE is on sys.path)
 
 
 def env_int(name, default):
@@ -861,6 +862,10 @@ def main():
             bench.row("    broker peak RSS (VmHWM, 2 processes%s)" % (", the higher broker"
                                                                    if PG else ""),
                       "%.1f MiB" % (max(status_kib(b.pids(), "VmHWM") for b in brokers) / 1024.0))
+            scratch = password_hash_kib(bench.user)
+            if scratch is not None:
+                bench.row("      one PAM password check's hash alone (in the privileged "
+                          "process's peak, freed at once)", "%.1f MiB" % (scratch / 1024.0))
             for stage in ("idle", "wal", "kill"):
                 if stage in ONLY:
                     getattr(bench, stage)()
