@@ -368,7 +368,7 @@ void rdms_client_free(rdms_client *c)
 
 xmlNode *client_find_desc(const xmlNode *n, const char *name)
 {
-	for (xmlNode *c = n->children; c != NULL; c = c->next) {
+	for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next) {
 		xmlNode *hit;
 
 		if (c->type != XML_ELEMENT_NODE)

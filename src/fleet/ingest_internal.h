@@ -45,6 +45,9 @@ typedef struct ingest_reply_t {
  * fault (whose Subcode goes to R->subcode).
  */
 uint32_t ingest_reply(rdms_client *c, CURLcode result, ingest_reply_t *r, rdms_error *err);
+/* The reply BODY (LEN bytes) of HTTP STATUS as in ingest_reply, the transfer done. */
+uint32_t ingest_reply_parse(const char *body, size_t len, long status, ingest_reply_t *r,
+                            rdms_error *err);
 /* N's text, trimmed, into BUF; "" when it has none or it does not fit. */
 const char *ingest_text(const xmlNode *n, char *buf, size_t size);
 /* The header element NS:NAME of R, or NULL. */

@@ -9,6 +9,7 @@
 #include "ingest_internal.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,11 +86,25 @@ const char *ingest_text(const xmlNode *n, char *buf, size_t size)
 	return buf;
 }
 
+/* N's whole text (a fault's reason), its ends trimmed, cut to fit BUF; "" when none. */
+static const char *reason_text(const xmlNode *n, char *buf, size_t size)
+{
+	xmlChar *t = n != NULL ? xmlNodeGetContent(n) : NULL;
+	const char *s = t != NULL ? (const char *)t : "";
+	size_t len;
+
+	s += strspn(s, " \t\r\n");
+	len = strlen(s);
+	while (len > 0 && strchr(" \t\r\n", s[len - 1]) != NULL)
+		len--;
+	snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), s);
+	xmlFree(t);
+	return buf;
+}
+
 uint32_t ingest_reply(rdms_client *c, CURLcode result, ingest_reply_t *r, rdms_error *err)
 {
-	wsman_fault f = { 0 };
 	long status = 0;
-	xmlNode *root, *n;
 
 	memset(r, 0, sizeof *r);
 	if (c->reply_too_big)
@@ -101,7 +116,17 @@ uint32_t ingest_reply(rdms_client *c, CURLcode result, ingest_reply_t *r, rdms_e
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status == 401)
 		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "the host refused the credentials");
-	r->doc = c->reply.len > 0 ? wsman_xml_read(c->reply.data, c->reply.len, &f) : NULL;
+	return ingest_reply_parse(c->reply.data, c->reply.len, status, r, err);
+}
+
+uint32_t ingest_reply_parse(const char *body, size_t len, long status, ingest_reply_t *r,
+                            rdms_error *err)
+{
+	wsman_fault f = { 0 };
+	xmlNode *root, *n;
+
+	memset(r, 0, sizeof *r);
+	r->doc = len > 0 ? wsman_xml_read(body, len, &f) : NULL;
 	root = r->doc != NULL ? xmlDocGetRootElement(r->doc) : NULL;
 	for (n = root != NULL ? wsman_first_elem(root) : NULL;
 	     n != NULL && wsman_is(root, NS_SOAP, "Envelope"); n = wsman_next_elem(n))
@@ -122,8 +147,9 @@ uint32_t ingest_reply(rdms_client *c, CURLcode result, ingest_reply_t *r, rdms_e
 		        sizeof code);
 		colon = strrchr(code, ':');
 		str_copy(r->subcode, sizeof r->subcode, colon != NULL ? colon + 1 : code);
-		ingest_text(client_find_desc(r->body, "Text"), why, sizeof why);
-		return rdms_fail(err, WBEM_E_FAILED, "fault %s: %s", code, why);
+		reason_text(client_find_desc(r->body, "Text"), why, sizeof why);
+		return rdms_fail(err, WBEM_E_FAILED, "fault%s%s: %s", code[0] != '\0' ? " " : "", code,
+		                 why[0] != '\0' ? why : "(no reason given)");
 	}
 	return WBEM_S_NO_ERROR;
 }

@@ -100,7 +100,8 @@ class HostileHost:
     Basic credentials ignored): a good Subscribe and snapshot (one session, at
     position 1:5), then every Pull answered badly, as MODE says: 'huge' (an
     envelope past the 512,000 bytes the broker asks for), 'malformed' (not
-    XML), 'backwards' (an event at 1:3, before the subscription's 1:5)."""
+    XML), 'backwards' (an event at 1:3, before the subscription's 1:5), 'fault'
+    (a SOAP fault with nothing but a Code and a Reason)."""
 
     def __init__(self, name, mode):
         self.name, self.mode, self.pulls, self.subscribes = name, mode, 0, 0
@@ -148,6 +149,10 @@ class HostileHost:
                     '</wsman:Items><wsman:EndOfSequence/></wsen:EnumerateResponse></s:Body>'
                     '</s:Envelope>' % (NS, head % "", self.instance(1, 0)))
         self.pulls += 1
+        if self.mode == "fault":      # a SOAP fault with no Subcode (nor Detail)
+            return ('<s:Envelope %s><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value>'
+                    '</s:Code><s:Reason><s:Text xml:lang="en-US">out of sorts</s:Text>'
+                    '</s:Reason></s:Fault></s:Body></s:Envelope>' % NS)
         if self.mode == "malformed":
             return '<s:Envelope %s><s:Body><wsen:PullResponse><wsen:Items><unclosed' % NS
         if self.mode == "huge":
@@ -305,9 +310,24 @@ def hostile_checks(broker, db, hostile, good):
                                                            directory(db)[1]))
 
 
-def scenario(hosts, db, hostile):
+def fault_checks(broker, db, faulty, good):
+    """A host whose Pulls get a SOAP fault without a Subcode: a failing host (ServerState
+    1, retried), its sessions kept, the broker up (a Subcode was once read unchecked)."""
+    ok = wait_for(30, lambda: faulty.pulls >= 2 and directory(db)[1].get(faulty.name) == 1)
+    check("%s, whose Pulls are answered by a fault without a Subcode: marked unknown "
+          "(ServerState 1), retried, logged with the fault's reason" % faulty.name,
+          ok and "out of sorts" in broker_log(db), "%d pulls; %r" % (faulty.pulls,
+                                                                 directory(db)[1]))
+    have = {k: v for k, v in directory(db)[0].items() if k[0] == faulty.name}
+    check("... its snapshot's session still listed", have == faulty.expected(), repr(have))
+    check("... and the broker still answers, the good hosts running",
+          broker.proc.poll() is None and "resyncs_peak" in broker.ask("stats") and
+          all(directory(db)[1].get(g.name) == 3 for g in good), repr(directory(db)[1]))
+
+
+def scenario(hosts, db, hostile, faulty):
     a, b, forged = hosts
-    broker = Broker(db, hosts + hostile)
+    broker = Broker(db, hosts + hostile + [faulty])
     try:
         if not check("the ingest probe starts on %d hosts" % len(hosts), broker.ready):
             return
@@ -335,6 +355,7 @@ def scenario(hosts, db, hostile):
               sa.get("resyncs") == 1 and sb.get("resyncs") == 1 and
               s.get("resyncs_peak") == 1, "%r %r %r" % (s, sa, sb))
         hostile_checks(broker, db, hostile, [a, b])
+        fault_checks(broker, db, faulty, [a, b])
 
         # ---- changes on a host arrive as batches, no resync
         before = broker.ask("stats %s" % a.name)
@@ -416,7 +437,8 @@ def main():
              Host("hv-fleet-b", fixture(1500, 1000, "ub")),
              Host("hv-fleet-c", fixture(1, 3, "uc"), claims="hv-fleet-a")]
     hostile = [HostileHost("hv-hostile-%s" % m, m) for m in ("huge", "malformed", "backwards")]
-    ALSO.extend(hostile)
+    faulty = HostileHost("hv-hostile-fault", "fault")
+    ALSO.extend(hostile + [faulty])
     db = os.path.join(hosts[0].dir, "fleet.db")
     try:
         hosts[0].accounts()
@@ -428,7 +450,7 @@ def main():
                             h.log()[-1500:]) and started
         if started:
             t0 = time.monotonic()
-            scenario(hosts, db, hostile)
+            scenario(hosts, db, hostile, faulty)
             log("elapsed %.1f s" % (time.monotonic() - t0))
     finally:
         if common.failed:
