@@ -18,7 +18,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${FUZZ_BUILD:-build-fuzz}
 JOBS=${FUZZ_JOBS:-2}
-ALL="wql path mof config basic negotiate wsman cimxml encbody ingest"
+ALL="wql path mof config basic negotiate wsman cimxml encbody ingest privsep"
 
 build_only=false
 secs=30
@@ -36,6 +36,7 @@ max_len() {
 	case $1 in
 	basic)  echo 2048 ;;     # BASIC_MAX_HEADER 1024
 	negotiate) echo 10000 ;; # NEGO_HDR_B64_MAX 8192 and the scheme
+	privsep) echo 70000 ;;   # PRIV_MSG_MAX 65536
 	config) echo 8192 ;;
 	path)   echo 10000 ;;    # PATH_MAX_LEN 8192
 	wql)    echo 20000 ;;    # WQL_MAX_QUERY 16384

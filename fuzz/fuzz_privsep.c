@@ -1,0 +1,122 @@
+/*
+ * fuzz_privsep.c -- the privileged process's decoding of what the network
+ * process sends it (src/privsep/wire.c): the header, then each request's
+ * payload.
+ *
+ * This is the privilege boundary: priv runs as root, and a network process
+ * taken over by an attacker can send it any bytes.  privsep.h promises
+ * that decoding checks everything and says what was wrong.  Checked here:
+ * a request either fails with a reason, or decodes to fields that encode
+ * back to exactly the bytes that came (so no field was cut, padded,
+ * misread or left over), with every string ending within its limit.
+ */
+#include "fuzz.h"
+
+#include "privsep/privsep.h"
+
+static unsigned char again[PRIV_MSG_MAX];
+
+static void check_error(uint32_t rc, const rdms_error *err)
+{
+	FUZZ_CHECK(fuzz_error_set(rc, err->code, err->message));
+}
+
+/* The request decoded from MSG (N bytes) encodes back to MSG itself (the encoder gave E bytes). */
+static void same(const uint8_t *msg, size_t n, size_t e)
+{
+	FUZZ_CHECK(e == n);
+	FUZZ_CHECK(memcmp(again, msg, n) == 0);
+}
+
+static void terminated(const char *s, size_t size)
+{
+	FUZZ_CHECK(memchr(s, '\0', size) != NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* the largest decoded request, as priv's channel thread would hold it */
+	static union {
+		priv_auth a; priv_negotiate g; priv_act c; priv_audit d; priv_invoke i;
+		priv_idle l; priv_events e; char since[PRIV_TIME_MAX + 1]; uint32_t sid;
+	} m;
+	const uint8_t *payload = data + PRIV_HEADER_SIZE;
+	rdms_error err = { 0 };
+	priv_header h;
+	uint32_t rc = priv_decode_header(data, size, &h, &err);
+
+	if (rc != WBEM_S_NO_ERROR) {
+		check_error(rc, &err);
+		return 0;
+	}
+	FUZZ_CHECK(h.len == size - PRIV_HEADER_SIZE && h.type > 0 && h.type < PRIV_TYPE_END);
+	memset(&m, 0x5a, sizeof m);        /* no help from a zeroed start */
+	switch (h.type) {
+	case PRIV_AUTH:
+		if ((rc = priv_decode_auth(payload, h.len, &m.a, &err)) == WBEM_S_NO_ERROR) {
+			terminated(m.a.user, sizeof m.a.user);
+			terminated(m.a.password, sizeof m.a.password);
+			same(data, size, priv_encode_auth(again, sizeof again, h.id, &m.a));
+		}
+		break;
+	case PRIV_NEGOTIATE:
+		if ((rc = priv_decode_negotiate(payload, h.len, &m.g, &err)) == WBEM_S_NO_ERROR) {
+			terminated(m.g.token, sizeof m.g.token);
+			same(data, size, priv_encode_negotiate(again, sizeof again, h.id, &m.g));
+		}
+		break;
+	case PRIV_ENUMERATE:
+	case PRIV_STATUS:
+	case PRIV_FEED_STATE:
+		if ((rc = priv_decode_empty(payload, h.len, h.type, &err)) == WBEM_S_NO_ERROR)
+			same(data, size, priv_encode_empty(again, sizeof again, h.id, h.type));
+		break;
+	case PRIV_FIND:
+		if ((rc = priv_decode_find(payload, h.len, &m.sid, &err)) == WBEM_S_NO_ERROR)
+			same(data, size, priv_encode_find(again, sizeof again, h.id, m.sid));
+		break;
+	case PRIV_ACT:
+		if ((rc = priv_decode_act(payload, h.len, &m.c, &err)) == WBEM_S_NO_ERROR) {
+			FUZZ_CHECK(m.c.action < PRIV_ACTION_END);
+			terminated(m.c.text, sizeof m.c.text);
+			same(data, size, priv_encode_act(again, sizeof again, h.id, &m.c));
+		}
+		break;
+	case PRIV_AUDIT:
+		if ((rc = priv_decode_audit(payload, h.len, &m.d, &err)) == WBEM_S_NO_ERROR) {
+			terminated(m.d.target, sizeof m.d.target);
+			same(data, size, priv_encode_audit(again, sizeof again, h.id, &m.d));
+		}
+		break;
+	case PRIV_IDLE:
+		if ((rc = priv_decode_idle(payload, h.len, &m.l, &err)) == WBEM_S_NO_ERROR) {
+			FUZZ_CHECK(m.l.count >= 1 && m.l.count <= PRIV_IDLE_MAX);
+			same(data, size, priv_encode_idle(again, sizeof again, h.id, &m.l));
+		}
+		break;
+	case PRIV_AUDIT_READ:
+		if ((rc = priv_decode_audit_read(payload, h.len, m.since, &err)) == WBEM_S_NO_ERROR) {
+			terminated(m.since, sizeof m.since);
+			same(data, size, priv_encode_audit_read(again, sizeof again, h.id, m.since));
+		}
+		break;
+	case PRIV_INVOKE:
+		if ((rc = priv_decode_invoke(payload, h.len, &m.i, &err)) == WBEM_S_NO_ERROR) {
+			FUZZ_CHECK(m.i.action < PRIV_ACTION_END && m.i.any_owner <= 1);
+			terminated(m.i.audit.detail, sizeof m.i.audit.detail);
+			same(data, size, priv_encode_invoke(again, sizeof again, h.id, &m.i));
+		}
+		break;
+	case PRIV_EVENTS:
+		if ((rc = priv_decode_events(payload, h.len, &m.e, &err)) == WBEM_S_NO_ERROR) {
+			FUZZ_CHECK(m.e.max <= PRIV_EVENTS_MAX && m.e.wait_ms <= PRIV_EVENTS_WAIT_MAX_MS);
+			same(data, size, priv_encode_events(again, sizeof again, h.id, &m.e));
+		}
+		break;
+	default:
+		return 0;      /* a reply type: priv refuses it before decoding anything */
+	}
+	if (rc != WBEM_S_NO_ERROR)
+		check_error(rc, &err);
+	return 0;
+}
