@@ -613,8 +613,6 @@ static CURLcode perform(rdms_client *c, strbuf *req)
 uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_elem,
                      rdms_error *err)
 {
-	wsman_fault f;
-	xmlNode *root, *n;
 	long status = 0;
 	CURLcode rc;
 
@@ -650,10 +648,21 @@ uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 	if (status == 401)
 		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s refused the credentials (HTTP 401)",
 		                 c->url);
-	*doc = c->reply.len > 0 ? wsman_xml_read(c->reply.data, c->reply.len, &f) : NULL;
+	return client_reply_parse(c->url, c->reply.data, c->reply.len, status, doc, body_elem,
+	                          err);
+}
+
+uint32_t client_reply_parse(const char *url, const char *data, size_t len, long status,
+                            xmlDoc **doc, xmlNode **body_elem, rdms_error *err)
+{
+	wsman_fault f;
+	xmlNode *root, *n;
+
+	*body_elem = NULL;
+	*doc = len > 0 ? wsman_xml_read(data, len, &f) : NULL;
 	if (*doc == NULL)
 		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE,
-		                 "%s answered HTTP %ld without a SOAP reply", c->url, status);
+		                 "%s answered HTTP %ld without a SOAP reply", url, status);
 	root = xmlDocGetRootElement(*doc);
 	if (wsman_is(root, NS_SOAP, "Envelope"))
 		for (n = wsman_first_elem(root); n != NULL; n = wsman_next_elem(n))
@@ -661,13 +670,12 @@ uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_e
 				*body_elem = n;
 	if (*body_elem == NULL)
 		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "%s answered HTTP %ld without a "
-		                 "SOAP envelope", c->url, status);
+		                 "SOAP envelope", url, status);
 	n = wsman_first_elem(*body_elem);
 	if (n != NULL && wsman_is(n, NS_SOAP, "Fault"))
 		return fault_error(n, err);
 	if (status != 200)
-		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "%s answered HTTP %ld", c->url,
-		                 status);
+		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "%s answered HTTP %ld", url, status);
 	return WBEM_S_NO_ERROR;
 }
 
@@ -855,7 +863,7 @@ static uint32_t read_items(const xmlNode *items, const cim_class *cls,
  * Reads an EnumerateResponse or PullResponse: items into OUT, the next
  * context into *CTX (malloc'd, NULL when the sequence ended).
  */
-static uint32_t read_page(const xmlNode *body, const char *resp, const char *items_ns,
+uint32_t client_read_page(const xmlNode *body, const char *resp, const char *items_ns,
                           const cim_class *cls, cim_instance_list *out, char **ctx,
                           rdms_error *err)
 {
@@ -920,7 +928,7 @@ static uint32_t enumerate_first(rdms_client *c, const cim_class *cls, const char
 	rc = client_post(c, &b, &doc, &body, err);
 	strbuf_free(&b);
 	if (rc == WBEM_S_NO_ERROR)
-		rc = read_page(body, "EnumerateResponse", NS_WSMAN, cls, out, ctx, err);
+		rc = client_read_page(body, "EnumerateResponse", NS_WSMAN, cls, out, ctx, err);
 	xmlFreeDoc(doc);
 	return rc;
 }
@@ -954,7 +962,7 @@ static uint32_t enumerate(rdms_client *c, const cim_class *cls, const char *wql,
 		rc = client_post(c, &b, &doc, &body, err);
 		strbuf_free(&b);
 		if (rc == WBEM_S_NO_ERROR)
-			rc = read_page(body, "PullResponse", NS_WSEN, cls, out, &ctx, err);
+			rc = client_read_page(body, "PullResponse", NS_WSEN, cls, out, &ctx, err);
 		xmlFreeDoc(doc);
 	}
 	free(ctx);
@@ -1103,8 +1111,7 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
 	                         cls);
 	strbuf b = { 0 }, action = { 0 };
 	xmlDoc *doc = NULL;
-	xmlNode *body, *e, *r;
-	char want[160];
+	xmlNode *body;
 	uint32_t rc;
 
 	*rv = WBEM_E_FAILED;
@@ -1126,17 +1133,25 @@ uint32_t rdms_client_invoke_opts(rdms_client *c, const cim_class *cls, const cim
 	strbuf_free(&b);
 	strbuf_free(&action);
 	free(uri);
-	if (rc == WBEM_S_NO_ERROR) {
-		snprintf(want, sizeof want, "%s_OUTPUT", method);
-		e = wsman_first_elem(body);
-		r = e != NULL && strcasecmp((const char *)e->name, want) == 0
-		    ? client_find_desc(e, "ReturnValue") : NULL;
-		if (r == NULL || !client_node_u32(r, rv))
-			rc = rdms_fail(err, WBEM_E_INVALID_STREAM,
-			               "the reply holds no %s with a ReturnValue", want);
-		else if (*rv != WBEM_S_NO_ERROR)
-			return_value_text(doc, *rv, err);
-	}
+	if (rc == WBEM_S_NO_ERROR)
+		rc = client_invoke_output(doc, body, method, rv, err);
 	xmlFreeDoc(doc);
 	return rc;
+}
+
+uint32_t client_invoke_output(xmlDoc *doc, const xmlNode *body, const char *method,
+                              uint32_t *rv, rdms_error *err)
+{
+	char want[160];
+	xmlNode *e = wsman_first_elem(body), *r;
+
+	snprintf(want, sizeof want, "%s_OUTPUT", method);
+	r = e != NULL && strcasecmp((const char *)e->name, want) == 0
+	    ? client_find_desc(e, "ReturnValue") : NULL;
+	if (r == NULL || !client_node_u32(r, rv))
+		return rdms_fail(err, WBEM_E_INVALID_STREAM,
+		                 "the reply holds no %s with a ReturnValue", want);
+	if (*rv != WBEM_S_NO_ERROR)
+		return_value_text(doc, *rv, err);
+	return WBEM_S_NO_ERROR;
 }

@@ -48,6 +48,24 @@ struct rdms_client {
  */
 uint32_t client_post(rdms_client *c, strbuf *req, xmlDoc **doc, xmlNode **body_elem,
                      rdms_error *err);
+/*
+ * A reply's bytes DATA (LEN) of HTTP STATUS from URL, as client_post
+ * returns them: *DOC (to free; NULL when it is no XML), its Body element
+ * in *BODY_ELEM, and a fault as its WMI code with the server's reason.
+ */
+uint32_t client_reply_parse(const char *url, const char *data, size_t len, long status,
+                            xmlDoc **doc, xmlNode **body_elem, rdms_error *err);
+/*
+ * An EnumerateResponse or PullResponse (RESP) in BODY: the instances of CLS
+ * among its ITEMS_NS:Items onto OUT, the next context into *CTX (malloc'd,
+ * NULL when the sequence ended).
+ */
+uint32_t client_read_page(const xmlNode *body, const char *resp, const char *items_ns,
+                          const cim_class *cls, cim_instance_list *out, char **ctx,
+                          rdms_error *err);
+/* METHOD's output in BODY (of DOC): its ReturnValue into *RV, the reason for one not 0 into ERR. */
+uint32_t client_invoke_output(xmlDoc *doc, const xmlNode *body, const char *method,
+                              uint32_t *rv, rdms_error *err);
 /* The envelope up to <s:Body> for ACTION on URI (PATH: its selectors, may be NULL). */
 void client_envelope_head(strbuf *b, const rdms_client *c, const char *action,
                           const char *uri, const cim_path *path);
