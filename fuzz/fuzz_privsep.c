@@ -33,6 +33,17 @@ static void terminated(const char *s, size_t size)
 	FUZZ_CHECK(memchr(s, '\0', size) != NULL);
 }
 
+/*
+ * In LLVMFuzzerTestOneInput (its locals): decodes the payload as a NAME
+ * request into M.FIELD; if it is one, CHECKS, then the round trip.
+ */
+#define REQUEST(name, field, checks) do { \
+	if ((rc = priv_decode_##name(payload, h.len, &m.field, &err)) == WBEM_S_NO_ERROR) { \
+		checks; \
+		same(data, size, priv_encode_##name(again, sizeof again, h.id, &m.field)); \
+	} \
+} while (0)
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* the largest decoded request, as priv's channel thread would hold it */
@@ -53,17 +64,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&m, 0x5a, sizeof m);        /* no help from a zeroed start */
 	switch (h.type) {
 	case PRIV_AUTH:
-		if ((rc = priv_decode_auth(payload, h.len, &m.a, &err)) == WBEM_S_NO_ERROR) {
-			terminated(m.a.user, sizeof m.a.user);
-			terminated(m.a.password, sizeof m.a.password);
-			same(data, size, priv_encode_auth(again, sizeof again, h.id, &m.a));
-		}
+		REQUEST(auth, a, terminated(m.a.user, sizeof m.a.user);
+		        terminated(m.a.password, sizeof m.a.password));
 		break;
 	case PRIV_NEGOTIATE:
-		if ((rc = priv_decode_negotiate(payload, h.len, &m.g, &err)) == WBEM_S_NO_ERROR) {
-			terminated(m.g.token, sizeof m.g.token);
-			same(data, size, priv_encode_negotiate(again, sizeof again, h.id, &m.g));
-		}
+		REQUEST(negotiate, g, terminated(m.g.token, sizeof m.g.token));
 		break;
 	case PRIV_ENUMERATE:
 	case PRIV_STATUS:
@@ -76,23 +81,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			same(data, size, priv_encode_find(again, sizeof again, h.id, m.sid));
 		break;
 	case PRIV_ACT:
-		if ((rc = priv_decode_act(payload, h.len, &m.c, &err)) == WBEM_S_NO_ERROR) {
-			FUZZ_CHECK(m.c.action < PRIV_ACTION_END);
-			terminated(m.c.text, sizeof m.c.text);
-			same(data, size, priv_encode_act(again, sizeof again, h.id, &m.c));
-		}
+		REQUEST(act, c, FUZZ_CHECK(m.c.action < PRIV_ACTION_END);
+		        terminated(m.c.text, sizeof m.c.text));
 		break;
 	case PRIV_AUDIT:
-		if ((rc = priv_decode_audit(payload, h.len, &m.d, &err)) == WBEM_S_NO_ERROR) {
-			terminated(m.d.target, sizeof m.d.target);
-			same(data, size, priv_encode_audit(again, sizeof again, h.id, &m.d));
-		}
+		REQUEST(audit, d, terminated(m.d.target, sizeof m.d.target));
 		break;
 	case PRIV_IDLE:
-		if ((rc = priv_decode_idle(payload, h.len, &m.l, &err)) == WBEM_S_NO_ERROR) {
-			FUZZ_CHECK(m.l.count >= 1 && m.l.count <= PRIV_IDLE_MAX);
-			same(data, size, priv_encode_idle(again, sizeof again, h.id, &m.l));
-		}
+		REQUEST(idle, l, FUZZ_CHECK(m.l.count >= 1 && m.l.count <= PRIV_IDLE_MAX));
 		break;
 	case PRIV_AUDIT_READ:
 		if ((rc = priv_decode_audit_read(payload, h.len, m.since, &err)) == WBEM_S_NO_ERROR) {
@@ -101,17 +97,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case PRIV_INVOKE:
-		if ((rc = priv_decode_invoke(payload, h.len, &m.i, &err)) == WBEM_S_NO_ERROR) {
-			FUZZ_CHECK(m.i.action < PRIV_ACTION_END && m.i.any_owner <= 1);
-			terminated(m.i.audit.detail, sizeof m.i.audit.detail);
-			same(data, size, priv_encode_invoke(again, sizeof again, h.id, &m.i));
-		}
+		REQUEST(invoke, i, FUZZ_CHECK(m.i.action < PRIV_ACTION_END && m.i.any_owner <= 1);
+		        terminated(m.i.audit.detail, sizeof m.i.audit.detail));
 		break;
 	case PRIV_EVENTS:
-		if ((rc = priv_decode_events(payload, h.len, &m.e, &err)) == WBEM_S_NO_ERROR) {
-			FUZZ_CHECK(m.e.max <= PRIV_EVENTS_MAX && m.e.wait_ms <= PRIV_EVENTS_WAIT_MAX_MS);
-			same(data, size, priv_encode_events(again, sizeof again, h.id, &m.e));
-		}
+		REQUEST(events, e, FUZZ_CHECK(m.e.max <= PRIV_EVENTS_MAX &&
+		                              m.e.wait_ms <= PRIV_EVENTS_WAIT_MAX_MS));
 		break;
 	default:
 		return 0;      /* a reply type: priv refuses it before decoding anything */
