@@ -864,8 +864,8 @@ def main():
                       "%.1f MiB" % (max(status_kib(b.pids(), "VmHWM") for b in brokers) / 1024.0))
             scratch = password_hash_kib(bench.user)
             if scratch is not None:
-                bench.row("      one PAM password check's hash alone (in the privileged "
-                          "process's peak, freed at once)", "%.1f MiB" % (scratch / 1024.0))
+                bench.row("      one PAM password check's hash, alone",
+                          "%.1f MiB" % (scratch / 1024.0), "in priv's peak, freed at once")
             for stage in ("idle", "wal", "kill"):
                 if stage in ONLY:
                     getattr(bench, stage)()
