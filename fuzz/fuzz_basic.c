@@ -3,9 +3,9 @@
  *
  * With Negotiate's (fuzz_negotiate.c), the parser that runs before anyone
  * is authenticated.  The header value comes in an exact-size buffer
- * (embedded NULs included, as the length says).  On BASIC_OK the user name must be terminated, free of
- * control characters and of ':'; on anything else the credentials must be
- * wiped and the error must say why.
+ * (embedded NULs included, as the length says).  On BASIC_OK the user name
+ * must be terminated, free of control characters and of ':'; on anything
+ * else the credentials must be wiped and the error must say why.
  */
 #include "fuzz.h"
 

@@ -37,7 +37,8 @@ static void read_items(const xmlNode *body)
 			if (ingest_change(e, &c, &insts, &err)) {
 				FUZZ_CHECK(c.kind == FLEET_UPSERT || c.kind == FLEET_DELETE);
 				FUZZ_CHECK(insts.count == 1 && ingest_keyed(insts.items[0]));
-				FUZZ_CHECK(c.s.host != NULL && c.s.host == ingest_session(insts.items[0]).host);
+				FUZZ_CHECK(c.s.host != NULL &&
+				           c.s.host == ingest_session(insts.items[0]).host);
 			} else {
 				check_error(&err);
 				FUZZ_CHECK(insts.count == 0);
