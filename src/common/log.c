@@ -21,13 +21,25 @@ const char *log_progname(void)
 	return prog;
 }
 
-/* The attribute lets clang check callers' formats (and accept vfprintf here). */
+/*
+ * One line to stderr, written at once (no other thread's line inside it).
+ * Messages quote what others sent -- a host's fault, a client's name, a
+ * server's value -- so a control character in one becomes a space: a line
+ * break there would start a forged line of its own (and a record of its own
+ * once priv's syslog pump reads it).
+ */
+/* The attribute lets clang check callers' formats (and accept vsnprintf here). */
 __attribute__((format(printf, 2, 0)))
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: %s", prog, level);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char msg[4096];
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	fprintf(stderr, "%s: %s%s%s\n", prog, level, msg,
+	        n >= (int)sizeof msg ? " [...]" : "");
 }
 
 void log_warn(const char *fmt, ...)

@@ -1,7 +1,9 @@
 /*
  * log.h -- uniform diagnostics: log_warn(), log_info(), log_debug() and
  * fatal().  Messages go to stderr prefixed with the program name (set once
- * by log_init); the daemon may add syslog later without touching callers.
+ * by log_init), one line each: a control character in a message (a line
+ * break in something quoted) is written as a space, and a message is cut
+ * at 4 KiB (" [...]").
  */
 #ifndef RDMS_LOG_H
 #define RDMS_LOG_H

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/common/log.h"
 #include "../../src/common/strbuf_raw.h"
 #include "../../src/common/strutil.h"
 #include "../../src/common/utf8.h"
@@ -302,6 +303,45 @@ static void test_write_all(void)
 	free(d.buf);
 }
 
+/* What log_warn("says: %s", ARG) writes to stderr, into OUT (SIZE bytes). */
+static void logged(const char *arg, char *out, size_t size)
+{
+	FILE *f = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (f == NULL || saved < 0) {
+		CHECK(!"tmpfile or dup failed");
+		if (f != NULL)
+			fclose(f);
+		return;
+	}
+	fflush(stderr);
+	dup2(fileno(f), STDERR_FILENO);
+	log_warn("says: %s", arg);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(f);
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+/* A message quoting what others sent stays one line: no forged line after a line break. */
+static void test_log_one_line(void)
+{
+	static char big[6000], out[8192];
+
+	logged("out\nrdmsd: fleet: forged\r\x1b[2J\x7f!", out, sizeof out);
+	CHECK_STR(out, "rdms: says: out rdmsd: fleet: forged  [2J !\n");
+	memset(big, 'x', sizeof big - 1);
+	logged(big, out, sizeof out);
+	CHECK(strlen(out) < 4200 && strchr(out, '\n') == out + strlen(out) - 1);
+	CHECK(strstr(out, "x [...]\n") != NULL);
+}
+
 int main(void)
 {
 	test_small_growth();
@@ -314,5 +354,6 @@ int main(void)
 	test_after_key();
 	test_utf8();
 	test_write_all();
+	test_log_one_line();
 	return check_summary("strutil");
 }
