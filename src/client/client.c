@@ -464,7 +464,19 @@ static uint32_t wsman_fault_code(const xmlNode *n)
 	return 0;
 }
 
-/* TEXT, as the server's reason for CODE, into ERR on one line: trimmed, runs of white space folded. */
+/*
+ * ERR's message on one line: a server's text in it (a reason, a bad value)
+ * may hold line breaks or a terminal's escapes.
+ */
+static uint32_t one_line(rdms_error *err)
+{
+	for (char *p = err->message; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return err->code;
+}
+
+/* TEXT, as the server's reason for CODE, into ERR: trimmed, one line (one_line). */
 static void reason_error(rdms_error *err, uint32_t code, char *text)
 {
 	char *s = text != NULL ? text : "";
@@ -475,10 +487,8 @@ static void reason_error(rdms_error *err, uint32_t code, char *text)
 	len = strlen(s);
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\r'))
 		s[--len] = '\0';
-	for (char *p = s; *p; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
 	rdms_fail(err, code, "%s", *s ? s : wbem_name(code));
+	one_line(err);
 }
 
 static uint32_t fault_error(const xmlNode *fault, rdms_error *err)
@@ -826,7 +836,7 @@ uint32_t client_read_instance(const xmlNode *e, const cim_class *cls, bool any_n
 			rc = cim_instance_set(inst, prop->name, v, err);
 		if (rc != WBEM_S_NO_ERROR) {
 			cim_instance_free(inst);
-			return rc;
+			return one_line(err);
 		}
 	}
 	*out = inst;
