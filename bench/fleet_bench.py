@@ -312,8 +312,9 @@ class Bench:
         if keys:
             env["BENCH_KEYS"] = keys
         seconds = seconds or DURATION
+        env["BENCH_THREADS"] = str(min(2, conns))
         c0 = cpu_ticks(pids)
-        p = subprocess.run(["ip", "netns", "exec", CL, "wrk", "-t%d" % min(2, conns),
+        p = subprocess.run(["ip", "netns", "exec", CL, "wrk", "-t%s" % env["BENCH_THREADS"],
                             "-c%d" % conns, "-d%ds" % seconds, "--latency", "-s", LUA, url],
                            env=env, capture_output=True, text=True, timeout=seconds + 120)
         c1 = cpu_ticks(pids)

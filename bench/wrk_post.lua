@@ -7,6 +7,7 @@
 --   BENCH_AUTH   value of the Authorization header ("Basic ...")
 --   BENCH_CTYPE  Content-Type
 --   BENCH_HDRS   more headers, "Name: value" separated by "|" (CIM-XML)
+--   BENCH_THREADS  wrk's -t (1 when unset)
 --   BENCH_KEYS   optional: a file of "VMHostName SessionId" lines; each
 --                request puts the next line's into @@HOST@@ and @@SID@@ of
 --                the body (thread T of N takes lines T, T+N, ...), so that
@@ -56,16 +57,18 @@ if string.find(body, "@@ID@@", 1, true) or #keys > 0 then
 	-- BENCH_NONCE differs per wrk run: a later run must not reuse the ids
 	-- of an earlier one, whose replies the replay cache still holds.
 	local prefix = "uuid:00000000-" .. (os.getenv("BENCH_NONCE") or "0000") .. "-4000-8000-"
+	-- The count comes from the caller: wrk starts each thread right after its
+	-- setup(), so telling the first threads the count once the last is set up
+	-- (as this did) wrote into a running thread's Lua state -- a race that let
+	-- the first threads' first requests take other threads' sessions (the
+	-- calls then found them disconnected already), and that once crashed wrk.
+	local nthreads = tonumber(os.getenv("BENCH_THREADS")) or 1
 	local threads = 0
 
 	function setup(thread)
 		threads = threads + 1
-		thread:set("tid", threads)
-		thread:set("nthreads", 0)
+		thread:set("tid", threads)    -- before the thread starts: safe
 		all[#all + 1] = thread
-		for _, t in ipairs(all) do
-			t:set("nthreads", threads)
-		end
 	end
 
 	function request()
@@ -73,8 +76,7 @@ if string.find(body, "@@ID@@", 1, true) or #keys > 0 then
 		local id = string.format("%s%04x%08x", prefix, (tonumber(tid) or 0) % 65536, counter)
 		local b = string.gsub(body, "@@ID@@", id)
 		if #keys > 0 then
-			local n = tonumber(nthreads) or 1
-			local i = (tonumber(tid) or 1) + (counter - 1) * n
+			local i = (tonumber(tid) or 1) + (counter - 1) * nthreads
 			if i > #keys then
 				reused = reused + 1
 				i = (i - 1) % #keys + 1

@@ -193,7 +193,7 @@ wrk_run() {
 		s0=$(switches_sum "$PID")
 		n0=$(switches_sum $(net_pids))
 		out=$(BENCH_NONCE=$(printf '%04x' $((RANDOM))) BENCH_BODY=$body BENCH_PATH=$path BENCH_AUTH=$AUTH BENCH_CTYPE=$ctype \
-			BENCH_HDRS=$hdrs wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$LUA" \
+			BENCH_HDRS=$hdrs BENCH_THREADS=$t wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$LUA" \
 			"http://127.0.0.1:${WRK_PORT:-$([ "$path" = /cimom ] && echo "$CIM_PORT" || echo "$HTTP_PORT")}" 2>&1)
 		c1=$(cpu_ticks)
 		p1=$(cpu_ticks_of "$PID")
