@@ -470,9 +470,7 @@ static uint32_t wsman_fault_code(const xmlNode *n)
  */
 static uint32_t one_line(rdms_error *err)
 {
-	for (char *p = err->message; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	str_blank_controls(err->message);
 	return err->code;
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "strutil.h"
+
 static const char *prog = "rdms";
 static bool debug_on;
 
@@ -35,9 +37,7 @@ static void vlog(const char *level, const char *fmt, va_list ap)
 	char msg[4096];
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);
 
-	for (char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
+	str_blank_controls(msg);
 	fprintf(stderr, "%s: %s%s%s\n", prog, level, msg,
 	        n >= (int)sizeof msg ? " [...]" : "");
 }

@@ -38,6 +38,13 @@ char *str_trim(char *s)
 	return s;
 }
 
+void str_blank_controls(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
 bool str_ieq(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;

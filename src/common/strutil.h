@@ -14,6 +14,12 @@ bool str_ieq(const char *a, const char *b);
 /* Trims blanks (and a trailing CR) in place at both ends of S; returns the new start. */
 char *str_trim(char *s);
 /*
+ * Each control character of S (below 0x20, and DEL) made a space, in
+ * place: a text quoted from elsewhere that must stay on one line and must
+ * not reach a terminal as escapes.
+ */
+void str_blank_controls(char *s);
+/*
  * True when the media type of CONTENT_TYPE (an HTTP Content-Type value,
  * NULL when absent) is one of TYPES (NULL-terminated, lower case), in any
  * case; its parameters (charset) are not looked at.

@@ -333,7 +333,10 @@ static void logged(const char *arg, char *out, size_t size)
 static void test_log_one_line(void)
 {
 	static char big[6000], out[8192];
+	char text[] = "a\tb\nc\x01\x7f\xc3\xa9";
 
+	str_blank_controls(text);
+	CHECK_STR(text, "a b c  \xc3\xa9");      /* UTF-8 past 0x7f stays */
 	logged("out\nrdmsd: fleet: forged\r\x1b[2J\x7f!", out, sizeof out);
 	CHECK_STR(out, "rdms: says: out rdmsd: fleet: forged  [2J !\n");
 	memset(big, 'x', sizeof big - 1);
