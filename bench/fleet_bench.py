@@ -33,7 +33,12 @@ direct figures beside the broker's.  In order:
                   first host's sessions, directly and through the broker
                   (the broker's added latency); then wrk on 1 and 8
                   connections through the broker, each call a fresh session
-                  of another host (bench/wrk_post.lua's BENCH_KEYS)
+                  of another host (bench/wrk_post.lua's BENCH_KEYS), after
+                  an unmeasured second of such calls (the broker's TLS
+                  connections to its hosts opened, as in service);
+                  FLEET_BENCH_THREADS=1 adds each thread role's context
+                  switches and CPU per call, and the TCP connections the
+                  broker opened
   RSS, idle CPU   the broker's two processes: RSS once converged, after the
                   enumerations and at the end; CPU over FLEET_BENCH_IDLE_SECONDS
                   (20) windows with every host idle
@@ -111,6 +116,7 @@ BROKER_RDMSD = os.environ.get("FLEET_BENCH_BROKER_RDMSD", RDMSD)
 PERF_DIR = os.environ.get("FLEET_BENCH_PERF")   # perf record -g of the broker's Get runs there
 PERF_GRAPH = os.environ.get("FLEET_BENCH_PERF_GRAPH", "fp")   # or dwarf: through libc too
 PERF_EVENTS = os.environ.get("FLEET_BENCH_PERF_EVENTS")   # e.g. raw_syscalls:sys_enter
+THREADS = os.environ.get("FLEET_BENCH_THREADS") == "1"   # the Disconnect stage's costs by thread
 
 CL = fl.CLIENT
 # where clients go: the broker, or haproxy in front of both
@@ -234,6 +240,46 @@ def switches(pids):
                 if "ctxt_switches:" in line:
                     n += int(line.split()[1])
     return n
+
+
+def by_thread(pids):
+    """{thread name: [context switches, CPU ticks]} of every thread of PIDS so
+    far: rdmsd names its threads by role (rdms_thread_name), so this says
+    which part of a call wakes how often and costs what."""
+    out = {}
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            base = "/proc/%d/task/%s/" % (pid, tid)
+            status, stat = read(base + "status") or "", read(base + "stat") or ""
+            name, n = "?", 0
+            for line in status.splitlines():
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1] if len(line.split()) > 1 else "?"
+                elif "ctxt_switches:" in line:
+                    n += int(line.split()[1])
+            fields = stat.rsplit(")", 1)[-1].split()
+            ticks = int(fields[11]) + int(fields[12]) if len(fields) > 12 else 0
+            row = out.setdefault(name, [0, 0])
+            row[0] += n
+            row[1] += ticks
+    return out
+
+
+def active_opens(ns):
+    """TCP connections opened from network namespace NS so far (TcpActiveOpens)."""
+    p = subprocess.run(["ip", "netns", "exec", ns, "nstat", "-az", "TcpActiveOpens"],
+                       capture_output=True, text=True)
+    m = re.search(r"^TcpActiveOpens\s+(\d+)", p.stdout, re.M)
+    return int(m.group(1)) if m else 0
+
+
+def by_thread_delta(after, before):
+    return {k: [v[0] - before.get(k, [0, 0])[0], v[1] - before.get(k, [0, 0])[1]]
+            for k, v in after.items()}
 
 
 def status_kib(pids, key):
@@ -638,10 +684,12 @@ class Bench:
             return
         log("Disconnect rate via the broker (wrk, %d s x %d runs, 1 and 8 connections; %d "
             "connected sessions on %d hosts)" % (DURATION, RUNS, len(pool), len(others)))
-        size = len(pool) // (2 * RUNS)
-        chunks = [pool[i * size:(i + 1) * size] for i in range(2 * RUNS)]
+        # a chunk of sessions for each run, and one for the warm-up
+        size = len(pool) // (2 * RUNS + 1)
+        chunks = [pool[i * size:(i + 1) * size] for i in range(2 * RUNS + 1)]
         keys = [self.file("disconnect-%d.keys" % i, "".join("%s %d\n" % k for k in c))
                 for i, c in enumerate(chunks)]
+        warm_keys, keys, chunks = keys[-1], keys[:-1], chunks[:-1]
         body = self.file("disconnect.xml", tw.wsl_envelope(
             tw.WMI_URI + "/Disconnect", tw.WMI_URI,
             [("VMHostName", "@@HOST@@"), ("SessionId", "@@SID@@")],
@@ -650,8 +698,13 @@ class Bench:
         bp, hp = self.bpids(), host_pids(self.lab)
         if PERF_DIR:
             log("  broker PIDs %s" % " ".join(map(str, bp)))
+        # Not measured: a second's calls first, so that the runs find the broker
+        # as it is in service -- a kept TLS connection to each host (~100 mutual
+        # TLS handshakes on both sides otherwise fall into the first run)
+        self.wrk(BROKER, body, 8, bp, warm_keys, seconds=1)
         for conns, ks, chs in ((8, keys[:RUNS], chunks[:RUNS]), (1, keys[RUNS:], chunks[RUNS:])):
             h0, s0 = cpu_ticks(hp), (switches(bp), switches(hp))
+            t0 = (by_thread(bp), by_thread(hp), active_opens(self.broker.ns)) if THREADS else None
             prof = self.perf("disconnect-%d" % conns, None)
             runs = self.wrk_runs(BROKER, body, conns, bp, ks)
             self.perf_done(prof)
@@ -666,6 +719,15 @@ class Bench:
             self.row("    all hosts' CPU per call", "%.1f ms" % (hcpu / max(1, reqs)))
             self.row("    context switches per call, broker / all hosts",
                      "%.1f / %.1f" % ((s1[0] - s0[0]) / max(1, reqs), (s1[1] - s0[1]) / max(1, reqs)))
+            if t0 is not None:
+                log("      TCP connections the broker opened, per call: %.3f"
+                    % ((active_opens(self.broker.ns) - t0[2]) / max(1, reqs)))
+                for side, pids, before in (("broker", bp, t0[0]), ("hosts", hp, t0[1])):
+                    d = by_thread_delta(by_thread(pids), before)
+                    for name, (sw, ticks) in sorted(d.items(), key=lambda kv: -kv[1][1]):
+                        if sw or ticks:
+                            log("      %-6s %-18s switches/call %5.1f  CPU/call %6.0f us"
+                                % (side, name, sw / max(1, reqs), ticks / HZ * 1e6 / max(1, reqs)))
             # calls still in flight when wrk stopped counting may have been carried out
             self.row("    calls answered; sessions disconnected at the hosts",
                      "%d; %d" % (reqs, done), "", abs(done - reqs) <= conns * RUNS + reused)

@@ -48,10 +48,14 @@
 #
 # Environment: BUILD (build), RDMSD ($BUILD/rdmsd), BENCH_SESSIONS (10000),
 # BENCH_DURATION (5 s per wrk run), BENCH_RUNS (3 wrk runs per figure),
-# BENCH_ENUM_RUNS (20), BENCH_ONLY (invoke: start rdmsd and run the Invoke
-# figures alone, for comparing builds quickly), BENCH_SMAPS (a file: each
-# process's resident KiB per mapped file after the enumerations, to see
-# where the RSS figure goes).
+# BENCH_ENUM_RUNS (20), BENCH_ONLY (invoke or get: start rdmsd and run the
+# Invoke figures, or the Get figures and their floor, alone, for comparing
+# builds quickly), BENCH_SMAPS (a file: each process's resident KiB per
+# mapped file after the enumerations, to see where the RSS figure goes),
+# BENCH_PERF (a directory: `perf record -g` of the server during each wrk
+# run, NAME.RUN.data there; its figures then cost the profiler's share;
+# BENCH_PERF_GRAPH=dwarf for call graphs through libraries without frame
+# pointers).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -63,9 +67,11 @@ DUR=${BENCH_DURATION:-5}
 RUNS=${BENCH_RUNS:-3}
 ENUM_RUNS=${BENCH_ENUM_RUNS:-20}
 ONLY=${BENCH_ONLY:-}
-[ -z "$ONLY" ] || [ "$ONLY" = invoke ] || { echo "wsman_bench: BENCH_ONLY is 'invoke' or unset" >&2; exit 2; }
+case "$ONLY" in ""|invoke|get) ;; *) echo "wsman_bench: BENCH_ONLY is 'invoke', 'get' or unset" >&2; exit 2 ;; esac
 # all: true unless only the Invoke figures are asked for
 all() { [ -z "$ONLY" ]; }
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+PERF_DIR=${BENCH_PERF:-}
 LUA=$ROOT/bench/wrk_post.lua
 
 BUSER=rdmsbench
@@ -192,10 +198,18 @@ wrk_run() {
 		p0=$(cpu_ticks_of "$PID")
 		s0=$(switches_sum "$PID")
 		n0=$(switches_sum $(net_pids))
+		local perf_pid=
+		if [ -n "$PERF_DIR" ]; then
+			mkdir -p "$PERF_DIR"
+			perf record -q -g ${BENCH_PERF_GRAPH:+--call-graph "$BENCH_PERF_GRAPH"} -o "$PERF_DIR/$name.$r.data" -p "$(rdmsd_pids | tr -s " \n" ",," | sed "s/,$//")" >/dev/null 2>&1 &
+			perf_pid=$!
+			sleep 0.3
+		fi
 		out=$(BENCH_NONCE=$(printf '%04x' $((RANDOM))) BENCH_BODY=$body BENCH_PATH=$path BENCH_AUTH=$AUTH BENCH_CTYPE=$ctype \
 			BENCH_HDRS=$hdrs BENCH_THREADS=$t wrk -t"$t" -c"$c" -d"${DUR}s" --latency -s "$LUA" \
 			"http://127.0.0.1:${WRK_PORT:-$([ "$path" = /cimom ] && echo "$CIM_PORT" || echo "$HTTP_PORT")}" 2>&1)
 		c1=$(cpu_ticks)
+		if [ -n "$perf_pid" ]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null; fi
 		p1=$(cpu_ticks_of "$PID")
 		s1=$(switches_sum "$PID")
 		n1=$(switches_sum $(net_pids))
@@ -220,10 +234,12 @@ wrk_run() {
 	done
 }
 
-if all; then
+if want get; then
 echo "  Get by key (wrk, ${DUR}s x $RUNS runs each) ..."
 wrk_run get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 wrk_run get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+fi
+if all; then
 
 # ---- enumerations (curl, one reply with every session) -------------------------
 # enum_runs NAME COUNT_PATTERN CURL-ARGS...: ENUM_RUNS timed runs (ms) in
@@ -283,6 +299,7 @@ echo "  CIM-XML GetInstance (wrk) ..."
 wrk_run cim_gi1 1 1 "$TMP/cim-gi.xml" /cimom "$CIM_TYPE" "$CIM_HDRS|CIMMethod: GetInstance"
 wrk_run cim_gi8 2 8 "$TMP/cim-gi.xml" /cimom "$CIM_TYPE" "$CIM_HDRS|CIMMethod: GetInstance"
 fi
+if want invoke; then
 echo "  Invoke SendMessage (wrk) ..."
 ROWS0=$(sqlite3 "$TMP/state/audit.db" 'SELECT count(*) FROM audit' 2>/dev/null || echo 0)
 wrk_run inv1 1 1 "$TMP/invoke.xml" /wsman "$SOAP_TYPE"
@@ -295,26 +312,7 @@ PSS_END=$(proc_sum smaps_rollup Pss)
 grep -q "ReturnValue>0<" <(curl -s -H "Content-Type: $SOAP_TYPE" -H "Authorization: $AUTH" \
 	--data-binary @<(sed 's/@@ID@@/uuid:6d3b1c2e-0000-4000-8000-ffffffffffff/' "$TMP/invoke.xml") \
 	"http://127.0.0.1:$HTTP_PORT/wsman") || die "SendMessage did not return 0"
-
-if all; then
-# ---- Get with every read fresh (session_cache_ms = 0) ---------------------------
-# rdmsd answers reads from a snapshot at most session_cache_ms old
-# (rdmsd.conf(5)); this is what a Get costs when it reads the session
-# through the privileged process each time.
-echo "  Get by key with session_cache_ms = 0 (wrk) ..."
-bench_stop_rdmsd
-# rdmsd logs at its stop how many commits its audit rows took (group commit)
-AUDIT_COMMITS=$(sed -n 's/.*audit: \([0-9]*\) events recorded in \([0-9]*\) commits.*/\1 rows in \2 commits/p' \
-	"$TMP/rdmsd.log" | tail -1)
-echo "session_cache_ms = 0" >>"$TMP/rdmsd.conf"
-"$RDMSD" --config "$TMP/rdmsd.conf" --foreground >>"$TMP/rdmsd.log" 2>&1 &
-PID=$!
-for _ in $(seq 20000); do
-	[ "$(post_get)" = 200 ] && break
-	kill -0 "$PID" 2>/dev/null || { cat "$TMP/rdmsd.log" >&2; die "rdmsd exited"; }
-done
-wrk_run nc_get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
-wrk_run nc_get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+fi
 
 # ---- the transport floor -----------------------------------------------------------
 # The Get runs again, against a server that only answers (bench/http_floor.c),
@@ -337,12 +335,35 @@ start_floor() {
 	[ "$code" = 200 ] || die "http_floor does not answer (HTTP $code)"
 	PID=$FLOOR_PID
 }
-echo "  transport floor: the same Get runs against http_floor (wrk) ..."
+get_floor() {
+	echo "  transport floor: the same Get runs against http_floor (wrk) ..."
+	bench_stop_rdmsd
+	start_floor "$TMP/get.out"
+	WRK_PORT=$FLOOR_PORT wrk_run floor1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+	WRK_PORT=$FLOOR_PORT wrk_run floor8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+	stop_floor
+}
+if all; then
+# ---- Get with every read fresh (session_cache_ms = 0) ---------------------------
+# rdmsd answers reads from a snapshot at most session_cache_ms old
+# (rdmsd.conf(5)); this is what a Get costs when it reads the session
+# through the privileged process each time.
+echo "  Get by key with session_cache_ms = 0 (wrk) ..."
 bench_stop_rdmsd
-start_floor "$TMP/get.out"
-WRK_PORT=$FLOOR_PORT wrk_run floor1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
-WRK_PORT=$FLOOR_PORT wrk_run floor8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
-stop_floor
+# rdmsd logs at its stop how many commits its audit rows took (group commit)
+AUDIT_COMMITS=$(sed -n 's/.*audit: \([0-9]*\) events recorded in \([0-9]*\) commits.*/\1 rows in \2 commits/p' \
+	"$TMP/rdmsd.log" | tail -1)
+echo "session_cache_ms = 0" >>"$TMP/rdmsd.conf"
+"$RDMSD" --config "$TMP/rdmsd.conf" --foreground >>"$TMP/rdmsd.log" 2>&1 &
+PID=$!
+for _ in $(seq 20000); do
+	[ "$(post_get)" = 200 ] && break
+	kill -0 "$PID" 2>/dev/null || { cat "$TMP/rdmsd.log" >&2; die "rdmsd exited"; }
+done
+wrk_run nc_get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+wrk_run nc_get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
+
+get_floor
 echo "  large-reply floor: the enumerations' replies served by http_floor (curl) ..."
 start_floor "$TMP/enum_http.out"
 enum_runs floor_enum '<p:SessionId>' -H "Content-Type: $SOAP_TYPE" --data-binary "@$TMP/enum.xml" \
@@ -353,6 +374,9 @@ enum_runs floor_cim_ei '<VALUE.NAMEDINSTANCE>' -H "Content-Type: $CIM_TYPE" \
 	--data-binary "@$TMP/cim-ei.xml" "http://127.0.0.1:$FLOOR_PORT/cimom"
 PID=
 stop_floor
+elif [ "$ONLY" = get ]; then
+	get_floor
+	PID=
 else
 	bench_stop_rdmsd
 	AUDIT_COMMITS=$(sed -n 's/.*audit: \([0-9]*\) events recorded in \([0-9]*\) commits.*/\1 rows in \2 commits/p' \
@@ -403,13 +427,15 @@ echo
 echo "rdms benchmark results (medians; wrk runs of ${DUR}s x $RUNS, enumerations x $ENUM_RUNS)"
 printf '  %-44s %22s   %s\n' "figure" "rdmsd" "target (issue 13)"
 row "start to first successful Get" "$FIRST_MS ms" ""
-if all; then
+if want get; then
 wrk_row get1 "WS-Man Get, 1 connection (wrk -t1 -c1)"
 wrk_row floor1 "  transport floor, 1 connection (http_floor)" "no work: MHD, same bytes"
 target "Get / floor, 1 connection" "$(ratio "$(col get1 1)" "$(col floor1 1)")" ">=" 0.9 "floor"
 wrk_row get8 "WS-Man Get, 8 connections (wrk -t2 -c8)"
 wrk_row floor8 "  transport floor, 8 connections (http_floor)" ""
 target "Get / floor, 8 connections" "$(ratio "$(col get8 1)" "$(col floor8 1)")" ">=" 0.85 "floor"
+fi
+if all; then
 enum_row enum_http floor_enum "WS-Man Enumerate $N, HTTP+Basic"
 row "WS-Man Enumerate $N, Unix socket" "$(printf '%.2f ms' "$(median <"$TMP/enum_unix.runs")")" ""
 row "    reply size" "$(awk -v b="$ENUM_BYTES" 'BEGIN { printf "%.2f MB", b / 1e6 }')" ""
@@ -425,6 +451,7 @@ wrk_row nc_get8 "WS-Man Get, 8 conn., session_cache_ms = 0"
 wrk_row cim_gi1 "CIM-XML GetInstance, 1 connection"
 wrk_row cim_gi8 "CIM-XML GetInstance, 8 connections"
 fi
+if want invoke; then
 wrk_row inv1 "Invoke SendMessage, 1 connection" "audited, durable"
 target "Invoke / OMI's $OMI_INV1 req/s" "$(ratio "$(col inv1 1)" "$OMI_INV1")" ">=" 1.0 "OMI"
 target "server CPU / OMI's $OMI_INV_CPU us" "$(ratio "$(col inv1 5)" "$OMI_INV_CPU")" "<=" 0.3 "OMI"
@@ -434,6 +461,7 @@ target "p99 / OMI's $OMI_INV8_P99 ms" "$(ratio "$(col inv8 3)" "$OMI_INV8_P99")"
 target "server CPU / OMI's $OMI_INV_CPU us" "$(ratio "$(col inv8 5)" "$OMI_INV_CPU")" "<=" 0.3 "OMI"
 row "    audit rows written by the Invoke runs" "$(( ROWS1 - ROWS0 ))" "(wrk counted $INV_REQS)"
 row "    audit commits (fsyncs) since start" "${AUDIT_COMMITS:-not logged}" ""
+fi
 all || exit 0
 row "RSS idle (VmRSS / VmHWM / PSS)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE") / $(mb "$PSS_IDLE")" ""
 row "RSS after enumerations (VmRSS / VmHWM / PSS)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM") / $(mb "$PSS_ENUM")" ""
