@@ -366,6 +366,17 @@ void rdms_client_free(rdms_client *c)
 
 /* ---- faults ------------------------------------------------------------- */
 
+xmlNode *client_soap_body(xmlDoc *doc)
+{
+	xmlNode *root = xmlDocGetRootElement(doc), *body = NULL;
+
+	if (wsman_is(root, NS_SOAP, "Envelope"))
+		for (xmlNode *n = wsman_first_elem(root); n != NULL; n = wsman_next_elem(n))
+			if (wsman_is(n, NS_SOAP, "Body"))
+				body = n;
+	return body;
+}
+
 xmlNode *client_find_desc(const xmlNode *n, const char *name)
 {
 	for (xmlNode *c = n != NULL ? n->children : NULL; c != NULL; c = c->next) {
@@ -477,14 +488,8 @@ static uint32_t one_line(rdms_error *err)
 /* TEXT, as the server's reason for CODE, into ERR: trimmed, one line (one_line). */
 static void reason_error(rdms_error *err, uint32_t code, char *text)
 {
-	char *s = text != NULL ? text : "";
-	size_t len;
+	const char *s = text != NULL ? str_trim_space(text) : "";
 
-	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
-		s++;
-	len = strlen(s);
-	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\n' || s[len - 1] == '\r'))
-		s[--len] = '\0';
 	rdms_fail(err, code, "%s", *s ? s : wbem_name(code));
 	one_line(err);
 }
@@ -664,19 +669,14 @@ uint32_t client_reply_parse(const char *url, const char *data, size_t len, long 
                             xmlDoc **doc, xmlNode **body_elem, rdms_error *err)
 {
 	wsman_fault f;
-	xmlNode *root, *n;
+	xmlNode *n;
 
 	*body_elem = NULL;
 	*doc = len > 0 ? wsman_xml_read(data, len, &f) : NULL;
 	if (*doc == NULL)
 		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE,
 		                 "%s answered HTTP %ld without a SOAP reply", url, status);
-	root = xmlDocGetRootElement(*doc);
-	if (wsman_is(root, NS_SOAP, "Envelope"))
-		for (n = wsman_first_elem(root); n != NULL; n = wsman_next_elem(n))
-			if (wsman_is(n, NS_SOAP, "Body"))
-				*body_elem = n;
-	if (*body_elem == NULL)
+	if ((*body_elem = client_soap_body(*doc)) == NULL)
 		return rdms_fail(err, WBEM_E_TRANSPORT_FAILURE, "%s answered HTTP %ld without a "
 		                 "SOAP envelope", url, status);
 	n = wsman_first_elem(*body_elem);

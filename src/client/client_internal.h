@@ -82,6 +82,8 @@ char *client_resource_uri(const char *ns, const cim_class *cls);
  */
 uint32_t client_read_instance(const xmlNode *e, const cim_class *cls, bool any_ns,
                               cim_instance **out, rdms_error *err);
+/* The Body element of DOC's SOAP envelope (the last, if several); NULL when it has none. */
+xmlNode *client_soap_body(xmlDoc *doc);
 /* The first element below N (depth first) whose local name is NAME; NULL if none or N is NULL. */
 xmlNode *client_find_desc(const xmlNode *n, const char *name);
 /* N's text as a uint32 (white space around it allowed). */

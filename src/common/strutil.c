@@ -38,6 +38,18 @@ char *str_trim(char *s)
 	return s;
 }
 
+char *str_trim_space(char *s)
+{
+	static const char space[] = " \t\r\n";
+	char *end;
+
+	s += strspn(s, space);
+	end = s + strlen(s);
+	while (end > s && strchr(space, end[-1]) != NULL)
+		*--end = '\0';
+	return s;
+}
+
 void str_blank_controls(char *s)
 {
 	for (; *s != '\0'; s++)

@@ -13,6 +13,8 @@ bool str_copy(char *dst, size_t size, const char *src);
 bool str_ieq(const char *a, const char *b);
 /* Trims blanks (and a trailing CR) in place at both ends of S; returns the new start. */
 char *str_trim(char *s);
+/* Trims XML's white space (space, tab, CR, LF) in place at both ends of S; returns the new start. */
+char *str_trim_space(char *s);
 /*
  * Each control character of S (below 0x20, and DEL) made a space, in
  * place: a text quoted from elsewhere that must stay on one line and must

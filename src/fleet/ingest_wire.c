@@ -90,14 +90,8 @@ const char *ingest_text(const xmlNode *n, char *buf, size_t size)
 static const char *reason_text(const xmlNode *n, char *buf, size_t size)
 {
 	xmlChar *t = n != NULL ? xmlNodeGetContent(n) : NULL;
-	const char *s = t != NULL ? (const char *)t : "";
-	size_t len;
 
-	s += strspn(s, " \t\r\n");
-	len = strlen(s);
-	while (len > 0 && strchr(" \t\r\n", s[len - 1]) != NULL)
-		len--;
-	snprintf(buf, size, "%.*s", (int)(len < size ? len : size - 1), s);
+	snprintf(buf, size, "%s", t != NULL ? str_trim_space((char *)t) : "");
 	xmlFree(t);
 	return buf;
 }
@@ -123,15 +117,12 @@ uint32_t ingest_reply_parse(const char *body, size_t len, long status, ingest_re
                             rdms_error *err)
 {
 	wsman_fault f = { 0 };
-	xmlNode *root, *n;
+	xmlNode *soap_body;
 
 	memset(r, 0, sizeof *r);
 	r->doc = len > 0 ? wsman_xml_read(body, len, &f) : NULL;
-	root = r->doc != NULL ? xmlDocGetRootElement(r->doc) : NULL;
-	for (n = root != NULL ? wsman_first_elem(root) : NULL;
-	     n != NULL && wsman_is(root, NS_SOAP, "Envelope"); n = wsman_next_elem(n))
-		if (wsman_is(n, NS_SOAP, "Body"))
-			r->body = wsman_first_elem(n);
+	soap_body = r->doc != NULL ? client_soap_body(r->doc) : NULL;
+	r->body = soap_body != NULL ? wsman_first_elem(soap_body) : NULL;
 	/* an error page (a proxy's, a busy server's) is a failure; a 200 or a fault's status
 	 * without SOAP is what the host sent: bad input */
 	if (r->body == NULL && status >= 300 && status != 400 && status != 500)

@@ -345,6 +345,17 @@ static void test_log_one_line(void)
 	CHECK(strstr(out, "x [...]\n") != NULL);
 }
 
+static void test_trim_space(void)
+{
+	char reason[] = "\r\n\t  out of sorts \t\n", blank[] = " \t\r\n", inner[] = "a \t\nb";
+	char none[] = "";
+
+	CHECK_STR(str_trim_space(reason), "out of sorts");      /* a fault's Text as sent */
+	CHECK_STR(str_trim_space(blank), "");
+	CHECK_STR(str_trim_space(inner), "a \t\nb");           /* only the ends */
+	CHECK_STR(str_trim_space(none), "");
+}
+
 int main(void)
 {
 	test_small_growth();
@@ -358,5 +369,6 @@ int main(void)
 	test_utf8();
 	test_write_all();
 	test_log_one_line();
+	test_trim_space();
 	return check_summary("strutil");
 }
