@@ -24,7 +24,8 @@
 # methods while b1 is killed), FLEET_BENCH_BROKER_RDMSD (the broker's
 # rdmsd, e.g. another build's), FLEET_BENCH_PERF (a directory: perf record
 # -g of the broker's Get runs and WS-Man enumerations; FLEET_BENCH_PERF_GRAPH
-# =dwarf for call graphs through libc).
+# =dwarf for call graphs through libc), FLEET_BENCH_THREADS (1: the
+# Disconnect rate runs' switches and CPU per call by thread role).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
