@@ -227,21 +227,6 @@ class PgBroker(Running, ha.Broker):
         super().__init__(lab, accounts, dsn, name, name)
 
 
-def switches(pids):
-    """Context switches (voluntary and not) of every thread of PIDS so far."""
-    n = 0
-    for pid in pids:
-        try:
-            tids = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            continue
-        for tid in tids:
-            for line in (read("/proc/%d/task/%s/status" % (pid, tid)) or "").splitlines():
-                if "ctxt_switches:" in line:
-                    n += int(line.split()[1])
-    return n
-
-
 def by_thread(pids):
     """{thread name: [context switches, CPU ticks]} of every thread of PIDS so
     far: rdmsd names its threads by role (rdms_thread_name), so this says
@@ -267,6 +252,11 @@ def by_thread(pids):
             row[0] += n
             row[1] += ticks
     return out
+
+
+def switches(pids):
+    """Context switches (voluntary and not) of every thread of PIDS so far."""
+    return sum(n for n, _ in by_thread(pids).values())
 
 
 def active_opens(ns):
