@@ -20,7 +20,7 @@
 #include "../cim/wbem.h"
 #include "../common/frag.h"
 #include "../common/strbuf_raw.h"
-#include "../common/utf8.h"
+#include "../common/xml_escape.h"
 
 /* DSP0200 status names, indexed by status code. */
 static const char *const status_names[] = {
@@ -73,63 +73,17 @@ int cimxml_cim_status(uint32_t code)
 /* ---- escaping ------------------------------------------------------------ */
 
 /* Escaping makes at most this many bytes of one ("&quot;", "&apos;"). */
-#define ESC_MAX 6
+#define ESC_MAX XML_ESC_MAX
 
 /*
- * Bytes copied as they are: ASCII from 0x20 but & < > " and '.  A table
- * lets the common case (names, numbers, host names) cost one load per
- * byte: an EnumerateInstances of 10,000 sessions escapes ~150,000 strings.
+ * Appends TEXT (NULL: "") to O, escaped as cimxml_escape does; returns the
+ * end.  Both quotes as references, white space too (so that attribute
+ * normalisation keeps it), what XML cannot carry as U+FFFD.
  */
-#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-static const unsigned char plain_byte[256] = {
-	[0x20] = 1, 1, 0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,    /* " & ' */
-	[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,    /* < > */
-	[0x40] = P16, P16, P16, P16,
-};
-#undef P16
-
-/* Appends TEXT (NULL: "") to O, escaped as cimxml_escape does; returns the end. */
-static char *escape_to(char *o, const char *text)
+static inline char *escape_to(char *o, const char *text)
 {
-	const unsigned char *s = (const unsigned char *)(text ? text : "");
-	const char *rep;
-	size_t n;
-
-	for (;;) {
-		unsigned c = *s;
-
-		while (plain_byte[c]) {
-			*o++ = (char)c;
-			c = *++s;
-		}
-		switch (c) {
-		case '\0': return o;
-		case '&':  rep = "&amp;";  n = 5; break;
-		case '<':  rep = "&lt;";   n = 4; break;
-		case '>':  rep = "&gt;";   n = 4; break;
-		case '"':  rep = "&quot;"; n = 6; break;
-		case '\'': rep = "&apos;"; n = 6; break;
-		/* As references so that attribute normalisation keeps them. */
-		case '\t': rep = "&#9;";   n = 4; break;
-		case '\n': rep = "&#10;";  n = 5; break;
-		case '\r': rep = "&#13;";  n = 5; break;
-		default:
-			n = c < 0x20 ? 0 : utf8_xml_len(s);
-			if (n == 0) {
-				/* XML 1.0 cannot carry it at all: U+FFFD REPLACEMENT CHARACTER. */
-				rep = "\xEF\xBF\xBD";
-				n = 3;
-				break;
-			}
-			memcpy(o, s, n);
-			o += n;
-			s += n;
-			continue;
-		}
-		memcpy(o, rep, n);
-		o += n;
-		s++;
-	}
+	return xml_escape_to(o, text != NULL ? text : "",
+	                     XML_ESC_QUOT | XML_ESC_APOS | XML_ESC_WS | XML_ESC_FFFD);
 }
 
 void cimxml_escape(strbuf *b, const char *text)

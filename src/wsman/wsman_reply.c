@@ -21,7 +21,7 @@
 #include "../cim/wbem.h"
 #include "../common/frag.h"
 #include "../common/strbuf_raw.h"
-#include "../common/utf8.h"
+#include "../common/xml_escape.h"
 
 /*
  * The writer's hot path: an append that stays inline while the buffer has
@@ -48,91 +48,21 @@ static inline void put_str(strbuf *b, const char *s)
 #define PUTS(b, s) put((b), (s), sizeof(s) - 1)
 
 /*
- * Bytes copied as they are: printable ASCII but < > & and ".  A table
- * lets the common case (names, numbers, URIs) cost one load per byte;
- * an enumeration escapes some 40 strings per instance.
- */
-#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
-static const unsigned char plain_byte[256] = {
-	[0x20] = 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,    /* " & */
-	[0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,    /* < > */
-	[0x40] = P16, P16, P16, P16,
-};
-#undef P16
-
-/*
  * What is written most (escaped text, instances) goes through the cursor
  * of strbuf_raw.h: the most a piece can take is reserved once, then its
  * bytes are stored with no check per byte.  Escaping makes at most
  * ESC_MAX bytes of one ("&quot;").
  */
-#define ESC_MAX 6
+#define ESC_MAX XML_ESC_MAX
 
-/* Appends S to O, escaped as wsman_escape does; returns the end. */
-static char *escape_to(char *o, const char *s, bool attr)
+/*
+ * Appends S to O, escaped as wsman_escape does; returns the end.  What
+ * WinRM writes: " and white space as they are in text, as references in
+ * an attribute; what XML cannot carry as '?'.
+ */
+static inline char *escape_to(char *o, const char *s, bool attr)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (;;) {
-		unsigned c = *p;
-		size_t n;
-
-		/* Names, numbers, host names and URIs are all plain bytes. */
-		while (plain_byte[c]) {
-			*o++ = (char)c;
-			c = *++p;
-		}
-		if (c == 0)
-			return o;
-		p++;
-		if (c >= 0x80) {
-			n = utf8_xml_len(p - 1);
-			if (n == 0) {
-				*o++ = '?';
-				continue;
-			}
-			*o++ = (char)c;
-			while (--n > 0)
-				*o++ = (char)*p++;
-			continue;
-		}
-		switch (c) {
-		case '<':
-			memcpy(o, "&lt;", 4);
-			o += 4;
-			break;
-		case '>':
-			memcpy(o, "&gt;", 4);
-			o += 4;
-			break;
-		case '&':
-			memcpy(o, "&amp;", 5);
-			o += 5;
-			break;
-		case '"':
-			if (attr) {
-				memcpy(o, "&quot;", 6);
-				o += 6;
-			} else {
-				*o++ = '"';
-			}
-			break;
-		case '\t':
-		case '\n':
-		case '\r':
-			if (!attr) {
-				*o++ = (char)c;
-			} else {
-				n = c == '\t' ? 4 : 5;
-				memcpy(o, c == '\t' ? "&#9;" : c == '\n' ? "&#10;" : "&#13;", n);
-				o += n;
-			}
-			break;
-		default:
-			*o++ = '?';     /* C0 control characters cannot appear in XML 1.0 */
-			break;
-		}
-	}
+	return xml_escape_to(o, s, attr ? XML_ESC_QUOT | XML_ESC_WS : 0);
 }
 
 void wsman_escape(strbuf *b, const char *s, bool attr)

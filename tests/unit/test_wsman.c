@@ -1918,6 +1918,10 @@ static void test_writer(void)
 	strbuf_puts(&b, "</r>");
 	CHECK_STR(b.data, "<r>a&lt;b&gt;&amp;\"c\" ??\t\xc3\xa9 ?? ??? ??? ok</r>");
 	strbuf_free(&b);
+	/* an attribute value: quotes and white space as references, apostrophes as they are */
+	wsman_escape(&b, "it's \"q\"\t\n\r<\x02", true);
+	CHECK_STR(b.data, "it's &quot;q&quot;&#9;&#10;&#13;&lt;?");
+	strbuf_free(&b);
 
 	CHECK(inst != NULL);
 	cim_instance_set(inst, "SessionId", cim_u32(4000000000u), &err);
