@@ -18,7 +18,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${FUZZ_BUILD:-build-fuzz}
 JOBS=${FUZZ_JOBS:-2}
-ALL="wql path mof config basic negotiate wsman cimxml encbody ingest privsep client charset"
+ALL="wql path mof config basic negotiate wsman cimxml encbody ingest privsep client charset ctx"
 
 build_only=false
 secs=30
@@ -40,6 +40,7 @@ max_len() {
 	config) echo 8192 ;;
 	path)   echo 10000 ;;    # PATH_MAX_LEN 8192
 	wql)    echo 20000 ;;    # WQL_MAX_QUERY 16384
+	ctx)    echo 30000 ;;    # WSMAN_CTX_MAX_LEN 24576
 	*)      echo 16384 ;;
 	esac
 }
