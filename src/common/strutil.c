@@ -2,6 +2,7 @@
  * strutil.c -- see strutil.h.
  */
 #include "strutil.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,8 +19,9 @@ bool str_copy(char *dst, size_t size, const char *src)
 	if (size == 0)
 		return false;
 	if (n >= size) {
-		memcpy(dst, src, size - 1);
-		dst[size - 1] = '\0';
+		n = utf8_cut(src, size - 1);     /* not inside a character */
+		memcpy(dst, src, n);
+		dst[n] = '\0';
 		return false;
 	}
 	memcpy(dst, src, n + 1);

@@ -7,7 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Copies SRC into DST of SIZE bytes, always terminated; false when truncated. */
+/*
+ * Copies SRC into DST of SIZE bytes, always terminated; false when truncated
+ * (then cut between UTF-8 characters, not inside one).
+ */
 bool str_copy(char *dst, size_t size, const char *src);
 /* ASCII case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);

@@ -34,6 +34,16 @@ size_t utf8_seq_len(const unsigned char *p)
 	return n;
 }
 
+size_t utf8_cut(const char *s, size_t cut)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t k = cut;
+
+	while (k > 0 && cut - k < 3 && (p[k] & 0xC0) == 0x80)
+		k--;
+	return k != cut && p[k] >= 0xC0 ? k : cut;
+}
+
 size_t utf8_xml_len(const unsigned char *p)
 {
 	size_t n = utf8_seq_len(p);

@@ -18,4 +18,11 @@ size_t utf8_seq_len(const unsigned char *p);
 /* The same, but 0 also for U+FFFE and U+FFFF, which are not XML characters. */
 size_t utf8_xml_len(const unsigned char *p);
 
+/*
+ * Where to cut S, longer than CUT bytes, so that no UTF-8 character is
+ * split: CUT, or the start of the character CUT falls in (bytes that are
+ * no UTF-8 are cut where CUT says).
+ */
+size_t utf8_cut(const char *s, size_t cut);
+
 #endif

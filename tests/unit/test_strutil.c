@@ -15,6 +15,7 @@
 #include "../../src/common/strbuf_raw.h"
 #include "../../src/common/strutil.h"
 #include "../../src/common/utf8.h"
+#include "../../src/common/utf8.h"
 #include "../../src/common/write_all.h"
 #include "check.h"
 
@@ -345,6 +346,24 @@ static void test_log_one_line(void)
 	CHECK(strstr(out, "x [...]\n") != NULL);
 }
 
+static void test_copy_cut(void)
+{
+	char out[4];
+
+	CHECK(!str_copy(out, sizeof out, "\xc3\xa9\xc3\xa9"));     /* "éé": 4 bytes into 3 */
+	CHECK_STR(out, "\xc3\xa9");                                /* é, not é and half of one */
+	CHECK(!str_copy(out, sizeof out, "ab\xe2\x82\xac"));       /* "ab€" */
+	CHECK_STR(out, "ab");
+	CHECK(!str_copy(out, sizeof out, "abcd"));
+	CHECK_STR(out, "abc");
+	CHECK(!str_copy(out, sizeof out, "\x80\x80\x80\x80\x80")); /* no UTF-8: cut where it falls */
+	CHECK_EQ(strlen(out), 3);
+	CHECK(str_copy(out, sizeof out, "\xe2\x82\xac"));          /* € fits */
+	CHECK_STR(out, "\xe2\x82\xac");
+	CHECK_EQ(utf8_cut("\xf0\x9f\x98\x80x", 2), 0);            /* inside a 4-byte one */
+	CHECK_EQ(utf8_cut("\xf0\x9f\x98\x80x", 4), 4);
+}
+
 static void test_trim_space(void)
 {
 	char reason[] = "\r\n\t  out of sorts \t\n", blank[] = " \t\r\n", inner[] = "a \t\nb";
@@ -370,5 +389,6 @@ int main(void)
 	test_write_all();
 	test_log_one_line();
 	test_trim_space();
+	test_copy_cut();
 	return check_summary("strutil");
 }

@@ -372,6 +372,24 @@ static void test_log(void)
 	}
 	CHECK_EQ(xrdp_log_scan("", 0, &li, &err), WBEM_S_NO_ERROR);
 	xrdp_log_free(&li);
+
+	/* a name too long for ClientMachineName's 63 bytes is cut between characters */
+	{
+		static const char head[] = "[20261125-12:00:00] [INFO ] Socket 9: AF_INET connection "
+		                           "received from 10.0.0.5 port 40000\n"
+		                           "[20261125-12:00:01] [INFO ] Connected client computer name: ";
+		char text[sizeof head + 100];
+		const char *name;
+
+		memcpy(text, head, sizeof head - 1);
+		for (int i = 0; i < 40; i++)          /* 40 x U+00E9: 80 bytes */
+			memcpy(text + sizeof head - 1 + 2 * i, "\xc3\xa9", 2);
+		text[sizeof head - 1 + 80] = '\n';
+		CHECK_EQ(xrdp_log_scan(text, sizeof head + 80, &li, &err), WBEM_S_NO_ERROR);
+		name = xrdp_log_name_for(&li, "10.0.0.5", 40000);
+		CHECK(name != NULL && strlen(name) == 62);      /* 31 whole characters */
+		xrdp_log_free(&li);
+	}
 }
 
 /* The tail reader starts at a line boundary. */

@@ -34,6 +34,7 @@
 #include "../../common/array.h"
 #include "../../common/file_read.h"
 #include "../../common/strutil.h"
+#include "../../common/utf8.h"
 
 /* A name logged more than this long after its connection pairs with nothing. */
 #define PAIR_WINDOW_S 60
@@ -156,7 +157,7 @@ static void on_name(scan *sc, const char *p, long long when)
 	str_copy(nm->addr, sizeof nm->addr, c->addr);
 	nm->port = c->port;
 	if (len >= sizeof nm->name)
-		len = sizeof nm->name - 1;
+		len = utf8_cut(p, sizeof nm->name - 1);   /* not inside a character */
 	for (size_t i = 0; i < len; i++)    /* a log is not trusted text */
 		nm->name[i] = (unsigned char)p[i] < 0x20 || p[i] == 0x7f ? '?' : p[i];
 	nm->name[len] = '\0';
