@@ -18,7 +18,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 BUILD=${FUZZ_BUILD:-build-fuzz}
 JOBS=${FUZZ_JOBS:-2}
-ALL="wql path mof config basic negotiate wsman cimxml encbody ingest privsep client charset ctx"
+ALL="wql path mof config basic negotiate wsman cimxml encbody ingest privsep client charset ctx backend"
 
 build_only=false
 secs=30

@@ -11,11 +11,12 @@
 #     fuzz/seed_capture.c, which writes every input the test passes (good
 #     and malformed) in the form the fuzz target reads.
 # Inputs over 4 KiB are left out (-max_len): seeds stay small and readable.
-# The seeds of negotiate, ingest, privsep, client, charset and ctx are not
-# made here: they are a few hand-made inputs each (real tokens, a host's
-# replies as rdmsd sends them, one encoded request of each type, captured
-# replies, UTF-16 envelopes, context payloads as wsman_ctx_seal lays them
-# out), kept as they are.
+# The seeds of negotiate, ingest, privsep, client, charset, ctx and backend
+# are not made here: they are a few hand-made inputs each (real tokens, a
+# host's replies as rdmsd sends them, one encoded request of each type,
+# captured replies, UTF-16 envelopes, context payloads as wsman_ctx_seal
+# lays them out, /proc lines, xrdp log lines, an X2Go session list), kept
+# as they are.
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${FUZZ_BUILD:-build-fuzz}
