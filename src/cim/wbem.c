@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/utf8.h"
+
 static const wbem_code codes[] = {
 #define X(name, value, cim, subcode, text) { #name, value, cim, subcode, text },
 #include "wbem_codes.def"
@@ -54,14 +56,23 @@ int wbem_failed(uint32_t value)
 
 uint32_t rdms_fail(rdms_error *err, uint32_t code, const char *fmt, ...)
 {
+	/* the bytes after the cut too: a message quoting a long name is cut between characters */
+	char text[sizeof err->message + 3];
 	va_list ap;
+	int n;
 
 	if (err == NULL)
 		return code;
 	err->code = code;
 	va_start(ap, fmt);
-	vsnprintf(err->message, sizeof err->message, fmt, ap);
+	n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof err->message)
+		n = (int)utf8_cut(text, sizeof err->message - 1);
+	memcpy(err->message, text, (size_t)n);
+	err->message[n] = '\0';
 	return code;
 }
 

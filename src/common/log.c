@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "strutil.h"
+#include "utf8.h"
 
 static const char *prog = "rdms";
 static bool debug_on;
@@ -34,12 +35,14 @@ const char *log_progname(void)
 __attribute__((format(printf, 2, 0)))
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-	char msg[4096];
+	enum { MAX = 4095 };
+	char msg[MAX + 4];     /* the bytes after the cut too, to see whether it splits a character */
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);
 
+	if (n > MAX)
+		msg[utf8_cut(msg, MAX)] = '\0';     /* cut between characters */
 	str_blank_controls(msg);
-	fprintf(stderr, "%s: %s%s%s\n", prog, level, msg,
-	        n >= (int)sizeof msg ? " [...]" : "");
+	fprintf(stderr, "%s: %s%s%s\n", prog, level, msg, n > MAX ? " [...]" : "");
 }
 
 void log_warn(const char *fmt, ...)

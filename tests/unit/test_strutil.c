@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../src/cim/wbem.h"
 #include "../../src/common/log.h"
 #include "../../src/common/strbuf_raw.h"
 #include "../../src/common/strutil.h"
@@ -344,6 +345,11 @@ static void test_log_one_line(void)
 	logged(big, out, sizeof out);
 	CHECK(strlen(out) < 4200 && strchr(out, '\n') == out + strlen(out) - 1);
 	CHECK(strstr(out, "x [...]\n") != NULL);
+	for (size_t i = 0; i + 2 < sizeof big; i += 2)      /* U+00E9 all along: cut between two */
+		memcpy(big + i, "\xc3\xa9", 2);
+	big[sizeof big - 1 - (sizeof big - 1) % 2] = '\0';
+	logged(big, out, sizeof out);
+	CHECK(strstr(out, "\xc3\xa9 [...]\n") != NULL);
 }
 
 static void test_copy_cut(void)
@@ -362,6 +368,23 @@ static void test_copy_cut(void)
 	CHECK_STR(out, "\xe2\x82\xac");
 	CHECK_EQ(utf8_cut("\xf0\x9f\x98\x80x", 2), 0);            /* inside a 4-byte one */
 	CHECK_EQ(utf8_cut("\xf0\x9f\x98\x80x", 4), 4);
+}
+
+/* An error message quoting a long name is cut between characters too. */
+static void test_fail_cut(void)
+{
+	static char name[1200];
+	rdms_error err = { 0 };
+	size_t n;
+
+	for (size_t i = 0; i + 2 < sizeof name; i += 2)
+		memcpy(name + i, "\xc3\xa9", 2);
+	CHECK_EQ(rdms_fail(&err, WBEM_E_NOT_FOUND, "no user %s", name), WBEM_E_NOT_FOUND);
+	n = strlen(err.message);
+	CHECK(n >= sizeof err.message - 2 && n < sizeof err.message);
+	CHECK(utf8_seq_len((const unsigned char *)err.message + n - 2) == 2);   /* a whole é last */
+	rdms_fail(&err, WBEM_E_FAILED, "short %d", 7);
+	CHECK_STR(err.message, "short 7");
 }
 
 static void test_trim_space(void)
@@ -390,5 +413,6 @@ int main(void)
 	test_log_one_line();
 	test_trim_space();
 	test_copy_cut();
+	test_fail_cut();
 	return check_summary("strutil");
 }
