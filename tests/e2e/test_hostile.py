@@ -1364,10 +1364,20 @@ def refused(lab, source, where="wsman"):
 def test_connection_limits(lab):
     log("connection limits (max_connections_per_ip = %d, max_connections = %d)"
         % (PER_IP, MAX_CONN))
-    idle = hold(lab, PER_IP, "127.0.0.1")
-    time.sleep(0.3)
-    check("the connection over max_connections_per_ip is closed unanswered",
-          refused(lab, "127.0.0.1"), len(idle))
+    # As below: a probe served after request_timeout_s (3 s) cut off some of
+    # the idle connections (a loaded machine) proves nothing; try again.
+    for attempt in range(3):
+        idle = hold(lab, PER_IP, "127.0.0.1")
+        time.sleep(0.3)
+        probe_refused = refused(lab, "127.0.0.1")
+        still = open_count(idle)
+        if probe_refused or still == PER_IP:
+            break
+        for s in idle:
+            s.close()
+        time.sleep(0.5)
+    check("the connection over max_connections_per_ip is closed unanswered (%d open, %d still "
+          "open)" % (len(idle), still), len(idle) == PER_IP and probe_refused, (len(idle), still))
     check("... while another address is served", not refused(lab, "127.0.0.2"))
     check("... and so is another listener (HTTPS)", not refused(lab, None, "https"))
     for s in idle:
