@@ -26,6 +26,25 @@ static char *put(char *o, const char *text, size_t n)
 	return o + n;
 }
 
+/* C, one of the characters escaped only when FLAGS ask, as they say. */
+static char *optional(char *o, unsigned c, unsigned flags)
+{
+	static const struct {
+		char        c;
+		unsigned    flag;
+		const char *ref;
+	} esc[] = {
+		{ '"', XML_ESC_QUOT, "&quot;" }, { '\'', XML_ESC_APOS, "&apos;" },
+		{ '\t', XML_ESC_WS, "&#9;" }, { '\n', XML_ESC_WS, "&#10;" }, { '\r', XML_ESC_WS, "&#13;" },
+	};
+
+	for (size_t i = 0; i < sizeof esc / sizeof esc[0]; i++)
+		if ((unsigned char)esc[i].c == c)
+			return flags & esc[i].flag ? put(o, esc[i].ref, strlen(esc[i].ref))
+			                           : put(o, &esc[i].c, 1);
+	return o;
+}
+
 /* What XML 1.0 cannot carry, as FLAGS say. */
 static char *unfit(char *o, unsigned flags)
 {
@@ -57,19 +76,11 @@ char *xml_escape_to(char *o, const char *s, unsigned flags)
 			o = put(o, "&gt;", 4);
 			break;
 		case '"':
-			o = flags & XML_ESC_QUOT ? put(o, "&quot;", 6) : put(o, "\"", 1);
-			break;
 		case '\'':
-			o = flags & XML_ESC_APOS ? put(o, "&apos;", 6) : put(o, "'", 1);
-			break;
 		case '\t':
-			o = flags & XML_ESC_WS ? put(o, "&#9;", 4) : put(o, "\t", 1);
-			break;
 		case '\n':
-			o = flags & XML_ESC_WS ? put(o, "&#10;", 5) : put(o, "\n", 1);
-			break;
 		case '\r':
-			o = flags & XML_ESC_WS ? put(o, "&#13;", 5) : put(o, "\r", 1);
+			o = optional(o, c, flags);
 			break;
 		default:
 			n = c < 0x20 ? 0 : utf8_xml_len(p);

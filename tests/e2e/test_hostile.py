@@ -1361,43 +1361,45 @@ def refused(lab, source, where="wsman"):
         s.close()
 
 
+def over_limit(lab, open_held, want, probe_source):
+    """Connections held (OPEN_HELD() opens them), then a probe from
+    PROBE_SOURCE: (held, how many of them are still open, probe refused).
+    The held connections are idle, so request_timeout_s (3 s here) cuts them
+    off; on a loaded machine opening them can take that long.  A probe that
+    was served while the server had already cut some of them off proves
+    nothing: open them again (up to 3 times)."""
+    for _ in range(3):
+        held = open_held()
+        time.sleep(0.3)
+        probe_refused = refused(lab, probe_source)
+        still = open_count(held)
+        if probe_refused or still == want:
+            break
+        for s in held:
+            s.close()
+        time.sleep(0.5)
+    return held, still, probe_refused
+
+
+def many_sources(lab):
+    more = []
+    for src in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
+        more += hold(lab, min(PER_IP, MAX_CONN - len(more)), src)
+    return more
+
+
 def test_connection_limits(lab):
     log("connection limits (max_connections_per_ip = %d, max_connections = %d)"
         % (PER_IP, MAX_CONN))
-    # As below: a probe served after request_timeout_s (3 s) cut off some of
-    # the idle connections (a loaded machine) proves nothing; try again.
-    for attempt in range(3):
-        idle = hold(lab, PER_IP, "127.0.0.1")
-        time.sleep(0.3)
-        probe_refused = refused(lab, "127.0.0.1")
-        still = open_count(idle)
-        if probe_refused or still == PER_IP:
-            break
-        for s in idle:
-            s.close()
-        time.sleep(0.5)
+    idle, still, probe_refused = over_limit(lab, lambda: hold(lab, PER_IP, "127.0.0.1"), PER_IP,
+                                            "127.0.0.1")
     check("the connection over max_connections_per_ip is closed unanswered (%d open, %d still "
           "open)" % (len(idle), still), len(idle) == PER_IP and probe_refused, (len(idle), still))
     check("... while another address is served", not refused(lab, "127.0.0.2"))
     check("... and so is another listener (HTTPS)", not refused(lab, None, "https"))
     for s in idle:
         s.close()
-    # The held connections are idle, so request_timeout_s (3 s here) cuts
-    # them off; on a loaded machine opening 40 can take that long.  A probe
-    # that was served while the server had already cut some of them off
-    # proves nothing: open them again (up to 3 times).
-    for attempt in range(3):
-        more = []
-        for i, src in enumerate(("127.0.0.2", "127.0.0.3", "127.0.0.4")):
-            more += hold(lab, min(PER_IP, MAX_CONN - len(more)), src)
-        time.sleep(0.3)
-        probe_refused = refused(lab, "127.0.0.5")
-        still = open_count(more)
-        if probe_refused or still == MAX_CONN:
-            break
-        for s in more:
-            s.close()
-        time.sleep(0.5)
+    more, still, probe_refused = over_limit(lab, lambda: many_sources(lab), MAX_CONN, "127.0.0.5")
     check("the connection over max_connections is closed unanswered (%d open, %d still open)"
           % (len(more), still), len(more) == MAX_CONN and probe_refused, (len(more), still))
     for s in more:
