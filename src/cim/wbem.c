@@ -56,8 +56,6 @@ int wbem_failed(uint32_t value)
 
 uint32_t rdms_fail(rdms_error *err, uint32_t code, const char *fmt, ...)
 {
-	/* the bytes after the cut too: a message quoting a long name is cut between characters */
-	char text[sizeof err->message + 3];
 	va_list ap;
 	int n;
 
@@ -65,14 +63,10 @@ uint32_t rdms_fail(rdms_error *err, uint32_t code, const char *fmt, ...)
 		return code;
 	err->code = code;
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof text, fmt, ap);
+	n = vsnprintf(err->message, sizeof err->message, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	else if ((size_t)n >= sizeof err->message)
-		n = (int)utf8_cut(text, sizeof err->message - 1);
-	memcpy(err->message, text, (size_t)n);
-	err->message[n] = '\0';
+	if (n >= (int)sizeof err->message)     /* a long quoted name: cut between characters */
+		err->message[utf8_cut(err->message, sizeof err->message - 1)] = '\0';
 	return code;
 }
 

@@ -35,14 +35,14 @@ const char *log_progname(void)
 __attribute__((format(printf, 2, 0)))
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
-	enum { MAX = 4095 };
-	char msg[MAX + 4];     /* the bytes after the cut too, to see whether it splits a character */
+	char msg[4096];
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	bool cut = n >= (int)sizeof msg;
 
-	if (n > MAX)
-		msg[utf8_cut(msg, MAX)] = '\0';     /* cut between characters */
+	if (cut)
+		msg[utf8_cut(msg, sizeof msg - 1)] = '\0';     /* between characters */
 	str_blank_controls(msg);
-	fprintf(stderr, "%s: %s%s%s\n", prog, level, msg, n > MAX ? " [...]" : "");
+	fprintf(stderr, "%s: %s%s%s\n", prog, level, msg, cut ? " [...]" : "");
 }
 
 void log_warn(const char *fmt, ...)

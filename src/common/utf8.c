@@ -37,11 +37,14 @@ size_t utf8_seq_len(const unsigned char *p)
 size_t utf8_cut(const char *s, size_t cut)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t k = cut;
+	size_t k = cut, want;
 
-	while (k > 0 && cut - k < 3 && (p[k] & 0xC0) == 0x80)
-		k--;
-	return k != cut && p[k] >= 0xC0 ? k : cut;
+	while (k > 0 && cut - k < 3 && (p[k - 1] & 0xC0) == 0x80)
+		k--;                /* back over the continuation bytes before CUT */
+	if (k-- == 0 || p[k] < 0xC0 || p[k] > 0xF4)
+		return cut;         /* no first byte of a character before them */
+	want = p[k] >= 0xF0 ? 4 : p[k] >= 0xE0 ? 3 : 2;
+	return cut - k < want ? k : cut;
 }
 
 size_t utf8_xml_len(const unsigned char *p)

@@ -19,9 +19,11 @@ size_t utf8_seq_len(const unsigned char *p);
 size_t utf8_xml_len(const unsigned char *p);
 
 /*
- * Where to cut S, longer than CUT bytes, so that no UTF-8 character is
- * split: CUT, or the start of the character CUT falls in (bytes that are
- * no UTF-8 are cut where CUT says).
+ * Where to cut S, at least CUT bytes long, so that no UTF-8 character is
+ * split: CUT, or the start of the last character when fewer than its bytes
+ * come before CUT.  Only the bytes before CUT are read, so a buffer that
+ * vsnprintf cut short can be trimmed after the fact; bytes that are no
+ * UTF-8 are cut where CUT says.
  */
 size_t utf8_cut(const char *s, size_t cut);
 

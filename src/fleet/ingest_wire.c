@@ -91,7 +91,7 @@ static const char *reason_text(const xmlNode *n, char *buf, size_t size)
 {
 	xmlChar *t = n != NULL ? xmlNodeGetContent(n) : NULL;
 
-	snprintf(buf, size, "%s", t != NULL ? str_trim_space((char *)t) : "");
+	str_copy(buf, size, t != NULL ? str_trim_space((char *)t) : "");
 	xmlFree(t);
 	return buf;
 }
