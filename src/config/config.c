@@ -91,6 +91,7 @@ static const struct config_key keys[] = {
 	STR(fleet_key),
 	STR(broker_name),
 	INT(forward_timeout_s, 1, 300),
+	INT(forward_keep_s, 300, 31536000),
 };
 
 /* True when VALUE is one of the '|'-separated CHOICES. */
@@ -211,6 +212,7 @@ void rdms_config_defaults(rdms_config *cfg)
 	str_copy(cfg->store, sizeof cfg->store, "sqlite");
 	str_copy(cfg->store_path, sizeof cfg->store_path, "/var/lib/rdms/fleet.db");
 	cfg->forward_timeout_s = 10;
+	cfg->forward_keep_s = 86400;
 	cfg->hook_timeout_s = 30;
 	cfg->hook_max_running = 4;
 }

@@ -87,6 +87,7 @@ typedef struct rdms_config {
 	char fleet_key[256];
 	char broker_name[256];      /* Win32_RDSHServer.ConnectionBroker; default the host name */
 	int  forward_timeout_s;     /* a forwarded method's deadline; default 10 */
+	int  forward_keep_s;        /* how long a forwarded call is remembered; default a day */
 } rdms_config;
 
 /* True when CFG makes rdmsd a fleet broker. */

@@ -48,7 +48,8 @@ bool net_broker_up(net_broker *b, rdms_provider *p, rdms_error *err)
 	if (b->broker.store == NULL)
 		return false;
 	/* one process per broker name: a second is refused before it serves anything */
-	if ((b->broker.lease = fleet_lease_start(b->broker.store, cfg->broker_name, err)) == NULL)
+	if ((b->broker.lease = fleet_lease_start(b->broker.store, cfg->broker_name,
+	                                         (int64_t)cfg->forward_keep_s * 1000, err)) == NULL)
 		return false;
 	fleet_events_path(cfg, path, sizeof path);
 	/* a batch the directory committed before a crash, published before the ingest starts */

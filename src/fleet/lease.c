@@ -29,6 +29,8 @@ struct fleet_lease {
 	bool            healthy;
 	rdms_error      why;       /* while not healthy */
 	int64_t         skew_ms;   /* the store's clock less this machine's, at the last refresh */
+	int64_t         keep_calls_ms;   /* 0: calls are never pruned */
+	int64_t         prune_at_ms;     /* monotonic: when the thread prunes next */
 	/* outcomes the store did not take, recorded by the beat (fleet_lease_defer_outcome) */
 	struct deferred *deferred[FLEET_DEFERRED_MAX];
 	size_t          n_deferred;
@@ -218,6 +220,25 @@ static uint32_t refresh(fleet_lease *l, rdms_error *err)
 	return rc;
 }
 
+/* The calls kept long enough forgotten, when it is time (lease.h); by L's thread only. */
+static void prune_calls(fleet_lease *l)
+{
+	rdms_error err = { 0 };
+	size_t pruned = 0;
+	int64_t now = mono_ms();
+
+	if (l->keep_calls_ms <= 0 || now < l->prune_at_ms)
+		return;
+	if (fleet_store_calls_prune(l->st, l->keep_calls_ms, FLEET_PRUNE_MAX, &pruned, &err) !=
+	    WBEM_S_NO_ERROR)
+		log_warn("fleet: forgetting old forwarded calls: %s", err.message);
+	else if (pruned > 0)
+		log_debug("fleet: %zu forwarded call%s older than %" PRId64 " s forgotten", pruned,
+		          pruned == 1 ? "" : "s", l->keep_calls_ms / 1000);
+	/* more to do: again at the next beat */
+	l->prune_at_ms = pruned == FLEET_PRUNE_MAX ? now : now + FLEET_PRUNE_EVERY_MS;
+}
+
 static void *beat_loop(void *arg)
 {
 	fleet_lease *l = arg;
@@ -247,6 +268,8 @@ static void *beat_loop(void *arg)
 		    fleet_store_calls_sweep(l->st, &swept, &err) == WBEM_S_NO_ERROR && swept > 0)
 			log_info("fleet: %zu forwarded call%s of a stopped broker audited unknown", swept,
 			         swept == 1 ? "" : "s");
+		if (rc == WBEM_S_NO_ERROR)
+			prune_calls(l);
 		set_health(l, rc == WBEM_S_NO_ERROR, &err);
 		pthread_mutex_lock(&l->lock);
 	}
@@ -254,7 +277,8 @@ static void *beat_loop(void *arg)
 	return NULL;
 }
 
-fleet_lease *fleet_lease_start(fleet_store *st, const char *name, rdms_error *err)
+fleet_lease *fleet_lease_start(fleet_store *st, const char *name, int64_t keep_calls_ms,
+                               rdms_error *err)
 {
 	fleet_lease *l = calloc(1, sizeof *l);
 	size_t swept = 0;
@@ -265,6 +289,7 @@ fleet_lease *fleet_lease_start(fleet_store *st, const char *name, rdms_error *er
 	}
 	l->st = st;
 	l->healthy = true;
+	l->keep_calls_ms = keep_calls_ms > 0 ? keep_calls_ms : 0;
 	str_copy(l->name, sizeof l->name, name != NULL ? name : "");
 	fleet_holder_self(l->holder);
 	if (fleet_store_broker_claim(st, l->name, l->holder, fleet_holder_dead, err) !=

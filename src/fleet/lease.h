@@ -15,7 +15,11 @@
  *     take when they ended (fleet_lease_defer_outcome), once it answers;
  *   sweeps: the pending calls of brokers whose leases are gone become
  *     unknown (fleet_store_calls_sweep), so a dead broker's are said within
- *     FLEET_LEASE_MS + FLEET_BEAT_MS.
+ *     FLEET_LEASE_MS + FLEET_BEAT_MS;
+ *   prunes: about once a minute, the calls older than the time they are
+ *     kept (fleet_store_calls_prune), FLEET_PRUNE_MAX at a time -- at each
+ *     beat while there are more -- so that the directory does not grow
+ *     with every call ever made, nor stall its writers for long.
  * A lease taken over by another process while this one could not reach
  * the directory ends this process (exit 1, logged): two processes never
  * serve one name.
@@ -24,6 +28,7 @@
 #define RDMS_FLEET_LEASE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "store.h"
 
@@ -39,7 +44,14 @@ bool fleet_holder_dead(const char *holder);
  * by a thread; NULL with ERR (WBEM_E_ALREADY_EXISTS: held by a live
  * process elsewhere, named).
  */
-fleet_lease *fleet_lease_start(fleet_store *st, const char *name, rdms_error *err);
+#define FLEET_PRUNE_MAX      5000
+#define FLEET_PRUNE_EVERY_MS (60 * 1000)
+/*
+ * Broker NAME's lease on ST, as above; the calls are kept KEEP_CALLS_MS
+ * (forward_keep_s), or for ever when it is 0.
+ */
+fleet_lease *fleet_lease_start(fleet_store *st, const char *name, int64_t keep_calls_ms,
+                               rdms_error *err);
 /* Whether the directory answered the last refresh; when not, WHY (may be NULL) says why. */
 bool fleet_lease_healthy(fleet_lease *l, rdms_error *why);
 /*

@@ -543,3 +543,17 @@ uint32_t fleet_store_calls_sweep(fleet_store *st, size_t *swept, rdms_error *err
 	return st->vt->calls_sweep(st, FLEET_LEASE_MS, swept != NULL ? swept : &ignored,
 	                           fleet_now_ms(), err);
 }
+
+uint32_t fleet_store_calls_prune(fleet_store *st, int64_t keep_ms, size_t max, size_t *pruned,
+                                 rdms_error *err)
+{
+	size_t ignored;
+
+	if (pruned == NULL)
+		pruned = &ignored;
+	*pruned = 0;
+	if (keep_ms < 0 || max == 0)
+		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "calls kept for %" PRId64 " ms, "
+		                 "at most %zu pruned: nothing to do", keep_ms, max);
+	return st->vt->calls_prune(st, keep_ms, max, pruned, fleet_now_ms(), err);
+}

@@ -401,5 +401,14 @@ uint32_t fleet_store_call_get(fleet_store *st, const char *caller, const char *m
  * FLEET_LEASE_MS, or released) become unknown; *SWEPT (may be NULL) how many.
  */
 uint32_t fleet_store_calls_sweep(fleet_store *st, size_t *swept, rdms_error *err);
+/*
+ * Retention: forgets at most MAX of the calls claimed more than KEEP_MS ago
+ * whose outcome is known (done, refused, unknown), the oldest first;
+ * *PRUNED (may be NULL) how many.  A pending call is kept until the janitor
+ * has said unknown for it.  A retry of a forgotten call's MessageID runs it
+ * again: KEEP_MS is how long a retry is recognised (forward_keep_s).
+ */
+uint32_t fleet_store_calls_prune(fleet_store *st, int64_t keep_ms, size_t max, size_t *pruned,
+                                 rdms_error *err);
 
 #endif

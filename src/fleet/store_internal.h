@@ -59,6 +59,9 @@ typedef struct fleet_store_vtbl {
 	                              rdms_error *err);
 	uint32_t       (*calls_sweep)(fleet_store *st, int64_t lease_ms, size_t *swept,
 	                              int64_t now_ms, rdms_error *err);
+	/* at most MAX calls older than KEEP_MS and not pending deleted, the oldest first */
+	uint32_t       (*calls_prune)(fleet_store *st, int64_t keep_ms, size_t max, size_t *pruned,
+	                              int64_t now_ms, rdms_error *err);
 } fleet_store_vtbl;
 
 /* Every implementation's handle begins with this. */

@@ -148,6 +148,8 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (caller, message_id)"
 	");"
 	"CREATE INDEX calls_pending ON calls (broker) WHERE state = 'pending';",
+	/* 3: the forwarded calls by age, for their retention (fleet_store_calls_prune) */
+	"CREATE INDEX calls_at ON calls (at);",
 };
 
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -168,7 +170,7 @@ enum stmt {
 	P_HOST_LOCK, P_HOST_APPLIED, P_UPSERT, P_DELETE, P_SWEEP,
 	P_GET, P_HOSTS_GEN, P_SECRET_ADD, P_SECRET,
 	P_BROKER_GET, P_BROKER_TAKE, P_BROKER_BEAT, P_BROKER_DROP,
-	P_CALL_CLAIM, P_CALL_GET, P_CALL_FINISH, P_CALLS_SWEEP,
+	P_CALL_CLAIM, P_CALL_GET, P_CALL_FINISH, P_CALLS_SWEEP, P_CALLS_PRUNE,
 	P_END
 };
 
@@ -248,6 +250,10 @@ static const char *const sql[P_END] = {
 	                  "WHERE state = 'pending' AND NOT EXISTS (SELECT 1 FROM brokers b WHERE "
 	                  "b.name = c.broker AND b.holder = c.holder AND b.seen > now() - "
 	                  "make_interval(secs => $1::double precision / 1000))",
+	[P_CALLS_PRUNE] = "DELETE FROM calls WHERE (caller, message_id) IN (SELECT caller, "
+	                  "message_id FROM calls WHERE at < now() - make_interval(secs => "
+	                  "$1::double precision / 1000) AND state <> 'pending' ORDER BY at "
+	                  "LIMIT $2::bigint)",
 };
 
 /*
@@ -295,7 +301,7 @@ static const char *sname(enum stmt i)
 		"host_reset", "host_lock", "host_applied", "upsert", "delete", "sweep", "get",
 		"hosts_gen", "secret_add", "secret",
 		"broker_get", "broker_take", "broker_beat", "broker_drop",
-		"call_claim", "call_get", "call_finish", "calls_sweep",
+		"call_claim", "call_get", "call_finish", "calls_sweep", "calls_prune",
 	};
 	return names[i];
 }
@@ -1762,6 +1768,21 @@ static uint32_t pg_calls_sweep(fleet_store *st, int64_t lease_ms, size_t *swept,
 	return WBEM_S_NO_ERROR;
 }
 
+static uint32_t pg_calls_prune(fleet_store *st, int64_t keep_ms, size_t max, size_t *pruned,
+                               int64_t now_ms, rdms_error *err)
+{
+	num keep = num_u((uint64_t)keep_ms), most = num_u((uint64_t)max);
+	const char *v[2] = { keep.s, most.s };
+	PGresult *r = query(of(st), P_CALLS_PRUNE, 2, v, err);
+
+	(void)now_ms;   /* the database's clock, as the calls' at */
+	if (r == NULL)
+		return err->code;
+	*pruned = (size_t)changed(r);
+	PQclear(r);
+	return WBEM_S_NO_ERROR;
+}
+
 static const fleet_store_vtbl pg_vtbl = {
 	.close = pg_close,
 	.host_add = pg_host_add,
@@ -1784,4 +1805,5 @@ static const fleet_store_vtbl pg_vtbl = {
 	.call_get = pg_call_get,
 	.call_finish = pg_call_finish,
 	.calls_sweep = pg_calls_sweep,
+	.calls_prune = pg_calls_prune,
 };

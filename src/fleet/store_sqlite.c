@@ -51,7 +51,7 @@
 #define READERS         4        /* connections for reads by key */
 #define PAGERS          3        /* connections for keyset pages, after the readers */
 #define READER_CACHE    "-512"   /* KiB of page cache each: the OS caches the file too */
-#define SCHEMA_VERSION  3
+#define SCHEMA_VERSION  4
 
 static const char schema[] =
 	"CREATE TABLE hosts ("
@@ -119,6 +119,11 @@ static const char schema_3[] =
 	"CREATE INDEX IF NOT EXISTS calls_pending ON calls (broker) WHERE state = 'pending';"
 	"PRAGMA user_version = 3;";
 
+/* Version 4: the forwarded calls by age, for their retention (fleet_store_calls_prune). */
+static const char schema_4[] =
+	"CREATE INDEX IF NOT EXISTS calls_at ON calls (at);"
+	"PRAGMA user_version = 4;";
+
 #define SESSION_COLS "vmhostname, session_id, vm_name, connect_state, user_name, " \
 	"domain_name, collection_id, client_machine_name, version"
 
@@ -129,7 +134,7 @@ enum stmt {
 	S_UPSERT, S_DELETE, S_MARK_CLEAR, S_MARK, S_SWEEP,
 	S_GET, S_SECRET_ADD, S_SECRET,
 	S_BROKER_GET, S_BROKER_TAKE, S_BROKER_BEAT, S_BROKER_DROP,
-	S_CALL_CLAIM, S_CALL_GET, S_CALL_FINISH, S_CALLS_SWEEP,
+	S_CALL_CLAIM, S_CALL_GET, S_CALL_FINISH, S_CALLS_SWEEP, S_CALLS_PRUNE,
 	S_END
 };
 
@@ -199,6 +204,9 @@ static const char *const sql[S_END] = {
 	                  "broker || ' stopped before the outcome was known' WHERE state = 'pending' "
 	                  "AND NOT EXISTS (SELECT 1 FROM brokers b WHERE b.name = calls.broker AND "
 	                  "b.holder = calls.holder AND b.seen > ?2 - ?1)",
+	[S_CALLS_PRUNE] = "DELETE FROM calls WHERE (caller, message_id) IN (SELECT caller, "
+	                  "message_id FROM calls WHERE at < ?2 - ?1 AND state <> 'pending' "
+	                  "ORDER BY at LIMIT ?3)",
 };
 
 /*
@@ -323,7 +331,8 @@ static bool migrate(sqlite_store *s, const char *path, rdms_error *err)
 	sqlite3_finalize(q);
 	if (version >= 0 && version < SCHEMA_VERSION)
 		return exec(s, "BEGIN IMMEDIATE", err) && (version > 0 || exec(s, schema, err)) &&
-		       (version > 1 || exec(s, schema_2, err)) && exec(s, schema_3, err) &&
+		       (version > 1 || exec(s, schema_2, err)) &&
+		       (version > 2 || exec(s, schema_3, err)) && exec(s, schema_4, err) &&
 		       exec(s, "COMMIT", err);
 	if (version != SCHEMA_VERSION) {
 		rdms_fail(err, WBEM_E_NOT_AVAILABLE, "session directory %s has schema version %d; "
@@ -1158,6 +1167,24 @@ static uint32_t sqlite_calls_sweep(fleet_store *st, int64_t lease_ms, size_t *sw
 	return rc;
 }
 
+static uint32_t sqlite_calls_prune(fleet_store *st, int64_t keep_ms, size_t max, size_t *pruned,
+                                   int64_t now_ms, rdms_error *err)
+{
+	sqlite_store *s = of(st);
+	uint32_t rc = WBEM_S_NO_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	sqlite3_bind_int64(stmt(s, S_CALLS_PRUNE), 1, keep_ms);
+	sqlite3_bind_int64(s->st[S_CALLS_PRUNE], 2, now_ms);
+	sqlite3_bind_int64(s->st[S_CALLS_PRUNE], 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
+	if (run(s, S_CALLS_PRUNE, err))
+		*pruned = (size_t)sqlite3_changes(s->db);
+	else
+		rc = err->code;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static const fleet_store_vtbl sqlite_vtbl = {
 	.close = sqlite_close,
 	.host_add = sqlite_host_add,
@@ -1180,4 +1207,5 @@ static const fleet_store_vtbl sqlite_vtbl = {
 	.call_get = sqlite_call_get,
 	.call_finish = sqlite_call_finish,
 	.calls_sweep = sqlite_calls_sweep,
+	.calls_prune = sqlite_calls_prune,
 };

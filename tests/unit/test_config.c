@@ -46,6 +46,9 @@ static void test_defaults(void)
 	CHECK_EQ(c.idle_timeout_s, 60);
 	CHECK_EQ(c.max_enumerations_per_user, 32);
 	CHECK_EQ(c.enumeration_timeout_s, 60);
+	/* a broker's forwarded calls: 10 s each, remembered for a day */
+	CHECK_EQ(c.forward_timeout_s, 10);
+	CHECK_EQ(c.forward_keep_s, 86400);
 }
 
 /* The limits take values in their range and nothing outside it. */
@@ -64,6 +67,8 @@ static void test_limits(void)
 		{ "max_enumerations_per_user = 2049", "between 1 and 2048" },
 		{ "enumeration_timeout_s = 0", "between 1 and 86400" },
 		{ "max_envelope_size = 16777217", "between 8192 and 16777216" },
+		{ "forward_keep_s = 299", "forward_keep_s must be between 300 and 31536000" },
+		{ "forward_keep_s = 31536001", "between 300 and 31536000" },
 	};
 	rdms_config c;
 	rdms_error e = { 0 };

@@ -1137,6 +1137,18 @@ static void test_file(fleet_store **st)
 	sqlite3_close(db);
 	*st = fleet_store_open_sqlite(path, &err);
 	CHECK(*st != NULL);
+	fleet_store_close(*st);
+	/* a version 3 file (calls not indexed by age): the index is made at the opening */
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "DROP INDEX calls_at; PRAGMA user_version = 3", NULL, NULL, NULL),
+	         SQLITE_OK);
+	sqlite3_close(db);
+	*st = fleet_store_open_sqlite(path, &err);
+	CHECK(*st != NULL);
+	CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
+	CHECK_EQ(sqlite3_exec(db, "SELECT 1 FROM calls INDEXED BY calls_at WHERE at < 0", NULL, NULL,
+	                      NULL), SQLITE_OK);
+	sqlite3_close(db);
 	/* a directory that cannot be made */
 	CHECK(fleet_store_open_sqlite("/nonexistent/dir/fleet.db", &err) == NULL);
 	CHECK_EQ(err.code, WBEM_E_NOT_AVAILABLE);
@@ -1197,7 +1209,7 @@ static void test_pg_schema(void)
 	CHECK(pg_sql("fresh", "DROP TABLE brokers, calls; UPDATE meta SET value = '1' "
 	                      "WHERE key = 'schema_version'"));
 	CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), FLEET_OPEN_BROKER, &err) == NULL);
-	CHECK(strstr(err.message, "has schema version 1; this rdmsd knows 2: run 'rdms fleet db "
+	CHECK(strstr(err.message, "has schema version 1; this rdmsd knows 3: run 'rdms fleet db "
 	                          "upgrade'") != NULL);
 	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err);
 	CHECK(st != NULL);
@@ -1205,12 +1217,21 @@ static void test_pg_schema(void)
 		CHECK_EQ(fleet_store_broker_claim(st, "b9", "pid 9 on far-away since 9", NULL, &err), 0);
 	fleet_store_close(st);
 	CHECK(pg_sql("fresh", "SELECT count(*) FROM calls"));
+	/* a version 2 database (calls not indexed by age): upgraded, the index made */
+	CHECK(pg_sql("fresh", "DROP INDEX calls_at; UPDATE meta SET value = '2' "
+	                      "WHERE key = 'schema_version'"));
+	CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), FLEET_OPEN_BROKER, &err) == NULL);
+	CHECK(strstr(err.message, "has schema version 2; this rdmsd knows 3") != NULL);
+	st = fleet_store_open("postgresql", pg_dsn("fresh"), FLEET_OPEN_UPGRADE, &err);
+	CHECK(st != NULL);
+	fleet_store_close(st);
+	CHECK(pg_sql("fresh", "SELECT 'calls_at'::regclass"));
 	/* a newer schema: refused by every mode */
 	CHECK(pg_sql("fresh", "UPDATE meta SET value = '99' WHERE key = 'schema_version'"));
 	for (int mode = FLEET_OPEN_BROKER; mode <= FLEET_OPEN_UPGRADE; mode++) {
 		CHECK(fleet_store_open_postgresql(pg_dsn("fresh"), (fleet_open_mode)mode, &err) ==
 		      NULL);
-		CHECK(strstr(err.message, "schema version 99, newer than this rdmsd's 2") != NULL);
+		CHECK(strstr(err.message, "schema version 99, newer than this rdmsd's 3") != NULL);
 	}
 	/* a meta table that records no schema (0): a broker is told to run init */
 	CHECK(pg_sql("fresh", "UPDATE meta SET value = '0' WHERE key = 'schema_version'"));
@@ -1432,7 +1453,7 @@ static void test_pg_down(fleet_store *st)
 	CHECK(strstr(err.message, "cannot connect") != NULL);
 	CHECK(ms_since(&t0) < 6000);
 	/* the server stops under an open store: the broker's lease says it is unhealthy */
-	lease = fleet_lease_start(st, "b-down", &err);
+	lease = fleet_lease_start(st, "b-down", 0, &err);
 	CHECK(lease != NULL);
 	pg_server_halt(&pg);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1729,6 +1750,96 @@ static void test_calls(fleet_store *st)
 	CHECK_EQ(fleet_store_broker_release(st, "b1", h1, &err), 0);
 }
 
+/* Makes the call CALLER made with MID MS older. */
+static bool age_call(const char *caller, const char *mid, int ms)
+{
+	char text[300];
+
+	if (pg.pid > 0) {
+		snprintf(text, sizeof text, "UPDATE calls SET at = at - interval '%d ms' WHERE "
+		         "caller = '%s' AND message_id = '%s'", ms, caller, mid);
+		return pg_sql("rdms", text);
+	} else {
+		sqlite3 *db = NULL;
+		bool ok;
+
+		snprintf(text, sizeof text, "UPDATE calls SET at = at - %d WHERE caller = '%s' AND "
+		         "message_id = '%s'", ms, caller, mid);
+		ok = sqlite3_open(path, &db) == SQLITE_OK &&
+		     sqlite3_exec(db, text, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(db) == 1;
+		sqlite3_close(db);
+		return ok;
+	}
+}
+
+/* dave's call MID on session SID claimed by b1 and, unless PENDING, done. */
+static void dave_calls(fleet_store *st, const char *mid, uint32_t sid, bool pending)
+{
+	fleet_call c = call_of("dave", mid, "b1", "pid 101 on far-away since 5", sid, "Logoff");
+	fleet_call_seen first;
+	rdms_error err = { 0 };
+	bool claimed = false;
+
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	CHECK(claimed);
+	if (pending)
+		return;
+	c.state = FLEET_CALL_DONE;
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
+}
+
+/*
+ * Retention: calls older than the time kept and not pending are forgotten,
+ * the oldest first and at most as many as asked; a retry of a forgotten
+ * MessageID is claimed (runs) again; pending and recent calls stay.
+ */
+static void test_calls_prune(fleet_store *st)
+{
+	static const char *const mids[] = { "uuid:p1", "uuid:p2", "uuid:p3", "uuid:p4", "uuid:p5" };
+	const int hour = 3600 * 1000;
+	fleet_call_seen seen;
+	rdms_error err = { 0 };
+	size_t pruned = 99;
+	bool claimed = false;
+	fleet_call c;
+
+	for (int i = 0; i < 5; i++)
+		dave_calls(st, mids[i], 20 + (uint32_t)i, i == 3);
+	/* p1 to p4 two hours old and more (p1 the oldest), p5 just made */
+	for (int i = 0; i < 4; i++)
+		CHECK(age_call("dave", mids[i], 2 * hour + (4 - i) * 1000));
+	CHECK_EQ(fleet_store_calls_prune(st, hour, 2, &pruned, &err), 0);
+	CHECK_EQ(pruned, 2);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p1", &seen, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p2", &seen, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p3", &seen, &err), 0);
+	CHECK_EQ(fleet_store_calls_prune(st, hour, 100, &pruned, &err), 0);
+	CHECK_EQ(pruned, 1);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p3", &seen, &err), WBEM_E_NOT_FOUND);
+	/* the pending one stays, however old; the recent one too */
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p4", &seen, &err), 0);
+	CHECK_EQ(seen.state, FLEET_CALL_PENDING);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p5", &seen, &err), 0);
+	CHECK_EQ(seen.state, FLEET_CALL_DONE);
+	CHECK_EQ(fleet_store_calls_prune(st, hour, 100, &pruned, &err), 0);
+	CHECK_EQ(pruned, 0);
+	/* kept for no time: everything with an outcome goes, but the pending one */
+	usleep(20 * 1000);
+	CHECK_EQ(fleet_store_calls_prune(st, 0, 1000000, &pruned, &err), 0);
+	CHECK(pruned >= 1);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p5", &seen, &err), WBEM_E_NOT_FOUND);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p4", &seen, &err), 0);
+	/* a retry of a forgotten MessageID is a new call */
+	c = call_of("dave", "uuid:p1", "b1", "pid 101 on far-away since 5", 20, "Logoff");
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &seen, &err), 0);
+	CHECK(claimed);
+	/* bad input: nothing done */
+	CHECK_EQ(fleet_store_calls_prune(st, -1, 10, &pruned, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(pruned, 0);
+	CHECK_EQ(fleet_store_calls_prune(st, hour, 0, &pruned, &err), WBEM_E_INVALID_PARAMETER);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p1", &seen, &err), 0);
+}
+
 /*
  * The lease's thread: healthy while the directory answers; it sweeps the
  * calls of brokers without a lease within a beat; stopping gives the name up.
@@ -1736,11 +1847,18 @@ static void test_calls(fleet_store *st)
 static void test_lease_thread(fleet_store *st)
 {
 	rdms_error err = { 0 };
-	fleet_lease *l = fleet_lease_start(st, "bt", &err);
-	fleet_call c = call_of("carol", "uuid:t1", "bx", "pid 3 on far-away since 3", 1, "Logoff");
+	fleet_call c = call_of("carol", "uuid:t0", "bx", "pid 3 on far-away since 3", 1, "Logoff");
 	fleet_call_seen first;
 	bool claimed = false;
+	fleet_lease *l;
 
+	/* a call done two days ago, kept for one: forgotten at the first beat */
+	CHECK_EQ(fleet_store_call_claim(st, &c, &claimed, &first, &err), 0);
+	c.state = FLEET_CALL_DONE;
+	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
+	CHECK(age_call("carol", "uuid:t0", 2 * 86400 * 1000));
+	l = fleet_lease_start(st, "bt", 86400 * 1000, &err);
+	c = call_of("carol", "uuid:t1", "bx", "pid 3 on far-away since 3", 1, "Logoff");
 	CHECK(l != NULL);
 	if (l == NULL)
 		return;
@@ -1755,6 +1873,7 @@ static void test_lease_thread(fleet_store *st)
 	usleep((FLEET_BEAT_MS + 700) * 1000);
 	CHECK_EQ(fleet_store_call_get(st, "carol", "uuid:t1", &first, &err), 0);
 	CHECK_EQ(first.state, FLEET_CALL_UNKNOWN);
+	CHECK_EQ(fleet_store_call_get(st, "carol", "uuid:t0", &first, &err), WBEM_E_NOT_FOUND);
 	CHECK(fleet_lease_healthy(l, NULL));
 	fleet_lease_stop(l);
 	CHECK_EQ(fleet_store_broker_claim(st, "bt", "pid 1 on far-away since 1", NULL, &err), 0);
@@ -1769,7 +1888,7 @@ static void test_lease_thread(fleet_store *st)
 static void test_pg_deferred(fleet_store *st)
 {
 	rdms_error err = { 0 };
-	fleet_lease *l = fleet_lease_start(st, "b-defer", &err);
+	fleet_lease *l = fleet_lease_start(st, "b-defer", 0, &err);
 	fleet_call c;
 	fleet_call_seen seen;
 	bool claimed = false;
@@ -1824,6 +1943,7 @@ static void conformance(fleet_store *st, fleet_store *(*second)(bool same))
 	test_secret(st);
 	test_leases(st);
 	test_calls(st);
+	test_calls_prune(st);
 	test_lease_thread(st);
 }
 
