@@ -33,6 +33,7 @@
 #include "common/body_stream.h"
 #include "ops/session_cache.h"
 #include "cim/path.h"
+#include "common/utf8.h"
 #include "common/xml_read.h"
 #include "fleet/events.h"
 #include "schema/schema.h"
@@ -1620,6 +1621,27 @@ static void test_tree_refusals(void)
 	             XML_READ_DTD, "a DTD (<!DOCTYPE>) is not allowed in a request");
 	tree_refuses("external DTD", "<!DOCTYPE a SYSTEM \"file:///etc/passwd\"><a/>", 0, 32,
 	             XML_READ_DTD, "DTD");
+	/* libxml2's message quotes a long non-ASCII name: cut between characters */
+	{
+		strbuf long_name = { 0 };
+		xml_read_error why = XML_READ_OK;
+		char msg[300];
+		size_t at = 0, len;
+
+		strbuf_puts(&long_name, "<a");
+		for (int i = 0; i < 120; i++)
+			strbuf_puts(&long_name, "\xc3\xa9");
+		strbuf_puts(&long_name, "></b>");
+		tree_refuses("a long name, mismatched", long_name.data, 0, 32, XML_READ_MALFORMED,
+		             "Opening and ending tag mismatch: a\xc3\xa9\xc3\xa9");
+		CHECK(tree_of(long_name.data, 0, 32, &why, msg, sizeof msg) == NULL);
+		len = strlen(msg);
+		while (at < len && utf8_seq_len((const unsigned char *)msg + at) > 0)
+			at += utf8_seq_len((const unsigned char *)msg + at);
+		CHECK_EQ(at, len);                         /* every character whole */
+		CHECK(strstr(msg, " at line 1, column ") != NULL);
+		strbuf_free(&long_name);
+	}
 	tree_refuses("not XML", "hello", 0, 32, XML_READ_MALFORMED,
 	             "the request is not well-formed XML: Start tag expected, '<' not found "
 	             "at line 1, column 1");
