@@ -1150,39 +1150,42 @@ static uint32_t sqlite_call_finish(fleet_store *st, const fleet_call *c, int64_t
 	return change_one(s, S_CALL_FINISH, &done, err);
 }
 
-static uint32_t sqlite_calls_sweep(fleet_store *st, int64_t lease_ms, size_t *swept,
-                                   int64_t now_ms, rdms_error *err)
+/*
+ * Statement I on the calls, with ?1 MS (the lease's, or the time kept), ?2
+ * NOW_MS and, when it has one, ?3 LIMIT; *CHANGED how many rows it changed.
+ */
+static uint32_t calls_change(fleet_store *st, enum stmt i, int64_t ms, int64_t now_ms,
+                             int64_t limit, size_t *changed, rdms_error *err)
 {
 	sqlite_store *s = of(st);
 	uint32_t rc = WBEM_S_NO_ERROR;
+	sqlite3_stmt *q;
 
 	pthread_mutex_lock(&s->lock);
-	sqlite3_bind_int64(stmt(s, S_CALLS_SWEEP), 1, lease_ms);
-	sqlite3_bind_int64(s->st[S_CALLS_SWEEP], 2, now_ms);
-	if (run(s, S_CALLS_SWEEP, err))
-		*swept = (size_t)sqlite3_changes(s->db);
+	q = stmt(s, i);
+	sqlite3_bind_int64(q, 1, ms);
+	sqlite3_bind_int64(q, 2, now_ms);
+	if (sqlite3_bind_parameter_count(q) >= 3)
+		sqlite3_bind_int64(q, 3, limit);
+	if (run(s, i, err))
+		*changed = (size_t)sqlite3_changes(s->db);
 	else
 		rc = err->code;
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
+static uint32_t sqlite_calls_sweep(fleet_store *st, int64_t lease_ms, size_t *swept,
+                                   int64_t now_ms, rdms_error *err)
+{
+	return calls_change(st, S_CALLS_SWEEP, lease_ms, now_ms, 0, swept, err);
+}
+
 static uint32_t sqlite_calls_prune(fleet_store *st, int64_t keep_ms, size_t max, size_t *pruned,
                                    int64_t now_ms, rdms_error *err)
 {
-	sqlite_store *s = of(st);
-	uint32_t rc = WBEM_S_NO_ERROR;
-
-	pthread_mutex_lock(&s->lock);
-	sqlite3_bind_int64(stmt(s, S_CALLS_PRUNE), 1, keep_ms);
-	sqlite3_bind_int64(s->st[S_CALLS_PRUNE], 2, now_ms);
-	sqlite3_bind_int64(s->st[S_CALLS_PRUNE], 3, max > INT64_MAX ? INT64_MAX : (int64_t)max);
-	if (run(s, S_CALLS_PRUNE, err))
-		*pruned = (size_t)sqlite3_changes(s->db);
-	else
-		rc = err->code;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
+	return calls_change(st, S_CALLS_PRUNE, keep_ms, now_ms,
+	                    max > INT64_MAX ? INT64_MAX : (int64_t)max, pruned, err);
 }
 
 static const fleet_store_vtbl sqlite_vtbl = {
