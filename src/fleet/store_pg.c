@@ -250,10 +250,11 @@ static const char *const sql[P_END] = {
 	                  "WHERE state = 'pending' AND NOT EXISTS (SELECT 1 FROM brokers b WHERE "
 	                  "b.name = c.broker AND b.holder = c.holder AND b.seen > now() - "
 	                  "make_interval(secs => $1::double precision / 1000))",
+	/* brokers pruning at once take rows the others have not locked: no waits, no deadlock */
 	[P_CALLS_PRUNE] = "DELETE FROM calls WHERE (caller, message_id) IN (SELECT caller, "
 	                  "message_id FROM calls WHERE at < now() - make_interval(secs => "
 	                  "$1::double precision / 1000) AND state <> 'pending' ORDER BY at "
-	                  "LIMIT $2::bigint)",
+	                  "LIMIT $2::bigint FOR UPDATE SKIP LOCKED)",
 };
 
 /*

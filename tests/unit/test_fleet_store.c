@@ -1788,6 +1788,58 @@ static void dave_calls(fleet_store *st, const char *mid, uint32_t sid, bool pend
 	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
 }
 
+struct prune_race {
+	fleet_store *st;
+	size_t       pruned;
+	int          failed;
+};
+
+static void *prune_all(void *arg)
+{
+	struct prune_race *r = arg;
+	size_t n = 1;
+
+	while (n > 0) {
+		rdms_error err = { 0 };
+
+		n = 0;
+		if (fleet_store_calls_prune(r->st, 3600 * 1000, 70, &n, &err) != 0)
+			r->failed++;
+		r->pruned += n;
+	}
+	return NULL;
+}
+
+/* Two brokers pruning the same directory at once: each call forgotten once, no failure. */
+static void prune_race(fleet_store *st)
+{
+	fleet_store *other = second_store(true);
+	struct prune_race r1 = { .st = st }, r2 = { .st = other };
+	pthread_t t1, t2;
+	rdms_error err = { 0 };
+	fleet_call_seen seen;
+
+	CHECK(other != NULL);
+	if (other == NULL)
+		return;
+	for (int i = 0; i < 400; i++) {
+		char mid[40];
+
+		snprintf(mid, sizeof mid, "uuid:race-prune-%d", i);
+		dave_calls(st, mid, 30 + (uint32_t)i, false);
+		CHECK(age_call("dave", mid, 7200 * 1000));
+	}
+	pthread_create(&t1, NULL, prune_all, &r1);
+	pthread_create(&t2, NULL, prune_all, &r2);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	CHECK_EQ(r1.failed + r2.failed, 0);
+	CHECK_EQ(r1.pruned + r2.pruned, 400);
+	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:race-prune-0", &seen, &err),
+	         WBEM_E_NOT_FOUND);
+	fleet_store_close(other);
+}
+
 /*
  * Retention: calls older than the time kept and not pending are forgotten,
  * the oldest first and at most as many as asked; a retry of a forgotten
@@ -1838,6 +1890,7 @@ static void test_calls_prune(fleet_store *st)
 	CHECK_EQ(pruned, 0);
 	CHECK_EQ(fleet_store_calls_prune(st, hour, 0, &pruned, &err), WBEM_E_INVALID_PARAMETER);
 	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:p1", &seen, &err), 0);
+	prune_race(st);
 }
 
 /*
