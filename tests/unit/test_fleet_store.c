@@ -748,6 +748,17 @@ static void test_filters(fleet_store *st)
 /* Another store on this directory (SAME) or on another one; the test's store kind's. */
 static fleet_store *(*second_store)(bool same);
 
+/* FN run on A and on B in two threads at once, both ended. */
+static void race2(void *(*fn)(void *), void *a, void *b)
+{
+	pthread_t t1, t2;
+
+	pthread_create(&t1, NULL, fn, a);
+	pthread_create(&t2, NULL, fn, b);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+}
+
 struct secret_race {
 	fleet_store *st;
 	char         name[32];
@@ -796,14 +807,10 @@ static void test_secret(fleet_store *st)
 	/* two stores making the same new secret at once agree on it */
 	for (int i = 0; i < 20; i++) {
 		struct secret_race r1 = { .st = st }, r2 = { .st = same };
-		pthread_t t1, t2;
 
 		snprintf(r1.name, sizeof r1.name, "race-%d", i);
 		snprintf(r2.name, sizeof r2.name, "race-%d", i);
-		pthread_create(&t1, NULL, take_secret, &r1);
-		pthread_create(&t2, NULL, take_secret, &r2);
-		pthread_join(t1, NULL);
-		pthread_join(t2, NULL);
+		race2(take_secret, &r1, &r2);
 		CHECK_EQ(r1.rc, 0);
 		CHECK_EQ(r2.rc, 0);
 		CHECK(memcmp(r1.key, r2.key, sizeof r1.key) == 0);
@@ -1335,7 +1342,6 @@ static void test_pg_two_brokers(fleet_store *b1)
 	rdms_error err = { 0 };
 	fleet_store *b2 = fleet_store_open("postgresql", pg_dsn("rdms"), FLEET_OPEN_BROKER, &err);
 	struct applier a1 = { .st = b1 }, a2 = { .st = b2 };
-	pthread_t t1, t2;
 	rows r1, r2;
 
 	CHECK(b2 != NULL);
@@ -1348,10 +1354,7 @@ static void test_pg_two_brokers(fleet_store *b1)
 	CHECK_EQ(fleet_store_apply_snapshot(b2, "hv-ha", V(1, 0), NULL, 0, &err), FLEET_APPLIED);
 	CHECK_EQ(fleet_store_apply_snapshot(b1, "hv-ha", V(1, 0), NULL, 0, &err), FLEET_APPLIED);
 	/* both brokers pull the same 200 batches at once: each is applied exactly once */
-	pthread_create(&t1, NULL, apply_all, &a1);
-	pthread_create(&t2, NULL, apply_all, &a2);
-	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
+	race2(apply_all, &a1, &a2);
 	CHECK_EQ(a1.applied + a2.applied, 200);
 	CHECK_EQ(a1.stale + a2.stale, 200);
 	CHECK_EQ(a1.other + a2.other, 0);
@@ -1484,25 +1487,29 @@ static void test_pg_down(fleet_store *st)
 /* ---- brokers' leases and forwarded calls ---------------------------------------------- */
 
 /* Makes broker NAME's lease look MS old (the store's own clock and SQL). */
+/* PG_TEXT run on the PostgreSQL directory, or SQLITE_TEXT on the SQLite one (own connection). */
+static bool on_directory(const char *pg_text, const char *sqlite_text)
+{
+	sqlite3 *db = NULL;
+	bool ok;
+
+	if (pg.pid > 0)
+		return pg_sql("rdms", pg_text);
+	ok = sqlite3_open(path, &db) == SQLITE_OK &&
+	     sqlite3_exec(db, sqlite_text, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok;
+}
+
 static bool age_lease(const char *name, int ms)
 {
-	char text[200];
+	char pg_text[200], sqlite_text[200];
 
-	if (pg.pid > 0) {
-		snprintf(text, sizeof text, "UPDATE brokers SET seen = now() - interval '%d ms' "
-		         "WHERE name = '%s'", ms, name);
-		return pg_sql("rdms", text);
-	} else {
-		sqlite3 *db = NULL;
-		bool ok;
-
-		snprintf(text, sizeof text, "UPDATE brokers SET seen = seen - %d WHERE name = '%s'",
-		         ms, name);
-		ok = sqlite3_open(path, &db) == SQLITE_OK &&
-		     sqlite3_exec(db, text, NULL, NULL, NULL) == SQLITE_OK;
-		sqlite3_close(db);
-		return ok;
-	}
+	snprintf(pg_text, sizeof pg_text, "UPDATE brokers SET seen = now() - interval '%d ms' "
+	         "WHERE name = '%s'", ms, name);
+	snprintf(sqlite_text, sizeof sqlite_text, "UPDATE brokers SET seen = seen - %d WHERE "
+	         "name = '%s'", ms, name);
+	return on_directory(pg_text, sqlite_text);
 }
 
 static bool always_dead(const char *holder)
@@ -1579,16 +1586,17 @@ static fleet_call call_of(const char *caller, const char *mid, const char *broke
 	return c;
 }
 
-struct claim_race {
+/* One side of a race between two stores on one directory: what it did, what failed. */
+struct race {
 	fleet_store *st;
 	const char  *holder;
-	int          claimed;
+	size_t       done;
 	int          failed;
 };
 
 static void *claim_all(void *arg)
 {
-	struct claim_race *r = arg;
+	struct race *r = arg;
 
 	for (int i = 0; i < 50; i++) {
 		char mid[40];
@@ -1601,7 +1609,7 @@ static void *claim_all(void *arg)
 		c = call_of("alice", mid, "b1", r->holder, 7, "Logoff");
 		if (fleet_store_call_claim(r->st, &c, &claimed, &first, &err) != 0)
 			r->failed++;
-		r->claimed += claimed;
+		r->done += claimed;
 	}
 	return NULL;
 }
@@ -1736,14 +1744,10 @@ static void test_calls(fleet_store *st)
 	same = second_store(true);
 	CHECK(same != NULL);
 	if (same != NULL) {
-		struct claim_race r1 = { .st = st, .holder = h1 }, r2 = { .st = same, .holder = h2 };
-		pthread_t t1, t2;
+		struct race r1 = { .st = st, .holder = h1 }, r2 = { .st = same, .holder = h2 };
 
-		pthread_create(&t1, NULL, claim_all, &r1);
-		pthread_create(&t2, NULL, claim_all, &r2);
-		pthread_join(t1, NULL);
-		pthread_join(t2, NULL);
-		CHECK_EQ(r1.claimed + r2.claimed, 50);
+		race2(claim_all, &r1, &r2);
+		CHECK_EQ(r1.done + r2.done, 50);
 		CHECK_EQ(r1.failed + r2.failed, 0);
 		fleet_store_close(same);
 	}
@@ -1753,23 +1757,13 @@ static void test_calls(fleet_store *st)
 /* Makes the call CALLER made with MID MS older. */
 static bool age_call(const char *caller, const char *mid, int ms)
 {
-	char text[300];
+	char pg_text[300], sqlite_text[300];
 
-	if (pg.pid > 0) {
-		snprintf(text, sizeof text, "UPDATE calls SET at = at - interval '%d ms' WHERE "
-		         "caller = '%s' AND message_id = '%s'", ms, caller, mid);
-		return pg_sql("rdms", text);
-	} else {
-		sqlite3 *db = NULL;
-		bool ok;
-
-		snprintf(text, sizeof text, "UPDATE calls SET at = at - %d WHERE caller = '%s' AND "
-		         "message_id = '%s'", ms, caller, mid);
-		ok = sqlite3_open(path, &db) == SQLITE_OK &&
-		     sqlite3_exec(db, text, NULL, NULL, NULL) == SQLITE_OK && sqlite3_changes(db) == 1;
-		sqlite3_close(db);
-		return ok;
-	}
+	snprintf(pg_text, sizeof pg_text, "UPDATE calls SET at = at - interval '%d ms' WHERE "
+	         "caller = '%s' AND message_id = '%s'", ms, caller, mid);
+	snprintf(sqlite_text, sizeof sqlite_text, "UPDATE calls SET at = at - %d WHERE caller = "
+	         "'%s' AND message_id = '%s'", ms, caller, mid);
+	return on_directory(pg_text, sqlite_text);
 }
 
 /* dave's call MID on session SID claimed by b1 and, unless PENDING, done. */
@@ -1788,15 +1782,9 @@ static void dave_calls(fleet_store *st, const char *mid, uint32_t sid, bool pend
 	CHECK_EQ(fleet_store_call_finish(st, &c, &err), 0);
 }
 
-struct prune_race {
-	fleet_store *st;
-	size_t       pruned;
-	int          failed;
-};
-
 static void *prune_all(void *arg)
 {
-	struct prune_race *r = arg;
+	struct race *r = arg;
 	size_t n = 1;
 
 	while (n > 0) {
@@ -1805,7 +1793,7 @@ static void *prune_all(void *arg)
 		n = 0;
 		if (fleet_store_calls_prune(r->st, 3600 * 1000, 70, &n, &err) != 0)
 			r->failed++;
-		r->pruned += n;
+		r->done += n;
 	}
 	return NULL;
 }
@@ -1814,8 +1802,7 @@ static void *prune_all(void *arg)
 static void prune_race(fleet_store *st)
 {
 	fleet_store *other = second_store(true);
-	struct prune_race r1 = { .st = st }, r2 = { .st = other };
-	pthread_t t1, t2;
+	struct race r1 = { .st = st }, r2 = { .st = other };
 	rdms_error err = { 0 };
 	fleet_call_seen seen;
 
@@ -1829,12 +1816,9 @@ static void prune_race(fleet_store *st)
 		dave_calls(st, mid, 30 + (uint32_t)i, false);
 		CHECK(age_call("dave", mid, 7200 * 1000));
 	}
-	pthread_create(&t1, NULL, prune_all, &r1);
-	pthread_create(&t2, NULL, prune_all, &r2);
-	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
+	race2(prune_all, &r1, &r2);
 	CHECK_EQ(r1.failed + r2.failed, 0);
-	CHECK_EQ(r1.pruned + r2.pruned, 400);
+	CHECK_EQ(r1.done + r2.done, 400);
 	CHECK_EQ(fleet_store_call_get(st, "dave", "uuid:race-prune-0", &seen, &err),
 	         WBEM_E_NOT_FOUND);
 	fleet_store_close(other);
