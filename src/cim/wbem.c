@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/utf8.h"
+#include "../common/strutil.h"
 
 static const wbem_code codes[] = {
 #define X(name, value, cim, subcode, text) { #name, value, cim, subcode, text },
@@ -57,16 +57,13 @@ int wbem_failed(uint32_t value)
 uint32_t rdms_fail(rdms_error *err, uint32_t code, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
 
 	if (err == NULL)
 		return code;
 	err->code = code;
 	va_start(ap, fmt);
-	n = vsnprintf(err->message, sizeof err->message, fmt, ap);
+	str_vformat(err->message, sizeof err->message, fmt, ap);   /* a long quoted name */
 	va_end(ap);
-	if (n >= (int)sizeof err->message)     /* a long quoted name: cut between characters */
-		err->message[utf8_cut(err->message, sizeof err->message - 1)] = '\0';
 	return code;
 }
 

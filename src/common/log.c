@@ -8,7 +8,6 @@
 #include <stdlib.h>
 
 #include "strutil.h"
-#include "utf8.h"
 
 static const char *prog = "rdms";
 static bool debug_on;
@@ -36,11 +35,8 @@ __attribute__((format(printf, 2, 0)))
 static void vlog(const char *level, const char *fmt, va_list ap)
 {
 	char msg[4096];
-	int n = vsnprintf(msg, sizeof msg, fmt, ap);
-	bool cut = n >= (int)sizeof msg;
+	bool cut = !str_vformat(msg, sizeof msg, fmt, ap);
 
-	if (cut)
-		msg[utf8_cut(msg, sizeof msg - 1)] = '\0';     /* between characters */
 	str_blank_controls(msg);
 	fprintf(stderr, "%s: %s%s%s\n", prog, level, msg, cut ? " [...]" : "");
 }

@@ -28,6 +28,35 @@ bool str_copy(char *dst, size_t size, const char *src)
 	return true;
 }
 
+bool str_vformat(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (size == 0)
+		return false;
+	n = vsnprintf(dst, size, fmt, ap);
+	if (n < 0) {
+		dst[0] = '\0';
+		return false;
+	}
+	if ((size_t)n >= size) {
+		dst[utf8_cut(dst, size - 1)] = '\0';     /* not inside a character */
+		return false;
+	}
+	return true;
+}
+
+bool str_format(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	bool whole;
+
+	va_start(ap, fmt);
+	whole = str_vformat(dst, size, fmt, ap);
+	va_end(ap);
+	return whole;
+}
+
 char *str_trim(char *s)
 {
 	char *end;

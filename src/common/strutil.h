@@ -4,6 +4,7 @@
 #ifndef RDMS_STRUTIL_H
 #define RDMS_STRUTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -12,6 +13,14 @@
  * (then cut between UTF-8 characters, not inside one).
  */
 bool str_copy(char *dst, size_t size, const char *src);
+/*
+ * FMT formatted into DST of SIZE bytes, always terminated; false when cut
+ * short (then between UTF-8 characters, as str_copy).
+ */
+bool str_vformat(char *dst, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+bool str_format(char *dst, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* ASCII case-insensitive equality. */
 bool str_ieq(const char *a, const char *b);
 /* Trims blanks (and a trailing CR) in place at both ends of S; returns the new start. */

@@ -16,7 +16,6 @@
 #include <libxml/parserInternals.h>
 
 #include "strutil.h"
-#include "utf8.h"
 
 #define READ_OPTIONS (XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR | \
                       XML_PARSE_NOWARNING)
@@ -203,17 +202,14 @@ static xml_read_error precheck(const char *body, size_t len, char *msg, size_t m
 static xml_read_error malformed(char *msg, size_t msgsize, const char *text, int line, int col)
 {
 	char what[200] = "not well-formed";
-	int n;
 
 	/* libxml2's text may quote the request's names: cut between characters */
 	if (text != NULL) {
 		str_copy(what, sizeof what, text);
 		what[strcspn(what, "\n")] = '\0';
 	}
-	n = snprintf(msg, msgsize, "the request is not well-formed XML: %s at line %d, column %d",
-	             what, line, col);
-	if (n > 0 && msgsize > 0 && (size_t)n >= msgsize)
-		msg[utf8_cut(msg, msgsize - 1)] = '\0';
+	str_format(msg, msgsize, "the request is not well-formed XML: %s at line %d, column %d",
+	           what, line, col);
 	return XML_READ_MALFORMED;
 }
 

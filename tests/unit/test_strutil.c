@@ -368,6 +368,14 @@ static void test_copy_cut(void)
 	CHECK_STR(out, "\xe2\x82\xac");
 	CHECK_EQ(utf8_cut("\xf0\x9f\x98\x80x", 2), 0);            /* inside a 4-byte one */
 	CHECK_EQ(utf8_cut("\xf0\x9f\x98\x80x", 4), 4);
+	/* formatted: the same cut */
+	CHECK(!str_format(out, sizeof out, "%s%d", "\xc3\xa9", 42));   /* "é42": 4 bytes into 3 */
+	CHECK_STR(out, "\xc3\xa9" "4");
+	CHECK(!str_format(out, sizeof out, "a%s", "\xe2\x82\xac"));    /* "a€" */
+	CHECK_STR(out, "a");
+	CHECK(str_format(out, sizeof out, "%d", 123));
+	CHECK_STR(out, "123");
+	CHECK(!str_format(out, 0, "%d", 1));
 }
 
 /* An error message quoting a long name is cut between characters too. */
