@@ -289,7 +289,7 @@ fleet_lease *fleet_lease_start(fleet_store *st, const char *name, int64_t keep_c
 	}
 	l->st = st;
 	l->healthy = true;
-	l->keep_calls_ms = keep_calls_ms > 0 ? keep_calls_ms : 0;
+	l->keep_calls_ms = keep_calls_ms;
 	str_copy(l->name, sizeof l->name, name != NULL ? name : "");
 	fleet_holder_self(l->holder);
 	if (fleet_store_broker_claim(st, l->name, l->holder, fleet_holder_dead, err) !=
