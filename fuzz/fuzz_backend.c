@@ -22,21 +22,6 @@ static int terminated(const char *field, size_t size)
 	return memchr(field, '\0', size) != NULL;
 }
 
-/* True when the N bytes at P (terminated after them) are all UTF-8 (NUL taken as a character). */
-static int valid_utf8(const char *p, size_t n)
-{
-	const char *end = p + n;
-
-	while (p < end) {
-		size_t k = *p == '\0' ? 1 : utf8_seq_len((const unsigned char *)p);
-
-		if (k == 0 || k > (size_t)(end - p))
-			return 0;
-		p += k;
-	}
-	return 1;
-}
-
 static void proc_stat(const char *text)
 {
 	xrdp_proc p;
@@ -123,7 +108,7 @@ static void xrdp_log(const char *data, const char *terminated_copy, size_t size)
 	uint32_t rc = xrdp_log_scan(data, size, &li, &err);
 
 	if (rc == WBEM_S_NO_ERROR) {
-		bool utf8 = valid_utf8(terminated_copy, size);
+		bool utf8 = utf8_valid(terminated_copy, size);
 
 		for (size_t i = 0; i < li.nnames; i++) {
 			const xrdp_log_name *n = &li.names[i];
@@ -134,7 +119,7 @@ static void xrdp_log(const char *data, const char *terminated_copy, size_t size)
 				FUZZ_CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
 			/* a name cut to fit is cut between characters */
 			if (utf8)
-				FUZZ_CHECK(valid_utf8(n->name, strlen(n->name)));
+				FUZZ_CHECK(utf8_valid(n->name, strlen(n->name)));
 			FUZZ_CHECK(xrdp_log_name_for(&li, n->addr, n->port) != NULL);
 		}
 		for (size_t i = 0; i < li.npeers; i++)

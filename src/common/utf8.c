@@ -55,3 +55,13 @@ size_t utf8_xml_len(const unsigned char *p)
 		return 0;
 	return n;
 }
+
+bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0, k; i < n; i += k)
+		if ((k = utf8_seq_len(p + i)) == 0 || k > n - i)
+			return false;
+	return true;
+}

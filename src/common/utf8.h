@@ -5,6 +5,7 @@
 #ifndef RDMS_UTF8_H
 #define RDMS_UTF8_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -26,5 +27,12 @@ size_t utf8_xml_len(const unsigned char *p);
  * UTF-8 are cut where CUT says.
  */
 size_t utf8_cut(const char *s, size_t cut);
+
+/*
+ * True when the N bytes at S are all whole UTF-8 characters (a NUL among
+ * them counts as one).  S must be terminated at or after N: a sequence cut
+ * short by the end is read up to its first byte that does not fit.
+ */
+bool utf8_valid(const char *s, size_t n);
 
 #endif

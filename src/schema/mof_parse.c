@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "../common/strutil.h"
+#include "../common/utf8.h"
 
 #define MOF_MAX_NAME   255    /* WBEM_E_*_NAME_TOO_WIDE beyond this */
 #define MOF_MAX_ITEMS  1024   /* WBEM_MAX_USER_PROPERTIES; also caps classes, qualifiers */
@@ -287,40 +288,6 @@ static void put_utf8(strbuf *b, unsigned cp)
 	}
 }
 
-/* True when S is well-formed UTF-8 (the text ends up in XML replies). */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned c = s[i], need, cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xE0) == 0xC0) {
-			need = 1, cp = c & 0x1F, min = 0x80;
-		} else if ((c & 0xF0) == 0xE0) {
-			need = 2, cp = c & 0x0F, min = 0x800;
-		} else if ((c & 0xF8) == 0xF0) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i <= need)
-			return false;
-		for (unsigned k = 1; k <= need; k++) {
-			if ((s[i + k] & 0xC0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i + k] & 0x3F);
-		}
-		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
 /* One escape sequence after the backslash (already consumed). */
 static bool lex_escape(struct parser *ps, strbuf *b)
 {
@@ -410,7 +377,7 @@ static bool lex_string(struct parser *ps)
 	ps->tok.str = strbuf_take(&b);
 	if (ps->tok.str == NULL)
 		return oom(ps);
-	if (!utf8_valid((const unsigned char *)ps->tok.str, strlen(ps->tok.str)))
+	if (!utf8_valid(ps->tok.str, strlen(ps->tok.str)))   /* the text ends up in XML replies */
 		return FAIL(ps, WBEMMOF_E_ILLEGAL_CONSTANT_VALUE, "string is not valid UTF-8");
 	return true;
 }

@@ -231,6 +231,11 @@ static void test_utf8(void)
 	CHECK(seq("\xE2\x82") == 0 && seq("\xC3") == 0);                 /* cut short by the NUL */
 	CHECK(seq("\xEF\xBF\xBF") == 3 && xml("\xEF\xBF\xBF") == 0 && xml("\xEF\xBF\xBE") == 0);
 	CHECK(xml("\xEF\xBF\xBD") == 3 && xml("\xE2\x82\xAC") == 3);
+	/* a run of bytes: every character whole, a NUL among them one of them */
+	CHECK(utf8_valid("a\xC3\xA9\xE2\x82\xAC", 6) && utf8_valid("", 0));
+	CHECK(utf8_valid("a\0b", 3));
+	CHECK(!utf8_valid("a\xC3\xA9\xE2\x82\xAC", 5));             /* the € cut short by N */
+	CHECK(!utf8_valid("a\xED\xA0\x80", 4) && !utf8_valid("\xC0\xAF", 2));
 	*strbuf_raw_u32(u32, 0) = '\0';
 	CHECK_STR(u32, "0");
 	*strbuf_raw_u32(u32, 4294967295u) = '\0';
