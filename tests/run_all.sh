@@ -12,6 +12,9 @@ BUILD=${BUILD:-build}
 ASAN_BUILD=${ASAN_BUILD:-build-asan}
 total_pass=0
 total_fail=0
+# what failed, by name, repeated just above the last line: a CI log is often
+# read from its tail, and the failure itself may be thousands of lines up
+failed_names=()
 
 # count_meson LOG: adds the results in one of meson's testlog*.json files to
 # the totals (a run with --setup NAME writes testlog-NAME.json).
@@ -20,27 +23,37 @@ count_meson() {
 	counts=$(python3 - "$1" <<'PY'
 import json, sys
 p = f = 0
+names = []
 try:
     for line in open(sys.argv[1]):
-        r = json.loads(line).get("result")
+        t = json.loads(line)
+        r = t.get("result")
         if r in ("OK", "EXPECTEDFAIL"): p += 1
-        elif r != "SKIP": f += 1
+        elif r != "SKIP":
+            f += 1
+            names.append("%s (%s)" % (t.get("name", "?"), r))
 except OSError:
     f += 1
+    names.append("no " + sys.argv[1])
 print(p, f)
+for n in names: print(n)
 PY
 )
-	total_pass=$((total_pass + ${counts% *}))
-	total_fail=$((total_fail + ${counts#* }))
+	local first; first=$(head -1 <<<"$counts")
+	total_pass=$((total_pass + ${first% *}))
+	total_fail=$((total_fail + ${first#* }))
+	while IFS= read -r name; do
+		[ -n "$name" ] && failed_names+=("$2: $name")
+	done < <(tail -n +2 <<<"$counts")
 }
 
 echo "=== unit tests (ASan+UBSan)"
 meson test -C "$ASAN_BUILD" --suite unit --print-errorlogs
-count_meson "$ASAN_BUILD/meson-logs/testlog.json"
+count_meson "$ASAN_BUILD/meson-logs/testlog.json" "unit, ASan"
 
 echo "=== unit tests (valgrind)"
 meson test -C "$BUILD" --suite unit --setup valgrind --print-errorlogs
-count_meson "$BUILD/meson-logs/testlog-valgrind.json"
+count_meson "$BUILD/meson-logs/testlog-valgrind.json" "unit, valgrind"
 
 echo "=== fuzz targets (30 s each)"
 fuzz_log=$(mktemp)
@@ -51,7 +64,9 @@ if read -r p _ f _ < <(grep -E '^[0-9]+ passed, [0-9]+ failed' "$fuzz_log" | tai
 else
 	echo "fuzz run printed no result"
 	total_fail=$((total_fail + 1))
+	failed_names+=("fuzz: no result line")
 fi
+while read -r _ name _; do failed_names+=("fuzz: $name"); done < <(grep -E '^FAIL fuzz_' "$fuzz_log")
 rm -f "$fuzz_log"
 
 echo "=== end-to-end tests"
@@ -67,13 +82,23 @@ total_pass=$((total_pass + e2e_pass)); total_fail=$((total_fail + e2e_fail))
 if [ "$e2e_rc" -ne 0 ] && [ "$e2e_fail" -eq 0 ]; then
 	echo "end-to-end run failed (exit $e2e_rc)"
 	total_fail=$((total_fail + 1))
+	failed_names+=("e2e: run.sh exit $e2e_rc")
 fi
 if [ "$e2e_lines" -eq 0 ]; then
 	echo "end-to-end run printed no result"
 	total_fail=$((total_fail + 1))
+	failed_names+=("e2e: no result line")
 fi
+# each failing check under the name of the program it is in ("=== test_x.py")
+while IFS= read -r line; do failed_names+=("e2e: $line"); done < <(awk '
+	/^=== / { prog = $2 }
+	/^ *FAIL[: ]/ { sub(/^ */, ""); print prog ": " $0 }' "$e2e_log")
 rm -f "$e2e_log"
 
 echo
+if [ "${#failed_names[@]}" -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failed_names[@]}" | cut -c1-300
+fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
