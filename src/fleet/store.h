@@ -97,8 +97,8 @@ typedef struct fleet_host {
 typedef struct fleet_session {
 	const char *host;                    /* VMHostName */
 	uint32_t    id;                      /* SessionId */
+	uint32_t    connect_state;           /* (beside id: no padding) */
 	const char *vm_name;                 /* the strings may be NULL (a NULL property) */
-	uint32_t    connect_state;
 	const char *user_name;
 	const char *domain_name;
 	const char *collection_id;
