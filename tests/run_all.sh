@@ -89,16 +89,21 @@ if [ "$e2e_lines" -eq 0 ]; then
 	total_fail=$((total_fail + 1))
 	failed_names+=("e2e: no result line")
 fi
-# each failing check under the name of the program it is in ("=== test_x.py")
+# each failing check under the name of the program it is in ("=== test_x.py"),
+# and each program that ended without its summary line (it crashed, or hung)
 while IFS= read -r line; do failed_names+=("e2e: $line"); done < <(awk '
-	/^=== / { prog = $2 }
-	/^ *FAIL[: ]/ { sub(/^ */, ""); print prog ": " $0 }' "$e2e_log")
+	function ended() { if (prog != "" && !summed) print prog ": no \"N passed, M failed\" line" }
+	/^=== / { ended(); prog = $2; summed = 0 }
+	/^[0-9]+ passed, [0-9]+ failed/ || /^ *SKIPPED: / { summed = 1 }
+	/^ *FAIL[: ]/ { sub(/^ */, ""); print prog ": " $0 }
+	END { ended() }' "$e2e_log")
 rm -f "$e2e_log"
 
 echo
 if [ "${#failed_names[@]}" -gt 0 ]; then
 	echo "failed:"
-	printf '  %s\n' "${failed_names[@]}" | cut -c1-300
+	printf '  %s\n' "${failed_names[@]:0:40}" | cut -c1-300
+	[ "${#failed_names[@]}" -le 40 ] || echo "  ... and $((${#failed_names[@]} - 40)) more"
 fi
 echo "$total_pass passed, $total_fail failed"
 [ "$total_fail" -eq 0 ]
