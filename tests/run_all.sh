@@ -93,7 +93,7 @@ fi
 # and each program that ended without its summary line (it crashed, or hung)
 while IFS= read -r line; do failed_names+=("e2e: $line"); done < <(awk '
 	function ended() { if (prog != "" && !summed) print prog ": no \"N passed, M failed\" line" }
-	/^=== / { ended(); prog = $2; summed = 0 }
+	/^=== test_/ { ended(); prog = $2; summed = 0 }
 	/^[0-9]+ passed, [0-9]+ failed/ || /^ *SKIPPED: / { summed = 1 }
 	/^ *FAIL[: ]/ { sub(/^ */, ""); print prog ": " $0 }
 	END { ended() }' "$e2e_log")
