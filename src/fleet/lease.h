@@ -39,16 +39,15 @@ void fleet_holder_self(char out[FLEET_HOLDER_MAX + 1]);
 /* True when HOLDER names a process of this machine that no longer runs. */
 bool fleet_holder_dead(const char *holder);
 
-/*
- * Broker NAME's lease on ST (which must outlive it) for this process, kept
- * by a thread; NULL with ERR (WBEM_E_ALREADY_EXISTS: held by a live
- * process elsewhere, named).
- */
+/* The prunes (above): at most this many calls at a time, this often. */
 #define FLEET_PRUNE_MAX      5000
 #define FLEET_PRUNE_EVERY_MS (60 * 1000)
+
 /*
- * Broker NAME's lease on ST, as above; the calls are kept KEEP_CALLS_MS
- * (forward_keep_s), or for ever when it is 0.
+ * Broker NAME's lease on ST (which must outlive it) for this process, kept
+ * by a thread; the calls are kept KEEP_CALLS_MS (forward_keep_s), or for
+ * ever when it is 0.  NULL with ERR (WBEM_E_ALREADY_EXISTS: held by a live
+ * process elsewhere, named).
  */
 fleet_lease *fleet_lease_start(fleet_store *st, const char *name, int64_t keep_calls_ms,
                                rdms_error *err);

@@ -1488,7 +1488,6 @@ static void test_pg_down(fleet_store *st)
 
 /* ---- brokers' leases and forwarded calls ---------------------------------------------- */
 
-/* Makes broker NAME's lease look MS old (the store's own clock and SQL). */
 /* PG_TEXT run on the PostgreSQL directory, or SQLITE_TEXT on the SQLite one (own connection). */
 static bool on_directory(const char *pg_text, const char *sqlite_text)
 {
@@ -1503,6 +1502,7 @@ static bool on_directory(const char *pg_text, const char *sqlite_text)
 	return ok;
 }
 
+/* Makes broker NAME's lease look MS old (the store's own clock and SQL). */
 static bool age_lease(const char *name, int ms)
 {
 	char pg_text[200], sqlite_text[200];
