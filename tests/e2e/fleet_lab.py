@@ -158,7 +158,7 @@ class Host:
 
     def sessions(self):
         """{SessionId: (user, ConnectState, ClientMachineName)} from its
-        fixture file (which Disconnect and Logoff rewrite too)."""
+        fixture file (which Disconnect writes in place and Logoff rewrites)."""
         out = {}
         for line in (read(self.fixture) or "").splitlines():
             f = line.split()

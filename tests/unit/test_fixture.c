@@ -2,14 +2,16 @@
  * test_fixture.c -- the file-fed back-end on its own: parsing (comments,
  * "-" for no client, user names to uids), its error messages, enumerate,
  * each (enumerate's order; FN's error stops the walk and is returned), find
- * (the first of a repeated SessionId), Disconnect and Logoff rewriting the
- * file, the cache following the file, and what 10,000 sessions cost.
+ * (the first of a repeated SessionId), Disconnect writing its line in place
+ * and Logoff rewriting the file, the cache following the file, and what
+ * 10,000 sessions cost.
  */
 #include <malloc.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "backend/fixture/fixture.h"
@@ -189,8 +191,9 @@ static void test_find_and_act(void)
 	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), WBEM_E_INVALID_OPERATION);
 	CHECK_STR(err.message, "session 101 is not connected");
 	CHECK_EQ(rdms_backend_fixture.send_message(&cfg, &s, "T", "M", NULL, &err), 0);
-	read_file(text, sizeof text);
-	CHECK_STR(text, "101 root 4 -\n102 nobody 4 -\n103 no-such-user-here 0 10.0.0.5\n"
+	read_file(text, sizeof text);   /* in place: the rest of the file as it was */
+	CHECK_STR(text, "# id user state client\n\n   # an indented comment\n101 root 4 -      \n"
+	                "\t102  nobody\t4 -\n103 no-such-user-here 0 10.0.0.5\r\n"
 	                "104 root 0 PC-2\n102 root 0 LATER\n");
 	CHECK_EQ(rdms_backend_fixture.find(&cfg, 101, &s, &err), 0);
 	CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
@@ -251,6 +254,80 @@ static void test_many(void)
 	CHECK(each_matches_enumerate());
 }
 
+static ino_t inode(void)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static void disconnect(uint32_t id)
+{
+	rdms_error err = { 0 };
+	rdms_session s = { .id = id };
+
+	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), 0);
+}
+
+/*
+ * Disconnect overwrites the session's line in place, padded to its old
+ * length; where the line's place is not known (the last line without its
+ * newline) or the line crosses a page, the file is rewritten instead, and
+ * the places the rewrite noted serve the next Disconnect.  A padded line
+ * reads back as it was meant.
+ */
+static void test_in_place(void)
+{
+	char text[8192], expect[8192];
+	rdms_session s;
+	rdms_error err = { 0 };
+	ino_t before;
+	size_t n = 0;
+
+	write_file("1 root 0 LONG-CLIENT-NAME\n2 root 0 B\n3 root 0 C");
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 1, &s, &err), 0);
+	before = inode();
+	disconnect(1);
+	read_file(text, sizeof text);
+	CHECK_STR(text, "1 root 4 -               \n2 root 0 B\n3 root 0 C");
+	CHECK(inode() == before);
+	disconnect(3);                   /* no newline: rewritten */
+	read_file(text, sizeof text);
+	CHECK_STR(text, "1 root 4 -\n2 root 0 B\n3 root 4 -\n");
+	CHECK(inode() != before);
+	before = inode();
+	disconnect(2);                   /* in place again, where the rewrite put it */
+	read_file(text, sizeof text);
+	CHECK_STR(text, "1 root 4 -\n2 root 4 -\n3 root 4 -\n");
+	CHECK(inode() == before);
+	CHECK(each_matches_enumerate());
+
+	write_file("5 root 4 -    \n6 root 0 X  \n");   /* padded lines, read again */
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 5, &s, &err), 0);
+	CHECK_STR(s.client, "");
+	CHECK_EQ(s.connect_state, WTS_DISCONNECTED);
+	disconnect(6);
+	read_file(text, sizeof text);
+	CHECK_STR(text, "5 root 4 -    \n6 root 4 -  \n");
+
+	/* comment lines up to 4,080 bytes: session 9's line crosses the page at 4,096 */
+	for (int i = 0; i < 4; i++) {
+		text[n++] = '#';
+		memset(text + n, 'c', 1018);
+		n += 1018;
+		text[n++] = '\n';
+	}
+	snprintf(text + n, sizeof text - n, "9 root 0 ABCDEFGHIJKLMNOPQRSTUVWXYZ\n8 root 0 Y\n");
+	write_file(text);
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 9, &s, &err), 0);
+	before = inode();
+	disconnect(9);
+	read_file(text, sizeof text);
+	snprintf(expect, sizeof expect, "9 root 4 -\n8 root 0 Y\n");
+	CHECK_STR(text, expect);
+	CHECK(inode() != before);
+}
+
 /*
  * A rewrite gives each line back as it was read but the one changed: the
  * largest SessionId, names of 255 bytes, every state; none left, an empty
@@ -291,6 +368,7 @@ int main(void)
 	test_each();
 	test_find_and_act();
 	test_rewrite_text();
+	test_in_place();
 	test_many();
 	unlink(path);
 	return check_summary("fixture");
