@@ -326,6 +326,25 @@ static void test_in_place(void)
 	snprintf(expect, sizeof expect, "9 root 4 -\n8 root 0 Y\n");
 	CHECK_STR(text, expect);
 	CHECK(inode() != before);
+
+	/*
+	 * A rewrite that fails (its temp file cannot be made) leaves the file
+	 * as it was, and the cache is read from it again: the session stays
+	 * connected, and the next Disconnect finds its line where the file has
+	 * it, not where the unwritten text would have.
+	 */
+	write_file("1  root   0 A\n2 root 0 B");
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 2, &s, &err), 0);
+	snprintf(expect, sizeof expect, "%s.tmp", path);
+	CHECK_EQ(mkdir(expect, 0700), 0);
+	CHECK_EQ(rdms_backend_fixture.disconnect(&cfg, &s, &err), WBEM_E_FAILED);
+	CHECK_EQ(rmdir(expect), 0);
+	disconnect(1);
+	read_file(text, sizeof text);
+	CHECK_STR(text, "1  root   4 -\n2 root 0 B");
+	CHECK_EQ(rdms_backend_fixture.find(&cfg, 2, &s, &err), 0);
+	CHECK_EQ(s.connect_state, WTS_ACTIVE);
+	CHECK_STR(s.client, "B");
 }
 
 /*
