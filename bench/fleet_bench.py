@@ -918,7 +918,7 @@ def main():
             scratch = password_hash_kib(bench.user)
             if scratch is not None:
                 bench.row("      one PAM password check's hash, alone",
-                          "%.1f MiB" % (scratch / 1024.0), "in priv's peak, freed at once")
+                          "%.1f MiB" % (scratch / 1024.0), "in rdmsd-pam's peak, not the broker's")
             for stage in ("idle", "wal", "kill"):
                 if stage in ONLY:
                     getattr(bench, stage)()

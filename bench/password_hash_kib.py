@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """password_hash_kib.py USER: the memory (KiB) one check of USER's password
 hash takes on its own -- what PAM's pam_unix adds to the high-water mark
-(VmHWM) of the process that checks a password (rdmsd's privileged process),
-freed as soon as the check is done.  Debian 12 hashes passwords with
+(VmHWM) of the process that checks a password: rdmsd-pam, started for the
+one check (src/privsep/pam_relay.h), so it is in neither rdmsd process's
+peak any more (it was in the privileged process's until PAM moved out).  Debian 12 hashes passwords with
 yescrypt, memory-hard by design: 16 MiB a check.
 
 Measured: a fresh Python's VmHWM before and after computing that hash once

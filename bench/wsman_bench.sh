@@ -27,8 +27,9 @@
 #     (wrk);
 #   - VmRSS/VmHWM/PSS of rdmsd idle, after the enumerations and at the end
 #     (CPU and memory are summed over both rdmsd processes: priv and net),
-#     and what one PAM check of the account's password hash adds to priv's
-#     VmHWM on its own (bench/password_hash_kib.py: yescrypt's 16 MiB);
+#     and what one PAM check of the account's password hash takes on its
+#     own (bench/password_hash_kib.py: yescrypt's 16 MiB) -- in rdmsd-pam,
+#     the process priv starts per check, not in rdmsd's two;
 #   - Get again with session_cache_ms = 0 (every read goes to the
 #     back-ends through the privileged process), to show what the session
 #     snapshot saves;
@@ -468,7 +469,7 @@ row "RSS after enumerations (VmRSS / VmHWM / PSS)" "$(mb "$RSS_ENUM") / $(mb "$H
 target "VmRSS / OMI's $(mb "$OMI_RSS_ENUM_KB")" "$(ratio "$RSS_ENUM" "$OMI_RSS_ENUM_KB")" "<=" 0.7 "OMI"
 target "VmHWM / OMI's $(mb "$OMI_RSS_ENUM_KB")" "$(ratio "$HWM_ENUM" "$OMI_RSS_ENUM_KB")" "<=" 0.7 "OMI"
 HASH_KB=$(python3 bench/password_hash_kib.py "$BUSER" 2>/dev/null) &&
-	row "    one PAM password check's hash alone" "$(mb "$HASH_KB")" "in priv's VmHWM, freed at once"
+	row "    one PAM password check's hash alone" "$(mb "$HASH_KB")" "in rdmsd-pam's VmHWM, not rdmsd's"
 row "RSS at the end (VmRSS / VmHWM / PSS)" "$(mb "$RSS_END") / $(mb "$HWM_END") / $(mb "$PSS_END")" ""
 echo "  (VmRSS and VmHWM are summed over rdmsd's two processes, each counting the"
 echo "   shared libraries in full; PSS splits shared pages among their users)"

@@ -4,11 +4,11 @@
  * Cache entries hold SHA-256(salt || user || NUL || password), where the
  * 32-byte salt is drawn once per process: a memory dump or core file shows
  * neither passwords nor hashes that could be attacked offline with a table
- * prepared in advance.  PAM modules are not all thread-safe, so PAM calls
- * are serialised by one mutex; the cache has its own, and the delay after
- * a failure runs with no lock held.  In rdmsd the cache and the delay live
+ * prepared in advance.  The cache has a mutex, and the delay after a
+ * failure runs with no lock held.  In rdmsd the cache and the delay live
  * in the unprivileged network process, whose cache misses go to a verifier
- * that asks the privileged process, where pam_auth_verify() runs PAM.
+ * that asks the privileged process, which has rdmsd-pam run PAM
+ * (src/privsep/pam_relay.h).  This file calls no PAM function itself.
  *
  * Cache misses are checked one at a time, and each looks at the cache
  * again once its turn comes: when the entry of a busy client expires, its
@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -29,7 +28,6 @@
 #include <unistd.h>
 
 #include <nettle/sha2.h>
-#include <security/pam_appl.h>
 
 #include "../common/strutil.h"
 
@@ -45,15 +43,13 @@ struct cache_entry {
 };
 
 struct pam_auth {
-	char               service[64];
 	int                ttl_s;
 	int                fail_delay_ms;
 	unsigned char      salt[32];
 	pthread_mutex_t    cache_lock;
-	pthread_mutex_t    pam_lock;
 	pthread_mutex_t    miss_lock;  /* one cache miss checked at a time */
 	struct cache_entry cache[CACHE_SLOTS];
-	pam_verify_fn      verify;     /* cache misses; pam_auth_verify by default */
+	pam_verify_fn      verify;     /* cache misses */
 	void              *verify_ctx;
 };
 
@@ -65,7 +61,7 @@ static time_t now_s(void)
 	return ts.tv_sec;
 }
 
-pam_auth *pam_auth_new(const char *service, int cache_ttl_s, int fail_delay_ms)
+pam_auth *pam_auth_new(int cache_ttl_s, int fail_delay_ms)
 {
 	pam_auth *pa = calloc(1, sizeof *pa);
 
@@ -75,11 +71,9 @@ pam_auth *pam_auth_new(const char *service, int cache_ttl_s, int fail_delay_ms)
 		free(pa);
 		return NULL;
 	}
-	str_copy(pa->service, sizeof pa->service, service);
 	pa->ttl_s = cache_ttl_s;
 	pa->fail_delay_ms = fail_delay_ms;
 	pthread_mutex_init(&pa->cache_lock, NULL);
-	pthread_mutex_init(&pa->pam_lock, NULL);
 	pthread_mutex_init(&pa->miss_lock, NULL);
 	return pa;
 }
@@ -95,7 +89,6 @@ void pam_auth_free(pam_auth *pa)
 	if (pa == NULL)
 		return;
 	pthread_mutex_destroy(&pa->cache_lock);
-	pthread_mutex_destroy(&pa->pam_lock);
 	pthread_mutex_destroy(&pa->miss_lock);
 	explicit_bzero(pa, sizeof *pa);
 	free(pa);
@@ -186,87 +179,6 @@ static void cache_store(pam_auth *pa, const unsigned char *digest, const char *c
 	pthread_mutex_unlock(&pa->cache_lock);
 }
 
-/* Answers PAM's prompts: the password for hidden ones, nothing else. */
-static int conversation(int n, const struct pam_message **msg,
-                        struct pam_response **resp, void *appdata)
-{
-	const char *password = appdata;
-	struct pam_response *r;
-
-	if (n <= 0 || n > PAM_MAX_NUM_MSG)
-		return PAM_CONV_ERR;
-	r = calloc((size_t)n, sizeof *r);
-	if (r == NULL)
-		return PAM_BUF_ERR;
-	for (int i = 0; i < n; i++) {
-		if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF)
-			continue;   /* info and error texts need no answer */
-		r[i].resp = strdup(password);
-		if (r[i].resp == NULL) {
-			for (int j = 0; j < i; j++) {
-				if (r[j].resp != NULL) {
-					explicit_bzero(r[j].resp, strlen(r[j].resp));
-					free(r[j].resp);
-				}
-			}
-			free(r);
-			return PAM_BUF_ERR;
-		}
-	}
-	*resp = r;
-	return PAM_SUCCESS;
-}
-
-/* pam_unix and others sleep inside PAM on failure; we delay outside locks. */
-static void no_delay(int status, unsigned int usec, void *appdata)
-{
-	(void)status;
-	(void)usec;
-	(void)appdata;
-}
-
-/* One PAM transaction; returns 0 or fills ERR. Caller holds pam_lock. */
-static uint32_t pam_verify(pam_auth *pa, const char *user, const char *password,
-                           const char *rhost, char *canon, size_t canon_size,
-                           rdms_error *err)
-{
-	struct pam_conv conv = { conversation, (void *)password };
-	pam_handle_t *h = NULL;
-	const void *item = NULL;
-	int rc;
-
-	rc = pam_start(pa->service, user, &conv, &h);
-	if (rc != PAM_SUCCESS)
-		return rdms_fail(err, WBEM_E_ACCESS_DENIED, "PAM service '%s' unusable: %s",
-		                 pa->service, pam_strerror(h, rc));
-	pam_set_item(h, PAM_FAIL_DELAY, (const void *)no_delay);
-	if (rhost != NULL)
-		pam_set_item(h, PAM_RHOST, rhost);
-	rc = pam_authenticate(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-	if (rc == PAM_SUCCESS)
-		rc = pam_acct_mgmt(h, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
-	if (rc == PAM_SUCCESS && pam_get_item(h, PAM_USER, &item) == PAM_SUCCESS &&
-	    item != NULL)
-		str_copy(canon, canon_size, item);
-	else if (rc == PAM_SUCCESS)
-		str_copy(canon, canon_size, user);
-	if (rc != PAM_SUCCESS)
-		rdms_fail(err, WBEM_E_ACCESS_DENIED, "%s", pam_strerror(h, rc));
-	pam_end(h, rc);
-	return rc == PAM_SUCCESS ? WBEM_S_NO_ERROR : WBEM_E_ACCESS_DENIED;
-}
-
-static bool lookup_uid(const char *name, uid_t *uid)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-
-	if (getpwnam_r(name, &pw, buf, sizeof buf, &res) != 0 || res == NULL)
-		return false;
-	*uid = pw.pw_uid;
-	return true;
-}
-
 static void fail_delay(const pam_auth *pa)
 {
 	struct timespec ts = { pa->fail_delay_ms / 1000,
@@ -274,21 +186,6 @@ static void fail_delay(const pam_auth *pa)
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
-}
-
-uint32_t pam_auth_verify(pam_auth *pa, const char *user, const char *password,
-                         const char *rhost, char *canon, size_t canon_size,
-                         uid_t *uid, rdms_error *err)
-{
-	uint32_t rc;
-
-	pthread_mutex_lock(&pa->pam_lock);
-	rc = pam_verify(pa, user, password, rhost, canon, canon_size, err);
-	pthread_mutex_unlock(&pa->pam_lock);
-	if (rc == WBEM_S_NO_ERROR && !lookup_uid(canon, uid))
-		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED,
-		               "PAM accepted '%s' but it has no passwd entry", canon);
-	return rc;
 }
 
 bool pam_auth_cached(pam_auth *pa, const char *user, const char *password, char *canon,
@@ -333,7 +230,7 @@ uint32_t pam_auth_check_undelayed(pam_auth *pa, const char *user, const char *pa
 	if (pa->verify != NULL)
 		rc = pa->verify(pa->verify_ctx, user, password, rhost, canon, canon_size, uid, err);
 	else
-		rc = pam_auth_verify(pa, user, password, rhost, canon, canon_size, uid, err);
+		rc = rdms_fail(err, WBEM_E_ACCESS_DENIED, "no password checker is set");
 	if (rc == WBEM_S_NO_ERROR && have_digest)
 		cache_store(pa, digest, canon, *uid);
 	pthread_mutex_unlock(&pa->miss_lock);

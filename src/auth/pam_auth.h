@@ -21,11 +21,13 @@
 typedef struct pam_auth pam_auth;
 
 /*
- * A checker for PAM service SERVICE.  Verified credentials are reused for
- * CACHE_TTL_S seconds (0: never); a failed check returns after FAIL_DELAY_MS.
- * NULL when out of memory or no random salt could be drawn.
+ * A checker whose cache misses go to the verifier set with
+ * pam_auth_set_verifier() (none set: every miss is refused).  Verified
+ * credentials are reused for CACHE_TTL_S seconds (0: never); a failed check
+ * returns after FAIL_DELAY_MS.  NULL when out of memory or no random salt
+ * could be drawn.
  */
-pam_auth *pam_auth_new(const char *service, int cache_ttl_s, int fail_delay_ms);
+pam_auth *pam_auth_new(int cache_ttl_s, int fail_delay_ms);
 void pam_auth_free(pam_auth *pa);
 
 /* Forgets every remembered credential (config reload, tests). */
@@ -62,23 +64,14 @@ uint32_t pam_auth_check_undelayed(pam_auth *pa, const char *user, const char *pa
 int pam_auth_fail_delay_ms(const pam_auth *pa);
 
 /*
- * What a credential that is not in the cache goes to: by default
- * pam_auth_verify() in this process.  Under privilege separation the
- * network process, which cannot run PAM, sets a function that asks the
- * privileged one; the cache and the failure delay stay on this side.
+ * What a credential that is not in the cache goes to.  In rdmsd the network
+ * process, which cannot run PAM, sets a function that asks the privileged
+ * one (which has rdmsd-pam run PAM: src/privsep/pam_relay.h); the cache and
+ * the failure delay stay on this side.
  */
 typedef uint32_t (*pam_verify_fn)(void *ctx, const char *user, const char *password,
                                   const char *rhost, char *canon, size_t canon_size,
                                   uid_t *uid, rdms_error *err);
 void pam_auth_set_verifier(pam_auth *pa, pam_verify_fn fn, void *ctx);
-
-/*
- * One PAM transaction for USER/PASSWORD and the uid of the account PAM
- * settled on: no cache and no failure delay.  Serialised on PA.  Returns
- * like pam_auth_check().
- */
-uint32_t pam_auth_verify(pam_auth *pa, const char *user, const char *password,
-                         const char *rhost, char *canon, size_t canon_size,
-                         uid_t *uid, rdms_error *err);
 
 #endif

@@ -56,13 +56,13 @@
 
 #include "../audit/audit.h"
 #include "events_run.h"
-#include "../auth/pam_auth.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "../common/thread_name.h"
 #include "../config/config.h"
 #include "../ops/provider.h"
 #include "../privsep/ntlm_relay.h"
+#include "../privsep/pam_relay.h"
 #include "../privsep/privsep.h"
 #include "../transport/listen.h"
 #include "handoff.h"
@@ -89,6 +89,11 @@
 #ifndef RDMS_NTLM_PROGRAM
 #define RDMS_NTLM_PROGRAM    "/usr/local/libexec/rdms/" NTLM_PROGRAM_NAME
 #endif
+/* One PAM password check's process (pam_relay.h), found likewise. */
+#define PAM_PROGRAM_NAME     "rdmsd-pam"
+#ifndef RDMS_PAM_PROGRAM
+#define RDMS_PAM_PROGRAM     "/usr/local/libexec/rdms/" PAM_PROGRAM_NAME
+#endif
 #ifndef RDMS_BROKER_PROGRAM
 #define RDMS_BROKER_PROGRAM  "/usr/local/libexec/rdms/" BROKER_PROGRAM_NAME
 #endif
@@ -107,13 +112,14 @@ struct rdmsd {
 	int             log_pipe[2]; /* daemon mode: stderr lines for syslog */
 	char            net_program[PATH_MAX];
 	char            ntlm_program[PATH_MAX];   /* "": none found, Negotiate is off */
+	char            pam_program[PATH_MAX];    /* rdmsd-pam: every password check */
 	ntlm_relay     *ntlm;        /* Negotiate/NTLM handshakes; NULL: off */
 
 	priv_user       user;        /* who net becomes */
 	rdms_provider   backends;    /* the real session back-ends */
 	rdms_audit_db  *audit;
 	rdmsd_events   *events;      /* the change feed, its rescans and hooks */
-	pam_auth       *pam;         /* PAM itself: pam_auth_verify */
+	pam_relay      *pam;         /* PAM itself, in rdmsd-pam */
 	priv_env        env;
 	priv_server    *priv;
 	pid_t           net_pid;
@@ -275,7 +281,7 @@ static bool open_state(struct rdmsd *d, rdms_error *err)
 	d->audit = rdms_audit_open(d->cfg.audit_db, err);
 	if (d->audit == NULL)
 		return false;
-	d->pam = pam_auth_new(d->cfg.pam_service, 0, 0);
+	d->pam = pam_relay_new(d->pam_program, d->cfg.pam_service, PAM_RELAY_TIMEOUT_MS);
 	if (d->pam == NULL) {
 		rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory");
 		return false;
@@ -303,10 +309,11 @@ static void swap_state(struct rdmsd *d, rdms_config *fresh)
 		}
 	}
 	if (strcmp(fresh->pam_service, d->cfg.pam_service) != 0) {
-		pam_auth *pa = pam_auth_new(fresh->pam_service, 0, 0);
+		pam_relay *pa = pam_relay_new(d->pam_program, fresh->pam_service,
+		                              PAM_RELAY_TIMEOUT_MS);
 
 		if (pa != NULL) {
-			pam_auth_free(d->pam);
+			pam_relay_free(d->pam);
 			d->pam = pa;
 		} else {
 			str_copy(fresh->pam_service, sizeof fresh->pam_service, d->cfg.pam_service);
@@ -699,6 +706,10 @@ int main(int argc, char **argv)
 	                                   : !find_net_program(d, NET_PROGRAM_NAME, RDMS_NET_PROGRAM))
 		fatal("cannot find the network process program %s (beside rdmsd or there)",
 		      d->net_program);
+	if (!find_program(d->pam_program, sizeof d->pam_program, PAM_PROGRAM_NAME,
+	                  RDMS_PAM_PROGRAM))
+		fatal("cannot find the password check program %s (beside rdmsd or there)",
+		      d->pam_program);
 	if (!find_program(d->ntlm_program, sizeof d->ntlm_program, NTLM_PROGRAM_NAME,
 	                  RDMS_NTLM_PROGRAM)) {
 		log_warn("cannot find %s (beside rdmsd or there): Negotiate/NTLM is off",
@@ -745,7 +756,7 @@ int main(int argc, char **argv)
 	}
 	rdmsd_events_close(d->events);
 	rdms_audit_close(d->audit);
-	pam_auth_free(d->pam);
+	pam_relay_free(d->pam);
 	if (d->opt.pid_file != NULL)
 		unlink(d->opt.pid_file);
 	log_info("stopped");

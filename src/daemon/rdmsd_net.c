@@ -261,7 +261,7 @@ static bool services_up(struct net *d, rdms_error *err)
 	transport_env env;
 
 	d->client = priv_client_new(d->h.channels, d->backends, d->h.nbackends);
-	d->cache = pam_auth_new(cfg->pam_service, PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
+	d->cache = pam_auth_new(PAM_CACHE_TTL_S, PAM_FAIL_DELAY_MS);
 	d->authz = authz_new(AUTHZ_TTL_S);
 	if (d->client == NULL || d->cache == NULL || d->authz == NULL)
 		return rdms_fail(err, WBEM_E_OUT_OF_MEMORY, "out of memory") == 0;

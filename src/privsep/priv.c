@@ -23,10 +23,12 @@
  * like sessions) are read here too.
  * The PAM check has no cache and no delay here: both live in the network
  * process, so a client guessing passwords stalls its own connection only,
- * never a channel that other requests need.
+ * never a channel that other requests need.  PAM itself runs in a process
+ * of its own per check, rdmsd-pam (pam_relay.h), not in priv.
  */
 #include "privsep.h"
 #include "ntlm_relay.h"
+#include "pam_relay.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -350,22 +352,22 @@ static bool do_auth(const priv_env *env, int fd, uint32_t id, const void *p, siz
 	priv_auth a;
 	priv_auth_reply r = { 0 };
 	rdms_error err = { 0 };
-	uid_t uid = 0;
+	size_t n;
 	bool ok;
 
 	if (priv_decode_auth(p, len, &a, &err) != WBEM_S_NO_ERROR) {
 		explicit_bzero(&a, sizeof a);
 		return refuse(fd, id, &err, buf);
 	}
-	r.rc = pam_auth_verify(env->pam, a.user, a.password, a.rhost[0] != '\0' ? a.rhost : NULL,
-	                       r.user, sizeof r.user, &uid, &err);
-	explicit_bzero(&a, sizeof a);
-	r.uid = (uint32_t)uid;
-	if (r.rc != WBEM_S_NO_ERROR) {
-		r.user[0] = '\0';
-		str_copy(r.error, sizeof r.error, err.message);
+	if (env->pam != NULL) {
+		pam_relay_check(env->pam, &a, &r, buf);   /* PAM in rdmsd-pam, not here */
+	} else {
+		r.rc = WBEM_E_ACCESS_DENIED;
+		str_copy(r.error, sizeof r.error, "no password checks here (no PAM relay)");
 	}
-	ok = priv_send(fd, buf, priv_encode_auth_reply(buf, PRIV_MSG_MAX, id, &r), &err);
+	explicit_bzero(&a, sizeof a);
+	n = priv_encode_auth_reply(buf, PRIV_MSG_MAX, id, &r);
+	ok = priv_send(fd, buf, n, &err);
 	if (!ok)
 		log_warn("%s", err.message);
 	return ok;

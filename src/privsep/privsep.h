@@ -463,7 +463,7 @@ void priv_channels_close(int fds[PRIV_CHANNELS]);
 typedef struct priv_env {
 	const rdms_provider *provider;   /* the real back-ends */
 	rdms_audit_db       *audit;
-	pam_auth            *pam;        /* pam_auth_verify: no cache, no delay */
+	struct pam_relay    *pam;        /* AUTH: rdmsd-pam checks; NULL: every AUTH refused */
 	struct ntlm_relay   *ntlm;       /* NEGOTIATE's handshakes; NULL: Negotiate is off */
 	/* called after a Disconnect or Logoff was performed (may be NULL) */
 	void               (*acted)(void *ctx);
@@ -556,7 +556,7 @@ uint32_t priv_proxy_act(void *ctx, const rdms_act_call *call, uint32_t *result,
 /* An rdms_audit_fn (CTX: the priv_client): committed by priv before it returns 0. */
 int priv_proxy_audit(void *ctx, const rdms_audit_event *ev);
 
-/* A pam_verify_fn (CTX: the priv_client): PAM runs in priv. */
+/* A pam_verify_fn (CTX: the priv_client): priv has the password checked (pam_relay.h). */
 uint32_t priv_proxy_verify(void *ctx, const char *user, const char *password,
                            const char *rhost, char *canon, size_t canon_size, uid_t *uid,
                            rdms_error *err);

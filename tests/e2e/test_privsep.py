@@ -14,6 +14,8 @@ PAM service, the fixture back-end, free loopback ports) and checks:
 - everything still works through the privileged side: PAM (a good and a
   bad password over HTTP), enumeration as admin and as a user, Disconnect
   reaching the back-end, and the audit record of it;
+- PAM runs in an rdmsd-pam per check: after the checks neither priv nor
+  net maps libpam or a PAM module, and priv has no child but net;
 - priv is linked without the network-facing libraries: its memory maps no
   libxml2, libmicrohttpd, GnuTLS or libcurl; net is the program rdmsd-net;
 - SIGHUP starts a new net process (still `rdms`, still serving); a SIGHUP
@@ -192,6 +194,20 @@ def test_service(lab):
     check("... and is in the audit database", rows == [(ADMIN, "Disconnect", 0)], rows)
     check("nothing was refused on the privsep channels",
           "refused a request of the network process" not in lab.log())
+    # PAM ran in an rdmsd-pam per check (src/privsep/pam_relay.h), never in rdmsd itself
+    net = net_pid(lab)
+    for who, pid in (("priv", lab.proc.pid), ("net", net)):
+        if pid is None:
+            continue
+        with open("/proc/%d/maps" % pid) as f:
+            maps = f.read()
+        check("%s maps neither libpam nor a PAM module after the checks" % who,
+              "libpam" not in maps and "pam_unix" not in maps,
+              sorted({ln.split()[-1] for ln in maps.splitlines() if "pam" in ln}))
+    kids = [p for p in children(lab.proc.pid) if p != net]
+    check("each check's rdmsd-pam is gone and reaped (priv's one child is net)", kids == [],
+          [(p, common.read("/proc/%d/comm" % p)) for p in kids])
+    check("no password check failed in its relay", "password check failed" not in lab.log())
 
 
 def test_reload(lab, net):

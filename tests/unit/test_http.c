@@ -653,7 +653,7 @@ int main(void)
 	listen_set set;
 	rdms_error err = { 0 };
 	transport *t;
-	pam_auth *pam = pam_auth_new("none", 60, FAIL_DELAY);
+	pam_auth *pam = pam_auth_new(60, FAIL_DELAY);
 	authz *az = authz_new(10);
 	struct sockaddr_in sa;
 	socklen_t salen = sizeof sa;

@@ -94,7 +94,7 @@ static uint32_t check_once(pam_auth *pa, const char *password)
 
 int main(void)
 {
-	pam_auth *pa = pam_auth_new("rdms-test", 60, 0);
+	pam_auth *pa = pam_auth_new(60, 0);
 
 	CHECK(pa != NULL);
 	if (pa == NULL)
@@ -126,7 +126,7 @@ int main(void)
 	pam_auth_free(pa);
 
 	/* TTL 0: nothing is remembered. */
-	pa = pam_auth_new("rdms-test", 0, 0);
+	pa = pam_auth_new(0, 0);
 	CHECK(pa != NULL);
 	if (pa != NULL) {
 		pam_auth_set_verifier(pa, fake_verify, NULL);
@@ -136,6 +136,21 @@ int main(void)
 		CHECK_EQ(atomic_load(&verifier_calls), 2);
 		CHECK_EQ(concurrent(pa, "good", 8), 8);
 		CHECK_EQ(atomic_load(&verifier_calls), 10);
+		pam_auth_free(pa);
+	}
+
+	/* No verifier set: a miss is refused with the reason, and nothing is cached. */
+	pa = pam_auth_new(60, 0);
+	CHECK(pa != NULL);
+	if (pa != NULL) {
+		char canon[64] = "";
+		uid_t uid = 0;
+		rdms_error err = { 0 };
+
+		CHECK_EQ(pam_auth_check(pa, "alice", "good", NULL, canon, sizeof canon, &uid, &err),
+		         WBEM_E_ACCESS_DENIED);
+		CHECK(strstr(err.message, "no password checker") != NULL);
+		CHECK(!pam_auth_cached(pa, "alice", "good", canon, sizeof canon, &uid));
 		pam_auth_free(pa);
 	}
 	return check_summary("pam_cache");
