@@ -37,6 +37,7 @@
 
 #include "message_keeper.h"
 #include "proc.h"
+#include "../common/child_signals.h"
 #include "../common/strutil.h"
 
 #define POLL_MS       20
@@ -146,6 +147,7 @@ static _Noreturn void run_child(const rdms_user *u, char *const argv[], char *co
 		close_range(3, (unsigned)err_fd - 1, 0);
 	close_range((unsigned)err_fd + 1, ~0u, 0);
 	setsid();
+	child_default_signals();
 	if (rdms_user_become(u) < 0)
 		goto fail;
 	execve(argv[0], argv, envp);
@@ -380,6 +382,7 @@ static _Noreturn void run_helper(const launch *ln, int handoff_fd, int report_fd
 	    dup2(report_fd, KEEPER_REPORT_FD) < 0)
 		_exit(127);
 	close_range(KEEPER_REPORT_FD + 1, ~0u, 0);
+	child_default_signals();
 	execve(ln->program, ln->argv, envp);
 	r.value = errno;
 	if (write(KEEPER_REPORT_FD, &r, sizeof r) < 0) {

@@ -56,6 +56,7 @@
 
 #include "../audit/audit.h"
 #include "events_run.h"
+#include "../common/child_signals.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "../common/thread_name.h"
@@ -266,6 +267,7 @@ static _Noreturn void exec_net(const char *program, const net_handoff *h, const 
 			goto fail;
 	if (fcntl(pipe_fd[0], F_SETFD, 0) != 0)
 		goto fail;
+	child_default_signals();   /* net blocks what it takes by signalfd itself */
 	execv(program, argv);
 fail:
 	ignored = write(STDERR_FILENO, failed, sizeof failed - 1);

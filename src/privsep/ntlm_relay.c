@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/child_signals.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 #include "privsep.h"
@@ -113,6 +114,7 @@ static bool spawn(ntlm_relay *r, struct slot *sl, rdms_error *err)
 	if (pid == 0) {   /* priv has threads: async-signal-safe calls only */
 		if (dup2(sv[1], 3) == 3) {
 			syscall(SYS_close_range, 4U, ~0U, 0U);
+			child_default_signals();
 			execve(argv[0], argv, envp);
 		}
 		_exit(127);

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/child_signals.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
 
@@ -73,6 +74,7 @@ static pid_t spawn(const pam_relay *r, int *sock, rdms_error *err)
 		if (sv[1] == HELPER_FD ? fcntl(HELPER_FD, F_SETFD, 0) == 0
 		                       : dup2(sv[1], HELPER_FD) == HELPER_FD) {
 			syscall(SYS_close_range, HELPER_FD + 1U, ~0U, 0U);
+			child_default_signals();
 			execve(argv[0], argv, envp);
 		}
 		_exit(127);

@@ -61,7 +61,8 @@ static void put_hook(const char *reason, const char *name, mode_t mode, const ch
 	CHECK(f != NULL);
 	if (f == NULL)
 		return;
-	fprintf(f, "#!/bin/sh\n%s\n", body);
+	/* a shell script, unless BODY names its own interpreter */
+	fprintf(f, "%s%s\n", strncmp(body, "#!", 2) == 0 ? "" : "#!/bin/sh\n", body);
 	fclose(f);
 	CHECK_EQ(chmod(path, mode), 0);
 }
@@ -174,6 +175,12 @@ static void test_run(void)
 	         "%s/logon.$RDMS_SESSION_ID; echo \"$1 $(id -u)\" >> %s/logon.$RDMS_SESSION_ID",
 	         out, out);
 	put_hook("session-logon", "10-env", 0755, script);
+	/* the signals a hook starts with: rdmsd's blocked and ignored ones are not its
+	 * (in perl: dash would clear the mask itself, hiding what it was given) */
+	snprintf(script, sizeof script, "#!/usr/bin/perl\nopen(my $o, '>', '%s/signals') or die;\n"
+	         "open(my $s, '<', '/proc/self/status') or die;\n"
+	         "print $o grep { /^Sig(Blk|Ign):/ } <$s>;", out);
+	put_hook("session-logon", "20-signals", 0755, script);
 	/* order within a session: each event's hook starts and ends before the next */
 	snprintf(script, sizeof script, "echo \"start $RDMS_EVENT $RDMS_CONNECT_STATE\" >> "
 	         "%s/order.$RDMS_SESSION_ID; sleep 0.2; echo \"end $RDMS_EVENT\" >> "
@@ -229,6 +236,16 @@ static void test_run(void)
 	      strstr(read_out("logon.7"), "\nDISPLAY=") == NULL);
 	CHECK(strstr(read_out("logon.7"), "XAUTHORITY") == NULL);
 	CHECK(strstr(read_out("logon.7"), "session-logon 0\n") != NULL);
+	/* a hook starts with no signal blocked and SIGPIPE not ignored, whatever the
+	 * thread that ran it had (main() blocks and ignores as rdmsd does) */
+	CHECK(strstr(read_out("signals"), "SigBlk:\t0000000000000000\n") != NULL);
+	CHECK(strstr(read_out("signals"), "SigIgn:\t") != NULL);
+	{
+		const char *ign = strstr(read_out("signals"), "SigIgn:\t");
+		unsigned long long mask = ign != NULL ? strtoull(ign + 8, NULL, 16) : ~0ULL;
+
+		CHECK((mask & (1ULL << (SIGPIPE - 1))) == 0);
+	}
 	/* the four events' session-change hooks, one after the other, in order */
 	CHECK_STR(read_out("order.7"), "start Creation 4\nend Creation\n"
 	          "start Modification 0\nend Modification\n"
@@ -305,6 +322,18 @@ int main(void)
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 1;
+	}
+	/* as rdmsd's threads run: SIGHUP, SIGTERM, SIGINT blocked (a signalfd takes
+	 * them) and SIGPIPE ignored -- what a child must not inherit */
+	{
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGINT);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+		signal(SIGPIPE, SIG_IGN);
 	}
 	test_reasons();
 	test_run();
