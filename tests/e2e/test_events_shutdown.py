@@ -40,6 +40,7 @@ from e2e_common import RDMSD, check, wait_for  # noqa: E402
 
 ADMIN = lab_mod.ADMIN
 NET = os.path.join(os.path.dirname(os.path.abspath(RDMSD)), "rdmsd-net")
+PAM = os.path.join(os.path.dirname(os.path.abspath(RDMSD)), "rdmsd-pam")   # password checks
 
 
 class Lab(lab_mod.Lab):
@@ -52,6 +53,7 @@ class Lab(lab_mod.Lab):
         os.makedirs(self.vg, exist_ok=True)
         os.chmod(self.vg, 0o1777)           # net writes its report as the rdms user
         shutil.copy(RDMSD, os.path.join(self.bin, "rdmsd"))
+        os.symlink(PAM, os.path.join(self.bin, "rdmsd-pam"))   # found beside rdmsd, as net is
         with open(os.path.join(self.bin, "rdmsd-net"), "w") as f:
             f.write("#!/bin/sh\nexec valgrind --error-exitcode=99 --leak-check=full "
                     "--show-leak-kinds=definite,indirect,possible --vgdb=no "
@@ -139,7 +141,7 @@ def scenario(lab):
 
 
 def main():
-    if not common.ready("test_events_shutdown", [RDMSD, NET], ["valgrind"]):
+    if not common.ready("test_events_shutdown", [RDMSD, NET, PAM], ["valgrind"]):
         return 1
     return ec.run_lab(Lab(), scenario)
 
