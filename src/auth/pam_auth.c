@@ -102,9 +102,8 @@ void pam_auth_flush(pam_auth *pa)
 }
 
 /*
- * The salted digest of USER and PASSWORD.  Nettle (what GnuTLS hashes with)
- * rather than GnuTLS itself: rdmsd's root process checks passwords through
- * this file and does not load the TLS library.
+ * The salted digest of USER and PASSWORD, with Nettle (what GnuTLS hashes
+ * with), so the cache and its unit test need no TLS library.
  */
 static void cred_digest(const pam_auth *pa, const char *user, const char *password,
                         unsigned char out[DIGEST_LEN])
