@@ -11,15 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/child_signals.h"
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "helper_spawn.h"
 #include "privsep.h"
 
 /* How long one leg may take in rdmsd-ntlm (it reads the store, hashes). */
@@ -95,33 +93,15 @@ void ntlm_relay_free(ntlm_relay *r)
 /* Starts rdmsd-ntlm on a new channel into SL; false with ERR. */
 static bool spawn(ntlm_relay *r, struct slot *sl, rdms_error *err)
 {
-	int sv[2];
-	pid_t pid;
 	char *argv[] = { r->program, r->keyfile, NULL };
 	char *envp[] = { NULL };
+	int sock = -1;
+	pid_t pid = helper_spawn(argv, envp, &sock, err);
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		rdms_fail(err, WBEM_E_FAILED, "socketpair: %s", strerror(errno));
+	if (pid < 0)
 		return false;
-	}
-	pid = fork();
-	if (pid < 0) {
-		rdms_fail(err, WBEM_E_FAILED, "fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return false;
-	}
-	if (pid == 0) {   /* priv has threads: async-signal-safe calls only */
-		if (dup2(sv[1], 3) == 3) {
-			syscall(SYS_close_range, 4U, ~0U, 0U);
-			child_default_signals();
-			execve(argv[0], argv, envp);
-		}
-		_exit(127);
-	}
-	close(sv[1]);
 	sl->pid = pid;
-	sl->sock = sv[0];
+	sl->sock = sock;
 	return true;
 }
 

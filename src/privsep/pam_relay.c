@@ -5,24 +5,19 @@
 #include "pam_relay.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "../common/child_signals.h"
 #include "../common/log.h"
+#include "../common/monotime.h"
 #include "../common/strutil.h"
-
-#define HELPER_FD 3
+#include "helper_spawn.h"
 
 struct pam_relay {
 	char program[PATH_MAX];
@@ -50,54 +45,12 @@ void pam_relay_free(pam_relay *r)
 	free(r);
 }
 
-/* Starts rdmsd-pam on a new channel: its pid, with *SOCK priv's end; -1 with ERR. */
-static pid_t spawn(const pam_relay *r, int *sock, rdms_error *err)
-{
-	char *argv[] = { (char *)r->program, (char *)r->service, NULL };
-	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-		rdms_fail(err, WBEM_E_FAILED, "socketpair: %s", strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		rdms_fail(err, WBEM_E_FAILED, "fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {   /* priv has threads: async-signal-safe calls only */
-		/* dup2 onto itself would keep close-on-exec: clear it then */
-		if (sv[1] == HELPER_FD ? fcntl(HELPER_FD, F_SETFD, 0) == 0
-		                       : dup2(sv[1], HELPER_FD) == HELPER_FD) {
-			syscall(SYS_close_range, HELPER_FD + 1U, ~0U, 0U);
-			child_default_signals();
-			execve(argv[0], argv, envp);
-		}
-		_exit(127);
-	}
-	close(sv[1]);
-	*sock = sv[0];
-	return pid;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits up to DEADLINE (now_ms) for SOCK to have something; false on timeout. */
+/* Waits up to DEADLINE (mono_ms) for SOCK to have something; false on timeout. */
 static bool wait_readable(int sock, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = { .fd = sock, .events = POLLIN };
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		int n;
 
 		if (left <= 0)
@@ -146,7 +99,7 @@ static enum outcome exchange(const pam_relay *r, int sock, const priv_auth *a,
 	explicit_bzero(buf, len);
 	if (!sent)
 		return NOT_SENT;
-	if (!wait_readable(sock, now_ms() + r->timeout_ms)) {
+	if (!wait_readable(sock, mono_ms() + r->timeout_ms)) {
 		rdms_fail(err, WBEM_E_FAILED, "no answer within %d ms", r->timeout_ms);
 		return LATE;
 	}
@@ -172,8 +125,10 @@ void pam_relay_check(const pam_relay *r, const priv_auth *a, priv_auth_reply *ou
 	rdms_error err = { 0 };
 	char how[64] = "not started";
 	enum outcome got = NOT_SENT;
+	char *argv[] = { (char *)r->program, (char *)r->service, NULL };
+	char *envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
 	int sock = -1;
-	pid_t pid = spawn(r, &sock, &err);
+	pid_t pid = helper_spawn(argv, envp, &sock, &err);
 
 	memset(out, 0, sizeof *out);
 	if (pid > 0) {
