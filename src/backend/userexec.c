@@ -38,6 +38,7 @@
 #include "message_keeper.h"
 #include "proc.h"
 #include "../common/child_signals.h"
+#include "../common/program_path.h"
 #include "../common/strutil.h"
 
 #define POLL_MS       20
@@ -283,28 +284,6 @@ typedef struct launch {
 	char *argv[5];
 } launch;
 
-/*
- * rdms-msgwait beside the running program (a build tree: rdms, rdmsd),
- * else where `make install` put it.
- */
-static bool find_keeper(char *out, size_t size)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
-
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL) {
-			slash[1] = '\0';
-			if ((size_t)snprintf(out, size, "%s%s", self, KEEPER_PROGRAM_NAME) < size &&
-			    access(out, X_OK) == 0)
-				return true;
-		}
-	}
-	return str_copy(out, size, RDMS_KEEPER_PROGRAM) && access(out, X_OK) == 0;
-}
-
 static uint32_t prepare(const rdms_config *cfg, const rdms_session *s, const char *xauthority,
                         const char *title, const char *message,
                         const rdms_message_options *opt, keeper_handoff *h, launch *ln,
@@ -334,7 +313,9 @@ static uint32_t prepare(const rdms_config *cfg, const rdms_session *s, const cha
 		                 KEEPER_PROGRAM_NAME);
 	if (s->display < 0)
 		return rdms_fail(err, WBEM_E_FAILED, "session %u has no X display", s->id);
-	if (!find_keeper(ln->program, sizeof ln->program))
+	/* beside the running program (rdms, rdmsd), else where `make install` put it */
+	if (!program_path(ln->program, sizeof ln->program, KEEPER_PROGRAM_NAME,
+	                  RDMS_KEEPER_PROGRAM))
 		return rdms_fail(err, WBEM_E_FAILED, "%s is not installed (%s)", KEEPER_PROGRAM_NAME,
 		                 RDMS_KEEPER_PROGRAM);
 	if (getpwuid_r(s->uid, &pw, buf, sizeof buf, &res) != 0 || res == NULL)

@@ -58,6 +58,7 @@
 #include "events_run.h"
 #include "../common/child_signals.h"
 #include "../common/log.h"
+#include "../common/program_path.h"
 #include "../common/strutil.h"
 #include "../common/thread_name.h"
 #include "../config/config.h"
@@ -195,33 +196,12 @@ static struct rdmsd daemon_state;
 /* ---- the network process ------------------------------------------------ */
 
 /*
- * The network program of the role (rdmsd-net, or rdmsd-broker) beside
- * this program (a build tree, or both in one directory), else where `make
- * install` put it.  Looked up once, at start: the role changes only then.
+ * The network program of the role (rdmsd-net, or rdmsd-broker): looked up
+ * once, at start, as the role changes only then.
  */
-static bool find_program(char *out, size_t size, const char *name, const char *installed)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
-
-	if (n > 0) {
-		self[n] = '\0';
-		slash = strrchr(self, '/');
-		if (slash != NULL) {
-			slash[1] = '\0';
-			if ((size_t)snprintf(out, size, "%s%s", self, name) < size &&
-			    access(out, X_OK) == 0)
-				return true;
-		}
-	}
-	str_copy(out, size, installed);
-	return access(out, X_OK) == 0;
-}
-
 static bool find_net_program(struct rdmsd *d, const char *name, const char *installed)
 {
-	return find_program(d->net_program, sizeof d->net_program, name, installed);
+	return program_path(d->net_program, sizeof d->net_program, name, installed);
 }
 
 /* What net is started with: the current config, sockets and channels. */
@@ -708,11 +688,11 @@ int main(int argc, char **argv)
 	                                   : !find_net_program(d, NET_PROGRAM_NAME, RDMS_NET_PROGRAM))
 		fatal("cannot find the network process program %s (beside rdmsd or there)",
 		      d->net_program);
-	if (!find_program(d->pam_program, sizeof d->pam_program, PAM_PROGRAM_NAME,
+	if (!program_path(d->pam_program, sizeof d->pam_program, PAM_PROGRAM_NAME,
 	                  RDMS_PAM_PROGRAM))
 		fatal("cannot find the password check program %s (beside rdmsd or there)",
 		      d->pam_program);
-	if (!find_program(d->ntlm_program, sizeof d->ntlm_program, NTLM_PROGRAM_NAME,
+	if (!program_path(d->ntlm_program, sizeof d->ntlm_program, NTLM_PROGRAM_NAME,
 	                  RDMS_NTLM_PROGRAM)) {
 		log_warn("cannot find %s (beside rdmsd or there): Negotiate/NTLM is off",
 		         d->ntlm_program);
