@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/monotime.h"
 #include "../common/strutil.h"
 
 #define AUTHZ_SLOTS   64
@@ -34,14 +35,6 @@ struct authz {
 	pthread_mutex_t    lock;
 	struct authz_entry slot[AUTHZ_SLOTS];
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 authz *authz_new(int ttl_s)
 {
@@ -121,7 +114,7 @@ static bool in_group(const char *group, const char *user)
 static bool cached(authz *a, const char *group, const char *user, uid_t *uid, bool match_uid,
                    bool *answer)
 {
-	time_t now = now_s();
+	time_t now = mono_s();
 	bool hit = false;
 
 	pthread_mutex_lock(&a->lock);
@@ -159,7 +152,7 @@ static void remember(authz *a, const char *group, const char *user, uid_t uid,
 	          str_copy(e->group, sizeof e->group, group);
 	e->uid = uid;
 	e->is_admin = answer;
-	e->expires = now_s() + a->ttl_s;
+	e->expires = mono_s() + a->ttl_s;
 	pthread_mutex_unlock(&a->lock);
 }
 

@@ -29,6 +29,7 @@
 
 #include <nettle/sha2.h>
 
+#include "../common/monotime.h"
 #include "../common/strutil.h"
 
 #define CACHE_SLOTS 64
@@ -52,14 +53,6 @@ struct pam_auth {
 	pam_verify_fn      verify;     /* cache misses */
 	void              *verify_ctx;
 };
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 pam_auth *pam_auth_new(int cache_ttl_s, int fail_delay_ms)
 {
@@ -131,7 +124,7 @@ static bool digest_eq(const unsigned char *a, const unsigned char *b)
 static bool cache_lookup(pam_auth *pa, const unsigned char *digest, char *canon,
                          size_t canon_size, uid_t *uid)
 {
-	time_t now = now_s();
+	time_t now = mono_s();
 	bool hit = false;
 
 	pthread_mutex_lock(&pa->cache_lock);
@@ -174,7 +167,7 @@ static void cache_store(pam_auth *pa, const unsigned char *digest, const char *c
 	memcpy(slot->digest, digest, DIGEST_LEN);
 	str_copy(slot->canon, sizeof slot->canon, canon);
 	slot->uid = uid;
-	slot->expires = now_s() + pa->ttl_s;
+	slot->expires = mono_s() + pa->ttl_s;
 	pthread_mutex_unlock(&pa->cache_lock);
 }
 

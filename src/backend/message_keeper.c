@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../common/monotime.h"
 #include "backend.h"
 #include "message_keeper.h"
 #include "proc.h"
@@ -189,11 +190,11 @@ static pid_t start_dialog(const keeper_handoff *h, const rdms_user *u)
 /* Ends the dialog PID: SIGTERM, then SIGKILL.  That pid only. */
 static void end_dialog(pid_t pid)
 {
-	long long end = rdms_now_ms() + TERM_GRACE_MS;
+	long long end = mono_ms() + TERM_GRACE_MS;
 
 	kill(pid, SIGTERM);
 	while (waitpid(pid, NULL, WNOHANG) == 0) {
-		if (rdms_now_ms() >= end) {
+		if (mono_ms() >= end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			return;
@@ -226,7 +227,7 @@ static enum session_now session_now(const keeper_handoff *h)
 static void keep(const keeper_handoff *h, pid_t pid)
 {
 	long long limit = (long long)h->timeout_s * 1000, connected = 0;
-	long long last = rdms_now_ms(), next_check = last + CHECK_EVERY_MS;
+	long long last = mono_ms(), next_check = last + CHECK_EVERY_MS;
 	enum session_now now = session_now(h);
 	int status;
 
@@ -239,8 +240,8 @@ static void keep(const keeper_handoff *h, pid_t pid)
 				report(KEEPER_CLOSED, status);
 			return;
 		}
-		if (rdms_now_ms() >= next_check) {
-			long long t = rdms_now_ms();
+		if (mono_ms() >= next_check) {
+			long long t = mono_ms();
 
 			if (now == SESSION_CONNECTED)
 				connected += t - last;
@@ -289,8 +290,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if ((pid = start_dialog(h, &u)) >= 0) {
-		end = rdms_now_ms() + KEEPER_EARLY_EXIT_MS;
-		while (pid >= 0 && rdms_now_ms() < end) {
+		end = mono_ms() + KEEPER_EARLY_EXIT_MS;
+		while (pid >= 0 && mono_ms() < end) {
 			if (waitpid(pid, &status, WNOHANG) == pid) {
 				report(KEEPER_EXITED, status);
 				pid = -1;

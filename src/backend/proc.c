@@ -147,14 +147,6 @@ int rdms_cmdline_display(const char *cmdline, size_t len)
 	return rdms_cmdline_find(cmdline, len, display_arg);
 }
 
-long long rdms_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void rdms_sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };

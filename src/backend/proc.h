@@ -58,7 +58,6 @@ long long rdms_proc_boot_time(const char *root);
 int64_t rdms_proc_start_time(const char *root, pid_t pid, long long btime);
 
 /* For the actions, which poll the system until they see their effect. */
-long long rdms_now_ms(void);          /* CLOCK_MONOTONIC */
 void rdms_sleep_ms(int ms);           /* restarted on EINTR */
 
 #endif

@@ -38,6 +38,7 @@
 #include "message_keeper.h"
 #include "proc.h"
 #include "../common/child_signals.h"
+#include "../common/monotime.h"
 #include "../common/program_path.h"
 #include "../common/strutil.h"
 
@@ -187,7 +188,7 @@ static uint32_t run_as(const rdms_user *u, char *const argv[], const char *const
                        rdms_error *err)
 {
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, e = 0;
-	long long end = rdms_now_ms() + timeout_ms;
+	long long end = mono_ms() + timeout_ms;
 	size_t len = 0;
 	bool open_out = true, exited = false;
 	user_env env = { 0 };
@@ -229,7 +230,7 @@ static uint32_t run_as(const rdms_user *u, char *const argv[], const char *const
 			exited = true;
 			if (open_out)
 				drain(op[0], out, outsize, &len);
-		} else if (rdms_now_ms() >= end) {
+		} else if (mono_ms() >= end) {
 			/* the child made its own session: its group is its pid */
 			kill(kill_group ? -pid : pid, SIGKILL);
 			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
@@ -375,12 +376,12 @@ static _Noreturn void run_helper(const launch *ln, int handoff_fd, int report_fd
 /* Reads one report from FD, waiting at most MS milliseconds (< 0: no limit). */
 static bool read_report(int fd, long long ms, keeper_report *r)
 {
-	long long end = rdms_now_ms() + ms;
+	long long end = mono_ms() + ms;
 	size_t got = 0;
 
 	while (got < sizeof *r) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = end - rdms_now_ms();
+		long long left = end - mono_ms();
 		int n;
 		ssize_t k;
 

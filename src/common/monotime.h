@@ -10,6 +10,8 @@
 
 /* CLOCK_MONOTONIC, in milliseconds. */
 int64_t mono_ms(void);
+/* CLOCK_MONOTONIC, in whole seconds (for expiry times kept in seconds). */
+time_t mono_s(void);
 /*
  * CLOCK_MONOTONIC MS milliseconds from now (MS >= 0): the deadline for a
  * pthread_cond_timedwait on a condition variable set to that clock.

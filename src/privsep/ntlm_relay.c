@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/monotime.h"
 #include "../common/strutil.h"
 #include "helper_spawn.h"
 #include "privsep.h"
@@ -38,14 +39,6 @@ struct ntlm_relay {
 	char           *keyfile;
 	struct slot     s[NTLM_RELAY_MAX];
 };
-
-static int64_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 ntlm_relay *ntlm_relay_new(const char *program, const char *keyfile)
 {
@@ -125,7 +118,7 @@ static struct slot *take_slot(ntlm_relay *r, uint64_t handshake, const char *rho
                               const char **why)
 {
 	struct slot *found = NULL, *free_slot = NULL;
-	int64_t now = now_s();
+	int64_t now = mono_s();
 	int same_host = 0;
 
 	pthread_mutex_lock(&r->lock);
@@ -174,7 +167,7 @@ static void give_slot(ntlm_relay *r, struct slot *sl, bool keep)
 {
 	pthread_mutex_lock(&r->lock);
 	sl->busy = false;
-	sl->last = now_s();
+	sl->last = mono_s();
 	if (!keep)
 		slot_end(sl);
 	pthread_mutex_unlock(&r->lock);

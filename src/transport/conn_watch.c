@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/monotime.h"
 #include "../common/thread_name.h"
 
 #define WAKE_ID 0       /* the eventfd's epoll data; hang-up ids start at 1 */
@@ -38,14 +39,6 @@ struct conn_watcher {
 	int64_t         timeout_ms;      /* request_timeout_s */
 	conn_watch_fn   on_cut;
 };
-
-int64_t conn_watch_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 conn_watcher *conn_watcher_new(int request_timeout_s, conn_watch_fn on_cut)
 {
@@ -146,7 +139,7 @@ static void *watcher(void *arg)
 	rdms_thread_name("connwatch");
 	pthread_mutex_lock(&cw->lock);
 	while (!cw->stop) {
-		int64_t now = conn_watch_now_ms();
+		int64_t now = mono_ms();
 		int64_t next = scan(cw, now);
 		int n, timeout;
 
@@ -209,7 +202,7 @@ void conn_watch_add(conn_watcher *cw, conn_watch *w, int fd)
 	if (cw->watches != NULL)
 		cw->watches->prev = w;
 	cw->watches = w;
-	w->deadline = conn_watch_now_ms() + cw->timeout_ms;
+	w->deadline = mono_ms() + cw->timeout_ms;
 	wake_for(cw, w->deadline);
 	pthread_mutex_unlock(&cw->lock);
 }
@@ -236,7 +229,7 @@ void conn_watch_arm(conn_watcher *cw, conn_watch *w, bool arm)
 		hangup_off(cw, w);
 	}
 	if (!w->cut) {
-		w->deadline = arm ? conn_watch_now_ms() + cw->timeout_ms : 0;
+		w->deadline = arm ? mono_ms() + cw->timeout_ms : 0;
 		if (arm)
 			wake_for(cw, w->deadline);
 	}

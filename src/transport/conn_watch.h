@@ -57,9 +57,6 @@ bool conn_watcher_start(conn_watcher *cw);
 void conn_watcher_stop(conn_watcher *cw);
 void conn_watcher_free(conn_watcher *cw);
 
-/* Milliseconds of CLOCK_MONOTONIC. */
-int64_t conn_watch_now_ms(void);
-
 /* Watches W, the connection on socket FD, with its deadline armed. */
 void conn_watch_add(conn_watcher *cw, conn_watch *w, int fd);
 
@@ -72,7 +69,7 @@ void conn_watch_remove(conn_watcher *cw, conn_watch *w);
  */
 void conn_watch_arm(conn_watcher *cw, conn_watch *w, bool arm);
 
-/* Calls FN(W, ARG) once, at AT_MS (conn_watch_now_ms() time) or soon after. */
+/* Calls FN(W, ARG) once, at AT_MS (mono_ms() time, common/monotime.h) or soon after. */
 void conn_watch_timer(conn_watcher *cw, conn_watch *w, int64_t at_ms, conn_watch_fn fn,
                       void *arg);
 

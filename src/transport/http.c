@@ -84,6 +84,7 @@
 #include "../auth/negotiate_hdr.h"
 #include "../auth/seal.h"
 #include "../common/log.h"
+#include "../common/monotime.h"
 #include "../common/strutil.h"
 #include "body_charset.h"
 #include "browser_guard.h"
@@ -753,7 +754,7 @@ static int pam_caller(struct request *r)
 		log_warn("%s %s: login failed for '%s': %s", listen_kinds[r->l->kind].name,
 		         r->source, safe, err.message);
 		pam_check_free(r);
-		r->not_before = conn_watch_now_ms() + pam_auth_fail_delay_ms(env->pam);
+		r->not_before = mono_ms() + pam_auth_fail_delay_ms(env->pam);
 		return MHD_HTTP_UNAUTHORIZED;
 	}
 	pam_check_free(r);
@@ -1048,7 +1049,7 @@ static bool nego_caller(struct request *r)
 	default:
 		log_warn("%s %s: %s login failed: %s", listen_kinds[r->l->kind].name, r->source,
 		         nego_scheme_name(r->nego->scheme), o->error);
-		r->not_before = conn_watch_now_ms() + pam_auth_fail_delay_ms(t->env.pam);
+		r->not_before = mono_ms() + pam_auth_fail_delay_ms(t->env.pam);
 		make_challenge(t, &r->reply);
 		break;
 	}
@@ -1462,7 +1463,7 @@ static void served(struct request *r)
 	pthread_mutex_lock(&t->hold_lock);
 	if (r->state == REQ_GONE)
 		wake(t, r, REQ_GONE);
-	else if (r->not_before <= conn_watch_now_ms())
+	else if (r->not_before <= mono_ms())
 		wake(t, r, REQ_READY);
 	else if (t->stopping || r->conn == NULL)
 		wake(t, r, REQ_GONE);     /* closed unanswered: never early */

@@ -19,13 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
+#include "../common/monotime.h"
 
 void wsman_enum_init(wsman_enum_table *t, int timeout_s)
 {
@@ -99,7 +93,7 @@ static void purge(wsman_enum_table *t, time_t now)
 
 bool wsman_enum_put(wsman_enum_table *t, wsman_enum_ctx *c, wsman_fault *f)
 {
-	time_t now = now_s();
+	time_t now = mono_s();
 	size_t mine = 0;
 
 	pthread_mutex_lock(&t->lock);
@@ -128,7 +122,7 @@ wsman_enum_ctx *wsman_enum_take(wsman_enum_table *t, const char *id, const char 
 	wsman_enum_ctx **pp, *found = NULL;
 
 	pthread_mutex_lock(&t->lock);
-	purge(t, now_s());
+	purge(t, mono_s());
 	for (pp = &t->head; *pp != NULL; pp = &(*pp)->next) {
 		if (strcmp((*pp)->id, id) == 0 && strcmp((*pp)->owner, owner) == 0) {
 			found = *pp;
@@ -145,7 +139,7 @@ wsman_enum_ctx *wsman_enum_take(wsman_enum_table *t, const char *id, const char 
 void wsman_enum_return(wsman_enum_table *t, wsman_enum_ctx *c)
 {
 	pthread_mutex_lock(&t->lock);
-	c->expires = now_s() + t->timeout_s;
+	c->expires = mono_s() + t->timeout_s;
 	c->next = t->head;
 	t->head = c;
 	t->count++;
@@ -157,7 +151,7 @@ size_t wsman_enum_count(wsman_enum_table *t)
 	size_t n;
 
 	pthread_mutex_lock(&t->lock);
-	purge(t, now_s());
+	purge(t, mono_s());
 	n = t->count;
 	pthread_mutex_unlock(&t->lock);
 	return n;

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/monotime.h"
+
 typedef struct replay_slot {
 	uint64_t key;        /* 0: empty */
 	uint64_t token;
@@ -52,14 +54,6 @@ uint64_t wsman_hash(const void *data, size_t len, uint64_t seed)
 		h *= 0x100000001b3ull;
 	}
 	return h;
-}
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 wsman_replay *wsman_replay_new(size_t slots, size_t max_bytes, int ttl_s)
@@ -144,7 +138,7 @@ bool wsman_replay_begin(wsman_replay *r, const char *owner, const char *message_
 	*token = 0;
 	pthread_mutex_lock(&r->lock);
 	for (;;) {
-		s = find(r, key, owner, message_id, hash, now_s());
+		s = find(r, key, owner, message_id, hash, mono_s());
 		if (s == NULL || !s->pending)
 			break;
 		pthread_cond_wait(&r->done, &r->lock);
@@ -194,7 +188,7 @@ void wsman_replay_finish(wsman_replay *r, uint64_t token, const wsman_reply *rep
 			s = &r->slots[i];
 	if (s != NULL) {
 		s->pending = false;
-		s->when = now_s();
+		s->when = mono_s();
 		/* A reply bigger than an eighth of the budget is not kept: re-running
 		 * such a request (an enumeration) does no harm. */
 		if (reply->body == NULL || reply->len > r->max_bytes / 8) {

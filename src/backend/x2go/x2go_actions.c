@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "../../common/log.h"
+#include "../../common/monotime.h"
 #include "../proc.h"
 #include "../userexec.h"
 
@@ -106,7 +107,7 @@ static uint32_t run_script(const char *script, const rdms_session *s, const char
 static bool wait_suspended(const rdms_config *cfg, const rdms_session *s, const char *session,
                            enum x2go_state *st, bool *ended)
 {
-	long long end = rdms_now_ms() + SUSPEND_WAIT_MS;
+	long long end = mono_ms() + SUSPEND_WAIT_MS;
 
 	*ended = false;
 	for (;;) {
@@ -117,7 +118,7 @@ static bool wait_suspended(const rdms_config *cfg, const rdms_session *s, const 
 		if (x2go_state_read(cfg->x2go_tmpdir, s->user, session, s->uid, st, NULL) ==
 		    WBEM_S_NO_ERROR && *st == X2GO_SUSPENDED)
 			return true;
-		if (rdms_now_ms() >= end)
+		if (mono_ms() >= end)
 			return false;
 		rdms_sleep_ms(POLL_MS);
 	}
@@ -165,12 +166,12 @@ uint32_t x2go_disconnect(const rdms_config *cfg, const rdms_session *s, rdms_err
 
 static bool wait_gone(const rdms_config *cfg, const rdms_session *s, const char *session, int ms)
 {
-	long long end = rdms_now_ms() + ms;
+	long long end = mono_ms() + ms;
 
 	for (;;) {
 		if (!same_agent(cfg, s, session))
 			return true;
-		if (rdms_now_ms() >= end)
+		if (mono_ms() >= end)
 			return false;
 		rdms_sleep_ms(POLL_MS);
 	}

@@ -14,6 +14,7 @@
  * effect: the connection gone, the session process gone, the dialog's
  * program started and still running.
  */
+#include "../../common/monotime.h"
 #include "xrdp_internal.h"
 
 #include <errno.h>
@@ -50,12 +51,12 @@ static uint32_t check_session(const rdms_config *cfg, const rdms_session *s,
 static bool wait_until(const rdms_config *cfg, const rdms_session *s, int ms,
                        bool (*pred)(const rdms_config *, const rdms_session *))
 {
-	long long end = rdms_now_ms() + ms;
+	long long end = mono_ms() + ms;
 
 	for (;;) {
 		if (pred(cfg, s))
 			return true;
-		if (rdms_now_ms() >= end)
+		if (mono_ms() >= end)
 			return false;
 		rdms_sleep_ms(POLL_MS);
 	}
