@@ -76,27 +76,21 @@ int cimxml_cim_status(uint32_t code)
 #define ESC_MAX XML_ESC_MAX
 
 /*
- * Appends TEXT (NULL: "") to O, escaped as cimxml_escape does; returns the
- * end.  Both quotes as references, white space too (so that attribute
- * normalisation keeps it), what XML cannot carry as U+FFFD.
+ * How CIM-XML text is escaped: both quotes as references, white space too
+ * (so that attribute normalisation keeps it), what XML cannot carry as
+ * U+FFFD.
  */
+#define ESCAPE_FLAGS (XML_ESC_QUOT | XML_ESC_APOS | XML_ESC_WS | XML_ESC_FFFD)
+
+/* Appends TEXT (NULL: "") to O, escaped as cimxml_escape does; returns the end. */
 static inline char *escape_to(char *o, const char *text)
 {
-	return xml_escape_to(o, text != NULL ? text : "",
-	                     XML_ESC_QUOT | XML_ESC_APOS | XML_ESC_WS | XML_ESC_FFFD);
+	return xml_escape_to(o, text != NULL ? text : "", ESCAPE_FLAGS);
 }
 
 void cimxml_escape(strbuf *b, const char *text)
 {
-	size_t n = text != NULL ? strlen(text) : 0;
-	char *o;
-
-	if (n > SIZE_MAX / (4 * ESC_MAX)) {
-		b->failed = true;
-		return;
-	}
-	if ((o = strbuf_room(b, n * ESC_MAX)) != NULL)
-		strbuf_done(b, escape_to(o, text));
+	xml_escape_append(b, text != NULL ? text : "", ESCAPE_FLAGS);
 }
 
 /* <ELEMENT ATTR="value"> with VALUE escaped. */

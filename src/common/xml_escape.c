@@ -3,8 +3,10 @@
  */
 #include "xml_escape.h"
 
+#include <stdint.h>
 #include <string.h>
 
+#include "strbuf_raw.h"
 #include "utf8.h"
 
 /*
@@ -94,4 +96,17 @@ char *xml_escape_to(char *o, const char *s, unsigned flags)
 		}
 		p++;
 	}
+}
+
+void xml_escape_append(strbuf *b, const char *s, unsigned flags)
+{
+	size_t n = strlen(s);
+	char *o;
+
+	if (n > SIZE_MAX / (4 * XML_ESC_MAX)) {
+		b->failed = true;
+		return;
+	}
+	if ((o = strbuf_room(b, n * XML_ESC_MAX)) != NULL)
+		strbuf_done(b, xml_escape_to(o, s, flags));
 }

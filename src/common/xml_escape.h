@@ -9,6 +9,8 @@
 #ifndef RDMS_XML_ESCAPE_H
 #define RDMS_XML_ESCAPE_H
 
+#include "strutil.h"
+
 /* The most bytes one input byte becomes ("&quot;", "&apos;"). */
 #define XML_ESC_MAX 6
 
@@ -27,5 +29,7 @@ enum xml_escape_flags {
  * XML_ESC_MAX * strlen(S) bytes; returns the end (no NUL is written).
  */
 char *xml_escape_to(char *o, const char *s, unsigned flags);
+/* S (not NULL), escaped as FLAGS say, appended to B (B fails when out of memory). */
+void xml_escape_append(strbuf *b, const char *s, unsigned flags);
 
 #endif

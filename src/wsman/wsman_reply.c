@@ -56,26 +56,23 @@ static inline void put_str(strbuf *b, const char *s)
 #define ESC_MAX XML_ESC_MAX
 
 /*
- * Appends S to O, escaped as wsman_escape does; returns the end.  What
- * WinRM writes: " and white space as they are in text, as references in
- * an attribute; what XML cannot carry as '?'.
+ * How WS-Man text is escaped, what WinRM writes: " and white space as they
+ * are in text, as references in an attribute; what XML cannot carry as '?'.
  */
+static inline unsigned escape_flags(bool attr)
+{
+	return attr ? XML_ESC_QUOT | XML_ESC_WS : 0;
+}
+
+/* Appends S to O, escaped as wsman_escape does; returns the end. */
 static inline char *escape_to(char *o, const char *s, bool attr)
 {
-	return xml_escape_to(o, s, attr ? XML_ESC_QUOT | XML_ESC_WS : 0);
+	return xml_escape_to(o, s, escape_flags(attr));
 }
 
 void wsman_escape(strbuf *b, const char *s, bool attr)
 {
-	size_t n = strlen(s);
-	char *o;
-
-	if (n > SIZE_MAX / (4 * ESC_MAX)) {
-		b->failed = true;
-		return;
-	}
-	if ((o = strbuf_room(b, n * ESC_MAX)) != NULL)
-		strbuf_done(b, escape_to(o, s, attr));
+	xml_escape_append(b, s, escape_flags(attr));
 }
 
 static void put_u32(strbuf *b, uint32_t v)
