@@ -1,20 +1,13 @@
 /*
- * backend.c -- the table of compiled-in back-ends and the helpers every
- * back-end shares (the session list, WTS state names).
+ * backend.c -- the helpers every back-end shares (the session list, WTS
+ * state names) and the look-up by name in the table of back-ends, which is
+ * backend_table.c's or backend_names.c's (backend.h).
  */
 #include "backend.h"
 #include "../common/array.h"
-#include "fixture/fixture.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#include "x2go/x2go_internal.h"
-#include "xrdp/xrdp_internal.h"
-
-/* The fixture back-end is listed but never enabled by default (config `backends`). */
-const rdms_backend *const rdms_backends[] = { &rdms_backend_xrdp, &rdms_backend_x2go,
-                                              &rdms_backend_fixture, NULL };
 
 const rdms_backend *rdms_backend_find(const char *name)
 {

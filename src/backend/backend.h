@@ -142,7 +142,21 @@ uint32_t rdms_backend_each(const rdms_backend *b, const rdms_config *cfg, rdms_s
 uint32_t rdms_backend_lookup(const rdms_backend *b, const rdms_config *cfg, uint32_t id,
                              rdms_session *out, rdms_error *err);
 
-/* The back-ends compiled in, NULL-terminated. */
+/*
+ * The back-ends compiled in, in the order they are tried (X(name) for each:
+ * backend_table.c and backend_names.c make their tables from this list).
+ */
+#define RDMS_BACKEND_LIST(X) X(xrdp) X(x2go) X(fixture)
+
+/*
+ * The back-ends compiled in, NULL-terminated.  Where they run (rdmsd's
+ * privileged process, the CLI's direct mode, the message keeper) these are
+ * the back-ends themselves (backend_table.c); in the processes that only
+ * name them -- rdmsd-net, rdmsd-broker, rdmsd-pam, rdmsd-ntlm -- each is a
+ * name whose hooks refuse (backend_names.c), so none of their code, nor
+ * what it links (SQLite, for X2Go's session database), is in those
+ * processes.
+ */
 extern const rdms_backend *const rdms_backends[];
 
 /* The back-end named NAME, or NULL. */

@@ -18,6 +18,7 @@ PAM service, the fixture back-end, free loopback ports) and checks:
   net maps libpam or a PAM module, and priv has no child but net;
 - priv is linked without the network-facing libraries: its memory maps no
   libxml2, libmicrohttpd, GnuTLS or libcurl; net is the program rdmsd-net;
+  net runs no back-end: it maps no libsqlite3 and carries none of their code;
 - SIGHUP starts a new net process (still `rdms`, still serving); a SIGHUP
   whose config names a certificate that cannot be loaded starts net again
   on the previous config, which still serves HTTP and HTTPS;
@@ -160,6 +161,15 @@ def test_processes(lab):
         check("priv (root) does not map %s" % lib, lib not in pmaps)
     check("... but net does (libxml2, libmicrohttpd)",
           "libxml2" in maps and "libmicrohttpd" in maps)
+    # net names the back-ends but runs none (src/backend/backend_names.c):
+    # neither their code nor SQLite, which X2Go's session database brings
+    check("net does not map libsqlite3", "libsqlite3" not in maps)
+    exe = os.readlink("/proc/%d/exe" % net)
+    syms = subprocess.run(["nm", exe], capture_output=True, text=True).stdout
+    backend_code = sorted({ln.split()[-1] for ln in syms.splitlines()
+                           if re.search(r" [Tt] (xrdp|x2go|fixture|userexec)_", ln)})
+    check("net carries no back-end's code", backend_code == [] and "rdms_backends" in syms,
+          backend_code[:8])
 
     # each thread named by its job, as rdmsd(8) lists them
     threads_named(net, "net", {"rdmsd-net", "rdmsd-worker", "rdmsd-connwatch", "rdmsd-pump",

@@ -376,8 +376,28 @@ static void test_rewrite_text(void)
 	CHECK_EQ(rdms_backend_fixture.find(&cfg, 7, &s, &err), WBEM_E_NOT_FOUND);
 }
 
+/*
+ * The table of back-ends that run (backend_table.c) lists RDMS_BACKEND_LIST
+ * in order, as the back-ends themselves: the names the network processes'
+ * table (backend_names.c, test_backend_names) gives are these.
+ */
+static void test_table(void)
+{
+#define NAME(id) #id,
+	static const char *const listed[] = { RDMS_BACKEND_LIST(NAME) NULL };
+#undef NAME
+	size_t n = 0;
+
+	for (; rdms_backends[n] != NULL && listed[n] != NULL; n++)
+		CHECK_STR(rdms_backends[n]->name, listed[n]);
+	CHECK(rdms_backends[n] == NULL && listed[n] == NULL);
+	CHECK(rdms_backend_find("fixture") == &rdms_backend_fixture);
+	CHECK(rdms_backend_fixture.available != NULL && rdms_backend_fixture.enumerate != NULL);
+}
+
 int main(void)
 {
+	test_table();
 	snprintf(path, sizeof path, "/tmp/rdms-test-fixture-%d", (int)getpid());
 	rdms_config_defaults(&cfg);
 	snprintf(cfg.fixture_file, sizeof cfg.fixture_file, "%s", path);
