@@ -150,8 +150,16 @@ int main(int argc, char **argv)
 	expect_failure(argv[1], "", 10000, "exit status 2");
 
 	/* Stand-ins failing each way. */
-	write_script(dir, "ends", "exit 3", path, sizeof path);
-	expect_failure(path, "rdms", 10000, "ended without an answer (exit status 3");
+	/* one that reads the request, then ends without answering */
+	write_script(dir, "ends", "head -c 1 <&3 >/dev/null; exit 3", path, sizeof path);
+	expect_failure(path, "rdms", 10000, "ended without an answer (exit status 3;");
+	/*
+	 * one that ends at once: before the request is sent ("was not asked",
+	 * the send failing) or after ("ended without an answer"), as the two
+	 * processes happen to run -- refused with its exit status either way
+	 */
+	write_script(dir, "ends_at_once", "exit 3", path, sizeof path);
+	expect_failure(path, "rdms", 10000, " (exit status 3;");
 	write_script(dir, "garbage", "printf 'garbage' >&3; sleep 10", path, sizeof path);
 	expect_failure(path, "rdms", 10000, "answered wrongly (killed by signal 9");
 	write_script(dir, "hangs", "exec sleep 30", path, sizeof path);
