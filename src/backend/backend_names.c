@@ -13,7 +13,7 @@
  */
 #include "backend.h"
 
-#include <string.h>
+#include "../common/strutil.h"
 
 static const char refused[] = "back-ends run in rdmsd's privileged process, not in this one";
 
@@ -72,10 +72,7 @@ static uint32_t no_each(const rdms_config *cfg, rdms_session_fn fn, void *ctx, r
 static bool no_running(const rdms_config *cfg, char *why, size_t size)
 {
 	(void)cfg;
-	if (size > 0) {
-		strncpy(why, refused, size - 1);
-		why[size - 1] = '\0';
-	}
+	str_copy(why, size, refused);   /* (cut to SIZE; nothing written when 0) */
 	return false;
 }
 
