@@ -83,6 +83,14 @@ class Truth(threading.Thread):
                 last = snap
             time.sleep(0.02)
 
+    def seen(self, pred, after=0.0, timeout=5.0):
+        """first(PRED, AFTER), once this poller has recorded it: rdmsd's event
+        can come before the poll that sees the change (every 20 ms, a read of
+        X2Go's database each), and the change is then timed when the poll saw
+        it -- later than the event, never earlier.  None if not within TIMEOUT s."""
+        wait_for(timeout, lambda: self.first(pred, after) is not None, step=0.02)
+        return self.first(pred, after)
+
     def first(self, pred, after=0.0):
         """The first time after AFTER at which PRED(snapshot) held; None if never."""
         for i, (when, snap) in enumerate(self.history):
@@ -186,7 +194,7 @@ def scenario(lab, truth):
     if row is None:
         return
     name = row[1]
-    within("start: Active", active, truth.first(running(name)))
+    within("start: Active", active, truth.seen(running(name)))
     check("... with the client's address as ClientMachineName",
           active is not None and t(active, "ClientMachineName") == "127.0.0.1", repr(active))
 
@@ -203,7 +211,7 @@ def scenario(lab, truth):
           ev is not None and ev["class"] == ec.MODIFICATION and
           t(ev, "ConnectState", "PreviousInstance") == "0" and
           t(ev, "ClientMachineName") == "", repr(ev))
-    within("suspend", ev, truth.first(suspended(name), after=t0))
+    within("suspend", ev, truth.seen(suspended(name), after=t0))
     check("the first client has exited", wait_for(20, lambda: not alive(client)))
 
     # ---- resume: pyhoca-cli -R
@@ -216,7 +224,7 @@ def scenario(lab, truth):
     check("resume: Modification ending Active (ConnectState 0) with the client's address",
           ev is not None and ev["class"] == ec.MODIFICATION and
           t(ev, "ClientMachineName") == "127.0.0.1", repr(admin.events[n:]))
-    within("resume", ev, truth.first(running(name), after=t0))
+    within("resume", ev, truth.seen(running(name), after=t0))
 
     # ---- terminate: pyhoca-cli -T
     log("== terminate (pyhoca-cli -T %s)" % name)
@@ -229,7 +237,7 @@ def scenario(lab, truth):
     check("pyhoca-cli -T exits 0 (%.1f s)" % (done - t0), rc == 0, rc)
     check("terminate: __InstanceDeletionEvent of %s" % sid,
           ev is not None and t(ev, "UserName") == XUSER, repr(admin.events[n:]))
-    within("terminate", ev, truth.first(gone(name), after=t0))
+    within("terminate", ev, truth.seen(gone(name), after=t0))
     check("the resumed client has exited", wait_for(20, lambda: not alive(client2)))
 
     # ---- each transition once, in order
