@@ -512,6 +512,8 @@ target "p99 / OMI's $OMI_INV8_P99 ms" "$(ratio "$(col inv8 3)" "$OMI_INV8_P99")"
 target "server CPU / OMI's $OMI_INV_CPU us" "$(ratio "$(col inv8 5)" "$OMI_INV_CPU")" "<=" 0.3 "OMI"
 row "    audit rows written by the Invoke runs" "$(( ROWS1 - ROWS0 ))" "(wrk counted $INV_REQS)"
 row "    audit commits (fsyncs) since start" "${AUDIT_COMMITS:-not logged}" ""
+all || row "RSS after the Invoke runs (VmRSS / VmHWM / PSS)" \
+	"$(mb "$RSS_END") / $(mb "$HWM_END") / $(mb "$PSS_END")" ""
 fi
 all || exit 0
 row "RSS idle (VmRSS / VmHWM / PSS)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE") / $(mb "$PSS_IDLE")" ""
