@@ -232,6 +232,8 @@ static void keep(const keeper_handoff *h, pid_t pid)
 	int status;
 
 	for (;;) {
+		long long t;
+
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			/* a dialog whose X server went away ends too: that is no answer */
 			if (session_now(h) == SESSION_GONE)
@@ -240,9 +242,8 @@ static void keep(const keeper_handoff *h, pid_t pid)
 				report(KEEPER_CLOSED, status);
 			return;
 		}
-		if (mono_ms() >= next_check) {
-			long long t = mono_ms();
-
+		t = mono_ms();
+		if (t >= next_check) {
 			if (now == SESSION_CONNECTED)
 				connected += t - last;
 			last = t;

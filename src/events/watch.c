@@ -27,6 +27,7 @@
 #include "../common/log.h"
 #include "../common/monotime.h"
 #include "../common/thread_name.h"
+#include "../common/walltime.h"
 #include "watch_dirs.h"
 
 #define TAG_INOTIFY 1u
@@ -67,14 +68,6 @@ struct rdms_watch {
 	unsigned long       requested, done;   /* rdms_watch_sync's generations */
 	rdms_watch_counts   counts;
 };
-
-static int64_t real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- inotify: the paths ----------------------------------------------------------- */
 
@@ -325,7 +318,7 @@ static enum observed observe_walk(rdms_watch *w, const rdms_backend *b, struct p
 	uint32_t rc;
 	long made;
 
-	rdms_feed_observe_begin(&wk.obs, w->p.feed, b->name, real_us());
+	rdms_feed_observe_begin(&wk.obs, w->p.feed, b->name, wall_us());
 	rc = rdms_backend_each(b, w->p.cfg, walk_session, &wk, err);
 	if (rc != WBEM_S_NO_ERROR && !wk.observer_stopped) {
 		rdms_feed_observe_cancel(&wk.obs);
@@ -347,7 +340,7 @@ static enum observed observe_list(rdms_watch *w, const rdms_backend *b, struct p
 		rdms_session_list_free(&l);
 		return NOT_READ;
 	}
-	if (rdms_feed_observe(w->p.feed, b->name, l.items, l.count, real_us()) < 0)
+	if (rdms_feed_observe(w->p.feed, b->name, l.items, l.count, wall_us()) < 0)
 		r = NOT_OBSERVED;
 	for (size_t i = 0; i < l.count; i++)
 		want_pids(want, &l.items[i]);

@@ -14,6 +14,7 @@
 
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "../common/walltime.h"
 #include "../schema/schema.h"
 #include "../wsman/wsman_internal.h"
 #include "forward.h"
@@ -383,7 +384,7 @@ int64_t fleet_ctx_clock(void *ctx)
 {
 	fleet_broker *b = ctx;
 
-	return b->lease != NULL ? fleet_lease_now_ms(b->lease) : fleet_now_ms();
+	return b->lease != NULL ? fleet_lease_now_ms(b->lease) : wall_ms();
 }
 
 uint32_t fleet_broker_contexts(fleet_broker *b, rdms_provider *p, rdms_error *err)

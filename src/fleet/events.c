@@ -13,6 +13,7 @@
 
 #include "../common/log.h"
 #include "../common/strutil.h"
+#include "../common/walltime.h"
 #include "../events/feed_store.h"
 #include "broker.h"
 
@@ -226,14 +227,6 @@ static bool hold_host(fleet_store *st, const char *host, held *h)
 
 /* ---- publishing -------------------------------------------------------------------------- */
 
-static int64_t now_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
-}
-
 /*
  * B's events, before the directory commits the changes they report, staged
  * in the journal's file at the host's coming version AT (fleet_events_recover
@@ -252,7 +245,7 @@ static bool stage(fleet_events *fe, evbatch *b, const char *host, uint64_t at)
  */
 static void publish(fleet_events *fe, evbatch *b, const char *host, bool staged)
 {
-	int64_t t = now_us();
+	int64_t t = wall_us();
 	bool ok;
 
 	if (b->oom) {
@@ -489,7 +482,7 @@ static bool recover_one(void *ctx, const char *host, uint64_t at, rdms_event *ev
 	                 fh.version >= at;
 
 	if (committed && n > 0 &&
-	    rdms_feed_store_publish_staged(r->fe->store, r->fe->feed, host, ev, n, now_us())) {
+	    rdms_feed_store_publish_staged(r->fe->store, r->fe->feed, host, ev, n, wall_us())) {
 		log_info("fleet: %s: %zu events of changes applied before the broker stopped are "
 		         "published now", host, n);
 		r->published += n;

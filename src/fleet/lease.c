@@ -17,6 +17,7 @@
 #include "../common/monotime.h"
 #include "../common/strutil.h"
 #include "../common/thread_name.h"
+#include "../common/walltime.h"
 
 struct fleet_lease {
 	fleet_store    *st;
@@ -207,11 +208,11 @@ static void set_health(fleet_lease *l, bool ok, const rdms_error *why)
  */
 static uint32_t refresh(fleet_lease *l, rdms_error *err)
 {
-	int64_t before = fleet_now_ms(), store_now = 0;
+	int64_t before = wall_ms(), store_now = 0;
 	uint32_t rc = fleet_store_broker_beat(l->st, l->name, l->holder, &store_now, err);
 
 	if (rc == WBEM_S_NO_ERROR && store_now > 0) {
-		int64_t skew = store_now - (before + fleet_now_ms()) / 2;
+		int64_t skew = store_now - (before + wall_ms()) / 2;
 
 		pthread_mutex_lock(&l->lock);
 		l->skew_ms = skew;
@@ -341,7 +342,7 @@ int64_t fleet_lease_now_ms(fleet_lease *l)
 	pthread_mutex_lock(&l->lock);
 	skew = l->skew_ms;
 	pthread_mutex_unlock(&l->lock);
-	return fleet_now_ms() + skew;
+	return wall_ms() + skew;
 }
 
 bool fleet_lease_defer_outcome(fleet_lease *l, const fleet_call *c)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "../common/strutil.h"
+#include "../common/walltime.h"
 
 uint64_t fleet_version(uint64_t epoch, uint64_t seq)
 {
@@ -40,14 +41,6 @@ const char *fleet_apply_name(fleet_apply_rc rc)
 	case FLEET_FAILED:    return "failed";
 	}
 	return "?";
-}
-
-int64_t fleet_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /* ---- the checks ------------------------------------------------------------- */
@@ -227,7 +220,7 @@ uint32_t fleet_store_host_add(fleet_store *st, const fleet_host *h, rdms_error *
 	if (url == 0 || url > FLEET_URL_MAX)
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "host %s: a URL of 1 to %d bytes is "
 		                 "needed", h->name, FLEET_URL_MAX);
-	return st->vt->host_add(st, h, fleet_now_ms(), err);
+	return st->vt->host_add(st, h, wall_ms(), err);
 }
 
 uint32_t fleet_store_host_remove(fleet_store *st, const char *name, rdms_error *err)
@@ -258,7 +251,7 @@ uint32_t fleet_store_host_state(fleet_store *st, const char *name, int state, bo
 	if (state != FLEET_UNKNOWN && state != FLEET_RUNNING && state != FLEET_INVALID)
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "ServerState %d is not 1, 3 or 8",
 		                 state);
-	return st->vt->host_state(st, name, state, force, fleet_now_ms(), err);
+	return st->vt->host_state(st, name, state, force, wall_ms(), err);
 }
 
 uint32_t fleet_host_unchanged(fleet_store *st, const char *name, bool force, rdms_error *err)
@@ -286,7 +279,7 @@ fleet_apply_rc fleet_store_apply_batch(fleet_store *st, const char *host,
 
 	if (!fleet_check_batch(host, ch, n, err))
 		return FLEET_REFUSED;
-	return st->vt->apply_batch(st, host, ch, n, fleet_now_ms(),
+	return st->vt->apply_batch(st, host, ch, n, wall_ms(),
 	                           version != NULL ? version : &ignored, err);
 }
 
@@ -295,7 +288,7 @@ fleet_apply_rc fleet_store_apply_snapshot(fleet_store *st, const char *host, uin
 {
 	if (!fleet_check_snapshot(host, at, s, n, err))
 		return FLEET_REFUSED;
-	return st->vt->apply_snapshot(st, host, at, s, n, fleet_now_ms(), err);
+	return st->vt->apply_snapshot(st, host, at, s, n, wall_ms(), err);
 }
 
 uint32_t fleet_store_enumerate(fleet_store *st, const fleet_page *p, fleet_session_fn fn,
@@ -367,7 +360,7 @@ uint32_t fleet_store_broker_claim(fleet_store *st, const char *name, const char 
 		char cur[FLEET_HOLDER_MAX + 1] = "";
 		int64_t age_ms = 0;
 		bool found = false, taken = false;
-		uint32_t rc = st->vt->broker_get(st, name, &found, cur, &age_ms, fleet_now_ms(), err);
+		uint32_t rc = st->vt->broker_get(st, name, &found, cur, &age_ms, wall_ms(), err);
 
 		if (rc != WBEM_S_NO_ERROR)
 			return rc;
@@ -379,7 +372,7 @@ uint32_t fleet_store_broker_claim(fleet_store *st, const char *name, const char 
 			                 "broker_name, or stop that one; its lease expires %d s after "
 			                 "it was last seen)", name, fleet_store_describe(st), cur,
 			                 age_ms < 0 ? 0 : age_ms, FLEET_LEASE_MS / 1000);
-		rc = st->vt->broker_take(st, name, holder, found ? cur : NULL, &taken, fleet_now_ms(),
+		rc = st->vt->broker_take(st, name, holder, found ? cur : NULL, &taken, wall_ms(),
 		                         err);
 		if (rc != WBEM_S_NO_ERROR || taken)
 			return rc;
@@ -392,7 +385,7 @@ static uint32_t beat(fleet_store *st, const char *name, const char *holder, bool
                      int64_t *store_now_ms, rdms_error *err)
 {
 	bool held = false;
-	int64_t now = fleet_now_ms(), at = now;
+	int64_t now = wall_ms(), at = now;
 	uint32_t rc;
 
 	if (!fleet_check_name(name, err) || !holder_ok(holder, err))
@@ -466,7 +459,7 @@ uint32_t fleet_store_call_claim(fleet_store *st, const fleet_call *c, bool *clai
 	    !text_within(c->protocol, FLEET_TEXT_MAX, false))
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "a call's method, source or protocol "
 		                 "is too long");
-	rc = st->vt->call_claim(st, c, claimed, fleet_now_ms(), err);
+	rc = st->vt->call_claim(st, c, claimed, wall_ms(), err);
 	if (rc != WBEM_S_NO_ERROR || *claimed)
 		return rc;
 	rc = st->vt->call_get(st, c->caller, c->message_id, &found, first, err);
@@ -517,7 +510,7 @@ uint32_t fleet_store_call_finish(fleet_store *st, const fleet_call *c, rdms_erro
 		                 "unknown");
 	cut_text(detail, sizeof detail, c->detail);
 	cut.detail = detail;
-	return st->vt->call_finish(st, &cut, fleet_now_ms(), err);
+	return st->vt->call_finish(st, &cut, wall_ms(), err);
 }
 
 uint32_t fleet_store_call_get(fleet_store *st, const char *caller, const char *message_id,
@@ -541,7 +534,7 @@ uint32_t fleet_store_calls_sweep(fleet_store *st, size_t *swept, rdms_error *err
 	size_t ignored;
 
 	return st->vt->calls_sweep(st, FLEET_LEASE_MS, swept != NULL ? swept : &ignored,
-	                           fleet_now_ms(), err);
+	                           wall_ms(), err);
 }
 
 uint32_t fleet_store_calls_prune(fleet_store *st, int64_t keep_ms, size_t max, size_t *pruned,
@@ -555,5 +548,5 @@ uint32_t fleet_store_calls_prune(fleet_store *st, int64_t keep_ms, size_t max, s
 	if (keep_ms < 0 || max == 0)
 		return rdms_fail(err, WBEM_E_INVALID_PARAMETER, "calls kept for %" PRId64 " ms, "
 		                 "at most %zu pruned: nothing to do", keep_ms, max);
-	return st->vt->calls_prune(st, keep_ms, max, pruned, fleet_now_ms(), err);
+	return st->vt->calls_prune(st, keep_ms, max, pruned, wall_ms(), err);
 }

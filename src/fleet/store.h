@@ -284,12 +284,6 @@ uint32_t fleet_store_secret(fleet_store *st, const char *name, uint8_t out[FLEET
 uint32_t fleet_store_get(fleet_store *st, const char *host, uint32_t id, fleet_session_fn fn,
                          void *ctx, rdms_error *err);
 
-/*
- * Now as Unix time in milliseconds (UTC), this machine's clock: the one of
- * every SQLite store's times (PostgreSQL's are the database's now()).
- */
-int64_t fleet_now_ms(void);
-
 /* ---- brokers: one process per broker name ------------------------------------ */
 
 /*

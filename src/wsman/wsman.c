@@ -29,6 +29,7 @@
 
 #include "../cim/path.h"
 #include "../common/log.h"
+#include "../common/walltime.h"
 #include "../cimxml/cimxml_internal.h"
 #include "../ops/provider.h"
 #include "../schema/schema.h"
@@ -931,12 +932,7 @@ static void put_ctx(strbuf *b, size_t at, const char *id)
 /* The clock sealed contexts expire by (the provider's: a broker's is its directory's). */
 static int64_t ctx_now_ms(const rdms_provider *p)
 {
-	struct timespec t;
-
-	if (p->ctx_clock != NULL)
-		return p->ctx_clock(p->ctx_mac_ctx);
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return p->ctx_clock != NULL ? p->ctx_clock(p->ctx_mac_ctx) : wall_ms();
 }
 
 /* What X's sealed context says, going on after KEY (NULL: where X began). */
