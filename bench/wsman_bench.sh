@@ -27,6 +27,9 @@
 #     (wrk);
 #   - VmRSS/VmHWM/PSS of rdmsd idle, after the enumerations and at the end
 #     (CPU and memory are summed over both rdmsd processes: priv and net),
+#     and VmRSS/VmHWM idle at the later start below, whose events journal
+#     knows the sessions (the first start's peak holds the first scan's
+#     10,000 creation events twice, while they are made),
 #     and what one PAM check of the account's password hash takes on its
 #     own (bench/password_hash_kib.py: yescrypt's 16 MiB) -- in rdmsd-pam,
 #     the process priv starts per check, not in rdmsd's two;
@@ -389,6 +392,11 @@ for _ in $(seq 20000); do
 	[ "$(post_get)" = 200 ] && break
 	kill -0 "$PID" 2>/dev/null || { cat "$TMP/rdmsd.log" >&2; die "rdmsd exited"; }
 done
+# This start's events journal knows every session already: unlike the first
+# start's, its first scan makes no 10,000 creation events at once.
+sleep 0.5
+RSS_AGAIN=$(proc_sum status VmRSS)
+HWM_AGAIN=$(proc_sum status VmHWM)
 wrk_run nc_get1 1 1 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 wrk_run nc_get8 2 8 "$TMP/get.xml" /wsman "$SOAP_TYPE"
 bench_stop_rdmsd
@@ -517,6 +525,8 @@ all || row "RSS after the Invoke runs (VmRSS / VmHWM / PSS)" \
 fi
 all || exit 0
 row "RSS idle (VmRSS / VmHWM / PSS)" "$(mb "$RSS_IDLE") / $(mb "$HWM_IDLE") / $(mb "$PSS_IDLE")" ""
+row "RSS idle, a later start (VmRSS / VmHWM)" "$(mb "$RSS_AGAIN") / $(mb "$HWM_AGAIN")" \
+	"journal knows the sessions"
 row "RSS after enumerations (VmRSS / VmHWM / PSS)" "$(mb "$RSS_ENUM") / $(mb "$HWM_ENUM") / $(mb "$PSS_ENUM")" ""
 target "VmRSS / OMI's $(mb "$OMI_RSS_ENUM_KB")" "$(ratio "$RSS_ENUM" "$OMI_RSS_ENUM_KB")" "<=" 0.7 "OMI"
 target "VmHWM / OMI's $(mb "$OMI_RSS_ENUM_KB")" "$(ratio "$HWM_ENUM" "$OMI_RSS_ENUM_KB")" "<=" 0.7 "OMI"
