@@ -3,12 +3,11 @@
  */
 #include "monotime.h"
 
+#include "clock_read.h"
+
 int64_t mono_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return clock_read_ms(CLOCK_MONOTONIC);
 }
 
 time_t mono_s(void)

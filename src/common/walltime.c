@@ -3,20 +3,14 @@
  */
 #include "walltime.h"
 
-#include <time.h>
+#include "clock_read.h"
 
 int64_t wall_ms(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	return clock_read_ms(CLOCK_REALTIME);
 }
 
 int64_t wall_us(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+	return clock_read_us(CLOCK_REALTIME);
 }
