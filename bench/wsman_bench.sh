@@ -29,7 +29,7 @@
 #     (CPU and memory are summed over both rdmsd processes: priv and net),
 #     and VmRSS/VmHWM idle at the later start below, whose events journal
 #     knows the sessions (the first start's peak holds the first scan's
-#     10,000 creation events twice, while they are made),
+#     creation events, one per session, twice while they are made),
 #     and what one PAM check of the account's password hash takes on its
 #     own (bench/password_hash_kib.py: yescrypt's 16 MiB) -- in rdmsd-pam,
 #     the process priv starts per check, not in rdmsd's two;
@@ -393,7 +393,7 @@ for _ in $(seq 20000); do
 	kill -0 "$PID" 2>/dev/null || { cat "$TMP/rdmsd.log" >&2; die "rdmsd exited"; }
 done
 # This start's events journal knows every session already: unlike the first
-# start's, its first scan makes no 10,000 creation events at once.
+# start's, its first scan makes no creation event for every session at once.
 sleep 0.5
 RSS_AGAIN=$(proc_sum status VmRSS)
 HWM_AGAIN=$(proc_sum status VmHWM)

@@ -3,6 +3,10 @@
  * the rules every implementation shares (store.c): the checks of a host,
  * a batch and a snapshot, and what a batch does to a host at a version.
  * An implementation only reads and writes; it decides nothing.
+ * NOW_MS, where a function takes it, is this machine's wall clock
+ * (wall_ms, Unix ms): the clock of every time a SQLite store keeps.
+ * PostgreSQL keeps the database's now() instead, the one clock all
+ * brokers on it share.
  */
 #ifndef RDMS_FLEET_STORE_INTERNAL_H
 #define RDMS_FLEET_STORE_INTERNAL_H
