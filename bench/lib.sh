@@ -122,11 +122,13 @@ col() { awk -v c="$2" '{ print $c }' "$TMP/$1.runs" | median; }
 # ratio A B: A / B with two decimals (0 when B is 0)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-# A TCP port nobody listens on.
+# A TCP port nobody listens on, below the kernel's ephemeral range (32768
+# and up here): an outgoing connection could take a port in that range as
+# its source between this check and the server's bind.
 free_port() {
 	local p
 	for _ in $(seq 200); do
-		p=$(shuf -i 20000-60000 -n 1)
+		p=$(shuf -i 20000-32767 -n 1)
 		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
 	done
 	die "no free port"

@@ -1,14 +1,17 @@
 """e2e_common.py -- what the e2e programs here share, in one place: the
 built binaries, the PASS/FAIL counters with check/log/summary/finish, the
 start of a main() (root, binaries, tools), groups of checks run one after
-another, polling, a free port, /proc readers and a window lookup.
+another, polling, a free port (claimed, below the ephemeral range), /proc
+readers and a window lookup.
 
 Not a test itself.  Importing it does no work beyond reading $RDMS_BIN and
-$RDMSD_BIN.  The counters are this module's: every program counts into the
+$RDMSD_BIN; run as `e2e_common.py free-port PID` it prints a free port for
+a shell script.  The counters are this module's: every program counts into the
 same two, whichever of the other test_*.py modules its checks live in, and
 its summary() prints them.
 """
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -96,10 +99,87 @@ def wait_for(seconds, pred, step=0.1):
         time.sleep(step)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PORT_CLAIMS = "/tmp/rdms-test-ports"
+
+
+def _port_range():
+    """Ports to hand out: below the kernel's ephemeral range.  A port the
+    kernel picked (bind to port 0) is free only until the server binds it;
+    any outgoing connection in between -- curl, a client, PostgreSQL -- may
+    take it as its source port, and the server's start then fails with
+    "address already in use".  Outgoing connections never take a port below
+    that range."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    if low - 1 >= 20000 + 1000:
+        return 20000, low - 1
+    if 65535 - high >= 1000:
+        return high + 1, 65535
+    return 20000, 65535
+
+
+def _claim(port, owner):
+    """True when PORT is now OWNER's (a process id): a claim file made with
+    O_EXCL, so two test programs running at once never get the same port.
+    A claim whose process has ended is taken over."""
+    os.makedirs(PORT_CLAIMS, mode=0o1777, exist_ok=True)
+    path = os.path.join(PORT_CLAIMS, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    holder = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                holder = 0
+            if holder and os.path.exists("/proc/%d" % holder):
+                return False
+            if not holder and _age(path) < 5:
+                return False        # being made: its owner writes it next
+            try:
+                os.unlink(path)     # its process has ended
+            except FileNotFoundError:
+                pass
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write("%d\n" % owner)
+        return True
+    return False
+
+
+def _age(path):
+    try:
+        return time.time() - os.stat(path).st_mtime
+    except OSError:
+        return 0
+
+
+def _bindable(port):
+    for addr in ("127.0.0.1", "0.0.0.0"):
+        with socket.socket() as s:
+            try:
+                s.bind((addr, port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port(owner=None):
+    """A TCP port nobody listens on and no other running test holds, below
+    the ephemeral range (see _port_range), held for OWNER (a process id;
+    this process by default) until that process ends."""
+    low, high = _port_range()
+    owner = owner or os.getpid()
+    rng = random.Random(owner ^ time.monotonic_ns())
+    for _ in range(2000):
+        port = rng.randint(low, high)
+        if _bindable(port) and _claim(port, owner):
+            return port
+    raise RuntimeError("no free port in %d-%d" % (low, high))
 
 
 # ---- the system's own view: /proc -------------------------------------------
@@ -164,3 +244,13 @@ def window_on(user, display, title, xauth=None):
         return p.stdout.split()
     except subprocess.TimeoutExpired:
         return []
+
+
+if __name__ == "__main__":
+    # `python3 e2e_common.py free-port PID`: a port for a shell script (the
+    # lab scripts), held until process PID ends.
+    import sys
+    if len(sys.argv) == 3 and sys.argv[1] == "free-port":
+        print(free_port(int(sys.argv[2])))
+    else:
+        sys.exit("usage: e2e_common.py free-port PID")

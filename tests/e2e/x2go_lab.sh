@@ -67,8 +67,9 @@ do_install() {
 	exit 3
 }
 
+# held for this script until sshd listens on it (e2e_common.free_port)
 free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 "$(dirname "${BASH_SOURCE[0]}")/e2e_common.py" free-port $$
 }
 free_display() {
 	local n
