@@ -73,16 +73,19 @@ static long ms_since(const struct timespec *t)
 }
 
 /*
- * True once the request has been under way for ack_timeout_ms and the
- * server's TCP still has not acknowledged what was written to it (the
- * kernel's send queue holds unacknowledged bytes): the peer is cut off,
- * and did not get the request whole.
+ * True once the request has been out for ack_timeout_ms and the server's
+ * TCP still has not acknowledged what was written to it (the kernel's send
+ * queue holds unacknowledged bytes): the peer is cut off, and did not get
+ * the request whole.  Counted from when the request went out, not from the
+ * transfer's start: a slow connect and TLS handshake (a loaded machine,
+ * valgrind) would otherwise leave the request's first bytes, written just
+ * now and not yet acknowledged, looking ack_timeout_ms old.
  */
 static bool unacknowledged(rdms_client *c)
 {
 	int queued = 0;
 
-	if (c->ack_timeout_ms <= 0 || ms_since(&c->started) < c->ack_timeout_ms)
+	if (c->ack_timeout_ms <= 0 || !c->sending || ms_since(&c->sent_at) < c->ack_timeout_ms)
 		return false;
 	return c->sock >= 0 && ioctl(c->sock, SIOCOUTQ, &queued) == 0 && queued > 0;
 }
@@ -108,6 +111,21 @@ static int on_close_socket(void *arg, curl_socket_t fd)
 	if (c->sock == fd)
 		c->sock = -1;
 	return close(fd);
+}
+
+/*
+ * CURLOPT_PREREQFUNCTION: the connection is up (new, TLS handshake done, or
+ * kept) and the request goes out now -- the start of the ack clock.
+ */
+static int on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+	rdms_client *c = arg;
+
+	(void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+	clock_gettime(CLOCK_MONOTONIC, &c->sent_at);
+	c->sending = true;
+	return CURL_PREREQFUNC_OK;
 }
 
 /*
@@ -335,6 +353,8 @@ rdms_client *rdms_client_new(const rdms_client_options *o, rdms_error *err)
 		rc |= curl_easy_setopt(c->curl, CURLOPT_SOCKOPTDATA, c);
 		rc |= curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
 		rc |= curl_easy_setopt(c->curl, CURLOPT_CLOSESOCKETDATA, c);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_PREREQFUNCTION, on_prereq);
+		rc |= curl_easy_setopt(c->curl, CURLOPT_PREREQDATA, c);
 	}
 	if (o->tls_setup != NULL && !o->tls_setup(c->curl, o->tls_ctx))
 		rc |= CURLE_BAD_FUNCTION_ARGUMENT;
@@ -613,7 +633,7 @@ static CURLcode perform(rdms_client *c, strbuf *req)
 			curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
 		}
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)req->len);
-		clock_gettime(CLOCK_MONOTONIC, &c->started);
+		c->sending = false;     /* on_prereq starts the ack clock */
 		c->last.unacked = false;
 		rc = curl_easy_perform(c->curl);
 		note_exchange(c);

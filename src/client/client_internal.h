@@ -37,7 +37,8 @@ struct rdms_client {
 	long               ack_timeout_ms;
 	const strbuf      *body;                      /* the request being sent (at_most_once) */
 	size_t             body_sent;                 /* how much of it libcurl has read */
-	struct timespec    started;                   /* when it began (ack_timeout_ms) */
+	struct timespec    sent_at;                   /* when the request went out (ack_timeout_ms) */
+	bool               sending;                   /* it has: sent_at is set */
 	int                sock;                      /* its connection's socket (ack_timeout_ms), -1 */
 	char               errbuf[CURL_ERROR_SIZE];
 };
