@@ -10,6 +10,7 @@ a shell script.  The counters are this module's: every program counts into the
 same two, whichever of the other test_*.py modules its checks live in, and
 its summary() prints them.
 """
+import fcntl
 import os
 import random
 import shutil
@@ -122,40 +123,24 @@ def _port_range():
 
 
 def _claim(port, owner):
-    """True when PORT is now OWNER's (a process id): a claim file made with
-    O_EXCL, so two test programs running at once never get the same port.
-    A claim whose process has ended is taken over."""
+    """True when PORT is now OWNER's (a process id): a claim file, made
+    under a lock on the claims folder, so two test programs running at once
+    never get the same port.  A claim whose process has ended is taken
+    over."""
     os.makedirs(PORT_CLAIMS, mode=0o1777, exist_ok=True)
     path = os.path.join(PORT_CLAIMS, str(port))
-    for _ in range(2):
+    with open(os.path.join(PORT_CLAIMS, ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)      # released when the file closes
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            try:
-                with open(path) as f:
-                    holder = int(f.read().strip() or 0)
-            except (OSError, ValueError):
-                holder = 0
-            if holder and os.path.exists("/proc/%d" % holder):
-                return False
-            if not holder and _age(path) < 5:
-                return False        # being made: its owner writes it next
-            try:
-                os.unlink(path)     # its process has ended
-            except FileNotFoundError:
-                pass
-            continue
-        with os.fdopen(fd, "w") as f:
+            with open(path) as f:
+                holder = int(f.read().strip() or 0)
+        except (OSError, ValueError):
+            holder = 0
+        if holder and os.path.exists("/proc/%d" % holder):
+            return False
+        with open(path, "w") as f:
             f.write("%d\n" % owner)
-        return True
-    return False
-
-
-def _age(path):
-    try:
-        return time.time() - os.stat(path).st_mtime
-    except OSError:
-        return 0
+    return True
 
 
 def _bindable(port):
