@@ -30,6 +30,7 @@
 #include <libxml/parser.h>
 
 #include "../common/log.h"
+#include "../common/monotime.h"
 
 #define DEFAULT_SOCKET   "/run/rdms/rdmsd.sock"
 #define MAX_REPLY        (256u << 20)    /* bytes of one reply we accept */
@@ -64,14 +65,6 @@ static size_t on_read(char *buf, size_t size, size_t n, void *arg)
 	return len;
 }
 
-static long ms_since(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (long)(now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
 /*
  * True once the request has been out for ack_timeout_ms and the server's
  * TCP still has not acknowledged what was written to it (the kernel's send
@@ -85,7 +78,7 @@ static bool unacknowledged(rdms_client *c)
 {
 	int queued = 0;
 
-	if (c->ack_timeout_ms <= 0 || !c->sending || ms_since(&c->sent_at) < c->ack_timeout_ms)
+	if (c->ack_timeout_ms <= 0 || c->sent_ms < 0 || mono_ms() - c->sent_ms < c->ack_timeout_ms)
 		return false;
 	return c->sock >= 0 && ioctl(c->sock, SIOCOUTQ, &queued) == 0 && queued > 0;
 }
@@ -123,8 +116,7 @@ static int on_prereq(void *arg, char *primary_ip, char *local_ip, int primary_po
 	rdms_client *c = arg;
 
 	(void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
-	clock_gettime(CLOCK_MONOTONIC, &c->sent_at);
-	c->sending = true;
+	c->sent_ms = mono_ms();
 	return CURL_PREREQFUNC_OK;
 }
 
@@ -633,7 +625,7 @@ static CURLcode perform(rdms_client *c, strbuf *req)
 			curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, req->data);
 		}
 		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)req->len);
-		c->sending = false;     /* on_prereq starts the ack clock */
+		c->sent_ms = -1;        /* on_prereq starts the ack clock */
 		c->last.unacked = false;
 		rc = curl_easy_perform(c->curl);
 		note_exchange(c);

@@ -8,7 +8,7 @@
 #define RDMS_CLIENT_INTERNAL_H
 
 #include <signal.h>
-#include <time.h>
+#include <stdint.h>
 
 #include <curl/curl.h>
 #include <libxml/tree.h>
@@ -37,8 +37,7 @@ struct rdms_client {
 	long               ack_timeout_ms;
 	const strbuf      *body;                      /* the request being sent (at_most_once) */
 	size_t             body_sent;                 /* how much of it libcurl has read */
-	struct timespec    sent_at;                   /* when the request went out (ack_timeout_ms) */
-	bool               sending;                   /* it has: sent_at is set */
+	int64_t            sent_ms;                   /* mono_ms as the request went out, or -1 */
 	int                sock;                      /* its connection's socket (ack_timeout_ms), -1 */
 	char               errbuf[CURL_ERROR_SIZE];
 };

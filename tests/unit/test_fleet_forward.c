@@ -471,33 +471,31 @@ int main(void)
 	 */
 	{
 		long connect_ms = getenv("RDMS_TEST_VALGRIND") != NULL ? 15000 : 5000;
-		fleet_pool *fresh = fleet_pool_new(&id, 60000);
 		int before = count(&s, &s.requests);
 
-		CHECK(fresh != NULL);
-		if (fresh != NULL)      /* the handshake's wait is within it */
-			fleet_pool_set_connect_timeout(fresh, connect_ms);
 		pthread_mutex_lock(&s.lock);
 		s.handshake_delay_ms = FLEET_ACK_TIMEOUT_MS + 400;
 		pthread_mutex_unlock(&s.lock);
-		for (int i = 0; fresh != NULL && i < 3; i++) {
+		for (int i = 0; i < 3; i++) {
+			/* a new connection each call; the wait is within its connect timeout */
+			fleet_pool *fresh = fleet_pool_new(&id, 60000);
+
+			CHECK(fresh != NULL);
+			if (fresh == NULL)
+				break;
+			fleet_pool_set_connect_timeout(fresh, connect_ms);
 			rv = 1;
 			err = (rdms_error){ 0 };
 			CHECK_EQ(fleet_forward(fresh, &call, &rv, &err), WBEM_S_NO_ERROR);
 			if (err.code != 0)
 				fprintf(stderr, "a slow handshake: %s\n", err.message);
 			CHECK_EQ(rv, 0);
-			fleet_pool_free(fresh);        /* the next one is a new connection too */
-			fresh = fleet_pool_new(&id, 60000);
-			if (fresh != NULL)
-				fleet_pool_set_connect_timeout(fresh, connect_ms);
+			fleet_pool_free(fresh);
 		}
 		CHECK_EQ(count(&s, &s.requests), before + 3);
 		pthread_mutex_lock(&s.lock);
 		s.handshake_delay_ms = 0;
 		pthread_mutex_unlock(&s.lock);
-		if (fresh != NULL)
-			fleet_pool_free(fresh);
 	}
 
 	/* a kept connection, then the host gone: TRANSPORT_FAILURE at once, nothing sent */
