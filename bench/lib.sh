@@ -122,16 +122,12 @@ col() { awk -v c="$2" '{ print $c }' "$TMP/$1.runs" | median; }
 # ratio A B: A / B with two decimals (0 when B is 0)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-# A TCP port nobody listens on, below the kernel's ephemeral range (32768
-# and up here): an outgoing connection could take a port in that range as
-# its source between this check and the server's bind.
+# A TCP port nobody listens on, held for this benchmark until it ends: the
+# tests' picker (tests/e2e/e2e_common.py), below the kernel's ephemeral
+# range and claimed, so that a test running meanwhile never gets it.
 free_port() {
-	local p
-	for _ in $(seq 200); do
-		p=$(shuf -i 20000-32767 -n 1)
-		[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ] && { echo "$p"; return; }
-	done
-	die "no free port"
+	python3 "$(dirname "${BASH_SOURCE[0]}")/../tests/e2e/e2e_common.py" free-port $$ ||
+		die "no free port"
 }
 
 # rdmsd's processes: the one started (the root "priv" process) and its

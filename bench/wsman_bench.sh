@@ -156,7 +156,6 @@ bench_fixture "$N" "$FIXTURE"
 
 HTTP_PORT=$(free_port)
 CIM_PORT=$(free_port)
-while [ "$CIM_PORT" = "$HTTP_PORT" ]; do CIM_PORT=$(free_port); done
 bench_config "$TMP/rdmsd.conf" "$HTTP_PORT" "$CIM_PORT"
 
 # ---- request bodies ------------------------------------------------------------
