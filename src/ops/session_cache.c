@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "../common/array.h"
 #include "../common/id_index.h"
@@ -16,6 +18,20 @@
 
 /* Back-ends a snapshot can tell apart (rdmsd has one proxy per real one). */
 #define MAX_ORIGINS 32
+/*
+ * How much nicer the refresher is than rdmsd.  A read of every session is
+ * a burst of CPU (10,000 sessions through priv: about 7 ms of net's).  At
+ * the same priority it shares a CPU evenly with the request threads, and
+ * requests served meanwhile are late: on 2 CPUs, a Get's p99 on one
+ * connection was ten times the transport's (bench/wsman_bench.sh).  At
+ * nice 10 (a tenth of a request thread's weight) a request thread that
+ * wakes takes the CPU, and the read, with a tenth of a CPU shared with one
+ * busy thread (some 70 ms), still ends long before its snapshot is too old
+ * to serve.  SCHED_IDLE cut the tail a little more, but load can starve it,
+ * and then readers wait for it; and net, without CAP_SYS_NICE, could not
+ * raise either back.
+ */
+#define REFRESHER_NICE 10
 
 /* One session, compactly: its strings are in the snapshot's pool. */
 struct entry {
@@ -330,6 +346,18 @@ static void finish_refresh(rdms_session_cache *c, uint32_t rc, rdms_snapshot *fr
 }
 
 /*
+ * The calling thread REFRESHER_NICE nicer than it was (the kernel stops at
+ * 19).  On Linux a nice value is a thread's alone; failing leaves it as it
+ * was.
+ */
+static void lower_priority(void)
+{
+	id_t self = (id_t)gettid();
+
+	(void)setpriority(PRIO_PROCESS, self, getpriority(PRIO_PROCESS, self) + REFRESHER_NICE);
+}
+
+/*
  * The refresher: reads the back-ends whenever a reader found the snapshot
  * stale but still young enough to serve meanwhile, so that under steady
  * load no request waits for a read of every session.
@@ -339,6 +367,7 @@ static void *refresher(void *arg)
 	rdms_session_cache *c = arg;
 
 	rdms_thread_name("cache");
+	lower_priority();
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
 		rdms_snapshot *fresh = NULL;

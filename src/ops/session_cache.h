@@ -16,9 +16,10 @@
  * a new login) show within session_cache_ms.
  *
  * One thread refreshes at a time; readers meanwhile keep using the previous
- * snapshot unless it was invalidated.  A snapshot stays alive while any
- * reader holds it.  It stores sessions compactly (no 570-byte rdms_session
- * per entry) with an index by SessionId.
+ * snapshot unless it was invalidated.  That thread runs at a lower CPU
+ * priority (nice 10), so that requests do not wait behind it.  A snapshot
+ * stays alive while any reader holds it.  It stores sessions compactly (no
+ * 570-byte rdms_session per entry) with an index by SessionId.
  */
 #ifndef RDMS_SESSION_CACHE_H
 #define RDMS_SESSION_CACHE_H

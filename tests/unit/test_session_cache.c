@@ -6,10 +6,13 @@
  * failures, and through the operation layer that Gets may use it while
  * methods never do, and that a read after a method sees its effect.
  */
+#include <dirent.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "ops/ops.h"
@@ -179,13 +182,68 @@ static void test_contents(rdms_config *cfg)
 	rdms_session_cache_free(c);
 }
 
+/* The nice value of this process's thread TID, from /proc; -100 when unread. */
+static int nice_of(const char *tid)
+{
+	char path[64], stat[512];
+	const char *p;
+	FILE *f;
+	size_t n;
+	int nice = -100;
+
+	snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return nice;
+	n = fread(stat, 1, sizeof stat - 1, f);
+	fclose(f);
+	stat[n] = '\0';
+	p = strrchr(stat, ')');     /* the name may hold blanks; fields follow it */
+	for (int field = 2; p != NULL && field < 19; field++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		nice = (int)strtol(p + 1, NULL, 10);
+	return nice;
+}
+
+/* The nice value of this process's thread named NAME; -100 when there is none. */
+static int nice_of_thread(const char *name)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int nice = -100;
+
+	while (d != NULL && nice == -100 && (e = readdir(d)) != NULL) {
+		char path[300], comm[32] = "";
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+		f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fgets(comm, sizeof comm, f) != NULL)
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+		if (strcmp(comm, name) == 0)
+			nice = nice_of(e->d_name);
+	}
+	if (d != NULL)
+		closedir(d);
+	return nice;
+}
+
 static void test_age_and_invalidation(rdms_config *cfg)
 {
 	rdms_session_cache *c = rdms_session_cache_new(cfg, both, 2);
 	rdms_snapshot *s1 = NULL, *s2 = NULL, *s3 = NULL;
 	rdms_error err = { 0 };
-	int r0;
+	char self[16];
+	int r0, nice0;
 
+	snprintf(self, sizeof self, "%d", (int)gettid());
+	nice0 = nice_of(self);
 	cfg->session_cache_ms = 200;
 	r0 = reads_a;
 	CHECK(!rdms_session_cache_ready(c));    /* nothing read yet: a Get would wait */
@@ -223,6 +281,10 @@ static void test_age_and_invalidation(rdms_config *cfg)
 	}
 	CHECK(s3 != s2);
 	rdms_snapshot_release(s2);
+	/* The refresher reads at a lower priority (the kernel stops at 19); readers keep theirs. */
+	CHECK(nice0 >= -20 && nice0 <= 19);
+	CHECK_EQ(nice_of_thread("rdmsd-cache"), nice0 + 10 > 19 ? 19 : nice0 + 10);
+	CHECK_EQ(nice_of(self), nice0);
 
 	/* Old (over twice the age): this reader reads itself. */
 	sleep_ms(450);
