@@ -103,7 +103,7 @@ static void *serve(void *arg)
 	while (!s->stop) {
 		int c = accept(s->fd, NULL, NULL);
 		SSL *ssl;
-		int answered = 0;
+		int answered = 0, delay_ms;
 
 		if (c < 0)
 			break;
@@ -113,10 +113,11 @@ static void *serve(void *arg)
 		s->accepted++;
 		s->cur = c;
 		pthread_mutex_unlock(&s->lock);
-		if (count(s, &s->handshake_delay_ms) > 0) {
+		delay_ms = count(s, &s->handshake_delay_ms);
+		if (delay_ms > 0) {
 			int off = 0;
 
-			usleep((useconds_t)count(s, &s->handshake_delay_ms) * 1000);
+			usleep((useconds_t)delay_ms * 1000);
 			if (SSL_accept(ssl) != 1)
 				goto next;
 			/* as a busy host: its ACK delayed, its reply a while later */

@@ -7,12 +7,14 @@
  * methods never do, and that a read after a method sees its effect.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "check.h"
 #include "ops/ops.h"
@@ -182,28 +184,14 @@ static void test_contents(rdms_config *cfg)
 	rdms_session_cache_free(c);
 }
 
-/* The nice value of this process's thread TID, from /proc; -100 when unread. */
-static int nice_of(const char *tid)
+/* The nice value of thread TID (Linux: getpriority of a thread id); -100 when unread. */
+static int nice_of(pid_t tid)
 {
-	char path[64], stat[512];
-	const char *p;
-	FILE *f;
-	size_t n;
-	int nice = -100;
+	int nice;
 
-	snprintf(path, sizeof path, "/proc/self/task/%s/stat", tid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return nice;
-	n = fread(stat, 1, sizeof stat - 1, f);
-	fclose(f);
-	stat[n] = '\0';
-	p = strrchr(stat, ')');     /* the name may hold blanks; fields follow it */
-	for (int field = 2; p != NULL && field < 19; field++)
-		p = strchr(p + 1, ' ');
-	if (p != NULL)
-		nice = (int)strtol(p + 1, NULL, 10);
-	return nice;
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	return errno == 0 ? nice : -100;
 }
 
 /* The nice value of this process's thread named NAME; -100 when there is none. */
@@ -227,7 +215,7 @@ static int nice_of_thread(const char *name)
 			comm[strcspn(comm, "\n")] = '\0';
 		fclose(f);
 		if (strcmp(comm, name) == 0)
-			nice = nice_of(e->d_name);
+			nice = nice_of((pid_t)strtol(e->d_name, NULL, 10));
 	}
 	if (d != NULL)
 		closedir(d);
@@ -239,11 +227,8 @@ static void test_age_and_invalidation(rdms_config *cfg)
 	rdms_session_cache *c = rdms_session_cache_new(cfg, both, 2);
 	rdms_snapshot *s1 = NULL, *s2 = NULL, *s3 = NULL;
 	rdms_error err = { 0 };
-	char self[16];
-	int r0, nice0;
+	int r0, nice0 = nice_of(gettid());
 
-	snprintf(self, sizeof self, "%d", (int)gettid());
-	nice0 = nice_of(self);
 	cfg->session_cache_ms = 200;
 	r0 = reads_a;
 	CHECK(!rdms_session_cache_ready(c));    /* nothing read yet: a Get would wait */
@@ -284,7 +269,7 @@ static void test_age_and_invalidation(rdms_config *cfg)
 	/* The refresher reads at a lower priority (the kernel stops at 19); readers keep theirs. */
 	CHECK(nice0 >= -20 && nice0 <= 19);
 	CHECK_EQ(nice_of_thread("rdmsd-cache"), nice0 + 10 > 19 ? 19 : nice0 + 10);
-	CHECK_EQ(nice_of(self), nice0);
+	CHECK_EQ(nice_of(gettid()), nice0);
 
 	/* Old (over twice the age): this reader reads itself. */
 	sleep_ms(450);
